@@ -1,0 +1,125 @@
+package org.kcopyd.api;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+import org.osgi.annotation.versioning.ConsumerType;
+
+/**
+ * A block device: the service provider interface the engine reads and writes through.
+ * kcopyd ships devices for files, raw block devices and memory ({@link BlockDeviceOpener});
+ * users implement it too (a snapshot, a mirror, a remote volume).
+ *
+ * <p><b>Units.</b> Sectors are {@value #SECTOR_SIZE} bytes. Buffers passed to {@link #read}
+ * and {@link #write} hold a whole number of sectors between their position and limit.
+ *
+ * <p><b>Threading.</b> The engine calls {@code read}, {@code write}, {@code flush} and
+ * {@code writeZeroes} from its I/O threads, many at a time, on disjoint or overlapping
+ * ranges. An implementation may do the I/O in the calling thread and return a completed
+ * stage (a local file does), or start it and complete the stage later from any thread (a
+ * remote device does). The engine never waits on a stage; it continues when it completes.
+ * The buffer belongs to the device until the stage completes and must not be kept after.
+ *
+ * <p><b>Errors.</b> An I/O failure completes the stage exceptionally (an exception thrown
+ * by the method is treated the same). The engine reports it in the job's completion.
+ */
+@ConsumerType
+public interface BlockDevice extends Closeable {
+
+    /** Bytes per sector: every sector number and count in this API is in these units. */
+    int SECTOR_SIZE = 512;
+
+    /** @return a short human-readable name, used in error messages (e.g. the file path) */
+    String name();
+
+    /** @return the device size in sectors; constant for the life of the device */
+    long sizeInSectors();
+
+    /** @return true if writes are refused; the engine refuses jobs writing to such a device */
+    boolean isReadOnly();
+
+    /**
+     * Reads {@code dst.remaining()} bytes starting at {@code sector} into {@code dst},
+     * advancing its position to its limit.
+     *
+     * @param sector first sector to read
+     * @param dst    destination buffer; remaining is a multiple of {@value #SECTOR_SIZE}
+     * @return a stage completed when the data is in {@code dst}, or exceptionally on error
+     */
+    CompletionStage<Void> read(long sector, ByteBuffer dst);
+
+    /**
+     * Writes {@code src.remaining()} bytes from {@code src} starting at {@code sector}.
+     *
+     * @param sector first sector to write
+     * @param src    source buffer; remaining is a multiple of {@value #SECTOR_SIZE}
+     * @return a stage completed when the device has accepted the data (not necessarily
+     *         durable: see {@link #flush()}), or exceptionally on error
+     */
+    CompletionStage<Void> write(long sector, ByteBuffer src);
+
+    /**
+     * Makes every completed write durable (fdatasync for a file).
+     *
+     * @return a stage completed when the data is durable
+     */
+    CompletionStage<Void> flush();
+
+    /**
+     * @return true if {@link #writeZeroes} is implemented more cheaply than writing a buffer
+     *         of zeros (a sparse device, a device with a write-zeroes command)
+     */
+    default boolean supportsWriteZeroes() {
+        return false;
+    }
+
+    /**
+     * Sets {@code count} sectors starting at {@code sector} to zero. Called by the engine
+     * only when {@link #supportsWriteZeroes()} returns true.
+     *
+     * @param sector first sector
+     * @param count  number of sectors
+     * @return a stage completed when the sectors read back as zeros
+     */
+    default CompletionStage<Void> writeZeroes(long sector, long count) {
+        return CompletableFuture.failedStage(new IOException("device '" + name() + "' has no write-zeroes command"));
+    }
+
+    /** @return true if {@link #discard} is implemented */
+    default boolean supportsDiscard() {
+        return false;
+    }
+
+    /**
+     * Tells the device that {@code count} sectors starting at {@code sector} are no longer
+     * needed (TRIM). Their content afterwards is unspecified.
+     *
+     * @param sector first sector
+     * @param count  number of sectors
+     * @return a stage completed when the hint has been taken
+     */
+    default CompletionStage<Void> discard(long sector, long count) {
+        return CompletableFuture.failedStage(new IOException("device '" + name() + "' does not support discard"));
+    }
+
+    /**
+     * @return true if writes must arrive in ascending sector order (a zoned or append-only
+     *         device); jobs writing to it get {@link CopyFlag#WRITE_SEQ} automatically
+     */
+    default boolean requiresSequentialWrites() {
+        return false;
+    }
+
+    /**
+     * Releases the device's resources. The default does nothing.
+     *
+     * @throws IOException if closing fails
+     */
+    @Override
+    default void close() throws IOException {
+        // A device without resources has nothing to release.
+    }
+}

@@ -1,0 +1,40 @@
+package org.kcopyd.api;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * Opens files and raw block devices (e.g. {@code /dev/loop0}) as {@link BlockDevice}s.
+ * An OSGi service of the implementation bundle; outside OSGi, {@link KcopydEngine#devices()}.
+ * Thread-safe. The caller closes the devices it opens.
+ */
+@ProviderType
+public interface BlockDeviceOpener {
+
+    /**
+     * Opens an existing file or block device. Its size is the file's length (or the block
+     * device's capacity) rounded down to whole sectors.
+     *
+     * @param path    the file or device
+     * @param options {@link DeviceOption#READ_WRITE}, {@link DeviceOption#DIRECT},
+     *                {@link DeviceOption#DSYNC}; read-only through the page cache when none
+     * @return the device
+     * @throws IOException if it cannot be opened, or is not a regular file or block device
+     */
+    BlockDevice open(Path path, DeviceOption... options) throws IOException;
+
+    /**
+     * Creates a regular file of exactly {@code sizeInSectors} sectors (or resizes an existing
+     * one) and opens it read-write.
+     *
+     * @param path          the file
+     * @param sizeInSectors its size in 512-byte sectors, at least 1
+     * @param options       further options ({@link DeviceOption#DIRECT}, {@link DeviceOption#DSYNC})
+     * @return the device
+     * @throws IOException if the file cannot be created or sized
+     * @throws IllegalArgumentException if {@code sizeInSectors < 1}
+     */
+    BlockDevice create(Path path, long sizeInSectors, DeviceOption... options) throws IOException;
+}

@@ -1,0 +1,57 @@
+package org.kcopyd.api;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * Creates kcopyd clients: the seed's {@code kcopyd_client_create}. Registered as an OSGi
+ * service by the implementation bundle; outside OSGi, obtained from {@link Kcopyd#start}.
+ * Thread-safe.
+ *
+ * <p>Every client reserves its pages from the factory's page budget. When the factory goes
+ * away (its bundle stops, its configuration is deleted) it closes the clients it created:
+ * their accepted jobs still complete exactly once.
+ */
+@ProviderType
+public interface KcopydClientFactory {
+
+    /**
+     * Creates a client with the factory's default page count.
+     *
+     * @return a new client
+     * @throws IllegalStateException if the page budget cannot hold it, or the factory is closed
+     */
+    KcopydClient createClient();
+
+    /**
+     * Creates a client reserving {@code pages} pages: the seed's {@code num_pages}.
+     *
+     * @param pages pages of {@value KcopydClient#PAGE_SIZE} bytes, 1..the configured maximum per client
+     * @return a new client
+     * @throws IllegalArgumentException if {@code pages} is out of range
+     * @throws IllegalStateException if the page budget cannot hold it, or the factory is closed
+     */
+    KcopydClient createClient(int pages);
+
+    /**
+     * Creates a client.
+     *
+     * @param options name, pages and throttle
+     * @return a new client
+     * @throws IllegalArgumentException if the options are out of range
+     * @throws IllegalStateException if the page budget cannot hold it, or the factory is closed
+     */
+    KcopydClient createClient(ClientOptions options);
+
+    /**
+     * Returns the throttle of that name, creating it unthrottled if it does not exist.
+     * Clients created with the same throttle share its cap. The throttle named
+     * {@code "default"} is used by clients created without one and is set by configuration.
+     *
+     * @param name the throttle's name
+     * @return the shared throttle
+     */
+    Throttle throttle(String name);
+
+    /** @return the factory's effective settings */
+    EngineSettings settings();
+}

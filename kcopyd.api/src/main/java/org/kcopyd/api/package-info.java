@@ -1,0 +1,20 @@
+/**
+ * kcopyd: copy a range of sectors from one block device to one or more others,
+ * asynchronously, using a bounded pool of memory pages per client.
+ *
+ * <p>This is the Java rendering of Linux's dm-kcopyd. A {@link org.kcopyd.api.KcopydClientFactory}
+ * creates {@link org.kcopyd.api.KcopydClient}s, each with its own reserved pages and its own
+ * completion thread. A copy job names a source {@link org.kcopyd.api.IoRegion} and 1..64
+ * destination regions; its completion reports a read error flag and a write error bit set
+ * (bit {@code i} set when {@code dests[i]} failed), exactly once.
+ *
+ * <p><b>Units.</b> Every sector number and count in this package is in sectors of
+ * {@link org.kcopyd.api.BlockDevice#SECTOR_SIZE} (512) bytes. Page counts are in pages of
+ * {@link org.kcopyd.api.KcopydClient#PAGE_SIZE} (4096) bytes.
+ *
+ * <p>Inside OSGi, obtain {@link org.kcopyd.api.KcopydClientFactory} and
+ * {@link org.kcopyd.api.BlockDeviceOpener} as services. Outside OSGi, use {@link org.kcopyd.api.Kcopyd}.
+ */
+@org.osgi.annotation.bundle.Export
+@org.osgi.annotation.versioning.Version("1.0.0")
+package org.kcopyd.api;

@@ -1,0 +1,32 @@
+package org.kcopyd.impl.device;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The size in bytes of a regular file or a block device. For a block device, where
+ * {@link FileChannel#size()} may answer 0, Linux's {@code /sys/dev/block/MAJOR:MINOR/size}
+ * gives the capacity in 512-byte sectors.
+ */
+final class DeviceSize {
+
+    private DeviceSize() {
+    }
+
+    static long of(Path path, FileChannel channel) throws IOException {
+        long size = channel.size();
+        if (size > 0 || Files.isRegularFile(path)) {
+            return size;
+        }
+        long rdev = ((Number) Files.getAttribute(path, "unix:rdev")).longValue();
+        long major = ((rdev >>> 8) & 0xfff) | ((rdev >>> 32) & ~0xfffL);
+        long minor = (rdev & 0xff) | ((rdev >>> 12) & ~0xffL);
+        Path sys = Path.of("/sys/dev/block/" + major + ":" + minor + "/size");
+        if (!Files.isReadable(sys)) {
+            throw new IOException("cannot tell the size of " + path + ": " + sys + " is not readable");
+        }
+        return Long.parseLong(Files.readString(sys).trim()) * 512;
+    }
+}

@@ -1,0 +1,574 @@
+package org.kcopyd.impl.engine;
+
+import java.lang.System.Logger.Level;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
+
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.ClientStatistics;
+import org.kcopyd.api.CopyCallback;
+import org.kcopyd.api.CopyFlag;
+import org.kcopyd.api.CopyResult;
+import org.kcopyd.api.IoRegion;
+import org.kcopyd.api.KcopydClient;
+import org.kcopyd.api.PreparedCompletion;
+
+/**
+ * A kcopyd client: its pages, its admission gate and its worker thread.
+ *
+ * <p>The worker owns every job's state, as dm-kcopyd's per-client worker does. Submitters and
+ * I/O threads only post events to its inbox. Each round, the worker takes every event, then
+ * delivers completed jobs' callbacks (complete), then gives chunks to sub-jobs waiting for
+ * pages (pages), which go to the I/O threads (io). A sub-job that cannot get pages stays at
+ * the head of the queue: as pages only return when chunks finish, the oldest job always
+ * progresses, and a client can never need more than its pages.
+ */
+final class Client implements KcopydClient {
+
+    private static final System.Logger LOG = System.getLogger(Client.class.getName());
+    private static final Object CLOSE = new Object();
+
+    private final Engine engine;
+    private final String name;
+    final PagePool pool;
+    final ZeroBuffer zeros;
+    private final IoThrottle throttle;
+    private final Executor io;
+    private final Admission admission;
+    private final int maxDestinations;
+    private final int chunkSectors;
+    private final int zeroChunkSectors;
+    private final int subJobsPerJob;
+
+    private final ConcurrentLinkedQueue<Object> inbox = new ConcurrentLinkedQueue<>();
+    private final Thread worker;
+    private volatile boolean parked;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final CompletableFuture<Void> terminated = new CompletableFuture<>();
+
+    // Worker-thread state.
+    private final ArrayDeque<SubJob> pagesQueue = new ArrayDeque<>();
+    private final ArrayDeque<Job> completeQueue = new ArrayDeque<>();
+    private final ArrayDeque<Job> liveJobs = new ArrayDeque<>();
+    private final ArrayDeque<Barrier> barriers = new ArrayDeque<>();
+    private final ArrayDeque<SubJob> idleSubJobs = new ArrayDeque<>();
+    private final List<SubJob> awaitingTurn = new ArrayList<>();
+    private long nextSeq;
+    private long wakeAt;
+    private boolean closing;
+
+    // Statistics, read from any thread.
+    private final LongAdder submitted = new LongAdder();
+    private final AtomicLong waiting = new AtomicLong();
+    private final LongAdder completed = new LongAdder();
+    private final LongAdder failedJobs = new LongAdder();
+    private final LongAdder bytesRead = new LongAdder();
+    private final LongAdder bytesWritten = new LongAdder();
+
+    Client(Engine engine, String name, int pages, IoThrottle throttle, Executor io, ZeroBuffer zeros,
+            int subJobKiB, int subJobsPerJob, int maxDestinations, int maxQueuedJobs) {
+        this.engine = engine;
+        this.name = name;
+        this.pool = new PagePool(pages);
+        this.zeros = zeros;
+        this.throttle = throttle;
+        this.io = io;
+        this.admission = new Admission(name, maxQueuedJobs);
+        this.maxDestinations = maxDestinations;
+        // A client with fewer pages than one sub-job gets smaller sub-jobs rather than a refusal.
+        int chunkPages = Math.min(subJobKiB / 4, pages);
+        this.chunkSectors = chunkPages * (PagePool.PAGE / BlockDevice.SECTOR_SIZE);
+        this.zeroChunkSectors = Math.min(subJobKiB * 2, zeros.capacity() / BlockDevice.SECTOR_SIZE);
+        this.subJobsPerJob = subJobsPerJob;
+        this.worker = new Thread(this::runWorker, "kcopyd-" + name);
+        this.worker.setDaemon(true);
+        this.worker.start();
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public int pages() {
+        return pool.pages();
+    }
+
+    int chunkSectors() {
+        return chunkSectors;
+    }
+
+    Admission admission() {
+        return admission;
+    }
+
+    IoThrottle throttle() {
+        return throttle;
+    }
+
+    boolean isTerminated() {
+        return terminated.isDone();
+    }
+
+    Thread workerThread() {
+        return worker;
+    }
+
+    // ---- submission (any thread) ----
+
+    @Override
+    public <C> CompletionStage<CopyResult> copy(IoRegion from, List<IoRegion> dests, Set<CopyFlag> flags,
+            CopyCallback<? super C> callback, C context) {
+        if (from == null) {
+            throw new IllegalArgumentException("source region is null");
+        }
+        IoRegion[] targets = JobValidator.destinations(dests, maxDestinations, from.count());
+        JobValidator.check(from, targets);
+        return submit(Job.Kind.COPY, from, targets, flags, callback, context);
+    }
+
+    @Override
+    public <C> CompletionStage<CopyResult> zero(List<IoRegion> dests, Set<CopyFlag> flags,
+            CopyCallback<? super C> callback, C context) {
+        IoRegion[] targets = JobValidator.destinations(dests, maxDestinations, -1);
+        JobValidator.check(null, targets);
+        return submit(Job.Kind.ZERO, null, targets, flags, callback, context);
+    }
+
+    private <C> CompletionStage<CopyResult> submit(Job.Kind kind, IoRegion from, IoRegion[] targets,
+            Set<CopyFlag> flags, CopyCallback<? super C> callback, C context) {
+        Objects.requireNonNull(flags, "flags is null (pass an empty set)");
+        boolean writeSeq = flags.contains(CopyFlag.WRITE_SEQ);
+        for (IoRegion target : targets) {
+            writeSeq |= target.device().requiresSequentialWrites();
+        }
+        Job job = new Job(kind, from, targets, flags.contains(CopyFlag.IGNORE_ERROR), writeSeq,
+                flags.contains(CopyFlag.FLUSH), notifier(callback, context));
+        admit(flags.contains(CopyFlag.NO_WAIT));
+        waiting.incrementAndGet();
+        post(job);
+        return job.future;
+    }
+
+    @Override
+    public <C> PreparedCompletion prepareCallback(CopyCallback<? super C> callback, C context) {
+        Job job = new Job(Job.Kind.PREPARED, null, new IoRegion[0], false, false, false, notifier(callback, context));
+        admit(false);
+        post(job);
+        return new Prepared(job);
+    }
+
+    private static <C> Consumer<CopyResult> notifier(CopyCallback<? super C> callback, C context) {
+        return callback == null ? null : r -> callback.completed(r.readError(), r.writeErrors(), context);
+    }
+
+    private void admit(boolean noWait) {
+        ensureOpen();
+        // The worker must never wait for itself: from a callback, a full client refuses instead.
+        admission.acquire(!noWait && Thread.currentThread() != worker);
+        if (closed.get()) {
+            admission.release();
+            ensureOpen();
+        }
+        submitted.increment();
+    }
+
+    private void ensureOpen() {
+        if (closed.get()) {
+            throw new IllegalStateException("kcopyd client '" + name + "' is closed");
+        }
+    }
+
+    @Override
+    public CompletionStage<Void> flush() {
+        ensureOpen();
+        Barrier barrier = new Barrier();
+        post(barrier);
+        return barrier.future;
+    }
+
+    @Override
+    public ClientStatistics statistics() {
+        return new ClientStatistics(submitted.sum(), waiting.get(), admission.outstanding(), completed.sum(),
+                failedJobs.sum(), bytesRead.sum(), bytesWritten.sum(), pool.inUse(), pool.pages());
+    }
+
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            post(CLOSE);
+        }
+        if (Thread.currentThread() != worker) {
+            terminated.join();
+        }
+    }
+
+    /** @return a stage completed when the worker has ended and the pages are released */
+    CompletionStage<Void> closeAsync() {
+        if (closed.compareAndSet(false, true)) {
+            post(CLOSE);
+        }
+        return terminated;
+    }
+
+    // ---- I/O-thread entry points ----
+
+    void execute(Runnable task) {
+        try {
+            io.execute(task);
+        } catch (RejectedExecutionException e) {
+            // The engine is shutting down its I/O threads: finish the work here rather than lose it.
+            task.run();
+        }
+    }
+
+    void subJobDone(SubJob subJob) {
+        post(subJob);
+    }
+
+    void countRead(int bytes) {
+        bytesRead.add(bytes);
+    }
+
+    void countWritten(int bytes) {
+        bytesWritten.add(bytes);
+    }
+
+    private void post(Object event) {
+        inbox.offer(event);
+        if (parked) {
+            LockSupport.unpark(worker);
+        }
+    }
+
+    // ---- the worker ----
+
+    private void runWorker() {
+        try {
+            while (true) {
+                Object event;
+                while ((event = inbox.poll()) != null) {
+                    handle(event);
+                }
+                deliverCompletions();
+                dispatch();
+                if (closing && admission.outstanding() == 0 && inbox.isEmpty() && completeQueue.isEmpty()) {
+                    break;
+                }
+                parked = true;
+                if (inbox.isEmpty()) {
+                    if (wakeAt != 0) {
+                        LockSupport.parkNanos(this, wakeAt - System.nanoTime());
+                    } else {
+                        LockSupport.park(this);
+                    }
+                }
+                parked = false;
+            }
+        } catch (Throwable t) {
+            LOG.log(Level.ERROR, "kcopyd client '" + name + "' worker failed; the client is unusable", t);
+            closed.set(true);
+            throw t;
+        } finally {
+            finishClose();
+        }
+    }
+
+    private void finishClose() {
+        closed.set(true);
+        if (pool.inUse() == 0) {
+            pool.release();
+        } else {
+            LOG.log(Level.WARNING, "kcopyd client '" + name + "' ends with " + pool.inUse()
+                    + " pages still held by device I/O; they are left to the garbage collector");
+        }
+        engine.clientClosed(this);
+        for (Barrier barrier : barriers) {
+            barrier.future.complete(null);
+        }
+        terminated.complete(null);
+    }
+
+    private void handle(Object event) {
+        if (event instanceof SubJob subJob) {
+            onSubJobEvent(subJob);
+        } else if (event instanceof Job job) {
+            onJobEvent(job);
+        } else if (event instanceof Barrier barrier) {
+            barrier.lastSeq = nextSeq - 1;
+            barriers.add(barrier);
+        } else if (event instanceof FlushDone done) {
+            for (int i = 0; i < done.failures.length; i++) {
+                done.job.recordWrite(i, done.failures[i]);
+            }
+            finish(done.job);
+        } else if (event instanceof PreparedDone done) {
+            finish(done.job);
+        } else if (event == CLOSE) {
+            closing = true;
+        }
+    }
+
+    private void onJobEvent(Job job) {
+        job.seq = nextSeq++;
+        liveJobs.add(job);
+        if (job.kind == Job.Kind.PREPARED) {
+            return;
+        }
+        long chunk = job.isZero() ? zeroChunkSectors : chunkSectors;
+        long chunks = (job.count + chunk - 1) / chunk;
+        int n = (int) Math.min(subJobsPerJob, chunks);
+        job.subJobs = n;
+        for (int i = 0; i < n; i++) {
+            SubJob subJob = idleSubJobs.isEmpty() ? new SubJob(this) : idleSubJobs.poll();
+            subJob.assign(job);
+            pagesQueue.add(subJob);
+        }
+    }
+
+    private void onSubJobEvent(SubJob subJob) {
+        Job job = subJob.job;
+        if (subJob.readDoneAwaitingTurn) {
+            // WRITE_SEQ: the chunk is read; it writes when every earlier chunk has been written.
+            awaitingTurn.add(subJob);
+            releaseTurns(job);
+            return;
+        }
+        long now = System.nanoTime();
+        throttle.ioFinished(now);
+        releasePages(subJob);
+        job.recordRead(subJob.readFailure);
+        boolean failed = subJob.readFailure != null;
+        for (int i = 0; i < job.dests.length; i++) {
+            Throwable t = subJob.writeFailures[i];
+            if (t != null) {
+                job.recordWrite(i, t);
+                failed = true;
+            }
+        }
+        subJob.readFailure = null;
+        java.util.Arrays.fill(subJob.writeFailures, null);
+        if (failed && !job.ignoreError) {
+            job.stopped = true;
+        }
+        if (job.writeSeq) {
+            job.nextWriteOffset = subJob.offset + subJob.sectors;
+            releaseTurns(job);
+        }
+        if (job.hasMoreChunks()) {
+            pagesQueue.add(subJob);
+        } else {
+            retire(subJob);
+        }
+    }
+
+    private void releaseTurns(Job job) {
+        for (int i = 0; i < awaitingTurn.size(); i++) {
+            SubJob waitingSubJob = awaitingTurn.get(i);
+            if (waitingSubJob.job != job) {
+                continue;
+            }
+            if (job.stopped) {
+                awaitingTurn.remove(i--);
+                throttle.ioFinished(System.nanoTime());
+                releasePages(waitingSubJob);
+                retire(waitingSubJob);
+            } else if (waitingSubJob.offset == job.nextWriteOffset) {
+                awaitingTurn.remove(i);
+                execute(waitingSubJob::startWrites);
+                return;
+            }
+        }
+    }
+
+    private void releasePages(SubJob subJob) {
+        if (subJob.firstPage >= 0) {
+            pool.free(subJob.firstPage, subJob.pageCount);
+            subJob.firstPage = -1;
+            subJob.pageCount = 0;
+        }
+    }
+
+    /** A sub-job with no further chunk leaves its job; the last one out ends the job. */
+    private void retire(SubJob subJob) {
+        Job job = subJob.job;
+        subJob.clear();
+        idleSubJobs.add(subJob);
+        if (--job.subJobs == 0) {
+            if (!job.started) {
+                waiting.decrementAndGet();
+                job.started = true;
+            }
+            if (job.flush) {
+                flushDestinations(job);
+            } else {
+                finish(job);
+            }
+        }
+    }
+
+    private void flushDestinations(Job job) {
+        execute(() -> {
+            int n = job.dests.length;
+            CompletableFuture<?>[] flushes = new CompletableFuture<?>[n];
+            Throwable[] failures = new Throwable[n];
+            for (int i = 0; i < n; i++) {
+                if (job.writeFailures[i] != null) {
+                    flushes[i] = CompletableFuture.completedFuture(null);
+                    continue;
+                }
+                int dest = i;
+                CompletableFuture<Void> f;
+                try {
+                    f = job.dests[i].device().flush().toCompletableFuture();
+                } catch (RuntimeException | Error e) {
+                    f = CompletableFuture.failedFuture(e);
+                }
+                flushes[i] = f.whenComplete((v, t) -> failures[dest] = t == null ? null : SubJob.unwrap(t));
+            }
+            CompletableFuture.allOf(flushes).whenComplete((v, t) -> post(new FlushDone(job, failures)));
+        });
+    }
+
+    private void finish(Job job) {
+        if (job.result == null) {
+            job.result = job.buildResult();
+        }
+        admission.release();
+        completeQueue.add(job);
+    }
+
+    private void deliverCompletions() {
+        Job job;
+        boolean any = false;
+        while ((job = completeQueue.poll()) != null) {
+            any = true;
+            CopyResult result = job.result;
+            if (job.callback != null) {
+                try {
+                    job.callback.accept(result);
+                } catch (Throwable t) {
+                    LOG.log(Level.ERROR, "completion callback of kcopyd client '" + name + "' threw", t);
+                }
+            }
+            job.future.complete(result);
+            job.delivered = true;
+            completed.increment();
+            if (!result.isSuccess()) {
+                failedJobs.increment();
+            }
+        }
+        if (any || !barriers.isEmpty()) {
+            while (!liveJobs.isEmpty() && liveJobs.peekFirst().delivered) {
+                liveJobs.pollFirst();
+            }
+            long oldestLive = liveJobs.isEmpty() ? Long.MAX_VALUE : liveJobs.peekFirst().seq;
+            while (!barriers.isEmpty() && barriers.peekFirst().lastSeq < oldestLive) {
+                barriers.pollFirst().future.complete(null);
+            }
+        }
+    }
+
+    private void dispatch() {
+        wakeAt = 0;
+        boolean limiting = throttle.isLimiting();
+        while (!pagesQueue.isEmpty()) {
+            SubJob subJob = pagesQueue.peekFirst();
+            Job job = subJob.job;
+            if (!job.hasMoreChunks()) {
+                pagesQueue.pollFirst();
+                retire(subJob);
+                continue;
+            }
+            long chunk = job.isZero() ? zeroChunkSectors : chunkSectors;
+            int sectors = (int) Math.min(chunk, job.count - job.nextOffset);
+            int bytes = sectors * BlockDevice.SECTOR_SIZE;
+            if (!job.isZero()) {
+                int pages = (bytes + PagePool.PAGE - 1) / PagePool.PAGE;
+                int first = pool.allocate(pages);
+                if (first < 0) {
+                    return;
+                }
+                subJob.firstPage = first;
+                subJob.pageCount = pages;
+            }
+            long now = System.nanoTime();
+            if (limiting) {
+                long delay = throttle.delayNanos(bytes, now);
+                if (delay > 0) {
+                    releasePages(subJob);
+                    wakeAt = now + delay;
+                    return;
+                }
+            }
+            pagesQueue.pollFirst();
+            subJob.offset = job.nextOffset;
+            subJob.sectors = sectors;
+            job.nextOffset += sectors;
+            if (!job.started) {
+                job.started = true;
+                waiting.decrementAndGet();
+            }
+            throttle.ioStarted(now);
+            execute(subJob);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "KcopydClient[" + name + ", pages=" + pool.pages() + "]";
+    }
+
+    /** A flush() barrier: completes once every job accepted before it has been delivered. */
+    private static final class Barrier {
+        final CompletableFuture<Void> future = new CompletableFuture<>();
+        long lastSeq;
+    }
+
+    /** The destinations of a FLUSH job have been flushed; failures[i] is dests[i]'s flush error or null. */
+    private record FlushDone(Job job, Throwable[] failures) {
+    }
+
+    /** The caller completed a prepared completion: deliver it in order with real jobs. */
+    private record PreparedDone(Job job) {
+    }
+
+    /** The handle of a prepared completion. */
+    private final class Prepared implements PreparedCompletion {
+        private final Job job;
+        private final AtomicBoolean done = new AtomicBoolean();
+
+        Prepared(Job job) {
+            this.job = job;
+        }
+
+        @Override
+        public boolean complete(boolean readError, long writeErrors) {
+            if (!done.compareAndSet(false, true)) {
+                return false;
+            }
+            job.result = CopyResult.ofFlags(readError, writeErrors);
+            post(new PreparedDone(job));
+            return true;
+        }
+
+        @Override
+        public CompletionStage<CopyResult> result() {
+            return job.future;
+        }
+    }
+}

@@ -1,0 +1,229 @@
+package org.kcopyd.impl.engine;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.kcopyd.api.BlockDeviceOpener;
+import org.kcopyd.api.ClientOptions;
+import org.kcopyd.api.EngineSettings;
+import org.kcopyd.api.KcopydClient;
+import org.kcopyd.api.KcopydEngine;
+import org.kcopyd.api.Throttle;
+import org.kcopyd.impl.device.FileDeviceOpener;
+
+/**
+ * The engine behind a client factory: the I/O threads, the page budget, the named throttles
+ * and the clients created from it. Public for the OSGi component and the ServiceLoader
+ * provider of this bundle; not exported.
+ */
+public final class Engine implements KcopydEngine {
+
+    /** Name of the throttle used by clients created without one; configured by the settings. */
+    public static final String DEFAULT_THROTTLE = "default";
+
+    private static final AtomicInteger ENGINES = new AtomicInteger();
+
+    private final String id;
+    private final ThreadPoolExecutor io;
+    private final ConcurrentHashMap<String, IoThrottle> throttles = new ConcurrentHashMap<>();
+    private final Set<Client> clients = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger clientNumbers = new AtomicInteger();
+    private final Object budgetLock = new Object();
+    private volatile EngineSettings settings;
+    private volatile ZeroBuffer zeros;
+    private volatile FileDeviceOpener devices;
+    private int pagesReserved;
+    private volatile boolean closed;
+
+    /**
+     * Starts an engine: its I/O threads start now, each client's worker when it is created.
+     *
+     * @param settings the settings
+     */
+    public Engine(EngineSettings settings) {
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.id = "e" + ENGINES.incrementAndGet();
+        AtomicInteger threadNumbers = new AtomicInteger();
+        ThreadFactory threads = r -> {
+            Thread t = new Thread(r, "kcopyd-io-" + id + "-" + threadNumbers.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+        this.io = new ThreadPoolExecutor(settings.ioThreads(), settings.ioThreads(), 30, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), threads);
+        this.zeros = new ZeroBuffer(settings.subJobKiB() * 1024);
+        this.devices = new FileDeviceOpener(settings.directIo());
+        applyDefaultThrottle(settings);
+    }
+
+    @Override
+    public KcopydClient createClient() {
+        return createClient(ClientOptions.builder().build());
+    }
+
+    @Override
+    public KcopydClient createClient(int pages) {
+        return createClient(ClientOptions.builder().pages(pages).build());
+    }
+
+    @Override
+    public KcopydClient createClient(ClientOptions options) {
+        Objects.requireNonNull(options, "options");
+        EngineSettings s = settings;
+        int pages = options.pages() == 0 ? s.defaultPages() : options.pages();
+        if (pages > s.maxPagesPerClient()) {
+            throw new IllegalArgumentException("pages " + pages + " is above the maximum " + s.maxPagesPerClient()
+                    + " per client");
+        }
+        IoThrottle throttle = throttleFor(options.throttle());
+        String name = options.name() != null ? options.name() : id + "-c" + clientNumbers.incrementAndGet();
+        synchronized (budgetLock) {
+            ensureOpen();
+            if (pagesReserved + pages > s.pageBudget()) {
+                throw new IllegalStateException("page budget exhausted: client '" + name + "' asks for " + pages
+                        + " pages, " + pagesReserved + " of the budget " + s.pageBudget() + " are reserved by "
+                        + clients.size() + " clients");
+            }
+            pagesReserved += pages;
+        }
+        try {
+            Client client = new Client(this, name, pages, throttle, io, zeros, s.subJobKiB(), s.subJobsPerJob(),
+                    s.maxDestinations(), s.maxQueuedJobs());
+            clients.add(client);
+            return client;
+        } catch (RuntimeException | Error e) {
+            releasePages(pages);
+            throw e;
+        }
+    }
+
+    private IoThrottle throttleFor(Throttle requested) {
+        if (requested == null) {
+            return throttles.get(DEFAULT_THROTTLE);
+        }
+        if (requested instanceof IoThrottle t && throttles.get(t.name()) == t) {
+            return t;
+        }
+        throw new IllegalArgumentException("throttle " + requested + " was not created by this factory");
+    }
+
+    void clientClosed(Client client) {
+        if (clients.remove(client)) {
+            releasePages(client.pages());
+        }
+    }
+
+    private void releasePages(int pages) {
+        synchronized (budgetLock) {
+            pagesReserved -= pages;
+        }
+    }
+
+    @Override
+    public Throttle throttle(String name) {
+        Objects.requireNonNull(name, "throttle name");
+        return throttles.computeIfAbsent(name, IoThrottle::new);
+    }
+
+    @Override
+    public EngineSettings settings() {
+        return settings;
+    }
+
+    @Override
+    public BlockDeviceOpener devices() {
+        return devices;
+    }
+
+    /** @return pages reserved by the open clients */
+    public int pagesReserved() {
+        synchronized (budgetLock) {
+            return pagesReserved;
+        }
+    }
+
+    /** @return the open clients */
+    public List<KcopydClient> clients() {
+        return new ArrayList<>(clients);
+    }
+
+    @Override
+    public void reconfigure(EngineSettings newSettings) {
+        Objects.requireNonNull(newSettings, "settings");
+        EngineSettings old = settings;
+        settings = newSettings;
+        int threads = newSettings.ioThreads();
+        if (threads > io.getMaximumPoolSize()) {
+            io.setMaximumPoolSize(threads);
+            io.setCorePoolSize(threads);
+        } else {
+            io.setCorePoolSize(threads);
+            io.setMaximumPoolSize(threads);
+        }
+        if (newSettings.subJobKiB() != old.subJobKiB()) {
+            zeros = new ZeroBuffer(newSettings.subJobKiB() * 1024);
+        }
+        if (newSettings.directIo() != old.directIo()) {
+            devices = new FileDeviceOpener(newSettings.directIo());
+        }
+        applyDefaultThrottle(newSettings);
+        for (Client client : clients) {
+            client.admission().setLimit(newSettings.maxQueuedJobs());
+        }
+    }
+
+    private void applyDefaultThrottle(EngineSettings s) {
+        Throttle t = throttle(DEFAULT_THROTTLE);
+        t.setIoPercent(s.throttleIoPercent());
+        t.setBytesPerSecond(s.throttleBytesPerSecond());
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("kcopyd engine " + id + " is closed");
+        }
+    }
+
+    /**
+     * Closes every client and waits for them; then stops the I/O threads.
+     *
+     * @param timeoutMillis how long to wait for the I/O threads to end after the clients closed
+     * @return true if every thread ended in time
+     */
+    public boolean close(long timeoutMillis) {
+        synchronized (budgetLock) {
+            closed = true;
+        }
+        List<CompletableFuture<Void>> closing = new ArrayList<>();
+        for (Client client : clients) {
+            closing.add(client.closeAsync().toCompletableFuture());
+        }
+        CompletableFuture.allOf(closing.toArray(new CompletableFuture<?>[0])).join();
+        io.shutdown();
+        try {
+            return io.awaitTermination(timeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    @Override
+    public void close() {
+        close(TimeUnit.SECONDS.toMillis(30));
+    }
+
+    @Override
+    public String toString() {
+        return "KcopydEngine[" + id + ", " + settings + "]";
+    }
+}

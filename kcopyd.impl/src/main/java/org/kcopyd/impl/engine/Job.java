@@ -1,0 +1,93 @@
+package org.kcopyd.impl.engine;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+
+import org.kcopyd.api.CopyResult;
+import org.kcopyd.api.IoRegion;
+
+/**
+ * A master job: one copy, zero or prepared completion, as accepted by a client. Its fields
+ * after construction are only touched by the client's worker thread, which hands out chunks
+ * to sub-jobs, merges their outcomes and delivers the completion.
+ */
+final class Job {
+
+    enum Kind { COPY, ZERO, PREPARED }
+
+    final Kind kind;
+    final IoRegion source;
+    final IoRegion[] dests;
+    final boolean ignoreError;
+    final boolean writeSeq;
+    final boolean flush;
+    final Consumer<CopyResult> callback;
+    final CompletableFuture<CopyResult> future = new CompletableFuture<>();
+    /** Length of the job in sectors (0 for a prepared completion). */
+    final long count;
+
+    long seq;
+    /** Next sector offset (relative to the region starts) not yet handed to a sub-job. */
+    long nextOffset;
+    /** Sub-jobs that exist for this job: queued for pages, doing I/O, or waiting their turn to write. */
+    int subJobs;
+    boolean started;
+    /** No more chunks: an error occurred without IGNORE_ERROR. */
+    boolean stopped;
+    /** WRITE_SEQ: offset of the next chunk allowed to write. */
+    long nextWriteOffset;
+
+    Throwable readFailure;
+    final Throwable[] writeFailures;
+    CopyResult result;
+    boolean delivered;
+
+    Job(Kind kind, IoRegion source, IoRegion[] dests, boolean ignoreError, boolean writeSeq, boolean flush,
+            Consumer<CopyResult> callback) {
+        this.kind = kind;
+        this.source = source;
+        this.dests = dests;
+        this.writeSeq = writeSeq;
+        this.ignoreError = ignoreError && !writeSeq;
+        this.flush = flush;
+        this.callback = callback;
+        this.count = dests.length == 0 ? 0 : dests[0].count();
+        this.writeFailures = new Throwable[dests.length];
+    }
+
+    boolean isZero() {
+        return kind == Kind.ZERO;
+    }
+
+    boolean hasMoreChunks() {
+        return !stopped && nextOffset < count;
+    }
+
+    void recordRead(Throwable failure) {
+        if (failure != null && readFailure == null) {
+            readFailure = failure;
+        }
+    }
+
+    void recordWrite(int dest, Throwable failure) {
+        if (failure != null && writeFailures[dest] == null) {
+            writeFailures[dest] = failure;
+        }
+    }
+
+    boolean failed() {
+        if (readFailure != null) {
+            return true;
+        }
+        for (Throwable t : writeFailures) {
+            if (t != null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    CopyResult buildResult() {
+        return CopyResult.of(dests.length, readFailure, writeFailures);
+    }
+}
