@@ -266,6 +266,10 @@ final class Client implements KcopydClient {
                 }
                 deliverCompletions();
                 dispatch();
+                if (!completeQueue.isEmpty()) {
+                    // dispatch() ended jobs whose last sub-jobs found nothing left to do.
+                    continue;
+                }
                 if (closing && admission.outstanding() == 0 && inbox.isEmpty() && completeQueue.isEmpty()) {
                     break;
                 }
@@ -458,6 +462,11 @@ final class Client implements KcopydClient {
         while ((job = completeQueue.poll()) != null) {
             any = true;
             CopyResult result = job.result;
+            // Counted first, so that whoever sees the completion sees it in the statistics too.
+            completed.increment();
+            if (!result.isSuccess()) {
+                failedJobs.increment();
+            }
             if (job.callback != null) {
                 try {
                     job.callback.accept(result);
@@ -467,10 +476,6 @@ final class Client implements KcopydClient {
             }
             job.future.complete(result);
             job.delivered = true;
-            completed.increment();
-            if (!result.isSuccess()) {
-                failedJobs.increment();
-            }
         }
         if (any || !barriers.isEmpty()) {
             while (!liveJobs.isEmpty() && liveJobs.peekFirst().delivered) {

@@ -187,6 +187,21 @@ class CopyTest {
     }
 
     @Test
+    void aJobStoppedWhileItsSubJobsWaitForPagesStillCompletes() throws Exception {
+        // Two pages hold one chunk: three of the four sub-jobs wait for pages when the read fails,
+        // then find nothing left to do. Found by CopyProperties: the job used to never complete.
+        KcopydClient client = engine(EngineSettings.builder().subJobKiB(104).subJobsPerJob(4)).createClient(2);
+        FaultyDevice src = new FaultyDevice("src", 4096).failReadsAt(40);
+        FaultyDevice dst = new FaultyDevice("dst", 4096);
+
+        CopyResult r = await(client.copy(IoRegion.of(src, 6, 1364), List.of(IoRegion.of(dst, 100, 1364)),
+                EnumSet.of(CopyFlag.WRITE_SEQ)));
+
+        assertThat(r.readError()).isTrue();
+        assertThat(client.statistics().jobsCompleted()).isEqualTo(1);
+    }
+
+    @Test
     void writeErrorBitsNameExactlyTheFailedDestinations() throws Exception {
         KcopydClient client = engine(EngineSettings.builder().subJobKiB(4)).createClient(16);
         FaultyDevice src = new FaultyDevice("src", 256);
