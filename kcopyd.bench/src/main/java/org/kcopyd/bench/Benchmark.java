@@ -33,6 +33,7 @@ import org.kcopyd.api.KcopydEngine;
  * <pre>
  * java -jar kcopyd.bench/target/kcopyd-bench.jar [--size-mib N] [--runs N] [--jobs N]
  *      [--memory-gib N] [--tmpfs DIR] [--disk DIR] [--only NAME[,NAME]]
+ *      [--io-threads N] [--subjob-kib N] [--subjobs N]   (engine settings; defaults otherwise)
  * </pre>
  * Scenarios: tmpfs-1dest, tmpfs-3dest-new, tmpfs-3dest-overwrite, disk-direct, jobs-4k, memory.
  */
@@ -47,6 +48,7 @@ public final class Benchmark {
     private Path tmpfs = Path.of("/dev/shm/kcopyd-bench");
     private Path disk = Path.of("/var/tmp/kcopyd-bench");
     private Set<String> only = Set.of();
+    private EngineSettings settings = EngineSettings.defaults();
     private final List<String> report = new ArrayList<>();
     private int misses;
     private double ddTmpfsRate;
@@ -69,6 +71,9 @@ public final class Benchmark {
                 case "--tmpfs" -> b.tmpfs = Path.of(args[++i]);
                 case "--disk" -> b.disk = Path.of(args[++i]);
                 case "--only" -> b.only = Set.of(args[++i].split(","));
+                case "--io-threads" -> b.settings = b.settings.toBuilder().ioThreads(Integer.parseInt(args[++i])).build();
+                case "--subjob-kib" -> b.settings = b.settings.toBuilder().subJobKiB(Integer.parseInt(args[++i])).build();
+                case "--subjobs" -> b.settings = b.settings.toBuilder().subJobsPerJob(Integer.parseInt(args[++i])).build();
                 default -> {
                     System.err.println("unknown argument " + args[i] + "; see the Benchmark class documentation");
                     System.exit(2);
@@ -87,6 +92,7 @@ public final class Benchmark {
         line("kcopyd benchmark " + LocalDate.now() + " on " + Runtime.getRuntime().availableProcessors() + " cores, "
                 + System.getProperty("java.vm.name") + " " + System.getProperty("java.version") + ", "
                 + sizeMib + " MiB per copy, best of " + runs);
+        line("engine " + settings);
         line(String.format(Locale.ROOT, "%-24s %-34s %12s %12s %8s %8s  %s", "scenario", "peer", "kcopyd",
                 "peer", "ratio", "target", "result"));
         Files.createDirectories(tmpfs);
@@ -180,62 +186,75 @@ public final class Benchmark {
 
     // ---- the engine side ----
 
-    /** Copies {@code src} to each destination with a fresh engine client; returns seconds (best of runs). */
-    private double kcopyd(Path src, List<Path> dests, boolean create, boolean direct, EngineSettings settings)
-            throws Exception {
-        double best = Double.MAX_VALUE;
+    /**
+     * Times the peer and kcopyd alternately, {@code runs} times each, so that drift in a shared
+     * machine's speed hits both alike; verifies every output after every run.
+     *
+     * @param peer    the peer's command, or null to time kcopyd only
+     * @param outputs files the peer writes (deleted before each peer run when {@code create})
+     * @param dests   files kcopyd writes
+     * @param create  true: outputs are new files; false: existing files are overwritten
+     * @return {peer best seconds (NaN without a peer), kcopyd best seconds}
+     */
+    private double[] race(List<String> peer, List<Path> outputs, Path src, List<Path> dests, boolean create,
+            boolean direct) throws Exception {
+        double peerBest = peer == null ? Double.NaN : Double.MAX_VALUE;
+        double oursBest = Double.MAX_VALUE;
         try (KcopydEngine engine = Kcopyd.start(settings)) {
             for (int run = 0; run < runs; run++) {
-                if (create) {
-                    for (Path d : dests) {
-                        Files.deleteIfExists(d);
+                if (peer != null) {
+                    if (create) {
+                        for (Path d : outputs) {
+                            Files.deleteIfExists(d);
+                        }
+                    }
+                    peerBest = Math.min(peerBest, Peer.run(peer));
+                    for (Path d : outputs) {
+                        require(Peer.same(src, d), peer.get(0) + " output " + d + " differs from " + src);
                     }
                 }
-                DeviceOption[] opts = direct ? new DeviceOption[] {DeviceOption.DIRECT} : new DeviceOption[0];
-                long start = System.nanoTime();
-                List<BlockDevice> opened = new ArrayList<>();
-                try (BlockDevice source = engine.devices().open(src, opts); KcopydClient client = engine.createClient()) {
-                    List<IoRegion> regions = new ArrayList<>();
-                    for (Path d : dests) {
-                        BlockDevice dev = create ? engine.devices().create(d, source.sizeInSectors(), opts)
-                                : engine.devices().open(d, withWrite(opts));
-                        opened.add(dev);
-                        regions.add(IoRegion.whole(dev));
-                    }
-                    CopyResult r = client.copy(IoRegion.whole(source), regions, Set.of()).toCompletableFuture().join();
-                    require(r.isSuccess(), "kcopyd copy " + r);
-                } finally {
-                    for (BlockDevice dev : opened) {
-                        dev.close();
-                    }
+                oursBest = Math.min(oursBest, kcopydOnce(engine, src, dests, create, direct));
+                for (Path d : dests) {
+                    require(Peer.same(src, d), "kcopyd output " + d + " differs from " + src);
                 }
-                best = Math.min(best, (System.nanoTime() - start) / 1e9);
             }
         }
-        for (Path d : dests) {
-            require(Peer.same(src, d), "kcopyd output " + d + " differs from " + src);
+        return new double[] {peerBest, oursBest};
+    }
+
+    /** One timed copy of {@code src} to every destination, through a new client; returns seconds. */
+    private static double kcopydOnce(KcopydEngine engine, Path src, List<Path> dests, boolean create, boolean direct)
+            throws Exception {
+        if (create) {
+            for (Path d : dests) {
+                Files.deleteIfExists(d);
+            }
         }
-        return best;
+        DeviceOption[] opts = direct ? new DeviceOption[] {DeviceOption.DIRECT} : new DeviceOption[0];
+        long start = System.nanoTime();
+        List<BlockDevice> opened = new ArrayList<>();
+        try (BlockDevice source = engine.devices().open(src, opts); KcopydClient client = engine.createClient()) {
+            List<IoRegion> regions = new ArrayList<>();
+            for (Path d : dests) {
+                BlockDevice dev = create ? engine.devices().create(d, source.sizeInSectors(), opts)
+                        : engine.devices().open(d, withWrite(opts));
+                opened.add(dev);
+                regions.add(IoRegion.whole(dev));
+            }
+            CopyResult r = client.copy(IoRegion.whole(source), regions, Set.of()).toCompletableFuture().join();
+            require(r.isSuccess(), "kcopyd copy " + r);
+        } finally {
+            for (BlockDevice dev : opened) {
+                dev.close();
+            }
+        }
+        return (System.nanoTime() - start) / 1e9;
     }
 
     private static DeviceOption[] withWrite(DeviceOption[] opts) {
         DeviceOption[] all = java.util.Arrays.copyOf(opts, opts.length + 1);
         all[opts.length] = DeviceOption.READ_WRITE;
         return all;
-    }
-
-    private double peer(List<String> command, List<Path> deleteFirst, Path src, List<Path> outputs) throws Exception {
-        double best = Double.MAX_VALUE;
-        for (int run = 0; run < runs; run++) {
-            for (Path d : deleteFirst) {
-                Files.deleteIfExists(d);
-            }
-            best = Math.min(best, Peer.run(command));
-        }
-        for (Path d : outputs) {
-            require(Peer.same(src, d), command.get(0) + " output " + d + " differs from " + src);
-        }
-        return best;
     }
 
     // ---- scenarios ----
@@ -246,17 +265,19 @@ public final class Benchmark {
         Path dst = tmpfs.resolve("dst.img");
         writePattern(src, bytes);
         writePattern(dst, bytes);
-        double dd = peer(List.of("dd", "if=" + src, "of=" + dst, "bs=1M", "conv=notrunc", "status=none"), List.of(),
-                src, List.of(dst));
-        writePattern(dst, bytes);
-        double ours = kcopyd(src, List.of(dst), false, false, EngineSettings.defaults());
+        double[] t = race(List.of("dd", "if=" + src, "of=" + dst, "bs=1M", "conv=notrunc", "status=none"),
+                List.of(dst), src, List.of(dst), false, false);
+        double dd = t[0];
+        double ours = t[1];
         ddTmpfsRate = bytes / dd;
         if (wanted("tmpfs-1dest")) {
             result("tmpfs-1dest", "dd bs=1M conv=notrunc", rate(bytes / ours), rate(bytes / dd), dd / ours, 1.0);
-            double cp = peer(List.of("cp", src.toString(), dst.toString()), List.of(), src, List.of(dst));
+            double cp = race(List.of("cp", src.toString(), dst.toString()), List.of(dst), src, List.of(dst), false,
+                    false)[0];
             info("tmpfs-1dest", "cp", rate(bytes / ours), rate(bytes / cp), cp / ours);
             if (Peer.installed("nbdcopy")) {
-                double nbd = peer(List.of("nbdcopy", src.toString(), dst.toString()), List.of(), src, List.of(dst));
+                double nbd = race(List.of("nbdcopy", src.toString(), dst.toString()), List.of(dst), src, List.of(dst),
+                        false, false)[0];
                 info("tmpfs-1dest", "nbdcopy", rate(bytes / ours), rate(bytes / nbd), nbd / ours);
             } else {
                 line("tmpfs-1dest: nbdcopy not installed (Debian package libnbd-bin), skipped");
@@ -271,13 +292,14 @@ public final class Benchmark {
             writePattern(src, bytes);
         }
         List<Path> outs = List.of(tmpfs.resolve("n1.img"), tmpfs.resolve("n2.img"), tmpfs.resolve("n3.img"));
-        double ours = kcopyd(src, outs, true, false, EngineSettings.defaults());
         if (Peer.installed("dcfldd")) {
             List<String> cmd = new ArrayList<>(List.of("dcfldd", "if=" + src, "bs=1M", "status=off"));
             for (Path o : outs) {
                 cmd.add("of=" + o);
             }
-            double dcfldd = peer(cmd, outs, src, outs);
+            double[] t = race(cmd, outs, src, outs, true, false);
+            double dcfldd = t[0];
+            double ours = t[1];
             result("tmpfs-3dest-new", "dcfldd bs=1M, 3x of= (new files)", rate(bytes / ours), rate(bytes / dcfldd),
                     dcfldd / ours, 1.5);
         } else {
@@ -296,7 +318,7 @@ public final class Benchmark {
         for (Path o : outs) {
             writePattern(o, bytes);
         }
-        double ours = kcopyd(src, outs, false, false, EngineSettings.defaults());
+        double ours = race(null, List.of(), src, outs, false, false)[1];
         result("tmpfs-3dest-overwrite", "1-destination dd rate (above)", rate(bytes / ours), rate(ddTmpfsRate),
                 (bytes / ours) / ddTmpfsRate, 0.6);
         for (Path o : outs) {
@@ -311,10 +333,10 @@ public final class Benchmark {
         Path dst = disk.resolve("dst.img");
         writePattern(src, bytes);
         writePattern(dst, bytes);
-        double dd = peer(List.of("dd", "if=" + src, "of=" + dst, "bs=1M", "iflag=direct", "oflag=direct",
-                "conv=notrunc", "status=none"), List.of(), src, List.of(dst));
-        writePattern(dst, bytes);
-        double ours = kcopyd(src, List.of(dst), false, true, EngineSettings.defaults());
+        double[] t = race(List.of("dd", "if=" + src, "of=" + dst, "bs=1M", "iflag=direct", "oflag=direct",
+                "conv=notrunc", "status=none"), List.of(dst), src, List.of(dst), false, true);
+        double dd = t[0];
+        double ours = t[1];
         result("disk-direct", "dd bs=1M iflag=direct oflag=direct", rate(bytes / ours), rate(bytes / dd), dd / ours,
                 1.15);
         Files.deleteIfExists(src);
@@ -327,7 +349,6 @@ public final class Benchmark {
         Path dst = tmpfs.resolve("jobs-dst.img");
         writePattern(src, bytes);
         writePattern(dst, bytes);
-        EngineSettings settings = EngineSettings.defaults();
         double best = Double.MAX_VALUE;
         long maxInFlight = 0;
         try (KcopydEngine engine = Kcopyd.start(settings);
