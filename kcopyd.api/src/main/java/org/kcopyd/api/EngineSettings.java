@@ -118,6 +118,26 @@ public final class EngineSettings {
         return directIo;
     }
 
+    /**
+     * @return every setting by its name (the configuration property names), values as
+     *         {@link Integer}, {@link Long} or {@link Boolean}; in declaration order
+     */
+    public java.util.Map<String, Object> toMap() {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("defaultPages", defaultPages);
+        m.put("maxPagesPerClient", maxPagesPerClient);
+        m.put("pageBudget", pageBudget);
+        m.put("subJobKiB", subJobKiB);
+        m.put("subJobsPerJob", subJobsPerJob);
+        m.put("maxDestinations", maxDestinations);
+        m.put("maxQueuedJobs", maxQueuedJobs);
+        m.put("ioThreads", ioThreads);
+        m.put("throttleIoPercent", throttleIoPercent);
+        m.put("throttleBytesPerSecond", throttleBytesPerSecond);
+        m.put("directIo", directIo);
+        return m;
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof EngineSettings s && s.toString().equals(toString());
@@ -152,6 +172,69 @@ public final class EngineSettings {
         private boolean directIo;
 
         private Builder() {
+        }
+
+        /**
+         * Sets one setting by its configuration property name, converting the value: the way a
+         * Config Admin dictionary, a properties file or a command line is applied.
+         *
+         * @param name  a name from {@link EngineSettings#toMap()}
+         * @param value a {@link Number}, a {@link Boolean} for {@code directIo}, or a String
+         *              holding either
+         * @return this builder
+         * @throws IllegalArgumentException naming the setting, the value and the allowed range
+         *         when the name is unknown, the value has the wrong type or is out of range
+         */
+        public Builder set(String name, Object value) {
+            java.util.Objects.requireNonNull(name, "setting name");
+            switch (name) {
+                case "defaultPages" -> defaultPages(whole(name, value, 1, 262144));
+                case "maxPagesPerClient" -> maxPagesPerClient(whole(name, value, 1, 262144));
+                case "pageBudget" -> pageBudget(whole(name, value, 1, 16777216));
+                case "subJobKiB" -> subJobKiB(whole(name, value, 4, 16384));
+                case "subJobsPerJob" -> subJobsPerJob(whole(name, value, 1, 64));
+                case "maxDestinations" -> maxDestinations(whole(name, value, 1, MAX_DESTINATIONS));
+                case "maxQueuedJobs" -> maxQueuedJobs(whole(name, value, 1, 1_000_000));
+                case "ioThreads" -> ioThreads(whole(name, value, 1, 256));
+                case "throttleIoPercent" -> throttleIoPercent(whole(name, value, 1, 100));
+                case "throttleBytesPerSecond" -> throttleBytesPerSecond(
+                        longValue(name, value, "0 or 4096..1000000000000"));
+                case "directIo" -> directIo(bool(name, value));
+                default -> throw new IllegalArgumentException("unknown setting '" + name + "'; known: "
+                        + defaults().toMap().keySet());
+            }
+            return this;
+        }
+
+        private static int whole(String name, Object value, long min, long max) {
+            return range(name, longValue(name, value, min + ".." + max), min, max);
+        }
+
+        private static long longValue(String name, Object value, String allowed) {
+            if (value instanceof Integer || value instanceof Long || value instanceof Short || value instanceof Byte) {
+                return ((Number) value).longValue();
+            }
+            if (value instanceof String text) {
+                try {
+                    return Long.parseLong(text.trim());
+                } catch (NumberFormatException e) {
+                    // Reported below with the allowed range.
+                }
+            }
+            throw new IllegalArgumentException(name + " value '" + value + "'"
+                    + (value == null ? "" : " (" + value.getClass().getSimpleName() + ")")
+                    + " is not a whole number; the allowed range is " + allowed);
+        }
+
+        private static boolean bool(String name, Object value) {
+            if (value instanceof Boolean b) {
+                return b;
+            }
+            if (value instanceof String text && (text.trim().equalsIgnoreCase("true")
+                    || text.trim().equalsIgnoreCase("false"))) {
+                return Boolean.parseBoolean(text.trim());
+            }
+            throw new IllegalArgumentException(name + " value '" + value + "' is not true or false");
         }
 
         private static int range(String name, long value, long min, long max) {

@@ -40,6 +40,7 @@ final class Client implements KcopydClient {
 
     private static final System.Logger LOG = System.getLogger(Client.class.getName());
     private static final Object CLOSE = new Object();
+    private static final Object ABORT = new Object();
 
     private final Engine engine;
     private final String name;
@@ -225,6 +226,17 @@ final class Client implements KcopydClient {
         return terminated;
     }
 
+    /**
+     * Ends every accepted job now, for a close that cannot wait any longer (a device that never
+     * answers): each undelivered job completes, exactly once, with every destination reported as
+     * failed (their content is unknown) and the cause saying why. Pages still held by device I/O
+     * are left to the garbage collector, never freed under a device that may still write them.
+     */
+    void abort() {
+        closeAsync();
+        post(ABORT);
+    }
+
     // ---- I/O-thread entry points ----
 
     void execute(Runnable task) {
@@ -321,9 +333,14 @@ final class Client implements KcopydClient {
             }
             finish(done.job);
         } else if (event instanceof PreparedDone done) {
-            finish(done.job);
+            if (!done.job.finished) {
+                done.job.result = done.result;
+                finish(done.job);
+            }
         } else if (event == CLOSE) {
             closing = true;
+        } else if (event == ABORT) {
+            abortJobs();
         }
     }
 
@@ -380,6 +397,25 @@ final class Client implements KcopydClient {
         }
     }
 
+    private void abortJobs() {
+        java.io.IOException cause = new java.io.IOException("kcopyd client '" + name
+                + "' was closed before the job completed; the destinations may be incomplete");
+        for (Job job : liveJobs) {
+            if (job.finished) {
+                continue;
+            }
+            job.stopped = true;
+            if (job.dests.length == 0) {
+                job.recordRead(cause);
+            }
+            for (int i = 0; i < job.dests.length; i++) {
+                job.recordWrite(i, cause);
+            }
+            finish(job);
+            releaseTurns(job);
+        }
+    }
+
     private void releaseTurns(Job job) {
         for (int i = 0; i < awaitingTurn.size(); i++) {
             SubJob waitingSubJob = awaitingTurn.get(i);
@@ -412,7 +448,7 @@ final class Client implements KcopydClient {
         Job job = subJob.job;
         subJob.clear();
         idleSubJobs.add(subJob);
-        if (--job.subJobs == 0) {
+        if (--job.subJobs == 0 && !job.finished) {
             if (!job.started) {
                 waiting.decrementAndGet();
                 job.started = true;
@@ -449,6 +485,10 @@ final class Client implements KcopydClient {
     }
 
     private void finish(Job job) {
+        if (job.finished) {
+            return;
+        }
+        job.finished = true;
         if (job.result == null) {
             job.result = job.buildResult();
         }
@@ -549,7 +589,7 @@ final class Client implements KcopydClient {
     }
 
     /** The caller completed a prepared completion: deliver it in order with real jobs. */
-    private record PreparedDone(Job job) {
+    private record PreparedDone(Job job, CopyResult result) {
     }
 
     /** The handle of a prepared completion. */
@@ -563,11 +603,11 @@ final class Client implements KcopydClient {
 
         @Override
         public boolean complete(boolean readError, long writeErrors) {
-            if (!done.compareAndSet(false, true)) {
+            // Already delivered: completed before, or ended by an abort of the client.
+            if (job.future.isDone() || !done.compareAndSet(false, true)) {
                 return false;
             }
-            job.result = CopyResult.ofFlags(readError, writeErrors);
-            post(new PreparedDone(job));
+            post(new PreparedDone(job, CopyResult.ofFlags(readError, writeErrors)));
             return true;
         }
 

@@ -1,15 +1,18 @@
 package org.kcopyd.impl.engine;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.kcopyd.api.BlockDeviceOpener;
@@ -30,6 +33,11 @@ public final class Engine implements KcopydEngine {
     /** Name of the throttle used by clients created without one; configured by the settings. */
     public static final String DEFAULT_THROTTLE = "default";
 
+    /** How long {@link #close()} lets accepted jobs finish before aborting them. */
+    public static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(30);
+
+    private static final System.Logger LOG = System.getLogger(Engine.class.getName());
+    private static final Duration ABORT_GRACE = Duration.ofSeconds(10);
     private static final AtomicInteger ENGINES = new AtomicInteger();
 
     private final String id;
@@ -194,32 +202,67 @@ public final class Engine implements KcopydEngine {
     }
 
     /**
-     * Closes every client and waits for them; then stops the I/O threads.
+     * Closes every client: each finishes its accepted jobs; a client still busy after
+     * {@code timeout} is aborted (its remaining jobs complete with every destination reported
+     * failed). Then stops the I/O threads.
      *
-     * @param timeoutMillis how long to wait for the I/O threads to end after the clients closed
-     * @return true if every thread ended in time
+     * @param timeout how long accepted jobs may take to finish
+     * @return true if every job finished normally and every thread ended
      */
-    public boolean close(long timeoutMillis) {
+    public boolean close(Duration timeout) {
         synchronized (budgetLock) {
             closed = true;
         }
+        List<Client> open = new ArrayList<>(clients);
         List<CompletableFuture<Void>> closing = new ArrayList<>();
-        for (Client client : clients) {
+        for (Client client : open) {
             closing.add(client.closeAsync().toCompletableFuture());
         }
-        CompletableFuture.allOf(closing.toArray(new CompletableFuture<?>[0])).join();
+        CompletableFuture<Void> all = CompletableFuture.allOf(closing.toArray(new CompletableFuture<?>[0]));
+        boolean clean = true;
+        try {
+            all.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            clean = false;
+            for (Client client : open) {
+                if (!client.isTerminated()) {
+                    LOG.log(System.Logger.Level.WARNING, "kcopyd client '" + client.name() + "' did not finish its jobs within "
+                            + timeout + "; aborting them");
+                    client.abort();
+                }
+            }
+            clean &= awaitQuietly(all, ABORT_GRACE);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            clean = false;
+        } catch (ExecutionException e) {
+            clean = false;
+        }
         io.shutdown();
         try {
-            return io.awaitTermination(timeoutMillis, TimeUnit.MILLISECONDS);
+            return io.awaitTermination(ABORT_GRACE.toMillis(), TimeUnit.MILLISECONDS) && clean;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
         }
     }
 
+    private static boolean awaitQuietly(CompletableFuture<Void> f, Duration d) {
+        try {
+            f.get(d.toMillis(), TimeUnit.MILLISECONDS);
+            return true;
+        } catch (TimeoutException | ExecutionException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    /** Closes, giving accepted jobs up to {@link #DEFAULT_CLOSE_TIMEOUT} to finish. */
     @Override
     public void close() {
-        close(TimeUnit.SECONDS.toMillis(30));
+        close(DEFAULT_CLOSE_TIMEOUT);
     }
 
     @Override

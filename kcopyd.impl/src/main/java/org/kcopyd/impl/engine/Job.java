@@ -40,6 +40,8 @@ final class Job {
     Throwable readFailure;
     final Throwable[] writeFailures;
     CopyResult result;
+    /** The completion is decided (queued for delivery); later events of this job change nothing. */
+    boolean finished;
     boolean delivered;
 
     Job(Kind kind, IoRegion source, IoRegion[] dests, boolean ignoreError, boolean writeSeq, boolean flush,

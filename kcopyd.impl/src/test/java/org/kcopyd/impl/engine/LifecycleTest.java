@@ -221,6 +221,37 @@ class LifecycleTest {
     }
 
     @Test
+    void closingPastTheTimeoutAbortsJobsOnAHungDeviceReportingEachOnceAsFailed() throws Exception {
+        Engine engine = new Engine(EngineSettings.defaults());
+        KcopydClient client = engine.createClient(16);
+        GatedDevice neverAnswers = new GatedDevice(64);
+        FaultyDevice a = new FaultyDevice("a", 64);
+        FaultyDevice b = new FaultyDevice("b", 64);
+        AtomicInteger callbacks = new AtomicInteger();
+        AtomicReference<Long> bits = new AtomicReference<>();
+        CompletableFuture<CopyResult> job = client.copy(IoRegion.of(neverAnswers, 0, 8),
+                List.of(IoRegion.of(a, 0, 8), IoRegion.of(b, 0, 8)), Set.of(), (re, we, ctx) -> {
+                    callbacks.incrementAndGet();
+                    bits.set(we);
+                }, null).toCompletableFuture();
+        var prepared = client.prepareCallback((re, we, ctx) -> callbacks.incrementAndGet(), null);
+
+        boolean clean = engine.close(Duration.ofMillis(300));
+
+        assertThat(clean).isFalse();
+        CopyResult r = job.getNow(null);
+        assertThat(r).isNotNull();
+        assertThat(r.writeErrors()).isEqualTo(0b11L);
+        assertThat(r.writeFailure(0)).get().asString().contains("was closed before the job completed");
+        assertThat(prepared.result().toCompletableFuture().getNow(null).readError()).isTrue();
+        assertThat(prepared.complete(false, 0)).as("already delivered by the abort").isFalse();
+        neverAnswers.open();
+        assertThat(callbacks.get()).isEqualTo(2);
+        assertThat(bits.get()).isEqualTo(0b11L);
+        assertThat(((Client) client).workerThread().isAlive()).isFalse();
+    }
+
+    @Test
     void aCallbackThatThrowsDoesNotStopTheClient() throws Exception {
         Engine engine = new Engine(EngineSettings.defaults());
         try {

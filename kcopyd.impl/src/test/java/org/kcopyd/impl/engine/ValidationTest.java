@@ -134,6 +134,28 @@ class ValidationTest {
     }
 
     @Test
+    void settingsAreAppliedByNameFromConfigurationValues() {
+        EngineSettings s = EngineSettings.builder().set("defaultPages", "4096").set("subJobKiB", 1024L)
+                .set("directIo", "true").set("throttleBytesPerSecond", 0).build();
+        assertThat(s.defaultPages()).isEqualTo(4096);
+        assertThat(s.subJobKiB()).isEqualTo(1024);
+        assertThat(s.directIo()).isTrue();
+        assertThat(s.toMap()).containsEntry("defaultPages", 4096).containsEntry("directIo", true).hasSize(11);
+        EngineSettings copy = EngineSettings.builder().build();
+        for (var e : s.toMap().entrySet()) {
+            copy = copy.toBuilder().set(e.getKey(), e.getValue()).build();
+        }
+        assertThat(copy).isEqualTo(s);
+        assertThatThrownBy(() -> EngineSettings.builder().set("defaultPages", "many"))
+                .hasMessage("defaultPages value 'many' (String) is not a whole number; the allowed range is 1..262144");
+        assertThatThrownBy(() -> EngineSettings.builder().set("ioThreads", 2.5))
+                .hasMessageContaining("ioThreads value '2.5' (Double) is not a whole number; the allowed range is 1..256");
+        assertThatThrownBy(() -> EngineSettings.builder().set("directIo", "yes"))
+                .hasMessage("directIo value 'yes' is not true or false");
+        assertThatThrownBy(() -> EngineSettings.builder().set("pages", 1)).hasMessageContaining("unknown setting 'pages'");
+    }
+
+    @Test
     void settingsOutOfRangeNameTheSettingTheValueAndTheRange() {
         assertThatThrownBy(() -> EngineSettings.builder().subJobKiB(32768))
                 .hasMessage("subJobKiB 32768 is outside the allowed range 4..16384");
