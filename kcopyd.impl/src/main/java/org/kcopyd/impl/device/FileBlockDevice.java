@@ -47,6 +47,11 @@ public final class FileBlockDevice implements BlockDevice {
         return path;
     }
 
+    /** @return true until {@link #close()} */
+    public boolean isOpen() {
+        return channel.isOpen();
+    }
+
     /** @return true if aligned requests bypass the page cache */
     public boolean isDirect() {
         return direct != null;

@@ -159,6 +159,14 @@ public final class Engine implements KcopydEngine {
         }
     }
 
+    /**
+     * @param client a client
+     * @return true if it was created by this engine and has not finished closing
+     */
+    public boolean isOpen(KcopydClient client) {
+        return clients.contains(client);
+    }
+
     /** @return the open clients */
     public List<KcopydClient> clients() {
         return new ArrayList<>(clients);

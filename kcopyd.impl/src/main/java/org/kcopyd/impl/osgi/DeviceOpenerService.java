@@ -1,0 +1,82 @@
+package org.kcopyd.impl.osgi;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Set;
+
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.BlockDeviceOpener;
+import org.kcopyd.api.DeviceOption;
+import org.kcopyd.impl.device.FileBlockDevice;
+import org.kcopyd.impl.engine.Engine;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.ServiceFactory;
+import org.osgi.framework.ServiceRegistration;
+
+/**
+ * Gives each bundle its own {@link BlockDeviceOpener}; the devices a bundle opened and did not
+ * close are closed when it lets go of the service, so a stopped bundle leaks no file handles.
+ * The O_DIRECT default follows the engine's current configuration.
+ */
+final class DeviceOpenerService implements ServiceFactory<BlockDeviceOpener> {
+
+    private static final System.Logger LOG = System.getLogger(DeviceOpenerService.class.getName());
+    private final Engine engine;
+
+    DeviceOpenerService(Engine engine) {
+        this.engine = engine;
+    }
+
+    @Override
+    public BlockDeviceOpener getService(Bundle bundle, ServiceRegistration<BlockDeviceOpener> registration) {
+        return new BundleOpener(engine);
+    }
+
+    @Override
+    public void ungetService(Bundle bundle, ServiceRegistration<BlockDeviceOpener> registration,
+            BlockDeviceOpener service) {
+        ((BundleOpener) service).closeDevices();
+    }
+
+    /** One bundle's view of the opener. */
+    static final class BundleOpener implements BlockDeviceOpener {
+        private final Engine engine;
+        // By identity: two opens of one file are equal devices, but each must be closed.
+        private final Set<BlockDevice> devices = Collections.synchronizedSet(
+                Collections.newSetFromMap(new IdentityHashMap<>()));
+
+        BundleOpener(Engine engine) {
+            this.engine = engine;
+        }
+
+        @Override
+        public BlockDevice open(Path path, DeviceOption... options) throws IOException {
+            return track(engine.devices().open(path, options));
+        }
+
+        @Override
+        public BlockDevice create(Path path, long sizeInSectors, DeviceOption... options) throws IOException {
+            return track(engine.devices().create(path, sizeInSectors, options));
+        }
+
+        private BlockDevice track(BlockDevice device) {
+            devices.removeIf(d -> d instanceof FileBlockDevice f && !f.isOpen());
+            devices.add(device);
+            return device;
+        }
+
+        void closeDevices() {
+            for (BlockDevice device : List.copyOf(devices)) {
+                try {
+                    device.close();
+                } catch (IOException e) {
+                    LOG.log(System.Logger.Level.WARNING, "closing " + device.name() + " failed", e);
+                }
+            }
+            devices.clear();
+        }
+    }
+}

@@ -1,0 +1,63 @@
+package org.kcopyd.impl.osgi;
+
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/**
+ * The engine's configuration (PID {@value KcopydComponent#PID}) as operators see it in the Felix
+ * web console, Karaf's {@code config:} commands or a {@code .cfg} file. Names, defaults and
+ * ranges are those of {@link org.kcopyd.api.EngineSettings}, which checks them.
+ */
+@ObjectClassDefinition(id = KcopydComponent.PID, name = "kcopyd engine",
+        description = "The kcopyd copy engine: buffer pages, job splitting, admission, I/O threads and the "
+                + "default throttle. Live settings (admission bound, throttle, I/O threads) apply to existing "
+                + "clients at once; the others to clients created afterwards.")
+@interface EngineConfiguration {
+
+    @AttributeDefinition(name = "Default pages per client", min = "1", max = "262144",
+            description = "Pages of 4 KiB reserved by a client created without a page count (2048 = 8 MiB).")
+    int defaultPages() default 2048;
+
+    @AttributeDefinition(name = "Maximum pages per client", min = "1", max = "262144",
+            description = "Largest page count one client may reserve (65536 = 256 MiB).")
+    int maxPagesPerClient() default 65536;
+
+    @AttributeDefinition(name = "Page budget", min = "1", max = "16777216",
+            description = "Pages all clients of the factory may reserve together (262144 = 1 GiB). "
+                    + "Creating a client beyond it fails.")
+    int pageBudget() default 262144;
+
+    @AttributeDefinition(name = "Sub-job size (KiB)", min = "4", max = "16384",
+            description = "Jobs are split into chunks of this size, a multiple of 4. Applies to new clients.")
+    int subJobKiB() default 512;
+
+    @AttributeDefinition(name = "Sub-jobs in flight per job", min = "1", max = "64",
+            description = "Chunks of one job copied at once. Applies to new clients.")
+    int subJobsPerJob() default 8;
+
+    @AttributeDefinition(name = "Maximum destinations", min = "1", max = "64",
+            description = "Most destination regions a job may have. Applies to new clients.")
+    int maxDestinations() default 64;
+
+    @AttributeDefinition(name = "Admission bound", min = "1", max = "1000000",
+            description = "Jobs a client holds before submissions wait (or fail with NO_WAIT). Live.")
+    int maxQueuedJobs() default 4096;
+
+    @AttributeDefinition(name = "I/O threads", min = "1", max = "256",
+            description = "Threads issuing device reads and writes, shared by all clients. Live.")
+    int ioThreads() default 4;
+
+    @AttributeDefinition(name = "Throttle: I/O time share (%)", min = "1", max = "100",
+            description = "Share of wall time the default throttle's clients may have I/O outstanding; "
+                    + "100 = unthrottled. Live.")
+    int throttleIoPercent() default 100;
+
+    @AttributeDefinition(name = "Throttle: bytes per second", min = "0", max = "1000000000000",
+            description = "Bandwidth cap of the default throttle in source bytes read per second; 0 = none, "
+                    + "else at least 4096. Live.")
+    long throttleBytesPerSecond() default 0;
+
+    @AttributeDefinition(name = "Direct I/O by default",
+            description = "Open devices with O_DIRECT (bypassing the page cache) even when not asked to.")
+    boolean directIo() default false;
+}
