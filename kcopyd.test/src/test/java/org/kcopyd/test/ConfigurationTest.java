@@ -1,0 +1,106 @@
+package org.kcopyd.test;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.util.Dictionary;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.kcopyd.api.KcopydClient;
+import org.kcopyd.api.KcopydClientFactory;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerMethod;
+import org.osgi.framework.ServiceReference;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.log.LogReaderService;
+
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerMethod.class)
+public class ConfigurationTest extends KcopydTestSupport {
+
+    private static final String PID = "org.kcopyd.engine";
+
+    private Configuration engineConfiguration() throws Exception {
+        return service(ConfigurationAdmin.class).getConfiguration(PID, "?");
+    }
+
+    private static Dictionary<String, Object> properties(Object... keyValues) {
+        Hashtable<String, Object> d = new Hashtable<>();
+        for (int i = 0; i < keyValues.length; i += 2) {
+            d.put((String) keyValues[i], keyValues[i + 1]);
+        }
+        return d;
+    }
+
+    private Object published(String property) {
+        ServiceReference<KcopydClientFactory> ref = context.getServiceReference(KcopydClientFactory.class);
+        return ref == null ? null : ref.getProperty(property);
+    }
+
+    @Test
+    public void anUpdateChangesTheDefaultPagesOfNewClientsWithoutReRegistering() throws Exception {
+        KcopydClientFactory factory = service(KcopydClientFactory.class);
+        Object serviceId = reference(KcopydClientFactory.class).getProperty("service.id");
+        KcopydClient before = factory.createClient();
+        assertEquals(2048, before.pages());
+
+        engineConfiguration().update(properties("defaultPages", 64, "maxQueuedJobs", "100"));
+        await("defaultPages 64 published", () -> Integer.valueOf(64).equals(published("defaultPages")));
+
+        assertEquals(serviceId, reference(KcopydClientFactory.class).getProperty("service.id"));
+        assertEquals(100, published("maxQueuedJobs"));
+        KcopydClient after = factory.createClient();
+        assertEquals(64, after.pages());
+        assertEquals("existing clients keep their pages", 2048, before.pages());
+        before.close();
+        after.close();
+    }
+
+    @Test
+    public void anInvalidConfigurationIsLoggedAndTheLastValidOneKept() throws Exception {
+        List<String> log = new CopyOnWriteArrayList<>();
+        for (ServiceReference<LogReaderService> ref : context.getServiceReferences(LogReaderService.class, null)) {
+            context.getService(ref).addLogListener(entry -> log.add(entry.getMessage()));
+        }
+        KcopydClientFactory factory = service(KcopydClientFactory.class);
+        engineConfiguration().update(properties("defaultPages", 128));
+        await("defaultPages 128 published", () -> Integer.valueOf(128).equals(published("defaultPages")));
+
+        engineConfiguration().update(properties("defaultPages", 0));
+        await("the refusal logged", () -> log.stream().anyMatch(
+                m -> m.contains("defaultPages 0 is outside the allowed range 1..262144")));
+        engineConfiguration().update(properties("defaultPages", 128, "subJobKiB", "big"));
+        await("the wrong type logged", () -> log.stream().anyMatch(
+                m -> m.contains("subJobKiB value 'big' (String) is not a whole number; the allowed range is 4..16384")));
+
+        assertEquals(128, published("defaultPages"));
+        assertEquals(512, published("subJobKiB"));
+        KcopydClient client = factory.createClient();
+        assertEquals(128, client.pages());
+        client.close();
+        assertTrue(log.stream().anyMatch(m -> m.contains("refused") && m.contains("keeping")));
+    }
+
+    @Test
+    public void creatingClientsBeyondThePageBudgetFailsNamingTheBudget() throws Exception {
+        // The test consumer bundle already holds a client of the default 2048 pages.
+        engineConfiguration().update(properties("pageBudget", 5048, "maxPagesPerClient", 2048));
+        await("pageBudget published", () -> Integer.valueOf(5048).equals(published("pageBudget")));
+        KcopydClientFactory factory = service(KcopydClientFactory.class);
+        KcopydClient first = factory.createClient(2000);
+        try {
+            factory.createClient(2000);
+            throw new AssertionError("the second client should not fit in the budget");
+        } catch (IllegalStateException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("asks for 2000 pages, 4048 of the budget 5048 are reserved"));
+        } finally {
+            first.close();
+        }
+    }
+}
