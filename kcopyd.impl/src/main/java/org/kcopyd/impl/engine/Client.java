@@ -215,6 +215,35 @@ final class Client implements KcopydClient {
         }
         if (Thread.currentThread() != worker) {
             terminated.join();
+            joinWorker(Long.MAX_VALUE);
+        }
+    }
+
+    /**
+     * Waits for the worker thread itself to end (it ends right after {@link #terminated}).
+     *
+     * @return true if it ended within the time
+     */
+    boolean joinWorker(long millis) {
+        long deadline = System.currentTimeMillis() + Math.min(millis, Long.MAX_VALUE / 2);
+        boolean interrupted = false;
+        try {
+            while (worker.isAlive()) {
+                long left = deadline - System.currentTimeMillis();
+                if (left <= 0) {
+                    return false;
+                }
+                try {
+                    worker.join(left);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            return true;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

@@ -44,6 +44,8 @@ public final class Engine implements KcopydEngine {
     private final ThreadPoolExecutor io;
     private final ConcurrentHashMap<String, IoThrottle> throttles = new ConcurrentHashMap<>();
     private final Set<Client> clients = ConcurrentHashMap.newKeySet();
+    /** Every I/O thread ever started, so that close() can wait until each has really ended. */
+    private final Set<Thread> ioThreads = ConcurrentHashMap.newKeySet();
     private final AtomicInteger clientNumbers = new AtomicInteger();
     private final Object budgetLock = new Object();
     private volatile EngineSettings settings;
@@ -64,6 +66,8 @@ public final class Engine implements KcopydEngine {
         ThreadFactory threads = r -> {
             Thread t = new Thread(r, "kcopyd-io-" + id + "-" + threadNumbers.incrementAndGet());
             t.setDaemon(true);
+            ioThreads.removeIf(old -> !old.isAlive());
+            ioThreads.add(t);
             return t;
         };
         this.io = new ThreadPoolExecutor(settings.ioThreads(), settings.ioThreads(), 30, TimeUnit.SECONDS,
@@ -246,9 +250,17 @@ public final class Engine implements KcopydEngine {
         } catch (ExecutionException e) {
             clean = false;
         }
+        for (Client client : open) {
+            clean &= client.joinWorker(ABORT_GRACE.toMillis());
+        }
         io.shutdown();
         try {
-            return io.awaitTermination(ABORT_GRACE.toMillis(), TimeUnit.MILLISECONDS) && clean;
+            clean &= io.awaitTermination(ABORT_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+            for (Thread t : ioThreads) {
+                t.join(ABORT_GRACE.toMillis());
+                clean &= !t.isAlive();
+            }
+            return clean;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
