@@ -88,6 +88,20 @@ public class ConfigurationTest extends KcopydTestSupport {
     }
 
     @Test
+    public void deletingTheConfigurationGoesBackToTheDefaultsInPlace() throws Exception {
+        Object serviceId = reference(KcopydClientFactory.class).getProperty("service.id");
+        engineConfiguration().update(properties("defaultPages", 256, "throttleIoPercent", 50));
+        await("defaultPages 256 published", () -> Integer.valueOf(256).equals(published("defaultPages")));
+
+        engineConfiguration().delete();
+
+        await("defaults published again", () -> Integer.valueOf(2048).equals(published("defaultPages")));
+        assertEquals(100, published("throttleIoPercent"));
+        assertEquals(serviceId, reference(KcopydClientFactory.class).getProperty("service.id"));
+        assertEquals(100, service(KcopydClientFactory.class).throttle("default").ioPercent());
+    }
+
+    @Test
     public void creatingClientsBeyondThePageBudgetFailsNamingTheBudget() throws Exception {
         // The test consumer bundle already holds a client of the default 2048 pages.
         engineConfiguration().update(properties("pageBudget", 5048, "maxPagesPerClient", 2048));

@@ -252,6 +252,32 @@ class LifecycleTest {
     }
 
     @Test
+    void jobsAllocateNoBufferMemoryBeyondTheClientsPages() throws Exception {
+        BufferPoolMXBean direct = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
+                .filter(b -> b.getName().equals("direct")).findFirst().orElseThrow();
+        Engine engine = new Engine(EngineSettings.builder().subJobKiB(64).build());
+        try {
+            KcopydClient client = engine.createClient(64);
+            FaultyDevice src = new FaultyDevice("src", 8192);
+            FaultyDevice dst = new FaultyDevice("dst", 8192);
+            client.copy(IoRegion.whole(src), List.of(IoRegion.whole(dst)), Set.of()).toCompletableFuture().join();
+            long before = direct.getMemoryUsed();
+            long buffersBefore = direct.getCount();
+            for (int i = 0; i < 5_000; i++) {
+                long s = (i % 64) * 128L;
+                client.copy(IoRegion.of(src, s, 128), List.of(IoRegion.of(dst, s, 128)), Set.of());
+            }
+            client.zero(List.of(IoRegion.whole(dst)), Set.of(), null, null);
+            client.flush().toCompletableFuture().get(30, TimeUnit.SECONDS);
+
+            assertThat(direct.getMemoryUsed()).isEqualTo(before);
+            assertThat(direct.getCount()).isEqualTo(buffersBefore);
+        } finally {
+            engine.close();
+        }
+    }
+
+    @Test
     void aCallbackThatThrowsDoesNotStopTheClient() throws Exception {
         Engine engine = new Engine(EngineSettings.defaults());
         try {
