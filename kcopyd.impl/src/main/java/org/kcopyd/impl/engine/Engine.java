@@ -21,7 +21,7 @@ import org.kcopyd.api.EngineSettings;
 import org.kcopyd.api.KcopydClient;
 import org.kcopyd.api.KcopydEngine;
 import org.kcopyd.api.Throttle;
-import org.kcopyd.impl.device.FileDeviceOpener;
+import org.kcopyd.device.FileDeviceOpener;
 
 /**
  * The engine behind a client factory: the I/O threads, the page budget, the named throttles

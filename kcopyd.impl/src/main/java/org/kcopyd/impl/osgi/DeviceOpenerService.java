@@ -10,7 +10,7 @@ import java.util.Set;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.DeviceOption;
-import org.kcopyd.impl.device.FileBlockDevice;
+import org.kcopyd.device.FileBlockDevice;
 import org.kcopyd.impl.engine.Engine;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.ServiceFactory;

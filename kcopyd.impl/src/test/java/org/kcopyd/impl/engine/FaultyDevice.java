@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.kcopyd.api.BlockDevice;
-import org.kcopyd.impl.device.MemoryBlockDevice;
+import org.kcopyd.device.MemoryBlockDevice;
 
 /**
  * A fault-injecting test device over a memory device: fails reads or writes that touch chosen

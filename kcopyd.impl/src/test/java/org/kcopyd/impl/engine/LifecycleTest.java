@@ -270,8 +270,9 @@ class LifecycleTest {
             client.zero(List.of(IoRegion.whole(dst)), Set.of(), null, null);
             client.flush().toCompletableFuture().get(30, TimeUnit.SECONDS);
 
-            assertThat(direct.getMemoryUsed()).isEqualTo(before);
-            assertThat(direct.getCount()).isEqualTo(buffersBefore);
+            // Not equal: the collector may free other tests' buffers meanwhile; never more.
+            assertThat(direct.getMemoryUsed()).isLessThanOrEqualTo(before);
+            assertThat(direct.getCount()).isLessThanOrEqualTo(buffersBefore);
         } finally {
             engine.close();
         }

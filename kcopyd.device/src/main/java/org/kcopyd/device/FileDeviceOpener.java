@@ -1,4 +1,4 @@
-package org.kcopyd.impl.device;
+package org.kcopyd.device;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;

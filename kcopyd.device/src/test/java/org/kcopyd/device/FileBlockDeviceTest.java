@@ -1,4 +1,4 @@
-package org.kcopyd.impl.device;
+package org.kcopyd.device;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
