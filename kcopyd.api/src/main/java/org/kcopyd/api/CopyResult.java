@@ -104,7 +104,8 @@ public final class CopyResult {
      * @return the first write or flush failure of {@code dests[index]}, if any
      */
     public Optional<Throwable> writeFailure(int index) {
-        return index >= 0 && index < writeFailures.length ? Optional.ofNullable(writeFailures[index]) : Optional.empty();
+        return index >= 0 && index < writeFailures.length ? Optional.ofNullable(writeFailures[index])
+                : Optional.empty();
     }
 
     /** @return the number of destinations of the job */

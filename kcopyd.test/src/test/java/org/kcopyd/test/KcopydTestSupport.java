@@ -40,7 +40,8 @@ public abstract class KcopydTestSupport {
                 junitBundles(),
                 bundleAt("bundle.promise"), bundleAt("bundle.function"), bundleAt("bundle.component"),
                 bundleAt("bundle.scr"), bundleAt("bundle.configadmin"), bundleAt("bundle.metatype"),
-                bundleAt("bundle.kcopyd.api"), bundleAt("bundle.kcopyd.device"), bundleAt("bundle.kcopyd.impl"), bundleAt("bundle.kcopyd.testbundle")));
+                bundleAt("bundle.kcopyd.api"), bundleAt("bundle.kcopyd.device"), bundleAt("bundle.kcopyd.impl"),
+                bundleAt("bundle.kcopyd.testbundle")));
         if (!"equinox".equals(System.getProperty("kcopyd.test.framework"))) {
             // Equinox has a Log Service built in; Felix needs one.
             options.add(0, bundleAt("bundle.logapi"));

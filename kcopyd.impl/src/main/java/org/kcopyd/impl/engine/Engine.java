@@ -238,8 +238,8 @@ public final class Engine implements KcopydEngine {
             clean = false;
             for (Client client : open) {
                 if (!client.isTerminated()) {
-                    LOG.log(System.Logger.Level.WARNING, "kcopyd client '" + client.name() + "' did not finish its jobs within "
-                            + timeout + "; aborting them");
+                    LOG.log(System.Logger.Level.WARNING, "kcopyd client '" + client.name()
+                            + "' did not finish its jobs within " + timeout + "; aborting them");
                     client.abort();
                 }
             }
