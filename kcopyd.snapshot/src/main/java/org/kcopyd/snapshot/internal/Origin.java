@@ -1,0 +1,569 @@
+package org.kcopyd.snapshot.internal;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.CopyFlag;
+import org.kcopyd.api.CopyResult;
+import org.kcopyd.api.IoRegion;
+import org.kcopyd.api.PreparedCompletion;
+
+/**
+ * An origin device and its snapshots: the snapshot-aware {@link BlockDevice} that origin
+ * writes must go through, and the copy-on-write, snapshot-write and merge logic.
+ *
+ * <p>Before an origin write reaches a chunk that a snapshot has not copied yet, one kcopyd
+ * job copies that chunk to the COW store of every snapshot that needs it (one source, several
+ * destinations, flushed), each snapshot records the chunk durably, and only then is the origin
+ * written. Chunk state changes are made under one lock; I/O never runs under it. A striped
+ * read/write lock keeps a snapshot read that falls through to the origin from seeing an
+ * origin write that began after the chunk was recorded.
+ *
+ * <p>The origin and COW devices are files opened by this bundle: their I/O completes in the
+ * calling thread, which the striped lock relies on.
+ */
+final class Origin implements BlockDevice {
+
+    private static final int STRIPES = 64;
+    private static final int STRIPE_SHIFT = 11;
+    private static final int MERGE_BATCH = 16;
+
+    private final BlockDevice device;
+    private final ClientSource clients;
+    private final CopyLimiter limiter;
+    private final List<SnapshotVolume> snapshots = new CopyOnWriteArrayList<>();
+    private final ReentrantReadWriteLock[] stripes = new ReentrantReadWriteLock[STRIPES];
+    private final Object lock = new Object();
+
+    Origin(BlockDevice device, ClientSource clients, int maxCopiesInFlight) {
+        this.device = device;
+        this.clients = clients;
+        this.limiter = new CopyLimiter(maxCopiesInFlight);
+        for (int i = 0; i < STRIPES; i++) {
+            stripes[i] = new ReentrantReadWriteLock();
+        }
+    }
+
+    /**
+     * Attaches a snapshot whose COW store is {@code cow}: a new, empty store takes the snapshot
+     * now; a store with a header is reloaded as it was (and an interrupted merge resumes).
+     */
+    SnapshotVolume attach(String name, BlockDevice cow, int chunkSectors) throws IOException {
+        CowStore store = CowStore.open(cow, chunkSectors, device.sizeInSectors());
+        SnapshotVolume snapshot = new SnapshotVolume(name, this, store);
+        synchronized (lock) {
+            snapshots.add(snapshot);
+        }
+        if (store.isValid() && store.isMerging()) {
+            merge(snapshot);
+        }
+        return snapshot;
+    }
+
+    void detach(SnapshotVolume snapshot) {
+        synchronized (lock) {
+            snapshots.remove(snapshot);
+        }
+    }
+
+    boolean hasSnapshots() {
+        return !snapshots.isEmpty();
+    }
+
+    BlockDevice device() {
+        return device;
+    }
+
+    // ---- the origin as a block device ----
+
+    @Override
+    public String name() {
+        return device.name();
+    }
+
+    @Override
+    public long sizeInSectors() {
+        return device.sizeInSectors();
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return false;
+    }
+
+    @Override
+    public CompletionStage<Void> read(long sector, ByteBuffer dst) {
+        SnapshotVolume merging = merging();
+        if (merging == null) {
+            return device.read(sector, dst);
+        }
+        // While merging, the origin already shows the snapshot: unmerged chunks come from its COW store.
+        return readSnapshot(merging, sector, dst);
+    }
+
+    @Override
+    public CompletionStage<Void> write(long sector, ByteBuffer src) {
+        List<CompletableFuture<Void>> waits = prepareOriginWrite(sector, src.remaining() / SECTOR_SIZE, null);
+        if (waits.isEmpty()) {
+            return writeOrigin(sector, src);
+        }
+        return CompletableFuture.allOf(waits.toArray(new CompletableFuture<?>[0]))
+                .thenCompose(v -> writeOrigin(sector, src));
+    }
+
+    @Override
+    public CompletionStage<Void> flush() {
+        return device.flush();
+    }
+
+    private SnapshotVolume merging() {
+        for (SnapshotVolume s : snapshots) {
+            if (s.store.isValid() && s.store.isMerging()) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    private CompletionStage<Void> writeOrigin(long sector, ByteBuffer src) {
+        List<Lock> held = lockStripes(sector, src.remaining() / SECTOR_SIZE, true);
+        try {
+            return device.write(sector, src);
+        } finally {
+            held.forEach(Lock::unlock);
+        }
+    }
+
+    private List<Lock> lockStripes(long sector, long count, boolean write) {
+        long first = sector >>> STRIPE_SHIFT;
+        long last = (sector + count - 1) >>> STRIPE_SHIFT;
+        boolean[] taken = new boolean[STRIPES];
+        for (long g = first; g <= last && g - first < STRIPES; g++) {
+            taken[(int) (g % STRIPES)] = true;
+        }
+        List<Lock> held = new ArrayList<>();
+        for (int i = 0; i < STRIPES; i++) {
+            if (taken[i]) {
+                Lock l = write ? stripes[i].writeLock() : stripes[i].readLock();
+                l.lock();
+                held.add(l);
+            }
+        }
+        return held;
+    }
+
+    /** Waits until every snapshot read of the range that started before now has finished. */
+    private void barrier(long sector, long count) {
+        lockStripes(sector, count, true).forEach(Lock::unlock);
+    }
+
+    /**
+     * Decides what must happen before the origin range may be overwritten: merges of chunks a
+     * merging snapshot still holds, exceptions other writers are already making, and new
+     * copies for snapshots that lack a chunk (started here).
+     *
+     * @param exclude a snapshot to leave out (the one being merged), or null
+     * @return what to wait for
+     */
+    private List<CompletableFuture<Void>> prepareOriginWrite(long sector, long count, SnapshotVolume exclude) {
+        List<CompletableFuture<Void>> waits = new ArrayList<>();
+        Map<CowJob, CowJob> jobs = new LinkedHashMap<>();
+        synchronized (lock) {
+            for (SnapshotVolume s : snapshots) {
+                if (s == exclude || !s.store.isValid()) {
+                    continue;
+                }
+                int c0 = s.chunkSectors;
+                for (long c = sector / c0; c <= (sector + count - 1) / c0; c++) {
+                    if (s.store.isMerging()) {
+                        if (s.store.lookup(c) != null) {
+                            waits.add(mergeChunk(s, c));
+                        }
+                        continue;
+                    }
+                    CompletableFuture<Void> inFlight = s.pending.get(c);
+                    if (inFlight != null) {
+                        waits.add(inFlight);
+                        continue;
+                    }
+                    if (s.store.lookup(c) != null) {
+                        continue;
+                    }
+                    long slot = s.store.allocate();
+                    if (slot < 0) {
+                        s.invalidate("COW store full: all " + s.store.capacity() + " chunks are used");
+                        continue;
+                    }
+                    CowJob key = new CowJob(c0, c);
+                    jobs.computeIfAbsent(key, k -> k).add(s, slot);
+                }
+            }
+            for (CowJob job : jobs.values()) {
+                for (SnapshotVolume s : job.snapshots) {
+                    s.pending.put(job.chunk, job.done);
+                }
+                waits.add(job.done);
+            }
+        }
+        jobs.values().forEach(this::startCow);
+        return waits;
+    }
+
+    /** One chunk to copy from the origin to the COW stores of several snapshots with that chunk size. */
+    private static final class CowJob {
+        final int chunkSectors;
+        final long chunk;
+        final List<SnapshotVolume> snapshots = new ArrayList<>();
+        final List<Long> slots = new ArrayList<>();
+        final CompletableFuture<Void> done = new CompletableFuture<>();
+
+        CowJob(int chunkSectors, long chunk) {
+            this.chunkSectors = chunkSectors;
+            this.chunk = chunk;
+        }
+
+        void add(SnapshotVolume s, long slot) {
+            snapshots.add(s);
+            slots.add(slot);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof CowJob j && j.chunkSectors == chunkSectors && j.chunk == chunk;
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode(chunk) * 31 + chunkSectors;
+        }
+    }
+
+    private IoRegion cowRegion(SnapshotVolume s, long slot, long chunk) {
+        return IoRegion.of(s.store.device(), s.store.dataChunk(slot) * s.chunkSectors, s.chunkLength(chunk));
+    }
+
+    private void startCow(CowJob job) {
+        SnapshotVolume first = job.snapshots.get(0);
+        long start = job.chunk * job.chunkSectors;
+        int length = first.chunkLength(job.chunk);
+        List<IoRegion> dests = new ArrayList<>();
+        for (int i = 0; i < job.snapshots.size(); i++) {
+            dests.add(cowRegion(job.snapshots.get(i), job.slots.get(i), job.chunk));
+        }
+        limiter.acquire()
+                .thenCompose(v -> clients.client())
+                // Submitted from a pool thread, never from a client's completion thread, which
+                // would be refused rather than wait when the client is at its admission bound.
+                .thenComposeAsync(client -> client.copy(IoRegion.of(device, start, length), dests,
+                        EnumSet.of(CopyFlag.FLUSH)).toCompletableFuture())
+                .whenComplete((result, error) -> {
+                    limiter.release();
+                    finishCow(job, result, error);
+                });
+    }
+
+    private void finishCow(CowJob job, CopyResult result, Throwable error) {
+        IOException refusal = null;
+        if (error != null) {
+            Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+            // No copy was made: refuse the origin write rather than break the snapshots.
+            refusal = new IOException("origin write to " + name() + " refused: chunk " + job.chunk
+                    + " could not be copied to its snapshots first: " + cause.getMessage(), cause);
+        } else {
+            for (int i = 0; i < job.snapshots.size(); i++) {
+                SnapshotVolume s = job.snapshots.get(i);
+                if (result.readError() || result.destinationFailed(i)) {
+                    s.invalidate("copying chunk " + job.chunk + " to the COW store failed: " + result);
+                    continue;
+                }
+                try {
+                    s.store.commit(job.chunk, job.slots.get(i));
+                } catch (IOException e) {
+                    s.invalidate("recording chunk " + job.chunk + " in the COW store failed: " + e.getMessage());
+                }
+            }
+        }
+        synchronized (lock) {
+            for (SnapshotVolume s : job.snapshots) {
+                s.pending.remove(job.chunk);
+            }
+        }
+        if (refusal != null) {
+            job.done.completeExceptionally(refusal);
+        } else {
+            job.done.complete(null);
+        }
+    }
+
+    // ---- snapshot reads and writes ----
+
+    CompletionStage<Void> readSnapshot(SnapshotVolume s, long sector, ByteBuffer dst) {
+        try {
+            long end = sector + dst.remaining() / SECTOR_SIZE;
+            int position = dst.position();
+            for (long cur = sector; cur < end;) {
+                long chunk = cur / s.chunkSectors;
+                long pieceEnd = Math.min((chunk + 1) * s.chunkSectors, end);
+                int bytes = (int) (pieceEnd - cur) * SECTOR_SIZE;
+                ByteBuffer piece = dst.duplicate();
+                piece.limit(position + bytes).position(position);
+                long offset = cur - chunk * s.chunkSectors;
+                Long cowChunk = s.store.lookup(chunk);
+                if (cowChunk != null) {
+                    join(s.store.device().read(cowChunk * s.chunkSectors + offset, piece));
+                } else {
+                    List<Lock> held = lockStripes(cur, pieceEnd - cur, false);
+                    try {
+                        cowChunk = s.store.lookup(chunk);
+                        join(cowChunk != null ? s.store.device().read(cowChunk * s.chunkSectors + offset, piece)
+                                : device.read(cur, piece));
+                    } finally {
+                        held.forEach(Lock::unlock);
+                    }
+                }
+                position += bytes;
+                cur = pieceEnd;
+            }
+            dst.position(dst.limit());
+            return CompletableFuture.completedFuture(null);
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private static void join(CompletionStage<Void> stage) throws IOException {
+        try {
+            stage.toCompletableFuture().join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        }
+    }
+
+    CompletionStage<Void> writeSnapshot(SnapshotVolume s, long sector, ByteBuffer src) {
+        long end = sector + src.remaining() / SECTOR_SIZE;
+        int position = src.position();
+        CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+        for (long cur = sector; cur < end;) {
+            long chunk = cur / s.chunkSectors;
+            long pieceEnd = Math.min((chunk + 1) * s.chunkSectors, end);
+            int bytes = (int) (pieceEnd - cur) * SECTOR_SIZE;
+            ByteBuffer piece = src.duplicate();
+            piece.limit(position + bytes).position(position);
+            long offset = cur - chunk * s.chunkSectors;
+            chain = chain.thenCompose(v -> writeSnapshotPiece(s, chunk, offset, piece));
+            position += bytes;
+            cur = pieceEnd;
+        }
+        return chain.thenRun(() -> src.position(src.limit()));
+    }
+
+    private CompletableFuture<Void> writeSnapshotPiece(SnapshotVolume s, long chunk, long offset, ByteBuffer piece) {
+        CompletableFuture<Void> busy;
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        long slot;
+        synchronized (lock) {
+            busy = s.pending.get(chunk);
+            if (busy == null) {
+                Long cowChunk = s.store.lookup(chunk);
+                if (cowChunk != null) {
+                    return s.store.device().write(cowChunk * s.chunkSectors + offset, piece).toCompletableFuture();
+                }
+                slot = s.store.allocate();
+                if (slot < 0) {
+                    s.invalidate("COW store full: all " + s.store.capacity() + " chunks are used");
+                    return CompletableFuture.failedFuture(s.invalidError());
+                }
+                s.pending.put(chunk, done);
+            } else {
+                slot = -1;
+            }
+        }
+        if (busy != null) {
+            return busy.handle((v, e) -> null).thenCompose(v -> writeSnapshotPiece(s, chunk, offset, piece));
+        }
+        long cowStart = s.store.dataChunk(slot) * s.chunkSectors;
+        boolean whole = offset == 0 && piece.remaining() / SECTOR_SIZE == s.chunkLength(chunk);
+        CompletableFuture<Void> data;
+        if (whole) {
+            // The write covers the chunk: no copy. Its record is delivered through the client like a
+            // real job's (dm-snapshot's prepare_callback/do_callback), in order with the copies.
+            data = clients.client().thenCompose(client -> {
+                CompletableFuture<Void> recorded = new CompletableFuture<>();
+                PreparedCompletion record = client.prepareCallback((readError, writeErrors, ctx) -> {
+                    if (readError || writeErrors != 0) {
+                        recorded.completeExceptionally(new IOException("writing chunk " + chunk + " of snapshot '"
+                                + s.name() + "' to its COW store failed"));
+                    } else {
+                        recorded.complete(null);
+                    }
+                }, null);
+                s.store.device().write(cowStart, piece).thenCompose(v -> s.store.device().flush())
+                        .whenComplete((v, e) -> record.complete(e != null, e != null ? 1L : 0L));
+                return recorded;
+            });
+        } else {
+            IoRegion from = IoRegion.of(device, chunk * s.chunkSectors, s.chunkLength(chunk));
+            data = clients.client()
+                    .thenComposeAsync(client -> client.copy(from, List.of(cowRegion(s, slot, chunk)),
+                            EnumSet.of(CopyFlag.FLUSH)).toCompletableFuture())
+                    .thenCompose(result -> {
+                        if (!result.isSuccess()) {
+                            return CompletableFuture.failedFuture(new IOException("copying chunk " + chunk
+                                    + " for a write to snapshot '" + s.name() + "' failed: " + result));
+                        }
+                        return s.store.device().write(cowStart + offset, piece)
+                                .thenCompose(v -> s.store.device().flush()).toCompletableFuture();
+                    });
+        }
+        data.whenComplete((v, error) -> {
+            Throwable failure = error;
+            if (failure == null) {
+                try {
+                    s.store.commit(chunk, slot);
+                } catch (IOException e) {
+                    s.invalidate("recording chunk " + chunk + " in the COW store failed: " + e.getMessage());
+                    failure = e;
+                }
+            }
+            synchronized (lock) {
+                s.pending.remove(chunk);
+            }
+            if (failure != null) {
+                done.completeExceptionally(failure);
+            } else {
+                done.complete(null);
+            }
+        });
+        return done;
+    }
+
+    // ---- merge ----
+
+    CompletableFuture<Void> merge(SnapshotVolume s) {
+        synchronized (lock) {
+            if (!s.store.isValid()) {
+                throw new IllegalStateException("snapshot '" + s.name() + "' is invalid and cannot be merged: "
+                        + s.store.invalidReason());
+            }
+            if (s.merge != null) {
+                return s.merge;
+            }
+            SnapshotVolume other = merging();
+            if (other != null && other != s) {
+                throw new IllegalStateException("snapshot '" + other.name() + "' of " + name()
+                        + " is already merging");
+            }
+            try {
+                s.store.setMerging(true);
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot start merging snapshot '" + s.name() + "': " + e.getMessage(), e);
+            }
+            s.merge = new CompletableFuture<>();
+        }
+        mergeNextBatch(s);
+        return s.merge;
+    }
+
+    private void mergeNextBatch(SnapshotVolume s) {
+        List<Long> held = s.store.heldChunks();
+        if (held.isEmpty()) {
+            CompletableFuture<Void> finished;
+            synchronized (lock) {
+                finished = s.merge;
+                s.merge = null;
+                try {
+                    s.store.reset();
+                    s.store.setMerging(false);
+                } catch (IOException e) {
+                    s.invalidate("ending the merge failed: " + e.getMessage());
+                    finished.completeExceptionally(e);
+                    return;
+                }
+            }
+            finished.complete(null);
+            return;
+        }
+        List<CompletableFuture<Void>> batch = new ArrayList<>();
+        synchronized (lock) {
+            for (Long chunk : held.subList(0, Math.min(MERGE_BATCH, held.size()))) {
+                batch.add(mergeChunk(s, chunk));
+            }
+        }
+        CompletableFuture.allOf(batch.toArray(new CompletableFuture<?>[0])).whenComplete((v, error) -> {
+            if (error != null) {
+                CompletableFuture<Void> failed;
+                synchronized (lock) {
+                    failed = s.merge;
+                    s.merge = null;
+                }
+                s.invalidate("merging into the origin failed: " + error.getMessage());
+                failed.completeExceptionally(error);
+            } else {
+                mergeNextBatch(s);
+            }
+        });
+    }
+
+    /** Copies one held chunk back to the origin (after other snapshots copied it), then forgets it. Under lock. */
+    private CompletableFuture<Void> mergeChunk(SnapshotVolume s, long chunk) {
+        CompletableFuture<Void> running = s.merges.get(chunk);
+        if (running != null) {
+            return running;
+        }
+        Long cowChunk = s.store.lookup(chunk);
+        if (cowChunk == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        s.merges.put(chunk, done);
+        long start = chunk * s.chunkSectors;
+        int length = s.chunkLength(chunk);
+        IoRegion from = IoRegion.of(s.store.device(), cowChunk * s.chunkSectors, length);
+        // Started outside the caller's lock, on a pool thread.
+        CompletableFuture.supplyAsync(() -> prepareOriginWrite(start, length, s)).thenCompose(others ->
+            CompletableFuture.allOf(others.toArray(new CompletableFuture<?>[0]))
+        ).thenCompose(v -> {
+            barrier(start, length);
+            return clients.client();
+        }).thenComposeAsync(client -> client.copy(from, List.of(IoRegion.of(device, start, length)),
+                EnumSet.of(CopyFlag.FLUSH)).toCompletableFuture()
+        ).thenAccept(result -> {
+            if (!result.isSuccess()) {
+                throw new CompletionException(new IOException("merging chunk " + chunk + " of snapshot '" + s.name()
+                        + "' failed: " + result));
+            }
+            try {
+                s.store.remove(chunk);
+            } catch (IOException e) {
+                throw new CompletionException(e);
+            }
+        }).whenComplete((v, error) -> {
+            synchronized (lock) {
+                s.merges.remove(chunk);
+            }
+            if (error != null) {
+                done.completeExceptionally(error);
+            } else {
+                done.complete(null);
+            }
+        });
+        return done;
+    }
+
+    @Override
+    public String toString() {
+        return "Origin[" + device.name() + ", " + snapshots.size() + " snapshots]";
+    }
+}

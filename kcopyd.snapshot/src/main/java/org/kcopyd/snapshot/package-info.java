@@ -1,0 +1,15 @@
+/**
+ * Copy-on-write snapshots of block devices, built on kcopyd, with Linux dm-snapshot's
+ * semantics: before an origin chunk is first overwritten, kcopyd copies it to each snapshot's
+ * COW store; a snapshot reads its copied chunks from the COW store and the others from the
+ * origin. Snapshots are writable, persistent (the chunk map lives on the COW store) and can be
+ * merged back into the origin.
+ *
+ * <p>Each snapshot is a Config Admin factory configuration (factory PID {@code org.kcopyd.snapshot})
+ * and appears as a {@link org.kcopyd.snapshot.Snapshot} service and a
+ * {@link org.kcopyd.api.BlockDevice} service; each origin appears once as a snapshot-aware
+ * {@code BlockDevice} service through which origin writes must go. Units are 512-byte sectors.
+ */
+@org.osgi.annotation.bundle.Export
+@org.osgi.annotation.versioning.Version("1.0.0")
+package org.kcopyd.snapshot;
