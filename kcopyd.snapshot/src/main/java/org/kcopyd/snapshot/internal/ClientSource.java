@@ -1,6 +1,8 @@
 package org.kcopyd.snapshot.internal;
 
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
 
 import org.kcopyd.api.KcopydClient;
 
@@ -16,4 +18,19 @@ interface ClientSource {
      *         why) when none became available in time
      */
     CompletableFuture<KcopydClient> client();
+
+    /**
+     * Runs {@code job} with a client, from a pool thread (never a client's completion thread,
+     * which must not wait for admission). If the client was closed in between (its factory went
+     * away), tries once more with the next one.
+     */
+    default <T> CompletableFuture<T> submit(Function<KcopydClient, CompletionStage<T>> job) {
+        return client().thenComposeAsync(c -> {
+            try {
+                return job.apply(c);
+            } catch (IllegalStateException closed) {
+                return client().thenCompose(job);
+            }
+        });
+    }
 }

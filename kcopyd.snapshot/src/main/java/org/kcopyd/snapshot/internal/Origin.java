@@ -263,11 +263,8 @@ final class Origin implements BlockDevice {
             dests.add(cowRegion(job.snapshots.get(i), job.slots.get(i), job.chunk));
         }
         limiter.acquire()
-                .thenCompose(v -> clients.client())
-                // Submitted from a pool thread, never from a client's completion thread, which
-                // would be refused rather than wait when the client is at its admission bound.
-                .thenComposeAsync(client -> client.copy(IoRegion.of(device, start, length), dests,
-                        EnumSet.of(CopyFlag.FLUSH)).toCompletableFuture())
+                .thenCompose(v -> clients.submit(client -> client.copy(IoRegion.of(device, start, length), dests,
+                        EnumSet.of(CopyFlag.FLUSH))))
                 .whenComplete((result, error) -> {
                     limiter.release();
                     finishCow(job, result, error);
@@ -399,7 +396,7 @@ final class Origin implements BlockDevice {
         if (whole) {
             // The write covers the chunk: no copy. Its record is delivered through the client like a
             // real job's (dm-snapshot's prepare_callback/do_callback), in order with the copies.
-            data = clients.client().thenCompose(client -> {
+            data = clients.submit(client -> {
                 CompletableFuture<Void> recorded = new CompletableFuture<>();
                 PreparedCompletion record = client.prepareCallback((readError, writeErrors, ctx) -> {
                     if (readError || writeErrors != 0) {
@@ -415,9 +412,8 @@ final class Origin implements BlockDevice {
             });
         } else {
             IoRegion from = IoRegion.of(device, chunk * s.chunkSectors, s.chunkLength(chunk));
-            data = clients.client()
-                    .thenComposeAsync(client -> client.copy(from, List.of(cowRegion(s, slot, chunk)),
-                            EnumSet.of(CopyFlag.FLUSH)).toCompletableFuture())
+            data = clients.submit(client -> client.copy(from, List.of(cowRegion(s, slot, chunk)),
+                            EnumSet.of(CopyFlag.FLUSH)))
                     .thenCompose(result -> {
                         if (!result.isSuccess()) {
                             return CompletableFuture.failedFuture(new IOException("copying chunk " + chunk
@@ -536,10 +532,9 @@ final class Origin implements BlockDevice {
             CompletableFuture.allOf(others.toArray(new CompletableFuture<?>[0]))
         ).thenCompose(v -> {
             barrier(start, length);
-            return clients.client();
-        }).thenComposeAsync(client -> client.copy(from, List.of(IoRegion.of(device, start, length)),
-                EnumSet.of(CopyFlag.FLUSH)).toCompletableFuture()
-        ).thenAccept(result -> {
+            return clients.submit(client -> client.copy(from, List.of(IoRegion.of(device, start, length)),
+                    EnumSet.of(CopyFlag.FLUSH)));
+        }).thenAccept(result -> {
             if (!result.isSuccess()) {
                 throw new CompletionException(new IOException("merging chunk " + chunk + " of snapshot '" + s.name()
                         + "' failed: " + result));

@@ -1,0 +1,49 @@
+package org.kcopyd.snapshot.internal;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+
+import org.kcopyd.api.DeviceOption;
+
+/**
+ * Run in a separate JVM by {@link SnapshotCrashTest}: attaches a snapshot to the given origin
+ * and writes to the origin at random, 8 writes at a time, forever, printing a line per batch,
+ * until it is killed.
+ */
+public final class SnapshotCrashChild {
+
+    private SnapshotCrashChild() {
+    }
+
+    /**
+     * @param args origin path, COW path, chunk sectors
+     * @throws Exception on failure
+     */
+    public static void main(String[] args) throws Exception {
+        try (SnapshotFixture fixture = new SnapshotFixture()) {
+            Origin origin = new Origin(SnapshotFixture.FILES.open(Path.of(args[0]), DeviceOption.READ_WRITE),
+                    fixture.clients, 64);
+            origin.attach("crash", SnapshotFixture.FILES.open(Path.of(args[1]), DeviceOption.READ_WRITE),
+                    Integer.parseInt(args[2]));
+            Random r = new Random();
+            long size = origin.sizeInSectors();
+            for (long batch = 0;; batch++) {
+                List<CompletableFuture<Void>> writes = new ArrayList<>();
+                for (int i = 0; i < 8; i++) {
+                    int sectors = 1 + r.nextInt(64);
+                    long sector = (long) (r.nextDouble() * (size - sectors));
+                    byte[] data = new byte[sectors * 512];
+                    r.nextBytes(data);
+                    writes.add(origin.write(sector, ByteBuffer.wrap(data)).toCompletableFuture());
+                }
+                writes.forEach(CompletableFuture::join);
+                System.out.println("batch " + batch);
+                System.out.flush();
+            }
+        }
+    }
+}
