@@ -2,6 +2,7 @@ package org.kcopyd.snapshot.internal;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
@@ -15,6 +16,7 @@ import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.CopyFlag;
 import org.kcopyd.api.CopyResult;
 import org.kcopyd.api.IoRegion;
@@ -41,15 +43,17 @@ final class Origin implements BlockDevice {
     private static final int MERGE_BATCH = 16;
 
     private final BlockDevice device;
-    private final ClientSource clients;
+    private final ClientBinding kcopyd;
+    private final Duration wait;
     private final CopyLimiter limiter;
     private final List<SnapshotVolume> snapshots = new CopyOnWriteArrayList<>();
     private final ReentrantReadWriteLock[] stripes = new ReentrantReadWriteLock[STRIPES];
     private final Object lock = new Object();
 
-    Origin(BlockDevice device, ClientSource clients, int maxCopiesInFlight) {
+    Origin(BlockDevice device, ClientBinding kcopyd, Duration wait, int maxCopiesInFlight) {
         this.device = device;
-        this.clients = clients;
+        this.kcopyd = kcopyd;
+        this.wait = wait;
         this.limiter = new CopyLimiter(maxCopiesInFlight);
         for (int i = 0; i < STRIPES; i++) {
             stripes[i] = new ReentrantReadWriteLock();
@@ -263,7 +267,7 @@ final class Origin implements BlockDevice {
             dests.add(cowRegion(job.snapshots.get(i), job.slots.get(i), job.chunk));
         }
         limiter.acquire()
-                .thenCompose(v -> clients.submit(client -> client.copy(IoRegion.of(device, start, length), dests,
+                .thenCompose(v -> kcopyd.submit(wait, client -> client.copy(IoRegion.of(device, start, length), dests,
                         EnumSet.of(CopyFlag.FLUSH))))
                 .whenComplete((result, error) -> {
                     limiter.release();
@@ -396,7 +400,7 @@ final class Origin implements BlockDevice {
         if (whole) {
             // The write covers the chunk: no copy. Its record is delivered through the client like a
             // real job's (dm-snapshot's prepare_callback/do_callback), in order with the copies.
-            data = clients.submit(client -> {
+            data = kcopyd.submit(wait, client -> {
                 CompletableFuture<Void> recorded = new CompletableFuture<>();
                 PreparedCompletion record = client.prepareCallback((readError, writeErrors, ctx) -> {
                     if (readError || writeErrors != 0) {
@@ -412,7 +416,7 @@ final class Origin implements BlockDevice {
             });
         } else {
             IoRegion from = IoRegion.of(device, chunk * s.chunkSectors, s.chunkLength(chunk));
-            data = clients.submit(client -> client.copy(from, List.of(cowRegion(s, slot, chunk)),
+            data = kcopyd.submit(wait, client -> client.copy(from, List.of(cowRegion(s, slot, chunk)),
                             EnumSet.of(CopyFlag.FLUSH)))
                     .thenCompose(result -> {
                         if (!result.isSuccess()) {
@@ -532,7 +536,7 @@ final class Origin implements BlockDevice {
             CompletableFuture.allOf(others.toArray(new CompletableFuture<?>[0]))
         ).thenCompose(v -> {
             barrier(start, length);
-            return clients.submit(client -> client.copy(from, List.of(IoRegion.of(device, start, length)),
+            return kcopyd.submit(wait, client -> client.copy(from, List.of(IoRegion.of(device, start, length)),
                     EnumSet.of(CopyFlag.FLUSH)));
         }).thenAccept(result -> {
             if (!result.isSuccess()) {

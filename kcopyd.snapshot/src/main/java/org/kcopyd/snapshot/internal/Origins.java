@@ -6,13 +6,10 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Hashtable;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.DeviceOption;
-import org.kcopyd.api.KcopydClient;
 import org.kcopyd.api.KcopydClientFactory;
 import org.kcopyd.device.FileDeviceOpener;
 import org.kcopyd.snapshot.Snapshot;
@@ -39,9 +36,7 @@ public final class Origins {
     private static final FileDeviceOpener FILES = new FileDeviceOpener(false);
 
     private final Object lock = new Object();
-    private final Map<KcopydClientFactory, KcopydClient> clients = new HashMap<>();
-    private KcopydClient current;
-    private CompletableFuture<KcopydClient> next = new CompletableFuture<>();
+    private final ClientBinding kcopyd = new ClientBinding(KcopydClientFactory::createClient);
     private final Map<Path, Entry> origins = new HashMap<>();
     private BundleContext context;
 
@@ -59,6 +54,7 @@ public final class Origins {
 
     @Deactivate
     void deactivate() {
+        kcopyd.close();
         synchronized (lock) {
             for (Entry e : origins.values()) {
                 e.registration.unregister();
@@ -71,47 +67,12 @@ public final class Origins {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     void bindFactory(KcopydClientFactory factory) {
-        KcopydClient client = factory.createClient();
-        CompletableFuture<KcopydClient> waiting;
-        synchronized (lock) {
-            clients.put(factory, client);
-            current = client;
-            waiting = next;
-            next = new CompletableFuture<>();
-        }
-        waiting.complete(client);
+        kcopyd.bind(factory);
     }
 
     void unbindFactory(KcopydClientFactory factory) {
-        KcopydClient client;
-        synchronized (lock) {
-            client = clients.remove(factory);
-            if (current == client) {
-                current = clients.isEmpty() ? null : clients.values().iterator().next();
-            }
-        }
-        if (client != null) {
-            // Copies in flight finish and report before the client goes.
-            client.close();
-        }
-    }
-
-    /** @return a client source that waits at most {@code wait} for a factory */
-    ClientSource clients(Duration wait) {
-        return () -> {
-            CompletableFuture<KcopydClient> waiting;
-            synchronized (lock) {
-                if (current != null) {
-                    return CompletableFuture.completedFuture(current);
-                }
-                waiting = next;
-            }
-            return waiting.copy().orTimeout(wait.toMillis(), TimeUnit.MILLISECONDS).exceptionallyCompose(e ->
-                    CompletableFuture.failedFuture(e instanceof TimeoutException
-                            ? new IOException("no KcopydClientFactory service became available within " + wait.toSeconds()
-                                    + " s")
-                            : e));
-        };
+        // Copies in flight finish and report before the client goes.
+        kcopyd.unbind(factory);
     }
 
     /** Opens (or shares) the origin at {@code path} and attaches a snapshot to it. */
@@ -122,7 +83,7 @@ public final class Origins {
             boolean created = entry == null;
             if (created) {
                 entry = new Entry();
-                entry.origin = new Origin(FILES.open(path, DeviceOption.READ_WRITE), clients(wait), maxCopies);
+                entry.origin = new Origin(FILES.open(path, DeviceOption.READ_WRITE), kcopyd, wait, maxCopies);
             }
             SnapshotVolume snapshot;
             try {

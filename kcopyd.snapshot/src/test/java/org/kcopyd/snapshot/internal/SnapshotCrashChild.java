@@ -25,8 +25,7 @@ public final class SnapshotCrashChild {
      */
     public static void main(String[] args) throws Exception {
         try (SnapshotFixture fixture = new SnapshotFixture()) {
-            Origin origin = new Origin(SnapshotFixture.FILES.open(Path.of(args[0]), DeviceOption.READ_WRITE),
-                    fixture.clients, 64);
+            Origin origin = fixture.origin(SnapshotFixture.FILES.open(Path.of(args[0]), DeviceOption.READ_WRITE));
             origin.attach("crash", SnapshotFixture.FILES.open(Path.of(args[1]), DeviceOption.READ_WRITE),
                     Integer.parseInt(args[2]));
             Random r = new Random();

@@ -51,8 +51,7 @@ class SnapshotCrashTest {
             }
 
             try (SnapshotFixture fixture = new SnapshotFixture()) {
-                Origin origin = new Origin(SnapshotFixture.FILES.open(originPath, DeviceOption.READ_WRITE),
-                        fixture.clients, 64);
+                Origin origin = fixture.origin(SnapshotFixture.FILES.open(originPath, DeviceOption.READ_WRITE));
                 SnapshotVolume snapshot = origin.attach("crash", SnapshotFixture.FILES.open(cowPath,
                         DeviceOption.READ_WRITE), 16);
                 assertThat(snapshot.state()).isEqualTo(SnapshotState.ACTIVE);

@@ -5,9 +5,10 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
+import java.time.Duration;
 
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.DeviceOption;
 import org.kcopyd.api.EngineSettings;
 import org.kcopyd.api.Kcopyd;
@@ -22,7 +23,16 @@ final class SnapshotFixture implements AutoCloseable {
 
     final KcopydEngine engine = Kcopyd.start(EngineSettings.builder().subJobKiB(64).build());
     final KcopydClient client = engine.createClient(256);
-    final ClientSource clients = () -> CompletableFuture.completedFuture(client);
+    final ClientBinding kcopyd = new ClientBinding(f -> client);
+    static final Duration WAIT = Duration.ofSeconds(5);
+
+    SnapshotFixture() {
+        kcopyd.bind(engine);
+    }
+
+    Origin origin(BlockDevice device) {
+        return new Origin(device, kcopyd, WAIT, 64);
+    }
 
     static byte[] pattern(int bytes, long seed) {
         byte[] b = new byte[bytes];

@@ -38,7 +38,7 @@ class SnapshotTest {
     }
 
     private Origin origin(byte[] content) throws Exception {
-        return new Origin(file(dir.resolve("origin.img"), content), fixture.clients, 64);
+        return fixture.origin(file(dir.resolve("origin.img"), content));
     }
 
     /**
@@ -129,14 +129,14 @@ class SnapshotTest {
         origin.device().close();
         cow.close();
 
-        Origin reopened = new Origin(SnapshotFixture.FILES.open(dir.resolve("origin.img"),
-                org.kcopyd.api.DeviceOption.READ_WRITE), fixture.clients, 64);
+        Origin reopened = fixture.origin(SnapshotFixture.FILES.open(dir.resolve("origin.img"),
+                org.kcopyd.api.DeviceOption.READ_WRITE));
         SnapshotVolume again = reopened.attach("p", SnapshotFixture.FILES.open(dir.resolve("cow.img"),
                 org.kcopyd.api.DeviceOption.READ_WRITE), CHUNK);
 
         assertSameBytes(read(again.device()), initial, "again.device() vs initial");
         assertSameBytes(read(reopened), model, "reopened vs model");
-        assertThatThrownBy(() -> new Origin(reopened.device(), fixture.clients, 64).attach("p",
+        assertThatThrownBy(() -> fixture.origin(reopened.device()).attach("p",
                 SnapshotFixture.FILES.open(dir.resolve("cow.img"), org.kcopyd.api.DeviceOption.READ_WRITE), 32))
                 .hasMessageContaining("was made with chunks of 16 sectors, not the configured 32");
     }
@@ -187,13 +187,13 @@ class SnapshotTest {
     @Test
     void withoutAClientOriginWritesNeedingACopyAreRefusedAndTheSnapshotStaysIntact() throws Exception {
         byte[] initial = pattern(ORIGIN_SECTORS * 512, 17);
-        Origin origin = new Origin(file(dir.resolve("origin.img"), initial), () -> CompletableFuture.failedFuture(
-                new java.io.IOException("no KcopydClientFactory within 5 s")), 64);
+        Origin origin = new Origin(file(dir.resolve("origin.img"), initial),
+                new org.kcopyd.api.ClientBinding(f -> f.createClient()), java.time.Duration.ofMillis(200), 64);
         SnapshotVolume snap = origin.attach("n", emptyFile(dir.resolve("cow.img"), 4 * ORIGIN_SECTORS), CHUNK);
 
         assertThatThrownBy(() -> write(origin, 0, pattern(512, 18))).hasMessageContaining(
                 "origin write to " + dir.resolve("origin.img") + " refused: chunk 0 could not be copied")
-                .hasMessageContaining("no KcopydClientFactory within 5 s");
+                .hasMessageContaining("no KcopydClientFactory service became available within 200 ms");
 
         assertThat(snap.state()).isEqualTo(SnapshotState.ACTIVE);
         assertSameBytes(read(origin), initial, "origin vs initial");

@@ -1,0 +1,12 @@
+package org.kcopyd.mirror;
+
+/**
+ * One leg's status.
+ *
+ * @param index   the leg's position in the configuration (0 is the default leg)
+ * @param path    the leg's file or device
+ * @param state   in sync, resyncing or failed
+ * @param failure why it failed, or null
+ */
+public record LegStatus(int index, String path, LegState state, String failure) {
+}
