@@ -1,0 +1,482 @@
+package org.kcopyd.mirror.internal;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.ClientBinding;
+import org.kcopyd.api.CopyFlag;
+import org.kcopyd.api.CopyResult;
+import org.kcopyd.api.IoRegion;
+import org.kcopyd.mirror.LegState;
+import org.kcopyd.mirror.LegStatus;
+import org.kcopyd.mirror.Mirror;
+import org.kcopyd.mirror.MirrorStatus;
+
+/**
+ * A mirror over several legs (dm-raid1): writes go to every healthy leg after the region is
+ * marked dirty in the log; reads come from the default leg (the first in-sync one); kcopyd
+ * resynchronises regions from the default leg to the legs that need them, a few regions at a
+ * time, through the mirror's own throttle. Writes to a region wait while it is resynchronised;
+ * a resync of a region waits until the writes in flight there have completed.
+ */
+final class MirrorVolume implements Mirror {
+
+    private static final System.Logger LOG = System.getLogger(MirrorVolume.class.getName());
+    private static final int RESYNC_PARALLEL = 4;
+    /** Resync is background work: it waits for a factory as long as it takes. */
+    private static final Duration RESYNC_WAIT = Duration.ofDays(3650);
+
+    private final String name;
+    private final List<String> paths;
+    private final BlockDevice[] legs;
+    private final RegionLog log;
+    private final int regionSectors;
+    private final long regions;
+    private final long sectors;
+    private final ClientBinding kcopyd;
+    private volatile boolean errorHandling;
+    private final View view = new View();
+
+    private final Object lock = new Object();
+    private final Map<Long, Integer> writesInFlight = new HashMap<>();
+    private final Map<Long, List<Runnable>> drainWaiters = new HashMap<>();
+    private final Map<Long, CompletableFuture<Void>> recovering = new HashMap<>();
+    private final ArrayDeque<Long> resyncQueue = new ArrayDeque<>();
+    private final Set<Long> queued = new HashSet<>();
+    private int resyncRunning;
+    private long resyncTotal;
+    private long resyncDone;
+    private long resyncBytes;
+    private long resyncStarted;
+    private CompletableFuture<Void> inSync = CompletableFuture.completedFuture(null);
+    private boolean closed;
+
+    MirrorVolume(String name, List<String> paths, List<BlockDevice> legs, RegionLog log, int regionSectors,
+            ClientBinding kcopyd, boolean errorHandling) {
+        this.name = name;
+        this.paths = List.copyOf(paths);
+        this.legs = legs.toArray(new BlockDevice[0]);
+        this.log = log;
+        this.regionSectors = regionSectors;
+        this.sectors = legs.stream().mapToLong(BlockDevice::sizeInSectors).min().orElseThrow();
+        this.regions = regionsOf(sectors, regionSectors);
+        this.kcopyd = kcopyd;
+        this.errorHandling = errorHandling;
+    }
+
+    static long regionsOf(long sectors, int regionSectors) {
+        return (sectors + regionSectors - 1) / regionSectors;
+    }
+
+    void setErrorHandling(boolean on) {
+        errorHandling = on;
+    }
+
+    /** Queues the resync the log asks for: dirty regions after a crash, every region for new legs. */
+    void start() {
+        boolean fullResync = false;
+        for (int i = 0; i < legs.length; i++) {
+            fullResync |= log.state(i) == LegState.RESYNCING;
+        }
+        synchronized (lock) {
+            List<Long> work = new ArrayList<>();
+            if (fullResync) {
+                for (long r = 0; r < regions; r++) {
+                    work.add(r);
+                }
+            } else if (log.recovered()) {
+                work.addAll(log.dirtyRegions());
+            }
+            for (Long r : work) {
+                if (queued.add(r)) {
+                    resyncQueue.add(r);
+                }
+            }
+            resyncTotal = resyncQueue.size();
+            resyncDone = 0;
+            resyncBytes = 0;
+            resyncStarted = System.nanoTime();
+            if (!resyncQueue.isEmpty()) {
+                inSync = new CompletableFuture<>();
+                LOG.log(System.Logger.Level.INFO, "mirror '" + name + "': resyncing " + resyncTotal + " regions"
+                        + (fullResync ? " (new or replaced legs)" : " (dirty at the last stop)"));
+            }
+        }
+        kick();
+    }
+
+    void close() {
+        synchronized (lock) {
+            closed = true;
+            resyncQueue.clear();
+        }
+    }
+
+    // ---- Mirror ----
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public BlockDevice device() {
+        return view;
+    }
+
+    @Override
+    public MirrorStatus status() {
+        List<LegStatus> legStatus = new ArrayList<>();
+        for (int i = 0; i < legs.length; i++) {
+            legStatus.add(new LegStatus(i, paths.get(i), log.state(i), log.failure(i)));
+        }
+        synchronized (lock) {
+            double seconds = (System.nanoTime() - resyncStarted) / 1e9;
+            double rate = resyncTotal == 0 || seconds <= 0 ? 0 : resyncBytes / seconds;
+            return new MirrorStatus(name, legStatus, regions, resyncTotal - resyncDone, resyncDone,
+                    inSync.isDone() ? 0 : rate);
+        }
+    }
+
+    @Override
+    public CompletionStage<Void> whenInSync() {
+        synchronized (lock) {
+            return inSync;
+        }
+    }
+
+    // ---- legs ----
+
+    private int defaultLeg() {
+        for (int i = 0; i < legs.length; i++) {
+            if (log.state(i) == LegState.IN_SYNC) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private void failLeg(int leg, String cause) {
+        if (log.state(leg) == LegState.FAILED) {
+            return;
+        }
+        try {
+            log.setState(leg, LegState.FAILED, cause);
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.ERROR, "mirror '" + name + "': recording the failure of leg " + leg
+                    + " in the region log failed", e);
+        }
+        LOG.log(System.Logger.Level.ERROR, "mirror '" + name + "': leg " + leg + " (" + paths.get(leg)
+                + ") failed and is no longer used: " + cause);
+    }
+
+    private static String message(Throwable t) {
+        Throwable cause = t;
+        while (cause.getCause() != null && (cause instanceof java.util.concurrent.CompletionException)) {
+            cause = cause.getCause();
+        }
+        return cause.getMessage();
+    }
+
+    // ---- writes ----
+
+    CompletionStage<Void> write(long sector, ByteBuffer src) {
+        long first = sector / regionSectors;
+        long last = (sector + src.remaining() / SECTOR - 1) / regionSectors;
+        List<CompletableFuture<Void>> busy = new ArrayList<>();
+        synchronized (lock) {
+            for (long r = first; r <= last; r++) {
+                CompletableFuture<Void> f = recovering.get(r);
+                if (f != null) {
+                    busy.add(f);
+                }
+            }
+            if (busy.isEmpty()) {
+                for (long r = first; r <= last; r++) {
+                    writesInFlight.merge(r, 1, Integer::sum);
+                }
+            }
+        }
+        if (!busy.isEmpty()) {
+            return CompletableFuture.allOf(busy.toArray(new CompletableFuture<?>[0]))
+                    .thenCompose(v -> write(sector, src));
+        }
+        try {
+            for (long r = first; r <= last; r++) {
+                log.markDirty(r);
+            }
+        } catch (IOException e) {
+            writesDone(first, last);
+            return CompletableFuture.failedFuture(new IOException("mirror '" + name
+                    + "': the region log could not be updated, write refused: " + e.getMessage(), e));
+        }
+        List<CompletableFuture<Boolean>> perLeg = new ArrayList<>();
+        for (int i = 0; i < legs.length; i++) {
+            if (log.state(i) == LegState.FAILED) {
+                continue;
+            }
+            int leg = i;
+            CompletionStage<Void> stage;
+            try {
+                stage = legs[i].write(sector, src.duplicate());
+            } catch (RuntimeException e) {
+                stage = CompletableFuture.failedFuture(e);
+            }
+            perLeg.add(stage.toCompletableFuture().handle((v, e) -> {
+                if (e != null) {
+                    failLeg(leg, "write at sector " + sector + " failed: " + message(e));
+                    return false;
+                }
+                return true;
+            }));
+        }
+        return CompletableFuture.allOf(perLeg.toArray(new CompletableFuture<?>[0])).thenCompose(v -> {
+            writesDone(first, last);
+            boolean anyWritten = perLeg.stream().anyMatch(CompletableFuture::join);
+            if (!anyWritten) {
+                return CompletableFuture.failedFuture(new IOException("mirror '" + name
+                        + "': the write at sector " + sector + " failed on every leg"));
+            }
+            src.position(src.limit());
+            return CompletableFuture.completedFuture(null);
+        });
+    }
+
+    private void writesDone(long first, long last) {
+        List<Runnable> ready = new ArrayList<>();
+        List<Long> clean = new ArrayList<>();
+        synchronized (lock) {
+            for (long r = first; r <= last; r++) {
+                if (writesInFlight.merge(r, -1, Integer::sum) == 0) {
+                    writesInFlight.remove(r);
+                    List<Runnable> waiting = drainWaiters.remove(r);
+                    if (waiting != null) {
+                        ready.addAll(waiting);
+                    } else if (!queued.contains(r) && !recovering.containsKey(r)) {
+                        clean.add(r);
+                    }
+                }
+            }
+        }
+        for (Long r : clean) {
+            try {
+                log.markClean(r);
+            } catch (IOException e) {
+                // The bit stays set: that region is resynced after a restart, which is safe.
+                LOG.log(System.Logger.Level.WARNING, "mirror '" + name + "': clearing region " + r + " failed", e);
+            }
+        }
+        ready.forEach(Runnable::run);
+    }
+
+    // ---- reads ----
+
+    CompletionStage<Void> read(long sector, ByteBuffer dst) {
+        int leg = defaultLeg();
+        if (leg < 0) {
+            return CompletableFuture.failedFuture(new IOException("mirror '" + name + "' has no in-sync leg left"));
+        }
+        ByteBuffer view = dst.duplicate();
+        return legs[leg].read(sector, view).toCompletableFuture().handle((v, e) -> {
+            if (e == null) {
+                dst.position(dst.limit());
+                return CompletableFuture.<Void>completedFuture(null);
+            }
+            failLeg(leg, "read at sector " + sector + " failed: " + message(e));
+            return read(sector, dst).toCompletableFuture();
+        }).thenCompose(f -> f);
+    }
+
+    // ---- resync ----
+
+    private void kick() {
+        while (true) {
+            Long region;
+            synchronized (lock) {
+                if (closed || resyncRunning >= RESYNC_PARALLEL || resyncQueue.isEmpty()) {
+                    finishResyncIfDone();
+                    return;
+                }
+                region = resyncQueue.poll();
+                resyncRunning++;
+            }
+            kcopyd.client(RESYNC_WAIT).whenComplete((client, e) -> quiesceThenCopy(region));
+        }
+    }
+
+    /** Marks the region recovering (new writes wait), waits for its writes in flight, then copies it. */
+    private void quiesceThenCopy(long region) {
+        boolean wait;
+        synchronized (lock) {
+            recovering.put(region, new CompletableFuture<>());
+            wait = writesInFlight.getOrDefault(region, 0) > 0;
+            if (wait) {
+                drainWaiters.computeIfAbsent(region, r -> new ArrayList<>()).add(() -> copyRegion(region));
+            }
+        }
+        if (!wait) {
+            copyRegion(region);
+        }
+    }
+
+    private void copyRegion(long region) {
+        int source = defaultLeg();
+        long start = region * regionSectors;
+        int length = (int) Math.min(regionSectors, sectors - start);
+        List<Integer> targets = new ArrayList<>();
+        for (int i = 0; i < legs.length; i++) {
+            if (i != source && log.state(i) != LegState.FAILED) {
+                targets.add(i);
+            }
+        }
+        if (source < 0 || targets.isEmpty()) {
+            regionDone(region, 0, true);
+            return;
+        }
+        List<IoRegion> dests = new ArrayList<>();
+        for (int t : targets) {
+            dests.add(IoRegion.of(legs[t], start, length));
+        }
+        EnumSet<CopyFlag> flags = errorHandling ? EnumSet.noneOf(CopyFlag.class) : EnumSet.of(CopyFlag.IGNORE_ERROR);
+        kcopyd.submit(RESYNC_WAIT, client -> client.copy(IoRegion.of(legs[source], start, length), dests, flags))
+                .whenComplete((result, error) -> afterCopy(region, source, targets, length, result, error));
+    }
+
+    private void afterCopy(long region, int source, List<Integer> targets, int length, CopyResult result,
+            Throwable error) {
+        if (error != null) {
+            LOG.log(System.Logger.Level.WARNING, "mirror '" + name + "': resync of region " + region
+                    + " could not run, retrying: " + message(error));
+            requeue(region);
+            return;
+        }
+        if (result.readError()) {
+            failLeg(source, "resync read of region " + region + " failed: "
+                    + result.readFailure().map(Throwable::getMessage).orElse("read error"));
+            requeue(region);
+            return;
+        }
+        for (int i = 0; i < targets.size(); i++) {
+            if (result.destinationFailed(i)) {
+                int leg = targets.get(i);
+                failLeg(leg, "resync write of region " + region + " failed: "
+                        + result.writeFailure(i).map(Throwable::getMessage).orElse("write error"));
+            }
+        }
+        regionDone(region, (long) length * SECTOR, true);
+    }
+
+    private void requeue(long region) {
+        CompletableFuture<Void> f;
+        synchronized (lock) {
+            f = recovering.remove(region);
+            resyncQueue.addFirst(region);
+            resyncRunning--;
+        }
+        if (f != null) {
+            f.complete(null);
+        }
+        if (defaultLeg() >= 0) {
+            kick();
+        }
+    }
+
+    private void regionDone(long region, long bytes, boolean clean) {
+        if (clean) {
+            try {
+                log.markClean(region);
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "mirror '" + name + "': clearing region " + region + " failed", e);
+            }
+        }
+        CompletableFuture<Void> f;
+        synchronized (lock) {
+            f = recovering.remove(region);
+            queued.remove(region);
+            resyncRunning--;
+            resyncDone++;
+            resyncBytes += bytes;
+        }
+        if (f != null) {
+            f.complete(null);
+        }
+        kick();
+    }
+
+    /** Under lock: when the queue is empty and nothing runs, resyncing legs become in sync. */
+    private void finishResyncIfDone() {
+        if (resyncRunning > 0 || !resyncQueue.isEmpty() || inSync.isDone() || closed) {
+            return;
+        }
+        for (int i = 0; i < legs.length; i++) {
+            if (log.state(i) == LegState.RESYNCING) {
+                try {
+                    log.setState(i, LegState.IN_SYNC, null);
+                } catch (IOException e) {
+                    LOG.log(System.Logger.Level.ERROR, "mirror '" + name + "': recording leg " + i + " in sync failed",
+                            e);
+                }
+            }
+        }
+        LOG.log(System.Logger.Level.INFO, "mirror '" + name + "': resync complete (" + resyncDone + " regions)");
+        inSync.complete(null);
+    }
+
+    private static final int SECTOR = BlockDevice.SECTOR_SIZE;
+
+    @Override
+    public String toString() {
+        return "Mirror[" + name + ", " + legs.length + " legs, " + regions + " regions]";
+    }
+
+    /** The mirror as a block device. */
+    private final class View implements BlockDevice {
+        @Override
+        public String name() {
+            return "mirror " + name;
+        }
+
+        @Override
+        public long sizeInSectors() {
+            return sectors;
+        }
+
+        @Override
+        public boolean isReadOnly() {
+            return false;
+        }
+
+        @Override
+        public CompletionStage<Void> read(long sector, ByteBuffer dst) {
+            return MirrorVolume.this.read(sector, dst);
+        }
+
+        @Override
+        public CompletionStage<Void> write(long sector, ByteBuffer src) {
+            return MirrorVolume.this.write(sector, src);
+        }
+
+        @Override
+        public CompletionStage<Void> flush() {
+            List<CompletableFuture<Void>> all = new ArrayList<>();
+            for (int i = 0; i < legs.length; i++) {
+                if (log.state(i) != LegState.FAILED) {
+                    all.add(legs[i].flush().toCompletableFuture());
+                }
+            }
+            return CompletableFuture.allOf(all.toArray(new CompletableFuture<?>[0]));
+        }
+    }
+}

@@ -1,0 +1,130 @@
+package org.kcopyd.mirror.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.kcopyd.mirror.internal.MirrorFixture.random;
+import static org.kcopyd.mirror.internal.MirrorFixture.read;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.mirror.LegState;
+import org.kcopyd.mirror.MirrorStatus;
+
+class MirrorTest {
+
+    private static final int SECTORS = 4096;
+
+    @TempDir
+    Path dir;
+    private final MirrorFixture fixture = new MirrorFixture();
+
+    @AfterEach
+    void close() throws Exception {
+        fixture.close();
+    }
+
+    private List<Path> paths(int n) {
+        return java.util.stream.IntStream.range(0, n).mapToObj(i -> dir.resolve("leg" + i + ".img")).toList();
+    }
+
+    @Test
+    void aNewMirrorResyncsEveryLegFromTheDefaultLeg() throws Exception {
+        List<Path> paths = paths(3);
+        byte[] data = random(SECTORS * 512, 1);
+        List<BlockDevice> legs = List.of(fixture.leg(paths.get(0), data),
+                fixture.leg(paths.get(1), random(SECTORS * 512, 2)), fixture.leg(paths.get(2), new byte[SECTORS * 512]));
+
+        MirrorVolume mirror = fixture.mirror(dir.resolve("log"), paths, legs);
+        mirror.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+
+        MirrorStatus status = mirror.status();
+        assertThat(status.legs()).allSatisfy(l -> assertThat(l.state()).isEqualTo(LegState.IN_SYNC));
+        assertThat(status.regions()).isEqualTo(SECTORS / MirrorFixture.REGION);
+        assertThat(status.regionsResynced()).isEqualTo(status.regions());
+        for (BlockDevice leg : legs) {
+            assertThat(read(leg)).isEqualTo(data);
+        }
+        assertThat(read(mirror.device())).isEqualTo(data);
+    }
+
+    @Test
+    void writesReachEveryLegAndLeaveTheLogClean() throws Exception {
+        List<Path> paths = paths(2);
+        byte[] data = random(SECTORS * 512, 3);
+        List<BlockDevice> legs = List.of(fixture.leg(paths.get(0), data), fixture.leg(paths.get(1), data.clone()));
+        MirrorVolume mirror = fixture.mirror(dir.resolve("log"), paths, legs);
+        mirror.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+
+        byte[] block = random(100 * 512, 4);
+        mirror.device().write(1000, ByteBuffer.wrap(block)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        System.arraycopy(block, 0, data, 1000 * 512, block.length);
+
+        assertThat(read(legs.get(0))).isEqualTo(data);
+        assertThat(read(legs.get(1))).isEqualTo(data);
+        RegionLog reopened = RegionLog.open(MirrorFixture.FILES.open(dir.resolve("log"),
+                org.kcopyd.api.DeviceOption.READ_WRITE), paths.stream().map(Path::toString).toList(),
+                MirrorFixture.REGION, SECTORS / MirrorFixture.REGION);
+        assertThat(reopened.dirtyRegions()).as("no region left dirty after the writes completed").isEmpty();
+    }
+
+    @Test
+    void aLegFailingMidResyncIsReportedAndTheHealthyLegsEndIdentical() throws Exception {
+        List<Path> paths = paths(3);
+        byte[] data = random(SECTORS * 512, 5);
+        MirrorFixture.FailingLeg failing = new MirrorFixture.FailingLeg(fixture.leg(paths.get(2), new byte[SECTORS * 512]));
+        failing.failWritesFrom = SECTORS / 2;
+        List<BlockDevice> legs = List.of(fixture.leg(paths.get(0), data), fixture.leg(paths.get(1), new byte[SECTORS * 512]),
+                failing);
+
+        MirrorVolume mirror = fixture.mirror(dir.resolve("log"), paths, legs);
+        mirror.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+
+        MirrorStatus status = mirror.status();
+        assertThat(status.legs().get(0).state()).isEqualTo(LegState.IN_SYNC);
+        assertThat(status.legs().get(1).state()).isEqualTo(LegState.IN_SYNC);
+        assertThat(status.legs().get(2).state()).isEqualTo(LegState.FAILED);
+        assertThat(status.legs().get(2).failure()).contains("resync write of region").contains("injected write error");
+        assertThat(read(legs.get(1))).isEqualTo(data);
+        byte[] block = random(8 * 512, 6);
+        mirror.device().write(0, ByteBuffer.wrap(block)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertThat(read(mirror.device())).startsWith(block);
+    }
+
+    @Test
+    void aFailedDefaultLegIsReplacedForReads() throws Exception {
+        List<Path> paths = paths(2);
+        byte[] data = random(SECTORS * 512, 7);
+        MirrorFixture.FailingLeg first = new MirrorFixture.FailingLeg(fixture.leg(paths.get(0), data));
+        List<BlockDevice> legs = List.of(first, fixture.leg(paths.get(1), data.clone()));
+        MirrorVolume mirror = fixture.mirror(dir.resolve("log"), paths, legs);
+        mirror.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+
+        first.failReads = true;
+
+        assertThat(read(mirror.device())).isEqualTo(data);
+        assertThat(mirror.status().legs().get(0).state()).isEqualTo(LegState.FAILED);
+        assertThat(mirror.status().legs().get(0).failure()).contains("injected read error");
+    }
+
+    @Test
+    void aWriteFailingOnOneLegSucceedsOnTheOthersAndFailsThatLeg() throws Exception {
+        List<Path> paths = paths(2);
+        byte[] data = random(SECTORS * 512, 8);
+        MirrorFixture.FailingLeg second = new MirrorFixture.FailingLeg(fixture.leg(paths.get(1), data.clone()));
+        List<BlockDevice> legs = List.of(fixture.leg(paths.get(0), data), second);
+        MirrorVolume mirror = fixture.mirror(dir.resolve("log"), paths, legs);
+        mirror.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        second.failWritesFrom = 0;
+
+        mirror.device().write(64, ByteBuffer.wrap(random(512, 9))).toCompletableFuture().get(10, TimeUnit.SECONDS);
+
+        assertThat(mirror.status().legs().get(1).state()).isEqualTo(LegState.FAILED);
+        assertThat(mirror.status().legs().get(0).state()).isEqualTo(LegState.IN_SYNC);
+    }
+}
