@@ -1,0 +1,97 @@
+package org.kcopyd.mirror.internal;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import org.kcopyd.api.BlockDevice;
+
+/**
+ * Run in a separate JVM by {@link MirrorCrashTest}: writes to a two-leg mirror at random, 8
+ * writes at a time, forever, printing a line per batch, until killed. The second leg completes
+ * its writes late, so regions are always being written when the kill comes.
+ */
+public final class MirrorCrashChild {
+
+    private MirrorCrashChild() {
+    }
+
+    /**
+     * @param args directory holding leg0.img, leg1.img and log
+     * @throws Exception on failure
+     */
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(args[0]);
+        ScheduledExecutorService later = Executors.newScheduledThreadPool(2);
+        try (MirrorFixture fixture = new MirrorFixture()) {
+            BlockDevice slow = new Slow(fixture.leg(dir.resolve("leg1.img"), null), later);
+            List<Path> paths = List.of(dir.resolve("leg0.img"), dir.resolve("leg1.img"));
+            MirrorVolume mirror = fixture.mirror(dir.resolve("log"), paths,
+                    List.of(fixture.leg(paths.get(0), null), slow));
+            mirror.whenInSync().toCompletableFuture().join();
+            Random r = new Random();
+            long size = mirror.device().sizeInSectors();
+            for (long batch = 0;; batch++) {
+                List<CompletableFuture<Void>> writes = new ArrayList<>();
+                for (int i = 0; i < 8; i++) {
+                    int sectors = 1 + r.nextInt(16);
+                    long sector = (long) (r.nextDouble() * (size - sectors));
+                    byte[] data = new byte[sectors * 512];
+                    r.nextBytes(data);
+                    writes.add(mirror.device().write(sector, ByteBuffer.wrap(data)).toCompletableFuture());
+                }
+                writes.forEach(CompletableFuture::join);
+                System.out.println("batch " + batch);
+                System.out.flush();
+            }
+        }
+    }
+
+    /** Writes land after 5 ms. */
+    private record Slow(BlockDevice inner, ScheduledExecutorService later) implements BlockDevice {
+        @Override
+        public String name() {
+            return inner.name();
+        }
+
+        @Override
+        public long sizeInSectors() {
+            return inner.sizeInSectors();
+        }
+
+        @Override
+        public boolean isReadOnly() {
+            return false;
+        }
+
+        @Override
+        public CompletionStage<Void> read(long sector, ByteBuffer dst) {
+            return inner.read(sector, dst);
+        }
+
+        @Override
+        public CompletionStage<Void> write(long sector, ByteBuffer src) {
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            later.schedule(() -> inner.write(sector, src).whenComplete((v, e) -> {
+                if (e != null) {
+                    done.completeExceptionally(e);
+                } else {
+                    done.complete(null);
+                }
+            }), 5, TimeUnit.MILLISECONDS);
+            return done;
+        }
+
+        @Override
+        public CompletionStage<Void> flush() {
+            return inner.flush();
+        }
+    }
+}
