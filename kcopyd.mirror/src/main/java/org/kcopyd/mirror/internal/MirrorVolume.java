@@ -117,10 +117,25 @@ final class MirrorVolume implements Mirror {
         kick();
     }
 
+    /**
+     * Stops the resync and waits (up to 30 s) until no resync copy and no write is in flight, so
+     * that the legs can be closed without a late I/O failing on a closed file. Regions not yet
+     * resynced stay dirty in the log and are resynced at the next start.
+     */
     void close() {
         synchronized (lock) {
             closed = true;
             resyncQueue.clear();
+            queued.clear();
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+            while ((resyncRunning > 0 || !writesInFlight.isEmpty()) && System.nanoTime() < deadline) {
+                try {
+                    lock.wait(100);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
         }
     }
 
@@ -269,6 +284,7 @@ final class MirrorVolume implements Mirror {
                     }
                 }
             }
+            lock.notifyAll();
         }
         for (Long r : clean) {
             try {
@@ -356,6 +372,15 @@ final class MirrorVolume implements Mirror {
 
     private void afterCopy(long region, int source, List<Integer> targets, int length, CopyResult result,
             Throwable error) {
+        boolean stopping;
+        synchronized (lock) {
+            stopping = closed;
+        }
+        if (stopping) {
+            // Closing: whatever this copy did, the region stays dirty and is resynced next time.
+            requeue(region);
+            return;
+        }
         if (error != null) {
             LOG.log(System.Logger.Level.WARNING, "mirror '" + name + "': resync of region " + region
                     + " could not run, retrying: " + message(error));
@@ -382,13 +407,16 @@ final class MirrorVolume implements Mirror {
         CompletableFuture<Void> f;
         synchronized (lock) {
             f = recovering.remove(region);
-            resyncQueue.addFirst(region);
             resyncRunning--;
+            if (!closed) {
+                resyncQueue.addFirst(region);
+            }
+            lock.notifyAll();
         }
         if (f != null) {
             f.complete(null);
         }
-        if (defaultLeg() >= 0) {
+        if (defaultLeg() >= 0 && !isClosed()) {
             kick();
         }
     }
@@ -408,11 +436,18 @@ final class MirrorVolume implements Mirror {
             resyncRunning--;
             resyncDone++;
             resyncBytes += bytes;
+            lock.notifyAll();
         }
         if (f != null) {
             f.complete(null);
         }
         kick();
+    }
+
+    private boolean isClosed() {
+        synchronized (lock) {
+            return closed;
+        }
     }
 
     /** Under lock: when the queue is empty and nothing runs, resyncing legs become in sync. */
