@@ -41,6 +41,7 @@ public abstract class KcopydTestSupport {
                 bundleAt("bundle.promise"), bundleAt("bundle.function"), bundleAt("bundle.component"),
                 bundleAt("bundle.scr"), bundleAt("bundle.configadmin"), bundleAt("bundle.metatype"),
                 bundleAt("bundle.kcopyd.api"), bundleAt("bundle.kcopyd.device"), bundleAt("bundle.kcopyd.impl"),
+                bundleAt("bundle.kcopyd.snapshot"), bundleAt("bundle.kcopyd.mirror"),
                 bundleAt("bundle.kcopyd.testbundle")));
         if (!"equinox".equals(System.getProperty("kcopyd.test.framework"))) {
             // Equinox has a Log Service built in; Felix needs one.

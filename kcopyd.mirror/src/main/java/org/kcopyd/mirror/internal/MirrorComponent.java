@@ -40,6 +40,11 @@ import org.osgi.service.metatype.annotations.Designate;
 public final class MirrorComponent {
 
     static final String FACTORY_PID = "org.kcopyd.mirror";
+    /** Service property naming a BlockDevice service that a mirror leg {@code service:NAME} can use. */
+    static final String DEVICE_NAME = "kcopyd.device.name";
+    private static final String SERVICE_LEG = "service:";
+    private final List<org.osgi.framework.ServiceReference<BlockDevice>> serviceLegs = new ArrayList<>();
+    private BundleContext bundleContext;
     private static final FileDeviceOpener FILES = new FileDeviceOpener(false);
 
     private final ClientBinding kcopyd = new ClientBinding(this::clientFor);
@@ -54,7 +59,10 @@ public final class MirrorComponent {
             policyOption = ReferencePolicyOption.GREEDY)
     void bindFactory(KcopydClientFactory factory) {
         factories.add(factory);
-        kcopyd.bind(factory);
+        // DS binds before activation: the client, which needs the configuration, is then made in open().
+        if (config != null) {
+            kcopyd.bind(factory);
+        }
     }
 
     void unbindFactory(KcopydClientFactory factory) {
@@ -91,6 +99,7 @@ public final class MirrorComponent {
 
     private void open(BundleContext context, MirrorConfiguration configuration) throws IOException {
         this.config = configuration;
+        this.bundleContext = context;
         String name = configuration.name();
         if (name == null || name.isBlank()) {
             throw new IllegalArgumentException("mirror configuration lacks 'name'");
@@ -106,9 +115,7 @@ public final class MirrorComponent {
         try {
             List<BlockDevice> legs = new ArrayList<>();
             for (String path : paths) {
-                BlockDevice leg = FILES.open(Path.of(path), DeviceOption.READ_WRITE);
-                opened.add(leg);
-                legs.add(leg);
+                legs.add(openLeg(context, path));
             }
             long sectors = legs.stream().mapToLong(BlockDevice::sizeInSectors).min().orElseThrow();
             long regions = MirrorVolume.regionsOf(sectors, configuration.regionSectors());
@@ -126,10 +133,42 @@ public final class MirrorComponent {
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(Mirror.NAME, name);
         props.put("kcopyd.mirror.legs", paths.toArray(new String[0]));
+        for (KcopydClientFactory factory : factories) {
+            // A fresh client per open: its throttle is named after the (possibly new) mirror name.
+            kcopyd.unbind(factory);
+            kcopyd.bind(factory);
+        }
         mirrorRegistration = context.registerService(Mirror.class, mirror, props);
         props.put("kcopyd.device.role", "mirror");
         deviceRegistration = context.registerService(BlockDevice.class, mirror.device(), props);
         mirror.start();
+    }
+
+    /**
+     * A leg is a file or raw device path, or {@code service:NAME}: a {@link BlockDevice} service
+     * with the property {@value #DEVICE_NAME}={@code NAME} (a remote volume, another bundle's
+     * device), bound when the mirror opens.
+     */
+    private BlockDevice openLeg(BundleContext context, String leg) throws IOException {
+        if (leg.startsWith(SERVICE_LEG)) {
+            String deviceName = leg.substring(SERVICE_LEG.length());
+            try {
+                for (var ref : context.getServiceReferences(BlockDevice.class, "(" + DEVICE_NAME + "=" + deviceName
+                        + ")")) {
+                    BlockDevice device = context.getService(ref);
+                    if (device != null) {
+                        serviceLegs.add(ref);
+                        return device;
+                    }
+                }
+            } catch (org.osgi.framework.InvalidSyntaxException e) {
+                throw new IllegalArgumentException("leg '" + leg + "' is not a valid device name", e);
+            }
+            throw new IOException("leg '" + leg + "': no BlockDevice service with " + DEVICE_NAME + "=" + deviceName);
+        }
+        BlockDevice device = FILES.open(Path.of(leg), DeviceOption.READ_WRITE);
+        opened.add(device);
+        return device;
     }
 
     /**
@@ -170,6 +209,10 @@ public final class MirrorComponent {
     }
 
     private void closeDevices() {
+        for (var ref : serviceLegs) {
+            bundleContext.ungetService(ref);
+        }
+        serviceLegs.clear();
         for (BlockDevice d : opened) {
             try {
                 d.close();

@@ -12,8 +12,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     @AttributeDefinition(name = "Name", description = "The mirror's name, unique among mirrors.")
     String name();
 
-    @AttributeDefinition(name = "Legs", description = "Paths of the legs, default leg first (a list, or one "
-            + "comma-separated string). A leg added or replaced is resynchronised fully.")
+    @AttributeDefinition(name = "Legs", description = "The legs, default leg first (a list, or one "
+            + "comma-separated string): a file or raw device path, or service:NAME for a BlockDevice service with "
+            + "kcopyd.device.name=NAME. A leg added or replaced is resynchronised fully.")
     String[] legs();
 
     @AttributeDefinition(name = "Region size (sectors)", min = "8", max = "1048576",

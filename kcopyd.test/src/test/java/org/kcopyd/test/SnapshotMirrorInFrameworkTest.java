@@ -1,0 +1,262 @@
+package org.kcopyd.test;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.Dictionary;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.mirror.LegState;
+import org.kcopyd.mirror.Mirror;
+import org.kcopyd.mirror.MirrorStatus;
+import org.kcopyd.snapshot.Snapshot;
+import org.kcopyd.snapshot.SnapshotState;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerMethod;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.ServiceReference;
+import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerMethod.class)
+public class SnapshotMirrorInFrameworkTest extends KcopydTestSupport {
+
+    private static final int SECTORS = 8192;
+    private Path dir;
+
+    @Before
+    public void makeDirectory() throws IOException {
+        dir = Files.createTempDirectory("kcopyd-it");
+    }
+
+    @After
+    public void removeDirectory() throws IOException {
+        try (var files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Files.delete(f);
+            }
+        }
+        Files.delete(dir);
+    }
+
+    private static byte[] random(int bytes, long seed) {
+        byte[] b = new byte[bytes];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    private static Dictionary<String, Object> properties(Object... keyValues) {
+        Hashtable<String, Object> d = new Hashtable<>();
+        for (int i = 0; i < keyValues.length; i += 2) {
+            d.put((String) keyValues[i], keyValues[i + 1]);
+        }
+        return d;
+    }
+
+    private <T> T awaitService(Class<T> type, String filter) throws Exception {
+        await(type.getSimpleName() + " " + filter, () -> find(type, filter) != null);
+        return context.getService(find(type, filter));
+    }
+
+    private <T> ServiceReference<T> find(Class<T> type, String filter) {
+        try {
+            Collection<ServiceReference<T>> refs = context.getServiceReferences(type, filter);
+            return refs.isEmpty() ? null : refs.iterator().next();
+        } catch (org.osgi.framework.InvalidSyntaxException e) {
+            throw new IllegalArgumentException(e);
+        }
+    }
+
+    private static byte[] read(BlockDevice device) {
+        ByteBuffer b = ByteBuffer.allocate((int) device.sizeInSectors() * 512);
+        device.read(0, b).toCompletableFuture().join();
+        return b.array();
+    }
+
+    private static void randomWrites(BlockDevice device, int count, long seed) {
+        Random r = new Random(seed);
+        for (int i = 0; i < count; i++) {
+            int sectors = 1 + r.nextInt(64);
+            byte[] data = random(sectors * 512, r.nextLong());
+            device.write(r.nextInt(SECTORS - sectors), ByteBuffer.wrap(data)).toCompletableFuture().join();
+        }
+    }
+
+    @Test
+    public void aSnapshotIsCreatedUpdatedMergedAndDeletedThroughConfigAdmin() throws Exception {
+        byte[] initial = random(SECTORS * 512, 1);
+        Path origin = Files.write(dir.resolve("origin.img"), initial);
+        Configuration config = service(ConfigurationAdmin.class).createFactoryConfiguration("org.kcopyd.snapshot", "?");
+        config.update(properties("name", "s1", "origin", origin.toString(), "cowStore", dir.resolve("s1.cow").toString(),
+                "cowStoreSizeMiB", 16));
+        Snapshot snapshot = awaitService(Snapshot.class, "(kcopyd.snapshot.name=s1)");
+        BlockDevice originDevice = awaitService(BlockDevice.class, "(kcopyd.device.role=origin)");
+
+        randomWrites(originDevice, 200, 2);
+        byte[] changed = read(originDevice);
+        assertFalse(java.util.Arrays.equals(initial, changed));
+        assertArrayEquals(initial, read(snapshot.device()));
+
+        config.update(properties("name", "s1", "origin", origin.toString(), "cowStore", dir.resolve("s1.cow").toString(),
+                "cowStoreSizeMiB", 16, "maxCopiesInFlight", 64));
+        await("the updated snapshot is back", () -> {
+            ServiceReference<Snapshot> ref = find(Snapshot.class, "(kcopyd.snapshot.name=s1)");
+            return ref != null && context.getService(ref) != snapshot;
+        });
+        Snapshot reopened = awaitService(Snapshot.class, "(kcopyd.snapshot.name=s1)");
+        assertArrayEquals("the snapshot survives its reconfiguration", initial, read(reopened.device()));
+
+        reopened.merge().toCompletableFuture().get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        BlockDevice originAgain = awaitService(BlockDevice.class, "(kcopyd.device.role=origin)");
+        assertArrayEquals("merged back", initial, read(originAgain));
+        assertEquals(SnapshotState.ACTIVE, reopened.state());
+
+        config.delete();
+        await("snapshot services gone", () -> find(Snapshot.class, null) == null
+                && find(BlockDevice.class, "(kcopyd.device.role=origin)") == null);
+        assertTrue("the COW store stays", Files.exists(dir.resolve("s1.cow")));
+    }
+
+    @Test
+    public void snapshotsStayConsistentWhileKcopydImplStopsAndStartsUnderLoad() throws Exception {
+        byte[] initial = random(SECTORS * 512, 3);
+        Path origin = Files.write(dir.resolve("origin.img"), initial);
+        Configuration config = service(ConfigurationAdmin.class).createFactoryConfiguration("org.kcopyd.snapshot", "?");
+        config.update(properties("name", "load", "origin", origin.toString(), "cowStore",
+                dir.resolve("load.cow").toString(), "cowStoreSizeMiB", 16, "factoryWaitSeconds", 20));
+        Snapshot snapshot = awaitService(Snapshot.class, "(kcopyd.snapshot.name=load)");
+        BlockDevice originDevice = awaitService(BlockDevice.class, "(kcopyd.device.role=origin)");
+
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger written = new AtomicInteger();
+        List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Thread writer = new Thread(() -> {
+            Random r = new Random(4);
+            while (!stop.get()) {
+                int sectors = 1 + r.nextInt(32);
+                try {
+                    originDevice.write(r.nextInt(SECTORS - sectors), ByteBuffer.wrap(random(sectors * 512, r.nextLong())))
+                            .toCompletableFuture().get(60, TimeUnit.SECONDS);
+                    written.incrementAndGet();
+                } catch (Exception e) {
+                    failures.add(e);
+                }
+            }
+        });
+        writer.start();
+        await("writes under way", () -> written.get() > 50);
+        Bundle impl = bundle("kcopyd.impl");
+        impl.stop();
+        int atStop = written.get();
+        impl.start();
+        await("writes continue after the restart", () -> written.get() > atStop + 100);
+        stop.set(true);
+        writer.join(TIMEOUT_MS);
+
+        assertEquals("no origin write failed", List.of(), failures);
+        assertEquals(SnapshotState.ACTIVE, snapshot.state());
+        assertArrayEquals(initial, read(snapshot.device()));
+        config.delete();
+    }
+
+    /** A leg that fails every write past the middle of the device, registered as a service. */
+    private static final class FlakyLeg implements BlockDevice {
+        private final byte[] data = new byte[SECTORS * 512];
+
+        @Override
+        public String name() {
+            return "flaky";
+        }
+
+        @Override
+        public long sizeInSectors() {
+            return SECTORS;
+        }
+
+        @Override
+        public boolean isReadOnly() {
+            return false;
+        }
+
+        @Override
+        public synchronized CompletionStage<Void> read(long sector, ByteBuffer dst) {
+            dst.put(data, (int) sector * 512, dst.remaining());
+            return CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public synchronized CompletionStage<Void> write(long sector, ByteBuffer src) {
+            if (sector >= SECTORS / 2) {
+                return CompletableFuture.failedFuture(new IOException("flaky leg refuses sector " + sector));
+            }
+            src.get(data, (int) sector * 512, src.remaining());
+            return CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public CompletionStage<Void> flush() {
+            return CompletableFuture.completedFuture(null);
+        }
+    }
+
+    @Test
+    public void aMirrorWithALegFailingMidResyncEndsWithTheHealthyLegsIdentical() throws Exception {
+        byte[] data = random(SECTORS * 512, 5);
+        Path leg0 = Files.write(dir.resolve("leg0.img"), data);
+        Path leg1 = Files.write(dir.resolve("leg1.img"), new byte[SECTORS * 512]);
+        ServiceRegistration<BlockDevice> flaky = context.registerService(BlockDevice.class, new FlakyLeg(),
+                properties("kcopyd.device.name", "flaky"));
+        Configuration config = service(ConfigurationAdmin.class).createFactoryConfiguration("org.kcopyd.mirror", "?");
+        config.update(properties("name", "m1", "legs", new String[] {leg0.toString(), leg1.toString(), "service:flaky"},
+                "regionSectors", 256, "regionLog", dir.resolve("m1.log").toString(), "throttleBytesPerSecond", 0));
+        Mirror mirror = awaitService(Mirror.class, "(kcopyd.mirror.name=m1)");
+        Object serviceId = find(Mirror.class, "(kcopyd.mirror.name=m1)").getProperty("service.id");
+
+        mirror.whenInSync().toCompletableFuture().get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+
+        MirrorStatus status = mirror.status();
+        assertEquals(LegState.IN_SYNC, status.legs().get(0).state());
+        assertEquals(LegState.IN_SYNC, status.legs().get(1).state());
+        assertEquals(LegState.FAILED, status.legs().get(2).state());
+        assertTrue(status.legs().get(2).failure(), status.legs().get(2).failure().contains("flaky leg refuses"));
+        assertArrayEquals(data, Files.readAllBytes(leg1));
+        assertArrayEquals(data, read(mirror.device()));
+
+        config.update(properties("name", "m1", "legs", new String[] {leg0.toString(), leg1.toString(), "service:flaky"},
+                "regionSectors", 256, "regionLog", dir.resolve("m1.log").toString(), "throttleBytesPerSecond", 1 << 20));
+        org.kcopyd.api.KcopydClientFactory factory = service(org.kcopyd.api.KcopydClientFactory.class);
+        await("throttle applied live", () -> factory.throttle("mirror-m1").bytesPerSecond() == 1 << 20);
+        assertEquals("same service: no restart for a live setting", serviceId,
+                find(Mirror.class, "(kcopyd.mirror.name=m1)").getProperty("service.id"));
+
+        config.delete();
+        await("mirror gone", () -> find(Mirror.class, null) == null);
+        flaky.unregister();
+        assertNull(find(Mirror.class, null));
+        assertNotEquals(0, Files.size(dir.resolve("m1.log")));
+    }
+}
