@@ -15,8 +15,9 @@ import org.kcopyd.api.BlockDevice;
 
 /**
  * Run in a separate JVM by {@link MirrorCrashTest}: writes to a two-leg mirror at random, 8
- * writes at a time, forever, printing a line per batch, until killed. The second leg completes
- * its writes late, so regions are always being written when the kill comes.
+ * writes at a time, forever, printing a line per batch while its writes are in flight,
+ * until killed. The second leg completes its writes late, so regions are always being
+ * written when the kill comes.
  */
 public final class MirrorCrashChild {
 
@@ -47,14 +48,15 @@ public final class MirrorCrashChild {
                     r.nextBytes(data);
                     writes.add(mirror.device().write(sector, ByteBuffer.wrap(data)).toCompletableFuture());
                 }
-                writes.forEach(CompletableFuture::join);
+                // Printed while the writes are in flight: their regions are already marked dirty.
                 System.out.println("batch " + batch);
                 System.out.flush();
+                writes.forEach(CompletableFuture::join);
             }
         }
     }
 
-    /** Writes land after 5 ms. */
+    /** Writes land after 20 ms. */
     private record Slow(BlockDevice inner, ScheduledExecutorService later) implements BlockDevice {
         @Override
         public String name() {
@@ -85,7 +87,7 @@ public final class MirrorCrashChild {
                 } else {
                     done.complete(null);
                 }
-            }), 5, TimeUnit.MILLISECONDS);
+            }), 20, TimeUnit.MILLISECONDS);
             return done;
         }
 

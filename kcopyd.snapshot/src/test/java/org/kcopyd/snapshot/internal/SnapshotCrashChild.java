@@ -11,7 +11,7 @@ import org.kcopyd.api.DeviceOption;
 
 /**
  * Run in a separate JVM by {@link SnapshotCrashTest}: attaches a snapshot to the given origin
- * and writes to the origin at random, 8 writes at a time, forever, printing a line per batch,
+ * and writes to the origin at random, 8 writes at a time, forever, printing a line per batch as it is submitted,
  * until it is killed.
  */
 public final class SnapshotCrashChild {
@@ -39,9 +39,10 @@ public final class SnapshotCrashChild {
                     r.nextBytes(data);
                     writes.add(origin.write(sector, ByteBuffer.wrap(data)).toCompletableFuture());
                 }
-                writes.forEach(CompletableFuture::join);
+                // Printed while the writes (and their copies) are in flight: the kill lands mid-copy.
                 System.out.println("batch " + batch);
                 System.out.flush();
+                writes.forEach(CompletableFuture::join);
             }
         }
     }
