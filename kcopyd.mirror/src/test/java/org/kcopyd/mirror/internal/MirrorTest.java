@@ -127,4 +127,23 @@ class MirrorTest {
         assertThat(mirror.status().legs().get(1).state()).isEqualTo(LegState.FAILED);
         assertThat(mirror.status().legs().get(0).state()).isEqualTo(LegState.IN_SYNC);
     }
+
+    @Test
+    void aReplacedLegIsResyncedFullyAfterARestart() throws Exception {
+        List<Path> paths = paths(2);
+        byte[] data = random(SECTORS * 512, 10);
+        List<BlockDevice> legs = List.of(fixture.leg(paths.get(0), data), fixture.leg(paths.get(1), data.clone()));
+        MirrorVolume first = fixture.mirror(dir.resolve("log"), paths, legs);
+        first.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        first.close();
+
+        Path replacement = dir.resolve("new-leg.img");
+        List<BlockDevice> again = List.of(fixture.leg(paths.get(0), null), fixture.leg(replacement, new byte[SECTORS * 512]));
+        MirrorVolume second = fixture.mirror(dir.resolve("log"), List.of(paths.get(0), replacement), again);
+        second.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+
+        assertThat(second.status().regionsResynced()).isEqualTo(second.status().regions());
+        assertThat(read(again.get(1))).isEqualTo(data);
+        assertThat(second.status().legs().get(1).state()).isEqualTo(LegState.IN_SYNC);
+    }
 }
