@@ -138,7 +138,8 @@ class MirrorTest {
         first.close();
 
         Path replacement = dir.resolve("new-leg.img");
-        List<BlockDevice> again = List.of(fixture.leg(paths.get(0), null), fixture.leg(replacement, new byte[SECTORS * 512]));
+        List<BlockDevice> again = List.of(fixture.leg(paths.get(0), null),
+                fixture.leg(replacement, new byte[SECTORS * 512]));
         MirrorVolume second = fixture.mirror(dir.resolve("log"), List.of(paths.get(0), replacement), again);
         second.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
 
