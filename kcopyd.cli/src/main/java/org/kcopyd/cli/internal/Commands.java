@@ -1,0 +1,60 @@
+package org.kcopyd.cli.internal;
+
+import java.lang.reflect.Constructor;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The kcopyd command set, shared by the shell and the runtime's command line: parses the
+ * arguments with picocli and runs the command, turning failures into plain words and exit codes
+ * (never a stack trace).
+ */
+@Command(name = "kcopyd", mixinStandardHelpOptions = true, version = "kcopyd 1.0",
+        description = "Copies sectors between files and block devices with kcopyd, and manages snapshots and mirrors.",
+        subcommands = {CopyCommand.class, ZeroCommand.class, SnapshotCommand.class, MirrorCommand.class,
+            ConfigCommand.class, DemoCommand.class})
+final class Commands {
+
+    private Commands() {
+    }
+
+    /** Makes command objects, handing them the console. */
+    private static CommandLine.IFactory factory(Console console) {
+        CommandLine.IFactory fallback = CommandLine.defaultFactory();
+        return new CommandLine.IFactory() {
+            @Override
+            public <K> K create(Class<K> type) throws Exception {
+                try {
+                    Constructor<K> withConsole = type.getDeclaredConstructor(Console.class);
+                    withConsole.setAccessible(true);
+                    return withConsole.newInstance(console);
+                } catch (NoSuchMethodException e) {
+                    return fallback.create(type);
+                }
+            }
+        };
+    }
+
+    /**
+     * Runs one command line.
+     *
+     * @return the exit code (see {@link Exit})
+     */
+    static int run(Console console, String... args) {
+        CommandLine line = new CommandLine(Commands.class, factory(console));
+        line.setOut(console.out());
+        line.setErr(console.err());
+        line.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                    ? e.getCause() : e;
+            String message = cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName();
+            console.err().println("kcopyd " + cmd.getCommandName() + ": " + message);
+            return cause instanceof IllegalArgumentException ? Exit.USAGE : Exit.FAILED;
+        });
+        int code = line.execute(args);
+        console.out().flush();
+        console.err().flush();
+        return code;
+    }
+}

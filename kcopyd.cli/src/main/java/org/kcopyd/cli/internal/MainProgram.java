@@ -1,0 +1,63 @@
+package org.kcopyd.cli.internal;
+
+import java.io.PrintWriter;
+import java.util.Hashtable;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import org.apache.felix.service.command.CommandProcessor;
+import org.apache.felix.service.command.CommandSession;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+
+/**
+ * The runtime jar's main program. The bnd launcher registers itself with the process's
+ * arguments ({@code launcher.arguments}) and runs a {@code Callable} registered with
+ * {@code main.thread=true} on the main thread, its result becoming the exit code. With
+ * arguments, this runs that kcopyd command; without, it opens the interactive Gogo shell, and the
+ * runtime stops when the shell ends. Outside the bnd launcher (Karaf, tests) there is no such
+ * launcher service and this component stays inactive.
+ */
+@Component(service = {}, immediate = true)
+public final class MainProgram implements Callable<Integer> {
+
+    @Reference(service = Object.class, target = "(launcher.arguments=*)")
+    private Map<String, Object> launcher;
+
+    @Reference
+    private CommandProcessor shell;
+
+    private OsgiServices services;
+    private ServiceRegistration<?> registration;
+
+    @Activate
+    void activate(BundleContext context) {
+        services = new OsgiServices(context);
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put("main.thread", Boolean.TRUE);
+        registration = context.registerService(Callable.class.getName(), this, props);
+    }
+
+    @Deactivate
+    void deactivate() {
+        registration.unregister();
+        services.close();
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        String[] args = (String[]) launcher.get("launcher.arguments");
+        if (args == null || args.length == 0) {
+            try (CommandSession session = shell.createSession(System.in, System.out, System.err)) {
+                session.execute("gosh --login --noshutdown");
+            }
+            return Exit.OK;
+        }
+        return Commands.run(new Console(services, new PrintWriter(System.out, true),
+                new PrintWriter(System.err, true), System.console() != null), args);
+    }
+}
