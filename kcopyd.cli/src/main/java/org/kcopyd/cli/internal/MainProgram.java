@@ -1,5 +1,9 @@
 package org.kcopyd.cli.internal;
 
+import java.io.FileDescriptor;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.util.Hashtable;
 import java.util.Map;
@@ -52,11 +56,16 @@ public final class MainProgram implements Callable<Integer> {
     public Integer call() throws Exception {
         String[] args = (String[]) launcher.get("launcher.arguments");
         if (args == null || args.length == 0) {
-            try (CommandSession session = shell.createSession(System.in, System.out, System.err)) {
+            // The process's own streams: Gogo has replaced System.out/err with per-session redirectors.
+            try (CommandSession session = shell.createSession(new FileInputStream(FileDescriptor.in),
+                    new PrintStream(new FileOutputStream(FileDescriptor.out), true),
+                    new PrintStream(new FileOutputStream(FileDescriptor.err), true))) {
                 session.execute("gosh --login --noshutdown");
             }
             return Exit.OK;
         }
+        // A command's output is its words and exit code; engine notices stay in the log.
+        java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
         return Commands.run(new Console(services, new PrintWriter(System.out, true),
                 new PrintWriter(System.err, true), System.console() != null), args);
     }
