@@ -1,0 +1,134 @@
+package org.kcopyd.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The runtime jar as users run it: {@code java -jar kcopyd.jar COMMAND...} with its exit codes
+ * and output, and the interactive shell's kcopyd commands fed through standard input.
+ */
+class RuntimeJarIT {
+
+    @TempDir
+    Path dir;
+
+    record Run(int exit, String out, String err) {
+    }
+
+    private Run run(String stdin, String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+                Path.of(System.getProperty("kcopyd.jar")).toAbsolutePath().toString()));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).directory(dir.toFile()).start();
+        p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        byte[] out = p.getInputStream().readAllBytes();
+        byte[] err = p.getErrorStream().readAllBytes();
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("the runtime exits").isTrue();
+        return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    }
+
+    private Path image(String name, int bytes, long seed) throws IOException {
+        byte[] data = new byte[bytes];
+        new Random(seed).nextBytes(data);
+        return Files.write(dir.resolve(name), data);
+    }
+
+    @Test
+    void copiesAFileToTwoNewDestinations() throws Exception {
+        Path src = image("disk.img", 3 << 20, 1);
+
+        Run r = run("", "copy", "disk.img", "a.img", "b.img", "--flush");
+
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("copied 3.0 MiB from disk.img to 2 destinations");
+        assertThat(r.err()).doesNotContain("Exception");
+        assertThat(Files.mismatch(src, dir.resolve("a.img"))).isEqualTo(-1);
+        assertThat(Files.mismatch(src, dir.resolve("b.img"))).isEqualTo(-1);
+    }
+
+    @Test
+    void printsJsonForARegionCopy() throws Exception {
+        image("disk.img", 1 << 20, 2);
+
+        Run r = run("", "copy", "disk.img:100+8", "part.img:4", "--json");
+
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out().trim()).startsWith("{\"result\":\"ok\"").contains("\"sector\":100").contains("\"sectors\":8")
+                .contains("\"bytes\":4096").contains("\"path\":\"part.img\",\"sector\":4,\"error\":null");
+        assertThat(Files.size(dir.resolve("part.img"))).isEqualTo(12 * 512);
+    }
+
+    @Test
+    void exitCodesAndMessagesAreDistinctAndPlain() throws Exception {
+        image("disk.img", 64 * 512, 3);
+
+        Run missing = run("", "copy", "nothing.img", "x.img");
+        Run usage = run("", "copy", "disk.img");
+        Run pastEnd = run("", "copy", "disk.img:10+100", "y.img");
+
+        assertThat(missing.exit()).isEqualTo(1);
+        assertThat(missing.err()).contains("kcopyd copy: nothing.img does not exist").doesNotContain("\tat ");
+        assertThat(usage.exit()).isEqualTo(2);
+        assertThat(usage.err()).contains("Missing required parameter");
+        assertThat(pastEnd.exit()).isEqualTo(2);
+        assertThat(pastEnd.err()).contains("ends past the device end 64").doesNotContain("\tat ");
+    }
+
+    @Test
+    void theDemoVerifiesEveryResult() throws Exception {
+        Run r = run("", "demo", "--size-mib", "8", "--dir", dir.resolve("demo").toString());
+
+        assertThat(r.exit()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("verified: the three copies are identical to the sample")
+                .contains("verified: the snapshot still shows the original content")
+                .contains("verified: after the merge copy-1.img is the sample again")
+                .contains("verified: both legs hold the sample")
+                .contains("demo complete: every result verified");
+    }
+
+    @Test
+    void withoutArgumentsTheShellRunsKcopydCommandsFromStandardInput() throws Exception {
+        Path src = image("disk.img", 1 << 20, 4);
+        image("leg0.img", 1 << 20, 5);
+        image("leg1.img", 1 << 20, 6);
+
+        Run r = run(String.join("\n", "kcopyd:config", "kcopyd:copy disk.img copy.img",
+                "kcopyd:zero copy.img:0+8", "kcopyd:snapshot create s1 disk.img s1.cow --size-mib 4",
+                "kcopyd:snapshot list", "kcopyd:mirror create m1 m1.log leg0.img leg1.img --wait",
+                "kcopyd:mirror status m1", "kcopyd:mirror remove m1", "kcopyd:snapshot remove s1", "") + "\n");
+
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("defaultPages = 2048").contains("copied 1.0 MiB from disk.img")
+                .contains("zeroed 4.0 KiB in 1 region").contains("snapshot s1 of disk.img taken")
+                .contains("s1  ACTIVE  0/").contains("m1  2 regions  in sync").contains("leg 1  IN_SYNC")
+                .contains("mirror m1 removed").contains("snapshot s1 removed");
+        byte[] copy = Files.readAllBytes(dir.resolve("copy.img"));
+        assertThat(java.util.Arrays.copyOfRange(copy, 0, 4096)).containsOnly(0);
+        assertThat(java.util.Arrays.copyOfRange(copy, 4096, copy.length))
+                .isEqualTo(java.util.Arrays.copyOfRange(Files.readAllBytes(src), 4096, copy.length));
+        assertThat(Files.mismatch(dir.resolve("leg0.img"), dir.resolve("leg1.img"))).isEqualTo(-1);
+    }
+
+    @Test
+    void configurationFilesInEtcAreApplied() throws Exception {
+        Files.createDirectories(dir.resolve("etc"));
+        Files.writeString(dir.resolve("etc/org.kcopyd.engine.cfg"), "defaultPages = 512\nmaxQueuedJobs = 77\n");
+
+        Run r = run("kcopyd:config\n");
+
+        assertThat(r.out()).contains("defaultPages = 512").contains("maxQueuedJobs = 77");
+    }
+}
