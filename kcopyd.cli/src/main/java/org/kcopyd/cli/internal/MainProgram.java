@@ -17,6 +17,8 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 /**
  * The runtime jar's main program. The bnd launcher registers itself with the process's
@@ -29,10 +31,12 @@ import org.osgi.service.component.annotations.Reference;
 @Component(service = {}, immediate = true)
 public final class MainProgram implements Callable<Integer> {
 
-    @Reference(service = Object.class, target = "(launcher.arguments=*)")
+    // Optional, so that resolvers outside the bnd launcher (Karaf) do not look for it.
+    @Reference(service = Object.class, target = "(launcher.arguments=*)", cardinality = ReferenceCardinality.OPTIONAL,
+            policyOption = ReferencePolicyOption.GREEDY)
     private Map<String, Object> launcher;
 
-    @Reference
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policyOption = ReferencePolicyOption.GREEDY)
     private CommandProcessor shell;
 
     private OsgiServices services;
@@ -40,6 +44,9 @@ public final class MainProgram implements Callable<Integer> {
 
     @Activate
     void activate(BundleContext context) {
+        if (launcher == null) {
+            return;
+        }
         services = new OsgiServices(context);
         Hashtable<String, Object> props = new Hashtable<>();
         props.put("main.thread", Boolean.TRUE);
@@ -48,14 +55,20 @@ public final class MainProgram implements Callable<Integer> {
 
     @Deactivate
     void deactivate() {
-        registration.unregister();
-        services.close();
+        if (registration != null) {
+            registration.unregister();
+            services.close();
+        }
     }
 
     @Override
     public Integer call() throws Exception {
         String[] args = (String[]) launcher.get("launcher.arguments");
         if (args == null || args.length == 0) {
+            if (shell == null) {
+                System.err.println("kcopyd: no command given and no Gogo shell installed; try: kcopyd --help");
+                return Exit.USAGE;
+            }
             // The process's own streams: Gogo has replaced System.out/err with per-session redirectors.
             try (CommandSession session = shell.createSession(new FileInputStream(FileDescriptor.in),
                     new PrintStream(new FileOutputStream(FileDescriptor.out), true),
