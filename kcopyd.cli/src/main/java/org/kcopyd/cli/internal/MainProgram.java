@@ -5,7 +5,13 @@ import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Hashtable;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -40,6 +46,7 @@ public final class MainProgram implements Callable<Integer> {
     private CommandProcessor shell;
 
     private OsgiServices services;
+    private BundleContext context;
     private ServiceRegistration<?> registration;
 
     @Activate
@@ -47,6 +54,7 @@ public final class MainProgram implements Callable<Integer> {
         if (launcher == null) {
             return;
         }
+        this.context = context;
         services = new OsgiServices(context);
         Hashtable<String, Object> props = new Hashtable<>();
         props.put("main.thread", Boolean.TRUE);
@@ -63,6 +71,7 @@ public final class MainProgram implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        awaitEngineConfiguration();
         String[] args = (String[]) launcher.get("launcher.arguments");
         if (args == null || args.length == 0) {
             if (shell == null) {
@@ -81,5 +90,32 @@ public final class MainProgram implements Callable<Integer> {
         java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
         return Commands.run(new Console(services, new PrintWriter(System.out, true),
                 new PrintWriter(System.err, true), System.console() != null), args);
+    }
+
+    /**
+     * FileInstall applies {@code etc/org.kcopyd.engine.cfg} asynchronously: wait (up to 10 s)
+     * until the factory advertises its values, so that a command runs with the configuration
+     * the user wrote rather than racing it.
+     */
+    private void awaitEngineConfiguration() throws IOException {
+        String dir = context.getProperty("felix.fileinstall.dir");
+        Path file = dir == null ? null : Path.of(dir, "org.kcopyd.engine.cfg");
+        if (file == null || !Files.isRegularFile(file)) {
+            return;
+        }
+        Properties wanted = new Properties();
+        try (var in = Files.newInputStream(file)) {
+            wanted.load(in);
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline) {
+            Map<String, Object> published = services.factoryProperties();
+            if (!published.isEmpty() && wanted.stringPropertyNames().stream().allMatch(k -> !published.containsKey(k)
+                    || String.valueOf(published.get(k)).equals(wanted.getProperty(k).trim()))) {
+                return;
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        }
+        System.err.println("kcopyd: " + file + " is not in effect after 10 s (refused? see the log); going on");
     }
 }
