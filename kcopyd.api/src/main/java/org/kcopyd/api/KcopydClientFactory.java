@@ -20,7 +20,9 @@ public interface KcopydClientFactory {
      * @return a new client
      * @throws IllegalStateException if the page budget cannot hold it, or the factory is closed
      */
-    KcopydClient createClient();
+    default KcopydClient createClient() {
+        return createClient(ClientOptions.builder().build());
+    }
 
     /**
      * Creates a client reserving {@code pages} pages: the seed's {@code num_pages}.
@@ -30,7 +32,9 @@ public interface KcopydClientFactory {
      * @throws IllegalArgumentException if {@code pages} is out of range
      * @throws IllegalStateException if the page budget cannot hold it, or the factory is closed
      */
-    KcopydClient createClient(int pages);
+    default KcopydClient createClient(int pages) {
+        return createClient(ClientOptions.builder().pages(pages).build());
+    }
 
     /**
      * Creates a client.

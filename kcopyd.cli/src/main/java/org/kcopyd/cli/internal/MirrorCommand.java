@@ -10,8 +10,6 @@ import java.util.concurrent.Callable;
 import org.kcopyd.mirror.LegStatus;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.mirror.MirrorStatus;
-import org.osgi.framework.InvalidSyntaxException;
-import org.osgi.service.cm.Configuration;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -23,16 +21,6 @@ import picocli.CommandLine.Parameters;
 final class MirrorCommand {
 
     static final String FACTORY_PID = "org.kcopyd.mirror";
-
-    static Configuration find(Console console, String name) throws IOException {
-        try {
-            Configuration[] found = console.services().configurationAdmin().listConfigurations(
-                    "(&(service.factoryPid=" + FACTORY_PID + ")(name=" + name + "))");
-            return found == null ? null : found[0];
-        } catch (InvalidSyntaxException e) {
-            throw new IllegalArgumentException("'" + name + "' is not a valid mirror name", e);
-        }
-    }
 
     static void print(Console console, MirrorStatus s) {
         String progress = s.regionsToResync() == 0 ? "in sync" : String.format(Locale.ROOT,
@@ -65,7 +53,7 @@ final class MirrorCommand {
 
         @Override
         public Integer call() throws IOException {
-            if (find(console, name) != null) {
+            if (FactoryConfigurations.find(console, FACTORY_PID, name) != null) {
                 console.err().println("kcopyd mirror: a mirror named '" + name + "' exists already");
                 return Exit.USAGE;
             }
@@ -129,14 +117,7 @@ final class MirrorCommand {
 
         @Override
         public Integer call() throws IOException {
-            Configuration c = find(console, name);
-            if (c == null) {
-                console.err().println("kcopyd mirror: no mirror named '" + name + "'");
-                return Exit.USAGE;
-            }
-            c.delete();
-            console.out().println("mirror " + name + " removed");
-            return Exit.OK;
+            return FactoryConfigurations.remove(console, FACTORY_PID, "mirror", name);
         }
     }
 }

@@ -6,8 +6,6 @@ import java.util.Hashtable;
 import java.util.concurrent.Callable;
 
 import org.kcopyd.snapshot.Snapshot;
-import org.osgi.framework.InvalidSyntaxException;
-import org.osgi.service.cm.Configuration;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -20,16 +18,6 @@ import picocli.CommandLine.Parameters;
 final class SnapshotCommand {
 
     static final String FACTORY_PID = "org.kcopyd.snapshot";
-
-    static Configuration find(Console console, String name) throws IOException {
-        try {
-            Configuration[] found = console.services().configurationAdmin().listConfigurations(
-                    "(&(service.factoryPid=" + FACTORY_PID + ")(name=" + name + "))");
-            return found == null ? null : found[0];
-        } catch (InvalidSyntaxException e) {
-            throw new IllegalArgumentException("'" + name + "' is not a valid snapshot name", e);
-        }
-    }
 
     @Command(name = "create", description = "Takes a snapshot of ORIGIN now, keeping the copied chunks in COW "
             + "(created if missing). Write to the origin through its kcopyd origin device from then on.")
@@ -49,7 +37,7 @@ final class SnapshotCommand {
 
         @Override
         public Integer call() throws IOException {
-            if (find(console, name) != null) {
+            if (FactoryConfigurations.find(console, FACTORY_PID, name) != null) {
                 console.err().println("kcopyd snapshot: a snapshot named '" + name + "' exists already");
                 return Exit.USAGE;
             }
@@ -123,14 +111,7 @@ final class SnapshotCommand {
 
         @Override
         public Integer call() throws IOException {
-            Configuration c = find(console, name);
-            if (c == null) {
-                console.err().println("kcopyd snapshot: no snapshot named '" + name + "'");
-                return Exit.USAGE;
-            }
-            c.delete();
-            console.out().println("snapshot " + name + " removed");
-            return Exit.OK;
+            return FactoryConfigurations.remove(console, FACTORY_PID, "snapshot", name);
         }
     }
 }

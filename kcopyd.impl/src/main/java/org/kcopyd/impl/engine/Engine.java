@@ -78,16 +78,6 @@ public final class Engine implements KcopydEngine {
     }
 
     @Override
-    public KcopydClient createClient() {
-        return createClient(ClientOptions.builder().build());
-    }
-
-    @Override
-    public KcopydClient createClient(int pages) {
-        return createClient(ClientOptions.builder().pages(pages).build());
-    }
-
-    @Override
     public KcopydClient createClient(ClientOptions options) {
         Objects.requireNonNull(options, "options");
         EngineSettings s = settings;

@@ -51,16 +51,6 @@ final class ClientFactoryService implements ServiceFactory<KcopydClientFactory> 
         }
 
         @Override
-        public KcopydClient createClient() {
-            return createClient(ClientOptions.builder().build());
-        }
-
-        @Override
-        public KcopydClient createClient(int pages) {
-            return createClient(ClientOptions.builder().pages(pages).build());
-        }
-
-        @Override
         public KcopydClient createClient(ClientOptions options) {
             ClientOptions named = options;
             if (options.name() == null) {

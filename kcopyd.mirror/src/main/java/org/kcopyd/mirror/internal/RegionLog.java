@@ -7,10 +7,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.CompletionStage;
 
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.device.BlockIo;
 import org.kcopyd.mirror.LegState;
 
 /**
@@ -117,21 +116,13 @@ final class RegionLog {
 
     private static ByteBuffer read(BlockDevice device, long sector, int count) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(count * SECTOR).order(ByteOrder.LITTLE_ENDIAN);
-        join(device.read(sector, b));
+        BlockIo.await(device.read(sector, b));
         return b.clear();
     }
 
-    private static void join(CompletionStage<Void> stage) throws IOException {
-        try {
-            stage.toCompletableFuture().join();
-        } catch (CompletionException e) {
-            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
-        }
-    }
-
     private void writeSectors(long sector, ByteBuffer b) throws IOException {
-        join(device.write(sector, b.clear()));
-        join(device.flush());
+        BlockIo.await(device.write(sector, b.clear()));
+        BlockIo.await(device.flush());
     }
 
     private synchronized void writeHeader() throws IOException {

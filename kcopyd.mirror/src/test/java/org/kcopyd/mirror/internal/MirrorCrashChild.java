@@ -57,25 +57,12 @@ public final class MirrorCrashChild {
     }
 
     /** Writes land after 20 ms. */
-    private record Slow(BlockDevice inner, ScheduledExecutorService later) implements BlockDevice {
-        @Override
-        public String name() {
-            return inner.name();
-        }
+    private static final class Slow extends ForwardingDevice {
+        private final ScheduledExecutorService later;
 
-        @Override
-        public long sizeInSectors() {
-            return inner.sizeInSectors();
-        }
-
-        @Override
-        public boolean isReadOnly() {
-            return false;
-        }
-
-        @Override
-        public CompletionStage<Void> read(long sector, ByteBuffer dst) {
-            return inner.read(sector, dst);
+        Slow(BlockDevice inner, ScheduledExecutorService later) {
+            super(inner);
+            this.later = later;
         }
 
         @Override
@@ -89,11 +76,6 @@ public final class MirrorCrashChild {
                 }
             }), 20, TimeUnit.MILLISECONDS);
             return done;
-        }
-
-        @Override
-        public CompletionStage<Void> flush() {
-            return inner.flush();
         }
     }
 }

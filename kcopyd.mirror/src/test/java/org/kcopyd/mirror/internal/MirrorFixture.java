@@ -75,29 +75,13 @@ final class MirrorFixture implements AutoCloseable {
         }
     }
 
-    /** A leg whose writes fail from a given sector on, once armed. */
-    static final class FailingLeg implements BlockDevice {
-        private final BlockDevice inner;
+    /** A leg whose writes fail from a given sector on, once armed, and whose reads can be made to fail. */
+    static final class FailingLeg extends ForwardingDevice {
         volatile long failWritesFrom = Long.MAX_VALUE;
         volatile boolean failReads;
 
         FailingLeg(BlockDevice inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public String name() {
-            return inner.name();
-        }
-
-        @Override
-        public long sizeInSectors() {
-            return inner.sizeInSectors();
-        }
-
-        @Override
-        public boolean isReadOnly() {
-            return false;
+            super(inner);
         }
 
         @Override
@@ -112,11 +96,6 @@ final class MirrorFixture implements AutoCloseable {
                 return CompletableFuture.failedFuture(new IOException("injected write error at " + sector));
             }
             return inner.write(sector, src);
-        }
-
-        @Override
-        public CompletionStage<Void> flush() {
-            return inner.flush();
         }
     }
 }

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.device.BlockIo;
 
 /**
  * The persistent exception store on a COW device: which origin chunk is held in which COW
@@ -126,21 +127,13 @@ final class CowStore {
 
     private ByteBuffer readSectors(long sector, int count) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(count * SECTOR).order(ByteOrder.LITTLE_ENDIAN);
-        join(device.read(sector, b));
+        BlockIo.await(device.read(sector, b));
         return b.clear();
     }
 
     private void writeSector(long sector, ByteBuffer b) throws IOException {
-        join(device.write(sector, b.clear()));
-        join(device.flush());
-    }
-
-    private static void join(java.util.concurrent.CompletionStage<Void> stage) throws IOException {
-        try {
-            stage.toCompletableFuture().join();
-        } catch (java.util.concurrent.CompletionException e) {
-            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
-        }
+        BlockIo.await(device.write(sector, b.clear()));
+        BlockIo.await(device.flush());
     }
 
     private synchronized void writeHeader() throws IOException {

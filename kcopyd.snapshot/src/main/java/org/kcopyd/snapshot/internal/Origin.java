@@ -16,6 +16,7 @@ import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.device.BlockIo;
 import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.CopyFlag;
 import org.kcopyd.api.CopyResult;
@@ -323,12 +324,12 @@ final class Origin implements BlockDevice {
                 long offset = cur - chunk * s.chunkSectors;
                 Long cowChunk = s.store.lookup(chunk);
                 if (cowChunk != null) {
-                    join(s.store.device().read(cowChunk * s.chunkSectors + offset, piece));
+                    BlockIo.await(s.store.device().read(cowChunk * s.chunkSectors + offset, piece));
                 } else {
                     List<Lock> held = lockStripes(cur, pieceEnd - cur, false);
                     try {
                         cowChunk = s.store.lookup(chunk);
-                        join(cowChunk != null ? s.store.device().read(cowChunk * s.chunkSectors + offset, piece)
+                        BlockIo.await(cowChunk != null ? s.store.device().read(cowChunk * s.chunkSectors + offset, piece)
                                 : device.read(cur, piece));
                     } finally {
                         held.forEach(Lock::unlock);
@@ -341,14 +342,6 @@ final class Origin implements BlockDevice {
             return CompletableFuture.completedFuture(null);
         } catch (IOException e) {
             return CompletableFuture.failedFuture(e);
-        }
-    }
-
-    private static void join(CompletionStage<Void> stage) throws IOException {
-        try {
-            stage.toCompletableFuture().join();
-        } catch (CompletionException e) {
-            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
         }
     }
 
