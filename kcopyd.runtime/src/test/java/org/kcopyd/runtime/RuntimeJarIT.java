@@ -108,13 +108,16 @@ class RuntimeJarIT {
         Run r = run(String.join("\n", "kcopyd:config", "kcopyd:copy disk.img copy.img",
                 "kcopyd:zero copy.img:0+8", "kcopyd:snapshot create s1 disk.img s1.cow --size-mib 4",
                 "kcopyd:snapshot list", "kcopyd:mirror create m1 m1.log leg0.img leg1.img --wait",
-                "kcopyd:mirror status m1", "kcopyd:mirror remove m1", "kcopyd:snapshot remove s1", "") + "\n");
+                "kcopyd:mirror status m1", "kcopyd:clients", "kcopyd:mirror remove m1", "kcopyd:snapshot remove s1",
+                "") + "\n");
 
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("defaultPages = 2048").contains("copied 1.0 MiB from disk.img")
                 .contains("zeroed 4.0 KiB in 1 region").contains("snapshot s1 of disk.img taken")
                 .contains("s1  ACTIVE  0/").contains("m1  2 regions  in sync").contains("leg 1  IN_SYNC")
-                .contains("mirror m1 removed").contains("snapshot s1 removed");
+                .contains("mirror m1 removed").contains("snapshot s1 removed")
+                .containsPattern("kcopyd\\.snapshot-1 +2048 ")
+                .containsPattern("\\d+ clients, \\d+ of 262144 budget pages");
         byte[] copy = Files.readAllBytes(dir.resolve("copy.img"));
         assertThat(java.util.Arrays.copyOfRange(copy, 0, 4096)).containsOnly(0);
         assertThat(java.util.Arrays.copyOfRange(copy, 4096, copy.length))

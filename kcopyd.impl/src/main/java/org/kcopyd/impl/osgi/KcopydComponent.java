@@ -54,6 +54,7 @@ public final class KcopydComponent {
     private Engine engine;
     private ServiceRegistration<KcopydClientFactory> factory;
     private ServiceRegistration<BlockDeviceOpener> opener;
+    private ServiceRegistration<ClientsCommand> command;
 
     @Activate
     void activate(BundleContext context, Map<String, Object> properties) {
@@ -69,6 +70,10 @@ public final class KcopydComponent {
                 serviceProperties(settings, "kcopyd client factory"));
         opener = context.registerService(BlockDeviceOpener.class, new DeviceOpenerService(engine),
                 serviceProperties(settings, "kcopyd file and block device opener"));
+        Hashtable<String, Object> shell = new Hashtable<>();
+        shell.put("osgi.command.scope", "kcopyd");
+        shell.put("osgi.command.function", new String[] {"clients"});
+        command = context.registerService(ClientsCommand.class, new ClientsCommand(engine), shell);
         info("kcopyd engine started: " + settings);
     }
 
@@ -89,6 +94,7 @@ public final class KcopydComponent {
 
     @Deactivate
     void deactivate() {
+        unregister(command);
         unregister(factory);
         unregister(opener);
         if (!engine.close(Engine.DEFAULT_CLOSE_TIMEOUT)) {
