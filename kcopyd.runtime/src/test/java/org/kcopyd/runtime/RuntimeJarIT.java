@@ -134,4 +134,47 @@ class RuntimeJarIT {
 
         assertThat(r.out()).contains("defaultPages = 512").contains("maxQueuedJobs = 77");
     }
+
+    @Test
+    void anEditedConfigurationFileIsAppliedWhileTheRuntimeRuns() throws Exception {
+        Path etc = Files.createDirectories(dir.resolve("etc"));
+        Files.writeString(etc.resolve("org.kcopyd.engine.cfg"), "maxQueuedJobs = 100\n");
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+                Path.of(System.getProperty("kcopyd.jar")).toAbsolutePath().toString()).directory(dir.toFile())
+                .redirectErrorStream(true).start();
+        try (var shell = new java.io.PrintWriter(p.getOutputStream(), true, StandardCharsets.UTF_8);
+                var out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
+                        StandardCharsets.UTF_8))) {
+            shell.println("kcopyd:config");
+            assertThat(readUntil(out, "maxQueuedJobs = ")).isEqualTo("maxQueuedJobs = 100");
+
+            Files.writeString(etc.resolve("org.kcopyd.engine.cfg"), "maxQueuedJobs = 250\n");
+
+            // FileInstall polls every second: ask every 100 ms until the new value shows, for up to 30 s.
+            String seen = "";
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!seen.equals("maxQueuedJobs = 250") && System.nanoTime() < deadline) {
+                java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+                shell.println("kcopyd:config");
+                seen = readUntil(out, "maxQueuedJobs = ");
+            }
+            assertThat(seen).isEqualTo("maxQueuedJobs = 250");
+            shell.println("exit 0");
+        } finally {
+            p.getOutputStream().close();
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
+    /** Reads lines until one starts with {@code prefix}; returns it. Blocks on the runtime's output. */
+    private static String readUntil(java.io.BufferedReader out, String prefix) throws IOException {
+        String line;
+        while ((line = out.readLine()) != null) {
+            int at = line.indexOf(prefix);
+            if (at >= 0) {
+                return line.substring(at).trim();
+            }
+        }
+        throw new IOException("the runtime ended before printing " + prefix);
+    }
 }
