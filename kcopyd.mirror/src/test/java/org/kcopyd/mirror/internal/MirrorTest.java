@@ -147,4 +147,28 @@ class MirrorTest {
         assertThat(read(again.get(1))).isEqualTo(data);
         assertThat(second.status().legs().get(1).state()).isEqualTo(LegState.IN_SYNC);
     }
+
+    @Test
+    void theResyncWaitsWhileNoFactoryIsBoundAndResumesWhenOneIs() throws Exception {
+        List<Path> paths = paths(2);
+        byte[] data = random(SECTORS * 512, 11);
+        List<BlockDevice> legs = List.of(fixture.leg(paths.get(0), data),
+                fixture.leg(paths.get(1), new byte[SECTORS * 512]));
+        fixture.kcopyd.unbind(fixture.engine);
+
+        MirrorVolume mirror = fixture.mirror(dir.resolve("log"), paths, legs);
+        byte[] block = random(4 * 512, 12);
+        mirror.device().write(8, ByteBuffer.wrap(block)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+
+        assertThat(mirror.whenInSync().toCompletableFuture()).as("no factory, no resync").isNotDone();
+        assertThat(mirror.status().regionsResynced()).isZero();
+        assertThat(mirror.status().legs().get(1).state()).isEqualTo(LegState.RESYNCING);
+
+        fixture.kcopyd.bind(fixture.engine);
+        mirror.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+
+        System.arraycopy(block, 0, data, 8 * 512, block.length);
+        assertThat(read(legs.get(1))).isEqualTo(data);
+        assertThat(mirror.status().legs().get(1).state()).isEqualTo(LegState.IN_SYNC);
+    }
 }
