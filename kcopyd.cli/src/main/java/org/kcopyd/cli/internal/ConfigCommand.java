@@ -7,7 +7,8 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 
 /** {@code config}: the engine's effective configuration, as its service advertises it. */
-@Command(name = "config", description = "Shows the engine's effective configuration (PID org.kcopyd.engine).")
+@Command(name = "config", mixinStandardHelpOptions = true,
+        description = "Shows the engine's effective configuration (PID org.kcopyd.engine).")
 final class ConfigCommand implements Callable<Integer> {
 
     private static final java.util.Set<String> SETTINGS = org.kcopyd.api.EngineSettings.defaults().toMap().keySet();

@@ -24,9 +24,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code copy SRC[:SECTOR[+COUNT]] DST[:SECTOR]...}: one kcopyd job from a file or device to others. */
-@Command(name = "copy", description = {"Copies a region of a file or block device to one or more others, reading "
-        + "it once and writing every destination in parallel.", "Sectors are 512 bytes. A destination that does "
-        + "not exist is created as a file just large enough."},
+@Command(name = "copy", mixinStandardHelpOptions = true,
+        description = {
+            "Copies a region of a file or block device to one or more others, reading it once and writing every "
+                + "destination in parallel.",
+            "Sectors are 512 bytes. A destination that does not exist is created as a file just large enough."},
         exitCodeListHeading = "%nExit codes:%n", exitCodeList = {"0:copied", "1:could not run (open, service)",
             "2:bad arguments", "3:read error", "4:write error"})
 final class CopyCommand implements Callable<Integer> {

@@ -26,7 +26,8 @@ import picocli.CommandLine.Option;
  * its origin device, merges the snapshot back, builds a two-leg mirror and resyncs it, and
  * verifies every result byte for byte.
  */
-@Command(name = "demo", description = "Runs a built-in demonstration on sample images it makes itself: a copy to "
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "Runs a built-in demonstration on sample images it makes itself: a copy to "
         + "three destinations, a snapshot and its merge, a mirror resync; every result is verified.")
 final class DemoCommand implements Callable<Integer> {
 

@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code mirror create|status|remove}: mirrors as Config Admin factory configurations. */
-@Command(name = "mirror", description = "Mirrored block devices resynchronised by kcopyd.",
+@Command(name = "mirror", mixinStandardHelpOptions = true, description = "Mirrored block devices resynchronised by kcopyd.",
         subcommands = {MirrorCommand.Create.class, MirrorCommand.Status.class, MirrorCommand.Remove.class})
 final class MirrorCommand {
 
@@ -33,7 +33,8 @@ final class MirrorCommand {
         }
     }
 
-    @Command(name = "create", description = "Creates a mirror over LEG0 (the default leg, copied to the others) "
+    @Command(name = "create", mixinStandardHelpOptions = true,
+            description = "Creates a mirror over LEG0 (the default leg, copied to the others) "
             + "and the other legs, with its dirty-region log at LOG.")
     static final class Create implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "NAME") String name;
@@ -86,7 +87,8 @@ final class MirrorCommand {
         }
     }
 
-    @Command(name = "status", description = "Shows each leg (in sync, resyncing, failed) and the resync progress.")
+    @Command(name = "status", mixinStandardHelpOptions = true,
+            description = "Shows each leg (in sync, resyncing, failed) and the resync progress.")
     static final class Status implements Callable<Integer> {
         @Parameters(arity = "0..1", paramLabel = "NAME") String name;
         private final Console console;
@@ -106,7 +108,8 @@ final class MirrorCommand {
         }
     }
 
-    @Command(name = "remove", description = "Removes the mirror's configuration; legs and log stay.")
+    @Command(name = "remove", mixinStandardHelpOptions = true,
+            description = "Removes the mirror's configuration; legs and log stay.")
     static final class Remove implements Callable<Integer> {
         @Parameters(paramLabel = "NAME") String name;
         private final Console console;

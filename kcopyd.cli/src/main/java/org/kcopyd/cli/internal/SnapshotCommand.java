@@ -12,14 +12,16 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code snapshot create|list|merge|remove}: snapshots as Config Admin factory configurations. */
-@Command(name = "snapshot", description = "Copy-on-write snapshots of files or block devices.",
+@Command(name = "snapshot", mixinStandardHelpOptions = true,
+        description = "Copy-on-write snapshots of files or block devices.",
         subcommands = {SnapshotCommand.Create.class, SnapshotCommand.ListCommand.class, SnapshotCommand.Merge.class,
             SnapshotCommand.Remove.class})
 final class SnapshotCommand {
 
     static final String FACTORY_PID = "org.kcopyd.snapshot";
 
-    @Command(name = "create", description = "Takes a snapshot of ORIGIN now, keeping the copied chunks in COW "
+    @Command(name = "create", mixinStandardHelpOptions = true,
+            description = "Takes a snapshot of ORIGIN now, keeping the copied chunks in COW "
             + "(created if missing). Write to the origin through its kcopyd origin device from then on.")
     static final class Create implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "NAME") String name;
@@ -59,7 +61,8 @@ final class SnapshotCommand {
         }
     }
 
-    @Command(name = "list", description = "Lists the snapshots with their state and COW usage.")
+    @Command(name = "list", mixinStandardHelpOptions = true,
+            description = "Lists the snapshots with their state and COW usage.")
     static final class ListCommand implements Callable<Integer> {
         private final Console console;
 
@@ -77,7 +80,8 @@ final class SnapshotCommand {
         }
     }
 
-    @Command(name = "merge", description = "Rolls the origin back to the snapshot; the origin stays usable.")
+    @Command(name = "merge", mixinStandardHelpOptions = true,
+            description = "Rolls the origin back to the snapshot; the origin stays usable.")
     static final class Merge implements Callable<Integer> {
         @Parameters(paramLabel = "NAME") String name;
         private final Console console;
@@ -100,7 +104,8 @@ final class SnapshotCommand {
         }
     }
 
-    @Command(name = "remove", description = "Removes the snapshot's configuration; its COW store file stays.")
+    @Command(name = "remove", mixinStandardHelpOptions = true,
+            description = "Removes the snapshot's configuration; its COW store file stays.")
     static final class Remove implements Callable<Integer> {
         @Parameters(paramLabel = "NAME") String name;
         private final Console console;

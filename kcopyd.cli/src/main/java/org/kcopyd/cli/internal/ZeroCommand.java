@@ -21,7 +21,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code zero DST[:SECTOR[+COUNT]]...}: sets regions of existing files or devices to zeros. */
-@Command(name = "zero", description = "Sets regions of existing files or block devices to zeros, with no buffer "
+@Command(name = "zero", mixinStandardHelpOptions = true,
+        description = "Sets regions of existing files or block devices to zeros, with no buffer "
         + "pages. All regions must be as long as the first.",
         exitCodeListHeading = "%nExit codes:%n", exitCodeList = {"0:zeroed", "1:could not run", "2:bad arguments",
             "4:write error"})

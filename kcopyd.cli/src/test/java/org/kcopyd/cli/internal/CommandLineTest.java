@@ -160,4 +160,15 @@ class CommandLineTest {
                 .contains("256.0 MiB/s").contains("0:02 left");
         assertThat(Json.of(Map.of("a", "x\"y"))).isEqualTo("{\"a\":\"x\\\"y\"}");
     }
+
+    @Test
+    void everyCommandExplainsItselfWithHelp() {
+        for (String command : List.of("copy", "zero", "config", "demo")) {
+            assertThat(run(command, "--help")).as(command).isZero();
+        }
+        assertThat(run("snapshot", "create", "--help")).isZero();
+        assertThat(run("mirror", "status", "--help")).isZero();
+        assertThat(out.toString()).contains("Usage: kcopyd copy").contains("Exit codes:")
+                .contains("Usage: kcopyd snapshot create").contains("Usage: kcopyd mirror status");
+    }
 }
