@@ -133,6 +133,8 @@ class RuntimeJarIT {
         Run r = run("kcopyd:config\n");
 
         assertThat(r.out()).contains("defaultPages = 512").contains("maxQueuedJobs = 77");
+        assertThat(Files.readString(dir.resolve("etc/org.kcopyd.engine.cfg"))).as("the user's file is left alone")
+                .isEqualTo("defaultPages = 512\nmaxQueuedJobs = 77\n");
     }
 
     @Test
