@@ -66,7 +66,8 @@ public final class Engine implements KcopydEngine {
         ThreadFactory threads = r -> {
             Thread t = new Thread(r, "kcopyd-io-" + id + "-" + threadNumbers.incrementAndGet());
             t.setDaemon(true);
-            ioThreads.removeIf(old -> !old.isAlive());
+            // TERMINATED, not "not alive": a thread made but not yet started is not alive either.
+            ioThreads.removeIf(old -> old.getState() == Thread.State.TERMINATED);
             ioThreads.add(t);
             return t;
         };
