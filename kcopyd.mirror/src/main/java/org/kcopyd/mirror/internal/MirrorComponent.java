@@ -138,10 +138,11 @@ public final class MirrorComponent {
             kcopyd.unbind(factory);
             kcopyd.bind(factory);
         }
+        // Started before it is published, so that whoever finds it sees its resync already planned.
+        mirror.start();
         mirrorRegistration = context.registerService(Mirror.class, mirror, props);
         props.put("kcopyd.device.role", "mirror");
         deviceRegistration = context.registerService(BlockDevice.class, mirror.device(), props);
-        mirror.start();
     }
 
     /**

@@ -60,7 +60,8 @@ final class MirrorVolume implements Mirror {
     private long resyncDone;
     private long resyncBytes;
     private long resyncStarted;
-    private CompletableFuture<Void> inSync = CompletableFuture.completedFuture(null);
+    /** Completed by {@link #start()} when there is nothing to resync, else when the resync ends. */
+    private CompletableFuture<Void> inSync = new CompletableFuture<>();
     private boolean closed;
 
     MirrorVolume(String name, List<String> paths, List<BlockDevice> legs, RegionLog log, int regionSectors,
@@ -108,8 +109,9 @@ final class MirrorVolume implements Mirror {
             resyncDone = 0;
             resyncBytes = 0;
             resyncStarted = System.nanoTime();
-            if (!resyncQueue.isEmpty()) {
-                inSync = new CompletableFuture<>();
+            if (resyncQueue.isEmpty()) {
+                inSync.complete(null);
+            } else {
                 LOG.log(System.Logger.Level.INFO, "mirror '" + name + "': resyncing " + resyncTotal + " regions"
                         + (fullResync ? " (new or replaced legs)" : " (dirty at the last stop)"));
             }
