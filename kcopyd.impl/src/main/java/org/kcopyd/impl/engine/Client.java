@@ -109,16 +109,8 @@ final class Client implements KcopydClient {
         return pool.pages();
     }
 
-    int chunkSectors() {
-        return chunkSectors;
-    }
-
     Admission admission() {
         return admission;
-    }
-
-    IoThrottle throttle() {
-        return throttle;
     }
 
     boolean isTerminated() {

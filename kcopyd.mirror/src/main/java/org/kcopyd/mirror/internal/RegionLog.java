@@ -171,10 +171,6 @@ final class RegionLog {
         return list;
     }
 
-    synchronized boolean isDirty(long region) {
-        return dirty.get((int) region);
-    }
-
     /** Sets the region's bit, durably, if it is not set yet. */
     synchronized void markDirty(long region) throws IOException {
         if (!dirty.get((int) region)) {

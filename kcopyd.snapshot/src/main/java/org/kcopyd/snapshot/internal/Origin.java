@@ -83,10 +83,6 @@ final class Origin implements BlockDevice {
         }
     }
 
-    boolean hasSnapshots() {
-        return !snapshots.isEmpty();
-    }
-
     BlockDevice device() {
         return device;
     }
