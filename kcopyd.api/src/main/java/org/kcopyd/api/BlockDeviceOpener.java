@@ -9,6 +9,12 @@ import org.osgi.annotation.versioning.ProviderType;
  * Opens files and raw block devices (e.g. {@code /dev/loop0}) as {@link BlockDevice}s.
  * An OSGi service of the implementation bundle; outside OSGi, {@link KcopydEngine#devices()}.
  * Thread-safe. The caller closes the devices it opens.
+ *
+ * <p>A file opened read-write is claimed exclusively, by its identity (device and inode, whatever
+ * the path's spelling), until the device is closed: opening it read-write again, or while a
+ * snapshot, mirror or another user holds it, fails with an {@link IOException} naming the holder
+ * (for example {@code "origin.img is the origin of snapshot s1; write through its origin device"}).
+ * FIFOs, sockets and character devices are refused: they cannot be sized or sought.
  */
 @ProviderType
 public interface BlockDeviceOpener {
@@ -26,14 +32,15 @@ public interface BlockDeviceOpener {
     BlockDevice open(Path path, DeviceOption... options) throws IOException;
 
     /**
-     * Creates a regular file of exactly {@code sizeInSectors} sectors (or resizes an existing
-     * one) and opens it read-write.
+     * Creates a sparse regular file of {@code sizeInSectors} sectors and opens it read-write. An
+     * existing file smaller than that is extended; an existing larger file is never shrunk (the
+     * device then has the file's size).
      *
      * @param path          the file
-     * @param sizeInSectors its size in 512-byte sectors, at least 1
+     * @param sizeInSectors its least size in 512-byte sectors, at least 1
      * @param options       further options ({@link DeviceOption#DIRECT}, {@link DeviceOption#DSYNC})
      * @return the device
-     * @throws IOException if the file cannot be created or sized
+     * @throws IOException if the file cannot be created or sized, or is claimed (see above)
      * @throws IllegalArgumentException if {@code sizeInSectors < 1}
      */
     BlockDevice create(Path path, long sizeInSectors, DeviceOption... options) throws IOException;

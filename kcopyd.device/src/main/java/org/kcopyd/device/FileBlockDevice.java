@@ -30,9 +30,11 @@ public final class FileBlockDevice implements BlockDevice {
     private final boolean readOnly;
     private final long sectors;
     private final Object identity;
+    private final FileClaim claim;
 
     FileBlockDevice(Path path, FileChannel channel, FileChannel direct, int alignment, boolean readOnly,
-            long sectors, Object identity) {
+            long sectors, Object identity, FileClaim claim) {
+        this.claim = claim;
         this.path = path;
         this.channel = channel;
         this.direct = direct;
@@ -125,8 +127,12 @@ public final class FileBlockDevice implements BlockDevice {
         }
     }
 
+    /** Closes the file and releases its {@linkplain FileClaims claim}. */
     @Override
     public void close() throws IOException {
+        if (claim != null) {
+            claim.close();
+        }
         try (channel) {
             if (direct != null) {
                 direct.close();

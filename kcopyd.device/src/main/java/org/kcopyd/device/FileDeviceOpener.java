@@ -26,13 +26,29 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
 
     private static final OpenOption DIRECT_OPTION = lookupDirect();
 
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFBLK = 0060000;
+
     private final boolean directByDefault;
+    private final String writerPurpose;
 
     /**
+     * An opener whose read-write devices are claimed as "open for writing through kcopyd".
+     *
      * @param directByDefault open with O_DIRECT even when {@link DeviceOption#DIRECT} is not given
      */
     public FileDeviceOpener(boolean directByDefault) {
+        this(directByDefault, "open for writing through kcopyd");
+    }
+
+    /**
+     * @param directByDefault open with O_DIRECT even when {@link DeviceOption#DIRECT} is not given
+     * @param writerPurpose   the {@linkplain FileClaims claim} purpose of files this opener opens
+     *                        read-write through the {@link BlockDeviceOpener} methods
+     */
+    public FileDeviceOpener(boolean directByDefault, String writerPurpose) {
         this.directByDefault = directByDefault;
+        this.writerPurpose = writerPurpose;
     }
 
     private static OpenOption lookupDirect() {
@@ -52,33 +68,137 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
 
     @Override
     public BlockDevice open(Path path, DeviceOption... options) throws IOException {
-        Set<DeviceOption> opts = options.length == 0 ? EnumSet.noneOf(DeviceOption.class) : EnumSet.of(options[0], options);
-        BasicFileAttributes attrs = Files.readAttributes(path, BasicFileAttributes.class);
-        if (!attrs.isRegularFile() && !attrs.isOther()) {
-            throw new IOException(path + " is neither a regular file nor a block device");
-        }
-        return openChannel(path, opts, false);
+        return open(path, writerPurpose, options);
     }
 
+    /**
+     * Opens an existing file or block device; read-write, it is {@linkplain FileClaims claimed}
+     * for {@code purpose} until the device is closed.
+     *
+     * @param path    the file or block device
+     * @param purpose the claim's purpose if read-write, e.g. {@code "leg 1 of mirror m"}
+     * @param options as for {@link #open(Path, DeviceOption...)}
+     * @return the device
+     * @throws FileClaimedException if read-write and the file is claimed already
+     * @throws IOException          if it cannot be opened, or is neither a regular file nor a block
+     *                              device (a FIFO or character device cannot be sized or sought)
+     */
+    public BlockDevice open(Path path, String purpose, DeviceOption... options) throws IOException {
+        Set<DeviceOption> opts = options.length == 0 ? EnumSet.noneOf(DeviceOption.class) : EnumSet.of(options[0], options);
+        checkKind(path);
+        return openChannel(path, opts, purpose);
+    }
+
+    /**
+     * Refuses what cannot be sized or sought before opening it (opening a FIFO would block).
+     */
+    private static void checkKind(Path path) throws IOException {
+        BasicFileAttributes attrs = Files.readAttributes(path, BasicFileAttributes.class);
+        if (attrs.isRegularFile()) {
+            return;
+        }
+        if (attrs.isDirectory()) {
+            throw new IOException(path + " is a directory, not a file or block device");
+        }
+        if (attrs.isOther()) {
+            int mode;
+            try {
+                mode = ((Number) Files.getAttribute(path, "unix:mode")).intValue();
+            } catch (UnsupportedOperationException | IllegalArgumentException e) {
+                throw new IOException(path + " is neither a regular file nor a block device", e);
+            }
+            if ((mode & S_IFMT) == S_IFBLK) {
+                return;
+            }
+        }
+        throw new IOException(path + " is neither a regular file nor a block device (a FIFO, socket or character "
+                + "device cannot be sized or sought)");
+    }
+
+    /**
+     * Opens a regular file read-write, first creating it sparse with {@code sizeInSectors} if it
+     * does not exist, or extending it to that size if it is smaller. An existing file is never
+     * shrunk: the device's size is then the file's.
+     */
     @Override
     public BlockDevice create(Path path, long sizeInSectors, DeviceOption... options) throws IOException {
-        if (sizeInSectors < 1) {
-            throw new IllegalArgumentException("size " + sizeInSectors + " sectors is below the minimum 1 for " + path);
+        return create(path, sizeInSectors, writerPurpose, options);
+    }
+
+    /**
+     * As {@link #create(Path, long, DeviceOption...)}, the file {@linkplain FileClaims claimed}
+     * for {@code purpose}.
+     *
+     * @param path          the file
+     * @param sizeInSectors its least size, at least 1
+     * @param purpose       the claim's purpose
+     * @param options       further options ({@link DeviceOption#DIRECT}, {@link DeviceOption#DSYNC})
+     * @return the device
+     * @throws FileClaimedException if the file is claimed already
+     * @throws IOException          if the file cannot be created or sized
+     */
+    public BlockDevice create(Path path, long sizeInSectors, String purpose, DeviceOption... options)
+            throws IOException {
+        checkSize(path, sizeInSectors);
+        if (Files.exists(path)) {
+            checkKind(path);
         }
         Set<DeviceOption> opts = EnumSet.of(DeviceOption.READ_WRITE, options);
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-            long bytes = sizeInSectors * BlockDevice.SECTOR_SIZE;
-            if (ch.size() > bytes) {
-                ch.truncate(bytes);
-            } else if (ch.size() < bytes) {
-                // Extends the file sparsely: one byte at the end.
-                ch.write(java.nio.ByteBuffer.allocate(1), bytes - 1);
-            }
+            extend(ch, sizeInSectors);
         }
-        return openChannel(path, opts, true);
+        return openChannel(path, opts, purpose);
     }
 
-    private BlockDevice openChannel(Path path, Set<DeviceOption> opts, boolean created) throws IOException {
+    /**
+     * Creates a new regular file, sparse, of exactly {@code sizeInSectors}, and opens it
+     * read-write, {@linkplain FileClaims claimed} for {@code purpose}. Refuses a path where
+     * anything exists already (even a dangling symbolic link): nothing existing is touched.
+     *
+     * @param path          the file to create
+     * @param sizeInSectors its size, at least 1
+     * @param purpose       the claim's purpose
+     * @param options       further options ({@link DeviceOption#DIRECT}, {@link DeviceOption#DSYNC})
+     * @return the device
+     * @throws java.nio.file.FileAlreadyExistsException if something exists at {@code path}
+     * @throws IOException if the file cannot be created; a file this call created is removed again
+     */
+    public BlockDevice createNew(Path path, long sizeInSectors, String purpose, DeviceOption... options)
+            throws IOException {
+        checkSize(path, sizeInSectors);
+        Set<DeviceOption> opts = EnumSet.of(DeviceOption.READ_WRITE, options);
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            extend(ch, sizeInSectors);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(path);
+            throw e;
+        }
+        try {
+            return openChannel(path, opts, purpose);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(path);
+            throw e;
+        }
+    }
+
+    private static void checkSize(Path path, long sizeInSectors) {
+        if (sizeInSectors < 1 || sizeInSectors > Long.MAX_VALUE / BlockDevice.SECTOR_SIZE) {
+            throw new IllegalArgumentException("size " + sizeInSectors + " sectors for " + path + " is outside 1.."
+                    + Long.MAX_VALUE / BlockDevice.SECTOR_SIZE);
+        }
+    }
+
+    private static void extend(FileChannel ch, long sizeInSectors) throws IOException {
+        long bytes = sizeInSectors * BlockDevice.SECTOR_SIZE;
+        if (ch.size() < bytes) {
+            // Extends the file sparsely: one byte at the end.
+            ch.write(java.nio.ByteBuffer.allocate(1), bytes - 1);
+        }
+    }
+
+    private BlockDevice openChannel(Path path, Set<DeviceOption> opts, String purpose) throws IOException {
         boolean readWrite = opts.contains(DeviceOption.READ_WRITE);
         Set<OpenOption> base = new HashSet<>();
         base.add(StandardOpenOption.READ);
@@ -88,7 +208,16 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
         if (opts.contains(DeviceOption.DSYNC)) {
             base.add(StandardOpenOption.DSYNC);
         }
-        FileChannel channel = FileChannel.open(path, base);
+        FileClaim claim = readWrite ? FileClaims.claim(path, purpose) : null;
+        FileChannel channel;
+        try {
+            channel = FileChannel.open(path, base);
+        } catch (IOException | RuntimeException e) {
+            if (claim != null) {
+                claim.close();
+            }
+            throw e;
+        }
         FileChannel direct = null;
         try {
             boolean wantDirect = opts.contains(DeviceOption.DIRECT) || directByDefault;
@@ -103,10 +232,12 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
                 direct = FileChannel.open(path, withDirect);
             }
             long bytes = DeviceSize.of(path, channel);
-            Object identity = Files.readAttributes(path, BasicFileAttributes.class).fileKey();
             return new FileBlockDevice(path, channel, direct, alignment, !readWrite, bytes / BlockDevice.SECTOR_SIZE,
-                    identity != null ? identity : path.toRealPath());
+                    FileClaims.identityOf(path), claim);
         } catch (IOException | RuntimeException e) {
+            if (claim != null) {
+                claim.close();
+            }
             channel.close();
             if (direct != null) {
                 direct.close();

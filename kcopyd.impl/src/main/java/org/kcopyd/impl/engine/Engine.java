@@ -147,6 +147,11 @@ public final class Engine implements KcopydEngine {
         return devices;
     }
 
+    /** @return the file opener of the current configuration, with its claim-aware methods */
+    public FileDeviceOpener fileDevices() {
+        return devices;
+    }
+
     /** @return pages reserved by the open clients */
     public int pagesReserved() {
         synchronized (budgetLock) {

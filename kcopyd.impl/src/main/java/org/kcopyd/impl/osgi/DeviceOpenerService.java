@@ -32,7 +32,7 @@ final class DeviceOpenerService implements ServiceFactory<BlockDeviceOpener> {
 
     @Override
     public BlockDeviceOpener getService(Bundle bundle, ServiceRegistration<BlockDeviceOpener> registration) {
-        return new BundleOpener(engine);
+        return new BundleOpener(engine, "open for writing by bundle " + bundle.getSymbolicName());
     }
 
     @Override
@@ -44,22 +44,24 @@ final class DeviceOpenerService implements ServiceFactory<BlockDeviceOpener> {
     /** One bundle's view of the opener. */
     static final class BundleOpener implements BlockDeviceOpener {
         private final Engine engine;
+        private final String purpose;
         // By identity: two opens of one file are equal devices, but each must be closed.
         private final Set<BlockDevice> devices = Collections.synchronizedSet(
                 Collections.newSetFromMap(new IdentityHashMap<>()));
 
-        BundleOpener(Engine engine) {
+        BundleOpener(Engine engine, String purpose) {
             this.engine = engine;
+            this.purpose = purpose;
         }
 
         @Override
         public BlockDevice open(Path path, DeviceOption... options) throws IOException {
-            return track(engine.devices().open(path, options));
+            return track(engine.fileDevices().open(path, purpose, options));
         }
 
         @Override
         public BlockDevice create(Path path, long sizeInSectors, DeviceOption... options) throws IOException {
-            return track(engine.devices().create(path, sizeInSectors, options));
+            return track(engine.fileDevices().create(path, sizeInSectors, purpose, options));
         }
 
         private BlockDevice track(BlockDevice device) {
