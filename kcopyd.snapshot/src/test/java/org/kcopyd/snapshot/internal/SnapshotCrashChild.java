@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 
-import org.kcopyd.api.DeviceOption;
 
 /**
  * Run in a separate JVM by {@link SnapshotCrashTest}: attaches a snapshot to the given origin
@@ -25,9 +24,8 @@ public final class SnapshotCrashChild {
      */
     public static void main(String[] args) throws Exception {
         try (SnapshotFixture fixture = new SnapshotFixture()) {
-            Origin origin = fixture.origin(SnapshotFixture.FILES.open(Path.of(args[0]), DeviceOption.READ_WRITE));
-            origin.attach("crash", SnapshotFixture.FILES.open(Path.of(args[1]), DeviceOption.READ_WRITE),
-                    Integer.parseInt(args[2]));
+            Origin origin = fixture.origin(fixture.open(Path.of(args[0])));
+            origin.attach("crash", fixture.open(Path.of(args[1])), Integer.parseInt(args[2]));
             Random r = new Random();
             long size = origin.sizeInSectors();
             for (long batch = 0;; batch++) {

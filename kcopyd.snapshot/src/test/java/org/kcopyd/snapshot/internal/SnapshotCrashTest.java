@@ -14,7 +14,6 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.kcopyd.api.DeviceOption;
 import org.kcopyd.snapshot.SnapshotState;
 
 /** A process killed in the middle of copy-on-write leaves a consistent snapshot. */
@@ -29,7 +28,7 @@ class SnapshotCrashTest {
         byte[] initial = pattern(sectors * 512, 21);
         Path originPath = Files.write(dir.resolve("origin.img"), initial);
         Path cowPath = dir.resolve("cow.img");
-        SnapshotFixture.FILES.create(cowPath, 4L * sectors).close();
+        SnapshotFixture.FILES.createNew(cowPath, 4L * sectors, "a test file").close();
 
         for (int round = 0; round < 3; round++) {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
@@ -51,14 +50,11 @@ class SnapshotCrashTest {
             }
 
             try (SnapshotFixture fixture = new SnapshotFixture()) {
-                Origin origin = fixture.origin(SnapshotFixture.FILES.open(originPath, DeviceOption.READ_WRITE));
-                SnapshotVolume snapshot = origin.attach("crash", SnapshotFixture.FILES.open(cowPath,
-                        DeviceOption.READ_WRITE), 16);
+                Origin origin = fixture.origin(fixture.open(originPath));
+                SnapshotVolume snapshot = origin.attach("crash", fixture.open(cowPath), 16);
                 assertThat(snapshot.state()).isEqualTo(SnapshotState.ACTIVE);
                 assertSameBytes(read(snapshot.device()), initial, "the snapshot after kill " + (round + 1));
                 assertThat(Arrays.equals(read(origin), initial)).as("the origin did change").isFalse();
-                origin.device().close();
-                snapshot.store.device().close();
             }
         }
     }

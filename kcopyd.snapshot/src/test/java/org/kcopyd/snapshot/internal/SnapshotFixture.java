@@ -1,9 +1,12 @@
 package org.kcopyd.snapshot.internal;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import java.time.Duration;
 
@@ -26,6 +29,9 @@ final class SnapshotFixture implements AutoCloseable {
     final ClientBinding kcopyd = new ClientBinding(f -> client);
     static final Duration WAIT = Duration.ofSeconds(5);
 
+    /** Devices to close with the fixture: a device left open keeps its file claimed for the whole JVM. */
+    private final List<BlockDevice> devices = new ArrayList<>();
+
     SnapshotFixture() {
         kcopyd.bind(engine);
     }
@@ -40,13 +46,25 @@ final class SnapshotFixture implements AutoCloseable {
         return b;
     }
 
-    static BlockDevice file(Path path, byte[] content) throws IOException {
+    /** Writes {@code content} to a file and opens it read-write, closed (and so unclaimed) with the fixture. */
+    BlockDevice file(Path path, byte[] content) throws IOException {
         Files.write(path, content);
-        return FILES.open(path, DeviceOption.READ_WRITE);
+        return open(path);
     }
 
-    static BlockDevice emptyFile(Path path, long sectors) throws IOException {
-        return FILES.create(path, sectors);
+    /** A new sparse file, open read-write, closed with the fixture. */
+    BlockDevice emptyFile(Path path, long sectors) throws IOException {
+        return track(FILES.createNew(path, sectors, "a test file"));
+    }
+
+    /** Opens an existing file read-write, closed with the fixture. */
+    BlockDevice open(Path path) throws IOException {
+        return track(FILES.open(path, "a test file", DeviceOption.READ_WRITE));
+    }
+
+    private BlockDevice track(BlockDevice device) {
+        devices.add(device);
+        return device;
     }
 
     static byte[] read(BlockDevice device) {
@@ -81,5 +99,12 @@ final class SnapshotFixture implements AutoCloseable {
     public void close() {
         client.close();
         engine.close();
+        for (BlockDevice device : devices) {
+            try {
+                device.close();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
     }
 }

@@ -3,8 +3,6 @@ package org.kcopyd.snapshot.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.kcopyd.snapshot.internal.SnapshotFixture.assertSameBytes;
-import static org.kcopyd.snapshot.internal.SnapshotFixture.emptyFile;
-import static org.kcopyd.snapshot.internal.SnapshotFixture.file;
 import static org.kcopyd.snapshot.internal.SnapshotFixture.pattern;
 import static org.kcopyd.snapshot.internal.SnapshotFixture.read;
 import static org.kcopyd.snapshot.internal.SnapshotFixture.write;
@@ -38,7 +36,7 @@ class SnapshotTest {
     }
 
     private Origin origin(byte[] content) throws Exception {
-        return fixture.origin(file(dir.resolve("origin.img"), content));
+        return fixture.origin(fixture.file(dir.resolve("origin.img"), content));
     }
 
     /**
@@ -69,7 +67,7 @@ class SnapshotTest {
     void theSnapshotShowsTheOriginAsItWasWhileTheOriginChanges() throws Exception {
         byte[] initial = pattern(ORIGIN_SECTORS * 512, 1);
         Origin origin = origin(initial);
-        SnapshotVolume snap = origin.attach("s1", emptyFile(dir.resolve("cow.img"), 4 * ORIGIN_SECTORS), CHUNK);
+        SnapshotVolume snap = origin.attach("s1", fixture.emptyFile(dir.resolve("cow.img"), 4 * ORIGIN_SECTORS), CHUNK);
         byte[] model = initial.clone();
 
         randomWrites(origin, model, 300, 2);
@@ -83,11 +81,11 @@ class SnapshotTest {
     void severalSnapshotsOfOneOriginEachKeepTheirMoment() throws Exception {
         byte[] t0 = pattern(ORIGIN_SECTORS * 512, 3);
         Origin origin = origin(t0);
-        SnapshotVolume a = origin.attach("a", emptyFile(dir.resolve("a.cow"), 4 * ORIGIN_SECTORS), CHUNK);
+        SnapshotVolume a = origin.attach("a", fixture.emptyFile(dir.resolve("a.cow"), 4 * ORIGIN_SECTORS), CHUNK);
         byte[] model = t0.clone();
         randomWrites(origin, model, 100, 4);
         byte[] t1 = model.clone();
-        SnapshotVolume b = origin.attach("b", emptyFile(dir.resolve("b.cow"), 4 * ORIGIN_SECTORS), 32);
+        SnapshotVolume b = origin.attach("b", fixture.emptyFile(dir.resolve("b.cow"), 4 * ORIGIN_SECTORS), 32);
         randomWrites(origin, model, 100, 5);
 
         assertSameBytes(read(a.device()), t0, "a.device() vs t0");
@@ -99,7 +97,7 @@ class SnapshotTest {
     void snapshotsAreWritableWithoutTouchingTheOrigin() throws Exception {
         byte[] initial = pattern(ORIGIN_SECTORS * 512, 6);
         Origin origin = origin(initial);
-        SnapshotVolume snap = origin.attach("w", emptyFile(dir.resolve("cow.img"), 4 * ORIGIN_SECTORS), CHUNK);
+        SnapshotVolume snap = origin.attach("w", fixture.emptyFile(dir.resolve("cow.img"), 4 * ORIGIN_SECTORS), CHUNK);
         byte[] expected = initial.clone();
         byte[] partial = pattern(3 * 512, 7);
         byte[] whole = pattern(CHUNK * 512, 8);
@@ -122,22 +120,22 @@ class SnapshotTest {
     void aSnapshotSurvivesReopening() throws Exception {
         byte[] initial = pattern(ORIGIN_SECTORS * 512, 9);
         Origin origin = origin(initial);
-        BlockDevice cow = emptyFile(dir.resolve("cow.img"), 4 * ORIGIN_SECTORS);
+        BlockDevice cow = fixture.emptyFile(dir.resolve("cow.img"), 4 * ORIGIN_SECTORS);
         origin.attach("p", cow, CHUNK);
         byte[] model = initial.clone();
         randomWrites(origin, model, 200, 10);
         origin.device().close();
         cow.close();
 
-        Origin reopened = fixture.origin(SnapshotFixture.FILES.open(dir.resolve("origin.img"),
-                org.kcopyd.api.DeviceOption.READ_WRITE));
-        SnapshotVolume again = reopened.attach("p", SnapshotFixture.FILES.open(dir.resolve("cow.img"),
-                org.kcopyd.api.DeviceOption.READ_WRITE), CHUNK);
+        Origin reopened = fixture.origin(fixture.open(dir.resolve("origin.img")));
+        BlockDevice cowAgain = fixture.open(dir.resolve("cow.img"));
+        SnapshotVolume again = reopened.attach("p", cowAgain, CHUNK);
 
         assertSameBytes(read(again.device()), initial, "again.device() vs initial");
         assertSameBytes(read(reopened), model, "reopened vs model");
-        assertThatThrownBy(() -> fixture.origin(reopened.device()).attach("p",
-                SnapshotFixture.FILES.open(dir.resolve("cow.img"), org.kcopyd.api.DeviceOption.READ_WRITE), 32))
+        reopened.detach(again);
+        cowAgain.close();
+        assertThatThrownBy(() -> reopened.attach("p", fixture.open(dir.resolve("cow.img")), 32))
                 .hasMessageContaining("was made with chunks of 16 sectors, not the configured 32");
     }
 
@@ -146,7 +144,7 @@ class SnapshotTest {
         byte[] initial = pattern(ORIGIN_SECTORS * 512, 11);
         Origin origin = origin(initial);
         // 40 chunks: header, one metadata chunk, 38 data chunks.
-        SnapshotVolume snap = origin.attach("small", emptyFile(dir.resolve("cow.img"), 40 * CHUNK), CHUNK);
+        SnapshotVolume snap = origin.attach("small", fixture.emptyFile(dir.resolve("cow.img"), 40 * CHUNK), CHUNK);
         assertThat(snap.chunksCapacity()).isEqualTo(38);
         byte[] model = initial.clone();
 
@@ -163,7 +161,7 @@ class SnapshotTest {
     void mergeRollsTheOriginBackWhileItStaysWritable() throws Exception {
         byte[] initial = pattern(ORIGIN_SECTORS * 512, 13);
         Origin origin = origin(initial);
-        SnapshotVolume snap = origin.attach("m", emptyFile(dir.resolve("cow.img"), 4 * ORIGIN_SECTORS), CHUNK);
+        SnapshotVolume snap = origin.attach("m", fixture.emptyFile(dir.resolve("cow.img"), 4 * ORIGIN_SECTORS), CHUNK);
         byte[] model = initial.clone();
         randomWrites(origin, model, 300, 14);
         byte[] snapWrite = pattern(40 * 512, 15);
@@ -187,9 +185,9 @@ class SnapshotTest {
     @Test
     void withoutAClientOriginWritesNeedingACopyAreRefusedAndTheSnapshotStaysIntact() throws Exception {
         byte[] initial = pattern(ORIGIN_SECTORS * 512, 17);
-        Origin origin = new Origin(file(dir.resolve("origin.img"), initial),
+        Origin origin = new Origin(fixture.file(dir.resolve("origin.img"), initial),
                 new org.kcopyd.api.ClientBinding(f -> f.createClient()), java.time.Duration.ofMillis(200), 64);
-        SnapshotVolume snap = origin.attach("n", emptyFile(dir.resolve("cow.img"), 4 * ORIGIN_SECTORS), CHUNK);
+        SnapshotVolume snap = origin.attach("n", fixture.emptyFile(dir.resolve("cow.img"), 4 * ORIGIN_SECTORS), CHUNK);
 
         assertThatThrownBy(() -> write(origin, 0, pattern(512, 18))).hasMessageContaining(
                 "origin write to " + dir.resolve("origin.img") + " refused: chunk 0 could not be copied")
