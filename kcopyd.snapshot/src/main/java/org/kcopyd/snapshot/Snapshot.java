@@ -1,7 +1,9 @@
 package org.kcopyd.snapshot;
 
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.CompletionStage;
+import java.util.regex.Pattern;
 
 import org.kcopyd.api.BlockDevice;
 import org.osgi.annotation.versioning.ProviderType;
@@ -9,16 +11,88 @@ import org.osgi.annotation.versioning.ProviderType;
 /**
  * One snapshot of an origin device. Registered as a service with the property
  * {@value #NAME} = its name; thread-safe.
+ *
+ * <p><b>Configuration.</b> Each snapshot is a factory configuration of {@value #FACTORY_PID} with
+ * the properties named by the {@code CONFIG_*} constants below.
+ *
+ * <p><b>Files.</b> While a snapshot exists, its origin and its COW store are claimed by file
+ * identity (device and inode, whatever the path's spelling; see {@code org.kcopyd.device.FileClaims}):
+ * any other kcopyd writer of the origin, such as a copy onto it, is refused with
+ * "ORIGIN is the origin of snapshot NAME; write through its origin device", and a file already
+ * claimed (another snapshot's COW store, the origin itself, a mirror leg) is refused as COW store.
+ * Several snapshots of one origin share it, whatever path each names it by.
+ *
+ * <p><b>COW store identity.</b> Every COW store carries a header with its identity, a UUID chosen
+ * when the store is made ({@link #cowStoreId()}), and the origin size and chunk size it was made
+ * for. A snapshot adopts an existing file only when the configuration names that identity
+ * ({@value #CONFIG_COW_STORE_ID}) and the header matches it, the origin's size and the chunk size.
+ * A new store is made only where no file exists, or where {@value #CONFIG_FORMAT}{@code =true}
+ * asks for it; the snapshot then records the new identity in its configuration
+ * ({@value #CONFIG_COW_STORE_ID}) and clears {@value #CONFIG_FORMAT}. Anything else (a file of
+ * zeros, an unrelated file, another store) is refused with the reason, and not written at all.
+ * When opening, every COW entry is checked; a store whose entries are inconsistent makes the
+ * snapshot {@link SnapshotState#INVALID} with the reason, and it is not merged.
  */
 @ProviderType
 public interface Snapshot {
 
+    /** The factory PID of snapshot configurations. */
+    String FACTORY_PID = "org.kcopyd.snapshot";
+
     /** Service property: the snapshot's name. */
     String NAME = "kcopyd.snapshot.name";
-    /** Service property of the snapshot and origin {@link BlockDevice} services: "snapshot" or "origin". */
+    /**
+     * Service property of the snapshot and origin {@link BlockDevice} services: {@value #ROLE_SNAPSHOT}
+     * or {@value #ROLE_ORIGIN}.
+     */
     String ROLE = "kcopyd.device.role";
-    /** Service property of both device services: the origin's path. */
+    /** Value of {@link #ROLE} on a snapshot's own device. */
+    String ROLE_SNAPSHOT = "snapshot";
+    /** Value of {@link #ROLE} on an origin's device, through which origin writes must go. */
+    String ROLE_ORIGIN = "origin";
+    /** Service property of both device services: the origin's path (as the first of its snapshots named it). */
     String ORIGIN = "kcopyd.snapshot.origin";
+    /** Service property of the snapshot services: the COW store's path. */
+    String COW_STORE = "kcopyd.snapshot.cowStore";
+    /** Service property of the snapshot services: the COW store's identity, {@link #cowStoreId()}. */
+    String COW_STORE_ID = "kcopyd.snapshot.cowStoreId";
+
+    /** Configuration property: the snapshot's name, matching {@link #NAME_RULE}, unique among snapshots. */
+    String CONFIG_NAME = "name";
+    /** Configuration property: the origin's path (a file or raw block device). */
+    String CONFIG_ORIGIN = "origin";
+    /** Configuration property: the COW store's path. */
+    String CONFIG_COW_STORE = "cowStore";
+    /** Configuration property: the chunk size in sectors, a power of two in 8..2048. */
+    String CONFIG_CHUNK_SECTORS = "chunkSectors";
+    /** Configuration property: the size in MiB of a COW store made where no file exists. */
+    String CONFIG_COW_STORE_SIZE_MIB = "cowStoreSizeMiB";
+    /** Configuration property: most copy-on-write copies in flight for the origin. */
+    String CONFIG_MAX_COPIES_IN_FLIGHT = "maxCopiesInFlight";
+    /** Configuration property: how long, in seconds, a copy waits for a kcopyd client factory. */
+    String CONFIG_FACTORY_WAIT_SECONDS = "factoryWaitSeconds";
+    /**
+     * Configuration property: the identity (a UUID) of the COW store to adopt. Empty: no store
+     * exists yet, one is made where no file exists (and its identity written back here).
+     */
+    String CONFIG_COW_STORE_ID = "cowStoreId";
+    /**
+     * Configuration property: {@code true} to make a new, empty store over whatever file is at
+     * the COW store path (unless it already is the store {@value #CONFIG_COW_STORE_ID} names);
+     * cleared once done.
+     */
+    String CONFIG_FORMAT = "format";
+
+    /** The rule for snapshot names, a regular expression: 1 to 64 of {@code A-Z a-z 0-9 . _ -}. */
+    String NAME_RULE = "[A-Za-z0-9._-]{1,64}";
+
+    /**
+     * @param name a would-be snapshot name, may be null
+     * @return whether it matches {@link #NAME_RULE}
+     */
+    static boolean isValidName(String name) {
+        return name != null && Pattern.matches(NAME_RULE, name);
+    }
 
     /** @return the snapshot's name */
     String name();
@@ -28,6 +102,12 @@ public interface Snapshot {
 
     /** @return the chunk size in sectors: the unit copied to the COW store */
     int chunkSectors();
+
+    /**
+     * @return the identity of the snapshot's COW store, recorded in its header when it was made;
+     *         naming it in {@value #CONFIG_COW_STORE_ID} lets a later configuration adopt the store
+     */
+    UUID cowStoreId();
 
     /** @return the current state */
     SnapshotState state();
@@ -45,10 +125,13 @@ public interface Snapshot {
      * Rolls the origin back to this snapshot: kcopyd copies every COW chunk back to the origin
      * while the origin stays usable (it shows the snapshot's content from the start of the
      * merge). When the merge ends the COW store is empty and the snapshot is a fresh snapshot
-     * of the merged origin. Calling it again while merging returns the same stage.
+     * of the merged origin. A snapshot holding no chunks merges at once. Calling it again while
+     * merging returns the same stage.
      *
      * @return a stage completed when every chunk is merged, or exceptionally if the merge fails
-     * @throws IllegalStateException if the snapshot is invalid
+     * @throws IllegalStateException if the snapshot is invalid (its COW store full, failed or
+     *                               inconsistent: the message gives the reason; nothing is merged),
+     *                               or another snapshot of the origin is merging
      */
     CompletionStage<Void> merge();
 }

@@ -9,6 +9,9 @@ public enum SnapshotState {
      * writes to the snapshot are refused.
      */
     MERGING,
-    /** Unusable (COW store full or failed): every read and write of the snapshot fails; the origin keeps working. */
+    /**
+     * Unusable (COW store full or failed, or found inconsistent when opened): every read and write
+     * of the snapshot fails and it cannot be merged; the origin keeps working.
+     */
     INVALID
 }

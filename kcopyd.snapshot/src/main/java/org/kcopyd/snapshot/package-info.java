@@ -9,7 +9,11 @@
  * and appears as a {@link org.kcopyd.snapshot.Snapshot} service and a
  * {@link org.kcopyd.api.BlockDevice} service; each origin appears once as a snapshot-aware
  * {@code BlockDevice} service through which origin writes must go. Units are 512-byte sectors.
+ *
+ * <p>Nothing is overwritten by guesswork: the origin and COW store files are claimed by identity
+ * while a snapshot uses them, and an existing file is adopted as a COW store only when its header
+ * carries the identity the configuration names (see {@link org.kcopyd.snapshot.Snapshot}).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.kcopyd.snapshot;

@@ -7,7 +7,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.zip.CRC32C;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.device.BlockIo;
@@ -16,20 +18,27 @@ import org.kcopyd.device.BlockIo;
  * The persistent exception store on a COW device: which origin chunk is held in which COW
  * chunk, as dm-snapshot's persistent store keeps it.
  *
- * <p>Layout, in chunks of {@code chunkSectors}: chunk 0 is the header (magic, version, valid
- * and merging flags, chunk size, origin size, reason for invalidity); then areas of one
- * metadata chunk followed by E data chunks, E being the number of 16-byte entries
- * (old chunk, new chunk) a metadata chunk holds. An entry is written, in one sector, and the
- * device flushed, only after its data chunk is durable; a zero "new chunk" is a free slot. So a
- * process killed at any moment leaves a store whose entries all point at complete copies;
- * slots that were allocated but never committed are holes, skipped on load.
+ * <p>Layout, in chunks of {@code chunkSectors}: chunk 0 is the header (see {@link CowHeader});
+ * then areas of one metadata chunk followed by E data chunks, E being the number of 16-byte
+ * entries (old chunk, new chunk) a metadata chunk holds. Entry slot S always maps to the data
+ * chunk {@link #dataChunk(long) dataChunk(S)}. An entry is written, in one sector, and the device
+ * flushed, only after its data chunk is durable; a zero entry is a free slot. So a process killed
+ * at any moment leaves a store whose entries all point at complete copies; slots that were
+ * allocated but never committed are holes, skipped on load.
+ *
+ * <p>Only the first {@code areas} metadata areas (counted in the header) are in use: formatting
+ * zeroes the first one, and an area is zeroed, then counted, when its first entry is committed.
+ * So making a store costs the same whatever its size, and the entries of whatever the file held
+ * before are never read.
+ *
+ * <p>Opening checks every entry (it must map an origin chunk inside the origin to its own slot's
+ * data chunk, each origin chunk once); an inconsistent store is loaded {@linkplain #isValid()
+ * invalid} with the reason, and nothing is written to it.
  *
  * <p>Thread-safe: mutations are serialized; lookups are lock-free.
  */
 final class CowStore {
 
-    static final long MAGIC = 0x4b43504453534e50L;
-    static final int VERSION = 1;
     private static final int SECTOR = BlockDevice.SECTOR_SIZE;
     private static final int ENTRY = 16;
 
@@ -38,82 +47,137 @@ final class CowStore {
     private final int perArea;
     private final long totalChunks;
     private final long originSectors;
+    private final UUID id;
     private final Map<Long, Long> chunks = new ConcurrentHashMap<>();
     private final Map<Long, Long> slots = new ConcurrentHashMap<>();
     private long nextSlot;
+    /** Metadata areas in use (zeroed and counted in the header). Guarded by this. */
+    private long areas;
     private volatile boolean valid = true;
     private volatile boolean merging;
     private volatile String invalidReason;
 
-    private CowStore(BlockDevice device, int chunkSectors, long originSectors) {
+    private CowStore(BlockDevice device, int chunkSectors, long originSectors, UUID id) throws IOException {
         this.device = device;
         this.chunkSectors = chunkSectors;
         this.perArea = chunkSectors * SECTOR / ENTRY;
         this.totalChunks = device.sizeInSectors() / chunkSectors;
         this.originSectors = originSectors;
+        this.id = id;
+        if (totalChunks < 3) {
+            throw new IOException("COW store " + device.name() + " holds " + totalChunks + " chunks of " + chunkSectors
+                    + " sectors; at least 3 are needed");
+        }
     }
 
     /**
-     * Opens the store on a COW device: loads it if it has a header, else starts an empty one.
+     * Makes a new, empty store on {@code device}, whatever it held: the header is cleared first,
+     * then the first metadata area zeroed, then the new header written, each step flushed, so an
+     * interrupted format leaves no header (a store nobody adopts), never a header over old entries.
      *
-     * @throws IOException if the device cannot be read or holds a store of another shape
+     * @throws IOException if the device is too small (nothing is written then) or cannot be written
      */
-    static CowStore open(BlockDevice device, int chunkSectors, long originSectors) throws IOException {
-        CowStore store = new CowStore(device, chunkSectors, originSectors);
-        if (store.totalChunks < 3) {
-            throw new IOException("COW store " + device.name() + " holds " + store.totalChunks
-                    + " chunks of " + chunkSectors + " sectors; at least 3 are needed");
-        }
-        ByteBuffer header = store.readSectors(0, 1);
-        long magic = header.getLong(0);
-        if (magic == 0) {
+    static CowStore format(BlockDevice device, int chunkSectors, long originSectors, UUID id) throws IOException {
+        CowStore store = new CowStore(device, chunkSectors, originSectors, id);
+        synchronized (store) {
+            store.writeSector(0, ByteBuffer.allocate(SECTOR));
+            store.zeroArea(0);
+            store.areas = 1;
             store.writeHeader();
-        } else {
-            store.load(header);
         }
         return store;
     }
 
-    private void load(ByteBuffer header) throws IOException {
-        if (header.getLong(0) != MAGIC) {
-            throw new IOException(device.name() + " is not a kcopyd COW store (bad magic)");
+    /**
+     * Reads the header of whatever is on {@code device}, writing nothing.
+     *
+     * @throws IOException if the device cannot be read
+     */
+    static CowHeader readHeader(BlockDevice device) throws IOException {
+        if (device.sizeInSectors() < 1) {
+            return CowHeader.unusable("it is empty");
         }
-        int version = header.getInt(8);
-        if (version != VERSION) {
-            throw new IOException(device.name() + " has COW store version " + version + ", this bundle reads "
-                    + VERSION);
+        ByteBuffer b = ByteBuffer.allocate(SECTOR).order(ByteOrder.LITTLE_ENDIAN);
+        BlockIo.await(device.read(0, b));
+        return CowHeader.parse(b.clear());
+    }
+
+    /**
+     * Opens the existing store whose header is {@code header}, which the caller has matched
+     * ({@link CowHeader#mismatch}) against the identity, chunk size and origin size it expects.
+     * Writes nothing; an inconsistent store comes back invalid with the reason.
+     *
+     * @throws IOException if the device cannot be read or is too small
+     */
+    static CowStore adopt(BlockDevice device, CowHeader header) throws IOException {
+        CowStore store = new CowStore(device, header.chunkSectors(), header.originSectors(), header.id());
+        store.load(header);
+        return store;
+    }
+
+    private void load(CowHeader header) throws IOException {
+        valid = header.valid();
+        merging = header.merging();
+        invalidReason = header.invalidReason();
+        long inDevice = (totalChunks - 1 + perArea) / (perArea + 1L);
+        String problem = null;
+        if (header.areas() < 1 || header.areas() > inDevice) {
+            problem = "its header counts " + header.areas() + " metadata areas in use, the store has room for "
+                    + inDevice;
         }
-        int storedChunk = header.getInt(16);
-        if (storedChunk != chunkSectors) {
-            throw new IOException(device.name() + " was made with chunks of " + storedChunk
-                    + " sectors, not the configured " + chunkSectors);
-        }
-        long storedOrigin = header.getLong(24);
-        if (storedOrigin != originSectors) {
-            throw new IOException(device.name() + " belongs to an origin of " + storedOrigin
-                    + " sectors, not " + originSectors);
-        }
-        valid = header.getInt(12) == 1;
-        merging = header.getInt(20) == 1;
-        int reasonLength = header.getInt(32);
-        if (reasonLength > 0) {
-            byte[] reason = new byte[Math.min(reasonLength, SECTOR - 36)];
-            header.get(36, reason);
-            invalidReason = new String(reason, StandardCharsets.UTF_8);
-        }
-        long slot = 0;
-        for (long area = 0; metadataChunk(area) < totalChunks; area++) {
+        Map<Long, Long> slotOf = new java.util.HashMap<>();
+        for (long area = 0; problem == null && area < header.areas(); area++) {
             ByteBuffer meta = readSectors(metadataChunk(area) * chunkSectors, chunkSectors);
-            for (int i = 0; i < perArea; i++, slot++) {
+            for (int i = 0; problem == null && i < perArea; i++) {
+                long slot = area * perArea + i;
                 long oldChunk = meta.getLong(i * ENTRY);
                 long newChunk = meta.getLong(i * ENTRY + 8);
-                if (newChunk != 0) {
+                if (oldChunk == 0 && newChunk == 0) {
+                    continue;
+                }
+                problem = checkEntry(slot, oldChunk, newChunk, slotOf);
+                if (problem == null) {
+                    slotOf.put(oldChunk, slot);
                     chunks.put(oldChunk, newChunk);
                     slots.put(oldChunk, slot);
                     nextSlot = slot + 1;
                 }
             }
         }
+        areas = header.areas();
+        if (problem != null) {
+            chunks.clear();
+            slots.clear();
+            nextSlot = 0;
+            if (valid) {
+                // Not written to the header: an inconsistent store is left exactly as it was found.
+                valid = false;
+                invalidReason = "COW store " + device.name() + " is inconsistent: " + problem;
+            }
+        }
+    }
+
+    /** @return why the entry in {@code slot} cannot be right, or null */
+    private String checkEntry(long slot, long oldChunk, long newChunk, Map<Long, Long> slotOf) {
+        String entry = "entry " + slot + " (origin chunk " + oldChunk + " -> COW chunk " + newChunk + ")";
+        long originChunks = (originSectors + chunkSectors - 1) / chunkSectors;
+        if (newChunk <= 0 || newChunk >= totalChunks) {
+            return entry + " points past the store's " + totalChunks + " chunks";
+        }
+        if ((newChunk - 1) % (perArea + 1L) == 0) {
+            return entry + " points at a metadata chunk";
+        }
+        if (newChunk != dataChunk(slot)) {
+            return entry + " points at another slot's chunk (its own is " + dataChunk(slot) + ")";
+        }
+        if (oldChunk < 0 || oldChunk >= originChunks) {
+            return entry + " names an origin chunk past the origin's " + originChunks + " chunks";
+        }
+        Long other = slotOf.get(oldChunk);
+        if (other != null) {
+            return entry + " holds origin chunk " + oldChunk + " again (entry " + other + " holds it too)";
+        }
+        return null;
     }
 
     private long metadataChunk(long area) {
@@ -136,20 +200,22 @@ final class CowStore {
         BlockIo.await(device.flush());
     }
 
+    /** Zeroes a metadata area's entries, durably. */
+    private void zeroArea(long area) throws IOException {
+        BlockIo.await(device.write(metadataChunk(area) * chunkSectors, ByteBuffer.allocate(chunkSectors * SECTOR)));
+        BlockIo.await(device.flush());
+    }
+
     private synchronized void writeHeader() throws IOException {
-        ByteBuffer h = ByteBuffer.allocate(SECTOR).order(ByteOrder.LITTLE_ENDIAN);
-        h.putLong(0, MAGIC).putInt(8, VERSION).putInt(12, valid ? 1 : 0).putInt(16, chunkSectors)
-                .putInt(20, merging ? 1 : 0).putLong(24, originSectors);
-        if (invalidReason != null) {
-            byte[] reason = invalidReason.getBytes(StandardCharsets.UTF_8);
-            int n = Math.min(reason.length, SECTOR - 36);
-            h.putInt(32, n).put(36, reason, 0, n);
-        }
-        writeSector(0, h);
+        writeSector(0, new CowHeader(valid, merging, chunkSectors, originSectors, id, areas, invalidReason).encode());
     }
 
     int chunkSectors() {
         return chunkSectors;
+    }
+
+    UUID id() {
+        return id;
     }
 
     BlockDevice device() {
@@ -166,9 +232,9 @@ final class CowStore {
     }
 
     long capacity() {
-        long areas = (totalChunks - 1) / (perArea + 1L);
+        long full = (totalChunks - 1) / (perArea + 1L);
         long rest = (totalChunks - 1) % (perArea + 1L);
-        return areas * perArea + Math.max(0, rest - 1);
+        return full * perArea + Math.max(0, rest - 1);
     }
 
     boolean isValid() {
@@ -198,6 +264,12 @@ final class CowStore {
 
     /** Records that origin chunk {@code chunk} is held in slot {@code slot}'s data chunk, durably. */
     synchronized void commit(long chunk, long slot) throws IOException {
+        while (areas <= slot / perArea) {
+            // The area is zeroed before it is counted: whatever the file held there is never read as entries.
+            zeroArea(areas);
+            areas++;
+            writeHeader();
+        }
         writeEntry(slot, chunk, dataChunk(slot));
         chunks.put(chunk, dataChunk(slot));
         slots.put(chunk, slot);
@@ -249,6 +321,115 @@ final class CowStore {
             writeHeader();
         } catch (IOException e) {
             invalidReason = reason + " (and the COW header could not be written: " + e.getMessage() + ")";
+        }
+    }
+
+    /**
+     * The header sector of a COW store, little-endian: magic (8 bytes), version (4), valid (4),
+     * chunk sectors (4), merging (4), origin sectors (8), identity (16: a UUID), metadata areas in
+     * use (8), length of the invalidity reason (4) and the reason in UTF-8, and at the end of the
+     * sector a CRC-32C of everything before it.
+     */
+    record CowHeader(boolean valid, boolean merging, int chunkSectors, long originSectors, UUID id, long areas,
+            String invalidReason, String problem) {
+
+        static final long MAGIC = 0x4b43504453534e50L;
+        static final int VERSION = 2;
+        private static final int REASON_AT = 60;
+        private static final int CRC_AT = SECTOR - 4;
+
+        CowHeader(boolean valid, boolean merging, int chunkSectors, long originSectors, UUID id, long areas,
+                String invalidReason) {
+            this(valid, merging, chunkSectors, originSectors, id, areas, invalidReason, null);
+        }
+
+        static CowHeader unusable(String problem) {
+            return new CowHeader(false, false, 0, 0, null, 0, null, problem);
+        }
+
+        static CowHeader parse(ByteBuffer h) {
+            long magic = h.getLong(0);
+            if (magic != MAGIC) {
+                boolean zeros = true;
+                for (int i = 0; i < SECTOR && zeros; i++) {
+                    zeros = h.get(i) == 0;
+                }
+                return unusable(zeros ? "it holds no kcopyd COW store header (its first sector is zeros)"
+                        : "it holds no kcopyd COW store header (no kcopyd magic number)");
+            }
+            int version = h.getInt(8);
+            if (version != VERSION) {
+                return unusable("it holds a kcopyd COW store of version " + version + "; this bundle reads version "
+                        + VERSION);
+            }
+            if (h.getInt(CRC_AT) != crc(h)) {
+                return unusable("its kcopyd COW store header is damaged (checksum mismatch)");
+            }
+            int reasonLength = h.getInt(56);
+            if (reasonLength < 0 || reasonLength > CRC_AT - REASON_AT) {
+                return unusable("its kcopyd COW store header is damaged (reason length " + reasonLength + ")");
+            }
+            String reason = null;
+            if (reasonLength > 0) {
+                byte[] r = new byte[reasonLength];
+                h.get(REASON_AT, r);
+                reason = new String(r, StandardCharsets.UTF_8);
+            }
+            return new CowHeader(h.getInt(12) == 1, h.getInt(20) == 1, h.getInt(16), h.getLong(24),
+                    new UUID(h.getLong(32), h.getLong(40)), h.getLong(48), reason);
+        }
+
+        ByteBuffer encode() {
+            ByteBuffer h = ByteBuffer.allocate(SECTOR).order(ByteOrder.LITTLE_ENDIAN);
+            h.putLong(0, MAGIC).putInt(8, VERSION).putInt(12, valid ? 1 : 0).putInt(16, chunkSectors)
+                    .putInt(20, merging ? 1 : 0).putLong(24, originSectors)
+                    .putLong(32, id.getMostSignificantBits()).putLong(40, id.getLeastSignificantBits())
+                    .putLong(48, areas);
+            if (invalidReason != null) {
+                byte[] reason = invalidReason.getBytes(StandardCharsets.UTF_8);
+                int n = Math.min(reason.length, CRC_AT - REASON_AT);
+                h.putInt(56, n).put(REASON_AT, reason, 0, n);
+            }
+            h.putInt(CRC_AT, crc(h));
+            return h;
+        }
+
+        private static int crc(ByteBuffer h) {
+            CRC32C crc = new CRC32C();
+            crc.update(h.duplicate().position(0).limit(CRC_AT));
+            return (int) crc.getValue();
+        }
+
+        /** @return whether this is a kcopyd COW store header this bundle reads */
+        boolean usable() {
+            return problem == null;
+        }
+
+        /**
+         * @return why this store is not the one expected, or null if it is: the identity, chunk size
+         *         and origin size must all match
+         */
+        String mismatch(UUID expectedId, int expectedChunkSectors, long expectedOriginSectors) {
+            if (problem != null) {
+                return problem;
+            }
+            if (!id.equals(expectedId)) {
+                return "it is another COW store, " + describe();
+            }
+            if (chunkSectors != expectedChunkSectors) {
+                return "it was made with chunks of " + chunkSectors + " sectors, not the configured "
+                        + expectedChunkSectors;
+            }
+            if (originSectors != expectedOriginSectors) {
+                return "it belongs to an origin of " + originSectors + " sectors, not " + expectedOriginSectors;
+            }
+            return null;
+        }
+
+        /** @return e.g. "kcopyd COW store 0f8f...: origin of 8192 sectors, chunks of 16 sectors" */
+        String describe() {
+            return problem != null ? problem : "kcopyd COW store " + id + " (origin of " + originSectors
+                    + " sectors, chunks of " + chunkSectors + " sectors)";
         }
     }
 }

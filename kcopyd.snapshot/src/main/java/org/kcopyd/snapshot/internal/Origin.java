@@ -62,17 +62,24 @@ final class Origin implements BlockDevice {
     }
 
     /**
-     * Attaches a snapshot whose COW store is {@code cow}: a new, empty store takes the snapshot
-     * now; a store with a header is reloaded as it was (and an interrupted merge resumes).
+     * Attaches a snapshot whose COW store is {@code store}: a new, empty store takes the snapshot
+     * now; a store loaded from its device is as it was (and an interrupted merge resumes, unless
+     * the store is invalid).
+     *
+     * @throws IOException if an interrupted merge cannot resume; the snapshot is not attached then
      */
-    SnapshotVolume attach(String name, BlockDevice cow, int chunkSectors) throws IOException {
-        CowStore store = CowStore.open(cow, chunkSectors, device.sizeInSectors());
+    SnapshotVolume attach(String name, CowStore store) throws IOException {
         SnapshotVolume snapshot = new SnapshotVolume(name, this, store);
         synchronized (lock) {
             snapshots.add(snapshot);
         }
         if (store.isValid() && store.isMerging()) {
-            merge(snapshot);
+            try {
+                merge(snapshot);
+            } catch (RuntimeException e) {
+                detach(snapshot);
+                throw new IOException("snapshot '" + name + "' cannot resume its merge: " + e.getMessage(), e);
+            }
         }
         return snapshot;
     }
@@ -441,6 +448,7 @@ final class Origin implements BlockDevice {
     // ---- merge ----
 
     CompletableFuture<Void> merge(SnapshotVolume s) {
+        CompletableFuture<Void> started;
         synchronized (lock) {
             if (!s.store.isValid()) {
                 throw new IllegalStateException("snapshot '" + s.name() + "' is invalid and cannot be merged: "
@@ -460,9 +468,11 @@ final class Origin implements BlockDevice {
                 throw new IllegalStateException("cannot start merging snapshot '" + s.name() + "': " + e.getMessage(), e);
             }
             s.merge = new CompletableFuture<>();
+            started = s.merge;
         }
+        // A store holding no chunks finishes here and clears s.merge: the stage is the local one.
         mergeNextBatch(s);
-        return s.merge;
+        return started;
     }
 
     private void mergeNextBatch(SnapshotVolume s) {

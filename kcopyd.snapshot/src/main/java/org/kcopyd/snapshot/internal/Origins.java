@@ -1,8 +1,7 @@
 package org.kcopyd.snapshot.internal;
 
 import java.io.IOException;
-import java.nio.file.Path;
-import java.time.Duration;
+import java.nio.file.NoSuchFileException;
 import java.util.HashMap;
 import java.util.Hashtable;
 import java.util.Map;
@@ -11,6 +10,7 @@ import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.DeviceOption;
 import org.kcopyd.api.KcopydClientFactory;
+import org.kcopyd.device.FileClaims;
 import org.kcopyd.device.FileDeviceOpener;
 import org.kcopyd.snapshot.Snapshot;
 import org.osgi.framework.BundleContext;
@@ -25,10 +25,13 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 /**
  * The bundle's origins and its kcopyd client. Each origin used by at least one snapshot is open
- * once and registered as a snapshot-aware {@link BlockDevice} service. The client comes from
- * whichever {@link KcopydClientFactory} is bound (dynamic, greedy): while there is none, copies
- * wait for one, up to each snapshot's configured time, then fail with a clear error; when one
- * returns they continue with it.
+ * once, claimed as "the origin of snapshot NAME; write through its origin device" (NAME being the
+ * snapshot that opened it), and registered as a snapshot-aware {@link BlockDevice} service.
+ * Origins are told apart by file identity ({@link FileClaims#identityOf}), not by path: snapshots
+ * naming one origin by different paths share it. The client comes from whichever
+ * {@link KcopydClientFactory} is bound (dynamic, greedy): while there is none, copies wait for
+ * one, up to each snapshot's configured time, then fail with a clear error; when one returns they
+ * continue with it.
  */
 @Component(service = Origins.class, immediate = true)
 public final class Origins {
@@ -37,11 +40,16 @@ public final class Origins {
 
     private final Object lock = new Object();
     private final ClientBinding kcopyd = new ClientBinding(KcopydClientFactory::createClient);
-    private final Map<Path, Entry> origins = new HashMap<>();
+    /** By file identity. Guarded by lock. */
+    private final Map<Object, Entry> origins = new HashMap<>();
+    /** Names of the attached snapshots. Guarded by lock. */
+    private final Map<String, SnapshotVolume> names = new HashMap<>();
+    private final CowStoreOpener cowStores = new CowStoreOpener(FILES);
     private BundleContext context;
 
     /** An open origin, its service and the number of snapshots using it. */
     private static final class Entry {
+        Object identity;
         Origin origin;
         ServiceRegistration<BlockDevice> registration;
         int users;
@@ -61,6 +69,7 @@ public final class Origins {
                 closeQuietly(e.origin.device());
             }
             origins.clear();
+            names.clear();
         }
     }
 
@@ -75,19 +84,44 @@ public final class Origins {
         kcopyd.unbind(factory);
     }
 
-    /** Opens (or shares) the origin at {@code path} and attaches a snapshot to it. */
-    SnapshotVolume attach(Path path, String name, BlockDevice cow, int chunkSectors, int maxCopies, Duration wait)
-            throws IOException {
+    /**
+     * Opens (or shares) the origin, then opens, creates or formats the COW store as the settings
+     * allow (see {@link CowStoreOpener}), and attaches the snapshot. On failure nothing stays open.
+     *
+     * @throws IOException if the origin or the COW store is refused (claimed, missing, not the
+     *                     configured store) or cannot be used; the message says why
+     */
+    SnapshotVolume attach(SnapshotSettings settings) throws IOException {
         synchronized (lock) {
-            Entry entry = origins.get(path);
+            SnapshotVolume same = names.get(settings.name());
+            if (same != null) {
+                throw new IllegalArgumentException("a snapshot named '" + settings.name() + "' exists already (of "
+                        + same.origin.name() + ")");
+            }
+            Object identity;
+            try {
+                identity = FileClaims.identityOf(settings.origin());
+            } catch (NoSuchFileException e) {
+                throw new IOException(settings.label() + ": its origin " + settings.origin() + " does not exist", e);
+            }
+            Entry entry = origins.get(identity);
             boolean created = entry == null;
             if (created) {
                 entry = new Entry();
-                entry.origin = new Origin(FILES.open(path, DeviceOption.READ_WRITE), kcopyd, wait, maxCopies);
+                entry.identity = identity;
+                entry.origin = new Origin(FILES.open(settings.origin(), "the origin of snapshot " + settings.name()
+                        + "; write through its origin device", DeviceOption.READ_WRITE), kcopyd,
+                        settings.factoryWait(), settings.maxCopiesInFlight());
             }
             SnapshotVolume snapshot;
             try {
-                snapshot = entry.origin.attach(name, cow, chunkSectors);
+                CowStore store = cowStores.open(settings, entry.origin.sizeInSectors());
+                try {
+                    snapshot = entry.origin.attach(settings.name(), store);
+                } catch (IOException | RuntimeException e) {
+                    closeQuietly(store.device());
+                    throw e;
+                }
             } catch (IOException | RuntimeException e) {
                 if (created) {
                     closeQuietly(entry.origin.device());
@@ -96,37 +130,32 @@ public final class Origins {
             }
             if (created) {
                 Hashtable<String, Object> props = new Hashtable<>();
-                props.put(Snapshot.ROLE, "origin");
-                props.put(Snapshot.ORIGIN, path.toString());
+                props.put(Snapshot.ROLE, Snapshot.ROLE_ORIGIN);
+                props.put(Snapshot.ORIGIN, settings.origin().toString());
                 entry.registration = context.registerService(BlockDevice.class, entry.origin, props);
-                origins.put(path, entry);
+                origins.put(identity, entry);
             }
             entry.users++;
+            names.put(settings.name(), snapshot);
             return snapshot;
         }
     }
 
-    /** Detaches a snapshot; the origin closes with its last snapshot. */
-    void detach(Path path, SnapshotVolume snapshot) {
+    /** Detaches a snapshot and closes its COW store; the origin closes with its last snapshot. */
+    void detach(SnapshotVolume snapshot) {
         synchronized (lock) {
-            Entry entry = origins.get(path);
-            if (entry == null) {
-                return;
+            names.remove(snapshot.name(), snapshot);
+            Entry entry = origins.values().stream().filter(e -> e.origin == snapshot.origin).findFirst().orElse(null);
+            if (entry != null) {
+                entry.origin.detach(snapshot);
+                if (--entry.users == 0) {
+                    origins.remove(entry.identity);
+                    entry.registration.unregister();
+                    closeQuietly(entry.origin.device());
+                }
             }
-            entry.origin.detach(snapshot);
-            if (--entry.users == 0) {
-                origins.remove(path);
-                entry.registration.unregister();
-                closeQuietly(entry.origin.device());
-            }
+            closeQuietly(snapshot.store.device());
         }
-    }
-
-    static BlockDevice openCow(Path path, long sizeMiB) throws IOException {
-        if (java.nio.file.Files.exists(path)) {
-            return FILES.open(path, DeviceOption.READ_WRITE);
-        }
-        return FILES.create(path, sizeMiB * 2048);
     }
 
     static void closeQuietly(BlockDevice device) {

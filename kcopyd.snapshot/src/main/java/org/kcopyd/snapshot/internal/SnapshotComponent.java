@@ -1,84 +1,170 @@
 package org.kcopyd.snapshot.internal;
 
 import java.io.IOException;
-import java.nio.file.Path;
-import java.time.Duration;
+import java.nio.file.Files;
+import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.Map;
+import java.util.UUID;
 
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.device.FileClaims;
 import org.kcopyd.snapshot.Snapshot;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
+import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.metatype.annotations.Designate;
 
 /**
- * One snapshot per factory configuration: opens (or creates) its COW store, attaches it to the
- * origin, and registers the {@link Snapshot} and snapshot {@link BlockDevice} services. Deleting
- * the configuration detaches the snapshot; its COW store file stays, so re-creating the
- * configuration reopens the snapshot as it was.
+ * One snapshot per factory configuration: opens, creates or formats its COW store as the
+ * configuration allows ({@link CowStoreOpener}), attaches it to the origin, and registers the
+ * {@link Snapshot} and snapshot {@link BlockDevice} services. When it makes a new store, it writes
+ * the store's identity back into its configuration ({@value Snapshot#CONFIG_COW_STORE_ID}, and
+ * clears {@value Snapshot#CONFIG_FORMAT}), so that the next activation adopts that store and only
+ * that one. Deleting the configuration detaches the snapshot; its COW store file stays, and a
+ * configuration naming its identity reopens the snapshot as it was.
  */
-@Component(configurationPid = SnapshotComponent.FACTORY_PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
+@Component(configurationPid = Snapshot.FACTORY_PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
         service = {}, immediate = true)
 @Designate(ocd = SnapshotConfiguration.class, factory = true)
 public final class SnapshotComponent {
 
-    static final String FACTORY_PID = "org.kcopyd.snapshot";
+    private static final System.Logger LOG = System.getLogger(SnapshotComponent.class.getName());
 
     @Reference
     private Origins origins;
 
-    private Path originPath;
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile ConfigurationAdmin configurationAdmin;
+
+    private BundleContext context;
+    private String pid;
+    private SnapshotSettings settings;
     private SnapshotVolume snapshot;
-    private BlockDevice cow;
     private ServiceRegistration<Snapshot> snapshotRegistration;
     private ServiceRegistration<BlockDevice> deviceRegistration;
 
     @Activate
-    void activate(BundleContext context, SnapshotConfiguration config, Map<String, Object> properties)
+    void activate(BundleContext bundleContext, SnapshotConfiguration config, Map<String, Object> properties)
             throws IOException {
-        String name = required(config.name(), "name");
-        originPath = Path.of(required(config.origin(), "origin"));
-        Path cowPath = Path.of(required(config.cowStore(), "cowStore"));
-        int chunk = config.chunkSectors();
-        if (chunk < 8 || chunk > 2048 || Integer.bitCount(chunk) != 1) {
-            throw new IllegalArgumentException("snapshot '" + name + "': chunkSectors " + chunk
-                    + " is not a power of two in 8..2048");
-        }
-        cow = Origins.openCow(cowPath, config.cowStoreSizeMiB());
-        try {
-            snapshot = origins.attach(originPath, name, cow, chunk, config.maxCopiesInFlight(),
-                    Duration.ofSeconds(config.factoryWaitSeconds()));
-        } catch (IOException | RuntimeException e) {
-            Origins.closeQuietly(cow);
-            throw e;
-        }
-        Hashtable<String, Object> props = new Hashtable<>();
-        props.put(Snapshot.NAME, name);
-        props.put(Snapshot.ORIGIN, originPath.toString());
-        props.put("kcopyd.snapshot.cowStore", cowPath.toString());
-        snapshotRegistration = context.registerService(Snapshot.class, snapshot, props);
-        props.put(Snapshot.ROLE, "snapshot");
-        deviceRegistration = context.registerService(BlockDevice.class, snapshot.device(), props);
+        context = bundleContext;
+        pid = (String) properties.get(Constants.SERVICE_PID);
+        open(SnapshotSettings.of(config));
     }
 
-    private static String required(String value, String property) {
-        if (value == null || value.isBlank()) {
-            throw new IllegalArgumentException("snapshot configuration lacks '" + property + "'");
+    /**
+     * The store's identity being recorded (and format cleared) changes nothing; any other change
+     * closes the snapshot and opens it with the new configuration. A configuration that is sure
+     * to be refused (it would have an existing file adopted without naming its identity) is
+     * refused before anything closes: the snapshot goes on as it was.
+     */
+    @Modified
+    void modified(SnapshotConfiguration config, Map<String, Object> properties) throws IOException {
+        SnapshotSettings next = SnapshotSettings.of(config);
+        if (snapshot != null) {
+            if (settings.sameSnapshot(next, snapshot.cowStoreId())) {
+                settings = next;
+                return;
+            }
+            refuseAdoptionWithoutIdentity(next);
         }
-        return value;
+        close();
+        open(next);
+    }
+
+    private void refuseAdoptionWithoutIdentity(SnapshotSettings next) throws IOException {
+        if (next.format() || !Files.exists(next.cowStore())) {
+            return;
+        }
+        UUID open = snapshot.cowStoreId();
+        boolean sameFile = FileClaims.identityOf(next.cowStore()).equals(FileClaims.identityOf(settings.cowStore()));
+        if (next.cowStoreId() == null || sameFile && !open.equals(next.cowStoreId())) {
+            throw new IllegalArgumentException(next.label() + ": configuration refused, the snapshot goes on as it "
+                    + "was: " + next.cowStore() + " exists and the new configuration names "
+                    + (next.cowStoreId() == null ? "no " + Snapshot.CONFIG_COW_STORE_ID
+                    : Snapshot.CONFIG_COW_STORE_ID + " " + next.cowStoreId()) + (sameFile ? ", but it is COW store "
+                    + open + " (set " + Snapshot.CONFIG_COW_STORE_ID + "=" + open + ")" : ""));
+        }
+    }
+
+    private void open(SnapshotSettings next) throws IOException {
+        settings = next;
+        snapshot = origins.attach(next);
+        try {
+            Hashtable<String, Object> props = new Hashtable<>();
+            props.put(Snapshot.NAME, next.name());
+            props.put(Snapshot.ORIGIN, next.origin().toString());
+            props.put(Snapshot.COW_STORE, next.cowStore().toString());
+            props.put(Snapshot.COW_STORE_ID, snapshot.cowStoreId().toString());
+            snapshotRegistration = context.registerService(Snapshot.class, snapshot, props);
+            props.put(Snapshot.ROLE, Snapshot.ROLE_SNAPSHOT);
+            deviceRegistration = context.registerService(BlockDevice.class, snapshot.device(), props);
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+        recordStoreIdentity();
+    }
+
+    /**
+     * Writes the identity of a store made just now into the configuration, so that the next
+     * activation adopts it (and formats nothing). Failing that, the snapshot works, but its next
+     * activation refuses the file until the identity, logged here, is set by hand.
+     */
+    private void recordStoreIdentity() {
+        UUID id = snapshot.cowStoreId();
+        if (id.equals(settings.cowStoreId()) && !settings.format()) {
+            return;
+        }
+        String failure;
+        ConfigurationAdmin cm = configurationAdmin;
+        try {
+            Configuration[] found = cm == null || pid == null ? null
+                    : cm.listConfigurations("(" + Constants.SERVICE_PID + "=" + Filters.escape(pid) + ")");
+            if (found != null) {
+                Dictionary<String, Object> props = found[0].getProperties();
+                props.put(Snapshot.CONFIG_COW_STORE_ID, id.toString());
+                props.remove(Snapshot.CONFIG_FORMAT);
+                found[0].update(props);
+                return;
+            }
+            failure = cm == null ? "no ConfigurationAdmin service" : "the configuration " + pid + " is gone";
+        } catch (IOException | InvalidSyntaxException | IllegalStateException e) {
+            failure = e.toString();
+        }
+        LOG.log(System.Logger.Level.WARNING, settings.label() + " made COW store " + id + " at " + settings.cowStore()
+                + " but could not record its identity in the configuration (" + failure + "): set "
+                + Snapshot.CONFIG_COW_STORE_ID + "=" + id + " there, or the store will not be reopened");
     }
 
     @Deactivate
     void deactivate() {
-        deviceRegistration.unregister();
-        snapshotRegistration.unregister();
-        origins.detach(originPath, snapshot);
-        Origins.closeQuietly(cow);
+        close();
+    }
+
+    private void close() {
+        if (deviceRegistration != null) {
+            deviceRegistration.unregister();
+            deviceRegistration = null;
+        }
+        if (snapshotRegistration != null) {
+            snapshotRegistration.unregister();
+            snapshotRegistration = null;
+        }
+        if (snapshot != null) {
+            origins.detach(snapshot);
+            snapshot = null;
+        }
     }
 }

@@ -1,40 +1,62 @@
 package org.kcopyd.snapshot.internal;
 
+import org.kcopyd.snapshot.Snapshot;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
-/** One snapshot, as a factory configuration of {@value SnapshotComponent#FACTORY_PID}. */
-@ObjectClassDefinition(id = SnapshotComponent.FACTORY_PID, name = "kcopyd snapshot",
-        description = "A copy-on-write snapshot of an origin device (a file or raw block device). A new, empty COW "
-                + "store takes the snapshot when the configuration is created; an existing one is reopened as it was.")
+/**
+ * One snapshot, as a factory configuration of {@value Snapshot#FACTORY_PID}. The attribute names
+ * are the {@code Snapshot.CONFIG_*} constants (a test checks that they agree).
+ */
+@ObjectClassDefinition(id = Snapshot.FACTORY_PID, name = "kcopyd snapshot",
+        description = "A copy-on-write snapshot of an origin device (a file or raw block device). While it exists, "
+                + "the origin and the COW store are claimed: other kcopyd writers of either are refused. A new, "
+                + "empty COW store takes the snapshot when it is made: only where no file exists, or over an "
+                + "existing file when 'Format' is set. An existing file is adopted only if its header carries the "
+                + "'COW store identity' given here (and the same origin size and chunk size): it is reopened as it "
+                + "was. Anything else is refused with the reason and left untouched.")
 @interface SnapshotConfiguration {
 
-    @AttributeDefinition(name = "Name", description = "The snapshot's name, unique among snapshots.")
+    @AttributeDefinition(name = "Name", description = "The snapshot's name, unique among snapshots: 1 to 64 "
+            + "characters of A-Z a-z 0-9 . _ -")
     String name();
 
     @AttributeDefinition(name = "Origin", description = "Path of the origin file or block device. Every write "
-            + "to the origin must go through the origin BlockDevice service while snapshots exist.")
+            + "to the origin must go through the origin BlockDevice service while snapshots exist; other kcopyd "
+            + "writers of it are refused.")
     String origin();
 
-    @AttributeDefinition(name = "COW store", description = "Path of the copy-on-write store file; created "
-            + "(sparse) with the size below if it does not exist.")
+    @AttributeDefinition(name = "COW store", description = "Path of the copy-on-write store: created (sparse) "
+            + "with the size below if nothing exists there; an existing file is used only as described for "
+            + "'COW store identity' and 'Format'. It may not be the origin nor another snapshot's store.")
     String cowStore();
 
     @AttributeDefinition(name = "Chunk size (sectors)", min = "8", max = "2048",
-            description = "Unit copied to the COW store, a power of two: 16 sectors = 8 KiB.")
+            description = "Unit copied to the COW store, a power of two from 8 to 2048: 16 sectors = 8 KiB.")
     int chunkSectors() default 16;
 
     @AttributeDefinition(name = "COW store size (MiB)", min = "1", max = "16777216",
-            description = "Size of a COW store created by this configuration. When full, the snapshot becomes "
-                    + "invalid; the origin keeps working.")
+            description = "Size of a COW store created by this configuration, 1 to 16777216 MiB. When full, the "
+                    + "snapshot becomes invalid; the origin keeps working.")
     int cowStoreSizeMiB() default 1024;
 
     @AttributeDefinition(name = "Copies in flight", min = "1", max = "65536",
-            description = "Most copy-on-write copies in flight for the origin (dm-snapshot uses 2048).")
+            description = "Most copy-on-write copies in flight for the origin, 1 to 65536 (dm-snapshot uses 2048).")
     int maxCopiesInFlight() default 2048;
 
     @AttributeDefinition(name = "Wait for kcopyd (s)", min = "0", max = "3600",
-            description = "How long an origin write needing a copy waits for a KcopydClientFactory service "
-                    + "before it is refused.")
+            description = "How long, 0 to 3600 s, an origin write needing a copy waits for a KcopydClientFactory "
+                    + "service before it is refused.")
     int factoryWaitSeconds() default 30;
+
+    @AttributeDefinition(name = "COW store identity", required = false,
+            description = "The UUID in the header of the COW store to reopen. Leave empty for a new snapshot: the "
+                    + "snapshot then writes the identity of the store it makes here. An existing COW store file is "
+                    + "adopted only when its header carries this identity, the origin's size and the chunk size.")
+    String cowStoreId() default "";
+
+    @AttributeDefinition(name = "Format", description = "Make a new, empty COW store over whatever file is at the "
+            + "COW store path (unless it already is the store named by 'COW store identity'). Its previous "
+            + "content is lost. The snapshot clears this setting once the store is made.")
+    boolean format() default false;
 }

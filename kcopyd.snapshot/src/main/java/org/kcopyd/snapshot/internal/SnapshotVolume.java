@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -52,6 +53,11 @@ final class SnapshotVolume implements Snapshot {
     @Override
     public int chunkSectors() {
         return chunkSectors;
+    }
+
+    @Override
+    public UUID cowStoreId() {
+        return store.id();
     }
 
     @Override

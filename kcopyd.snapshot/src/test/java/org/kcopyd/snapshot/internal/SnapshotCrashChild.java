@@ -5,7 +5,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+
+import org.kcopyd.api.BlockDevice;
 
 
 /**
@@ -19,13 +22,19 @@ public final class SnapshotCrashChild {
     }
 
     /**
-     * @param args origin path, COW path, chunk sectors
+     * @param args origin path, COW path (a store of 16-sector chunks), COW store identity
      * @throws Exception on failure
      */
     public static void main(String[] args) throws Exception {
         try (SnapshotFixture fixture = new SnapshotFixture()) {
             Origin origin = fixture.origin(fixture.open(Path.of(args[0])));
-            origin.attach("crash", fixture.open(Path.of(args[1])), Integer.parseInt(args[2]));
+            BlockDevice cow = fixture.open(Path.of(args[1]));
+            CowStore.CowHeader header = CowStore.readHeader(cow);
+            String mismatch = header.mismatch(UUID.fromString(args[2]), 16, origin.sizeInSectors());
+            if (mismatch != null) {
+                throw new IllegalStateException(mismatch);
+            }
+            origin.attach("crash", CowStore.adopt(cow, header));
             Random r = new Random();
             long size = origin.sizeInSectors();
             for (long batch = 0;; batch++) {

@@ -10,10 +10,12 @@ import java.io.InputStreamReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.kcopyd.api.BlockDevice;
 import org.kcopyd.snapshot.SnapshotState;
 
 /** A process killed in the middle of copy-on-write leaves a consistent snapshot. */
@@ -28,12 +30,15 @@ class SnapshotCrashTest {
         byte[] initial = pattern(sectors * 512, 21);
         Path originPath = Files.write(dir.resolve("origin.img"), initial);
         Path cowPath = dir.resolve("cow.img");
-        SnapshotFixture.FILES.createNew(cowPath, 4L * sectors, "a test file").close();
+        UUID id = UUID.randomUUID();
+        try (BlockDevice cow = SnapshotFixture.FILES.createNew(cowPath, 4L * sectors, "a test file")) {
+            CowStore.format(cow, 16, sectors, id);
+        }
 
         for (int round = 0; round < 3; round++) {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             Process child = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                    SnapshotCrashChild.class.getName(), originPath.toString(), cowPath.toString(), "16")
+                    SnapshotCrashChild.class.getName(), originPath.toString(), cowPath.toString(), id.toString())
                     .redirectErrorStream(true).start();
             try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream()))) {
                 String line;
@@ -51,7 +56,10 @@ class SnapshotCrashTest {
 
             try (SnapshotFixture fixture = new SnapshotFixture()) {
                 Origin origin = fixture.origin(fixture.open(originPath));
-                SnapshotVolume snapshot = origin.attach("crash", fixture.open(cowPath), 16);
+                CowStore store = fixture.reopenStore(cowPath);
+                assertThat(store.id()).isEqualTo(id);
+                assertThat(store.used()).as("chunks copied before the kill").isPositive();
+                SnapshotVolume snapshot = origin.attach("crash", store);
                 assertThat(snapshot.state()).isEqualTo(SnapshotState.ACTIVE);
                 assertSameBytes(read(snapshot.device()), initial, "the snapshot after kill " + (round + 1));
                 assertThat(Arrays.equals(read(origin), initial)).as("the origin did change").isFalse();

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.UUID;
 import java.time.Duration;
 
 import org.kcopyd.api.BlockDevice;
@@ -60,6 +61,17 @@ final class SnapshotFixture implements AutoCloseable {
     /** Opens an existing file read-write, closed with the fixture. */
     BlockDevice open(Path path) throws IOException {
         return track(FILES.open(path, "a test file", DeviceOption.READ_WRITE));
+    }
+
+    /** A new COW store in a new file of {@code sectors}, for an origin of {@code originSectors}. */
+    CowStore newStore(Path path, long sectors, int chunkSectors, long originSectors) throws IOException {
+        return CowStore.format(emptyFile(path, sectors), chunkSectors, originSectors, UUID.randomUUID());
+    }
+
+    /** Opens the existing COW store at {@code path}, whatever its header says (the tests know it). */
+    CowStore reopenStore(Path path) throws IOException {
+        BlockDevice device = open(path);
+        return CowStore.adopt(device, CowStore.readHeader(device));
     }
 
     private BlockDevice track(BlockDevice device) {

@@ -39,6 +39,10 @@ class SnapshotTest {
         return fixture.origin(fixture.file(dir.resolve("origin.img"), content));
     }
 
+    private CowStore store(String file, long sectors, int chunkSectors) throws Exception {
+        return fixture.newStore(dir.resolve(file), sectors, chunkSectors, ORIGIN_SECTORS);
+    }
+
     /**
      * Random origin writes, mirrored in {@code model}; up to 8 in flight at once, never two
      * overlapping ones (whose order, as on a disk, would be undefined).
@@ -67,7 +71,7 @@ class SnapshotTest {
     void theSnapshotShowsTheOriginAsItWasWhileTheOriginChanges() throws Exception {
         byte[] initial = pattern(ORIGIN_SECTORS * 512, 1);
         Origin origin = origin(initial);
-        SnapshotVolume snap = origin.attach("s1", fixture.emptyFile(dir.resolve("cow.img"), 4 * ORIGIN_SECTORS), CHUNK);
+        SnapshotVolume snap = origin.attach("s1", store("cow.img", 4 * ORIGIN_SECTORS, CHUNK));
         byte[] model = initial.clone();
 
         randomWrites(origin, model, 300, 2);
@@ -81,11 +85,11 @@ class SnapshotTest {
     void severalSnapshotsOfOneOriginEachKeepTheirMoment() throws Exception {
         byte[] t0 = pattern(ORIGIN_SECTORS * 512, 3);
         Origin origin = origin(t0);
-        SnapshotVolume a = origin.attach("a", fixture.emptyFile(dir.resolve("a.cow"), 4 * ORIGIN_SECTORS), CHUNK);
+        SnapshotVolume a = origin.attach("a", store("a.cow", 4 * ORIGIN_SECTORS, CHUNK));
         byte[] model = t0.clone();
         randomWrites(origin, model, 100, 4);
         byte[] t1 = model.clone();
-        SnapshotVolume b = origin.attach("b", fixture.emptyFile(dir.resolve("b.cow"), 4 * ORIGIN_SECTORS), 32);
+        SnapshotVolume b = origin.attach("b", store("b.cow", 4 * ORIGIN_SECTORS, 32));
         randomWrites(origin, model, 100, 5);
 
         assertSameBytes(read(a.device()), t0, "a.device() vs t0");
@@ -97,7 +101,7 @@ class SnapshotTest {
     void snapshotsAreWritableWithoutTouchingTheOrigin() throws Exception {
         byte[] initial = pattern(ORIGIN_SECTORS * 512, 6);
         Origin origin = origin(initial);
-        SnapshotVolume snap = origin.attach("w", fixture.emptyFile(dir.resolve("cow.img"), 4 * ORIGIN_SECTORS), CHUNK);
+        SnapshotVolume snap = origin.attach("w", store("cow.img", 4 * ORIGIN_SECTORS, CHUNK));
         byte[] expected = initial.clone();
         byte[] partial = pattern(3 * 512, 7);
         byte[] whole = pattern(CHUNK * 512, 8);
@@ -120,23 +124,20 @@ class SnapshotTest {
     void aSnapshotSurvivesReopening() throws Exception {
         byte[] initial = pattern(ORIGIN_SECTORS * 512, 9);
         Origin origin = origin(initial);
-        BlockDevice cow = fixture.emptyFile(dir.resolve("cow.img"), 4 * ORIGIN_SECTORS);
-        origin.attach("p", cow, CHUNK);
+        CowStore store = store("cow.img", 4 * ORIGIN_SECTORS, CHUNK);
+        origin.attach("p", store);
         byte[] model = initial.clone();
         randomWrites(origin, model, 200, 10);
         origin.device().close();
-        cow.close();
+        store.device().close();
 
         Origin reopened = fixture.origin(fixture.open(dir.resolve("origin.img")));
-        BlockDevice cowAgain = fixture.open(dir.resolve("cow.img"));
-        SnapshotVolume again = reopened.attach("p", cowAgain, CHUNK);
+        CowStore again = fixture.reopenStore(dir.resolve("cow.img"));
+        SnapshotVolume snapshot = reopened.attach("p", again);
 
-        assertSameBytes(read(again.device()), initial, "again.device() vs initial");
+        assertThat(again.id()).isEqualTo(store.id());
+        assertSameBytes(read(snapshot.device()), initial, "the reopened snapshot vs initial");
         assertSameBytes(read(reopened), model, "reopened vs model");
-        reopened.detach(again);
-        cowAgain.close();
-        assertThatThrownBy(() -> reopened.attach("p", fixture.open(dir.resolve("cow.img")), 32))
-                .hasMessageContaining("was made with chunks of 16 sectors, not the configured 32");
     }
 
     @Test
@@ -144,7 +145,7 @@ class SnapshotTest {
         byte[] initial = pattern(ORIGIN_SECTORS * 512, 11);
         Origin origin = origin(initial);
         // 40 chunks: header, one metadata chunk, 38 data chunks.
-        SnapshotVolume snap = origin.attach("small", fixture.emptyFile(dir.resolve("cow.img"), 40 * CHUNK), CHUNK);
+        SnapshotVolume snap = origin.attach("small", store("cow.img", 40 * CHUNK, CHUNK));
         assertThat(snap.chunksCapacity()).isEqualTo(38);
         byte[] model = initial.clone();
 
@@ -161,7 +162,7 @@ class SnapshotTest {
     void mergeRollsTheOriginBackWhileItStaysWritable() throws Exception {
         byte[] initial = pattern(ORIGIN_SECTORS * 512, 13);
         Origin origin = origin(initial);
-        SnapshotVolume snap = origin.attach("m", fixture.emptyFile(dir.resolve("cow.img"), 4 * ORIGIN_SECTORS), CHUNK);
+        SnapshotVolume snap = origin.attach("m", store("cow.img", 4 * ORIGIN_SECTORS, CHUNK));
         byte[] model = initial.clone();
         randomWrites(origin, model, 300, 14);
         byte[] snapWrite = pattern(40 * 512, 15);
@@ -187,7 +188,7 @@ class SnapshotTest {
         byte[] initial = pattern(ORIGIN_SECTORS * 512, 17);
         Origin origin = new Origin(fixture.file(dir.resolve("origin.img"), initial),
                 new org.kcopyd.api.ClientBinding(f -> f.createClient()), java.time.Duration.ofMillis(200), 64);
-        SnapshotVolume snap = origin.attach("n", fixture.emptyFile(dir.resolve("cow.img"), 4 * ORIGIN_SECTORS), CHUNK);
+        SnapshotVolume snap = origin.attach("n", store("cow.img", 4 * ORIGIN_SECTORS, CHUNK));
 
         assertThatThrownBy(() -> write(origin, 0, pattern(512, 18))).hasMessageContaining(
                 "origin write to " + dir.resolve("origin.img") + " refused: chunk 0 could not be copied")

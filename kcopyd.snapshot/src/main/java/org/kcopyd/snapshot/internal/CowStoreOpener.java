@@ -1,0 +1,92 @@
+package org.kcopyd.snapshot.internal;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.UUID;
+
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.DeviceOption;
+import org.kcopyd.device.FileDeviceOpener;
+import org.kcopyd.snapshot.Snapshot;
+import org.kcopyd.snapshot.internal.CowStore.CowHeader;
+
+/**
+ * Decides what may be done with the file at a snapshot's COW store path, and does only that:
+ * <ul>
+ * <li>nothing there: a new store is created (never over anything, not even a dangling link),
+ *     unless the configuration names a store identity, which means the store is missing;</li>
+ * <li>a file whose header is the store the configuration names (identity, chunk size, origin
+ *     size): it is adopted as it is;</li>
+ * <li>anything else: refused with the reason, unless the configuration asks to format it.</li>
+ * </ul>
+ * The file is claimed as "the COW store of snapshot NAME" before its first byte is read, so the
+ * origin (in any spelling), another snapshot's store or a mirror leg is refused at once. A
+ * refused file is not written.
+ */
+final class CowStoreOpener {
+
+    private final FileDeviceOpener files;
+
+    CowStoreOpener(FileDeviceOpener files) {
+        this.files = files;
+    }
+
+    /**
+     * @param originSectors the size of the origin the store is for
+     * @return the store, open; its device is the caller's to close
+     * @throws IOException if the file is refused (the message says why) or cannot be used
+     */
+    CowStore open(SnapshotSettings s, long originSectors) throws IOException {
+        Path path = s.cowStore();
+        String purpose = "the COW store of snapshot " + s.name();
+        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            if (s.cowStoreId() != null && !s.format()) {
+                throw new IOException(s.label() + ": its COW store " + path + " (" + s.cowStoreId()
+                        + ") does not exist; a new, empty store would silently change the snapshot's moment, so none "
+                        + "is made (" + Snapshot.CONFIG_FORMAT + "=true makes one)");
+            }
+            BlockDevice device = files.createNew(path, s.cowStoreSectors(), purpose);
+            try {
+                return CowStore.format(device, s.chunkSectors(), originSectors, newId(s));
+            } catch (IOException | RuntimeException e) {
+                device.close();
+                Files.deleteIfExists(path);
+                throw e;
+            }
+        }
+        if (!Files.exists(path)) {
+            throw new IOException(s.label() + ": its COW store " + path + " is a symbolic link to nothing");
+        }
+        BlockDevice device = files.open(path, purpose, DeviceOption.READ_WRITE);
+        try {
+            CowHeader header = CowStore.readHeader(device);
+            String mismatch = s.cowStoreId() == null ? null
+                    : header.mismatch(s.cowStoreId(), s.chunkSectors(), originSectors);
+            if (s.cowStoreId() != null && mismatch == null) {
+                return CowStore.adopt(device, header);
+            }
+            if (s.format()) {
+                return CowStore.format(device, s.chunkSectors(), originSectors, newId(s));
+            }
+            if (s.cowStoreId() == null) {
+                throw new IOException(s.label() + ": " + path + " exists and the configuration names no "
+                        + Snapshot.CONFIG_COW_STORE_ID + ", so it is not adopted: " + (header.usable()
+                        ? "it is " + header.describe() + "; set " + Snapshot.CONFIG_COW_STORE_ID + "=" + header.id()
+                        + " to reopen that store" : header.describe())
+                        + " (" + Snapshot.CONFIG_FORMAT + "=true overwrites it with a new store)");
+            }
+            throw new IOException(s.label() + ": " + path + " is not its COW store " + s.cowStoreId() + ": "
+                    + mismatch + " (" + Snapshot.CONFIG_FORMAT + "=true overwrites it with a new store)");
+        } catch (IOException | RuntimeException e) {
+            device.close();
+            throw e;
+        }
+    }
+
+    /** A formatted store keeps the identity the configuration chose, so asking again finds it made. */
+    private static UUID newId(SnapshotSettings s) {
+        return s.cowStoreId() != null ? s.cowStoreId() : UUID.randomUUID();
+    }
+}

@@ -1,0 +1,108 @@
+package org.kcopyd.snapshot.internal;
+
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.UUID;
+
+import org.kcopyd.snapshot.Snapshot;
+
+/**
+ * One snapshot's configuration, checked: every value within its limits, or an
+ * {@link IllegalArgumentException} naming the value and the limit.
+ *
+ * @param cowStoreId the identity of the COW store to adopt, or null if none is known yet
+ * @param format     whether to make a new store over whatever is at {@code cowStore}
+ */
+record SnapshotSettings(String name, Path origin, Path cowStore, int chunkSectors, long cowStoreSectors,
+        int maxCopiesInFlight, Duration factoryWait, UUID cowStoreId, boolean format) {
+
+    static final int MIN_CHUNK = 8;
+    static final int MAX_CHUNK = 2048;
+    static final long MAX_COW_MIB = 16_777_216L;
+    static final int MAX_COPIES = 65_536;
+    static final int MAX_WAIT_SECONDS = 3600;
+
+    SnapshotSettings {
+        checkName(name);
+        String of = "snapshot '" + name + "': ";
+        if (chunkSectors < MIN_CHUNK || chunkSectors > MAX_CHUNK || Integer.bitCount(chunkSectors) != 1) {
+            throw new IllegalArgumentException(of + Snapshot.CONFIG_CHUNK_SECTORS + " " + chunkSectors
+                    + " is not a power of two in " + MIN_CHUNK + ".." + MAX_CHUNK);
+        }
+        if (cowStoreSectors < 2048 || cowStoreSectors > MAX_COW_MIB * 2048) {
+            throw new IllegalArgumentException(of + Snapshot.CONFIG_COW_STORE_SIZE_MIB + " " + cowStoreSectors / 2048
+                    + " is outside 1.." + MAX_COW_MIB);
+        }
+        if (maxCopiesInFlight < 1 || maxCopiesInFlight > MAX_COPIES) {
+            throw new IllegalArgumentException(of + Snapshot.CONFIG_MAX_COPIES_IN_FLIGHT + " " + maxCopiesInFlight
+                    + " is outside 1.." + MAX_COPIES);
+        }
+        if (factoryWait.isNegative() || factoryWait.getSeconds() > MAX_WAIT_SECONDS) {
+            throw new IllegalArgumentException(of + Snapshot.CONFIG_FACTORY_WAIT_SECONDS + " "
+                    + factoryWait.getSeconds() + " is outside 0.." + MAX_WAIT_SECONDS);
+        }
+    }
+
+    /** Checks a configuration as Config Admin delivers it. */
+    static SnapshotSettings of(SnapshotConfiguration c) {
+        // The name first: every other message names the snapshot.
+        String name = checkName(c.name());
+        return new SnapshotSettings(name, path(name, Snapshot.CONFIG_ORIGIN, c.origin()),
+                path(name, Snapshot.CONFIG_COW_STORE, c.cowStore()), c.chunkSectors(), c.cowStoreSizeMiB() * 2048L,
+                c.maxCopiesInFlight(), Duration.ofSeconds(c.factoryWaitSeconds()), id(name, c.cowStoreId()),
+                c.format());
+    }
+
+    /** @return {@code name} if it follows {@link Snapshot#NAME_RULE} */
+    static String checkName(String name) {
+        if (!Snapshot.isValidName(name)) {
+            throw new IllegalArgumentException("snapshot name '" + name + "' is not allowed: a name is 1 to 64 "
+                    + "characters of A-Z a-z 0-9 . _ - (" + Snapshot.NAME_RULE + ")");
+        }
+        return name;
+    }
+
+    private static Path path(String name, String property, String value) {
+        if (value == null || value.isBlank()) {
+            throw new IllegalArgumentException("snapshot '" + name + "': the configuration lacks '" + property + "'");
+        }
+        try {
+            return Path.of(value);
+        } catch (InvalidPathException e) {
+            throw new IllegalArgumentException("snapshot '" + name + "': " + property + " '" + value
+                    + "' is not a path: " + e.getReason(), e);
+        }
+    }
+
+    private static UUID id(String name, String value) {
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        try {
+            UUID id = UUID.fromString(value.trim());
+            if (id.toString().equalsIgnoreCase(value.trim())) {
+                return id;
+            }
+        } catch (IllegalArgumentException e) {
+            // Reported below with the rule.
+        }
+        throw new IllegalArgumentException("snapshot '" + name + "': " + Snapshot.CONFIG_COW_STORE_ID + " '" + value
+                + "' is not a UUID (such as 123e4567-e89b-12d3-a456-426614174000)");
+    }
+
+    /** @return what the snapshot must be called in messages */
+    String label() {
+        return "snapshot '" + name + "'";
+    }
+
+    /**
+     * @param storeId the identity of the store the snapshot has open
+     * @return whether {@code next} describes the snapshot already open with these settings: equal
+     *         but for the store's identity being recorded now (and format cleared)
+     */
+    boolean sameSnapshot(SnapshotSettings next, UUID storeId) {
+        return storeId.equals(next.cowStoreId) && equals(new SnapshotSettings(next.name, next.origin, next.cowStore,
+                next.chunkSectors, next.cowStoreSectors, next.maxCopiesInFlight, next.factoryWait, cowStoreId, format));
+    }
+}
