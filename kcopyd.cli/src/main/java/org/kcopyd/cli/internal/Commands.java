@@ -1,6 +1,7 @@
 package org.kcopyd.cli.internal;
 
 import java.lang.reflect.Constructor;
+import java.util.List;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -10,7 +11,7 @@ import picocli.CommandLine.Command;
  * arguments with picocli and runs the command, turning failures into plain words and exit codes
  * (never a stack trace).
  */
-@Command(name = "kcopyd", mixinStandardHelpOptions = true, version = "kcopyd 1.0",
+@Command(name = "kcopyd", mixinStandardHelpOptions = true, versionProvider = BundleVersion.class,
         description = "Copies sectors between files and block devices with kcopyd, and manages snapshots and mirrors.",
         subcommands = {CopyCommand.class, ZeroCommand.class, SnapshotCommand.class, MirrorCommand.class,
             ConfigCommand.class, DemoCommand.class})
@@ -45,6 +46,7 @@ final class Commands {
         CommandLine line = new CommandLine(Commands.class, factory(console));
         line.setOut(console.out());
         line.setErr(console.err());
+        line.setParameterExceptionHandler((e, arguments) -> usageError(console, e, arguments));
         line.setExecutionExceptionHandler((e, cmd, parsed) -> {
             Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
                     ? e.getCause() : e;
@@ -56,5 +58,22 @@ final class Commands {
         console.out().flush();
         console.err().flush();
         return code;
+    }
+
+    /**
+     * Bad arguments found by picocli: one line naming them (not the whole usage, which
+     * {@code --help} shows), or with {@code --json} the JSON error object on standard output.
+     */
+    private static int usageError(Console console, CommandLine.ParameterException e, String[] arguments) {
+        String command = e.getCommandLine().getCommandSpec().qualifiedName(" ");
+        String message = Report.oneLine(e.getMessage());
+        List<String> given = List.of(arguments);
+        int end = given.indexOf("--");
+        if ((end < 0 ? given : given.subList(0, end)).contains("--json")) {
+            console.out().println(Json.of(Report.error(Exit.USAGE, message, List.of())));
+        } else {
+            console.err().println(command + ": " + message + " (see " + command + " --help)");
+        }
+        return Exit.USAGE;
     }
 }

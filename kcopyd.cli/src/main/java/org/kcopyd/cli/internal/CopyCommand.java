@@ -1,7 +1,9 @@
 package org.kcopyd.cli.internal;
 
+import java.io.EOFException;
 import java.io.IOException;
-import java.nio.file.Files;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
@@ -13,8 +15,6 @@ import java.util.concurrent.Callable;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.CopyFlag;
-import org.kcopyd.api.CopyResult;
-import org.kcopyd.api.DeviceOption;
 import org.kcopyd.api.IoRegion;
 import org.kcopyd.api.KcopydClient;
 import org.kcopyd.api.KcopydClientFactory;
@@ -23,20 +23,45 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code copy SRC[:SECTOR[+COUNT]] DST[:SECTOR]...}: one kcopyd job from a file or device to others. */
-@Command(name = "copy", mixinStandardHelpOptions = true,
+/**
+ * {@code copy SRC[:SECTOR[+COUNT]] DST[:SECTOR]...}: one kcopyd job from a file or device to others.
+ * Everything is checked before anything is created or written: the arguments, every file's kind,
+ * the directories of new files, overlaps and sizes. A whole regular file is copied to its last
+ * byte: the engine copies the whole sectors, this command the tail of less than a sector.
+ */
+@Command(name = "copy", mixinStandardHelpOptions = true, versionProvider = BundleVersion.class,
         description = {
             "Copies a region of a file or block device to one or more others, reading it once and writing every "
                 + "destination in parallel.",
-            "Sectors are 512 bytes. A destination that does not exist is created as a file just large enough."},
-        exitCodeListHeading = "%nExit codes:%n", exitCodeList = {"0:copied", "1:could not run (open, service)",
-            "2:bad arguments", "3:read error", "4:write error"})
+            "Sectors are 512 bytes. SRC or SRC:SECTOR copies to the end of the file, every byte of it (a regular "
+                + "file's size need not be whole sectors); SRC:SECTOR+COUNT copies exactly COUNT sectors.",
+            "A destination that does not exist is created, with exactly the bytes it receives. An existing "
+                + "destination is written in place, never extended or truncated: it must be long enough.",
+            "The text after the last ':' of an argument is always its region; to name a file whose name "
+                + "contains ':', end the argument with ':' (a:b.img: is the whole file a:b.img).",
+            "Nothing is created or written unless every argument, file and region is valid. With --json, "
+                + "standard output carries exactly one JSON object, failures included."},
+        exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
+            "0:copied; every destination complete",
+            "1:could not run: a file could not be opened or created, it is in use (claimed), a service is missing",
+            "2:bad arguments: syntax, ranges, overlaps, sizes, a directory, FIFO or character device; "
+                + "nothing was written",
+            "3:reading the source failed",
+            "4:writing a destination failed",
+            "130:interrupted (Ctrl-C, SIGINT); the destinations are incomplete",
+            "143:terminated (SIGTERM); the destinations are incomplete"})
 final class CopyCommand implements Callable<Integer> {
+
+    /** The most destinations of a job (the engine's write error bits). */
+    static final int MAX_DESTINATIONS = 64;
+    /** The --pages limit when the factory does not publish its maxPagesPerClient. */
+    static final int MAX_PAGES = 262144;
 
     @Parameters(index = "0", paramLabel = "SRC[:SECTOR[+COUNT]]", description = "Source; the whole file by default.")
     String source;
 
-    @Parameters(index = "1..*", arity = "1..*", paramLabel = "DST[:SECTOR]", description = "Destinations (1 to 64).")
+    @Parameters(index = "1..*", arity = "1..*", paramLabel = "DST[:SECTOR]",
+            description = "Destinations (1 to 64); DST:SECTOR+COUNT is allowed when COUNT is the source's count.")
     List<String> destinations;
 
     @Option(names = "--flush", description = "Make the destinations durable before reporting success.")
@@ -49,11 +74,16 @@ final class CopyCommand implements Callable<Integer> {
             + "written as zeros); errors are still reported.")
     boolean ignoreErrors;
 
-    @Option(names = "--json", description = "Print the result as JSON instead of words.")
+    @Option(names = "--json", description = "Print the result as one JSON object on standard output, failures "
+            + "included, instead of words.")
     boolean json;
 
-    @Option(names = "--pages", description = "Buffer pages of 4 KiB for this copy (default: the configured default).")
-    int pages;
+    @Option(names = "--pages", paramLabel = "N", description = "Buffer pages of 4 KiB for this copy, 1 to the "
+            + "engine's maxPagesPerClient (default: the engine's defaultPages).")
+    Integer pages;
+
+    /** Where the interruption report is hooked in; tests run the hook themselves. */
+    ShutdownHooks hooks = ShutdownHooks.RUNTIME;
 
     private final Console console;
 
@@ -62,122 +92,229 @@ final class CopyCommand implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() {
+        Report report = new Report(console, "copy", json);
+        List<String> named = destinations != null ? destinations : List.of();
+        try (JobRun job = new JobRun(console, report, hooks)) {
+            return copy(report, job);
+        } catch (CommandException e) {
+            return report.refused(e, named);
+        } catch (RuntimeException e) {
+            // A service missing or gone (IllegalStateException), or a failure nothing above names.
+            return report.refused(CommandException.failed(FileErrors.reason(e)), named);
+        }
+    }
+
+    private int copy(Report report, JobRun job) {
+        RegionSpec from = parse(source, "source");
+        List<RegionSpec> to = new ArrayList<>();
+        for (String d : destinations) {
+            to.add(parse(d, "destination"));
+        }
+        if (to.size() > MAX_DESTINATIONS) {
+            throw CommandException.usage(to.size() + " destinations given; a copy writes 1 to " + MAX_DESTINATIONS);
+        }
         KcopydClientFactory factory = console.services().factory(Console.WAIT);
+        Map<String, Object> engine = console.services().factoryProperties();
+        int maxDestinations = Math.min(MAX_DESTINATIONS, intProperty(engine, "maxDestinations", MAX_DESTINATIONS));
+        if (to.size() > maxDestinations) {
+            throw CommandException.usage(to.size() + " destinations given; the engine's maxDestinations is "
+                    + maxDestinations);
+        }
+        int maxPages = intProperty(engine, "maxPagesPerClient", MAX_PAGES);
+        if (pages != null && (pages < 1 || pages > maxPages)) {
+            throw CommandException.usage("--pages " + pages + " is outside 1.." + maxPages
+                    + " (the engine's maxPagesPerClient)");
+        }
         BlockDeviceOpener opener = console.services().devices(Console.WAIT);
-        DeviceOption[] read = direct ? new DeviceOption[] {DeviceOption.DIRECT} : new DeviceOption[0];
-        DeviceOption[] write = direct ? new DeviceOption[] {DeviceOption.READ_WRITE, DeviceOption.DIRECT}
-                : new DeviceOption[] {DeviceOption.READ_WRITE};
-        List<BlockDevice> opened = new ArrayList<>();
-        try {
-            RegionSpec from = RegionSpec.parse(source);
-            BlockDevice src = open(opener, opened, from, read);
-            long count = from.count() >= 0 ? from.count() : src.sizeInSectors() - from.sector();
-            if (count < 1) {
-                throw new IllegalArgumentException("source " + source + " starts at sector " + from.sector()
-                        + ", at or past its end " + src.sizeInSectors());
-            }
-            IoRegion region = IoRegion.of(src, from.sector(), count);
-            List<IoRegion> targets = new ArrayList<>();
-            for (String d : destinations) {
-                RegionSpec to = RegionSpec.parse(d);
-                if (to.count() >= 0 && to.count() != count) {
-                    throw new IllegalArgumentException("destination " + d + " has " + to.count()
-                            + " sectors but the source has " + count);
-                }
-                BlockDevice dst = Files.exists(to.path()) ? open(opener, opened, to, write)
-                        : track(opened, opener.create(to.path(), to.sector() + count, write));
-                targets.add(IoRegion.of(dst, to.sector(), count));
-            }
-            EnumSet<CopyFlag> flags = EnumSet.noneOf(CopyFlag.class);
-            if (flush) {
-                flags.add(CopyFlag.FLUSH);
-            }
-            if (ignoreErrors) {
-                flags.add(CopyFlag.IGNORE_ERROR);
-            }
-            return run(factory, region, targets, flags);
-        } catch (IllegalArgumentException e) {
-            console.err().println("kcopyd copy: " + e.getMessage());
-            return Exit.USAGE;
-        } finally {
-            for (BlockDevice d : opened) {
-                d.close();
-            }
-        }
-    }
 
-    private static BlockDevice open(BlockDeviceOpener opener, List<BlockDevice> opened, RegionSpec spec,
-            DeviceOption... options) throws IOException {
-        try {
-            return track(opened, opener.open(spec.path(), options));
-        } catch (java.nio.file.NoSuchFileException e) {
-            throw new IOException(spec.path() + " does not exist", e);
+        Operand src = Operand.existing(from.path(), "source");
+        List<Operand> dsts = new ArrayList<>();
+        for (RegionSpec d : to) {
+            dsts.add(Operand.destination(d.path()));
         }
-    }
-
-    private static BlockDevice track(List<BlockDevice> opened, BlockDevice device) {
-        opened.add(device);
-        return device;
-    }
-
-    private int run(KcopydClientFactory factory, IoRegion from, List<IoRegion> to, EnumSet<CopyFlag> flags) {
-        long start = System.nanoTime();
-        long total = from.byteCount() * to.size();
-        CopyResult result;
-        try (KcopydClient client = pages > 0 ? factory.createClient(pages) : factory.createClient()) {
-            var job = client.copy(from, to, flags).toCompletableFuture();
-            if (console.terminal() && !json) {
-                try (Progress p = new Progress(console.out(), total, () -> client.statistics().bytesWritten())) {
-                    result = job.join();
-                }
-            } else {
-                result = job.join();
-            }
-        }
-        double seconds = (System.nanoTime() - start) / 1e9;
-        report(from, to, result, seconds);
-        if (result.readError()) {
-            return Exit.READ_ERROR;
-        }
-        return result.writeErrors() != 0 ? Exit.WRITE_ERROR : Exit.OK;
-    }
-
-    private void report(IoRegion from, List<IoRegion> to, CopyResult result, double seconds) {
-        if (json) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("result", result.isSuccess() ? "ok" : "error");
-            m.put("source", from.device().name());
-            m.put("sector", from.sector());
-            m.put("sectors", from.count());
-            m.put("bytes", from.byteCount());
-            m.put("seconds", seconds);
-            m.put("bytesPerSecond", seconds > 0 ? from.byteCount() / seconds : 0);
-            m.put("readError", result.readFailure().map(Throwable::getMessage).orElse(null));
-            List<Object> dests = new ArrayList<>();
+        try (OpenFiles files = new OpenFiles(opener, direct)) {
+            BlockDevice srcDevice = files.openRead(src);
+            long length = sourceLength(from, OpenFiles.bytes(src, srcDevice));
+            long sectors = length / BlockDevice.SECTOR_SIZE;
+            boolean partial = length % BlockDevice.SECTOR_SIZE != 0;
+            List<Target> targets = new ArrayList<>();
             for (int i = 0; i < to.size(); i++) {
-                Map<String, Object> d = new LinkedHashMap<>();
-                d.put("path", to.get(i).device().name());
-                d.put("sector", to.get(i).sector());
-                d.put("error", result.writeFailure(i).map(Throwable::getMessage).orElse(null));
-                dests.add(d);
+                RegionSpec d = to.get(i);
+                if (d.count() >= 0 && partial) {
+                    throw CommandException.usage("destination '" + d.text() + "' has a sector count, but the source "
+                            + src.path() + " has " + length + " bytes, not whole sectors; give DST or DST:SECTOR");
+                }
+                if (d.count() >= 0 && d.count() != sectors) {
+                    throw CommandException.usage("destination '" + d.text() + "' has " + d.count()
+                            + " sectors but the source has " + sectors);
+                }
+                if (d.sector() > RegionSpec.MAX_SECTOR - (length + BlockDevice.SECTOR_SIZE - 1) / BlockDevice.SECTOR_SIZE) {
+                    throw CommandException.usage("destination '" + d.text() + "' ends past the largest sector "
+                            + RegionSpec.MAX_SECTOR);
+                }
+                targets.add(new Target(d, dsts.get(i), d.startByte(), length));
             }
-            m.put("destinations", dests);
-            console.out().println(Json.of(m));
-            return;
+            checkOverlaps(src, from.startByte(), length, targets);
+            for (Target t : targets) {
+                if (t.operand().exists()) {
+                    long have = OpenFiles.bytes(t.operand(), files.openWrite(t.operand()));
+                    if (have < t.end()) {
+                        throw CommandException.usage("destination " + t.name() + " has " + have + " bytes, too few for "
+                                + Target.range(t.startByte(), t.end()) + ": an existing destination is written in "
+                                + "place, never extended");
+                    }
+                }
+            }
+            try (KcopydClient client = createClient(factory)) {
+                create(files, targets);
+                List<IoRegion> regions = new ArrayList<>();
+                IoRegion region = null;
+                try {
+                    if (sectors > 0) {
+                        region = IoRegion.of(srcDevice, from.sector(), sectors);
+                        for (Target t : targets) {
+                            regions.add(IoRegion.of(files.openWrite(t.operand()), t.spec().sector(), sectors));
+                        }
+                    }
+                } catch (IllegalArgumentException | CommandException e) {
+                    files.removeCreated();
+                    throw e instanceof CommandException c ? c : CommandException.usage(e.getMessage());
+                }
+                EnumSet<CopyFlag> flags = EnumSet.noneOf(CopyFlag.class);
+                if (flush) {
+                    flags.add(CopyFlag.FLUSH);
+                }
+                if (ignoreErrors) {
+                    flags.add(CopyFlag.IGNORE_ERROR);
+                }
+                IoRegion whole = region;
+                long tailByte = from.startByte() + sectors * BlockDevice.SECTOR_SIZE;
+                long start = System.nanoTime();
+                Outcome outcome = job.run(client, files, src.path().toString(), targets,
+                        sectors > 0 ? c -> c.copy(whole, regions, flags) : null,
+                        () -> readTail(files.channel(src, false), src, tailByte, (int) (length - sectors * 512)),
+                        flush, ignoreErrors);
+                if (outcome == null) {
+                    return Exit.INTERRUPTED;
+                }
+                double seconds = (System.nanoTime() - start) / 1e9;
+                return report.finished(outcome, targets, fields(src, from, sectors, length, seconds),
+                        String.format(Locale.ROOT, "copied %s from %s to %d destination%s in %.2f s (%s/s)",
+                                Progress.bytes(length), src.path(), targets.size(), targets.size() == 1 ? "" : "s",
+                                seconds, Progress.bytes(seconds > 0 ? length / seconds : 0)));
+            }
         }
-        if (result.isSuccess()) {
-            console.out().println(String.format(Locale.ROOT, "copied %s from %s to %d destination%s in %.2f s (%s/s)",
-                    Progress.bytes(from.byteCount()), from.device().name(), to.size(), to.size() == 1 ? "" : "s",
-                    seconds, Progress.bytes(seconds > 0 ? from.byteCount() / seconds : 0)));
-            return;
+    }
+
+    private static RegionSpec parse(String text, String role) {
+        try {
+            return RegionSpec.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw CommandException.usage(role + " " + e.getMessage());
         }
-        result.readFailure().ifPresent(t -> console.err().println("kcopyd copy: reading " + from.device().name()
-                + " failed: " + t.getMessage()));
-        for (int i = 0; i < to.size(); i++) {
-            String name = to.get(i).device().name();
-            result.writeFailure(i).ifPresent(t -> console.err().println("kcopyd copy: writing " + name + " failed: "
-                    + t.getMessage()));
+    }
+
+    static int intProperty(Map<String, Object> properties, String key, int otherwise) {
+        Object value = properties.get(key);
+        if (value instanceof Number n) {
+            return n.intValue();
         }
+        try {
+            return value == null ? otherwise : Integer.parseInt(value.toString().trim());
+        } catch (NumberFormatException e) {
+            return otherwise;
+        }
+    }
+
+    /** @return the bytes to copy: COUNT sectors, or to the end of the file, every byte */
+    private static long sourceLength(RegionSpec from, long sourceBytes) {
+        long sourceSectors = sourceBytes / BlockDevice.SECTOR_SIZE;
+        if (from.count() >= 0) {
+            if (from.sector() + from.count() > sourceSectors) {
+                throw CommandException.usage("source '" + from.text() + "' ends at sector " + (from.sector() + from.count())
+                        + ", past its end at sector " + sourceSectors);
+            }
+            return from.count() * BlockDevice.SECTOR_SIZE;
+        }
+        if (from.startByte() >= sourceBytes) {
+            throw CommandException.usage(sourceBytes == 0 ? "source " + from.path() + " is empty: nothing to copy"
+                    : "source '" + from.text() + "' starts at sector " + from.sector() + ", at or past its end ("
+                    + sourceBytes + " bytes)");
+        }
+        return sourceBytes - from.startByte();
+    }
+
+    /** Refuses a destination overlapping the source or another destination in the same file. */
+    private static void checkOverlaps(Operand src, long srcStart, long length, List<Target> targets) {
+        for (int i = 0; i < targets.size(); i++) {
+            Target t = targets.get(i);
+            if (t.overlaps(src.identity(), srcStart, srcStart + length)) {
+                throw CommandException.usage("destination '" + t.spec().text() + "' overlaps the source "
+                        + src.path() + " (the same file): " + Target.range(t.startByte(), t.end()) + " and "
+                        + Target.range(srcStart, srcStart + length));
+            }
+            for (int j = 0; j < i; j++) {
+                Target u = targets.get(j);
+                if (t.overlaps(u.operand().identity(), u.startByte(), u.end())) {
+                    throw CommandException.usage("destinations '" + u.spec().text() + "' and '" + t.spec().text()
+                            + "' are the same file and overlap: " + Target.range(u.startByte(), u.end()) + " and "
+                            + Target.range(t.startByte(), t.end()));
+                }
+            }
+        }
+    }
+
+    private KcopydClient createClient(KcopydClientFactory factory) {
+        try {
+            return pages == null ? factory.createClient() : factory.createClient(pages);
+        } catch (IllegalArgumentException e) {
+            throw CommandException.usage("--pages " + pages + ": " + e.getMessage());
+        } catch (IllegalStateException e) {
+            throw CommandException.failed("cannot create a kcopyd client: " + e.getMessage());
+        }
+    }
+
+    /** Creates the new destinations, each as long as its furthest region; on a failure removes them again. */
+    private static void create(OpenFiles files, List<Target> targets) {
+        Map<Object, Target> furthest = new LinkedHashMap<>();
+        for (Target t : targets) {
+            if (!t.operand().exists()) {
+                furthest.merge(t.operand().identity(), t, (a, b) -> a.end() >= b.end() ? a : b);
+            }
+        }
+        try {
+            for (Target t : furthest.values()) {
+                files.create(t.operand(), t.end());
+            }
+        } catch (CommandException e) {
+            files.removeCreated();
+            throw e;
+        }
+    }
+
+    private static ByteBuffer readTail(FileChannel ch, Operand src, long position, int bytes) throws IOException {
+        ByteBuffer data = ByteBuffer.allocate(bytes);
+        long at = position;
+        while (data.hasRemaining()) {
+            int n = ch.read(data, at);
+            if (n < 0) {
+                throw new EOFException("source " + src.path() + " ended at byte " + at + ", before the "
+                        + (position + bytes) + " bytes it had when the copy started");
+            }
+            at += n;
+        }
+        return data.flip();
+    }
+
+    private static Map<String, Object> fields(Operand src, RegionSpec from, long sectors, long length, double seconds) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("source", src.path().toString());
+        m.put("sector", from.sector());
+        m.put("sectors", sectors);
+        m.put("bytes", length);
+        m.put("seconds", Math.round(seconds * 1000) / 1000.0);
+        m.put("bytesPerSecond", seconds > 0 ? Math.round(length / seconds) : 0);
+        return m;
     }
 }

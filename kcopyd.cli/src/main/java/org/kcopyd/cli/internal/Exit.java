@@ -4,14 +4,21 @@ package org.kcopyd.cli.internal;
 final class Exit {
     /** Everything worked. */
     static final int OK = 0;
-    /** The command could not run: a file could not be opened, a service was missing, a step failed. */
+    /** The command could not run: a file could not be opened or created, a service was missing, a step failed. */
     static final int FAILED = 1;
-    /** Bad arguments (picocli's code for invalid input too). */
+    /** Bad arguments (picocli's code for invalid input too); nothing was written. */
     static final int USAGE = 2;
     /** Reading the source failed for some chunk. */
     static final int READ_ERROR = 3;
     /** Writing (or flushing) a destination failed. */
     static final int WRITE_ERROR = 4;
+    /**
+     * Interrupted (SIGINT, Ctrl-C: 128 + 2). After a signal the process's status is set by the
+     * JVM, not returned by a command; a command interrupted in the shell returns it.
+     */
+    static final int INTERRUPTED = 130;
+    /** Terminated (SIGTERM: 128 + 15); the JVM's exit status after the signal. */
+    static final int TERMINATED = 143;
 
     private Exit() {
     }

@@ -1,10 +1,15 @@
 package org.kcopyd.cli.internal;
 
+import java.math.BigDecimal;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
-/** Just enough JSON for the command line's machine-readable results. */
+/**
+ * Just enough JSON for the command line's machine-readable results. Numbers are written in plain
+ * notation ({@code 1200000000}, never {@code 1.2E9}); a NaN or infinite double, which JSON cannot
+ * hold, is {@code null}.
+ */
 final class Json {
 
     private Json() {
@@ -19,6 +24,9 @@ final class Json {
     private static void write(StringBuilder b, Object value) {
         if (value == null) {
             b.append("null");
+        } else if (value instanceof Double || value instanceof Float) {
+            double d = ((Number) value).doubleValue();
+            b.append(Double.isFinite(d) ? BigDecimal.valueOf(d).stripTrailingZeros().toPlainString() : "null");
         } else if (value instanceof Number || value instanceof Boolean) {
             b.append(value);
         } else if (value instanceof Map<?, ?> map) {

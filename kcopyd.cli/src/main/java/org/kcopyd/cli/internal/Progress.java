@@ -5,9 +5,13 @@ import java.util.Locale;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
 
-/** A one-line progress bar on a terminal: bytes done, rate and time left, redrawn every 200 ms. */
+/**
+ * A one-line progress bar on a terminal: bytes done, rate and time left, redrawn every 200 ms.
+ * Closing ends the line; an interruption may close it from another thread, so closing twice is harmless.
+ */
 final class Progress implements AutoCloseable {
 
     private final PrintWriter out;
@@ -15,6 +19,7 @@ final class Progress implements AutoCloseable {
     private final LongSupplier done;
     private final long start = System.nanoTime();
     private final ScheduledExecutorService timer;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     Progress(PrintWriter out, long total, LongSupplier done) {
         this.out = out;
@@ -60,6 +65,9 @@ final class Progress implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         timer.shutdownNow();
         draw();
         out.println();

@@ -1,29 +1,18 @@
 package org.kcopyd.cli.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.kcopyd.cli.internal.CommandFixture.image;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
+import java.util.jar.Manifest;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.kcopyd.api.BlockDevice;
-import org.kcopyd.api.BlockDeviceOpener;
-import org.kcopyd.api.EngineSettings;
-import org.kcopyd.api.Kcopyd;
-import org.kcopyd.api.KcopydClientFactory;
-import org.kcopyd.api.KcopydEngine;
-import org.kcopyd.mirror.Mirror;
-import org.kcopyd.snapshot.Snapshot;
-import org.osgi.service.cm.ConfigurationAdmin;
 
 /** The commands' parsing, messages and exit codes, on an engine outside OSGi. */
 class CommandLineTest {
@@ -31,127 +20,65 @@ class CommandLineTest {
     @TempDir
     Path dir;
 
-    private final KcopydEngine engine = Kcopyd.start(EngineSettings.defaults());
-    private final StringWriter out = new StringWriter();
-    private final StringWriter err = new StringWriter();
+    private final CommandFixture fixture = new CommandFixture();
 
     @AfterEach
     void close() {
-        engine.close();
+        fixture.close();
     }
-
-    /** Only the engine's services; snapshots and mirrors are tested in the runtime. */
-    private final Services services = new Services() {
-        @Override
-        public KcopydClientFactory factory(Duration wait) {
-            return engine;
-        }
-
-        @Override
-        public BlockDeviceOpener devices(Duration wait) {
-            return engine.devices();
-        }
-
-        @Override
-        public Map<String, Object> factoryProperties() {
-            return engine.settings().toMap();
-        }
-
-        @Override
-        public ConfigurationAdmin configurationAdmin() {
-            throw new IllegalStateException("no Config Admin outside OSGi");
-        }
-
-        @Override
-        public List<Snapshot> snapshots() {
-            return List.of();
-        }
-
-        @Override
-        public List<Mirror> mirrors() {
-            return List.of();
-        }
-
-        @Override
-        public Snapshot snapshot(String name, Duration wait) {
-            return null;
-        }
-
-        @Override
-        public Mirror mirror(String name, Duration wait) {
-            return null;
-        }
-
-        @Override
-        public BlockDevice origin(String path, Duration wait) {
-            return null;
-        }
-    };
 
     private int run(String... args) {
-        return Commands.run(new Console(services, new PrintWriter(out, true), new PrintWriter(err, true), false), args);
-    }
-
-    private Path image(String name, int bytes, long seed) throws Exception {
-        byte[] data = new byte[bytes];
-        new Random(seed).nextBytes(data);
-        return Files.write(dir.resolve(name), data);
-    }
-
-    @Test
-    void regionSpecsReadPathsSectorsAndCounts() {
-        assertThat(RegionSpec.parse("a.img")).isEqualTo(new RegionSpec(Path.of("a.img"), 0, -1));
-        assertThat(RegionSpec.parse("a.img:100")).isEqualTo(new RegionSpec(Path.of("a.img"), 100, -1));
-        assertThat(RegionSpec.parse("/dev/loop0:8+16")).isEqualTo(new RegionSpec(Path.of("/dev/loop0"), 8, 16));
-        assertThat(RegionSpec.parse("odd:name.img")).isEqualTo(new RegionSpec(Path.of("odd:name.img"), 0, -1));
-        assertThatThrownBy(() -> RegionSpec.parse("a.img:4+0")).hasMessageContaining("at least 1");
+        return fixture.run(args);
     }
 
     @Test
     void copyWritesEveryDestinationAndExitsZero() throws Exception {
-        Path src = image("src.img", 1 << 20, 1);
+        Path src = image(dir, "src.img", 1 << 20, 1);
 
         int code = run("copy", src.toString(), dir.resolve("a.img").toString(), dir.resolve("b.img") + ":8");
 
-        assertThat(code).as(err.toString()).isZero();
-        assertThat(out.toString()).contains("copied 1.0 MiB").contains("to 2 destinations");
+        assertThat(code).as(fixture.err()).isZero();
+        assertThat(fixture.out()).contains("copied 1.0 MiB").contains("to 2 destinations");
         assertThat(Files.mismatch(src, dir.resolve("a.img"))).isEqualTo(-1);
         assertThat(Files.size(dir.resolve("b.img"))).isEqualTo((1 << 20) + 8 * 512);
     }
 
     @Test
     void badArgumentsExitTwoWithAPlainMessage() throws Exception {
-        Path src = image("src.img", 16 * 512, 2);
+        Path src = image(dir, "src.img", 16 * 512, 2);
 
         assertThat(run("copy", src.toString())).isEqualTo(Exit.USAGE);
         assertThat(run("copy", src + ":8+100", dir.resolve("x.img").toString())).isEqualTo(Exit.USAGE);
-        assertThat(err.toString()).contains("ends past the device end 16").doesNotContain("\tat ");
+        assertThat(fixture.err()).contains("ends at sector 108, past its end at sector 16").doesNotContain("\tat ");
         assertThat(run("copy", src + ":0+4", dir.resolve("y.img") + ":0+5")).isEqualTo(Exit.USAGE);
-        assertThat(err.toString()).contains("has 5 sectors but the source has 4");
+        assertThat(fixture.err()).contains("has 5 sectors but the source has 4");
+        assertThat(CommandFixture.names(dir)).containsExactly("src.img");
     }
 
     @Test
     void aMissingSourceExitsOneNamingIt() {
-        assertThat(run("copy", dir.resolve("none.img").toString(), dir.resolve("x.img").toString()))
-                .isEqualTo(Exit.FAILED);
-        assertThat(err.toString()).contains("none.img does not exist").doesNotContain("Exception");
+        Path none = dir.resolve("none.img");
+
+        assertThat(run("copy", none.toString(), dir.resolve("x.img").toString())).isEqualTo(Exit.FAILED);
+
+        assertThat(fixture.err()).isEqualTo("kcopyd copy: cannot open source " + none + ": no such file\n");
     }
 
     @Test
     void zeroSetsRegionsToZeros() throws Exception {
-        Path img = image("img.img", 64 * 512, 3);
+        Path img = image(dir, "img.img", 64 * 512, 3);
 
         assertThat(run("zero", img + ":8+16", "--json")).isZero();
 
         byte[] data = Files.readAllBytes(img);
         assertThat(java.util.Arrays.copyOfRange(data, 8 * 512, 24 * 512)).containsOnly(0);
-        assertThat(out.toString()).startsWith("{\"result\":\"ok\"");
+        assertThat(fixture.out()).startsWith("{\"result\":\"ok\"");
     }
 
     @Test
     void configListsTheEffectiveSettings() {
         assertThat(run("config")).isZero();
-        assertThat(out.toString()).contains("defaultPages = 2048").contains("subJobKiB = 512");
+        assertThat(fixture.out()).contains("defaultPages = 2048").contains("subJobKiB = 512");
     }
 
     @Test
@@ -168,7 +95,65 @@ class CommandLineTest {
         }
         assertThat(run("snapshot", "create", "--help")).isZero();
         assertThat(run("mirror", "status", "--help")).isZero();
-        assertThat(out.toString()).contains("Usage: kcopyd copy").contains("Exit codes:")
+        assertThat(fixture.out()).contains("Usage: kcopyd copy").contains("Exit codes:")
                 .contains("Usage: kcopyd snapshot create").contains("Usage: kcopyd mirror status");
+    }
+
+    @Test
+    void helpDocumentsTheColonRuleWholeFilesAndTheInterruptionCodes() {
+        assertThat(run("copy", "--help")).isZero();
+        assertThat(run("zero", "--help")).isZero();
+
+        String help = fixture.out().replaceAll("\\s+", " ");
+        assertThat(help).contains("end the argument with ':' (a:b.img: is the whole file a:b.img)")
+                .contains("every byte of it").contains("never extended or truncated")
+                .contains("130 interrupted").contains("143 terminated");
+    }
+
+    @Test
+    void versionIsTheBundleVersionOfTheBuild() throws Exception {
+        Manifest manifest;
+        try (InputStream in = Files.newInputStream(Path.of("target/classes/META-INF/MANIFEST.MF"))) {
+            manifest = new Manifest(in);
+        }
+        String bundleVersion = manifest.getMainAttributes().getValue("Bundle-Version");
+
+        assertThat(run("--version")).isZero();
+        assertThat(run("copy", "--version")).isZero();
+
+        assertThat(bundleVersion).isNotBlank();
+        assertThat(fixture.out()).isEqualTo("kcopyd " + bundleVersion + "\nkcopyd " + bundleVersion + "\n");
+    }
+
+    @Test
+    void pagesOutsideTheFactoryRangeAreRefusedNamingValueAndRange() throws Exception {
+        Path src = image(dir, "src.img", 16 * 512, 4);
+        int max = fixture.engine.settings().maxPagesPerClient();
+
+        for (String pages : List.of("0", "-1", String.valueOf(max + 1))) {
+            fixture.err.getBuffer().setLength(0);
+            assertThat(run("copy", "--pages", pages, src.toString(), dir.resolve("new.img").toString()))
+                    .as(pages).isEqualTo(Exit.USAGE);
+            assertThat(fixture.err()).as(pages)
+                    .isEqualTo("kcopyd copy: --pages " + pages + " is outside 1.." + max
+                            + " (the engine's maxPagesPerClient)\n");
+        }
+        assertThat(run("copy", "--pages", String.valueOf(max), src.toString(), dir.resolve("new.img").toString()))
+                .as(fixture.err()).isZero();
+        assertThat(run("copy", "--pages", "1", src.toString(), dir.resolve("new2.img").toString())).isZero();
+    }
+
+    @Test
+    void picocliUsageErrorsAreOneLineNamingTheBadArgument() throws Exception {
+        Path src = image(dir, "src.img", 16 * 512, 5);
+
+        assertThat(run("copy", "--bogus", src.toString(), dir.resolve("x.img").toString())).isEqualTo(Exit.USAGE);
+        assertThat(run("copy", "--pages", "abc", src.toString(), dir.resolve("x.img").toString()))
+                .isEqualTo(Exit.USAGE);
+
+        assertThat(fixture.err().lines()).hasSize(2);
+        assertThat(fixture.err().lines().toList().get(0)).contains("'--bogus'").endsWith("(see kcopyd copy --help)");
+        assertThat(fixture.err().lines().toList().get(1)).contains("'abc'");
+        assertThat(CommandFixture.names(dir)).containsExactly("src.img");
     }
 }

@@ -1,0 +1,172 @@
+package org.kcopyd.cli.internal;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.BlockDeviceOpener;
+import org.kcopyd.api.DeviceOption;
+import org.kcopyd.device.FileClaims;
+
+/**
+ * The files one command has opened and created. Destinations are opened read-write once per file
+ * (several regions of one file share the device, as the claim on a written file is exclusive). A
+ * new file is created only where nothing exists ({@code CREATE_NEW}), and the files this command
+ * created can be removed again if the job is refused after all. Closing closes everything; so
+ * does {@link #cancel()}, from any thread, which makes a running job's remaining I/O fail.
+ */
+final class OpenFiles implements Closeable {
+
+    private record Created(Path path, Object identity) {
+    }
+
+    private final BlockDeviceOpener opener;
+    private final DeviceOption[] read;
+    private final DeviceOption[] write;
+    private final Map<Object, BlockDevice> writable = new HashMap<>();
+    private final Map<Object, FileChannel> channels = new HashMap<>();
+    private final List<Closeable> all = new ArrayList<>();
+    private final List<Created> created = new ArrayList<>();
+    private boolean closed;
+
+    OpenFiles(BlockDeviceOpener opener, boolean direct) {
+        this.opener = opener;
+        this.read = direct ? new DeviceOption[] {DeviceOption.DIRECT} : new DeviceOption[0];
+        this.write = direct ? new DeviceOption[] {DeviceOption.READ_WRITE, DeviceOption.DIRECT}
+                : new DeviceOption[] {DeviceOption.READ_WRITE};
+    }
+
+    /** @return the source, opened read-only */
+    synchronized BlockDevice openRead(Operand source) {
+        try {
+            return track(opener.open(source.path(), read));
+        } catch (IOException e) {
+            throw CommandException.failed(FileErrors.describe(e, "open " + source.path() + " for reading"));
+        }
+    }
+
+    /** @return the destination's device, opened read-write (claimed) the first time it is asked for */
+    synchronized BlockDevice openWrite(Operand dest) {
+        BlockDevice device = writable.get(dest.identity());
+        if (device == null) {
+            try {
+                device = track(opener.open(dest.path(), write));
+            } catch (IOException e) {
+                throw CommandException.failed(FileErrors.describe(e, "open " + dest.path() + " for writing"));
+            }
+            writable.put(dest.identity(), device);
+        }
+        return device;
+    }
+
+    /**
+     * Creates a new file of exactly {@code bytes} (sparse) where nothing exists, and opens it read-write.
+     *
+     * @return the file's device; its size is {@code bytes} rounded down to whole sectors
+     */
+    synchronized BlockDevice create(Operand dest, long bytes) {
+        Path path = dest.path();
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            try {
+                created.add(new Created(path, FileClaims.identityOf(path)));
+            } catch (IOException e) {
+                Files.deleteIfExists(path);
+                throw e;
+            }
+            ch.write(ByteBuffer.allocate(1), bytes - 1);
+        } catch (IOException e) {
+            throw CommandException.failed(FileErrors.describe(e, "create " + path));
+        }
+        Operand opened = new Operand(path, dest.identity(), true, true);
+        return openWrite(opened);
+    }
+
+    /** @return the size in bytes of an opened file: a regular file's length, a block device's capacity */
+    static long bytes(Operand operand, BlockDevice device) {
+        if (!operand.regular()) {
+            return device.sizeInSectors() * BlockDevice.SECTOR_SIZE;
+        }
+        try {
+            return Files.size(operand.path());
+        } catch (IOException e) {
+            throw CommandException.failed(FileErrors.describe(e, "read the size of " + operand.path()));
+        }
+    }
+
+    /**
+     * A channel on an opened file for the bytes past its last whole sector, which block devices
+     * do not address. Checked to be the file that was opened (not one renamed into its place).
+     *
+     * @throws IOException if it cannot be opened or is not the same file
+     */
+    synchronized FileChannel channel(Operand operand, boolean forWriting) throws IOException {
+        List<Object> key = List.of(operand.identity(), forWriting);
+        FileChannel ch = channels.get(key);
+        if (ch == null) {
+            if (closed) {
+                throw new java.nio.channels.ClosedChannelException();
+            }
+            ch = FileChannel.open(operand.path(), forWriting ? StandardOpenOption.WRITE : StandardOpenOption.READ);
+            all.add(ch);
+            channels.put(key, ch);
+            if (operand.exists() && !FileClaims.identityOf(operand.path()).equals(operand.identity())) {
+                throw new IOException(operand.path() + " was replaced by another file while kcopyd used it");
+            }
+        }
+        return ch;
+    }
+
+    /**
+     * Removes the files this command created (after a refusal), if they are still the files it
+     * created; closes everything first.
+     *
+     * @return the paths removed
+     */
+    synchronized List<Path> removeCreated() {
+        cancel();
+        List<Path> removed = new ArrayList<>();
+        for (Created c : created) {
+            try {
+                if (Files.exists(c.path()) && FileClaims.identityOf(c.path()).equals(c.identity())) {
+                    Files.delete(c.path());
+                    removed.add(c.path());
+                }
+            } catch (IOException e) {
+                // Left as it is: removing is a courtesy, and a file that cannot be examined is not ours to delete.
+            }
+        }
+        created.clear();
+        return removed;
+    }
+
+    /** Closes every device and channel; a running job's further I/O on them fails. Idempotent. */
+    synchronized void cancel() {
+        closed = true;
+        for (Closeable c : all) {
+            try {
+                c.close();
+            } catch (IOException e) {
+                // Closing to stop: a failure to close changes nothing about what is reported.
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        cancel();
+    }
+
+    private BlockDevice track(BlockDevice device) {
+        all.add(device);
+        return device;
+    }
+}

@@ -1,0 +1,120 @@
+package org.kcopyd.cli.internal;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+
+import org.kcopyd.device.FileClaims;
+
+/**
+ * A file named on the command line, examined before anything is opened or created: that it is a
+ * regular file or a block device (a FIFO would block an open, a character device cannot be sized
+ * or sought), or, for a new destination, that its directory exists and is writable.
+ *
+ * @param path     the path as given
+ * @param identity what tells two names of one file apart: {@link FileClaims#identityOf} of an
+ *                 existing file, the real directory and name of a new one
+ * @param exists   false for a destination to be created
+ * @param regular  a regular file (its size need not be whole sectors), else a block device
+ */
+record Operand(Path path, Object identity, boolean exists, boolean regular) {
+
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFIFO = 0010000;
+    private static final int S_IFCHR = 0020000;
+    private static final int S_IFBLK = 0060000;
+    private static final int S_IFSOCK = 0140000;
+
+    /**
+     * @param path a file that must exist
+     * @param role "source", "destination"... for messages
+     * @return the examined file
+     * @throws CommandException if it does not exist ({@link Exit#FAILED}) or is of the wrong kind
+     *                          ({@link Exit#USAGE})
+     */
+    static Operand existing(Path path, String role) {
+        BasicFileAttributes attrs;
+        try {
+            attrs = Files.readAttributes(path, BasicFileAttributes.class);
+        } catch (NoSuchFileException e) {
+            throw CommandException.failed("cannot open " + role + " " + path + ": " + (Files.isSymbolicLink(path)
+                    ? "it is a symbolic link to the missing " + target(path) : "no such file"));
+        } catch (IOException e) {
+            throw CommandException.failed(FileErrors.describe(e, "examine " + role + " " + path));
+        }
+        if (attrs.isDirectory()) {
+            throw CommandException.usage(role + " " + path + " is a directory, not a file or block device");
+        }
+        boolean regular = attrs.isRegularFile();
+        if (!regular) {
+            String kind = kind(path);
+            if (kind != null) {
+                throw CommandException.usage(role + " " + path + " is " + kind + ", not a regular file or block "
+                        + "device: kcopyd needs a size and random access");
+            }
+        }
+        try {
+            return new Operand(path, FileClaims.identityOf(path), true, regular);
+        } catch (IOException e) {
+            throw CommandException.failed(FileErrors.describe(e, "examine " + role + " " + path));
+        }
+    }
+
+    /**
+     * @param path a destination: an existing file or block device, or a new file to create
+     * @return the examined destination
+     * @throws CommandException as {@link #existing}, or if a new file could not be created there
+     */
+    static Operand destination(Path path) {
+        if (Files.exists(path)) {
+            return existing(path, "destination");
+        }
+        if (Files.isSymbolicLink(path)) {
+            throw CommandException.failed("cannot create " + path + ": it is a symbolic link to the missing "
+                    + target(path) + ", and kcopyd creates no file through a link");
+        }
+        Path shown = path.getParent() != null ? path.getParent() : Path.of(".");
+        Path parent = path.toAbsolutePath().getParent();
+        if (parent == null || !Files.exists(parent)) {
+            throw CommandException.failed("cannot create " + path + ": no such directory " + shown);
+        }
+        if (!Files.isDirectory(parent)) {
+            throw CommandException.failed("cannot create " + path + ": " + shown + " is not a directory");
+        }
+        if (!Files.isWritable(parent)) {
+            throw CommandException.failed("cannot create " + path + ": directory " + shown + " is not writable");
+        }
+        try {
+            return new Operand(path, "new file " + parent.toRealPath().resolve(path.getFileName()), false, true);
+        } catch (IOException e) {
+            throw CommandException.failed(FileErrors.describe(e, "create " + path));
+        }
+    }
+
+    /** @return what a non-regular, non-directory file is, or null for a block device */
+    private static String kind(Path path) {
+        int mode;
+        try {
+            mode = ((Number) Files.getAttribute(path, "unix:mode")).intValue();
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return "neither a regular file nor a block device";
+        }
+        return switch (mode & S_IFMT) {
+            case S_IFBLK -> null;
+            case S_IFCHR -> "a character device";
+            case S_IFIFO -> "a FIFO";
+            case S_IFSOCK -> "a socket";
+            default -> "neither a regular file nor a block device";
+        };
+    }
+
+    private static String target(Path link) {
+        try {
+            return Files.readSymbolicLink(link).toString();
+        } catch (IOException e) {
+            return "file";
+        }
+    }
+}
