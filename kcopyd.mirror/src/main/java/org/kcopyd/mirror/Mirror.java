@@ -1,19 +1,131 @@
 package org.kcopyd.mirror;
 
+import java.util.UUID;
 import java.util.concurrent.CompletionStage;
+import java.util.regex.Pattern;
 
 import org.kcopyd.api.BlockDevice;
 import org.osgi.annotation.versioning.ProviderType;
 
-/** One mirror. Registered as a service with the property {@value #NAME}; thread-safe. */
+/**
+ * One mirror. Registered as a service with the property {@value #NAME}; thread-safe.
+ *
+ * <p>The constants name what other bundles and users exchange with the mirror bundle: the
+ * factory PID and property names of its configuration ({@code CONFIG_*}), the properties of the
+ * services it registers, and the limits it enforces. The configuration rules, in short:
+ * <ul>
+ * <li>{@value #CONFIG_LEGS} is a list ({@code String[]}): never split at commas, so a path may
+ * contain one. 2 to {@value #MAX_LEGS} legs, each a file or raw device path of at most
+ * {@value #MAX_LEG_PATH_BYTES} bytes in UTF-8, or {@value #SERVICE_LEG}{@code NAME} for a
+ * {@link BlockDevice} service with {@value #DEVICE_NAME}{@code =NAME}.</li>
+ * <li>Every file the mirror writes is claimed for its role ("leg 1 of mirror m", "the region log
+ * of mirror m"), by file identity (device and inode), while the mirror is open: a file already
+ * claimed (another leg, the log, another mirror's or a snapshot's file, whatever the spelling of
+ * its path) is refused with a message naming the holder, and so is one service twice.</li>
+ * <li>The region log carries a header with its identity (a UUID chosen when the log is made,
+ * {@link #regionLogId()}), the region size, the mirror size and each leg's path and state. A new
+ * log is made only where no file exists and the configuration names no identity, or where
+ * {@value #CONFIG_FORMAT}{@code =true} asks for it; the mirror then records the new identity in
+ * its configuration ({@value #CONFIG_REGION_LOG_ID}) and clears {@value #CONFIG_FORMAT}. An
+ * existing file is adopted only when the configuration names its identity and its header is
+ * intact and matches (region size, mirror size, at least one configured leg in sync); anything
+ * else — a file without the header, a damaged header, another mirror's log, a configured identity
+ * whose log is missing — is refused with the reason and not written at all. A new log makes leg 0
+ * the default leg: every other leg is resynchronised from it.</li>
+ * <li>The region size is a power of two from {@value #MIN_REGION_SECTORS} to
+ * {@value #MAX_REGION_SECTORS} sectors.</li>
+ * </ul>
+ * A configuration that breaks a rule is refused when the mirror opens, before anything is
+ * written; the reason is logged.
+ */
 @ProviderType
 public interface Mirror {
 
     /** Service property: the mirror's name. */
     String NAME = "kcopyd.mirror.name";
+    /** Service property of both services: the legs, as configured ({@code String[]}). */
+    String LEGS = "kcopyd.mirror.legs";
+    /** Service property of both services: the region log's path. */
+    String REGION_LOG = "kcopyd.mirror.regionLog";
+    /** Service property of both services: the region log's identity, {@link #regionLogId()}. */
+    String REGION_LOG_ID = "kcopyd.mirror.regionLogId";
+    /** Service property of the mirror's {@link BlockDevice} service; its value is {@value #ROLE_MIRROR}. */
+    String ROLE = "kcopyd.device.role";
+    /** The value of {@value #ROLE} on the mirror's device service. */
+    String ROLE_MIRROR = "mirror";
+    /** Service property naming a {@link BlockDevice} service that a leg {@value #SERVICE_LEG}{@code NAME} uses. */
+    String DEVICE_NAME = "kcopyd.device.name";
+    /** Prefix of a leg that is a {@link BlockDevice} service rather than a file. */
+    String SERVICE_LEG = "service:";
+
+    /** Factory PID of mirror configurations: one configuration per mirror. */
+    String FACTORY_PID = "org.kcopyd.mirror";
+    /** Configuration property: the mirror's name, matching {@link #NAME_RULE}, unique among mirrors. */
+    String CONFIG_NAME = "name";
+    /** Configuration property: the legs ({@code String[]}), default leg first. */
+    String CONFIG_LEGS = "legs";
+    /** Configuration property: the path of the region log. */
+    String CONFIG_REGION_LOG = "regionLog";
+    /**
+     * Configuration property: the identity (a UUID) of the region log to adopt. Empty: no log
+     * exists yet; one is made where no file exists, and its identity written back here.
+     */
+    String CONFIG_REGION_LOG_ID = "regionLogId";
+    /**
+     * Configuration property: {@code true} to make a new region log over whatever file is at
+     * {@value #CONFIG_REGION_LOG} (unless it already is the log {@value #CONFIG_REGION_LOG_ID}
+     * names); leg 0 becomes the default leg. Cleared once done.
+     */
+    String CONFIG_FORMAT = "format";
+    /** Configuration property: the region size in sectors. */
+    String CONFIG_REGION_SECTORS = "regionSectors";
+    /** Configuration property: true to stop a region's resync at its first error. */
+    String CONFIG_ERROR_HANDLING = "errorHandling";
+    /** Configuration property: the resync's bandwidth cap in bytes per second (0 = none). */
+    String CONFIG_THROTTLE_BYTES_PER_SECOND = "throttleBytesPerSecond";
+    /** Configuration property: the share of time (1..100 %) the resync may have I/O outstanding. */
+    String CONFIG_THROTTLE_IO_PERCENT = "throttleIoPercent";
+
+    /**
+     * The rule for mirror names, a regular expression: 1 to 64 of {@code A-Z a-z 0-9 . _ -} (a
+     * name appears in service filters, file claims and messages).
+     */
+    String NAME_RULE = "[A-Za-z0-9._-]{1,64}";
+    /** The least region size in sectors (4 KiB). */
+    int MIN_REGION_SECTORS = 8;
+    /** The greatest region size in sectors (512 MiB). */
+    int MAX_REGION_SECTORS = 1 << 20;
+    /** The region size when none is configured (512 KiB). */
+    int DEFAULT_REGION_SECTORS = 1024;
+    /** The most legs a mirror may have. */
+    int MAX_LEGS = 16;
+    /** The longest leg path the region log records, in bytes of UTF-8. */
+    int MAX_LEG_PATH_BYTES = 256;
+
+    /**
+     * @param name a would-be mirror name, may be null
+     * @return whether it matches {@link #NAME_RULE}
+     */
+    static boolean isValidName(String name) {
+        return name != null && Pattern.matches(NAME_RULE, name);
+    }
+
+    /**
+     * @param sectors a would-be region size in sectors
+     * @return whether it is a power of two from {@value #MIN_REGION_SECTORS} to {@value #MAX_REGION_SECTORS}
+     */
+    static boolean isValidRegionSize(long sectors) {
+        return sectors >= MIN_REGION_SECTORS && sectors <= MAX_REGION_SECTORS && Long.bitCount(sectors) == 1;
+    }
 
     /** @return the mirror's name */
     String name();
+
+    /**
+     * @return the identity of the mirror's region log, recorded in its header when it was made;
+     *         naming it in {@value #CONFIG_REGION_LOG_ID} lets a later configuration adopt the log
+     */
+    UUID regionLogId();
 
     /** @return the mirror as a block device: writes reach every healthy leg, reads come from an in-sync leg */
     BlockDevice device();
@@ -21,6 +133,11 @@ public interface Mirror {
     /** @return the current status */
     MirrorStatus status();
 
-    /** @return a stage completed when no resync is pending (immediately if none) */
+    /**
+     * @return a stage completed when no resync is pending (immediately if none). A leg whose
+     *         resync fails (an I/O error, or a copy the engine refuses) is marked
+     *         {@link LegState#FAILED} with the reason, and the stage still completes; a resync
+     *         that cannot run for a while (no kcopyd factory, a full client) waits and retries.
+     */
     CompletionStage<Void> whenInSync();
 }

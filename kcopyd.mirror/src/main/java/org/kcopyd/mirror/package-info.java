@@ -7,7 +7,12 @@
  * <p>Each mirror is a Config Admin factory configuration (factory PID {@code org.kcopyd.mirror})
  * and appears as a {@link org.kcopyd.mirror.Mirror} service and a
  * {@link org.kcopyd.api.BlockDevice} service. Units are 512-byte sectors.
+ *
+ * <p><b>Safety.</b> Nothing the configuration names is overwritten unless it is known to be the
+ * mirror's own: each leg and the region log are claimed for their role (a file already claimed is
+ * refused), and an existing region log is adopted only when its header carries the configured
+ * identity; see {@link org.kcopyd.mirror.Mirror} for the rules and the configuration's names.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.kcopyd.mirror;

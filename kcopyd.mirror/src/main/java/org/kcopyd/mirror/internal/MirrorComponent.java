@@ -1,23 +1,30 @@
 package org.kcopyd.mirror.internal;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
+import java.time.Duration;
+import java.util.Dictionary;
 import java.util.Hashtable;
-import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.ClientOptions;
-import org.kcopyd.api.DeviceOption;
+import org.kcopyd.api.KcopydClient;
 import org.kcopyd.api.KcopydClientFactory;
 import org.kcopyd.api.Throttle;
-import org.kcopyd.device.FileDeviceOpener;
 import org.kcopyd.mirror.Mirror;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
 import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -32,26 +39,31 @@ import org.osgi.service.metatype.annotations.Designate;
 /**
  * One mirror per factory configuration. Its kcopyd client comes from whichever factory is bound
  * (dynamic, greedy) and uses the mirror's own named throttle, set live from the configuration.
- * While no factory is bound, the resync pauses; writes and reads go on.
+ * While no factory is bound, the resync pauses; writes and reads go on. A configuration that is
+ * refused (see {@link MirrorSettings}, {@link OpenedMirror}) fails the activation with the reason,
+ * having written nothing. When it makes a new region log, it writes the log's identity back into
+ * its configuration ({@value Mirror#CONFIG_REGION_LOG_ID}, and clears {@value Mirror#CONFIG_FORMAT}),
+ * so that the next activation adopts that log and only that one.
  */
-@Component(configurationPid = MirrorComponent.FACTORY_PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
+@Component(configurationPid = Mirror.FACTORY_PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
         service = {}, immediate = true)
 @Designate(ocd = MirrorConfiguration.class, factory = true)
 public final class MirrorComponent {
 
-    static final String FACTORY_PID = "org.kcopyd.mirror";
-    /** Service property naming a BlockDevice service that a mirror leg {@code service:NAME} can use. */
-    static final String DEVICE_NAME = "kcopyd.device.name";
-    private static final String SERVICE_LEG = "service:";
-    private final List<org.osgi.framework.ServiceReference<BlockDevice>> serviceLegs = new ArrayList<>();
-    private BundleContext bundleContext;
-    private static final FileDeviceOpener FILES = new FileDeviceOpener(false);
+    /** Retries of a resync that cannot run for a while: 50 ms, doubling, at most 30 s apart. */
+    static final Duration FIRST_RETRY = Duration.ofMillis(50);
+    static final Duration MAX_RETRY = Duration.ofSeconds(30);
+    private static final System.Logger LOG = System.getLogger(MirrorComponent.class.getName());
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile ConfigurationAdmin configurationAdmin;
 
     private final ClientBinding kcopyd = new ClientBinding(this::clientFor);
-    private final java.util.Set<KcopydClientFactory> factories = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    private volatile MirrorConfiguration config;
-    private final List<BlockDevice> opened = new ArrayList<>();
-    private MirrorVolume mirror;
+    private final Set<KcopydClientFactory> factories = ConcurrentHashMap.newKeySet();
+    private String pid;
+    private volatile MirrorSettings settings;
+    private ScheduledExecutorService retries;
+    private OpenedMirror opened;
     private ServiceRegistration<Mirror> mirrorRegistration;
     private ServiceRegistration<BlockDevice> deviceRegistration;
 
@@ -60,7 +72,7 @@ public final class MirrorComponent {
     void bindFactory(KcopydClientFactory factory) {
         factories.add(factory);
         // DS binds before activation: the client, which needs the configuration, is then made in open().
-        if (config != null) {
+        if (settings != null) {
             kcopyd.bind(factory);
         }
     }
@@ -70,69 +82,47 @@ public final class MirrorComponent {
         kcopyd.unbind(factory);
     }
 
-    private org.kcopyd.api.KcopydClient clientFor(KcopydClientFactory factory) {
-        MirrorConfiguration c = config;
-        Throttle throttle = factory.throttle("mirror-" + c.name());
-        applyThrottle(throttle, c);
+    private KcopydClient clientFor(KcopydClientFactory factory) {
+        MirrorSettings s = settings;
+        Throttle throttle = factory.throttle("mirror-" + s.name());
+        applyThrottle(throttle, s);
         return factory.createClient(ClientOptions.builder().throttle(throttle).build());
     }
 
-    private static void applyThrottle(Throttle throttle, MirrorConfiguration c) {
-        throttle.setBytesPerSecond(c.throttleBytesPerSecond());
-        throttle.setIoPercent(c.throttleIoPercent());
-    }
-
-    static List<String> legPaths(String[] legs) {
-        List<String> paths = new ArrayList<>();
-        if (legs != null) {
-            for (String entry : legs) {
-                Arrays.stream(entry.split(",")).map(String::trim).filter(s -> !s.isEmpty()).forEach(paths::add);
-            }
-        }
-        return paths;
+    private static void applyThrottle(Throttle throttle, MirrorSettings s) {
+        throttle.setBytesPerSecond(s.throttleBytesPerSecond());
+        throttle.setIoPercent(s.throttleIoPercent());
     }
 
     @Activate
-    void activate(BundleContext context, MirrorConfiguration configuration) throws IOException {
-        open(context, configuration);
+    void activate(BundleContext context, MirrorConfiguration configuration, Map<String, Object> properties)
+            throws IOException {
+        pid = (String) properties.get(Constants.SERVICE_PID);
+        open(context, MirrorSettings.of(configuration));
     }
 
-    private void open(BundleContext context, MirrorConfiguration configuration) throws IOException {
-        this.config = configuration;
-        this.bundleContext = context;
-        String name = configuration.name();
-        if (name == null || name.isBlank()) {
-            throw new IllegalArgumentException("mirror configuration lacks 'name'");
-        }
-        List<String> paths = legPaths(configuration.legs());
-        if (paths.size() < 2) {
-            throw new IllegalArgumentException("mirror '" + name + "' needs at least 2 legs, " + paths.size()
-                    + " given");
-        }
-        if (configuration.regionLog() == null || configuration.regionLog().isBlank()) {
-            throw new IllegalArgumentException("mirror '" + name + "' lacks 'regionLog'");
-        }
+    private void open(BundleContext context, MirrorSettings s) throws IOException {
+        String name = s.name();
+        retries = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "kcopyd-mirror-" + name + "-retry");
+            t.setDaemon(true);
+            return t;
+        });
         try {
-            List<BlockDevice> legs = new ArrayList<>();
-            for (String path : paths) {
-                legs.add(openLeg(context, path));
-            }
-            long sectors = legs.stream().mapToLong(BlockDevice::sizeInSectors).min().orElseThrow();
-            long regions = MirrorVolume.regionsOf(sectors, configuration.regionSectors());
-            Path logPath = Path.of(configuration.regionLog());
-            BlockDevice logDevice = Files.exists(logPath) ? FILES.open(logPath, DeviceOption.READ_WRITE)
-                    : FILES.create(logPath, RegionLog.sizeInSectors(regions));
-            opened.add(logDevice);
-            RegionLog log = RegionLog.open(logDevice, paths, configuration.regionSectors(), regions);
-            mirror = new MirrorVolume(name, paths, legs, log, configuration.regionSectors(), kcopyd,
-                    configuration.errorHandling());
+            opened = OpenedMirror.open(s, deviceName -> lease(context, deviceName), kcopyd,
+                    new Backoff(retries, FIRST_RETRY, MAX_RETRY));
         } catch (IOException | RuntimeException e) {
-            closeDevices();
+            retries.shutdownNow();
+            retries = null;
             throw e;
         }
+        MirrorVolume mirror = opened.volume();
+        settings = s.withRegionLogId(mirror.regionLogId());
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(Mirror.NAME, name);
-        props.put("kcopyd.mirror.legs", paths.toArray(new String[0]));
+        props.put(Mirror.LEGS, s.legs().toArray(new String[0]));
+        props.put(Mirror.REGION_LOG, s.regionLog().toString());
+        props.put(Mirror.REGION_LOG_ID, mirror.regionLogId().toString());
         for (KcopydClientFactory factory : factories) {
             // A fresh client per open: its throttle is named after the (possibly new) mirror name.
             kcopyd.unbind(factory);
@@ -141,58 +131,99 @@ public final class MirrorComponent {
         // Started before it is published, so that whoever finds it sees its resync already planned.
         mirror.start();
         mirrorRegistration = context.registerService(Mirror.class, mirror, props);
-        props.put("kcopyd.device.role", "mirror");
+        props.put(Mirror.ROLE, Mirror.ROLE_MIRROR);
         deviceRegistration = context.registerService(BlockDevice.class, mirror.device(), props);
-    }
-
-    /**
-     * A leg is a file or raw device path, or {@code service:NAME}: a {@link BlockDevice} service
-     * with the property {@value #DEVICE_NAME}={@code NAME} (a remote volume, another bundle's
-     * device), bound when the mirror opens.
-     */
-    private BlockDevice openLeg(BundleContext context, String leg) throws IOException {
-        if (leg.startsWith(SERVICE_LEG)) {
-            String deviceName = leg.substring(SERVICE_LEG.length());
-            try {
-                for (var ref : context.getServiceReferences(BlockDevice.class, "(" + DEVICE_NAME + "=" + deviceName
-                        + ")")) {
-                    BlockDevice device = context.getService(ref);
-                    if (device != null) {
-                        serviceLegs.add(ref);
-                        return device;
-                    }
-                }
-            } catch (org.osgi.framework.InvalidSyntaxException e) {
-                throw new IllegalArgumentException("leg '" + leg + "' is not a valid device name", e);
-            }
-            throw new IOException("leg '" + leg + "': no BlockDevice service with " + DEVICE_NAME + "=" + deviceName);
+        if (!mirror.regionLogId().equals(s.regionLogId()) || s.format()) {
+            recordLogIdentity(mirror.regionLogId());
         }
-        BlockDevice device = FILES.open(Path.of(leg), DeviceOption.READ_WRITE);
-        opened.add(device);
-        return device;
     }
 
     /**
-     * The throttle and error handling apply at once; a change of name, legs, region size or log
-     * closes the mirror and opens it again with the new configuration (an added or replaced leg
-     * is then resynchronised fully, dirty regions are resynchronised).
+     * Writes the identity of a log made just now into the configuration (and clears format), so
+     * that the next activation adopts it and formats nothing. Failing that, the mirror works, but
+     * its next activation refuses the file until the identity, logged here, is set by hand.
+     */
+    private void recordLogIdentity(UUID id) {
+        String failure;
+        ConfigurationAdmin cm = configurationAdmin;
+        try {
+            Configuration[] found = cm == null || pid == null ? null
+                    : cm.listConfigurations("(" + Constants.SERVICE_PID + "=" + escape(pid) + ")");
+            if (found != null) {
+                Dictionary<String, Object> props = found[0].getProperties();
+                props.put(Mirror.CONFIG_REGION_LOG_ID, id.toString());
+                props.remove(Mirror.CONFIG_FORMAT);
+                found[0].update(props);
+                return;
+            }
+            failure = cm == null ? "no ConfigurationAdmin service" : "the configuration " + pid + " is gone";
+        } catch (IOException | InvalidSyntaxException | IllegalStateException e) {
+            failure = e.toString();
+        }
+        LOG.log(System.Logger.Level.WARNING, "mirror '" + settings.name() + "' made region log " + id + " at "
+                + settings.regionLog() + " but could not record its identity in the configuration (" + failure
+                + "): set " + Mirror.CONFIG_REGION_LOG_ID + "=" + id + " there, or the log will not be reopened");
+    }
+
+    /**
+     * A {@code service:NAME} leg: a {@link BlockDevice} service with {@value Mirror#DEVICE_NAME}={@code NAME}
+     * (a remote volume, another bundle's device), held while the mirror is open.
+     */
+    private static OpenedMirror.Lease lease(BundleContext context, String deviceName) {
+        try {
+            for (ServiceReference<BlockDevice> ref : context.getServiceReferences(BlockDevice.class,
+                    "(" + Mirror.DEVICE_NAME + "=" + escape(deviceName) + ")")) {
+                BlockDevice device = context.getService(ref);
+                if (device != null) {
+                    return new OpenedMirror.Lease(device, ref.getProperty(org.osgi.framework.Constants.SERVICE_ID),
+                            () -> context.ungetService(ref));
+                }
+            }
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalArgumentException("device name '" + deviceName + "' makes an invalid filter", e);
+        }
+        return null;
+    }
+
+    /** Escapes what an LDAP filter value gives a meaning to: a name is matched literally. */
+    static String escape(String value) {
+        StringBuilder b = new StringBuilder();
+        for (char c : value.toCharArray()) {
+            if (c == '\\' || c == '*' || c == '(' || c == ')') {
+                b.append('\\');
+            }
+            b.append(c);
+        }
+        return b.toString();
+    }
+
+    /**
+     * The throttle and error handling apply at once; a change of name, legs, region size, log or
+     * log identity closes the mirror and opens it again with the new configuration (an added or
+     * replaced leg is then resynchronised fully, dirty regions are resynchronised). A refused
+     * configuration (a bad value) changes nothing: the mirror goes on as it was; one whose legs or
+     * log are refused leaves the mirror closed, with the reason logged. The log's identity being
+     * recorded (and format cleared) changes nothing.
      */
     @Modified
-    void modified(BundleContext context, MirrorConfiguration configuration) throws IOException {
-        MirrorConfiguration old = config;
-        boolean structural = !old.name().equals(configuration.name())
-                || !legPaths(old.legs()).equals(legPaths(configuration.legs()))
-                || old.regionSectors() != configuration.regionSectors()
-                || !old.regionLog().equals(configuration.regionLog());
-        if (structural) {
+    void modified(BundleContext context, MirrorConfiguration configuration, Map<String, Object> properties)
+            throws IOException {
+        pid = (String) properties.get(Constants.SERVICE_PID);
+        MirrorSettings next = MirrorSettings.of(configuration);
+        MirrorSettings old = settings;
+        if (old == null || old.structurallyDifferent(next)) {
             closeMirror();
-            open(context, configuration);
+            open(context, next);
             return;
         }
-        config = configuration;
-        mirror.setErrorHandling(configuration.errorHandling());
+        UUID id = opened.volume().regionLogId();
+        settings = next.withRegionLogId(id);
+        opened.volume().setErrorHandling(next.errorHandling());
         for (KcopydClientFactory factory : factories) {
-            applyThrottle(factory.throttle("mirror-" + configuration.name()), configuration);
+            applyThrottle(factory.throttle("mirror-" + next.name()), next);
+        }
+        if (next.regionLogId() == null || next.format()) {
+            recordLogIdentity(id);
         }
     }
 
@@ -203,25 +234,20 @@ public final class MirrorComponent {
     }
 
     private void closeMirror() {
-        deviceRegistration.unregister();
-        mirrorRegistration.unregister();
-        mirror.close();
-        closeDevices();
-    }
-
-    private void closeDevices() {
-        for (var ref : serviceLegs) {
-            bundleContext.ungetService(ref);
+        if (deviceRegistration != null) {
+            deviceRegistration.unregister();
+            mirrorRegistration.unregister();
+            deviceRegistration = null;
+            mirrorRegistration = null;
         }
-        serviceLegs.clear();
-        for (BlockDevice d : opened) {
-            try {
-                d.close();
-            } catch (IOException e) {
-                System.getLogger(MirrorComponent.class.getName()).log(System.Logger.Level.WARNING,
-                        "closing " + d.name() + " failed", e);
-            }
+        if (opened != null) {
+            opened.close();
+            opened = null;
         }
-        opened.clear();
+        if (retries != null) {
+            retries.shutdownNow();
+            retries = null;
+        }
+        settings = null;
     }
 }

@@ -1,28 +1,52 @@
 package org.kcopyd.mirror.internal;
 
+import org.kcopyd.mirror.Mirror;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
-/** One mirror, as a factory configuration of {@value MirrorComponent#FACTORY_PID}. */
-@ObjectClassDefinition(id = MirrorComponent.FACTORY_PID, name = "kcopyd mirror",
+/**
+ * One mirror, as a factory configuration of {@value Mirror#FACTORY_PID}. The attribute names are
+ * the {@code Mirror.CONFIG_*} constants (a test checks that they agree); {@link MirrorSettings}
+ * checks the values.
+ */
+@ObjectClassDefinition(id = Mirror.FACTORY_PID, name = "kcopyd mirror",
         description = "A mirrored block device over two or more legs (files or raw block devices), resynchronised "
-                + "by kcopyd. Leg 0 is the default leg: a new mirror copies it to the others.")
+                + "by kcopyd. Leg 0 is the default leg: a new mirror copies it to the others. Every leg and the "
+                + "region log are claimed for this mirror while it is open: a file in use by another leg, mirror or "
+                + "snapshot is refused. An existing region log is used only if it is this mirror's (see Region log "
+                + "identity); nothing else is overwritten unless Format is set.")
 @interface MirrorConfiguration {
 
-    @AttributeDefinition(name = "Name", description = "The mirror's name, unique among mirrors.")
+    @AttributeDefinition(name = "Name", description = "The mirror's name, unique among mirrors: 1 to 64 letters, "
+            + "digits, '.', '_' or '-'.")
     String name();
 
-    @AttributeDefinition(name = "Legs", description = "The legs, default leg first (a list, or one "
-            + "comma-separated string): a file or raw device path, or service:NAME for a BlockDevice service with "
-            + "kcopyd.device.name=NAME. A leg added or replaced is resynchronised fully.")
+    @AttributeDefinition(name = "Legs", description = "The legs, default leg first, one per value (a list: a comma "
+            + "is part of a path, never a separator): an absolute file or raw device path (at most 256 bytes), or "
+            + "service:NAME for a BlockDevice service with kcopyd.device.name=NAME. 2 to 16 legs, each a different "
+            + "file or service. A leg added or replaced is resynchronised fully.")
     String[] legs();
 
     @AttributeDefinition(name = "Region size (sectors)", min = "8", max = "1048576",
-            description = "Unit of the dirty-region log and of resync: 1024 sectors = 512 KiB.")
-    int regionSectors() default 1024;
+            description = "Unit of the dirty-region log and of resync: a power of two from 8 (4 KiB) to 1048576 "
+                    + "(512 MiB) sectors; 1024 sectors = 512 KiB.")
+    int regionSectors() default Mirror.DEFAULT_REGION_SECTORS;
 
-    @AttributeDefinition(name = "Region log", description = "Path of the region log file; created if missing.")
+    @AttributeDefinition(name = "Region log", description = "Absolute path of the region log file. Created where "
+            + "no file exists; an existing file is used only if its header carries this configuration's Region log "
+            + "identity, region size and mirror size, otherwise it is refused and left untouched (unless Format).")
     String regionLog();
+
+    @AttributeDefinition(name = "Region log identity", description = "A UUID, recorded in the region log's header "
+            + "when the log is created, that makes sure an existing log is this mirror's. Choose a new one for a new "
+            + "mirror; give the one of an existing log (the refusal message names it) to use that log again.")
+    String regionLogId();
+
+    @AttributeDefinition(name = "Format", description = "When true, an existing file at Region log that is not "
+            + "this mirror's log (no header, a damaged one, another identity or geometry) is overwritten with a new "
+            + "log, and every leg is resynchronised from leg 0. Set it for one start only: while it is set, a log "
+            + "damaged later would be overwritten too.")
+    boolean format() default false;
 
     @AttributeDefinition(name = "Error handling", description = "When true, a resync stops a region at the "
             + "first error; when false (dm-raid1's default) it uses IGNORE_ERROR and copies what it can.")

@@ -30,6 +30,11 @@ import org.kcopyd.mirror.MirrorStatus;
  * resynchronises regions from the default leg to the legs that need them, a few regions at a
  * time, through the mirror's own throttle. Writes to a region wait while it is resynchronised;
  * a resync of a region waits until the writes in flight there have completed.
+ *
+ * <p>A resync copy that kcopyd refuses for good (an invalid request: the legs overlap, a leg is
+ * read-only, any error that is not transient) fails its target legs with the reason: retrying it
+ * could never succeed. One that cannot run for a while (no factory, a full or closed client)
+ * pauses the resync and retries it after a growing, bounded delay ({@link Backoff}).
  */
 final class MirrorVolume implements Mirror {
 
@@ -46,6 +51,7 @@ final class MirrorVolume implements Mirror {
     private final long regions;
     private final long sectors;
     private final ClientBinding kcopyd;
+    private final Backoff backoff;
     private volatile boolean errorHandling;
     private final View view = new View();
 
@@ -56,6 +62,8 @@ final class MirrorVolume implements Mirror {
     private final ArrayDeque<Long> resyncQueue = new ArrayDeque<>();
     private final Set<Long> queued = new HashSet<>();
     private int resyncRunning;
+    /** True while the resync waits for a retry after a transient failure. */
+    private boolean paused;
     private long resyncTotal;
     private long resyncDone;
     private long resyncBytes;
@@ -65,7 +73,7 @@ final class MirrorVolume implements Mirror {
     private boolean closed;
 
     MirrorVolume(String name, List<String> paths, List<BlockDevice> legs, RegionLog log, int regionSectors,
-            ClientBinding kcopyd, boolean errorHandling) {
+            ClientBinding kcopyd, boolean errorHandling, Backoff backoff) {
         this.name = name;
         this.paths = List.copyOf(paths);
         this.legs = legs.toArray(new BlockDevice[0]);
@@ -75,6 +83,7 @@ final class MirrorVolume implements Mirror {
         this.regions = regionsOf(sectors, regionSectors);
         this.kcopyd = kcopyd;
         this.errorHandling = errorHandling;
+        this.backoff = backoff;
     }
 
     static long regionsOf(long sectors, int regionSectors) {
@@ -146,6 +155,11 @@ final class MirrorVolume implements Mirror {
     @Override
     public String name() {
         return name;
+    }
+
+    @Override
+    public java.util.UUID regionLogId() {
+        return log.id();
     }
 
     @Override
@@ -323,7 +337,7 @@ final class MirrorVolume implements Mirror {
         while (true) {
             Long region;
             synchronized (lock) {
-                if (closed || resyncRunning >= RESYNC_PARALLEL || resyncQueue.isEmpty()) {
+                if (closed || paused || resyncRunning >= RESYNC_PARALLEL || resyncQueue.isEmpty()) {
                     finishResyncIfDone();
                     return;
                 }
@@ -359,7 +373,12 @@ final class MirrorVolume implements Mirror {
                 targets.add(i);
             }
         }
-        if (source < 0 || targets.isEmpty()) {
+        if (source < 0) {
+            // Nothing to copy from: the region stays dirty, and the resync ends unfinished.
+            regionDone(region, 0, false);
+            return;
+        }
+        if (targets.isEmpty()) {
             regionDone(region, 0, true);
             return;
         }
@@ -368,8 +387,14 @@ final class MirrorVolume implements Mirror {
             dests.add(IoRegion.of(legs[t], start, length));
         }
         EnumSet<CopyFlag> flags = errorHandling ? EnumSet.noneOf(CopyFlag.class) : EnumSet.of(CopyFlag.IGNORE_ERROR);
-        kcopyd.submit(RESYNC_WAIT, client -> client.copy(IoRegion.of(legs[source], start, length), dests, flags))
-                .whenComplete((result, error) -> afterCopy(region, source, targets, length, result, error));
+        CompletableFuture<CopyResult> copy;
+        try {
+            copy = kcopyd.submit(RESYNC_WAIT, client -> client.copy(IoRegion.of(legs[source], start, length), dests,
+                    flags));
+        } catch (RuntimeException e) {
+            copy = CompletableFuture.failedFuture(e);
+        }
+        copy.whenComplete((result, error) -> afterCopy(region, source, targets, length, result, error));
     }
 
     private void afterCopy(long region, int source, List<Integer> targets, int length, CopyResult result,
@@ -384,11 +409,19 @@ final class MirrorVolume implements Mirror {
             return;
         }
         if (error != null) {
-            LOG.log(System.Logger.Level.WARNING, "mirror '" + name + "': resync of region " + region
-                    + " could not run, retrying: " + message(error));
-            requeue(region);
+            Throwable cause = unwrap(error);
+            if (isTransient(cause)) {
+                retryLater(region, cause);
+                return;
+            }
+            // Refused for good: the same copy would be refused again, forever. Its targets cannot be resynced.
+            for (int leg : targets) {
+                failLeg(leg, "resync of region " + region + " refused: " + describe(cause));
+            }
+            regionDone(region, 0, true);
             return;
         }
+        backoff.reset();
         if (result.readError()) {
             failLeg(source, "resync read of region " + region + " failed: "
                     + result.readFailure().map(Throwable::getMessage).orElse("read error"));
@@ -405,6 +438,61 @@ final class MirrorVolume implements Mirror {
         regionDone(region, (long) length * SECTOR, true);
     }
 
+    private static Throwable unwrap(Throwable t) {
+        Throwable cause = t;
+        while (cause.getCause() != null && (cause instanceof java.util.concurrent.CompletionException
+                || cause instanceof java.util.concurrent.ExecutionException)) {
+            cause = cause.getCause();
+        }
+        return cause;
+    }
+
+    /**
+     * Transient: no factory bound in time (IOException from the binding), the client's admission
+     * bound (RejectedExecutionException), a client closed under the submission (IllegalStateException,
+     * its factory went away). Anything else, above all the engine's IllegalArgumentException for an
+     * invalid request, is permanent.
+     */
+    static boolean isTransient(Throwable cause) {
+        return cause instanceof java.util.concurrent.RejectedExecutionException || cause instanceof IllegalStateException
+                || cause instanceof IOException || cause instanceof java.util.concurrent.CancellationException;
+    }
+
+    private static String describe(Throwable cause) {
+        return cause.getMessage() != null ? cause.getMessage() : cause.getClass().getName();
+    }
+
+    /** Puts the region back at the head of the queue and pauses the resync until the backoff delay has passed. */
+    private void retryLater(long region, Throwable cause) {
+        boolean schedule;
+        CompletableFuture<Void> f;
+        synchronized (lock) {
+            f = recovering.remove(region);
+            resyncRunning--;
+            if (!closed) {
+                resyncQueue.addFirst(region);
+            }
+            schedule = !closed && !paused;
+            paused = true;
+            lock.notifyAll();
+        }
+        if (f != null) {
+            f.complete(null);
+        }
+        if (schedule) {
+            long delay = backoff.retry(this::resume);
+            LOG.log(System.Logger.Level.WARNING, "mirror '" + name + "': resync of region " + region
+                    + " cannot run now (" + describe(cause) + "); retrying in " + delay + " ms");
+        }
+    }
+
+    private void resume() {
+        synchronized (lock) {
+            paused = false;
+        }
+        kick();
+    }
+
     private void requeue(long region) {
         CompletableFuture<Void> f;
         synchronized (lock) {
@@ -418,7 +506,7 @@ final class MirrorVolume implements Mirror {
         if (f != null) {
             f.complete(null);
         }
-        if (defaultLeg() >= 0 && !isClosed()) {
+        if (!isClosed()) {
             kick();
         }
     }
@@ -455,6 +543,13 @@ final class MirrorVolume implements Mirror {
     /** Under lock: when the queue is empty and nothing runs, resyncing legs become in sync. */
     private void finishResyncIfDone() {
         if (resyncRunning > 0 || !resyncQueue.isEmpty() || inSync.isDone() || closed) {
+            return;
+        }
+        if (defaultLeg() < 0) {
+            // No leg holds the data any more: the resyncing legs must not be declared in sync.
+            LOG.log(System.Logger.Level.ERROR, "mirror '" + name + "': no in-sync leg left; the resync stopped");
+            inSync.completeExceptionally(new IOException("mirror '" + name + "' has no in-sync leg left: "
+                    + "the resync stopped"));
             return;
         }
         for (int i = 0; i < legs.length; i++) {

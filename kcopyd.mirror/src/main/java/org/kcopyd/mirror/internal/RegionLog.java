@@ -7,111 +7,204 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
+import java.util.UUID;
+import java.util.zip.CRC32C;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.device.BlockIo;
 import org.kcopyd.mirror.LegState;
+import org.kcopyd.mirror.Mirror;
 
 /**
- * The mirror's persistent log (dm-raid1's disk log): a header recording each leg's path and
- * state, then one bit per region, set (durably) before the first write to a region and cleared
- * when its writes have completed on every leg. After a crash, only set regions need a resync;
- * a leg whose path is not in the header (added or replaced) needs a full one.
+ * The mirror's persistent log (dm-raid1's disk log): a header recording the log's identity, the
+ * geometry and each leg's path and state, then one bit per region, set (durably) before the first
+ * write to a region and cleared when its writes have completed on every leg. After a crash, only
+ * set regions need a resync; a leg whose path is not in the header (added or replaced) needs a
+ * full one.
  *
- * <p>Header (16 sectors): magic, version, region size, region count, leg count, then per leg a
- * 256-byte record: state, path, failure reason. Bitmap from sector 16.
+ * <p>The header is kept twice (sectors 0-15 and 16-31), each copy with a CRC-32C, and written
+ * copy 1 then copy 2, each flushed: a write torn by a crash leaves one intact copy, the newer one
+ * if copy 2 was torn, the older if copy 1 was (its change was then not yet acted on). Copy 1 is
+ * read unless it is damaged. The bitmap starts at sector 32.
+ *
+ * <p>Header copy (8 KiB, little-endian): magic, version, region size, region count, leg count,
+ * CRC-32C of the copy (computed with this field zero), the identity (UUID), the mirror's size in
+ * sectors, the mirror's name; from byte 512, per leg a {@value #LEG_RECORD}-byte record: state,
+ * path, failure reason.
+ *
+ * <p>An existing log is adopted only when a copy of its header is intact and carries the
+ * configured identity, region size and mirror size; otherwise it is refused, or overwritten when
+ * the configuration says {@code format=true}. Nothing is written to a refused file.
  */
 final class RegionLog {
 
     static final long MAGIC = 0x4b4350594d49524cL;
-    static final int MAX_LEGS = 16;
-    private static final int VERSION = 1;
+    static final int VERSION = 2;
     private static final int SECTOR = BlockDevice.SECTOR_SIZE;
-    private static final int HEADER_SECTORS = 16;
-    private static final int LEG_RECORD = 256;
+    static final int HEADER_SECTORS = 16;
+    static final int BITMAP_START = 2 * HEADER_SECTORS;
+    private static final int HEADER_BYTES = HEADER_SECTORS * SECTOR;
+    private static final int CRC_AT = 28;
+    private static final int NAME_BYTES = 64;
+    private static final int LEGS_AT = 512;
+    private static final int LEG_RECORD = 480;
+    private static final int PATH_AT = 8;
+    private static final int FAILURE_AT = PATH_AT + Mirror.MAX_LEG_PATH_BYTES;
+    private static final int FAILURE_BYTES = LEG_RECORD - FAILURE_AT - 4;
+    private static final System.Logger LOG = System.getLogger(RegionLog.class.getName());
 
     private final BlockDevice device;
+    private final UUID id;
+    private final String mirror;
     private final int regionSectors;
     private final long regions;
+    private final long sectors;
     private final List<String> paths;
     private final LegState[] states;
     private final String[] failures;
     private final BitSet dirty = new BitSet();
     private final boolean recovered;
 
-    private RegionLog(BlockDevice device, int regionSectors, long regions, List<String> paths, boolean recovered) {
+    private RegionLog(BlockDevice device, Geometry g, UUID id, boolean recovered) {
         this.device = device;
-        this.regionSectors = regionSectors;
-        this.regions = regions;
-        this.paths = List.copyOf(paths);
+        this.id = id;
+        this.mirror = g.mirror;
+        this.regionSectors = g.regionSectors;
+        this.sectors = g.sectors;
+        this.regions = MirrorVolume.regionsOf(g.sectors, g.regionSectors);
+        this.paths = List.copyOf(g.paths);
         this.states = new LegState[paths.size()];
         this.failures = new String[paths.size()];
         this.recovered = recovered;
     }
 
+    /**
+     * What the configuration expects of the log.
+     *
+     * @param id            the identity of the log to adopt, or null if the configuration names none
+     * @param mirror        the mirror's name (recorded for messages)
+     * @param paths         the legs, as configured
+     * @param regionSectors the region size
+     * @param sectors       the mirror's size: its smallest leg's
+     */
+    record Geometry(UUID id, String mirror, List<String> paths, int regionSectors, long sectors) {
+    }
+
     /** @return the sectors a log for {@code regions} regions needs */
     static long sizeInSectors(long regions) {
-        return HEADER_SECTORS + (regions + SECTOR * 8 - 1) / (SECTOR * 8);
+        return BITMAP_START + (regions + SECTOR * 8 - 1) / (SECTOR * 8);
     }
 
     /**
-     * Opens the log: a new one makes leg 0 the in-sync default leg and every other leg resync
-     * fully; an existing one keeps the states of legs it knows and its dirty regions.
+     * Makes a new log with identity {@code id} on {@code device}, whatever it held: leg 0 is the
+     * in-sync default leg and every other leg resyncs fully. Only for a file just created, or one
+     * the configuration asked to format.
      */
-    static RegionLog open(BlockDevice device, List<String> legPaths, int regionSectors, long regions)
-            throws IOException {
-        if (legPaths.size() > MAX_LEGS) {
-            throw new IOException(legPaths.size() + " legs given, a mirror has at most " + MAX_LEGS);
+    static RegionLog format(BlockDevice device, Geometry g, UUID id) throws IOException {
+        checkSize(device, g);
+        RegionLog log = new RegionLog(device, g, id, false);
+        for (int i = 0; i < g.paths.size(); i++) {
+            log.states[i] = i == 0 ? LegState.IN_SYNC : LegState.RESYNCING;
         }
-        if (device.sizeInSectors() < sizeInSectors(regions)) {
-            throw new IOException("region log " + device.name() + " has " + device.sizeInSectors()
-                    + " sectors, " + sizeInSectors(regions) + " are needed for " + regions + " regions");
-        }
-        ByteBuffer header = read(device, 0, HEADER_SECTORS);
-        boolean existing = header.getLong(0) == MAGIC;
-        RegionLog log = new RegionLog(device, regionSectors, regions, legPaths, existing);
-        if (existing) {
-            log.load(header);
-        } else {
-            for (int i = 0; i < legPaths.size(); i++) {
-                log.states[i] = i == 0 ? LegState.IN_SYNC : LegState.RESYNCING;
-            }
+        ByteBuffer zeros = ByteBuffer.allocate(256 * SECTOR);
+        long bitmapSectors = sizeInSectors(log.regions) - BITMAP_START;
+        for (long s = 0; s < bitmapSectors; s += 256) {
+            zeros.clear().limit((int) Math.min(256, bitmapSectors - s) * SECTOR);
+            BlockIo.await(device.write(BITMAP_START + s, zeros));
         }
         log.writeHeader();
         return log;
     }
 
-    private void load(ByteBuffer header) throws IOException {
-        if (header.getInt(8) != VERSION) {
-            throw new IOException(device.name() + " has region log version " + header.getInt(8));
-        }
-        int storedRegionSectors = header.getInt(12);
-        long storedRegions = header.getLong(16);
-        if (storedRegionSectors != regionSectors || storedRegions != regions) {
-            throw new IOException("region log " + device.name() + " describes " + storedRegions + " regions of "
-                    + storedRegionSectors + " sectors, not " + regions + " of " + regionSectors);
-        }
-        int storedLegs = header.getInt(24);
-        for (int i = 0; i < paths.size(); i++) {
-            states[i] = LegState.RESYNCING;
-            for (int j = 0; j < storedLegs; j++) {
-                int at = 64 + j * LEG_RECORD;
-                int pathLength = header.getInt(at + 4);
-                byte[] path = new byte[pathLength];
-                header.get(at + 8, path);
-                if (paths.get(i).equals(new String(path, StandardCharsets.UTF_8))) {
-                    states[i] = LegState.values()[header.getInt(at)];
-                    int failureLength = header.getInt(at + 200);
-                    if (failureLength > 0) {
-                        byte[] failure = new byte[failureLength];
-                        header.get(at + 204, failure);
-                        failures[i] = new String(failure, StandardCharsets.UTF_8);
-                    }
+    /**
+     * Opens an existing log: adopts it when a copy of its header is intact and matches
+     * {@code g} (identity, region size, mirror size), keeping the states of the legs it knows
+     * and its dirty regions; formats it when it does not match and {@code format} is true;
+     * refuses it otherwise, writing nothing.
+     *
+     * @throws IOException naming the reason if the log is refused or cannot be read
+     */
+    static RegionLog open(BlockDevice device, Geometry g, boolean format) throws IOException {
+        String what = device.name();
+        Header h = null;
+        String[] problems = new String[2];
+        boolean[] magic = new boolean[2];
+        if (device.sizeInSectors() >= BITMAP_START) {
+            for (int copy = 0; copy < 2 && h == null; copy++) {
+                ByteBuffer b = read(device, (long) copy * HEADER_SECTORS, HEADER_SECTORS);
+                magic[copy] = b.getLong(0) == MAGIC;
+                try {
+                    h = Header.parse(b);
+                } catch (BadHeader e) {
+                    problems[copy] = e.getMessage();
                 }
             }
         }
-        ByteBuffer bitmap = read(device, HEADER_SECTORS, (int) (sizeInSectors(regions) - HEADER_SECTORS));
+        String mismatch;
+        if (h == null) {
+            mismatch = !magic[0] && !magic[1]
+                    ? what + " is not a kcopyd region log (it has no region log header)"
+                    : what + " has a damaged region log header (copy 1: " + problems[0] + "; copy 2: "
+                            + (problems[1] == null ? "not read" : problems[1]) + ")";
+        } else if (!h.id.equals(g.id)) {
+            mismatch = what + " is the region log of mirror '" + h.mirror + "' (" + Mirror.CONFIG_REGION_LOG_ID
+                    + " " + h.id + "), but the configuration names " + (g.id == null ? "no "
+                    + Mirror.CONFIG_REGION_LOG_ID : Mirror.CONFIG_REGION_LOG_ID + " " + g.id) + " (set "
+                    + Mirror.CONFIG_REGION_LOG_ID + "=" + h.id + " to adopt it)";
+        } else if (h.regionSectors != g.regionSectors) {
+            mismatch = "region log " + what + " has regions of " + h.regionSectors + " sectors, the configuration "
+                    + g.regionSectors;
+        } else if (h.sectors != g.sectors) {
+            mismatch = "region log " + what + " describes a mirror of " + h.sectors + " sectors, the legs now give "
+                    + g.sectors + " (a leg changed size)";
+        } else if (!h.anyInSync(g.paths)) {
+            mismatch = "no leg of mirror '" + g.mirror + "' is in sync according to its region log " + what
+                    + " (it records " + h.legs + "); refusing to guess which leg holds the data";
+        } else {
+            mismatch = null;
+        }
+        if (mismatch != null) {
+            if (!format) {
+                throw new IOException(mismatch + "; refusing to use it (" + Mirror.CONFIG_FORMAT
+                        + "=true overwrites it with a new log that resyncs every leg from leg 0)");
+            }
+            LOG.log(System.Logger.Level.WARNING, "mirror '" + g.mirror + "': " + mismatch + "; " + Mirror.CONFIG_FORMAT
+                    + "=true: overwriting it with a new log, leg 0 (" + g.paths.get(0) + ") is the default leg");
+            return format(device, g, UUID.randomUUID());
+        }
+        checkSize(device, g);
+        if (problems[0] != null) {
+            LOG.log(System.Logger.Level.WARNING, "mirror '" + g.mirror + "': region log " + what
+                    + " header copy 1 is damaged (" + problems[0] + "); using copy 2 and rewriting both");
+        }
+        RegionLog log = new RegionLog(device, g, h.id, true);
+        log.load(h);
+        log.writeHeader();
+        return log;
+    }
+
+    private static void checkSize(BlockDevice device, Geometry g) throws IOException {
+        long regions = MirrorVolume.regionsOf(g.sectors, g.regionSectors);
+        if (device.sizeInSectors() < sizeInSectors(regions)) {
+            throw new IOException("region log " + device.name() + " has " + device.sizeInSectors() + " sectors, "
+                    + sizeInSectors(regions) + " are needed for " + regions + " regions");
+        }
+    }
+
+    private void load(Header h) throws IOException {
+        for (int i = 0; i < paths.size(); i++) {
+            states[i] = LegState.RESYNCING;
+            for (LegRecord r : h.legs) {
+                if (r.path.equals(paths.get(i))) {
+                    states[i] = r.state;
+                    failures[i] = r.failure;
+                }
+            }
+        }
+        ByteBuffer bitmap = read(device, BITMAP_START, (int) (sizeInSectors(regions) - BITMAP_START));
         dirty.or(BitSet.valueOf(bitmap));
+        // Bits past the last region mean nothing: a damaged bitmap sector may have set them.
+        dirty.clear((int) regions, Math.max((int) regions, dirty.length()));
     }
 
     private static ByteBuffer read(BlockDevice device, long sector, int count) throws IOException {
@@ -126,27 +219,50 @@ final class RegionLog {
     }
 
     private synchronized void writeHeader() throws IOException {
-        ByteBuffer h = ByteBuffer.allocate(HEADER_SECTORS * SECTOR).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         h.putLong(0, MAGIC).putInt(8, VERSION).putInt(12, regionSectors).putLong(16, regions).putInt(24, paths.size());
+        h.putLong(32, id.getMostSignificantBits()).putLong(40, id.getLeastSignificantBits()).putLong(48, sectors);
+        byte[] name = mirror.getBytes(StandardCharsets.UTF_8);
+        int nameLength = Math.min(name.length, NAME_BYTES);
+        h.putInt(56, nameLength).put(60, name, 0, nameLength);
         for (int i = 0; i < paths.size(); i++) {
-            int at = 64 + i * LEG_RECORD;
+            int at = LEGS_AT + i * LEG_RECORD;
             byte[] path = paths.get(i).getBytes(StandardCharsets.UTF_8);
-            if (path.length > 190) {
-                throw new IOException("leg path " + paths.get(i) + " is longer than 190 bytes");
+            if (path.length > Mirror.MAX_LEG_PATH_BYTES) {
+                throw new IOException("leg path " + paths.get(i) + " is " + path.length + " bytes long, at most "
+                        + Mirror.MAX_LEG_PATH_BYTES);
             }
-            h.putInt(at, states[i].ordinal()).putInt(at + 4, path.length).put(at + 8, path);
+            h.putInt(at, states[i].ordinal()).putInt(at + 4, path.length).put(at + PATH_AT, path);
             if (failures[i] != null) {
                 byte[] failure = failures[i].getBytes(StandardCharsets.UTF_8);
-                int n = Math.min(failure.length, LEG_RECORD - 204);
-                h.putInt(at + 200, n).put(at + 204, failure, 0, n);
+                int n = Math.min(failure.length, FAILURE_BYTES);
+                h.putInt(at + FAILURE_AT, n).put(at + FAILURE_AT + 4, failure, 0, n);
             }
         }
+        h.putInt(CRC_AT, crc(h));
         writeSectors(0, h);
+        writeSectors(HEADER_SECTORS, h);
     }
 
-    /** @return true if the log existed before (so its dirty regions need a resync) */
+    private static int crc(ByteBuffer header) {
+        CRC32C crc = new CRC32C();
+        ByteBuffer b = header.duplicate().clear();
+        b.limit(CRC_AT);
+        crc.update(b);
+        crc.update(new byte[4]);
+        b.limit(HEADER_BYTES).position(CRC_AT + 4);
+        crc.update(b);
+        return (int) crc.getValue();
+    }
+
+    /** @return true if the log was adopted (so its dirty regions need a resync) */
     boolean recovered() {
         return recovered;
+    }
+
+    /** @return the log's identity */
+    UUID id() {
+        return id;
     }
 
     synchronized LegState state(int leg) {
@@ -192,6 +308,77 @@ final class RegionLog {
         ByteBuffer b = ByteBuffer.allocate(SECTOR);
         byte[] bits = dirty.get((int) (sectorIndex * SECTOR * 8), (int) ((sectorIndex + 1) * SECTOR * 8)).toByteArray();
         b.put(bits, 0, Math.min(bits.length, SECTOR));
-        writeSectors(HEADER_SECTORS + sectorIndex, b);
+        writeSectors(BITMAP_START + sectorIndex, b);
+    }
+
+    /** One leg as a header records it. */
+    private record LegRecord(String path, LegState state, String failure) {
+        @Override
+        public String toString() {
+            return path + " " + state;
+        }
+    }
+
+    /** A header copy that is intact: its magic, version, checksum and fields are sound. */
+    private record Header(UUID id, String mirror, int regionSectors, long regions, long sectors,
+            List<LegRecord> legs) {
+
+        boolean anyInSync(List<String> paths) {
+            return legs.stream().anyMatch(r -> r.state == LegState.IN_SYNC && paths.contains(r.path));
+        }
+
+        static Header parse(ByteBuffer b) throws BadHeader {
+            if (b.getLong(0) != MAGIC) {
+                throw new BadHeader("no region log header");
+            }
+            if (b.getInt(8) != VERSION) {
+                throw new BadHeader("version " + b.getInt(8) + ", this kcopyd reads version " + VERSION);
+            }
+            if (b.getInt(CRC_AT) != crc(b)) {
+                throw new BadHeader("checksum mismatch");
+            }
+            int regionSectors = b.getInt(12);
+            long regions = b.getLong(16);
+            int legCount = b.getInt(24);
+            long sectors = b.getLong(48);
+            int nameLength = b.getInt(56);
+            if (Integer.bitCount(regionSectors) != 1 || regionSectors < Mirror.MIN_REGION_SECTORS
+                    || regionSectors > Mirror.MAX_REGION_SECTORS || sectors < 1
+                    || regions != MirrorVolume.regionsOf(sectors, regionSectors) || legCount < 1
+                    || legCount > Mirror.MAX_LEGS || nameLength < 0 || nameLength > NAME_BYTES) {
+                throw new BadHeader("inconsistent geometry (" + regions + " regions of " + regionSectors + " sectors, "
+                        + sectors + " sectors, " + legCount + " legs)");
+            }
+            List<LegRecord> legs = new ArrayList<>();
+            for (int i = 0; i < legCount; i++) {
+                int at = LEGS_AT + i * LEG_RECORD;
+                int state = b.getInt(at);
+                int pathLength = b.getInt(at + 4);
+                int failureLength = b.getInt(at + FAILURE_AT);
+                if (state < 0 || state >= LegState.values().length || pathLength < 1
+                        || pathLength > Mirror.MAX_LEG_PATH_BYTES || failureLength < 0 || failureLength > FAILURE_BYTES) {
+                    throw new BadHeader("inconsistent record of leg " + i);
+                }
+                legs.add(new LegRecord(string(b, at + PATH_AT, pathLength), LegState.values()[state],
+                        failureLength == 0 ? null : string(b, at + FAILURE_AT + 4, failureLength)));
+            }
+            return new Header(new UUID(b.getLong(32), b.getLong(40)), string(b, 60, nameLength), regionSectors,
+                    regions, sectors, legs);
+        }
+
+        private static String string(ByteBuffer b, int at, int length) {
+            byte[] bytes = new byte[length];
+            b.get(at, bytes);
+            return new String(bytes, StandardCharsets.UTF_8);
+        }
+    }
+
+    /** Why a header copy cannot be used. */
+    private static final class BadHeader extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        BadHeader(String reason) {
+            super(reason);
+        }
     }
 }

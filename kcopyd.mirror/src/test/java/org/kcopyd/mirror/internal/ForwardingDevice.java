@@ -43,4 +43,9 @@ class ForwardingDevice implements BlockDevice {
     public CompletionStage<Void> flush() {
         return inner.flush();
     }
+
+    @Override
+    public void close() throws java.io.IOException {
+        inner.close();
+    }
 }

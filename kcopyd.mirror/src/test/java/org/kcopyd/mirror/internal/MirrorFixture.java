@@ -4,11 +4,18 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.ClientBinding;
@@ -23,10 +30,14 @@ final class MirrorFixture implements AutoCloseable {
 
     static final FileDeviceOpener FILES = new FileDeviceOpener(false);
     static final int REGION = 64;
+    /** The identity of the logs the fixture makes: the crash test reopens the child's log. */
+    static final UUID LOG_ID = UUID.fromString("6b63706d-6972-726f-7220-746573740001");
 
     final KcopydEngine engine = Kcopyd.start(EngineSettings.builder().subJobKiB(16).build());
     final ClientBinding kcopyd = new ClientBinding(f -> f.createClient(64));
+    final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor();
     final List<BlockDevice> opened = new ArrayList<>();
+    private final List<MirrorVolume> mirrors = new ArrayList<>();
 
     MirrorFixture() {
         kcopyd.bind(engine);
@@ -38,6 +49,14 @@ final class MirrorFixture implements AutoCloseable {
         return b;
     }
 
+    static String sha256(Path file) throws IOException {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     BlockDevice leg(Path path, byte[] content) throws IOException {
         if (content != null) {
             Files.write(path, content);
@@ -47,17 +66,45 @@ final class MirrorFixture implements AutoCloseable {
         return d;
     }
 
+    Backoff backoff() {
+        return new Backoff(retries, Duration.ofMillis(1), Duration.ofMillis(20));
+    }
+
     MirrorVolume mirror(Path logPath, List<Path> paths, List<BlockDevice> legs) throws IOException {
+        return mirror(logPath, paths, legs, kcopyd, backoff());
+    }
+
+    /** A started mirror over {@code legs}, its log made with {@link #LOG_ID} if {@code logPath} does not exist. */
+    MirrorVolume mirror(Path logPath, List<Path> paths, List<BlockDevice> legs, ClientBinding binding, Backoff backoff)
+            throws IOException {
         long sectors = legs.stream().mapToLong(BlockDevice::sizeInSectors).min().orElseThrow();
         long regions = MirrorVolume.regionsOf(sectors, REGION);
-        BlockDevice logDevice = Files.exists(logPath) ? FILES.open(logPath, DeviceOption.READ_WRITE)
-                : FILES.create(logPath, RegionLog.sizeInSectors(regions));
-        opened.add(logDevice);
-        RegionLog log = RegionLog.open(logDevice, paths.stream().map(Path::toString).toList(), REGION, regions);
-        MirrorVolume mirror = new MirrorVolume("m", paths.stream().map(Path::toString).toList(), legs, log, REGION,
-                kcopyd, false);
+        List<String> names = paths.stream().map(Path::toString).toList();
+        RegionLog.Geometry g = new RegionLog.Geometry(LOG_ID, "m", names, REGION, sectors);
+        RegionLog log;
+        if (Files.exists(logPath)) {
+            BlockDevice logDevice = FILES.open(logPath, "the region log of mirror m", DeviceOption.READ_WRITE);
+            opened.add(logDevice);
+            log = RegionLog.open(logDevice, g, false);
+        } else {
+            BlockDevice logDevice = FILES.createNew(logPath, RegionLog.sizeInSectors(regions), "the region log of mirror m");
+            opened.add(logDevice);
+            log = RegionLog.format(logDevice, g, LOG_ID);
+        }
+        MirrorVolume mirror = new MirrorVolume("m", names, legs, log, REGION, binding, false, backoff);
+        mirrors.add(mirror);
         mirror.start();
         return mirror;
+    }
+
+    /** Stops every mirror and closes every device the fixture opened, releasing their claims. */
+    void closeDevices() throws IOException {
+        mirrors.forEach(MirrorVolume::close);
+        mirrors.clear();
+        for (BlockDevice d : opened) {
+            d.close();
+        }
+        opened.clear();
     }
 
     static byte[] read(BlockDevice device) {
@@ -68,11 +115,11 @@ final class MirrorFixture implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        mirrors.forEach(MirrorVolume::close);
         kcopyd.close();
         engine.close();
-        for (BlockDevice d : opened) {
-            d.close();
-        }
+        retries.shutdownNow();
+        closeDevices();
     }
 
     /** A leg whose writes fail from a given sector on, once armed, and whose reads can be made to fail. */

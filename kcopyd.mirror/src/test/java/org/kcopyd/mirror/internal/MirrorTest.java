@@ -67,10 +67,9 @@ class MirrorTest {
 
         assertThat(read(legs.get(0))).isEqualTo(data);
         assertThat(read(legs.get(1))).isEqualTo(data);
-        RegionLog reopened = RegionLog.open(MirrorFixture.FILES.open(dir.resolve("log"),
-                org.kcopyd.api.DeviceOption.READ_WRITE), paths.stream().map(Path::toString).toList(),
-                MirrorFixture.REGION, SECTORS / MirrorFixture.REGION);
-        assertThat(reopened.dirtyRegions()).as("no region left dirty after the writes completed").isEmpty();
+        byte[] log = java.nio.file.Files.readAllBytes(dir.resolve("log"));
+        byte[] bitmap = java.util.Arrays.copyOfRange(log, RegionLog.BITMAP_START * 512, log.length);
+        assertThat(bitmap).as("no region left dirty after the writes completed").containsOnly(0);
     }
 
     @Test
@@ -135,7 +134,7 @@ class MirrorTest {
         List<BlockDevice> legs = List.of(fixture.leg(paths.get(0), data), fixture.leg(paths.get(1), data.clone()));
         MirrorVolume first = fixture.mirror(dir.resolve("log"), paths, legs);
         first.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
-        first.close();
+        fixture.closeDevices();
 
         Path replacement = dir.resolve("new-leg.img");
         List<BlockDevice> again = List.of(fixture.leg(paths.get(0), null),

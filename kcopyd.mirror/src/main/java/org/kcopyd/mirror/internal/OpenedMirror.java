@@ -1,0 +1,203 @@
+package org.kcopyd.mirror.internal;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.ClientBinding;
+import org.kcopyd.api.DeviceOption;
+import org.kcopyd.device.FileDeviceOpener;
+import org.kcopyd.mirror.Mirror;
+
+/**
+ * A mirror with the legs and region log it opened: every file claimed for its role ("leg 1 of
+ * mirror m", "the region log of mirror m") so that the same file cannot serve twice, under any
+ * spelling, and each device service held. Opening checks everything before the first write:
+ * a refused mirror leaves every file as it was, and removes a region log it had just created.
+ * Closing stops the mirror and releases the files and services.
+ */
+final class OpenedMirror implements AutoCloseable {
+
+    private static final FileDeviceOpener FILES = new FileDeviceOpener(false);
+    private static final System.Logger LOG = System.getLogger(OpenedMirror.class.getName());
+
+    /** Where {@code service:NAME} legs come from. */
+    interface DeviceServices {
+        /**
+         * @param deviceName the {@value Mirror#DEVICE_NAME} property of the wanted {@link BlockDevice} service
+         * @return the service, held until {@link Lease#release()} runs, or null if there is none
+         */
+        Lease lease(String deviceName);
+    }
+
+    /**
+     * A device service in use.
+     *
+     * @param device    the device
+     * @param serviceId what tells services apart (the service id)
+     * @param release   gives the service back
+     */
+    record Lease(BlockDevice device, Object serviceId, Runnable release) {
+    }
+
+    private final MirrorVolume volume;
+    private final List<BlockDevice> files;
+    private final List<Runnable> releases;
+
+    private OpenedMirror(MirrorVolume volume, List<BlockDevice> files, List<Runnable> releases) {
+        this.volume = volume;
+        this.files = files;
+        this.releases = releases;
+    }
+
+    /** @return the mirror */
+    MirrorVolume volume() {
+        return volume;
+    }
+
+    /**
+     * Opens and claims the legs, then opens (or, where no file exists, creates) the region log,
+     * and makes the mirror, not yet started.
+     *
+     * @throws IOException naming the leg or log refused and why; nothing has been written
+     */
+    static OpenedMirror open(MirrorSettings s, DeviceServices services, ClientBinding kcopyd, Backoff backoff)
+            throws IOException {
+        String prefix = "mirror '" + s.name() + "': ";
+        List<BlockDevice> files = new ArrayList<>();
+        List<Runnable> releases = new ArrayList<>();
+        Path createdLog = null;
+        try {
+            List<BlockDevice> legs = new ArrayList<>();
+            List<Object> serviceIds = new ArrayList<>();
+            for (int i = 0; i < s.legs().size(); i++) {
+                String leg = s.legs().get(i);
+                BlockDevice device;
+                if (leg.startsWith(Mirror.SERVICE_LEG)) {
+                    String deviceName = leg.substring(Mirror.SERVICE_LEG.length());
+                    Lease lease = services.lease(deviceName);
+                    if (lease == null) {
+                        throw new IOException(prefix + "leg " + i + " '" + leg + "': no BlockDevice service with "
+                                + Mirror.DEVICE_NAME + "=" + deviceName);
+                    }
+                    releases.add(lease.release());
+                    int earlier = serviceIds.indexOf(lease.serviceId());
+                    if (earlier >= 0) {
+                        throw new IOException(prefix + "leg " + i + " '" + leg + "' is the device service of leg "
+                                + earlier + " already");
+                    }
+                    serviceIds.add(lease.serviceId());
+                    device = lease.device();
+                    if (device.isReadOnly()) {
+                        throw new IOException(prefix + "leg " + i + " '" + leg + "' is read-only");
+                    }
+                } else {
+                    try {
+                        device = FILES.open(Path.of(leg), s.legPurpose(i), DeviceOption.READ_WRITE);
+                    } catch (IOException e) {
+                        throw new IOException(prefix + "leg " + i + " " + leg + " cannot be used: " + reason(e), e);
+                    }
+                    files.add(device);
+                }
+                for (int j = 0; j < legs.size(); j++) {
+                    if (legs.get(j).equals(device)) {
+                        throw new IOException(prefix + "leg " + i + " " + leg + " is the same device as leg " + j + " "
+                                + s.legs().get(j));
+                    }
+                }
+                legs.add(device);
+            }
+            long sectors = legs.stream().mapToLong(BlockDevice::sizeInSectors).min().orElseThrow();
+            long regions = MirrorVolume.regionsOf(sectors, s.regionSectors());
+            if (regions > Integer.MAX_VALUE) {
+                throw new IOException(prefix + "the legs' " + sectors + " sectors make " + regions + " regions of "
+                        + s.regionSectors() + " sectors, at most " + Integer.MAX_VALUE + " are allowed: choose larger "
+                        + "regions");
+            }
+            RegionLog.Geometry g = new RegionLog.Geometry(s.regionLogId(), s.name(), s.legs(), s.regionSectors(), sectors);
+            Path logPath = s.regionLog();
+            RegionLog log;
+            if (!Files.exists(logPath, LinkOption.NOFOLLOW_LINKS)) {
+                if (s.regionLogId() != null && !s.format()) {
+                    throw new IOException(prefix + "no region log at " + logPath + ", but the configuration names "
+                            + Mirror.CONFIG_REGION_LOG_ID + " " + s.regionLogId() + "; refusing to start a new log, "
+                            + "which would copy leg 0 over the other legs (was the log moved? without "
+                            + Mirror.CONFIG_REGION_LOG_ID + ", or with " + Mirror.CONFIG_FORMAT
+                            + "=true, a new log is made)");
+                }
+                BlockDevice device;
+                try {
+                    device = FILES.createNew(logPath, RegionLog.sizeInSectors(regions), s.logPurpose());
+                } catch (IOException e) {
+                    throw new IOException(prefix + "cannot create region log " + logPath + ": " + reason(e), e);
+                }
+                createdLog = logPath;
+                files.add(device);
+                log = RegionLog.format(device, g, UUID.randomUUID());
+                LOG.log(System.Logger.Level.INFO, prefix + "new region log " + logPath + " (" + Mirror.CONFIG_REGION_LOG_ID
+                        + " " + log.id() + "); leg 0 " + s.legs().get(0) + " is the default leg");
+            } else {
+                BlockDevice device;
+                try {
+                    device = FILES.open(logPath, s.logPurpose(), DeviceOption.READ_WRITE);
+                } catch (IOException e) {
+                    throw new IOException(prefix + "region log " + logPath + " cannot be used: " + reason(e), e);
+                }
+                files.add(device);
+                try {
+                    log = RegionLog.open(device, g, s.format());
+                } catch (IOException e) {
+                    throw new IOException(prefix + e.getMessage(), e);
+                }
+            }
+            MirrorVolume volume = new MirrorVolume(s.name(), s.legs(), legs, log, s.regionSectors(), kcopyd,
+                    s.errorHandling(), backoff);
+            return new OpenedMirror(volume, files, releases);
+        } catch (IOException | RuntimeException e) {
+            release(files, releases);
+            if (createdLog != null) {
+                // It holds nothing but the header just written.
+                Files.deleteIfExists(createdLog);
+            }
+            throw e;
+        }
+    }
+
+    private static String reason(IOException e) {
+        if (e instanceof NoSuchFileException n) {
+            Path file = Path.of(n.getFile());
+            Path parent = file.getParent();
+            return parent != null && !Files.isDirectory(parent) ? "no such directory " + parent : "no such file " + file;
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    }
+
+    /** Stops the mirror (see {@link MirrorVolume#close()}), then closes its files and gives back its services. */
+    @Override
+    public void close() {
+        volume.close();
+        release(files, releases);
+    }
+
+    private static void release(List<BlockDevice> files, List<Runnable> releases) {
+        for (BlockDevice d : files) {
+            try {
+                d.close();
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "closing " + d.name() + " failed", e);
+            }
+        }
+        files.clear();
+        releases.forEach(Runnable::run);
+        releases.clear();
+    }
+}
