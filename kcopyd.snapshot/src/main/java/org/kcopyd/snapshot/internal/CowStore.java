@@ -161,7 +161,10 @@ final class CowStore {
     private String checkEntry(long slot, long oldChunk, long newChunk, Map<Long, Long> slotOf) {
         String entry = "entry " + slot + " (origin chunk " + oldChunk + " -> COW chunk " + newChunk + ")";
         long originChunks = (originSectors + chunkSectors - 1) / chunkSectors;
-        if (newChunk <= 0 || newChunk >= totalChunks) {
+        if (newChunk == 0) {
+            return entry + " has no COW chunk";
+        }
+        if (newChunk < 0 || newChunk >= totalChunks) {
             return entry + " points past the store's " + totalChunks + " chunks";
         }
         if ((newChunk - 1) % (perArea + 1L) == 0) {

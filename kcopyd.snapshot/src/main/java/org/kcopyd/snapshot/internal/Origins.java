@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.util.HashMap;
 import java.util.Hashtable;
+import java.util.List;
 import java.util.Map;
 
 import org.kcopyd.api.BlockDevice;
@@ -62,15 +63,13 @@ public final class Origins {
 
     @Deactivate
     void deactivate() {
-        kcopyd.close();
         synchronized (lock) {
-            for (Entry e : origins.values()) {
-                e.registration.unregister();
-                closeQuietly(e.origin.device());
+            // The snapshot components went first (they depend on this one); whatever is left is closed all the same.
+            for (SnapshotVolume s : List.copyOf(names.values())) {
+                detach(s);
             }
-            origins.clear();
-            names.clear();
         }
+        kcopyd.close();
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,

@@ -32,6 +32,7 @@ final class SnapshotFixture implements AutoCloseable {
 
     /** Devices to close with the fixture: a device left open keeps its file claimed for the whole JVM. */
     private final List<BlockDevice> devices = new ArrayList<>();
+    private final List<Runnable> closers = new ArrayList<>();
 
     SnapshotFixture() {
         kcopyd.bind(engine);
@@ -39,6 +40,29 @@ final class SnapshotFixture implements AutoCloseable {
 
     Origin origin(BlockDevice device) {
         return new Origin(device, kcopyd, WAIT, 64);
+    }
+
+    /** The bundle's Origins component, activated in a fake framework, with the fixture's engine bound. */
+    Origins origins(FakeFramework framework) {
+        Origins origins = new Origins();
+        origins.activate(framework.context());
+        origins.bindFactory(engine);
+        closers.add(origins::deactivate);
+        return origins;
+    }
+
+    /** Settings for a snapshot of {@code origin} in {@code cowStore} (8 MiB if made), 16-sector chunks. */
+    static SnapshotSettings settings(String name, Path origin, Path cowStore, UUID cowStoreId, boolean format) {
+        return new SnapshotSettings(name, origin, cowStore, 16, 16384, 64, WAIT, cowStoreId, format);
+    }
+
+    static String sha256(Path file) throws IOException {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(Files.readAllBytes(file)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     static byte[] pattern(int bytes, long seed) {
@@ -74,7 +98,7 @@ final class SnapshotFixture implements AutoCloseable {
         return CowStore.adopt(device, CowStore.readHeader(device));
     }
 
-    private BlockDevice track(BlockDevice device) {
+    BlockDevice track(BlockDevice device) {
         devices.add(device);
         return device;
     }
@@ -109,6 +133,7 @@ final class SnapshotFixture implements AutoCloseable {
 
     @Override
     public void close() {
+        closers.forEach(Runnable::run);
         client.close();
         engine.close();
         for (BlockDevice device : devices) {

@@ -1,0 +1,224 @@
+package org.kcopyd.snapshot.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.kcopyd.snapshot.internal.SnapshotFixture.pattern;
+import static org.kcopyd.snapshot.internal.SnapshotFixture.settings;
+import static org.kcopyd.snapshot.internal.SnapshotFixture.sha256;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.UUID;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.device.FileClaims;
+import org.kcopyd.snapshot.internal.CowStore.CowHeader;
+
+/**
+ * An existing file is adopted as a COW store only when its header is the store the
+ * configuration names; a store is made only where nothing exists or when format is asked for.
+ * Every refusal leaves the file exactly as it was, and unclaimed.
+ */
+class CowStoreAdoptionTest {
+
+    private static final long ORIGIN_SECTORS = 8192;
+    private static final long COW_BYTES = 16384L * 512;
+
+    @TempDir
+    Path dir;
+    private final SnapshotFixture fixture = new SnapshotFixture();
+    private final CowStoreOpener opener = new CowStoreOpener(SnapshotFixture.FILES);
+
+    @AfterEach
+    void close() {
+        fixture.close();
+    }
+
+    private CowStore open(Path cow, UUID id, boolean format) throws IOException {
+        CowStore store = opener.open(settings("s1", dir.resolve("origin.img"), cow, id, format), ORIGIN_SECTORS);
+        fixture.track(store.device());
+        return store;
+    }
+
+    /** Makes a store of 16-sector chunks holding origin chunks 3 and 7, closed again. */
+    private UUID storeWithChunks(Path cow) throws IOException {
+        CowStore store = open(cow, null, false);
+        store.commit(3, store.allocate());
+        store.commit(7, store.allocate());
+        store.device().close();
+        return store.id();
+    }
+
+    /** Asserts that opening is refused with a message containing every fragment, and that nothing changed. */
+    private void assertRefused(Path cow, UUID id, boolean format, String... fragments) throws IOException {
+        boolean existed = Files.exists(cow);
+        String before = existed ? sha256(cow) : null;
+        assertThatThrownBy(() -> open(cow, id, format)).isInstanceOf(IOException.class)
+                .hasMessageContainingAll(fragments);
+        if (existed) {
+            assertThat(sha256(cow)).as("the refused file is untouched").isEqualTo(before);
+            assertThat(FileClaims.holderOf(cow)).as("and no longer claimed").isEmpty();
+        } else {
+            assertThat(cow).as("nothing is created").doesNotExist();
+        }
+    }
+
+    @Test
+    void aNewStoreIsMadeWhereNothingExists() throws Exception {
+        Path cow = dir.resolve("new.cow");
+
+        CowStore store = open(cow, null, false);
+
+        assertThat(Files.size(cow)).isEqualTo(COW_BYTES);
+        CowHeader header = CowStore.readHeader(store.device());
+        assertThat(header.mismatch(store.id(), 16, ORIGIN_SECTORS)).isNull();
+        assertThat(store.used()).isZero();
+        assertThat(FileClaims.holderOf(cow)).get().asString().isEqualTo(cow + " is the COW store of snapshot s1");
+    }
+
+    @Test
+    void anExistingFileOfZerosIsNotAdopted() throws Exception {
+        Path cow = Files.write(dir.resolve("zeros.bin"), new byte[(int) COW_BYTES]);
+
+        assertRefused(cow, null, false, cow.toString(), "exists and the configuration names no cowStoreId",
+                "its first sector is zeros", "format=true");
+        assertRefused(cow, UUID.randomUUID(), false, cow.toString(), "is not its COW store",
+                "no kcopyd COW store header");
+    }
+
+    @Test
+    void anUnrelatedFileIsNotAdopted() throws Exception {
+        Path cow = Files.write(dir.resolve("notes.bin"), pattern(100_000, 1));
+
+        assertRefused(cow, null, false, "notes.bin", "no kcopyd magic number");
+        assertRefused(cow, UUID.randomUUID(), false, "notes.bin", "no kcopyd magic number");
+    }
+
+    @Test
+    void aStoreIsAdoptedOnlyWhenTheConfigurationNamesItsIdentity() throws Exception {
+        Path cow = dir.resolve("s1.cow");
+        UUID id = storeWithChunks(cow);
+
+        assertRefused(cow, null, false, "exists and the configuration names no cowStoreId",
+                "it is kcopyd COW store " + id, "set cowStoreId=" + id);
+        UUID other = UUID.randomUUID();
+        assertRefused(cow, other, false, "is not its COW store " + other, "it is another COW store, kcopyd COW store "
+                + id);
+
+        CowStore adopted = open(cow, id, false);
+        assertThat(adopted.id()).isEqualTo(id);
+        assertThat(adopted.heldChunks()).containsExactlyInAnyOrder(3L, 7L);
+    }
+
+    @Test
+    void aStoreOfAnotherShapeIsNotAdopted() throws Exception {
+        Path cow = dir.resolve("s1.cow");
+        UUID id = storeWithChunks(cow);
+        String before = sha256(cow);
+
+        assertThatThrownBy(() -> opener.open(new SnapshotSettings("s1", dir.resolve("origin.img"), cow, 32, 16384, 64,
+                SnapshotFixture.WAIT, id, false), ORIGIN_SECTORS))
+                .hasMessageContaining("it was made with chunks of 16 sectors, not the configured 32");
+        assertThatThrownBy(() -> opener.open(settings("s1", dir.resolve("origin.img"), cow, id, false), 4096))
+                .hasMessageContaining("it belongs to an origin of 8192 sectors, not 4096");
+
+        assertThat(sha256(cow)).isEqualTo(before);
+    }
+
+    @Test
+    void aDamagedOrForeignVersionHeaderIsNotAdopted() throws Exception {
+        Path cow = dir.resolve("s1.cow");
+        UUID id = storeWithChunks(cow);
+        try (RandomAccessFile f = new RandomAccessFile(cow.toFile(), "rw")) {
+            f.seek(24);
+            f.write(0x55);
+        }
+        assertRefused(cow, id, false, "damaged (checksum mismatch)");
+
+        ByteBuffer v1 = ByteBuffer.allocate(512).order(ByteOrder.LITTLE_ENDIAN).putLong(0, CowHeader.MAGIC)
+                .putInt(8, 1);
+        Files.write(cow, v1.array());
+        assertRefused(cow, id, false, "a kcopyd COW store of version 1; this bundle reads version 2");
+    }
+
+    @Test
+    void aMissingStoreThatTheConfigurationNamesIsNotMadeAnew() throws Exception {
+        UUID id = UUID.randomUUID();
+        Path cow = dir.resolve("gone.cow");
+
+        assertRefused(cow, id, false, "its COW store " + cow + " (" + id + ") does not exist");
+    }
+
+    @Test
+    void aSymbolicLinkToNothingIsNotFollowedToMakeAFile() throws Exception {
+        Path target = dir.resolve("target.cow");
+        Path link = Files.createSymbolicLink(dir.resolve("link.cow"), target);
+
+        assertThatThrownBy(() -> open(link, null, false)).hasMessageContaining("is a symbolic link to nothing");
+        assertThatThrownBy(() -> open(link, null, true)).hasMessageContaining("is a symbolic link to nothing");
+        assertThat(target).doesNotExist();
+    }
+
+    @Test
+    void formatOverwritesAnExistingFileOnlyWhenAskedAndThenOnlyOnce() throws Exception {
+        Path cow = Files.write(dir.resolve("zeros.bin"), new byte[(int) COW_BYTES]);
+        UUID id = UUID.randomUUID();
+
+        CowStore made = open(cow, id, true);
+        made.commit(5, made.allocate());
+        made.device().close();
+        assertThat(made.id()).isEqualTo(id);
+
+        // Asked again (a restart with the same configuration): the store is the one named, adopted as it is.
+        CowStore again = open(cow, id, true);
+        assertThat(again.heldChunks()).containsExactly(5L);
+        again.device().close();
+
+        // Without an identity, format means a new store over the old one.
+        CowStore fresh = open(cow, null, true);
+        assertThat(fresh.id()).isNotEqualTo(id);
+        assertThat(fresh.used()).isZero();
+    }
+
+    @Test
+    void formatLeavesNoOldEntriesBehindInAnyArea() throws Exception {
+        Path cow = dir.resolve("s1.cow");
+        CowStore old = open(cow, null, false);
+        // Fill the first area (512 entries of 16-sector chunks) and start the second.
+        for (long c = 0; c < 600; c++) {
+            old.commit(c, old.allocate());
+        }
+        old.device().close();
+
+        CowStore fresh = open(cow, null, true);
+        fresh.commit(9, fresh.allocate());
+        fresh.device().close();
+
+        BlockDevice device = fixture.open(cow);
+        CowStore reopened = CowStore.adopt(device, CowStore.readHeader(device));
+        assertThat(reopened.isValid()).isTrue();
+        assertThat(reopened.heldChunks()).containsExactly(9L);
+    }
+
+    @Test
+    void aFileTooSmallIsRefusedEvenWithFormat() throws Exception {
+        Path cow = Files.write(dir.resolve("small.bin"), pattern(2 * 16 * 512, 2));
+
+        assertRefused(cow, null, true, "holds 2 chunks of 16 sectors; at least 3 are needed");
+    }
+
+    @Test
+    void aDirectoryIsRefused() throws Exception {
+        Path cow = Files.createDirectory(dir.resolve("adir"));
+
+        assertThatThrownBy(() -> open(cow, null, true)).hasMessageContaining("is a directory");
+        assertThat(cow).isEmptyDirectory();
+    }
+}

@@ -1,0 +1,140 @@
+package org.kcopyd.snapshot.internal;
+
+import java.lang.annotation.Annotation;
+import java.lang.reflect.Proxy;
+import java.util.ArrayList;
+import java.util.Dictionary;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
+import org.osgi.framework.Filter;
+import org.osgi.framework.FrameworkUtil;
+import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+
+/**
+ * Just enough of a framework for the components' unit tests: a bundle context that records
+ * service registrations, a Config Admin holding configurations in memory, and configuration
+ * annotation instances made from maps (with the annotation's defaults).
+ */
+final class FakeFramework {
+
+    /** One registered service. */
+    record Registered(Class<?> type, Object service, Dictionary<String, ?> properties) {
+    }
+
+    final List<Registered> registered = new CopyOnWriteArrayList<>();
+    /** Configurations by PID, as Config Admin stores them. */
+    final Map<String, Hashtable<String, Object>> configurations = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Every update made through Config Admin, in order. */
+    final List<Hashtable<String, Object>> updates = new CopyOnWriteArrayList<>();
+
+    BundleContext context() {
+        return proxy(BundleContext.class, (method, args) -> {
+            if (!method.equals("registerService")) {
+                throw new UnsupportedOperationException(method);
+            }
+            @SuppressWarnings("unchecked")
+            Registered r = new Registered((Class<?>) args[0], args[1], (Dictionary<String, ?>) args[2]);
+            registered.add(r);
+            return proxy(ServiceRegistration.class, (m, a) -> {
+                if (!m.equals("unregister")) {
+                    throw new UnsupportedOperationException(m);
+                }
+                registered.remove(r);
+                return null;
+            });
+        });
+    }
+
+    /** @return the services registered now with {@code key=value} */
+    List<Object> services(String key, Object value) {
+        List<Object> found = new ArrayList<>();
+        for (Registered r : registered) {
+            if (value.equals(r.properties().get(key))) {
+                found.add(r.service());
+            }
+        }
+        return found;
+    }
+
+    ConfigurationAdmin configurationAdmin() {
+        return proxy(ConfigurationAdmin.class, (method, args) -> {
+            if (!method.equals("listConfigurations")) {
+                throw new UnsupportedOperationException(method);
+            }
+            Filter filter = FrameworkUtil.createFilter((String) args[0]);
+            List<Configuration> found = new ArrayList<>();
+            configurations.forEach((pid, props) -> {
+                if (filter.match(props)) {
+                    found.add(configuration(pid));
+                }
+            });
+            return found.isEmpty() ? null : found.toArray(new Configuration[0]);
+        });
+    }
+
+    private Configuration configuration(String pid) {
+        return proxy(Configuration.class, (method, args) -> {
+            switch (method) {
+                case "getProperties":
+                    return new Hashtable<>(configurations.get(pid));
+                case "update":
+                    @SuppressWarnings("unchecked")
+                    Dictionary<String, Object> d = (Dictionary<String, Object>) args[0];
+                    Hashtable<String, Object> props = new Hashtable<>();
+                    for (String key : java.util.Collections.list(d.keys())) {
+                        props.put(key, d.get(key));
+                    }
+                    props.put(Constants.SERVICE_PID, pid);
+                    configurations.put(pid, props);
+                    updates.add(props);
+                    return null;
+                case "getPid":
+                    return pid;
+                default:
+                    throw new UnsupportedOperationException(method);
+            }
+        });
+    }
+
+    /** Stores a configuration and returns its properties as the component receives them. */
+    Map<String, Object> configure(String pid, Map<String, Object> properties) {
+        Hashtable<String, Object> props = new Hashtable<>(properties);
+        props.put(Constants.SERVICE_PID, pid);
+        configurations.put(pid, props);
+        return props;
+    }
+
+    /** @return an instance of configuration annotation {@code type}: values from the map, else the defaults */
+    static <A extends Annotation> A annotation(Class<A> type, Map<String, Object> values) {
+        return type.cast(Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type}, (p, method, args) -> {
+            if (method.getName().equals("annotationType")) {
+                return type;
+            }
+            Object value = values.get(method.getName());
+            return value != null ? value : method.getDefaultValue();
+        }));
+    }
+
+    /** A call on a proxy: the method's name and its arguments. */
+    @FunctionalInterface
+    private interface Handler {
+        Object call(String method, Object[] args) throws Exception;
+    }
+
+    private static <T> T proxy(Class<T> type, Handler handler) {
+        return type.cast(Proxy.newProxyInstance(FakeFramework.class.getClassLoader(), new Class<?>[] {type},
+                (p, method, args) -> switch (method.getName()) {
+                    case "toString" -> type.getSimpleName() + "@" + System.identityHashCode(p);
+                    case "hashCode" -> System.identityHashCode(p);
+                    case "equals" -> p == args[0];
+                    default -> handler.call(method.getName(), args);
+                }));
+    }
+}
