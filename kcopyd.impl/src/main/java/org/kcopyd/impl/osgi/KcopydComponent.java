@@ -2,7 +2,9 @@ package org.kcopyd.impl.osgi;
 
 import java.util.Dictionary;
 import java.util.Hashtable;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.EngineSettings;
@@ -34,8 +36,16 @@ import org.osgi.service.metatype.annotations.Designate;
  *
  * <p>{@code @Modified} reconfigures the running engine: same service, same service id; new
  * clients get the new values, the live ones reach existing clients at once, page reservations
- * are kept. On deactivation the services go first (consumers unbind and close their clients),
- * then every remaining client finishes its accepted jobs (or, past the close timeout, reports
+ * are kept. A configuration is refused as a whole when a value is out of range, of the wrong
+ * type, or a property name is unknown (a misspelt name, or the junk a damaged file parses into,
+ * must not silently mean "the default"); the engine keeps its last valid settings (the defaults
+ * if it never had any), logs the reason and publishes it on both services as
+ * {@value #CONFIG_REFUSED}, with {@value #CONFIG_STATE} saying whether the latest configuration
+ * was {@code applied} or {@code refused}, or that there is none ({@code defaults}). So a tool
+ * that wrote a configuration can tell at once whether it took effect, and why not.
+ *
+ * <p>On deactivation the services go first (consumers unbind and close their clients), then
+ * every remaining client finishes its accepted jobs (or, past the close timeout, reports
  * them failed), then the threads end.
  */
 @Component(name = KcopydComponent.PID, configurationPid = KcopydComponent.PID, service = {}, immediate = true)
@@ -44,6 +54,29 @@ public final class KcopydComponent {
 
     /** The configuration PID, also the component name. */
     public static final String PID = "org.kcopyd.engine";
+
+    /**
+     * Service property of the factory and the opener: {@code defaults} (no configuration),
+     * {@code applied} or {@code refused} (the latest configuration; the engine kept its last valid
+     * settings). The command line reads it by this name (kcopyd.cli's {@code EngineState}).
+     */
+    public static final String CONFIG_STATE = "kcopyd.config.state";
+
+    /** Service property present while the latest configuration is refused: the reason, one line. */
+    public static final String CONFIG_REFUSED = "kcopyd.config.refused";
+
+    /**
+     * Configuration properties that are not engine settings and are not refused: those Config
+     * Admin, DS, FileInstall and Karaf add ({@code service.pid}, {@code component.id},
+     * {@code osgi.ds.satisfying.condition.target}, {@code felix.fileinstall.filename},
+     * {@code org.apache.karaf.features.configKey}), and private ones (a leading dot, by OSGi
+     * convention; a leading colon, Config Admin's own).
+     */
+    private static final List<String> FOREIGN_PREFIXES = List.of("service.", "component.", "osgi.ds.", "felix.",
+            "org.apache.felix.", "org.apache.karaf.", ".", ":");
+
+    /** DS's own configuration of a reference ({@code logger.target}), not an engine setting either. */
+    private static final List<String> REFERENCE_SUFFIXES = List.of(".target", ".cardinality.minimum");
 
     private static final System.Logger FALLBACK = System.getLogger(KcopydComponent.class.getName());
 
@@ -59,17 +92,20 @@ public final class KcopydComponent {
     @Activate
     void activate(BundleContext context, Map<String, Object> properties) {
         EngineSettings settings;
+        String refused = null;
         try {
             settings = settingsOf(properties);
         } catch (IllegalArgumentException e) {
-            error("invalid configuration " + PID + " refused: " + e.getMessage() + "; starting with the defaults");
+            refused = e.getMessage();
+            error("invalid configuration " + PID + " refused: " + refused + "; starting with the defaults");
             settings = EngineSettings.defaults();
         }
         engine = new Engine(settings);
+        String state = stateOf(properties, refused);
         factory = context.registerService(KcopydClientFactory.class, new ClientFactoryService(engine),
-                serviceProperties(settings, "kcopyd client factory"));
+                serviceProperties(settings, "kcopyd client factory", state, refused));
         opener = context.registerService(BlockDeviceOpener.class, new DeviceOpenerService(engine),
-                serviceProperties(settings, "kcopyd file and block device opener"));
+                serviceProperties(settings, "kcopyd file and block device opener", state, refused));
         Hashtable<String, Object> shell = new Hashtable<>();
         shell.put("osgi.command.scope", "kcopyd");
         shell.put("osgi.command.function", new String[] {"clients"});
@@ -80,16 +116,23 @@ public final class KcopydComponent {
     @Modified
     void modified(Map<String, Object> properties) {
         EngineSettings settings;
+        String refused = null;
         try {
             settings = settingsOf(properties);
         } catch (IllegalArgumentException e) {
-            error("invalid configuration " + PID + " refused: " + e.getMessage() + "; keeping " + engine.settings());
-            return;
+            refused = e.getMessage();
+            settings = engine.settings();
+            error("invalid configuration " + PID + " refused: " + refused + "; keeping " + settings);
         }
-        engine.reconfigure(settings);
-        factory.setProperties(serviceProperties(settings, "kcopyd client factory"));
-        opener.setProperties(serviceProperties(settings, "kcopyd file and block device opener"));
-        info("kcopyd engine reconfigured: " + settings);
+        if (refused == null) {
+            engine.reconfigure(settings);
+        }
+        String state = stateOf(properties, refused);
+        factory.setProperties(serviceProperties(settings, "kcopyd client factory", state, refused));
+        opener.setProperties(serviceProperties(settings, "kcopyd file and block device opener", state, refused));
+        if (refused == null) {
+            info("kcopyd engine reconfigured: " + settings);
+        }
     }
 
     @Deactivate
@@ -111,23 +154,41 @@ public final class KcopydComponent {
         }
     }
 
-    /** Applies every known setting present in the configuration; ignores the framework's own keys. */
+    /**
+     * The settings a configuration asks for: every property that is not {@linkplain #FOREIGN_PREFIXES
+     * foreign} must be a setting with a valid value; settings it does not name keep their defaults.
+     *
+     * @throws IllegalArgumentException naming the first bad property, its value and the limit
+     */
     static EngineSettings settingsOf(Map<String, Object> properties) {
         EngineSettings.Builder builder = EngineSettings.builder();
-        for (String name : EngineSettings.defaults().toMap().keySet()) {
-            Object value = properties.get(name);
-            if (value != null) {
-                builder.set(name, value);
+        for (Map.Entry<String, Object> e : new TreeMap<>(properties).entrySet()) {
+            if (FOREIGN_PREFIXES.stream().noneMatch(e.getKey()::startsWith)
+                    && REFERENCE_SUFFIXES.stream().noneMatch(e.getKey()::endsWith)) {
+                builder.set(e.getKey(), e.getValue());
             }
         }
         return builder.build();
     }
 
-    static Dictionary<String, Object> serviceProperties(EngineSettings settings, String description) {
+    /** DS adds {@code service.pid} to the component properties only when a configuration exists. */
+    private static String stateOf(Map<String, Object> properties, String refused) {
+        if (refused != null) {
+            return "refused";
+        }
+        return properties.containsKey(Constants.SERVICE_PID) ? "applied" : "defaults";
+    }
+
+    static Dictionary<String, Object> serviceProperties(EngineSettings settings, String description, String state,
+            String refused) {
         Hashtable<String, Object> properties = new Hashtable<>(settings.toMap());
         properties.put(Constants.SERVICE_DESCRIPTION, description);
         properties.put(Constants.SERVICE_VENDOR, "The kcopyd project");
         properties.put(Constants.SERVICE_PID, PID);
+        properties.put(CONFIG_STATE, state);
+        if (refused != null) {
+            properties.put(CONFIG_REFUSED, refused);
+        }
         return properties;
     }
 
