@@ -43,10 +43,10 @@ public final class SnapshotComponent {
     private static final System.Logger LOG = System.getLogger(SnapshotComponent.class.getName());
 
     @Reference
-    private Origins origins;
+    Origins origins;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
-    private volatile ConfigurationAdmin configurationAdmin;
+    volatile ConfigurationAdmin configurationAdmin;
 
     private BundleContext context;
     private String pid;

@@ -184,6 +184,41 @@ class SnapshotTest {
     }
 
     @Test
+    void aSnapshotHoldingNoChunksMergesAtOnce() throws Exception {
+        byte[] initial = pattern(ORIGIN_SECTORS * 512, 19);
+        Origin origin = origin(initial);
+        SnapshotVolume snap = origin.attach("empty", store("cow.img", 4 * ORIGIN_SECTORS, CHUNK));
+
+        CompletableFuture<Void> merge = snap.merge().toCompletableFuture();
+
+        assertThat(merge).isCompleted();
+        assertThat(snap.state()).isEqualTo(SnapshotState.ACTIVE);
+        assertThat(snap.store.isMerging()).isFalse();
+        assertSameBytes(read(origin), initial, "origin vs initial");
+        // And it is a snapshot as before: the next origin write is copied first.
+        write(origin, 0, pattern(512, 20));
+        assertSameBytes(read(snap.device()), initial, "snap.device() vs initial");
+    }
+
+    @Test
+    void anInterruptedMergeOfAnEmptiedStoreFinishesWhenReopened() throws Exception {
+        // A process killed after the last chunk was merged but before the merge was marked ended.
+        byte[] initial = pattern(ORIGIN_SECTORS * 512, 21);
+        Origin origin = origin(initial);
+        CowStore store = store("cow.img", 4 * ORIGIN_SECTORS, CHUNK);
+        store.setMerging(true);
+        origin.device().close();
+        store.device().close();
+
+        Origin reopened = fixture.origin(fixture.open(dir.resolve("origin.img")));
+        CowStore again = fixture.reopenStore(dir.resolve("cow.img"));
+        SnapshotVolume snap = reopened.attach("empty", again);
+
+        assertThat(snap.state()).isEqualTo(SnapshotState.ACTIVE);
+        assertThat(CowStore.readHeader(again.device()).merging()).as("the end of the merge is recorded").isFalse();
+    }
+
+    @Test
     void withoutAClientOriginWritesNeedingACopyAreRefusedAndTheSnapshotStaysIntact() throws Exception {
         byte[] initial = pattern(ORIGIN_SECTORS * 512, 17);
         Origin origin = new Origin(fixture.file(dir.resolve("origin.img"), initial),

@@ -1,0 +1,244 @@
+package org.kcopyd.snapshot.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.kcopyd.snapshot.internal.SnapshotFixture.assertSameBytes;
+import static org.kcopyd.snapshot.internal.SnapshotFixture.pattern;
+import static org.kcopyd.snapshot.internal.SnapshotFixture.read;
+import static org.kcopyd.snapshot.internal.SnapshotFixture.sha256;
+import static org.kcopyd.snapshot.internal.SnapshotFixture.write;
+
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Hashtable;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.kcopyd.snapshot.Snapshot;
+import org.osgi.framework.FrameworkUtil;
+
+/**
+ * The snapshot component: a store it makes has its identity written back into the configuration
+ * (so the next activation adopts that store and formats nothing), and configurations outside the
+ * rules are refused with the value and the rule.
+ */
+class SnapshotComponentTest {
+
+    private static final int SECTORS = 8192;
+    private static final String PID = "org.kcopyd.snapshot~test";
+
+    @TempDir
+    Path dir;
+    private final SnapshotFixture fixture = new SnapshotFixture();
+    private final FakeFramework framework = new FakeFramework();
+    private Origins origins;
+    private byte[] initial;
+    private final java.util.List<SnapshotComponent> active = new java.util.ArrayList<>();
+
+    @BeforeEach
+    void makeOrigin() throws Exception {
+        initial = pattern(SECTORS * 512, 1);
+        Files.write(dir.resolve("origin.img"), initial);
+        origins = fixture.origins(framework);
+    }
+
+    @AfterEach
+    void close() {
+        active.forEach(SnapshotComponent::deactivate);
+        fixture.close();
+    }
+
+    private Map<String, Object> config(String name, String cow, Object... more) {
+        Map<String, Object> props = new HashMap<>();
+        props.put(Snapshot.CONFIG_NAME, name);
+        props.put(Snapshot.CONFIG_ORIGIN, dir.resolve("origin.img").toString());
+        props.put(Snapshot.CONFIG_COW_STORE, dir.resolve(cow).toString());
+        props.put(Snapshot.CONFIG_COW_STORE_SIZE_MIB, 8);
+        for (int i = 0; i < more.length; i += 2) {
+            props.put((String) more[i], more[i + 1]);
+        }
+        return props;
+    }
+
+    private SnapshotComponent activate(Map<String, Object> props) throws Exception {
+        SnapshotComponent c = new SnapshotComponent();
+        c.origins = origins;
+        c.configurationAdmin = framework.configurationAdmin();
+        c.activate(framework.context(), FakeFramework.annotation(SnapshotConfiguration.class, props),
+                framework.configure(PID, props));
+        active.add(c);
+        return c;
+    }
+
+    private static void modified(SnapshotComponent c, Map<String, Object> props) throws Exception {
+        c.modified(FakeFramework.annotation(SnapshotConfiguration.class, props), props);
+    }
+
+    private Snapshot snapshot() {
+        return (Snapshot) framework.registered.stream().filter(r -> r.type() == Snapshot.class).findFirst()
+                .orElseThrow().service();
+    }
+
+    private void deactivate(SnapshotComponent c) {
+        c.deactivate();
+        active.remove(c);
+    }
+
+    @Test
+    void aNewStoreHasItsIdentityWrittenBackAndIsAdoptedByTheNextActivation() throws Exception {
+        Map<String, Object> original = config("s1", "s1.cow");
+        SnapshotComponent c = activate(original);
+        Snapshot s1 = snapshot();
+        String id = s1.cowStoreId().toString();
+
+        Hashtable<String, Object> recorded = framework.configurations.get(PID);
+        assertThat(recorded).containsEntry(Snapshot.CONFIG_COW_STORE_ID, id).doesNotContainKey(Snapshot.CONFIG_FORMAT);
+        assertThat(framework.services(Snapshot.COW_STORE_ID, id)).as("the snapshot and its device").hasSize(2);
+
+        // Config Admin hands the written-back configuration to the component: nothing restarts.
+        modified(c, recorded);
+        assertThat(snapshot()).isSameAs(s1);
+
+        write(s1.device(), 0, pattern(16 * 512, 2));
+        byte[] view = read(s1.device());
+        deactivate(c);
+        String cowBefore = sha256(dir.resolve("s1.cow"));
+
+        assertThatThrownBy(() -> activate(original)).hasMessageContaining("exists and the configuration names no "
+                + "cowStoreId").hasMessageContaining("set cowStoreId=" + id);
+        assertThat(sha256(dir.resolve("s1.cow"))).isEqualTo(cowBefore);
+
+        activate(new HashMap<>(recorded));
+        assertThat(snapshot().cowStoreId().toString()).isEqualTo(id);
+        assertSameBytes(read(snapshot().device()), view, "the adopted snapshot");
+    }
+
+    @Test
+    void formatIsDoneOnceAndCleared() throws Exception {
+        Path zeros = Files.write(dir.resolve("zeros.cow"), new byte[8 << 20]);
+
+        SnapshotComponent c = activate(config("s1", "zeros.cow", Snapshot.CONFIG_FORMAT, true));
+        Snapshot s1 = snapshot();
+        Hashtable<String, Object> recorded = framework.configurations.get(PID);
+        assertThat(recorded).containsEntry(Snapshot.CONFIG_COW_STORE_ID, s1.cowStoreId().toString())
+                .doesNotContainKey(Snapshot.CONFIG_FORMAT);
+        modified(c, recorded);
+        assertThat(snapshot()).isSameAs(s1);
+        assertThat(zeros).isNotEmptyFile();
+    }
+
+    @Test
+    void aChangeThatWouldAdoptAStoreWithoutItsIdentityIsRefusedAndTheSnapshotGoesOn() throws Exception {
+        Map<String, Object> original = config("s1", "s1.cow");
+        SnapshotComponent c = activate(original);
+        Snapshot s1 = snapshot();
+        Map<String, Object> edited = new HashMap<>(original);
+        edited.put(Snapshot.CONFIG_MAX_COPIES_IN_FLIGHT, 32);
+
+        assertThatThrownBy(() -> modified(c, edited)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("configuration refused, the snapshot goes on as it was")
+                .hasMessageContaining("set cowStoreId=" + s1.cowStoreId());
+        Map<String, Object> otherId = new HashMap<>(framework.configurations.get(PID));
+        otherId.put(Snapshot.CONFIG_COW_STORE_ID, java.util.UUID.randomUUID().toString());
+        assertThatThrownBy(() -> modified(c, otherId)).hasMessageContaining("but it is COW store " + s1.cowStoreId());
+
+        assertThat(snapshot()).isSameAs(s1);
+        assertThat(s1.device().read(0, java.nio.ByteBuffer.allocate(512))).isCompleted();
+    }
+
+    @Test
+    void anyOtherChangeReopensTheSameStore() throws Exception {
+        SnapshotComponent c = activate(config("s1", "s1.cow"));
+        Snapshot s1 = snapshot();
+        write(s1.device(), 0, pattern(16 * 512, 3));
+        byte[] view = read(s1.device());
+        Map<String, Object> edited = new HashMap<>(framework.configurations.get(PID));
+        edited.put(Snapshot.CONFIG_MAX_COPIES_IN_FLIGHT, 32);
+
+        modified(c, edited);
+
+        assertThat(snapshot()).isNotSameAs(s1);
+        assertThat(snapshot().cowStoreId()).isEqualTo(s1.cowStoreId());
+        assertSameBytes(read(snapshot().device()), view, "the reopened snapshot");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"b*", "../s", "", "a b", "s(1)", "é", "a\\b",
+        "sssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss"})
+    void namesOutsideTheRuleAreRefusedBeforeAnythingIsMade(String name) {
+        assertThatThrownBy(() -> activate(config(name, "s.cow"))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("snapshot name '" + name + "' is not allowed: a name is 1 to 64 characters of A-Z a-z "
+                        + "0-9 . _ - ([A-Za-z0-9._-]{1,64})");
+
+        assertThat(dir.resolve("s.cow")).doesNotExist();
+        assertThat(framework.registered).isEmpty();
+    }
+
+    @Test
+    void namesWithinTheRuleAreAccepted() {
+        for (String name : new String[] {"s", "Beta-2.snap_1", "s".repeat(64)}) {
+            assertThat(new SnapshotSettings(name, dir, dir, 16, 2048, 1, Duration.ZERO, null, false).name())
+                    .isEqualTo(name);
+        }
+    }
+
+    @Test
+    void settingsOutsideTheirLimitsAreRefusedWithTheValueAndTheLimit() {
+        Object[][] cases = {
+            {Snapshot.CONFIG_CHUNK_SECTORS, 7, "chunkSectors 7 is not a power of two in 8..2048"},
+            {Snapshot.CONFIG_CHUNK_SECTORS, -8, "chunkSectors -8 is not a power of two in 8..2048"},
+            {Snapshot.CONFIG_CHUNK_SECTORS, 4096, "chunkSectors 4096 is not a power of two in 8..2048"},
+            {Snapshot.CONFIG_COW_STORE_SIZE_MIB, 0, "cowStoreSizeMiB 0 is outside 1..16777216"},
+            {Snapshot.CONFIG_COW_STORE_SIZE_MIB, -5, "cowStoreSizeMiB -5 is outside 1..16777216"},
+            {Snapshot.CONFIG_MAX_COPIES_IN_FLIGHT, 0, "maxCopiesInFlight 0 is outside 1..65536"},
+            {Snapshot.CONFIG_FACTORY_WAIT_SECONDS, -1, "factoryWaitSeconds -1 is outside 0..3600"},
+            {Snapshot.CONFIG_COW_STORE_ID, "xyz", "cowStoreId 'xyz' is not a UUID"},
+            {Snapshot.CONFIG_ORIGIN, " ", "the configuration lacks 'origin'"},
+        };
+        for (Object[] bad : cases) {
+            assertThatThrownBy(() -> activate(config("s1", "s.cow", bad[0], bad[1])))
+                    .as("%s=%s", bad[0], bad[1]).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("snapshot 's1': " + bad[2]);
+        }
+        assertThat(dir.resolve("s.cow")).doesNotExist();
+    }
+
+    @Test
+    void theExportedConfigurationConstantsNameTheConfigurationsAttributes() throws Exception {
+        Set<String> attributes = Arrays.stream(SnapshotConfiguration.class.getDeclaredMethods()).map(Method::getName)
+                .collect(Collectors.toSet());
+        Set<String> constants = new java.util.HashSet<>();
+        for (Field f : Snapshot.class.getFields()) {
+            if (f.getName().startsWith("CONFIG_") && Modifier.isStatic(f.getModifiers())) {
+                constants.add((String) f.get(null));
+            }
+        }
+        assertThat(constants).isEqualTo(attributes);
+    }
+
+    @Test
+    void anEscapedValueInAFilterMatchesOnlyItself() throws Exception {
+        Hashtable<String, Object> beta = new Hashtable<>(Map.of("name", "beta"));
+        Hashtable<String, Object> star = new Hashtable<>(Map.of("name", "b*"));
+
+        assertThat(FrameworkUtil.createFilter("(name=" + Filters.escape("b*") + ")").match(beta)).isFalse();
+        assertThat(FrameworkUtil.createFilter("(name=" + Filters.escape("b*") + ")").match(star)).isTrue();
+        assertThat(FrameworkUtil.createFilter("(name=" + Filters.escape("a)(name=*") + ")")
+                .match(new Hashtable<>(Map.of("name", "a)(name=*")))).isTrue();
+        assertThat(FrameworkUtil.createFilter("(name=" + Filters.escape("a\\b") + ")")
+                .match(new Hashtable<>(Map.of("name", "a\\b")))).isTrue();
+    }
+}
