@@ -72,11 +72,17 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable> {
         return firstPage * PagePool.PAGE;
     }
 
-    /** Runs on an I/O thread: starts the read, or for a zero job the writes. */
+    /** Runs on an I/O thread: starts the read, or for a zero job the writes (under WRITE_SEQ, in turn). */
     @Override
     public void run() {
         if (job.isZero()) {
-            startWrites();
+            if (job.writeSeq) {
+                // Nothing to read: the chunk waits for its turn to write like a copied one.
+                readDoneAwaitingTurn = true;
+                client.subJobDone(this);
+            } else {
+                startWrites();
+            }
             return;
         }
         IoRegion source = job.source;

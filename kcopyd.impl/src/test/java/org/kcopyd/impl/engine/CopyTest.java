@@ -281,6 +281,39 @@ class CopyTest {
     }
 
     @Test
+    void zeroJobsWithWriteSeqWriteOneChunkAtATimeInAscendingOrder() throws Exception {
+        // Found by RandomCopyTest (seed 5182677670355911372): zero jobs ignored WRITE_SEQ, also when a
+        // destination requires sequential writes, and had all their sub-jobs writing at once.
+        KcopydClient client = engine(EngineSettings.builder().subJobKiB(4).subJobsPerJob(8).ioThreads(8))
+                .createClient(1);
+        FaultyDevice zoned = new FaultyDevice("zoned", 512);
+        zoned.fill(14);
+        zoned.sequentialOnly = true;
+        zoned.delayMicros = 200;
+        FaultyDevice flagged = new FaultyDevice("flagged", 512);
+        flagged.fill(15);
+        flagged.zeroCommand = false;
+        flagged.delayMicros = 200;
+
+        CopyResult toZoned = await(client.zero(List.of(IoRegion.whole(zoned)), Set.of(), null, null));
+        CopyResult withFlag = await(client.zero(List.of(IoRegion.whole(flagged)), EnumSet.of(CopyFlag.WRITE_SEQ),
+                null, null));
+
+        assertThat(toZoned.isSuccess()).isTrue();
+        assertThat(withFlag.isSuccess()).isTrue();
+        for (FaultyDevice d : List.of(zoned, flagged)) {
+            assertThat(d.maxInFlight.get()).as("writes in flight at once on " + d.name()).isEqualTo(1);
+            long expected = 0;
+            for (FaultyDevice.Write w : d.writesSnapshot()) {
+                assertThat(w.sector()).as("write order on " + d.name()).isEqualTo(expected);
+                expected = w.end();
+            }
+            assertThat(expected).isEqualTo(512);
+            assertThat(d.bytes(0, 512)).containsOnly(0);
+        }
+    }
+
+    @Test
     void aDeviceThatNeedsSequentialWritesGetsWriteSeqWhichTurnsIgnoreErrorOff() throws Exception {
         KcopydClient client = engine(EngineSettings.builder().subJobKiB(4).ioThreads(8)).createClient(64);
         FaultyDevice src = new FaultyDevice("src", 1024).failReadsAt(100);
