@@ -99,6 +99,9 @@ final class CopyCommand implements Callable<Integer> {
             return copy(report, job);
         } catch (CommandException e) {
             return report.refused(e, named);
+        } catch (IllegalArgumentException e) {
+            // A request the API refused that the checks above did not name first; nothing was written.
+            return report.refused(CommandException.usage(e.getMessage()), named);
         } catch (RuntimeException e) {
             // A service missing or gone (IllegalStateException), or a failure nothing above names.
             return report.refused(CommandException.failed(FileErrors.reason(e)), named);

@@ -71,6 +71,9 @@ final class ZeroCommand implements Callable<Integer> {
             return zero(report, job);
         } catch (CommandException e) {
             return report.refused(e, named);
+        } catch (IllegalArgumentException e) {
+            // A request the API refused that the checks above did not name first; nothing was written.
+            return report.refused(CommandException.usage(e.getMessage()), named);
         } catch (RuntimeException e) {
             return report.refused(CommandException.failed(FileErrors.reason(e)), named);
         }
