@@ -39,7 +39,7 @@ import org.kcopyd.mirror.MirrorStatus;
 final class MirrorVolume implements Mirror {
 
     private static final System.Logger LOG = System.getLogger(MirrorVolume.class.getName());
-    private static final int RESYNC_PARALLEL = 4;
+    static final int RESYNC_PARALLEL = 4;
     /** Resync is background work: it waits for a factory as long as it takes. */
     private static final Duration RESYNC_WAIT = Duration.ofDays(3650);
 

@@ -12,6 +12,7 @@ import java.util.UUID;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.DeviceOption;
+import org.kcopyd.device.FileClaimedException;
 import org.kcopyd.device.FileDeviceOpener;
 import org.kcopyd.mirror.Mirror;
 
@@ -21,6 +22,11 @@ import org.kcopyd.mirror.Mirror;
  * spelling, and each device service held. Opening checks everything before the first write:
  * a refused mirror leaves every file as it was, and removes a region log it had just created.
  * Closing stops the mirror and releases the files and services.
+ *
+ * <p>What the configuration names wrongly — a file claimed already, the same device twice, a
+ * file that is not this mirror's region log — is refused with an {@link IllegalArgumentException}
+ * (the configuration is at fault, the command line's exit code 2); a file that cannot be opened or
+ * read fails with an {@link IOException}.
  */
 final class OpenedMirror implements AutoCloseable {
 
@@ -65,7 +71,8 @@ final class OpenedMirror implements AutoCloseable {
      * Opens and claims the legs, then opens (or, where no file exists, creates) the region log,
      * and makes the mirror, not yet started.
      *
-     * @throws IOException naming the leg or log refused and why; nothing has been written
+     * @throws IllegalArgumentException naming the leg or log refused and why; nothing has been written
+     * @throws IOException naming the leg or log that cannot be opened or read, and why
      */
     static OpenedMirror open(MirrorSettings s, DeviceServices services, ClientBinding kcopyd, Backoff backoff)
             throws IOException {
@@ -89,17 +96,20 @@ final class OpenedMirror implements AutoCloseable {
                     releases.add(lease.release());
                     int earlier = serviceIds.indexOf(lease.serviceId());
                     if (earlier >= 0) {
-                        throw new IOException(prefix + "leg " + i + " '" + leg + "' is the device service of leg "
-                                + earlier + " already");
+                        throw new IllegalArgumentException(prefix + "leg " + i + " '" + leg
+                                + "' is the device service of leg " + earlier + " already");
                     }
                     serviceIds.add(lease.serviceId());
                     device = lease.device();
                     if (device.isReadOnly()) {
-                        throw new IOException(prefix + "leg " + i + " '" + leg + "' is read-only");
+                        throw new IllegalArgumentException(prefix + "leg " + i + " '" + leg + "' is read-only");
                     }
                 } else {
                     try {
                         device = FILES.open(Path.of(leg), s.legPurpose(i), DeviceOption.READ_WRITE);
+                    } catch (FileClaimedException e) {
+                        throw new IllegalArgumentException(prefix + "leg " + i + " " + leg + " cannot be used: "
+                                + e.getMessage(), e);
                     } catch (IOException e) {
                         throw new IOException(prefix + "leg " + i + " " + leg + " cannot be used: " + reason(e), e);
                     }
@@ -107,8 +117,8 @@ final class OpenedMirror implements AutoCloseable {
                 }
                 for (int j = 0; j < legs.size(); j++) {
                     if (legs.get(j).equals(device)) {
-                        throw new IOException(prefix + "leg " + i + " " + leg + " is the same device as leg " + j + " "
-                                + s.legs().get(j));
+                        throw new IllegalArgumentException(prefix + "leg " + i + " " + leg + " is the same device as leg "
+                                + j + " " + s.legs().get(j));
                     }
                 }
                 legs.add(device);
@@ -116,19 +126,19 @@ final class OpenedMirror implements AutoCloseable {
             long sectors = legs.stream().mapToLong(BlockDevice::sizeInSectors).min().orElseThrow();
             long regions = MirrorVolume.regionsOf(sectors, s.regionSectors());
             if (regions > Integer.MAX_VALUE) {
-                throw new IOException(prefix + "the legs' " + sectors + " sectors make " + regions + " regions of "
-                        + s.regionSectors() + " sectors, at most " + Integer.MAX_VALUE + " are allowed: choose larger "
-                        + "regions");
+                throw new IllegalArgumentException(prefix + "the legs' " + sectors + " sectors make " + regions
+                        + " regions of " + s.regionSectors() + " sectors, at most " + Integer.MAX_VALUE
+                        + " are allowed: choose larger regions");
             }
             RegionLog.Geometry g = new RegionLog.Geometry(s.regionLogId(), s.name(), s.legs(), s.regionSectors(), sectors);
             Path logPath = s.regionLog();
             RegionLog log;
             if (!Files.exists(logPath, LinkOption.NOFOLLOW_LINKS)) {
                 if (s.regionLogId() != null && !s.format()) {
-                    throw new IOException(prefix + "no region log at " + logPath + ", but the configuration names "
-                            + Mirror.CONFIG_REGION_LOG_ID + " " + s.regionLogId() + "; refusing to start a new log, "
-                            + "which would copy leg 0 over the other legs (was the log moved? without "
-                            + Mirror.CONFIG_REGION_LOG_ID + ", or with " + Mirror.CONFIG_FORMAT
+                    throw new IllegalArgumentException(prefix + "no region log at " + logPath
+                            + ", but the configuration names " + Mirror.CONFIG_REGION_LOG_ID + " " + s.regionLogId()
+                            + "; refusing to start a new log, which would copy leg 0 over the other legs (was the log "
+                            + "moved? without " + Mirror.CONFIG_REGION_LOG_ID + ", or with " + Mirror.CONFIG_FORMAT
                             + "=true, a new log is made)");
                 }
                 BlockDevice device;
@@ -146,14 +156,19 @@ final class OpenedMirror implements AutoCloseable {
                 BlockDevice device;
                 try {
                     device = FILES.open(logPath, s.logPurpose(), DeviceOption.READ_WRITE);
+                } catch (FileClaimedException e) {
+                    throw new IllegalArgumentException(prefix + "region log " + logPath + " cannot be used: "
+                            + e.getMessage(), e);
                 } catch (IOException e) {
                     throw new IOException(prefix + "region log " + logPath + " cannot be used: " + reason(e), e);
                 }
                 files.add(device);
                 try {
                     log = RegionLog.open(device, g, s.format());
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException(prefix + e.getMessage(), e);
                 } catch (IOException e) {
-                    throw new IOException(prefix + e.getMessage(), e);
+                    throw new IOException(prefix + "region log " + logPath + ": " + reason(e), e);
                 }
             }
             MirrorVolume volume = new MirrorVolume(s.name(), s.legs(), legs, log, s.regionSectors(), kcopyd,

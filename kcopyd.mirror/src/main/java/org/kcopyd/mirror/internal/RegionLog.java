@@ -122,7 +122,9 @@ final class RegionLog {
      * and its dirty regions; formats it when it does not match and {@code format} is true;
      * refuses it otherwise, writing nothing.
      *
-     * @throws IOException naming the reason if the log is refused or cannot be read
+     * @throws IllegalArgumentException naming the reason if the file is refused (it is not this
+     *         configuration's log): the configuration is at fault, not the I/O
+     * @throws IOException if the log cannot be read or written
      */
     static RegionLog open(BlockDevice device, Geometry g, boolean format) throws IOException {
         String what = device.name();
@@ -165,7 +167,7 @@ final class RegionLog {
         }
         if (mismatch != null) {
             if (!format) {
-                throw new IOException(mismatch + "; refusing to use it (" + Mirror.CONFIG_FORMAT
+                throw new IllegalArgumentException(mismatch + "; refusing to use it (" + Mirror.CONFIG_FORMAT
                         + "=true overwrites it with a new log that resyncs every leg from leg 0)");
             }
             LOG.log(System.Logger.Level.WARNING, "mirror '" + g.mirror + "': " + mismatch + "; " + Mirror.CONFIG_FORMAT

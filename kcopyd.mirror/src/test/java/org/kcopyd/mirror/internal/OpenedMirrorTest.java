@@ -1,0 +1,383 @@
+package org.kcopyd.mirror.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
+import static org.kcopyd.mirror.internal.MirrorFixture.random;
+import static org.kcopyd.mirror.internal.MirrorFixture.read;
+import static org.kcopyd.mirror.internal.MirrorFixture.sha256;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.device.FileClaim;
+import org.kcopyd.device.FileClaims;
+import org.kcopyd.device.MemoryBlockDevice;
+import org.kcopyd.mirror.LegState;
+import org.kcopyd.mirror.MirrorStatus;
+
+/**
+ * Opening a mirror claims every file it writes and adopts an existing region log only when it is
+ * this mirror's: everything else is refused with the reason, and no file is written (each
+ * refusal compares the SHA-256 of every file involved before and after).
+ */
+class OpenedMirrorTest {
+
+    private static final int SECTORS = 4096;
+
+    @TempDir
+    Path dir;
+    private final MirrorFixture fixture = new MirrorFixture();
+    private final List<OpenedMirror> opened = new ArrayList<>();
+    private final Map<String, OpenedMirror.Lease> services = new HashMap<>();
+
+    @AfterEach
+    void close() throws IOException {
+        opened.forEach(OpenedMirror::close);
+        fixture.close();
+    }
+
+    private Path file(String name, byte[] content) throws IOException {
+        return Files.write(dir.resolve(name), content);
+    }
+
+    private static MirrorSettings settings(Path log, UUID id, boolean format, Object... legs) {
+        List<String> names = java.util.Arrays.stream(legs).map(Object::toString).toList();
+        return new MirrorSettings("m", names, MirrorFixture.REGION, log, id, format, false, 0, 100);
+    }
+
+    private OpenedMirror open(MirrorSettings s) throws IOException {
+        OpenedMirror m = OpenedMirror.open(s, services::get, fixture.kcopyd, fixture.backoff());
+        opened.add(m);
+        return m;
+    }
+
+    private void closeAll() {
+        opened.forEach(OpenedMirror::close);
+        opened.clear();
+    }
+
+    /** The refusal of {@code s}, after checking that it wrote none of {@code files}. */
+    private Throwable refusal(MirrorSettings s, Path... files) throws IOException {
+        Map<Path, String> before = new LinkedHashMap<>();
+        for (Path f : files) {
+            before.put(f, sha256(f));
+        }
+        Throwable t = catchThrowable(() -> open(s));
+        assertThat(t).as("refused").isNotNull();
+        for (Path f : files) {
+            assertThat(sha256(f)).as(f + " untouched").isEqualTo(before.get(f));
+        }
+        for (String leg : s.legs()) {
+            if (!leg.startsWith("service:") && Files.exists(Path.of(leg))) {
+                assertThat(FileClaims.holderOf(Path.of(leg))).as("nothing left claimed").isEmpty();
+            }
+        }
+        return t;
+    }
+
+    private static MirrorVolume started(OpenedMirror m) throws Exception {
+        m.volume().start();
+        m.volume().whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        return m.volume();
+    }
+
+    @Test
+    void aNewMirrorMakesItsLogWhereNoFileExistsAndClaimsEveryFileForItsRole() throws Exception {
+        byte[] data = random(SECTORS * 512, 1);
+        Path a = file("a.img", data);
+        Path b = file("b.img", new byte[SECTORS * 512]);
+        Path log = dir.resolve("m.log");
+
+        MirrorVolume mirror = started(open(settings(log, null, false, a, b)));
+
+        assertThat(FileClaims.holderOf(a)).map(FileClaim::purpose).contains("leg 0 of mirror m");
+        assertThat(FileClaims.holderOf(b)).map(FileClaim::purpose).contains("leg 1 of mirror m");
+        assertThat(FileClaims.holderOf(log)).map(FileClaim::purpose).contains("the region log of mirror m");
+        assertThat(mirror.regionLogId()).isNotNull();
+        assertThat(Files.readAllBytes(b)).isEqualTo(data);
+
+        closeAll();
+        assertThat(FileClaims.holderOf(a)).isEmpty();
+        assertThat(FileClaims.holderOf(log)).isEmpty();
+    }
+
+    @Test
+    void theRegionLogMayNotBeALegUnderAnySpelling() throws Exception {
+        Path a = file("a.img", random(SECTORS * 512, 2));
+        Path b = file("b.img", random(SECTORS * 512, 3));
+        Path link = Files.createSymbolicLink(dir.resolve("link.img"), a);
+
+        for (Path log : List.of(a, dir.resolve("sub/../a.img"), link)) {
+            Files.createDirectories(dir.resolve("sub"));
+            Throwable t = refusal(settings(log, null, false, a, b), a, b);
+            assertThat(t).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("mirror 'm': region log " + log + " cannot be used: ")
+                    .hasMessageContaining("is leg 0 of mirror m");
+            // Even when asked to format: a leg is never a region log.
+            assertThat(refusal(settings(log, null, true, a, b), a, b)).hasMessageContaining("is leg 0 of mirror m");
+        }
+    }
+
+    @Test
+    void theSameLegTwiceIsRefusedUnderAnySpelling() throws Exception {
+        Path a = file("a.img", random(SECTORS * 512, 4));
+        Files.createDirectories(dir.resolve("sub"));
+        Path symlink = Files.createSymbolicLink(dir.resolve("symlink.img"), a);
+        Path hardLink = Files.createLink(dir.resolve("hardlink.img"), a);
+        Path log = dir.resolve("m.log");
+
+        for (Path again : List.of(dir.resolve("sub/../a.img"), dir.resolve("./a.img"), symlink, hardLink)) {
+            Throwable t = refusal(settings(log, null, false, a, again), a);
+            assertThat(t).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("mirror 'm': leg 1 " + again + " cannot be used: ")
+                    .hasMessageContaining("is leg 0 of mirror m");
+            assertThat(log).as("no log made for a refused mirror").doesNotExist();
+        }
+    }
+
+    @Test
+    void theSameDeviceServiceTwiceIsRefused() throws Exception {
+        AtomicInteger released = new AtomicInteger();
+        MemoryBlockDevice remote = new MemoryBlockDevice("remote", SECTORS);
+        // One service registered under two names (a multi-valued kcopyd.device.name).
+        services.put("x", new OpenedMirror.Lease(remote, 7L, released::incrementAndGet));
+        services.put("y", new OpenedMirror.Lease(remote, 7L, released::incrementAndGet));
+        Path log = dir.resolve("m.log");
+
+        Throwable t = catchThrowable(() -> open(settings(log, null, false, "service:x", "service:y")));
+
+        assertThat(t).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("mirror 'm': leg 1 'service:y' is the device service of leg 0 already");
+        assertThat(released).as("both services given back").hasValue(2);
+        assertThat(log).doesNotExist();
+    }
+
+    @Test
+    void anUnrelatedFileIsNeitherAdoptedNorWrittenUnlessFormatIsAsked() throws Exception {
+        Path a = file("a.img", random(SECTORS * 512, 5));
+        Path b = file("b.img", random(SECTORS * 512, 6));
+        for (byte[] content : List.of(random(64 * 1024, 7), new byte[64 * 1024], random(100, 8), new byte[0])) {
+            Path notes = file("notes.bin", content);
+
+            Throwable t = refusal(settings(notes, null, false, a, b), notes, a, b);
+
+            assertThat(t).isInstanceOf(IllegalArgumentException.class).hasMessage("mirror 'm': " + notes
+                    + " is not a kcopyd region log (it has no region log header); refusing to use it (format=true "
+                    + "overwrites it with a new log that resyncs every leg from leg 0)");
+        }
+    }
+
+    @Test
+    void formatMakesANewLogOverAnExistingFileWhichTheNextOpenAdoptsByItsIdentity() throws Exception {
+        byte[] data = random(SECTORS * 512, 9);
+        Path a = file("a.img", data);
+        Path b = file("b.img", random(SECTORS * 512, 10));
+        Path notes = file("notes.bin", random(64 * 1024, 11));
+
+        UUID id = started(open(settings(notes, null, true, a, b))).regionLogId();
+        assertThat(Files.readAllBytes(b)).as("leg 0 copied to leg 1").isEqualTo(data);
+        closeAll();
+
+        MirrorVolume again = started(open(settings(notes, id, false, a, b)));
+        assertThat(again.regionLogId()).isEqualTo(id);
+        assertThat(again.status().regionsResynced()).as("adopted: nothing to resync").isZero();
+        closeAll();
+
+        // format=true with the log's own identity adopts it: format is for a file that is not this log.
+        MirrorVolume third = started(open(settings(notes, id, true, a, b)));
+        assertThat(third.regionLogId()).isEqualTo(id);
+        assertThat(third.status().regionsResynced()).isZero();
+    }
+
+    @Test
+    void anExistingLogIsAdoptedOnlyWhenTheConfigurationNamesItsIdentity() throws Exception {
+        Path a = file("a.img", random(SECTORS * 512, 12));
+        Path b = file("b.img", random(SECTORS * 512, 13));
+        Path log = dir.resolve("m.log");
+        UUID id = started(open(settings(log, null, false, a, b))).regionLogId();
+        closeAll();
+
+        assertThat(refusal(settings(log, null, false, a, b), log, a, b)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining(log + " is the region log of mirror 'm' (regionLogId " + id
+                        + "), but the configuration names no regionLogId (set regionLogId=" + id + " to adopt it)");
+        UUID other = UUID.randomUUID();
+        assertThat(refusal(settings(log, other, false, a, b), log, a, b))
+                .hasMessageContaining("but the configuration names regionLogId " + other);
+
+        assertThat(started(open(settings(log, id, false, a, b))).regionLogId()).isEqualTo(id);
+    }
+
+    @Test
+    void aConfiguredIdentityWhoseLogIsMissingIsRefusedRatherThanStartingANewLog() throws Exception {
+        Path a = file("a.img", random(SECTORS * 512, 14));
+        Path b = file("b.img", random(SECTORS * 512, 15));
+        Path log = dir.resolve("moved.log");
+
+        Throwable t = refusal(settings(log, UUID.randomUUID(), false, a, b), a, b);
+
+        assertThat(t).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no region log at " + log)
+                .hasMessageContaining("refusing to start a new log, which would copy leg 0 over the other legs");
+        assertThat(log).doesNotExist();
+    }
+
+    @Test
+    void aLogOfAnotherGeometryIsRefused() throws Exception {
+        Path a = file("a.img", random(SECTORS * 512, 16));
+        Path b = file("b.img", random(SECTORS * 512, 17));
+        Path log = dir.resolve("m.log");
+        UUID id = started(open(settings(log, null, false, a, b))).regionLogId();
+        closeAll();
+
+        MirrorSettings larger = new MirrorSettings("m", List.of(a.toString(), b.toString()), 128, log, id, false, false,
+                0, 100);
+        assertThat(refusal(larger, log, a, b)).hasMessageContaining("has regions of 64 sectors, the configuration 128");
+
+        Files.write(a, new byte[512 * 64], java.nio.file.StandardOpenOption.APPEND);
+        Files.write(b, new byte[512 * 64], java.nio.file.StandardOpenOption.APPEND);
+        assertThat(refusal(settings(log, id, false, a, b), log, a, b))
+                .hasMessageContaining("describes a mirror of 4096 sectors, the legs now give 4160 (a leg changed size)");
+    }
+
+    @Test
+    void aLogInWhichNoConfiguredLegIsInSyncIsRefused() throws Exception {
+        Path a = file("a.img", random(SECTORS * 512, 18));
+        Path b = file("b.img", random(SECTORS * 512, 19));
+        Path c = file("c.img", random(SECTORS * 512, 20));
+        Path d = file("d.img", random(SECTORS * 512, 21));
+        Path log = dir.resolve("m.log");
+        UUID id = started(open(settings(log, null, false, a, b))).regionLogId();
+        closeAll();
+
+        Throwable t = refusal(settings(log, id, false, c, d), log, a, b, c, d);
+
+        assertThat(t).hasMessageContaining("no leg of mirror 'm' is in sync according to its region log " + log)
+                .hasMessageContaining("refusing to guess which leg holds the data");
+    }
+
+    /**
+     * The issue's case: leg 0 failed and leg 1 alone holds the newest data; the log's header is
+     * damaged. Treating the log as new would copy stale leg 0 over leg 1.
+     */
+    @Test
+    void aDamagedHeaderIsRefusedAndTheOnlyGoodLegIsNotOverwritten() throws Exception {
+        byte[] data = random(SECTORS * 512, 22);
+        Path a = dir.resolve("a.img");
+        Path b = dir.resolve("b.img");
+        Path log = dir.resolve("m.log");
+        byte[] newest = staleLegZero(a, b, log, data);
+
+        damage(log, 0);
+        damage(log, RegionLog.HEADER_SECTORS * 512L);
+        Throwable t = refusal(settings(log, MirrorFixture.LOG_ID, false, a, b), log, a, b);
+
+        assertThat(t).isInstanceOf(IllegalArgumentException.class).hasMessageContaining(log
+                + " has a damaged region log header (copy 1: checksum mismatch; copy 2: checksum mismatch)");
+        assertThat(Files.readAllBytes(b)).startsWith(newest);
+
+        zero(log, 0);
+        zero(log, RegionLog.HEADER_SECTORS * 512L);
+        assertThat(refusal(settings(log, MirrorFixture.LOG_ID, false, a, b), log, a, b))
+                .hasMessageContaining(log + " is not a kcopyd region log");
+    }
+
+    @Test
+    void aHeaderWithOneDamagedCopyIsReadFromTheOther() throws Exception {
+        byte[] data = random(SECTORS * 512, 23);
+        Path a = dir.resolve("a.img");
+        Path b = dir.resolve("b.img");
+        Path log = dir.resolve("m.log");
+        byte[] newest = staleLegZero(a, b, log, data);
+        damage(log, 0);
+
+        MirrorVolume mirror = started(open(settings(log, MirrorFixture.LOG_ID, false, a, b)));
+
+        MirrorStatus status = mirror.status();
+        assertThat(status.legs().get(0).state()).as("leg 0's failure survived").isEqualTo(LegState.FAILED);
+        assertThat(status.legs().get(1).state()).isEqualTo(LegState.IN_SYNC);
+        assertThat(read(mirror.device())).startsWith(newest);
+        assertThat(Files.readAllBytes(b)).startsWith(newest);
+    }
+
+    /** Leaves leg 0 failed and stale, leg 1 holding {@code newest} at sector 0. */
+    private byte[] staleLegZero(Path a, Path b, Path log, byte[] data) throws Exception {
+        MirrorFixture.FailingLeg leg0 = new MirrorFixture.FailingLeg(fixture.leg(a, data));
+        MirrorVolume mirror = fixture.mirror(log, List.of(a, b), List.of(leg0, fixture.leg(b, data.clone())));
+        mirror.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        leg0.failWritesFrom = 0;
+        byte[] newest = random(8 * 512, 24);
+        mirror.device().write(0, ByteBuffer.wrap(newest)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertThat(mirror.status().legs().get(0).state()).isEqualTo(LegState.FAILED);
+        fixture.closeDevices();
+        return newest;
+    }
+
+    private static void damage(Path file, long at) throws IOException {
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+            f.seek(at + 600);
+            f.write(random(64, at));
+        }
+    }
+
+    private static void zero(Path file, long at) throws IOException {
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+            f.seek(at);
+            f.write(new byte[RegionLog.HEADER_SECTORS * 512]);
+        }
+    }
+
+    @Test
+    void aLegPathWithACommaStaysOneLeg() throws Exception {
+        byte[] data = random(SECTORS * 512, 25);
+        Path comma = file("x,y.img", data);
+        Path b = file("b.img", new byte[SECTORS * 512]);
+
+        MirrorVolume mirror = started(open(settings(dir.resolve("m.log"), null, false, comma, b)));
+
+        assertThat(mirror.status().legs()).extracting(l -> l.path()).containsExactly(comma.toString(), b.toString());
+        assertThat(Files.readAllBytes(b)).isEqualTo(data);
+        assertThat(dir.resolve("x")).doesNotExist();
+        assertThat(dir.resolve("y.img")).doesNotExist();
+    }
+
+    @Test
+    void aMissingLegIsRefusedAndNoLogIsLeftBehind() throws Exception {
+        Path a = file("a.img", random(SECTORS * 512, 26));
+        Path log = dir.resolve("m.log");
+
+        Throwable t = refusal(settings(log, null, false, a, dir.resolve("missing.img")), a);
+
+        assertThat(t).isInstanceOf(IOException.class)
+                .hasMessage("mirror 'm': leg 1 " + dir.resolve("missing.img") + " cannot be used: no such file "
+                        + dir.resolve("missing.img"));
+        assertThat(log).doesNotExist();
+        Throwable noDirectory = refusal(settings(dir.resolve("nodir/m.log"), null, false, a,
+                file("b.img", new byte[SECTORS * 512])), a);
+        assertThat(noDirectory).hasMessage("mirror 'm': cannot create region log " + dir.resolve("nodir/m.log")
+                + ": no such directory " + dir.resolve("nodir"));
+    }
+
+    @Test
+    void aReadOnlyServiceLegIsRefused() throws Exception {
+        BlockDevice readOnly = new MemoryBlockDevice("ro", SECTORS).readOnlyView();
+        services.put("ro", new OpenedMirror.Lease(readOnly, 1L, () -> { }));
+        Path a = file("a.img", random(SECTORS * 512, 27));
+
+        assertThat(refusal(settings(dir.resolve("m.log"), null, false, a, "service:ro"), a))
+                .hasMessage("mirror 'm': leg 1 'service:ro' is read-only");
+    }
+}
