@@ -2,6 +2,7 @@ package org.kcopyd.bench;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -30,73 +31,92 @@ import org.kcopyd.api.KcopydEngine;
  * where installed) on the same files in the same run, verifies every copy, and prints
  * throughput and the ratio to each peer against the project's targets.
  *
- * <pre>
- * java -jar kcopyd.bench/target/kcopyd-bench.jar [--size-mib N] [--runs N] [--jobs N]
- *      [--memory-gib N] [--tmpfs DIR] [--disk DIR] [--only NAME[,NAME]]
- *      [--io-threads N] [--subjob-kib N] [--subjobs N]   (engine settings; defaults otherwise)
- * </pre>
+ * <p>Options: see {@link BenchOptions#USAGE} ({@code --help}). The data lives in a new
+ * directory of the benchmark's own inside each directory named by {@code --tmpfs} and
+ * {@code --disk}; only the files made there, and that directory, are deleted at the end.
  * Scenarios: tmpfs-1dest, tmpfs-3dest-new, tmpfs-3dest-overwrite, disk-direct, jobs-4k, memory.
  */
 public final class Benchmark {
 
     private static final double MIB = 1024 * 1024;
 
-    private long sizeMib = 1024;
-    private int runs = 3;
-    private int jobs = 1_000_000;
-    private int memoryGib = 8;
-    private Path tmpfs = Path.of("/dev/shm/kcopyd-bench");
-    private Path disk = Path.of("/var/tmp/kcopyd-bench");
-    private Set<String> only = Set.of();
-    private EngineSettings settings = EngineSettings.defaults();
+    private final BenchOptions options;
+    private final long sizeMib;
+    private final int runs;
+    private final int jobs;
+    private final int memoryGib;
+    private final EngineSettings settings;
+    private final PrintStream out;
+    private ScratchDirectory tmpfs;
+    private ScratchDirectory disk;
     private final List<String> report = new ArrayList<>();
     private int misses;
     private double ddTmpfsRate;
 
-    private Benchmark() {
+    private Benchmark(BenchOptions options, PrintStream out) {
+        this.options = options;
+        this.sizeMib = options.sizeMib;
+        this.runs = options.runs;
+        this.jobs = options.jobs;
+        this.memoryGib = options.memoryGib;
+        this.settings = options.settings;
+        this.out = out;
     }
 
     /**
-     * @param args see the class documentation
-     * @throws Exception on a failed copy or peer
+     * @param args see {@link BenchOptions#USAGE}
      */
-    public static void main(String[] args) throws Exception {
-        Benchmark b = new Benchmark();
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--size-mib" -> b.sizeMib = Long.parseLong(args[++i]);
-                case "--runs" -> b.runs = Integer.parseInt(args[++i]);
-                case "--jobs" -> b.jobs = Integer.parseInt(args[++i]);
-                case "--memory-gib" -> b.memoryGib = Integer.parseInt(args[++i]);
-                case "--tmpfs" -> b.tmpfs = Path.of(args[++i]);
-                case "--disk" -> b.disk = Path.of(args[++i]);
-                case "--only" -> b.only = Set.of(args[++i].split(","));
-                case "--io-threads" -> b.settings = b.settings.toBuilder().ioThreads(Integer.parseInt(args[++i])).build();
-                case "--subjob-kib" -> b.settings = b.settings.toBuilder().subJobKiB(Integer.parseInt(args[++i])).build();
-                case "--subjobs" -> b.settings = b.settings.toBuilder().subJobsPerJob(Integer.parseInt(args[++i])).build();
-                default -> {
-                    System.err.println("unknown argument " + args[i] + "; see the Benchmark class documentation");
-                    System.exit(2);
-                }
-            }
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /**
+     * Runs the benchmark as the command line asks.
+     *
+     * @return the exit status: 0 every target met, 1 a target missed or a run failed, 2 bad arguments
+     */
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        BenchOptions options;
+        try {
+            options = BenchOptions.parse(args);
+        } catch (BenchOptions.UsageException e) {
+            err.println("kcopyd-bench: " + e.getMessage() + " (see --help)");
+            return 2;
         }
-        b.run();
-        System.exit(b.misses == 0 ? 0 : 1);
+        if (options.help) {
+            out.print(BenchOptions.USAGE);
+            return 0;
+        }
+        Benchmark b = new Benchmark(options, out);
+        try {
+            b.run();
+        } catch (Exception e) {
+            err.println("kcopyd-bench: failed: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
+            return 1;
+        }
+        return b.misses == 0 ? 0 : 1;
     }
 
     private boolean wanted(String name) {
-        return only.isEmpty() || only.contains(name);
+        return options.wanted(name);
     }
 
     private void run() throws Exception {
-        line("kcopyd benchmark " + LocalDate.now() + " on " + Runtime.getRuntime().availableProcessors() + " cores, "
-                + System.getProperty("java.vm.name") + " " + System.getProperty("java.version") + ", "
+        line(BenchOptions.REPORT_HEADER + LocalDate.now() + " on " + Runtime.getRuntime().availableProcessors()
+                + " cores, " + System.getProperty("java.vm.name") + " " + System.getProperty("java.version") + ", "
                 + sizeMib + " MiB per copy, best of " + runs);
         line("engine " + settings);
-        line(String.format(Locale.ROOT, "%-24s %-34s %12s %12s %8s %8s  %s", "scenario", "peer", "kcopyd",
-                "peer", "ratio", "target", "result"));
-        Files.createDirectories(tmpfs);
         try {
+            if (options.needsTmpfs()) {
+                tmpfs = ScratchDirectory.createIn(options.tmpfs);
+                line("data in " + tmpfs.path());
+            }
+            if (wanted("disk-direct")) {
+                disk = ScratchDirectory.createIn(options.disk);
+                line("data in " + disk.path());
+            }
+            line(String.format(Locale.ROOT, "%-24s %-34s %12s %12s %8s %8s  %s", "scenario", "peer", "kcopyd",
+                    "peer", "ratio", "target", "result"));
             if (wanted("tmpfs-1dest") || wanted("tmpfs-3dest-overwrite")) {
                 tmpfsOneDestination();
             }
@@ -116,17 +136,33 @@ public final class Benchmark {
                 memory();
             }
         } finally {
-            deleteTree(tmpfs);
-            deleteTree(disk);
+            removeScratch(tmpfs);
+            removeScratch(disk);
         }
-        Path out = Path.of("bench-results");
-        Files.createDirectories(out);
-        Files.write(out.resolve("latest.txt"), report);
-        line("results written to " + out.resolve("latest.txt").toAbsolutePath());
+        Path results = options.results;
+        Path parent = results.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        Files.write(results, report);
+        line("results written to " + results.toAbsolutePath());
+    }
+
+    private void removeScratch(ScratchDirectory dir) {
+        if (dir == null) {
+            return;
+        }
+        try {
+            if (!dir.remove()) {
+                line("left " + dir.path() + ": it holds files the benchmark did not make");
+            }
+        } catch (IOException e) {
+            line("could not remove " + dir.path() + ": " + e);
+        }
     }
 
     private void line(String s) {
-        System.out.println(s);
+        out.println(s);
         report.add(s);
     }
 
@@ -164,18 +200,6 @@ public final class Benchmark {
                 }
             }
         }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (var files = Files.list(dir)) {
-            for (Path f : (Iterable<Path>) files::iterator) {
-                Files.deleteIfExists(f);
-            }
-        }
-        Files.deleteIfExists(dir);
     }
 
     private static void require(boolean ok, String what) {
@@ -261,8 +285,8 @@ public final class Benchmark {
 
     private void tmpfsOneDestination() throws Exception {
         long bytes = sizeMib << 20;
-        Path src = tmpfs.resolve("src.img");
-        Path dst = tmpfs.resolve("dst.img");
+        Path src = tmpfs.file("src.img");
+        Path dst = tmpfs.file("dst.img");
         writePattern(src, bytes);
         writePattern(dst, bytes);
         double[] t = race(List.of("dd", "if=" + src, "of=" + dst, "bs=1M", "conv=notrunc", "status=none"),
@@ -287,11 +311,11 @@ public final class Benchmark {
 
     private void tmpfsThreeNew() throws Exception {
         long bytes = sizeMib << 20;
-        Path src = tmpfs.resolve("src.img");
+        Path src = tmpfs.file("src.img");
         if (!Files.exists(src)) {
             writePattern(src, bytes);
         }
-        List<Path> outs = List.of(tmpfs.resolve("n1.img"), tmpfs.resolve("n2.img"), tmpfs.resolve("n3.img"));
+        List<Path> outs = List.of(tmpfs.file("n1.img"), tmpfs.file("n2.img"), tmpfs.file("n3.img"));
         if (Peer.installed("dcfldd")) {
             List<String> cmd = new ArrayList<>(List.of("dcfldd", "if=" + src, "bs=1M", "status=off"));
             for (Path o : outs) {
@@ -313,8 +337,8 @@ public final class Benchmark {
 
     private void tmpfsThreeOverwrite() throws Exception {
         long bytes = sizeMib << 20;
-        Path src = tmpfs.resolve("src.img");
-        List<Path> outs = List.of(tmpfs.resolve("o1.img"), tmpfs.resolve("o2.img"), tmpfs.resolve("o3.img"));
+        Path src = tmpfs.file("src.img");
+        List<Path> outs = List.of(tmpfs.file("o1.img"), tmpfs.file("o2.img"), tmpfs.file("o3.img"));
         for (Path o : outs) {
             writePattern(o, bytes);
         }
@@ -328,9 +352,8 @@ public final class Benchmark {
 
     private void diskDirect() throws Exception {
         long bytes = sizeMib << 20;
-        Files.createDirectories(disk);
-        Path src = disk.resolve("src.img");
-        Path dst = disk.resolve("dst.img");
+        Path src = disk.file("src.img");
+        Path dst = disk.file("dst.img");
         writePattern(src, bytes);
         writePattern(dst, bytes);
         double[] t = race(List.of("dd", "if=" + src, "of=" + dst, "bs=1M", "iflag=direct", "oflag=direct",
@@ -344,9 +367,9 @@ public final class Benchmark {
     }
 
     private void smallJobs() throws Exception {
-        long bytes = 64L << 20;
-        Path src = tmpfs.resolve("jobs-src.img");
-        Path dst = tmpfs.resolve("jobs-dst.img");
+        long bytes = Math.min(64, sizeMib) << 20;
+        Path src = tmpfs.file("jobs-src.img");
+        Path dst = tmpfs.file("jobs-dst.img");
         writePattern(src, bytes);
         writePattern(dst, bytes);
         double best = Double.MAX_VALUE;

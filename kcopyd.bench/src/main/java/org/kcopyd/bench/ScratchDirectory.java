@@ -1,0 +1,69 @@
+package org.kcopyd.bench;
+
+import java.io.IOException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.Set;
+
+/**
+ * A new directory of the benchmark's own inside a directory the user named: every file the
+ * benchmark makes is named through {@link #file}, and {@link #remove} deletes exactly those
+ * files and then the directory. Nothing else is ever deleted: a directory that holds anything
+ * more at the end is left where it is, and the caller says so.
+ */
+final class ScratchDirectory {
+
+    private final Path dir;
+    private final Set<String> names = new LinkedHashSet<>();
+
+    private ScratchDirectory(Path dir) {
+        this.dir = dir;
+    }
+
+    /**
+     * @param parent an existing directory
+     * @return a new, empty directory {@code kcopyd-bench-*} inside it
+     * @throws IOException if it cannot be created
+     */
+    static ScratchDirectory createIn(Path parent) throws IOException {
+        return new ScratchDirectory(Files.createTempDirectory(parent, "kcopyd-bench-"));
+    }
+
+    Path path() {
+        return dir;
+    }
+
+    /** @return the path of a file the benchmark will make here (deleted by {@link #remove}) */
+    Path file(String name) {
+        if (name.contains("/") || name.startsWith(".")) {
+            throw new IllegalArgumentException("not a plain file name: " + name);
+        }
+        names.add(name);
+        return dir.resolve(name);
+    }
+
+    /**
+     * Deletes the files made here, then the directory.
+     *
+     * @return true if the directory is gone; false if it held something else and was left
+     * @throws IOException if a file cannot be deleted
+     */
+    boolean remove() throws IOException {
+        for (String name : names) {
+            Files.deleteIfExists(dir.resolve(name));
+        }
+        try {
+            Files.deleteIfExists(dir);
+            return true;
+        } catch (DirectoryNotEmptyException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return dir.toString();
+    }
+}
