@@ -196,7 +196,7 @@ final class CopyCommand implements Callable<Integer> {
                 long start = System.nanoTime();
                 Outcome outcome = job.run(client, files, src.path().toString(), targets,
                         sectors > 0 ? c -> c.copy(whole, regions, flags) : null,
-                        () -> readTail(files.channel(src, false), src, tailByte, (int) (length - sectors * 512)),
+                        () -> readTail(files.channel(src, false), src, tailByte, targets.get(0).tail()),
                         flush, ignoreErrors);
                 if (outcome == null) {
                     return Exit.INTERRUPTED;
