@@ -121,14 +121,20 @@ public class SnapshotMirrorInFrameworkTest extends KcopydTestSupport {
         assertFalse(java.util.Arrays.equals(initial, changed));
         assertArrayEquals(initial, read(snapshot.device()));
 
-        config.update(properties("name", "s1", "origin", origin.toString(), "cowStore", dir.resolve("s1.cow").toString(),
-                "cowStoreSizeMiB", 16, "maxCopiesInFlight", 64));
+        // The snapshot made its COW store and wrote the store's identity into its configuration.
+        String id = snapshot.cowStoreId().toString();
+        await("the COW store's identity recorded",
+                () -> id.equals(config.getProperties().get(Snapshot.CONFIG_COW_STORE_ID)));
+        Dictionary<String, Object> edited = config.getProperties();
+        edited.put(Snapshot.CONFIG_MAX_COPIES_IN_FLIGHT, 64);
+        config.update(edited);
         await("the updated snapshot is back", () -> {
             ServiceReference<Snapshot> ref = find(Snapshot.class, "(kcopyd.snapshot.name=s1)");
             return ref != null && context.getService(ref) != snapshot;
         });
         Snapshot reopened = awaitService(Snapshot.class, "(kcopyd.snapshot.name=s1)");
         assertArrayEquals("the snapshot survives its reconfiguration", initial, read(reopened.device()));
+        assertEquals("the same COW store, adopted", id, reopened.cowStoreId().toString());
 
         reopened.merge().toCompletableFuture().get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
         BlockDevice originAgain = awaitService(BlockDevice.class, "(kcopyd.device.role=origin)");
