@@ -1,11 +1,21 @@
 package org.kcopyd.cli.internal;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Dictionary;
 import java.util.Hashtable;
+import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletionException;
 
+import org.kcopyd.device.FileClaim;
+import org.kcopyd.device.FileClaims;
 import org.kcopyd.snapshot.Snapshot;
+import org.osgi.service.cm.Configuration;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -18,19 +28,40 @@ import picocli.CommandLine.Parameters;
             SnapshotCommand.Remove.class})
 final class SnapshotCommand {
 
-    static final String FACTORY_PID = "org.kcopyd.snapshot";
+    private static final String ERROR = "kcopyd snapshot: ";
 
-    @Command(name = "create", mixinStandardHelpOptions = true,
-            description = "Takes a snapshot of ORIGIN now, keeping the copied chunks in COW "
-            + "(created if missing). Write to the origin through its kcopyd origin device from then on.")
+    /** @return whether {@code name} follows the rule; if not, it has said so */
+    static boolean validName(Console console, String name) {
+        if (Snapshot.isValidName(name)) {
+            return true;
+        }
+        console.err().println(ERROR + "snapshot name '" + Console.printable(name) + "' is not allowed: a name is 1 to "
+                + "64 characters of A-Z a-z 0-9 . _ - (" + Snapshot.NAME_RULE + ")");
+        return false;
+    }
+
+    @Command(name = "create", mixinStandardHelpOptions = true, description = {
+        "Takes a snapshot of ORIGIN now, keeping the copied chunks in the COW store COW. Write to the origin "
+            + "through its kcopyd origin device from then on: other kcopyd writers of it are refused while the "
+            + "snapshot exists.",
+        "COW must not exist (it is created), unless --cow-store-id names the kcopyd COW store it holds (to "
+            + "reopen a removed snapshot) or --format asks to overwrite it with a new, empty store. NAME is 1 to "
+            + "64 characters of A-Z a-z 0-9 . _ -"})
     static final class Create implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "NAME") String name;
         @Parameters(index = "1", paramLabel = "ORIGIN") String origin;
         @Parameters(index = "2", paramLabel = "COW") String cow;
-        @Option(names = "--chunk-sectors", description = "Chunk size in sectors, a power of two (default 16).")
+        @Option(names = "--chunk-sectors", description = "Chunk size in sectors, a power of two in 8..2048 "
+                + "(default 16).")
         int chunkSectors = 16;
-        @Option(names = "--size-mib", description = "Size of a new COW store in MiB (default 1024).")
+        @Option(names = "--size-mib", description = "Size of a new COW store in MiB, 1..16777216 (default 1024).")
         int sizeMiB = 1024;
+        @Option(names = "--cow-store-id", paramLabel = "ID", description = "Reopen the existing COW store with this "
+                + "identity (a UUID, shown by snapshot list and snapshot remove); any other file is refused.")
+        String cowStoreId;
+        @Option(names = "--format", description = "Overwrite whatever file is at COW with a new, empty COW store "
+                + "(its content is lost).")
+        boolean format;
         private final Console console;
 
         Create(Console console) {
@@ -39,30 +70,113 @@ final class SnapshotCommand {
 
         @Override
         public Integer call() throws IOException {
-            if (FactoryConfigurations.find(console, FACTORY_PID, name) != null) {
-                console.err().println("kcopyd snapshot: a snapshot named '" + name + "' exists already");
+            if (!validName(console, name)) {
+                return Exit.USAGE;
+            }
+            if (chunkSectors < 8 || chunkSectors > 2048 || Integer.bitCount(chunkSectors) != 1) {
+                console.err().println(ERROR + "--chunk-sectors " + chunkSectors + " is not a power of two in 8..2048");
+                return Exit.USAGE;
+            }
+            if (sizeMiB < 1 || sizeMiB > 16_777_216) {
+                console.err().println(ERROR + "--size-mib " + sizeMiB + " is outside 1..16777216");
+                return Exit.USAGE;
+            }
+            UUID id = null;
+            if (cowStoreId != null) {
+                try {
+                    id = UUID.fromString(cowStoreId);
+                } catch (IllegalArgumentException e) {
+                    id = null;
+                }
+                if (id == null || !id.toString().equalsIgnoreCase(cowStoreId)) {
+                    console.err().println(ERROR + "--cow-store-id '" + Console.printable(cowStoreId) + "' is not a UUID "
+                            + "(such as 123e4567-e89b-12d3-a456-426614174000)");
+                    return Exit.USAGE;
+                }
+            }
+            Path originPath = Path.of(origin).toAbsolutePath();
+            Path cowPath = Path.of(cow).toAbsolutePath();
+            Integer refused = checkCow(originPath, cowPath, id);
+            if (refused != null) {
+                return refused;
+            }
+            if (FactoryConfigurations.find(console, Snapshot.FACTORY_PID, name) != null) {
+                console.err().println(ERROR + "a snapshot named '" + name + "' exists already");
                 return Exit.USAGE;
             }
             Hashtable<String, Object> props = new Hashtable<>();
-            props.put("name", name);
-            props.put("origin", java.nio.file.Path.of(origin).toAbsolutePath().toString());
-            props.put("cowStore", java.nio.file.Path.of(cow).toAbsolutePath().toString());
-            props.put("chunkSectors", chunkSectors);
-            props.put("cowStoreSizeMiB", sizeMiB);
-            console.services().configurationAdmin().createFactoryConfiguration(FACTORY_PID, "?").update(props);
-            Snapshot s = console.services().snapshot(name, Duration.ofSeconds(10));
-            if (s == null) {
-                console.err().println("kcopyd snapshot: snapshot '" + name + "' did not start within 10 s; see the log");
+            props.put(Snapshot.CONFIG_NAME, name);
+            props.put(Snapshot.CONFIG_ORIGIN, originPath.toString());
+            props.put(Snapshot.CONFIG_COW_STORE, cowPath.toString());
+            props.put(Snapshot.CONFIG_CHUNK_SECTORS, chunkSectors);
+            props.put(Snapshot.CONFIG_COW_STORE_SIZE_MIB, sizeMiB);
+            if (id != null) {
+                props.put(Snapshot.CONFIG_COW_STORE_ID, id.toString());
+            }
+            if (format) {
+                props.put(Snapshot.CONFIG_FORMAT, true);
+            }
+            try {
+                FactoryConfigurations.create(console, Snapshot.FACTORY_PID, "snapshot", name, props);
+            } catch (IllegalArgumentException e) {
+                console.err().println(ERROR + e.getMessage());
+                return Exit.USAGE;
+            } catch (IllegalStateException e) {
+                console.err().println(ERROR + e.getMessage());
                 return Exit.FAILED;
             }
-            console.out().println("snapshot " + name + " of " + origin + " taken (COW store " + cow + ", "
-                    + s.chunksCapacity() + " chunks of " + s.chunkSectors() + " sectors)");
+            Snapshot s = console.services().snapshot(name, Console.WAIT);
+            if (s == null) {
+                console.err().println(ERROR + "snapshot '" + name + "' is configured but its service did not appear "
+                        + "within " + Console.WAIT.toSeconds() + " s");
+                return Exit.FAILED;
+            }
+            console.out().println("snapshot " + name + " of " + origin + " " + (id != null && !format ? "reopened"
+                    : "taken") + " (COW store " + cow + ", id " + s.cowStoreId() + ", " + s.chunksCapacity()
+                    + " chunks of " + s.chunkSectors() + " sectors)");
             return Exit.OK;
+        }
+
+        /**
+         * The refusals that need no snapshot bundle, said in the command line's words; the
+         * snapshot component checks all of them again (and the origin, and the store's header).
+         *
+         * @return the exit code if refused, else null
+         */
+        private Integer checkCow(Path originPath, Path cowPath, UUID id) throws IOException {
+            if (!Files.exists(cowPath, LinkOption.NOFOLLOW_LINKS)) {
+                if (id != null && !format) {
+                    console.err().println(ERROR + "COW store " + cow + " does not exist; --cow-store-id reopens an "
+                            + "existing store (without it, a new store is created)");
+                    return Exit.USAGE;
+                }
+                return null;
+            }
+            if (!Files.exists(cowPath)) {
+                console.err().println(ERROR + "COW store " + cow + " is a symbolic link to nothing");
+                return Exit.USAGE;
+            }
+            Optional<FileClaim> holder = FileClaims.holderOf(cowPath);
+            if (holder.isPresent()) {
+                console.err().println(ERROR + cow + (holder.get().path().equals(cowPath) ? ""
+                        : " (the same file as " + holder.get().path() + ")") + " is " + holder.get().purpose());
+                return Exit.FAILED;
+            }
+            if (Files.exists(originPath) && FileClaims.identityOf(originPath).equals(FileClaims.identityOf(cowPath))) {
+                console.err().println(ERROR + "COW store " + cow + " is the origin " + origin + " itself");
+                return Exit.USAGE;
+            }
+            if (id == null && !format) {
+                console.err().println(ERROR + "COW store " + cow + " exists: give --cow-store-id ID to reopen the "
+                        + "kcopyd COW store it holds, or --format to overwrite it with a new, empty store");
+                return Exit.USAGE;
+            }
+            return null;
         }
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true,
-            description = "Lists the snapshots with their state and COW usage.")
+            description = "Lists the snapshots with their state, COW usage and COW store identity.")
     static final class ListCommand implements Callable<Integer> {
         private final Console console;
 
@@ -74,7 +188,8 @@ final class SnapshotCommand {
         public Integer call() {
             for (Snapshot s : console.services().snapshots()) {
                 console.out().println(s.name() + "  " + s.state() + "  " + s.chunksUsed() + "/" + s.chunksCapacity()
-                        + " chunks" + s.invalidReason().map(r -> "  (" + r + ")").orElse(""));
+                        + " chunks  id " + s.cowStoreId()
+                        + s.invalidReason().map(r -> "  (" + Console.printable(r) + ")").orElse(""));
             }
             return Exit.OK;
         }
@@ -92,20 +207,33 @@ final class SnapshotCommand {
 
         @Override
         public Integer call() {
+            if (!validName(console, name)) {
+                return Exit.USAGE;
+            }
             Snapshot s = console.services().snapshot(name, Duration.ZERO);
             if (s == null) {
-                console.err().println("kcopyd snapshot: no snapshot named '" + name + "'");
+                console.err().println(ERROR + "no snapshot named '" + name + "'");
                 return Exit.USAGE;
             }
             long chunks = s.chunksUsed();
-            s.merge().toCompletableFuture().join();
+            try {
+                s.merge().toCompletableFuture().join();
+            } catch (IllegalStateException e) {
+                console.err().println(ERROR + "cannot merge '" + name + "': " + Console.printable(e.getMessage()));
+                return Exit.FAILED;
+            } catch (CompletionException e) {
+                Throwable cause = e.getCause() != null ? e.getCause() : e;
+                console.err().println(ERROR + "merging '" + name + "' failed: " + Console.printable(cause.getMessage()));
+                return Exit.FAILED;
+            }
             console.out().println("snapshot " + name + " merged into its origin (" + chunks + " chunks)");
             return Exit.OK;
         }
     }
 
     @Command(name = "remove", mixinStandardHelpOptions = true,
-            description = "Removes the snapshot's configuration; its COW store file stays.")
+            description = "Removes the snapshot's configuration; its COW store file stays, and snapshot create "
+            + "with --cow-store-id reopens it.")
     static final class Remove implements Callable<Integer> {
         @Parameters(paramLabel = "NAME") String name;
         private final Console console;
@@ -116,7 +244,18 @@ final class SnapshotCommand {
 
         @Override
         public Integer call() throws IOException {
-            return FactoryConfigurations.remove(console, FACTORY_PID, "snapshot", name);
+            if (!validName(console, name)) {
+                return Exit.USAGE;
+            }
+            Configuration c = FactoryConfigurations.find(console, Snapshot.FACTORY_PID, name);
+            Dictionary<String, Object> props = c == null ? null : c.getProperties();
+            int code = FactoryConfigurations.remove(console, Snapshot.FACTORY_PID, "snapshot", name);
+            if (code == Exit.OK && props != null && props.get(Snapshot.CONFIG_COW_STORE_ID) != null) {
+                console.out().println("its COW store " + props.get(Snapshot.CONFIG_COW_STORE) + " stays; snapshot create "
+                        + name + " " + props.get(Snapshot.CONFIG_ORIGIN) + " " + props.get(Snapshot.CONFIG_COW_STORE)
+                        + " --cow-store-id " + props.get(Snapshot.CONFIG_COW_STORE_ID) + " reopens it");
+            }
+            return code;
         }
     }
 }

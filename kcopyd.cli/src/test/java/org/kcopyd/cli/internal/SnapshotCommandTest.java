@@ -1,0 +1,165 @@
+package org.kcopyd.cli.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.kcopyd.device.FileClaim;
+import org.kcopyd.device.FileClaims;
+import org.kcopyd.snapshot.Snapshot;
+import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
+
+/**
+ * {@code snapshot} refuses bad names, options and COW store paths itself, at once, with exit code
+ * 2 (or 1 for a file in use) and one line naming the value, before any configuration is made.
+ */
+class SnapshotCommandTest {
+
+    private static final String RULE = "a name is 1 to 64 characters of A-Z a-z 0-9 . _ - ([A-Za-z0-9._-]{1,64})";
+
+    @TempDir
+    Path dir;
+    private final FakeRuntime runtime = new FakeRuntime();
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    private int run(String... args) {
+        return Commands.run(new Console(runtime, new PrintWriter(out), new PrintWriter(err), false), args);
+    }
+
+    private String path(String file) {
+        return dir.resolve(file).toString();
+    }
+
+    private static String sha256(Path file) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+    }
+
+    @Test
+    void namesOutsideTheRuleAreRefusedByEverySubcommand() throws Exception {
+        Files.write(dir.resolve("a.img"), new byte[4096]);
+        runtime.addConfiguration("org.kcopyd.snapshot~beta", Snapshot.FACTORY_PID, Map.of(Snapshot.CONFIG_NAME, "beta"));
+        String tooLong = "s".repeat(65);
+
+        for (String name : new String[] {"b*", "../s", tooLong, "a b", "s(1)"}) {
+            for (String[] args : new String[][] {{"snapshot", "create", name, path("a.img"), path("new.cow")},
+                {"snapshot", "remove", name}, {"snapshot", "merge", name}}) {
+                err.getBuffer().setLength(0);
+                assertThat(run(args)).as(String.join(" ", args)).isEqualTo(Exit.USAGE);
+                assertThat(err.toString()).isEqualTo("kcopyd snapshot: snapshot name '" + name + "' is not allowed: "
+                        + RULE + System.lineSeparator());
+            }
+        }
+
+        assertThat(runtime.configurations).as("beta is still there, nothing was added").containsOnlyKeys(
+                "org.kcopyd.snapshot~beta");
+        assertThat(runtime.deleted).isEmpty();
+        assertThat(dir.resolve("new.cow")).doesNotExist();
+    }
+
+    @Test
+    void optionsOutsideTheirLimitsAreRefused() {
+        String[][] cases = {
+            {"--chunk-sectors", "7", "--chunk-sectors 7 is not a power of two in 8..2048"},
+            {"--chunk-sectors", "0", "--chunk-sectors 0 is not a power of two in 8..2048"},
+            {"--chunk-sectors", "-8", "--chunk-sectors -8 is not a power of two in 8..2048"},
+            {"--size-mib", "0", "--size-mib 0 is outside 1..16777216"},
+            {"--cow-store-id", "xyz", "--cow-store-id 'xyz' is not a UUID"},
+        };
+        for (String[] c : cases) {
+            err.getBuffer().setLength(0);
+            assertThat(run("snapshot", "create", "s1", path("a.img"), path("new.cow"), c[0], c[1])).isEqualTo(Exit.USAGE);
+            assertThat(err.toString()).startsWith("kcopyd snapshot: " + c[2]);
+        }
+        assertThat(runtime.configurations).isEmpty();
+    }
+
+    @Test
+    void anExistingCowStoreIsRefusedUnlessNamedOrToBeFormatted() throws Exception {
+        Path zeros = Files.write(dir.resolve("zeros.bin"), new byte[1 << 20]);
+        Files.write(dir.resolve("a.img"), new byte[4096]);
+        String before = sha256(zeros);
+
+        assertThat(run("snapshot", "create", "s1", path("a.img"), zeros.toString())).isEqualTo(Exit.USAGE);
+
+        assertThat(err.toString()).contains("COW store " + zeros + " exists: give --cow-store-id ID to reopen the "
+                + "kcopyd COW store it holds, or --format to overwrite it with a new, empty store");
+        assertThat(sha256(zeros)).isEqualTo(before);
+        assertThat(runtime.configurations).isEmpty();
+    }
+
+    @Test
+    void theOriginIsNeverItsOwnCowStore() throws Exception {
+        Path origin = Files.write(dir.resolve("a.img"), new byte[4096]);
+        Path link = Files.createSymbolicLink(dir.resolve("link-a.img"), origin);
+
+        for (Path cow : new Path[] {origin, link}) {
+            err.getBuffer().setLength(0);
+            assertThat(run("snapshot", "create", "s1", origin.toString(), cow.toString(), "--format"))
+                    .isEqualTo(Exit.USAGE);
+            assertThat(err.toString()).contains("COW store " + cow + " is the origin " + origin + " itself");
+        }
+        assertThat(runtime.configurations).isEmpty();
+    }
+
+    @Test
+    void aCowStoreInUseIsRefusedNamingItsHolder() throws Exception {
+        Path cow = Files.write(dir.resolve("s1.cow"), new byte[4096]);
+        Files.write(dir.resolve("b.img"), new byte[4096]);
+
+        try (FileClaim held = FileClaims.claim(cow, "the COW store of snapshot s1")) {
+            assertThat(run("snapshot", "create", "s2", path("b.img"), cow.toString(), "--format"))
+                    .isEqualTo(Exit.FAILED);
+        }
+
+        assertThat(err.toString()).contains(cow + " is the COW store of snapshot s1");
+        assertThat(runtime.configurations).isEmpty();
+    }
+
+    @Test
+    void aMissingStoreNamedByItsIdentityIsNotCreated() {
+        assertThat(run("snapshot", "create", "s1", path("a.img"), path("gone.cow"), "--cow-store-id",
+                "123e4567-e89b-12d3-a456-426614174000")).isEqualTo(Exit.USAGE);
+
+        assertThat(err.toString()).contains("COW store " + path("gone.cow") + " does not exist");
+        assertThat(dir.resolve("gone.cow")).doesNotExist();
+        assertThat(runtime.configurations).isEmpty();
+    }
+
+    @Test
+    void theConfigurationCarriesTheIdentityAndFormatAndARefusalLeavesNothing() throws Exception {
+        Files.write(dir.resolve("a.img"), new byte[4096]);
+        Path cow = Files.write(dir.resolve("s1.cow"), new byte[4096]);
+        List<Hashtable<String, Object>> seen = new ArrayList<>();
+        var description = FakeRuntime.description(Snapshot.FACTORY_PID, Snapshot.FACTORY_PID);
+        runtime.descriptions.add(description);
+        runtime.ds = p -> {
+            seen.add(new Hashtable<>(p));
+            return FakeRuntime.component(description, Map.copyOf(p), ComponentConfigurationDTO.FAILED_ACTIVATION,
+                    "java.io.IOException: snapshot 's1': " + cow + " is not its COW store\n\tat x.y(Z.java:1)\n");
+        };
+
+        assertThat(run("snapshot", "create", "s1", path("a.img"), cow.toString(), "--cow-store-id",
+                "123e4567-e89b-12d3-a456-426614174000", "--format", "--chunk-sectors", "32")).isEqualTo(Exit.FAILED);
+
+        assertThat(seen.get(0)).containsEntry(Snapshot.CONFIG_NAME, "s1")
+                .containsEntry(Snapshot.CONFIG_ORIGIN, path("a.img"))
+                .containsEntry(Snapshot.CONFIG_COW_STORE, cow.toString())
+                .containsEntry(Snapshot.CONFIG_CHUNK_SECTORS, 32).containsEntry(Snapshot.CONFIG_FORMAT, true)
+                .containsEntry(Snapshot.CONFIG_COW_STORE_ID, "123e4567-e89b-12d3-a456-426614174000");
+        assertThat(err.toString()).isEqualTo("kcopyd snapshot: snapshot 's1' not created: snapshot 's1': " + cow
+                + " is not its COW store" + System.lineSeparator());
+        assertThat(runtime.configurations).as("nothing left behind").isEmpty();
+    }
+}
