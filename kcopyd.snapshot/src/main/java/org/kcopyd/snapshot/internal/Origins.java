@@ -131,7 +131,15 @@ public final class Origins {
                 Hashtable<String, Object> props = new Hashtable<>();
                 props.put(Snapshot.ROLE, Snapshot.ROLE_ORIGIN);
                 props.put(Snapshot.ORIGIN, settings.origin().toString());
-                entry.registration = context.registerService(BlockDevice.class, entry.origin, props);
+                try {
+                    entry.registration = context.registerService(BlockDevice.class, entry.origin, props);
+                } catch (RuntimeException e) {
+                    // The bundle is stopping: nothing stays open.
+                    entry.origin.detach(snapshot);
+                    closeQuietly(snapshot.store.device());
+                    closeQuietly(entry.origin.device());
+                    throw e;
+                }
                 origins.put(identity, entry);
             }
             entry.users++;
