@@ -1,26 +1,37 @@
 package org.kcopyd.cli.internal;
 
 import java.io.IOException;
-import java.time.Duration;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.Locale;
+import java.util.UUID;
 import java.util.concurrent.Callable;
 
 import org.kcopyd.mirror.LegStatus;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.mirror.MirrorStatus;
+import org.osgi.service.cm.Configuration;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code mirror create|status|remove}: mirrors as Config Admin factory configurations. */
+/**
+ * {@code mirror create|status|remove}: mirrors as Config Admin factory configurations of
+ * {@value Mirror#FACTORY_PID}, with the property names the mirror bundle exports. Arguments are
+ * checked here first (exit code 2, nothing created); the mirror component then checks the files
+ * (claims, the region log's header) and its refusal is reported at once.
+ */
 @Command(name = "mirror", mixinStandardHelpOptions = true, description = "Mirrored block devices resynchronised by kcopyd.",
         subcommands = {MirrorCommand.Create.class, MirrorCommand.Status.class, MirrorCommand.Remove.class})
 final class MirrorCommand {
-
-    static final String FACTORY_PID = "org.kcopyd.mirror";
 
     static void print(Console console, MirrorStatus s) {
         String progress = s.regionsToResync() == 0 ? "in sync" : String.format(Locale.ROOT,
@@ -33,17 +44,62 @@ final class MirrorCommand {
         }
     }
 
+    /** A word as a shell reads it back: quoted when it holds anything but plain path characters. */
+    static String quoted(String word) {
+        return word.matches("[A-Za-z0-9._/:,=+@%-]+") ? word : "'" + word.replace("'", "'\\''") + "'";
+    }
+
+    private static void checkName(String name) {
+        if (!Mirror.isValidName(name)) {
+            throw CommandException.usage("mirror name '" + Console.printable(name) + "' is not allowed: 1 to 64 "
+                    + "letters, digits, '.', '_' or '-'");
+        }
+    }
+
+    /** Runs a subcommand body, printing a refusal or failure as one line with its exit code. */
+    private static int run(Console console, Callable<Integer> body) throws IOException {
+        try {
+            return body.call();
+        } catch (CommandException e) {
+            console.err().println("kcopyd mirror: " + e.getMessage());
+            return e.exitCode();
+        } catch (IllegalArgumentException e) {
+            console.err().println("kcopyd mirror: " + e.getMessage());
+            return Exit.USAGE;
+        } catch (IllegalStateException e) {
+            console.err().println("kcopyd mirror: " + e.getMessage());
+            return Exit.FAILED;
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     @Command(name = "create", mixinStandardHelpOptions = true,
-            description = "Creates a mirror over LEG0 (the default leg, copied to the others) "
-            + "and the other legs, with its dirty-region log at LOG.")
+            description = {"Creates a mirror over LEG0 (the default leg, copied to the others) and the other legs, "
+                    + "with its dirty-region log at LOG.",
+                "LOG must not exist, unless --log-id names the region log there (to use again the log of an earlier "
+                    + "mirror over these legs) or --format asks to overwrite it. Every leg and the log are claimed for the "
+                    + "mirror: a file used by another leg, mirror or snapshot is refused. A leg is a path (a comma is part "
+                    + "of it) or service:NAME."})
     static final class Create implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "NAME") String name;
         @Parameters(index = "1", paramLabel = "LOG") String log;
         @Parameters(index = "2..*", arity = "2..*", paramLabel = "LEG") List<String> legs;
-        @Option(names = "--region-sectors", description = "Region size in sectors (default 1024).")
-        int regionSectors = 1024;
-        @Option(names = "--bandwidth", description = "Resync cap in bytes per second (default 0 = none).")
+        @Option(names = "--region-sectors", paramLabel = "N",
+                description = "Region size in sectors: a power of two from 8 to 1048576 (default 1024).")
+        int regionSectors = Mirror.DEFAULT_REGION_SECTORS;
+        @Option(names = "--bandwidth", paramLabel = "BYTES",
+                description = "Resync cap in bytes per second: 0 = none (default), else at least 4096.")
         long bandwidth;
+        @Option(names = "--log-id", paramLabel = "UUID",
+                description = "Use the existing region log at LOG that has this identity ('mirror remove' prints it).")
+        String logId;
+        @Option(names = "--format",
+                description = "Overwrite whatever file is at LOG with a new region log; every leg is then "
+                + "resynchronised from LEG0.")
+        boolean format;
         @Option(names = "--wait", description = "Wait until every leg is in sync, showing progress.")
         boolean waitForSync;
         private final Console console;
@@ -54,22 +110,19 @@ final class MirrorCommand {
 
         @Override
         public Integer call() throws IOException {
-            if (FactoryConfigurations.find(console, FACTORY_PID, name) != null) {
-                console.err().println("kcopyd mirror: a mirror named '" + name + "' exists already");
-                return Exit.USAGE;
+            return run(console, this::create);
+        }
+
+        private int create() throws IOException {
+            Dictionary<String, Object> props = properties();
+            if (FactoryConfigurations.find(console, Mirror.FACTORY_PID, name) != null) {
+                throw CommandException.usage("a mirror named '" + name + "' exists already");
             }
-            Hashtable<String, Object> props = new Hashtable<>();
-            props.put("name", name);
-            props.put("regionLog", java.nio.file.Path.of(log).toAbsolutePath().toString());
-            props.put("legs", legs.stream().map(l -> l.startsWith("service:") ? l
-                    : java.nio.file.Path.of(l).toAbsolutePath().toString()).toArray(String[]::new));
-            props.put("regionSectors", regionSectors);
-            props.put("throttleBytesPerSecond", bandwidth);
-            console.services().configurationAdmin().createFactoryConfiguration(FACTORY_PID, "?").update(props);
-            Mirror m = console.services().mirror(name, Duration.ofSeconds(10));
+            FactoryConfigurations.create(console, Mirror.FACTORY_PID, "mirror", name, props);
+            Mirror m = console.services().mirror(name, Console.WAIT);
             if (m == null) {
-                console.err().println("kcopyd mirror: mirror '" + name + "' did not start within 10 s; see the log");
-                return Exit.FAILED;
+                throw CommandException.failed("mirror '" + name + "' started but its service did not appear within "
+                        + Console.WAIT.toSeconds() + " s");
             }
             if (waitForSync) {
                 long bytes = m.device().sizeInSectors() * 512 * (legs.size() - 1);
@@ -83,7 +136,105 @@ final class MirrorCommand {
                 }
             }
             print(console, m.status());
+            console.out().println("  region log " + props.get(Mirror.CONFIG_REGION_LOG) + "  id " + m.regionLogId());
             return Exit.OK;
+        }
+
+        /** The configuration, every argument checked: nothing is created when one is refused. */
+        Dictionary<String, Object> properties() {
+            checkName(name);
+            if (!Mirror.isValidRegionSize(regionSectors)) {
+                throw CommandException.usage("--region-sectors " + regionSectors + " is not allowed: a power of two "
+                        + "from " + Mirror.MIN_REGION_SECTORS + " to " + Mirror.MAX_REGION_SECTORS + " sectors");
+            }
+            if (bandwidth < 0 || bandwidth > 0 && bandwidth < 4096) {
+                throw CommandException.usage("--bandwidth " + bandwidth + " is not allowed: 0 (no cap) or at least "
+                        + "4096 bytes per second");
+            }
+            if (legs.size() > Mirror.MAX_LEGS) {
+                throw CommandException.usage(legs.size() + " legs given, a mirror has 2 to " + Mirror.MAX_LEGS);
+            }
+            UUID id = null;
+            if (logId != null) {
+                try {
+                    id = UUID.fromString(logId);
+                } catch (IllegalArgumentException e) {
+                    throw CommandException.usage("--log-id '" + Console.printable(logId) + "' is not a UUID "
+                            + "(8-4-4-4-12 hexadecimal digits)");
+                }
+            }
+            Path logPath = path("LOG", log);
+            List<String> legValues = new ArrayList<>();
+            List<Path> legPaths = new ArrayList<>();
+            for (int i = 0; i < legs.size(); i++) {
+                String leg = legs.get(i);
+                Path p = null;
+                if (leg.startsWith(Mirror.SERVICE_LEG)) {
+                    if (leg.length() == Mirror.SERVICE_LEG.length()) {
+                        throw CommandException.usage("leg " + i + " '" + leg + "' names no device service");
+                    }
+                } else {
+                    p = path("leg " + i, leg);
+                    leg = p.toString();
+                    int bytes = leg.getBytes(StandardCharsets.UTF_8).length;
+                    if (bytes > Mirror.MAX_LEG_PATH_BYTES) {
+                        throw CommandException.usage("leg " + i + " path is " + bytes + " bytes long, at most "
+                                + Mirror.MAX_LEG_PATH_BYTES);
+                    }
+                    if (sameFile(p, logPath)) {
+                        throw CommandException.usage("LOG " + logPath + " is leg " + i + " " + p
+                                + "; the region log must be a file of its own");
+                    }
+                }
+                for (int j = 0; j < i; j++) {
+                    boolean same = legValues.get(j).equals(leg)
+                            || p != null && legPaths.get(j) != null && sameFile(p, legPaths.get(j));
+                    if (same) {
+                        throw CommandException.usage("leg " + i + " " + leg + " is leg " + j + " " + legValues.get(j)
+                                + " already");
+                    }
+                }
+                legValues.add(leg);
+                legPaths.add(p);
+            }
+            boolean logExists = Files.exists(logPath, LinkOption.NOFOLLOW_LINKS);
+            if (logExists && id == null && !format) {
+                throw CommandException.usage("LOG " + logPath + " exists: give --log-id UUID to use the region log of "
+                        + "an earlier mirror over these legs, or --format to overwrite the file with a new log");
+            }
+            if (!logExists && id != null && !format) {
+                throw CommandException.usage("no region log at " + logPath + " to use (--log-id " + id + ")");
+            }
+            Hashtable<String, Object> props = new Hashtable<>();
+            props.put(Mirror.CONFIG_NAME, name);
+            props.put(Mirror.CONFIG_REGION_LOG, logPath.toString());
+            props.put(Mirror.CONFIG_LEGS, legValues.toArray(new String[0]));
+            props.put(Mirror.CONFIG_REGION_SECTORS, regionSectors);
+            props.put(Mirror.CONFIG_THROTTLE_BYTES_PER_SECOND, bandwidth);
+            if (id != null) {
+                props.put(Mirror.CONFIG_REGION_LOG_ID, id.toString());
+            }
+            if (format) {
+                props.put(Mirror.CONFIG_FORMAT, true);
+            }
+            return props;
+        }
+
+        private static Path path(String what, String value) {
+            try {
+                return Path.of(value).toAbsolutePath();
+            } catch (InvalidPathException e) {
+                throw CommandException.usage(what + " '" + Console.printable(value) + "' is not a path: " + e.getReason());
+            }
+        }
+
+        /** Both exist and are one file (any spelling, links); the mirror's claims catch the rest. */
+        private static boolean sameFile(Path a, Path b) {
+            try {
+                return Files.exists(a) && Files.exists(b) && Files.isSameFile(a, b);
+            } catch (IOException e) {
+                return false;
+            }
         }
     }
 
@@ -98,18 +249,24 @@ final class MirrorCommand {
         }
 
         @Override
-        public Integer call() {
-            for (Mirror m : console.services().mirrors()) {
-                if (name == null || name.equals(m.name())) {
-                    print(console, m.status());
+        public Integer call() throws IOException {
+            return run(console, () -> {
+                if (name != null) {
+                    checkName(name);
                 }
-            }
-            return Exit.OK;
+                for (Mirror m : console.services().mirrors()) {
+                    if (name == null || name.equals(m.name())) {
+                        print(console, m.status());
+                    }
+                }
+                return Exit.OK;
+            });
         }
     }
 
     @Command(name = "remove", mixinStandardHelpOptions = true,
-            description = "Removes the mirror's configuration; legs and log stay.")
+            description = "Removes the mirror's configuration; legs and log stay, and the printed "
+            + "'mirror create ... --log-id' uses them again.")
     static final class Remove implements Callable<Integer> {
         @Parameters(paramLabel = "NAME") String name;
         private final Console console;
@@ -120,7 +277,28 @@ final class MirrorCommand {
 
         @Override
         public Integer call() throws IOException {
-            return FactoryConfigurations.remove(console, FACTORY_PID, "mirror", name);
+            return run(console, () -> {
+                checkName(name);
+                Configuration c = FactoryConfigurations.find(console, Mirror.FACTORY_PID, name);
+                List<Mirror> running = c == null ? List.of() : console.services().mirrors();
+                Dictionary<String, Object> props = c == null ? null : c.getProperties();
+                int code = FactoryConfigurations.remove(console, Mirror.FACTORY_PID, "mirror", name);
+                Object id = props == null ? null : props.get(Mirror.CONFIG_REGION_LOG_ID);
+                if (id == null) {
+                    // The identity of a log made just now may not be written back yet: the service has it.
+                    id = running.stream().filter(m -> m.name().equals(name)).map(Mirror::regionLogId).findFirst()
+                            .orElse(null);
+                }
+                if (code == Exit.OK && id != null && props.get(Mirror.CONFIG_LEGS) instanceof String[] legs) {
+                    List<String> words = new ArrayList<>(List.of("mirror", "create", name,
+                            String.valueOf(props.get(Mirror.CONFIG_REGION_LOG))));
+                    words.addAll(List.of(legs));
+                    words.addAll(List.of("--log-id", id.toString()));
+                    console.out().println("legs and region log stay; to use them again: "
+                            + String.join(" ", words.stream().map(MirrorCommand::quoted).toList()));
+                }
+                return code;
+            });
         }
     }
 }
