@@ -1,17 +1,24 @@
 package org.kcopyd.cli.internal;
 
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 
+import org.kcopyd.api.EngineSettings;
+
 import picocli.CommandLine.Command;
 
-/** {@code config}: the engine's effective configuration, as its service advertises it. */
+/**
+ * {@code config}: the engine's effective configuration, as its service advertises it, and, on
+ * standard error, why the latest configuration was refused if it was.
+ */
 @Command(name = "config", mixinStandardHelpOptions = true,
-        description = "Shows the engine's effective configuration (PID org.kcopyd.engine).")
+        description = "Shows the engine's effective configuration (PID org.kcopyd.engine), and why the latest "
+                + "configuration was refused if it was.")
 final class ConfigCommand implements Callable<Integer> {
 
-    private static final java.util.Set<String> SETTINGS = org.kcopyd.api.EngineSettings.defaults().toMap().keySet();
+    private static final Set<String> SETTINGS = EngineSettings.defaults().toMap().keySet();
     private final Console console;
 
     ConfigCommand(Console console) {
@@ -21,13 +28,19 @@ final class ConfigCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         console.services().factory(Console.WAIT);
+        Map<String, Object> published = console.services().factoryProperties();
         Map<String, Object> sorted = new TreeMap<>();
-        console.services().factoryProperties().forEach((k, v) -> {
+        published.forEach((k, v) -> {
             if (SETTINGS.contains(k)) {
                 sorted.put(k, v);
             }
         });
         sorted.forEach((k, v) -> console.out().println(k + " = " + v));
+        if ("refused".equals(published.get(ConfigurationCheck.STATE))) {
+            console.err().println("kcopyd config: the latest configuration of " + ConfigurationCheck.ENGINE_PID
+                    + " was refused (" + Console.printable(String.valueOf(published.get(ConfigurationCheck.REFUSED)))
+                    + "); the values above are the last valid ones");
+        }
         return Exit.OK;
     }
 }

@@ -10,4 +10,24 @@ import java.time.Duration;
 record Console(Services services, PrintWriter out, PrintWriter err, boolean terminal) {
 
     static final Duration WAIT = Duration.ofSeconds(10);
+
+    /** Longest text from elsewhere (a component's failure, a refused configuration) put on one line. */
+    private static final int MAX_QUOTED = 300;
+
+    /**
+     * Text from elsewhere made fit for one line of a terminal: control characters (a damaged
+     * configuration file's bytes may reach a message) shown as {@code ?}, and cut at 300 characters.
+     */
+    static String printable(String text) {
+        if (text == null) {
+            return "";
+        }
+        StringBuilder b = new StringBuilder(Math.min(text.length(), MAX_QUOTED + 1));
+        text.codePoints().limit(MAX_QUOTED).forEach(c -> b.appendCodePoint(Character.isISOControl(c)
+                || Character.getType(c) == Character.FORMAT || !Character.isDefined(c) ? '?' : c));
+        if (text.codePointCount(0, text.length()) > MAX_QUOTED) {
+            b.append("...");
+        }
+        return b.toString();
+    }
 }

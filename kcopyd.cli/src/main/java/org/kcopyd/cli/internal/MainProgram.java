@@ -5,13 +5,9 @@ import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Hashtable;
-import java.util.Properties;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -33,6 +29,11 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
  * arguments, this runs that kcopyd command; without, it opens the interactive Gogo shell, and the
  * runtime stops when the shell ends. Outside the bnd launcher (Karaf, tests) there is no such
  * launcher service and this component stays inactive.
+ *
+ * <p>When the runtime was started with a configuration directory (the runtime jar's
+ * {@code --config-dir}, framework property {@value #CONFIG_DIR}), neither runs before every
+ * configuration read from it is in effect: otherwise each reason is printed on one line and the
+ * program ends with code 2 (refused values) or 1 (see {@link ConfigurationCheck}).
  */
 @Component(service = {}, immediate = true)
 public final class MainProgram implements Callable<Integer> {
@@ -44,6 +45,9 @@ public final class MainProgram implements Callable<Integer> {
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policyOption = ReferencePolicyOption.GREEDY)
     private CommandProcessor shell;
+
+    /** Set by the runtime jar's {@code org.kcopyd.runtime.Main} to the checked {@code --config-dir}. */
+    static final String CONFIG_DIR = "kcopyd.config.dir";
 
     private OsgiServices services;
     private BundleContext context;
@@ -71,11 +75,20 @@ public final class MainProgram implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        awaitEngineConfiguration();
+        PrintWriter err = new PrintWriter(new FileOutputStream(FileDescriptor.err), true);
+        String configDir = context.getProperty(CONFIG_DIR);
+        if (configDir != null) {
+            List<ConfigurationCheck.Problem> problems = ConfigurationCheck.check(services, Path.of(configDir),
+                    Console.WAIT);
+            if (!problems.isEmpty()) {
+                problems.forEach(p -> err.println("kcopyd: " + p.message()));
+                return ConfigurationCheck.exitCode(problems);
+            }
+        }
         String[] args = (String[]) launcher.get("launcher.arguments");
         if (args == null || args.length == 0) {
             if (shell == null) {
-                System.err.println("kcopyd: no command given and no Gogo shell installed; try: kcopyd --help");
+                err.println("kcopyd: no command given and no Gogo shell installed; try: kcopyd --help");
                 return Exit.USAGE;
             }
             // The process's own streams: Gogo has replaced System.out/err with per-session redirectors.
@@ -90,32 +103,5 @@ public final class MainProgram implements Callable<Integer> {
         java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
         return Commands.run(new Console(services, new PrintWriter(System.out, true),
                 new PrintWriter(System.err, true), System.console() != null), args);
-    }
-
-    /**
-     * FileInstall applies {@code etc/org.kcopyd.engine.cfg} asynchronously: wait (up to 10 s)
-     * until the factory advertises its values, so that a command runs with the configuration
-     * the user wrote rather than racing it.
-     */
-    private void awaitEngineConfiguration() throws IOException {
-        String dir = context.getProperty("felix.fileinstall.dir");
-        Path file = dir == null ? null : Path.of(dir, "org.kcopyd.engine.cfg");
-        if (file == null || !Files.isRegularFile(file)) {
-            return;
-        }
-        Properties wanted = new Properties();
-        try (var in = Files.newInputStream(file)) {
-            wanted.load(in);
-        }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < deadline) {
-            Map<String, Object> published = services.factoryProperties();
-            if (!published.isEmpty() && wanted.stringPropertyNames().stream().allMatch(k -> !published.containsKey(k)
-                    || String.valueOf(published.get(k)).equals(wanted.getProperty(k).trim()))) {
-                return;
-            }
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
-        }
-        System.err.println("kcopyd: " + file + " is not in effect after 10 s (refused? see the log); going on");
     }
 }

@@ -39,4 +39,13 @@ interface Services {
 
     /** @return the origin device service of a snapshotted origin path, or null */
     org.kcopyd.api.BlockDevice origin(String path, Duration wait);
+
+    /**
+     * @return what Declarative Services reports about every component now (their descriptions
+     *         and configurations), to tell whether a configuration's component activated
+     * @throws IllegalStateException when there is no Declarative Services runtime
+     */
+    default ComponentStates.Components components() {
+        throw new IllegalStateException("no Declarative Services runtime (ServiceComponentRuntime) is available");
+    }
 }

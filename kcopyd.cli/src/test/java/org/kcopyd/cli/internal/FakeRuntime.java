@@ -1,0 +1,182 @@
+package org.kcopyd.cli.internal;
+
+import java.lang.reflect.Proxy;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Dictionary;
+import java.util.HashMap;
+import java.util.Hashtable;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.BlockDeviceOpener;
+import org.kcopyd.api.KcopydClientFactory;
+import org.kcopyd.mirror.Mirror;
+import org.kcopyd.snapshot.Snapshot;
+import org.osgi.framework.Filter;
+import org.osgi.framework.FrameworkUtil;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
+import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
+
+/**
+ * The runtime as the configuration code sees it, without a framework: Config Admin keeping
+ * configurations in a map, the engine factory's service properties, and what Declarative
+ * Services reports about components (computed from the configurations by a function the test
+ * gives, the way DS would activate or fail a component).
+ */
+final class FakeRuntime implements Services {
+
+    /** Configurations by PID, as Config Admin holds them. */
+    final Map<String, Hashtable<String, Object>> configurations = new LinkedHashMap<>();
+    final Map<String, String> factoryPids = new HashMap<>();
+    final List<String> deleted = new ArrayList<>();
+    final Map<String, Object> factoryProperties = new HashMap<>();
+    /** What DS does with a configuration's properties: a component configuration DTO, or null (not taken). */
+    Function<Hashtable<String, Object>, ComponentConfigurationDTO> ds = p -> null;
+    final List<ComponentDescriptionDTO> descriptions = new ArrayList<>();
+    private final AtomicInteger pids = new AtomicInteger();
+
+    static ComponentDescriptionDTO description(String name, String... configurationPids) {
+        ComponentDescriptionDTO d = new ComponentDescriptionDTO();
+        d.name = name;
+        d.configurationPid = configurationPids;
+        return d;
+    }
+
+    static ComponentConfigurationDTO component(ComponentDescriptionDTO d, Map<String, Object> properties, int state,
+            String failure) {
+        ComponentConfigurationDTO c = new ComponentConfigurationDTO();
+        c.description = d;
+        c.properties = properties;
+        c.state = state;
+        c.failure = failure;
+        return c;
+    }
+
+    /** Adds a configuration as FileInstall would have made it from a file. */
+    String addConfiguration(String pid, String factoryPid, Map<String, Object> properties) {
+        Hashtable<String, Object> p = new Hashtable<>(properties);
+        p.put("service.pid", pid);
+        if (factoryPid != null) {
+            p.put("service.factoryPid", factoryPid);
+            factoryPids.put(pid, factoryPid);
+        }
+        configurations.put(pid, p);
+        return pid;
+    }
+
+    private Configuration configuration(String pid) {
+        return (Configuration) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Configuration.class},
+                (proxy, method, args) -> switch (method.getName()) {
+                    case "getPid" -> pid;
+                    case "getFactoryPid" -> factoryPids.get(pid);
+                    case "getProperties" -> configurations.containsKey(pid)
+                            ? new Hashtable<>(configurations.get(pid)) : null;
+                    case "update" -> {
+                        Hashtable<String, Object> p = new Hashtable<>();
+                        Dictionary<?, ?> d = (Dictionary<?, ?>) args[0];
+                        for (Object k : java.util.Collections.list(d.keys())) {
+                            p.put((String) k, d.get(k));
+                        }
+                        p.put("service.pid", pid);
+                        if (factoryPids.containsKey(pid)) {
+                            p.put("service.factoryPid", factoryPids.get(pid));
+                        }
+                        configurations.put(pid, p);
+                        yield null;
+                    }
+                    case "delete" -> {
+                        configurations.remove(pid);
+                        deleted.add(pid);
+                        yield null;
+                    }
+                    case "hashCode" -> pid.hashCode();
+                    case "equals" -> proxy == args[0];
+                    default -> throw new UnsupportedOperationException(method.getName());
+                });
+    }
+
+    @Override
+    public ConfigurationAdmin configurationAdmin() {
+        return (ConfigurationAdmin) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {ConfigurationAdmin.class}, (proxy, method, args) -> switch (method.getName()) {
+                    case "createFactoryConfiguration" -> {
+                        String pid = args[0] + "~" + pids.incrementAndGet();
+                        factoryPids.put(pid, (String) args[0]);
+                        yield configuration(pid);
+                    }
+                    case "listConfigurations" -> {
+                        Filter filter = args[0] == null ? null : FrameworkUtil.createFilter((String) args[0]);
+                        List<Configuration> found = new ArrayList<>();
+                        for (Map.Entry<String, Hashtable<String, Object>> e : configurations.entrySet()) {
+                            if (filter == null || filter.match(e.getValue())) {
+                                found.add(configuration(e.getKey()));
+                            }
+                        }
+                        yield found.isEmpty() ? null : found.toArray(new Configuration[0]);
+                    }
+                    default -> throw new UnsupportedOperationException(method.getName());
+                });
+    }
+
+    @Override
+    public ComponentStates.Components components() {
+        List<ComponentConfigurationDTO> components = new ArrayList<>();
+        for (Hashtable<String, Object> p : configurations.values()) {
+            ComponentConfigurationDTO c = ds.apply(p);
+            if (c != null) {
+                components.add(c);
+            }
+        }
+        return new ComponentStates.Components(descriptions, components);
+    }
+
+    @Override
+    public KcopydClientFactory factory(Duration wait) {
+        if (factoryProperties.isEmpty()) {
+            throw new IllegalStateException("no kcopyd client factory is available (waited 0 s)");
+        }
+        return null;
+    }
+
+    @Override
+    public BlockDeviceOpener devices(Duration wait) {
+        throw new IllegalStateException("no kcopyd device opener is available (waited 0 s)");
+    }
+
+    @Override
+    public Map<String, Object> factoryProperties() {
+        return new HashMap<>(factoryProperties);
+    }
+
+    @Override
+    public List<Snapshot> snapshots() {
+        return List.of();
+    }
+
+    @Override
+    public List<Mirror> mirrors() {
+        return List.of();
+    }
+
+    @Override
+    public Snapshot snapshot(String name, Duration wait) {
+        return null;
+    }
+
+    @Override
+    public Mirror mirror(String name, Duration wait) {
+        return null;
+    }
+
+    @Override
+    public BlockDevice origin(String path, Duration wait) {
+        return null;
+    }
+}
