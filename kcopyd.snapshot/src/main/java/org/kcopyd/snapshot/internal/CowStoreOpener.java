@@ -1,9 +1,14 @@
 package org.kcopyd.snapshot.internal;
 
 import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.UUID;
 
 import org.kcopyd.api.BlockDevice;
@@ -47,7 +52,12 @@ final class CowStoreOpener {
                         + ") does not exist; a new, empty store would silently change the snapshot's moment, so none "
                         + "is made (" + Snapshot.CONFIG_FORMAT + "=true makes one)");
             }
-            BlockDevice device = files.createNew(path, s.cowStoreSectors(), purpose);
+            BlockDevice device;
+            try {
+                device = files.createNew(path, s.cowStoreSectors(), purpose);
+            } catch (FileSystemException e) {
+                throw new IOException(s.label() + ": cannot create its COW store " + path + ": " + reason(e), e);
+            }
             try {
                 return CowStore.format(device, s.chunkSectors(), originSectors, newId(s));
             } catch (IOException | RuntimeException e) {
@@ -59,7 +69,12 @@ final class CowStoreOpener {
         if (!Files.exists(path)) {
             throw new IOException(s.label() + ": its COW store " + path + " is a symbolic link to nothing");
         }
-        BlockDevice device = files.open(path, purpose, DeviceOption.READ_WRITE);
+        BlockDevice device;
+        try {
+            device = files.open(path, purpose, DeviceOption.READ_WRITE);
+        } catch (FileSystemException e) {
+            throw new IOException(s.label() + ": cannot open its COW store " + path + ": " + reason(e), e);
+        }
         try {
             CowHeader header = CowStore.readHeader(device);
             String mismatch = s.cowStoreId() == null ? null
@@ -83,6 +98,25 @@ final class CowStoreOpener {
             device.close();
             throw e;
         }
+    }
+
+    /**
+     * @return why a file operation failed, in words: the JDK's message for a missing file or a
+     *         refused permission is only the path
+     */
+    static String reason(FileSystemException e) {
+        if (e instanceof NoSuchFileException) {
+            Path parent = e.getFile() == null ? null : Path.of(e.getFile()).getParent();
+            return parent != null && !Files.isDirectory(parent) ? "no such directory " + parent
+                    : "no such file or directory";
+        }
+        if (e instanceof AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof FileAlreadyExistsException) {
+            return "it exists already";
+        }
+        return e.getReason() != null ? e.getReason().toLowerCase(Locale.ROOT) : e.toString();
     }
 
     /** A formatted store keeps the identity the configuration chose, so asking again finds it made. */

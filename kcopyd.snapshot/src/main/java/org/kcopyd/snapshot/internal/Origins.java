@@ -1,6 +1,7 @@
 package org.kcopyd.snapshot.internal;
 
 import java.io.IOException;
+import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.util.HashMap;
 import java.util.Hashtable;
@@ -108,9 +109,15 @@ public final class Origins {
             if (created) {
                 entry = new Entry();
                 entry.identity = identity;
-                entry.origin = new Origin(FILES.open(settings.origin(), "the origin of snapshot " + settings.name()
-                        + "; write through its origin device", DeviceOption.READ_WRITE), kcopyd,
-                        settings.factoryWait(), settings.maxCopiesInFlight());
+                BlockDevice device;
+                try {
+                    device = FILES.open(settings.origin(), "the origin of snapshot " + settings.name()
+                            + "; write through its origin device", DeviceOption.READ_WRITE);
+                } catch (FileSystemException e) {
+                    throw new IOException(settings.label() + ": cannot open its origin " + settings.origin() + ": "
+                            + CowStoreOpener.reason(e), e);
+                }
+                entry.origin = new Origin(device, kcopyd, settings.factoryWait(), settings.maxCopiesInFlight());
             }
             SnapshotVolume snapshot;
             try {

@@ -215,6 +215,15 @@ class CowStoreAdoptionTest {
     }
 
     @Test
+    void aStoreInAMissingDirectoryIsRefusedSayingWhy() {
+        Path cow = dir.resolve("nodir").resolve("s1.cow");
+
+        assertThatThrownBy(() -> open(cow, null, false)).hasMessage("snapshot 's1': cannot create its COW store " + cow
+                + ": no such directory " + dir.resolve("nodir"));
+        assertThat(dir.resolve("nodir")).doesNotExist();
+    }
+
+    @Test
     void aDirectoryIsRefused() throws Exception {
         Path cow = Files.createDirectory(dir.resolve("adir"));
 
