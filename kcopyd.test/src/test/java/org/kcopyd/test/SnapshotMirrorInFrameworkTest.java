@@ -36,10 +36,14 @@ import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerMethod;
 import org.osgi.framework.Bundle;
+import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceReference;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
+import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
+import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerMethod.class)
@@ -235,12 +239,18 @@ public class SnapshotMirrorInFrameworkTest extends KcopydTestSupport {
         Path leg0 = Files.write(dir.resolve("leg0.img"), data);
         Path leg1 = Files.write(dir.resolve("leg1.img"), new byte[SECTORS * 512]);
         ServiceRegistration<BlockDevice> flaky = context.registerService(BlockDevice.class, new FlakyLeg(),
-                properties("kcopyd.device.name", "flaky"));
-        Configuration config = service(ConfigurationAdmin.class).createFactoryConfiguration("org.kcopyd.mirror", "?");
-        config.update(properties("name", "m1", "legs", new String[] {leg0.toString(), leg1.toString(), "service:flaky"},
-                "regionSectors", 256, "regionLog", dir.resolve("m1.log").toString(), "throttleBytesPerSecond", 0));
+                properties(Mirror.DEVICE_NAME, "flaky"));
+        Configuration config = service(ConfigurationAdmin.class).createFactoryConfiguration(Mirror.FACTORY_PID, "?");
+        config.update(properties(Mirror.CONFIG_NAME, "m1", Mirror.CONFIG_LEGS,
+                new String[] {leg0.toString(), leg1.toString(), Mirror.SERVICE_LEG + "flaky"},
+                Mirror.CONFIG_REGION_SECTORS, 256, Mirror.CONFIG_REGION_LOG, dir.resolve("m1.log").toString(),
+                Mirror.CONFIG_THROTTLE_BYTES_PER_SECOND, 0));
         Mirror mirror = awaitService(Mirror.class, "(kcopyd.mirror.name=m1)");
         Object serviceId = find(Mirror.class, "(kcopyd.mirror.name=m1)").getProperty("service.id");
+        // The mirror made its region log and wrote the log's identity into its configuration.
+        String id = mirror.regionLogId().toString();
+        await("the region log's identity recorded",
+                () -> id.equals(config.getProperties().get(Mirror.CONFIG_REGION_LOG_ID)));
 
         mirror.whenInSync().toCompletableFuture().get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
 
@@ -252,8 +262,9 @@ public class SnapshotMirrorInFrameworkTest extends KcopydTestSupport {
         assertArrayEquals(data, Files.readAllBytes(leg1));
         assertArrayEquals(data, read(mirror.device()));
 
-        config.update(properties("name", "m1", "legs", new String[] {leg0.toString(), leg1.toString(), "service:flaky"},
-                "regionSectors", 256, "regionLog", dir.resolve("m1.log").toString(), "throttleBytesPerSecond", 1 << 20));
+        Dictionary<String, Object> edited = config.getProperties();
+        edited.put(Mirror.CONFIG_THROTTLE_BYTES_PER_SECOND, 1 << 20);
+        config.update(edited);
         org.kcopyd.api.KcopydClientFactory factory = service(org.kcopyd.api.KcopydClientFactory.class);
         await("throttle applied live", () -> factory.throttle("mirror-m1").bytesPerSecond() == 1 << 20);
         assertEquals("same service: no restart for a live setting", serviceId,
@@ -264,5 +275,55 @@ public class SnapshotMirrorInFrameworkTest extends KcopydTestSupport {
         flaky.unregister();
         assertNull(find(Mirror.class, null));
         assertNotEquals(0, Files.size(dir.resolve("m1.log")));
+    }
+
+    /**
+     * A mirror whose region log is one of its legs, or an unrelated file, fails to activate with
+     * the reason (which the command line shows) and writes nothing.
+     */
+    @Test
+    public void aMirrorWhoseRegionLogIsALegOrAnUnrelatedFileIsRefusedAndWritesNothing() throws Exception {
+        byte[] data0 = random(SECTORS * 512, 6);
+        byte[] data1 = random(SECTORS * 512, 7);
+        byte[] notes = random(64 * 1024, 8);
+        Path leg0 = Files.write(dir.resolve("leg0.img"), data0);
+        Path leg1 = Files.write(dir.resolve("leg1.img"), data1);
+        Path notesFile = Files.write(dir.resolve("notes.bin"), notes);
+        ConfigurationAdmin cm = service(ConfigurationAdmin.class);
+
+        for (Object[] c : new Object[][] {{leg1, "is leg 1 of mirror m2"}, {notesFile, "is not a kcopyd region log"}}) {
+            Configuration config = cm.createFactoryConfiguration(Mirror.FACTORY_PID, "?");
+            config.update(properties(Mirror.CONFIG_NAME, "m2", Mirror.CONFIG_LEGS,
+                    new String[] {leg0.toString(), leg1.toString()}, Mirror.CONFIG_REGION_LOG, c[0].toString()));
+
+            String failure = awaitActivationFailure(config.getPid());
+
+            assertTrue(failure, failure.startsWith(IllegalArgumentException.class.getName() + ": mirror 'm2': "));
+            assertTrue(failure, failure.contains((String) c[1]));
+            assertNull(find(Mirror.class, null));
+            config.delete();
+        }
+        assertArrayEquals(data0, Files.readAllBytes(leg0));
+        assertArrayEquals(data1, Files.readAllBytes(leg1));
+        assertArrayEquals(notes, Files.readAllBytes(notesFile));
+    }
+
+    /** @return the exception, as DS reports it, that the component of the configuration {@code pid} failed with */
+    private String awaitActivationFailure(String pid) throws InterruptedException {
+        ServiceComponentRuntime scr = service(ServiceComponentRuntime.class);
+        String[] failure = new String[1];
+        await("component of " + pid + " failed to activate", () -> {
+            for (ComponentDescriptionDTO d : scr.getComponentDescriptionDTOs()) {
+                for (ComponentConfigurationDTO c : scr.getComponentConfigurationDTOs(d)) {
+                    if (pid.equals(c.properties.get(Constants.SERVICE_PID))
+                            && c.state == ComponentConfigurationDTO.FAILED_ACTIVATION) {
+                        failure[0] = c.failure;
+                        return true;
+                    }
+                }
+            }
+            return false;
+        });
+        return failure[0];
     }
 }

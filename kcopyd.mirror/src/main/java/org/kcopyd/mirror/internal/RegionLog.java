@@ -185,11 +185,11 @@ final class RegionLog {
         return log;
     }
 
-    private static void checkSize(BlockDevice device, Geometry g) throws IOException {
+    private static void checkSize(BlockDevice device, Geometry g) {
         long regions = MirrorVolume.regionsOf(g.sectors, g.regionSectors);
         if (device.sizeInSectors() < sizeInSectors(regions)) {
-            throw new IOException("region log " + device.name() + " has " + device.sizeInSectors() + " sectors, "
-                    + sizeInSectors(regions) + " are needed for " + regions + " regions");
+            throw new IllegalArgumentException("region log " + device.name() + " has " + device.sizeInSectors()
+                    + " sectors, " + sizeInSectors(regions) + " are needed for " + regions + " regions");
         }
     }
 
