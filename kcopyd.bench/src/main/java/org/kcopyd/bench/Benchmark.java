@@ -47,8 +47,8 @@ public final class Benchmark {
     private final int memoryGib;
     private final EngineSettings settings;
     private final PrintStream out;
-    private ScratchDirectory tmpfs;
-    private ScratchDirectory disk;
+    private volatile ScratchDirectory tmpfs;
+    private volatile ScratchDirectory disk;
     private final List<String> report = new ArrayList<>();
     private int misses;
     private double ddTmpfsRate;
@@ -106,6 +106,12 @@ public final class Benchmark {
                 + " cores, " + System.getProperty("java.vm.name") + " " + System.getProperty("java.version") + ", "
                 + sizeMib + " MiB per copy, best of " + runs);
         line("engine " + settings);
+        // Ctrl-C or a kill: the data (GiBs, on tmpfs in memory) must not outlive the run either.
+        Thread cleanup = new Thread(() -> {
+            removeScratchAtExit(tmpfs);
+            removeScratchAtExit(disk);
+        }, "kcopyd-bench-cleanup");
+        Runtime.getRuntime().addShutdownHook(cleanup);
         try {
             if (options.needsTmpfs()) {
                 tmpfs = ScratchDirectory.createIn(options.tmpfs);
@@ -138,6 +144,11 @@ public final class Benchmark {
         } finally {
             removeScratch(tmpfs);
             removeScratch(disk);
+            try {
+                Runtime.getRuntime().removeShutdownHook(cleanup);
+            } catch (IllegalStateException e) {
+                // Already shutting down: the hook runs, and finds nothing left to remove.
+            }
         }
         Path results = options.results;
         Path parent = results.toAbsolutePath().getParent();
@@ -158,6 +169,16 @@ public final class Benchmark {
             }
         } catch (IOException e) {
             line("could not remove " + dir.path() + ": " + e);
+        }
+    }
+
+    private void removeScratchAtExit(ScratchDirectory dir) {
+        try {
+            if (dir != null && !dir.remove()) {
+                out.println("left " + dir.path() + ": it holds files the benchmark did not make");
+            }
+        } catch (IOException e) {
+            out.println("could not remove " + dir.path() + ": " + e);
         }
     }
 

@@ -11,12 +11,14 @@ import java.util.Set;
  * A new directory of the benchmark's own inside a directory the user named: every file the
  * benchmark makes is named through {@link #file}, and {@link #remove} deletes exactly those
  * files and then the directory. Nothing else is ever deleted: a directory that holds anything
- * more at the end is left where it is, and the caller says so.
+ * more at the end is left where it is, and the caller says so. Thread-safe: a shutdown hook
+ * may remove it while the run still names files.
  */
 final class ScratchDirectory {
 
     private final Path dir;
     private final Set<String> names = new LinkedHashSet<>();
+    private boolean removed;
 
     private ScratchDirectory(Path dir) {
         this.dir = dir;
@@ -36,9 +38,12 @@ final class ScratchDirectory {
     }
 
     /** @return the path of a file the benchmark will make here (deleted by {@link #remove}) */
-    Path file(String name) {
+    synchronized Path file(String name) {
         if (name.contains("/") || name.startsWith(".")) {
             throw new IllegalArgumentException("not a plain file name: " + name);
+        }
+        if (removed) {
+            throw new IllegalStateException(dir + " has been removed (the benchmark is ending)");
         }
         names.add(name);
         return dir.resolve(name);
@@ -50,7 +55,8 @@ final class ScratchDirectory {
      * @return true if the directory is gone; false if it held something else and was left
      * @throws IOException if a file cannot be deleted
      */
-    boolean remove() throws IOException {
+    synchronized boolean remove() throws IOException {
+        removed = true;
         for (String name : names) {
             Files.deleteIfExists(dir.resolve(name));
         }

@@ -1,17 +1,22 @@
 package org.kcopyd.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.BeforeEach;
@@ -86,6 +91,34 @@ class BenchmarkTest {
         after.keySet().removeIf(name -> name.startsWith("results"));
         assertThat(after).isEqualTo(before);
         assertThat(Files.readString(results)).startsWith(BenchOptions.REPORT_HEADER);
+    }
+
+    @Test
+    void aRunEndedBySigtermStillRemovesItsOwnFilesAndOnlyThem() throws Exception {
+        Map<String, String> before = tree(tmp);
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Benchmark.class.getName(),
+                "--only", "jobs-4k", "--jobs", "100000000", "--runs", "1", "--size-mib", "1", "--tmpfs",
+                tmpfs.toString(), "--disk", disk.toString(), "--results", tmp.resolve("results.txt").toString())
+                .redirectErrorStream(true).start();
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            String line = out.readLine();
+            while (line != null && !line.startsWith("data in ")) {
+                line = out.readLine();
+            }
+            assertThat(line).as("the run started").isNotNull();
+            Path scratch = Path.of(line.substring("data in ".length()));
+            await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(scratch.resolve("jobs-dst.img")));
+
+            p.destroy();
+
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(scratch).doesNotExist();
+        } finally {
+            p.destroyForcibly();
+        }
+        assertThat(tree(tmp)).isEqualTo(before);
     }
 
     @Test
