@@ -11,6 +11,8 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 import org.kcopyd.device.FileClaim;
 import org.kcopyd.device.FileClaims;
@@ -116,8 +118,9 @@ final class SnapshotCommand {
             if (format) {
                 props.put(Snapshot.CONFIG_FORMAT, true);
             }
+            Configuration created;
             try {
-                FactoryConfigurations.create(console, Snapshot.FACTORY_PID, "snapshot", name, props);
+                created = FactoryConfigurations.create(console, Snapshot.FACTORY_PID, "snapshot", name, props);
             } catch (IllegalArgumentException e) {
                 console.err().println(ERROR + e.getMessage());
                 return Exit.USAGE;
@@ -125,16 +128,34 @@ final class SnapshotCommand {
                 console.err().println(ERROR + e.getMessage());
                 return Exit.FAILED;
             }
-            Snapshot s = console.services().snapshot(name, Console.WAIT);
-            if (s == null) {
-                console.err().println(ERROR + "snapshot '" + name + "' is configured but its service did not appear "
-                        + "within " + Console.WAIT.toSeconds() + " s");
-                return Exit.FAILED;
+            Snapshot s = console.services().snapshot(name, Duration.ZERO);
+            long deadline = System.nanoTime() + Console.WAIT.toNanos();
+            while (s == null) {
+                // DS may report an immediate component satisfied before its activation has run (and failed).
+                ComponentStates.Outcome outcome = outcome(created);
+                if (outcome.state() == ComponentStates.State.FAILED || System.nanoTime() - deadline > 0) {
+                    created.delete();
+                    console.err().println(ERROR + "snapshot '" + name + "' not created: "
+                            + (outcome.state() == ComponentStates.State.FAILED ? Console.printable(outcome.reason())
+                            : "its service did not appear within " + Console.WAIT.toSeconds() + " s"));
+                    return outcome.exitCode();
+                }
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+                s = console.services().snapshot(name, Duration.ZERO);
             }
             console.out().println("snapshot " + name + " of " + origin + " " + (id != null && !format ? "reopened"
                     : "taken") + " (COW store " + cow + ", id " + s.cowStoreId() + ", " + s.chunksCapacity()
                     + " chunks of " + s.chunkSectors() + " sectors)");
             return Exit.OK;
+        }
+
+        private ComponentStates.Outcome outcome(Configuration created) {
+            try {
+                return ComponentStates.of(console.services().components(), created.getPid(),
+                        FactoryConfigurations.properties(created));
+            } catch (IllegalStateException e) {
+                return new ComponentStates.Outcome(ComponentStates.State.PENDING, e.getMessage(), false);
+            }
         }
 
         /**

@@ -138,6 +138,27 @@ class SnapshotCommandTest {
     }
 
     @Test
+    void anActivationThatFailsAfterDsReportedTheComponentSatisfiedIsReportedAndLeavesNothing() throws Exception {
+        Files.write(dir.resolve("a.img"), new byte[4096]);
+        var description = FakeRuntime.description(Snapshot.FACTORY_PID, Snapshot.FACTORY_PID);
+        runtime.descriptions.add(description);
+        java.util.concurrent.atomic.AtomicInteger looks = new java.util.concurrent.atomic.AtomicInteger();
+        // What DS shows of an immediate component: satisfied, then its activation has failed.
+        runtime.ds = p -> looks.incrementAndGet() == 1
+                ? FakeRuntime.component(description, Map.copyOf(p), ComponentConfigurationDTO.SATISFIED, null)
+                : FakeRuntime.component(description, Map.copyOf(p), ComponentConfigurationDTO.FAILED_ACTIVATION,
+                        "java.io.IOException: snapshot 's1': s1.cow is not its COW store\n\tat x.y(Z.java:1)\n");
+        long start = System.nanoTime();
+
+        assertThat(run("snapshot", "create", "s1", path("a.img"), path("s1.cow"))).isEqualTo(Exit.FAILED);
+
+        assertThat(err.toString()).isEqualTo("kcopyd snapshot: snapshot 's1' not created: snapshot 's1': s1.cow is not "
+                + "its COW store" + System.lineSeparator());
+        assertThat(runtime.configurations).as("nothing left behind").isEmpty();
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - start)).isLessThan(java.time.Duration.ofSeconds(5));
+    }
+
+    @Test
     void theConfigurationCarriesTheIdentityAndFormatAndARefusalLeavesNothing() throws Exception {
         Files.write(dir.resolve("a.img"), new byte[4096]);
         Path cow = Files.write(dir.resolve("s1.cow"), new byte[4096]);
