@@ -89,11 +89,11 @@ final class CowStoreOpener {
                 throw new IOException(s.label() + ": " + path + " exists and the configuration names no "
                         + Snapshot.CONFIG_COW_STORE_ID + ", so it is not adopted: " + (header.usable()
                         ? "it is " + header.describe() + "; set " + Snapshot.CONFIG_COW_STORE_ID + "=" + header.id()
-                        + " to reopen that store" : header.describe())
-                        + " (" + Snapshot.CONFIG_FORMAT + "=true overwrites it with a new store)");
+                        + " (--cow-store-id) to reopen that store" : header.describe())
+                        + " (" + Snapshot.CONFIG_FORMAT + "=true, or --format, overwrites it with a new store)");
             }
             throw new IOException(s.label() + ": " + path + " is not its COW store " + s.cowStoreId() + ": "
-                    + mismatch + " (" + Snapshot.CONFIG_FORMAT + "=true overwrites it with a new store)");
+                    + mismatch + " (" + Snapshot.CONFIG_FORMAT + "=true, or --format, overwrites it with a new store)");
         } catch (IOException | RuntimeException e) {
             device.close();
             throw e;
