@@ -128,6 +128,30 @@ class RuntimeJarIT {
     }
 
     @Test
+    void aSnapshotOrMirrorThatFailsToStartLeavesNoConfigurationBehind() throws Exception {
+        image("a.img", 1 << 20, 7);
+        image("b.img", 1 << 20, 8);
+        image("c.img", 1 << 20, 9);
+        image("d.img", 1 << 20, 10);
+
+        Run r = run(String.join("\n", "kcopyd:snapshot create s1 a.img s1.cow --size-mib 4",
+                "kcopyd:snapshot create s2 b.img s1.cow --size-mib 4",
+                "kcopyd:snapshot create s2 b.img s2.cow --size-mib 4",
+                "kcopyd:mirror create m m.log a.img c.img",
+                "kcopyd:mirror create m m.log c.img d.img",
+                "kcopyd:snapshot list", "kcopyd:mirror status", "") + "\n");
+
+        List<String> refusals = r.err().lines().filter(l -> !l.isBlank()).toList();
+        assertThat(refusals).as("one line for each refusal").hasSize(2);
+        assertThat(refusals.get(0)).contains("s1.cow is the COW store of snapshot s1");
+        assertThat(refusals.get(1)).contains("a.img is the origin of snapshot s1");
+        assertThat(r.err()).doesNotContain("\tat ").doesNotContain("Exception").doesNotContain("exists already")
+                .doesNotContain("did not");
+        assertThat(r.out()).contains("snapshot s1 of a.img").contains("snapshot s2 of b.img")
+                .containsPattern("(?m)^s2 +ACTIVE").containsPattern("m +\\d+ regions");
+    }
+
+    @Test
     void configurationFilesOfTheNamedDirectoryAreApplied() throws Exception {
         Files.createDirectories(dir.resolve("etc"));
         Files.writeString(dir.resolve("etc/org.kcopyd.engine.cfg"), "defaultPages = 512\nmaxQueuedJobs = 77\n");

@@ -3,7 +3,10 @@ package org.kcopyd.cli.internal;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.Dictionary;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
@@ -51,16 +54,30 @@ final class ComponentStates {
                 && Arrays.asList(d.configurationPid).contains(pid));
     }
 
-    /** @return the outcome, now, of the configuration with that PID */
-    static Outcome of(Components components, String pid) {
+    /**
+     * @param current the configuration's properties, read after {@code components} (null: none to
+     *                compare), which an active component must have been given: a component that
+     *                updates its own configuration while activating (a mirror recording its new
+     *                log's identity) is activated again with it, and only that second activation
+     *                tells whether it really started
+     * @return the outcome, now, of the configuration with that PID
+     */
+    static Outcome of(Components components, String pid, Dictionary<String, ?> current) {
         Outcome pending = new Outcome(State.PENDING, "no component has taken it yet", false);
         for (ComponentConfigurationDTO c : components.configurations()) {
             if (!configuredBy(c, pid)) {
                 continue;
             }
-            switch (c.state) {
-                case ComponentConfigurationDTO.ACTIVE, ComponentConfigurationDTO.SATISFIED -> {
-                    return new Outcome(State.ACTIVE, null, false);
+            // An immediate component is SATISFIED on its way to ACTIVE or FAILED_ACTIVATION; a delayed one stays so.
+            boolean started = c.state == ComponentConfigurationDTO.ACTIVE
+                    || c.state == ComponentConfigurationDTO.SATISFIED && !c.description.immediate;
+            switch (started ? ComponentConfigurationDTO.ACTIVE : c.state) {
+                case ComponentConfigurationDTO.ACTIVE -> {
+                    if (hasLatest(c, current)) {
+                        return new Outcome(State.ACTIVE, null, false);
+                    }
+                    pending = new Outcome(State.PENDING, "component " + c.description.name
+                            + " has not taken the latest configuration", false);
                 }
                 case ComponentConfigurationDTO.FAILED_ACTIVATION -> {
                     return new Outcome(State.FAILED, failureMessage(c.failure), isRefusal(c.failure));
@@ -76,10 +93,14 @@ final class ComponentStates {
      * DS has no event for a state change (its {@code service.changecount} is updated late), and
      * the DTOs are cheap: a short poll answers at once in practice.
      */
-    static Outcome await(Supplier<Components> components, String pid, Duration wait) {
+    static Outcome await(Supplier<Components> components, String pid, Supplier<Dictionary<String, ?>> current,
+            Duration wait) {
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
-            Outcome now = of(components.get(), pid);
+            // The configuration after the components: a component rewrites it while activating, before DS shows it
+            // active, so an active component whose properties differ from it is still to be activated again.
+            Components seen = components.get();
+            Outcome now = of(seen, pid, current.get());
             if (now.state() != State.PENDING) {
                 return now;
             }
@@ -92,6 +113,23 @@ final class ComponentStates {
             }
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
         }
+    }
+
+    /**
+     * Every property of the configuration has the same value in the component's, Config Admin's
+     * own aside ({@code service.*}, and Felix's {@code :org.apache.felix.configadmin.revision:}).
+     */
+    private static boolean hasLatest(ComponentConfigurationDTO c, Dictionary<String, ?> current) {
+        if (current == null) {
+            return true;
+        }
+        for (String key : Collections.list(current.keys())) {
+            if (!key.startsWith("service.") && !key.startsWith(":") && (c.properties == null
+                    || !Objects.deepEquals(current.get(key), c.properties.get(key)))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean configuredBy(ComponentConfigurationDTO c, String pid) {

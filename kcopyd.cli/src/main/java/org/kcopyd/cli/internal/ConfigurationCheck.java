@@ -99,7 +99,7 @@ final class ConfigurationCheck {
                 continue;
             }
             ComponentStates.Outcome outcome = ComponentStates.await(services::components, c.getPid(),
-                    Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+                    () -> FactoryConfigurations.properties(c), Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
             if (outcome.state() != ComponentStates.State.ACTIVE) {
                 problems.add(new Problem(outcome.exitCode(), file + " was not applied: "
                         + Console.printable(outcome.reason())));

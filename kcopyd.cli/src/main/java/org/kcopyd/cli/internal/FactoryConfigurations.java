@@ -58,7 +58,8 @@ final class FactoryConfigurations {
         ComponentStates.Outcome outcome;
         try {
             created.update(properties);
-            outcome = ComponentStates.await(console.services()::components, created.getPid(), wait);
+            outcome = ComponentStates.await(console.services()::components, created.getPid(),
+                    () -> properties(created), wait);
         } catch (IOException | RuntimeException e) {
             created.delete();
             throw e;
@@ -69,6 +70,15 @@ final class FactoryConfigurations {
         created.delete();
         String message = kind + " '" + name + "' not created: " + Console.printable(outcome.reason());
         throw outcome.refused() ? new IllegalArgumentException(message) : new IllegalStateException(message);
+    }
+
+    /** @return the configuration's properties now, or null when it is gone */
+    static Dictionary<String, ?> properties(Configuration c) {
+        try {
+            return c.getProperties();
+        } catch (IllegalStateException deleted) {
+            return null;
+        }
     }
 
     /**

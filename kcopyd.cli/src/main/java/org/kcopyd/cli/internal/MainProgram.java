@@ -75,6 +75,9 @@ public final class MainProgram implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // Commands' output is their words and exit codes; notices of the bundles (through System.Logger, which goes
+        // to java.util.logging here) would mix INFO lines into it: only warnings and errors reach the terminal.
+        java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
         PrintWriter err = new PrintWriter(new FileOutputStream(FileDescriptor.err), true);
         String configDir = context.getProperty(CONFIG_DIR);
         if (configDir != null) {
@@ -99,8 +102,6 @@ public final class MainProgram implements Callable<Integer> {
             }
             return Exit.OK;
         }
-        // A command's output is its words and exit code; engine notices stay in the log.
-        java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
         return Commands.run(new Console(services, new PrintWriter(System.out, true),
                 new PrintWriter(System.err, true), System.console() != null), args);
     }

@@ -66,6 +66,38 @@ class FactoryConfigurationsTest {
     }
 
     @Test
+    void aComponentThatRewritesItsConfigurationIsJudgedByItsNextActivation() {
+        // Like a mirror recording its new log's identity: active once, then activated again with it, and failing.
+        runtime.ds = p -> {
+            if (!p.containsKey("regionLogId")) {
+                Hashtable<String, Object> rewritten = new Hashtable<>(p);
+                rewritten.put("regionLogId", "0b7e6bd6-0000-4000-8000-000000000001");
+                runtime.configurations.put((String) p.get("service.pid"), rewritten);
+                return FakeRuntime.component(snapshots, Map.copyOf(p), ComponentConfigurationDTO.ACTIVE, null);
+            }
+            return FakeRuntime.component(snapshots, Map.copyOf(p), ComponentConfigurationDTO.FAILED_ACTIVATION,
+                    "java.io.IOException: b.img is leg 1 of mirror m\n");
+        };
+
+        assertThatThrownBy(() -> FactoryConfigurations.create(console, "org.kcopyd.mirror", "mirror", "m",
+                props("name", "m"))).isInstanceOf(IllegalStateException.class)
+                .hasMessage("mirror 'm' not created: b.img is leg 1 of mirror m");
+        assertThat(runtime.configurations).isEmpty();
+    }
+
+    @Test
+    void anImmediateComponentOnItsWayIsNotTakenForStarted() {
+        // DS shows an immediate component SATISFIED while it activates; the failure comes after.
+        java.util.concurrent.atomic.AtomicInteger polls = new java.util.concurrent.atomic.AtomicInteger();
+        runtime.ds = p -> FakeRuntime.component(snapshots, Map.copyOf(p), polls.incrementAndGet() < 3
+                ? ComponentConfigurationDTO.SATISFIED : ComponentConfigurationDTO.FAILED_ACTIVATION, TRACE);
+
+        assertThatThrownBy(() -> FactoryConfigurations.create(console, "org.kcopyd.snapshot", "snapshot", "s1",
+                props("name", "s1"))).isInstanceOf(IllegalArgumentException.class);
+        assertThat(runtime.configurations).isEmpty();
+    }
+
+    @Test
     void anActiveComponentKeepsItsConfiguration() throws Exception {
         runtime.ds = p -> FakeRuntime.component(snapshots, Map.copyOf(p), ComponentConfigurationDTO.ACTIVE, null);
 

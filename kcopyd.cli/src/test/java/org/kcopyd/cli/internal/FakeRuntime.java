@@ -45,6 +45,7 @@ final class FakeRuntime implements Services {
     static ComponentDescriptionDTO description(String name, String... configurationPids) {
         ComponentDescriptionDTO d = new ComponentDescriptionDTO();
         d.name = name;
+        d.immediate = true;
         d.configurationPid = configurationPids;
         return d;
     }
