@@ -63,7 +63,7 @@ public final class Main {
         try {
             run = RunDirectory.create(Path.of(System.getProperty("java.io.tmpdir")));
         } catch (IOException | RuntimeException e) {
-            fail(1, "cannot make a private directory in " + System.getProperty("java.io.tmpdir") + ": " + e);
+            fail(1, "cannot make a private directory in " + System.getProperty("java.io.tmpdir") + ": " + reason(e));
             return;
         }
         RunDirectory own = run;
@@ -111,6 +111,16 @@ public final class Main {
     static String withoutFileInstall(String bundles) {
         return Arrays.stream(bundles.split(",")).filter(b -> !b.contains("org.apache.felix.fileinstall"))
                 .collect(Collectors.joining(","));
+    }
+
+    private static String reason(Exception e) {
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "no such directory";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 
     private static void fail(int code, String message) {
