@@ -1,0 +1,416 @@
+package org.kcopyd.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a careless or hostile user types, run through the real runtime jar: for every case the
+ * exit code, a one-line message on standard error (or one JSON object on standard output), and
+ * the SHA-256 of every file in the working directory before and after — nothing may change that
+ * the case does not expect to change, and no file may appear that it does not expect.
+ */
+class HostileInputsIT {
+
+    private static final int SRC_BYTES = 64 * 1024;
+
+    @TempDir
+    Path root;
+
+    /** One hostile invocation and what must come of it. */
+    private static final class Case {
+        final String name;
+        final List<String> args = new ArrayList<>();
+        String stdin = "";
+        boolean shell;
+        int exit = -1;
+        final List<Pattern> says = new ArrayList<>();
+        boolean json;
+        final Set<String> changes = new HashSet<>();
+        final Set<String> creates = new HashSet<>();
+        Consumer<Path> before = d -> { };
+        Consumer<Path> after = d -> { };
+
+        Case(String name, String... args) {
+            this.name = name;
+            this.args.addAll(List.of(args));
+        }
+
+        Case exit(int code) {
+            exit = code;
+            return this;
+        }
+
+        /**
+         * The one-line message (the shell's whole output) must match this regular expression,
+         * found anywhere in it; several calls add several patterns.
+         */
+        Case says(String regex) {
+            says.add(Pattern.compile(regex));
+            return this;
+        }
+
+        Case json() {
+            json = true;
+            return this;
+        }
+
+        /** Runs the interactive shell with these commands on standard input instead of one command. */
+        Case shell(String... lines) {
+            shell = true;
+            stdin = String.join("\n", lines) + "\n";
+            return this;
+        }
+
+        Case changes(String... files) {
+            changes.addAll(List.of(files));
+            return this;
+        }
+
+        Case creates(String... files) {
+            creates.addAll(List.of(files));
+            return this;
+        }
+
+        Case before(Consumer<Path> setUp) {
+            before = setUp;
+            return this;
+        }
+
+        Case after(Consumer<Path> check) {
+            after = check;
+            return this;
+        }
+    }
+
+    record Run(int exit, String out, String err) {
+    }
+
+    static Run run(Path dir, String stdin, List<String> args) {
+        try {
+            List<String> command = new ArrayList<>(List.of(
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+                    Path.of(System.getProperty("kcopyd.jar")).toAbsolutePath().toString()));
+            command.addAll(args);
+            Process p = new ProcessBuilder(command).directory(dir.toFile()).start();
+            p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+            p.getOutputStream().close();
+            var err = new java.util.concurrent.CompletableFuture<byte[]>();
+            Thread drain = new Thread(() -> {
+                try {
+                    err.complete(p.getErrorStream().readAllBytes());
+                } catch (IOException e) {
+                    err.completeExceptionally(e);
+                }
+            });
+            drain.start();
+            byte[] out = p.getInputStream().readAllBytes();
+            assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("the runtime exits").isTrue();
+            return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8),
+                    new String(err.get(60, TimeUnit.SECONDS), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static byte[] random(int bytes, long seed) {
+        byte[] data = new byte[bytes];
+        new Random(seed).nextBytes(data);
+        return data;
+    }
+
+    private static void write(Path file, byte[] data) {
+        try {
+            Files.write(file, data);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The files every case starts with. */
+    private static void fixture(Path dir) throws IOException, InterruptedException {
+        write(dir.resolve("src.img"), random(SRC_BYTES, 1));
+        write(dir.resolve("other.img"), random(SRC_BYTES, 2));
+        write(dir.resolve("a.img"), random(SRC_BYTES, 3));
+        write(dir.resolve("b.img"), random(SRC_BYTES, 4));
+        write(dir.resolve("notes.bin"), random(16 * 1024, 5));
+        write(dir.resolve("zeros.bin"), new byte[64 * 1024]);
+        write(dir.resolve("odd.img"), random(1000, 6));
+        write(dir.resolve("x"), random(512, 7));
+        write(dir.resolve("y.img"), random(SRC_BYTES, 8));
+        Files.createDirectories(dir.resolve("dir"));
+        Files.createSymbolicLink(dir.resolve("link-src.img"), dir.resolve("src.img"));
+        Files.createSymbolicLink(dir.resolve("link-a.img"), Path.of("a.img"));
+        Process mkfifo = new ProcessBuilder("mkfifo", dir.resolve("fifo").toString()).start();
+        assertThat(mkfifo.waitFor(10, TimeUnit.SECONDS) && mkfifo.exitValue() == 0).as("mkfifo").isTrue();
+    }
+
+    /** Name -> SHA-256 (or the kind of a non-regular file) of everything under {@code dir}. */
+    private static Map<String, String> hashes(Path dir) throws IOException {
+        Map<String, String> result = new TreeMap<>();
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                if (f.equals(dir)) {
+                    continue;
+                }
+                String name = dir.relativize(f).toString();
+                if (Files.isSymbolicLink(f)) {
+                    result.put(name, "link:" + Files.readSymbolicLink(f));
+                } else if (Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
+                    result.put(name, sha256(Files.readAllBytes(f)));
+                } else {
+                    result.put(name, Files.isDirectory(f) ? "dir" : "other");
+                }
+            }
+        }
+        return result;
+    }
+
+    private static String sha256(byte[] data) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String[] dests(int n) {
+        String[] args = new String[n + 2];
+        args[0] = "copy";
+        args[1] = "src.img";
+        for (int i = 0; i < n; i++) {
+            args[i + 2] = "d" + i + ".img";
+        }
+        return args;
+    }
+
+    private static void runOk(Path dir, String... args) {
+        Run r = run(dir, "", List.of(args));
+        assertThat(r.exit()).as("set-up: kcopyd %s: %s", String.join(" ", args), r.err()).isZero();
+    }
+
+    private static void corrupt(Path file, int offset, int length) {
+        try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(random(length, 99)), offset);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static List<Case> cases() {
+        List<Case> cases = new ArrayList<>();
+        // Command line: arguments.
+        cases.add(new Case("no destination", "copy", "src.img").exit(2).says("(?i)destination|DST"));
+        cases.add(new Case("unknown option", "copy", "--bogus", "src.img", "x.img").exit(2).says("--bogus"));
+        cases.add(new Case("unknown command", "frobnicate").exit(2).says("frobnicate"));
+        cases.add(new Case("empty source name", "copy", "", "new.img").exit(2).says("(?i)empty|source"));
+        cases.add(new Case("negative destination sector", "copy", "src.img", "dst.img:-5").exit(2).says("-5"));
+        cases.add(new Case("non-numeric destination sector", "copy", "src.img", "new.img:abc").exit(2).says("abc"));
+        cases.add(new Case("source sector overflowing a long", "copy", "src.img:99999999999999999999", "new.img")
+                .exit(2).says("99999999999999999999"));
+        cases.add(new Case("non-numeric source region", "copy", "src.img:abc", "new.img").exit(2).says("abc"));
+        cases.add(new Case("count missing after +", "copy", "src.img:10+", "new.img").exit(2).says("10\\+"));
+        cases.add(new Case("sector missing before +", "copy", "src.img:+5", "new.img").exit(2).says("\\+5"));
+        cases.add(new Case("zero count", "copy", "src.img:0+0", "new.img").exit(2).says("0"));
+        cases.add(new Case("--pages 0", "copy", "--pages", "0", "src.img", "new.img").exit(2).says("0"));
+        cases.add(new Case("--pages -1", "copy", "--pages", "-1", "src.img", "new.img").exit(2).says("-1"));
+        cases.add(new Case("--pages abc", "copy", "--pages", "abc", "src.img", "new.img").exit(2).says("abc"));
+        cases.add(new Case("--pages beyond the limit", "copy", "--pages", "99999999", "src.img", "new.img")
+                .exit(2).says("99999999"));
+        cases.add(new Case("65 destinations", dests(65)).exit(2).says("65"));
+        // Command line: files.
+        cases.add(new Case("missing source", "copy", "nothing.img", "new.img").exit(1).says("nothing\\.img"));
+        cases.add(new Case("destination in a missing directory", "copy", "src.img", "nodir/x.img").exit(1)
+                .says("nodir"));
+        cases.add(new Case("a good destination before a bad one", "copy", "src.img", "new1.img", "nodir/x.img")
+                .exit(1).says("nodir"));
+        cases.add(new Case("source past its end", "copy", "src.img:10+1000", "new.img").exit(2).says("1010|1000"));
+        cases.add(new Case("source onto itself", "copy", "src.img", "src.img").exit(2).says("src\\.img"));
+        cases.add(new Case("source onto itself through a link", "copy", "src.img", "link-src.img").exit(2)
+                .says("src\\.img"));
+        cases.add(new Case("overlapping regions of one file", "copy", "src.img:0+16", "src.img:8").exit(2)
+                .says("overlap"));
+        cases.add(new Case("one new destination twice", "copy", "src.img", "new.img", "new.img").exit(2)
+                .says("new\\.img"));
+        cases.add(new Case("one new destination in two spellings", "copy", "src.img", "new.img", "./new.img")
+                .exit(2).says("new\\.img"));
+        cases.add(new Case("an existing destination twice through a link", "copy", "src.img", "a.img",
+                "link-a.img").exit(2).says("a\\.img"));
+        cases.add(new Case("an overlap refusal after a new destination", "copy", "src.img", "new.img", "src.img")
+                .exit(2).says("src\\.img"));
+        cases.add(new Case("a FIFO as source", "copy", "fifo", "new.img").says("fifo"));
+        cases.add(new Case("a FIFO as destination", "copy", "src.img", "fifo").says("fifo"));
+        cases.add(new Case("a character device as source", "copy", "/dev/zero", "new.img").says("/dev/zero"));
+        cases.add(new Case("a character device as destination", "copy", "src.img", "/dev/null").says("/dev/null"));
+        cases.add(new Case("a directory as source", "copy", "dir", "new.img").says("dir"));
+        cases.add(new Case("a directory as destination", "copy", "src.img", "dir").says("dir"));
+        cases.add(new Case("zero a missing file", "zero", "nothing.img").exit(1).says("nothing\\.img"));
+        cases.add(new Case("zero with a bad region", "zero", "a.img:abc").exit(2).says("abc"));
+        cases.add(new Case("zero a FIFO", "zero", "fifo").says("fifo"));
+        cases.add(new Case("zero past the end", "zero", "a.img:100+1000").exit(2).says("1100|1000"));
+        // --json: one object on standard output, failures included.
+        cases.add(new Case("--json with a missing source", "copy", "--json", "nothing.img", "new.img").json()
+                .exit(1));
+        cases.add(new Case("--json with a bad region", "copy", "--json", "src.img", "new.img:abc").json().exit(2));
+        cases.add(new Case("--json with --pages 0", "copy", "--json", "--pages", "0", "src.img", "new.img")
+                .json().exit(2));
+        // Whole files cover every byte.
+        cases.add(new Case("a 1000-byte file is copied whole", "copy", "odd.img", "new.img").exit(0)
+                .creates("new.img").after(d -> assertThat(d.resolve("new.img")).hasSameBinaryContentAs(
+                        d.resolve("odd.img"))));
+        cases.add(new Case("a 1000-byte file is zeroed whole", "zero", "odd.img").exit(0).changes("odd.img")
+                .after(d -> {
+                    try {
+                        assertThat(Files.readAllBytes(d.resolve("odd.img"))).hasSize(1000).containsOnly(0);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }));
+        // Mirrors.
+        cases.add(new Case("an unrelated file as region log", "mirror", "create", "m", "notes.bin", "a.img",
+                "b.img", "--wait").says("notes\\.bin"));
+        cases.add(new Case("leg 0 as region log", "mirror", "create", "m", "a.img", "a.img", "b.img", "--wait")
+                .says("a\\.img"));
+        cases.add(new Case("a file of zeros as region log", "mirror", "create", "m", "zeros.bin", "a.img",
+                "b.img", "--wait").says("zeros\\.bin"));
+        cases.add(new Case("the same leg twice", "mirror", "create", "m", "new.log", "a.img", "a.img", "--wait")
+                .says("a\\.img"));
+        cases.add(new Case("the same leg through a link", "mirror", "create", "m", "new.log", "a.img",
+                "link-a.img", "--wait").says("a\\.img"));
+        cases.add(new Case("a comma in a leg path", "mirror", "create", "m", "new.log", "x,y.img", "b.img",
+                "--wait").says("x,y\\.img"));
+        cases.add(new Case("--region-sectors -8", "mirror", "create", "m", "new.log", "a.img", "b.img",
+                "--region-sectors", "-8", "--wait").exit(2).says("-8"));
+        cases.add(new Case("--region-sectors 0", "mirror", "create", "m", "new.log", "a.img", "b.img",
+                "--region-sectors", "0", "--wait").exit(2).says("0"));
+        cases.add(new Case("--region-sectors 7", "mirror", "create", "m", "new.log", "a.img", "b.img",
+                "--region-sectors", "7", "--wait").exit(2).says("7"));
+        cases.add(new Case("a mirror name with a filter wildcard", "mirror", "create", "m*", "new.log", "a.img",
+                "b.img", "--wait").exit(2).says("m\\*"));
+        cases.add(new Case("a region log whose header is corrupted", "mirror", "create", "m", "m.log", "a.img",
+                "b.img", "--wait").says("m\\.log").before(d -> {
+                    runOk(d, "mirror", "create", "m", "m.log", "a.img", "b.img", "--wait", "--format");
+                    write(d.resolve("b.img"), random(SRC_BYTES, 4));
+                    corrupt(d.resolve("m.log"), 0, 64);
+                }));
+        // Snapshots.
+        cases.add(new Case("an existing file of zeros as COW store", "snapshot", "create", "s1", "a.img",
+                "zeros.bin").says("zeros\\.bin"));
+        cases.add(new Case("an unrelated file as COW store", "snapshot", "create", "s1", "a.img", "notes.bin")
+                .says("notes\\.bin"));
+        cases.add(new Case("the origin as its own COW store", "snapshot", "create", "s1", "a.img", "a.img")
+                .says("a\\.img"));
+        cases.add(new Case("the origin as COW store through a link", "snapshot", "create", "s1", "a.img",
+                "link-a.img").says("a\\.img"));
+        cases.add(new Case("a snapshot name with a filter wildcard", "snapshot", "create", "b*", "a.img",
+                "new.cow").exit(2).says("b\\*"));
+        cases.add(new Case("a snapshot name with a path", "snapshot", "create", "../s", "a.img", "new.cow")
+                .exit(2).says("\\.\\./s"));
+        cases.add(new Case("a snapshot name too long", "snapshot", "create", "s".repeat(65), "a.img", "new.cow")
+                .exit(2).says("s{65}"));
+        cases.add(new Case("--chunk-sectors 7", "snapshot", "create", "s1", "a.img", "new.cow", "--chunk-sectors",
+                "7").exit(2).says("7"));
+        cases.add(new Case("--chunk-sectors 0", "snapshot", "create", "s1", "a.img", "new.cow", "--chunk-sectors",
+                "0").exit(2).says("0"));
+        cases.add(new Case("--chunk-sectors -8", "snapshot", "create", "s1", "a.img", "new.cow", "--chunk-sectors",
+                "-8").exit(2).says("-8"));
+        cases.add(new Case("a missing origin", "snapshot", "create", "s1", "nothing.img", "new.cow")
+                .says("nothing\\.img"));
+        // Several commands in one runtime (the shell): the claims hold across commands.
+        cases.add(new Case("a copy onto an origin while its snapshot is active").shell(
+                "kcopyd:snapshot create s1 a.img s1.cow --size-mib 4",
+                "kcopyd:copy other.img a.img")
+                .says("a\\.img.* is the origin of snapshot s1; write through its origin device")
+                .creates("s1.cow"));
+        cases.add(new Case("two snapshots sharing one COW store").shell(
+                "kcopyd:snapshot create s1 a.img s1.cow --size-mib 4",
+                "kcopyd:snapshot create s2 b.img s1.cow --size-mib 4").says("s1\\.cow.* is the COW store of snapshot s1")
+                .creates("s1.cow"));
+        cases.add(new Case("remove with a wildcard removes nothing").shell(
+                "kcopyd:snapshot create beta a.img beta.cow --size-mib 4",
+                "kcopyd:snapshot remove 'b*'", "kcopyd:snapshot list").says("b\\*").says("(?m)\\bbeta +ACTIVE")
+                .creates("beta.cow"));
+        return cases;
+    }
+
+    @TestFactory
+    Stream<DynamicTest> everyHostileInputIsRefusedAndNothingIsDamaged() {
+        List<Case> all = cases();
+        assertThat(all).as("the issue asks for at least 60 cases").hasSizeGreaterThanOrEqualTo(60);
+        return all.stream().map(c -> DynamicTest.dynamicTest(c.name, () -> check(c)));
+    }
+
+    private void check(Case c) throws Exception {
+        Path dir = Files.createTempDirectory(root, "case-");
+        fixture(dir);
+        c.before.accept(dir);
+        Map<String, String> before = hashes(dir);
+
+        boolean shell = c.shell;
+        Run r = run(dir, c.stdin, c.args);
+        String context = c.name + "\nexit " + r.exit() + "\nout: " + r.out() + "\nerr: " + r.err();
+
+        assertThat(r.err()).as(context).doesNotContain("\tat ").doesNotContain("Exception:");
+        if (!shell) {
+            if (c.exit >= 0) {
+                assertThat(r.exit()).as(context).isEqualTo(c.exit);
+            } else {
+                assertThat(r.exit()).as(context).isIn(1, 2);
+            }
+        }
+        if (c.json) {
+            String out = r.out().trim();
+            assertThat(out.lines().count()).as(context).isEqualTo(1);
+            assertThat(out).as(context).startsWith("{\"result\":\"error\"")
+                    .contains("\"exitCode\":" + c.exit).contains("\"message\":");
+        } else if (c.exit != 0 && !shell) {
+            List<String> lines = r.err().lines().filter(l -> !l.isBlank()).toList();
+            assertThat(lines).as(context + "\none line on standard error").hasSize(1);
+            for (Pattern p : c.says) {
+                assertThat(lines.get(0)).as(context).containsPattern(p);
+            }
+        } else {
+            for (Pattern p : c.says) {
+                assertThat(r.out() + r.err()).as(context).containsPattern(p);
+            }
+        }
+
+        Map<String, String> afterHashes = hashes(dir);
+        for (Map.Entry<String, String> e : before.entrySet()) {
+            if (!c.changes.contains(e.getKey())) {
+                assertThat(afterHashes.get(e.getKey())).as(context + "\n" + e.getKey() + " is untouched")
+                        .isEqualTo(e.getValue());
+            }
+        }
+        Set<String> appeared = new HashSet<>(afterHashes.keySet());
+        appeared.removeAll(before.keySet());
+        appeared.removeAll(c.creates);
+        assertThat(appeared).as(context + "\nfiles that appeared").isEmpty();
+        c.after.accept(dir);
+    }
+}
