@@ -27,9 +27,14 @@ import org.osgi.annotation.versioning.ProviderType;
  * for. A snapshot adopts an existing file only when the configuration names that identity
  * ({@value #CONFIG_COW_STORE_ID}) and the header matches it, the origin's size and the chunk size.
  * A new store is made only where no file exists, or where {@value #CONFIG_FORMAT}{@code =true}
- * asks for it; the snapshot then records the new identity in its configuration
- * ({@value #CONFIG_COW_STORE_ID}) and clears {@value #CONFIG_FORMAT}. Anything else (a file of
- * zeros, an unrelated file, another store) is refused with the reason, and not written at all.
+ * asks for it over a file that holds no kcopyd COW store (zeros, other data, an older format, a
+ * header whose checksum fails); the snapshot then records the new identity in its configuration
+ * ({@value #CONFIG_COW_STORE_ID}) and clears {@value #CONFIG_FORMAT}. A kcopyd COW store is never
+ * formatted: with {@value #CONFIG_FORMAT}{@code =true} it is adopted if the configuration names it,
+ * and refused otherwise, with its identity in the message (delete the file to start afresh), so a
+ * configuration that keeps {@value #CONFIG_FORMAT}{@code =true} (a configuration file applied at
+ * every start) cannot destroy the store it made. Anything else (a file of zeros or other data
+ * without {@value #CONFIG_FORMAT}) is refused too; every refusal gives the reason and writes nothing.
  * When opening, every COW entry is checked; a store whose entries are inconsistent makes the
  * snapshot {@link SnapshotState#INVALID} with the reason, and it is not merged.
  */
@@ -73,13 +78,14 @@ public interface Snapshot {
     String CONFIG_FACTORY_WAIT_SECONDS = "factoryWaitSeconds";
     /**
      * Configuration property: the identity (a UUID) of the COW store to adopt. Empty: no store
-     * exists yet, one is made where no file exists (and its identity written back here).
+     * exists yet, one is made where no file exists (and its identity written back here). A store
+     * made with {@value #CONFIG_FORMAT}{@code =true} takes the identity given here, if any.
      */
     String CONFIG_COW_STORE_ID = "cowStoreId";
     /**
-     * Configuration property: {@code true} to make a new, empty store over whatever file is at
-     * the COW store path (unless it already is the store {@value #CONFIG_COW_STORE_ID} names);
-     * cleared once done.
+     * Configuration property: {@code true} to make a new, empty store over the file at the COW
+     * store path if it holds no kcopyd COW store; a kcopyd COW store is never formatted (it is
+     * adopted if {@value #CONFIG_COW_STORE_ID} names it, else refused). Cleared once done.
      */
     String CONFIG_FORMAT = "format";
 

@@ -12,7 +12,8 @@
  *
  * <p>Nothing is overwritten by guesswork: the origin and COW store files are claimed by identity
  * while a snapshot uses them, and an existing file is adopted as a COW store only when its header
- * carries the identity the configuration names (see {@link org.kcopyd.snapshot.Snapshot}).
+ * carries the identity the configuration names; a kcopyd COW store is never formatted, not even
+ * when the configuration asks to format (see {@link org.kcopyd.snapshot.Snapshot}).
  */
 @org.osgi.annotation.bundle.Export
 @org.osgi.annotation.versioning.Version("1.1.0")

@@ -57,7 +57,8 @@ final class CowStore {
     private volatile boolean merging;
     private volatile String invalidReason;
 
-    private CowStore(BlockDevice device, int chunkSectors, long originSectors, UUID id) throws IOException {
+    /** @throws IllegalArgumentException if the device is too small for a store of that chunk size */
+    private CowStore(BlockDevice device, int chunkSectors, long originSectors, UUID id) {
         this.device = device;
         this.chunkSectors = chunkSectors;
         this.perArea = chunkSectors * SECTOR / ENTRY;
@@ -65,8 +66,8 @@ final class CowStore {
         this.originSectors = originSectors;
         this.id = id;
         if (totalChunks < 3) {
-            throw new IOException("COW store " + device.name() + " holds " + totalChunks + " chunks of " + chunkSectors
-                    + " sectors; at least 3 are needed");
+            throw new IllegalArgumentException("COW store " + device.name() + " holds " + totalChunks + " chunks of "
+                    + chunkSectors + " sectors; at least 3 are needed");
         }
     }
 
@@ -75,7 +76,8 @@ final class CowStore {
      * then the first metadata area zeroed, then the new header written, each step flushed, so an
      * interrupted format leaves no header (a store nobody adopts), never a header over old entries.
      *
-     * @throws IOException if the device is too small (nothing is written then) or cannot be written
+     * @throws IllegalArgumentException if the device is too small (nothing is written then)
+     * @throws IOException if the device cannot be written
      */
     static CowStore format(BlockDevice device, int chunkSectors, long originSectors, UUID id) throws IOException {
         CowStore store = new CowStore(device, chunkSectors, originSectors, id);
@@ -107,7 +109,8 @@ final class CowStore {
      * ({@link CowHeader#mismatch}) against the identity, chunk size and origin size it expects.
      * Writes nothing; an inconsistent store comes back invalid with the reason.
      *
-     * @throws IOException if the device cannot be read or is too small
+     * @throws IllegalArgumentException if the device is too small
+     * @throws IOException if the device cannot be read
      */
     static CowStore adopt(BlockDevice device, CowHeader header) throws IOException {
         CowStore store = new CowStore(device, header.chunkSectors(), header.originSectors(), header.id());
@@ -332,9 +335,17 @@ final class CowStore {
      * chunk sectors (4), merging (4), origin sectors (8), identity (16: a UUID), metadata areas in
      * use (8), length of the invalidity reason (4) and the reason in UTF-8, and at the end of the
      * sector a CRC-32C of everything before it.
+     *
+     * <p>A header read from a file is one of three kinds: a store this bundle reads ({@link #usable()});
+     * a kcopyd COW store it cannot read (a newer version, or fields that make no sense under a
+     * correct checksum), which is no more formatted than a usable one; or no store at all (no magic
+     * number, an older version, a checksum mismatch), the only kind {@link #formattable()}.
+     *
+     * @param problem     why the header is not a usable store, or null if it is
+     * @param formattable whether format=true may overwrite the file: it holds no kcopyd COW store
      */
     record CowHeader(boolean valid, boolean merging, int chunkSectors, long originSectors, UUID id, long areas,
-            String invalidReason, String problem) {
+            String invalidReason, String problem, boolean formattable) {
 
         static final long MAGIC = 0x4b43504453534e50L;
         static final int VERSION = 2;
@@ -343,11 +354,17 @@ final class CowStore {
 
         CowHeader(boolean valid, boolean merging, int chunkSectors, long originSectors, UUID id, long areas,
                 String invalidReason) {
-            this(valid, merging, chunkSectors, originSectors, id, areas, invalidReason, null);
+            this(valid, merging, chunkSectors, originSectors, id, areas, invalidReason, null, false);
         }
 
+        /** @return the header of a file that holds no kcopyd COW store, for the reason given */
         static CowHeader unusable(String problem) {
-            return new CowHeader(false, false, 0, 0, null, 0, null, problem);
+            return new CowHeader(false, false, 0, 0, null, 0, null, problem, true);
+        }
+
+        /** @return the header of a kcopyd COW store that this bundle cannot read, for the reason given */
+        private static CowHeader unreadable(String problem) {
+            return new CowHeader(false, false, 0, 0, null, 0, null, problem, false);
         }
 
         static CowHeader parse(ByteBuffer h) {
@@ -361,6 +378,11 @@ final class CowStore {
                         : "it holds no kcopyd COW store header (no kcopyd magic number)");
             }
             int version = h.getInt(8);
+            if (version > VERSION) {
+                // Its layout is unknown, so its checksum cannot be checked: a kcopyd magic number is no accident.
+                return unreadable("it holds a kcopyd COW store of version " + version + ", newer than this bundle "
+                        + "reads (version " + VERSION + ")");
+            }
             if (version != VERSION) {
                 return unusable("it holds a kcopyd COW store of version " + version + "; this bundle reads version "
                         + VERSION);
@@ -368,9 +390,11 @@ final class CowStore {
             if (h.getInt(CRC_AT) != crc(h)) {
                 return unusable("its kcopyd COW store header is damaged (checksum mismatch)");
             }
+            UUID id = new UUID(h.getLong(32), h.getLong(40));
             int reasonLength = h.getInt(56);
             if (reasonLength < 0 || reasonLength > CRC_AT - REASON_AT) {
-                return unusable("its kcopyd COW store header is damaged (reason length " + reasonLength + ")");
+                return unreadable("its kcopyd COW store header (identity " + id + ") has a correct checksum but a "
+                        + "reason length of " + reasonLength);
             }
             String reason = null;
             if (reasonLength > 0) {
@@ -378,8 +402,8 @@ final class CowStore {
                 h.get(REASON_AT, r);
                 reason = new String(r, StandardCharsets.UTF_8);
             }
-            return new CowHeader(h.getInt(12) == 1, h.getInt(20) == 1, h.getInt(16), h.getLong(24),
-                    new UUID(h.getLong(32), h.getLong(40)), h.getLong(48), reason);
+            return new CowHeader(h.getInt(12) == 1, h.getInt(20) == 1, h.getInt(16), h.getLong(24), id, h.getLong(48),
+                    reason);
         }
 
         ByteBuffer encode() {

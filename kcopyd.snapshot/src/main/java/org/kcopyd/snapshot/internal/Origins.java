@@ -88,8 +88,10 @@ public final class Origins {
      * Opens (or shares) the origin, then opens, creates or formats the COW store as the settings
      * allow (see {@link CowStoreOpener}), and attaches the snapshot. On failure nothing stays open.
      *
-     * @throws IOException if the origin or the COW store is refused (claimed, missing, not the
-     *                     configured store) or cannot be used; the message says why
+     * @throws IllegalArgumentException if the configuration names a COW store file it may not use
+     *                                  (see {@link CowStoreOpener}), or a name in use; the message says why
+     * @throws IOException if the origin or the COW store is claimed, missing or cannot be used; the
+     *                     message says why
      */
     SnapshotVolume attach(SnapshotSettings settings) throws IOException {
         synchronized (lock) {

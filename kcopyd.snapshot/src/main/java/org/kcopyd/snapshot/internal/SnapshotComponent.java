@@ -66,8 +66,9 @@ public final class SnapshotComponent {
     /**
      * The store's identity being recorded (and format cleared) changes nothing; any other change
      * closes the snapshot and opens it with the new configuration. A configuration that is sure
-     * to be refused (it would have an existing file adopted without naming its identity) is
-     * refused before anything closes: the snapshot goes on as it was.
+     * to be refused (it names the open store's file without its identity, whether or not it asks
+     * to format it, or another existing file without any identity or format) is refused before
+     * anything closes: the snapshot goes on as it was.
      */
     @Modified
     void modified(SnapshotConfiguration config, Map<String, Object> properties) throws IOException {
@@ -75,26 +76,39 @@ public final class SnapshotComponent {
         if (snapshot != null) {
             if (settings.sameSnapshot(next, snapshot.cowStoreId())) {
                 settings = next;
+                if (next.format()) {
+                    recordStoreIdentity();
+                }
                 return;
             }
-            refuseAdoptionWithoutIdentity(next);
+            refuseBeforeClosing(next);
         }
         close();
         open(next);
     }
 
-    private void refuseAdoptionWithoutIdentity(SnapshotSettings next) throws IOException {
-        if (next.format() || !Files.exists(next.cowStore())) {
+    private void refuseBeforeClosing(SnapshotSettings next) throws IOException {
+        if (!Files.exists(next.cowStore())) {
             return;
         }
         UUID open = snapshot.cowStoreId();
         boolean sameFile = FileClaims.identityOf(next.cowStore()).equals(FileClaims.identityOf(settings.cowStore()));
-        if (next.cowStoreId() == null || sameFile && !open.equals(next.cowStoreId())) {
-            throw new IllegalArgumentException(next.label() + ": configuration refused, the snapshot goes on as it "
-                    + "was: " + next.cowStore() + " exists and the new configuration names "
-                    + (next.cowStoreId() == null ? "no " + Snapshot.CONFIG_COW_STORE_ID
-                    : Snapshot.CONFIG_COW_STORE_ID + " " + next.cowStoreId()) + (sameFile ? ", but it is COW store "
-                    + open + " (set " + Snapshot.CONFIG_COW_STORE_ID + "=" + open + ")" : ""));
+        String refused = next.label() + ": configuration refused, the snapshot goes on as it was: ";
+        String names = next.cowStoreId() == null ? "no " + Snapshot.CONFIG_COW_STORE_ID
+                : Snapshot.CONFIG_COW_STORE_ID + " " + next.cowStoreId();
+        if (sameFile && !open.equals(next.cowStoreId())) {
+            throw new IllegalArgumentException(refused + next.cowStore() + " is its COW store " + open
+                    + " and the new configuration names " + names + " (set " + Snapshot.CONFIG_COW_STORE_ID + "="
+                    + open + "; a kcopyd COW store is never formatted, not even with " + Snapshot.CONFIG_FORMAT
+                    + "=true)");
+        }
+        if (sameFile && next.chunkSectors() != snapshot.chunkSectors()) {
+            throw new IllegalArgumentException(refused + "its COW store " + next.cowStore() + " was made with chunks "
+                    + "of " + snapshot.chunkSectors() + " sectors, the new configuration says " + next.chunkSectors());
+        }
+        if (!sameFile && next.cowStoreId() == null && !next.format()) {
+            throw new IllegalArgumentException(refused + next.cowStore() + " exists and the new configuration names "
+                    + "no " + Snapshot.CONFIG_COW_STORE_ID);
         }
     }
 

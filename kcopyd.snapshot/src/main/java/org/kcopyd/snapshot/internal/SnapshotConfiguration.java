@@ -11,10 +11,11 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 @ObjectClassDefinition(id = Snapshot.FACTORY_PID, name = "kcopyd snapshot",
         description = "A copy-on-write snapshot of an origin device (a file or raw block device). While it exists, "
                 + "the origin and the COW store are claimed: other kcopyd writers of either are refused. A new, "
-                + "empty COW store takes the snapshot when it is made: only where no file exists, or over an "
-                + "existing file when 'Format' is set. An existing file is adopted only if its header carries the "
-                + "'COW store identity' given here (and the same origin size and chunk size): it is reopened as it "
-                + "was. Anything else is refused with the reason and left untouched.")
+                + "empty COW store takes the snapshot when it is made: where no file exists, or, when 'Format' is "
+                + "set, over an existing file that is not a kcopyd COW store. An existing kcopyd COW store is "
+                + "adopted only if its header carries the 'COW store identity' given here (and the same origin "
+                + "size and chunk size): it is reopened as it was. It is never formatted. Anything else is refused "
+                + "with the reason and left untouched.")
 @interface SnapshotConfiguration {
 
     @AttributeDefinition(name = "Name", description = "The snapshot's name, unique among snapshots: 1 to 64 "
@@ -52,11 +53,15 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     @AttributeDefinition(name = "COW store identity", required = false,
             description = "The UUID in the header of the COW store to reopen. Leave empty for a new snapshot: the "
                     + "snapshot then writes the identity of the store it makes here. An existing COW store file is "
-                    + "adopted only when its header carries this identity, the origin's size and the chunk size.")
+                    + "adopted only when its header carries this identity, the origin's size and the chunk size. "
+                    + "A new UUID given here together with 'Format' becomes the identity of the store made, so a "
+                    + "configuration file applied at every start makes the store once and then reopens it.")
     String cowStoreId() default "";
 
-    @AttributeDefinition(name = "Format", description = "Make a new, empty COW store over whatever file is at the "
-            + "COW store path (unless it already is the store named by 'COW store identity'). Its previous "
-            + "content is lost. The snapshot clears this setting once the store is made.")
+    @AttributeDefinition(name = "Format", description = "Make a new, empty COW store over the file at the COW "
+            + "store path if that file is not a kcopyd COW store (zeros, other data, an older format, a header "
+            + "whose checksum fails); its previous content is lost. A kcopyd COW store is never formatted: it is "
+            + "reopened if 'COW store identity' names it, else refused (delete the file yourself to start afresh). "
+            + "The snapshot clears this setting once the store is made.")
     boolean format() default false;
 }

@@ -10,9 +10,12 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.UUID;
+import java.util.zip.CRC32C;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -23,8 +26,9 @@ import org.kcopyd.snapshot.internal.CowStore.CowHeader;
 
 /**
  * An existing file is adopted as a COW store only when its header is the store the
- * configuration names; a store is made only where nothing exists or when format is asked for.
- * Every refusal leaves the file exactly as it was, and unclaimed.
+ * configuration names; a store is made only where nothing exists, or, when format is asked for,
+ * over a file that holds no kcopyd COW store: a kcopyd COW store is never formatted. Every
+ * refusal leaves the file exactly as it was, and unclaimed.
  */
 class CowStoreAdoptionTest {
 
@@ -60,7 +64,7 @@ class CowStoreAdoptionTest {
     private void assertRefused(Path cow, UUID id, boolean format, String... fragments) throws IOException {
         boolean existed = Files.exists(cow);
         String before = existed ? sha256(cow) : null;
-        assertThatThrownBy(() -> open(cow, id, format)).isInstanceOf(IOException.class)
+        assertThatThrownBy(() -> open(cow, id, format)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContainingAll(fragments);
         if (existed) {
             assertThat(sha256(cow)).as("the refused file is untouched").isEqualTo(before);
@@ -106,11 +110,12 @@ class CowStoreAdoptionTest {
         Path cow = dir.resolve("s1.cow");
         UUID id = storeWithChunks(cow);
 
-        assertRefused(cow, null, false, "exists and the configuration names no cowStoreId",
-                "it is kcopyd COW store " + id, "set cowStoreId=" + id);
+        assertRefused(cow, null, false, cow + " is kcopyd COW store " + id + " (origin of 8192 sectors, chunks of 16 "
+                + "sectors), and the configuration names no cowStoreId, so it is not adopted", "set cowStoreId=" + id
+                + " (--cow-store-id " + id + ") to reopen it, or delete " + cow + " yourself to start afresh");
         UUID other = UUID.randomUUID();
-        assertRefused(cow, other, false, "is not its COW store " + other, "it is another COW store, kcopyd COW store "
-                + id);
+        assertRefused(cow, other, false, cow + " is kcopyd COW store " + id, "the configuration names cowStoreId "
+                + other + ", so it is not adopted");
 
         CowStore adopted = open(cow, id, false);
         assertThat(adopted.id()).isEqualTo(id);
@@ -118,18 +123,23 @@ class CowStoreAdoptionTest {
     }
 
     @Test
-    void aStoreOfAnotherShapeIsNotAdopted() throws Exception {
+    void aStoreOfAnotherShapeIsNotAdoptedNorFormatted() throws Exception {
         Path cow = dir.resolve("s1.cow");
         UUID id = storeWithChunks(cow);
         String before = sha256(cow);
 
-        assertThatThrownBy(() -> opener.open(new SnapshotSettings("s1", dir.resolve("origin.img"), cow, 32, 16384, 64,
-                SnapshotFixture.WAIT, id, false), ORIGIN_SECTORS))
-                .hasMessageContaining("it was made with chunks of 16 sectors, not the configured 32");
-        assertThatThrownBy(() -> opener.open(settings("s1", dir.resolve("origin.img"), cow, id, false), 4096))
-                .hasMessageContaining("it belongs to an origin of 8192 sectors, not 4096");
+        for (boolean format : new boolean[] {false, true}) {
+            assertThatThrownBy(() -> opener.open(new SnapshotSettings("s1", dir.resolve("origin.img"), cow, 32, 16384,
+                    64, SnapshotFixture.WAIT, id, format), ORIGIN_SECTORS)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining(cow + " is its COW store " + id + ", but it was made with chunks of 16 "
+                            + "sectors, not the configured 32, so it is not adopted; a kcopyd COW store is never "
+                            + "formatted");
+            assertThatThrownBy(() -> opener.open(settings("s1", dir.resolve("origin.img"), cow, id, format), 4096))
+                    .hasMessageContaining("it belongs to an origin of 8192 sectors, not 4096");
+        }
 
         assertThat(sha256(cow)).isEqualTo(before);
+        assertThat(FileClaims.holderOf(cow)).isEmpty();
     }
 
     @Test
@@ -181,10 +191,64 @@ class CowStoreAdoptionTest {
         assertThat(again.heldChunks()).containsExactly(5L);
         again.device().close();
 
-        // Without an identity, format means a new store over the old one.
-        CowStore fresh = open(cow, null, true);
-        assertThat(fresh.id()).isNotEqualTo(id);
-        assertThat(fresh.used()).isZero();
+        // Without its identity, or with another, format is refused: the store is not formatted again.
+        assertRefused(cow, null, true, cow + " is kcopyd COW store " + id, "configuration names no cowStoreId",
+                "a kcopyd COW store is never formatted, not even with format=true (--format): set cowStoreId=" + id
+                + " (--cow-store-id " + id + ") to reopen it, or delete " + cow + " yourself to start afresh");
+        UUID other = UUID.randomUUID();
+        assertRefused(cow, other, true, cow + " is kcopyd COW store " + id, "configuration names cowStoreId " + other,
+                "never formatted");
+        CowStore still = open(cow, id, false);
+        assertThat(still.heldChunks()).containsExactly(5L);
+    }
+
+    @Test
+    void formatOverwritesAnyFileThatHoldsNoKcopydCowStore() throws Exception {
+        Path cow = dir.resolve("s1.cow");
+        storeWithChunks(cow);
+        try (RandomAccessFile f = new RandomAccessFile(cow.toFile(), "rw")) {
+            f.seek(24);
+            f.write(0x55);
+        }
+        ByteBuffer v1 = ByteBuffer.allocate((int) COW_BYTES).order(ByteOrder.LITTLE_ENDIAN)
+                .putLong(0, CowHeader.MAGIC).putInt(8, 1);
+        Path older = Files.write(dir.resolve("v1.cow"), v1.array());
+        Path garbage = Files.write(dir.resolve("garbage.bin"), pattern((int) COW_BYTES, 3));
+
+        for (Path file : new Path[] {cow, older, garbage}) {
+            UUID id = UUID.randomUUID();
+            CowStore fresh = open(file, id, true);
+            assertThat(fresh.id()).as(file.toString()).isEqualTo(id);
+            assertThat(fresh.used()).isZero();
+            fresh.device().close();
+            assertThat(open(file, id, false).id()).isEqualTo(id);
+        }
+    }
+
+    @Test
+    void aKcopydCowStoreThisBundleCannotReadIsNeverFormatted() throws Exception {
+        Path cow = dir.resolve("s1.cow");
+        UUID id = storeWithChunks(cow);
+        ByteBuffer header = ByteBuffer.allocate(512).order(ByteOrder.LITTLE_ENDIAN);
+        try (FileChannel ch = FileChannel.open(cow, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ch.read(header, 0);
+            // Fields that make no sense under a correct checksum: written by kcopyd, not by accident.
+            header.putInt(56, 100_000);
+            CRC32C crc = new CRC32C();
+            crc.update(header.array(), 0, 508);
+            header.putInt(508, (int) crc.getValue());
+            ch.write(header.clear(), 0);
+        }
+
+        assertRefused(cow, null, true, cow + " is not adopted: its kcopyd COW store header (identity " + id
+                + ") has a correct checksum but a reason length of 100000", "never formatted", "delete " + cow
+                + " yourself to start afresh");
+        assertRefused(cow, id, true, "has a correct checksum but a reason length of 100000");
+
+        Path newer = Files.write(dir.resolve("v3.cow"), ByteBuffer.allocate((int) COW_BYTES)
+                .order(ByteOrder.LITTLE_ENDIAN).putLong(0, CowHeader.MAGIC).putInt(8, 3).array());
+        assertRefused(newer, null, true, newer + " is not adopted: it holds a kcopyd COW store of version 3, newer "
+                + "than this bundle reads (version 2)", "never formatted");
     }
 
     @Test
@@ -196,6 +260,11 @@ class CowStoreAdoptionTest {
             old.commit(c, old.allocate());
         }
         old.device().close();
+        // Only a file that holds no valid store is formatted: the old store's header is damaged, its entries are not.
+        try (RandomAccessFile f = new RandomAccessFile(cow.toFile(), "rw")) {
+            f.seek(100);
+            f.write(0x55);
+        }
 
         CowStore fresh = open(cow, null, true);
         fresh.commit(9, fresh.allocate());

@@ -117,8 +117,8 @@ class SnapshotComponentTest {
         deactivate(c);
         String cowBefore = sha256(dir.resolve("s1.cow"));
 
-        assertThatThrownBy(() -> activate(original)).hasMessageContaining("exists and the configuration names no "
-                + "cowStoreId").hasMessageContaining("set cowStoreId=" + id);
+        assertThatThrownBy(() -> activate(original)).hasMessageContaining("and the configuration names no "
+                + "cowStoreId, so it is not adopted").hasMessageContaining("set cowStoreId=" + id);
         assertThat(sha256(dir.resolve("s1.cow"))).isEqualTo(cowBefore);
 
         activate(new HashMap<>(recorded));
@@ -140,6 +140,89 @@ class SnapshotComponentTest {
         assertThat(zeros).isNotEmptyFile();
     }
 
+    /**
+     * The issue's hazard: a configuration that keeps format=true (a configuration file, applied
+     * again at every start because nothing writes to it) must not format, at the next start, the
+     * store it made the first time, nor the store of a running snapshot.
+     */
+    @Test
+    void aConfigurationThatKeepsFormatNeverFormatsTheStoreItMade() throws Exception {
+        Path cow = dir.resolve("s1.cow");
+        Path origin = dir.resolve("origin.img");
+        Map<String, Object> file = config("s1", "s1.cow", Snapshot.CONFIG_FORMAT, true);
+        SnapshotComponent c = activate(file);
+        Snapshot s1 = snapshot();
+        String id = s1.cowStoreId().toString();
+        // Origin writes preserve the snapshot's chunks 0, 1 and 40 in its COW store.
+        write(originDevice(), 0, pattern(32 * 512, 4));
+        write(originDevice(), 640, pattern(16 * 512, 5));
+        assertThat(s1.chunksUsed()).isEqualTo(3);
+
+        // While it runs: the file's configuration again, and one naming another store, are refused; it goes on.
+        String otherId = java.util.UUID.randomUUID().toString();
+        for (Map<String, Object> again : java.util.List.of(file, with(file, Snapshot.CONFIG_COW_STORE_ID, otherId))) {
+            assertThatThrownBy(() -> modified(c, again)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("configuration refused, the snapshot goes on as it was: " + cow
+                            + " is its COW store " + id);
+            assertThat(snapshot()).isSameAs(s1);
+        }
+        assertSameBytes(read(s1.device()), initial, "the snapshot, still running");
+        deactivate(c);
+        String cowBefore = sha256(cow);
+        String originBefore = sha256(origin);
+
+        // The next start, with the file's configuration (no identity: writing it back to a file is off).
+        assertThatThrownBy(() -> activate(file)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("snapshot 's1': " + cow + " is kcopyd COW store " + id + " (origin of " + SECTORS
+                        + " sectors, chunks of 16 sectors), and the configuration names no cowStoreId, so it is not "
+                        + "adopted; a kcopyd COW store is never formatted, not even with format=true (--format): set "
+                        + "cowStoreId=" + id + " (--cow-store-id " + id + ") to reopen it, or delete " + cow
+                        + " yourself to start afresh");
+        assertThatThrownBy(() -> activate(with(file, Snapshot.CONFIG_COW_STORE_ID, otherId)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining(cow + " is kcopyd COW store " + id
+                        + " (origin of " + SECTORS + " sectors, chunks of 16 sectors), and the configuration names "
+                        + "cowStoreId " + otherId + ", so it is not adopted; a kcopyd COW store is never formatted");
+        assertThat(sha256(cow)).as("the COW store").isEqualTo(cowBefore);
+        assertThat(sha256(origin)).as("the origin").isEqualTo(originBefore);
+        assertThat(framework.registered).isEmpty();
+
+        // With its identity, format=true adopts it as it was, and is cleared.
+        activate(with(file, Snapshot.CONFIG_COW_STORE_ID, id));
+        Snapshot adopted = snapshot();
+        assertThat(adopted.cowStoreId().toString()).isEqualTo(id);
+        assertThat(adopted.chunksUsed()).isEqualTo(3);
+        assertSameBytes(read(adopted.device()), initial, "the adopted snapshot");
+        assertThat(framework.configurations.get(PID)).containsEntry(Snapshot.CONFIG_COW_STORE_ID, id)
+                .doesNotContainKey(Snapshot.CONFIG_FORMAT);
+    }
+
+    @Test
+    void formatMakesAStoreOverAFileThatHoldsNoKcopydCowStore() throws Exception {
+        byte[] content = pattern(8 << 20, 6);
+        Path garbage = Files.write(dir.resolve("garbage.bin"), content);
+
+        activate(config("s1", "garbage.bin", Snapshot.CONFIG_FORMAT, true));
+
+        Snapshot s1 = snapshot();
+        assertThat(s1.chunksUsed()).isZero();
+        assertThat(framework.configurations.get(PID)).containsEntry(Snapshot.CONFIG_COW_STORE_ID,
+                s1.cowStoreId().toString()).doesNotContainKey(Snapshot.CONFIG_FORMAT);
+        write(originDevice(), 0, pattern(16 * 512, 7));
+        assertSameBytes(read(s1.device()), initial, "the snapshot in the formatted file");
+        assertThat(java.util.Arrays.copyOf(Files.readAllBytes(garbage), 512)).as("a COW store header now")
+                .isNotEqualTo(java.util.Arrays.copyOf(content, 512));
+    }
+
+    private org.kcopyd.api.BlockDevice originDevice() {
+        return (org.kcopyd.api.BlockDevice) framework.services(Snapshot.ROLE, Snapshot.ROLE_ORIGIN).get(0);
+    }
+
+    private static Map<String, Object> with(Map<String, Object> props, String key, Object value) {
+        Map<String, Object> copy = new HashMap<>(props);
+        copy.put(key, value);
+        return copy;
+    }
+
     @Test
     void aChangeThatWouldAdoptAStoreWithoutItsIdentityIsRefusedAndTheSnapshotGoesOn() throws Exception {
         Map<String, Object> original = config("s1", "s1.cow");
@@ -153,7 +236,7 @@ class SnapshotComponentTest {
                 .hasMessageContaining("set cowStoreId=" + s1.cowStoreId());
         Map<String, Object> otherId = new HashMap<>(framework.configurations.get(PID));
         otherId.put(Snapshot.CONFIG_COW_STORE_ID, java.util.UUID.randomUUID().toString());
-        assertThatThrownBy(() -> modified(c, otherId)).hasMessageContaining("but it is COW store " + s1.cowStoreId());
+        assertThatThrownBy(() -> modified(c, otherId)).hasMessageContaining("is its COW store " + s1.cowStoreId());
 
         assertThat(snapshot()).isSameAs(s1);
         assertThat(s1.device().read(0, java.nio.ByteBuffer.allocate(512))).isCompleted();
