@@ -1,5 +1,7 @@
 package org.kcopyd.cli.internal;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -11,6 +13,7 @@ import java.util.function.Predicate;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.KcopydClientFactory;
+import org.kcopyd.device.FileClaims;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.snapshot.Snapshot;
 import org.osgi.framework.BundleContext;
@@ -152,13 +155,26 @@ final class OsgiServices implements Services, AutoCloseable {
                 return false;
             }
             for (ServiceReference<BlockDevice> ref : refs) {
-                if ("origin".equals(ref.getProperty(Snapshot.ROLE)) && path.equals(ref.getProperty(Snapshot.ORIGIN))
-                        && tracker.getService(ref) == d) {
+                if (Snapshot.ROLE_ORIGIN.equals(ref.getProperty(Snapshot.ROLE))
+                        && sameFile(path, ref.getProperty(Snapshot.ORIGIN)) && tracker.getService(ref) == d) {
                     return true;
                 }
             }
             return false;
         }, wait);
+    }
+
+    /** By file identity: the origin service names the origin as its first snapshot spelt it. */
+    private static boolean sameFile(String path, Object origin) {
+        if (path.equals(origin)) {
+            return true;
+        }
+        try {
+            return origin != null && FileClaims.identityOf(Path.of(path))
+                    .equals(FileClaims.identityOf(Path.of(origin.toString())));
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     @Override

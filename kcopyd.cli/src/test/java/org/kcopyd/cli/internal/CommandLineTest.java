@@ -100,6 +100,13 @@ class CommandLineTest {
     }
 
     @Test
+    void topLevelHelpNamesTheConfigurationDirectoryOption() {
+        assertThat(run("--help")).isZero();
+        assertThat(fixture.out().replaceAll("\\s+", " ")).contains("only from a directory named with --config-dir")
+                .contains("must not be writable by others");
+    }
+
+    @Test
     void helpDocumentsTheColonRuleWholeFilesAndTheInterruptionCodes() {
         assertThat(run("copy", "--help")).isZero();
         assertThat(run("zero", "--help")).isZero();
