@@ -25,13 +25,20 @@ import org.osgi.annotation.versioning.ProviderType;
  * <li>The region log carries a header with its identity (a UUID chosen when the log is made,
  * {@link #regionLogId()}), the region size, the mirror size and each leg's path and state. A new
  * log is made only where no file exists and the configuration names no identity, or where
- * {@value #CONFIG_FORMAT}{@code =true} asks for it; the mirror then records the new identity in
- * its configuration ({@value #CONFIG_REGION_LOG_ID}) and clears {@value #CONFIG_FORMAT}. An
- * existing file is adopted only when the configuration names its identity and its header is
- * intact and matches (region size, mirror size, at least one configured leg in sync); anything
- * else — a file without the header, a damaged header, another mirror's log, a configured identity
- * whose log is missing — is refused with the reason and not written at all. A new log makes leg 0
- * the default leg: every other leg is resynchronised from it.</li>
+ * {@value #CONFIG_FORMAT}{@code =true} asks for it over a file that holds no kcopyd region log
+ * (no header, an older format, both header copies failing their checksum); it takes the
+ * identity the configuration names, if any, and the mirror then records its identity in its
+ * configuration ({@value #CONFIG_REGION_LOG_ID}) and clears {@value #CONFIG_FORMAT}. An existing
+ * file is adopted only when the configuration names its identity and its header (either copy) is
+ * intact and matches (region size, mirror size, at least one configured leg in sync). A kcopyd
+ * region log is never formatted: with {@value #CONFIG_FORMAT}{@code =true} it is adopted if the
+ * configuration names it and refused otherwise, with its identity in the message (delete the file
+ * to start afresh), so a configuration that keeps {@value #CONFIG_FORMAT}{@code =true} (a
+ * configuration file applied at every start) cannot make the mirror resynchronise every leg from
+ * leg 0 again. Anything else — a file without the header or with a damaged one (without
+ * {@value #CONFIG_FORMAT}), another mirror's log, a configured identity whose log is missing — is
+ * refused with the reason and not written at all. A new log makes leg 0 the default leg: every
+ * other leg is resynchronised from it.</li>
  * <li>The region size is a power of two from {@value #MIN_REGION_SECTORS} to
  * {@value #MAX_REGION_SECTORS} sectors.</li>
  * </ul>
@@ -68,13 +75,15 @@ public interface Mirror {
     String CONFIG_REGION_LOG = "regionLog";
     /**
      * Configuration property: the identity (a UUID) of the region log to adopt. Empty: no log
-     * exists yet; one is made where no file exists, and its identity written back here.
+     * exists yet; one is made where no file exists, and its identity written back here. A log made
+     * with {@value #CONFIG_FORMAT}{@code =true} takes the identity given here, if any.
      */
     String CONFIG_REGION_LOG_ID = "regionLogId";
     /**
-     * Configuration property: {@code true} to make a new region log over whatever file is at
-     * {@value #CONFIG_REGION_LOG} (unless it already is the log {@value #CONFIG_REGION_LOG_ID}
-     * names); leg 0 becomes the default leg. Cleared once done.
+     * Configuration property: {@code true} to make a new region log over the file at
+     * {@value #CONFIG_REGION_LOG} if it holds no kcopyd region log; leg 0 becomes the default leg.
+     * A kcopyd region log is never formatted (it is adopted if {@value #CONFIG_REGION_LOG_ID} names
+     * it, else refused). Cleared once done.
      */
     String CONFIG_FORMAT = "format";
     /** Configuration property: the region size in sectors. */

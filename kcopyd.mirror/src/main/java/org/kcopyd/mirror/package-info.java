@@ -10,8 +10,9 @@
  *
  * <p><b>Safety.</b> Nothing the configuration names is overwritten unless it is known to be the
  * mirror's own: each leg and the region log are claimed for their role (a file already claimed is
- * refused), and an existing region log is adopted only when its header carries the configured
- * identity; see {@link org.kcopyd.mirror.Mirror} for the rules and the configuration's names.
+ * refused), an existing region log is adopted only when its header carries the configured
+ * identity, and a kcopyd region log is never formatted, not even when the configuration asks to
+ * format; see {@link org.kcopyd.mirror.Mirror} for the rules and the configuration's names.
  */
 @org.osgi.annotation.bundle.Export
 @org.osgi.annotation.versioning.Version("1.1.0")

@@ -1,6 +1,8 @@
 package org.kcopyd.mirror.internal;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Dictionary;
 import java.util.Hashtable;
@@ -17,6 +19,7 @@ import org.kcopyd.api.ClientOptions;
 import org.kcopyd.api.KcopydClient;
 import org.kcopyd.api.KcopydClientFactory;
 import org.kcopyd.api.Throttle;
+import org.kcopyd.device.FileClaims;
 import org.kcopyd.mirror.Mirror;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
@@ -56,7 +59,7 @@ public final class MirrorComponent {
     private static final System.Logger LOG = System.getLogger(MirrorComponent.class.getName());
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
-    private volatile ConfigurationAdmin configurationAdmin;
+    volatile ConfigurationAdmin configurationAdmin;
 
     private final ClientBinding kcopyd = new ClientBinding(this::clientFor);
     private final Set<KcopydClientFactory> factories = ConcurrentHashMap.newKeySet();
@@ -201,8 +204,9 @@ public final class MirrorComponent {
      * The throttle and error handling apply at once; a change of name, legs, region size, log or
      * log identity closes the mirror and opens it again with the new configuration (an added or
      * replaced leg is then resynchronised fully, dirty regions are resynchronised). A refused
-     * configuration (a bad value) changes nothing: the mirror goes on as it was; one whose legs or
-     * log are refused leaves the mirror closed, with the reason logged. The log's identity being
+     * configuration (a bad value, or another identity for the open log's file, whether or not it
+     * asks to format it) changes nothing: the mirror goes on as it was; one whose legs or log are
+     * refused when opened leaves the mirror closed, with the reason logged. The log's identity being
      * recorded (and format cleared) changes nothing.
      */
     @Modified
@@ -211,6 +215,14 @@ public final class MirrorComponent {
         pid = (String) properties.get(Constants.SERVICE_PID);
         MirrorSettings next = MirrorSettings.of(configuration);
         MirrorSettings old = settings;
+        if (old != null && next.regionLogId() != null && !next.regionLogId().equals(old.regionLogId())
+                && sameFile(old.regionLog(), next.regionLog())) {
+            throw new IllegalArgumentException("mirror '" + next.name() + "': configuration refused, the mirror goes on "
+                    + "as it was: " + next.regionLog() + " is its region log " + old.regionLogId() + " and the new "
+                    + "configuration names " + Mirror.CONFIG_REGION_LOG_ID + " " + next.regionLogId() + " (set "
+                    + Mirror.CONFIG_REGION_LOG_ID + "=" + old.regionLogId() + "; a kcopyd region log is never "
+                    + "formatted, not even with " + Mirror.CONFIG_FORMAT + "=true)");
+        }
         if (old == null || old.structurallyDifferent(next)) {
             closeMirror();
             open(context, next);
@@ -224,6 +236,15 @@ public final class MirrorComponent {
         }
         if (next.regionLogId() == null || next.format()) {
             recordLogIdentity(id);
+        }
+    }
+
+    private static boolean sameFile(Path a, Path b) {
+        try {
+            return a.equals(b) || Files.exists(b) && FileClaims.identityOf(a).equals(FileClaims.identityOf(b));
+        } catch (IOException e) {
+            // Not known to be the same: opening it will tell.
+            return false;
         }
     }
 

@@ -14,7 +14,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
                 + "by kcopyd. Leg 0 is the default leg: a new mirror copies it to the others. Every leg and the "
                 + "region log are claimed for this mirror while it is open: a file in use by another leg, mirror or "
                 + "snapshot is refused. An existing region log is used only if it is this mirror's (see Region log "
-                + "identity); nothing else is overwritten unless Format is set.")
+                + "identity); a kcopyd region log is never overwritten, and any other file only if Format is set.")
 @interface MirrorConfiguration {
 
     @AttributeDefinition(name = "Name", description = "The mirror's name, unique among mirrors: 1 to 64 letters, "
@@ -34,18 +34,23 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
     @AttributeDefinition(name = "Region log", description = "Absolute path of the region log file. Created where "
             + "no file exists; an existing file is used only if its header carries this configuration's Region log "
-            + "identity, region size and mirror size, otherwise it is refused and left untouched (unless Format).")
+            + "identity, region size and mirror size, otherwise it is refused and left untouched (a file that is not "
+            + "a kcopyd region log is overwritten if Format is set).")
     String regionLog();
 
     @AttributeDefinition(name = "Region log identity", description = "A UUID, recorded in the region log's header "
-            + "when the log is created, that makes sure an existing log is this mirror's. Choose a new one for a new "
-            + "mirror; give the one of an existing log (the refusal message names it) to use that log again.")
+            + "when the log is created, that makes sure an existing log is this mirror's. Leave it empty, or choose a "
+            + "new one, for a new mirror (the mirror writes the identity of the log it makes here); give the one of "
+            + "an existing log (the refusal message names it) to use that log again. In a configuration file applied "
+            + "at every start, give a new UUID with Format: the log is made with it once, then adopted.")
     String regionLogId();
 
-    @AttributeDefinition(name = "Format", description = "When true, an existing file at Region log that is not "
-            + "this mirror's log (no header, a damaged one, another identity or geometry) is overwritten with a new "
-            + "log, and every leg is resynchronised from leg 0. Set it for one start only: while it is set, a log "
-            + "damaged later would be overwritten too.")
+    @AttributeDefinition(name = "Format", description = "When true, an existing file at Region log that is not a "
+            + "kcopyd region log (no header, an older format, both header copies failing their checksum) is "
+            + "overwritten with a new log, and every leg is resynchronised from leg 0. A kcopyd region log is never "
+            + "formatted: it is adopted if Region log identity names it, else refused (delete the file yourself to "
+            + "start afresh). The mirror clears this setting once the log is made; remove it from a configuration "
+            + "file yourself, or a log whose both header copies are damaged later would be overwritten.")
     boolean format() default false;
 
     @AttributeDefinition(name = "Error handling", description = "When true, a resync stops a region at the "

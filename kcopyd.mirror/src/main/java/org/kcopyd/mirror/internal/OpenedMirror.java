@@ -7,7 +7,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.ClientBinding;
@@ -149,7 +148,7 @@ final class OpenedMirror implements AutoCloseable {
                 }
                 createdLog = logPath;
                 files.add(device);
-                log = RegionLog.format(device, g, UUID.randomUUID());
+                log = RegionLog.format(device, g, RegionLog.newId(g));
                 LOG.log(System.Logger.Level.INFO, prefix + "new region log " + logPath + " (" + Mirror.CONFIG_REGION_LOG_ID
                         + " " + log.id() + "); leg 0 " + s.legs().get(0) + " is the default leg");
             } else {

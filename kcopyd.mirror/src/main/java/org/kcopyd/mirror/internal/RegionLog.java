@@ -33,12 +33,20 @@ import org.kcopyd.mirror.Mirror;
  * path, failure reason.
  *
  * <p>An existing log is adopted only when a copy of its header is intact and carries the
- * configured identity, region size and mirror size; otherwise it is refused, or overwritten when
- * the configuration says {@code format=true}. Nothing is written to a refused file.
+ * configured identity, region size and mirror size. A file with an intact copy is a kcopyd region
+ * log and is never formatted, not even with {@code format=true}: a configuration that keeps
+ * format set (a configuration file applied at every start) must not turn the log it made into a
+ * new one, which would resynchronise every leg from leg 0. Neither is a log whose header is of a
+ * newer version, or whose fields make no sense under a correct checksum. Only a file with no
+ * kcopyd region log header (no magic number, an older version, or both copies failing their
+ * checksum) is overwritten with {@code format=true}. Nothing is written to a refused file.
  */
 final class RegionLog {
 
     static final long MAGIC = 0x4b4350594d49524cL;
+    private static final String NEVER_FORMATTED = "a kcopyd region log is never formatted, not even with "
+            + Mirror.CONFIG_FORMAT + "=true (--format)";
+    private static final String AFRESH = " yourself to start afresh (a new log resyncs every leg from leg 0)";
     static final int VERSION = 2;
     private static final int SECTOR = BlockDevice.SECTOR_SIZE;
     static final int HEADER_SECTORS = 16;
@@ -119,8 +127,9 @@ final class RegionLog {
     /**
      * Opens an existing log: adopts it when a copy of its header is intact and matches
      * {@code g} (identity, region size, mirror size), keeping the states of the legs it knows
-     * and its dirty regions; formats it when it does not match and {@code format} is true;
-     * refuses it otherwise, writing nothing.
+     * and its dirty regions; formats it when it holds no kcopyd region log and {@code format}
+     * is true; refuses it otherwise, writing nothing. A kcopyd region log that does not match is
+     * refused whatever {@code format} says.
      *
      * @throws IllegalArgumentException naming the reason if the file is refused (it is not this
      *         configuration's log): the configuration is at fault, not the I/O
@@ -129,31 +138,41 @@ final class RegionLog {
     static RegionLog open(BlockDevice device, Geometry g, boolean format) throws IOException {
         String what = device.name();
         Header h = null;
-        String[] problems = new String[2];
-        boolean[] magic = new boolean[2];
+        BadHeader[] problems = new BadHeader[2];
         if (device.sizeInSectors() >= BITMAP_START) {
             for (int copy = 0; copy < 2 && h == null; copy++) {
-                ByteBuffer b = read(device, (long) copy * HEADER_SECTORS, HEADER_SECTORS);
-                magic[copy] = b.getLong(0) == MAGIC;
                 try {
-                    h = Header.parse(b);
+                    h = Header.parse(read(device, (long) copy * HEADER_SECTORS, HEADER_SECTORS));
                 } catch (BadHeader e) {
-                    problems[copy] = e.getMessage();
+                    problems[copy] = e;
                 }
             }
         }
-        String mismatch;
         if (h == null) {
-            mismatch = !magic[0] && !magic[1]
-                    ? what + " is not a kcopyd region log (it has no region log header)"
-                    : what + " has a damaged region log header (copy 1: " + problems[0] + "; copy 2: "
-                            + (problems[1] == null ? "not read" : problems[1]) + ")";
-        } else if (!h.id.equals(g.id)) {
-            mismatch = what + " is the region log of mirror '" + h.mirror + "' (" + Mirror.CONFIG_REGION_LOG_ID
-                    + " " + h.id + "), but the configuration names " + (g.id == null ? "no "
-                    + Mirror.CONFIG_REGION_LOG_ID : Mirror.CONFIG_REGION_LOG_ID + " " + g.id) + " (set "
-                    + Mirror.CONFIG_REGION_LOG_ID + "=" + h.id + " to adopt it)";
-        } else if (h.regionSectors != g.regionSectors) {
+            if (!formattable(problems[0]) || !formattable(problems[1])) {
+                throw new IllegalArgumentException(what + " is not adopted: it holds a kcopyd region log this kcopyd "
+                        + "cannot read (" + copies(problems) + "); " + NEVER_FORMATTED + ": delete " + what + AFRESH);
+            }
+            boolean magic = problems[0] != null && problems[0].magic || problems[1] != null && problems[1].magic;
+            String problem = !magic ? what + " is not a kcopyd region log (it has no region log header)"
+                    : what + " has a damaged region log header (" + copies(problems) + ")";
+            if (!format) {
+                throw new IllegalArgumentException(problem + "; refusing to use it (" + Mirror.CONFIG_FORMAT
+                        + "=true overwrites it with a new log that resyncs every leg from leg 0)");
+            }
+            LOG.log(System.Logger.Level.WARNING, "mirror '" + g.mirror + "': " + problem + "; " + Mirror.CONFIG_FORMAT
+                    + "=true: overwriting it with a new log, leg 0 (" + g.paths.get(0) + ") is the default leg");
+            return format(device, g, newId(g));
+        }
+        if (!h.id.equals(g.id)) {
+            throw new IllegalArgumentException(what + " is the region log of mirror '" + h.mirror + "' ("
+                    + Mirror.CONFIG_REGION_LOG_ID + " " + h.id + "; " + h.describe() + "), and the configuration names "
+                    + (g.id == null ? "no " + Mirror.CONFIG_REGION_LOG_ID : Mirror.CONFIG_REGION_LOG_ID + " " + g.id)
+                    + ", so it is not adopted; " + NEVER_FORMATTED + ": set " + Mirror.CONFIG_REGION_LOG_ID + "="
+                    + h.id + " (--log-id " + h.id + ") to adopt it, or delete " + what + AFRESH);
+        }
+        String mismatch;
+        if (h.regionSectors != g.regionSectors) {
             mismatch = "region log " + what + " has regions of " + h.regionSectors + " sectors, the configuration "
                     + g.regionSectors;
         } else if (h.sectors != g.sectors) {
@@ -166,23 +185,33 @@ final class RegionLog {
             mismatch = null;
         }
         if (mismatch != null) {
-            if (!format) {
-                throw new IllegalArgumentException(mismatch + "; refusing to use it (" + Mirror.CONFIG_FORMAT
-                        + "=true overwrites it with a new log that resyncs every leg from leg 0)");
-            }
-            LOG.log(System.Logger.Level.WARNING, "mirror '" + g.mirror + "': " + mismatch + "; " + Mirror.CONFIG_FORMAT
-                    + "=true: overwriting it with a new log, leg 0 (" + g.paths.get(0) + ") is the default leg");
-            return format(device, g, UUID.randomUUID());
+            throw new IllegalArgumentException(mismatch + "; " + NEVER_FORMATTED + ": give the mirror the legs and "
+                    + "region size the log records, or delete " + what + AFRESH);
         }
         checkSize(device, g);
         if (problems[0] != null) {
             LOG.log(System.Logger.Level.WARNING, "mirror '" + g.mirror + "': region log " + what
-                    + " header copy 1 is damaged (" + problems[0] + "); using copy 2 and rewriting both");
+                    + " header copy 1 is damaged (" + problems[0].getMessage() + "); using copy 2 and rewriting both");
         }
         RegionLog log = new RegionLog(device, g, h.id, true);
         log.load(h);
         log.writeHeader();
         return log;
+    }
+
+    /** A new log takes the identity the configuration chose, if any, so that the same configuration adopts it. */
+    static UUID newId(Geometry g) {
+        return g.id != null ? g.id : UUID.randomUUID();
+    }
+
+    /** @return whether a header copy that failed holds nothing format may not overwrite (null: not read) */
+    private static boolean formattable(BadHeader problem) {
+        return problem == null || problem.formattable;
+    }
+
+    private static String copies(BadHeader[] problems) {
+        return "copy 1: " + (problems[0] == null ? "not read" : problems[0].getMessage()) + "; copy 2: "
+                + (problems[1] == null ? "not read" : problems[1].getMessage());
     }
 
     private static void checkSize(BlockDevice device, Geometry g) {
@@ -329,16 +358,28 @@ final class RegionLog {
             return legs.stream().anyMatch(r -> r.state == LegState.IN_SYNC && paths.contains(r.path));
         }
 
+        /** @return e.g. "regions of 1024 sectors, a mirror of 8192 sectors, legs [/a.img IN_SYNC, /b.img FAILED]" */
+        String describe() {
+            return "regions of " + regionSectors + " sectors, a mirror of " + sectors + " sectors, legs " + legs;
+        }
+
         static Header parse(ByteBuffer b) throws BadHeader {
             if (b.getLong(0) != MAGIC) {
-                throw new BadHeader("no region log header");
+                throw new BadHeader("no region log header", false, true);
             }
-            if (b.getInt(8) != VERSION) {
-                throw new BadHeader("version " + b.getInt(8) + ", this kcopyd reads version " + VERSION);
+            int version = b.getInt(8);
+            if (version > VERSION) {
+                // Its layout is unknown, so its checksum cannot be checked: a kcopyd magic number is no accident.
+                throw new BadHeader("version " + version + ", newer than this kcopyd reads (version " + VERSION + ")",
+                        true, false);
+            }
+            if (version != VERSION) {
+                throw new BadHeader("version " + version + ", this kcopyd reads version " + VERSION, true, true);
             }
             if (b.getInt(CRC_AT) != crc(b)) {
-                throw new BadHeader("checksum mismatch");
+                throw new BadHeader("checksum mismatch", true, true);
             }
+            UUID id = new UUID(b.getLong(32), b.getLong(40));
             int regionSectors = b.getInt(12);
             long regions = b.getLong(16);
             int legCount = b.getInt(24);
@@ -348,8 +389,9 @@ final class RegionLog {
                     || regionSectors > Mirror.MAX_REGION_SECTORS || sectors < 1
                     || regions != MirrorVolume.regionsOf(sectors, regionSectors) || legCount < 1
                     || legCount > Mirror.MAX_LEGS || nameLength < 0 || nameLength > NAME_BYTES) {
-                throw new BadHeader("inconsistent geometry (" + regions + " regions of " + regionSectors + " sectors, "
-                        + sectors + " sectors, " + legCount + " legs)");
+                throw new BadHeader("inconsistent geometry under a correct checksum (" + regions + " regions of "
+                        + regionSectors + " sectors, " + sectors + " sectors, " + legCount + " legs; "
+                        + Mirror.CONFIG_REGION_LOG_ID + " " + id + ")", true, false);
             }
             List<LegRecord> legs = new ArrayList<>();
             for (int i = 0; i < legCount; i++) {
@@ -359,13 +401,13 @@ final class RegionLog {
                 int failureLength = b.getInt(at + FAILURE_AT);
                 if (state < 0 || state >= LegState.values().length || pathLength < 1
                         || pathLength > Mirror.MAX_LEG_PATH_BYTES || failureLength < 0 || failureLength > FAILURE_BYTES) {
-                    throw new BadHeader("inconsistent record of leg " + i);
+                    throw new BadHeader("inconsistent record of leg " + i + " under a correct checksum ("
+                            + Mirror.CONFIG_REGION_LOG_ID + " " + id + ")", true, false);
                 }
                 legs.add(new LegRecord(string(b, at + PATH_AT, pathLength), LegState.values()[state],
                         failureLength == 0 ? null : string(b, at + FAILURE_AT + 4, failureLength)));
             }
-            return new Header(new UUID(b.getLong(32), b.getLong(40)), string(b, 60, nameLength), regionSectors,
-                    regions, sectors, legs);
+            return new Header(id, string(b, 60, nameLength), regionSectors, regions, sectors, legs);
         }
 
         private static String string(ByteBuffer b, int at, int length) {
@@ -378,9 +420,15 @@ final class RegionLog {
     /** Why a header copy cannot be used. */
     private static final class BadHeader extends Exception {
         private static final long serialVersionUID = 1L;
+        /** The copy starts with kcopyd's region log magic number. */
+        final boolean magic;
+        /** The copy is no kcopyd region log this or a newer kcopyd wrote, so format may overwrite it. */
+        final boolean formattable;
 
-        BadHeader(String reason) {
+        BadHeader(String reason, boolean magic, boolean formattable) {
             super(reason);
+            this.magic = magic;
+            this.formattable = formattable;
         }
     }
 }

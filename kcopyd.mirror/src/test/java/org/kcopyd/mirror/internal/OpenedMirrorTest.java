@@ -198,10 +198,87 @@ class OpenedMirrorTest {
         assertThat(again.status().regionsResynced()).as("adopted: nothing to resync").isZero();
         closeAll();
 
-        // format=true with the log's own identity adopts it: format is for a file that is not this log.
+        // format=true with the log's own identity adopts it: format is for a file that is not a region log.
         MirrorVolume third = started(open(settings(notes, id, true, a, b)));
         assertThat(third.regionLogId()).isEqualTo(id);
         assertThat(third.status().regionsResynced()).isZero();
+        closeAll();
+
+        // Without its identity, or with another, format=true is refused: a region log is never formatted.
+        assertThat(refusal(settings(notes, null, true, a, b), notes, a, b)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining(notes + " is the region log of mirror 'm' (regionLogId " + id + "; regions of 64 "
+                        + "sectors, a mirror of 4096 sectors, legs [" + a + " IN_SYNC, " + b + " IN_SYNC]), and the "
+                        + "configuration names no regionLogId, so it is not adopted; a kcopyd region log is never "
+                        + "formatted, not even with format=true (--format): set regionLogId=" + id + " (--log-id " + id
+                        + ") to adopt it, or delete " + notes + " yourself to start afresh");
+        UUID other = UUID.randomUUID();
+        assertThat(refusal(settings(notes, other, true, a, b), notes, a, b))
+                .hasMessageContaining("the configuration names regionLogId " + other + ", so it is not adopted");
+    }
+
+    @Test
+    void formatOverwritesAnyFileThatHoldsNoKcopydRegionLog() throws Exception {
+        byte[] data = random(SECTORS * 512, 30);
+        Path a = file("a.img", data);
+        Path b = file("b.img", random(SECTORS * 512, 31));
+        Path log = dir.resolve("m.log");
+        started(open(settings(log, null, false, a, b)));
+        closeAll();
+        damage(log, 0);
+        damage(log, RegionLog.HEADER_SECTORS * 512L);
+        ByteBuffer v1 = ByteBuffer.allocate(64 * 1024).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .putLong(0, RegionLog.MAGIC).putInt(8, 1).putLong(RegionLog.HEADER_SECTORS * 512, RegionLog.MAGIC)
+                .putInt(RegionLog.HEADER_SECTORS * 512 + 8, 1);
+        Path older = file("v1.log", v1.array());
+
+        for (Path file : List.of(log, older, file("zeros.log", new byte[64 * 1024]))) {
+            Files.write(b, random(SECTORS * 512, 32));
+            UUID id = UUID.randomUUID();
+            MirrorVolume mirror = started(open(settings(file, id, true, a, b)));
+            assertThat(mirror.regionLogId()).as(file.toString()).isEqualTo(id);
+            assertThat(Files.readAllBytes(b)).as("every leg resynchronised from leg 0").isEqualTo(data);
+            closeAll();
+        }
+    }
+
+    @Test
+    void aKcopydRegionLogThisKcopydCannotReadIsNeverFormatted() throws Exception {
+        Path a = file("a.img", random(SECTORS * 512, 33));
+        Path b = file("b.img", random(SECTORS * 512, 34));
+        ByteBuffer v3 = ByteBuffer.allocate(64 * 1024).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .putLong(0, RegionLog.MAGIC).putInt(8, 3);
+        Path newer = file("v3.log", v3.array());
+
+        assertThat(refusal(settings(newer, null, true, a, b), newer, a, b)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("mirror 'm': " + newer + " is not adopted: it holds a kcopyd region log this kcopyd cannot "
+                        + "read (copy 1: version 3, newer than this kcopyd reads (version 2); copy 2: no region log "
+                        + "header); a kcopyd region log is never formatted, not even with format=true (--format): delete "
+                        + newer + " yourself to start afresh (a new log resyncs every leg from leg 0)");
+
+        Path log = dir.resolve("m.log");
+        UUID id = started(open(settings(log, null, false, a, b))).regionLogId();
+        closeAll();
+        rewriteHeaders(log, h -> h.putInt(12, 100));
+        assertThat(refusal(settings(log, id, true, a, b), log, a, b)).hasMessageContaining("inconsistent geometry under "
+                + "a correct checksum").hasMessageContaining("regionLogId " + id).hasMessageContaining("never formatted");
+    }
+
+    /** Changes both header copies and gives them a correct checksum again, as a kcopyd would have written them. */
+    private static void rewriteHeaders(Path log, java.util.function.Consumer<ByteBuffer> change) throws IOException {
+        int bytes = RegionLog.HEADER_SECTORS * 512;
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(log,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+            for (long at : new long[] {0, bytes}) {
+                ByteBuffer h = ByteBuffer.allocate(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                ch.read(h, at);
+                change.accept(h);
+                h.putInt(28, 0);
+                java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+                crc.update(h.array());
+                h.putInt(28, (int) crc.getValue());
+                ch.write(h.clear(), at);
+            }
+        }
     }
 
     @Test
@@ -213,11 +290,12 @@ class OpenedMirrorTest {
         closeAll();
 
         assertThat(refusal(settings(log, null, false, a, b), log, a, b)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining(log + " is the region log of mirror 'm' (regionLogId " + id
-                        + "), but the configuration names no regionLogId (set regionLogId=" + id + " to adopt it)");
+                .hasMessageContaining(log + " is the region log of mirror 'm' (regionLogId " + id)
+                .hasMessageContaining("and the configuration names no regionLogId, so it is not adopted")
+                .hasMessageContaining("set regionLogId=" + id + " (--log-id " + id + ") to adopt it");
         UUID other = UUID.randomUUID();
         assertThat(refusal(settings(log, other, false, a, b), log, a, b))
-                .hasMessageContaining("but the configuration names regionLogId " + other);
+                .hasMessageContaining("and the configuration names regionLogId " + other);
 
         assertThat(started(open(settings(log, id, false, a, b))).regionLogId()).isEqualTo(id);
     }
@@ -243,14 +321,21 @@ class OpenedMirrorTest {
         UUID id = started(open(settings(log, null, false, a, b))).regionLogId();
         closeAll();
 
-        MirrorSettings larger = new MirrorSettings("m", List.of(a.toString(), b.toString()), 128, log, id, false, false,
-                0, 100);
-        assertThat(refusal(larger, log, a, b)).hasMessageContaining("has regions of 64 sectors, the configuration 128");
+        for (boolean format : new boolean[] {false, true}) {
+            MirrorSettings larger = new MirrorSettings("m", List.of(a.toString(), b.toString()), 128, log, id, format,
+                    false, 0, 100);
+            assertThat(refusal(larger, log, a, b)).hasMessage("mirror 'm': region log " + log + " has regions of 64 "
+                    + "sectors, the configuration 128; a kcopyd region log is never formatted, not even with format=true "
+                    + "(--format): give the mirror the legs and region size the log records, or delete " + log
+                    + " yourself to start afresh (a new log resyncs every leg from leg 0)");
+        }
 
         Files.write(a, new byte[512 * 64], java.nio.file.StandardOpenOption.APPEND);
         Files.write(b, new byte[512 * 64], java.nio.file.StandardOpenOption.APPEND);
-        assertThat(refusal(settings(log, id, false, a, b), log, a, b))
-                .hasMessageContaining("describes a mirror of 4096 sectors, the legs now give 4160 (a leg changed size)");
+        for (boolean format : new boolean[] {false, true}) {
+            assertThat(refusal(settings(log, id, format, a, b), log, a, b)).hasMessageContaining("describes a mirror of "
+                    + "4096 sectors, the legs now give 4160 (a leg changed size); a kcopyd region log is never formatted");
+        }
     }
 
     @Test
@@ -263,10 +348,13 @@ class OpenedMirrorTest {
         UUID id = started(open(settings(log, null, false, a, b))).regionLogId();
         closeAll();
 
-        Throwable t = refusal(settings(log, id, false, c, d), log, a, b, c, d);
+        for (boolean format : new boolean[] {false, true}) {
+            Throwable t = refusal(settings(log, id, format, c, d), log, a, b, c, d);
 
-        assertThat(t).hasMessageContaining("no leg of mirror 'm' is in sync according to its region log " + log)
-                .hasMessageContaining("refusing to guess which leg holds the data");
+            assertThat(t).hasMessageContaining("no leg of mirror 'm' is in sync according to its region log " + log)
+                    .hasMessageContaining("refusing to guess which leg holds the data; a kcopyd region log is never "
+                            + "formatted");
+        }
     }
 
     /**
@@ -304,7 +392,10 @@ class OpenedMirrorTest {
         byte[] newest = staleLegZero(a, b, log, data);
         damage(log, 0);
 
-        MirrorVolume mirror = started(open(settings(log, MirrorFixture.LOG_ID, false, a, b)));
+        // One intact copy makes it a region log: never formatted, adopted only by its identity.
+        assertThat(refusal(settings(log, null, true, a, b), log, a, b)).hasMessageContaining(log + " is the region log "
+                + "of mirror 'm' (regionLogId " + MirrorFixture.LOG_ID).hasMessageContaining("never formatted");
+        MirrorVolume mirror = started(open(settings(log, MirrorFixture.LOG_ID, true, a, b)));
 
         MirrorStatus status = mirror.status();
         assertThat(status.legs().get(0).state()).as("leg 0's failure survived").isEqualTo(LegState.FAILED);

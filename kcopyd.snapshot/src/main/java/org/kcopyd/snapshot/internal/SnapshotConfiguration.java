@@ -62,6 +62,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
             + "store path if that file is not a kcopyd COW store (zeros, other data, an older format, a header "
             + "whose checksum fails); its previous content is lost. A kcopyd COW store is never formatted: it is "
             + "reopened if 'COW store identity' names it, else refused (delete the file yourself to start afresh). "
-            + "The snapshot clears this setting once the store is made.")
+            + "The snapshot clears this setting once the store is made; remove it from a configuration file "
+            + "yourself, or a store whose header is damaged later would be overwritten.")
     boolean format() default false;
 }

@@ -1,0 +1,159 @@
+package org.kcopyd.mirror.internal;
+
+import java.lang.annotation.Annotation;
+import java.lang.reflect.Proxy;
+import java.util.ArrayList;
+import java.util.Dictionary;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.mirror.Mirror;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
+import org.osgi.framework.Filter;
+import org.osgi.framework.FrameworkUtil;
+import org.osgi.framework.ServiceReference;
+import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+
+/**
+ * Just enough of a framework for the mirror component's unit tests: a bundle context that
+ * records service registrations and offers {@link BlockDevice} services by
+ * {@value Mirror#DEVICE_NAME} (for {@code service:NAME} legs), a Config Admin holding
+ * configurations in memory, and configuration annotation instances made from maps (with the
+ * annotation's defaults).
+ */
+final class FakeFramework {
+
+    /** One registered service. */
+    record Registered(Class<?> type, Object service, Dictionary<String, ?> properties) {
+    }
+
+    final List<Registered> registered = new CopyOnWriteArrayList<>();
+    /** Configurations by PID, as Config Admin stores them. */
+    final Map<String, Hashtable<String, Object>> configurations = new ConcurrentHashMap<>();
+    /** Devices offered as services, by their {@value Mirror#DEVICE_NAME}. */
+    final Map<String, BlockDevice> devices = new ConcurrentHashMap<>();
+
+    BundleContext context() {
+        return proxy(BundleContext.class, (method, args) -> switch (method) {
+            case "registerService" -> register((Class<?>) args[0], args[1], (Dictionary<?, ?>) args[2]);
+            case "getServiceReferences" -> references((String) args[1]);
+            case "getService" -> devices.get(nameOf((ServiceReference<?>) args[0]));
+            case "ungetService" -> true;
+            default -> throw new UnsupportedOperationException(method);
+        });
+    }
+
+    private ServiceRegistration<?> register(Class<?> type, Object service, Dictionary<?, ?> properties) {
+        @SuppressWarnings("unchecked")
+        Registered r = new Registered(type, service, (Dictionary<String, ?>) properties);
+        registered.add(r);
+        return proxy(ServiceRegistration.class, (m, a) -> {
+            if (!m.equals("unregister")) {
+                throw new UnsupportedOperationException(m);
+            }
+            registered.remove(r);
+            return null;
+        });
+    }
+
+    private List<ServiceReference<?>> references(String filter) throws Exception {
+        Filter f = FrameworkUtil.createFilter(filter);
+        List<ServiceReference<?>> found = new ArrayList<>();
+        devices.keySet().stream().sorted().forEach(name -> {
+            if (f.match(new Hashtable<>(Map.of(Mirror.DEVICE_NAME, name)))) {
+                found.add(proxy(ServiceReference.class, (m, a) -> switch (m) {
+                    case "getProperty" -> Constants.SERVICE_ID.equals(a[0]) ? (Object) ("id-" + name)
+                            : Mirror.DEVICE_NAME.equals(a[0]) ? name : null;
+                    default -> throw new UnsupportedOperationException(m);
+                }));
+            }
+        });
+        return found;
+    }
+
+    private static String nameOf(ServiceReference<?> ref) {
+        return (String) ref.getProperty(Mirror.DEVICE_NAME);
+    }
+
+    /** @return the services of {@code type} registered now */
+    <T> List<T> services(Class<T> type) {
+        return registered.stream().filter(r -> r.type() == type).map(r -> type.cast(r.service())).toList();
+    }
+
+    ConfigurationAdmin configurationAdmin() {
+        return proxy(ConfigurationAdmin.class, (method, args) -> {
+            if (!method.equals("listConfigurations")) {
+                throw new UnsupportedOperationException(method);
+            }
+            Filter filter = FrameworkUtil.createFilter((String) args[0]);
+            List<Configuration> found = new ArrayList<>();
+            configurations.forEach((pid, props) -> {
+                if (filter.match(props)) {
+                    found.add(configuration(pid));
+                }
+            });
+            return found.isEmpty() ? null : found.toArray(new Configuration[0]);
+        });
+    }
+
+    private Configuration configuration(String pid) {
+        return proxy(Configuration.class, (method, args) -> switch (method) {
+            case "getProperties" -> new Hashtable<>(configurations.get(pid));
+            case "update" -> {
+                @SuppressWarnings("unchecked")
+                Dictionary<String, Object> d = (Dictionary<String, Object>) args[0];
+                Hashtable<String, Object> props = new Hashtable<>();
+                for (String key : java.util.Collections.list(d.keys())) {
+                    props.put(key, d.get(key));
+                }
+                props.put(Constants.SERVICE_PID, pid);
+                configurations.put(pid, props);
+                yield null;
+            }
+            case "getPid" -> pid;
+            default -> throw new UnsupportedOperationException(method);
+        });
+    }
+
+    /** Stores a configuration and returns its properties as the component receives them. */
+    Map<String, Object> configure(String pid, Map<String, Object> properties) {
+        Hashtable<String, Object> props = new Hashtable<>(properties);
+        props.put(Constants.SERVICE_PID, pid);
+        configurations.put(pid, props);
+        return props;
+    }
+
+    /** @return an instance of configuration annotation {@code type}: values from the map, else the defaults */
+    static <A extends Annotation> A annotation(Class<A> type, Map<String, Object> values) {
+        return type.cast(Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type}, (p, method, args) -> {
+            if (method.getName().equals("annotationType")) {
+                return type;
+            }
+            Object value = values.get(method.getName());
+            return value != null ? value : method.getDefaultValue();
+        }));
+    }
+
+    /** A call on a proxy: the method's name and its arguments. */
+    @FunctionalInterface
+    private interface Handler {
+        Object call(String method, Object[] args) throws Exception;
+    }
+
+    private static <T> T proxy(Class<T> type, Handler handler) {
+        return type.cast(Proxy.newProxyInstance(FakeFramework.class.getClassLoader(), new Class<?>[] {type},
+                (p, method, args) -> switch (method.getName()) {
+                    case "toString" -> type.getSimpleName() + "@" + System.identityHashCode(p);
+                    case "hashCode" -> System.identityHashCode(p);
+                    case "equals" -> p == args[0];
+                    default -> handler.call(method.getName(), args);
+                }));
+    }
+}

@@ -1,0 +1,205 @@
+package org.kcopyd.mirror.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.kcopyd.mirror.internal.MirrorFixture.random;
+import static org.kcopyd.mirror.internal.MirrorFixture.read;
+import static org.kcopyd.mirror.internal.MirrorFixture.sha256;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.kcopyd.mirror.LegState;
+import org.kcopyd.mirror.Mirror;
+import org.kcopyd.mirror.MirrorStatus;
+
+/**
+ * The mirror component and its configuration: a log it makes has its identity written back (and
+ * format cleared), and a configuration that keeps format=true — a configuration file, applied
+ * again at every start because nothing writes to it — never formats the log it made: a kcopyd
+ * region log is adopted when the configuration names it, else refused, with every file as it was.
+ */
+class MirrorComponentTest {
+
+    private static final int SECTORS = 4096;
+    private static final String PID = "org.kcopyd.mirror~test";
+
+    @TempDir
+    Path dir;
+    private final MirrorFixture fixture = new MirrorFixture();
+    private final FakeFramework framework = new FakeFramework();
+    private final List<MirrorComponent> active = new ArrayList<>();
+
+    @AfterEach
+    void close() throws Exception {
+        active.forEach(MirrorComponent::deactivate);
+        fixture.close();
+    }
+
+    private Map<String, Object> config(Path log, Object... more) {
+        Map<String, Object> props = new HashMap<>();
+        props.put(Mirror.CONFIG_NAME, "m");
+        props.put(Mirror.CONFIG_LEGS, new String[] {"service:a", dir.resolve("b.img").toString()});
+        props.put(Mirror.CONFIG_REGION_LOG, log.toString());
+        props.put(Mirror.CONFIG_REGION_SECTORS, MirrorFixture.REGION);
+        for (int i = 0; i < more.length; i += 2) {
+            props.put((String) more[i], more[i + 1]);
+        }
+        return props;
+    }
+
+    private static Map<String, Object> with(Map<String, Object> props, String key, Object value) {
+        Map<String, Object> copy = new HashMap<>(props);
+        copy.put(key, value);
+        return copy;
+    }
+
+    private MirrorComponent activate(Map<String, Object> props) throws Exception {
+        MirrorComponent c = new MirrorComponent();
+        c.configurationAdmin = framework.configurationAdmin();
+        c.bindFactory(fixture.engine);
+        c.activate(framework.context(), FakeFramework.annotation(MirrorConfiguration.class, props),
+                framework.configure(PID, props));
+        active.add(c);
+        return c;
+    }
+
+    private void modified(MirrorComponent c, Map<String, Object> props) throws Exception {
+        c.modified(framework.context(), FakeFramework.annotation(MirrorConfiguration.class, props),
+                framework.configure(PID, props));
+    }
+
+    private void deactivate(MirrorComponent c) {
+        c.deactivate();
+        active.remove(c);
+    }
+
+    private Mirror mirror() {
+        List<Mirror> mirrors = framework.services(Mirror.class);
+        assertThat(mirrors).hasSize(1);
+        return mirrors.get(0);
+    }
+
+    private static void awaitInSync(Mirror m) throws Exception {
+        m.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+
+    /**
+     * The issue's case, through the component: leg 0 has failed and leg 1 alone holds the newest
+     * data. A new log from the configuration's lingering format=true would make stale leg 0 the
+     * default leg and copy it over leg 1.
+     */
+    @Test
+    void aConfigurationThatKeepsFormatNeverFormatsTheLogItMade() throws Exception {
+        byte[] data = random(SECTORS * 512, 1);
+        MirrorFixture.FailingLeg leg0 = new MirrorFixture.FailingLeg(fixture.leg(dir.resolve("a.img"), data));
+        framework.devices.put("a", leg0);
+        Files.write(dir.resolve("b.img"), random(SECTORS * 512, 2));
+        Path log = dir.resolve("m.log");
+        Map<String, Object> file = config(log, Mirror.CONFIG_FORMAT, true);
+
+        MirrorComponent c = activate(file);
+        Mirror m = mirror();
+        String id = m.regionLogId().toString();
+        assertThat(framework.configurations.get(PID)).containsEntry(Mirror.CONFIG_REGION_LOG_ID, id)
+                .doesNotContainKey(Mirror.CONFIG_FORMAT);
+        awaitInSync(m);
+        assertThat(Files.readAllBytes(dir.resolve("b.img"))).as("leg 0 copied to leg 1").isEqualTo(data);
+        leg0.failWritesFrom = 0;
+        byte[] newest = random(8 * 512, 3);
+        m.device().write(0, ByteBuffer.wrap(newest)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertThat(m.status().legs().get(0).state()).isEqualTo(LegState.FAILED);
+
+        // While it runs: another identity for its log is refused and it goes on; no identity keeps the open log.
+        String otherId = UUID.randomUUID().toString();
+        assertThatThrownBy(() -> modified(c, with(file, Mirror.CONFIG_REGION_LOG_ID, otherId)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("mirror 'm': configuration refused, the "
+                        + "mirror goes on as it was: " + log + " is its region log " + id + " and the new configuration "
+                        + "names regionLogId " + otherId + " (set regionLogId=" + id + "; a kcopyd region log is never "
+                        + "formatted, not even with format=true)");
+        modified(c, file);
+        assertThat(mirror()).isSameAs(m);
+        assertThat(m.status().legs().get(0).state()).isEqualTo(LegState.FAILED);
+        deactivate(c);
+        Map<Path, String> before = new HashMap<>();
+        for (Path f : List.of(log, dir.resolve("a.img"), dir.resolve("b.img"))) {
+            before.put(f, sha256(f));
+        }
+
+        // The next start, with the file's configuration (no identity: writing it back to a file is off).
+        assertThatThrownBy(() -> activate(file)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("mirror 'm': " + log + " is the region log of mirror 'm' (regionLogId " + id + "; regions "
+                        + "of 64 sectors, a mirror of " + SECTORS + " sectors, legs [service:a FAILED, "
+                        + dir.resolve("b.img") + " IN_SYNC]), and the configuration names no regionLogId, so it is not "
+                        + "adopted; a kcopyd region log is never formatted, not even with format=true (--format): set "
+                        + "regionLogId=" + id + " (--log-id " + id + ") to adopt it, or delete " + log + " yourself to "
+                        + "start afresh (a new log resyncs every leg from leg 0)");
+        assertThatThrownBy(() -> activate(with(file, Mirror.CONFIG_REGION_LOG_ID, otherId)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("and the configuration names "
+                        + "regionLogId " + otherId + ", so it is not adopted; a kcopyd region log is never formatted");
+        for (Map.Entry<Path, String> f : before.entrySet()) {
+            assertThat(sha256(f.getKey())).as(f.getKey() + " untouched").isEqualTo(f.getValue());
+        }
+        assertThat(framework.registered).isEmpty();
+
+        // With its identity, format=true adopts it as it was, and is cleared.
+        activate(with(file, Mirror.CONFIG_REGION_LOG_ID, id));
+        Mirror adopted = mirror();
+        assertThat(adopted.regionLogId().toString()).isEqualTo(id);
+        MirrorStatus status = adopted.status();
+        assertThat(status.legs().get(0).state()).as("leg 0's failure survived").isEqualTo(LegState.FAILED);
+        assertThat(status.legs().get(1).state()).isEqualTo(LegState.IN_SYNC);
+        awaitInSync(adopted);
+        assertThat(read(adopted.device())).startsWith(newest);
+        assertThat(Files.readAllBytes(dir.resolve("b.img"))).as("the only good leg").startsWith(newest);
+        assertThat(framework.configurations.get(PID)).containsEntry(Mirror.CONFIG_REGION_LOG_ID, id)
+                .doesNotContainKey(Mirror.CONFIG_FORMAT);
+    }
+
+    @Test
+    void formatMakesALogOverAFileThatHoldsNoKcopydRegionLog() throws Exception {
+        byte[] data = random(SECTORS * 512, 4);
+        framework.devices.put("a", fixture.leg(dir.resolve("a.img"), data));
+        Files.write(dir.resolve("b.img"), random(SECTORS * 512, 5));
+        Path garbage = Files.write(dir.resolve("garbage.bin"), random(64 * 1024, 6));
+
+        activate(config(garbage, Mirror.CONFIG_FORMAT, true));
+
+        Mirror m = mirror();
+        assertThat(framework.configurations.get(PID)).containsEntry(Mirror.CONFIG_REGION_LOG_ID,
+                m.regionLogId().toString()).doesNotContainKey(Mirror.CONFIG_FORMAT);
+        awaitInSync(m);
+        assertThat(Files.readAllBytes(dir.resolve("b.img"))).isEqualTo(data);
+    }
+
+    /** The way to write a configuration file: a new identity with format=true makes the log once, then adopts it. */
+    @Test
+    void formatWithANewIdentityMakesTheLogWithItSoTheSameConfigurationAdoptsIt() throws Exception {
+        byte[] data = random(SECTORS * 512, 7);
+        framework.devices.put("a", fixture.leg(dir.resolve("a.img"), data));
+        Files.write(dir.resolve("b.img"), random(SECTORS * 512, 8));
+        Path log = dir.resolve("m.log");
+        String id = UUID.randomUUID().toString();
+        Map<String, Object> file = config(log, Mirror.CONFIG_FORMAT, true, Mirror.CONFIG_REGION_LOG_ID, id);
+
+        MirrorComponent c = activate(file);
+        assertThat(mirror().regionLogId().toString()).isEqualTo(id);
+        awaitInSync(mirror());
+        deactivate(c);
+
+        activate(file);
+        assertThat(mirror().regionLogId().toString()).isEqualTo(id);
+        assertThat(mirror().status().regionsResynced()).as("adopted: nothing to resync").isZero();
+        assertThat(Files.readAllBytes(dir.resolve("b.img"))).isEqualTo(data);
+    }
+}
