@@ -27,10 +27,6 @@ final class Admission {
         return outstanding.get();
     }
 
-    int limit() {
-        return limit;
-    }
-
     void setLimit(int newLimit) {
         limit = newLimit;
         lock.lock();

@@ -77,18 +77,6 @@ final class Job {
         }
     }
 
-    boolean failed() {
-        if (readFailure != null) {
-            return true;
-        }
-        for (Throwable t : writeFailures) {
-            if (t != null) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     CopyResult buildResult() {
         return CopyResult.of(dests.length, readFailure, writeFailures);
     }
