@@ -32,6 +32,24 @@ public interface BlockDevice extends Closeable {
     /** Bytes per sector: every sector number and count in this API is in these units. */
     int SECTOR_SIZE = 512;
 
+    /**
+     * Service property of a {@code BlockDevice} service: what the device is to the bundle that
+     * registered it, one {@code String}. kcopyd's bundles register {@code origin} and
+     * {@code snapshot} (org.kcopyd.snapshot) and {@code mirror} (org.kcopyd.mirror) devices, so
+     * that a writer can find, for instance, the origin device through which writes to a
+     * snapshotted file must go: {@code (kcopyd.device.role=origin)}.
+     */
+    String ROLE = "kcopyd.device.role";
+
+    /**
+     * Service property of a {@code BlockDevice} service: the name, or names ({@code String} or
+     * {@code String[]}), by which configurations refer to the service, for instance a mirror leg
+     * {@code service:NAME}. A bundle that offers a device for others to use registers it with
+     * this property; unlike {@link #name()}, which only labels messages, it is a key that must
+     * be unique among the services that carry it.
+     */
+    String NAME = "kcopyd.device.name";
+
     /** @return a short human-readable name, used in error messages (e.g. the file path) */
     String name();
 

@@ -15,6 +15,36 @@ import org.osgi.annotation.versioning.ProviderType;
 public interface KcopydClientFactory {
 
     /**
+     * The Config Admin PID of the engine behind the factory service (a singleton configuration;
+     * Metatype describes its properties, the names of {@link EngineSettings}).
+     */
+    String PID = "org.kcopyd.engine";
+
+    /**
+     * Service property of the factory and of the {@link BlockDeviceOpener} service: whether the
+     * latest configuration of {@value #PID} is in effect, one of {@value #CONFIG_STATE_DEFAULTS},
+     * {@value #CONFIG_STATE_APPLIED} or {@value #CONFIG_STATE_REFUSED}. A tool that wrote a
+     * configuration reads it to tell whether the configuration took effect.
+     */
+    String CONFIG_STATE = "kcopyd.config.state";
+    /** Value of {@value #CONFIG_STATE}: there is no configuration; the engine runs on its defaults. */
+    String CONFIG_STATE_DEFAULTS = "defaults";
+    /** Value of {@value #CONFIG_STATE}: the latest configuration is in effect. */
+    String CONFIG_STATE_APPLIED = "applied";
+    /**
+     * Value of {@value #CONFIG_STATE}: the latest configuration was refused as a whole (a value
+     * out of range or of the wrong type, an unknown name); the engine keeps its last valid
+     * settings, and {@value #CONFIG_REFUSED} says why.
+     */
+    String CONFIG_STATE_REFUSED = "refused";
+    /**
+     * Service property of the factory and of the {@link BlockDeviceOpener} service, present while
+     * the latest configuration is refused: the reason, one line naming the bad property, its value
+     * and the limit.
+     */
+    String CONFIG_REFUSED = "kcopyd.config.refused";
+
+    /**
      * Creates a client with the factory's default page count.
      *
      * @return a new client

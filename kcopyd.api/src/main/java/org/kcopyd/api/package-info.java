@@ -16,5 +16,5 @@
  * {@link org.kcopyd.api.BlockDeviceOpener} as services. Outside OSGi, use {@link org.kcopyd.api.Kcopyd}.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.kcopyd.api;
