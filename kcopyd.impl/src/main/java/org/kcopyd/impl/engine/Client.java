@@ -39,8 +39,6 @@ import org.kcopyd.api.PreparedCompletion;
 final class Client implements KcopydClient {
 
     private static final System.Logger LOG = System.getLogger(Client.class.getName());
-    private static final Object CLOSE = new Object();
-    private static final Object ABORT = new Object();
 
     private final Engine engine;
     private final String name;
@@ -54,7 +52,7 @@ final class Client implements KcopydClient {
     private final int zeroChunkSectors;
     private final int subJobsPerJob;
 
-    private final ConcurrentLinkedQueue<Object> inbox = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<WorkerEvent> inbox = new ConcurrentLinkedQueue<>();
     private final Thread worker;
     private volatile boolean parked;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -189,9 +187,9 @@ final class Client implements KcopydClient {
     @Override
     public CompletionStage<Void> flush() {
         ensureOpen();
-        Barrier barrier = new Barrier();
-        post(barrier);
-        return barrier.future;
+        CompletableFuture<Void> flushed = new CompletableFuture<>();
+        post(new WorkerEvent.FlushRequested(flushed));
+        return flushed;
     }
 
     @Override
@@ -203,7 +201,7 @@ final class Client implements KcopydClient {
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
-            post(CLOSE);
+            post(new WorkerEvent.Close());
         }
         if (Thread.currentThread() != worker) {
             terminated.join();
@@ -242,7 +240,7 @@ final class Client implements KcopydClient {
     /** @return a stage completed when the worker has ended and the pages are released */
     CompletionStage<Void> closeAsync() {
         if (closed.compareAndSet(false, true)) {
-            post(CLOSE);
+            post(new WorkerEvent.Close());
         }
         return terminated;
     }
@@ -255,7 +253,7 @@ final class Client implements KcopydClient {
      */
     void abort() {
         closeAsync();
-        post(ABORT);
+        post(new WorkerEvent.Abort());
     }
 
     // ---- I/O-thread entry points ----
@@ -281,7 +279,7 @@ final class Client implements KcopydClient {
         bytesWritten.add(bytes);
     }
 
-    private void post(Object event) {
+    private void post(WorkerEvent event) {
         inbox.offer(event);
         if (parked) {
             LockSupport.unpark(worker);
@@ -293,7 +291,7 @@ final class Client implements KcopydClient {
     private void runWorker() {
         try {
             while (true) {
-                Object event;
+                WorkerEvent event;
                 while ((event = inbox.poll()) != null) {
                     handle(event);
                 }
@@ -335,32 +333,32 @@ final class Client implements KcopydClient {
         }
         engine.clientClosed(this);
         for (Barrier barrier : barriers) {
-            barrier.future.complete(null);
+            barrier.future().complete(null);
         }
         terminated.complete(null);
     }
 
-    private void handle(Object event) {
+    private void handle(WorkerEvent event) {
+        // The most frequent events first: this runs for every chunk.
         if (event instanceof SubJob subJob) {
             onSubJobEvent(subJob);
         } else if (event instanceof Job job) {
             onJobEvent(job);
-        } else if (event instanceof Barrier barrier) {
-            barrier.lastSeq = nextSeq - 1;
-            barriers.add(barrier);
-        } else if (event instanceof FlushDone done) {
-            for (int i = 0; i < done.failures.length; i++) {
-                done.job.recordWrite(i, done.failures[i]);
+        } else if (event instanceof WorkerEvent.FlushRequested flush) {
+            barriers.add(new Barrier(nextSeq - 1, flush.future()));
+        } else if (event instanceof WorkerEvent.FlushDone done) {
+            for (int i = 0; i < done.failures().length; i++) {
+                done.job().recordWrite(i, done.failures()[i]);
             }
-            finish(done.job);
-        } else if (event instanceof PreparedDone done) {
-            if (!done.job.finished) {
-                done.job.result = done.result;
-                finish(done.job);
+            finish(done.job());
+        } else if (event instanceof WorkerEvent.PreparedDone done) {
+            if (!done.job().finished) {
+                done.job().result = done.result();
+                finish(done.job());
             }
-        } else if (event == CLOSE) {
+        } else if (event instanceof WorkerEvent.Close) {
             closing = true;
-        } else if (event == ABORT) {
+        } else if (event instanceof WorkerEvent.Abort) {
             abortJobs();
         }
     }
@@ -501,7 +499,7 @@ final class Client implements KcopydClient {
                 }
                 flushes[i] = f.whenComplete((v, t) -> failures[dest] = t == null ? null : SubJob.unwrap(t));
             }
-            CompletableFuture.allOf(flushes).whenComplete((v, t) -> post(new FlushDone(job, failures)));
+            CompletableFuture.allOf(flushes).whenComplete((v, t) -> post(new WorkerEvent.FlushDone(job, failures)));
         });
     }
 
@@ -543,8 +541,8 @@ final class Client implements KcopydClient {
                 liveJobs.pollFirst();
             }
             long oldestLive = liveJobs.isEmpty() ? Long.MAX_VALUE : liveJobs.peekFirst().seq;
-            while (!barriers.isEmpty() && barriers.peekFirst().lastSeq < oldestLive) {
-                barriers.pollFirst().future.complete(null);
+            while (!barriers.isEmpty() && barriers.peekFirst().lastSeq() < oldestLive) {
+                barriers.pollFirst().future().complete(null);
             }
         }
     }
@@ -599,18 +597,8 @@ final class Client implements KcopydClient {
         return "KcopydClient[" + name + ", pages=" + pool.pages() + "]";
     }
 
-    /** A flush() barrier: completes once every job accepted before it has been delivered. */
-    private static final class Barrier {
-        final CompletableFuture<Void> future = new CompletableFuture<>();
-        long lastSeq;
-    }
-
-    /** The destinations of a FLUSH job have been flushed; failures[i] is dests[i]'s flush error or null. */
-    private record FlushDone(Job job, Throwable[] failures) {
-    }
-
-    /** The caller completed a prepared completion: deliver it in order with real jobs. */
-    private record PreparedDone(Job job, CopyResult result) {
+    /** A flush() barrier: completes once every job up to {@code lastSeq} has been delivered. */
+    private record Barrier(long lastSeq, CompletableFuture<Void> future) {
     }
 
     /** The handle of a prepared completion. */
@@ -628,7 +616,7 @@ final class Client implements KcopydClient {
             if (job.future.isDone() || !done.compareAndSet(false, true)) {
                 return false;
             }
-            post(new PreparedDone(job, CopyResult.ofFlags(readError, writeErrors)));
+            post(new WorkerEvent.PreparedDone(job, CopyResult.ofFlags(readError, writeErrors)));
             return true;
         }
 

@@ -9,9 +9,10 @@ import org.kcopyd.api.IoRegion;
 /**
  * A master job: one copy, zero or prepared completion, as accepted by a client. Its fields
  * after construction are only touched by the client's worker thread, which hands out chunks
- * to sub-jobs, merges their outcomes and delivers the completion.
+ * to sub-jobs, merges their outcomes and delivers the completion. Posted to the worker, it is
+ * the event "accepted".
  */
-final class Job {
+final class Job implements WorkerEvent {
 
     enum Kind { COPY, ZERO, PREPARED }
 

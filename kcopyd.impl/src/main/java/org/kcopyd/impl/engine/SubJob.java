@@ -17,9 +17,10 @@ import org.kcopyd.api.IoRegion;
  * worker, which frees its pages and gives it the job's next chunk.
  *
  * <p>Sub-jobs are pooled by their client and reused, together with their buffer views, so a
- * steady stream of jobs allocates no buffers and few objects.
+ * steady stream of jobs allocates no buffers and few objects. Posted to the worker, it is the
+ * event "my chunk's I/O ended" (or, with {@link #readDoneAwaitingTurn}, "read, waiting to write").
  */
-final class SubJob implements Runnable, BiConsumer<Void, Throwable> {
+final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent {
 
     private final Client client;
     private final ByteBuffer readView;
