@@ -11,12 +11,16 @@ record Console(Services services, PrintWriter out, PrintWriter err, boolean term
 
     static final Duration WAIT = Duration.ofSeconds(10);
 
-    /** Longest text from elsewhere (a component's failure, a refused configuration) put on one line. */
-    private static final int MAX_QUOTED = 300;
+    /**
+     * Longest text from elsewhere (a component's failure, a refused configuration) put on one line:
+     * long enough for a refusal that names two paths, three UUIDs and what to do (a snapshot's or
+     * mirror's refusal of an existing COW store or region log), short enough to stop garbage.
+     */
+    private static final int MAX_QUOTED = 1000;
 
     /**
      * Text from elsewhere made fit for one line of a terminal: control characters (a damaged
-     * configuration file's bytes may reach a message) shown as {@code ?}, and cut at 300 characters.
+     * configuration file's bytes may reach a message) shown as {@code ?}, and cut at 1000 characters.
      */
     static String printable(String text) {
         if (text == null) {

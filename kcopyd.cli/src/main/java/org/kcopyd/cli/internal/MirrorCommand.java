@@ -79,10 +79,11 @@ final class MirrorCommand {
     @Command(name = "create", mixinStandardHelpOptions = true,
             description = {"Creates a mirror over LEG0 (the default leg, copied to the others) and the other legs, "
                     + "with its dirty-region log at LOG.",
-                "LOG must not exist, unless --log-id names the region log there (to use again the log of an earlier "
-                    + "mirror over these legs) or --format asks to overwrite it. Every leg and the log are claimed for the "
-                    + "mirror: a file used by another leg, mirror or snapshot is refused. A leg is a path (a comma is part "
-                    + "of it) or service:NAME."})
+                "LOG is created if nothing is there. An existing kcopyd region log is used when --log-id names it (the "
+                    + "log of an earlier mirror over these legs) and is never overwritten, not even with --format (delete "
+                    + "it yourself to start afresh); any other existing file is refused, or overwritten with --format. "
+                    + "Every leg and the log are claimed for the mirror: a file used by another leg, mirror or snapshot "
+                    + "is refused. A leg is a path (a comma is part of it) or service:NAME."})
     static final class Create implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "NAME") String name;
         @Parameters(index = "1", paramLabel = "LOG") String log;
@@ -97,8 +98,8 @@ final class MirrorCommand {
                 description = "Use the existing region log at LOG that has this identity ('mirror remove' prints it).")
         String logId;
         @Option(names = "--format",
-                description = "Overwrite whatever file is at LOG with a new region log; every leg is then "
-                + "resynchronised from LEG0.")
+                description = "Overwrite the file at LOG with a new region log if it is not a kcopyd region log (a "
+                + "region log is never overwritten); every leg is then resynchronised from LEG0.")
         boolean format;
         @Option(names = "--wait", description = "Wait until every leg is in sync, showing progress.")
         boolean waitForSync;
@@ -197,11 +198,8 @@ final class MirrorCommand {
                 legValues.add(leg);
                 legPaths.add(p);
             }
+            // What an existing LOG holds is the mirror component's to decide: it reads the header and says why.
             boolean logExists = Files.exists(logPath, LinkOption.NOFOLLOW_LINKS);
-            if (logExists && id == null && !format) {
-                throw CommandException.usage("LOG " + logPath + " exists: give --log-id UUID to use the region log of "
-                        + "an earlier mirror over these legs, or --format to overwrite the file with a new log");
-            }
             if (!logExists && id != null && !format) {
                 throw CommandException.usage("no region log at " + logPath + " to use (--log-id " + id + ")");
             }

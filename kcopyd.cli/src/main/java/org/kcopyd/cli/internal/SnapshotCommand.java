@@ -46,9 +46,10 @@ final class SnapshotCommand {
         "Takes a snapshot of ORIGIN now, keeping the copied chunks in the COW store COW. Write to the origin "
             + "through its kcopyd origin device from then on: other kcopyd writers of it are refused while the "
             + "snapshot exists.",
-        "COW must not exist (it is created), unless --cow-store-id names the kcopyd COW store it holds (to "
-            + "reopen a removed snapshot) or --format asks to overwrite it with a new, empty store. NAME is 1 to "
-            + "64 characters of A-Z a-z 0-9 . _ -"})
+        "COW is created if nothing is there. An existing kcopyd COW store is reopened when --cow-store-id names "
+            + "it (a removed snapshot) and is never overwritten, not even with --format (delete it yourself to "
+            + "start afresh); any other existing file is refused, or overwritten with a new, empty store with "
+            + "--format. NAME is 1 to 64 characters of A-Z a-z 0-9 . _ -"})
     static final class Create implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "NAME") String name;
         @Parameters(index = "1", paramLabel = "ORIGIN") String origin;
@@ -61,8 +62,8 @@ final class SnapshotCommand {
         @Option(names = "--cow-store-id", paramLabel = "ID", description = "Reopen the existing COW store with this "
                 + "identity (a UUID, shown by snapshot list and snapshot remove); any other file is refused.")
         String cowStoreId;
-        @Option(names = "--format", description = "Overwrite whatever file is at COW with a new, empty COW store "
-                + "(its content is lost).")
+        @Option(names = "--format", description = "Overwrite the file at COW with a new, empty COW store if it is "
+                + "not a kcopyd COW store (its content is lost); a COW store is never overwritten.")
         boolean format;
         private final Console console;
 
@@ -143,8 +144,10 @@ final class SnapshotCommand {
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
                 s = console.services().snapshot(name, Duration.ZERO);
             }
-            console.out().println("snapshot " + name + " of " + origin + " " + (id != null && !format ? "reopened"
-                    : "taken") + " (COW store " + cow + ", id " + s.cowStoreId() + ", " + s.chunksCapacity()
+            // With --format and an identity the store was reopened or made: one holding no chunk cannot be told apart.
+            boolean reopened = id != null && (!format || s.chunksUsed() > 0);
+            console.out().println("snapshot " + name + " of " + origin + " " + (reopened ? "reopened" : "taken")
+                    + " (COW store " + cow + ", id " + s.cowStoreId() + ", " + s.chunksCapacity()
                     + " chunks of " + s.chunkSectors() + " sectors)");
             return Exit.OK;
         }
@@ -160,7 +163,9 @@ final class SnapshotCommand {
 
         /**
          * The refusals that need no snapshot bundle, said in the command line's words; the
-         * snapshot component checks all of them again (and the origin, and the store's header).
+         * snapshot component checks all of them again (and the origin). What an existing file holds
+         * is the component's to decide: it reads the header, adopts the store the identity names,
+         * refuses any other kcopyd COW store even with --format, and says why and what to do.
          *
          * @return the exit code if refused, else null
          */
@@ -185,11 +190,6 @@ final class SnapshotCommand {
             }
             if (Files.exists(originPath) && FileClaims.identityOf(originPath).equals(FileClaims.identityOf(cowPath))) {
                 console.err().println(ERROR + "COW store " + cow + " is the origin " + origin + " itself");
-                return Exit.USAGE;
-            }
-            if (id == null && !format) {
-                console.err().println(ERROR + "COW store " + cow + " exists: give --cow-store-id ID to reopen the "
-                        + "kcopyd COW store it holds, or --format to overwrite it with a new, empty store");
                 return Exit.USAGE;
             }
             return null;

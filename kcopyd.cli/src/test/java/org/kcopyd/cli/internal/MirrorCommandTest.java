@@ -174,16 +174,60 @@ class MirrorCommandTest {
     }
 
     @Test
-    void anExistingLogIsUsedOnlyWithItsIdentityOrOverwrittenOnlyWithFormat() throws Exception {
-        Path notes = image("notes.bin");
-
-        assertThat(refused("mirror", "create", "m", notes.toString(), image("a.img").toString(),
-                image("b.img").toString())).isEqualTo("kcopyd mirror: LOG " + notes + " exists: give --log-id UUID to "
-                        + "use the region log of an earlier mirror over these legs, or --format to overwrite the file "
-                        + "with a new log");
+    void aLogIdentityWithNoLogThereIsExit2() throws Exception {
         UUID id = UUID.randomUUID();
         assertThat(refused(create("--log-id", id.toString()))).isEqualTo("kcopyd mirror: no region log at "
                 + dir.resolve("m.log") + " to use (--log-id " + id + ")");
+    }
+
+    /**
+     * A kcopyd region log is never formatted, not even with --format: the command does not decide
+     * it on its own (it cannot read the header), it hands the file to the mirror component and
+     * reports its refusal as it is, exit code 2, with or without --format.
+     */
+    @Test
+    void whatAnExistingLogHoldsIsTheMirrorsToDecideAndItsRefusalIsExit2InOneLine() throws Exception {
+        FakeRuntime runtime = new FakeRuntime();
+        Path log = image("m.log");
+        Path a = image("a.img");
+        Path b = image("b.img");
+        String id = "6b63706d-6972-726f-7220-746573740001";
+        String refusal = "mirror 'm': " + log + " is the region log of mirror 'm' (regionLogId " + id + "; regions of "
+                + "1024 sectors, a mirror of 128 sectors, legs [" + a + " IN_SYNC, " + b + " IN_SYNC]), and the "
+                + "configuration names no regionLogId, so it is not adopted; a kcopyd region log is never formatted, not "
+                + "even with format=true (--format): set regionLogId=" + id + " (--log-id " + id + ") to adopt it, or "
+                + "delete " + log + " yourself to start afresh (a new log resyncs every leg from leg 0)";
+        List<Dictionary<String, Object>> seen = new ArrayList<>();
+        var description = FakeRuntime.description(Mirror.FACTORY_PID, Mirror.FACTORY_PID);
+        runtime.descriptions.add(description);
+        runtime.ds = p -> {
+            seen.add(new java.util.Hashtable<>(p));
+            return FakeRuntime.component(description, Map.copyOf(p),
+                    org.osgi.service.component.runtime.dto.ComponentConfigurationDTO.FAILED_ACTIVATION,
+                    "java.lang.IllegalArgumentException: " + refusal + "\n\tat x.y(Z.java:1)\n");
+        };
+        Console fake = new Console(runtime, new PrintWriter(out, true), new PrintWriter(err, true), false);
+        byte[] before = Files.readAllBytes(log);
+
+        for (boolean format : new boolean[] {false, true}) {
+            err.getBuffer().setLength(0);
+            seen.clear();
+            List<String> args = new ArrayList<>(List.of("mirror", "create", "m", log.toString(), a.toString(),
+                    b.toString()));
+            if (format) {
+                args.add("--format");
+            }
+
+            assertThat(Commands.run(fake, args.toArray(new String[0]))).as("format " + format).isEqualTo(Exit.USAGE);
+
+            assertThat(err.toString()).isEqualTo("kcopyd mirror: mirror 'm' not created: " + refusal
+                    + System.lineSeparator());
+            assertThat(seen.get(0).get(Mirror.CONFIG_FORMAT)).isEqualTo(format ? true : null);
+            assertThat(seen.get(0).get(Mirror.CONFIG_REGION_LOG_ID)).isNull();
+            assertThat(runtime.configurations).as("nothing left behind").isEmpty();
+            assertThat(Files.readAllBytes(log)).isEqualTo(before);
+        }
+        assertThat(out.toString()).isEmpty();
     }
 
     @Test

@@ -23,6 +23,8 @@ import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
 /**
  * {@code snapshot} refuses bad names, options and COW store paths itself, at once, with exit code
  * 2 (or 1 for a file in use) and one line naming the value, before any configuration is made.
+ * What an existing COW store file holds is the snapshot component's to decide (it reads the
+ * header): its refusal is reported in one line, exit code 2, and leaves no configuration.
  */
 class SnapshotCommandTest {
 
@@ -49,7 +51,7 @@ class SnapshotCommandTest {
     @Test
     void namesOutsideTheRuleAreRefusedByEverySubcommand() throws Exception {
         Files.write(dir.resolve("a.img"), new byte[4096]);
-        runtime.addConfiguration("org.kcopyd.snapshot~beta", Snapshot.FACTORY_PID, Map.of(Snapshot.CONFIG_NAME, "beta"));
+        runtime.addConfiguration(Snapshot.FACTORY_PID + "~beta", Snapshot.FACTORY_PID, Map.of(Snapshot.CONFIG_NAME, "beta"));
         String tooLong = "s".repeat(65);
 
         for (String name : new String[] {"b*", "../s", tooLong, "a b", "s(1)"}) {
@@ -63,7 +65,7 @@ class SnapshotCommandTest {
         }
 
         assertThat(runtime.configurations).as("beta is still there, nothing was added").containsOnlyKeys(
-                "org.kcopyd.snapshot~beta");
+                Snapshot.FACTORY_PID + "~beta");
         assertThat(runtime.deleted).isEmpty();
         assertThat(dir.resolve("new.cow")).doesNotExist();
     }
@@ -85,18 +87,45 @@ class SnapshotCommandTest {
         assertThat(runtime.configurations).isEmpty();
     }
 
+    /**
+     * A kcopyd COW store is never formatted, not even with --format: the command does not decide
+     * it on its own (it cannot read the header), it hands the file to the snapshot component and
+     * reports its refusal as it is, exit code 2, with or without --format.
+     */
     @Test
-    void anExistingCowStoreIsRefusedUnlessNamedOrToBeFormatted() throws Exception {
-        Path zeros = Files.write(dir.resolve("zeros.bin"), new byte[1 << 20]);
+    void whatAnExistingCowStoreHoldsIsTheSnapshotsToDecideAndItsRefusalIsExit2InOneLine() throws Exception {
         Files.write(dir.resolve("a.img"), new byte[4096]);
-        String before = sha256(zeros);
+        Path cow = Files.write(dir.resolve("s1.cow"), new byte[1 << 20]);
+        String before = sha256(cow);
+        String id = "123e4567-e89b-12d3-a456-426614174000";
+        String refusal = "snapshot 's1': " + cow + " is kcopyd COW store " + id + " (origin of 8 sectors, chunks of 16 "
+                + "sectors), and the configuration names no cowStoreId, so it is not adopted; a kcopyd COW store is "
+                + "never formatted, not even with format=true (--format): set cowStoreId=" + id + " (--cow-store-id "
+                + id + ") to reopen it, or delete " + cow + " yourself to start afresh";
+        List<Hashtable<String, Object>> seen = new ArrayList<>();
+        var description = FakeRuntime.description(Snapshot.FACTORY_PID, Snapshot.FACTORY_PID);
+        runtime.descriptions.add(description);
+        runtime.ds = p -> {
+            seen.add(new Hashtable<>(p));
+            return FakeRuntime.component(description, Map.copyOf(p), ComponentConfigurationDTO.FAILED_ACTIVATION,
+                    "java.lang.IllegalArgumentException: " + refusal + "\n\tat x.y(Z.java:1)\n");
+        };
 
-        assertThat(run("snapshot", "create", "s1", path("a.img"), zeros.toString())).isEqualTo(Exit.USAGE);
+        for (boolean format : new boolean[] {false, true}) {
+            err.getBuffer().setLength(0);
+            seen.clear();
+            int code = format ? run("snapshot", "create", "s1", path("a.img"), cow.toString(), "--format")
+                    : run("snapshot", "create", "s1", path("a.img"), cow.toString());
 
-        assertThat(err.toString()).contains("COW store " + zeros + " exists: give --cow-store-id ID to reopen the "
-                + "kcopyd COW store it holds, or --format to overwrite it with a new, empty store");
-        assertThat(sha256(zeros)).isEqualTo(before);
-        assertThat(runtime.configurations).isEmpty();
+            assertThat(code).as("format " + format).isEqualTo(Exit.USAGE);
+            assertThat(err.toString()).isEqualTo("kcopyd snapshot: snapshot 's1' not created: " + refusal
+                    + System.lineSeparator());
+            assertThat(seen.get(0).get(Snapshot.CONFIG_FORMAT)).isEqualTo(format ? true : null);
+            assertThat(seen.get(0)).doesNotContainKey(Snapshot.CONFIG_COW_STORE_ID);
+            assertThat(runtime.configurations).as("nothing left behind").isEmpty();
+            assertThat(sha256(cow)).isEqualTo(before);
+        }
+        assertThat(out.toString()).isEmpty();
     }
 
     @Test
@@ -147,13 +176,14 @@ class SnapshotCommandTest {
         runtime.ds = p -> looks.incrementAndGet() == 1
                 ? FakeRuntime.component(description, Map.copyOf(p), ComponentConfigurationDTO.SATISFIED, null)
                 : FakeRuntime.component(description, Map.copyOf(p), ComponentConfigurationDTO.FAILED_ACTIVATION,
-                        "java.io.IOException: snapshot 's1': s1.cow is not its COW store\n\tat x.y(Z.java:1)\n");
+                        "java.io.IOException: snapshot 's1': cannot create its COW store s1.cow: permission denied"
+                        + "\n\tat x.y(Z.java:1)\n");
         long start = System.nanoTime();
 
         assertThat(run("snapshot", "create", "s1", path("a.img"), path("s1.cow"))).isEqualTo(Exit.FAILED);
 
-        assertThat(err.toString()).isEqualTo("kcopyd snapshot: snapshot 's1' not created: snapshot 's1': s1.cow is not "
-                + "its COW store" + System.lineSeparator());
+        assertThat(err.toString()).isEqualTo("kcopyd snapshot: snapshot 's1' not created: snapshot 's1': cannot create "
+                + "its COW store s1.cow: permission denied" + System.lineSeparator());
         assertThat(runtime.configurations).as("nothing left behind").isEmpty();
         assertThat(java.time.Duration.ofNanos(System.nanoTime() - start)).isLessThan(java.time.Duration.ofSeconds(5));
     }
@@ -168,11 +198,12 @@ class SnapshotCommandTest {
         runtime.ds = p -> {
             seen.add(new Hashtable<>(p));
             return FakeRuntime.component(description, Map.copyOf(p), ComponentConfigurationDTO.FAILED_ACTIVATION,
-                    "java.io.IOException: snapshot 's1': " + cow + " is not its COW store\n\tat x.y(Z.java:1)\n");
+                    "java.lang.IllegalArgumentException: snapshot 's1': " + cow + " is not its COW store\n\tat "
+                    + "x.y(Z.java:1)\n");
         };
 
         assertThat(run("snapshot", "create", "s1", path("a.img"), cow.toString(), "--cow-store-id",
-                "123e4567-e89b-12d3-a456-426614174000", "--format", "--chunk-sectors", "32")).isEqualTo(Exit.FAILED);
+                "123e4567-e89b-12d3-a456-426614174000", "--format", "--chunk-sectors", "32")).isEqualTo(Exit.USAGE);
 
         assertThat(seen.get(0)).containsEntry(Snapshot.CONFIG_NAME, "s1")
                 .containsEntry(Snapshot.CONFIG_ORIGIN, path("a.img"))
