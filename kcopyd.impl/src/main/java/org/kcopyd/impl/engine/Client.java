@@ -42,8 +42,8 @@ final class Client implements KcopydClient {
 
     private final Engine engine;
     private final String name;
-    final PagePool pool;
-    final ZeroBuffer zeros;
+    private final PagePool pool;
+    private final ZeroBuffer zeros;
     private final IoThrottle throttle;
     private final Executor io;
     private final Admission admission;
@@ -52,6 +52,7 @@ final class Client implements KcopydClient {
     private final int zeroChunkSectors;
     private final int subJobsPerJob;
 
+    private final SubJob.Owner subJobOwner = new SubJobOwner();
     private final ConcurrentLinkedQueue<WorkerEvent> inbox = new ConcurrentLinkedQueue<>();
     private final Thread worker;
     private volatile boolean parked;
@@ -256,27 +257,13 @@ final class Client implements KcopydClient {
         post(new WorkerEvent.Abort());
     }
 
-    // ---- I/O-thread entry points ----
-
-    void execute(Runnable task) {
+    private void execute(Runnable task) {
         try {
             io.execute(task);
         } catch (RejectedExecutionException e) {
             // The engine is shutting down its I/O threads: finish the work here rather than lose it.
             task.run();
         }
-    }
-
-    void subJobDone(SubJob subJob) {
-        post(subJob);
-    }
-
-    void countRead(int bytes) {
-        bytesRead.add(bytes);
-    }
-
-    void countWritten(int bytes) {
-        bytesWritten.add(bytes);
     }
 
     private void post(WorkerEvent event) {
@@ -374,7 +361,7 @@ final class Client implements KcopydClient {
         int n = (int) Math.min(subJobsPerJob, chunks);
         job.subJobs = n;
         for (int i = 0; i < n; i++) {
-            SubJob subJob = idleSubJobs.isEmpty() ? new SubJob(this) : idleSubJobs.poll();
+            SubJob subJob = idleSubJobs.isEmpty() ? new SubJob(subJobOwner, pool, zeros) : idleSubJobs.poll();
             subJob.assign(job);
             pagesQueue.add(subJob);
         }
@@ -599,6 +586,30 @@ final class Client implements KcopydClient {
 
     /** A flush() barrier: completes once every job up to {@code lastSeq} has been delivered. */
     private record Barrier(long lastSeq, CompletableFuture<Void> future) {
+    }
+
+    /** This client as its sub-jobs see it, from I/O threads. */
+    private final class SubJobOwner implements SubJob.Owner {
+
+        @Override
+        public void execute(Runnable task) {
+            Client.this.execute(task);
+        }
+
+        @Override
+        public void done(SubJob subJob) {
+            post(subJob);
+        }
+
+        @Override
+        public void countRead(int bytes) {
+            bytesRead.add(bytes);
+        }
+
+        @Override
+        public void countWritten(int bytes) {
+            bytesWritten.add(bytes);
+        }
     }
 
     /** The handle of a prepared completion. */

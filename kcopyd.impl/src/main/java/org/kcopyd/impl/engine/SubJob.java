@@ -14,7 +14,8 @@ import org.kcopyd.api.IoRegion;
  * One chunk of a job in flight: read the source into pages once, then write those pages to
  * every destination in parallel (the first destination on the reading thread, the others on
  * further I/O threads). When the last write completes the sub-job goes back to its client's
- * worker, which frees its pages and gives it the job's next chunk.
+ * worker, which frees its pages and gives it the job's next chunk. Of its client it sees only
+ * an {@link Owner}.
  *
  * <p>Sub-jobs are pooled by their client and reused, together with their buffer views, so a
  * steady stream of jobs allocates no buffers and few objects. Posted to the worker, it is the
@@ -22,7 +23,9 @@ import org.kcopyd.api.IoRegion;
  */
 final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent {
 
-    private final Client client;
+    private final Owner owner;
+    private final PagePool pool;
+    private final ZeroBuffer zeros;
     private final ByteBuffer readView;
     private DestinationWrite[] writes = new DestinationWrite[0];
     private final AtomicInteger pendingWrites = new AtomicInteger();
@@ -37,9 +40,11 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
     /** Set by an I/O thread when a WRITE_SEQ read completed: the worker schedules the writes. */
     volatile boolean readDoneAwaitingTurn;
 
-    SubJob(Client client) {
-        this.client = client;
-        this.readView = client.pool.view();
+    SubJob(Owner owner, PagePool pool, ZeroBuffer zeros) {
+        this.owner = owner;
+        this.pool = pool;
+        this.zeros = zeros;
+        this.readView = pool.view();
     }
 
     void assign(Job owner) {
@@ -80,7 +85,7 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
             if (job.writeSeq) {
                 // Nothing to read: the chunk waits for its turn to write like a copied one.
                 readDoneAwaitingTurn = true;
-                client.subJobDone(this);
+                owner.done(this);
             } else {
                 startWrites();
             }
@@ -105,19 +110,19 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
         if (failure != null) {
             readFailure = unwrap(failure);
             if (!job.ignoreError) {
-                client.subJobDone(this);
+                owner.done(this);
                 return;
             }
             // IGNORE_ERROR: the destinations still get this chunk, as zeros.
-            ByteBuffer zeros = readView.duplicate();
-            zeros.limit(bufferStart() + bytes()).position(bufferStart());
-            client.zeros.fill(zeros);
+            ByteBuffer chunk = readView.duplicate();
+            chunk.limit(bufferStart() + bytes()).position(bufferStart());
+            zeros.fill(chunk);
         } else {
-            client.countRead(bytes());
+            owner.countRead(bytes());
         }
         if (job.writeSeq) {
             readDoneAwaitingTurn = true;
-            client.subJobDone(this);
+            owner.done(this);
         } else {
             startWrites();
         }
@@ -129,7 +134,7 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
         int n = job.dests.length;
         pendingWrites.set(n);
         for (int i = 1; i < n; i++) {
-            client.execute(writes[i]);
+            owner.execute(writes[i]);
         }
         writes[0].run();
     }
@@ -138,10 +143,10 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
         if (failure != null) {
             writeFailures[dest] = unwrap(failure);
         } else {
-            client.countWritten(bytes());
+            owner.countWritten(bytes());
         }
         if (pendingWrites.decrementAndGet() == 0) {
-            client.subJobDone(this);
+            owner.done(this);
         }
     }
 
@@ -152,6 +157,20 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
             cause = cause.getCause();
         }
         return cause;
+    }
+
+    /** What a sub-job needs of the client that owns it; called on I/O threads. */
+    interface Owner {
+
+        /** Runs a task on an I/O thread (on this thread when the I/O threads are shutting down). */
+        void execute(Runnable task);
+
+        /** Hands the sub-job back to its client's worker. */
+        void done(SubJob subJob);
+
+        void countRead(int bytes);
+
+        void countWritten(int bytes);
     }
 
     /** The write of this sub-job's chunk to one destination; reused for every chunk. */
@@ -172,10 +191,10 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
             try {
                 if (job.isZero()) {
                     stage = device.supportsWriteZeroes() ? device.writeZeroes(sector, sectors)
-                            : device.write(sector, client.zeros.slice(bytes()));
+                            : device.write(sector, zeros.slice(bytes()));
                 } else {
                     if (view == null) {
-                        view = client.pool.view();
+                        view = pool.view();
                     }
                     int start = bufferStart();
                     view.limit(start + bytes()).position(start);
