@@ -1,48 +1,252 @@
 package org.kcopyd.api;
 
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.StringJoiner;
+
 /**
  * The engine's configuration, with the defaults and ranges that the OSGi configuration
  * (PID {@code org.kcopyd.engine}) exposes under the same names. Immutable; build with
  * {@link #builder()}. Every setter checks its range and throws
  * {@link IllegalArgumentException} naming the setting, the value and the allowed range.
+ *
+ * <p>Each setting's name, default, range and description is written once, in {@link Setting};
+ * the accessors, {@link #toMap()}, {@link #toString()}, {@link #equals(Object)} and the
+ * builder's checks all follow from it.
  */
 public final class EngineSettings {
 
     /** Largest number of destinations a job may have (the width of the write error bit set). */
     public static final int MAX_DESTINATIONS = 64;
 
-    private final int defaultPages;
-    private final int maxPagesPerClient;
-    private final int pageBudget;
-    private final int subJobKiB;
-    private final int subJobsPerJob;
-    private final int maxDestinations;
-    private final int maxQueuedJobs;
-    private final int ioThreads;
-    private final int throttleIoPercent;
-    private final long throttleBytesPerSecond;
-    private final boolean directIo;
+    /**
+     * The engine's settings, in the order of {@link EngineSettings#toMap()}: each one's
+     * configuration property name, default, allowed range and a description for operators (the
+     * Metatype description of PID {@code org.kcopyd.engine} is this description followed by the
+     * {@linkplain #range() range}). Numeric settings are whole numbers ({@link Integer}, or
+     * {@link Long} for {@link #THROTTLE_BYTES_PER_SECOND}); {@link #DIRECT_IO} is a
+     * {@link Boolean}.
+     *
+     * @since 1.1
+     */
+    public enum Setting {
+        /** Pages reserved by a client created without a page count. */
+        DEFAULT_PAGES("defaultPages", 2048, Range.between(1, 262144),
+                "Pages of 4 KiB reserved by a client created without a page count (2048 = 8 MiB); at most "
+                        + "maxPagesPerClient. Applies to new clients."),
+        /** The largest page count one client may reserve. */
+        MAX_PAGES_PER_CLIENT("maxPagesPerClient", 65536, Range.between(1, 262144),
+                "Largest page count one client may reserve (65536 = 256 MiB; 262144 = 1 GiB); at most pageBudget. "
+                        + "Applies to new clients."),
+        /** Pages all clients of one factory may reserve together. */
+        PAGE_BUDGET("pageBudget", 262144, Range.between(1, 16777216),
+                "Pages all clients of the factory may reserve together (262144 = 1 GiB; 16777216 = 64 GiB). "
+                        + "Creating a client beyond it fails."),
+        /** The chunk size jobs are split into, in KiB. */
+        SUB_JOB_KIB("subJobKiB", 512, Range.between(4, 16384).multipleOf(4, "the 4 KiB page"),
+                "Jobs are split into chunks of this size. Applies to new clients."),
+        /** Chunks of one job in flight at once. */
+        SUB_JOBS_PER_JOB("subJobsPerJob", 8, Range.between(1, 64),
+                "Chunks of one job copied at once. Applies to new clients."),
+        /** The most destinations a job may have. */
+        MAX_DESTINATIONS("maxDestinations", EngineSettings.MAX_DESTINATIONS,
+                Range.between(1, EngineSettings.MAX_DESTINATIONS),
+                "Most destination regions a job may have. Applies to new clients."),
+        /** Jobs a client accepts before submissions wait. */
+        MAX_QUEUED_JOBS("maxQueuedJobs", 4096, Range.between(1, 1_000_000),
+                "Jobs a client holds before submissions wait (or fail with NO_WAIT). Live."),
+        /** Threads issuing device I/O, shared by the factory's clients. */
+        IO_THREADS("ioThreads", 4, Range.between(1, 256),
+                "Threads issuing device reads and writes, shared by all clients. Live."),
+        /** The default throttle's time share in percent; 100 is none. */
+        THROTTLE_IO_PERCENT("throttleIoPercent", 100, Range.between(1, 100),
+                "Share of wall time the default throttle's clients may have I/O outstanding; 100 = unthrottled. "
+                        + "Live."),
+        /** The default throttle's bandwidth cap in bytes per second; 0 is none. */
+        THROTTLE_BYTES_PER_SECOND("throttleBytesPerSecond", 0L, Range.between(4096, 1_000_000_000_000L).orZero(),
+                "Bandwidth cap of the default throttle in source bytes read per second; 0 = none. Live."),
+        /** Whether devices are opened with O_DIRECT unless told otherwise. */
+        DIRECT_IO("directIo", false, Range.BOOLEAN,
+                "Open devices with O_DIRECT (bypassing the page cache) even when not asked to. Applies to devices "
+                        + "opened afterwards.");
 
-    private EngineSettings(Builder b) {
-        if (b.defaultPages > b.maxPagesPerClient) {
-            throw new IllegalArgumentException("defaultPages " + b.defaultPages + " is above maxPagesPerClient "
-                    + b.maxPagesPerClient);
+        private final String propertyName;
+        private final Object defaultValue;
+        private final Range range;
+        private final String description;
+
+        Setting(String propertyName, Object defaultValue, Range range, String description) {
+            this.propertyName = propertyName;
+            this.defaultValue = defaultValue;
+            this.range = range;
+            this.description = description;
         }
-        if (b.maxPagesPerClient > b.pageBudget) {
-            throw new IllegalArgumentException("maxPagesPerClient " + b.maxPagesPerClient + " is above pageBudget "
-                    + b.pageBudget);
+
+        /** @return the configuration property name, also the key in {@link EngineSettings#toMap()} */
+        public String propertyName() {
+            return propertyName;
         }
-        this.defaultPages = b.defaultPages;
-        this.maxPagesPerClient = b.maxPagesPerClient;
-        this.pageBudget = b.pageBudget;
-        this.subJobKiB = b.subJobKiB;
-        this.subJobsPerJob = b.subJobsPerJob;
-        this.maxDestinations = b.maxDestinations;
-        this.maxQueuedJobs = b.maxQueuedJobs;
-        this.ioThreads = b.ioThreads;
-        this.throttleIoPercent = b.throttleIoPercent;
-        this.throttleBytesPerSecond = b.throttleBytesPerSecond;
-        this.directIo = b.directIo;
+
+        /**
+         * @return the default: an {@link Integer}, a {@link Long} or a {@link Boolean}, the type of
+         *         this setting's value in {@link EngineSettings#toMap()}
+         */
+        public Object defaultValue() {
+            return defaultValue;
+        }
+
+        /**
+         * @return the smallest allowed value (0 for {@link #THROTTLE_BYTES_PER_SECOND}, where it
+         *         means none; 0, standing for {@code false}, for {@link #DIRECT_IO})
+         */
+        public long min() {
+            return range.zeroAllowed() ? 0 : range.min();
+        }
+
+        /** @return the largest allowed value (1, standing for {@code true}, for {@link #DIRECT_IO}) */
+        public long max() {
+            return range.max();
+        }
+
+        /**
+         * @param value a value of this setting (for {@link #DIRECT_IO}, 0 or 1 for false or true)
+         * @return whether the setting accepts it
+         */
+        public boolean allows(long value) {
+            return range.allows(value);
+        }
+
+        /**
+         * @return the allowed values as error messages and the Metatype description write them,
+         *         e.g. {@code 1..262144}, {@code 4..16384, a multiple of 4},
+         *         {@code 0 or 4096..1000000000000}, {@code true or false}
+         */
+        public String range() {
+            return range.text();
+        }
+
+        /** @return what the setting does and when a change takes effect, one or two sentences */
+        public String description() {
+            return description;
+        }
+
+        private long bits(Object value) {
+            return value instanceof Boolean b ? (b ? 1 : 0) : ((Number) value).longValue();
+        }
+
+        private Object boxed(long bits) {
+            if (defaultValue instanceof Boolean) {
+                return bits != 0;
+            }
+            if (defaultValue instanceof Integer) {
+                return (int) bits;
+            }
+            return bits;
+        }
+
+        /** @throws IllegalArgumentException naming this setting, the value and the allowed range */
+        private long check(long value) {
+            if (!range.inInterval(value)) {
+                throw new IllegalArgumentException(propertyName + " " + value + " is outside the allowed range "
+                        + range.interval());
+            }
+            if (value % range.step() != 0) {
+                throw new IllegalArgumentException(propertyName + " " + value + " is not a multiple of "
+                        + range.stepName());
+            }
+            return value;
+        }
+
+        /** Converts and checks a configuration value: a number, a Boolean, or a String holding either. */
+        private long parse(Object value) {
+            if (defaultValue instanceof Boolean) {
+                if (value instanceof Boolean b) {
+                    return bits(b);
+                }
+                if (value instanceof String text && (text.trim().equalsIgnoreCase("true")
+                        || text.trim().equalsIgnoreCase("false"))) {
+                    return bits(Boolean.parseBoolean(text.trim()));
+                }
+                throw new IllegalArgumentException(propertyName + " value '" + value + "' is not true or false");
+            }
+            if (value instanceof Integer || value instanceof Long || value instanceof Short || value instanceof Byte) {
+                return check(((Number) value).longValue());
+            }
+            if (value instanceof String text) {
+                try {
+                    return check(Long.parseLong(text.trim()));
+                } catch (NumberFormatException e) {
+                    // Reported below with the allowed range.
+                }
+            }
+            throw new IllegalArgumentException(propertyName + " value '" + value + "'"
+                    + (value == null ? "" : " (" + value.getClass().getSimpleName() + ")")
+                    + " is not a whole number; the allowed range is " + range.interval());
+        }
+    }
+
+    /**
+     * Allowed values: {@code min..max}, optionally 0 too (meaning none) and a step.
+     *
+     * @param stepName how messages name the step ("the 4 KiB page")
+     */
+    private record Range(long min, long max, boolean zeroAllowed, long step, String stepName) {
+
+        static final Range BOOLEAN = new Range(0, 1, false, 1, null);
+
+        static Range between(long min, long max) {
+            return new Range(min, max, false, 1, null);
+        }
+
+        Range orZero() {
+            return new Range(min, max, true, step, stepName);
+        }
+
+        Range multipleOf(long newStep, String name) {
+            return new Range(min, max, zeroAllowed, newStep, name);
+        }
+
+        boolean inInterval(long value) {
+            return value >= min && value <= max || zeroAllowed && value == 0;
+        }
+
+        boolean allows(long value) {
+            return inInterval(value) && value % step == 0;
+        }
+
+        String interval() {
+            return (zeroAllowed ? "0 or " : "") + min + ".." + max;
+        }
+
+        String text() {
+            if (this == BOOLEAN) {
+                return "true or false";
+            }
+            return interval() + (step == 1 ? "" : ", a multiple of " + step);
+        }
+    }
+
+    private static final Setting[] SETTINGS = Setting.values();
+    private static final Map<String, Setting> BY_NAME;
+    private static final long[] DEFAULTS = new long[SETTINGS.length];
+
+    static {
+        Map<String, Setting> byName = new LinkedHashMap<>();
+        for (Setting s : SETTINGS) {
+            byName.put(s.propertyName(), s);
+            DEFAULTS[s.ordinal()] = s.bits(s.defaultValue());
+        }
+        BY_NAME = Collections.unmodifiableMap(byName);
+    }
+
+    /** Indexed by {@link Setting#ordinal()}; a Boolean is 0 or 1. */
+    private final long[] values;
+
+    private EngineSettings(long[] values) {
+        this.values = values;
     }
 
     /** @return the defaults */
@@ -52,126 +256,111 @@ public final class EngineSettings {
 
     /** @return a builder holding the defaults */
     public static Builder builder() {
-        return new Builder();
+        return new Builder(DEFAULTS);
     }
 
     /** @return a builder holding these settings */
     public Builder toBuilder() {
-        return new Builder().defaultPages(defaultPages).maxPagesPerClient(maxPagesPerClient).pageBudget(pageBudget)
-                .subJobKiB(subJobKiB).subJobsPerJob(subJobsPerJob).maxDestinations(maxDestinations)
-                .maxQueuedJobs(maxQueuedJobs).ioThreads(ioThreads).throttleIoPercent(throttleIoPercent)
-                .throttleBytesPerSecond(throttleBytesPerSecond).directIo(directIo);
+        return new Builder(values);
     }
 
-    /** @return pages reserved by a client created without a page count (default 2048 = 8 MiB) */
+    private int intValue(Setting s) {
+        return (int) values[s.ordinal()];
+    }
+
+    /** @return pages reserved by a client created without a page count ({@link Setting#DEFAULT_PAGES}) */
     public int defaultPages() {
-        return defaultPages;
+        return intValue(Setting.DEFAULT_PAGES);
     }
 
-    /** @return the largest page count one client may reserve (default 65536 = 256 MiB) */
+    /** @return the largest page count one client may reserve ({@link Setting#MAX_PAGES_PER_CLIENT}) */
     public int maxPagesPerClient() {
-        return maxPagesPerClient;
+        return intValue(Setting.MAX_PAGES_PER_CLIENT);
     }
 
-    /** @return pages all clients of one factory may reserve together (default 262144 = 1 GiB) */
+    /** @return pages all clients of one factory may reserve together ({@link Setting#PAGE_BUDGET}) */
     public int pageBudget() {
-        return pageBudget;
+        return intValue(Setting.PAGE_BUDGET);
     }
 
-    /** @return the chunk size jobs are split into, in KiB (default 512; 4..16384, a multiple of 4) */
+    /** @return the chunk size jobs are split into, in KiB, a multiple of 4 ({@link Setting#SUB_JOB_KIB}) */
     public int subJobKiB() {
-        return subJobKiB;
+        return intValue(Setting.SUB_JOB_KIB);
     }
 
-    /** @return chunks of one job in flight at once (default 8; 1..64) */
+    /** @return chunks of one job in flight at once ({@link Setting#SUB_JOBS_PER_JOB}) */
     public int subJobsPerJob() {
-        return subJobsPerJob;
+        return intValue(Setting.SUB_JOBS_PER_JOB);
     }
 
-    /** @return the most destinations a job may have (default 64; 1..64) */
+    /** @return the most destinations a job may have ({@link Setting#MAX_DESTINATIONS}) */
     public int maxDestinations() {
-        return maxDestinations;
+        return intValue(Setting.MAX_DESTINATIONS);
     }
 
-    /** @return jobs a client accepts before submissions wait (default 4096; 1..1000000) */
+    /** @return jobs a client accepts before submissions wait ({@link Setting#MAX_QUEUED_JOBS}) */
     public int maxQueuedJobs() {
-        return maxQueuedJobs;
+        return intValue(Setting.MAX_QUEUED_JOBS);
     }
 
-    /** @return threads issuing device I/O, shared by the factory's clients (default 4; 1..256) */
+    /** @return threads issuing device I/O, shared by the factory's clients ({@link Setting#IO_THREADS}) */
     public int ioThreads() {
-        return ioThreads;
+        return intValue(Setting.IO_THREADS);
     }
 
-    /** @return the default throttle's time share in percent (default 100 = none; 1..100) */
+    /** @return the default throttle's time share in percent, 100 = none ({@link Setting#THROTTLE_IO_PERCENT}) */
     public int throttleIoPercent() {
-        return throttleIoPercent;
+        return intValue(Setting.THROTTLE_IO_PERCENT);
     }
 
-    /** @return the default throttle's bandwidth cap in bytes/s (default 0 = none) */
+    /**
+     * @return the default throttle's bandwidth cap in bytes/s, 0 = none
+     *         ({@link Setting#THROTTLE_BYTES_PER_SECOND})
+     */
     public long throttleBytesPerSecond() {
-        return throttleBytesPerSecond;
+        return values[Setting.THROTTLE_BYTES_PER_SECOND.ordinal()];
     }
 
-    /** @return whether devices are opened with O_DIRECT unless told otherwise (default false) */
+    /** @return whether devices are opened with O_DIRECT unless told otherwise ({@link Setting#DIRECT_IO}) */
     public boolean directIo() {
-        return directIo;
+        return values[Setting.DIRECT_IO.ordinal()] != 0;
     }
 
     /**
      * @return every setting by its name (the configuration property names), values as
      *         {@link Integer}, {@link Long} or {@link Boolean}; in declaration order
      */
-    public java.util.Map<String, Object> toMap() {
-        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
-        m.put("defaultPages", defaultPages);
-        m.put("maxPagesPerClient", maxPagesPerClient);
-        m.put("pageBudget", pageBudget);
-        m.put("subJobKiB", subJobKiB);
-        m.put("subJobsPerJob", subJobsPerJob);
-        m.put("maxDestinations", maxDestinations);
-        m.put("maxQueuedJobs", maxQueuedJobs);
-        m.put("ioThreads", ioThreads);
-        m.put("throttleIoPercent", throttleIoPercent);
-        m.put("throttleBytesPerSecond", throttleBytesPerSecond);
-        m.put("directIo", directIo);
+    public Map<String, Object> toMap() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (Setting s : SETTINGS) {
+            m.put(s.propertyName(), s.boxed(values[s.ordinal()]));
+        }
         return m;
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof EngineSettings s && s.toString().equals(toString());
+        return o instanceof EngineSettings s && Arrays.equals(values, s.values);
     }
 
     @Override
     public int hashCode() {
-        return toString().hashCode();
+        return Arrays.hashCode(values);
     }
 
     @Override
     public String toString() {
-        return "EngineSettings[defaultPages=" + defaultPages + ", maxPagesPerClient=" + maxPagesPerClient
-                + ", pageBudget=" + pageBudget + ", subJobKiB=" + subJobKiB + ", subJobsPerJob=" + subJobsPerJob
-                + ", maxDestinations=" + maxDestinations + ", maxQueuedJobs=" + maxQueuedJobs + ", ioThreads="
-                + ioThreads + ", throttleIoPercent=" + throttleIoPercent + ", throttleBytesPerSecond="
-                + throttleBytesPerSecond + ", directIo=" + directIo + "]";
+        StringJoiner text = new StringJoiner(", ", "EngineSettings[", "]");
+        toMap().forEach((name, value) -> text.add(name + "=" + value));
+        return text.toString();
     }
 
     /** Builder of {@link EngineSettings}; starts from the defaults. Not thread-safe. */
     public static final class Builder {
-        private int defaultPages = 2048;
-        private int maxPagesPerClient = 65536;
-        private int pageBudget = 262144;
-        private int subJobKiB = 512;
-        private int subJobsPerJob = 8;
-        private int maxDestinations = MAX_DESTINATIONS;
-        private int maxQueuedJobs = 4096;
-        private int ioThreads = 4;
-        private int throttleIoPercent = 100;
-        private long throttleBytesPerSecond;
-        private boolean directIo;
+        private final long[] values;
 
-        private Builder() {
+        private Builder(long[] values) {
+            this.values = values.clone();
         }
 
         /**
@@ -186,168 +375,106 @@ public final class EngineSettings {
          *         when the name is unknown, the value has the wrong type or is out of range
          */
         public Builder set(String name, Object value) {
-            java.util.Objects.requireNonNull(name, "setting name");
-            switch (name) {
-                case "defaultPages" -> defaultPages(whole(name, value, 1, 262144));
-                case "maxPagesPerClient" -> maxPagesPerClient(whole(name, value, 1, 262144));
-                case "pageBudget" -> pageBudget(whole(name, value, 1, 16777216));
-                case "subJobKiB" -> subJobKiB(whole(name, value, 4, 16384));
-                case "subJobsPerJob" -> subJobsPerJob(whole(name, value, 1, 64));
-                case "maxDestinations" -> maxDestinations(whole(name, value, 1, MAX_DESTINATIONS));
-                case "maxQueuedJobs" -> maxQueuedJobs(whole(name, value, 1, 1_000_000));
-                case "ioThreads" -> ioThreads(whole(name, value, 1, 256));
-                case "throttleIoPercent" -> throttleIoPercent(whole(name, value, 1, 100));
-                case "throttleBytesPerSecond" -> throttleBytesPerSecond(
-                        longValue(name, value, "0 or 4096..1000000000000"));
-                case "directIo" -> directIo(bool(name, value));
-                default -> throw new IllegalArgumentException("unknown setting '" + name + "'; known: "
-                        + defaults().toMap().keySet());
+            Objects.requireNonNull(name, "setting name");
+            Setting s = BY_NAME.get(name);
+            if (s == null) {
+                throw new IllegalArgumentException("unknown setting '" + name + "'; known: " + BY_NAME.keySet());
             }
+            values[s.ordinal()] = s.parse(value);
             return this;
         }
 
-        private static int whole(String name, Object value, long min, long max) {
-            return range(name, longValue(name, value, min + ".." + max), min, max);
-        }
-
-        private static long longValue(String name, Object value, String allowed) {
-            if (value instanceof Integer || value instanceof Long || value instanceof Short || value instanceof Byte) {
-                return ((Number) value).longValue();
-            }
-            if (value instanceof String text) {
-                try {
-                    return Long.parseLong(text.trim());
-                } catch (NumberFormatException e) {
-                    // Reported below with the allowed range.
-                }
-            }
-            throw new IllegalArgumentException(name + " value '" + value + "'"
-                    + (value == null ? "" : " (" + value.getClass().getSimpleName() + ")")
-                    + " is not a whole number; the allowed range is " + allowed);
-        }
-
-        private static boolean bool(String name, Object value) {
-            if (value instanceof Boolean b) {
-                return b;
-            }
-            if (value instanceof String text && (text.trim().equalsIgnoreCase("true")
-                    || text.trim().equalsIgnoreCase("false"))) {
-                return Boolean.parseBoolean(text.trim());
-            }
-            throw new IllegalArgumentException(name + " value '" + value + "' is not true or false");
-        }
-
-        private static int range(String name, long value, long min, long max) {
-            if (value < min || value > max) {
-                throw new IllegalArgumentException(name + " " + value + " is outside the allowed range " + min
-                        + ".." + max);
-            }
-            return (int) value;
+        private Builder put(Setting s, long value) {
+            values[s.ordinal()] = s.check(value);
+            return this;
         }
 
         /**
-         * @param v 1..262144
+         * @param v see {@link Setting#DEFAULT_PAGES}
          * @return this builder
          */
         public Builder defaultPages(int v) {
-            defaultPages = range("defaultPages", v, 1, 262144);
-            return this;
+            return put(Setting.DEFAULT_PAGES, v);
         }
 
         /**
-         * @param v 1..262144 (1 GiB)
+         * @param v see {@link Setting#MAX_PAGES_PER_CLIENT}
          * @return this builder
          */
         public Builder maxPagesPerClient(int v) {
-            maxPagesPerClient = range("maxPagesPerClient", v, 1, 262144);
-            return this;
+            return put(Setting.MAX_PAGES_PER_CLIENT, v);
         }
 
         /**
-         * @param v 1..16777216 (64 GiB)
+         * @param v see {@link Setting#PAGE_BUDGET}
          * @return this builder
          */
         public Builder pageBudget(int v) {
-            pageBudget = range("pageBudget", v, 1, 16777216);
-            return this;
+            return put(Setting.PAGE_BUDGET, v);
         }
 
         /**
-         * @param v 4..16384, a multiple of 4
+         * @param v see {@link Setting#SUB_JOB_KIB}
          * @return this builder
          */
         public Builder subJobKiB(int v) {
-            subJobKiB = range("subJobKiB", v, 4, 16384);
-            if (v % 4 != 0) {
-                throw new IllegalArgumentException("subJobKiB " + v + " is not a multiple of the 4 KiB page");
-            }
-            return this;
+            return put(Setting.SUB_JOB_KIB, v);
         }
 
         /**
-         * @param v 1..64
+         * @param v see {@link Setting#SUB_JOBS_PER_JOB}
          * @return this builder
          */
         public Builder subJobsPerJob(int v) {
-            subJobsPerJob = range("subJobsPerJob", v, 1, 64);
-            return this;
+            return put(Setting.SUB_JOBS_PER_JOB, v);
         }
 
         /**
-         * @param v 1..64
+         * @param v see {@link Setting#MAX_DESTINATIONS}
          * @return this builder
          */
         public Builder maxDestinations(int v) {
-            maxDestinations = range("maxDestinations", v, 1, MAX_DESTINATIONS);
-            return this;
+            return put(Setting.MAX_DESTINATIONS, v);
         }
 
         /**
-         * @param v 1..1000000
+         * @param v see {@link Setting#MAX_QUEUED_JOBS}
          * @return this builder
          */
         public Builder maxQueuedJobs(int v) {
-            maxQueuedJobs = range("maxQueuedJobs", v, 1, 1_000_000);
-            return this;
+            return put(Setting.MAX_QUEUED_JOBS, v);
         }
 
         /**
-         * @param v 1..256
+         * @param v see {@link Setting#IO_THREADS}
          * @return this builder
          */
         public Builder ioThreads(int v) {
-            ioThreads = range("ioThreads", v, 1, 256);
-            return this;
+            return put(Setting.IO_THREADS, v);
         }
 
         /**
-         * @param v 1..100
+         * @param v see {@link Setting#THROTTLE_IO_PERCENT}
          * @return this builder
          */
         public Builder throttleIoPercent(int v) {
-            throttleIoPercent = range("throttleIoPercent", v, 1, 100);
-            return this;
+            return put(Setting.THROTTLE_IO_PERCENT, v);
         }
 
         /**
-         * @param v 0 (no cap) or 4096..10^12
+         * @param v see {@link Setting#THROTTLE_BYTES_PER_SECOND}
          * @return this builder
          */
         public Builder throttleBytesPerSecond(long v) {
-            if (v != 0) {
-                range("throttleBytesPerSecond", v, 4096, 1_000_000_000_000L);
-            }
-            throttleBytesPerSecond = v;
-            return this;
+            return put(Setting.THROTTLE_BYTES_PER_SECOND, v);
         }
 
         /**
-         * @param v whether devices default to O_DIRECT
+         * @param v whether devices default to O_DIRECT ({@link Setting#DIRECT_IO})
          * @return this builder
          */
         public Builder directIo(boolean v) {
-            directIo = v;
-            return this;
+            return put(Setting.DIRECT_IO, v ? 1 : 0);
         }
 
         /**
@@ -356,7 +483,18 @@ public final class EngineSettings {
          *         maxPagesPerClient exceeds pageBudget
          */
         public EngineSettings build() {
-            return new EngineSettings(this);
+            notAbove(Setting.DEFAULT_PAGES, Setting.MAX_PAGES_PER_CLIENT);
+            notAbove(Setting.MAX_PAGES_PER_CLIENT, Setting.PAGE_BUDGET);
+            return new EngineSettings(values.clone());
+        }
+
+        private void notAbove(Setting lower, Setting upper) {
+            long low = values[lower.ordinal()];
+            long high = values[upper.ordinal()];
+            if (low > high) {
+                throw new IllegalArgumentException(lower.propertyName() + " " + low + " is above "
+                        + upper.propertyName() + " " + high);
+            }
         }
     }
 }

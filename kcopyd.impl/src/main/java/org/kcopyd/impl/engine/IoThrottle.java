@@ -2,6 +2,7 @@ package org.kcopyd.impl.engine;
 
 import java.util.concurrent.TimeUnit;
 
+import org.kcopyd.api.EngineSettings.Setting;
 import org.kcopyd.api.Throttle;
 
 /**
@@ -45,9 +46,9 @@ final class IoThrottle implements Throttle {
 
     @Override
     public void setIoPercent(int percent) {
-        if (percent < 1 || percent > 100) {
+        if (!Setting.THROTTLE_IO_PERCENT.allows(percent)) {
             throw new IllegalArgumentException("throttle '" + name + "' ioPercent " + percent
-                    + " is outside the allowed range 1..100");
+                    + " is outside the allowed range " + Setting.THROTTLE_IO_PERCENT.range());
         }
         ioPercent = percent;
     }
@@ -59,9 +60,9 @@ final class IoThrottle implements Throttle {
 
     @Override
     public void setBytesPerSecond(long rate) {
-        if (rate != 0 && (rate < 4096 || rate > 1_000_000_000_000L)) {
+        if (!Setting.THROTTLE_BYTES_PER_SECOND.allows(rate)) {
             throw new IllegalArgumentException("throttle '" + name + "' bytesPerSecond " + rate
-                    + " is outside the allowed range 0 or 4096..1000000000000");
+                    + " is outside the allowed range " + Setting.THROTTLE_BYTES_PER_SECOND.range());
         }
         synchronized (this) {
             bytesPerSecond = rate;
