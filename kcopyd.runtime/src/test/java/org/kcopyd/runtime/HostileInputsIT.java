@@ -318,7 +318,13 @@ class HostileInputsIT {
                     write(d.resolve("b.img"), random(SRC_BYTES, 4));
                     corrupt(d.resolve("m.log"), 0, 64);
                 }));
+        cases.add(new Case("--format over a region log kcopyd made", "mirror", "create", "m", "m.log", "a.img",
+                "b.img", "--wait", "--format").exit(2).says("m\\.log").before(d -> runOk(d, "mirror", "create", "m",
+                        "m.log", "a.img", "b.img", "--wait", "--format")));
         // Snapshots.
+        cases.add(new Case("--format over a COW store kcopyd made", "snapshot", "create", "s1", "a.img", "s1.cow",
+                "--format", "--size-mib", "4").exit(2).says("s1\\.cow").before(d -> runOk(d, "snapshot", "create",
+                        "s1", "a.img", "s1.cow", "--format", "--size-mib", "4")));
         cases.add(new Case("an existing file of zeros as COW store", "snapshot", "create", "s1", "a.img",
                 "zeros.bin").says("zeros\\.bin"));
         cases.add(new Case("an unrelated file as COW store", "snapshot", "create", "s1", "a.img", "notes.bin")
