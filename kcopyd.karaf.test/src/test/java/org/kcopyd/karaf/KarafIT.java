@@ -126,7 +126,7 @@ public class KarafIT {
                     .anyMatch(b -> bsn.equals(b.getSymbolicName()) && b.getState() == org.osgi.framework.Bundle.ACTIVE));
         }
 
-        org.osgi.service.cm.Configuration config = configurationAdmin.getConfiguration("org.kcopyd.engine", null);
+        org.osgi.service.cm.Configuration config = configurationAdmin.getConfiguration(KcopydClientFactory.PID, null);
         Hashtable<String, Object> props = new Hashtable<>();
         props.put("defaultPages", "96");
         props.put("maxQueuedJobs", "512");

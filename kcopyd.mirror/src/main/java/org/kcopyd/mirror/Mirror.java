@@ -56,12 +56,18 @@ public interface Mirror {
     String REGION_LOG = "kcopyd.mirror.regionLog";
     /** Service property of both services: the region log's identity, {@link #regionLogId()}. */
     String REGION_LOG_ID = "kcopyd.mirror.regionLogId";
-    /** Service property of the mirror's {@link BlockDevice} service; its value is {@value #ROLE_MIRROR}. */
-    String ROLE = "kcopyd.device.role";
+    /**
+     * Service property of the mirror's {@link BlockDevice} service; its value is {@value #ROLE_MIRROR}.
+     * An alias of {@link BlockDevice#ROLE}, kept for compatibility.
+     */
+    String ROLE = BlockDevice.ROLE;
     /** The value of {@value #ROLE} on the mirror's device service. */
     String ROLE_MIRROR = "mirror";
-    /** Service property naming a {@link BlockDevice} service that a leg {@value #SERVICE_LEG}{@code NAME} uses. */
-    String DEVICE_NAME = "kcopyd.device.name";
+    /**
+     * Service property naming a {@link BlockDevice} service that a leg {@value #SERVICE_LEG}{@code NAME}
+     * uses. An alias of {@link BlockDevice#NAME}, kept for compatibility.
+     */
+    String DEVICE_NAME = BlockDevice.NAME;
     /** Prefix of a leg that is a {@link BlockDevice} service rather than a file. */
     String SERVICE_LEG = "service:";
 

@@ -48,9 +48,9 @@ public interface Snapshot {
     String NAME = "kcopyd.snapshot.name";
     /**
      * Service property of the snapshot and origin {@link BlockDevice} services: {@value #ROLE_SNAPSHOT}
-     * or {@value #ROLE_ORIGIN}.
+     * or {@value #ROLE_ORIGIN}. An alias of {@link BlockDevice#ROLE}, kept for compatibility.
      */
-    String ROLE = "kcopyd.device.role";
+    String ROLE = BlockDevice.ROLE;
     /** Value of {@link #ROLE} on a snapshot's own device. */
     String ROLE_SNAPSHOT = "snapshot";
     /** Value of {@link #ROLE} on an origin's device, through which origin writes must go. */

@@ -24,10 +24,8 @@ import org.osgi.service.log.LogReaderService;
 @ExamReactorStrategy(PerMethod.class)
 public class ConfigurationTest extends KcopydTestSupport {
 
-    private static final String PID = "org.kcopyd.engine";
-
     private Configuration engineConfiguration() throws Exception {
-        return service(ConfigurationAdmin.class).getConfiguration(PID, "?");
+        return service(ConfigurationAdmin.class).getConfiguration(KcopydClientFactory.PID, "?");
     }
 
     private static Dictionary<String, Object> properties(Object... keyValues) {

@@ -50,7 +50,7 @@ public class ServiceRegistrationTest extends KcopydTestSupport {
     public void theMetatypeDescriptionIsVisibleWithNamesDefaultsAndRanges() throws Exception {
         MetaTypeService metatype = service(MetaTypeService.class);
         ObjectClassDefinition ocd = metatype.getMetaTypeInformation(bundle("kcopyd.impl"))
-                .getObjectClassDefinition("org.kcopyd.engine", null);
+                .getObjectClassDefinition(KcopydClientFactory.PID, null);
         assertNotNull(ocd);
         Map<String, AttributeDefinition> attributes = Arrays.stream(ocd.getAttributeDefinitions(ObjectClassDefinition.ALL))
                 .collect(Collectors.toMap(AttributeDefinition::getID, a -> a));

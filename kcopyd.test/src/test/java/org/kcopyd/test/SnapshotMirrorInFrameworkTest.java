@@ -50,6 +50,9 @@ import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 public class SnapshotMirrorInFrameworkTest extends KcopydTestSupport {
 
     private static final int SECTORS = 8192;
+    private static final String S1 = "(" + Snapshot.NAME + "=s1)";
+    private static final String M1 = "(" + Mirror.NAME + "=m1)";
+    private static final String ORIGIN = "(" + BlockDevice.ROLE + "=" + Snapshot.ROLE_ORIGIN + ")";
     private Path dir;
 
     @Before
@@ -114,11 +117,11 @@ public class SnapshotMirrorInFrameworkTest extends KcopydTestSupport {
     public void aSnapshotIsCreatedUpdatedMergedAndDeletedThroughConfigAdmin() throws Exception {
         byte[] initial = random(SECTORS * 512, 1);
         Path origin = Files.write(dir.resolve("origin.img"), initial);
-        Configuration config = service(ConfigurationAdmin.class).createFactoryConfiguration("org.kcopyd.snapshot", "?");
-        config.update(properties("name", "s1", "origin", origin.toString(), "cowStore", dir.resolve("s1.cow").toString(),
-                "cowStoreSizeMiB", 16));
-        Snapshot snapshot = awaitService(Snapshot.class, "(kcopyd.snapshot.name=s1)");
-        BlockDevice originDevice = awaitService(BlockDevice.class, "(kcopyd.device.role=origin)");
+        Configuration config = service(ConfigurationAdmin.class).createFactoryConfiguration(Snapshot.FACTORY_PID, "?");
+        config.update(properties(Snapshot.CONFIG_NAME, "s1", Snapshot.CONFIG_ORIGIN, origin.toString(),
+                Snapshot.CONFIG_COW_STORE, dir.resolve("s1.cow").toString(), Snapshot.CONFIG_COW_STORE_SIZE_MIB, 16));
+        Snapshot snapshot = awaitService(Snapshot.class, S1);
+        BlockDevice originDevice = awaitService(BlockDevice.class, ORIGIN);
 
         randomWrites(originDevice, 200, 2);
         byte[] changed = read(originDevice);
@@ -133,21 +136,21 @@ public class SnapshotMirrorInFrameworkTest extends KcopydTestSupport {
         edited.put(Snapshot.CONFIG_MAX_COPIES_IN_FLIGHT, 64);
         config.update(edited);
         await("the updated snapshot is back", () -> {
-            ServiceReference<Snapshot> ref = find(Snapshot.class, "(kcopyd.snapshot.name=s1)");
+            ServiceReference<Snapshot> ref = find(Snapshot.class, S1);
             return ref != null && context.getService(ref) != snapshot;
         });
-        Snapshot reopened = awaitService(Snapshot.class, "(kcopyd.snapshot.name=s1)");
+        Snapshot reopened = awaitService(Snapshot.class, S1);
         assertArrayEquals("the snapshot survives its reconfiguration", initial, read(reopened.device()));
         assertEquals("the same COW store, adopted", id, reopened.cowStoreId().toString());
 
         reopened.merge().toCompletableFuture().get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
-        BlockDevice originAgain = awaitService(BlockDevice.class, "(kcopyd.device.role=origin)");
+        BlockDevice originAgain = awaitService(BlockDevice.class, ORIGIN);
         assertArrayEquals("merged back", initial, read(originAgain));
         assertEquals(SnapshotState.ACTIVE, reopened.state());
 
         config.delete();
         await("snapshot services gone", () -> find(Snapshot.class, null) == null
-                && find(BlockDevice.class, "(kcopyd.device.role=origin)") == null);
+                && find(BlockDevice.class, ORIGIN) == null);
         assertTrue("the COW store stays", Files.exists(dir.resolve("s1.cow")));
     }
 
@@ -155,11 +158,12 @@ public class SnapshotMirrorInFrameworkTest extends KcopydTestSupport {
     public void snapshotsStayConsistentWhileKcopydImplStopsAndStartsUnderLoad() throws Exception {
         byte[] initial = random(SECTORS * 512, 3);
         Path origin = Files.write(dir.resolve("origin.img"), initial);
-        Configuration config = service(ConfigurationAdmin.class).createFactoryConfiguration("org.kcopyd.snapshot", "?");
-        config.update(properties("name", "load", "origin", origin.toString(), "cowStore",
-                dir.resolve("load.cow").toString(), "cowStoreSizeMiB", 16, "factoryWaitSeconds", 20));
-        Snapshot snapshot = awaitService(Snapshot.class, "(kcopyd.snapshot.name=load)");
-        BlockDevice originDevice = awaitService(BlockDevice.class, "(kcopyd.device.role=origin)");
+        Configuration config = service(ConfigurationAdmin.class).createFactoryConfiguration(Snapshot.FACTORY_PID, "?");
+        config.update(properties(Snapshot.CONFIG_NAME, "load", Snapshot.CONFIG_ORIGIN, origin.toString(),
+                Snapshot.CONFIG_COW_STORE, dir.resolve("load.cow").toString(), Snapshot.CONFIG_COW_STORE_SIZE_MIB, 16,
+                Snapshot.CONFIG_FACTORY_WAIT_SECONDS, 20));
+        Snapshot snapshot = awaitService(Snapshot.class, "(" + Snapshot.NAME + "=load)");
+        BlockDevice originDevice = awaitService(BlockDevice.class, ORIGIN);
 
         AtomicBoolean stop = new AtomicBoolean();
         AtomicInteger written = new AtomicInteger();
@@ -239,14 +243,14 @@ public class SnapshotMirrorInFrameworkTest extends KcopydTestSupport {
         Path leg0 = Files.write(dir.resolve("leg0.img"), data);
         Path leg1 = Files.write(dir.resolve("leg1.img"), new byte[SECTORS * 512]);
         ServiceRegistration<BlockDevice> flaky = context.registerService(BlockDevice.class, new FlakyLeg(),
-                properties(Mirror.DEVICE_NAME, "flaky"));
+                properties(BlockDevice.NAME, "flaky"));
         Configuration config = service(ConfigurationAdmin.class).createFactoryConfiguration(Mirror.FACTORY_PID, "?");
         config.update(properties(Mirror.CONFIG_NAME, "m1", Mirror.CONFIG_LEGS,
                 new String[] {leg0.toString(), leg1.toString(), Mirror.SERVICE_LEG + "flaky"},
                 Mirror.CONFIG_REGION_SECTORS, 256, Mirror.CONFIG_REGION_LOG, dir.resolve("m1.log").toString(),
                 Mirror.CONFIG_THROTTLE_BYTES_PER_SECOND, 0));
-        Mirror mirror = awaitService(Mirror.class, "(kcopyd.mirror.name=m1)");
-        Object serviceId = find(Mirror.class, "(kcopyd.mirror.name=m1)").getProperty("service.id");
+        Mirror mirror = awaitService(Mirror.class, M1);
+        Object serviceId = find(Mirror.class, M1).getProperty("service.id");
         // The mirror made its region log and wrote the log's identity into its configuration.
         String id = mirror.regionLogId().toString();
         await("the region log's identity recorded",
@@ -268,7 +272,7 @@ public class SnapshotMirrorInFrameworkTest extends KcopydTestSupport {
         org.kcopyd.api.KcopydClientFactory factory = service(org.kcopyd.api.KcopydClientFactory.class);
         await("throttle applied live", () -> factory.throttle("mirror-m1").bytesPerSecond() == 1 << 20);
         assertEquals("same service: no restart for a live setting", serviceId,
-                find(Mirror.class, "(kcopyd.mirror.name=m1)").getProperty("service.id"));
+                find(Mirror.class, M1).getProperty("service.id"));
 
         config.delete();
         await("mirror gone", () -> find(Mirror.class, null) == null);

@@ -6,6 +6,7 @@ import java.util.TreeMap;
 import java.util.concurrent.Callable;
 
 import org.kcopyd.api.EngineSettings;
+import org.kcopyd.api.KcopydClientFactory;
 
 import picocli.CommandLine.Command;
 
@@ -14,7 +15,7 @@ import picocli.CommandLine.Command;
  * standard error, why the latest configuration was refused if it was.
  */
 @Command(name = "config", mixinStandardHelpOptions = true,
-        description = "Shows the engine's effective configuration (PID org.kcopyd.engine), and why the latest "
+        description = "Shows the engine's effective configuration (PID " + KcopydClientFactory.PID + "), and why the latest "
                 + "configuration was refused if it was.")
 final class ConfigCommand implements Callable<Integer> {
 
@@ -36,9 +37,9 @@ final class ConfigCommand implements Callable<Integer> {
             }
         });
         sorted.forEach((k, v) -> console.out().println(k + " = " + v));
-        if ("refused".equals(published.get(ConfigurationCheck.STATE))) {
-            console.err().println("kcopyd config: the latest configuration of " + ConfigurationCheck.ENGINE_PID
-                    + " was refused (" + Console.printable(String.valueOf(published.get(ConfigurationCheck.REFUSED)))
+        if (KcopydClientFactory.CONFIG_STATE_REFUSED.equals(published.get(KcopydClientFactory.CONFIG_STATE))) {
+            console.err().println("kcopyd config: the latest configuration of " + KcopydClientFactory.PID
+                    + " was refused (" + Console.printable(String.valueOf(published.get(KcopydClientFactory.CONFIG_REFUSED)))
                     + "); the values above are the last valid ones");
         }
         return Exit.OK;

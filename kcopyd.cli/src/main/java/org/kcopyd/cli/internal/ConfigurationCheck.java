@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.regex.Pattern;
 
+import org.kcopyd.api.KcopydClientFactory;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.service.cm.Configuration;
 
@@ -28,19 +29,13 @@ import org.osgi.service.cm.Configuration;
  * <ul>
  * <li>a file that produced no configuration (unreadable as {@code .cfg}/{@code .config});</li>
  * <li>a configuration no component of the runtime takes (a misspelt PID);</li>
- * <li>the engine's configuration refused (the engine publishes why: {@link #REFUSED});</li>
+ * <li>the engine's configuration refused (the engine publishes why:
+ *     {@value KcopydClientFactory#CONFIG_REFUSED});</li>
  * <li>a snapshot's or mirror's component that failed to activate, with its exception's message,
  *     or is not active in time.</li>
  * </ul>
  */
 final class ConfigurationCheck {
-
-    /** The engine's PID (kcopyd.impl's {@code KcopydComponent.PID}). */
-    static final String ENGINE_PID = "org.kcopyd.engine";
-    /** The factory's service property {@code defaults}, {@code applied} or {@code refused} (kcopyd.impl's name). */
-    static final String STATE = "kcopyd.config.state";
-    /** The factory's service property with the reason its latest configuration was refused. */
-    static final String REFUSED = "kcopyd.config.refused";
 
     /** FileInstall's filter in the runtime ({@code felix.fileinstall.filter}). */
     private static final Pattern FILES = Pattern.compile(".*\\.(cfg|config)");
@@ -83,7 +78,7 @@ final class ConfigurationCheck {
                 continue;
             }
             String pid = c.getFactoryPid() != null ? c.getFactoryPid() : c.getPid();
-            if (pid.equals(ENGINE_PID)) {
+            if (pid.equals(KcopydClientFactory.PID)) {
                 Problem p = engine(services, file, deadline);
                 if (p != null) {
                     problems.add(p);
@@ -126,13 +121,13 @@ final class ConfigurationCheck {
         services.factory(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
         while (true) {
             Map<String, Object> published = services.factoryProperties();
-            Object state = published.get(STATE);
-            if ("applied".equals(state)) {
+            Object state = published.get(KcopydClientFactory.CONFIG_STATE);
+            if (KcopydClientFactory.CONFIG_STATE_APPLIED.equals(state)) {
                 return null;
             }
-            if ("refused".equals(state)) {
+            if (KcopydClientFactory.CONFIG_STATE_REFUSED.equals(state)) {
                 return new Problem(Exit.USAGE, file + " was refused: " + Console.printable(
-                        String.valueOf(published.get(REFUSED))));
+                        String.valueOf(published.get(KcopydClientFactory.CONFIG_REFUSED))));
             }
             if (System.nanoTime() - deadline >= 0) {
                 return new Problem(Exit.FAILED, file + " is not in effect: the engine has not taken it within "

@@ -155,7 +155,7 @@ final class OsgiServices implements Services, AutoCloseable {
                 return false;
             }
             for (ServiceReference<BlockDevice> ref : refs) {
-                if (Snapshot.ROLE_ORIGIN.equals(ref.getProperty(Snapshot.ROLE))
+                if (Snapshot.ROLE_ORIGIN.equals(ref.getProperty(BlockDevice.ROLE))
                         && sameFile(path, ref.getProperty(Snapshot.ORIGIN)) && tracker.getService(ref) == d) {
                     return true;
                 }

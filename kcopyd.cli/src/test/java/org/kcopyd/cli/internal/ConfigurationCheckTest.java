@@ -10,6 +10,8 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.kcopyd.api.KcopydClientFactory;
+import org.kcopyd.snapshot.Snapshot;
 import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
 import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 
@@ -22,9 +24,12 @@ class ConfigurationCheckTest {
     @TempDir
     Path dir;
 
+    /** The engine's configuration file, as FileInstall names it after the PID. */
+    private static final String ENGINE_FILE = KcopydClientFactory.PID + ".cfg";
+
     private final FakeRuntime runtime = new FakeRuntime();
-    private final ComponentDescriptionDTO snapshots = FakeRuntime.description("org.kcopyd.snapshot",
-            "org.kcopyd.snapshot");
+    private final ComponentDescriptionDTO snapshots = FakeRuntime.description(Snapshot.FACTORY_PID,
+            Snapshot.FACTORY_PID);
 
     /** A file in the directory, and the configuration FileInstall made of it. */
     private Path file(String name, String pid, String factoryPid, Object... pairs) throws Exception {
@@ -40,6 +45,12 @@ class ConfigurationCheckTest {
         return f;
     }
 
+    /** Snapshot s1's file, as FileInstall names a factory configuration and its PID. */
+    private Path snapshotFile() throws Exception {
+        return file(Snapshot.FACTORY_PID + "-s1.cfg", Snapshot.FACTORY_PID + "~s1", Snapshot.FACTORY_PID,
+                Snapshot.CONFIG_NAME, "s1");
+    }
+
     private List<ConfigurationCheck.Problem> check() throws Exception {
         return ConfigurationCheck.check(runtime, dir, Duration.ofMillis(300));
     }
@@ -47,9 +58,9 @@ class ConfigurationCheckTest {
     @Test
     void everythingInEffectIsNoProblem() throws Exception {
         runtime.descriptions.add(snapshots);
-        runtime.factoryProperties.put(ConfigurationCheck.STATE, "applied");
-        file("org.kcopyd.engine.cfg", "org.kcopyd.engine", null, "defaultPages", "512");
-        file("org.kcopyd.snapshot-s1.cfg", "org.kcopyd.snapshot~s1", "org.kcopyd.snapshot", "name", "s1");
+        runtime.factoryProperties.put(KcopydClientFactory.CONFIG_STATE, KcopydClientFactory.CONFIG_STATE_APPLIED);
+        file(ENGINE_FILE, KcopydClientFactory.PID, null, "defaultPages", "512");
+        snapshotFile();
         Files.writeString(dir.resolve("planted.jar"), "not read: only .cfg and .config files are");
         runtime.ds = p -> FakeRuntime.component(snapshots, Map.copyOf(p), ComponentConfigurationDTO.ACTIVE, null);
 
@@ -58,10 +69,10 @@ class ConfigurationCheckTest {
 
     @Test
     void aRefusedEngineConfigurationIsReportedWithTheEnginesReason() throws Exception {
-        runtime.factoryProperties.put(ConfigurationCheck.STATE, "refused");
-        runtime.factoryProperties.put(ConfigurationCheck.REFUSED, "defaultPages 0 is outside the allowed range "
+        runtime.factoryProperties.put(KcopydClientFactory.CONFIG_STATE, KcopydClientFactory.CONFIG_STATE_REFUSED);
+        runtime.factoryProperties.put(KcopydClientFactory.CONFIG_REFUSED, "defaultPages 0 is outside the allowed range "
                 + "1..262144");
-        Path f = file("org.kcopyd.engine.cfg", "org.kcopyd.engine", null, "defaultPages", "0");
+        Path f = file(ENGINE_FILE, KcopydClientFactory.PID, null, "defaultPages", "0");
 
         List<ConfigurationCheck.Problem> problems = check();
 
@@ -72,17 +83,17 @@ class ConfigurationCheckTest {
 
     @Test
     void controlCharactersOfAGarbageFileDoNotReachTheTerminal() throws Exception {
-        runtime.factoryProperties.put(ConfigurationCheck.STATE, "refused");
-        runtime.factoryProperties.put(ConfigurationCheck.REFUSED, "unknown setting '\u001b[2J\u0007x'; known: []");
-        file("org.kcopyd.engine.cfg", "org.kcopyd.engine", null, "\u001b[2J\u0007x", "1");
+        runtime.factoryProperties.put(KcopydClientFactory.CONFIG_STATE, KcopydClientFactory.CONFIG_STATE_REFUSED);
+        runtime.factoryProperties.put(KcopydClientFactory.CONFIG_REFUSED, "unknown setting '\u001b[2J\u0007x'; known: []");
+        file(ENGINE_FILE, KcopydClientFactory.PID, null, "\u001b[2J\u0007x", "1");
 
         assertThat(check().get(0).message()).endsWith("unknown setting '?[2J?x'; known: []");
     }
 
     @Test
     void aFileThatGaveNoConfigurationIsReported() throws Exception {
-        runtime.factoryProperties.put(ConfigurationCheck.STATE, "defaults");
-        Path f = file("org.kcopyd.engine.config", null, null);
+        runtime.factoryProperties.put(KcopydClientFactory.CONFIG_STATE, KcopydClientFactory.CONFIG_STATE_DEFAULTS);
+        Path f = file(KcopydClientFactory.PID + ".config", null, null);
 
         assertThat(check()).containsExactly(new ConfigurationCheck.Problem(Exit.USAGE,
                 f + " was not applied: it could not be read as a .config file"));
@@ -100,7 +111,7 @@ class ConfigurationCheckTest {
     @Test
     void aSnapshotThatFailedIsReportedWithItsExceptionsMessage() throws Exception {
         runtime.descriptions.add(snapshots);
-        Path f = file("org.kcopyd.snapshot-s1.cfg", "org.kcopyd.snapshot~s1", "org.kcopyd.snapshot", "name", "s1");
+        Path f = snapshotFile();
         runtime.ds = p -> FakeRuntime.component(snapshots, Map.copyOf(p), ComponentConfigurationDTO.FAILED_ACTIVATION,
                 "java.nio.file.NoSuchFileException: /nowhere/origin.img\n\tat x.y(Z.java:1)\n");
 

@@ -10,6 +10,8 @@ import java.util.Hashtable;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
+import org.kcopyd.mirror.Mirror;
+import org.kcopyd.snapshot.Snapshot;
 import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
 import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 
@@ -23,8 +25,8 @@ class FactoryConfigurationsTest {
             + "power of two\n\tat org.kcopyd.snapshot.internal.SnapshotComponent.activate(SnapshotComponent.java:50)\n";
 
     private final FakeRuntime runtime = new FakeRuntime();
-    private final ComponentDescriptionDTO snapshots = FakeRuntime.description("org.kcopyd.snapshot",
-            "org.kcopyd.snapshot");
+    private final ComponentDescriptionDTO snapshots = FakeRuntime.description(Snapshot.FACTORY_PID,
+            Snapshot.FACTORY_PID);
     private final Console console = new Console(runtime, new PrintWriter(new StringWriter()),
             new PrintWriter(new StringWriter()), false);
 
@@ -42,8 +44,8 @@ class FactoryConfigurationsTest {
                 TRACE);
         long start = System.nanoTime();
 
-        assertThatThrownBy(() -> FactoryConfigurations.create(console, "org.kcopyd.snapshot", "snapshot", "s1",
-                props("name", "s1", "chunkSectors", 7)))
+        assertThatThrownBy(() -> FactoryConfigurations.create(console, Snapshot.FACTORY_PID, "snapshot", "s1",
+                props(Snapshot.CONFIG_NAME, "s1", Snapshot.CONFIG_CHUNK_SECTORS, 7)))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("snapshot 's1' not created: snapshot 's1': chunkSectors 7 is not a power of two");
 
@@ -59,8 +61,8 @@ class FactoryConfigurationsTest {
                 "org.kcopyd.device.FileClaimedException: a.img is the origin of snapshot s0; write through its "
                         + "origin device\n\tat x.y(Z.java:1)\n");
 
-        assertThatThrownBy(() -> FactoryConfigurations.create(console, "org.kcopyd.snapshot", "snapshot", "s1",
-                props("name", "s1"))).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(() -> FactoryConfigurations.create(console, Snapshot.FACTORY_PID, "snapshot", "s1",
+                props(Snapshot.CONFIG_NAME, "s1"))).isInstanceOf(IllegalStateException.class)
                 .hasMessageEndingWith("not created: a.img is the origin of snapshot s0; write through its origin device");
         assertThat(runtime.configurations).isEmpty();
     }
@@ -69,9 +71,9 @@ class FactoryConfigurationsTest {
     void aComponentThatRewritesItsConfigurationIsJudgedByItsNextActivation() {
         // Like a mirror recording its new log's identity: active once, then activated again with it, and failing.
         runtime.ds = p -> {
-            if (!p.containsKey("regionLogId")) {
+            if (!p.containsKey(Mirror.CONFIG_REGION_LOG_ID)) {
                 Hashtable<String, Object> rewritten = new Hashtable<>(p);
-                rewritten.put("regionLogId", "0b7e6bd6-0000-4000-8000-000000000001");
+                rewritten.put(Mirror.CONFIG_REGION_LOG_ID, "0b7e6bd6-0000-4000-8000-000000000001");
                 runtime.configurations.put((String) p.get("service.pid"), rewritten);
                 return FakeRuntime.component(snapshots, Map.copyOf(p), ComponentConfigurationDTO.ACTIVE, null);
             }
@@ -79,8 +81,8 @@ class FactoryConfigurationsTest {
                     "java.io.IOException: b.img is leg 1 of mirror m\n");
         };
 
-        assertThatThrownBy(() -> FactoryConfigurations.create(console, "org.kcopyd.mirror", "mirror", "m",
-                props("name", "m"))).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(() -> FactoryConfigurations.create(console, Mirror.FACTORY_PID, "mirror", "m",
+                props(Mirror.CONFIG_NAME, "m"))).isInstanceOf(IllegalStateException.class)
                 .hasMessage("mirror 'm' not created: b.img is leg 1 of mirror m");
         assertThat(runtime.configurations).isEmpty();
     }
@@ -92,8 +94,8 @@ class FactoryConfigurationsTest {
         runtime.ds = p -> FakeRuntime.component(snapshots, Map.copyOf(p), polls.incrementAndGet() < 3
                 ? ComponentConfigurationDTO.SATISFIED : ComponentConfigurationDTO.FAILED_ACTIVATION, TRACE);
 
-        assertThatThrownBy(() -> FactoryConfigurations.create(console, "org.kcopyd.snapshot", "snapshot", "s1",
-                props("name", "s1"))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> FactoryConfigurations.create(console, Snapshot.FACTORY_PID, "snapshot", "s1",
+                props(Snapshot.CONFIG_NAME, "s1"))).isInstanceOf(IllegalArgumentException.class);
         assertThat(runtime.configurations).isEmpty();
     }
 
@@ -101,7 +103,7 @@ class FactoryConfigurationsTest {
     void anActiveComponentKeepsItsConfiguration() throws Exception {
         runtime.ds = p -> FakeRuntime.component(snapshots, Map.copyOf(p), ComponentConfigurationDTO.ACTIVE, null);
 
-        FactoryConfigurations.create(console, "org.kcopyd.snapshot", "snapshot", "s1", props("name", "s1"));
+        FactoryConfigurations.create(console, Snapshot.FACTORY_PID, "snapshot", "s1", props(Snapshot.CONFIG_NAME, "s1"));
 
         assertThat(runtime.configurations).hasSize(1);
         assertThat(runtime.deleted).isEmpty();
@@ -119,18 +121,18 @@ class FactoryConfigurationsTest {
             return c;
         };
 
-        assertThatThrownBy(() -> FactoryConfigurations.create(console, "org.kcopyd.snapshot", "snapshot", "s1",
-                props("name", "s1"), Duration.ofMillis(200))).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(() -> FactoryConfigurations.create(console, Snapshot.FACTORY_PID, "snapshot", "s1",
+                props(Snapshot.CONFIG_NAME, "s1"), Duration.ofMillis(200))).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("not active after 0 s").hasMessageContaining("waiting for factory");
         assertThat(runtime.configurations).isEmpty();
     }
 
     @Test
     void namesAreLiteralInFilters() throws Exception {
-        runtime.addConfiguration("org.kcopyd.snapshot~1", "org.kcopyd.snapshot", Map.of("name", "beta"));
+        runtime.addConfiguration(Snapshot.FACTORY_PID + "~1", Snapshot.FACTORY_PID, Map.of(Snapshot.CONFIG_NAME, "beta"));
 
-        assertThat(FactoryConfigurations.find(console, "org.kcopyd.snapshot", "b*")).isNull();
-        assertThat(FactoryConfigurations.find(console, "org.kcopyd.snapshot", "beta")).isNotNull();
+        assertThat(FactoryConfigurations.find(console, Snapshot.FACTORY_PID, "b*")).isNull();
+        assertThat(FactoryConfigurations.find(console, Snapshot.FACTORY_PID, "beta")).isNotNull();
         assertThat(FactoryConfigurations.escape("a*(b)\\c")).isEqualTo("a\\*\\(b\\)\\\\c");
     }
 

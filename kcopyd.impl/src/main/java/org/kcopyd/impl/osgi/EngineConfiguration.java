@@ -1,14 +1,15 @@
 package org.kcopyd.impl.osgi;
 
+import org.kcopyd.api.KcopydClientFactory;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 /**
- * The engine's configuration (PID {@value KcopydComponent#PID}) as operators see it in the Felix
+ * The engine's configuration (PID {@value KcopydClientFactory#PID}) as operators see it in the Felix
  * web console, Karaf's {@code config:} commands or a {@code .cfg} file. Names, defaults and
  * ranges are those of {@link org.kcopyd.api.EngineSettings}, which checks them.
  */
-@ObjectClassDefinition(id = KcopydComponent.PID, name = "kcopyd engine",
+@ObjectClassDefinition(id = KcopydClientFactory.PID, name = "kcopyd engine",
         description = "The kcopyd copy engine: buffer pages, job splitting, admission, I/O threads and the "
                 + "default throttle. Live settings (admission bound, throttle, I/O threads) apply to existing "
                 + "clients at once; the others to clients created afterwards.")

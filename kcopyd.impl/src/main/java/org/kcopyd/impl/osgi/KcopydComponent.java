@@ -25,7 +25,8 @@ import org.osgi.service.log.LoggerFactory;
 import org.osgi.service.metatype.annotations.Designate;
 
 /**
- * The engine as an OSGi component, configured through Config Admin (PID {@value #PID}).
+ * The engine as an OSGi component, configured through Config Admin (PID {@value KcopydClientFactory#PID}, also
+ * the component name).
  *
  * <p>Declarative Services manages its life and configuration; the component registers the
  * {@link KcopydClientFactory} and {@link BlockDeviceOpener} services itself, because their
@@ -40,30 +41,18 @@ import org.osgi.service.metatype.annotations.Designate;
  * type, or a property name is unknown (a misspelt name, or the junk a damaged file parses into,
  * must not silently mean "the default"); the engine keeps its last valid settings (the defaults
  * if it never had any), logs the reason and publishes it on both services as
- * {@value #CONFIG_REFUSED}, with {@value #CONFIG_STATE} saying whether the latest configuration
- * was {@code applied} or {@code refused}, or that there is none ({@code defaults}). So a tool
- * that wrote a configuration can tell at once whether it took effect, and why not.
+ * {@value KcopydClientFactory#CONFIG_REFUSED}, with {@value KcopydClientFactory#CONFIG_STATE}
+ * saying whether the latest configuration was {@code applied} or {@code refused}, or that there
+ * is none ({@code defaults}). So a tool that wrote a configuration can tell at once whether it
+ * took effect, and why not.
  *
  * <p>On deactivation the services go first (consumers unbind and close their clients), then
  * every remaining client finishes its accepted jobs (or, past the close timeout, reports
  * them failed), then the threads end.
  */
-@Component(name = KcopydComponent.PID, configurationPid = KcopydComponent.PID, service = {}, immediate = true)
+@Component(name = KcopydClientFactory.PID, configurationPid = KcopydClientFactory.PID, service = {}, immediate = true)
 @Designate(ocd = EngineConfiguration.class)
 public final class KcopydComponent {
-
-    /** The configuration PID, also the component name. */
-    public static final String PID = "org.kcopyd.engine";
-
-    /**
-     * Service property of the factory and the opener: {@code defaults} (no configuration),
-     * {@code applied} or {@code refused} (the latest configuration; the engine kept its last valid
-     * settings). The command line reads it by this name (kcopyd.cli's {@code EngineState}).
-     */
-    public static final String CONFIG_STATE = "kcopyd.config.state";
-
-    /** Service property present while the latest configuration is refused: the reason, one line. */
-    public static final String CONFIG_REFUSED = "kcopyd.config.refused";
 
     /**
      * Configuration properties that are not engine settings and are not refused: those Config
@@ -97,7 +86,8 @@ public final class KcopydComponent {
             settings = settingsOf(properties);
         } catch (IllegalArgumentException e) {
             refused = e.getMessage();
-            error("invalid configuration " + PID + " refused: " + refused + "; starting with the defaults");
+            error("invalid configuration " + KcopydClientFactory.PID + " refused: " + refused
+                    + "; starting with the defaults");
             settings = EngineSettings.defaults();
         }
         engine = new Engine(settings);
@@ -122,7 +112,7 @@ public final class KcopydComponent {
         } catch (IllegalArgumentException e) {
             refused = e.getMessage();
             settings = engine.settings();
-            error("invalid configuration " + PID + " refused: " + refused + "; keeping " + settings);
+            error("invalid configuration " + KcopydClientFactory.PID + " refused: " + refused + "; keeping " + settings);
         }
         if (refused == null) {
             engine.reconfigure(settings);
@@ -174,9 +164,10 @@ public final class KcopydComponent {
     /** DS adds {@code service.pid} to the component properties only when a configuration exists. */
     private static String stateOf(Map<String, Object> properties, String refused) {
         if (refused != null) {
-            return "refused";
+            return KcopydClientFactory.CONFIG_STATE_REFUSED;
         }
-        return properties.containsKey(Constants.SERVICE_PID) ? "applied" : "defaults";
+        return properties.containsKey(Constants.SERVICE_PID) ? KcopydClientFactory.CONFIG_STATE_APPLIED
+                : KcopydClientFactory.CONFIG_STATE_DEFAULTS;
     }
 
     static Dictionary<String, Object> serviceProperties(EngineSettings settings, String description, String state,
@@ -184,10 +175,10 @@ public final class KcopydComponent {
         Hashtable<String, Object> properties = new Hashtable<>(settings.toMap());
         properties.put(Constants.SERVICE_DESCRIPTION, description);
         properties.put(Constants.SERVICE_VENDOR, "The kcopyd project");
-        properties.put(Constants.SERVICE_PID, PID);
-        properties.put(CONFIG_STATE, state);
+        properties.put(Constants.SERVICE_PID, KcopydClientFactory.PID);
+        properties.put(KcopydClientFactory.CONFIG_STATE, state);
         if (refused != null) {
-            properties.put(CONFIG_REFUSED, refused);
+            properties.put(KcopydClientFactory.CONFIG_REFUSED, refused);
         }
         return properties;
     }

@@ -67,10 +67,10 @@ class KcopydComponentTest {
     /** The component properties DS hands over for a configuration (adds its own and Config Admin's keys). */
     private static Map<String, Object> configured(Object... pairs) {
         Map<String, Object> properties = new HashMap<>();
-        properties.put("component.name", KcopydComponent.PID);
+        properties.put("component.name", KcopydClientFactory.PID);
         properties.put("component.id", 7L);
-        properties.put("service.pid", KcopydComponent.PID);
-        properties.put("felix.fileinstall.filename", "file:/etc/kcopyd/org.kcopyd.engine.cfg");
+        properties.put("service.pid", KcopydClientFactory.PID);
+        properties.put("felix.fileinstall.filename", "file:/etc/kcopyd/" + KcopydClientFactory.PID + ".cfg");
         for (int i = 0; i < pairs.length; i += 2) {
             properties.put((String) pairs[i], pairs[i + 1]);
         }
@@ -86,11 +86,11 @@ class KcopydComponentTest {
 
     @Test
     void withoutAConfigurationTheEngineRunsOnTheDefaultsAndSaysSo() {
-        component.activate(context, Map.of("component.name", KcopydComponent.PID, "component.id", 7L));
+        component.activate(context, Map.of("component.name", KcopydClientFactory.PID, "component.id", 7L));
 
         assertThat(factory("defaultPages")).isEqualTo(2048);
-        assertThat(factory(KcopydComponent.CONFIG_STATE)).isEqualTo("defaults");
-        assertThat(factory(KcopydComponent.CONFIG_REFUSED)).isNull();
+        assertThat(factory(KcopydClientFactory.CONFIG_STATE)).isEqualTo(KcopydClientFactory.CONFIG_STATE_DEFAULTS);
+        assertThat(factory(KcopydClientFactory.CONFIG_REFUSED)).isNull();
     }
 
     @Test
@@ -98,9 +98,9 @@ class KcopydComponentTest {
         component.activate(context, configured("defaultPages", "512", "logger.target", "(x=y)"));
 
         assertThat(factory("defaultPages")).isEqualTo(512);
-        assertThat(factory(KcopydComponent.CONFIG_STATE)).isEqualTo("applied");
-        assertThat(published.get("org.kcopyd.api.BlockDeviceOpener").get(KcopydComponent.CONFIG_STATE))
-                .isEqualTo("applied");
+        assertThat(factory(KcopydClientFactory.CONFIG_STATE)).isEqualTo(KcopydClientFactory.CONFIG_STATE_APPLIED);
+        assertThat(published.get("org.kcopyd.api.BlockDeviceOpener").get(KcopydClientFactory.CONFIG_STATE))
+                .isEqualTo(KcopydClientFactory.CONFIG_STATE_APPLIED);
     }
 
     @Test
@@ -110,8 +110,8 @@ class KcopydComponentTest {
         component.modified(configured("defaultPages", "1024", "defaultPagez", "64"));
 
         assertThat(factory("defaultPages")).as("the last valid value is kept").isEqualTo(512);
-        assertThat(factory(KcopydComponent.CONFIG_STATE)).isEqualTo("refused");
-        assertThat((String) factory(KcopydComponent.CONFIG_REFUSED)).contains("unknown setting 'defaultPagez'");
+        assertThat(factory(KcopydClientFactory.CONFIG_STATE)).isEqualTo(KcopydClientFactory.CONFIG_STATE_REFUSED);
+        assertThat((String) factory(KcopydClientFactory.CONFIG_REFUSED)).contains("unknown setting 'defaultPagez'");
     }
 
     @Test
@@ -129,28 +129,28 @@ class KcopydComponentTest {
 
         assertThat(factory("defaultPages")).isEqualTo(512);
         assertThat(factory("ioThreads")).isEqualTo(2);
-        assertThat(factory(KcopydComponent.CONFIG_STATE)).isEqualTo("refused");
-        assertThat((String) factory(KcopydComponent.CONFIG_REFUSED)).startsWith("unknown setting '");
+        assertThat(factory(KcopydClientFactory.CONFIG_STATE)).isEqualTo(KcopydClientFactory.CONFIG_STATE_REFUSED);
+        assertThat((String) factory(KcopydClientFactory.CONFIG_REFUSED)).startsWith("unknown setting '");
     }
 
     @Test
     void aRefusalIsClearedByTheNextValidConfiguration() {
         component.activate(context, configured("defaultPages", "0"));
         assertThat(factory("defaultPages")).as("nothing valid before: the defaults").isEqualTo(2048);
-        assertThat((String) factory(KcopydComponent.CONFIG_REFUSED))
+        assertThat((String) factory(KcopydClientFactory.CONFIG_REFUSED))
                 .isEqualTo("defaultPages 0 is outside the allowed range 1..262144");
 
         component.modified(configured("defaultPages", "256"));
 
         assertThat(factory("defaultPages")).isEqualTo(256);
-        assertThat(factory(KcopydComponent.CONFIG_STATE)).isEqualTo("applied");
-        assertThat(factory(KcopydComponent.CONFIG_REFUSED)).isNull();
+        assertThat(factory(KcopydClientFactory.CONFIG_STATE)).isEqualTo(KcopydClientFactory.CONFIG_STATE_APPLIED);
+        assertThat(factory(KcopydClientFactory.CONFIG_REFUSED)).isNull();
     }
 
     @Test
     void settingsIgnoreOnlyTheKeysOfConfigAdminDsFileInstallAndKaraf() {
         EngineSettings s = KcopydComponent.settingsOf(configured("maxQueuedJobs", 9,
-                "org.apache.karaf.features.configKey", "org.kcopyd.engine", ".private", "x",
+                "org.apache.karaf.features.configKey", KcopydClientFactory.PID, ".private", "x",
                 "osgi.ds.satisfying.condition.target", "(osgi.condition.id=true)"));
 
         assertThat(s.maxQueuedJobs()).isEqualTo(9);

@@ -134,7 +134,7 @@ public final class MirrorComponent {
         // Started before it is published, so that whoever finds it sees its resync already planned.
         mirror.start();
         mirrorRegistration = context.registerService(Mirror.class, mirror, props);
-        props.put(Mirror.ROLE, Mirror.ROLE_MIRROR);
+        props.put(BlockDevice.ROLE, Mirror.ROLE_MIRROR);
         deviceRegistration = context.registerService(BlockDevice.class, mirror.device(), props);
         if (!mirror.regionLogId().equals(s.regionLogId()) || s.format()) {
             recordLogIdentity(mirror.regionLogId());
@@ -169,13 +169,13 @@ public final class MirrorComponent {
     }
 
     /**
-     * A {@code service:NAME} leg: a {@link BlockDevice} service with {@value Mirror#DEVICE_NAME}={@code NAME}
+     * A {@code service:NAME} leg: a {@link BlockDevice} service with {@value BlockDevice#NAME}={@code NAME}
      * (a remote volume, another bundle's device), held while the mirror is open.
      */
     private static OpenedMirror.Lease lease(BundleContext context, String deviceName) {
         try {
             for (ServiceReference<BlockDevice> ref : context.getServiceReferences(BlockDevice.class,
-                    "(" + Mirror.DEVICE_NAME + "=" + escape(deviceName) + ")")) {
+                    "(" + BlockDevice.NAME + "=" + escape(deviceName) + ")")) {
                 BlockDevice device = context.getService(ref);
                 if (device != null) {
                     return new OpenedMirror.Lease(device, ref.getProperty(org.osgi.framework.Constants.SERVICE_ID),

@@ -1,5 +1,6 @@
 package org.kcopyd.mirror.internal;
 
+import org.kcopyd.api.BlockDevice;
 import org.kcopyd.mirror.Mirror;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -23,7 +24,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
     @AttributeDefinition(name = "Legs", description = "The legs, default leg first, one per value (a list: a comma "
             + "is part of a path, never a separator): an absolute file or raw device path (at most 256 bytes), or "
-            + "service:NAME for a BlockDevice service with kcopyd.device.name=NAME. 2 to 16 legs, each a different "
+            + "service:NAME for a BlockDevice service with " + BlockDevice.NAME + "=NAME. 2 to 16 legs, each a different "
             + "file or service. A leg added or replaced is resynchronised fully.")
     String[] legs();
 

@@ -35,7 +35,7 @@ final class OpenedMirror implements AutoCloseable {
     /** Where {@code service:NAME} legs come from. */
     interface DeviceServices {
         /**
-         * @param deviceName the {@value Mirror#DEVICE_NAME} property of the wanted {@link BlockDevice} service
+         * @param deviceName the {@value BlockDevice#NAME} property of the wanted {@link BlockDevice} service
          * @return the service, held until {@link Lease#release()} runs, or null if there is none
          */
         Lease lease(String deviceName);
@@ -90,7 +90,7 @@ final class OpenedMirror implements AutoCloseable {
                     Lease lease = services.lease(deviceName);
                     if (lease == null) {
                         throw new IOException(prefix + "leg " + i + " '" + leg + "': no BlockDevice service with "
-                                + Mirror.DEVICE_NAME + "=" + deviceName);
+                                + BlockDevice.NAME + "=" + deviceName);
                     }
                     releases.add(lease.release());
                     int earlier = serviceIds.indexOf(lease.serviceId());

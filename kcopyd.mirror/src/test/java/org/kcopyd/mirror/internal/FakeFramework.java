@@ -11,7 +11,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.kcopyd.api.BlockDevice;
-import org.kcopyd.mirror.Mirror;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
 import org.osgi.framework.Filter;
@@ -24,7 +23,7 @@ import org.osgi.service.cm.ConfigurationAdmin;
 /**
  * Just enough of a framework for the mirror component's unit tests: a bundle context that
  * records service registrations and offers {@link BlockDevice} services by
- * {@value Mirror#DEVICE_NAME} (for {@code service:NAME} legs), a Config Admin holding
+ * {@value BlockDevice#NAME} (for {@code service:NAME} legs), a Config Admin holding
  * configurations in memory, and configuration annotation instances made from maps (with the
  * annotation's defaults).
  */
@@ -37,7 +36,7 @@ final class FakeFramework {
     final List<Registered> registered = new CopyOnWriteArrayList<>();
     /** Configurations by PID, as Config Admin stores them. */
     final Map<String, Hashtable<String, Object>> configurations = new ConcurrentHashMap<>();
-    /** Devices offered as services, by their {@value Mirror#DEVICE_NAME}. */
+    /** Devices offered as services, by their {@value BlockDevice#NAME}. */
     final Map<String, BlockDevice> devices = new ConcurrentHashMap<>();
 
     BundleContext context() {
@@ -67,10 +66,10 @@ final class FakeFramework {
         Filter f = FrameworkUtil.createFilter(filter);
         List<ServiceReference<?>> found = new ArrayList<>();
         devices.keySet().stream().sorted().forEach(name -> {
-            if (f.match(new Hashtable<>(Map.of(Mirror.DEVICE_NAME, name)))) {
+            if (f.match(new Hashtable<>(Map.of(BlockDevice.NAME, name)))) {
                 found.add(proxy(ServiceReference.class, (m, a) -> switch (m) {
                     case "getProperty" -> Constants.SERVICE_ID.equals(a[0]) ? (Object) ("id-" + name)
-                            : Mirror.DEVICE_NAME.equals(a[0]) ? name : null;
+                            : BlockDevice.NAME.equals(a[0]) ? name : null;
                     default -> throw new UnsupportedOperationException(m);
                 }));
             }
@@ -79,7 +78,7 @@ final class FakeFramework {
     }
 
     private static String nameOf(ServiceReference<?> ref) {
-        return (String) ref.getProperty(Mirror.DEVICE_NAME);
+        return (String) ref.getProperty(BlockDevice.NAME);
     }
 
     /** @return the services of {@code type} registered now */

@@ -138,7 +138,7 @@ public final class Origins {
             }
             if (created) {
                 Hashtable<String, Object> props = new Hashtable<>();
-                props.put(Snapshot.ROLE, Snapshot.ROLE_ORIGIN);
+                props.put(BlockDevice.ROLE, Snapshot.ROLE_ORIGIN);
                 props.put(Snapshot.ORIGIN, settings.origin().toString());
                 try {
                     entry.registration = context.registerService(BlockDevice.class, entry.origin, props);

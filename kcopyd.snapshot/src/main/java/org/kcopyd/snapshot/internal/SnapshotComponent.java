@@ -122,7 +122,7 @@ public final class SnapshotComponent {
             props.put(Snapshot.COW_STORE, next.cowStore().toString());
             props.put(Snapshot.COW_STORE_ID, snapshot.cowStoreId().toString());
             snapshotRegistration = context.registerService(Snapshot.class, snapshot, props);
-            props.put(Snapshot.ROLE, Snapshot.ROLE_SNAPSHOT);
+            props.put(BlockDevice.ROLE, Snapshot.ROLE_SNAPSHOT);
             deviceRegistration = context.registerService(BlockDevice.class, snapshot.device(), props);
         } catch (RuntimeException e) {
             close();

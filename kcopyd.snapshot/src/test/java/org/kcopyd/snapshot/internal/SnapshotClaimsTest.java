@@ -169,16 +169,16 @@ class SnapshotClaimsTest {
 
         assertThat(b.origin).isSameAs(a.origin);
         assertThat(c.origin).isSameAs(a.origin);
-        assertThat(framework.services(Snapshot.ROLE, Snapshot.ROLE_ORIGIN)).containsExactly(a.origin);
+        assertThat(framework.services(BlockDevice.ROLE, Snapshot.ROLE_ORIGIN)).containsExactly(a.origin);
         write(a.origin, 100, pattern(40 * 512, 4));
         for (SnapshotVolume s : new SnapshotVolume[] {a, b, c}) {
             assertSameBytes(read(s.device()), initial, s.name() + " after an origin write");
         }
         origins.detach(a);
         origins.detach(b);
-        assertThat(framework.services(Snapshot.ROLE, Snapshot.ROLE_ORIGIN)).as("kept by c").hasSize(1);
+        assertThat(framework.services(BlockDevice.ROLE, Snapshot.ROLE_ORIGIN)).as("kept by c").hasSize(1);
         origins.detach(c);
-        assertThat(framework.services(Snapshot.ROLE, Snapshot.ROLE_ORIGIN)).isEmpty();
+        assertThat(framework.services(BlockDevice.ROLE, Snapshot.ROLE_ORIGIN)).isEmpty();
     }
 
     @Test

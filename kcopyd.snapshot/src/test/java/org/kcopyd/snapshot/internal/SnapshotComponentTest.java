@@ -214,7 +214,7 @@ class SnapshotComponentTest {
     }
 
     private org.kcopyd.api.BlockDevice originDevice() {
-        return (org.kcopyd.api.BlockDevice) framework.services(Snapshot.ROLE, Snapshot.ROLE_ORIGIN).get(0);
+        return (org.kcopyd.api.BlockDevice) framework.services(org.kcopyd.api.BlockDevice.ROLE, Snapshot.ROLE_ORIGIN).get(0);
     }
 
     private static Map<String, Object> with(Map<String, Object> props, String key, Object value) {
