@@ -1,8 +1,8 @@
 package org.kcopyd.impl.engine;
 
+import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -17,7 +17,6 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
-import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.ClientStatistics;
 import org.kcopyd.api.CopyCallback;
 import org.kcopyd.api.CopyFlag;
@@ -30,11 +29,10 @@ import org.kcopyd.api.PreparedCompletion;
  * A kcopyd client: its pages, its admission gate and its worker thread.
  *
  * <p>The worker owns every job's state, as dm-kcopyd's per-client worker does. Submitters and
- * I/O threads only post events to its inbox. Each round, the worker takes every event, then
- * delivers completed jobs' callbacks (complete), then gives chunks to sub-jobs waiting for
- * pages (pages), which go to the I/O threads (io). A sub-job that cannot get pages stays at
- * the head of the queue: as pages only return when chunks finish, the oldest job always
- * progresses, and a client can never need more than its pages.
+ * I/O threads only post {@link WorkerEvent}s to its inbox. Each round, the worker takes every
+ * event, then delivers completed jobs' callbacks in order (complete), then lets its
+ * {@link ChunkScheduler} give chunks to sub-jobs waiting for pages (pages), which go to the I/O
+ * threads (io).
  */
 final class Client implements KcopydClient {
 
@@ -43,14 +41,9 @@ final class Client implements KcopydClient {
     private final Engine engine;
     private final String name;
     private final PagePool pool;
-    private final ZeroBuffer zeros;
-    private final IoThrottle throttle;
     private final Executor io;
     private final Admission admission;
     private final int maxDestinations;
-    private final int chunkSectors;
-    private final int zeroChunkSectors;
-    private final int subJobsPerJob;
 
     private final SubJob.Owner subJobOwner = new SubJobOwner();
     private final ConcurrentLinkedQueue<WorkerEvent> inbox = new ConcurrentLinkedQueue<>();
@@ -60,14 +53,11 @@ final class Client implements KcopydClient {
     private final CompletableFuture<Void> terminated = new CompletableFuture<>();
 
     // Worker-thread state.
-    private final ArrayDeque<SubJob> pagesQueue = new ArrayDeque<>();
+    private final ChunkScheduler scheduler;
     private final ArrayDeque<Job> completeQueue = new ArrayDeque<>();
     private final ArrayDeque<Job> liveJobs = new ArrayDeque<>();
     private final ArrayDeque<Barrier> barriers = new ArrayDeque<>();
-    private final ArrayDeque<SubJob> idleSubJobs = new ArrayDeque<>();
-    private final List<SubJob> awaitingTurn = new ArrayList<>();
     private long nextSeq;
-    private long wakeAt;
     private boolean closing;
 
     // Statistics, read from any thread.
@@ -83,16 +73,11 @@ final class Client implements KcopydClient {
         this.engine = engine;
         this.name = name;
         this.pool = new PagePool(pages);
-        this.zeros = zeros;
-        this.throttle = throttle;
         this.io = io;
         this.admission = new Admission(name, maxQueuedJobs);
         this.maxDestinations = maxDestinations;
-        // A client with fewer pages than one sub-job gets smaller sub-jobs rather than a refusal.
-        int chunkPages = Math.min(subJobKiB / 4, pages);
-        this.chunkSectors = chunkPages * (PagePool.PAGE / BlockDevice.SECTOR_SIZE);
-        this.zeroChunkSectors = Math.min(subJobKiB * 2, zeros.capacity() / BlockDevice.SECTOR_SIZE);
-        this.subJobsPerJob = subJobsPerJob;
+        this.scheduler = new ChunkScheduler(pool, zeros, throttle, subJobOwner, subJobKiB, subJobsPerJob,
+                new SchedulerListener());
         this.worker = new Thread(this::runWorker, "kcopyd-" + name);
         this.worker.setDaemon(true);
         this.worker.start();
@@ -283,7 +268,7 @@ final class Client implements KcopydClient {
                     handle(event);
                 }
                 deliverCompletions();
-                dispatch();
+                long wakeAt = scheduler.dispatch();
                 if (!completeQueue.isEmpty()) {
                     // dispatch() ended jobs whose last sub-jobs found nothing left to do.
                     continue;
@@ -328,7 +313,7 @@ final class Client implements KcopydClient {
     private void handle(WorkerEvent event) {
         // The most frequent events first: this runs for every chunk.
         if (event instanceof SubJob subJob) {
-            onSubJobEvent(subJob);
+            scheduler.returned(subJob);
         } else if (event instanceof Job job) {
             onJobEvent(job);
         } else if (event instanceof WorkerEvent.FlushRequested flush) {
@@ -353,58 +338,13 @@ final class Client implements KcopydClient {
     private void onJobEvent(Job job) {
         job.seq = nextSeq++;
         liveJobs.add(job);
-        if (job.kind == Job.Kind.PREPARED) {
-            return;
-        }
-        long chunk = job.isZero() ? zeroChunkSectors : chunkSectors;
-        long chunks = (job.count + chunk - 1) / chunk;
-        int n = (int) Math.min(subJobsPerJob, chunks);
-        job.subJobs = n;
-        for (int i = 0; i < n; i++) {
-            SubJob subJob = idleSubJobs.isEmpty() ? new SubJob(subJobOwner, pool, zeros) : idleSubJobs.poll();
-            subJob.assign(job);
-            pagesQueue.add(subJob);
-        }
-    }
-
-    private void onSubJobEvent(SubJob subJob) {
-        Job job = subJob.job;
-        if (subJob.readDoneAwaitingTurn) {
-            // WRITE_SEQ: the chunk is read; it writes when every earlier chunk has been written.
-            awaitingTurn.add(subJob);
-            releaseTurns(job);
-            return;
-        }
-        long now = System.nanoTime();
-        throttle.ioFinished(now);
-        releasePages(subJob);
-        job.recordRead(subJob.readFailure);
-        boolean failed = subJob.readFailure != null;
-        for (int i = 0; i < job.dests.length; i++) {
-            Throwable t = subJob.writeFailures[i];
-            if (t != null) {
-                job.recordWrite(i, t);
-                failed = true;
-            }
-        }
-        subJob.readFailure = null;
-        java.util.Arrays.fill(subJob.writeFailures, null);
-        if (failed && !job.ignoreError) {
-            job.stopped = true;
-        }
-        if (job.writeSeq) {
-            job.nextWriteOffset = subJob.offset + subJob.sectors;
-            releaseTurns(job);
-        }
-        if (job.hasMoreChunks()) {
-            pagesQueue.add(subJob);
-        } else {
-            retire(subJob);
+        if (job.kind != Job.Kind.PREPARED) {
+            scheduler.add(job);
         }
     }
 
     private void abortJobs() {
-        java.io.IOException cause = new java.io.IOException("kcopyd client '" + name
+        IOException cause = new IOException("kcopyd client '" + name
                 + "' was closed before the job completed; the destinations may be incomplete");
         for (Job job : liveJobs) {
             if (job.finished) {
@@ -418,52 +358,7 @@ final class Client implements KcopydClient {
                 job.recordWrite(i, cause);
             }
             finish(job);
-            releaseTurns(job);
-        }
-    }
-
-    private void releaseTurns(Job job) {
-        for (int i = 0; i < awaitingTurn.size(); i++) {
-            SubJob waitingSubJob = awaitingTurn.get(i);
-            if (waitingSubJob.job != job) {
-                continue;
-            }
-            if (job.stopped) {
-                awaitingTurn.remove(i--);
-                throttle.ioFinished(System.nanoTime());
-                releasePages(waitingSubJob);
-                retire(waitingSubJob);
-            } else if (waitingSubJob.offset == job.nextWriteOffset) {
-                awaitingTurn.remove(i);
-                execute(waitingSubJob::startWrites);
-                return;
-            }
-        }
-    }
-
-    private void releasePages(SubJob subJob) {
-        if (subJob.firstPage >= 0) {
-            pool.free(subJob.firstPage, subJob.pageCount);
-            subJob.firstPage = -1;
-            subJob.pageCount = 0;
-        }
-    }
-
-    /** A sub-job with no further chunk leaves its job; the last one out ends the job. */
-    private void retire(SubJob subJob) {
-        Job job = subJob.job;
-        subJob.clear();
-        idleSubJobs.add(subJob);
-        if (--job.subJobs == 0 && !job.finished) {
-            if (!job.started) {
-                waiting.decrementAndGet();
-                job.started = true;
-            }
-            if (job.flush) {
-                flushDestinations(job);
-            } else {
-                finish(job);
-            }
+            scheduler.stopped(job);
         }
     }
 
@@ -534,51 +429,6 @@ final class Client implements KcopydClient {
         }
     }
 
-    private void dispatch() {
-        wakeAt = 0;
-        boolean limiting = throttle.isLimiting();
-        while (!pagesQueue.isEmpty()) {
-            SubJob subJob = pagesQueue.peekFirst();
-            Job job = subJob.job;
-            if (!job.hasMoreChunks()) {
-                pagesQueue.pollFirst();
-                retire(subJob);
-                continue;
-            }
-            long chunk = job.isZero() ? zeroChunkSectors : chunkSectors;
-            int sectors = (int) Math.min(chunk, job.count - job.nextOffset);
-            int bytes = sectors * BlockDevice.SECTOR_SIZE;
-            if (!job.isZero()) {
-                int pages = (bytes + PagePool.PAGE - 1) / PagePool.PAGE;
-                int first = pool.allocate(pages);
-                if (first < 0) {
-                    return;
-                }
-                subJob.firstPage = first;
-                subJob.pageCount = pages;
-            }
-            long now = System.nanoTime();
-            if (limiting) {
-                long delay = throttle.delayNanos(bytes, now);
-                if (delay > 0) {
-                    releasePages(subJob);
-                    wakeAt = now + delay;
-                    return;
-                }
-            }
-            pagesQueue.pollFirst();
-            subJob.offset = job.nextOffset;
-            subJob.sectors = sectors;
-            job.nextOffset += sectors;
-            if (!job.started) {
-                job.started = true;
-                waiting.decrementAndGet();
-            }
-            throttle.ioStarted(now);
-            execute(subJob);
-        }
-    }
-
     @Override
     public String toString() {
         return "KcopydClient[" + name + ", pages=" + pool.pages() + "]";
@@ -609,6 +459,24 @@ final class Client implements KcopydClient {
         @Override
         public void countWritten(int bytes) {
             bytesWritten.add(bytes);
+        }
+    }
+
+    /** What the scheduler tells this client's worker. */
+    private final class SchedulerListener implements ChunkScheduler.Listener {
+
+        @Override
+        public void started(Job job) {
+            waiting.decrementAndGet();
+        }
+
+        @Override
+        public void ioDone(Job job) {
+            if (job.flush) {
+                flushDestinations(job);
+            } else {
+                finish(job);
+            }
         }
     }
 

@@ -159,7 +159,7 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
         return cause;
     }
 
-    /** What a sub-job needs of the client that owns it; called on I/O threads. */
+    /** What a sub-job needs of the client that owns it; called on I/O threads (execute also on the worker). */
     interface Owner {
 
         /** Runs a task on an I/O thread (on this thread when the I/O threads are shutting down). */

@@ -1,0 +1,211 @@
+package org.kcopyd.impl.engine;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import org.kcopyd.api.BlockDevice;
+
+/**
+ * The pages and io stages of a client's worker, as in dm-kcopyd. An accepted job is split among
+ * up to {@code subJobsPerJob} sub-jobs, which queue for pages; {@link #dispatch()} gives the
+ * sub-job at the head of the queue its job's next chunk and sends it to the I/O threads while
+ * pages and the throttle allow. A sub-job that cannot get its pages stays at the head: pages only
+ * return when chunks finish, and a chunk never needs more pages than the client has, so the
+ * oldest job always progresses. A returning sub-job takes its job's next chunk or retires; the
+ * last one out ends the job's I/O. Under WRITE_SEQ a chunk that has been read waits for its turn:
+ * it writes once every earlier chunk of its job is written.
+ *
+ * <p>Only the client's worker thread calls it.
+ */
+final class ChunkScheduler {
+
+    private final PagePool pool;
+    private final ZeroBuffer zeros;
+    private final IoThrottle throttle;
+    private final SubJob.Owner owner;
+    private final Listener listener;
+    private final int chunkSectors;
+    private final int zeroChunkSectors;
+    private final int subJobsPerJob;
+
+    private final ArrayDeque<SubJob> pagesQueue = new ArrayDeque<>();
+    private final ArrayDeque<SubJob> idleSubJobs = new ArrayDeque<>();
+    private final List<SubJob> awaitingTurn = new ArrayList<>();
+
+    ChunkScheduler(PagePool pool, ZeroBuffer zeros, IoThrottle throttle, SubJob.Owner owner, int subJobKiB,
+            int subJobsPerJob, Listener listener) {
+        this.pool = pool;
+        this.zeros = zeros;
+        this.throttle = throttle;
+        this.owner = owner;
+        this.listener = listener;
+        // A client with fewer pages than one sub-job gets smaller sub-jobs rather than a refusal.
+        int chunkPages = Math.min(subJobKiB / 4, pool.pages());
+        this.chunkSectors = chunkPages * (PagePool.PAGE / BlockDevice.SECTOR_SIZE);
+        this.zeroChunkSectors = Math.min(subJobKiB * 2, zeros.capacity() / BlockDevice.SECTOR_SIZE);
+        this.subJobsPerJob = subJobsPerJob;
+    }
+
+    /** Splits an accepted copy or zero job among its sub-jobs and queues them for pages. */
+    void add(Job job) {
+        long chunk = job.isZero() ? zeroChunkSectors : chunkSectors;
+        long chunks = (job.count + chunk - 1) / chunk;
+        int n = (int) Math.min(subJobsPerJob, chunks);
+        job.subJobs = n;
+        for (int i = 0; i < n; i++) {
+            SubJob subJob = idleSubJobs.isEmpty() ? new SubJob(owner, pool, zeros) : idleSubJobs.poll();
+            subJob.assign(job);
+            pagesQueue.add(subJob);
+        }
+    }
+
+    /** A sub-job came back from the I/O threads: its chunk is done, or (WRITE_SEQ) read and awaiting its turn. */
+    void returned(SubJob subJob) {
+        Job job = subJob.job;
+        if (subJob.readDoneAwaitingTurn) {
+            // WRITE_SEQ: the chunk is read; it writes when every earlier chunk has been written.
+            awaitingTurn.add(subJob);
+            releaseTurns(job);
+            return;
+        }
+        long now = System.nanoTime();
+        throttle.ioFinished(now);
+        releasePages(subJob);
+        job.recordRead(subJob.readFailure);
+        boolean failed = subJob.readFailure != null;
+        for (int i = 0; i < job.dests.length; i++) {
+            Throwable t = subJob.writeFailures[i];
+            if (t != null) {
+                job.recordWrite(i, t);
+                failed = true;
+            }
+        }
+        subJob.readFailure = null;
+        Arrays.fill(subJob.writeFailures, null);
+        if (failed && !job.ignoreError) {
+            job.stopped = true;
+        }
+        if (job.writeSeq) {
+            job.nextWriteOffset = subJob.offset + subJob.sectors;
+            releaseTurns(job);
+        }
+        if (job.hasMoreChunks()) {
+            pagesQueue.add(subJob);
+        } else {
+            retire(subJob);
+        }
+    }
+
+    /**
+     * The job was stopped from outside (an abort): its sub-jobs waiting for their turn to write
+     * retire now; those still doing I/O retire when they return.
+     */
+    void stopped(Job job) {
+        releaseTurns(job);
+    }
+
+    private void releaseTurns(Job job) {
+        for (int i = 0; i < awaitingTurn.size(); i++) {
+            SubJob waitingSubJob = awaitingTurn.get(i);
+            if (waitingSubJob.job != job) {
+                continue;
+            }
+            if (job.stopped) {
+                awaitingTurn.remove(i--);
+                throttle.ioFinished(System.nanoTime());
+                releasePages(waitingSubJob);
+                retire(waitingSubJob);
+            } else if (waitingSubJob.offset == job.nextWriteOffset) {
+                awaitingTurn.remove(i);
+                owner.execute(waitingSubJob::startWrites);
+                return;
+            }
+        }
+    }
+
+    private void releasePages(SubJob subJob) {
+        if (subJob.firstPage >= 0) {
+            pool.free(subJob.firstPage, subJob.pageCount);
+            subJob.firstPage = -1;
+            subJob.pageCount = 0;
+        }
+    }
+
+    /** A sub-job with no further chunk leaves its job; the last one out ends the job's I/O. */
+    private void retire(SubJob subJob) {
+        Job job = subJob.job;
+        subJob.clear();
+        idleSubJobs.add(subJob);
+        if (--job.subJobs == 0 && !job.finished) {
+            started(job);
+            listener.ioDone(job);
+        }
+    }
+
+    private void started(Job job) {
+        if (!job.started) {
+            job.started = true;
+            listener.started(job);
+        }
+    }
+
+    /**
+     * Sends queued sub-jobs to the I/O threads, each with its job's next chunk, until one cannot
+     * get its pages or the throttle asks to wait; that one stays at the head of the queue.
+     *
+     * @return the {@link System#nanoTime()} at which the throttle lets the head go, or 0 when
+     *         only a returning chunk can let it go (or the queue is empty)
+     */
+    long dispatch() {
+        boolean limiting = throttle.isLimiting();
+        while (!pagesQueue.isEmpty()) {
+            SubJob subJob = pagesQueue.peekFirst();
+            Job job = subJob.job;
+            if (!job.hasMoreChunks()) {
+                pagesQueue.pollFirst();
+                retire(subJob);
+                continue;
+            }
+            long chunk = job.isZero() ? zeroChunkSectors : chunkSectors;
+            int sectors = (int) Math.min(chunk, job.count - job.nextOffset);
+            int bytes = sectors * BlockDevice.SECTOR_SIZE;
+            if (!job.isZero()) {
+                int pages = (bytes + PagePool.PAGE - 1) / PagePool.PAGE;
+                int first = pool.allocate(pages);
+                if (first < 0) {
+                    return 0;
+                }
+                subJob.firstPage = first;
+                subJob.pageCount = pages;
+            }
+            long now = System.nanoTime();
+            if (limiting) {
+                long delay = throttle.delayNanos(bytes, now);
+                if (delay > 0) {
+                    releasePages(subJob);
+                    return now + delay;
+                }
+            }
+            pagesQueue.pollFirst();
+            subJob.offset = job.nextOffset;
+            subJob.sectors = sectors;
+            job.nextOffset += sectors;
+            started(job);
+            throttle.ioStarted(now);
+            owner.execute(subJob);
+        }
+        return 0;
+    }
+
+    /** What the scheduler tells its client's worker, on the worker thread. */
+    interface Listener {
+
+        /** The job's first chunk went to I/O, or its I/O ended before any did; once per job. */
+        void started(Job job);
+
+        /** The job's last sub-job retired: none of its I/O is left (it may have stopped early). */
+        void ioDone(Job job);
+    }
+}
