@@ -38,7 +38,7 @@ final class Client implements KcopydClient {
 
     private static final System.Logger LOG = System.getLogger(Client.class.getName());
 
-    private final Engine engine;
+    private final Consumer<Client> closedCallback;
     private final String name;
     private final PagePool pool;
     private final Executor io;
@@ -68,9 +68,15 @@ final class Client implements KcopydClient {
     private final LongAdder bytesRead = new LongAdder();
     private final LongAdder bytesWritten = new LongAdder();
 
-    Client(Engine engine, String name, int pages, IoThrottle throttle, Executor io, ZeroBuffer zeros,
-            int subJobKiB, int subJobsPerJob, int maxDestinations, int maxQueuedJobs) {
-        this.engine = engine;
+    /**
+     * Starts the client's worker.
+     *
+     * @param closedCallback told, on the worker thread, once the client has ended and its pages
+     *                       are released (before its flush barriers and close() return)
+     */
+    Client(Consumer<Client> closedCallback, String name, int pages, IoThrottle throttle, Executor io,
+            ZeroBuffer zeros, int subJobKiB, int subJobsPerJob, int maxDestinations, int maxQueuedJobs) {
+        this.closedCallback = closedCallback;
         this.name = name;
         this.pool = new PagePool(pages);
         this.io = io;
@@ -303,7 +309,7 @@ final class Client implements KcopydClient {
             LOG.log(Level.WARNING, "kcopyd client '" + name + "' ends with " + pool.inUse()
                     + " pages still held by device I/O; they are left to the garbage collector");
         }
-        engine.clientClosed(this);
+        closedCallback.accept(this);
         for (Barrier barrier : barriers) {
             barrier.future().complete(null);
         }

@@ -99,8 +99,8 @@ public final class Engine implements KcopydEngine {
             pagesReserved += pages;
         }
         try {
-            Client client = new Client(this, name, pages, throttle, io, zeros, s.subJobKiB(), s.subJobsPerJob(),
-                    s.maxDestinations(), s.maxQueuedJobs());
+            Client client = new Client(this::clientClosed, name, pages, throttle, io, zeros, s.subJobKiB(),
+                    s.subJobsPerJob(), s.maxDestinations(), s.maxQueuedJobs());
             clients.add(client);
             return client;
         } catch (RuntimeException | Error e) {
@@ -119,7 +119,7 @@ public final class Engine implements KcopydEngine {
         throw new IllegalArgumentException("throttle " + requested + " was not created by this factory");
     }
 
-    void clientClosed(Client client) {
+    private void clientClosed(Client client) {
         if (clients.remove(client)) {
             releasePages(client.pages());
         }
