@@ -1,6 +1,7 @@
 package org.kcopyd.device;
 
 import java.nio.file.Path;
+import java.util.function.Supplier;
 
 /**
  * One file claimed for one purpose (see {@link FileClaims}). Closing releases it; closing twice
@@ -10,9 +11,9 @@ public final class FileClaim implements AutoCloseable {
 
     private final Object identity;
     private final Path path;
-    private final String purpose;
+    private final Supplier<String> purpose;
 
-    FileClaim(Object identity, Path path, String purpose) {
+    FileClaim(Object identity, Path path, Supplier<String> purpose) {
         this.identity = identity;
         this.path = path;
         this.purpose = purpose;
@@ -27,9 +28,9 @@ public final class FileClaim implements AutoCloseable {
         return path;
     }
 
-    /** @return what the file is to its holder, e.g. {@code "the origin of snapshot s1"} */
+    /** @return what the file is to its holder now, e.g. {@code "the origin of snapshot s1"} */
     public String purpose() {
-        return purpose;
+        return purpose.get();
     }
 
     @Override
@@ -39,6 +40,6 @@ public final class FileClaim implements AutoCloseable {
 
     @Override
     public String toString() {
-        return path + " is " + purpose;
+        return path + " is " + purpose();
     }
 }

@@ -7,6 +7,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * Exclusive claims on the files kcopyd writes, by real file identity, the way the kernel's
@@ -38,6 +39,21 @@ public final class FileClaims {
      * @throws IOException          if the file cannot be examined (it does not exist, say)
      */
     public static FileClaim claim(Path path, String purpose) throws IOException {
+        return claim(path, () -> purpose);
+    }
+
+    /**
+     * Claims an existing file for a purpose that may change while it is held (the origin of
+     * several snapshots, say): {@code purpose} is asked whenever a conflicting claim is refused.
+     *
+     * @param path    the file (symbolic links are followed)
+     * @param purpose what the file is to its holder, completing "PATH is ..."; called under the
+     *                registry's lock, so it must be quick and take no locks of its own callers
+     * @return the claim
+     * @throws FileClaimedException if the file is claimed already; its message names the holder
+     * @throws IOException          if the file cannot be examined
+     */
+    public static FileClaim claim(Path path, Supplier<String> purpose) throws IOException {
         Object identity = identityOf(path);
         synchronized (CLAIMS) {
             FileClaim holder = CLAIMS.get(identity);

@@ -10,6 +10,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.function.Supplier;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
@@ -84,6 +85,20 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
      *                              device (a FIFO or character device cannot be sized or sought)
      */
     public BlockDevice open(Path path, String purpose, DeviceOption... options) throws IOException {
+        return open(path, () -> purpose, options);
+    }
+
+    /**
+     * As {@link #open(Path, String, DeviceOption...)}, with a purpose that may change while the
+     * device is open (see {@link FileClaims#claim(Path, Supplier)}).
+     *
+     * @param path    the file or block device
+     * @param purpose the claim's purpose if read-write
+     * @param options as for {@link #open(Path, DeviceOption...)}
+     * @return the device
+     * @throws IOException as for {@link #open(Path, String, DeviceOption...)}
+     */
+    public BlockDevice open(Path path, Supplier<String> purpose, DeviceOption... options) throws IOException {
         Set<DeviceOption> opts = options.length == 0 ? EnumSet.noneOf(DeviceOption.class) : EnumSet.of(options[0], options);
         checkKind(path);
         return openChannel(path, opts, purpose);
@@ -199,6 +214,10 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
     }
 
     private BlockDevice openChannel(Path path, Set<DeviceOption> opts, String purpose) throws IOException {
+        return openChannel(path, opts, () -> purpose);
+    }
+
+    private BlockDevice openChannel(Path path, Set<DeviceOption> opts, Supplier<String> purpose) throws IOException {
         boolean readWrite = opts.contains(DeviceOption.READ_WRITE);
         Set<OpenOption> base = new HashSet<>();
         base.add(StandardOpenOption.READ);

@@ -94,6 +94,11 @@ final class Origin implements BlockDevice {
         return device;
     }
 
+    /** @return the names of the snapshots attached now, in the order they were attached */
+    List<String> snapshotNames() {
+        return snapshots.stream().map(SnapshotVolume::name).toList();
+    }
+
     // ---- the origin as a block device ----
 
     @Override

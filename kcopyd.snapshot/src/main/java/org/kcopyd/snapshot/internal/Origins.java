@@ -52,7 +52,8 @@ public final class Origins {
     /** An open origin, its service and the number of snapshots using it. */
     private static final class Entry {
         Object identity;
-        Origin origin;
+        // Read by the origin's claim, from whichever thread is refused a conflicting claim.
+        volatile Origin origin;
         ServiceRegistration<BlockDevice> registration;
         int users;
     }
@@ -113,8 +114,9 @@ public final class Origins {
                 entry.identity = identity;
                 BlockDevice device;
                 try {
-                    device = FILES.open(settings.origin(), "the origin of snapshot " + settings.name()
-                            + "; write through its origin device", DeviceOption.READ_WRITE);
+                    Entry claimed = entry;
+                    String first = settings.name();
+                    device = FILES.open(settings.origin(), () -> originPurpose(claimed, first), DeviceOption.READ_WRITE);
                 } catch (FileSystemException e) {
                     throw new IOException(settings.label() + ": cannot open its origin " + settings.origin() + ": "
                             + CowStoreOpener.reason(e), e);
@@ -155,6 +157,17 @@ public final class Origins {
             names.put(settings.name(), snapshot);
             return snapshot;
         }
+    }
+
+    /** What an origin is to its claim: it names the snapshots of the moment, not only the first. */
+    private static String originPurpose(Entry entry, String first) {
+        Origin origin = entry.origin;
+        List<String> names = origin == null ? List.of() : origin.snapshotNames();
+        if (names.isEmpty()) {
+            names = List.of(first);
+        }
+        return "the origin of snapshot" + (names.size() == 1 ? " " : "s ") + String.join(", ", names)
+                + "; write through its origin device";
     }
 
     /** Detaches a snapshot and closes its COW store; the origin closes with its last snapshot. */

@@ -82,10 +82,13 @@ class SnapshotClaimsTest {
     void theOriginIsReleasedWithItsLastSnapshot() throws Exception {
         SnapshotVolume s1 = attach("s1", origin, dir.resolve("s1.cow"));
         SnapshotVolume s2 = attach("s2", origin, dir.resolve("s2.cow"));
+        assertThatThrownBy(() -> SnapshotFixture.FILES.open(origin, DeviceOption.READ_WRITE))
+                .hasMessage(origin + " is the origin of snapshots s1, s2; write through its origin device");
 
         origins.detach(s1);
         assertThatThrownBy(() -> SnapshotFixture.FILES.open(origin, DeviceOption.READ_WRITE))
-                .hasMessageContaining("is the origin of snapshot s1");
+                .as("the holder named is the snapshot of the moment, not the first one")
+                .hasMessage(origin + " is the origin of snapshot s2; write through its origin device");
         origins.detach(s2);
 
         try (BlockDevice writer = SnapshotFixture.FILES.open(origin, DeviceOption.READ_WRITE);
