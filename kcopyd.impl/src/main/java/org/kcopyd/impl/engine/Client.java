@@ -71,8 +71,9 @@ final class Client implements KcopydClient {
     /**
      * Starts the client's worker.
      *
-     * @param closedCallback told, on the worker thread, once the client has ended and its pages
-     *                       are released (before its flush barriers and close() return)
+     * @param closedCallback told once, on the worker thread, when the worker ends (its pages
+     *                       released, or left to the garbage collector after an abort), before
+     *                       the client's flush barriers and close() return
      */
     Client(Consumer<Client> closedCallback, String name, int pages, IoThrottle throttle, Executor io,
             ZeroBuffer zeros, int subJobKiB, int subJobsPerJob, int maxDestinations, int maxQueuedJobs) {
