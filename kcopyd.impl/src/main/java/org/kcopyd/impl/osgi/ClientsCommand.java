@@ -11,6 +11,10 @@ import org.kcopyd.impl.engine.Engine;
  * The shell command {@code kcopyd:clients}: every client of the engine with its pages and
  * counters. Registered by {@link KcopydComponent} with the Gogo command properties; it needs no
  * Gogo classes, so the bundle works without a shell.
+ *
+ * <p>It is the one command that is not in kcopyd.cli: it lists the clients of every bundle and the
+ * engine's page reservations, which the exported API does not show (each bundle's view of the
+ * factory knows only that bundle's clients), so it needs the engine itself.
  */
 public final class ClientsCommand {
 
