@@ -35,10 +35,11 @@ import org.osgi.service.metatype.annotations.Designate;
  * configuration holds) could not show. Both are service factories, so each consuming bundle
  * gets its own view, and the clients and devices a bundle forgot are closed when it lets go.
  *
- * <p>{@code @Modified} reconfigures the running engine: same service, same service id; new
- * clients get the new values, the live ones reach existing clients at once, page reservations
- * are kept. A configuration is refused as a whole when a value is out of range, of the wrong
- * type, or a property name is unknown (a misspelt name, or the junk a damaged file parses into,
+ * <p>Activation and every change apply a configuration the same way (one method, {@code apply}).
+ * A change reconfigures the running engine: same service, same service id; new clients get the
+ * new values, the live ones reach existing clients at once, page reservations are kept. A
+ * configuration is refused as a whole when a value is out of range, of the wrong type, or a
+ * property name is unknown (a misspelt name, or the junk a damaged file parses into,
  * must not silently mean "the default"); the engine keeps its last valid settings (the defaults
  * if it never had any), logs the reason and publishes it on both services as
  * {@value KcopydClientFactory#CONFIG_REFUSED}, with {@value KcopydClientFactory#CONFIG_STATE}
@@ -78,50 +79,62 @@ public final class KcopydComponent {
     private ServiceRegistration<BlockDeviceOpener> opener;
     private ServiceRegistration<ClientsCommand> command;
 
+    /** What the services publish as {@link KcopydClientFactory#CONFIG_STATE}, set by {@link #apply}. */
+    private String configState;
+    /** The reason the latest configuration was refused, or null; set by {@link #apply}. */
+    private String refusal;
+
     @Activate
     void activate(BundleContext context, Map<String, Object> properties) {
-        EngineSettings settings;
-        String refused = null;
-        try {
-            settings = settingsOf(properties);
-        } catch (IllegalArgumentException e) {
-            refused = e.getMessage();
-            error("invalid configuration " + KcopydClientFactory.PID + " refused: " + refused
-                    + "; starting with the defaults");
-            settings = EngineSettings.defaults();
-        }
-        engine = new Engine(settings);
-        String state = stateOf(properties, refused);
+        apply(properties);
         factory = context.registerService(KcopydClientFactory.class, new ClientFactoryService(engine),
-                serviceProperties(settings, "kcopyd client factory", state, refused));
+                serviceProperties("kcopyd client factory"));
         opener = context.registerService(BlockDeviceOpener.class, new DeviceOpenerService(engine),
-                serviceProperties(settings, "kcopyd file and block device opener", state, refused));
+                serviceProperties("kcopyd file and block device opener"));
         Hashtable<String, Object> shell = new Hashtable<>();
         shell.put("osgi.command.scope", "kcopyd");
         shell.put("osgi.command.function", new String[] {"clients"});
         command = context.registerService(ClientsCommand.class, new ClientsCommand(engine), shell);
-        info("kcopyd engine started: " + settings);
     }
 
     @Modified
     void modified(Map<String, Object> properties) {
-        EngineSettings settings;
-        String refused = null;
+        apply(properties);
+        factory.setProperties(serviceProperties("kcopyd client factory"));
+        opener.setProperties(serviceProperties("kcopyd file and block device opener"));
+    }
+
+    /**
+     * Applies a configuration, the first one and every change alike: valid settings start the
+     * engine or reconfigure it in place; refused ones leave it on its last valid settings (the
+     * defaults when it starts), with the reason logged. Either way the state and the reason to
+     * publish are set.
+     */
+    private void apply(Map<String, Object> properties) {
+        EngineSettings requested = null;
         try {
-            settings = settingsOf(properties);
+            requested = settingsOf(properties);
+            refusal = null;
+            // DS passes service.pid only when a configuration exists.
+            configState = properties.containsKey(Constants.SERVICE_PID) ? KcopydClientFactory.CONFIG_STATE_APPLIED
+                    : KcopydClientFactory.CONFIG_STATE_DEFAULTS;
         } catch (IllegalArgumentException e) {
-            refused = e.getMessage();
-            settings = engine.settings();
-            error("invalid configuration " + KcopydClientFactory.PID + " refused: " + refused + "; keeping " + settings);
+            refusal = e.getMessage();
+            configState = KcopydClientFactory.CONFIG_STATE_REFUSED;
         }
-        if (refused == null) {
-            engine.reconfigure(settings);
-        }
-        String state = stateOf(properties, refused);
-        factory.setProperties(serviceProperties(settings, "kcopyd client factory", state, refused));
-        opener.setProperties(serviceProperties(settings, "kcopyd file and block device opener", state, refused));
-        if (refused == null) {
-            info("kcopyd engine reconfigured: " + settings);
+        if (engine == null) {
+            if (requested == null) {
+                error("invalid configuration " + KcopydClientFactory.PID + " refused: " + refusal
+                        + "; starting with the defaults");
+            }
+            engine = new Engine(requested == null ? EngineSettings.defaults() : requested);
+            info("kcopyd engine started: " + engine.settings());
+        } else if (requested == null) {
+            error("invalid configuration " + KcopydClientFactory.PID + " refused: " + refusal + "; keeping "
+                    + engine.settings());
+        } else {
+            engine.reconfigure(requested);
+            info("kcopyd engine reconfigured: " + requested);
         }
     }
 
@@ -161,24 +174,18 @@ public final class KcopydComponent {
         return builder.build();
     }
 
-    /** DS adds {@code service.pid} to the component properties only when a configuration exists. */
-    private static String stateOf(Map<String, Object> properties, String refused) {
-        if (refused != null) {
-            return KcopydClientFactory.CONFIG_STATE_REFUSED;
-        }
-        return properties.containsKey(Constants.SERVICE_PID) ? KcopydClientFactory.CONFIG_STATE_APPLIED
-                : KcopydClientFactory.CONFIG_STATE_DEFAULTS;
-    }
-
-    static Dictionary<String, Object> serviceProperties(EngineSettings settings, String description, String state,
-            String refused) {
-        Hashtable<String, Object> properties = new Hashtable<>(settings.toMap());
+    /**
+     * The properties of the factory and the opener: the settings in effect under their names,
+     * and whether the latest configuration was applied or refused, and why.
+     */
+    private Dictionary<String, Object> serviceProperties(String description) {
+        Hashtable<String, Object> properties = new Hashtable<>(engine.settings().toMap());
         properties.put(Constants.SERVICE_DESCRIPTION, description);
         properties.put(Constants.SERVICE_VENDOR, "The kcopyd project");
         properties.put(Constants.SERVICE_PID, KcopydClientFactory.PID);
-        properties.put(KcopydClientFactory.CONFIG_STATE, state);
-        if (refused != null) {
-            properties.put(KcopydClientFactory.CONFIG_REFUSED, refused);
+        properties.put(KcopydClientFactory.CONFIG_STATE, configState);
+        if (refusal != null) {
+            properties.put(KcopydClientFactory.CONFIG_REFUSED, refusal);
         }
         return properties;
     }

@@ -9,12 +9,14 @@ import java.util.Collections;
 import java.util.Dictionary;
 import java.util.HashMap;
 import java.util.Hashtable;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.EngineSettings;
 import org.kcopyd.api.KcopydClientFactory;
 import org.osgi.framework.BundleContext;
@@ -31,26 +33,31 @@ class KcopydComponentTest {
     private final Map<String, Dictionary<String, ?>> published = new HashMap<>();
     private final KcopydComponent component = new KcopydComponent();
 
-    private final BundleContext context = (BundleContext) Proxy.newProxyInstance(getClass().getClassLoader(),
-            new Class<?>[] {BundleContext.class}, (proxy, method, args) -> {
-                if (!method.getName().equals("registerService")) {
-                    throw new UnsupportedOperationException(method.getName());
-                }
-                String name = args[0] instanceof Class<?> c ? c.getName() : (String) args[0];
-                published.put(name, copy((Dictionary<?, ?>) args[2]));
-                return Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {ServiceRegistration.class},
-                        (p, m, a) -> {
-                            if (m.getName().equals("setProperties")) {
-                                published.put(name, copy((Dictionary<?, ?>) a[0]));
-                                return null;
-                            }
-                            if (m.getName().equals("unregister")) {
-                                published.remove(name);
-                                return null;
-                            }
-                            throw new UnsupportedOperationException(m.getName());
-                        });
-            });
+    private final BundleContext context = contextPublishingTo(published);
+
+    /** A bundle context that only registers services, keeping their latest properties in {@code into}. */
+    private static BundleContext contextPublishingTo(Map<String, Dictionary<String, ?>> into) {
+        ClassLoader loader = KcopydComponentTest.class.getClassLoader();
+        return (BundleContext) Proxy.newProxyInstance(loader, new Class<?>[] {BundleContext.class},
+                (proxy, method, args) -> {
+                    if (!method.getName().equals("registerService")) {
+                        throw new UnsupportedOperationException(method.getName());
+                    }
+                    String name = args[0] instanceof Class<?> c ? c.getName() : (String) args[0];
+                    into.put(name, copy((Dictionary<?, ?>) args[2]));
+                    return Proxy.newProxyInstance(loader, new Class<?>[] {ServiceRegistration.class}, (p, m, a) -> {
+                        if (m.getName().equals("setProperties")) {
+                            into.put(name, copy((Dictionary<?, ?>) a[0]));
+                            return null;
+                        }
+                        if (m.getName().equals("unregister")) {
+                            into.remove(name);
+                            return null;
+                        }
+                        throw new UnsupportedOperationException(m.getName());
+                    });
+                });
+    }
 
     private static Dictionary<String, ?> copy(Dictionary<?, ?> d) {
         Hashtable<String, Object> copy = new Hashtable<>();
@@ -156,5 +163,40 @@ class KcopydComponentTest {
         assertThat(s.maxQueuedJobs()).isEqualTo(9);
         assertThatThrownBy(() -> KcopydComponent.settingsOf(configured("kcopyd.defaultPages", 9)))
                 .hasMessageContaining("unknown setting 'kcopyd.defaultPages'");
+    }
+
+    @Test
+    void aConfigurationIsJudgedAndPublishedAlikeAtActivationAndAsAChange() {
+        for (Map<String, Object> configuration : List.of(configured("defaultPages", "512", "ioThreads", 2),
+                configured("subJobKiB", "6"), configured("defaultPagez", "64"), configured())) {
+            Map<String, Dictionary<String, ?>> first = new HashMap<>();
+            Map<String, Dictionary<String, ?>> change = new HashMap<>();
+            KcopydComponent activatedWith = new KcopydComponent();
+            KcopydComponent changedTo = new KcopydComponent();
+            activatedWith.activate(contextPublishingTo(first), configuration);
+            changedTo.activate(contextPublishingTo(change), Map.of("component.name", KcopydClientFactory.PID));
+            changedTo.modified(configuration);
+            try {
+                for (Class<?> service : List.of(KcopydClientFactory.class, BlockDeviceOpener.class)) {
+                    assertThat(change.get(service.getName())).as(service.getSimpleName() + " for " + configuration)
+                            .isEqualTo(first.get(service.getName())).isNotNull();
+                }
+            } finally {
+                activatedWith.deactivate();
+                changedTo.deactivate();
+            }
+        }
+    }
+
+    @Test
+    void deletingTheConfigurationReturnsToTheDefaultsAndSaysSo() {
+        component.activate(context, configured("defaultPages", "512", "throttleIoPercent", 50));
+
+        component.modified(Map.of("component.name", KcopydClientFactory.PID, "component.id", 7L));
+
+        assertThat(factory("defaultPages")).isEqualTo(EngineSettings.Setting.DEFAULT_PAGES.defaultValue());
+        assertThat(factory("throttleIoPercent")).isEqualTo(100);
+        assertThat(factory(KcopydClientFactory.CONFIG_STATE)).isEqualTo(KcopydClientFactory.CONFIG_STATE_DEFAULTS);
+        assertThat(factory(KcopydClientFactory.CONFIG_REFUSED)).isNull();
     }
 }
