@@ -22,7 +22,7 @@ public interface Throttle {
     /**
      * Sets the time share.
      *
-     * @param percent 1..100
+     * @param percent 1..100, the range of {@link EngineSettings.Setting#THROTTLE_IO_PERCENT}
      * @throws IllegalArgumentException if outside 1..100
      */
     void setIoPercent(int percent);
@@ -33,8 +33,9 @@ public interface Throttle {
     /**
      * Sets the bandwidth cap (source bytes read per second across the clients).
      *
-     * @param bytesPerSecond 0 for no cap, else at least 4096
-     * @throws IllegalArgumentException if negative or between 1 and 4095
+     * @param bytesPerSecond 0 for no cap, else 4096..10^12: the range of
+     *        {@link EngineSettings.Setting#THROTTLE_BYTES_PER_SECOND}
+     * @throws IllegalArgumentException if negative, between 1 and 4095, or above 10^12
      */
     void setBytesPerSecond(long bytesPerSecond);
 }

@@ -55,6 +55,10 @@ class IoThrottleTest {
                 .hasMessage("throttle 'mirror' ioPercent 0 is outside the allowed range 1..100");
         assertThatThrownBy(() -> t.setBytesPerSecond(100))
                 .hasMessageContaining("bytesPerSecond 100 is outside the allowed range");
+        assertThatThrownBy(() -> t.setBytesPerSecond(1_000_000_000_001L))
+                .hasMessage("throttle 'mirror' bytesPerSecond 1000000000001 is outside the allowed range "
+                        + "0 or 4096..1000000000000");
+        assertThat(t.bytesPerSecond()).as("nothing changed").isZero();
     }
 
     @Test
