@@ -21,6 +21,7 @@ import org.kcopyd.api.KcopydClientFactory;
 import org.kcopyd.api.KcopydEngine;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.snapshot.Snapshot;
+import org.kcopyd.testdevices.ForwardingDevice;
 import org.osgi.service.cm.ConfigurationAdmin;
 
 /**
@@ -139,52 +140,26 @@ final class CommandFixture implements AutoCloseable {
     }
 
     /** A device that fails reads and writes from a sector on. */
-    private static final class FailingDevice implements BlockDevice {
-        private final BlockDevice device;
+    private static final class FailingDevice extends ForwardingDevice {
         private final long fromSector;
         private final IOException cause;
 
         FailingDevice(BlockDevice device, long fromSector, IOException cause) {
-            this.device = device;
+            super(device);
             this.fromSector = fromSector;
             this.cause = cause;
         }
 
         @Override
-        public String name() {
-            return device.name();
-        }
-
-        @Override
-        public long sizeInSectors() {
-            return device.sizeInSectors();
-        }
-
-        @Override
-        public boolean isReadOnly() {
-            return device.isReadOnly();
-        }
-
-        @Override
         public CompletionStage<Void> read(long sector, ByteBuffer dst) {
             return sector + dst.remaining() / SECTOR_SIZE > fromSector ? CompletableFuture.failedStage(cause)
-                    : device.read(sector, dst);
+                    : inner.read(sector, dst);
         }
 
         @Override
         public CompletionStage<Void> write(long sector, ByteBuffer src) {
             return sector + src.remaining() / SECTOR_SIZE > fromSector ? CompletableFuture.failedStage(cause)
-                    : device.write(sector, src);
-        }
-
-        @Override
-        public CompletionStage<Void> flush() {
-            return device.flush();
-        }
-
-        @Override
-        public void close() throws IOException {
-            device.close();
+                    : inner.write(sector, src);
         }
     }
 }

@@ -4,16 +4,16 @@ import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
-import org.kcopyd.api.BlockDevice;
+import org.kcopyd.device.MemoryBlockDevice;
+import org.kcopyd.testdevices.ForwardingDevice;
 
-/** A read-only test source whose reads complete only once {@link #open()} is called: holds jobs in flight. */
-final class GatedDevice implements BlockDevice {
+/** A read-only test source of zeros whose reads complete only once {@link #open()} is called: holds jobs in flight. */
+final class GatedDevice extends ForwardingDevice {
 
-    private final long sectors;
     private final CompletableFuture<Void> gate = new CompletableFuture<>();
 
     GatedDevice(long sectors) {
-        this.sectors = sectors;
+        super(new MemoryBlockDevice("gated", sectors).readOnlyView());
     }
 
     void open() {
@@ -26,23 +26,8 @@ final class GatedDevice implements BlockDevice {
     }
 
     @Override
-    public long sizeInSectors() {
-        return sectors;
-    }
-
-    @Override
-    public boolean isReadOnly() {
-        return true;
-    }
-
-    @Override
     public CompletionStage<Void> read(long sector, ByteBuffer dst) {
-        return gate.thenRun(() -> dst.position(dst.limit()));
-    }
-
-    @Override
-    public CompletionStage<Void> write(long sector, ByteBuffer src) {
-        throw new UnsupportedOperationException("read-only test device");
+        return gate.thenCompose(open -> inner.read(sector, dst));
     }
 
     @Override

@@ -12,6 +12,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.testdevices.ForwardingDevice;
 
 /**
  * Run in a separate JVM by {@link MirrorCrashTest}: writes to a two-leg mirror at random, 8

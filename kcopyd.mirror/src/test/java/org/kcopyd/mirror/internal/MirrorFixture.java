@@ -24,6 +24,7 @@ import org.kcopyd.api.EngineSettings;
 import org.kcopyd.api.Kcopyd;
 import org.kcopyd.api.KcopydEngine;
 import org.kcopyd.device.FileDeviceOpener;
+import org.kcopyd.testdevices.ForwardingDevice;
 
 /** An engine bound to a {@link ClientBinding}, file legs and a region log, for mirror tests and the crash child. */
 final class MirrorFixture implements AutoCloseable {

@@ -1,0 +1,61 @@
+package org.kcopyd.testdevices;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.Objects;
+import java.util.concurrent.CompletionStage;
+
+import org.kcopyd.api.BlockDevice;
+
+/**
+ * A test device that passes every call to another device; a test's subclass overrides only what
+ * it changes (fails, delays or holds requests). It forwards the required operations and
+ * {@link #close()}. The optional ones keep {@link BlockDevice}'s defaults (no write-zeroes, no
+ * discard, no sequential-write requirement), so that a subclass overriding {@code write} sees
+ * every write, including the zeros of a zero job.
+ */
+public class ForwardingDevice implements BlockDevice {
+
+    /** The device every call goes to. */
+    protected final BlockDevice inner;
+
+    /** @param inner the device every call goes to */
+    public ForwardingDevice(BlockDevice inner) {
+        this.inner = Objects.requireNonNull(inner, "inner");
+    }
+
+    @Override
+    public String name() {
+        return inner.name();
+    }
+
+    @Override
+    public long sizeInSectors() {
+        return inner.sizeInSectors();
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return inner.isReadOnly();
+    }
+
+    @Override
+    public CompletionStage<Void> read(long sector, ByteBuffer dst) {
+        return inner.read(sector, dst);
+    }
+
+    @Override
+    public CompletionStage<Void> write(long sector, ByteBuffer src) {
+        return inner.write(sector, src);
+    }
+
+    @Override
+    public CompletionStage<Void> flush() {
+        return inner.flush();
+    }
+
+    @Override
+    public void close() throws IOException {
+        inner.close();
+    }
+}
