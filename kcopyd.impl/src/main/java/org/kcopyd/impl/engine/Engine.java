@@ -3,6 +3,7 @@ package org.kcopyd.impl.engine;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -44,12 +45,17 @@ public final class Engine implements KcopydEngine {
     private final ThreadPoolExecutor io;
     private final ConcurrentHashMap<String, IoThrottle> throttles = new ConcurrentHashMap<>();
     private final Set<Client> clients = ConcurrentHashMap.newKeySet();
+    /** The zero buffer each open client holds, released when the client ends. */
+    private final Map<Client, ZeroBuffer> zeroUsers = new ConcurrentHashMap<>();
+    /** Clients aborted by close(): their device I/O may outlive them. */
+    private final Set<Client> aborted = ConcurrentHashMap.newKeySet();
     /** Every I/O thread ever started, so that close() can wait until each has really ended. */
     private final Set<Thread> ioThreads = ConcurrentHashMap.newKeySet();
     private final AtomicInteger clientNumbers = new AtomicInteger();
     private final Object budgetLock = new Object();
     private volatile EngineSettings settings;
-    private volatile ZeroBuffer zeros;
+    /** The zero buffer new clients get. Guarded by budgetLock. */
+    private ZeroBuffer zeros;
     private volatile FileDeviceOpener devices;
     private int pagesReserved;
     private volatile boolean closed;
@@ -89,6 +95,7 @@ public final class Engine implements KcopydEngine {
         }
         IoThrottle throttle = throttleFor(options.throttle());
         String name = options.name() != null ? options.name() : id + "-c" + clientNumbers.incrementAndGet();
+        ZeroBuffer zero;
         synchronized (budgetLock) {
             ensureOpen();
             if (pagesReserved + pages > s.pageBudget()) {
@@ -97,14 +104,18 @@ public final class Engine implements KcopydEngine {
                         + clients.size() + " clients");
             }
             pagesReserved += pages;
+            zero = zeros;
+            zero.retain();
         }
         try {
-            Client client = new Client(this::clientClosed, name, pages, throttle, io, zeros, s.subJobKiB(),
+            Client client = new Client(this::clientClosed, name, pages, throttle, io, zero, s.subJobKiB(),
                     s.subJobsPerJob(), s.maxDestinations(), s.maxQueuedJobs());
+            zeroUsers.put(client, zero);
             clients.add(client);
             return client;
         } catch (RuntimeException | Error e) {
             releasePages(pages);
+            zero.release(true);
             throw e;
         }
     }
@@ -122,6 +133,10 @@ public final class Engine implements KcopydEngine {
     private void clientClosed(Client client) {
         if (clients.remove(client)) {
             releasePages(client.pages());
+        }
+        ZeroBuffer zero = zeroUsers.remove(client);
+        if (zero != null) {
+            zero.release(!aborted.remove(client));
         }
     }
 
@@ -186,7 +201,17 @@ public final class Engine implements KcopydEngine {
             io.setMaximumPoolSize(threads);
         }
         if (newSettings.subJobKiB() != old.subJobKiB()) {
-            zeros = new ZeroBuffer(newSettings.subJobKiB() * 1024);
+            ZeroBuffer retired = null;
+            synchronized (budgetLock) {
+                if (!closed) {
+                    retired = zeros;
+                    zeros = new ZeroBuffer(newSettings.subJobKiB() * 1024);
+                }
+            }
+            if (retired != null) {
+                // The clients using it keep it until they end.
+                retired.release(true);
+            }
         }
         if (newSettings.directIo() != old.directIo()) {
             devices = new FileDeviceOpener(newSettings.directIo());
@@ -218,7 +243,9 @@ public final class Engine implements KcopydEngine {
      * @return true if every job finished normally and every thread ended
      */
     public boolean close(Duration timeout) {
+        ZeroBuffer zero;
         synchronized (budgetLock) {
+            zero = closed ? null : zeros;
             closed = true;
         }
         List<Client> open = new ArrayList<>(clients);
@@ -236,6 +263,7 @@ public final class Engine implements KcopydEngine {
                 if (!client.isTerminated()) {
                     LOG.log(System.Logger.Level.WARNING, "kcopyd client '" + client.name()
                             + "' did not finish its jobs within " + timeout + "; aborting them");
+                    aborted.add(client);
                     client.abort();
                 }
             }
@@ -248,6 +276,10 @@ public final class Engine implements KcopydEngine {
         }
         for (Client client : open) {
             clean &= client.joinWorker(ABORT_GRACE.toMillis());
+        }
+        if (zero != null) {
+            // The engine's own hold; clients still open hold theirs.
+            zero.release(true);
         }
         io.shutdown();
         try {
