@@ -14,14 +14,17 @@ import static org.ops4j.pax.exam.karaf.options.KarafDistributionOption.karafDist
 import static org.ops4j.pax.exam.karaf.options.KarafDistributionOption.logLevel;
 
 import java.io.File;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.stream.Stream;
 
 import javax.inject.Inject;
 
@@ -142,16 +145,29 @@ public class KarafIT {
     @Test
     public void copiesAFileInsideKaraf() throws Exception {
         Path dir = Files.createTempDirectory("kcopyd-karaf");
-        byte[] data = new byte[4 << 20];
-        new Random(3).nextBytes(data);
-        Path source = Files.write(dir.resolve("disk.img"), data);
-        try (BlockDevice src = devices.open(source);
-                BlockDevice dst = devices.create(dir.resolve("copy.img"), src.sizeInSectors());
-                KcopydClient client = factory.createClient(256)) {
-            CopyResult r = client.copy(IoRegion.whole(src), List.of(IoRegion.whole(dst)), Set.of())
-                    .toCompletableFuture().get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
-            assertTrue(r.toString(), r.isSuccess());
+        try {
+            byte[] data = new byte[4 << 20];
+            new Random(3).nextBytes(data);
+            Path source = Files.write(dir.resolve("disk.img"), data);
+            try (BlockDevice src = devices.open(source);
+                    BlockDevice dst = devices.create(dir.resolve("copy.img"), src.sizeInSectors());
+                    KcopydClient client = factory.createClient(256)) {
+                CopyResult r = client.copy(IoRegion.whole(src), List.of(IoRegion.whole(dst)), Set.of())
+                        .toCompletableFuture().get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+                assertTrue(r.toString(), r.isSuccess());
+            }
+            assertArrayEquals(data, Files.readAllBytes(dir.resolve("copy.img")));
+        } finally {
+            deleteTree(dir);
         }
-        assertArrayEquals(data, Files.readAllBytes(dir.resolve("copy.img")));
+    }
+
+    /** Tests leave nothing in the temporary directory. */
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
+                Files.delete(p);
+            }
+        }
     }
 }

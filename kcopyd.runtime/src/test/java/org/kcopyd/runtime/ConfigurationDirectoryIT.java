@@ -38,7 +38,8 @@ class ConfigurationDirectoryIT {
      * plants in a directory the runtime might watch.
      */
     private static void plantBundle(Path jar, Path marker) throws IOException {
-        Path src = Files.createTempDirectory("planted-src");
+        // Beside the jar's directory, not in it (that may be the configuration directory), inside the test's own.
+        Path src = Files.createDirectories(jar.getParent().resolveSibling("planted-src-" + jar.getParent().getFileName()));
         Path source = Files.createDirectories(src.resolve("planted")).resolve("Activator.java");
         Files.writeString(source, "package planted;\n"
                 + "public class Activator implements org.osgi.framework.BundleActivator {\n"
