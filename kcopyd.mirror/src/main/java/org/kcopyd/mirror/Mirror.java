@@ -102,10 +102,11 @@ public interface Mirror {
     String CONFIG_THROTTLE_IO_PERCENT = "throttleIoPercent";
 
     /**
-     * The rule for mirror names, a regular expression: 1 to 64 of {@code A-Z a-z 0-9 . _ -} (a
-     * name appears in service filters, file claims and messages).
+     * The rule for mirror names, a regular expression: 1 to 64 of {@code A-Z a-z 0-9 . _ -}, not
+     * only dots ({@code .} and {@code ..} name directories); a name appears in service filters,
+     * file claims and messages.
      */
-    String NAME_RULE = "[A-Za-z0-9._-]{1,64}";
+    String NAME_RULE = "(?!\\.+$)[A-Za-z0-9._-]{1,64}";
     /** The least region size in sectors (4 KiB). */
     int MIN_REGION_SECTORS = 8;
     /** The greatest region size in sectors (512 MiB). */

@@ -89,8 +89,11 @@ public interface Snapshot {
      */
     String CONFIG_FORMAT = "format";
 
-    /** The rule for snapshot names, a regular expression: 1 to 64 of {@code A-Z a-z 0-9 . _ -}. */
-    String NAME_RULE = "[A-Za-z0-9._-]{1,64}";
+    /**
+     * The rule for snapshot names, a regular expression: 1 to 64 of {@code A-Z a-z 0-9 . _ -},
+     * not only dots ({@code .} and {@code ..} name directories, not snapshots).
+     */
+    String NAME_RULE = "(?!\\.+$)[A-Za-z0-9._-]{1,64}";
 
     /**
      * @param name a would-be snapshot name, may be null

@@ -50,7 +50,7 @@ record MirrorSettings(String name, List<String> legs, int regionSectors, Path re
 
     private static String nameProblem(String name) {
         return "mirror name " + (name == null ? "missing" : "'" + name + "' is not allowed")
-                + ": 1 to 64 letters, digits, '.', '_' or '-'";
+                + ": 1 to 64 letters, digits, '.', '_' or '-', not only dots";
     }
 
     private static Path absolutePath(String mirror, String what, String value) {

@@ -102,7 +102,7 @@ class MirrorSettingsTest {
 
     @Test
     void namesAreLettersDigitsDotsUnderscoresAndDashes() {
-        for (String bad : new String[] {"b*", "", "a b", "(x)", "m=1", "x".repeat(65), "é"}) {
+        for (String bad : new String[] {"b*", "", ".", "..", "...", "a b", "(x)", "m=1", "x".repeat(65), "é"}) {
             assertThat(refusal(with(Mirror.CONFIG_NAME, bad))).contains("'" + bad + "' is not allowed")
                     .contains("1 to 64 letters");
         }

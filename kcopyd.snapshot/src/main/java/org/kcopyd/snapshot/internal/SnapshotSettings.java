@@ -58,7 +58,7 @@ record SnapshotSettings(String name, Path origin, Path cowStore, int chunkSector
     static String checkName(String name) {
         if (!Snapshot.isValidName(name)) {
             throw new IllegalArgumentException("snapshot name '" + name + "' is not allowed: a name is 1 to 64 "
-                    + "characters of A-Z a-z 0-9 . _ - (" + Snapshot.NAME_RULE + ")");
+                    + "characters of A-Z a-z 0-9 . _ -, not only dots (" + Snapshot.NAME_RULE + ")");
         }
         return name;
     }

@@ -259,12 +259,12 @@ class SnapshotComponentTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"b*", "../s", "", "a b", "s(1)", "é", "a\\b",
+    @ValueSource(strings = {"b*", "../s", "", ".", "..", "...", "a b", "s(1)", "é", "a\\b",
         "sssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss"})
     void namesOutsideTheRuleAreRefusedBeforeAnythingIsMade(String name) {
         assertThatThrownBy(() -> activate(config(name, "s.cow"))).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("snapshot name '" + name + "' is not allowed: a name is 1 to 64 characters of A-Z a-z "
-                        + "0-9 . _ - ([A-Za-z0-9._-]{1,64})");
+                        + "0-9 . _ -, not only dots (" + Snapshot.NAME_RULE + ")");
 
         assertThat(dir.resolve("s.cow")).doesNotExist();
         assertThat(framework.registered).isEmpty();
