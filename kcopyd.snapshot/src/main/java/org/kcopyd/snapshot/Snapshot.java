@@ -37,6 +37,27 @@ import org.osgi.annotation.versioning.ProviderType;
  * without {@value #CONFIG_FORMAT}) is refused too; every refusal gives the reason and writes nothing.
  * When opening, every COW entry is checked; a store whose entries are inconsistent makes the
  * snapshot {@link SnapshotState#INVALID} with the reason, and it is not merged.
+ *
+ * <p><b>Origin identity.</b> A COW store holds the old data of one origin: opened with another
+ * origin of the same size, its merge would write that data into the wrong file or disk. So the
+ * header also records the origin's identity when the store is made, and the origin's path (for
+ * messages): for a regular file its device and inode ({@code file:dev=8:1:ino=1234}); for a
+ * block device what the kernel knows of the disk itself, since a device name or number may
+ * point to another disk after a reboot: a device-mapper UUID, the file behind a loop device, a
+ * disk's WWID or serial number, a partition as its disk's identity plus its number and start,
+ * and only failing all of these the device number ({@code block:dev=8:16}). A store is adopted
+ * only with the origin it records, whatever path names it (a symbolic link, a relative path);
+ * another origin is refused before anything is written or merged, even with an interrupted merge
+ * recorded in the store, with both identities in the message. When the last snapshot of an origin
+ * closes, its store also records a fingerprint of the origin's first and last 64 KiB as kcopyd
+ * left it; if they differ when the store is adopted again, the origin is another disk or file, or
+ * was written while no snapshot of it was open (the store then no longer holds the snapshot's
+ * moment), and the store is refused too (delete it to start afresh). An origin that really is the store's origin under another
+ * identity (a file restored from a backup or copied to another file system: a new inode; a disk
+ * that lost or gained its WWID) is accepted only when the user says so: {@value #CONFIG_ORIGIN_ID}
+ * set to the origin's current identity, printed in the refusal; the store then records it. A
+ * store made by a version that recorded no origin (COW header version 2) is refused the same way
+ * until {@value #CONFIG_ORIGIN_ID} confirms its origin.
  */
 @ProviderType
 public interface Snapshot {
@@ -88,6 +109,13 @@ public interface Snapshot {
      * adopted if {@value #CONFIG_COW_STORE_ID} names it, else refused). Cleared once done.
      */
     String CONFIG_FORMAT = "format";
+    /**
+     * Configuration property: the identity of the origin as kcopyd prints it (such as
+     * {@code file:dev=8:1:ino=1234}), to confirm that the origin is the one the COW store was made
+     * for although the store records another identity or none. It must be the origin's identity
+     * now, else the snapshot is refused; empty for the usual case.
+     */
+    String CONFIG_ORIGIN_ID = "originId";
 
     /**
      * The rule for snapshot names, a regular expression: 1 to 64 of {@code A-Z a-z 0-9 . _ -},

@@ -48,6 +48,11 @@ final class CowStore {
     private final long totalChunks;
     private final long originSectors;
     private final UUID id;
+    /** The origin's identity and path as recorded in the header. Guarded by this. */
+    private String originId;
+    private String originPath;
+    /** The origin's fingerprint when the store was last closed; null while it is open. Guarded by this. */
+    private byte[] originSeen;
     private final Map<Long, Long> chunks = new ConcurrentHashMap<>();
     private final Map<Long, Long> slots = new ConcurrentHashMap<>();
     private long nextSlot;
@@ -76,12 +81,17 @@ final class CowStore {
      * then the first metadata area zeroed, then the new header written, each step flushed, so an
      * interrupted format leaves no header (a store nobody adopts), never a header over old entries.
      *
+     * @param originId   the origin's {@linkplain OriginIdentity identity}
+     * @param originPath the origin's path, for messages
      * @throws IllegalArgumentException if the device is too small (nothing is written then)
      * @throws IOException if the device cannot be written
      */
-    static CowStore format(BlockDevice device, int chunkSectors, long originSectors, UUID id) throws IOException {
+    static CowStore format(BlockDevice device, int chunkSectors, long originSectors, UUID id, String originId,
+            String originPath) throws IOException {
         CowStore store = new CowStore(device, chunkSectors, originSectors, id);
         synchronized (store) {
+            store.originId = originId;
+            store.originPath = originPath;
             store.writeSector(0, ByteBuffer.allocate(SECTOR));
             store.zeroArea(0);
             store.areas = 1;
@@ -118,7 +128,37 @@ final class CowStore {
         return store;
     }
 
+    /**
+     * Opens the existing store whose header is {@code header}, which the caller has matched
+     * against everything it expects, including the origin, to be used now: if it is valid, its
+     * header from now on records {@code originId} and {@code originPath} (when the user confirmed
+     * another identity, or the store was made by a version that recorded none) and no fingerprint
+     * (the origin is about to change), in one header write. An invalid or inconsistent store is
+     * left exactly as it was found.
+     *
+     * @throws IllegalArgumentException if the device is too small
+     * @throws IOException if the device cannot be read or written
+     */
+    static CowStore adopt(BlockDevice device, CowHeader header, String originId, String originPath)
+            throws IOException {
+        CowStore store = adopt(device, header);
+        synchronized (store) {
+            if (store.valid && (!originId.equals(store.originId) || store.originSeen != null)) {
+                if (!originId.equals(store.originId)) {
+                    store.originId = originId;
+                    store.originPath = originPath;
+                }
+                store.originSeen = null;
+                store.writeHeader();
+            }
+        }
+        return store;
+    }
+
     private void load(CowHeader header) throws IOException {
+        originId = header.originId();
+        originPath = header.originPath();
+        originSeen = header.originSeen();
         valid = header.valid();
         merging = header.merging();
         invalidReason = header.invalidReason();
@@ -213,7 +253,33 @@ final class CowStore {
     }
 
     private synchronized void writeHeader() throws IOException {
-        writeSector(0, new CowHeader(valid, merging, chunkSectors, originSectors, id, areas, invalidReason).encode());
+        writeSector(0, new CowHeader(valid, merging, chunkSectors, originSectors, id, areas, invalidReason, originId,
+                originPath, originSeen).encode());
+    }
+
+    /**
+     * Records the origin's fingerprint as the snapshot closes its store, so that the next
+     * adoption can tell whether the origin is still as this store left it. Only a valid store
+     * that is not merging records one (an interrupted merge may still have copies landing on the
+     * origin); the others are left as they are.
+     *
+     * @param fingerprint {@link OriginIdentity#fingerprint} of the origin, read after the snapshot
+     *                    stopped taking its copies
+     * @throws IOException if the header cannot be written (the store then records no fingerprint)
+     */
+    synchronized void close(byte[] fingerprint) throws IOException {
+        if (valid && !merging) {
+            originSeen = fingerprint.clone();
+            writeHeader();
+        }
+    }
+
+    synchronized String originId() {
+        return originId;
+    }
+
+    synchronized String originPath() {
+        return originPath;
     }
 
     int chunkSectors() {
@@ -333,38 +399,54 @@ final class CowStore {
     /**
      * The header sector of a COW store, little-endian: magic (8 bytes), version (4), valid (4),
      * chunk sectors (4), merging (4), origin sectors (8), identity (16: a UUID), metadata areas in
-     * use (8), length of the invalidity reason (4) and the reason in UTF-8, and at the end of the
-     * sector a CRC-32C of everything before it.
+     * use (8), then the lengths (4 each) of the invalidity reason, the origin's identity and the
+     * origin's path, whether an origin fingerprint follows (4), the fingerprint (16), and from
+     * byte {@value #STRINGS_AT} the origin's identity, its path and the reason, in UTF-8; at the
+     * end of the sector a CRC-32C of everything before it. Version 2, which knew nothing of the
+     * origin, had the reason at byte 60; it is read (its origin is unknown) and rewritten as
+     * version 3 when a user confirms its origin.
      *
      * <p>A header read from a file is one of three kinds: a store this bundle reads ({@link #usable()});
      * a kcopyd COW store it cannot read (a newer version, or fields that make no sense under a
      * correct checksum), which is no more formatted than a usable one; or no store at all (no magic
-     * number, an older version, a checksum mismatch), the only kind {@link #formattable()}.
+     * number, a version older than 2, a checksum mismatch), the only kind {@link #formattable()}.
      *
+     * @param originId    the origin's {@linkplain OriginIdentity identity}, or null if the store
+     *                    was made by a version that did not record it
+     * @param originPath  the origin's path when its identity was recorded, for messages; null with originId
+     * @param originSeen  the origin's {@linkplain OriginIdentity#fingerprint fingerprint} when the
+     *                    store was last closed, or null if it is open or was not closed cleanly
      * @param problem     why the header is not a usable store, or null if it is
      * @param formattable whether format=true may overwrite the file: it holds no kcopyd COW store
      */
     record CowHeader(boolean valid, boolean merging, int chunkSectors, long originSectors, UUID id, long areas,
-            String invalidReason, String problem, boolean formattable) {
+            String invalidReason, String originId, String originPath, byte[] originSeen, String problem,
+            boolean formattable) {
 
         static final long MAGIC = 0x4b43504453534e50L;
-        static final int VERSION = 2;
-        private static final int REASON_AT = 60;
+        static final int VERSION = 3;
+        /** The oldest version read: the first with a checksum and an identity. */
+        static final int OLDEST = 2;
+        static final int STRINGS_AT = 88;
+        /** Bytes kept of the origin's path: its end, which says the most. */
+        static final int MAX_PATH = 160;
+        private static final int V2_REASON_AT = 60;
         private static final int CRC_AT = SECTOR - 4;
 
         CowHeader(boolean valid, boolean merging, int chunkSectors, long originSectors, UUID id, long areas,
-                String invalidReason) {
-            this(valid, merging, chunkSectors, originSectors, id, areas, invalidReason, null, false);
+                String invalidReason, String originId, String originPath, byte[] originSeen) {
+            this(valid, merging, chunkSectors, originSectors, id, areas, invalidReason, originId, originPath,
+                    originSeen, null, false);
         }
 
         /** @return the header of a file that holds no kcopyd COW store, for the reason given */
         static CowHeader unusable(String problem) {
-            return new CowHeader(false, false, 0, 0, null, 0, null, problem, true);
+            return new CowHeader(false, false, 0, 0, null, 0, null, null, null, null, problem, true);
         }
 
         /** @return the header of a kcopyd COW store that this bundle cannot read, for the reason given */
         private static CowHeader unreadable(String problem) {
-            return new CowHeader(false, false, 0, 0, null, 0, null, problem, false);
+            return new CowHeader(false, false, 0, 0, null, 0, null, null, null, null, problem, false);
         }
 
         static CowHeader parse(ByteBuffer h) {
@@ -381,29 +463,54 @@ final class CowStore {
             if (version > VERSION) {
                 // Its layout is unknown, so its checksum cannot be checked: a kcopyd magic number is no accident.
                 return unreadable("it holds a kcopyd COW store of version " + version + ", newer than this bundle "
-                        + "reads (version " + VERSION + ")");
+                        + "reads (versions " + OLDEST + " to " + VERSION + ")");
             }
-            if (version != VERSION) {
-                return unusable("it holds a kcopyd COW store of version " + version + "; this bundle reads version "
-                        + VERSION);
+            if (version < OLDEST) {
+                return unusable("it holds a kcopyd COW store of version " + version + "; this bundle reads versions "
+                        + OLDEST + " to " + VERSION);
             }
             if (h.getInt(CRC_AT) != crc(h)) {
                 return unusable("its kcopyd COW store header is damaged (checksum mismatch)");
             }
             UUID id = new UUID(h.getLong(32), h.getLong(40));
             int reasonLength = h.getInt(56);
-            if (reasonLength < 0 || reasonLength > CRC_AT - REASON_AT) {
-                return unreadable("its kcopyd COW store header (identity " + id + ") has a correct checksum but a "
-                        + "reason length of " + reasonLength);
+            int idLength = version == 2 ? 0 : h.getInt(60);
+            int pathLength = version == 2 ? 0 : h.getInt(64);
+            int at = version == 2 ? V2_REASON_AT : STRINGS_AT;
+            int seen = version == 2 ? 0 : h.getInt(68);
+            String bad = null;
+            if (reasonLength < 0 || reasonLength > CRC_AT - at) {
+                bad = "a reason length of " + reasonLength;
+            } else if (version > 2 && (idLength < 1 || idLength > OriginIdentity.MAX_LENGTH)) {
+                bad = "an origin identity length of " + idLength;
+            } else if (version > 2 && (pathLength < 0 || pathLength > MAX_PATH)) {
+                bad = "an origin path length of " + pathLength;
+            } else if ((long) idLength + pathLength + reasonLength > CRC_AT - at) {
+                bad = "texts of " + ((long) idLength + pathLength + reasonLength) + " bytes, more than its "
+                        + (CRC_AT - at);
+            } else if (seen != 0 && seen != 1) {
+                bad = "an origin fingerprint flag of " + seen;
             }
-            String reason = null;
-            if (reasonLength > 0) {
-                byte[] r = new byte[reasonLength];
-                h.get(REASON_AT, r);
-                reason = new String(r, StandardCharsets.UTF_8);
+            if (bad != null) {
+                return unreadable("its kcopyd COW store header (identity " + id + ") has a correct checksum but "
+                        + bad);
+            }
+            String originId = idLength == 0 ? null : string(h, at, idLength);
+            String originPath = version == 2 ? null : string(h, at + idLength, pathLength);
+            String reason = reasonLength == 0 ? null : string(h, at + idLength + pathLength, reasonLength);
+            byte[] fingerprint = null;
+            if (seen == 1) {
+                fingerprint = new byte[OriginIdentity.FINGERPRINT_BYTES];
+                h.get(72, fingerprint);
             }
             return new CowHeader(h.getInt(12) == 1, h.getInt(20) == 1, h.getInt(16), h.getLong(24), id, h.getLong(48),
-                    reason);
+                    reason, originId, originPath, fingerprint);
+        }
+
+        private static String string(ByteBuffer h, int at, int length) {
+            byte[] b = new byte[length];
+            h.get(at, b);
+            return new String(b, StandardCharsets.UTF_8);
         }
 
         ByteBuffer encode() {
@@ -412,13 +519,33 @@ final class CowStore {
                     .putInt(20, merging ? 1 : 0).putLong(24, originSectors)
                     .putLong(32, id.getMostSignificantBits()).putLong(40, id.getLeastSignificantBits())
                     .putLong(48, areas);
-            if (invalidReason != null) {
-                byte[] reason = invalidReason.getBytes(StandardCharsets.UTF_8);
-                int n = Math.min(reason.length, CRC_AT - REASON_AT);
-                h.putInt(56, n).put(REASON_AT, reason, 0, n);
+            byte[] identity = originId.getBytes(StandardCharsets.UTF_8);
+            byte[] path = fit(originPath, MAX_PATH, true);
+            byte[] reason = fit(invalidReason, CRC_AT - STRINGS_AT - identity.length - path.length, false);
+            h.putInt(56, reason.length).putInt(60, identity.length).putInt(64, path.length);
+            if (originSeen != null) {
+                h.putInt(68, 1).put(72, originSeen);
             }
+            h.put(STRINGS_AT, identity).put(STRINGS_AT + identity.length, path)
+                    .put(STRINGS_AT + identity.length + path.length, reason);
             h.putInt(CRC_AT, crc(h));
             return h;
+        }
+
+        /**
+         * @return {@code text} in UTF-8, cut to at most {@code max} bytes at a character boundary:
+         *         its end kept behind "..." if {@code keepEnd}, else its start
+         */
+        static byte[] fit(String text, int max, boolean keepEnd) {
+            if (text == null) {
+                return new byte[0];
+            }
+            String cut = text;
+            while (cut.getBytes(StandardCharsets.UTF_8).length > max) {
+                cut = keepEnd ? "..." + cut.substring(Math.min(cut.length(), cut.startsWith("...") ? 4 : 1))
+                        : cut.substring(0, cut.length() - 1);
+            }
+            return cut.getBytes(StandardCharsets.UTF_8);
         }
 
         private static int crc(ByteBuffer h) {

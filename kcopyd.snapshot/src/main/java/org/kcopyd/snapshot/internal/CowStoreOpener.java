@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.UUID;
 
@@ -33,8 +34,17 @@ import org.kcopyd.snapshot.internal.CowStore.CowHeader;
  *     whose checksum fails): formatted if the configuration asks for it, else refused.</li>
  * </ul>
  * The file is claimed as "the COW store of snapshot NAME" before its first byte is read, so the
- * origin (in any spelling), another snapshot's store or a mirror leg is refused at once. A
- * refused file is not written; a refusal is an {@link IllegalArgumentException} (the
+ * origin (in any spelling), another snapshot's store or a mirror leg is refused at once.
+ *
+ * <p>A store belongs to one origin: a new store records the origin's {@linkplain OriginIdentity
+ * identity} and path; the store named is adopted only if the origin's identity now is the one
+ * recorded, or the one the configuration confirms ({@value Snapshot#CONFIG_ORIGIN_ID}, which must
+ * be the origin's identity now in any case), and if the origin's fingerprint, recorded when the
+ * store was last closed, still matches. A store of version 2 recorded no origin: it is adopted
+ * only when the configuration confirms the origin. These checks come before anything is
+ * written, so a store with an interrupted merge never resumes it into another origin.
+ *
+ * <p>A refused file is not written; a refusal is an {@link IllegalArgumentException} (the
  * configuration names the wrong file), a file that cannot be read or created an {@link IOException}.
  */
 final class CowStoreOpener {
@@ -49,13 +59,21 @@ final class CowStoreOpener {
     }
 
     /**
-     * @param originSectors the size of the origin the store is for
+     * @param origin the origin's own device (not a snapshot-aware view of it), open at {@code s.origin()}
      * @return the store, open; its device is the caller's to close
      * @throws IllegalArgumentException if the file is refused (the message says why and what to do)
      * @throws IOException if the file cannot be opened, created, read or written
      */
-    CowStore open(SnapshotSettings s, long originSectors) throws IOException {
+    CowStore open(SnapshotSettings s, BlockDevice origin) throws IOException {
         Path path = s.cowStore();
+        long originSectors = origin.sizeInSectors();
+        String originId = OriginIdentity.of(s.origin());
+        String originPath = s.origin().toAbsolutePath().toString();
+        if (s.originId() != null && !s.originId().equals(originId)) {
+            throw new IllegalArgumentException(s.label() + ": " + Snapshot.CONFIG_ORIGIN_ID + " " + s.originId()
+                    + " is not the identity of its origin " + s.origin() + ", which is " + originId + ", so nothing "
+                    + "is opened or written (" + Snapshot.CONFIG_ORIGIN_ID + " confirms the origin named, and only it)");
+        }
         String purpose = "the COW store of snapshot " + s.name();
         if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
             if (s.cowStoreId() != null && !s.format()) {
@@ -70,7 +88,7 @@ final class CowStoreOpener {
                 throw new IOException(s.label() + ": cannot create its COW store " + path + ": " + reason(e), e);
             }
             try {
-                return CowStore.format(device, s.chunkSectors(), originSectors, newId(s));
+                return CowStore.format(device, s.chunkSectors(), originSectors, newId(s), originId, originPath);
             } catch (IOException | RuntimeException e) {
                 device.close();
                 Files.deleteIfExists(path);
@@ -91,7 +109,15 @@ final class CowStoreOpener {
             if (header.usable() && header.id().equals(s.cowStoreId())) {
                 String mismatch = header.mismatch(s.cowStoreId(), s.chunkSectors(), originSectors);
                 if (mismatch == null) {
-                    return CowStore.adopt(device, header);
+                    String refused = originRefusal(s, header.originId(), header.originPath(), originId);
+                    if (refused != null) {
+                        throw new IllegalArgumentException(s.label() + ": " + refused);
+                    }
+                    refused = changedRefusal(s, header, originId, origin);
+                    if (refused != null) {
+                        throw new IllegalArgumentException(refused);
+                    }
+                    return CowStore.adopt(device, header, originId, originPath);
                 }
                 throw new IllegalArgumentException(s.label() + ": " + path + " is its COW store " + header.id()
                         + ", but " + mismatch + ", so it is not adopted; " + NEVER_FORMATTED + ": give the snapshot "
@@ -102,7 +128,7 @@ final class CowStoreOpener {
                 throw new IllegalArgumentException(notAStoreToFormat(s, path, header));
             }
             if (s.format()) {
-                return CowStore.format(device, s.chunkSectors(), originSectors, newId(s));
+                return CowStore.format(device, s.chunkSectors(), originSectors, newId(s), originId, originPath);
             }
             if (s.cowStoreId() == null) {
                 throw new IllegalArgumentException(s.label() + ": " + path + " exists and the configuration names no "
@@ -116,6 +142,45 @@ final class CowStoreOpener {
             device.close();
             throw e;
         }
+    }
+
+    /**
+     * @param recordedId   the origin identity the store records, or null if it records none
+     * @param recordedPath the origin's path the store records
+     * @param originId     the identity of the origin the configuration names, now
+     * @return why the store named by {@code s} is not adopted for that origin (to follow the
+     *         snapshot's label), or null if it may be
+     */
+    static String originRefusal(SnapshotSettings s, String recordedId, String recordedPath, String originId) {
+        if (originId.equals(recordedId) || originId.equals(s.originId())) {
+            return null;
+        }
+        String store = s.cowStore() + " (COW store " + s.cowStoreId() + ")";
+        String confirm = "if " + s.origin() + " really is that origin (restored from a backup, copied or moved to "
+                + "another file system, a disk known by other properties now), say so with " + Snapshot.CONFIG_ORIGIN_ID
+                + "=" + originId + " (--origin-id " + originId + ") and the store will record it";
+        if (recordedId == null) {
+            return store + " was made by an older kcopyd that recorded no origin identity, so it "
+                    + "is not known to belong to " + s.origin() + " (identity " + originId + ") and is not adopted; "
+                    + "nothing was written; " + confirm;
+        }
+        return store + " belongs to the origin " + recordedPath + " (identity " + recordedId
+                + "); " + s.origin() + " is identity " + originId + ", another file or disk, so the store is not "
+                + "adopted (its old data would be merged into the wrong origin); nothing was written; " + confirm;
+    }
+
+    /** @return why the origin no longer matches the fingerprint the store recorded when closed, or null */
+    private static String changedRefusal(SnapshotSettings s, CowHeader header, String originId, BlockDevice origin)
+            throws IOException {
+        if (header.originSeen() == null || Arrays.equals(header.originSeen(), OriginIdentity.fingerprint(origin))) {
+            return null;
+        }
+        return s.label() + ": its origin " + s.origin() + " (identity " + originId + ") is not as " + s.cowStore()
+                + " (COW store " + header.id() + ") left it: its first or last " + OriginIdentity.SAMPLE_SECTORS / 2
+                + " KiB changed since the store was last closed, so it is another file or disk than the store's "
+                + "origin " + header.originPath() + ", or it was written while no snapshot of it was open and the "
+                + "store no longer holds the snapshot's moment; the store is not adopted and nothing was written "
+                + "(delete " + s.cowStore() + " yourself to start afresh)";
     }
 
     /** The refusal of a kcopyd COW store that is not the configured one, or that this bundle cannot read. */

@@ -94,6 +94,35 @@ final class Origin implements BlockDevice {
         return device;
     }
 
+    /**
+     * Closes the origin's device for good, once its last snapshot is detached: with every stripe
+     * locked, no origin write can land between the fingerprint taken here and the close (one
+     * still on its way finds the device closed), so the fingerprint is what kcopyd left.
+     *
+     * @return the origin's {@linkplain OriginIdentity#fingerprint fingerprint} as closed, or null
+     *         if it could not be read
+     * @throws IOException if the device cannot be closed
+     */
+    byte[] closeDevice() throws IOException {
+        List<Lock> held = new ArrayList<>();
+        for (ReentrantReadWriteLock stripe : stripes) {
+            stripe.writeLock().lock();
+            held.add(stripe.writeLock());
+        }
+        try {
+            byte[] fingerprint;
+            try {
+                fingerprint = OriginIdentity.fingerprint(device);
+            } catch (IOException e) {
+                fingerprint = null;
+            }
+            device.close();
+            return fingerprint;
+        } finally {
+            held.forEach(Lock::unlock);
+        }
+    }
+
     /** @return the names of the snapshots attached now, in the order they were attached */
     List<String> snapshotNames() {
         return snapshots.stream().map(SnapshotVolume::name).toList();

@@ -39,6 +39,7 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 public final class Origins {
 
     private static final FileDeviceOpener FILES = new FileDeviceOpener(false);
+    private static final System.Logger LOG = System.getLogger(Origins.class.getName());
 
     private final Object lock = new Object();
     private final ClientBinding kcopyd = new ClientBinding(KcopydClientFactory::createClient);
@@ -125,7 +126,7 @@ public final class Origins {
             }
             SnapshotVolume snapshot;
             try {
-                CowStore store = cowStores.open(settings, entry.origin.sizeInSectors());
+                CowStore store = cowStores.open(settings, entry.origin.device());
                 try {
                     snapshot = entry.origin.attach(settings.name(), store);
                 } catch (IOException | RuntimeException e) {
@@ -170,7 +171,12 @@ public final class Origins {
                 + "; write through its origin device";
     }
 
-    /** Detaches a snapshot and closes its COW store; the origin closes with its last snapshot. */
+    /**
+     * Detaches a snapshot and closes its COW store; the origin closes with its last snapshot,
+     * whose store then records the origin's fingerprint as kcopyd left it (see
+     * {@link CowStoreOpener}). A snapshot detached while others keep the origin open records
+     * none: writes made through them after it left would not match it, nor should they.
+     */
     void detach(SnapshotVolume snapshot) {
         synchronized (lock) {
             names.remove(snapshot.name(), snapshot);
@@ -180,10 +186,32 @@ public final class Origins {
                 if (--entry.users == 0) {
                     origins.remove(entry.identity);
                     entry.registration.unregister();
-                    closeQuietly(entry.origin.device());
+                    closeLast(entry.origin, snapshot);
                 }
             }
             closeQuietly(snapshot.store.device());
+        }
+    }
+
+    /** Without a fingerprint the next adoption checks the origin's identity only: a warning, not a failure. */
+    private static void closeLast(Origin origin, SnapshotVolume snapshot) {
+        String store = "snapshot '" + snapshot.name() + "': the origin's fingerprint could not be recorded in its COW "
+                + "store " + snapshot.store.device().name();
+        byte[] fingerprint;
+        try {
+            fingerprint = origin.closeDevice();
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "closing " + origin.name() + " failed", e);
+            return;
+        }
+        if (fingerprint == null) {
+            LOG.log(System.Logger.Level.WARNING, store + ": the origin could not be read");
+            return;
+        }
+        try {
+            snapshot.store.close(fingerprint);
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, store + ": " + e.getMessage());
         }
     }
 
@@ -191,8 +219,7 @@ public final class Origins {
         try {
             device.close();
         } catch (IOException e) {
-            System.getLogger(Origins.class.getName()).log(System.Logger.Level.WARNING,
-                    "closing " + device.name() + " failed", e);
+            LOG.log(System.Logger.Level.WARNING, "closing " + device.name() + " failed", e);
         }
     }
 }

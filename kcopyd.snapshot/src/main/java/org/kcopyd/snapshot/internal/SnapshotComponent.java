@@ -67,8 +67,9 @@ public final class SnapshotComponent {
      * The store's identity being recorded (and format cleared) changes nothing; any other change
      * closes the snapshot and opens it with the new configuration. A configuration that is sure
      * to be refused (it names the open store's file without its identity, whether or not it asks
-     * to format it, or another existing file without any identity or format) is refused before
-     * anything closes: the snapshot goes on as it was.
+     * to format it, or with another origin than the one the store belongs to, or another existing
+     * file without any identity or format) is refused before anything closes: the snapshot goes on
+     * as it was.
      */
     @Modified
     void modified(SnapshotConfiguration config, Map<String, Object> properties) throws IOException {
@@ -105,6 +106,18 @@ public final class SnapshotComponent {
         if (sameFile && next.chunkSectors() != snapshot.chunkSectors()) {
             throw new IllegalArgumentException(refused + "its COW store " + next.cowStore() + " was made with chunks "
                     + "of " + snapshot.chunkSectors() + " sectors, the new configuration says " + next.chunkSectors());
+        }
+        if (sameFile && Files.exists(next.origin())) {
+            String originId = OriginIdentity.of(next.origin());
+            if (next.originId() != null && !next.originId().equals(originId)) {
+                throw new IllegalArgumentException(refused + Snapshot.CONFIG_ORIGIN_ID + " " + next.originId()
+                        + " is not the identity of its origin " + next.origin() + ", which is " + originId);
+            }
+            String other = CowStoreOpener.originRefusal(next, snapshot.store.originId(), snapshot.store.originPath(),
+                    originId);
+            if (other != null) {
+                throw new IllegalArgumentException(refused + other);
+            }
         }
         if (!sameFile && next.cowStoreId() == null && !next.format()) {
             throw new IllegalArgumentException(refused + next.cowStore() + " exists and the new configuration names "

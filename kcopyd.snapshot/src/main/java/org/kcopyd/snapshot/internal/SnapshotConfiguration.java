@@ -14,8 +14,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
                 + "empty COW store takes the snapshot when it is made: where no file exists, or, when 'Format' is "
                 + "set, over an existing file that is not a kcopyd COW store. An existing kcopyd COW store is "
                 + "adopted only if its header carries the 'COW store identity' given here (and the same origin "
-                + "size and chunk size): it is reopened as it was. It is never formatted. Anything else is refused "
-                + "with the reason and left untouched.")
+                + "size and chunk size): it is reopened as it was. It is never formatted. A COW store records its "
+                + "origin's identity and is adopted only with that origin (another file or disk of the same size is "
+                + "refused, see 'Origin identity'). Anything else is refused with the reason and left untouched.")
 @interface SnapshotConfiguration {
 
     @AttributeDefinition(name = "Name", description = "The snapshot's name, unique among snapshots: 1 to 64 "
@@ -24,7 +25,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
     @AttributeDefinition(name = "Origin", description = "Path of the origin file or block device. Every write "
             + "to the origin must go through the origin BlockDevice service while snapshots exist; other kcopyd "
-            + "writers of it are refused.")
+            + "writers of it are refused. An existing COW store is adopted only if this is the origin it was made "
+            + "for (the identity its header records: a file's device and inode, a disk's WWID, device-mapper UUID "
+            + "or similar), under whatever path.")
     String origin();
 
     @AttributeDefinition(name = "COW store", description = "Path of the copy-on-write store: created (sparse) "
@@ -65,4 +68,14 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
             + "The snapshot clears this setting once the store is made; remove it from a configuration file "
             + "yourself, or a store whose header is damaged later would be overwritten.")
     boolean format() default false;
+
+    @AttributeDefinition(name = "Origin identity", required = false,
+            description = "Leave empty, except to confirm that the origin is the one an existing COW store was made "
+                    + "for although the store records another identity (a file restored from a backup or copied to "
+                    + "another file system has a new inode; a disk may be known by other properties) or none (a "
+                    + "store made by an older kcopyd). Give the origin's identity as the refusal prints it (such as "
+                    + "file:dev=8:1:ino=1234); it must be the origin's identity now, else the snapshot is refused. "
+                    + "The store then records it. Nothing overrides a store whose origin was written while no "
+                    + "snapshot of it was open.")
+    String originId() default "";
 }

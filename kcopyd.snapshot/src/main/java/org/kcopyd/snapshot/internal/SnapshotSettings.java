@@ -13,9 +13,11 @@ import org.kcopyd.snapshot.Snapshot;
  *
  * @param cowStoreId the identity of the COW store to adopt, or null if none is known yet
  * @param format     whether to make a new store over whatever is at {@code cowStore}
+ * @param originId   the user's word that the origin, whose {@linkplain OriginIdentity identity}
+ *                   this must be, is the one the COW store was made for, or null
  */
 record SnapshotSettings(String name, Path origin, Path cowStore, int chunkSectors, long cowStoreSectors,
-        int maxCopiesInFlight, Duration factoryWait, UUID cowStoreId, boolean format) {
+        int maxCopiesInFlight, Duration factoryWait, UUID cowStoreId, boolean format, String originId) {
 
     static final int MIN_CHUNK = 8;
     static final int MAX_CHUNK = 2048;
@@ -42,6 +44,10 @@ record SnapshotSettings(String name, Path origin, Path cowStore, int chunkSector
             throw new IllegalArgumentException(of + Snapshot.CONFIG_FACTORY_WAIT_SECONDS + " "
                     + factoryWait.getSeconds() + " is outside 0.." + MAX_WAIT_SECONDS);
         }
+        if (originId != null && !OriginIdentity.isWellFormed(originId)) {
+            throw new IllegalArgumentException(of + Snapshot.CONFIG_ORIGIN_ID + " '" + originId + "' is not an origin "
+                    + "identity as kcopyd prints it (such as file:dev=8:1:ino=1234 or block:wwid=naa.5000c500a1b2c3d4)");
+        }
     }
 
     /** Checks a configuration as Config Admin delivers it. */
@@ -51,7 +57,7 @@ record SnapshotSettings(String name, Path origin, Path cowStore, int chunkSector
         return new SnapshotSettings(name, path(name, Snapshot.CONFIG_ORIGIN, c.origin()),
                 path(name, Snapshot.CONFIG_COW_STORE, c.cowStore()), c.chunkSectors(), c.cowStoreSizeMiB() * 2048L,
                 c.maxCopiesInFlight(), Duration.ofSeconds(c.factoryWaitSeconds()), id(name, c.cowStoreId()),
-                c.format());
+                c.format(), c.originId() == null || c.originId().isBlank() ? null : c.originId().trim());
     }
 
     /** @return {@code name} if it follows {@link Snapshot#NAME_RULE} */
@@ -103,6 +109,7 @@ record SnapshotSettings(String name, Path origin, Path cowStore, int chunkSector
      */
     boolean sameSnapshot(SnapshotSettings next, UUID storeId) {
         return storeId.equals(next.cowStoreId) && equals(new SnapshotSettings(next.name, next.origin, next.cowStore,
-                next.chunkSectors, next.cowStoreSectors, next.maxCopiesInFlight, next.factoryWait, cowStoreId, format));
+                next.chunkSectors, next.cowStoreSectors, next.maxCopiesInFlight, next.factoryWait, cowStoreId, format,
+                next.originId));
     }
 }

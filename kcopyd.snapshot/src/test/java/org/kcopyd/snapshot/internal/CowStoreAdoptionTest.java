@@ -18,6 +18,7 @@ import java.util.UUID;
 import java.util.zip.CRC32C;
 
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.kcopyd.api.BlockDevice;
@@ -40,13 +41,20 @@ class CowStoreAdoptionTest {
     private final SnapshotFixture fixture = new SnapshotFixture();
     private final CowStoreOpener opener = new CowStoreOpener(SnapshotFixture.FILES);
 
+    private BlockDevice origin;
+
+    @BeforeEach
+    void makeOrigin() throws IOException {
+        origin = fixture.file(dir.resolve("origin.img"), pattern((int) ORIGIN_SECTORS * 512, 9));
+    }
+
     @AfterEach
     void close() {
         fixture.close();
     }
 
     private CowStore open(Path cow, UUID id, boolean format) throws IOException {
-        CowStore store = opener.open(settings("s1", dir.resolve("origin.img"), cow, id, format), ORIGIN_SECTORS);
+        CowStore store = opener.open(settings("s1", dir.resolve("origin.img"), cow, id, format), origin);
         fixture.track(store.device());
         return store;
     }
@@ -127,14 +135,16 @@ class CowStoreAdoptionTest {
         Path cow = dir.resolve("s1.cow");
         UUID id = storeWithChunks(cow);
         String before = sha256(cow);
+        Path smaller = dir.resolve("smaller.img");
+        BlockDevice smallerDevice = fixture.file(smaller, new byte[4096 * 512]);
 
         for (boolean format : new boolean[] {false, true}) {
             assertThatThrownBy(() -> opener.open(new SnapshotSettings("s1", dir.resolve("origin.img"), cow, 32, 16384,
-                    64, SnapshotFixture.WAIT, id, format), ORIGIN_SECTORS)).isInstanceOf(IllegalArgumentException.class)
+                    64, SnapshotFixture.WAIT, id, format, null), origin)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining(cow + " is its COW store " + id + ", but it was made with chunks of 16 "
                             + "sectors, not the configured 32, so it is not adopted; a kcopyd COW store is never "
                             + "formatted");
-            assertThatThrownBy(() -> opener.open(settings("s1", dir.resolve("origin.img"), cow, id, format), 4096))
+            assertThatThrownBy(() -> opener.open(settings("s1", smaller, cow, id, format), smallerDevice))
                     .hasMessageContaining("it belongs to an origin of 8192 sectors, not 4096");
         }
 
@@ -155,7 +165,7 @@ class CowStoreAdoptionTest {
         ByteBuffer v1 = ByteBuffer.allocate(512).order(ByteOrder.LITTLE_ENDIAN).putLong(0, CowHeader.MAGIC)
                 .putInt(8, 1);
         Files.write(cow, v1.array());
-        assertRefused(cow, id, false, "a kcopyd COW store of version 1; this bundle reads version 2");
+        assertRefused(cow, id, false, "a kcopyd COW store of version 1; this bundle reads versions 2 to 3");
     }
 
     @Test
@@ -245,10 +255,10 @@ class CowStoreAdoptionTest {
                 + " yourself to start afresh");
         assertRefused(cow, id, true, "has a correct checksum but a reason length of 100000");
 
-        Path newer = Files.write(dir.resolve("v3.cow"), ByteBuffer.allocate((int) COW_BYTES)
-                .order(ByteOrder.LITTLE_ENDIAN).putLong(0, CowHeader.MAGIC).putInt(8, 3).array());
-        assertRefused(newer, null, true, newer + " is not adopted: it holds a kcopyd COW store of version 3, newer "
-                + "than this bundle reads (version 2)", "never formatted");
+        Path newer = Files.write(dir.resolve("v4.cow"), ByteBuffer.allocate((int) COW_BYTES)
+                .order(ByteOrder.LITTLE_ENDIAN).putLong(0, CowHeader.MAGIC).putInt(8, 4).array());
+        assertRefused(newer, null, true, newer + " is not adopted: it holds a kcopyd COW store of version 4, newer "
+                + "than this bundle reads (versions 2 to 3)", "never formatted");
     }
 
     @Test

@@ -118,8 +118,8 @@ class CowStoreConsistencyTest {
                 org.kcopyd.api.DeviceOption.READ_WRITE)) {
             CowHeader h = CowStore.readHeader(device);
             // The header of a store whose merge had begun.
-            ByteBuffer merging = new CowHeader(true, true, h.chunkSectors(), h.originSectors(), h.id(), h.areas(), null)
-                    .encode();
+            ByteBuffer merging = new CowHeader(true, true, h.chunkSectors(), h.originSectors(), h.id(), h.areas(), null,
+                    h.originId(), h.originPath(), null).encode();
             device.write(0, merging).toCompletableFuture().join();
         }
         String originBefore = sha256(dir.resolve("origin.img"));
@@ -139,8 +139,8 @@ class CowStoreConsistencyTest {
         try (var device = SnapshotFixture.FILES.open(dir.resolve("s.cow"), "a test file",
                 org.kcopyd.api.DeviceOption.READ_WRITE)) {
             CowHeader h = CowStore.readHeader(device);
-            device.write(0, new CowHeader(true, false, h.chunkSectors(), h.originSectors(), h.id(), 1000, null)
-                    .encode()).toCompletableFuture().join();
+            device.write(0, new CowHeader(true, false, h.chunkSectors(), h.originSectors(), h.id(), 1000, null,
+                    h.originId(), h.originPath(), null).encode()).toCompletableFuture().join();
         }
 
         Origin origin = fixture.origin(fixture.open(dir.resolve("origin.img")));

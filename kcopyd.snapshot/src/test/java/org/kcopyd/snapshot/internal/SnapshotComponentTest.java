@@ -273,7 +273,7 @@ class SnapshotComponentTest {
     @Test
     void namesWithinTheRuleAreAccepted() {
         for (String name : new String[] {"s", "Beta-2.snap_1", "s".repeat(64)}) {
-            assertThat(new SnapshotSettings(name, dir, dir, 16, 2048, 1, Duration.ZERO, null, false).name())
+            assertThat(new SnapshotSettings(name, dir, dir, 16, 2048, 1, Duration.ZERO, null, false, null).name())
                     .isEqualTo(name);
         }
     }

@@ -32,7 +32,7 @@ class SnapshotCrashTest {
         Path cowPath = dir.resolve("cow.img");
         UUID id = UUID.randomUUID();
         try (BlockDevice cow = SnapshotFixture.FILES.createNew(cowPath, 4L * sectors, "a test file")) {
-            CowStore.format(cow, 16, sectors, id);
+            CowStore.format(cow, 16, sectors, id, OriginIdentity.of(originPath), originPath.toString());
         }
 
         for (int round = 0; round < 3; round++) {

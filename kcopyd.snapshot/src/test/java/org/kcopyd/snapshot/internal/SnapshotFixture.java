@@ -53,7 +53,13 @@ final class SnapshotFixture implements AutoCloseable {
 
     /** Settings for a snapshot of {@code origin} in {@code cowStore} (8 MiB if made), 16-sector chunks. */
     static SnapshotSettings settings(String name, Path origin, Path cowStore, UUID cowStoreId, boolean format) {
-        return new SnapshotSettings(name, origin, cowStore, 16, 16384, 64, WAIT, cowStoreId, format);
+        return settings(name, origin, cowStore, cowStoreId, format, null);
+    }
+
+    /** {@link #settings(String, Path, Path, UUID, boolean)} confirming the origin's identity {@code originId}. */
+    static SnapshotSettings settings(String name, Path origin, Path cowStore, UUID cowStoreId, boolean format,
+            String originId) {
+        return new SnapshotSettings(name, origin, cowStore, 16, 16384, 64, WAIT, cowStoreId, format, originId);
     }
 
     static String sha256(Path file) throws IOException {
@@ -87,9 +93,10 @@ final class SnapshotFixture implements AutoCloseable {
         return track(FILES.open(path, "a test file", DeviceOption.READ_WRITE));
     }
 
-    /** A new COW store in a new file of {@code sectors}, for an origin of {@code originSectors}. */
+    /** A new COW store in a new file of {@code sectors}, for an origin of {@code originSectors} known to no file. */
     CowStore newStore(Path path, long sectors, int chunkSectors, long originSectors) throws IOException {
-        return CowStore.format(emptyFile(path, sectors), chunkSectors, originSectors, UUID.randomUUID());
+        return CowStore.format(emptyFile(path, sectors), chunkSectors, originSectors, UUID.randomUUID(),
+                "file:dev=0:0:ino=0", "/a/test/origin");
     }
 
     /** Opens the existing COW store at {@code path}, whatever its header says (the tests know it). */

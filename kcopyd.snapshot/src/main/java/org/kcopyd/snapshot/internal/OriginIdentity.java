@@ -1,0 +1,217 @@
+package org.kcopyd.snapshot.internal;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.regex.Pattern;
+
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.device.BlockIo;
+import org.kcopyd.device.FileClaims;
+
+/**
+ * What tells a snapshot's origin from any other file or disk of the same size, recorded in its
+ * COW store's header: an identity when the store is made, and a fingerprint of its content
+ * whenever the store is closed.
+ *
+ * <p><b>Identity</b> ({@link #of(Path)}), a short string a person can copy into the
+ * {@code originId} setting: for a regular file its device and inode, as {@link FileClaims}
+ * compares files ({@code file:dev=254:0:ino=2146320}), whatever path names it. For a block
+ * device the device number a node stands for (what {@link FileClaims} compares) can name
+ * another disk after a reboot or a re-plug ({@code /dev/sdb} is whichever disk came second), and
+ * device-mapper numbers change with activation order, so what the kernel knows of the disk
+ * itself comes first, from {@code /sys/dev/block/MAJOR:MINOR}: a device-mapper UUID (LVM, dm-crypt,
+ * multipath), the file behind a loop device (and its offset), a disk's WWID or serial number, a
+ * partition as its disk's identity plus its number and start; only a device with none of these is
+ * known by its number alone ({@code block:dev=8:16}). A file restored from a backup or copied
+ * elsewhere is a new inode and so another identity: the user must say it is the origin.
+ *
+ * <p><b>Fingerprint</b> ({@link #fingerprint(BlockDevice)}): a hash of the origin's first and last
+ * {@value #SAMPLE_SECTORS} sectors. A disk's first sectors hold its partition table or file system
+ * superblock with their UUIDs, so two disks of one size almost never agree there; a file whose
+ * inode number was reused by a new file after the origin was deleted is caught the same way. It
+ * also catches an origin written while no snapshot of it was open, which no longer matches its
+ * COW store. A fingerprint says nothing about the sectors between, so it only adds to the
+ * identity.
+ */
+final class OriginIdentity {
+
+    /** The longest identity kept as it is; a longer one is kept as its hash. */
+    static final int MAX_LENGTH = 128;
+    /** Sectors hashed at each end of the origin for its fingerprint. */
+    static final int SAMPLE_SECTORS = 128;
+    /** Bytes of a fingerprint. */
+    static final int FINGERPRINT_BYTES = 16;
+
+    private static final Path SYS_DEV_BLOCK = Path.of("/sys/dev/block");
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFBLK = 0060000;
+    private static final Pattern UNSAFE = Pattern.compile("[^A-Za-z0-9._:+-]+");
+    private static final Pattern TYPED = Pattern.compile("[A-Za-z0-9._:=/+-]{1," + MAX_LENGTH + "}");
+
+    private OriginIdentity() {
+    }
+
+    /**
+     * @param origin the origin's path (symbolic links are followed)
+     * @return the origin's identity, at most {@value #MAX_LENGTH} characters of
+     *         {@code A-Z a-z 0-9 . _ : = / + -}
+     * @throws IOException if the origin cannot be examined (it does not exist, say)
+     */
+    static String of(Path origin) throws IOException {
+        return of(origin, SYS_DEV_BLOCK);
+    }
+
+    /** {@link #of(Path)} with the kernel's {@code /sys/dev/block} at {@code sysDevBlock}. */
+    static String of(Path origin, Path sysDevBlock) throws IOException {
+        BasicFileAttributes attrs = Files.readAttributes(origin, BasicFileAttributes.class);
+        Number mode = unix(origin, "mode");
+        if (mode == null) {
+            // No unix view: whatever the claim registry compares files by.
+            return compact("file:" + clean(String.valueOf(FileClaims.identityOf(origin))));
+        }
+        if (attrs.isOther() && (mode.intValue() & S_IFMT) == S_IFBLK) {
+            return compact("block:" + blockIdentity(majorMinor(unix(origin, "rdev").longValue()), sysDevBlock));
+        }
+        return compact("file:dev=" + majorMinor(unix(origin, "dev").longValue()) + ":ino="
+                + unix(origin, "ino").longValue());
+    }
+
+    /**
+     * @param value an {@code originId} setting
+     * @return whether it could be an identity {@link #of(Path)} gives
+     */
+    static boolean isWellFormed(String value) {
+        return TYPED.matcher(value).matches() && (value.startsWith("file:") || value.startsWith("block:"));
+    }
+
+    /**
+     * @param device the origin's own device (not a snapshot-aware view of it)
+     * @return a hash of its first and last {@value #SAMPLE_SECTORS} sectors
+     * @throws IOException if it cannot be read
+     */
+    static byte[] fingerprint(BlockDevice device) throws IOException {
+        long size = device.sizeInSectors();
+        int head = (int) Math.min(SAMPLE_SECTORS, size);
+        int tail = (int) Math.min(SAMPLE_SECTORS, size - head);
+        MessageDigest sha = sha256();
+        for (long[] range : List.of(new long[] {0, head}, new long[] {size - tail, tail})) {
+            if (range[1] == 0) {
+                continue;
+            }
+            ByteBuffer b = ByteBuffer.allocate((int) range[1] * BlockDevice.SECTOR_SIZE);
+            BlockIo.await(device.read(range[0], b));
+            sha.update(b.flip());
+        }
+        return Arrays.copyOf(sha.digest(), FINGERPRINT_BYTES);
+    }
+
+    /**
+     * @param majorMinor the device's number as {@code MAJOR:MINOR}
+     * @return what the kernel knows of the device, without the {@code block:} prefix
+     */
+    static String blockIdentity(String majorMinor, Path sysDevBlock) {
+        Path node = sysDevBlock.resolve(majorMinor);
+        String known = null;
+        try {
+            Path real = node.toRealPath();
+            known = Files.exists(real.resolve("partition")) ? partition(real) : disk(real);
+        } catch (IOException e) {
+            // No sysfs (not Linux, or hidden in a container): the number is all there is.
+        }
+        return known != null ? known : "dev=" + majorMinor;
+    }
+
+    private static String partition(Path part) throws IOException {
+        String disk = disk(part.getParent());
+        String number = sysfs(part, "partition");
+        String start = sysfs(part, "start");
+        return disk == null || number == null || start == null ? null
+                : disk + "/part=" + number + ":start=" + start;
+    }
+
+    /** @return the stable identity of a whole device from its sysfs directory, or null if it has none */
+    private static String disk(Path dir) throws IOException {
+        String dm = sysfs(dir, "dm/uuid");
+        if (dm != null) {
+            return "dm-uuid=" + dm;
+        }
+        String backing = readSysfs(dir.resolve("loop/backing_file"));
+        if (backing != null && !backing.isEmpty()) {
+            String offset = sysfs(dir, "loop/offset");
+            Path file = Path.of(backing);
+            if (!Files.isRegularFile(file)) {
+                // Deleted (the kernel appends " (deleted)") or replaced by something else: the file is gone.
+                return "loop-of-gone=" + clean(backing);
+            }
+            String of = of(file);
+            return "loop-of=" + of.substring("file:".length())
+                    + (offset == null || offset.equals("0") ? "" : ":offset=" + offset);
+        }
+        for (String name : new String[] {"wwid", "device/wwid", "serial", "device/serial"}) {
+            String value = sysfs(dir, name);
+            if (value != null) {
+                return name.substring(name.indexOf('/') + 1) + "=" + value;
+            }
+        }
+        return null;
+    }
+
+    /** @return the trimmed, cleaned content of a sysfs attribute, or null if it is missing or empty */
+    private static String sysfs(Path dir, String name) throws IOException {
+        String value = readSysfs(dir.resolve(name));
+        return value == null || value.isEmpty() ? null : clean(value);
+    }
+
+    private static String readSysfs(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            return null;
+        }
+        return new String(Files.readAllBytes(file), StandardCharsets.UTF_8).trim();
+    }
+
+    /** Runs of anything a person would have to quote in a shell become one {@code _}. */
+    private static String clean(String value) {
+        return UNSAFE.matcher(value.trim()).replaceAll("_");
+    }
+
+    private static String compact(String identity) {
+        if (identity.length() <= MAX_LENGTH) {
+            return identity;
+        }
+        String kind = identity.substring(0, identity.indexOf(':') + 1);
+        return kind + "sha256=" + HexFormat.of().formatHex(sha256().digest(identity.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** Linux's encoding of a device number (glibc's gnu_dev_major/minor). */
+    static String majorMinor(long dev) {
+        long major = ((dev >>> 8) & 0xfff) | ((dev >>> 32) & ~0xfffL);
+        long minor = (dev & 0xff) | ((dev >>> 12) & ~0xffL & 0xffffffffL);
+        return major + ":" + minor;
+    }
+
+    /** @return a numeric attribute of the unix view, or null if the platform has none */
+    private static Number unix(Path path, String name) throws IOException {
+        try {
+            return (Number) Files.getAttribute(path, "unix:" + name);
+        } catch (UnsupportedOperationException | IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java platform has SHA-256", e);
+        }
+    }
+}
