@@ -1,29 +1,52 @@
 package org.kcopyd.device;
 
 import java.nio.file.Path;
+import java.util.OptionalLong;
 import java.util.function.Supplier;
 
 /**
  * One file claimed for one purpose (see {@link FileClaims}). Closing releases it; closing twice
- * is harmless.
+ * is harmless. A claim held by another process (the {@linkplain FileClaimedException#holder()
+ * holder} named by a refusal) is only a description: closing it does nothing.
  */
 public final class FileClaim implements AutoCloseable {
 
     private final Object identity;
     private final Path path;
     private final Supplier<String> purpose;
+    private final OptionalLong processId;
+    private final boolean ours;
+    private final ClaimLockFile.Held lock;
 
-    FileClaim(Object identity, Path path, Supplier<String> purpose) {
+    private FileClaim(Object identity, Path path, Supplier<String> purpose, OptionalLong processId, boolean ours,
+            ClaimLockFile.Held lock) {
         this.identity = identity;
         this.path = path;
         this.purpose = purpose;
+        this.processId = processId;
+        this.ours = ours;
+        this.lock = lock;
+    }
+
+    /** A claim of this registry, holding {@code lock} (null when it holds none) until it is closed. */
+    static FileClaim held(Object identity, Path path, Supplier<String> purpose, ClaimLockFile.Held lock) {
+        return new FileClaim(identity, path, purpose, OptionalLong.of(ProcessHandle.current().pid()), true, lock);
+    }
+
+    /** A claim found in the claims directory, held by another process (or another copy of this bundle). */
+    static FileClaim elsewhere(Object identity, Path path, String purpose, OptionalLong processId) {
+        return new FileClaim(identity, path, () -> purpose, processId, false, null);
     }
 
     Object identity() {
         return identity;
     }
 
-    /** @return the path the file was claimed by */
+    ClaimLockFile.Held lock() {
+        return lock;
+    }
+
+    /** @return the path the file was claimed by (absolute, if claimed by another process) */
     public Path path() {
         return path;
     }
@@ -33,13 +56,39 @@ public final class FileClaim implements AutoCloseable {
         return purpose.get();
     }
 
-    @Override
-    public void close() {
-        FileClaims.release(this);
+    /**
+     * @return the id of the process that holds the claim: this one for a claim made here; empty if
+     *         another process holds it but has not said which (its claim is being taken, say)
+     * @since 1.1
+     */
+    public OptionalLong processId() {
+        return processId;
+    }
+
+    /**
+     * @return true for a claim of this process's registry, false for one another process (or another
+     *         copy of the {@code kcopyd.device} bundle in this process) holds
+     * @since 1.1
+     */
+    public boolean isHeldHere() {
+        return ours;
     }
 
     @Override
+    public void close() {
+        if (ours) {
+            FileClaims.release(this);
+        }
+    }
+
+    /** @return {@code "PATH is PURPOSE"}, and for a claim held elsewhere {@code " (kcopyd process PID)"} */
+    @Override
     public String toString() {
-        return path + " is " + purpose();
+        return path + " is " + purpose() + holderSuffix();
+    }
+
+    /** @return {@code " (kcopyd process PID)"} for a claim held elsewhere whose process is known, else empty */
+    String holderSuffix() {
+        return ours || processId.isEmpty() ? "" : " (kcopyd process " + processId.getAsLong() + ")";
     }
 }

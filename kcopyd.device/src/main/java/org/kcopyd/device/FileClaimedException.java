@@ -5,7 +5,9 @@ import java.nio.file.Path;
 
 /**
  * A file kcopyd was asked to write is already claimed for another purpose. The message names
- * the holder: {@code "origin.img is the origin of snapshot s1; write through its origin device"}.
+ * the holder: {@code "origin.img is the origin of snapshot s1; write through its origin device"},
+ * and when another process holds it, that process:
+ * {@code "origin.img is the origin of snapshot s1; write through its origin device (kcopyd process 12345)"}.
  */
 public final class FileClaimedException extends IOException {
 
@@ -14,12 +16,19 @@ public final class FileClaimedException extends IOException {
     private final transient FileClaim holder;
 
     FileClaimedException(Path path, FileClaim holder) {
-        super(path + (path.equals(holder.path()) ? "" : " (the same file as " + holder.path() + ")") + " is "
-                + holder.purpose());
+        super(path + (sameSpelling(path, holder.path()) ? "" : " (the same file as " + holder.path() + ")") + " is "
+                + holder.purpose() + holder.holderSuffix());
         this.holder = holder;
     }
 
-    /** @return the claim that stands in the way */
+    private static boolean sameSpelling(Path path, Path holderPath) {
+        return path.equals(holderPath) || path.toAbsolutePath().normalize().equals(holderPath.toAbsolutePath().normalize());
+    }
+
+    /**
+     * @return the claim that stands in the way; {@linkplain FileClaim#isHeldHere() held here} or by
+     *         the process {@link FileClaim#processId()} names
+     */
     public FileClaim holder() {
         return holder;
     }

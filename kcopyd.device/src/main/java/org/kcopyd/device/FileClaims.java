@@ -1,9 +1,7 @@
 package org.kcopyd.device;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -17,13 +15,31 @@ import java.util.function.Supplier;
  * spelling of the path (relative, {@code ..}, symbolic or hard links).
  *
  * <p>Identity is the file's device and inode; for a block device node it is the device number it
- * stands for, so two nodes of one disk are the same file. Claims are held in this JVM (the
- * library bundle is shared by every kcopyd bundle of a framework), until {@link FileClaim#close()}.
- * Thread-safe.
+ * stands for, so two nodes of one disk are the same file. Claims are held until
+ * {@link FileClaim#close()}, and hold across processes: this JVM's claims are kept in a registry
+ * (the library bundle is shared by every kcopyd bundle of a framework) and, for every other kcopyd
+ * process of the same user, in a claims directory ({@code /run/kcopyd/claims} for root, else
+ * {@code $XDG_RUNTIME_DIR/kcopyd/claims}, {@code /run/user/UID/kcopyd/claims} or
+ * {@code /tmp/kcopyd-claims-UID}; the system property {@code kcopyd.claims.dir} names another).
+ * There a claim is a POSIX record lock that the kernel drops when its process ends, however it
+ * ends, and a record of who holds it, so that a claim of another process is refused as
+ * {@code "origin.img is the origin of snapshot s1; write through its origin device (kcopyd
+ * process 12345)"}. The claimed files themselves are never locked or opened by the registry.
+ * Processes of different users (root and another) have different directories and do not see
+ * each other's claims.
+ *
+ * <p>A claims directory that cannot be used — not creatable, not a directory of the user's own,
+ * writable by group or others — fails every claim with the reason, rather than let a write go
+ * unprotected. Reading needs no claim and is never refused. Thread-safe.
  */
 public final class FileClaims {
 
+    private static final System.Logger LOG = System.getLogger(FileClaims.class.getName());
+
     private static final Map<Object, FileClaim> CLAIMS = new HashMap<>();
+
+    /** This JVM's side of the claims directory, opened at the first claim; guarded by {@link #CLAIMS}. */
+    private static ClaimLockFile lockFile;
 
     private FileClaims() {
     }
@@ -35,8 +51,10 @@ public final class FileClaims {
      * @param purpose what the file is to its holder, completing "PATH is ...", e.g.
      *                {@code "the region log of mirror m1"}
      * @return the claim, to be closed when the file is no longer used for that purpose
-     * @throws FileClaimedException if the file is claimed already; its message names the holder
-     * @throws IOException          if the file cannot be examined (it does not exist, say)
+     * @throws FileClaimedException if the file is claimed already, in this process or another; its
+     *                              message names the holder
+     * @throws IOException          if the file cannot be examined (it does not exist, say), or the
+     *                              claims directory cannot be used
      */
     public static FileClaim claim(Path path, String purpose) throws IOException {
         return claim(path, () -> purpose);
@@ -44,37 +62,43 @@ public final class FileClaims {
 
     /**
      * Claims an existing file for a purpose that may change while it is held (the origin of
-     * several snapshots, say): {@code purpose} is asked whenever a conflicting claim is refused.
+     * several snapshots, say): {@code purpose} is asked whenever a conflicting claim in this JVM is
+     * refused, and whenever a claim is taken or released in this JVM, to update what other
+     * processes are told.
      *
      * @param path    the file (symbolic links are followed)
      * @param purpose what the file is to its holder, completing "PATH is ..."; called under the
      *                registry's lock, so it must be quick and take no locks of its own callers
      * @return the claim
      * @throws FileClaimedException if the file is claimed already; its message names the holder
-     * @throws IOException          if the file cannot be examined
+     * @throws IOException          if the file cannot be examined, or the claims directory cannot be used
      */
     public static FileClaim claim(Path path, Supplier<String> purpose) throws IOException {
-        Object identity = identityOf(path);
+        FileIdentity identity = FileIdentity.of(path);
         synchronized (CLAIMS) {
             FileClaim holder = CLAIMS.get(identity);
             if (holder != null) {
                 throw new FileClaimedException(path, holder);
             }
-            FileClaim claim = new FileClaim(identity, path, purpose);
+            ClaimLockFile.Held lock = lockFile().acquire(identity, path, purpose.get());
+            FileClaim claim = FileClaim.held(identity, path, purpose, lock);
             CLAIMS.put(identity, claim);
+            republish();
             return claim;
         }
     }
 
     /**
      * @param path a file
-     * @return the claim held on it, if any
-     * @throws IOException if the file cannot be examined
+     * @return the claim held on it, if any: in this JVM, or by another process (a description, see
+     *         {@link FileClaim#isHeldHere()})
+     * @throws IOException if the file cannot be examined, or the claims directory cannot be used
      */
     public static Optional<FileClaim> holderOf(Path path) throws IOException {
-        Object identity = identityOf(path);
+        FileIdentity identity = FileIdentity.of(path);
         synchronized (CLAIMS) {
-            return Optional.ofNullable(CLAIMS.get(identity));
+            FileClaim holder = CLAIMS.get(identity);
+            return holder != null ? Optional.of(holder) : lockFile().holder(identity, path);
         }
     }
 
@@ -87,21 +111,41 @@ public final class FileClaims {
      * @throws IOException if the file cannot be examined
      */
     public static Object identityOf(Path path) throws IOException {
-        BasicFileAttributes attrs = Files.readAttributes(path, BasicFileAttributes.class);
-        if (attrs.isOther()) {
-            try {
-                return "rdev:" + Files.getAttribute(path, "unix:rdev");
-            } catch (UnsupportedOperationException | IllegalArgumentException e) {
-                // No unix view: the node's own identity below.
-            }
-        }
-        Object key = attrs.fileKey();
-        return key != null ? key : path.toRealPath();
+        return FileIdentity.of(path);
     }
 
     static void release(FileClaim claim) {
         synchronized (CLAIMS) {
-            CLAIMS.remove(claim.identity(), claim);
+            if (CLAIMS.remove(claim.identity(), claim)) {
+                try {
+                    claim.lock().release();
+                } catch (IOException | RuntimeException e) {
+                    LOG.log(System.Logger.Level.WARNING, "releasing the claim on " + claim.path() + " failed", e);
+                }
+                republish();
+            }
+        }
+    }
+
+    /** Locates and opens the claims directory the first time it is needed (again after a failure). */
+    private static ClaimLockFile lockFile() throws IOException {
+        if (lockFile == null) {
+            lockFile = ClaimLockFile.open(ClaimDirectory.locate());
+        }
+        return lockFile;
+    }
+
+    /**
+     * Tells other processes what this JVM's files are to it now: a purpose may have changed since it
+     * was written (an origin's snapshots come and go).
+     */
+    private static void republish() {
+        for (FileClaim claim : CLAIMS.values()) {
+            try {
+                claim.lock().publish(claim.purpose());
+            } catch (IOException | RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "updating the claim record of " + claim.path() + " failed", e);
+            }
         }
     }
 }

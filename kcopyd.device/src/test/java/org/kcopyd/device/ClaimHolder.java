@@ -1,0 +1,61 @@
+package org.kcopyd.device;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.DeviceOption;
+
+/**
+ * The other process of {@link ClaimsAcrossProcessesTest}: opens {@code args[0]} for writing,
+ * claimed for {@code args[1]}, prints {@code claimed PID} (or {@code refused MESSAGE} and exits 1),
+ * then obeys standard input, one command a line, answering each:
+ * <ul>
+ * <li>{@code touch PATH}: reads the claimed file every way a process can, and claims and releases
+ *     {@code PATH}; none of it may drop the claim (closing any descriptor of a file drops the
+ *     process's POSIX locks on it);
+ * <li>{@code release}: closes the device, releasing the claim;
+ * <li>{@code exit}: ends the process normally, without releasing anything.
+ * </ul>
+ */
+public final class ClaimHolder {
+
+    private ClaimHolder() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        Path path = Path.of(args[0]);
+        FileDeviceOpener opener = new FileDeviceOpener(false, args[1]);
+        BlockDevice device;
+        try {
+            device = opener.open(path, DeviceOption.READ_WRITE);
+        } catch (FileClaimedException e) {
+            System.out.println("refused " + e.getMessage());
+            System.exit(1);
+            return;
+        }
+        System.out.println("claimed " + ProcessHandle.current().pid());
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        for (String line = in.readLine(); line != null; line = in.readLine()) {
+            if (line.startsWith("touch ")) {
+                opener.open(path).close();
+                FileChannel.open(path, StandardOpenOption.READ).close();
+                Files.readAllBytes(path);
+                FileClaims.holderOf(path);
+                FileClaims.claim(Path.of(line.substring(6)), "touched").close();
+                System.out.println("touched");
+            } else if (line.equals("release")) {
+                device.close();
+                System.out.println("released");
+            } else if (line.equals("exit")) {
+                System.exit(0);
+            }
+        }
+    }
+}

@@ -1,0 +1,171 @@
+package org.kcopyd.device;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.DeviceOption;
+
+/**
+ * Claims hold across processes: each test starts {@link ClaimHolder} in a JVM of its own, sharing
+ * this one's claims directory ({@code kcopyd.claims.dir}, set by the build).
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class ClaimsAcrossProcessesTest {
+
+    private static final String ORIGIN = "the origin of snapshot s1; write through its origin device";
+
+    @TempDir
+    Path dir;
+
+    private final List<Process> started = new ArrayList<>();
+    private final FileDeviceOpener opener = new FileDeviceOpener(false, "a destination of a copy");
+
+    /** The other process, and its standard input and output. */
+    private record Holder(Process process, PrintWriter in, BufferedReader out, String firstLine) {
+
+        long pid() {
+            return process.pid();
+        }
+
+        String ask(String command) throws IOException {
+            in.println(command);
+            return out.readLine();
+        }
+    }
+
+    @AfterEach
+    void stopHolders() throws InterruptedException {
+        for (Process p : started) {
+            p.destroyForcibly();
+            p.waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
+    private Holder start(Path path, String purpose) throws IOException {
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"),
+                "-D" + ClaimDirectory.PROPERTY + "=" + System.getProperty(ClaimDirectory.PROPERTY),
+                ClaimHolder.class.getName(), path.toString(), purpose)
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        started.add(p);
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        PrintWriter in = new PrintWriter(p.getOutputStream(), true, StandardCharsets.UTF_8);
+        return new Holder(p, in, out, out.readLine());
+    }
+
+    private Holder hold(Path path, String purpose) throws IOException {
+        Holder h = start(path, purpose);
+        assertThat(h.firstLine()).as("the other process claims " + path).isEqualTo("claimed " + h.pid());
+        return h;
+    }
+
+    private Path image(String name) throws IOException {
+        Path file = dir.resolve(name);
+        Files.write(file, new byte[4096]);
+        return file;
+    }
+
+    @Test
+    void aClaimOfAnotherProcessIsRefusedNamingItsPurposeAndProcess() throws IOException {
+        Path origin = image("origin.img");
+        Holder h = hold(origin, ORIGIN);
+
+        assertThatThrownBy(() -> FileClaims.claim(origin, "a destination of a copy"))
+                .isInstanceOf(FileClaimedException.class)
+                .hasMessage(origin + " is " + ORIGIN + " (kcopyd process " + h.pid() + ")");
+        FileClaim holder = FileClaims.holderOf(origin).orElseThrow();
+        assertThat(holder.isHeldHere()).isFalse();
+        assertThat(holder.processId()).isEqualTo(OptionalLong.of(h.pid()));
+        assertThat(holder.purpose()).isEqualTo(ORIGIN);
+        assertThat(holder.path()).isEqualTo(origin);
+        assertThatThrownBy(() -> opener.open(origin, DeviceOption.READ_WRITE)).isInstanceOf(FileClaimedException.class);
+        assertThatThrownBy(() -> opener.create(origin, 8)).isInstanceOf(FileClaimedException.class);
+        try (BlockDevice reader = opener.open(origin)) {
+            assertThat(reader.sizeInSectors()).as("reading is never refused").isEqualTo(8);
+        }
+
+        // The holder reads the file every way it can and claims and releases another: it keeps its claim.
+        assertThat(h.ask("touch " + image("other.img"))).isEqualTo("touched");
+        assertThatThrownBy(() -> FileClaims.claim(origin, "a destination of a copy"))
+                .hasMessageEndingWith("(kcopyd process " + h.pid() + ")");
+    }
+
+    @Test
+    void everyPathToTheFileMeetsTheClaimOfTheOtherProcessAndItMeetsOurs() throws IOException {
+        Path file = image("a.img");
+        Path link = dir.resolve("link.img");
+        Files.createSymbolicLink(link, file);
+        Path hard = dir.resolve("hard.img");
+        Files.createLink(hard, file);
+        Files.createDirectories(dir.resolve("sub"));
+        Holder h = hold(link, "leg 1 of mirror m");
+
+        for (Path other : List.of(file, hard, dir.resolve("sub/../a.img"), link)) {
+            assertThatThrownBy(() -> FileClaims.claim(other, "a destination of a copy")).as(other.toString())
+                    .isInstanceOf(FileClaimedException.class)
+                    .hasMessage(other + (other.equals(link) ? "" : " (the same file as " + link + ")")
+                            + " is leg 1 of mirror m (kcopyd process " + h.pid() + ")");
+        }
+        h.ask("release");
+
+        try (FileClaim ours = FileClaims.claim(hard, "the region log of mirror m")) {
+            Holder refused = start(file, "leg 0 of mirror n");
+            assertThat(refused.firstLine()).isEqualTo("refused " + file + " (the same file as " + hard
+                    + ") is the region log of mirror m (kcopyd process " + ProcessHandle.current().pid() + ")");
+        }
+    }
+
+    @Test
+    void aClaimIsFreeOnceItsHolderReleasesItOrExits() throws Exception {
+        Path file = image("b.img");
+        Holder releasing = hold(file, "leg 1 of mirror m");
+        assertThat(releasing.ask("release")).isEqualTo("released");
+        assertThat(FileClaims.holderOf(file)).as("released while its process runs on").isEmpty();
+        FileClaims.claim(file, "a destination of a copy").close();
+
+        Holder exiting = hold(file, "leg 1 of mirror m");
+        exiting.in().println("exit");
+        assertThat(exiting.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(exiting.process().exitValue()).as("a normal exit, the claim never closed").isZero();
+        assertThat(FileClaims.holderOf(file)).isEmpty();
+        FileClaims.claim(file, "a destination of a copy").close();
+    }
+
+    @Test
+    void aClaimOfAKilledProcessIsFreeAndWhatItLeftBehindIsNotBelieved() throws Exception {
+        Path file = image("c.img");
+        Holder killed = hold(file, "the COW store of snapshot s1");
+        killed.process().destroyForcibly();
+        assertThat(killed.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+        Path record = Path.of(System.getProperty(ClaimDirectory.PROPERTY))
+                .resolve(FileIdentity.of(file).name() + ".holder");
+        assertThat(Files.readString(record)).as("kill -9 leaves its record").contains("pid=" + killed.pid());
+
+        assertThat(FileClaims.holderOf(file)).isEmpty();
+        FileClaims.claim(file, "a destination of a copy").close();
+
+        Holder next = hold(file, "the COW store of snapshot s2");
+        assertThatThrownBy(() -> FileClaims.claim(file, "a destination of a copy"))
+                .hasMessage(file + " is the COW store of snapshot s2 (kcopyd process " + next.pid() + ")");
+        next.process().destroyForcibly();
+        assertThat(next.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+        FileClaims.claim(file, "a destination of a copy").close();
+    }
+}
