@@ -52,12 +52,12 @@ import org.osgi.annotation.versioning.ProviderType;
  * closes, its store also records a fingerprint of the origin's first and last 64 KiB as kcopyd
  * left it; if they differ when the store is adopted again, the origin is another disk or file, or
  * was written while no snapshot of it was open (the store then no longer holds the snapshot's
- * moment), and the store is refused too (delete it to start afresh). An origin that really is the store's origin under another
- * identity (a file restored from a backup or copied to another file system: a new inode; a disk
- * that lost or gained its WWID) is accepted only when the user says so: {@value #CONFIG_ORIGIN_ID}
- * set to the origin's current identity, printed in the refusal; the store then records it. A
- * store made by a version that recorded no origin (COW header version 2) is refused the same way
- * until {@value #CONFIG_ORIGIN_ID} confirms its origin.
+ * moment), and the store is refused too (delete it to start afresh). An origin that really is the
+ * store's origin under another identity (a file restored from a backup or copied to another file
+ * system: a new inode; a disk that lost or gained its WWID) is accepted only when the user says
+ * so: {@value #CONFIG_ORIGIN_ID} set to the origin's current identity, printed in the refusal;
+ * the store then records it. A store made by a version that recorded no origin (COW header
+ * version 2) is refused the same way until {@value #CONFIG_ORIGIN_ID} confirms its origin.
  */
 @ProviderType
 public interface Snapshot {
