@@ -36,9 +36,8 @@ import org.kcopyd.api.PreparedCompletion;
  */
 final class Client implements KcopydClient {
 
-    private static final System.Logger LOG = System.getLogger(Client.class.getName());
-
     private final Consumer<Client> closedCallback;
+    private final System.Logger log;
     private final String name;
     private final PagePool pool;
     private final Executor io;
@@ -74,10 +73,12 @@ final class Client implements KcopydClient {
      * @param closedCallback told once, on the worker thread, when the worker ends (its pages
      *                       released, or left to the garbage collector after an abort), before
      *                       the client's flush barriers and close() return
+     * @param log            where the client writes its notices: its engine's
      */
-    Client(Consumer<Client> closedCallback, String name, int pages, IoThrottle throttle, Executor io,
+    Client(Consumer<Client> closedCallback, System.Logger log, String name, int pages, IoThrottle throttle, Executor io,
             ZeroBuffer zeros, int subJobKiB, int subJobsPerJob, int maxDestinations, int maxQueuedJobs) {
         this.closedCallback = closedCallback;
+        this.log = log;
         this.name = name;
         this.pool = new PagePool(pages);
         this.io = io;
@@ -294,7 +295,7 @@ final class Client implements KcopydClient {
                 parked = false;
             }
         } catch (Throwable t) {
-            LOG.log(Level.ERROR, "kcopyd client '" + name + "' worker failed; the client is unusable", t);
+            log.log(Level.ERROR, "kcopyd client '" + name + "' worker failed; the client is unusable", t);
             closed.set(true);
             throw t;
         } finally {
@@ -307,7 +308,7 @@ final class Client implements KcopydClient {
         if (pool.inUse() == 0) {
             pool.release();
         } else {
-            LOG.log(Level.WARNING, "kcopyd client '" + name + "' ends with " + pool.inUse()
+            log.log(Level.WARNING, "kcopyd client '" + name + "' ends with " + pool.inUse()
                     + " pages still held by device I/O; they are left to the garbage collector");
         }
         closedCallback.accept(this);
@@ -419,7 +420,7 @@ final class Client implements KcopydClient {
                 try {
                     job.callback.accept(result);
                 } catch (Throwable t) {
-                    LOG.log(Level.ERROR, "completion callback of kcopyd client '" + name + "' threw", t);
+                    log.log(Level.ERROR, "completion callback of kcopyd client '" + name + "' threw", t);
                 }
             }
             job.future.complete(result);

@@ -37,11 +37,12 @@ public final class Engine implements KcopydEngine {
     /** How long {@link #close()} lets accepted jobs finish before aborting them. */
     public static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(30);
 
-    private static final System.Logger LOG = System.getLogger(Engine.class.getName());
     private static final Duration ABORT_GRACE = Duration.ofSeconds(10);
     private static final AtomicInteger ENGINES = new AtomicInteger();
 
     private final String id;
+    /** Where the engine's and its clients' notices go (in OSGi, the Log Service while one is bound). */
+    private final System.Logger log;
     private final ThreadPoolExecutor io;
     private final ConcurrentHashMap<String, IoThrottle> throttles = new ConcurrentHashMap<>();
     private final Set<Client> clients = ConcurrentHashMap.newKeySet();
@@ -61,12 +62,24 @@ public final class Engine implements KcopydEngine {
     private volatile boolean closed;
 
     /**
-     * Starts an engine: its I/O threads start now, each client's worker when it is created.
+     * Starts an engine that writes its notices to the {@code System.Logger} of its class name.
      *
      * @param settings the settings
      */
     public Engine(EngineSettings settings) {
+        this(settings, System.getLogger(Engine.class.getName()));
+    }
+
+    /**
+     * Starts an engine: its I/O threads start now, each client's worker when it is created.
+     *
+     * @param settings the settings
+     * @param log      where the engine and its clients write their notices (a job aborted at close, a
+     *                 client's worker failing, a completion callback that threw)
+     */
+    public Engine(EngineSettings settings, System.Logger log) {
         this.settings = Objects.requireNonNull(settings, "settings");
+        this.log = Objects.requireNonNull(log, "log");
         this.id = "e" + ENGINES.incrementAndGet();
         AtomicInteger threadNumbers = new AtomicInteger();
         ThreadFactory threads = r -> {
@@ -108,7 +121,7 @@ public final class Engine implements KcopydEngine {
             zero.retain();
         }
         try {
-            Client client = new Client(this::clientClosed, name, pages, throttle, io, zero, s.subJobKiB(),
+            Client client = new Client(this::clientClosed, log, name, pages, throttle, io, zero, s.subJobKiB(),
                     s.subJobsPerJob(), s.maxDestinations(), s.maxQueuedJobs());
             zeroUsers.put(client, zero);
             clients.add(client);
@@ -261,7 +274,7 @@ public final class Engine implements KcopydEngine {
             clean = false;
             for (Client client : open) {
                 if (!client.isTerminated()) {
-                    LOG.log(System.Logger.Level.WARNING, "kcopyd client '" + client.name()
+                    log.log(System.Logger.Level.WARNING, "kcopyd client '" + client.name()
                             + "' did not finish its jobs within " + timeout + "; aborting them");
                     aborted.add(client);
                     client.abort();

@@ -23,16 +23,17 @@ import org.osgi.framework.ServiceRegistration;
  */
 final class DeviceOpenerService implements ServiceFactory<BlockDeviceOpener> {
 
-    private static final System.Logger LOG = System.getLogger(DeviceOpenerService.class.getName());
     private final Engine engine;
+    private final System.Logger log;
 
-    DeviceOpenerService(Engine engine) {
+    DeviceOpenerService(Engine engine, System.Logger log) {
         this.engine = engine;
+        this.log = log;
     }
 
     @Override
     public BlockDeviceOpener getService(Bundle bundle, ServiceRegistration<BlockDeviceOpener> registration) {
-        return new BundleOpener(engine, "open for writing by bundle " + bundle.getSymbolicName());
+        return new BundleOpener(engine, "open for writing by bundle " + bundle.getSymbolicName(), log);
     }
 
     @Override
@@ -45,13 +46,15 @@ final class DeviceOpenerService implements ServiceFactory<BlockDeviceOpener> {
     static final class BundleOpener implements BlockDeviceOpener {
         private final Engine engine;
         private final String purpose;
+        private final System.Logger log;
         // By identity: two opens of one file are equal devices, but each must be closed.
         private final Set<BlockDevice> devices = Collections.synchronizedSet(
                 Collections.newSetFromMap(new IdentityHashMap<>()));
 
-        BundleOpener(Engine engine, String purpose) {
+        BundleOpener(Engine engine, String purpose, System.Logger log) {
             this.engine = engine;
             this.purpose = purpose;
+            this.log = log;
         }
 
         @Override
@@ -75,7 +78,7 @@ final class DeviceOpenerService implements ServiceFactory<BlockDeviceOpener> {
                 try {
                     device.close();
                 } catch (IOException e) {
-                    LOG.log(System.Logger.Level.WARNING, "closing " + device.name() + " failed", e);
+                    log.log(System.Logger.Level.WARNING, "closing " + device.name() + " failed", e);
                 }
             }
             devices.clear();

@@ -68,11 +68,8 @@ public final class KcopydComponent {
     /** DS's own configuration of a reference ({@code logger.target}), not an engine setting either. */
     private static final List<String> REFERENCE_SUFFIXES = List.of(".target", ".cardinality.minimum");
 
-    private static final System.Logger FALLBACK = System.getLogger(KcopydComponent.class.getName());
-
-    @Reference(service = LoggerFactory.class, cardinality = ReferenceCardinality.OPTIONAL,
-            policy = ReferencePolicy.DYNAMIC)
-    private volatile Logger logger;
+    /** The component's and the engine's notices: to the Log Service while one is bound, else to System.Logger. */
+    private final LogServiceLogger log = new LogServiceLogger(KcopydComponent.class.getName());
 
     private Engine engine;
     private ServiceRegistration<KcopydClientFactory> factory;
@@ -84,12 +81,22 @@ public final class KcopydComponent {
     /** The reason the latest configuration was refused, or null; set by {@link #apply}. */
     private String refusal;
 
+    @Reference(name = "logger", service = LoggerFactory.class, cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC)
+    void bindLogger(Logger logger) {
+        log.bind(logger);
+    }
+
+    void unbindLogger(Logger logger) {
+        log.unbind(logger);
+    }
+
     @Activate
     void activate(BundleContext context, Map<String, Object> properties) {
         apply(properties);
         factory = context.registerService(KcopydClientFactory.class, new ClientFactoryService(engine),
                 serviceProperties("kcopyd client factory"));
-        opener = context.registerService(BlockDeviceOpener.class, new DeviceOpenerService(engine),
+        opener = context.registerService(BlockDeviceOpener.class, new DeviceOpenerService(engine, log),
                 serviceProperties("kcopyd file and block device opener"));
         Hashtable<String, Object> shell = new Hashtable<>();
         shell.put("osgi.command.scope", "kcopyd");
@@ -127,7 +134,7 @@ public final class KcopydComponent {
                 error("invalid configuration " + KcopydClientFactory.PID + " refused: " + refusal
                         + "; starting with the defaults");
             }
-            engine = new Engine(requested == null ? EngineSettings.defaults() : requested);
+            engine = new Engine(requested == null ? EngineSettings.defaults() : requested, log);
             info("kcopyd engine started: " + engine.settings());
         } else if (requested == null) {
             error("invalid configuration " + KcopydClientFactory.PID + " refused: " + refusal + "; keeping "
@@ -191,20 +198,10 @@ public final class KcopydComponent {
     }
 
     private void error(String message) {
-        Logger log = logger;
-        if (log != null) {
-            log.error(message);
-        } else {
-            FALLBACK.log(System.Logger.Level.ERROR, message);
-        }
+        log.log(System.Logger.Level.ERROR, message);
     }
 
     private void info(String message) {
-        Logger log = logger;
-        if (log != null) {
-            log.info(message);
-        } else {
-            FALLBACK.log(System.Logger.Level.INFO, message);
-        }
+        log.log(System.Logger.Level.INFO, message);
     }
 }
