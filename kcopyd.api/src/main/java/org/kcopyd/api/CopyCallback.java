@@ -3,7 +3,7 @@ package org.kcopyd.api;
 import org.osgi.annotation.versioning.ConsumerType;
 
 /**
- * The completion routine of a job: the seed's {@code kcopyd_notify_fn}.
+ * The completion routine of a job: dm-kcopyd's {@code kcopyd_notify_fn}.
  *
  * <p><b>Threading.</b> Called exactly once per job, on the client's completion thread, one
  * completion at a time and never concurrently for one client, never on the thread that

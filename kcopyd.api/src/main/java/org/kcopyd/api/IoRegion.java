@@ -3,7 +3,7 @@ package org.kcopyd.api;
 import java.util.Objects;
 
 /**
- * A range of sectors on one block device: the seed's {@code struct io_region}.
+ * A range of sectors on one block device: dm-kcopyd's {@code struct io_region}.
  *
  * <p>Validated when built: the device is not null, {@code sector >= 0}, {@code count >= 1},
  * {@code sector + count} does not overflow and does not pass the device's end

@@ -46,7 +46,7 @@ public interface KcopydClient extends AutoCloseable {
     int pages();
 
     /**
-     * Copies the source region to every destination region: the seed's {@code kcopyd_copy}.
+     * Copies the source region to every destination region: dm-kcopyd's {@code kcopyd_copy}.
      * The source is read once; the destinations are written in parallel.
      *
      * @param <C>      the context type
@@ -120,7 +120,7 @@ public interface KcopydClient extends AutoCloseable {
     ClientStatistics statistics();
 
     /**
-     * Closes the client: the seed's {@code kcopyd_client_destroy}, made safe. New submissions
+     * Closes the client: dm-kcopyd's {@code kcopyd_client_destroy}, made safe. New submissions
      * fail with {@link IllegalStateException}; jobs already accepted run to completion and
      * report; then the completion thread ends and the pages are released. Blocks until then,
      * unless called from the completion thread itself (then it returns at once and the

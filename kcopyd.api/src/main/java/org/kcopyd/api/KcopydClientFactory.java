@@ -3,7 +3,7 @@ package org.kcopyd.api;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
- * Creates kcopyd clients: the seed's {@code kcopyd_client_create}. Registered as an OSGi
+ * Creates kcopyd clients: dm-kcopyd's {@code kcopyd_client_create}. Registered as an OSGi
  * service by the implementation bundle; outside OSGi, obtained from {@link Kcopyd#start}.
  * Thread-safe.
  *
@@ -55,7 +55,7 @@ public interface KcopydClientFactory {
     }
 
     /**
-     * Creates a client reserving {@code pages} pages: the seed's {@code num_pages}.
+     * Creates a client reserving {@code pages} pages: dm-kcopyd's {@code num_pages}.
      *
      * @param pages pages of {@value KcopydClient#PAGE_SIZE} bytes, 1..the configured maximum per client
      * @return a new client
