@@ -12,6 +12,7 @@ import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.DeviceOption;
 import org.kcopyd.device.FileClaimedException;
+import org.kcopyd.device.FileClaims;
 import org.kcopyd.device.FileDeviceOpener;
 import org.kcopyd.mirror.Mirror;
 
@@ -81,10 +82,12 @@ final class OpenedMirror implements AutoCloseable {
         Path createdLog = null;
         try {
             List<BlockDevice> legs = new ArrayList<>();
+            List<RegionLog.Leg> recorded = new ArrayList<>();
             List<Object> serviceIds = new ArrayList<>();
             for (int i = 0; i < s.legs().size(); i++) {
                 String leg = s.legs().get(i);
                 BlockDevice device;
+                String identity;
                 if (leg.startsWith(Mirror.SERVICE_LEG)) {
                     String deviceName = leg.substring(Mirror.SERVICE_LEG.length());
                     Lease lease = services.lease(deviceName);
@@ -103,6 +106,8 @@ final class OpenedMirror implements AutoCloseable {
                     if (device.isReadOnly()) {
                         throw new IllegalArgumentException(prefix + "leg " + i + " '" + leg + "' is read-only");
                     }
+                    // A service has no file identity: its name is what the log can recognise it by.
+                    identity = leg;
                 } else {
                     try {
                         device = FILES.open(Path.of(leg), s.legPurpose(i), DeviceOption.READ_WRITE);
@@ -113,6 +118,11 @@ final class OpenedMirror implements AutoCloseable {
                         throw new IOException(prefix + "leg " + i + " " + leg + " cannot be used: " + reason(e), e);
                     }
                     files.add(device);
+                    try {
+                        identity = String.valueOf(FileClaims.identityOf(Path.of(leg)));
+                    } catch (IOException e) {
+                        throw new IOException(prefix + "leg " + i + " " + leg + " cannot be used: " + reason(e), e);
+                    }
                 }
                 for (int j = 0; j < legs.size(); j++) {
                     if (legs.get(j).equals(device)) {
@@ -121,6 +131,7 @@ final class OpenedMirror implements AutoCloseable {
                     }
                 }
                 legs.add(device);
+                recorded.add(new RegionLog.Leg(leg, identity, device.sizeInSectors()));
             }
             long sectors = legs.stream().mapToLong(BlockDevice::sizeInSectors).min().orElseThrow();
             long regions = MirrorVolume.regionsOf(sectors, s.regionSectors());
@@ -129,7 +140,7 @@ final class OpenedMirror implements AutoCloseable {
                         + " regions of " + s.regionSectors() + " sectors, at most " + Integer.MAX_VALUE
                         + " are allowed: choose larger regions");
             }
-            RegionLog.Geometry g = new RegionLog.Geometry(s.regionLogId(), s.name(), s.legs(), s.regionSectors(), sectors);
+            RegionLog.Geometry g = new RegionLog.Geometry(s.regionLogId(), s.name(), recorded, s.regionSectors(), sectors);
             Path logPath = s.regionLog();
             RegionLog log;
             if (!Files.exists(logPath, LinkOption.NOFOLLOW_LINKS)) {

@@ -4,8 +4,11 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
 import java.util.zip.CRC32C;
@@ -17,29 +20,40 @@ import org.kcopyd.mirror.Mirror;
 
 /**
  * The mirror's persistent log (dm-raid1's disk log): a header recording the log's identity, the
- * geometry and each leg's path and state, then one bit per region, set (durably) before the first
- * write to a region and cleared when its writes have completed on every leg. After a crash, only
- * set regions need a resync; a leg whose path is not in the header (added or replaced) needs a
- * full one.
+ * geometry and each leg's path, identity, size and state, then one bit per region, set (durably)
+ * before the first write to a region and cleared when its writes have completed on every leg.
+ * After a crash, only set regions need a resync; a leg whose path is not in the header (added) or
+ * that is no longer the file the header records (replaced) needs a full one.
  *
- * <p>The header is kept twice (sectors 0-15 and 16-31), each copy with a CRC-32C, and written
+ * <p>The header is kept twice (sectors 0-31 and 32-63), each copy with a CRC-32C, and written
  * copy 1 then copy 2, each flushed: a write torn by a crash leaves one intact copy, the newer one
  * if copy 2 was torn, the older if copy 1 was (its change was then not yet acted on). Copy 1 is
- * read unless it is damaged. The bitmap starts at sector 32.
+ * read unless it is damaged. The bitmap starts at sector 64.
  *
- * <p>Header copy (8 KiB, little-endian): magic, version, region size, region count, leg count,
- * CRC-32C of the copy (computed with this field zero), the identity (UUID), the mirror's size in
- * sectors, the mirror's name; from byte 512, per leg a {@value #LEG_RECORD}-byte record: state,
- * path, failure reason.
+ * <p>Header copy (16 KiB, little-endian, format version {@value #VERSION}): magic, version, region
+ * size, region count, leg count, CRC-32C of the copy (computed with this field zero), the identity
+ * (UUID), the mirror's size in sectors, the mirror's name; from byte {@value #LEGS_AT}, per leg a
+ * {@value #LEG_RECORD}-byte record: state, path, size in sectors, identity, failure reason (or why
+ * the leg is resynced fully).
+ *
+ * <p>A leg's identity is what tells its file from another at the same path: the device and inode
+ * of a file, the device number of a block device node ({@link org.kcopyd.device.FileClaims#identityOf}),
+ * the name of a {@code service:NAME} leg. A leg whose identity or size differs from its record is
+ * not the file the log describes: it is never a resync source; it is taken as a replaced leg and
+ * resynchronised fully from a leg that is recorded in sync and is still the recorded file. If no
+ * such leg is left (the legs were swapped, or the only in-sync leg was replaced), the log is
+ * refused: kcopyd does not guess which file holds the mirror's data.
  *
  * <p>An existing log is adopted only when a copy of its header is intact and carries the
  * configured identity, region size and mirror size. A file with an intact copy is a kcopyd region
  * log and is never formatted, not even with {@code format=true}: a configuration that keeps
  * format set (a configuration file applied at every start) must not turn the log it made into a
  * new one, which would resynchronise every leg from leg 0. Neither is a log whose header is of a
- * newer version, or whose fields make no sense under a correct checksum. Only a file with no
- * kcopyd region log header (no magic number, an older version, or both copies failing their
- * checksum) is overwritten with {@code format=true}. Nothing is written to a refused file.
+ * newer version, or whose fields make no sense under a correct checksum, nor a log of format
+ * version 2 (which records no leg identities, so its legs cannot be checked: it is refused with
+ * what to do). Only a file with no kcopyd region log header (no magic number, a version before 2,
+ * or both copies failing their checksum) is overwritten with {@code format=true}. Nothing is
+ * written to a refused file.
  */
 final class RegionLog {
 
@@ -47,18 +61,22 @@ final class RegionLog {
     private static final String NEVER_FORMATTED = "a kcopyd region log is never formatted, not even with "
             + Mirror.CONFIG_FORMAT + "=true (--format)";
     private static final String AFRESH = " yourself to start afresh (a new log resyncs every leg from leg 0)";
-    static final int VERSION = 2;
+    static final int VERSION = 3;
     private static final int SECTOR = BlockDevice.SECTOR_SIZE;
-    static final int HEADER_SECTORS = 16;
+    static final int HEADER_SECTORS = 32;
     static final int BITMAP_START = 2 * HEADER_SECTORS;
-    private static final int HEADER_BYTES = HEADER_SECTORS * SECTOR;
     private static final int CRC_AT = 28;
     private static final int NAME_BYTES = 64;
-    private static final int LEGS_AT = 512;
-    private static final int LEG_RECORD = 480;
+    static final int LEGS_AT = 1024;
+    static final int LEG_RECORD = 960;
+    /** The longest identity recorded, in bytes of UTF-8; a longer one is recorded as its SHA-256. */
+    static final int MAX_IDENTITY_BYTES = 256;
+    /** Version 3, the one written. */
+    private static final Layout CURRENT = new Layout(VERSION, HEADER_SECTORS, LEGS_AT, LEG_RECORD, 264, 272,
+            272 + 4 + MAX_IDENTITY_BYTES);
+    /** Version 2: no leg identities; read only to refuse it with what it holds. */
+    private static final Layout V2 = new Layout(2, 16, 512, 480, -1, -1, 8 + Mirror.MAX_LEG_PATH_BYTES);
     private static final int PATH_AT = 8;
-    private static final int FAILURE_AT = PATH_AT + Mirror.MAX_LEG_PATH_BYTES;
-    private static final int FAILURE_BYTES = LEG_RECORD - FAILURE_AT - 4;
     private static final System.Logger LOG = System.getLogger(RegionLog.class.getName());
 
     private final BlockDevice device;
@@ -67,7 +85,7 @@ final class RegionLog {
     private final int regionSectors;
     private final long regions;
     private final long sectors;
-    private final List<String> paths;
+    private final List<Leg> legs;
     private final LegState[] states;
     private final String[] failures;
     private final BitSet dirty = new BitSet();
@@ -80,10 +98,23 @@ final class RegionLog {
         this.regionSectors = g.regionSectors;
         this.sectors = g.sectors;
         this.regions = MirrorVolume.regionsOf(g.sectors, g.regionSectors);
-        this.paths = List.copyOf(g.paths);
-        this.states = new LegState[paths.size()];
-        this.failures = new String[paths.size()];
+        this.legs = List.copyOf(g.legs);
+        this.states = new LegState[legs.size()];
+        this.failures = new String[legs.size()];
         this.recovered = recovered;
+    }
+
+    /**
+     * A leg as it is now, as the log records it.
+     *
+     * @param path     the leg, as configured
+     * @param identity what tells its file from another at the same path (see {@link #fitIdentity(String)})
+     * @param sectors  its size
+     */
+    record Leg(String path, String identity, long sectors) {
+        Leg {
+            identity = fitIdentity(identity);
+        }
     }
 
     /**
@@ -91,11 +122,30 @@ final class RegionLog {
      *
      * @param id            the identity of the log to adopt, or null if the configuration names none
      * @param mirror        the mirror's name (recorded for messages)
-     * @param paths         the legs, as configured
+     * @param legs          the legs, as configured, with their identities and sizes now
      * @param regionSectors the region size
      * @param sectors       the mirror's size: its smallest leg's
      */
-    record Geometry(UUID id, String mirror, List<String> paths, int regionSectors, long sectors) {
+    record Geometry(UUID id, String mirror, List<Leg> legs, int regionSectors, long sectors) {
+        Geometry {
+            legs = List.copyOf(legs);
+        }
+    }
+
+    /**
+     * @param identity a file's identity as {@link org.kcopyd.device.FileClaims#identityOf} gives it, as text
+     * @return the identity as recorded: itself, or if longer than {@value #MAX_IDENTITY_BYTES} bytes its SHA-256
+     */
+    static String fitIdentity(String identity) {
+        byte[] bytes = identity.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length <= MAX_IDENTITY_BYTES) {
+            return identity;
+        }
+        try {
+            return "sha-256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java platform has SHA-256", e);
+        }
     }
 
     /** @return the sectors a log for {@code regions} regions needs */
@@ -111,7 +161,7 @@ final class RegionLog {
     static RegionLog format(BlockDevice device, Geometry g, UUID id) throws IOException {
         checkSize(device, g);
         RegionLog log = new RegionLog(device, g, id, false);
-        for (int i = 0; i < g.paths.size(); i++) {
+        for (int i = 0; i < g.legs.size(); i++) {
             log.states[i] = i == 0 ? LegState.IN_SYNC : LegState.RESYNCING;
         }
         ByteBuffer zeros = ByteBuffer.allocate(256 * SECTOR);
@@ -126,28 +176,22 @@ final class RegionLog {
 
     /**
      * Opens an existing log: adopts it when a copy of its header is intact and matches
-     * {@code g} (identity, region size, mirror size), keeping the states of the legs it knows
-     * and its dirty regions; formats it when it holds no kcopyd region log and {@code format}
-     * is true; refuses it otherwise, writing nothing. A kcopyd region log that does not match is
-     * refused whatever {@code format} says.
+     * {@code g} (identity, region size, mirror size, a leg recorded in sync that is still the
+     * recorded file), keeping the states of the legs it knows and its dirty regions, and taking
+     * a leg that is not the recorded file as replaced (resynced fully); formats it when it holds
+     * no kcopyd region log and {@code format} is true; refuses it otherwise, writing nothing. A
+     * kcopyd region log that does not match is refused whatever {@code format} says.
      *
      * @throws IllegalArgumentException naming the reason if the file is refused (it is not this
-     *         configuration's log): the configuration is at fault, not the I/O
+     *         configuration's log, or its legs are not the recorded files): the configuration is
+     *         at fault, not the I/O
      * @throws IOException if the log cannot be read or written
      */
     static RegionLog open(BlockDevice device, Geometry g, boolean format) throws IOException {
         String what = device.name();
-        Header h = null;
         BadHeader[] problems = new BadHeader[2];
-        if (device.sizeInSectors() >= BITMAP_START) {
-            for (int copy = 0; copy < 2 && h == null; copy++) {
-                try {
-                    h = Header.parse(read(device, (long) copy * HEADER_SECTORS, HEADER_SECTORS));
-                } catch (BadHeader e) {
-                    problems[copy] = e;
-                }
-            }
-        }
+        Header h = readHeader(device, problems);
+        String firstLeg = g.legs.get(0).path();
         if (h == null) {
             if (!formattable(problems[0]) || !formattable(problems[1])) {
                 throw new IllegalArgumentException(what + " is not adopted: it holds a kcopyd region log this kcopyd "
@@ -161,8 +205,16 @@ final class RegionLog {
                         + "=true overwrites it with a new log that resyncs every leg from leg 0)");
             }
             LOG.log(System.Logger.Level.WARNING, "mirror '" + g.mirror + "': " + problem + "; " + Mirror.CONFIG_FORMAT
-                    + "=true: overwriting it with a new log, leg 0 (" + g.paths.get(0) + ") is the default leg");
+                    + "=true: overwriting it with a new log, leg 0 (" + firstLeg + ") is the default leg");
             return format(device, g, newId(g));
+        }
+        if (h.version != VERSION) {
+            throw new IllegalArgumentException(what + " is a region log of format version " + h.version + " (mirror '"
+                    + h.mirror + "', " + Mirror.CONFIG_REGION_LOG_ID + " " + h.id + "; legs " + h.legs + "), which "
+                    + "records no leg identities, so this kcopyd cannot check that the legs are still the files it "
+                    + "recorded; it is not adopted, and " + NEVER_FORMATTED + ": make sure the leg to keep (one it "
+                    + "records IN_SYNC) holds the mirror's data, then delete " + what + " yourself and create the "
+                    + "mirror again with that leg first (every other leg is resynced from it)");
         }
         if (!h.id.equals(g.id)) {
             throw new IllegalArgumentException(what + " is the region log of mirror '" + h.mirror + "' ("
@@ -178,9 +230,6 @@ final class RegionLog {
         } else if (h.sectors != g.sectors) {
             mismatch = "region log " + what + " describes a mirror of " + h.sectors + " sectors, the legs now give "
                     + g.sectors + " (a leg changed size)";
-        } else if (!h.anyInSync(g.paths)) {
-            mismatch = "no leg of mirror '" + g.mirror + "' is in sync according to its region log " + what
-                    + " (it records " + h.legs + "); refusing to guess which leg holds the data";
         } else {
             mismatch = null;
         }
@@ -188,15 +237,112 @@ final class RegionLog {
             throw new IllegalArgumentException(mismatch + "; " + NEVER_FORMATTED + ": give the mirror the legs and "
                     + "region size the log records, or delete " + what + AFRESH);
         }
+        RegionLog log = new RegionLog(device, g, h.id, true);
+        List<String> replaced = log.adoptLegs(h, what);
         checkSize(device, g);
         if (problems[0] != null) {
             LOG.log(System.Logger.Level.WARNING, "mirror '" + g.mirror + "': region log " + what
                     + " header copy 1 is damaged (" + problems[0].getMessage() + "); using copy 2 and rewriting both");
         }
-        RegionLog log = new RegionLog(device, g, h.id, true);
-        log.load(h);
+        for (String leg : replaced) {
+            LOG.log(System.Logger.Level.WARNING, "mirror '" + g.mirror + "': " + leg);
+        }
+        log.loadBitmap();
         log.writeHeader();
         return log;
+    }
+
+    /**
+     * Takes each configured leg's state from its record: a leg without one is new, a leg that is
+     * not the recorded file (identity or size) is replaced; both are resynced fully.
+     *
+     * @return a line for each replaced leg, to log
+     * @throws IllegalArgumentException if no leg is both recorded in sync and the recorded file
+     */
+    private List<String> adoptLegs(Header h, String what) {
+        List<String> replaced = new ArrayList<>();
+        String changedSource = null;
+        for (int i = 0; i < legs.size(); i++) {
+            Leg now = legs.get(i);
+            LegRecord r = h.record(now.path());
+            states[i] = LegState.RESYNCING;
+            if (r == null) {
+                continue;
+            }
+            if (r.identity.equals(now.identity()) && r.sectors == now.sectors()) {
+                states[i] = r.state;
+                failures[i] = r.failure;
+                continue;
+            }
+            String change = "leg " + i + " " + now.path() + " is not the file this log recorded (recorded " + r.identity
+                    + ", " + r.sectors + " sectors; now " + now.identity() + ", " + now.sectors() + " sectors"
+                    + h.elsewhere(now) + ")";
+            if (r.state == LegState.IN_SYNC && changedSource == null) {
+                changedSource = change;
+            }
+            failures[i] = "replaced: not the file the log recorded (" + r.identity + ", " + r.sectors + " sectors); "
+                    + "resynced fully";
+            replaced.add(change + "; taken as a replaced leg, resynced fully");
+        }
+        for (LegState s : states) {
+            if (s == LegState.IN_SYNC) {
+                return replaced;
+            }
+        }
+        if (changedSource != null) {
+            throw new IllegalArgumentException(changedSource + "; legs may have been swapped or replaced, and no leg "
+                    + "recorded in sync is the file recorded, so none is copied over the others; " + NEVER_FORMATTED
+                    + ": put the recorded files back at their paths, or, if you know which leg holds the mirror's "
+                    + "data, delete " + what + " yourself and create the mirror again with that leg first (every other "
+                    + "leg is resynced from it)");
+        }
+        throw new IllegalArgumentException("no leg of mirror '" + mirror + "' is in sync according to its region log "
+                + what + " (it records " + h.legs + "); refusing to guess which leg holds the data; " + NEVER_FORMATTED
+                + ": give the mirror the legs and region size the log records, or delete " + what + AFRESH);
+    }
+
+    /**
+     * Reads both header copies: copy 1 at sector 0, copy 2 after it (where version 3 keeps it, or
+     * where version 2 did).
+     *
+     * @param problems receives why each copy that was read is unusable
+     * @return copy 1 if intact, else copy 2 if intact, else null
+     */
+    private static Header readHeader(BlockDevice device, BadHeader[] problems) throws IOException {
+        long size = device.sizeInSectors();
+        if (size < V2.bitmapStart()) {
+            return null;
+        }
+        Header first = null;
+        try {
+            first = parse(read(device, 0, (int) Math.min(size, HEADER_SECTORS)));
+        } catch (BadHeader e) {
+            problems[0] = e;
+        }
+        if (first != null) {
+            return first;
+        }
+        boolean v2 = problems[0].version == V2.version;
+        BadHeader second = null;
+        if (!v2 && size >= CURRENT.bitmapStart()) {
+            try {
+                return parse(read(device, HEADER_SECTORS, HEADER_SECTORS));
+            } catch (BadHeader e) {
+                second = e;
+            }
+        }
+        if (second == null || !second.magic) {
+            // Copy 2 of a version 2 log, whose copy 1 is damaged: it is not formattable if intact.
+            try {
+                return parse(read(device, V2.headerSectors, V2.headerSectors));
+            } catch (BadHeader e) {
+                if (e.magic || second == null) {
+                    second = e;
+                }
+            }
+        }
+        problems[1] = second;
+        return null;
     }
 
     /** A new log takes the identity the configuration chose, if any, so that the same configuration adopts it. */
@@ -222,16 +368,7 @@ final class RegionLog {
         }
     }
 
-    private void load(Header h) throws IOException {
-        for (int i = 0; i < paths.size(); i++) {
-            states[i] = LegState.RESYNCING;
-            for (LegRecord r : h.legs) {
-                if (r.path.equals(paths.get(i))) {
-                    states[i] = r.state;
-                    failures[i] = r.failure;
-                }
-            }
-        }
+    private void loadBitmap() throws IOException {
         ByteBuffer bitmap = read(device, BITMAP_START, (int) (sizeInSectors(regions) - BITMAP_START));
         dirty.or(BitSet.valueOf(bitmap));
         // Bits past the last region mean nothing: a damaged bitmap sector may have set them.
@@ -250,24 +387,29 @@ final class RegionLog {
     }
 
     private synchronized void writeHeader() throws IOException {
-        ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        h.putLong(0, MAGIC).putInt(8, VERSION).putInt(12, regionSectors).putLong(16, regions).putInt(24, paths.size());
+        Layout l = CURRENT;
+        ByteBuffer h = ByteBuffer.allocate(l.bytes()).order(ByteOrder.LITTLE_ENDIAN);
+        h.putLong(0, MAGIC).putInt(8, VERSION).putInt(12, regionSectors).putLong(16, regions).putInt(24, legs.size());
         h.putLong(32, id.getMostSignificantBits()).putLong(40, id.getLeastSignificantBits()).putLong(48, sectors);
         byte[] name = mirror.getBytes(StandardCharsets.UTF_8);
         int nameLength = Math.min(name.length, NAME_BYTES);
         h.putInt(56, nameLength).put(60, name, 0, nameLength);
-        for (int i = 0; i < paths.size(); i++) {
-            int at = LEGS_AT + i * LEG_RECORD;
-            byte[] path = paths.get(i).getBytes(StandardCharsets.UTF_8);
+        for (int i = 0; i < legs.size(); i++) {
+            int at = l.legsAt + i * l.legRecord;
+            Leg leg = legs.get(i);
+            byte[] path = leg.path().getBytes(StandardCharsets.UTF_8);
             if (path.length > Mirror.MAX_LEG_PATH_BYTES) {
-                throw new IOException("leg path " + paths.get(i) + " is " + path.length + " bytes long, at most "
+                throw new IOException("leg path " + leg.path() + " is " + path.length + " bytes long, at most "
                         + Mirror.MAX_LEG_PATH_BYTES);
             }
             h.putInt(at, states[i].ordinal()).putInt(at + 4, path.length).put(at + PATH_AT, path);
+            byte[] identity = leg.identity().getBytes(StandardCharsets.UTF_8);
+            h.putLong(at + l.sectorsAt, leg.sectors()).putInt(at + l.identityAt, identity.length)
+                    .put(at + l.identityAt + 4, identity);
             if (failures[i] != null) {
                 byte[] failure = failures[i].getBytes(StandardCharsets.UTF_8);
-                int n = Math.min(failure.length, FAILURE_BYTES);
-                h.putInt(at + FAILURE_AT, n).put(at + FAILURE_AT + 4, failure, 0, n);
+                int n = Math.min(failure.length, l.failureBytes());
+                h.putInt(at + l.failureAt, n).put(at + l.failureAt + 4, failure, 0, n);
             }
         }
         h.putInt(CRC_AT, crc(h));
@@ -275,13 +417,14 @@ final class RegionLog {
         writeSectors(HEADER_SECTORS, h);
     }
 
+    /** The CRC-32C of a whole header copy, its own field counted as zero. */
     private static int crc(ByteBuffer header) {
         CRC32C crc = new CRC32C();
         ByteBuffer b = header.duplicate().clear();
         b.limit(CRC_AT);
         crc.update(b);
         crc.update(new byte[4]);
-        b.limit(HEADER_BYTES).position(CRC_AT + 4);
+        b.limit(b.capacity()).position(CRC_AT + 4);
         crc.update(b);
         return (int) crc.getValue();
     }
@@ -342,79 +485,121 @@ final class RegionLog {
         writeSectors(BITMAP_START + sectorIndex, b);
     }
 
-    /** One leg as a header records it. */
-    private record LegRecord(String path, LegState state, String failure) {
+    /** One leg as a header records it (a version 2 header records no identity nor size: null and 0). */
+    private record LegRecord(String path, LegState state, String failure, String identity, long sectors) {
         @Override
         public String toString() {
             return path + " " + state;
         }
     }
 
+    /**
+     * Where a header version keeps its fields: the copy's size and the offsets in a leg record
+     * (-1: the version does not record it).
+     */
+    private record Layout(int version, int headerSectors, int legsAt, int legRecord, int sectorsAt, int identityAt,
+            int failureAt) {
+        int bytes() {
+            return headerSectors * SECTOR;
+        }
+
+        int bitmapStart() {
+            return 2 * headerSectors;
+        }
+
+        int failureBytes() {
+            return legRecord - failureAt - 4;
+        }
+    }
+
     /** A header copy that is intact: its magic, version, checksum and fields are sound. */
-    private record Header(UUID id, String mirror, int regionSectors, long regions, long sectors,
+    private record Header(int version, UUID id, String mirror, int regionSectors, long regions, long sectors,
             List<LegRecord> legs) {
 
-        boolean anyInSync(List<String> paths) {
-            return legs.stream().anyMatch(r -> r.state == LegState.IN_SYNC && paths.contains(r.path));
+        /** @return the record of the leg at {@code path}, or null if it records none */
+        LegRecord record(String path) {
+            return legs.stream().filter(r -> r.path.equals(path)).findFirst().orElse(null);
+        }
+
+        /** @return where else the header records a file, e.g. "; it is the file recorded as /b.img, RESYNCING" */
+        String elsewhere(Leg now) {
+            return legs.stream().filter(r -> !r.path.equals(now.path()) && now.identity().equals(r.identity))
+                    .map(r -> "; it is the file recorded as " + r.path + ", " + r.state).findFirst().orElse("");
         }
 
         /** @return e.g. "regions of 1024 sectors, a mirror of 8192 sectors, legs [/a.img IN_SYNC, /b.img FAILED]" */
         String describe() {
             return "regions of " + regionSectors + " sectors, a mirror of " + sectors + " sectors, legs " + legs;
         }
+    }
 
-        static Header parse(ByteBuffer b) throws BadHeader {
-            if (b.getLong(0) != MAGIC) {
-                throw new BadHeader("no region log header", false, true);
-            }
-            int version = b.getInt(8);
-            if (version > VERSION) {
-                // Its layout is unknown, so its checksum cannot be checked: a kcopyd magic number is no accident.
-                throw new BadHeader("version " + version + ", newer than this kcopyd reads (version " + VERSION + ")",
-                        true, false);
-            }
-            if (version != VERSION) {
-                throw new BadHeader("version " + version + ", this kcopyd reads version " + VERSION, true, true);
-            }
-            if (b.getInt(CRC_AT) != crc(b)) {
-                throw new BadHeader("checksum mismatch", true, true);
-            }
-            UUID id = new UUID(b.getLong(32), b.getLong(40));
-            int regionSectors = b.getInt(12);
-            long regions = b.getLong(16);
-            int legCount = b.getInt(24);
-            long sectors = b.getLong(48);
-            int nameLength = b.getInt(56);
-            if (Integer.bitCount(regionSectors) != 1 || regionSectors < Mirror.MIN_REGION_SECTORS
-                    || regionSectors > Mirror.MAX_REGION_SECTORS || sectors < 1
-                    || regions != MirrorVolume.regionsOf(sectors, regionSectors) || legCount < 1
-                    || legCount > Mirror.MAX_LEGS || nameLength < 0 || nameLength > NAME_BYTES) {
-                throw new BadHeader("inconsistent geometry under a correct checksum (" + regions + " regions of "
-                        + regionSectors + " sectors, " + sectors + " sectors, " + legCount + " legs; "
-                        + Mirror.CONFIG_REGION_LOG_ID + " " + id + ")", true, false);
-            }
-            List<LegRecord> legs = new ArrayList<>();
-            for (int i = 0; i < legCount; i++) {
-                int at = LEGS_AT + i * LEG_RECORD;
-                int state = b.getInt(at);
-                int pathLength = b.getInt(at + 4);
-                int failureLength = b.getInt(at + FAILURE_AT);
-                if (state < 0 || state >= LegState.values().length || pathLength < 1
-                        || pathLength > Mirror.MAX_LEG_PATH_BYTES || failureLength < 0 || failureLength > FAILURE_BYTES) {
-                    throw new BadHeader("inconsistent record of leg " + i + " under a correct checksum ("
-                            + Mirror.CONFIG_REGION_LOG_ID + " " + id + ")", true, false);
-                }
-                legs.add(new LegRecord(string(b, at + PATH_AT, pathLength), LegState.values()[state],
-                        failureLength == 0 ? null : string(b, at + FAILURE_AT + 4, failureLength)));
-            }
-            return new Header(id, string(b, 60, nameLength), regionSectors, regions, sectors, legs);
+    /**
+     * @param copy a header copy, as long as the longest version's, or shorter if the file is
+     * @return the header, if the copy is intact
+     * @throws BadHeader why it is not
+     */
+    private static Header parse(ByteBuffer copy) throws BadHeader {
+        if (copy.getLong(0) != MAGIC) {
+            throw new BadHeader("no region log header", false, true, -1);
         }
+        int version = copy.getInt(8);
+        if (version > VERSION) {
+            // Its layout is unknown, so its checksum cannot be checked: a kcopyd magic number is no accident.
+            throw new BadHeader("version " + version + ", newer than this kcopyd reads (version " + VERSION + ")",
+                    true, false, version);
+        }
+        if (version < V2.version) {
+            throw new BadHeader("version " + version + ", this kcopyd reads version " + VERSION, true, true, version);
+        }
+        Layout l = version == VERSION ? CURRENT : V2;
+        if (copy.capacity() < l.bytes()) {
+            throw new BadHeader("version " + version + " cut short at " + copy.capacity() + " bytes", true, true,
+                    version);
+        }
+        ByteBuffer b = copy.slice(0, l.bytes()).order(ByteOrder.LITTLE_ENDIAN);
+        if (b.getInt(CRC_AT) != crc(b)) {
+            throw new BadHeader("checksum mismatch", true, true, version);
+        }
+        UUID id = new UUID(b.getLong(32), b.getLong(40));
+        int regionSectors = b.getInt(12);
+        long regions = b.getLong(16);
+        int legCount = b.getInt(24);
+        long sectors = b.getLong(48);
+        int nameLength = b.getInt(56);
+        if (Integer.bitCount(regionSectors) != 1 || regionSectors < Mirror.MIN_REGION_SECTORS
+                || regionSectors > Mirror.MAX_REGION_SECTORS || sectors < 1
+                || regions != MirrorVolume.regionsOf(sectors, regionSectors) || legCount < 1
+                || legCount > Mirror.MAX_LEGS || nameLength < 0 || nameLength > NAME_BYTES) {
+            throw new BadHeader("inconsistent geometry under a correct checksum (" + regions + " regions of "
+                    + regionSectors + " sectors, " + sectors + " sectors, " + legCount + " legs; "
+                    + Mirror.CONFIG_REGION_LOG_ID + " " + id + ")", true, false, version);
+        }
+        List<LegRecord> legs = new ArrayList<>();
+        for (int i = 0; i < legCount; i++) {
+            int at = l.legsAt + i * l.legRecord;
+            int state = b.getInt(at);
+            int pathLength = b.getInt(at + 4);
+            int failureLength = b.getInt(at + l.failureAt);
+            boolean identities = l.identityAt >= 0;
+            int identityLength = identities ? b.getInt(at + l.identityAt) : 1;
+            long legSectors = identities ? b.getLong(at + l.sectorsAt) : sectors;
+            if (state < 0 || state >= LegState.values().length || pathLength < 1
+                    || pathLength > Mirror.MAX_LEG_PATH_BYTES || failureLength < 0 || failureLength > l.failureBytes()
+                    || identityLength < 1 || identityLength > MAX_IDENTITY_BYTES || legSectors < sectors) {
+                throw new BadHeader("inconsistent record of leg " + i + " under a correct checksum ("
+                        + Mirror.CONFIG_REGION_LOG_ID + " " + id + ")", true, false, version);
+            }
+            legs.add(new LegRecord(string(b, at + PATH_AT, pathLength), LegState.values()[state],
+                    failureLength == 0 ? null : string(b, at + l.failureAt + 4, failureLength),
+                    identities ? string(b, at + l.identityAt + 4, identityLength) : null, identities ? legSectors : 0));
+        }
+        return new Header(version, id, string(b, 60, nameLength), regionSectors, regions, sectors, legs);
+    }
 
-        private static String string(ByteBuffer b, int at, int length) {
-            byte[] bytes = new byte[length];
-            b.get(at, bytes);
-            return new String(bytes, StandardCharsets.UTF_8);
-        }
+    private static String string(ByteBuffer b, int at, int length) {
+        byte[] bytes = new byte[length];
+        b.get(at, bytes);
+        return new String(bytes, StandardCharsets.UTF_8);
     }
 
     /** Why a header copy cannot be used. */
@@ -424,11 +609,14 @@ final class RegionLog {
         final boolean magic;
         /** The copy is no kcopyd region log this or a newer kcopyd wrote, so format may overwrite it. */
         final boolean formattable;
+        /** The version the copy claims, or -1 without the magic number. */
+        final int version;
 
-        BadHeader(String reason, boolean magic, boolean formattable) {
+        BadHeader(String reason, boolean magic, boolean formattable, int version) {
             super(reason);
             this.magic = magic;
             this.formattable = formattable;
+            this.version = version;
         }
     }
 }

@@ -23,6 +23,7 @@ import org.kcopyd.api.DeviceOption;
 import org.kcopyd.api.EngineSettings;
 import org.kcopyd.api.Kcopyd;
 import org.kcopyd.api.KcopydEngine;
+import org.kcopyd.device.FileClaims;
 import org.kcopyd.device.FileDeviceOpener;
 import org.kcopyd.testdevices.ForwardingDevice;
 
@@ -81,7 +82,14 @@ final class MirrorFixture implements AutoCloseable {
         long sectors = legs.stream().mapToLong(BlockDevice::sizeInSectors).min().orElseThrow();
         long regions = MirrorVolume.regionsOf(sectors, REGION);
         List<String> names = paths.stream().map(Path::toString).toList();
-        RegionLog.Geometry g = new RegionLog.Geometry(LOG_ID, "m", names, REGION, sectors);
+        List<RegionLog.Leg> recorded = new ArrayList<>();
+        for (int i = 0; i < paths.size(); i++) {
+            // A test may give the volume devices that are not at their paths: they are recognised by the path.
+            String identity = Files.exists(paths.get(i)) ? String.valueOf(FileClaims.identityOf(paths.get(i)))
+                    : "test:" + names.get(i);
+            recorded.add(new RegionLog.Leg(names.get(i), identity, legs.get(i).sizeInSectors()));
+        }
+        RegionLog.Geometry g = new RegionLog.Geometry(LOG_ID, "m", recorded, REGION, sectors);
         RegionLog log;
         if (Files.exists(logPath)) {
             BlockDevice logDevice = FILES.open(logPath, "the region log of mirror m", DeviceOption.READ_WRITE);

@@ -245,13 +245,13 @@ class OpenedMirrorTest {
     void aKcopydRegionLogThisKcopydCannotReadIsNeverFormatted() throws Exception {
         Path a = file("a.img", random(SECTORS * 512, 33));
         Path b = file("b.img", random(SECTORS * 512, 34));
-        ByteBuffer v3 = ByteBuffer.allocate(64 * 1024).order(java.nio.ByteOrder.LITTLE_ENDIAN)
-                .putLong(0, RegionLog.MAGIC).putInt(8, 3);
-        Path newer = file("v3.log", v3.array());
+        ByteBuffer v4 = ByteBuffer.allocate(64 * 1024).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .putLong(0, RegionLog.MAGIC).putInt(8, RegionLog.VERSION + 1);
+        Path newer = file("v4.log", v4.array());
 
         assertThat(refusal(settings(newer, null, true, a, b), newer, a, b)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("mirror 'm': " + newer + " is not adopted: it holds a kcopyd region log this kcopyd cannot "
-                        + "read (copy 1: version 3, newer than this kcopyd reads (version 2); copy 2: no region log "
+                        + "read (copy 1: version 4, newer than this kcopyd reads (version 3); copy 2: no region log "
                         + "header); a kcopyd region log is never formatted, not even with format=true (--format): delete "
                         + newer + " yourself to start afresh (a new log resyncs every leg from leg 0)");
 
