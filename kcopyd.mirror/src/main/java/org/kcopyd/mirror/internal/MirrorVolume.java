@@ -19,6 +19,7 @@ import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.CopyFlag;
 import org.kcopyd.api.CopyResult;
 import org.kcopyd.api.IoRegion;
+import org.kcopyd.api.KcopydClient;
 import org.kcopyd.mirror.LegState;
 import org.kcopyd.mirror.LegStatus;
 import org.kcopyd.mirror.Mirror;
@@ -61,7 +62,10 @@ final class MirrorVolume implements Mirror {
     private final Map<Long, CompletableFuture<Void>> recovering = new HashMap<>();
     private final ArrayDeque<Long> resyncQueue = new ArrayDeque<>();
     private final Set<Long> queued = new HashSet<>();
+    /** Regions taken for a resync: waiting for a client, waiting for their writes, or being copied. */
     private int resyncRunning;
+    /** The clients awaited for resync copies: cancelled on close, so that closing does not wait for a factory. */
+    private final Set<CompletableFuture<KcopydClient>> clientWaits = new HashSet<>();
     /** True while the resync waits for a retry after a transient failure. */
     private boolean paused;
     private long resyncTotal;
@@ -130,14 +134,20 @@ final class MirrorVolume implements Mirror {
 
     /**
      * Stops the resync and waits (up to 30 s) until no resync copy and no write is in flight, so
-     * that the legs can be closed without a late I/O failing on a closed file. Regions not yet
-     * resynced stay dirty in the log and are resynced at the next start.
+     * that the legs can be closed without a late I/O failing on a closed file. A resync that waits
+     * for a kcopyd factory is given up at once, not waited for. Regions not yet resynced stay
+     * dirty in the log and are resynced at the next start.
      */
     void close() {
+        List<CompletableFuture<KcopydClient>> waits;
         synchronized (lock) {
             closed = true;
             resyncQueue.clear();
             queued.clear();
+            waits = new ArrayList<>(clientWaits);
+        }
+        waits.forEach(w -> w.cancel(false));
+        synchronized (lock) {
             long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
             while ((resyncRunning > 0 || !writesInFlight.isEmpty()) && System.nanoTime() < deadline) {
                 try {
@@ -344,8 +354,32 @@ final class MirrorVolume implements Mirror {
                 region = resyncQueue.poll();
                 resyncRunning++;
             }
-            kcopyd.client(RESYNC_WAIT).whenComplete((client, e) -> quiesceThenCopy(region));
+            CompletableFuture<KcopydClient> waiting = kcopyd.client(RESYNC_WAIT);
+            boolean cancel;
+            synchronized (lock) {
+                cancel = closed;
+                if (!cancel) {
+                    clientWaits.add(waiting);
+                }
+            }
+            waiting.whenComplete((client, e) -> clientReady(waiting, region));
+            if (cancel) {
+                waiting.cancel(false);
+            }
         }
+    }
+
+    /** A client is there (or the wait ended): the region's resync goes on, unless the mirror closed meanwhile. */
+    private void clientReady(CompletableFuture<KcopydClient> waiting, long region) {
+        synchronized (lock) {
+            clientWaits.remove(waiting);
+            if (closed) {
+                resyncRunning--;
+                lock.notifyAll();
+                return;
+            }
+        }
+        quiesceThenCopy(region);
     }
 
     /** Marks the region recovering (new writes wait), waits for its writes in flight, then copies it. */

@@ -1,11 +1,13 @@
 package org.kcopyd.mirror.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.kcopyd.mirror.internal.MirrorFixture.random;
 import static org.kcopyd.mirror.internal.MirrorFixture.read;
 
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -169,5 +171,22 @@ class MirrorTest {
         System.arraycopy(block, 0, data, 8 * 512, block.length);
         assertThat(read(legs.get(1))).isEqualTo(data);
         assertThat(mirror.status().legs().get(1).state()).isEqualTo(LegState.IN_SYNC);
+    }
+
+    /** A mirror removed while its resync waits for an engine closes at once, not after its 30 s drain limit. */
+    @Test
+    void aMirrorWhoseResyncWaitsForAFactoryClosesAtOnce() throws Exception {
+        List<Path> paths = paths(2);
+        List<BlockDevice> legs = List.of(fixture.leg(paths.get(0), random(SECTORS * 512, 13)),
+                fixture.leg(paths.get(1), new byte[SECTORS * 512]));
+        fixture.kcopyd.unbind(fixture.engine);
+        MirrorVolume mirror = fixture.mirror(dir.resolve("log"), paths, legs);
+        assertThat(mirror.status().legs().get(1).state()).isEqualTo(LegState.RESYNCING);
+
+        assertTimeoutPreemptively(Duration.ofSeconds(10), mirror::close);
+
+        fixture.kcopyd.bind(fixture.engine);
+        assertThat(mirror.status().regionsResynced()).as("nothing copied after the close").isZero();
+        assertThat(read(legs.get(1))).containsOnly(0);
     }
 }
