@@ -64,10 +64,29 @@ class MirrorComponentTest {
         return copy;
     }
 
+    /** A configuration with two file legs. */
+    private static Map<String, Object> files(String name, Path log, Path leg0, Path leg1, Object... more) {
+        Map<String, Object> props = new HashMap<>();
+        props.put(Mirror.CONFIG_NAME, name);
+        props.put(Mirror.CONFIG_LEGS, new String[] {leg0.toString(), leg1.toString()});
+        props.put(Mirror.CONFIG_REGION_LOG, log.toString());
+        props.put(Mirror.CONFIG_REGION_SECTORS, MirrorFixture.REGION);
+        for (int i = 0; i < more.length; i += 2) {
+            props.put((String) more[i], more[i + 1]);
+        }
+        return props;
+    }
+
     private MirrorComponent activate(Map<String, Object> props) throws Exception {
+        return activate(props, true);
+    }
+
+    private MirrorComponent activate(Map<String, Object> props, boolean engine) throws Exception {
         MirrorComponent c = new MirrorComponent();
         c.configurationAdmin = framework.configurationAdmin();
-        c.bindFactory(fixture.engine);
+        if (engine) {
+            c.bindFactory(fixture.engine);
+        }
         c.activate(framework.context(), FakeFramework.annotation(MirrorConfiguration.class, props),
                 framework.configure(PID, props));
         active.add(c);
@@ -92,6 +111,83 @@ class MirrorComponentTest {
 
     private static void awaitInSync(Mirror m) throws Exception {
         m.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+
+    private static Map<Path, String> sha256s(Path... files) throws Exception {
+        Map<Path, String> sums = new HashMap<>();
+        for (Path f : files) {
+            sums.put(f, sha256(f));
+        }
+        return sums;
+    }
+
+    /**
+     * The tester's case (c): {@code mirror create y x.log a.img b.img --format}, x.log being mirror
+     * x's valid region log. Refused, whether x runs (its log is claimed) or not (a kcopyd region
+     * log is never formatted), with every file as it was.
+     */
+    @Test
+    void formatOverAnotherMirrorsLogIsRefusedAndChangesNothing() throws Exception {
+        Path a = Files.write(dir.resolve("a.img"), random(SECTORS * 512, 10));
+        Path b = Files.write(dir.resolve("b.img"), random(SECTORS * 512, 11));
+        Path c = Files.write(dir.resolve("c.img"), random(SECTORS * 512, 12));
+        Path d = Files.write(dir.resolve("d.img"), random(SECTORS * 512, 13));
+        Path xLog = dir.resolve("x.log");
+        MirrorComponent x = activate(files("x", xLog, a, b));
+        String id = mirror().regionLogId().toString();
+        awaitInSync(mirror());
+
+        assertThatThrownBy(() -> activate(files("y", xLog, c, d, Mirror.CONFIG_FORMAT, true)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("mirror 'y': region log " + xLog + " cannot be "
+                        + "used: " + xLog + " is the region log of mirror x");
+        deactivate(x);
+        Map<Path, String> before = sha256s(xLog, a, b, c, d);
+
+        for (Map<String, Object> y : List.of(files("y", xLog, a, b, Mirror.CONFIG_FORMAT, true),
+                files("y", xLog, c, d, Mirror.CONFIG_FORMAT, true),
+                files("y", xLog, a, b, Mirror.CONFIG_FORMAT, true, Mirror.CONFIG_REGION_LOG_ID,
+                        UUID.randomUUID().toString()))) {
+            assertThatThrownBy(() -> activate(y)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("mirror 'y': " + xLog + " is the region log of mirror 'x' (regionLogId "
+                            + id + "; ").hasMessageContaining(", so it is not adopted; a kcopyd region log is never "
+                            + "formatted, not even with format=true (--format): set regionLogId=" + id);
+        }
+        assertThat(sha256s(xLog, a, b, c, d)).isEqualTo(before);
+        assertThat(framework.registered).isEmpty();
+    }
+
+    /**
+     * The tester's case (a), through the component: a mirror stopped mid-resync (no engine: leg 1
+     * still resyncing), the legs' files then trade names; reopened with its log's identity, with
+     * or without format, it is refused, and every file is as it was.
+     */
+    @Test
+    void legsThatTradedNamesAfterAStopMidResyncAreRefusedAndChangeNothing() throws Exception {
+        Path a = Files.write(dir.resolve("a.img"), random(SECTORS * 512, 14));
+        Path b = Files.write(dir.resolve("b.img"), random(SECTORS * 512, 15));
+        Path log = dir.resolve("m.log");
+        Map<String, Object> props = files("m", log, a, b);
+        MirrorComponent c = activate(props, false);
+        Mirror m = mirror();
+        m.device().write(0, ByteBuffer.wrap(random(8 * 512, 16))).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertThat(m.status().legs().get(1).state()).isEqualTo(LegState.RESYNCING);
+        String id = m.regionLogId().toString();
+        deactivate(c);
+        Path aside = dir.resolve("aside");
+        Files.move(a, aside);
+        Files.move(b, a);
+        Files.move(aside, b);
+        Map<Path, String> before = sha256s(log, a, b);
+
+        for (boolean format : new boolean[] {false, true}) {
+            assertThatThrownBy(() -> activate(files("m", log, a, b, Mirror.CONFIG_REGION_LOG_ID, id,
+                    Mirror.CONFIG_FORMAT, format))).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("mirror 'm': leg 0 " + a + " is not the file this log recorded")
+                    .hasMessageContaining("it is the file recorded as " + b + ", RESYNCING); legs may have been "
+                            + "swapped or replaced");
+        }
+        assertThat(sha256s(log, a, b)).isEqualTo(before);
+        assertThat(framework.registered).isEmpty();
     }
 
     /**
