@@ -4,10 +4,19 @@ import java.io.PrintWriter;
 import java.time.Duration;
 
 /**
- * Where a command runs: the services, its output streams, and whether the output is a terminal
- * (progress bars only then).
+ * Where a command runs: the services, its output streams, whether the output is a terminal
+ * (progress bars only then), and whether the runtime ends with the command.
+ *
+ * @param oneShot the runtime jar's command line ({@link MainProgram}): the framework stops when the
+ *                command ends, and with it whatever the command started (a mirror's resync); false
+ *                in the shell, where snapshots and mirrors live on after the command
  */
-record Console(Services services, PrintWriter out, PrintWriter err, boolean terminal) {
+record Console(Services services, PrintWriter out, PrintWriter err, boolean terminal, boolean oneShot) {
+
+    /** A console in a runtime that outlives the command (the shell, tests). */
+    Console(Services services, PrintWriter out, PrintWriter err, boolean terminal) {
+        this(services, out, err, terminal, false);
+    }
 
     static final Duration WAIT = Duration.ofSeconds(10);
 

@@ -57,7 +57,7 @@ public final class KcopydShellCommands {
         PrintWriter err = new PrintWriter(System.err, true);
         int code;
         try {
-            code = Commands.run(new Console(services, out, err, false), all);
+            code = Commands.run(new Console(services, out, err, false, false), all);
         } catch (RuntimeException e) {
             // Commands.run reports failures itself; anything escaping it still gets one line.
             err.println("kcopyd " + command + ": " + Console.printable(

@@ -103,6 +103,6 @@ public final class MainProgram implements Callable<Integer> {
             return Exit.OK;
         }
         return Commands.run(new Console(services, new PrintWriter(System.out, true),
-                new PrintWriter(System.err, true), System.console() != null), args);
+                new PrintWriter(System.err, true), System.console() != null, true), args);
     }
 }

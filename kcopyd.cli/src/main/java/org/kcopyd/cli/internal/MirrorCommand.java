@@ -13,12 +13,15 @@ import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.kcopyd.mirror.LegStatus;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.mirror.MirrorStatus;
 import org.osgi.service.cm.Configuration;
 
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -49,10 +52,18 @@ final class MirrorCommand {
         return word.matches("[A-Za-z0-9._/:,=+@%-]+") ? word : "'" + word.replace("'", "'\\''") + "'";
     }
 
+    /** @return the command that makes a mirror over these legs again, adopting the region log {@code id} */
+    static String reuseCommand(String name, String log, String[] legs, Object id) {
+        List<String> words = new ArrayList<>(List.of("mirror", "create", name, log));
+        words.addAll(List.of(legs));
+        words.addAll(List.of("--log-id", String.valueOf(id)));
+        return String.join(" ", words.stream().map(MirrorCommand::quoted).toList());
+    }
+
     private static void checkName(String name) {
         if (!Mirror.isValidName(name)) {
             throw CommandException.usage("mirror name '" + Console.printable(name) + "' is not allowed: 1 to 64 "
-                    + "letters, digits, '.', '_' or '-'");
+                    + "letters, digits, '.', '_' or '-', not only dots");
         }
     }
 
@@ -85,6 +96,21 @@ final class MirrorCommand {
                     + "Every leg and the log are claimed for the mirror: a file used by another leg, mirror or snapshot "
                     + "is refused. A leg is a path (a comma is part of it) or service:NAME."})
     static final class Create implements Callable<Integer> {
+
+        /**
+         * What to do with an existing file at LOG, one or the other: use the region log it is, or
+         * format it. Both at once would let a new log take an existing log's identity.
+         */
+        static final class Log {
+            @Option(names = "--log-id", paramLabel = "UUID",
+                    description = "Use the existing region log at LOG that has this identity ('mirror remove' prints it).")
+            String logId;
+            @Option(names = "--format",
+                    description = "Overwrite the file at LOG with a new region log if it is not a kcopyd region log (a "
+                    + "region log is never overwritten); every leg is then resynchronised from LEG0.")
+            boolean format;
+        }
+
         @Parameters(index = "0", paramLabel = "NAME") String name;
         @Parameters(index = "1", paramLabel = "LOG") String log;
         @Parameters(index = "2..*", arity = "2..*", paramLabel = "LEG") List<String> legs;
@@ -94,15 +120,14 @@ final class MirrorCommand {
         @Option(names = "--bandwidth", paramLabel = "BYTES",
                 description = "Resync cap in bytes per second: 0 = none (default), else at least 4096.")
         long bandwidth;
-        @Option(names = "--log-id", paramLabel = "UUID",
-                description = "Use the existing region log at LOG that has this identity ('mirror remove' prints it).")
-        String logId;
-        @Option(names = "--format",
-                description = "Overwrite the file at LOG with a new region log if it is not a kcopyd region log (a "
-                + "region log is never overwritten); every leg is then resynchronised from LEG0.")
-        boolean format;
-        @Option(names = "--wait", description = "Wait until every leg is in sync, showing progress.")
+        @ArgGroup(exclusive = true, multiplicity = "0..1")
+        Log existingLog;
+        @Option(names = "--wait", description = "Wait until every leg is in sync, showing progress. Without it, the "
+                + "runtime jar's command line ends, and the resync with it, when the command returns (the shell's "
+                + "mirrors go on).")
         boolean waitForSync;
+        /** Where the interruption report is hooked in; tests run the hook themselves. */
+        ShutdownHooks hooks = ShutdownHooks.RUNTIME;
         private final Console console;
 
         Create(Console console) {
@@ -125,20 +150,85 @@ final class MirrorCommand {
                 throw CommandException.failed("mirror '" + name + "' started but its service did not appear within "
                         + Console.WAIT.toSeconds() + " s");
             }
-            if (waitForSync) {
-                long bytes = m.device().sizeInSectors() * 512 * (legs.size() - 1);
-                if (console.terminal()) {
-                    try (Progress p = new Progress(console.out(), bytes, () -> m.status().regionsResynced()
-                            * regionSectors * 512L * (legs.size() - 1))) {
-                        m.whenInSync().toCompletableFuture().join();
-                    }
-                } else {
-                    m.whenInSync().toCompletableFuture().join();
-                }
+            String resume = reuseCommand(name, String.valueOf(props.get(Mirror.CONFIG_REGION_LOG)),
+                    (String[]) props.get(Mirror.CONFIG_LEGS), m.regionLogId()) + " --wait";
+            if (waitForSync && !awaitSync(m, resume)) {
+                return Exit.INTERRUPTED;
             }
-            print(console, m.status());
+            MirrorStatus status = m.status();
+            print(console, status);
             console.out().println("  region log " + props.get(Mirror.CONFIG_REGION_LOG) + "  id " + m.regionLogId());
+            if (!waitForSync && console.oneShot() && status.regionsToResync() > 0) {
+                // The runtime stops when this command returns, and the resync with it: say so rather than exit as if done.
+                console.err().println("kcopyd mirror: the resync stops when this command ends (" + status.regionsToResync()
+                        + " regions still to copy); use --wait, or run it in the shell; to resume: " + resume);
+            }
             return Exit.OK;
+        }
+
+        /**
+         * Waits until every leg is in sync. Ctrl-C or SIGTERM (the shutdown hook) or an interrupt of
+         * the command's thread (Ctrl-C in the Gogo shell) ends the wait: it says how far the resync
+         * got and how to go on, once, and nothing else is printed after it.
+         *
+         * @return true when in sync; false if interrupted (it has reported)
+         */
+        private boolean awaitSync(Mirror m, String resume) {
+            console.out().println("mirror " + name + " created; waiting until every leg is in sync");
+            console.out().flush();
+            AtomicBoolean reported = new AtomicBoolean();
+            Thread hook = new Thread(() -> {
+                if (reported.compareAndSet(false, true)) {
+                    interrupted(m, true, resume);
+                }
+            }, "kcopyd-mirror-interrupted");
+            hooks.add(hook);
+            long bytes = m.device().sizeInSectors() * 512 * (legs.size() - 1);
+            Progress progress = console.terminal() ? new Progress(console.out(), bytes, () -> m.status().regionsResynced()
+                    * regionSectors * 512L * (legs.size() - 1)) : null;
+            boolean threadInterrupted = false;
+            try {
+                m.whenInSync().toCompletableFuture().get();
+            } catch (InterruptedException e) {
+                threadInterrupted = true;
+            } catch (ExecutionException e) {
+                throw CommandException.failed("waiting for mirror '" + name + "' to be in sync failed: "
+                        + FileErrors.reason(e.getCause()));
+            } finally {
+                if (progress != null) {
+                    progress.close();
+                }
+                hooks.remove(hook);
+            }
+            if (threadInterrupted) {
+                if (reported.compareAndSet(false, true)) {
+                    interrupted(m, console.oneShot(), resume);
+                }
+                Thread.currentThread().interrupt();
+                return false;
+            }
+            // After a signal the hook has reported; the framework is stopping under this thread.
+            return reported.compareAndSet(false, true);
+        }
+
+        /**
+         * Reports an interrupted wait.
+         *
+         * @param ending the runtime ends with it (a signal, or the command line), taking the resync along
+         */
+        private void interrupted(Mirror m, boolean ending, String resume) {
+            String progress;
+            try {
+                MirrorStatus s = m.status();
+                progress = s.regionsResynced() + " of " + (s.regionsResynced() + s.regionsToResync()) + " regions copied";
+            } catch (RuntimeException e) {
+                // The mirror is being stopped under the hook: how far it got is unknown now, what to do is not.
+                progress = "progress unknown";
+            }
+            console.err().println("kcopyd mirror: interrupted while resyncing mirror " + name + " (" + progress + "); "
+                    + (ending ? "the resync stops, and its region log keeps what is left to copy; to resume: " + resume
+                    : "it goes on in the background: mirror status " + name));
+            console.err().flush();
         }
 
         /** The configuration, every argument checked: nothing is created when one is refused. */
@@ -155,6 +245,8 @@ final class MirrorCommand {
             if (legs.size() > Mirror.MAX_LEGS) {
                 throw CommandException.usage(legs.size() + " legs given, a mirror has 2 to " + Mirror.MAX_LEGS);
             }
+            String logId = existingLog == null ? null : existingLog.logId;
+            boolean format = existingLog != null && existingLog.format;
             UUID id = null;
             if (logId != null) {
                 try {
@@ -165,6 +257,12 @@ final class MirrorCommand {
                 }
             }
             Path logPath = path("LOG", log);
+            // The kind of each file first, as copy does: a directory, FIFO or character device is a bad argument.
+            if (Files.exists(logPath)) {
+                Operand.existing(logPath, "region log");
+            } else if (Files.isSymbolicLink(logPath)) {
+                throw CommandException.usage("region log " + logPath + " is a symbolic link to nothing");
+            }
             List<String> legValues = new ArrayList<>();
             List<Path> legPaths = new ArrayList<>();
             for (int i = 0; i < legs.size(); i++) {
@@ -176,6 +274,7 @@ final class MirrorCommand {
                     }
                 } else {
                     p = path("leg " + i, leg);
+                    Operand.existing(p, "leg " + i);
                     leg = p.toString();
                     int bytes = leg.getBytes(StandardCharsets.UTF_8).length;
                     if (bytes > Mirror.MAX_LEG_PATH_BYTES) {
@@ -200,7 +299,7 @@ final class MirrorCommand {
             }
             // What an existing LOG holds is the mirror component's to decide: it reads the header and says why.
             boolean logExists = Files.exists(logPath, LinkOption.NOFOLLOW_LINKS);
-            if (!logExists && id != null && !format) {
+            if (!logExists && id != null) {
                 throw CommandException.usage("no region log at " + logPath + " to use (--log-id " + id + ")");
             }
             Hashtable<String, Object> props = new Hashtable<>();
@@ -288,12 +387,8 @@ final class MirrorCommand {
                             .orElse(null);
                 }
                 if (code == Exit.OK && id != null && props.get(Mirror.CONFIG_LEGS) instanceof String[] legs) {
-                    List<String> words = new ArrayList<>(List.of("mirror", "create", name,
-                            String.valueOf(props.get(Mirror.CONFIG_REGION_LOG))));
-                    words.addAll(List.of(legs));
-                    words.addAll(List.of("--log-id", id.toString()));
-                    console.out().println("legs and region log stay; to use them again: "
-                            + String.join(" ", words.stream().map(MirrorCommand::quoted).toList()));
+                    console.out().println("legs and region log stay; to use them again: " + reuseCommand(name,
+                            String.valueOf(props.get(Mirror.CONFIG_REGION_LOG)), legs, id));
                 }
                 return code;
             });

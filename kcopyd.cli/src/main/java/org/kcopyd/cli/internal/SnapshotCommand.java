@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Dictionary;
 import java.util.Hashtable;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Callable;
@@ -19,6 +20,7 @@ import org.kcopyd.device.FileClaims;
 import org.kcopyd.snapshot.Snapshot;
 import org.osgi.service.cm.Configuration;
 
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -31,14 +33,15 @@ import picocli.CommandLine.Parameters;
 final class SnapshotCommand {
 
     private static final String ERROR = "kcopyd snapshot: ";
+    /** {@link Snapshot#NAME_RULE} in words. */
+    static final String NAME_RULE = "a name is 1 to 64 characters of A-Z a-z 0-9 . _ -, not only dots";
 
     /** @return whether {@code name} follows the rule; if not, it has said so */
     static boolean validName(Console console, String name) {
         if (Snapshot.isValidName(name)) {
             return true;
         }
-        console.err().println(ERROR + "snapshot name '" + Console.printable(name) + "' is not allowed: a name is 1 to "
-                + "64 characters of A-Z a-z 0-9 . _ - (" + Snapshot.NAME_RULE + ")");
+        console.err().println(ERROR + "snapshot name '" + Console.printable(name) + "' is not allowed: " + NAME_RULE);
         return false;
     }
 
@@ -49,8 +52,22 @@ final class SnapshotCommand {
         "COW is created if nothing is there. An existing kcopyd COW store is reopened when --cow-store-id names "
             + "it (a removed snapshot) and is never overwritten, not even with --format (delete it yourself to "
             + "start afresh); any other existing file is refused, or overwritten with a new, empty store with "
-            + "--format. NAME is 1 to 64 characters of A-Z a-z 0-9 . _ -"})
+            + "--format. NAME is 1 to 64 characters of A-Z a-z 0-9 . _ -, not only dots."})
     static final class Create implements Callable<Integer> {
+
+        /**
+         * What to do with an existing file at COW, one or the other: reopen the store it is, or
+         * format it. Both at once would let a new store take an existing store's identity.
+         */
+        static final class Store {
+            @Option(names = "--cow-store-id", paramLabel = "ID", description = "Reopen the existing COW store with "
+                    + "this identity (a UUID, shown by snapshot list and snapshot remove); any other file is refused.")
+            String cowStoreId;
+            @Option(names = "--format", description = "Overwrite the file at COW with a new, empty COW store if it is "
+                    + "not a kcopyd COW store (its content is lost); a COW store is never overwritten.")
+            boolean format;
+        }
+
         @Parameters(index = "0", paramLabel = "NAME") String name;
         @Parameters(index = "1", paramLabel = "ORIGIN") String origin;
         @Parameters(index = "2", paramLabel = "COW") String cow;
@@ -59,12 +76,10 @@ final class SnapshotCommand {
         int chunkSectors = 16;
         @Option(names = "--size-mib", description = "Size of a new COW store in MiB, 1..16777216 (default 1024).")
         int sizeMiB = 1024;
-        @Option(names = "--cow-store-id", paramLabel = "ID", description = "Reopen the existing COW store with this "
-                + "identity (a UUID, shown by snapshot list and snapshot remove); any other file is refused.")
-        String cowStoreId;
-        @Option(names = "--format", description = "Overwrite the file at COW with a new, empty COW store if it is "
-                + "not a kcopyd COW store (its content is lost); a COW store is never overwritten.")
-        boolean format;
+        /** The largest COW store the command makes, 16 TiB. */
+        static final int MAX_SIZE_MIB = 16_777_216;
+        @ArgGroup(exclusive = true, multiplicity = "0..1")
+        Store store;
         private final Console console;
 
         Create(Console console) {
@@ -73,17 +88,26 @@ final class SnapshotCommand {
 
         @Override
         public Integer call() throws IOException {
+            try {
+                return create();
+            } catch (CommandException e) {
+                console.err().println(ERROR + e.getMessage());
+                return e.exitCode();
+            }
+        }
+
+        private int create() throws IOException {
             if (!validName(console, name)) {
                 return Exit.USAGE;
             }
             if (chunkSectors < 8 || chunkSectors > 2048 || Integer.bitCount(chunkSectors) != 1) {
-                console.err().println(ERROR + "--chunk-sectors " + chunkSectors + " is not a power of two in 8..2048");
-                return Exit.USAGE;
+                throw CommandException.usage("--chunk-sectors " + chunkSectors + " is not a power of two in 8..2048");
             }
-            if (sizeMiB < 1 || sizeMiB > 16_777_216) {
-                console.err().println(ERROR + "--size-mib " + sizeMiB + " is outside 1..16777216");
-                return Exit.USAGE;
+            if (sizeMiB < 1 || sizeMiB > MAX_SIZE_MIB) {
+                throw CommandException.usage("--size-mib " + sizeMiB + " is outside 1.." + MAX_SIZE_MIB);
             }
+            String cowStoreId = store == null ? null : store.cowStoreId;
+            boolean format = store != null && store.format;
             UUID id = null;
             if (cowStoreId != null) {
                 try {
@@ -92,20 +116,27 @@ final class SnapshotCommand {
                     id = null;
                 }
                 if (id == null || !id.toString().equalsIgnoreCase(cowStoreId)) {
-                    console.err().println(ERROR + "--cow-store-id '" + Console.printable(cowStoreId) + "' is not a UUID "
+                    throw CommandException.usage("--cow-store-id '" + Console.printable(cowStoreId) + "' is not a UUID "
                             + "(such as 123e4567-e89b-12d3-a456-426614174000)");
-                    return Exit.USAGE;
                 }
             }
             Path originPath = Path.of(origin).toAbsolutePath();
             Path cowPath = Path.of(cow).toAbsolutePath();
+            // The kind of each file first, as copy does: a directory, FIFO or character device is a bad argument.
+            Operand.existing(Path.of(origin), "origin");
+            boolean newStore = !Files.exists(cowPath, LinkOption.NOFOLLOW_LINKS);
+            if (!newStore && Files.exists(cowPath)) {
+                Operand.existing(Path.of(cow), "COW store");
+            }
             Integer refused = checkCow(originPath, cowPath, id);
             if (refused != null) {
                 return refused;
             }
+            if (newStore) {
+                checkSize(cowPath);
+            }
             if (FactoryConfigurations.find(console, Snapshot.FACTORY_PID, name) != null) {
-                console.err().println(ERROR + "a snapshot named '" + name + "' exists already");
-                return Exit.USAGE;
+                throw CommandException.usage("a snapshot named '" + name + "' exists already");
             }
             Hashtable<String, Object> props = new Hashtable<>();
             props.put(Snapshot.CONFIG_NAME, name);
@@ -123,11 +154,9 @@ final class SnapshotCommand {
             try {
                 created = FactoryConfigurations.create(console, Snapshot.FACTORY_PID, "snapshot", name, props);
             } catch (IllegalArgumentException e) {
-                console.err().println(ERROR + e.getMessage());
-                return Exit.USAGE;
+                throw CommandException.usage(e.getMessage());
             } catch (IllegalStateException e) {
-                console.err().println(ERROR + e.getMessage());
-                return Exit.FAILED;
+                throw CommandException.failed(newStore ? tooLarge(e.getMessage(), cowPath) : e.getMessage());
             }
             Snapshot s = console.services().snapshot(name, Duration.ZERO);
             long deadline = System.nanoTime() + Console.WAIT.toNanos();
@@ -136,20 +165,53 @@ final class SnapshotCommand {
                 ComponentStates.Outcome outcome = outcome(created);
                 if (outcome.state() == ComponentStates.State.FAILED || System.nanoTime() - deadline > 0) {
                     created.delete();
-                    console.err().println(ERROR + "snapshot '" + name + "' not created: "
+                    String message = "snapshot '" + name + "' not created: "
                             + (outcome.state() == ComponentStates.State.FAILED ? Console.printable(outcome.reason())
-                            : "its service did not appear within " + Console.WAIT.toSeconds() + " s"));
-                    return outcome.exitCode();
+                            : "its service did not appear within " + Console.WAIT.toSeconds() + " s");
+                    throw new CommandException(outcome.exitCode(), newStore ? tooLarge(message, cowPath) : message);
                 }
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
                 s = console.services().snapshot(name, Duration.ZERO);
             }
-            // With --format and an identity the store was reopened or made: one holding no chunk cannot be told apart.
-            boolean reopened = id != null && (!format || s.chunksUsed() > 0);
-            console.out().println("snapshot " + name + " of " + origin + " " + (reopened ? "reopened" : "taken")
+            // --cow-store-id names an existing store (a missing one is refused above), and --format cannot go with it.
+            console.out().println("snapshot " + name + " of " + origin + " " + (id != null ? "reopened" : "taken")
                     + " (COW store " + cow + ", id " + s.cowStoreId() + ", " + s.chunksCapacity()
                     + " chunks of " + s.chunkSectors() + " sectors)");
             return Exit.OK;
+        }
+
+        /**
+         * Refuses a new COW store larger than its file system can hold, where that limit is known
+         * (see {@link FileSizeLimit}); elsewhere the file system's refusal is explained by {@link #tooLarge}.
+         */
+        private void checkSize(Path cowPath) {
+            Path parent = cowPath.getParent();
+            if (parent == null || !Files.isDirectory(parent)) {
+                return;
+            }
+            long bytes = (long) sizeMiB << 20;
+            FileSizeLimit.of(parent).ifPresent(limit -> {
+                if (bytes > limit.bytes()) {
+                    throw CommandException.usage("--size-mib " + sizeMiB + " is too large for COW store " + cow
+                            + ": its file system (" + limit.fileSystem() + ") holds files of at most " + limit.bytes()
+                            + " bytes, --size-mib " + (limit.bytes() >> 20));
+                }
+            });
+        }
+
+        /**
+         * A file system's refusal of a file's size (EFBIG, which the JDK reports as a bare
+         * "File too large") said with the file, its size and, where known, the file system.
+         */
+        private String tooLarge(String message, Path cowPath) {
+            if (message == null || !message.toLowerCase(Locale.ROOT).endsWith("file too large")) {
+                return message;
+            }
+            Path parent = cowPath.getParent();
+            String fileSystem = parent == null ? null : FileSizeLimit.typeOf(parent);
+            return "snapshot '" + name + "' not created: cannot create COW store " + cow + " of " + sizeMiB + " MiB ("
+                    + ((long) sizeMiB << 20) + " bytes): the file is too large for its file system"
+                    + (fileSystem == null ? "" : " (" + fileSystem + ")") + "; choose a smaller --size-mib";
         }
 
         private ComponentStates.Outcome outcome(Configuration created) {
@@ -171,7 +233,7 @@ final class SnapshotCommand {
          */
         private Integer checkCow(Path originPath, Path cowPath, UUID id) throws IOException {
             if (!Files.exists(cowPath, LinkOption.NOFOLLOW_LINKS)) {
-                if (id != null && !format) {
+                if (id != null) {
                     console.err().println(ERROR + "COW store " + cow + " does not exist; --cow-store-id reopens an "
                             + "existing store (without it, a new store is created)");
                     return Exit.USAGE;

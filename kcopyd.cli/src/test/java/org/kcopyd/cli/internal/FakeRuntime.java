@@ -40,6 +40,9 @@ final class FakeRuntime implements Services {
     /** What DS does with a configuration's properties: a component configuration DTO, or null (not taken). */
     Function<Hashtable<String, Object>, ComponentConfigurationDTO> ds = p -> null;
     final List<ComponentDescriptionDTO> descriptions = new ArrayList<>();
+    /** The snapshot and mirror services registered, by name. */
+    final Map<String, Snapshot> snapshotServices = new LinkedHashMap<>();
+    final Map<String, Mirror> mirrorServices = new LinkedHashMap<>();
     private final AtomicInteger pids = new AtomicInteger();
 
     static ComponentDescriptionDTO description(String name, String... configurationPids) {
@@ -158,22 +161,22 @@ final class FakeRuntime implements Services {
 
     @Override
     public List<Snapshot> snapshots() {
-        return List.of();
+        return List.copyOf(snapshotServices.values());
     }
 
     @Override
     public List<Mirror> mirrors() {
-        return List.of();
+        return List.copyOf(mirrorServices.values());
     }
 
     @Override
     public Snapshot snapshot(String name, Duration wait) {
-        return null;
+        return snapshotServices.get(name);
     }
 
     @Override
     public Mirror mirror(String name, Duration wait) {
-        return null;
+        return mirrorServices.get(name);
     }
 
     @Override

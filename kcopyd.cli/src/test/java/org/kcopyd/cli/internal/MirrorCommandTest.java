@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.lang.reflect.Proxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,15 +14,27 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.KcopydClientFactory;
+import org.kcopyd.mirror.LegState;
+import org.kcopyd.mirror.LegStatus;
 import org.kcopyd.mirror.Mirror;
+import org.kcopyd.mirror.MirrorStatus;
 import org.kcopyd.snapshot.Snapshot;
 import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
+
+import picocli.CommandLine;
 
 /**
  * {@code mirror create|status|remove} refuse bad arguments with exit code 2 and one line naming
@@ -144,7 +157,7 @@ class MirrorCommandTest {
     void badNamesBandwidthsAndLegCountsAreExit2() throws Exception {
         assertThat(refused("mirror", "create", "b*", dir.resolve("m.log").toString(), image("a.img").toString(),
                 image("b.img").toString())).isEqualTo("kcopyd mirror: mirror name 'b*' is not allowed: 1 to 64 "
-                        + "letters, digits, '.', '_' or '-'");
+                        + "letters, digits, '.', '_' or '-', not only dots");
         assertThat(refused(create("--bandwidth", "100"))).contains("--bandwidth 100 is not allowed: 0 (no cap) or at "
                 + "least 4096 bytes per second");
         assertThat(refused(create("--bandwidth", "-1"))).contains("--bandwidth -1 is not allowed");
@@ -203,7 +216,7 @@ class MirrorCommandTest {
         runtime.ds = p -> {
             seen.add(new java.util.Hashtable<>(p));
             return FakeRuntime.component(description, Map.copyOf(p),
-                    org.osgi.service.component.runtime.dto.ComponentConfigurationDTO.FAILED_ACTIVATION,
+                    ComponentConfigurationDTO.FAILED_ACTIVATION,
                     "java.lang.IllegalArgumentException: " + refusal + "\n\tat x.y(Z.java:1)\n");
         };
         Console fake = new Console(runtime, new PrintWriter(out, true), new PrintWriter(err, true), false);
@@ -249,11 +262,236 @@ class MirrorCommandTest {
 
         Path notes = image("notes.bin");
         create.log = notes.toString();
-        create.format = true;
-        create.logId = UUID.randomUUID().toString();
+        create.existingLog = new MirrorCommand.Create.Log();
+        create.existingLog.format = true;
         props = create.properties();
         assertThat(props.get(Mirror.CONFIG_FORMAT)).isEqualTo(true);
-        assertThat(props.get(Mirror.CONFIG_REGION_LOG_ID)).isEqualTo(create.logId);
+        assertThat(props.get(Mirror.CONFIG_REGION_LOG_ID)).isNull();
+
+        create.existingLog = new MirrorCommand.Create.Log();
+        create.existingLog.logId = UUID.randomUUID().toString();
+        props = create.properties();
+        assertThat(props.get(Mirror.CONFIG_FORMAT)).isNull();
+        assertThat(props.get(Mirror.CONFIG_REGION_LOG_ID)).isEqualTo(create.existingLog.logId);
+    }
+
+    /**
+     * --log-id adopts a log and --format makes a new one: together on a new path they made a second
+     * log carrying an existing log's identity. One line, exit 2, nothing made.
+     */
+    @Test
+    void logIdAndFormatExcludeEachOther() throws Exception {
+        image("old.log");
+        for (String log : new String[] {"new.log", "old.log"}) {
+            String message = refused("mirror", "create", "m", dir.resolve(log).toString(), image("a.img").toString(),
+                    image("b.img").toString(), "--log-id", UUID.randomUUID().toString(), "--format");
+            assertThat(message).contains("--log-id").contains("--format").contains("mutually exclusive");
+        }
+    }
+
+    /** As for copy: a directory, FIFO or character device as a leg or the log is a bad argument (exit 2). */
+    @Test
+    void aFileOfTheWrongKindAsLegOrLogIsExit2() throws Exception {
+        Path a = image("a.img");
+        Path b = image("b.img");
+        Path directory = Files.createDirectory(dir.resolve("dir"));
+        Path fifo = SnapshotCommandTest.fifo(dir.resolve("fifo"));
+        for (Path bad : new Path[] {directory, fifo, Path.of("/dev/zero")}) {
+            assertThat(refused("mirror", "create", "m", bad.toString(), a.toString(), b.toString()))
+                    .startsWith("kcopyd mirror: region log " + bad + " is ");
+            assertThat(refused("mirror", "create", "m", dir.resolve("m.log").toString(), a.toString(), bad.toString()))
+                    .startsWith("kcopyd mirror: leg 1 " + bad + " is ");
+        }
+    }
+
+    @Test
+    void namesOfOnlyDotsAreRefused() throws Exception {
+        for (String name : new String[] {".", "..", "..."}) {
+            assertThat(refused("mirror", "create", name, dir.resolve("m.log").toString(), image("a.img").toString(),
+                    image("b.img").toString())).isEqualTo("kcopyd mirror: mirror name '" + name + "' is not allowed: "
+                            + "1 to 64 letters, digits, '.', '_' or '-', not only dots");
+            assertThat(refused("mirror", "remove", name)).contains("'" + name + "' is not allowed");
+        }
+        assertThat(Mirror.isValidName(".m")).isTrue();
+        assertThat(Mirror.isValidName("m..")).isTrue();
+    }
+
+    /** A mirror the fake runtime starts: its resync is 1 of 4 regions in, until {@code inSync} completes. */
+    private static final class Started {
+        final FakeRuntime runtime = new FakeRuntime();
+        final UUID id = UUID.fromString("6b63706d-6972-726f-7220-746573740002");
+        final CompletableFuture<Void> inSync = new CompletableFuture<>();
+        final Hooks hooks = new Hooks();
+
+        Started() {
+            var description = FakeRuntime.description(Mirror.FACTORY_PID, Mirror.FACTORY_PID);
+            runtime.descriptions.add(description);
+            runtime.ds = p -> {
+                runtime.mirrorServices.put("m", mirror());
+                return FakeRuntime.component(description, Map.copyOf(p), ComponentConfigurationDTO.ACTIVE, null);
+            };
+        }
+
+        private Mirror mirror() {
+            BlockDevice device = (BlockDevice) Proxy.newProxyInstance(getClass().getClassLoader(),
+                    new Class<?>[] {BlockDevice.class}, (proxy, method, args) -> switch (method.getName()) {
+                        case "sizeInSectors" -> 4096L;
+                        default -> throw new UnsupportedOperationException(method.getName());
+                    });
+            return (Mirror) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Mirror.class},
+                    (proxy, method, args) -> switch (method.getName()) {
+                        case "name" -> "m";
+                        case "regionLogId" -> id;
+                        case "device" -> device;
+                        case "whenInSync" -> inSync;
+                        case "status" -> inSync.isDone()
+                                ? new MirrorStatus("m", List.of(new LegStatus(0, "a", LegState.IN_SYNC, null),
+                                        new LegStatus(1, "b", LegState.IN_SYNC, null)), 4, 0, 4, 0)
+                                : new MirrorStatus("m", List.of(new LegStatus(0, "a", LegState.IN_SYNC, null),
+                                        new LegStatus(1, "b", LegState.RESYNCING, null)), 4, 3, 1, 0);
+                        default -> throw new UnsupportedOperationException(method.getName());
+                    });
+        }
+
+        MirrorCommand.Create create(Console console, String... args) {
+            MirrorCommand.Create create = new MirrorCommand.Create(console);
+            create.hooks = hooks;
+            new CommandLine(create).parseArgs(args);
+            return create;
+        }
+    }
+
+    /** Records the hooks a command registers and removes, instead of the JVM's. */
+    private static final class Hooks implements ShutdownHooks {
+        final BlockingQueue<Thread> added = new LinkedBlockingQueue<>();
+        final List<Thread> removed = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void add(Thread hook) {
+            added.add(hook);
+        }
+
+        @Override
+        public void remove(Thread hook) {
+            removed.add(hook);
+        }
+
+        Thread next() throws InterruptedException {
+            Thread hook = added.poll(20, TimeUnit.SECONDS);
+            assertThat(hook).as("the command registered a shutdown hook").isNotNull();
+            return hook;
+        }
+    }
+
+    private String resume(Path a, Path b) {
+        return "mirror create m " + dir.resolve("m.log") + " " + a + " " + b
+                + " --log-id 6b63706d-6972-726f-7220-746573740002 --wait";
+    }
+
+    /** SIGTERM (the shutdown hook) during --wait says what stopped and how to resume, once. */
+    @Test
+    @Timeout(60)
+    void aSignalDuringWaitSaysHowFarTheResyncGotAndHowToResumeIt() throws Exception {
+        Started started = new Started();
+        Path a = image("a.img");
+        Path b = image("b.img");
+        Console oneShot = new Console(started.runtime, new PrintWriter(out, true), new PrintWriter(err, true), false,
+                true);
+        MirrorCommand.Create create = started.create(oneShot, "m", dir.resolve("m.log").toString(), a.toString(),
+                b.toString(), "--wait");
+        CompletableFuture<Integer> code = CompletableFuture.supplyAsync(() -> {
+            try {
+                return create.call();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        Thread hook = started.hooks.next();
+
+        hook.run();
+        // The JVM would end now; if the wait ended anyway, the command adds nothing to the report.
+        started.inSync.complete(null);
+
+        assertThat(code.get(20, TimeUnit.SECONDS)).isEqualTo(Exit.INTERRUPTED);
+        assertThat(err.toString()).isEqualTo("kcopyd mirror: interrupted while resyncing mirror m (1 of 4 regions "
+                + "copied); the resync stops, and its region log keeps what is left to copy; to resume: "
+                + resume(a, b) + System.lineSeparator());
+        assertThat(out.toString()).isEqualTo("mirror m created; waiting until every leg is in sync"
+                + System.lineSeparator());
+        assertThat(started.hooks.removed).containsExactly(hook);
+    }
+
+    /** Ctrl-C in the shell interrupts the command's thread: the mirror lives on there, and it says so. */
+    @Test
+    @Timeout(60)
+    void interruptingTheWaitInTheShellSaysTheResyncGoesOn() throws Exception {
+        Started started = new Started();
+        Path a = image("a.img");
+        Path b = image("b.img");
+        MirrorCommand.Create create = started.create(new Console(started.runtime, new PrintWriter(out, true),
+                new PrintWriter(err, true), false), "m", dir.resolve("m.log").toString(), a.toString(), b.toString(),
+                "--wait");
+        CompletableFuture<Integer> code = new CompletableFuture<>();
+        Thread thread = new Thread(() -> {
+            try {
+                code.complete(create.call());
+            } catch (Exception e) {
+                code.completeExceptionally(e);
+            }
+        }, "shell-session");
+        thread.start();
+        Thread hook = started.hooks.next();
+
+        thread.interrupt();
+
+        assertThat(code.get(20, TimeUnit.SECONDS)).isEqualTo(Exit.INTERRUPTED);
+        assertThat(err.toString()).isEqualTo("kcopyd mirror: interrupted while resyncing mirror m (1 of 4 regions "
+                + "copied); it goes on in the background: mirror status m" + System.lineSeparator());
+        assertThat(started.hooks.removed).containsExactly(hook);
+        hook.run();
+        assertThat(err.toString().lines()).as("the hook, run after all, adds nothing").hasSize(1);
+    }
+
+    /** On the runtime's command line the resync ends with the command: without --wait it says so. */
+    @Test
+    void withoutWaitTheCommandLineSaysTheResyncStopsWithIt() throws Exception {
+        Path a = image("a.img");
+        Path b = image("b.img");
+        for (boolean oneShot : new boolean[] {true, false}) {
+            Started started = new Started();
+            out.getBuffer().setLength(0);
+            err.getBuffer().setLength(0);
+            Console console = new Console(started.runtime, new PrintWriter(out, true), new PrintWriter(err, true),
+                    false, oneShot);
+
+            assertThat(started.create(console, "m", dir.resolve("m.log").toString(), a.toString(), b.toString()).call())
+                    .isZero();
+
+            assertThat(out.toString()).startsWith("m  4 regions  resync 1/4 regions");
+            assertThat(started.hooks.added).as("nothing to interrupt").isEmpty();
+            if (oneShot) {
+                assertThat(err.toString()).isEqualTo("kcopyd mirror: the resync stops when this command ends (3 regions "
+                        + "still to copy); use --wait, or run it in the shell; to resume: " + resume(a, b)
+                        + System.lineSeparator());
+            } else {
+                assertThat(err.toString()).as("in the shell the mirror lives on").isEmpty();
+            }
+        }
+    }
+
+    @Test
+    void withWaitTheCommandReportsTheMirrorInSync() throws Exception {
+        Started started = new Started();
+        started.inSync.complete(null);
+        Console oneShot = new Console(started.runtime, new PrintWriter(out, true), new PrintWriter(err, true), false,
+                true);
+
+        assertThat(started.create(oneShot, "m", dir.resolve("m.log").toString(), image("a.img").toString(),
+                image("b.img").toString(), "--wait").call()).isZero();
+
+        assertThat(out.toString()).contains("m  4 regions  in sync").contains("id " + started.id);
+        assertThat(err.toString()).isEmpty();
+        assertThat(started.hooks.removed).hasSize(1);
     }
 
     @Test

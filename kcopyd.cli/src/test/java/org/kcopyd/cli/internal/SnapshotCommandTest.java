@@ -1,9 +1,11 @@
 package org.kcopyd.cli.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.lang.reflect.Proxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -12,6 +14,9 @@ import java.util.HexFormat;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,7 +33,7 @@ import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
  */
 class SnapshotCommandTest {
 
-    private static final String RULE = "a name is 1 to 64 characters of A-Z a-z 0-9 . _ - ([A-Za-z0-9._-]{1,64})";
+    private static final String RULE = "a name is 1 to 64 characters of A-Z a-z 0-9 . _ -, not only dots";
 
     @TempDir
     Path dir;
@@ -54,7 +59,7 @@ class SnapshotCommandTest {
         runtime.addConfiguration(Snapshot.FACTORY_PID + "~beta", Snapshot.FACTORY_PID, Map.of(Snapshot.CONFIG_NAME, "beta"));
         String tooLong = "s".repeat(65);
 
-        for (String name : new String[] {"b*", "../s", tooLong, "a b", "s(1)"}) {
+        for (String name : new String[] {"b*", "../s", tooLong, "a b", "s(1)", ".", "..", "..."}) {
             for (String[] args : new String[][] {{"snapshot", "create", name, path("a.img"), path("new.cow")},
                 {"snapshot", "remove", name}, {"snapshot", "merge", name}}) {
                 err.getBuffer().setLength(0);
@@ -157,7 +162,8 @@ class SnapshotCommandTest {
     }
 
     @Test
-    void aMissingStoreNamedByItsIdentityIsNotCreated() {
+    void aMissingStoreNamedByItsIdentityIsNotCreated() throws Exception {
+        Files.write(dir.resolve("a.img"), new byte[4096]);
         assertThat(run("snapshot", "create", "s1", path("a.img"), path("gone.cow"), "--cow-store-id",
                 "123e4567-e89b-12d3-a456-426614174000")).isEqualTo(Exit.USAGE);
 
@@ -189,7 +195,7 @@ class SnapshotCommandTest {
     }
 
     @Test
-    void theConfigurationCarriesTheIdentityAndFormatAndARefusalLeavesNothing() throws Exception {
+    void theConfigurationCarriesTheIdentityOrFormatAndARefusalLeavesNothing() throws Exception {
         Files.write(dir.resolve("a.img"), new byte[4096]);
         Path cow = Files.write(dir.resolve("s1.cow"), new byte[4096]);
         List<Hashtable<String, Object>> seen = new ArrayList<>();
@@ -203,15 +209,140 @@ class SnapshotCommandTest {
         };
 
         assertThat(run("snapshot", "create", "s1", path("a.img"), cow.toString(), "--cow-store-id",
-                "123e4567-e89b-12d3-a456-426614174000", "--format", "--chunk-sectors", "32")).isEqualTo(Exit.USAGE);
+                "123e4567-e89b-12d3-a456-426614174000", "--chunk-sectors", "32")).isEqualTo(Exit.USAGE);
+        assertThat(run("snapshot", "create", "s1", path("a.img"), cow.toString(), "--format")).isEqualTo(Exit.USAGE);
 
         assertThat(seen.get(0)).containsEntry(Snapshot.CONFIG_NAME, "s1")
                 .containsEntry(Snapshot.CONFIG_ORIGIN, path("a.img"))
                 .containsEntry(Snapshot.CONFIG_COW_STORE, cow.toString())
-                .containsEntry(Snapshot.CONFIG_CHUNK_SECTORS, 32).containsEntry(Snapshot.CONFIG_FORMAT, true)
-                .containsEntry(Snapshot.CONFIG_COW_STORE_ID, "123e4567-e89b-12d3-a456-426614174000");
-        assertThat(err.toString()).isEqualTo("kcopyd snapshot: snapshot 's1' not created: snapshot 's1': " + cow
+                .containsEntry(Snapshot.CONFIG_CHUNK_SECTORS, 32)
+                .containsEntry(Snapshot.CONFIG_COW_STORE_ID, "123e4567-e89b-12d3-a456-426614174000")
+                .doesNotContainKey(Snapshot.CONFIG_FORMAT);
+        assertThat(seen.get(1)).containsEntry(Snapshot.CONFIG_FORMAT, true)
+                .doesNotContainKey(Snapshot.CONFIG_COW_STORE_ID);
+        assertThat(err.toString()).startsWith("kcopyd snapshot: snapshot 's1' not created: snapshot 's1': " + cow
                 + " is not its COW store" + System.lineSeparator());
         assertThat(runtime.configurations).as("nothing left behind").isEmpty();
+    }
+
+    /**
+     * An identity reopens a store and --format makes a new one: together on a new path they made a
+     * second store carrying an existing store's identity. One line, exit 2, nothing made.
+     */
+    @Test
+    void cowStoreIdAndFormatExcludeEachOther() throws Exception {
+        Files.write(dir.resolve("a.img"), new byte[4096]);
+        Path existing = Files.write(dir.resolve("s1.cow"), new byte[4096]);
+        String before = sha256(existing);
+
+        for (Path cow : new Path[] {dir.resolve("new.cow"), existing}) {
+            err.getBuffer().setLength(0);
+            assertThat(run("snapshot", "create", "s2", path("a.img"), cow.toString(), "--cow-store-id",
+                    "123e4567-e89b-12d3-a456-426614174000", "--format")).isEqualTo(Exit.USAGE);
+
+            assertThat(err.toString().lines()).as(err.toString()).hasSize(1).first().asString()
+                    .contains("--cow-store-id").contains("--format").contains("mutually exclusive");
+        }
+        assertThat(dir.resolve("new.cow")).doesNotExist();
+        assertThat(sha256(existing)).isEqualTo(before);
+        assertThat(runtime.configurations).isEmpty();
+        assertThat(out.toString()).isEmpty();
+    }
+
+    /** A store named by its identity is reported "reopened" whatever it holds (it used to be "taken" when empty). */
+    @Test
+    void aStoreReopenedByItsIdentityIsSaidToBeReopened() throws Exception {
+        Files.write(dir.resolve("a.img"), new byte[4096]);
+        Path cow = Files.write(dir.resolve("s1.cow"), new byte[4096]);
+        UUID id = UUID.fromString("123e4567-e89b-12d3-a456-426614174000");
+        var description = FakeRuntime.description(Snapshot.FACTORY_PID, Snapshot.FACTORY_PID);
+        runtime.descriptions.add(description);
+        runtime.ds = p -> {
+            runtime.snapshotServices.put("s1", snapshot("s1", id, 0));
+            return FakeRuntime.component(description, Map.copyOf(p), ComponentConfigurationDTO.ACTIVE, null);
+        };
+
+        assertThat(run("snapshot", "create", "s1", path("a.img"), cow.toString(), "--cow-store-id", id.toString()))
+                .as(err.toString()).isZero();
+
+        assertThat(out.toString()).isEqualTo("snapshot s1 of " + path("a.img") + " reopened (COW store " + cow + ", id "
+                + id + ", 100 chunks of 16 sectors)" + System.lineSeparator());
+    }
+
+    /** As for copy: a directory, FIFO or character device is a bad argument (exit 2), not a failure to run. */
+    @Test
+    void aFileOfTheWrongKindAsOriginOrCowStoreIsExit2() throws Exception {
+        Path origin = Files.write(dir.resolve("a.img"), new byte[4096]);
+        Path directory = Files.createDirectory(dir.resolve("dir"));
+        Path fifo = fifo(dir.resolve("fifo"));
+        for (Path bad : new Path[] {directory, fifo, Path.of("/dev/zero")}) {
+            err.getBuffer().setLength(0);
+            assertThat(run("snapshot", "create", "s1", bad.toString(), path("new.cow"))).as(bad.toString())
+                    .isEqualTo(Exit.USAGE);
+            assertThat(err.toString()).startsWith("kcopyd snapshot: origin " + bad + " is ");
+            err.getBuffer().setLength(0);
+            assertThat(run("snapshot", "create", "s1", origin.toString(), bad.toString(), "--format"))
+                    .as(bad.toString()).isEqualTo(Exit.USAGE);
+            assertThat(err.toString()).startsWith("kcopyd snapshot: COW store " + bad + " is ");
+            assertThat(err.toString().lines()).hasSize(1);
+        }
+        assertThat(dir.resolve("new.cow")).doesNotExist();
+        assertThat(runtime.configurations).isEmpty();
+    }
+
+    /** Where the file system's largest file is known, a larger new store is refused naming both. */
+    @Test
+    void aNewStoreLargerThanItsFileSystemHoldsIsRefusedNamingTheFileAndTheLimit() throws Exception {
+        Files.write(dir.resolve("a.img"), new byte[4096]);
+        Optional<FileSizeLimit> limit = FileSizeLimit.of(dir);
+        assumeTrue(limit.isPresent() && limit.get().bytes() >> 20 < SnapshotCommand.Create.MAX_SIZE_MIB,
+                "the file system of " + dir + " holds files as large as the largest COW store");
+        long tooMany = (limit.get().bytes() >> 20) + 1;
+
+        assertThat(run("snapshot", "create", "s1", path("a.img"), path("s1.cow"), "--size-mib", String.valueOf(tooMany)))
+                .isEqualTo(Exit.USAGE);
+
+        assertThat(err.toString()).isEqualTo("kcopyd snapshot: --size-mib " + tooMany + " is too large for COW store "
+                + path("s1.cow") + ": its file system (" + limit.get().fileSystem() + ") holds files of at most "
+                + limit.get().bytes() + " bytes, --size-mib " + (limit.get().bytes() >> 20) + System.lineSeparator());
+        assertThat(dir.resolve("s1.cow")).doesNotExist();
+        assertThat(runtime.configurations).isEmpty();
+    }
+
+    /** The JDK's bare "File too large" from the component is said with the file and its size. */
+    @Test
+    void aFileSystemRefusingTheStoresSizeIsReportedWithTheFileAndTheSize() throws Exception {
+        Files.write(dir.resolve("a.img"), new byte[4096]);
+        var description = FakeRuntime.description(Snapshot.FACTORY_PID, Snapshot.FACTORY_PID);
+        runtime.descriptions.add(description);
+        runtime.ds = p -> FakeRuntime.component(description, Map.copyOf(p), ComponentConfigurationDTO.FAILED_ACTIVATION,
+                "java.io.IOException: File too large\n\tat x.y(Z.java:1)\n");
+
+        assertThat(run("snapshot", "create", "s1", path("a.img"), path("s1.cow"), "--size-mib", "2048"))
+                .isEqualTo(Exit.FAILED);
+
+        assertThat(err.toString()).isEqualTo("kcopyd snapshot: snapshot 's1' not created: cannot create COW store "
+                + path("s1.cow") + " of 2048 MiB (2147483648 bytes): the file is too large for its file system ("
+                + FileSizeLimit.typeOf(dir) + "); choose a smaller --size-mib" + System.lineSeparator());
+        assertThat(runtime.configurations).isEmpty();
+    }
+
+    static Path fifo(Path path) throws Exception {
+        Process mkfifo = new ProcessBuilder("mkfifo", path.toString()).start();
+        assertThat(mkfifo.waitFor(10, TimeUnit.SECONDS) && mkfifo.exitValue() == 0).as("mkfifo").isTrue();
+        return path;
+    }
+
+    private static Snapshot snapshot(String name, UUID id, long chunksUsed) {
+        return (Snapshot) Proxy.newProxyInstance(Snapshot.class.getClassLoader(), new Class<?>[] {Snapshot.class},
+                (proxy, method, args) -> switch (method.getName()) {
+                    case "name" -> name;
+                    case "cowStoreId" -> id;
+                    case "chunksUsed" -> chunksUsed;
+                    case "chunksCapacity" -> 100L;
+                    case "chunkSectors" -> 16;
+                    case "toString" -> "snapshot " + name;
+                    default -> throw new UnsupportedOperationException(method.getName());
+                });
     }
 }
