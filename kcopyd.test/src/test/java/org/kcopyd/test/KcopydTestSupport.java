@@ -42,7 +42,7 @@ public abstract class KcopydTestSupport {
                 bundleAt("bundle.scr"), bundleAt("bundle.configadmin"), bundleAt("bundle.metatype"),
                 bundleAt("bundle.kcopyd.api"), bundleAt("bundle.kcopyd.device"), bundleAt("bundle.kcopyd.impl"),
                 bundleAt("bundle.kcopyd.snapshot"), bundleAt("bundle.kcopyd.mirror"),
-                bundleAt("bundle.kcopyd.testbundle")));
+                bundleAt("bundle.kcopyd.testbundle"), bundleAt("bundle.kcopyd.testdevices")));
         if (!"equinox".equals(System.getProperty("kcopyd.test.framework"))) {
             // Equinox has a Log Service built in; Felix needs one.
             options.add(0, bundleAt("bundle.logapi"));

@@ -8,10 +8,11 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
-import org.kcopyd.api.BlockDevice;
+import org.kcopyd.device.MemoryBlockDevice;
+import org.kcopyd.testdevices.ForwardingDevice;
 
 /** An in-memory test device whose reads complete later, from another thread: keeps jobs in flight. */
-final class SlowMemoryDevice implements BlockDevice {
+final class SlowMemoryDevice extends ForwardingDevice {
 
     private static final ScheduledExecutorService LATER = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "slow-device");
@@ -19,62 +20,35 @@ final class SlowMemoryDevice implements BlockDevice {
         return t;
     });
 
-    private final String name;
-    private final byte[] data;
     private final long readDelayMillis;
 
+    /** A device of {@code sectors} sectors, random bytes of {@code seed} unless it is 0 (then zeros). */
     SlowMemoryDevice(String name, int sectors, long readDelayMillis, long seed) {
-        this.name = name;
-        this.data = new byte[sectors * SECTOR_SIZE];
+        super(new MemoryBlockDevice(name, sectors));
         this.readDelayMillis = readDelayMillis;
         if (seed != 0) {
+            byte[] data = new byte[sectors * SECTOR_SIZE];
             new Random(seed).nextBytes(data);
+            inner.write(0, ByteBuffer.wrap(data)).toCompletableFuture().join();
         }
     }
 
     byte[] bytes() {
-        synchronized (data) {
-            return data.clone();
-        }
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public long sizeInSectors() {
-        return data.length / SECTOR_SIZE;
-    }
-
-    @Override
-    public boolean isReadOnly() {
-        return false;
+        ByteBuffer all = ByteBuffer.allocate(Math.toIntExact(sizeInSectors() * SECTOR_SIZE));
+        inner.read(0, all).toCompletableFuture().join();
+        return all.array();
     }
 
     @Override
     public CompletionStage<Void> read(long sector, ByteBuffer dst) {
         CompletableFuture<Void> done = new CompletableFuture<>();
-        LATER.schedule(() -> {
-            synchronized (data) {
-                dst.put(data, (int) (sector * SECTOR_SIZE), dst.remaining());
+        LATER.schedule(() -> inner.read(sector, dst).whenComplete((v, e) -> {
+            if (e != null) {
+                done.completeExceptionally(e);
+            } else {
+                done.complete(null);
             }
-            done.complete(null);
-        }, readDelayMillis, TimeUnit.MILLISECONDS);
+        }), readDelayMillis, TimeUnit.MILLISECONDS);
         return done;
-    }
-
-    @Override
-    public CompletionStage<Void> write(long sector, ByteBuffer src) {
-        synchronized (data) {
-            src.get(data, (int) (sector * SECTOR_SIZE), src.remaining());
-        }
-        return CompletableFuture.completedFuture(null);
-    }
-
-    @Override
-    public CompletionStage<Void> flush() {
-        return CompletableFuture.completedFuture(null);
     }
 }

@@ -27,11 +27,13 @@ import org.junit.Before;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.device.MemoryBlockDevice;
 import org.kcopyd.mirror.LegState;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.mirror.MirrorStatus;
 import org.kcopyd.snapshot.Snapshot;
 import org.kcopyd.snapshot.SnapshotState;
+import org.kcopyd.testdevices.ForwardingDevice;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerMethod;
@@ -198,42 +200,17 @@ public class SnapshotMirrorInFrameworkTest extends KcopydTestSupport {
     }
 
     /** A leg that fails every write past the middle of the device, registered as a service. */
-    private static final class FlakyLeg implements BlockDevice {
-        private final byte[] data = new byte[SECTORS * 512];
-
-        @Override
-        public String name() {
-            return "flaky";
+    private static final class FlakyLeg extends ForwardingDevice {
+        FlakyLeg() {
+            super(new MemoryBlockDevice("flaky", SECTORS));
         }
 
         @Override
-        public long sizeInSectors() {
-            return SECTORS;
-        }
-
-        @Override
-        public boolean isReadOnly() {
-            return false;
-        }
-
-        @Override
-        public synchronized CompletionStage<Void> read(long sector, ByteBuffer dst) {
-            dst.put(data, (int) sector * 512, dst.remaining());
-            return CompletableFuture.completedFuture(null);
-        }
-
-        @Override
-        public synchronized CompletionStage<Void> write(long sector, ByteBuffer src) {
+        public CompletionStage<Void> write(long sector, ByteBuffer src) {
             if (sector >= SECTORS / 2) {
                 return CompletableFuture.failedFuture(new IOException("flaky leg refuses sector " + sector));
             }
-            src.get(data, (int) sector * 512, src.remaining());
-            return CompletableFuture.completedFuture(null);
-        }
-
-        @Override
-        public CompletionStage<Void> flush() {
-            return CompletableFuture.completedFuture(null);
+            return inner.write(sector, src);
         }
     }
 
