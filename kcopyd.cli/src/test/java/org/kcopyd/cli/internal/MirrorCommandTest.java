@@ -243,6 +243,51 @@ class MirrorCommandTest {
         assertThat(out.toString()).isEmpty();
     }
 
+    /**
+     * The hostile case {@code mirror create y x.log a.img b.img --format}, x.log being mirror x's
+     * valid region log: the command passes format and no identity to the component, reports its
+     * refusal (as MirrorComponentTest has the component give it) in one line with exit code 2,
+     * leaves no configuration, and x.log is unchanged.
+     */
+    @Test
+    void formatOverAnotherMirrorsLogIsExit2AndLeavesItAsItWas() throws Exception {
+        FakeRuntime runtime = new FakeRuntime();
+        Path log = image("x.log");
+        Path a = image("a.img");
+        Path b = image("b.img");
+        String id = UUID.randomUUID().toString();
+        String refusal = "mirror 'y': " + log + " is the region log of mirror 'x' (regionLogId " + id + "; regions of "
+                + "1024 sectors, a mirror of 128 sectors, legs [" + a + " IN_SYNC, " + b + " IN_SYNC]), and the "
+                + "configuration names no regionLogId, so it is not adopted; a kcopyd region log is never formatted, not "
+                + "even with format=true (--format): set regionLogId=" + id + " (--log-id " + id + ") to adopt it, or "
+                + "delete " + log + " yourself to start afresh (a new log resyncs every leg from leg 0)";
+        List<Dictionary<String, Object>> seen = new ArrayList<>();
+        var description = FakeRuntime.description(Mirror.FACTORY_PID, Mirror.FACTORY_PID);
+        runtime.descriptions.add(description);
+        runtime.ds = p -> {
+            seen.add(new java.util.Hashtable<>(p));
+            return FakeRuntime.component(description, Map.copyOf(p),
+                    org.osgi.service.component.runtime.dto.ComponentConfigurationDTO.FAILED_ACTIVATION,
+                    "java.lang.IllegalArgumentException: " + refusal + "\n\tat x.y(Z.java:1)\n");
+        };
+        Console fake = new Console(runtime, new PrintWriter(out, true), new PrintWriter(err, true), false);
+        byte[] before = Files.readAllBytes(log);
+
+        int code = Commands.run(fake, "mirror", "create", "y", log.toString(), a.toString(), b.toString(), "--format");
+
+        assertThat(code).isEqualTo(Exit.USAGE);
+        assertThat(err.toString()).isEqualTo("kcopyd mirror: mirror 'y' not created: " + refusal
+                + System.lineSeparator());
+        assertThat(seen).hasSize(1);
+        assertThat(seen.get(0).get(Mirror.CONFIG_NAME)).isEqualTo("y");
+        assertThat(seen.get(0).get(Mirror.CONFIG_REGION_LOG)).isEqualTo(log.toString());
+        assertThat(seen.get(0).get(Mirror.CONFIG_FORMAT)).isEqualTo(true);
+        assertThat(seen.get(0).get(Mirror.CONFIG_REGION_LOG_ID)).isNull();
+        assertThat(runtime.configurations).as("nothing left behind").isEmpty();
+        assertThat(Files.readAllBytes(log)).isEqualTo(before);
+        assertThat(out.toString()).isEmpty();
+    }
+
     @Test
     void theConfigurationHasTheLegsAsAListWhoseCommasStayInsideTheirPaths() throws Exception {
         MirrorCommand.Create create = new MirrorCommand.Create(console);
