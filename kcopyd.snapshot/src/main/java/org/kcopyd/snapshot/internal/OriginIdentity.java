@@ -183,7 +183,8 @@ final class OriginIdentity {
         return UNSAFE.matcher(value.trim()).replaceAll("_");
     }
 
-    private static String compact(String identity) {
+    /** @return {@code identity}, or if it is too long its kind and hash */
+    static String compact(String identity) {
         if (identity.length() <= MAX_LENGTH) {
             return identity;
         }
