@@ -52,7 +52,9 @@ final class SnapshotCommand {
         "COW is created if nothing is there. An existing kcopyd COW store is reopened when --cow-store-id names "
             + "it (a removed snapshot) and is never overwritten, not even with --format (delete it yourself to "
             + "start afresh); any other existing file is refused, or overwritten with a new, empty store with "
-            + "--format. NAME is 1 to 64 characters of A-Z a-z 0-9 . _ -, not only dots."})
+            + "--format. A COW store is reopened only with the origin it was made for: another file or disk of "
+            + "the same size is refused (see --origin-id). NAME is 1 to 64 characters of A-Z a-z 0-9 . _ -, not "
+            + "only dots."})
     static final class Create implements Callable<Integer> {
 
         /**
@@ -80,6 +82,11 @@ final class SnapshotCommand {
         static final int MAX_SIZE_MIB = 16_777_216;
         @ArgGroup(exclusive = true, multiplicity = "0..1")
         Store store;
+        @Option(names = "--origin-id", paramLabel = "IDENTITY", description = "Confirm that ORIGIN is the origin the "
+                + "existing COW store was made for, although the store records another identity (a file restored "
+                + "from a backup or copied has a new inode) or none (made by an older kcopyd): ORIGIN's identity as "
+                + "the refusal prints it. Another origin of the same size is refused without it.")
+        String originId;
         private final Console console;
 
         Create(Console console) {
@@ -120,6 +127,9 @@ final class SnapshotCommand {
                             + "(such as 123e4567-e89b-12d3-a456-426614174000)");
                 }
             }
+            if (originId != null && originId.isBlank()) {
+                throw CommandException.usage("--origin-id is empty: give ORIGIN's identity as a refusal printed it");
+            }
             Path originPath = Path.of(origin).toAbsolutePath();
             Path cowPath = Path.of(cow).toAbsolutePath();
             // The kind of each file first, as copy does: a directory, FIFO or character device is a bad argument.
@@ -149,6 +159,9 @@ final class SnapshotCommand {
             }
             if (format) {
                 props.put(Snapshot.CONFIG_FORMAT, true);
+            }
+            if (originId != null) {
+                props.put(Snapshot.CONFIG_ORIGIN_ID, originId.trim());
             }
             Configuration created;
             try {

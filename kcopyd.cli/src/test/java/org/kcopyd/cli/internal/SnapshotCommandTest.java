@@ -226,6 +226,46 @@ class SnapshotCommandTest {
     }
 
     /**
+     * --origin-id reaches the configuration as the user's confirmation of the origin; the
+     * component decides (it must be the origin's identity now) and its refusal is shown as it is.
+     */
+    @Test
+    void theOriginsIdentityReachesTheConfigurationOnlyWhenGiven() throws Exception {
+        Files.write(dir.resolve("a.img"), new byte[4096]);
+        Path cow = Files.write(dir.resolve("s1.cow"), new byte[4096]);
+        String refusal = "snapshot 's1': originId file:dev=8:1:ino=99 is not the identity of its origin "
+                + path("a.img") + ", which is file:dev=8:1:ino=12";
+        List<Hashtable<String, Object>> seen = new ArrayList<>();
+        var description = FakeRuntime.description(Snapshot.FACTORY_PID, Snapshot.FACTORY_PID);
+        runtime.descriptions.add(description);
+        runtime.ds = p -> {
+            seen.add(new Hashtable<>(p));
+            return FakeRuntime.component(description, Map.copyOf(p), ComponentConfigurationDTO.FAILED_ACTIVATION,
+                    "java.lang.IllegalArgumentException: " + refusal + "\n\tat x.y(Z.java:1)\n");
+        };
+        String id = "123e4567-e89b-12d3-a456-426614174000";
+
+        assertThat(run("snapshot", "create", "s1", path("a.img"), cow.toString(), "--cow-store-id", id,
+                "--origin-id", "file:dev=8:1:ino=99")).isEqualTo(Exit.USAGE);
+        assertThat(run("snapshot", "create", "s1", path("a.img"), cow.toString(), "--cow-store-id", id))
+                .isEqualTo(Exit.USAGE);
+
+        assertThat(seen.get(0)).containsEntry(Snapshot.CONFIG_ORIGIN_ID, "file:dev=8:1:ino=99")
+                .containsEntry(Snapshot.CONFIG_COW_STORE_ID, id);
+        assertThat(seen.get(1)).doesNotContainKey(Snapshot.CONFIG_ORIGIN_ID);
+        assertThat(err.toString()).startsWith("kcopyd snapshot: snapshot 's1' not created: " + refusal
+                + System.lineSeparator());
+        assertThat(runtime.configurations).as("nothing left behind").isEmpty();
+
+        err.getBuffer().setLength(0);
+        assertThat(run("snapshot", "create", "s1", path("a.img"), cow.toString(), "--origin-id", " "))
+                .isEqualTo(Exit.USAGE);
+        assertThat(err.toString()).isEqualTo("kcopyd snapshot: --origin-id is empty: give ORIGIN's identity as a "
+                + "refusal printed it" + System.lineSeparator());
+        assertThat(seen).hasSize(2);
+    }
+
+    /**
      * An identity reopens a store and --format makes a new one: together on a new path they made a
      * second store carrying an existing store's identity. One line, exit 2, nothing made.
      */
