@@ -6,7 +6,8 @@ package org.kcopyd.mirror;
  * @param index   the leg's position in the configuration (0 is the default leg)
  * @param path    the leg's file or device
  * @param state   in sync, resyncing or failed
- * @param failure why it failed, or null
+ * @param failure why it failed, or, while it is resynchronised fully because it is not the file
+ *                the region log recorded (a replaced leg), why; else null
  */
 public record LegStatus(int index, String path, LegState state, String failure) {
 }

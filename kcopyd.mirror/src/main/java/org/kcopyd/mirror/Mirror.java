@@ -23,14 +23,15 @@ import org.osgi.annotation.versioning.ProviderType;
  * claimed (another leg, the log, another mirror's or a snapshot's file, whatever the spelling of
  * its path) is refused with a message naming the holder, and so is one service twice.</li>
  * <li>The region log carries a header with its identity (a UUID chosen when the log is made,
- * {@link #regionLogId()}), the region size, the mirror size and each leg's path and state. A new
- * log is made only where no file exists and the configuration names no identity, or where
- * {@value #CONFIG_FORMAT}{@code =true} asks for it over a file that holds no kcopyd region log
- * (no header, an older format, both header copies failing their checksum); it takes the
+ * {@link #regionLogId()}), the region size, the mirror size and each leg's path, identity, size
+ * and state. A new log is made only where no file exists and the configuration names no identity,
+ * or where {@value #CONFIG_FORMAT}{@code =true} asks for it over a file that holds no kcopyd region
+ * log (no header, a format before version 2, both header copies failing their checksum); it takes the
  * identity the configuration names, if any, and the mirror then records its identity in its
  * configuration ({@value #CONFIG_REGION_LOG_ID}) and clears {@value #CONFIG_FORMAT}. An existing
  * file is adopted only when the configuration names its identity and its header (either copy) is
- * intact and matches (region size, mirror size, at least one configured leg in sync). A kcopyd
+ * intact and matches (region size, mirror size, a configured leg recorded in sync that is still the
+ * recorded file, see below). A kcopyd
  * region log is never formatted: with {@value #CONFIG_FORMAT}{@code =true} it is adopted if the
  * configuration names it and refused otherwise, with its identity in the message (delete the file
  * to start afresh), so a configuration that keeps {@value #CONFIG_FORMAT}{@code =true} (a
@@ -39,6 +40,24 @@ import org.osgi.annotation.versioning.ProviderType;
  * {@value #CONFIG_FORMAT}), another mirror's log, a configured identity whose log is missing — is
  * refused with the reason and not written at all. A new log makes leg 0 the default leg: every
  * other leg is resynchronised from it.</li>
+ * <li>The log recognises each leg by its identity, recorded with its size: a file's device and
+ * inode, a block device node's device number, a {@value #SERVICE_LEG}{@code NAME} leg's name. A
+ * leg that is no longer the recorded file (another identity or size) is never copied over the
+ * others: it is taken as replaced and resynchronised fully from a leg recorded in sync that still
+ * is the recorded file, its {@link LegStatus#failure()} saying so until it is in sync (so a failed
+ * leg whose file is replaced comes back). If no such leg is left — the legs' names were swapped,
+ * the only in-sync leg was replaced or restored as a new file — the log is refused and nothing is
+ * written: put the recorded files back at their paths, or delete the log and create the mirror
+ * again with the leg that holds the data first. A log of format version 2, which records no
+ * identities, is refused likewise. Not detected, since a leg carries no label of its own (as with
+ * dm-raid1's disk log, keeping the legs in place while the mirror is down is the administrator's
+ * job): other contents written into the same file (copied or restored over it in place); another
+ * disk behind a block device node with the same device number ({@code sdb} and {@code sdc} trading
+ * names at a reboot: name legs by {@code /dev/disk/by-id/}, which follows the disk); a new file
+ * that reuses the inode number of the deleted one it replaces; a service that offers another
+ * volume under the same name. A device number that changed for the same disk (a renumbered disk
+ * under a by-id name, an LVM or loop device) counts as another device: resynchronised fully, or
+ * refused as above.</li>
  * <li>The region size is a power of two from {@value #MIN_REGION_SECTORS} to
  * {@value #MAX_REGION_SECTORS} sectors.</li>
  * </ul>

@@ -23,10 +23,13 @@ import org.kcopyd.mirror.Mirror;
  * a refused mirror leaves every file as it was, and removes a region log it had just created.
  * Closing stops the mirror and releases the files and services.
  *
+ * <p>Each leg is given to the region log with its identity ({@link FileClaims#identityOf} of a
+ * file, the name of a service) and size, which the log records and checks (see {@link RegionLog}).
+ *
  * <p>What the configuration names wrongly — a file claimed already, the same device twice, a
- * file that is not this mirror's region log — is refused with an {@link IllegalArgumentException}
- * (the configuration is at fault, the command line's exit code 2); a file that cannot be opened or
- * read fails with an {@link IOException}.
+ * file that is not this mirror's region log, legs that are not the files the log recorded — is
+ * refused with an {@link IllegalArgumentException} (the configuration is at fault, the command
+ * line's exit code 2); a file that cannot be opened or read fails with an {@link IOException}.
  */
 final class OpenedMirror implements AutoCloseable {
 
