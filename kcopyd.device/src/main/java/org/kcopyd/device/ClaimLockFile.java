@@ -3,6 +3,7 @@ package org.kcopyd.device;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.Writer;
+import java.lang.ref.Reference;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
@@ -30,7 +31,8 @@ import java.util.Properties;
  * closing <em>any</em> descriptor of a file drops all the process's locks on it (see
  * {@link FileLock}). So the claimed files themselves are never locked (closing a reader of an
  * origin would drop its claim); {@value #LOCK_FILE} is opened by this class only, once per
- * instance, and held open for the life of the process. The locked bytes lie past its end (it
+ * instance, and held open for the life of the process, even when the instance is no longer
+ * used (see {@link #pin}). The locked bytes lie past its end (it
  * stays empty), which POSIX allows. Nothing that carries a lock is ever deleted, so there is no
  * race between unlinking a lock file and locking it. The kernel drops the locks of a process that
  * ends, however it ends ({@code kill -9} included); its records stay behind but are not believed
@@ -67,10 +69,27 @@ final class ClaimLockFile {
      * @throws IOException if it cannot be opened
      */
     static ClaimLockFile open(Path dir) throws IOException {
-        ClaimLockFile file = new ClaimLockFile(dir, FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE,
-                StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS));
+        FileChannel channel = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+        pin(channel);
+        ClaimLockFile file = new ClaimLockFile(dir, channel);
         file.sweep();
         return file;
+    }
+
+    /**
+     * Keeps a channel reachable until the JVM exits. A channel that is no longer reachable is
+     * closed by its cleaner, and that drops every lock this process holds on the file, those of
+     * other channels included: the channel of an old copy of this class (the bundle updated or
+     * refreshed, its class loader collected) would silently free the claims of the new one.
+     */
+    private static void pin(FileChannel channel) {
+        try {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> Reference.reachabilityFence(channel),
+                    "kcopyd claims lock file"));
+        } catch (IllegalStateException e) {
+            // The JVM is exiting already: its locks go with it.
+        }
     }
 
     Path directory() {

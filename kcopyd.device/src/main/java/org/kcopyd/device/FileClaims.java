@@ -63,8 +63,8 @@ public final class FileClaims {
     /**
      * Claims an existing file for a purpose that may change while it is held (the origin of
      * several snapshots, say): {@code purpose} is asked whenever a conflicting claim in this JVM is
-     * refused, and whenever a claim is taken or released in this JVM, to update what other
-     * processes are told.
+     * refused, and, to update what other processes are told, whenever a claim is taken or released
+     * in this JVM and on {@link #purposesChanged()}.
      *
      * @param path    the file (symbolic links are followed)
      * @param purpose what the file is to its holder, completing "PATH is ..."; called under the
@@ -85,6 +85,19 @@ public final class FileClaims {
             CLAIMS.put(identity, claim);
             republish();
             return claim;
+        }
+    }
+
+    /**
+     * Tells other processes what this JVM's claimed files are to it now, asking each claim's
+     * purpose again: for a holder whose purpose changed without a claim being taken or released
+     * here (a snapshot attached to an origin claimed already, say). Failures are logged.
+     *
+     * @since 1.1
+     */
+    public static void purposesChanged() {
+        synchronized (CLAIMS) {
+            republish();
         }
     }
 

@@ -7,6 +7,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
+import java.lang.ref.WeakReference;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -167,5 +169,39 @@ class ClaimsAcrossProcessesTest {
         next.process().destroyForcibly();
         assertThat(next.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
         FileClaims.claim(file, "a destination of a copy").close();
+    }
+
+    @Test
+    void aLockFileThisProcessNoLongerUsesDoesNotFreeTheClaimsOfTheOneItUses() throws Exception {
+        // As after an update of the kcopyd.device bundle: the old copy's lock file is referenced no more. Were its
+        // channel collected and closed, the kernel would drop every lock of this process on claims.lock.
+        WeakReference<ClaimLockFile> old = new WeakReference<>(
+                ClaimLockFile.open(Path.of(System.getProperty(ClaimDirectory.PROPERTY))));
+        Path file = image("d.img");
+        try (FileClaim claim = FileClaims.claim(file, "leg 0 of mirror m")) {
+            for (int i = 0; i < 10 && old.get() != null; i++) {
+                System.gc();
+            }
+            Holder refused = start(file, "a destination of a copy");
+            assertThat(refused.firstLine()).isEqualTo("refused " + file + " is leg 0 of mirror m (kcopyd process "
+                    + ProcessHandle.current().pid() + ")");
+        }
+    }
+
+    @Test
+    void otherProcessesAreToldThePurposeOfTheMoment() throws IOException {
+        Path origin = image("e.img");
+        AtomicReference<String> purpose = new AtomicReference<>("the origin of snapshot s1");
+        try (FileClaim claim = FileClaims.claim(origin, purpose::get)) {
+            purpose.set("the origin of snapshots s1, s2");
+            FileClaims.purposesChanged();
+            assertThat(start(origin, "a destination of a copy").firstLine()).isEqualTo("refused " + origin
+                    + " is the origin of snapshots s1, s2 (kcopyd process " + ProcessHandle.current().pid() + ")");
+
+            purpose.set("the origin of snapshot s2");
+            FileClaims.claim(image("s1.cow"), "the COW store of snapshot s1").close();
+            assertThat(start(origin, "a destination of a copy").firstLine()).as("updated by a release too")
+                    .contains(" is the origin of snapshot s2 (kcopyd process ");
+        }
     }
 }
