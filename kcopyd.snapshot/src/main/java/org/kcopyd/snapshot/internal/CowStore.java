@@ -31,6 +31,10 @@ import org.kcopyd.device.BlockIo;
  * So making a store costs the same whatever its size, and the entries of whatever the file held
  * before are never read.
  *
+ * <p>The header also records the origin the store belongs to ({@linkplain OriginIdentity identity}
+ * and path, from its making) and, while the store is closed, the origin's fingerprint as its last
+ * snapshot left it: {@link CowStoreOpener} adopts the store only with that origin.
+ *
  * <p>Opening checks every entry (it must map an origin chunk inside the origin to its own slot's
  * data chunk, each origin chunk once); an inconsistent store is loaded {@linkplain #isValid()
  * invalid} with the reason, and nothing is written to it.
