@@ -517,12 +517,19 @@ final class CowStore {
             return new String(b, StandardCharsets.UTF_8);
         }
 
+        /** @return the sector: version 3, or version 2 for a store of version 2 whose origin nobody confirmed */
         ByteBuffer encode() {
             ByteBuffer h = ByteBuffer.allocate(SECTOR).order(ByteOrder.LITTLE_ENDIAN);
-            h.putLong(0, MAGIC).putInt(8, VERSION).putInt(12, valid ? 1 : 0).putInt(16, chunkSectors)
-                    .putInt(20, merging ? 1 : 0).putLong(24, originSectors)
+            h.putLong(0, MAGIC).putInt(8, originId == null ? OLDEST : VERSION).putInt(12, valid ? 1 : 0)
+                    .putInt(16, chunkSectors).putInt(20, merging ? 1 : 0).putLong(24, originSectors)
                     .putLong(32, id.getMostSignificantBits()).putLong(40, id.getLeastSignificantBits())
                     .putLong(48, areas);
+            if (originId == null) {
+                byte[] reason = fit(invalidReason, CRC_AT - V2_REASON_AT, false);
+                h.putInt(56, reason.length).put(V2_REASON_AT, reason);
+                h.putInt(CRC_AT, crc(h));
+                return h;
+            }
             byte[] identity = originId.getBytes(StandardCharsets.UTF_8);
             byte[] path = fit(originPath, MAX_PATH, true);
             byte[] reason = fit(invalidReason, CRC_AT - STRINGS_AT - identity.length - path.length, false);

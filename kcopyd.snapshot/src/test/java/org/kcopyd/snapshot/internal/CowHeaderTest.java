@@ -58,6 +58,17 @@ class CowHeaderTest {
     }
 
     @Test
+    void aStoreOfVersion2StaysVersion2UntilItsOriginIsConfirmed() {
+        ByteBuffer b = new CowHeader(false, false, 16, 8, ID, 1, "COW store full", null, null, null).encode();
+
+        assertThat(b.getInt(8)).isEqualTo(2);
+        CowHeader h = CowHeader.parse(b.clear());
+        assertThat(h.usable()).isTrue();
+        assertThat(h.originId()).isNull();
+        assertThat(h.invalidReason()).isEqualTo("COW store full");
+    }
+
+    @Test
     void lengthsThatCannotBeRightUnderACorrectChecksumAreAStoreNotToFormat() {
         ByteBuffer b = new CowHeader(true, false, 16, 8, ID, 1, null, "file:dev=8:1:ino=12", "/o", null).encode();
         b.putInt(60, 0);
