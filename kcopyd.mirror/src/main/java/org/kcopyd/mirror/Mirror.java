@@ -41,23 +41,26 @@ import org.osgi.annotation.versioning.ProviderType;
  * refused with the reason and not written at all. A new log makes leg 0 the default leg: every
  * other leg is resynchronised from it.</li>
  * <li>The log recognises each leg by its identity, recorded with its size: a file's device and
- * inode, a block device node's device number, a {@value #SERVICE_LEG}{@code NAME} leg's name. A
- * leg that is no longer the recorded file (another identity or size) is never copied over the
- * others: it is taken as replaced and resynchronised fully from a leg recorded in sync that still
- * is the recorded file, its {@link LegStatus#failure()} saying so until it is in sync (so a failed
- * leg whose file is replaced comes back). If no such leg is left — the legs' names were swapped,
- * the only in-sync leg was replaced or restored as a new file — the log is refused and nothing is
- * written: put the recorded files back at their paths, or delete the log and create the mirror
- * again with the leg that holds the data first. A log of format version 2, which records no
- * identities, is refused likewise. Not detected, since a leg carries no label of its own (as with
- * dm-raid1's disk log, keeping the legs in place while the mirror is down is the administrator's
- * job): other contents written into the same file (copied or restored over it in place); another
- * disk behind a block device node with the same device number ({@code sdb} and {@code sdc} trading
- * names at a reboot: name legs by {@code /dev/disk/by-id/}, which follows the disk); a new file
- * that reuses the inode number of the deleted one it replaces; a service that offers another
- * volume under the same name. A device number that changed for the same disk (a renumbered disk
- * under a by-id name, an LVM or loop device) counts as another device: resynchronised fully, or
- * refused as above.</li>
+ * inode, a block device node's device number, a {@value #SERVICE_LEG}{@code NAME} leg's name.
+ * When the mirror closes cleanly (every write and resync copy drained) it also records each leg's
+ * fingerprint, a hash of its first and last 64 KiB, and drops it again when it opens, before
+ * writing anything. A leg that is not as recorded (another identity or size, or, after a clean
+ * close, another fingerprint) is never copied over the others: it is taken as replaced and
+ * resynchronised fully from a leg recorded in sync that is as recorded, its
+ * {@link LegStatus#failure()} saying so until it is in sync (so a failed leg whose file is
+ * replaced comes back). If no such leg is left — the legs' names were swapped, the only in-sync
+ * leg was replaced, restored as a new file or written outside the mirror — the log is refused and
+ * nothing is written: put the recorded files back at their paths, or delete the log and create the
+ * mirror again with the leg that holds the data first. A log of format version 2, which records
+ * no identities, is refused likewise. Not detected, since a leg carries no label of its own (as
+ * with dm-raid1's disk log, keeping the legs in place while the mirror is down is the
+ * administrator's job): after a crash, when no fingerprint is recorded, other contents written
+ * into the same file (copied or restored over it in place) and another disk behind a block device
+ * node with the same device number ({@code sdb} and {@code sdc} trading names at a reboot: name
+ * legs by {@code /dev/disk/by-id/}, which follows the disk); at any time, changes that leave a
+ * leg's first and last 64 KiB as they were, including a disk or file of the same contents there.
+ * A device number that changed for the same disk (a renumbered disk under a by-id name, an LVM or
+ * loop device) counts as another device: resynchronised fully, or refused as above.</li>
  * <li>The region size is a power of two from {@value #MIN_REGION_SECTORS} to
  * {@value #MAX_REGION_SECTORS} sectors.</li>
  * </ul>

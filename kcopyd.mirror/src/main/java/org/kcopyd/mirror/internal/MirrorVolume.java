@@ -135,8 +135,10 @@ final class MirrorVolume implements Mirror {
     /**
      * Stops the resync and waits (up to 30 s) until no resync copy and no write is in flight, so
      * that the legs can be closed without a late I/O failing on a closed file. A resync that waits
-     * for a kcopyd factory is given up at once, not waited for. Regions not yet resynced stay
-     * dirty in the log and are resynced at the next start.
+     * for a kcopyd factory is given up at once, not waited for; a write that comes later is
+     * refused. Regions not yet resynced stay dirty in the log and are resynced at the next start.
+     * When everything drained, the legs' fingerprints are recorded in the log for the next open
+     * to check (see {@link RegionLog}).
      */
     void close() {
         List<CompletableFuture<KcopydClient>> waits;
@@ -157,6 +159,34 @@ final class MirrorVolume implements Mirror {
                     return;
                 }
             }
+            if (resyncRunning > 0 || !writesInFlight.isEmpty()) {
+                LOG.log(System.Logger.Level.WARNING, "mirror '" + name + "': closed with I/O still in flight after 30 s;"
+                        + " its legs' contents are not recorded, so they are not checked at the next start");
+                return;
+            }
+        }
+        recordFingerprints();
+    }
+
+    /** Nothing writes the legs any more: their fingerprints go into the log, to be checked at the next open. */
+    private void recordFingerprints() {
+        byte[][] fingerprints = new byte[legs.length][];
+        for (int i = 0; i < legs.length; i++) {
+            if (log.state(i) == LegState.FAILED) {
+                continue;
+            }
+            try {
+                fingerprints[i] = LegFingerprint.of(legs[i]);
+            } catch (IOException | RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "mirror '" + name + "': leg " + i + " (" + paths.get(i)
+                        + ") could not be read for its fingerprint; it is not checked at the next start", e);
+            }
+        }
+        try {
+            log.closedCleanly(fingerprints);
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "mirror '" + name + "': recording the legs' fingerprints in the region "
+                    + "log failed; they are not checked at the next start", e);
         }
     }
 
@@ -238,6 +268,10 @@ final class MirrorVolume implements Mirror {
         long last = (sector + src.remaining() / SECTOR - 1) / regionSectors;
         List<CompletableFuture<Void>> busy = new ArrayList<>();
         synchronized (lock) {
+            if (closed) {
+                // Its legs may be closing, and their fingerprints are being recorded as they are now.
+                return CompletableFuture.failedFuture(new IOException("mirror '" + name + "' is closed"));
+            }
             for (long r = first; r <= last; r++) {
                 CompletableFuture<Void> f = recovering.get(r);
                 if (f != null) {

@@ -134,7 +134,7 @@ final class OpenedMirror implements AutoCloseable {
                     }
                 }
                 legs.add(device);
-                recorded.add(new RegionLog.Leg(leg, identity, device.sizeInSectors()));
+                recorded.add(new RegionLog.Leg(leg, identity, device.sizeInSectors(), device));
             }
             long sectors = legs.stream().mapToLong(BlockDevice::sizeInSectors).min().orElseThrow();
             long regions = MirrorVolume.regionsOf(sectors, s.regionSectors());

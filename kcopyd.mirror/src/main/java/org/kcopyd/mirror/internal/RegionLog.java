@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.HexFormat;
 import java.util.List;
@@ -33,16 +34,20 @@ import org.kcopyd.mirror.Mirror;
  * <p>Header copy (16 KiB, little-endian, format version {@value #VERSION}): magic, version, region
  * size, region count, leg count, CRC-32C of the copy (computed with this field zero), the identity
  * (UUID), the mirror's size in sectors, the mirror's name; from byte {@value #LEGS_AT}, per leg a
- * {@value #LEG_RECORD}-byte record: state, path, size in sectors, identity, failure reason (or why
- * the leg is resynced fully).
+ * {@value #LEG_RECORD}-byte record: state, path, size in sectors, identity, fingerprint (if the
+ * mirror closed cleanly), failure reason (or why the leg is resynced fully).
  *
  * <p>A leg's identity is what tells its file from another at the same path: the device and inode
  * of a file, the device number of a block device node ({@link org.kcopyd.device.FileClaims#identityOf}),
- * the name of a {@code service:NAME} leg. A leg whose identity or size differs from its record is
- * not the file the log describes: it is never a resync source; it is taken as a replaced leg and
- * resynchronised fully from a leg that is recorded in sync and is still the recorded file. If no
- * such leg is left (the legs were swapped, or the only in-sync leg was replaced), the log is
- * refused: kcopyd does not guess which file holds the mirror's data.
+ * the name of a {@code service:NAME} leg. When the mirror closes cleanly (every write and resync
+ * copy drained), each leg's {@link LegFingerprint} is recorded too; opening compares it and drops
+ * it before anything is written, so a fingerprint is only ever checked against a leg nothing
+ * wrote since (after a crash there is none to check). A leg whose identity, size or fingerprint
+ * differs from its record is not the leg the log describes: it is never a resync source; it is
+ * taken as a replaced leg and resynchronised fully from a leg that is recorded in sync and is as
+ * recorded. If no such leg is left (the legs were swapped, the only in-sync leg was replaced or
+ * written outside the mirror), the log is refused: kcopyd does not guess which leg holds the
+ * mirror's data.
  *
  * <p>An existing log is adopted only when a copy of its header is intact and carries the
  * configured identity, region size and mirror size. A file with an intact copy is a kcopyd region
@@ -73,9 +78,9 @@ final class RegionLog {
     static final int MAX_IDENTITY_BYTES = 256;
     /** Version 3, the one written. */
     private static final Layout CURRENT = new Layout(VERSION, HEADER_SECTORS, LEGS_AT, LEG_RECORD, 264, 272,
-            272 + 4 + MAX_IDENTITY_BYTES);
+            272 + 4 + MAX_IDENTITY_BYTES, 532 + 4 + LegFingerprint.BYTES);
     /** Version 2: no leg identities; read only to refuse it with what it holds. */
-    private static final Layout V2 = new Layout(2, 16, 512, 480, -1, -1, 8 + Mirror.MAX_LEG_PATH_BYTES);
+    private static final Layout V2 = new Layout(2, 16, 512, 480, -1, -1, -1, 8 + Mirror.MAX_LEG_PATH_BYTES);
     private static final int PATH_AT = 8;
     private static final System.Logger LOG = System.getLogger(RegionLog.class.getName());
 
@@ -88,6 +93,8 @@ final class RegionLog {
     private final List<Leg> legs;
     private final LegState[] states;
     private final String[] failures;
+    /** Each leg's fingerprint while the mirror is closed cleanly, else none (null). */
+    private final byte[][] fingerprints;
     private final BitSet dirty = new BitSet();
     private final boolean recovered;
 
@@ -101,6 +108,7 @@ final class RegionLog {
         this.legs = List.copyOf(g.legs);
         this.states = new LegState[legs.size()];
         this.failures = new String[legs.size()];
+        this.fingerprints = new byte[legs.size()][];
         this.recovered = recovered;
     }
 
@@ -110,8 +118,9 @@ final class RegionLog {
      * @param path     the leg, as configured
      * @param identity what tells its file from another at the same path (see {@link #fitIdentity(String)})
      * @param sectors  its size
+     * @param device   its device, read for its {@link LegFingerprint}
      */
-    record Leg(String path, String identity, long sectors) {
+    record Leg(String path, String identity, long sectors, BlockDevice device) {
         Leg {
             identity = fitIdentity(identity);
         }
@@ -238,6 +247,7 @@ final class RegionLog {
                     + "region size the log records, or delete " + what + AFRESH);
         }
         RegionLog log = new RegionLog(device, g, h.id, true);
+        // Read before anything is written: the header written next drops every fingerprint.
         List<String> replaced = log.adoptLegs(h, what);
         checkSize(device, g);
         if (problems[0] != null) {
@@ -254,10 +264,10 @@ final class RegionLog {
 
     /**
      * Takes each configured leg's state from its record: a leg without one is new, a leg that is
-     * not the recorded file (identity or size) is replaced; both are resynced fully.
+     * not as recorded (identity, size, fingerprint) is replaced; both are resynced fully.
      *
      * @return a line for each replaced leg, to log
-     * @throws IllegalArgumentException if no leg is both recorded in sync and the recorded file
+     * @throws IllegalArgumentException if no leg is both recorded in sync and as recorded
      */
     private List<String> adoptLegs(Header h, String what) {
         List<String> replaced = new ArrayList<>();
@@ -269,20 +279,18 @@ final class RegionLog {
             if (r == null) {
                 continue;
             }
-            if (r.identity.equals(now.identity()) && r.sectors == now.sectors()) {
+            Change change = change(h, r, now);
+            if (change == null) {
                 states[i] = r.state;
                 failures[i] = r.failure;
                 continue;
             }
-            String change = "leg " + i + " " + now.path() + " is not the file this log recorded (recorded " + r.identity
-                    + ", " + r.sectors + " sectors; now " + now.identity() + ", " + now.sectors() + " sectors"
-                    + h.elsewhere(now) + ")";
+            String detail = "leg " + i + " " + now.path() + " " + change.detail;
             if (r.state == LegState.IN_SYNC && changedSource == null) {
-                changedSource = change;
+                changedSource = detail;
             }
-            failures[i] = "replaced: not the file the log recorded (" + r.identity + ", " + r.sectors + " sectors); "
-                    + "resynced fully";
-            replaced.add(change + "; taken as a replaced leg, resynced fully");
+            failures[i] = "replaced: " + change.note + "; resynced fully";
+            replaced.add(detail + "; taken as a replaced leg, resynced fully");
         }
         for (LegState s : states) {
             if (s == LegState.IN_SYNC) {
@@ -290,15 +298,48 @@ final class RegionLog {
             }
         }
         if (changedSource != null) {
-            throw new IllegalArgumentException(changedSource + "; legs may have been swapped or replaced, and no leg "
-                    + "recorded in sync is the file recorded, so none is copied over the others; " + NEVER_FORMATTED
-                    + ": put the recorded files back at their paths, or, if you know which leg holds the mirror's "
-                    + "data, delete " + what + " yourself and create the mirror again with that leg first (every other "
-                    + "leg is resynced from it)");
+            throw new IllegalArgumentException(changedSource + "; legs may have been swapped, replaced or written "
+                    + "outside the mirror, and no leg recorded in sync is as recorded, so none is copied over the "
+                    + "others; " + NEVER_FORMATTED + ": put the recorded files back at their paths, or, if you know "
+                    + "which leg holds the mirror's data, delete " + what + " yourself and create the mirror again "
+                    + "with that leg first (every other leg is resynced from it)");
         }
         throw new IllegalArgumentException("no leg of mirror '" + mirror + "' is in sync according to its region log "
                 + what + " (it records " + h.legs + "); refusing to guess which leg holds the data; " + NEVER_FORMATTED
                 + ": give the mirror the legs and region size the log records, or delete " + what + AFRESH);
+    }
+
+    /**
+     * How a leg is not what its record says.
+     *
+     * @param detail completes "leg N PATH ...", for the log and a refusal
+     * @param note   completes "replaced: ...", for the leg's status
+     */
+    private record Change(String detail, String note) {
+    }
+
+    /** @return how {@code now} differs from its record {@code r}, or null if it is the recorded leg as recorded */
+    private static Change change(Header h, LegRecord r, Leg now) {
+        if (!r.identity.equals(now.identity()) || r.sectors != now.sectors()) {
+            return new Change("is not the file this log recorded (recorded " + r.identity + ", " + r.sectors
+                    + " sectors; now " + now.identity() + ", " + now.sectors() + " sectors" + h.elsewhere(now) + ")",
+                    "not the file the log recorded (" + r.identity + ", " + r.sectors + " sectors)");
+        }
+        if (r.fingerprint == null) {
+            return null;
+        }
+        String ends = "its first and last " + LegFingerprint.SAMPLE_SECTORS * SECTOR / 1024 + " KiB";
+        try {
+            if (Arrays.equals(r.fingerprint, LegFingerprint.of(now.device()))) {
+                return null;
+            }
+        } catch (IOException e) {
+            return new Change("is the file this log recorded, but " + ends + " cannot be read to check it ("
+                    + e.getMessage() + ")", ends + " could not be read to check it");
+        }
+        return new Change("is the file this log recorded, but " + ends + " changed while the mirror was closed "
+                + "(written outside the mirror, or another file or disk in its place)", "its content changed while the "
+                + "mirror was closed");
     }
 
     /**
@@ -406,6 +447,9 @@ final class RegionLog {
             byte[] identity = leg.identity().getBytes(StandardCharsets.UTF_8);
             h.putLong(at + l.sectorsAt, leg.sectors()).putInt(at + l.identityAt, identity.length)
                     .put(at + l.identityAt + 4, identity);
+            if (fingerprints[i] != null) {
+                h.putInt(at + l.fingerprintAt, 1).put(at + l.fingerprintAt + 4, fingerprints[i]);
+            }
             if (failures[i] != null) {
                 byte[] failure = failures[i].getBytes(StandardCharsets.UTF_8);
                 int n = Math.min(failure.length, l.failureBytes());
@@ -453,6 +497,17 @@ final class RegionLog {
         writeHeader();
     }
 
+    /**
+     * Records the legs' fingerprints, to be checked at the next open: only when nothing writes
+     * the legs any more (the mirror closed, every write and resync copy drained).
+     *
+     * @param legFingerprints each leg's {@link LegFingerprint}, or null for a leg not to check (failed, unreadable)
+     */
+    synchronized void closedCleanly(byte[][] legFingerprints) throws IOException {
+        System.arraycopy(legFingerprints, 0, fingerprints, 0, fingerprints.length);
+        writeHeader();
+    }
+
     synchronized List<Long> dirtyRegions() {
         List<Long> list = new ArrayList<>();
         for (int r = dirty.nextSetBit(0); r >= 0; r = dirty.nextSetBit(r + 1)) {
@@ -485,8 +540,12 @@ final class RegionLog {
         writeSectors(BITMAP_START + sectorIndex, b);
     }
 
-    /** One leg as a header records it (a version 2 header records no identity nor size: null and 0). */
-    private record LegRecord(String path, LegState state, String failure, String identity, long sectors) {
+    /**
+     * One leg as a header records it (a version 2 header records no identity nor size: null and
+     * 0); its fingerprint is null unless the mirror closed cleanly.
+     */
+    private record LegRecord(String path, LegState state, String failure, String identity, long sectors,
+            byte[] fingerprint) {
         @Override
         public String toString() {
             return path + " " + state;
@@ -498,7 +557,7 @@ final class RegionLog {
      * (-1: the version does not record it).
      */
     private record Layout(int version, int headerSectors, int legsAt, int legRecord, int sectorsAt, int identityAt,
-            int failureAt) {
+            int fingerprintAt, int failureAt) {
         int bytes() {
             return headerSectors * SECTOR;
         }
@@ -583,23 +642,30 @@ final class RegionLog {
             boolean identities = l.identityAt >= 0;
             int identityLength = identities ? b.getInt(at + l.identityAt) : 1;
             long legSectors = identities ? b.getLong(at + l.sectorsAt) : sectors;
+            int fingerprinted = l.fingerprintAt >= 0 ? b.getInt(at + l.fingerprintAt) : 0;
             if (state < 0 || state >= LegState.values().length || pathLength < 1
                     || pathLength > Mirror.MAX_LEG_PATH_BYTES || failureLength < 0 || failureLength > l.failureBytes()
-                    || identityLength < 1 || identityLength > MAX_IDENTITY_BYTES || legSectors < sectors) {
+                    || identityLength < 1 || identityLength > MAX_IDENTITY_BYTES || legSectors < sectors
+                    || fingerprinted < 0 || fingerprinted > 1) {
                 throw new BadHeader("inconsistent record of leg " + i + " under a correct checksum ("
                         + Mirror.CONFIG_REGION_LOG_ID + " " + id + ")", true, false, version);
             }
             legs.add(new LegRecord(string(b, at + PATH_AT, pathLength), LegState.values()[state],
                     failureLength == 0 ? null : string(b, at + l.failureAt + 4, failureLength),
-                    identities ? string(b, at + l.identityAt + 4, identityLength) : null, identities ? legSectors : 0));
+                    identities ? string(b, at + l.identityAt + 4, identityLength) : null, identities ? legSectors : 0,
+                    fingerprinted == 1 ? bytes(b, at + l.fingerprintAt + 4, LegFingerprint.BYTES) : null));
         }
         return new Header(version, id, string(b, 60, nameLength), regionSectors, regions, sectors, legs);
     }
 
     private static String string(ByteBuffer b, int at, int length) {
+        return new String(bytes(b, at, length), StandardCharsets.UTF_8);
+    }
+
+    private static byte[] bytes(ByteBuffer b, int at, int length) {
         byte[] bytes = new byte[length];
         b.get(at, bytes);
-        return new String(bytes, StandardCharsets.UTF_8);
+        return bytes;
     }
 
     /** Why a header copy cannot be used. */

@@ -147,16 +147,16 @@ class LegIdentityTest {
         for (boolean format : new boolean[] {false, true}) {
             assertThat(refusal(settings(log, id, format, a, b), log, a, b)).hasMessage("mirror 'm': leg 0 " + a
                     + " is not the file this log recorded (recorded " + good + ", 4096 sectors; now " + halfSynced
-                    + ", 4096 sectors; it is the file recorded as " + b + ", RESYNCING); legs may have been swapped or "
-                    + "replaced, and no leg recorded in sync is the file recorded, so none is copied over the others; "
-                    + "a kcopyd region log is never formatted, not even with format=true (--format): put the recorded "
-                    + "files back at their paths, or, if you know which leg holds the mirror's data, delete " + log
-                    + " yourself and create the mirror again with that leg first (every other leg is resynced from "
-                    + "it)");
+                    + ", 4096 sectors; it is the file recorded as " + b + ", RESYNCING); legs may have been swapped, "
+                    + "replaced or written outside the mirror, and no leg recorded in sync is as recorded, so none is "
+                    + "copied over the others; a kcopyd region log is never formatted, not even with format=true "
+                    + "(--format): put the recorded files back at their paths, or, if you know which leg holds the "
+                    + "mirror's data, delete " + log + " yourself and create the mirror again with that leg first "
+                    + "(every other leg is resynced from it)");
         }
         // Given in the other order, the paths are the log's again but neither is the recorded file.
         assertThat(refusal(settings(log, id, false, b, a), log, a, b)).hasMessageContaining("leg 1 " + a + " is not "
-                + "the file this log recorded").hasMessageContaining("no leg recorded in sync is the file recorded");
+                + "the file this log recorded").hasMessageContaining("no leg recorded in sync is as recorded");
 
         // The remedy the message names: the files back at their paths, and the resync goes on from the good leg.
         swap(a, b);
@@ -180,7 +180,7 @@ class LegIdentityTest {
 
         assertThat(refusal(settings(log, id, true, a, b), log, a, b)).hasMessageStartingWith("mirror 'm': leg 0 " + a
                 + " is not the file this log recorded (recorded " + recorded + ", 4096 sectors; now " + identity(a)
-                + ", 4096 sectors); legs may have been swapped or replaced");
+                + ", 4096 sectors); legs may have been swapped, replaced or written outside the mirror");
         assertThat(recorded).isNotEqualTo(identity(a));
     }
 
@@ -282,6 +282,90 @@ class LegIdentityTest {
 
         assertThat(m.status().legs()).extracting(LegStatus::state).containsOnly(LegState.IN_SYNC);
         assertThat(Files.readAllBytes(a)).startsWith(newest).isEqualTo(Files.readAllBytes(b));
+    }
+
+    /**
+     * The same file with other contents, as {@code cp b.img a.img} leaves it (or another disk
+     * behind the same device node after a clean reboot): its identity is unchanged, but the
+     * fingerprint recorded at the clean close is not. As the only in-sync leg, it is refused.
+     */
+    @Test
+    void aSourceLegWrittenInPlaceWhileClosedIsRefusedWithEveryFileUnchanged() throws Exception {
+        Path a = file("a.img", random(SECTORS * 512, 19));
+        Path b = file("b.img", random(SECTORS * 512, 20));
+        Path log = dir.resolve("m.log");
+        UUID id = stoppedMidResync(log, a, b, random(8 * 512, 21));
+        String same = identity(a);
+
+        Files.write(a, Files.readAllBytes(b));
+
+        assertThat(identity(a)).as("the same inode").isEqualTo(same);
+        for (boolean format : new boolean[] {false, true}) {
+            assertThat(refusal(settings(log, id, format, a, b), log, a, b)).hasMessageStartingWith("mirror 'm': leg 0 "
+                    + a + " is the file this log recorded, but its first and last 64 KiB changed while the mirror was "
+                    + "closed (written outside the mirror, or another file or disk in its place); legs may have been "
+                    + "swapped, replaced or written outside the mirror, and no leg recorded in sync is as recorded");
+        }
+    }
+
+    @Test
+    void aLegWrittenInPlaceWhileClosedThatIsNotNeededAsSourceIsResyncedFully() throws Exception {
+        byte[] data = random(SECTORS * 512, 22);
+        Path a = file("a.img", data);
+        Path b = file("b.img", random(SECTORS * 512, 23));
+        Path log = dir.resolve("m.log");
+        UUID id = started(settings(log, null, false, a, b)).regionLogId();
+        closeAll();
+
+        try (RandomAccessFile f = new RandomAccessFile(b.toFile(), "rw")) {
+            f.seek((SECTORS - 1) * 512L);
+            f.write(random(512, 24));
+        }
+
+        MirrorVolume m = open(settings(log, id, false, a, b)).volume();
+        assertThat(m.status().legs().get(1).state()).isEqualTo(LegState.RESYNCING);
+        assertThat(m.status().legs().get(1).failure()).isEqualTo("replaced: its content changed while the mirror was "
+                + "closed; resynced fully");
+        m.start();
+        m.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        assertThat(m.status().regionsResynced()).isEqualTo(m.status().regions());
+        assertThat(Files.readAllBytes(b)).isEqualTo(data);
+    }
+
+    /**
+     * A fingerprint is only ever compared with a leg nothing wrote since it was taken: it is
+     * recorded when the mirror closes cleanly and dropped, before any write, when it opens.
+     */
+    @Test
+    void fingerprintsAreInTheLogOnlyWhileTheMirrorIsClosedCleanly() throws Exception {
+        Path a = file("a.img", random(SECTORS * 512, 25));
+        Path b = file("b.img", random(SECTORS * 512, 26));
+        Path log = dir.resolve("m.log");
+        UUID id = started(settings(log, null, false, a, b)).regionLogId();
+        assertThat(fingerprinted(log)).as("open").containsExactly(false, false);
+        closeAll();
+        assertThat(fingerprinted(log)).as("closed cleanly").containsExactly(true, true);
+
+        MirrorVolume m = open(settings(log, id, false, a, b)).volume();
+
+        assertThat(fingerprinted(log)).as("open again").containsExactly(false, false);
+        m.start();
+        m.device().write(0, ByteBuffer.wrap(random(512, 27))).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        closeAll();
+        MirrorVolume again = started(settings(log, id, false, a, b));
+        assertThat(again.status().regionsResynced()).as("written through the mirror: as recorded").isZero();
+    }
+
+    /** Whether each leg record of both header copies holds a fingerprint (they must agree). */
+    private static List<Boolean> fingerprinted(Path log) throws IOException {
+        ByteBuffer h = ByteBuffer.wrap(Files.readAllBytes(log)).order(ByteOrder.LITTLE_ENDIAN);
+        List<Boolean> legs = new ArrayList<>();
+        for (int i = 0; i < h.getInt(24); i++) {
+            int at = RegionLog.LEGS_AT + i * RegionLog.LEG_RECORD + 532;
+            assertThat(h.getInt(RegionLog.HEADER_SECTORS * 512 + at)).as("copy 2").isEqualTo(h.getInt(at));
+            legs.add(h.getInt(at) == 1);
+        }
+        return legs;
     }
 
     /**

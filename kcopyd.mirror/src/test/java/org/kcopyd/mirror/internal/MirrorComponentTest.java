@@ -184,7 +184,7 @@ class MirrorComponentTest {
                     Mirror.CONFIG_FORMAT, format))).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageStartingWith("mirror 'm': leg 0 " + a + " is not the file this log recorded")
                     .hasMessageContaining("it is the file recorded as " + b + ", RESYNCING); legs may have been "
-                            + "swapped or replaced");
+                            + "swapped, replaced or written outside the mirror");
         }
         assertThat(sha256s(log, a, b)).isEqualTo(before);
         assertThat(framework.registered).isEmpty();

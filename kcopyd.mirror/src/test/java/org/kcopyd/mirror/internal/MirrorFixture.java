@@ -87,7 +87,7 @@ final class MirrorFixture implements AutoCloseable {
             // A test may give the volume devices that are not at their paths: they are recognised by the path.
             String identity = Files.exists(paths.get(i)) ? String.valueOf(FileClaims.identityOf(paths.get(i)))
                     : "test:" + names.get(i);
-            recorded.add(new RegionLog.Leg(names.get(i), identity, legs.get(i).sizeInSectors()));
+            recorded.add(new RegionLog.Leg(names.get(i), identity, legs.get(i).sizeInSectors(), legs.get(i)));
         }
         RegionLog.Geometry g = new RegionLog.Geometry(LOG_ID, "m", recorded, REGION, sectors);
         RegionLog log;

@@ -1,6 +1,7 @@
 package org.kcopyd.mirror.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.kcopyd.mirror.internal.MirrorFixture.random;
 import static org.kcopyd.mirror.internal.MirrorFixture.read;
@@ -171,6 +172,24 @@ class MirrorTest {
         System.arraycopy(block, 0, data, 8 * 512, block.length);
         assertThat(read(legs.get(1))).isEqualTo(data);
         assertThat(mirror.status().legs().get(1).state()).isEqualTo(LegState.IN_SYNC);
+    }
+
+    /** After its close, the legs' fingerprints are recorded as they are: nothing may write them any more. */
+    @Test
+    void aWriteAfterTheCloseIsRefused() throws Exception {
+        List<Path> paths = paths(2);
+        byte[] data = random(SECTORS * 512, 14);
+        List<BlockDevice> legs = List.of(fixture.leg(paths.get(0), data), fixture.leg(paths.get(1), data.clone()));
+        MirrorVolume mirror = fixture.mirror(dir.resolve("log"), paths, legs);
+        mirror.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+
+        mirror.close();
+
+        assertThatThrownBy(() -> mirror.device().write(0, ByteBuffer.wrap(random(512, 15))).toCompletableFuture()
+                .get(10, TimeUnit.SECONDS)).hasCauseInstanceOf(java.io.IOException.class)
+                .hasMessageContaining("mirror 'm' is closed");
+        assertThat(read(legs.get(0))).isEqualTo(data);
+        assertThat(read(legs.get(1))).isEqualTo(data);
     }
 
     /** A mirror removed while its resync waits for an engine closes at once, not after its 30 s drain limit. */
