@@ -41,11 +41,13 @@ import org.osgi.annotation.versioning.ProviderType;
  * <p><b>Origin identity.</b> A COW store holds the old data of one origin: opened with another
  * origin of the same size, its merge would write that data into the wrong file or disk. So the
  * header also records the origin's identity when the store is made, and the origin's path (for
- * messages): for a regular file its device and inode ({@code file:dev=8:1:ino=1234}); for a
- * block device what the kernel knows of the disk itself, since a device name or number may
- * point to another disk after a reboot: a device-mapper UUID, the file behind a loop device, a
- * disk's WWID or serial number, a partition as its disk's identity plus its number and start,
- * and only failing all of these the device number ({@code block:dev=8:16}). A store is adopted
+ * messages): for a block device what the kernel knows of the disk itself, since a device name or
+ * number may point to another disk after a reboot: a device-mapper UUID, the file behind a loop
+ * device, a disk's WWID (or serial number, with the device number, as serials repeat), a
+ * partition as its disk's identity plus its number and start, and only failing all of these the
+ * device number ({@code block:dev=8:16}); for a regular
+ * file its inode and its file system's device, known the same way
+ * ({@code file:dm-uuid=LVM-...:ino=1234}, {@code file:dev=8:1:ino=1234}). A store is adopted
  * only with the origin it records, whatever path names it (a symbolic link, a relative path);
  * another origin is refused before anything is written or merged, even with an interrupted merge
  * recorded in the store, with both identities in the message. When the last snapshot of an origin

@@ -23,15 +23,18 @@ import org.kcopyd.device.FileClaims;
  * whenever the store is closed.
  *
  * <p><b>Identity</b> ({@link #of(Path)}), a short string a person can copy into the
- * {@code originId} setting: for a regular file its device and inode, as {@link FileClaims}
- * compares files ({@code file:dev=254:0:ino=2146320}), whatever path names it. For a block
+ * {@code originId} setting: for a regular file its file system's device and its inode, as
+ * {@link FileClaims} compares files, whatever path names it; the device as the kernel knows the
+ * disk, as below ({@code file:dm-uuid=LVM-...:ino=2146320}), or by its number
+ * ({@code file:dev=0:45:ino=2146320}). For a block
  * device the device number a node stands for (what {@link FileClaims} compares) can name
  * another disk after a reboot or a re-plug ({@code /dev/sdb} is whichever disk came second), and
  * device-mapper numbers change with activation order, so what the kernel knows of the disk
  * itself comes first, from {@code /sys/dev/block/MAJOR:MINOR}: a device-mapper UUID (LVM, dm-crypt,
- * multipath), the file behind a loop device (and its offset), a disk's WWID or serial number, a
- * partition as its disk's identity plus its number and start; only a device with none of these is
- * known by its number alone ({@code block:dev=8:16}). A file restored from a backup or copied
+ * multipath), the file behind a loop device (and its offset), a disk's WWID, a partition as its
+ * disk's identity plus its number and start. A serial number is kept with the device number, as
+ * serial numbers are not unique (virtual disks often share a product default); a device with
+ * none of these is known by its number alone ({@code block:dev=8:16}). A file restored from a backup or copied
  * elsewhere is a new inode and so another identity: the user must say it is the origin.
  *
  * <p><b>Fingerprint</b> ({@link #fingerprint(BlockDevice)}): a hash of the origin's first and last
@@ -81,7 +84,8 @@ final class OriginIdentity {
         if (attrs.isOther() && (mode.intValue() & S_IFMT) == S_IFBLK) {
             return compact("block:" + blockIdentity(majorMinor(unix(origin, "rdev").longValue()), sysDevBlock));
         }
-        return compact("file:dev=" + majorMinor(unix(origin, "dev").longValue()) + ":ino="
+        // The file system's disk as the kernel knows it, not only its number: an LVM volume's number may change.
+        return compact("file:" + blockIdentity(majorMinor(unix(origin, "dev").longValue()), sysDevBlock) + ":ino="
                 + unix(origin, "ino").longValue());
     }
 
@@ -156,10 +160,18 @@ final class OriginIdentity {
             return "loop-of=" + of.substring("file:".length())
                     + (offset == null || offset.equals("0") ? "" : ":offset=" + offset);
         }
-        for (String name : new String[] {"wwid", "device/wwid", "serial", "device/serial"}) {
+        for (String name : new String[] {"wwid", "device/wwid"}) {
             String value = sysfs(dir, name);
             if (value != null) {
-                return name.substring(name.indexOf('/') + 1) + "=" + value;
+                return "wwid=" + value;
+            }
+        }
+        for (String name : new String[] {"serial", "device/serial"}) {
+            String value = sysfs(dir, name);
+            String number = sysfs(dir, "dev");
+            if (value != null && number != null) {
+                // Serial numbers are not unique (a virtual disk's is often a product default): with the number too.
+                return "serial=" + value + ":dev=" + number;
             }
         }
         return null;

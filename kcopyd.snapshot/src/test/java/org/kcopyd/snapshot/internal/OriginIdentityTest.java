@@ -33,12 +33,25 @@ class OriginIdentityTest {
 
         String id = OriginIdentity.of(file);
 
-        assertThat(id).matches("file:dev=\\d+:\\d+:ino=\\d+");
+        assertThat(id).matches("file:.+:ino=" + Files.getAttribute(file, "unix:ino"));
         assertThat(OriginIdentity.isWellFormed(id)).isTrue();
         for (Path spelling : new Path[] {link, hard, relative, dir.resolve(".").resolve("o.img")}) {
             assertThat(OriginIdentity.of(spelling)).as(spelling.toString()).isEqualTo(id);
         }
         assertThat(OriginIdentity.of(copy)).isNotEqualTo(id);
+    }
+
+    @Test
+    void aFilesDeviceIsKnownAsTheKernelKnowsTheDiskNotOnlyByItsNumber() throws Exception {
+        Path file = Files.write(dir.resolve("o.img"), pattern(4096, 1));
+        String number = OriginIdentity.majorMinor(((Number) Files.getAttribute(file, "unix:dev")).longValue());
+        long inode = ((Number) Files.getAttribute(file, "unix:ino")).longValue();
+        Path sysDevBlock = dir.resolve("sys/dev/block");
+
+        assertThat(OriginIdentity.of(file, sysDevBlock)).as("no sysfs entry").isEqualTo("file:dev=" + number + ":ino="
+                + inode);
+        attribute(sys(number, "virtual/block/dm-3"), "dm/uuid", "LVM-Hk2bq0aXyZ");
+        assertThat(OriginIdentity.of(file, sysDevBlock)).isEqualTo("file:dm-uuid=LVM-Hk2bq0aXyZ:ino=" + inode);
     }
 
     @Test
@@ -109,7 +122,9 @@ class OriginIdentityTest {
         attribute(loop1, "loop/backing_file", backing.toString());
         attribute(loop1, "loop/offset", "1048576");
         attribute(sys("7:2", "virtual/block/loop2"), "loop/backing_file", dir.resolve("gone.img") + " (deleted)");
-        attribute(sys("252:0", "virtio0/block/vda"), "serial", "disk-1");
+        Path vda = sys("252:0", "virtio0/block/vda");
+        attribute(vda, "serial", "disk-1");
+        attribute(vda, "dev", "252:0");
         attribute(sys("8:32", "host3/block/sdc"), "size", "4096");
 
         String file = OriginIdentity.of(backing).substring("file:".length());
@@ -117,7 +132,7 @@ class OriginIdentityTest {
         assertThat(block("7:0")).isEqualTo("loop-of=" + file);
         assertThat(block("7:1")).isEqualTo("loop-of=" + file + ":offset=1048576");
         assertThat(block("7:2")).startsWith("loop-of-gone=");
-        assertThat(block("252:0")).isEqualTo("serial=disk-1");
+        assertThat(block("252:0")).as("a serial may be shared").isEqualTo("serial=disk-1:dev=252:0");
         assertThat(block("8:32")).as("nothing known but its number").isEqualTo("dev=8:32");
         assertThat(block("9:9")).as("not in sysfs").isEqualTo("dev=9:9");
     }
