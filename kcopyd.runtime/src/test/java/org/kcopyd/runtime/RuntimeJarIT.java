@@ -148,7 +148,7 @@ class RuntimeJarIT {
         assertThat(r.err()).doesNotContain("\tat ").doesNotContain("Exception").doesNotContain("exists already")
                 .doesNotContain("did not");
         assertThat(r.out()).contains("snapshot s1 of a.img").contains("snapshot s2 of b.img")
-                .containsPattern("(?m)^s2 +ACTIVE").containsPattern("m +\\d+ regions");
+                .containsPattern("(?m)^(g! )?s2 +ACTIVE").containsPattern("m +\\d+ regions");
     }
 
     @Test

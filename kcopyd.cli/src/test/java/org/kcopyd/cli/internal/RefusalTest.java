@@ -193,17 +193,20 @@ class RefusalTest {
         Path other = image(dir, "other.img", 16 * 512, 12);
         Path origin = image(dir, "origin.img", 16 * 512, 13);
         byte[] before = Files.readAllBytes(origin);
+        Path link = Files.createSymbolicLink(dir.resolve("link.img"), origin);
 
         try (FileClaim snapshot = FileClaims.claim(origin, "the origin of snapshot s1; write through its origin device")) {
             assertThat(run("copy", other.toString(), origin.toString())).isEqualTo(Exit.FAILED);
             assertThat(run("zero", origin.toString())).isEqualTo(Exit.FAILED);
             assertThat(run("copy", other.toString(), dir + "/./origin.img")).isEqualTo(Exit.FAILED);
+            assertThat(run("copy", other.toString(), link.toString())).isEqualTo(Exit.FAILED);
         }
 
         assertThat(fixture.err().lines().toList()).containsExactly(
                 "kcopyd copy: " + origin + " is the origin of snapshot s1; write through its origin device",
                 "kcopyd zero: " + origin + " is the origin of snapshot s1; write through its origin device",
-                "kcopyd copy: " + dir + "/./origin.img (the same file as " + origin + ") is the origin of snapshot s1; "
+                "kcopyd copy: " + dir + "/./origin.img is the origin of snapshot s1; write through its origin device",
+                "kcopyd copy: " + link + " (the same file as " + origin + ") is the origin of snapshot s1; "
                         + "write through its origin device");
         assertThat(Files.readAllBytes(origin)).isEqualTo(before);
         assertThat(run("copy", other.toString(), origin.toString())).as("once the claim is released").isZero();
