@@ -59,6 +59,17 @@ public abstract class KcopydTestSupport {
         return CoreOptions.bundle(new File(path).toURI().toString());
     }
 
+    /** @return the names of the live threads of kcopyd engines (workers "kcopyd-CLIENT", "kcopyd-io-…") */
+    protected static List<String> kcopydThreads() {
+        List<String> names = new ArrayList<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.isAlive() && t.getName().startsWith("kcopyd-")) {
+                names.add(t.getName());
+            }
+        }
+        return names;
+    }
+
     /** @return the installed bundle of that symbolic name */
     protected Bundle bundle(String symbolicName) {
         for (Bundle b : context.getBundles()) {

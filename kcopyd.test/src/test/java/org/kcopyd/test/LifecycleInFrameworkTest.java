@@ -29,16 +29,6 @@ public class LifecycleInFrameworkTest extends KcopydTestSupport {
         return reference(KcopydClientFactory.class).getProperty("service.id");
     }
 
-    private static List<String> kcopydThreads() {
-        List<String> names = new ArrayList<>();
-        for (Thread t : Thread.getAllStackTraces().keySet()) {
-            if (t.isAlive() && t.getName().startsWith("kcopyd-")) {
-                names.add(t.getName());
-            }
-        }
-        return names;
-    }
-
     @Test
     public void stopStartAndUpdateRebindTheConsumerAndItsJobsReportExactlyOnce() throws Exception {
         ConsumerProbe probe = service(ConsumerProbe.class);

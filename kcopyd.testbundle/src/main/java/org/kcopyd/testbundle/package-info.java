@@ -1,4 +1,4 @@
 /** A consumer of the kcopyd service, for the in-framework tests. */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.kcopyd.testbundle;
