@@ -52,10 +52,21 @@ final class MirrorCommand {
         return word.matches("[A-Za-z0-9._/:,=+@%-]+") ? word : "'" + word.replace("'", "'\\''") + "'";
     }
 
-    /** @return the command that makes a mirror over these legs again, adopting the region log {@code id} */
-    static String reuseCommand(String name, String log, String[] legs, Object id) {
-        List<String> words = new ArrayList<>(List.of("mirror", "create", name, log));
-        words.addAll(List.of(legs));
+    /**
+     * @param props a mirror's configuration
+     * @return the command that makes that mirror again, adopting its region log {@code id}: the
+     *         region size too (the log records it and refuses another), and the bandwidth cap
+     */
+    static String reuseCommand(Dictionary<String, Object> props, Object id) {
+        List<String> words = new ArrayList<>(List.of("mirror", "create", String.valueOf(props.get(Mirror.CONFIG_NAME)),
+                String.valueOf(props.get(Mirror.CONFIG_REGION_LOG))));
+        words.addAll(List.of((String[]) props.get(Mirror.CONFIG_LEGS)));
+        if (props.get(Mirror.CONFIG_REGION_SECTORS) instanceof Number n && n.intValue() != Mirror.DEFAULT_REGION_SECTORS) {
+            words.addAll(List.of("--region-sectors", String.valueOf(n)));
+        }
+        if (props.get(Mirror.CONFIG_THROTTLE_BYTES_PER_SECOND) instanceof Number n && n.longValue() != 0) {
+            words.addAll(List.of("--bandwidth", String.valueOf(n)));
+        }
         words.addAll(List.of("--log-id", String.valueOf(id)));
         return String.join(" ", words.stream().map(MirrorCommand::quoted).toList());
     }
@@ -150,8 +161,7 @@ final class MirrorCommand {
                 throw CommandException.failed("mirror '" + name + "' started but its service did not appear within "
                         + Console.WAIT.toSeconds() + " s");
             }
-            String resume = reuseCommand(name, String.valueOf(props.get(Mirror.CONFIG_REGION_LOG)),
-                    (String[]) props.get(Mirror.CONFIG_LEGS), m.regionLogId()) + " --wait";
+            String resume = reuseCommand(props, m.regionLogId()) + " --wait";
             if (waitForSync && !awaitSync(m, resume)) {
                 return Exit.INTERRUPTED;
             }
@@ -386,9 +396,8 @@ final class MirrorCommand {
                     id = running.stream().filter(m -> m.name().equals(name)).map(Mirror::regionLogId).findFirst()
                             .orElse(null);
                 }
-                if (code == Exit.OK && id != null && props.get(Mirror.CONFIG_LEGS) instanceof String[] legs) {
-                    console.out().println("legs and region log stay; to use them again: " + reuseCommand(name,
-                            String.valueOf(props.get(Mirror.CONFIG_REGION_LOG)), legs, id));
+                if (code == Exit.OK && id != null && props.get(Mirror.CONFIG_LEGS) instanceof String[]) {
+                    console.out().println("legs and region log stay; to use them again: " + reuseCommand(props, id));
                 }
                 return code;
             });

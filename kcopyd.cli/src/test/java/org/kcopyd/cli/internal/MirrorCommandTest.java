@@ -524,6 +524,30 @@ class MirrorCommandTest {
         }
     }
 
+    /**
+     * The log records its region size and refuses another: the command that resumes a resync (and
+     * the one 'mirror remove' prints) carries a region size that is not the default, and the cap.
+     */
+    @Test
+    void theCommandToResumeCarriesTheRegionSizeTheLogRecordsAndTheBandwidth() throws Exception {
+        Started started = new Started();
+        Path a = image("a.img");
+        Path b = image("b.img");
+        Console oneShot = new Console(started.runtime, new PrintWriter(out, true), new PrintWriter(err, true), false,
+                true);
+
+        assertThat(started.create(oneShot, "m", dir.resolve("m.log").toString(), a.toString(), b.toString(),
+                "--region-sectors", "8", "--bandwidth", "4096").call()).isZero();
+        assertThat(err.toString()).endsWith("; to resume: mirror create m " + dir.resolve("m.log") + " " + a + " " + b
+                + " --region-sectors 8 --bandwidth 4096 --log-id " + started.id + " --wait" + System.lineSeparator());
+
+        out.getBuffer().setLength(0);
+        assertThat(Commands.run(oneShot, "mirror", "remove", "m")).isZero();
+        assertThat(out.toString()).isEqualTo("mirror m removed" + System.lineSeparator() + "legs and region log stay; "
+                + "to use them again: mirror create m " + dir.resolve("m.log") + " " + a + " " + b
+                + " --region-sectors 8 --bandwidth 4096 --log-id " + started.id + System.lineSeparator());
+    }
+
     @Test
     void withWaitTheCommandReportsTheMirrorInSync() throws Exception {
         Started started = new Started();
