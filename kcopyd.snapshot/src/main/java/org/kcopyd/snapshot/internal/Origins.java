@@ -129,6 +129,10 @@ public final class Origins {
                 CowStore store = cowStores.open(settings, entry.origin.device());
                 try {
                     snapshot = entry.origin.attach(settings.name(), store);
+                    if (!created) {
+                        // The origin's claim now names one more snapshot: other processes are told too.
+                        FileClaims.purposesChanged();
+                    }
                 } catch (IOException | RuntimeException e) {
                     closeQuietly(store.device());
                     throw e;
