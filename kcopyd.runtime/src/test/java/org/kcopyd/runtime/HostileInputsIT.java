@@ -2,7 +2,9 @@ package org.kcopyd.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,12 +20,14 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -52,6 +56,7 @@ class HostileInputsIT {
         final Set<String> changes = new HashSet<>();
         final Set<String> creates = new HashSet<>();
         Consumer<Path> before = d -> { };
+        java.util.function.Function<Path, String> idFrom;
         Consumer<Path> after = d -> { };
 
         Case(String name, String... args) {
@@ -92,6 +97,12 @@ class HostileInputsIT {
 
         Case creates(String... files) {
             creates.addAll(List.of(files));
+            return this;
+        }
+
+        /** A set-up that prints an identity; {@code {id}} in the arguments stands for it. */
+        Case idFrom(java.util.function.Function<Path, String> setUp) {
+            idFrom = setUp;
             return this;
         }
 
@@ -209,9 +220,17 @@ class HostileInputsIT {
         return args;
     }
 
-    private static void runOk(Path dir, String... args) {
+    private static String runOk(Path dir, String... args) {
         Run r = run(dir, "", List.of(args));
         assertThat(r.exit()).as("set-up: kcopyd %s: %s", String.join(" ", args), r.err()).isZero();
+        return r.out();
+    }
+
+    /** The COW store or region log identity a create command printed ("id UUID"). */
+    private static String idIn(String output) {
+        java.util.regex.Matcher m = Pattern.compile("id ([0-9a-f-]{36})").matcher(output);
+        assertThat(m.find()).as("an identity in: " + output).isTrue();
+        return m.group(1);
     }
 
     private static void corrupt(Path file, int offset, int length) {
@@ -263,12 +282,13 @@ class HostileInputsIT {
                 "link-a.img").exit(2).says("a\\.img"));
         cases.add(new Case("an overlap refusal after a new destination", "copy", "src.img", "new.img", "src.img")
                 .exit(2).says("src\\.img"));
-        cases.add(new Case("a FIFO as source", "copy", "fifo", "new.img").says("fifo"));
-        cases.add(new Case("a FIFO as destination", "copy", "src.img", "fifo").says("fifo"));
-        cases.add(new Case("a character device as source", "copy", "/dev/zero", "new.img").says("/dev/zero"));
-        cases.add(new Case("a character device as destination", "copy", "src.img", "/dev/null").says("/dev/null"));
-        cases.add(new Case("a directory as source", "copy", "dir", "new.img").says("dir"));
-        cases.add(new Case("a directory as destination", "copy", "src.img", "dir").says("dir"));
+        cases.add(new Case("a FIFO as source", "copy", "fifo", "new.img").exit(2).says("fifo"));
+        cases.add(new Case("a FIFO as destination", "copy", "src.img", "fifo").exit(2).says("fifo"));
+        cases.add(new Case("a character device as source", "copy", "/dev/zero", "new.img").exit(2).says("/dev/zero"));
+        cases.add(new Case("a character device as destination", "copy", "src.img", "/dev/null").exit(2)
+                .says("/dev/null"));
+        cases.add(new Case("a directory as source", "copy", "dir", "new.img").exit(2).says("dir"));
+        cases.add(new Case("a directory as destination", "copy", "src.img", "dir").exit(2).says("dir"));
         cases.add(new Case("zero a missing file", "zero", "nothing.img").exit(1).says("nothing\\.img"));
         cases.add(new Case("zero with a bad region", "zero", "a.img:abc").exit(2).says("abc"));
         cases.add(new Case("zero a FIFO", "zero", "fifo").says("fifo"));
@@ -321,10 +341,32 @@ class HostileInputsIT {
         cases.add(new Case("--format over a region log kcopyd made", "mirror", "create", "m", "m.log", "a.img",
                 "b.img", "--wait", "--format").exit(2).says("m\\.log").before(d -> runOk(d, "mirror", "create", "m",
                         "m.log", "a.img", "b.img", "--wait", "--format")));
+        cases.add(new Case("--log-id with --format", "mirror", "create", "m", "new.log", "a.img", "b.img", "--log-id",
+                "6b63706d-6972-726f-7220-746573740001", "--format").exit(2).says("--log-id.*--format.*mutually exclusive"));
+        cases.add(new Case("a directory as region log", "mirror", "create", "m", "dir", "a.img", "b.img", "--wait")
+                .exit(2).says("region log .*dir is a directory"));
+        cases.add(new Case("a FIFO as region log", "mirror", "create", "m", "fifo", "a.img", "b.img", "--wait")
+                .exit(2).says("region log .*fifo is a FIFO"));
+        cases.add(new Case("a character device as leg", "mirror", "create", "m", "new.log", "a.img", "/dev/zero",
+                "--wait").exit(2).says("leg 1 /dev/zero is a character device"));
+        cases.add(new Case("a FIFO as leg", "mirror", "create", "m", "new.log", "fifo", "b.img", "--wait").exit(2)
+                .says("leg 0 .*fifo is a FIFO"));
+        cases.add(new Case("a mirror named ..", "mirror", "create", "..", "new.log", "a.img", "b.img").exit(2)
+                .says("'\\.\\.' is not allowed.*not only dots"));
+        // The runtime's command line ends with the command, and a mirror's resync with it: it must say so.
+        cases.add(new Case("a mirror created without --wait on the command line", "mirror", "create", "m", "new.log",
+                "a.img", "b.img", "--region-sectors", "8", "--bandwidth", "4096").exit(0)
+                .says("the resync stops when this command ends \\([0-9]+ regions still to copy\\); use --wait, or run "
+                        + "it in the shell; to resume: mirror create m .*new\\.log .*a\\.img .*b\\.img "
+                        + "--log-id [0-9a-f-]{36}")
+                .creates("new.log").changes("b.img"));
         // Snapshots.
         cases.add(new Case("--format over a COW store kcopyd made", "snapshot", "create", "s1", "a.img", "s1.cow",
                 "--format", "--size-mib", "4").exit(2).says("s1\\.cow").before(d -> runOk(d, "snapshot", "create",
                         "s1", "a.img", "s1.cow", "--format", "--size-mib", "4")));
+        cases.add(new Case("a COW store offered another origin of the same size", "snapshot", "create", "s1",
+                "b.img", "s1.cow", "--cow-store-id", "{id}").exit(2).says("belongs to the origin .*a\\.img.*--origin-id")
+                .idFrom(d -> idIn(runOk(d, "snapshot", "create", "s1", "a.img", "s1.cow", "--size-mib", "4"))));
         cases.add(new Case("an existing file of zeros as COW store", "snapshot", "create", "s1", "a.img",
                 "zeros.bin").says("zeros\\.bin"));
         cases.add(new Case("an unrelated file as COW store", "snapshot", "create", "s1", "a.img", "notes.bin")
@@ -347,6 +389,38 @@ class HostileInputsIT {
                 "-8").exit(2).says("-8"));
         cases.add(new Case("a missing origin", "snapshot", "create", "s1", "nothing.img", "new.cow")
                 .says("nothing\\.img"));
+        // Another store's identity with --format on a new path made a second store carrying that identity.
+        cases.add(new Case("--cow-store-id with --format", "snapshot", "create", "s2", "b.img", "new.cow",
+                "--cow-store-id", "123e4567-e89b-12d3-a456-426614174000", "--format").exit(2)
+                .says("--cow-store-id.*--format.*mutually exclusive"));
+        cases.add(new Case("a directory as origin", "snapshot", "create", "s1", "dir", "new.cow").exit(2)
+                .says("origin dir is a directory"));
+        cases.add(new Case("a FIFO as origin", "snapshot", "create", "s1", "fifo", "new.cow").exit(2)
+                .says("origin fifo is a FIFO"));
+        cases.add(new Case("a character device as COW store", "snapshot", "create", "s1", "a.img", "/dev/zero",
+                "--format").exit(2).says("COW store /dev/zero is a character device"));
+        cases.add(new Case("a directory as COW store", "snapshot", "create", "s1", "a.img", "dir", "--format")
+                .exit(2).says("COW store dir is a directory"));
+        cases.add(new Case("a snapshot named .", "snapshot", "create", ".", "a.img", "new.cow").exit(2)
+                .says("'\\.' is not allowed.*not only dots"));
+        cases.add(new Case("a snapshot named ..", "snapshot", "create", "..", "a.img", "new.cow").exit(2)
+                .says("'\\.\\.' is not allowed.*not only dots"));
+        if (holdsFilesSmallerThan16TiB()) {
+            cases.add(new Case("a COW store larger than its file system holds", "snapshot", "create", "s1", "a.img",
+                    "new.cow", "--size-mib", "16777216").exit(2)
+                    .says("--size-mib 16777216 is too large for COW store new\\.cow: its file system \\(ext4, blocks of "
+                            + "[0-9]+ bytes\\) holds files of at most [0-9]+ bytes"));
+        }
+        // The demo works in a new directory of its own: the user's files in --dir, even with its names, survive.
+        cases.add(new Case("the demo in a directory holding files with the demo's names", "demo", "--dir", ".",
+                "--size-mib", "1").exit(0).says("demo complete: every result verified")
+                .says("removed the demo's files and \\S*/kcopyd-demo-\\S+").before(d -> {
+                    long seed = 20;
+                    for (String name : List.of("sample.img", "copy-1.img", "copy-2.img", "copy-3.img",
+                            "demo-snapshot.cow", "mirror-leg-1.img", "demo-mirror.log")) {
+                        write(d.resolve(name), random(4096, seed++));
+                    }
+                }));
         // Several commands in one runtime (the shell): the claims hold across commands.
         cases.add(new Case("a copy onto an origin while its snapshot is active").shell(
                 "kcopyd:snapshot create s1 a.img s1.cow --size-mib 4",
@@ -364,6 +438,88 @@ class HostileInputsIT {
         return cases;
     }
 
+    /** Whether the tests' file system is ext4, whose files are smaller than 16 TiB, the largest COW store. */
+    private static boolean holdsFilesSmallerThan16TiB() {
+        try {
+            return Files.getFileStore(Path.of(System.getProperty("java.io.tmpdir"))).type().equals("ext4");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * SIGTERM while {@code mirror create --wait} resyncs: exit 143 with one line saying how far the
+     * resync got and the command that resumes it from the region log, which then brings the legs
+     * in sync; nothing but the legs and the log changes.
+     */
+    @Test
+    void sigtermWhileAMirrorResyncsSaysHowToResumeAndTheResumeFinishesIt() throws Exception {
+        Path dir = Files.createTempDirectory(root, "sigterm-");
+        fixture(dir);
+        Map<String, String> before = hashes(dir);
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-jar", Path.of(System.getProperty("kcopyd.jar")).toAbsolutePath().toString()));
+        // 16 regions of 4 KiB at 4 KiB/s: the resync runs for about 16 s.
+        command.addAll(List.of("mirror", "create", "m", "m.log", "a.img", "b.img", "--region-sectors", "8",
+                "--bandwidth", "4096", "--wait"));
+        Process p = new ProcessBuilder(command).directory(dir.toFile()).start();
+        p.getOutputStream().close();
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> {
+            try {
+                return new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        StringBuilder out = new StringBuilder();
+        CompletableFuture<Void> waiting = new CompletableFuture<>();
+        Thread reader = new Thread(() -> {
+            try (BufferedReader lines = new BufferedReader(new InputStreamReader(p.getInputStream(),
+                    StandardCharsets.UTF_8))) {
+                for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+                    synchronized (out) {
+                        out.append(line).append('\n');
+                    }
+                    if (line.contains("waiting until every leg is in sync")) {
+                        waiting.complete(null);
+                    }
+                }
+                waiting.completeExceptionally(new IllegalStateException("the command ended without waiting: " + out));
+            } catch (IOException e) {
+                waiting.completeExceptionally(e);
+            }
+        });
+        reader.start();
+
+        waiting.get(60, TimeUnit.SECONDS);
+        // SIGTERM; Process.destroy() would also close the streams this test still reads.
+        p.toHandle().destroy();
+
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the runtime exits on SIGTERM").isTrue();
+        String context = "exit " + p.exitValue() + "\nout: " + out + "\nerr: " + err.get(10, TimeUnit.SECONDS);
+        assertThat(p.exitValue()).as(context).isEqualTo(143);
+        List<String> lines = err.get().lines().filter(l -> !l.isBlank()).toList();
+        assertThat(lines).as(context + "\none line on standard error").hasSize(1);
+        java.util.regex.Matcher m = Pattern.compile("^kcopyd mirror: interrupted while resyncing mirror m \\(([0-9]+) of "
+                + "16 regions copied\\); the resync stops, and its region log keeps what is left to copy; to resume: "
+                + "(mirror create m \\S+m\\.log \\S+a\\.img \\S+b\\.img --region-sectors 8 --bandwidth 4096 --log-id "
+                + "[0-9a-f-]{36} --wait)$")
+                .matcher(lines.get(0));
+        assertThat(m.matches()).as(context).isTrue();
+        Map<String, String> after = hashes(dir);
+        after.keySet().removeAll(Set.of("m.log", "b.img"));
+        Map<String, String> untouched = new TreeMap<>(before);
+        untouched.keySet().remove("b.img");
+        assertThat(after).as(context + "\nonly the log appeared, only leg 1 changed").isEqualTo(untouched);
+
+        Run resumed = run(dir, "", List.of(m.group(2).split(" ")));
+
+        assertThat(resumed.exit()).as(resumed.out() + resumed.err()).isZero();
+        assertThat(resumed.out()).contains("m  16 regions  in sync");
+        assertThat(dir.resolve("b.img")).as("the resumed resync brought leg 1 in sync").hasSameBinaryContentAs(
+                dir.resolve("a.img"));
+    }
+
     @TestFactory
     Stream<DynamicTest> everyHostileInputIsRefusedAndNothingIsDamaged() {
         List<Case> all = cases();
@@ -375,10 +531,15 @@ class HostileInputsIT {
         Path dir = Files.createTempDirectory(root, "case-");
         fixture(dir);
         c.before.accept(dir);
+        List<String> args = c.args;
+        if (c.idFrom != null) {
+            String id = c.idFrom.apply(dir);
+            args = args.stream().map(a -> a.replace("{id}", id)).toList();
+        }
         Map<String, String> before = hashes(dir);
 
         boolean shell = c.shell;
-        Run r = run(dir, c.stdin, c.args);
+        Run r = run(dir, c.stdin, args);
         String context = c.name + "\nexit " + r.exit() + "\nout: " + r.out() + "\nerr: " + r.err();
 
         assertThat(r.err()).as(context).doesNotContain("\tat ").doesNotContain("Exception:");

@@ -184,15 +184,16 @@ final class MirrorCommand {
          * @return true when in sync; false if interrupted (it has reported)
          */
         private boolean awaitSync(Mirror m, String resume) {
-            console.out().println("mirror " + name + " created; waiting until every leg is in sync");
-            console.out().flush();
             AtomicBoolean reported = new AtomicBoolean();
             Thread hook = new Thread(() -> {
                 if (reported.compareAndSet(false, true)) {
                     interrupted(m, true, resume);
                 }
             }, "kcopyd-mirror-interrupted");
+            // Before the line that says the wait begins: a signal from then on is reported.
             hooks.add(hook);
+            console.out().println("mirror " + name + " created; waiting until every leg is in sync");
+            console.out().flush();
             long bytes = m.device().sizeInSectors() * 512 * (legs.size() - 1);
             Progress progress = console.terminal() ? new Progress(console.out(), bytes, () -> m.status().regionsResynced()
                     * regionSectors * 512L * (legs.size() - 1)) : null;
