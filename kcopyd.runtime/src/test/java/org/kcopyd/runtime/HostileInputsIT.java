@@ -357,8 +357,8 @@ class HostileInputsIT {
         cases.add(new Case("a mirror created without --wait on the command line", "mirror", "create", "m", "new.log",
                 "a.img", "b.img", "--region-sectors", "8", "--bandwidth", "4096").exit(0)
                 .says("the resync stops when this command ends \\([0-9]+ regions still to copy\\); use --wait, or run "
-                        + "it in the shell; to resume: mirror create m .*new\\.log .*a\\.img .*b\\.img "
-                        + "--log-id [0-9a-f-]{36}")
+                        + "it in the shell; to resume: mirror create m .*new\\.log .*a\\.img .*b\\.img --region-sectors 8 "
+                        + "--bandwidth 4096 --log-id [0-9a-f-]{36} --wait")
                 .creates("new.log").changes("b.img"));
         // Snapshots.
         cases.add(new Case("--format over a COW store kcopyd made", "snapshot", "create", "s1", "a.img", "s1.cow",
