@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -17,7 +18,8 @@ import java.util.function.Function;
  * {@link #client(Duration)} or {@link #submit} for work. While no factory is bound, work waits
  * for one, up to the given time, then fails with an {@link IOException} that says so; when a
  * factory is unbound, its client is closed after its jobs finish and report; when another is
- * bound, waiting work continues with it.
+ * bound, waiting work continues with it. Once {@link #close() closed}, work waiting for a
+ * factory and work asked for later fail at once.
  *
  * <pre>{@code
  * private final ClientBinding kcopyd = new ClientBinding(f -> f.createClient());
@@ -35,6 +37,7 @@ public final class ClientBinding implements AutoCloseable {
     private final Map<KcopydClientFactory, KcopydClient> clients = new LinkedHashMap<>();
     private KcopydClient current;
     private CompletableFuture<KcopydClient> next = new CompletableFuture<>();
+    private boolean closed;
 
     /**
      * @param clientMaker makes the client for a newly bound factory (choose pages, throttle, name)
@@ -52,6 +55,10 @@ public final class ClientBinding implements AutoCloseable {
         KcopydClient client = clientMaker.apply(factory);
         CompletableFuture<KcopydClient> waiting;
         synchronized (this) {
+            if (closed) {
+                client.close();
+                return;
+            }
             clients.put(factory, client);
             current = client;
             waiting = next;
@@ -89,11 +96,15 @@ public final class ClientBinding implements AutoCloseable {
     /**
      * @param maxWait how long to wait for a factory when none is bound
      * @return a stage completed with the current client, or exceptionally with an
-     *         {@link IOException} when no factory was bound in time
+     *         {@link IOException} when no factory was bound in time or the binding is (or gets)
+     *         closed
      */
     public CompletableFuture<KcopydClient> client(Duration maxWait) {
         CompletableFuture<KcopydClient> waiting;
         synchronized (this) {
+            if (closed) {
+                return CompletableFuture.failedFuture(closedError());
+            }
             if (current != null) {
                 return CompletableFuture.completedFuture(current);
             }
@@ -103,7 +114,12 @@ public final class ClientBinding implements AutoCloseable {
                 CompletableFuture.failedFuture(e instanceof TimeoutException
                         ? new IOException("no KcopydClientFactory service became available within " + maxWait.toMillis()
                                 + " ms")
+                        : e instanceof CompletionException && e.getCause() != null ? e.getCause()
                         : e));
+    }
+
+    private static IOException closedError() {
+        return new IOException("the kcopyd client binding is closed: its consumer is stopping");
     }
 
     /**
@@ -126,15 +142,24 @@ public final class ClientBinding implements AutoCloseable {
         });
     }
 
-    /** Closes every client still held (their jobs finish first). */
+    /**
+     * Closes every client still held (their accepted jobs finish first). Work waiting for a
+     * factory fails at once with an {@link IOException}, rather than after its wait; so does
+     * every {@link #client} or {@link #submit} call after this one, and a factory bound later is
+     * not used.
+     */
     @Override
     public void close() {
         Map<KcopydClientFactory, KcopydClient> all;
+        CompletableFuture<KcopydClient> waiting;
         synchronized (this) {
+            closed = true;
             all = new LinkedHashMap<>(clients);
             clients.clear();
             current = null;
+            waiting = next;
         }
+        waiting.completeExceptionally(closedError());
         all.values().forEach(KcopydClient::close);
     }
 }

@@ -37,6 +37,8 @@ import org.kcopyd.api.EngineSettings.Setting;
 import org.kcopyd.api.KcopydClientFactory;
 import org.kcopyd.mirror.LegState;
 import org.kcopyd.mirror.Mirror;
+import org.kcopyd.snapshot.Snapshot;
+import org.kcopyd.snapshot.SnapshotState;
 import org.kcopyd.testbundle.ConsumerProbe;
 import org.kcopyd.testbundle.LoadReport;
 import org.ops4j.pax.exam.junit.PaxExam;
@@ -52,7 +54,8 @@ import org.osgi.util.tracker.ServiceTracker;
 /**
  * The bundles' lifecycle under load, in a real framework: kcopyd.impl stopped, started and
  * updated 50 times each and reconfigured 200 times (valid and invalid configurations) while a
- * consumer bundle copies without pause; the mirror bundle restarted 20 times under writes.
+ * consumer bundle copies without pause; the snapshot and mirror bundles restarted 20 times each
+ * under writes.
  * Nothing is waited for with sleeps: every step awaits its outcome with a timeout.
  * {@code -Dkcopyd.seed=N} replays the random choices (the timing is the framework's).
  */
@@ -380,6 +383,38 @@ public class LifecycleTortureTest extends KcopydTestSupport {
     }
 
     // ---- snapshot and mirror ----
+
+    @Test
+    public void aSnapshotLosesNoChunkWhileItsBundleRestartsUnderWrites() throws Exception {
+        byte[] initial = random(VOLUME_SECTORS * BlockDevice.SECTOR_SIZE, seed);
+        Path origin = Files.write(dir.resolve("origin.img"), initial);
+        Configuration config = service(ConfigurationAdmin.class).createFactoryConfiguration(Snapshot.FACTORY_PID, "?");
+        config.update(properties(Snapshot.CONFIG_NAME, "t1", Snapshot.CONFIG_ORIGIN, origin.toString(),
+                Snapshot.CONFIG_COW_STORE, dir.resolve("t1.cow").toString(), Snapshot.CONFIG_COW_STORE_SIZE_MIB, 16,
+                Snapshot.CONFIG_CHUNK_SECTORS, 16));
+        String snapshotFilter = "(" + Snapshot.NAME + "=t1)";
+        String originFilter = "(" + BlockDevice.ROLE + "=" + Snapshot.ROLE_ORIGIN + ")";
+        awaitService(Snapshot.class, snapshotFilter);
+        Writer writer = new Writer(originFilter, initial);
+
+        restartUnderWrites(bundle("kcopyd.snapshot"), writer, Snapshot.class, snapshotFilter, originFilter);
+        byte[] written = writer.stop();
+
+        assertEquals(seeded("every write landed, retried on the restarted origin if it failed"), List.of(),
+                writer.problems());
+        assertTrue(seeded("a restart fails at most the write in flight in each lane: " + writer.failedAttempts()),
+                writer.failedAttempts().size() <= VOLUME_RESTARTS * WRITE_LANES);
+        Snapshot snapshot = awaitService(Snapshot.class, snapshotFilter);
+        assertEquals(seeded("the snapshot is valid " + snapshot.invalidReason().orElse("")), SnapshotState.ACTIVE,
+                snapshot.state());
+        assertArrayEquals(seeded("the snapshot still reads the data of its moment"), initial, read(snapshot.device()));
+        assertArrayEquals(seeded("the origin reads its latest writes"), written,
+                read(awaitService(BlockDevice.class, originFilter)));
+        config.delete();
+        await("the snapshot's services gone", () -> find(Snapshot.class, null) == null
+                && find(BlockDevice.class, originFilter) == null);
+        assertArrayEquals(seeded("the origin file holds the latest writes"), written, Files.readAllBytes(origin));
+    }
 
     @Test
     public void mirrorLegsConvergeWhileTheMirrorBundleRestartsUnderWrites() throws Exception {

@@ -12,8 +12,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.BooleanSupplier;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.device.BlockIo;
@@ -50,6 +52,10 @@ final class Origin implements BlockDevice {
     private final List<SnapshotVolume> snapshots = new CopyOnWriteArrayList<>();
     private final ReentrantReadWriteLock[] stripes = new ReentrantReadWriteLock[STRIPES];
     private final Object lock = new Object();
+    /** Set once the origin closes: new origin writes, snapshot writes and merge steps are refused. Guarded by lock. */
+    private boolean closing;
+    /** Origin writes, snapshot writes and merge steps begun and not finished. Guarded by lock. */
+    private int inFlight;
 
     Origin(BlockDevice device, ClientBinding kcopyd, Duration wait, int maxCopiesInFlight) {
         this.device = device;
@@ -84,9 +90,101 @@ final class Origin implements BlockDevice {
         return snapshot;
     }
 
+    /**
+     * Detaches a snapshot that other snapshots outlive: it takes no new exceptions, and the
+     * exceptions and merges of it already in flight are waited for (up to {@code drain}), so
+     * that its COW store can be closed without a copy failing on it.
+     *
+     * @return true if nothing of it was in flight any more
+     */
+    boolean detach(SnapshotVolume snapshot, Duration drain) {
+        synchronized (lock) {
+            snapshots.remove(snapshot);
+            snapshot.closed = true;
+            return awaitUnderLock(drain, () -> snapshot.pending.isEmpty() && snapshot.merges.isEmpty()
+                    && snapshot.writes == 0);
+        }
+    }
+
+    /** Detaches a snapshot that was never used (its attach failed). */
     void detach(SnapshotVolume snapshot) {
         synchronized (lock) {
             snapshots.remove(snapshot);
+        }
+    }
+
+    /**
+     * Starts closing the origin (its last snapshot leaves, or the bundle stops): from now on
+     * origin writes, snapshot writes and merge steps are refused with an {@link IOException}
+     * ("origin ... closed"); those already begun, and the copies they wait for, are waited for
+     * up to {@code drain}. Then the snapshots are detached.
+     *
+     * @return true if everything in flight finished in time (the origin then holds only writes
+     *         whose copies were recorded, and its fingerprint may be taken)
+     */
+    boolean closeWrites(Duration drain) {
+        synchronized (lock) {
+            closing = true;
+            snapshots.forEach(s -> s.closed = true);
+            boolean drained = awaitUnderLock(drain, () -> inFlight == 0
+                    && snapshots.stream().allMatch(s -> s.pending.isEmpty() && s.merges.isEmpty()));
+            snapshots.clear();
+            return drained;
+        }
+    }
+
+    /** Under lock: waits until {@code done} holds or {@code limit} passed. */
+    private boolean awaitUnderLock(Duration limit, BooleanSupplier done) {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (!done.getAsBoolean()) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            try {
+                TimeUnit.NANOSECONDS.timedWait(lock, left);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** @return the refusal of new work once the origin closes, or null after counting the work in flight */
+    private IOException begin() {
+        synchronized (lock) {
+            if (closing) {
+                return closedError();
+            }
+            inFlight++;
+            return null;
+        }
+    }
+
+    private void end() {
+        synchronized (lock) {
+            inFlight--;
+            lock.notifyAll();
+        }
+    }
+
+    private IOException closedError() {
+        return new IOException("origin " + name() + " closed: the snapshot bundle is stopping or its last snapshot"
+                + " was removed");
+    }
+
+    /** @return true once the origin closes: a failure then is the closing's, not the snapshot's */
+    private boolean isClosing() {
+        synchronized (lock) {
+            return closing;
+        }
+    }
+
+    /** @return true once the origin or the snapshot closes */
+    private boolean isClosing(SnapshotVolume s) {
+        synchronized (lock) {
+            return closing || s.closed;
         }
     }
 
@@ -157,12 +255,21 @@ final class Origin implements BlockDevice {
 
     @Override
     public CompletionStage<Void> write(long sector, ByteBuffer src) {
-        List<CompletableFuture<Void>> waits = prepareOriginWrite(sector, src.remaining() / SECTOR_SIZE, null);
-        if (waits.isEmpty()) {
-            return writeOrigin(sector, src);
+        IOException closed = begin();
+        if (closed != null) {
+            return CompletableFuture.failedFuture(closed);
         }
-        return CompletableFuture.allOf(waits.toArray(new CompletableFuture<?>[0]))
-                .thenCompose(v -> writeOrigin(sector, src));
+        CompletableFuture<Void> written;
+        try {
+            List<CompletableFuture<Void>> waits = prepareOriginWrite(sector, src.remaining() / SECTOR_SIZE, null);
+            written = waits.isEmpty() ? writeOrigin(sector, src).toCompletableFuture()
+                    : CompletableFuture.allOf(waits.toArray(new CompletableFuture<?>[0]))
+                            .thenCompose(v -> writeOrigin(sector, src));
+        } catch (RuntimeException e) {
+            end();
+            throw e;
+        }
+        return written.whenComplete((v, e) -> end());
     }
 
     @Override
@@ -315,7 +422,12 @@ final class Origin implements BlockDevice {
 
     private void finishCow(CowJob job, CopyResult result, Throwable error) {
         IOException refusal = null;
-        if (error != null) {
+        if (error == null && !result.isSuccess() && isClosing()) {
+            // Our own shutdown failed the copy: the chunk is not recorded and the origin write is refused, so the
+            // snapshots lose nothing and stay valid.
+            refusal = new IOException("origin write to " + name() + " refused: chunk " + job.chunk
+                    + " could not be copied to its snapshots first as the origin is closing: " + result);
+        } else if (error != null) {
             Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
             // No copy was made: refuse the origin write rather than break the snapshots.
             refusal = new IOException("origin write to " + name() + " refused: chunk " + job.chunk
@@ -330,7 +442,13 @@ final class Origin implements BlockDevice {
                 try {
                     s.store.commit(job.chunk, job.slots.get(i));
                 } catch (IOException e) {
-                    s.invalidate("recording chunk " + job.chunk + " in the COW store failed: " + e.getMessage());
+                    if (isClosing()) {
+                        refusal = new IOException("origin write to " + name() + " refused: chunk " + job.chunk
+                                + " could not be recorded in the COW store of snapshot '" + s.name()
+                                + "' as the origin is closing: " + e.getMessage(), e);
+                    } else {
+                        s.invalidate("recording chunk " + job.chunk + " in the COW store failed: " + e.getMessage());
+                    }
                 }
             }
         }
@@ -338,6 +456,7 @@ final class Origin implements BlockDevice {
             for (SnapshotVolume s : job.snapshots) {
                 s.pending.remove(job.chunk);
             }
+            lock.notifyAll();
         }
         if (refusal != null) {
             job.done.completeExceptionally(refusal);
@@ -383,6 +502,27 @@ final class Origin implements BlockDevice {
     }
 
     CompletionStage<Void> writeSnapshot(SnapshotVolume s, long sector, ByteBuffer src) {
+        IOException closed = begin();
+        if (closed != null) {
+            return CompletableFuture.failedFuture(closed);
+        }
+        synchronized (lock) {
+            if (s.closed) {
+                end();
+                return CompletableFuture.failedFuture(new IOException("snapshot '" + s.name() + "' of " + name()
+                        + " closed: the snapshot bundle is stopping or the snapshot was removed"));
+            }
+            s.writes++;
+        }
+        return writeSnapshotPieces(s, sector, src).whenComplete((v, e) -> {
+            synchronized (lock) {
+                s.writes--;
+            }
+            end();
+        });
+    }
+
+    private CompletableFuture<Void> writeSnapshotPieces(SnapshotVolume s, long sector, ByteBuffer src) {
         long end = sector + src.remaining() / SECTOR_SIZE;
         int position = src.position();
         CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
@@ -463,12 +603,15 @@ final class Origin implements BlockDevice {
                 try {
                     s.store.commit(chunk, slot);
                 } catch (IOException e) {
-                    s.invalidate("recording chunk " + chunk + " in the COW store failed: " + e.getMessage());
+                    if (!isClosing(s)) {
+                        s.invalidate("recording chunk " + chunk + " in the COW store failed: " + e.getMessage());
+                    }
                     failure = e;
                 }
             }
             synchronized (lock) {
                 s.pending.remove(chunk);
+                lock.notifyAll();
             }
             if (failure != null) {
                 done.completeExceptionally(failure);
@@ -484,6 +627,9 @@ final class Origin implements BlockDevice {
     CompletableFuture<Void> merge(SnapshotVolume s) {
         CompletableFuture<Void> started;
         synchronized (lock) {
+            if (closing || s.closed) {
+                return CompletableFuture.failedFuture(closedError());
+            }
             if (!s.store.isValid()) {
                 throw new IllegalStateException("snapshot '" + s.name() + "' is invalid and cannot be merged: "
                         + s.store.invalidReason());
@@ -541,7 +687,10 @@ final class Origin implements BlockDevice {
                     failed = s.merge;
                     s.merge = null;
                 }
-                s.invalidate("merging into the origin failed: " + error.getMessage());
+                if (!isClosing(s)) {
+                    s.invalidate("merging into the origin failed: " + error.getMessage());
+                }
+                // Else the store stays merging and the merge resumes when the snapshot is attached again.
                 failed.completeExceptionally(error);
             } else {
                 mergeNextBatch(s);
@@ -558,6 +707,9 @@ final class Origin implements BlockDevice {
         Long cowChunk = s.store.lookup(chunk);
         if (cowChunk == null) {
             return CompletableFuture.completedFuture(null);
+        }
+        if (closing || s.closed) {
+            return CompletableFuture.failedFuture(closedError());
         }
         CompletableFuture<Void> done = new CompletableFuture<>();
         s.merges.put(chunk, done);
@@ -584,6 +736,7 @@ final class Origin implements BlockDevice {
         }).whenComplete((v, error) -> {
             synchronized (lock) {
                 s.merges.remove(chunk);
+                lock.notifyAll();
             }
             if (error != null) {
                 done.completeExceptionally(error);

@@ -3,6 +3,7 @@ package org.kcopyd.snapshot.internal;
 import java.io.IOException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Hashtable;
 import java.util.List;
@@ -40,6 +41,8 @@ public final class Origins {
 
     private static final FileDeviceOpener FILES = new FileDeviceOpener(false);
     private static final System.Logger LOG = System.getLogger(Origins.class.getName());
+    /** How long a detach waits for the writes, copies and merge steps in flight (as a mirror's close does). */
+    static final Duration DRAIN = Duration.ofSeconds(30);
 
     private final Object lock = new Object();
     private final ClientBinding kcopyd = new ClientBinding(KcopydClientFactory::createClient);
@@ -176,31 +179,48 @@ public final class Origins {
     }
 
     /**
-     * Detaches a snapshot and closes its COW store; the origin closes with its last snapshot,
-     * whose store then records the origin's fingerprint as kcopyd left it (see
-     * {@link CowStoreOpener}). A snapshot detached while others keep the origin open records
-     * none: writes made through them after it left would not match it, nor should they.
+     * Detaches a snapshot and closes its COW store once its writes, copies and merge steps in
+     * flight have finished (up to {@link #DRAIN}; new ones are refused from the start), so that
+     * none fails on a closed file. The origin closes with its last snapshot: it refuses new
+     * origin writes, waits for those in flight and their copies, and its store then records
+     * the origin's fingerprint as kcopyd left it (see {@link CowStoreOpener}). A snapshot
+     * detached while others keep the origin open records none: writes made through them after
+     * it left would not match it, nor should they.
      */
     void detach(SnapshotVolume snapshot) {
         synchronized (lock) {
             names.remove(snapshot.name(), snapshot);
             Entry entry = origins.values().stream().filter(e -> e.origin == snapshot.origin).findFirst().orElse(null);
+            boolean drained = true;
             if (entry != null) {
-                entry.origin.detach(snapshot);
                 if (--entry.users == 0) {
                     origins.remove(entry.identity);
                     entry.registration.unregister();
-                    closeLast(entry.origin, snapshot);
+                    drained = entry.origin.closeWrites(DRAIN);
+                    closeLast(entry.origin, snapshot, drained);
+                } else {
+                    drained = entry.origin.detach(snapshot, DRAIN);
                 }
+            }
+            if (!drained) {
+                LOG.log(System.Logger.Level.WARNING, "snapshot '" + snapshot.name() + "': I/O still in flight after "
+                        + DRAIN.toSeconds() + " s is failed by the close; chunks not recorded were not copied, and the"
+                        + " origin writes they protected fail too");
             }
             closeQuietly(snapshot.store.device());
         }
     }
 
     /** Without a fingerprint the next adoption checks the origin's identity only: a warning, not a failure. */
-    private static void closeLast(Origin origin, SnapshotVolume snapshot) {
+    private static void closeLast(Origin origin, SnapshotVolume snapshot, boolean drained) {
         String store = "snapshot '" + snapshot.name() + "': the origin's fingerprint could not be recorded in its COW "
                 + "store " + snapshot.store.device().name();
+        if (!drained) {
+            // A late write may still reach the origin before its device closes: no fingerprint is better than a false one.
+            closeQuietly(origin.device());
+            LOG.log(System.Logger.Level.WARNING, store + ": writes were still in flight");
+            return;
+        }
         byte[] fingerprint;
         try {
             fingerprint = origin.closeDevice();

@@ -29,6 +29,10 @@ final class SnapshotVolume implements Snapshot {
     final Map<Long, CompletableFuture<Void>> pending = new HashMap<>();
     /** Chunks being merged back, by origin chunk. Guarded by origin. */
     final Map<Long, CompletableFuture<Void>> merges = new HashMap<>();
+    /** Set when the snapshot is detached: it takes no writes or merge steps any more. Guarded by origin. */
+    boolean closed;
+    /** Snapshot writes begun and not finished. Guarded by origin. */
+    int writes;
     /** The running merge, if any. Guarded by origin. */
     CompletableFuture<Void> merge;
     private final View view = new View();
