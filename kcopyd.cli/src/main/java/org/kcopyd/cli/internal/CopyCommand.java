@@ -94,18 +94,7 @@ final class CopyCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Report report = new Report(console, "copy", json);
-        List<String> named = destinations != null ? destinations : List.of();
-        try (JobRun job = new JobRun(console, report, hooks)) {
-            return copy(report, job);
-        } catch (CommandException e) {
-            return report.refused(e, named);
-        } catch (IllegalArgumentException e) {
-            // A request the API refused that the checks above did not name first; nothing was written.
-            return report.refused(CommandException.usage(e.getMessage()), named);
-        } catch (RuntimeException e) {
-            // A service missing or gone (IllegalStateException), or a failure nothing above names.
-            return report.refused(CommandException.failed(FileErrors.reason(e)), named);
-        }
+        return JobRun.command(console, report, hooks, destinations, job -> copy(report, job));
     }
 
     private int copy(Report report, JobRun job) {

@@ -43,6 +43,11 @@ final class JobRun implements AutoCloseable {
         ByteBuffer read() throws IOException;
     }
 
+    /** A copy or zero command's work: checks everything, then runs its job; returns the exit code. */
+    interface Work {
+        int run(JobRun job);
+    }
+
     private final Console console;
     private final Report report;
     private final ShutdownHooks hooks;
@@ -60,6 +65,28 @@ final class JobRun implements AutoCloseable {
         this.console = console;
         this.report = report;
         this.hooks = hooks;
+    }
+
+    /**
+     * Runs a copy or zero command with a job run of its own and reports every refusal of it.
+     *
+     * @param destinations the destination arguments (null for none), reported untouched on a refusal
+     * @return the exit code
+     */
+    static int command(Console console, Report report, ShutdownHooks hooks, List<String> destinations,
+            Work work) {
+        List<String> named = destinations != null ? destinations : List.of();
+        try (JobRun job = new JobRun(console, report, hooks)) {
+            return work.run(job);
+        } catch (CommandException e) {
+            return report.refused(e, named);
+        } catch (IllegalArgumentException e) {
+            // A request the API refused that the command's checks did not name first; nothing was written.
+            return report.refused(CommandException.usage(e.getMessage()), named);
+        } catch (RuntimeException e) {
+            // A service missing or gone (IllegalStateException), or a failure nothing above names.
+            return report.refused(CommandException.failed(FileErrors.reason(e)), named);
+        }
     }
 
     /**

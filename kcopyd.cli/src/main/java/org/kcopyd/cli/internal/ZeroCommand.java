@@ -66,17 +66,7 @@ final class ZeroCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Report report = new Report(console, "zero", json);
-        List<String> named = destinations != null ? destinations : List.of();
-        try (JobRun job = new JobRun(console, report, hooks)) {
-            return zero(report, job);
-        } catch (CommandException e) {
-            return report.refused(e, named);
-        } catch (IllegalArgumentException e) {
-            // A request the API refused that the checks above did not name first; nothing was written.
-            return report.refused(CommandException.usage(e.getMessage()), named);
-        } catch (RuntimeException e) {
-            return report.refused(CommandException.failed(FileErrors.reason(e)), named);
-        }
+        return JobRun.command(console, report, hooks, destinations, job -> zero(report, job));
     }
 
     private int zero(Report report, JobRun job) {
