@@ -5,11 +5,7 @@ import static org.kcopyd.cli.internal.CommandFixture.image;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
@@ -32,30 +28,8 @@ class InterruptionTest {
     Path dir;
 
     private final CommandFixture fixture = new CommandFixture();
-    private final Hooks hooks = new Hooks();
+    private final RecordedHooks hooks = new RecordedHooks();
     private Path src;
-
-    /** Records the hooks a command registers and removes, instead of the JVM's. */
-    private static final class Hooks implements ShutdownHooks {
-        final BlockingQueue<Thread> added = new LinkedBlockingQueue<>();
-        final List<Thread> removed = new CopyOnWriteArrayList<>();
-
-        @Override
-        public void add(Thread hook) {
-            added.add(hook);
-        }
-
-        @Override
-        public void remove(Thread hook) {
-            removed.add(hook);
-        }
-
-        Thread next() throws InterruptedException {
-            Thread hook = added.poll(20, TimeUnit.SECONDS);
-            assertThat(hook).as("the command registered a shutdown hook").isNotNull();
-            return hook;
-        }
-    }
 
     @BeforeEach
     void slowSource() throws Exception {

@@ -14,10 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
@@ -366,7 +363,7 @@ class MirrorCommandTest {
         final FakeRuntime runtime = new FakeRuntime();
         final UUID id = UUID.fromString("6b63706d-6972-726f-7220-746573740002");
         final CompletableFuture<Void> inSync = new CompletableFuture<>();
-        final Hooks hooks = new Hooks();
+        final RecordedHooks hooks = new RecordedHooks();
 
         Started() {
             var description = FakeRuntime.description(Mirror.FACTORY_PID, Mirror.FACTORY_PID);
@@ -403,28 +400,6 @@ class MirrorCommandTest {
             create.hooks = hooks;
             new CommandLine(create).parseArgs(args);
             return create;
-        }
-    }
-
-    /** Records the hooks a command registers and removes, instead of the JVM's. */
-    private static final class Hooks implements ShutdownHooks {
-        final BlockingQueue<Thread> added = new LinkedBlockingQueue<>();
-        final List<Thread> removed = new CopyOnWriteArrayList<>();
-
-        @Override
-        public void add(Thread hook) {
-            added.add(hook);
-        }
-
-        @Override
-        public void remove(Thread hook) {
-            removed.add(hook);
-        }
-
-        Thread next() throws InterruptedException {
-            Thread hook = added.poll(20, TimeUnit.SECONDS);
-            assertThat(hook).as("the command registered a shutdown hook").isNotNull();
-            return hook;
         }
     }
 
