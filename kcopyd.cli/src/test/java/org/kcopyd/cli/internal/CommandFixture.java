@@ -19,8 +19,6 @@ import org.kcopyd.api.EngineSettings;
 import org.kcopyd.api.Kcopyd;
 import org.kcopyd.api.KcopydClientFactory;
 import org.kcopyd.api.KcopydEngine;
-import org.kcopyd.mirror.Mirror;
-import org.kcopyd.snapshot.Snapshot;
 import org.kcopyd.testdevices.ForwardingDevice;
 import org.osgi.service.cm.ConfigurationAdmin;
 
@@ -37,7 +35,7 @@ final class CommandFixture implements AutoCloseable {
     KcopydClientFactory factory = engine;
 
     /** Only the engine's services; snapshots and mirrors are tested in the runtime. */
-    final Services services = new Services() {
+    final Services services = new NoVolumeServices() {
         @Override
         public KcopydClientFactory factory(Duration wait) {
             return factory;
@@ -56,31 +54,6 @@ final class CommandFixture implements AutoCloseable {
         @Override
         public ConfigurationAdmin configurationAdmin() {
             throw new IllegalStateException("no Config Admin outside OSGi");
-        }
-
-        @Override
-        public List<Snapshot> snapshots() {
-            return List.of();
-        }
-
-        @Override
-        public List<Mirror> mirrors() {
-            return List.of();
-        }
-
-        @Override
-        public Snapshot snapshot(String name, Duration wait) {
-            return null;
-        }
-
-        @Override
-        public Mirror mirror(String name, Duration wait) {
-            return null;
-        }
-
-        @Override
-        public BlockDevice origin(String path, Duration wait) {
-            return null;
         }
     };
 

@@ -27,7 +27,6 @@ import org.kcopyd.mirror.LegState;
 import org.kcopyd.mirror.LegStatus;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.mirror.MirrorStatus;
-import org.kcopyd.snapshot.Snapshot;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
 
@@ -46,7 +45,7 @@ class MirrorCommandTest {
     /** Every use of Config Admin: a refusal must come before any. */
     private final List<String> configAdminUses = new ArrayList<>();
 
-    private final Services services = new Services() {
+    private final Services services = new NoVolumeServices() {
         @Override
         public KcopydClientFactory factory(Duration wait) {
             throw new IllegalStateException("no factory in this test");
@@ -66,31 +65,6 @@ class MirrorCommandTest {
         public ConfigurationAdmin configurationAdmin() {
             configAdminUses.add("configurationAdmin");
             throw new IllegalStateException("no Config Admin in this test");
-        }
-
-        @Override
-        public List<Snapshot> snapshots() {
-            return List.of();
-        }
-
-        @Override
-        public List<Mirror> mirrors() {
-            return List.of();
-        }
-
-        @Override
-        public Snapshot snapshot(String name, Duration wait) {
-            return null;
-        }
-
-        @Override
-        public Mirror mirror(String name, Duration wait) {
-            return null;
-        }
-
-        @Override
-        public BlockDevice origin(String path, Duration wait) {
-            return null;
         }
     };
 
