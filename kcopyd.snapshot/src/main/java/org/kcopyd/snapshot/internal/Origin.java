@@ -175,7 +175,7 @@ final class Origin implements BlockDevice {
     }
 
     /** @return true once the origin closes: a failure then is the closing's, not the snapshot's */
-    private boolean isClosing() {
+    boolean isClosing() {
         synchronized (lock) {
             return closing;
         }
