@@ -176,20 +176,8 @@ class MirrorCommandTest {
         Path a = image("a.img");
         Path b = image("b.img");
         String id = "6b63706d-6972-726f-7220-746573740001";
-        String refusal = "mirror 'm': " + log + " is the region log of mirror 'm' (regionLogId " + id + "; regions of "
-                + "1024 sectors, a mirror of 128 sectors, legs [" + a + " IN_SYNC, " + b + " IN_SYNC]), and the "
-                + "configuration names no regionLogId, so it is not adopted; a kcopyd region log is never formatted, not "
-                + "even with format=true (--format): set regionLogId=" + id + " (--log-id " + id + ") to adopt it, or "
-                + "delete " + log + " yourself to start afresh (a new log resyncs every leg from leg 0)";
-        List<Dictionary<String, Object>> seen = new ArrayList<>();
-        var description = FakeRuntime.description(Mirror.FACTORY_PID, Mirror.FACTORY_PID);
-        runtime.descriptions.add(description);
-        runtime.ds = p -> {
-            seen.add(new java.util.Hashtable<>(p));
-            return FakeRuntime.component(description, Map.copyOf(p),
-                    ComponentConfigurationDTO.FAILED_ACTIVATION,
-                    "java.lang.IllegalArgumentException: " + refusal + "\n\tat x.y(Z.java:1)\n");
-        };
+        String refusal = notAdopted("m", "m", log, id, a, b);
+        List<Dictionary<String, Object>> seen = failActivation(runtime, refusal);
         Console fake = new Console(runtime, new PrintWriter(out, true), new PrintWriter(err, true), false);
         byte[] before = Files.readAllBytes(log);
 
@@ -227,20 +215,8 @@ class MirrorCommandTest {
         Path a = image("a.img");
         Path b = image("b.img");
         String id = UUID.randomUUID().toString();
-        String refusal = "mirror 'y': " + log + " is the region log of mirror 'x' (regionLogId " + id + "; regions of "
-                + "1024 sectors, a mirror of 128 sectors, legs [" + a + " IN_SYNC, " + b + " IN_SYNC]), and the "
-                + "configuration names no regionLogId, so it is not adopted; a kcopyd region log is never formatted, not "
-                + "even with format=true (--format): set regionLogId=" + id + " (--log-id " + id + ") to adopt it, or "
-                + "delete " + log + " yourself to start afresh (a new log resyncs every leg from leg 0)";
-        List<Dictionary<String, Object>> seen = new ArrayList<>();
-        var description = FakeRuntime.description(Mirror.FACTORY_PID, Mirror.FACTORY_PID);
-        runtime.descriptions.add(description);
-        runtime.ds = p -> {
-            seen.add(new java.util.Hashtable<>(p));
-            return FakeRuntime.component(description, Map.copyOf(p),
-                    org.osgi.service.component.runtime.dto.ComponentConfigurationDTO.FAILED_ACTIVATION,
-                    "java.lang.IllegalArgumentException: " + refusal + "\n\tat x.y(Z.java:1)\n");
-        };
+        String refusal = notAdopted("y", "x", log, id, a, b);
+        List<Dictionary<String, Object>> seen = failActivation(runtime, refusal);
         Console fake = new Console(runtime, new PrintWriter(out, true), new PrintWriter(err, true), false);
         byte[] before = Files.readAllBytes(log);
 
@@ -257,6 +233,35 @@ class MirrorCommandTest {
         assertThat(runtime.configurations).as("nothing left behind").isEmpty();
         assertThat(Files.readAllBytes(log)).isEqualTo(before);
         assertThat(out.toString()).isEmpty();
+    }
+
+    /**
+     * The mirror component's refusal to adopt {@code owner}'s region log {@code log} for mirror {@code name}
+     * (as MirrorComponentTest has the component give it); the legs are {@code a} and {@code b}, in sync.
+     */
+    private static String notAdopted(String name, String owner, Path log, String id, Path a, Path b) {
+        return "mirror '" + name + "': " + log + " is the region log of mirror '" + owner + "' (regionLogId " + id
+                + "; regions of 1024 sectors, a mirror of 128 sectors, legs [" + a + " IN_SYNC, " + b + " IN_SYNC]), "
+                + "and the configuration names no regionLogId, so it is not adopted; a kcopyd region log is never "
+                + "formatted, not even with format=true (--format): set regionLogId=" + id + " (--log-id " + id
+                + ") to adopt it, or delete " + log + " yourself to start afresh (a new log resyncs every leg from leg 0)";
+    }
+
+    /**
+     * Makes DS fail the activation of every mirror configuration in {@code runtime} with {@code refusal}.
+     *
+     * @return the properties of each configuration DS saw, in order
+     */
+    private static List<Dictionary<String, Object>> failActivation(FakeRuntime runtime, String refusal) {
+        List<Dictionary<String, Object>> seen = new ArrayList<>();
+        var description = FakeRuntime.description(Mirror.FACTORY_PID, Mirror.FACTORY_PID);
+        runtime.descriptions.add(description);
+        runtime.ds = p -> {
+            seen.add(new java.util.Hashtable<>(p));
+            return FakeRuntime.component(description, Map.copyOf(p), ComponentConfigurationDTO.FAILED_ACTIVATION,
+                    "java.lang.IllegalArgumentException: " + refusal + "\n\tat x.y(Z.java:1)\n");
+        };
+        return seen;
     }
 
     @Test
