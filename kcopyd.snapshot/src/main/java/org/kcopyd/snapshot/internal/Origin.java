@@ -27,7 +27,8 @@ import org.kcopyd.api.PreparedCompletion;
 
 /**
  * An origin device and its snapshots: the snapshot-aware {@link BlockDevice} that origin
- * writes must go through, and the copy-on-write, snapshot-write and merge logic.
+ * writes must go through, and the copy-on-write and snapshot-write logic. Merges back into the
+ * origin are {@link SnapshotMerge}'s.
  *
  * <p>Before an origin write reaches a chunk that a snapshot has not copied yet, one kcopyd
  * job copies that chunk to the COW store of every snapshot that needs it (one source, several
@@ -43,12 +44,12 @@ final class Origin implements BlockDevice {
 
     private static final int STRIPES = 64;
     private static final int STRIPE_SHIFT = 11;
-    private static final int MERGE_BATCH = 16;
 
     private final BlockDevice device;
     private final ClientBinding kcopyd;
     private final Duration wait;
     private final CopyLimiter limiter;
+    private final SnapshotMerge merge;
     private final List<SnapshotVolume> snapshots = new CopyOnWriteArrayList<>();
     private final ReentrantReadWriteLock[] stripes = new ReentrantReadWriteLock[STRIPES];
     private final Object lock = new Object();
@@ -62,6 +63,7 @@ final class Origin implements BlockDevice {
         this.kcopyd = kcopyd;
         this.wait = wait;
         this.limiter = new CopyLimiter(maxCopiesInFlight);
+        this.merge = new SnapshotMerge(this, lock, kcopyd, wait);
         for (int i = 0; i < STRIPES; i++) {
             stripes[i] = new ReentrantReadWriteLock();
         }
@@ -169,7 +171,7 @@ final class Origin implements BlockDevice {
         }
     }
 
-    private IOException closedError() {
+    IOException closedError() {
         return new IOException("origin " + name() + " closed: the snapshot bundle is stopping or its last snapshot"
                 + " was removed");
     }
@@ -182,7 +184,7 @@ final class Origin implements BlockDevice {
     }
 
     /** @return true once the origin or the snapshot closes */
-    private boolean isClosing(SnapshotVolume s) {
+    boolean isClosing(SnapshotVolume s) {
         synchronized (lock) {
             return closing || s.closed;
         }
@@ -277,7 +279,8 @@ final class Origin implements BlockDevice {
         return device.flush();
     }
 
-    private SnapshotVolume merging() {
+    /** @return the snapshot merging into the origin, or null */
+    SnapshotVolume merging() {
         for (SnapshotVolume s : snapshots) {
             if (s.store.isValid() && s.store.isMerging()) {
                 return s;
@@ -314,7 +317,7 @@ final class Origin implements BlockDevice {
     }
 
     /** Waits until every snapshot read of the range that started before now has finished. */
-    private void barrier(long sector, long count) {
+    void barrier(long sector, long count) {
         lockStripes(sector, count, true).forEach(Lock::unlock);
     }
 
@@ -326,7 +329,7 @@ final class Origin implements BlockDevice {
      * @param exclude a snapshot to leave out (the one being merged), or null
      * @return what to wait for
      */
-    private List<CompletableFuture<Void>> prepareOriginWrite(long sector, long count, SnapshotVolume exclude) {
+    List<CompletableFuture<Void>> prepareOriginWrite(long sector, long count, SnapshotVolume exclude) {
         List<CompletableFuture<Void>> waits = new ArrayList<>();
         Map<CowJob, CowJob> jobs = new LinkedHashMap<>();
         synchronized (lock) {
@@ -338,7 +341,7 @@ final class Origin implements BlockDevice {
                 for (long c = sector / c0; c <= (sector + count - 1) / c0; c++) {
                     if (s.store.isMerging()) {
                         if (s.store.lookup(c) != null) {
-                            waits.add(mergeChunk(s, c));
+                            waits.add(merge.mergeChunk(s, c));
                         }
                         continue;
                     }
@@ -622,129 +625,9 @@ final class Origin implements BlockDevice {
         return done;
     }
 
-    // ---- merge ----
-
+    /** Starts merging {@code s} into the origin, or returns the merge already running. */
     CompletableFuture<Void> merge(SnapshotVolume s) {
-        CompletableFuture<Void> started;
-        synchronized (lock) {
-            if (closing || s.closed) {
-                return CompletableFuture.failedFuture(closedError());
-            }
-            if (!s.store.isValid()) {
-                throw new IllegalStateException("snapshot '" + s.name() + "' is invalid and cannot be merged: "
-                        + s.store.invalidReason());
-            }
-            if (s.merge != null) {
-                return s.merge;
-            }
-            SnapshotVolume other = merging();
-            if (other != null && other != s) {
-                throw new IllegalStateException("snapshot '" + other.name() + "' of " + name()
-                        + " is already merging");
-            }
-            try {
-                s.store.setMerging(true);
-            } catch (IOException e) {
-                throw new IllegalStateException("cannot start merging snapshot '" + s.name() + "': " + e.getMessage(), e);
-            }
-            s.merge = new CompletableFuture<>();
-            started = s.merge;
-        }
-        // A store holding no chunks finishes here and clears s.merge: the stage is the local one.
-        mergeNextBatch(s);
-        return started;
-    }
-
-    private void mergeNextBatch(SnapshotVolume s) {
-        List<Long> held = s.store.heldChunks();
-        if (held.isEmpty()) {
-            CompletableFuture<Void> finished;
-            synchronized (lock) {
-                finished = s.merge;
-                s.merge = null;
-                try {
-                    s.store.reset();
-                    s.store.setMerging(false);
-                } catch (IOException e) {
-                    s.invalidate("ending the merge failed: " + e.getMessage());
-                    finished.completeExceptionally(e);
-                    return;
-                }
-            }
-            finished.complete(null);
-            return;
-        }
-        List<CompletableFuture<Void>> batch = new ArrayList<>();
-        synchronized (lock) {
-            for (Long chunk : held.subList(0, Math.min(MERGE_BATCH, held.size()))) {
-                batch.add(mergeChunk(s, chunk));
-            }
-        }
-        CompletableFuture.allOf(batch.toArray(new CompletableFuture<?>[0])).whenComplete((v, error) -> {
-            if (error != null) {
-                CompletableFuture<Void> failed;
-                synchronized (lock) {
-                    failed = s.merge;
-                    s.merge = null;
-                }
-                if (!isClosing(s)) {
-                    s.invalidate("merging into the origin failed: " + error.getMessage());
-                }
-                // Else the store stays merging and the merge resumes when the snapshot is attached again.
-                failed.completeExceptionally(error);
-            } else {
-                mergeNextBatch(s);
-            }
-        });
-    }
-
-    /** Copies one held chunk back to the origin (after other snapshots copied it), then forgets it. Under lock. */
-    private CompletableFuture<Void> mergeChunk(SnapshotVolume s, long chunk) {
-        CompletableFuture<Void> running = s.merges.get(chunk);
-        if (running != null) {
-            return running;
-        }
-        Long cowChunk = s.store.lookup(chunk);
-        if (cowChunk == null) {
-            return CompletableFuture.completedFuture(null);
-        }
-        if (closing || s.closed) {
-            return CompletableFuture.failedFuture(closedError());
-        }
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        s.merges.put(chunk, done);
-        long start = chunk * s.chunkSectors;
-        int length = s.chunkLength(chunk);
-        IoRegion from = IoRegion.of(s.store.device(), cowChunk * s.chunkSectors, length);
-        // Started outside the caller's lock, on a pool thread.
-        CompletableFuture.supplyAsync(() -> prepareOriginWrite(start, length, s)).thenCompose(others ->
-            CompletableFuture.allOf(others.toArray(new CompletableFuture<?>[0]))
-        ).thenCompose(v -> {
-            barrier(start, length);
-            return kcopyd.submit(wait, client -> client.copy(from, List.of(IoRegion.of(device, start, length)),
-                    EnumSet.of(CopyFlag.FLUSH)));
-        }).thenAccept(result -> {
-            if (!result.isSuccess()) {
-                throw new CompletionException(new IOException("merging chunk " + chunk + " of snapshot '" + s.name()
-                        + "' failed: " + result));
-            }
-            try {
-                s.store.remove(chunk);
-            } catch (IOException e) {
-                throw new CompletionException(e);
-            }
-        }).whenComplete((v, error) -> {
-            synchronized (lock) {
-                s.merges.remove(chunk);
-                lock.notifyAll();
-            }
-            if (error != null) {
-                done.completeExceptionally(error);
-            } else {
-                done.complete(null);
-            }
-        });
-        return done;
+        return merge.merge(s);
     }
 
     @Override
