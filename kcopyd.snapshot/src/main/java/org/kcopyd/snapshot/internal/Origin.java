@@ -16,19 +16,19 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 
 import org.kcopyd.api.BlockDevice;
-import org.kcopyd.device.BlockIo;
 import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.CopyFlag;
 import org.kcopyd.api.CopyResult;
 import org.kcopyd.api.IoRegion;
-import org.kcopyd.api.PreparedCompletion;
+import org.kcopyd.api.KcopydClient;
 
 /**
  * An origin device and its snapshots: the snapshot-aware {@link BlockDevice} that origin
- * writes must go through, and the copy-on-write and snapshot-write logic. Merges back into the
- * origin are {@link SnapshotMerge}'s.
+ * writes must go through, and the copy-on-write logic shared by its snapshots. A snapshot's own
+ * reads and writes are {@link SnapshotVolume}'s, merges back into the origin {@link SnapshotMerge}'s.
  *
  * <p>Before an origin write reaches a chunk that a snapshot has not copied yet, one kcopyd
  * job copies that chunk to the COW store of every snapshot that needs it (one source, several
@@ -77,7 +77,7 @@ final class Origin implements BlockDevice {
      * @throws IOException if an interrupted merge cannot resume; the snapshot is not attached then
      */
     SnapshotVolume attach(String name, CowStore store) throws IOException {
-        SnapshotVolume snapshot = new SnapshotVolume(name, this, store);
+        SnapshotVolume snapshot = new SnapshotVolume(name, this, lock, store);
         synchronized (lock) {
             snapshots.add(snapshot);
         }
@@ -102,9 +102,8 @@ final class Origin implements BlockDevice {
     boolean detach(SnapshotVolume snapshot, Duration drain) {
         synchronized (lock) {
             snapshots.remove(snapshot);
-            snapshot.closed = true;
-            return awaitUnderLock(drain, () -> snapshot.pending.isEmpty() && snapshot.merges.isEmpty()
-                    && snapshot.writes == 0);
+            snapshot.markClosed();
+            return awaitUnderLock(drain, snapshot::isIdle);
         }
     }
 
@@ -127,9 +126,9 @@ final class Origin implements BlockDevice {
     boolean closeWrites(Duration drain) {
         synchronized (lock) {
             closing = true;
-            snapshots.forEach(s -> s.closed = true);
+            snapshots.forEach(SnapshotVolume::markClosed);
             boolean drained = awaitUnderLock(drain, () -> inFlight == 0
-                    && snapshots.stream().allMatch(s -> s.pending.isEmpty() && s.merges.isEmpty()));
+                    && snapshots.stream().allMatch(SnapshotVolume::copiesDone));
             snapshots.clear();
             return drained;
         }
@@ -153,8 +152,13 @@ final class Origin implements BlockDevice {
         return true;
     }
 
-    /** @return the refusal of new work once the origin closes, or null after counting the work in flight */
-    private IOException begin() {
+    /**
+     * Counts an origin write, snapshot write or merge step as in flight; each successful call is
+     * paired with one {@link #end()}.
+     *
+     * @return the refusal of new work once the origin closes, or null after counting the work in flight
+     */
+    IOException begin() {
         synchronized (lock) {
             if (closing) {
                 return closedError();
@@ -164,7 +168,7 @@ final class Origin implements BlockDevice {
         }
     }
 
-    private void end() {
+    void end() {
         synchronized (lock) {
             inFlight--;
             lock.notifyAll();
@@ -180,13 +184,6 @@ final class Origin implements BlockDevice {
     boolean isClosing() {
         synchronized (lock) {
             return closing;
-        }
-    }
-
-    /** @return true once the origin or the snapshot closes */
-    boolean isClosing(SnapshotVolume s) {
-        synchronized (lock) {
-            return closing || s.closed;
         }
     }
 
@@ -252,7 +249,7 @@ final class Origin implements BlockDevice {
             return device.read(sector, dst);
         }
         // While merging, the origin already shows the snapshot: unmerged chunks come from its COW store.
-        return readSnapshot(merging, sector, dst);
+        return merging.readSnapshot(sector, dst);
     }
 
     @Override
@@ -282,7 +279,7 @@ final class Origin implements BlockDevice {
     /** @return the snapshot merging into the origin, or null */
     SnapshotVolume merging() {
         for (SnapshotVolume s : snapshots) {
-            if (s.store.isValid() && s.store.isMerging()) {
+            if (s.isMergingNow()) {
                 return s;
             }
         }
@@ -296,6 +293,14 @@ final class Origin implements BlockDevice {
         } finally {
             held.forEach(Lock::unlock);
         }
+    }
+
+    /**
+     * Read-locks the stripes of an origin range, for a snapshot read that falls through to the
+     * origin: no origin write of the range can begin until the locks returned are unlocked.
+     */
+    List<Lock> lockForRead(long sector, long count) {
+        return lockStripes(sector, count, false);
     }
 
     private List<Lock> lockStripes(long sector, long count, boolean write) {
@@ -334,28 +339,27 @@ final class Origin implements BlockDevice {
         Map<CowJob, CowJob> jobs = new LinkedHashMap<>();
         synchronized (lock) {
             for (SnapshotVolume s : snapshots) {
-                if (s == exclude || !s.store.isValid()) {
+                if (s == exclude || !s.isValid()) {
                     continue;
                 }
-                int c0 = s.chunkSectors;
+                int c0 = s.chunkSectors();
                 for (long c = sector / c0; c <= (sector + count - 1) / c0; c++) {
-                    if (s.store.isMerging()) {
-                        if (s.store.lookup(c) != null) {
+                    if (s.isMerging()) {
+                        if (s.holds(c)) {
                             waits.add(merge.mergeChunk(s, c));
                         }
                         continue;
                     }
-                    CompletableFuture<Void> inFlight = s.pending.get(c);
+                    CompletableFuture<Void> inFlight = s.exceptionInFlight(c);
                     if (inFlight != null) {
                         waits.add(inFlight);
                         continue;
                     }
-                    if (s.store.lookup(c) != null) {
+                    if (s.holds(c)) {
                         continue;
                     }
-                    long slot = s.store.allocate();
+                    long slot = s.allocateSlot();
                     if (slot < 0) {
-                        s.invalidate("COW store full: all " + s.store.capacity() + " chunks are used");
                         continue;
                     }
                     CowJob key = new CowJob(c0, c);
@@ -364,7 +368,7 @@ final class Origin implements BlockDevice {
             }
             for (CowJob job : jobs.values()) {
                 for (SnapshotVolume s : job.snapshots) {
-                    s.pending.put(job.chunk, job.done);
+                    s.exceptionStarted(job.chunk, job.done);
                 }
                 waits.add(job.done);
             }
@@ -402,17 +406,13 @@ final class Origin implements BlockDevice {
         }
     }
 
-    private IoRegion cowRegion(SnapshotVolume s, long slot, long chunk) {
-        return IoRegion.of(s.store.device(), s.store.dataChunk(slot) * s.chunkSectors, s.chunkLength(chunk));
-    }
-
     private void startCow(CowJob job) {
         SnapshotVolume first = job.snapshots.get(0);
         long start = job.chunk * job.chunkSectors;
         int length = first.chunkLength(job.chunk);
         List<IoRegion> dests = new ArrayList<>();
         for (int i = 0; i < job.snapshots.size(); i++) {
-            dests.add(cowRegion(job.snapshots.get(i), job.slots.get(i), job.chunk));
+            dests.add(job.snapshots.get(i).cowRegion(job.slots.get(i), job.chunk));
         }
         limiter.acquire()
                 .thenCompose(v -> kcopyd.submit(wait, client -> client.copy(IoRegion.of(device, start, length), dests,
@@ -443,7 +443,7 @@ final class Origin implements BlockDevice {
                     continue;
                 }
                 try {
-                    s.store.commit(job.chunk, job.slots.get(i));
+                    s.record(job.chunk, job.slots.get(i));
                 } catch (IOException e) {
                     if (isClosing()) {
                         refusal = new IOException("origin write to " + name() + " refused: chunk " + job.chunk
@@ -457,7 +457,7 @@ final class Origin implements BlockDevice {
         }
         synchronized (lock) {
             for (SnapshotVolume s : job.snapshots) {
-                s.pending.remove(job.chunk);
+                s.exceptionEnded(job.chunk);
             }
             lock.notifyAll();
         }
@@ -468,166 +468,14 @@ final class Origin implements BlockDevice {
         }
     }
 
-    // ---- snapshot reads and writes ----
-
-    CompletionStage<Void> readSnapshot(SnapshotVolume s, long sector, ByteBuffer dst) {
-        try {
-            long end = sector + dst.remaining() / SECTOR_SIZE;
-            int position = dst.position();
-            for (long cur = sector; cur < end;) {
-                long chunk = cur / s.chunkSectors;
-                long pieceEnd = Math.min((chunk + 1) * s.chunkSectors, end);
-                int bytes = (int) (pieceEnd - cur) * SECTOR_SIZE;
-                ByteBuffer piece = dst.duplicate();
-                piece.limit(position + bytes).position(position);
-                long offset = cur - chunk * s.chunkSectors;
-                Long cowChunk = s.store.lookup(chunk);
-                if (cowChunk != null) {
-                    BlockIo.await(s.store.device().read(cowChunk * s.chunkSectors + offset, piece));
-                } else {
-                    List<Lock> held = lockStripes(cur, pieceEnd - cur, false);
-                    try {
-                        cowChunk = s.store.lookup(chunk);
-                        BlockIo.await(cowChunk != null ? s.store.device().read(cowChunk * s.chunkSectors + offset, piece)
-                                : device.read(cur, piece));
-                    } finally {
-                        held.forEach(Lock::unlock);
-                    }
-                }
-                position += bytes;
-                cur = pieceEnd;
-            }
-            dst.position(dst.limit());
-            return CompletableFuture.completedFuture(null);
-        } catch (IOException e) {
-            return CompletableFuture.failedFuture(e);
-        }
-    }
-
-    CompletionStage<Void> writeSnapshot(SnapshotVolume s, long sector, ByteBuffer src) {
-        IOException closed = begin();
-        if (closed != null) {
-            return CompletableFuture.failedFuture(closed);
-        }
-        synchronized (lock) {
-            if (s.closed) {
-                end();
-                return CompletableFuture.failedFuture(new IOException("snapshot '" + s.name() + "' of " + name()
-                        + " closed: the snapshot bundle is stopping or the snapshot was removed"));
-            }
-            s.writes++;
-        }
-        return writeSnapshotPieces(s, sector, src).whenComplete((v, e) -> {
-            synchronized (lock) {
-                s.writes--;
-            }
-            end();
-        });
-    }
-
-    private CompletableFuture<Void> writeSnapshotPieces(SnapshotVolume s, long sector, ByteBuffer src) {
-        long end = sector + src.remaining() / SECTOR_SIZE;
-        int position = src.position();
-        CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
-        for (long cur = sector; cur < end;) {
-            long chunk = cur / s.chunkSectors;
-            long pieceEnd = Math.min((chunk + 1) * s.chunkSectors, end);
-            int bytes = (int) (pieceEnd - cur) * SECTOR_SIZE;
-            ByteBuffer piece = src.duplicate();
-            piece.limit(position + bytes).position(position);
-            long offset = cur - chunk * s.chunkSectors;
-            chain = chain.thenCompose(v -> writeSnapshotPiece(s, chunk, offset, piece));
-            position += bytes;
-            cur = pieceEnd;
-        }
-        return chain.thenRun(() -> src.position(src.limit()));
-    }
-
-    private CompletableFuture<Void> writeSnapshotPiece(SnapshotVolume s, long chunk, long offset, ByteBuffer piece) {
-        CompletableFuture<Void> busy;
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        long slot;
-        synchronized (lock) {
-            busy = s.pending.get(chunk);
-            if (busy == null) {
-                Long cowChunk = s.store.lookup(chunk);
-                if (cowChunk != null) {
-                    return s.store.device().write(cowChunk * s.chunkSectors + offset, piece).toCompletableFuture();
-                }
-                slot = s.store.allocate();
-                if (slot < 0) {
-                    s.invalidate("COW store full: all " + s.store.capacity() + " chunks are used");
-                    return CompletableFuture.failedFuture(s.invalidError());
-                }
-                s.pending.put(chunk, done);
-            } else {
-                slot = -1;
-            }
-        }
-        if (busy != null) {
-            return busy.handle((v, e) -> null).thenCompose(v -> writeSnapshotPiece(s, chunk, offset, piece));
-        }
-        long cowStart = s.store.dataChunk(slot) * s.chunkSectors;
-        boolean whole = offset == 0 && piece.remaining() / SECTOR_SIZE == s.chunkLength(chunk);
-        CompletableFuture<Void> data;
-        if (whole) {
-            // The write covers the chunk: no copy. Its record is delivered through the client like a
-            // real job's (dm-snapshot's prepare_callback/do_callback), in order with the copies.
-            data = kcopyd.submit(wait, client -> {
-                CompletableFuture<Void> recorded = new CompletableFuture<>();
-                PreparedCompletion record = client.prepareCallback((readError, writeErrors, ctx) -> {
-                    if (readError || writeErrors != 0) {
-                        recorded.completeExceptionally(new IOException("writing chunk " + chunk + " of snapshot '"
-                                + s.name() + "' to its COW store failed"));
-                    } else {
-                        recorded.complete(null);
-                    }
-                }, null);
-                s.store.device().write(cowStart, piece).thenCompose(v -> s.store.device().flush())
-                        .whenComplete((v, e) -> record.complete(e != null, e != null ? 1L : 0L));
-                return recorded;
-            });
-        } else {
-            IoRegion from = IoRegion.of(device, chunk * s.chunkSectors, s.chunkLength(chunk));
-            data = kcopyd.submit(wait, client -> client.copy(from, List.of(cowRegion(s, slot, chunk)),
-                            EnumSet.of(CopyFlag.FLUSH)))
-                    .thenCompose(result -> {
-                        if (!result.isSuccess()) {
-                            return CompletableFuture.failedFuture(new IOException("copying chunk " + chunk
-                                    + " for a write to snapshot '" + s.name() + "' failed: " + result));
-                        }
-                        return s.store.device().write(cowStart + offset, piece)
-                                .thenCompose(v -> s.store.device().flush()).toCompletableFuture();
-                    });
-        }
-        data.whenComplete((v, error) -> {
-            Throwable failure = error;
-            if (failure == null) {
-                try {
-                    s.store.commit(chunk, slot);
-                } catch (IOException e) {
-                    if (!isClosing(s)) {
-                        s.invalidate("recording chunk " + chunk + " in the COW store failed: " + e.getMessage());
-                    }
-                    failure = e;
-                }
-            }
-            synchronized (lock) {
-                s.pending.remove(chunk);
-                lock.notifyAll();
-            }
-            if (failure != null) {
-                done.completeExceptionally(failure);
-            } else {
-                done.complete(null);
-            }
-        });
-        return done;
-    }
-
     /** Starts merging {@code s} into the origin, or returns the merge already running. */
     CompletableFuture<Void> merge(SnapshotVolume s) {
         return merge.merge(s);
+    }
+
+    /** Submits {@code job} to kcopyd, waiting for a factory as configured. */
+    <T> CompletableFuture<T> submit(Function<KcopydClient, CompletionStage<T>> job) {
+        return kcopyd.submit(wait, job);
     }
 
     @Override

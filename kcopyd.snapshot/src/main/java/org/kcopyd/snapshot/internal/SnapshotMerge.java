@@ -37,7 +37,7 @@ final class SnapshotMerge {
     CompletableFuture<Void> merge(SnapshotVolume s) {
         CompletableFuture<Void> started;
         synchronized (lock) {
-            if (origin.isClosing(s)) {
+            if (s.isClosing()) {
                 return CompletableFuture.failedFuture(origin.closedError());
             }
             if (!s.store.isValid()) {
@@ -97,7 +97,7 @@ final class SnapshotMerge {
                     failed = s.merge;
                     s.merge = null;
                 }
-                if (!origin.isClosing(s)) {
+                if (!s.isClosing()) {
                     s.invalidate("merging into the origin failed: " + error.getMessage());
                 }
                 // Else the store stays merging and the merge resumes when the snapshot is attached again.
@@ -121,14 +121,14 @@ final class SnapshotMerge {
         if (cowChunk == null) {
             return CompletableFuture.completedFuture(null);
         }
-        if (origin.isClosing(s)) {
+        if (s.isClosing()) {
             return CompletableFuture.failedFuture(origin.closedError());
         }
         CompletableFuture<Void> done = new CompletableFuture<>();
         s.merges.put(chunk, done);
-        long start = chunk * s.chunkSectors;
+        long start = chunk * s.chunkSectors();
         int length = s.chunkLength(chunk);
-        IoRegion from = IoRegion.of(s.store.device(), cowChunk * s.chunkSectors, length);
+        IoRegion from = IoRegion.of(s.store.device(), cowChunk * s.chunkSectors(), length);
         // Started outside the caller's lock, on a pool thread.
         CompletableFuture.supplyAsync(() -> origin.prepareOriginWrite(start, length, s)).thenCompose(others ->
             CompletableFuture.allOf(others.toArray(new CompletableFuture<?>[0]))
