@@ -165,7 +165,12 @@ public interface Mirror {
      */
     UUID regionLogId();
 
-    /** @return the mirror as a block device: writes reach every healthy leg, reads come from an in-sync leg */
+    /**
+     * Writes that overlap while in flight are not ordered between them: as with dm-raid1 and md,
+     * the legs may then end up holding different ones of them (file systems issue no such writes).
+     *
+     * @return the mirror as a block device: writes reach every healthy leg, reads come from an in-sync leg
+     */
     BlockDevice device();
 
     /** @return the current status */

@@ -144,8 +144,8 @@ final class MirrorVolume implements Mirror {
         List<CompletableFuture<KcopydClient>> waits;
         synchronized (lock) {
             closed = true;
+            // The queued regions still await their resync: a write ending now must leave their bits set.
             resyncQueue.clear();
-            queued.clear();
             waits = new ArrayList<>(clientWaits);
         }
         waits.forEach(w -> w.cancel(false));
@@ -288,12 +288,13 @@ final class MirrorVolume implements Mirror {
             return CompletableFuture.allOf(busy.toArray(new CompletableFuture<?>[0]))
                     .thenCompose(v -> write(sector, src));
         }
+        long marked = first;
         try {
-            for (long r = first; r <= last; r++) {
-                log.markDirty(r);
+            for (; marked <= last; marked++) {
+                log.markDirty(marked);
             }
         } catch (IOException e) {
-            writesDone(first, last);
+            writesDone(first, last, marked - 1);
             return CompletableFuture.failedFuture(new IOException("mirror '" + name
                     + "': the region log could not be updated, write refused: " + e.getMessage(), e));
         }
@@ -318,7 +319,7 @@ final class MirrorVolume implements Mirror {
             }));
         }
         return CompletableFuture.allOf(perLeg.toArray(new CompletableFuture<?>[0])).thenCompose(v -> {
-            writesDone(first, last);
+            writesDone(first, last, last);
             boolean anyWritten = perLeg.stream().anyMatch(CompletableFuture::join);
             if (!anyWritten) {
                 return CompletableFuture.failedFuture(new IOException("mirror '" + name
@@ -329,31 +330,38 @@ final class MirrorVolume implements Mirror {
         });
     }
 
-    private void writesDone(long first, long last) {
+    /**
+     * A write to regions {@code first..last} is over; the log counted it in {@code first..marked}.
+     * A region's bit is cleared by the log when its last write is done, unless the region waits
+     * for a resync (which clears it); a resync waiting for the region's writes to drain runs then.
+     */
+    private void writesDone(long first, long last, long marked) {
         List<Runnable> ready = new ArrayList<>();
-        List<Long> clean = new ArrayList<>();
+        Set<Long> resyncFree = new HashSet<>();
         synchronized (lock) {
             for (long r = first; r <= last; r++) {
+                if (!queued.contains(r)) {
+                    resyncFree.add(r);
+                }
                 if (writesInFlight.merge(r, -1, Integer::sum) == 0) {
                     writesInFlight.remove(r);
                     List<Runnable> waiting = drainWaiters.remove(r);
                     if (waiting != null) {
                         ready.addAll(waiting);
-                    } else if (!queued.contains(r) && !recovering.containsKey(r)) {
-                        clean.add(r);
                     }
                 }
             }
             lock.notifyAll();
         }
-        for (Long r : clean) {
+        for (long r = first; r <= marked; r++) {
             try {
-                log.markClean(r);
+                log.writeDone(r, resyncFree.contains(r));
             } catch (IOException e) {
                 // The bit stays set: that region is resynced after a restart, which is safe.
                 LOG.log(System.Logger.Level.WARNING, "mirror '" + name + "': clearing region " + r + " failed", e);
             }
         }
+        // After the log's count: the resync that clears the region finds no write counted in it.
         ready.forEach(Runnable::run);
     }
 

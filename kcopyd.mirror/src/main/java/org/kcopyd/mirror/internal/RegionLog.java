@@ -9,8 +9,10 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.zip.CRC32C;
 
@@ -96,6 +98,8 @@ final class RegionLog {
     /** Each leg's fingerprint while the mirror is closed cleanly, else none (null). */
     private final byte[][] fingerprints;
     private final BitSet dirty = new BitSet();
+    /** Writes in flight per region, between {@link #markDirty} and {@link #writeDone}. */
+    private final Map<Long, Integer> writers = new HashMap<>();
     private final boolean recovered;
 
     private RegionLog(BlockDevice device, Geometry g, UUID id, boolean recovered) {
@@ -516,17 +520,44 @@ final class RegionLog {
         return list;
     }
 
-    /** Sets the region's bit, durably, if it is not set yet. */
+    /**
+     * A write to the region begins: sets its bit, durably, if it is not set yet, and counts the
+     * write until {@link #writeDone}. Counted here, under the log's lock, so that a write that
+     * begins as the region's last one ends is either counted before that one looks (which then
+     * leaves the bit set) or finds the bit cleared and sets it again before it reaches the legs.
+     */
     synchronized void markDirty(long region) throws IOException {
         if (!dirty.get((int) region)) {
             dirty.set((int) region);
-            writeBitmapSector(region);
+            try {
+                writeBitmapSector(region);
+            } catch (IOException e) {
+                // Not known to be set on disk: the next write must try again.
+                dirty.clear((int) region);
+                throw e;
+            }
+        }
+        writers.merge(region, 1, Integer::sum);
+    }
+
+    /**
+     * A write counted by {@link #markDirty} has completed on every leg.
+     *
+     * @param resyncFree the region is not waiting for a resync (which clears it when done): its bit is
+     *                   cleared, durably, if no other write is in the region
+     */
+    synchronized void writeDone(long region, boolean resyncFree) throws IOException {
+        if (writers.merge(region, -1, Integer::sum) == 0) {
+            writers.remove(region);
+            if (resyncFree) {
+                markClean(region);
+            }
         }
     }
 
-    /** Clears the region's bit, durably. */
+    /** Clears the region's bit, durably, unless a write is in the region (its {@link #writeDone} clears it). */
     synchronized void markClean(long region) throws IOException {
-        if (dirty.get((int) region)) {
+        if (dirty.get((int) region) && !writers.containsKey(region)) {
             dirty.clear((int) region);
             writeBitmapSector(region);
         }

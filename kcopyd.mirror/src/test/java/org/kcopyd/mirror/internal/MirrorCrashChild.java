@@ -42,9 +42,17 @@ public final class MirrorCrashChild {
             long size = mirror.device().sizeInSectors();
             for (long batch = 0;; batch++) {
                 List<CompletableFuture<Void>> writes = new ArrayList<>();
+                List<long[]> taken = new ArrayList<>();
                 for (int i = 0; i < 8; i++) {
-                    int sectors = 1 + r.nextInt(16);
-                    long sector = (long) (r.nextDouble() * (size - sectors));
+                    int sectors;
+                    long sector;
+                    // Disjoint, as a file system's concurrent writes are (a mirror, like dm-raid1 and md, does not
+                    // order overlapping writes in flight: its legs may then hold either), but they may share regions.
+                    do {
+                        sectors = 1 + r.nextInt(16);
+                        sector = (long) (r.nextDouble() * (size - sectors));
+                    } while (overlaps(taken, sector, sectors));
+                    taken.add(new long[] {sector, sectors});
                     byte[] data = new byte[sectors * 512];
                     r.nextBytes(data);
                     writes.add(mirror.device().write(sector, ByteBuffer.wrap(data)).toCompletableFuture());
@@ -55,6 +63,10 @@ public final class MirrorCrashChild {
                 writes.forEach(CompletableFuture::join);
             }
         }
+    }
+
+    private static boolean overlaps(List<long[]> taken, long sector, int sectors) {
+        return taken.stream().anyMatch(t -> sector < t[0] + t[1] && t[0] < sector + sectors);
     }
 
     /** Writes land after 20 ms. */

@@ -40,6 +40,8 @@ final class MirrorFixture implements AutoCloseable {
     final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor();
     final List<BlockDevice> opened = new ArrayList<>();
     private final List<MirrorVolume> mirrors = new ArrayList<>();
+    /** The region log of the last mirror made. */
+    RegionLog log;
 
     MirrorFixture() {
         kcopyd.bind(engine);
@@ -100,6 +102,7 @@ final class MirrorFixture implements AutoCloseable {
             opened.add(logDevice);
             log = RegionLog.format(logDevice, g, LOG_ID);
         }
+        this.log = log;
         MirrorVolume mirror = new MirrorVolume("m", names, legs, log, REGION, binding, false, backoff);
         mirrors.add(mirror);
         mirror.start();

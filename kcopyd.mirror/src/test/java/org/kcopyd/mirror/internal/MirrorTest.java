@@ -6,10 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.kcopyd.mirror.internal.MirrorFixture.random;
 import static org.kcopyd.mirror.internal.MirrorFixture.read;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
@@ -18,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.mirror.LegState;
 import org.kcopyd.mirror.MirrorStatus;
+import org.kcopyd.testdevices.ForwardingDevice;
 
 class MirrorTest {
 
@@ -174,6 +180,142 @@ class MirrorTest {
         assertThat(mirror.status().legs().get(1).state()).isEqualTo(LegState.IN_SYNC);
     }
 
+    /**
+     * dm-raid1's rule: while a write is on its way to the legs, its region's bit is set in the log
+     * on disk, so that a crash at any moment leaves the region to be resynced. The race: write 1
+     * ends (the last in its region) just as write 2 begins there; write 2 finds the bit set and
+     * goes on to the legs, then write 1's completion clears the bit. Made certain here by holding
+     * the log's monitor while write 1's completion waits for it and write 2 (on this thread, the
+     * monitor being re-entrant) marks its region.
+     */
+    @Test
+    void aRegionStaysDirtyOnDiskWhileAWriteBegunAsTheLastOneEndedIsOnItsWay() throws Exception {
+        List<Path> paths = paths(2);
+        byte[] data = random(SECTORS * 512, 16);
+        List<GatedLeg> legs = List.of(new GatedLeg(fixture.leg(paths.get(0), data)),
+                new GatedLeg(fixture.leg(paths.get(1), data.clone())));
+        Path logPath = dir.resolve("log");
+        MirrorVolume mirror = fixture.mirror(logPath, paths, List.copyOf(legs));
+        mirror.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        legs.forEach(GatedLeg::hold);
+        CompletableFuture<Void> first = mirror.device().write(0, ByteBuffer.wrap(random(512, 17)))
+                .toCompletableFuture();
+        assertThat(dirtyOnDisk(logPath, 0)).isTrue();
+
+        CompletableFuture<Void> second;
+        Thread firstEnds = new Thread(() -> legs.forEach(GatedLeg::release), "first write's legs complete");
+        synchronized (fixture.log) {
+            firstEnds.start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (firstEnds.getState() != Thread.State.BLOCKED && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            assertThat(firstEnds.getState()).as("write 1's completion waits for the log").isEqualTo(Thread.State.BLOCKED);
+            second = mirror.device().write(8, ByteBuffer.wrap(random(512, 18))).toCompletableFuture();
+        }
+        try {
+            firstEnds.join(10_000);
+            first.get(10, TimeUnit.SECONDS);
+
+            assertThat(dirtyOnDisk(logPath, 0)).as("write 2 is on its way to the legs").isTrue();
+        } finally {
+            legs.forEach(GatedLeg::release);
+        }
+        second.get(10, TimeUnit.SECONDS);
+        assertThat(dirtyOnDisk(logPath, 0)).as("no write left in the region").isFalse();
+    }
+
+    /**
+     * A region dirty at the last stop waits for its resync; a write to it that ends while the
+     * mirror closes (before the resync ran) must leave its bit set, or the next start would not
+     * resync it and the legs could differ there for good.
+     */
+    @Test
+    void aWriteEndingWhileTheMirrorClosesLeavesARegionAwaitingItsResyncDirty() throws Exception {
+        List<Path> paths = paths(2);
+        byte[] data = random(SECTORS * 512, 19);
+        Path logPath = dir.resolve("log");
+        MirrorVolume before = fixture.mirror(logPath, paths,
+                List.of(fixture.leg(paths.get(0), data), fixture.leg(paths.get(1), data.clone())));
+        before.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        // Dirty at the stop, as after a crash: more regions than the resync starts at once.
+        long waiting = MirrorVolume.RESYNC_PARALLEL + 2;
+        for (long r = 0; r <= waiting; r++) {
+            fixture.log.markDirty(r);
+        }
+        fixture.closeDevices();
+
+        fixture.kcopyd.unbind(fixture.engine);
+        List<GatedLeg> legs = List.of(new GatedLeg(fixture.leg(paths.get(0), null)),
+                new GatedLeg(fixture.leg(paths.get(1), null)));
+        MirrorVolume mirror = fixture.mirror(logPath, paths, List.copyOf(legs));
+        legs.forEach(GatedLeg::hold);
+        CompletableFuture<Void> write = mirror.device().write(waiting * MirrorFixture.REGION,
+                ByteBuffer.wrap(random(512, 20))).toCompletableFuture();
+        Thread closing = new Thread(mirror::close, "closing the mirror");
+        closing.start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (closing.getState() != Thread.State.TIMED_WAITING && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertThat(closing.getState()).as("the close waits for the write").isEqualTo(Thread.State.TIMED_WAITING);
+
+        legs.forEach(GatedLeg::release);
+        write.get(10, TimeUnit.SECONDS);
+        closing.join(10_000);
+
+        assertThat(closing.isAlive()).isFalse();
+        assertThat(dirtyOnDisk(logPath, waiting)).as("still to be resynced at the next start").isTrue();
+    }
+
+    private static boolean dirtyOnDisk(Path log, long region) throws IOException {
+        try (FileChannel ch = FileChannel.open(log)) {
+            ByteBuffer bits = ByteBuffer.allocate(1);
+            ch.read(bits, RegionLog.BITMAP_START * 512L + region / 8);
+            return (bits.get(0) & (1 << (region % 8))) != 0;
+        }
+    }
+
+    /** A leg whose writes, while held, wait until {@link #release()}. */
+    private static final class GatedLeg extends ForwardingDevice {
+        private final List<Runnable> held = new ArrayList<>();
+        private boolean holding;
+
+        GatedLeg(BlockDevice inner) {
+            super(inner);
+        }
+
+        synchronized void hold() {
+            holding = true;
+        }
+
+        /** Lets the writes held so far go, completing them on this thread; later writes are held too. */
+        void release() {
+            List<Runnable> go;
+            synchronized (this) {
+                go = List.copyOf(held);
+                held.clear();
+            }
+            go.forEach(Runnable::run);
+        }
+
+        @Override
+        public CompletionStage<Void> write(long sector, ByteBuffer src) {
+            synchronized (this) {
+                if (holding) {
+                    CompletableFuture<Void> done = new CompletableFuture<>();
+                    // Completed on the releasing thread, which so runs what the mirror does next.
+                    held.add(() -> {
+                        inner.write(sector, src).toCompletableFuture().join();
+                        done.complete(null);
+                    });
+                    return done;
+                }
+            }
+            return inner.write(sector, src);
+        }
+    }
+
     /** After its close, the legs' fingerprints are recorded as they are: nothing may write them any more. */
     @Test
     void aWriteAfterTheCloseIsRefused() throws Exception {
@@ -186,7 +328,7 @@ class MirrorTest {
         mirror.close();
 
         assertThatThrownBy(() -> mirror.device().write(0, ByteBuffer.wrap(random(512, 15))).toCompletableFuture()
-                .get(10, TimeUnit.SECONDS)).hasCauseInstanceOf(java.io.IOException.class)
+                .get(10, TimeUnit.SECONDS)).hasCauseInstanceOf(IOException.class)
                 .hasMessageContaining("mirror 'm' is closed");
         assertThat(read(legs.get(0))).isEqualTo(data);
         assertThat(read(legs.get(1))).isEqualTo(data);
