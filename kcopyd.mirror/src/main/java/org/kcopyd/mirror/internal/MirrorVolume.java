@@ -2,10 +2,7 @@ package org.kcopyd.mirror.internal;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -16,9 +13,6 @@ import java.util.concurrent.CompletionStage;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.ClientBinding;
-import org.kcopyd.api.CopyFlag;
-import org.kcopyd.api.CopyResult;
-import org.kcopyd.api.IoRegion;
 import org.kcopyd.api.KcopydClient;
 import org.kcopyd.mirror.LegState;
 import org.kcopyd.mirror.LegStatus;
@@ -27,54 +21,32 @@ import org.kcopyd.mirror.MirrorStatus;
 
 /**
  * A mirror over several legs (dm-raid1): writes go to every healthy leg after the region is
- * marked dirty in the log; reads come from the default leg (the first in-sync one); kcopyd
- * resynchronises regions from the default leg to the legs that need them, a few regions at a
- * time, through the mirror's own throttle. Writes to a region wait while it is resynchronised;
- * a resync of a region waits until the writes in flight there have completed.
- *
- * <p>A resync copy that kcopyd refuses for good (an invalid request: the legs overlap, a leg is
- * read-only, any error that is not transient) fails its target legs with the reason: retrying it
- * could never succeed. One that cannot run for a while (no factory, a full or closed client)
- * pauses the resync and retries it after a growing, bounded delay ({@link Backoff}).
+ * marked dirty in the log; reads come from the default leg (the first in-sync one); its
+ * {@link MirrorResync} copies the regions that need it from the default leg to the other legs.
+ * Writes to a region wait while it is resynchronised; a resync of a region waits until the writes
+ * in flight there have completed ({@link #quiesce}).
  */
 final class MirrorVolume implements Mirror {
 
     private static final System.Logger LOG = System.getLogger(MirrorVolume.class.getName());
-    static final int RESYNC_PARALLEL = 4;
-    /** Resync is background work: it waits for a factory as long as it takes. */
-    private static final Duration RESYNC_WAIT = Duration.ofDays(3650);
 
-    private final String name;
+    final String name;
     private final List<String> paths;
-    private final BlockDevice[] legs;
-    private final RegionLog log;
-    private final int regionSectors;
-    private final long regions;
-    private final long sectors;
-    private final ClientBinding kcopyd;
-    private final Backoff backoff;
-    private volatile boolean errorHandling;
+    final BlockDevice[] legs;
+    final RegionLog log;
+    final int regionSectors;
+    final long regions;
+    final long sectors;
+    private final MirrorResync resync;
     private final View view = new View();
 
     private final Object lock = new Object();
     private final Map<Long, Integer> writesInFlight = new HashMap<>();
     private final Map<Long, List<Runnable>> drainWaiters = new HashMap<>();
+    /** Regions being resynced: writes there wait for the stage. */
     private final Map<Long, CompletableFuture<Void>> recovering = new HashMap<>();
-    private final ArrayDeque<Long> resyncQueue = new ArrayDeque<>();
-    private final Set<Long> queued = new HashSet<>();
-    /** Regions taken for a resync: waiting for a client, waiting for their writes, or being copied. */
-    private int resyncRunning;
-    /** The clients awaited for resync copies: cancelled on close, so that closing does not wait for a factory. */
-    private final Set<CompletableFuture<KcopydClient>> clientWaits = new HashSet<>();
-    /** True while the resync waits for a retry after a transient failure. */
-    private boolean paused;
-    private long resyncTotal;
-    private long resyncDone;
-    private long resyncBytes;
-    private long resyncStarted;
-    /** Completed by {@link #start()} when there is nothing to resync, else when the resync ends. */
-    private CompletableFuture<Void> inSync = new CompletableFuture<>();
-    private boolean closed;
+    /** Under the lock: the mirror is closed (the resync reads it too). */
+    boolean closed;
 
     MirrorVolume(String name, List<String> paths, List<BlockDevice> legs, RegionLog log, int regionSectors,
             ClientBinding kcopyd, boolean errorHandling, Backoff backoff) {
@@ -85,9 +57,7 @@ final class MirrorVolume implements Mirror {
         this.regionSectors = regionSectors;
         this.sectors = legs.stream().mapToLong(BlockDevice::sizeInSectors).min().orElseThrow();
         this.regions = regionsOf(sectors, regionSectors);
-        this.kcopyd = kcopyd;
-        this.errorHandling = errorHandling;
-        this.backoff = backoff;
+        this.resync = new MirrorResync(this, lock, kcopyd, errorHandling, backoff);
     }
 
     static long regionsOf(long sectors, int regionSectors) {
@@ -95,42 +65,14 @@ final class MirrorVolume implements Mirror {
     }
 
     void setErrorHandling(boolean on) {
-        errorHandling = on;
+        resync.setErrorHandling(on);
     }
 
     /** Queues the resync the log asks for: dirty regions after a crash, every region for new legs. */
     void start() {
-        boolean fullResync = false;
-        for (int i = 0; i < legs.length; i++) {
-            fullResync |= log.state(i) == LegState.RESYNCING;
-        }
-        synchronized (lock) {
-            List<Long> work = new ArrayList<>();
-            if (fullResync) {
-                for (long r = 0; r < regions; r++) {
-                    work.add(r);
-                }
-            } else if (log.recovered()) {
-                work.addAll(log.dirtyRegions());
-            }
-            for (Long r : work) {
-                if (queued.add(r)) {
-                    resyncQueue.add(r);
-                }
-            }
-            resyncTotal = resyncQueue.size();
-            resyncDone = 0;
-            resyncBytes = 0;
-            resyncStarted = System.nanoTime();
-            if (resyncQueue.isEmpty()) {
-                inSync.complete(null);
-            } else {
-                LOG.log(System.Logger.Level.INFO, "mirror '" + name + "': resyncing " + resyncTotal + " regions"
-                        + (fullResync ? " (new or replaced legs)" : " (dirty at the last stop)"));
-            }
-        }
-        kick();
+        resync.start();
     }
+
 
     /**
      * Stops the resync and waits (up to 30 s) until no resync copy and no write is in flight, so
@@ -144,14 +86,12 @@ final class MirrorVolume implements Mirror {
         List<CompletableFuture<KcopydClient>> waits;
         synchronized (lock) {
             closed = true;
-            // The queued regions still await their resync: a write ending now must leave their bits set.
-            resyncQueue.clear();
-            waits = new ArrayList<>(clientWaits);
+            waits = resync.stopLocked();
         }
         waits.forEach(w -> w.cancel(false));
         synchronized (lock) {
             long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
-            while ((resyncRunning > 0 || !writesInFlight.isEmpty()) && System.nanoTime() < deadline) {
+            while ((resync.runningLocked() > 0 || !writesInFlight.isEmpty()) && System.nanoTime() < deadline) {
                 try {
                     lock.wait(100);
                 } catch (InterruptedException e) {
@@ -159,7 +99,7 @@ final class MirrorVolume implements Mirror {
                     return;
                 }
             }
-            if (resyncRunning > 0 || !writesInFlight.isEmpty()) {
+            if (resync.runningLocked() > 0 || !writesInFlight.isEmpty()) {
                 LOG.log(System.Logger.Level.WARNING, "mirror '" + name + "': closed with I/O still in flight after 30 s;"
                         + " its legs' contents are not recorded, so they are not checked at the next start");
                 return;
@@ -214,23 +154,19 @@ final class MirrorVolume implements Mirror {
             legStatus.add(new LegStatus(i, paths.get(i), log.state(i), log.failure(i)));
         }
         synchronized (lock) {
-            double seconds = (System.nanoTime() - resyncStarted) / 1e9;
-            double rate = resyncTotal == 0 || seconds <= 0 ? 0 : resyncBytes / seconds;
-            return new MirrorStatus(name, legStatus, regions, resyncTotal - resyncDone, resyncDone,
-                    inSync.isDone() ? 0 : rate);
+            return new MirrorStatus(name, legStatus, regions, resync.remainingLocked(), resync.doneLocked(),
+                    resync.rateLocked());
         }
     }
 
     @Override
     public CompletionStage<Void> whenInSync() {
-        synchronized (lock) {
-            return inSync;
-        }
+        return resync.inSync();
     }
 
     // ---- legs ----
 
-    private int defaultLeg() {
+    int defaultLeg() {
         for (int i = 0; i < legs.length; i++) {
             if (log.state(i) == LegState.IN_SYNC) {
                 return i;
@@ -239,7 +175,7 @@ final class MirrorVolume implements Mirror {
         return -1;
     }
 
-    private void failLeg(int leg, String cause) {
+    void failLeg(int leg, String cause) {
         if (log.state(leg) == LegState.FAILED) {
             return;
         }
@@ -340,7 +276,7 @@ final class MirrorVolume implements Mirror {
         Set<Long> resyncFree = new HashSet<>();
         synchronized (lock) {
             for (long r = first; r <= last; r++) {
-                if (!queued.contains(r)) {
+                if (!resync.awaitsLocked(r)) {
                     resyncFree.add(r);
                 }
                 if (writesInFlight.merge(r, -1, Integer::sum) == 0) {
@@ -383,263 +319,29 @@ final class MirrorVolume implements Mirror {
         }).thenCompose(f -> f);
     }
 
-    // ---- resync ----
+    // ---- quiescing a region for its resync ----
 
-    private void kick() {
-        while (true) {
-            Long region;
-            synchronized (lock) {
-                if (closed || paused || resyncRunning >= RESYNC_PARALLEL || resyncQueue.isEmpty()) {
-                    finishResyncIfDone();
-                    return;
-                }
-                region = resyncQueue.poll();
-                resyncRunning++;
-            }
-            CompletableFuture<KcopydClient> waiting = kcopyd.client(RESYNC_WAIT);
-            boolean cancel;
-            synchronized (lock) {
-                cancel = closed;
-                if (!cancel) {
-                    clientWaits.add(waiting);
-                }
-            }
-            waiting.whenComplete((client, e) -> clientReady(waiting, region));
-            if (cancel) {
-                waiting.cancel(false);
-            }
-        }
-    }
-
-    /** A client is there (or the wait ended): the region's resync goes on, unless the mirror closed meanwhile. */
-    private void clientReady(CompletableFuture<KcopydClient> waiting, long region) {
-        synchronized (lock) {
-            clientWaits.remove(waiting);
-            if (closed) {
-                resyncRunning--;
-                lock.notifyAll();
-                return;
-            }
-        }
-        quiesceThenCopy(region);
-    }
-
-    /** Marks the region recovering (new writes wait), waits for its writes in flight, then copies it. */
-    private void quiesceThenCopy(long region) {
+    /** For the resync: marks the region recovering (new writes wait), waits for its writes in flight, then copies it. */
+    void quiesce(long region, Runnable copy) {
         boolean wait;
         synchronized (lock) {
             recovering.put(region, new CompletableFuture<>());
             wait = writesInFlight.getOrDefault(region, 0) > 0;
             if (wait) {
-                drainWaiters.computeIfAbsent(region, r -> new ArrayList<>()).add(() -> copyRegion(region));
+                drainWaiters.computeIfAbsent(region, r -> new ArrayList<>()).add(copy);
             }
         }
         if (!wait) {
-            copyRegion(region);
+            copy.run();
         }
-    }
-
-    private void copyRegion(long region) {
-        int source = defaultLeg();
-        long start = region * regionSectors;
-        int length = (int) Math.min(regionSectors, sectors - start);
-        List<Integer> targets = new ArrayList<>();
-        for (int i = 0; i < legs.length; i++) {
-            if (i != source && log.state(i) != LegState.FAILED) {
-                targets.add(i);
-            }
-        }
-        if (source < 0) {
-            // Nothing to copy from: the region stays dirty, and the resync ends unfinished.
-            regionDone(region, 0, false);
-            return;
-        }
-        if (targets.isEmpty()) {
-            regionDone(region, 0, true);
-            return;
-        }
-        List<IoRegion> dests = new ArrayList<>();
-        for (int t : targets) {
-            dests.add(IoRegion.of(legs[t], start, length));
-        }
-        EnumSet<CopyFlag> flags = errorHandling ? EnumSet.noneOf(CopyFlag.class) : EnumSet.of(CopyFlag.IGNORE_ERROR);
-        CompletableFuture<CopyResult> copy;
-        try {
-            copy = kcopyd.submit(RESYNC_WAIT, client -> client.copy(IoRegion.of(legs[source], start, length), dests,
-                    flags));
-        } catch (RuntimeException e) {
-            copy = CompletableFuture.failedFuture(e);
-        }
-        copy.whenComplete((result, error) -> afterCopy(region, source, targets, length, result, error));
-    }
-
-    private void afterCopy(long region, int source, List<Integer> targets, int length, CopyResult result,
-            Throwable error) {
-        boolean stopping;
-        synchronized (lock) {
-            stopping = closed;
-        }
-        if (stopping) {
-            // Closing: whatever this copy did, the region stays dirty and is resynced next time.
-            requeue(region);
-            return;
-        }
-        if (error != null) {
-            Throwable cause = unwrap(error);
-            if (isTransient(cause)) {
-                retryLater(region, cause);
-                return;
-            }
-            // Refused for good: the same copy would be refused again, forever. Its targets cannot be resynced.
-            for (int leg : targets) {
-                failLeg(leg, "resync of region " + region + " refused: " + describe(cause));
-            }
-            regionDone(region, 0, true);
-            return;
-        }
-        backoff.reset();
-        if (result.readError()) {
-            failLeg(source, "resync read of region " + region + " failed: "
-                    + result.readFailure().map(Throwable::getMessage).orElse("read error"));
-            requeue(region);
-            return;
-        }
-        for (int i = 0; i < targets.size(); i++) {
-            if (result.destinationFailed(i)) {
-                int leg = targets.get(i);
-                failLeg(leg, "resync write of region " + region + " failed: "
-                        + result.writeFailure(i).map(Throwable::getMessage).orElse("write error"));
-            }
-        }
-        regionDone(region, (long) length * SECTOR, true);
-    }
-
-    private static Throwable unwrap(Throwable t) {
-        Throwable cause = t;
-        while (cause.getCause() != null && (cause instanceof java.util.concurrent.CompletionException
-                || cause instanceof java.util.concurrent.ExecutionException)) {
-            cause = cause.getCause();
-        }
-        return cause;
     }
 
     /**
-     * Transient: no factory bound in time (IOException from the binding), the client's admission
-     * bound (RejectedExecutionException), a client closed under the submission (IllegalStateException,
-     * its factory went away). Anything else, above all the engine's IllegalArgumentException for an
-     * invalid request, is permanent.
+     * Under the lock, for the resync: the region's recovery is over; the caller completes the
+     * returned stage, outside the lock, and the region's writers go on.
      */
-    static boolean isTransient(Throwable cause) {
-        return cause instanceof java.util.concurrent.RejectedExecutionException || cause instanceof IllegalStateException
-                || cause instanceof IOException || cause instanceof java.util.concurrent.CancellationException;
-    }
-
-    private static String describe(Throwable cause) {
-        return cause.getMessage() != null ? cause.getMessage() : cause.getClass().getName();
-    }
-
-    /** Puts the region back at the head of the queue and pauses the resync until the backoff delay has passed. */
-    private void retryLater(long region, Throwable cause) {
-        boolean schedule;
-        CompletableFuture<Void> f;
-        synchronized (lock) {
-            f = recovering.remove(region);
-            resyncRunning--;
-            if (!closed) {
-                resyncQueue.addFirst(region);
-            }
-            schedule = !closed && !paused;
-            paused = true;
-            lock.notifyAll();
-        }
-        if (f != null) {
-            f.complete(null);
-        }
-        if (schedule) {
-            long delay = backoff.retry(this::resume);
-            LOG.log(System.Logger.Level.WARNING, "mirror '" + name + "': resync of region " + region
-                    + " cannot run now (" + describe(cause) + "); retrying in " + delay + " ms");
-        }
-    }
-
-    private void resume() {
-        synchronized (lock) {
-            paused = false;
-        }
-        kick();
-    }
-
-    private void requeue(long region) {
-        CompletableFuture<Void> f;
-        synchronized (lock) {
-            f = recovering.remove(region);
-            resyncRunning--;
-            if (!closed) {
-                resyncQueue.addFirst(region);
-            }
-            lock.notifyAll();
-        }
-        if (f != null) {
-            f.complete(null);
-        }
-        if (!isClosed()) {
-            kick();
-        }
-    }
-
-    private void regionDone(long region, long bytes, boolean clean) {
-        if (clean) {
-            try {
-                log.markClean(region);
-            } catch (IOException e) {
-                LOG.log(System.Logger.Level.WARNING, "mirror '" + name + "': clearing region " + region + " failed", e);
-            }
-        }
-        CompletableFuture<Void> f;
-        synchronized (lock) {
-            f = recovering.remove(region);
-            queued.remove(region);
-            resyncRunning--;
-            resyncDone++;
-            resyncBytes += bytes;
-            lock.notifyAll();
-        }
-        if (f != null) {
-            f.complete(null);
-        }
-        kick();
-    }
-
-    private boolean isClosed() {
-        synchronized (lock) {
-            return closed;
-        }
-    }
-
-    /** Under lock: when the queue is empty and nothing runs, resyncing legs become in sync. */
-    private void finishResyncIfDone() {
-        if (resyncRunning > 0 || !resyncQueue.isEmpty() || inSync.isDone() || closed) {
-            return;
-        }
-        if (defaultLeg() < 0) {
-            // No leg holds the data any more: the resyncing legs must not be declared in sync.
-            LOG.log(System.Logger.Level.ERROR, "mirror '" + name + "': no in-sync leg left; the resync stopped");
-            inSync.completeExceptionally(new IOException("mirror '" + name + "' has no in-sync leg left: "
-                    + "the resync stopped"));
-            return;
-        }
-        for (int i = 0; i < legs.length; i++) {
-            if (log.state(i) == LegState.RESYNCING) {
-                try {
-                    log.setState(i, LegState.IN_SYNC, null);
-                } catch (IOException e) {
-                    LOG.log(System.Logger.Level.ERROR, "mirror '" + name + "': recording leg " + i + " in sync failed",
-                            e);
-                }
-            }
-        }
-        LOG.log(System.Logger.Level.INFO, "mirror '" + name + "': resync complete (" + resyncDone + " regions)");
-        inSync.complete(null);
+    CompletableFuture<Void> recoveryEnded(long region) {
+        return recovering.remove(region);
     }
 
     private static final int SECTOR = BlockDevice.SECTOR_SIZE;

@@ -239,7 +239,7 @@ class MirrorTest {
                 List.of(fixture.leg(paths.get(0), data), fixture.leg(paths.get(1), data.clone())));
         before.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
         // Dirty at the stop, as after a crash: more regions than the resync starts at once.
-        long waiting = MirrorVolume.RESYNC_PARALLEL + 2;
+        long waiting = MirrorResync.RESYNC_PARALLEL + 2;
         for (long r = 0; r <= waiting; r++) {
             fixture.log.markDirty(r);
         }

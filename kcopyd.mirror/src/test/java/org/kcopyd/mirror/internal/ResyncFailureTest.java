@@ -90,7 +90,7 @@ class ResyncFailureTest {
         assertThat(status.legs().get(1).failure()).startsWith("resync of region ").contains("refused: dest[0] sectors")
                 .contains("overlap the source");
         assertThat(attempts.get()).as("each refused copy tried once, not requeued")
-                .isLessThanOrEqualTo(MirrorVolume.RESYNC_PARALLEL);
+                .isLessThanOrEqualTo(MirrorResync.RESYNC_PARALLEL);
         assertThat(scheduler.delays).as("a permanent refusal is not retried").isEmpty();
         assertThat(read(leg)).isEqualTo(data);
     }
@@ -112,7 +112,7 @@ class ResyncFailureTest {
             assertThat(status.legs().get(leg).state()).isEqualTo(LegState.FAILED);
             assertThat(status.legs().get(leg).failure()).contains("refused: injected refusal");
         }
-        assertThat(attempts.get()).isLessThanOrEqualTo(MirrorVolume.RESYNC_PARALLEL);
+        assertThat(attempts.get()).isLessThanOrEqualTo(MirrorResync.RESYNC_PARALLEL);
         assertThat(scheduler.delays).isEmpty();
         assertThat(read(legs.get(0))).isEqualTo(data);
     }
@@ -133,12 +133,12 @@ class ResyncFailureTest {
         assertThat(read(legs.get(1))).isEqualTo(data);
         List<Long> delays = List.copyOf(scheduler.delays);
         // 30 refusals, at most RESYNC_PARALLEL per pause: at least 8 pauses.
-        assertThat(delays).hasSizeGreaterThanOrEqualTo(30 / MirrorVolume.RESYNC_PARALLEL);
+        assertThat(delays).hasSizeGreaterThanOrEqualTo(30 / MirrorResync.RESYNC_PARALLEL);
         assertThat(delays.get(0)).isEqualTo(1L);
         for (int i = 1; i < delays.size(); i++) {
             assertThat(delays.get(i)).as("delay " + i + " of " + delays).isEqualTo(Math.min(8, 2 * delays.get(i - 1)));
         }
-        assertThat(attempts.get()).isLessThan(30 + 64 + MirrorVolume.RESYNC_PARALLEL * delays.size());
+        assertThat(attempts.get()).isLessThan(30 + 64 + MirrorResync.RESYNC_PARALLEL * delays.size());
     }
 
     @Test
@@ -159,11 +159,11 @@ class ResyncFailureTest {
 
     @Test
     void transientAndPermanentFailuresAreToldApart() {
-        assertThat(MirrorVolume.isTransient(new RejectedExecutionException())).isTrue();
-        assertThat(MirrorVolume.isTransient(new IllegalStateException("closed"))).isTrue();
-        assertThat(MirrorVolume.isTransient(new IOException("no KcopydClientFactory service became available"))).isTrue();
-        assertThat(MirrorVolume.isTransient(new IllegalArgumentException("overlap"))).isFalse();
-        assertThat(MirrorVolume.isTransient(new NullPointerException())).isFalse();
+        assertThat(MirrorResync.isTransient(new RejectedExecutionException())).isTrue();
+        assertThat(MirrorResync.isTransient(new IllegalStateException("closed"))).isTrue();
+        assertThat(MirrorResync.isTransient(new IOException("no KcopydClientFactory service became available"))).isTrue();
+        assertThat(MirrorResync.isTransient(new IllegalArgumentException("overlap"))).isFalse();
+        assertThat(MirrorResync.isTransient(new NullPointerException())).isFalse();
     }
 
     @Test

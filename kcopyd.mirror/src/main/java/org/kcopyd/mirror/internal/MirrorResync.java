@@ -1,0 +1,387 @@
+package org.kcopyd.mirror.internal;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+import org.kcopyd.api.ClientBinding;
+import org.kcopyd.api.CopyFlag;
+import org.kcopyd.api.CopyResult;
+import org.kcopyd.api.IoRegion;
+import org.kcopyd.api.KcopydClient;
+import org.kcopyd.mirror.LegState;
+
+/**
+ * A mirror's resync (dm-raid1's recovery): copies the regions that need it from the default leg
+ * to the other healthy legs through kcopyd, {@value #RESYNC_PARALLEL} regions at a time. Each region
+ * is first quiesced by its {@link MirrorVolume} (new writes there wait, writes in flight drain);
+ * when copied, its bit in the region log is cleared and its writers go on. When the queue is empty
+ * and nothing runs, resyncing legs become in sync.
+ *
+ * <p>A copy that kcopyd refuses for good (an invalid request: the legs overlap, a leg is
+ * read-only, any error that is not transient) fails its target legs with the reason: retrying it
+ * could never succeed. One that cannot run for a while (no factory, a full or closed client)
+ * pauses the resync and retries it after a growing, bounded delay ({@link Backoff}).
+ *
+ * <p>Threading: its state is guarded by the volume's lock, shared so that a write's end and a
+ * region's resync see one consistent picture of the region.
+ */
+final class MirrorResync {
+
+    private static final System.Logger LOG = System.getLogger(MirrorResync.class.getName());
+    static final int RESYNC_PARALLEL = 4;
+    /** Resync is background work: it waits for a factory as long as it takes. */
+    private static final Duration RESYNC_WAIT = Duration.ofDays(3650);
+
+    private final MirrorVolume volume;
+    private final Object lock;
+    private final ClientBinding kcopyd;
+    private final Backoff backoff;
+    private volatile boolean errorHandling;
+
+    private final ArrayDeque<Long> resyncQueue = new ArrayDeque<>();
+    /** The regions that await their resync (queued or running): a write's end must leave their bits set. */
+    private final Set<Long> queued = new HashSet<>();
+    /** Regions taken for a resync: waiting for a client, waiting for their writes, or being copied. */
+    private int resyncRunning;
+    /** The clients awaited for resync copies: cancelled on close, so that closing does not wait for a factory. */
+    private final Set<CompletableFuture<KcopydClient>> clientWaits = new HashSet<>();
+    /** True while the resync waits for a retry after a transient failure. */
+    private boolean paused;
+    private long resyncTotal;
+    private long resyncDone;
+    private long resyncBytes;
+    private long resyncStarted;
+    /** Completed by {@link #start()} when there is nothing to resync, else when the resync ends. */
+    private final CompletableFuture<Void> inSync = new CompletableFuture<>();
+
+    MirrorResync(MirrorVolume volume, Object lock, ClientBinding kcopyd, boolean errorHandling, Backoff backoff) {
+        this.volume = volume;
+        this.lock = lock;
+        this.kcopyd = kcopyd;
+        this.errorHandling = errorHandling;
+        this.backoff = backoff;
+    }
+
+    void setErrorHandling(boolean on) {
+        errorHandling = on;
+    }
+
+    /** Under the lock, as the mirror closes: no region is taken any more; the regions waiting stay dirty. */
+    List<CompletableFuture<KcopydClient>> stopLocked() {
+        resyncQueue.clear();
+        return new ArrayList<>(clientWaits);
+    }
+
+    /** Under the lock: regions taken and not yet done. */
+    int runningLocked() {
+        return resyncRunning;
+    }
+
+    /** Under the lock: the region awaits its resync, which clears its bit when done. */
+    boolean awaitsLocked(long region) {
+        return queued.contains(region);
+    }
+
+    /** Under the lock: regions still to resync, resynced, and the rate in bytes per second (0 when in sync). */
+    long remainingLocked() {
+        return resyncTotal - resyncDone;
+    }
+
+    long doneLocked() {
+        return resyncDone;
+    }
+
+    double rateLocked() {
+        double seconds = (System.nanoTime() - resyncStarted) / 1e9;
+        return inSync.isDone() || resyncTotal == 0 || seconds <= 0 ? 0 : resyncBytes / seconds;
+    }
+
+    CompletableFuture<Void> inSync() {
+        return inSync;
+    }
+
+    /** Queues the resync the log asks for: dirty regions after a crash, every region for new legs. */
+    void start() {
+        boolean fullResync = false;
+        for (int i = 0; i < volume.legs.length; i++) {
+            fullResync |= volume.log.state(i) == LegState.RESYNCING;
+        }
+        synchronized (lock) {
+            List<Long> work = new ArrayList<>();
+            if (fullResync) {
+                for (long r = 0; r < volume.regions; r++) {
+                    work.add(r);
+                }
+            } else if (volume.log.recovered()) {
+                work.addAll(volume.log.dirtyRegions());
+            }
+            for (Long r : work) {
+                if (queued.add(r)) {
+                    resyncQueue.add(r);
+                }
+            }
+            resyncTotal = resyncQueue.size();
+            resyncDone = 0;
+            resyncBytes = 0;
+            resyncStarted = System.nanoTime();
+            if (resyncQueue.isEmpty()) {
+                inSync.complete(null);
+            } else {
+                LOG.log(System.Logger.Level.INFO, "mirror '" + volume.name + "': resyncing " + resyncTotal + " regions"
+                        + (fullResync ? " (new or replaced legs)" : " (dirty at the last stop)"));
+            }
+        }
+        kick();
+    }
+
+
+    private void kick() {
+        while (true) {
+            Long region;
+            synchronized (lock) {
+                if (volume.closed || paused || resyncRunning >= RESYNC_PARALLEL || resyncQueue.isEmpty()) {
+                    finishResyncIfDone();
+                    return;
+                }
+                region = resyncQueue.poll();
+                resyncRunning++;
+            }
+            CompletableFuture<KcopydClient> waiting = kcopyd.client(RESYNC_WAIT);
+            boolean cancel;
+            synchronized (lock) {
+                cancel = volume.closed;
+                if (!cancel) {
+                    clientWaits.add(waiting);
+                }
+            }
+            waiting.whenComplete((client, e) -> clientReady(waiting, region));
+            if (cancel) {
+                waiting.cancel(false);
+            }
+        }
+    }
+
+    /** A client is there (or the wait ended): the region's resync goes on, unless the mirror closed meanwhile. */
+    private void clientReady(CompletableFuture<KcopydClient> waiting, long region) {
+        synchronized (lock) {
+            clientWaits.remove(waiting);
+            if (volume.closed) {
+                resyncRunning--;
+                lock.notifyAll();
+                return;
+            }
+        }
+        volume.quiesce(region, () -> copyRegion(region));
+    }
+
+    private void copyRegion(long region) {
+        int source = volume.defaultLeg();
+        long start = region * volume.regionSectors;
+        int length = (int) Math.min(volume.regionSectors, volume.sectors - start);
+        List<Integer> targets = new ArrayList<>();
+        for (int i = 0; i < volume.legs.length; i++) {
+            if (i != source && volume.log.state(i) != LegState.FAILED) {
+                targets.add(i);
+            }
+        }
+        if (source < 0) {
+            // Nothing to copy from: the region stays dirty, and the resync ends unfinished.
+            regionDone(region, 0, false);
+            return;
+        }
+        if (targets.isEmpty()) {
+            regionDone(region, 0, true);
+            return;
+        }
+        List<IoRegion> dests = new ArrayList<>();
+        for (int t : targets) {
+            dests.add(IoRegion.of(volume.legs[t], start, length));
+        }
+        EnumSet<CopyFlag> flags = errorHandling ? EnumSet.noneOf(CopyFlag.class) : EnumSet.of(CopyFlag.IGNORE_ERROR);
+        CompletableFuture<CopyResult> copy;
+        try {
+            copy = kcopyd.submit(RESYNC_WAIT, client -> client.copy(IoRegion.of(volume.legs[source], start, length), dests,
+                    flags));
+        } catch (RuntimeException e) {
+            copy = CompletableFuture.failedFuture(e);
+        }
+        copy.whenComplete((result, error) -> afterCopy(region, source, targets, length, result, error));
+    }
+
+    private void afterCopy(long region, int source, List<Integer> targets, int length, CopyResult result,
+            Throwable error) {
+        boolean stopping;
+        synchronized (lock) {
+            stopping = volume.closed;
+        }
+        if (stopping) {
+            // Closing: whatever this copy did, the region stays dirty and is resynced next time.
+            requeue(region);
+            return;
+        }
+        if (error != null) {
+            Throwable cause = unwrap(error);
+            if (isTransient(cause)) {
+                retryLater(region, cause);
+                return;
+            }
+            // Refused for good: the same copy would be refused again, forever. Its targets cannot be resynced.
+            for (int leg : targets) {
+                volume.failLeg(leg, "resync of region " + region + " refused: " + describe(cause));
+            }
+            regionDone(region, 0, true);
+            return;
+        }
+        backoff.reset();
+        if (result.readError()) {
+            volume.failLeg(source, "resync read of region " + region + " failed: "
+                    + result.readFailure().map(Throwable::getMessage).orElse("read error"));
+            requeue(region);
+            return;
+        }
+        for (int i = 0; i < targets.size(); i++) {
+            if (result.destinationFailed(i)) {
+                int leg = targets.get(i);
+                volume.failLeg(leg, "resync write of region " + region + " failed: "
+                        + result.writeFailure(i).map(Throwable::getMessage).orElse("write error"));
+            }
+        }
+        regionDone(region, (long) length * org.kcopyd.api.BlockDevice.SECTOR_SIZE, true);
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        Throwable cause = t;
+        while (cause.getCause() != null && (cause instanceof java.util.concurrent.CompletionException
+                || cause instanceof java.util.concurrent.ExecutionException)) {
+            cause = cause.getCause();
+        }
+        return cause;
+    }
+
+    /**
+     * Transient: no factory bound in time (IOException from the binding), the client's admission
+     * bound (RejectedExecutionException), a client closed under the submission (IllegalStateException,
+     * its factory went away). Anything else, above all the engine's IllegalArgumentException for an
+     * invalid request, is permanent.
+     */
+    static boolean isTransient(Throwable cause) {
+        return cause instanceof java.util.concurrent.RejectedExecutionException || cause instanceof IllegalStateException
+                || cause instanceof IOException || cause instanceof java.util.concurrent.CancellationException;
+    }
+
+    private static String describe(Throwable cause) {
+        return cause.getMessage() != null ? cause.getMessage() : cause.getClass().getName();
+    }
+
+    /** Puts the region back at the head of the queue and pauses the resync until the backoff delay has passed. */
+    private void retryLater(long region, Throwable cause) {
+        boolean schedule;
+        CompletableFuture<Void> f;
+        synchronized (lock) {
+            f = volume.recoveryEnded(region);
+            resyncRunning--;
+            if (!volume.closed) {
+                resyncQueue.addFirst(region);
+            }
+            schedule = !volume.closed && !paused;
+            paused = true;
+            lock.notifyAll();
+        }
+        if (f != null) {
+            f.complete(null);
+        }
+        if (schedule) {
+            long delay = backoff.retry(this::resume);
+            LOG.log(System.Logger.Level.WARNING, "mirror '" + volume.name + "': resync of region " + region
+                    + " cannot run now (" + describe(cause) + "); retrying in " + delay + " ms");
+        }
+    }
+
+    private void resume() {
+        synchronized (lock) {
+            paused = false;
+        }
+        kick();
+    }
+
+    private void requeue(long region) {
+        CompletableFuture<Void> f;
+        synchronized (lock) {
+            f = volume.recoveryEnded(region);
+            resyncRunning--;
+            if (!volume.closed) {
+                resyncQueue.addFirst(region);
+            }
+            lock.notifyAll();
+        }
+        if (f != null) {
+            f.complete(null);
+        }
+        if (!isClosed()) {
+            kick();
+        }
+    }
+
+    private void regionDone(long region, long bytes, boolean clean) {
+        if (clean) {
+            try {
+                volume.log.markClean(region);
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "mirror '" + volume.name + "': clearing region " + region
+                        + " failed", e);
+            }
+        }
+        CompletableFuture<Void> f;
+        synchronized (lock) {
+            f = volume.recoveryEnded(region);
+            queued.remove(region);
+            resyncRunning--;
+            resyncDone++;
+            resyncBytes += bytes;
+            lock.notifyAll();
+        }
+        if (f != null) {
+            f.complete(null);
+        }
+        kick();
+    }
+
+    private boolean isClosed() {
+        synchronized (lock) {
+            return volume.closed;
+        }
+    }
+
+    /** Under lock: when the queue is empty and nothing runs, resyncing legs become in sync. */
+    private void finishResyncIfDone() {
+        if (resyncRunning > 0 || !resyncQueue.isEmpty() || inSync.isDone() || volume.closed) {
+            return;
+        }
+        if (volume.defaultLeg() < 0) {
+            // No leg holds the data any more: the resyncing legs must not be declared in sync.
+            LOG.log(System.Logger.Level.ERROR, "mirror '" + volume.name + "': no in-sync leg left; the resync stopped");
+            inSync.completeExceptionally(new IOException("mirror '" + volume.name + "' has no in-sync leg left: "
+                    + "the resync stopped"));
+            return;
+        }
+        for (int i = 0; i < volume.legs.length; i++) {
+            if (volume.log.state(i) == LegState.RESYNCING) {
+                try {
+                    volume.log.setState(i, LegState.IN_SYNC, null);
+                } catch (IOException e) {
+                    LOG.log(System.Logger.Level.ERROR, "mirror '" + volume.name + "': recording leg " + i
+                            + " in sync failed", e);
+                }
+            }
+        }
+        LOG.log(System.Logger.Level.INFO, "mirror '" + volume.name + "': resync complete (" + resyncDone + " regions)");
+        inSync.complete(null);
+    }
+}
