@@ -1,6 +1,7 @@
 package org.kcopyd.api;
 
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Path;
 
 import org.osgi.annotation.versioning.ProviderType;
@@ -15,6 +16,9 @@ import org.osgi.annotation.versioning.ProviderType;
  * snapshot, mirror or another user holds it, fails with an {@link IOException} naming the holder
  * (for example {@code "origin.img is the origin of snapshot s1; write through its origin device"}).
  * FIFOs, sockets and character devices are refused: they cannot be sized or sought.
+ *
+ * <p>Devices named by URI ({@link #open(URI, DeviceOption...)}) other than {@code file:} come from
+ * {@link UriDeviceProvider}s: services inside OSGi, {@link java.util.ServiceLoader} outside it.
  */
 @ProviderType
 public interface BlockDeviceOpener {
@@ -44,4 +48,25 @@ public interface BlockDeviceOpener {
      * @throws IllegalArgumentException if {@code sizeInSectors < 1}
      */
     BlockDevice create(Path path, long sizeInSectors, DeviceOption... options) throws IOException;
+
+    /**
+     * Opens the existing device a URI names. A {@code file:} URI ({@code file:///path},
+     * {@code file:/path}, {@code file://localhost/path}) opens the file exactly as
+     * {@link #open(Path, DeviceOption...)} does, claims included. Any other scheme is opened by the
+     * {@link UriDeviceProvider} registered for it (compared in lower case); nothing is created.
+     *
+     * @param uri     an absolute, hierarchical URI, e.g. {@code nbd://host:10809/export} or
+     *                {@code nbd+unix:///export?socket=/run/nbd.sock}
+     * @param options as for {@link #open(Path, DeviceOption...)}; see {@link UriDeviceProvider#open}
+     *                for what a provider does with them
+     * @return the device; the caller closes it
+     * @throws IOException              if no provider serves the scheme (the message names the
+     *                                  scheme, the URI and the known schemes), or the device
+     *                                  cannot be opened (the provider's message)
+     * @throws IllegalArgumentException if the URI has no scheme, is opaque ({@code scheme:rest}
+     *                                  without {@code //} or a path), is a {@code file:} URI with a
+     *                                  host, query or fragment, or its provider finds it malformed;
+     *                                  the message names the URI
+     */
+    BlockDevice open(URI uri, DeviceOption... options) throws IOException;
 }

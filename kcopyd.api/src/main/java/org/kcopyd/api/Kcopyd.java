@@ -7,6 +7,12 @@ import java.util.ServiceLoader;
  * implementation found by {@link ServiceLoader}. Inside OSGi, use the
  * {@link KcopydClientFactory} and {@link BlockDeviceOpener} services instead.
  *
+ * <p>The engine's {@linkplain KcopydEngine#devices() opener} also opens devices named by URI: the
+ * {@link UriDeviceProvider}s that {@link ServiceLoader} finds when the engine starts (through this
+ * class's class loader, then the thread's context class loader) serve their
+ * {@linkplain UriDeviceProvider#schemes() schemes}, so a jar such as kcopyd.nbd on the class path
+ * is enough for {@code engine.devices().open(URI.create("nbd://host/export"))}.
+ *
  * <pre>{@code
  * try (KcopydEngine engine = Kcopyd.start(EngineSettings.defaults());
  *      BlockDevice src = engine.devices().open(Path.of("disk.img"));

@@ -10,7 +10,11 @@ import org.osgi.annotation.versioning.ProviderType;
 @ProviderType
 public interface KcopydEngine extends KcopydClientFactory, AutoCloseable {
 
-    /** @return a device opener whose default for O_DIRECT follows {@link EngineSettings#directIo()} */
+    /**
+     * @return a device opener whose default for O_DIRECT follows {@link EngineSettings#directIo()};
+     *         it opens devices named by URI with the {@link UriDeviceProvider}s that
+     *         {@link java.util.ServiceLoader} found when the engine started (see {@link Kcopyd})
+     */
     BlockDeviceOpener devices();
 
     /**

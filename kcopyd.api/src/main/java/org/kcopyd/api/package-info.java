@@ -14,7 +14,10 @@
  *
  * <p>Inside OSGi, obtain {@link org.kcopyd.api.KcopydClientFactory} and
  * {@link org.kcopyd.api.BlockDeviceOpener} as services. Outside OSGi, use {@link org.kcopyd.api.Kcopyd}.
+ *
+ * <p>1.2.0 adds devices named by URI: {@link org.kcopyd.api.BlockDeviceOpener#open(java.net.URI,
+ * DeviceOption...)} and the {@link org.kcopyd.api.UriDeviceProvider} service provider interface.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package org.kcopyd.api;

@@ -1,6 +1,7 @@
 package org.kcopyd.device;
 
 import java.io.IOException;
+import java.net.URI;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.OpenOption;
@@ -17,7 +18,8 @@ import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.DeviceOption;
 
 /**
- * Opens regular files and raw block devices as {@link FileBlockDevice}s.
+ * Opens regular files and raw block devices as {@link FileBlockDevice}s, and devices named by URI:
+ * {@code file:} URIs itself, other schemes through its {@link UriProviders} (none unless given).
  *
  * <p>O_DIRECT is {@code com.sun.nio.file.ExtendedOpenOption.DIRECT}, looked up through the system
  * class loader so that the bundle does not import a JDK-internal package (frameworks differ in
@@ -32,6 +34,7 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
 
     private final boolean directByDefault;
     private final String writerPurpose;
+    private final UriProviders uris;
 
     /**
      * An opener whose read-write devices are claimed as "open for writing through kcopyd".
@@ -48,8 +51,19 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
      *                        read-write through the {@link BlockDeviceOpener} methods
      */
     public FileDeviceOpener(boolean directByDefault, String writerPurpose) {
+        this(directByDefault, writerPurpose, new UriProviders());
+    }
+
+    /**
+     * @param directByDefault open with O_DIRECT even when {@link DeviceOption#DIRECT} is not given
+     * @param writerPurpose   the {@linkplain FileClaims claim} purpose of files this opener opens
+     *                        read-write through the {@link BlockDeviceOpener} methods
+     * @param uris            the providers of URI schemes other than {@code file}, consulted at each open
+     */
+    public FileDeviceOpener(boolean directByDefault, String writerPurpose, UriProviders uris) {
         this.directByDefault = directByDefault;
         this.writerPurpose = writerPurpose;
+        this.uris = java.util.Objects.requireNonNull(uris, "uris");
     }
 
     private static OpenOption lookupDirect() {
@@ -70,6 +84,35 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
     @Override
     public BlockDevice open(Path path, DeviceOption... options) throws IOException {
         return open(path, writerPurpose, options);
+    }
+
+    @Override
+    public BlockDevice open(URI uri, DeviceOption... options) throws IOException {
+        return open(uri, () -> writerPurpose, options);
+    }
+
+    /**
+     * As {@link #open(URI, DeviceOption...)}, a {@code file:} URI's file {@linkplain FileClaims claimed}
+     * for {@code purpose} if read-write (remote devices have no claims).
+     *
+     * @param uri     the device's URI
+     * @param purpose the claim's purpose if a file is opened read-write
+     * @param options as for {@link #open(Path, DeviceOption...)}
+     * @return the device
+     * @throws NoDeviceProviderException if no provider serves the URI's scheme
+     * @throws IOException               if the device cannot be opened
+     * @throws IllegalArgumentException  naming the URI if it is not a valid device URI
+     */
+    public BlockDevice open(URI uri, Supplier<String> purpose, DeviceOption... options) throws IOException {
+        if (DeviceUris.FILE.equals(DeviceUris.scheme(uri))) {
+            return open(DeviceUris.path(uri), purpose, options);
+        }
+        return uris.open(uri, options);
+    }
+
+    /** @return the providers of URI schemes other than {@code file} this opener consults */
+    public UriProviders uriProviders() {
+        return uris;
     }
 
     /**

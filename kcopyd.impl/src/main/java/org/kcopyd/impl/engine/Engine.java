@@ -23,6 +23,7 @@ import org.kcopyd.api.KcopydClient;
 import org.kcopyd.api.KcopydEngine;
 import org.kcopyd.api.Throttle;
 import org.kcopyd.device.FileDeviceOpener;
+import org.kcopyd.device.UriProviders;
 
 /**
  * The engine behind a client factory: the I/O threads, the page budget, the named throttles
@@ -58,6 +59,8 @@ public final class Engine implements KcopydEngine {
     /** The zero buffer new clients get. Guarded by budgetLock. */
     private ZeroBuffer zeros;
     private volatile FileDeviceOpener devices;
+    /** The providers of device URI schemes other than file:, shared by every opener of the engine. */
+    private final UriProviders uriProviders;
     private int pagesReserved;
     private volatile boolean closed;
 
@@ -78,6 +81,19 @@ public final class Engine implements KcopydEngine {
      *                 client's worker failing, a completion callback that threw)
      */
     public Engine(EngineSettings settings, System.Logger log) {
+        this(settings, log, new UriProviders());
+    }
+
+    /**
+     * Starts an engine whose device opener serves URIs through {@code uriProviders}.
+     *
+     * @param settings     the settings
+     * @param log          where the engine and its clients write their notices
+     * @param uriProviders the providers of URI schemes other than {@code file}; they may change while
+     *                     the engine runs (OSGi services come and go)
+     */
+    public Engine(EngineSettings settings, System.Logger log, UriProviders uriProviders) {
+        this.uriProviders = Objects.requireNonNull(uriProviders, "uriProviders");
         this.settings = Objects.requireNonNull(settings, "settings");
         this.log = Objects.requireNonNull(log, "log");
         this.id = "e" + ENGINES.incrementAndGet();
@@ -93,8 +109,12 @@ public final class Engine implements KcopydEngine {
         this.io = new ThreadPoolExecutor(settings.ioThreads(), settings.ioThreads(), 30, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(), threads);
         this.zeros = new ZeroBuffer(settings.subJobKiB() * 1024);
-        this.devices = new FileDeviceOpener(settings.directIo());
+        this.devices = opener(settings.directIo());
         applyDefaultThrottle(settings);
+    }
+
+    private FileDeviceOpener opener(boolean direct) {
+        return new FileDeviceOpener(direct, "open for writing through kcopyd", uriProviders);
     }
 
     @Override
@@ -227,7 +247,7 @@ public final class Engine implements KcopydEngine {
             }
         }
         if (newSettings.directIo() != old.directIo()) {
-            devices = new FileDeviceOpener(newSettings.directIo());
+            devices = opener(newSettings.directIo());
         }
         applyDefaultThrottle(newSettings);
         for (Client client : clients) {

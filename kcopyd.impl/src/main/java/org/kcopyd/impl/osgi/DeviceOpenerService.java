@@ -1,6 +1,7 @@
 package org.kcopyd.impl.osgi;
 
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -19,7 +20,9 @@ import org.osgi.framework.ServiceRegistration;
 /**
  * Gives each bundle its own {@link BlockDeviceOpener}; the devices a bundle opened and did not
  * close are closed when it lets go of the service, so a stopped bundle leaks no file handles.
- * The O_DIRECT default follows the engine's current configuration.
+ * The O_DIRECT default follows the engine's current configuration. Devices named by URI come from
+ * the {@link org.kcopyd.api.UriDeviceProvider} services bound to the engine component, the
+ * preferred provider of each scheme at the time of the open (see {@link UriProviderBindings}).
  */
 final class DeviceOpenerService implements ServiceFactory<BlockDeviceOpener> {
 
@@ -63,6 +66,17 @@ final class DeviceOpenerService implements ServiceFactory<BlockDeviceOpener> {
         }
 
         @Override
+        public BlockDevice open(URI uri, DeviceOption... options) throws IOException {
+            BlockDevice device = engine.fileDevices().open(uri, () -> purpose, options);
+            if (device instanceof FileBlockDevice) {
+                return track(device);
+            }
+            OwnedDevice owned = new OwnedDevice(device, devices::remove);
+            track(owned);
+            return owned;
+        }
+
+        @Override
         public BlockDevice create(Path path, long sizeInSectors, DeviceOption... options) throws IOException {
             return track(engine.fileDevices().create(path, sizeInSectors, purpose, options));
         }
@@ -71,6 +85,11 @@ final class DeviceOpenerService implements ServiceFactory<BlockDeviceOpener> {
             devices.removeIf(d -> d instanceof FileBlockDevice f && !f.isOpen());
             devices.add(device);
             return device;
+        }
+
+        /** @return how many devices this bundle has open (files closed since the last open may still count) */
+        int openDevices() {
+            return devices.size();
         }
 
         void closeDevices() {

@@ -9,6 +9,7 @@ import java.util.TreeMap;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.EngineSettings;
 import org.kcopyd.api.KcopydClientFactory;
+import org.kcopyd.api.UriDeviceProvider;
 import org.kcopyd.impl.engine.Engine;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
@@ -20,6 +21,7 @@ import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.log.Logger;
 import org.osgi.service.log.LoggerFactory;
 import org.osgi.service.metatype.annotations.Designate;
@@ -47,6 +49,11 @@ import org.osgi.service.metatype.annotations.Designate;
  * is none ({@code defaults}). So a tool that wrote a configuration can tell at once whether it
  * took effect, and why not.
  *
+ * <p>The opener serves device URIs of other schemes than {@code file:} through every bound
+ * {@link UriDeviceProvider} service (a dynamic, greedy, multiple reference: providers come and go
+ * while the engine runs, and a better-ranked one replaces the one in use at once); see
+ * {@link UriProviderBindings}.
+ *
  * <p>On deactivation the services go first (consumers unbind and close their clients), then
  * every remaining client finishes its accepted jobs (or, past the close timeout, reports
  * them failed), then the threads end.
@@ -71,6 +78,9 @@ public final class KcopydComponent {
     /** The component's and the engine's notices: to the Log Service while one is bound, else to System.Logger. */
     private final LogServiceLogger log = new LogServiceLogger(KcopydComponent.class.getName());
 
+    /** The device providers bound; DS binds them before activation, so they exist before the engine. */
+    private final UriProviderBindings uriProviders = new UriProviderBindings(log);
+
     private Engine engine;
     private ServiceRegistration<KcopydClientFactory> factory;
     private ServiceRegistration<BlockDeviceOpener> opener;
@@ -89,6 +99,21 @@ public final class KcopydComponent {
 
     void unbindLogger(Logger logger) {
         log.unbind(logger);
+    }
+
+    @Reference(name = "uriProviders", service = UriDeviceProvider.class, cardinality = ReferenceCardinality.MULTIPLE,
+            policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY,
+            updated = "updatedUriProvider")
+    void bindUriProvider(UriDeviceProvider provider, Map<String, Object> properties) {
+        uriProviders.bind(provider, properties);
+    }
+
+    void updatedUriProvider(UriDeviceProvider provider, Map<String, Object> properties) {
+        uriProviders.updated(provider, properties);
+    }
+
+    void unbindUriProvider(UriDeviceProvider provider, Map<String, Object> properties) {
+        uriProviders.unbind(properties);
     }
 
     @Activate
@@ -134,7 +159,7 @@ public final class KcopydComponent {
                 error("invalid configuration " + KcopydClientFactory.PID + " refused: " + refusal
                         + "; starting with the defaults");
             }
-            engine = new Engine(requested == null ? EngineSettings.defaults() : requested, log);
+            engine = new Engine(requested == null ? EngineSettings.defaults() : requested, log, uriProviders.providers());
             info("kcopyd engine started: " + engine.settings());
         } else if (requested == null) {
             error("invalid configuration " + KcopydClientFactory.PID + " refused: " + refusal + "; keeping "

@@ -7,12 +7,14 @@ import org.kcopyd.impl.engine.Engine;
 
 /**
  * The {@link java.util.ServiceLoader} provider behind {@link org.kcopyd.api.Kcopyd#start}, for
- * use outside OSGi.
+ * use outside OSGi. The engine's opener serves device URIs through the
+ * {@link org.kcopyd.api.UriDeviceProvider}s ServiceLoader finds at start ({@link LoadedUriProviders}).
  */
 public final class StandaloneProvider implements KcopydProvider {
 
     @Override
     public KcopydEngine start(EngineSettings settings) {
-        return new Engine(settings);
+        System.Logger log = System.getLogger(Engine.class.getName());
+        return new Engine(settings, log, LoadedUriProviders.load(log));
     }
 }

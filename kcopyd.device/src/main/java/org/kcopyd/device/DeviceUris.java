@@ -1,0 +1,83 @@
+package org.kcopyd.device;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.regex.Pattern;
+
+/**
+ * What every device URI must be before any provider sees it, and what a {@code file:} URI names.
+ * Stateless and thread-safe.
+ */
+public final class DeviceUris {
+
+    /** The scheme the opener serves itself: a file or block device. */
+    public static final String FILE = "file";
+
+    /** A URI scheme as RFC 3986 spells it. */
+    private static final Pattern SCHEME = Pattern.compile("[a-zA-Z][a-zA-Z0-9+.-]*");
+
+    private DeviceUris() {
+    }
+
+    /**
+     * @param uri a device URI
+     * @return its scheme in lower case
+     * @throws IllegalArgumentException naming the URI if it has no scheme or is opaque
+     *                                  ({@code scheme:rest} with neither {@code //} nor a path)
+     */
+    public static String scheme(URI uri) {
+        if (uri == null) {
+            throw new IllegalArgumentException("device URI is null");
+        }
+        if (uri.getScheme() == null) {
+            throw new IllegalArgumentException("'" + uri + "' is not a device URI: it has no scheme (such as "
+                    + "file:///path or nbd://host/export)");
+        }
+        if (uri.isOpaque()) {
+            throw new IllegalArgumentException("'" + uri + "' is not a device URI: after '" + uri.getScheme()
+                    + ":' comes neither '//' nor a path");
+        }
+        return lowerCase(uri.getScheme());
+    }
+
+    /**
+     * @param scheme a scheme as a provider declares it
+     * @return it in lower case
+     * @throws IllegalArgumentException naming it if it is not a URI scheme (letters, digits, '+', '-', '.'
+     *                                  after a first letter)
+     */
+    public static String lowerCase(String scheme) {
+        if (scheme == null || !SCHEME.matcher(scheme).matches()) {
+            throw new IllegalArgumentException("'" + scheme + "' is not a URI scheme (a letter, then letters, digits, "
+                    + "'+', '-' or '.')");
+        }
+        return scheme.toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * @param uri a {@code file:} URI: {@code file:///path}, {@code file:/path} or {@code file://localhost/path}
+     * @return the file it names
+     * @throws IllegalArgumentException naming the URI if it is not a {@code file:} URI, names another
+     *                                  host, carries a query or fragment, or has no absolute path
+     */
+    public static Path path(URI uri) {
+        if (!FILE.equals(scheme(uri))) {
+            throw new IllegalArgumentException("'" + uri + "' is not a file: URI");
+        }
+        String host = uri.getAuthority();
+        if (host != null && !host.isEmpty() && !host.equalsIgnoreCase("localhost")) {
+            throw new IllegalArgumentException("'" + uri + "' names a file on host '" + host
+                    + "'; a file: URI names a local file (file:///path)");
+        }
+        if (uri.getRawQuery() != null || uri.getRawFragment() != null) {
+            throw new IllegalArgumentException("'" + uri + "' has a " + (uri.getRawQuery() != null ? "query" : "fragment")
+                    + "; a file: URI names a file by its path alone");
+        }
+        String path = uri.getPath();
+        if (path == null || !path.startsWith("/")) {
+            throw new IllegalArgumentException("'" + uri + "' has no absolute path (file:///path)");
+        }
+        return Path.of(path);
+    }
+}
