@@ -39,6 +39,12 @@ import picocli.CommandLine.Parameters;
                 + "destination is written in place, never extended or truncated: it must be long enough.",
             "The text after the last ':' of an argument is always its region; to name a file whose name "
                 + "contains ':', end the argument with ':' (a:b.img: is the whole file a:b.img).",
+            "An argument starting with SCHEME:// names a device by URI, e.g. nbd://host:10809/export or "
+                + "nbd+unix:///export?socket=/run/nbd.sock (with the kcopyd.nbd bundle); its region follows the last "
+                + "':' after the host and port. A file whose name starts like that is written ./NAME: (ending with "
+                + "':', as any name holding one). A device "
+                + "named by URI must exist and be large enough: it is written in place, never created, and may be "
+                + "named only once per command.",
             "Nothing is created or written unless every argument, file and region is valid. With --json, "
                 + "standard output carries exactly one JSON object, failures included."},
         exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
@@ -120,11 +126,13 @@ final class CopyCommand implements Callable<Integer> {
         }
         BlockDeviceOpener opener = console.services().devices(Console.WAIT);
 
-        Operand src = Operand.existing(from.path(), "source");
+        Operand src = from.remote() ? Operand.remote(from.uri()) : Operand.existing(from.path(), "source");
         List<Operand> dsts = new ArrayList<>();
         for (RegionSpec d : to) {
-            dsts.add(Operand.destination(d.path()));
+            dsts.add(d.remote() ? Operand.remote(d.uri())
+                    : d.uri() != null ? Operand.existing(d.path(), "destination") : Operand.destination(d.path()));
         }
+        checkUrisOnce(from, src, to, dsts);
         try (OpenFiles files = new OpenFiles(opener, direct)) {
             BlockDevice srcDevice = files.openRead(src);
             long length = sourceLength(from, OpenFiles.bytes(src, srcDevice));
@@ -133,9 +141,14 @@ final class CopyCommand implements Callable<Integer> {
             List<Target> targets = new ArrayList<>();
             for (int i = 0; i < to.size(); i++) {
                 RegionSpec d = to.get(i);
+                if (partial && dsts.get(i).isRemote()) {
+                    throw CommandException.usage("destination '" + d.text() + "' is a device named by URI, which is "
+                            + "written in whole sectors, but the source " + src.name() + " has " + length
+                            + " bytes, not whole sectors; give the source as SRC:SECTOR+COUNT");
+                }
                 if (d.count() >= 0 && partial) {
                     throw CommandException.usage("destination '" + d.text() + "' has a sector count, but the source "
-                            + src.path() + " has " + length + " bytes, not whole sectors; give DST or DST:SECTOR");
+                            + src.name() + " has " + length + " bytes, not whole sectors; give DST or DST:SECTOR");
                 }
                 if (d.count() >= 0 && d.count() != sectors) {
                     throw CommandException.usage("destination '" + d.text() + "' has " + d.count()
@@ -151,6 +164,11 @@ final class CopyCommand implements Callable<Integer> {
             for (Target t : targets) {
                 if (t.operand().exists()) {
                     long have = OpenFiles.bytes(t.operand(), files.openWrite(t.operand()));
+                    if (have < t.end() && t.operand().isRemote()) {
+                        throw CommandException.usage("destination " + t.name() + " has " + have + " bytes, too few for "
+                                + "the source's " + length + " bytes at " + Target.range(t.startByte(), t.end())
+                                + ": a device named by URI is written in place, never created or extended");
+                    }
                     if (have < t.end()) {
                         throw CommandException.usage("destination " + t.name() + " has " + have + " bytes, too few for "
                                 + Target.range(t.startByte(), t.end()) + ": an existing destination is written in "
@@ -183,7 +201,7 @@ final class CopyCommand implements Callable<Integer> {
                 IoRegion whole = region;
                 long tailByte = from.startByte() + sectors * BlockDevice.SECTOR_SIZE;
                 long start = System.nanoTime();
-                Outcome outcome = job.run(client, files, src.path().toString(), targets,
+                Outcome outcome = job.run(client, files, src.name(), targets,
                         sectors > 0 ? c -> c.copy(whole, regions, flags) : null,
                         () -> readTail(files.channel(src, false), src, tailByte, targets.get(0).tail()),
                         flush, ignoreErrors);
@@ -193,7 +211,7 @@ final class CopyCommand implements Callable<Integer> {
                 double seconds = (System.nanoTime() - start) / 1e9;
                 return report.finished(outcome, targets, fields(src, from, sectors, length, seconds),
                         String.format(Locale.ROOT, "copied %s from %s to %d destination%s in %.2f s (%s/s)",
-                                Progress.bytes(length), src.path(), targets.size(), targets.size() == 1 ? "" : "s",
+                                Progress.bytes(length), src.name(), targets.size(), targets.size() == 1 ? "" : "s",
                                 seconds, Progress.bytes(seconds > 0 ? length / seconds : 0)));
             }
         }
@@ -230,11 +248,35 @@ final class CopyCommand implements Callable<Integer> {
             return from.count() * BlockDevice.SECTOR_SIZE;
         }
         if (from.startByte() >= sourceBytes) {
-            throw CommandException.usage(sourceBytes == 0 ? "source " + from.path() + " is empty: nothing to copy"
+            throw CommandException.usage(sourceBytes == 0 ? "source " + from.name() + " is empty: nothing to copy"
                     : "source '" + from.text() + "' starts at sector " + from.sector() + ", at or past its end ("
                     + sourceBytes + " bytes)");
         }
         return sourceBytes - from.startByte();
+    }
+
+    /**
+     * Refuses a device named by URI that is named twice: as the source and a destination, or as two
+     * destinations. Unlike files, such devices have no identity to compare regions by, only their
+     * normalized URIs; refusing is the safe choice, also where the regions would not overlap.
+     */
+    private static void checkUrisOnce(RegionSpec from, Operand src, List<RegionSpec> to, List<Operand> dsts) {
+        for (int i = 0; i < dsts.size(); i++) {
+            Operand d = dsts.get(i);
+            if (!d.isRemote()) {
+                continue;
+            }
+            if (d.identity().equals(src.identity())) {
+                throw CommandException.usage("destination '" + to.get(i).text() + "' and the source '" + from.text()
+                        + "' are the same device (the same URI): a device named by URI may appear once per command");
+            }
+            for (int j = 0; j < i; j++) {
+                if (d.identity().equals(dsts.get(j).identity())) {
+                    throw CommandException.usage("destinations '" + to.get(j).text() + "' and '" + to.get(i).text()
+                            + "' are the same device (the same URI): a device named by URI may appear once per command");
+                }
+            }
+        }
     }
 
     /** Refuses a destination overlapping the source or another destination in the same file. */
@@ -243,7 +285,7 @@ final class CopyCommand implements Callable<Integer> {
             Target t = targets.get(i);
             if (t.overlaps(src.identity(), srcStart, srcStart + length)) {
                 throw CommandException.usage("destination '" + t.spec().text() + "' overlaps the source "
-                        + src.path() + " (the same file): " + Target.range(t.startByte(), t.end()) + " and "
+                        + src.name() + " (the same file): " + Target.range(t.startByte(), t.end()) + " and "
                         + Target.range(srcStart, srcStart + length));
             }
             for (int j = 0; j < i; j++) {
@@ -301,7 +343,7 @@ final class CopyCommand implements Callable<Integer> {
 
     private static Map<String, Object> fields(Operand src, RegionSpec from, long sectors, long length, double seconds) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("source", src.path().toString());
+        m.put("source", src.name());
         m.put("sector", from.sector());
         m.put("sectors", sectors);
         m.put("bytes", length);

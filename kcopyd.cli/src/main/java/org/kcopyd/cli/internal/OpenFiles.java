@@ -16,13 +16,15 @@ import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.DeviceOption;
 import org.kcopyd.device.FileClaims;
+import org.kcopyd.device.NoDeviceProviderException;
 
 /**
- * The files one command has opened and created. Destinations are opened read-write once per file
- * (several regions of one file share the device, as the claim on a written file is exclusive). A
- * new file is created only where nothing exists ({@code CREATE_NEW}), and the files this command
- * created can be removed again if the job is refused after all. Closing closes everything; so
- * does {@link #cancel()}, from any thread, which makes a running job's remaining I/O fail.
+ * The files and devices named by URI one command has opened, and the files it created.
+ * Destinations are opened read-write once per file or URI (several regions of one file share the
+ * device, as the claim on a written file is exclusive). A new file is created only where nothing
+ * exists ({@code CREATE_NEW}), and the files this command created can be removed again if the job
+ * is refused after all. Closing closes everything; so does {@link #cancel()}, from any thread,
+ * which makes a running job's remaining I/O fail.
  */
 final class OpenFiles implements Closeable {
 
@@ -47,10 +49,26 @@ final class OpenFiles implements Closeable {
 
     /** @return the source, opened read-only */
     synchronized BlockDevice openRead(Operand source) {
+        return track(open(source, read, "reading"));
+    }
+
+    /**
+     * Opens a file by its path, a device named by URI by its URI (through the opener's provider
+     * of the scheme).
+     *
+     * @throws CommandException {@link Exit#USAGE} if no provider serves the URI's scheme or the
+     *                          provider finds the URI malformed; {@link Exit#FAILED} if it cannot be
+     *                          opened (the file's error in words, the provider's message)
+     */
+    private BlockDevice open(Operand operand, DeviceOption[] options, String purpose) {
         try {
-            return track(opener.open(source.path(), read));
+            return operand.isRemote() ? opener.open(operand.uri(), options) : opener.open(operand.path(), options);
+        } catch (NoDeviceProviderException e) {
+            throw CommandException.usage(e.getMessage());
         } catch (IOException e) {
-            throw CommandException.failed(FileErrors.describe(e, "open " + source.path() + " for reading"));
+            throw CommandException.failed(FileErrors.describe(e, "open " + operand.name() + " for " + purpose));
+        } catch (IllegalArgumentException e) {
+            throw CommandException.usage("cannot open " + operand.name() + ": " + e.getMessage());
         }
     }
 
@@ -58,11 +76,7 @@ final class OpenFiles implements Closeable {
     synchronized BlockDevice openWrite(Operand dest) {
         BlockDevice device = writable.get(dest.identity());
         if (device == null) {
-            try {
-                device = track(opener.open(dest.path(), write));
-            } catch (IOException e) {
-                throw CommandException.failed(FileErrors.describe(e, "open " + dest.path() + " for writing"));
-            }
+            device = track(open(dest, write, "writing"));
             writable.put(dest.identity(), device);
         }
         return device;
@@ -90,7 +104,10 @@ final class OpenFiles implements Closeable {
         return openWrite(opened);
     }
 
-    /** @return the size in bytes of an opened file: a regular file's length, a block device's capacity */
+    /**
+     * @return the size in bytes of an opened file or device: a regular file's length, a block device's
+     *         or a device named by URI's capacity
+     */
     static long bytes(Operand operand, BlockDevice device) {
         if (!operand.regular()) {
             return device.sizeInSectors() * BlockDevice.SECTOR_SIZE;
@@ -109,6 +126,10 @@ final class OpenFiles implements Closeable {
      * @throws IOException if it cannot be opened or is not the same file
      */
     synchronized FileChannel channel(Operand operand, boolean forWriting) throws IOException {
+        if (operand.isRemote()) {
+            // Its size is whole sectors: the commands never ask for a tail of it.
+            throw new IOException(operand.name() + " is a device named by URI, which has no bytes past its last sector");
+        }
         List<Object> key = List.of(operand.identity(), forWriting);
         FileChannel ch = channels.get(key);
         if (ch == null) {

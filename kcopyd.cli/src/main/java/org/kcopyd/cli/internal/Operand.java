@@ -1,6 +1,7 @@
 package org.kcopyd.cli.internal;
 
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -11,15 +12,62 @@ import org.kcopyd.device.FileClaims;
 /**
  * A file named on the command line, examined before anything is opened or created: that it is a
  * regular file or a block device (a FIFO would block an open, a character device cannot be sized
- * or sought), or, for a new destination, that its directory exists and is writable.
+ * or sought), or, for a new destination, that its directory exists and is writable. Or a device
+ * named by a URI other than {@code file:} ({@link #remote}), which has no file to examine: it
+ * always exists (opening it will tell), is never created, and is known by its normalized URI.
  *
- * @param path     the path as given
+ * @param path     the path as given, or null for a device named by URI
  * @param identity what tells two names of one file apart: {@link FileClaims#identityOf} of an
- *                 existing file, the real directory and name of a new one
+ *                 existing file, the real directory and name of a new one, the normalized URI of
+ *                 a device named by URI
  * @param exists   false for a destination to be created
- * @param regular  a regular file (its size need not be whole sectors), else a block device
+ * @param regular  a regular file (its size need not be whole sectors), else a block device or a
+ *                 device named by URI (whole sectors)
+ * @param uri      the device's URI, or null for a file
  */
-record Operand(Path path, Object identity, boolean exists, boolean regular) {
+record Operand(Path path, Object identity, boolean exists, boolean regular, URI uri) {
+
+    /** A file or block device. */
+    Operand(Path path, Object identity, boolean exists, boolean regular) {
+        this(path, identity, exists, regular, null);
+    }
+
+    /**
+     * @param uri a device's URI, of a scheme other than {@code file}
+     * @return the operand: it exists, is whole sectors, and its identity is the normalized URI
+     *         (scheme and host in lower case, dot segments removed), so that two spellings of one
+     *         URI count as one device
+     */
+    static Operand remote(URI uri) {
+        return new Operand(null, new RemoteIdentity(normalized(uri)), true, false, uri);
+    }
+
+    /** The identity of a device named by URI: its normalized URI, never equal to a file's identity. */
+    record RemoteIdentity(String uri) {
+    }
+
+    private static String normalized(URI uri) {
+        URI n = uri.normalize();
+        String text = n.toString();
+        String scheme = n.getScheme().toLowerCase(java.util.Locale.ROOT);
+        String rest = text.substring(n.getScheme().length());
+        String host = n.getHost();
+        if (host != null) {
+            int at = rest.indexOf(host);
+            rest = rest.substring(0, at) + host.toLowerCase(java.util.Locale.ROOT) + rest.substring(at + host.length());
+        }
+        return scheme + rest;
+    }
+
+    /** @return true for a device named by URI (no file, no file identity) */
+    boolean isRemote() {
+        return uri != null;
+    }
+
+    /** @return the path or URI as given, for messages */
+    String name() {
+        return uri != null ? uri.toString() : path.toString();
+    }
 
     private static final int S_IFMT = 0170000;
     private static final int S_IFIFO = 0010000;

@@ -33,9 +33,9 @@ record Target(RegionSpec spec, Operand operand, long startByte, long length) {
         return startByte + sectors() * BlockDevice.SECTOR_SIZE;
     }
 
-    /** @return the file's name as given */
+    /** @return the file's name or the device's URI as given */
     String name() {
-        return operand.path().toString();
+        return operand.name();
     }
 
     /** @return true if the two regions are of one file and share a byte */

@@ -31,6 +31,9 @@ import picocli.CommandLine.Parameters;
                 + "whole sectors); DST:SECTOR+COUNT zeroes exactly COUNT sectors of 512 bytes.",
             "The text after the last ':' of an argument is always its region; to name a file whose name "
                 + "contains ':', end the argument with ':' (a:b.img: is the whole file a:b.img).",
+            "An argument starting with SCHEME:// names a device by URI, e.g. nbd://host:10809/export (with the "
+                + "kcopyd.nbd bundle); its region follows the last ':' after the host and port. A file whose name "
+                + "starts like that is written ./NAME:. A device named by URI may be named only once per command.",
             "Nothing is written unless every argument, file and region is valid. With --json, standard output "
                 + "carries exactly one JSON object, failures included."},
         exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
@@ -90,7 +93,15 @@ final class ZeroCommand implements Callable<Integer> {
         }
         List<Operand> operands = new ArrayList<>();
         for (RegionSpec s : specs) {
-            operands.add(Operand.existing(s.path(), "destination"));
+            Operand o = s.remote() ? Operand.remote(s.uri()) : Operand.existing(s.path(), "destination");
+            for (int j = 0; j < operands.size(); j++) {
+                if (o.isRemote() && o.identity().equals(operands.get(j).identity())) {
+                    throw CommandException.usage("regions '" + specs.get(j).text() + "' and '" + s.text()
+                            + "' are of the same device (the same URI): a device named by URI may appear once per "
+                            + "command");
+                }
+            }
+            operands.add(o);
         }
         try (OpenFiles files = new OpenFiles(console.services().devices(Console.WAIT), false)) {
             List<Target> targets = new ArrayList<>();
@@ -145,14 +156,14 @@ final class ZeroCommand implements Callable<Integer> {
         if (s.count() >= 0) {
             if (s.sector() + s.count() > fileSectors) {
                 throw CommandException.usage("region '" + s.text() + "' ends at sector " + (s.sector() + s.count())
-                        + ", past the end of " + s.path() + " at sector " + fileSectors);
+                        + ", past the end of " + s.name() + " at sector " + fileSectors);
             }
             return s.count() * BlockDevice.SECTOR_SIZE;
         }
         if (s.startByte() >= fileBytes) {
-            throw CommandException.usage(fileBytes == 0 ? "region '" + s.text() + "': " + s.path()
+            throw CommandException.usage(fileBytes == 0 ? "region '" + s.text() + "': " + s.name()
                     + " is empty: nothing to zero" : "region '" + s.text() + "' starts at sector " + s.sector()
-                    + ", at or past the end of " + s.path() + " (" + fileBytes + " bytes)");
+                    + ", at or past the end of " + s.name() + " (" + fileBytes + " bytes)");
         }
         return fileBytes - s.startByte();
     }

@@ -100,6 +100,11 @@ final class CommandFixture implements AutoCloseable {
             }
 
             @Override
+            public BlockDevice open(java.net.URI uri, org.kcopyd.api.DeviceOption... options) throws IOException {
+                return real.open(uri, options);
+            }
+
+            @Override
             public BlockDevice create(Path path, long sizeInSectors, org.kcopyd.api.DeviceOption... options)
                     throws IOException {
                 return real.create(path, sizeInSectors, options);

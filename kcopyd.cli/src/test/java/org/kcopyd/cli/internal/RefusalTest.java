@@ -231,6 +231,11 @@ class RefusalTest {
             }
 
             @Override
+            public BlockDevice open(java.net.URI uri, DeviceOption... options) throws IOException {
+                return real.open(uri, options);
+            }
+
+            @Override
             public BlockDevice create(Path path, long sizeInSectors, DeviceOption... options) throws IOException {
                 return real.create(path, sizeInSectors, options);
             }
