@@ -1,0 +1,353 @@
+package org.kcopyd.nbd.internal.client;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+
+import org.kcopyd.nbd.internal.protocol.ChannelReader;
+import org.kcopyd.nbd.internal.protocol.ChunkPayloads;
+import org.kcopyd.nbd.internal.protocol.ChunkPayloads.ErrorChunk;
+import org.kcopyd.nbd.internal.protocol.ChunkPayloads.Extent;
+import org.kcopyd.nbd.internal.protocol.ChunkPayloads.Hole;
+import org.kcopyd.nbd.internal.protocol.Channels;
+import org.kcopyd.nbd.internal.protocol.Nbd;
+import org.kcopyd.nbd.internal.protocol.ProtocolException;
+import org.kcopyd.nbd.internal.protocol.ReplyHeader;
+import org.kcopyd.nbd.internal.protocol.Request;
+
+/**
+ * One connection in the transmission phase. Any thread may {@link #submit} (requests are written
+ * under a lock, header and payload in one gathering write); one reader thread matches replies to
+ * requests by cookie, in any order, and writes read data straight into the caller's buffer.
+ * Every request has a timeout. When the connection drops, every request in flight fails at once
+ * with the cause, and later requests fail at once too.
+ */
+final class ClientConnection {
+
+    private static final System.Logger LOG = System.getLogger(ClientConnection.class.getName());
+    private static final int MAX_CONTROL_CHUNK = 1 << 20;
+
+    private final SocketChannel channel;
+    private final ChannelReader in;
+    private final ExportInfo info;
+    private final String name;
+    private final ScheduledExecutorService timer;
+    private final long timeoutMillis;
+    private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
+    private final AtomicLong cookies = new AtomicLong();
+    private final ReentrantLock writeLock = new ReentrantLock();
+    private final ByteBuffer header = ByteBuffer.allocateDirect(Nbd.REQUEST_HEADER_SIZE);
+    private final Thread reader;
+    private volatile IOException failure;
+    private volatile boolean closing;
+
+    /**
+     * @param name    the connection's name for messages, e.g. the URI and its number
+     * @param timeout every request's timeout
+     */
+    ClientConnection(SocketChannel channel, ChannelReader in, ExportInfo info, String name,
+                     ScheduledExecutorService timer, Duration timeout) {
+        this.channel = channel;
+        this.in = in;
+        this.info = info;
+        this.name = name;
+        this.timer = timer;
+        this.timeoutMillis = timeout.toMillis();
+        this.reader = new Thread(this::readReplies, "nbd-client-reader " + name);
+        reader.setDaemon(true);
+        reader.start();
+    }
+
+    /**
+     * Sends a request.
+     *
+     * @param data a WRITE's payload (sent before this returns), or a READ's destination
+     *             (filled before the stage completes); null otherwise
+     * @return completed when the reply arrives; exceptionally with an {@link IOException}
+     *         naming the request on an error reply, a timeout or a lost connection
+     */
+    CompletableFuture<Void> submit(int type, int flags, long offset, long length, ByteBuffer data) {
+        Request request = new Request(flags, type, cookies.incrementAndGet(), offset, length);
+        IOException failed = failure;
+        if (failed != null) {
+            return CompletableFuture.failedFuture(lost(request, failed));
+        }
+        Pending p = new Pending(request, type == Nbd.CMD_READ ? data : null);
+        pending.put(request.cookie(), p);
+        failed = failure;
+        if (failed != null) {
+            pending.remove(request.cookie());
+            return CompletableFuture.failedFuture(lost(request, failed));
+        }
+        p.timeout = timer.schedule(() -> timedOut(p), timeoutMillis, TimeUnit.MILLISECONDS);
+        writeLock.lock();
+        try {
+            header.clear();
+            request.encode(header);
+            header.flip();
+            if (type == Nbd.CMD_WRITE) {
+                Channels.writeFully(channel, header, data.duplicate());
+            } else {
+                Channels.writeFully(channel, header);
+            }
+        } catch (IOException e) {
+            fail(new IOException(name + ": sending " + request.describe() + " failed: " + e.getMessage(), e));
+        } finally {
+            writeLock.unlock();
+        }
+        return p.future;
+    }
+
+    /** Sends a BLOCK_STATUS request; the stage gives the extents of {@code base:allocation}. */
+    CompletableFuture<List<Extent>> blockStatus(long offset, long length) {
+        Request request = new Request(0, Nbd.CMD_BLOCK_STATUS, cookies.incrementAndGet(), offset, length);
+        IOException failed = failure;
+        if (failed != null) {
+            return CompletableFuture.failedFuture(lost(request, failed));
+        }
+        Pending p = new Pending(request, null);
+        pending.put(request.cookie(), p);
+        p.timeout = timer.schedule(() -> timedOut(p), timeoutMillis, TimeUnit.MILLISECONDS);
+        writeLock.lock();
+        try {
+            header.clear();
+            request.encode(header);
+            Channels.writeFully(channel, header.flip());
+        } catch (IOException e) {
+            fail(new IOException(name + ": sending " + request.describe() + " failed: " + e.getMessage(), e));
+        } finally {
+            writeLock.unlock();
+        }
+        return p.future.thenApply(ok -> List.copyOf(p.extents));
+    }
+
+    private IOException lost(Request request, IOException cause) {
+        return new IOException(request.describe() + " on " + name + " failed: " + cause.getMessage(), cause);
+    }
+
+    private void timedOut(Pending p) {
+        if (p.state.compareAndSet(Pending.WAITING, Pending.FINISHED)) {
+            p.future.completeExceptionally(new IOException(p.request.describe() + " on " + name + " timed out: no reply"
+                + " within the request timeout of " + timeoutMillis + " ms"));
+        } else if (p.state.get() == Pending.RECEIVING) {
+            // The reply's data stopped halfway: the connection is of no further use.
+            fail(new IOException("the reply to " + p.request.describe() + " stalled for the request timeout of "
+                + timeoutMillis + " ms"));
+        }
+    }
+
+    private void readReplies() {
+        try {
+            while (true) {
+                ByteBuffer buffer = in.require(Nbd.SIMPLE_REPLY_SIZE, "a reply header");
+                boolean structured = ReplyHeader.isStructured(buffer);
+                if (structured) {
+                    buffer = in.require(Nbd.STRUCTURED_REPLY_HEADER_SIZE, "a structured reply header");
+                }
+                ReplyHeader reply = ReplyHeader.decode(buffer);
+                Pending p = pending.get(reply.cookie());
+                if (p == null) {
+                    throw new ProtocolException("reply for cookie " + reply.cookie() + ", which no request in flight has");
+                }
+                if (structured) {
+                    chunk(p, reply);
+                } else {
+                    simple(p, reply);
+                }
+            }
+        } catch (IOException e) {
+            fail(closing ? new IOException("the connection was closed") : e);
+        } catch (RuntimeException e) {
+            fail(new IOException("the reply reader failed: " + e, e));
+        }
+    }
+
+    private void simple(Pending p, ReplyHeader reply) throws IOException {
+        if (structured() && p.request.type() == Nbd.CMD_READ) {
+            throw new ProtocolException("simple reply to " + p.request.describe() + " after structured replies were agreed");
+        }
+        if (reply.error() != 0) {
+            p.error = Nbd.errorName(reply.error());
+        } else if (p.request.type() == Nbd.CMD_READ) {
+            receiveData(p, 0, (int) p.request.length());
+        }
+        finish(p);
+    }
+
+    private void chunk(Pending p, ReplyHeader reply) throws IOException {
+        Request request = p.request;
+        int type = reply.type();
+        long length = reply.length();
+        if (type == Nbd.REPLY_TYPE_OFFSET_DATA || type == Nbd.REPLY_TYPE_OFFSET_HOLE) {
+            if (request.type() != Nbd.CMD_READ) {
+                throw new ProtocolException("data chunk in the reply to " + request.describe());
+            }
+            if (type == Nbd.REPLY_TYPE_OFFSET_DATA) {
+                if (length <= ChunkPayloads.DATA_OFFSET_SIZE) {
+                    throw new ProtocolException("NBD_REPLY_TYPE_OFFSET_DATA of " + length + " bytes (at least 9)");
+                }
+                long offset = in.require(ChunkPayloads.DATA_OFFSET_SIZE, "a data chunk's offset").getLong();
+                long size = length - ChunkPayloads.DATA_OFFSET_SIZE;
+                receiveData(p, within(request, offset, size), (int) size);
+            } else {
+                if (length != ChunkPayloads.HOLE_SIZE) {
+                    throw new ProtocolException("NBD_REPLY_TYPE_OFFSET_HOLE of " + length + " bytes, expected 12");
+                }
+                ByteBuffer payload = in.require(ChunkPayloads.HOLE_SIZE, "a hole chunk");
+                Hole hole = Hole.decode(payload.slice(payload.position(), ChunkPayloads.HOLE_SIZE));
+                payload.position(payload.position() + ChunkPayloads.HOLE_SIZE);
+                zero(p, within(request, hole.offset(), hole.size()), (int) hole.size());
+            }
+        } else if (type == Nbd.REPLY_TYPE_NONE) {
+            if (length != 0 || !reply.done()) {
+                throw new ProtocolException("NBD_REPLY_TYPE_NONE with length " + length + " and flags " + reply.flags());
+            }
+        } else {
+            if (length > MAX_CONTROL_CHUNK) {
+                throw new ProtocolException("chunk type " + type + " of " + length + " bytes is over the limit "
+                    + MAX_CONTROL_CHUNK);
+            }
+            ByteBuffer payload = ByteBuffer.allocate((int) length);
+            in.readFully(payload, "a chunk's payload");
+            payload.flip();
+            if ((type & Nbd.REPLY_TYPE_FLAG_ERROR) != 0) {
+                ErrorChunk error = ErrorChunk.decode(type, payload);
+                if (p.error == null) {
+                    p.error = Nbd.errorName(error.error()) + (error.message().isEmpty() ? "" : ": " + error.message())
+                        + (error.offset() >= 0 ? " (at offset " + error.offset() + ")" : "");
+                }
+            } else if (type == Nbd.REPLY_TYPE_BLOCK_STATUS && request.type() == Nbd.CMD_BLOCK_STATUS) {
+                long id = Integer.toUnsignedLong(payload.getInt(0));
+                List<Extent> extents = Extent.decodeAll(payload);
+                if (id == info.metaContextId()) {
+                    p.extents.addAll(extents);
+                }
+            } else {
+                throw new ProtocolException("unexpected chunk type " + type + " in the reply to " + request.describe());
+            }
+        }
+        if (reply.done()) {
+            if (request.type() == Nbd.CMD_READ && p.error == null && p.covered != request.length()) {
+                p.error = "the server's chunks covered " + p.covered + " of " + request.length() + " bytes";
+            }
+            finish(p);
+        }
+    }
+
+    private static int within(Request request, long offset, long size) throws ProtocolException {
+        long start = offset - request.offset();
+        if (start < 0 || size > request.length() - start) {
+            throw new ProtocolException("chunk of " + size + " bytes at offset " + offset + " lies outside "
+                + request.describe());
+        }
+        return (int) start;
+    }
+
+    private void receiveData(Pending p, int at, int size) throws IOException {
+        if (p.state.compareAndSet(Pending.WAITING, Pending.RECEIVING)) {
+            try {
+                ByteBuffer target = p.destination.duplicate();
+                target.limit(at + size).position(at);
+                in.readFully(target, "the data of " + p.request.describe());
+                p.covered += size;
+            } finally {
+                p.state.compareAndSet(Pending.RECEIVING, Pending.WAITING);
+            }
+        } else {
+            in.skip(size, "the data of " + p.request.describe() + " after it ended");
+        }
+    }
+
+    private void zero(Pending p, int at, int size) {
+        if (p.state.compareAndSet(Pending.WAITING, Pending.RECEIVING)) {
+            ByteBuffer target = p.destination.duplicate();
+            for (int i = at; i < at + size; i++) {
+                target.put(i, (byte) 0);
+            }
+            p.covered += size;
+            p.state.compareAndSet(Pending.RECEIVING, Pending.WAITING);
+        }
+    }
+
+    private void finish(Pending p) {
+        pending.remove(p.request.cookie());
+        if (p.timeout != null) {
+            p.timeout.cancel(false);
+        }
+        if (p.state.compareAndSet(Pending.WAITING, Pending.FINISHED)) {
+            if (p.error == null) {
+                p.future.complete(null);
+            } else {
+                p.future.completeExceptionally(new IOException(p.request.describe() + " on " + name + " failed: "
+                    + p.error));
+            }
+        }
+    }
+
+    private boolean structured() {
+        return info.structured();
+    }
+
+    /** Fails every request in flight and every later one with {@code cause}; closes the channel. */
+    private void fail(IOException cause) {
+        synchronized (this) {
+            if (failure == null) {
+                failure = new IOException("connection " + name + " lost: " + cause.getMessage(), cause);
+                if (!closing) {
+                    LOG.log(Level.DEBUG, () -> failure.getMessage());
+                }
+            }
+        }
+        try {
+            channel.close();
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, () -> name + ": closing failed: " + e);
+        }
+        for (Pending p : pending.values()) {
+            // A request whose data the reader is receiving is left to the reader: the closed
+            // channel fails its read, and it calls this again once it has let go of the buffer.
+            if (p.state.compareAndSet(Pending.WAITING, Pending.FINISHED)) {
+                pending.remove(p.request.cookie());
+                if (p.timeout != null) {
+                    p.timeout.cancel(false);
+                }
+                p.future.completeExceptionally(lost(p.request, failure));
+            } else if (p.state.get() == Pending.FINISHED) {
+                pending.remove(p.request.cookie());
+            }
+        }
+    }
+
+    /** Sends NBD_CMD_DISC (when the connection still works) and closes it; requests in flight fail. */
+    void close() {
+        closing = true;
+        if (failure == null) {
+            writeLock.lock();
+            try {
+                header.clear();
+                new Request(0, Nbd.CMD_DISC, cookies.incrementAndGet(), 0, 0).encode(header);
+                Channels.writeFully(channel, header.flip());
+            } catch (IOException e) {
+                LOG.log(Level.DEBUG, () -> name + ": NBD_CMD_DISC not sent: " + e);
+            } finally {
+                writeLock.unlock();
+            }
+        }
+        fail(new IOException("the device was closed"));
+        try {
+            reader.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,206 @@
+package org.kcopyd.nbd.internal.client;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.util.List;
+
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.nbd.internal.protocol.ChannelReader;
+import org.kcopyd.nbd.internal.protocol.Channels;
+import org.kcopyd.nbd.internal.protocol.Nbd;
+import org.kcopyd.nbd.internal.protocol.OptionHeader;
+import org.kcopyd.nbd.internal.protocol.OptionPayloads.InfoRequest;
+import org.kcopyd.nbd.internal.protocol.OptionPayloads.MetaContext;
+import org.kcopyd.nbd.internal.protocol.OptionPayloads.MetaContextRequest;
+import org.kcopyd.nbd.internal.protocol.OptionReplyHeader;
+import org.kcopyd.nbd.internal.protocol.ProtocolException;
+import org.kcopyd.nbd.internal.protocol.Strings;
+
+/**
+ * The client side of the fixed newstyle negotiation: {@code NBD_OPT_STRUCTURED_REPLY}, then
+ * {@code NBD_OPT_SET_META_CONTEXT base:allocation}, then {@code NBD_OPT_GO} asking for
+ * {@code NBD_INFO_BLOCK_SIZE}; {@code NBD_OPT_EXPORT_NAME} only if the server does not know GO.
+ * Oldstyle and plain newstyle servers are refused.
+ */
+final class ClientHandshake {
+
+    private static final int MAX_REPLY = 64 * 1024;
+
+    private final SocketChannel channel;
+    private final ChannelReader in;
+    private final String where;
+
+    /** @param where the URI, for messages */
+    ClientHandshake(SocketChannel channel, ChannelReader in, String where) {
+        this.channel = channel;
+        this.in = in;
+        this.where = where;
+    }
+
+    ExportInfo negotiate(String exportName) throws IOException {
+        ByteBuffer greeting = in.require(18, "the server's greeting");
+        long magic = greeting.getLong();
+        long second = greeting.getLong();
+        if (magic != Nbd.NBDMAGIC) {
+            throw new ProtocolException(where + " is not an NBD server: greeting magic 0x" + Long.toHexString(magic)
+                + " is not NBDMAGIC 0x" + Long.toHexString(Nbd.NBDMAGIC));
+        }
+        if (second == Nbd.CLISERV_MAGIC) {
+            throw new ProtocolException(where + " uses the oldstyle negotiation, which is not supported");
+        }
+        if (second != Nbd.IHAVEOPT) {
+            throw new ProtocolException(where + ": greeting's second magic 0x" + Long.toHexString(second)
+                + " is not IHAVEOPT 0x" + Long.toHexString(Nbd.IHAVEOPT));
+        }
+        int serverFlags = Short.toUnsignedInt(greeting.getShort());
+        if ((serverFlags & Nbd.FLAG_FIXED_NEWSTYLE) == 0) {
+            throw new ProtocolException(where + " does not offer the fixed newstyle negotiation (handshake flags 0x"
+                + Integer.toHexString(serverFlags) + "), which this client requires");
+        }
+        boolean noZeroes = (serverFlags & Nbd.FLAG_NO_ZEROES) != 0;
+        int clientFlags = Nbd.FLAG_C_FIXED_NEWSTYLE | (noZeroes ? Nbd.FLAG_C_NO_ZEROES : 0);
+        Channels.writeFully(channel, ByteBuffer.allocate(4).putInt(clientFlags).flip());
+
+        boolean structured = simpleOption(Nbd.OPT_STRUCTURED_REPLY);
+        long contextId = -1;
+        if (structured) {
+            contextId = setMetaContext(exportName);
+        }
+        sendOption(Nbd.OPT_GO, new InfoRequest(exportName, List.of(Nbd.INFO_BLOCK_SIZE)).encode());
+        long size = -1;
+        int flags = 0;
+        int minimum = BlockDevice.SECTOR_SIZE;
+        int preferred = 4096;
+        long maximum = Nbd.MAX_PORTABLE_BLOCK;
+        while (true) {
+            OptionReplyHeader reply = readReply(Nbd.OPT_GO);
+            ByteBuffer data = readReplyData(reply);
+            if (reply.type() == Nbd.REP_INFO) {
+                if (data.remaining() < 2) {
+                    throw new ProtocolException(where + ": NBD_REP_INFO of " + data.remaining() + " bytes");
+                }
+                int info = Short.toUnsignedInt(data.getShort());
+                if (info == Nbd.INFO_EXPORT) {
+                    expectLength(data, 10, "NBD_INFO_EXPORT");
+                    size = data.getLong();
+                    flags = Short.toUnsignedInt(data.getShort());
+                } else if (info == Nbd.INFO_BLOCK_SIZE) {
+                    expectLength(data, 12, "NBD_INFO_BLOCK_SIZE");
+                    minimum = Math.max(minimum, data.getInt());
+                    preferred = data.getInt();
+                    maximum = Integer.toUnsignedLong(data.getInt());
+                }
+            } else if (reply.type() == Nbd.REP_ACK) {
+                if (size < 0) {
+                    throw new ProtocolException(where + ": NBD_OPT_GO succeeded without NBD_INFO_EXPORT");
+                }
+                break;
+            } else if (reply.type() == Nbd.REP_ERR_UNSUP) {
+                return exportName(exportName, noZeroes, structured);
+            } else if (reply.type() == Nbd.REP_ERR_UNKNOWN) {
+                throw new IOException(where + ": the server has no export '" + exportName + "'" + serverSays(data));
+            } else if (reply.isError()) {
+                throw new IOException(where + ": NBD_OPT_GO for export '" + exportName + "' refused with "
+                    + Nbd.replyName(reply.type()) + serverSays(data));
+            } else {
+                throw new ProtocolException(where + ": unexpected " + Nbd.replyName(reply.type()) + " to NBD_OPT_GO");
+            }
+        }
+        return info(size, flags, minimum, preferred, maximum, structured, contextId);
+    }
+
+    private ExportInfo info(long size, int flags, int minimum, int preferred, long maximum, boolean structured,
+                            long contextId) throws IOException {
+        if (size % BlockDevice.SECTOR_SIZE != 0) {
+            throw new IOException(where + ": export size " + size + " bytes is not a multiple of "
+                + BlockDevice.SECTOR_SIZE + " (the sector size); it cannot be used as a block device");
+        }
+        if (Integer.bitCount(minimum) != 1 || minimum > 65536) {
+            throw new ProtocolException(where + ": minimum block size " + minimum + " is not a power of two up to 65536");
+        }
+        long max = Math.min(maximum, Nbd.MAX_PORTABLE_BLOCK);
+        max -= max % minimum;
+        if (max < minimum) {
+            throw new ProtocolException(where + ": maximum block size " + maximum + " is below the minimum " + minimum);
+        }
+        return new ExportInfo(size, flags, minimum, Math.max(preferred, minimum), (int) max, structured, contextId);
+    }
+
+    private ExportInfo exportName(String exportName, boolean noZeroes, boolean structured) throws IOException {
+        sendOption(Nbd.OPT_EXPORT_NAME, ByteBuffer.wrap(Strings.encode("export name", exportName)));
+        int length = 10 + (noZeroes ? 0 : Nbd.EXPORT_NAME_PADDING);
+        ByteBuffer answer = in.require(length, "the answer to NBD_OPT_EXPORT_NAME (the server closes the connection"
+            + " if export '" + exportName + "' does not exist)");
+        long size = answer.getLong();
+        int flags = Short.toUnsignedInt(answer.getShort());
+        in.skip(length - 10L, "padding");
+        return info(size, flags, BlockDevice.SECTOR_SIZE, 4096, Nbd.MAX_PORTABLE_BLOCK, structured, -1);
+    }
+
+    /** Sends an option without data; true on ACK, false on NBD_REP_ERR_UNSUP or another error. */
+    private boolean simpleOption(int option) throws IOException {
+        sendOption(option, ByteBuffer.allocate(0));
+        OptionReplyHeader reply = readReply(option);
+        readReplyData(reply);
+        return reply.type() == Nbd.REP_ACK;
+    }
+
+    private long setMetaContext(String exportName) throws IOException {
+        sendOption(Nbd.OPT_SET_META_CONTEXT, new MetaContextRequest(exportName, List.of(Nbd.BASE_ALLOCATION)).encode());
+        long id = -1;
+        while (true) {
+            OptionReplyHeader reply = readReply(Nbd.OPT_SET_META_CONTEXT);
+            ByteBuffer data = readReplyData(reply);
+            if (reply.type() == Nbd.REP_META_CONTEXT) {
+                MetaContext context = MetaContext.decode(data);
+                if (context.name().equals(Nbd.BASE_ALLOCATION)) {
+                    id = Integer.toUnsignedLong(context.id());
+                }
+            } else if (reply.type() == Nbd.REP_ACK) {
+                return id;
+            } else {
+                // An error here only means no block status; GO will tell whether the export exists.
+                return -1;
+            }
+        }
+    }
+
+    private void sendOption(int option, ByteBuffer data) throws IOException {
+        ByteBuffer header = ByteBuffer.allocate(Nbd.OPTION_HEADER_SIZE);
+        new OptionHeader(option, data.remaining()).encode(header);
+        Channels.writeFully(channel, header.flip(), data);
+    }
+
+    private OptionReplyHeader readReply(int option) throws IOException {
+        OptionReplyHeader reply = OptionReplyHeader.decode(in.require(Nbd.OPTION_REPLY_HEADER_SIZE,
+            "the reply to " + Nbd.optionName(option)));
+        if (reply.option() != option) {
+            throw new ProtocolException(where + ": reply for " + Nbd.optionName(reply.option()) + " while waiting for "
+                + Nbd.optionName(option));
+        }
+        if (reply.length() > MAX_REPLY) {
+            throw new ProtocolException(where + ": reply of " + reply.length() + " bytes to " + Nbd.optionName(option)
+                + " is over the limit " + MAX_REPLY);
+        }
+        return reply;
+    }
+
+    private ByteBuffer readReplyData(OptionReplyHeader reply) throws IOException {
+        ByteBuffer data = ByteBuffer.allocate((int) reply.length());
+        in.readFully(data, "the data of " + Nbd.replyName(reply.type()));
+        return data.flip();
+    }
+
+    private void expectLength(ByteBuffer data, int length, String what) throws ProtocolException {
+        if (data.remaining() != length) {
+            throw new ProtocolException(where + ": " + what + " has " + (data.remaining() + 2) + " bytes, expected "
+                + (length + 2));
+        }
+    }
+
+    private static String serverSays(ByteBuffer data) {
+        String message = Strings.lenient(data, data.remaining());
+        return message.isEmpty() ? "" : " (the server says: " + message + ")";
+    }
+}

@@ -1,0 +1,121 @@
+package org.kcopyd.nbd.internal.client;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.kcopyd.nbd.internal.protocol.ChannelReader;
+import org.kcopyd.nbd.internal.protocol.Nbd;
+
+/**
+ * Opens an export: connects, negotiates, and opens more connections when asked for and the
+ * server advertises {@code CAN_MULTI_CONN}. The handshake of each connection is bounded by the
+ * request timeout.
+ */
+public final class Connector {
+
+    private static final int READ_BUFFER = 64 * 1024;
+
+    private Connector() {
+    }
+
+    /**
+     * @param name        the URI as shown in messages
+     * @param tcpHost     the host for TCP, or null for a Unix socket
+     * @param tcpPort     the TCP port
+     * @param socket      the Unix socket path, or null for TCP
+     * @param exportName  the export
+     * @param timeout     every request's timeout, and each handshake's
+     * @param connections connections wanted (1 unless the server allows more)
+     * @return the open device
+     * @throws IOException naming the URI when connecting or negotiating fails
+     */
+    public static NbdBlockDevice open(String name, String tcpHost, int tcpPort, Path socket, String exportName,
+                                      Duration timeout, int connections) throws IOException {
+        ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, runnable -> {
+            Thread thread = new Thread(runnable, "nbd-client-timer " + name);
+            thread.setDaemon(true);
+            return thread;
+        });
+        timer.setRemoveOnCancelPolicy(true);
+        List<ClientConnection> open = new ArrayList<>();
+        try {
+            SocketAddress address = socket != null ? UnixDomainSocketAddress.of(socket)
+                : new InetSocketAddress(tcpHost, tcpPort);
+            if (address instanceof InetSocketAddress inet && inet.isUnresolved()) {
+                throw new IOException(name + ": host '" + tcpHost + "' cannot be resolved");
+            }
+            Opened first = connect(name, address, exportName, timeout, timer);
+            ExportInfo info = first.info;
+            open.add(new ClientConnection(first.channel, first.reader, info, name + " #1", timer, timeout));
+            int wanted = info.has(Nbd.FLAG_CAN_MULTI_CONN) ? connections : 1;
+            for (int i = 2; i <= wanted; i++) {
+                Opened more = connect(name, address, exportName, timeout, timer);
+                if (more.info.size() != info.size() || more.info.flags() != info.flags()) {
+                    more.channel.close();
+                    throw new IOException(name + ": connection " + i + " saw a different export (size " + more.info.size()
+                        + ", flags 0x" + Integer.toHexString(more.info.flags()) + ") than the first (size " + info.size()
+                        + ", flags 0x" + Integer.toHexString(info.flags()) + ")");
+                }
+                open.add(new ClientConnection(more.channel, more.reader, info, name + " #" + i, timer, timeout));
+            }
+            return new NbdBlockDevice(name, info, open, timer);
+        } catch (IOException | RuntimeException e) {
+            open.forEach(ClientConnection::close);
+            timer.shutdownNow();
+            throw e;
+        }
+    }
+
+    private record Opened(SocketChannel channel, ChannelReader reader, ExportInfo info) {
+    }
+
+    private static Opened connect(String name, SocketAddress address, String exportName, Duration timeout,
+                                  ScheduledExecutorService timer) throws IOException {
+        SocketChannel channel = address instanceof UnixDomainSocketAddress
+            ? SocketChannel.open(StandardProtocolFamily.UNIX) : SocketChannel.open();
+        AtomicBoolean timedOut = new AtomicBoolean();
+        ScheduledFuture<?> deadline = timer.schedule(() -> {
+            timedOut.set(true);
+            try {
+                channel.close();
+            } catch (IOException e) {
+                // The handshake fails on the closed channel and reports the timeout.
+            }
+        }, timeout.toMillis(), TimeUnit.MILLISECONDS);
+        try {
+            channel.connect(address);
+            if (address instanceof InetSocketAddress) {
+                channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            }
+            ChannelReader reader = new ChannelReader(channel, READ_BUFFER);
+            ExportInfo info = new ClientHandshake(channel, reader, name).negotiate(exportName);
+            return new Opened(channel, reader, info);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            if (timedOut.get()) {
+                throw new IOException(name + ": connecting and negotiating took longer than the timeout of "
+                    + timeout.toMillis() + " ms", e);
+            }
+            if (e instanceof IOException io && io.getMessage() != null && io.getMessage().contains(name)) {
+                throw io;
+            }
+            throw new IOException(name + ": cannot open the export: " + e, e);
+        } finally {
+            deadline.cancel(false);
+        }
+    }
+}

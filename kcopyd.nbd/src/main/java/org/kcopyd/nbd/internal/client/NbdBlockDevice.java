@@ -1,0 +1,233 @@
+package org.kcopyd.nbd.internal.client;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.nbd.internal.protocol.ChunkPayloads.Extent;
+import org.kcopyd.nbd.internal.protocol.Nbd;
+
+/**
+ * An NBD export as a {@link BlockDevice}: reads and writes are split at the server's maximum
+ * block size and spread over the connections round-robin; {@code flush} is NBD_CMD_FLUSH on every
+ * connection, {@code writeZeroes} NBD_CMD_WRITE_ZEROES, {@code discard} NBD_CMD_TRIM, each only
+ * when the server advertises it. Requests not aligned to the server's minimum block size, or past
+ * the end, are refused before anything is sent. Thread-safe.
+ */
+public final class NbdBlockDevice implements BlockDevice {
+
+    /** TRIM lengths have no maximum block size; stay far below the 32-bit length field. */
+    private static final long MAX_TRIM = 1L << 30;
+
+    private final String name;
+    private final ExportInfo info;
+    private final List<ClientConnection> connections;
+    private final ScheduledExecutorService timer;
+    private final AtomicInteger next = new AtomicInteger();
+    private volatile boolean closed;
+
+    NbdBlockDevice(String name, ExportInfo info, List<ClientConnection> connections, ScheduledExecutorService timer) {
+        this.name = name;
+        this.info = info;
+        this.connections = List.copyOf(connections);
+        this.timer = timer;
+    }
+
+    /** @return what the handshake learnt (size, flags, block sizes) */
+    public ExportInfo info() {
+        return info;
+    }
+
+    /** @return the number of connections this device uses */
+    public int connectionCount() {
+        return connections.size();
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public long sizeInSectors() {
+        return info.size() / SECTOR_SIZE;
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return info.readOnly();
+    }
+
+    @Override
+    public CompletionStage<Void> read(long sector, ByteBuffer dst) {
+        IOException bad = check("read", sector, dst.remaining(), false);
+        if (bad != null) {
+            return CompletableFuture.failedFuture(bad);
+        }
+        ByteBuffer whole = dst.slice();
+        return split(Nbd.CMD_READ, sector, whole, info.maximumBlock()).thenRun(() -> dst.position(dst.limit()));
+    }
+
+    @Override
+    public CompletionStage<Void> write(long sector, ByteBuffer src) {
+        IOException bad = check("write", sector, src.remaining(), true);
+        if (bad != null) {
+            return CompletableFuture.failedFuture(bad);
+        }
+        return split(Nbd.CMD_WRITE, sector, src.slice(), info.maximumBlock());
+    }
+
+    private CompletableFuture<Void> split(int type, long sector, ByteBuffer whole, int maxBlock) {
+        long offset = sector * SECTOR_SIZE;
+        int total = whole.remaining();
+        if (total <= maxBlock) {
+            return connection().submit(type, 0, offset, total, whole);
+        }
+        List<CompletableFuture<Void>> parts = new ArrayList<>();
+        for (int at = 0; at < total; at += maxBlock) {
+            int n = Math.min(maxBlock, total - at);
+            parts.add(connection().submit(type, 0, offset + at, n, whole.slice(at, n)));
+        }
+        return allOf(parts);
+    }
+
+    @Override
+    public CompletionStage<Void> flush() {
+        if (closed) {
+            return CompletableFuture.failedFuture(new IOException("NBD device " + name + " is closed"));
+        }
+        if (!info.has(Nbd.FLAG_SEND_FLUSH)) {
+            // The server has no flush command: it promises nothing more after a flush than before.
+            return CompletableFuture.completedFuture(null);
+        }
+        List<CompletableFuture<Void>> all = new ArrayList<>();
+        for (ClientConnection connection : connections) {
+            all.add(connection.submit(Nbd.CMD_FLUSH, 0, 0, 0, null));
+        }
+        return allOf(all);
+    }
+
+    @Override
+    public boolean supportsWriteZeroes() {
+        return info.has(Nbd.FLAG_SEND_WRITE_ZEROES) && !info.readOnly();
+    }
+
+    @Override
+    public CompletionStage<Void> writeZeroes(long sector, long count) {
+        if (!supportsWriteZeroes()) {
+            return BlockDevice.super.writeZeroes(sector, count);
+        }
+        return ranged("write-zeroes", Nbd.CMD_WRITE_ZEROES, sector, count, info.maximumBlock());
+    }
+
+    @Override
+    public boolean supportsDiscard() {
+        return info.has(Nbd.FLAG_SEND_TRIM) && !info.readOnly();
+    }
+
+    @Override
+    public CompletionStage<Void> discard(long sector, long count) {
+        if (!supportsDiscard()) {
+            return BlockDevice.super.discard(sector, count);
+        }
+        return ranged("discard", Nbd.CMD_TRIM, sector, count, MAX_TRIM - MAX_TRIM % info.minimumBlock());
+    }
+
+    private CompletableFuture<Void> ranged(String what, int type, long sector, long count, long maxBlock) {
+        if (count < 0 || count > Long.MAX_VALUE / SECTOR_SIZE) {
+            return CompletableFuture.failedFuture(new IOException(what + " of " + count + " sectors on " + name
+                + " refused: the count is negative or too large"));
+        }
+        IOException bad = check(what, sector, count * SECTOR_SIZE, true);
+        if (bad != null) {
+            return CompletableFuture.failedFuture(bad);
+        }
+        long offset = sector * SECTOR_SIZE;
+        long total = count * SECTOR_SIZE;
+        List<CompletableFuture<Void>> parts = new ArrayList<>();
+        for (long at = 0; at < total; at += maxBlock) {
+            long n = Math.min(maxBlock, total - at);
+            parts.add(connection().submit(type, 0, offset + at, n, null));
+        }
+        return allOf(parts);
+    }
+
+    /**
+     * Asks the server for the allocation status of a range ({@code base:allocation}).
+     *
+     * @return the extents the server reported from {@code sector} on (they may cover less or
+     *         more than asked)
+     */
+    public CompletableFuture<List<Extent>> blockStatus(long sector, long count) {
+        if (info.metaContextId() < 0) {
+            return CompletableFuture.failedFuture(new IOException(name + ": the server did not agree to base:allocation"));
+        }
+        IOException bad = check("block status", sector, count * SECTOR_SIZE, false);
+        if (bad != null) {
+            return CompletableFuture.failedFuture(bad);
+        }
+        long length = Math.min(count * SECTOR_SIZE, 0xffffffffL - 0xffffffffL % info.minimumBlock());
+        return connection().blockStatus(sector * SECTOR_SIZE, length);
+    }
+
+    private IOException check(String what, long sector, long bytes, boolean writes) {
+        String request = what + " of " + bytes + " bytes at sector " + sector + " on " + name;
+        if (closed) {
+            return new IOException(request + " refused: the device is closed");
+        }
+        if (writes && info.readOnly()) {
+            return new IOException(request + " refused: the export is read-only");
+        }
+        if (bytes % SECTOR_SIZE != 0) {
+            return new IOException(request + " refused: the length is not a multiple of " + SECTOR_SIZE);
+        }
+        long sectors = bytes / SECTOR_SIZE;
+        if (sector < 0 || sector > sizeInSectors() || sectors > sizeInSectors() - sector) {
+            return new IOException(request + " refused: it ends past the end of the export (" + sizeInSectors()
+                + " sectors)");
+        }
+        long offset = sector * SECTOR_SIZE;
+        if (offset % info.minimumBlock() != 0 || bytes % info.minimumBlock() != 0) {
+            return new IOException(request + " refused: offset " + offset + " and length must be multiples of the"
+                + " server's minimum block size " + info.minimumBlock());
+        }
+        return null;
+    }
+
+    private ClientConnection connection() {
+        return connections.get(Math.floorMod(next.getAndIncrement(), connections.size()));
+    }
+
+    private static CompletableFuture<Void> allOf(List<CompletableFuture<Void>> parts) {
+        CompletableFuture<Void> all = CompletableFuture.allOf(parts.toArray(new CompletableFuture<?>[0]));
+        // Fail with the first part's own exception rather than a CompletionException wrapper.
+        return all.handle((ok, failure) -> {
+            if (failure == null) {
+                return CompletableFuture.<Void>completedFuture(null);
+            }
+            for (CompletableFuture<Void> part : parts) {
+                if (part.isCompletedExceptionally()) {
+                    return part;
+                }
+            }
+            return CompletableFuture.<Void>failedFuture(failure);
+        }).thenCompose(stage -> stage);
+    }
+
+    /** Sends NBD_CMD_DISC on every connection and closes them; requests in flight fail. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        connections.forEach(ClientConnection::close);
+        timer.shutdownNow();
+    }
+}

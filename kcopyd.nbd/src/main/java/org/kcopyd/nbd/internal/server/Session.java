@@ -1,0 +1,82 @@
+package org.kcopyd.nbd.internal.server;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.SocketChannel;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One client connection of a server, run by its own thread: the handshake (bounded by the
+ * handshake timeout, after which the connection is closed), then the transmission phase. Whatever
+ * the client does, only this connection ends; {@link #close()} ends it from another thread.
+ */
+final class Session implements Runnable {
+
+    private static final System.Logger LOG = System.getLogger(Session.class.getName());
+
+    private final SocketChannel channel;
+    private final Exports exports;
+    private final ServerSettings settings;
+    private final BufferPool pool;
+    private final ScheduledExecutorService timer;
+    private final String peer;
+    private final Runnable onEnd;
+
+    Session(SocketChannel channel, Exports exports, ServerSettings settings, BufferPool pool,
+            ScheduledExecutorService timer, String peer, Runnable onEnd) {
+        this.channel = channel;
+        this.exports = exports;
+        this.settings = settings;
+        this.pool = pool;
+        this.timer = timer;
+        this.peer = peer;
+        this.onEnd = onEnd;
+    }
+
+    @Override
+    public void run() {
+        try {
+            ScheduledFuture<?> deadline = timer.schedule(this::handshakeTimedOut,
+                settings.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            ServerHandshake.Agreement agreement;
+            try {
+                agreement = new ServerHandshake(channel, exports, settings).run();
+            } finally {
+                deadline.cancel(false);
+            }
+            if (agreement != null && channel.isOpen()) {
+                new Transmission(channel, agreement, settings, pool, peer).run();
+            }
+        } catch (EOFException | ClosedChannelException e) {
+            LOG.log(Level.DEBUG, () -> "NBD client " + peer + " disconnected: " + e.getMessage());
+        } catch (IOException e) {
+            LOG.log(Level.INFO, () -> "NBD client " + peer + " disconnected: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "NBD client " + peer + ": connection ended by an unexpected error", e);
+        } finally {
+            close();
+            onEnd.run();
+        }
+    }
+
+    private void handshakeTimedOut() {
+        LOG.log(Level.INFO, () -> "NBD client " + peer + " did not finish the handshake within "
+            + settings.handshakeTimeout().toMillis() + " ms: disconnected");
+        close();
+    }
+
+    /** Closes the connection; the session's thread then ends. */
+    void close() {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, () -> "NBD client " + peer + ": closing failed: " + e);
+        }
+    }
+}

@@ -1,0 +1,42 @@
+package org.kcopyd.nbd.internal.server;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+
+/**
+ * Prepares the path a server listens on: a socket file left by a server that is gone is removed;
+ * a socket something still listens on, and anything that is not a socket, are refused.
+ */
+final class UnixSocketPath {
+
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFSOCK = 0140000;
+
+    private UnixSocketPath() {
+    }
+
+    static void prepare(Path path) throws IOException {
+        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        int mode = (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+        if ((mode & S_IFMT) != S_IFSOCK) {
+            throw new FileAlreadyExistsException(path.toString(), null,
+                "exists and is not a socket: refusing to replace it with the NBD server's socket");
+        }
+        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            probe.connect(UnixDomainSocketAddress.of(path));
+        } catch (IOException nobodyListens) {
+            Files.deleteIfExists(path);
+            return;
+        }
+        throw new FileAlreadyExistsException(path.toString(), null,
+            "is a socket another server listens on: refusing to take it over");
+    }
+}
