@@ -73,22 +73,22 @@ final class Transmission {
 
     /**
      * Serves requests until the client disconnects (soft or hard) or breaks the protocol.
-     * Requests in flight at a soft disconnect are answered first.
+     * Requests in flight at a soft disconnect (NBD_CMD_DISC) are answered first.
      */
     void run() throws IOException, InterruptedException {
-        try {
-            while (!broken) {
-                Request request = Request.decode(in.require(Nbd.REQUEST_HEADER_SIZE, "a request header"));
-                if (request.type() == Nbd.CMD_DISC) {
-                    break;
-                }
-                serve(request);
+        while (!broken) {
+            Request request = Request.decode(in.require(Nbd.REQUEST_HEADER_SIZE, "a request header"));
+            if (request.type() == Nbd.CMD_DISC) {
+                break;
             }
-        } finally {
-            if (!budget.awaitIdle(DRAIN_SECONDS, TimeUnit.SECONDS)) {
-                LOG.log(Level.WARNING, () -> "NBD client " + peer + " of export '" + export.name() + "': "
-                    + budget.requests() + " requests still in flight " + DRAIN_SECONDS + " s after the connection ended");
-            }
+            serve(request);
+        }
+        // A soft disconnect: answer what is in flight before the connection closes. (A hard
+        // disconnect leaves the replies unsent; the device's stages still complete and free
+        // their buffers.)
+        if (!budget.awaitIdle(DRAIN_SECONDS, TimeUnit.SECONDS)) {
+            LOG.log(Level.WARNING, () -> "NBD client " + peer + " of export '" + export.name() + "': "
+                + budget.requests() + " requests still in flight " + DRAIN_SECONDS + " s after NBD_CMD_DISC");
         }
     }
 

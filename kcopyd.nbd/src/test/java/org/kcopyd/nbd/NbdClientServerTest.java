@@ -1,0 +1,267 @@
+package org.kcopyd.nbd;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.device.MemoryBlockDevice;
+import org.kcopyd.nbd.internal.client.NbdBlockDevice;
+import org.kcopyd.nbd.internal.protocol.ChunkPayloads.Extent;
+
+/** Our client against our server, over a Unix socket and TCP loopback. */
+class NbdClientServerTest {
+
+    private static final long SECTORS = 16 * 2048;
+
+    @TempDir
+    Path dir;
+
+    private final List<AutoCloseable> toClose = new ArrayList<>();
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (int i = toClose.size() - 1; i >= 0; i--) {
+            toClose.get(i).close();
+        }
+    }
+
+    private NbdServer serve(boolean unix, NbdServer.Builder builder) throws IOException {
+        NbdServer server = unix ? builder.startUnix(dir.resolve("nbd.sock")) : builder.startTcp("127.0.0.1", 0);
+        toClose.add(server);
+        return server;
+    }
+
+    private BlockDevice connect(NbdServer server, String export, NbdClientOptions options) throws IOException {
+        BlockDevice device = NbdClient.connect(server.uri(export), options);
+        toClose.add(device);
+        return device;
+    }
+
+    private static void done(CompletableFuture<Void> stage) throws Exception {
+        stage.get(10, TimeUnit.SECONDS);
+    }
+
+    private static Throwable failure(java.util.concurrent.CompletionStage<Void> stage) {
+        try {
+            stage.toCompletableFuture().get(10, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            while (cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null) {
+                cause = cause.getCause();
+            }
+            return cause;
+        } catch (Exception e) {
+            throw new AssertionError("the stage did not fail within 10 s: " + e, e);
+        }
+        throw new AssertionError("the stage succeeded");
+    }
+
+    @ParameterizedTest(name = "unix={0}")
+    @ValueSource(booleans = {true, false})
+    void readsAndWritesAreByteExact(boolean unix) throws Exception {
+        MemoryBlockDevice memory = new MemoryBlockDevice("mem", SECTORS);
+        NbdServer server = serve(unix, NbdServer.builder().export("disk", memory, false));
+        BlockDevice client = connect(server, "disk", NbdClientOptions.defaults());
+
+        assertThat(client.sizeInSectors()).isEqualTo(SECTORS);
+        assertThat(client.isReadOnly()).isFalse();
+        assertThat(client.name()).isEqualTo(server.uri("disk").toString());
+        byte[] data = TestDevices.random(1, 1 << 20);
+        done(client.write(100, ByteBuffer.wrap(data)).toCompletableFuture());
+
+        ByteBuffer direct = ByteBuffer.allocate(data.length);
+        memory.read(100, direct).toCompletableFuture().get();
+        assertThat(direct.array()).isEqualTo(data);
+        ByteBuffer back = ByteBuffer.allocateDirect(data.length);
+        done(client.read(100, back).toCompletableFuture());
+        assertThat(back.position()).isEqualTo(data.length);
+        byte[] got = new byte[data.length];
+        back.flip().get(got);
+        assertThat(got).isEqualTo(data);
+    }
+
+    @Test
+    void requestsOverTheMaximumBlockSizeAreSplit() throws Exception {
+        MemoryBlockDevice memory = new MemoryBlockDevice("mem", 2 * 40 * 2048);
+        TestDevices.Counting counting = new TestDevices.Counting(memory);
+        NbdServer server = serve(true, NbdServer.builder().export("", counting, false));
+        BlockDevice client = connect(server, "", NbdClientOptions.defaults());
+        byte[] data = TestDevices.random(2, 40 << 20);
+        done(client.write(8, ByteBuffer.wrap(data)).toCompletableFuture());
+        assertThat(counting.writes.get()).isEqualTo(2);
+        ByteBuffer back = ByteBuffer.allocate(data.length);
+        done(client.read(8, back).toCompletableFuture());
+        assertThat(back.array()).isEqualTo(data);
+    }
+
+    @Test
+    void repliesCompletingInReverseOrderReachTheirRequests() throws Exception {
+        MemoryBlockDevice memory = new MemoryBlockDevice("mem", SECTORS);
+        for (int i = 0; i < 8; i++) {
+            byte[] pattern = new byte[4096];
+            java.util.Arrays.fill(pattern, (byte) (i + 1));
+            memory.write(i * 8L, ByteBuffer.wrap(pattern)).toCompletableFuture().get();
+        }
+        TestDevices.Holding holding = new TestDevices.Holding(memory);
+        NbdServer server = serve(true, NbdServer.builder().export("disk", holding, false));
+        BlockDevice client = connect(server, "disk", NbdClientOptions.defaults());
+        List<ByteBuffer> buffers = new ArrayList<>();
+        List<CompletableFuture<Void>> reads = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            ByteBuffer buffer = ByteBuffer.allocate(4096);
+            buffers.add(buffer);
+            reads.add(client.read(i * 8L, buffer).toCompletableFuture());
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> holding.heldCount() == 8);
+        assertThat(reads).noneMatch(CompletableFuture::isDone);
+        holding.releaseInReverse();
+        for (int i = 0; i < 8; i++) {
+            done(reads.get(i));
+            byte[] expected = new byte[4096];
+            java.util.Arrays.fill(expected, (byte) (i + 1));
+            assertThat(buffers.get(i).array()).as("read %d", i).isEqualTo(expected);
+        }
+    }
+
+    @Test
+    void flushWriteZeroesAndDiscardReachTheDevice() throws Exception {
+        MemoryBlockDevice memory = new MemoryBlockDevice("mem", SECTORS);
+        NbdServer server = serve(true, NbdServer.builder().export("disk", memory, false));
+        NbdBlockDevice client = (NbdBlockDevice) connect(server, "disk", NbdClientOptions.defaults());
+        assertThat(client.supportsWriteZeroes()).isTrue();
+        assertThat(client.supportsDiscard()).isTrue();
+        byte[] ones = new byte[8192];
+        java.util.Arrays.fill(ones, (byte) 1);
+        done(client.write(0, ByteBuffer.wrap(ones)).toCompletableFuture());
+        done(client.writeZeroes(2, 4).toCompletableFuture());
+        done(client.discard(12, 2).toCompletableFuture());
+        done(client.flush().toCompletableFuture());
+        ByteBuffer back = ByteBuffer.allocate(8192);
+        memory.read(0, back).toCompletableFuture().get();
+        byte[] expected = ones.clone();
+        java.util.Arrays.fill(expected, 2 * 512, 6 * 512, (byte) 0);
+        java.util.Arrays.fill(expected, 12 * 512, 14 * 512, (byte) 0);
+        assertThat(back.array()).isEqualTo(expected);
+        List<Extent> extents = client.blockStatus(0, 16).get(10, TimeUnit.SECONDS);
+        assertThat(extents).containsExactly(new Extent(16 * 512, 0));
+    }
+
+    @Test
+    void flushReachesTheDeviceAndZeroesAreWrittenWhenTheDeviceCannotZero() throws Exception {
+        TestDevices.Counting counting = new TestDevices.Counting(new MemoryBlockDevice("mem", SECTORS));
+        NbdServer server = serve(true, NbdServer.builder().export("disk", counting, false));
+        BlockDevice client = connect(server, "disk", NbdClientOptions.defaults());
+        assertThat(client.supportsDiscard()).as("no TRIM advertised for a device without discard").isFalse();
+        assertThat(client.supportsWriteZeroes()).isTrue();
+        done(client.write(0, ByteBuffer.wrap(TestDevices.random(3, 4 << 20))).toCompletableFuture());
+        done(client.writeZeroes(0, 3 * 2048).toCompletableFuture());
+        ByteBuffer back = ByteBuffer.allocate(4 << 20);
+        counting.read(0, back).toCompletableFuture().get();
+        assertThat(back.array()).startsWith(new byte[3 << 20]);
+        assertThat(counting.writes.get()).isEqualTo(1 + 3);
+        done(client.flush().toCompletableFuture());
+        assertThat(counting.flushes.get()).isEqualTo(1);
+    }
+
+    @Test
+    void aReadOnlyExportRefusesWrites() throws Exception {
+        MemoryBlockDevice memory = new MemoryBlockDevice("mem", SECTORS);
+        NbdServer server = serve(true, NbdServer.builder().export("ro", memory, true));
+        BlockDevice client = connect(server, "ro", NbdClientOptions.defaults());
+        assertThat(client.isReadOnly()).isTrue();
+        assertThat(client.supportsWriteZeroes()).isFalse();
+        assertThat(failure(client.write(0, ByteBuffer.allocate(512)))).hasMessageContaining("read-only")
+            .hasMessageContaining("sector 0");
+        done(client.read(0, ByteBuffer.allocate(512)).toCompletableFuture());
+    }
+
+    @Test
+    void requestsPastTheEndAreRefusedNamingTheSize() throws Exception {
+        NbdServer server = serve(true, NbdServer.builder().export("disk", new MemoryBlockDevice("m", 64), false));
+        BlockDevice client = connect(server, "disk", NbdClientOptions.defaults());
+        assertThat(failure(client.read(63, ByteBuffer.allocate(1024)))).hasMessageContaining("past the end")
+            .hasMessageContaining("64 sectors");
+        assertThat(failure(client.write(64, ByteBuffer.allocate(512)))).hasMessageContaining("past the end");
+        assertThat(failure(client.read(0, ByteBuffer.allocate(100)))).hasMessageContaining("not a multiple of 512");
+    }
+
+    @Test
+    void anUnknownExportIsRefusedWithTheServersWords() throws Exception {
+        NbdServer server = serve(true, NbdServer.builder().export("disk", new MemoryBlockDevice("m", 64), false));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> NbdClient.connect(server.uri("nope")))
+            .isInstanceOf(IOException.class).hasMessageContaining("no export 'nope'")
+            .hasMessageContaining("'disk'");
+    }
+
+    @Test
+    void aRequestWithoutReplyTimesOutNamingItAndTheTimeout() throws Exception {
+        TestDevices.Holding holding = new TestDevices.Holding(new MemoryBlockDevice("m", SECTORS));
+        NbdServer server = serve(true, NbdServer.builder().export("disk", holding, false));
+        BlockDevice client = connect(server, "disk", NbdClientOptions.defaults().withRequestTimeout(Duration.ofMillis(300)));
+        long start = System.nanoTime();
+        Throwable failure = failure(client.read(8, ByteBuffer.allocate(4096)));
+        assertThat(failure).hasMessageContaining("READ of 4096 bytes at offset 4096").hasMessageContaining("timed out")
+            .hasMessageContaining("300 ms");
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+        // The late reply is read and dropped; the connection still works.
+        holding.releaseInReverse();
+        ByteBuffer again = ByteBuffer.allocate(512);
+        CompletableFuture<Void> read = client.read(0, again).toCompletableFuture();
+        await().atMost(Duration.ofSeconds(10)).until(() -> holding.heldCount() == 1);
+        holding.releaseInReverse();
+        done(read);
+    }
+
+    @Test
+    void aServerClosedMidRequestFailsItPromptlyAndLaterRequestsAtOnce() throws Exception {
+        TestDevices.Holding holding = new TestDevices.Holding(new MemoryBlockDevice("m", SECTORS));
+        NbdServer server = serve(false, NbdServer.builder().export("disk", holding, false));
+        BlockDevice client = connect(server, "disk", NbdClientOptions.defaults());
+        CompletableFuture<Void> read = client.read(0, ByteBuffer.allocate(4096)).toCompletableFuture();
+        await().atMost(Duration.ofSeconds(10)).until(() -> holding.heldCount() == 1);
+        long start = System.nanoTime();
+        server.close();
+        Throwable failure = failure(read);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+        assertThat(failure).hasMessageContaining("READ of 4096 bytes at offset 0").hasMessageContaining("lost");
+        assertThat(failure(client.write(0, ByteBuffer.allocate(512)))).hasMessageContaining("lost");
+        holding.releaseInReverse();
+    }
+
+    @Test
+    void severalConnectionsShareTheDeviceAndFlushOnEach() throws Exception {
+        TestDevices.Counting counting = new TestDevices.Counting(new MemoryBlockDevice("m", SECTORS));
+        NbdServer server = serve(true, NbdServer.builder().export("disk", counting, false));
+        NbdBlockDevice client = (NbdBlockDevice) connect(server, "disk", NbdClientOptions.defaults().withConnections(4));
+        assertThat(client.connectionCount()).isEqualTo(4);
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.connections() == 4);
+        List<CompletableFuture<Void>> writes = new ArrayList<>();
+        byte[] data = TestDevices.random(4, 8 << 20);
+        for (int i = 0; i < 8; i++) {
+            writes.add(client.write(i * 2048L, ByteBuffer.wrap(data, i << 20, 1 << 20)).toCompletableFuture());
+        }
+        done(CompletableFuture.allOf(writes.toArray(new CompletableFuture<?>[0])));
+        done(client.flush().toCompletableFuture());
+        assertThat(counting.flushes.get()).isEqualTo(4);
+        ByteBuffer back = ByteBuffer.allocate(8 << 20);
+        done(client.read(0, back).toCompletableFuture());
+        assertThat(back.array()).isEqualTo(data);
+        client.close();
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.connections() == 0);
+    }
+}
