@@ -30,10 +30,20 @@ public final class Peers {
      * @return the program's path
      */
     public static Path require(String executable, String debianPackage) {
+        return require(executable, debianPackage, Boolean.getBoolean(REQUIRED_PROPERTY));
+    }
+
+    /**
+     * As {@link #require(String, String)}, with the choice between skipping and failing given.
+     *
+     * @param required true to fail the test when the program is missing, false to skip it
+     * @return the program's path
+     */
+    public static Path require(String executable, String debianPackage, boolean required) {
         Path found = find(executable);
         if (found == null) {
             String message = executable + " not installed (Debian package " + debianPackage + ")";
-            if (Boolean.getBoolean(REQUIRED_PROPERTY)) {
+            if (required) {
                 Assertions.fail(message + " and " + REQUIRED_PROPERTY + "=true");
             }
             Assumptions.abort(message);
