@@ -21,14 +21,14 @@ final class BenchOptions {
 
     /** The scenarios, in the order they run. */
     static final List<String> SCENARIOS = List.of("tmpfs-1dest", "tmpfs-3dest-new", "tmpfs-3dest-overwrite",
-            "disk-direct", "jobs-4k", "memory");
+            "disk-direct", "jobs-4k", "memory", "nbd-read", "nbd-serve", "nbd-3dest", "nbd-memory");
 
     /** The first words of every report; an existing results file is only overwritten if it starts so. */
     static final String REPORT_HEADER = "kcopyd benchmark ";
 
     static final String USAGE = """
             Usage: java -jar kcopyd-bench.jar [options]
-            Runs the kcopyd engine and its peers (dd, cp, dcfldd, nbdcopy where installed) on data it makes,
+            Runs the kcopyd engine and its peers (dd, cp, dcfldd, nbdcopy, nbdkit where installed) on data it makes,
             verifies every copy and prints the throughput against the project's targets.
 
               --size-mib N      MiB per copy (1..1048576, default 1024)
@@ -186,7 +186,7 @@ final class BenchOptions {
 
     boolean needsTmpfs() {
         return wanted("tmpfs-1dest") || wanted("tmpfs-3dest-new") || wanted("tmpfs-3dest-overwrite")
-                || wanted("jobs-4k");
+                || wanted("jobs-4k") || SCENARIOS.stream().anyMatch(s -> s.startsWith("nbd-") && wanted(s));
     }
 
     /**

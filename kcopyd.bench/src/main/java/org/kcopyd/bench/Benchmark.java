@@ -34,7 +34,8 @@ import org.kcopyd.api.KcopydEngine;
  * <p>Options: see {@link BenchOptions#USAGE} ({@code --help}). The data lives in a new
  * directory of the benchmark's own inside each directory named by {@code --tmpfs} and
  * {@code --disk}; only the files made there, and that directory, are deleted at the end.
- * Scenarios: tmpfs-1dest, tmpfs-3dest-new, tmpfs-3dest-overwrite, disk-direct, jobs-4k, memory.
+ * Scenarios: tmpfs-1dest, tmpfs-3dest-new, tmpfs-3dest-overwrite, disk-direct, jobs-4k, memory, and the NBD
+ * ones ({@link NbdScenarios}).
  */
 public final class Benchmark {
 
@@ -141,6 +142,19 @@ public final class Benchmark {
             if (wanted("memory")) {
                 memory();
             }
+            NbdScenarios nbd = new NbdScenarios(this, tmpfs, settings, runs, sizeMib << 20);
+            if (wanted("nbd-read")) {
+                nbd.read();
+            }
+            if (wanted("nbd-serve")) {
+                nbd.serve();
+            }
+            if (wanted("nbd-3dest")) {
+                nbd.threeDestinations();
+            }
+            if (wanted("nbd-memory")) {
+                nbd.memory();
+            }
         } finally {
             removeScratch(tmpfs);
             removeScratch(disk);
@@ -187,7 +201,7 @@ public final class Benchmark {
         report.add(s);
     }
 
-    private void result(String scenario, String peer, String ours, String theirs, double ratio, double target) {
+    void result(String scenario, String peer, String ours, String theirs, double ratio, double target) {
         boolean met = ratio >= target;
         if (!met) {
             misses++;
@@ -196,18 +210,33 @@ public final class Benchmark {
                 target, met ? "met" : "MISSED"));
     }
 
+    /** A target that could not be checked (a peer missing): said, and counted as missed. */
+    void miss(String why) {
+        misses++;
+        line(why);
+    }
+
+    /** A measured value against its target, with no peer. */
+    void measured(String scenario, String what, String value, String target, boolean met) {
+        if (!met) {
+            misses++;
+        }
+        line(String.format(Locale.ROOT, "%-24s %-34s %12s %12s %8s %8s  %s", scenario, what, value, "-", "-", target,
+                met ? "met" : "MISSED"));
+    }
+
     private void info(String scenario, String peer, String ours, String theirs, double ratio) {
         line(String.format(Locale.ROOT, "%-24s %-34s %12s %12s %7.2fx %8s  %s", scenario, peer, ours, theirs, ratio,
                 "-", "info"));
     }
 
-    private static String rate(double bytesPerSecond) {
+    static String rate(double bytesPerSecond) {
         return String.format(Locale.ROOT, "%.0f MiB/s", bytesPerSecond / MIB);
     }
 
     // ---- data ----
 
-    private static void writePattern(Path file, long bytes) throws IOException {
+    static void writePattern(Path file, long bytes) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
@@ -223,7 +252,7 @@ public final class Benchmark {
         }
     }
 
-    private static void require(boolean ok, String what) {
+    static void require(boolean ok, String what) {
         if (!ok) {
             throw new IllegalStateException("verification failed: " + what);
         }

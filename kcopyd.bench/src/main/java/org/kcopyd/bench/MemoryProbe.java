@@ -33,7 +33,7 @@ public final class MemoryProbe {
     }
 
     /** Linux 4.0+: writing 5 to clear_refs resets VmHWM to the current RSS. */
-    private static void resetPeak() {
+    static void resetPeak() {
         try {
             Files.writeString(Path.of("/proc/self/clear_refs"), "5");
         } catch (IOException e) {

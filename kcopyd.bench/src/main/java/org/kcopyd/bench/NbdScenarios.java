@@ -1,0 +1,219 @@
+package org.kcopyd.bench;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.CopyResult;
+import org.kcopyd.api.DeviceOption;
+import org.kcopyd.api.EngineSettings;
+import org.kcopyd.api.IoRegion;
+import org.kcopyd.api.Kcopyd;
+import org.kcopyd.api.KcopydClient;
+import org.kcopyd.api.KcopydEngine;
+import org.kcopyd.nbd.NbdClient;
+import org.kcopyd.nbd.NbdClientOptions;
+import org.kcopyd.nbd.NbdServer;
+import org.kcopyd.nbd.NbdUri;
+
+/**
+ * The NBD scenarios (issue 10's targets), each against its peer in the same run, alternating
+ * run by run, best of N, every output verified with {@code cmp}:
+ * <ul>
+ * <li>nbd-read: kcopyd copies an nbdkit {@code file} export (on tmpfs, Unix socket) to a tmpfs
+ * file, against nbdcopy doing the same (target ≥ 1.0×; kcopyd's engine time, no JVM start);</li>
+ * <li>nbd-serve: kcopyd's server exports a tmpfs file, read by {@code nbdcopy URI null:}, against
+ * the same file served by nbdkit's file plugin (target ≥ 0.8×);</li>
+ * <li>nbd-3dest: one nbdkit export to three new tmpfs files in one kcopyd job, against three
+ * nbdcopy runs (target ≥ 1.5×);</li>
+ * <li>nbd-memory: kcopyd's server, in a JVM of its own, serving 8 clients that each read 1 GiB
+ * at once: its peak RSS growth (target &lt; 64 MiB).</li>
+ * </ul>
+ * Both clients use 4 connections (nbdcopy's default against a multi-conn server).
+ */
+final class NbdScenarios {
+
+    private static final int CONNECTIONS = 4;
+    private final Benchmark bench;
+    private final ScratchDirectory tmpfs;
+    private final EngineSettings settings;
+    private final int runs;
+    private final long bytes;
+
+    NbdScenarios(Benchmark bench, ScratchDirectory tmpfs, EngineSettings settings, int runs, long bytes) {
+        this.bench = bench;
+        this.tmpfs = tmpfs;
+        this.settings = settings;
+        this.runs = runs;
+        this.bytes = bytes;
+    }
+
+    /** @return true if the peers are installed; else says which package to install and counts a miss */
+    private boolean peers(String scenario) {
+        if (Peer.installed("nbdkit") && Peer.installed("nbdcopy")) {
+            return true;
+        }
+        bench.miss(scenario + ": nbdkit or nbdcopy not installed (Debian packages nbdkit, libnbd-bin): "
+                + "target NOT CHECKED");
+        return false;
+    }
+
+    private Path source() throws IOException {
+        Path src = tmpfs.file("nbd-src.img");
+        if (!Files.exists(src)) {
+            Benchmark.writePattern(src, bytes);
+        }
+        return src;
+    }
+
+    void read() throws Exception {
+        if (!peers("nbd-read")) {
+            return;
+        }
+        Path src = source();
+        Path dst = tmpfs.file("nbd-dst.img");
+        Benchmark.writePattern(dst, bytes);
+        double peerBest = Double.MAX_VALUE;
+        double oursBest = Double.MAX_VALUE;
+        try (NbdkitServer nbdkit = NbdkitServer.start(tmpfs.file("nbdkit.sock"), "file", src.toString());
+                KcopydEngine engine = Kcopyd.start(settings)) {
+            for (int run = 0; run < runs; run++) {
+                peerBest = Math.min(peerBest, Peer.run(List.of("nbdcopy", "--connections=" + CONNECTIONS,
+                        nbdkit.uri(), dst.toString())));
+                Benchmark.require(Peer.same(src, dst), "nbdcopy output differs");
+                oursBest = Math.min(oursBest, fromNbd(engine, nbdkit.socket(), List.of(dst), false));
+                Benchmark.require(Peer.same(src, dst), "kcopyd output differs");
+            }
+        }
+        bench.result("nbd-read", "nbdcopy, nbdkit file export", Benchmark.rate(bytes / oursBest),
+                Benchmark.rate(bytes / peerBest), peerBest / oursBest, 1.0);
+        Files.deleteIfExists(dst);
+    }
+
+    void threeDestinations() throws Exception {
+        if (!peers("nbd-3dest")) {
+            return;
+        }
+        Path src = source();
+        List<Path> outs = List.of(tmpfs.file("nbd-n1.img"), tmpfs.file("nbd-n2.img"), tmpfs.file("nbd-n3.img"));
+        double peerBest = Double.MAX_VALUE;
+        double oursBest = Double.MAX_VALUE;
+        try (NbdkitServer nbdkit = NbdkitServer.start(tmpfs.file("nbdkit.sock"), "file", src.toString());
+                KcopydEngine engine = Kcopyd.start(settings)) {
+            for (int run = 0; run < runs; run++) {
+                double three = 0;
+                for (Path o : outs) {
+                    Files.deleteIfExists(o);
+                    three += Peer.run(List.of("nbdcopy", "--connections=" + CONNECTIONS, nbdkit.uri(), o.toString()));
+                    Benchmark.require(Peer.same(src, o), "nbdcopy output " + o + " differs");
+                }
+                peerBest = Math.min(peerBest, three);
+                for (Path o : outs) {
+                    Files.deleteIfExists(o);
+                }
+                oursBest = Math.min(oursBest, fromNbd(engine, nbdkit.socket(), outs, true));
+                for (Path o : outs) {
+                    Benchmark.require(Peer.same(src, o), "kcopyd output " + o + " differs");
+                }
+            }
+        }
+        bench.result("nbd-3dest", "3 nbdcopy runs (new files)", Benchmark.rate(bytes / oursBest),
+                Benchmark.rate(bytes / peerBest), peerBest / oursBest, 1.5);
+        for (Path o : outs) {
+            Files.deleteIfExists(o);
+        }
+    }
+
+    /** One timed kcopyd job from the export on {@code socket} to the files; returns seconds. */
+    private double fromNbd(KcopydEngine engine, Path socket, List<Path> dests, boolean create) throws Exception {
+        long start = System.nanoTime();
+        List<BlockDevice> opened = new ArrayList<>();
+        try (BlockDevice source = NbdClient.connect(NbdUri.unix(socket, ""),
+                NbdClientOptions.defaults().withConnections(CONNECTIONS));
+                KcopydClient client = engine.createClient()) {
+            List<IoRegion> regions = new ArrayList<>();
+            for (Path d : dests) {
+                BlockDevice dev = create ? engine.devices().create(d, source.sizeInSectors())
+                        : engine.devices().open(d, DeviceOption.READ_WRITE);
+                opened.add(dev);
+                regions.add(IoRegion.whole(dev));
+            }
+            CopyResult r = client.copy(IoRegion.whole(source), regions, Set.of()).toCompletableFuture().join();
+            Benchmark.require(r.isSuccess(), "kcopyd copy from NBD " + r);
+        } finally {
+            for (BlockDevice dev : opened) {
+                dev.close();
+            }
+        }
+        return (System.nanoTime() - start) / 1e9;
+    }
+
+    void serve() throws Exception {
+        if (!peers("nbd-serve")) {
+            return;
+        }
+        Path src = source();
+        double peerBest = Double.MAX_VALUE;
+        double oursBest = Double.MAX_VALUE;
+        try (NbdkitServer nbdkit = NbdkitServer.start(tmpfs.file("nbdkit.sock"), "file", src.toString());
+                KcopydEngine engine = Kcopyd.start(settings);
+                BlockDevice device = engine.devices().open(src);
+                NbdServer ours = NbdServer.builder().export("", device, true).startUnix(tmpfs.file("kcopyd.sock"))) {
+            String ourUri = ours.uri("").toString();
+            for (int run = 0; run < runs; run++) {
+                peerBest = Math.min(peerBest, Peer.run(List.of("nbdcopy", "--connections=" + CONNECTIONS,
+                        nbdkit.uri(), "null:")));
+                oursBest = Math.min(oursBest, Peer.run(List.of("nbdcopy", "--connections=" + CONNECTIONS, ourUri,
+                        "null:")));
+            }
+            // What the timed runs read is checked once: the served export equals the file.
+            Path check = tmpfs.file("nbd-serve-check.img");
+            Peer.run(List.of("nbdcopy", ourUri, check.toString()));
+            Benchmark.require(Peer.same(src, check), "kcopyd serve: what nbdcopy read differs from the file");
+            Files.deleteIfExists(check);
+        }
+        bench.result("nbd-serve", "nbdkit file plugin, nbdcopy null:", Benchmark.rate(bytes / oursBest),
+                Benchmark.rate(bytes / peerBest), peerBest / oursBest, 0.8);
+    }
+
+    void memory() throws Exception {
+        if (!peers("nbd-memory")) {
+            return;
+        }
+        int clients = 8;
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Path socket = tmpfs.file("probe.sock");
+        Process probe = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                NbdServeProbe.class.getName(), socket.toString(), Long.toString(1L << 30)).start();
+        try {
+            String ready = new String(probe.getInputStream().readNBytes(NbdServeProbe.READY.length() + 1)).trim();
+            Benchmark.require(ready.equals(NbdServeProbe.READY), "memory probe did not start: " + ready);
+            String uri = "nbd+unix:///?socket=" + socket;
+            List<Process> readers = new ArrayList<>();
+            for (int i = 0; i < clients; i++) {
+                readers.add(new ProcessBuilder("nbdcopy", uri, "null:").redirectErrorStream(true)
+                        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
+            }
+            for (Process r : readers) {
+                Benchmark.require(r.waitFor() == 0, "nbdcopy reading the probe's export failed");
+            }
+            try (OutputStream stdin = probe.getOutputStream()) {
+                stdin.write('\n');
+            }
+            String out = new String(probe.getInputStream().readAllBytes()).trim();
+            Benchmark.require(probe.waitFor() == 0, "memory probe: " + out);
+            long growthKib = Long.parseLong(out.replaceAll(".*rss-growth-kib=(\\d+).*", "$1"));
+            boolean met = growthKib < 64 * 1024;
+            bench.measured("nbd-memory", clients + " clients x 1 GiB, kcopyd serve",
+                    String.format(Locale.ROOT, "+%.1f MiB", growthKib / 1024.0), "<64 MiB", met);
+        } finally {
+            probe.destroyForcibly();
+        }
+    }
+}
