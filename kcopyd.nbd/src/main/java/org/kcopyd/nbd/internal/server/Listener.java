@@ -12,6 +12,10 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -21,7 +25,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A listening socket and the connections it accepted: one accepting thread, one thread per
- * connection. Connections over the limit are closed as soon as they are accepted.
+ * connection. Connections over the limit are closed as soon as they are accepted. Exports can be
+ * added and removed while it runs ({@link #addExport}, {@link #removeExport}): removing one closes
+ * the connections using it and no other; a client over an export's own connection limit is
+ * disconnected once it has chosen the export.
  */
 public final class Listener implements AutoCloseable {
 
@@ -41,6 +48,9 @@ public final class Listener implements AutoCloseable {
     private final Thread acceptor;
     private final int id = SERVERS.incrementAndGet();
     private final AtomicInteger connections = new AtomicInteger();
+    /** Sessions in transmission by export (identity: a re-added export of the same name is another). */
+    private final Map<ServerExport, Set<Session>> inTransmission = new IdentityHashMap<>();
+    private volatile int maxConnections;
     private volatile boolean closed;
 
     private Listener(ServerSocketChannel server, Path socketPath, Exports exports, ServerSettings settings)
@@ -50,6 +60,7 @@ public final class Listener implements AutoCloseable {
         this.socketPath = socketPath;
         this.exports = exports;
         this.settings = settings;
+        this.maxConnections = settings.maxConnections();
         this.pool = new BufferPool(Math.min(settings.maxOutstandingBytes(), 256L << 20));
         ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, runnable -> {
             Thread thread = new Thread(runnable, "nbd-server-" + id + "-timer");
@@ -99,6 +110,85 @@ public final class Listener implements AutoCloseable {
         return connections.get();
     }
 
+    /**
+     * @param max connections served at once from now on, 1 to 100000; connections beyond a lowered
+     *            limit are not closed, new ones wait for the count to drop below it
+     */
+    public void setMaxConnections(int max) {
+        if (max < 1 || max > 100_000) {
+            throw new IllegalArgumentException("maximum connections " + max + " is outside 1-100000");
+        }
+        this.maxConnections = max;
+    }
+
+    /**
+     * Serves one more export; clients of the others are not disturbed.
+     *
+     * @throws IllegalArgumentException if an export of that name is served already
+     */
+    public void addExport(ServerExport export) {
+        exports.add(export);
+    }
+
+    /**
+     * Withdraws an export and closes the connections that use it (their requests in flight are
+     * not answered); clients of other exports are not disturbed.
+     *
+     * @return the export withdrawn, or null if none of that name was served
+     */
+    public ServerExport removeExport(String name) {
+        Set<Session> users;
+        ServerExport removed;
+        synchronized (inTransmission) {
+            removed = exports.remove(name);
+            users = removed == null ? null : inTransmission.remove(removed);
+        }
+        if (users != null) {
+            users.forEach(Session::close);
+        }
+        return removed;
+    }
+
+    /** @return the names of the exports served now, in the order they were added */
+    public List<String> exportNames() {
+        return exports.all().stream().map(ServerExport::name).toList();
+    }
+
+    /** @return the connections in transmission on the export of that name now */
+    public int connections(String exportName) {
+        synchronized (inTransmission) {
+            for (Map.Entry<ServerExport, Set<Session>> e : inTransmission.entrySet()) {
+                if (e.getKey().name().equals(exportName)) {
+                    return e.getValue().size();
+                }
+            }
+        }
+        return 0;
+    }
+
+    private String enter(Session session, ServerExport export) {
+        synchronized (inTransmission) {
+            if (!exports.contains(export)) {
+                return "export '" + export.name() + "' was withdrawn during the handshake";
+            }
+            Set<Session> users = inTransmission.computeIfAbsent(export, e -> new HashSet<>());
+            if (users.size() >= export.maxConnections()) {
+                return "export '" + export.name() + "' serves " + export.maxConnections()
+                    + " connections, its limit";
+            }
+            users.add(session);
+            return null;
+        }
+    }
+
+    private void left(Session session) {
+        synchronized (inTransmission) {
+            for (Set<Session> users : inTransmission.values()) {
+                users.remove(session);
+            }
+        }
+    }
+
     private void accept() {
         while (!closed) {
             SocketChannel channel;
@@ -118,10 +208,11 @@ public final class Listener implements AutoCloseable {
 
     private void admit(SocketChannel channel) {
         String peer = peerName(channel);
-        if (closed || connections.incrementAndGet() > settings.maxConnections()) {
+        int max = maxConnections;
+        if (closed || connections.incrementAndGet() > max) {
             connections.decrementAndGet();
             LOG.log(Level.INFO, () -> "NBD server on " + address + ": connection from " + peer + " refused: "
-                + settings.maxConnections() + " connections is the limit");
+                + max + " connections is the limit");
             closeQuietly(channel);
             return;
         }
@@ -134,7 +225,8 @@ public final class Listener implements AutoCloseable {
         }
         Session[] holder = new Session[1];
         Thread[] thread = new Thread[1];
-        Session session = new Session(channel, exports, settings, pool, timer, peer, () -> {
+        Session session = new Session(channel, exports, settings, pool, timer, peer, this::enter, () -> {
+            left(holder[0]);
             sessions.remove(holder[0]);
             threads.remove(thread[0]);
             connections.decrementAndGet();

@@ -4,13 +4,31 @@ import org.kcopyd.api.BlockDevice;
 import org.kcopyd.nbd.internal.protocol.Nbd;
 
 /**
- * One export of a server: a name, the device behind it, and whether clients may write.
+ * One export of a server: a name, the device behind it, whether clients may write, and how many
+ * clients it serves at once. Compared by identity of its device too: a withdrawn export and a new
+ * one of the same name are different exports.
  *
- * @param name     the export's name ("" is the default export)
- * @param device   the device; the server never closes it
- * @param readOnly true to refuse writes even when the device accepts them
+ * @param name           the export's name ("" is the default export)
+ * @param device         the device; the server never closes it
+ * @param readOnly       true to refuse writes even when the device accepts them
+ * @param maxConnections connections in transmission on this export at once, at least 1; a client
+ *                       over it is disconnected once it has chosen the export (the server's own
+ *                       limit applies to all connections before that)
  */
-public record ServerExport(String name, BlockDevice device, boolean readOnly) {
+public record ServerExport(String name, BlockDevice device, boolean readOnly, int maxConnections) {
+
+    /** Checks the connection limit. */
+    public ServerExport {
+        if (maxConnections < 1) {
+            throw new IllegalArgumentException("export '" + name + "': maximum connections " + maxConnections
+                + " is below 1");
+        }
+    }
+
+    /** An export limited only by the server's connection limit. */
+    public ServerExport(String name, BlockDevice device, boolean readOnly) {
+        this(name, device, readOnly, Integer.MAX_VALUE);
+    }
 
     /** @return true if clients may not write: the export or the device is read-only */
     public boolean refusesWrites() {

@@ -24,16 +24,25 @@ final class Session implements Runnable {
     private final BufferPool pool;
     private final ScheduledExecutorService timer;
     private final String peer;
+    private final Gate gate;
     private final Runnable onEnd;
 
+    /** Decides whether a session that negotiated an export may use it (the export is still served, not full). */
+    @FunctionalInterface
+    interface Gate {
+        /** @return null to go on, else why the session is refused (it is then closed) */
+        String enter(Session session, ServerExport export);
+    }
+
     Session(SocketChannel channel, Exports exports, ServerSettings settings, BufferPool pool,
-            ScheduledExecutorService timer, String peer, Runnable onEnd) {
+            ScheduledExecutorService timer, String peer, Gate gate, Runnable onEnd) {
         this.channel = channel;
         this.exports = exports;
         this.settings = settings;
         this.pool = pool;
         this.timer = timer;
         this.peer = peer;
+        this.gate = gate;
         this.onEnd = onEnd;
     }
 
@@ -48,7 +57,10 @@ final class Session implements Runnable {
             } finally {
                 deadline.cancel(false);
             }
-            if (agreement != null && channel.isOpen()) {
+            String refused = agreement == null || !channel.isOpen() ? "" : gate.enter(this, agreement.export());
+            if (refused != null && !refused.isEmpty()) {
+                LOG.log(Level.INFO, () -> "NBD client " + peer + " disconnected: " + refused);
+            } else if (refused == null) {
                 new Transmission(channel, agreement, settings, pool, peer).run();
             }
         } catch (EOFException | ClosedChannelException e) {

@@ -1,0 +1,49 @@
+package org.kcopyd.nbd;
+
+import java.util.List;
+
+/**
+ * The names of kcopyd.nbd's Config Admin configurations and their properties, for tools that
+ * write them (Karaf's {@code config:edit}, a {@code .cfg} file in the runtime's configuration
+ * directory). The Metatype descriptions carry the same names, defaults and ranges.
+ */
+public final class NbdConfig {
+
+    /**
+     * PID of the NBD client's configuration, used by the device provider behind
+     * {@code BlockDeviceOpener.open(URI)} for every NBD URI. It belongs to this bundle rather than
+     * to the engine's {@code org.kcopyd.engine}, so that the engine knows nothing of NBD.
+     */
+    public static final String CLIENT_PID = "org.kcopyd.nbd.client";
+    /** {@value #CLIENT_PID}: seconds a request (and each connection's handshake) may take, 1-86400 (default 60). */
+    public static final String CLIENT_REQUEST_TIMEOUT_SECONDS = "requestTimeoutSeconds";
+    /** {@value #CLIENT_PID}: connections per device when the server allows several, 1-16 (default 1). */
+    public static final String CLIENT_CONNECTIONS = "connections";
+
+    /** Factory PID of an export: one factory configuration per exported device. */
+    public static final String EXPORT_FACTORY_PID = "org.kcopyd.nbd.export";
+    /** The export's name; empty (the default) is the default export. */
+    public static final String EXPORT_NAME = "name";
+    /**
+     * The device: an absolute file or block device path, or an LDAP filter over
+     * {@code BlockDevice} services (starting with {@code (}), e.g.
+     * {@code (&(kcopyd.device.role=snapshot)(kcopyd.snapshot.name=s1))}.
+     */
+    public static final String EXPORT_DEVICE = "device";
+    /** The Unix domain socket to listen on (absolute path); exactly one of this and {@value #EXPORT_LISTEN}. */
+    public static final String EXPORT_SOCKET = "socket";
+    /** The TCP address to listen on, {@code HOST:PORT} ({@code [v6]:PORT} for IPv6). */
+    public static final String EXPORT_LISTEN = "listen";
+    /** True: clients may not write (a path device is then opened read-only). */
+    public static final String EXPORT_READ_ONLY = "readOnly";
+    /** Connections this export serves at once, 1-100000 (default 64). */
+    public static final String EXPORT_MAX_CONNECTIONS = "maxConnections";
+    /** True: allow TCP on an address other than loopback, without TLS (which is not supported yet). */
+    public static final String EXPORT_INSECURE = "insecure";
+
+    /** The URI schemes of the device provider: {@code nbd}, {@code nbd+unix}, {@code nbds}, {@code nbds+unix}. */
+    public static final List<String> SCHEMES = List.of("nbd", "nbd+unix", "nbds", "nbds+unix");
+
+    private NbdConfig() {
+    }
+}

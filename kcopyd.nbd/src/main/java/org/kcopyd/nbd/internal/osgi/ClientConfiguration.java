@@ -1,0 +1,25 @@
+package org.kcopyd.nbd.internal.osgi;
+
+import org.kcopyd.nbd.NbdConfig;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/** The NBD client's configuration ({@value NbdConfig#CLIENT_PID}); {@link NbdDeviceProvider} checks the values. */
+@ObjectClassDefinition(id = NbdConfig.CLIENT_PID, name = "kcopyd NBD client",
+        description = "How kcopyd opens devices named by NBD URIs (nbd://, nbd+unix://; nbds:// and nbds+unix:// "
+                + "are refused: TLS is not supported yet): copy and zero sources and destinations, snapshot origins "
+                + "and mirror legs. Owned by kcopyd.nbd, so that the engine's configuration (org.kcopyd.engine) "
+                + "knows nothing of NBD. Applies to devices opened afterwards.")
+@interface ClientConfiguration {
+
+    @AttributeDefinition(name = "Request timeout (seconds)", min = "1", max = "86400",
+            description = "Time one NBD request, and the handshake of each connection, may take before it fails "
+                    + "with a message naming it: 1 to 86400 seconds (one day); default 60. A server that stops "
+                    + "answering fails the job within this time instead of hanging it.")
+    int requestTimeoutSeconds() default 60;
+
+    @AttributeDefinition(name = "Connections", min = "1", max = "16",
+            description = "Connections per device, 1 to 16 (default 1); more than one only when the server "
+                    + "advertises multi-conn, else one is opened.")
+    int connections() default 1;
+}
