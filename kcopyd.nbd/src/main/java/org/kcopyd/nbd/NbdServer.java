@@ -93,10 +93,7 @@ public final class NbdServer implements Closeable {
         public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
         /** Default bytes of reads and writes in flight per connection: 64 MiB. */
         public static final long DEFAULT_MAX_OUTSTANDING_BYTES = 64L << 20;
-        private static final int MAX_BLOCK = 32 << 20;
-        private static final int PREFERRED_BLOCK = 4096;
-        private static final int MAX_REQUESTS = 1024;
-        private static final int MAX_OPTION = 64 * 1024;
+        private static final int MAX_BLOCK = ServerSettings.MAX_BLOCK_SIZE;
 
         private final List<ServerExport> exports = new ArrayList<>();
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
@@ -204,8 +201,7 @@ public final class NbdServer implements Closeable {
         }
 
         private ServerSettings settings() {
-            return new ServerSettings(maxConnections, handshakeTimeout, maxOutstandingBytes, MAX_REQUESTS,
-                PREFERRED_BLOCK, MAX_BLOCK, MAX_OPTION);
+            return ServerSettings.standard(maxConnections, handshakeTimeout, maxOutstandingBytes);
         }
     }
 }

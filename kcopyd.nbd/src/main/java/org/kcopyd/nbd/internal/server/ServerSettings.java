@@ -21,4 +21,18 @@ public record ServerSettings(int maxConnections, Duration handshakeTimeout, long
 
     /** The advertised and enforced minimum block size: one sector. */
     public static final int MIN_BLOCK_SIZE = 512;
+    /** The advertised and enforced maximum read/write length: 32 MiB. */
+    public static final int MAX_BLOCK_SIZE = 32 << 20;
+    private static final int PREFERRED_BLOCK = 4096;
+    private static final int MAX_REQUESTS = 1024;
+    private static final int MAX_OPTION = 64 * 1024;
+
+    /**
+     * @return the settings with these limits and the fixed protocol limits: 4 KiB preferred and
+     *         32 MiB maximum block size, 1024 requests in flight, 64 KiB option data
+     */
+    public static ServerSettings standard(int maxConnections, Duration handshakeTimeout, long maxOutstandingBytes) {
+        return new ServerSettings(maxConnections, handshakeTimeout, maxOutstandingBytes, MAX_REQUESTS,
+            PREFERRED_BLOCK, MAX_BLOCK_SIZE, MAX_OPTION);
+    }
 }

@@ -1,13 +1,13 @@
 package org.kcopyd.nbd.internal.server;
 
-import java.io.EOFException;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
-import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+
+import org.kcopyd.nbd.internal.protocol.ProtocolException;
 
 /**
  * One client connection of a server, run by its own thread: the handshake (bounded by the
@@ -63,10 +63,11 @@ final class Session implements Runnable {
             } else if (refused == null) {
                 new Transmission(channel, agreement, settings, pool, peer).run();
             }
-        } catch (EOFException | ClosedChannelException e) {
-            LOG.log(Level.DEBUG, () -> "NBD client " + peer + " disconnected: " + e.getMessage());
+        } catch (ProtocolException e) {
+            LOG.log(Level.INFO, () -> "NBD client " + peer + " disconnected for breaking the protocol: " + e.getMessage());
         } catch (IOException e) {
-            LOG.log(Level.INFO, () -> "NBD client " + peer + " disconnected: " + e.getMessage());
+            // The client went away (end of stream, reset, closed by close()): nothing to report.
+            LOG.log(Level.DEBUG, () -> "NBD client " + peer + " disconnected: " + e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {

@@ -144,11 +144,11 @@ final class Transmission {
             return Nbd.EINVAL;
         }
         boolean writes = type == Nbd.CMD_WRITE || type == Nbd.CMD_WRITE_ZEROES || type == Nbd.CMD_TRIM;
-        if (type == Nbd.CMD_TRIM && !device.supportsDiscard()) {
-            return Nbd.EINVAL;
-        }
         if (writes && export.refusesWrites()) {
             return Nbd.EPERM;
+        }
+        if (type == Nbd.CMD_TRIM && !device.supportsDiscard()) {
+            return Nbd.EINVAL;
         }
         if (type == Nbd.CMD_BLOCK_STATUS && !blockStatus) {
             return Nbd.EINVAL;
@@ -164,6 +164,9 @@ final class Transmission {
             return Nbd.EINVAL;
         }
         if ((type == Nbd.CMD_READ || type == Nbd.CMD_WRITE) && request.length() > settings.maxBlockSize()) {
+            return Nbd.EINVAL;
+        }
+        if (type == Nbd.CMD_BLOCK_STATUS && request.length() == 0) {
             return Nbd.EINVAL;
         }
         if (type == Nbd.CMD_WRITE_ZEROES && (request.flags() & Nbd.CMD_FLAG_FAST_ZERO) != 0

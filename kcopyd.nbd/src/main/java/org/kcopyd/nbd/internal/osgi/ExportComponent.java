@@ -1,0 +1,249 @@
+package org.kcopyd.nbd.internal.osgi;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.BlockDeviceOpener;
+import org.kcopyd.api.DeviceOption;
+import org.kcopyd.nbd.NbdConfig;
+import org.kcopyd.nbd.internal.server.ServerExport;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
+import org.osgi.framework.Filter;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
+import org.osgi.util.tracker.ServiceTracker;
+import org.osgi.util.tracker.ServiceTrackerCustomizer;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.Designate;
+
+/**
+ * One NBD export per factory configuration of {@value NbdConfig#EXPORT_FACTORY_PID}.
+ *
+ * <p>A path device is opened through the {@link BlockDeviceOpener} service when the component
+ * activates (read-write and claimed, or read-only with {@code readOnly}) and closed when it
+ * deactivates. A service-filter device is tracked: exported while exactly one {@link BlockDevice}
+ * service matches, withdrawn (its clients disconnected) when it goes away or a second one makes
+ * the choice ambiguous; the component stays active meanwhile and logs what it waits for.
+ *
+ * <p>Refusals fail the activation, as the snapshot and mirror components do, so that DS, the
+ * runtime's configuration check and Karaf report the reason: {@link IllegalArgumentException} for
+ * a bad value (an address beyond loopback without {@code insecure}, a name taken on that listener,
+ * a socket path that is not a socket), {@link IOException} for what could not be done (the
+ * address in use, the device cannot be opened or is claimed). A change of configuration
+ * deactivates and activates the component again: the export's clients reconnect.
+ */
+@Component(configurationPid = NbdConfig.EXPORT_FACTORY_PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
+        service = {}, immediate = true)
+@Designate(ocd = ExportConfiguration.class, factory = true)
+public final class ExportComponent {
+
+    private static final System.Logger LOG = System.getLogger(ExportComponent.class.getName());
+
+    @Reference
+    NbdListeners listeners;
+
+    /** Needed for path devices only: static, greedy, so that a later opener reactivates a failed export. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policyOption = ReferencePolicyOption.GREEDY)
+    BlockDeviceOpener opener;
+
+    private ExportSettings settings;
+    private BlockDevice ownedDevice;
+    private ServiceTracker<BlockDevice, BlockDevice> tracker;
+    /** The export served now (null while a service device is missing); guarded by {@code this}. */
+    private ServerExport served;
+    private ServiceReference<BlockDevice> servedRef;
+
+    @Activate
+    void activate(BundleContext context, ExportConfiguration configuration, Map<String, Object> properties)
+            throws IOException {
+        ExportSettings s = ExportSettings.of(configuration);
+        settings = s;
+        if (s.exposed()) {
+            LOG.log(Level.WARNING, "NBD export '" + s.name() + "' listens on " + s.where() + ", which is not a loopback "
+                + "address, without TLS (not supported yet): anyone who reaches it can read"
+                + (s.readOnly() ? "" : " and write") + " " + describe(s) + " (" + NbdConfig.EXPORT_INSECURE + "=true)");
+        }
+        if (s.devicePath() != null) {
+            BlockDeviceOpener o = opener;
+            if (o == null) {
+                throw new IllegalStateException("export '" + s.name() + "': no BlockDeviceOpener service to open "
+                    + s.devicePath() + " (is kcopyd.impl started?)");
+            }
+            BlockDevice device = s.readOnly() ? o.open(s.devicePath()) : o.open(s.devicePath(), DeviceOption.READ_WRITE);
+            try {
+                ServerExport export = new ServerExport(s.name(), device, s.readOnly(), s.maxConnections());
+                listeners.add(s, export);
+                synchronized (this) {
+                    served = export;
+                }
+            } catch (IOException | RuntimeException e) {
+                device.close();
+                throw e;
+            }
+            ownedDevice = device;
+            LOG.log(Level.INFO, () -> "NBD export '" + s.name() + "' of " + s.devicePath() + " on " + s.where());
+            return;
+        }
+        Filter filter;
+        try {
+            filter = context.createFilter("(&(" + Constants.OBJECTCLASS + "=" + BlockDevice.class.getName() + ")"
+                + s.deviceFilter() + ")");
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalArgumentException(NbdConfig.EXPORT_FACTORY_PID + ": " + NbdConfig.EXPORT_DEVICE + " '"
+                + s.deviceFilter() + "' is not a valid filter: " + e.getMessage(), e);
+        }
+        tracker = new ServiceTracker<>(context, filter, new Customizer(context));
+        tracker.open();
+        synchronized (this) {
+            if (served == null) {
+                LOG.log(Level.INFO, () -> "NBD export '" + s.name() + "' on " + s.where() + " waits for a BlockDevice "
+                    + "service matching " + s.deviceFilter());
+            }
+        }
+    }
+
+    /** Re-decides the served device whenever a matching service comes, changes or goes. */
+    private final class Customizer implements ServiceTrackerCustomizer<BlockDevice, BlockDevice> {
+        private final BundleContext context;
+
+        Customizer(BundleContext context) {
+            this.context = context;
+        }
+
+        @Override
+        public BlockDevice addingService(ServiceReference<BlockDevice> reference) {
+            BlockDevice device = context.getService(reference);
+            if (device != null) {
+                reconsider(reference, device, false);
+            }
+            return device;
+        }
+
+        @Override
+        public void modifiedService(ServiceReference<BlockDevice> reference, BlockDevice device) {
+            // Still matching (else removedService): nothing changes.
+        }
+
+        @Override
+        public void removedService(ServiceReference<BlockDevice> reference, BlockDevice device) {
+            reconsider(reference, device, true);
+            context.ungetService(reference);
+        }
+    }
+
+    /**
+     * The served device after {@code reference} came or went: the only matching service, or none.
+     * Runs on the thread registering or unregistering the service, before it completes: a device
+     * going away is no longer exported when its unregistration returns.
+     */
+    synchronized void reconsider(ServiceReference<BlockDevice> reference, BlockDevice device, boolean gone) {
+        ExportSettings s = settings;
+        if (s == null) {
+            return;
+        }
+        List<ServiceReference<BlockDevice>> matching = tracked();
+        if (gone) {
+            matching.remove(reference);
+        } else if (!matching.contains(reference)) {
+            matching.add(reference);
+        }
+        if (served != null && (matching.size() != 1 || !matching.get(0).equals(servedRef))) {
+            withdraw(s, gone && reference.equals(servedRef) ? "its device service went away"
+                : matching.size() + " BlockDevice services match " + s.deviceFilter() + " now");
+        }
+        if (matching.size() > 1) {
+            LOG.log(Level.ERROR, "NBD export '" + s.name() + "' on " + s.where() + " is not served: "
+                + matching.size() + " BlockDevice services match " + s.deviceFilter() + " (" + names(matching)
+                + "); make the filter name one device");
+            return;
+        }
+        if (served != null || matching.isEmpty()) {
+            return;
+        }
+        ServiceReference<BlockDevice> only = matching.get(0);
+        BlockDevice target = only.equals(reference) ? device : tracker.getService(only);
+        if (target == null) {
+            return;
+        }
+        ServerExport export = new ServerExport(s.name(), target, s.readOnly(), s.maxConnections());
+        try {
+            listeners.add(s, export);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.ERROR, "NBD export '" + s.name() + "' of " + target.name() + " could not be served on "
+                + s.where() + ": " + e.getMessage());
+            return;
+        }
+        served = export;
+        servedRef = only;
+        LOG.log(Level.INFO, () -> "NBD export '" + s.name() + "' of " + target.name() + " on " + s.where());
+    }
+
+    private List<ServiceReference<BlockDevice>> tracked() {
+        ServiceReference<BlockDevice>[] refs = tracker == null ? null : tracker.getServiceReferences();
+        List<ServiceReference<BlockDevice>> list = new java.util.ArrayList<>();
+        if (refs != null) {
+            list.addAll(List.of(refs));
+        }
+        list.sort(Comparator.naturalOrder());
+        return list;
+    }
+
+    private static String names(List<ServiceReference<BlockDevice>> refs) {
+        return String.join(", ", refs.stream().map(r -> "service " + r.getProperty(Constants.SERVICE_ID)
+            + (r.getProperty(BlockDevice.NAME) != null ? " " + r.getProperty(BlockDevice.NAME) : "")).toList());
+    }
+
+    private void withdraw(ExportSettings s, String why) {
+        listeners.remove(s, served);
+        LOG.log(Level.INFO, () -> "NBD export '" + s.name() + "' on " + s.where() + " withdrawn, its clients "
+            + "disconnected: " + why);
+        served = null;
+        servedRef = null;
+    }
+
+    /** @return true if the export is served now (for tests) */
+    synchronized boolean serving() {
+        return served != null;
+    }
+
+    private static String describe(ExportSettings s) {
+        return s.devicePath() != null ? s.devicePath().toString() : "the device matching " + s.deviceFilter();
+    }
+
+    @Deactivate
+    void deactivate() {
+        ServiceTracker<BlockDevice, BlockDevice> t;
+        synchronized (this) {
+            t = tracker;
+            tracker = null;
+            if (served != null) {
+                listeners.remove(settings, served);
+                served = null;
+                servedRef = null;
+            }
+            settings = null;
+        }
+        if (t != null) {
+            t.close();
+        }
+        if (ownedDevice != null) {
+            try {
+                ownedDevice.close();
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "NBD export: closing " + ownedDevice.name() + " failed: " + e.getMessage());
+            }
+            ownedDevice = null;
+        }
+    }
+}
