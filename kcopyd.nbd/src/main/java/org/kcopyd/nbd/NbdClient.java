@@ -12,15 +12,19 @@ import org.kcopyd.nbd.internal.client.Connector;
  * <p>The device: {@link BlockDevice#name()} is the URI; sizes are the export's bytes / 512 (an
  * export whose size is not a multiple of 512 is refused); reads and writes larger than the
  * server's maximum block size are split; requests not aligned to the server's minimum block size
- * are refused; {@code flush} sends NBD_CMD_FLUSH on every connection, {@code writeZeroes}
- * NBD_CMD_WRITE_ZEROES and {@code discard} NBD_CMD_TRIM, each supported only when the server
- * advertises it. Many requests are in flight at once; each fails after the request timeout with a
- * message naming it. A lost connection fails every request in flight at once, and later ones at
- * once too. {@code close()} sends NBD_CMD_DISC and closes the connections.
+ * are refused; {@code flush} sends NBD_CMD_FLUSH on every connection (and completes at once when
+ * the server has no flush command), {@code writeZeroes} NBD_CMD_WRITE_ZEROES and {@code discard}
+ * NBD_CMD_TRIM, each supported only when the server advertises it. Many requests are in flight at
+ * once; each fails after the request timeout with a message naming it. A lost connection fails
+ * every request in flight at once, and later ones at once too. {@code close()} sends NBD_CMD_DISC
+ * and closes the connections.
  *
- * <p><b>Threading.</b> The device is thread-safe. Stages complete on the connection's reader
- * thread (replies), the device's timer thread (timeouts) or the calling thread (refusals); do not
- * block in their callbacks.
+ * <p><b>Threading.</b> The device is thread-safe. A request is written to the socket by the
+ * calling thread (header and payload in one gathering write, one request at a time per
+ * connection), so a call may block while the socket's send buffer is full; a server that stops
+ * reading for longer than the request timeout loses the connection, which unblocks the callers.
+ * Stages complete on the connection's reader thread (replies), the device's timer thread
+ * (timeouts) or the calling thread (refusals); do not block in their callbacks.
  */
 public final class NbdClient {
 

@@ -100,6 +100,7 @@ final class ClientConnection {
             } else {
                 Channels.writeFully(channel, header);
             }
+            p.sent = true;
         } catch (IOException e) {
             fail(new IOException(name + ": sending " + request.describe() + " failed: " + e.getMessage(), e));
         } finally {
@@ -123,6 +124,7 @@ final class ClientConnection {
             header.clear();
             request.encode(header);
             Channels.writeFully(channel, header.flip());
+            p.sent = true;
         } catch (IOException e) {
             fail(new IOException(name + ": sending " + request.describe() + " failed: " + e.getMessage(), e));
         } finally {
@@ -136,6 +138,13 @@ final class ClientConnection {
     }
 
     private void timedOut(Pending p) {
+        if (!p.sent) {
+            // The server has not taken the request in all this time: sending blocks (and with it
+            // the callers waiting for the write lock) until the connection is dropped.
+            fail(new IOException("sending " + p.request.describe() + " stalled for the request timeout of "
+                + timeoutMillis + " ms (the server does not read)"));
+            return;
+        }
         if (p.state.compareAndSet(Pending.WAITING, Pending.FINISHED)) {
             p.future.completeExceptionally(new IOException(p.request.describe() + " on " + name + " timed out: no reply"
                 + " within the request timeout of " + timeoutMillis + " ms"));

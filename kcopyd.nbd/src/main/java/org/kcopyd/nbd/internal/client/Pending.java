@@ -32,6 +32,8 @@ final class Pending {
     /** The first error chunk's description (reader thread only). */
     String error;
     volatile ScheduledFuture<?> timeout;
+    /** True once the whole request (header and payload) is in the socket. */
+    volatile boolean sent;
 
     Pending(Request request, ByteBuffer destination) {
         this.request = request;

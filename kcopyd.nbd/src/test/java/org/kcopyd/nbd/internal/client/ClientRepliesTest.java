@@ -197,6 +197,30 @@ class ClientRepliesTest {
     }
 
     @Test
+    void aServerThatStopsReadingFailsTheBlockedWriteWithinTheTimeout() throws Exception {
+        java.util.concurrent.CountDownLatch stuck = new java.util.concurrent.CountDownLatch(1);
+        Path socket = dir.resolve("stuck.sock");
+        toClose.add(new ScriptedServer(socket, ScriptedServer.Handshake.normal(64L << 20), (request, payload, out) -> {
+            try {
+                stuck.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        toClose.add(stuck::countDown);
+        NbdBlockDevice device = Connector.open("stuck", null, 0, socket, "", Duration.ofMillis(300), 1);
+        toClose.add(device);
+        // The first write is taken, then nobody reads: the big one (split at the 1 MiB maximum) cannot be
+        // sent and blocks its caller.
+        device.write(0, ByteBuffer.allocate(512));
+        java.util.concurrent.CompletableFuture<Void> big = java.util.concurrent.CompletableFuture
+            .supplyAsync(() -> device.write(8, ByteBuffer.allocate(16 << 20)))
+            .thenCompose(stage -> stage);
+        assertThat(failure(big)).hasMessageContaining("WRITE of 1048576 bytes at offset 4096 on stuck #1 failed")
+            .hasMessageContaining("stalled for the request timeout of 300 ms");
+    }
+
+    @Test
     void nothingListeningIsReportedWithTheUri() {
         Path socket = dir.resolve("nobody.sock");
         assertThatThrownBy(() -> Connector.open("nbd+unix:///?socket=" + socket, null, 0, socket, "",
