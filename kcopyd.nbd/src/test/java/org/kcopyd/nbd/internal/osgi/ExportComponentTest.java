@@ -208,14 +208,26 @@ class ExportComponentTest {
     }
 
     @Test
-    void anExportServesAtMostItsMaximumConnections() throws Exception {
-        activate(config("", image("a.img", 7).toString(), NbdConfig.EXPORT_MAX_CONNECTIONS, 1));
-        BlockDevice first = connect("");
-        BlockDevice second = connect("");
+    void anExportServesAtMostItsMaximumConnectionsAndTheListenerTheirSum() throws Exception {
+        activate(config("a", image("a.img", 7).toString(), NbdConfig.EXPORT_MAX_CONNECTIONS, 1));
+        BlockDevice first = connect("a");
+        // The listener's limit is 1 (its only export's): a second connection is closed at once.
+        assertThatThrownBy(() -> connect("a")).isInstanceOf(IOException.class);
+        activate(config("b", image("b.img", 8).toString(), NbdConfig.EXPORT_MAX_CONNECTIONS, 1));
+        // Now 2: a second client of 'a' negotiates, then is disconnected, as 'a' serves its one already.
+        BlockDevice second = connect("a");
         assertThatThrownBy(() -> read(second, 0, 512)).isInstanceOf(ExecutionException.class);
         assertThat(read(first, 0, 512)).hasSize(512);
-        second.close();
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(read(connect(""), 0, 512)).hasSize(512));
+        assertThat(read(connect("b"), 0, 512)).hasSize(512);
+        first.close();
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            BlockDevice again = connect("a");
+            try {
+                assertThat(read(again, 0, 512)).hasSize(512);
+            } finally {
+                again.close();
+            }
+        });
     }
 
     @Test
