@@ -2,6 +2,8 @@ package org.kcopyd.nbd.internal.server;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Direct buffers for request payloads, reused: one free list per power-of-two size from 4 KiB up;
@@ -12,15 +14,13 @@ final class BufferPool {
     private static final int MIN_SHIFT = 12;
 
     private final long maxIdleBytes;
-    private final ArrayDeque<ByteBuffer>[] free;
+    private final List<ArrayDeque<ByteBuffer>> free = new ArrayList<>();
     private long idleBytes;
 
-    @SuppressWarnings("unchecked")
     BufferPool(long maxIdleBytes) {
         this.maxIdleBytes = maxIdleBytes;
-        this.free = new ArrayDeque[32 - MIN_SHIFT];
-        for (int i = 0; i < free.length; i++) {
-            free[i] = new ArrayDeque<>();
+        for (int shift = MIN_SHIFT; shift < 32; shift++) {
+            free.add(new ArrayDeque<>());
         }
     }
 
@@ -29,7 +29,7 @@ final class BufferPool {
         int shift = Math.max(MIN_SHIFT, 32 - Integer.numberOfLeadingZeros(Math.max(1, length) - 1));
         ByteBuffer buffer;
         synchronized (this) {
-            buffer = free[shift - MIN_SHIFT].poll();
+            buffer = free.get(shift - MIN_SHIFT).poll();
             if (buffer != null) {
                 idleBytes -= buffer.capacity();
             }
@@ -45,7 +45,7 @@ final class BufferPool {
         int shift = Integer.numberOfTrailingZeros(buffer.capacity());
         synchronized (this) {
             if (idleBytes + buffer.capacity() <= maxIdleBytes) {
-                free[shift - MIN_SHIFT].push(buffer);
+                free.get(shift - MIN_SHIFT).push(buffer);
                 idleBytes += buffer.capacity();
             }
         }
