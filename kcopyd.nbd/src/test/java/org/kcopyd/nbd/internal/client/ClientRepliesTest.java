@@ -221,6 +221,18 @@ class ClientRepliesTest {
     }
 
     @Test
+    void oneConnectionOnlyWhenTheServerDoesNotAdvertiseMultiConn() throws Exception {
+        Path socket = dir.resolve("single.sock");
+        toClose.add(new ScriptedServer(socket, ScriptedServer.Handshake.normal(SIZE), (request, payload, out) ->
+            ScriptedServer.chunk(out, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_NONE, request.cookie(), 0)));
+        NbdBlockDevice device = Connector.open("single", null, 0, socket, "", Duration.ofSeconds(10), 4);
+        toClose.add(device);
+        assertThat(device.info().has(Nbd.FLAG_CAN_MULTI_CONN)).isFalse();
+        assertThat(device.connectionCount()).isEqualTo(1);
+        device.flush().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
     void nothingListeningIsReportedWithTheUri() {
         Path socket = dir.resolve("nobody.sock");
         assertThatThrownBy(() -> Connector.open("nbd+unix:///?socket=" + socket, null, 0, socket, "",
