@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
         footer = {"", "The runtime jar (java -jar kcopyd.jar [--config-dir DIR] [COMMAND...]) reads configuration files "
                 + "(*.cfg, *.config) only from a directory named with --config-dir, given before the command; the directory "
                 + "and its files must not be writable by others. Without a command it opens the interactive shell."},
-        subcommands = {CopyCommand.class, ZeroCommand.class, SnapshotCommand.class, MirrorCommand.class,
+        subcommands = {CopyCommand.class, ZeroCommand.class, ServeCommand.class, SnapshotCommand.class, MirrorCommand.class,
             ConfigCommand.class, DemoCommand.class})
 final class Commands {
 

@@ -17,7 +17,8 @@ import org.osgi.service.component.annotations.Deactivate;
  * and Karaf log it as an ERROR with its stack trace, for what is a user's mistake or a missing file.
  */
 @Component(service = KcopydShellCommands.class, property = {"osgi.command.scope=kcopyd",
-    "osgi.command.function=copy", "osgi.command.function=zero", "osgi.command.function=snapshot",
+    "osgi.command.function=copy", "osgi.command.function=zero", "osgi.command.function=serve",
+    "osgi.command.function=snapshot",
     "osgi.command.function=mirror", "osgi.command.function=config", "osgi.command.function=demo"})
 public final class KcopydShellCommands {
 
@@ -79,6 +80,14 @@ public final class KcopydShellCommands {
     @Descriptor("zero DST[:SECTOR[+COUNT]]... [--flush] [--json]: sets regions to zeros")
     public String zero(@Descriptor("arguments (see zero --help)") String... args) {
         run("zero", args);
+        return null;
+    }
+
+    /** @see ServeCommand */
+    @Descriptor("serve DEVICE (--socket PATH | --listen HOST:PORT) [--export NAME] [--read-only]: an NBD server of "
+            + "DEVICE until interrupted")
+    public String serve(@Descriptor("arguments (see serve --help)") String... args) {
+        run("serve", args);
         return null;
     }
 

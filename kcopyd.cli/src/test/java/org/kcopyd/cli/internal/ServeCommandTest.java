@@ -1,0 +1,135 @@
+package org.kcopyd.cli.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.DeviceOption;
+import org.kcopyd.nbd.NbdClient;
+import org.kcopyd.nbd.NbdUri;
+
+/**
+ * {@code serve}: a file served on a Unix socket is read and written by an NBD client, the
+ * listening line names the URI, an interruption (the shell's Ctrl-C) stops it with 130, removes
+ * the socket and releases the claim; every refusal is one line with exit 2 or 1 and leaves the
+ * files as they were.
+ */
+class ServeCommandTest {
+
+    private static final int SIZE = 1 << 20;
+
+    @TempDir
+    Path dir;
+    private final CommandFixture fixture = new CommandFixture();
+
+    @AfterEach
+    void close() {
+        fixture.close();
+    }
+
+    private final AtomicReference<Thread> thread = new AtomicReference<>();
+
+    /** Runs serve on its own thread, as the shell does; interrupting that thread is the shell's Ctrl-C. */
+    private CompletableFuture<Integer> serve(String... args) {
+        CompletableFuture<Integer> result = new CompletableFuture<>();
+        Thread t = new Thread(() -> result.complete(fixture.run(args)), "serve-under-test");
+        thread.set(t);
+        t.start();
+        return result;
+    }
+
+    @Test
+    void servesAFileUntilInterruptedThenRemovesItsSocketAndReleasesTheFile() throws Exception {
+        Path img = CommandFixture.image(dir, "disk.img", SIZE, 1);
+        Path socket = dir.resolve("a.sock");
+        CompletableFuture<Integer> code = serve("serve", img.toString(), "--socket", socket.toString());
+        String uri = "nbd+unix:///?socket=" + socket;
+        await().atMost(Duration.ofSeconds(10)).until(() -> fixture.out().contains(" at " + uri));
+        assertThat(fixture.out()).isEqualTo("kcopyd serve: serving " + img + " read-write at " + uri
+            + System.lineSeparator());
+
+        try (BlockDevice client = NbdClient.connect(NbdUri.parse(uri))) {
+            ByteBuffer all = ByteBuffer.allocate(SIZE);
+            client.read(0, all).toCompletableFuture().get(10, TimeUnit.SECONDS);
+            assertThat(all.array()).isEqualTo(Files.readAllBytes(img));
+            byte[] ab = new byte[4096];
+            Arrays.fill(ab, (byte) 0xab);
+            client.write(16, ByteBuffer.wrap(ab)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+            client.flush().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            assertThat(Arrays.copyOfRange(Files.readAllBytes(img), 8192, 8192 + 4096)).isEqualTo(ab);
+            // While it serves, the file is claimed for writing.
+            assertThat(fixture.run("zero", img.toString())).isEqualTo(Exit.FAILED);
+        }
+
+        thread.get().interrupt();
+        assertThat(code.get(10, TimeUnit.SECONDS)).isEqualTo(Exit.INTERRUPTED);
+        assertThat(fixture.out()).contains("kcopyd serve: stopped serving " + img + " at " + uri);
+        assertThat(socket).doesNotExist();
+        fixture.opener.open(img, DeviceOption.READ_WRITE).close();
+    }
+
+    @Test
+    void readOnlyWithJsonReportsTheUriAndRefusesWrites() throws Exception {
+        Path img = CommandFixture.image(dir, "disk.img", SIZE, 2);
+        byte[] before = Files.readAllBytes(img);
+        Path socket = dir.resolve("b.sock");
+        CompletableFuture<Integer> code = serve("serve", img.toString(), "--socket", socket.toString(), "--read-only",
+            "--export", "disk", "--json");
+        String uri = "nbd+unix:///disk?socket=" + socket;
+        await().atMost(Duration.ofSeconds(10)).until(() -> fixture.out().contains("listening"));
+        assertThat(fixture.out().strip()).isEqualTo("{\"result\":\"listening\",\"uri\":\"" + uri + "\",\"device\":\""
+            + img + "\",\"export\":\"disk\",\"readOnly\":true}");
+        try (BlockDevice client = NbdClient.connect(NbdUri.parse(uri))) {
+            assertThat(client.isReadOnly()).isTrue();
+        }
+        thread.get().interrupt();
+        assertThat(code.get(10, TimeUnit.SECONDS)).isEqualTo(Exit.INTERRUPTED);
+        assertThat(fixture.out()).contains("{\"result\":\"stopped\",\"uri\":\"" + uri + "\"");
+        assertThat(fixture.err()).isEmpty();
+        assertThat(Files.readAllBytes(img)).isEqualTo(before);
+    }
+
+    @Test
+    void refusalsAreOneLineAndTouchNothing() throws Exception {
+        Path img = CommandFixture.image(dir, "disk.img", SIZE, 3);
+        byte[] before = Files.readAllBytes(img);
+        Path notASocket = Files.writeString(dir.resolve("file.sock"), "precious");
+        String sock = dir.resolve("c.sock").toString();
+        assertRefused(Exit.USAGE, "--socket", "serve", img.toString());
+        assertRefused(Exit.USAGE, "mutually exclusive", "serve", img.toString(), "--socket", sock, "--listen",
+            "127.0.0.1:10809");
+        assertRefused(Exit.USAGE, "192.0.2.1:10809 is not a loopback address", "serve", img.toString(), "--listen",
+            "192.0.2.1:10809");
+        assertRefused(Exit.USAGE, "port 0 is outside 1..65535", "serve", img.toString(), "--listen", "127.0.0.1:0");
+        assertRefused(Exit.USAGE, "--max-connections 0 is outside 1..100000", "serve", img.toString(), "--socket",
+            sock, "--max-connections", "0");
+        assertRefused(Exit.USAGE, "is not a socket", "serve", img.toString(), "--socket", notASocket.toString());
+        assertRefused(Exit.USAGE, "is a directory", "serve", dir.toString(), "--socket", sock);
+        assertRefused(Exit.FAILED, "missing.img", "serve", dir.resolve("missing.img").toString(), "--socket", sock);
+        try (BlockDevice held = fixture.opener.open(img, DeviceOption.READ_WRITE)) {
+            assertRefused(Exit.FAILED, "disk.img", "serve", img.toString(), "--socket", sock);
+        }
+        assertThat(Files.readString(notASocket)).isEqualTo("precious");
+        assertThat(Files.readAllBytes(img)).isEqualTo(before);
+        assertThat(Path.of(sock)).doesNotExist();
+    }
+
+    private void assertRefused(int exit, String message, String... args) {
+        fixture.err.getBuffer().setLength(0);
+        assertThat(fixture.run(args)).as(fixture.err().toString()).isEqualTo(exit);
+        assertThat(fixture.err()).contains(message);
+        assertThat(fixture.err().strip().lines()).hasSize(1);
+    }
+}
