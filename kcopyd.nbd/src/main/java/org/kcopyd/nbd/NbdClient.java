@@ -5,6 +5,7 @@ import java.util.Objects;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.nbd.internal.client.Connector;
+import org.kcopyd.nbd.internal.tls.TlsFiles;
 
 /**
  * Opens an NBD export as a {@link BlockDevice}.
@@ -18,6 +19,16 @@ import org.kcopyd.nbd.internal.client.Connector;
  * once; each fails after the request timeout with a message naming it. A lost connection fails
  * every request in flight at once, and later ones at once too. {@code close()} sends NBD_CMD_DISC
  * and closes the connections.
+ *
+ * <p><b>TLS.</b> {@code nbds} and {@code nbds+unix} URIs send {@code NBD_OPT_STARTTLS} first and
+ * negotiate everything else inside TLS (1.3 or 1.2). The server's certificate must chain to the
+ * CA of the URI's {@code tls-certificates=DIR} ({@code DIR/ca-cert.pem}), else of
+ * {@link NbdClientOptions#tlsCertificates()}, else of the JDK's default trust store; for TCP its
+ * names must include the URI's host (DNS name or IP address). A Unix socket URI has no host: only
+ * the chain is verified. A directory with {@code client-cert.pem} and {@code client-key.pem}
+ * also gives the client's certificate to servers that ask for one. Refused with an
+ * {@link IOException} naming the URI: a server that does not support TLS, a certificate that is
+ * not trusted or does not name the host; and, for {@code nbd} URIs, a server that requires TLS.
  *
  * <p><b>Threading.</b> The device is thread-safe. A request is written to the socket by the
  * calling thread (header and payload in one gathering write, one request at a time per
@@ -34,19 +45,25 @@ public final class NbdClient {
     /**
      * Connects to an export and negotiates.
      *
-     * @param uri     the export; {@code nbds} and {@code nbds+unix} are refused (TLS is not supported yet)
-     * @param options the request timeout and the number of connections
+     * @param uri     the export
+     * @param options the request timeout, the number of connections, the TLS certificates
      * @return the open device; close it to disconnect
-     * @throws IOException naming the URI if connecting or negotiating fails or the export is unusable
+     * @throws IOException naming the URI if connecting or negotiating fails, the TLS files cannot
+     *                     be used, or the export is unusable
      */
     public static BlockDevice connect(NbdUri uri, NbdClientOptions options) throws IOException {
         Objects.requireNonNull(uri, "uri");
         Objects.requireNonNull(options, "options");
+        TlsFiles.Client tls = null;
         if (uri.tls()) {
-            throw new IOException("NBD URI '" + uri + "' needs TLS: TLS is not supported yet");
+            try {
+                tls = TlsFiles.client(uri.tlsCertificates() != null ? uri.tlsCertificates() : options.tlsCertificates());
+            } catch (IOException e) {
+                throw new IOException(uri + ": " + e.getMessage(), e);
+            }
         }
         return Connector.open(uri.toString(), uri.host(), uri.port(), uri.socket(), uri.exportName(),
-            options.requestTimeout(), options.connections());
+            options.requestTimeout(), options.connections(), tls);
     }
 
     /** Connects with {@link NbdClientOptions#defaults()}. */

@@ -1,5 +1,6 @@
 package org.kcopyd.nbd;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -11,8 +12,13 @@ import java.util.Objects;
  *                       1 ms to 1 day
  * @param connections    connections to open, 1 to 16; more than one only when the server
  *                       advertises {@code CAN_MULTI_CONN} (else one is opened)
+ * @param tlsCertificates for {@code nbds} URIs without {@code tls-certificates=}: a directory
+ *                       holding {@code ca-cert.pem} (and optionally {@code client-cert.pem} and
+ *                       {@code client-key.pem}), or a PEM file of CA certificates, that the
+ *                       server's certificate must chain to; null for the JDK's default trust store.
+ *                       A URI's {@code tls-certificates} takes precedence.
  */
-public record NbdClientOptions(Duration requestTimeout, int connections) {
+public record NbdClientOptions(Duration requestTimeout, int connections, Path tlsCertificates) {
 
     /** The default request timeout: 60 s. */
     public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(60);
@@ -30,18 +36,28 @@ public record NbdClientOptions(Duration requestTimeout, int connections) {
         }
     }
 
-    /** @return a 60 s request timeout and one connection */
+    /** Options without TLS certificates (the JDK's default trust store for {@code nbds}). */
+    public NbdClientOptions(Duration requestTimeout, int connections) {
+        this(requestTimeout, connections, null);
+    }
+
+    /** @return a 60 s request timeout, one connection, the JDK's default trust store */
     public static NbdClientOptions defaults() {
-        return new NbdClientOptions(DEFAULT_REQUEST_TIMEOUT, 1);
+        return new NbdClientOptions(DEFAULT_REQUEST_TIMEOUT, 1, null);
     }
 
     /** @return these options with another request timeout */
     public NbdClientOptions withRequestTimeout(Duration timeout) {
-        return new NbdClientOptions(timeout, connections);
+        return new NbdClientOptions(timeout, connections, tlsCertificates);
     }
 
     /** @return these options with another number of connections */
     public NbdClientOptions withConnections(int count) {
-        return new NbdClientOptions(requestTimeout, count);
+        return new NbdClientOptions(requestTimeout, count, tlsCertificates);
+    }
+
+    /** @return these options with other TLS certificates (null: the JDK's default trust store) */
+    public NbdClientOptions withTlsCertificates(Path certificates) {
+        return new NbdClientOptions(requestTimeout, connections, certificates);
     }
 }

@@ -38,8 +38,23 @@ public final class NbdConfig {
     public static final String EXPORT_READ_ONLY = "readOnly";
     /** Connections this export serves at once, 1-100000 (default 64). */
     public static final String EXPORT_MAX_CONNECTIONS = "maxConnections";
-    /** True: allow TCP on an address other than loopback, without TLS (which is not supported yet). */
+    /** True: allow TCP on an address other than loopback without TLS. */
     public static final String EXPORT_INSECURE = "insecure";
+    /**
+     * A directory laid out as nbdkit's {@code --tls-certificates DIR} ({@code server-cert.pem},
+     * {@code server-key.pem} as unencrypted PKCS#8, {@code ca-cert.pem}): TLS is then required of
+     * clients, and TCP on any address is allowed without {@value #EXPORT_INSECURE}. Exports sharing
+     * a socket or address must name the same directory.
+     */
+    public static final String EXPORT_TLS_CERTIFICATES = "tlsCertificates";
+    /** True: clients must present a certificate signed by the TLS directory's {@code ca-cert.pem}. */
+    public static final String EXPORT_TLS_VERIFY_CLIENTS = "tlsVerifyClients";
+    /**
+     * {@value #CLIENT_PID}: the directory holding {@code ca-cert.pem} (or a PEM file of CA
+     * certificates) that servers of {@code nbds} URIs without {@code tls-certificates=} are
+     * verified against; empty (the default) for the JDK's default trust store.
+     */
+    public static final String CLIENT_TLS_CERTIFICATES = "tlsCertificates";
 
     /** The URI schemes of the device provider: {@code nbd}, {@code nbd+unix}, {@code nbds}, {@code nbds+unix}. */
     public static final List<String> SCHEMES = List.of("nbd", "nbd+unix", "nbds", "nbds+unix");

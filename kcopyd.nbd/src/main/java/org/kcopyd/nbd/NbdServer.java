@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -17,10 +18,11 @@ import org.kcopyd.nbd.internal.server.Exports;
 import org.kcopyd.nbd.internal.server.Listener;
 import org.kcopyd.nbd.internal.server.ServerExport;
 import org.kcopyd.nbd.internal.server.ServerSettings;
+import org.kcopyd.nbd.internal.tls.TlsFiles;
 
 /**
  * An NBD server exporting block devices over a Unix domain socket or TCP (fixed newstyle
- * negotiation, structured replies, {@code base:allocation}, no TLS).
+ * negotiation, structured replies, {@code base:allocation}, optionally TLS).
  *
  * <pre>{@code
  * try (NbdServer server = NbdServer.builder().export("disk", device, false).startUnix(socket)) {
@@ -40,15 +42,22 @@ import org.kcopyd.nbd.internal.server.ServerSettings;
  * flight per connection (the server stops reading that connection's requests meanwhile), reads
  * and writes of at most 32 MiB each. A misbehaving client only loses its own connection.
  *
+ * <p><b>TLS.</b> With {@link Builder#tls(Path)} TLS (1.3 or 1.2) is required: before {@code NBD_OPT_STARTTLS}
+ * only it and {@code NBD_OPT_ABORT} are served (other options get {@code NBD_REP_ERR_TLS_REQD},
+ * {@code NBD_OPT_EXPORT_NAME} disconnects), so export names, sizes and flags are revealed only
+ * inside TLS. The TLS handshake counts towards the handshake timeout.
+ *
  * <p>The server does not own the devices: {@link #close()} disconnects clients and stops
  * listening, and leaves the devices open.
  */
 public final class NbdServer implements Closeable {
 
     private final Listener listener;
+    private final Path tlsDirectory;
 
-    private NbdServer(Listener listener) {
+    private NbdServer(Listener listener, Path tlsDirectory) {
         this.listener = listener;
+        this.tlsDirectory = tlsDirectory;
     }
 
     /** @return a builder with no exports and the default limits */
@@ -61,13 +70,29 @@ public final class NbdServer implements Closeable {
         return listener.address();
     }
 
-    /** @return the URI a client uses for the export {@code exportName} of this server */
+    /**
+     * @return the URI a client uses for the export {@code exportName} of this server: with TLS an
+     *         {@code nbds} URI whose {@code tls-certificates} is the server's directory when it has
+     *         a {@code ca-cert.pem} (what clients on this machine verify against), else without
+     *         {@code tls-certificates} (clients use their own CA or the JDK's trust store)
+     */
     public NbdUri uri(String exportName) {
         SocketAddress address = listener.address();
+        NbdUri uri;
         if (address instanceof InetSocketAddress inet) {
-            return NbdUri.tcp(inet.getAddress().getHostAddress(), inet.getPort(), exportName);
+            uri = NbdUri.tcp(inet.getAddress().getHostAddress(), inet.getPort(), exportName);
+        } else {
+            uri = NbdUri.unix(((UnixDomainSocketAddress) address).getPath(), exportName);
         }
-        return NbdUri.unix(((UnixDomainSocketAddress) address).getPath(), exportName);
+        if (tlsDirectory == null) {
+            return uri;
+        }
+        return uri.withTls(tlsDirectory.toString().isEmpty() ? null : tlsDirectory);
+    }
+
+    /** @return true if clients must use TLS */
+    public boolean tls() {
+        return tlsDirectory != null;
     }
 
     /** @return the number of client connections being served now */
@@ -99,8 +124,41 @@ public final class NbdServer implements Closeable {
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
         private Duration handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
         private long maxOutstandingBytes = DEFAULT_MAX_OUTSTANDING_BYTES;
+        private TlsFiles.Server tls;
 
         private Builder() {
+        }
+
+        /**
+         * Requires TLS, with the certificate and key of a directory laid out as nbdkit's
+         * {@code --tls-certificates DIR}: {@code server-cert.pem} (the server's X.509 certificate,
+         * optionally followed by its chain) and {@code server-key.pem} (its unencrypted PKCS#8
+         * key, RSA or EC: {@code BEGIN PRIVATE KEY}; other formats are refused with the
+         * {@code openssl pkcs8 -topk8 -nocrypt} command that converts them). Clients are not asked
+         * for certificates. The files are read now.
+         *
+         * @param certificatesDirectory the directory
+         * @return this builder
+         * @throws IOException naming the directory or file and the reason when they cannot be used
+         */
+        public Builder tls(Path certificatesDirectory) throws IOException {
+            return tls(certificatesDirectory, false);
+        }
+
+        /**
+         * Requires TLS as {@link #tls(Path)}, optionally of clients too.
+         *
+         * @param certificatesDirectory the directory
+         * @param verifyClients         true to require every client to present a certificate
+         *                              signed by the directory's {@code ca-cert.pem} (as nbdkit's
+         *                              {@code --tls-verify-peer})
+         * @return this builder
+         * @throws IOException naming the directory or file and the reason when they cannot be used
+         */
+        public Builder tls(Path certificatesDirectory, boolean verifyClients) throws IOException {
+            Objects.requireNonNull(certificatesDirectory, "certificatesDirectory");
+            this.tls = TlsFiles.server(certificatesDirectory, verifyClients);
+            return this;
         }
 
         /**
@@ -170,11 +228,11 @@ public final class NbdServer implements Closeable {
          *
          * @param socket the socket's path
          * @return the running server
-         * @throws IOException if the path is refused or binding fails
+         * @throws IOException if the path is refused, binding fails or the TLS files cannot be used
          */
         public NbdServer startUnix(Path socket) throws IOException {
             Objects.requireNonNull(socket, "socket");
-            return new NbdServer(Listener.unix(socket, exports(), settings()));
+            return new NbdServer(Listener.unix(socket, exports(), settings()), tlsUriDirectory());
         }
 
         /**
@@ -183,14 +241,14 @@ public final class NbdServer implements Closeable {
          * @param host the address to bind, e.g. {@code 127.0.0.1}
          * @param port the port, 0 for any free port (see {@link NbdServer#address()})
          * @return the running server
-         * @throws IOException if binding fails
+         * @throws IOException if binding fails or the TLS files cannot be used
          */
         public NbdServer startTcp(String host, int port) throws IOException {
             Objects.requireNonNull(host, "host");
             if (port < 0 || port > 65535) {
                 throw new IllegalArgumentException("port " + port + " is outside 0-65535");
             }
-            return new NbdServer(Listener.tcp(host, port, exports(), settings()));
+            return new NbdServer(Listener.tcp(host, port, exports(), settings()), tlsUriDirectory());
         }
 
         private Exports exports() {
@@ -201,7 +259,15 @@ public final class NbdServer implements Closeable {
         }
 
         private ServerSettings settings() {
-            return ServerSettings.standard(maxConnections, handshakeTimeout, maxOutstandingBytes);
+            return ServerSettings.standard(maxConnections, handshakeTimeout, maxOutstandingBytes).withTls(tls);
+        }
+
+        /** @return null without TLS; else the directory clients may trust (with ca-cert.pem), or an empty path */
+        private Path tlsUriDirectory() {
+            if (tls == null) {
+                return null;
+            }
+            return Files.isRegularFile(tls.directory().resolve(TlsFiles.CA_CERT)) ? tls.directory() : Path.of("");
         }
     }
 }

@@ -11,15 +11,21 @@ import java.util.Objects;
 /**
  * An NBD URI, as {@code doc/uri.md} of the NBD project defines it:
  * {@code nbd://host[:port]/export} (TCP, default port {@value #DEFAULT_PORT}) and
- * {@code nbd+unix:///export?socket=PATH} (Unix domain socket). The TLS schemes {@code nbds} and
- * {@code nbds+unix} are parsed, and {@link #tls()} says so; {@link NbdClient} refuses them
- * (TLS is not supported yet). The export name is the path without its leading {@code /},
- * percent-decoded; an empty name selects the server's default export.
+ * {@code nbd+unix:///export?socket=PATH} (Unix domain socket), and their TLS forms {@code nbds}
+ * and {@code nbds+unix} ({@link #tls()}). The export name is the path without its leading
+ * {@code /}, percent-decoded; an empty name selects the server's default export.
+ *
+ * <p>TLS query parameters, as libnbd's: {@code tls-certificates=DIR} (the directory holding
+ * {@code ca-cert.pem}, the CA the server's certificate must chain to, and optionally
+ * {@code client-cert.pem} and {@code client-key.pem}; {@link #tlsCertificates()}) and
+ * {@code tls-verify-peer=true} (the only value: the server's certificate is always verified).
+ * libnbd's PSK parameters ({@code tls-psk-file}, {@code tls-username}) are refused: only X.509
+ * is supported.
  *
  * <p>Refused, with the value and the reason: other schemes, a TCP URI without a host, a Unix URI
  * with a host or without {@code socket}, user information (no authentication is supported), a
- * fragment, unknown query parameters, a port outside 1-65535, an export name over 4096 bytes or
- * holding NUL. Immutable and thread-safe.
+ * fragment, unknown query parameters, TLS parameters in an {@code nbd} or {@code nbd+unix} URI,
+ * a port outside 1-65535, an export name over 4096 bytes or holding NUL. Immutable and thread-safe.
  */
 public final class NbdUri {
 
@@ -34,14 +40,17 @@ public final class NbdUri {
     private final int port;
     private final Path socket;
     private final String exportName;
+    private final Path tlsCertificates;
 
-    private NbdUri(boolean unix, boolean tls, String host, int port, Path socket, String exportName) {
+    private NbdUri(boolean unix, boolean tls, String host, int port, Path socket, String exportName,
+                   Path tlsCertificates) {
         this.unix = unix;
         this.tls = tls;
         this.host = host;
         this.port = port;
         this.socket = socket;
         this.exportName = exportName;
+        this.tlsCertificates = tlsCertificates;
     }
 
     /**
@@ -55,7 +64,8 @@ public final class NbdUri {
         if (host.isEmpty()) {
             throw new IllegalArgumentException("NBD host name is empty");
         }
-        return new NbdUri(false, false, host, checkPort(port, host + ":" + port), null, checkName(exportName, exportName));
+        return new NbdUri(false, false, host, checkPort(port, host + ":" + port), null, checkName(exportName, exportName),
+            null);
     }
 
     /**
@@ -68,7 +78,20 @@ public final class NbdUri {
         if (socket.toString().isEmpty()) {
             throw new IllegalArgumentException("NBD socket path is empty");
         }
-        return new NbdUri(true, false, null, 0, socket, checkName(exportName, exportName));
+        return new NbdUri(true, false, null, 0, socket, checkName(exportName, exportName), null);
+    }
+
+    /**
+     * @param certificates the directory holding {@code ca-cert.pem} (libnbd's
+     *                     {@code tls-certificates}), or null to verify the server against the
+     *                     client's options or the JDK's default trust store
+     * @return this URI with TLS: {@code nbds} or {@code nbds+unix}
+     */
+    public NbdUri withTls(Path certificates) {
+        if (certificates != null && certificates.toString().isEmpty()) {
+            throw new IllegalArgumentException("NBD TLS certificates directory is empty");
+        }
+        return new NbdUri(unix, true, host, port, socket, exportName, certificates);
     }
 
     /**
@@ -124,6 +147,7 @@ public final class NbdUri {
         String exportName = rawPath.isEmpty() ? "" : percentDecode(text, rawPath.substring(1));
         checkName(text, exportName);
         String socket = null;
+        String certificates = null;
         String query = uri.getRawQuery();
         if (query != null && !query.isEmpty()) {
             for (String parameter : query.split("&", -1)) {
@@ -135,11 +159,29 @@ public final class NbdUri {
                         throw refuse(text, "the socket parameter is given twice");
                     }
                     socket = value;
-                } else if (key.startsWith("tls-") && tls) {
-                    throw refuse(text, "TLS parameter '" + key + "' is not supported yet");
+                } else if (key.startsWith("tls-") && !tls) {
+                    throw refuse(text, "TLS parameter '" + key + "' needs the scheme " + scheme.toLowerCase(Locale.ROOT)
+                        .replace("nbd", "nbds"));
+                } else if (key.equals("tls-certificates")) {
+                    if (certificates != null) {
+                        throw refuse(text, "the tls-certificates parameter is given twice");
+                    }
+                    if (value.isEmpty() || value.indexOf('\0') >= 0) {
+                        throw refuse(text, "tls-certificates '" + value + "' is not a directory name");
+                    }
+                    certificates = value;
+                } else if (key.equals("tls-verify-peer")) {
+                    if (!value.equals("true")) {
+                        throw refuse(text, "tls-verify-peer=" + value + " is not supported: the server's certificate"
+                            + " is always verified");
+                    }
+                } else if (key.startsWith("tls-")) {
+                    throw refuse(text, "TLS parameter '" + key + "' is not supported (X.509 certificates only:"
+                        + " tls-certificates=DIR)");
                 } else {
                     throw refuse(text, "query parameter '" + key + "' is not understood"
-                        + (unix ? " (only socket is)" : " (a TCP URI takes none)"));
+                        + (unix ? " (only socket" + (tls ? " and tls-certificates are)" : " is)")
+                    : tls ? " (only tls-certificates is)" : " (a TCP URI takes none)"));
                 }
             }
         }
@@ -153,7 +195,8 @@ public final class NbdUri {
             if (socket.indexOf('\0') >= 0) {
                 throw refuse(text, "abstract or NUL-holding socket names are not supported");
             }
-            return new NbdUri(true, tls, null, 0, Path.of(socket), exportName);
+            return new NbdUri(true, tls, null, 0, Path.of(socket), exportName,
+                certificates == null ? null : Path.of(certificates));
         }
         String host = uri.getHost();
         if (host == null || host.isEmpty()) {
@@ -164,7 +207,7 @@ public final class NbdUri {
             host = host.substring(1, host.length() - 1);
         }
         int port = uri.getPort() == -1 ? DEFAULT_PORT : checkPort(uri.getPort(), text);
-        return new NbdUri(false, tls, host, port, null, exportName);
+        return new NbdUri(false, tls, host, port, null, exportName, certificates == null ? null : Path.of(certificates));
     }
 
     private static IllegalArgumentException refuse(String text, String reason) {
@@ -238,6 +281,14 @@ public final class NbdUri {
         return socket;
     }
 
+    /**
+     * @return the {@code tls-certificates} directory (holding {@code ca-cert.pem}), or null when
+     *         the URI names none
+     */
+    public Path tlsCertificates() {
+        return tlsCertificates;
+    }
+
     /** @return the export name; "" is the server's default export */
     public String exportName() {
         return exportName;
@@ -248,11 +299,15 @@ public final class NbdUri {
     public String toString() {
         String scheme = (tls ? "nbds" : "nbd") + (unix ? "+unix" : "");
         String path = "/" + encode(exportName, false);
+        String certificates = tlsCertificates == null ? "" : "tls-certificates="
+            + encode(tlsCertificates.toString(), true);
         if (unix) {
-            return scheme + "://" + path + "?socket=" + encode(socket.toString(), true);
+            return scheme + "://" + path + "?socket=" + encode(socket.toString(), true)
+                + (certificates.isEmpty() ? "" : "&" + certificates);
         }
         String shownHost = host.indexOf(':') >= 0 ? "[" + host + "]" : host;
-        return scheme + "://" + shownHost + (port == DEFAULT_PORT ? "" : ":" + port) + path;
+        return scheme + "://" + shownHost + (port == DEFAULT_PORT ? "" : ":" + port) + path
+            + (certificates.isEmpty() ? "" : "?" + certificates);
     }
 
     private static String encode(String value, boolean query) {
@@ -275,11 +330,11 @@ public final class NbdUri {
     public boolean equals(Object other) {
         return other instanceof NbdUri that && unix == that.unix && tls == that.tls && port == that.port
             && Objects.equals(host, that.host) && Objects.equals(socket, that.socket)
-            && exportName.equals(that.exportName);
+            && exportName.equals(that.exportName) && Objects.equals(tlsCertificates, that.tlsCertificates);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(unix, tls, host, port, socket, exportName);
+        return Objects.hash(unix, tls, host, port, socket, exportName, tlsCertificates);
     }
 }

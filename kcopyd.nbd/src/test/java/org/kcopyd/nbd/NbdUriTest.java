@@ -92,7 +92,13 @@ class NbdUriTest {
         "nbd+unix://host/disk?socket=/x|a Unix socket URI has no host",
         "nbd+unix:///disk?socket=/x&socket=/y|given twice",
         "nbd+unix:///disk?socket=/x&color=red|query parameter 'color' is not understood",
-        "nbds://example.com/disk?tls-type=x509|TLS parameter 'tls-type' is not supported yet",
+        "nbds://example.com/disk?tls-type=x509|TLS parameter 'tls-type' is not supported (X.509 certificates only",
+        "nbds://example.com/disk?tls-psk-file=/k|TLS parameter 'tls-psk-file' is not supported",
+        "nbds://example.com/disk?tls-verify-peer=false|the server's certificate is always verified",
+        "nbds://example.com/disk?tls-certificates=/a&tls-certificates=/b|tls-certificates parameter is given twice",
+        "nbds://example.com/disk?tls-certificates=|is not a directory name",
+        "nbd://example.com/disk?tls-certificates=/a|TLS parameter 'tls-certificates' needs the scheme nbds",
+        "nbd+unix:///disk?socket=/x&tls-certificates=/a|needs the scheme nbds+unix",
         "nbd://example.com/%zz|Malformed escape pair at index 18",
         "nbd://example.com/a%2|Malformed escape pair",
         "nbd://example.com/a%00b|export name contains NUL",
@@ -114,10 +120,22 @@ class NbdUriTest {
     }
 
     @Test
-    void connectRefusesTls() {
+    void tlsCertificatesAreParsedAndKeptInTheTextForm() {
+        NbdUri tcp = NbdUri.parse("nbds://example.com/disk?tls-certificates=/etc/pki/nbd&tls-verify-peer=true");
+        assertThat(tcp.tlsCertificates()).isEqualTo(java.nio.file.Path.of("/etc/pki/nbd"));
+        assertThat(tcp.toString()).isEqualTo("nbds://example.com/disk?tls-certificates=/etc/pki/nbd");
+        NbdUri unix = NbdUri.parse("nbds+unix:///?socket=/run/a.sock&tls-certificates=/d%20e");
+        assertThat(unix.tlsCertificates()).isEqualTo(java.nio.file.Path.of("/d e"));
+        assertThat(NbdUri.parse(unix.toString())).isEqualTo(unix);
+        assertThat(NbdUri.unix(java.nio.file.Path.of("/s"), "x").withTls(java.nio.file.Path.of("/c")))
+            .isEqualTo(NbdUri.parse("nbds+unix:///x?socket=/s&tls-certificates=/c"));
+        assertThat(NbdUri.parse("nbds://h/").tlsCertificates()).isNull();
+    }
+
+    @Test
+    void connectFailureOfATlsUriNamesIt() {
         assertThatThrownBy(() -> NbdClient.connect(NbdUri.parse("nbds://127.0.0.1:1/disk")))
             .isInstanceOf(java.io.IOException.class)
-            .hasMessageContaining("nbds://127.0.0.1:1/disk")
-            .hasMessageContaining("TLS is not supported yet");
+            .hasMessageContaining("nbds://127.0.0.1:1/disk");
     }
 }

@@ -3,7 +3,6 @@ package org.kcopyd.nbd.internal.client;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +23,7 @@ import org.kcopyd.nbd.internal.protocol.Nbd;
 import org.kcopyd.nbd.internal.protocol.ProtocolException;
 import org.kcopyd.nbd.internal.protocol.ReplyHeader;
 import org.kcopyd.nbd.internal.protocol.Request;
+import org.kcopyd.nbd.internal.protocol.Wire;
 
 /**
  * One connection in the transmission phase. Any thread may {@link #submit} (requests are written
@@ -37,7 +37,7 @@ final class ClientConnection {
     private static final System.Logger LOG = System.getLogger(ClientConnection.class.getName());
     private static final int MAX_CONTROL_CHUNK = 1 << 20;
 
-    private final SocketChannel channel;
+    private final Wire channel;
     private final ChannelReader in;
     private final ExportInfo info;
     private final String name;
@@ -55,7 +55,7 @@ final class ClientConnection {
      * @param name    the connection's name for messages, e.g. the URI and its number
      * @param timeout every request's timeout
      */
-    ClientConnection(SocketChannel channel, ChannelReader in, ExportInfo info, String name,
+    ClientConnection(Wire channel, ChannelReader in, ExportInfo info, String name,
                      ScheduledExecutorService timer, Duration timeout) {
         this.channel = channel;
         this.in = in;
@@ -346,6 +346,7 @@ final class ClientConnection {
                 header.clear();
                 new Request(0, Nbd.CMD_DISC, cookies.incrementAndGet(), 0, 0).encode(header);
                 Channels.writeFully(channel, header.flip());
+                channel.finish();
             } catch (IOException e) {
                 LOG.log(Level.DEBUG, () -> name + ": NBD_CMD_DISC not sent: " + e);
             } finally {

@@ -5,6 +5,8 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.util.List;
 
+import javax.net.ssl.SSLException;
+
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.nbd.internal.protocol.ChannelReader;
 import org.kcopyd.nbd.internal.protocol.Channels;
@@ -16,26 +18,61 @@ import org.kcopyd.nbd.internal.protocol.OptionPayloads.MetaContextRequest;
 import org.kcopyd.nbd.internal.protocol.OptionReplyHeader;
 import org.kcopyd.nbd.internal.protocol.ProtocolException;
 import org.kcopyd.nbd.internal.protocol.Strings;
+import org.kcopyd.nbd.internal.protocol.Wire;
+import org.kcopyd.nbd.internal.tls.TlsFailure;
+import org.kcopyd.nbd.internal.tls.TlsFiles;
+import org.kcopyd.nbd.internal.tls.TlsWire;
 
 /**
  * The client side of the fixed newstyle negotiation: {@code NBD_OPT_STRUCTURED_REPLY}, then
  * {@code NBD_OPT_SET_META_CONTEXT base:allocation}, then {@code NBD_OPT_GO} asking for
  * {@code NBD_INFO_BLOCK_SIZE}; {@code NBD_OPT_EXPORT_NAME} only if the server does not know GO.
  * Oldstyle and plain newstyle servers are refused.
+ *
+ * <p>With TLS ({@code nbds}), {@code NBD_OPT_STARTTLS} comes first, then the TLS handshake on the
+ * same socket, then everything else inside TLS; a server that refuses STARTTLS is refused. A
+ * server that answers an option with {@code NBD_REP_ERR_TLS_REQD} is refused with a message
+ * saying to use {@code nbds}.
  */
 final class ClientHandshake {
 
     private static final int MAX_REPLY = 64 * 1024;
 
-    private final SocketChannel channel;
-    private final ChannelReader in;
+    private final SocketChannel socket;
     private final String where;
+    private final TlsFiles.Client tls;
+    private final String tlsHost;
+    private final int tlsPort;
+    private final int readBuffer;
+    private Wire channel;
+    private ChannelReader in;
 
-    /** @param where the URI, for messages */
-    ClientHandshake(SocketChannel channel, ChannelReader in, String where) {
-        this.channel = channel;
-        this.in = in;
+    /**
+     * @param where   the URI, for messages
+     * @param tls     the client's TLS, or null for a plain connection
+     * @param tlsHost the host name checked against the server's certificate (null: none, e.g. Unix sockets)
+     * @param tlsPort the TCP port, or 0
+     */
+    ClientHandshake(SocketChannel socket, int readBuffer, String where, TlsFiles.Client tls, String tlsHost,
+                    int tlsPort) {
+        this.socket = socket;
+        this.channel = Wire.plain(socket);
+        this.in = new ChannelReader(channel, readBuffer);
+        this.readBuffer = readBuffer;
         this.where = where;
+        this.tls = tls;
+        this.tlsHost = tlsHost;
+        this.tlsPort = tlsPort;
+    }
+
+    /** @return the connection's stream after the negotiation: TLS if it was started */
+    Wire wire() {
+        return channel;
+    }
+
+    /** @return the reader of {@link #wire()}, holding what was read past the negotiation */
+    ChannelReader reader() {
+        return in;
     }
 
     ExportInfo negotiate(String exportName) throws IOException {
@@ -61,6 +98,9 @@ final class ClientHandshake {
         boolean noZeroes = (serverFlags & Nbd.FLAG_NO_ZEROES) != 0;
         int clientFlags = Nbd.FLAG_C_FIXED_NEWSTYLE | (noZeroes ? Nbd.FLAG_C_NO_ZEROES : 0);
         Channels.writeFully(channel, ByteBuffer.allocate(4).putInt(clientFlags).flip());
+        if (tls != null) {
+            startTls();
+        }
 
         boolean structured = simpleOption(Nbd.OPT_STRUCTURED_REPLY);
         long contextId = -1;
@@ -108,6 +148,26 @@ final class ClientHandshake {
             }
         }
         return info(size, flags, minimum, preferred, maximum, structured, contextId);
+    }
+
+    private void startTls() throws IOException {
+        sendOption(Nbd.OPT_STARTTLS, ByteBuffer.allocate(0));
+        OptionReplyHeader reply = readReply(Nbd.OPT_STARTTLS);
+        ByteBuffer data = readReplyData(reply);
+        if (reply.type() != Nbd.REP_ACK) {
+            throw new IOException(where + ": the server does not support TLS: it answered NBD_OPT_STARTTLS with "
+                + Nbd.replyName(reply.type()) + serverSays(data));
+        }
+        if (in.buffered() > 0) {
+            throw new ProtocolException(where + ": the server sent " + in.buffered() + " bytes after accepting"
+                + " NBD_OPT_STARTTLS, before the TLS handshake");
+        }
+        try {
+            channel = TlsWire.handshake(socket, tls.newEngine(tlsHost, tlsPort));
+        } catch (SSLException e) {
+            throw new IOException(where + ": " + TlsFailure.clientSide(e, tls.trustedBy(), tlsHost), e);
+        }
+        in = new ChannelReader(channel, readBuffer);
     }
 
     private ExportInfo info(long size, int flags, int minimum, int preferred, long maximum, boolean structured,
@@ -178,6 +238,11 @@ final class ClientHandshake {
         if (reply.option() != option) {
             throw new ProtocolException(where + ": reply for " + Nbd.optionName(reply.option()) + " while waiting for "
                 + Nbd.optionName(option));
+        }
+        if (reply.type() == Nbd.REP_ERR_TLS_REQD) {
+            throw new IOException(where + ": the server requires TLS (it answered " + Nbd.optionName(option)
+                + " with NBD_REP_ERR_TLS_REQD): use an nbds:// or nbds+unix:// URI, with tls-certificates=DIR"
+                + " naming the directory that holds the server's " + TlsFiles.CA_CERT);
         }
         if (reply.length() > MAX_REPLY) {
             throw new ProtocolException(where + ": reply of " + reply.length() + " bytes to " + Nbd.optionName(option)

@@ -19,17 +19,25 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.kcopyd.nbd.internal.protocol.ChannelReader;
 import org.kcopyd.nbd.internal.protocol.Nbd;
+import org.kcopyd.nbd.internal.protocol.Wire;
+import org.kcopyd.nbd.internal.tls.TlsFiles;
 
 /**
  * Opens an export: connects, negotiates, and opens more connections when asked for and the
- * server advertises {@code CAN_MULTI_CONN}. The handshake of each connection is bounded by the
- * request timeout.
+ * server advertises {@code CAN_MULTI_CONN}. The handshake of each connection (TLS included) is
+ * bounded by the request timeout.
  */
 public final class Connector {
 
     private static final int READ_BUFFER = 64 * 1024;
 
     private Connector() {
+    }
+
+    /** Opens an export over plain connections (no TLS). */
+    public static NbdBlockDevice open(String name, String tcpHost, int tcpPort, Path socket, String exportName,
+                                      Duration timeout, int connections) throws IOException {
+        return open(name, tcpHost, tcpPort, socket, exportName, timeout, connections, null);
     }
 
     /**
@@ -40,11 +48,12 @@ public final class Connector {
      * @param exportName  the export
      * @param timeout     every request's timeout, and each handshake's
      * @param connections connections wanted (1 unless the server allows more)
+     * @param tls         the client's TLS for every connection, or null for plain connections
      * @return the open device
      * @throws IOException naming the URI when connecting or negotiating fails
      */
     public static NbdBlockDevice open(String name, String tcpHost, int tcpPort, Path socket, String exportName,
-                                      Duration timeout, int connections) throws IOException {
+                                      Duration timeout, int connections, TlsFiles.Client tls) throws IOException {
         ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, runnable -> {
             Thread thread = new Thread(runnable, "nbd-client-timer " + name);
             thread.setDaemon(true);
@@ -58,12 +67,12 @@ public final class Connector {
             if (address instanceof InetSocketAddress inet && inet.isUnresolved()) {
                 throw new IOException(name + ": host '" + tcpHost + "' cannot be resolved");
             }
-            Opened first = connect(name, address, exportName, timeout, timer);
+            Opened first = connect(name, address, exportName, timeout, timer, tls);
             ExportInfo info = first.info;
             open.add(new ClientConnection(first.channel, first.reader, info, name + " #1", timer, timeout));
             int wanted = info.has(Nbd.FLAG_CAN_MULTI_CONN) ? connections : 1;
             for (int i = 2; i <= wanted; i++) {
-                Opened more = connect(name, address, exportName, timeout, timer);
+                Opened more = connect(name, address, exportName, timeout, timer, tls);
                 if (more.info.size() != info.size() || more.info.flags() != info.flags()) {
                     more.channel.close();
                     throw new IOException(name + ": connection " + i + " saw a different export (size " + more.info.size()
@@ -80,11 +89,11 @@ public final class Connector {
         }
     }
 
-    private record Opened(SocketChannel channel, ChannelReader reader, ExportInfo info) {
+    private record Opened(Wire channel, ChannelReader reader, ExportInfo info) {
     }
 
     private static Opened connect(String name, SocketAddress address, String exportName, Duration timeout,
-                                  ScheduledExecutorService timer) throws IOException {
+                                  ScheduledExecutorService timer, TlsFiles.Client tls) throws IOException {
         SocketChannel channel = address instanceof UnixDomainSocketAddress
             ? SocketChannel.open(StandardProtocolFamily.UNIX) : SocketChannel.open();
         AtomicBoolean timedOut = new AtomicBoolean();
@@ -101,9 +110,11 @@ public final class Connector {
             if (address instanceof InetSocketAddress) {
                 channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
             }
-            ChannelReader reader = new ChannelReader(channel, READ_BUFFER);
-            ExportInfo info = new ClientHandshake(channel, reader, name).negotiate(exportName);
-            return new Opened(channel, reader, info);
+            String host = address instanceof InetSocketAddress inet ? inet.getHostString() : null;
+            int port = address instanceof InetSocketAddress inet ? inet.getPort() : 0;
+            ClientHandshake handshake = new ClientHandshake(channel, READ_BUFFER, name, tls, host, port);
+            ExportInfo info = handshake.negotiate(exportName);
+            return new Opened(handshake.wire(), handshake.reader(), info);
         } catch (IOException | RuntimeException e) {
             channel.close();
             if (timedOut.get()) {

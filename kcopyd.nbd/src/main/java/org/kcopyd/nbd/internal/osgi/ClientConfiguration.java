@@ -6,8 +6,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 /** The NBD client's configuration ({@value NbdConfig#CLIENT_PID}); {@link NbdDeviceProvider} checks the values. */
 @ObjectClassDefinition(id = NbdConfig.CLIENT_PID, name = "kcopyd NBD client",
-        description = "How kcopyd opens devices named by NBD URIs (nbd://, nbd+unix://; nbds:// and nbds+unix:// "
-                + "are refused: TLS is not supported yet): copy and zero sources and destinations, snapshot origins "
+        description = "How kcopyd opens devices named by NBD URIs (nbd://, nbd+unix://, and with TLS nbds:// and "
+                + "nbds+unix://): copy and zero sources and destinations, snapshot origins "
                 + "and mirror legs. Owned by kcopyd.nbd, so that the engine's configuration (org.kcopyd.engine) "
                 + "knows nothing of NBD. Applies to devices opened afterwards.")
 @interface ClientConfiguration {
@@ -22,4 +22,11 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
             description = "Connections per device, 1 to 16 (default 1); more than one only when the server "
                     + "advertises multi-conn, else one is opened.")
     int connections() default 1;
+
+    @AttributeDefinition(name = "TLS certificates", required = false,
+            description = "For nbds:// and nbds+unix:// URIs without tls-certificates=DIR: an absolute directory "
+                    + "holding ca-cert.pem (and optionally client-cert.pem and client-key.pem), or a PEM file of CA "
+                    + "certificates, that the server's certificate must chain to. Empty (the default): the JDK's "
+                    + "default trust store.")
+    String tlsCertificates() default "";
 }

@@ -38,7 +38,8 @@ import org.osgi.service.metatype.annotations.Designate;
  *
  * <p>Refusals fail the activation, as the snapshot and mirror components do, so that DS, the
  * runtime's configuration check and Karaf report the reason: {@link IllegalArgumentException} for
- * a bad value (an address beyond loopback without {@code insecure}, a name taken on that listener,
+ * a bad value (an address beyond loopback without {@code tlsCertificates} or {@code insecure}, a
+ * name taken on that listener, TLS settings other than the listener's,
  * a socket path that is not a socket), {@link IOException} for what could not be done (the
  * address in use, the device cannot be opened or is claimed). A change of configuration
  * deactivates and activates the component again: the export's clients reconnect.
@@ -71,7 +72,7 @@ public final class ExportComponent {
         settings = s;
         if (s.exposed()) {
             LOG.log(Level.WARNING, "NBD export '" + s.name() + "' listens on " + s.where() + ", which is not a loopback "
-                + "address, without TLS (not supported yet): anyone who reaches it can read"
+                + "address, without TLS (no " + NbdConfig.EXPORT_TLS_CERTIFICATES + "): anyone who reaches it can read"
                 + (s.readOnly() ? "" : " and write") + " " + describe(s) + " (" + NbdConfig.EXPORT_INSECURE + "=true)");
         }
         if (s.devicePath() != null) {

@@ -9,7 +9,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
         description = "Serves one block device to NBD clients (nbdcopy, qemu-img, qemu-io, nbdinfo, the kernel's "
                 + "nbd-client) over a Unix domain socket or TCP. Exports with the same socket or listen address share "
                 + "one listener, whose clients list them with NBD_OPT_LIST; adding or removing one does not disturb "
-                + "the clients of the others. No TLS yet: TCP on an address other than loopback needs Insecure.")
+                + "the clients of the others. TCP on an address other than loopback needs TLS certificates (or Insecure).")
 @interface ExportConfiguration {
 
     @AttributeDefinition(name = "Export name", required = false, description = "The name clients ask for, at "
@@ -32,7 +32,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
     @AttributeDefinition(name = "Listen address", required = false, description = "HOST:PORT to listen on with "
             + "TCP ([ADDRESS]:PORT for IPv6), port 1 to 65535. An address other than loopback is refused unless "
-            + "Insecure is set.")
+            + "TLS certificates or Insecure is set.")
     String listen();
 
     @AttributeDefinition(name = "Read-only", description = "When true, clients cannot write, and a path device is "
@@ -44,7 +44,20 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     int maxConnections() default 64;
 
     @AttributeDefinition(name = "Insecure", description = "When true, TCP on an address other than loopback is "
-            + "allowed without TLS (not supported yet): anyone who reaches the port can read, and unless Read-only "
-            + "write, the device. A warning is logged.")
+            + "allowed without TLS: anyone who reaches the port can read, and unless Read-only write, the device. "
+            + "A warning is logged.")
     boolean insecure() default false;
+
+    @AttributeDefinition(name = "TLS certificates", required = false, description = "An absolute directory laid "
+            + "out as nbdkit's --tls-certificates DIR: server-cert.pem (the certificate, optionally followed by "
+            + "its chain), server-key.pem (unencrypted PKCS#8: BEGIN PRIVATE KEY; convert others with 'openssl "
+            + "pkcs8 -topk8 -nocrypt'), ca-cert.pem for Verify client certificates. Set: clients must start TLS "
+            + "(nbds:// URIs) before they learn anything about the exports. Exports sharing a socket or address "
+            + "must name the same directory.")
+    String tlsCertificates() default "";
+
+    @AttributeDefinition(name = "Verify client certificates", description = "When true (needs TLS certificates), "
+            + "clients must present a certificate signed by the directory's ca-cert.pem, as nbdkit's "
+            + "--tls-verify-peer.")
+    boolean tlsVerifyClients() default false;
 }

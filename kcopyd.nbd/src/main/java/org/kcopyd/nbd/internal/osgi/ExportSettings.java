@@ -21,9 +21,12 @@ import org.osgi.framework.InvalidSyntaxException;
  * @param readOnly       clients may not write
  * @param maxConnections clients of this export at once
  * @param insecure       TCP beyond loopback allowed without TLS
+ * @param tlsCertificates the TLS directory (TLS required), or null
+ * @param tlsVerifyClients clients must present a certificate signed by the directory's CA
  */
 record ExportSettings(String name, Path devicePath, String deviceFilter, Path socket, ListenAddress listen,
-                      boolean readOnly, int maxConnections, boolean insecure) {
+                      boolean readOnly, int maxConnections, boolean insecure, Path tlsCertificates,
+                      boolean tlsVerifyClients) {
 
     /** sun_path holds 108 bytes, one of which ends the path. */
     static final int MAX_SOCKET_PATH = 107;
@@ -60,6 +63,12 @@ record ExportSettings(String name, Path devicePath, String deviceFilter, Path so
                 + " is given: give exactly one" : "both " + NbdConfig.EXPORT_SOCKET + " '" + socketText + "' and "
                 + NbdConfig.EXPORT_LISTEN + " '" + listenText + "' are given: give exactly one");
         }
+        String tlsText = blankToNull(c.tlsCertificates());
+        Path tls = tlsText == null ? null : absolute(NbdConfig.EXPORT_TLS_CERTIFICATES, tlsText);
+        if (c.tlsVerifyClients() && tls == null) {
+            throw refuse(NbdConfig.EXPORT_TLS_VERIFY_CLIENTS + "=true needs " + NbdConfig.EXPORT_TLS_CERTIFICATES
+                + " (the directory whose ca-cert.pem signs the clients' certificates)");
+        }
         Path socket = null;
         ListenAddress listen = null;
         if (socketText != null) {
@@ -75,11 +84,12 @@ record ExportSettings(String name, Path devicePath, String deviceFilter, Path so
             } catch (IllegalArgumentException e) {
                 throw refuse(NbdConfig.EXPORT_LISTEN + ": " + e.getMessage());
             }
-            if (!listen.loopback() && !c.insecure()) {
-                throw refuse(NbdConfig.EXPORT_LISTEN + " " + listen + " is not a loopback address, and TLS is not "
-                    + "supported yet: anyone reaching it could read" + (c.readOnly() ? "" : " and write")
-                    + " the device; set " + NbdConfig.EXPORT_INSECURE + "=true to allow it, or listen on 127.0.0.1 "
-                    + "or a Unix socket");
+            if (!listen.loopback() && !c.insecure() && tls == null) {
+                throw refuse(NbdConfig.EXPORT_LISTEN + " " + listen + " is not a loopback address, and no "
+                    + NbdConfig.EXPORT_TLS_CERTIFICATES + " is given: anyone reaching it could read"
+                    + (c.readOnly() ? "" : " and write") + " the device; give " + NbdConfig.EXPORT_TLS_CERTIFICATES
+                    + "=DIR for TLS, or set " + NbdConfig.EXPORT_INSECURE + "=true to allow it without, or listen on "
+                    + "127.0.0.1 or a Unix socket");
             }
         }
         if (c.maxConnections() < 1 || c.maxConnections() > MAX_CONNECTIONS) {
@@ -87,7 +97,7 @@ record ExportSettings(String name, Path devicePath, String deviceFilter, Path so
                 + MAX_CONNECTIONS);
         }
         return new ExportSettings(name, devicePath, filter, socket, listen, c.readOnly(), c.maxConnections(),
-            c.insecure());
+            c.insecure(), tls, c.tlsVerifyClients());
     }
 
     private static Path absolute(String property, String text) {
@@ -123,6 +133,12 @@ record ExportSettings(String name, Path devicePath, String deviceFilter, Path so
 
     /** @return true if exposed beyond this machine without TLS */
     boolean exposed() {
-        return listen != null && !listen.loopback();
+        return listen != null && !listen.loopback() && tlsCertificates == null;
+    }
+
+    /** @return the listener's TLS, for comparing exports that share it: "none" or the directory and client check */
+    String tlsKey() {
+        return tlsCertificates == null ? "none" : tlsCertificates + (tlsVerifyClients ? " (client certificates verified)"
+            : "");
     }
 }

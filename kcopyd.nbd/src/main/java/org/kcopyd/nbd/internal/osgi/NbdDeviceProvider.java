@@ -21,8 +21,8 @@ import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.metatype.annotations.Designate;
 
 /**
- * Devices named by NBD URIs ({@code nbd}, {@code nbd+unix}; {@code nbds}, {@code nbds+unix} are
- * parsed and refused: TLS is not supported yet) for {@code BlockDeviceOpener.open(URI)}. In OSGi a
+ * Devices named by NBD URIs ({@code nbd}, {@code nbd+unix}, and with TLS {@code nbds},
+ * {@code nbds+unix}) for {@code BlockDeviceOpener.open(URI)}. In OSGi a
  * DS component configured by {@value NbdConfig#CLIENT_PID} (optional; a change applies to devices
  * opened afterwards, a refused one keeps the last valid values and fails the component's
  * activation or modification with the reason); outside OSGi found by {@link java.util.ServiceLoader}
@@ -51,7 +51,17 @@ public final class NbdDeviceProvider implements UriDeviceProvider {
     @Activate
     @Modified
     void configure(ClientConfiguration configuration) {
-        options = options(configuration.requestTimeoutSeconds(), configuration.connections());
+        NbdClientOptions checked = options(configuration.requestTimeoutSeconds(), configuration.connections());
+        String tls = configuration.tlsCertificates() == null ? "" : configuration.tlsCertificates().strip();
+        if (!tls.isEmpty()) {
+            java.nio.file.Path path = java.nio.file.Path.of(tls);
+            if (!path.isAbsolute()) {
+                throw new IllegalArgumentException(NbdConfig.CLIENT_PID + ": " + NbdConfig.CLIENT_TLS_CERTIFICATES + " '"
+                    + tls + "' is not an absolute path");
+            }
+            checked = checked.withTlsCertificates(path);
+        }
+        options = checked;
     }
 
     /**

@@ -9,11 +9,13 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.kcopyd.nbd.NbdConfig;
 import org.kcopyd.nbd.NbdServer;
 import org.kcopyd.nbd.internal.server.Exports;
 import org.kcopyd.nbd.internal.server.Listener;
 import org.kcopyd.nbd.internal.server.ServerExport;
 import org.kcopyd.nbd.internal.server.ServerSettings;
+import org.kcopyd.nbd.internal.tls.TlsFiles;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 
@@ -21,7 +23,8 @@ import org.osgi.service.component.annotations.Deactivate;
  * The listeners of the bundle's exports, shared by address: the first export on a socket or
  * TCP address starts its listener, later ones join it, the last one to leave closes it. A
  * listener's connection limit is the sum of its exports' limits (at most 100000); each export
- * keeps its own. A service private to this bundle. Thread-safe: every method holds the object's
+ * keeps its own. Exports sharing a listener share its TLS: one with other TLS settings is refused.
+ * A service private to this bundle. Thread-safe: every method holds the object's
  * lock (starting a listener binds a socket, which does not block for long).
  */
 @Component(service = NbdListeners.class)
@@ -31,13 +34,16 @@ public final class NbdListeners {
 
     private final Map<String, Listener> byKey = new HashMap<>();
     private final Map<Listener, List<ServerExport>> exports = new IdentityHashMap<>();
+    private final Map<Listener, String> tls = new IdentityHashMap<>();
 
     /**
      * Serves {@code export} on the settings' socket or address.
      *
-     * @throws IllegalArgumentException if an export of that name is served there already, or the
-     *                                  socket path exists and is not a socket
-     * @throws IOException              if the address is in use or cannot be bound, naming it
+     * @throws IllegalArgumentException if an export of that name is served there already, the
+     *                                  socket path exists and is not a socket, or the listener
+     *                                  there has other TLS settings
+     * @throws IOException              if the address is in use or cannot be bound, naming it, or
+     *                                  the TLS files cannot be used, naming the file
      */
     synchronized void add(ExportSettings settings, ServerExport export) throws IOException {
         String key = settings.listenerKey();
@@ -45,6 +51,13 @@ public final class NbdListeners {
         if (listener == null) {
             ServerSettings limits = ServerSettings.standard(export.maxConnections(),
                 NbdServer.Builder.DEFAULT_HANDSHAKE_TIMEOUT, NbdServer.Builder.DEFAULT_MAX_OUTSTANDING_BYTES);
+            if (settings.tlsCertificates() != null) {
+                try {
+                    limits = limits.withTls(TlsFiles.server(settings.tlsCertificates(), settings.tlsVerifyClients()));
+                } catch (IOException e) {
+                    throw new IOException("export '" + export.name() + "': " + e.getMessage(), e);
+                }
+            }
             Exports initial = new Exports(List.of(export));
             try {
                 listener = settings.socket() != null ? Listener.unix(settings.socket(), initial, limits)
@@ -63,7 +76,14 @@ public final class NbdListeners {
             }
             byKey.put(key, listener);
             exports.put(listener, new ArrayList<>(List.of(export)));
+            tls.put(listener, settings.tlsKey());
             return;
+        }
+        if (!tls.get(listener).equals(settings.tlsKey())) {
+            throw new IllegalArgumentException("export '" + export.name() + "' asks for TLS " + settings.tlsKey() + " on "
+                + settings.where() + ", whose listener serves other exports with TLS " + tls.get(listener)
+                + ": exports sharing a socket or address must have the same " + NbdConfig.EXPORT_TLS_CERTIFICATES
+                + " and " + NbdConfig.EXPORT_TLS_VERIFY_CLIENTS);
         }
         try {
             listener.addExport(export);
@@ -85,6 +105,7 @@ public final class NbdListeners {
         if (served.isEmpty()) {
             byKey.remove(settings.listenerKey());
             exports.remove(listener);
+            tls.remove(listener);
             listener.close();
             return;
         }
@@ -114,5 +135,6 @@ public final class NbdListeners {
         byKey.values().forEach(Listener::close);
         byKey.clear();
         exports.clear();
+        tls.clear();
     }
 }

@@ -60,6 +60,11 @@ public final class ChannelReader {
         Channels.readFully(channel, dst, what);
     }
 
+    /** @return bytes read from the channel and not yet consumed */
+    public int buffered() {
+        return buffer.remaining();
+    }
+
     /** Discards {@code n} bytes. */
     public void skip(long n, String what) throws IOException {
         long left = n;

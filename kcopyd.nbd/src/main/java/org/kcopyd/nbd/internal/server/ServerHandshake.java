@@ -14,6 +14,8 @@ import org.kcopyd.nbd.internal.protocol.OptionPayloads.MetaContextRequest;
 import org.kcopyd.nbd.internal.protocol.OptionReplyHeader;
 import org.kcopyd.nbd.internal.protocol.ProtocolException;
 import org.kcopyd.nbd.internal.protocol.Strings;
+import org.kcopyd.nbd.internal.protocol.Wire;
+import org.kcopyd.nbd.internal.tls.TlsWire;
 
 /**
  * The server side of the fixed newstyle negotiation, on a blocking channel: options
@@ -22,8 +24,18 @@ import org.kcopyd.nbd.internal.protocol.Strings;
  * {@code ABORT}; any other option gets {@code NBD_REP_ERR_UNSUP}. A broken rule the client
  * cannot be told about (bad magic, unknown client flags, an option longer than the limit, an
  * unknown export with {@code EXPORT_NAME}) ends the connection with a {@link ProtocolException}.
+ *
+ * <p>With TLS configured, TLS is required (the spec's FORCEDTLS): before {@code NBD_OPT_STARTTLS}
+ * only it and {@code NBD_OPT_ABORT} are served, every other option is answered
+ * {@code NBD_REP_ERR_TLS_REQD} and {@code NBD_OPT_EXPORT_NAME} (which cannot be answered with an
+ * error) disconnects; nothing about the exports is revealed. STARTTLS is answered
+ * {@code NBD_REP_ACK}, then the TLS handshake runs on the same socket and the negotiation goes on
+ * inside TLS; STARTTLS again, or with data, gets {@code NBD_REP_ERR_INVALID}. Without TLS
+ * configured, STARTTLS gets {@code NBD_REP_ERR_UNSUP} as any unknown option.
  */
 final class ServerHandshake {
+
+    private static final System.Logger LOG = System.getLogger(ServerHandshake.class.getName());
 
     /** The context id this server gives {@code base:allocation}. */
     static final int BASE_ALLOCATION_ID = 1;
@@ -38,7 +50,9 @@ final class ServerHandshake {
     record Agreement(ServerExport export, boolean structured, boolean blockStatus) {
     }
 
-    private final SocketChannel channel;
+    private final SocketChannel socket;
+    private final String peer;
+    private Wire channel;
     private final Exports exports;
     private final ServerSettings settings;
     private final ByteBuffer header = ByteBuffer.allocate(Nbd.OPTION_REPLY_HEADER_SIZE);
@@ -46,10 +60,17 @@ final class ServerHandshake {
     private boolean noZeroes;
     private String metaContextExport;
 
-    ServerHandshake(SocketChannel channel, Exports exports, ServerSettings settings) {
-        this.channel = channel;
+    ServerHandshake(SocketChannel socket, Exports exports, ServerSettings settings, String peer) {
+        this.socket = socket;
+        this.channel = Wire.plain(socket);
+        this.peer = peer;
         this.exports = exports;
         this.settings = settings;
+    }
+
+    /** @return the connection's stream: TLS once STARTTLS succeeded */
+    Wire wire() {
+        return channel;
     }
 
     /**
@@ -82,6 +103,12 @@ final class ServerHandshake {
             ByteBuffer data = ByteBuffer.allocate((int) option.length());
             Channels.readFully(channel, data, Nbd.optionName(option.option()) + " data");
             data.flip();
+            if (settings.tls() != null && !channel.secure()) {
+                if (beforeTls(option.option(), data)) {
+                    return null;
+                }
+                continue;
+            }
             Agreement agreement = answer(option.option(), data);
             if (agreement != null) {
                 return agreement;
@@ -92,8 +119,46 @@ final class ServerHandshake {
         }
     }
 
+    /** Serves an option before TLS when TLS is required; true if the client aborted. */
+    private boolean beforeTls(int option, ByteBuffer data) throws IOException {
+        switch (option) {
+            case Nbd.OPT_STARTTLS -> {
+                if (data.hasRemaining()) {
+                    error(option, Nbd.REP_ERR_INVALID, "NBD_OPT_STARTTLS takes no data, got " + data.remaining()
+                        + " bytes");
+                    return false;
+                }
+                reply(option, Nbd.REP_ACK, null);
+                TlsWire tls = TlsWire.handshake(socket, settings.tls().newEngine());
+                channel = tls;
+                LOG.log(System.Logger.Level.DEBUG, () -> "NBD client " + peer + ": TLS started (" + tls.describe() + ")");
+                structured = false;
+                metaContextExport = null;
+                return false;
+            }
+            case Nbd.OPT_ABORT -> {
+                reply(option, Nbd.REP_ACK, null);
+                return true;
+            }
+            case Nbd.OPT_EXPORT_NAME -> throw new ProtocolException("NBD_OPT_EXPORT_NAME before NBD_OPT_STARTTLS: this"
+                + " server requires TLS");
+            default -> {
+                error(option, Nbd.REP_ERR_TLS_REQD, "this server requires TLS: send NBD_OPT_STARTTLS before "
+                    + Nbd.optionName(option));
+                return false;
+            }
+        }
+    }
+
     private Agreement answer(int option, ByteBuffer data) throws IOException {
         switch (option) {
+            case Nbd.OPT_STARTTLS:
+                if (settings.tls() == null) {
+                    error(option, Nbd.REP_ERR_UNSUP, "this server does not offer TLS");
+                } else {
+                    error(option, Nbd.REP_ERR_INVALID, "TLS is already started on this connection");
+                }
+                return null;
             case Nbd.OPT_EXPORT_NAME:
                 return exportName(data);
             case Nbd.OPT_GO:

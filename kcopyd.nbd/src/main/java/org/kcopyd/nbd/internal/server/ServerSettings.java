@@ -2,6 +2,8 @@ package org.kcopyd.nbd.internal.server;
 
 import java.time.Duration;
 
+import org.kcopyd.nbd.internal.tls.TlsFiles;
+
 /**
  * The limits of a server, checked by {@code NbdServer.Builder}.
  *
@@ -14,10 +16,12 @@ import java.time.Duration;
  * @param maxBlockSize        advertised and enforced maximum read/write length in bytes
  * @param maxOptionLength     longest option data accepted during the handshake; longer ones
  *                            disconnect the client
+ * @param tls                 null for plain connections; else TLS is required (only
+ *                            {@code NBD_OPT_STARTTLS} and {@code NBD_OPT_ABORT} are served before it)
  */
 public record ServerSettings(int maxConnections, Duration handshakeTimeout, long maxOutstandingBytes,
                              int maxRequestsInFlight, int preferredBlockSize, int maxBlockSize,
-                             int maxOptionLength) {
+                             int maxOptionLength, TlsFiles.Server tls) {
 
     /** The advertised and enforced minimum block size: one sector. */
     public static final int MIN_BLOCK_SIZE = 512;
@@ -33,6 +37,12 @@ public record ServerSettings(int maxConnections, Duration handshakeTimeout, long
      */
     public static ServerSettings standard(int maxConnections, Duration handshakeTimeout, long maxOutstandingBytes) {
         return new ServerSettings(maxConnections, handshakeTimeout, maxOutstandingBytes, MAX_REQUESTS,
-            PREFERRED_BLOCK, MAX_BLOCK_SIZE, MAX_OPTION);
+            PREFERRED_BLOCK, MAX_BLOCK_SIZE, MAX_OPTION, null);
+    }
+
+    /** @return these settings requiring TLS with {@code server} (null: plain connections) */
+    public ServerSettings withTls(TlsFiles.Server server) {
+        return new ServerSettings(maxConnections, handshakeTimeout, maxOutstandingBytes, maxRequestsInFlight,
+            preferredBlockSize, maxBlockSize, maxOptionLength, server);
     }
 }

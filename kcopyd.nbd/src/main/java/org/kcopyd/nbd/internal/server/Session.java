@@ -3,11 +3,14 @@ package org.kcopyd.nbd.internal.server;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.channels.SocketChannel;
+
+import javax.net.ssl.SSLException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 import org.kcopyd.nbd.internal.protocol.ProtocolException;
+import org.kcopyd.nbd.internal.protocol.Wire;
 
 /**
  * One client connection of a server, run by its own thread: the handshake (bounded by the
@@ -52,17 +55,24 @@ final class Session implements Runnable {
             ScheduledFuture<?> deadline = timer.schedule(this::handshakeTimedOut,
                 settings.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS);
             ServerHandshake.Agreement agreement;
+            ServerHandshake handshake = new ServerHandshake(channel, exports, settings, peer);
             try {
-                agreement = new ServerHandshake(channel, exports, settings).run();
+                agreement = handshake.run();
             } finally {
                 deadline.cancel(false);
             }
+            Wire wire = handshake.wire();
             String refused = agreement == null || !channel.isOpen() ? "" : gate.enter(this, agreement.export());
             if (refused != null && !refused.isEmpty()) {
                 LOG.log(Level.INFO, () -> "NBD client " + peer + " disconnected: " + refused);
             } else if (refused == null) {
-                new Transmission(channel, agreement, settings, pool, peer).run();
+                new Transmission(wire, agreement, settings, pool, peer).run();
+                if (wire.isOpen()) {
+                    wire.finish();
+                }
             }
+        } catch (SSLException e) {
+            LOG.log(Level.INFO, () -> "NBD client " + peer + " disconnected: TLS failed: " + e.getMessage());
         } catch (ProtocolException e) {
             LOG.log(Level.INFO, () -> "NBD client " + peer + " disconnected for breaking the protocol: " + e.getMessage());
         } catch (IOException e) {

@@ -3,7 +3,6 @@ package org.kcopyd.nbd.internal.server;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -19,6 +18,7 @@ import org.kcopyd.nbd.internal.protocol.Nbd;
 import org.kcopyd.nbd.internal.protocol.ProtocolException;
 import org.kcopyd.nbd.internal.protocol.ReplyHeader;
 import org.kcopyd.nbd.internal.protocol.Request;
+import org.kcopyd.nbd.internal.protocol.Wire;
 
 /**
  * The transmission phase of one server connection. The connection's thread reads requests and
@@ -42,7 +42,7 @@ final class Transmission {
     private static final long DRAIN_SECONDS = 30;
     private static final int READ_BUFFER = 64 * 1024;
 
-    private final SocketChannel channel;
+    private final Wire channel;
     private final ServerExport export;
     private final BlockDevice device;
     private final boolean structured;
@@ -57,7 +57,7 @@ final class Transmission {
     private final ChannelReader in;
     private volatile boolean broken;
 
-    Transmission(SocketChannel channel, ServerHandshake.Agreement agreement, ServerSettings settings, BufferPool pool,
+    Transmission(Wire channel, ServerHandshake.Agreement agreement, ServerSettings settings, BufferPool pool,
                  String peer) {
         this.channel = channel;
         this.export = agreement.export();
