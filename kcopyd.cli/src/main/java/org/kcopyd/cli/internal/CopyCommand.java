@@ -4,13 +4,17 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.HexFormat;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
@@ -18,6 +22,7 @@ import org.kcopyd.api.CopyFlag;
 import org.kcopyd.api.IoRegion;
 import org.kcopyd.api.KcopydClient;
 import org.kcopyd.api.KcopydClientFactory;
+import org.kcopyd.cli.internal.verify.DigestingDevice;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -45,6 +50,9 @@ import picocli.CommandLine.Parameters;
                 + "':', as any name holding one). A device "
                 + "named by URI must exist and be large enough: it is written in place, never created, and may be "
                 + "named only once per command.",
+            "--verify reads every destination back after the copy (with O_DIRECT where the file system allows it) "
+                + "and compares it with the source, within the copy's pages of memory; --hash sha256 prints the "
+                + "source region's SHA-256, computed while copying.",
             "Nothing is created or written unless every argument, file and region is valid. With --json, "
                 + "standard output carries exactly one JSON object, failures included."},
         exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
@@ -54,6 +62,7 @@ import picocli.CommandLine.Parameters;
                 + "nothing was written",
             "3:reading the source failed",
             "4:writing a destination failed",
+            "5:--verify: a destination read back differs from the source, or could not be read back",
             "130:interrupted (Ctrl-C, SIGINT); the destinations are incomplete",
             "143:terminated (SIGTERM); the destinations are incomplete"})
 final class CopyCommand implements Callable<Integer> {
@@ -62,6 +71,8 @@ final class CopyCommand implements Callable<Integer> {
     static final int MAX_DESTINATIONS = 64;
     /** The --pages limit when the factory does not publish its maxPagesPerClient. */
     static final int MAX_PAGES = 262144;
+    /** Bytes per engine page. */
+    static final int PAGE = 4096;
 
     @Parameters(index = "0", paramLabel = "SRC[:SECTOR[+COUNT]]", description = "Source; the whole file by default.")
     String source;
@@ -88,6 +99,18 @@ final class CopyCommand implements Callable<Integer> {
             + "engine's maxPagesPerClient (default: the engine's defaultPages).")
     Integer pages;
 
+    @Option(names = "--verify", description = "After the copy, read every destination back (O_DIRECT where "
+            + "possible) and compare it with the source; report the first differing sector of each; exit code 5 "
+            + "if one differs.")
+    boolean verify;
+
+    @Option(names = "--hash", paramLabel = "ALGORITHM", description = "Print the source region's digest, "
+            + "computed during the copy without a second read: sha256 (also sha-256).")
+    String hash;
+
+    /** The --hash algorithms: the name accepted (lower case) and the JDK's. */
+    static final Map<String, String> HASHES = Map.of("sha256", "SHA-256", "sha-256", "SHA-256");
+
     /** Where the interruption report is hooked in; tests run the hook themselves. */
     ShutdownHooks hooks = ShutdownHooks.RUNTIME;
 
@@ -104,6 +127,7 @@ final class CopyCommand implements Callable<Integer> {
     }
 
     private int copy(Report report, JobRun job) {
+        String algorithm = hashAlgorithm(hash);
         RegionSpec from = parse(source, "source");
         List<RegionSpec> to = new ArrayList<>();
         for (String d : destinations) {
@@ -198,23 +222,91 @@ final class CopyCommand implements Callable<Integer> {
                 if (ignoreErrors) {
                     flags.add(CopyFlag.IGNORE_ERROR);
                 }
+                DigestingDevice hashing = null;
+                if (algorithm != null && region != null) {
+                    hashing = new DigestingDevice(srcDevice, digest(algorithm), from.sector(), sectors,
+                            (long) client.statistics().pages() * PAGE);
+                    region = IoRegion.of(hashing, from.sector(), sectors);
+                }
                 IoRegion whole = region;
                 long tailByte = from.startByte() + sectors * BlockDevice.SECTOR_SIZE;
+                AtomicReference<ByteBuffer> tailRead = new AtomicReference<>();
                 long start = System.nanoTime();
                 Outcome outcome = job.run(client, files, src.name(), targets,
                         sectors > 0 ? c -> c.copy(whole, regions, flags) : null,
-                        () -> readTail(files.channel(src, false), src, tailByte, targets.get(0).tail()),
+                        () -> {
+                            ByteBuffer tail = readTail(files.channel(src, false), src, tailByte, targets.get(0).tail());
+                            tailRead.set(tail.duplicate());
+                            return tail;
+                        },
                         flush, ignoreErrors);
                 if (outcome == null) {
                     return Exit.INTERRUPTED;
                 }
                 double seconds = (System.nanoTime() - start) / 1e9;
-                return report.finished(outcome, targets, fields(src, from, sectors, length, seconds),
+                Map<String, Object> fields = fields(src, from, sectors, length, seconds);
+                String digestLine = null;
+                if (algorithm != null) {
+                    String hex = outcome.isSuccess() ? hex(hashing, algorithm, tailRead.get()) : null;
+                    fields.put("sha256", hex);
+                    digestLine = hex == null ? null : "sha256 " + hex + "  " + from.text();
+                }
+                List<Verification.Check> checks = null;
+                if (verify) {
+                    long verifyStart = System.nanoTime();
+                    long budget = (long) client.statistics().pages() * PAGE;
+                    checks = job.verify(outcome, () -> new Verification(files, direct)
+                            .run(src, srcDevice, from.sector(), sectors, targets, outcome, budget));
+                    if (checks == null) {
+                        return Exit.INTERRUPTED;
+                    }
+                    fields.put("verifySeconds", Math.round((System.nanoTime() - verifyStart) / 1e6) / 1000.0);
+                }
+                return report.finished(outcome, targets, fields,
                         String.format(Locale.ROOT, "copied %s from %s to %d destination%s in %.2f s (%s/s)",
                                 Progress.bytes(length), src.name(), targets.size(), targets.size() == 1 ? "" : "s",
-                                seconds, Progress.bytes(seconds > 0 ? length / seconds : 0)));
+                                seconds, Progress.bytes(seconds > 0 ? length / seconds : 0)),
+                        checks, digestLine);
             }
         }
+    }
+
+    /**
+     * @return the JDK's name of the --hash algorithm, or null without --hash
+     * @throws CommandException {@link Exit#USAGE} naming the value and the supported ones
+     */
+    static String hashAlgorithm(String name) {
+        if (name == null) {
+            return null;
+        }
+        String jdk = HASHES.get(name.toLowerCase(Locale.ROOT));
+        if (jdk == null) {
+            throw CommandException.usage("--hash '" + name + "' is not supported; the supported algorithm is sha256 "
+                    + "(also written sha-256, in any case)");
+        }
+        return jdk;
+    }
+
+    private static MessageDigest digest(String algorithm) {
+        try {
+            return MessageDigest.getInstance(algorithm);
+        } catch (NoSuchAlgorithmException e) {
+            throw CommandException.failed("this Java runtime has no " + algorithm + ": " + e.getMessage());
+        }
+    }
+
+    /** @return the region's digest in hexadecimal: from the hashing view, or of the tail alone */
+    private static String hex(DigestingDevice hashing, String algorithm, ByteBuffer tail) {
+        byte[] d = hashing != null ? hashing.digest(tail) : tailDigest(algorithm, tail);
+        return HexFormat.of().formatHex(d);
+    }
+
+    private static byte[] tailDigest(String algorithm, ByteBuffer tail) {
+        MessageDigest md = digest(algorithm);
+        if (tail != null) {
+            md.update(tail);
+        }
+        return md.digest();
     }
 
     private static RegionSpec parse(String text, String role) {

@@ -13,6 +13,11 @@ final class Exit {
     /** Writing (or flushing) a destination failed. */
     static final int WRITE_ERROR = 4;
     /**
+     * {@code copy --verify}: a destination read back differs from the source, or could not be read
+     * back to compare; the copy itself reported no error.
+     */
+    static final int VERIFY_FAILED = 5;
+    /**
      * Interrupted (SIGINT, Ctrl-C: 128 + 2). After a signal the process's status is set by the
      * JVM, not returned by a command; a command interrupted in the shell returns it.
      */

@@ -55,6 +55,7 @@ final class JobRun implements AutoCloseable {
     private final AtomicBoolean reported = new AtomicBoolean();
     private final CountDownLatch over = new CountDownLatch(1);
     private volatile boolean interrupted;
+    private volatile Outcome verifying;
     private volatile boolean threadInterrupted;
     private volatile KcopydClient client;
     private volatile OpenFiles files;
@@ -152,6 +153,35 @@ final class JobRun implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs {@code copy --verify}'s read-back after {@link #run} has returned its outcome, guarded
+     * like the job: an interruption while it runs reports that the copy completed but was not
+     * verified, and closes the files, which ends the read-back at its next read.
+     *
+     * @param outcome what the copy did, reported with the interruption
+     * @param check   the read-back
+     * @return its result, or null if an interruption has reported instead
+     */
+    <T> T verify(Outcome outcome, java.util.function.Supplier<T> check) {
+        verifying = outcome;
+        reported.set(false);
+        hooks.add(hook);
+        try {
+            T result = check.get();
+            if (Thread.interrupted()) {
+                // Ctrl-C in the shell interrupts the command's thread: the read-back stopped early.
+                threadInterrupted = true;
+                fire();
+            }
+            if (interrupted || !reported.compareAndSet(false, true)) {
+                return null;
+            }
+            return result;
+        } finally {
+            hooks.remove(hook);
+        }
+    }
+
     private CompletionStage<CopyResult> submitOrRemove(Submit submit) {
         try {
             return submit.submit(client);
@@ -202,7 +232,10 @@ final class JobRun implements AutoCloseable {
      */
     void fire() {
         interrupted = true;
-        if (reported.compareAndSet(false, true)) {
+        Outcome copied = verifying;
+        if (copied != null && reported.compareAndSet(false, true)) {
+            report.verifyInterrupted(copied, targets);
+        } else if (reported.compareAndSet(false, true)) {
             closeProgress();
             List<Target> t = targets;
             long total = t.get(0).length();

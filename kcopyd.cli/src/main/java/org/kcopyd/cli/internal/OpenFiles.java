@@ -35,6 +35,7 @@ final class OpenFiles implements Closeable {
     private final DeviceOption[] read;
     private final DeviceOption[] write;
     private final Map<Object, BlockDevice> writable = new HashMap<>();
+    private final Map<Object, BlockDevice> readBack = new HashMap<>();
     private final Map<Object, FileChannel> channels = new HashMap<>();
     private final List<Closeable> all = new ArrayList<>();
     private final List<Created> created = new ArrayList<>();
@@ -80,6 +81,39 @@ final class OpenFiles implements Closeable {
             writable.put(dest.identity(), device);
         }
         return device;
+    }
+
+    /**
+     * Opens a written file again, read-only with O_DIRECT, to read back what reached the device
+     * rather than what the page cache holds ({@code copy --verify}); once per file.
+     *
+     * @return the device, which is checked to be the file that was written
+     * @throws IOException if the file cannot be opened with O_DIRECT (tmpfs before Linux 6.6, some
+     *                     FUSE and network file systems refuse it) or was replaced meanwhile
+     */
+    synchronized BlockDevice openReadBack(Operand dest) throws IOException {
+        BlockDevice device = readBack.get(dest.identity());
+        if (device == null) {
+            if (closed) {
+                throw new java.nio.channels.ClosedChannelException();
+            }
+            device = track(opener.open(dest.path(), DeviceOption.DIRECT));
+            Object expected = dest.exists() ? dest.identity() : createdIdentity(dest.path());
+            if (expected == null || !FileClaims.identityOf(dest.path()).equals(expected)) {
+                throw new IOException(dest.path() + " was replaced by another file while kcopyd used it");
+            }
+            readBack.put(dest.identity(), device);
+        }
+        return device;
+    }
+
+    private Object createdIdentity(Path path) {
+        for (Created c : created) {
+            if (c.path().equals(path)) {
+                return c.identity();
+            }
+        }
+        return null;
     }
 
     /**

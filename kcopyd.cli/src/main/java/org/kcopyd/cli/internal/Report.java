@@ -96,34 +96,124 @@ final class Report {
      * @return the exit code
      */
     int finished(Outcome outcome, List<Target> targets, Map<String, Object> fields, String successLine) {
+        return finished(outcome, targets, fields, successLine, null, null);
+    }
+
+    /**
+     * Reports a copy that ran, with what {@code --verify} found and the {@code --hash} digest.
+     *
+     * @param fields      the command's own JSON fields (source, bytes, timing, the digest)
+     * @param successLine the words for a success
+     * @param checks      one verification per destination, or null without {@code --verify}
+     * @param digestLine  the digest's line ({@code sha256 HEX  SRC}), or null for none
+     * @return the exit code: the copy's, else {@link Exit#VERIFY_FAILED} if a check failed
+     */
+    int finished(Outcome outcome, List<Target> targets, Map<String, Object> fields, String successLine,
+            List<Verification.Check> checks, String digestLine) {
+        int exitCode = outcome.exitCode();
+        String message = outcome.message();
+        if (exitCode == Exit.OK && checks != null) {
+            exitCode = Verification.exitCode(checks);
+            message = verifyMessage(targets, checks);
+        }
         if (json) {
             Map<String, Object> m = new LinkedHashMap<>();
-            m.put("result", outcome.isSuccess() ? "ok" : "error");
-            if (!outcome.isSuccess()) {
-                m.put("exitCode", outcome.exitCode());
-                m.put("message", oneLine(outcome.message()));
+            m.put("result", exitCode == Exit.OK ? "ok" : "error");
+            if (exitCode != Exit.OK) {
+                m.put("exitCode", exitCode);
+                m.put("message", oneLine(message));
             }
             m.putAll(fields);
             List<Object> dests = new ArrayList<>();
             for (int i = 0; i < targets.size(); i++) {
-                dests.add(destination(targets.get(i), outcome.reason(i), outcome.state(i)));
+                Map<String, Object> d = destination(targets.get(i), outcome.reason(i), outcome.state(i));
+                if (checks != null) {
+                    d.put("verify", checks.get(i).json());
+                }
+                dests.add(d);
             }
             m.put("destinations", dests);
             console.out().println(Json.of(m));
-        } else if (outcome.isSuccess()) {
-            console.out().println(successLine);
         } else {
-            if (outcome.readFailure() != null) {
-                console.err().println("kcopyd " + command + ": " + oneLine(outcome.message()));
+            if (outcome.isSuccess()) {
+                console.out().println(successLine);
+            } else {
+                if (outcome.readFailure() != null) {
+                    console.err().println("kcopyd " + command + ": " + oneLine(outcome.message()));
+                }
+                for (int i = 0; i < targets.size(); i++) {
+                    String reason = outcome.reason(i);
+                    console.err().println("kcopyd " + command + ": " + targets.get(i).name() + ": "
+                            + outcome.state(i).word() + (reason == null ? "" : ": " + oneLine(reason)));
+                }
             }
-            for (int i = 0; i < targets.size(); i++) {
-                String reason = outcome.reason(i);
-                console.err().println("kcopyd " + command + ": " + targets.get(i).name() + ": "
-                        + outcome.state(i).word() + (reason == null ? "" : ": " + oneLine(reason)));
+            for (int i = 0; checks != null && i < targets.size(); i++) {
+                printCheck(targets.get(i), checks.get(i));
+            }
+            if (digestLine != null) {
+                console.out().println(digestLine);
             }
         }
         flush();
-        return outcome.exitCode();
+        return exitCode;
+    }
+
+    private void printCheck(Target t, Verification.Check c) {
+        String how = c.readBack() == null ? "" : " (read back: " + c.readBack() + ")";
+        switch (c.state()) {
+            case OK -> console.out().println("verified " + t.name() + ": identical to the source" + how);
+            case MISMATCH -> console.err().println("kcopyd " + command + ": " + t.name()
+                    + ": verify: differs from the source at sector " + c.firstDifferentSector() + how);
+            case ERROR -> console.err().println("kcopyd " + command + ": " + t.name() + ": verify: "
+                    + oneLine(c.reason()) + how);
+            case SKIPPED -> {
+                // The copy's own line for it says why; "not verified" is in the JSON.
+            }
+        }
+    }
+
+    /** @return the first failed check in words, or null if none failed */
+    private static String verifyMessage(List<Target> targets, List<Verification.Check> checks) {
+        for (int i = 0; i < checks.size(); i++) {
+            Verification.Check c = checks.get(i);
+            if (c.state() == Verification.State.MISMATCH) {
+                return "verification failed: " + targets.get(i).name() + " differs from the source at sector "
+                        + c.firstDifferentSector();
+            }
+            if (c.state() == Verification.State.ERROR) {
+                return "verification failed: " + targets.get(i).name() + " " + c.reason();
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Reports an interruption while {@code copy --verify} read the destinations back: the copy
+     * had ended (each destination as {@code outcome} says), no destination is verified.
+     */
+    void verifyInterrupted(Outcome outcome, List<Target> targets) {
+        List<String> names = targets.stream().map(Target::name).toList();
+        String message = "interrupted while verifying after the copy " + (outcome.isSuccess() ? "completed" : "ended")
+                + "; destination" + (names.size() == 1 ? "" : "s") + " not verified: " + String.join(", ", names);
+        if (json) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("result", "interrupted");
+            m.put("message", message);
+            List<Object> dests = new ArrayList<>();
+            for (int i = 0; i < targets.size(); i++) {
+                Map<String, Object> d = destination(targets.get(i), outcome.reason(i), outcome.state(i));
+                Map<String, Object> v = new LinkedHashMap<>();
+                v.put("state", Verification.State.SKIPPED.word());
+                v.put("reason", "interrupted");
+                d.put("verify", v);
+                dests.add(d);
+            }
+            m.put("destinations", dests);
+            console.out().println(Json.of(m));
+        } else {
+            console.err().println("kcopyd " + command + ": " + message);
+        }
+        flush();
     }
 
     private static Map<String, Object> destination(Target t, String reason, Outcome.State state) {
