@@ -30,7 +30,8 @@ import picocli.CommandLine.Parameters;
  * (or, in the shell, until the command is interrupted). It prints one line when it listens (the
  * URI clients use) and one when it stops. The device is opened read-write and claimed unless
  * {@code --read-only}; when the server stops, its clients are disconnected, a Unix socket is
- * removed and the device closed.
+ * removed and the device closed. With {@code --tls-certificates DIR} clients must use TLS
+ * ({@code nbds://}, {@code nbds+unix://}), and TCP on any address is allowed.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true, versionProvider = BundleVersion.class,
         description = {
@@ -39,14 +40,17 @@ import picocli.CommandLine.Parameters;
                 + "line when it stops.",
             "DEVICE is opened read-write and claimed (refused while a snapshot, mirror or copy holds it) unless "
                 + "--read-only. The default export name is empty, so nbdcopy nbd+unix:///?socket=PATH out.img works.",
-            "TLS is not supported yet: TCP on an address other than loopback is refused unless --insecure.",
+            "With --tls-certificates DIR (nbdkit's layout: server-cert.pem, server-key.pem as unencrypted PKCS#8, "
+                + "ca-cert.pem) clients must start TLS (nbds:// and nbds+unix:// URIs) before they learn anything. "
+                + "Without it, TCP on an address other than loopback is refused unless --insecure.",
             "With --json, standard output carries one JSON object per line: {\"result\":\"listening\",...} when it "
                 + "listens, then {\"result\":\"stopped\",...}; or one {\"result\":\"error\",...} if it cannot start."},
         exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
             "0:stopped (in the shell, when the command is interrupted: 130)",
             "1:could not run: the device could not be opened or is in use (claimed), the address is in use",
             "2:bad arguments: both or neither of --socket and --listen, a bad address, a non-loopback address "
-                + "without --insecure, a socket path that exists and is not a socket, the wrong kind of file",
+                + "without --tls-certificates or --insecure, TLS files that cannot be used, a socket path that exists "
+                + "and is not a socket, the wrong kind of file",
             "130:stopped by Ctrl-C (SIGINT)",
             "143:stopped by SIGTERM"})
 final class ServeCommand implements Callable<Integer> {
@@ -69,7 +73,8 @@ final class ServeCommand implements Callable<Integer> {
         Path socket;
 
         @Option(names = "--listen", paramLabel = "HOST:PORT", required = true,
-                description = "Listen on TCP; [ADDRESS]:PORT for IPv6. Loopback only, unless --insecure.")
+                description = "Listen on TCP; [ADDRESS]:PORT for IPv6. Loopback only, unless --tls-certificates or "
+                        + "--insecure.")
         String listen;
     }
 
@@ -83,6 +88,17 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--insecure", description = "Allow TCP on an address other than loopback without TLS: anyone "
             + "who reaches the port can read (and unless --read-only, write) the device.")
     boolean insecure;
+
+    @Option(names = "--tls-certificates", paramLabel = "DIR",
+            description = "Require TLS, with DIR/server-cert.pem (the certificate, optionally followed by its chain) "
+                    + "and DIR/server-key.pem (unencrypted PKCS#8, 'BEGIN PRIVATE KEY'; convert others with 'openssl "
+                    + "pkcs8 -topk8 -nocrypt'), as nbdkit's --tls-certificates. The printed URI names DIR when it "
+                    + "holds ca-cert.pem.")
+    Path tlsCertificates;
+
+    @Option(names = "--tls-verify-peer", description = "With --tls-certificates: clients must present a "
+            + "certificate signed by DIR/ca-cert.pem.")
+    boolean tlsVerifyPeer;
 
     @Option(names = "--max-connections", paramLabel = "N", defaultValue = "64",
             description = "Clients served at once, 1 to 100000 (default ${DEFAULT-VALUE}); more are disconnected.")
@@ -128,12 +144,24 @@ final class ServeCommand implements Callable<Integer> {
                         + "holds at most " + MAX_SOCKET_PATH);
             }
         }
+        NbdServer.Builder builder = NbdServer.builder().maxConnections(maxConnections);
+        if (tlsVerifyPeer && tlsCertificates == null) {
+            throw CommandException.usage("--tls-verify-peer needs --tls-certificates DIR (whose ca-cert.pem signs the "
+                    + "clients' certificates)");
+        }
+        if (tlsCertificates != null) {
+            try {
+                builder.tls(tlsCertificates.toAbsolutePath().normalize(), tlsVerifyPeer);
+            } catch (IOException e) {
+                throw CommandException.usage("--tls-certificates: " + e.getMessage());
+            }
+        }
         Operand operand = Operand.existing(device, "device");
         BlockDeviceOpener opener = console.services().devices(Console.WAIT);
         BlockDevice opened = open(opener, operand);
         NbdServer server;
         try {
-            NbdServer.Builder builder = NbdServer.builder().maxConnections(maxConnections).export(export, opened, readOnly);
+            builder.export(export, opened, readOnly);
             server = socket != null ? builder.startUnix(socket) : builder.startTcp(tcp[0], Integer.parseInt(tcp[1]));
         } catch (FileAlreadyExistsException e) {
             close(opened);
@@ -193,10 +221,11 @@ final class ServeCommand implements Callable<Integer> {
         } catch (UnknownHostException e) {
             throw CommandException.usage("--listen '" + text + "': host '" + host + "' cannot be resolved");
         }
-        if (!address.isLoopbackAddress() && !insecure) {
-            throw CommandException.usage("--listen " + text + " is not a loopback address, and TLS is not supported "
-                    + "yet: anyone reaching it could read" + (readOnly ? "" : " and write") + " " + device
-                    + "; add --insecure to allow it, or listen on 127.0.0.1 or a Unix socket");
+        if (!address.isLoopbackAddress() && !insecure && tlsCertificates == null) {
+            throw CommandException.usage("--listen " + text + " is not a loopback address, and without TLS anyone "
+                    + "reaching it could read" + (readOnly ? "" : " and write") + " " + device
+                    + "; add --tls-certificates DIR for TLS, or --insecure to allow it without, or listen on "
+                    + "127.0.0.1 or a Unix socket");
         }
         return new String[] {address.getHostAddress(), Integer.toString(port)};
     }
@@ -268,6 +297,7 @@ final class ServeCommand implements Callable<Integer> {
         m.put("device", operand.name());
         m.put("export", export);
         m.put("readOnly", readOnly);
+        m.put("tls", tlsCertificates != null);
         return m;
     }
 

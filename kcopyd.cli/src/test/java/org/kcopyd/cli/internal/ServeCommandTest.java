@@ -90,7 +90,7 @@ class ServeCommandTest {
         String uri = "nbd+unix:///disk?socket=" + socket;
         await().atMost(Duration.ofSeconds(10)).until(() -> fixture.out().contains("listening"));
         assertThat(fixture.out().strip()).isEqualTo("{\"result\":\"listening\",\"uri\":\"" + uri + "\",\"device\":\""
-            + img + "\",\"export\":\"disk\",\"readOnly\":true}");
+            + img + "\",\"export\":\"disk\",\"readOnly\":true,\"tls\":false}");
         try (BlockDevice client = NbdClient.connect(NbdUri.parse(uri))) {
             assertThat(client.isReadOnly()).isTrue();
         }
@@ -124,6 +124,61 @@ class ServeCommandTest {
         assertThat(Files.readString(notASocket)).isEqualTo("precious");
         assertThat(Files.readAllBytes(img)).isEqualTo(before);
         assertThat(Path.of(sock)).doesNotExist();
+    }
+
+    /** A self-signed certificate for localhost made by openssl (its own CA), in nbdkit's layout. */
+    private Path certificates() throws Exception {
+        org.kcopyd.testdevices.Peers.require("openssl", "openssl");
+        Path certs = Files.createDirectories(dir.resolve("certs"));
+        Process openssl = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "server-key.pem", "-out", "server-cert.pem", "-days",
+            "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1")
+            .directory(certs.toFile()).redirectErrorStream(true).start();
+        String output = new String(openssl.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(openssl.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(openssl.exitValue()).as(output).isZero();
+        Files.copy(certs.resolve("server-cert.pem"), certs.resolve("ca-cert.pem"));
+        return certs;
+    }
+
+    @Test
+    void withTlsCertificatesClientsMustUseTls() throws Exception {
+        Path img = CommandFixture.image(dir, "disk.img", SIZE, 4);
+        Path certs = certificates();
+        Path socket = dir.resolve("t.sock");
+        CompletableFuture<Integer> code = serve("serve", img.toString(), "--socket", socket.toString(),
+            "--tls-certificates", certs.toString(), "--json");
+        String uri = "nbds+unix:///?socket=" + socket + "&tls-certificates=" + certs;
+        await().atMost(Duration.ofSeconds(10)).until(() -> fixture.out().contains("listening"));
+        assertThat(fixture.out().strip()).isEqualTo("{\"result\":\"listening\",\"uri\":\"" + uri + "\",\"device\":\""
+            + img + "\",\"export\":\"\",\"readOnly\":false,\"tls\":true}");
+        try (BlockDevice client = NbdClient.connect(NbdUri.parse(uri))) {
+            ByteBuffer all = ByteBuffer.allocate(SIZE);
+            client.read(0, all).toCompletableFuture().get(10, TimeUnit.SECONDS);
+            assertThat(all.array()).isEqualTo(Files.readAllBytes(img));
+        }
+        String plain = "nbd+unix:///?socket=" + socket;
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> NbdClient.connect(NbdUri.parse(plain)))
+            .isInstanceOf(java.io.IOException.class).hasMessageContaining("the server requires TLS");
+        thread.get().interrupt();
+        assertThat(code.get(10, TimeUnit.SECONDS)).isEqualTo(Exit.INTERRUPTED);
+        assertThat(socket).doesNotExist();
+    }
+
+    @Test
+    void tlsAllowsANonLoopbackAddressAndBadTlsFilesAreRefused() throws Exception {
+        Path img = CommandFixture.image(dir, "disk.img", SIZE, 5);
+        Path certs = certificates();
+        // 192.0.2.1 (TEST-NET-1) is not this machine's: the address passes the checks and binding fails.
+        assertRefused(Exit.FAILED, "cannot listen on 192.0.2.1:10809", "serve", img.toString(), "--listen",
+            "192.0.2.1:10809", "--tls-certificates", certs.toString());
+        assertRefused(Exit.USAGE, "--tls-verify-peer needs --tls-certificates", "serve", img.toString(), "--socket",
+            dir.resolve("u.sock").toString(), "--tls-verify-peer");
+        Files.delete(certs.resolve("server-key.pem"));
+        assertRefused(Exit.USAGE, certs.resolve("server-key.pem") + " does not exist", "serve", img.toString(),
+            "--socket", dir.resolve("u.sock").toString(), "--tls-certificates", certs.toString());
+        assertThat(dir.resolve("u.sock")).doesNotExist();
+        fixture.opener.open(img, DeviceOption.READ_WRITE).close();
     }
 
     private void assertRefused(int exit, String message, String... args) {
