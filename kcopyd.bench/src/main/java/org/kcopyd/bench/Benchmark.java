@@ -34,8 +34,8 @@ import org.kcopyd.api.KcopydEngine;
  * <p>Options: see {@link BenchOptions#USAGE} ({@code --help}). The data lives in a new
  * directory of the benchmark's own inside each directory named by {@code --tmpfs} and
  * {@code --disk}; only the files made there, and that directory, are deleted at the end.
- * Scenarios: tmpfs-1dest, tmpfs-3dest-new, tmpfs-3dest-overwrite, disk-direct, jobs-4k, memory, and the NBD
- * ones ({@link NbdScenarios}).
+ * Scenarios: tmpfs-1dest, tmpfs-3dest-new, tmpfs-3dest-overwrite, disk-direct, jobs-4k, memory, the NBD
+ * ones ({@link NbdScenarios}) and verify ({@link VerifyScenario}).
  */
 public final class Benchmark {
 
@@ -154,6 +154,9 @@ public final class Benchmark {
             }
             if (wanted("nbd-memory")) {
                 nbd.memory();
+            }
+            if (wanted("verify")) {
+                new VerifyScenario(this, tmpfs, settings, runs, sizeMib << 20).run();
             }
         } finally {
             removeScratch(tmpfs);
