@@ -53,6 +53,19 @@ class NbdDeviceProviderTest {
     }
 
     @Test
+    void theTlsCertificatesOfTheConfigurationAreAbsolute() {
+        assertThat(provider.options().tlsCertificates()).isNull();
+        provider.configure(OsgiFixture.annotation(ClientConfiguration.class,
+            java.util.Map.of(NbdConfig.CLIENT_TLS_CERTIFICATES, "/etc/pki/nbd")));
+        assertThat(provider.options().tlsCertificates()).isEqualTo(java.nio.file.Path.of("/etc/pki/nbd"));
+        assertThatThrownBy(() -> provider.configure(OsgiFixture.annotation(ClientConfiguration.class,
+            java.util.Map.of(NbdConfig.CLIENT_TLS_CERTIFICATES, "pki"))))
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessage("org.kcopyd.nbd.client: tlsCertificates 'pki' is not an absolute path");
+        assertThat(provider.options().tlsCertificates()).isEqualTo(java.nio.file.Path.of("/etc/pki/nbd"));
+    }
+
+    @Test
     void aBadUriIsAnIllegalArgumentAndAFailedConnectionAnIoExceptionNamingTheUri() {
         assertThatThrownBy(() -> provider.open(URI.create("nbd://host:0/x")))
             .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("nbd://host:0/x");
