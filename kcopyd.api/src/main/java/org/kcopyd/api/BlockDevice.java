@@ -3,6 +3,7 @@ package org.kcopyd.api;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -88,7 +89,9 @@ public interface BlockDevice extends Closeable {
 
     /**
      * @return true if {@link #writeZeroes} is implemented more cheaply than writing a buffer
-     *         of zeros (a sparse device, a device with a write-zeroes command)
+     *         of zeros (a sparse device, a device with a write-zeroes command); the engine then
+     *         writes zero chunks of {@link CopyFlag#SPARSE} copies with it, which on files
+     *         punches holes
      */
     default boolean supportsWriteZeroes() {
         return false;
@@ -104,6 +107,38 @@ public interface BlockDevice extends Closeable {
      */
     default CompletionStage<Void> writeZeroes(long sector, long count) {
         return CompletableFuture.failedStage(new IOException("device '" + name() + "' has no write-zeroes command"));
+    }
+
+    /**
+     * Tells where the device's data is in {@code count} sectors starting at {@code sector}: runs
+     * of {@link Extent.Type#DATA data}, {@link Extent.Type#ZERO zeros} and
+     * {@link Extent.Type#HOLE holes} (a hole reads as zeros). A hint for speed, never needed for
+     * correctness: the engine uses it (with {@link CopyFlag#SPARSE}) to skip reading holes, and
+     * on destinations to skip writing zeros where the device already reads as zeros; an answer
+     * of {@code DATA} everywhere is always right. Files answer from the file system
+     * ({@code SEEK_DATA}/{@code SEEK_HOLE}), NBD devices with {@code NBD_CMD_BLOCK_STATUS}.
+     *
+     * <p><b>The answer.</b> Runs in ascending order, contiguous, the first starting at
+     * {@code sector}, together covering {@code [sector, sector + count)} or a prefix of it (at
+     * least one sector: a device may answer less than it was asked, as NBD servers do; the
+     * caller asks again for the rest, or takes it as data). A run must not reach past
+     * {@code sector + count}. Callers treat an answer that breaks these rules, or a failed
+     * stage, as {@code DATA}. {@code ZERO} and {@code HOLE} must be true when the stage
+     * completes: a device that is written concurrently may only report what was zero before and
+     * after those writes.
+     *
+     * <p><b>Threading.</b> Called from the engine's I/O threads, many at a time, as
+     * {@link #read} is; may complete in the calling thread or later from any thread.
+     *
+     * <p>The default answers one {@code DATA} run: the device does not know.
+     *
+     * @param sector first sector asked about
+     * @param count  number of sectors asked about, at least 1
+     * @return a stage completed with the runs
+     * @since 1.2.0
+     */
+    default CompletionStage<List<Extent>> extents(long sector, long count) {
+        return CompletableFuture.completedStage(List.of(new Extent(sector, count, Extent.Type.DATA)));
     }
 
     /** @return true if {@link #discard} is implemented */

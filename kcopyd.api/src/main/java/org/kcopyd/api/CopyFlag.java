@@ -24,5 +24,38 @@ public enum CopyFlag {
      * outstanding, the submission fails at once with
      * {@link java.util.concurrent.RejectedExecutionException} instead of blocking.
      */
-    NO_WAIT
+    NO_WAIT,
+    /**
+     * Sparse copy ({@code --sparse=auto}): before reading a chunk the engine asks the source
+     * {@linkplain BlockDevice#extents where its data is} and does not read holes; a chunk (or a
+     * piece of at least {@value #SPARSE_BLOCK} bytes of it) read as all zeros is found by
+     * comparing it with zeros. Such zero runs of {@value #SPARSE_MIN_RUN} bytes or more reach each
+     * destination as {@link BlockDevice#writeZeroes} where it
+     * {@linkplain BlockDevice#supportsWriteZeroes() supports it} (holes in files), are not
+     * written at all where the destination's own {@linkplain BlockDevice#extents extents} say it
+     * already reads as zeros there (a file just created), and are written as zeros otherwise;
+     * shorter zero runs between data are written as data. Every destination ends with the
+     * source's content, zeros included, whatever it held before. Ignored with
+     * {@link #WRITE_SEQ} (a sequential device gets every write) and by zero jobs.
+     *
+     * @since 1.2.0
+     */
+    SPARSE,
+    /**
+     * {@code --sparse=always}: as {@link #SPARSE}, and every zero run of at least
+     * {@value #SPARSE_BLOCK} bytes becomes a hole (write-zeroes) or is skipped, even where writing
+     * the zeros with the data around them would be as cheap. Implies {@link #SPARSE}.
+     *
+     * @since 1.2.0
+     */
+    SPARSE_ALWAYS;
+
+    /** Bytes: the granularity at which {@link #SPARSE} copies find zeros in data they read. */
+    public static final int SPARSE_BLOCK = 4096;
+
+    /**
+     * Bytes: the shortest zero run between data that a {@link #SPARSE} copy (without
+     * {@link #SPARSE_ALWAYS}) does not write as data.
+     */
+    public static final int SPARSE_MIN_RUN = 65536;
 }

@@ -16,7 +16,10 @@
  * {@link org.kcopyd.api.BlockDeviceOpener} as services. Outside OSGi, use {@link org.kcopyd.api.Kcopyd}.
  *
  * <p>1.2.0 adds devices named by URI: {@link org.kcopyd.api.BlockDeviceOpener#open(java.net.URI,
- * DeviceOption...)} and the {@link org.kcopyd.api.UriDeviceProvider} service provider interface.
+ * DeviceOption...)} and the {@link org.kcopyd.api.UriDeviceProvider} service provider interface;
+ * and sparse copies: {@link org.kcopyd.api.BlockDevice#extents} (where a device's data is,
+ * {@link org.kcopyd.api.Extent}) and the job options {@link org.kcopyd.api.CopyFlag#SPARSE} and
+ * {@link org.kcopyd.api.CopyFlag#SPARSE_ALWAYS}.
  */
 @org.osgi.annotation.bundle.Export
 @org.osgi.annotation.versioning.Version("1.2.0")

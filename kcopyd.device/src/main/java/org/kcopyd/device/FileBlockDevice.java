@@ -5,10 +5,12 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.Extent;
 
 /**
  * A file or raw block device, read and written with positional I/O on a {@link FileChannel}.
@@ -18,6 +20,14 @@ import org.kcopyd.api.BlockDevice;
  * <p>With O_DIRECT, a request whose offset, length or buffer address is not aligned to the
  * file system's block size goes through a second, buffered channel on the same file instead
  * of failing (Linux keeps the two coherent).
+ *
+ * <p><b>Holes.</b> A regular file on Linux, with JNA in the runtime, tells where its data is
+ * ({@link #extents}: {@code SEEK_DATA}/{@code SEEK_HOLE}; holes are {@link Extent.Type#HOLE}) and,
+ * opened for writing, zeroes ranges by punching holes ({@link #writeZeroes}: {@code fallocate}
+ * with {@code PUNCH_HOLE|KEEP_SIZE}). Where the file system refuses to punch holes, zeros are
+ * written instead and {@link #supportsWriteZeroes()} turns false. Elsewhere (a block device, no
+ * JNA, another system) the file answers one data run, has no write-zeroes command, and reads and
+ * writes exactly as without this.
  */
 public final class FileBlockDevice implements BlockDevice {
 
@@ -31,9 +41,17 @@ public final class FileBlockDevice implements BlockDevice {
     private final long sectors;
     private final Object identity;
     private final FileClaim claim;
+    private final FileHoles holes;
+    private static volatile ByteBuffer zeros;
 
     FileBlockDevice(Path path, FileChannel channel, FileChannel direct, int alignment, boolean readOnly,
             long sectors, Object identity, FileClaim claim) {
+        this(path, channel, direct, alignment, readOnly, sectors, identity, claim, FileHoles.system());
+    }
+
+    /** As above, the holes seen through {@code sys} (null: none), for tests of file systems that refuse. */
+    FileBlockDevice(Path path, FileChannel channel, FileChannel direct, int alignment, boolean readOnly,
+            long sectors, Object identity, FileClaim claim, NativeFiles sys) {
         this.claim = claim;
         this.path = path;
         this.channel = channel;
@@ -42,6 +60,7 @@ public final class FileBlockDevice implements BlockDevice {
         this.readOnly = readOnly;
         this.sectors = sectors;
         this.identity = identity;
+        this.holes = FileHoles.open(sys, path, identity, !readOnly);
     }
 
     /** @return the file or device path */
@@ -52,6 +71,11 @@ public final class FileBlockDevice implements BlockDevice {
     /** @return true until {@link #close()} */
     public boolean isOpen() {
         return channel.isOpen();
+    }
+
+    /** @return true if this file tells where its holes are ({@link #extents} answers from the file system) */
+    public boolean knowsHoles() {
+        return holes != null;
     }
 
     /** @return true if aligned requests bypass the page cache */
@@ -127,11 +151,84 @@ public final class FileBlockDevice implements BlockDevice {
         }
     }
 
+    /** @return true while this writable file can punch holes (see the class documentation) */
+    @Override
+    public boolean supportsWriteZeroes() {
+        return !readOnly && holes != null && holes.canPunch();
+    }
+
+    /**
+     * Zeroes {@code count} sectors at {@code sector}: punches a hole where the file system can,
+     * else writes zeros (a file system refusing holes, a device without them). Runs in the
+     * calling thread; the stage is complete.
+     */
+    @Override
+    public CompletionStage<Void> writeZeroes(long sector, long count) {
+        if (readOnly) {
+            return CompletableFuture.failedStage(new IOException("device '" + name() + "' is read-only"));
+        }
+        if (sector < 0 || count < 1 || sector > sectors - count) {
+            return CompletableFuture.failedStage(new IOException("write-zeroes of " + count + " sectors at sector "
+                    + sector + " is outside " + name() + " (" + sectors + " sectors)"));
+        }
+        if (holes != null && holes.punch(sector, count)) {
+            return DONE;
+        }
+        try {
+            ByteBuffer z = zeroBuffer();
+            long position = sector * SECTOR_SIZE;
+            long end = position + count * SECTOR_SIZE;
+            while (position < end) {
+                ByteBuffer src = z.duplicate();
+                src.limit((int) Math.min(src.capacity(), end - position));
+                while (src.hasRemaining()) {
+                    position += channel.write(src, position);
+                }
+            }
+            return DONE;
+        } catch (IOException | RuntimeException e) {
+            return CompletableFuture.failedStage(e);
+        }
+    }
+
+    private static ByteBuffer zeroBuffer() {
+        ByteBuffer z = zeros;
+        if (z == null) {
+            // 256 KiB for every file device of the JVM, made once: writes of zeros where holes cannot be punched.
+            z = ByteBuffer.allocateDirect(256 * 1024).asReadOnlyBuffer();
+            zeros = z;
+        }
+        return z;
+    }
+
+    /**
+     * Where the data is: from the file system where this file {@linkplain #knowsHoles() knows its
+     * holes}, else one data run. Runs in the calling thread; the stage is complete. A refusal of
+     * the file system is answered as data (the answer is a hint).
+     */
+    @Override
+    public CompletionStage<List<Extent>> extents(long sector, long count) {
+        if (holes != null && sector >= 0 && count >= 1 && sector <= sectors - count) {
+            try {
+                List<Extent> runs = holes.extents(sector, count);
+                if (!runs.isEmpty()) {
+                    return CompletableFuture.completedStage(runs);
+                }
+            } catch (IOException e) {
+                // A hint only: fall through to "data".
+            }
+        }
+        return BlockDevice.super.extents(sector, count);
+    }
+
     /** Closes the file and releases its {@linkplain FileClaims claim}. */
     @Override
     public void close() throws IOException {
         if (claim != null) {
             claim.close();
+        }
+        if (holes != null) {
+            holes.close();
         }
         try (channel) {
             if (direct != null) {
@@ -154,6 +251,6 @@ public final class FileBlockDevice implements BlockDevice {
     @Override
     public String toString() {
         return "FileBlockDevice[" + path + (readOnly ? ", read-only" : "") + (direct != null ? ", O_DIRECT" : "")
-                + ", " + sectors + " sectors]";
+                + (holes != null ? ", holes" : "") + ", " + sectors + " sectors]";
     }
 }

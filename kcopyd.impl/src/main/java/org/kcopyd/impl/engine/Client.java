@@ -142,7 +142,8 @@ final class Client implements KcopydClient {
             writeSeq |= target.device().requiresSequentialWrites();
         }
         Job job = new Job(kind, from, targets, flags.contains(CopyFlag.IGNORE_ERROR), writeSeq,
-                flags.contains(CopyFlag.FLUSH), notifier(callback, context));
+                flags.contains(CopyFlag.FLUSH), flags.contains(CopyFlag.SPARSE), flags.contains(CopyFlag.SPARSE_ALWAYS),
+                notifier(callback, context));
         admit(flags.contains(CopyFlag.NO_WAIT));
         waiting.incrementAndGet();
         post(job);

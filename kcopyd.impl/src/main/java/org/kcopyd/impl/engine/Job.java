@@ -22,6 +22,10 @@ final class Job implements WorkerEvent {
     final boolean ignoreError;
     final boolean writeSeq;
     final boolean flush;
+    /** {@link org.kcopyd.api.CopyFlag#SPARSE} in effect (never for zero jobs or under WRITE_SEQ). */
+    final boolean sparse;
+    /** {@link org.kcopyd.api.CopyFlag#SPARSE_ALWAYS} in effect. */
+    final boolean sparseAlways;
     final Consumer<CopyResult> callback;
     final CompletableFuture<CopyResult> future = new CompletableFuture<>();
     /** Length of the job in sectors (0 for a prepared completion). */
@@ -47,12 +51,24 @@ final class Job implements WorkerEvent {
 
     Job(Kind kind, IoRegion source, IoRegion[] dests, boolean ignoreError, boolean writeSeq, boolean flush,
             Consumer<CopyResult> callback) {
+        this(kind, source, dests, ignoreError, writeSeq, flush, false, false, callback);
+    }
+
+    /**
+     * @param sparse       SPARSE asked for: in effect for a copy without WRITE_SEQ (a sequential
+     *                     device must get every write in order)
+     * @param sparseAlways SPARSE_ALWAYS asked for (implies sparse)
+     */
+    Job(Kind kind, IoRegion source, IoRegion[] dests, boolean ignoreError, boolean writeSeq, boolean flush,
+            boolean sparse, boolean sparseAlways, Consumer<CopyResult> callback) {
         this.kind = kind;
         this.source = source;
         this.dests = dests;
         this.writeSeq = writeSeq;
         this.ignoreError = ignoreError && !writeSeq;
         this.flush = flush;
+        this.sparse = kind == Kind.COPY && !writeSeq && (sparse || sparseAlways);
+        this.sparseAlways = this.sparse && sparseAlways;
         this.callback = callback;
         this.count = dests.length == 0 ? 0 : dests[0].count();
         this.writeFailures = new Throwable[dests.length];

@@ -1,13 +1,16 @@
 package org.kcopyd.impl.engine;
 
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
 
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.Extent;
 import org.kcopyd.api.IoRegion;
 
 /**
@@ -20,6 +23,12 @@ import org.kcopyd.api.IoRegion;
  * <p>Sub-jobs are pooled by their client and reused, together with their buffer views, so a
  * steady stream of jobs allocates no buffers and few objects. Posted to the worker, it is the
  * event "my chunk's I/O ended" (or, with {@link #readDoneAwaitingTurn}, "read, waiting to write").
+ *
+ * <p>In a {@linkplain Job#sparse sparse} copy the chunk first asks the source where its data
+ * is, reads only the data ({@link SparseChunk}), looks for zeros in what it read, and each
+ * destination asks where its own data is: a run of zeros is skipped where the destination
+ * already reads as zeros there, written with the destination's write-zeroes command where it
+ * has one, and written from the shared zero buffer otherwise.
  */
 final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent {
 
@@ -29,6 +38,11 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
     private final ByteBuffer readView;
     private DestinationWrite[] writes = new DestinationWrite[0];
     private final AtomicInteger pendingWrites = new AtomicInteger();
+    private final AtomicInteger pendingReads = new AtomicInteger();
+    private final AtomicReference<Throwable> sparseReadFailure = new AtomicReference<>();
+    private final BiConsumer<List<Extent>, Throwable> sourceExtentsDone = this::sourceExtents;
+    private final BiConsumer<Void, Throwable> sparseReadDone = (ignored, failure) -> sparseRead(failure);
+    private SparseChunk plan;
 
     Job job;
     long offset;
@@ -91,6 +105,10 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
             }
             return;
         }
+        if (job.sparse) {
+            startSparse();
+            return;
+        }
         IoRegion source = job.source;
         int start = bufferStart();
         readView.limit(start + bytes()).position(start);
@@ -102,6 +120,76 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
             return;
         }
         stage.whenComplete(this);
+    }
+
+    /** A sparse chunk: asks the source where its data is. */
+    private void startSparse() {
+        if (plan == null) {
+            plan = new SparseChunk();
+        }
+        IoRegion source = job.source;
+        CompletionStage<List<Extent>> stage;
+        try {
+            stage = source.device().extents(source.sector() + offset, sectors);
+        } catch (RuntimeException | Error e) {
+            // A hint only: without it, the whole chunk is read.
+            sourceExtents(null, e);
+            return;
+        }
+        stage.whenComplete(sourceExtentsDone);
+    }
+
+    /** The source answered (or failed to: then all is data); reads the data segments, all at once. */
+    private void sourceExtents(List<Extent> runs, Throwable failure) {
+        IoRegion source = job.source;
+        plan.plan(failure == null ? runs : null, source.sector() + offset, sectors, job.sparseAlways);
+        sparseReadFailure.set(null);
+        // One count for this loop, so that reads completing in it cannot end the chunk under it.
+        pendingReads.set(plan.dataSegments() + 1);
+        // Slices are checked against the limit, which the last chunk's use may have left short.
+        readView.clear();
+        int base = bufferStart();
+        for (int i = 0; i < plan.count(); i++) {
+            if (plan.isZero(i)) {
+                continue;
+            }
+            ByteBuffer dst = readView.slice(base + plan.start(i) * BlockDevice.SECTOR_SIZE,
+                    plan.length(i) * BlockDevice.SECTOR_SIZE);
+            CompletionStage<Void> stage;
+            try {
+                stage = source.device().read(source.sector() + offset + plan.start(i), dst);
+            } catch (RuntimeException | Error e) {
+                sparseRead(e);
+                continue;
+            }
+            stage.whenComplete(sparseReadDone);
+        }
+        sparseRead(null);
+    }
+
+    private void sparseRead(Throwable failure) {
+        if (failure != null) {
+            sparseReadFailure.compareAndSet(null, unwrap(failure));
+        }
+        if (pendingReads.decrementAndGet() != 0) {
+            return;
+        }
+        Throwable failed = sparseReadFailure.get();
+        if (failed != null) {
+            readFailure = failed;
+            if (!job.ignoreError) {
+                owner.done(this);
+                return;
+            }
+            // IGNORE_ERROR: the destinations still get this chunk, as zeros.
+            plan.allZeros(sectors);
+        } else {
+            owner.countRead(bytes());
+            if (plan.dataSegments() > 0) {
+                plan.findZeros(readView.slice(bufferStart(), bytes()), zeros.slice(bytes()), job.sparseAlways);
+            }
+        }
+        startWrites();
     }
 
     /** Read completion, on whatever thread completed the device's stage. */
@@ -177,6 +265,10 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
     private final class DestinationWrite implements Runnable, BiConsumer<Void, Throwable> {
         private final int dest;
         private ByteBuffer view;
+        private final AtomicInteger pendingOps = new AtomicInteger();
+        private final AtomicReference<Throwable> opFailure = new AtomicReference<>();
+        private final BiConsumer<List<Extent>, Throwable> destExtentsDone = this::writeSegments;
+        private final BiConsumer<Void, Throwable> opDone = (ignored, failure) -> opDone(failure);
 
         DestinationWrite(int dest) {
             this.dest = dest;
@@ -187,6 +279,10 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
             IoRegion region = job.dests[dest];
             BlockDevice device = region.device();
             long sector = region.sector() + offset;
+            if (job.sparse && plan.hasZeros()) {
+                startSparseWrite(device, sector);
+                return;
+            }
             CompletionStage<Void> stage;
             try {
                 if (job.isZero()) {
@@ -211,5 +307,90 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
         public void accept(Void ignored, Throwable failure) {
             writeDone(dest, failure);
         }
+
+        /** A sparse chunk with zeros: asks the destination where it already reads as zeros. */
+        private void startSparseWrite(BlockDevice device, long sector) {
+            CompletionStage<List<Extent>> stage;
+            try {
+                stage = device.extents(sector, sectors);
+            } catch (RuntimeException | Error e) {
+                // A hint only: without it, every zero run is written.
+                writeSegments(null, e);
+                return;
+            }
+            stage.whenComplete(destExtentsDone);
+        }
+
+        /** Writes the chunk's segments, all at once: data from the pages, zeros as the destination allows. */
+        private void writeSegments(List<Extent> runs, Throwable failure) {
+            IoRegion region = job.dests[dest];
+            BlockDevice device = region.device();
+            long chunkSector = region.sector() + offset;
+            List<Extent> known = failure == null ? runs : null;
+            opFailure.set(null);
+            pendingOps.set(plan.count() + 1);
+            if (view == null) {
+                view = pool.view();
+            }
+            view.clear();
+            int base = bufferStart();
+            for (int i = 0; i < plan.count(); i++) {
+                long sector = chunkSector + plan.start(i);
+                int length = plan.length(i);
+                CompletionStage<Void> stage;
+                try {
+                    if (!plan.isZero(i)) {
+                        stage = device.write(sector, view.slice(base + plan.start(i) * BlockDevice.SECTOR_SIZE,
+                                length * BlockDevice.SECTOR_SIZE));
+                    } else if (readsAsZeros(known, chunkSector, sector, length)) {
+                        opDone(null);
+                        continue;
+                    } else if (device.supportsWriteZeroes()) {
+                        stage = device.writeZeroes(sector, length);
+                    } else {
+                        stage = device.write(sector, zeros.slice(length * BlockDevice.SECTOR_SIZE));
+                    }
+                } catch (RuntimeException | Error e) {
+                    opDone(e);
+                    continue;
+                }
+                stage.whenComplete(opDone);
+            }
+            opDone(null);
+        }
+
+        private void opDone(Throwable failure) {
+            if (failure != null) {
+                opFailure.compareAndSet(null, failure);
+            }
+            if (pendingOps.decrementAndGet() == 0) {
+                writeDone(dest, opFailure.get());
+            }
+        }
+    }
+
+    /**
+     * @return true if the destination's answer (runs from {@code chunkSector} on, by its rules)
+     *         says {@code [sector, sector + count)} reads as zeros
+     */
+    static boolean readsAsZeros(List<Extent> runs, long chunkSector, long sector, long count) {
+        if (runs == null) {
+            return false;
+        }
+        long pos = chunkSector;
+        long end = sector + count;
+        for (Extent run : runs) {
+            if (run == null || run.sector() != pos) {
+                return false;
+            }
+            if (run.endSector() > sector && !run.type().readsAsZeros()) {
+                return false;
+            }
+            pos = run.endSector();
+            if (pos >= end) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -1,0 +1,197 @@
+package org.kcopyd.device;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.Extent;
+
+/**
+ * The holes of one open regular file on Linux: where its data is ({@code SEEK_DATA} and
+ * {@code SEEK_HOLE}) and punching holes ({@code fallocate} with
+ * {@code PUNCH_HOLE|KEEP_SIZE}). It holds a descriptor of its own on the file, opened by path
+ * and kept only if it is the very file the device opened (same device and inode, seen through
+ * {@code /proc/self/fd}); the JDK gives no access to a {@code FileChannel}'s descriptor.
+ *
+ * <p>{@link #open} returns null wherever this cannot work — no JNA, its native part refused,
+ * not Linux, not a regular file, the path now naming another file — and the device then reads
+ * and writes as without it. Thread-safe: calls run concurrently and {@link #close()} waits for
+ * those in flight, so a descriptor number is never used after it was closed (and reused).
+ */
+final class FileHoles implements AutoCloseable {
+
+    /** Most runs one {@link #extents} answer holds; the rest of the range is asked for again. */
+    static final int MAX_RUNS = 1024;
+
+    private static final System.Logger LOG = System.getLogger(FileHoles.class.getName());
+    private static final NativeFiles NATIVE = loadNative();
+
+    private final NativeFiles sys;
+    private final int fd;
+    private final Path path;
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private boolean closed;
+    private volatile boolean punchRefused;
+
+    private FileHoles(NativeFiles sys, int fd, Path path) {
+        this.sys = sys;
+        this.fd = fd;
+        this.path = path;
+    }
+
+    private static NativeFiles loadNative() {
+        try {
+            return NativeFiles.load();
+        } catch (LinkageError | RuntimeException e) {
+            // No JNA (an optional import), or no native part for this platform: files have no holes.
+            LOG.log(Level.DEBUG, "file holes are not available: {0}", e.toString());
+            return null;
+        }
+    }
+
+    /** @return the system calls of this runtime, or null without JNA or off Linux */
+    static NativeFiles system() {
+        return NATIVE;
+    }
+
+    /**
+     * Opens the holes of {@code path}, which the caller has open as the file of identity
+     * {@code identity}, through {@code sys}.
+     *
+     * @param sys      the system calls ({@link #system()}), or null: none
+     * @param writable true to punch holes too (the descriptor is opened read-write)
+     * @return the holes, or null where they cannot be had (see the class documentation)
+     */
+    static FileHoles open(NativeFiles sys, Path path, Object identity, boolean writable) {
+        if (sys == null) {
+            return null;
+        }
+        int fd;
+        try {
+            fd = sys.open(path.toString(), writable);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.DEBUG, "no file holes for {0}: {1}", path, e.toString());
+            return null;
+        }
+        FileHoles holes = new FileHoles(sys, fd, path);
+        try {
+            Path opened = Path.of("/proc/self/fd/" + fd);
+            if (Files.isRegularFile(opened) && FileClaims.identityOf(opened).equals(identity)) {
+                return holes;
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.DEBUG, "no file holes for {0}: {1}", path, e.toString());
+        }
+        holes.close();
+        return null;
+    }
+
+    /**
+     * Where the data is in {@code [sector, sector + count)}: data runs rounded out to whole
+     * sectors, hole runs in between; a prefix of the range when it holds more than
+     * {@value #MAX_RUNS} runs.
+     *
+     * @throws IOException if the file system refuses (the caller then reports data)
+     */
+    List<Extent> extents(long sector, long count) throws IOException {
+        long end = (sector + count) * BlockDevice.SECTOR_SIZE;
+        List<Extent> runs = new ArrayList<>();
+        lock.readLock().lock();
+        try {
+            if (closed) {
+                throw new IOException(path + " is closed");
+            }
+            long pos = sector * BlockDevice.SECTOR_SIZE;
+            while (pos < end && runs.size() < MAX_RUNS - 1) {
+                long data = sys.seek(fd, pos, true);
+                if (data < 0 || data >= end) {
+                    add(runs, pos, end, Extent.Type.HOLE);
+                    break;
+                }
+                add(runs, pos, data, Extent.Type.HOLE);
+                long hole = Math.min(end, sys.seek(fd, data, false));
+                add(runs, data, hole, Extent.Type.DATA);
+                pos = hole;
+            }
+        } finally {
+            lock.readLock().unlock();
+        }
+        return runs;
+    }
+
+    /** Adds {@code [from, to)} in bytes: data rounded out to sectors, a hole rounded in. */
+    private static void add(List<Extent> runs, long from, long to, Extent.Type type) {
+        long first;
+        long last;
+        if (type == Extent.Type.DATA) {
+            first = from / BlockDevice.SECTOR_SIZE;
+            last = (to + BlockDevice.SECTOR_SIZE - 1) / BlockDevice.SECTOR_SIZE;
+        } else {
+            first = (from + BlockDevice.SECTOR_SIZE - 1) / BlockDevice.SECTOR_SIZE;
+            last = to / BlockDevice.SECTOR_SIZE;
+        }
+        if (!runs.isEmpty()) {
+            // Rounding data out never leaves a gap, but two pieces of data may share a sector.
+            Extent prev = runs.get(runs.size() - 1);
+            first = Math.max(first, prev.endSector());
+            if (last > first && prev.type() == type) {
+                runs.set(runs.size() - 1, new Extent(prev.sector(), last - prev.sector(), type));
+                return;
+            }
+        }
+        if (last > first) {
+            runs.add(new Extent(first, last - first, type));
+        }
+    }
+
+    /** @return false once the file system refused to punch a hole: writing zeros is then the way */
+    boolean canPunch() {
+        return !punchRefused;
+    }
+
+    /**
+     * Punches a hole over {@code count} sectors at {@code sector}; they read as zeros after.
+     *
+     * @return true if done; false if the file system refused (the caller writes zeros), after
+     *         which {@link #canPunch()} is false
+     */
+    boolean punch(long sector, long count) {
+        lock.readLock().lock();
+        try {
+            if (closed || punchRefused) {
+                return false;
+            }
+            try {
+                sys.punch(fd, sector * BlockDevice.SECTOR_SIZE, count * BlockDevice.SECTOR_SIZE);
+                return true;
+            } catch (IOException | RuntimeException e) {
+                punchRefused = true;
+                LOG.log(Level.DEBUG, "{0} cannot punch holes ({1}): zeros are written instead", path, e.getMessage());
+                return false;
+            }
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Closes the descriptor once the calls in flight have returned. Idempotent. */
+    @Override
+    public void close() {
+        lock.writeLock().lock();
+        try {
+            if (!closed) {
+                closed = true;
+                sys.close(fd);
+            }
+        } catch (RuntimeException e) {
+            LOG.log(Level.DEBUG, "closing the hole descriptor of {0}: {1}", path, e.toString());
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+}

@@ -1,0 +1,77 @@
+package org.kcopyd.device;
+
+import java.io.IOException;
+
+import com.sun.jna.LastErrorException;
+
+/**
+ * {@link NativeFiles} through JNA and the C library ({@link LinuxLibc}); retries calls
+ * interrupted by a signal ({@code EINTR}). The only class besides {@link LinuxLibc} that names
+ * JNA. Thread-safe.
+ */
+final class JnaNativeFiles implements NativeFiles {
+
+    private final LinuxLibc libc;
+
+    private JnaNativeFiles(LinuxLibc libc) {
+        this.libc = libc;
+    }
+
+    static NativeFiles load() {
+        return new JnaNativeFiles(LinuxLibc.load());
+    }
+
+    @Override
+    public int open(String path, boolean writable) throws IOException {
+        while (true) {
+            try {
+                return libc.open64(path, writable ? LinuxLibc.O_RDWR : LinuxLibc.O_RDONLY);
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() != LinuxLibc.EINTR) {
+                    throw new IOException("open " + path + ": " + e.getMessage(), e);
+                }
+            }
+        }
+    }
+
+    @Override
+    public long seek(int fd, long pos, boolean data) throws IOException {
+        while (true) {
+            try {
+                return libc.lseek64(fd, pos, data ? LinuxLibc.SEEK_DATA : LinuxLibc.SEEK_HOLE);
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() == LinuxLibc.ENXIO) {
+                    return -1;
+                }
+                if (e.getErrorCode() != LinuxLibc.EINTR) {
+                    throw new IOException("lseek " + (data ? "SEEK_DATA" : "SEEK_HOLE") + " at byte " + pos + ": "
+                            + e.getMessage(), e);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void punch(int fd, long offset, long length) throws IOException {
+        while (true) {
+            try {
+                libc.fallocate64(fd, LinuxLibc.FALLOC_FL_PUNCH_HOLE | LinuxLibc.FALLOC_FL_KEEP_SIZE, offset, length);
+                return;
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() != LinuxLibc.EINTR) {
+                    throw new IOException("fallocate PUNCH_HOLE of " + length + " bytes at byte " + offset + ": "
+                            + e.getMessage(), e);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close(int fd) {
+        try {
+            libc.close(fd);
+        } catch (LastErrorException e) {
+            // A failed close of a descriptor only read through, or punched: nothing to undo.
+        }
+    }
+}
