@@ -95,6 +95,12 @@ final class CopyCommand implements Callable<Integer> {
             + "included, instead of words.")
     boolean json;
 
+    @Option(names = "--sparse", paramLabel = "MODE", defaultValue = "auto", description = "auto (default): holes "
+            + "of the source are not read, and zeros become holes in destinations that can have them (files) or are "
+            + "skipped where a destination already reads as zeros (a file this command creates); always: also every "
+            + "zero block of 4 KiB between data; never: every byte is read and written.")
+    String sparse = "auto";
+
     @Option(names = "--pages", paramLabel = "N", description = "Buffer pages of 4 KiB for this copy, 1 to the "
             + "engine's maxPagesPerClient (default: the engine's defaultPages).")
     Integer pages;
@@ -136,6 +142,7 @@ final class CopyCommand implements Callable<Integer> {
         if (to.size() > MAX_DESTINATIONS) {
             throw CommandException.usage(to.size() + " destinations given; a copy writes 1 to " + MAX_DESTINATIONS);
         }
+        java.util.Set<CopyFlag> sparseFlags = SparseOption.flags(sparse);
         KcopydClientFactory factory = console.services().factory(Console.WAIT);
         Map<String, Object> engine = console.services().factoryProperties();
         int maxDestinations = Math.min(MAX_DESTINATIONS, intProperty(engine, "maxDestinations", MAX_DESTINATIONS));
@@ -216,6 +223,7 @@ final class CopyCommand implements Callable<Integer> {
                     throw e instanceof CommandException c ? c : CommandException.usage(e.getMessage());
                 }
                 EnumSet<CopyFlag> flags = EnumSet.noneOf(CopyFlag.class);
+                flags.addAll(sparseFlags);
                 if (flush) {
                     flags.add(CopyFlag.FLUSH);
                 }
