@@ -293,10 +293,9 @@ class HostileInputsIT {
         cases.add(new Case("zero with a bad region", "zero", "a.img:abc").exit(2).says("abc"));
         cases.add(new Case("zero a FIFO", "zero", "fifo").says("fifo"));
         cases.add(new Case("zero past the end", "zero", "a.img:100+1000").exit(2).says("1100|1000"));
-        // Devices named by URI. An unknown scheme is refused by the opener whatever is installed. The NBD
-        // cases hold with and without kcopyd.nbd in the runtime: without it the opener has no provider
-        // (exit 2), with it a malformed URI is still exit 2 and a socket that does not exist exit 1; every
-        // message names the URI, and nothing is created or written.
+        // Devices named by URI. An unknown scheme is refused by the opener whatever is installed. kcopyd.nbd is
+        // in the runtime: a malformed nbd URI is exit 2, a socket that does not exist exit 1 (the device cannot be
+        // opened); every message names the URI, and nothing is created or written.
         cases.add(new Case("an unknown URI scheme as source", "copy", "foo://x", "new.img").exit(2)
                 .says("foo://x").says("scheme 'foo'"));
         cases.add(new Case("an unknown URI scheme as destination", "copy", "src.img", "new.img", "foo://x").exit(2)
@@ -309,12 +308,19 @@ class HostileInputsIT {
         cases.add(new Case("an nbd URI that is not a URI", "copy", "src.img", "nbd://[::1/x").exit(2)
                 .says("nbd://\\[::1/x"));
         cases.add(new Case("an nbd socket that does not exist as source", "copy",
-                "nbd+unix:///?socket=/nonexistent.sock", "new.img")
+                "nbd+unix:///?socket=/nonexistent.sock", "new.img").exit(1)
                 .says("nbd\\+unix:///\\?socket=/nonexistent\\.sock"));
         cases.add(new Case("an nbd socket that does not exist as destination", "copy", "src.img", "new.img",
-                "nbd+unix:///?socket=/nonexistent.sock").says("nbd\\+unix:///\\?socket=/nonexistent\\.sock"));
+                "nbd+unix:///?socket=/nonexistent.sock").exit(1).says("nbd\\+unix:///\\?socket=/nonexistent\\.sock"));
         cases.add(new Case("zero an nbd socket that does not exist", "zero", "nbd+unix:///?socket=/nonexistent.sock")
-                .says("nbd\\+unix:///\\?socket=/nonexistent\\.sock"));
+                .exit(1).says("nbd\\+unix:///\\?socket=/nonexistent\\.sock"));
+        // serve refuses before it listens (one that starts runs until stopped: NbdServeIT).
+        cases.add(new Case("serve with neither --socket nor --listen", "serve", "a.img").exit(2).says("--socket"));
+        cases.add(new Case("serve on a non-loopback address without --insecure", "serve", "a.img", "--listen",
+                "192.0.2.1:10809").exit(2).says("192\\.0\\.2\\.1:10809"));
+        cases.add(new Case("serve on a socket path that is a file", "serve", "a.img", "--socket", "src.img").exit(2)
+                .says("src\\.img"));
+        cases.add(new Case("serve a directory", "serve", "dir", "--socket", "x.sock").exit(2).says("dir"));
         // --json: one object on standard output, failures included.
         cases.add(new Case("--json with a missing source", "copy", "--json", "nothing.img", "new.img").json()
                 .exit(1));

@@ -124,7 +124,10 @@ public final class Connector {
             if (e instanceof IOException io && io.getMessage() != null && io.getMessage().contains(name)) {
                 throw io;
             }
-            throw new IOException(name + ": cannot open the export: " + e, e);
+            // The words of the failure (No such file or directory, Connection refused), not the exception's class.
+            String why = e instanceof IOException && e.getMessage() != null && !e.getMessage().isBlank()
+                ? e.getMessage() : e.toString();
+            throw new IOException(name + ": cannot open the export: " + why, e);
         } finally {
             deadline.cancel(false);
         }
