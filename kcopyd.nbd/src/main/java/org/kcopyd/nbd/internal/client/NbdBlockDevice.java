@@ -176,6 +176,30 @@ public final class NbdBlockDevice implements BlockDevice {
         return connection().blockStatus(sector * SECTOR_SIZE, length);
     }
 
+    /**
+     * Where the export's data is, from NBD_CMD_BLOCK_STATUS ({@code base:allocation}) when the server
+     * agreed to it; else, or when the range is not aligned to the server's minimum block size, or
+     * the request fails, one data run (the answer is a hint). The server may answer less than the
+     * range: the runs then cover a prefix. Extents are mapped by {@link ExtentRuns}.
+     */
+    @Override
+    public CompletionStage<List<org.kcopyd.api.Extent>> extents(long sector, long count) {
+        if (info.metaContextId() < 0 || closed || count < 1) {
+            return BlockDevice.super.extents(sector, count);
+        }
+        long min = info.minimumBlock();
+        long offset = sector * SECTOR_SIZE;
+        long start = offset - offset % min;
+        long end = (sector + count) * SECTOR_SIZE;
+        long alignedEnd = end % min == 0 ? end : end + (min - end % min);
+        if (start < 0 || alignedEnd > info.size()) {
+            return BlockDevice.super.extents(sector, count);
+        }
+        return blockStatus(start / SECTOR_SIZE, (alignedEnd - start) / SECTOR_SIZE)
+            .handle((extents, failure) -> failure != null ? List.of(new org.kcopyd.api.Extent(sector, count,
+                org.kcopyd.api.Extent.Type.DATA)) : ExtentRuns.of(start, extents, sector, count));
+    }
+
     private IOException check(String what, long sector, long bytes, boolean writes) {
         String request = what + " of " + bytes + " bytes at sector " + sector + " on " + name;
         if (closed) {

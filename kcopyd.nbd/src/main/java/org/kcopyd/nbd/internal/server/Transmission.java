@@ -3,6 +3,7 @@ package org.kcopyd.nbd.internal.server;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -11,6 +12,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.Extent;
 import org.kcopyd.nbd.internal.protocol.ChannelReader;
 import org.kcopyd.nbd.internal.protocol.ChunkPayloads;
 import org.kcopyd.nbd.internal.protocol.Channels;
@@ -121,11 +123,7 @@ final class Transmission {
             case Nbd.CMD_FLUSH -> start(request, 0, null, () -> device.flush());
             case Nbd.CMD_TRIM -> start(request, 0, null, () -> durable(device.discard(sector, count), fua));
             case Nbd.CMD_WRITE_ZEROES -> writeZeroes(request, sector, count, fua);
-            case Nbd.CMD_BLOCK_STATUS -> {
-                budget.acquire(0);
-                sendBlockStatus(request);
-                budget.release(0);
-            }
+            case Nbd.CMD_BLOCK_STATUS -> blockStatus(request, sector, count);
             default -> throw new IllegalStateException("command " + type + " passed the checks");
         }
     }
@@ -339,9 +337,27 @@ final class Transmission {
         send(replyHeader.flip());
     }
 
-    private void sendBlockStatus(Request request) {
-        // BlockDevice cannot tell holes from data: one extent, "allocated, contents unknown".
-        ByteBuffer payload = ChunkPayloads.blockStatus(ServerHandshake.BASE_ALLOCATION_ID, request.length(), 0);
+    /** Answers from the device's extents, once they come; a failed or broken answer is "data". */
+    private void blockStatus(Request request, long sector, long count) throws InterruptedException {
+        budget.acquire(0);
+        boolean one = (request.flags() & Nbd.CMD_FLAG_REQ_ONE) != 0;
+        CompletionStage<List<Extent>> answer;
+        try {
+            answer = device.extents(sector, count);
+        } catch (RuntimeException e) {
+            answer = CompletableFuture.failedStage(e);
+        }
+        answer.whenComplete((runs, failure) -> {
+            try {
+                sendBlockStatus(request, BlockStatusReplies.encode(ServerHandshake.BASE_ALLOCATION_ID, sector, count,
+                    failure == null ? runs : null, one));
+            } finally {
+                budget.release(0);
+            }
+        });
+    }
+
+    private void sendBlockStatus(Request request, ByteBuffer payload) {
         writeLock.lock();
         try {
             replyHeader.clear();
