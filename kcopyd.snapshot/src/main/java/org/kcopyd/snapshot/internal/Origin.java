@@ -22,6 +22,7 @@ import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.CopyFlag;
 import org.kcopyd.api.CopyResult;
+import org.kcopyd.api.Extent;
 import org.kcopyd.api.IoRegion;
 import org.kcopyd.api.KcopydClient;
 
@@ -250,6 +251,20 @@ final class Origin implements BlockDevice {
         }
         // While merging, the origin already shows the snapshot: unmerged chunks come from its COW store.
         return merging.readSnapshot(sector, dst);
+    }
+
+    /**
+     * Where the origin's data is: its device's answer (a file's holes). While a snapshot merges into
+     * it, the origin shows the snapshot, whose unmerged chunks come from the COW store: then all is
+     * data, also when a merge began while the device answered.
+     */
+    @Override
+    public CompletionStage<List<Extent>> extents(long sector, long count) {
+        if (merging() != null) {
+            return BlockDevice.super.extents(sector, count);
+        }
+        return device.extents(sector, count)
+                .thenApply(runs -> merging() == null ? runs : List.of(new Extent(sector, count, Extent.Type.DATA)));
     }
 
     @Override
