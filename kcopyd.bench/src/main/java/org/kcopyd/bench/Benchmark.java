@@ -35,7 +35,7 @@ import org.kcopyd.api.KcopydEngine;
  * directory of the benchmark's own inside each directory named by {@code --tmpfs} and
  * {@code --disk}; only the files made there, and that directory, are deleted at the end.
  * Scenarios: tmpfs-1dest, tmpfs-3dest-new, tmpfs-3dest-overwrite, disk-direct, jobs-4k, memory, the NBD
- * ones ({@link NbdScenarios}) and verify ({@link VerifyScenario}).
+ * ones ({@link NbdScenarios}), verify ({@link VerifyScenario}) and sparse ({@link SparseScenario}).
  */
 public final class Benchmark {
 
@@ -157,6 +157,9 @@ public final class Benchmark {
             }
             if (wanted("verify")) {
                 new VerifyScenario(this, tmpfs, settings, runs, sizeMib << 20).run();
+            }
+            if (wanted("sparse")) {
+                new SparseScenario(this, tmpfs, settings, runs).run();
             }
         } finally {
             removeScratch(tmpfs);
