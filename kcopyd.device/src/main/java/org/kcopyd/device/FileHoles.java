@@ -25,8 +25,12 @@ import org.kcopyd.api.Extent;
  */
 final class FileHoles implements AutoCloseable {
 
-    /** Most runs one {@link #extents} answer holds; the rest of the range is asked for again. */
-    static final int MAX_RUNS = 1024;
+    /**
+     * Most runs one {@link #extents} answer holds, a prefix of the range beyond (callers ask again
+     * for the rest). Small, as each costs two {@code lseek} calls and the engine asks a window far
+     * past its chunk to learn only where the hole or data at the chunk's end stops.
+     */
+    static final int MAX_RUNS = 8;
 
     private static final System.Logger LOG = System.getLogger(FileHoles.class.getName());
     private static final NativeFiles NATIVE = loadNative();

@@ -21,6 +21,9 @@ import org.kcopyd.api.BlockDevice;
  */
 final class ChunkScheduler {
 
+    /** Sectors (1 GiB): the largest chunk of known zeros, written as one write-zeroes per destination. */
+    static final long MAX_ZERO_CHUNK = 1L << 21;
+
     private final PagePool pool;
     private final ZeroBuffer zeros;
     private final IoThrottle throttle;
@@ -74,6 +77,10 @@ final class ChunkScheduler {
         throttle.ioFinished(now);
         releasePages(subJob);
         job.recordRead(subJob.readFailure);
+        if (subJob.zerosUntil > job.zerosUntil) {
+            // The source reported zeros past this chunk: the rest of them goes out unread, in large chunks.
+            job.zerosUntil = subJob.zerosUntil;
+        }
         boolean failed = subJob.readFailure != null;
         for (int i = 0; i < job.dests.length; i++) {
             Throwable t = subJob.writeFailures[i];
@@ -169,9 +176,16 @@ final class ChunkScheduler {
                 continue;
             }
             long chunk = job.isZero() ? zeroChunkSectors : chunkSectors;
+            boolean knownZeros = job.sparse && job.zerosUntil > job.nextOffset;
+            if (knownZeros) {
+                // Zeros need no pages; a destination without write-zeroes gets them from the zero buffer.
+                chunk = job.zeroCommands ? MAX_ZERO_CHUNK : zeroChunkSectors;
+                chunk = Math.min(chunk, job.zerosUntil - job.nextOffset);
+            }
             int sectors = (int) Math.min(chunk, job.count - job.nextOffset);
             int bytes = sectors * BlockDevice.SECTOR_SIZE;
-            if (!job.isZero()) {
+            subJob.knownZeros = knownZeros;
+            if (!job.isZero() && !knownZeros) {
                 int pages = (bytes + PagePool.PAGE - 1) / PagePool.PAGE;
                 int first = pool.allocate(pages);
                 if (first < 0) {
@@ -182,7 +196,7 @@ final class ChunkScheduler {
             }
             long now = System.nanoTime();
             if (limiting) {
-                long delay = throttle.delayNanos(bytes, now);
+                long delay = throttle.delayNanos(knownZeros ? 0 : bytes, now);
                 if (delay > 0) {
                     releasePages(subJob);
                     return now + delay;

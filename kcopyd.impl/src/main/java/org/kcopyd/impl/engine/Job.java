@@ -41,6 +41,14 @@ final class Job implements WorkerEvent {
     boolean stopped;
     /** WRITE_SEQ: offset of the next chunk allowed to write. */
     long nextWriteOffset;
+    /** Sparse: the source reads as zeros from {@link #nextOffset} (when below) up to this offset. */
+    long zerosUntil;
+    /** Every destination has a write-zeroes command (known-zero chunks may then be large). */
+    final boolean zeroCommands;
+    /** Sparse: the source's extents, shared by the sub-jobs (null otherwise). */
+    final ExtentCache sourceExtents;
+    /** Sparse: each destination's extents, shared by the sub-jobs (null otherwise). */
+    final ExtentCache[] destExtents;
 
     Throwable readFailure;
     final Throwable[] writeFailures;
@@ -71,6 +79,18 @@ final class Job implements WorkerEvent {
         this.sparseAlways = this.sparse && sparseAlways;
         this.callback = callback;
         this.count = dests.length == 0 ? 0 : dests[0].count();
+        boolean zeroing = true;
+        for (IoRegion d : dests) {
+            zeroing &= d.device().supportsWriteZeroes();
+        }
+        this.zeroCommands = zeroing;
+        this.sourceExtents = this.sparse ? new ExtentCache() : null;
+        this.destExtents = this.sparse ? new ExtentCache[dests.length] : null;
+        if (this.sparse) {
+            for (int i = 0; i < dests.length; i++) {
+                destExtents[i] = new ExtentCache();
+            }
+        }
         this.writeFailures = new Throwable[dests.length];
     }
 

@@ -80,24 +80,35 @@ final class SparseChunk {
 
     /**
      * Plans the chunk {@code [chunkSector, chunkSector + sectors)} of the source from its answer
-     * to {@link BlockDevice#extents}: holes and zeros are not read. Whatever the answer does not
-     * cover, or covers against its rules, is data.
+     * to {@link BlockDevice#extents} (which may start before the chunk and reach past it: it is
+     * clipped): holes and zeros are not read. Whatever the answer does not cover, from the first
+     * gap on, is data.
      *
-     * @param runs   the source's answer, or null when it failed
+     * @param runs   contiguous runs covering {@code chunkSector} (from an {@link ExtentCache}), or null
      * @param always {@link CopyFlag#SPARSE_ALWAYS}: short zero runs between data stay zeros
+     * @return the sector where a run of zeros that covers the chunk's last sector ends, if it
+     *         ends past the chunk (the engine then hands out the rest of it unread), else -1
      */
-    void plan(List<Extent> runs, long chunkSector, int sectors, boolean always) {
+    long plan(List<Extent> runs, long chunkSector, int sectors, boolean always) {
         count = 0;
         long pos = chunkSector;
         long end = chunkSector + sectors;
+        long zerosBeyond = -1;
         if (runs != null) {
             for (Extent run : runs) {
-                if (run == null || run.sector() != pos || run.endSector() > end) {
+                if (run == null || run.sector() > pos) {
                     break;
                 }
-                append((int) (pos - chunkSector), (int) run.count(), run.type().readsAsZeros());
-                pos = run.endSector();
+                if (run.endSector() <= pos) {
+                    continue;
+                }
+                long runEnd = Math.min(run.endSector(), end);
+                append((int) (pos - chunkSector), (int) (runEnd - pos), run.type().readsAsZeros());
+                pos = runEnd;
                 if (pos == end) {
+                    if (run.endSector() > end && run.type().readsAsZeros()) {
+                        zerosBeyond = run.endSector();
+                    }
                     break;
                 }
             }
@@ -109,6 +120,7 @@ final class SparseChunk {
             // Short holes between data are read with it: one read and one write instead of three.
             absorbShortZeros();
         }
+        return zerosBeyond;
     }
 
     /**

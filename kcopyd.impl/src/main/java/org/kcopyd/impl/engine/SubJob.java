@@ -51,6 +51,16 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
     int pageCount;
     Throwable readFailure;
     Throwable[] writeFailures = new Throwable[0];
+    /**
+     * A sparse chunk known to read as zeros before it was handed out (the rest of a hole the
+     * source reported): nothing is read or asked of the source.
+     */
+    boolean knownZeros;
+    /**
+     * Set by a sparse chunk: the offset (relative to the region starts) where a run of zeros the
+     * source reported, covering the chunk's end, ends past it; else -1. Read by the worker.
+     */
+    long zerosUntil = -1;
     /** Set by an I/O thread when a WRITE_SEQ read completed: the worker schedules the writes. */
     volatile boolean readDoneAwaitingTurn;
 
@@ -82,6 +92,8 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
         readFailure = null;
         java.util.Arrays.fill(writeFailures, null);
         readDoneAwaitingTurn = false;
+        knownZeros = false;
+        zerosUntil = -1;
     }
 
     int bytes() {
@@ -122,27 +134,34 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
         stage.whenComplete(this);
     }
 
-    /** A sparse chunk: asks the source where its data is. */
+    /**
+     * A sparse chunk: asks the source where its data is (through the job's {@link ExtentCache},
+     * from the chunk to the region's end: a hole past the chunk is then handed out whole), or
+     * writes a chunk known to be zeros.
+     */
     private void startSparse() {
         if (plan == null) {
             plan = new SparseChunk();
         }
-        IoRegion source = job.source;
-        CompletionStage<List<Extent>> stage;
-        try {
-            stage = source.device().extents(source.sector() + offset, sectors);
-        } catch (RuntimeException | Error e) {
-            // A hint only: without it, the whole chunk is read.
-            sourceExtents(null, e);
+        zerosUntil = -1;
+        if (knownZeros) {
+            plan.allZeros(sectors);
+            owner.countRead(bytes());
+            startWrites();
             return;
         }
-        stage.whenComplete(sourceExtentsDone);
+        IoRegion source = job.source;
+        long start = source.sector() + offset;
+        // A failed answer is only a hint lost: the whole chunk is then read.
+        job.sourceExtents.lookup(source.device(), start, start + sectors, source.endSector())
+                .whenComplete(sourceExtentsDone);
     }
 
     /** The source answered (or failed to: then all is data); reads the data segments, all at once. */
     private void sourceExtents(List<Extent> runs, Throwable failure) {
         IoRegion source = job.source;
-        plan.plan(failure == null ? runs : null, source.sector() + offset, sectors, job.sparseAlways);
+        long beyond = plan.plan(failure == null ? runs : null, source.sector() + offset, sectors, job.sparseAlways);
+        zerosUntil = beyond < 0 ? -1 : beyond - source.sector();
         sparseReadFailure.set(null);
         // One count for this loop, so that reads completing in it cannot end the chunk under it.
         pendingReads.set(plan.dataSegments() + 1);
@@ -310,15 +329,9 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
 
         /** A sparse chunk with zeros: asks the destination where it already reads as zeros. */
         private void startSparseWrite(BlockDevice device, long sector) {
-            CompletionStage<List<Extent>> stage;
-            try {
-                stage = device.extents(sector, sectors);
-            } catch (RuntimeException | Error e) {
-                // A hint only: without it, every zero run is written.
-                writeSegments(null, e);
-                return;
-            }
-            stage.whenComplete(destExtentsDone);
+            // A failed answer is only a hint lost: every zero run is then written.
+            job.destExtents[dest].lookup(device, sector, sector + sectors, job.dests[dest].endSector())
+                    .whenComplete(destExtentsDone);
         }
 
         /** Writes the chunk's segments, all at once: data from the pages, zeros as the destination allows. */
@@ -342,13 +355,13 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
                     if (!plan.isZero(i)) {
                         stage = device.write(sector, view.slice(base + plan.start(i) * BlockDevice.SECTOR_SIZE,
                                 length * BlockDevice.SECTOR_SIZE));
-                    } else if (readsAsZeros(known, chunkSector, sector, length)) {
+                    } else if (readsAsZeros(known, sector, length)) {
                         opDone(null);
                         continue;
                     } else if (device.supportsWriteZeroes()) {
                         stage = device.writeZeroes(sector, length);
                     } else {
-                        stage = device.write(sector, zeros.slice(length * BlockDevice.SECTOR_SIZE));
+                        stage = writeZeroBuffer(device, sector, length);
                     }
                 } catch (RuntimeException | Error e) {
                     opDone(e);
@@ -357,6 +370,30 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
                 stage.whenComplete(opDone);
             }
             opDone(null);
+        }
+
+        /**
+         * Zeros from the shared zero buffer, in pieces of its size (a chunk of known zeros may be
+         * larger, and a destination may lose its write-zeroes command); each piece one more op.
+         */
+        private CompletionStage<Void> writeZeroBuffer(BlockDevice device, long sector, int length) {
+            int most = zeros.capacity() / BlockDevice.SECTOR_SIZE;
+            long at = sector;
+            long end = sector + length;
+            while (end - at > most) {
+                pendingOps.incrementAndGet();
+                CompletionStage<Void> piece;
+                try {
+                    piece = device.write(at, zeros.slice(most * BlockDevice.SECTOR_SIZE));
+                } catch (RuntimeException | Error e) {
+                    opDone(e);
+                    at += most;
+                    continue;
+                }
+                piece.whenComplete(opDone);
+                at += most;
+            }
+            return device.write(at, zeros.slice((int) (end - at) * BlockDevice.SECTOR_SIZE));
         }
 
         private void opDone(Throwable failure) {
@@ -370,20 +407,23 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
     }
 
     /**
-     * @return true if the destination's answer (runs from {@code chunkSector} on, by its rules)
-     *         says {@code [sector, sector + count)} reads as zeros
+     * @return true if the destination's answer (contiguous runs, from an {@link ExtentCache}) says
+     *         {@code [sector, sector + count)} reads as zeros
      */
-    static boolean readsAsZeros(List<Extent> runs, long chunkSector, long sector, long count) {
+    static boolean readsAsZeros(List<Extent> runs, long sector, long count) {
         if (runs == null) {
             return false;
         }
-        long pos = chunkSector;
+        long pos = sector;
         long end = sector + count;
         for (Extent run : runs) {
-            if (run == null || run.sector() != pos) {
+            if (run == null || run.sector() > pos) {
                 return false;
             }
-            if (run.endSector() > sector && !run.type().readsAsZeros()) {
+            if (run.endSector() <= pos) {
+                continue;
+            }
+            if (!run.type().readsAsZeros()) {
                 return false;
             }
             pos = run.endSector();

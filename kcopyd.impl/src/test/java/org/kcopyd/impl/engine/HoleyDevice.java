@@ -28,6 +28,8 @@ final class HoleyDevice implements BlockDevice {
     final AtomicLong dataSectorsWritten = new AtomicLong();
     final AtomicLong sectorsPunched = new AtomicLong();
     final AtomicLong extentCalls = new AtomicLong();
+    final AtomicLong zeroCalls = new AtomicLong();
+    final AtomicLong writeCalls = new AtomicLong();
     /** false: the device does not know, and answers with the default (all data). */
     volatile boolean answersExtents = true;
     /** Most runs per answer (a prefix of the range beyond that), as NBD servers may do. */
@@ -124,6 +126,7 @@ final class HoleyDevice implements BlockDevice {
 
     @Override
     public CompletionStage<Void> write(long sector, ByteBuffer src) {
+        writeCalls.incrementAndGet();
         long count = src.remaining() / SECTOR_SIZE;
         return store.write(sector, src).thenRun(() -> {
             synchronized (allocated) {
@@ -135,6 +138,7 @@ final class HoleyDevice implements BlockDevice {
 
     @Override
     public CompletionStage<Void> writeZeroes(long sector, long count) {
+        zeroCalls.incrementAndGet();
         return store.writeZeroes(sector, count).thenRun(() -> {
             synchronized (allocated) {
                 allocated.clear(Math.toIntExact(sector), Math.toIntExact(sector + count));

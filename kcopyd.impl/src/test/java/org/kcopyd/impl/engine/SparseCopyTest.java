@@ -330,4 +330,45 @@ class SparseCopyTest {
                     .isEqualTo(expectedHeld);
         }
     }
+
+    @Test
+    void aLargeHoleIsAskedAboutOnceAndHandedOutInLargeChunks() throws Exception {
+        long size = 65536;
+        HoleyDevice src = new HoleyDevice("src", size).data(0, 100, new Random(19)).data(size - 8, 8, new Random(20));
+        HoleyDevice fresh = new HoleyDevice("fresh", size);
+        HoleyDevice held = new HoleyDevice("held", size).filledRandom(new Random(21));
+        HoleyDevice heldNoZeroing = new HoleyDevice("held-no-zeroing", size).filledRandom(new Random(22));
+        heldNoZeroing.store.zeroCommand = false;
+
+        CopyResult r = await(client().copy(IoRegion.whole(src), List.of(IoRegion.whole(fresh), IoRegion.whole(held)),
+                Set.of(CopyFlag.SPARSE)));
+        CopyResult r2 = await(client().copy(IoRegion.whole(src), List.of(IoRegion.whole(heldNoZeroing)),
+                Set.of(CopyFlag.SPARSE)));
+
+        assertThat(r.isSuccess()).as(r.toString()).isTrue();
+        assertThat(r2.isSuccess()).as(r2.toString()).isTrue();
+        for (HoleyDevice d : List.of(fresh, held, heldNoZeroing)) {
+            assertThat(d.bytes()).as(d.name()).isEqualTo(src.bytes());
+        }
+        // 128 chunks of 256 KiB: the first few ask, the hole after them goes out whole.
+        assertThat(src.extentCalls.get()).isLessThan(16);
+        assertThat(src.holeSectorsRead.get()).isLessThan(CHUNK * 8);
+        assertThat(fresh.writeCalls.get() + fresh.zeroCalls.get()).isLessThan(16);
+        assertThat(held.zeroCalls.get()).isLessThan(16);
+        assertThat(held.allocatedSectors()).isLessThan(CHUNK * 8);
+        assertThat(heldNoZeroing.sectorsPunched.get()).isZero();
+    }
+
+    @Test
+    void aDenseSourceIsAskedAboutOnce() throws Exception {
+        HoleyDevice src = source(List.of(new Piece(0, SIZE, 'D')), 23);
+        HoleyDevice fresh = new HoleyDevice("fresh", SIZE);
+
+        CopyResult r = await(client().copy(IoRegion.whole(src), List.of(IoRegion.whole(fresh)), Set.of(CopyFlag.SPARSE)));
+
+        assertThat(r.isSuccess()).isTrue();
+        assertThat(fresh.bytes()).isEqualTo(src.bytes());
+        assertThat(src.extentCalls.get()).as("one answer covers the region").isLessThanOrEqualTo(4);
+        assertThat(fresh.extentCalls.get()).as("no zeros, nothing asked").isZero();
+    }
 }
