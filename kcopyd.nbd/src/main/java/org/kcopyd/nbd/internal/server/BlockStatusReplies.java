@@ -13,7 +13,8 @@ import org.kcopyd.nbd.internal.protocol.Nbd;
  * {@code NBD_STATE_ZERO}, holes {@code NBD_STATE_HOLE|NBD_STATE_ZERO}. The extents the device got
  * right are sent, merged where two in a row have the same status; from the first one that breaks
  * the rules on (or when the device failed), the rest of the range is one data extent (the answer
- * is a hint; "data" is always true). With {@code NBD_CMD_FLAG_REQ_ONE} only the first extent is
+ * is a hint; "data" is always true). A device answering a prefix of the range gets a reply of that
+ * prefix (the client asks again for the rest). With {@code NBD_CMD_FLAG_REQ_ONE} only the first extent is
  * sent; beyond {@value #MAX_EXTENTS} extents the reply covers a prefix of the range, as the
  * protocol allows. Stateless.
  */
@@ -41,9 +42,11 @@ final class BlockStatusReplies {
         int lastStatus = -1;
         int extents = 0;
         boolean truncated = false;
+        boolean broken = false;
         if (runs != null) {
             for (Extent run : runs) {
                 if (run == null || run.sector() != pos || run.endSector() > end) {
+                    broken = true;
                     break;
                 }
                 int status = status(run.type());
@@ -68,7 +71,7 @@ final class BlockStatusReplies {
         }
         if (pos == sector) {
             out.putInt((int) (count * BlockDevice.SECTOR_SIZE)).putInt(0);
-        } else if (pos < end && !one && !truncated) {
+        } else if (broken && pos < end && !one && !truncated) {
             if (lastStatus == 0) {
                 int at = out.position() - 8;
                 out.putInt(at, (int) (Integer.toUnsignedLong(out.getInt(at)) + (end - pos) * BlockDevice.SECTOR_SIZE));

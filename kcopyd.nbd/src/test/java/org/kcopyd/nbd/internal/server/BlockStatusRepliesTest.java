@@ -50,9 +50,9 @@ class BlockStatusRepliesTest {
 
     @Test
     void aPrefixAnswerIsAPrefixReply() {
-        List<Extent> prefix = List.of(new Extent(0, 8, Type.HOLE));
-        // The rest is not known: it is reported as data, which is always true.
-        assertThat(decode(BlockStatusReplies.encode(1, 0, 32, prefix, false))).containsExactly(1L, 4096L, 3L, 12288L, 0L);
+        List<Extent> prefix = List.of(new Extent(0, 8, Type.HOLE), new Extent(8, 8, Type.DATA));
+        // The client asks again for the rest.
+        assertThat(decode(BlockStatusReplies.encode(1, 0, 32, prefix, false))).containsExactly(1L, 4096L, 3L, 4096L, 0L);
     }
 
     @Test
