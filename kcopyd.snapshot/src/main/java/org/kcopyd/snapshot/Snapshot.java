@@ -78,7 +78,10 @@ public interface Snapshot {
     String ROLE_SNAPSHOT = "snapshot";
     /** Value of {@link #ROLE} on an origin's device, through which origin writes must go. */
     String ROLE_ORIGIN = "origin";
-    /** Service property of both device services: the origin's path (as the first of its snapshots named it). */
+    /**
+     * Service property of both device services: the origin's path or, for an origin named by URI
+     * (an NBD export), its URI, as the first of its snapshots named it.
+     */
     String ORIGIN = "kcopyd.snapshot.origin";
     /** Service property of the snapshot services: the COW store's path. */
     String COW_STORE = "kcopyd.snapshot.cowStore";

@@ -67,11 +67,11 @@ final class CowStoreOpener {
     CowStore open(SnapshotSettings s, BlockDevice origin) throws IOException {
         Path path = s.cowStore();
         long originSectors = origin.sizeInSectors();
-        String originId = OriginIdentity.of(s.origin());
-        String originPath = s.origin().toAbsolutePath().toString();
+        String originId = OriginIdentity.of(s);
+        String originPath = s.remoteOrigin() ? s.originUri().toString() : s.origin().toAbsolutePath().toString();
         if (s.originId() != null && !s.originId().equals(originId)) {
             throw new IllegalArgumentException(s.label() + ": " + Snapshot.CONFIG_ORIGIN_ID + " " + s.originId()
-                    + " is not the identity of its origin " + s.origin() + ", which is " + originId + ", so nothing "
+                    + " is not the identity of its origin " + s.originName() + ", which is " + originId + ", so nothing "
                     + "is opened or written (" + Snapshot.CONFIG_ORIGIN_ID + " confirms the origin named, and only it)");
         }
         String purpose = "the COW store of snapshot " + s.name();
@@ -156,17 +156,30 @@ final class CowStoreOpener {
             return null;
         }
         String store = s.cowStore() + " (COW store " + s.cowStoreId() + ")";
-        String confirm = "if " + s.origin() + " really is that origin (restored from a backup, copied or moved to "
-                + "another file system, a disk known by other properties now), say so with " + Snapshot.CONFIG_ORIGIN_ID
+        String confirm = "if " + s.originName() + " really is that origin (restored from a backup, copied or moved to "
+                + "another file system, a disk known by other properties now, served at another address), say so with "
+                + Snapshot.CONFIG_ORIGIN_ID
                 + "=" + originId + " (--origin-id " + originId + ") and the store will record it";
         if (recordedId == null) {
             return store + " was made by an older kcopyd that recorded no origin identity, so it "
-                    + "is not known to belong to " + s.origin() + " (identity " + originId + ") and is not adopted; "
+                    + "is not known to belong to " + s.originName() + " (identity " + originId + ") and is not adopted; "
                     + "nothing was written; " + confirm;
         }
         return store + " belongs to the origin " + recordedPath + " (identity " + recordedId
-                + "); " + s.origin() + " is identity " + originId + ", another file or disk, so the store is not "
+                + "); " + s.originName() + " is identity " + originId + ", another " + kind(recordedId, originId)
+                + ", so the store is not "
                 + "adopted (its old data would be merged into the wrong origin); nothing was written; " + confirm;
+    }
+
+    /** @return what the origin is, said so that a file given for an export (or the other way round) is plain */
+    private static String kind(String recordedId, String originId) {
+        boolean wasUri = !recordedId.startsWith("file:") && !recordedId.startsWith("block:");
+        boolean isUri = !originId.startsWith("file:") && !originId.startsWith("block:");
+        if (wasUri == isUri) {
+            return isUri ? "device named by URI" : "file or disk";
+        }
+        return isUri ? "origin (a device named by URI, the store's origin a file or disk)"
+                : "origin (a file or disk, the store's origin a device named by URI)";
     }
 
     /** @return why the origin no longer matches the fingerprint the store recorded when closed, or null */
@@ -175,7 +188,7 @@ final class CowStoreOpener {
         if (header.originSeen() == null || Arrays.equals(header.originSeen(), OriginIdentity.fingerprint(origin))) {
             return null;
         }
-        return s.label() + ": its origin " + s.origin() + " (identity " + originId + ") is not as " + s.cowStore()
+        return s.label() + ": its origin " + s.originName() + " (identity " + originId + ") is not as " + s.cowStore()
                 + " (COW store " + header.id() + ") left it: its first or last " + OriginIdentity.SAMPLE_SECTORS / 2
                 + " KiB changed since the store was last closed, so it is another file or disk than the store's "
                 + "origin " + header.originPath() + ", or it was written while no snapshot of it was open and the "

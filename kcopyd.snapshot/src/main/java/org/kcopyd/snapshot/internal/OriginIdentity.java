@@ -1,6 +1,7 @@
 package org.kcopyd.snapshot.internal;
 
 import java.io.IOException;
+import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -37,6 +38,15 @@ import org.kcopyd.device.FileClaims;
  * none of these is known by its number alone ({@code block:dev=8:16}). A file restored from a backup or copied
  * elsewhere is a new inode and so another identity: the user must say it is the origin.
  *
+ * <p>An origin named by URI ({@link #of(URI)}: an NBD export, say) has no file to examine: its
+ * identity is its normalized URI ({@link DeviceUriText#normalized}: scheme and host in lower case,
+ * dot segments removed), such as {@code nbd+unix:///disk?socket=/run/a.sock}; one longer than
+ * {@value #MAX_LENGTH} characters is kept as its scheme and hash ({@code nbd:sha256=HEX}). It names
+ * the export, not the data behind it: the same export served at another address is another
+ * identity, and another disk served at the same address is the same one, which only the
+ * fingerprint can catch. An identity of a file never equals one of a URI, so a store made for a
+ * file refuses an export and the other way round (unless the user confirms the origin).
+ *
  * <p><b>Fingerprint</b> ({@link #fingerprint(BlockDevice)}): a hash of the origin's first and last
  * {@value #SAMPLE_SECTORS} sectors. A disk's first sectors hold its partition table or file system
  * superblock with their UUIDs, so two disks of one size almost never agree there; a file whose
@@ -59,6 +69,10 @@ final class OriginIdentity {
     private static final int S_IFBLK = 0060000;
     private static final Pattern UNSAFE = Pattern.compile("[^A-Za-z0-9._:+-]+");
     private static final Pattern TYPED = Pattern.compile("[A-Za-z0-9._:=/+-]{1," + MAX_LENGTH + "}");
+    /** A long identity as {@link #compact} keeps it. */
+    private static final Pattern HASHED = Pattern.compile("[a-z][a-z0-9+.-]*:sha256=[0-9a-f]{64}");
+    /** A URI identity: visible ASCII, no spaces. */
+    private static final Pattern PRINTABLE = Pattern.compile("[\\x21-\\x7e]+");
 
     private OriginIdentity() {
     }
@@ -90,11 +104,32 @@ final class OriginIdentity {
     }
 
     /**
+     * @param origin an origin named by URI, of a scheme other than {@code file}
+     * @return its identity: its normalized URI, or past {@value #MAX_LENGTH} characters its scheme and hash
+     */
+    static String of(URI origin) {
+        return compact(DeviceUriText.normalized(origin));
+    }
+
+    /**
+     * @param s a snapshot's settings
+     * @return the identity of its origin now: {@link #of(URI)} or {@link #of(Path)}
+     * @throws IOException if an origin file cannot be examined
+     */
+    static String of(SnapshotSettings s) throws IOException {
+        return s.remoteOrigin() ? of(s.originUri()) : of(s.origin());
+    }
+
+    /**
      * @param value an {@code originId} setting
-     * @return whether it could be an identity {@link #of(Path)} gives
+     * @return whether it could be an identity {@link #of(Path)} or {@link #of(URI)} gives
      */
     static boolean isWellFormed(String value) {
-        return TYPED.matcher(value).matches() && (value.startsWith("file:") || value.startsWith("block:"));
+        if (TYPED.matcher(value).matches() && (value.startsWith("file:") || value.startsWith("block:"))) {
+            return true;
+        }
+        return value.length() <= MAX_LENGTH && (HASHED.matcher(value).matches()
+                || DeviceUriText.looksLikeUri(value) && PRINTABLE.matcher(value).matches());
     }
 
     /**

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.DeviceOption;
 import org.kcopyd.api.KcopydClientFactory;
@@ -31,7 +32,11 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
  * once, claimed as "the origin of snapshot NAME; write through its origin device" (NAME being the
  * snapshot that opened it), and registered as a snapshot-aware {@link BlockDevice} service.
  * Origins are told apart by file identity ({@link FileClaims#identityOf}), not by path: snapshots
- * naming one origin by different paths share it. The client comes from whichever
+ * naming one origin by different paths share it. An origin named by URI (an NBD export) is opened
+ * read-write through the {@link BlockDeviceOpener} service's {@code open(URI)}, is told apart by its
+ * normalized URI ({@link OriginIdentity#of(java.net.URI)}), and is not claimed: claims are by file
+ * identity, and kcopyd cannot see other clients of an export (the export should be served to
+ * kcopyd alone). The client comes from whichever
  * {@link KcopydClientFactory} is bound (dynamic, greedy): while there is none, copies wait for
  * one, up to each snapshot's configured time, then fail with a clear error; when one returns they
  * continue with it.
@@ -52,6 +57,10 @@ public final class Origins {
     private final Map<String, SnapshotVolume> names = new HashMap<>();
     private final CowStoreOpener cowStores = new CowStoreOpener(FILES);
     private BundleContext context;
+
+    /** What tells an origin named by URI from others: its identity, never equal to a file's. */
+    private record RemoteOrigin(String identity) {
+    }
 
     /** An open origin, its service and the number of snapshots using it. */
     private static final class Entry {
@@ -93,12 +102,16 @@ public final class Origins {
      * Opens (or shares) the origin, then opens, creates or formats the COW store as the settings
      * allow (see {@link CowStoreOpener}), and attaches the snapshot. On failure nothing stays open.
      *
+     * @param opener the {@link BlockDeviceOpener} service that opens an origin named by URI, or
+     *               null if none is bound (then such an origin is refused; file origins need none)
      * @throws IllegalArgumentException if the configuration names a COW store file it may not use
-     *                                  (see {@link CowStoreOpener}), or a name in use; the message says why
-     * @throws IOException if the origin or the COW store is claimed, missing or cannot be used; the
-     *                     message says why
+     *                                  (see {@link CowStoreOpener}), or a name in use, or an origin
+     *                                  URI that its provider finds malformed or that is read-only;
+     *                                  the message says why
+     * @throws IOException if the origin or the COW store is claimed, missing or cannot be used (an
+     *                     export that cannot be reached); the message says why
      */
-    SnapshotVolume attach(SnapshotSettings settings) throws IOException {
+    SnapshotVolume attach(SnapshotSettings settings, BlockDeviceOpener opener) throws IOException {
         synchronized (lock) {
             SnapshotVolume same = names.get(settings.name());
             if (same != null) {
@@ -106,10 +119,14 @@ public final class Origins {
                         + same.origin.name() + ")");
             }
             Object identity;
-            try {
-                identity = FileClaims.identityOf(settings.origin());
-            } catch (NoSuchFileException e) {
-                throw new IOException(settings.label() + ": its origin " + settings.origin() + " does not exist", e);
+            if (settings.remoteOrigin()) {
+                identity = new RemoteOrigin(OriginIdentity.of(settings.originUri()));
+            } else {
+                try {
+                    identity = FileClaims.identityOf(settings.origin());
+                } catch (NoSuchFileException e) {
+                    throw new IOException(settings.label() + ": its origin " + settings.origin() + " does not exist", e);
+                }
             }
             Entry entry = origins.get(identity);
             boolean created = entry == null;
@@ -117,13 +134,18 @@ public final class Origins {
                 entry = new Entry();
                 entry.identity = identity;
                 BlockDevice device;
-                try {
-                    Entry claimed = entry;
-                    String first = settings.name();
-                    device = FILES.open(settings.origin(), () -> originPurpose(claimed, first), DeviceOption.READ_WRITE);
-                } catch (FileSystemException e) {
-                    throw new IOException(settings.label() + ": cannot open its origin " + settings.origin() + ": "
-                            + CowStoreOpener.reason(e), e);
+                if (settings.remoteOrigin()) {
+                    device = openRemote(settings, opener);
+                } else {
+                    try {
+                        Entry claimed = entry;
+                        String first = settings.name();
+                        device = FILES.open(settings.origin(), () -> originPurpose(claimed, first),
+                                DeviceOption.READ_WRITE);
+                    } catch (FileSystemException e) {
+                        throw new IOException(settings.label() + ": cannot open its origin " + settings.origin() + ": "
+                                + CowStoreOpener.reason(e), e);
+                    }
                 }
                 entry.origin = new Origin(device, kcopyd, settings.factoryWait(), settings.maxCopiesInFlight());
             }
@@ -132,7 +154,7 @@ public final class Origins {
                 CowStore store = cowStores.open(settings, entry.origin.device());
                 try {
                     snapshot = entry.origin.attach(settings.name(), store);
-                    if (!created) {
+                    if (!created && !settings.remoteOrigin()) {
                         // The origin's claim now names one more snapshot: other processes are told too.
                         FileClaims.purposesChanged();
                     }
@@ -149,7 +171,7 @@ public final class Origins {
             if (created) {
                 Hashtable<String, Object> props = new Hashtable<>();
                 props.put(BlockDevice.ROLE, Snapshot.ROLE_ORIGIN);
-                props.put(Snapshot.ORIGIN, settings.origin().toString());
+                props.put(Snapshot.ORIGIN, settings.originName());
                 try {
                     entry.registration = context.registerService(BlockDevice.class, entry.origin, props);
                 } catch (RuntimeException e) {
@@ -165,6 +187,37 @@ public final class Origins {
             names.put(settings.name(), snapshot);
             return snapshot;
         }
+    }
+
+    /**
+     * Opens an origin named by URI read-write through the opener service.
+     *
+     * @throws IOException naming the snapshot and the URI if there is no opener, no provider of the
+     *                     scheme, or the device cannot be opened (the provider's reason)
+     * @throws IllegalArgumentException naming them if the provider finds the URI malformed, or the
+     *                                  device is read-only
+     */
+    private static BlockDevice openRemote(SnapshotSettings settings, BlockDeviceOpener opener) throws IOException {
+        String origin = settings.originName();
+        if (opener == null) {
+            throw new IOException(settings.label() + ": cannot open its origin " + origin + ": no BlockDeviceOpener "
+                    + "service to open devices named by URI (is kcopyd.impl started?)");
+        }
+        BlockDevice device;
+        try {
+            device = opener.open(settings.originUri(), DeviceOption.READ_WRITE);
+        } catch (IOException e) {
+            throw new IOException(settings.label() + ": cannot open its origin " + origin + ": " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(settings.label() + ": its origin " + origin + " is refused: "
+                    + e.getMessage(), e);
+        }
+        if (device.isReadOnly()) {
+            closeQuietly(device);
+            throw new IllegalArgumentException(settings.label() + ": its origin " + origin + " is read-only (the "
+                    + "server exports it read-only); an origin takes the writes the snapshot protects itself from");
+        }
+        return device;
     }
 
     /** What an origin is to its claim: it names the snapshots of the moment, not only the first. */

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.UUID;
 
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.device.FileClaims;
 import org.kcopyd.snapshot.Snapshot;
 import org.osgi.framework.BundleContext;
@@ -24,6 +25,7 @@ import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.Designate;
 
 /**
@@ -34,6 +36,12 @@ import org.osgi.service.metatype.annotations.Designate;
  * clears {@value Snapshot#CONFIG_FORMAT}), so that the next activation adopts that store and only
  * that one. Deleting the configuration detaches the snapshot; its COW store file stays, and a
  * configuration naming its identity reopens the snapshot as it was.
+ *
+ * <p>An origin named by URI ({@code nbd+unix:///disk?socket=/run/a.sock}) is opened through the
+ * {@link BlockDeviceOpener} service, which this component binds statically and greedily, as an
+ * NBD export's component does: a snapshot refused for want of it is activated again when it
+ * comes, and one whose opener goes away is closed (its remote origin with it) before the
+ * opener's devices are.
  */
 @Component(configurationPid = Snapshot.FACTORY_PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
         service = {}, immediate = true)
@@ -47,6 +55,10 @@ public final class SnapshotComponent {
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     volatile ConfigurationAdmin configurationAdmin;
+
+    /** Needed for origins named by URI only: static, greedy, so that a later opener reactivates a refused snapshot. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policyOption = ReferencePolicyOption.GREEDY)
+    BlockDeviceOpener opener;
 
     private BundleContext context;
     private String pid;
@@ -107,11 +119,11 @@ public final class SnapshotComponent {
             throw new IllegalArgumentException(refused + "its COW store " + next.cowStore() + " was made with chunks "
                     + "of " + snapshot.chunkSectors() + " sectors, the new configuration says " + next.chunkSectors());
         }
-        if (sameFile && Files.exists(next.origin())) {
-            String originId = OriginIdentity.of(next.origin());
+        if (sameFile && (next.remoteOrigin() || Files.exists(next.origin()))) {
+            String originId = OriginIdentity.of(next);
             if (next.originId() != null && !next.originId().equals(originId)) {
                 throw new IllegalArgumentException(refused + Snapshot.CONFIG_ORIGIN_ID + " " + next.originId()
-                        + " is not the identity of its origin " + next.origin() + ", which is " + originId);
+                        + " is not the identity of its origin " + next.originName() + ", which is " + originId);
             }
             String other = CowStoreOpener.originRefusal(next, snapshot.store.originId(), snapshot.store.originPath(),
                     originId);
@@ -127,11 +139,11 @@ public final class SnapshotComponent {
 
     private void open(SnapshotSettings next) throws IOException {
         settings = next;
-        snapshot = origins.attach(next);
+        snapshot = origins.attach(next, opener);
         try {
             Hashtable<String, Object> props = new Hashtable<>();
             props.put(Snapshot.NAME, next.name());
-            props.put(Snapshot.ORIGIN, next.origin().toString());
+            props.put(Snapshot.ORIGIN, next.originName());
             props.put(Snapshot.COW_STORE, next.cowStore().toString());
             props.put(Snapshot.COW_STORE_ID, snapshot.cowStoreId().toString());
             snapshotRegistration = context.registerService(Snapshot.class, snapshot, props);

@@ -23,11 +23,14 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
             + "characters of A-Z a-z 0-9 . _ -")
     String name();
 
-    @AttributeDefinition(name = "Origin", description = "Path of the origin file or block device. Every write "
-            + "to the origin must go through the origin BlockDevice service while snapshots exist; other kcopyd "
-            + "writers of it are refused. An existing COW store is adopted only if this is the origin it was made "
-            + "for (the identity its header records: a file's device and inode, a disk's WWID, device-mapper UUID "
-            + "or similar), under whatever path.")
+    @AttributeDefinition(name = "Origin", description = "Path of the origin file or block device, or the URI of "
+            + "a remote device such as an NBD export (nbd+unix:///disk?socket=/run/a.sock, nbd://host/disk: a value "
+            + "starting SCHEME:// is a URI; opened through kcopyd's BlockDeviceOpener, with the kcopyd.nbd bundle for "
+            + "NBD). Every write to the origin must go through the origin BlockDevice service while snapshots exist; "
+            + "other kcopyd writers of a file are refused (a remote device cannot be claimed: serve the export to "
+            + "this kcopyd alone). An existing COW store is adopted only if this is the origin it was made for (the "
+            + "identity its header records: a file's device and inode, a disk's WWID, device-mapper UUID or similar, "
+            + "under whatever path; for a URI the normalized URI).")
     String origin();
 
     @AttributeDefinition(name = "COW store", description = "Path of the copy-on-write store: created (sparse) "

@@ -1,23 +1,30 @@
 package org.kcopyd.snapshot.internal;
 
+import java.net.URI;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.UUID;
 
+import org.kcopyd.device.DeviceUris;
 import org.kcopyd.snapshot.Snapshot;
 
 /**
  * One snapshot's configuration, checked: every value within its limits, or an
  * {@link IllegalArgumentException} naming the value and the limit.
  *
+ * @param origin     the origin's path, or null for an origin named by URI
  * @param cowStoreId the identity of the COW store to adopt, or null if none is known yet
  * @param format     whether to make a new store over whatever is at {@code cowStore}
  * @param originId   the user's word that the origin, whose {@linkplain OriginIdentity identity}
  *                   this must be, is the one the COW store was made for, or null
+ * @param originUri  the origin's URI when it is a device named by URI other than {@code file:}
+ *                   (an NBD export, say), opened through {@code BlockDeviceOpener.open(URI)};
+ *                   else null. Exactly one of {@code origin} and {@code originUri} is set.
  */
 record SnapshotSettings(String name, Path origin, Path cowStore, int chunkSectors, long cowStoreSectors,
-        int maxCopiesInFlight, Duration factoryWait, UUID cowStoreId, boolean format, String originId) {
+        int maxCopiesInFlight, Duration factoryWait, UUID cowStoreId, boolean format, String originId,
+        URI originUri) {
 
     static final int MIN_CHUNK = 8;
     static final int MAX_CHUNK = 2048;
@@ -28,6 +35,9 @@ record SnapshotSettings(String name, Path origin, Path cowStore, int chunkSector
     SnapshotSettings {
         checkName(name);
         String of = "snapshot '" + name + "': ";
+        if ((origin == null) == (originUri == null)) {
+            throw new IllegalArgumentException(of + "exactly one of an origin path and an origin URI is needed");
+        }
         if (chunkSectors < MIN_CHUNK || chunkSectors > MAX_CHUNK || Integer.bitCount(chunkSectors) != 1) {
             throw new IllegalArgumentException(of + Snapshot.CONFIG_CHUNK_SECTORS + " " + chunkSectors
                     + " is not a power of two in " + MIN_CHUNK + ".." + MAX_CHUNK);
@@ -46,18 +56,56 @@ record SnapshotSettings(String name, Path origin, Path cowStore, int chunkSector
         }
         if (originId != null && !OriginIdentity.isWellFormed(originId)) {
             throw new IllegalArgumentException(of + Snapshot.CONFIG_ORIGIN_ID + " '" + originId + "' is not an origin "
-                    + "identity as kcopyd prints it (such as file:dev=8:1:ino=1234 or block:wwid=naa.5000c500a1b2c3d4)");
+                    + "identity as kcopyd prints it (such as file:dev=8:1:ino=1234, block:wwid=naa.5000c500a1b2c3d4 "
+                    + "or, for an origin named by URI, nbd+unix:///disk?socket=/run/a.sock)");
         }
     }
 
-    /** Checks a configuration as Config Admin delivers it. */
+    /** A snapshot of an origin file or block device. */
+    SnapshotSettings(String name, Path origin, Path cowStore, int chunkSectors, long cowStoreSectors,
+            int maxCopiesInFlight, Duration factoryWait, UUID cowStoreId, boolean format, String originId) {
+        this(name, origin, cowStore, chunkSectors, cowStoreSectors, maxCopiesInFlight, factoryWait, cowStoreId, format,
+                originId, null);
+    }
+
+    /**
+     * Checks a configuration as Config Admin delivers it. An origin that starts like a URI
+     * ({@code SCHEME://}, the command line's rule) is a device named by URI; a {@code file:} URI
+     * names its file, which is then the origin as a path would be.
+     */
     static SnapshotSettings of(SnapshotConfiguration c) {
         // The name first: every other message names the snapshot.
         String name = checkName(c.name());
-        return new SnapshotSettings(name, path(name, Snapshot.CONFIG_ORIGIN, c.origin()),
-                path(name, Snapshot.CONFIG_COW_STORE, c.cowStore()), c.chunkSectors(), c.cowStoreSizeMiB() * 2048L,
-                c.maxCopiesInFlight(), Duration.ofSeconds(c.factoryWaitSeconds()), id(name, c.cowStoreId()),
-                c.format(), c.originId() == null || c.originId().isBlank() ? null : c.originId().trim());
+        Path origin = null;
+        URI originUri = null;
+        if (DeviceUriText.looksLikeUri(c.origin())) {
+            try {
+                originUri = DeviceUriText.parse(c.origin());
+                if (DeviceUris.FILE.equals(DeviceUris.scheme(originUri))) {
+                    origin = DeviceUris.path(originUri);
+                    originUri = null;
+                }
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("snapshot '" + name + "': " + Snapshot.CONFIG_ORIGIN + " "
+                        + e.getMessage(), e);
+            }
+        } else {
+            origin = path(name, Snapshot.CONFIG_ORIGIN, c.origin());
+        }
+        return new SnapshotSettings(name, origin, path(name, Snapshot.CONFIG_COW_STORE, c.cowStore()),
+                c.chunkSectors(), c.cowStoreSizeMiB() * 2048L, c.maxCopiesInFlight(),
+                Duration.ofSeconds(c.factoryWaitSeconds()), id(name, c.cowStoreId()), c.format(),
+                c.originId() == null || c.originId().isBlank() ? null : c.originId().trim(), originUri);
+    }
+
+    /** @return whether the origin is a device named by URI (no file: no claims, no file identity) */
+    boolean remoteOrigin() {
+        return originUri != null;
+    }
+
+    /** @return the origin as the configuration names it: its path or its URI, for messages and service properties */
+    String originName() {
+        return originUri != null ? originUri.toString() : origin.toString();
     }
 
     /** @return {@code name} if it follows {@link Snapshot#NAME_RULE} */
@@ -110,6 +158,6 @@ record SnapshotSettings(String name, Path origin, Path cowStore, int chunkSector
     boolean sameSnapshot(SnapshotSettings next, UUID storeId) {
         return storeId.equals(next.cowStoreId) && equals(new SnapshotSettings(next.name, next.origin, next.cowStore,
                 next.chunkSectors, next.cowStoreSectors, next.maxCopiesInFlight, next.factoryWait, cowStoreId, format,
-                next.originId));
+                next.originId, next.originUri));
     }
 }

@@ -54,7 +54,7 @@ class SnapshotClaimsTest {
     }
 
     private SnapshotVolume attach(String name, Path originPath, Path cow) throws Exception {
-        return origins.attach(settings(name, originPath, cow, null, false));
+        return origins.attach(settings(name, originPath, cow, null, false), null);
     }
 
     @Test
@@ -108,7 +108,7 @@ class SnapshotClaimsTest {
 
         for (Path cow : new Path[] {origin, link, hardLink, dotted}) {
             for (boolean format : new boolean[] {false, true}) {
-                assertThatThrownBy(() -> origins.attach(settings("s1", origin, cow, null, format)))
+                assertThatThrownBy(() -> origins.attach(settings("s1", origin, cow, null, format), null))
                         .as(cow + (format ? " with format" : "")).isInstanceOf(FileClaimedException.class)
                         .hasMessageContaining("is the origin of snapshot s1; write through its origin device");
             }
@@ -126,7 +126,7 @@ class SnapshotClaimsTest {
         attach("s1", origin, dir.resolve("s1.cow"));
         String before = sha256(origin);
 
-        assertThatThrownBy(() -> origins.attach(settings("s2", other, origin, null, true)))
+        assertThatThrownBy(() -> origins.attach(settings("s2", other, origin, null, true), null))
                 .hasMessage(origin + " is the origin of snapshot s1; write through its origin device");
 
         assertThat(sha256(origin)).isEqualTo(before);
@@ -144,9 +144,9 @@ class SnapshotClaimsTest {
         String cowBefore = sha256(cow);
 
         for (Path spelling : new Path[] {cow, cowLink}) {
-            assertThatThrownBy(() -> origins.attach(settings("s2", other, spelling, s1.cowStoreId(), false)))
+            assertThatThrownBy(() -> origins.attach(settings("s2", other, spelling, s1.cowStoreId(), false), null))
                     .isInstanceOf(FileClaimedException.class).hasMessageContaining("is the COW store of snapshot s1");
-            assertThatThrownBy(() -> origins.attach(settings("s2", other, spelling, null, true)))
+            assertThatThrownBy(() -> origins.attach(settings("s2", other, spelling, null, true), null))
                     .isInstanceOf(FileClaimedException.class).hasMessageContaining("is the COW store of snapshot s1");
         }
         // Nor may the store of one snapshot be the origin of another.

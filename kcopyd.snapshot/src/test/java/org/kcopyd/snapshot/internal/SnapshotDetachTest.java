@@ -67,7 +67,7 @@ class SnapshotDetachTest {
     /** Reopens s1 with a fresh Origins and asserts that it is valid and holds the data of its moment. */
     private void assertAdoptedAgainIntact(SnapshotVolume s1, byte[] originNow) throws Exception {
         Origins again = fixture.origins(new FakeFramework());
-        SnapshotVolume reopened = again.attach(settings("s1", origin, cow, s1.cowStoreId(), false));
+        SnapshotVolume reopened = again.attach(settings("s1", origin, cow, s1.cowStoreId(), false), null);
         assertThat(reopened.state()).isEqualTo(SnapshotState.ACTIVE);
         assertSameBytes(read(reopened.device()), initial, "the snapshot");
         assertSameBytes(read(reopened.origin), originNow, "the origin");
@@ -76,7 +76,7 @@ class SnapshotDetachTest {
 
     @Test
     void anOriginWriteInFlightWhenTheLastSnapshotLeavesLandsWithItsCopyAndNewOnesAreRefused() throws Exception {
-        SnapshotVolume s1 = origins.attach(settings("s1", origin, cow, null, false));
+        SnapshotVolume s1 = origins.attach(settings("s1", origin, cow, null, false), null);
         byte[] data = pattern(16 * 512, 2);
         CompletableFuture<Void> inFlight = s1.origin.write(0, ByteBuffer.wrap(data)).toCompletableFuture();
 
@@ -104,7 +104,7 @@ class SnapshotDetachTest {
 
     @Test
     void anOriginWriteWhoseCopyFailsWhileTheBundleStopsFailsAndTheSnapshotStaysValid() throws Exception {
-        SnapshotVolume s1 = origins.attach(settings("s1", origin, cow, null, false));
+        SnapshotVolume s1 = origins.attach(settings("s1", origin, cow, null, false), null);
         CompletableFuture<Void> inFlight = s1.origin.write(0, ByteBuffer.wrap(pattern(16 * 512, 2)))
                 .toCompletableFuture();
 

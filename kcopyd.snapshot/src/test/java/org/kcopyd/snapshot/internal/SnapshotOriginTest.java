@@ -70,7 +70,7 @@ class SnapshotOriginTest {
 
     /** Takes snapshot s1 of o.img, overwrites chunks 0, 1 and 40 of o.img through its origin device, closes it. */
     private UUID snapshotWithChunks() throws Exception {
-        SnapshotVolume s1 = origins.attach(settings("s1", origin, cow, null, false));
+        SnapshotVolume s1 = origins.attach(settings("s1", origin, cow, null, false), null);
         write(s1.origin, 0, pattern(32 * 512, 3));
         write(s1.origin, 640, pattern(16 * 512, 4));
         assertThat(s1.chunksUsed()).isEqualTo(3);
@@ -104,15 +104,15 @@ class SnapshotOriginTest {
         assertThat(otherId).isNotEqualTo(originId);
 
         for (boolean format : new boolean[] {false, true}) {
-            assertThatThrownBy(() -> origins.attach(settings("s1", other, cow, id, format)))
+            assertThatThrownBy(() -> origins.attach(settings("s1", other, cow, id, format), null))
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessage("snapshot 's1': " + cow + " (COW store " + id + ") belongs to the origin " + origin
                             + " (identity " + originId + "); " + other + " is identity " + otherId + ", another file "
                             + "or disk, so the store is not adopted (its old data would be merged into the wrong "
                             + "origin); nothing was written; if " + other + " really is that origin (restored from a "
-                            + "backup, copied or moved to another file system, a disk known by other properties now), "
-                            + "say so with originId=" + otherId + " (--origin-id " + otherId + ") and the store will "
-                            + "record it");
+                            + "backup, copied or moved to another file system, a disk known by other properties now, "
+                            + "served at another address), say so with originId=" + otherId + " (--origin-id "
+                            + otherId + ") and the store will record it");
         }
 
         assertUntouched(before);
@@ -130,14 +130,14 @@ class SnapshotOriginTest {
         }
         Map<Path, String> before = hashes();
 
-        assertThatThrownBy(() -> origins.attach(settings("s1", other, cow, id, false)))
+        assertThatThrownBy(() -> origins.attach(settings("s1", other, cow, id, false), null))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("belongs to the origin " + origin)
                 .hasMessageContaining("nothing was written");
         assertUntouched(before);
 
         // Its own origin resumes the merge and gets the snapshot's content back.
-        SnapshotVolume s1 = origins.attach(settings("s1", origin, cow, id, false));
+        SnapshotVolume s1 = origins.attach(settings("s1", origin, cow, id, false), null);
         s1.merge().toCompletableFuture().get(30, TimeUnit.SECONDS);
         assertSameBytes(Files.readAllBytes(origin), initial, "the origin after the resumed merge");
         assertThat(sha256(other)).isEqualTo(before.get(other));
@@ -152,7 +152,7 @@ class SnapshotOriginTest {
         Path dotted = dir.resolve(".").resolve("o.img");
 
         for (Path spelling : new Path[] {link, hardLink, relative, dotted}) {
-            SnapshotVolume s1 = origins.attach(settings("s1", spelling, cow, id, false));
+            SnapshotVolume s1 = origins.attach(settings("s1", spelling, cow, id, false), null);
             assertThat(s1.chunksUsed()).as(spelling.toString()).isEqualTo(3);
             assertSameBytes(read(s1.device()), initial, "the snapshot through " + spelling);
             origins.detach(s1);
@@ -168,32 +168,32 @@ class SnapshotOriginTest {
         String restoredId = OriginIdentity.of(restored);
         String cowBefore = sha256(cow);
 
-        assertThatThrownBy(() -> origins.attach(settings("s1", restored, cow, id, false)))
+        assertThatThrownBy(() -> origins.attach(settings("s1", restored, cow, id, false), null))
                 .hasMessageContaining(restored + " is identity " + restoredId)
                 .hasMessageContaining("say so with originId=" + restoredId + " (--origin-id " + restoredId + ")");
         // The confirmation must be the identity of the origin named, not the one the store records.
-        assertThatThrownBy(() -> origins.attach(settings("s1", restored, cow, id, false, OriginIdentity.of(origin))))
+        assertThatThrownBy(() -> origins.attach(settings("s1", restored, cow, id, false, OriginIdentity.of(origin)), null))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("snapshot 's1': originId " + OriginIdentity.of(origin) + " is not the identity of its origin "
                         + restored + ", which is " + restoredId + ", so nothing is opened or written (originId confirms "
                         + "the origin named, and only it)");
         assertThat(sha256(cow)).isEqualTo(cowBefore);
 
-        SnapshotVolume s1 = origins.attach(settings("s1", restored, cow, id, false, restoredId));
+        SnapshotVolume s1 = origins.attach(settings("s1", restored, cow, id, false, restoredId), null);
         assertSameBytes(read(s1.device()), initial, "the snapshot of the restored origin");
         assertThat(CowStore.readHeader(s1.store.device()).originId()).as("recorded").isEqualTo(restoredId);
         origins.detach(s1);
 
-        SnapshotVolume again = origins.attach(settings("s1", restored, cow, id, false));
+        SnapshotVolume again = origins.attach(settings("s1", restored, cow, id, false), null);
         assertThat(again.chunksUsed()).as("adopted without confirming again").isEqualTo(3);
         origins.detach(again);
-        assertThatThrownBy(() -> origins.attach(settings("s1", origin, cow, id, false)))
+        assertThatThrownBy(() -> origins.attach(settings("s1", origin, cow, id, false), null))
                 .as("and the old origin is now another file").hasMessageContaining("belongs to the origin " + restored);
     }
 
     @Test
     void aWrongConfirmationMakesNoNewStore() throws Exception {
-        assertThatThrownBy(() -> origins.attach(settings("s1", origin, cow, null, false, OriginIdentity.of(other))))
+        assertThatThrownBy(() -> origins.attach(settings("s1", origin, cow, null, false, OriginIdentity.of(other)), null))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("is not the identity of its origin");
         assertThat(cow).doesNotExist();
         assertThat(FileClaims.holderOf(origin)).isEmpty();
@@ -207,20 +207,21 @@ class SnapshotOriginTest {
         String originId = OriginIdentity.of(origin);
 
         for (boolean format : new boolean[] {false, true}) {
-            assertThatThrownBy(() -> origins.attach(settings("s1", origin, cow, id, format)))
+            assertThatThrownBy(() -> origins.attach(settings("s1", origin, cow, id, format), null))
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessage("snapshot 's1': " + cow + " (COW store " + id + ") was made by an older kcopyd that "
                             + "recorded no origin identity, so it is not known to belong to " + origin + " (identity "
                             + originId + ") and is not adopted; nothing was written; if " + origin + " really is that "
                             + "origin (restored from a backup, copied or moved to another file system, a disk known "
-                            + "by other properties now), say so with originId=" + originId + " (--origin-id "
+                            + "by other properties now, served at another address), say so with originId=" + originId
+                            + " (--origin-id "
                             + originId + ") and the store will record it");
         }
-        assertThatThrownBy(() -> origins.attach(settings("s1", other, cow, id, false)))
+        assertThatThrownBy(() -> origins.attach(settings("s1", other, cow, id, false), null))
                 .hasMessageContaining("was made by an older kcopyd that recorded no origin identity");
         assertUntouched(before);
 
-        SnapshotVolume s1 = origins.attach(settings("s1", origin, cow, id, false, originId));
+        SnapshotVolume s1 = origins.attach(settings("s1", origin, cow, id, false, originId), null);
         assertThat(s1.chunksUsed()).isEqualTo(3);
         assertSameBytes(read(s1.device()), initial, "the snapshot in the version 2 store");
         try (BlockDevice device = SnapshotFixture.FILES.open(cow)) {
@@ -256,7 +257,7 @@ class SnapshotOriginTest {
         Map<Path, String> before = hashes();
 
         for (String confirmed : new String[] {null, OriginIdentity.of(origin)}) {
-            assertThatThrownBy(() -> origins.attach(settings("s1", origin, cow, id, false, confirmed)))
+            assertThatThrownBy(() -> origins.attach(settings("s1", origin, cow, id, false, confirmed), null))
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessage("snapshot 's1': its origin " + origin + " (identity " + OriginIdentity.of(origin)
                             + ") is not as " + cow + " (COW store " + id + ") left it: its first or last 64 KiB "
@@ -276,15 +277,15 @@ class SnapshotOriginTest {
         Files.write(origin, pattern(SECTORS * 512, 6));
         Map<Path, String> before = hashes();
 
-        assertThatThrownBy(() -> origins.attach(settings("s1", origin, cow, id, false)))
+        assertThatThrownBy(() -> origins.attach(settings("s1", origin, cow, id, false), null))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("nothing was written");
         assertUntouched(before);
     }
 
     @Test
     void theLastSnapshotOfAnOriginRecordsItsFingerprintTheOthersNone() throws Exception {
-        SnapshotVolume s1 = origins.attach(settings("s1", origin, cow, null, false));
-        SnapshotVolume s2 = origins.attach(settings("s2", origin, dir.resolve("s2.cow"), null, false));
+        SnapshotVolume s1 = origins.attach(settings("s1", origin, cow, null, false), null);
+        SnapshotVolume s2 = origins.attach(settings("s2", origin, dir.resolve("s2.cow"), null, false), null);
         assertThat(CowStore.readHeader(s1.store.device()).originSeen()).as("open: none").isNull();
 
         origins.detach(s1);
@@ -296,7 +297,8 @@ class SnapshotOriginTest {
             assertThat(CowStore.readHeader(c1).originSeen()).as("s1 left while s2 kept the origin open").isNull();
             assertThat(CowStore.readHeader(c2).originSeen()).isEqualTo(OriginIdentity.fingerprint(o));
         }
-        SnapshotVolume reopened = origins.attach(settings("s2", origin, dir.resolve("s2.cow"), s2.cowStoreId(), false));
+        SnapshotVolume reopened = origins.attach(settings("s2", origin, dir.resolve("s2.cow"), s2.cowStoreId(), false),
+                null);
         assertThat(CowStore.readHeader(reopened.store.device()).originSeen()).as("cleared once open again").isNull();
     }
 

@@ -1,0 +1,200 @@
+package org.kcopyd.snapshot.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.kcopyd.snapshot.internal.SnapshotFixture.assertSameBytes;
+import static org.kcopyd.snapshot.internal.SnapshotFixture.pattern;
+import static org.kcopyd.snapshot.internal.SnapshotFixture.read;
+import static org.kcopyd.snapshot.internal.SnapshotFixture.settings;
+import static org.kcopyd.snapshot.internal.SnapshotFixture.sha256;
+import static org.kcopyd.snapshot.internal.SnapshotFixture.write;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.BlockDeviceOpener;
+import org.kcopyd.device.MemoryBlockDevice;
+import org.kcopyd.snapshot.Snapshot;
+import org.kcopyd.snapshot.internal.CowStore.CowHeader;
+
+/**
+ * Snapshots of an origin named by URI, opened through a real {@link BlockDeviceOpener} and
+ * {@link org.kcopyd.api.UriDeviceProvider} ({@link MemoryUriProvider}, as an NBD export would be):
+ * copy-on-write, merge, the identity and fingerprint its COW store records, the refusal of a
+ * store made for a file, and an export that cannot be opened.
+ */
+class RemoteOriginTest {
+
+    private static final int SECTORS = 8192;
+    private static final URI DISK = URI.create("mem://disk");
+
+    @TempDir
+    Path dir;
+    private final SnapshotFixture fixture = new SnapshotFixture();
+    private final FakeFramework framework = new FakeFramework();
+    private final MemoryUriProvider provider = new MemoryUriProvider();
+    private final BlockDeviceOpener opener = provider.opener();
+    private Origins origins;
+    private MemoryBlockDevice disk;
+    private byte[] initial;
+    private Path cow;
+
+    @BeforeEach
+    void makeOrigins() {
+        initial = pattern(SECTORS * 512, 1);
+        disk = provider.add("disk", initial);
+        cow = dir.resolve("s1.cow");
+        origins = fixture.origins(framework);
+    }
+
+    @AfterEach
+    void close() {
+        fixture.close();
+    }
+
+    private static SnapshotSettings remote(String name, URI origin, Path cowStore, UUID cowStoreId, String originId) {
+        return new SnapshotSettings(name, null, cowStore, 16, 16384, 64, SnapshotFixture.WAIT, cowStoreId, false,
+                originId, origin);
+    }
+
+    @Test
+    void writesThroughARemoteOriginAreCopiedFirstAndMergeRestoresThem() throws Exception {
+        SnapshotVolume s1 = origins.attach(remote("s1", DISK, cow, null, null), opener);
+        assertThat(framework.services(Snapshot.ORIGIN, "mem://disk")).containsExactly(s1.origin);
+
+        byte[] written = pattern(48 * 512, 2);
+        write(s1.origin, 16, written);
+        assertThat(s1.chunksUsed()).as("chunks 1, 2 and 3 copied to the COW store").isEqualTo(3);
+        byte[] now = initial.clone();
+        System.arraycopy(written, 0, now, 16 * 512, written.length);
+        assertSameBytes(read(disk), now, "the export after the write through the origin");
+        assertSameBytes(read(s1.device()), initial, "the snapshot");
+
+        s1.merge().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        assertSameBytes(read(disk), initial, "the export after the merge");
+        UUID id = s1.cowStoreId();
+        origins.detach(s1);
+
+        try (BlockDevice device = SnapshotFixture.FILES.open(cow, "a test file")) {
+            CowHeader h = CowStore.readHeader(device);
+            assertThat(h.originId()).isEqualTo("mem://disk");
+            assertThat(h.originPath()).isEqualTo("mem://disk");
+            assertThat(h.originSeen()).as("the fingerprint, read through the device").isNotNull();
+        }
+        // Reopened under another spelling of the URI: the same identity, the fingerprint matches.
+        SnapshotVolume again = origins.attach(remote("s1", URI.create("MEM://disk"), cow, id, null), opener);
+        assertThat(again.chunksUsed()).isZero();
+        origins.detach(again);
+    }
+
+    @Test
+    void twoSnapshotsOfOneExportShareItsOriginWhateverTheSpelling() throws Exception {
+        SnapshotVolume s1 = origins.attach(remote("s1", DISK, cow, null, null), opener);
+        SnapshotVolume s2 = origins.attach(remote("s2", URI.create("MEM://disk"), dir.resolve("s2.cow"), null, null),
+                opener);
+        assertThat(s2.origin).isSameAs(s1.origin);
+        write(s1.origin, 0, pattern(16 * 512, 3));
+        assertThat(s1.chunksUsed()).isEqualTo(1);
+        assertThat(s2.chunksUsed()).isEqualTo(1);
+        assertSameBytes(read(s2.device()), initial, "the second snapshot");
+        origins.detach(s2);
+        origins.detach(s1);
+    }
+
+    @Test
+    void aStoreMadeForAFileRefusesAnExportAndTheOtherWayRound() throws Exception {
+        Path file = Files.write(dir.resolve("o.img"), initial);
+        SnapshotVolume s1 = origins.attach(settings("s1", file, cow, null, false), null);
+        UUID fileStore = s1.cowStoreId();
+        origins.detach(s1);
+        String fileId = OriginIdentity.of(file);
+        String before = sha256(cow);
+
+        assertThatThrownBy(() -> origins.attach(remote("s1", DISK, cow, fileStore, null), opener))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("belongs to the origin " + file + " (identity " + fileId + ")")
+                .hasMessageContaining("mem://disk is identity mem://disk, another origin (a device named by URI, the "
+                        + "store's origin a file or disk)")
+                .hasMessageContaining("nothing was written");
+        assertThat(sha256(cow)).isEqualTo(before);
+        assertThat(framework.registered).isEmpty();
+
+        Path remoteCow = dir.resolve("s2.cow");
+        SnapshotVolume s2 = origins.attach(remote("s2", DISK, remoteCow, null, null), opener);
+        UUID remoteStore = s2.cowStoreId();
+        origins.detach(s2);
+        String remoteBefore = sha256(remoteCow);
+        assertThatThrownBy(() -> origins.attach(settings("s2", file, remoteCow, remoteStore, false), null))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("belongs to the origin mem://disk (identity mem://disk)")
+                .hasMessageContaining(file + " is identity " + fileId + ", another origin (a file or disk, the "
+                        + "store's origin a device named by URI)");
+        assertThat(sha256(remoteCow)).isEqualTo(remoteBefore);
+        assertSameBytes(read(disk), initial, "the export");
+    }
+
+    @Test
+    void anExportThatCannotBeOpenedIsRefusedNamingItAndNothingIsMade() {
+        URI missing = URI.create("mem://gone");
+        assertThatThrownBy(() -> origins.attach(remote("s1", missing, cow, null, null), opener))
+                .isInstanceOf(IOException.class)
+                .hasMessage("snapshot 's1': cannot open its origin mem://gone: cannot connect to mem://gone: no memory "
+                        + "device 'gone'");
+        assertThatThrownBy(() -> origins.attach(remote("s1", DISK, cow, null, null), null))
+                .isInstanceOf(IOException.class)
+                .hasMessage("snapshot 's1': cannot open its origin mem://disk: no BlockDeviceOpener service to open "
+                        + "devices named by URI (is kcopyd.impl started?)");
+        assertThatThrownBy(() -> origins.attach(remote("s1", URI.create("nbd://host/x"), cow, null, null), opener))
+                .isInstanceOf(IOException.class)
+                .hasMessageStartingWith("snapshot 's1': cannot open its origin nbd://host/x: ")
+                .hasMessageContaining("nbd");
+        provider.addReadOnly("ro", initial);
+        assertThatThrownBy(() -> origins.attach(remote("s1", URI.create("mem://ro"), cow, null, null), opener))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("snapshot 's1': its origin mem://ro is read-only");
+        assertThat(cow).doesNotExist();
+        assertThat(framework.registered).isEmpty();
+    }
+
+    @Test
+    void aConfigurationTellsUrisFromPaths() {
+        SnapshotSettings nbd = SnapshotSettings.of(config("nbd+unix:///disk?socket=/run/a.sock"));
+        assertThat(nbd.remoteOrigin()).isTrue();
+        assertThat(nbd.originName()).isEqualTo("nbd+unix:///disk?socket=/run/a.sock");
+        assertThat(OriginIdentity.of(nbd.originUri())).isEqualTo("nbd+unix:///disk?socket=/run/a.sock");
+        assertThat(OriginIdentity.of(URI.create("NBD://Host.Example:10809/a/../disk")))
+                .isEqualTo("nbd://host.example:10809/disk");
+        assertThat(OriginIdentity.of(URI.create("nbd+unix:///?socket=/" + "s".repeat(200))))
+                .matches("nbd\\+unix:sha256=[0-9a-f]{64}");
+
+        SnapshotSettings file = SnapshotSettings.of(config("file:///srv/disk.img"));
+        assertThat(file.remoteOrigin()).isFalse();
+        assertThat(file.origin()).isEqualTo(Path.of("/srv/disk.img"));
+
+        assertThatThrownBy(() -> SnapshotSettings.of(config("nbd://a host/disk")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("snapshot 's1': origin 'nbd://a host/disk' is not a valid URI: ");
+        assertThatThrownBy(() -> SnapshotSettings.of(config("file://elsewhere/srv/disk.img")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("names a file on host 'elsewhere'");
+
+        assertThat(OriginIdentity.isWellFormed("nbd+unix:///disk?socket=/run/a.sock")).isTrue();
+        assertThat(OriginIdentity.isWellFormed("nbd:sha256=" + "0a".repeat(32))).isTrue();
+        assertThat(OriginIdentity.isWellFormed("nbd://host/a disk")).isFalse();
+    }
+
+    private static SnapshotConfiguration config(String origin) {
+        return FakeFramework.annotation(SnapshotConfiguration.class, Map.of(Snapshot.CONFIG_NAME, "s1",
+                Snapshot.CONFIG_ORIGIN, origin, Snapshot.CONFIG_COW_STORE, "/srv/s1.cow"));
+    }
+}
