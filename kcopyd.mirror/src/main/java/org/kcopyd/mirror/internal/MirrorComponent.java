@@ -14,6 +14,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.ClientOptions;
 import org.kcopyd.api.KcopydClient;
@@ -47,6 +48,11 @@ import org.osgi.service.metatype.annotations.Designate;
  * having written nothing. When it makes a new region log, it writes the log's identity back into
  * its configuration ({@value Mirror#CONFIG_REGION_LOG_ID}, and clears {@value Mirror#CONFIG_FORMAT}),
  * so that the next activation adopts that log and only that one.
+ *
+ * <p>Legs named by URI (NBD exports) are opened through the {@link BlockDeviceOpener} service,
+ * bound statically and greedily as an NBD export's component binds it: a mirror refused for want
+ * of it is activated again when it comes, and one whose opener goes away is closed (its remote
+ * legs with it) before the opener's devices are.
  */
 @Component(configurationPid = Mirror.FACTORY_PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
         service = {}, immediate = true)
@@ -60,6 +66,10 @@ public final class MirrorComponent {
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     volatile ConfigurationAdmin configurationAdmin;
+
+    /** Needed for legs named by URI only: static, greedy, so that a later opener reactivates a refused mirror. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policyOption = ReferencePolicyOption.GREEDY)
+    BlockDeviceOpener opener;
 
     private final ClientBinding kcopyd = new ClientBinding(this::clientFor);
     private final Set<KcopydClientFactory> factories = ConcurrentHashMap.newKeySet();
@@ -112,7 +122,7 @@ public final class MirrorComponent {
             return t;
         });
         try {
-            opened = OpenedMirror.open(s, deviceName -> lease(context, deviceName), kcopyd,
+            opened = OpenedMirror.open(s, deviceName -> lease(context, deviceName), opener, kcopyd,
                     new Backoff(retries, FIRST_RETRY, MAX_RETRY));
         } catch (IOException | RuntimeException e) {
             retries.shutdownNow();

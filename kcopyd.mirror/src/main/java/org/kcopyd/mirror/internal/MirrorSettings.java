@@ -1,5 +1,6 @@
 package org.kcopyd.mirror.internal;
 
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -7,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
+import org.kcopyd.device.DeviceUris;
 import org.kcopyd.mirror.Mirror;
 
 /**
@@ -14,7 +16,10 @@ import org.kcopyd.mirror.Mirror;
  * anything is opened or written.
  *
  * @param name                   the mirror's name
- * @param legs                   the legs, default leg first, as configured
+ * @param legs                   the legs, default leg first, as configured: absolute paths,
+ *                               {@code service:NAME}, or URIs of devices ({@code nbd+unix:///?socket=/run/a.sock};
+ *                               a value starting {@code SCHEME://} is a URI, a {@code file:} URI is
+ *                               taken as its path)
  * @param regionSectors          the region size
  * @param regionLog              the region log's path
  * @param regionLogId            the identity of the region log to adopt, or null if none exists yet
@@ -28,8 +33,12 @@ record MirrorSettings(String name, List<String> legs, int regionSectors, Path re
         boolean format, boolean errorHandling, long throttleBytesPerSecond, int throttleIoPercent) {
 
     MirrorSettings {
-        legs = List.copyOf(legs);
-        check(name, legs, regionSectors, throttleBytesPerSecond, throttleIoPercent);
+        legs = check(name, List.copyOf(legs), regionSectors, throttleBytesPerSecond, throttleIoPercent);
+    }
+
+    /** @return whether {@code leg} (as the settings hold it) is a device named by URI, opened through the opener service */
+    static boolean isUriLeg(String leg) {
+        return DeviceUriText.looksLikeUri(leg);
     }
 
     /**
@@ -99,7 +108,9 @@ record MirrorSettings(String name, List<String> legs, int regionSectors, Path re
         return null;
     }
 
-    private static void check(String name, List<String> legs, int regionSectors, long bytesPerSecond, int ioPercent) {
+    /** @return the legs, {@code file:} URIs as their paths */
+    private static List<String> check(String name, List<String> legs, int regionSectors, long bytesPerSecond,
+            int ioPercent) {
         if (!Mirror.isValidName(name)) {
             throw new IllegalArgumentException(nameProblem(name));
         }
@@ -110,29 +121,50 @@ record MirrorSettings(String name, List<String> legs, int regionSectors, Path re
             throw new IllegalArgumentException(prefix + legs.size() + " legs given, a mirror has 2 to " + Mirror.MAX_LEGS
                     + hint);
         }
+        List<String> checked = new ArrayList<>();
         List<String> seen = new ArrayList<>();
         for (int i = 0; i < legs.size(); i++) {
             String leg = legs.get(i);
             if (leg == null || leg.isBlank()) {
                 throw new IllegalArgumentException(prefix + "leg " + i + " is empty");
             }
+            String key = leg;
             if (leg.startsWith(Mirror.SERVICE_LEG)) {
                 if (leg.length() == Mirror.SERVICE_LEG.length()) {
                     throw new IllegalArgumentException(prefix + "leg " + i + " '" + leg + "' names no device service");
                 }
             } else {
-                absolutePath(name, "leg " + i, leg);
+                if (DeviceUriText.looksLikeUri(leg)) {
+                    URI uri;
+                    try {
+                        uri = DeviceUriText.parse(leg);
+                        if (DeviceUris.FILE.equals(DeviceUris.scheme(uri))) {
+                            leg = DeviceUris.path(uri).toString();
+                            key = leg;
+                        } else {
+                            // Two spellings of one URI are one device: the same export twice is refused.
+                            key = DeviceUriText.normalized(uri);
+                        }
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException(prefix + "leg " + i + " " + e.getMessage(), e);
+                    }
+                }
+                if (!isUriLeg(leg)) {
+                    absolutePath(name, "leg " + i, leg);
+                }
                 int bytes = leg.getBytes(StandardCharsets.UTF_8).length;
                 if (bytes > Mirror.MAX_LEG_PATH_BYTES) {
-                    throw new IllegalArgumentException(prefix + "leg " + i + " path is " + bytes + " bytes long, the "
-                            + "region log records at most " + Mirror.MAX_LEG_PATH_BYTES);
+                    throw new IllegalArgumentException(prefix + "leg " + i + (isUriLeg(leg) ? " URI" : " path") + " is "
+                            + bytes + " bytes long, the region log records at most " + Mirror.MAX_LEG_PATH_BYTES);
                 }
             }
-            int earlier = seen.indexOf(leg);
+            int earlier = seen.indexOf(key);
             if (earlier >= 0) {
-                throw new IllegalArgumentException(prefix + "leg " + i + " '" + leg + "' is leg " + earlier + " already");
+                throw new IllegalArgumentException(prefix + "leg " + i + " '" + legs.get(i) + "' is leg " + earlier
+                        + (legs.get(earlier).equals(legs.get(i)) ? "" : " '" + legs.get(earlier) + "'") + " already");
             }
-            seen.add(leg);
+            seen.add(key);
+            checked.add(leg);
         }
         String regionProblem = regionSectorsProblem(regionSectors);
         if (regionProblem != null) {
@@ -146,6 +178,7 @@ record MirrorSettings(String name, List<String> legs, int regionSectors, Path re
             throw new IllegalArgumentException(prefix + Mirror.CONFIG_THROTTLE_IO_PERCENT + " " + ioPercent
                     + " is outside 1..100");
         }
+        return List.copyOf(checked);
     }
 
     /**

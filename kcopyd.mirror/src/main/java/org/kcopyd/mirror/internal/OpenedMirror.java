@@ -1,6 +1,7 @@
 package org.kcopyd.mirror.internal;
 
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -9,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.DeviceOption;
 import org.kcopyd.device.FileClaimedException;
@@ -24,7 +26,14 @@ import org.kcopyd.mirror.Mirror;
  * Closing stops the mirror and releases the files and services.
  *
  * <p>Each leg is given to the region log with its identity ({@link FileClaims#identityOf} of a
- * file, the name of a service) and size, which the log records and checks (see {@link RegionLog}).
+ * file, the name of a service, the normalized URI of a device named by URI) and size, which the
+ * log records and checks (see {@link RegionLog}).
+ *
+ * <p>A leg named by URI (an NBD export) is opened read-write through the {@link BlockDeviceOpener}
+ * service and closed with the mirror. It is not claimed: claims are by file identity, and kcopyd
+ * cannot see other clients of an export. One that cannot be opened (no opener, no provider of its
+ * scheme, a server that cannot be reached) is refused as a missing file leg is: the mirror is not
+ * made, and the message names the leg, its URI and the reason.
  *
  * <p>What the configuration names wrongly — a file claimed already, the same device twice, a
  * file that is not this mirror's region log, legs that are not the files the log recorded — is
@@ -70,15 +79,23 @@ final class OpenedMirror implements AutoCloseable {
         return volume;
     }
 
+    /** {@link #open(MirrorSettings, DeviceServices, BlockDeviceOpener, ClientBinding, Backoff)} without an opener. */
+    static OpenedMirror open(MirrorSettings s, DeviceServices services, ClientBinding kcopyd, Backoff backoff)
+            throws IOException {
+        return open(s, services, null, kcopyd, backoff);
+    }
+
     /**
      * Opens and claims the legs, then opens (or, where no file exists, creates) the region log,
      * and makes the mirror, not yet started.
      *
+     * @param opener the {@link BlockDeviceOpener} service that opens legs named by URI, or null if
+     *               none is bound (such a leg is then refused)
      * @throws IllegalArgumentException naming the leg or log refused and why; nothing has been written
      * @throws IOException naming the leg or log that cannot be opened or read, and why
      */
-    static OpenedMirror open(MirrorSettings s, DeviceServices services, ClientBinding kcopyd, Backoff backoff)
-            throws IOException {
+    static OpenedMirror open(MirrorSettings s, DeviceServices services, BlockDeviceOpener opener,
+            ClientBinding kcopyd, Backoff backoff) throws IOException {
         String prefix = "mirror '" + s.name() + "': ";
         List<BlockDevice> files = new ArrayList<>();
         List<Runnable> releases = new ArrayList<>();
@@ -111,6 +128,16 @@ final class OpenedMirror implements AutoCloseable {
                     }
                     // A service has no file identity: its name is what the log can recognise it by.
                     identity = leg;
+                } else if (MirrorSettings.isUriLeg(leg)) {
+                    URI uri = DeviceUriText.parse(leg);
+                    device = openRemote(prefix + "leg " + i + " " + leg, uri, opener);
+                    files.add(device);
+                    if (device.isReadOnly()) {
+                        throw new IllegalArgumentException(prefix + "leg " + i + " " + leg + " is read-only (the server "
+                                + "exports it read-only); a leg takes the mirror's writes");
+                    }
+                    // No file to examine: the export's normalized URI is what the log can recognise it by.
+                    identity = DeviceUriText.normalized(uri);
                 } else {
                     try {
                         device = FILES.open(Path.of(leg), s.legPurpose(i), DeviceOption.READ_WRITE);
@@ -194,6 +221,26 @@ final class OpenedMirror implements AutoCloseable {
                 Files.deleteIfExists(createdLog);
             }
             throw e;
+        }
+    }
+
+    /**
+     * @param what "mirror 'm': leg 1 URI", for messages
+     * @return the device, open read-write
+     * @throws IOException naming the leg if there is no opener or the device cannot be opened
+     * @throws IllegalArgumentException naming it if its provider finds the URI malformed
+     */
+    private static BlockDevice openRemote(String what, URI uri, BlockDeviceOpener opener) throws IOException {
+        if (opener == null) {
+            throw new IOException(what + " cannot be used: no BlockDeviceOpener service to open devices named by URI "
+                    + "(is kcopyd.impl started?)");
+        }
+        try {
+            return opener.open(uri, DeviceOption.READ_WRITE);
+        } catch (IOException e) {
+            throw new IOException(what + " cannot be used: " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(what + " is refused: " + e.getMessage(), e);
         }
     }
 

@@ -1,0 +1,180 @@
+package org.kcopyd.mirror.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.kcopyd.mirror.internal.MirrorFixture.random;
+import static org.kcopyd.mirror.internal.MirrorFixture.read;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.kcopyd.api.BlockDeviceOpener;
+import org.kcopyd.device.FileClaims;
+import org.kcopyd.device.MemoryBlockDevice;
+import org.kcopyd.mirror.LegState;
+import org.kcopyd.mirror.LegStatus;
+
+/**
+ * Mirror legs named by URI, opened through a real {@link BlockDeviceOpener} and
+ * {@link org.kcopyd.api.UriDeviceProvider} ({@link MemoryUriProvider}, as an NBD export would be):
+ * resynced from a file leg and written with it, recorded in the region log by their normalized
+ * URI (another URI in a leg's place is a replaced leg, resynced fully), fingerprinted at a clean
+ * close through the device, failed by a write error like a file, and refused, with the mirror,
+ * when they cannot be opened.
+ */
+class RemoteLegTest {
+
+    private static final int SECTORS = 4096;
+
+    @TempDir
+    Path dir;
+    private final MirrorFixture fixture = new MirrorFixture();
+    private final MemoryUriProvider provider = new MemoryUriProvider();
+    private final BlockDeviceOpener opener = provider.opener();
+    private final List<OpenedMirror> opened = new ArrayList<>();
+
+    @AfterEach
+    void close() throws IOException {
+        opened.forEach(OpenedMirror::close);
+        fixture.close();
+    }
+
+    private static MirrorSettings settings(Path log, UUID id, String... legs) {
+        return new MirrorSettings("m", Arrays.asList(legs), MirrorFixture.REGION, log, id, false, false, 0, 100);
+    }
+
+    private MirrorVolume started(MirrorSettings s) throws Exception {
+        OpenedMirror m = OpenedMirror.open(s, name -> null, opener, fixture.kcopyd, fixture.backoff());
+        opened.add(m);
+        m.volume().start();
+        m.volume().whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        return m.volume();
+    }
+
+    private void closeAll() {
+        opened.forEach(OpenedMirror::close);
+        opened.clear();
+    }
+
+    @Test
+    void aUriLegIsResyncedFromAFileLegAndWritesReachBoth() throws Exception {
+        byte[] data = random(SECTORS * 512, 1);
+        Path a = Files.write(dir.resolve("a.img"), data);
+        MemoryBlockDevice b = provider.add("b", random(SECTORS * 512, 2));
+
+        MirrorVolume m = started(settings(dir.resolve("m.log"), null, a.toString(), "mem://b"));
+        assertThat(m.status().legs()).extracting(LegStatus::state).containsOnly(LegState.IN_SYNC);
+        assertThat(read(b)).isEqualTo(data);
+
+        byte[] written = random(24 * 512, 3);
+        m.device().write(100, ByteBuffer.wrap(written)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        System.arraycopy(written, 0, data, 100 * 512, written.length);
+        assertThat(Files.readAllBytes(a)).isEqualTo(data);
+        assertThat(read(b)).isEqualTo(data);
+        assertThat(FileClaims.holderOf(a)).map(c -> c.purpose()).contains("leg 0 of mirror m");
+    }
+
+    @Test
+    void anotherUriInALegsPlaceIsResyncedFullyAndTheSameOneIsNot() throws Exception {
+        byte[] data = random(SECTORS * 512, 4);
+        Path a = Files.write(dir.resolve("a.img"), data);
+        provider.add("b", new byte[SECTORS * 512]);
+        Path log = dir.resolve("m.log");
+        UUID id = started(settings(log, null, a.toString(), "mem://b")).regionLogId();
+        closeAll();
+
+        // The same export, as it was at the clean close (identity, size, fingerprint): in sync, nothing to copy.
+        OpenedMirror same = OpenedMirror.open(settings(log, id, a.toString(), "mem://b"), name -> null, opener,
+                fixture.kcopyd, fixture.backoff());
+        opened.add(same);
+        assertThat(same.volume().status().legs()).extracting(LegStatus::state).containsOnly(LegState.IN_SYNC);
+        assertThat(same.volume().status().regionsToResync()).isZero();
+        closeAll();
+
+        MemoryBlockDevice c = provider.add("c", random(SECTORS * 512, 5));
+        MirrorVolume swapped = started(settings(log, id, a.toString(), "mem://c"));
+        assertThat(swapped.status().legs()).extracting(LegStatus::state).containsOnly(LegState.IN_SYNC);
+        assertThat(read(c)).as("the new export resynced fully").isEqualTo(data);
+        closeAll();
+
+        // An export written while the mirror was closed no longer matches the fingerprint read at the clean close.
+        c.write(0, ByteBuffer.wrap(random(512, 6))).toCompletableFuture().join();
+        OpenedMirror reopened = OpenedMirror.open(settings(log, id, a.toString(), "mem://c"), name -> null, opener,
+                fixture.kcopyd, fixture.backoff());
+        opened.add(reopened);
+        assertThat(reopened.volume().status().legs().get(1).state()).isEqualTo(LegState.RESYNCING);
+        assertThat(reopened.volume().status().legs().get(1).failure())
+                .isEqualTo("replaced: its content changed while the mirror was closed; resynced fully");
+        reopened.volume().start();
+        reopened.volume().whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        assertThat(read(c)).isEqualTo(data);
+    }
+
+    @Test
+    void aWriteErrorOnAUriLegFailsThatLegAndTheMirrorGoesOn() throws Exception {
+        byte[] data = random(SECTORS * 512, 7);
+        Path a = Files.write(dir.resolve("a.img"), data);
+        MirrorFixture.FailingLeg b = new MirrorFixture.FailingLeg(new MemoryBlockDevice("mem://b", SECTORS));
+        provider.put("b", b);
+        MirrorVolume m = started(settings(dir.resolve("m.log"), null, a.toString(), "mem://b"));
+        b.failWritesFrom = 0;
+
+        byte[] written = random(512, 8);
+        m.device().write(64, ByteBuffer.wrap(written)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+
+        assertThat(m.status().legs().get(1).state()).isEqualTo(LegState.FAILED);
+        assertThat(m.status().legs().get(1).failure()).contains("injected write error");
+        assertThat(m.status().legs().get(0).state()).isEqualTo(LegState.IN_SYNC);
+        assertThat(Arrays.copyOfRange(Files.readAllBytes(a), 64 * 512, 65 * 512)).isEqualTo(written);
+    }
+
+    @Test
+    void aUriLegThatCannotBeOpenedRefusesTheMirrorNamingIt() throws Exception {
+        Path a = Files.write(dir.resolve("a.img"), random(SECTORS * 512, 9));
+        Path log = dir.resolve("m.log");
+        MirrorSettings s = settings(log, null, a.toString(), "mem://gone");
+
+        assertThatThrownBy(() -> OpenedMirror.open(s, name -> null, opener, fixture.kcopyd, fixture.backoff()))
+                .isInstanceOf(IOException.class)
+                .hasMessage("mirror 'm': leg 1 mem://gone cannot be used: cannot connect to mem://gone: no memory "
+                        + "device 'gone'");
+        assertThatThrownBy(() -> OpenedMirror.open(settings(log, null, a.toString(), "mem://b"), name -> null, null,
+                fixture.kcopyd, fixture.backoff()))
+                .isInstanceOf(IOException.class)
+                .hasMessage("mirror 'm': leg 1 mem://b cannot be used: no BlockDeviceOpener service to open devices "
+                        + "named by URI (is kcopyd.impl started?)");
+        assertThatThrownBy(() -> OpenedMirror.open(settings(log, null, a.toString(), "nbd+unix:///?socket=/s.sock"),
+                name -> null, opener, fixture.kcopyd, fixture.backoff()))
+                .isInstanceOf(IOException.class)
+                .hasMessageStartingWith("mirror 'm': leg 1 nbd+unix:///?socket=/s.sock cannot be used: ");
+        assertThat(log).doesNotExist();
+        assertThat(FileClaims.holderOf(a)).isEmpty();
+    }
+
+    @Test
+    void theSameUriTwiceAndBadUrisAreRefusedAndFileUrisAreFiles() {
+        assertThatThrownBy(() -> settings(dir.resolve("m.log"), null, "nbd+unix:///?socket=/a.sock",
+                "NBD+UNIX:///?socket=/a.sock"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("mirror 'm': leg 1 'NBD+UNIX:///?socket=/a.sock' is leg 0 'nbd+unix:///?socket=/a.sock' "
+                        + "already");
+        assertThatThrownBy(() -> settings(dir.resolve("m.log"), null, "/srv/a.img", "nbd://a host/x"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("mirror 'm': leg 1 'nbd://a host/x' is not a valid URI: ");
+        MirrorSettings s = settings(dir.resolve("m.log"), null, "file:///srv/a.img", "nbd://host/x");
+        assertThat(s.legs()).containsExactly("/srv/a.img", "nbd://host/x");
+        assertThatThrownBy(() -> settings(dir.resolve("m.log"), null, "file:///srv/a.img", "/srv/a.img"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("mirror 'm': leg 1 '/srv/a.img' is leg 0 'file:///srv/a.img' already");
+    }
+}
