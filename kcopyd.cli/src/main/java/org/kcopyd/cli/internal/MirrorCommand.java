@@ -105,7 +105,9 @@ final class MirrorCommand {
                     + "log of an earlier mirror over these legs) and is never overwritten, not even with --format (delete "
                     + "it yourself to start afresh); any other existing file is refused, or overwritten with --format. "
                     + "Every leg and the log are claimed for the mirror: a file used by another leg, mirror or snapshot "
-                    + "is refused. A leg is a path (a comma is part of it) or service:NAME."})
+                    + "is refused. A leg is a path (a comma is part of it), service:NAME, or a device URI such as "
+                    + "nbd+unix:///?socket=/run/a.sock (an argument starting SCHEME:// is a URI; an export cannot be "
+                    + "claimed: serve it to this kcopyd alone)."})
     static final class Create implements Callable<Integer> {
 
         /**
@@ -276,15 +278,28 @@ final class MirrorCommand {
             }
             List<String> legValues = new ArrayList<>();
             List<Path> legPaths = new ArrayList<>();
+            List<Object> legUris = new ArrayList<>();
             for (int i = 0; i < legs.size(); i++) {
                 String leg = legs.get(i);
                 Path p = null;
-                if (leg.startsWith(Mirror.SERVICE_LEG)) {
+                Object uriIdentity = null;
+                SnapshotCommand.DeviceArgument device = leg.startsWith(Mirror.SERVICE_LEG) ? null
+                        : SnapshotCommand.DeviceArgument.of("leg " + i, leg);
+                if (device == null) {
                     if (leg.length() == Mirror.SERVICE_LEG.length()) {
                         throw CommandException.usage("leg " + i + " '" + leg + "' names no device service");
                     }
+                } else if (device.remote()) {
+                    // No file to examine: opening it (the mirror component) tells whether it exists.
+                    leg = device.uri().toString();
+                    uriIdentity = device.identity();
+                    int bytes = leg.getBytes(StandardCharsets.UTF_8).length;
+                    if (bytes > Mirror.MAX_LEG_PATH_BYTES) {
+                        throw CommandException.usage("leg " + i + " URI is " + bytes + " bytes long, at most "
+                                + Mirror.MAX_LEG_PATH_BYTES);
+                    }
                 } else {
-                    p = path("leg " + i, leg);
+                    p = path("leg " + i, device.path().toString());
                     Operand.existing(p, "leg " + i);
                     leg = p.toString();
                     int bytes = leg.getBytes(StandardCharsets.UTF_8).length;
@@ -299,7 +314,8 @@ final class MirrorCommand {
                 }
                 for (int j = 0; j < i; j++) {
                     boolean same = legValues.get(j).equals(leg)
-                            || p != null && legPaths.get(j) != null && sameFile(p, legPaths.get(j));
+                            || p != null && legPaths.get(j) != null && sameFile(p, legPaths.get(j))
+                            || uriIdentity != null && uriIdentity.equals(legUris.get(j));
                     if (same) {
                         throw CommandException.usage("leg " + i + " " + leg + " is leg " + j + " " + legValues.get(j)
                                 + " already");
@@ -307,6 +323,7 @@ final class MirrorCommand {
                 }
                 legValues.add(leg);
                 legPaths.add(p);
+                legUris.add(uriIdentity);
             }
             // What an existing LOG holds is the mirror component's to decide: it reads the header and says why.
             boolean logExists = Files.exists(logPath, LinkOption.NOFOLLOW_LINKS);

@@ -1,7 +1,10 @@
 package org.kcopyd.cli.internal;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,6 +18,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
+import org.kcopyd.device.DeviceUris;
 import org.kcopyd.device.FileClaim;
 import org.kcopyd.device.FileClaims;
 import org.kcopyd.snapshot.Snapshot;
@@ -36,6 +40,59 @@ final class SnapshotCommand {
     /** {@link Snapshot#NAME_RULE} in words. */
     static final String NAME_RULE = "a name is 1 to 64 characters of A-Z a-z 0-9 . _ -, not only dots";
 
+    /**
+     * A device named on the command line as a snapshot's origin or a mirror's leg: a path, or a
+     * device URI when it starts like one ({@code SCHEME://}, as copy's arguments); a {@code file:}
+     * URI is its file.
+     *
+     * @param path the file, or null for a device named by URI
+     * @param uri  the device's URI (scheme other than {@code file}), or null for a file
+     */
+    record DeviceArgument(Path path, URI uri) {
+
+        /**
+         * @param what  "origin", "leg 1"... for messages
+         * @param value the argument
+         * @throws CommandException ({@link Exit#USAGE}) naming the argument if it is not a valid URI or path
+         */
+        static DeviceArgument of(String what, String value) {
+            if (!RegionSpec.URI_PREFIX.matcher(value).lookingAt()) {
+                try {
+                    return new DeviceArgument(Path.of(value), null);
+                } catch (InvalidPathException e) {
+                    throw CommandException.usage(what + " '" + Console.printable(value) + "' is not a path: "
+                            + e.getReason());
+                }
+            }
+            URI uri;
+            try {
+                uri = new URI(value);
+            } catch (URISyntaxException e) {
+                throw CommandException.usage(what + " '" + Console.printable(value) + "' is not a valid URI: "
+                        + e.getReason() + " at index " + e.getIndex() + " (a file whose name starts like a URI is "
+                        + "written ./NAME)");
+            }
+            try {
+                if (DeviceUris.FILE.equals(DeviceUris.scheme(uri))) {
+                    return new DeviceArgument(DeviceUris.path(uri), null);
+                }
+            } catch (IllegalArgumentException e) {
+                throw CommandException.usage(what + " " + Console.printable(e.getMessage()));
+            }
+            return new DeviceArgument(null, uri);
+        }
+
+        /** @return true for a device named by URI: no file to examine, claim or compare */
+        boolean remote() {
+            return uri != null;
+        }
+
+        /** @return what tells two URIs of one device apart from others: the normalized URI ({@link Operand#remote}) */
+        Object identity() {
+            return Operand.remote(uri).identity();
+        }
+    }
+
     /** @return whether {@code name} follows the rule; if not, it has said so */
     static boolean validName(Console console, String name) {
         if (Snapshot.isValidName(name)) {
@@ -54,7 +111,10 @@ final class SnapshotCommand {
             + "start afresh); any other existing file is refused, or overwritten with a new, empty store with "
             + "--format. A COW store is reopened only with the origin it was made for: another file or disk of "
             + "the same size is refused (see --origin-id). NAME is 1 to 64 characters of A-Z a-z 0-9 . _ -, not "
-            + "only dots."})
+            + "only dots.",
+        "ORIGIN may be a device URI such as nbd+unix:///disk?socket=/run/a.sock or nbd://host/disk (an argument "
+            + "starting SCHEME:// is a URI): the export is the origin, written through the origin device; COW stays "
+            + "a local file. An export cannot be claimed: serve it to this kcopyd alone."})
     static final class Create implements Callable<Integer> {
 
         /**
@@ -130,10 +190,14 @@ final class SnapshotCommand {
             if (originId != null && originId.isBlank()) {
                 throw CommandException.usage("--origin-id is empty: give ORIGIN's identity as a refusal printed it");
             }
-            Path originPath = Path.of(origin).toAbsolutePath();
+            DeviceArgument originArg = DeviceArgument.of("origin", origin);
+            Path originPath = originArg.remote() ? null : originArg.path().toAbsolutePath();
             Path cowPath = Path.of(cow).toAbsolutePath();
             // The kind of each file first, as copy does: a directory, FIFO or character device is a bad argument.
-            Operand.existing(Path.of(origin), "origin");
+            // A device named by URI has no file to examine: opening it (the snapshot component) tells.
+            if (!originArg.remote()) {
+                Operand.existing(originArg.path(), "origin");
+            }
             boolean newStore = !Files.exists(cowPath, LinkOption.NOFOLLOW_LINKS);
             if (!newStore && Files.exists(cowPath)) {
                 Operand.existing(Path.of(cow), "COW store");
@@ -150,7 +214,7 @@ final class SnapshotCommand {
             }
             Hashtable<String, Object> props = new Hashtable<>();
             props.put(Snapshot.CONFIG_NAME, name);
-            props.put(Snapshot.CONFIG_ORIGIN, originPath.toString());
+            props.put(Snapshot.CONFIG_ORIGIN, originArg.remote() ? originArg.uri().toString() : originPath.toString());
             props.put(Snapshot.CONFIG_COW_STORE, cowPath.toString());
             props.put(Snapshot.CONFIG_CHUNK_SECTORS, chunkSectors);
             props.put(Snapshot.CONFIG_COW_STORE_SIZE_MIB, sizeMiB);
@@ -242,6 +306,7 @@ final class SnapshotCommand {
          * is the component's to decide: it reads the header, adopts the store the identity names,
          * refuses any other kcopyd COW store even with --format, and says why and what to do.
          *
+         * @param originPath the origin file, or null for a device named by URI
          * @return the exit code if refused, else null
          */
         private Integer checkCow(Path originPath, Path cowPath, UUID id) throws IOException {
@@ -263,7 +328,8 @@ final class SnapshotCommand {
                         : " (the same file as " + holder.get().path() + ")") + " is " + holder.get().purpose());
                 return Exit.FAILED;
             }
-            if (Files.exists(originPath) && FileClaims.identityOf(originPath).equals(FileClaims.identityOf(cowPath))) {
+            if (originPath != null && Files.exists(originPath)
+                    && FileClaims.identityOf(originPath).equals(FileClaims.identityOf(cowPath))) {
                 console.err().println(ERROR + "COW store " + cow + " is the origin " + origin + " itself");
                 return Exit.USAGE;
             }

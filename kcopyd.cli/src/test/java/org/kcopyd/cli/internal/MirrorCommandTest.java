@@ -297,6 +297,35 @@ class MirrorCommandTest {
     }
 
     /**
+     * A leg starting SCHEME:// is a device URI: it reaches the configuration as given, with no file
+     * to examine; one URI twice (in any spelling) and a malformed URI are exit 2; a file: URI is its file.
+     */
+    @Test
+    void legsNamedByUriReachTheConfigurationAndTheSameUriTwiceIsExit2() throws Exception {
+        MirrorCommand.Create create = new MirrorCommand.Create(console);
+        create.name = "m";
+        create.log = dir.resolve("m.log").toString();
+        create.legs = List.of(image("a.img").toString(), "nbd+unix:///?socket=/run/b.sock", "nbd://host:10809/c");
+        Dictionary<String, Object> props = create.properties();
+        assertThat((String[]) props.get(Mirror.CONFIG_LEGS)).containsExactly(dir.resolve("a.img").toString(),
+                "nbd+unix:///?socket=/run/b.sock", "nbd://host:10809/c");
+
+        assertThat(refused("mirror", "create", "m", dir.resolve("m.log").toString(), "nbd+unix:///?socket=/run/b.sock",
+                "NBD+UNIX:///?socket=/run/b.sock")).isEqualTo("kcopyd mirror: leg 1 NBD+UNIX:///?socket=/run/b.sock "
+                + "is leg 0 nbd+unix:///?socket=/run/b.sock already");
+        assertThat(refused("mirror", "create", "m", dir.resolve("m.log").toString(), "nbd://Host/c/../d",
+                "nbd://host/d")).isEqualTo("kcopyd mirror: leg 1 nbd://host/d is leg 0 nbd://Host/c/../d already");
+        assertThat(refused("mirror", "create", "m", dir.resolve("m.log").toString(), image("a.img").toString(),
+                "nbd://a host/x")).startsWith("kcopyd mirror: leg 1 'nbd://a host/x' is not a valid URI: ");
+        assertThat(refused("mirror", "create", "m", dir.resolve("m.log").toString(), image("a.img").toString(),
+                "file://elsewhere/b.img")).contains("names a file on host 'elsewhere'");
+
+        create.legs = List.of("file://" + image("a.img"), image("b.img").toString());
+        assertThat((String[]) create.properties().get(Mirror.CONFIG_LEGS)).containsExactly(
+                dir.resolve("a.img").toString(), dir.resolve("b.img").toString());
+    }
+
+    /**
      * --log-id adopts a log and --format makes a new one: together on a new path they made a second
      * log carrying an existing log's identity. One line, exit 2, nothing made.
      */

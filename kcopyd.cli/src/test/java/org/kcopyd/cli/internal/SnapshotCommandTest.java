@@ -226,6 +226,39 @@ class SnapshotCommandTest {
     }
 
     /**
+     * An origin starting SCHEME:// is a device URI: no file is examined, the URI reaches the
+     * configuration as given, and the component's refusal (it cannot open the export) is shown
+     * with exit code 1, leaving nothing; a malformed URI is exit 2 before any configuration.
+     */
+    @Test
+    void anOriginNamedByUriReachesTheConfigurationAndTheComponentOpensIt() throws Exception {
+        String uri = "nbd+unix:///disk?socket=/run/a.sock";
+        List<Hashtable<String, Object>> seen = new ArrayList<>();
+        var description = FakeRuntime.description(Snapshot.FACTORY_PID, Snapshot.FACTORY_PID);
+        runtime.descriptions.add(description);
+        runtime.ds = p -> {
+            seen.add(new Hashtable<>(p));
+            return FakeRuntime.component(description, Map.copyOf(p), ComponentConfigurationDTO.FAILED_ACTIVATION,
+                    "java.io.IOException: snapshot 's1': cannot open its origin " + uri + ": cannot open the export: "
+                    + "No such file or directory\n\tat x.y(Z.java:1)\n");
+        };
+
+        assertThat(run("snapshot", "create", "s1", uri, path("s1.cow"))).isEqualTo(Exit.FAILED);
+
+        assertThat(seen.get(0)).containsEntry(Snapshot.CONFIG_ORIGIN, uri)
+                .containsEntry(Snapshot.CONFIG_COW_STORE, path("s1.cow"));
+        assertThat(err.toString()).startsWith("kcopyd snapshot: snapshot 's1' not created: snapshot 's1': cannot open "
+                + "its origin " + uri + ": cannot open the export: No such file or directory" + System.lineSeparator());
+        assertThat(runtime.configurations).as("nothing left behind").isEmpty();
+        assertThat(dir.resolve("s1.cow")).doesNotExist();
+
+        err.getBuffer().setLength(0);
+        assertThat(run("snapshot", "create", "s1", "nbd://a host/disk", path("s1.cow"))).isEqualTo(Exit.USAGE);
+        assertThat(err.toString()).startsWith("kcopyd snapshot: origin 'nbd://a host/disk' is not a valid URI: ");
+        assertThat(seen).hasSize(1);
+    }
+
+    /**
      * --origin-id reaches the configuration as the user's confirmation of the origin; the
      * component decides (it must be the origin's identity now) and its refusal is shown as it is.
      */
