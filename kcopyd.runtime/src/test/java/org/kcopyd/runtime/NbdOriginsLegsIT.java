@@ -1,0 +1,129 @@
+package org.kcopyd.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.kcopyd.testdevices.Peers;
+
+/**
+ * NBD exports as a mirror's leg and a snapshot's origin, through the runtime jar against nbdkit's
+ * {@code memory} plugin (issue 10): {@code mirror create m log.img a.img nbd+unix:///?socket=S --wait}
+ * resyncs the export from the file, and the export read back by our client equals the file; a
+ * snapshot whose origin is an nbdkit export, configured in {@code --config-dir} with its origin
+ * and itself exported by {@code org.kcopyd.nbd.export} (a one-shot command cannot write through an
+ * origin: the origin device lives only while the process does), written through its origin's
+ * export: nbdkit's export holds the write, the snapshot's export the content before it. nbdkit is
+ * required with {@link Peers#require} (skipped when missing, failed with
+ * {@code -Dkcopyd.peers.required=true}).
+ */
+class NbdOriginsLegsIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(60);
+
+    @TempDir
+    Path dir;
+    private final List<Process> processes = new ArrayList<>();
+
+    @AfterEach
+    void stop() throws Exception {
+        for (Process p : processes) {
+            p.toHandle().destroy();
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    private Path image(String name, int size, long seed) throws IOException {
+        byte[] data = new byte[size];
+        new Random(seed).nextBytes(data);
+        return Files.write(dir.resolve(name), data);
+    }
+
+    /** Starts {@code nbdkit memory SIZE} on a Unix socket in the test directory; returns its URI. */
+    private String nbdkitMemory(String socketName, String size) throws Exception {
+        String nbdkit = Peers.require("nbdkit", "nbdkit").toString();
+        Path socket = dir.resolve(socketName);
+        Process p = new ProcessBuilder(nbdkit, "--foreground", "--exit-with-parent", "--unix", socket.toString(),
+            "memory", size).directory(dir.toFile()).redirectErrorStream(true).start();
+        processes.add(p);
+        await().atMost(WAIT).until(() -> Files.exists(socket));
+        return "nbd+unix:///?socket=" + socket;
+    }
+
+    private void copy(String... args) {
+        List<String> words = new ArrayList<>(List.of("copy"));
+        words.addAll(List.of(args));
+        KcopydProcess.Run r = KcopydProcess.run(dir, words.toArray(new String[0]));
+        assertThat(r.exit()).as(String.join(" ", words) + ": " + r.err()).isZero();
+    }
+
+    @Test
+    void aMirrorWithAnNbdkitLegResyncsItFromTheFileLeg() throws Exception {
+        String export = nbdkitMemory("mem.sock", "64M");
+        Path a = image("a.img", 64 << 20, 1);
+
+        KcopydProcess.Run r = KcopydProcess.run(dir, "mirror", "create", "m", "log.img", "a.img", export, "--wait");
+        assertThat(r.exit()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("leg 0  IN_SYNC  " + a).contains("leg 1  IN_SYNC  " + export);
+
+        copy(export, "back.img");
+        assertThat(dir.resolve("back.img")).hasSameBinaryContentAs(a);
+    }
+
+    @Test
+    void aSnapshotOfAnNbdkitExportKeepsItsContentWhileTheOriginIsWrittenThroughKcopyd() throws Exception {
+        int size = 4 << 20;
+        String export = nbdkitMemory("mem.sock", "4M");
+        Path initial = image("initial.img", size, 2);
+        copy("--flush", initial.toString(), export);
+
+        Path etc = Files.createDirectories(dir.resolve("etc"));
+        Path originSocket = dir.resolve("origin.sock");
+        Path snapshotSocket = dir.resolve("snap.sock");
+        Files.writeString(etc.resolve("org.kcopyd.snapshot-s1.cfg"), "name = s1\norigin = " + export
+            + "\ncowStore = " + dir.resolve("s1.cow") + "\ncowStoreSizeMiB = 16\n");
+        Files.writeString(etc.resolve("org.kcopyd.nbd.export-origin.cfg"), "device = (&(kcopyd.device.role=origin)"
+            + "(kcopyd.snapshot.origin=" + export + "))\nsocket = " + originSocket + "\n");
+        Files.writeString(etc.resolve("org.kcopyd.nbd.export-snap.cfg"), "name = s1\ndevice = "
+            + "(&(kcopyd.device.role=snapshot)(kcopyd.snapshot.name=s1))\nsocket = " + snapshotSocket
+            + "\nreadOnly = true\n");
+        Process shell = new ProcessBuilder(KcopydProcess.command(List.of(), List.of("--config-dir", "etc")))
+            .directory(dir.toFile()).redirectOutput(dir.resolve("shell.out").toFile())
+            .redirectError(dir.resolve("shell.err").toFile()).start();
+        processes.add(shell);
+        try (PrintWriter in = new PrintWriter(shell.getOutputStream(), true, StandardCharsets.UTF_8)) {
+            await().atMost(WAIT).until(() -> Files.exists(originSocket) && Files.exists(snapshotSocket));
+
+            Path written = image("written.img", 1 << 20, 3);
+            copy("--flush", written.toString(), "nbd+unix:///?socket=" + originSocket);
+
+            copy("nbd+unix:///s1?socket=" + snapshotSocket, "snap-copy.img");
+            assertThat(dir.resolve("snap-copy.img")).as("the snapshot: the export before the write")
+                .hasSameBinaryContentAs(initial);
+            copy(export, "export-copy.img");
+            byte[] expected = Files.readAllBytes(initial);
+            System.arraycopy(Files.readAllBytes(written), 0, expected, 0, 1 << 20);
+            byte[] now = Files.readAllBytes(dir.resolve("export-copy.img"));
+            assertThat(Arrays.mismatch(now, expected)).as("nbdkit's export holds the write, the rest as it was")
+                .isEqualTo(-1);
+            in.println("exit 0");
+        }
+        assertThat(shell.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    }
+}
