@@ -35,8 +35,8 @@ record Operand(Path path, Object identity, boolean exists, boolean regular, URI 
     /**
      * @param uri a device's URI, of a scheme other than {@code file}
      * @return the operand: it exists, is whole sectors, and its identity is the normalized URI
-     *         (scheme and host in lower case, dot segments removed), so that two spellings of one
-     *         URI count as one device
+     *         (scheme and host in lower case, dot segments removed; for NBD what it connects to:
+     *         {@link UriIdentity}), so that two spellings of one URI count as one device
      */
     static Operand remote(URI uri) {
         return new Operand(null, new RemoteIdentity(normalized(uri)), true, false, uri);
@@ -47,16 +47,7 @@ record Operand(Path path, Object identity, boolean exists, boolean regular, URI 
     }
 
     private static String normalized(URI uri) {
-        URI n = uri.normalize();
-        String text = n.toString();
-        String scheme = n.getScheme().toLowerCase(java.util.Locale.ROOT);
-        String rest = text.substring(n.getScheme().length());
-        String host = n.getHost();
-        if (host != null) {
-            int at = rest.indexOf(host);
-            rest = rest.substring(0, at) + host.toLowerCase(java.util.Locale.ROOT) + rest.substring(at + host.length());
-        }
-        return scheme + rest;
+        return UriIdentity.of(uri);
     }
 
     /** @return true for a device named by URI (no file, no file identity) */

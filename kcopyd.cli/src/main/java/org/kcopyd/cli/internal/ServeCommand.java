@@ -6,6 +6,7 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -157,6 +158,9 @@ final class ServeCommand implements Callable<Integer> {
             }
         }
         Operand operand = Operand.existing(device, "device");
+        if (operand.regular()) {
+            checkWholeSectors(operand.path());
+        }
         BlockDeviceOpener opener = console.services().devices(Console.WAIT);
         BlockDevice opened = open(opener, operand);
         NbdServer server;
@@ -193,6 +197,27 @@ final class ServeCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * Refuses a regular file whose size is not whole sectors: the export would be its whole
+     * sectors only, and a client copying it would silently lose the tail.
+     */
+    private static void checkWholeSectors(Path file) {
+        long size;
+        try {
+            size = Files.size(file);
+        } catch (IOException e) {
+            throw CommandException.failed(FileErrors.describe(e, "examine device " + file));
+        }
+        long tail = size % BlockDevice.SECTOR_SIZE;
+        if (tail != 0) {
+            long whole = size - tail + BlockDevice.SECTOR_SIZE;
+            throw CommandException.usage("device " + file + " has " + size + " bytes, not whole sectors of "
+                    + BlockDevice.SECTOR_SIZE + ": NBD clients would see only its first " + (size - tail)
+                    + " bytes and lose the last " + tail + "; extend it to " + whole + " bytes (truncate -s "
+                    + whole + ") to serve it");
+        }
+    }
+
     /** @return host and port of {@code HOST:PORT} or {@code [ADDRESS]:PORT}, checked */
     private String[] listenAddress(String text) {
         int colon = text.lastIndexOf(':');
@@ -207,7 +232,11 @@ final class ServeCommand implements Callable<Integer> {
         }
         int port;
         try {
-            port = Integer.parseInt(text.substring(colon + 1));
+            String digits = text.substring(colon + 1);
+            if (!digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                throw new NumberFormatException(digits);
+            }
+            port = Integer.parseInt(digits);
         } catch (NumberFormatException e) {
             throw CommandException.usage("--listen '" + text + "': port '" + text.substring(colon + 1)
                     + "' is not a number from 1 to 65535");

@@ -126,6 +126,28 @@ class ServeCommandTest {
         assertThat(Path.of(sock)).doesNotExist();
     }
 
+    @Test
+    void aFileOfPartialSectorsIsRefusedRatherThanServedWithoutItsTail() throws Exception {
+        Path odd = Files.write(dir.resolve("odd.img"), new byte[1000]);
+        String sock = dir.resolve("o.sock").toString();
+        assertRefused(Exit.USAGE, "device " + odd + " has 1000 bytes, not whole sectors of 512: NBD clients would "
+            + "see only its first 512 bytes and lose the last 488; extend it to 1024 bytes", "serve", odd.toString(),
+            "--socket", sock);
+        assertRefused(Exit.USAGE, "has 1000 bytes, not whole sectors", "serve", odd.toString(), "--socket", sock,
+            "--read-only");
+        assertThat(Files.size(odd)).isEqualTo(1000);
+        assertThat(Path.of(sock)).doesNotExist();
+    }
+
+    @Test
+    void aPortWithASignOrSpacesIsRefused() {
+        Path img = dir.resolve("unused.img");
+        for (String listen : new String[] {"127.0.0.1:+80", "127.0.0.1:-0", "127.0.0.1: 80", "127.0.0.1:0x50"}) {
+            assertRefused(Exit.USAGE, "--listen '" + listen + "': port '" + listen.substring(10)
+                + "' is not a number from 1 to 65535", "serve", img.toString(), "--listen", listen);
+        }
+    }
+
     /** A self-signed certificate for localhost made by openssl (its own CA), in nbdkit's layout. */
     private Path certificates() throws Exception {
         org.kcopyd.testdevices.Peers.require("openssl", "openssl");

@@ -163,6 +163,19 @@ class UriDeviceCommandTest {
     }
 
     @Test
+    void oneNbdSocketSpeltTwoWaysIsOneDeviceAndRefusedBeforeAnythingIsOpened() throws IOException {
+        Path sock = Files.createFile(dir.resolve("a.sock"));
+        String a = "nbd+unix:///?socket=" + sock;
+        String b = "nbds+unix://?socket=" + dir + "/./a.sock&tls-certificates=" + dir;
+
+        assertThat(fixture.run("copy", a + ":0+8", b + ":8")).isEqualTo(Exit.USAGE);
+
+        assertThat(fixture.err().lines().toList()).containsExactly("kcopyd copy: destination '" + b + ":8' and the "
+                + "source '" + a + ":0+8' are the same device (the same URI): a device named by URI may appear once "
+                + "per command");
+    }
+
+    @Test
     void aSourceOfPartialSectorsIsRefusedForAUriDestination() throws IOException {
         Path src = image(dir, "odd.img", 1000, 8);
         mem.add("d", 4096, new byte[0]);

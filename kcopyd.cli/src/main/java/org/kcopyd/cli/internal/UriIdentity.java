@@ -1,0 +1,104 @@
+package org.kcopyd.cli.internal;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * What tells two URIs of one device apart from other devices' URIs, as text: the URI normalized
+ * (scheme and host in lower case, dot segments removed) and, for the NBD schemes, what libnbd
+ * connects to rather than how it is spelt: the export name decoded ({@code /a%62} is {@code /ab};
+ * no path is the default export, as {@code /} is), the default port 10809 written out, TLS left
+ * aside ({@code nbds} and {@code nbd} to one server are one export; the {@code tls-*} parameters
+ * choose how to check the server, not which export), and the {@code socket} parameter as the
+ * absolute, normalized path of the socket, with symbolic links resolved when it exists (so
+ * {@code socket=a.sock}, {@code socket=/run/./a.sock} and a link to it are one socket). Two
+ * URIs that differ here may still name one export (a host by two names, a server on two
+ * sockets): kcopyd cannot see that. Stateless; the file system is read only to resolve an
+ * existing socket's links.
+ */
+final class UriIdentity {
+
+    private static final int NBD_PORT = 10809;
+    private static final Set<String> NBD_SCHEMES = Set.of("nbd", "nbds", "nbd+unix", "nbds+unix");
+
+    private UriIdentity() {
+    }
+
+    /** @return the identity of {@code uri}, an absolute URI of a scheme other than {@code file} */
+    static String of(URI uri) {
+        URI n = uri.normalize();
+        String scheme = n.getScheme().toLowerCase(Locale.ROOT);
+        if (NBD_SCHEMES.contains(scheme)) {
+            return nbd(scheme, n);
+        }
+        String text = n.toString();
+        String rest = text.substring(n.getScheme().length());
+        String host = n.getHost();
+        if (host != null) {
+            int at = rest.indexOf(host);
+            rest = rest.substring(0, at) + host.toLowerCase(Locale.ROOT) + rest.substring(at + host.length());
+        }
+        return scheme + rest;
+    }
+
+    private static String nbd(String scheme, URI n) {
+        String transport = scheme.replace("nbds", "nbd");
+        String path = n.getPath() == null ? "" : n.getPath();
+        String export = path.startsWith("/") ? path.substring(1) : path;
+        TreeMap<String, String> parameters = new TreeMap<>();
+        String query = n.getRawQuery();
+        if (query != null) {
+            for (String pair : query.split("&", -1)) {
+                int eq = pair.indexOf('=');
+                String key = decode(eq < 0 ? pair : pair.substring(0, eq));
+                String value = eq < 0 ? "" : decode(pair.substring(eq + 1));
+                if (key.startsWith("tls-")) {
+                    continue;
+                }
+                parameters.merge(key, key.equals("socket") ? socket(value) : value, (a, b) -> a + "&" + b);
+            }
+        }
+        StringBuilder id = new StringBuilder(transport).append("://");
+        if (n.getHost() != null) {
+            id.append(n.getHost().toLowerCase(Locale.ROOT)).append(':').append(n.getPort() < 0 ? NBD_PORT : n.getPort());
+        }
+        id.append('/').append(export);
+        parameters.forEach((k, v) -> id.append('\0').append(k).append('=').append(v));
+        return id.toString();
+    }
+
+    /** @return {@code raw} (a part of a parsed URI, so its escapes are whole) with %XX decoded as UTF-8 */
+    private static String decode(String raw) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(raw.length());
+        for (int i = 0; i < raw.length(); i++) {
+            char c = raw.charAt(i);
+            if (c == '%' && i + 2 < raw.length()) {
+                bytes.write(Integer.parseInt(raw, i + 1, i + 3, 16));
+                i += 2;
+            } else {
+                bytes.writeBytes(String.valueOf(c).getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    private static String socket(String value) {
+        try {
+            Path path = Path.of(value).toAbsolutePath().normalize();
+            try {
+                return path.toRealPath().toString();
+            } catch (IOException e) {
+                return path.toString();
+            }
+        } catch (InvalidPathException e) {
+            return value;
+        }
+    }
+}
