@@ -50,9 +50,18 @@ import org.osgi.service.metatype.annotations.Designate;
  * so that the next activation adopts that log and only that one.
  *
  * <p>Legs named by URI (NBD exports) are opened through the {@link BlockDeviceOpener} service,
- * bound statically and greedily as an NBD export's component binds it: a mirror refused for want
- * of it is activated again when it comes, and one whose opener goes away is closed (its remote
- * legs with it) before the opener's devices are.
+ * bound dynamically (optional, greedy) and used by such mirrors only: a mirror of files and
+ * {@code service:} legs never notices the opener come or go, so restarting or updating kcopyd.impl
+ * (which registers it) leaves its services registered, as its kcopyd client waits for a factory. A
+ * mirror with a URI leg configured while no opener is bound waits, logged with the reason, and
+ * opens when one binds; when the opener its legs came from goes away, the mirror is closed first
+ * (as a deactivation closes it: writes and resync drained, the region log and the legs'
+ * fingerprints recorded, its services unregistered), since kcopyd.impl then closes the devices
+ * the opener opened, and reopens with the next opener, adopting its region log. A refusal when it
+ * opens after a bind (an unreachable server, say) is logged; the next bind tries again.
+ *
+ * <p>Threads: DS may call the opener's bind and unbind while another thread activates, modifies
+ * or deactivates; all of them run under one lock, held while the mirror opens or closes.
  */
 @Component(configurationPid = Mirror.FACTORY_PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
         service = {}, immediate = true)
@@ -67,13 +76,21 @@ public final class MirrorComponent {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     volatile ConfigurationAdmin configurationAdmin;
 
-    /** Needed for legs named by URI only: static, greedy, so that a later opener reactivates a refused mirror. */
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policyOption = ReferencePolicyOption.GREEDY)
-    BlockDeviceOpener opener;
-
     private final ClientBinding kcopyd = new ClientBinding(this::clientFor);
     private final Set<KcopydClientFactory> factories = ConcurrentHashMap.newKeySet();
+    /** Guards the fields below but {@link #settings}, and every open and close of the mirror. */
+    private final Object lock = new Object();
+    /** The opener bound now (needed by legs named by URI only), or null. */
+    private BlockDeviceOpener opener;
+    /** The opener the open mirror's URI legs came from, or null (no URI leg, or nothing open). */
+    private BlockDeviceOpener openedWith;
+    /** Between activation and deactivation. */
+    private boolean active;
+    private BundleContext context;
+    /** The configuration in effect: open, or waiting for an opener (or for a retry after a refusal). */
+    private MirrorSettings wanted;
     private String pid;
+    /** The open mirror's settings (null while it is not open); read by {@link #clientFor} from any thread. */
     private volatile MirrorSettings settings;
     private ScheduledExecutorService retries;
     private OpenedMirror opened;
@@ -108,29 +125,100 @@ public final class MirrorComponent {
     }
 
     @Activate
-    void activate(BundleContext context, MirrorConfiguration configuration, Map<String, Object> properties)
+    void activate(BundleContext bundleContext, MirrorConfiguration configuration, Map<String, Object> properties)
             throws IOException {
-        pid = (String) properties.get(Constants.SERVICE_PID);
-        open(context, MirrorSettings.of(configuration));
+        synchronized (lock) {
+            context = bundleContext;
+            pid = (String) properties.get(Constants.SERVICE_PID);
+            active = true;
+            openOrWait(MirrorSettings.of(configuration));
+        }
     }
 
-    private void open(BundleContext context, MirrorSettings s) throws IOException {
+    /**
+     * A {@link BlockDeviceOpener} service appeared (DS binds it before activation if there is one).
+     * A mirror with a URI leg waiting for one opens now; one open already keeps the opener it has.
+     */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindOpener(BlockDeviceOpener bound) {
+        synchronized (lock) {
+            opener = bound;
+            retryOpen("a BlockDeviceOpener service is bound");
+        }
+    }
+
+    /**
+     * A {@link BlockDeviceOpener} service goes away: if the mirror's URI legs came from it, the
+     * mirror closes now, before kcopyd.impl closes the devices that opener opened, and opens again
+     * through the next opener if one is bound already, else when one is.
+     */
+    void unbindOpener(BlockDeviceOpener gone) {
+        synchronized (lock) {
+            if (opener == gone) {
+                opener = null;
+            }
+            if (opened == null || openedWith != gone) {
+                return;
+            }
+            LOG.log(System.Logger.Level.INFO, "mirror '" + wanted.name() + "': the BlockDeviceOpener service its "
+                    + "legs named by URI were opened through is going away: closing the mirror (its region log records"
+                    + " where it stands) until an opener is bound again");
+            closeMirror();
+            retryOpen("another BlockDeviceOpener service is bound");
+        }
+    }
+
+    /** Under lock: opens a configured mirror that is not open (waiting, or refused at its last try). */
+    private void retryOpen(String why) {
+        if (!active || opened != null || wanted == null) {
+            return;
+        }
+        try {
+            openOrWait(wanted);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "mirror '" + wanted.name() + "': not opened although " + why + ": "
+                    + e.getMessage() + " (it is tried again when a BlockDeviceOpener service is bound or the "
+                    + "configuration changes)", e);
+        }
+    }
+
+    /**
+     * Under lock: opens the mirror, unless a leg is named by URI and no opener is bound; then it
+     * waits for one (logged), and nothing is opened or created.
+     */
+    private void openOrWait(MirrorSettings s) throws IOException {
+        wanted = s;
+        if (opener == null && s.legs().stream().anyMatch(MirrorSettings::isUriLeg)) {
+            LOG.log(System.Logger.Level.WARNING, "mirror '" + s.name() + "': waiting for a BlockDeviceOpener service "
+                    + "to open its legs named by URI (is kcopyd.impl started?): the mirror opens when one is bound");
+            return;
+        }
+        open(s);
+    }
+
+    private void open(MirrorSettings s) throws IOException {
         String name = s.name();
+        BlockDeviceOpener using = s.legs().stream().anyMatch(MirrorSettings::isUriLeg) ? opener : null;
         retries = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "kcopyd-mirror-" + name + "-retry");
             t.setDaemon(true);
             return t;
         });
         try {
-            opened = OpenedMirror.open(s, deviceName -> lease(context, deviceName), opener, kcopyd,
+            BundleContext bundleContext = context;
+            opened = OpenedMirror.open(s, deviceName -> lease(bundleContext, deviceName), using, kcopyd,
                     new Backoff(retries, FIRST_RETRY, MAX_RETRY));
         } catch (IOException | RuntimeException e) {
             retries.shutdownNow();
             retries = null;
             throw e;
         }
+        openedWith = using;
         MirrorVolume mirror = opened.volume();
         settings = s.withRegionLogId(mirror.regionLogId());
+        // A reopening (the opener replaced) adopts this log, whatever the configuration says yet.
+        wanted = settings;
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(Mirror.NAME, name);
         props.put(Mirror.LEGS, s.legs().toArray(new String[0]));
@@ -220,8 +308,15 @@ public final class MirrorComponent {
      * recorded (and format cleared) changes nothing.
      */
     @Modified
-    void modified(BundleContext context, MirrorConfiguration configuration, Map<String, Object> properties)
+    void modified(BundleContext bundleContext, MirrorConfiguration configuration, Map<String, Object> properties)
             throws IOException {
+        synchronized (lock) {
+            context = bundleContext;
+            reconfigure(configuration, properties);
+        }
+    }
+
+    private void reconfigure(MirrorConfiguration configuration, Map<String, Object> properties) throws IOException {
         pid = (String) properties.get(Constants.SERVICE_PID);
         MirrorSettings next = MirrorSettings.of(configuration);
         MirrorSettings old = settings;
@@ -235,11 +330,12 @@ public final class MirrorComponent {
         }
         if (old == null || old.structurallyDifferent(next)) {
             closeMirror();
-            open(context, next);
+            openOrWait(next);
             return;
         }
         UUID id = opened.volume().regionLogId();
         settings = next.withRegionLogId(id);
+        wanted = settings;
         opened.volume().setErrorHandling(next.errorHandling());
         for (KcopydClientFactory factory : factories) {
             applyThrottle(factory.throttle("mirror-" + next.name()), next);
@@ -260,10 +356,14 @@ public final class MirrorComponent {
 
     @Deactivate
     void deactivate() {
-        closeMirror();
+        synchronized (lock) {
+            active = false;
+            closeMirror();
+        }
         kcopyd.close();
     }
 
+    /** Under lock: unregisters the services and closes the mirror (draining it), if open. */
     private void closeMirror() {
         if (deviceRegistration != null) {
             deviceRegistration.unregister();
@@ -274,6 +374,7 @@ public final class MirrorComponent {
         if (opened != null) {
             opened.close();
             opened = null;
+            openedWith = null;
         }
         if (retries != null) {
             retries.shutdownNow();

@@ -6,8 +6,10 @@ import java.nio.file.NoSuchFileException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Hashtable;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
@@ -56,6 +58,8 @@ public final class Origins {
     /** Names of the attached snapshots. Guarded by lock. */
     private final Map<String, SnapshotVolume> names = new HashMap<>();
     private final CowStoreOpener cowStores = new CowStoreOpener(FILES);
+    /** Retries of snapshots refused with {@link OriginOpenElsewhereException}, one per snapshot. Guarded by lock. */
+    private final Set<Runnable> waiting = new LinkedHashSet<>();
     private BundleContext context;
 
     /** What tells an origin named by URI from others: its identity, never equal to a file's. */
@@ -69,6 +73,8 @@ public final class Origins {
         volatile Origin origin;
         ServiceRegistration<BlockDevice> registration;
         int users;
+        /** For an origin named by URI: the opener service its device came from. */
+        BlockDeviceOpener opener;
     }
 
     @Activate
@@ -129,10 +135,16 @@ public final class Origins {
                 }
             }
             Entry entry = origins.get(identity);
+            if (entry != null && settings.remoteOrigin() && entry.opener != opener) {
+                throw new OriginOpenElsewhereException(settings.label() + ": its origin " + settings.originName()
+                        + " is still open through another BlockDeviceOpener service, which is going away (snapshots "
+                        + String.join(", ", entry.origin.snapshotNames()) + " use it); it opens once they let go");
+            }
             boolean created = entry == null;
             if (created) {
                 entry = new Entry();
                 entry.identity = identity;
+                entry.opener = settings.remoteOrigin() ? opener : null;
                 BlockDevice device;
                 if (settings.remoteOrigin()) {
                     device = openRemote(settings, opener);
@@ -187,6 +199,36 @@ public final class Origins {
             names.put(settings.name(), snapshot);
             return snapshot;
         }
+    }
+
+    /**
+     * Keeps {@code retry} until {@link #retryWaiting()}: a snapshot refused with
+     * {@link OriginOpenElsewhereException} tries again once the snapshots holding its origin have let go.
+     */
+    void awaitOriginClosed(Runnable retry) {
+        synchronized (lock) {
+            waiting.add(retry);
+        }
+    }
+
+    /** Drops a retry kept by {@link #awaitOriginClosed} (its snapshot is deactivated). */
+    void forget(Runnable retry) {
+        synchronized (lock) {
+            waiting.remove(retry);
+        }
+    }
+
+    /**
+     * Runs the retries kept by {@link #awaitOriginClosed}, once each. Called by a snapshot that
+     * let go of its origin's opener, holding no lock (a retry takes its snapshot's lock).
+     */
+    void retryWaiting() {
+        List<Runnable> retries;
+        synchronized (lock) {
+            retries = List.copyOf(waiting);
+            waiting.clear();
+        }
+        retries.forEach(Runnable::run);
     }
 
     /**

@@ -38,10 +38,18 @@ import org.osgi.service.metatype.annotations.Designate;
  * configuration naming its identity reopens the snapshot as it was.
  *
  * <p>An origin named by URI ({@code nbd+unix:///disk?socket=/run/a.sock}) is opened through the
- * {@link BlockDeviceOpener} service, which this component binds statically and greedily, as an
- * NBD export's component does: a snapshot refused for want of it is activated again when it
- * comes, and one whose opener goes away is closed (its remote origin with it) before the
- * opener's devices are.
+ * {@link BlockDeviceOpener} service, which this component binds dynamically (optional, greedy)
+ * and uses for such an origin only: a snapshot of a file never notices the opener come or go, so
+ * restarting or updating kcopyd.impl (which registers it) leaves its services registered. A
+ * snapshot of a URI configured while no opener is bound waits, logged with the reason, and opens
+ * when one binds; when the opener its origin came from goes away, the snapshot is closed first
+ * (as a deactivation closes it: writes drained, the COW store and the origin's fingerprint
+ * recorded, its services unregistered), since kcopyd.impl then closes the devices the opener
+ * opened, and reopens with the next opener. A refusal when it opens after a bind (an unreachable
+ * server, a store that is not its origin's) is logged; the next bind tries again.
+ *
+ * <p>Threads: DS may call the opener's bind and unbind while another thread activates, modifies
+ * or deactivates; all of them run under one lock, held while the snapshot opens or closes.
  */
 @Component(configurationPid = Snapshot.FACTORY_PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
         service = {}, immediate = true)
@@ -56,12 +64,23 @@ public final class SnapshotComponent {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     volatile ConfigurationAdmin configurationAdmin;
 
-    /** Needed for origins named by URI only: static, greedy, so that a later opener reactivates a refused snapshot. */
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policyOption = ReferencePolicyOption.GREEDY)
-    BlockDeviceOpener opener;
-
+    /** Guards everything below, and every open and close of the snapshot. */
+    private final Object lock = new Object();
+    /** Given to {@link Origins#awaitOriginClosed} while its origin is open through an opener going away. */
+    private final Runnable retry = () -> {
+        synchronized (lock) {
+            retryOpen("the snapshots holding its origin through the previous BlockDeviceOpener service let go");
+        }
+    };
+    /** The opener bound now (needed by an origin named by URI only), or null. */
+    private BlockDeviceOpener opener;
+    /** The opener the open snapshot's remote origin came from, or null (a file origin, or nothing open). */
+    private BlockDeviceOpener openedWith;
+    /** Between activation and deactivation. */
+    private boolean active;
     private BundleContext context;
     private String pid;
+    /** The configuration in effect: open, or waiting for an opener (or for a retry after a refusal). */
     private SnapshotSettings settings;
     private SnapshotVolume snapshot;
     private ServiceRegistration<Snapshot> snapshotRegistration;
@@ -70,9 +89,86 @@ public final class SnapshotComponent {
     @Activate
     void activate(BundleContext bundleContext, SnapshotConfiguration config, Map<String, Object> properties)
             throws IOException {
-        context = bundleContext;
-        pid = (String) properties.get(Constants.SERVICE_PID);
-        open(SnapshotSettings.of(config));
+        synchronized (lock) {
+            context = bundleContext;
+            pid = (String) properties.get(Constants.SERVICE_PID);
+            active = true;
+            openOrWait(SnapshotSettings.of(config));
+        }
+    }
+
+    /**
+     * A {@link BlockDeviceOpener} service appeared (DS binds it before activation if there is one).
+     * A snapshot of a URI waiting for one opens now; one open already keeps the opener it has.
+     */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindOpener(BlockDeviceOpener bound) {
+        synchronized (lock) {
+            opener = bound;
+            retryOpen("a BlockDeviceOpener service is bound");
+        }
+    }
+
+    /**
+     * A {@link BlockDeviceOpener} service goes away: if the snapshot's origin came from it, the
+     * snapshot closes now, before kcopyd.impl closes the devices that opener opened, and opens
+     * again through the next opener if one is bound already, else when one is.
+     */
+    void unbindOpener(BlockDeviceOpener gone) {
+        Origins shared;
+        synchronized (lock) {
+            if (opener == gone) {
+                opener = null;
+            }
+            if (snapshot == null || openedWith != gone) {
+                return;
+            }
+            LOG.log(System.Logger.Level.INFO, settings.label() + ": the BlockDeviceOpener service its origin "
+                    + settings.originName() + " was opened through is going away: closing the snapshot (its COW store "
+                    + "stays as it is) until an opener is bound again");
+            // The next opening must adopt the store this one made, whatever the configuration says yet.
+            settings = settings.withCowStoreId(snapshot.cowStoreId());
+            shared = origins;
+            close();
+            retryOpen("another BlockDeviceOpener service is bound");
+        }
+        // Outside the lock: snapshots that share this origin and waited for it to close try again.
+        shared.retryWaiting();
+    }
+
+    /** Under lock: opens a configured snapshot that is not open (waiting, or refused at its last try). */
+    private void retryOpen(String why) {
+        if (!active || snapshot != null || settings == null) {
+            return;
+        }
+        try {
+            openOrWait(settings);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, settings.label() + ": not opened although " + why + ": "
+                    + e.getMessage() + " (it is tried again when a BlockDeviceOpener service is bound or the "
+                    + "configuration changes)", e);
+        }
+    }
+
+    /**
+     * Under lock: opens the snapshot, unless its origin is named by URI and no opener is bound;
+     * then it waits for one (logged), and nothing is opened or created.
+     */
+    private void openOrWait(SnapshotSettings next) throws IOException {
+        if (next.remoteOrigin() && opener == null) {
+            settings = next;
+            LOG.log(System.Logger.Level.WARNING, next.label() + ": waiting for a BlockDeviceOpener service to open its "
+                    + "origin " + next.originName() + " (named by URI; is kcopyd.impl started?): the snapshot opens "
+                    + "when one is bound");
+            return;
+        }
+        try {
+            open(next);
+        } catch (OriginOpenElsewhereException e) {
+            origins.awaitOriginClosed(retry);
+            LOG.log(System.Logger.Level.WARNING, e.getMessage());
+        }
     }
 
     /**
@@ -85,19 +181,21 @@ public final class SnapshotComponent {
      */
     @Modified
     void modified(SnapshotConfiguration config, Map<String, Object> properties) throws IOException {
-        SnapshotSettings next = SnapshotSettings.of(config);
-        if (snapshot != null) {
-            if (settings.sameSnapshot(next, snapshot.cowStoreId())) {
-                settings = next;
-                if (next.format()) {
-                    recordStoreIdentity();
+        synchronized (lock) {
+            SnapshotSettings next = SnapshotSettings.of(config);
+            if (snapshot != null) {
+                if (settings.sameSnapshot(next, snapshot.cowStoreId())) {
+                    settings = next;
+                    if (next.format()) {
+                        recordStoreIdentity();
+                    }
+                    return;
                 }
-                return;
+                refuseBeforeClosing(next);
             }
-            refuseBeforeClosing(next);
+            close();
+            openOrWait(next);
         }
-        close();
-        open(next);
     }
 
     private void refuseBeforeClosing(SnapshotSettings next) throws IOException {
@@ -139,7 +237,9 @@ public final class SnapshotComponent {
 
     private void open(SnapshotSettings next) throws IOException {
         settings = next;
-        snapshot = origins.attach(next, opener);
+        BlockDeviceOpener using = next.remoteOrigin() ? opener : null;
+        snapshot = origins.attach(next, using);
+        openedWith = using;
         try {
             Hashtable<String, Object> props = new Hashtable<>();
             props.put(Snapshot.NAME, next.name());
@@ -189,9 +289,17 @@ public final class SnapshotComponent {
 
     @Deactivate
     void deactivate() {
-        close();
+        Origins shared;
+        synchronized (lock) {
+            active = false;
+            shared = origins;
+            close();
+        }
+        shared.forget(retry);
+        shared.retryWaiting();
     }
 
+    /** Under lock: unregisters the services and detaches the snapshot (draining it), if open. */
     private void close() {
         if (deviceRegistration != null) {
             deviceRegistration.unregister();
@@ -204,6 +312,7 @@ public final class SnapshotComponent {
         if (snapshot != null) {
             origins.detach(snapshot);
             snapshot = null;
+            openedWith = null;
         }
     }
 }

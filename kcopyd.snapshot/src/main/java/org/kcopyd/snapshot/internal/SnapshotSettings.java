@@ -98,6 +98,15 @@ record SnapshotSettings(String name, Path origin, Path cowStore, int chunkSector
                 c.originId() == null || c.originId().isBlank() ? null : c.originId().trim(), originUri);
     }
 
+    /**
+     * @param id the identity of the COW store the snapshot made or adopted
+     * @return these settings adopting that store (and formatting nothing): what reopens the same snapshot
+     */
+    SnapshotSettings withCowStoreId(UUID id) {
+        return new SnapshotSettings(name, origin, cowStore, chunkSectors, cowStoreSectors, maxCopiesInFlight,
+                factoryWait, id, false, originId, originUri);
+    }
+
     /** @return whether the origin is a device named by URI (no file: no claims, no file identity) */
     boolean remoteOrigin() {
         return originUri != null;
