@@ -2,6 +2,7 @@ package org.kcopyd.nbd.internal.osgi;
 
 import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.nio.file.Files;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -81,6 +82,7 @@ public final class ExportComponent {
                 throw new IllegalStateException("export '" + s.name() + "': no BlockDeviceOpener service to open "
                     + s.devicePath() + " (is kcopyd.impl started?)");
             }
+            refusePartialSectors(s);
             BlockDevice device = s.readOnly() ? o.open(s.devicePath()) : o.open(s.devicePath(), DeviceOption.READ_WRITE);
             try {
                 ServerExport export = new ServerExport(s.name(), device, s.readOnly(), s.maxConnections());
@@ -220,6 +222,24 @@ public final class ExportComponent {
 
     private static String describe(ExportSettings s) {
         return s.devicePath() != null ? s.devicePath().toString() : "the device matching " + s.deviceFilter();
+    }
+
+    /**
+     * A regular file whose size is not whole sectors would be exported as its whole sectors only,
+     * and clients would silently miss its tail: refused, naming the size.
+     */
+    private static void refusePartialSectors(ExportSettings s) throws IOException {
+        if (!Files.isRegularFile(s.devicePath())) {
+            return;
+        }
+        long size = Files.size(s.devicePath());
+        long tail = size % BlockDevice.SECTOR_SIZE;
+        if (tail != 0) {
+            throw new IllegalArgumentException(NbdConfig.EXPORT_FACTORY_PID + ": export '" + s.name() + "': device "
+                + s.devicePath() + " has " + size + " bytes, not whole sectors of " + BlockDevice.SECTOR_SIZE
+                + ": clients would see only its first " + (size - tail) + " bytes and lose the last " + tail
+                + "; extend it to " + (size - tail + BlockDevice.SECTOR_SIZE) + " bytes to export it");
+        }
     }
 
     @Deactivate

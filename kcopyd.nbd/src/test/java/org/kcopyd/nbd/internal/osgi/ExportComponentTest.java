@@ -124,6 +124,20 @@ class ExportComponentTest {
     }
 
     @Test
+    void aFileOfPartialSectorsIsRefusedRatherThanExportedWithoutItsTail() throws Exception {
+        Path odd = Files.write(dir.resolve("odd.img"), new byte[1000]);
+        for (boolean readOnly : new boolean[] {false, true}) {
+            assertThatThrownBy(() -> activate(config("", odd.toString(), NbdConfig.EXPORT_READ_ONLY, readOnly)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage(NbdConfig.EXPORT_FACTORY_PID + ": export '': device " + odd + " has 1000 bytes, not whole "
+                    + "sectors of 512: clients would see only its first 512 bytes and lose the last 488; extend it to "
+                    + "1024 bytes to export it");
+        }
+        assertThat(dir.resolve("s.sock")).doesNotExist();
+        assertThat(Files.size(odd)).isEqualTo(1000);
+    }
+
+    @Test
     void aReadOnlyExportRefusesWritesAndLeavesTheFileAsItWas() throws Exception {
         Path file = image("a.img", 2);
         byte[] before = Files.readAllBytes(file);
