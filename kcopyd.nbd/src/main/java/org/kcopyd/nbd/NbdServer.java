@@ -39,8 +39,11 @@ import org.kcopyd.nbd.internal.tls.TlsFiles;
  *
  * <p><b>Bounds.</b> At most {@link Builder#maxConnections} connections (extra ones are closed at
  * once), a handshake timeout, at most {@link Builder#maxOutstandingBytes} of reads and writes in
- * flight per connection (the server stops reading that connection's requests meanwhile), reads
- * and writes of at most 32 MiB each. A misbehaving client only loses its own connection.
+ * flight per connection (the server stops reading that connection's requests meanwhile), and at
+ * most 256 MiB of payload buffers (or one connection's bound, if larger) for all connections of a
+ * listener together, reads and writes of at most 32 MiB each. A misbehaving client only loses its
+ * own connection; clients that send requests and never read the replies can slow the others down
+ * to that bound, but not make the server hold more memory.
  *
  * <p><b>TLS.</b> With {@link Builder#tls(Path)} TLS (1.3 or 1.2) is required: before {@code NBD_OPT_STARTTLS}
  * only it and {@code NBD_OPT_ABORT} are served (other options get {@code NBD_REP_ERR_TLS_REQD},

@@ -42,6 +42,9 @@ public final class Listener implements AutoCloseable {
     private final Exports exports;
     private final ServerSettings settings;
     private final BufferPool pool;
+    private static final long MAX_POOLED_BYTES = 256L << 20;
+    /** The payload bytes the whole listener holds at once, at least one connection's bound. */
+    static final long MAX_LENT_BYTES = 256L << 20;
     private final ScheduledExecutorService timer;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private final Set<Thread> threads = ConcurrentHashMap.newKeySet();
@@ -61,7 +64,9 @@ public final class Listener implements AutoCloseable {
         this.exports = exports;
         this.settings = settings;
         this.maxConnections = settings.maxConnections();
-        this.pool = new BufferPool(Math.min(settings.maxOutstandingBytes(), 256L << 20));
+        // Idle buffers kept, and payload buffers lent at once for all connections together.
+        this.pool = new BufferPool(Math.min(settings.maxOutstandingBytes(), MAX_POOLED_BYTES),
+                Math.max(settings.maxOutstandingBytes(), MAX_LENT_BYTES));
         ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, runnable -> {
             Thread thread = new Thread(runnable, "nbd-server-" + id + "-timer");
             thread.setDaemon(true);
