@@ -1,13 +1,15 @@
 package org.kcopyd.device;
 
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**
- * What every device URI must be before any provider sees it, and what a {@code file:} URI names.
- * Stateless and thread-safe.
+ * What every device URI must be before any provider sees it, what a {@code file:} URI names, and
+ * how configurations tell a device URI from a path ({@link #looksLikeUri}) and record it
+ * ({@link #normalized}). Stateless and thread-safe.
  */
 public final class DeviceUris {
 
@@ -17,7 +19,54 @@ public final class DeviceUris {
     /** A URI scheme as RFC 3986 spells it. */
     private static final Pattern SCHEME = Pattern.compile("[a-zA-Z][a-zA-Z0-9+.-]*");
 
+    /** A value that starts like a URI with an authority: the command line's and configurations' rule. */
+    private static final Pattern LOOKS_LIKE_URI = Pattern.compile("^[a-zA-Z][a-zA-Z0-9+.-]*://");
+
     private DeviceUris() {
+    }
+
+    /**
+     * @param value a configured device: a path or a URI
+     * @return whether it names a device by URI ({@code SCHEME://...}) rather than by path
+     */
+    public static boolean looksLikeUri(String value) {
+        return value != null && LOOKS_LIKE_URI.matcher(value).find();
+    }
+
+    /**
+     * @param value a value that {@linkplain #looksLikeUri looks like a URI}
+     * @return it parsed, its scheme checked ({@link #scheme})
+     * @throws IllegalArgumentException naming the value and why it is not a device URI
+     */
+    public static URI parse(String value) {
+        URI uri;
+        try {
+            uri = new URI(value);
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("'" + value + "' is not a valid URI: " + e.getReason() + " at index "
+                    + e.getIndex());
+        }
+        scheme(uri);
+        return uri;
+    }
+
+    /**
+     * @param uri a device URI
+     * @return the URI with its scheme and host in lower case and its dot segments removed: two
+     *         spellings of one URI give one string; user information, port, path, query and
+     *         fragment are kept as written. Snapshots and mirrors record a remote device by it.
+     */
+    public static String normalized(URI uri) {
+        URI n = uri.normalize();
+        String text = n.toString();
+        String rest = text.substring(n.getScheme().length());
+        String authority = n.getRawAuthority();
+        if (authority != null && n.getHost() != null && rest.startsWith("://" + authority)) {
+            String after = rest.substring(3 + authority.length());
+            rest = "://" + (n.getRawUserInfo() == null ? "" : n.getRawUserInfo() + "@")
+                    + n.getHost().toLowerCase(Locale.ROOT) + (n.getPort() >= 0 ? ":" + n.getPort() : "") + after;
+        }
+        return n.getScheme().toLowerCase(Locale.ROOT) + rest;
     }
 
     /**

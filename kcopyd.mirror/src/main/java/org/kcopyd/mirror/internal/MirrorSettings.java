@@ -38,7 +38,7 @@ record MirrorSettings(String name, List<String> legs, int regionSectors, Path re
 
     /** @return whether {@code leg} (as the settings hold it) is a device named by URI, opened through the opener service */
     static boolean isUriLeg(String leg) {
-        return DeviceUriText.looksLikeUri(leg);
+        return DeviceUris.looksLikeUri(leg);
     }
 
     /**
@@ -134,16 +134,16 @@ record MirrorSettings(String name, List<String> legs, int regionSectors, Path re
                     throw new IllegalArgumentException(prefix + "leg " + i + " '" + leg + "' names no device service");
                 }
             } else {
-                if (DeviceUriText.looksLikeUri(leg)) {
+                if (DeviceUris.looksLikeUri(leg)) {
                     URI uri;
                     try {
-                        uri = DeviceUriText.parse(leg);
+                        uri = DeviceUris.parse(leg);
                         if (DeviceUris.FILE.equals(DeviceUris.scheme(uri))) {
                             leg = DeviceUris.path(uri).toString();
                             key = leg;
                         } else {
                             // Two spellings of one URI are one device: the same export twice is refused.
-                            key = DeviceUriText.normalized(uri);
+                            key = DeviceUris.normalized(uri);
                         }
                     } catch (IllegalArgumentException e) {
                         throw new IllegalArgumentException(prefix + "leg " + i + " " + e.getMessage(), e);

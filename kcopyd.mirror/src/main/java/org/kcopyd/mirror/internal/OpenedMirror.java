@@ -13,6 +13,7 @@ import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.DeviceOption;
+import org.kcopyd.device.DeviceUris;
 import org.kcopyd.device.FileClaimedException;
 import org.kcopyd.device.FileClaims;
 import org.kcopyd.device.FileDeviceOpener;
@@ -129,7 +130,7 @@ final class OpenedMirror implements AutoCloseable {
                     // A service has no file identity: its name is what the log can recognise it by.
                     identity = leg;
                 } else if (MirrorSettings.isUriLeg(leg)) {
-                    URI uri = DeviceUriText.parse(leg);
+                    URI uri = DeviceUris.parse(leg);
                     device = openRemote(prefix + "leg " + i + " " + leg, uri, opener);
                     files.add(device);
                     if (device.isReadOnly()) {
@@ -137,7 +138,7 @@ final class OpenedMirror implements AutoCloseable {
                                 + "exports it read-only); a leg takes the mirror's writes");
                     }
                     // No file to examine: the export's normalized URI is what the log can recognise it by.
-                    identity = DeviceUriText.normalized(uri);
+                    identity = DeviceUris.normalized(uri);
                 } else {
                     try {
                         device = FILES.open(Path.of(leg), s.legPurpose(i), DeviceOption.READ_WRITE);

@@ -16,6 +16,7 @@ import java.util.regex.Pattern;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.device.BlockIo;
+import org.kcopyd.device.DeviceUris;
 import org.kcopyd.device.FileClaims;
 
 /**
@@ -39,7 +40,7 @@ import org.kcopyd.device.FileClaims;
  * elsewhere is a new inode and so another identity: the user must say it is the origin.
  *
  * <p>An origin named by URI ({@link #of(URI)}: an NBD export, say) has no file to examine: its
- * identity is its normalized URI ({@link DeviceUriText#normalized}: scheme and host in lower case,
+ * identity is its normalized URI ({@link DeviceUris#normalized}: scheme and host in lower case,
  * dot segments removed), such as {@code nbd+unix:///disk?socket=/run/a.sock}; one longer than
  * {@value #MAX_LENGTH} characters is kept as its scheme and hash ({@code nbd:sha256=HEX}). It names
  * the export, not the data behind it: the same export served at another address is another
@@ -108,7 +109,7 @@ final class OriginIdentity {
      * @return its identity: its normalized URI, or past {@value #MAX_LENGTH} characters its scheme and hash
      */
     static String of(URI origin) {
-        return compact(DeviceUriText.normalized(origin));
+        return compact(DeviceUris.normalized(origin));
     }
 
     /**
@@ -129,7 +130,7 @@ final class OriginIdentity {
             return true;
         }
         return value.length() <= MAX_LENGTH && (HASHED.matcher(value).matches()
-                || DeviceUriText.looksLikeUri(value) && PRINTABLE.matcher(value).matches());
+                || DeviceUris.looksLikeUri(value) && PRINTABLE.matcher(value).matches());
     }
 
     /**

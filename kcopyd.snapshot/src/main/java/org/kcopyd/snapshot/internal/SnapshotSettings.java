@@ -78,9 +78,9 @@ record SnapshotSettings(String name, Path origin, Path cowStore, int chunkSector
         String name = checkName(c.name());
         Path origin = null;
         URI originUri = null;
-        if (DeviceUriText.looksLikeUri(c.origin())) {
+        if (DeviceUris.looksLikeUri(c.origin())) {
             try {
-                originUri = DeviceUriText.parse(c.origin());
+                originUri = DeviceUris.parse(c.origin());
                 if (DeviceUris.FILE.equals(DeviceUris.scheme(originUri))) {
                     origin = DeviceUris.path(originUri);
                     originUri = null;
