@@ -214,7 +214,7 @@ final class ServeCommand implements Callable<Integer> {
             throw CommandException.usage("device " + file + " has " + size + " bytes, not whole sectors of "
                     + BlockDevice.SECTOR_SIZE + ": NBD clients would see only its first " + (size - tail)
                     + " bytes and lose the last " + tail + "; extend it to " + whole + " bytes (truncate -s "
-                    + whole + ") to serve it");
+                    + whole + " '" + file + "') to serve it");
         }
     }
 

@@ -131,7 +131,8 @@ class ServeCommandTest {
         Path odd = Files.write(dir.resolve("odd.img"), new byte[1000]);
         String sock = dir.resolve("o.sock").toString();
         assertRefused(Exit.USAGE, "device " + odd + " has 1000 bytes, not whole sectors of 512: NBD clients would "
-            + "see only its first 512 bytes and lose the last 488; extend it to 1024 bytes", "serve", odd.toString(),
+            + "see only its first 512 bytes and lose the last 488; extend it to 1024 bytes (truncate -s 1024 '" + odd
+            + "') to serve it", "serve", odd.toString(),
             "--socket", sock);
         assertRefused(Exit.USAGE, "has 1000 bytes, not whole sectors", "serve", odd.toString(), "--socket", sock,
             "--read-only");
