@@ -7,6 +7,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 
+import org.kcopyd.device.DeviceUriIdentity;
 import org.kcopyd.device.FileClaims;
 
 /**
@@ -36,7 +37,7 @@ record Operand(Path path, Object identity, boolean exists, boolean regular, URI 
      * @param uri a device's URI, of a scheme other than {@code file}
      * @return the operand: it exists, is whole sectors, and its identity is the normalized URI
      *         (scheme and host in lower case, dot segments removed; for NBD what it connects to:
-     *         {@link UriIdentity}), so that two spellings of one URI count as one device
+     *         {@link DeviceUriIdentity}), so that two spellings of one URI count as one device
      */
     static Operand remote(URI uri) {
         return new Operand(null, new RemoteIdentity(normalized(uri)), true, false, uri);
@@ -47,7 +48,7 @@ record Operand(Path path, Object identity, boolean exists, boolean regular, URI 
     }
 
     private static String normalized(URI uri) {
-        return UriIdentity.of(uri);
+        return DeviceUriIdentity.of(uri);
     }
 
     /** @return true for a device named by URI (no file, no file identity) */

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
+import org.kcopyd.device.DeviceUriIdentity;
 import org.kcopyd.device.DeviceUris;
 import org.kcopyd.mirror.Mirror;
 
@@ -142,8 +143,8 @@ record MirrorSettings(String name, List<String> legs, int regionSectors, Path re
                             leg = DeviceUris.path(uri).toString();
                             key = leg;
                         } else {
-                            // Two spellings of one URI are one device: the same export twice is refused.
-                            key = DeviceUris.normalized(uri);
+                            // Two spellings of one export are one device: the same export twice is refused.
+                            key = DeviceUriIdentity.of(uri);
                         }
                     } catch (IllegalArgumentException e) {
                         throw new IllegalArgumentException(prefix + "leg " + i + " " + e.getMessage(), e);

@@ -168,6 +168,15 @@ class RemoteLegTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("mirror 'm': leg 1 'NBD+UNIX:///?socket=/a.sock' is leg 0 'nbd+unix:///?socket=/a.sock' "
                         + "already");
+        // Spelt differently, connecting to the same export: the default port, a dot segment in the socket.
+        assertThatThrownBy(() -> settings(dir.resolve("m.log"), null, "nbd://host/x", "nbd://HOST:10809/x"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("mirror 'm': leg 1 'nbd://HOST:10809/x' is leg 0 'nbd://host/x' already");
+        assertThatThrownBy(() -> settings(dir.resolve("m.log"), null, "nbd+unix:///?socket=/run/a.sock",
+                "nbd+unix:///?socket=/run/./a.sock"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("is leg 0 'nbd+unix:///?socket=/run/a.sock' already");
+        assertThat(settings(dir.resolve("m.log"), null, "nbd://host/x", "nbd://host:10810/x").legs()).hasSize(2);
         assertThatThrownBy(() -> settings(dir.resolve("m.log"), null, "/srv/a.img", "nbd://a host/x"))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageStartingWith("mirror 'm': leg 1 'nbd://a host/x' is not a valid URI: ");

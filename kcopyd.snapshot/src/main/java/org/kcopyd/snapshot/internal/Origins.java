@@ -16,6 +16,7 @@ import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.DeviceOption;
 import org.kcopyd.api.KcopydClientFactory;
+import org.kcopyd.device.DeviceUriIdentity;
 import org.kcopyd.device.FileClaims;
 import org.kcopyd.device.FileDeviceOpener;
 import org.kcopyd.snapshot.Snapshot;
@@ -35,8 +36,10 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
  * snapshot that opened it), and registered as a snapshot-aware {@link BlockDevice} service.
  * Origins are told apart by file identity ({@link FileClaims#identityOf}), not by path: snapshots
  * naming one origin by different paths share it. An origin named by URI (an NBD export) is opened
- * read-write through the {@link BlockDeviceOpener} service's {@code open(URI)}, is told apart by its
- * normalized URI ({@link OriginIdentity#of(java.net.URI)}), and is not claimed: claims are by file
+ * read-write through the {@link BlockDeviceOpener} service's {@code open(URI)}, is told apart by
+ * what it connects to ({@link DeviceUriIdentity}: two spellings of one export, such as the default
+ * port written out or the socket reached through a link, are one origin; its store records
+ * {@link OriginIdentity#of(java.net.URI)}), and is not claimed: claims are by file
  * identity, and kcopyd cannot see other clients of an export (the export should be served to
  * kcopyd alone). The client comes from whichever
  * {@link KcopydClientFactory} is bound (dynamic, greedy): while there is none, copies wait for
@@ -126,7 +129,7 @@ public final class Origins {
             }
             Object identity;
             if (settings.remoteOrigin()) {
-                identity = new RemoteOrigin(OriginIdentity.of(settings.originUri()));
+                identity = new RemoteOrigin(DeviceUriIdentity.of(settings.originUri()));
             } else {
                 try {
                     identity = FileClaims.identityOf(settings.origin());

@@ -1,4 +1,4 @@
-package org.kcopyd.cli.internal;
+package org.kcopyd.device;
 
 import java.io.IOException;
 import java.net.URI;
@@ -20,19 +20,21 @@ import java.util.TreeMap;
  * absolute, normalized path of the socket, with symbolic links resolved when it exists (so
  * {@code socket=a.sock}, {@code socket=/run/./a.sock} and a link to it are one socket). Two
  * URIs that differ here may still name one export (a host by two names, a server on two
- * sockets): kcopyd cannot see that. Stateless; the file system is read only to resolve an
- * existing socket's links.
+ * sockets): kcopyd cannot see that. The command line, snapshots (which origin two snapshots
+ * share) and mirrors (the same leg twice) compare remote devices by it; it is for comparing, not
+ * for recording ({@link DeviceUris#normalized} is what stores and logs record). Stateless; the
+ * file system is read only to resolve an existing socket's links.
  */
-final class UriIdentity {
+public final class DeviceUriIdentity {
 
     private static final int NBD_PORT = 10809;
     private static final Set<String> NBD_SCHEMES = Set.of("nbd", "nbds", "nbd+unix", "nbds+unix");
 
-    private UriIdentity() {
+    private DeviceUriIdentity() {
     }
 
     /** @return the identity of {@code uri}, an absolute URI of a scheme other than {@code file} */
-    static String of(URI uri) {
+    public static String of(URI uri) {
         URI n = uri.normalize();
         String scheme = n.getScheme().toLowerCase(Locale.ROOT);
         if (NBD_SCHEMES.contains(scheme)) {

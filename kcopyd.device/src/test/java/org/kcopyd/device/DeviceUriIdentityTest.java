@@ -1,4 +1,4 @@
-package org.kcopyd.cli.internal;
+package org.kcopyd.device;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -11,16 +11,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@link UriIdentity}: spellings of one NBD export are one identity, other exports are not; other
+ * {@link DeviceUriIdentity}: spellings of one NBD export are one identity, other exports are not; other
  * schemes keep the plain normalization (scheme and host in lower case, dot segments removed).
  */
-class UriIdentityTest {
+class DeviceUriIdentityTest {
 
     @TempDir
     Path dir;
 
     private static String id(String uri) {
-        return UriIdentity.of(URI.create(uri));
+        return DeviceUriIdentity.of(URI.create(uri));
     }
 
     @Test
