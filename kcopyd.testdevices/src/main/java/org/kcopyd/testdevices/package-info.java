@@ -1,4 +1,4 @@
-/** Block devices for the tests of the kcopyd modules; not part of any shipped bundle. */
+/** Block devices, a tracking opener and peer checks for the tests of the kcopyd modules; not part of any shipped bundle. */
 @org.osgi.annotation.bundle.Export
 @org.osgi.annotation.versioning.Version("1.0.0")
 package org.kcopyd.testdevices;

@@ -21,6 +21,7 @@ import org.kcopyd.api.BlockDevice;
 import org.kcopyd.device.MemoryBlockDevice;
 import org.kcopyd.snapshot.Snapshot;
 import org.kcopyd.snapshot.internal.CowStore.CowHeader;
+import org.kcopyd.testdevices.TrackingOpener;
 
 /**
  * The snapshot component and the {@link org.kcopyd.api.BlockDeviceOpener} service, bound

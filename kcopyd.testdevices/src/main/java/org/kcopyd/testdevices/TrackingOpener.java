@@ -1,4 +1,4 @@
-package org.kcopyd.mirror.internal;
+package org.kcopyd.testdevices;
 
 import java.io.IOException;
 import java.lang.reflect.InvocationTargetException;
@@ -17,17 +17,18 @@ import org.kcopyd.api.DeviceOption;
  * opener and keeps the devices it opened and that are not closed yet ({@link #openDevices()}), as
  * kcopyd.impl's does to close them when the bundle lets go of the service. Thread-safe.
  */
-final class TrackingOpener implements BlockDeviceOpener {
+public final class TrackingOpener implements BlockDeviceOpener {
 
     private final BlockDeviceOpener inner;
     private final Set<BlockDevice> open = ConcurrentHashMap.newKeySet();
 
-    TrackingOpener(BlockDeviceOpener inner) {
+    /** @param inner the opener that really opens */
+    public TrackingOpener(BlockDeviceOpener inner) {
         this.inner = inner;
     }
 
     /** @return how many devices opened through this opener are not closed */
-    int openDevices() {
+    public int openDevices() {
         return open.size();
     }
 
