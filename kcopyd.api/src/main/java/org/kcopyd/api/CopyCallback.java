@@ -20,7 +20,8 @@ public interface CopyCallback<C> {
      * Reports the end of a job.
      *
      * @param readError   true if reading the source failed for some chunk
-     * @param writeErrors bit {@code i} set when writing (or flushing) {@code dests[i]} failed
+     * @param writeErrors bit {@code i} set when writing (or flushing) {@code dests[i]} failed, or
+     *                    when a {@linkplain CopyJob#cancel() cancel} left {@code dests[i]} incomplete
      * @param context     the context given at submission, possibly null
      */
     void completed(boolean readError, long writeErrors, C context);

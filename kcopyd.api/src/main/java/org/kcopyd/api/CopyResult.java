@@ -8,6 +8,11 @@ import java.util.Optional;
  *
  * <p>An I/O error is an outcome, not an exception: the stage completes normally with a
  * result whose {@link #readError()} or {@link #writeErrors()} say what failed.
+ *
+ * <p>Since 1.3.0 a result also says whether the job was {@linkplain #cancelled() cancelled}
+ * (see {@link CopyJob#cancel()}) and which destinations do not hold the whole source region
+ * ({@link #incompleteDestinations()}): those of a cancelled job, a destination whose write
+ * failed, and every destination after a read error or a job stopped early by an error.
  */
 public final class CopyResult {
 
@@ -16,8 +21,16 @@ public final class CopyResult {
     private final long writeErrors;
     private final Throwable readFailure;
     private final Throwable[] writeFailures;
+    private final boolean cancelled;
+    private final long incompleteDestinations;
 
     private CopyResult(int destinations, Throwable readFailure, Throwable[] writeFailures) {
+        this(destinations, readFailure, writeFailures, false, -1);
+    }
+
+    /** @param incomplete the incomplete bits, or -1 to derive them from the failures */
+    private CopyResult(int destinations, Throwable readFailure, Throwable[] writeFailures, boolean cancelled,
+            long incomplete) {
         this.destinations = destinations;
         this.readFailure = readFailure;
         this.readError = readFailure != null;
@@ -29,6 +42,13 @@ public final class CopyResult {
             }
         }
         this.writeErrors = bits;
+        this.cancelled = cancelled;
+        this.incompleteDestinations = incomplete != -1 ? incomplete
+                : readFailure != null ? allDestinations(destinations) : bits;
+    }
+
+    private static long allDestinations(int destinations) {
+        return destinations == 64 ? -1L : (1L << destinations) - 1;
     }
 
     /**
@@ -51,6 +71,39 @@ public final class CopyResult {
                     + destinations + " destinations");
         }
         return new CopyResult(destinations, readFailure, writeFailures);
+    }
+
+    /**
+     * Builds the result of a job that may have been cancelled or stopped before its end: what an
+     * engine reports. The plain {@link #of(int, Throwable, Throwable...)} is this with
+     * {@code cancelled} false and the incomplete destinations derived from the failures.
+     *
+     * @param destinations           number of destinations of the job (0..64)
+     * @param readFailure            the first read failure, or null if every read succeeded
+     * @param writeFailures          per destination, its first write or flush failure, or null;
+     *                               length {@code destinations}
+     * @param cancelled              whether a cancel stopped the job with part of its region not copied
+     * @param incompleteDestinations bit {@code i} set when {@code dests[i]} does not hold the whole
+     *                               source region; must include every destination with a write
+     *                               failure, and every destination when there is a read failure
+     * @return the result
+     * @throws IllegalArgumentException if {@code destinations} is outside 0..64, the array length
+     *         differs from it, a bit names no destination, or the bits leave out a failed one
+     */
+    public static CopyResult of(int destinations, Throwable readFailure, Throwable[] writeFailures,
+            boolean cancelled, long incompleteDestinations) {
+        CopyResult plain = of(destinations, readFailure, writeFailures);
+        long all = allDestinations(destinations);
+        if ((incompleteDestinations & ~all) != 0) {
+            throw new IllegalArgumentException("incomplete destinations 0x" + Long.toHexString(incompleteDestinations)
+                    + " name a destination past the last of " + destinations);
+        }
+        if ((plain.incompleteDestinations & ~incompleteDestinations) != 0) {
+            throw new IllegalArgumentException("incomplete destinations 0x" + Long.toHexString(incompleteDestinations)
+                    + " leave out failed destinations 0x" + Long.toHexString(plain.incompleteDestinations)
+                    + (readFailure != null ? " (a read failure leaves every destination incomplete)" : ""));
+        }
+        return new CopyResult(destinations, readFailure, writeFailures, cancelled, incompleteDestinations);
     }
 
     /**
@@ -89,9 +142,41 @@ public final class CopyResult {
         return index >= 0 && index < 64 && (writeErrors & (1L << index)) != 0;
     }
 
-    /** @return true when nothing failed */
+    /**
+     * @return true when nothing failed and the job was not cancelled: every destination holds
+     *         the whole source region (or zeros)
+     */
     public boolean isSuccess() {
-        return !readError && writeErrors == 0;
+        return !readError && writeErrors == 0 && !cancelled;
+    }
+
+    /**
+     * @return true if a {@linkplain CopyJob#cancel() cancel} stopped the job before every chunk
+     *         was copied; false for a job that ran to its end (errors or not)
+     * @since 1.3
+     */
+    public boolean cancelled() {
+        return cancelled;
+    }
+
+    /**
+     * @return bit {@code i} set when {@code dests[i]} does not hold the whole source region (or
+     *         zeros, for a zero job): a cancelled job with bytes left, a write or flush error on
+     *         that destination, a read error or a job stopped early by an error (every
+     *         destination); 0 for a successful job
+     * @since 1.3
+     */
+    public long incompleteDestinations() {
+        return incompleteDestinations;
+    }
+
+    /**
+     * @param index destination index
+     * @return true if {@code dests[index]} does not hold the whole source region
+     * @since 1.3
+     */
+    public boolean destinationIncomplete(int index) {
+        return index >= 0 && index < 64 && (incompleteDestinations & (1L << index)) != 0;
     }
 
     /** @return the first read failure, if any */
@@ -116,12 +201,14 @@ public final class CopyResult {
     @Override
     public boolean equals(Object o) {
         return o instanceof CopyResult r && r.readError == readError && r.writeErrors == writeErrors
-                && r.destinations == destinations;
+                && r.destinations == destinations && r.cancelled == cancelled
+                && r.incompleteDestinations == incompleteDestinations;
     }
 
     @Override
     public int hashCode() {
-        return Long.hashCode(writeErrors) * 31 + (readError ? 1 : 0);
+        return (Long.hashCode(writeErrors) * 31 + Long.hashCode(incompleteDestinations)) * 31
+                + (readError ? 1 : 0) + (cancelled ? 2 : 0);
     }
 
     @Override
@@ -130,7 +217,11 @@ public final class CopyResult {
             return "CopyResult[ok]";
         }
         StringBuilder s = new StringBuilder("CopyResult[");
+        if (cancelled) {
+            s.append("cancelled");
+        }
         if (readError) {
+            s.append(s.length() > 11 ? "; " : "");
             s.append("read error: ").append(readFailure.getMessage());
         }
         for (int i = 0; i < writeFailures.length; i++) {
@@ -138,6 +229,10 @@ public final class CopyResult {
                 s.append(s.length() > 11 ? "; " : "").append("dest[").append(i).append("]: ")
                         .append(writeFailures[i].getMessage());
             }
+        }
+        if (incompleteDestinations != 0) {
+            s.append(s.length() > 11 ? "; " : "").append("incomplete 0x")
+                    .append(Long.toHexString(incompleteDestinations));
         }
         return s.append(']').toString();
     }

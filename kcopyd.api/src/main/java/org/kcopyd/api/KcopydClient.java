@@ -23,7 +23,9 @@ import org.osgi.annotation.versioning.ProviderType;
  * <p><b>Completion.</b> Every accepted job completes exactly once: its callback runs on the
  * client's completion thread (never concurrently with another of this client's callbacks,
  * never on the submitting thread) and then the returned stage completes on that same
- * thread, so non-async dependent actions run there too.
+ * thread, so non-async dependent actions run there too. {@link #copyJob} and {@link #zeroJob}
+ * return a {@link CopyJob}: the same job with its progress and a cancel (which the kernel's
+ * kcopyd does not have).
  *
  * <p><b>Validation.</b> Submissions are checked before anything is read or written; a bad
  * request throws {@link IllegalArgumentException} naming the bad value and the limit (null
@@ -47,7 +49,8 @@ public interface KcopydClient extends AutoCloseable {
 
     /**
      * Copies the source region to every destination region: dm-kcopyd's {@code kcopyd_copy}.
-     * The source is read once; the destinations are written in parallel.
+     * The source is read once; the destinations are written in parallel. The same as
+     * {@link #copyJob copyJob(...)}{@code .result()}.
      *
      * @param <C>      the context type
      * @param from     the source region
@@ -61,7 +64,34 @@ public interface KcopydClient extends AutoCloseable {
      * @throws java.util.concurrent.RejectedExecutionException with {@link CopyFlag#NO_WAIT}
      *         (or from the completion thread) when the client's admission bound is reached
      */
-    <C> CompletionStage<CopyResult> copy(IoRegion from, List<IoRegion> dests, Set<CopyFlag> flags,
+    default <C> CompletionStage<CopyResult> copy(IoRegion from, List<IoRegion> dests, Set<CopyFlag> flags,
+            CopyCallback<? super C> callback, C context) {
+        return copyJob(from, dests, flags, callback, context).result();
+    }
+
+    /**
+     * Copies the source region to every destination region, as {@link #copy copy}, and returns
+     * a handle to the job: its progress ({@link CopyJob#bytesDone()} of
+     * {@link CopyJob#bytesTotal()}), {@link CopyJob#cancel()} and its result. Admission,
+     * validation and completion are those of {@code copy}. A cancelled job's callback is told
+     * every {@linkplain CopyResult#incompleteDestinations() incomplete destination} as a write
+     * error, so that code seeing only the callback never takes a cancelled copy for a whole one;
+     * the result tells a cancel from a failure.
+     *
+     * @param <C>      the context type
+     * @param from     the source region
+     * @param dests    1..maximum destination regions, each as long as {@code from}
+     * @param flags    job options, possibly empty
+     * @param callback called once on completion, or null to use only the job's result stage
+     * @param context  passed back to {@code callback}, may be null
+     * @return the accepted job
+     * @throws IllegalArgumentException if the request is invalid; nothing has been written
+     * @throws IllegalStateException if the client is closed
+     * @throws java.util.concurrent.RejectedExecutionException with {@link CopyFlag#NO_WAIT}
+     *         (or from the completion thread) when the client's admission bound is reached
+     * @since 1.3
+     */
+    <C> CopyJob copyJob(IoRegion from, List<IoRegion> dests, Set<CopyFlag> flags,
             CopyCallback<? super C> callback, C context);
 
     /**
@@ -79,7 +109,8 @@ public interface KcopydClient extends AutoCloseable {
     /**
      * Sets every destination region to zeros: dm-kcopyd's {@code zero}. Uses no page buffers:
      * one shared zero buffer, or the device's own write-zeroes command when every destination
-     * {@linkplain BlockDevice#supportsWriteZeroes() has one}.
+     * {@linkplain BlockDevice#supportsWriteZeroes() has one}. The same as
+     * {@link #zeroJob zeroJob(...)}{@code .result()}.
      *
      * @param <C>      the context type
      * @param dests    1..maximum destination regions
@@ -90,8 +121,29 @@ public interface KcopydClient extends AutoCloseable {
      * @throws IllegalArgumentException if the request is invalid; nothing has been written
      * @throws IllegalStateException if the client is closed
      */
-    <C> CompletionStage<CopyResult> zero(List<IoRegion> dests, Set<CopyFlag> flags,
-            CopyCallback<? super C> callback, C context);
+    default <C> CompletionStage<CopyResult> zero(List<IoRegion> dests, Set<CopyFlag> flags,
+            CopyCallback<? super C> callback, C context) {
+        return zeroJob(dests, flags, callback, context).result();
+    }
+
+    /**
+     * Sets every destination region to zeros, as {@link #zero zero}, and returns a handle to the
+     * job (progress, cancel, result; see {@link #copyJob copyJob}). Its
+     * {@link CopyJob#bytesTotal()} is the destination regions' length.
+     *
+     * @param <C>      the context type
+     * @param dests    1..maximum destination regions
+     * @param flags    job options, possibly empty
+     * @param callback called once on completion (read error always false), or null
+     * @param context  passed back to {@code callback}
+     * @return the accepted job
+     * @throws IllegalArgumentException if the request is invalid; nothing has been written
+     * @throws IllegalStateException if the client is closed
+     * @throws java.util.concurrent.RejectedExecutionException with {@link CopyFlag#NO_WAIT}
+     *         (or from the completion thread) when the client's admission bound is reached
+     * @since 1.3
+     */
+    <C> CopyJob zeroJob(List<IoRegion> dests, Set<CopyFlag> flags, CopyCallback<? super C> callback, C context);
 
     /**
      * Prepares a caller-made completion: dm-kcopyd's {@code prepare_callback}. The caller
@@ -121,8 +173,8 @@ public interface KcopydClient extends AutoCloseable {
 
     /**
      * Closes the client: dm-kcopyd's {@code kcopyd_client_destroy}, made safe. New submissions
-     * fail with {@link IllegalStateException}; jobs already accepted run to completion and
-     * report; then the completion thread ends and the pages are released. Blocks until then,
+     * fail with {@link IllegalStateException}; jobs already accepted run to completion (or, if
+     * cancelled, to their stop) and report; then the completion thread ends and the pages are released. Blocks until then,
      * unless called from the completion thread itself (then it returns at once and the
      * client finishes closing after the callback returns). Idempotent.
      */

@@ -20,7 +20,12 @@
  * and sparse copies: {@link org.kcopyd.api.BlockDevice#extents} (where a device's data is,
  * {@link org.kcopyd.api.Extent}) and the job options {@link org.kcopyd.api.CopyFlag#SPARSE} and
  * {@link org.kcopyd.api.CopyFlag#SPARSE_ALWAYS}.
+ *
+ * <p>1.3.0 adds per-job handles: {@link org.kcopyd.api.KcopydClient#copyJob} and
+ * {@link org.kcopyd.api.KcopydClient#zeroJob} return a {@link org.kcopyd.api.CopyJob} (progress
+ * in bytes, cancel, result), and {@link org.kcopyd.api.CopyResult} says whether a job was
+ * cancelled and which destinations are incomplete.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.2.0")
+@org.osgi.annotation.versioning.Version("1.3.0")
 package org.kcopyd.api;

@@ -89,6 +89,7 @@ final class ChunkScheduler {
                 failed = true;
             }
         }
+        job.chunkEnded(subJob.sectors, !failed);
         subJob.readFailure = null;
         Arrays.fill(subJob.writeFailures, null);
         if (failed && !job.ignoreError) {
@@ -110,6 +111,25 @@ final class ChunkScheduler {
      * retire now; those still doing I/O retire when they return.
      */
     void stopped(Job job) {
+        releaseTurns(job);
+    }
+
+    /**
+     * The job was cancelled ({@link Job#stopped} already set): its sub-jobs waiting for pages
+     * (which hold none) and those waiting for their turn to write (whose pages go back) retire
+     * now; those doing I/O retire when they return. The last one out ends the job's I/O.
+     */
+    void cancel(Job job) {
+        int queued = pagesQueue.size();
+        for (int i = 0; i < queued; i++) {
+            SubJob subJob = pagesQueue.pollFirst();
+            if (subJob.job == job) {
+                releasePages(subJob);
+                retire(subJob);
+            } else {
+                pagesQueue.addLast(subJob);
+            }
+        }
         releaseTurns(job);
     }
 

@@ -20,6 +20,7 @@ import java.util.function.Consumer;
 import org.kcopyd.api.ClientStatistics;
 import org.kcopyd.api.CopyCallback;
 import org.kcopyd.api.CopyFlag;
+import org.kcopyd.api.CopyJob;
 import org.kcopyd.api.CopyResult;
 import org.kcopyd.api.IoRegion;
 import org.kcopyd.api.KcopydClient;
@@ -45,6 +46,7 @@ final class Client implements KcopydClient {
     private final int maxDestinations;
 
     private final SubJob.Owner subJobOwner = new SubJobOwner();
+    private final Job.Canceller canceller = job -> post(new WorkerEvent.CancelRequested(job));
     private final ConcurrentLinkedQueue<WorkerEvent> inbox = new ConcurrentLinkedQueue<>();
     private final Thread worker;
     private volatile boolean parked;
@@ -116,7 +118,7 @@ final class Client implements KcopydClient {
     // ---- submission (any thread) ----
 
     @Override
-    public <C> CompletionStage<CopyResult> copy(IoRegion from, List<IoRegion> dests, Set<CopyFlag> flags,
+    public <C> CopyJob copyJob(IoRegion from, List<IoRegion> dests, Set<CopyFlag> flags,
             CopyCallback<? super C> callback, C context) {
         if (from == null) {
             throw new IllegalArgumentException("source region is null");
@@ -127,14 +129,14 @@ final class Client implements KcopydClient {
     }
 
     @Override
-    public <C> CompletionStage<CopyResult> zero(List<IoRegion> dests, Set<CopyFlag> flags,
+    public <C> CopyJob zeroJob(List<IoRegion> dests, Set<CopyFlag> flags,
             CopyCallback<? super C> callback, C context) {
         IoRegion[] targets = JobValidator.destinations(dests, maxDestinations, -1);
         JobValidator.check(null, targets);
         return submit(Job.Kind.ZERO, null, targets, flags, callback, context);
     }
 
-    private <C> CompletionStage<CopyResult> submit(Job.Kind kind, IoRegion from, IoRegion[] targets,
+    private <C> Job submit(Job.Kind kind, IoRegion from, IoRegion[] targets,
             Set<CopyFlag> flags, CopyCallback<? super C> callback, C context) {
         Objects.requireNonNull(flags, "flags is null (pass an empty set)");
         boolean writeSeq = flags.contains(CopyFlag.WRITE_SEQ);
@@ -143,11 +145,11 @@ final class Client implements KcopydClient {
         }
         Job job = new Job(kind, from, targets, flags.contains(CopyFlag.IGNORE_ERROR), writeSeq,
                 flags.contains(CopyFlag.FLUSH), flags.contains(CopyFlag.SPARSE), flags.contains(CopyFlag.SPARSE_ALWAYS),
-                notifier(callback, context));
+                notifier(callback, context), canceller);
         admit(flags.contains(CopyFlag.NO_WAIT));
         waiting.incrementAndGet();
         post(job);
-        return job.future;
+        return job;
     }
 
     @Override
@@ -159,7 +161,9 @@ final class Client implements KcopydClient {
     }
 
     private static <C> Consumer<CopyResult> notifier(CopyCallback<? super C> callback, C context) {
-        return callback == null ? null : r -> callback.completed(r.readError(), r.writeErrors(), context);
+        // A cancelled job's incomplete destinations are reported as failed: the callback has no other way to say it.
+        return callback == null ? null : r -> callback.completed(r.readError(),
+                r.cancelled() ? r.writeErrors() | r.incompleteDestinations() : r.writeErrors(), context);
     }
 
     private void admit(boolean noWait) {
@@ -337,6 +341,8 @@ final class Client implements KcopydClient {
                 done.job().result = done.result();
                 finish(done.job());
             }
+        } else if (event instanceof WorkerEvent.CancelRequested cancel) {
+            onCancel(cancel.job());
         } else if (event instanceof WorkerEvent.Close) {
             closing = true;
         } else if (event instanceof WorkerEvent.Abort) {
@@ -350,6 +356,20 @@ final class Client implements KcopydClient {
         if (job.kind != Job.Kind.PREPARED) {
             scheduler.add(job);
         }
+    }
+
+    /**
+     * Stops a job on cancel: no further chunk is handed out, its sub-jobs waiting for pages or for
+     * their turn retire now, those doing I/O when they return; the last one out ends the job. A job
+     * already decided, or stopped by an error or an abort, is left as it is.
+     */
+    private void onCancel(Job job) {
+        if (job.finished || job.stopped) {
+            return;
+        }
+        job.stopped = true;
+        job.cancelStopped = true;
+        scheduler.cancel(job);
     }
 
     private void abortJobs() {
@@ -481,7 +501,8 @@ final class Client implements KcopydClient {
 
         @Override
         public void ioDone(Job job) {
-            if (job.flush) {
+            // A job cancelled before any chunk ended wrote nothing: nothing to flush.
+            if (job.flush && !(job.cancelStopped && job.endedSectors == 0)) {
                 flushDestinations(job);
             } else {
                 finish(job);

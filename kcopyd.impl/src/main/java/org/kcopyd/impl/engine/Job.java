@@ -1,8 +1,13 @@
 package org.kcopyd.impl.engine;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
 
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.CopyJob;
 import org.kcopyd.api.CopyResult;
 import org.kcopyd.api.IoRegion;
 
@@ -11,8 +16,32 @@ import org.kcopyd.api.IoRegion;
  * after construction are only touched by the client's worker thread, which hands out chunks
  * to sub-jobs, merges their outcomes and delivers the completion. Posted to the worker, it is
  * the event "accepted".
+ *
+ * <p>A copy or zero job is also its own {@link CopyJob} handle (no further object per job):
+ * {@link #bytesDone()} reads a field the worker publishes with a release store per chunk, and
+ * {@link #cancel()} sets a flag with one compare-and-set and posts a {@link WorkerEvent.CancelRequested};
+ * the worker stops the job (see {@link ChunkScheduler#cancel}). Prepared completions are never
+ * handed out as handles.
  */
-final class Job implements WorkerEvent {
+final class Job implements WorkerEvent, CopyJob {
+
+    /** Where {@link #cancel()} posts its request: the client's worker. */
+    interface Canceller {
+        void cancelRequested(Job job);
+    }
+
+    private static final VarHandle DONE_BYTES;
+    private static final VarHandle CANCEL_REQUESTED;
+
+    static {
+        try {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            DONE_BYTES = lookup.findVarHandle(Job.class, "doneBytes", long.class);
+            CANCEL_REQUESTED = lookup.findVarHandle(Job.class, "cancelRequested", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     enum Kind { COPY, ZERO, PREPARED }
 
@@ -27,6 +56,7 @@ final class Job implements WorkerEvent {
     /** {@link org.kcopyd.api.CopyFlag#SPARSE_ALWAYS} in effect. */
     final boolean sparseAlways;
     final Consumer<CopyResult> callback;
+    private final Canceller canceller;
     final CompletableFuture<CopyResult> future = new CompletableFuture<>();
     /** Length of the job in sectors (0 for a prepared completion). */
     final long count;
@@ -50,6 +80,17 @@ final class Job implements WorkerEvent {
     /** Sparse: each destination's extents, shared by the sub-jobs (null otherwise). */
     final ExtentCache[] destExtents;
 
+    /** Bytes of chunks done on every destination without error; written by the worker only (release). */
+    @SuppressWarnings("unused") // through DONE_BYTES
+    private long doneBytes;
+    /** cancel() returned true; set once, from any thread. */
+    @SuppressWarnings("unused") // through CANCEL_REQUESTED
+    private volatile boolean cancelRequested;
+    /** Sectors of chunks whose I/O ended (with or without errors): what the job covered. */
+    long endedSectors;
+    /** The worker stopped handing out chunks because of a cancel (not an error, not an abort). */
+    boolean cancelStopped;
+
     Throwable readFailure;
     final Throwable[] writeFailures;
     CopyResult result;
@@ -59,16 +100,18 @@ final class Job implements WorkerEvent {
 
     Job(Kind kind, IoRegion source, IoRegion[] dests, boolean ignoreError, boolean writeSeq, boolean flush,
             Consumer<CopyResult> callback) {
-        this(kind, source, dests, ignoreError, writeSeq, flush, false, false, callback);
+        this(kind, source, dests, ignoreError, writeSeq, flush, false, false, callback, null);
     }
 
     /**
      * @param sparse       SPARSE asked for: in effect for a copy without WRITE_SEQ (a sequential
      *                     device must get every write in order)
      * @param sparseAlways SPARSE_ALWAYS asked for (implies sparse)
+     * @param canceller    where {@link #cancel()} posts its request; null for a job never handed out
      */
     Job(Kind kind, IoRegion source, IoRegion[] dests, boolean ignoreError, boolean writeSeq, boolean flush,
-            boolean sparse, boolean sparseAlways, Consumer<CopyResult> callback) {
+            boolean sparse, boolean sparseAlways, Consumer<CopyResult> callback, Canceller canceller) {
+        this.canceller = canceller;
         this.kind = kind;
         this.source = source;
         this.dests = dests;
@@ -114,7 +157,81 @@ final class Job implements WorkerEvent {
         }
     }
 
+    /** Worker: a chunk of {@code sectors} ended; {@code clean} when it was read and written everywhere. */
+    void chunkEnded(int sectors, boolean clean) {
+        endedSectors += sectors;
+        if (clean) {
+            DONE_BYTES.setRelease(this, (long) DONE_BYTES.get(this) + (long) sectors * BlockDevice.SECTOR_SIZE);
+        }
+    }
+
+    /**
+     * Worker: the outcome. A destination is incomplete when its write failed, when the read
+     * failed (every one), or when the job ended with part of its region never covered (stopped by
+     * a cancel or an error: every one).
+     */
     CopyResult buildResult() {
-        return CopyResult.of(dests.length, readFailure, writeFailures);
+        long all = dests.length == 64 ? -1L : (1L << dests.length) - 1;
+        boolean covered = endedSectors >= count;
+        long incomplete = 0;
+        if (readFailure != null || !covered) {
+            incomplete = all;
+        } else {
+            for (int i = 0; i < writeFailures.length; i++) {
+                if (writeFailures[i] != null) {
+                    incomplete |= 1L << i;
+                }
+            }
+        }
+        if (incomplete == 0 && !cancelStopped) {
+            // The common case: one result, no extra checks.
+            return CopyResult.of(dests.length, readFailure, writeFailures);
+        }
+        return CopyResult.of(dests.length, readFailure, writeFailures, cancelStopped && !covered, incomplete);
+    }
+
+    // ---- CopyJob (any thread) ----
+
+    @Override
+    public long bytesTotal() {
+        return count * BlockDevice.SECTOR_SIZE;
+    }
+
+    @Override
+    public long bytesDone() {
+        return (long) DONE_BYTES.getAcquire(this);
+    }
+
+    @Override
+    public boolean cancel() {
+        if (canceller == null) {
+            throw new IllegalStateException("a " + kind + " job has no handle to cancel");
+        }
+        if (future.isDone() || !CANCEL_REQUESTED.compareAndSet(this, false, true)) {
+            return false;
+        }
+        canceller.cancelRequested(this);
+        return true;
+    }
+
+    @Override
+    public boolean isCancelRequested() {
+        return cancelRequested;
+    }
+
+    @Override
+    public boolean isDone() {
+        return future.isDone();
+    }
+
+    @Override
+    public CompletionStage<CopyResult> result() {
+        return future;
+    }
+
+    @Override
+    public String toString() {
+        return "CopyJob[" + kind + ", " + bytesDone() + " of " + bytesTotal() + " bytes"
+                + (cancelRequested ? ", cancel requested" : "") + (future.isDone() ? ", done" : "") + "]";
     }
 }

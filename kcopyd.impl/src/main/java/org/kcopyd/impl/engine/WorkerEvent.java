@@ -7,11 +7,12 @@ import org.kcopyd.api.CopyResult;
 /**
  * What a client's worker is told through its inbox. Submitters post accepted {@link Job}s,
  * flush requests and prepared completions; I/O threads post {@link SubJob}s whose I/O ended and
- * flushed destinations; closing posts {@link Close} and {@link Abort}. A job and a sub-job are
- * their own events so that the steady stream of them costs no further object.
+ * flushed destinations; a cancel posts {@link CancelRequested}; closing posts {@link Close} and
+ * {@link Abort}. A job and a sub-job are their own events so that the steady stream of them costs
+ * no further object.
  */
 sealed interface WorkerEvent permits Job, SubJob, WorkerEvent.FlushRequested, WorkerEvent.FlushDone,
-        WorkerEvent.PreparedDone, WorkerEvent.Close, WorkerEvent.Abort {
+        WorkerEvent.PreparedDone, WorkerEvent.CancelRequested, WorkerEvent.Close, WorkerEvent.Abort {
 
     /** flush() was called: complete the future once every job accepted before it is delivered. */
     record FlushRequested(CompletableFuture<Void> future) implements WorkerEvent {
@@ -23,6 +24,10 @@ sealed interface WorkerEvent permits Job, SubJob, WorkerEvent.FlushRequested, Wo
 
     /** The caller completed a prepared completion: deliver it in order with real jobs. */
     record PreparedDone(Job job, CopyResult result) implements WorkerEvent {
+    }
+
+    /** {@link Job#cancel()} was called: stop handing out the job's chunks and end it once its I/O is over. */
+    record CancelRequested(Job job) implements WorkerEvent {
     }
 
     /** The client is closed: finish the accepted jobs, then end the worker. */

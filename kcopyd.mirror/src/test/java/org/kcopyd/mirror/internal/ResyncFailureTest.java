@@ -28,6 +28,7 @@ import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.ClientStatistics;
 import org.kcopyd.api.CopyCallback;
 import org.kcopyd.api.CopyFlag;
+import org.kcopyd.api.CopyJob;
 import org.kcopyd.api.CopyResult;
 import org.kcopyd.api.IoRegion;
 import org.kcopyd.api.KcopydClient;
@@ -231,9 +232,25 @@ class ResyncFailureTest {
         }
 
         @Override
+        public <C> CopyJob copyJob(IoRegion from, List<IoRegion> dests, Set<CopyFlag> flags,
+                CopyCallback<? super C> callback, C context) {
+            RuntimeException fault = faults.apply(attempts.incrementAndGet());
+            if (fault != null) {
+                throw fault;
+            }
+            return inner.copyJob(from, dests, flags, callback, context);
+        }
+
+        @Override
         public <C> CompletionStage<CopyResult> zero(List<IoRegion> dests, Set<CopyFlag> flags,
                 CopyCallback<? super C> callback, C context) {
             return inner.zero(dests, flags, callback, context);
+        }
+
+        @Override
+        public <C> CopyJob zeroJob(List<IoRegion> dests, Set<CopyFlag> flags, CopyCallback<? super C> callback,
+                C context) {
+            return inner.zeroJob(dests, flags, callback, context);
         }
 
         @Override
