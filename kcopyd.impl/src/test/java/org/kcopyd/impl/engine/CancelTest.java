@@ -272,6 +272,31 @@ class CancelTest {
     }
 
     @Test
+    void aCancelledWriteSeqJobDropsTheChunksWaitingForTheirTurnAndFreesTheirPages() throws Exception {
+        KcopydClient client = client(64);
+        MemoryBlockDevice source = random("src", SIZE, 10);
+        MemoryBlockDevice dest = patterned("dst", SIZE);
+        byte[] before = content(dest);
+        // The first chunk is written, the second's write is held: the chunks read after it wait their turn.
+        HoldingDevice held = new HoldingDevice(dest, Set.of(HoldingDevice.Op.WRITE), 1);
+        CopyJob job = client.copyJob(IoRegion.whole(source), List.of(IoRegion.whole(held)),
+                EnumSet.of(CopyFlag.WRITE_SEQ), null, null);
+        await().atMost(WAIT).until(() -> held.held() == 1 && client.statistics().pagesInUse() == 64);
+        assertThat(job.cancel()).isTrue();
+        held.open();
+
+        CopyResult r = result(job);
+        assertThat(r.cancelled()).isTrue();
+        assertThat(r.incompleteDestinations()).isEqualTo(1);
+        BitSet written = held.writtenSectors();
+        assertThat(written.cardinality()).as("only the written chunk and the held one").isEqualTo(2 * CHUNK);
+        assertThat(written.nextClearBit(0)).isEqualTo(2 * CHUNK);
+        assertThat(job.bytesDone()).isEqualTo(2L * CHUNK * BlockDevice.SECTOR_SIZE);
+        assertOnly(content(dest), written, content(source), before, "dst");
+        assertThat(client.statistics().pagesInUse()).isZero();
+    }
+
+    @Test
     void aCancelledZeroJobStopsLikeACopy() throws Exception {
         KcopydClient client = client(64);
         MemoryBlockDevice dest = patterned("dst", SIZE);
