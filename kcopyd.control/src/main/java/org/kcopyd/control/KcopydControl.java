@@ -1,0 +1,102 @@
+package org.kcopyd.control;
+
+import java.util.List;
+import java.util.Map;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * The daemon's control operations, one service for every caller (the HTTP control API, the command
+ * line): the same checks and the same words whoever asks. Snapshots and exports are Config Admin
+ * factory configurations ({@code org.kcopyd.snapshot}, {@code org.kcopyd.nbd.export}); what is
+ * reported is read from them and from the services their components register, never kept here.
+ *
+ * <p>Operations that change something return once the change has taken effect (the snapshot is
+ * active, the export listens, the configuration is gone, the engine has applied its settings), or
+ * throw after at most {@link #WAIT_SECONDS} s; a refused or failed creation leaves nothing behind.
+ * Changes are made one at a time; reads run concurrently. Every method throws
+ * {@link ControlException} with the kind and a message naming the value and the limit.
+ */
+@ProviderType
+public interface KcopydControl {
+
+    /** The longest an operation waits for its change to take effect, in seconds. */
+    int WAIT_SECONDS = 30;
+
+    /** @return the engine's configuration and what is configured */
+    ControlStatus status();
+
+    /** @return every configured snapshot, sorted by name */
+    List<SnapshotView> snapshots();
+
+    /**
+     * @param name the snapshot's name
+     * @return the snapshot
+     * @throws ControlException {@code NOT_FOUND}, {@code BAD_REQUEST} for a name against the rule
+     */
+    SnapshotView snapshot(String name);
+
+    /**
+     * Takes a snapshot: checks the request as the command line does, writes its configuration and
+     * waits until it is active.
+     *
+     * @param request what to make
+     * @return the active snapshot
+     * @throws ControlException {@code BAD_REQUEST} (a value against the rules, or refused by the snapshot
+     *         component), {@code CONFLICT} (name taken, COW store in use), {@code UNAVAILABLE}, {@code FAILED}
+     */
+    SnapshotView createSnapshot(SnapshotRequest request);
+
+    /**
+     * Removes a snapshot's configuration (its COW store file stays) and waits until it is closed.
+     *
+     * @param name the snapshot's name
+     * @throws ControlException {@code NOT_FOUND}, {@code CONFLICT} while an export serves it or its origin
+     */
+    void removeSnapshot(String name);
+
+    /** @return every configured NBD export, sorted by name */
+    List<ExportView> exports();
+
+    /**
+     * @param name the export's name
+     * @return the export
+     * @throws ControlException {@code NOT_FOUND}
+     */
+    ExportView export(String name);
+
+    /**
+     * Adds an NBD export and waits until it listens.
+     *
+     * @param request what to export where
+     * @return the export
+     * @throws ControlException {@code BAD_REQUEST}, {@code NOT_FOUND} (no such snapshot or mirror),
+     *         {@code CONFLICT} (name taken, device in use or not active), {@code UNAVAILABLE}, {@code FAILED}
+     */
+    ExportView createExport(ExportRequest request);
+
+    /**
+     * Removes an export (its clients are disconnected) and waits until it is closed.
+     *
+     * @param name the export's name
+     * @throws ControlException {@code NOT_FOUND}
+     */
+    void removeExport(String name);
+
+    /**
+     * @return the engine's effective configuration and the latest refusal
+     * @throws ControlException {@code UNAVAILABLE} when no engine runs
+     */
+    EngineConfiguration engineConfiguration();
+
+    /**
+     * Changes some of the engine's settings (the others keep their stored values) and waits until
+     * the engine has applied them.
+     *
+     * @param changes setting names and values (numbers, booleans for {@code directIo})
+     * @return the configuration now in effect
+     * @throws ControlException {@code BAD_REQUEST} naming the refused value and its limit (nothing is
+     *         stored then), {@code UNAVAILABLE}, {@code FAILED}
+     */
+    EngineConfiguration updateEngineConfiguration(Map<String, Object> changes);
+}

@@ -1,0 +1,157 @@
+package org.kcopyd.control.internal.http;
+
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonNull;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonPrimitive;
+
+import org.kcopyd.control.ControlStatus;
+import org.kcopyd.control.EngineConfiguration;
+import org.kcopyd.control.ExportView;
+import org.kcopyd.control.SnapshotView;
+
+/**
+ * The API's documents (CONTROL-API.md), built field by field: the names are the API's, stable,
+ * whatever the Java records are called. Nulls are written (a field is always present). Stateless.
+ */
+final class JsonViews {
+
+    private static final Gson GSON = new GsonBuilder().serializeNulls().disableHtmlEscaping().create();
+
+    private JsonViews() {
+    }
+
+    static String text(JsonElement e) {
+        return GSON.toJson(e);
+    }
+
+    static JsonObject error(String code, String message) {
+        JsonObject inner = new JsonObject();
+        inner.addProperty("code", code);
+        inner.addProperty("message", message);
+        JsonObject o = new JsonObject();
+        o.add("error", inner);
+        return o;
+    }
+
+    static JsonObject removed(String name) {
+        JsonObject o = new JsonObject();
+        o.addProperty("removed", name);
+        return o;
+    }
+
+    static <T> JsonObject list(String field, List<T> items, Function<T, JsonObject> each) {
+        JsonArray a = new JsonArray();
+        items.forEach(i -> a.add(each.apply(i)));
+        JsonObject o = new JsonObject();
+        o.add(field, a);
+        return o;
+    }
+
+    static JsonObject snapshot(SnapshotView s) {
+        JsonObject o = new JsonObject();
+        o.addProperty("name", s.name());
+        o.addProperty("origin", s.origin());
+        o.addProperty("cowStore", s.cowStore());
+        o.addProperty("chunkSectors", s.chunkSectors());
+        o.addProperty("state", s.state());
+        o.addProperty("invalidReason", s.invalidReason());
+        o.addProperty("chunksUsed", s.chunksUsed());
+        o.addProperty("chunksCapacity", s.chunksCapacity());
+        o.addProperty("cowStoreId", s.cowStoreId());
+        o.addProperty("device", s.device());
+        o.addProperty("originDevice", s.originDevice());
+        return o;
+    }
+
+    static JsonObject export(ExportView e) {
+        JsonObject o = new JsonObject();
+        o.addProperty("name", e.name());
+        o.addProperty("device", e.device());
+        o.addProperty("socket", e.socket());
+        o.addProperty("listen", e.listen());
+        o.addProperty("readOnly", e.readOnly());
+        o.addProperty("tls", e.tls());
+        o.addProperty("connections", e.connections());
+        o.addProperty("state", e.state());
+        o.addProperty("reason", e.reason());
+        o.addProperty("uri", e.uri());
+        return o;
+    }
+
+    static JsonObject config(EngineConfiguration c) {
+        JsonObject o = new JsonObject();
+        o.addProperty("pid", c.pid());
+        o.add("configuration", map(c.configuration()));
+        if (c.refused() == null) {
+            o.add("refused", JsonNull.INSTANCE);
+        } else {
+            JsonObject r = new JsonObject();
+            r.addProperty("reason", c.refused().reason());
+            r.add("properties", map(c.refused().properties()));
+            o.add("refused", r);
+        }
+        return o;
+    }
+
+    static JsonObject status(DaemonInfo d, ControlStatus s) {
+        JsonObject o = new JsonObject();
+        o.addProperty("version", d.version());
+        o.addProperty("stateDirectory", d.stateDirectory());
+        o.addProperty("pid", d.pid());
+        o.addProperty("startedAt", DateTimeFormatter.ISO_INSTANT.format(d.startedAt().truncatedTo(ChronoUnit.SECONDS)));
+        if (s.engine() == null) {
+            o.add("engine", JsonNull.INSTANCE);
+        } else {
+            JsonObject engine = config(s.engine());
+            engine.remove("pid");
+            if (engine.get("refused").isJsonObject()) {
+                engine.getAsJsonObject("refused").remove("properties");
+            }
+            o.add("engine", engine);
+        }
+        // Not published by any bundle yet (see CONTROL-API.md): present, and null, rather than a made-up value.
+        o.add("clients", JsonNull.INSTANCE);
+        o.addProperty("snapshots", s.snapshots());
+        o.addProperty("mirrors", s.mirrors());
+        o.addProperty("exports", s.exports());
+        o.add("connections", JsonNull.INSTANCE);
+        o.add("jobs", JsonNull.INSTANCE);
+        return o;
+    }
+
+    private static JsonObject map(Map<String, Object> values) {
+        JsonObject o = new JsonObject();
+        values.forEach((k, v) -> o.add(k, value(v)));
+        return o;
+    }
+
+    private static JsonElement value(Object v) {
+        if (v == null) {
+            return JsonNull.INSTANCE;
+        }
+        if (v instanceof Boolean b) {
+            return new JsonPrimitive(b);
+        }
+        if (v instanceof Number n) {
+            return new JsonPrimitive(n);
+        }
+        if (v.getClass().isArray() && v instanceof Object[] a) {
+            JsonArray array = new JsonArray();
+            for (Object x : a) {
+                array.add(value(x));
+            }
+            return array;
+        }
+        return new JsonPrimitive(v.toString());
+    }
+}

@@ -1,0 +1,172 @@
+package org.kcopyd.control.internal.service;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Dictionary;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.kcopyd.control.ControlException;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
+
+/**
+ * Snapshots and exports are factory configurations found by their {@code name} property: finding,
+ * listing, creating (and waiting for the component to activate) and deleting them (and waiting for
+ * the component to go). Thread-safe; the callers serialize changes.
+ */
+final class Configurations {
+
+    private final ConfigurationAdmin admin;
+    private final ServiceComponentRuntime scr;
+    private final Duration wait;
+
+    Configurations(ConfigurationAdmin admin, ServiceComponentRuntime scr, Duration wait) {
+        this.admin = admin;
+        this.scr = scr;
+        this.wait = wait;
+    }
+
+    ServiceComponentRuntime scr() {
+        return scr;
+    }
+
+    ConfigurationAdmin admin() {
+        return admin;
+    }
+
+    /** @return the configuration of that factory PID and name, or null */
+    Configuration find(String factoryPid, String name) {
+        Configuration[] found = list("(&(service.factoryPid=" + escape(factoryPid) + ")(name=" + escape(name) + "))");
+        return found.length == 0 ? null : found[0];
+    }
+
+    /** @return every configuration of that factory PID */
+    List<Configuration> all(String factoryPid) {
+        return new ArrayList<>(List.of(list("(service.factoryPid=" + escape(factoryPid) + ")")));
+    }
+
+    private Configuration[] list(String filter) {
+        try {
+            Configuration[] found = admin.listConfigurations(filter);
+            return found == null ? new Configuration[0] : found;
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalStateException("filter " + filter + ": " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw ControlException.failed("cannot list the configurations: " + e.getMessage());
+        }
+    }
+
+    /** A value as an LDAP filter must spell it (RFC 4515): {@code *}, {@code (}, {@code )} and {@code \} are literal. */
+    static String escape(String value) {
+        StringBuilder b = new StringBuilder(value.length());
+        for (char c : value.toCharArray()) {
+            if (c == '*' || c == '(' || c == ')' || c == '\\' || c == '\0') {
+                b.append('\\');
+            }
+            b.append(c);
+        }
+        return b.toString();
+    }
+
+    /** @return the configuration's properties now as a map (Config Admin's own aside), or null when it is gone */
+    static Map<String, Object> properties(Configuration c) {
+        Dictionary<String, Object> d = dictionary(c);
+        if (d == null) {
+            return null;
+        }
+        Map<String, Object> map = new HashMap<>();
+        for (String key : Collections.list(d.keys())) {
+            if (!key.startsWith("service.") && !key.startsWith(":")) {
+                map.put(key, d.get(key));
+            }
+        }
+        return map;
+    }
+
+    /** @return the configuration's dictionary now, or null when it is gone */
+    static Dictionary<String, Object> dictionary(Configuration c) {
+        try {
+            return c.getProperties();
+        } catch (IllegalStateException deleted) {
+            return null;
+        }
+    }
+
+    /** @return what DS did with the configuration now */
+    ComponentOutcomes.Outcome outcome(Configuration c) {
+        return ComponentOutcomes.of(scr, c.getPid(), dictionary(c));
+    }
+
+    /**
+     * Creates a factory configuration and waits until Declarative Services has activated its
+     * component. When it fails to activate, or is not active in time, the configuration is deleted
+     * again (nothing is left behind) and the reason is thrown.
+     *
+     * @param kind "snapshot" or "export", for messages
+     * @return the new configuration, its component active
+     * @throws ControlException BAD_REQUEST when the component refused the values, CONFLICT when a file
+     *         or address is in use, FAILED otherwise
+     */
+    Configuration create(String factoryPid, String kind, String name, Dictionary<String, ?> properties) {
+        Configuration created;
+        ComponentOutcomes.Outcome outcome;
+        try {
+            created = admin.createFactoryConfiguration(factoryPid, "?");
+        } catch (IOException e) {
+            throw ControlException.failed(kind + " '" + name + "' not created: " + e.getMessage());
+        }
+        try {
+            created.update(properties);
+            outcome = ComponentOutcomes.await(scr, created.getPid(), () -> dictionary(created), wait);
+        } catch (IOException | RuntimeException e) {
+            deleteQuietly(created);
+            throw ControlException.failed(kind + " '" + name + "' not created: " + e.getMessage());
+        }
+        if (outcome.state() == ComponentOutcomes.State.ACTIVE) {
+            return created;
+        }
+        deleteQuietly(created);
+        String message = kind + " '" + name + "' not created: " + Text.printable(outcome.reason());
+        if (outcome.refused()) {
+            throw ControlException.badRequest(message);
+        }
+        if (outcome.inUse()) {
+            throw ControlException.conflict(message);
+        }
+        throw ControlException.failed(message);
+    }
+
+    /**
+     * Deletes a configuration and waits until its component has been deactivated.
+     *
+     * @param kind "snapshot" or "export", for messages
+     */
+    void delete(Configuration c, String kind, String name) {
+        String pid = c.getPid();
+        try {
+            c.delete();
+        } catch (IOException e) {
+            throw ControlException.failed(kind + " '" + name + "' not removed: " + e.getMessage());
+        } catch (IllegalStateException gone) {
+            // Deleted meanwhile by someone else: gone either way.
+        }
+        if (!ComponentOutcomes.awaitGone(scr, pid, wait)) {
+            throw ControlException.failed(kind + " '" + name + "': its configuration is deleted but its component "
+                    + "has not closed within " + wait.toSeconds() + " s");
+        }
+    }
+
+    private static void deleteQuietly(Configuration c) {
+        try {
+            c.delete();
+        } catch (IOException | IllegalStateException e) {
+            // Already gone: nothing left behind.
+        }
+    }
+}

@@ -1,0 +1,136 @@
+package org.kcopyd.control.internal.service;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+
+import org.kcopyd.control.ControlException;
+import org.kcopyd.control.ControlStatus;
+import org.kcopyd.control.EngineConfiguration;
+import org.kcopyd.control.ExportRequest;
+import org.kcopyd.control.ExportView;
+import org.kcopyd.control.KcopydControl;
+import org.kcopyd.control.SnapshotRequest;
+import org.kcopyd.control.SnapshotView;
+import org.kcopyd.mirror.Mirror;
+import org.kcopyd.nbd.NbdConfig;
+import org.kcopyd.snapshot.Snapshot;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
+
+/**
+ * The {@link KcopydControl} service: snapshots, exports and the engine's configuration through
+ * Config Admin and the kcopyd services. Changes are made one at a time (a lock, so that "the name
+ * is free" still holds when the configuration is written); reads run concurrently.
+ */
+@Component(service = KcopydControl.class)
+public final class ControlService implements KcopydControl {
+
+    private final Snapshots snapshots;
+    private final Exports exports;
+    private final Engine engine;
+    private final Configurations configurations;
+    private final ReentrantLock changes = new ReentrantLock();
+
+    @Activate
+    public ControlService(BundleContext context, @Reference ConfigurationAdmin admin,
+            @Reference ServiceComponentRuntime scr) {
+        this(context, admin, scr, Duration.ofSeconds(WAIT_SECONDS));
+    }
+
+    ControlService(BundleContext context, ConfigurationAdmin admin, ServiceComponentRuntime scr, Duration wait) {
+        Services services = new Services(context);
+        configurations = new Configurations(admin, scr, wait);
+        snapshots = new Snapshots(configurations, services, wait);
+        exports = new Exports(configurations, services, snapshots, wait);
+        engine = new Engine(services, admin, wait);
+    }
+
+    @Override
+    public ControlStatus status() {
+        EngineConfiguration e;
+        try {
+            e = engine.get();
+        } catch (ControlException unavailable) {
+            e = null;
+        }
+        return new ControlStatus(e, configurations.all(Snapshot.FACTORY_PID).size(),
+                configurations.all(Mirror.FACTORY_PID).size(), configurations.all(NbdConfig.EXPORT_FACTORY_PID).size());
+    }
+
+    @Override
+    public List<SnapshotView> snapshots() {
+        return snapshots.list();
+    }
+
+    @Override
+    public SnapshotView snapshot(String name) {
+        return snapshots.get(name);
+    }
+
+    @Override
+    public SnapshotView createSnapshot(SnapshotRequest request) {
+        return changing(() -> snapshots.create(request));
+    }
+
+    @Override
+    public void removeSnapshot(String name) {
+        changing(() -> {
+            snapshots.remove(name, exports);
+            return null;
+        });
+    }
+
+    @Override
+    public List<ExportView> exports() {
+        return exports.list();
+    }
+
+    @Override
+    public ExportView export(String name) {
+        return exports.get(name);
+    }
+
+    @Override
+    public ExportView createExport(ExportRequest request) {
+        return changing(() -> exports.create(request));
+    }
+
+    @Override
+    public void removeExport(String name) {
+        changing(() -> {
+            exports.remove(name);
+            return null;
+        });
+    }
+
+    @Override
+    public EngineConfiguration engineConfiguration() {
+        return engine.get();
+    }
+
+    @Override
+    public EngineConfiguration updateEngineConfiguration(Map<String, Object> changes) {
+        return changing(() -> engine.update(Map.copyOf(changes)));
+    }
+
+    private <T> T changing(Supplier<T> change) {
+        try {
+            changes.lockInterruptibly();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw ControlException.failed("interrupted while waiting for another change to end");
+        }
+        try {
+            return change.get();
+        } finally {
+            changes.unlock();
+        }
+    }
+}

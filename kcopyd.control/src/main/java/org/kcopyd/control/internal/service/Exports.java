@@ -1,0 +1,336 @@
+package org.kcopyd.control.internal.service;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.control.ControlException;
+import org.kcopyd.control.ExportRequest;
+import org.kcopyd.control.ExportView;
+import org.kcopyd.device.DeviceUriIdentity;
+import org.kcopyd.device.DeviceUris;
+import org.kcopyd.device.FileClaims;
+import org.kcopyd.mirror.Mirror;
+import org.kcopyd.nbd.NbdConfig;
+import org.kcopyd.nbd.NbdUri;
+import org.kcopyd.snapshot.Snapshot;
+import org.osgi.framework.Filter;
+import org.osgi.framework.FrameworkUtil;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
+import org.osgi.service.cm.Configuration;
+
+/**
+ * NBD exports: factory configurations of {@value NbdConfig#EXPORT_FACTORY_PID}, served by kcopyd.nbd's
+ * export component. The API's device names become what that component accepts: {@code snapshot:NAME},
+ * {@code origin:NAME} and {@code mirror:NAME} a filter naming that one {@link BlockDevice} service, a
+ * path itself. The name asked for is kept in the configuration ({@value #DEVICE}) and shown back.
+ * Thread-safe for reads; changes are serialized by the caller.
+ */
+final class Exports {
+
+    /** Configuration property written by this bundle: the device as the request named it. */
+    static final String DEVICE = "kcopyd.control.device";
+    static final String MIRROR_PREFIX = "mirror:";
+
+    private final Configurations configurations;
+    private final Services services;
+    private final Snapshots snapshots;
+    private final Duration wait;
+
+    Exports(Configurations configurations, Services services, Snapshots snapshots, Duration wait) {
+        this.configurations = configurations;
+        this.services = services;
+        this.snapshots = snapshots;
+        this.wait = wait;
+    }
+
+    /** @throws ControlException UNAVAILABLE when no component takes export configurations */
+    void requireBundle() {
+        if (!ComponentOutcomes.consumed(configurations.scr(), NbdConfig.EXPORT_FACTORY_PID)) {
+            throw ControlException.unavailable("no NBD export component runs (is the bundle org.kcopyd.nbd started?)");
+        }
+    }
+
+    List<ExportView> list() {
+        return configurations.all(NbdConfig.EXPORT_FACTORY_PID).stream().map(this::view).filter(Objects::nonNull)
+                .sorted(Comparator.comparing(ExportView::name)).toList();
+    }
+
+    ExportView get(String name) {
+        SnapshotRules.requireName("export", name);
+        ExportView v = view(configuration(name));
+        if (v == null) {
+            throw ControlException.notFound("no export named " + name);
+        }
+        return v;
+    }
+
+    private Configuration configuration(String name) {
+        Configuration c = configurations.find(NbdConfig.EXPORT_FACTORY_PID, name);
+        if (c == null) {
+            throw ControlException.notFound("no export named " + name);
+        }
+        return c;
+    }
+
+    ExportView create(ExportRequest r) {
+        requireBundle();
+        SnapshotRules.requireName("export", r.name());
+        String device = SnapshotRules.require("device", r.device());
+        if ((r.socket() == null) == (r.listen() == null)) {
+            throw ControlException.badRequest("give exactly one of socket (a Unix socket path) and listen (HOST:PORT)"
+                    + (r.socket() == null ? "" : ", not both"));
+        }
+        Path socket = r.socket() == null ? null : SnapshotRules.absolute("socket", r.socket());
+        if (r.listen() != null && r.listen().isBlank()) {
+            throw ControlException.badRequest("listen is empty: give HOST:PORT");
+        }
+        if (r.maxConnections() != null && (r.maxConnections() < 1 || r.maxConnections() > 100_000)) {
+            throw ControlException.badRequest("maxConnections " + r.maxConnections() + " is outside 1..100000");
+        }
+        Path tls = r.tlsCertificates() == null ? null : SnapshotRules.absolute("tlsCertificates", r.tlsCertificates());
+        if (configurations.find(NbdConfig.EXPORT_FACTORY_PID, r.name()) != null) {
+            throw ControlException.conflict("an export named " + r.name() + " exists already");
+        }
+        String target = target(device);
+        if (target.startsWith("(")) {
+            List<ServiceReference<BlockDevice>> matching = services.devices(target);
+            if (matching.size() != 1) {
+                throw ControlException.conflict("device " + device + " is not active: " + matching.size()
+                        + " BlockDevice services match " + target);
+            }
+        }
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put(NbdConfig.EXPORT_NAME, r.name());
+        props.put(NbdConfig.EXPORT_DEVICE, target);
+        props.put(DEVICE, device);
+        if (socket != null) {
+            props.put(NbdConfig.EXPORT_SOCKET, socket.toString());
+        } else {
+            props.put(NbdConfig.EXPORT_LISTEN, r.listen().trim());
+        }
+        props.put(NbdConfig.EXPORT_READ_ONLY, r.readOnly());
+        if (r.maxConnections() != null) {
+            props.put(NbdConfig.EXPORT_MAX_CONNECTIONS, r.maxConnections());
+        }
+        props.put(NbdConfig.EXPORT_INSECURE, r.insecure());
+        if (tls != null) {
+            props.put(NbdConfig.EXPORT_TLS_CERTIFICATES, tls.toString());
+        }
+        props.put(NbdConfig.EXPORT_TLS_VERIFY_CLIENTS, r.tlsVerifyClients());
+        Configuration created = configurations.create(NbdConfig.EXPORT_FACTORY_PID, "export", r.name(), props);
+        // Active: a path device is open and served; a service device was found by the tracker while it activated.
+        if (socket != null && !awaitSocket(socket)) {
+            configurations.delete(created, "export", r.name());
+            throw ControlException.failed("export " + r.name() + " is active but its socket " + socket
+                    + " did not appear within " + wait.toSeconds() + " s; the export was removed");
+        }
+        ExportView v = view(created);
+        if (v == null) {
+            throw ControlException.failed("export " + r.name() + " was removed while it was being made");
+        }
+        if (!"serving".equals(v.state())) {
+            configurations.delete(created, "export", r.name());
+            throw ControlException.failed("export " + r.name() + " is not served: " + v.reason()
+                    + "; the export was removed");
+        }
+        return v;
+    }
+
+    void remove(String name) {
+        SnapshotRules.requireName("export", name);
+        configurations.delete(configuration(name), "export", name);
+    }
+
+    /**
+     * @return the names of the exports serving snapshot {@code name} or its origin: recorded as
+     *         {@code snapshot:NAME} / {@code origin:NAME}, or configured elsewhere with a filter that
+     *         matches its snapshot device
+     */
+    List<String> usersOfSnapshot(String name) {
+        List<ServiceReference<BlockDevice>> own = services.devices("(&(" + BlockDevice.ROLE + "="
+                + Snapshot.ROLE_SNAPSHOT + ")(" + Snapshot.NAME + "=" + Configurations.escape(name) + "))");
+        List<String> users = new ArrayList<>();
+        for (Configuration c : configurations.all(NbdConfig.EXPORT_FACTORY_PID)) {
+            Map<String, Object> p = Configurations.properties(c);
+            if (p == null) {
+                continue;
+            }
+            String recorded = string(p.get(DEVICE));
+            String device = string(p.get(NbdConfig.EXPORT_DEVICE));
+            boolean uses = (Snapshots.SNAPSHOT_PREFIX + name).equals(recorded)
+                    || (Snapshots.ORIGIN_PREFIX + name).equals(recorded)
+                    || device != null && device.startsWith("(") && own.stream().anyMatch(ref -> matches(device, ref));
+            if (uses) {
+                users.add(String.valueOf(p.get(NbdConfig.EXPORT_NAME)));
+            }
+        }
+        users.sort(null);
+        return users;
+    }
+
+    private static boolean matches(String filter, ServiceReference<?> ref) {
+        try {
+            Filter f = FrameworkUtil.createFilter(filter);
+            return f.match(ref);
+        } catch (InvalidSyntaxException e) {
+            return false;
+        }
+    }
+
+    /** @return what the export component is given: a path, or a filter naming one device service */
+    private String target(String device) {
+        if (device.startsWith(Snapshots.SNAPSHOT_PREFIX)) {
+            String name = device.substring(Snapshots.SNAPSHOT_PREFIX.length());
+            SnapshotRules.requireName("snapshot", name);
+            snapshots.configuration(name);
+            return "(&(" + BlockDevice.ROLE + "=" + Snapshot.ROLE_SNAPSHOT + ")(" + Snapshot.NAME + "="
+                    + Configurations.escape(name) + "))";
+        }
+        if (device.startsWith(Snapshots.ORIGIN_PREFIX)) {
+            String name = device.substring(Snapshots.ORIGIN_PREFIX.length());
+            SnapshotRules.requireName("snapshot", name);
+            return originFilter(name);
+        }
+        if (device.startsWith(MIRROR_PREFIX)) {
+            String name = device.substring(MIRROR_PREFIX.length());
+            SnapshotRules.requireName("mirror", name);
+            if (configurations.find(Mirror.FACTORY_PID, name) == null) {
+                throw ControlException.notFound("no mirror named " + name);
+            }
+            return "(&(" + BlockDevice.ROLE + "=" + Mirror.ROLE_MIRROR + ")(" + Mirror.NAME + "="
+                    + Configurations.escape(name) + "))";
+        }
+        if (DeviceUris.looksLikeUri(device)) {
+            throw ControlException.badRequest("device '" + Text.printable(device) + "' is a URI: an export serves a "
+                    + "path, snapshot:NAME, origin:NAME or mirror:NAME");
+        }
+        Path path = SnapshotRules.absolute("device", device);
+        DeviceKinds.requireDevice(path, "device");
+        return path.toString();
+    }
+
+    /**
+     * The origin device service of snapshot {@code name}: the one whose origin is the snapshot's
+     * origin (by file identity or normalized URI, since the service carries the spelling of the
+     * first snapshot of that origin).
+     */
+    private String originFilter(String name) {
+        Map<String, Object> props = Configurations.properties(snapshots.configuration(name));
+        String origin = props == null ? null : string(props.get(Snapshot.CONFIG_ORIGIN));
+        if (origin == null) {
+            throw ControlException.notFound("no snapshot named " + name);
+        }
+        Object identity = identity(origin);
+        for (ServiceReference<BlockDevice> ref : services.devices("(" + BlockDevice.ROLE + "=" + Snapshot.ROLE_ORIGIN
+                + ")")) {
+            String served = Services.property(ref, Snapshot.ORIGIN);
+            if (served != null && (served.equals(origin) || identity != null && identity.equals(identity(served)))) {
+                return "(&(" + BlockDevice.ROLE + "=" + Snapshot.ROLE_ORIGIN + ")(" + Snapshot.ORIGIN + "="
+                        + Configurations.escape(served) + "))";
+            }
+        }
+        throw ControlException.conflict("the origin " + origin + " of snapshot " + name + " has no origin device: "
+                + "the snapshot is not active (" + snapshots.get(name).invalidReason() + ")");
+    }
+
+    /** @return what tells one origin from another: file identity or normalized URI; null if unknown */
+    private static Object identity(String origin) {
+        try {
+            if (DeviceUris.looksLikeUri(origin)) {
+                URI uri = DeviceUris.parse(origin);
+                return DeviceUris.FILE.equals(DeviceUris.scheme(uri)) ? FileClaims.identityOf(DeviceUris.path(uri))
+                        : DeviceUriIdentity.of(uri);
+            }
+            return FileClaims.identityOf(Path.of(origin));
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private boolean awaitSocket(Path socket) {
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (!Files.exists(socket)) {
+            if (System.nanoTime() - deadline >= 0) {
+                return false;
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        }
+        return true;
+    }
+
+    /** @return the view of a configuration, or null when it was deleted meanwhile */
+    private ExportView view(Configuration c) {
+        Map<String, Object> p = Configurations.properties(c);
+        if (p == null) {
+            return null;
+        }
+        String name = string(p.get(NbdConfig.EXPORT_NAME));
+        String device = string(p.get(NbdConfig.EXPORT_DEVICE));
+        String recorded = string(p.get(DEVICE));
+        String socket = string(p.get(NbdConfig.EXPORT_SOCKET));
+        String listen = string(p.get(NbdConfig.EXPORT_LISTEN));
+        String tlsDir = string(p.get(NbdConfig.EXPORT_TLS_CERTIFICATES));
+        boolean readOnly = Boolean.parseBoolean(String.valueOf(p.get(NbdConfig.EXPORT_READ_ONLY)));
+        ComponentOutcomes.Outcome outcome = configurations.outcome(c);
+        String state;
+        String reason = null;
+        switch (outcome.state()) {
+            case ACTIVE -> {
+                int matching = device != null && device.startsWith("(") ? services.devices(device).size() : 1;
+                state = matching == 1 ? "serving" : "waiting";
+                if (matching != 1) {
+                    reason = matching + " BlockDevice services match " + device;
+                }
+            }
+            case FAILED -> {
+                state = "failed";
+                reason = Text.printable(outcome.reason());
+            }
+            default -> {
+                state = "waiting";
+                reason = outcome.reason();
+            }
+        }
+        return new ExportView(name == null ? "" : name, recorded != null ? recorded : device, socket, listen, readOnly,
+                tlsDir != null, null, state, reason, uri(name == null ? "" : name, socket, listen, tlsDir != null));
+    }
+
+    /** @return the URI clients use, or null when the address cannot be written as one */
+    static String uri(String name, String socket, String listen, boolean tls) {
+        try {
+            NbdUri u;
+            if (socket != null) {
+                u = NbdUri.unix(Path.of(socket), name);
+            } else if (listen != null) {
+                int colon = listen.lastIndexOf(':');
+                String host = listen.substring(0, colon);
+                if (host.startsWith("[") && host.endsWith("]")) {
+                    host = host.substring(1, host.length() - 1);
+                }
+                u = NbdUri.tcp(host, Integer.parseInt(listen.substring(colon + 1)), name);
+            } else {
+                return null;
+            }
+            return (tls ? u.withTls(null) : u).toString();
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static String string(Object v) {
+        return v == null || v.toString().isEmpty() ? null : v.toString();
+    }
+}

@@ -1,0 +1,83 @@
+package org.kcopyd.control.internal.service;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+import java.util.function.Function;
+
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.control.ControlException;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
+
+/**
+ * Looks services up in the registry at the time of the call, and uses one only while a function
+ * reads it (got and released around it). Thread-safe.
+ */
+final class Services {
+
+    private final BundleContext context;
+
+    Services(BundleContext context) {
+        this.context = context;
+    }
+
+    /** @return the references of {@code type} matching {@code filter} (null: all), sorted by ranking */
+    <T> List<ServiceReference<T>> references(Class<T> type, String filter) {
+        try {
+            Collection<ServiceReference<T>> refs = context.getServiceReferences(type, filter);
+            List<ServiceReference<T>> list = new ArrayList<>(refs);
+            list.sort(null);
+            return list;
+        } catch (InvalidSyntaxException e) {
+            throw ControlException.badRequest("'" + Text.printable(filter) + "' is not a valid service filter: "
+                    + e.getMessage());
+        } catch (IllegalStateException stopping) {
+            throw ControlException.unavailable("kcopyd.control is stopping");
+        }
+    }
+
+    /** @return what {@code reading} returns of the service, or null if it went away meanwhile */
+    <T, R> R read(ServiceReference<T> ref, Function<T, R> reading) {
+        T service = context.getService(ref);
+        if (service == null) {
+            return null;
+        }
+        try {
+            return reading.apply(service);
+        } finally {
+            context.ungetService(ref);
+        }
+    }
+
+    /** @return the {@link BlockDevice} services matching an LDAP filter over their properties */
+    List<ServiceReference<BlockDevice>> devices(String filter) {
+        return references(BlockDevice.class, filter);
+    }
+
+    /** @return the property as a string, the first element of an array or list, or null */
+    static String property(ServiceReference<?> ref, String key) {
+        Object v = ref.getProperty(key);
+        if (v instanceof String[] a) {
+            return a.length == 0 ? null : a[0];
+        }
+        if (v instanceof Collection<?> c) {
+            return c.isEmpty() ? null : String.valueOf(c.iterator().next());
+        }
+        return v == null ? null : v.toString();
+    }
+
+    /** @return the property's values as strings */
+    static List<String> properties(ServiceReference<?> ref, String key) {
+        Object v = ref.getProperty(key);
+        if (v instanceof String[] a) {
+            return Arrays.asList(a);
+        }
+        if (v instanceof Collection<?> c) {
+            return c.stream().map(String::valueOf).toList();
+        }
+        return v == null ? List.of() : List.of(v.toString());
+    }
+}

@@ -1,0 +1,205 @@
+package org.kcopyd.control.internal.service;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.Hashtable;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.UUID;
+
+import org.kcopyd.control.ControlException;
+import org.kcopyd.control.SnapshotRequest;
+import org.kcopyd.device.DeviceUris;
+import org.kcopyd.device.FileClaim;
+import org.kcopyd.device.FileClaims;
+import org.kcopyd.snapshot.Snapshot;
+
+/**
+ * The checks of a snapshot request that need no snapshot bundle, in the command line's words
+ * ({@code kcopyd snapshot create} makes the same ones): the name, the chunk and store sizes, the
+ * origin (an absolute path of a file or block device, or a device URI) and the COW store (absolute;
+ * new, or an existing store to reopen by identity; not claimed; not the origin itself). The
+ * snapshot component checks everything again, and what an existing file holds is its to decide.
+ * Stateless.
+ */
+final class SnapshotRules {
+
+    /** {@link Snapshot#NAME_RULE} in words. */
+    static final String NAME_RULE = "a name is 1 to 64 characters of A-Z a-z 0-9 . _ -, not only dots";
+    static final int DEFAULT_CHUNK_SECTORS = 16;
+    static final int DEFAULT_SIZE_MIB = 1024;
+    /** The largest COW store made, 16 TiB. */
+    static final int MAX_SIZE_MIB = 16_777_216;
+    /** ext4 addresses a file's blocks with 32-bit logical block numbers. */
+    private static final long EXT4_BLOCKS = (1L << 32) - 1;
+    /** FAT keeps a file's size in 32 bits. */
+    private static final long FAT_BYTES = (1L << 32) - 1;
+
+    private SnapshotRules() {
+    }
+
+    /** @throws ControlException BAD_REQUEST unless {@code name} follows {@link Snapshot#NAME_RULE} */
+    static void requireName(String kind, String name) {
+        if (!Snapshot.isValidName(name)) {
+            throw ControlException.badRequest(kind + " name '" + Text.printable(name) + "' is not allowed: " + NAME_RULE);
+        }
+    }
+
+    /**
+     * @return the configuration properties of the requested snapshot
+     * @throws ControlException BAD_REQUEST or CONFLICT naming the value and the rule
+     */
+    static Hashtable<String, Object> check(SnapshotRequest r) {
+        requireName("snapshot", r.name());
+        int chunkSectors = r.chunkSectors() == null ? DEFAULT_CHUNK_SECTORS : r.chunkSectors();
+        if (chunkSectors < 8 || chunkSectors > 2048 || Integer.bitCount(chunkSectors) != 1) {
+            throw ControlException.badRequest("chunkSectors " + chunkSectors + " is not a power of two in 8..2048");
+        }
+        int sizeMiB = r.cowStoreSizeMiB() == null ? DEFAULT_SIZE_MIB : r.cowStoreSizeMiB();
+        if (sizeMiB < 1 || sizeMiB > MAX_SIZE_MIB) {
+            throw ControlException.badRequest("cowStoreSizeMiB " + sizeMiB + " is outside 1.." + MAX_SIZE_MIB);
+        }
+        UUID id = r.cowStoreId() == null ? null : uuid(r.cowStoreId());
+        if (id != null && r.format()) {
+            throw ControlException.badRequest("cowStoreId and format exclude each other: cowStoreId reopens an existing "
+                    + "COW store, format makes a new one");
+        }
+        if (r.originId() != null && r.originId().isBlank()) {
+            throw ControlException.badRequest("originId is empty: give the origin's identity as a refusal printed it");
+        }
+        String origin = require("origin", r.origin());
+        URI originUri = null;
+        Path originPath;
+        if (DeviceUris.looksLikeUri(origin)) {
+            try {
+                originUri = DeviceUris.parse(origin);
+                originPath = DeviceUris.FILE.equals(DeviceUris.scheme(originUri)) ? DeviceUris.path(originUri) : null;
+            } catch (IllegalArgumentException e) {
+                throw ControlException.badRequest("origin " + Text.printable(e.getMessage()));
+            }
+            if (originPath != null) {
+                originUri = null;
+            }
+        } else {
+            originPath = absolute("origin", origin);
+        }
+        if (originPath != null) {
+            DeviceKinds.requireDevice(originPath, "origin");
+        }
+        Path cow = absolute("cowStore", require("cowStore", r.cowStore()));
+        boolean newStore = !DeviceKinds.present(cow);
+        checkCow(cow, originPath, id);
+        if (newStore) {
+            checkSize(cow, sizeMiB);
+        }
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put(Snapshot.CONFIG_NAME, r.name());
+        props.put(Snapshot.CONFIG_ORIGIN, originUri != null ? originUri.toString() : originPath.toString());
+        props.put(Snapshot.CONFIG_COW_STORE, cow.toString());
+        props.put(Snapshot.CONFIG_CHUNK_SECTORS, chunkSectors);
+        props.put(Snapshot.CONFIG_COW_STORE_SIZE_MIB, sizeMiB);
+        if (id != null) {
+            props.put(Snapshot.CONFIG_COW_STORE_ID, id.toString());
+        }
+        if (r.format()) {
+            props.put(Snapshot.CONFIG_FORMAT, true);
+        }
+        if (r.originId() != null) {
+            props.put(Snapshot.CONFIG_ORIGIN_ID, r.originId().trim());
+        }
+        return props;
+    }
+
+    static String require(String field, String value) {
+        if (value == null || value.isEmpty()) {
+            throw ControlException.badRequest(field + " is missing");
+        }
+        return value;
+    }
+
+    /** @return the path, which must be absolute (the client makes paths absolute against its own directory) */
+    static Path absolute(String field, String value) {
+        Path p;
+        try {
+            p = Path.of(value);
+        } catch (InvalidPathException e) {
+            throw ControlException.badRequest(field + " '" + Text.printable(value) + "' is not a path: " + e.getReason());
+        }
+        if (!p.isAbsolute()) {
+            throw ControlException.badRequest(field + " '" + Text.printable(value) + "' is a relative path: give an "
+                    + "absolute one");
+        }
+        return p.normalize();
+    }
+
+    private static UUID uuid(String text) {
+        UUID id;
+        try {
+            id = UUID.fromString(text);
+        } catch (IllegalArgumentException e) {
+            id = null;
+        }
+        if (id == null || !id.toString().equalsIgnoreCase(text)) {
+            throw ControlException.badRequest("cowStoreId '" + Text.printable(text) + "' is not a UUID (such as "
+                    + "123e4567-e89b-12d3-a456-426614174000)");
+        }
+        return id;
+    }
+
+    private static void checkCow(Path cow, Path originPath, UUID id) {
+        if (!DeviceKinds.present(cow)) {
+            if (id != null) {
+                throw ControlException.badRequest("COW store " + cow + " does not exist; cowStoreId reopens an existing "
+                        + "store (without it, a new store is created)");
+            }
+            return;
+        }
+        if (!Files.exists(cow)) {
+            throw ControlException.badRequest("COW store " + cow + " is a symbolic link to nothing");
+        }
+        DeviceKinds.requireDevice(cow, "COW store");
+        try {
+            Optional<FileClaim> holder = FileClaims.holderOf(cow);
+            if (holder.isPresent()) {
+                throw ControlException.conflict("COW store " + cow + (holder.get().path().equals(cow) ? ""
+                        : " (the same file as " + holder.get().path() + ")") + " is " + holder.get().purpose());
+            }
+            if (originPath != null && Files.exists(originPath)
+                    && FileClaims.identityOf(originPath).equals(FileClaims.identityOf(cow))) {
+                throw ControlException.badRequest("COW store " + cow + " is the origin " + originPath + " itself");
+            }
+        } catch (IOException e) {
+            throw ControlException.badRequest("cannot examine COW store " + cow + ": " + e.getMessage());
+        }
+    }
+
+    /** Refuses a new COW store larger than its file system holds, where that limit is certain (ext4, FAT). */
+    private static void checkSize(Path cow, int sizeMiB) {
+        Path parent = cow.getParent();
+        if (parent == null || !Files.isDirectory(parent)) {
+            throw ControlException.badRequest("COW store " + cow + ": its directory " + parent + " does not exist");
+        }
+        long bytes = (long) sizeMiB << 20;
+        try {
+            FileStore store = Files.getFileStore(parent);
+            String type = store.type().toLowerCase(Locale.ROOT);
+            long limit = switch (type) {
+                case "ext4" -> store.getBlockSize() > 0 && store.getBlockSize() <= Long.MAX_VALUE / EXT4_BLOCKS
+                        ? EXT4_BLOCKS * store.getBlockSize() : Long.MAX_VALUE;
+                case "vfat", "msdos", "fat" -> FAT_BYTES;
+                default -> Long.MAX_VALUE;
+            };
+            if (bytes > limit) {
+                throw ControlException.badRequest("cowStoreSizeMiB " + sizeMiB + " is too large for COW store " + cow
+                        + ": its file system (" + type + ") holds files of at most " + limit + " bytes, cowStoreSizeMiB "
+                        + (limit >> 20));
+            }
+        } catch (IOException | UnsupportedOperationException e) {
+            // The limit is not known: the file system's own refusal will say it.
+        }
+    }
+}

@@ -1,0 +1,151 @@
+package org.kcopyd.control.internal.service;
+
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+import org.kcopyd.control.ControlException;
+import org.kcopyd.control.SnapshotRequest;
+import org.kcopyd.control.SnapshotView;
+import org.kcopyd.snapshot.Snapshot;
+import org.osgi.framework.ServiceReference;
+import org.osgi.service.cm.Configuration;
+
+/**
+ * Snapshots: their factory configurations ({@value Snapshot#FACTORY_PID}) and the {@link Snapshot}
+ * services of the active ones. Thread-safe for reads; changes are serialized by the caller.
+ */
+final class Snapshots {
+
+    /** Device names in the API. */
+    static final String SNAPSHOT_PREFIX = "snapshot:";
+    static final String ORIGIN_PREFIX = "origin:";
+
+    private final Configurations configurations;
+    private final Services services;
+    private final Duration wait;
+
+    Snapshots(Configurations configurations, Services services, Duration wait) {
+        this.configurations = configurations;
+        this.services = services;
+        this.wait = wait;
+    }
+
+    /** @throws ControlException UNAVAILABLE when no component takes snapshot configurations */
+    void requireBundle() {
+        if (!ComponentOutcomes.consumed(configurations.scr(), Snapshot.FACTORY_PID)) {
+            throw ControlException.unavailable("no snapshot component runs (is the bundle org.kcopyd.snapshot started?)");
+        }
+    }
+
+    List<SnapshotView> list() {
+        return configurations.all(Snapshot.FACTORY_PID).stream().map(this::view).filter(v -> v != null)
+                .sorted(Comparator.comparing(SnapshotView::name)).toList();
+    }
+
+    SnapshotView get(String name) {
+        SnapshotRules.requireName("snapshot", name);
+        SnapshotView v = view(configuration(name));
+        if (v == null) {
+            throw ControlException.notFound("no snapshot named " + name);
+        }
+        return v;
+    }
+
+    /** @return the configuration of snapshot {@code name} */
+    Configuration configuration(String name) {
+        Configuration c = configurations.find(Snapshot.FACTORY_PID, name);
+        if (c == null) {
+            throw ControlException.notFound("no snapshot named " + name);
+        }
+        return c;
+    }
+
+    SnapshotView create(SnapshotRequest request) {
+        requireBundle();
+        Hashtable<String, Object> props = SnapshotRules.check(request);
+        String name = request.name();
+        if (configurations.find(Snapshot.FACTORY_PID, name) != null) {
+            throw ControlException.conflict("a snapshot named " + name + " exists already");
+        }
+        Configuration created = configurations.create(Snapshot.FACTORY_PID, "snapshot", name, props);
+        // Its component is active: its services are registered by now, unless it was deactivated meanwhile.
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (true) {
+            SnapshotView v = view(created);
+            if (v != null && !"waiting".equals(v.state())) {
+                return v;
+            }
+            if (System.nanoTime() - deadline >= 0) {
+                throw ControlException.failed("snapshot " + name + " is configured but not active after "
+                        + wait.toSeconds() + " s: " + (v == null ? "its configuration is gone" : v.invalidReason()));
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        }
+    }
+
+    void remove(String name, Exports exports) {
+        SnapshotRules.requireName("snapshot", name);
+        Configuration c = configuration(name);
+        List<String> users = exports.usersOfSnapshot(name);
+        if (!users.isEmpty()) {
+            throw ControlException.conflict("snapshot " + name + " is exported by " + String.join(", ", users)
+                    + ": remove " + (users.size() == 1 ? "that export" : "those exports") + " first");
+        }
+        configurations.delete(c, "snapshot", name);
+    }
+
+    /** @return the service reference of snapshot {@code name}'s Snapshot service, or null */
+    ServiceReference<Snapshot> service(String name) {
+        List<ServiceReference<Snapshot>> refs = services.references(Snapshot.class,
+                "(" + Snapshot.NAME + "=" + Configurations.escape(name) + ")");
+        return refs.isEmpty() ? null : refs.get(0);
+    }
+
+    /** @return the view of a configuration, or null when it was deleted meanwhile */
+    private SnapshotView view(Configuration c) {
+        Map<String, Object> props = Configurations.properties(c);
+        if (props == null) {
+            return null;
+        }
+        String name = String.valueOf(props.get(Snapshot.CONFIG_NAME));
+        String origin = string(props.get(Snapshot.CONFIG_ORIGIN));
+        String cow = string(props.get(Snapshot.CONFIG_COW_STORE));
+        int chunk = integer(props.get(Snapshot.CONFIG_CHUNK_SECTORS), SnapshotRules.DEFAULT_CHUNK_SECTORS);
+        ServiceReference<Snapshot> ref = service(name);
+        SnapshotView active = ref == null ? null : services.read(ref, s -> new SnapshotView(name, origin, cow,
+                s.chunkSectors(), s.state().name().toLowerCase(java.util.Locale.ROOT), s.invalidReason().orElse(null),
+                s.chunksUsed(), s.chunksCapacity(), s.cowStoreId().toString(), SNAPSHOT_PREFIX + name,
+                ORIGIN_PREFIX + name));
+        if (active != null) {
+            return active;
+        }
+        ComponentOutcomes.Outcome outcome = configurations.outcome(c);
+        String reason = switch (outcome.state()) {
+            case FAILED -> Text.printable(outcome.reason());
+            case ABSENT -> "no snapshot component has taken its configuration (is org.kcopyd.snapshot started?)";
+            default -> outcome.reason();
+        };
+        return new SnapshotView(name, origin, cow, chunk, "waiting", reason, 0, 0,
+                string(props.get(Snapshot.CONFIG_COW_STORE_ID)), SNAPSHOT_PREFIX + name, ORIGIN_PREFIX + name);
+    }
+
+    private static String string(Object v) {
+        return v == null || v.toString().isEmpty() ? null : v.toString();
+    }
+
+    private static int integer(Object v, int otherwise) {
+        if (v instanceof Number n) {
+            return n.intValue();
+        }
+        try {
+            return v == null ? otherwise : Integer.parseInt(v.toString().trim());
+        } catch (NumberFormatException e) {
+            return otherwise;
+        }
+    }
+}

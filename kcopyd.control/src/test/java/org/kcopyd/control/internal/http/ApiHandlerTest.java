@@ -1,0 +1,222 @@
+package org.kcopyd.control.internal.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Map;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+
+import org.junit.jupiter.api.Test;
+import org.kcopyd.control.ExportRequest;
+import org.kcopyd.control.SnapshotRequest;
+
+class ApiHandlerTest {
+
+    private static final String TOKEN = "0123456789abcdef".repeat(4);
+    private static final int PORT = 41234;
+    private final FakeControl control = new FakeControl();
+    private final ApiHandler handler = new ApiHandler(() -> control, new AccessCheck(TOKEN),
+            new DaemonInfo("1.0.0.SNAPSHOT", "/var/lib/kcopyd", 4242, Instant.parse("2026-11-27T07:40:00.123Z")));
+
+    private ApiResponse send(String method, String path, String body) {
+        return send(method, path, body, "127.0.0.1:" + PORT, "Bearer " + TOKEN);
+    }
+
+    private ApiResponse send(String method, String path, String body, String host, String authorization) {
+        byte[] bytes = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
+        return handler.handle(new ApiRequest(method, path, host, authorization, PORT, body == null ? -1 : bytes.length,
+                new ByteArrayInputStream(bytes)));
+    }
+
+    private static JsonObject json(ApiResponse r) {
+        return JsonParser.parseString(r.json()).getAsJsonObject();
+    }
+
+    private static void assertError(ApiResponse r, int status, String code, String... messageParts) {
+        assertThat(r.status()).isEqualTo(status);
+        JsonObject error = json(r).getAsJsonObject("error");
+        assertThat(error.get("code").getAsString()).isEqualTo(code);
+        if (messageParts.length > 0) {
+            assertThat(error.get("message").getAsString()).contains(messageParts);
+        }
+        assertThat(json(r).keySet()).containsExactly("error");
+    }
+
+    @Test
+    void aRequestWithoutTheTokenOrWithAnotherIsUnauthorized() {
+        assertError(send("GET", "/status", null, "127.0.0.1:" + PORT, null), 401, "unauthorized", "no token");
+        assertError(send("GET", "/status", null, "127.0.0.1:" + PORT, "Bearer " + "f".repeat(64)), 401,
+                "unauthorized", "wrong token");
+        assertError(send("GET", "/status", null, "127.0.0.1:" + PORT, "Basic " + TOKEN), 401, "unauthorized");
+        assertError(send("GET", "/status", null, "127.0.0.1:" + PORT, "Bearer " + TOKEN.substring(1)), 401,
+                "unauthorized");
+        // An unknown path without the token does not tell that it is unknown.
+        assertError(send("GET", "/nothing", null, "127.0.0.1:" + PORT, null), 401, "unauthorized");
+        assertThat(send("GET", "/status", null, "127.0.0.1:" + PORT, "bearer " + TOKEN.toUpperCase()).status())
+                .isEqualTo(200);
+    }
+
+    @Test
+    void theHostMustBeLoopbackWithThePortTheRequestCameIn() {
+        assertError(send("GET", "/status", null, "evil.example:" + PORT, "Bearer " + TOKEN), 421, "misdirected",
+                "evil.example:" + PORT, "127.0.0.1:" + PORT);
+        assertError(send("GET", "/status", null, "127.0.0.1:80", "Bearer " + TOKEN), 421, "misdirected");
+        assertError(send("GET", "/status", null, "127.0.0.1", "Bearer " + TOKEN), 421, "misdirected");
+        assertError(send("GET", "/status", null, null, "Bearer " + TOKEN), 421, "misdirected");
+        assertThat(send("GET", "/status", null, "localhost:" + PORT, "Bearer " + TOKEN).status()).isEqualTo(200);
+        assertThat(send("GET", "/status", null, "LOCALHOST:" + PORT, "Bearer " + TOKEN).status()).isEqualTo(200);
+    }
+
+    @Test
+    void statusHasTheDocumentedFields() {
+        ApiResponse r = send("GET", "/status", null);
+        assertThat(r.status()).isEqualTo(200);
+        JsonObject o = json(r);
+        assertThat(o.get("version").getAsString()).isEqualTo("1.0.0.SNAPSHOT");
+        assertThat(o.get("stateDirectory").getAsString()).isEqualTo("/var/lib/kcopyd");
+        assertThat(o.get("pid").getAsLong()).isEqualTo(4242);
+        assertThat(o.get("startedAt").getAsString()).isEqualTo("2026-11-27T07:40:00Z");
+        assertThat(o.getAsJsonObject("engine").getAsJsonObject("configuration").get("defaultPages").getAsInt())
+                .isEqualTo(2048);
+        assertThat(o.getAsJsonObject("engine").get("refused").isJsonNull()).isTrue();
+        assertThat(o.keySet()).contains("clients", "snapshots", "mirrors", "exports", "connections", "jobs");
+    }
+
+    @Test
+    void unknownEndpointsAreNotFoundAndOtherMethodsNotAllowed() {
+        assertError(send("GET", "/nothing", null), 404, "not-found", "no endpoint GET /api/v1/nothing");
+        assertError(send("GET", "", null), 404, "not-found");
+        assertError(send("GET", "/snapshots/s1/extra", null), 404, "not-found");
+        assertError(send("GET", "/snapshots/", null), 404, "not-found");
+        ApiResponse r = send("DELETE", "/status", null);
+        assertError(r, 405, "method-not-allowed", "DELETE is not allowed on /api/v1/status; allowed: GET");
+        assertThat(r.allow()).isEqualTo("GET");
+        assertThat(send("PUT", "/snapshots", "{}").allow()).isEqualTo("GET, POST");
+        assertThat(send("POST", "/snapshots/s1", "{}").allow()).isEqualTo("GET, DELETE");
+        assertThat(send("POST", "/config", "{}").allow()).isEqualTo("GET, PUT");
+    }
+
+    @Test
+    void aSnapshotRequestIsMappedFieldByField() {
+        ApiResponse r = send("POST", "/snapshots", "{\"name\": \"s1\", \"origin\": \"/srv/vm.img\", \"cowStore\": "
+                + "\"/srv/s1.cow\", \"chunkSectors\": 32, \"cowStoreSizeMiB\": 10, \"format\": true}");
+        assertThat(r.status()).isEqualTo(201);
+        assertThat(control.requests).containsExactly(new SnapshotRequest("s1", "/srv/vm.img", "/srv/s1.cow", 32, 10,
+                null, true, null));
+        JsonObject s = json(r);
+        assertThat(s.get("name").getAsString()).isEqualTo("s1");
+        assertThat(s.get("device").getAsString()).isEqualTo("snapshot:s1");
+        assertThat(s.get("invalidReason").isJsonNull()).isTrue();
+        assertThat(json(send("GET", "/snapshots", null)).getAsJsonArray("snapshots")).hasSize(1);
+        assertThat(json(send("GET", "/snapshots/s1", null)).get("state").getAsString()).isEqualTo("active");
+        assertThat(json(send("DELETE", "/snapshots/s1", null)).get("removed").getAsString()).isEqualTo("s1");
+        assertError(send("GET", "/snapshots/s1", null), 404, "not-found", "no snapshot named s1");
+    }
+
+    @Test
+    void anExportRequestIsMappedFieldByField() {
+        ApiResponse r = send("POST", "/exports", "{\"name\": \"vm\", \"device\": \"origin:s1\", \"socket\": "
+                + "\"/run/vm.sock\", \"readOnly\": true, \"maxConnections\": 4}");
+        assertThat(r.status()).isEqualTo(201);
+        assertThat(control.requests).containsExactly(new ExportRequest("vm", "origin:s1", "/run/vm.sock", null, true,
+                4, null, false, false));
+        assertThat(json(r).keySet()).contains("name", "device", "socket", "listen", "readOnly", "tls", "connections",
+                "uri");
+        assertThat(json(send("DELETE", "/exports/vm", null)).get("removed").getAsString()).isEqualTo("vm");
+    }
+
+    @Test
+    void badBodiesAreRefusedNamingTheField() {
+        assertError(send("POST", "/snapshots", "{\"name\": \"s1\", \"chunksectors\": 8}"), 400, "bad-request",
+                "unknown field 'chunksectors'");
+        assertError(send("POST", "/snapshots", "{\"name\": 7}"), 400, "bad-request", "field name is 7, not a string");
+        assertError(send("POST", "/snapshots", "{\"name\": \"s\", \"chunkSectors\": 16.5}"), 400, "bad-request",
+                "chunkSectors", "not a whole number");
+        assertError(send("POST", "/snapshots", "{\"name\": \"s\", \"chunkSectors\": 99999999999}"), 400,
+                "bad-request", "chunkSectors");
+        assertError(send("POST", "/snapshots", "{\"name\": \"s\", \"format\": \"yes\"}"), 400, "bad-request",
+                "format", "not true or false");
+        assertError(send("POST", "/snapshots", "{\"name\": [\"s\"]}"), 400, "bad-request", "name is an array");
+        assertError(send("POST", "/snapshots", "[1, 2]"), 400, "bad-request", "not a JSON object");
+        assertError(send("POST", "/snapshots", "{\"name\": "), 400, "bad-request", "not valid JSON");
+        assertError(send("POST", "/snapshots", ""), 400, "bad-request", "empty");
+        assertThat(control.requests).isEmpty();
+    }
+
+    @Test
+    void aBodyOverTheLimitIsRefusedNamingTheLimit() {
+        String big = "{\"name\": \"" + "x".repeat(JsonBody.LIMIT) + "\"}";
+        assertError(send("POST", "/snapshots", big), 400, "bad-request", "larger than the limit of 65536 bytes");
+        // Without a declared length, the body is read up to the limit and no further.
+        byte[] bytes = big.getBytes(StandardCharsets.UTF_8);
+        CountingStream in = new CountingStream(bytes);
+        ApiResponse r = handler.handle(new ApiRequest("POST", "/snapshots", "127.0.0.1:" + PORT, "Bearer " + TOKEN,
+                PORT, -1, in));
+        assertError(r, 400, "bad-request", "more than 65536 bytes", "limit of 65536 bytes");
+        assertThat(in.read).isEqualTo(JsonBody.LIMIT + 1);
+        assertThat(control.requests).isEmpty();
+    }
+
+    @Test
+    void invalidUtf8IsRefused() {
+        byte[] bytes = {'{', '"', 'n', '"', ':', '"', (byte) 0xff, '"', '}'};
+        ApiResponse r = handler.handle(new ApiRequest("POST", "/snapshots", "127.0.0.1:" + PORT, "Bearer " + TOKEN,
+                PORT, bytes.length, new ByteArrayInputStream(bytes)));
+        assertError(r, 400, "bad-request", "not UTF-8");
+    }
+
+    @Test
+    void configIsReadAndChangedAndARefusalIsABadRequest() {
+        JsonObject c = json(send("GET", "/config", null));
+        assertThat(c.get("pid").getAsString()).isEqualTo("org.kcopyd.engine");
+        ApiResponse ok = send("PUT", "/config", "{\"defaultPages\": 4096, \"directIo\": true}");
+        assertThat(ok.status()).isEqualTo(200);
+        assertThat(control.requests).containsExactly(Map.of("defaultPages", 4096L, "directIo", true));
+        assertThat(json(ok).getAsJsonObject("configuration").get("defaultPages").getAsLong()).isEqualTo(4096);
+        assertError(send("PUT", "/config", "{\"defaultPages\": 100000}"), 400, "bad-request",
+                "defaultPages 100000 is outside the allowed range 1..65536");
+        assertError(send("PUT", "/config", "{\"defaultPages\": null}"), 400, "bad-request", "defaultPages is null");
+    }
+
+    @Test
+    void noControlServiceIsUnavailable() {
+        ApiHandler without = new ApiHandler(() -> null, new AccessCheck(TOKEN),
+                new DaemonInfo("1", "/s", 1, Instant.EPOCH));
+        ApiResponse r = without.handle(new ApiRequest("GET", "/snapshots", "127.0.0.1:1", "Bearer " + TOKEN, 1, -1,
+                InputStream.nullInputStream()));
+        assertError(r, 503, "unavailable", "KcopydControl");
+    }
+
+    @Test
+    void anUnexpectedFailureIsFailedWithItsMessage() {
+        ApiHandler failing = new ApiHandler(() -> {
+            throw new IllegalStateException("disk on fire");
+        }, new AccessCheck(TOKEN), new DaemonInfo("1", "/s", 1, Instant.EPOCH));
+        ApiResponse r = failing.handle(new ApiRequest("GET", "/snapshots", "127.0.0.1:1", "Bearer " + TOKEN, 1, -1,
+                InputStream.nullInputStream()));
+        assertError(r, 500, "failed", "disk on fire");
+    }
+
+    /** Counts the bytes read from it. */
+    private static final class CountingStream extends ByteArrayInputStream {
+        int read;
+
+        CountingStream(byte[] bytes) {
+            super(bytes);
+        }
+
+        @Override
+        public synchronized int read(byte[] b, int off, int len) {
+            int n = super.read(b, off, len);
+            if (n > 0) {
+                read += n;
+            }
+            return n;
+        }
+    }
+}

@@ -1,0 +1,104 @@
+package org.kcopyd.control.internal.http;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.kcopyd.control.ControlException;
+import org.kcopyd.control.ControlStatus;
+import org.kcopyd.control.EngineConfiguration;
+import org.kcopyd.control.ExportRequest;
+import org.kcopyd.control.ExportView;
+import org.kcopyd.control.KcopydControl;
+import org.kcopyd.control.SnapshotRequest;
+import org.kcopyd.control.SnapshotView;
+
+/** A KcopydControl in memory that records the requests it was given: for the HTTP layer's tests. */
+final class FakeControl implements KcopydControl {
+
+    final List<Object> requests = new ArrayList<>();
+    final Map<String, SnapshotView> snapshots = new LinkedHashMap<>();
+    final Map<String, ExportView> exports = new LinkedHashMap<>();
+    final Map<String, Object> engine = new LinkedHashMap<>(Map.of("defaultPages", 2048));
+
+    @Override
+    public ControlStatus status() {
+        return new ControlStatus(engineConfiguration(), snapshots.size(), 0, exports.size());
+    }
+
+    @Override
+    public List<SnapshotView> snapshots() {
+        return List.copyOf(snapshots.values());
+    }
+
+    @Override
+    public SnapshotView snapshot(String name) {
+        SnapshotView v = snapshots.get(name);
+        if (v == null) {
+            throw ControlException.notFound("no snapshot named " + name);
+        }
+        return v;
+    }
+
+    @Override
+    public SnapshotView createSnapshot(SnapshotRequest request) {
+        requests.add(request);
+        SnapshotView v = new SnapshotView(request.name(), request.origin(), request.cowStore(),
+                request.chunkSectors() == null ? 16 : request.chunkSectors(), "active", null, 0, 100, "id",
+                "snapshot:" + request.name(), "origin:" + request.name());
+        snapshots.put(request.name(), v);
+        return v;
+    }
+
+    @Override
+    public void removeSnapshot(String name) {
+        snapshot(name);
+        snapshots.remove(name);
+    }
+
+    @Override
+    public List<ExportView> exports() {
+        return List.copyOf(exports.values());
+    }
+
+    @Override
+    public ExportView export(String name) {
+        ExportView v = exports.get(name);
+        if (v == null) {
+            throw ControlException.notFound("no export named " + name);
+        }
+        return v;
+    }
+
+    @Override
+    public ExportView createExport(ExportRequest request) {
+        requests.add(request);
+        ExportView v = new ExportView(request.name(), request.device(), request.socket(), request.listen(),
+                request.readOnly(), false, null, "serving", null, "nbd+unix:///" + request.name());
+        exports.put(request.name(), v);
+        return v;
+    }
+
+    @Override
+    public void removeExport(String name) {
+        export(name);
+        exports.remove(name);
+    }
+
+    @Override
+    public EngineConfiguration engineConfiguration() {
+        return new EngineConfiguration("org.kcopyd.engine", Map.copyOf(engine), null);
+    }
+
+    @Override
+    public EngineConfiguration updateEngineConfiguration(Map<String, Object> changes) {
+        requests.add(changes);
+        Object pages = changes.get("defaultPages");
+        if (pages instanceof Long l && l > 65536) {
+            throw ControlException.badRequest("defaultPages " + l + " is outside the allowed range 1..65536");
+        }
+        engine.putAll(changes);
+        return engineConfiguration();
+    }
+}
