@@ -1,0 +1,233 @@
+package org.kcopyd.test;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+import static org.ops4j.pax.exam.CoreOptions.frameworkProperty;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.HttpURLConnection;
+import java.net.URL;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
+
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.ops4j.pax.exam.CoreOptions;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerMethod;
+import org.osgi.framework.ServiceReference;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.util.tracker.ServiceTracker;
+
+/**
+ * The control API in a real framework, over real HTTP: Felix HTTP Jetty on 127.0.0.1 and a port the
+ * system chooses, kcopyd.control configured with an owner-only token file. A request without the
+ * token is 401; with it, status answers, a snapshot of a temporary file is made, listed, exported on
+ * a Unix socket (which then speaks NBD), and both are removed again (the snapshot only once its
+ * export is gone).
+ */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerMethod.class)
+public class ControlApiInFrameworkTest extends KcopydTestSupport {
+
+    private static final String API_FILTER = "(kcopyd.control.api=1)";
+    private static final String RUNTIME = "org.osgi.service.servlet.runtime.HttpServiceRuntime";
+    private Path dir;
+    private String token;
+    private Configuration control;
+
+    @Override
+    @org.ops4j.pax.exam.Configuration
+    public Option[] framework() {
+        List<Option> options = new ArrayList<>(Arrays.asList(super.framework()));
+        options.add(frameworkProperty("org.osgi.service.http.port").value("0"));
+        options.add(frameworkProperty("org.apache.felix.http.host").value("127.0.0.1"));
+        for (String b : List.of("bundle.paxlogging", "bundle.http.servlet", "bundle.http.jetty", "bundle.kcopyd.nbd",
+                "bundle.kcopyd.control")) {
+            String path = System.getProperty(b);
+            if (path == null) {
+                throw new IllegalStateException("system property " + b + " is not set: run through Maven");
+            }
+            options.add(CoreOptions.bundle(new File(path).toURI().toString()));
+        }
+        return options.toArray(new Option[0]);
+    }
+
+    @Before
+    public void configure() throws Exception {
+        dir = Files.createTempDirectory("kcopyd-control");
+        StringBuilder hex = new StringBuilder();
+        for (int i = 0; i < 32; i++) {
+            hex.append(String.format("%02x", ThreadLocalRandom.current().nextInt(256)));
+        }
+        token = hex.toString();
+        Path tokenFile = dir.resolve("control.token");
+        Files.writeString(tokenFile, token + "\n");
+        Files.setPosixFilePermissions(tokenFile, PosixFilePermissions.fromString("rw-------"));
+        control = service(ConfigurationAdmin.class).getConfiguration("org.kcopyd.control", "?");
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put("tokenFile", tokenFile.toString());
+        control.update(props);
+    }
+
+    @After
+    public void cleanUp() throws IOException {
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path f : (Iterable<Path>) files.sorted(Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(f);
+            }
+        }
+    }
+
+    /** One answer: the status and the body. */
+    private record Answer(int status, String body) {
+    }
+
+    private Answer call(String base, String method, String path, String body, boolean withToken) throws IOException {
+        HttpURLConnection c = (HttpURLConnection) new URL(base + "api/v1" + path).openConnection();
+        c.setRequestMethod(method);
+        c.setConnectTimeout((int) TIMEOUT_MS);
+        c.setReadTimeout(60_000);
+        if (withToken) {
+            c.setRequestProperty("Authorization", "Bearer " + token);
+        }
+        if (body != null) {
+            c.setDoOutput(true);
+            c.setRequestProperty("Content-Type", "application/json; charset=utf-8");
+            try (OutputStream out = c.getOutputStream()) {
+                out.write(body.getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        int status = c.getResponseCode();
+        try (InputStream in = status >= 400 ? c.getErrorStream() : c.getInputStream()) {
+            String text = in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            if (status != 404 || text.startsWith("{")) {
+                // Jetty writes it without the space: application/json;charset=utf-8.
+                assertEquals("content type of " + method + " " + path, "application/json;charset=utf-8",
+                        c.getContentType().toLowerCase(java.util.Locale.ROOT).replace(" ", ""));
+            }
+            return new Answer(status, text);
+        } finally {
+            c.disconnect();
+        }
+    }
+
+    /** @return the base URL of the HTTP runtime, {@code http://127.0.0.1:PORT/} */
+    private String endpoint() throws Exception {
+        ServiceTracker<Object, Object> runtime = new ServiceTracker<>(context, context.createFilter(
+                "(objectClass=" + RUNTIME + ")"), null);
+        runtime.open();
+        try {
+            assertTrue("no " + RUNTIME + " service", runtime.waitForService(TIMEOUT_MS) != null);
+            ServiceReference<Object> ref = runtime.getServiceReference();
+            Object endpoint = ref.getProperty("osgi.http.endpoint");
+            String first = endpoint instanceof String[] a ? a[0] : endpoint instanceof java.util.Collection<?> l
+                    ? String.valueOf(l.iterator().next()) : String.valueOf(endpoint);
+            assertTrue("endpoint " + first, first.startsWith("http://127.0.0.1:"));
+            return first.endsWith("/") ? first : first + "/";
+        } finally {
+            runtime.close();
+        }
+    }
+
+    @Test
+    public void snapshotAndExportThroughTheApi() throws Exception {
+        ServiceTracker<Object, Object> api = new ServiceTracker<>(context, context.createFilter(API_FILTER), null);
+        api.open();
+        try {
+            assertTrue("the API servlet is not registered", api.waitForService(TIMEOUT_MS) != null);
+        } finally {
+            api.close();
+        }
+        String base = endpoint();
+        // The whiteboard deploys the servlet asynchronously: until then Jetty answers 404 without JSON.
+        await("the API to answer", () -> {
+            try {
+                return call(base, "GET", "/status", null, false).status() == 401;
+            } catch (IOException e) {
+                return false;
+            }
+        });
+        Answer unauthorized = call(base, "GET", "/status", null, false);
+        assertEquals(401, unauthorized.status());
+        assertTrue(unauthorized.body(), unauthorized.body().contains("\"code\":\"unauthorized\""));
+
+        Answer status = call(base, "GET", "/status", null, true);
+        assertEquals(status.body(), 200, status.status());
+        assertTrue(status.body(), status.body().contains("\"stateDirectory\":\"" + dir + "\""));
+        assertTrue(status.body(), status.body().contains("\"defaultPages\":"));
+        assertTrue(status.body(), status.body().contains("\"snapshots\":0"));
+
+        Answer unknown = call(base, "GET", "/nothing", null, true);
+        assertEquals(404, unknown.status());
+        assertTrue(unknown.body(), unknown.body().contains("\"code\":\"not-found\""));
+        Answer notAllowed = call(base, "DELETE", "/status", null, true);
+        assertEquals(405, notAllowed.status());
+        assertTrue(notAllowed.body(), notAllowed.body().contains("\"code\":\"method-not-allowed\""));
+
+        Path origin = Files.write(dir.resolve("origin.img"), new byte[1 << 20]);
+        Path cow = dir.resolve("s1.cow");
+        Answer created = call(base, "POST", "/snapshots", "{\"name\": \"s1\", \"origin\": \"" + origin
+                + "\", \"cowStore\": \"" + cow + "\", \"chunkSectors\": 16, \"cowStoreSizeMiB\": 1}", true);
+        assertEquals(created.body(), 201, created.status());
+        assertTrue(created.body(), created.body().contains("\"state\":\"active\""));
+        assertTrue("COW store made", Files.exists(cow));
+        Answer again = call(base, "POST", "/snapshots", "{\"name\": \"s1\", \"origin\": \"" + origin
+                + "\", \"cowStore\": \"" + dir.resolve("other.cow") + "\"}", true);
+        assertEquals(again.body(), 409, again.status());
+        Answer list = call(base, "GET", "/snapshots", null, true);
+        assertEquals(200, list.status());
+        assertTrue(list.body(), list.body().startsWith("{\"snapshots\":[{\"name\":\"s1\""));
+
+        Path socket = dir.resolve("s1.sock");
+        Answer export = call(base, "POST", "/exports", "{\"name\": \"s1\", \"device\": \"snapshot:s1\", \"socket\": \""
+                + socket + "\", \"readOnly\": true}", true);
+        assertEquals(export.body(), 201, export.status());
+        assertTrue(export.body(), export.body().contains("\"uri\":\"nbd+unix:///s1?socket=" + socket + "\""));
+        assertTrue(export.body(), export.body().contains("\"state\":\"serving\""));
+        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            ByteBuffer greeting = ByteBuffer.allocate(8);
+            while (greeting.hasRemaining() && ch.read(greeting) >= 0) {
+                // An NBD server greets first: NBDMAGIC.
+            }
+            assertEquals("NBDMAGIC", new String(greeting.array(), StandardCharsets.US_ASCII));
+        }
+
+        Answer inUse = call(base, "DELETE", "/snapshots/s1", null, true);
+        assertEquals(inUse.body(), 409, inUse.status());
+        assertTrue(inUse.body(), inUse.body().contains("exported by s1"));
+
+        Answer exportRemoved = call(base, "DELETE", "/exports/s1", null, true);
+        assertEquals(exportRemoved.body(), 200, exportRemoved.status());
+        assertEquals("{\"removed\":\"s1\"}", exportRemoved.body());
+        assertEquals(404, call(base, "GET", "/exports/s1", null, true).status());
+        Answer removed = call(base, "DELETE", "/snapshots/s1", null, true);
+        assertEquals(removed.body(), 200, removed.status());
+        assertEquals(404, call(base, "GET", "/snapshots/s1", null, true).status());
+        assertEquals("{\"snapshots\":[]}", call(base, "GET", "/snapshots", null, true).body());
+        assertTrue("the COW store stays", Files.exists(cow));
+        assertFalse("no snapshot service left", context.getServiceReferences("org.kcopyd.snapshot.Snapshot", null)
+                != null);
+    }
+}
