@@ -38,6 +38,8 @@ import org.ops4j.pax.exam.spi.reactors.PerMethod;
 import org.osgi.framework.ServiceReference;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
+import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
 import org.osgi.util.tracker.ServiceTracker;
 
 /**
@@ -77,6 +79,10 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
     @Before
     public void configure() throws Exception {
         dir = Files.createTempDirectory("kcopyd-control");
+        configure("rw-------");
+    }
+
+    private void configure(String permissions) throws Exception {
         StringBuilder hex = new StringBuilder();
         for (int i = 0; i < 32; i++) {
             hex.append(String.format("%02x", ThreadLocalRandom.current().nextInt(256)));
@@ -84,7 +90,7 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
         token = hex.toString();
         Path tokenFile = dir.resolve("control.token");
         Files.writeString(tokenFile, token + "\n");
-        Files.setPosixFilePermissions(tokenFile, PosixFilePermissions.fromString("rw-------"));
+        Files.setPosixFilePermissions(tokenFile, PosixFilePermissions.fromString(permissions));
         control = service(ConfigurationAdmin.class).getConfiguration("org.kcopyd.control", "?");
         Hashtable<String, Object> props = new Hashtable<>();
         props.put("tokenFile", tokenFile.toString());
@@ -151,8 +157,8 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
         }
     }
 
-    @Test
-    public void snapshotAndExportThroughTheApi() throws Exception {
+    /** @return the base URL once the API answers */
+    private String api() throws Exception {
         ServiceTracker<Object, Object> api = new ServiceTracker<>(context, context.createFilter(API_FILTER), null);
         api.open();
         try {
@@ -169,9 +175,33 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
                 return false;
             }
         });
+        return base;
+    }
+
+    /** Sends a request by hand, with the Host header given: the status line's code. */
+    private static int rawStatus(String base, String host, String token) throws IOException {
+        URL url = new URL(base);
+        try (java.net.Socket socket = new java.net.Socket(url.getHost(), url.getPort())) {
+            socket.setSoTimeout(60_000);
+            socket.getOutputStream().write(("GET /api/v1/status HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer "
+                    + token + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            String reply = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertTrue(reply, reply.startsWith("HTTP/1.1 "));
+            return Integer.parseInt(reply.substring(9, 12));
+        }
+    }
+
+    @Test
+    public void snapshotAndExportThroughTheApi() throws Exception {
+        String base = api();
         Answer unauthorized = call(base, "GET", "/status", null, false);
         assertEquals(401, unauthorized.status());
         assertTrue(unauthorized.body(), unauthorized.body().contains("\"code\":\"unauthorized\""));
+
+        int port = new URL(base).getPort();
+        assertEquals(421, rawStatus(base, "attacker.example:" + port, token));
+        assertEquals(421, rawStatus(base, "127.0.0.1:" + (port == 1 ? 2 : port - 1), token));
+        assertEquals(200, rawStatus(base, "localhost:" + port, token));
 
         Answer status = call(base, "GET", "/status", null, true);
         assertEquals(status.body(), 200, status.status());
@@ -229,5 +259,68 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
         assertTrue("the COW store stays", Files.exists(cow));
         assertFalse("no snapshot service left", context.getServiceReferences("org.kcopyd.snapshot.Snapshot", null)
                 != null);
+    }
+
+    @Test
+    public void theOriginIsExportedAndTheEngineConfigurationChanged() throws Exception {
+        String base = api();
+        Path origin = Files.write(dir.resolve("origin.img"), new byte[1 << 20]);
+        Answer created = call(base, "POST", "/snapshots", "{\"name\": \"s1\", \"origin\": \"" + origin
+                + "\", \"cowStore\": \"" + dir.resolve("s1.cow") + "\", \"cowStoreSizeMiB\": 1}", true);
+        assertEquals(created.body(), 201, created.status());
+        Path socket = dir.resolve("vm.sock");
+        Answer export = call(base, "POST", "/exports", "{\"name\": \"vm\", \"device\": \"origin:s1\", \"socket\": \""
+                + socket + "\"}", true);
+        assertEquals(export.body(), 201, export.status());
+        assertTrue(export.body(), export.body().contains("\"device\":\"origin:s1\""));
+        Answer missing = call(base, "POST", "/exports", "{\"name\": \"x\", \"device\": \"snapshot:s9\", \"socket\": \""
+                + dir.resolve("x.sock") + "\"}", true);
+        assertEquals(missing.body(), 404, missing.status());
+        Answer taken = call(base, "POST", "/exports", "{\"name\": \"vm\", \"device\": \"snapshot:s1\", \"socket\": \""
+                + dir.resolve("y.sock") + "\"}", true);
+        assertEquals(taken.body(), 409, taken.status());
+        Answer inUse = call(base, "DELETE", "/snapshots/s1", null, true);
+        assertEquals(inUse.body(), 409, inUse.status());
+        assertTrue(inUse.body(), inUse.body().contains("exported by vm"));
+        assertEquals(200, call(base, "DELETE", "/exports/vm", null, true).status());
+        assertEquals(200, call(base, "DELETE", "/snapshots/s1", null, true).status());
+
+        Answer changed = call(base, "PUT", "/config", "{\"defaultPages\": 512}", true);
+        assertEquals(changed.body(), 200, changed.status());
+        assertTrue(changed.body(), changed.body().contains("\"defaultPages\":512"));
+        assertTrue(changed.body(), changed.body().contains("\"refused\":null"));
+        Answer refused = call(base, "PUT", "/config", "{\"defaultPages\": 99999999}", true);
+        assertEquals(refused.body(), 400, refused.status());
+        assertTrue(refused.body(), refused.body().contains("defaultPages 99999999"));
+        Answer unknown = call(base, "PUT", "/config", "{\"pages\": 1}", true);
+        assertEquals(unknown.body(), 400, unknown.status());
+        assertTrue(unknown.body(), unknown.body().contains("unknown setting 'pages'"));
+        Answer now = call(base, "GET", "/config", null, true);
+        assertTrue(now.body(), now.body().contains("\"defaultPages\":512"));
+        assertTrue(now.body(), now.body().contains("\"refused\":null"));
+        Configuration engine = service(ConfigurationAdmin.class).getConfiguration("org.kcopyd.engine", "?");
+        assertEquals(512, ((Number) engine.getProperties().get("defaultPages")).intValue());
+    }
+
+    @Test
+    public void aTokenFileOthersCanReadIsRefused() throws Exception {
+        control.delete();
+        await("the API to go", () -> !apiRegistered());
+        configure("rw-r--r--");
+        ServiceComponentRuntime scr = service(ServiceComponentRuntime.class);
+        await("the control component to fail", () -> scr.getComponentDescriptionDTOs().stream()
+                .filter(d -> d.name.endsWith("ControlComponent"))
+                .flatMap(d -> scr.getComponentConfigurationDTOs(d).stream())
+                .anyMatch(c -> c.state == ComponentConfigurationDTO.FAILED_ACTIVATION
+                        && c.failure.contains(dir.resolve("control.token") + " is accessible to others")));
+        assertFalse("no API servlet", apiRegistered());
+    }
+
+    private boolean apiRegistered() {
+        try {
+            return context.getServiceReferences((String) null, API_FILTER) != null;
+        } catch (org.osgi.framework.InvalidSyntaxException e) {
+            throw new AssertionError(e);
+        }
     }
 }
