@@ -55,6 +55,49 @@ public interface KcopydControl {
      */
     void removeSnapshot(String name);
 
+    /** @return every configured mirror, sorted by name */
+    List<MirrorView> mirrors();
+
+    /**
+     * @param name the mirror's name
+     * @return the mirror
+     * @throws ControlException {@code NOT_FOUND}, {@code BAD_REQUEST} for a name against the rule
+     */
+    MirrorView mirror(String name);
+
+    /**
+     * Makes a mirror: checks the request as the command line does, writes its configuration and
+     * waits until it is open (its resync then runs in the background).
+     *
+     * @param request what to make
+     * @return the open mirror
+     * @throws ControlException {@code BAD_REQUEST}, {@code CONFLICT} (name taken, a file in use),
+     *         {@code UNAVAILABLE}, {@code FAILED}
+     */
+    MirrorView createMirror(MirrorRequest request);
+
+    /**
+     * Removes a mirror's configuration (legs and region log stay) and waits until it is closed.
+     *
+     * @param name the mirror's name
+     * @throws ControlException {@code NOT_FOUND}, {@code CONFLICT} while an export serves it
+     */
+    void removeMirror(String name);
+
+    /**
+     * Puts another device in place of one leg, which is then resynchronised fully from the default
+     * leg; waits until the mirror is open again with it. The default leg (0) cannot be replaced:
+     * it is the source every other leg is copied from.
+     *
+     * @param name   the mirror's name
+     * @param leg    the leg's index, 1 to the number of legs - 1
+     * @param device the new leg: an absolute path, a device URI or {@code service:NAME}
+     * @return the mirror with the new leg
+     * @throws ControlException {@code BAD_REQUEST}, {@code NOT_FOUND}, {@code CONFLICT}, {@code FAILED}
+     *         (the previous legs are configured again)
+     */
+    MirrorView replaceLeg(String name, int leg, String device);
+
     /** @return every configured NBD export, sorted by name */
     List<ExportView> exports();
 

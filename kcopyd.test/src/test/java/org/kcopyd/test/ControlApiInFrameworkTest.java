@@ -323,4 +323,58 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
             throw new AssertionError(e);
         }
     }
+
+    @Test
+    public void mirrorThroughTheApi() throws Exception {
+        String base = api();
+        byte[] data = new byte[1 << 20];
+        new java.util.Random(7).nextBytes(data);
+        Path a = Files.write(dir.resolve("a.img"), data);
+        Path b = Files.write(dir.resolve("b.img"), new byte[1 << 20]);
+        Path c = Files.write(dir.resolve("c.img"), new byte[1 << 20]);
+        Path log = dir.resolve("m1.log");
+        Answer created = call(base, "POST", "/mirrors", "{\"name\": \"m1\", \"legs\": [\"" + a + "\", \"" + b
+                + "\"], \"regionLog\": \"" + log + "\", \"regionSectors\": 256}", true);
+        assertEquals(created.body(), 201, created.status());
+        assertTrue(created.body(), created.body().contains("\"device\":\"mirror:m1\""));
+        assertTrue(created.body(), created.body().contains("\"state\":\"active\""));
+        awaitInSync(base);
+        assertTrue("leg 1 holds leg 0's data", Arrays.equals(data, Files.readAllBytes(b)));
+
+        Path socket = dir.resolve("m1.sock");
+        Answer export = call(base, "POST", "/exports", "{\"name\": \"m1\", \"device\": \"mirror:m1\", \"socket\": \""
+                + socket + "\"}", true);
+        assertEquals(export.body(), 201, export.status());
+        Answer inUse = call(base, "DELETE", "/mirrors/m1", null, true);
+        assertEquals(inUse.body(), 409, inUse.status());
+        assertEquals(200, call(base, "DELETE", "/exports/m1", null, true).status());
+
+        Answer zero = call(base, "POST", "/mirrors/m1/replace-leg", "{\"leg\": 0, \"with\": \"" + c + "\"}", true);
+        assertEquals(zero.body(), 400, zero.status());
+        assertTrue(zero.body(), zero.body().contains("default leg"));
+        Answer replaced = call(base, "POST", "/mirrors/m1/replace-leg", "{\"leg\": 1, \"with\": \"" + c + "\"}",
+                true);
+        assertEquals(replaced.body(), 200, replaced.status());
+        assertTrue(replaced.body(), replaced.body().contains("{\"index\":1,\"device\":\"" + c + "\""));
+        awaitInSync(base);
+        assertTrue("the new leg holds leg 0's data", Arrays.equals(data, Files.readAllBytes(c)));
+
+        Answer removed = call(base, "DELETE", "/mirrors/m1", null, true);
+        assertEquals(removed.body(), 200, removed.status());
+        assertEquals(404, call(base, "GET", "/mirrors/m1", null, true).status());
+        assertEquals("{\"mirrors\":[]}", call(base, "GET", "/mirrors", null, true).body());
+        assertTrue("the region log stays", Files.exists(log));
+    }
+
+    private void awaitInSync(String base) {
+        await("mirror m1 in sync", () -> {
+            try {
+                Answer m = call(base, "GET", "/mirrors/m1", null, true);
+                return m.status() == 200 && m.body().contains("\"regionsToResync\":0")
+                        && !m.body().contains("resyncing") && !m.body().contains("failed\"");
+            } catch (IOException e) {
+                return false;
+            }
+        });
+    }
 }

@@ -10,6 +10,7 @@ import com.google.gson.JsonObject;
 import org.kcopyd.control.ControlException;
 import org.kcopyd.control.ExportRequest;
 import org.kcopyd.control.KcopydControl;
+import org.kcopyd.control.MirrorRequest;
 import org.kcopyd.control.SnapshotRequest;
 
 /**
@@ -89,6 +90,34 @@ public final class ApiHandler {
             }
             control().removeSnapshot(name);
             return ok(200, JsonViews.removed(name));
+        }
+        if (parts.size() == 1 && parts.get(0).equals("mirrors")) {
+            if (allow(method, path, "GET", "POST").equals("GET")) {
+                return ok(200, JsonViews.list("mirrors", control().mirrors(), JsonViews::mirror));
+            }
+            JsonBody b = JsonBody.read(r.body(), r.contentLength()).only("name", "legs", "regionLog", "regionSectors",
+                    "throttleBytesPerSecond", "regionLogId", "format");
+            MirrorRequest request = new MirrorRequest(b.string("name"), b.strings("legs"), b.string("regionLog"),
+                    b.integer("regionSectors"), b.longValue("throttleBytesPerSecond"), b.string("regionLogId"),
+                    b.bool("format"));
+            return ok(201, JsonViews.mirror(control().createMirror(request)));
+        }
+        if (parts.size() == 2 && parts.get(0).equals("mirrors")) {
+            String name = parts.get(1);
+            if (allow(method, path, "GET", "DELETE").equals("GET")) {
+                return ok(200, JsonViews.mirror(control().mirror(name)));
+            }
+            control().removeMirror(name);
+            return ok(200, JsonViews.removed(name));
+        }
+        if (parts.size() == 3 && parts.get(0).equals("mirrors") && parts.get(2).equals("replace-leg")) {
+            allow(method, path, "POST");
+            JsonBody b = JsonBody.read(r.body(), r.contentLength()).only("leg", "with");
+            Integer leg = b.integer("leg");
+            if (leg == null) {
+                throw ApiError.badRequest("leg is missing: the index of the leg to replace");
+            }
+            return ok(200, JsonViews.mirror(control().replaceLeg(parts.get(1), leg, b.string("with"))));
         }
         if (parts.size() == 1 && parts.get(0).equals("exports")) {
             if (allow(method, path, "GET", "POST").equals("GET")) {

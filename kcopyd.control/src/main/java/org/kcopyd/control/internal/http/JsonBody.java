@@ -8,7 +8,9 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -143,6 +145,37 @@ final class JsonBody {
                     + ".." + Integer.MAX_VALUE);
         }
         return l.intValue();
+    }
+
+    /** @return the array-of-strings field, or null when absent or null */
+    List<String> strings(String field) {
+        JsonElement e = object.get(field);
+        if (e == null || e.isJsonNull()) {
+            return null;
+        }
+        if (!e.isJsonArray()) {
+            throw ApiError.badRequest("field " + field + " is " + e + ", not an array of strings");
+        }
+        List<String> values = new ArrayList<>();
+        for (JsonElement item : e.getAsJsonArray()) {
+            if (!item.isJsonPrimitive() || !item.getAsJsonPrimitive().isString()) {
+                throw ApiError.badRequest("field " + field + " holds " + item + ", not a string");
+            }
+            values.add(item.getAsString());
+        }
+        return values;
+    }
+
+    /** @return the long field, or null when absent or null */
+    Long longValue(String field) {
+        JsonPrimitive p = primitive(field);
+        if (p == null) {
+            return null;
+        }
+        if (!(number(field, p) instanceof Long l)) {
+            throw ApiError.badRequest("field " + field + " is " + p + ", not a whole number");
+        }
+        return l;
     }
 
     /** @return the boolean field, false when absent or null */

@@ -17,6 +17,7 @@ import com.google.gson.JsonPrimitive;
 import org.kcopyd.control.ControlStatus;
 import org.kcopyd.control.EngineConfiguration;
 import org.kcopyd.control.ExportView;
+import org.kcopyd.control.MirrorView;
 import org.kcopyd.control.SnapshotView;
 
 /**
@@ -70,6 +71,31 @@ final class JsonViews {
         o.addProperty("cowStoreId", s.cowStoreId());
         o.addProperty("device", s.device());
         o.addProperty("originDevice", s.originDevice());
+        return o;
+    }
+
+    static JsonObject mirror(MirrorView m) {
+        JsonObject o = new JsonObject();
+        o.addProperty("name", m.name());
+        o.addProperty("device", m.device());
+        o.addProperty("regionLog", m.regionLog());
+        o.addProperty("regionLogId", m.regionLogId());
+        o.addProperty("state", m.state());
+        o.addProperty("reason", m.reason());
+        o.addProperty("regions", m.regions());
+        o.addProperty("regionsToResync", m.regionsToResync());
+        o.addProperty("regionsResynced", m.regionsResynced());
+        o.addProperty("resyncBytesPerSecond", m.resyncBytesPerSecond());
+        JsonArray legs = new JsonArray();
+        for (MirrorView.Leg l : m.legs()) {
+            JsonObject leg = new JsonObject();
+            leg.addProperty("index", l.index());
+            leg.addProperty("device", l.device());
+            leg.addProperty("state", l.state());
+            leg.addProperty("failure", l.failure());
+            legs.add(leg);
+        }
+        o.add("legs", legs);
         return o;
     }
 

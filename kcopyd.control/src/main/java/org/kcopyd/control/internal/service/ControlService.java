@@ -12,6 +12,8 @@ import org.kcopyd.control.EngineConfiguration;
 import org.kcopyd.control.ExportRequest;
 import org.kcopyd.control.ExportView;
 import org.kcopyd.control.KcopydControl;
+import org.kcopyd.control.MirrorRequest;
+import org.kcopyd.control.MirrorView;
 import org.kcopyd.control.SnapshotRequest;
 import org.kcopyd.control.SnapshotView;
 import org.kcopyd.mirror.Mirror;
@@ -25,7 +27,7 @@ import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.runtime.ServiceComponentRuntime;
 
 /**
- * The {@link KcopydControl} service: snapshots, exports and the engine's configuration through
+ * The {@link KcopydControl} service: snapshots, mirrors, exports and the engine's configuration through
  * Config Admin and the kcopyd services. Changes are made one at a time (a lock, so that "the name
  * is free" still holds when the configuration is written); reads run concurrently.
  */
@@ -34,6 +36,7 @@ public final class ControlService implements KcopydControl {
 
     private final Snapshots snapshots;
     private final Exports exports;
+    private final Mirrors mirrors;
     private final Engine engine;
     private final Configurations configurations;
     private final ReentrantLock changes = new ReentrantLock();
@@ -49,6 +52,7 @@ public final class ControlService implements KcopydControl {
         configurations = new Configurations(admin, scr, wait);
         snapshots = new Snapshots(configurations, services, wait);
         exports = new Exports(configurations, services, snapshots, wait);
+        mirrors = new Mirrors(configurations, services, wait);
         engine = new Engine(services, admin, wait);
     }
 
@@ -85,6 +89,34 @@ public final class ControlService implements KcopydControl {
             snapshots.remove(name, exports);
             return null;
         });
+    }
+
+    @Override
+    public List<MirrorView> mirrors() {
+        return mirrors.list();
+    }
+
+    @Override
+    public MirrorView mirror(String name) {
+        return mirrors.get(name);
+    }
+
+    @Override
+    public MirrorView createMirror(MirrorRequest request) {
+        return changing(() -> mirrors.create(request));
+    }
+
+    @Override
+    public void removeMirror(String name) {
+        changing(() -> {
+            mirrors.remove(name, exports);
+            return null;
+        });
+    }
+
+    @Override
+    public MirrorView replaceLeg(String name, int leg, String device) {
+        return changing(() -> mirrors.replaceLeg(name, leg, device));
     }
 
     @Override

@@ -181,6 +181,29 @@ final class Exports {
         return users;
     }
 
+    /**
+     * @return the names of the exports serving mirror {@code name}: recorded as {@code mirror:NAME},
+     *         or configured elsewhere with a filter that matches its device
+     */
+    List<String> usersOfMirror(String name) {
+        List<ServiceReference<BlockDevice>> own = services.devices("(&(" + BlockDevice.ROLE + "="
+                + Mirror.ROLE_MIRROR + ")(" + Mirror.NAME + "=" + Configurations.escape(name) + "))");
+        List<String> users = new ArrayList<>();
+        for (Configuration c : configurations.all(NbdConfig.EXPORT_FACTORY_PID)) {
+            Map<String, Object> p = Configurations.properties(c);
+            if (p == null) {
+                continue;
+            }
+            String device = string(p.get(NbdConfig.EXPORT_DEVICE));
+            if ((MIRROR_PREFIX + name).equals(string(p.get(DEVICE)))
+                    || device != null && device.startsWith("(") && own.stream().anyMatch(ref -> matches(device, ref))) {
+                users.add(String.valueOf(p.get(NbdConfig.EXPORT_NAME)));
+            }
+        }
+        users.sort(null);
+        return users;
+    }
+
     private static boolean matches(String filter, ServiceReference<?> ref) {
         try {
             Filter f = FrameworkUtil.createFilter(filter);

@@ -6,6 +6,7 @@ import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 
 import com.google.gson.JsonObject;
@@ -13,6 +14,7 @@ import com.google.gson.JsonParser;
 
 import org.junit.jupiter.api.Test;
 import org.kcopyd.control.ExportRequest;
+import org.kcopyd.control.MirrorRequest;
 import org.kcopyd.control.SnapshotRequest;
 
 class ApiHandlerTest {
@@ -128,6 +130,30 @@ class ApiHandlerTest {
         assertThat(json(r).keySet()).contains("name", "device", "socket", "listen", "readOnly", "tls", "connections",
                 "uri");
         assertThat(json(send("DELETE", "/exports/vm", null)).get("removed").getAsString()).isEqualTo("vm");
+    }
+
+    @Test
+    void aMirrorRequestIsMappedFieldByField() {
+        ApiResponse r = send("POST", "/mirrors", "{\"name\": \"m1\", \"legs\": [\"/srv/a.img\", \"/srv/b.img\"], "
+                + "\"regionLog\": \"/srv/m1.log\", \"regionSectors\": 2048, \"throttleBytesPerSecond\": 8192}");
+        assertThat(r.status()).isEqualTo(201);
+        assertThat(control.requests).containsExactly(new MirrorRequest("m1", List.of("/srv/a.img", "/srv/b.img"),
+                "/srv/m1.log", 2048, 8192L, null, false));
+        JsonObject m = json(r);
+        assertThat(m.get("device").getAsString()).isEqualTo("mirror:m1");
+        assertThat(m.getAsJsonArray("legs").get(1).getAsJsonObject().get("state").getAsString()).isEqualTo("resyncing");
+        assertThat(json(send("GET", "/mirrors", null)).getAsJsonArray("mirrors")).hasSize(1);
+        ApiResponse replaced = send("POST", "/mirrors/m1/replace-leg", "{\"leg\": 1, \"with\": \"/srv/c.img\"}");
+        assertThat(replaced.status()).isEqualTo(200);
+        assertThat(control.requests).last().isEqualTo(List.of("m1", 1, "/srv/c.img"));
+        assertError(send("POST", "/mirrors/m1/replace-leg", "{\"with\": \"/srv/c.img\"}"), 400, "bad-request",
+                "leg is missing");
+        assertThat(send("GET", "/mirrors/m1/replace-leg", null).allow()).isEqualTo("POST");
+        assertError(send("POST", "/mirrors", "{\"name\": \"m2\", \"legs\": \"/srv/a.img\"}"), 400, "bad-request",
+                "legs", "not an array of strings");
+        assertError(send("POST", "/mirrors", "{\"name\": \"m2\", \"legs\": [1, 2]}"), 400, "bad-request",
+                "legs holds 1, not a string");
+        assertThat(json(send("DELETE", "/mirrors/m1", null)).get("removed").getAsString()).isEqualTo("m1");
     }
 
     @Test

@@ -11,6 +11,8 @@ import org.kcopyd.control.EngineConfiguration;
 import org.kcopyd.control.ExportRequest;
 import org.kcopyd.control.ExportView;
 import org.kcopyd.control.KcopydControl;
+import org.kcopyd.control.MirrorRequest;
+import org.kcopyd.control.MirrorView;
 import org.kcopyd.control.SnapshotRequest;
 import org.kcopyd.control.SnapshotView;
 
@@ -20,6 +22,7 @@ final class FakeControl implements KcopydControl {
     final List<Object> requests = new ArrayList<>();
     final Map<String, SnapshotView> snapshots = new LinkedHashMap<>();
     final Map<String, ExportView> exports = new LinkedHashMap<>();
+    final Map<String, MirrorView> mirrors = new LinkedHashMap<>();
     final Map<String, Object> engine = new LinkedHashMap<>(Map.of("defaultPages", 2048));
 
     @Override
@@ -55,6 +58,45 @@ final class FakeControl implements KcopydControl {
     public void removeSnapshot(String name) {
         snapshot(name);
         snapshots.remove(name);
+    }
+
+    @Override
+    public List<MirrorView> mirrors() {
+        return List.copyOf(mirrors.values());
+    }
+
+    @Override
+    public MirrorView mirror(String name) {
+        MirrorView v = mirrors.get(name);
+        if (v == null) {
+            throw ControlException.notFound("no mirror named " + name);
+        }
+        return v;
+    }
+
+    @Override
+    public MirrorView createMirror(MirrorRequest request) {
+        requests.add(request);
+        List<MirrorView.Leg> legs = new ArrayList<>();
+        for (int i = 0; i < request.legs().size(); i++) {
+            legs.add(new MirrorView.Leg(i, request.legs().get(i), i == 0 ? "in-sync" : "resyncing", null));
+        }
+        MirrorView v = new MirrorView(request.name(), "mirror:" + request.name(), request.regionLog(), "id", "active",
+                null, 10, 10, 0, 0, legs);
+        mirrors.put(request.name(), v);
+        return v;
+    }
+
+    @Override
+    public void removeMirror(String name) {
+        mirror(name);
+        mirrors.remove(name);
+    }
+
+    @Override
+    public MirrorView replaceLeg(String name, int leg, String device) {
+        requests.add(List.of(name, leg, device));
+        return mirror(name);
     }
 
     @Override

@@ -1,0 +1,211 @@
+package org.kcopyd.control.internal.service;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Dictionary;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+import org.kcopyd.control.ControlException;
+import org.kcopyd.control.MirrorRequest;
+import org.kcopyd.control.MirrorView;
+import org.kcopyd.mirror.LegStatus;
+import org.kcopyd.mirror.Mirror;
+import org.kcopyd.mirror.MirrorStatus;
+import org.osgi.framework.ServiceReference;
+import org.osgi.service.cm.Configuration;
+
+/**
+ * Mirrors: their factory configurations ({@value Mirror#FACTORY_PID}) and the {@link Mirror}
+ * services of the open ones. Thread-safe for reads; changes are serialized by the caller.
+ */
+final class Mirrors {
+
+    static final String PREFIX = "mirror:";
+
+    private final Configurations configurations;
+    private final Services services;
+    private final Duration wait;
+
+    Mirrors(Configurations configurations, Services services, Duration wait) {
+        this.configurations = configurations;
+        this.services = services;
+        this.wait = wait;
+    }
+
+    private void requireBundle() {
+        if (!ComponentOutcomes.consumed(configurations.scr(), Mirror.FACTORY_PID)) {
+            throw ControlException.unavailable("no mirror component runs (is the bundle kcopyd.mirror started?)");
+        }
+    }
+
+    List<MirrorView> list() {
+        return configurations.all(Mirror.FACTORY_PID).stream().map(this::view).filter(Objects::nonNull)
+                .sorted(Comparator.comparing(MirrorView::name)).toList();
+    }
+
+    MirrorView get(String name) {
+        SnapshotRules.requireName("mirror", name);
+        MirrorView v = view(configuration(name));
+        if (v == null) {
+            throw ControlException.notFound("no mirror named " + name);
+        }
+        return v;
+    }
+
+    private Configuration configuration(String name) {
+        Configuration c = configurations.find(Mirror.FACTORY_PID, name);
+        if (c == null) {
+            throw ControlException.notFound("no mirror named " + name);
+        }
+        return c;
+    }
+
+    MirrorView create(MirrorRequest request) {
+        requireBundle();
+        Hashtable<String, Object> props = MirrorRules.check(request);
+        if (configurations.find(Mirror.FACTORY_PID, request.name()) != null) {
+            throw ControlException.conflict("a mirror named " + request.name() + " exists already");
+        }
+        Configuration created = configurations.create(Mirror.FACTORY_PID, "mirror", request.name(), props);
+        return awaitOpen(created, request.name(), (String[]) props.get(Mirror.CONFIG_LEGS));
+    }
+
+    void remove(String name, Exports exports) {
+        SnapshotRules.requireName("mirror", name);
+        Configuration c = configuration(name);
+        List<String> users = exports.usersOfMirror(name);
+        if (!users.isEmpty()) {
+            throw ControlException.conflict("mirror " + name + " is exported by " + String.join(", ", users)
+                    + ": remove " + (users.size() == 1 ? "that export" : "those exports") + " first");
+        }
+        configurations.delete(c, "mirror", name);
+    }
+
+    MirrorView replaceLeg(String name, int index, String device) {
+        SnapshotRules.requireName("mirror", name);
+        Configuration c = configuration(name);
+        Dictionary<String, Object> before = Configurations.dictionary(c);
+        if (before == null || !(before.get(Mirror.CONFIG_LEGS) instanceof String[] legs)) {
+            throw ControlException.notFound("no mirror named " + name);
+        }
+        if (index == 0) {
+            throw ControlException.badRequest("leg 0 is mirror " + name + "'s default leg, the source every other leg "
+                    + "is copied from: replacing it would copy the new device over the others; make another leg the "
+                    + "first of a new mirror instead");
+        }
+        if (index < 1 || index >= legs.length) {
+            throw ControlException.badRequest("leg " + index + " is not a leg of mirror " + name + ": it has legs 0.."
+                    + (legs.length - 1) + " and leg 0 cannot be replaced");
+        }
+        List<String> others = new ArrayList<>(Arrays.asList(legs));
+        others.remove(index);
+        String leg = MirrorRules.leg(index, device, MirrorRules.regionLog(String.valueOf(
+                before.get(Mirror.CONFIG_REGION_LOG))), others);
+        String[] next = legs.clone();
+        next[index] = leg;
+        Hashtable<String, Object> props = copy(before);
+        props.put(Mirror.CONFIG_LEGS, next);
+        update(c, props, name);
+        try {
+            return awaitOpen(c, name, next);
+        } catch (ControlException e) {
+            update(c, copy(before), name);
+            throw ControlException.failed(e.getMessage() + "; its previous legs are configured again");
+        }
+    }
+
+    private static Hashtable<String, Object> copy(Dictionary<String, Object> d) {
+        Hashtable<String, Object> h = new Hashtable<>();
+        for (String key : java.util.Collections.list(d.keys())) {
+            if (!key.startsWith(":")) {
+                h.put(key, d.get(key));
+            }
+        }
+        return h;
+    }
+
+    private static void update(Configuration c, Hashtable<String, Object> props, String name) {
+        try {
+            c.update(props);
+        } catch (IOException | IllegalStateException e) {
+            throw ControlException.failed("mirror " + name + ": its configuration could not be changed: "
+                    + e.getMessage());
+        }
+    }
+
+    /** Waits until the Mirror service of {@code name} shows {@code legs}. */
+    private MirrorView awaitOpen(Configuration c, String name, String[] legs) {
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (true) {
+            ServiceReference<Mirror> ref = service(name);
+            if (ref != null && Arrays.equals(legs, Services.properties(ref, Mirror.LEGS).toArray(new String[0]))) {
+                MirrorView v = view(c);
+                if (v != null && "active".equals(v.state())) {
+                    return v;
+                }
+            }
+            ComponentOutcomes.Outcome outcome = configurations.outcome(c);
+            if (outcome.state() == ComponentOutcomes.State.FAILED) {
+                throw ControlException.failed("mirror " + name + " is not open: " + Text.printable(outcome.reason()));
+            }
+            if (System.nanoTime() - deadline >= 0) {
+                throw ControlException.failed("mirror " + name + " is configured but not open with legs "
+                        + Arrays.toString(legs) + " after " + wait.toSeconds() + " s: " + (ref == null
+                        ? outcome.reason() : "its service shows legs " + Services.properties(ref, Mirror.LEGS)));
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        }
+    }
+
+    ServiceReference<Mirror> service(String name) {
+        List<ServiceReference<Mirror>> refs = services.references(Mirror.class,
+                "(" + Mirror.NAME + "=" + Configurations.escape(name) + ")");
+        return refs.isEmpty() ? null : refs.get(0);
+    }
+
+    private MirrorView view(Configuration c) {
+        Map<String, Object> props = Configurations.properties(c);
+        if (props == null) {
+            return null;
+        }
+        String name = String.valueOf(props.get(Mirror.CONFIG_NAME));
+        String log = props.get(Mirror.CONFIG_REGION_LOG) == null ? null : props.get(Mirror.CONFIG_REGION_LOG).toString();
+        ServiceReference<Mirror> ref = service(name);
+        MirrorView open = ref == null ? null : services.read(ref, m -> {
+            MirrorStatus s = m.status();
+            List<MirrorView.Leg> legs = s.legs().stream().map(Mirrors::leg).toList();
+            return new MirrorView(name, PREFIX + name, log, m.regionLogId().toString(), "active", null, s.regions(),
+                    s.regionsToResync(), s.regionsResynced(), s.resyncBytesPerSecond(), legs);
+        });
+        if (open != null) {
+            return open;
+        }
+        ComponentOutcomes.Outcome outcome = configurations.outcome(c);
+        String reason = outcome.state() == ComponentOutcomes.State.ACTIVE
+                ? "its component is active but the mirror is not open (a leg or its log cannot be opened; see the log)"
+                : Text.printable(outcome.reason());
+        List<MirrorView.Leg> legs = new ArrayList<>();
+        if (props.get(Mirror.CONFIG_LEGS) instanceof String[] configured) {
+            for (int i = 0; i < configured.length; i++) {
+                legs.add(new MirrorView.Leg(i, configured[i], "unknown", null));
+            }
+        }
+        Object id = props.get(Mirror.CONFIG_REGION_LOG_ID);
+        return new MirrorView(name, PREFIX + name, log, id == null || id.toString().isEmpty() ? null : id.toString(),
+                "waiting", reason, 0, 0, 0, 0, legs);
+    }
+
+    private static MirrorView.Leg leg(LegStatus l) {
+        return new MirrorView.Leg(l.index(), l.path(), l.state().name().toLowerCase(Locale.ROOT).replace('_', '-'),
+                l.failure());
+    }
+}
