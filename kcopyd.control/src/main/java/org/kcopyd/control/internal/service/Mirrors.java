@@ -76,7 +76,12 @@ final class Mirrors {
             throw ControlException.conflict("a mirror named " + request.name() + " exists already");
         }
         Configuration created = configurations.create(Mirror.FACTORY_PID, "mirror", request.name(), props);
-        return awaitOpen(created, request.name(), (String[]) props.get(Mirror.CONFIG_LEGS));
+        try {
+            return awaitOpen(created, request.name(), (String[]) props.get(Mirror.CONFIG_LEGS));
+        } catch (ControlException e) {
+            configurations.delete(created, "mirror", request.name());
+            throw ControlException.failed(e.getMessage() + "; its configuration is removed again");
+        }
     }
 
     void remove(String name, Exports exports) {

@@ -81,8 +81,10 @@ final class Snapshots {
                 return v;
             }
             if (System.nanoTime() - deadline >= 0) {
-                throw ControlException.failed("snapshot " + name + " is configured but not active after "
-                        + wait.toSeconds() + " s: " + (v == null ? "its configuration is gone" : v.invalidReason()));
+                configurations.delete(created, "snapshot", name);
+                throw ControlException.failed("snapshot " + name + " not created: not active after " + wait.toSeconds()
+                        + " s (" + (v == null ? "its configuration is gone" : v.invalidReason()) + "); its configuration "
+                        + "is removed again");
             }
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
         }
