@@ -377,4 +377,32 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
             }
         });
     }
+
+    @Test
+    public void refusalsLeaveNothingAndAStoppedBundleIsUnavailable() throws Exception {
+        String base = api();
+        Path origin = Files.write(dir.resolve("origin.img"), new byte[1 << 20]);
+        // A file that is no COW store, without format: the snapshot component refuses it, and says why.
+        Path other = Files.write(dir.resolve("other.cow"), new byte[1 << 16]);
+        Answer refused = call(base, "POST", "/snapshots", "{\"name\": \"s1\", \"origin\": \"" + origin
+                + "\", \"cowStore\": \"" + other + "\"}", true);
+        assertEquals(refused.body(), 400, refused.status());
+        assertTrue(refused.body(), refused.body().contains("snapshot 's1' not created"));
+        assertEquals("{\"snapshots\":[]}", call(base, "GET", "/snapshots", null, true).body());
+        assertEquals(null, service(ConfigurationAdmin.class).listConfigurations("(service.factoryPid=org.kcopyd.snapshot)"));
+        assertTrue("the file is untouched", Arrays.equals(new byte[1 << 16], Files.readAllBytes(other)));
+
+        Answer relative = call(base, "POST", "/snapshots", "{\"name\": \"s1\", \"origin\": \"origin.img\", "
+                + "\"cowStore\": \"" + dir.resolve("s1.cow") + "\"}", true);
+        assertEquals(relative.body(), 400, relative.status());
+        assertTrue(relative.body(), relative.body().contains("relative path"));
+
+        bundle("kcopyd.snapshot").stop();
+        Answer unavailable = call(base, "POST", "/snapshots", "{\"name\": \"s1\", \"origin\": \"" + origin
+                + "\", \"cowStore\": \"" + dir.resolve("s1.cow") + "\"}", true);
+        assertEquals(unavailable.body(), 503, unavailable.status());
+        assertTrue(unavailable.body(), unavailable.body().contains("\"code\":\"unavailable\"")
+                && unavailable.body().contains("kcopyd.snapshot"));
+        assertFalse("no COW store made", Files.exists(dir.resolve("s1.cow")));
+    }
 }

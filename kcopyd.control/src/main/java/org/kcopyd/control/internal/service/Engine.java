@@ -48,7 +48,7 @@ final class Engine {
         List<ServiceReference<KcopydClientFactory>> refs = services.references(KcopydClientFactory.class, null);
         if (refs.isEmpty()) {
             throw ControlException.unavailable("the kcopyd engine is not running (no KcopydClientFactory service; "
-                    + "is the bundle org.kcopyd.impl started?)");
+                    + "is the bundle kcopyd.impl started?)");
         }
         ServiceReference<KcopydClientFactory> ref = refs.get(0);
         Map<String, Object> map = new TreeMap<>();

@@ -38,7 +38,7 @@ final class Snapshots {
     /** @throws ControlException UNAVAILABLE when no component takes snapshot configurations */
     void requireBundle() {
         if (!ComponentOutcomes.consumed(configurations.scr(), Snapshot.FACTORY_PID)) {
-            throw ControlException.unavailable("no snapshot component runs (is the bundle org.kcopyd.snapshot started?)");
+            throw ControlException.unavailable("no snapshot component runs (is the bundle kcopyd.snapshot started?)");
         }
     }
 
@@ -129,7 +129,7 @@ final class Snapshots {
         ComponentOutcomes.Outcome outcome = configurations.outcome(c);
         String reason = switch (outcome.state()) {
             case FAILED -> Text.printable(outcome.reason());
-            case ABSENT -> "no snapshot component has taken its configuration (is org.kcopyd.snapshot started?)";
+            case ABSENT -> "no snapshot component has taken its configuration (is the bundle kcopyd.snapshot started?)";
             default -> outcome.reason();
         };
         return new SnapshotView(name, origin, cow, chunk, "waiting", reason, 0, 0,
