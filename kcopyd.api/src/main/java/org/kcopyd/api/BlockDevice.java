@@ -141,6 +141,54 @@ public interface BlockDevice extends Closeable {
         return CompletableFuture.completedStage(List.of(new Extent(sector, count, Extent.Type.DATA)));
     }
 
+    /**
+     * Tells whether this device, as a source, can have {@code destination} written without the
+     * data passing through the engine's pages: the kernel or file system copies it
+     * ({@code copy_file_range}, a reflink). A cheap check, with no I/O: it says the pair may work,
+     * and {@link #offloadTo} may still be refused. The engine asks once per job and destination,
+     * unless the job has {@link CopyFlag#NO_OFFLOAD}.
+     *
+     * <p>A device that wraps another (a snapshot's origin, a mirror, a hashing or counting view)
+     * must not pass the question on unless every byte written through the wrapped device would be
+     * handled exactly as its own writes are: an offloaded range never reaches the wrapper's
+     * {@link #write}. The default answers false.
+     *
+     * @param destination a destination device of a copy job
+     * @return true if {@link #offloadTo} may copy to it
+     * @since 1.3.0
+     */
+    default boolean canOffloadTo(BlockDevice destination) {
+        return false;
+    }
+
+    /**
+     * Copies {@code count} sectors starting at {@code sector} of this device to
+     * {@code destination} at {@code destSector} without the engine's buffers: by the kernel or
+     * the file system. Called by the engine only for a pair {@link #canOffloadTo} accepted, one
+     * chunk at a time (a few MiB), from its I/O threads, many at a time, as {@link #write} is.
+     *
+     * <p><b>Refusals.</b> A device whose kernel or file system refuses the pair (the files are on
+     * different file systems, the file system has no such copy) completes the stage exceptionally
+     * with an {@link UnsupportedOperationException}. Whatever the failure, the destination range's
+     * content is then unspecified, and the engine copies it again through its pages (where a read
+     * or write error is then told apart) and stops offloading to that destination for the rest of
+     * the job.
+     *
+     * <p>The default refuses.
+     *
+     * @param sector      first sector of this device to copy
+     * @param count       number of sectors, at least 1
+     * @param destination where to copy them; {@link #canOffloadTo} accepted it
+     * @param destSector  first sector written on {@code destination}
+     * @return a stage completed when {@code destination} reads as this device's range (not
+     *         necessarily durable: see {@link #flush()}), or exceptionally
+     * @since 1.3.0
+     */
+    default CompletionStage<Void> offloadTo(long sector, long count, BlockDevice destination, long destSector) {
+        return CompletableFuture.failedStage(new UnsupportedOperationException("device '" + name()
+                + "' cannot copy to '" + destination.name() + "' without the engine's buffers"));
+    }
+
     /** @return true if {@link #discard} is implemented */
     default boolean supportsDiscard() {
         return false;

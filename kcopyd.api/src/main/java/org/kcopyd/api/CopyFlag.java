@@ -48,7 +48,21 @@ public enum CopyFlag {
      *
      * @since 1.2.0
      */
-    SPARSE_ALWAYS;
+    SPARSE_ALWAYS,
+    /**
+     * {@code --offload=never}: every chunk passes through the engine's pages. Without it (the
+     * default, like {@code cp --reflink=auto}), chunks whose source
+     * {@linkplain BlockDevice#canOffloadTo can copy} to a destination are copied there by the
+     * kernel or file system ({@link BlockDevice#offloadTo}: {@code copy_file_range} or a reflink
+     * between two files of one file system), chunk by chunk, so progress and cancel work as for
+     * other copies; a refusal makes the job copy through its pages for that destination. A
+     * chunk offloaded to every destination uses no pages and is not read by the engine, so a
+     * source device that must see the bytes (a hashing view) does not accept offload. Ignored
+     * by zero jobs and with {@link #WRITE_SEQ}.
+     *
+     * @since 1.3.0
+     */
+    NO_OFFLOAD;
 
     /** Bytes: the granularity at which {@link #SPARSE} copies find zeros in data they read. */
     public static final int SPARSE_BLOCK = 4096;

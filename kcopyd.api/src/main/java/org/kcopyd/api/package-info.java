@@ -24,7 +24,10 @@
  * <p>1.3.0 adds per-job handles: {@link org.kcopyd.api.KcopydClient#copyJob} and
  * {@link org.kcopyd.api.KcopydClient#zeroJob} return a {@link org.kcopyd.api.CopyJob} (progress
  * in bytes, cancel, result), and {@link org.kcopyd.api.CopyResult} says whether a job was
- * cancelled and which destinations are incomplete.
+ * cancelled and which destinations are incomplete; and copy offload:
+ * {@link org.kcopyd.api.BlockDevice#canOffloadTo} and {@link org.kcopyd.api.BlockDevice#offloadTo}
+ * (the kernel or file system copies between two files) with the job option
+ * {@link org.kcopyd.api.CopyFlag#NO_OFFLOAD}.
  */
 @org.osgi.annotation.bundle.Export
 @org.osgi.annotation.versioning.Version("1.3.0")

@@ -28,6 +28,11 @@ import org.kcopyd.api.Extent;
  * written instead and {@link #supportsWriteZeroes()} turns false. Elsewhere (a block device, no
  * JNA, another system) the file answers one data run, has no write-zeroes command, and reads and
  * writes exactly as without this.
+ *
+ * <p><b>Copy offload.</b> Where both have their holes, a file copies to another file device by
+ * the kernel ({@link #offloadTo}): a reflink ({@code FICLONERANGE}) where the file system shares
+ * blocks, else {@code copy_file_range}; the kernel refuses files on different file systems
+ * ({@code EXDEV}), which the engine then copies through its pages.
  */
 public final class FileBlockDevice implements BlockDevice {
 
@@ -199,6 +204,49 @@ public final class FileBlockDevice implements BlockDevice {
             zeros = z;
         }
         return z;
+    }
+
+    /**
+     * @return true if {@code destination} is a writable file device and both files are regular
+     *         files reachable through the system calls of holes (Linux with JNA): the kernel may
+     *         then copy between them ({@link #offloadTo}); whether it does is known only by trying
+     */
+    @Override
+    public boolean canOffloadTo(BlockDevice destination) {
+        return holes != null && destination instanceof FileBlockDevice f && !f.readOnly && f.holes != null;
+    }
+
+    /**
+     * Copies by the kernel (see {@link FileHoles#copyTo}: a reflink where the file system takes
+     * one, else {@code copy_file_range}). Runs in the calling thread; the stage is complete. A
+     * refusal of the kernel (files on different file systems, a file system without the call) is
+     * an {@link UnsupportedOperationException} naming both files and the error.
+     */
+    @Override
+    public CompletionStage<Void> offloadTo(long sector, long count, BlockDevice destination, long destSector) {
+        if (!canOffloadTo(destination)) {
+            return CompletableFuture.failedStage(new UnsupportedOperationException("file " + name()
+                    + " cannot copy by the kernel to '" + destination.name() + "': not a writable file device with "
+                    + "the system calls of holes (Linux with JNA)"));
+        }
+        FileBlockDevice to = (FileBlockDevice) destination;
+        if (sector < 0 || count < 1 || sector > sectors - count) {
+            return CompletableFuture.failedStage(new IllegalArgumentException("offload of " + count
+                    + " sectors at sector " + sector + " is outside " + name() + " (" + sectors + " sectors)"));
+        }
+        if (destSector < 0 || destSector > to.sectors - count) {
+            return CompletableFuture.failedStage(new IllegalArgumentException("offload of " + count
+                    + " sectors to sector " + destSector + " is outside " + to.name() + " (" + to.sectors + " sectors)"));
+        }
+        try {
+            holes.copyTo(to.holes, sector * SECTOR_SIZE, destSector * SECTOR_SIZE, count * SECTOR_SIZE);
+            return DONE;
+        } catch (OffloadRefusedException e) {
+            return CompletableFuture.failedStage(new UnsupportedOperationException("the kernel refused to copy "
+                    + name() + " to " + to.name() + ": " + e.getMessage(), e));
+        } catch (IOException | RuntimeException e) {
+            return CompletableFuture.failedStage(e);
+        }
     }
 
     /**

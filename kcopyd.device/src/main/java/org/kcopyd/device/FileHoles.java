@@ -6,6 +6,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 import org.kcopyd.api.BlockDevice;
@@ -13,8 +15,9 @@ import org.kcopyd.api.Extent;
 
 /**
  * The holes of one open regular file on Linux: where its data is ({@code SEEK_DATA} and
- * {@code SEEK_HOLE}) and punching holes ({@code fallocate} with
- * {@code PUNCH_HOLE|KEEP_SIZE}). It holds a descriptor of its own on the file, opened by path
+ * {@code SEEK_HOLE}), punching holes ({@code fallocate} with
+ * {@code PUNCH_HOLE|KEEP_SIZE}) and copying to another such file by the kernel
+ * ({@link #copyTo}: a reflink, else {@code copy_file_range}). It holds a descriptor of its own on the file, opened by path
  * and kept only if it is the very file the device opened (same device and inode, seen through
  * {@code /proc/self/fd}); the JDK gives no access to a {@code FileChannel}'s descriptor.
  *
@@ -35,12 +38,21 @@ final class FileHoles implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(FileHoles.class.getName());
     private static final NativeFiles NATIVE = loadNative();
 
+    /** Bytes: reflinks are tried only for ranges whose offsets and length are multiples of this. */
+    static final int CLONE_ALIGNMENT = 4096;
+
+    private static final AtomicLong NUMBERS = new AtomicLong();
+
     private final NativeFiles sys;
     private final int fd;
     private final Path path;
+    /** The order in which {@link #copyTo} takes two files' locks, so that two copies never wait for each other. */
+    private final long number = NUMBERS.incrementAndGet();
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private boolean closed;
     private volatile boolean punchRefused;
+    /** As a destination: the file system refused a reflink once; copy_file_range only from then on. */
+    private volatile boolean cloneRefused;
 
     private FileHoles(NativeFiles sys, int fd, Path path) {
         this.sys = sys;
@@ -180,6 +192,58 @@ final class FileHoles implements AutoCloseable {
             }
         } finally {
             lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * Copies {@code length} bytes at {@code from} of this file to {@code to} of {@code dst} without
+     * passing them through the JVM: a reflink ({@code FICLONERANGE}) where the range is aligned to
+     * {@value #CLONE_ALIGNMENT} bytes and {@code dst}'s file system has not refused one before,
+     * else {@code copy_file_range} until every byte is copied (which on XFS and Btrfs also shares
+     * blocks, and elsewhere copies in the kernel). Runs in the calling thread; many at a time.
+     *
+     * @param dst a file opened writable
+     * @throws OffloadRefusedException if the kernel refuses the pair, or copies nothing before
+     *                                 {@code length} bytes: the range of {@code dst} is then
+     *                                 partly written, and must be written otherwise
+     * @throws IOException             on an I/O error, or if either file is closed
+     */
+    void copyTo(FileHoles dst, long from, long to, long length) throws IOException {
+        Lock first = (number < dst.number ? this : dst).lock.readLock();
+        Lock second = (number < dst.number ? dst : this).lock.readLock();
+        first.lock();
+        try {
+            second.lock();
+            try {
+                if (closed || dst.closed) {
+                    throw new IOException("copy from " + path + " to " + dst.path + ": " + (closed ? path : dst.path)
+                            + " is closed");
+                }
+                if (!dst.cloneRefused && (from | to | length) % CLONE_ALIGNMENT == 0) {
+                    try {
+                        sys.cloneRange(fd, from, dst.fd, to, length);
+                        return;
+                    } catch (OffloadRefusedException e) {
+                        dst.cloneRefused = true;
+                        LOG.log(Level.DEBUG, "{0} takes no reflinks from {1} ({2}): copy_file_range from now on",
+                                dst.path, path, e.getMessage());
+                    }
+                }
+                long done = 0;
+                while (done < length) {
+                    long n = sys.copyRange(fd, from + done, dst.fd, to + done, length - done);
+                    if (n <= 0) {
+                        throw new OffloadRefusedException("copy_file_range from " + path + " to " + dst.path
+                                + " copied nothing at byte " + (from + done) + ", " + (length - done)
+                                + " bytes before the end of the " + length + " asked for");
+                    }
+                    done += n;
+                }
+            } finally {
+                second.unlock();
+            }
+        } finally {
+            first.unlock();
         }
     }
 

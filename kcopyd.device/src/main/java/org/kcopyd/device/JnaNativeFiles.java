@@ -3,6 +3,9 @@ package org.kcopyd.device;
 import java.io.IOException;
 
 import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
+import com.sun.jna.NativeLong;
+import com.sun.jna.ptr.LongByReference;
 
 /**
  * {@link NativeFiles} through JNA and the C library ({@link LinuxLibc}); retries calls
@@ -62,6 +65,55 @@ final class JnaNativeFiles implements NativeFiles {
                     throw new IOException("fallocate PUNCH_HOLE of " + length + " bytes at byte " + offset + ": "
                             + e.getMessage(), e);
                 }
+            }
+        }
+    }
+
+    @Override
+    public long copyRange(int in, long inOffset, int out, long outOffset, long length) throws IOException {
+        LongByReference inAt = new LongByReference(inOffset);
+        LongByReference outAt = new LongByReference(outOffset);
+        while (true) {
+            try {
+                return libc.copyFileRange(in, inAt, out, outAt, new NativeLong(length), 0).longValue();
+            } catch (LastErrorException e) {
+                int errno = e.getErrorCode();
+                if (errno == LinuxLibc.EINTR) {
+                    continue;
+                }
+                String what = "copy_file_range of " + length + " bytes from byte " + inOffset + " to byte " + outOffset;
+                if (errno == LinuxLibc.EXDEV || errno == LinuxLibc.EOPNOTSUPP || errno == LinuxLibc.EINVAL
+                        || errno == LinuxLibc.ENOSYS || errno == LinuxLibc.EBADF) {
+                    throw new OffloadRefusedException(what + ": " + e.getMessage(), e);
+                }
+                throw new IOException(what + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    @Override
+    public void cloneRange(int in, long inOffset, int out, long outOffset, long length) throws IOException {
+        // struct file_clone_range { __s64 src_fd; __u64 src_offset, src_length, dest_offset; }
+        Memory range = new Memory(32);
+        range.setLong(0, in);
+        range.setLong(8, inOffset);
+        range.setLong(16, length);
+        range.setLong(24, outOffset);
+        while (true) {
+            try {
+                libc.ioctl(out, new NativeLong(LinuxLibc.FICLONERANGE), range);
+                return;
+            } catch (LastErrorException e) {
+                int errno = e.getErrorCode();
+                if (errno == LinuxLibc.EINTR) {
+                    continue;
+                }
+                String what = "ioctl FICLONERANGE of " + length + " bytes from byte " + inOffset + " to byte " + outOffset;
+                if (errno == LinuxLibc.EXDEV || errno == LinuxLibc.EOPNOTSUPP || errno == LinuxLibc.EINVAL
+                        || errno == LinuxLibc.ENOSYS || errno == LinuxLibc.EBADF || errno == LinuxLibc.ENOTTY) {
+                    throw new OffloadRefusedException(what + ": " + e.getMessage(), e);
+                }
+                throw new IOException(what + ": " + e.getMessage(), e);
             }
         }
     }

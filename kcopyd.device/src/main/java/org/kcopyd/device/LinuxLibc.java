@@ -1,14 +1,21 @@
 package org.kcopyd.device;
 
+import java.util.Map;
+
+import com.sun.jna.FunctionMapper;
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
+import com.sun.jna.NativeLong;
 import com.sun.jna.Platform;
+import com.sun.jna.Pointer;
+import com.sun.jna.ptr.LongByReference;
 
 /**
- * The four C library calls that give files their holes, through JNA: {@code open64},
+ * The C library calls that give files their holes and copy offload, through JNA: {@code open64},
  * {@code lseek64} with {@code SEEK_DATA}/{@code SEEK_HOLE}, {@code fallocate64} with
- * {@code FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE}, and {@code close}. The 64-bit names take
+ * {@code FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE}, {@code copy_file_range} (glibc 2.27),
+ * {@code ioctl} with {@code FICLONERANGE}, and {@code close}. The 64-bit names take
  * 64-bit offsets on every Linux architecture (on 64-bit ones they are the plain calls). Only
  * {@link JnaNativeFiles} uses it, and only after {@link #load()} succeeded: a runtime without JNA
  * never loads this class. Thread-safe (the C calls are).
@@ -32,7 +39,31 @@ interface LinuxLibc extends Library {
     /** errno: interrupted by a signal. */
     int EINTR = 4;
 
+    /** errno: bad descriptor (for copy_file_range: a file opened with O_APPEND, or not for reading/writing). */
+    int EBADF = 9;
+    /** errno: the files are on different file systems (copy_file_range before Linux 5.3, or of different types). */
+    int EXDEV = 18;
+    /** errno: invalid argument (not regular files, overlapping ranges, unaligned reflink). */
+    int EINVAL = 22;
+    /** errno: the ioctl is unknown to this file. */
+    int ENOTTY = 25;
+    /** errno: the system call does not exist. */
+    int ENOSYS = 38;
+    /** errno: the file system does not support the operation (also ENOTSUP). */
+    int EOPNOTSUPP = 95;
+    /**
+     * {@code ioctl(2)} request {@code FICLONERANGE}: {@code _IOW(0x94, 13, struct file_clone_range)},
+     * the struct being 32 bytes (s64 src_fd, u64 src_offset, u64 src_length, u64 dest_offset).
+     */
+    long FICLONERANGE = (1L << 30) | (32L << 16) | (0x94L << 8) | 13L;
+
     int open64(String path, int flags) throws LastErrorException;
+
+    /** {@code copy_file_range(2)}, bound to the C name by {@link #load()}'s function mapper. */
+    NativeLong copyFileRange(int fdIn, LongByReference offIn, int fdOut, LongByReference offOut, NativeLong len,
+            int flags) throws LastErrorException;
+
+    int ioctl(int fd, NativeLong request, Pointer arg) throws LastErrorException;
 
     long lseek64(int fd, long offset, int whence) throws LastErrorException;
 
@@ -49,6 +80,9 @@ interface LinuxLibc extends Library {
         if (!Platform.isLinux()) {
             throw new UnsupportedOperationException("file holes need Linux; this is " + System.getProperty("os.name"));
         }
-        return Native.load(Platform.C_LIBRARY_NAME, LinuxLibc.class);
+        // copyFileRange is copy_file_range in C; the other names are the C names.
+        FunctionMapper names = (library, method) -> method.getName().equals("copyFileRange") ? "copy_file_range"
+                : method.getName();
+        return Native.load(Platform.C_LIBRARY_NAME, LinuxLibc.class, Map.of(Library.OPTION_FUNCTION_MAPPER, names));
     }
 }

@@ -3,7 +3,7 @@ package org.kcopyd.device;
 import java.io.IOException;
 
 /**
- * The system calls behind {@link FileHoles}, in types of the JDK only, so that {@link FileHoles}
+ * The system calls behind {@link FileHoles} and copy offload, in types of the JDK only, so that {@link FileHoles}
  * loads and runs where JNA is absent: the one implementation, {@link JnaNativeFiles}, is the only
  * class that names JNA, and it is loaded only when asked for. Thread-safe.
  */
@@ -30,6 +30,29 @@ interface NativeFiles {
      * @throws IOException naming the error (the file system refused, for instance {@code EOPNOTSUPP})
      */
     void punch(int fd, long offset, long length) throws IOException;
+
+    /**
+     * {@code copy_file_range(in, &inOffset, out, &outOffset, length, 0)}: the kernel copies up to
+     * {@code length} bytes between two files, reflinking where the file system can (XFS, Btrfs).
+     *
+     * @return the bytes copied, 0 if the kernel copied nothing (the end of {@code in})
+     * @throws OffloadRefusedException if the kernel refuses the pair ({@code EXDEV},
+     *                                 {@code EOPNOTSUPP}, {@code EINVAL}, {@code ENOSYS},
+     *                                 {@code EBADF})
+     * @throws IOException             naming any other error
+     */
+    long copyRange(int in, long inOffset, int out, long outOffset, long length) throws IOException;
+
+    /**
+     * {@code ioctl(out, FICLONERANGE, {in, inOffset, length, outOffset})}: the file system shares
+     * the source's blocks with the destination (a reflink), all or nothing. Offsets and length
+     * must be multiples of the file system's block size.
+     *
+     * @throws OffloadRefusedException if the file system refuses ({@code EOPNOTSUPP},
+     *                                 {@code EXDEV}, {@code EINVAL}, {@code ENOTTY}, ...)
+     * @throws IOException             naming any other error
+     */
+    void cloneRange(int in, long inOffset, int out, long outOffset, long length) throws IOException;
 
     /** Closes the descriptor; errors are ignored (there is nothing left to do about them). */
     void close(int fd);

@@ -185,6 +185,16 @@ class FileHolesTest {
             }
 
             @Override
+            public long copyRange(int in, long inOffset, int out, long outOffset, long length) throws IOException {
+                return real.copyRange(in, inOffset, out, outOffset, length);
+            }
+
+            @Override
+            public void cloneRange(int in, long inOffset, int out, long outOffset, long length) throws IOException {
+                real.cloneRange(in, inOffset, out, outOffset, length);
+            }
+
+            @Override
             public void close(int fd) {
                 real.close(fd);
             }

@@ -17,12 +17,22 @@ import org.kcopyd.api.BlockDevice;
  * last one out ends the job's I/O. Under WRITE_SEQ a chunk that has been read waits for its turn:
  * it writes once every earlier chunk of its job is written.
  *
+ * <p>A chunk that every destination takes by offload ({@link Job#offloadDests()}) gets no pages
+ * and is {@value #OFFLOAD_CHUNK} sectors long; one whose offload failed comes back to be copied
+ * again at its offset with pages, ahead of the job's next chunks.
+ *
  * <p>Only the client's worker thread calls it.
  */
 final class ChunkScheduler {
 
     /** Sectors (1 GiB): the largest chunk of known zeros, written as one write-zeroes per destination. */
     static final long MAX_ZERO_CHUNK = 1L << 21;
+    /**
+     * Sectors (8 MiB): the size of a chunk offloaded to every destination, unless the sub-jobs
+     * are larger. It needs no pages, so only the cost of a call and the steps of progress and
+     * cancel (a chunk in flight always finishes) set it.
+     */
+    static final int OFFLOAD_CHUNK = 1 << 14;
 
     private final PagePool pool;
     private final ZeroBuffer zeros;
@@ -31,6 +41,7 @@ final class ChunkScheduler {
     private final Listener listener;
     private final int chunkSectors;
     private final int zeroChunkSectors;
+    private final int offloadChunkSectors;
     private final int subJobsPerJob;
 
     private final ArrayDeque<SubJob> pagesQueue = new ArrayDeque<>();
@@ -48,6 +59,7 @@ final class ChunkScheduler {
         int chunkPages = Math.min(subJobKiB / 4, pool.pages());
         this.chunkSectors = chunkPages * (PagePool.PAGE / BlockDevice.SECTOR_SIZE);
         this.zeroChunkSectors = Math.min(subJobKiB * 2, zeros.capacity() / BlockDevice.SECTOR_SIZE);
+        this.offloadChunkSectors = Math.max(OFFLOAD_CHUNK, subJobKiB * 2);
         this.subJobsPerJob = subJobsPerJob;
     }
 
@@ -67,6 +79,18 @@ final class ChunkScheduler {
     /** A sub-job came back from the I/O threads: its chunk is done, or (WRITE_SEQ) read and awaiting its turn. */
     void returned(SubJob subJob) {
         Job job = subJob.job;
+        if (subJob.redo) {
+            // An offload failed in a chunk without pages: the same chunk again, with pages, before the next.
+            throttle.ioFinished(System.nanoTime());
+            subJob.redo = false;
+            subJob.readFailure = null;
+            Arrays.fill(subJob.writeFailures, null);
+            // Copied again in chunks that fit the pages, from its start to its end.
+            subJob.retryEnd = subJob.offset + subJob.sectors;
+            subJob.retry = true;
+            pagesQueue.addFirst(subJob);
+            return;
+        }
         if (subJob.readDoneAwaitingTurn) {
             // WRITE_SEQ: the chunk is read; it writes when every earlier chunk has been written.
             awaitingTurn.add(subJob);
@@ -99,6 +123,15 @@ final class ChunkScheduler {
             job.nextWriteOffset = subJob.offset + subJob.sectors;
             releaseTurns(job);
         }
+        long next = subJob.offset + subJob.sectors;
+        if (subJob.retryEnd > next && !job.stopped) {
+            // The rest of a chunk to copy again after a failed offload.
+            subJob.offset = next;
+            subJob.retry = true;
+            pagesQueue.addFirst(subJob);
+            return;
+        }
+        subJob.retryEnd = 0;
         if (job.hasMoreChunks()) {
             pagesQueue.add(subJob);
         } else {
@@ -190,22 +223,29 @@ final class ChunkScheduler {
         while (!pagesQueue.isEmpty()) {
             SubJob subJob = pagesQueue.peekFirst();
             Job job = subJob.job;
-            if (!job.hasMoreChunks()) {
+            if (subJob.retry ? job.stopped : !job.hasMoreChunks()) {
                 pagesQueue.pollFirst();
                 retire(subJob);
                 continue;
             }
             long chunk = job.isZero() ? zeroChunkSectors : chunkSectors;
-            boolean knownZeros = job.sparse && job.zerosUntil > job.nextOffset;
+            boolean knownZeros = !subJob.retry && job.sparse && job.zerosUntil > job.nextOffset;
+            long offloadMask = job.isZero() || knownZeros ? 0 : job.offloadDests();
+            boolean offloadOnly = !subJob.retry && offloadMask != 0 && offloadMask == job.allDests;
             if (knownZeros) {
                 // Zeros need no pages; a destination without write-zeroes gets them from the zero buffer.
                 chunk = job.zeroCommands ? MAX_ZERO_CHUNK : zeroChunkSectors;
                 chunk = Math.min(chunk, job.zerosUntil - job.nextOffset);
+            } else if (offloadOnly) {
+                chunk = offloadChunkSectors;
             }
-            int sectors = (int) Math.min(chunk, job.count - job.nextOffset);
+            int sectors = (int) (subJob.retry ? Math.min(chunkSectors, subJob.retryEnd - subJob.offset)
+                    : Math.min(chunk, job.count - job.nextOffset));
             int bytes = sectors * BlockDevice.SECTOR_SIZE;
             subJob.knownZeros = knownZeros;
-            if (!job.isZero() && !knownZeros) {
+            subJob.offloadMask = offloadMask;
+            subJob.offloadOnly = offloadOnly;
+            if (!job.isZero() && !knownZeros && !offloadOnly) {
                 int pages = (bytes + PagePool.PAGE - 1) / PagePool.PAGE;
                 int first = pool.allocate(pages);
                 if (first < 0) {
@@ -223,9 +263,14 @@ final class ChunkScheduler {
                 }
             }
             pagesQueue.pollFirst();
-            subJob.offset = job.nextOffset;
-            subJob.sectors = sectors;
-            job.nextOffset += sectors;
+            if (subJob.retry) {
+                subJob.retry = false;
+                subJob.sectors = sectors;
+            } else {
+                subJob.offset = job.nextOffset;
+                subJob.sectors = sectors;
+                job.nextOffset += sectors;
+            }
             started(job);
             throttle.ioStarted(now);
             owner.execute(subJob);

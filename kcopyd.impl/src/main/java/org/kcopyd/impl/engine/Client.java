@@ -145,6 +145,7 @@ final class Client implements KcopydClient {
         }
         Job job = new Job(kind, from, targets, flags.contains(CopyFlag.IGNORE_ERROR), writeSeq,
                 flags.contains(CopyFlag.FLUSH), flags.contains(CopyFlag.SPARSE), flags.contains(CopyFlag.SPARSE_ALWAYS),
+                !flags.contains(CopyFlag.NO_OFFLOAD),
                 notifier(callback, context), canceller);
         admit(flags.contains(CopyFlag.NO_WAIT));
         waiting.incrementAndGet();
@@ -488,6 +489,13 @@ final class Client implements KcopydClient {
         @Override
         public void countWritten(int bytes) {
             bytesWritten.add(bytes);
+        }
+
+        @Override
+        public void offloadFailed(Job job, int dest, Throwable cause) {
+            log.log(Level.DEBUG, () -> "kcopyd client '" + name + "': offload from " + job.source.device().name()
+                    + " to " + job.dests[dest].device().name() + " failed (" + cause
+                    + "); that destination is copied through pages for the rest of the job");
         }
     }
 

@@ -32,12 +32,14 @@ final class Job implements WorkerEvent, CopyJob {
 
     private static final VarHandle DONE_BYTES;
     private static final VarHandle CANCEL_REQUESTED;
+    private static final VarHandle OFFLOAD_DESTS;
 
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
             DONE_BYTES = lookup.findVarHandle(Job.class, "doneBytes", long.class);
             CANCEL_REQUESTED = lookup.findVarHandle(Job.class, "cancelRequested", boolean.class);
+            OFFLOAD_DESTS = lookup.findVarHandle(Job.class, "offloadDests", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -80,6 +82,16 @@ final class Job implements WorkerEvent, CopyJob {
     /** Sparse: each destination's extents, shared by the sub-jobs (null otherwise). */
     final ExtentCache[] destExtents;
 
+    /** Bit i set for every destination: the mask of a chunk offloaded to all of them. */
+    final long allDests;
+    /**
+     * Bit i: the source {@linkplain org.kcopyd.api.BlockDevice#canOffloadTo offloads} to
+     * {@code dests[i]}; cleared, from an I/O thread, at the first failure of an offload to it.
+     * Zero without offload (NO_OFFLOAD, zero jobs, WRITE_SEQ).
+     */
+    @SuppressWarnings("unused") // through OFFLOAD_DESTS
+    private volatile long offloadDests;
+
     /** Bytes of chunks done on every destination without error; written by the worker only (release). */
     @SuppressWarnings("unused") // through DONE_BYTES
     private long doneBytes;
@@ -100,17 +112,19 @@ final class Job implements WorkerEvent, CopyJob {
 
     Job(Kind kind, IoRegion source, IoRegion[] dests, boolean ignoreError, boolean writeSeq, boolean flush,
             Consumer<CopyResult> callback) {
-        this(kind, source, dests, ignoreError, writeSeq, flush, false, false, callback, null);
+        this(kind, source, dests, ignoreError, writeSeq, flush, false, false, false, callback, null);
     }
 
     /**
      * @param sparse       SPARSE asked for: in effect for a copy without WRITE_SEQ (a sequential
      *                     device must get every write in order)
      * @param sparseAlways SPARSE_ALWAYS asked for (implies sparse)
+     * @param offload      NO_OFFLOAD not asked for: a copy without WRITE_SEQ offloads to each
+     *                     destination its source {@linkplain org.kcopyd.api.BlockDevice#canOffloadTo accepts}
      * @param canceller    where {@link #cancel()} posts its request; null for a job never handed out
      */
     Job(Kind kind, IoRegion source, IoRegion[] dests, boolean ignoreError, boolean writeSeq, boolean flush,
-            boolean sparse, boolean sparseAlways, Consumer<CopyResult> callback, Canceller canceller) {
+            boolean sparse, boolean sparseAlways, boolean offload, Consumer<CopyResult> callback, Canceller canceller) {
         this.canceller = canceller;
         this.kind = kind;
         this.source = source;
@@ -135,6 +149,33 @@ final class Job implements WorkerEvent, CopyJob {
             }
         }
         this.writeFailures = new Throwable[dests.length];
+        this.allDests = dests.length == 64 ? -1L : (1L << dests.length) - 1;
+        long offloading = 0;
+        if (offload && kind == Kind.COPY && !writeSeq) {
+            for (int i = 0; i < dests.length; i++) {
+                if (source.device().canOffloadTo(dests[i].device())) {
+                    offloading |= 1L << i;
+                }
+            }
+        }
+        OFFLOAD_DESTS.setRelease(this, offloading);
+    }
+
+    /** @return the destinations still offloaded to (bit i: {@code dests[i]}); any thread */
+    long offloadDests() {
+        return (long) OFFLOAD_DESTS.getAcquire(this);
+    }
+
+    /**
+     * Any thread: an offload to {@code dests[dest]} failed; from now on the job copies to it
+     * through its pages.
+     *
+     * @return true the first time for this destination
+     */
+    boolean offloadFailed(int dest) {
+        long bit = 1L << dest;
+        long old = (long) OFFLOAD_DESTS.getAndBitwiseAnd(this, ~bit);
+        return (old & bit) != 0;
     }
 
     boolean isZero() {

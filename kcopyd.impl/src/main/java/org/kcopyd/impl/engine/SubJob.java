@@ -2,12 +2,14 @@ package org.kcopyd.impl.engine;
 
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
+import java.util.function.Function;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.Extent;
@@ -29,8 +31,18 @@ import org.kcopyd.api.IoRegion;
  * destination asks where its own data is: a run of zeros is skipped where the destination
  * already reads as zeros there, written with the destination's write-zeroes command where it
  * has one, and written from the shared zero buffer otherwise.
+ *
+ * <p><b>Offload.</b> The data of a chunk goes to each destination in its {@link #offloadMask}
+ * by {@link BlockDevice#offloadTo} (the kernel copies it) instead of from the pages. A chunk
+ * offloaded to every destination ({@link #offloadOnly}) has no pages and reads nothing itself:
+ * in a sparse copy it still asks the source where its data is, and only the data is offloaded.
+ * A failed offload stops offloading to that destination for the rest of the job; the
+ * destination's data is then written from the pages, or, in a chunk without pages, the whole
+ * chunk goes back to the worker to be copied again with pages ({@link #redo}).
  */
 final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent {
+
+    private static final CompletionStage<Void> DONE = CompletableFuture.completedStage(null);
 
     private final Owner owner;
     private final PagePool pool;
@@ -63,6 +75,19 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
     long zerosUntil = -1;
     /** Set by an I/O thread when a WRITE_SEQ read completed: the worker schedules the writes. */
     volatile boolean readDoneAwaitingTurn;
+    /** Set by the worker: the destinations this chunk offloads to (bit i: {@code dests[i]}). */
+    long offloadMask;
+    /** Set by the worker: the chunk offloads to every destination; it has no pages and reads nothing. */
+    boolean offloadOnly;
+    /**
+     * Set by an I/O thread: an offload of this {@link #offloadOnly} chunk failed; the worker
+     * copies the chunk again, with pages, instead of counting it done.
+     */
+    volatile boolean redo;
+    /** Set by the worker: the chunk waits to be copied again ({@link #redo}) at its offset, with pages. */
+    boolean retry;
+    /** Set by the worker: the end (an offset like {@link #offset}) of the chunk being copied again, else 0. */
+    long retryEnd;
 
     SubJob(Owner owner, PagePool pool, ZeroBuffer zeros) {
         this.owner = owner;
@@ -94,6 +119,11 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
         readDoneAwaitingTurn = false;
         knownZeros = false;
         zerosUntil = -1;
+        offloadMask = 0;
+        offloadOnly = false;
+        redo = false;
+        retry = false;
+        retryEnd = 0;
     }
 
     int bytes() {
@@ -119,6 +149,12 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
         }
         if (job.sparse) {
             startSparse();
+            return;
+        }
+        if (offloadOnly) {
+            // The kernel reads the source, for every destination.
+            owner.countRead(bytes());
+            startWrites();
             return;
         }
         IoRegion source = job.source;
@@ -162,6 +198,12 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
         IoRegion source = job.source;
         long beyond = plan.plan(failure == null ? runs : null, source.sector() + offset, sectors, job.sparseAlways);
         zerosUntil = beyond < 0 ? -1 : beyond - source.sector();
+        if (offloadOnly) {
+            // Nothing to read: the data segments are offloaded, the zeros written as the destinations allow.
+            owner.countRead(bytes());
+            startWrites();
+            return;
+        }
         sparseReadFailure.set(null);
         // One count for this loop, so that reads completing in it cannot end the chunk under it.
         pendingReads.set(plan.dataSegments() + 1);
@@ -249,7 +291,7 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
     private void writeDone(int dest, Throwable failure) {
         if (failure != null) {
             writeFailures[dest] = unwrap(failure);
-        } else {
+        } else if (!redo) {
             owner.countWritten(bytes());
         }
         if (pendingWrites.decrementAndGet() == 0) {
@@ -278,6 +320,9 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
         void countRead(int bytes);
 
         void countWritten(int bytes);
+
+        /** The first offload of {@code job} to {@code dests[dest]} that failed; later chunks write it from pages. */
+        void offloadFailed(Job job, int dest, Throwable cause);
     }
 
     /** The write of this sub-job's chunk to one destination; reused for every chunk. */
@@ -307,6 +352,8 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
                 if (job.isZero()) {
                     stage = device.supportsWriteZeroes() ? device.writeZeroes(sector, sectors)
                             : device.write(sector, zeros.slice(bytes()));
+                } else if (offloads()) {
+                    stage = offload(device, sector, 0, sectors);
                 } else {
                     if (view == null) {
                         view = pool.view();
@@ -347,12 +394,15 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
             }
             view.clear();
             int base = bufferStart();
+            boolean offloading = offloads();
             for (int i = 0; i < plan.count(); i++) {
                 long sector = chunkSector + plan.start(i);
                 int length = plan.length(i);
                 CompletionStage<Void> stage;
                 try {
-                    if (!plan.isZero(i)) {
+                    if (!plan.isZero(i) && offloading) {
+                        stage = offload(device, sector, plan.start(i), length);
+                    } else if (!plan.isZero(i)) {
                         stage = device.write(sector, view.slice(base + plan.start(i) * BlockDevice.SECTOR_SIZE,
                                 length * BlockDevice.SECTOR_SIZE));
                     } else if (readsAsZeros(known, sector, length)) {
@@ -370,6 +420,45 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
                 stage.whenComplete(opDone);
             }
             opDone(null);
+        }
+
+        /** @return true if this chunk's data goes to this destination by offload */
+        private boolean offloads() {
+            return (offloadMask & (1L << dest)) != 0;
+        }
+
+        /**
+         * Offloads {@code length} sectors at {@code at} (from the chunk's start) to the
+         * destination. A failure stops offloading to it for the rest of the job and is not this
+         * chunk's failure: the sectors are written from the pages, or in a chunk without pages the
+         * whole chunk is to be copied again ({@link #redo}).
+         */
+        private CompletionStage<Void> offload(BlockDevice device, long sector, int at, int length) {
+            IoRegion source = job.source;
+            CompletionStage<Void> stage;
+            try {
+                stage = source.device().offloadTo(source.sector() + offset + at, length, device, sector);
+            } catch (RuntimeException | Error e) {
+                stage = CompletableFuture.failedStage(e);
+            }
+            return stage.handle((ignored, failure) -> failure == null ? DONE : offloadFailed(device, sector, at,
+                    length, unwrap(failure))).thenCompose(Function.identity());
+        }
+
+        private CompletionStage<Void> offloadFailed(BlockDevice device, long sector, int at, int length,
+                Throwable failure) {
+            if (job.offloadFailed(dest)) {
+                owner.offloadFailed(job, dest, failure);
+            }
+            if (offloadOnly) {
+                redo = true;
+                return DONE;
+            }
+            // The pages hold the data (a sparse chunk's data segments too): write it from them.
+            ByteBuffer pages = pool.view();
+            pages.clear();
+            return device.write(sector, pages.slice(bufferStart() + at * BlockDevice.SECTOR_SIZE,
+                    length * BlockDevice.SECTOR_SIZE));
         }
 
         /**

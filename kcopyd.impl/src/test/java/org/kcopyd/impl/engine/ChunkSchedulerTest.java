@@ -43,6 +43,11 @@ class ChunkSchedulerTest {
         @Override
         public void countWritten(int bytes) {
         }
+
+        @Override
+        public void offloadFailed(Job job, int dest, Throwable cause) {
+            throw new AssertionError("no offload runs in this test");
+        }
     };
 
     private final ChunkScheduler.Listener listener = new ChunkScheduler.Listener() {
