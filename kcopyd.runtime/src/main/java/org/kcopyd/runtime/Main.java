@@ -5,8 +5,8 @@ import java.io.InputStream;
 import java.lang.reflect.InvocationTargetException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Properties;
-import java.util.stream.Collectors;
 
 /**
  * The runtime jar's entry point ({@code Main-Class}), run before the OSGi framework exists:
@@ -26,13 +26,24 @@ import java.util.stream.Collectors;
  * <p>Then it hands the remaining arguments to the bnd launcher, which starts the framework and
  * runs the command (or the shell); the launcher's exit code is the process's. A refused
  * configuration directory ends the process with code 2 before anything starts.
+ *
+ * <p>{@code kcopyd daemon [--state DIR] [--listen 127.0.0.1:PORT]} (daemon as the first word) runs the
+ * framework in the foreground until SIGTERM or SIGINT (exit code 0): the {@link StateDirectory} is
+ * checked, made and locked first, the daemon's bundles started ({@link LaunchBundles}) with framework
+ * properties naming the state directory ({@code kcopyd.state.dir}), Config Admin's persistence manager
+ * ({@code felix.cm.pm=kcopyd}, kcopyd.daemon's), the HTTP server's loopback address and the logging
+ * configuration ({@link DaemonLogging}). A refused option is exit 2, a refused state directory exit 1.
  */
 public final class Main {
 
     /** Framework property: the checked configuration directory (absent when none was named). */
     static final String CONFIG_DIR = "kcopyd.config.dir";
+    /** Framework property: the daemon's checked and locked state directory (daemon mode only). */
+    static final String STATE_DIR = "kcopyd.state.dir";
     private static final String OPTION = "--config-dir";
     private static final String LAUNCHER = "aQute.launcher.pre.EmbeddedLauncher";
+    /** The daemon's state directory, whose lock is held until the process ends. */
+    private static StateDirectory held;
 
     private Main() {
     }
@@ -44,6 +55,12 @@ public final class Main {
      * @throws Throwable what the launcher throws
      */
     public static void main(String[] args) throws Throwable {
+        if (args.length > 0 && args[0].equals(DaemonOptions.COMMAND)) {
+            daemon(Arrays.copyOfRange(args, 1, args.length));
+            return;
+        }
+        // THIN CLIENT (issue 11, H4): commands that go to a running daemon are answered here, before any
+        // framework starts; org.kcopyd.runtime.client's entry point is called at this place once it exists.
         String configDir = null;
         String[] rest = args;
         if (args.length > 0 && (args[0].equals(OPTION) || args[0].startsWith(OPTION + "="))) {
@@ -57,23 +74,16 @@ public final class Main {
                 configDir = args[0].substring(OPTION.length() + 1);
                 rest = Arrays.copyOfRange(args, 1, args.length);
             }
+            if (rest.length > 0 && rest[0].equals(DaemonOptions.COMMAND)) {
+                fail(2, OPTION + " cannot be used with daemon: the state directory holds the daemon's configuration"
+                        + " (--state DIR)");
+            }
         }
 
-        RunDirectory run;
-        try {
-            run = RunDirectory.create(Path.of(System.getProperty("java.io.tmpdir")));
-        } catch (IOException | RuntimeException e) {
-            fail(1, "cannot make a private directory in " + System.getProperty("java.io.tmpdir") + ": " + reason(e));
-            return;
-        }
-        RunDirectory own = run;
-        Runtime.getRuntime().addShutdownHook(new Thread(own::delete, "kcopyd: remove " + own.path()));
-        // Read lazily by File.createTempFile, which the launcher, Felix and FileInstall use.
-        System.setProperty("java.io.tmpdir", run.path().toString());
-
-        if (configDir == null) {
-            System.setProperty("launch.bundles", withoutFileInstall(launcherProperties().getProperty("launch.bundles")));
-        } else {
+        RunDirectory run = runDirectory();
+        String bundles = launcherProperties().getProperty("launch.bundles");
+        System.setProperty("launch.bundles", LaunchBundles.oneShot(bundles, configDir != null));
+        if (configDir != null) {
             Path dir;
             try {
                 dir = ConfigDirectory.check(configDir, run.ownerUid());
@@ -85,8 +95,69 @@ public final class Main {
             System.setProperty("felix.fileinstall.dir", dir.toString());
         }
 
+        launch(rest);
+    }
+
+    /** {@code kcopyd daemon}: checks and locks the state directory, then runs the framework until a signal. */
+    private static void daemon(String[] args) throws Throwable {
+        if (List.of(args).contains("--help") || List.of(args).contains("-h")) {
+            System.out.println(DaemonOptions.USAGE);
+            return;
+        }
+        DaemonOptions options;
         try {
-            Class.forName(LAUNCHER).getMethod("main", String[].class).invoke(null, (Object) rest);
+            options = DaemonOptions.parse(List.of(args), System.getenv(), System.getProperty("user.home"),
+                    Path.of("").toAbsolutePath());
+        } catch (IllegalArgumentException e) {
+            fail(2, e.getMessage());
+            return;
+        }
+        RunDirectory run = runDirectory();
+        StateDirectory state;
+        try {
+            state = StateDirectory.open(options.state(), run.ownerUid());
+        } catch (StateDirectory.RefusedException e) {
+            fail(1, e.getMessage());
+            return;
+        }
+        held = state;
+        Path logging;
+        try {
+            logging = DaemonLogging.write(state.path().resolve(StateDirectory.LOGS), run.path());
+        } catch (IOException e) {
+            fail(1, "cannot write the logging configuration in " + run.path() + ": " + reason(e));
+            return;
+        }
+        System.setProperty("launch.bundles", LaunchBundles.daemon(launcherProperties().getProperty("launch.bundles")));
+        System.setProperty(STATE_DIR, state.path().toString());
+        System.setProperty("felix.cm.pm", "kcopyd");
+        System.setProperty("org.apache.felix.http.host", "127.0.0.1");
+        System.setProperty("org.osgi.service.http.port", Integer.toString(options.port()));
+        System.setProperty("org.apache.felix.https.enable", "false");
+        System.setProperty(DaemonLogging.PROPERTY, logging.toString());
+        System.setProperty("org.ops4j.pax.logging.DefaultServiceLog.level", "WARN");
+        launch(new String[0]);
+    }
+
+    /** Makes this run's private directory and makes it the process's temporary directory. */
+    private static RunDirectory runDirectory() {
+        RunDirectory run;
+        try {
+            run = RunDirectory.create(Path.of(System.getProperty("java.io.tmpdir")));
+        } catch (IOException | RuntimeException e) {
+            fail(1, "cannot make a private directory in " + System.getProperty("java.io.tmpdir") + ": " + reason(e));
+            return null;
+        }
+        RunDirectory own = run;
+        Runtime.getRuntime().addShutdownHook(new Thread(own::delete, "kcopyd: remove " + own.path()));
+        // Read lazily by File.createTempFile, which the launcher, Felix and FileInstall use.
+        System.setProperty("java.io.tmpdir", run.path().toString());
+        return run;
+    }
+
+    private static void launch(String[] args) throws Throwable {
+        try {
+            Class.forName(LAUNCHER).getMethod("main", String[].class).invoke(null, (Object) args);
         } catch (InvocationTargetException e) {
             throw e.getCause();
         }
@@ -102,15 +173,6 @@ public final class Main {
             properties.load(in);
         }
         return properties;
-    }
-
-    /**
-     * The bundles to start, without FileInstall: the launcher lets a system property replace any
-     * of its properties, so with no configuration directory nothing watches any directory.
-     */
-    static String withoutFileInstall(String bundles) {
-        return Arrays.stream(bundles.split(",")).filter(b -> !b.contains("org.apache.felix.fileinstall"))
-                .collect(Collectors.joining(","));
     }
 
     private static String reason(Exception e) {

@@ -80,10 +80,4 @@ class RunDirectoryTest {
             run.delete();
         }
     }
-
-    @Test
-    void withoutTheFileInstallBundleTheLauncherStartsNothingThatWatchesADirectory() {
-        assertThat(Main.withoutFileInstall("jar/a-1.jar,jar/org.apache.felix.fileinstall-3.7.4.jar,jar/b-2.jar"))
-                .isEqualTo("jar/a-1.jar,jar/b-2.jar");
-    }
 }

@@ -42,6 +42,7 @@ public final class Activator implements BundleActivator {
         }
         Path directory = Path.of(state);
         main = new DaemonMain();
+        main.handleSignals();
         try {
             ControlFiles control = new ControlFiles(directory);
             control.newToken();

@@ -26,6 +26,18 @@ final class DaemonMain implements Callable<Integer> {
     private volatile String reason;
     private ServiceRegistration<?> registration;
 
+    /**
+     * Replaces the JVM's SIGTERM and SIGINT handlers: from now on they end the daemon with 0. Called
+     * first at the bundle's start, before anything a client or service manager can see is written.
+     */
+    void handleSignals() {
+        try {
+            Signals.onTermAndInt(() -> stop(0, null));
+        } catch (LinkageError | IllegalArgumentException e) {
+            stop(1, "cannot handle SIGTERM and SIGINT (sun.misc.Signal): " + e);
+        }
+    }
+
     /** Registers the main program. */
     void register(BundleContext context) {
         Hashtable<String, Object> properties = new Hashtable<>();
@@ -62,13 +74,6 @@ final class DaemonMain implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        if (stopped.getCount() > 0) {
-            try {
-                Signals.onTermAndInt(() -> stop(0, null));
-            } catch (LinkageError | IllegalArgumentException e) {
-                stop(1, "cannot handle SIGTERM and SIGINT (sun.misc.Signal): " + e);
-            }
-        }
         stopped.await();
         if (reason != null) {
             PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true);
