@@ -1,6 +1,7 @@
 package org.kcopyd.nbd.internal.server;
 
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
@@ -10,8 +11,10 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 
 /**
- * Prepares the path a server listens on: a socket file left by a server that is gone is removed;
- * a socket something still listens on, and anything that is not a socket, are refused.
+ * Prepares the path a server listens on: a socket file left by a server that is gone (killed with
+ * kill -9, say) is removed when connecting to it is refused (ECONNREFUSED: nobody accepts); a socket
+ * something still accepts on, one that cannot be probed for another reason (permission denied...), and
+ * anything that is not a socket (a regular file, a symbolic link) are refused, naming the path, and kept.
  */
 final class UnixSocketPath {
 
@@ -32,9 +35,12 @@ final class UnixSocketPath {
         }
         try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             probe.connect(UnixDomainSocketAddress.of(path));
-        } catch (IOException nobodyListens) {
+        } catch (ConnectException nobodyListens) {
             Files.deleteIfExists(path);
             return;
+        } catch (IOException e) {
+            throw new FileAlreadyExistsException(path.toString(), null,
+                "is a socket that cannot be probed (" + e.getMessage() + "): refusing to replace it");
         }
         throw new FileAlreadyExistsException(path.toString(), null,
             "is a socket another server listens on: refusing to take it over");

@@ -44,6 +44,20 @@ class UnixSocketPathTest {
     }
 
     @Test
+    void aSymbolicLinkToAStaleSocketIsRefusedAndKept() throws Exception {
+        Path socket = dir.resolve("stale.sock");
+        ServerSocketChannel gone = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        gone.bind(UnixDomainSocketAddress.of(socket));
+        gone.close();
+        Path link = Files.createSymbolicLink(dir.resolve("link.sock"), socket);
+        assertThatThrownBy(() -> NbdServer.builder().export("", new MemoryBlockDevice("m", 8), false).startUnix(link))
+            .isInstanceOf(FileAlreadyExistsException.class).hasMessageContaining(link.toString())
+            .hasMessageContaining("is not a socket");
+        assertThat(Files.isSymbolicLink(link)).isTrue();
+        assertThat(socket).exists();
+    }
+
+    @Test
     void aSocketSomethingListensOnIsRefused() throws Exception {
         Path socket = dir.resolve("live.sock");
         try (ServerSocketChannel live = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
