@@ -4,19 +4,23 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.util.Comparator;
+import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntSupplier;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.DeviceOption;
 import org.kcopyd.nbd.NbdConfig;
+import org.kcopyd.nbd.internal.server.Listener;
 import org.kcopyd.nbd.internal.server.ServerExport;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
 import org.osgi.framework.Filter;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
+import org.osgi.framework.ServiceRegistration;
 import org.osgi.util.tracker.ServiceTracker;
 import org.osgi.util.tracker.ServiceTrackerCustomizer;
 import org.osgi.service.component.annotations.Activate;
@@ -44,6 +48,12 @@ import org.osgi.service.metatype.annotations.Designate;
  * a socket path that is not a socket), {@link IOException} for what could not be done (the
  * address in use, the device cannot be opened or is claimed). A change of configuration
  * deactivates and activates the component again: the export's clients reconnect.
+ *
+ * <p>While the export is served, a status service is registered for it: an {@link IntSupplier}
+ * whose value is the connections in transmission on this export now, with the properties
+ * {@value #STATUS} (the configuration's PID) and {@value #STATUS_NAME} (the export's name). It is
+ * unregistered when the export is withdrawn (its device service went away) or deactivated, so its
+ * presence says "serving" (the control API reads both). A JDK type, so that no API is added for it.
  */
 @Component(configurationPid = NbdConfig.EXPORT_FACTORY_PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
         service = {}, immediate = true)
@@ -51,6 +61,11 @@ import org.osgi.service.metatype.annotations.Designate;
 public final class ExportComponent {
 
     private static final System.Logger LOG = System.getLogger(ExportComponent.class.getName());
+
+    /** Property of the status service: the PID of the export's configuration. */
+    public static final String STATUS = "kcopyd.nbd.export.status";
+    /** Property of the status service: the export's name. */
+    public static final String STATUS_NAME = "kcopyd.nbd.export.name";
 
     @Reference
     NbdListeners listeners;
@@ -65,12 +80,19 @@ public final class ExportComponent {
     /** The export served now (null while a service device is missing); guarded by {@code this}. */
     private ServerExport served;
     private ServiceReference<BlockDevice> servedRef;
+    private BundleContext bundleContext;
+    private String configurationPid;
+    /** The status service while served; guarded by {@code this}. */
+    private ServiceRegistration<IntSupplier> status;
 
     @Activate
     void activate(BundleContext context, ExportConfiguration configuration, Map<String, Object> properties)
             throws IOException {
         ExportSettings s = ExportSettings.of(configuration);
         settings = s;
+        bundleContext = context;
+        Object pid = properties.get(Constants.SERVICE_PID);
+        configurationPid = pid == null ? null : pid.toString();
         if (s.exposed()) {
             LOG.log(Level.WARNING, "NBD export '" + s.name() + "' listens on " + s.where() + ", which is not a loopback "
                 + "address, without TLS (no " + NbdConfig.EXPORT_TLS_CERTIFICATES + "): anyone who reaches it can read"
@@ -89,6 +111,7 @@ public final class ExportComponent {
                 listeners.add(s, export);
                 synchronized (this) {
                     served = export;
+                    publish(s, export);
                 }
             } catch (IOException | RuntimeException e) {
                 device.close();
@@ -189,6 +212,7 @@ public final class ExportComponent {
         }
         served = export;
         servedRef = only;
+        publish(s, export);
         LOG.log(Level.INFO, () -> "NBD export '" + s.name() + "' of " + target.name() + " on " + s.where());
     }
 
@@ -208,11 +232,43 @@ public final class ExportComponent {
     }
 
     private void withdraw(ExportSettings s, String why) {
+        unpublish();
         listeners.remove(s, served);
         LOG.log(Level.INFO, () -> "NBD export '" + s.name() + "' on " + s.where() + " withdrawn, its clients "
             + "disconnected: " + why);
         served = null;
         servedRef = null;
+    }
+
+    /** Registers the status service of {@code export}, served now. Under {@code this}. */
+    private void publish(ExportSettings s, ServerExport export) {
+        if (configurationPid == null || status != null) {
+            return;
+        }
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put(STATUS, configurationPid);
+        props.put(STATUS_NAME, s.name());
+        IntSupplier connections = () -> {
+            Listener listener = listeners.listener(s);
+            return listener == null ? 0 : listener.connections(export.name());
+        };
+        try {
+            status = bundleContext.registerService(IntSupplier.class, connections, props);
+        } catch (IllegalStateException stopping) {
+            // The bundle is stopping: there is nothing left to report to.
+        }
+    }
+
+    /** Unregisters the status service, if registered. Under {@code this}. */
+    private void unpublish() {
+        if (status != null) {
+            try {
+                status.unregister();
+            } catch (IllegalStateException alreadyGone) {
+                // The bundle is stopping: the framework has unregistered it.
+            }
+            status = null;
+        }
     }
 
     /** @return true if the export is served now (for tests) */
@@ -248,6 +304,7 @@ public final class ExportComponent {
         synchronized (this) {
             t = tracker;
             tracker = null;
+            unpublish();
             if (served != null) {
                 listeners.remove(settings, served);
                 served = null;

@@ -214,6 +214,38 @@ class ExportComponentTest {
         assertThat(connect("").name()).contains("s.sock");
     }
 
+    @Test
+    void aServedExportPublishesItsConnectionCountWhileServed() throws Exception {
+        MemoryBlockDevice device = new MemoryBlockDevice("s1-device", SIZE / 512);
+        ExportComponent c = activate(config("", "(&(kcopyd.device.role=snapshot)(kcopyd.snapshot.name=s1))",
+            org.osgi.framework.Constants.SERVICE_PID, "org.kcopyd.nbd.export~x1"));
+        String filter = "(" + ExportComponent.STATUS + "=org.kcopyd.nbd.export~x1)";
+        assertThat(osgi.context().getServiceReferences(java.util.function.IntSupplier.class, filter))
+            .as("no status while its device is missing").isEmpty();
+
+        ServiceRegistration<BlockDevice> registration = register(device, "s1");
+        var refs = osgi.context().getServiceReferences(java.util.function.IntSupplier.class, filter);
+        assertThat(refs).hasSize(1);
+        assertThat(refs.iterator().next().getProperty(ExportComponent.STATUS_NAME)).isEqualTo("");
+        java.util.function.IntSupplier connections = osgi.context().getService(refs.iterator().next());
+        assertThat(connections.getAsInt()).isZero();
+        BlockDevice first = connect("");
+        BlockDevice second = connect("");
+        await().atMost(Duration.ofSeconds(10)).until(() -> connections.getAsInt() == 2);
+        first.close();
+        await().atMost(Duration.ofSeconds(10)).until(() -> connections.getAsInt() == 1);
+        assertThat(second.sizeInSectors()).isEqualTo(SIZE / 512);
+
+        registration.unregister();
+        assertThat(osgi.context().getServiceReferences(java.util.function.IntSupplier.class, filter))
+            .as("withdrawn: no status").isEmpty();
+        register(device, "s1");
+        assertThat(osgi.context().getServiceReferences(java.util.function.IntSupplier.class, filter)).hasSize(1);
+        deactivate(c);
+        assertThat(osgi.context().getServiceReferences(java.util.function.IntSupplier.class, filter))
+            .as("deactivated: no status").isEmpty();
+    }
+
     private ServiceRegistration<BlockDevice> register(BlockDevice device, String name) {
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(BlockDevice.ROLE, "snapshot");
