@@ -88,4 +88,20 @@ public interface KcopydClientFactory {
 
     /** @return the factory's effective settings */
     EngineSettings settings();
+
+    /**
+     * Lists every open client of the engine behind this factory, whoever created it (every
+     * bundle's, every caller's), with its counters: what a status display shows. Clients created
+     * through this factory and others alike; only names and counters, never the clients.
+     *
+     * <p>A factory that cannot see its engine's other clients throws: it never lists only its
+     * own as if they were all. The engine's OSGi service lists them all; the default throws.
+     *
+     * @return the clients, sorted by name; a snapshot, not updated
+     * @throws UnsupportedOperationException if this factory cannot list its engine's clients
+     * @since 1.3.0
+     */
+    default java.util.List<ClientSummary> engineClients() {
+        throw new UnsupportedOperationException(getClass().getName() + " does not list its engine's clients");
+    }
 }

@@ -1,10 +1,13 @@
 package org.kcopyd.impl.osgi;
 
+import java.util.Comparator;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.kcopyd.api.ClientOptions;
+import org.kcopyd.api.ClientSummary;
 import org.kcopyd.api.EngineSettings;
 import org.kcopyd.api.KcopydClient;
 import org.kcopyd.api.KcopydClientFactory;
@@ -77,6 +80,13 @@ final class ClientFactoryService implements ServiceFactory<KcopydClientFactory> 
         @Override
         public EngineSettings settings() {
             return engine.settings();
+        }
+
+        /** Every client of the shared engine, of every bundle: names and counters only. */
+        @Override
+        public List<ClientSummary> engineClients() {
+            return engine.clients().stream().map(c -> new ClientSummary(c.name(), c.statistics()))
+                    .sorted(Comparator.comparing(ClientSummary::name)).toList();
         }
 
         void closeClients() {
