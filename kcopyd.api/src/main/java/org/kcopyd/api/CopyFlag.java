@@ -35,8 +35,9 @@ public enum CopyFlag {
      * written at all where the destination's own {@linkplain BlockDevice#extents extents} say it
      * already reads as zeros there (a file just created), and are written as zeros otherwise;
      * shorter zero runs between data are written as data. Every destination ends with the
-     * source's content, zeros included, whatever it held before. Ignored with
-     * {@link #WRITE_SEQ} (a sequential device gets every write) and by zero jobs.
+     * source's content, zeros included, whatever it held before. Data that is
+     * {@linkplain #NO_OFFLOAD offloaded} is not read, so zeros in it are not looked for. Ignored
+     * with {@link #WRITE_SEQ} (a sequential device gets every write) and by zero jobs.
      *
      * @since 1.2.0
      */
@@ -44,7 +45,8 @@ public enum CopyFlag {
     /**
      * {@code --sparse=always}: as {@link #SPARSE}, and every zero run of at least
      * {@value #SPARSE_BLOCK} bytes becomes a hole (write-zeroes) or is skipped, even where writing
-     * the zeros with the data around them would be as cheap. Implies {@link #SPARSE}.
+     * the zeros with the data around them would be as cheap. Implies {@link #SPARSE}; turns copy
+     * offload off (see {@link #NO_OFFLOAD}): every block of data is read to find its zeros.
      *
      * @since 1.2.0
      */
@@ -57,8 +59,11 @@ public enum CopyFlag {
      * between two files of one file system), chunk by chunk, so progress and cancel work as for
      * other copies; a refusal makes the job copy through its pages for that destination. A
      * chunk offloaded to every destination uses no pages and is not read by the engine, so a
-     * source device that must see the bytes (a hashing view) does not accept offload. Ignored
-     * by zero jobs and with {@link #WRITE_SEQ}.
+     * source device that must see the bytes (a hashing view) does not accept offload. With
+     * {@link #SPARSE}, as {@code cp --sparse=auto}, the source's holes are still asked for and
+     * kept out of the copy, and only its data is offloaded: zeros written as data are copied as
+     * data, not found and punched. {@link #SPARSE_ALWAYS}, which looks for zeros in every block,
+     * reads everything and does not offload. Ignored by zero jobs and with {@link #WRITE_SEQ}.
      *
      * @since 1.3.0
      */

@@ -101,6 +101,13 @@ final class CopyCommand implements Callable<Integer> {
             + "zero block of 4 KiB between data; never: every byte is read and written.")
     String sparse = "auto";
 
+    @Option(names = "--offload", paramLabel = "MODE", defaultValue = "auto", description = "auto (default): "
+            + "between files of one file system the kernel copies (a reflink where the file system shares blocks, "
+            + "else copy_file_range), without the data passing through this process; where it refuses (another "
+            + "file system) the copy goes through the pages. Not with --hash or --sparse=always, which must see the "
+            + "bytes. never: every byte is read and written by kcopyd.")
+    String offload = "auto";
+
     @Option(names = "--pages", paramLabel = "N", description = "Buffer pages of 4 KiB for this copy, 1 to the "
             + "engine's maxPagesPerClient (default: the engine's defaultPages).")
     Integer pages;
@@ -143,6 +150,7 @@ final class CopyCommand implements Callable<Integer> {
             throw CommandException.usage(to.size() + " destinations given; a copy writes 1 to " + MAX_DESTINATIONS);
         }
         java.util.Set<CopyFlag> sparseFlags = SparseOption.flags(sparse);
+        java.util.Set<CopyFlag> offloadFlags = OffloadOption.flags(offload);
         KcopydClientFactory factory = console.services().factory(Console.WAIT);
         Map<String, Object> engine = console.services().factoryProperties();
         int maxDestinations = Math.min(MAX_DESTINATIONS, intProperty(engine, "maxDestinations", MAX_DESTINATIONS));
@@ -224,6 +232,7 @@ final class CopyCommand implements Callable<Integer> {
                 }
                 EnumSet<CopyFlag> flags = EnumSet.noneOf(CopyFlag.class);
                 flags.addAll(sparseFlags);
+                flags.addAll(offloadFlags);
                 if (flush) {
                     flags.add(CopyFlag.FLUSH);
                 }

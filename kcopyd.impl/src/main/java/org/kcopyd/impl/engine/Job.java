@@ -119,8 +119,8 @@ final class Job implements WorkerEvent, CopyJob {
      * @param sparse       SPARSE asked for: in effect for a copy without WRITE_SEQ (a sequential
      *                     device must get every write in order)
      * @param sparseAlways SPARSE_ALWAYS asked for (implies sparse)
-     * @param offload      NO_OFFLOAD not asked for: a copy without WRITE_SEQ offloads to each
-     *                     destination its source {@linkplain org.kcopyd.api.BlockDevice#canOffloadTo accepts}
+     * @param offload      NO_OFFLOAD not asked for: a copy without WRITE_SEQ or SPARSE_ALWAYS offloads to
+     *                     each destination its source {@linkplain org.kcopyd.api.BlockDevice#canOffloadTo accepts}
      * @param canceller    where {@link #cancel()} posts its request; null for a job never handed out
      */
     Job(Kind kind, IoRegion source, IoRegion[] dests, boolean ignoreError, boolean writeSeq, boolean flush,
@@ -151,7 +151,8 @@ final class Job implements WorkerEvent, CopyJob {
         this.writeFailures = new Throwable[dests.length];
         this.allDests = dests.length == 64 ? -1L : (1L << dests.length) - 1;
         long offloading = 0;
-        if (offload && kind == Kind.COPY && !writeSeq) {
+        // SPARSE_ALWAYS looks for zeros in every block of data, which the engine must read for that.
+        if (offload && kind == Kind.COPY && !writeSeq && !this.sparseAlways) {
             for (int i = 0; i < dests.length; i++) {
                 if (source.device().canOffloadTo(dests[i].device())) {
                     offloading |= 1L << i;

@@ -43,6 +43,8 @@ import org.kcopyd.api.IoRegion;
 final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent {
 
     private static final CompletionStage<Void> DONE = CompletableFuture.completedStage(null);
+    /** The most answers of the source one offloaded sparse chunk gathers; past them the rest is data. */
+    private static final int MOST_ASKS = 64;
 
     private final Owner owner;
     private final PagePool pool;
@@ -55,6 +57,9 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
     private final BiConsumer<List<Extent>, Throwable> sourceExtentsDone = this::sourceExtents;
     private final BiConsumer<Void, Throwable> sparseReadDone = (ignored, failure) -> sparseRead(failure);
     private SparseChunk plan;
+    /** A sparse {@link #offloadOnly} chunk: the source's answers so far, asked again until they cover it. */
+    private final List<Extent> gathered = new java.util.ArrayList<>();
+    private int asked;
 
     Job job;
     long offset;
@@ -124,6 +129,7 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
         redo = false;
         retry = false;
         retryEnd = 0;
+        asked = 0;
     }
 
     int bytes() {
@@ -196,7 +202,15 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
     /** The source answered (or failed to: then all is data); reads the data segments, all at once. */
     private void sourceExtents(List<Extent> runs, Throwable failure) {
         IoRegion source = job.source;
-        long beyond = plan.plan(failure == null ? runs : null, source.sector() + offset, sectors, job.sparseAlways);
+        List<Extent> known = failure == null ? runs : null;
+        if (offloadOnly) {
+            known = gatherExtents(known);
+            if (known == null) {
+                // Asked again: this method runs once more with the answer.
+                return;
+            }
+        }
+        long beyond = plan.plan(known, source.sector() + offset, sectors, job.sparseAlways);
         zerosUntil = beyond < 0 ? -1 : beyond - source.sector();
         if (offloadOnly) {
             // Nothing to read: the data segments are offloaded, the zeros written as the destinations allow.
@@ -226,6 +240,34 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
             stage.whenComplete(sparseReadDone);
         }
         sparseRead(null);
+    }
+
+    /**
+     * An offloaded chunk is larger than the page chunks one answer of a file usually covers
+     * (FileHoles answers a few runs): asks the source again from where its answers stop, up to
+     * {@value #MOST_ASKS} times, so that its holes are not offloaded as data.
+     *
+     * @param runs the latest answer, or null if it failed
+     * @return every run gathered (what the plan is made from) once the chunk is covered, the
+     *         source stopped answering or the limit was reached; null when asked again
+     */
+    private List<Extent> gatherExtents(List<Extent> runs) {
+        IoRegion source = job.source;
+        long end = source.sector() + offset + sectors;
+        if (asked++ == 0) {
+            gathered.clear();
+        }
+        if (runs != null && !runs.isEmpty()) {
+            gathered.addAll(runs);
+            long covered = runs.get(runs.size() - 1).endSector();
+            if (covered < end && asked < MOST_ASKS) {
+                job.sourceExtents.lookup(source.device(), covered, end, source.endSector())
+                        .whenComplete(sourceExtentsDone);
+                return null;
+            }
+        }
+        asked = 0;
+        return gathered.isEmpty() ? List.of() : gathered;
     }
 
     private void sparseRead(Throwable failure) {

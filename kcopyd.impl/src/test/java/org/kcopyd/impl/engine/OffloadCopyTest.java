@@ -39,8 +39,8 @@ import org.kcopyd.device.MemoryBlockDevice;
  * directory) and then copied through the pages, a destination that held data, regions at
  * unaligned offsets with a tail that is not a whole chunk, destinations of both kinds in one job,
  * a failed offload copied again with pages smaller than the chunk, {@link CopyFlag#NO_OFFLOAD},
- * sparse copies, and a cancel while offloads are in flight. Every destination ends
- * byte-identical to the source.
+ * sparse copies (only the data offloaded; nothing with {@link CopyFlag#SPARSE_ALWAYS}), and a
+ * cancel while offloads are in flight. Every destination ends byte-identical to the source.
  */
 class OffloadCopyTest {
 
@@ -159,6 +159,24 @@ class OffloadCopyTest {
 
         CopyResult result = run(client, IoRegion.whole(src), List.of(IoRegion.whole(dst)),
                 EnumSet.of(CopyFlag.NO_OFFLOAD));
+
+        assertThat(result.isSuccess()).isTrue();
+        assertThat(src.offloads).hasValue(0);
+        assertThat(src.reads.get()).isPositive();
+        assertThat(Files.readAllBytes(dir.resolve("dst"))).isEqualTo(data);
+    }
+
+    @Test
+    void sparseAlwaysReadsEverythingToFindItsZeros() throws Exception {
+        KcopydClient client = client(1024);
+        assumeOffloadable();
+        byte[] data = random(SECTORS, 16);
+        Arrays.fill(data, 1 << 20, 2 << 20, (byte) 0);
+        OffloadCountingDevice src = new OffloadCountingDevice(open(file(dir, "src", data)));
+        BlockDevice dst = open(file(dir, "dst", random(SECTORS, 17)), DeviceOption.READ_WRITE);
+
+        CopyResult result = run(client, IoRegion.whole(src), List.of(IoRegion.whole(dst)),
+                EnumSet.of(CopyFlag.SPARSE_ALWAYS));
 
         assertThat(result.isSuccess()).isTrue();
         assertThat(src.offloads).hasValue(0);
