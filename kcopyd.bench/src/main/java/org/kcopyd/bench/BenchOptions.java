@@ -21,7 +21,8 @@ final class BenchOptions {
 
     /** The scenarios, in the order they run. */
     static final List<String> SCENARIOS = List.of("tmpfs-1dest", "tmpfs-3dest-new", "tmpfs-3dest-overwrite",
-            "disk-direct", "jobs-4k", "memory", "nbd-read", "nbd-serve", "nbd-3dest", "nbd-memory", "verify", "sparse");
+            "disk-direct", "jobs-4k", "memory", "nbd-read", "nbd-serve", "nbd-3dest", "nbd-memory", "verify", "sparse",
+            "offload");
 
     /** The first words of every report; an existing results file is only overwritten if it starts so. */
     static final String REPORT_HEADER = "kcopyd benchmark ";
@@ -186,7 +187,7 @@ final class BenchOptions {
 
     boolean needsTmpfs() {
         return wanted("tmpfs-1dest") || wanted("tmpfs-3dest-new") || wanted("tmpfs-3dest-overwrite")
-                || wanted("jobs-4k") || wanted("verify") || wanted("sparse")
+                || wanted("jobs-4k") || wanted("verify") || wanted("sparse") || wanted("offload")
                 || SCENARIOS.stream().anyMatch(s -> s.startsWith("nbd-") && wanted(s));
     }
 
@@ -198,7 +199,7 @@ final class BenchOptions {
         if (needsTmpfs() || given.contains("--tmpfs")) {
             directory("--tmpfs", tmpfs);
         }
-        if (wanted("disk-direct") || given.contains("--disk")) {
+        if (wanted("disk-direct") || wanted("offload") || given.contains("--disk")) {
             directory("--disk", disk);
         }
         Path parent = results.toAbsolutePath().getParent();

@@ -35,7 +35,11 @@ import org.kcopyd.api.KcopydEngine;
  * directory of the benchmark's own inside each directory named by {@code --tmpfs} and
  * {@code --disk}; only the files made there, and that directory, are deleted at the end.
  * Scenarios: tmpfs-1dest, tmpfs-3dest-new, tmpfs-3dest-overwrite, disk-direct, jobs-4k, memory, the NBD
- * ones ({@link NbdScenarios}), verify ({@link VerifyScenario}) and sparse ({@link SparseScenario}).
+ * ones ({@link NbdScenarios}), verify ({@link VerifyScenario}), sparse ({@link SparseScenario}) and
+ * offload ({@link OffloadScenario}, on tmpfs and on the disk directory). The scenarios racing dd, cp
+ * and dcfldd between files (tmpfs-*, disk-direct) time the engine's page path
+ * ({@link CopyFlag#NO_OFFLOAD}), as before copy offload, so that their numbers stay comparable; the
+ * offload scenario times the default.
  */
 public final class Benchmark {
 
@@ -118,7 +122,7 @@ public final class Benchmark {
                 tmpfs = ScratchDirectory.createIn(options.tmpfs);
                 line("data in " + tmpfs.path());
             }
-            if (wanted("disk-direct")) {
+            if (wanted("disk-direct") || wanted("offload")) {
                 disk = ScratchDirectory.createIn(options.disk);
                 line("data in " + disk.path());
             }
@@ -160,6 +164,11 @@ public final class Benchmark {
             }
             if (wanted("sparse")) {
                 new SparseScenario(this, tmpfs, settings, runs).run();
+            }
+            if (wanted("offload")) {
+                OffloadScenario offload = new OffloadScenario(this, settings, runs, sizeMib << 20);
+                offload.run(tmpfs, "offload", OffloadScenario.TARGET);
+                offload.run(disk, "offload-disk", Double.NaN);
             }
         } finally {
             removeScratch(tmpfs);
@@ -231,7 +240,7 @@ public final class Benchmark {
                 met ? "met" : "MISSED"));
     }
 
-    private void info(String scenario, String peer, String ours, String theirs, double ratio) {
+    void info(String scenario, String peer, String ours, String theirs, double ratio) {
         line(String.format(Locale.ROOT, "%-24s %-34s %12s %12s %7.2fx %8s  %s", scenario, peer, ours, theirs, ratio,
                 "-", "info"));
     }
@@ -321,7 +330,9 @@ public final class Benchmark {
                 opened.add(dev);
                 regions.add(IoRegion.whole(dev));
             }
-            CopyResult r = client.copy(IoRegion.whole(source), regions, Set.of()).toCompletableFuture().join();
+            // The page path: offload has its own scenario.
+            CopyResult r = client.copy(IoRegion.whole(source), regions, Set.of(CopyFlag.NO_OFFLOAD))
+                    .toCompletableFuture().join();
             require(r.isSuccess(), "kcopyd copy " + r);
         } finally {
             for (BlockDevice dev : opened) {

@@ -1,0 +1,109 @@
+package org.kcopyd.bench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.CopyFlag;
+import org.kcopyd.api.CopyResult;
+import org.kcopyd.api.EngineSettings;
+import org.kcopyd.api.IoRegion;
+import org.kcopyd.api.Kcopyd;
+import org.kcopyd.api.KcopydClient;
+import org.kcopyd.api.KcopydEngine;
+
+/**
+ * The {@code offload} scenario (issue 13): a copy of one file to a new file of the same file
+ * system, as {@code copy} does it by default (the kernel copies: a reflink where the file system
+ * shares blocks, else {@code copy_file_range}), against {@code dd bs=1M} and
+ * {@code cp --reflink=auto} in the same run, alternately, best of N each, every output compared
+ * with the source. On tmpfs the target is 1.5× dd; on the disk directory the ratios are
+ * reported. The engine's page path ({@code --offload=never}) is timed too, for reference.
+ *
+ * <p>Nothing is flushed, by any of them: each copy ends in the page cache (on tmpfs that is the
+ * file), so on a disk the numbers say how fast the copy reaches the cache, not the platter.
+ */
+final class OffloadScenario {
+
+    /** The least ratio to dd on tmpfs. */
+    static final double TARGET = 1.5;
+
+    private final Benchmark bench;
+    private final EngineSettings settings;
+    private final int runs;
+    private final long bytes;
+
+    OffloadScenario(Benchmark bench, EngineSettings settings, int runs, long bytes) {
+        this.bench = bench;
+        this.settings = settings;
+        this.runs = runs;
+        this.bytes = bytes;
+    }
+
+    /**
+     * Races in {@code dir}.
+     *
+     * @param label  the scenario's name in the report
+     * @param target the least ratio to dd, or NaN to report only
+     */
+    void run(ScratchDirectory dir, String label, double target) throws Exception {
+        Path src = dir.file("offload-src.img");
+        Path dst = dir.file("offload-dst.img");
+        Benchmark.writePattern(src, bytes);
+        List<String> dd = List.of("dd", "if=" + src, "of=" + dst, "bs=1M", "status=none");
+        List<String> cp = List.of("cp", "--reflink=auto", src.toString(), dst.toString());
+        double ddBest = Double.MAX_VALUE;
+        double cpBest = Double.MAX_VALUE;
+        double oursBest = Double.MAX_VALUE;
+        double pagesBest = Double.MAX_VALUE;
+        try (KcopydEngine engine = Kcopyd.start(settings)) {
+            for (int run = 0; run < runs; run++) {
+                ddBest = Math.min(ddBest, peer(dd, src, dst));
+                cpBest = Math.min(cpBest, peer(cp, src, dst));
+                oursBest = Math.min(oursBest, once(engine, src, dst, EnumSet.noneOf(CopyFlag.class)));
+                pagesBest = Math.min(pagesBest, once(engine, src, dst, EnumSet.of(CopyFlag.NO_OFFLOAD)));
+            }
+        } finally {
+            Files.deleteIfExists(src);
+            Files.deleteIfExists(dst);
+        }
+        String ours = Benchmark.rate(bytes / oursBest);
+        String store = Files.getFileStore(dir.path()).type();
+        if (Double.isNaN(target)) {
+            bench.info(label, "dd bs=1M (new file, " + store + ")", ours, Benchmark.rate(bytes / ddBest),
+                    ddBest / oursBest);
+        } else {
+            bench.result(label, "dd bs=1M (new file, " + store + ")", ours, Benchmark.rate(bytes / ddBest),
+                    ddBest / oursBest, target);
+        }
+        bench.info(label, "cp --reflink=auto", ours, Benchmark.rate(bytes / cpBest), cpBest / oursBest);
+        bench.info(label, "kcopyd --offload=never", ours, Benchmark.rate(bytes / pagesBest), pagesBest / oursBest);
+    }
+
+    private static double peer(List<String> command, Path src, Path dst) throws Exception {
+        Files.deleteIfExists(dst);
+        double seconds = Peer.run(command);
+        Benchmark.require(Peer.same(src, dst), command.get(0) + " output " + dst + " differs from " + src);
+        return seconds;
+    }
+
+    /** One timed copy to a new file through a new client, as {@code copy} makes it; returns seconds. */
+    private static double once(KcopydEngine engine, Path src, Path dst, Set<CopyFlag> flags) throws Exception {
+        Files.deleteIfExists(dst);
+        long start = System.nanoTime();
+        try (BlockDevice source = engine.devices().open(src);
+                BlockDevice out = engine.devices().create(dst, source.sizeInSectors());
+                KcopydClient client = engine.createClient()) {
+            CopyResult r = client.copy(IoRegion.whole(source), List.of(IoRegion.whole(out)), flags)
+                    .toCompletableFuture().join();
+            Benchmark.require(r.isSuccess(), "kcopyd copy " + r);
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        Benchmark.require(Peer.same(src, dst), "kcopyd output " + dst + " differs from " + src
+                + (flags.isEmpty() ? "" : " " + flags));
+        return seconds;
+    }
+}
