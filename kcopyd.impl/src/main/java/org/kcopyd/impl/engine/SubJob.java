@@ -284,8 +284,9 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
                 owner.done(this);
                 return;
             }
-            // IGNORE_ERROR: the destinations still get this chunk, as zeros.
+            // IGNORE_ERROR: the destinations still get this chunk, as zeros: every one, none by offload.
             plan.allZeros(sectors);
+            offloadMask = 0;
         } else {
             owner.countRead(bytes());
             if (plan.dataSegments() > 0) {
@@ -304,7 +305,8 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
                 owner.done(this);
                 return;
             }
-            // IGNORE_ERROR: the destinations still get this chunk, as zeros.
+            // IGNORE_ERROR: the destinations still get this chunk, as zeros: every one, none by offload.
+            offloadMask = 0;
             ByteBuffer chunk = readView.duplicate();
             chunk.limit(bufferStart() + bytes()).position(bufferStart());
             zeros.fill(chunk);

@@ -252,6 +252,29 @@ class OffloadCopyTest {
     }
 
     @Test
+    void underIgnoreErrorAnUnreadableChunkIsZerosOnEveryDestinationTheOffloadedOneToo() throws Exception {
+        KcopydClient client = client(1024);
+        assumeOffloadable();
+        byte[] data = random(SECTORS, 18);
+        OffloadCountingDevice src = new OffloadCountingDevice(open(file(dir, "src", data))).failReadAt(512);
+        BlockDevice file = open(file(dir, "dst", random(SECTORS, 19)), DeviceOption.READ_WRITE);
+        MemoryBlockDevice memory = new MemoryBlockDevice("memory", SECTORS);
+
+        CopyResult result = run(client, IoRegion.whole(src), List.of(IoRegion.whole(file), IoRegion.whole(memory)),
+                EnumSet.of(CopyFlag.IGNORE_ERROR));
+
+        assertThat(result.readError()).isTrue();
+        assertThat(src.offloads.get()).as("the readable chunks").isPositive();
+        // Chunks of 256 KiB (512 sectors): the second could not be read.
+        byte[] expected = data.clone();
+        Arrays.fill(expected, 512 * 512, 1024 * 512, (byte) 0);
+        assertThat(Files.readAllBytes(dir.resolve("dst"))).isEqualTo(expected);
+        byte[] fromMemory = new byte[data.length];
+        memory.read(0, java.nio.ByteBuffer.wrap(fromMemory)).toCompletableFuture().join();
+        assertThat(fromMemory).isEqualTo(expected);
+    }
+
+    @Test
     void aFailedOffloadIsCopiedAgainThroughPagesSmallerThanItsChunk() throws Exception {
         KcopydClient client = client(16);
         assumeOffloadable();

@@ -16,7 +16,8 @@ import org.kcopyd.api.Extent;
  * A source device for offload tests: passes everything to the device it wraps, offload included
  * (so the engine offloads exactly as to that device), and counts what the engine asked: offloads
  * (calls, sectors, refusals) and page-path reads. It can hold offloads from a sector on until
- * {@link #release()} (to cancel mid-offload) and fail one offload with an I/O error. Thread-safe.
+ * {@link #release()} (to cancel mid-offload), fail one offload or the reads at a sector with an
+ * I/O error. Thread-safe.
  */
 final class OffloadCountingDevice implements BlockDevice {
 
@@ -29,6 +30,7 @@ final class OffloadCountingDevice implements BlockDevice {
     private final CountDownLatch gate = new CountDownLatch(1);
     private volatile long holdFrom = Long.MAX_VALUE;
     private volatile long failAt = -1;
+    private volatile long failReadAt = -1;
 
     OffloadCountingDevice(BlockDevice inner) {
         this.inner = inner;
@@ -43,6 +45,12 @@ final class OffloadCountingDevice implements BlockDevice {
     /** The first offload starting at {@code sector} fails with an IOException instead of copying. */
     OffloadCountingDevice failAt(long sector) {
         failAt = sector;
+        return this;
+    }
+
+    /** Page-path reads starting at {@code sector} fail with an IOException. */
+    OffloadCountingDevice failReadAt(long sector) {
+        failReadAt = sector;
         return this;
     }
 
@@ -68,6 +76,9 @@ final class OffloadCountingDevice implements BlockDevice {
     @Override
     public CompletionStage<Void> read(long sector, ByteBuffer dst) {
         reads.incrementAndGet();
+        if (sector == failReadAt) {
+            return CompletableFuture.failedStage(new IOException("injected read failure at sector " + sector));
+        }
         return inner.read(sector, dst);
     }
 
