@@ -118,7 +118,7 @@ final class MirrorCommands {
             body.addProperty("regionSectors", regionSectors);
         }
         if (a.value("--bandwidth") != null) {
-            body.addProperty("bandwidthBytesPerSecond", bandwidth);
+            body.addProperty("throttleBytesPerSecond", bandwidth);
         }
         if (logId != null) {
             body.addProperty("regionLogId", logId.toLowerCase(Locale.ROOT));

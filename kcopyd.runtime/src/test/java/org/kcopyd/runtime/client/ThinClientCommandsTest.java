@@ -161,7 +161,7 @@ class ThinClientCommandsTest {
         assertThat(body.get("legs")).isEqualTo(legs);
         assertThat(body.get("regionLog").getAsString()).isEqualTo(cwd.resolve("m1.log").toString());
         assertThat(body.get("regionSectors").getAsInt()).isEqualTo(2048);
-        assertThat(body.get("bandwidthBytesPerSecond").getAsLong()).isEqualTo(8192);
+        assertThat(body.get("throttleBytesPerSecond").getAsLong()).isEqualTo(8192);
         assertThat(daemon.requests).hasSize(3);
         assertThat(r.out()).isEqualTo("mirror m1 created; waiting until every leg is in sync\n"
                 + "m1  1024 regions  in sync\n  leg 0  in-sync  /w/a.img\n  leg 1  in-sync  /w/b.img\n"
