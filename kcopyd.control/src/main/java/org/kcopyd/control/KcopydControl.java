@@ -10,6 +10,8 @@ import org.osgi.annotation.versioning.ProviderType;
  * line): the same checks and the same words whoever asks. Snapshots and exports are Config Admin
  * factory configurations ({@code org.kcopyd.snapshot}, {@code org.kcopyd.nbd.export}); what is
  * reported is read from them and from the services their components register, never kept here.
+ * Jobs ({@link #startJob}, {@link #mergeSnapshot}) are the exception: this service runs them and
+ * keeps them, the ended ones for {@link #JOBS_KEPT_MINUTES} minutes and at most {@link #JOBS_KEPT}.
  *
  * <p>Operations that change something return once the change has taken effect (the snapshot is
  * active, the export listens, the configuration is gone, the engine has applied its settings), or
@@ -54,6 +56,19 @@ public interface KcopydControl {
      * @throws ControlException {@code NOT_FOUND}, {@code CONFLICT} while an export serves it or its origin
      */
     void removeSnapshot(String name);
+
+    /**
+     * Starts rolling snapshot {@code name}'s origin back to it, as a {@code merge} job; when the
+     * merge completes, the snapshot's configuration is removed (its COW store file stays, empty).
+     * Refused while an export serves the snapshot or its origin (the snapshot could not be removed
+     * at the end).
+     *
+     * @param name the snapshot's name
+     * @return the merge job, running
+     * @throws ControlException {@code NOT_FOUND}, {@code CONFLICT} (exported, not active, invalid, merging
+     *         already, another snapshot of the origin merging), {@code UNAVAILABLE}
+     */
+    JobView mergeSnapshot(String name);
 
     /** @return every configured mirror, sorted by name */
     List<MirrorView> mirrors();
@@ -125,6 +140,47 @@ public interface KcopydControl {
      * @throws ControlException {@code NOT_FOUND}
      */
     void removeExport(String name);
+
+    /**
+     * @return the jobs: running copies, zeroes and merges and those that ended in the last
+     *         {@link #JOBS_KEPT_MINUTES} minutes (at most {@link #JOBS_KEPT} of them), then running resyncs;
+     *         in the order they started
+     */
+    List<JobView> jobs();
+
+    /**
+     * @param id the job's identity
+     * @return the job
+     * @throws ControlException {@code NOT_FOUND}, {@code BAD_REQUEST} for an identity against the rule
+     */
+    JobView job(String id);
+
+    /**
+     * Starts a copy or zero of whole devices, checked as the command line's copy and zero check
+     * theirs (devices, the same device twice, sizes); the devices are opened (claimed) for the job
+     * and closed when it ends, whatever the outcome.
+     *
+     * @param request what to copy or zero
+     * @return the job, running
+     * @throws ControlException {@code BAD_REQUEST}, {@code NOT_FOUND} (no such snapshot or mirror),
+     *         {@code CONFLICT} (a device in use, too many jobs), {@code UNAVAILABLE}, {@code FAILED}
+     */
+    JobView startJob(JobRequest request);
+
+    /**
+     * Asks a copy or zero job to stop; returns at once (the job ends soon after, its result saying
+     * which destinations are incomplete).
+     *
+     * @param id the job's identity
+     * @return the job now: {@code cancelling}, or ended
+     * @throws ControlException {@code NOT_FOUND}, {@code CONFLICT} for a merge or resync (saying what to do)
+     */
+    JobView cancelJob(String id);
+
+    /** How long an ended job stays listed, in minutes. */
+    int JOBS_KEPT_MINUTES = 10;
+    /** The most ended jobs listed; the oldest are forgotten first. */
+    int JOBS_KEPT = 100;
 
     /**
      * @return the engine's effective configuration and the latest refusal

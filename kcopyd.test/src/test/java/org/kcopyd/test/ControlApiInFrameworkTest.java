@@ -405,4 +405,169 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
                 && unavailable.body().contains("kcopyd.snapshot"));
         assertFalse("no COW store made", Files.exists(dir.resolve("s1.cow")));
     }
+
+    /** @return the first value of {@code "field":} in a JSON text: a string's text, or a number or literal as written */
+    private static String field(String json, String field) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"" + field
+                + "\":(\"((?:[^\"\\\\]|\\\\.)*)\"|[^,}\\]]+)").matcher(json);
+        assertTrue(field + " in " + json, m.find());
+        return m.group(2) != null ? m.group(2) : m.group(1);
+    }
+
+    private Answer awaitJob(String base, String id, String state) {
+        Answer[] last = new Answer[1];
+        await("job " + id + " " + state, () -> {
+            try {
+                last[0] = call(base, "GET", "/jobs/" + id, null, true);
+                return last[0].status() == 200 && field(last[0].body(), "state").equals(state);
+            } catch (IOException e) {
+                return false;
+            }
+        });
+        return last[0];
+    }
+
+    @Test
+    public void aThrottledCopyJobIsListedCancelledAndAZeroJobCompletes() throws Exception {
+        String base = api();
+        // 32 MiB at 4 MiB/s: 8 s, cancelled after about one; the chunks in flight then (the client's 8 MiB of
+        // pages at most) finish within 2 s more.
+        int size = 32 << 20;
+        byte[] data = new byte[size];
+        new java.util.Random(11).nextBytes(data);
+        Path source = Files.write(dir.resolve("source.img"), data);
+        byte[] pattern = new byte[size];
+        Arrays.fill(pattern, (byte) 0x5A);
+        Path target = Files.write(dir.resolve("target.img"), pattern);
+        Path small = Files.write(dir.resolve("small.img"), new byte[1 << 20]);
+
+        Answer shorter = call(base, "POST", "/jobs", "{\"kind\": \"copy\", \"source\": \"" + source
+                + "\", \"destinations\": [\"" + small + "\"]}", true);
+        assertEquals(shorter.body(), 400, shorter.status());
+        assertTrue(shorter.body(), shorter.body().contains("has " + (1 << 20) + " bytes, fewer than the source")
+                && shorter.body().contains(size + ""));
+        Answer twice = call(base, "POST", "/jobs", "{\"kind\": \"copy\", \"source\": \"" + source
+                + "\", \"destinations\": [\"" + target + "\", \"" + dir.resolve(".").resolve("target.img") + "\"]}", true);
+        assertEquals(twice.body(), 400, twice.status());
+        assertTrue(twice.body(), twice.body().contains("are the same device"));
+        Answer onto = call(base, "POST", "/jobs", "{\"kind\": \"copy\", \"source\": \"" + source
+                + "\", \"destinations\": [\"" + source + "\"]}", true);
+        assertEquals(onto.body(), 400, onto.status());
+
+        Answer throttled = call(base, "PUT", "/config", "{\"throttleBytesPerSecond\": 4194304}", true);
+        assertEquals(throttled.body(), 200, throttled.status());
+        Answer started = call(base, "POST", "/jobs", "{\"kind\": \"copy\", \"source\": \"" + source
+                + "\", \"destinations\": [\"" + target + "\"], \"sparse\": \"never\"}", true);
+        assertEquals(started.body(), 202, started.status());
+        String id = field(started.body(), "id");
+        assertEquals("copy", field(started.body(), "kind"));
+        assertEquals(String.valueOf(size), field(started.body(), "bytesTotal"));
+        await("progress of job " + id, () -> {
+            try {
+                Answer now = call(base, "GET", "/jobs/" + id, null, true);
+                return Long.parseLong(field(now.body(), "bytesDone")) > 0
+                        && !field(now.body(), "bytesPerSecond").equals("null");
+            } catch (IOException e) {
+                return false;
+            }
+        });
+        Answer list = call(base, "GET", "/jobs", null, true);
+        assertTrue(list.body(), list.body().startsWith("{\"jobs\":[{\"id\":\"" + id + "\",\"kind\":\"copy\""));
+        assertTrue(list.body(), list.body().contains("\"state\":\"running\""));
+        Answer status = call(base, "GET", "/status", null, true);
+        assertTrue(status.body(), status.body().contains("{\"name\":\"kcopyd.control job " + id + "\",\"pages\":"));
+        assertTrue(status.body(), status.body().contains("\"jobs\":1"));
+        // The destination is claimed by the job: another job cannot write it.
+        Answer claimed = call(base, "POST", "/jobs", "{\"kind\": \"zero\", \"destinations\": [\"" + target
+                + "\"]}", true);
+        assertEquals(claimed.body(), 409, claimed.status());
+
+        Answer cancel = call(base, "POST", "/jobs/" + id + "/cancel", null, true);
+        assertEquals(cancel.body(), 200, cancel.status());
+        Answer ended = awaitJob(base, id, "cancelled");
+        assertTrue(ended.body(), ended.body().contains("\"result\":{\"readError\":null,\"destinations\":[{\"device\":\""
+                + target + "\",\"complete\":false,\"error\":null}]}"));
+        long done = Long.parseLong(field(ended.body(), "bytesDone"));
+        assertTrue("cancelled before the end: " + done, done > 0 && done < size);
+        // Every 4 KiB block is either copied or untouched, and the copied ones are the bytes done.
+        byte[] written = Files.readAllBytes(target);
+        long copied = 0;
+        for (int at = 0; at < size; at += 4096) {
+            boolean same = Arrays.equals(written, at, at + 4096, data, at, at + 4096);
+            boolean untouched = Arrays.equals(written, at, at + 4096, pattern, at, at + 4096);
+            assertTrue("block at " + at + " is neither copied nor untouched", same || untouched);
+            copied += same ? 4096 : 0;
+        }
+        assertEquals(done, copied);
+        assertTrue("the last MiB is untouched", Arrays.equals(written, size - (1 << 20), size, pattern,
+                size - (1 << 20), size));
+
+        // The job's devices are closed and its claim released: a zero job may write the destination now.
+        Answer zero = call(base, "POST", "/jobs", "{\"kind\": \"zero\", \"destinations\": [\"" + target + "\", \""
+                + small + "\"]}", true);
+        assertEquals(zero.body(), 202, zero.status());
+        String zeroId = field(zero.body(), "id");
+        Answer zeroed = awaitJob(base, zeroId, "completed");
+        assertTrue(zeroed.body(), zeroed.body().contains("{\"device\":\"" + target + "\",\"complete\":true,"
+                + "\"error\":null},{\"device\":\"" + small + "\",\"complete\":true,\"error\":null}"));
+        assertEquals(String.valueOf(size + (1 << 20)), field(zeroed.body(), "bytesDone"));
+        assertTrue("zeroed", Arrays.equals(new byte[size], Files.readAllBytes(target)));
+        assertEquals(404, call(base, "GET", "/jobs/999", null, true).status());
+        assertEquals(200, call(base, "POST", "/jobs/" + zeroId + "/cancel", null, true).status());
+        assertEquals("completed", field(call(base, "GET", "/jobs/" + zeroId, null, true).body(), "state"));
+    }
+
+    @Test
+    public void aMergeJobRollsTheOriginBackAndRemovesTheSnapshot() throws Exception {
+        String base = api();
+        byte[] before = new byte[1 << 20];
+        new java.util.Random(3).nextBytes(before);
+        byte[] after = new byte[1 << 20];
+        new java.util.Random(4).nextBytes(after);
+        Path origin = Files.write(dir.resolve("origin.img"), before);
+        Path other = Files.write(dir.resolve("other.img"), after);
+        Path cow = dir.resolve("s1.cow");
+        Answer created = call(base, "POST", "/snapshots", "{\"name\": \"s1\", \"origin\": \"" + origin
+                + "\", \"cowStore\": \"" + cow + "\", \"chunkSectors\": 16, \"cowStoreSizeMiB\": 4}", true);
+        assertEquals(created.body(), 201, created.status());
+        // Written through origin:s1 by a copy job: the snapshot keeps the old chunks.
+        Answer write = call(base, "POST", "/jobs", "{\"kind\": \"copy\", \"source\": \"" + other
+                + "\", \"destinations\": [\"origin:s1\"]}", true);
+        assertEquals(write.body(), 202, write.status());
+        awaitJob(base, field(write.body(), "id"), "completed");
+        assertTrue("the origin holds the new data", Arrays.equals(after, Files.readAllBytes(origin)));
+        Answer snapshot = call(base, "GET", "/snapshots/s1", null, true);
+        long chunks = Long.parseLong(field(snapshot.body(), "chunksUsed"));
+        assertEquals(snapshot.body(), 128, chunks);
+
+        Path socket = dir.resolve("s1.sock");
+        assertEquals(201, call(base, "POST", "/exports", "{\"name\": \"s1\", \"device\": \"snapshot:s1\", "
+                + "\"socket\": \"" + socket + "\", \"readOnly\": true}", true).status());
+        Answer exported = call(base, "POST", "/snapshots/s1/merge", null, true);
+        assertEquals(exported.body(), 409, exported.status());
+        assertTrue(exported.body(), exported.body().contains("exported by s1"));
+        Answer export = call(base, "GET", "/exports/s1", null, true);
+        assertTrue(export.body(), export.body().contains("\"connections\":0,\"state\":\"serving\""));
+        assertEquals(200, call(base, "DELETE", "/exports/s1", null, true).status());
+
+        Answer merge = call(base, "POST", "/snapshots/s1/merge", null, true);
+        assertEquals(merge.body(), 202, merge.status());
+        assertEquals("merge", field(merge.body(), "kind"));
+        assertEquals(String.valueOf(chunks * 16 * 512), field(merge.body(), "bytesTotal"));
+        String id = field(merge.body(), "id");
+        Answer cancel = call(base, "POST", "/jobs/" + id + "/cancel", null, true);
+        if (cancel.status() != 200) {
+            assertEquals(cancel.body(), 409, cancel.status());
+            assertTrue(cancel.body(), cancel.body().contains("cannot be cancelled"));
+        }
+        Answer ended = awaitJob(base, id, "completed");
+        assertEquals(String.valueOf(chunks * 16 * 512), field(ended.body(), "bytesDone"));
+        assertTrue(ended.body(), ended.body().contains("{\"device\":\"origin:s1\",\"complete\":true,\"error\":null}"));
+        assertEquals(404, call(base, "GET", "/snapshots/s1", null, true).status());
+        assertTrue("the origin is rolled back", Arrays.equals(before, Files.readAllBytes(origin)));
+        assertTrue("the COW store stays", Files.exists(cow));
+        Answer status = call(base, "GET", "/status", null, true);
+        assertTrue(status.body(), status.body().contains("\"snapshots\":0"));
+        assertTrue(status.body(), status.body().contains("\"jobs\":0"));
+    }
 }

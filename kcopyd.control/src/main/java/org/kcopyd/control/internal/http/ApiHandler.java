@@ -9,6 +9,7 @@ import com.google.gson.JsonObject;
 
 import org.kcopyd.control.ControlException;
 import org.kcopyd.control.ExportRequest;
+import org.kcopyd.control.JobRequest;
 import org.kcopyd.control.KcopydControl;
 import org.kcopyd.control.MirrorRequest;
 import org.kcopyd.control.SnapshotRequest;
@@ -90,6 +91,27 @@ public final class ApiHandler {
             }
             control().removeSnapshot(name);
             return ok(200, JsonViews.removed(name));
+        }
+        if (parts.size() == 3 && parts.get(0).equals("snapshots") && parts.get(2).equals("merge")) {
+            allow(method, path, "POST");
+            return ok(202, JsonViews.job(control().mergeSnapshot(parts.get(1))));
+        }
+        if (parts.size() == 1 && parts.get(0).equals("jobs")) {
+            if (allow(method, path, "GET", "POST").equals("GET")) {
+                return ok(200, JsonViews.list("jobs", control().jobs(), JsonViews::job));
+            }
+            JsonBody b = JsonBody.read(r.body(), r.contentLength()).only("kind", "source", "destinations", "sparse");
+            JobRequest request = new JobRequest(b.string("kind"), b.string("source"), b.strings("destinations"),
+                    b.string("sparse"));
+            return ok(202, JsonViews.job(control().startJob(request)));
+        }
+        if (parts.size() == 2 && parts.get(0).equals("jobs")) {
+            allow(method, path, "GET");
+            return ok(200, JsonViews.job(control().job(parts.get(1))));
+        }
+        if (parts.size() == 3 && parts.get(0).equals("jobs") && parts.get(2).equals("cancel")) {
+            allow(method, path, "POST");
+            return ok(200, JsonViews.job(control().cancelJob(parts.get(1))));
         }
         if (parts.size() == 1 && parts.get(0).equals("mirrors")) {
             if (allow(method, path, "GET", "POST").equals("GET")) {

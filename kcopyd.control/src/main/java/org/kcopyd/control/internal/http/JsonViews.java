@@ -1,5 +1,6 @@
 package org.kcopyd.control.internal.http;
 
+import java.time.Instant;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
@@ -14,9 +15,12 @@ import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
 
+import org.kcopyd.api.ClientStatistics;
+import org.kcopyd.api.ClientSummary;
 import org.kcopyd.control.ControlStatus;
 import org.kcopyd.control.EngineConfiguration;
 import org.kcopyd.control.ExportView;
+import org.kcopyd.control.JobView;
 import org.kcopyd.control.MirrorView;
 import org.kcopyd.control.SnapshotView;
 
@@ -145,14 +149,69 @@ final class JsonViews {
             }
             o.add("engine", engine);
         }
-        // Not published by any bundle yet (see CONTROL-API.md): present, and null, rather than a made-up value.
-        o.add("clients", JsonNull.INSTANCE);
+        if (s.clients() == null) {
+            o.add("clients", JsonNull.INSTANCE);
+        } else {
+            JsonArray clients = new JsonArray();
+            for (ClientSummary c : s.clients()) {
+                ClientStatistics st = c.statistics();
+                JsonObject client = new JsonObject();
+                client.addProperty("name", c.name());
+                client.addProperty("pages", st.pages());
+                client.addProperty("pagesInUse", st.pagesInUse());
+                client.addProperty("jobsSubmitted", st.jobsSubmitted());
+                client.addProperty("jobsWaiting", st.jobsWaiting());
+                client.addProperty("jobsInFlight", st.jobsInFlight());
+                client.addProperty("jobsCompleted", st.jobsCompleted());
+                client.addProperty("jobsFailed", st.jobsFailed());
+                client.addProperty("bytesRead", st.bytesRead());
+                client.addProperty("bytesWritten", st.bytesWritten());
+                clients.add(client);
+            }
+            o.add("clients", clients);
+        }
         o.addProperty("snapshots", s.snapshots());
         o.addProperty("mirrors", s.mirrors());
         o.addProperty("exports", s.exports());
-        o.add("connections", JsonNull.INSTANCE);
-        o.add("jobs", JsonNull.INSTANCE);
+        o.addProperty("connections", s.connections());
+        o.addProperty("jobs", s.jobs());
         return o;
+    }
+
+    static JsonObject job(JobView j) {
+        JsonObject o = new JsonObject();
+        o.addProperty("id", j.id());
+        o.addProperty("kind", j.kind());
+        o.addProperty("description", j.description());
+        o.addProperty("state", j.state());
+        o.addProperty("bytesTotal", j.bytesTotal());
+        o.addProperty("bytesDone", j.bytesDone());
+        o.addProperty("bytesPerSecond", j.bytesPerSecond());
+        o.addProperty("secondsLeft", j.secondsLeft());
+        o.addProperty("startedAt", time(j.startedAt()));
+        o.addProperty("endedAt", time(j.endedAt()));
+        o.addProperty("error", j.error());
+        if (j.result() == null) {
+            o.add("result", JsonNull.INSTANCE);
+        } else {
+            JsonObject r = new JsonObject();
+            r.addProperty("readError", j.result().readError());
+            JsonArray destinations = new JsonArray();
+            for (JobView.Destination d : j.result().destinations()) {
+                JsonObject dest = new JsonObject();
+                dest.addProperty("device", d.device());
+                dest.addProperty("complete", d.complete());
+                dest.addProperty("error", d.error());
+                destinations.add(dest);
+            }
+            r.add("destinations", destinations);
+            o.add("result", r);
+        }
+        return o;
+    }
+
+    private static String time(Instant t) {
+        return t == null ? null : DateTimeFormatter.ISO_INSTANT.format(t.truncatedTo(ChronoUnit.MILLIS));
     }
 
     private static JsonObject map(Map<String, Object> values) {

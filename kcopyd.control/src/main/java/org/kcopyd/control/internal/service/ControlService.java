@@ -11,6 +11,8 @@ import org.kcopyd.control.ControlStatus;
 import org.kcopyd.control.EngineConfiguration;
 import org.kcopyd.control.ExportRequest;
 import org.kcopyd.control.ExportView;
+import org.kcopyd.control.JobRequest;
+import org.kcopyd.control.JobView;
 import org.kcopyd.control.KcopydControl;
 import org.kcopyd.control.MirrorRequest;
 import org.kcopyd.control.MirrorView;
@@ -20,9 +22,11 @@ import org.kcopyd.mirror.Mirror;
 import org.kcopyd.nbd.NbdConfig;
 import org.kcopyd.snapshot.Snapshot;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceReference;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.runtime.ServiceComponentRuntime;
 
@@ -39,6 +43,9 @@ public final class ControlService implements KcopydControl {
     private final Mirrors mirrors;
     private final Engine engine;
     private final Configurations configurations;
+    private final Services services;
+    private final Jobs jobs;
+    private final Duration wait;
     private final ReentrantLock changes = new ReentrantLock();
 
     @Activate
@@ -48,12 +55,20 @@ public final class ControlService implements KcopydControl {
     }
 
     ControlService(BundleContext context, ConfigurationAdmin admin, ServiceComponentRuntime scr, Duration wait) {
-        Services services = new Services(context);
+        services = new Services(context);
+        this.wait = wait;
         configurations = new Configurations(admin, scr, wait);
         snapshots = new Snapshots(configurations, services, wait);
         exports = new Exports(configurations, services, snapshots, wait);
         mirrors = new Mirrors(configurations, services, wait);
         engine = new Engine(services, admin, wait);
+        jobs = new Jobs(services, exports, mirrors, this::removeMerged);
+    }
+
+    /** Cancels the running copies and zeroes and waits for them to end (their devices closed). */
+    @Deactivate
+    void deactivate() {
+        jobs.close(wait);
     }
 
     @Override
@@ -64,8 +79,9 @@ public final class ControlService implements KcopydControl {
         } catch (ControlException unavailable) {
             e = null;
         }
-        return new ControlStatus(e, configurations.all(Snapshot.FACTORY_PID).size(),
-                configurations.all(Mirror.FACTORY_PID).size(), configurations.all(NbdConfig.EXPORT_FACTORY_PID).size());
+        return new ControlStatus(e, e == null ? null : engine.clients(), configurations.all(Snapshot.FACTORY_PID).size(),
+                configurations.all(Mirror.FACTORY_PID).size(), configurations.all(NbdConfig.EXPORT_FACTORY_PID).size(),
+                exports.connections(), jobs.running());
     }
 
     @Override
@@ -86,9 +102,69 @@ public final class ControlService implements KcopydControl {
     @Override
     public void removeSnapshot(String name) {
         changing(() -> {
+            SnapshotRules.requireName("snapshot", name);
+            MergeRun merge = jobs.merging(name);
+            if (merge != null) {
+                throw ControlException.conflict("snapshot " + name + " is merging (job " + merge.id() + "): it is "
+                        + "removed when the merge completes");
+            }
             snapshots.remove(name, exports);
             return null;
         });
+    }
+
+    /** The end of a merge: the snapshot's configuration removed, serialized with the other changes. */
+    private void removeMerged(String name) {
+        changing(() -> {
+            snapshots.remove(name, exports);
+            return null;
+        });
+    }
+
+    @Override
+    public JobView mergeSnapshot(String name) {
+        return changing(() -> {
+            snapshots.requireBundle();
+            SnapshotRules.requireName("snapshot", name);
+            snapshots.configuration(name);
+            List<String> users = exports.usersOfSnapshot(name);
+            if (!users.isEmpty()) {
+                throw ControlException.conflict("snapshot " + name + " is exported by " + String.join(", ", users)
+                        + ": it is removed when its merge completes, so remove " + (users.size() == 1 ? "that export"
+                        : "those exports") + " first");
+            }
+            MergeRun running = jobs.merging(name);
+            if (running != null) {
+                throw ControlException.conflict("snapshot " + name + " is merging already (job " + running.id() + ")");
+            }
+            ServiceReference<Snapshot> ref = snapshots.service(name);
+            Services.Held<Snapshot> held = ref == null ? null : services.hold(ref);
+            if (held == null) {
+                throw ControlException.conflict("snapshot " + name + " is not active ("
+                        + snapshots.get(name).invalidReason() + "): only an active snapshot is merged");
+            }
+            return jobs.merge(name, held);
+        });
+    }
+
+    @Override
+    public List<JobView> jobs() {
+        return jobs.list();
+    }
+
+    @Override
+    public JobView job(String id) {
+        return jobs.get(id);
+    }
+
+    @Override
+    public JobView startJob(JobRequest request) {
+        return jobs.start(request);
+    }
+
+    @Override
+    public JobView cancelJob(String id) {
+        return jobs.cancel(id);
     }
 
     @Override

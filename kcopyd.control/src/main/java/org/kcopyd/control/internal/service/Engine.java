@@ -14,6 +14,7 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
+import org.kcopyd.api.ClientSummary;
 import org.kcopyd.api.EngineSettings;
 import org.kcopyd.api.KcopydClientFactory;
 import org.kcopyd.control.ControlException;
@@ -56,6 +57,22 @@ final class Engine {
             map.put(key, ref.getProperty(key));
         }
         return map;
+    }
+
+    /**
+     * @return every client of the engine with its counters, or null when no engine runs or it cannot
+     *         list them (a factory without {@link KcopydClientFactory#engineClients()})
+     */
+    List<ClientSummary> clients() {
+        List<ServiceReference<KcopydClientFactory>> refs = services.references(KcopydClientFactory.class, null);
+        if (refs.isEmpty()) {
+            return null;
+        }
+        try {
+            return services.read(refs.get(0), KcopydClientFactory::engineClients);
+        } catch (UnsupportedOperationException | IllegalStateException cannot) {
+            return null;
+        }
     }
 
     EngineConfiguration get() {

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
 import java.util.concurrent.locks.LockSupport;
 
 import org.kcopyd.api.BlockDevice;
@@ -149,6 +150,32 @@ final class Exports {
         return v;
     }
 
+    /**
+     * The status service kcopyd.nbd's export component registers while an export is served: an
+     * {@link IntSupplier} of its connections, with the configuration's PID in this property.
+     */
+    static final String STATUS = "kcopyd.nbd.export.status";
+
+    /** @return the status service of the export configured by {@code pid}, or null when it is not served */
+    private ServiceReference<IntSupplier> status(String pid) {
+        List<ServiceReference<IntSupplier>> refs = services.references(IntSupplier.class, "(" + STATUS + "="
+                + Configurations.escape(pid) + ")");
+        return refs.isEmpty() ? null : refs.get(0);
+    }
+
+    /** @return the connections of every served export now, or null when no export component runs */
+    Integer connections() {
+        if (!ComponentOutcomes.consumed(configurations.scr(), NbdConfig.EXPORT_FACTORY_PID)) {
+            return null;
+        }
+        int sum = 0;
+        for (ServiceReference<IntSupplier> ref : services.references(IntSupplier.class, "(" + STATUS + "=*)")) {
+            Integer n = services.read(ref, IntSupplier::getAsInt);
+            sum += n == null ? 0 : n;
+        }
+        return sum;
+    }
+
     void remove(String name) {
         SnapshotRules.requireName("export", name);
         configurations.delete(configuration(name), "export", name);
@@ -215,6 +242,27 @@ final class Exports {
 
     /** @return what the export component is given: a path, or a filter naming one device service */
     private String target(String device) {
+        String filter = serviceFilter(device);
+        if (filter != null) {
+            return filter;
+        }
+        if (DeviceUris.looksLikeUri(device)) {
+            throw ControlException.badRequest("device '" + Text.printable(device) + "' is a URI: an export serves a "
+                    + "path, snapshot:NAME, origin:NAME or mirror:NAME");
+        }
+        Path path = SnapshotRules.absolute("device", device);
+        DeviceKinds.requireDevice(path, "device");
+        return path.toString();
+    }
+
+    /**
+     * @param device a device as the API names it
+     * @return the filter naming the one {@link BlockDevice} service of {@code snapshot:NAME},
+     *         {@code origin:NAME} or {@code mirror:NAME}; null for another device (a path or URI)
+     * @throws ControlException NOT_FOUND for a name that is not configured, BAD_REQUEST for a name against
+     *         the rule, CONFLICT for an origin whose snapshot is not active
+     */
+    String serviceFilter(String device) {
         if (device.startsWith(Snapshots.SNAPSHOT_PREFIX)) {
             String name = device.substring(Snapshots.SNAPSHOT_PREFIX.length());
             SnapshotRules.requireName("snapshot", name);
@@ -236,13 +284,7 @@ final class Exports {
             return "(&(" + BlockDevice.ROLE + "=" + Mirror.ROLE_MIRROR + ")(" + Mirror.NAME + "="
                     + Configurations.escape(name) + "))";
         }
-        if (DeviceUris.looksLikeUri(device)) {
-            throw ControlException.badRequest("device '" + Text.printable(device) + "' is a URI: an export serves a "
-                    + "path, snapshot:NAME, origin:NAME or mirror:NAME");
-        }
-        Path path = SnapshotRules.absolute("device", device);
-        DeviceKinds.requireDevice(path, "device");
-        return path.toString();
+        return null;
     }
 
     /**
@@ -270,7 +312,7 @@ final class Exports {
     }
 
     /** @return what tells one origin from another: file identity or normalized URI; null if unknown */
-    private static Object identity(String origin) {
+    static Object identity(String origin) {
         try {
             if (DeviceUris.looksLikeUri(origin)) {
                 URI uri = DeviceUris.parse(origin);
@@ -310,12 +352,18 @@ final class Exports {
         ComponentOutcomes.Outcome outcome = configurations.outcome(c);
         String state;
         String reason = null;
+        Integer connections = null;
         switch (outcome.state()) {
             case ACTIVE -> {
-                int matching = device != null && device.startsWith("(") ? services.devices(device).size() : 1;
-                state = matching == 1 ? "serving" : "waiting";
-                if (matching != 1) {
-                    reason = matching + " BlockDevice services match " + device;
+                ServiceReference<IntSupplier> served = status(c.getPid());
+                connections = served == null ? null : services.read(served, IntSupplier::getAsInt);
+                if (connections != null) {
+                    state = "serving";
+                } else {
+                    state = "waiting";
+                    int matching = device != null && device.startsWith("(") ? services.devices(device).size() : 1;
+                    reason = matching != 1 ? matching + " BlockDevice services match " + device
+                            : "its component is active but the export is not served (see the log)";
                 }
             }
             case FAILED -> {
@@ -328,7 +376,7 @@ final class Exports {
             }
         }
         return new ExportView(name == null ? "" : name, recorded != null ? recorded : device, socket, listen, readOnly,
-                tlsDir != null, null, state, reason, uri(name == null ? "" : name, socket, listen, tlsDir != null));
+                tlsDir != null, connections, state, reason, uri(name == null ? "" : name, socket, listen, tlsDir != null));
     }
 
     /** @return the URI clients use, or null when the address cannot be written as one */

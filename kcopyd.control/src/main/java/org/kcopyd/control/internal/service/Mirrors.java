@@ -177,6 +177,27 @@ final class Mirrors {
         return refs.isEmpty() ? null : refs.get(0);
     }
 
+    /** @return the bytes of one region of mirror {@code name} (its configured region size), 0 if it is gone */
+    long regionBytes(String name) {
+        Configuration c = configurations.find(Mirror.FACTORY_PID, name);
+        Map<String, Object> props = c == null ? null : Configurations.properties(c);
+        if (props == null) {
+            return 0;
+        }
+        Object v = props.get(Mirror.CONFIG_REGION_SECTORS);
+        long sectors = Mirror.DEFAULT_REGION_SECTORS;
+        if (v instanceof Number n) {
+            sectors = n.longValue();
+        } else if (v != null) {
+            try {
+                sectors = Long.parseLong(v.toString().trim());
+            } catch (NumberFormatException e) {
+                // The mirror component refuses it: such a mirror is not open and has no resync listed.
+            }
+        }
+        return sectors * 512;
+    }
+
     private MirrorView view(Configuration c) {
         Map<String, Object> props = Configurations.properties(c);
         if (props == null) {

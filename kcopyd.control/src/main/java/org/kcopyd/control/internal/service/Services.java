@@ -52,6 +52,56 @@ final class Services {
         }
     }
 
+    /**
+     * A service got for as long as a job needs it, and released once.
+     *
+     * @param <T> its type
+     */
+    final class Held<T> implements AutoCloseable {
+        private final ServiceReference<T> ref;
+        private final T service;
+        private boolean released;
+
+        private Held(ServiceReference<T> ref, T service) {
+            this.ref = ref;
+            this.service = service;
+        }
+
+        /** @return the service */
+        T service() {
+            return service;
+        }
+
+        /** @return its reference */
+        ServiceReference<T> reference() {
+            return ref;
+        }
+
+        /** Releases it (idempotent). */
+        @Override
+        public synchronized void close() {
+            if (!released) {
+                released = true;
+                try {
+                    context.ungetService(ref);
+                } catch (IllegalStateException stopping) {
+                    // The bundle is stopping: the framework releases it.
+                }
+            }
+        }
+    }
+
+    /** @return the service, got until the holder is closed; null if it went away meanwhile */
+    <T> Held<T> hold(ServiceReference<T> ref) {
+        T service;
+        try {
+            service = context.getService(ref);
+        } catch (IllegalStateException stopping) {
+            throw ControlException.unavailable("kcopyd.control is stopping");
+        }
+        return service == null ? null : new Held<>(ref, service);
+    }
+
     /** @return the {@link BlockDevice} services matching an LDAP filter over their properties */
     List<ServiceReference<BlockDevice>> devices(String filter) {
         return references(BlockDevice.class, filter);

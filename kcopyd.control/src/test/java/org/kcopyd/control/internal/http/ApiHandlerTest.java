@@ -90,6 +90,61 @@ class ApiHandlerTest {
     }
 
     @Test
+    void statusListsTheClientsWithEveryCounterAndTheLiveCounts() {
+        JsonObject o = json(send("GET", "/status", null));
+        JsonObject client = o.getAsJsonArray("clients").get(0).getAsJsonObject();
+        assertThat(client.keySet()).containsExactly("name", "pages", "pagesInUse", "jobsSubmitted", "jobsWaiting",
+                "jobsInFlight", "jobsCompleted", "jobsFailed", "bytesRead", "bytesWritten");
+        assertThat(client.get("name").getAsString()).isEqualTo("snapshot s1");
+        assertThat(client.get("bytesWritten").getAsLong()).isEqualTo(4096);
+        assertThat(o.get("connections").getAsInt()).isEqualTo(1);
+        assertThat(o.get("jobs").getAsInt()).isZero();
+        send("POST", "/jobs", "{\"kind\": \"zero\", \"destinations\": [\"/b\"]}");
+        assertThat(json(send("GET", "/status", null)).get("jobs").getAsInt()).isEqualTo(1);
+    }
+
+    @Test
+    void aJobIsStartedListedCancelledAndAMergeCannotBeCancelled() {
+        ApiResponse started = send("POST", "/jobs", "{\"kind\": \"copy\", \"source\": \"/a\", \"destinations\": "
+                + "[\"/b\", \"snapshot:s1\"], \"sparse\": \"never\"}");
+        assertThat(started.status()).isEqualTo(202);
+        assertThat(control.requests).containsExactly(new org.kcopyd.control.JobRequest("copy", "/a",
+                List.of("/b", "snapshot:s1"), "never"));
+        JsonObject job = json(started);
+        assertThat(job.keySet()).containsExactly("id", "kind", "description", "state", "bytesTotal", "bytesDone",
+                "bytesPerSecond", "secondsLeft", "startedAt", "endedAt", "error", "result");
+        assertThat(job.get("state").getAsString()).isEqualTo("running");
+        assertThat(job.get("bytesPerSecond").isJsonNull()).isTrue();
+        assertThat(job.get("startedAt").getAsString()).isEqualTo("1970-01-01T00:00:00Z");
+        String id = job.get("id").getAsString();
+        assertThat(json(send("GET", "/jobs", null)).getAsJsonArray("jobs")).hasSize(1);
+        assertThat(json(send("GET", "/jobs/" + id, null)).get("kind").getAsString()).isEqualTo("copy");
+
+        ApiResponse cancelled = send("POST", "/jobs/" + id + "/cancel", null);
+        assertThat(cancelled.status()).isEqualTo(200);
+        JsonObject result = json(cancelled).getAsJsonObject("result");
+        assertThat(result.get("readError").isJsonNull()).isTrue();
+        assertThat(result.getAsJsonArray("destinations").get(0).getAsJsonObject().get("complete").getAsBoolean())
+                .isFalse();
+        assertError(send("GET", "/jobs/99", null), 404, "not-found", "no job 99");
+        assertError(send("GET", "/jobs/" + id + "/cancel", null), 405, "method-not-allowed", "allowed: POST");
+        assertError(send("DELETE", "/jobs/" + id, null), 405, "method-not-allowed", "allowed: GET");
+        assertError(send("POST", "/jobs", "{\"kind\": \"copy\", \"from\": \"/a\"}"), 400, "bad-request",
+                "unknown field 'from'");
+        assertError(send("POST", "/jobs", "{\"kind\": \"copy\", \"destinations\": \"/b\"}"), 400, "bad-request",
+                "destinations");
+
+        control.createSnapshot(new SnapshotRequest("s1", "/o", "/c", null, null, null, false, null));
+        ApiResponse merge = send("POST", "/snapshots/s1/merge", null);
+        assertThat(merge.status()).isEqualTo(202);
+        assertThat(json(merge).get("kind").getAsString()).isEqualTo("merge");
+        assertError(send("POST", "/jobs/" + json(merge).get("id").getAsString() + "/cancel", null), 409, "conflict",
+                "cannot be cancelled");
+        assertError(send("GET", "/snapshots/s1/merge", null), 405, "method-not-allowed");
+        assertError(send("POST", "/snapshots/s9/merge", null), 404, "not-found", "s9");
+    }
+
+    @Test
     void unknownEndpointsAreNotFoundAndOtherMethodsNotAllowed() {
         assertError(send("GET", "/nothing", null), 404, "not-found", "no endpoint GET /api/v1/nothing");
         assertError(send("GET", "", null), 404, "not-found");

@@ -1,15 +1,20 @@
 package org.kcopyd.control.internal.http;
 
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.kcopyd.api.ClientStatistics;
+import org.kcopyd.api.ClientSummary;
 import org.kcopyd.control.ControlException;
 import org.kcopyd.control.ControlStatus;
 import org.kcopyd.control.EngineConfiguration;
 import org.kcopyd.control.ExportRequest;
 import org.kcopyd.control.ExportView;
+import org.kcopyd.control.JobRequest;
+import org.kcopyd.control.JobView;
 import org.kcopyd.control.KcopydControl;
 import org.kcopyd.control.MirrorRequest;
 import org.kcopyd.control.MirrorView;
@@ -23,11 +28,14 @@ final class FakeControl implements KcopydControl {
     final Map<String, SnapshotView> snapshots = new LinkedHashMap<>();
     final Map<String, ExportView> exports = new LinkedHashMap<>();
     final Map<String, MirrorView> mirrors = new LinkedHashMap<>();
+    final Map<String, JobView> jobs = new LinkedHashMap<>();
     final Map<String, Object> engine = new LinkedHashMap<>(Map.of("defaultPages", 2048));
 
     @Override
     public ControlStatus status() {
-        return new ControlStatus(engineConfiguration(), snapshots.size(), 0, exports.size());
+        return new ControlStatus(engineConfiguration(), List.of(new ClientSummary("snapshot s1",
+                new ClientStatistics(10, 0, 0, 10, 0, 4096, 4096, 0, 256))), snapshots.size(), 0, exports.size(), 1,
+                (int) jobs.values().stream().filter(j -> !j.ended()).count());
     }
 
     @Override
@@ -58,6 +66,53 @@ final class FakeControl implements KcopydControl {
     public void removeSnapshot(String name) {
         snapshot(name);
         snapshots.remove(name);
+    }
+
+    @Override
+    public JobView mergeSnapshot(String name) {
+        snapshot(name);
+        return add("merge", "snapshot:" + name + " -> origin:" + name);
+    }
+
+    @Override
+    public List<JobView> jobs() {
+        return List.copyOf(jobs.values());
+    }
+
+    @Override
+    public JobView job(String id) {
+        JobView v = jobs.get(id);
+        if (v == null) {
+            throw ControlException.notFound("no job " + id);
+        }
+        return v;
+    }
+
+    @Override
+    public JobView startJob(JobRequest request) {
+        requests.add(request);
+        return add(request.kind(), request.source() + " -> " + String.join(", ", request.destinations()));
+    }
+
+    private JobView add(String kind, String description) {
+        String id = Integer.toString(jobs.size() + 1);
+        JobView v = new JobView(id, kind, description, "running", 4096, 0, null, null, Instant.EPOCH, null, null,
+                null);
+        jobs.put(id, v);
+        return v;
+    }
+
+    @Override
+    public JobView cancelJob(String id) {
+        JobView v = job(id);
+        if (v.kind().equals("merge")) {
+            throw ControlException.conflict("job " + id + " is a merge, which cannot be cancelled");
+        }
+        JobView cancelled = new JobView(id, v.kind(), v.description(), "cancelled", v.bytesTotal(), 512, null, null,
+                v.startedAt(), Instant.EPOCH.plusSeconds(1), null, new JobView.Result(null,
+                        List.of(new JobView.Destination("/b", false, null))));
+        jobs.put(id, cancelled);
+        return cancelled;
     }
 
     @Override

@@ -1,0 +1,291 @@
+package org.kcopyd.control.internal.service;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.BlockDeviceOpener;
+import org.kcopyd.api.DeviceOption;
+import org.kcopyd.control.ControlException;
+import org.kcopyd.device.DeviceUriIdentity;
+import org.kcopyd.device.DeviceUris;
+import org.kcopyd.device.FileClaim;
+import org.kcopyd.device.FileClaims;
+import org.kcopyd.mirror.Mirror;
+import org.kcopyd.snapshot.Snapshot;
+import org.osgi.framework.Constants;
+import org.osgi.framework.ServiceReference;
+
+/**
+ * The devices of one copy or zero job: what each name stands for (a path, a device URI, or the one
+ * {@link BlockDevice} service of {@code snapshot:}/{@code origin:}/{@code mirror:NAME}) and what
+ * tells it from the others (file identity, the URI's identity, the service and the files under it),
+ * then the devices opened: paths and URIs through the {@link BlockDeviceOpener} (read-write opens
+ * claim the file), services got for the job. A destination path that does not exist is created
+ * (never over an existing file) as long as the source; such files are removed again if the job is
+ * refused before it starts. Closing closes what was opened and releases what was got; it is done
+ * when the job ends, whatever the outcome. Not thread-safe (one job's setup, then its end).
+ */
+final class JobDevices implements AutoCloseable {
+
+    /** One device of the job, opened. */
+    record Opened(String name, BlockDevice device, long bytes) {
+    }
+
+    /** What a device name stands for, before anything is opened. */
+    record Named(String text, String role, Path path, URI uri, ServiceReference<BlockDevice> service,
+            Set<Object> identities) {
+
+        boolean missing() {
+            return path != null && identities.isEmpty();
+        }
+
+        /** @return true if {@code other} is the same device (or the same new file) */
+        boolean same(Named other) {
+            if (missing() || other.missing()) {
+                return path != null && path.equals(other.path);
+            }
+            return identities.stream().anyMatch(other.identities::contains);
+        }
+    }
+
+    private record Created(Path path, Object identity) {
+    }
+
+    private final Services services;
+    private final Exports exports;
+    private final List<AutoCloseable> opened = new ArrayList<>();
+    private final List<Created> created = new ArrayList<>();
+    private Services.Held<BlockDeviceOpener> opener;
+
+    JobDevices(Services services, Exports exports) {
+        this.services = services;
+        this.exports = exports;
+    }
+
+    /**
+     * Tells what a name stands for and checks it can be used; opens nothing.
+     *
+     * @param role "source" or "destination", for messages
+     * @param mayBeNew whether a path that does not exist is allowed (a copy's destination)
+     * @throws ControlException BAD_REQUEST (relative path, no such file, not a device, bad URI), NOT_FOUND (no
+     *         such snapshot or mirror), CONFLICT (not active)
+     */
+    Named name(String role, String text, boolean mayBeNew) {
+        if (text == null || text.isBlank()) {
+            throw ControlException.badRequest(role + " is missing or empty: give an absolute path, a device URI, "
+                    + "snapshot:NAME, origin:NAME or mirror:NAME");
+        }
+        String filter = exports.serviceFilter(text);
+        if (filter != null) {
+            List<ServiceReference<BlockDevice>> refs = services.devices(filter);
+            if (refs.size() != 1) {
+                throw ControlException.conflict(role + " " + Text.printable(text) + " is not active: " + refs.size()
+                        + " BlockDevice services match " + filter);
+            }
+            ServiceReference<BlockDevice> ref = refs.get(0);
+            Set<Object> ids = new HashSet<>();
+            ids.add("service " + ref.getProperty(Constants.SERVICE_ID));
+            String origin = Services.property(ref, Snapshot.ORIGIN);
+            if (Snapshot.ROLE_ORIGIN.equals(Services.property(ref, Snapshot.ROLE)) && origin != null) {
+                addIdentity(ids, origin);
+            }
+            if (Mirror.ROLE_MIRROR.equals(Services.property(ref, Mirror.ROLE))) {
+                for (String leg : Services.properties(ref, Mirror.LEGS)) {
+                    addIdentity(ids, leg);
+                }
+            }
+            return new Named(text, role, null, null, ref, ids);
+        }
+        if (DeviceUris.looksLikeUri(text)) {
+            URI uri;
+            try {
+                uri = DeviceUris.parse(text);
+            } catch (IllegalArgumentException e) {
+                throw ControlException.badRequest(role + ": " + e.getMessage());
+            }
+            Set<Object> ids = new HashSet<>();
+            addIdentity(ids, text);
+            return new Named(text, role, null, uri, null, ids);
+        }
+        Path path = SnapshotRules.absolute(role, text);
+        if (!DeviceKinds.present(path) && mayBeNew) {
+            if (path.getParent() == null || !Files.isDirectory(path.getParent())) {
+                throw ControlException.badRequest(role + " " + path + " does not exist and cannot be created: no "
+                        + "directory " + path.getParent());
+            }
+            return new Named(text, role, path, null, null, Set.of());
+        }
+        DeviceKinds.requireDevice(path, role);
+        try {
+            return new Named(text, role, path, null, null, Set.of(FileClaims.identityOf(path)));
+        } catch (IOException e) {
+            throw ControlException.badRequest("cannot examine " + role + " " + path + ": " + e.getMessage());
+        }
+    }
+
+    /** Adds the identity of a path or URI, when it can be told (a file that cannot be examined has none). */
+    private static void addIdentity(Set<Object> ids, String device) {
+        if (device.startsWith(Mirror.SERVICE_LEG)) {
+            return;
+        }
+        try {
+            if (DeviceUris.looksLikeUri(device)) {
+                URI uri = DeviceUris.parse(device);
+                ids.add(DeviceUris.FILE.equals(DeviceUris.scheme(uri)) ? FileClaims.identityOf(DeviceUris.path(uri))
+                        : DeviceUriIdentity.of(uri));
+            } else {
+                ids.add(FileClaims.identityOf(Path.of(device)));
+            }
+        } catch (IOException | RuntimeException cannotTell) {
+            // Not examinable now: what can be told still is.
+        }
+    }
+
+    /**
+     * Opens (or gets) a named device.
+     *
+     * @param write read-write (claimed) rather than read-only
+     * @throws ControlException CONFLICT (claimed by another user, the service went away), FAILED (cannot be
+     *         opened), UNAVAILABLE (no opener)
+     */
+    Opened open(Named n, boolean write) {
+        if (n.service() != null) {
+            Services.Held<BlockDevice> held = services.hold(n.service());
+            if (held == null) {
+                throw ControlException.conflict(n.role() + " " + Text.printable(n.text()) + " went away meanwhile");
+            }
+            opened.add(held);
+            BlockDevice d = held.service();
+            return new Opened(n.text(), d, d.sizeInSectors() * BlockDevice.SECTOR_SIZE);
+        }
+        BlockDeviceOpener o = opener();
+        DeviceOption[] options = write ? new DeviceOption[] {DeviceOption.READ_WRITE} : new DeviceOption[0];
+        BlockDevice d;
+        try {
+            if (n.uri() != null) {
+                d = o.open(n.uri(), options);
+            } else {
+                if (write) {
+                    refuseClaimed(n);
+                }
+                d = o.open(n.path(), options);
+            }
+        } catch (IllegalArgumentException e) {
+            throw ControlException.badRequest("cannot open " + n.role() + " " + Text.printable(n.text()) + ": "
+                    + e.getMessage());
+        } catch (IOException e) {
+            throw ControlException.failed("cannot open " + n.role() + " " + Text.printable(n.text()) + " for "
+                    + (write ? "writing" : "reading") + ": " + e.getMessage());
+        }
+        opened.add(d);
+        return new Opened(n.text(), d, bytes(n, d));
+    }
+
+    /**
+     * Creates a new destination file of {@code bytes} (sparse; never over an existing file) and opens it.
+     *
+     * @throws ControlException CONFLICT when something appeared at the path meanwhile, FAILED when it cannot be made
+     */
+    Opened create(Named n, long bytes) {
+        Path path = n.path();
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            created.add(new Created(path, FileClaims.identityOf(path)));
+            ch.write(java.nio.ByteBuffer.allocate(1), bytes - 1);
+        } catch (FileAlreadyExistsException e) {
+            throw ControlException.conflict("destination " + path + " appeared while the job was being made");
+        } catch (IOException e) {
+            throw ControlException.failed("cannot create destination " + path + ": " + e.getMessage());
+        }
+        try {
+            return open(new Named(n.text(), n.role(), path, null, null, Set.of(FileClaims.identityOf(path))), true);
+        } catch (IOException e) {
+            throw ControlException.failed("cannot examine destination " + path + ": " + e.getMessage());
+        }
+    }
+
+    private static void refuseClaimed(Named n) {
+        Optional<FileClaim> holder;
+        try {
+            holder = FileClaims.holderOf(n.path());
+        } catch (IOException e) {
+            return;
+        }
+        if (holder.isPresent()) {
+            FileClaim h = holder.get();
+            throw ControlException.conflict(n.role() + " " + n.path() + (h.path().equals(n.path()) ? ""
+                    : " (the same file as " + h.path() + ")") + " is " + h.purpose() + ": it cannot be written by a job");
+        }
+    }
+
+    private BlockDeviceOpener opener() {
+        if (opener == null) {
+            List<ServiceReference<BlockDeviceOpener>> refs = services.references(BlockDeviceOpener.class, null);
+            Services.Held<BlockDeviceOpener> held = refs.isEmpty() ? null : services.hold(refs.get(0));
+            if (held == null) {
+                throw ControlException.unavailable("no BlockDeviceOpener service (is the bundle kcopyd.impl started?)");
+            }
+            opener = held;
+        }
+        return opener.service();
+    }
+
+    /**
+     * @return a regular file's length (which must be whole sectors for a source), else the device's capacity
+     */
+    private static long bytes(Named n, BlockDevice d) {
+        if (n.path() != null && Files.isRegularFile(n.path())) {
+            try {
+                return Files.size(n.path());
+            } catch (IOException e) {
+                throw ControlException.failed("cannot read the size of " + n.path() + ": " + e.getMessage());
+            }
+        }
+        return d.sizeInSectors() * BlockDevice.SECTOR_SIZE;
+    }
+
+    /**
+     * Removes the files made for the job (after a refusal), if they are still those files; closes
+     * everything first.
+     */
+    void removeCreated() {
+        close();
+        for (Created c : created) {
+            try {
+                if (Files.exists(c.path()) && FileClaims.identityOf(c.path()).equals(c.identity())) {
+                    Files.delete(c.path());
+                }
+            } catch (IOException e) {
+                // Left as it is: a file that cannot be examined is not removed.
+            }
+        }
+        created.clear();
+    }
+
+    /** Closes the devices opened and releases the services got, the opener last. Idempotent. */
+    @Override
+    public void close() {
+        for (AutoCloseable c : opened) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                // Closing at the end: a failure to close changes nothing about the job's outcome.
+            }
+        }
+        opened.clear();
+        if (opener != null) {
+            opener.close();
+            opener = null;
+        }
+    }
+}
