@@ -570,4 +570,33 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
         assertTrue(status.body(), status.body().contains("\"snapshots\":0"));
         assertTrue(status.body(), status.body().contains("\"jobs\":0"));
     }
+
+    @Test
+    public void aMirrorsResyncIsListedAsAJobThatCannotBeCancelled() throws Exception {
+        String base = api();
+        byte[] data = new byte[1 << 20];
+        new java.util.Random(9).nextBytes(data);
+        Path a = Files.write(dir.resolve("a.img"), data);
+        Path b = Files.write(dir.resolve("b.img"), new byte[1 << 20]);
+        // 1 MiB at 64 KiB/s: the resync runs for about 16 s.
+        Answer created = call(base, "POST", "/mirrors", "{\"name\": \"m1\", \"legs\": [\"" + a + "\", \"" + b
+                + "\"], \"regionLog\": \"" + dir.resolve("m1.log") + "\", \"regionSectors\": 256, "
+                + "\"throttleBytesPerSecond\": 65536}", true);
+        assertEquals(created.body(), 201, created.status());
+        Answer resync = call(base, "GET", "/jobs/resync-m1", null, true);
+        assertEquals(resync.body(), 200, resync.status());
+        assertEquals("resync", field(resync.body(), "kind"));
+        assertEquals("running", field(resync.body(), "state"));
+        assertEquals(String.valueOf(1 << 20), field(resync.body(), "bytesTotal"));
+        assertTrue(resync.body(), resync.body().contains("\"startedAt\":null"));
+        assertTrue(call(base, "GET", "/jobs", null, true).body().contains("{\"id\":\"resync-m1\",\"kind\":\"resync\""));
+        assertTrue(call(base, "GET", "/status", null, true).body().contains("\"jobs\":1"));
+        Answer cancel = call(base, "POST", "/jobs/resync-m1/cancel", null, true);
+        assertEquals(cancel.body(), 409, cancel.status());
+        assertTrue(cancel.body(), cancel.body().contains("cannot be cancelled")
+                && cancel.body().contains("DELETE /api/v1/mirrors/m1"));
+        assertEquals(200, call(base, "DELETE", "/mirrors/m1", null, true).status());
+        assertEquals(404, call(base, "GET", "/jobs/resync-m1", null, true).status());
+        assertEquals("{\"jobs\":[]}", call(base, "GET", "/jobs", null, true).body());
+    }
 }

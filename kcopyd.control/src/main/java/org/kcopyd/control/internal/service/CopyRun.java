@@ -1,7 +1,6 @@
 package org.kcopyd.control.internal.service;
 
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -126,16 +125,5 @@ final class CopyRun extends ControlJob {
         } catch (RuntimeException e) {
             // Its jobs have completed: nothing is lost by a failure to close.
         }
-    }
-
-    /** @return the parts' destination indexes as one list, for tests */
-    List<Integer> destinationOrder() {
-        List<Integer> order = new ArrayList<>();
-        for (Part p : parts) {
-            for (int d : p.destinations()) {
-                order.add(d);
-            }
-        }
-        return order;
     }
 }
