@@ -3,8 +3,11 @@ package org.kcopyd.control.internal.service;
 /** Values quoted in messages: control characters escaped so that one message stays one line. */
 final class Text {
 
-    /** Longest value quoted whole; longer ones are cut, saying how long they were. */
-    private static final int MAX_QUOTED = 300;
+    /**
+     * Longest value quoted whole; longer ones are cut, saying how long they were. Also used for a component's
+     * refusal quoted in an answer, whose last words say what to do (up to ~700 characters): the client prints 1000.
+     */
+    private static final int MAX_QUOTED = 1000;
 
     private Text() {
     }
