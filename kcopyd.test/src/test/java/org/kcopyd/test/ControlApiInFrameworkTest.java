@@ -530,6 +530,18 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
         Answer created = call(base, "POST", "/snapshots", "{\"name\": \"s1\", \"origin\": \"" + origin
                 + "\", \"cowStore\": \"" + cow + "\", \"chunkSectors\": 16, \"cowStoreSizeMiB\": 4}", true);
         assertEquals(created.body(), 201, created.status());
+        // origin:s1 is the origin file: a copy between them is a copy onto itself.
+        Answer itself = call(base, "POST", "/jobs", "{\"kind\": \"copy\", \"source\": \"" + origin
+                + "\", \"destinations\": [\"origin:s1\"]}", true);
+        assertEquals(itself.body(), 400, itself.status());
+        assertTrue(itself.body(), itself.body().contains("are the same device"));
+        // The origin file is claimed by the snapshot: it is written through origin:s1 only.
+        Answer claimed = call(base, "POST", "/jobs", "{\"kind\": \"copy\", \"source\": \"" + other
+                + "\", \"destinations\": [\"" + origin + "\"]}", true);
+        assertEquals(claimed.body(), 409, claimed.status());
+        assertTrue(claimed.body(), claimed.body().contains("snapshot s1"));
+        assertEquals(404, call(base, "POST", "/jobs", "{\"kind\": \"zero\", \"destinations\": [\"snapshot:s9\"]}",
+                true).status());
         // Written through origin:s1 by a copy job: the snapshot keeps the old chunks.
         Answer write = call(base, "POST", "/jobs", "{\"kind\": \"copy\", \"source\": \"" + other
                 + "\", \"destinations\": [\"origin:s1\"]}", true);
