@@ -4,24 +4,16 @@ import java.lang.System.Logger.Level;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.Hashtable;
-
-import jakarta.servlet.Servlet;
 
 import org.kcopyd.control.KcopydControl;
-import org.kcopyd.control.internal.http.AccessCheck;
-import org.kcopyd.control.internal.http.ApiHandler;
-import org.kcopyd.control.internal.http.ApiServlet;
 import org.kcopyd.control.internal.http.DaemonInfo;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.Designate;
-import org.osgi.service.servlet.whiteboard.HttpWhiteboardConstants;
 
 /**
  * The control API's servlet on the Servlet Whiteboard, configured by {@value #PID} (written by the
@@ -30,6 +22,12 @@ import org.osgi.service.servlet.whiteboard.HttpWhiteboardConstants;
  * registered only then, at {@value #PATTERN} with {@value #API_PROPERTY}{@code =1}, which the
  * daemon waits for before it publishes {@code control.json}. A change of configuration (a new
  * token) activates it again.
+ *
+ * <p>Only this component needs the Jakarta Servlet API, and only once it is configured: the bundle
+ * imports {@code jakarta.servlet} optionally, and the servlet's classes are loaded
+ * ({@link ApiRegistration}) after {@link ServletApi} has found them. Without the API, the
+ * {@link KcopydControl} service runs as ever (the shell's commands use it) and this component,
+ * if configured, refuses to activate saying what is missing.
  */
 @Component(configurationPid = ControlComponent.PID, configurationPolicy = ConfigurationPolicy.REQUIRE, service = {},
         immediate = true)
@@ -48,7 +46,7 @@ public final class ControlComponent {
     @Reference
     KcopydControl control;
 
-    private ServiceRegistration<Servlet> registration;
+    private ApiRegistration registration;
 
     @Activate
     void activate(BundleContext context, ControlConfiguration configuration) {
@@ -63,13 +61,13 @@ public final class ControlComponent {
         DaemonInfo daemon = new DaemonInfo(context.getBundle().getVersion().toString(),
                 parent == null ? null : parent.toString(), ProcessHandle.current().pid(),
                 Instant.ofEpochMilli(ManagementFactory.getRuntimeMXBean().getStartTime()));
-        KcopydControl c = control;
-        ApiServlet servlet = new ApiServlet(new ApiHandler(() -> c, new AccessCheck(token), daemon));
-        Hashtable<String, Object> props = new Hashtable<>();
-        props.put(HttpWhiteboardConstants.HTTP_WHITEBOARD_SERVLET_PATTERN, PATTERN);
-        props.put(HttpWhiteboardConstants.HTTP_WHITEBOARD_SERVLET_NAME, "kcopyd-control-api");
-        props.put(API_PROPERTY, "1");
-        registration = context.registerService(Servlet.class, servlet, props);
+        try {
+            ServletApi.require(getClass().getClassLoader());
+        } catch (IllegalStateException e) {
+            LOG.log(Level.ERROR, e.getMessage());
+            throw e;
+        }
+        registration = ApiRegistration.register(context, control, token, daemon);
         LOG.log(Level.INFO, () -> "control API registered at " + PATTERN + " (token file " + configuration.tokenFile()
                 + ")");
     }
@@ -77,11 +75,7 @@ public final class ControlComponent {
     @Deactivate
     void deactivate() {
         if (registration != null) {
-            try {
-                registration.unregister();
-            } catch (IllegalStateException alreadyGone) {
-                // The bundle is stopping: the framework has unregistered it.
-            }
+            registration.close();
             registration = null;
         }
     }
