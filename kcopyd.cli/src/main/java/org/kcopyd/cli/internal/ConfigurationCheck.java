@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Dictionary;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -94,7 +95,7 @@ final class ConfigurationCheck {
                 continue;
             }
             ComponentStates.Outcome outcome = ComponentStates.await(services::components, c.getPid(),
-                    () -> FactoryConfigurations.properties(c), Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+                    () -> properties(c), Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
             if (outcome.state() != ComponentStates.State.ACTIVE) {
                 problems.add(new Problem(outcome.exitCode(), file + " was not applied: "
                         + Console.printable(outcome.reason())));
@@ -140,5 +141,14 @@ final class ConfigurationCheck {
     /** @return the exit code for these problems: 2 when every one is a refusal of values, else 1 */
     static int exitCode(List<Problem> problems) {
         return problems.stream().allMatch(p -> p.exitCode() == Exit.USAGE) ? Exit.USAGE : Exit.FAILED;
+    }
+
+    /** @return the configuration's properties now, or null when it is gone */
+    private static Dictionary<String, ?> properties(Configuration c) {
+        try {
+            return c.getProperties();
+        } catch (IllegalStateException deleted) {
+            return null;
+        }
     }
 }

@@ -99,7 +99,8 @@ public final class KcopydShellCommands {
     }
 
     /** @see MirrorCommand */
-    @Descriptor("mirror create NAME LOG LEG0 LEG1... | status [NAME] | remove NAME: mirrors and their resync")
+    @Descriptor("mirror create NAME LOG LEG0 LEG1... | status [NAME] | replace-leg NAME LEG DEVICE | remove NAME: "
+            + "mirrors and their resync")
     public String mirror(@Descriptor("subcommand and arguments (see mirror --help)") String... args) {
         run("mirror", args);
         return null;

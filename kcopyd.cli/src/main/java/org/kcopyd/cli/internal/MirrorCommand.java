@@ -1,24 +1,21 @@
 package org.kcopyd.cli.internal;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
-import java.nio.file.LinkOption;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Dictionary;
-import java.util.Hashtable;
 import java.util.List;
 import java.util.Locale;
-import java.util.UUID;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import org.kcopyd.mirror.LegStatus;
+import org.kcopyd.control.KcopydControl;
+import org.kcopyd.control.MirrorRequest;
+import org.kcopyd.control.MirrorView;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.mirror.MirrorStatus;
+import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.service.cm.Configuration;
 
 import picocli.CommandLine.ArgGroup;
@@ -27,23 +24,33 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code mirror create|status|remove}: mirrors as Config Admin factory configurations of
- * {@value Mirror#FACTORY_PID}, with the property names the mirror bundle exports. Arguments are
- * checked here first (exit code 2, nothing created); the mirror component then checks the files
- * (claims, the region log's header) and its refusal is reported at once.
+ * {@code mirror create|status|replace-leg|remove} through the {@link KcopydControl} service, which
+ * checks and carries them out with the rules of the daemon's API (exit code 2 and nothing created
+ * for a refused value; the mirror component's own refusal reported at once): this class parses the
+ * arguments, makes paths absolute, waits for the resync when asked and prints the answers.
  */
 @Command(name = "mirror", mixinStandardHelpOptions = true, description = "Mirrored block devices resynchronised by kcopyd.",
-        subcommands = {MirrorCommand.Create.class, MirrorCommand.Status.class, MirrorCommand.Remove.class})
+        subcommands = {MirrorCommand.Create.class, MirrorCommand.Status.class, MirrorCommand.ReplaceLeg.class,
+            MirrorCommand.Remove.class})
 final class MirrorCommand {
 
-    static void print(Console console, MirrorStatus s) {
-        String progress = s.regionsToResync() == 0 ? "in sync" : String.format(Locale.ROOT,
-                "resync %d/%d regions, %s/s", s.regionsResynced(), s.regionsResynced() + s.regionsToResync(),
-                Progress.bytes(s.resyncBytesPerSecond()));
-        console.out().println(s.name() + "  " + s.regions() + " regions  " + progress);
-        for (LegStatus leg : s.legs()) {
-            console.out().println("  leg " + leg.index() + "  " + leg.state() + "  " + leg.path()
-                    + (leg.failure() == null ? "" : "  (" + leg.failure() + ")"));
+    /** The request's fields and the options or arguments that set them, for the control's refusals. */
+    static final Map<String, String> OPTIONS = Map.of("regionSectors", "--region-sectors", "throttleBytesPerSecond",
+            "--bandwidth", "regionLogId", "--log-id", "regionLog", "LOG");
+
+    static void print(Console console, MirrorView s) {
+        if (!"active".equals(s.state())) {
+            console.out().println(s.name() + "  " + s.state() + (s.reason() == null ? ""
+                    : "  (" + Console.printable(s.reason()) + ")"));
+        } else {
+            String progress = s.regionsToResync() == 0 ? "in sync" : String.format(Locale.ROOT,
+                    "resync %d/%d regions, %s/s", s.regionsResynced(), s.regionsResynced() + s.regionsToResync(),
+                    Progress.bytes(s.resyncBytesPerSecond()));
+            console.out().println(s.name() + "  " + s.regions() + " regions  " + progress);
+        }
+        for (MirrorView.Leg leg : s.legs()) {
+            console.out().println("  leg " + leg.index() + "  " + leg.state() + "  " + leg.device()
+                    + (leg.failure() == null ? "" : "  (" + Console.printable(leg.failure()) + ")"));
         }
     }
 
@@ -53,29 +60,41 @@ final class MirrorCommand {
     }
 
     /**
-     * @param props a mirror's configuration
-     * @return the command that makes that mirror again, adopting its region log {@code id}: the
+     * @return the command that makes mirror {@code name} again, adopting its region log {@code id}: the
      *         region size too (the log records it and refuses another), and the bandwidth cap
      */
-    static String reuseCommand(Dictionary<String, Object> props, Object id) {
-        List<String> words = new ArrayList<>(List.of("mirror", "create", String.valueOf(props.get(Mirror.CONFIG_NAME)),
-                String.valueOf(props.get(Mirror.CONFIG_REGION_LOG))));
-        words.addAll(List.of((String[]) props.get(Mirror.CONFIG_LEGS)));
-        if (props.get(Mirror.CONFIG_REGION_SECTORS) instanceof Number n && n.intValue() != Mirror.DEFAULT_REGION_SECTORS) {
-            words.addAll(List.of("--region-sectors", String.valueOf(n)));
+    static String reuseCommand(String name, String log, List<String> legs, int regionSectors, long bandwidth,
+            Object id) {
+        List<String> words = new ArrayList<>(List.of("mirror", "create", name, log));
+        words.addAll(legs);
+        if (regionSectors != Mirror.DEFAULT_REGION_SECTORS) {
+            words.addAll(List.of("--region-sectors", String.valueOf(regionSectors)));
         }
-        if (props.get(Mirror.CONFIG_THROTTLE_BYTES_PER_SECOND) instanceof Number n && n.longValue() != 0) {
-            words.addAll(List.of("--bandwidth", String.valueOf(n)));
+        if (bandwidth != 0) {
+            words.addAll(List.of("--bandwidth", String.valueOf(bandwidth)));
         }
         words.addAll(List.of("--log-id", String.valueOf(id)));
         return String.join(" ", words.stream().map(MirrorCommand::quoted).toList());
     }
 
-    private static void checkName(String name) {
-        if (!Mirror.isValidName(name)) {
-            throw CommandException.usage("mirror name '" + Console.printable(name) + "' is not allowed: 1 to 64 "
-                    + "letters, digits, '.', '_' or '-', not only dots");
+    /**
+     * @param name a mirror's name, checked by the control (only {@code A-Z a-z 0-9 . _ -}: nothing to escape)
+     * @return its configuration's properties, or null: what the command to make it again needs and its
+     *         view does not show (the region size, the cap, the legs as configured)
+     */
+    private static Dictionary<String, Object> configuration(Console console, String name) throws IOException {
+        try {
+            Configuration[] found = console.services().configurationAdmin().listConfigurations("(&(service.factoryPid="
+                    + Mirror.FACTORY_PID + ")(" + Mirror.CONFIG_NAME + "=" + name + "))");
+            return found == null ? null : found[0].getProperties();
+        } catch (InvalidSyntaxException e) {
+            return null;
         }
+    }
+
+    private static MirrorView view(Console console, String name) {
+        KcopydControl control = console.services().control();
+        return ControlCalls.call(() -> control.mirror(name), OPTIONS);
     }
 
     /** Runs a subcommand body, printing a refusal or failure as one line with its exit code. */
@@ -152,27 +171,36 @@ final class MirrorCommand {
             return run(console, this::create);
         }
 
-        private int create() throws IOException {
-            Dictionary<String, Object> props = properties();
-            if (FactoryConfigurations.find(console, Mirror.FACTORY_PID, name) != null) {
-                throw CommandException.usage("a mirror named '" + name + "' exists already");
+        private int create() {
+            List<String> legValues = new ArrayList<>();
+            for (int i = 0; i < legs.size(); i++) {
+                String leg = legs.get(i);
+                legValues.add(leg.startsWith(Mirror.SERVICE_LEG) ? leg : ControlCalls.device("leg " + i, leg));
             }
-            FactoryConfigurations.create(console, Mirror.FACTORY_PID, "mirror", name, props);
-            Mirror m = console.services().mirror(name, Console.WAIT);
-            if (m == null) {
-                throw CommandException.failed("mirror '" + name + "' started but its service did not appear within "
-                        + Console.WAIT.toSeconds() + " s");
+            String logId = existingLog == null ? null : existingLog.logId;
+            boolean format = existingLog != null && existingLog.format;
+            MirrorRequest request = new MirrorRequest(name, legValues, ControlCalls.absolute("LOG", log), regionSectors,
+                    bandwidth, logId, format);
+            KcopydControl control = console.services().control();
+            MirrorView view = ControlCalls.call(() -> control.createMirror(request), OPTIONS);
+            String resume = reuseCommand(name, view.regionLog(), legValues, regionSectors, bandwidth,
+                    view.regionLogId()) + " --wait";
+            if (waitForSync) {
+                Mirror m = console.services().mirror(name, Console.WAIT);
+                if (m == null) {
+                    throw CommandException.failed("mirror '" + name + "' is open but its service did not appear within "
+                            + Console.WAIT.toSeconds() + " s");
+                }
+                if (!awaitSync(m, resume)) {
+                    return Exit.INTERRUPTED;
+                }
+                view = ControlCalls.call(() -> control.mirror(name), OPTIONS);
             }
-            String resume = reuseCommand(props, m.regionLogId()) + " --wait";
-            if (waitForSync && !awaitSync(m, resume)) {
-                return Exit.INTERRUPTED;
-            }
-            MirrorStatus status = m.status();
-            print(console, status);
-            console.out().println("  region log " + props.get(Mirror.CONFIG_REGION_LOG) + "  id " + m.regionLogId());
-            if (!waitForSync && console.oneShot() && status.regionsToResync() > 0) {
+            print(console, view);
+            console.out().println("  region log " + view.regionLog() + "  id " + view.regionLogId());
+            if (!waitForSync && console.oneShot() && view.regionsToResync() > 0) {
                 // The runtime stops when this command returns, and the resync with it: say so rather than exit as if done.
-                console.err().println("kcopyd mirror: the resync stops when this command ends (" + status.regionsToResync()
+                console.err().println("kcopyd mirror: the resync stops when this command ends (" + view.regionsToResync()
                         + " regions still to copy); use --wait, or run it in the shell; to resume: " + resume);
             }
             return Exit.OK;
@@ -243,124 +271,6 @@ final class MirrorCommand {
                     : "it goes on in the background: mirror status " + name));
             console.err().flush();
         }
-
-        /** The configuration, every argument checked: nothing is created when one is refused. */
-        Dictionary<String, Object> properties() {
-            checkName(name);
-            if (!Mirror.isValidRegionSize(regionSectors)) {
-                throw CommandException.usage("--region-sectors " + regionSectors + " is not allowed: a power of two "
-                        + "from " + Mirror.MIN_REGION_SECTORS + " to " + Mirror.MAX_REGION_SECTORS + " sectors");
-            }
-            if (bandwidth < 0 || bandwidth > 0 && bandwidth < 4096) {
-                throw CommandException.usage("--bandwidth " + bandwidth + " is not allowed: 0 (no cap) or at least "
-                        + "4096 bytes per second");
-            }
-            if (legs.size() > Mirror.MAX_LEGS) {
-                throw CommandException.usage(legs.size() + " legs given, a mirror has 2 to " + Mirror.MAX_LEGS);
-            }
-            String logId = existingLog == null ? null : existingLog.logId;
-            boolean format = existingLog != null && existingLog.format;
-            UUID id = null;
-            if (logId != null) {
-                try {
-                    id = UUID.fromString(logId);
-                } catch (IllegalArgumentException e) {
-                    throw CommandException.usage("--log-id '" + Console.printable(logId) + "' is not a UUID "
-                            + "(8-4-4-4-12 hexadecimal digits)");
-                }
-            }
-            Path logPath = path("LOG", log);
-            // The kind of each file first, as copy does: a directory, FIFO or character device is a bad argument.
-            if (Files.exists(logPath)) {
-                Operand.existing(logPath, "region log");
-            } else if (Files.isSymbolicLink(logPath)) {
-                throw CommandException.usage("region log " + logPath + " is a symbolic link to nothing");
-            }
-            List<String> legValues = new ArrayList<>();
-            List<Path> legPaths = new ArrayList<>();
-            List<Object> legUris = new ArrayList<>();
-            for (int i = 0; i < legs.size(); i++) {
-                String leg = legs.get(i);
-                Path p = null;
-                Object uriIdentity = null;
-                SnapshotCommand.DeviceArgument device = leg.startsWith(Mirror.SERVICE_LEG) ? null
-                        : SnapshotCommand.DeviceArgument.of("leg " + i, leg);
-                if (device == null) {
-                    if (leg.length() == Mirror.SERVICE_LEG.length()) {
-                        throw CommandException.usage("leg " + i + " '" + leg + "' names no device service");
-                    }
-                } else if (device.remote()) {
-                    // No file to examine: opening it (the mirror component) tells whether it exists.
-                    leg = device.uri().toString();
-                    uriIdentity = device.identity();
-                    int bytes = leg.getBytes(StandardCharsets.UTF_8).length;
-                    if (bytes > Mirror.MAX_LEG_PATH_BYTES) {
-                        throw CommandException.usage("leg " + i + " URI is " + bytes + " bytes long, at most "
-                                + Mirror.MAX_LEG_PATH_BYTES);
-                    }
-                } else {
-                    p = path("leg " + i, device.path().toString());
-                    Operand.existing(p, "leg " + i);
-                    leg = p.toString();
-                    int bytes = leg.getBytes(StandardCharsets.UTF_8).length;
-                    if (bytes > Mirror.MAX_LEG_PATH_BYTES) {
-                        throw CommandException.usage("leg " + i + " path is " + bytes + " bytes long, at most "
-                                + Mirror.MAX_LEG_PATH_BYTES);
-                    }
-                    if (sameFile(p, logPath)) {
-                        throw CommandException.usage("LOG " + logPath + " is leg " + i + " " + p
-                                + "; the region log must be a file of its own");
-                    }
-                }
-                for (int j = 0; j < i; j++) {
-                    boolean same = legValues.get(j).equals(leg)
-                            || p != null && legPaths.get(j) != null && sameFile(p, legPaths.get(j))
-                            || uriIdentity != null && uriIdentity.equals(legUris.get(j));
-                    if (same) {
-                        throw CommandException.usage("leg " + i + " " + leg + " is leg " + j + " " + legValues.get(j)
-                                + " already");
-                    }
-                }
-                legValues.add(leg);
-                legPaths.add(p);
-                legUris.add(uriIdentity);
-            }
-            // What an existing LOG holds is the mirror component's to decide: it reads the header and says why.
-            boolean logExists = Files.exists(logPath, LinkOption.NOFOLLOW_LINKS);
-            if (!logExists && id != null) {
-                throw CommandException.usage("no region log at " + logPath + " to use (--log-id " + id + ")");
-            }
-            Hashtable<String, Object> props = new Hashtable<>();
-            props.put(Mirror.CONFIG_NAME, name);
-            props.put(Mirror.CONFIG_REGION_LOG, logPath.toString());
-            props.put(Mirror.CONFIG_LEGS, legValues.toArray(new String[0]));
-            props.put(Mirror.CONFIG_REGION_SECTORS, regionSectors);
-            props.put(Mirror.CONFIG_THROTTLE_BYTES_PER_SECOND, bandwidth);
-            if (id != null) {
-                props.put(Mirror.CONFIG_REGION_LOG_ID, id.toString());
-            }
-            if (format) {
-                props.put(Mirror.CONFIG_FORMAT, true);
-            }
-            return props;
-        }
-
-        private static Path path(String what, String value) {
-            try {
-                return Path.of(value).toAbsolutePath();
-            } catch (InvalidPathException e) {
-                throw CommandException.usage(what + " '" + Console.printable(value) + "' is not a path: " + e.getReason());
-            }
-        }
-
-        /** Both exist and are one file (any spelling, links); the mirror's claims catch the rest. */
-        private static boolean sameFile(Path a, Path b) {
-            try {
-                return Files.exists(a) && Files.exists(b) && Files.isSameFile(a, b);
-            } catch (IOException e) {
-                return false;
-            }
-        }
     }
 
     @Command(name = "status", mixinStandardHelpOptions = true,
@@ -376,14 +286,40 @@ final class MirrorCommand {
         @Override
         public Integer call() throws IOException {
             return run(console, () -> {
-                if (name != null) {
-                    checkName(name);
-                }
-                for (Mirror m : console.services().mirrors()) {
-                    if (name == null || name.equals(m.name())) {
-                        print(console, m.status());
-                    }
-                }
+                KcopydControl control = console.services().control();
+                List<MirrorView> views = name == null ? ControlCalls.call(control::mirrors, OPTIONS)
+                        : List.of(ControlCalls.call(() -> control.mirror(name), OPTIONS));
+                views.forEach(v -> print(console, v));
+                return Exit.OK;
+            });
+        }
+    }
+
+    @Command(name = "replace-leg", mixinStandardHelpOptions = true,
+            description = {"Puts DEVICE in place of leg LEG (1 to the number of legs - 1) and waits until the mirror is "
+                    + "open again with it; the new leg is then resynchronised fully from leg 0. Leg 0, the source of "
+                    + "every resync, cannot be replaced. If the mirror does not open with DEVICE, the previous legs are "
+                    + "configured again.",
+                "DEVICE is a path, service:NAME or a device URI, checked as mirror create checks a leg."})
+    static final class ReplaceLeg implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "NAME") String name;
+        @Parameters(index = "1", paramLabel = "LEG") int leg;
+        @Parameters(index = "2", paramLabel = "DEVICE") String device;
+        private final Console console;
+
+        ReplaceLeg(Console console) {
+            this.console = console;
+        }
+
+        @Override
+        public Integer call() throws IOException {
+            return run(console, () -> {
+                String value = device.startsWith(Mirror.SERVICE_LEG) ? device
+                        : ControlCalls.device("leg " + leg, device);
+                KcopydControl control = console.services().control();
+                MirrorView v = ControlCalls.call(() -> control.replaceLeg(name, leg, value), OPTIONS);
+                console.out().println("mirror " + name + " leg " + leg + " replaced by " + value);
+                print(console, v);
                 return Exit.OK;
             });
         }
@@ -403,21 +339,23 @@ final class MirrorCommand {
         @Override
         public Integer call() throws IOException {
             return run(console, () -> {
-                checkName(name);
-                Configuration c = FactoryConfigurations.find(console, Mirror.FACTORY_PID, name);
-                List<Mirror> running = c == null ? List.of() : console.services().mirrors();
-                Dictionary<String, Object> props = c == null ? null : c.getProperties();
-                int code = FactoryConfigurations.remove(console, Mirror.FACTORY_PID, "mirror", name);
-                Object id = props == null ? null : props.get(Mirror.CONFIG_REGION_LOG_ID);
-                if (id == null) {
-                    // The identity of a log made just now may not be written back yet: the service has it.
-                    id = running.stream().filter(m -> m.name().equals(name)).map(Mirror::regionLogId).findFirst()
-                            .orElse(null);
+                MirrorView v = view(console, name);
+                Dictionary<String, Object> props = configuration(console, name);
+                KcopydControl control = console.services().control();
+                ControlCalls.call(() -> {
+                    control.removeMirror(name);
+                    return null;
+                }, OPTIONS);
+                console.out().println("mirror " + name + " removed");
+                if (v.regionLogId() != null && props != null && props.get(Mirror.CONFIG_LEGS) instanceof String[] legs) {
+                    int sectors = props.get(Mirror.CONFIG_REGION_SECTORS) instanceof Number n ? n.intValue()
+                            : Mirror.DEFAULT_REGION_SECTORS;
+                    long cap = props.get(Mirror.CONFIG_THROTTLE_BYTES_PER_SECOND) instanceof Number n ? n.longValue() : 0;
+                    console.out().println("legs and region log stay; to use them again: " + reuseCommand(name,
+                            String.valueOf(props.get(Mirror.CONFIG_REGION_LOG)), List.of(legs), sectors, cap,
+                            v.regionLogId()));
                 }
-                if (code == Exit.OK && id != null && props.get(Mirror.CONFIG_LEGS) instanceof String[]) {
-                    console.out().println("legs and region log stay; to use them again: " + reuseCommand(props, id));
-                }
-                return code;
+                return Exit.OK;
             });
         }
     }

@@ -13,6 +13,7 @@ import java.util.function.Predicate;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.KcopydClientFactory;
+import org.kcopyd.control.KcopydControl;
 import org.kcopyd.device.FileClaims;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.snapshot.Snapshot;
@@ -85,6 +86,12 @@ final class OsgiServices implements Services, AutoCloseable {
     @Override
     public ConfigurationAdmin configurationAdmin() {
         return await(ConfigurationAdmin.class, Console.WAIT, "Config Admin service");
+    }
+
+    @Override
+    public KcopydControl control() {
+        return await(KcopydControl.class, Console.WAIT, "kcopyd control service (is the bundle org.kcopyd.control "
+                + "started?)");
     }
 
     private <T> List<T> all(Class<T> type) {

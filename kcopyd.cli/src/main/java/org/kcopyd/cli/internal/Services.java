@@ -6,6 +6,7 @@ import java.util.Map;
 
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.KcopydClientFactory;
+import org.kcopyd.control.KcopydControl;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.snapshot.Snapshot;
 import org.osgi.service.cm.ConfigurationAdmin;
@@ -22,8 +23,15 @@ interface Services {
     /** @return the factory's service properties (its effective configuration) */
     Map<String, Object> factoryProperties();
 
-    /** @return Config Admin, for snapshot and mirror configurations */
+    /** @return Config Admin, for the configurations of --config-dir and what a mirror's view does not show */
     ConfigurationAdmin configurationAdmin();
+
+    /**
+     * @return the control service, through which snapshots and mirrors are made, listed and removed
+     *         (the rules of the daemon's API), waiting a bounded time for it
+     * @throws IllegalStateException when there is none (the bundle org.kcopyd.control is not started)
+     */
+    KcopydControl control();
 
     /** @return the registered snapshots */
     List<Snapshot> snapshots();

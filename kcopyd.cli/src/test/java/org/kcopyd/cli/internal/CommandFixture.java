@@ -55,6 +55,11 @@ final class CommandFixture implements AutoCloseable {
         public ConfigurationAdmin configurationAdmin() {
             throw new IllegalStateException("no Config Admin outside OSGi");
         }
+
+        @Override
+        public org.kcopyd.control.KcopydControl control() {
+            throw new IllegalStateException("no kcopyd control service outside OSGi");
+        }
     };
 
     Console console() {

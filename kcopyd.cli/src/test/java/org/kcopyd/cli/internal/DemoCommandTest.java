@@ -98,7 +98,7 @@ class DemoCommandTest {
         after.keySet().removeIf(name -> name.startsWith(work.getFileName().toString()));
         assertThat(after).as("everything that was in DIR, unchanged").isEqualTo(before);
         assertThat(CommandFixture.names(work)).containsExactly("copy-1.img", "copy-2.img", "copy-3.img", "sample.img");
-        assertThat(fixture.err()).isEqualTo("kcopyd demo: no Config Admin outside OSGi; images kept in " + work
+        assertThat(fixture.err()).isEqualTo("kcopyd demo: no kcopyd control service outside OSGi; images kept in " + work
                 + ": sample.img, copy-1.img, copy-2.img, copy-3.img\n");
     }
 

@@ -15,12 +15,17 @@ import java.util.function.Function;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.KcopydClientFactory;
+import org.kcopyd.control.KcopydControl;
+import org.kcopyd.control.internal.service.ControlService;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.snapshot.Snapshot;
+import org.osgi.framework.BundleContext;
 import org.osgi.framework.Filter;
+import org.osgi.framework.ServiceReference;
 import org.osgi.framework.FrameworkUtil;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
 import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
 import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 
@@ -44,6 +49,96 @@ final class FakeRuntime implements Services {
     final Map<String, Snapshot> snapshotServices = new LinkedHashMap<>();
     final Map<String, Mirror> mirrorServices = new LinkedHashMap<>();
     private final AtomicInteger pids = new AtomicInteger();
+    /** Every call of Config Admin's methods, by name: a refusal of the rules must come before any. */
+    final List<String> configAdminCalls = new ArrayList<>();
+    private KcopydControl control;
+    /** The key under which a fake service reference gives its service. */
+    private static final String SERVICE = "fake.runtime.service";
+
+    /** The snapshot and mirror components are there, as in the runtime; tests add descriptions of their own. */
+    FakeRuntime() {
+        descriptions.addAll(BUNDLES);
+    }
+
+    /** The snapshot and mirror bundles' descriptions, with no configuration of their own. */
+    private static final List<ComponentDescriptionDTO> BUNDLES = List.of(description("snapshot bundle",
+            Snapshot.FACTORY_PID), description("mirror bundle", Mirror.FACTORY_PID));
+
+    /**
+     * @return kcopyd.control's real service over this runtime: its Config Admin, what DS reports, and a
+     *         registry holding {@link #snapshotServices} and {@link #mirrorServices} (a mirror's service shows
+     *         the legs of its configuration, as the mirror bundle's does)
+     */
+    @Override
+    public synchronized KcopydControl control() {
+        if (control == null) {
+            control = new ControlService(context(), configurationAdmin(), scr());
+        }
+        return control;
+    }
+
+    private ServiceComponentRuntime scr() {
+        return (ServiceComponentRuntime) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {ServiceComponentRuntime.class}, (proxy, method, args) -> switch (method.getName()) {
+                    case "getComponentDescriptionDTOs" -> List.copyOf(descriptions);
+                    // DS's outcome is computed once per look (ds may change its answer from one look to the next).
+                    case "getComponentConfigurationDTOs" -> BUNDLES.contains(args[0]) ? List.of()
+                            : components().configurations().stream().filter(c -> c.description == args[0]).toList();
+                    default -> throw new UnsupportedOperationException(method.getName());
+                });
+    }
+
+    /** @return the properties a service of {@code type} named {@code name} is registered with */
+    private Hashtable<String, Object> serviceProperties(Class<?> type, String name) {
+        Hashtable<String, Object> p = new Hashtable<>();
+        p.put("objectClass", new String[] {type.getName()});
+        if (type == Snapshot.class) {
+            p.put(Snapshot.NAME, name);
+        } else {
+            p.put(Mirror.NAME, name);
+            configurations.values().stream().filter(c -> name.equals(c.get(Mirror.CONFIG_NAME))
+                    && Mirror.FACTORY_PID.equals(c.get("service.factoryPid"))).findFirst()
+                    .ifPresent(c -> p.put(Mirror.LEGS, c.get(Mirror.CONFIG_LEGS)));
+        }
+        return p;
+    }
+
+    private BundleContext context() {
+        return (BundleContext) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {BundleContext.class},
+                (proxy, method, args) -> switch (method.getName()) {
+                    case "getServiceReferences" -> {
+                        Class<?> type = args[0] instanceof Class<?> c ? c : null;
+                        Map<String, ?> services = type == Snapshot.class ? snapshotServices
+                                : type == Mirror.class ? mirrorServices : Map.of();
+                        Filter filter = args[1] == null ? null : FrameworkUtil.createFilter((String) args[1]);
+                        List<ServiceReference<?>> refs = new ArrayList<>();
+                        for (Map.Entry<String, ?> e : services.entrySet()) {
+                            Hashtable<String, Object> p = serviceProperties(type, e.getKey());
+                            if (filter == null || filter.match(p)) {
+                                refs.add(reference(p, e.getValue()));
+                            }
+                        }
+                        yield refs;
+                    }
+                    case "getService" -> ((ServiceReference<?>) args[0]).getProperty(SERVICE);
+                    case "ungetService" -> true;
+                    case "hashCode" -> System.identityHashCode(proxy);
+                    case "equals" -> proxy == args[0];
+                    default -> throw new UnsupportedOperationException(method.getName());
+                });
+    }
+
+    private static ServiceReference<?> reference(Hashtable<String, Object> properties, Object service) {
+        return (ServiceReference<?>) Proxy.newProxyInstance(FakeRuntime.class.getClassLoader(),
+                new Class<?>[] {ServiceReference.class}, (proxy, method, args) -> switch (method.getName()) {
+                    case "getProperty" -> SERVICE.equals(args[0]) ? service : properties.get((String) args[0]);
+                    case "getPropertyKeys" -> properties.keySet().toArray(new String[0]);
+                    case "compareTo" -> 0;
+                    case "hashCode" -> System.identityHashCode(proxy);
+                    case "equals" -> proxy == args[0];
+                    default -> throw new UnsupportedOperationException(method.getName());
+                });
+    }
 
     static ComponentDescriptionDTO description(String name, String... configurationPids) {
         ComponentDescriptionDTO d = new ComponentDescriptionDTO();
@@ -109,7 +204,9 @@ final class FakeRuntime implements Services {
     @Override
     public ConfigurationAdmin configurationAdmin() {
         return (ConfigurationAdmin) Proxy.newProxyInstance(getClass().getClassLoader(),
-                new Class<?>[] {ConfigurationAdmin.class}, (proxy, method, args) -> switch (method.getName()) {
+                new Class<?>[] {ConfigurationAdmin.class}, (proxy, method, args) -> {
+                    configAdminCalls.add(method.getName());
+                    return switch (method.getName()) {
                     case "createFactoryConfiguration" -> {
                         String pid = args[0] + "~" + pids.incrementAndGet();
                         factoryPids.put(pid, (String) args[0]);
@@ -126,6 +223,7 @@ final class FakeRuntime implements Services {
                         yield found.isEmpty() ? null : found.toArray(new Configuration[0]);
                     }
                     default -> throw new UnsupportedOperationException(method.getName());
+                    };
                 });
     }
 

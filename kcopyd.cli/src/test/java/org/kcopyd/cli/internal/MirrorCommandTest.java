@@ -7,7 +7,6 @@ import java.io.StringWriter;
 import java.lang.reflect.Proxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Dictionary;
 import java.util.List;
@@ -21,13 +20,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.kcopyd.api.BlockDevice;
-import org.kcopyd.api.BlockDeviceOpener;
-import org.kcopyd.api.KcopydClientFactory;
 import org.kcopyd.mirror.LegState;
 import org.kcopyd.mirror.LegStatus;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.mirror.MirrorStatus;
-import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
 
 import picocli.CommandLine;
@@ -42,33 +38,10 @@ class MirrorCommandTest {
     Path dir;
     private final StringWriter out = new StringWriter();
     private final StringWriter err = new StringWriter();
-    /** Every use of Config Admin: a refusal must come before any. */
-    private final List<String> configAdminUses = new ArrayList<>();
+    /** Every use of Config Admin ({@link FakeRuntime#configAdminCalls}): a refusal must come before any. */
+    private final FakeRuntime runtime = new FakeRuntime();
 
-    private final Services services = new NoVolumeServices() {
-        @Override
-        public KcopydClientFactory factory(Duration wait) {
-            throw new IllegalStateException("no factory in this test");
-        }
-
-        @Override
-        public BlockDeviceOpener devices(Duration wait) {
-            throw new IllegalStateException("no opener in this test");
-        }
-
-        @Override
-        public Map<String, Object> factoryProperties() {
-            return Map.of();
-        }
-
-        @Override
-        public ConfigurationAdmin configurationAdmin() {
-            configAdminUses.add("configurationAdmin");
-            throw new IllegalStateException("no Config Admin in this test");
-        }
-    };
-
-    private final Console console = new Console(services, new PrintWriter(out, true), new PrintWriter(err, true), false);
+    private final Console console = new Console(runtime, new PrintWriter(out, true), new PrintWriter(err, true), false);
 
     private int run(String... args) {
         return Commands.run(console, args);
@@ -96,7 +69,7 @@ class MirrorCommandTest {
         int code = run(args);
 
         assertThat(code).as(err.toString()).isEqualTo(Exit.USAGE);
-        assertThat(configAdminUses).as("no configuration made").isEmpty();
+        assertThat(runtime.configAdminCalls).as("no configuration made").isEmpty();
         try (var files = Files.list(dir)) {
             assertThat(files.sorted().toList()).as("no file made").isEqualTo(before);
         }
@@ -127,8 +100,8 @@ class MirrorCommandTest {
     @Test
     void badNamesBandwidthsAndLegCountsAreExit2() throws Exception {
         assertThat(refused("mirror", "create", "b*", dir.resolve("m.log").toString(), image("a.img").toString(),
-                image("b.img").toString())).isEqualTo("kcopyd mirror: mirror name 'b*' is not allowed: 1 to 64 "
-                        + "letters, digits, '.', '_' or '-', not only dots");
+                image("b.img").toString())).isEqualTo("kcopyd mirror: mirror name 'b*' is not allowed: a name is 1 to "
+                        + "64 characters of A-Z a-z 0-9 . _ -, not only dots");
         assertThat(refused(create("--bandwidth", "100"))).contains("--bandwidth 100 is not allowed: 0 (no cap) or at "
                 + "least 4096 bytes per second");
         assertThat(refused(create("--bandwidth", "-1"))).contains("--bandwidth -1 is not allowed");
@@ -136,7 +109,7 @@ class MirrorCommandTest {
         for (int i = 0; i < 17; i++) {
             many.add(image(i + ".img").toString());
         }
-        assertThat(refused(many.toArray(new String[0]))).isEqualTo("kcopyd mirror: 17 legs given, a mirror has 2 to 16");
+        assertThat(refused(many.toArray(new String[0]))).isEqualTo("kcopyd mirror: 17 legs given: a mirror has 2 to 16");
         assertThat(refused(create("--log-id", "xyz"))).isEqualTo("kcopyd mirror: --log-id 'xyz' is not a UUID "
                 + "(8-4-4-4-12 hexadecimal digits)");
     }
@@ -264,14 +237,24 @@ class MirrorCommandTest {
         return seen;
     }
 
+    /** What the mirror component is given: seen by a fake DS that then refuses it, leaving nothing. */
+    private Dictionary<String, Object> configured(String... args) throws Exception {
+        FakeRuntime seeing = new FakeRuntime();
+        List<Dictionary<String, Object>> seen = failActivation(seeing, "mirror 'm': refused by this test");
+        Console fake = new Console(seeing, new PrintWriter(out, true), new PrintWriter(err, true), false);
+        List<String> all = new ArrayList<>(List.of("mirror", "create"));
+        all.addAll(List.of(args));
+        assertThat(Commands.run(fake, all.toArray(new String[0]))).as(err.toString()).isEqualTo(Exit.USAGE);
+        assertThat(seeing.configurations).as("nothing left behind").isEmpty();
+        err.getBuffer().setLength(0);
+        return seen.get(0);
+    }
+
     @Test
     void theConfigurationHasTheLegsAsAListWhoseCommasStayInsideTheirPaths() throws Exception {
-        MirrorCommand.Create create = new MirrorCommand.Create(console);
-        create.name = "m";
-        create.log = dir.resolve("m.log").toString();
-        create.legs = List.of(image("x,y.img").toString(), "service:remote", image("b.img").toString());
-
-        Dictionary<String, Object> props = create.properties();
+        String log = dir.resolve("m.log").toString();
+        Dictionary<String, Object> props = configured("m", log, image("x,y.img").toString(), "service:remote",
+                image("b.img").toString());
 
         assertThat((String[]) props.get(Mirror.CONFIG_LEGS))
                 .containsExactly(dir.resolve("x,y.img").toString(), "service:remote", dir.resolve("b.img").toString());
@@ -282,18 +265,16 @@ class MirrorCommandTest {
         assertThat(props.get(Mirror.CONFIG_FORMAT)).isNull();
 
         Path notes = image("notes.bin");
-        create.log = notes.toString();
-        create.existingLog = new MirrorCommand.Create.Log();
-        create.existingLog.format = true;
-        props = create.properties();
+        props = configured("m", notes.toString(), dir.resolve("x,y.img").toString(), "service:remote",
+                dir.resolve("b.img").toString(), "--format");
         assertThat(props.get(Mirror.CONFIG_FORMAT)).isEqualTo(true);
         assertThat(props.get(Mirror.CONFIG_REGION_LOG_ID)).isNull();
 
-        create.existingLog = new MirrorCommand.Create.Log();
-        create.existingLog.logId = UUID.randomUUID().toString();
-        props = create.properties();
+        String id = UUID.randomUUID().toString();
+        props = configured("m", notes.toString(), dir.resolve("x,y.img").toString(), "service:remote",
+                dir.resolve("b.img").toString(), "--log-id", id);
         assertThat(props.get(Mirror.CONFIG_FORMAT)).isNull();
-        assertThat(props.get(Mirror.CONFIG_REGION_LOG_ID)).isEqualTo(create.existingLog.logId);
+        assertThat(props.get(Mirror.CONFIG_REGION_LOG_ID)).isEqualTo(id);
     }
 
     /**
@@ -302,11 +283,8 @@ class MirrorCommandTest {
      */
     @Test
     void legsNamedByUriReachTheConfigurationAndTheSameUriTwiceIsExit2() throws Exception {
-        MirrorCommand.Create create = new MirrorCommand.Create(console);
-        create.name = "m";
-        create.log = dir.resolve("m.log").toString();
-        create.legs = List.of(image("a.img").toString(), "nbd+unix:///?socket=/run/b.sock", "nbd://host:10809/c");
-        Dictionary<String, Object> props = create.properties();
+        Dictionary<String, Object> props = configured("m", dir.resolve("m.log").toString(), image("a.img").toString(),
+                "nbd+unix:///?socket=/run/b.sock", "nbd://host:10809/c");
         assertThat((String[]) props.get(Mirror.CONFIG_LEGS)).containsExactly(dir.resolve("a.img").toString(),
                 "nbd+unix:///?socket=/run/b.sock", "nbd://host:10809/c");
 
@@ -320,8 +298,8 @@ class MirrorCommandTest {
         assertThat(refused("mirror", "create", "m", dir.resolve("m.log").toString(), image("a.img").toString(),
                 "file://elsewhere/b.img")).contains("names a file on host 'elsewhere'");
 
-        create.legs = List.of("file://" + image("a.img"), image("b.img").toString());
-        assertThat((String[]) create.properties().get(Mirror.CONFIG_LEGS)).containsExactly(
+        assertThat((String[]) configured("m", dir.resolve("m.log").toString(), "file://" + image("a.img"),
+                image("b.img").toString()).get(Mirror.CONFIG_LEGS)).containsExactly(
                 dir.resolve("a.img").toString(), dir.resolve("b.img").toString());
     }
 
@@ -359,7 +337,7 @@ class MirrorCommandTest {
         for (String name : new String[] {".", "..", "..."}) {
             assertThat(refused("mirror", "create", name, dir.resolve("m.log").toString(), image("a.img").toString(),
                     image("b.img").toString())).isEqualTo("kcopyd mirror: mirror name '" + name + "' is not allowed: "
-                            + "1 to 64 letters, digits, '.', '_' or '-', not only dots");
+                            + "a name is 1 to 64 characters of A-Z a-z 0-9 . _ -, not only dots");
             assertThat(refused("mirror", "remove", name)).contains("'" + name + "' is not allowed");
         }
         assertThat(Mirror.isValidName(".m")).isTrue();

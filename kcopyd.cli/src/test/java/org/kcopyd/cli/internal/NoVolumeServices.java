@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.List;
 
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.control.KcopydControl;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.snapshot.Snapshot;
 
@@ -36,5 +37,10 @@ abstract class NoVolumeServices implements Services {
     @Override
     public BlockDevice origin(String path, Duration wait) {
         return null;
+    }
+
+    @Override
+    public KcopydControl control() {
+        throw new IllegalStateException("no kcopyd control service (is the bundle org.kcopyd.control started?)");
     }
 }
