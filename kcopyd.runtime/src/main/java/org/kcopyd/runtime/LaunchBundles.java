@@ -10,7 +10,10 @@ import java.util.stream.Collectors;
  *
  * <ul>
  * <li>One-shot commands and the shell never start the daemon's bundles: no HTTP server opens a port for
- *     {@code kcopyd copy}, no persistence manager, no Pax Logging (Felix Log serves them).</li>
+ *     {@code kcopyd copy}, no persistence manager, no Pax Logging (Felix Log serves them). They do start
+ *     kcopyd.control, whose {@code KcopydControl} service the shell's snapshot and mirror commands call
+ *     (one set of rules for the shell and the daemon); without the servlet API it serves no HTTP, and its
+ *     service is made only when a command first asks for it.</li>
  * <li>The daemon starts no FileInstall, no Gogo shell, no command line, and Pax Logging instead of Felix
  *     Log (Pax Logging provides the Log Service and its API itself).</li>
  * </ul>
@@ -19,7 +22,7 @@ final class LaunchBundles {
 
     /** Started only by the daemon. */
     static final List<String> DAEMON_ONLY = List.of("org.apache.felix.http.", "pax-logging-", "gson-",
-            "kcopyd.control-", "kcopyd.daemon-");
+            "kcopyd.daemon-");
     /** Never started by the daemon. */
     static final List<String> NOT_IN_DAEMON = List.of("org.apache.felix.fileinstall-", "org.apache.felix.gogo.",
             "kcopyd.cli-", "org.apache.felix.log-", "org.osgi.service.log-");

@@ -19,13 +19,15 @@ class LaunchBundlesTest {
         assertThat(LaunchBundles.oneShot(ALL, false)).isEqualTo("jar/org.osgi.service.log-1.5.0.jar,"
                 + "jar/org.apache.felix.log-1.3.0.jar,jar/org.apache.felix.configadmin-1.9.26.jar,"
                 + "jar/org.apache.felix.gogo.runtime-1.1.6.jar,jar/org.apache.felix.gogo.shell-1.1.4.jar,"
-                + "jar/kcopyd.impl-1.0.0-SNAPSHOT.jar,jar/kcopyd.cli-1.0.0-SNAPSHOT.jar");
+                + "jar/kcopyd.impl-1.0.0-SNAPSHOT.jar,jar/kcopyd.control-1.0.0-SNAPSHOT.jar,"
+                + "jar/kcopyd.cli-1.0.0-SNAPSHOT.jar");
     }
 
+    /** The shell's snapshot and mirror commands call kcopyd.control's service: it runs, without HTTP. */
     @Test
-    void withAConfigurationDirectoryFileInstallIsStartedButNoDaemonBundle() {
-        assertThat(LaunchBundles.oneShot(ALL, true)).contains("org.apache.felix.fileinstall")
-                .doesNotContain("http", "pax-logging", "kcopyd.daemon", "kcopyd.control", "gson");
+    void withAConfigurationDirectoryFileInstallAndTheControlServiceAreStartedButNoDaemonOrHttpBundle() {
+        assertThat(LaunchBundles.oneShot(ALL, true)).contains("org.apache.felix.fileinstall", "kcopyd.control-")
+                .doesNotContain("http", "pax-logging", "kcopyd.daemon", "gson");
     }
 
     @Test
