@@ -4,8 +4,10 @@
  * jobs, and reads and changes the engine's configuration, with the same checks for every caller
  * (the HTTP control API of {@code CONTROL-API.md}, the command line). Everything it reports is read
  * from the kcopyd services and Config Admin at the time of the call; the one state it keeps is its
- * jobs (the running ones and, bounded, those ended in the last minutes).
+ * jobs (the running ones and, bounded, those ended in the last minutes). The
+ * {@link org.kcopyd.control.ControlApi} service (1.1.0) answers the HTTP API's requests, method, path
+ * and body, with the same JSON, for callers that authenticate on their own (the Web Console plugin).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.kcopyd.control;

@@ -1,33 +1,19 @@
 package org.kcopyd.control.internal.http;
 
-import java.lang.System.Logger.Level;
-import java.util.List;
-import java.util.Locale;
 import java.util.function.Supplier;
 
-import com.google.gson.JsonObject;
-
-import org.kcopyd.control.ControlException;
-import org.kcopyd.control.ExportRequest;
-import org.kcopyd.control.JobRequest;
 import org.kcopyd.control.KcopydControl;
-import org.kcopyd.control.MirrorRequest;
-import org.kcopyd.control.SnapshotRequest;
 
 /**
- * The control API of CONTROL-API.md, whatever serves it: checks the {@code Host} header (421) and
- * the token (401), routes the path and method (404, 405), reads the body (at most
- * {@link JsonBody#LIMIT} bytes), calls {@link KcopydControl} and writes the answer or the error
- * {@code {"error": {"code", "message"}}}. Thread-safe: it keeps nothing between requests.
+ * The control API of CONTROL-API.md as the daemon's servlet serves it: checks the {@code Host}
+ * header (421) and the token (401), then answers through {@link ApiRoutes}, the same routes the
+ * {@link org.kcopyd.control.ControlApi} service answers with. Thread-safe: it keeps nothing between
+ * requests.
  */
 public final class ApiHandler {
 
-    private static final System.Logger LOG = System.getLogger(ApiHandler.class.getName());
-    private static final String PREFIX = "/api/v1";
-
-    private final Supplier<KcopydControl> control;
     private final AccessCheck access;
-    private final DaemonInfo daemon;
+    private final ApiRoutes routes;
 
     /**
      * @param control the control service now, or null while there is none (then {@code unavailable})
@@ -35,9 +21,8 @@ public final class ApiHandler {
      * @param daemon  what {@code /status} says of the process
      */
     public ApiHandler(Supplier<KcopydControl> control, AccessCheck access, DaemonInfo daemon) {
-        this.control = control;
         this.access = access;
-        this.daemon = daemon;
+        this.routes = new ApiRoutes(control, daemon);
     }
 
     /** @return the answer to {@code request}; never throws */
@@ -45,164 +30,9 @@ public final class ApiHandler {
         try {
             access.checkHost(request.host(), request.localPort());
             access.checkToken(request.authorization());
-            return route(request);
         } catch (ApiError e) {
-            return new ApiResponse(e.status(), JsonViews.text(JsonViews.error(e.code(), e.getMessage())), e.allow());
-        } catch (ControlException e) {
-            return new ApiResponse(e.code().status(), JsonViews.text(JsonViews.error(e.code().text(), e.getMessage())),
-                    null);
-        } catch (RuntimeException e) {
-            LOG.log(Level.ERROR, "control API: " + request.method() + " " + PREFIX + request.path() + " failed", e);
-            String message = e.getMessage() == null ? e.getClass().getName() : e.getMessage();
-            return new ApiResponse(500, JsonViews.text(JsonViews.error("failed", message)), null);
+            return ApiRoutes.error(e);
         }
-    }
-
-    private ApiResponse route(ApiRequest r) {
-        String path = r.path() == null ? "" : r.path();
-        List<String> parts = segments(path);
-        String method = r.method().toUpperCase(Locale.ROOT);
-        if (parts.size() == 1 && parts.get(0).equals("status")) {
-            allow(method, path, "GET");
-            return ok(200, JsonViews.status(daemon, control().status()));
-        }
-        if (parts.size() == 1 && parts.get(0).equals("config")) {
-            if (allow(method, path, "GET", "PUT").equals("GET")) {
-                return ok(200, JsonViews.config(control().engineConfiguration()));
-            }
-            JsonBody body = JsonBody.read(r.body(), r.contentLength());
-            return ok(200, JsonViews.config(control().updateEngineConfiguration(body.values())));
-        }
-        if (parts.size() == 1 && parts.get(0).equals("snapshots")) {
-            if (allow(method, path, "GET", "POST").equals("GET")) {
-                return ok(200, JsonViews.list("snapshots", control().snapshots(), JsonViews::snapshot));
-            }
-            JsonBody b = JsonBody.read(r.body(), r.contentLength()).only("name", "origin", "cowStore", "chunkSectors",
-                    "cowStoreSizeMiB", "cowStoreId", "format", "originId");
-            SnapshotRequest request = new SnapshotRequest(b.string("name"), b.string("origin"), b.string("cowStore"),
-                    b.integer("chunkSectors"), b.integer("cowStoreSizeMiB"), b.string("cowStoreId"), b.bool("format"),
-                    b.string("originId"));
-            return ok(201, JsonViews.snapshot(control().createSnapshot(request)));
-        }
-        if (parts.size() == 2 && parts.get(0).equals("snapshots")) {
-            String name = parts.get(1);
-            if (allow(method, path, "GET", "DELETE").equals("GET")) {
-                return ok(200, JsonViews.snapshot(control().snapshot(name)));
-            }
-            control().removeSnapshot(name);
-            return ok(200, JsonViews.removed(name));
-        }
-        if (parts.size() == 3 && parts.get(0).equals("snapshots") && parts.get(2).equals("merge")) {
-            allow(method, path, "POST");
-            return ok(202, JsonViews.job(control().mergeSnapshot(parts.get(1))));
-        }
-        if (parts.size() == 1 && parts.get(0).equals("jobs")) {
-            if (allow(method, path, "GET", "POST").equals("GET")) {
-                return ok(200, JsonViews.list("jobs", control().jobs(), JsonViews::job));
-            }
-            JsonBody b = JsonBody.read(r.body(), r.contentLength()).only("kind", "source", "destinations", "sparse");
-            JobRequest request = new JobRequest(b.string("kind"), b.string("source"), b.strings("destinations"),
-                    b.string("sparse"));
-            return ok(202, JsonViews.job(control().startJob(request)));
-        }
-        if (parts.size() == 2 && parts.get(0).equals("jobs")) {
-            allow(method, path, "GET");
-            return ok(200, JsonViews.job(control().job(parts.get(1))));
-        }
-        if (parts.size() == 3 && parts.get(0).equals("jobs") && parts.get(2).equals("cancel")) {
-            allow(method, path, "POST");
-            return ok(200, JsonViews.job(control().cancelJob(parts.get(1))));
-        }
-        if (parts.size() == 1 && parts.get(0).equals("mirrors")) {
-            if (allow(method, path, "GET", "POST").equals("GET")) {
-                return ok(200, JsonViews.list("mirrors", control().mirrors(), JsonViews::mirror));
-            }
-            JsonBody b = JsonBody.read(r.body(), r.contentLength()).only("name", "legs", "regionLog", "regionSectors",
-                    "throttleBytesPerSecond", "regionLogId", "format");
-            MirrorRequest request = new MirrorRequest(b.string("name"), b.strings("legs"), b.string("regionLog"),
-                    b.integer("regionSectors"), b.longValue("throttleBytesPerSecond"), b.string("regionLogId"),
-                    b.bool("format"));
-            return ok(201, JsonViews.mirror(control().createMirror(request)));
-        }
-        if (parts.size() == 2 && parts.get(0).equals("mirrors")) {
-            String name = parts.get(1);
-            if (allow(method, path, "GET", "DELETE").equals("GET")) {
-                return ok(200, JsonViews.mirror(control().mirror(name)));
-            }
-            control().removeMirror(name);
-            return ok(200, JsonViews.removed(name));
-        }
-        if (parts.size() == 3 && parts.get(0).equals("mirrors") && parts.get(2).equals("replace-leg")) {
-            allow(method, path, "POST");
-            JsonBody b = JsonBody.read(r.body(), r.contentLength()).only("leg", "with");
-            Integer leg = b.integer("leg");
-            if (leg == null) {
-                throw ApiError.badRequest("leg is missing: the index of the leg to replace");
-            }
-            return ok(200, JsonViews.mirror(control().replaceLeg(parts.get(1), leg, b.string("with"))));
-        }
-        if (parts.size() == 1 && parts.get(0).equals("exports")) {
-            if (allow(method, path, "GET", "POST").equals("GET")) {
-                return ok(200, JsonViews.list("exports", control().exports(), JsonViews::export));
-            }
-            JsonBody b = JsonBody.read(r.body(), r.contentLength()).only("name", "device", "socket", "listen",
-                    "readOnly", "maxConnections", "tlsCertificates", "tlsVerifyClients", "insecure");
-            ExportRequest request = new ExportRequest(b.string("name"), b.string("device"), b.string("socket"),
-                    b.string("listen"), b.bool("readOnly"), b.integer("maxConnections"), b.string("tlsCertificates"),
-                    b.bool("tlsVerifyClients"), b.bool("insecure"));
-            return ok(201, JsonViews.export(control().createExport(request)));
-        }
-        if (parts.size() == 2 && parts.get(0).equals("exports")) {
-            String name = parts.get(1);
-            if (allow(method, path, "GET", "DELETE").equals("GET")) {
-                return ok(200, JsonViews.export(control().export(name)));
-            }
-            control().removeExport(name);
-            return ok(200, JsonViews.removed(name));
-        }
-        throw new ApiError(404, "not-found", "no endpoint " + r.method() + " " + PREFIX + printable(path)
-                + "; see CONTROL-API.md", null);
-    }
-
-    /** @return {@code method} if allowed on the path; else 405 naming the allowed ones */
-    private static String allow(String method, String path, String... allowed) {
-        for (String a : allowed) {
-            if (a.equals(method)) {
-                return a;
-            }
-        }
-        String list = String.join(", ", allowed);
-        throw new ApiError(405, "method-not-allowed", method + " is not allowed on " + PREFIX + printable(path)
-                + "; allowed: " + list, list);
-    }
-
-    private KcopydControl control() {
-        KcopydControl c = control.get();
-        if (c == null) {
-            throw ControlException.unavailable("the KcopydControl service is not running (Config Admin or Declarative "
-                    + "Services missing?)");
-        }
-        return c;
-    }
-
-    private static ApiResponse ok(int status, JsonObject body) {
-        return new ApiResponse(status, JsonViews.text(body), null);
-    }
-
-    /** The path's segments; an empty segment (a doubled or trailing slash) makes no route match. */
-    private static List<String> segments(String path) {
-        if (path.isEmpty() || path.equals("/")) {
-            return List.of();
-        }
-        String p = path.startsWith("/") ? path.substring(1) : path;
-        return List.of(p.split("/", -1));
-    }
-
-    private static String printable(String s) {
-        StringBuilder b = new StringBuilder();
-        for (char c : s.substring(0, Math.min(s.length(), 200)).toCharArray()) {
-            b.append(Character.isISOControl(c) ? '?' : c);
-        }
-        return b.toString();
+        return routes.respond(request);
     }
 }
