@@ -14,6 +14,7 @@ import java.util.stream.Collectors;
  *     kcopyd.control, whose {@code KcopydControl} service the shell's snapshot and mirror commands call
  *     (one set of rules for the shell and the daemon); without the servlet API it serves no HTTP, and its
  *     service is made only when a command first asks for it.</li>
+ * <li>Only the daemon starts kcopyd.web, the dashboard it serves at {@code /kcopyd/} next to the control API.</li>
  * <li>The daemon starts no FileInstall, no Gogo shell, no command line, and Pax Logging instead of Felix
  *     Log (Pax Logging provides the Log Service and its API itself).</li>
  * </ul>
@@ -22,7 +23,7 @@ final class LaunchBundles {
 
     /** Started only by the daemon. */
     static final List<String> DAEMON_ONLY = List.of("org.apache.felix.http.", "pax-logging-", "gson-",
-            "kcopyd.daemon-");
+            "kcopyd.daemon-", "kcopyd.web-");
     /** Never started by the daemon. */
     static final List<String> NOT_IN_DAEMON = List.of("org.apache.felix.fileinstall-", "org.apache.felix.gogo.",
             "kcopyd.cli-", "org.apache.felix.log-", "org.osgi.service.log-");

@@ -12,7 +12,8 @@ class LaunchBundlesTest {
             + "jar/org.apache.felix.fileinstall-3.7.4.jar,jar/org.apache.felix.gogo.runtime-1.1.6.jar,"
             + "jar/org.apache.felix.gogo.shell-1.1.4.jar,jar/org.apache.felix.http.servlet-api-3.0.0.jar,"
             + "jar/org.apache.felix.http.jetty-5.1.26.jar,jar/gson-2.13.2.jar,jar/kcopyd.impl-1.0.0-SNAPSHOT.jar,"
-            + "jar/kcopyd.control-1.0.0-SNAPSHOT.jar,jar/kcopyd.daemon-1.0.0-SNAPSHOT.jar,jar/kcopyd.cli-1.0.0-SNAPSHOT.jar";
+            + "jar/kcopyd.control-1.0.0-SNAPSHOT.jar,jar/kcopyd.daemon-1.0.0-SNAPSHOT.jar,jar/kcopyd.web-1.0.0-SNAPSHOT.jar,"
+            + "jar/kcopyd.cli-1.0.0-SNAPSHOT.jar";
 
     @Test
     void withoutAConfigurationDirectoryAOneShotCommandStartsNothingThatWatchesADirectoryOrListens() {
@@ -27,7 +28,7 @@ class LaunchBundlesTest {
     @Test
     void withAConfigurationDirectoryFileInstallAndTheControlServiceAreStartedButNoDaemonOrHttpBundle() {
         assertThat(LaunchBundles.oneShot(ALL, true)).contains("org.apache.felix.fileinstall", "kcopyd.control-")
-                .doesNotContain("http", "pax-logging", "kcopyd.daemon", "gson");
+                .doesNotContain("http", "pax-logging", "kcopyd.daemon", "gson", "kcopyd.web");
     }
 
     @Test
@@ -36,6 +37,6 @@ class LaunchBundlesTest {
                 + "jar/pax-logging-log4j2-2.3.0.jar,jar/org.apache.felix.configadmin-1.9.26.jar,"
                 + "jar/org.apache.felix.http.servlet-api-3.0.0.jar,jar/org.apache.felix.http.jetty-5.1.26.jar,"
                 + "jar/gson-2.13.2.jar,jar/kcopyd.impl-1.0.0-SNAPSHOT.jar,jar/kcopyd.control-1.0.0-SNAPSHOT.jar,"
-                + "jar/kcopyd.daemon-1.0.0-SNAPSHOT.jar");
+                + "jar/kcopyd.daemon-1.0.0-SNAPSHOT.jar,jar/kcopyd.web-1.0.0-SNAPSHOT.jar");
     }
 }

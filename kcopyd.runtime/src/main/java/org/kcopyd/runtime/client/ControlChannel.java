@@ -110,6 +110,15 @@ final class ControlChannel {
     }
 
     /**
+     * @return the dashboard's address with the token in its fragment
+     *         ({@code http://127.0.0.1:PORT/kcopyd/#token=...}): a browser never sends the fragment to the
+     *         server; the page reads it and sends the token as {@code Authorization: Bearer}
+     */
+    String dashboard() {
+        return "http://" + host + "/kcopyd/#token=" + token;
+    }
+
+    /**
      * Sends one request.
      *
      * @param method GET, POST, PUT or DELETE

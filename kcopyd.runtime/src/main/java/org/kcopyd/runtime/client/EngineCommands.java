@@ -25,7 +25,8 @@ final class EngineCommands {
     static Map<String, ThinClient.Command> status() {
         return Map.of("", new ThinClient.Command(new Arguments.Spec("status", 0, 0, Set.of(), Set.of()),
                 "Shows the daemon: version, process, engine configuration, kcopyd clients and how many snapshots, "
-                + "mirrors, exports, NBD connections and jobs it has.", EngineCommands::status));
+                + "mirrors, exports, NBD connections and jobs it has, and the dashboard's address (with the token: "
+                + "for the state directory's owner only).", EngineCommands::status));
     }
 
     static Map<String, ThinClient.Command> config() {
@@ -58,6 +59,7 @@ final class EngineCommands {
             client.remove("name");
             s.say("client " + Json.printable(name) + "  " + settings(client));
         }
+        s.say("dashboard " + s.dashboard());
         return s.done(st);
     }
 

@@ -61,6 +61,14 @@ final class Session {
         return channel.call(method, path, body);
     }
 
+    /** @return the daemon's dashboard address with the token fragment (finding the daemon first) */
+    String dashboard() {
+        if (channel == null) {
+            channel = ControlChannel.find(state);
+        }
+        return channel.dashboard();
+    }
+
     /** Prints a line of text, unless the output is JSON. */
     void say(String line) {
         if (!json) {

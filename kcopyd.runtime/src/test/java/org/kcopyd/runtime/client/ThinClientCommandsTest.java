@@ -293,7 +293,8 @@ class ThinClientCommandsTest {
         assertThat(r.exit()).isZero();
         assertThat(r.out()).isEqualTo("kcopyd daemon 1.0.0 for /var/lib/kcopyd, pid 4242, started 2026-11-27T07:40:00Z\n"
                 + "engine  defaultPages=2048  ioThreads=4\nsnapshots 1  mirrors 0  exports 2  connections 1  jobs 0\n"
-                + "client snapshot s1  jobsInFlight=0  pages=256\n");
+                + "client snapshot s1  jobsInFlight=0  pages=256\n"
+                + "dashboard http://127.0.0.1:" + daemon.port() + "/kcopyd/#token=" + FakeDaemon.TOKEN + "\n");
         assertThat(r.err()).isEqualTo("kcopyd status: the latest configuration of org.kcopyd.engine was refused "
                 + "(ioThreads 0 is outside 1..64); the values above are the last valid ones\n");
 
