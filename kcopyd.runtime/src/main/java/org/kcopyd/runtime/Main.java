@@ -6,7 +6,10 @@ import java.lang.reflect.InvocationTargetException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.Properties;
+
+import org.kcopyd.runtime.client.ThinClient;
 
 /**
  * The runtime jar's entry point ({@code Main-Class}), run before the OSGi framework exists:
@@ -59,8 +62,14 @@ public final class Main {
             daemon(Arrays.copyOfRange(args, 1, args.length));
             return;
         }
-        // THIN CLIENT (issue 11, H4): commands that go to a running daemon are answered here, before any
-        // framework starts; org.kcopyd.runtime.client's entry point is called at this place once it exists.
+        // Commands that go to a running daemon are answered here, before any framework starts.
+        OptionalInt answered = ThinClient.run(args, System.getenv(), Path.of("").toAbsolutePath(), System.out,
+                System.err);
+        if (answered.isPresent()) {
+            System.out.flush();
+            System.err.flush();
+            System.exit(answered.getAsInt());
+        }
         String configDir = null;
         String[] rest = args;
         if (args.length > 0 && (args[0].equals(OPTION) || args[0].startsWith(OPTION + "="))) {
@@ -77,6 +86,12 @@ public final class Main {
             if (rest.length > 0 && rest[0].equals(DaemonOptions.COMMAND)) {
                 fail(2, OPTION + " cannot be used with daemon: the state directory holds the daemon's configuration"
                         + " (--state DIR)");
+            }
+            // A snapshot made by a one-shot process would end with it: what lasts is the daemon's business.
+            String daemonCommand = ThinClient.daemonCommand(rest).orElse(null);
+            if (daemonCommand != null) {
+                fail(2, OPTION + " is for one-shot commands and the shell; " + daemonCommand + " goes to the daemon: "
+                        + "kcopyd " + daemonCommand + " ... --state DIR");
             }
         }
 

@@ -206,12 +206,27 @@ class ConfigurationDirectoryIT {
     }
 
     @Test
+    void aDaemonCommandWithAConfigurationDirectoryIsRefusedBeforeAnythingRuns() throws Exception {
+        image("origin.img", 1 << 20, 5);
+        etc("org.kcopyd.engine.cfg", "defaultPages = 512\n");
+
+        KcopydProcess.Run r = KcopydProcess.run(dir, "--config-dir", "etc", "snapshot", "create", "s1", "origin.img",
+                "s1.cow");
+
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.out()).isEmpty();
+        assertThat(r.err().strip()).isEqualTo("kcopyd: --config-dir is for one-shot commands and the shell; snapshot "
+                + "goes to the daemon: kcopyd snapshot ... --state DIR");
+        assertThat(dir.resolve("s1.cow")).doesNotExist();
+    }
+
+    @Test
     void aSnapshotConfigurationThatFailsIsReportedWithItsReason() throws Exception {
         image("origin.img", 1 << 20, 5);
         etc("org.kcopyd.snapshot-s1.cfg", "name = s1\norigin = " + dir.resolve("origin.img") + "\ncowStore = "
                 + dir.resolve("s1.cow") + "\nchunkSectors = 7\n");
 
-        KcopydProcess.Run r = KcopydProcess.run(dir, "--config-dir", "etc", "snapshot", "list");
+        KcopydProcess.Run r = KcopydProcess.run(dir, "--config-dir", "etc", "config");
 
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.out()).isEmpty();

@@ -24,10 +24,15 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Claims hold across processes: while a shell holds a snapshot and a mirror, one-shot commands
- * run from other processes — the main way kcopyd is used — are refused the shell's files, with
- * the shell's process named, and change nothing. Each run's claims directory is the test's own
- * ({@code -Dkcopyd.claims.dir}).
+ * Claims hold across processes, the daemon's included (issue 11): while the daemon holds a
+ * snapshot and a mirror, one-shot commands run from other processes — {@code copy}, and the
+ * shell's own {@code snapshot create} and {@code mirror create} — are refused the daemon's files,
+ * with the daemon's process named; while a shell holds a snapshot and a mirror, the daemon refuses
+ * them to {@code snapshot create} and {@code mirror create} sent through the thin client, naming
+ * the shell's process, and a one-shot copy is refused them too. Nothing changes and nothing is
+ * made by a refused command. The claims go with their process: once the shell has ended, the
+ * daemon takes its origin; once the daemon has stopped, a copy writes the daemon's origin. Every
+ * process uses the user's default claims directory, as users run them.
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class CrossProcessClaimsIT {
@@ -42,62 +47,104 @@ class CrossProcessClaimsIT {
     }
 
     @Test
-    void oneShotCommandsAreRefusedTheFilesOfAShellsSnapshotAndMirror() throws Exception {
+    void theDaemonAndOneShotProcessesAreRefusedEachOthersFiles() throws Exception {
         image("a.img", 4 << 20, 1);
         image("other.img", 4 << 20, 2);
         image("x.img", 1 << 20, 3);
         image("y.img", 1 << 20, 4);
-        image("c.img", 1 << 20, 5);
-        image("d.img", 1 << 20, 6);
-        List<String> jvm = List.of("-Dkcopyd.claims.dir=" + dir.resolve("claims"));
-        Process p = new ProcessBuilder(KcopydProcess.command(jvm, List.of())).directory(dir.toFile())
-                .redirectErrorStream(true).start();
-        long shell = p.pid();
-        try (PrintWriter in = new PrintWriter(p.getOutputStream(), true, StandardCharsets.UTF_8);
-                BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(),
-                        StandardCharsets.UTF_8))) {
-            assertThat(ask(in, out, "kcopyd:snapshot create s1 a.img s1.cow --size-mib 4")).contains("snapshot s1 of a.img");
-            assertThat(ask(in, out, "kcopyd:mirror create m m.log x.img y.img --wait")).contains("in sync");
-            Map<String, String> before = hashes();
+        image("b.img", 4 << 20, 5);
+        image("c.img", 1 << 20, 6);
+        image("d.img", 1 << 20, 7);
+        image("e.img", 1 << 20, 8);
+        image("f.img", 1 << 20, 9);
+        Path state = dir.resolve("state");
+        try (RunningDaemon daemon = RunningDaemon.start(dir, state, "claims")) {
+            long pid = daemon.pid();
+            assertThat(RunningDaemon.clientOk(dir, state, "snapshot", "create", "s1", "a.img", "s1.cow", "--size-mib",
+                    "4").out()).contains("snapshot s1 of " + dir.resolve("a.img"));
+            assertThat(RunningDaemon.clientOk(dir, state, "mirror", "create", "m", "m.log", "x.img", "y.img", "--wait")
+                    .out()).contains("in sync");
 
-            KcopydProcess.Run onOrigin = KcopydProcess.run(dir, "", jvm, "copy", "other.img", "a.img");
-            assertThat(onOrigin.exit()).as(onOrigin.err()).isEqualTo(1);
-            assertThat(onOrigin.err().lines()).contains("kcopyd copy: a.img is the origin of snapshot s1; write through its"
-                    + " origin device (kcopyd process " + shell + ")");
+            Process p = new ProcessBuilder(KcopydProcess.command(List.of(), List.of())).directory(dir.toFile())
+                    .redirectErrorStream(true).start();
+            long shell = p.pid();
+            try (PrintWriter in = new PrintWriter(p.getOutputStream(), true, StandardCharsets.UTF_8);
+                    BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(),
+                            StandardCharsets.UTF_8))) {
+                assertThat(ask(in, out, "kcopyd:snapshot create t1 b.img t1.cow --size-mib 4"))
+                        .contains("snapshot t1 of b.img");
+                assertThat(ask(in, out, "kcopyd:mirror create n n.log c.img d.img --wait")).contains("in sync");
+                Map<String, String> before = hashes();
 
-            KcopydProcess.Run onLeg = KcopydProcess.run(dir, "", jvm, "copy", "other.img:0+2048", "y.img");
-            assertThat(onLeg.exit()).as(onLeg.err()).isEqualTo(1);
-            assertThat(onLeg.err()).contains("y.img is leg 1 of mirror m (kcopyd process " + shell + ")");
+                // One-shot processes are refused the daemon's files, naming the daemon's process.
+                KcopydProcess.Run onOrigin = KcopydProcess.run(dir, "copy", "other.img", "a.img");
+                assertThat(onOrigin.exit()).as(onOrigin.err()).isEqualTo(1);
+                assertThat(onOrigin.err().lines()).contains("kcopyd copy: a.img is the origin of snapshot s1; write "
+                        + "through its origin device (kcopyd process " + pid + ")");
+                KcopydProcess.Run onLeg = KcopydProcess.run(dir, "copy", "other.img:0+2048", "y.img");
+                assertThat(onLeg.exit()).as(onLeg.err()).isEqualTo(1);
+                assertThat(onLeg.err()).contains("y.img is leg 1 of mirror m (kcopyd process " + pid + ")");
+                KcopydProcess.Run onLog = KcopydProcess.run(dir, "copy", "other.img:0+8", "m.log");
+                assertThat(onLog.exit()).as(onLog.err()).isEqualTo(1);
+                assertThat(onLog.err()).contains("m.log is the region log of mirror m (kcopyd process " + pid + ")");
+                assertThat(ask(in, out, "kcopyd:snapshot create s2 e.img s1.cow --format --size-mib 4"))
+                        .contains("s1.cow is the COW store of snapshot s1");
+                assertThat(ask(in, out, "kcopyd:mirror create m2 m.log e.img f.img --format"))
+                        .contains("is the region log of mirror m (kcopyd process " + pid + ")");
 
-            KcopydProcess.Run overLog = KcopydProcess.run(dir, "", jvm, "mirror", "create", "n", "m.log", "c.img",
-                    "d.img", "--format");
-            assertThat(overLog.exit()).as(overLog.err()).isEqualTo(2);
-            assertThat(overLog.err()).contains("is the region log of mirror m (kcopyd process " + shell + ")");
+                // The daemon is refused the shell's files, naming the shell's process.
+                KcopydProcess.Run shellOrigin = RunningDaemon.client(dir, state, "snapshot", "create", "s3", "b.img",
+                        "s3.cow", "--size-mib", "4");
+                assertThat(shellOrigin.exit()).as(shellOrigin.err()).isEqualTo(1);
+                assertThat(shellOrigin.err()).contains(dir.resolve("b.img") + " is the origin of snapshot t1; write "
+                        + "through its origin device (kcopyd process " + shell + ")");
+                KcopydProcess.Run shellCow = RunningDaemon.client(dir, state, "snapshot", "create", "s4", "e.img",
+                        "t1.cow", "--format", "--size-mib", "4");
+                assertThat(shellCow.exit()).as(shellCow.err()).isEqualTo(1);
+                assertThat(shellCow.err()).contains(dir.resolve("t1.cow") + " is the COW store of snapshot t1");
+                KcopydProcess.Run shellLog = RunningDaemon.client(dir, state, "mirror", "create", "m3", "n.log", "e.img",
+                        "f.img", "--format");
+                assertThat(shellLog.exit()).as(shellLog.err()).isEqualTo(1);
+                assertThat(shellLog.err()).contains(dir.resolve("n.log") + " is the region log of mirror n (kcopyd "
+                        + "process " + shell + ")");
+                KcopydProcess.Run shellLeg = RunningDaemon.client(dir, state, "mirror", "create", "m4", "m4.log",
+                        "c.img", "f.img");
+                assertThat(shellLeg.exit()).as(shellLeg.err()).isEqualTo(1);
+                assertThat(shellLeg.err()).contains(dir.resolve("c.img") + " is leg 0 of mirror n (kcopyd process "
+                        + shell + ")");
+                // And a one-shot copy is refused them as before.
+                KcopydProcess.Run onShellOrigin = KcopydProcess.run(dir, "copy", "other.img", "b.img");
+                assertThat(onShellOrigin.exit()).as(onShellOrigin.err()).isEqualTo(1);
+                assertThat(onShellOrigin.err()).contains("b.img is the origin of snapshot t1; write through its origin "
+                        + "device (kcopyd process " + shell + ")");
 
-            KcopydProcess.Run onCow = KcopydProcess.run(dir, "", jvm, "snapshot", "create", "s2", "d.img", "s1.cow",
-                    "--format", "--size-mib", "4");
-            assertThat(onCow.exit()).as(onCow.err()).isEqualTo(1);
-            assertThat(onCow.err()).contains("s1.cow is the COW store of snapshot s1");
+                assertThat(hashes()).as("no file changed, none was made").isEqualTo(before);
+                assertThat(new DaemonApi(state).held()).as("the daemon took nothing")
+                        .containsExactlyInAnyOrder("snapshot:s1", "mirror:m");
+                in.println("exit 0");
+            } finally {
+                p.getOutputStream().close();
+                assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            }
 
-            assertThat(hashes()).as("no file changed").isEqualTo(before);
-            in.println("exit 0");
-        } finally {
-            p.getOutputStream().close();
-            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            // The shell's claims went with it: the daemon now takes its origin.
+            assertThat(RunningDaemon.clientOk(dir, state, "snapshot", "create", "s3", "b.img", "s3.cow", "--size-mib",
+                    "4").out()).contains("snapshot s3 of " + dir.resolve("b.img"));
+            assertThat(daemon.sigterm()).as("errors: %s", daemon.errors()).isZero();
         }
 
-        // The claims went with the shell: the same copy now runs.
-        KcopydProcess.Run copy = KcopydProcess.run(dir, "", List.of("-Dkcopyd.claims.dir=" + dir.resolve("claims")),
-                "copy", "other.img", "a.img");
+        // The daemon's claims went with it: the same copy now runs.
+        KcopydProcess.Run copy = KcopydProcess.run(dir, "copy", "other.img", "a.img");
         assertThat(copy.exit()).as(copy.err()).isZero();
         assertThat(Files.mismatch(dir.resolve("other.img"), dir.resolve("a.img"))).isEqualTo(-1);
     }
 
-    /** The SHA-256 of every file in the working directory (the claims directory aside). */
+    /** The SHA-256 of every file in the working directory (the daemon's state directory and output aside). */
     private Map<String, String> hashes() throws IOException, NoSuchAlgorithmException {
         Map<String, String> hashes = new TreeMap<>();
         try (Stream<Path> files = Files.list(dir)) {
-            for (Path f : files.filter(Files::isRegularFile).toList()) {
+            for (Path f : files.filter(Files::isRegularFile)
+                    .filter(f -> !f.getFileName().toString().startsWith("daemon-")).toList()) {
                 hashes.put(f.getFileName().toString(),
                         HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(f))));
             }

@@ -22,8 +22,9 @@ import org.kcopyd.testdevices.Peers;
 
 /**
  * NBD exports as a mirror's leg and a snapshot's origin, through the runtime jar against nbdkit's
- * {@code memory} plugin (issue 10): {@code mirror create m log.img a.img nbd+unix:///?socket=S --wait}
- * resyncs the export from the file, and the export read back by our client equals the file; a
+ * {@code memory} plugin (issue 10): {@code mirror create m log.img a.img nbd+unix:///?socket=S --wait},
+ * sent to a daemon (issue 11), resyncs the export from the file, and the export read back by our
+ * client equals the file; a
  * snapshot whose origin is an nbdkit export, configured in {@code --config-dir} with its origin
  * and itself exported by {@code org.kcopyd.nbd.export} (a one-shot command cannot write through an
  * origin: the origin device lives only while the process does), written through its origin's
@@ -78,12 +79,18 @@ class NbdOriginsLegsIT {
         String export = nbdkitMemory("mem.sock", "64M");
         Path a = image("a.img", 64 << 20, 1);
 
-        KcopydProcess.Run r = KcopydProcess.run(dir, "mirror", "create", "m", "log.img", "a.img", export, "--wait");
-        assertThat(r.exit()).as(r.out() + r.err()).isZero();
-        assertThat(r.out()).contains("leg 0  IN_SYNC  " + a).contains("leg 1  IN_SYNC  " + export);
+        Path state = dir.resolve("state");
+        try (RunningDaemon daemon = RunningDaemon.start(dir, state, "mirror")) {
+            KcopydProcess.Run r = RunningDaemon.clientOk(dir, state, "mirror", "create", "m", "log.img", "a.img", export,
+                    "--wait");
+            assertThat(r.out()).contains("m  128 regions  in sync").contains("leg 0  in-sync  " + a)
+                    .contains("leg 1  in-sync  " + export);
 
-        copy(export, "back.img");
-        assertThat(dir.resolve("back.img")).hasSameBinaryContentAs(a);
+            copy(export, "back.img");
+            assertThat(dir.resolve("back.img")).hasSameBinaryContentAs(a);
+            RunningDaemon.clientOk(dir, state, "mirror", "remove", "m");
+            assertThat(daemon.sigterm()).as("errors: %s", daemon.errors()).isZero();
+        }
     }
 
     @Test

@@ -116,7 +116,7 @@ class RuntimeJarIT {
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("defaultPages = 2048").contains("copied 1.0 MiB from disk.img")
                 .contains("zeroed 4.0 KiB in 1 region").contains("snapshot s1 of disk.img taken")
-                .contains("s1  ACTIVE  0/").contains("m1  2 regions  in sync").contains("leg 1  IN_SYNC")
+                .contains("s1  active  0/").contains("m1  2 regions  in sync").contains("leg 1  in-sync")
                 .contains("mirror m1 removed").contains("snapshot s1 removed")
                 .containsPattern("kcopyd\\.snapshot-1 +2048 ")
                 .containsPattern("\\d+ clients, \\d+ of 262144 budget pages");
@@ -148,7 +148,7 @@ class RuntimeJarIT {
         assertThat(r.err()).doesNotContain("\tat ").doesNotContain("Exception").doesNotContain("exists already")
                 .doesNotContain("did not");
         assertThat(r.out()).contains("snapshot s1 of a.img").contains("snapshot s2 of b.img")
-                .containsPattern("(?m)^(g! )?s2 +ACTIVE").containsPattern("m +\\d+ regions");
+                .containsPattern("(?m)^(g! )?s2 +active").containsPattern("m +\\d+ regions");
     }
 
     @Test

@@ -125,6 +125,22 @@ public final class ThinClient {
         }
     }
 
+    /**
+     * Whether a command line is one that goes to the daemon (what {@link #run} would answer), without
+     * running it.
+     *
+     * @param args the command line after the runtime's own options
+     * @return the name of the daemon command ({@code snapshot}, {@code copy --daemon}...), or empty
+     */
+    public static java.util.Optional<String> daemonCommand(String[] args) {
+        List<String> words = List.of(args);
+        int at = firstWord(words, 0);
+        if (at < 0 || group(words.get(at), words) == null) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(words.get(at));
+    }
+
     /** @return the subcommands of a daemon command, or null when {@code name} is not one here */
     private static Map<String, Command> group(String name, List<String> words) {
         return switch (name) {
