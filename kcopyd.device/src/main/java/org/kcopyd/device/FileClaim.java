@@ -88,7 +88,7 @@ public final class FileClaim implements AutoCloseable {
     }
 
     /** @return {@code " (kcopyd process PID)"} for a claim held elsewhere whose process is known, else empty */
-    String holderSuffix() {
+    public String holderSuffix() {
         return ours || processId.isEmpty() ? "" : " (kcopyd process " + processId.getAsLong() + ")";
     }
 }

@@ -5,10 +5,11 @@ package org.kcopyd.runtime.client;
  * control API's error codes map to them.
  *
  * <ul>
- * <li>{@code bad-request}, {@code not-found} and {@code conflict} are 2: the request named
- *     something wrong (a bad value, a name that does not exist, one that is taken or in use by
- *     an export); nothing was changed, as with a refused argument today ("no snapshot named s9"
- *     is exit 2 in the one-shot command line too).</li>
+ * <li>{@code bad-request} and {@code not-found} are 2: the request named something wrong (a bad
+ *     value, a name that does not exist); nothing was changed, as with a refused argument ("no
+ *     snapshot named s9" is exit 2 in the shell's command too).</li>
+ * <li>{@code conflict} is 1, as in the shell's commands and the README's table: the request was
+ *     right but could not run now (a name taken, a file in use, an export serving it).</li>
  * <li>{@code failed}, {@code unavailable}, {@code unauthorized}, {@code misdirected},
  *     {@code method-not-allowed} and any code this client does not know are 1: the command
  *     could not be carried out.</li>
@@ -32,7 +33,7 @@ final class ExitCodes {
     /** @return the exit code of an API error code */
     static int of(String apiCode) {
         return switch (apiCode) {
-            case "bad-request", "not-found", "conflict" -> USAGE;
+            case "bad-request", "not-found" -> USAGE;
             default -> FAILED;
         };
     }

@@ -23,7 +23,7 @@ final class JobCommands {
 
     /** The most destinations of one copy (kcopyd.cli's copy). */
     static final int MAX_DESTINATIONS = 64;
-    private static final java.util.regex.Pattern ID = java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    private static final java.util.regex.Pattern ID = java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,80}");
     private static final List<String> ONE_SHOT_ONLY = List.of("--flush", "--direct", "--ignore-errors", "--verify",
             "--pages", "--hash");
 
@@ -63,7 +63,7 @@ final class JobCommands {
 
     private static String id(String id) {
         if (!ID.matcher(id).matches()) {
-            throw ClientException.usage("job ID '" + Json.printable(id) + "' is not a job's identity (1 to 64 characters "
+            throw ClientException.usage("job ID '" + Json.printable(id) + "' is not a job's identity (1 to 80 characters "
                     + "of A-Z a-z 0-9 . _ -, as jobs lists them)");
         }
         return id;

@@ -106,7 +106,7 @@ class ThinClientArgumentsTest {
                 + "certificates)", "export", "add", "vm", "a.img", "--socket", "s", "--tls-verify-clients");
         refused("kcopyd export add: --socket " + "/" + "s".repeat(120) + " is 121 bytes long; a Unix socket path holds "
                 + "at most 107", "export", "add", "vm", "a.img", "--socket", "/" + "s".repeat(120));
-        refused("kcopyd jobs cancel: job ID '../x' is not a job's identity (1 to 64 characters of A-Z a-z 0-9 . _ -, as "
+        refused("kcopyd jobs cancel: job ID '../x' is not a job's identity (1 to 80 characters of A-Z a-z 0-9 . _ -, as "
                 + "jobs lists them)", "jobs", "cancel", "../x");
         refused("kcopyd copy: --verify is not available with --daemon (the daemon's copy job has no such setting); run "
                 + "copy without --daemon", "copy", "--daemon", "a.img", "b.img", "--verify");

@@ -150,7 +150,7 @@ class ThinClientChannelTest {
             assertThat(json.err()).isEmpty();
 
             daemon.error("POST", "/api/v1/exports", 409, "conflict", "export vm exists already");
-            assertThat(daemon.run(dir, "export", "add", "vm", "/a", "--socket", "/s").exit()).isEqualTo(2);
+            assertThat(daemon.run(dir, "export", "add", "vm", "/a", "--socket", "/s").exit()).isEqualTo(1);
             daemon.error("POST", "/api/v1/snapshots", 400, "bad-request", "chunkSectors 3 is not a power of two");
             assertThat(daemon.run(dir, "snapshot", "create", "s", "/a", "/c").exit()).isEqualTo(2);
             daemon.error("GET", "/api/v1/exports", 503, "unavailable", "org.kcopyd.nbd is not running");

@@ -66,6 +66,19 @@ final class MirrorRules {
         if (!DeviceKinds.present(log) && id != null) {
             throw ControlException.badRequest("no region log at " + log + " to use (regionLogId " + id + ")");
         }
+        // Files another device holds are in use (CONFLICT), after the checks that the request itself is right.
+        try {
+            if (DeviceKinds.present(log)) {
+                SnapshotRules.refuseHeld(log, "region log");
+            }
+            for (int i = 0; i < legs.size(); i++) {
+                if (!DeviceUris.looksLikeUri(legs.get(i)) && !legs.get(i).startsWith(Mirror.SERVICE_LEG)) {
+                    SnapshotRules.refuseHeld(Path.of(legs.get(i)), "leg " + i);
+                }
+            }
+        } catch (IOException e) {
+            throw ControlException.badRequest("cannot examine the mirror's files: " + e.getMessage());
+        }
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(Mirror.CONFIG_NAME, r.name());
         props.put(Mirror.CONFIG_REGION_LOG, log.toString());

@@ -163,17 +163,30 @@ final class SnapshotRules {
         }
         DeviceKinds.requireDevice(cow, "COW store");
         try {
-            Optional<FileClaim> holder = FileClaims.holderOf(cow);
-            if (holder.isPresent()) {
-                throw ControlException.conflict("COW store " + cow + (holder.get().path().equals(cow) ? ""
-                        : " (the same file as " + holder.get().path() + ")") + " is " + holder.get().purpose());
-            }
+            refuseHeld(cow, "COW store");
             if (originPath != null && Files.exists(originPath)
                     && FileClaims.identityOf(originPath).equals(FileClaims.identityOf(cow))) {
                 throw ControlException.badRequest("COW store " + cow + " is the origin " + originPath + " itself");
             }
         } catch (IOException e) {
             throw ControlException.badRequest("cannot examine COW store " + cow + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Refuses a file that a device of this or another kcopyd process holds (a claim): {@code CONFLICT}, as
+     * the file is in use rather than wrongly named.
+     *
+     * @param file the file, which exists
+     * @param what what the request makes of it ("COW store", "leg 1"), for the message
+     * @throws IOException if the claims cannot be read
+     */
+    static void refuseHeld(Path file, String what) throws IOException {
+        Optional<FileClaim> holder = FileClaims.holderOf(file);
+        if (holder.isPresent()) {
+            throw ControlException.conflict(what + " " + file + (holder.get().path().equals(file) ? ""
+                    : " (the same file as " + holder.get().path() + ")") + " is " + holder.get().purpose()
+                    + holder.get().holderSuffix());
         }
     }
 
