@@ -8,15 +8,22 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The dashboard's files, read once from the bundle's {@value #FOLDER} folder: the stylesheet, the
- * script, and the page's body (an HTML fragment, the same in the daemon's page and the Web Console's
- * tab). Only the files named in {@link #SERVED} are ever served, so no request path reaches the
- * bundle's other resources. Immutable; thread-safe. At most a few tens of KiB.
+ * The dashboard's files, read once from the bundle's {@value #BUNDLE_FOLDER} folder: the stylesheet,
+ * the script, and the page's body (an HTML fragment, the same in the daemon's page and the Web
+ * Console's tab). Only the files named in {@link #SERVED} are ever served, so no request path reaches
+ * the bundle's other resources. Immutable; thread-safe. At most a few tens of KiB.
  */
 public final class Assets {
 
-    /** The folder in the bundle, also the Web Console's resource prefix ({@code /LABEL/res/...}). */
+    /** The files' folder in the addresses: {@code /kcopyd/res/...} in the daemon and in the Web Console. */
     public static final String FOLDER = "res";
+    /**
+     * The files' folder in the bundle. Not {@value #FOLDER}: Felix Web Console 5 answers a GET of
+     * {@code /LABEL/res/X} for a plain servlet plugin by itself with the plugin class's resource
+     * {@code /res/X} (any file there, without a content type) and never asks the plugin; with the
+     * files elsewhere it asks the plugin, which serves only {@link #SERVED} with their content types.
+     */
+    static final String BUNDLE_FOLDER = "dashboard";
     /** The files served under {@code res/} and their content types. */
     static final Map<String, String> SERVED = Map.of(
             "dashboard.css", "text/css; charset=utf-8",
@@ -28,7 +35,7 @@ public final class Assets {
     private final String body;
 
     /**
-     * @param loader the class loader that sees the bundle's {@value #FOLDER} folder
+     * @param loader the class loader that sees the bundle's {@value #BUNDLE_FOLDER} folder
      * @throws IllegalStateException naming a file the bundle lacks
      */
     public Assets(ClassLoader loader) {
@@ -39,7 +46,7 @@ public final class Assets {
     }
 
     private static byte[] read(ClassLoader loader, String name) {
-        String path = FOLDER + "/" + name;
+        String path = BUNDLE_FOLDER + "/" + name;
         try (InputStream in = loader.getResourceAsStream(path)) {
             if (in == null) {
                 throw new IllegalStateException("the bundle lacks its file " + path);

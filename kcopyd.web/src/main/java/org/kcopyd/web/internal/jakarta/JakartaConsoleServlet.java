@@ -7,6 +7,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 
 import org.kcopyd.web.internal.ConsolePage;
+import org.kcopyd.web.internal.Reply;
 
 /** The Felix Web Console 5 (Jakarta) plugin: hands every request to {@link ConsolePage}. */
 final class JakartaConsoleServlet extends HttpServlet {
@@ -24,8 +25,9 @@ final class JakartaConsoleServlet extends HttpServlet {
     @Override
     protected void service(HttpServletRequest req, HttpServletResponse resp) throws IOException {
         Object root = req.getAttribute(APP_ROOT);
-        JakartaReplies.write(page.answer(req.getMethod(), req.getPathInfo(), root == null ? req.getServletPath()
+        Reply r = page.answer(req.getMethod(), req.getPathInfo(), root == null ? req.getServletPath()
                 : root.toString(), req.getParameter("path"), req.getHeader(ConsolePage.GUARD), req.getInputStream(),
-                req.getContentLengthLong()), resp, false);
+                req.getContentLengthLong());
+        JakartaReplies.writeInConsole(r, resp);
     }
 }

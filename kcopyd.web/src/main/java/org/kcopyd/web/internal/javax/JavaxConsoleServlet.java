@@ -1,6 +1,7 @@
 package org.kcopyd.web.internal.javax;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 
 import javax.servlet.http.HttpServlet;
 import javax.servlet.http.HttpServletRequest;
@@ -30,6 +31,14 @@ final class JavaxConsoleServlet extends HttpServlet {
         Reply r = page.answer(req.getMethod(), req.getPathInfo(), root == null ? req.getServletPath()
                 : root.toString(), req.getParameter("path"), req.getHeader(ConsolePage.GUARD), req.getInputStream(),
                 req.getContentLengthLong());
+        if (resp.isCommitted() || resp.getContentType() != null) {
+            // A page: the console has begun its HTML answer around the tab (as JakartaReplies.writeInConsole says).
+            if (!resp.isCommitted()) {
+                resp.setStatus(r.status());
+            }
+            resp.getWriter().write(new String(r.body(), StandardCharsets.UTF_8));
+            return;
+        }
         resp.setStatus(r.status());
         r.headers().forEach(resp::setHeader);
         if (r.contentType() != null) {
