@@ -32,6 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.kcopyd.testdevices.Peers;
 import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
@@ -118,7 +119,7 @@ class DashboardIT {
                 state.toString()).exit()).isZero();
 
         browser.get(address);
-        await().atMost(WAIT).until(() -> browser.findElement(By.id("kcopyd")).getAttribute("data-updated") != null);
+        onPage().until(() -> browser.findElement(By.id("kcopyd")).getAttribute("data-updated") != null);
         assertThat(browser.getCurrentUrl()).as("the token leaves the address bar").doesNotContain("token");
         assertThat(browser.findElement(By.cssSelector("[data-setting=throttleBytesPerSecond]")).getText())
                 .isEqualTo("4194304");
@@ -131,12 +132,15 @@ class DashboardIT {
                 + "\", \"destinations\": [\"" + target + "\"]}");
         String id = job.get("id").getAsString();
         By bar = By.cssSelector("tr[data-job='" + id + "'] [data-test=job-progress]");
-        await().atMost(WAIT).until(() -> fraction(bar) > 0);
+        onPage().until(() -> fraction(bar) > 0);
         double first = fraction(bar);
-        await().atMost(WAIT).until(() -> fraction(bar) > first + 0.02);
+        onPage().until(() -> fraction(bar) > first + 0.02);
         screenshot("copy-running");
-        browser.findElement(By.cssSelector("tr[data-job='" + id + "'] button[data-action=cancel]")).click();
-        await().atMost(WAIT).until(() -> {
+        fresh(() -> {
+            browser.findElement(By.cssSelector("tr[data-job='" + id + "'] button[data-action=cancel]")).click();
+            return null;
+        });
+        onPage().until(() -> {
             try {
                 browser.switchTo().alert().accept();
                 return true;
@@ -145,10 +149,10 @@ class DashboardIT {
             }
         });
         By row = By.cssSelector("tr[data-job='" + id + "']");
-        await().atMost(WAIT).until(() -> "cancelled".equals(browser.findElement(row).getAttribute("data-state")));
-        WebElement destination = browser.findElement(By.cssSelector("tr[data-job='" + id + "'] li[data-destination]"));
-        assertThat(destination.getAttribute("data-complete")).isEqualTo("false");
-        assertThat(destination.getText()).contains(target.toString(), "incomplete");
+        onPage().until(() -> "cancelled".equals(browser.findElement(row).getAttribute("data-state")));
+        By destination = By.cssSelector("tr[data-job='" + id + "'] li[data-destination]");
+        assertThat(fresh(() -> browser.findElement(destination).getAttribute("data-complete"))).isEqualTo("false");
+        assertThat(fresh(() -> browser.findElement(destination).getText())).contains(target.toString(), "incomplete");
         assertThat(fraction(bar)).isLessThan(1.0);
         screenshot("copy-cancelled");
         assertThat(KcopydProcess.run(dir, "config", "set", "throttleBytesPerSecond=0", "--state",
@@ -165,8 +169,8 @@ class DashboardIT {
         form.findElement(By.name("chunkSectors")).sendKeys("16");
         form.findElement(By.cssSelector("button[type=submit]")).click();
         By cow = By.cssSelector("tr[data-snapshot=s1] [data-test=cow-use]");
-        await().atMost(WAIT).until(() -> !browser.findElements(cow).isEmpty());
-        assertThat(browser.findElement(By.cssSelector("tr[data-snapshot=s1]")).getAttribute("data-state"))
+        onPage().until(() -> !browser.findElements(cow).isEmpty());
+        assertThat(fresh(() -> browser.findElement(By.cssSelector("tr[data-snapshot=s1]")).getAttribute("data-state")))
                 .isEqualTo("active");
         double before = fraction(cow);
         Path socket = dir.resolve("vm.sock");
@@ -177,8 +181,9 @@ class DashboardIT {
         String written = new String(write.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(write.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(write.exitValue()).as(written).isZero();
-        await().atMost(WAIT).until(() -> fraction(cow) > before);
-        assertThat(browser.findElement(By.cssSelector("tr[data-export=vm]")).getText()).contains("origin:s1");
+        onPage().until(() -> fraction(cow) > before);
+        assertThat(fresh(() -> browser.findElement(By.cssSelector("tr[data-export=vm]")).getText()))
+                .contains("origin:s1");
         screenshot("snapshot-cow");
 
         // A mirror whose second leg is an nbdkit export failing every write: the leg is failed, with its reason.
@@ -188,23 +193,46 @@ class DashboardIT {
                 legSocket.toString(), "--filter=error", "memory", "size=8M", "error=EIO", "error-pwrite-rate=1")
                 .redirectErrorStream(true).redirectOutput(dir.resolve("nbdkit.out").toFile()).start();
         peers.add(server);
-        await().atMost(WAIT).until(() -> Files.exists(legSocket));
+        onPage().until(() -> Files.exists(legSocket));
         Path leg0 = dir.resolve("leg0.img");
         writeRandom(leg0, 8 << 20);
         api(base, token, "POST", "/mirrors", "{\"name\": \"m1\", \"legs\": [\"" + leg0 + "\", \"nbd+unix:///?socket="
                 + legSocket + "\"], \"regionLog\": \"" + dir.resolve("m1.log") + "\"}");
         By failedLeg = By.cssSelector("tr[data-mirror=m1] li[data-leg='1'][data-state=failed]");
-        await().atMost(WAIT).until(() -> !browser.findElements(failedLeg).isEmpty());
-        WebElement reason = browser.findElement(failedLeg).findElement(By.cssSelector("[data-test=leg-failure]"));
-        assertThat(reason.getText()).isNotBlank();
-        assertThat(browser.findElement(failedLeg).findElement(By.cssSelector("button[data-action=replace-leg]"))
-                .isDisplayed()).isTrue();
+        onPage().until(() -> !browser.findElements(failedLeg).isEmpty());
+        assertThat(fresh(() -> browser.findElement(failedLeg).findElement(By.cssSelector("[data-test=leg-failure]"))
+                .getText())).isNotBlank();
+        assertThat(fresh(() -> browser.findElement(failedLeg)
+                .findElement(By.cssSelector("button[data-action=replace-leg]")).isDisplayed())).isTrue();
         screenshot("mirror-failed-leg");
     }
 
     private double fraction(By bar) {
-        List<WebElement> found = browser.findElements(bar);
-        return found.isEmpty() ? -1 : Double.parseDouble(found.get(0).getAttribute("data-fraction"));
+        return fresh(() -> {
+            List<WebElement> found = browser.findElements(bar);
+            return found.isEmpty() ? -1 : Double.parseDouble(found.get(0).getAttribute("data-fraction"));
+        });
+    }
+
+    /** Awaits a condition on the page, which may re-render (detaching found elements) while it is read. */
+    private static org.awaitility.core.ConditionFactory onPage() {
+        return await().atMost(WAIT).ignoreException(StaleElementReferenceException.class);
+    }
+
+    /**
+     * Reads the page again when it was re-rendered between finding an element and using it: the
+     * dashboard redraws its tables at every poll (each second), which detaches the elements found before.
+     */
+    private static <T> T fresh(java.util.function.Supplier<T> read) {
+        for (int attempt = 1;; attempt++) {
+            try {
+                return read.get();
+            } catch (StaleElementReferenceException e) {
+                if (attempt == 20) {
+                    throw e;
+                }
+            }
+        }
     }
 
     private void screenshot(String name) throws IOException {
