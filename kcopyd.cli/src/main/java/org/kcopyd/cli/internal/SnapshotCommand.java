@@ -4,17 +4,15 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletionException;
 
 import org.kcopyd.control.ControlException;
+import org.kcopyd.control.JobView;
 import org.kcopyd.control.KcopydControl;
 import org.kcopyd.control.SnapshotRequest;
 import org.kcopyd.control.SnapshotView;
-import org.kcopyd.snapshot.Snapshot;
 
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -180,8 +178,14 @@ final class SnapshotCommand {
     }
 
     @Command(name = "merge", mixinStandardHelpOptions = true,
-            description = "Rolls the origin back to the snapshot; the origin stays usable.")
+            description = "Rolls the origin back to the snapshot (the origin stays usable and shows the snapshot's "
+            + "content from the start) and waits until the merge has ended; the snapshot is then removed, its COW "
+            + "store file stays. Exports of snapshot:NAME or origin:NAME must be removed first. Ctrl-C stops the "
+            + "waiting, not the merge.")
     static final class Merge implements Callable<Integer> {
+        /** Pause between two looks at the merge job, in milliseconds. */
+        static final long POLL_MILLIS = 100;
+
         @Parameters(paramLabel = "NAME") String name;
         private final Console console;
 
@@ -193,22 +197,29 @@ final class SnapshotCommand {
         public Integer call() throws IOException {
             return run(console, () -> {
                 SnapshotView v = view(console, name);
-                Snapshot s = console.services().snapshot(name, Duration.ZERO);
-                if (s == null) {
-                    throw CommandException.failed("snapshot " + name + " is " + v.state() + ", not active"
-                            + (v.invalidReason() == null ? "" : ": " + Console.printable(v.invalidReason())));
+                KcopydControl control = console.services().control();
+                JobView job = ControlCalls.call(() -> control.mergeSnapshot(name), OPTIONS);
+                while (!job.ended()) {
+                    try {
+                        Thread.sleep(POLL_MILLIS);
+                    } catch (InterruptedException e) {
+                        // Ctrl-C in the shell interrupts the command's thread: the merge goes on in the control.
+                        console.err().println(ERROR + "stopped waiting; merge job " + job.id() + " of snapshot " + name
+                                + " goes on, and the snapshot is removed when it completes (snapshot list shows it "
+                                + "merging until then)");
+                        Thread.currentThread().interrupt();
+                        return Exit.INTERRUPTED;
+                    }
+                    String id = job.id();
+                    job = ControlCalls.call(() -> control.job(id), OPTIONS);
                 }
-                long chunks = s.chunksUsed();
-                try {
-                    s.merge().toCompletableFuture().join();
-                } catch (IllegalStateException e) {
-                    throw CommandException.failed("cannot merge '" + name + "': " + Console.printable(e.getMessage()));
-                } catch (CompletionException e) {
-                    Throwable cause = e.getCause() != null ? e.getCause() : e;
-                    throw CommandException.failed("merging '" + name + "' failed: "
-                            + Console.printable(cause.getMessage()));
+                if (!"completed".equals(job.state())) {
+                    // The job's error says what failed (the merge, or removing the merged snapshot).
+                    throw CommandException.failed(job.error() != null ? Console.printable(job.error())
+                            : "merging '" + name + "' ended " + job.state() + " (job " + job.id() + ")");
                 }
-                console.out().println("snapshot " + name + " merged into its origin (" + chunks + " chunks)");
+                console.out().println("snapshot " + name + " merged into its origin (" + v.chunksUsed()
+                        + " chunks) and removed; its COW store " + v.cowStore() + " stays");
                 return Exit.OK;
             });
         }

@@ -403,6 +403,99 @@ class SnapshotCommandTest {
         assertThat(runtime.configurations).isEmpty();
     }
 
+    /** The configuration of snapshot s1, as snapshot create makes it, and its active service (12 chunks used). */
+    private void activeSnapshot(java.util.function.Supplier<java.util.concurrent.CompletionStage<Void>> merge,
+            java.util.concurrent.atomic.AtomicLong chunksUsed) {
+        runtime.addConfiguration(Snapshot.FACTORY_PID + "~s1", Snapshot.FACTORY_PID, Map.of(Snapshot.CONFIG_NAME, "s1",
+                Snapshot.CONFIG_ORIGIN, path("a.img"), Snapshot.CONFIG_COW_STORE, path("s1.cow")));
+        Snapshot plain = snapshot("s1", UUID.fromString("123e4567-e89b-12d3-a456-426614174000"), 0);
+        runtime.snapshotServices.put("s1", (Snapshot) Proxy.newProxyInstance(Snapshot.class.getClassLoader(),
+                new Class<?>[] {Snapshot.class}, (proxy, method, args) -> switch (method.getName()) {
+                    case "merge" -> merge.get();
+                    case "chunksUsed" -> chunksUsed.get();
+                    default -> method.invoke(plain, args);
+                }));
+    }
+
+    /**
+     * One semantics with the daemon's API: merge goes through the control's merge job, waits for
+     * it, and the snapshot is removed when it completes (its COW store stays); no fresh empty
+     * snapshot is left.
+     */
+    @Test
+    void mergeRunsTheControlsMergeJobAndTheSnapshotIsRemovedWhenItCompletes() {
+        java.util.concurrent.atomic.AtomicInteger merges = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicLong chunks = new java.util.concurrent.atomic.AtomicLong(12);
+        activeSnapshot(() -> {
+            merges.incrementAndGet();
+            chunks.set(0);
+            return java.util.concurrent.CompletableFuture.completedFuture(null);
+        }, chunks);
+
+        assertThat(run("snapshot", "merge", "s1")).as(err.toString()).isZero();
+
+        assertThat(merges).as("the snapshot merged once").hasValue(1);
+        assertThat(out.toString()).isEqualTo("snapshot s1 merged into its origin (12 chunks) and removed; its COW store "
+                + path("s1.cow") + " stays" + System.lineSeparator());
+        assertThat(err.toString()).isEmpty();
+        assertThat(runtime.configurations).as("the merged snapshot's configuration is removed").isEmpty();
+        assertThat(runtime.deleted).containsExactly(Snapshot.FACTORY_PID + "~s1");
+        assertThat(runtime.control().jobs()).singleElement().satisfies(j -> {
+            assertThat(j.kind()).isEqualTo("merge");
+            assertThat(j.state()).isEqualTo("completed");
+        });
+    }
+
+    /** A merge that fails is exit 1 with the job's reason, and the snapshot is kept. */
+    @Test
+    void aFailedMergeIsExit1WithTheJobsReasonAndKeepsTheSnapshot() {
+        java.util.concurrent.atomic.AtomicLong chunks = new java.util.concurrent.atomic.AtomicLong(12);
+        activeSnapshot(() -> java.util.concurrent.CompletableFuture.failedFuture(
+                new java.io.IOException("read error at sector 64 of " + path("s1.cow"))), chunks);
+
+        assertThat(run("snapshot", "merge", "s1")).isEqualTo(Exit.FAILED);
+
+        assertThat(err.toString()).isEqualTo("kcopyd snapshot: merging snapshot s1 failed: read error at sector 64 of "
+                + path("s1.cow") + System.lineSeparator());
+        assertThat(out.toString()).isEmpty();
+        assertThat(runtime.configurations).containsOnlyKeys(Snapshot.FACTORY_PID + "~s1");
+        assertThat(runtime.deleted).isEmpty();
+    }
+
+    /**
+     * Ctrl-C in the shell interrupts the command's thread while it waits: it stops waiting (exit
+     * 130, one line naming the job), the merge goes on.
+     */
+    @Test
+    void anInterruptStopsTheWaitingNotTheMerge() {
+        java.util.concurrent.CompletableFuture<Void> merged = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.atomic.AtomicLong chunks = new java.util.concurrent.atomic.AtomicLong(12);
+        activeSnapshot(() -> {
+            // Ctrl-C arrives once the merge has started.
+            Thread.currentThread().interrupt();
+            return merged;
+        }, chunks);
+        int exit;
+        try {
+            exit = run("snapshot", "merge", "s1");
+        } finally {
+            assertThat(Thread.interrupted()).as("the interrupt is kept for the shell").isTrue();
+        }
+
+        assertThat(exit).isEqualTo(Exit.INTERRUPTED);
+        String id = runtime.control().jobs().get(0).id();
+        assertThat(err.toString()).isEqualTo("kcopyd snapshot: stopped waiting; merge job " + id + " of snapshot s1 "
+                + "goes on, and the snapshot is removed when it completes (snapshot list shows it merging until then)"
+                + System.lineSeparator());
+        assertThat(runtime.control().job(id).state()).as("the merge goes on").isEqualTo("running");
+        assertThat(runtime.configurations).containsOnlyKeys(Snapshot.FACTORY_PID + "~s1");
+
+        merged.complete(null);
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
+                runtime.control().job(id).state()).isEqualTo("completed"));
+        assertThat(runtime.configurations).as("removed when the merge completed").isEmpty();
+    }
+
     static Path fifo(Path path) throws Exception {
         Process mkfifo = new ProcessBuilder("mkfifo", path.toString()).start();
         assertThat(mkfifo.waitFor(10, TimeUnit.SECONDS) && mkfifo.exitValue() == 0).as("mkfifo").isTrue();

@@ -124,7 +124,8 @@ final class SnapshotCommands {
             throw new ClientException(ExitCodes.FAILED, "failed", "merging '" + name + "' " + state + ": "
                     + JobCommands.why(job));
         }
-        s.say("snapshot " + name + " merged into its origin (" + chunks + " chunks)");
+        s.say("snapshot " + name + " merged into its origin (" + chunks + " chunks) and removed; its COW store "
+                + Json.printable(Json.string(snap, "cowStore", "")) + " stays");
         return s.done(job);
     }
 

@@ -123,7 +123,8 @@ class ThinClientCommandsTest {
         daemon.answer("GET", "/api/v1/jobs/7", 200, JOB_DONE.replace("\"copy\"", "\"merge\""));
         FakeDaemon.Run r = daemon.run(cwd, "snapshot", "merge", "s1");
         assertThat(r.exit()).isZero();
-        assertThat(r.out()).isEqualTo("snapshot s1 merged into its origin (12 chunks)\n");
+        assertThat(r.out()).isEqualTo("snapshot s1 merged into its origin (12 chunks) and removed; its COW store "
+                + "/srv/s1.cow stays\n");
         assertThat(daemon.requests).extracting(q -> q.method() + " " + q.path()).containsExactly(
                 "GET /api/v1/snapshots/s1", "POST /api/v1/snapshots/s1/merge", "GET /api/v1/jobs/7", "GET /api/v1/jobs/7");
 
