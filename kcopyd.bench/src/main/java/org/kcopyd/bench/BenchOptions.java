@@ -22,7 +22,7 @@ final class BenchOptions {
     /** The scenarios, in the order they run. */
     static final List<String> SCENARIOS = List.of("tmpfs-1dest", "tmpfs-3dest-new", "tmpfs-3dest-overwrite",
             "disk-direct", "jobs-4k", "memory", "nbd-read", "nbd-serve", "nbd-3dest", "nbd-memory", "verify", "sparse",
-            "offload");
+            "offload", "client");
 
     /** The first words of every report; an existing results file is only overwritten if it starts so. */
     static final String REPORT_HEADER = "kcopyd benchmark ";
@@ -30,7 +30,8 @@ final class BenchOptions {
     static final String USAGE = """
             Usage: java -jar kcopyd-bench.jar [options]
             Runs the kcopyd engine and its peers (dd, cp, dcfldd, nbdcopy, nbdkit where installed) on data it makes,
-            verifies every copy and prints the throughput against the project's targets.
+            verifies every copy and prints the throughput against the project's targets; the client scenario
+            times the runtime jar (kcopyd.jar) as whole processes against qemu-img info.
 
               --size-mib N      MiB per copy (1..1048576, default 1024)
               --runs N          runs per scenario, the best counts (1..1000, default 3)
@@ -40,6 +41,8 @@ final class BenchOptions {
               --disk DIR        an existing directory on a disk (default /var/tmp)
               --only NAME[,NAME]  run only these scenarios: %s
               --io-threads N, --subjob-kib N, --subjobs N   engine settings (defaults otherwise)
+              --kcopyd-jar FILE the runtime jar the client scenario starts (default: kcopyd.jar next to
+                                kcopyd-bench.jar, where the build puts it)
               --results FILE    where the report goes (default bench-results/latest.txt); an existing
                                 file is only replaced if it is an earlier report
               --help            this text
@@ -67,6 +70,7 @@ final class BenchOptions {
     Set<String> only = Set.of();
     EngineSettings settings = EngineSettings.defaults();
     Path results = Path.of("bench-results", "latest.txt");
+    Path kcopydJar = defaultKcopydJar();
     boolean help;
     private final Set<String> given = new LinkedHashSet<>();
 
@@ -105,7 +109,7 @@ final class BenchOptions {
     private static boolean isKnown(String option) {
         return switch (option) {
             case "--size-mib", "--runs", "--jobs", "--memory-gib", "--tmpfs", "--disk", "--only", "--io-threads",
-                    "--subjob-kib", "--subjobs", "--results" -> true;
+                    "--subjob-kib", "--subjobs", "--results", "--kcopyd-jar" -> true;
             default -> false;
         };
     }
@@ -123,6 +127,7 @@ final class BenchOptions {
             case "--subjob-kib" -> engine(option, value, b -> b.subJobKiB((int) number(value)));
             case "--subjobs" -> engine(option, value, b -> b.subJobsPerJob((int) number(value)));
             case "--results" -> results = path(option, value);
+            case "--kcopyd-jar" -> kcopydJar = path(option, value);
             default -> throw new IllegalStateException(option);
         }
     }
@@ -187,7 +192,7 @@ final class BenchOptions {
 
     boolean needsTmpfs() {
         return wanted("tmpfs-1dest") || wanted("tmpfs-3dest-new") || wanted("tmpfs-3dest-overwrite")
-                || wanted("jobs-4k") || wanted("verify") || wanted("sparse") || wanted("offload")
+                || wanted("jobs-4k") || wanted("verify") || wanted("sparse") || wanted("offload") || wanted("client")
                 || SCENARIOS.stream().anyMatch(s -> s.startsWith("nbd-") && wanted(s));
     }
 
@@ -209,6 +214,21 @@ final class BenchOptions {
         if (Files.exists(results, LinkOption.NOFOLLOW_LINKS) && !isReport(results)) {
             throw new UsageException("--results " + results + " exists and is not an earlier benchmark report;"
                     + " not overwriting it");
+        }
+        if ((wanted("client") || given.contains("--kcopyd-jar")) && !Files.isRegularFile(kcopydJar)) {
+            throw new UsageException("--kcopyd-jar " + kcopydJar + ": no such file (the client scenario runs the"
+                    + " runtime jar: build kcopyd.runtime, or name its target/kcopyd.jar)");
+        }
+    }
+
+    /** kcopyd.jar in the directory that holds the benchmark's jar (or, run from classes, its classes directory). */
+    private static Path defaultKcopydJar() {
+        try {
+            Path here = Path.of(BenchOptions.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path parent = here.toAbsolutePath().getParent();
+            return (parent != null ? parent : here).resolve("kcopyd.jar");
+        } catch (java.net.URISyntaxException | RuntimeException e) {
+            return Path.of("kcopyd.jar");
         }
     }
 

@@ -36,7 +36,8 @@ import org.kcopyd.api.KcopydEngine;
  * {@code --disk}; only the files made there, and that directory, are deleted at the end.
  * Scenarios: tmpfs-1dest, tmpfs-3dest-new, tmpfs-3dest-overwrite, disk-direct, jobs-4k, memory, the NBD
  * ones ({@link NbdScenarios}), verify ({@link VerifyScenario}), sparse ({@link SparseScenario}) and
- * offload ({@link OffloadScenario}, on tmpfs and on the disk directory). The scenarios racing dd, cp
+ * offload ({@link OffloadScenario}, on tmpfs and on the disk directory) and client ({@link ClientScenario}: the
+ * runtime jar's start-up, as whole processes). The scenarios racing dd, cp
  * and dcfldd between files (tmpfs-*, disk-direct) time the engine's page path
  * ({@link CopyFlag#NO_OFFLOAD}), as before copy offload, so that their numbers stay comparable; the
  * offload scenario times the default.
@@ -170,6 +171,9 @@ public final class Benchmark {
                 offload.run(tmpfs, "offload", OffloadScenario.TARGET);
                 offload.run(disk, "offload-disk", Double.NaN);
             }
+            if (wanted("client")) {
+                new ClientScenario(this, tmpfs, options.kcopydJar, runs).run();
+            }
         } finally {
             removeScratch(tmpfs);
             removeScratch(disk);
@@ -211,7 +215,7 @@ public final class Benchmark {
         }
     }
 
-    private void line(String s) {
+    void line(String s) {
         out.println(s);
         report.add(s);
     }
@@ -238,6 +242,12 @@ public final class Benchmark {
         }
         line(String.format(Locale.ROOT, "%-24s %-34s %12s %12s %8s %8s  %s", scenario, what, value, "-", "-", target,
                 met ? "met" : "MISSED"));
+    }
+
+    /** A measured value reported with no peer and no target. */
+    void reported(String scenario, String what, String value) {
+        line(String.format(Locale.ROOT, "%-24s %-34s %12s %12s %8s %8s  %s", scenario, what, value, "-", "-", "-",
+                "info"));
     }
 
     void info(String scenario, String peer, String ours, String theirs, double ratio) {

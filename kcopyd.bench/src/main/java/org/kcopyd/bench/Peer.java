@@ -27,7 +27,23 @@ final class Peer {
      * @throws IOException if it cannot start or exits non-zero
      */
     static double run(List<String> command) throws IOException, InterruptedException {
+        return run(command, null);
+    }
+
+    /**
+     * Runs a command to completion in the given environment.
+     *
+     * @param environment the whole environment of the command, or null for the benchmark's own
+     * @return elapsed seconds, from before the process is started until it has exited
+     * @throws IOException if it cannot start or exits non-zero
+     */
+    static double run(List<String> command, java.util.Map<String, String> environment)
+            throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        if (environment != null) {
+            pb.environment().clear();
+            pb.environment().putAll(environment);
+        }
         long start = System.nanoTime();
         Process p = pb.start();
         byte[] output = p.getInputStream().readAllBytes();

@@ -18,6 +18,7 @@ final class ScratchDirectory {
 
     private final Path dir;
     private final Set<String> names = new LinkedHashSet<>();
+    private final Set<String> trees = new LinkedHashSet<>();
     private boolean removed;
 
     private ScratchDirectory(Path dir) {
@@ -50,7 +51,19 @@ final class ScratchDirectory {
     }
 
     /**
-     * Deletes the files made here, then the directory.
+     * @return the path of a directory a program the benchmark runs will make here (a daemon's state
+     *         directory), deleted with everything under it by {@link #remove}; symbolic links in it are
+     *         deleted, never followed
+     */
+    synchronized Path tree(String name) {
+        Path path = file(name);
+        names.remove(name);
+        trees.add(name);
+        return path;
+    }
+
+    /**
+     * Deletes the files and trees made here, then the directory.
      *
      * @return true if the directory is gone; false if it held something else and was left
      * @throws IOException if a file cannot be deleted
@@ -60,11 +73,26 @@ final class ScratchDirectory {
         for (String name : names) {
             Files.deleteIfExists(dir.resolve(name));
         }
+        for (String name : trees) {
+            deleteTree(dir.resolve(name));
+        }
         try {
             Files.deleteIfExists(dir);
             return true;
         } catch (DirectoryNotEmptyException e) {
             return false;
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        // Files.walk does not follow links by default: a link is deleted, not its target.
+        try (java.util.stream.Stream<Path> all = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) all.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(p);
+            }
         }
     }
 

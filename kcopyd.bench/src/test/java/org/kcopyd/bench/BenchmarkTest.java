@@ -122,6 +122,28 @@ class BenchmarkTest {
     }
 
     @Test
+    void theClientScenarioTimesTheRuntimeJarAndStopsItsDaemonAndLeavesNothing() throws Exception {
+        Map<String, String> before = tree(tmp);
+
+        Run r = run("--only", "client", "--runs", "1", "--tmpfs", tmpfs.toString(), "--results",
+                tmp.resolve("results.txt").toString());
+
+        assertThat(r.err()).isEmpty();
+        assertThat(r.status()).as("0 or 1 (a missed time budget), not a failure").isBetween(0, 1);
+        assertThat(r.out()).contains("status, best/median", "snapshot list, best/median",
+                "one-shot copy 1 MiB, best/median", "copy 1 MiB, C1, best/median", "<=0.35 s", "<0.9 s");
+        java.util.regex.Matcher daemon = java.util.regex.Pattern.compile("client: daemon pid (\\d+) on (\\S+)")
+                .matcher(r.out());
+        assertThat(daemon.find()).as("the daemon's pid reported").isTrue();
+        long pid = Long.parseLong(daemon.group(1));
+        assertThat(ProcessHandle.of(pid).filter(ProcessHandle::isAlive)).as("the daemon ended by SIGTERM").isEmpty();
+        assertThat(Path.of(daemon.group(2))).as("its state directory removed").doesNotExist();
+        Map<String, String> after = tree(tmp);
+        after.keySet().removeIf(name -> name.startsWith("results"));
+        assertThat(after).isEqualTo(before);
+    }
+
+    @Test
     void anEarlierReportIsReplacedAndAnyOtherFileRefused() throws IOException {
         Path report = Files.writeString(tmp.resolve("latest.txt"), BenchOptions.REPORT_HEADER + "2026-01-01 ...\n");
 
@@ -169,7 +191,9 @@ class BenchmarkTest {
                         "--disk TMP/missing: no such directory"),
                 Arguments.of(List.of("--only", "disk-direct", "--disk", "TMP/thesis.txt"),
                         "--disk TMP/thesis.txt is not a directory"),
-                Arguments.of(List.of("--results", "TMP/thesis.txt/latest.txt"), "TMP/thesis.txt is not a directory"));
+                Arguments.of(List.of("--results", "TMP/thesis.txt/latest.txt"), "TMP/thesis.txt is not a directory"),
+                Arguments.of(List.of("--only", "client", "--kcopyd-jar", "TMP/missing.jar"),
+                        "--kcopyd-jar TMP/missing.jar: no such file"));
     }
 
     @ParameterizedTest

@@ -51,6 +51,23 @@ class ScratchDirectoryTest {
     }
 
     @Test
+    void aTreeAProgramMadeIsRemovedWholeAndALinkInItIsRemovedNotFollowed() throws IOException {
+        Path outside = Files.createDirectory(parent.resolve("users-dir"));
+        Files.writeString(outside.resolve("keep.txt"), "the user's");
+        ScratchDirectory scratch = ScratchDirectory.createIn(parent);
+        Path state = scratch.tree("state");
+        Files.createDirectories(state.resolve("config"));
+        Files.writeString(state.resolve("config").resolve("a.config"), "x");
+        Files.writeString(state.resolve("lock"), "1");
+        Files.createSymbolicLink(state.resolve("link"), outside);
+
+        assertThat(scratch.remove()).isTrue();
+
+        assertThat(scratch.path()).doesNotExist();
+        assertThat(Files.readString(outside.resolve("keep.txt"))).isEqualTo("the user's");
+    }
+
+    @Test
     void twoRunsInTheSameParentGetTwoDirectories() throws IOException {
         ScratchDirectory a = ScratchDirectory.createIn(parent);
         ScratchDirectory b = ScratchDirectory.createIn(parent);
