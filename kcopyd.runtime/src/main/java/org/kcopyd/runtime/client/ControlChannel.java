@@ -115,7 +115,15 @@ final class ControlChannel {
      *         server; the page reads it and sends the token as {@code Authorization: Bearer}
      */
     String dashboard() {
-        return "http://" + host + "/kcopyd/#token=" + token;
+        return dashboardAddress() + "#token=" + token;
+    }
+
+    /**
+     * @return the dashboard's address without the token ({@code http://127.0.0.1:PORT/kcopyd/}), for
+     *         output that may be kept or passed on (JSON): the token stays in the owner-only token file
+     */
+    String dashboardAddress() {
+        return "http://" + host + "/kcopyd/";
     }
 
     /**

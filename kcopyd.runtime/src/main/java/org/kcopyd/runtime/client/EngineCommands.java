@@ -26,7 +26,8 @@ final class EngineCommands {
         return Map.of("", new ThinClient.Command(new Arguments.Spec("status", 0, 0, Set.of(), Set.of()),
                 "Shows the daemon: version, process, engine configuration, kcopyd clients and how many snapshots, "
                 + "mirrors, exports, NBD connections and jobs it has, and the dashboard's address (with the token: "
-                + "for the state directory's owner only).", EngineCommands::status));
+                + "for the state directory's owner only; with --json the field dashboard, without the token).",
+                EngineCommands::status));
     }
 
     static Map<String, ThinClient.Command> config() {
@@ -59,7 +60,9 @@ final class EngineCommands {
             client.remove("name");
             s.say("client " + Json.printable(name) + "  " + settings(client));
         }
-        s.say("dashboard " + s.dashboard());
+        s.say("dashboard " + s.dashboard(true));
+        // JSON may be logged or passed on: the address without the token, which stays in the owner-only file.
+        st.addProperty("dashboard", s.dashboard(false));
         return s.done(st);
     }
 

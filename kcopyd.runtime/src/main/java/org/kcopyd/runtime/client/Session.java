@@ -61,12 +61,15 @@ final class Session {
         return channel.call(method, path, body);
     }
 
-    /** @return the daemon's dashboard address with the token fragment (finding the daemon first) */
-    String dashboard() {
+    /**
+     * @param withToken whether to add the token fragment (for the owner's terminal), or not (JSON output)
+     * @return the daemon's dashboard address (finding the daemon first)
+     */
+    String dashboard(boolean withToken) {
         if (channel == null) {
             channel = ControlChannel.find(state);
         }
-        return channel.dashboard();
+        return withToken ? channel.dashboard() : channel.dashboardAddress();
     }
 
     /** Prints a line of text, unless the output is JSON. */

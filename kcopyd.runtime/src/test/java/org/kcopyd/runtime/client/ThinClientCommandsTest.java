@@ -284,12 +284,13 @@ class ThinClientCommandsTest {
 
     @Test
     void statusAndConfig() {
-        daemon.answer("GET", "/api/v1/status", 200, "{\"version\": \"1.0.0\", \"stateDirectory\": \"/var/lib/kcopyd\", "
+        String sent = "{\"version\": \"1.0.0\", \"stateDirectory\": \"/var/lib/kcopyd\", "
                 + "\"pid\": 4242, \"startedAt\": \"2026-11-27T07:40:00Z\", \"engine\": {\"configuration\": "
                 + "{\"defaultPages\": 2048, \"ioThreads\": 4}, \"refused\": {\"reason\": "
                 + "\"ioThreads 0 is outside 1..64\"}}, "
                 + "\"clients\": [{\"name\": \"snapshot s1\", \"pages\": 256, \"jobsInFlight\": 0}], \"snapshots\": 1, "
-                + "\"mirrors\": 0, \"exports\": 2, \"connections\": 1, \"jobs\": 0}");
+                + "\"mirrors\": 0, \"exports\": 2, \"connections\": 1, \"jobs\": 0}";
+        daemon.answer("GET", "/api/v1/status", 200, sent);
         FakeDaemon.Run r = daemon.run(cwd, "status");
         assertThat(r.exit()).isZero();
         assertThat(r.out()).isEqualTo("kcopyd daemon 1.0.0 for /var/lib/kcopyd, pid 4242, started 2026-11-27T07:40:00Z\n"
@@ -298,6 +299,16 @@ class ThinClientCommandsTest {
                 + "dashboard http://127.0.0.1:" + daemon.port() + "/kcopyd/#token=" + FakeDaemon.TOKEN + "\n");
         assertThat(r.err()).isEqualTo("kcopyd status: the latest configuration of org.kcopyd.engine was refused "
                 + "(ioThreads 0 is outside 1..64); the values above are the last valid ones\n");
+
+        // --json: the daemon's status plus the dashboard's address, without the token (JSON gets kept and passed on).
+        FakeDaemon.Run json = daemon.run(cwd, "--json", "status");
+        assertThat(json.exit()).isZero();
+        assertThat(json.err()).isEmpty();
+        JsonObject status = Json.parseObject(json.out());
+        assertThat(status.get("dashboard").getAsString()).isEqualTo("http://127.0.0.1:" + daemon.port() + "/kcopyd/");
+        assertThat(json.out()).doesNotContain(FakeDaemon.TOKEN).doesNotContain("#token=");
+        status.remove("dashboard");
+        assertThat(status).as("the daemon's fields as it sent them").isEqualTo(Json.parseObject(sent));
 
         daemon.answer("GET", "/api/v1/config", 200, CONFIG);
         assertThat(daemon.run(cwd, "config", "get").out()).isEqualTo("defaultPages = 2048\nioThreads = 4\n"
