@@ -21,8 +21,14 @@ import org.kcopyd.mirror.LegState;
  * A mirror's resync (dm-raid1's recovery): copies the regions that need it from the default leg
  * to the other healthy legs through kcopyd, {@value #RESYNC_PARALLEL} regions at a time. Each region
  * is first quiesced by its {@link MirrorVolume} (new writes there wait, writes in flight drain);
- * when copied, its bit in the region log is cleared and its writers go on. When the queue is empty
- * and nothing runs, resyncing legs become in sync.
+ * when copied and flushed on its targets ({@link CopyFlag#FLUSH}), its bit in the region log is
+ * cleared and its writers go on. When the queue is empty and nothing runs, resyncing legs become
+ * in sync.
+ *
+ * <p>What to resync is the log's bitmap, whatever the reason: the regions dirty at the last stop,
+ * and for a new or replaced leg every region not yet copied to it (the log sets them all before a
+ * full resync starts and keeps that progress across a crash, see {@link RegionLog}), so a full
+ * resync interrupted by a crash or a stop resumes with the regions it had not copied.
  *
  * <p>A copy that kcopyd refuses for good (an invalid request: the legs overlap, a leg is
  * read-only, any error that is not transient) fails its target legs with the reason: retrying it
@@ -107,21 +113,17 @@ final class MirrorResync {
         return inSync;
     }
 
-    /** Queues the resync the log asks for: dirty regions after a crash, every region for new legs. */
+    /**
+     * Queues the resync the log asks for: its set regions (dirty after a crash; for new or
+     * replaced legs, every region not yet copied to them).
+     */
     void start() {
         boolean fullResync = false;
         for (int i = 0; i < volume.legs.length; i++) {
             fullResync |= volume.log.state(i) == LegState.RESYNCING;
         }
+        List<Long> work = volume.log.dirtyRegions();
         synchronized (lock) {
-            List<Long> work = new ArrayList<>();
-            if (fullResync) {
-                for (long r = 0; r < volume.regions; r++) {
-                    work.add(r);
-                }
-            } else if (volume.log.recovered()) {
-                work.addAll(volume.log.dirtyRegions());
-            }
             for (Long r : work) {
                 if (queued.add(r)) {
                     resyncQueue.add(r);
@@ -134,8 +136,10 @@ final class MirrorResync {
             if (resyncQueue.isEmpty()) {
                 inSync.complete(null);
             } else {
-                LOG.log(System.Logger.Level.INFO, "mirror '" + volume.name + "': resyncing " + resyncTotal + " regions"
-                        + (fullResync ? " (new or replaced legs)" : " (dirty at the last stop)"));
+                LOG.log(System.Logger.Level.INFO, "mirror '" + volume.name + "': resyncing " + resyncTotal + " of "
+                        + volume.regions + " regions" + (!fullResync ? " (dirty at the last stop)"
+                        : resyncTotal < volume.regions ? " (new or replaced legs; the others were copied to them "
+                                + "before the last stop)" : " (new or replaced legs)"));
             }
         }
         kick();
@@ -204,7 +208,9 @@ final class MirrorResync {
         for (int t : targets) {
             dests.add(IoRegion.of(volume.legs[t], start, length));
         }
-        EnumSet<CopyFlag> flags = errorHandling ? EnumSet.noneOf(CopyFlag.class) : EnumSet.of(CopyFlag.IGNORE_ERROR);
+        // Flushed before the completion: the region's bit is cleared only once its copy is durable on the targets.
+        EnumSet<CopyFlag> flags = errorHandling ? EnumSet.of(CopyFlag.FLUSH)
+                : EnumSet.of(CopyFlag.FLUSH, CopyFlag.IGNORE_ERROR);
         CompletableFuture<CopyResult> copy;
         try {
             copy = kcopyd.submit(RESYNC_WAIT, client -> client.copy(IoRegion.of(volume.legs[source], start, length), dests,

@@ -28,6 +28,16 @@ import org.kcopyd.mirror.Mirror;
  * After a crash, only set regions need a resync; a leg whose path is not in the header (added) or
  * that is no longer the file the header records (replaced) needs a full one.
  *
+ * <p>A full resync's progress is kept in the same bitmap (dm-raid1's disk log keeps per-region
+ * sync state the same way): before the mirror starts, every region's bit is set and flushed, and
+ * only then does the header record the new or replaced leg as RESYNCING with its full resync
+ * <em>tracked</em> (a bit per leg in the header). The resync clears a region's bit once the region
+ * is copied to every resyncing leg and flushed there ({@link org.kcopyd.api.CopyFlag#FLUSH}), as a
+ * write's end clears it. A tracked leg that is still RESYNCING when the log is opened again (after
+ * a crash or a stop) needs only the regions whose bits are set; a RESYNCING leg that is not
+ * tracked (its bits were never all set, or a kcopyd that did not know the mark wrote the header
+ * last) has every bit set again, and its resync starts over from region 0.
+ *
  * <p>The header is kept twice (sectors 0-31 and 32-63), each copy with a CRC-32C, and written
  * copy 1 then copy 2, each flushed: a write torn by a crash leaves one intact copy, the newer one
  * if copy 2 was torn, the older if copy 1 was (its change was then not yet acted on). Copy 1 is
@@ -35,7 +45,11 @@ import org.kcopyd.mirror.Mirror;
  *
  * <p>Header copy (16 KiB, little-endian, format version {@value #VERSION}): magic, version, region
  * size, region count, leg count, CRC-32C of the copy (computed with this field zero), the identity
- * (UUID), the mirror's size in sectors, the mirror's name; from byte {@value #LEGS_AT}, per leg a
+ * (UUID), the mirror's size in sectors, the mirror's name; at byte {@value #TRACKED_AT} the legs
+ * whose full resync the bitmap tracks (bit N: leg N; version 3 logs written before this field
+ * existed hold zero there, so they open unchanged and their resyncing legs start their full resync
+ * over, tracked from then on; a kcopyd that does not know the field ignores it and writes it as
+ * zero, which costs only a full resync); from byte {@value #LEGS_AT}, per leg a
  * {@value #LEG_RECORD}-byte record: state, path, size in sectors, identity, fingerprint (if the
  * mirror closed cleanly), failure reason (or why the leg is resynced fully).
  *
@@ -74,15 +88,17 @@ final class RegionLog {
     static final int BITMAP_START = 2 * HEADER_SECTORS;
     private static final int CRC_AT = 28;
     private static final int NAME_BYTES = 64;
+    /** Where version 3 keeps the mask of legs whose full resync the bitmap tracks (bytes 124-1023 were zero). */
+    static final int TRACKED_AT = 128;
     static final int LEGS_AT = 1024;
     static final int LEG_RECORD = 960;
     /** The longest identity recorded, in bytes of UTF-8; a longer one is recorded as its SHA-256. */
     static final int MAX_IDENTITY_BYTES = 256;
     /** Version 3, the one written. */
-    private static final Layout CURRENT = new Layout(VERSION, HEADER_SECTORS, LEGS_AT, LEG_RECORD, 264, 272,
+    private static final Layout CURRENT = new Layout(VERSION, HEADER_SECTORS, TRACKED_AT, LEGS_AT, LEG_RECORD, 264, 272,
             272 + 4 + MAX_IDENTITY_BYTES, 532 + 4 + LegFingerprint.BYTES);
     /** Version 2: no leg identities; read only to refuse it with what it holds. */
-    private static final Layout V2 = new Layout(2, 16, 512, 480, -1, -1, -1, 8 + Mirror.MAX_LEG_PATH_BYTES);
+    private static final Layout V2 = new Layout(2, 16, -1, 512, 480, -1, -1, -1, 8 + Mirror.MAX_LEG_PATH_BYTES);
     private static final int PATH_AT = 8;
     private static final System.Logger LOG = System.getLogger(RegionLog.class.getName());
 
@@ -95,14 +111,15 @@ final class RegionLog {
     private final List<Leg> legs;
     private final LegState[] states;
     private final String[] failures;
+    /** Per leg: it is RESYNCING and every region not yet copied to it has its bit set on disk. */
+    private final boolean[] tracked;
     /** Each leg's fingerprint while the mirror is closed cleanly, else none (null). */
     private final byte[][] fingerprints;
     private final BitSet dirty = new BitSet();
     /** Writes in flight per region, between {@link #markDirty} and {@link #writeDone}. */
     private final Map<Long, Integer> writers = new HashMap<>();
-    private final boolean recovered;
 
-    private RegionLog(BlockDevice device, Geometry g, UUID id, boolean recovered) {
+    private RegionLog(BlockDevice device, Geometry g, UUID id) {
         this.device = device;
         this.id = id;
         this.mirror = g.mirror;
@@ -112,8 +129,8 @@ final class RegionLog {
         this.legs = List.copyOf(g.legs);
         this.states = new LegState[legs.size()];
         this.failures = new String[legs.size()];
+        this.tracked = new boolean[legs.size()];
         this.fingerprints = new byte[legs.size()][];
-        this.recovered = recovered;
     }
 
     /**
@@ -168,20 +185,18 @@ final class RegionLog {
 
     /**
      * Makes a new log with identity {@code id} on {@code device}, whatever it held: leg 0 is the
-     * in-sync default leg and every other leg resyncs fully. Only for a file just created, or one
+     * in-sync default leg and every other leg resyncs fully, its progress tracked in the bitmap
+     * (every bit set, flushed before the header is written). Only for a file just created, or one
      * the configuration asked to format.
      */
     static RegionLog format(BlockDevice device, Geometry g, UUID id) throws IOException {
         checkSize(device, g);
-        RegionLog log = new RegionLog(device, g, id, false);
+        RegionLog log = new RegionLog(device, g, id);
         for (int i = 0; i < g.legs.size(); i++) {
             log.states[i] = i == 0 ? LegState.IN_SYNC : LegState.RESYNCING;
         }
-        ByteBuffer zeros = ByteBuffer.allocate(256 * SECTOR);
-        long bitmapSectors = sizeInSectors(log.regions) - BITMAP_START;
-        for (long s = 0; s < bitmapSectors; s += 256) {
-            zeros.clear().limit((int) Math.min(256, bitmapSectors - s) * SECTOR);
-            BlockIo.await(device.write(BITMAP_START + s, zeros));
+        if (!log.trackFullResync()) {
+            log.writeBitmap();
         }
         log.writeHeader();
         return log;
@@ -250,7 +265,7 @@ final class RegionLog {
             throw new IllegalArgumentException(mismatch + "; " + NEVER_FORMATTED + ": give the mirror the legs and "
                     + "region size the log records, or delete " + what + AFRESH);
         }
-        RegionLog log = new RegionLog(device, g, h.id, true);
+        RegionLog log = new RegionLog(device, g, h.id);
         // Read before anything is written: the header written next drops every fingerprint.
         List<String> replaced = log.adoptLegs(h, what);
         checkSize(device, g);
@@ -262,8 +277,58 @@ final class RegionLog {
             LOG.log(System.Logger.Level.WARNING, "mirror '" + g.mirror + "': " + leg);
         }
         log.loadBitmap();
+        boolean underWay = false;
+        for (int i = 0; i < log.legs.size(); i++) {
+            underWay |= log.tracked[i];
+        }
+        if (log.trackFullResync() && underWay) {
+            LOG.log(System.Logger.Level.INFO, "mirror '" + g.mirror + "': a new or replaced leg starts its full "
+                    + "resync, so every region is resynced again, for the legs whose resync was under way too");
+        }
         log.writeHeader();
         return log;
+    }
+
+    /**
+     * Before the header records a RESYNCING leg as tracked: if any RESYNCING leg is not tracked
+     * yet, sets every region's bit, writes the whole bitmap and flushes it, then marks every
+     * RESYNCING leg tracked (in memory; the caller writes the header). A crash before the header
+     * is written leaves the legs untracked: the next open sets the bits again.
+     *
+     * @return true if the bitmap was written
+     */
+    private boolean trackFullResync() throws IOException {
+        boolean untracked = false;
+        for (int i = 0; i < legs.size(); i++) {
+            untracked |= states[i] == LegState.RESYNCING && !tracked[i];
+        }
+        if (!untracked) {
+            return false;
+        }
+        dirty.set(0, (int) regions);
+        writeBitmap();
+        for (int i = 0; i < legs.size(); i++) {
+            tracked[i] = states[i] == LegState.RESYNCING;
+        }
+        return true;
+    }
+
+    /** Writes the whole bitmap as {@link #dirty} holds it, 256 sectors at a time, and flushes it. */
+    private void writeBitmap() throws IOException {
+        int chunkSectors = 256;
+        int chunkBits = chunkSectors * SECTOR * 8;
+        ByteBuffer b = ByteBuffer.allocate(chunkSectors * SECTOR);
+        long bitmapSectors = sizeInSectors(regions) - BITMAP_START;
+        for (long s = 0; s < bitmapSectors; s += chunkSectors) {
+            int sectorsNow = (int) Math.min(chunkSectors, bitmapSectors - s);
+            int fromBit = (int) (s * SECTOR * 8);
+            byte[] bits = dirty.get(fromBit, fromBit + chunkBits).toByteArray();
+            Arrays.fill(b.array(), (byte) 0);
+            b.clear();
+            b.put(bits, 0, Math.min(bits.length, sectorsNow * SECTOR)).clear().limit(sectorsNow * SECTOR);
+            BlockIo.await(device.write(BITMAP_START + s, b));
+        }
+        BlockIo.await(device.flush());
     }
 
     /**
@@ -287,6 +352,7 @@ final class RegionLog {
             if (change == null) {
                 states[i] = r.state;
                 failures[i] = r.failure;
+                tracked[i] = r.tracked;
                 continue;
             }
             String detail = "leg " + i + " " + now.path() + " " + change.detail;
@@ -439,6 +505,11 @@ final class RegionLog {
         byte[] name = mirror.getBytes(StandardCharsets.UTF_8);
         int nameLength = Math.min(name.length, NAME_BYTES);
         h.putInt(56, nameLength).put(60, name, 0, nameLength);
+        int trackedMask = 0;
+        for (int i = 0; i < legs.size(); i++) {
+            trackedMask |= tracked[i] ? 1 << i : 0;
+        }
+        h.putInt(l.trackedAt, trackedMask);
         for (int i = 0; i < legs.size(); i++) {
             int at = l.legsAt + i * l.legRecord;
             Leg leg = legs.get(i);
@@ -477,11 +548,6 @@ final class RegionLog {
         return (int) crc.getValue();
     }
 
-    /** @return true if the log was adopted (so its dirty regions need a resync) */
-    boolean recovered() {
-        return recovered;
-    }
-
     /** @return the log's identity */
     UUID id() {
         return id;
@@ -495,9 +561,11 @@ final class RegionLog {
         return failures[leg];
     }
 
+    /** Records the leg's state, durably; a leg that leaves RESYNCING is no longer tracked. */
     synchronized void setState(int leg, LegState state, String failure) throws IOException {
         states[leg] = state;
         failures[leg] = failure;
+        tracked[leg] &= state == LegState.RESYNCING;
         writeHeader();
     }
 
@@ -573,10 +641,11 @@ final class RegionLog {
 
     /**
      * One leg as a header records it (a version 2 header records no identity nor size: null and
-     * 0); its fingerprint is null unless the mirror closed cleanly.
+     * 0); its fingerprint is null unless the mirror closed cleanly; tracked if the bitmap tracks
+     * its full resync.
      */
     private record LegRecord(String path, LegState state, String failure, String identity, long sectors,
-            byte[] fingerprint) {
+            byte[] fingerprint, boolean tracked) {
         @Override
         public String toString() {
             return path + " " + state;
@@ -587,8 +656,8 @@ final class RegionLog {
      * Where a header version keeps its fields: the copy's size and the offsets in a leg record
      * (-1: the version does not record it).
      */
-    private record Layout(int version, int headerSectors, int legsAt, int legRecord, int sectorsAt, int identityAt,
-            int fingerprintAt, int failureAt) {
+    private record Layout(int version, int headerSectors, int trackedAt, int legsAt, int legRecord, int sectorsAt,
+            int identityAt, int fingerprintAt, int failureAt) {
         int bytes() {
             return headerSectors * SECTOR;
         }
@@ -664,6 +733,12 @@ final class RegionLog {
                     + regionSectors + " sectors, " + sectors + " sectors, " + legCount + " legs; "
                     + Mirror.CONFIG_REGION_LOG_ID + " " + id + ")", true, false, version);
         }
+        int trackedMask = l.trackedAt >= 0 ? b.getInt(l.trackedAt) : 0;
+        if ((trackedMask & ~((1 << legCount) - 1)) != 0) {
+            throw new BadHeader("inconsistent mask of tracked resyncs " + Integer.toBinaryString(trackedMask)
+                    + " for " + legCount + " legs under a correct checksum (" + Mirror.CONFIG_REGION_LOG_ID + " " + id
+                    + ")", true, false, version);
+        }
         List<LegRecord> legs = new ArrayList<>();
         for (int i = 0; i < legCount; i++) {
             int at = l.legsAt + i * l.legRecord;
@@ -674,7 +749,9 @@ final class RegionLog {
             int identityLength = identities ? b.getInt(at + l.identityAt) : 1;
             long legSectors = identities ? b.getLong(at + l.sectorsAt) : sectors;
             int fingerprinted = l.fingerprintAt >= 0 ? b.getInt(at + l.fingerprintAt) : 0;
-            if (state < 0 || state >= LegState.values().length || pathLength < 1
+            boolean legTracked = (trackedMask & 1 << i) != 0;
+            if (state < 0 || state >= LegState.values().length
+                    || legTracked && state != LegState.RESYNCING.ordinal() || pathLength < 1
                     || pathLength > Mirror.MAX_LEG_PATH_BYTES || failureLength < 0 || failureLength > l.failureBytes()
                     || identityLength < 1 || identityLength > MAX_IDENTITY_BYTES || legSectors < sectors
                     || fingerprinted < 0 || fingerprinted > 1) {
@@ -684,7 +761,8 @@ final class RegionLog {
             legs.add(new LegRecord(string(b, at + PATH_AT, pathLength), LegState.values()[state],
                     failureLength == 0 ? null : string(b, at + l.failureAt + 4, failureLength),
                     identities ? string(b, at + l.identityAt + 4, identityLength) : null, identities ? legSectors : 0,
-                    fingerprinted == 1 ? bytes(b, at + l.fingerprintAt + 4, LegFingerprint.BYTES) : null));
+                    fingerprinted == 1 ? bytes(b, at + l.fingerprintAt + 4, LegFingerprint.BYTES) : null,
+                    legTracked));
         }
         return new Header(version, id, string(b, 60, nameLength), regionSectors, regions, sectors, legs);
     }
