@@ -1,6 +1,7 @@
 package org.kcopyd.control.internal.service;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -8,8 +9,12 @@ import java.util.Dictionary;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 import org.kcopyd.control.ControlException;
+import org.kcopyd.device.FileClaim;
+import org.kcopyd.device.FileClaims;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
@@ -159,6 +164,35 @@ final class Configurations {
         if (!ComponentOutcomes.awaitGone(scr, pid, wait)) {
             throw ControlException.failed(kind + " '" + name + "': its configuration is deleted but its component "
                     + "has not closed within " + wait.toSeconds() + " s");
+        }
+    }
+
+    /**
+     * Waits until no device of this process holds any of {@code files} any more: a component has
+     * closed its devices (and written what it writes when it closes, such as a region log's clean
+     * state) only when it has released their claims, which may be after Declarative Services stopped
+     * reporting it. A removal answers only then, so that the files can be copied or reused at once.
+     *
+     * @param kind  "snapshot" or "mirror", for messages
+     * @param files the component's own files (its COW store; its region log and file legs)
+     */
+    void awaitReleased(String kind, String name, List<Path> files) {
+        long deadline = System.nanoTime() + wait.toNanos();
+        for (Path file : files) {
+            try {
+                while (FileClaims.holderOf(file).filter(FileClaim::isHeldHere).isPresent()) {
+                    if (System.nanoTime() - deadline >= 0 || Thread.currentThread().isInterrupted()) {
+                        throw ControlException.failed(kind + " '" + name + "': its configuration is deleted but "
+                                + file + " is still held after " + wait.toSeconds() + " s");
+                    }
+                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+                }
+            } catch (java.nio.file.NoSuchFileException gone) {
+                // No file, no holder: nothing to wait for.
+            } catch (IOException e) {
+                throw ControlException.failed(kind + " '" + name + "' removed, but whether it has closed " + file
+                        + " cannot be told: " + e.getMessage());
+            }
         }
     }
 

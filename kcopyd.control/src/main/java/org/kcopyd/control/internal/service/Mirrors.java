@@ -1,6 +1,7 @@
 package org.kcopyd.control.internal.service;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -17,6 +18,7 @@ import java.util.concurrent.locks.LockSupport;
 import org.kcopyd.control.ControlException;
 import org.kcopyd.control.MirrorRequest;
 import org.kcopyd.control.MirrorView;
+import org.kcopyd.device.DeviceUris;
 import org.kcopyd.mirror.LegStatus;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.mirror.MirrorStatus;
@@ -92,7 +94,21 @@ final class Mirrors {
             throw ControlException.conflict("mirror " + name + " is exported by " + String.join(", ", users)
                     + ": remove " + (users.size() == 1 ? "that export" : "those exports") + " first");
         }
+        List<Path> files = new ArrayList<>();
+        Dictionary<String, Object> props = Configurations.dictionary(c);
+        if (props != null && props.get(Mirror.CONFIG_REGION_LOG) instanceof String log) {
+            files.add(Path.of(log));
+        }
+        if (props != null && props.get(Mirror.CONFIG_LEGS) instanceof String[] legs) {
+            for (String leg : legs) {
+                if (!DeviceUris.looksLikeUri(leg) && !leg.startsWith(Mirror.SERVICE_LEG)) {
+                    files.add(Path.of(leg));
+                }
+            }
+        }
         configurations.delete(c, "mirror", name);
+        // The mirror writes its log's clean state when it closes: answer once it has.
+        configurations.awaitReleased("mirror", name, files);
     }
 
     MirrorView replaceLeg(String name, int index, String device) {

@@ -1,5 +1,6 @@
 package org.kcopyd.control.internal.service;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.Hashtable;
@@ -98,7 +99,11 @@ final class Snapshots {
             throw ControlException.conflict("snapshot " + name + " is exported by " + String.join(", ", users)
                     + ": remove " + (users.size() == 1 ? "that export" : "those exports") + " first");
         }
+        Map<String, Object> props = Configurations.properties(c);
+        String cow = props == null ? null : string(props.get(Snapshot.CONFIG_COW_STORE));
         configurations.delete(c, "snapshot", name);
+        // The snapshot writes its COW store's last metadata when it closes: answer once it has.
+        configurations.awaitReleased("snapshot", name, cow == null ? List.of() : List.of(Path.of(cow)));
     }
 
     /** @return the service reference of snapshot {@code name}'s Snapshot service, or null */
