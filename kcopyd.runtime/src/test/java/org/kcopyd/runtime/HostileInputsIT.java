@@ -558,8 +558,9 @@ class HostileInputsIT {
     /**
      * SIGTERM while {@code mirror create --wait} waits ends the waiting, not the resync (issue 11: the
      * daemon keeps the mirror; on the command line's runtime the resync stopped with the process and
-     * it printed the command that resumes it): the client exits with 143, the daemon goes on until leg
-     * 1 holds leg 0's data, and nothing but the legs and the log changes.
+     * it printed the command that resumes it): the client exits with 143 saying once that the resync
+     * goes on in the daemon and how to follow it, the daemon goes on until leg 1 holds leg 0's data,
+     * and nothing but the legs and the log changes.
      */
     @Test
     void sigtermWhileMirrorCreateWaitsEndsTheWaitingAndTheDaemonFinishesTheResync() throws Exception {
@@ -611,6 +612,9 @@ class HostileInputsIT {
             String context = "exit " + p.exitValue() + "\nout: " + out + "\nerr: " + err.get(10, TimeUnit.SECONDS);
             assertThat(p.exitValue()).as(context).isEqualTo(143);
             assertThat(err.get()).as(context).doesNotContain("\tat ").doesNotContain("Exception");
+            // Said once, on standard error: the work goes on in the daemon, and the command that follows it.
+            assertThat(err.get().lines()).as(context).containsOnlyOnce("kcopyd mirror create: stopped waiting; the "
+                    + "resync of mirror m goes on in the daemon: kcopyd mirror status m --state " + state + " shows it");
 
             DaemonApi api = new DaemonApi(state);
             JsonObject mirror = api.get("/api/v1/mirrors/m");

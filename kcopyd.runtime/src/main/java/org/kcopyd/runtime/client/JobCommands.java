@@ -85,7 +85,8 @@ final class JobCommands {
 
     private static int cancel(Session s, Arguments a) {
         String id = id(a.get(0));
-        JsonObject job = await(s, s.call("POST", "/api/v1/jobs/" + id + "/cancel", null));
+        JsonObject job = await(s, s.call("POST", "/api/v1/jobs/" + id + "/cancel", null), "the cancelling of job "
+                + id, "");
         s.say(line(job));
         result(s, job);
         return s.done(job);
@@ -130,7 +131,7 @@ final class JobCommands {
                     + " stops it");
             return s.done(job);
         }
-        job = await(s, job);
+        job = await(s, job, "job " + id, ", " + s.follow("jobs cancel " + id) + " stops it");
         s.say(line(job));
         result(s, job);
         s.done(job);
@@ -166,17 +167,26 @@ final class JobCommands {
     }
 
     /**
-     * Waits until a job has ended, polling it.
+     * Waits until a job has ended, polling it. A signal ending the client meanwhile says that
+     * {@code work} goes on and that {@code kcopyd jobs ID} shows it ({@link Session#waiting}).
      *
+     * @param work what the job does, for that line ("job 7", "merge job 7 of snapshot s1")
+     * @param stop how to stop it, appended to that line (", kcopyd jobs cancel 7 stops it"), or ""
      * @return the ended job
      */
-    static JsonObject await(Session s, JsonObject job) {
+    static JsonObject await(Session s, JsonObject job, String work, String stop) {
         String id = id(Json.string(job, "id", ""));
-        while (!ended(job)) {
-            s.pause();
-            job = s.call("GET", "/api/v1/jobs/" + id, null);
+        if (ended(job)) {
+            return job;
         }
-        return job;
+        return s.waiting(work, s.follow("jobs " + id) + " shows it" + stop, () -> {
+            JsonObject now = job;
+            while (!ended(now)) {
+                s.pause();
+                now = s.call("GET", "/api/v1/jobs/" + id, null);
+            }
+            return now;
+        });
     }
 
     private static boolean ended(JsonObject job) {

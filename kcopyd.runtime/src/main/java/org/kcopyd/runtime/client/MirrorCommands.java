@@ -128,12 +128,18 @@ final class MirrorCommands {
         }
         JsonObject mirror = s.call("POST", "/api/v1/mirrors", body);
         if (a.flag("--wait") && !inSync(mirror)) {
-            s.say("mirror " + name + " created; waiting until every leg is in sync");
-            s.out().flush();
-            while (!inSync(mirror)) {
-                s.pause();
-                mirror = s.call("GET", "/api/v1/mirrors/" + name, null);
-            }
+            JsonObject created = mirror;
+            mirror = s.waiting("the resync of mirror " + name, s.follow("mirror status " + name) + " shows it", () -> {
+                // Within the wait: a signal from the moment this line is out is reported.
+                s.say("mirror " + name + " created; waiting until every leg is in sync");
+                s.out().flush();
+                JsonObject now = created;
+                while (!inSync(now)) {
+                    s.pause();
+                    now = s.call("GET", "/api/v1/mirrors/" + name, null);
+                }
+                return now;
+            });
         }
         print(s, mirror);
         String id = Json.string(mirror, "regionLogId");

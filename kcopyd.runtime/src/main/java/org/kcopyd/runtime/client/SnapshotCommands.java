@@ -118,7 +118,7 @@ final class SnapshotCommands {
         JsonObject snap = s.call("GET", "/api/v1/snapshots/" + name, null);
         long chunks = Json.whole(snap, "chunksUsed", 0);
         JsonObject job = s.call("POST", "/api/v1/snapshots/" + name + "/merge", null);
-        job = JobCommands.await(s, job);
+        job = JobCommands.await(s, job, "merge job " + Json.string(job, "id", "?") + " of snapshot " + name, "");
         String state = Json.string(job, "state", "");
         if (!state.equals("completed")) {
             throw new ClientException(ExitCodes.FAILED, "failed", "merging '" + name + "' " + state + ": "

@@ -31,7 +31,14 @@ import org.kcopyd.runtime.StateLocation;
  * token file, a daemon that stops answering) are {@code kcopyd: MESSAGE}, exit 1; others
  * {@code kcopyd COMMAND: MESSAGE}.
  *
- * <p>Runs on the caller's thread; touches no global state but the given streams.
+ * <p>A command that waits for the daemon's work ({@code mirror create --wait}, {@code snapshot merge},
+ * {@code copy}/{@code zero --daemon}, {@code jobs cancel}) registers a JVM shutdown hook while it
+ * waits: at SIGTERM or SIGINT, which end the client with exit 143 or 130, it says once on standard
+ * error that the work goes on in the daemon and the command that follows it (see
+ * {@link Session#waiting}).
+ *
+ * <p>Runs on the caller's thread; touches no global state but the given streams and, while a
+ * command waits, one JVM shutdown hook of its own.
  */
 public final class ThinClient {
 
@@ -59,6 +66,12 @@ public final class ThinClient {
      * @return the exit code, or empty when the command is not a daemon command (nothing was printed)
      */
     public static OptionalInt run(String[] args, Map<String, String> env, Path cwd, PrintStream out, PrintStream err) {
+        return run(args, env, cwd, out, err, ShutdownHooks.RUNTIME);
+    }
+
+    /** {@link #run(String[], Map, Path, PrintStream, PrintStream)} with the shutdown hooks a wait registers in. */
+    static OptionalInt run(String[] args, Map<String, String> env, Path cwd, PrintStream out, PrintStream err,
+            ShutdownHooks hooks) {
         List<String> words = List.of(args);
         int at = firstWord(words, 0);
         if (at < 0) {
@@ -107,7 +120,9 @@ public final class ThinClient {
             } catch (IllegalArgumentException e) {
                 throw ClientException.usage(e.getMessage());
             }
-            Session session = new Session(state, cwd, out, err, json, label);
+            boolean stateNamed = options(words).stream().anyMatch(w -> w.equals("--state") || w.startsWith("--state="));
+            Session session = new Session(state, cwd, out, err, json, label, stateNamed ? " --state "
+                    + MirrorCommands.quoted(state.toString()) : "", hooks);
             return OptionalInt.of(command.handler().run(session, arguments));
         } catch (ClientException e) {
             if (json) {

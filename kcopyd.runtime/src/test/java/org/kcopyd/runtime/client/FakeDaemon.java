@@ -139,20 +139,29 @@ final class FakeDaemon implements AutoCloseable {
 
     /** Runs the client in {@code cwd} against this state directory (--state added). */
     Run run(Path cwd, String... args) {
+        return run(ShutdownHooks.RUNTIME, cwd, args);
+    }
+
+    /** Runs the client in {@code cwd} against this state directory (--state added), its waits' hooks in {@code hooks}. */
+    Run run(ShutdownHooks hooks, Path cwd, String... args) {
         String[] all = new String[args.length + 2];
         System.arraycopy(args, 0, all, 0, args.length);
         all[args.length] = "--state";
         all[args.length + 1] = state.toString();
-        return client(cwd, Map.of(), all);
+        return client(hooks, cwd, Map.of(), all);
     }
 
     /** Runs the client with no --state added. */
     static Run client(Path cwd, Map<String, String> env, String... args) {
+        return client(ShutdownHooks.RUNTIME, cwd, env, args);
+    }
+
+    static Run client(ShutdownHooks hooks, Path cwd, Map<String, String> env, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
              PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
-            int code = ThinClient.run(args, env, cwd, o, e).orElseThrow(() -> new AssertionError(
+            int code = ThinClient.run(args, env, cwd, o, e, hooks).orElseThrow(() -> new AssertionError(
                     "not a daemon command: " + List.of(args)));
             return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
         }
