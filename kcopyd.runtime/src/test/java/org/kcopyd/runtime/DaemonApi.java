@@ -52,8 +52,22 @@ final class DaemonApi {
      * @param expected the status code the answer must have (the test fails naming the answer otherwise)
      */
     JsonObject call(String method, String path, int expected) {
-        HttpRequest request = HttpRequest.newBuilder(url.resolve(path)).timeout(TIMEOUT)
-                .header("Authorization", "Bearer " + token).method(method, HttpRequest.BodyPublishers.noBody()).build();
+        return send(HttpRequest.newBuilder(url.resolve(path)).method(method, HttpRequest.BodyPublishers.noBody()),
+                method, path, expected);
+    }
+
+    /**
+     * Sends a request with a JSON body (as {@code kcopyd copy --daemon} does) and returns the answer's JSON.
+     *
+     * @param expected the status code the answer must have (the test fails naming the answer otherwise)
+     */
+    JsonObject call(String method, String path, String json, int expected) {
+        return send(HttpRequest.newBuilder(url.resolve(path)).header("Content-Type", "application/json")
+                .method(method, HttpRequest.BodyPublishers.ofString(json, StandardCharsets.UTF_8)), method, path, expected);
+    }
+
+    private JsonObject send(HttpRequest.Builder builder, String method, String path, int expected) {
+        HttpRequest request = builder.timeout(TIMEOUT).header("Authorization", "Bearer " + token).build();
         HttpResponse<String> response;
         try {
             response = http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
