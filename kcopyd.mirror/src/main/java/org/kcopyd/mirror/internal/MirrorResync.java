@@ -22,8 +22,9 @@ import org.kcopyd.mirror.LegState;
  * to the other healthy legs through kcopyd, {@value #RESYNC_PARALLEL} regions at a time. Each region
  * is first quiesced by its {@link MirrorVolume} (new writes there wait, writes in flight drain);
  * when copied and flushed on its targets ({@link CopyFlag#FLUSH}), its bit in the region log is
- * cleared and its writers go on. When the queue is empty and nothing runs, resyncing legs become
- * in sync.
+ * cleared once the legs mirror writes reached since their last flush are flushed too (the source's
+ * data must be durable as well, {@link RegionCleaner}), and its writers go on. When the queue is
+ * empty and nothing runs, resyncing legs become in sync.
  *
  * <p>What to resync is the log's bitmap, whatever the reason: the regions dirty at the last stop,
  * and for a new or replaced leg every region not yet copied to it (the log sets them all before a
@@ -115,9 +116,10 @@ final class MirrorResync {
 
     /**
      * Queues the resync the log asks for: its set regions (dirty after a crash; for new or
-     * replaced legs, every region not yet copied to them).
+     * replaced legs, every region not yet copied to them). The copies begin when {@code legsFlushed}
+     * completes: what the source holds must be durable before a region's bit is cleared.
      */
-    void start() {
+    void start(CompletableFuture<Void> legsFlushed) {
         boolean fullResync = false;
         for (int i = 0; i < volume.legs.length; i++) {
             fullResync |= volume.log.state(i) == LegState.RESYNCING;
@@ -142,7 +144,7 @@ final class MirrorResync {
                                 + "before the last stop)" : " (new or replaced legs)"));
             }
         }
-        kick();
+        legsFlushed.whenComplete((v, e) -> kick());
     }
 
 
@@ -335,15 +337,19 @@ final class MirrorResync {
         }
     }
 
+    /**
+     * The region's resync is over; if {@code clean}, its bit is cleared first, once the legs written
+     * since their last flush are flushed ({@link RegionCleaner}); the region stays quiesced until then.
+     */
     private void regionDone(long region, long bytes, boolean clean) {
         if (clean) {
-            try {
-                volume.log.markClean(region);
-            } catch (IOException e) {
-                LOG.log(System.Logger.Level.WARNING, "mirror '" + volume.name + "': clearing region " + region
-                        + " failed", e);
-            }
+            volume.cleaner.cleanAfterResync(region).whenComplete((v, e) -> regionEnded(region, bytes));
+        } else {
+            regionEnded(region, bytes);
         }
+    }
+
+    private void regionEnded(long region, long bytes) {
         CompletableFuture<Void> f;
         synchronized (lock) {
             f = volume.recoveryEnded(region);

@@ -38,6 +38,8 @@ final class MirrorVolume implements Mirror {
     final long regions;
     final long sectors;
     private final MirrorResync resync;
+    /** Clears regions' bits once their data is durable on every leg. */
+    final RegionCleaner cleaner;
     private final View view = new View();
 
     private final Object lock = new Object();
@@ -57,6 +59,7 @@ final class MirrorVolume implements Mirror {
         this.regionSectors = regionSectors;
         this.sectors = legs.stream().mapToLong(BlockDevice::sizeInSectors).min().orElseThrow();
         this.regions = regionsOf(sectors, regionSectors);
+        this.cleaner = new RegionCleaner(this);
         this.resync = new MirrorResync(this, lock, kcopyd, errorHandling, backoff);
     }
 
@@ -68,9 +71,13 @@ final class MirrorVolume implements Mirror {
         resync.setErrorHandling(on);
     }
 
-    /** Queues the resync the log asks for: dirty regions after a crash, every region for new legs. */
+    /**
+     * Queues the resync the log asks for (dirty regions after a crash, every region for new legs);
+     * it copies once every leg has been flushed: what the legs hold at the start may be only in
+     * the page cache after a kill, and a region's bit is cleared only once its data is durable.
+     */
     void start() {
-        resync.start();
+        resync.start(cleaner.flushLegs());
     }
 
 
@@ -79,8 +86,9 @@ final class MirrorVolume implements Mirror {
      * that the legs can be closed without a late I/O failing on a closed file. A resync that waits
      * for a kcopyd factory is given up at once, not waited for; a write that comes later is
      * refused. Regions not yet resynced stay dirty in the log and are resynced at the next start.
-     * When everything drained, the legs' fingerprints are recorded in the log for the next open
-     * to check (see {@link RegionLog}).
+     * Then the regions whose writes ended last are cleared, after a flush of the legs
+     * ({@link RegionCleaner#drain}, within the same 30 s). When everything drained, the legs'
+     * fingerprints are recorded in the log for the next open to check (see {@link RegionLog}).
      */
     void close() {
         List<CompletableFuture<KcopydClient>> waits;
@@ -89,22 +97,29 @@ final class MirrorVolume implements Mirror {
             waits = resync.stopLocked();
         }
         waits.forEach(w -> w.cancel(false));
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        boolean drained = false;
         synchronized (lock) {
-            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
-            while ((resync.runningLocked() > 0 || !writesInFlight.isEmpty()) && System.nanoTime() < deadline) {
-                try {
+            try {
+                while ((resync.runningLocked() > 0 || !writesInFlight.isEmpty()) && System.nanoTime() < deadline) {
                     lock.wait(100);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
                 }
-            }
-            if (resync.runningLocked() > 0 || !writesInFlight.isEmpty()) {
-                LOG.log(System.Logger.Level.WARNING, "mirror '" + name + "': closed with I/O still in flight after 30 s;"
-                        + " its legs' contents are not recorded, so they are not checked at the next start");
-                return;
+                drained = resync.runningLocked() == 0 && writesInFlight.isEmpty();
+                if (!drained) {
+                    LOG.log(System.Logger.Level.WARNING, "mirror '" + name + "': closed with I/O still in flight after "
+                            + "30 s; its legs' contents are not recorded, so they are not checked at the next start");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         }
+        if (!drained) {
+            // Regions waiting to be cleared stay dirty: resynced at the next start.
+            cleaner.stop();
+            return;
+        }
+        // The regions whose writes ended last are cleared once the legs are flushed.
+        cleaner.drain(deadline);
         recordFingerprints();
     }
 
@@ -251,6 +266,8 @@ final class MirrorVolume implements Mirror {
                     failLeg(leg, "write at sector " + sector + " failed: " + message(e));
                     return false;
                 }
+                // Before writesDone: the batch that clears these regions flushes this leg.
+                cleaner.written(leg);
                 return true;
             }));
         }
@@ -268,8 +285,9 @@ final class MirrorVolume implements Mirror {
 
     /**
      * A write to regions {@code first..last} is over; the log counted it in {@code first..marked}.
-     * A region's bit is cleared by the log when its last write is done, unless the region waits
-     * for a resync (which clears it); a resync waiting for the region's writes to drain runs then.
+     * A region whose last write is done waits for its bit to be cleared, unless the region waits
+     * for a resync (which clears it); the {@link RegionCleaner} clears it once every leg has been
+     * flushed after that write. A resync waiting for the region's writes to drain runs then.
      */
     private void writesDone(long first, long last, long marked) {
         List<Runnable> ready = new ArrayList<>();
@@ -289,13 +307,12 @@ final class MirrorVolume implements Mirror {
             }
             lock.notifyAll();
         }
+        boolean toClean = false;
         for (long r = first; r <= marked; r++) {
-            try {
-                log.writeDone(r, resyncFree.contains(r));
-            } catch (IOException e) {
-                // The bit stays set: that region is resynced after a restart, which is safe.
-                LOG.log(System.Logger.Level.WARNING, "mirror '" + name + "': clearing region " + r + " failed", e);
-            }
+            toClean |= log.writeDone(r, resyncFree.contains(r));
+        }
+        if (toClean) {
+            cleaner.request();
         }
         // After the log's count: the resync that clears the region finds no write counted in it.
         ready.forEach(Runnable::run);

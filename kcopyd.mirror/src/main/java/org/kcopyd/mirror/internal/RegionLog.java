@@ -24,7 +24,10 @@ import org.kcopyd.mirror.Mirror;
 /**
  * The mirror's persistent log (dm-raid1's disk log): a header recording the log's identity, the
  * geometry and each leg's path, identity, size and state, then one bit per region, set (durably)
- * before the first write to a region and cleared when its writes have completed on every leg.
+ * before the first write to a region and cleared only once its writes have completed on every
+ * leg and every leg has been flushed since (dm-region-hash's rule: a region is clean on disk only
+ * when its data is durable on every leg; {@link RegionCleaner} flushes the legs once per batch of
+ * regions, then {@link #clearBatch} writes their bits).
  * After a crash, only set regions need a resync; a leg whose path is not in the header (added) or
  * that is no longer the file the header records (replaced) needs a full one.
  *
@@ -118,6 +121,10 @@ final class RegionLog {
     private final BitSet dirty = new BitSet();
     /** Writes in flight per region, between {@link #markDirty} and {@link #writeDone}. */
     private final Map<Long, Integer> writers = new HashMap<>();
+    /** Regions whose writes (or resync) are done, set on disk, waiting for the next batch ({@link #takeBatch}). */
+    private final BitSet cleanPending = new BitSet();
+    /** The batch: regions whose bits are cleared after the legs' flush, unless a write enters them meanwhile. */
+    private final BitSet cleaning = new BitSet();
 
     private RegionLog(BlockDevice device, Geometry g, UUID id) {
         this.device = device;
@@ -593,15 +600,21 @@ final class RegionLog {
      * write until {@link #writeDone}. Counted here, under the log's lock, so that a write that
      * begins as the region's last one ends is either counted before that one looks (which then
      * leaves the bit set) or finds the bit cleared and sets it again before it reaches the legs.
+     * A region waiting for its bit to be cleared ({@link #takeBatch}) leaves that batch: the legs'
+     * flush may come before this write reaches them, so only a later batch may clear it.
      */
     synchronized void markDirty(long region) throws IOException {
-        if (!dirty.get((int) region)) {
-            dirty.set((int) region);
+        int r = (int) region;
+        cleanPending.clear(r);
+        cleaning.clear(r);
+        if (!dirty.get(r)) {
+            dirty.set(r);
             try {
                 writeBitmapSector(region);
+                BlockIo.await(device.flush());
             } catch (IOException e) {
                 // Not known to be set on disk: the next write must try again.
-                dirty.clear((int) region);
+                dirty.clear(r);
                 throw e;
             }
         }
@@ -609,34 +622,105 @@ final class RegionLog {
     }
 
     /**
-     * A write counted by {@link #markDirty} has completed on every leg.
+     * A write counted by {@link #markDirty} has completed on every leg. Nothing is written here:
+     * the region's bit may be cleared only once that write is durable on every leg, which the
+     * {@link RegionCleaner} ensures before it clears the bit ({@link #takeBatch}, {@link #clearBatch}).
      *
-     * @param resyncFree the region is not waiting for a resync (which clears it when done): its bit is
-     *                   cleared, durably, if no other write is in the region
+     * @param resyncFree the region is not waiting for a resync (which clears it when done): if no
+     *                   other write is in the region, it waits for its bit to be cleared
+     * @return true if the region now waits for its bit to be cleared
      */
-    synchronized void writeDone(long region, boolean resyncFree) throws IOException {
+    synchronized boolean writeDone(long region, boolean resyncFree) {
         if (writers.merge(region, -1, Integer::sum) == 0) {
             writers.remove(region);
-            if (resyncFree) {
-                markClean(region);
+            if (resyncFree && dirty.get((int) region)) {
+                cleanPending.set((int) region);
+                return true;
             }
         }
+        return false;
     }
 
-    /** Clears the region's bit, durably, unless a write is in the region (its {@link #writeDone} clears it). */
-    synchronized void markClean(long region) throws IOException {
+    /**
+     * For the resync: the region is copied; its bit waits to be cleared by the next batch, unless
+     * a write is in the region (its {@link #writeDone} lets it wait then).
+     *
+     * @return true if the region waits for its bit to be cleared
+     */
+    synchronized boolean cleanLater(long region) {
         if (dirty.get((int) region) && !writers.containsKey(region)) {
-            dirty.clear((int) region);
-            writeBitmapSector(region);
+            cleanPending.set((int) region);
+            return true;
         }
+        return false;
+    }
+
+    /**
+     * Takes the regions waiting for their bits to be cleared into a batch. Every write counted in
+     * them has completed on the legs before this call; the caller flushes the legs after it, then
+     * calls {@link #clearBatch} (or {@link #dropBatch} if a flush failed).
+     *
+     * @return true if the batch holds a region
+     */
+    synchronized boolean takeBatch() {
+        cleaning.or(cleanPending);
+        cleanPending.clear();
+        return !cleaning.isEmpty();
+    }
+
+    /**
+     * The legs were flushed after {@link #takeBatch}: clears the bits of the batch's regions that
+     * no write entered since, writing each bitmap sector that changed once and flushing the log
+     * once.
+     *
+     * @return the number of regions cleared
+     * @throws IOException if the bitmap could not be written (the bits may still be set on disk,
+     *                     which is safe: those regions are resynced after a crash)
+     */
+    synchronized int clearBatch() throws IOException {
+        BitSet sectors = new BitSet();
+        int cleared = 0;
+        for (int r = cleaning.nextSetBit(0); r >= 0; r = cleaning.nextSetBit(r + 1)) {
+            if (dirty.get(r) && !writers.containsKey((long) r)) {
+                dirty.clear(r);
+                sectors.set(r / (SECTOR * 8));
+                cleared++;
+            }
+        }
+        cleaning.clear();
+        if (cleared == 0) {
+            return 0;
+        }
+        for (int s = sectors.nextSetBit(0); s >= 0; s = sectors.nextSetBit(s + 1)) {
+            BlockIo.await(device.write(BITMAP_START + s, bitmapSector(s)));
+        }
+        BlockIo.await(device.flush());
+        return cleared;
+    }
+
+    /** A leg's flush failed after {@link #takeBatch}: the batch's regions stay dirty, resynced at the next start. */
+    synchronized void dropBatch() {
+        cleaning.clear();
+    }
+
+    /** @return the regions waiting for their bits to be cleared, in a batch or not yet (for tests and status) */
+    synchronized int regionsToClean() {
+        BitSet all = (BitSet) cleanPending.clone();
+        all.or(cleaning);
+        return all.cardinality();
     }
 
     private void writeBitmapSector(long region) throws IOException {
-        long sectorIndex = region / (SECTOR * 8);
+        int sectorIndex = (int) (region / (SECTOR * 8));
+        BlockIo.await(device.write(BITMAP_START + sectorIndex, bitmapSector(sectorIndex)));
+    }
+
+    /** @return bitmap sector {@code sectorIndex} as {@link #dirty} holds it */
+    private ByteBuffer bitmapSector(int sectorIndex) {
         ByteBuffer b = ByteBuffer.allocate(SECTOR);
-        byte[] bits = dirty.get((int) (sectorIndex * SECTOR * 8), (int) ((sectorIndex + 1) * SECTOR * 8)).toByteArray();
+        byte[] bits = dirty.get(sectorIndex * SECTOR * 8, (sectorIndex + 1) * SECTOR * 8).toByteArray();
         b.put(bits, 0, Math.min(bits.length, SECTOR));
-        writeSectors(BITMAP_START + sectorIndex, b);
+        return b.clear();
     }
 
     /**

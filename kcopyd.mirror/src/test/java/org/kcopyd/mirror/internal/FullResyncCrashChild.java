@@ -20,12 +20,13 @@ import org.kcopyd.testdevices.ForwardingDevice;
 
 /**
  * Run in a separate JVM by {@link MirrorFullResyncCrashTest}: opens (or makes) the two-leg mirror
- * in a directory, leg 1 new or resyncing, and lets its resync flush leg 1 {@code K} times; the
- * flushes after that never complete, so the copies in flight have written leg 1 and wait before
- * their bits are cleared. Once K regions are resynced and a copy waits, it writes through the
- * mirror into a region already copied (if any) and into the last region (still to copy), prints
- * {@code stalled} and waits to be killed. It first prints {@code total N}: the regions this run
- * has to resync.
+ * in a directory, leg 1 new or resyncing, and lets its resync flush leg 1 {@code K} times (after
+ * the flush of every leg at the start); the flushes after that never complete, so the copies in
+ * flight have written leg 1 and wait before their bits are cleared. Once K regions are resynced
+ * and a copy waits, it writes through the mirror into a region already copied (if any; it prints
+ * {@code wrote copied region R}) and waits until the flush of the legs that would clear that
+ * region again is held, then into the last region (still to copy), prints {@code stalled} and
+ * waits to be killed. It first prints {@code total N}: the regions this run has to resync.
  */
 public final class FullResyncCrashChild {
 
@@ -45,7 +46,8 @@ public final class FullResyncCrashChild {
         int passing = Integer.parseInt(args[1]);
         try (MirrorFixture fixture = new MirrorFixture()) {
             List<Path> paths = List.of(dir.resolve("leg0.img"), dir.resolve("leg1.img"));
-            FlushGate gate = new FlushGate(fixture.leg(paths.get(1), null), passing);
+            // The first flush is the start's, of every leg, before the resync copies anything.
+            FlushGate gate = new FlushGate(fixture.leg(paths.get(1), null), passing + 1);
             MirrorVolume mirror = fixture.mirror(dir.resolve("log"), paths, List.of(fixture.leg(paths.get(0), null), gate));
             MirrorStatus start = mirror.status();
             System.out.println("total " + (start.regionsToResync() + start.regionsResynced()));
@@ -57,7 +59,10 @@ public final class FullResyncCrashChild {
             long regions = mirror.status().regions();
             for (long r = 0; r < regions; r++) {
                 if (!dirty.contains(r)) {
+                    int held = gate.held.get();
                     write(mirror, r * MirrorFixture.REGION + WRITE_AT, 100 + r);
+                    // The write is on leg 1 but not durable there: the flush before its bit's clearing is held.
+                    await().atMost(Duration.ofSeconds(60)).until(() -> gate.held.get() > held);
                     System.out.println("wrote copied region " + r);
                     break;
                 }

@@ -42,6 +42,8 @@ final class MirrorFixture implements AutoCloseable {
     private final List<MirrorVolume> mirrors = new ArrayList<>();
     /** The region log of the last mirror made. */
     RegionLog log;
+    /** What the next mirror's region log is written through: a test may wrap the log's file to watch it. */
+    java.util.function.UnaryOperator<BlockDevice> logDevice = d -> d;
 
     MirrorFixture() {
         kcopyd.bind(engine);
@@ -96,11 +98,11 @@ final class MirrorFixture implements AutoCloseable {
         if (Files.exists(logPath)) {
             BlockDevice logDevice = FILES.open(logPath, "the region log of mirror m", DeviceOption.READ_WRITE);
             opened.add(logDevice);
-            log = RegionLog.open(logDevice, g, false);
+            log = RegionLog.open(this.logDevice.apply(logDevice), g, false);
         } else {
             BlockDevice logDevice = FILES.createNew(logPath, RegionLog.sizeInSectors(regions), "the region log of mirror m");
             opened.add(logDevice);
-            log = RegionLog.format(logDevice, g, LOG_ID);
+            log = RegionLog.format(this.logDevice.apply(logDevice), g, LOG_ID);
         }
         this.log = log;
         MirrorVolume mirror = new MirrorVolume("m", names, legs, log, REGION, binding, false, backoff);

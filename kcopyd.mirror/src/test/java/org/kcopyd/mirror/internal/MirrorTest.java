@@ -2,6 +2,7 @@ package org.kcopyd.mirror.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.kcopyd.mirror.internal.MirrorFixture.random;
 import static org.kcopyd.mirror.internal.MirrorFixture.read;
@@ -76,9 +77,12 @@ class MirrorTest {
 
         assertThat(read(legs.get(0))).isEqualTo(data);
         assertThat(read(legs.get(1))).isEqualTo(data);
-        byte[] log = java.nio.file.Files.readAllBytes(dir.resolve("log"));
-        byte[] bitmap = java.util.Arrays.copyOfRange(log, RegionLog.BITMAP_START * 512, log.length);
-        assertThat(bitmap).as("no region left dirty after the writes completed").containsOnly(0);
+        // Cleared once both legs are flushed after the write (RegionCleaner), soon after it completed.
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            byte[] log = java.nio.file.Files.readAllBytes(dir.resolve("log"));
+            byte[] bitmap = java.util.Arrays.copyOfRange(log, RegionLog.BITMAP_START * 512, log.length);
+            assertThat(bitmap).as("no region left dirty after the writes completed").containsOnly(0);
+        });
     }
 
     @Test
@@ -222,7 +226,8 @@ class MirrorTest {
             legs.forEach(GatedLeg::release);
         }
         second.get(10, TimeUnit.SECONDS);
-        assertThat(dirtyOnDisk(logPath, 0)).as("no write left in the region").isFalse();
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(dirtyOnDisk(logPath, 0))
+                .as("no write left in the region, the legs flushed").isFalse());
     }
 
     /**
