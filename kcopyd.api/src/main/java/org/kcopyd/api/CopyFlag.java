@@ -52,22 +52,40 @@ public enum CopyFlag {
      */
     SPARSE_ALWAYS,
     /**
-     * {@code --offload=never}: every chunk passes through the engine's pages. Without it (the
-     * default, like {@code cp --reflink=auto}), chunks whose source
-     * {@linkplain BlockDevice#canOffloadTo can copy} to a destination are copied there by the
-     * kernel or file system ({@link BlockDevice#offloadTo}: {@code copy_file_range} or a reflink
-     * between two files of one file system), chunk by chunk, so progress and cancel work as for
-     * other copies; a refusal makes the job copy through its pages for that destination. A
-     * chunk offloaded to every destination uses no pages and is not read by the engine, so a
+     * {@code --offload=never}: every chunk passes through the engine's pages.
+     *
+     * <p><b>Copy offload.</b> Chunks whose source {@linkplain BlockDevice#canOffloadTo can copy}
+     * to a destination may be copied there by the kernel or file system
+     * ({@link BlockDevice#offloadTo}: a reflink or {@code copy_file_range} between two files),
+     * chunk by chunk, so progress and cancel work as for other copies; a refusal makes the job
+     * copy through its pages for that destination. Without an offload flag (the default,
+     * {@code --offload=auto}) a copy offloads only where the source also says the kernel's copy
+     * is faster than the pages ({@code org.kcopyd.device.OffloadAdvice}: for files, a file
+     * system that shares blocks, where the copy is a reflink, or a network file system, where it
+     * is a server-side copy), and uses its pages elsewhere without trying (on ext4 or tmpfs the
+     * kernel's copy is slower); {@link #OFFLOAD_ALWAYS} offloads wherever the source accepts.
+     * A chunk offloaded to every destination uses no pages and is not read by the engine, so a
      * source device that must see the bytes (a hashing view) does not accept offload. With
      * {@link #SPARSE}, as {@code cp --sparse=auto}, the source's holes are still asked for and
      * kept out of the copy, and only its data is offloaded: zeros written as data are copied as
      * data, not found and punched. {@link #SPARSE_ALWAYS}, which looks for zeros in every block,
-     * reads everything and does not offload. Ignored by zero jobs and with {@link #WRITE_SEQ}.
+     * reads everything and does not offload. Offload is ignored by zero jobs, with
+     * {@link #WRITE_SEQ}, and for jobs shorter than 1 MiB. Not with {@link #OFFLOAD_ALWAYS}: a
+     * job given both is refused ({@link IllegalArgumentException}).
      *
      * @since 1.3.0
      */
-    NO_OFFLOAD;
+    NO_OFFLOAD,
+    /**
+     * {@code --offload=always}: offload (see {@link #NO_OFFLOAD}) to every destination the source
+     * {@linkplain BlockDevice#canOffloadTo accepts}, whether or not the kernel's copy is faster
+     * than the engine's pages there ({@code copy_file_range} on ext4 or tmpfs, for instance), for
+     * storage known to gain from it. The kernel's refusals still fall back to the pages. Not with
+     * {@link #NO_OFFLOAD}.
+     *
+     * @since 1.3.0
+     */
+    OFFLOAD_ALWAYS;
 
     /** Bytes: the granularity at which {@link #SPARSE} copies find zeros in data they read. */
     public static final int SPARSE_BLOCK = 4096;

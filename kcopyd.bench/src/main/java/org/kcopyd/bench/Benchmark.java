@@ -40,7 +40,7 @@ import org.kcopyd.api.KcopydEngine;
  * runtime jar's start-up, as whole processes). The scenarios racing dd, cp
  * and dcfldd between files (tmpfs-*, disk-direct) time the engine's page path
  * ({@link CopyFlag#NO_OFFLOAD}), as before copy offload, so that their numbers stay comparable; the
- * offload scenario times the default.
+ * offload scenario times the default (auto) against always and never.
  */
 public final class Benchmark {
 

@@ -32,9 +32,11 @@ import org.kcopyd.api.Extent;
  * <p><b>Copy offload.</b> Where both have their holes, a file copies to another file device by
  * the kernel ({@link #offloadTo}): a reflink ({@code FICLONERANGE}) where the file system shares
  * blocks, else {@code copy_file_range}; the kernel refuses files on different file systems
- * ({@code EXDEV}), which the engine then copies through its pages.
+ * ({@code EXDEV}), which the engine then copies through its pages. By default the engine offloads
+ * only where {@link #offloadBeatsPagesTo} says the kernel's copy is faster: a file system that
+ * shares blocks or copies on the server ({@code fstatfs}'s {@code f_type}, read once at open).
  */
-public final class FileBlockDevice implements BlockDevice {
+public final class FileBlockDevice implements BlockDevice, OffloadAdvice {
 
     private static final CompletionStage<Void> DONE = CompletableFuture.completedStage(null);
 
@@ -214,6 +216,18 @@ public final class FileBlockDevice implements BlockDevice {
     @Override
     public boolean canOffloadTo(BlockDevice destination) {
         return holes != null && destination instanceof FileBlockDevice f && !f.readOnly && f.holes != null;
+    }
+
+    /**
+     * @return true if {@link #canOffloadTo} accepts {@code destination} and both files are on one
+     *         file system where the kernel's copy moves no data through this process: one that
+     *         shares blocks (XFS, Btrfs, bcachefs, OCFS2: a reflink) or a network file system (NFS,
+     *         CIFS/SMB: a server-side copy). False elsewhere (ext4, tmpfs...), where the page path
+     *         is as fast or faster, and where the file system could not be told.
+     */
+    @Override
+    public boolean offloadBeatsPagesTo(BlockDevice destination) {
+        return canOffloadTo(destination) && holes.offloadBeatsPagesTo(((FileBlockDevice) destination).holes);
     }
 
     /**

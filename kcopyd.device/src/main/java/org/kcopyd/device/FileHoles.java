@@ -53,6 +53,8 @@ final class FileHoles implements AutoCloseable {
     private volatile boolean punchRefused;
     /** As a destination: the file system refused a reflink once; copy_file_range only from then on. */
     private volatile boolean cloneRefused;
+    /** The file system holding the file ({@code fstatfs} at open), null if it would not say. */
+    private volatile FileSystemId fileSystem;
 
     private FileHoles(NativeFiles sys, int fd, Path path) {
         this.sys = sys;
@@ -98,6 +100,7 @@ final class FileHoles implements AutoCloseable {
         try {
             Path opened = Path.of("/proc/self/fd/" + fd);
             if (Files.isRegularFile(opened) && FileClaims.identityOf(opened).equals(identity)) {
+                holes.fileSystem = fileSystemOf(sys, fd, path);
                 return holes;
             }
         } catch (IOException | RuntimeException e) {
@@ -105,6 +108,23 @@ final class FileHoles implements AutoCloseable {
         }
         holes.close();
         return null;
+    }
+
+    private static FileSystemId fileSystemOf(NativeFiles sys, int fd, Path path) {
+        try {
+            return sys.fileSystem(fd);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.DEBUG, "file system of {0} unknown ({1}): no copy offload by default", path, e.toString());
+            return null;
+        }
+    }
+
+    /**
+     * @return true if the kernel's copy from this file to {@code dst} beats the page path: both on
+     *         one file system that shares blocks or copies on the server ({@link OffloadPolicy})
+     */
+    boolean offloadBeatsPagesTo(FileHoles dst) {
+        return OffloadPolicy.beatsPages(fileSystem, dst.fileSystem);
     }
 
     /**

@@ -119,6 +119,25 @@ final class JnaNativeFiles implements NativeFiles {
     }
 
     @Override
+    public FileSystemId fileSystem(int fd) throws IOException {
+        // struct statfs is 120 bytes on 64-bit Linux, 64 on 32-bit: room to spare.
+        Memory buf = new Memory(256);
+        buf.clear();
+        while (true) {
+            try {
+                libc.fstatfs(fd, buf);
+                long type = buf.getNativeLong(0).longValue() & 0xFFFF_FFFFL;
+                long fsid = buf.getLong(7L * NativeLong.SIZE);
+                return new FileSystemId(type, fsid);
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() != LinuxLibc.EINTR) {
+                    throw new IOException("fstatfs: " + e.getMessage(), e);
+                }
+            }
+        }
+    }
+
+    @Override
     public void close(int fd) {
         try {
             libc.close(fd);

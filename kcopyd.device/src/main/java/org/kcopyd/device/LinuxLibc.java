@@ -15,7 +15,7 @@ import com.sun.jna.ptr.LongByReference;
  * The C library calls that give files their holes and copy offload, through JNA: {@code open64},
  * {@code lseek64} with {@code SEEK_DATA}/{@code SEEK_HOLE}, {@code fallocate64} with
  * {@code FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE}, {@code copy_file_range} (glibc 2.27),
- * {@code ioctl} with {@code FICLONERANGE}, and {@code close}. The 64-bit names take
+ * {@code ioctl} with {@code FICLONERANGE}, {@code fstatfs} and {@code close}. The 64-bit names take
  * 64-bit offsets on every Linux architecture (on 64-bit ones they are the plain calls). Only
  * {@link JnaNativeFiles} uses it, and only after {@link #load()} succeeded: a runtime without JNA
  * never loads this class. Thread-safe (the C calls are).
@@ -68,6 +68,13 @@ interface LinuxLibc extends Library {
     long lseek64(int fd, long offset, int whence) throws LastErrorException;
 
     int fallocate64(int fd, int mode, long offset, long length) throws LastErrorException;
+
+    /**
+     * {@code fstatfs(2)} into {@code buf}, a {@code struct statfs}: {@code f_type} is its first
+     * word and {@code f_fsid} (two ints) follows seven words ({@code f_type, f_bsize, f_blocks,
+     * f_bfree, f_bavail, f_files, f_ffree}), a word being a C {@code long}.
+     */
+    int fstatfs(int fd, Pointer buf) throws LastErrorException;
 
     int close(int fd) throws LastErrorException;
 

@@ -54,6 +54,13 @@ interface NativeFiles {
      */
     void cloneRange(int in, long inOffset, int out, long outOffset, long length) throws IOException;
 
+    /**
+     * {@code fstatfs(fd)}: the type and identifier of the file system holding the file.
+     *
+     * @throws IOException naming the error
+     */
+    FileSystemId fileSystem(int fd) throws IOException;
+
     /** Closes the descriptor; errors are ignored (there is nothing left to do about them). */
     void close(int fd);
 

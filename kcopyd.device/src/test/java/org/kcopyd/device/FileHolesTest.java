@@ -195,6 +195,11 @@ class FileHolesTest {
             }
 
             @Override
+            public FileSystemId fileSystem(int fd) throws IOException {
+                return real.fileSystem(fd);
+            }
+
+            @Override
             public void close(int fd) {
                 real.close(fd);
             }

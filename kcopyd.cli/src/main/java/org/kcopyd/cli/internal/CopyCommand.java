@@ -102,10 +102,12 @@ final class CopyCommand implements Callable<Integer> {
     String sparse = "auto";
 
     @Option(names = "--offload", paramLabel = "MODE", defaultValue = "auto", description = "auto (default): "
-            + "between files of one file system the kernel copies (a reflink where the file system shares blocks, "
-            + "else copy_file_range), without the data passing through this process; where it refuses (another "
-            + "file system) the copy goes through the pages. Not with --hash or --sparse=always, which must see the "
-            + "bytes. never: every byte is read and written by kcopyd.")
+            + "the kernel copies between files of one file system only where that beats kcopyd's own copy: a "
+            + "reflink (XFS, Btrfs, bcachefs, OCFS2) or a server-side copy (NFS, SMB); elsewhere (ext4, tmpfs) "
+            + "kcopyd reads and writes. always: the kernel copies wherever it accepts (copy_file_range), for "
+            + "storage known to gain from it. Where the kernel refuses (another file system) the copy goes "
+            + "through the pages. Not with --hash or --sparse=always, which must see the bytes. never: every byte "
+            + "is read and written by kcopyd.")
     String offload = "auto";
 
     @Option(names = "--pages", paramLabel = "N", description = "Buffer pages of 4 KiB for this copy, 1 to the "

@@ -7,16 +7,19 @@ import java.util.Set;
 import org.kcopyd.api.CopyFlag;
 
 /**
- * {@code --offload=auto|never} of {@code copy}: the job options it stands for, like
- * {@code cp --reflink=auto}. {@code auto} (the default) lets the kernel or file system copy
- * between files of one file system (a reflink, else {@code copy_file_range}), falling back to
- * the engine's pages where it refuses; {@code never} is {@link CopyFlag#NO_OFFLOAD}: every chunk
- * is read into the engine's pages and written from them.
+ * {@code --offload=auto|always|never} of {@code copy}: the job options it stands for.
+ * {@code auto} (the default, no flag), like {@code cp --reflink=auto}, lets the kernel copy only
+ * where that beats the engine's pages: a reflink on a file system that shares blocks (XFS, Btrfs,
+ * bcachefs, OCFS2), a server-side copy on NFS or SMB; elsewhere (ext4, tmpfs) the pages copy,
+ * the kernel not even asked. {@code always} is {@link CopyFlag#OFFLOAD_ALWAYS}: the kernel copies
+ * between any two files of one file system that it accepts ({@code copy_file_range}).
+ * {@code never} is {@link CopyFlag#NO_OFFLOAD}: every chunk is read into the engine's pages and
+ * written from them. Wherever the kernel refuses, the pages copy.
  */
 final class OffloadOption {
 
     /** The values, as the help and the refusal list them. */
-    static final String VALUES = "auto, never";
+    static final String VALUES = "auto, always, never";
 
     private OffloadOption() {
     }
@@ -30,6 +33,8 @@ final class OffloadOption {
         switch (value == null ? "" : value.toLowerCase(Locale.ROOT)) {
             case "auto":
                 return EnumSet.noneOf(CopyFlag.class);
+            case "always":
+                return EnumSet.of(CopyFlag.OFFLOAD_ALWAYS);
             case "never":
                 return EnumSet.of(CopyFlag.NO_OFFLOAD);
             default:

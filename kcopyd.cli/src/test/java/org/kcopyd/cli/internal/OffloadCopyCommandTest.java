@@ -16,11 +16,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code copy --offload=auto|never} on real files. That the kernel copied is seen where it shows:
- * zeros written as data in a sparse image are copied as data by the kernel (allocated in the new
- * file, as {@code cp --sparse=auto} does), while {@code --offload=never} reads them and makes
- * them holes. Every copy is byte-identical: to a file of another file system (tmpfs
- * {@code /dev/shm}, where the kernel refuses and the pages copy), with {@code --hash} (which
+ * {@code copy --offload=auto|always|never} on real files. That the kernel copied is seen where it
+ * shows: zeros written as data in a sparse image are copied as data by the kernel
+ * ({@code --offload=always}: allocated in the new file, as {@code cp --sparse=auto} does), while
+ * {@code --offload=never} reads them and makes them holes, and so does the default on ext4 or
+ * tmpfs, where the kernel's copy is slower than the pages. Every copy is byte-identical: to a file
+ * of another file system (tmpfs {@code /dev/shm}, where the kernel refuses and the pages copy), with {@code --hash} (which
  * reads the source itself: its digest is the file's) and {@code --verify}; a bad value is refused
  * naming it and the accepted ones, before anything is created.
  */
@@ -60,18 +61,28 @@ class OffloadCopyCommandTest {
     }
 
     @Test
-    void byDefaultTheKernelCopiesTheDataZerosIncludedAndNeverReadsThemIntoHoles() throws Exception {
+    void alwaysTheKernelCopiesTheDataZerosIncludedWhereNeverAndTheDefaultOnExt4ReadThemIntoHoles()
+            throws Exception {
         Path src = image(dir, "src.img", 1);
         Assumptions.assumeTrue(SparseCopyCommandTest.allocatedBytes(src) < 5L * MIB,
                 "the file system of " + dir + " has no sparse files");
+        String type = Files.getFileStore(dir).type();
+        Assumptions.assumeTrue(type.startsWith("ext") || type.equals("tmpfs"), dir + " is on " + type
+                + ", where the default may offload");
         Path offloaded = dir.resolve("offloaded.img");
         Path read = dir.resolve("read.img");
+        Path auto = dir.resolve("auto.img");
 
-        assertThat(fixture.run("copy", src.toString(), offloaded.toString())).as(fixture.err()).isZero();
+        assertThat(fixture.run("copy", "--offload=always", src.toString(), offloaded.toString())).as(fixture.err())
+                .isZero();
         assertThat(fixture.run("copy", "--offload=never", src.toString(), read.toString())).as(fixture.err()).isZero();
+        assertThat(fixture.run("copy", src.toString(), auto.toString())).as(fixture.err()).isZero();
 
         assertThat(Files.mismatch(src, offloaded)).isEqualTo(-1);
         assertThat(Files.mismatch(src, read)).isEqualTo(-1);
+        assertThat(Files.mismatch(src, auto)).isEqualTo(-1);
+        assertThat(SparseCopyCommandTest.allocatedBytes(auto)).as("the default on " + type + ": the pages")
+                .isBetween(1L * MIB, 2L * MIB);
         // The written zeros: copied by the kernel as the source's data, or found by reading and left as a hole.
         assertThat(SparseCopyCommandTest.allocatedBytes(offloaded)).isBetween(3L * MIB, 4L * MIB);
         assertThat(SparseCopyCommandTest.allocatedBytes(read)).isBetween(1L * MIB, 2L * MIB);
@@ -85,7 +96,8 @@ class OffloadCopyCommandTest {
         Path src = image(dir, "src.img", 2);
         Path dst = SHM.resolve("kcopyd-offload-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
         try {
-            assertThat(fixture.run("copy", src.toString(), dst.toString())).as(fixture.err()).isZero();
+            assertThat(fixture.run("copy", "--offload=always", src.toString(), dst.toString())).as(fixture.err())
+                    .isZero();
             assertThat(Files.mismatch(src, dst)).isEqualTo(-1);
         } finally {
             Files.deleteIfExists(dst);
@@ -100,7 +112,8 @@ class OffloadCopyCommandTest {
         Path held = Files.write(dir.resolve("held.img"), before);
         Path fresh = dir.resolve("new.img");
 
-        assertThat(fixture.run("copy", "--hash", "sha256", "--verify", src.toString(), held.toString(),
+        assertThat(fixture.run("copy", "--offload=always", "--hash", "sha256", "--verify", src.toString(),
+                held.toString(),
                 fresh.toString())).as(fixture.err()).isZero();
 
         String expected = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(src)));
@@ -116,7 +129,7 @@ class OffloadCopyCommandTest {
 
         assertThat(fixture.run("copy", "--offload=reflink", src.toString(), dst.toString())).isEqualTo(2);
 
-        assertThat(fixture.err()).contains("--offload 'reflink' is not one of auto, never");
+        assertThat(fixture.err()).contains("--offload 'reflink' is not one of auto, always, never");
         assertThat(dst).doesNotExist();
     }
 }

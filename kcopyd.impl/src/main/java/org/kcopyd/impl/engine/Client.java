@@ -139,13 +139,14 @@ final class Client implements KcopydClient {
     private <C> Job submit(Job.Kind kind, IoRegion from, IoRegion[] targets,
             Set<CopyFlag> flags, CopyCallback<? super C> callback, C context) {
         Objects.requireNonNull(flags, "flags is null (pass an empty set)");
+        Offload offload = Offload.of(flags);
         boolean writeSeq = flags.contains(CopyFlag.WRITE_SEQ);
         for (IoRegion target : targets) {
             writeSeq |= target.device().requiresSequentialWrites();
         }
         Job job = new Job(kind, from, targets, flags.contains(CopyFlag.IGNORE_ERROR), writeSeq,
                 flags.contains(CopyFlag.FLUSH), flags.contains(CopyFlag.SPARSE), flags.contains(CopyFlag.SPARSE_ALWAYS),
-                !flags.contains(CopyFlag.NO_OFFLOAD),
+                offload,
                 notifier(callback, context), canceller);
         admit(flags.contains(CopyFlag.NO_WAIT));
         waiting.incrementAndGet();

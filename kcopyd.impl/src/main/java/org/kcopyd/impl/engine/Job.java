@@ -93,7 +93,8 @@ final class Job implements WorkerEvent, CopyJob {
     /**
      * Bit i: the source {@linkplain org.kcopyd.api.BlockDevice#canOffloadTo offloads} to
      * {@code dests[i]}; cleared, from an I/O thread, at the first failure of an offload to it.
-     * Zero without offload (NO_OFFLOAD, zero jobs, WRITE_SEQ).
+     * Zero without offload (NO_OFFLOAD, AUTO where no destination is advised, zero jobs, WRITE_SEQ, SPARSE_ALWAYS,
+     * jobs under 1 MiB).
      */
     @SuppressWarnings("unused") // through OFFLOAD_DESTS
     private volatile long offloadDests;
@@ -118,19 +119,20 @@ final class Job implements WorkerEvent, CopyJob {
 
     Job(Kind kind, IoRegion source, IoRegion[] dests, boolean ignoreError, boolean writeSeq, boolean flush,
             Consumer<CopyResult> callback) {
-        this(kind, source, dests, ignoreError, writeSeq, flush, false, false, false, callback, null);
+        this(kind, source, dests, ignoreError, writeSeq, flush, false, false, Offload.NEVER, callback, null);
     }
 
     /**
      * @param sparse       SPARSE asked for: in effect for a copy without WRITE_SEQ (a sequential
      *                     device must get every write in order)
      * @param sparseAlways SPARSE_ALWAYS asked for (implies sparse)
-     * @param offload      NO_OFFLOAD not asked for: a copy without WRITE_SEQ or SPARSE_ALWAYS offloads to
-     *                     each destination its source {@linkplain org.kcopyd.api.BlockDevice#canOffloadTo accepts}
+     * @param offload      the flags' offload mode: a copy without WRITE_SEQ or SPARSE_ALWAYS offloads to each
+     *                     destination {@link Offload#offloads} names (never, advised, or
+     *                     {@linkplain org.kcopyd.api.BlockDevice#canOffloadTo accepted})
      * @param canceller    where {@link #cancel()} posts its request; null for a job never handed out
      */
     Job(Kind kind, IoRegion source, IoRegion[] dests, boolean ignoreError, boolean writeSeq, boolean flush,
-            boolean sparse, boolean sparseAlways, boolean offload, Consumer<CopyResult> callback, Canceller canceller) {
+            boolean sparse, boolean sparseAlways, Offload offload, Consumer<CopyResult> callback, Canceller canceller) {
         this.canceller = canceller;
         this.kind = kind;
         this.source = source;
@@ -161,9 +163,10 @@ final class Job implements WorkerEvent, CopyJob {
         // job goes through its pages: the kernel's copy of a few KiB (copy_file_range splices through a pipe)
         // costs more than a read and a write from the page cache, and its one call cannot use the I/O threads'
         // parallelism that many small jobs get from the page path (jobs-4k fell from 418k to 167k jobs/s).
-        if (offload && kind == Kind.COPY && !writeSeq && !this.sparseAlways && count >= OFFLOAD_MIN_SECTORS) {
+        if (offload != Offload.NEVER && kind == Kind.COPY && !writeSeq && !this.sparseAlways
+                && count >= OFFLOAD_MIN_SECTORS) {
             for (int i = 0; i < dests.length; i++) {
-                if (source.device().canOffloadTo(dests[i].device())) {
+                if (offload.offloads(source.device(), dests[i].device())) {
                     offloading |= 1L << i;
                 }
             }

@@ -1,6 +1,7 @@
 package org.kcopyd.impl.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -33,14 +34,17 @@ import org.kcopyd.device.FileBlockDevice;
 import org.kcopyd.device.MemoryBlockDevice;
 
 /**
- * Copy offload between real files ({@link BlockDevice#offloadTo}: copy_file_range, reflink): used
- * when source and destination are files of one file system (no page-path read, no page in use),
+ * Copy offload between real files ({@link BlockDevice#offloadTo}: copy_file_range, reflink). With
+ * {@link CopyFlag#OFFLOAD_ALWAYS}, used when source and destination are files of one file system
+ * (no page-path read, no page in use),
  * refused by the kernel across file systems (tmpfs {@code /dev/shm} and the disk temporary
  * directory) and then copied through the pages, a destination that held data, regions at
  * unaligned offsets with a tail that is not a whole chunk, destinations of both kinds in one job,
  * a failed offload copied again with pages smaller than the chunk, {@link CopyFlag#NO_OFFLOAD},
  * sparse copies (only the data offloaded; nothing with {@link CopyFlag#SPARSE_ALWAYS}), and a
- * cancel while offloads are in flight. Every destination ends byte-identical to the source.
+ * cancel while offloads are in flight. By default (auto), no offload where the source does not
+ * advise it (this machine's ext4 and tmpfs: not even tried) and offload where it does; both flags
+ * at once refused. Every destination ends byte-identical to the source.
  */
 class OffloadCopyTest {
 
@@ -49,6 +53,7 @@ class OffloadCopyTest {
     private static final long SECTORS = 20480 + 7;
     private static final Duration WAIT = Duration.ofSeconds(30);
     private static final Path SHM = Path.of("/dev/shm");
+    private static final Set<CopyFlag> ALWAYS = EnumSet.of(CopyFlag.OFFLOAD_ALWAYS);
 
     @TempDir
     Path dir;
@@ -133,7 +138,7 @@ class OffloadCopyTest {
         OffloadCountingDevice src = new OffloadCountingDevice(open(file(dir, "src", data)));
         BlockDevice dst = open(empty(dir, "dst", SECTORS), DeviceOption.READ_WRITE);
         AtomicInteger mostPages = new AtomicInteger();
-        CopyJob job = client.copyJob(IoRegion.whole(src), List.of(IoRegion.whole(dst)), Set.of(), (r, w, c) -> {
+        CopyJob job = client.copyJob(IoRegion.whole(src), List.of(IoRegion.whole(dst)), ALWAYS, (r, w, c) -> {
             mostPages.set(client.statistics().pagesInUse());
         }, null);
         CopyResult result = job.result().toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
@@ -167,6 +172,64 @@ class OffloadCopyTest {
     }
 
     @Test
+    void byDefaultExt4AndTmpfsCopyThroughThePagesWithoutTryingTheKernel() throws Exception {
+        KcopydClient client = client(1024);
+        assumeOffloadable();
+        int checked = 0;
+        for (Path where : new Path[] {dir, SHM}) {
+            if (!Files.isDirectory(where) || !Files.isWritable(where)) {
+                continue;
+            }
+            String type = Files.getFileStore(where).type();
+            if (!type.startsWith("ext") && !type.equals("tmpfs")) {
+                continue;
+            }
+            byte[] data = random(SECTORS, 20 + checked);
+            OffloadCountingDevice src = new OffloadCountingDevice(open(file(where, "auto-src-" + checked, data)));
+            BlockDevice dst = open(empty(where, "auto-dst-" + checked, SECTORS), DeviceOption.READ_WRITE);
+            assertThat(src.canOffloadTo(dst)).as("the kernel would be asked with OFFLOAD_ALWAYS on " + type).isTrue();
+
+            CopyResult result = run(client, IoRegion.whole(src), List.of(IoRegion.whole(dst)), Set.of());
+
+            assertThat(result.isSuccess()).isTrue();
+            assertThat(src.offloads).as("offloads on " + type).hasValue(0);
+            assertThat(src.reads.get()).as("page-path reads on " + type).isPositive();
+            assertThat(Files.readAllBytes(where.resolve("auto-dst-" + checked))).isEqualTo(data);
+            checked++;
+        }
+        assumeTrue(checked > 0, "neither " + dir + " nor " + SHM + " is ext4 or tmpfs");
+    }
+
+    @Test
+    void byDefaultASourceThatAdvisesOffloadIsOffloaded() throws Exception {
+        KcopydClient client = client(1024);
+        assumeOffloadable();
+        byte[] data = random(SECTORS, 24);
+        // As a file of XFS or NFS would: the kernel copies (here copy_file_range on this file system).
+        OffloadCountingDevice src = new OffloadCountingDevice(open(file(dir, "src", data))).advise(true);
+        BlockDevice dst = open(empty(dir, "dst", SECTORS), DeviceOption.READ_WRITE);
+
+        CopyResult result = run(client, IoRegion.whole(src), List.of(IoRegion.whole(dst)), Set.of());
+
+        assertThat(result.isSuccess()).isTrue();
+        assertThat(src.reads).as("page-path reads of the source").hasValue(0);
+        assertThat(src.offloadedSectors).hasValue(SECTORS);
+        assertThat(Files.readAllBytes(dir.resolve("dst"))).isEqualTo(data);
+    }
+
+    @Test
+    void bothOffloadFlagsAreRefusedNamingThem() throws Exception {
+        KcopydClient client = client(1024);
+        BlockDevice src = new MemoryBlockDevice("src", 8);
+        BlockDevice dst = new MemoryBlockDevice("dst", 8);
+        Set<CopyFlag> both = EnumSet.of(CopyFlag.NO_OFFLOAD, CopyFlag.OFFLOAD_ALWAYS);
+
+        assertThatThrownBy(() -> client.copyJob(IoRegion.whole(src), List.of(IoRegion.whole(dst)), both, null, null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("NO_OFFLOAD")
+                .hasMessageContaining("OFFLOAD_ALWAYS");
+    }
+
+    @Test
     void sparseAlwaysReadsEverythingToFindItsZeros() throws Exception {
         KcopydClient client = client(1024);
         assumeOffloadable();
@@ -176,7 +239,7 @@ class OffloadCopyTest {
         BlockDevice dst = open(file(dir, "dst", random(SECTORS, 17)), DeviceOption.READ_WRITE);
 
         CopyResult result = run(client, IoRegion.whole(src), List.of(IoRegion.whole(dst)),
-                EnumSet.of(CopyFlag.SPARSE_ALWAYS));
+                EnumSet.of(CopyFlag.SPARSE_ALWAYS, CopyFlag.OFFLOAD_ALWAYS));
 
         assertThat(result.isSuccess()).isTrue();
         assertThat(src.offloads).hasValue(0);
@@ -194,7 +257,7 @@ class OffloadCopyTest {
         OffloadCountingDevice src = new OffloadCountingDevice(open(file(dir, "src", data)));
         BlockDevice dst = open(file(dir, "dst", before), DeviceOption.READ_WRITE);
 
-        CopyResult result = run(client, IoRegion.of(src, 3, count), List.of(IoRegion.of(dst, 5, count)), Set.of());
+        CopyResult result = run(client, IoRegion.of(src, 3, count), List.of(IoRegion.of(dst, 5, count)), ALWAYS);
 
         assertThat(result.isSuccess()).isTrue();
         assertThat(src.reads).hasValue(0);
@@ -213,7 +276,7 @@ class OffloadCopyTest {
         OffloadCountingDevice src = new OffloadCountingDevice(open(file(SHM, name, data)));
         BlockDevice dst = open(file(dir, "dst", random(SECTORS, 6)), DeviceOption.READ_WRITE);
 
-        CopyResult result = run(client, IoRegion.whole(src), List.of(IoRegion.whole(dst)), Set.of());
+        CopyResult result = run(client, IoRegion.whole(src), List.of(IoRegion.whole(dst)), ALWAYS);
 
         assertThat(result.isSuccess()).isTrue();
         assertThat(src.offloadedSectors).as("no offload succeeded").hasValue(0);
@@ -237,7 +300,7 @@ class OffloadCopyTest {
         BlockDevice sameFsHeldData = open(file(dir, "held", random(SECTORS, 9)), DeviceOption.READ_WRITE);
 
         CopyResult result = run(client, IoRegion.whole(src), List.of(IoRegion.whole(sameFs), IoRegion.whole(memory),
-                IoRegion.whole(otherFs), IoRegion.whole(sameFsHeldData)), Set.of());
+                IoRegion.whole(otherFs), IoRegion.whole(sameFsHeldData)), ALWAYS);
 
         assertThat(result.isSuccess()).isTrue();
         assertThat(src.reads.get()).as("the memory device needs the pages").isPositive();
@@ -261,7 +324,7 @@ class OffloadCopyTest {
         MemoryBlockDevice memory = new MemoryBlockDevice("memory", SECTORS);
 
         CopyResult result = run(client, IoRegion.whole(src), List.of(IoRegion.whole(file), IoRegion.whole(memory)),
-                EnumSet.of(CopyFlag.IGNORE_ERROR));
+                EnumSet.of(CopyFlag.IGNORE_ERROR, CopyFlag.OFFLOAD_ALWAYS));
 
         assertThat(result.readError()).isTrue();
         assertThat(src.offloads.get()).as("the readable chunks").isPositive();
@@ -282,7 +345,7 @@ class OffloadCopyTest {
         OffloadCountingDevice src = new OffloadCountingDevice(open(file(dir, "src", data))).failAt(0);
         BlockDevice dst = open(file(dir, "dst", random(SECTORS, 11)), DeviceOption.READ_WRITE);
 
-        CopyResult result = run(client, IoRegion.whole(src), List.of(IoRegion.whole(dst)), Set.of());
+        CopyResult result = run(client, IoRegion.whole(src), List.of(IoRegion.whole(dst)), ALWAYS);
 
         assertThat(result.isSuccess()).as("an offload failure is not the job's: the pages copy it").isTrue();
         assertThat(src.offloadFailures).hasValue(1);
@@ -310,7 +373,8 @@ class OffloadCopyTest {
         OffloadCountingDevice src = new OffloadCountingDevice(open(srcPath));
         BlockDevice dst = open(file(dir, "dst", random(SECTORS, 13)), DeviceOption.READ_WRITE);
 
-        CopyResult result = run(client, IoRegion.whole(src), List.of(IoRegion.whole(dst)), EnumSet.of(CopyFlag.SPARSE));
+        CopyResult result = run(client, IoRegion.whole(src), List.of(IoRegion.whole(dst)), EnumSet.of(CopyFlag.SPARSE,
+                CopyFlag.OFFLOAD_ALWAYS));
 
         assertThat(result.isSuccess()).isTrue();
         assertThat(src.reads).hasValue(0);
@@ -330,7 +394,7 @@ class OffloadCopyTest {
         OffloadCountingDevice src = new OffloadCountingDevice(open(file(dir, "src", data))).holdFrom(16384);
         BlockDevice dst = open(file(dir, "dst", before), DeviceOption.READ_WRITE);
 
-        CopyJob job = client.copyJob(IoRegion.whole(src), List.of(IoRegion.whole(dst)), Set.of(), null, null);
+        CopyJob job = client.copyJob(IoRegion.whole(src), List.of(IoRegion.whole(dst)), ALWAYS, null, null);
         // 4 sub-jobs: chunk 0 copies, chunks 1-3 wait in the kernel's place; then chunk 0's sub-job takes chunk 4.
         await().atMost(WAIT).until(() -> src.held.get() == 4);
         assertThat(job.cancel()).isTrue();

@@ -11,15 +11,17 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.Extent;
+import org.kcopyd.device.OffloadAdvice;
 
 /**
  * A source device for offload tests: passes everything to the device it wraps, offload included
  * (so the engine offloads exactly as to that device), and counts what the engine asked: offloads
- * (calls, sectors, refusals) and page-path reads. It can hold offloads from a sector on until
+ * (calls, sectors, refusals) and page-path reads. Its {@linkplain OffloadAdvice advice} is the
+ * wrapped device's, unless {@link #advise} overrides it. It can hold offloads from a sector on until
  * {@link #release()} (to cancel mid-offload), fail one offload or the reads at a sector with an
  * I/O error. Thread-safe.
  */
-final class OffloadCountingDevice implements BlockDevice {
+final class OffloadCountingDevice implements BlockDevice, OffloadAdvice {
 
     private final BlockDevice inner;
     final AtomicInteger offloads = new AtomicInteger();
@@ -31,6 +33,7 @@ final class OffloadCountingDevice implements BlockDevice {
     private volatile long holdFrom = Long.MAX_VALUE;
     private volatile long failAt = -1;
     private volatile long failReadAt = -1;
+    private volatile Boolean advice;
 
     OffloadCountingDevice(BlockDevice inner) {
         this.inner = inner;
@@ -51,6 +54,12 @@ final class OffloadCountingDevice implements BlockDevice {
     /** Page-path reads starting at {@code sector} fail with an IOException. */
     OffloadCountingDevice failReadAt(long sector) {
         failReadAt = sector;
+        return this;
+    }
+
+    /** From now on {@link #offloadBeatsPagesTo} answers {@code beats}, whatever the wrapped device says. */
+    OffloadCountingDevice advise(boolean beats) {
+        advice = beats;
         return this;
     }
 
@@ -100,6 +109,15 @@ final class OffloadCountingDevice implements BlockDevice {
     @Override
     public boolean canOffloadTo(BlockDevice destination) {
         return inner.canOffloadTo(destination);
+    }
+
+    @Override
+    public boolean offloadBeatsPagesTo(BlockDevice destination) {
+        Boolean a = advice;
+        if (a != null) {
+            return a;
+        }
+        return inner instanceof OffloadAdvice o && o.offloadBeatsPagesTo(destination);
     }
 
     @Override
