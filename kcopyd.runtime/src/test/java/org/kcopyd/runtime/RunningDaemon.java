@@ -66,20 +66,23 @@ final class RunningDaemon implements AutoCloseable {
     /** Waits until {@code STATE/control.json} exists and names this process's pid; returns it parsed. */
     JsonObject awaitControl() {
         Path control = state.resolve("control.json");
+        JsonObject[] seen = new JsonObject[1];
         await().atMost(WAIT).pollInterval(Duration.ofMillis(100)).untilAsserted(() -> {
             assertThat(process.isAlive()).as("the daemon runs; its errors: %s", errors()).isTrue();
             assertThat(control).exists();
-            assertThat(controlPid(control)).isEqualTo(process.pid());
+            seen[0] = parsed(control);
+            assertThat(seen[0] != null && seen[0].has("pid") ? seen[0].get("pid").getAsLong() : -1)
+                    .isEqualTo(process.pid());
         });
-        return JsonParser.parseString(read(control)).getAsJsonObject();
+        // The content that named this process: the file is read once, not again after the wait.
+        return seen[0];
     }
 
-    private static long controlPid(Path control) {
+    private static JsonObject parsed(Path control) {
         try {
-            JsonObject json = JsonParser.parseString(read(control)).getAsJsonObject();
-            return json.has("pid") ? json.get("pid").getAsLong() : -1;
-        } catch (RuntimeException halfWritten) {
-            return -1;
+            return JsonParser.parseString(read(control)).getAsJsonObject();
+        } catch (RuntimeException halfWrittenOrGone) {
+            return null;
         }
     }
 

@@ -15,6 +15,7 @@ import java.util.TreeSet;
 
 import org.kcopyd.daemon.internal.ControlFiles;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
 import org.osgi.framework.Filter;
 import org.osgi.framework.FrameworkUtil;
 import org.osgi.framework.InvalidSyntaxException;
@@ -52,6 +53,12 @@ final class ControlPublisher {
     private final Set<ServiceReference<Object>> apiServlets = new HashSet<>();
     private final Set<ServiceReference<Object>> httpRuntimes = new HashSet<>();
     private String published;
+    /**
+     * Only an API servlet registered after the token was given (a higher service id than any service
+     * then) reads this start's token: one registered before, by the control component activated with the
+     * previous start's persisted configuration, may hold the old token and would answer 401 to clients.
+     */
+    private long servletsAfter = Long.MAX_VALUE;
     private boolean announced;
     private boolean closed;
 
@@ -112,17 +119,39 @@ final class ControlPublisher {
                 properties = new Hashtable<>();
             }
             properties.put(TOKEN_FILE, files.tokenFile().toString());
+            long highest = highestServiceId();
+            // Always an update, also with the same path: the component re-reads the file, which holds a new token.
             configuration.update(properties);
+            synchronized (this) {
+                servletsAfter = highest;
+            }
+            update();
         } catch (IOException | RuntimeException e) {
             main.stop(1, "cannot give the control API its token (configuration " + CONTROL_PID + "): " + e.getMessage());
         }
+    }
+
+    /** @return the highest service id registered now */
+    private long highestServiceId() {
+        long highest = 0;
+        try {
+            ServiceReference<?>[] all = context.getAllServiceReferences(null, null);
+            for (ServiceReference<?> r : all == null ? new ServiceReference<?>[0] : all) {
+                highest = Math.max(highest, (Long) r.getProperty(Constants.SERVICE_ID));
+            }
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalStateException("no filter given, yet: " + e.getMessage(), e);
+        }
+        return highest;
     }
 
     private synchronized void update() {
         if (closed) {
             return;
         }
-        String url = apiServlets.isEmpty() ? null : endpoint();
+        boolean current = apiServlets.stream()
+                .anyMatch(r -> (Long) r.getProperty(Constants.SERVICE_ID) > servletsAfter);
+        String url = current ? endpoint() : null;
         if (url == null) {
             withdraw();
             return;
