@@ -146,7 +146,9 @@ public interface BlockDevice extends Closeable {
      * data passing through the engine's pages: the kernel or file system copies it
      * ({@code copy_file_range}, a reflink). A cheap check, with no I/O: it says the pair may work,
      * and {@link #offloadTo} may still be refused. The engine asks once per job and destination,
-     * unless the job has {@link CopyFlag#NO_OFFLOAD}.
+     * unless the job has {@link CopyFlag#NO_OFFLOAD}; without {@link CopyFlag#OFFLOAD_ALWAYS} it
+     * offloads only where the source also advises that the kernel's copy beats the pages (see
+     * {@link CopyFlag#OFFLOAD_ALWAYS}).
      *
      * <p>A device that wraps another (a snapshot's origin, a mirror, a hashing or counting view)
      * must not pass the question on unless every byte written through the wrapped device would be
