@@ -22,7 +22,7 @@ final class BenchOptions {
     /** The scenarios, in the order they run. */
     static final List<String> SCENARIOS = List.of("tmpfs-1dest", "tmpfs-3dest-new", "tmpfs-3dest-overwrite",
             "disk-direct", "jobs-4k", "memory", "nbd-read", "nbd-serve", "nbd-3dest", "nbd-memory", "verify", "sparse",
-            "offload", "client");
+            "sparse-nbd", "offload", "client");
 
     /** The first words of every report; an existing results file is only overwritten if it starts so. */
     static final String REPORT_HEADER = "kcopyd benchmark ";
@@ -192,7 +192,8 @@ final class BenchOptions {
 
     boolean needsTmpfs() {
         return wanted("tmpfs-1dest") || wanted("tmpfs-3dest-new") || wanted("tmpfs-3dest-overwrite")
-                || wanted("jobs-4k") || wanted("verify") || wanted("sparse") || wanted("offload") || wanted("client")
+                || wanted("jobs-4k") || wanted("verify") || wanted("sparse") || wanted("sparse-nbd")
+                || wanted("offload") || wanted("client")
                 || SCENARIOS.stream().anyMatch(s -> s.startsWith("nbd-") && wanted(s));
     }
 

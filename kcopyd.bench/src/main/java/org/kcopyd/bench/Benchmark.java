@@ -35,7 +35,8 @@ import org.kcopyd.api.KcopydEngine;
  * directory of the benchmark's own inside each directory named by {@code --tmpfs} and
  * {@code --disk}; only the files made there, and that directory, are deleted at the end.
  * Scenarios: tmpfs-1dest, tmpfs-3dest-new, tmpfs-3dest-overwrite, disk-direct, jobs-4k, memory, the NBD
- * ones ({@link NbdScenarios}), verify ({@link VerifyScenario}), sparse ({@link SparseScenario}) and
+ * ones ({@link NbdScenarios}), verify ({@link VerifyScenario}), sparse ({@link SparseScenario}), sparse-nbd
+ * ({@link SparseNbdScenario}: the same image from nbdkit),
  * offload ({@link OffloadScenario}, on tmpfs and on the disk directory) and client ({@link ClientScenario}: the
  * runtime jar's start-up, as whole processes). The scenarios racing dd, cp
  * and dcfldd between files (tmpfs-*, disk-direct) time the engine's page path
@@ -165,6 +166,9 @@ public final class Benchmark {
             }
             if (wanted("sparse")) {
                 new SparseScenario(this, tmpfs, settings, runs).run();
+            }
+            if (wanted(SparseNbdScenario.NAME)) {
+                new SparseNbdScenario(this, tmpfs, settings, runs).run();
             }
             if (wanted("offload")) {
                 OffloadScenario offload = new OffloadScenario(this, settings, runs, sizeMib << 20);

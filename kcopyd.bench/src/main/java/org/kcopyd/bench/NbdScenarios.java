@@ -10,6 +10,7 @@ import java.util.Locale;
 import java.util.Set;
 
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.CopyFlag;
 import org.kcopyd.api.CopyResult;
 import org.kcopyd.api.DeviceOption;
 import org.kcopyd.api.EngineSettings;
@@ -67,6 +68,14 @@ final class NbdScenarios {
 
     /** @return true if the peers are installed; else says which package to install and counts a miss */
     private boolean peers(String scenario) {
+        return peersInstalled(bench, scenario);
+    }
+
+    /**
+     * @return true if nbdkit and nbdcopy are installed; else tells {@code bench} which packages to
+     *         install and counts a miss for {@code scenario}
+     */
+    static boolean peersInstalled(Benchmark bench, String scenario) {
         if (Peer.installed("nbdkit") && Peer.installed("nbdcopy")) {
             return true;
         }
@@ -98,7 +107,7 @@ final class NbdScenarios {
                 peerBest = Math.min(peerBest, Peer.run(List.of("nbdcopy", "--connections=" + CONNECTIONS,
                         nbdkit.uri(), dst.toString())));
                 Benchmark.require(Peer.same(src, dst), "nbdcopy output differs");
-                oursBest = Math.min(oursBest, fromNbd(engine, nbdkit.socket(), List.of(dst), false));
+                oursBest = Math.min(oursBest, fromNbd(engine, nbdkit.socket(), List.of(dst), false, Set.of()));
                 Benchmark.require(Peer.same(src, dst), "kcopyd output differs");
             }
         }
@@ -128,7 +137,7 @@ final class NbdScenarios {
                 for (Path o : outs) {
                     Files.deleteIfExists(o);
                 }
-                oursBest = Math.min(oursBest, fromNbd(engine, nbdkit.socket(), outs, true));
+                oursBest = Math.min(oursBest, fromNbd(engine, nbdkit.socket(), outs, true, Set.of()));
                 for (Path o : outs) {
                     Benchmark.require(Peer.same(src, o), "kcopyd output " + o + " differs");
                 }
@@ -141,8 +150,13 @@ final class NbdScenarios {
         }
     }
 
-    /** One timed kcopyd job from the export on {@code socket} to the files; returns seconds. */
-    private double fromNbd(KcopydEngine engine, Path socket, List<Path> dests, boolean create) throws Exception {
+    /**
+     * One timed kcopyd job from the export on {@code socket} ({@link #CONNECTIONS} connections) to
+     * the files, created new ({@code create}) or opened for writing, with {@code flags}; the time
+     * includes connecting and opening, as a peer's process does. Returns seconds.
+     */
+    static double fromNbd(KcopydEngine engine, Path socket, List<Path> dests, boolean create, Set<CopyFlag> flags)
+            throws Exception {
         long start = System.nanoTime();
         List<BlockDevice> opened = new ArrayList<>();
         try (BlockDevice source = NbdClient.connect(NbdUri.unix(socket, ""),
@@ -155,7 +169,7 @@ final class NbdScenarios {
                 opened.add(dev);
                 regions.add(IoRegion.whole(dev));
             }
-            CopyResult r = client.copy(IoRegion.whole(source), regions, Set.of()).toCompletableFuture().join();
+            CopyResult r = client.copy(IoRegion.whole(source), regions, flags).toCompletableFuture().join();
             Benchmark.require(r.isSuccess(), "kcopyd copy from NBD " + r);
         } finally {
             for (BlockDevice dev : opened) {

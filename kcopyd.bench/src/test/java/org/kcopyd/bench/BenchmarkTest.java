@@ -168,6 +168,16 @@ class BenchmarkTest {
                 "kcopyd-bench-*", "Exit status");
     }
 
+    @Test
+    void onlySparseNbdSelectsThatScenarioAloneOnTmpfs() throws Exception {
+        BenchOptions o = BenchOptions.parse("--only", "sparse-nbd");
+
+        assertThat(BenchOptions.SCENARIOS).contains("sparse-nbd");
+        assertThat(BenchOptions.SCENARIOS.stream().filter(o::wanted)).containsExactly("sparse-nbd");
+        assertThat(o.needsTmpfs()).as("its image and outputs live on tmpfs").isTrue();
+        assertThat(run("--help").out()).contains("sparse, sparse-nbd, offload");
+    }
+
     static Stream<Arguments> badArguments() {
         return Stream.of(
                 Arguments.of(List.of("--bogus"), "unknown option --bogus"),
