@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.kcopyd.device.FileDeviceOpener;
 import org.kcopyd.device.UriProviders;
+import org.kcopyd.testdevices.MemoryUriProvider;
 
 /**
  * copy and zero with devices named by URI, through a real provider of the {@code mem} scheme: data

@@ -18,6 +18,7 @@ import org.kcopyd.api.DeviceOption;
 import org.kcopyd.api.UriDeviceProvider;
 import org.kcopyd.device.FileDeviceOpener;
 import org.kcopyd.device.UriProviders;
+import org.kcopyd.testdevices.MemoryUriProvider;
 
 /**
  * {@code copy --verify}: good copies are verified ok; a destination corrupted behind the engine's

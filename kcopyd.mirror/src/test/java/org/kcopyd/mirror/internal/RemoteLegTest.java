@@ -23,6 +23,7 @@ import org.kcopyd.device.FileClaims;
 import org.kcopyd.device.MemoryBlockDevice;
 import org.kcopyd.mirror.LegState;
 import org.kcopyd.mirror.LegStatus;
+import org.kcopyd.testdevices.MemoryUriProvider;
 
 /**
  * Mirror legs named by URI, opened through a real {@link BlockDeviceOpener} and

@@ -26,6 +26,7 @@ import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.device.MemoryBlockDevice;
 import org.kcopyd.snapshot.Snapshot;
 import org.kcopyd.snapshot.internal.CowStore.CowHeader;
+import org.kcopyd.testdevices.MemoryUriProvider;
 
 /**
  * Snapshots of an origin named by URI, opened through a real {@link BlockDeviceOpener} and

@@ -21,6 +21,7 @@ import org.kcopyd.api.BlockDevice;
 import org.kcopyd.device.MemoryBlockDevice;
 import org.kcopyd.snapshot.Snapshot;
 import org.kcopyd.snapshot.internal.CowStore.CowHeader;
+import org.kcopyd.testdevices.MemoryUriProvider;
 import org.kcopyd.testdevices.TrackingOpener;
 
 /**
