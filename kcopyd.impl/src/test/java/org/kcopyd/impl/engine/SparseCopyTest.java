@@ -359,6 +359,42 @@ class SparseCopyTest {
         assertThat(heldNoZeroing.sectorsPunched.get()).isZero();
     }
 
+    /**
+     * Issue 13: data ending a few sectors before a chunk's end, then a long hole (or long zeros
+     * written as data), as in the sparse benchmarks' images. The hole's piece in that chunk is
+     * shorter than {@link CopyFlag#SPARSE_MIN_RUN} but the hole is not: a new destination gets
+     * no page the source's content does not need, in either mode.
+     */
+    @ParameterizedTest(name = "{0}, {1}")
+    @MethodSource("longZeroRunsCutByChunks")
+    void aLongZeroRunCutShortByAChunksEdgeAllocatesNothingInANewDestination(char kind, CopyFlag mode)
+            throws Exception {
+        // Chunks of 512 sectors; each data run ends 12 to 100 sectors before a chunk's end.
+        HoleyDevice src = source(List.of(new Piece(0, 500, 'D'), new Piece(500, 1012, kind),
+                new Piece(1512, 500, 'D'), new Piece(2012, 1400, kind), new Piece(3412, 100, 'D'),
+                new Piece(3512, SIZE - 3512, kind)), 24);
+        HoleyDevice fresh = new HoleyDevice("fresh", SIZE);
+
+        CopyResult r = await(client().copy(IoRegion.whole(src), List.of(IoRegion.whole(fresh)), EnumSet.of(mode)));
+
+        assertThat(r.isSuccess()).as(r.toString()).isTrue();
+        assertThat(fresh.bytes()).isEqualTo(src.bytes());
+        // Data runs of whole 4 KiB blocks but 500 = 62.5 blocks: the block holding sector 500 has data.
+        long blocksWithData = 0;
+        for (long s = 0; s < SIZE; s += 8) {
+            if (blockHasData(src, s)) {
+                blocksWithData += Math.min(8, SIZE - s);
+            }
+        }
+        assertThat(fresh.allocatedSectors()).as("sectors allocated in the new destination")
+                .isEqualTo(kind == 'H' ? 500 + 500 + 100 : blocksWithData);
+    }
+
+    static Stream<Arguments> longZeroRunsCutByChunks() {
+        return Stream.of(Arguments.of('H', CopyFlag.SPARSE), Arguments.of('Z', CopyFlag.SPARSE),
+                Arguments.of('H', CopyFlag.SPARSE_ALWAYS), Arguments.of('Z', CopyFlag.SPARSE_ALWAYS));
+    }
+
     @Test
     void aDenseSourceIsAskedAboutOnce() throws Exception {
         HoleyDevice src = source(List.of(new Piece(0, SIZE, 'D')), 23);
