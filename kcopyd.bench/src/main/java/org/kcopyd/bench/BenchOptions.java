@@ -35,6 +35,8 @@ final class BenchOptions {
 
               --size-mib N      MiB per copy (1..1048576, default 1024)
               --runs N          runs per scenario, the best counts (1..1000, default 3)
+              --warmup N        untimed runs of each program before them (0..100, default 1): the engine's
+                                code compiled, as in a daemon that has copied before; 0 times cold runs
               --jobs N          small jobs in jobs-4k (1..100000000, default 1000000)
               --memory-gib N    GiB copied by the memory scenario (1..1024, default 8)
               --tmpfs DIR       an existing directory on tmpfs (default /dev/shm)
@@ -63,6 +65,7 @@ final class BenchOptions {
 
     long sizeMib = 1024;
     int runs = 3;
+    int warmup = 1;
     int jobs = 1_000_000;
     int memoryGib = 8;
     Path tmpfs = Path.of("/dev/shm");
@@ -108,7 +111,7 @@ final class BenchOptions {
 
     private static boolean isKnown(String option) {
         return switch (option) {
-            case "--size-mib", "--runs", "--jobs", "--memory-gib", "--tmpfs", "--disk", "--only", "--io-threads",
+            case "--size-mib", "--runs", "--warmup", "--jobs", "--memory-gib", "--tmpfs", "--disk", "--only", "--io-threads",
                     "--subjob-kib", "--subjobs", "--results", "--kcopyd-jar" -> true;
             default -> false;
         };
@@ -118,6 +121,7 @@ final class BenchOptions {
         switch (option) {
             case "--size-mib" -> sizeMib = number(option, value, 1, 1L << 20);
             case "--runs" -> runs = (int) number(option, value, 1, 1000);
+            case "--warmup" -> warmup = (int) number(option, value, 0, 100);
             case "--jobs" -> jobs = (int) number(option, value, 1, 100_000_000);
             case "--memory-gib" -> memoryGib = (int) number(option, value, 1, 1024);
             case "--tmpfs" -> tmpfs = path(option, value);

@@ -49,7 +49,7 @@ public final class Benchmark {
 
     private final BenchOptions options;
     private final long sizeMib;
-    private final int runs;
+    private final Runs runs;
     private final int jobs;
     private final int memoryGib;
     private final EngineSettings settings;
@@ -63,7 +63,7 @@ public final class Benchmark {
     private Benchmark(BenchOptions options, PrintStream out) {
         this.options = options;
         this.sizeMib = options.sizeMib;
-        this.runs = options.runs;
+        this.runs = new Runs(options.warmup, options.runs);
         this.jobs = options.jobs;
         this.memoryGib = options.memoryGib;
         this.settings = options.settings;
@@ -111,7 +111,8 @@ public final class Benchmark {
     private void run() throws Exception {
         line(BenchOptions.REPORT_HEADER + LocalDate.now() + " on " + Runtime.getRuntime().availableProcessors()
                 + " cores, " + System.getProperty("java.vm.name") + " " + System.getProperty("java.version") + ", "
-                + sizeMib + " MiB per copy, best of " + runs);
+                + sizeMib + " MiB per copy, best of " + runs.timed() + " after " + runs.warmup() + " untimed warm-up run"
+                + (runs.warmup() == 1 ? "" : "s") + " of each program");
         line("engine " + settings);
         // Ctrl-C or a kill: the data (GiBs, on tmpfs in memory) must not outlive the run either.
         Thread cleanup = new Thread(() -> {
@@ -176,7 +177,7 @@ public final class Benchmark {
                 offload.run(disk, "offload-disk", Double.NaN);
             }
             if (wanted("client")) {
-                new ClientScenario(this, tmpfs, options.kcopydJar, runs).run();
+                new ClientScenario(this, tmpfs, options.kcopydJar, runs.timed()).run();
             }
         } finally {
             removeScratch(tmpfs);
@@ -304,19 +305,19 @@ public final class Benchmark {
         double peerBest = peer == null ? Double.NaN : Double.MAX_VALUE;
         double oursBest = Double.MAX_VALUE;
         try (KcopydEngine engine = Kcopyd.start(settings)) {
-            for (int run = 0; run < runs; run++) {
+            for (int run = runs.first(); run < runs.timed(); run++) {
                 if (peer != null) {
                     if (create) {
                         for (Path d : outputs) {
                             Files.deleteIfExists(d);
                         }
                     }
-                    peerBest = Math.min(peerBest, Peer.run(peer));
+                    peerBest = runs.best(run, peerBest, Peer.run(peer));
                     for (Path d : outputs) {
                         require(Peer.same(src, d), peer.get(0) + " output " + d + " differs from " + src);
                     }
                 }
-                oursBest = Math.min(oursBest, kcopydOnce(engine, src, dests, create, direct));
+                oursBest = runs.best(run, oursBest, kcopydOnce(engine, src, dests, create, direct));
                 for (Path d : dests) {
                     require(Peer.same(src, d), "kcopyd output " + d + " differs from " + src);
                 }
@@ -459,7 +460,7 @@ public final class Benchmark {
                 BlockDevice s = engine.devices().open(src);
                 BlockDevice d = engine.devices().open(dst, DeviceOption.READ_WRITE)) {
             long slots = s.sizeInSectors() / 8;
-            for (int run = 0; run < runs; run++) {
+            for (int run = runs.first(); run < runs.timed(); run++) {
                 try (KcopydClient client = engine.createClient()) {
                     AtomicLong callbacks = new AtomicLong();
                     long start = System.nanoTime();
@@ -472,7 +473,7 @@ public final class Benchmark {
                         }
                     }
                     client.flush().toCompletableFuture().join();
-                    best = Math.min(best, (System.nanoTime() - start) / 1e9);
+                    best = runs.best(run, best, (System.nanoTime() - start) / 1e9);
                     require(callbacks.get() == jobs, "callbacks " + callbacks.get() + " of " + jobs);
                     require(client.statistics().jobsFailed() == 0, "failed small jobs");
                 }

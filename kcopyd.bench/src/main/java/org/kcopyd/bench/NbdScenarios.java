@@ -55,10 +55,10 @@ final class NbdScenarios {
     private final Benchmark bench;
     private final ScratchDirectory tmpfs;
     private final EngineSettings settings;
-    private final int runs;
+    private final Runs runs;
     private final long bytes;
 
-    NbdScenarios(Benchmark bench, ScratchDirectory tmpfs, EngineSettings settings, int runs, long bytes) {
+    NbdScenarios(Benchmark bench, ScratchDirectory tmpfs, EngineSettings settings, Runs runs, long bytes) {
         this.bench = bench;
         this.tmpfs = tmpfs;
         this.settings = settings;
@@ -103,11 +103,11 @@ final class NbdScenarios {
         double oursBest = Double.MAX_VALUE;
         try (NbdkitServer nbdkit = NbdkitServer.start(tmpfs.file("nbdkit.sock"), "file", src.toString());
                 KcopydEngine engine = Kcopyd.start(settings)) {
-            for (int run = 0; run < runs; run++) {
-                peerBest = Math.min(peerBest, Peer.run(List.of("nbdcopy", "--connections=" + CONNECTIONS,
+            for (int run = runs.first(); run < runs.timed(); run++) {
+                peerBest = runs.best(run, peerBest, Peer.run(List.of("nbdcopy", "--connections=" + CONNECTIONS,
                         nbdkit.uri(), dst.toString())));
                 Benchmark.require(Peer.same(src, dst), "nbdcopy output differs");
-                oursBest = Math.min(oursBest, fromNbd(engine, nbdkit.socket(), List.of(dst), false, Set.of()));
+                oursBest = runs.best(run, oursBest, fromNbd(engine, nbdkit.socket(), List.of(dst), false, Set.of()));
                 Benchmark.require(Peer.same(src, dst), "kcopyd output differs");
             }
         }
@@ -126,18 +126,18 @@ final class NbdScenarios {
         double oursBest = Double.MAX_VALUE;
         try (NbdkitServer nbdkit = NbdkitServer.start(tmpfs.file("nbdkit.sock"), "file", src.toString());
                 KcopydEngine engine = Kcopyd.start(settings)) {
-            for (int run = 0; run < runs; run++) {
+            for (int run = runs.first(); run < runs.timed(); run++) {
                 double three = 0;
                 for (Path o : outs) {
                     Files.deleteIfExists(o);
                     three += Peer.run(List.of("nbdcopy", "--connections=" + CONNECTIONS, nbdkit.uri(), o.toString()));
                     Benchmark.require(Peer.same(src, o), "nbdcopy output " + o + " differs");
                 }
-                peerBest = Math.min(peerBest, three);
+                peerBest = runs.best(run, peerBest, three);
                 for (Path o : outs) {
                     Files.deleteIfExists(o);
                 }
-                oursBest = Math.min(oursBest, fromNbd(engine, nbdkit.socket(), outs, true, Set.of()));
+                oursBest = runs.best(run, oursBest, fromNbd(engine, nbdkit.socket(), outs, true, Set.of()));
                 for (Path o : outs) {
                     Benchmark.require(Peer.same(src, o), "kcopyd output " + o + " differs");
                 }
@@ -191,10 +191,10 @@ final class NbdScenarios {
                 BlockDevice device = engine.devices().open(src);
                 NbdServer ours = NbdServer.builder().export("", device, true).startUnix(tmpfs.file("kcopyd.sock"))) {
             String ourUri = ours.uri("").toString();
-            for (int run = 0; run < runs; run++) {
-                peerBest = Math.min(peerBest, Peer.run(List.of("nbdcopy", "--connections=" + CONNECTIONS,
+            for (int run = runs.first(); run < runs.timed(); run++) {
+                peerBest = runs.best(run, peerBest, Peer.run(List.of("nbdcopy", "--connections=" + CONNECTIONS,
                         nbdkit.uri(), "null:")));
-                oursBest = Math.min(oursBest, Peer.run(List.of("nbdcopy", "--connections=" + CONNECTIONS, ourUri,
+                oursBest = runs.best(run, oursBest, Peer.run(List.of("nbdcopy", "--connections=" + CONNECTIONS, ourUri,
                         "null:")));
             }
             // What the timed runs read is checked once: the served export equals the file.

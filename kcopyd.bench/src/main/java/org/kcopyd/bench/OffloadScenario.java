@@ -35,10 +35,10 @@ final class OffloadScenario {
 
     private final Benchmark bench;
     private final EngineSettings settings;
-    private final int runs;
+    private final Runs runs;
     private final long bytes;
 
-    OffloadScenario(Benchmark bench, EngineSettings settings, int runs, long bytes) {
+    OffloadScenario(Benchmark bench, EngineSettings settings, Runs runs, long bytes) {
         this.bench = bench;
         this.settings = settings;
         this.runs = runs;
@@ -63,12 +63,12 @@ final class OffloadScenario {
         double pagesBest = Double.MAX_VALUE;
         double alwaysBest = Double.MAX_VALUE;
         try (KcopydEngine engine = Kcopyd.start(settings)) {
-            for (int run = 0; run < runs; run++) {
-                ddBest = Math.min(ddBest, peer(dd, src, dst));
-                cpBest = Math.min(cpBest, peer(cp, src, dst));
-                oursBest = Math.min(oursBest, once(engine, src, dst, EnumSet.noneOf(CopyFlag.class)));
-                alwaysBest = Math.min(alwaysBest, once(engine, src, dst, EnumSet.of(CopyFlag.OFFLOAD_ALWAYS)));
-                pagesBest = Math.min(pagesBest, once(engine, src, dst, EnumSet.of(CopyFlag.NO_OFFLOAD)));
+            for (int run = runs.first(); run < runs.timed(); run++) {
+                ddBest = runs.best(run, ddBest, peer(dd, src, dst));
+                cpBest = runs.best(run, cpBest, peer(cp, src, dst));
+                oursBest = runs.best(run, oursBest, once(engine, src, dst, EnumSet.noneOf(CopyFlag.class)));
+                alwaysBest = runs.best(run, alwaysBest, once(engine, src, dst, EnumSet.of(CopyFlag.OFFLOAD_ALWAYS)));
+                pagesBest = runs.best(run, pagesBest, once(engine, src, dst, EnumSet.of(CopyFlag.NO_OFFLOAD)));
             }
         } finally {
             Files.deleteIfExists(src);

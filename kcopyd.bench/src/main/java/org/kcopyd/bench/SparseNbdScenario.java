@@ -39,9 +39,9 @@ final class SparseNbdScenario {
     private final Benchmark bench;
     private final ScratchDirectory tmpfs;
     private final EngineSettings settings;
-    private final int runs;
+    private final Runs runs;
 
-    SparseNbdScenario(Benchmark bench, ScratchDirectory tmpfs, EngineSettings settings, int runs) {
+    SparseNbdScenario(Benchmark bench, ScratchDirectory tmpfs, EngineSettings settings, Runs runs) {
         this.bench = bench;
         this.tmpfs = tmpfs;
         this.settings = settings;
@@ -64,16 +64,16 @@ final class SparseNbdScenario {
         try (NbdkitServer nbdkit = NbdkitServer.start(tmpfs.file("sparse-nbdkit.sock"), "file", src.toString());
                 KcopydEngine engine = Kcopyd.start(settings)) {
             requireHolesReported(nbdkit);
-            for (int run = 0; run < runs; run++) {
+            for (int run = runs.first(); run < runs.timed(); run++) {
                 Files.deleteIfExists(theirs);
-                peerBest = Math.min(peerBest, Peer.run(List.of("nbdcopy", "--connections=" + NbdScenarios.CONNECTIONS,
+                peerBest = runs.best(run, peerBest, Peer.run(List.of("nbdcopy", "--connections=" + NbdScenarios.CONNECTIONS,
                         nbdkit.uri(), theirs.toString())));
                 Benchmark.require(Peer.same(src, theirs), "nbdcopy output " + theirs + " differs from " + src);
                 peerBlocks = SparseScenario.allocated(theirs);
                 Files.delete(theirs);
 
                 Files.deleteIfExists(ours);
-                oursBest = Math.min(oursBest, NbdScenarios.fromNbd(engine, nbdkit.socket(), List.of(ours), true,
+                oursBest = runs.best(run, oursBest, NbdScenarios.fromNbd(engine, nbdkit.socket(), List.of(ours), true,
                         Set.of(CopyFlag.SPARSE)));
                 Benchmark.require(Peer.same(src, ours), "kcopyd output " + ours + " differs from " + src);
                 oursBlocks = SparseScenario.allocated(ours);

@@ -36,9 +36,9 @@ final class SparseScenario {
     private final Benchmark bench;
     private final ScratchDirectory tmpfs;
     private final EngineSettings settings;
-    private final int runs;
+    private final Runs runs;
 
-    SparseScenario(Benchmark bench, ScratchDirectory tmpfs, EngineSettings settings, int runs) {
+    SparseScenario(Benchmark bench, ScratchDirectory tmpfs, EngineSettings settings, Runs runs) {
         this.bench = bench;
         this.tmpfs = tmpfs;
         this.settings = settings;
@@ -62,7 +62,7 @@ final class SparseScenario {
         double oursBest = Double.MAX_VALUE;
         long oursBlocks = 0;
         try (KcopydEngine engine = Kcopyd.start(settings)) {
-            for (int run = 0; run < runs; run++) {
+            for (int run = runs.first(); run < runs.timed(); run++) {
                 for (int i = 0; i < peers.size(); i++) {
                     Peer2 p = peers.get(i);
                     if (!Peer.installed(p.program)) {
@@ -71,12 +71,12 @@ final class SparseScenario {
                     Files.deleteIfExists(p.output);
                     List<String> command = new java.util.ArrayList<>(p.command);
                     command.add(p.program.equals("dd") ? "of=" + p.output : p.output.toString());
-                    peerBest[i] = Math.min(peerBest[i], Peer.run(command));
+                    peerBest[i] = runs.best(run, peerBest[i], Peer.run(command));
                     Benchmark.require(Peer.same(src, p.output), p.name + " output " + p.output + " differs from " + src);
                     peerBlocks[i] = allocated(p.output);
                     Files.delete(p.output);
                 }
-                oursBest = Math.min(oursBest, once(engine, src, ours));
+                oursBest = runs.best(run, oursBest, once(engine, src, ours));
                 Benchmark.require(Peer.same(src, ours), "kcopyd output " + ours + " differs from " + src);
                 oursBlocks = allocated(ours);
                 Files.delete(ours);

@@ -37,10 +37,10 @@ final class VerifyScenario {
     private final Benchmark bench;
     private final ScratchDirectory tmpfs;
     private final EngineSettings settings;
-    private final int runs;
+    private final Runs runs;
     private final long bytes;
 
-    VerifyScenario(Benchmark bench, ScratchDirectory tmpfs, EngineSettings settings, int runs, long bytes) {
+    VerifyScenario(Benchmark bench, ScratchDirectory tmpfs, EngineSettings settings, Runs runs, long bytes) {
         this.bench = bench;
         this.tmpfs = tmpfs;
         this.settings = settings;
@@ -56,11 +56,11 @@ final class VerifyScenario {
         double verified = Double.MAX_VALUE;
         String readBack = "";
         try (KcopydEngine engine = Kcopyd.start(settings)) {
-            for (int run = 0; run < runs; run++) {
-                plain = Math.min(plain, once(engine, src, dst, false)[0]);
+            for (int run = runs.first(); run < runs.timed(); run++) {
+                plain = runs.best(run, plain, once(engine, src, dst, false)[0]);
                 Benchmark.require(Peer.same(src, dst), "kcopyd output " + dst + " differs from " + src);
                 double[] t = once(engine, src, dst, true);
-                verified = Math.min(verified, t[0]);
+                verified = runs.best(run, verified, t[0]);
                 readBack = t[1] > 0 ? "O_DIRECT" : "page cache";
             }
         }
