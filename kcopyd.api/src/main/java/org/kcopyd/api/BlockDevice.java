@@ -147,8 +147,8 @@ public interface BlockDevice extends Closeable {
      * ({@code copy_file_range}, a reflink). A cheap check, with no I/O: it says the pair may work,
      * and {@link #offloadTo} may still be refused. The engine asks once per job and destination,
      * unless the job has {@link CopyFlag#NO_OFFLOAD}; without {@link CopyFlag#OFFLOAD_ALWAYS} it
-     * offloads only where the source also advises that the kernel's copy beats the pages (see
-     * {@link CopyFlag#OFFLOAD_ALWAYS}).
+     * offloads only where the source also advises that the kernel's copy beats the pages
+     * ({@link #offloadBeatsPagesTo}).
      *
      * <p>A device that wraps another (a snapshot's origin, a mirror, a hashing or counting view)
      * must not pass the question on unless every byte written through the wrapped device would be
@@ -160,6 +160,33 @@ public interface BlockDevice extends Closeable {
      * @since 1.3.0
      */
     default boolean canOffloadTo(BlockDevice destination) {
+        return false;
+    }
+
+    /**
+     * Advises whether this device's {@linkplain #offloadTo offload} to {@code destination} is
+     * faster than the engine's page path (reading the data into its pages and writing it out).
+     * The engine's default for copies ({@code --offload=auto}: neither {@link CopyFlag#NO_OFFLOAD}
+     * nor {@link CopyFlag#OFFLOAD_ALWAYS}) offloads only to a destination this device
+     * {@linkplain #canOffloadTo accepts} and advises; {@link CopyFlag#OFFLOAD_ALWAYS} offloads
+     * without asking. A file device advises it where both files are on one file system that shares
+     * blocks (a reflink: metadata only) or that copies on the server (a network file system), and
+     * nowhere else: on ext4 or tmpfs the kernel's copy moves the same bytes as the pages do.
+     *
+     * <p><b>Threading.</b> A cheap check, with no I/O, made once per job and destination from the
+     * submitting thread; must be thread-safe.
+     *
+     * <p>A device that wraps another and passes {@link #canOffloadTo} and {@link #offloadTo} on
+     * (under the rule told there) should pass this on too, or its offloads happen only with
+     * {@link CopyFlag#OFFLOAD_ALWAYS}. The default answers false: a device that gives no advice is
+     * not offloaded from by default.
+     *
+     * @param destination a destination device of a copy job
+     * @return true if the kernel's copy to {@code destination} beats reading and writing the data
+     *         through the engine's pages; meaningful only where {@link #canOffloadTo} accepts it
+     * @since 1.3.0
+     */
+    default boolean offloadBeatsPagesTo(BlockDevice destination) {
         return false;
     }
 

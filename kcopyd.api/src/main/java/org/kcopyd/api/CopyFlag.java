@@ -60,7 +60,7 @@ public enum CopyFlag {
      * chunk by chunk, so progress and cancel work as for other copies; a refusal makes the job
      * copy through its pages for that destination. Without an offload flag (the default,
      * {@code --offload=auto}) a copy offloads only where the source also says the kernel's copy
-     * is faster than the pages ({@code org.kcopyd.device.OffloadAdvice}: for files, a file
+     * is faster than the pages ({@link BlockDevice#offloadBeatsPagesTo}: for files, a file
      * system that shares blocks, where the copy is a reflink, or a network file system, where it
      * is a server-side copy), and uses its pages elsewhere without trying (on ext4 or tmpfs the
      * kernel's copy is slower); {@link #OFFLOAD_ALWAYS} offloads wherever the source accepts.

@@ -26,7 +26,8 @@
  * in bytes, cancel, result), and {@link org.kcopyd.api.CopyResult} says whether a job was
  * cancelled and which destinations are incomplete; and copy offload:
  * {@link org.kcopyd.api.BlockDevice#canOffloadTo} and {@link org.kcopyd.api.BlockDevice#offloadTo}
- * (the kernel or file system copies between two files) with the job options
+ * (the kernel or file system copies between two files), advised by
+ * {@link org.kcopyd.api.BlockDevice#offloadBeatsPagesTo}, with the job options
  * {@link org.kcopyd.api.CopyFlag#NO_OFFLOAD} and {@link org.kcopyd.api.CopyFlag#OFFLOAD_ALWAYS}.
  */
 @org.osgi.annotation.bundle.Export

@@ -36,7 +36,7 @@ import org.kcopyd.api.Extent;
  * only where {@link #offloadBeatsPagesTo} says the kernel's copy is faster: a file system that
  * shares blocks or copies on the server ({@code fstatfs}'s {@code f_type}, read once at open).
  */
-public final class FileBlockDevice implements BlockDevice, OffloadAdvice {
+public final class FileBlockDevice implements BlockDevice {
 
     private static final CompletionStage<Void> DONE = CompletableFuture.completedStage(null);
 

@@ -15,10 +15,11 @@ import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.DeviceOption;
 
 /**
- * {@link FileBlockDevice#offloadBeatsPagesTo}: the file system is read by {@code fstatfs} on the
- * file's own descriptor; on this machine's ext4 temporary directory and on tmpfs the kernel may
- * copy ({@code canOffloadTo}) but is not advised; the same files seen as XFS (through system calls
- * that report XFS's {@code f_type}) are advised; a file system that cannot be told is not.
+ * {@link FileBlockDevice#offloadBeatsPagesTo} (the API's {@link BlockDevice#offloadBeatsPagesTo}):
+ * the file system is read by {@code fstatfs} on the file's own descriptor; on this machine's ext4
+ * temporary directory and on tmpfs the kernel may copy ({@code canOffloadTo}) but is not advised;
+ * the same files seen as XFS (through system calls that report XFS's {@code f_type}) are advised;
+ * a file system that cannot be told is not, nor is a device that gives no advice.
  */
 class OffloadAdviceTest {
 
@@ -56,7 +57,7 @@ class OffloadAdviceTest {
                 String type = stat("%T", src);
                 assumeTrue(type.startsWith("ext") || type.equals("tmpfs"), "test directory is on " + type);
                 assertThat(s.canOffloadTo(t)).as(type).isTrue();
-                assertThat(((FileBlockDevice) s).offloadBeatsPagesTo(t)).as(type).isFalse();
+                assertThat(s.offloadBeatsPagesTo(t)).as(type + ", asked through BlockDevice").isFalse();
             } finally {
                 Files.deleteIfExists(src);
                 Files.deleteIfExists(dst);
@@ -77,6 +78,7 @@ class OffloadAdviceTest {
             assertThat(xs.offloadBeatsPagesTo(unknown)).isFalse();
             assertThat(unknown.offloadBeatsPagesTo(xd)).isFalse();
             assertThat(xs.offloadBeatsPagesTo(memory)).isFalse();
+            assertThat(memory.offloadBeatsPagesTo(xd)).as("a device without advice: the API's default").isFalse();
         }
     }
 

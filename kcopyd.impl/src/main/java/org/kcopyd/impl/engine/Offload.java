@@ -4,7 +4,6 @@ import java.util.Set;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.CopyFlag;
-import org.kcopyd.device.OffloadAdvice;
 
 /**
  * When a copy lets the kernel copy a destination ({@link BlockDevice#offloadTo}) instead of
@@ -15,7 +14,7 @@ enum Offload {
     NEVER,
     /**
      * Neither flag (the default): only where the source accepts the destination and
-     * {@linkplain OffloadAdvice advises} it, the kernel's copy being faster there (a reflink, a
+     * {@linkplain BlockDevice#offloadBeatsPagesTo advises} it, the kernel's copy being faster there (a reflink, a
      * server-side copy). A source that gives no advice is not offloaded from.
      */
     AUTO,
@@ -42,8 +41,7 @@ enum Offload {
         return switch (this) {
             case NEVER -> false;
             case ALWAYS -> source.canOffloadTo(destination);
-            case AUTO -> source.canOffloadTo(destination) && source instanceof OffloadAdvice advice
-                    && advice.offloadBeatsPagesTo(destination);
+            case AUTO -> source.canOffloadTo(destination) && source.offloadBeatsPagesTo(destination);
         };
     }
 }

@@ -11,17 +11,16 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.Extent;
-import org.kcopyd.device.OffloadAdvice;
 
 /**
  * A source device for offload tests: passes everything to the device it wraps, offload included
  * (so the engine offloads exactly as to that device), and counts what the engine asked: offloads
- * (calls, sectors, refusals) and page-path reads. Its {@linkplain OffloadAdvice advice} is the
+ * (calls, sectors, refusals) and page-path reads. Its {@linkplain BlockDevice#offloadBeatsPagesTo advice} is the
  * wrapped device's, unless {@link #advise} overrides it. It can hold offloads from a sector on until
  * {@link #release()} (to cancel mid-offload), fail one offload or the reads at a sector with an
  * I/O error. Thread-safe.
  */
-final class OffloadCountingDevice implements BlockDevice, OffloadAdvice {
+final class OffloadCountingDevice implements BlockDevice {
 
     private final BlockDevice inner;
     final AtomicInteger offloads = new AtomicInteger();
@@ -117,7 +116,7 @@ final class OffloadCountingDevice implements BlockDevice, OffloadAdvice {
         if (a != null) {
             return a;
         }
-        return inner instanceof OffloadAdvice o && o.offloadBeatsPagesTo(destination);
+        return inner.offloadBeatsPagesTo(destination);
     }
 
     @Override
