@@ -14,7 +14,9 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.CopyFlag;
@@ -25,6 +27,7 @@ import org.kcopyd.api.IoRegion;
 import org.kcopyd.api.Kcopyd;
 import org.kcopyd.api.KcopydClient;
 import org.kcopyd.api.KcopydEngine;
+import org.kcopyd.testdevices.LoopMount;
 
 /**
  * The benchmark: makes its own data, runs the engine and its peers (dd, cp, dcfldd, nbdcopy
@@ -37,8 +40,8 @@ import org.kcopyd.api.KcopydEngine;
  * Scenarios: tmpfs-1dest, tmpfs-3dest-new, tmpfs-3dest-overwrite, disk-direct, jobs-4k, memory, the NBD
  * ones ({@link NbdScenarios}), verify ({@link VerifyScenario}), sparse ({@link SparseScenario}), sparse-nbd
  * ({@link SparseNbdScenario}: the same image from nbdkit),
- * offload ({@link OffloadScenario}, on tmpfs and on the disk directory) and client ({@link ClientScenario}: the
- * runtime jar's start-up, as whole processes). The scenarios racing dd, cp
+ * offload ({@link OffloadScenario}, on tmpfs, on the disk directory and on a loop-mounted XFS) and client
+ * ({@link ClientScenario}: the runtime jar's start-up, as whole processes). The scenarios racing dd, cp
  * and dcfldd between files (tmpfs-*, disk-direct) time the engine's page path
  * ({@link CopyFlag#NO_OFFLOAD}), as before copy offload, so that their numbers stay comparable; the
  * offload scenario times the default (auto) against always and never.
@@ -56,6 +59,8 @@ public final class Benchmark {
     private final PrintStream out;
     private volatile ScratchDirectory tmpfs;
     private volatile ScratchDirectory disk;
+    /** File systems the run mounted (offload-xfs): unmounted before the scratch directories go. */
+    private final Set<LoopMount> mounts = ConcurrentHashMap.newKeySet();
     private final List<String> report = new ArrayList<>();
     private int misses;
     private double ddTmpfsRate;
@@ -116,6 +121,7 @@ public final class Benchmark {
         line("engine " + settings);
         // Ctrl-C or a kill: the data (GiBs, on tmpfs in memory) must not outlive the run either.
         Thread cleanup = new Thread(() -> {
+            unmountAll(out::println);
             removeScratchAtExit(tmpfs);
             removeScratchAtExit(disk);
         }, "kcopyd-bench-cleanup");
@@ -175,11 +181,13 @@ public final class Benchmark {
                 OffloadScenario offload = new OffloadScenario(this, settings, runs, sizeMib << 20);
                 offload.run(tmpfs, "offload", OffloadScenario.TARGET);
                 offload.run(disk, "offload-disk", Double.NaN);
+                offload.runOnXfs(tmpfs, "offload-xfs");
             }
             if (wanted("client")) {
                 new ClientScenario(this, tmpfs, options.kcopydJar, runs.timed()).run();
             }
         } finally {
+            unmountAll(this::line);
             removeScratch(tmpfs);
             removeScratch(disk);
             try {
@@ -195,6 +203,31 @@ public final class Benchmark {
         }
         Files.write(results, report);
         line("results written to " + results.toAbsolutePath());
+    }
+
+    /** Registers a file system the run mounted, for the shutdown hook to unmount if the run is killed. */
+    void mounted(LoopMount mount) {
+        mounts.add(mount);
+    }
+
+    /** Unmounts (and forgets) {@code mount}; a failure is a line of the report, not the run's end. */
+    void unmount(LoopMount mount) {
+        unmount(mount, this::line);
+    }
+
+    private void unmountAll(Consumer<String> say) {
+        for (LoopMount m : List.copyOf(mounts)) {
+            unmount(m, say);
+        }
+    }
+
+    private void unmount(LoopMount mount, Consumer<String> say) {
+        try {
+            mount.close();
+            mounts.remove(mount);
+        } catch (IOException e) {
+            say.accept("could not unmount " + mount + ": " + e.getMessage());
+        }
     }
 
     private void removeScratch(ScratchDirectory dir) {

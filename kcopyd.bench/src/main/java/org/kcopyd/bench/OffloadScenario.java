@@ -1,5 +1,6 @@
 package org.kcopyd.bench;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumSet;
@@ -14,6 +15,7 @@ import org.kcopyd.api.IoRegion;
 import org.kcopyd.api.Kcopyd;
 import org.kcopyd.api.KcopydClient;
 import org.kcopyd.api.KcopydEngine;
+import org.kcopyd.testdevices.LoopMount;
 
 /**
  * The {@code offload} scenario (issue 13): a copy of one file to a new file of the same file
@@ -24,6 +26,12 @@ import org.kcopyd.api.KcopydEngine;
  * directory the ratios are reported. {@code --offload=always} (the kernel copies wherever it
  * accepts: {@code copy_file_range}) and {@code --offload=never} (the engine's page path) are
  * timed too and reported against the default (info rows).
+ *
+ * <p>{@link #runOnXfs} races the same copy on XFS, where {@code auto} and {@code cp --reflink=auto}
+ * reflink: a file system made in a sparse image in the tmpfs scratch directory and loop-mounted
+ * ({@link LoopMount}) when the benchmark runs as root with {@code mkfs.xfs}; otherwise one line
+ * says why not. The mount is undone when the race ends, and by the benchmark's shutdown hook if
+ * it is killed.
  *
  * <p>Nothing is flushed, by any of them: each copy ends in the page cache (on tmpfs that is the
  * file), so on a disk the numbers say how fast the copy reaches the cache, not the platter.
@@ -87,6 +95,41 @@ final class OffloadScenario {
         bench.info(label, "kcopyd --offload=always", ours, Benchmark.rate(bytes / alwaysBest),
                 alwaysBest / oursBest);
         bench.info(label, "kcopyd --offload=never", ours, Benchmark.rate(bytes / pagesBest), pagesBest / oursBest);
+    }
+
+    /**
+     * Races on a loop-mounted XFS made in {@code tmpfs} (reports only: no target), or says in one
+     * line why it cannot.
+     *
+     * @param label the scenario's name in the report
+     */
+    void runOnXfs(ScratchDirectory tmpfs, String label) throws Exception {
+        String missing = LoopMount.unavailable(LoopMount.Kind.XFS);
+        if (missing != null) {
+            bench.line(label + ": not run: " + missing);
+            return;
+        }
+        // Room for the source and one copy, sparse: the image costs what the files hold.
+        long imageBytes = Math.max(LoopMount.Kind.XFS.leastBytes(), 2 * bytes + (512L << 20));
+        LoopMount mount;
+        try {
+            mount = LoopMount.create(LoopMount.Kind.XFS, tmpfs.file("offload-xfs.img"), tmpfs.file("offload-xfs"),
+                    imageBytes);
+        } catch (IOException e) {
+            bench.line(label + ": not run: " + e.getMessage());
+            return;
+        }
+        bench.mounted(mount);
+        try {
+            ScratchDirectory xfs = ScratchDirectory.createIn(mount.directory());
+            try {
+                run(xfs, label, Double.NaN);
+            } finally {
+                xfs.remove();
+            }
+        } finally {
+            bench.unmount(mount);
+        }
     }
 
     private static double peer(List<String> command, Path src, Path dst) throws Exception {
