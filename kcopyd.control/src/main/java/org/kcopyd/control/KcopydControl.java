@@ -1,5 +1,6 @@
 package org.kcopyd.control;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -198,4 +199,25 @@ public interface KcopydControl {
      *         stored then), {@code UNAVAILABLE}, {@code FAILED}
      */
     EngineConfiguration updateEngineConfiguration(Map<String, Object> changes);
+
+    /**
+     * Waits until Declarative Services has activated the component that a configuration, written by
+     * anyone (a file that FileInstall read, another bundle), configures, or until it has failed, or
+     * {@code wait} is over; changes nothing. A component that rewrites its configuration while it
+     * activates (a mirror recording its new region log's identity) counts as active only once it
+     * runs with the rewritten values. Whether any component takes the configuration is decided at
+     * once, without waiting. The command line's {@code --config-dir} check asks this of every
+     * configuration its directory gave except the engine's (which publishes its own outcome).
+     *
+     * @param pid  the configuration's PID (for a factory configuration its own PID, not the factory PID)
+     * @param wait how long to wait, from zero (look once) to {@link #WAIT_SECONDS} s
+     * @return the outcome: {@code ACTIVE} or {@code FAILED} as soon as it is so; {@code PENDING} when
+     *         {@code wait} is over first (or the calling thread is interrupted); {@code UNUSED} at once
+     *         when no component takes configurations of its PID or factory PID
+     * @throws ControlException {@code BAD_REQUEST} for an empty PID or a wait outside 0 to
+     *         {@link #WAIT_SECONDS} s, {@code NOT_FOUND} when Config Admin has no configuration of that
+     *         PID, {@code FAILED} when the configurations cannot be listed
+     * @since 1.1.0
+     */
+    ConfigurationOutcome awaitConfiguration(String pid, Duration wait);
 }

@@ -18,11 +18,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Hashtable;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
 
@@ -30,6 +32,9 @@ import org.junit.After;
 import org.junit.Before;
 import org.junit.Test;
 import org.junit.runner.RunWith;
+import org.kcopyd.control.ConfigurationOutcome;
+import org.kcopyd.control.KcopydControl;
+import org.kcopyd.snapshot.Snapshot;
 import org.ops4j.pax.exam.CoreOptions;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
@@ -610,5 +615,40 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
         assertEquals(200, call(base, "DELETE", "/mirrors/m1", null, true).status());
         assertEquals(404, call(base, "GET", "/jobs/resync-m1", null, true).status());
         assertEquals("{\"jobs\":[]}", call(base, "GET", "/jobs", null, true).body());
+    }
+
+    /**
+     * KcopydControl.awaitConfiguration (what the runtime's --config-dir check asks) over the real
+     * Declarative Services: snapshot configurations written straight to Config Admin, as FileInstall
+     * writes them. One that makes a new COW store is active only once its component runs with the
+     * store's identity it recorded; one with a bad chunk size is a refusal with the component's words;
+     * one of a misspelt factory PID is unused at once.
+     */
+    @Test
+    public void configurationsWrittenByOthersAreJudgedAsDeclarativeServicesReportsThem() throws Exception {
+        KcopydControl kcopyd = service(KcopydControl.class);
+        ConfigurationAdmin cm = service(ConfigurationAdmin.class);
+        Path origin = Files.write(dir.resolve("origin.img"), new byte[1 << 20]);
+        Configuration good = cm.createFactoryConfiguration(Snapshot.FACTORY_PID, "?");
+        good.update(new Hashtable<>(Map.of(Snapshot.CONFIG_NAME, "s1", Snapshot.CONFIG_ORIGIN, origin.toString(),
+                Snapshot.CONFIG_COW_STORE, dir.resolve("s1.cow").toString(), Snapshot.CONFIG_COW_STORE_SIZE_MIB, 8)));
+        Configuration bad = cm.createFactoryConfiguration(Snapshot.FACTORY_PID, "?");
+        bad.update(new Hashtable<>(Map.of(Snapshot.CONFIG_NAME, "s2", Snapshot.CONFIG_ORIGIN, origin.toString(),
+                Snapshot.CONFIG_COW_STORE, dir.resolve("s2.cow").toString(), Snapshot.CONFIG_CHUNK_SECTORS, 7)));
+        Configuration misspelt = cm.createFactoryConfiguration(Snapshot.FACTORY_PID + "t", "?");
+        misspelt.update(new Hashtable<>(Map.of(Snapshot.CONFIG_NAME, "s3")));
+        Duration wait = Duration.ofSeconds(KcopydControl.WAIT_SECONDS);
+
+        assertEquals(new ConfigurationOutcome(ConfigurationOutcome.State.ACTIVE, null, false),
+                kcopyd.awaitConfiguration(good.getPid(), wait));
+        assertTrue("active with the identity it recorded",
+                good.getProperties().get(Snapshot.CONFIG_COW_STORE_ID) != null);
+        ConfigurationOutcome refused = kcopyd.awaitConfiguration(bad.getPid(), wait);
+        assertEquals(refused.toString(), ConfigurationOutcome.State.FAILED, refused.state());
+        assertTrue(refused.toString(), refused.refused() && refused.reason().contains("chunkSectors 7")
+                && !refused.reason().contains("Exception"));
+        assertEquals(new ConfigurationOutcome(ConfigurationOutcome.State.UNUSED,
+                "no component takes configurations of " + Snapshot.FACTORY_PID + "t", false),
+                kcopyd.awaitConfiguration(misspelt.getPid(), Duration.ZERO));
     }
 }

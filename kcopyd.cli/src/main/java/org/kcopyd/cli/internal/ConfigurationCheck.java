@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Dictionary;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -17,6 +16,9 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.regex.Pattern;
 
 import org.kcopyd.api.KcopydClientFactory;
+import org.kcopyd.control.ConfigurationOutcome;
+import org.kcopyd.control.ControlException;
+import org.kcopyd.control.KcopydControl;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.service.cm.Configuration;
 
@@ -35,6 +37,8 @@ import org.osgi.service.cm.Configuration;
  * <li>a snapshot's or mirror's component that failed to activate, with its exception's message,
  *     or is not active in time.</li>
  * </ul>
+ * What Declarative Services made of a configuration is asked of the control service
+ * ({@link KcopydControl#awaitConfiguration}), the one reader of its component DTOs.
  */
 final class ConfigurationCheck {
 
@@ -70,7 +74,7 @@ final class ConfigurationCheck {
             throw new IllegalStateException("cannot list the configurations: " + e.getMessage(), e);
         }
         List<Problem> problems = new ArrayList<>();
-        ComponentStates.Components components = null;
+        KcopydControl control = null;
         for (Path file : files(dir)) {
             Configuration c = byFile.get(file.toAbsolutePath().normalize());
             if (c == null) {
@@ -86,22 +90,39 @@ final class ConfigurationCheck {
                 }
                 continue;
             }
-            if (components == null) {
-                components = services.components();
+            if (control == null) {
+                control = services.control();
             }
-            if (!ComponentStates.consumed(components, pid)) {
-                problems.add(new Problem(Exit.USAGE, file + " configures " + pid
-                        + ", which no component of this runtime uses (a misspelt name?)"));
-                continue;
-            }
-            ComponentStates.Outcome outcome = ComponentStates.await(services::components, c.getPid(),
-                    () -> properties(c), Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
-            if (outcome.state() != ComponentStates.State.ACTIVE) {
-                problems.add(new Problem(outcome.exitCode(), file + " was not applied: "
-                        + Console.printable(outcome.reason())));
+            Problem p = component(control, file, pid, c.getPid(), deadline);
+            if (p != null) {
+                problems.add(p);
             }
         }
         return problems;
+    }
+
+    /**
+     * Waits until the component of configuration {@code configurationPid} (of {@code pid}, its factory
+     * PID or itself) is active, as the control service reports it.
+     *
+     * @return why it is not in effect, or null when it is
+     */
+    private static Problem component(KcopydControl control, Path file, String pid, String configurationPid,
+            long deadline) {
+        ConfigurationOutcome outcome;
+        try {
+            outcome = control.awaitConfiguration(configurationPid,
+                    Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+        } catch (ControlException e) {
+            return new Problem(Exit.FAILED, file + " was not applied: " + Console.printable(e.getMessage()));
+        }
+        return switch (outcome.state()) {
+            case ACTIVE -> null;
+            case UNUSED -> new Problem(Exit.USAGE, file + " configures " + pid
+                    + ", which no component of this runtime uses (a misspelt name?)");
+            case FAILED, PENDING -> new Problem(outcome.refused() ? Exit.USAGE : Exit.FAILED, file
+                    + " was not applied: " + Console.printable(outcome.reason()));
+        };
     }
 
     /** The configuration files in {@code dir}, in name order. */
@@ -141,14 +162,5 @@ final class ConfigurationCheck {
     /** @return the exit code for these problems: 2 when every one is a refusal of values, else 1 */
     static int exitCode(List<Problem> problems) {
         return problems.stream().allMatch(p -> p.exitCode() == Exit.USAGE) ? Exit.USAGE : Exit.FAILED;
-    }
-
-    /** @return the configuration's properties now, or null when it is gone */
-    private static Dictionary<String, ?> properties(Configuration c) {
-        try {
-            return c.getProperties();
-        } catch (IllegalStateException deleted) {
-            return null;
-        }
     }
 }

@@ -20,9 +20,6 @@ import org.kcopyd.snapshot.Snapshot;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceReference;
 import org.osgi.service.cm.ConfigurationAdmin;
-import org.osgi.service.component.runtime.ServiceComponentRuntime;
-import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
-import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 import org.osgi.util.tracker.ServiceTracker;
 
 /**
@@ -182,18 +179,6 @@ final class OsgiServices implements Services, AutoCloseable {
         } catch (IOException | RuntimeException e) {
             return false;
         }
-    }
-
-    @Override
-    public ComponentStates.Components components() {
-        ServiceComponentRuntime scr = await(ServiceComponentRuntime.class, Console.WAIT,
-                "Declarative Services runtime (ServiceComponentRuntime)");
-        List<ComponentDescriptionDTO> descriptions = new ArrayList<>(scr.getComponentDescriptionDTOs());
-        List<ComponentConfigurationDTO> configurations = new ArrayList<>();
-        for (ComponentDescriptionDTO d : descriptions) {
-            configurations.addAll(scr.getComponentConfigurationDTOs(d));
-        }
-        return new ComponentStates.Components(descriptions, configurations);
     }
 
     @Override

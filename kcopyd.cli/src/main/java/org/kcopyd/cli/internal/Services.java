@@ -28,7 +28,8 @@ interface Services {
 
     /**
      * @return the control service, through which snapshots and mirrors are made, listed and removed
-     *         (the rules of the daemon's API), waiting a bounded time for it
+     *         (the rules of the daemon's API) and which tells what became of a configuration of
+     *         --config-dir, waiting a bounded time for it
      * @throws IllegalStateException when there is none (the bundle org.kcopyd.control is not started)
      */
     KcopydControl control();
@@ -47,13 +48,4 @@ interface Services {
 
     /** @return the origin device service of a snapshotted origin path, or null */
     org.kcopyd.api.BlockDevice origin(String path, Duration wait);
-
-    /**
-     * @return what Declarative Services reports about every component now (their descriptions
-     *         and configurations), to tell whether a configuration's component activated
-     * @throws IllegalStateException when there is no Declarative Services runtime
-     */
-    default ComponentStates.Components components() {
-        throw new IllegalStateException("no Declarative Services runtime (ServiceComponentRuntime) is available");
-    }
 }

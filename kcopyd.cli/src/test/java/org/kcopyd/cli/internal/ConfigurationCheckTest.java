@@ -2,6 +2,7 @@ package org.kcopyd.cli.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.lang.reflect.Proxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -11,6 +12,8 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.kcopyd.api.KcopydClientFactory;
+import org.kcopyd.control.ControlException;
+import org.kcopyd.control.KcopydControl;
 import org.kcopyd.snapshot.Snapshot;
 import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
 import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
@@ -120,5 +123,50 @@ class ConfigurationCheckTest {
         assertThat(problems).containsExactly(new ConfigurationCheck.Problem(Exit.FAILED,
                 f + " was not applied: /nowhere/origin.img"));
         assertThat(ConfigurationCheck.exitCode(problems)).isEqualTo(Exit.FAILED);
+    }
+
+    /**
+     * A component's refusal of its values (IllegalArgumentException) is a usage error; with a failure
+     * beside it, both files are reported, in name order, and the run exits as failed.
+     */
+    @Test
+    void refusedValuesAreAUsageErrorAndAFailureBesideThemMakesTheRunFail() throws Exception {
+        runtime.descriptions.add(snapshots);
+        Path refused = file("a-" + Snapshot.FACTORY_PID + "-s1.cfg", Snapshot.FACTORY_PID + "~s1",
+                Snapshot.FACTORY_PID, Snapshot.CONFIG_NAME, "s1");
+        Path failed = file("b-" + Snapshot.FACTORY_PID + "-s2.cfg", Snapshot.FACTORY_PID + "~s2",
+                Snapshot.FACTORY_PID, Snapshot.CONFIG_NAME, "s2");
+        runtime.ds = p -> FakeRuntime.component(snapshots, Map.copyOf(p), ComponentConfigurationDTO.FAILED_ACTIVATION,
+                "s1".equals(p.get(Snapshot.CONFIG_NAME))
+                        ? "java.lang.IllegalArgumentException: snapshot 's1': chunkSectors 7 is not a power of two\n"
+                        : "java.io.IOException: /srv/s2.cow: disk full\n");
+
+        List<ConfigurationCheck.Problem> problems = check();
+
+        ConfigurationCheck.Problem refusal = new ConfigurationCheck.Problem(Exit.USAGE,
+                refused + " was not applied: snapshot 's1': chunkSectors 7 is not a power of two");
+        assertThat(problems).containsExactly(refusal, new ConfigurationCheck.Problem(Exit.FAILED,
+                failed + " was not applied: /srv/s2.cow: disk full"));
+        assertThat(ConfigurationCheck.exitCode(problems)).isEqualTo(Exit.FAILED);
+        assertThat(ConfigurationCheck.exitCode(List.of(refusal))).isEqualTo(Exit.USAGE);
+    }
+
+    /** The control service cannot tell (the configuration was deleted meanwhile): its reason, one line, no throw. */
+    @Test
+    void aConfigurationTheControlCannotJudgeIsReportedWithTheControlsReason() throws Exception {
+        runtime.descriptions.add(snapshots);
+        Path f = snapshotFile();
+        KcopydControl control = (KcopydControl) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {KcopydControl.class}, (proxy, method, args) -> {
+                    throw ControlException.notFound("no configuration has PID " + args[0]);
+                });
+        Services services = (Services) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {Services.class}, (proxy, method, args) -> method.getName().equals("control") ? control
+                        : method.invoke(runtime, args));
+
+        List<ConfigurationCheck.Problem> problems = ConfigurationCheck.check(services, dir, Duration.ofMillis(300));
+
+        assertThat(problems).containsExactly(new ConfigurationCheck.Problem(Exit.FAILED,
+                f + " was not applied: no configuration has PID " + Snapshot.FACTORY_PID + "~s1"));
     }
 }

@@ -33,7 +33,7 @@ import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
  * The runtime as the configuration code sees it, without a framework: Config Admin keeping
  * configurations in a map, the engine factory's service properties, and what Declarative
  * Services reports about components (computed from the configurations by a function the test
- * gives, the way DS would activate or fail a component).
+ * gives, the way DS would activate or fail a component), read by kcopyd.control's real service.
  */
 final class FakeRuntime implements Services {
 
@@ -81,11 +81,23 @@ final class FakeRuntime implements Services {
         return (ServiceComponentRuntime) Proxy.newProxyInstance(getClass().getClassLoader(),
                 new Class<?>[] {ServiceComponentRuntime.class}, (proxy, method, args) -> switch (method.getName()) {
                     case "getComponentDescriptionDTOs" -> List.copyOf(descriptions);
-                    // DS's outcome is computed once per look (ds may change its answer from one look to the next).
+                    // What DS shows is computed at every look (ds may change its answer from one look to the next).
                     case "getComponentConfigurationDTOs" -> BUNDLES.contains(args[0]) ? List.of()
-                            : components().configurations().stream().filter(c -> c.description == args[0]).toList();
+                            : shown((ComponentDescriptionDTO) args[0]);
                     default -> throw new UnsupportedOperationException(method.getName());
                 });
+    }
+
+    /** @return the component configurations DS shows for description {@code d}: {@link #ds} of each configuration */
+    private List<ComponentConfigurationDTO> shown(ComponentDescriptionDTO d) {
+        List<ComponentConfigurationDTO> shown = new ArrayList<>();
+        for (Hashtable<String, Object> p : List.copyOf(configurations.values())) {
+            ComponentConfigurationDTO c = ds.apply(p);
+            if (c != null && c.description == d) {
+                shown.add(c);
+            }
+        }
+        return shown;
     }
 
     /** @return the properties a service of {@code type} named {@code name} is registered with */
@@ -225,18 +237,6 @@ final class FakeRuntime implements Services {
                     default -> throw new UnsupportedOperationException(method.getName());
                     };
                 });
-    }
-
-    @Override
-    public ComponentStates.Components components() {
-        List<ComponentConfigurationDTO> components = new ArrayList<>();
-        for (Hashtable<String, Object> p : configurations.values()) {
-            ComponentConfigurationDTO c = ds.apply(p);
-            if (c != null) {
-                components.add(c);
-            }
-        }
-        return new ComponentStates.Components(descriptions, components);
     }
 
     @Override

@@ -11,6 +11,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
+import org.kcopyd.control.ConfigurationOutcome;
 import org.osgi.framework.Constants;
 import org.osgi.service.component.runtime.ServiceComponentRuntime;
 import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
@@ -23,8 +24,8 @@ import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
  * export components refuse bad values by throwing {@link IllegalArgumentException} from their
  * activation, which is how a refusal is told from a failure. Stateless; thread-safe.
  *
- * <p>The same reading as kcopyd.cli's {@code ComponentStates} (which the command line still has
- * for its one-shot framework).
+ * <p>The one reading of these DTOs in kcopyd: the command line's {@code --config-dir} check gets it
+ * through {@link org.kcopyd.control.KcopydControl#awaitConfiguration} ({@link Outcome#toApi()}).
  */
 final class ComponentOutcomes {
 
@@ -47,6 +48,15 @@ final class ComponentOutcomes {
         /** @return whether the failure is a file or device held by something else */
         boolean inUse() {
             return exception.endsWith("FileClaimedException") || exception.endsWith("BindException");
+        }
+
+        /** @return this outcome as the exported API shows it: an absent component is pending too */
+        ConfigurationOutcome toApi() {
+            return switch (state) {
+                case ACTIVE -> new ConfigurationOutcome(ConfigurationOutcome.State.ACTIVE, null, false);
+                case FAILED -> new ConfigurationOutcome(ConfigurationOutcome.State.FAILED, reason, refused());
+                case PENDING, ABSENT -> new ConfigurationOutcome(ConfigurationOutcome.State.PENDING, reason, false);
+            };
         }
     }
 
@@ -95,7 +105,8 @@ final class ComponentOutcomes {
      * Polls until the configuration's component is active or has failed, or {@code wait} is over.
      * DS has no event for a state change, and the DTOs are cheap: a short poll answers at once in practice.
      *
-     * @return the outcome: PENDING or ABSENT when the time is over
+     * @return the outcome: PENDING or ABSENT when the time is over or the thread is interrupted, its
+     *         reason saying which
      */
     static Outcome await(ServiceComponentRuntime scr, String pid, Supplier<Dictionary<String, ?>> current,
             Duration wait) {
@@ -105,8 +116,11 @@ final class ComponentOutcomes {
             if (now.state() == State.ACTIVE || now.state() == State.FAILED) {
                 return now;
             }
-            if (System.nanoTime() - deadline >= 0 || Thread.currentThread().isInterrupted()) {
+            if (System.nanoTime() - deadline >= 0) {
                 return new Outcome(now.state(), "not active after " + wait.toSeconds() + " s: " + now.reason(), "");
+            }
+            if (Thread.currentThread().isInterrupted()) {
+                return new Outcome(now.state(), "interrupted while it was " + now.reason(), "");
             }
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
         }

@@ -12,7 +12,9 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
+import org.kcopyd.control.ConfigurationOutcome;
 import org.kcopyd.control.ControlException;
+import org.kcopyd.control.KcopydControl;
 import org.kcopyd.device.FileClaim;
 import org.kcopyd.device.FileClaims;
 import org.osgi.framework.InvalidSyntaxException;
@@ -48,6 +50,12 @@ final class Configurations {
     /** @return the configuration of that factory PID and name, or null */
     Configuration find(String factoryPid, String name) {
         Configuration[] found = list("(&(service.factoryPid=" + escape(factoryPid) + ")(name=" + escape(name) + "))");
+        return found.length == 0 ? null : found[0];
+    }
+
+    /** @return the configuration of that PID, or null */
+    Configuration byPid(String pid) {
+        Configuration[] found = list("(service.pid=" + escape(pid) + ")");
         return found.length == 0 ? null : found[0];
     }
 
@@ -101,6 +109,34 @@ final class Configurations {
         } catch (IllegalStateException deleted) {
             return null;
         }
+    }
+
+    /**
+     * What DS makes of any configuration, within {@code limit}: {@link KcopydControl#awaitConfiguration}.
+     *
+     * @throws ControlException BAD_REQUEST for an empty PID or a limit outside 0 to {@link KcopydControl#WAIT_SECONDS},
+     *         NOT_FOUND when there is no configuration of that PID
+     */
+    ConfigurationOutcome awaitOutcome(String pid, Duration limit) {
+        if (pid == null || pid.isBlank()) {
+            throw ControlException.badRequest("configuration PID " + (pid == null ? "null" : "'" + Text.printable(pid)
+                    + "'") + " is empty: a PID is required");
+        }
+        long most = TimeUnit.SECONDS.toMillis(KcopydControl.WAIT_SECONDS);
+        if (limit == null || limit.isNegative() || limit.toMillis() > most) {
+            throw ControlException.badRequest("wait " + (limit == null ? "null" : limit.toMillis() + " ms")
+                    + " is outside 0 to " + most + " ms");
+        }
+        Configuration c = byPid(pid);
+        if (c == null) {
+            throw ControlException.notFound("no configuration has PID " + Text.printable(pid));
+        }
+        String taken = c.getFactoryPid() != null ? c.getFactoryPid() : c.getPid();
+        if (!ComponentOutcomes.consumed(scr, taken)) {
+            return new ConfigurationOutcome(ConfigurationOutcome.State.UNUSED,
+                    "no component takes configurations of " + Text.printable(taken), false);
+        }
+        return ComponentOutcomes.await(scr, c.getPid(), () -> dictionary(c), limit).toApi();
     }
 
     /** @return what DS did with the configuration now */

@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
+import org.kcopyd.control.ConfigurationOutcome;
 import org.kcopyd.control.ControlException;
 import org.kcopyd.control.ControlStatus;
 import org.kcopyd.control.EngineConfiguration;
@@ -226,6 +227,11 @@ public final class ControlService implements KcopydControl {
     @Override
     public EngineConfiguration updateEngineConfiguration(Map<String, Object> changes) {
         return changing(() -> engine.update(Map.copyOf(changes)));
+    }
+
+    @Override
+    public ConfigurationOutcome awaitConfiguration(String pid, Duration wait) {
+        return configurations.awaitOutcome(pid, wait);
     }
 
     private <T> T changing(Supplier<T> change) {

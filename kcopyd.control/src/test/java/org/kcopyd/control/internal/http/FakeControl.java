@@ -1,5 +1,6 @@
 package org.kcopyd.control.internal.http;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -8,6 +9,7 @@ import java.util.Map;
 
 import org.kcopyd.api.ClientStatistics;
 import org.kcopyd.api.ClientSummary;
+import org.kcopyd.control.ConfigurationOutcome;
 import org.kcopyd.control.ControlException;
 import org.kcopyd.control.ControlStatus;
 import org.kcopyd.control.EngineConfiguration;
@@ -197,5 +199,12 @@ final class FakeControl implements KcopydControl {
         }
         engine.putAll(changes);
         return engineConfiguration();
+    }
+
+    /** The HTTP API does not ask this; the fake holds no Config Admin configurations, so none is found. */
+    @Override
+    public ConfigurationOutcome awaitConfiguration(String pid, Duration wait) {
+        requests.add(pid);
+        throw ControlException.notFound("no configuration has PID " + pid);
     }
 }

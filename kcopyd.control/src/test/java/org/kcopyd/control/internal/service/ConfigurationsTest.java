@@ -16,7 +16,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 import org.junit.jupiter.api.Test;
+import org.kcopyd.control.ConfigurationOutcome;
 import org.kcopyd.control.ControlException;
+import org.osgi.framework.Filter;
+import org.osgi.framework.FrameworkUtil;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.runtime.ServiceComponentRuntime;
@@ -209,6 +212,113 @@ class ConfigurationsTest {
         assertThat(configurations).isEmpty();
     }
 
+    /** A snapshot configuration made by someone else (a file FileInstall read), to ask what DS made of it. */
+    private String written(Object... pairs) {
+        String pid = PID + "~file-" + pids.incrementAndGet();
+        Hashtable<String, Object> p = props(pairs);
+        p.put("service.pid", pid);
+        p.put("service.factoryPid", PID);
+        configurations.put(pid, p);
+        return pid;
+    }
+
+    /**
+     * KcopydControl.awaitConfiguration's answers for a configuration the control did not write: active;
+     * failed with the exception's message, a refusal of values told from another failure; pending
+     * after the wait, naming what the component waits for.
+     */
+    @Test
+    void anyConfigurationIsReportedActiveFailedOrPendingWithItsReason() {
+        String active = written("name", "s1");
+        String refused = written("name", "s2", "chunkSectors", 7);
+        String missing = written("name", "s3");
+        String waiting = written("name", "s4");
+        ds = p -> switch ((String) p.get("name")) {
+            case "s1" -> component(p, ComponentConfigurationDTO.ACTIVE, null);
+            case "s2" -> component(p, ComponentConfigurationDTO.FAILED_ACTIVATION,
+                    "java.lang.IllegalArgumentException: snapshot 's2': chunkSectors 7 is not a power of two\n\tat x\n");
+            case "s3" -> component(p, ComponentConfigurationDTO.FAILED_ACTIVATION,
+                    "java.nio.file.NoSuchFileException: /nowhere/origin.img\n\tat x.y(Z.java:1)\n");
+            default -> {
+                ComponentConfigurationDTO c = component(p, ComponentConfigurationDTO.UNSATISFIED_REFERENCE, null);
+                UnsatisfiedReferenceDTO r = new UnsatisfiedReferenceDTO();
+                r.name = "factory";
+                c.unsatisfiedReferences = new UnsatisfiedReferenceDTO[] {r};
+                yield c;
+            }
+        };
+        Configurations c = configurations(Duration.ofSeconds(30));
+
+        assertThat(c.awaitOutcome(active, Duration.ofSeconds(10)))
+                .isEqualTo(new ConfigurationOutcome(ConfigurationOutcome.State.ACTIVE, null, false));
+        assertThat(c.awaitOutcome(refused, Duration.ofSeconds(10))).isEqualTo(new ConfigurationOutcome(
+                ConfigurationOutcome.State.FAILED, "snapshot 's2': chunkSectors 7 is not a power of two", true));
+        assertThat(c.awaitOutcome(missing, Duration.ofSeconds(10))).isEqualTo(new ConfigurationOutcome(
+                ConfigurationOutcome.State.FAILED, "/nowhere/origin.img", false));
+        assertThat(c.awaitOutcome(waiting, Duration.ofMillis(100))).isEqualTo(new ConfigurationOutcome(
+                ConfigurationOutcome.State.PENDING, "not active after 0 s: component " + snapshots.name
+                        + " is waiting for org.kcopyd.api.KcopydClientFactory", false));
+        assertThat(configurations).as("asking changes nothing").hasSize(4);
+        assertThat(deleted).isEmpty();
+    }
+
+    /** A configuration no component takes (a misspelt factory PID) is said so at once: DS's state is not even read. */
+    @Test
+    void aConfigurationOfAnUnknownPidIsUnusedAtOnce() {
+        configurations.put("org.kcopyd.snapshott~s1", props("service.pid", "org.kcopyd.snapshott~s1",
+                "service.factoryPid", "org.kcopyd.snapshott", "name", "s1"));
+        AtomicInteger looks = new AtomicInteger();
+        ds = p -> {
+            looks.incrementAndGet();
+            return null;
+        };
+
+        assertThat(configurations(Duration.ofSeconds(30)).awaitOutcome("org.kcopyd.snapshott~s1",
+                Duration.ofSeconds(30))).isEqualTo(new ConfigurationOutcome(ConfigurationOutcome.State.UNUSED,
+                        "no component takes configurations of org.kcopyd.snapshott", false));
+        assertThat(looks).as("no component configuration looked at, no waiting").hasValue(0);
+    }
+
+    /** An interrupted caller gets the pending outcome at once, saying it was interrupted, its flag kept. */
+    @Test
+    void anInterruptedWaitSaysSo() {
+        String pid = written("name", "s1");
+        Thread.currentThread().interrupt();
+        ConfigurationOutcome outcome;
+        try {
+            outcome = configurations(Duration.ofSeconds(30)).awaitOutcome(pid, Duration.ofSeconds(30));
+        } finally {
+            assertThat(Thread.interrupted()).as("the interrupt is kept for the caller").isTrue();
+        }
+
+        assertThat(outcome).isEqualTo(new ConfigurationOutcome(ConfigurationOutcome.State.PENDING,
+                "interrupted while it was no component has taken it yet", false));
+    }
+
+    /** A bad PID or wait is refused naming it and the limit; a PID Config Admin does not have is not found. */
+    @Test
+    void badPidsAndWaitsAreRefusedAndAnUnknownConfigurationIsNotFound() {
+        Configurations c = configurations(Duration.ofSeconds(30));
+
+        assertThatThrownBy(() -> c.awaitOutcome(" ", Duration.ZERO)).isInstanceOfSatisfying(ControlException.class,
+                e -> assertThat(e.code()).isEqualTo(ControlException.Code.BAD_REQUEST))
+                .hasMessage("configuration PID ' ' is empty: a PID is required");
+        assertThatThrownBy(() -> c.awaitOutcome(null, Duration.ZERO)).isInstanceOf(ControlException.class)
+                .hasMessage("configuration PID null is empty: a PID is required");
+        assertThatThrownBy(() -> c.awaitOutcome(PID + "~1", Duration.ofMillis(-1)))
+                .isInstanceOfSatisfying(ControlException.class,
+                        e -> assertThat(e.code()).isEqualTo(ControlException.Code.BAD_REQUEST))
+                .hasMessage("wait -1 ms is outside 0 to 30000 ms");
+        assertThatThrownBy(() -> c.awaitOutcome(PID + "~1", Duration.ofMillis(30_001)))
+                .isInstanceOf(ControlException.class).hasMessage("wait 30001 ms is outside 0 to 30000 ms");
+        assertThatThrownBy(() -> c.awaitOutcome(PID + "~1", null)).isInstanceOf(ControlException.class)
+                .hasMessage("wait null is outside 0 to 30000 ms");
+        assertThatThrownBy(() -> c.awaitOutcome(PID + "~1", Duration.ZERO))
+                .isInstanceOfSatisfying(ControlException.class,
+                        e -> assertThat(e.code()).isEqualTo(ControlException.Code.NOT_FOUND))
+                .hasMessage("no configuration has PID " + PID + "~1");
+    }
+
     private ServiceComponentRuntime scr() {
         return (ServiceComponentRuntime) Proxy.newProxyInstance(getClass().getClassLoader(),
                 new Class<?>[] {ServiceComponentRuntime.class}, (proxy, method, args) -> switch (method.getName()) {
@@ -231,6 +341,12 @@ class ConfigurationsTest {
         return (ConfigurationAdmin) Proxy.newProxyInstance(getClass().getClassLoader(),
                 new Class<?>[] {ConfigurationAdmin.class}, (proxy, method, args) -> switch (method.getName()) {
                     case "createFactoryConfiguration" -> configuration(args[0] + "~" + pids.incrementAndGet());
+                    case "listConfigurations" -> {
+                        Filter filter = FrameworkUtil.createFilter((String) args[0]);
+                        Configuration[] found = configurations.entrySet().stream().filter(e -> filter.match(e.getValue()))
+                                .map(e -> configuration(e.getKey())).toArray(Configuration[]::new);
+                        yield found.length == 0 ? null : found;
+                    }
                     default -> throw new UnsupportedOperationException(method.getName());
                 });
     }
@@ -239,6 +355,8 @@ class ConfigurationsTest {
         return (Configuration) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Configuration.class},
                 (proxy, method, args) -> switch (method.getName()) {
                     case "getPid" -> pid;
+                    case "getFactoryPid" -> configurations.containsKey(pid)
+                            ? (String) configurations.get(pid).get("service.factoryPid") : null;
                     case "getProperties" -> configurations.containsKey(pid) ? new Hashtable<>(configurations.get(pid))
                             : null;
                     case "update" -> {
