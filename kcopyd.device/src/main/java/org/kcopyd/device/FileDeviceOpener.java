@@ -295,7 +295,7 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
             }
             long bytes = DeviceSize.of(path, channel);
             return new FileBlockDevice(path, channel, direct, alignment, !readWrite, bytes / BlockDevice.SECTOR_SIZE,
-                    FileClaims.identityOf(path), claim);
+                    FileClaims.identityOf(path), claim, base);
         } catch (IOException | RuntimeException e) {
             if (claim != null) {
                 claim.close();

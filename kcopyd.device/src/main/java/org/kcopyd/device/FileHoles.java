@@ -72,6 +72,14 @@ final class FileHoles implements AutoCloseable {
         }
     }
 
+    /**
+     * @return a path that opens this very file again: {@code /proc/self/fd/N} of its descriptor
+     *         (not its name, which another file may have taken since)
+     */
+    Path reopenPath() {
+        return Path.of("/proc/self/fd/" + fd);
+    }
+
     /** @return the system calls of this runtime, or null without JNA or off Linux */
     static NativeFiles system() {
         return NATIVE;

@@ -244,7 +244,8 @@ class FileHolesTest {
 
     private static FileBlockDevice device(Path p, NativeFiles sys) throws IOException {
         FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        return new FileBlockDevice(p, ch, null, 512, false, Files.size(p) / 512, FileClaims.identityOf(p), null, sys);
+        return new FileBlockDevice(p, ch, null, 512, false, Files.size(p) / 512, FileClaims.identityOf(p), null, sys,
+                java.util.Set.of());
     }
 
     /** @return the bytes allocated to the file, from {@code stat}'s block count */
