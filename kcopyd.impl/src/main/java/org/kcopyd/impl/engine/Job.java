@@ -91,6 +91,11 @@ final class Job implements WorkerEvent, CopyJob {
     /** Bit i set for every destination: the mask of a chunk offloaded to all of them. */
     final long allDests;
     /**
+     * {@link Offload#AUTO}: every destination offloaded to was advised by the source (a reflink,
+     * a server-side copy), whose copy moves no data through this process; its chunks may be larger.
+     */
+    final boolean offloadAdvised;
+    /**
      * Bit i: the source {@linkplain org.kcopyd.api.BlockDevice#canOffloadTo offloads} to
      * {@code dests[i]}; cleared, from an I/O thread, at the first failure of an offload to it.
      * Zero without offload (NO_OFFLOAD, AUTO where no destination is advised, zero jobs, WRITE_SEQ, SPARSE_ALWAYS,
@@ -158,6 +163,7 @@ final class Job implements WorkerEvent, CopyJob {
         }
         this.writeFailures = new Throwable[dests.length];
         this.allDests = dests.length == 64 ? -1L : (1L << dests.length) - 1;
+        this.offloadAdvised = offload == Offload.AUTO;
         long offloading = 0;
         // SPARSE_ALWAYS looks for zeros in every block of data, which the engine must read for that. A small
         // job goes through its pages: the kernel's copy of a few KiB (copy_file_range splices through a pipe)

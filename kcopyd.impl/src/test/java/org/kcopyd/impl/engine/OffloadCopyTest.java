@@ -155,6 +155,25 @@ class OffloadCopyTest {
     }
 
     @Test
+    void anAdvisedOffloadGoesInChunksOf256MiBNotOf8() throws Exception {
+        KcopydClient client = client(1024);
+        assumeOffloadable();
+        byte[] data = random(SECTORS, 4);
+        OffloadCountingDevice src = new OffloadCountingDevice(open(file(dir, "src", data))).advise(true);
+        BlockDevice dst = open(empty(dir, "dst", SECTORS), DeviceOption.READ_WRITE);
+        CopyJob job = client.copyJob(IoRegion.whole(src), List.of(IoRegion.whole(dst)), EnumSet.noneOf(CopyFlag.class),
+                null, null);
+        CopyResult result = job.result().toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+
+        assertThat(result.isSuccess()).isTrue();
+        assertThat(src.reads).as("page-path reads of the source").hasValue(0);
+        assertThat(src.offloadedSectors).hasValue(SECTORS);
+        assertThat(src.offloads).as("advised (a reflink moves no data): one call for 10 MiB, where ALWAYS makes two")
+                .hasValue(1);
+        assertThat(Files.readAllBytes(dir.resolve("dst"))).isEqualTo(data);
+    }
+
+    @Test
     void noOffloadCopiesThroughThePages() throws Exception {
         KcopydClient client = client(1024);
         assumeOffloadable();
