@@ -72,17 +72,27 @@ public final class FileBlockDevice implements BlockDevice {
     }
 
     /**
+     * @param same        a path that opens the very file of {@code channel} ({@code /proc/self/fd/N}
+     *                    of a descriptor the opener holds while this constructor runs), through which
+     *                    the holes' descriptor is opened; {@code path} names the file in messages
      * @param laneOptions how {@code channel} was opened (READ, WRITE, DSYNC): the lanes are opened
      *                    alike; empty for no lanes
      */
-    FileBlockDevice(Path path, FileChannel channel, FileChannel direct, int alignment, boolean readOnly,
+    FileBlockDevice(Path path, Path same, FileChannel channel, FileChannel direct, int alignment, boolean readOnly,
             long sectors, Object identity, FileClaim claim, Set<? extends OpenOption> laneOptions) {
-        this(path, channel, direct, alignment, readOnly, sectors, identity, claim, FileHoles.system(), laneOptions);
+        this(path, same, channel, direct, alignment, readOnly, sectors, identity, claim, FileHoles.system(),
+                laneOptions);
     }
 
     /** As above, the holes seen through {@code sys} (null: none), for tests of file systems that refuse. */
     FileBlockDevice(Path path, FileChannel channel, FileChannel direct, int alignment, boolean readOnly,
             long sectors, Object identity, FileClaim claim, NativeFiles sys, Set<? extends OpenOption> laneOptions) {
+        this(path, path, channel, direct, alignment, readOnly, sectors, identity, claim, sys, laneOptions);
+    }
+
+    private FileBlockDevice(Path path, Path same, FileChannel channel, FileChannel direct, int alignment,
+            boolean readOnly, long sectors, Object identity, FileClaim claim, NativeFiles sys,
+            Set<? extends OpenOption> laneOptions) {
         this.claim = claim;
         this.path = path;
         this.channel = channel;
@@ -91,7 +101,7 @@ public final class FileBlockDevice implements BlockDevice {
         this.readOnly = readOnly;
         this.sectors = sectors;
         this.identity = identity;
-        this.holes = FileHoles.open(sys, path, identity, !readOnly);
+        this.holes = FileHoles.open(sys, same, path, identity, !readOnly);
         this.lanes = holes == null || laneOptions.isEmpty() ? null : openLanes(channel, holes.reopenPath(), laneOptions);
     }
 

@@ -27,6 +27,8 @@ import org.kcopyd.api.DeviceOption;
  */
 public final class FileDeviceOpener implements BlockDeviceOpener {
 
+    private static final System.Logger LOG = System.getLogger(FileDeviceOpener.class.getName());
+
     private static final OpenOption DIRECT_OPTION = lookupDirect();
 
     private static final int S_IFMT = 0170000;
@@ -260,6 +262,14 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
         return openChannel(path, opts, () -> purpose);
     }
 
+    /**
+     * Opens the file once by its name and everything else (the channel, the O_DIRECT channel, the
+     * identity, and through the device its holes and lanes) through {@code /proc/self/fd} of that
+     * one descriptor, so that they are all one file even while another file is renamed over the
+     * name; a read-write file must be the file its claim was taken on. Without JNA, or where its
+     * open fails, the channels are opened by name (there is no descriptor to go through) and the
+     * JDK's exception says why.
+     */
     private BlockDevice openChannel(Path path, Set<DeviceOption> opts, Supplier<String> purpose) throws IOException {
         boolean readWrite = opts.contains(DeviceOption.READ_WRITE);
         Set<OpenOption> base = new HashSet<>();
@@ -271,40 +281,56 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
             base.add(StandardOpenOption.DSYNC);
         }
         FileClaim claim = readWrite ? FileClaims.claim(path, purpose) : null;
-        FileChannel channel;
-        try {
-            channel = FileChannel.open(path, base);
-        } catch (IOException | RuntimeException e) {
-            if (claim != null) {
-                claim.close();
-            }
-            throw e;
-        }
+        NativeFiles sys = FileHoles.system();
+        int anchor = -1;
+        FileChannel channel = null;
         FileChannel direct = null;
         try {
+            Path same = path;
+            if (sys != null) {
+                try {
+                    anchor = sys.open(path.toString(), readWrite);
+                    same = Path.of("/proc/self/fd/" + anchor);
+                } catch (IOException e) {
+                    // Opened by name below, which fails with the JDK's exception (no such file,
+                    // permission denied) that callers put into words.
+                    LOG.log(System.Logger.Level.DEBUG, () -> "opening " + path + " by name: " + e);
+                }
+            }
+            channel = FileChannel.open(same, base);
+            Object identity = FileClaims.identityOf(same);
+            if (claim != null && !claim.identity().equals(identity)) {
+                throw new IOException(path + " was replaced by another file while it was being opened");
+            }
             boolean wantDirect = opts.contains(DeviceOption.DIRECT) || directByDefault;
             int alignment = 512;
             if (wantDirect) {
                 if (DIRECT_OPTION == null) {
                     throw new IOException("O_DIRECT is not available in this Java runtime (opening " + path + ")");
                 }
-                alignment = (int) Math.max(512, Files.getFileStore(path).getBlockSize());
+                alignment = (int) Math.max(512, Files.getFileStore(same).getBlockSize());
                 Set<OpenOption> withDirect = new HashSet<>(base);
                 withDirect.add(DIRECT_OPTION);
-                direct = FileChannel.open(path, withDirect);
+                direct = FileChannel.open(same, withDirect);
             }
-            long bytes = DeviceSize.of(path, channel);
-            return new FileBlockDevice(path, channel, direct, alignment, !readWrite, bytes / BlockDevice.SECTOR_SIZE,
-                    FileClaims.identityOf(path), claim, base);
+            long bytes = DeviceSize.of(same, channel);
+            return new FileBlockDevice(path, same, channel, direct, alignment, !readWrite,
+                    bytes / BlockDevice.SECTOR_SIZE, identity, claim, base);
         } catch (IOException | RuntimeException e) {
             if (claim != null) {
                 claim.close();
             }
-            channel.close();
+            if (channel != null) {
+                channel.close();
+            }
             if (direct != null) {
                 direct.close();
             }
             throw e;
+        } finally {
+            if (anchor >= 0) {
+                sys.close(anchor);
+            }
         }
     }
 }

@@ -94,12 +94,21 @@ final class FileHoles implements AutoCloseable {
      * @return the holes, or null where they cannot be had (see the class documentation)
      */
     static FileHoles open(NativeFiles sys, Path path, Object identity, boolean writable) {
+        return open(sys, path, path, identity, writable);
+    }
+
+    /**
+     * As {@link #open(NativeFiles, Path, Object, boolean)}, the descriptor opened through
+     * {@code same} (for instance {@code /proc/self/fd/N} of a descriptor of the file the caller
+     * holds), {@code path} naming the file in messages.
+     */
+    static FileHoles open(NativeFiles sys, Path same, Path path, Object identity, boolean writable) {
         if (sys == null) {
             return null;
         }
         int fd;
         try {
-            fd = sys.open(path.toString(), writable);
+            fd = sys.open(same.toString(), writable);
         } catch (IOException | RuntimeException e) {
             LOG.log(Level.DEBUG, "no file holes for {0}: {1}", path, e.toString());
             return null;
