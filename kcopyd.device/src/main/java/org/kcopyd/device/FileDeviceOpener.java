@@ -308,7 +308,7 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
                 if (DIRECT_OPTION == null) {
                     throw new IOException("O_DIRECT is not available in this Java runtime (opening " + path + ")");
                 }
-                alignment = (int) Math.max(512, Files.getFileStore(same).getBlockSize());
+                alignment = (int) Math.max(512, Files.getFileStore(path).getBlockSize());
                 Set<OpenOption> withDirect = new HashSet<>(base);
                 withDirect.add(DIRECT_OPTION);
                 direct = FileChannel.open(same, withDirect);
