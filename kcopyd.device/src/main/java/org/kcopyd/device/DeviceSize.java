@@ -15,17 +15,22 @@ final class DeviceSize {
     private DeviceSize() {
     }
 
-    static long of(Path path, FileChannel channel) throws IOException {
+    /**
+     * @param name the file's name for messages
+     * @param same where the very file opened as {@code channel} is looked at (its name, or
+     *             {@code /proc/self/fd/N} of its descriptor)
+     */
+    static long of(Path name, Path same, FileChannel channel) throws IOException {
         long size = channel.size();
-        if (size > 0 || Files.isRegularFile(path)) {
+        if (size > 0 || Files.isRegularFile(same)) {
             return size;
         }
-        long rdev = ((Number) Files.getAttribute(path, "unix:rdev")).longValue();
+        long rdev = ((Number) Files.getAttribute(same, "unix:rdev")).longValue();
         long major = ((rdev >>> 8) & 0xfff) | ((rdev >>> 32) & ~0xfffL);
         long minor = (rdev & 0xff) | ((rdev >>> 12) & ~0xffL);
         Path sys = Path.of("/sys/dev/block/" + major + ":" + minor + "/size");
         if (!Files.isReadable(sys)) {
-            throw new IOException("cannot tell the size of " + path + ": " + sys + " is not readable");
+            throw new IOException("cannot tell the size of " + name + ": " + sys + " is not readable");
         }
         return Long.parseLong(Files.readString(sys).trim()) * 512;
     }

@@ -313,7 +313,7 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
                 withDirect.add(DIRECT_OPTION);
                 direct = FileChannel.open(same, withDirect);
             }
-            long bytes = DeviceSize.of(same, channel);
+            long bytes = DeviceSize.of(path, same, channel);
             return new FileBlockDevice(path, same, channel, direct, alignment, !readWrite,
                     bytes / BlockDevice.SECTOR_SIZE, identity, claim, base);
         } catch (IOException | RuntimeException e) {
