@@ -18,8 +18,8 @@ import org.kcopyd.api.BlockDevice;
  * it writes once every earlier chunk of its job is written.
  *
  * <p>A chunk that every destination takes by offload ({@link Job#offloadDests()}) gets no pages
- * and is {@value #OFFLOAD_CHUNK} sectors long ({@value #ADVISED_OFFLOAD_CHUNK} where the source
- * advised the offload); one whose offload failed comes back to be copied
+ * and is {@value #OFFLOAD_CHUNK} sectors long (where the source advised the offload, its share of
+ * {@value #ADVISED_OFFLOAD_IN_FLIGHT}); one whose offload failed comes back to be copied
  * again at its offset with pages, ahead of the job's next chunks.
  *
  * <p>Only the client's worker thread calls it.
@@ -35,13 +35,14 @@ final class ChunkScheduler {
      */
     static final int OFFLOAD_CHUNK = 1 << 14;
     /**
-     * Sectors (256 MiB): the size of a chunk offloaded to every destination where the source
-     * advised it ({@link Job#offloadAdvised}: a reflink shares blocks, a server copies). A reflink
-     * of 8 MiB costs about as much as one of 256 MiB (measured on XFS: 1 GiB in 16 ms as 8 MiB
-     * chunks, 3 ms for {@code cp --reflink} in one call); progress and cancel still come every
-     * 256 MiB, a fraction of a second even where a server copies the data.
+     * Sectors (256 MiB): the most a job has in flight in chunks offloaded to every destination
+     * where the source advised it ({@link Job#offloadAdvised}: a reflink shares blocks, a server
+     * copies), shared among its sub-jobs: 32 MiB chunks with the default 8. A reflink of 8 MiB
+     * costs about as much as a larger one (measured on XFS: 1 GiB in 16 ms as 8 MiB chunks, 3 ms for
+     * {@code cp --reflink} in one call); such chunks take no pages, so without this bound every
+     * sub-job would have one in flight, and a cancel waits for all of them.
      */
-    static final int ADVISED_OFFLOAD_CHUNK = 1 << 19;
+    static final int ADVISED_OFFLOAD_IN_FLIGHT = 1 << 19;
 
     private final PagePool pool;
     private final ZeroBuffer zeros;
@@ -51,6 +52,7 @@ final class ChunkScheduler {
     private final int chunkSectors;
     private final int zeroChunkSectors;
     private final int offloadChunkSectors;
+    private final int advisedOffloadChunkSectors;
     private final int subJobsPerJob;
 
     private final ArrayDeque<SubJob> pagesQueue = new ArrayDeque<>();
@@ -69,6 +71,7 @@ final class ChunkScheduler {
         this.chunkSectors = chunkPages * (PagePool.PAGE / BlockDevice.SECTOR_SIZE);
         this.zeroChunkSectors = Math.min(subJobKiB * 2, zeros.capacity() / BlockDevice.SECTOR_SIZE);
         this.offloadChunkSectors = Math.max(OFFLOAD_CHUNK, subJobKiB * 2);
+        this.advisedOffloadChunkSectors = Math.max(offloadChunkSectors, ADVISED_OFFLOAD_IN_FLIGHT / subJobsPerJob);
         this.subJobsPerJob = subJobsPerJob;
     }
 
@@ -246,7 +249,7 @@ final class ChunkScheduler {
                 chunk = job.zeroCommands ? MAX_ZERO_CHUNK : zeroChunkSectors;
                 chunk = Math.min(chunk, job.zerosUntil - job.nextOffset);
             } else if (offloadOnly) {
-                chunk = job.offloadAdvised ? Math.max(ADVISED_OFFLOAD_CHUNK, offloadChunkSectors) : offloadChunkSectors;
+                chunk = job.offloadAdvised ? advisedOffloadChunkSectors : offloadChunkSectors;
             }
             int sectors = (int) (subJob.retry ? Math.min(chunkSectors, subJob.retryEnd - subJob.offset)
                     : Math.min(chunk, job.count - job.nextOffset));

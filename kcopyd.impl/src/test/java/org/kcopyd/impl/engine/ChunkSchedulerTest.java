@@ -7,7 +7,9 @@ import java.util.List;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.IoRegion;
+import org.kcopyd.testdevices.ForwardingDevice;
 
 /**
  * The pages and io stages on their own, driven by hand as the worker drives them: no thread and
@@ -83,6 +85,25 @@ class ChunkSchedulerTest {
         return job;
     }
 
+    private static BlockDevice offloading(String name, long sectors) {
+        return new ForwardingDevice(new FaultyDevice(name, 8)) {
+            @Override
+            public long sizeInSectors() {
+                return sectors;
+            }
+
+            @Override
+            public boolean canOffloadTo(BlockDevice destination) {
+                return true;
+            }
+
+            @Override
+            public boolean offloadBeatsPagesTo(BlockDevice destination) {
+                return true;
+            }
+        };
+    }
+
     private SubJob lastDispatched() {
         return (SubJob) dispatched.get(dispatched.size() - 1);
     }
@@ -124,6 +145,31 @@ class ChunkSchedulerTest {
 
         scheduler.returned(c);
         assertThat(told).containsExactly("started 0", "started 1", "ioDone 0", "ioDone 1");
+        assertThat(pool.inUse()).isZero();
+    }
+
+    @Test
+    void anAdvisedOffloadHasAtMost256MiBInFlightSharedByItsSubJobs() {
+        ChunkScheduler scheduler = scheduler(CHUNK_PAGES, new IoThrottle("unlimited"));
+        long sectors = 8L << 20;
+        // Devices of 4 GiB that only say their size and advise offload: no I/O runs here.
+        Job job = new Job(Job.Kind.COPY, IoRegion.whole(offloading("src", sectors)),
+                new IoRegion[] {IoRegion.whole(offloading("dst", sectors))}, false, false, false, false, false,
+                Offload.AUTO, null, null);
+        jobs.add(job);
+        scheduler.add(job);
+
+        scheduler.dispatch();
+
+        assertThat(dispatched).as("every sub-job has a chunk: they take no pages").hasSize(8);
+        long inFlight = 0;
+        for (Runnable r : dispatched) {
+            SubJob subJob = (SubJob) r;
+            assertThat(subJob.offloadOnly).isTrue();
+            inFlight += subJob.sectors;
+        }
+        assertThat(inFlight).as("sectors in flight: 256 MiB, not 8 chunks of 256 MiB")
+                .isEqualTo(ChunkScheduler.ADVISED_OFFLOAD_IN_FLIGHT);
         assertThat(pool.inUse()).isZero();
     }
 
