@@ -133,6 +133,28 @@ public final class FileBlockDevice implements BlockDevice {
         }
     }
 
+    /**
+     * Opens another channel on this very file, through {@code /proc/self/fd} of the device's own
+     * descriptor, never by its name (which another file may have taken since): for what block
+     * I/O does not address, such as the bytes past a file's last whole sector. The caller closes it.
+     *
+     * @param forWriting true for a channel that writes (this device must be writable), false for one that reads
+     * @return the channel, or empty where this device has no descriptor of its own (no JNA, not
+     *         Linux, not a regular file): the caller must then open the file by name and check it
+     * @throws IOException if the channel cannot be opened, or this device is read-only and
+     *                     {@code forWriting}
+     */
+    public java.util.Optional<FileChannel> reopen(boolean forWriting) throws IOException {
+        if (forWriting && readOnly) {
+            throw new IOException("device '" + name() + "' is read-only");
+        }
+        if (holes == null) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(FileChannel.open(holes.reopenPath(),
+                forWriting ? java.nio.file.StandardOpenOption.WRITE : java.nio.file.StandardOpenOption.READ));
+    }
+
     /** @return the channels this device's buffered I/O goes through: {@value #LANES}, or 1 without lanes */
     int laneCount() {
         return lanes == null ? 1 : lanes.length;

@@ -15,6 +15,7 @@ import java.util.Map;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.DeviceOption;
+import org.kcopyd.device.FileBlockDevice;
 import org.kcopyd.device.FileClaims;
 import org.kcopyd.device.NoDeviceProviderException;
 
@@ -35,6 +36,7 @@ final class OpenFiles implements Closeable {
     private final DeviceOption[] read;
     private final DeviceOption[] write;
     private final Map<Object, BlockDevice> writable = new HashMap<>();
+    private final Map<Object, BlockDevice> readable = new HashMap<>();
     private final Map<Object, BlockDevice> readBack = new HashMap<>();
     private final Map<Object, FileChannel> channels = new HashMap<>();
     private final List<Closeable> all = new ArrayList<>();
@@ -50,7 +52,11 @@ final class OpenFiles implements Closeable {
 
     /** @return the source, opened read-only */
     synchronized BlockDevice openRead(Operand source) {
-        return track(open(source, read, "reading"));
+        BlockDevice device = track(open(source, read, "reading"));
+        if (!source.isRemote()) {
+            readable.put(source.identity(), device);
+        }
+        return device;
     }
 
     /**
@@ -155,7 +161,9 @@ final class OpenFiles implements Closeable {
 
     /**
      * A channel on an opened file for the bytes past its last whole sector, which block devices
-     * do not address. Checked to be the file that was opened (not one renamed into its place).
+     * do not address: opened through the file's device where it has a descriptor of its own (so
+     * it is the very file the device reads or writes, whatever its name names meanwhile), else by
+     * name and checked to be the file that was opened (not one renamed into its place).
      *
      * @throws IOException if it cannot be opened or is not the same file
      */
@@ -170,11 +178,21 @@ final class OpenFiles implements Closeable {
             if (closed) {
                 throw new java.nio.channels.ClosedChannelException();
             }
-            ch = FileChannel.open(operand.path(), forWriting ? StandardOpenOption.WRITE : StandardOpenOption.READ);
-            all.add(ch);
-            channels.put(key, ch);
-            if (operand.exists() && !FileClaims.identityOf(operand.path()).equals(operand.identity())) {
-                throw new IOException(operand.path() + " was replaced by another file while kcopyd used it");
+            BlockDevice device = (forWriting ? writable : readable).get(operand.identity());
+            java.util.Optional<FileChannel> same = device instanceof FileBlockDevice f ? f.reopen(forWriting)
+                    : java.util.Optional.empty();
+            if (same.isPresent()) {
+                // Through the device's own descriptor: the very file its blocks go to, whatever its name now names.
+                ch = same.get();
+                all.add(ch);
+                channels.put(key, ch);
+            } else {
+                ch = FileChannel.open(operand.path(), forWriting ? StandardOpenOption.WRITE : StandardOpenOption.READ);
+                all.add(ch);
+                channels.put(key, ch);
+                if (operand.exists() && !FileClaims.identityOf(operand.path()).equals(operand.identity())) {
+                    throw new IOException(operand.path() + " was replaced by another file while kcopyd used it");
+                }
             }
         }
         return ch;
