@@ -120,8 +120,9 @@ record SnapshotSettings(String name, Path origin, Path cowStore, int chunkSector
     /** @return {@code name} if it follows {@link Snapshot#NAME_RULE} */
     static String checkName(String name) {
         if (!Snapshot.isValidName(name)) {
-            throw new IllegalArgumentException("snapshot name '" + name + "' is not allowed: a name is 1 to 64 "
-                    + "characters of A-Z a-z 0-9 . _ -, not only dots (" + Snapshot.NAME_RULE + ")");
+            throw new IllegalArgumentException("snapshot name " + (name == null ? "is missing" : "'" + name
+                    + "' is not allowed") + ": a name is 1 to 64 characters of A-Z a-z 0-9 . _ -, not only dots ("
+                    + Snapshot.NAME_RULE + ")");
         }
         return name;
     }

@@ -271,6 +271,18 @@ class SnapshotComponentTest {
     }
 
     @Test
+    void aConfigurationWithoutANameSaysTheNameIsMissing() {
+        Map<String, Object> noName = new HashMap<>(config("s1", "s.cow"));
+        noName.remove(Snapshot.CONFIG_NAME);
+        assertThatThrownBy(() -> activate(noName)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("snapshot name is missing: a name is 1 to 64 characters of A-Z a-z "
+                        + "0-9 . _ -, not only dots (" + Snapshot.NAME_RULE + ")");
+
+        assertThat(dir.resolve("s.cow")).doesNotExist();
+        assertThat(framework.registered).isEmpty();
+    }
+
+    @Test
     void namesWithinTheRuleAreAccepted() {
         for (String name : new String[] {"s", "Beta-2.snap_1", "s".repeat(64)}) {
             assertThat(new SnapshotSettings(name, dir, dir, 16, 2048, 1, Duration.ZERO, null, false, null).name())
