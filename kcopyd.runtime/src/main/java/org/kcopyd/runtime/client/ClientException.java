@@ -11,7 +11,8 @@ import com.google.gson.JsonObject;
  * <li>{@code bad-request} (exit 2): a bad argument, refused before any request;</li>
  * <li>{@code no-daemon} (exit 1): no daemon holds the state directory;</li>
  * <li>{@code unsafe-state} (exit 1): a token or control file others can read or change;</li>
- * <li>{@code connection-failed} (exit 1): the daemon could not be reached, or stopped answering.</li>
+ * <li>{@code connection-failed} (exit 1): the daemon could not be reached, or stopped answering;</li>
+ * <li>{@code daemon-gone} (exit 1): the daemon ended while the client waited for a job of it.</li>
  * </ul>
  */
 final class ClientException extends RuntimeException {
@@ -36,6 +37,17 @@ final class ClientException extends RuntimeException {
     /** A bad argument: exit 2, nothing sent. */
     static ClientException usage(String message) {
         return new ClientException(ExitCodes.USAGE, "bad-request", message);
+    }
+
+    /**
+     * The daemon ended (no daemon holds the state directory any more, or it stopped answering)
+     * while the client waited for {@code work}: exit 1. Its destinations may be incomplete, and a
+     * daemon started again does not know the job.
+     */
+    static ClientException daemonGone(String work, ClientException cause) {
+        return new ClientException(ExitCodes.FAILED, "daemon-gone", "the kcopyd daemon ended while " + work
+                + " ran: its destinations may be incomplete, and a daemon started again does not resume it ("
+                + cause.getMessage() + ")");
     }
 
     /** A failure of the channel itself: exit 1. */

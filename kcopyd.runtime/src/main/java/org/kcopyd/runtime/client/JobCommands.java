@@ -183,7 +183,14 @@ final class JobCommands {
             JsonObject now = job;
             while (!ended(now)) {
                 s.pause();
-                now = s.call("GET", "/api/v1/jobs/" + id, null);
+                try {
+                    now = s.call("GET", "/api/v1/jobs/" + id, null);
+                } catch (ClientException e) {
+                    if (e.code().equals("no-daemon") || e.code().equals("connection-failed")) {
+                        throw ClientException.daemonGone(work, e);
+                    }
+                    throw e;
+                }
             }
             return now;
         });

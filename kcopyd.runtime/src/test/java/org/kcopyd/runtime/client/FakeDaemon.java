@@ -54,6 +54,7 @@ final class FakeDaemon implements AutoCloseable {
     private final Map<String, Queue<String[]>> script = new HashMap<>();
     final List<Request> requests = new CopyOnWriteArrayList<>();
     volatile boolean chunked;
+    private volatile String endAfter;
 
     FakeDaemon(Path state) throws IOException {
         this.state = state;
@@ -85,6 +86,12 @@ final class FakeDaemon implements AutoCloseable {
             script.computeIfAbsent(method + " " + path, k -> new ArrayDeque<>()).add(new String[] {
                 Integer.toString(status), body});
         }
+        return this;
+    }
+
+    /** After answering {@code METHOD PATH}, ends: the server stops and the state directory's lock is released. */
+    FakeDaemon endAfter(String method, String path) {
+        endAfter = method + " " + path;
         return this;
     }
 
@@ -135,6 +142,11 @@ final class FakeDaemon implements AutoCloseable {
         try (OutputStream out = exchange.getResponseBody()) {
             out.write(bytes);
         }
+        if ((method + " " + path).equals(endAfter)) {
+            // As a daemon killed meanwhile: from another thread, so that this exchange ends first.
+            Thread end = new Thread(this::close, "fake-daemon-end");
+            end.start();
+        }
     }
 
     /** Runs the client in {@code cwd} against this state directory (--state added). */
@@ -167,8 +179,12 @@ final class FakeDaemon implements AutoCloseable {
         }
     }
 
+    /** Stops the server and releases the lock; again does nothing. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (!lockChannel.isOpen()) {
+            return;
+        }
         server.stop(0);
         try {
             lock.release();

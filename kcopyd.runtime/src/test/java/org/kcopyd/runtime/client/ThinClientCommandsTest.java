@@ -283,6 +283,16 @@ class ThinClientCommandsTest {
     }
 
     @Test
+    void aDaemonThatEndsWhileTheClientWaitsForItsJobIsSaidSo() {
+        daemon.answer("POST", "/api/v1/jobs", 202, JOB_RUNNING);
+        daemon.answer("GET", "/api/v1/jobs/7", 200, JOB_RUNNING).endAfter("GET", "/api/v1/jobs/7");
+        FakeDaemon.Run r = daemon.run(cwd, "copy", "--daemon", "/w/a.img", "/w/b.img");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).startsWith("kcopyd copy: the kcopyd daemon ended while job 7 ran: its destinations may be "
+                + "incomplete, and a daemon started again does not resume it (");
+    }
+
+    @Test
     void statusAndConfig() {
         String sent = "{\"version\": \"1.0.0\", \"stateDirectory\": \"/var/lib/kcopyd\", "
                 + "\"pid\": 4242, \"startedAt\": \"2026-11-27T07:40:00Z\", \"engine\": {\"configuration\": "
