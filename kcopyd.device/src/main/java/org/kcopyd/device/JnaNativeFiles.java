@@ -28,7 +28,7 @@ final class JnaNativeFiles implements NativeFiles {
     public int open(String path, boolean writable) throws IOException {
         while (true) {
             try {
-                return libc.open64(path, writable ? LinuxLibc.O_RDWR : LinuxLibc.O_RDONLY);
+                return libc.open64(path, (writable ? LinuxLibc.O_RDWR : LinuxLibc.O_RDONLY) | LinuxLibc.O_CLOEXEC);
             } catch (LastErrorException e) {
                 if (e.getErrorCode() != LinuxLibc.EINTR) {
                     throw new IOException("open " + path + ": " + e.getMessage(), e);

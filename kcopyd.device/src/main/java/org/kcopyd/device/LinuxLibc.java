@@ -26,6 +26,11 @@ interface LinuxLibc extends Library {
     int O_RDONLY = 0;
     /** {@code open(2)} flag: read and write. */
     int O_RDWR = 2;
+    /**
+     * {@code open(2)} flag: closed in a program this process executes, as the JDK's own descriptors
+     * are (asm-generic's value: x86, ARM, RISC-V, POWER, s390).
+     */
+    int O_CLOEXEC = 02000000;
     /** {@code lseek(2)}: the next data at or after the offset (Linux 3.1). */
     int SEEK_DATA = 3;
     /** {@code lseek(2)}: the next hole at or after the offset; the end of the file is one. */

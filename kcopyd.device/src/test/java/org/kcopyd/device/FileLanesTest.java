@@ -124,6 +124,22 @@ class FileLanesTest {
         }
     }
 
+    @Test
+    void theFilesOwnDescriptorsAreClosedInProgramsThisProcessRuns() throws IOException {
+        Path file = dir.resolve("e.img");
+        Files.write(file, new byte[512]);
+        for (boolean writable : new boolean[] {false, true}) {
+            int fd = FileHoles.system().open(file.toString(), writable);
+            try {
+                String flags = Files.readAllLines(Path.of("/proc/self/fdinfo/" + fd)).stream()
+                        .filter(l -> l.startsWith("flags:")).findFirst().orElseThrow().split("\\s+")[1];
+                assertThat(Long.parseLong(flags, 8) & 02000000).as("O_CLOEXEC in flags %s", flags).isNotZero();
+            } finally {
+                FileHoles.system().close(fd);
+            }
+        }
+    }
+
     private static long openDescriptors() throws IOException {
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
             return fds.count();
