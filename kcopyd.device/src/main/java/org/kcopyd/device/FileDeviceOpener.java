@@ -227,6 +227,23 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
             throws IOException {
         checkSize(path, sizeInSectors);
         Set<DeviceOption> opts = EnumSet.of(DeviceOption.READ_WRITE, options);
+        NativeFiles sys = FileHoles.system();
+        if (sys != null) {
+            int fd;
+            try {
+                fd = sys.createNew(path.toString());
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                throw e;
+            } catch (IOException e) {
+                // Created by name below, which fails with the JDK's exception (no such directory,
+                // permission denied) that callers put into words.
+                LOG.log(System.Logger.Level.DEBUG, () -> "creating " + path + " by name: " + e);
+                fd = -1;
+            }
+            if (fd >= 0) {
+                return createThrough(sys, fd, path, sizeInSectors, purpose, opts);
+            }
+        }
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             extend(ch, sizeInSectors);
         } catch (java.nio.file.FileAlreadyExistsException e) {
@@ -240,6 +257,39 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(path);
             throw e;
+        }
+    }
+
+    /**
+     * Opens the file just created as {@code fd} (closed here) and everything through that one
+     * descriptor, so that
+     * a file renamed over the name meanwhile is never sized, claimed or written (the claim, taken
+     * by name, must be the created file's, else the open fails); on a failure the created file is
+     * removed only while the name still names it.
+     */
+    private BlockDevice createThrough(NativeFiles sys, int fd, Path path, long sizeInSectors, String purpose,
+            Set<DeviceOption> opts) throws IOException {
+        Path same = Path.of("/proc/self/fd/" + fd);
+        try {
+            try (FileChannel ch = FileChannel.open(same, StandardOpenOption.WRITE)) {
+                extend(ch, sizeInSectors);
+            }
+            return openChannel(path, opts, () -> purpose, fd);
+        } catch (IOException | RuntimeException e) {
+            removeIfSame(path, same);
+            throw e;
+        } finally {
+            sys.close(fd);
+        }
+    }
+
+    private static void removeIfSame(Path path, Path created) {
+        try {
+            if (FileClaims.identityOf(path).equals(FileClaims.identityOf(created))) {
+                Files.delete(path);
+            }
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, () -> "not removed, not the file created: " + path + ": " + e);
         }
     }
 
@@ -271,6 +321,16 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
      * JDK's exception says why.
      */
     private BlockDevice openChannel(Path path, Set<DeviceOption> opts, Supplier<String> purpose) throws IOException {
+        return openChannel(path, opts, purpose, -1);
+    }
+
+    /**
+     * As {@link #openChannel(Path, Set, Supplier)}, through {@code created} (a descriptor of the
+     * file the caller just made, which the caller closes) instead of a new lookup of the name; -1
+     * to look the name up.
+     */
+    private BlockDevice openChannel(Path path, Set<DeviceOption> opts, Supplier<String> purpose, int created)
+            throws IOException {
         boolean readWrite = opts.contains(DeviceOption.READ_WRITE);
         Set<OpenOption> base = new HashSet<>();
         base.add(StandardOpenOption.READ);
@@ -287,7 +347,9 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
         FileChannel direct = null;
         try {
             Path same = path;
-            if (sys != null) {
+            if (created >= 0) {
+                same = Path.of("/proc/self/fd/" + created);
+            } else if (sys != null) {
                 try {
                     anchor = sys.open(path.toString(), readWrite);
                     same = Path.of("/proc/self/fd/" + anchor);

@@ -38,6 +38,23 @@ final class JnaNativeFiles implements NativeFiles {
     }
 
     @Override
+    public int createNew(String path) throws IOException {
+        while (true) {
+            try {
+                return libc.open64(path, LinuxLibc.O_RDWR | LinuxLibc.O_CREAT | LinuxLibc.O_EXCL | LinuxLibc.O_CLOEXEC,
+                        0666);
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() == LinuxLibc.EEXIST) {
+                    throw new java.nio.file.FileAlreadyExistsException(path);
+                }
+                if (e.getErrorCode() != LinuxLibc.EINTR) {
+                    throw new IOException("create " + path + ": " + e.getMessage(), e);
+                }
+            }
+        }
+    }
+
+    @Override
     public long seek(int fd, long pos, boolean data) throws IOException {
         while (true) {
             try {

@@ -26,6 +26,10 @@ interface LinuxLibc extends Library {
     int O_RDONLY = 0;
     /** {@code open(2)} flag: read and write. */
     int O_RDWR = 2;
+    /** {@code open(2)} flag: create the file (asm-generic's value, as {@link #O_CLOEXEC}). */
+    int O_CREAT = 0100;
+    /** {@code open(2)} flag: with {@link #O_CREAT}, fail with {@link #EEXIST} if anything is at the path. */
+    int O_EXCL = 0200;
     /**
      * {@code open(2)} flag: closed in a program this process executes, as the JDK's own descriptors
      * are (asm-generic's value: x86, ARM, RISC-V, POWER, s390).
@@ -43,6 +47,8 @@ interface LinuxLibc extends Library {
     int ENXIO = 6;
     /** errno: interrupted by a signal. */
     int EINTR = 4;
+    /** {@code errno}: something exists at the path ({@link #O_EXCL}). */
+    int EEXIST = 17;
 
     /** errno: bad descriptor (for copy_file_range: a file opened with O_APPEND, or not for reading/writing). */
     int EBADF = 9;
@@ -63,6 +69,9 @@ interface LinuxLibc extends Library {
     long FICLONERANGE = (1L << 30) | (32L << 16) | (0x94L << 8) | 13L;
 
     int open64(String path, int flags) throws LastErrorException;
+
+    /** {@code open64(2)} with a mode, for {@link #O_CREAT}. */
+    int open64(String path, int flags, int mode) throws LastErrorException;
 
     /** {@code copy_file_range(2)}, bound to the C name by {@link #load()}'s function mapper. */
     NativeLong copyFileRange(int fdIn, LongByReference offIn, int fdOut, LongByReference offOut, NativeLong len,

@@ -16,6 +16,16 @@ interface NativeFiles {
     int open(String path, boolean writable) throws IOException;
 
     /**
+     * Creates a regular file where nothing exists ({@code O_CREAT|O_EXCL}, mode 0666 less the
+     * umask; a symbolic link, even a dangling one, counts as something) and opens it read-write.
+     *
+     * @return the new file's descriptor
+     * @throws java.nio.file.FileAlreadyExistsException if anything exists at {@code path}
+     * @throws IOException naming the path and the error
+     */
+    int createNew(String path) throws IOException;
+
+    /**
      * {@code lseek(fd, pos, SEEK_DATA)} or {@code SEEK_HOLE}.
      *
      * @param data true for {@code SEEK_DATA}, false for {@code SEEK_HOLE}

@@ -175,6 +175,11 @@ class FileHolesTest {
             }
 
             @Override
+            public int createNew(String path) throws IOException {
+                return real.createNew(path);
+            }
+
+            @Override
             public long seek(int fd, long pos, boolean data) throws IOException {
                 return real.seek(fd, pos, data);
             }
