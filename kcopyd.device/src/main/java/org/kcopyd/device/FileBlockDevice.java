@@ -165,6 +165,14 @@ public final class FileBlockDevice implements BlockDevice {
         return path;
     }
 
+    /**
+     * @return the identity (device and inode) of the very file this device reads and writes, as
+     *         {@link FileClaims#identityOf} gives it for a path, whatever its name names now
+     */
+    public Object identity() {
+        return identity;
+    }
+
     /** @return true until {@link #close()} */
     public boolean isOpen() {
         return channel.isOpen();

@@ -261,6 +261,54 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
     }
 
     /**
+     * Creates a new regular file of exactly {@code bytes} (sparse) where nothing exists, and says
+     * which file it made: its identity is read through the descriptor the creation gave (with JNA
+     * on Linux), not by its name, which another file may take at once. A caller that opens the
+     * file later by name compares this identity with the opened device's ({@link
+     * FileBlockDevice#identity()}) and refuses a difference.
+     *
+     * @param bytes the file's size, at least 1
+     * @return the created file's identity, as {@link FileClaims#identityOf} gives it
+     * @throws java.nio.file.FileAlreadyExistsException if anything exists at {@code path}
+     * @throws IOException if the file cannot be created or sized (one this call created is removed
+     *                     again while its name still names it)
+     */
+    public static Object createFile(Path path, long bytes) throws IOException {
+        if (bytes < 1) {
+            throw new IllegalArgumentException("size " + bytes + " bytes for " + path + " is below the least, 1");
+        }
+        NativeFiles sys = FileHoles.system();
+        int fd = -1;
+        if (sys != null) {
+            try {
+                fd = sys.createNew(path.toString());
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                throw e;
+            } catch (IOException e) {
+                // Created by name below, which fails with the JDK's exception that callers put into words.
+                LOG.log(System.Logger.Level.DEBUG, () -> "creating " + path + " by name: " + e);
+            }
+        }
+        if (fd < 0) {
+            try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                Object identity = FileClaims.identityOf(path);
+                ch.write(java.nio.ByteBuffer.allocate(1), bytes - 1);
+                return identity;
+            }
+        }
+        Path same = Path.of("/proc/self/fd/" + fd);
+        try (FileChannel ch = FileChannel.open(same, StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.allocate(1), bytes - 1);
+            return FileClaims.identityOf(same);
+        } catch (IOException | RuntimeException e) {
+            removeIfSame(path, same);
+            throw e;
+        } finally {
+            sys.close(fd);
+        }
+    }
+
+    /**
      * Opens the file just created as {@code fd} (closed here) and everything through that one
      * descriptor, so that
      * a file renamed over the name meanwhile is never sized, claimed or written (the claim, taken

@@ -2,7 +2,6 @@ package org.kcopyd.cli.internal;
 
 import java.io.Closeable;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +16,7 @@ import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.DeviceOption;
 import org.kcopyd.device.FileBlockDevice;
 import org.kcopyd.device.FileClaims;
+import org.kcopyd.device.FileDeviceOpener;
 import org.kcopyd.device.NoDeviceProviderException;
 
 /**
@@ -129,19 +129,22 @@ final class OpenFiles implements Closeable {
      */
     synchronized BlockDevice create(Operand dest, long bytes) {
         Path path = dest.path();
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            try {
-                created.add(new Created(path, FileClaims.identityOf(path)));
-            } catch (IOException e) {
-                Files.deleteIfExists(path);
-                throw e;
-            }
-            ch.write(ByteBuffer.allocate(1), bytes - 1);
+        Object identity;
+        try {
+            // The identity of the file made, read through its own descriptor: never one renamed over it since.
+            identity = FileDeviceOpener.createFile(path, bytes);
+            created.add(new Created(path, identity));
         } catch (IOException e) {
             throw CommandException.failed(FileErrors.describe(e, "create " + path));
         }
         Operand opened = new Operand(path, dest.identity(), true, true);
-        return openWrite(opened);
+        BlockDevice device = openWrite(opened);
+        if (device instanceof FileBlockDevice f && !f.identity().equals(identity)) {
+            // Another file was renamed over the new one before it was opened: it is not ours to write.
+            throw CommandException.failed("cannot write " + path + ": it was replaced by another file while kcopyd "
+                    + "created it; nothing was written");
+        }
+        return device;
     }
 
     /**

@@ -69,6 +69,61 @@ class OpenFilesTest {
         }
     }
 
+    @Test
+    void aNewDestinationIsNeverAFileRenamedOverItsNameBeforeItWasOpened() throws Exception {
+        Path name = dir.resolve("new.img");
+        Path victim = dir.resolve("victim.img");
+        byte[] kept = filled(8 * 512, (byte) 5);
+        Files.write(victim, kept);
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread renamer = new Thread(() -> {
+            Path tmp = dir.resolve("next.img");
+            while (!stop.get()) {
+                try {
+                    Files.deleteIfExists(tmp);
+                    Files.createLink(tmp, victim);
+                    Files.move(tmp, name, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                } catch (IOException e) {
+                    // The test removed a name meanwhile: again.
+                }
+            }
+        }, "renamer");
+        int created = 0;
+        int refused = 0;
+        renamer.start();
+        try {
+            for (int round = 1; round <= 300; round++) {
+                Files.deleteIfExists(name);
+                Operand dest;
+                try {
+                    dest = Operand.destination(name);
+                } catch (CommandException e) {
+                    continue;
+                }
+                try (OpenFiles files = new OpenFiles(new FileDeviceOpener(false), false)) {
+                    BlockDevice device;
+                    try {
+                        device = files.create(dest, 64 * 512);
+                    } catch (CommandException e) {
+                        if (e.getMessage().contains("was replaced by another file while kcopyd created it")) {
+                            refused++;
+                        }
+                        files.removeCreated();
+                        continue;
+                    }
+                    created++;
+                    device.write(0, ByteBuffer.wrap(filled(64 * 512, (byte) round))).toCompletableFuture().join();
+                }
+                assertThat(Files.readAllBytes(victim)).as("round %d: the victim, untouched", round).isEqualTo(kept);
+            }
+        } finally {
+            stop.set(true);
+            renamer.join(30_000);
+        }
+        assertThat(Files.readAllBytes(victim)).isEqualTo(kept);
+        assertThat(created + refused).as("rounds that created or were refused for the swap").isGreaterThan(0);
+    }
+
     private static byte[] filled(int n, byte b) {
         byte[] bytes = new byte[n];
         Arrays.fill(bytes, b);
