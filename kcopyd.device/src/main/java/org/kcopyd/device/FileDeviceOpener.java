@@ -228,21 +228,9 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
         checkSize(path, sizeInSectors);
         Set<DeviceOption> opts = EnumSet.of(DeviceOption.READ_WRITE, options);
         NativeFiles sys = FileHoles.system();
-        if (sys != null) {
-            int fd;
-            try {
-                fd = sys.createNew(path.toString());
-            } catch (java.nio.file.FileAlreadyExistsException e) {
-                throw e;
-            } catch (IOException e) {
-                // Created by name below, which fails with the JDK's exception (no such directory,
-                // permission denied) that callers put into words.
-                LOG.log(System.Logger.Level.DEBUG, () -> "creating " + path + " by name: " + e);
-                fd = -1;
-            }
-            if (fd >= 0) {
-                return createThrough(sys, fd, path, sizeInSectors, purpose, opts);
-            }
+        int fd = createdDescriptor(sys, path);
+        if (fd >= 0) {
+            return createThrough(sys, fd, path, sizeInSectors, purpose, opts);
         }
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             extend(ch, sizeInSectors);
@@ -278,17 +266,7 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
             throw new IllegalArgumentException("size " + bytes + " bytes for " + path + " is below the least, 1");
         }
         NativeFiles sys = FileHoles.system();
-        int fd = -1;
-        if (sys != null) {
-            try {
-                fd = sys.createNew(path.toString());
-            } catch (java.nio.file.FileAlreadyExistsException e) {
-                throw e;
-            } catch (IOException e) {
-                // Created by name below, which fails with the JDK's exception that callers put into words.
-                LOG.log(System.Logger.Level.DEBUG, () -> "creating " + path + " by name: " + e);
-            }
-        }
+        int fd = createdDescriptor(sys, path);
         if (fd < 0) {
             try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 Object identity = FileClaims.identityOf(path);
@@ -328,6 +306,29 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
             throw e;
         } finally {
             sys.close(fd);
+        }
+    }
+
+    /**
+     * Creates a regular file where nothing exists through JNA ({@code O_CREAT|O_EXCL}).
+     *
+     * @param sys the system calls, or null without JNA
+     * @return its descriptor, or -1 without JNA or where that create failed otherwise than because
+     *         something exists: the caller then creates by name, which fails with the JDK's exception
+     *         (no such directory, permission denied) that callers put into words
+     * @throws java.nio.file.FileAlreadyExistsException if anything exists at {@code path}
+     */
+    private static int createdDescriptor(NativeFiles sys, Path path) throws IOException {
+        if (sys == null) {
+            return -1;
+        }
+        try {
+            return sys.createNew(path.toString());
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            throw e;
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, () -> "creating " + path + " by name: " + e);
+            return -1;
         }
     }
 
