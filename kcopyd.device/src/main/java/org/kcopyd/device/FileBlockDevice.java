@@ -66,11 +66,6 @@ public final class FileBlockDevice implements BlockDevice {
     private final FileChannel[] lanes;
     private static volatile ByteBuffer zeros;
 
-    FileBlockDevice(Path path, FileChannel channel, FileChannel direct, int alignment, boolean readOnly,
-            long sectors, Object identity, FileClaim claim) {
-        this(path, channel, direct, alignment, readOnly, sectors, identity, claim, FileHoles.system(), Set.of());
-    }
-
     /**
      * @param same        a path that opens the very file of {@code channel} ({@code /proc/self/fd/N}
      *                    of a descriptor the opener holds while this constructor runs), through which

@@ -274,7 +274,7 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
                 return identity;
             }
         }
-        Path same = Path.of("/proc/self/fd/" + fd);
+        Path same = FileHoles.descriptorPath(fd);
         try (FileChannel ch = FileChannel.open(same, StandardOpenOption.WRITE)) {
             ch.write(java.nio.ByteBuffer.allocate(1), bytes - 1);
             return FileClaims.identityOf(same);
@@ -295,7 +295,7 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
      */
     private BlockDevice createThrough(NativeFiles sys, int fd, Path path, long sizeInSectors, String purpose,
             Set<DeviceOption> opts) throws IOException {
-        Path same = Path.of("/proc/self/fd/" + fd);
+        Path same = FileHoles.descriptorPath(fd);
         try {
             try (FileChannel ch = FileChannel.open(same, StandardOpenOption.WRITE)) {
                 extend(ch, sizeInSectors);
@@ -397,11 +397,11 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
         try {
             Path same = path;
             if (created >= 0) {
-                same = Path.of("/proc/self/fd/" + created);
+                same = FileHoles.descriptorPath(created);
             } else if (sys != null) {
                 try {
                     anchor = sys.open(path.toString(), readWrite);
-                    same = Path.of("/proc/self/fd/" + anchor);
+                    same = FileHoles.descriptorPath(anchor);
                 } catch (IOException e) {
                     // Opened by name below, which fails with the JDK's exception (no such file,
                     // permission denied) that callers put into words.

@@ -77,6 +77,14 @@ final class FileHoles implements AutoCloseable {
      *         (not its name, which another file may have taken since)
      */
     Path reopenPath() {
+        return descriptorPath(fd);
+    }
+
+    /**
+     * @return {@code /proc/self/fd/N}: a path that opens, or is looked at as, the very file open
+     *         as descriptor {@code fd} of this process, whatever its name names now
+     */
+    static Path descriptorPath(int fd) {
         return Path.of("/proc/self/fd/" + fd);
     }
 
@@ -115,7 +123,7 @@ final class FileHoles implements AutoCloseable {
         }
         FileHoles holes = new FileHoles(sys, fd, path);
         try {
-            Path opened = Path.of("/proc/self/fd/" + fd);
+            Path opened = descriptorPath(fd);
             if (Files.isRegularFile(opened) && FileClaims.identityOf(opened).equals(identity)) {
                 holes.fileSystem = fileSystemOf(sys, fd, path);
                 return holes;

@@ -166,47 +166,10 @@ class FileHolesTest {
         byte[] b = new byte[(int) (SECTORS * 512)];
         new Random(6).nextBytes(b);
         Files.write(p, b);
-        NativeFiles refusing = new NativeFiles() {
-            private final NativeFiles real = FileHoles.system();
-
-            @Override
-            public int open(String path, boolean writable) throws IOException {
-                return real.open(path, writable);
-            }
-
-            @Override
-            public int createNew(String path) throws IOException {
-                return real.createNew(path);
-            }
-
-            @Override
-            public long seek(int fd, long pos, boolean data) throws IOException {
-                return real.seek(fd, pos, data);
-            }
-
+        NativeFiles refusing = new ForwardingNativeFiles() {
             @Override
             public void punch(int fd, long offset, long length) throws IOException {
                 throw new IOException("fallocate PUNCH_HOLE: Operation not supported (EOPNOTSUPP)");
-            }
-
-            @Override
-            public long copyRange(int in, long inOffset, int out, long outOffset, long length) throws IOException {
-                return real.copyRange(in, inOffset, out, outOffset, length);
-            }
-
-            @Override
-            public void cloneRange(int in, long inOffset, int out, long outOffset, long length) throws IOException {
-                real.cloneRange(in, inOffset, out, outOffset, length);
-            }
-
-            @Override
-            public FileSystemId fileSystem(int fd) throws IOException {
-                return real.fileSystem(fd);
-            }
-
-            @Override
-            public void close(int fd) {
-                real.close(fd);
             }
         };
         try (FileBlockDevice d = device(p, refusing)) {

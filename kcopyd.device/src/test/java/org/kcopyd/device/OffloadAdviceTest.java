@@ -84,49 +84,13 @@ class OffloadAdviceTest {
 
     /** The real system calls, except fstatfs answering {@code id} (null: failing). */
     private static NativeFiles reporting(FileSystemId id) {
-        NativeFiles real = FileHoles.system();
-        return new NativeFiles() {
-            @Override
-            public int open(String path, boolean writable) throws IOException {
-                return real.open(path, writable);
-            }
-
-            @Override
-            public int createNew(String path) throws IOException {
-                return real.createNew(path);
-            }
-
-            @Override
-            public long seek(int fd, long pos, boolean data) throws IOException {
-                return real.seek(fd, pos, data);
-            }
-
-            @Override
-            public void punch(int fd, long offset, long length) throws IOException {
-                real.punch(fd, offset, length);
-            }
-
-            @Override
-            public long copyRange(int in, long inOffset, int out, long outOffset, long length) throws IOException {
-                return real.copyRange(in, inOffset, out, outOffset, length);
-            }
-
-            @Override
-            public void cloneRange(int in, long inOffset, int out, long outOffset, long length) throws IOException {
-                real.cloneRange(in, inOffset, out, outOffset, length);
-            }
-
+        return new ForwardingNativeFiles() {
             @Override
             public FileSystemId fileSystem(int fd) throws IOException {
                 if (id == null) {
                     throw new IOException("fstatfs: Function not implemented (ENOSYS)");
                 }
                 return id;
-            }
-
-            @Override
-            public void close(int fd) {
-                real.close(fd);
             }
         };
     }

@@ -184,18 +184,15 @@ final class OpenFiles implements Closeable {
             BlockDevice device = (forWriting ? writable : readable).get(operand.identity());
             java.util.Optional<FileChannel> same = device instanceof FileBlockDevice f ? f.reopen(forWriting)
                     : java.util.Optional.empty();
-            if (same.isPresent()) {
-                // Through the device's own descriptor: the very file its blocks go to, whatever its name now names.
-                ch = same.get();
-                all.add(ch);
-                channels.put(key, ch);
-            } else {
-                ch = FileChannel.open(operand.path(), forWriting ? StandardOpenOption.WRITE : StandardOpenOption.READ);
-                all.add(ch);
-                channels.put(key, ch);
-                if (operand.exists() && !FileClaims.identityOf(operand.path()).equals(operand.identity())) {
-                    throw new IOException(operand.path() + " was replaced by another file while kcopyd used it");
-                }
+            // Through the device's own descriptor where it has one: the very file its blocks go to,
+            // whatever its name now names; else by name, checked below.
+            ch = same.isPresent() ? same.get()
+                    : FileChannel.open(operand.path(), forWriting ? StandardOpenOption.WRITE : StandardOpenOption.READ);
+            all.add(ch);
+            channels.put(key, ch);
+            if (same.isEmpty() && operand.exists()
+                    && !FileClaims.identityOf(operand.path()).equals(operand.identity())) {
+                throw new IOException(operand.path() + " was replaced by another file while kcopyd used it");
             }
         }
         return ch;
