@@ -37,14 +37,18 @@ public interface BlockDeviceOpener {
 
     /**
      * Creates a sparse regular file of {@code sizeInSectors} sectors and opens it read-write. An
-     * existing file smaller than that is extended; an existing larger file is never shrunk (the
-     * device then has the file's size).
+     * existing file smaller than that is extended (only once its claim is held: a claimed file
+     * is left as it was); an existing larger file is never shrunk (the device then has the file's
+     * size). An existing block device is opened as it is if it is at least that large, and
+     * refused if smaller (it cannot be extended; nothing is written). A symbolic link to nothing
+     * is refused, not created through.
      *
      * @param path          the file
      * @param sizeInSectors its least size in 512-byte sectors, at least 1
      * @param options       further options ({@link DeviceOption#DIRECT}, {@link DeviceOption#DSYNC})
      * @return the device
-     * @throws IOException if the file cannot be created or sized, or is claimed (see above)
+     * @throws IOException if the file cannot be created or sized, is claimed (see above), or is
+     *                     a block device smaller than {@code sizeInSectors}
      * @throws IllegalArgumentException if {@code sizeInSectors < 1}
      */
     BlockDevice create(Path path, long sizeInSectors, DeviceOption... options) throws IOException;

@@ -31,6 +31,9 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
 
     private static final OpenOption DIRECT_OPTION = lookupDirect();
 
+    /** How often {@link #create(Path, long, String, DeviceOption...)} looks up a name that keeps changing. */
+    private static final int LOOKUP_ATTEMPTS = 8;
+
     private static final int S_IFMT = 0170000;
     private static final int S_IFBLK = 0060000;
 
@@ -145,33 +148,36 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
      */
     public BlockDevice open(Path path, Supplier<String> purpose, DeviceOption... options) throws IOException {
         Set<DeviceOption> opts = options.length == 0 ? EnumSet.noneOf(DeviceOption.class) : EnumSet.of(options[0], options);
-        checkKind(path);
+        checkKind(path, path);
         return openChannel(path, opts, purpose);
     }
 
     /**
      * Refuses what cannot be sized or sought before opening it (opening a FIFO would block).
+     *
+     * @param name the path, for messages
+     * @param same where the file is looked at: its name, or {@code /proc/self/fd/N} of its descriptor
      */
-    private static void checkKind(Path path) throws IOException {
-        BasicFileAttributes attrs = Files.readAttributes(path, BasicFileAttributes.class);
+    private static void checkKind(Path name, Path same) throws IOException {
+        BasicFileAttributes attrs = Files.readAttributes(same, BasicFileAttributes.class);
         if (attrs.isRegularFile()) {
             return;
         }
         if (attrs.isDirectory()) {
-            throw new IOException(path + " is a directory, not a file or block device");
+            throw new IOException(name + " is a directory, not a file or block device");
         }
         if (attrs.isOther()) {
             int mode;
             try {
-                mode = ((Number) Files.getAttribute(path, "unix:mode")).intValue();
+                mode = ((Number) Files.getAttribute(same, "unix:mode")).intValue();
             } catch (UnsupportedOperationException | IllegalArgumentException e) {
-                throw new IOException(path + " is neither a regular file nor a block device", e);
+                throw new IOException(name + " is neither a regular file nor a block device", e);
             }
             if ((mode & S_IFMT) == S_IFBLK) {
                 return;
             }
         }
-        throw new IOException(path + " is neither a regular file nor a block device (a FIFO, socket or character "
+        throw new IOException(name + " is neither a regular file nor a block device (a FIFO, socket or character "
                 + "device cannot be sized or sought)");
     }
 
@@ -187,27 +193,67 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
 
     /**
      * As {@link #create(Path, long, DeviceOption...)}, the file {@linkplain FileClaims claimed}
-     * for {@code purpose}.
+     * for {@code purpose}. The name is looked up once (the file opened, or created where nothing
+     * is) and the file is claimed, sized and opened through that one descriptor, so that the file
+     * sized is the device returned even while another file is renamed over the name; it is
+     * extended only once claimed. A block device is never written to size it: one smaller than
+     * {@code sizeInSectors} is refused. A symbolic link to nothing is refused, not created through.
      *
      * @param path          the file
      * @param sizeInSectors its least size, at least 1
      * @param purpose       the claim's purpose
      * @param options       further options ({@link DeviceOption#DIRECT}, {@link DeviceOption#DSYNC})
      * @return the device
-     * @throws FileClaimedException if the file is claimed already
-     * @throws IOException          if the file cannot be created or sized
+     * @throws FileClaimedException if the file is claimed already (it is left as it was)
+     * @throws IOException          if the file cannot be created or sized, or is a block device
+     *                              smaller than {@code sizeInSectors}
      */
     public BlockDevice create(Path path, long sizeInSectors, String purpose, DeviceOption... options)
             throws IOException {
         checkSize(path, sizeInSectors);
-        if (Files.exists(path)) {
-            checkKind(path);
-        }
         Set<DeviceOption> opts = EnumSet.of(DeviceOption.READ_WRITE, options);
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-            extend(ch, sizeInSectors);
+        NativeFiles sys = FileHoles.system();
+        if (sys != null) {
+            for (int attempt = 1; attempt <= LOOKUP_ATTEMPTS; attempt++) {
+                boolean exists = Files.exists(path);
+                int fd;
+                try {
+                    if (exists) {
+                        checkKind(path, path);
+                        fd = sys.open(path.toString(), true);
+                    } else {
+                        fd = sys.createNew(path.toString());
+                    }
+                } catch (java.nio.file.NoSuchFileException | java.nio.file.FileAlreadyExistsException e) {
+                    if (Files.isSymbolicLink(path) && !Files.exists(path)) {
+                        throw new IOException(path + " is a symbolic link to " + Files.readSymbolicLink(path)
+                                + ", which does not exist: nothing was created through it (give the path of the "
+                                + "file to create)");
+                    }
+                    // Removed, or created by someone else, since it was looked at: look again.
+                    continue;
+                } catch (IOException e) {
+                    // Opened by name below, which fails with the JDK's exception (permission
+                    // denied, no such directory) that callers put into words.
+                    LOG.log(System.Logger.Level.DEBUG, () -> "opening " + path + " by name: " + e);
+                    return createByName(path, sizeInSectors, purpose, opts);
+                }
+                return openThrough(sys, fd, !exists, path, sizeInSectors, purpose, opts);
+            }
+            throw new IOException(path + " appeared or disappeared " + LOOKUP_ATTEMPTS + " times while kcopyd "
+                    + "opened it (something else creates and removes it): nothing was written");
         }
-        return openChannel(path, opts, purpose);
+        return createByName(path, sizeInSectors, purpose, opts);
+    }
+
+    /** {@link #create(Path, long, String, DeviceOption...)} without a descriptor to go through. */
+    private BlockDevice createByName(Path path, long sizeInSectors, String purpose, Set<DeviceOption> opts)
+            throws IOException {
+        if (Files.exists(path)) {
+            checkKind(path, path);
+        }
+        FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE).close();
+        return openChannel(path, opts, () -> purpose, -1, sizeInSectors);
     }
 
     /**
@@ -230,18 +276,11 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
         NativeFiles sys = FileHoles.system();
         int fd = createdDescriptor(sys, path);
         if (fd >= 0) {
-            return createThrough(sys, fd, path, sizeInSectors, purpose, opts);
+            return openThrough(sys, fd, true, path, sizeInSectors, purpose, opts);
         }
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            extend(ch, sizeInSectors);
-        } catch (java.nio.file.FileAlreadyExistsException e) {
-            throw e;
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(path);
-            throw e;
-        }
+        FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE).close();
         try {
-            return openChannel(path, opts, purpose);
+            return openChannel(path, opts, () -> purpose, -1, sizeInSectors);
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(path);
             throw e;
@@ -287,22 +326,24 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
     }
 
     /**
-     * Opens the file just created as {@code fd} (closed here) and everything through that one
-     * descriptor, so that
-     * a file renamed over the name meanwhile is never sized, claimed or written (the claim, taken
-     * by name, must be the created file's, else the open fails); on a failure the created file is
-     * removed only while the name still names it.
+     * Opens the file looked up as {@code fd} (closed here): claimed, extended to at least
+     * {@code sizeInSectors} and opened through that one descriptor, so that a file renamed over
+     * the name meanwhile is never sized, claimed or written (the claim, taken by name, must be
+     * this file's, else the open fails); on a failure, a file this call {@code made} is removed
+     * only while the name still names it.
      */
-    private BlockDevice createThrough(NativeFiles sys, int fd, Path path, long sizeInSectors, String purpose,
-            Set<DeviceOption> opts) throws IOException {
+    private BlockDevice openThrough(NativeFiles sys, int fd, boolean made, Path path, long sizeInSectors,
+            String purpose, Set<DeviceOption> opts) throws IOException {
         Path same = FileHoles.descriptorPath(fd);
         try {
-            try (FileChannel ch = FileChannel.open(same, StandardOpenOption.WRITE)) {
-                extend(ch, sizeInSectors);
+            if (!made) {
+                checkKind(path, same);
             }
-            return openChannel(path, opts, () -> purpose, fd);
+            return openChannel(path, opts, () -> purpose, fd, sizeInSectors);
         } catch (IOException | RuntimeException e) {
-            removeIfSame(path, same);
+            if (made) {
+                removeIfSame(path, same);
+            }
             throw e;
         } finally {
             sys.close(fd);
@@ -349,12 +390,22 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
         }
     }
 
-    private static void extend(FileChannel ch, long sizeInSectors) throws IOException {
+    /**
+     * Extends a regular file sparsely (one byte written at its new end) to {@code sizeInSectors}
+     * if it is shorter; refuses a block device that is: it cannot be extended, and the byte would
+     * land past its end.
+     */
+    private static void extend(Path name, Path same, FileChannel ch, long sizeInSectors) throws IOException {
         long bytes = sizeInSectors * BlockDevice.SECTOR_SIZE;
-        if (ch.size() < bytes) {
-            // Extends the file sparsely: one byte at the end.
-            ch.write(java.nio.ByteBuffer.allocate(1), bytes - 1);
+        long size = DeviceSize.of(name, same, ch);
+        if (size >= bytes) {
+            return;
         }
+        if (!Files.isRegularFile(same)) {
+            throw new IOException("cannot use " + name + " as " + sizeInSectors + " sectors: it is a block device of "
+                    + size / BlockDevice.SECTOR_SIZE + " sectors, which cannot be extended; nothing was written");
+        }
+        ch.write(java.nio.ByteBuffer.allocate(1), bytes - 1);
     }
 
     private BlockDevice openChannel(Path path, Set<DeviceOption> opts, String purpose) throws IOException {
@@ -370,16 +421,17 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
      * JDK's exception says why.
      */
     private BlockDevice openChannel(Path path, Set<DeviceOption> opts, Supplier<String> purpose) throws IOException {
-        return openChannel(path, opts, purpose, -1);
+        return openChannel(path, opts, purpose, -1, 0);
     }
 
     /**
      * As {@link #openChannel(Path, Set, Supplier)}, through {@code created} (a descriptor of the
-     * file the caller just made, which the caller closes) instead of a new lookup of the name; -1
-     * to look the name up.
+     * file the caller just looked up, which the caller closes) instead of a new lookup of the name
+     * (-1 to look the name up), and, read-write, extended to at least {@code leastSectors} once
+     * claimed (0: as it is).
      */
-    private BlockDevice openChannel(Path path, Set<DeviceOption> opts, Supplier<String> purpose, int created)
-            throws IOException {
+    private BlockDevice openChannel(Path path, Set<DeviceOption> opts, Supplier<String> purpose, int created,
+            long leastSectors) throws IOException {
         boolean readWrite = opts.contains(DeviceOption.READ_WRITE);
         Set<OpenOption> base = new HashSet<>();
         base.add(StandardOpenOption.READ);
@@ -412,6 +464,9 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
             Object identity = FileClaims.identityOf(same);
             if (claim != null && !claim.identity().equals(identity)) {
                 throw new IOException(path + " was replaced by another file while it was being opened");
+            }
+            if (leastSectors > 0) {
+                extend(path, same, channel, leastSectors);
             }
             boolean wantDirect = opts.contains(DeviceOption.DIRECT) || directByDefault;
             int alignment = 512;

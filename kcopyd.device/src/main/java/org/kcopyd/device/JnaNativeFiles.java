@@ -30,6 +30,9 @@ final class JnaNativeFiles implements NativeFiles {
             try {
                 return libc.open64(path, (writable ? LinuxLibc.O_RDWR : LinuxLibc.O_RDONLY) | LinuxLibc.O_CLOEXEC);
             } catch (LastErrorException e) {
+                if (e.getErrorCode() == LinuxLibc.ENOENT) {
+                    throw new java.nio.file.NoSuchFileException(path);
+                }
                 if (e.getErrorCode() != LinuxLibc.EINTR) {
                     throw new IOException("open " + path + ": " + e.getMessage(), e);
                 }

@@ -43,6 +43,8 @@ interface LinuxLibc extends Library {
     int FALLOC_FL_KEEP_SIZE = 1;
     /** {@code fallocate(2)}: deallocate the range; it reads as zeros afterwards. */
     int FALLOC_FL_PUNCH_HOLE = 2;
+    /** errno: no such file or directory. */
+    int ENOENT = 2;
     /** errno: no data at or after the offset ({@code SEEK_DATA}). */
     int ENXIO = 6;
     /** errno: interrupted by a signal. */

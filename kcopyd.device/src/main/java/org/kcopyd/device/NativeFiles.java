@@ -11,6 +11,8 @@ interface NativeFiles {
 
     /**
      * @return a descriptor of {@code path} opened read-only, or read-write if {@code writable}
+     * @throws java.nio.file.NoSuchFileException if nothing is at {@code path} (or a symbolic link
+     *         there names nothing)
      * @throws IOException naming the path and the error
      */
     int open(String path, boolean writable) throws IOException;

@@ -190,7 +190,7 @@ public final class LoopMount implements Closeable {
         return kind.type + " " + image + " on " + directory + (mounted ? "" : " (not mounted)");
     }
 
-    private static boolean isRoot() {
+    static boolean isRoot() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"), StandardCharsets.UTF_8)) {
                 if (line.startsWith("Uid:")) {
@@ -204,8 +204,13 @@ public final class LoopMount implements Closeable {
         }
     }
 
-    /** Runs {@code command}; its output (both streams) is in the message when it fails. */
-    private static void run(List<String> command) throws IOException {
+    /**
+     * Runs {@code command} (for {@link LoopDevice} too).
+     *
+     * @return its output, both streams, trimmed
+     * @throws IOException with the output in the message if it fails or runs out of time
+     */
+    static String run(List<String> command) throws IOException {
         Path output = Files.createTempFile("kcopyd-loopmount", ".out");
         try {
             Process p = new ProcessBuilder(new ArrayList<>(command)).redirectErrorStream(true)
@@ -221,10 +226,11 @@ public final class LoopMount implements Closeable {
                 Thread.currentThread().interrupt();
                 throw new IOException(String.join(" ", command) + " interrupted", e);
             }
+            String out = Files.readString(output, StandardCharsets.UTF_8).trim();
             if (p.exitValue() != 0) {
-                throw new IOException(String.join(" ", command) + " exited with status " + p.exitValue() + ": "
-                        + Files.readString(output, StandardCharsets.UTF_8).trim());
+                throw new IOException(String.join(" ", command) + " exited with status " + p.exitValue() + ": " + out);
             }
+            return out;
         } finally {
             Files.deleteIfExists(output);
         }

@@ -1,0 +1,82 @@
+package org.kcopyd.testdevices;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A block device backed by an image file ({@code losetup --find --show}), for tests of what
+ * kcopyd does with block devices as opposed to files. Needs root, loop devices and
+ * {@code losetup}: {@link #unavailable} says what is missing. {@link #close()} detaches it
+ * ({@code losetup -d}); the image stays. Each command has {@value LoopMount#COMMAND_SECONDS}
+ * seconds. Thread-safe ({@link #close()} is synchronized).
+ */
+public final class LoopDevice implements Closeable {
+
+    private final Path device;
+    private final Path image;
+    private boolean attached = true; // guarded by this
+
+    private LoopDevice(Path device, Path image) {
+        this.device = device;
+        this.image = image;
+    }
+
+    /**
+     * @return null if this machine can attach loop devices, else what is missing, e.g. "a loop
+     *         device needs root: not running as root"
+     */
+    public static String unavailable() {
+        if (!LoopMount.isRoot()) {
+            return "a loop device needs root: not running as root";
+        }
+        if (!Files.exists(Path.of("/dev/loop-control"))) {
+            return "a loop device needs loop devices: no /dev/loop-control";
+        }
+        if (Peers.find("losetup") == null) {
+            return "losetup not installed (Debian package mount)";
+        }
+        return null;
+    }
+
+    /**
+     * Attaches {@code image} (an existing file, its size a multiple of 512 bytes) to a free loop
+     * device.
+     *
+     * @throws IOException if {@link #unavailable} names what is missing or {@code losetup} fails
+     *                     (its output in the message)
+     */
+    public static LoopDevice attach(Path image) throws IOException {
+        String missing = unavailable();
+        if (missing != null) {
+            throw new IOException(missing);
+        }
+        String out = LoopMount.run(List.of(Peers.find("losetup").toString(), "--find", "--show", image.toString()));
+        Path device = Path.of(out.lines().reduce((first, last) -> last).orElse(""));
+        if (!device.startsWith("/dev/")) {
+            throw new IOException("losetup attached " + image + " but named no device: '" + out + "'");
+        }
+        return new LoopDevice(device, image);
+    }
+
+    /** @return the block device, e.g. {@code /dev/loop3} */
+    public Path device() {
+        return device;
+    }
+
+    /** Detaches the device; idempotent. The image stays. */
+    @Override
+    public synchronized void close() throws IOException {
+        if (attached) {
+            LoopMount.run(List.of(Peers.find("losetup").toString(), "-d", device.toString()));
+            attached = false;
+        }
+    }
+
+    @Override
+    public synchronized String toString() {
+        return device + " on " + image + (attached ? "" : " (detached)");
+    }
+}
