@@ -50,9 +50,10 @@ final class OpenFiles implements Closeable {
                 : new DeviceOption[] {DeviceOption.READ_WRITE};
     }
 
-    /** @return the source, opened read-only */
+    /** @return the source, opened read-only: the file it was examined as (else refused) */
     synchronized BlockDevice openRead(Operand source) {
         BlockDevice device = track(open(source, read, "reading"));
+        requireSame(source, device, source.identity(), "read", "since kcopyd examined it");
         if (!source.isRemote()) {
             readable.put(source.identity(), device);
         }
@@ -79,14 +80,41 @@ final class OpenFiles implements Closeable {
         }
     }
 
-    /** @return the destination's device, opened read-write (claimed) the first time it is asked for */
+    /**
+     * @return the destination's device, opened read-write (claimed) the first time it is asked
+     *         for: an existing destination must be the file it was examined as (else refused)
+     */
     synchronized BlockDevice openWrite(Operand dest) {
+        return openWrite(dest, dest.exists() ? dest.identity() : null, "since kcopyd examined it");
+    }
+
+    /**
+     * @param expected the identity the opened file must have, or null to take what the name names
+     * @param since    when it could have been replaced, for the message
+     */
+    private BlockDevice openWrite(Operand dest, Object expected, String since) {
         BlockDevice device = writable.get(dest.identity());
         if (device == null) {
             device = track(open(dest, write, "writing"));
+            if (expected != null) {
+                requireSame(dest, device, expected, "write", since);
+            }
             writable.put(dest.identity(), device);
         }
         return device;
+    }
+
+    /**
+     * Refuses a file device that is not the file {@code expected} names: another file was renamed
+     * over the name after it was examined (and a check such as "not the source" was made on it).
+     * The device stays tracked and is closed with the others.
+     */
+    private static void requireSame(Operand operand, BlockDevice device, Object expected, String doing,
+            String since) {
+        if (!operand.isRemote() && device instanceof FileBlockDevice f && !f.identity().equals(expected)) {
+            throw CommandException.failed("cannot " + doing + " " + operand.path() + ": it was replaced by another file "
+                    + since + "; nothing was written");
+        }
     }
 
     /**
@@ -137,14 +165,8 @@ final class OpenFiles implements Closeable {
         } catch (IOException e) {
             throw CommandException.failed(FileErrors.describe(e, "create " + path));
         }
-        Operand opened = new Operand(path, dest.identity(), true, true);
-        BlockDevice device = openWrite(opened);
-        if (device instanceof FileBlockDevice f && !f.identity().equals(identity)) {
-            // Another file was renamed over the new one before it was opened: it is not ours to write.
-            throw CommandException.failed("cannot write " + path + ": it was replaced by another file while kcopyd "
-                    + "created it; nothing was written");
-        }
-        return device;
+        // Another file renamed over the new one before it was opened is not ours to write.
+        return openWrite(new Operand(path, dest.identity(), true, true), identity, "while kcopyd created it");
     }
 
     /**

@@ -1,6 +1,7 @@
 package org.kcopyd.cli.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
@@ -122,6 +123,42 @@ class OpenFilesTest {
         }
         assertThat(Files.readAllBytes(victim)).isEqualTo(kept);
         assertThat(created + refused).as("rounds that created or were refused for the swap").isGreaterThan(0);
+    }
+
+    @Test
+    void anExistingDestinationReplacedAfterItWasExaminedIsRefusedAndTheOtherFileUntouched() throws IOException {
+        Path a = dir.resolve("a.img");
+        Files.write(a, new byte[2048]);
+        Path other = dir.resolve("other.img");
+        byte[] kept = filled(2048, (byte) 7);
+        Files.write(other, kept);
+        try (OpenFiles files = new OpenFiles(new FileDeviceOpener(false), false)) {
+            // Examined (and checked against the source) first; another file takes the name after.
+            Operand dest = Operand.existing(a, "destination");
+            Files.move(other, a, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+
+            assertThatThrownBy(() -> files.openWrite(dest)).isInstanceOfSatisfying(CommandException.class,
+                    e -> assertThat(e.exitCode()).isEqualTo(Exit.FAILED))
+                    .hasMessage("cannot write " + a + ": it was replaced by another file since kcopyd examined it; "
+                            + "nothing was written");
+        }
+        assertThat(Files.readAllBytes(a)).as("the file that took the name").isEqualTo(kept);
+    }
+
+    @Test
+    void aSourceReplacedAfterItWasExaminedIsRefused() throws IOException {
+        Path s = dir.resolve("s.img");
+        Files.write(s, filled(1024, (byte) 3));
+        Path other = dir.resolve("other.img");
+        Files.write(other, filled(1024, (byte) 9));
+        try (OpenFiles files = new OpenFiles(new FileDeviceOpener(false), false)) {
+            Operand src = Operand.existing(s, "source");
+            Files.move(other, s, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+
+            assertThatThrownBy(() -> files.openRead(src)).isInstanceOf(CommandException.class)
+                    .hasMessageContaining("cannot read " + s + ": it was replaced by another file since kcopyd "
+                            + "examined it");
+        }
     }
 
     private static byte[] filled(int n, byte b) {

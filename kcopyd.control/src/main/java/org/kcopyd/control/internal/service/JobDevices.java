@@ -2,11 +2,9 @@ package org.kcopyd.control.internal.service;
 
 import java.io.IOException;
 import java.net.URI;
-import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -19,8 +17,10 @@ import org.kcopyd.api.DeviceOption;
 import org.kcopyd.control.ControlException;
 import org.kcopyd.device.DeviceUriIdentity;
 import org.kcopyd.device.DeviceUris;
+import org.kcopyd.device.FileBlockDevice;
 import org.kcopyd.device.FileClaim;
 import org.kcopyd.device.FileClaims;
+import org.kcopyd.device.FileDeviceOpener;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.snapshot.Snapshot;
 import org.osgi.framework.Constants;
@@ -180,6 +180,13 @@ final class JobDevices implements AutoCloseable {
                     refuseClaimed(n);
                 }
                 d = o.open(n.path(), options);
+                if (d instanceof FileBlockDevice f && !n.identities().isEmpty() && !n.identities().contains(f.identity())) {
+                    // Another file was renamed over the name after it was examined (and checked
+                    // against the job's other devices): not the file the job was asked for.
+                    opened.add(d);
+                    throw ControlException.conflict(n.role() + " " + n.path() + " was replaced by another file "
+                            + "since the job was checked; nothing was written");
+                }
             }
         } catch (IllegalArgumentException e) {
             throw ControlException.badRequest("cannot open " + n.role() + " " + Text.printable(n.text()) + ": "
@@ -199,19 +206,17 @@ final class JobDevices implements AutoCloseable {
      */
     Opened create(Named n, long bytes) {
         Path path = n.path();
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            created.add(new Created(path, FileClaims.identityOf(path)));
-            ch.write(java.nio.ByteBuffer.allocate(1), bytes - 1);
+        Object identity;
+        try {
+            // The identity of the file made, read through its own descriptor: never one renamed over it since.
+            identity = FileDeviceOpener.createFile(path, bytes);
         } catch (FileAlreadyExistsException e) {
             throw ControlException.conflict("destination " + path + " appeared while the job was being made");
         } catch (IOException e) {
             throw ControlException.failed("cannot create destination " + path + ": " + e.getMessage());
         }
-        try {
-            return open(new Named(n.text(), n.role(), path, null, null, Set.of(FileClaims.identityOf(path))), true);
-        } catch (IOException e) {
-            throw ControlException.failed("cannot examine destination " + path + ": " + e.getMessage());
-        }
+        created.add(new Created(path, identity));
+        return open(new Named(n.text(), n.role(), path, null, null, Set.of(identity)), true);
     }
 
     private static void refuseClaimed(Named n) {
