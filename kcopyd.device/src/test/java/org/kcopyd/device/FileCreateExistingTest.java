@@ -4,16 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,13 +15,11 @@ import org.kcopyd.api.DeviceOption;
 
 /**
  * {@link FileDeviceOpener#create} (the API's create: opens a file, creating or extending it to a
- * least size) sizes the very file it returns, only once it holds the file's claim, and never
- * creates a file through a symbolic link to nothing.
+ * least size) sizes a file only once it holds the file's claim, never shrinks one, and never
+ * creates a file through a symbolic link to nothing ({@link FileCreateRaceTest}: it sizes the
+ * very file it returns).
  */
 class FileCreateExistingTest {
-
-    private static final int SECTORS = 64;
-    private static final int ROUNDS = 300;
 
     @TempDir
     Path dir;
@@ -75,61 +66,5 @@ class FileCreateExistingTest {
                 .hasMessageContaining(link + " is a symbolic link to " + target + ", which does not exist");
         assertThat(target).doesNotExist();
         assertThat(Files.isSymbolicLink(link)).isTrue();
-    }
-
-    @Test
-    void theFileSizedIsTheDeviceReturnedWhileAnotherIsRenamedOverTheName() throws Exception {
-        assumeTrue(FileHoles.system() != null, "looking a name up once needs JNA on Linux");
-        Path name = dir.resolve("disk.img");
-        Path victim = dir.resolve("victim.img");
-        byte[] kept = new byte[8 * 512];
-        new Random(5).nextBytes(kept);
-        AtomicBoolean stop = new AtomicBoolean();
-        AtomicReference<IOException> renameFailed = new AtomicReference<>();
-        // Renames (a link of) the victim over the name again and again, replacing whatever is there.
-        Thread renamer = new Thread(() -> {
-            Path tmp = dir.resolve("next.img");
-            while (!stop.get()) {
-                try {
-                    Files.deleteIfExists(tmp);
-                    Files.createLink(tmp, victim);
-                    Files.move(tmp, name, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } catch (NoSuchFileException e) {
-                    // The test replaced the victim meanwhile: try again.
-                } catch (IOException e) {
-                    renameFailed.set(e);
-                    return;
-                }
-            }
-        }, "renamer");
-        Files.write(victim, kept);
-        renamer.start();
-        int opened = 0;
-        try {
-            for (int round = 1; round <= ROUNDS; round++) {
-                // The victim short again (in place: its links see it), so that sizing it shows.
-                Files.write(victim, kept);
-                Files.deleteIfExists(name);
-                BlockDevice dev;
-                try {
-                    dev = opener.create(name, SECTORS);
-                } catch (IOException e) {
-                    assertThat(e).hasMessageContaining("was replaced by another file");
-                    continue;
-                }
-                opened++;
-                try (dev) {
-                    assertThat(dev.sizeInSectors()).as("round %d: the device's size", round)
-                            .isGreaterThanOrEqualTo(SECTORS);
-                    byte[] last = new byte[512];
-                    dev.write(SECTORS - 1, ByteBuffer.wrap(last)).toCompletableFuture().join();
-                }
-            }
-        } finally {
-            stop.set(true);
-            renamer.join(TimeUnit.SECONDS.toMillis(30));
-        }
-        assertThat(renameFailed.get()).as("the renamer's failure").isNull();
-        assertThat(opened).as("devices opened among %d rounds", ROUNDS).isGreaterThan(0);
     }
 }
