@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,12 +19,15 @@ import org.junit.jupiter.api.io.TempDir;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.Extent;
 import org.kcopyd.device.FileDeviceOpener;
+import org.kcopyd.nbd.internal.osgi.NbdDeviceProvider;
 import org.kcopyd.testdevices.Peers;
 
 /**
  * Block status with real peers: nbdinfo --map of our server exporting a sparse file shows its
  * holes as "hole,zero"; our client's extents of nbdkit's sparse-random export show its holes,
- * which read as zeros, and with nbdkit's noextents filter the export is all data.
+ * which read as zeros, also through the URI provider's read-only device (what the opener service
+ * and the daemon open an {@code nbd:} source as); with nbdkit's noextents filter the export is all
+ * data.
  */
 class BlockStatusIT {
 
@@ -68,25 +72,37 @@ class BlockStatusIT {
             "3145728 5242880 3 hole,zero");
     }
 
-    private BlockDevice nbdkit(String... arguments) throws IOException {
+    /** Starts nbdkit with these arguments on a Unix socket; returns its URI. */
+    private NbdUri nbdkitUri(String... arguments) throws IOException {
         Peers.require("nbdkit", "nbdkit");
         Path socket = dir.resolve("nbdkit.sock");
         List<String> command = new ArrayList<>(List.of("nbdkit", "--exit-with-parent", "-f", "-U", socket.toString()));
         command.addAll(List.of(arguments));
         toClose.add(PeerProcess.server(dir, socket, command.toArray(new String[0])));
-        BlockDevice device = NbdClient.connect(NbdUri.unix(socket, ""), NbdClientOptions.defaults());
+        return NbdUri.unix(socket, "");
+    }
+
+    private BlockDevice nbdkit(String... arguments) throws IOException {
+        BlockDevice device = NbdClient.connect(nbdkitUri(arguments), NbdClientOptions.defaults());
         toClose.add(device);
         return device;
+    }
+
+    /** @return the device's extents from its start to its end, asked again where an answer stops short */
+    private static List<Extent> allExtents(BlockDevice d) throws Exception {
+        long sectors = d.sizeInSectors();
+        List<Extent> runs = new ArrayList<>();
+        for (long at = 0; at < sectors; at = runs.get(runs.size() - 1).endSector()) {
+            runs.addAll(extents(d, at, sectors - at));
+        }
+        return runs;
     }
 
     @Test
     void sparseRandomsHolesAreHolesThatReadAsZeros() throws Exception {
         BlockDevice d = nbdkit("sparse-random", "64M", "seed=11", "runlength=65536");
         long sectors = d.sizeInSectors();
-        List<Extent> runs = new ArrayList<>();
-        for (long at = 0; at < sectors; at = runs.get(runs.size() - 1).endSector()) {
-            runs.addAll(extents(d, at, sectors - at));
-        }
+        List<Extent> runs = allExtents(d);
         long holes = runs.stream().filter(e -> e.type().readsAsZeros()).mapToLong(Extent::count).sum();
         assertThat(holes).as("sparse-random is mostly holes").isGreaterThan(sectors / 2);
         assertThat(runs.stream().filter(e -> e.type() == Extent.Type.DATA).count()).isGreaterThan(50);
@@ -97,6 +113,24 @@ class BlockStatusIT {
                 d.read(e.sector(), b).toCompletableFuture().get(30, TimeUnit.SECONDS);
                 assertThat(b.array()).as("%s", e).containsOnly(0);
             }
+        }
+    }
+
+    @Test
+    void openedReadOnlyByTheUriProviderTheExportsHolesAreStillHoles() throws Exception {
+        NbdUri uri = nbdkitUri("sparse-random", "64M", "seed=11", "runlength=65536");
+        List<Extent> direct;
+        try (BlockDevice d = NbdClient.connect(uri, NbdClientOptions.defaults())) {
+            direct = allExtents(d);
+        }
+
+        try (BlockDevice d = new NbdDeviceProvider().open(URI.create(uri.toString()))) {
+            assertThat(d.isReadOnly()).isTrue();
+            List<Extent> throughProvider = allExtents(d);
+
+            assertThat(throughProvider).isEqualTo(direct);
+            assertThat(throughProvider.stream().filter(e -> e.type().readsAsZeros()).mapToLong(Extent::count).sum())
+                .as("sparse-random is mostly holes").isGreaterThan(d.sizeInSectors() / 2);
         }
     }
 

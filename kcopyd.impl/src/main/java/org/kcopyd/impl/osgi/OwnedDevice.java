@@ -2,15 +2,30 @@ package org.kcopyd.impl.osgi;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
 
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.Extent;
 
 /**
- * A device a provider opened for one bundle's opener: every call goes to the provider's device;
- * closing it also tells the opener, which then forgets it (it cannot ask an arbitrary device whether
- * it is still open, as it asks its files). Thread-safe as the device is.
+ * A device a provider opened for one bundle's opener: every {@link BlockDevice} method goes to the
+ * provider's device, the optional ones included (its {@link #extents}, so that sparse copies skip
+ * its holes, and its offload), and answers as it does; closing it also tells the opener, which then
+ * forgets it (it cannot ask an arbitrary device whether it is still open, as it asks its files).
+ * OwnedDeviceTest checks with {@code Forwarding.assertForwards} that every method of the interface
+ * is passed on, so a method the API gains fails that test until it is forwarded here.
+ *
+ * <p><b>Offload.</b> As a source it passes {@link #canOffloadTo}, {@link #offloadBeatsPagesTo} and
+ * {@link #offloadTo} on. That is within {@link BlockDevice#canOffloadTo}'s rule for wrappers: this
+ * device's writes are the provider device's writes, nothing else. A destination that is itself an
+ * owned device is unwrapped first, for the same reason: writing to the provider's device is exactly
+ * writing through its owned device, and the provider's device can only recognise its own kind (two
+ * devices of one provider, each opened through an opener, can then offload between them). Any other
+ * destination is passed on as it is.
+ *
+ * <p>Thread-safe as the device is.
  */
 final class OwnedDevice implements BlockDevice {
 
@@ -60,6 +75,31 @@ final class OwnedDevice implements BlockDevice {
     @Override
     public CompletionStage<Void> writeZeroes(long sector, long count) {
         return device.writeZeroes(sector, count);
+    }
+
+    @Override
+    public CompletionStage<List<Extent>> extents(long sector, long count) {
+        return device.extents(sector, count);
+    }
+
+    @Override
+    public boolean canOffloadTo(BlockDevice destination) {
+        return device.canOffloadTo(unwrapped(destination));
+    }
+
+    @Override
+    public boolean offloadBeatsPagesTo(BlockDevice destination) {
+        return device.offloadBeatsPagesTo(unwrapped(destination));
+    }
+
+    @Override
+    public CompletionStage<Void> offloadTo(long sector, long count, BlockDevice destination, long destSector) {
+        return device.offloadTo(sector, count, unwrapped(destination), destSector);
+    }
+
+    /** @return the provider's device of an owned device, any other device as it is */
+    private static BlockDevice unwrapped(BlockDevice destination) {
+        return destination instanceof OwnedDevice owned ? owned.device : destination;
     }
 
     @Override

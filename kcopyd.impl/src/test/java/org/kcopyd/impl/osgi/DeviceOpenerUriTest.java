@@ -4,11 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
-import java.lang.reflect.Proxy;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.ResourceBundle;
@@ -21,13 +19,9 @@ import org.junit.jupiter.api.Test;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.DeviceOption;
-import org.kcopyd.api.KcopydClientFactory;
 import org.kcopyd.api.UriDeviceProvider;
 import org.kcopyd.device.MemoryBlockDevice;
 import org.kcopyd.device.NoDeviceProviderException;
-import org.osgi.framework.Bundle;
-import org.osgi.framework.BundleContext;
-import org.osgi.framework.ServiceRegistration;
 
 /**
  * The opener service's devices named by URI, with providers bound to the engine component as DS
@@ -36,9 +30,8 @@ import org.osgi.framework.ServiceRegistration;
  */
 class DeviceOpenerUriTest {
 
-    private final Map<String, Object> services = new ConcurrentHashMap<>();
-    private final KcopydComponent component = new KcopydComponent();
-    private boolean active;
+    private final ActiveComponent active = new ActiveComponent();
+    private final KcopydComponent component = active.component;
 
     /** Memory devices by the URI's host, kept between opens; records what it opened and closed. */
     private static final class MemoryProvider implements UriDeviceProvider {
@@ -69,46 +62,20 @@ class DeviceOpenerUriTest {
     }
 
     private static Map<String, Object> serviceProperties(long id, Integer ranking, Object schemes) {
-        Map<String, Object> p = new HashMap<>();
-        p.put("service.id", id);
-        p.put("objectClass", new String[] {UriDeviceProvider.class.getName()});
-        if (ranking != null) {
-            p.put("service.ranking", ranking);
-        }
-        if (schemes != null) {
-            p.put(UriDeviceProvider.SCHEMES, schemes);
-        }
-        return p;
+        return ActiveComponent.providerProperties(id, ranking, schemes);
     }
 
     private BlockDeviceOpener openerFor(String bundleName) {
-        if (!active) {
-            component.activate(contextKeeping(services), Map.of("component.name", KcopydClientFactory.PID));
-            active = true;
-        }
-        Bundle bundle = (Bundle) Proxy.newProxyInstance(Bundle.class.getClassLoader(), new Class<?>[] {Bundle.class},
-                (proxy, method, args) -> bundleName);
-        return service().getService(bundle, null);
+        return active.openerFor(bundleName);
     }
 
     private DeviceOpenerService service() {
-        return (DeviceOpenerService) services.get(BlockDeviceOpener.class.getName());
-    }
-
-    private static BundleContext contextKeeping(Map<String, Object> into) {
-        ClassLoader loader = DeviceOpenerUriTest.class.getClassLoader();
-        return (BundleContext) Proxy.newProxyInstance(loader, new Class<?>[] {BundleContext.class},
-                (proxy, method, args) -> {
-                    into.put(args[0] instanceof Class<?> c ? c.getName() : (String) args[0], args[1]);
-                    return Proxy.newProxyInstance(loader, new Class<?>[] {ServiceRegistration.class}, (p, m, a) -> null);
-                });
+        return active.openerService();
     }
 
     @AfterEach
     void deactivate() {
-        if (active) {
-            component.deactivate();
-        }
+        active.close();
     }
 
     private static byte firstByteOf(BlockDevice device) {

@@ -4,9 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.lang.reflect.Proxy;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Handler;
@@ -20,9 +18,6 @@ import org.kcopyd.api.IoRegion;
 import org.kcopyd.api.KcopydClient;
 import org.kcopyd.api.KcopydClientFactory;
 import org.kcopyd.device.MemoryBlockDevice;
-import org.osgi.framework.Bundle;
-import org.osgi.framework.BundleContext;
-import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.log.Logger;
 
 /**
@@ -57,28 +52,12 @@ class LogServiceLoggerTest {
                 });
     }
 
-    /** A bundle context that registers services, returning nothing of use; {@code into} gets each service object. */
-    private static BundleContext contextKeeping(Map<String, Object> into) {
-        ClassLoader loader = LogServiceLoggerTest.class.getClassLoader();
-        return (BundleContext) Proxy.newProxyInstance(loader, new Class<?>[] {BundleContext.class},
-                (proxy, method, args) -> {
-                    into.put(((Class<?>) args[0]).getName(), args[1]);
-                    return Proxy.newProxyInstance(loader, new Class<?>[] {ServiceRegistration.class}, (p, m, a) -> null);
-                });
-    }
-
     @Test
     void aCompletionCallbackThatThrowsIsReportedToTheBoundLogService() throws Exception {
         List<Entry> entries = new CopyOnWriteArrayList<>();
-        Map<String, Object> services = new ConcurrentHashMap<>();
-        KcopydComponent component = new KcopydComponent();
-        component.bindLogger(recordingLogger(entries));
-        component.activate(contextKeeping(services), Map.of("component.name", KcopydClientFactory.PID));
-        try {
-            Bundle consumer = (Bundle) Proxy.newProxyInstance(Bundle.class.getClassLoader(), new Class<?>[] {Bundle.class},
-                    (proxy, method, args) -> "a.consumer");
-            KcopydClientFactory factory = ((ClientFactoryService) services.get(KcopydClientFactory.class.getName()))
-                    .getService(consumer, null);
+        try (ActiveComponent active = new ActiveComponent()) {
+            active.component.bindLogger(recordingLogger(entries));
+            KcopydClientFactory factory = active.clientFactoryFor("a.consumer");
             IllegalStateException bug = new IllegalStateException("the consumer's bug");
             // Braces in a client's name must not be taken for the Log Service's placeholders.
             try (KcopydClient client = factory.createClient(ClientOptions.builder().name("c{}").pages(16).build())) {
@@ -93,8 +72,6 @@ class LogServiceLoggerTest {
 
             assertThat(entries).contains(new Entry("error", "completion callback of kcopyd client 'c{}' threw", bug));
             assertThat(entries).anyMatch(e -> e.level().equals("info") && e.text().startsWith("kcopyd engine started"));
-        } finally {
-            component.deactivate();
         }
     }
 

@@ -59,9 +59,11 @@ class StandaloneTest {
             dst.read(0, back).toCompletableFuture().join();
             assertThat(back.array()).isEqualTo(data);
 
+            // Every provider on the class path is known: this module's test one and kcopyd.nbd's (a test dependency).
             assertThatThrownBy(() -> engine.devices().open(URI.create("foo://x")))
                     .isInstanceOf(NoDeviceProviderException.class)
-                    .hasMessage("no device provider for scheme 'foo' in 'foo://x' (known schemes: file, testmem)");
+                    .hasMessage("no device provider for scheme 'foo' in 'foo://x' (known schemes: file, nbd, nbd+unix, "
+                            + "nbds, nbds+unix, testmem)");
             assertThatThrownBy(() -> engine.devices().open(URI.create("testmem://b")))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("'testmem://b' has no size");
         }
