@@ -102,14 +102,14 @@ class RegionVerifierTest {
         MemoryBlockDevice src = device("src", SECTORS, 0);
         MemoryBlockDevice dst = device("dst", SECTORS, 0);
         Counting counting = new Counting(dst);
-        RegionVerifier v = new RegionVerifier(1 << 20, 1);
+        RegionVerifier v = new RegionVerifier(1 << 19, 1);
 
-        // 4999 sectors: chunks of 1024 sectors, the last one 903 = 112 aligned pages (896 sectors) + 7 sectors.
+        // 4999 sectors: chunks of 512 sectors, the last one 391 = 48 aligned pages (384 sectors) + 7 sectors.
         List<Verdict> verdicts = v.verify(src, 0, SECTORS - 1, List.of(new RegionVerifier.Destination(counting, 0, 4096)));
 
         assertThat(verdicts).containsExactly(Verdict.ok());
-        assertThat(v.chunkBytes()).isEqualTo(512 * 1024);
-        assertThat(counting.sizes).containsExactlyInAnyOrder(512 * 1024, 896 * 512, 7 * 512);
+        assertThat(v.chunkBytes()).isEqualTo(256 * 1024);
+        assertThat(counting.sizes).containsExactlyInAnyOrder(256 * 1024, 384 * 512, 7 * 512);
     }
 
     @Test
