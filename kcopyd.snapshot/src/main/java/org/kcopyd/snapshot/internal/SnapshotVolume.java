@@ -2,6 +2,7 @@ package org.kcopyd.snapshot.internal;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
@@ -14,6 +15,7 @@ import java.util.concurrent.locks.Lock;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.CopyFlag;
+import org.kcopyd.api.Extent;
 import org.kcopyd.api.IoRegion;
 import org.kcopyd.api.PreparedCompletion;
 import org.kcopyd.device.BlockIo;
@@ -234,6 +236,73 @@ final class SnapshotVolume implements Snapshot {
         }
     }
 
+    /**
+     * Where the snapshot's data is: a chunk copied to the COW store is data; a chunk not copied
+     * reads as the origin does, so the origin device's answer holds for it. Asked under the
+     * origin's read stripe locks, as a read of the origin is, so that no origin write copies such
+     * a chunk out and changes the origin meanwhile (its copy-out lands before its barrier on
+     * these locks). Answers a prefix where the origin answers one, or answers against the rules
+     * (the rest then asked again by the caller).
+     */
+    CompletionStage<List<Extent>> snapshotExtents(long sector, long count) {
+        long end = sector + count;
+        List<Extent> runs = new ArrayList<>();
+        List<Lock> held = origin.lockForRead(sector, count);
+        try {
+            long cur = sector;
+            while (cur < end) {
+                boolean copied = holds(cur / chunkSectors);
+                long runEnd = Math.min((cur / chunkSectors + 1) * chunkSectors, end);
+                while (runEnd < end && holds(runEnd / chunkSectors) == copied) {
+                    runEnd = Math.min(runEnd + chunkSectors, end);
+                }
+                if (copied) {
+                    runs.add(new Extent(cur, runEnd - cur, Extent.Type.DATA));
+                    cur = runEnd;
+                    continue;
+                }
+                long answered = originExtents(cur, runEnd, runs);
+                if (answered < runEnd) {
+                    break;
+                }
+                cur = runEnd;
+            }
+        } catch (IOException e) {
+            if (runs.isEmpty()) {
+                return CompletableFuture.failedStage(e);
+            }
+        } finally {
+            held.forEach(Lock::unlock);
+        }
+        return CompletableFuture.completedStage(List.copyOf(runs));
+    }
+
+    /**
+     * Adds the origin device's runs for {@code [from, to)} that follow {@link BlockDevice#extents}'
+     * rules (contiguous from {@code from}, not past {@code to}).
+     *
+     * @return the sector after the last run added ({@code from} if none)
+     */
+    private long originExtents(long from, long to, List<Extent> runs) throws IOException {
+        List<Extent> answer;
+        try {
+            answer = origin.device().extents(from, to - from).toCompletableFuture().join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        } catch (RuntimeException e) {
+            throw new IOException("asking " + origin.name() + " where its data is failed: " + e, e);
+        }
+        long pos = from;
+        for (Extent run : answer == null ? List.<Extent>of() : answer) {
+            if (run == null || run.sector() != pos || run.endSector() > to) {
+                break;
+            }
+            runs.add(run);
+            pos = run.endSector();
+        }
+        return pos;
+    }
+
     private CompletionStage<Void> writeSnapshot(long sector, ByteBuffer src) {
         IOException refused = origin.begin();
         if (refused != null) {
@@ -384,6 +453,18 @@ final class SnapshotVolume implements Snapshot {
                 return CompletableFuture.failedStage(invalidError());
             }
             return readSnapshot(sector, dst);
+        }
+
+        /** See {@link SnapshotVolume#snapshotExtents}; all data while the snapshot merges. */
+        @Override
+        public CompletionStage<List<Extent>> extents(long sector, long count) {
+            if (!store.isValid()) {
+                return CompletableFuture.failedStage(invalidError());
+            }
+            if (store.isMerging()) {
+                return BlockDevice.super.extents(sector, count);
+            }
+            return snapshotExtents(sector, count);
         }
 
         @Override

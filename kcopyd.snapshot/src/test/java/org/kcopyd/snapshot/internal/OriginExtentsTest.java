@@ -15,8 +15,10 @@ import org.kcopyd.api.Extent;
 
 /**
  * The origin device tells where its data is from its file (so an origin exported over NBD or
- * copied sparsely keeps its holes), before and after writes that copy chunks to a snapshot.
- * Snapshot devices answer "data", the default: which chunks are in the COW store says nothing of holes.
+ * copied sparsely keeps its holes), before and after writes that copy chunks to a snapshot. A
+ * snapshot device answers the origin's runs for chunks not copied to its COW store (they read as
+ * the origin does) and data for the copied ones, so a snapshot copied sparsely (a backup of a
+ * sparse disk) skips the origin's holes and keeps what was there before later origin writes.
  */
 class OriginExtentsTest {
 
@@ -52,6 +54,35 @@ class OriginExtentsTest {
         assertThat(after).isEqualTo(extents(file));
         assertThat(after.stream().filter(e -> e.sector() <= 2048 && 2048 < e.endSector()).findFirst().orElseThrow()
                 .type()).isEqualTo(Extent.Type.DATA);
-        assertThat(extents(snap.device())).containsExactly(new Extent(0, SECTORS, Extent.Type.DATA));
+        assertThat(extents(snap.device())).as("the copied chunk [2048, 2064) is data, the rest the origin's runs")
+                .containsExactly(new Extent(0, 1024, Extent.Type.HOLE), new Extent(1024, 128, Extent.Type.DATA),
+                        new Extent(1152, 2048 - 1152, Extent.Type.HOLE), new Extent(2048, 16, Extent.Type.DATA),
+                        new Extent(2064, SECTORS - 2064 - 8, Extent.Type.HOLE),
+                        new Extent(SECTORS - 8, 8, Extent.Type.DATA));
+    }
+
+    @Test
+    void aSnapshotCopiedThroughItsHolesReadsAsTheOriginDidBeforeLaterWrites() throws Exception {
+        BlockDevice file = fixture.emptyFile(dir.resolve("origin.img"), SECTORS);
+        byte[] before = pattern(64 * 1024, 1);
+        write(file, 1024, before);
+        Origin origin = fixture.origin(file);
+        SnapshotVolume snap = origin.attach("s", fixture.newStore(dir.resolve("cow.img"), 4 * SECTORS, 16, SECTORS));
+        // After the snapshot: a hole and the data both overwritten in the origin.
+        write(origin, 512, pattern(8192, 3));
+        write(origin, 1040, pattern(8192, 4));
+
+        byte[] expected = new byte[(int) SECTORS * BlockDevice.SECTOR_SIZE];
+        System.arraycopy(before, 0, expected, 1024 * BlockDevice.SECTOR_SIZE, before.length);
+        byte[] copied = new byte[expected.length];
+        // What a sparse copy does: read the data runs, take the hole runs as zeros.
+        for (Extent run : extents(snap.device())) {
+            if (run.type() == Extent.Type.DATA) {
+                java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) run.count() * BlockDevice.SECTOR_SIZE);
+                snap.device().read(run.sector(), buf).toCompletableFuture().join();
+                System.arraycopy(buf.array(), 0, copied, (int) run.sector() * BlockDevice.SECTOR_SIZE, buf.capacity());
+            }
+        }
+        assertThat(copied).as("the snapshot copied by its runs").isEqualTo(expected);
     }
 }
