@@ -240,8 +240,8 @@ final class SnapshotVolume implements Snapshot {
      * Where the snapshot's data is: a chunk copied to the COW store is data; a chunk not copied
      * reads as the origin does, so the origin device's answer holds for it. Asked under the
      * origin's read stripe locks, as a read of the origin is, so that no origin write copies such
-     * a chunk out and changes the origin meanwhile (its copy-out lands before its barrier on
-     * these locks). Answers a prefix where the origin answers one, or answers against the rules
+     * a chunk out and changes the origin meanwhile (an origin write records its copy-out before
+     * it takes these locks to write). Answers a prefix where the origin answers one, or answers against the rules
      * (the rest then asked again by the caller).
      */
     CompletionStage<List<Extent>> snapshotExtents(long sector, long count) {
