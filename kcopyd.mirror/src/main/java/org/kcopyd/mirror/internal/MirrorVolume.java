@@ -13,6 +13,7 @@ import java.util.concurrent.CompletionStage;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.ClientBinding;
+import org.kcopyd.api.Extent;
 import org.kcopyd.api.KcopydClient;
 import org.kcopyd.mirror.LegState;
 import org.kcopyd.mirror.LegStatus;
@@ -388,6 +389,20 @@ final class MirrorVolume implements Mirror {
         @Override
         public CompletionStage<Void> read(long sector, ByteBuffer dst) {
             return MirrorVolume.this.read(sector, dst);
+        }
+
+        /**
+         * Where the mirror's data is: the answer of the leg reads go to (the first in-sync leg,
+         * whose content every in-sync leg has), so that a sparse copy of the mirror skips its
+         * holes. A failed answer is taken as all data by the caller, as {@link BlockDevice#extents} says.
+         */
+        @Override
+        public CompletionStage<List<Extent>> extents(long sector, long count) {
+            int leg = defaultLeg();
+            if (leg < 0) {
+                return CompletableFuture.failedFuture(new IOException("mirror '" + name + "' has no in-sync leg left"));
+            }
+            return legs[leg].extents(sector, count);
         }
 
         @Override

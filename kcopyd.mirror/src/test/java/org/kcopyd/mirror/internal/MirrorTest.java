@@ -64,6 +64,31 @@ class MirrorTest {
     }
 
     @Test
+    void aMirrorTellsWhereItsDataIsAsItsInSyncLegDoes() throws Exception {
+        List<Path> paths = paths(2);
+        List<BlockDevice> legs = new java.util.ArrayList<>();
+        for (Path p : paths) {
+            // Sparse legs: data only in sectors [1024, 1152).
+            try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(p.toFile(), "rw")) {
+                f.setLength((long) SECTORS * 512);
+                f.seek(1024 * 512);
+                f.write(random(128 * 512, 7));
+            }
+            legs.add(fixture.leg(p, null));
+        }
+        MirrorVolume mirror = fixture.mirror(dir.resolve("log"), paths, legs);
+        mirror.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+
+        List<org.kcopyd.api.Extent> runs = mirror.device().extents(0, SECTORS).toCompletableFuture()
+                .get(10, TimeUnit.SECONDS);
+        assertThat(runs).isEqualTo(legs.get(0).extents(0, SECTORS).toCompletableFuture().get(10, TimeUnit.SECONDS));
+        assertThat(runs).as("the legs' holes (the temporary directory's file system must report holes)").anySatisfy(
+                e -> assertThat(e.type()).isNotEqualTo(org.kcopyd.api.Extent.Type.DATA))
+                .anySatisfy(e -> assertThat(e).isEqualTo(new org.kcopyd.api.Extent(1024, 128,
+                        org.kcopyd.api.Extent.Type.DATA)));
+    }
+
+    @Test
     void writesReachEveryLegAndLeaveTheLogClean() throws Exception {
         List<Path> paths = paths(2);
         byte[] data = random(SECTORS * 512, 3);
