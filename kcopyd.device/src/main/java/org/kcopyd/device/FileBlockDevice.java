@@ -59,6 +59,8 @@ public final class FileBlockDevice implements BlockDevice {
     private final int alignment;
     private final boolean readOnly;
     private final long sectors;
+    /** A regular file (its length is {@link #channel}'s size), else a block device (its capacity is {@link #sectors}). */
+    private final boolean regular;
     private final Object identity;
     private final FileClaim claim;
     private final FileHoles holes;
@@ -95,6 +97,7 @@ public final class FileBlockDevice implements BlockDevice {
         this.alignment = alignment;
         this.readOnly = readOnly;
         this.sectors = sectors;
+        this.regular = java.nio.file.Files.isRegularFile(same);
         this.identity = identity;
         this.holes = FileHoles.open(sys, same, path, identity, !readOnly);
         this.lanes = holes == null || laneOptions.isEmpty() ? null : openLanes(channel, holes.reopenPath(), laneOptions);
@@ -153,6 +156,19 @@ public final class FileBlockDevice implements BlockDevice {
     /** @return the channels this device's buffered I/O goes through: {@value #LANES}, or 1 without lanes */
     int laneCount() {
         return lanes == null ? 1 : lanes.length;
+    }
+
+    /**
+     * The size of the very file this device reads and writes, read through its own descriptor,
+     * never by its name (which another file may have taken since it was opened): a regular
+     * file's length now, which need not be whole sectors (and may have changed since the device
+     * was opened, if something else resized the file), or a block device's capacity.
+     *
+     * @return the size in bytes
+     * @throws IOException if the file's length cannot be read (the device is closed, say)
+     */
+    public long sizeInBytes() throws IOException {
+        return regular ? channel.size() : sectors * SECTOR_SIZE;
     }
 
     /** @return the file or device path */

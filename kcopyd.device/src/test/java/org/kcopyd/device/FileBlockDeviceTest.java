@@ -46,6 +46,29 @@ class FileBlockDeviceTest {
     }
 
     @Test
+    void sizeInBytesIsTheOpenedFilesLengthWhateverItsNameNamesNow() throws IOException {
+        Path file = dir.resolve("sized.img");
+        Files.write(file, random(10 * 512 + 100, 6));
+        Path written = dir.resolve("written.img");
+        Files.write(written, new byte[2 * 512 + 7]);
+        Path other = dir.resolve("other.img");
+        Files.write(other, new byte[3]);
+        try (FileBlockDevice dev = (FileBlockDevice) opener.open(file);
+                FileBlockDevice rw = (FileBlockDevice) opener.open(written, DeviceOption.READ_WRITE)) {
+            assertThat(dev.sizeInBytes()).as("the tail past the last whole sector counts").isEqualTo(10 * 512 + 100);
+            assertThat(rw.sizeInBytes()).isEqualTo(2 * 512 + 7);
+
+            Files.move(other, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+
+            assertThat(Files.size(file)).as("what the name names now").isEqualTo(3);
+            assertThat(dev.sizeInBytes()).as("the opened file's length, not the name's").isEqualTo(10 * 512 + 100);
+            Files.write(written, new byte[100], java.nio.file.StandardOpenOption.APPEND);
+            assertThat(rw.sizeInBytes()).as("read when asked, not at open").isEqualTo(2 * 512 + 107);
+        }
+    }
+
+    @Test
     void createMakesAFileOfExactlyTheSizeAndWritesLand() throws IOException {
         Path file = dir.resolve("new.img");
         try (BlockDevice dev = opener.create(file, 64)) {
