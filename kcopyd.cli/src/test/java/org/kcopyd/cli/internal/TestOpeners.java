@@ -60,6 +60,42 @@ final class TestOpeners {
     }
 
     /**
+     * The real opener, after which another file takes a name: once {@code path} has been opened
+     * (its device is the file opened, returned as it is), {@code replacement} is renamed over it,
+     * as someone renaming files in the directory while kcopyd works would.
+     *
+     * @param real        the opener everything goes to
+     * @param path        the name taken
+     * @param replacement the file renamed over it after the first opening of {@code path}
+     */
+    static BlockDeviceOpener renamingOverAfterOpen(BlockDeviceOpener real, Path path, Path replacement) {
+        return new BlockDeviceOpener() {
+            private boolean renamed;
+
+            @Override
+            public BlockDevice open(Path p, DeviceOption... options) throws IOException {
+                BlockDevice device = real.open(p, options);
+                if (p.equals(path) && !renamed) {
+                    renamed = true;
+                    java.nio.file.Files.move(replacement, path, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+                return device;
+            }
+
+            @Override
+            public BlockDevice open(URI uri, DeviceOption... options) throws IOException {
+                return real.open(uri, options);
+            }
+
+            @Override
+            public BlockDevice create(Path p, long sizeInSectors, DeviceOption... options) throws IOException {
+                return real.create(p, sizeInSectors, options);
+            }
+        };
+    }
+
+    /**
      * A destination corrupted behind the engine's back: after the write that covers
      * {@code byteOffset} has completed, that byte is inverted on the device.
      */
