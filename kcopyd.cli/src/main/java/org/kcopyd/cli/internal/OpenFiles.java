@@ -132,13 +132,43 @@ final class OpenFiles implements Closeable {
                 throw new java.nio.channels.ClosedChannelException();
             }
             device = track(opener.open(dest.path(), DeviceOption.DIRECT));
-            Object expected = dest.exists() ? dest.identity() : createdIdentity(dest.path());
-            if (expected == null || !FileClaims.identityOf(dest.path()).equals(expected)) {
+            Object expected = writtenIdentity(dest);
+            // The file opened, by its own descriptor where it has one: not what the name names a moment later.
+            Object opened = device instanceof FileBlockDevice f ? f.identity() : FileClaims.identityOf(dest.path());
+            if (expected == null || !opened.equals(expected)) {
                 throw new IOException(dest.path() + " was replaced by another file while kcopyd used it");
             }
             readBack.put(dest.identity(), device);
         }
         return device;
+    }
+
+    /**
+     * Whether a written destination's name still names the file written, for {@code copy
+     * --verify}: a file removed, or replaced by another file, since kcopyd opened it cannot be
+     * read back as that name (what was written there has no name, or another one).
+     *
+     * @return null if {@code dest}'s name names the file written, else why not, in words
+     */
+    synchronized String notTheFileWritten(Operand dest) {
+        Object written = writtenIdentity(dest);
+        try {
+            return FileClaims.identityOf(dest.path()).equals(written) ? null
+                    : "it was replaced by another file while kcopyd used it";
+        } catch (java.nio.file.NoSuchFileException e) {
+            return "it was removed while kcopyd used it";
+        } catch (IOException e) {
+            return "it cannot be examined: " + FileErrors.reason(e);
+        }
+    }
+
+    /** @return the identity of the file written as {@code dest}: its device's, else the examined or created one */
+    private Object writtenIdentity(Operand dest) {
+        BlockDevice device = writable.get(dest.identity());
+        if (device instanceof FileBlockDevice f) {
+            return f.identity();
+        }
+        return dest.exists() ? dest.identity() : createdIdentity(dest.path());
     }
 
     private Object createdIdentity(Path path) {

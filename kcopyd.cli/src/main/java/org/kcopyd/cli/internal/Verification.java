@@ -106,9 +106,13 @@ final class Verification {
                         null));
                 continue;
             }
+            ReadBack r = readBack(t);
+            if (r.failure() != null) {
+                checks.add(new Check(State.ERROR, -1, "could not be read back: " + r.failure(), null));
+                continue;
+            }
             checks.add(null);
             compared.add(i);
-            ReadBack r = readBack(t);
             readBacks.add(r.words());
             if (sectors > 0) {
                 regions.add(new RegionVerifier.Destination(r.device(), t.spec().sector(), r.alignment()));
@@ -145,8 +149,19 @@ final class Verification {
         return checks;
     }
 
-    /** How one destination is read back: its device, the alignment of O_DIRECT requests, in words. */
-    private record ReadBack(BlockDevice device, int alignment, String words) {
+    /**
+     * How one destination is read back: its device, the alignment of O_DIRECT requests, in words;
+     * or, where its name no longer names the file written, why (and nothing else).
+     */
+    private record ReadBack(BlockDevice device, int alignment, String words, String failure) {
+
+        ReadBack(BlockDevice device, int alignment, String words) {
+            this(device, alignment, words, null);
+        }
+
+        static ReadBack failed(String why) {
+            return new ReadBack(null, 0, null, why);
+        }
     }
 
     private ReadBack readBack(Target t) {
@@ -155,11 +170,21 @@ final class Verification {
         if (o.isRemote()) {
             return new ReadBack(written, BlockDevice.SECTOR_SIZE, "through the device named by URI");
         }
+        // Read back as its name: a file removed or renamed over since it was written is not verified
+        // through the device that wrote it (that file has no name now, or another one).
+        String gone = files.notTheFileWritten(o);
+        if (gone != null) {
+            return ReadBack.failed(gone);
+        }
         BlockDevice device = written;
         if (!direct) {
             try {
                 device = files.openReadBack(o);
             } catch (IOException e) {
+                gone = files.notTheFileWritten(o);
+                if (gone != null) {
+                    return ReadBack.failed(gone);
+                }
                 return new ReadBack(written, BlockDevice.SECTOR_SIZE,
                         "page cache: O_DIRECT refused (" + FileErrors.reason(e) + ")");
             }

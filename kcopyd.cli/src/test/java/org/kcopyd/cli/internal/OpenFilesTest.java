@@ -11,10 +11,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
+import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.BlockDeviceOpener;
+import org.kcopyd.api.DeviceOption;
 import org.kcopyd.device.FileBlockDevice;
 import org.kcopyd.device.FileDeviceOpener;
 
@@ -158,6 +161,74 @@ class OpenFilesTest {
             assertThatThrownBy(() -> files.openRead(src)).isInstanceOf(CommandException.class)
                     .hasMessageContaining("cannot read " + s + ": it was replaced by another file since kcopyd "
                             + "examined it");
+        }
+    }
+
+    @Test
+    void aFileReadBackIsTheFileWrittenEvenIfItsNameNamesItAgainOnceOpened() throws IOException {
+        Path a = dir.resolve("a.img");
+        Files.write(a, new byte[4096]);
+        Path other = dir.resolve("other.img");
+        Files.write(other, filled(4096, (byte) 7));
+        Path aside = dir.resolve("aside.img");
+        FileDeviceOpener real = new FileDeviceOpener(false);
+        // The read-back opening meets the other file under the name; the written one is back at once after.
+        BlockDeviceOpener swapping = new BlockDeviceOpener() {
+            @Override
+            public BlockDevice open(Path path, DeviceOption... options) throws IOException {
+                if (!List.of(options).contains(DeviceOption.DIRECT)) {
+                    return real.open(path, options);
+                }
+                Files.move(path, aside, StandardCopyOption.ATOMIC_MOVE);
+                Files.move(other, path, StandardCopyOption.ATOMIC_MOVE);
+                try {
+                    return real.open(path, options);
+                } finally {
+                    Files.move(path, other, StandardCopyOption.ATOMIC_MOVE);
+                    Files.move(aside, path, StandardCopyOption.ATOMIC_MOVE);
+                }
+            }
+
+            @Override
+            public BlockDevice open(java.net.URI uri, DeviceOption... options) throws IOException {
+                return real.open(uri, options);
+            }
+
+            @Override
+            public BlockDevice create(Path path, long sizeInSectors, DeviceOption... options) throws IOException {
+                return real.create(path, sizeInSectors, options);
+            }
+        };
+        try (OpenFiles files = new OpenFiles(swapping, false)) {
+            Operand dest = Operand.existing(a, "destination");
+            files.openWrite(dest);
+
+            assertThatThrownBy(() -> files.openReadBack(dest)).isInstanceOf(IOException.class)
+                    .hasMessage(a + " was replaced by another file while kcopyd used it");
+            assertThat(files.notTheFileWritten(dest)).as("the name names the written file again").isNull();
+        }
+    }
+
+    @Test
+    void aWrittenFileRemovedOrReplacedIsToldApartFromOneStillNamed() throws IOException {
+        Path a = dir.resolve("a.img");
+        Files.write(a, new byte[4096]);
+        Path b = dir.resolve("b.img");
+        Files.write(b, new byte[4096]);
+        Path other = dir.resolve("other.img");
+        Files.write(other, new byte[4096]);
+        try (OpenFiles files = new OpenFiles(new FileDeviceOpener(false), false)) {
+            Operand da = Operand.existing(a, "destination");
+            Operand db = Operand.existing(b, "destination");
+            files.openWrite(da);
+            files.openWrite(db);
+            assertThat(files.notTheFileWritten(da)).isNull();
+
+            Files.delete(a);
+            Files.move(other, b, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+
+            assertThat(files.notTheFileWritten(da)).isEqualTo("it was removed while kcopyd used it");
+            assertThat(files.notTheFileWritten(db)).isEqualTo("it was replaced by another file while kcopyd used it");
         }
     }
 

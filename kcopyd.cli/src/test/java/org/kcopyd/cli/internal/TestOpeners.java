@@ -127,6 +127,48 @@ final class TestOpeners {
         }
     }
 
+    /** Something done to a file from a test device's completion, where an {@link IOException} may arise. */
+    @FunctionalInterface
+    interface FileAction {
+        void run() throws IOException;
+    }
+
+    /**
+     * A destination whose file is taken from under it: once the write that covers
+     * {@code byteOffset} has completed, {@code action} runs (once), e.g. removing the file or
+     * renaming another over its name, as someone else in the directory might while kcopyd copies.
+     */
+    static final class AfterWrite extends ForwardingDevice {
+        private final long byteOffset;
+        private final FileAction action;
+        private final java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+
+        AfterWrite(BlockDevice inner, long byteOffset, FileAction action) {
+            super(inner);
+            this.byteOffset = byteOffset;
+            this.action = action;
+        }
+
+        @Override
+        public CompletionStage<Void> write(long sector, ByteBuffer src) {
+            long from = sector * SECTOR_SIZE;
+            long to = from + src.remaining();
+            CompletionStage<Void> written = inner.write(sector, src);
+            if (byteOffset < from || byteOffset >= to) {
+                return written;
+            }
+            return written.thenRun(() -> {
+                if (done.compareAndSet(false, true)) {
+                    try {
+                        action.run();
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }
+            });
+        }
+    }
+
     /**
      * A source whose reads complete in reverse order: held until {@code batch} are held or every
      * sector of the region has been read, then completed highest sector first. Failed reads fail

@@ -104,6 +104,53 @@ class VerifyCommandTest {
     }
 
     @Test
+    void aDestinationRemovedOrReplacedWhileCopiedIsExit5NotVerifiedThroughTheDeviceThatWroteIt()
+            throws IOException {
+        Path src = image(dir, "src.img", 2 * MIB, 11);
+        Path a = dir.resolve("a.img");
+        Path b = image(dir, "b.img", 2 * MIB, 12);
+        Path other = image(dir, "other.img", 2 * MIB, 13);
+        byte[] otherData = Files.readAllBytes(other);
+        // a (new) is removed, and another file is renamed over b, once the first MiB has been written to them.
+        fixture.opener = TestOpeners.wrapping(fixture.engine.devices(), Map.of(
+                a, d -> new TestOpeners.AfterWrite(d, MIB, () -> Files.delete(a)),
+                b, d -> new TestOpeners.AfterWrite(d, MIB, () -> Files.move(other, b,
+                        java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING))), Map.of(), false);
+
+        int code = fixture.run("copy", src.toString(), a.toString(), b.toString(), p("c.img"), "--verify", "--json");
+
+        assertThat(code).isEqualTo(Exit.VERIFY_FAILED);
+        assertThat(fixture.out()).startsWith("{\"result\":\"error\",\"exitCode\":5,\"message\":\"verification failed: "
+                + a + " could not be read back: it was removed while kcopyd used it\",")
+                .contains("\"path\":\"" + a + "\",\"sector\":0,\"error\":null,\"state\":\"complete\","
+                        + "\"verify\":{\"state\":\"error\",\"reason\":\"could not be read back: it was removed while "
+                        + "kcopyd used it\"}}")
+                .contains("\"path\":\"" + b + "\",\"sector\":0,\"error\":null,\"state\":\"complete\","
+                        + "\"verify\":{\"state\":\"error\",\"reason\":\"could not be read back: it was replaced by "
+                        + "another file while kcopyd used it\"}}")
+                .contains("\"path\":\"" + p("c.img") + "\",\"sector\":0,\"error\":null,\"state\":\"complete\","
+                        + "\"verify\":{\"state\":\"ok\",\"readBack\":\"O_DIRECT\"}}");
+        assertThat(Files.exists(a)).isFalse();
+        assertThat(Files.readAllBytes(b)).as("the file that took b's name, untouched").isEqualTo(otherData);
+    }
+
+    @Test
+    void withDirectADestinationRemovedWhileCopiedIsExit5Too() throws IOException {
+        Path src = image(dir, "src.img", 2 * MIB, 14);
+        Path a = dir.resolve("a.img");
+        fixture.opener = TestOpeners.wrapping(fixture.engine.devices(),
+                Map.of(a, d -> new TestOpeners.AfterWrite(d, MIB, () -> Files.delete(a))), Map.of(), false);
+
+        int code = fixture.run("copy", src.toString(), a.toString(), "--verify", "--direct");
+
+        assertThat(code).isEqualTo(Exit.VERIFY_FAILED);
+        assertThat(fixture.err()).isEqualTo("kcopyd copy: " + a + ": verify: could not be read back: it was removed "
+                + "while kcopyd used it\n");
+        assertThat(fixture.out()).startsWith("copied 2.0 MiB from " + src);
+    }
+
+    @Test
     void withoutVerifyTheSameCorruptionGoesUnnoticed() throws IOException {
         Path src = image(dir, "src.img", MIB, 5);
         Path b = dir.resolve("b.img");
