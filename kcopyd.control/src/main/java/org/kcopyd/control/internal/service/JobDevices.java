@@ -246,15 +246,22 @@ final class JobDevices implements AutoCloseable {
     }
 
     /**
-     * @return a regular file's length (which must be whole sectors for a source), else the device's capacity
+     * @return a regular file's length (which must be whole sectors for a source), else the
+     *         device's capacity. A file device's length is read through its own descriptor, never
+     *         by its name, which another file may have taken since it was opened (its length
+     *         would be that file's)
      */
     private static long bytes(Named n, BlockDevice d) {
-        if (n.path() != null && Files.isRegularFile(n.path())) {
-            try {
-                return Files.size(n.path());
-            } catch (IOException e) {
-                throw ControlException.failed("cannot read the size of " + n.path() + ": " + e.getMessage());
+        try {
+            if (d instanceof FileBlockDevice f) {
+                return f.sizeInBytes();
             }
+            if (n.path() != null && Files.isRegularFile(n.path())) {
+                // A device of another kind over a file has no descriptor to ask.
+                return Files.size(n.path());
+            }
+        } catch (IOException e) {
+            throw ControlException.failed("cannot read the size of " + n.path() + ": " + e.getMessage());
         }
         return d.sizeInSectors() * BlockDevice.SECTOR_SIZE;
     }

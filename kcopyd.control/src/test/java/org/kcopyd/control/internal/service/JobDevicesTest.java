@@ -3,17 +3,23 @@ package org.kcopyd.control.internal.service;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.IOException;
 import java.lang.reflect.Proxy;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
+import org.kcopyd.api.DeviceOption;
 import org.kcopyd.control.ControlException;
 import org.kcopyd.device.FileDeviceOpener;
 import org.osgi.framework.BundleContext;
@@ -21,8 +27,9 @@ import org.osgi.framework.ServiceReference;
 
 /**
  * A job's devices are the files its names were examined as: a file renamed over a destination's
- * name after the job's checks is refused, not written; a new destination is created at the
- * asked size and opened for writing.
+ * name after the job's checks is refused, not written; a file is sized as the file opened, not
+ * as one renamed over its name after; a new destination is created at the asked size and opened
+ * for writing.
  */
 class JobDevicesTest {
 
@@ -33,6 +40,11 @@ class JobDevicesTest {
 
     /** A registry with one service, the file opener. */
     private JobDevices jobDevices() {
+        return jobDevices(files);
+    }
+
+    /** A registry with one service, {@code opener}. */
+    private JobDevices jobDevices(BlockDeviceOpener opener) {
         ServiceReference<?> ref = (ServiceReference<?>) Proxy.newProxyInstance(getClass().getClassLoader(),
                 new Class<?>[] {ServiceReference.class}, (p, m, a) -> switch (m.getName()) {
                     case "getProperty" -> null;
@@ -44,7 +56,7 @@ class JobDevicesTest {
         BundleContext context = (BundleContext) Proxy.newProxyInstance(getClass().getClassLoader(),
                 new Class<?>[] {BundleContext.class}, (p, m, a) -> switch (m.getName()) {
                     case "getServiceReferences" -> a[0] == BlockDeviceOpener.class ? List.of(ref) : List.of();
-                    case "getService" -> files;
+                    case "getService" -> opener;
                     case "ungetService" -> true;
                     default -> throw new UnsupportedOperationException(m.getName() + Arrays.toString(a));
                 });
@@ -72,6 +84,48 @@ class JobDevicesTest {
         assertThat(Files.readAllBytes(dest)).isEqualTo(kept);
         assertThat(files.open(dest, org.kcopyd.api.DeviceOption.READ_WRITE)).as("its claim, released")
                 .satisfies(d -> d.close());
+    }
+
+    @Test
+    void aFileIsSizedAsTheFileOpenedWhateverTakesItsNameAfter() throws Exception {
+        Path src = dir.resolve("src.img");
+        Files.write(src, new byte[8192]);
+        Path dest = dir.resolve("dest.img");
+        Files.write(dest, new byte[4096]);
+        Path shorter = Files.write(dir.resolve("shorter.img"), new byte[1024]);
+        Path longer = Files.write(dir.resolve("longer.img"), new byte[16384]);
+        // Once each is opened, another file is renamed over its name.
+        Map<Path, Path> renamedOver = new HashMap<>(Map.of(src, shorter, dest, longer));
+        BlockDeviceOpener renaming = new BlockDeviceOpener() {
+            @Override
+            public BlockDevice open(Path path, DeviceOption... options) throws IOException {
+                BlockDevice device = files.open(path, options);
+                Path replacement = renamedOver.remove(path);
+                if (replacement != null) {
+                    Files.move(replacement, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                }
+                return device;
+            }
+
+            @Override
+            public BlockDevice open(URI uri, DeviceOption... options) throws IOException {
+                return files.open(uri, options);
+            }
+
+            @Override
+            public BlockDevice create(Path path, long sizeInSectors, DeviceOption... options) throws IOException {
+                return files.create(path, sizeInSectors, options);
+            }
+        };
+        try (JobDevices devices = jobDevices(renaming)) {
+            JobDevices.Opened from = devices.open(devices.name("source", src.toString(), false), false);
+            JobDevices.Opened to = devices.open(devices.name("destination", dest.toString(), true), true);
+
+            assertThat(Files.size(src)).as("what the source's name names now").isEqualTo(1024);
+            assertThat(from.bytes()).as("the source opened").isEqualTo(8192);
+            assertThat(Files.size(dest)).as("what the destination's name names now").isEqualTo(16384);
+            assertThat(to.bytes()).as("the destination opened, too short for the source").isEqualTo(4096);
+        }
     }
 
     @Test
