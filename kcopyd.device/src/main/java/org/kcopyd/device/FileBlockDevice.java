@@ -3,6 +3,7 @@ package org.kcopyd.device;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
@@ -10,6 +11,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.Extent;
@@ -45,6 +47,16 @@ import org.kcopyd.api.Extent;
  * one channel queue on its bookkeeping (the JDK's set of threads in I/O on the channel, the
  * kernel's count of references to one open file): 4 KiB jobs ran about 10% faster with lanes on 2
  * cores (BENCHMARKS.md). Where a lane cannot be opened, every thread uses the opener's channel.
+ *
+ * <p><b>Interrupts.</b> A JDK file channel is closed for every user when a thread that is
+ * interrupted does I/O on it. Here the I/O of a read, write, write-zeroes or flush is not
+ * interruptible, as a disk's is not: the caller's interrupt status is set aside during the call
+ * and restored after it, and a channel closed under a call all the same (an interrupt that
+ * arrives during the system call, on this or another thread) is opened again through {@code
+ * /proc/self/fd} of the device's own descriptor, the very file, and the call goes on. So one
+ * interrupted caller (a cancelled task, a stopping component) never breaks the device for the
+ * others. A device without a descriptor of its own (no JNA, not Linux) cannot reopen: there such
+ * a call fails, as the channel's later calls do.
  */
 public final class FileBlockDevice implements BlockDevice {
 
@@ -53,19 +65,29 @@ public final class FileBlockDevice implements BlockDevice {
     /** Channels a file's buffered I/O is spread over (see the class documentation). */
     static final int LANES = 4;
 
+    /** Channels replaced in a row, by one call, before it gives up (an interrupt storm). */
+    private static final int MOST_REOPENS = 64;
+
     private final Path path;
-    private final FileChannel channel;
-    private final FileChannel direct;
+    /** The buffered channels: the {@link #LANES} lanes or one; [0] is the opener's channel. */
+    private final AtomicReferenceArray<FileChannel> buffered;
+    /** [0]: the O_DIRECT channel; null without O_DIRECT. */
+    private final AtomicReferenceArray<FileChannel> direct;
+    private final Set<? extends OpenOption> bufferedOptions;
+    private final Set<OpenOption> directOptions;
     private final int alignment;
     private final boolean readOnly;
     private final long sectors;
-    /** A regular file (its length is {@link #channel}'s size), else a block device (its capacity is {@link #sectors}). */
+    /** A regular file (its length is its channels' size), else a block device (its capacity is {@link #sectors}). */
     private final boolean regular;
     private final Object identity;
     private final FileClaim claim;
     private final FileHoles holes;
-    /** {@link #LANES} channels, the first {@link #channel}; null: every thread uses {@link #channel}. */
-    private final FileChannel[] lanes;
+    /** A descriptor of the file this device holds for reopening (see Interrupts), if not the holes'; else -1. */
+    private final int anchor;
+    private final NativeFiles sys;
+    private volatile boolean closed; // written under this
+    private volatile int reopened; // written under this
     private static volatile ByteBuffer zeros;
 
     /**
@@ -92,15 +114,52 @@ public final class FileBlockDevice implements BlockDevice {
             Set<? extends OpenOption> laneOptions) {
         this.claim = claim;
         this.path = path;
-        this.channel = channel;
-        this.direct = direct;
         this.alignment = alignment;
         this.readOnly = readOnly;
         this.sectors = sectors;
         this.regular = java.nio.file.Files.isRegularFile(same);
         this.identity = identity;
+        this.sys = sys;
         this.holes = FileHoles.open(sys, same, path, identity, !readOnly);
-        this.lanes = holes == null || laneOptions.isEmpty() ? null : openLanes(channel, holes.reopenPath(), laneOptions);
+        this.anchor = holes == null ? anchor(sys, same, identity, !readOnly) : -1;
+        this.bufferedOptions = !laneOptions.isEmpty() ? Set.copyOf(laneOptions) : readOnly
+                ? Set.of(java.nio.file.StandardOpenOption.READ)
+                : Set.of(java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
+        FileChannel[] lanes = holes == null || laneOptions.isEmpty() ? null
+                : openLanes(channel, holes.reopenPath(), laneOptions);
+        this.buffered = new AtomicReferenceArray<>(lanes == null ? new FileChannel[] {channel} : lanes);
+        this.direct = direct == null ? null : new AtomicReferenceArray<>(new FileChannel[] {direct});
+        Set<OpenOption> withDirect = new java.util.HashSet<>(laneOptions);
+        if (FileDeviceOpener.DIRECT_OPTION != null) {
+            withDirect.add(FileDeviceOpener.DIRECT_OPTION);
+        }
+        this.directOptions = Set.copyOf(withDirect);
+    }
+
+    /**
+     * @return a descriptor of the very file (checked by its identity) to reopen channels through
+     *         where the holes' descriptor is not there to (a block device), or -1 (no JNA, or it
+     *         could not be opened: the device then cannot reopen)
+     */
+    private static int anchor(NativeFiles sys, Path same, Object identity, boolean writable) {
+        if (sys == null) {
+            return -1;
+        }
+        try {
+            int fd = sys.open(same.toString(), writable);
+            if (FileClaims.identityOf(FileHoles.descriptorPath(fd)).equals(identity)) {
+                return fd;
+            }
+            sys.close(fd);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, () -> "no descriptor to reopen " + same + " through: " + e);
+        }
+        return -1;
+    }
+
+    /** @return the path that opens this very file again, or null if this device has none */
+    private Path reopenPath() {
+        return holes != null ? holes.reopenPath() : anchor >= 0 ? FileHoles.descriptorPath(anchor) : null;
     }
 
     private static FileChannel[] openLanes(FileChannel first, Path reopen, Set<? extends OpenOption> options) {
@@ -153,9 +212,19 @@ public final class FileBlockDevice implements BlockDevice {
                 forWriting ? java.nio.file.StandardOpenOption.WRITE : java.nio.file.StandardOpenOption.READ));
     }
 
+    /** @return the buffered channel of lane {@code i} now (for tests) */
+    FileChannel lane(int i) {
+        return buffered.get(i);
+    }
+
+    /** @return how many channels were opened again since the device was opened (see Interrupts) */
+    int reopened() {
+        return reopened;
+    }
+
     /** @return the channels this device's buffered I/O goes through: {@value #LANES}, or 1 without lanes */
     int laneCount() {
-        return lanes == null ? 1 : lanes.length;
+        return buffered.length();
     }
 
     /**
@@ -168,7 +237,7 @@ public final class FileBlockDevice implements BlockDevice {
      * @throws IOException if the file's length cannot be read (the device is closed, say)
      */
     public long sizeInBytes() throws IOException {
-        return regular ? channel.size() : sectors * SECTOR_SIZE;
+        return regular ? onFirstChannel(FileChannel::size) : sectors * SECTOR_SIZE;
     }
 
     /** @return the file or device path */
@@ -186,7 +255,7 @@ public final class FileBlockDevice implements BlockDevice {
 
     /** @return true until {@link #close()} */
     public boolean isOpen() {
-        return channel.isOpen();
+        return !closed;
     }
 
     /** @return true if this file tells where its holes are ({@link #extents} answers from the file system) */
@@ -214,27 +283,24 @@ public final class FileBlockDevice implements BlockDevice {
         return readOnly;
     }
 
-    private FileChannel channelFor(long position, ByteBuffer buffer) {
+    /** @return the channel for a request: -1 for the O_DIRECT one, else the calling thread's lane */
+    private int slotFor(long position, ByteBuffer buffer) {
         if (direct != null && position % alignment == 0 && buffer.remaining() % alignment == 0
                 && buffer.isDirect() && buffer.alignmentOffset(buffer.position(), alignment) == 0) {
-            return direct;
+            return -1;
         }
-        FileChannel[] l = lanes;
-        return l == null ? channel : l[(int) (Thread.currentThread().getId() % l.length)];
+        int n = buffered.length();
+        return n == 1 ? 0 : (int) (Thread.currentThread().getId() % n);
+    }
+
+    private FileChannel channel(int slot) {
+        return slot < 0 ? direct.get(0) : buffered.get(slot);
     }
 
     @Override
     public CompletionStage<Void> read(long sector, ByteBuffer dst) {
         try {
-            long position = sector * SECTOR_SIZE;
-            FileChannel ch = channelFor(position, dst);
-            while (dst.hasRemaining()) {
-                int n = ch.read(dst, position);
-                if (n < 0) {
-                    throw new EOFException("read of " + name() + " at byte " + position + " hit the end of the file");
-                }
-                position += n;
-            }
+            transfer(sector * SECTOR_SIZE, dst, false);
             return DONE;
         } catch (IOException | RuntimeException e) {
             return CompletableFuture.failedStage(e);
@@ -247,21 +313,132 @@ public final class FileBlockDevice implements BlockDevice {
             return CompletableFuture.failedStage(new IOException("device '" + name() + "' is read-only"));
         }
         try {
-            long position = sector * SECTOR_SIZE;
-            FileChannel ch = channelFor(position, src);
-            while (src.hasRemaining()) {
-                position += ch.write(src, position);
-            }
+            transfer(sector * SECTOR_SIZE, src, true);
             return DONE;
         } catch (IOException | RuntimeException e) {
             return CompletableFuture.failedStage(e);
         }
     }
 
+    /**
+     * Reads or writes all of {@code buffer} at byte {@code start}, positional; not interruptible
+     * (see the class documentation): a channel closed under the call is replaced and the call
+     * goes on from where the buffer got to (a positional write of the same bytes again is the
+     * same write).
+     */
+    private void transfer(long start, ByteBuffer buffer, boolean write) throws IOException {
+        int first = buffer.position();
+        boolean interrupted = Thread.interrupted();
+        int reopens = 0;
+        try {
+            while (buffer.hasRemaining()) {
+                long position = start + (buffer.position() - first);
+                int slot = slotFor(position, buffer);
+                FileChannel ch = channel(slot);
+                try {
+                    int n = write ? ch.write(buffer, position) : ch.read(buffer, position);
+                    if (n >= 0) {
+                        reopens = 0;
+                        continue;
+                    }
+                    if (ch.isOpen()) {
+                        throw new EOFException("read of " + name() + " at byte " + position
+                                + " hit the end of the file");
+                    }
+                    // Closed while the call was in it: the JDK answers -1 then.
+                    throw new java.nio.channels.AsynchronousCloseException();
+                } catch (ClosedChannelException e) {
+                    interrupted |= recover(slot, ch, e, ++reopens);
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** A call on a channel. */
+    @FunctionalInterface
+    private interface ChannelCall<T> {
+        T on(FileChannel channel) throws IOException;
+    }
+
+    /**
+     * Makes {@code call} on the first buffered channel, not interruptible as {@link #transfer} is.
+     */
+    private <T> T onFirstChannel(ChannelCall<T> call) throws IOException {
+        boolean interrupted = Thread.interrupted();
+        try {
+            for (int reopens = 1;; reopens++) {
+                FileChannel ch = buffered.get(0);
+                try {
+                    return call.on(ch);
+                } catch (ClosedChannelException e) {
+                    interrupted |= recover(0, ch, e, reopens);
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * After {@code ch} was closed under a call: sets the caller's interrupt aside (the JDK leaves
+     * it set, and the next call on a channel would close that one too) and replaces the channel.
+     *
+     * @return true if the caller was interrupted: its caller restores that when it returns
+     */
+    private boolean recover(int slot, FileChannel ch, ClosedChannelException e, int reopens) throws IOException {
+        boolean interrupted = Thread.interrupted();
+        replace(slot, ch, e, reopens);
+        return interrupted;
+    }
+
+    /**
+     * Replaces the channel {@code old} in {@code slot}, closed under a call, by one opened through
+     * this device's own descriptor; nothing if another call replaced it already.
+     *
+     * @throws IOException if the device is closed, has no descriptor to reopen through, or
+     *                     {@code reopens} reached {@value #MOST_REOPENS}; naming the file
+     */
+    private synchronized void replace(int slot, FileChannel old, ClosedChannelException cause, int reopens)
+            throws IOException {
+        if (closed) {
+            throw new IOException("device '" + name() + "' is closed", cause);
+        }
+        if (channel(slot) != old) {
+            return;
+        }
+        Path again = reopenPath();
+        if (again == null) {
+            throw new IOException("the channel on " + name() + " was closed by an interrupt during I/O, and this device "
+                    + "has no descriptor of its own to open it again through (JNA on Linux)", cause);
+        }
+        if (reopens > MOST_REOPENS) {
+            throw new IOException("the channel on " + name() + " was closed under one call " + MOST_REOPENS
+                    + " times in a row (interrupts during I/O)", cause);
+        }
+        FileChannel fresh = FileChannel.open(again, slot < 0 ? directOptions : bufferedOptions);
+        if (slot < 0) {
+            direct.set(0, fresh);
+        } else {
+            buffered.set(slot, fresh);
+        }
+        reopened++;
+        LOG.log(System.Logger.Level.DEBUG, () -> "reopened a channel on " + name() + " closed by " + cause);
+    }
+
     @Override
     public CompletionStage<Void> flush() {
         try {
-            channel.force(false);
+            // Any channel on the file flushes the file.
+            onFirstChannel(ch -> {
+                ch.force(false);
+                return null;
+            });
             return DONE;
         } catch (IOException | RuntimeException e) {
             return CompletableFuture.failedStage(e);
@@ -298,9 +475,9 @@ public final class FileBlockDevice implements BlockDevice {
             while (position < end) {
                 ByteBuffer src = z.duplicate();
                 src.limit((int) Math.min(src.capacity(), end - position));
-                while (src.hasRemaining()) {
-                    position += channel.write(src, position);
-                }
+                int piece = src.remaining();
+                transfer(position, src, true);
+                position += piece;
             }
             return DONE;
         } catch (IOException | RuntimeException e) {
@@ -396,18 +573,27 @@ public final class FileBlockDevice implements BlockDevice {
     /** Closes the file and releases its {@linkplain FileClaims claim}. */
     @Override
     public void close() throws IOException {
+        synchronized (this) {
+            // No channel is replaced from now on (replace checks this under the same lock).
+            closed = true;
+        }
         if (claim != null) {
             claim.close();
         }
-        if (lanes != null) {
-            closeLanes(lanes);
+        FileChannel[] lanes = new FileChannel[buffered.length()];
+        for (int i = 0; i < lanes.length; i++) {
+            lanes[i] = buffered.get(i);
         }
+        closeLanes(lanes);
         if (holes != null) {
             holes.close();
         }
-        try (channel) {
+        if (anchor >= 0) {
+            sys.close(anchor);
+        }
+        try (FileChannel first = lanes[0]) {
             if (direct != null) {
-                direct.close();
+                direct.get(0).close();
             }
         }
     }

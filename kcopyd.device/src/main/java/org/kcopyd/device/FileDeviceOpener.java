@@ -29,7 +29,7 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
 
     private static final System.Logger LOG = System.getLogger(FileDeviceOpener.class.getName());
 
-    private static final OpenOption DIRECT_OPTION = lookupDirect();
+    static final OpenOption DIRECT_OPTION = lookupDirect();
 
     /** How often {@link #create(Path, long, String, DeviceOption...)} looks up a name that keeps changing. */
     private static final int LOOKUP_ATTEMPTS = 8;
