@@ -71,6 +71,30 @@ class NbdClientServerTest {
         throw new AssertionError("the stage succeeded");
     }
 
+    @Test
+    void anInterruptedCallerKeepsItsInterruptAndTheConnectionLives() throws Exception {
+        MemoryBlockDevice memory = new MemoryBlockDevice("mem", SECTORS);
+        NbdServer server = serve(true, NbdServer.builder().export("disk", memory, false));
+        BlockDevice client = connect(server, "disk", NbdClientOptions.defaults());
+        byte[] data = new byte[8192];
+        new java.util.Random(4).nextBytes(data);
+        try {
+            Thread.currentThread().interrupt();
+            client.write(8, ByteBuffer.wrap(data)).toCompletableFuture().join();
+            ByteBuffer back = ByteBuffer.allocate(8192);
+            client.read(8, back).toCompletableFuture().join();
+            assertThat(back.array()).isEqualTo(data);
+            client.flush().toCompletableFuture().join();
+            assertThat(Thread.currentThread().isInterrupted()).as("the caller, still interrupted").isTrue();
+        } finally {
+            Thread.interrupted();
+        }
+        // Another thread's requests on the same connection still work.
+        ByteBuffer again = ByteBuffer.allocate(8192);
+        CompletableFuture.runAsync(() -> client.read(8, again).toCompletableFuture().join()).get(10, TimeUnit.SECONDS);
+        assertThat(again.array()).isEqualTo(data);
+    }
+
     @ParameterizedTest(name = "unix={0}")
     @ValueSource(booleans = {true, false})
     void readsAndWritesAreByteExact(boolean unix) throws Exception {

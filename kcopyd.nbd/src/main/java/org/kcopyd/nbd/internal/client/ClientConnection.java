@@ -90,23 +90,40 @@ final class ClientConnection {
             return CompletableFuture.failedFuture(lost(request, failed));
         }
         p.timeout = timer.schedule(() -> timedOut(p), timeoutMillis, TimeUnit.MILLISECONDS);
+        send(p, type == Nbd.CMD_WRITE ? data.duplicate() : null);
+        return p.future;
+    }
+
+    /**
+     * Writes a request (and a WRITE's payload) under the write lock, the caller's interrupt set
+     * aside meanwhile and restored after: Java closes a socket when a thread in I/O on it is
+     * interrupted, which would end the connection for every caller. An interrupt that lands
+     * during the system call all the same ends it, said so in the failure.
+     */
+    private void send(Pending p, ByteBuffer payload) {
+        boolean interrupted = Thread.interrupted();
         writeLock.lock();
         try {
             header.clear();
-            request.encode(header);
+            p.request.encode(header);
             header.flip();
-            if (type == Nbd.CMD_WRITE) {
-                Channels.writeFully(channel, header, data.duplicate());
+            if (payload != null) {
+                Channels.writeFully(channel, header, payload);
             } else {
                 Channels.writeFully(channel, header);
             }
             p.sent = true;
+        } catch (java.nio.channels.ClosedByInterruptException e) {
+            fail(new IOException(name + ": the thread sending " + p.request.describe() + " was interrupted during "
+                + "the send, and Java closes the socket then", e));
         } catch (IOException e) {
-            fail(new IOException(name + ": sending " + request.describe() + " failed: " + e.getMessage(), e));
+            fail(new IOException(name + ": sending " + p.request.describe() + " failed: " + e.getMessage(), e));
         } finally {
             writeLock.unlock();
+            if (interrupted || Thread.interrupted()) {
+                Thread.currentThread().interrupt();
+            }
         }
-        return p.future;
     }
 
     /** Sends a BLOCK_STATUS request; the stage gives the extents of {@code base:allocation}. */
@@ -119,17 +136,7 @@ final class ClientConnection {
         Pending p = new Pending(request, null);
         pending.put(request.cookie(), p);
         p.timeout = timer.schedule(() -> timedOut(p), timeoutMillis, TimeUnit.MILLISECONDS);
-        writeLock.lock();
-        try {
-            header.clear();
-            request.encode(header);
-            Channels.writeFully(channel, header.flip());
-            p.sent = true;
-        } catch (IOException e) {
-            fail(new IOException(name + ": sending " + request.describe() + " failed: " + e.getMessage(), e));
-        } finally {
-            writeLock.unlock();
-        }
+        send(p, null);
         return p.future.thenApply(ok -> List.copyOf(p.extents));
     }
 
@@ -174,6 +181,9 @@ final class ClientConnection {
                     simple(p, reply);
                 }
             }
+        } catch (java.nio.channels.ClosedChannelException e) {
+            fail(new IOException(closing ? "the connection was closed"
+                : "its socket was closed under the reply reader (by an interrupt of a thread sending a request)", e));
         } catch (IOException e) {
             fail(closing ? new IOException("the connection was closed") : e);
         } catch (RuntimeException e) {
