@@ -459,6 +459,12 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
                     // permission denied) that callers put into words.
                     LOG.log(System.Logger.Level.DEBUG, () -> "opening " + path + " by name: " + e);
                 }
+                if (anchor >= 0) {
+                    // What the name named when it was opened: another file may have been renamed
+                    // over it since the caller looked at it, and a FIFO opened again through the
+                    // descriptor would wait for a writer.
+                    checkKind(path, same);
+                }
             }
             channel = FileChannel.open(same, base);
             Object identity = FileClaims.identityOf(same);

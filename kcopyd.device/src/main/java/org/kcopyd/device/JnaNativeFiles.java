@@ -28,7 +28,10 @@ final class JnaNativeFiles implements NativeFiles {
     public int open(String path, boolean writable) throws IOException {
         while (true) {
             try {
-                return libc.open64(path, (writable ? LinuxLibc.O_RDWR : LinuxLibc.O_RDONLY) | LinuxLibc.O_CLOEXEC);
+                // O_NONBLOCK: a FIFO renamed over the name since the caller looked at it is opened at
+                // once (and then refused as what it is), not waited on for a writer that never comes.
+                return libc.open64(path, (writable ? LinuxLibc.O_RDWR : LinuxLibc.O_RDONLY) | LinuxLibc.O_NONBLOCK
+                        | LinuxLibc.O_CLOEXEC);
             } catch (LastErrorException e) {
                 if (e.getErrorCode() == LinuxLibc.ENOENT) {
                     throw new java.nio.file.NoSuchFileException(path);

@@ -31,6 +31,11 @@ interface LinuxLibc extends Library {
     /** {@code open(2)} flag: with {@link #O_CREAT}, fail with {@link #EEXIST} if anything is at the path. */
     int O_EXCL = 0200;
     /**
+     * {@code open(2)} flag: do not wait in the open (a FIFO opened for reading waits for a writer
+     * without it); regular files and block devices ignore it (asm-generic's value, as {@link #O_CLOEXEC}).
+     */
+    int O_NONBLOCK = 04000;
+    /**
      * {@code open(2)} flag: closed in a program this process executes, as the JDK's own descriptors
      * are (asm-generic's value: x86, ARM, RISC-V, POWER, s390).
      */

@@ -10,7 +10,9 @@ import java.io.IOException;
 interface NativeFiles {
 
     /**
-     * @return a descriptor of {@code path} opened read-only, or read-write if {@code writable}
+     * @return a descriptor of {@code path} opened read-only, or read-write if {@code writable};
+     *         the open never waits (a FIFO opens at once, {@code O_NONBLOCK}, which regular files
+     *         and block devices ignore)
      * @throws java.nio.file.NoSuchFileException if nothing is at {@code path} (or a symbolic link
      *         there names nothing)
      * @throws IOException naming the path and the error
