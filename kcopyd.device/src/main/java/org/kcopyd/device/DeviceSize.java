@@ -26,9 +26,7 @@ final class DeviceSize {
             return size;
         }
         long rdev = ((Number) Files.getAttribute(same, "unix:rdev")).longValue();
-        long major = ((rdev >>> 8) & 0xfff) | ((rdev >>> 32) & ~0xfffL);
-        long minor = (rdev & 0xff) | ((rdev >>> 12) & ~0xffL);
-        Path sys = Path.of("/sys/dev/block/" + major + ":" + minor + "/size");
+        Path sys = Path.of("/sys/dev/block/" + DeviceBacking.major(rdev) + ":" + DeviceBacking.minor(rdev) + "/size");
         if (!Files.isReadable(sys)) {
             throw new IOException("cannot tell the size of " + name + ": " + sys + " is not readable");
         }

@@ -8,6 +8,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -23,6 +24,7 @@ import org.kcopyd.api.IoRegion;
 import org.kcopyd.api.KcopydClient;
 import org.kcopyd.api.KcopydClientFactory;
 import org.kcopyd.cli.internal.verify.DigestingDevice;
+import org.kcopyd.device.DeviceBacking;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -390,14 +392,25 @@ final class CopyCommand implements Callable<Integer> {
         }
     }
 
-    /** Refuses a destination overlapping the source or another destination in the same file. */
+    /**
+     * Refuses a destination overlapping the source or another destination in the same file, also
+     * where one is a block device over the other: a loop device over the file, a partition of the
+     * disk ({@link DeviceBacking}).
+     */
     private static void checkOverlaps(Operand src, long srcStart, long length, List<Target> targets) {
+        Map<Operand, DeviceBacking.Window> windows = new HashMap<>();
         for (int i = 0; i < targets.size(); i++) {
             Target t = targets.get(i);
             if (t.overlaps(src.identity(), srcStart, srcStart + length)) {
                 throw CommandException.usage("destination '" + t.spec().text() + "' overlaps the source "
                         + src.name() + " (the same file): " + Target.range(t.startByte(), t.end()) + " and "
                         + Target.range(srcStart, srcStart + length));
+            }
+            String through = overlapThrough(windows, t.operand(), t.startByte(), t.end(), src, srcStart,
+                    srcStart + length);
+            if (through != null) {
+                throw CommandException.usage("destination '" + t.spec().text() + "' overlaps the source "
+                        + src.name() + ": " + through);
             }
             for (int j = 0; j < i; j++) {
                 Target u = targets.get(j);
@@ -406,8 +419,48 @@ final class CopyCommand implements Callable<Integer> {
                             + "' are the same file and overlap: " + Target.range(u.startByte(), u.end()) + " and "
                             + Target.range(t.startByte(), t.end()));
                 }
+                through = overlapThrough(windows, t.operand(), t.startByte(), t.end(), u.operand(), u.startByte(),
+                        u.end());
+                if (through != null) {
+                    throw CommandException.usage("destinations '" + u.spec().text() + "' and '" + t.spec().text()
+                            + "' overlap: " + through);
+                }
             }
         }
+    }
+
+    /**
+     * @return how {@code a}'s bytes {@code [aStart, aEnd)} and {@code b}'s {@code [bStart, bEnd)}
+     *         are the same bytes of one file or disk through a block device over it, in words; null
+     *         if they are not (or one is not a file or block device that exists)
+     */
+    private static String overlapThrough(Map<Operand, DeviceBacking.Window> windows, Operand a, long aStart,
+            long aEnd, Operand b, long bStart, long bEnd) {
+        if (a.isRemote() || b.isRemote() || !a.exists() || !b.exists() || a.regular() && b.regular()) {
+            return null;
+        }
+        DeviceBacking.Window wa = window(windows, a);
+        DeviceBacking.Window wb = window(windows, b);
+        if (wa == null || wb == null || !wa.overlaps(aStart, aEnd, wb, bStart, bEnd)) {
+            return null;
+        }
+        return Target.range(aStart, aEnd) + " of " + a.name() + described(wa) + " and " + Target.range(bStart, bEnd)
+                + " of " + b.name() + described(wb) + " are the same bytes";
+    }
+
+    private static String described(DeviceBacking.Window w) {
+        return w.via().isEmpty() ? "" : " (" + w.via() + ")";
+    }
+
+    private static DeviceBacking.Window window(Map<Operand, DeviceBacking.Window> windows, Operand o) {
+        return windows.computeIfAbsent(o, k -> {
+            try {
+                return DeviceBacking.of(k.path());
+            } catch (IOException e) {
+                // Not examinable now: its own identity was compared above, which is what can be told.
+                return null;
+            }
+        });
     }
 
     private KcopydClient createClient(KcopydClientFactory factory) {

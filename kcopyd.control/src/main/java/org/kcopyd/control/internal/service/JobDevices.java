@@ -15,6 +15,7 @@ import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.DeviceOption;
 import org.kcopyd.control.ControlException;
+import org.kcopyd.device.DeviceBacking;
 import org.kcopyd.device.DeviceUriIdentity;
 import org.kcopyd.device.DeviceUris;
 import org.kcopyd.device.FileBlockDevice;
@@ -48,6 +49,31 @@ final class JobDevices implements AutoCloseable {
 
         boolean missing() {
             return path != null && identities.isEmpty();
+        }
+
+        /**
+         * @return in words, how this existing file or block device and {@code other} are the same
+         *         bytes through a block device over one of them (a loop device over the file, a
+         *         partition of the disk: {@link DeviceBacking}); null if they are not, or one is
+         *         not an existing path
+         */
+        String sharedBytes(Named other) {
+            if (path == null || other.path == null || missing() || other.missing()) {
+                return null;
+            }
+            try {
+                DeviceBacking.Window mine = DeviceBacking.of(path);
+                DeviceBacking.Window theirs = DeviceBacking.of(other.path);
+                if (mine.via().isEmpty() && theirs.via().isEmpty()
+                        || !mine.overlaps(0, mine.length(), theirs, 0, theirs.length())) {
+                    return null;
+                }
+                return path + (mine.via().isEmpty() ? "" : " (" + mine.via() + ")") + " and " + other.path
+                        + (theirs.via().isEmpty() ? "" : " (" + theirs.via() + ")") + " share bytes";
+            } catch (IOException e) {
+                // Not examinable now: their identities were compared, which is what can be told.
+                return null;
+            }
         }
 
         /** @return true if {@code other} is the same device (or the same new file) */

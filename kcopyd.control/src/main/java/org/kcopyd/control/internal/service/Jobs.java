@@ -212,10 +212,20 @@ final class Jobs {
                     throw ControlException.badRequest("destination '" + Text.printable(d) + "' and the source '"
                             + Text.printable(r.source()) + "' are the same device: a job cannot copy a device onto itself");
                 }
+                String shared = source == null ? null : n.sharedBytes(source);
+                if (shared != null) {
+                    throw ControlException.badRequest("destination '" + Text.printable(d) + "' and the source '"
+                            + Text.printable(r.source()) + "' overlap: " + Text.printable(shared));
+                }
                 for (JobDevices.Named other : dests) {
                     if (n.same(other)) {
                         throw ControlException.badRequest("destinations '" + Text.printable(other.text()) + "' and '"
                                 + Text.printable(d) + "' are the same device: name each device once");
+                    }
+                    shared = n.sharedBytes(other);
+                    if (shared != null) {
+                        throw ControlException.badRequest("destinations '" + Text.printable(other.text()) + "' and '"
+                                + Text.printable(d) + "' overlap: " + Text.printable(shared));
                     }
                 }
                 dests.add(n);

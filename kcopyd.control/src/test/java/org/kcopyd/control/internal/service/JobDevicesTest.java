@@ -65,6 +65,25 @@ class JobDevicesTest {
     }
 
     @Test
+    void aLoopDeviceOverTheSourceSharesItsBytesAndAnotherFileDoesNot() throws Exception {
+        String missing = org.kcopyd.testdevices.LoopDevice.unavailable();
+        if (missing != null) {
+            org.kcopyd.testdevices.Peers.missing(missing);
+        }
+        Path file = Files.write(dir.resolve("a.img"), new byte[1 << 20]);
+        Path other = Files.write(dir.resolve("b.img"), new byte[1 << 20]);
+        try (org.kcopyd.testdevices.LoopDevice loop = org.kcopyd.testdevices.LoopDevice.attach(file);
+                JobDevices devices = jobDevices()) {
+            JobDevices.Named source = devices.name("source", file.toString(), false);
+            JobDevices.Named dest = devices.name("destination", loop.device().toString(), true);
+            assertThat(dest.same(source)).as("different identities: a file and a device node").isFalse();
+            assertThat(dest.sharedBytes(source)).isEqualTo(loop.device() + " (a loop device over " + file.toRealPath()
+                    + " from byte 0) and " + file + " share bytes");
+            assertThat(devices.name("destination", other.toString(), true).sharedBytes(source)).isNull();
+        }
+    }
+
+    @Test
     void aDestinationReplacedAfterTheChecksIsRefusedAndTheOtherFileUntouched() throws Exception {
         Path dest = dir.resolve("dest.img");
         Files.write(dest, new byte[4096]);

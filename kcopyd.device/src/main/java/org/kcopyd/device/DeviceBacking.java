@@ -1,0 +1,165 @@
+package org.kcopyd.device;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Where a block device's bytes lie, as far as Linux tells in sysfs: a partition is a window onto
+ * its disk (from its start), a loop device a window onto its backing file (from its offset, for
+ * its size), followed down as far as the kernel says ({@code /sys/dev/block/MAJOR:MINOR}: a
+ * partition of a loop device ends in the loop's file). So that a copy between a file and a loop
+ * device over it, or between a disk and one of its partitions, is seen to overlap where it does.
+ * Device-mapper devices (LVM, dm-crypt) are not followed: their mapping is in tables, not sysfs.
+ * Regular files and devices sysfs says nothing of are windows onto themselves, from byte 0.
+ * Stateless and thread-safe.
+ */
+public final class DeviceBacking {
+
+    /** Partitions and loop devices are followed at most this deep (a loop device over a partition of a loop device...). */
+    private static final int MOST_LEVELS = 8;
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFBLK = 0060000;
+
+    private DeviceBacking() {
+    }
+
+    /**
+     * Bytes of one file or device seen through another.
+     *
+     * @param identity the innermost file's or device's identity ({@link FileClaims#identityOf})
+     * @param offset   the byte of it where the window starts
+     * @param length   the window's length in bytes
+     * @param via      how the window was found, for messages: empty for the file itself, else like
+     *                 {@code "a loop device over /srv/a.img from byte 0"}
+     */
+    public record Window(Object identity, long offset, long length, String via) {
+
+        /**
+         * @return true if both windows are of the same file or device and the byte ranges
+         *         {@code [start, end)} of each (relative to the window) share a byte
+         */
+        public boolean overlaps(long start, long end, Window other, long otherStart, long otherEnd) {
+            return identity.equals(other.identity) && offset + start < other.offset + otherEnd
+                    && other.offset + otherStart < offset + end;
+        }
+    }
+
+    /**
+     * @param path a regular file or block device (symbolic links followed)
+     * @return the innermost window its bytes are
+     * @throws IOException if it cannot be examined
+     */
+    public static Window of(Path path) throws IOException {
+        return of(path, Path.of("/sys/dev/block"));
+    }
+
+    static Window of(Path path, Path sysDevBlock) throws IOException {
+        Object identity = FileClaims.identityOf(path);
+        Map<String, Object> attrs;
+        try {
+            attrs = Files.readAttributes(path, "unix:mode,rdev,size");
+        } catch (UnsupportedOperationException | IllegalArgumentException e) {
+            return new Window(identity, 0, Files.size(path), "");
+        }
+        if ((((Number) attrs.get("mode")).intValue() & S_IFMT) != S_IFBLK) {
+            return new Window(identity, 0, ((Number) attrs.get("size")).longValue(), "");
+        }
+        return follow(((Number) attrs.get("rdev")).longValue(), identity, sysDevBlock);
+    }
+
+    /**
+     * Follows block device {@code rdev} down through sysfs.
+     *
+     * @param identity     the device's own identity, kept if nothing is below it
+     * @param sysDevBlock  {@code /sys/dev/block} (a test's copy)
+     */
+    static Window follow(long rdev, Object identity, Path sysDevBlock) {
+        String number = major(rdev) + ":" + minor(rdev);
+        long offset = 0;
+        long length = -1;
+        StringBuilder via = new StringBuilder();
+        for (int level = 0; level < MOST_LEVELS; level++) {
+            Path dir;
+            try {
+                dir = sysDevBlock.resolve(number).toRealPath();
+            } catch (IOException e) {
+                break;
+            }
+            Long sectors = number(dir.resolve("size"));
+            if (length < 0 && sectors != null) {
+                length = sectors * 512;
+            }
+            Long start = number(dir.resolve("start"));
+            String parent = text(dir.getParent().resolve("dev"));
+            if (Files.exists(dir.resolve("partition")) && start != null && parent != null) {
+                offset += start * 512;
+                number = parent;
+                identity = new FileIdentity("blk-" + makedev(parent));
+                via.append(via.length() == 0 ? "" : ", ").append("a partition of block device ").append(parent)
+                        .append(" from byte ").append(start * 512);
+                continue;
+            }
+            String backing = text(dir.resolve("loop/backing_file"));
+            if (backing != null && !backing.isEmpty() && !backing.endsWith("(deleted)")) {
+                Path file = Path.of(backing);
+                Object fileIdentity = fileIdentity(file);
+                if (fileIdentity != null) {
+                    Long from = number(dir.resolve("loop/offset"));
+                    offset += from == null ? 0 : from;
+                    identity = fileIdentity;
+                    via.append(via.length() == 0 ? "" : ", ").append("a loop device over ").append(file)
+                            .append(" from byte ").append(from == null ? 0 : from);
+                }
+            }
+            break;
+        }
+        return new Window(identity, offset, Math.max(length, 0), via.toString());
+    }
+
+    /** @return the identity of a regular file, or null if it is not one now */
+    private static Object fileIdentity(Path file) {
+        try {
+            return Files.isRegularFile(file) ? FileClaims.identityOf(file) : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** glibc's {@code gnu_dev_major}. */
+    static long major(long rdev) {
+        return ((rdev >>> 8) & 0xfff) | ((rdev >>> 32) & ~0xfffL);
+    }
+
+    /** glibc's {@code gnu_dev_minor}. */
+    static long minor(long rdev) {
+        return (rdev & 0xff) | ((rdev >>> 12) & ~0xffL);
+    }
+
+    /** glibc's {@code gnu_dev_makedev} of {@code MAJOR:MINOR}: the {@code st_rdev} of its nodes. */
+    static long makedev(String majorMinor) {
+        String[] mm = majorMinor.split(":");
+        long major = Long.parseLong(mm[0].trim());
+        long minor = Long.parseLong(mm[1].trim());
+        return (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xffL) << 12) | ((major & ~0xfffL) << 32);
+    }
+
+    private static String text(Path file) {
+        try {
+            return Files.isRegularFile(file) ? new String(Files.readAllBytes(file), StandardCharsets.UTF_8).trim() : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static Long number(Path file) {
+        String t = text(file);
+        try {
+            return t == null || t.isEmpty() ? null : Long.parseLong(t);
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+}
