@@ -13,6 +13,8 @@ import org.osgi.framework.FrameworkUtil;
 
 import picocli.CommandLine;
 
+import org.kcopyd.device.FileErrors;
+
 /**
  * {@code --version}: the version of the kcopyd.cli bundle, from the framework inside OSGi, else
  * from the {@code Bundle-Version} of the jar (or classes directory) this class was loaded from.

@@ -16,6 +16,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.device.FileErrors;
 import org.kcopyd.mirror.LegState;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.snapshot.Snapshot;

@@ -16,6 +16,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.kcopyd.api.CopyResult;
 import org.kcopyd.api.KcopydClient;
+import org.kcopyd.device.FileErrors;
 
 /**
  * Runs one copy or zero job as the commands do: the engine writes the whole sectors, then the

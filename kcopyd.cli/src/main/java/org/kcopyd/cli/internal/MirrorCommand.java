@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.kcopyd.control.KcopydControl;
 import org.kcopyd.control.MirrorRequest;
 import org.kcopyd.control.MirrorView;
+import org.kcopyd.device.FileErrors;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.mirror.MirrorStatus;
 import org.osgi.framework.InvalidSyntaxException;

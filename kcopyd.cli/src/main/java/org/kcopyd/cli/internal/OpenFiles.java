@@ -17,6 +17,7 @@ import org.kcopyd.api.DeviceOption;
 import org.kcopyd.device.FileBlockDevice;
 import org.kcopyd.device.FileClaims;
 import org.kcopyd.device.FileDeviceOpener;
+import org.kcopyd.device.FileErrors;
 import org.kcopyd.device.NoDeviceProviderException;
 
 /**

@@ -9,6 +9,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 
 import org.kcopyd.device.DeviceUriIdentity;
 import org.kcopyd.device.FileClaims;
+import org.kcopyd.device.FileErrors;
 
 /**
  * A file named on the command line, examined before anything is opened or created: that it is a

@@ -3,6 +3,8 @@ package org.kcopyd.cli.internal;
 import java.util.List;
 import java.util.Locale;
 
+import org.kcopyd.device.FileErrors;
+
 /**
  * What a job did to each destination: complete (every byte written, and flushed when asked),
  * failed (writing or flushing it failed, with the cause), or incomplete (it was not written to the

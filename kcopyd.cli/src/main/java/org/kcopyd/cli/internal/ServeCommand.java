@@ -18,6 +18,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.DeviceOption;
+import org.kcopyd.device.FileErrors;
 import org.kcopyd.nbd.NbdServer;
 
 import picocli.CommandLine.ArgGroup;

@@ -14,6 +14,7 @@ import org.kcopyd.api.BlockDevice;
 import org.kcopyd.cli.internal.verify.RegionVerifier;
 import org.kcopyd.cli.internal.verify.Verdict;
 import org.kcopyd.device.FileBlockDevice;
+import org.kcopyd.device.FileErrors;
 
 /**
  * {@code copy --verify}: after the copy has completed (and been flushed, with {@code --flush}),

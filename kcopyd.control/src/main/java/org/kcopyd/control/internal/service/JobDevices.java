@@ -22,6 +22,7 @@ import org.kcopyd.device.FileBlockDevice;
 import org.kcopyd.device.FileClaim;
 import org.kcopyd.device.FileClaims;
 import org.kcopyd.device.FileDeviceOpener;
+import org.kcopyd.device.FileErrors;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.snapshot.Snapshot;
 import org.osgi.framework.Constants;
@@ -156,7 +157,7 @@ final class JobDevices implements AutoCloseable {
         try {
             return new Named(text, role, path, null, null, Set.of(FileClaims.identityOf(path)));
         } catch (IOException e) {
-            throw ControlException.badRequest("cannot examine " + role + " " + path + ": " + e.getMessage());
+            throw ControlException.badRequest("cannot examine " + role + " " + path + ": " + FileErrors.reason(e));
         }
     }
 
@@ -219,7 +220,7 @@ final class JobDevices implements AutoCloseable {
                     + e.getMessage());
         } catch (IOException e) {
             throw ControlException.failed("cannot open " + n.role() + " " + Text.printable(n.text()) + " for "
-                    + (write ? "writing" : "reading") + ": " + e.getMessage());
+                    + (write ? "writing" : "reading") + ": " + FileErrors.reason(e));
         }
         opened.add(d);
         return new Opened(n.text(), d, bytes(n, d));
@@ -239,7 +240,7 @@ final class JobDevices implements AutoCloseable {
         } catch (FileAlreadyExistsException e) {
             throw ControlException.conflict("destination " + path + " appeared while the job was being made");
         } catch (IOException e) {
-            throw ControlException.failed("cannot create destination " + path + ": " + e.getMessage());
+            throw ControlException.failed("cannot create destination " + path + ": " + FileErrors.reason(e));
         }
         created.add(new Created(path, identity));
         return open(new Named(n.text(), n.role(), path, null, null, Set.of(identity)), true);
@@ -287,7 +288,7 @@ final class JobDevices implements AutoCloseable {
                 return Files.size(n.path());
             }
         } catch (IOException e) {
-            throw ControlException.failed("cannot read the size of " + n.path() + ": " + e.getMessage());
+            throw ControlException.failed("cannot read the size of " + n.path() + ": " + FileErrors.reason(e));
         }
         return d.sizeInSectors() * BlockDevice.SECTOR_SIZE;
     }

@@ -84,6 +84,18 @@ class JobDevicesTest {
     }
 
     @Test
+    void aDestinationRemovedAfterTheChecksIsRefusedSayingWhy() throws Exception {
+        Path dest = Files.write(dir.resolve("gone.img"), new byte[4096]);
+        try (JobDevices devices = jobDevices()) {
+            JobDevices.Named named = devices.name("destination", dest.toString(), true);
+            Files.delete(dest);
+
+            assertThatThrownBy(() -> devices.open(named, true)).isInstanceOf(ControlException.class)
+                    .hasMessage("cannot open destination " + dest + " for writing: no such file or directory");
+        }
+    }
+
+    @Test
     void aDestinationReplacedAfterTheChecksIsRefusedAndTheOtherFileUntouched() throws Exception {
         Path dest = dir.resolve("dest.img");
         Files.write(dest, new byte[4096]);

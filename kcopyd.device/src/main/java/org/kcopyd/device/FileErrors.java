@@ -1,4 +1,4 @@
-package org.kcopyd.cli.internal;
+package org.kcopyd.device;
 
 import java.io.IOException;
 import java.nio.channels.ClosedChannelException;
@@ -11,13 +11,13 @@ import java.util.Locale;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 
-import org.kcopyd.device.FileClaimedException;
 
 /**
  * Turns the JDK's file exceptions into words that say what failed and why: a
  * {@link NoSuchFileException}'s message is only the path, an {@link AccessDeniedException}'s too.
+ * For the command line and the daemon's answers alike. Stateless.
  */
-final class FileErrors {
+public final class FileErrors {
 
     private FileErrors() {
     }
@@ -27,7 +27,7 @@ final class FileErrors {
      * @param doing what was being done, completing "cannot ...", e.g. {@code "open ro.img for writing"}
      * @return one line, e.g. {@code "cannot open ro.img for writing: permission denied"}
      */
-    static String describe(IOException e, String doing) {
+    public static String describe(IOException e, String doing) {
         if (e instanceof FileClaimedException) {
             // Its message names the holder: "origin.img is the origin of snapshot s1; ...".
             return e.getMessage();
@@ -36,7 +36,7 @@ final class FileErrors {
     }
 
     /** @return why {@code t} happened, in words, without the path the caller names already */
-    static String reason(Throwable t) {
+    public static String reason(Throwable t) {
         while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
             t = t.getCause();
         }
