@@ -29,6 +29,7 @@ import org.kcopyd.api.Throttle;
 import org.kcopyd.api.EngineSettings;
 import org.kcopyd.device.FileClaim;
 import org.kcopyd.device.FileClaims;
+import org.kcopyd.device.FileErrors;
 
 /**
  * Everything is checked before anything is created or written, and each refusal is one line that
