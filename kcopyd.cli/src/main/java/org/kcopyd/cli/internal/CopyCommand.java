@@ -253,7 +253,7 @@ final class CopyCommand implements Callable<Integer> {
                 long tailByte = from.startByte() + sectors * BlockDevice.SECTOR_SIZE;
                 AtomicReference<ByteBuffer> tailRead = new AtomicReference<>();
                 long start = System.nanoTime();
-                Outcome outcome = job.run(client, files, src.name(), targets,
+                Outcome ran = job.run(client, files, src.name(), targets,
                         sectors > 0 ? c -> c.copy(whole, regions, flags) : null,
                         () -> {
                             ByteBuffer tail = readTail(files.channel(src, false), src, tailByte, targets.get(0).tail());
@@ -261,9 +261,11 @@ final class CopyCommand implements Callable<Integer> {
                             return tail;
                         },
                         flush, ignoreErrors);
-                if (outcome == null) {
+                if (ran == null) {
                     return Exit.INTERRUPTED;
                 }
+                // With --verify the read-back finds a destination taken from under the copy (exit 5).
+                Outcome outcome = verify ? ran : stillNamed(ran, targets, files);
                 double seconds = (System.nanoTime() - start) / 1e9;
                 Map<String, Object> fields = fields(src, from, sectors, length, seconds);
                 String digestLine = null;
@@ -290,6 +292,27 @@ final class CopyCommand implements Callable<Integer> {
                         checks, digestLine);
             }
         }
+    }
+
+    /**
+     * @return {@code outcome} with every complete file destination that was removed, or replaced by
+     *         another file, while it was written failed: what kcopyd wrote is not at its name, and a
+     *         success would tell the user a copy is there
+     */
+    static Outcome stillNamed(Outcome outcome, List<Target> targets, OpenFiles files) {
+        Outcome checked = outcome;
+        for (int i = 0; i < targets.size(); i++) {
+            Operand o = targets.get(i).operand();
+            if (o.isRemote() || outcome.state(i) != Outcome.State.COMPLETE) {
+                continue;
+            }
+            String gone = files.notTheFileWritten(o);
+            if (gone != null) {
+                checked = checked.losing(i, gone.replace("used it", "wrote it")
+                        + "; what was written is not at that name");
+            }
+        }
+        return checked;
     }
 
     /**

@@ -28,6 +28,8 @@ final class Outcome {
     private final Throwable readFailure;
     private final Throwable[] writeFailures;
     private final boolean ignoreErrors;
+    /** Per destination, why what was written is not at its name (found after the job), or null. */
+    private final String[] lost;
 
     /**
      * @param source        the source's name, or null for a zero job
@@ -43,10 +45,36 @@ final class Outcome {
         this.readFailure = readFailure;
         this.writeFailures = writeFailures.clone();
         this.ignoreErrors = ignoreErrors;
+        this.lost = new String[writeFailures.length];
+    }
+
+    private Outcome(Outcome o, String[] lost) {
+        this(o.source, o.targets, o.readFailure, o.writeFailures, o.ignoreErrors);
+        System.arraycopy(lost, 0, this.lost, 0, lost.length);
+    }
+
+    /**
+     * @return this outcome with destination {@code i} failed after the job for {@code why}: its file
+     *         was removed or replaced while it was written, so what was written is not at its name
+     *         (the other destinations keep their states: the job itself went on to the end)
+     */
+    Outcome losing(int i, String why) {
+        String[] l = lost.clone();
+        l[i] = why;
+        return new Outcome(this, l);
+    }
+
+    private int firstLost() {
+        for (int i = 0; i < lost.length; i++) {
+            if (lost[i] != null) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     State state(int i) {
-        if (writeFailures[i] != null) {
+        if (writeFailures[i] != null || lost[i] != null) {
             return State.FAILED;
         }
         return readFailure != null || !ignoreErrors && firstFailed() >= 0 ? State.INCOMPLETE : State.COMPLETE;
@@ -56,6 +84,9 @@ final class Outcome {
     String reason(int i) {
         if (writeFailures[i] != null) {
             return FileErrors.reason(writeFailures[i]);
+        }
+        if (lost[i] != null) {
+            return lost[i];
         }
         if (readFailure != null) {
             return ignoreErrors ? "the source could not be read in places; zeros were written there"
@@ -76,14 +107,14 @@ final class Outcome {
     }
 
     boolean isSuccess() {
-        return readFailure == null && firstFailed() < 0;
+        return readFailure == null && firstFailed() < 0 && firstLost() < 0;
     }
 
     int exitCode() {
         if (readFailure != null) {
             return Exit.READ_ERROR;
         }
-        return firstFailed() >= 0 ? Exit.WRITE_ERROR : Exit.OK;
+        return firstFailed() >= 0 || firstLost() >= 0 ? Exit.WRITE_ERROR : Exit.OK;
     }
 
     /** @return the first failure in words, or null on success */
@@ -92,8 +123,11 @@ final class Outcome {
             return "reading " + source + " failed: " + FileErrors.reason(readFailure);
         }
         int failed = firstFailed();
-        return failed < 0 ? null : "writing " + targets.get(failed).name() + " failed: "
-                + FileErrors.reason(writeFailures[failed]);
+        if (failed >= 0) {
+            return "writing " + targets.get(failed).name() + " failed: " + FileErrors.reason(writeFailures[failed]);
+        }
+        int gone = firstLost();
+        return gone < 0 ? null : "writing " + targets.get(gone).name() + " failed: " + lost[gone];
     }
 
     /** @return the source's read failure, or null */
