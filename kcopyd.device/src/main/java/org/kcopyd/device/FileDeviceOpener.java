@@ -225,11 +225,7 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
                         fd = sys.createNew(path.toString());
                     }
                 } catch (java.nio.file.NoSuchFileException | java.nio.file.FileAlreadyExistsException e) {
-                    if (Files.isSymbolicLink(path) && !Files.exists(path)) {
-                        throw new IOException(path + " is a symbolic link to " + Files.readSymbolicLink(path)
-                                + ", which does not exist: nothing was created through it (give the path of the "
-                                + "file to create)");
-                    }
+                    refuseDanglingLink(path);
                     // Removed, or created by someone else, since it was looked at: look again.
                     continue;
                 } catch (IOException e) {
@@ -249,11 +245,20 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
     /** {@link #create(Path, long, String, DeviceOption...)} without a descriptor to go through. */
     private BlockDevice createByName(Path path, long sizeInSectors, String purpose, Set<DeviceOption> opts)
             throws IOException {
+        refuseDanglingLink(path);
         if (Files.exists(path)) {
             checkKind(path, path);
         }
         FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE).close();
         return openChannel(path, opts, () -> purpose, -1, sizeInSectors);
+    }
+
+    /** Refuses a symbolic link to nothing at {@code path}: a file is never created through one. */
+    private static void refuseDanglingLink(Path path) throws IOException {
+        if (Files.isSymbolicLink(path) && !Files.exists(path)) {
+            throw new IOException(path + " is a symbolic link to " + Files.readSymbolicLink(path)
+                    + ", which does not exist: nothing was created through it (give the path of the file to create)");
+        }
     }
 
     /**
