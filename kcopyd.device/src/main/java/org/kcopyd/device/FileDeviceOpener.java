@@ -256,8 +256,16 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
     /** Refuses a symbolic link to nothing at {@code path}: a file is never created through one. */
     private static void refuseDanglingLink(Path path) throws IOException {
         if (Files.isSymbolicLink(path) && !Files.exists(path)) {
-            throw new IOException(path + " is a symbolic link to " + Files.readSymbolicLink(path)
-                    + ", which does not exist: nothing was created through it (give the path of the file to create)");
+            try {
+                Files.readAttributes(path, BasicFileAttributes.class);
+            } catch (java.nio.file.NoSuchFileException e) {
+                throw new IOException(path + " is a symbolic link to " + Files.readSymbolicLink(path)
+                        + ", which does not exist: nothing was created through it (give the path of the file to "
+                        + "create)");
+            } catch (IOException e) {
+                throw new IOException(path + " is a symbolic link that cannot be followed ("
+                        + FileErrors.reason(e) + "): nothing was created through it", e);
+            }
         }
     }
 

@@ -58,6 +58,18 @@ class FileCreateExistingTest {
     }
 
     @Test
+    void aLoopOfSymbolicLinksIsRefusedAsALoop() throws Exception {
+        Path one = dir.resolve("l1");
+        Path two = dir.resolve("l2");
+        Files.createSymbolicLink(one, two);
+        Files.createSymbolicLink(two, one);
+        assertThatThrownBy(() -> opener.create(one, 8))
+                .hasMessageStartingWith(one + " is a symbolic link that cannot be followed (too many levels of "
+                        + "symbolic links");
+        assertThat(Files.isSymbolicLink(one)).isTrue();
+    }
+
+    @Test
     void aSymbolicLinkToNothingIsRefusedNotCreatedThrough() throws Exception {
         assumeTrue(FileHoles.system() != null, "looking a name up once needs JNA on Linux");
         Path target = dir.resolve("elsewhere.img");

@@ -113,8 +113,17 @@ record Operand(Path path, Object identity, boolean exists, boolean regular, URI 
             return existing(path, "destination");
         }
         if (Files.isSymbolicLink(path)) {
-            throw CommandException.failed("cannot create " + path + ": it is a symbolic link to the missing "
-                    + target(path) + ", and kcopyd creates no file through a link");
+            try {
+                Files.readAttributes(path, BasicFileAttributes.class);
+            } catch (NoSuchFileException e) {
+                throw CommandException.failed("cannot create " + path + ": it is a symbolic link to the missing "
+                        + target(path) + ", and kcopyd creates no file through a link");
+            } catch (IOException e) {
+                // A loop of links ("too many levels of symbolic links"), or a link that cannot be followed.
+                throw CommandException.failed(FileErrors.describe(e, "create " + path));
+            }
+            // Its target appeared meanwhile: an existing destination after all.
+            return existing(path, "destination");
         }
         Path shown = path.getParent() != null ? path.getParent() : Path.of(".");
         Path parent = path.toAbsolutePath().getParent();

@@ -190,6 +190,19 @@ class RefusalTest {
     }
 
     @Test
+    void aLoopOfLinksIsRefusedAsALoopNotAsAMissingFile() throws Exception {
+        Path src = image(dir, "src.img", 4096, 11);
+        Files.createSymbolicLink(dir.resolve("l1"), dir.resolve("l2"));
+        Files.createSymbolicLink(dir.resolve("l2"), dir.resolve("l1"));
+
+        assertThat(run("copy", src.toString(), p("l1"))).isEqualTo(Exit.FAILED);
+
+        assertThat(fixture.err()).startsWith("kcopyd copy: cannot create " + p("l1") + ": too many levels of symbolic "
+                + "links");
+        assertThat(CommandFixture.names(dir)).containsExactly("l1", "l2", "src.img");
+    }
+
+    @Test
     void aCopyOntoAClaimedOriginIsRefusedNamingTheHolderAndLeavesItUnchanged() throws Exception {
         Path other = image(dir, "other.img", 16 * 512, 12);
         Path origin = image(dir, "origin.img", 16 * 512, 13);
