@@ -121,7 +121,8 @@ public final class FileBlockDevice implements BlockDevice {
         this.identity = identity;
         this.sys = sys;
         this.holes = FileHoles.open(sys, same, path, identity, !readOnly);
-        this.anchor = holes == null ? anchor(sys, same, identity, !readOnly) : -1;
+        // A block device has no holes' descriptor: one of its own, to open its channels again through.
+        this.anchor = holes == null ? FileHoles.ownDescriptor(sys, same, identity, !readOnly) : -1;
         this.bufferedOptions = !laneOptions.isEmpty() ? Set.copyOf(laneOptions) : readOnly
                 ? Set.of(java.nio.file.StandardOpenOption.READ)
                 : Set.of(java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
@@ -134,27 +135,6 @@ public final class FileBlockDevice implements BlockDevice {
             withDirect.add(FileDeviceOpener.DIRECT_OPTION);
         }
         this.directOptions = Set.copyOf(withDirect);
-    }
-
-    /**
-     * @return a descriptor of the very file (checked by its identity) to reopen channels through
-     *         where the holes' descriptor is not there to (a block device), or -1 (no JNA, or it
-     *         could not be opened: the device then cannot reopen)
-     */
-    private static int anchor(NativeFiles sys, Path same, Object identity, boolean writable) {
-        if (sys == null) {
-            return -1;
-        }
-        try {
-            int fd = sys.open(same.toString(), writable);
-            if (FileClaims.identityOf(FileHoles.descriptorPath(fd)).equals(identity)) {
-                return fd;
-            }
-            sys.close(fd);
-        } catch (IOException | RuntimeException e) {
-            LOG.log(System.Logger.Level.DEBUG, () -> "no descriptor to reopen " + same + " through: " + e);
-        }
-        return -1;
     }
 
     /** @return the path that opens this very file again, or null if this device has none */

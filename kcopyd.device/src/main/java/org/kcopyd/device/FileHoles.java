@@ -111,28 +111,47 @@ final class FileHoles implements AutoCloseable {
      * holds), {@code path} naming the file in messages.
      */
     static FileHoles open(NativeFiles sys, Path same, Path path, Object identity, boolean writable) {
-        if (sys == null) {
+        int fd = ownDescriptor(sys, same, identity, writable);
+        if (fd < 0) {
             return null;
+        }
+        FileHoles holes = new FileHoles(sys, fd, path);
+        if (Files.isRegularFile(descriptorPath(fd))) {
+            holes.fileSystem = fileSystemOf(sys, fd, path);
+            return holes;
+        }
+        LOG.log(Level.DEBUG, "no file holes for {0}: not a regular file", path);
+        holes.close();
+        return null;
+    }
+
+    /**
+     * Opens {@code same} through the system calls and keeps the descriptor only if it is the file
+     * {@code identity} names (for holes, and for a file device to open its channels again through).
+     *
+     * @return the descriptor, which the caller closes, or -1 (no system calls, or it could not be
+     *         opened or is another file)
+     */
+    static int ownDescriptor(NativeFiles sys, Path same, Object identity, boolean writable) {
+        if (sys == null) {
+            return -1;
         }
         int fd;
         try {
             fd = sys.open(same.toString(), writable);
         } catch (IOException | RuntimeException e) {
-            LOG.log(Level.DEBUG, "no file holes for {0}: {1}", path, e.toString());
-            return null;
+            LOG.log(Level.DEBUG, "no descriptor of its own for {0}: {1}", same, e.toString());
+            return -1;
         }
-        FileHoles holes = new FileHoles(sys, fd, path);
         try {
-            Path opened = descriptorPath(fd);
-            if (Files.isRegularFile(opened) && FileClaims.identityOf(opened).equals(identity)) {
-                holes.fileSystem = fileSystemOf(sys, fd, path);
-                return holes;
+            if (FileClaims.identityOf(descriptorPath(fd)).equals(identity)) {
+                return fd;
             }
         } catch (IOException | RuntimeException e) {
-            LOG.log(Level.DEBUG, "no file holes for {0}: {1}", path, e.toString());
+            LOG.log(Level.DEBUG, "no descriptor of its own for {0}: {1}", same, e.toString());
         }
-        holes.close();
-        return null;
+        sys.close(fd);
+        return -1;
     }
 
     private static FileSystemId fileSystemOf(NativeFiles sys, int fd, Path path) {
