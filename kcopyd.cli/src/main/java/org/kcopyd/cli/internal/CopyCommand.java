@@ -306,10 +306,9 @@ final class CopyCommand implements Callable<Integer> {
             if (o.isRemote() || outcome.state(i) != Outcome.State.COMPLETE) {
                 continue;
             }
-            String gone = files.notTheFileWritten(o);
+            String gone = files.notTheFileWritten(o, "wrote");
             if (gone != null) {
-                checked = checked.losing(i, gone.replace("used it", "wrote it")
-                        + "; what was written is not at that name");
+                checked = checked.losing(i, gone + "; what was written is not at that name");
             }
         }
         return checked;

@@ -152,12 +152,21 @@ final class OpenFiles implements Closeable {
      * @return null if {@code dest}'s name names the file written, else why not, in words
      */
     synchronized String notTheFileWritten(Operand dest) {
+        return notTheFileWritten(dest, "used");
+    }
+
+    /**
+     * As {@link #notTheFileWritten(Operand)}, saying what kcopyd did with the file.
+     *
+     * @param did completes "while kcopyd ... it", e.g. {@code "wrote"}
+     */
+    synchronized String notTheFileWritten(Operand dest, String did) {
         Object written = writtenIdentity(dest);
         try {
             return FileClaims.identityOf(dest.path()).equals(written) ? null
-                    : "it was replaced by another file while kcopyd used it";
+                    : "it was replaced by another file while kcopyd " + did + " it";
         } catch (java.nio.file.NoSuchFileException e) {
-            return "it was removed while kcopyd used it";
+            return "it was removed while kcopyd " + did + " it";
         } catch (IOException e) {
             return "it cannot be examined: " + FileErrors.reason(e);
         }
