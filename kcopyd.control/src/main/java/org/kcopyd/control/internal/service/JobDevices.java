@@ -44,9 +44,14 @@ final class JobDevices implements AutoCloseable {
     record Opened(String name, BlockDevice device, long bytes) {
     }
 
-    /** What a device name stands for, before anything is opened. */
+    /**
+     * What a device name stands for, before anything is opened.
+     *
+     * @param window where an existing path's bytes lie ({@link DeviceBacking}), examined with it;
+     *               null for anything else or where it could not be told
+     */
     record Named(String text, String role, Path path, URI uri, ServiceReference<BlockDevice> service,
-            Set<Object> identities) {
+            Set<Object> identities, DeviceBacking.Window window) {
 
         boolean missing() {
             return path != null && identities.isEmpty();
@@ -59,22 +64,14 @@ final class JobDevices implements AutoCloseable {
          *         not an existing path
          */
         String sharedBytes(Named other) {
-            if (path == null || other.path == null || missing() || other.missing()) {
+            DeviceBacking.Window mine = window;
+            DeviceBacking.Window theirs = other.window;
+            if (mine == null || theirs == null || mine.via().isEmpty() && theirs.via().isEmpty()
+                    || !mine.overlaps(0, mine.length(), theirs, 0, theirs.length())) {
                 return null;
             }
-            try {
-                DeviceBacking.Window mine = DeviceBacking.of(path);
-                DeviceBacking.Window theirs = DeviceBacking.of(other.path);
-                if (mine.via().isEmpty() && theirs.via().isEmpty()
-                        || !mine.overlaps(0, mine.length(), theirs, 0, theirs.length())) {
-                    return null;
-                }
-                return path + (mine.via().isEmpty() ? "" : " (" + mine.via() + ")") + " and " + other.path
-                        + (theirs.via().isEmpty() ? "" : " (" + theirs.via() + ")") + " share bytes";
-            } catch (IOException e) {
-                // Not examinable now: their identities were compared, which is what can be told.
-                return null;
-            }
+            return path + (mine.via().isEmpty() ? "" : " (" + mine.via() + ")") + " and " + other.path
+                    + (theirs.via().isEmpty() ? "" : " (" + theirs.via() + ")") + " share bytes";
         }
 
         /** @return true if {@code other} is the same device (or the same new file) */
@@ -132,7 +129,7 @@ final class JobDevices implements AutoCloseable {
                     addIdentity(ids, leg);
                 }
             }
-            return new Named(text, role, null, null, ref, ids);
+            return new Named(text, role, null, null, ref, ids, null);
         }
         if (DeviceUris.looksLikeUri(text)) {
             URI uri;
@@ -143,7 +140,7 @@ final class JobDevices implements AutoCloseable {
             }
             Set<Object> ids = new HashSet<>();
             addIdentity(ids, text);
-            return new Named(text, role, null, uri, null, ids);
+            return new Named(text, role, null, uri, null, ids, null);
         }
         Path path = SnapshotRules.absolute(role, text);
         if (!DeviceKinds.present(path) && mayBeNew) {
@@ -151,13 +148,23 @@ final class JobDevices implements AutoCloseable {
                 throw ControlException.badRequest(role + " " + path + " does not exist and cannot be created: no "
                         + "directory " + path.getParent());
             }
-            return new Named(text, role, path, null, null, Set.of());
+            return new Named(text, role, path, null, null, Set.of(), null);
         }
         DeviceKinds.requireDevice(path, role);
         try {
-            return new Named(text, role, path, null, null, Set.of(FileClaims.identityOf(path)));
+            return new Named(text, role, path, null, null, Set.of(FileClaims.identityOf(path)), window(path));
         } catch (IOException e) {
             throw ControlException.badRequest("cannot examine " + role + " " + path + ": " + FileErrors.reason(e));
+        }
+    }
+
+    /** @return where an existing path's bytes lie, or null where that cannot be told now */
+    private static DeviceBacking.Window window(Path path) {
+        try {
+            return DeviceBacking.of(path);
+        } catch (IOException e) {
+            // Not examinable now: its identity is compared, which is what can be told.
+            return null;
         }
     }
 
@@ -243,7 +250,7 @@ final class JobDevices implements AutoCloseable {
             throw ControlException.failed("cannot create destination " + path + ": " + FileErrors.reason(e));
         }
         created.add(new Created(path, identity));
-        return open(new Named(n.text(), n.role(), path, null, null, Set.of(identity)), true);
+        return open(new Named(n.text(), n.role(), path, null, null, Set.of(identity), null), true);
     }
 
     private static void refuseClaimed(Named n) {
