@@ -127,6 +127,30 @@ public final class FileClaims {
         return FileIdentity.of(path);
     }
 
+    /**
+     * Whether a name still names the file kcopyd used: a file removed, or replaced by another
+     * file, while kcopyd wrote it leaves what was written without that name (or under another),
+     * so a job that reported it complete would tell the user a copy is where none is.
+     *
+     * @param path     the name the file was opened by
+     * @param identity the file's identity ({@link #identityOf}, {@link FileBlockDevice#identity()}),
+     *                 taken when it was opened
+     * @param did      completes "while kcopyd ... it", e.g. {@code "wrote"}
+     * @return null if {@code path} names that file now, else why not, in words: {@code "it was removed
+     *         while kcopyd wrote it"}, {@code "it was replaced by another file while kcopyd wrote
+     *         it"} or {@code "it cannot be examined: ..."}
+     */
+    public static String whyNotNamed(Path path, Object identity, String did) {
+        try {
+            return FileIdentity.of(path).equals(identity) ? null
+                    : "it was replaced by another file while kcopyd " + did + " it";
+        } catch (java.nio.file.NoSuchFileException e) {
+            return "it was removed while kcopyd " + did + " it";
+        } catch (IOException e) {
+            return "it cannot be examined: " + FileErrors.reason(e);
+        }
+    }
+
     static void release(FileClaim claim) {
         synchronized (CLAIMS) {
             if (CLAIMS.remove(claim.identity(), claim)) {

@@ -265,7 +265,7 @@ final class CopyCommand implements Callable<Integer> {
                     return Exit.INTERRUPTED;
                 }
                 // With --verify the read-back finds a destination taken from under the copy (exit 5).
-                Outcome outcome = verify ? ran : stillNamed(ran, targets, files);
+                Outcome outcome = verify ? ran : JobRun.stillNamed(ran, targets, files);
                 double seconds = (System.nanoTime() - start) / 1e9;
                 Map<String, Object> fields = fields(src, from, sectors, length, seconds);
                 String digestLine = null;
@@ -292,26 +292,6 @@ final class CopyCommand implements Callable<Integer> {
                         checks, digestLine);
             }
         }
-    }
-
-    /**
-     * @return {@code outcome} with every complete file destination that was removed, or replaced by
-     *         another file, while it was written failed: what kcopyd wrote is not at its name, and a
-     *         success would tell the user a copy is there
-     */
-    static Outcome stillNamed(Outcome outcome, List<Target> targets, OpenFiles files) {
-        Outcome checked = outcome;
-        for (int i = 0; i < targets.size(); i++) {
-            Operand o = targets.get(i).operand();
-            if (o.isRemote() || outcome.state(i) != Outcome.State.COMPLETE) {
-                continue;
-            }
-            String gone = files.notTheFileWritten(o, "wrote");
-            if (gone != null) {
-                checked = checked.losing(i, gone + "; what was written is not at that name");
-            }
-        }
-        return checked;
     }
 
     /**

@@ -70,6 +70,26 @@ final class JobRun implements AutoCloseable {
     }
 
     /**
+     * @return {@code outcome} with every complete file destination that was removed, or replaced by
+     *         another file, while it was written failed: what kcopyd wrote is not at its name, and a
+     *         success would tell the user a copy (or zeros) is there
+     */
+    static Outcome stillNamed(Outcome outcome, List<Target> targets, OpenFiles files) {
+        Outcome checked = outcome;
+        for (int i = 0; i < targets.size(); i++) {
+            Operand o = targets.get(i).operand();
+            if (o.isRemote() || outcome.state(i) != Outcome.State.COMPLETE) {
+                continue;
+            }
+            String gone = files.notTheFileWritten(o, "wrote");
+            if (gone != null) {
+                checked = checked.losing(i, gone + "; what was written is not at that name");
+            }
+        }
+        return checked;
+    }
+
+    /**
      * Runs a copy or zero command with a job run of its own and reports every refusal of it.
      *
      * @param destinations the destination arguments (null for none), reported untouched on a refusal

@@ -161,15 +161,7 @@ final class OpenFiles implements Closeable {
      * @param did completes "while kcopyd ... it", e.g. {@code "wrote"}
      */
     synchronized String notTheFileWritten(Operand dest, String did) {
-        Object written = writtenIdentity(dest);
-        try {
-            return FileClaims.identityOf(dest.path()).equals(written) ? null
-                    : "it was replaced by another file while kcopyd " + did + " it";
-        } catch (java.nio.file.NoSuchFileException e) {
-            return "it was removed while kcopyd " + did + " it";
-        } catch (IOException e) {
-            return "it cannot be examined: " + FileErrors.reason(e);
-        }
+        return FileClaims.whyNotNamed(dest.path(), writtenIdentity(dest), did);
     }
 
     /** @return the identity of the file written as {@code dest}: its device's, else the examined or created one */

@@ -135,12 +135,13 @@ final class ZeroCommand implements Callable<Integer> {
             EnumSet<CopyFlag> flags = flush ? EnumSet.of(CopyFlag.FLUSH) : EnumSet.noneOf(CopyFlag.class);
             int tail = targets.get(0).tail();
             try (KcopydClient client = createClient(factory)) {
-                Outcome outcome = job.run(client, files, null, targets,
+                Outcome ran = job.run(client, files, null, targets,
                         sectors > 0 ? c -> c.zero(regions, flags, null, null) : null,
                         () -> ByteBuffer.allocate(tail), flush, false);
-                if (outcome == null) {
+                if (ran == null) {
                     return Exit.INTERRUPTED;
                 }
+                Outcome outcome = JobRun.stillNamed(ran, targets, files);
                 long bytes = targets.get(0).length();
                 Map<String, Object> fields = new LinkedHashMap<>();
                 fields.put("bytes", bytes);

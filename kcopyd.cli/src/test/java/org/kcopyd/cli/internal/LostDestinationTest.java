@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
  * A destination removed, or replaced by another file, while {@code copy} writes it is a failed
  * destination (exit 4), not a success: what kcopyd wrote is not at its name. The other
  * destinations stay complete: the job itself went to the end. (With {@code --verify} the
- * read-back reports it, exit 5: VerifyCommandTest.)
+ * read-back reports it, exit 5: VerifyCommandTest.) The same for {@code zero}.
  */
 class LostDestinationTest {
 
@@ -57,5 +57,30 @@ class LostDestinationTest {
         assertThat(a).doesNotExist();
         assertThat(Files.readAllBytes(b)).as("the file that took b's name, untouched").isEqualTo(otherData);
         assertThat(c).hasSameBinaryContentAs(src);
+    }
+
+    @Test
+    void aRegionRemovedOrReplacedWhileZeroedFailsTheZero() throws IOException {
+        Path a = image(dir, "a.img", 2 * MIB, 31);
+        Path b = image(dir, "b.img", 2 * MIB, 32);
+        Path c = image(dir, "c.img", 2 * MIB, 33);
+        Path other = image(dir, "other.img", 2 * MIB, 34);
+        byte[] otherData = Files.readAllBytes(other);
+        fixture.opener = TestOpeners.wrapping(fixture.engine.devices(), Map.of(
+                a, d -> new TestOpeners.AfterWrite(d, MIB, () -> Files.delete(a)),
+                b, d -> new TestOpeners.AfterWrite(d, MIB, () -> Files.move(other, b, StandardCopyOption.ATOMIC_MOVE,
+                        StandardCopyOption.REPLACE_EXISTING))), Map.of(), false);
+
+        int code = fixture.run("zero", a.toString(), b.toString(), c.toString(), "--json");
+
+        assertThat(code).isEqualTo(Exit.WRITE_ERROR);
+        assertThat(fixture.out()).startsWith("{\"result\":\"error\",\"exitCode\":4,\"message\":\"writing " + a
+                + " failed: it was removed while kcopyd wrote it; what was written is not at that name\",")
+                .contains("\"path\":\"" + b + "\",\"sector\":0,\"error\":\"it was replaced by another file while kcopyd "
+                        + "wrote it; what was written is not at that name\",\"state\":\"failed\"")
+                .contains("\"path\":\"" + c + "\",\"sector\":0,\"error\":null,\"state\":\"complete\"");
+        assertThat(a).doesNotExist();
+        assertThat(Files.readAllBytes(b)).as("the file that took b's name, untouched").isEqualTo(otherData);
+        assertThat(Files.readAllBytes(c)).as("c zeroed").containsOnly((byte) 0);
     }
 }
