@@ -22,7 +22,8 @@ import com.google.gson.JsonObject;
  * a 32 MiB copy takes half a minute; {@code copy --daemon --no-wait} starts it, {@code jobs} shows it
  * running, {@code jobs cancel ID} stops it and names the destination as incomplete. The destination, a
  * file that held a pattern, then holds the source's bytes up to where the job stopped (the job's
- * {@code bytesDone}) and the pattern, untouched, from there to its end.
+ * {@code bytesDone}) and the pattern, untouched, from there to its end. A destination removed while the
+ * daemon writes it fails the job, naming it: what was written is not at its name.
  */
 class DaemonCopyCancelIT {
 
@@ -82,6 +83,45 @@ class DaemonCopyCancelIT {
             assertThat(Arrays.copyOfRange(now, (int) done, SIZE)).as("the destination beyond bytesDone is untouched")
                     .isEqualTo(Arrays.copyOfRange(pattern, (int) done, SIZE));
             assertThat(src).as("the source is only read").hasBinaryContent(source);
+            assertThat(daemon.sigterm()).as("errors: %s", daemon.errors()).isZero();
+        }
+    }
+
+    @Test
+    void aDestinationRemovedWhileTheDaemonWritesItFailsTheJob() throws Exception {
+        Path state = dir.resolve("state");
+        byte[] source = new byte[6 << 20];
+        new Random(29).nextBytes(source);
+        Files.write(dir.resolve("src.img"), source);
+        Path dst = dir.resolve("dst.img");
+        Path kept = dir.resolve("kept.img");
+
+        try (RunningDaemon daemon = RunningDaemon.start(dir, state, "jobs")) {
+            RunningDaemon.clientJson(dir, state, "config", "set", "throttleBytesPerSecond=1048576");
+            String id = RunningDaemon.clientJson(dir, state, "copy", "--daemon", "src.img", "dst.img", "kept.img",
+                    "--no-wait").get("id").getAsString();
+            await().atMost(RunningDaemon.WAIT).pollInterval(Duration.ofMillis(200)).untilAsserted(() ->
+                    assertThat(job(RunningDaemon.clientJson(dir, state, "jobs"), id).get("bytesDone").getAsLong())
+                            .isGreaterThanOrEqualTo(1 << 20));
+            Files.delete(dst);
+
+            AtomicReference<JsonObject> ended = new AtomicReference<>();
+            await().atMost(RunningDaemon.WAIT).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+                JsonObject job = RunningDaemon.clientJson(dir, state, "jobs", id);
+                assertThat(job.get("endedAt").isJsonNull()).as("%s", job).isFalse();
+                ended.set(job);
+            });
+            assertThat(ended.get().get("state").getAsString()).isEqualTo("failed");
+            JsonObject lost = ended.get().getAsJsonObject("result").getAsJsonArray("destinations").get(0)
+                    .getAsJsonObject();
+            assertThat(lost.get("complete").getAsBoolean()).isFalse();
+            assertThat(lost.get("error").getAsString()).isEqualTo("it was removed while kcopyd wrote it; what was "
+                    + "written is not at that name");
+            JsonObject other = ended.get().getAsJsonObject("result").getAsJsonArray("destinations").get(1)
+                    .getAsJsonObject();
+            assertThat(other.get("complete").getAsBoolean()).isTrue();
+            assertThat(kept).hasBinaryContent(source);
+            assertThat(dst).doesNotExist();
             assertThat(daemon.sigterm()).as("errors: %s", daemon.errors()).isZero();
         }
     }

@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.function.IntFunction;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
@@ -17,7 +18,9 @@ import org.kcopyd.control.JobView;
  * of devices of different sizes is one engine job per size), shown as one. Its progress is the
  * engine jobs' bytes done; cancelling cancels them all; when the last has completed, its outcome
  * is made from their results, in the request's destination order, and then, on {@code cleanup},
- * the client is closed and the devices closed and released (whatever the outcome).
+ * the client is closed and the devices closed and released (whatever the outcome). A destination
+ * file removed, or replaced by another file, while it was written is failed then: what was
+ * written is not at its name, so it does not hold the source (or zeros) there.
  */
 final class CopyRun extends ControlJob {
 
@@ -32,17 +35,21 @@ final class CopyRun extends ControlJob {
 
     private final List<Part> parts;
     private final List<String> destinations;
+    private final IntFunction<String> lostName;
     private final long total;
 
     /**
      * @param parts        the engine jobs, started
      * @param destinations the destination names, in the request's order
+     * @param lostName     for a destination's index in the request, asked once it is complete: null if
+     *                     its name still names what was written, else why not (it is failed for that)
      */
     CopyRun(String id, String kind, String description, Instant startedAt, LongSupplier nanoTime, List<Part> parts,
-            List<String> destinations) {
+            List<String> destinations, IntFunction<String> lostName) {
         super(id, kind, description, startedAt, nanoTime);
         this.parts = List.copyOf(parts);
         this.destinations = List.copyOf(destinations);
+        this.lostName = lostName;
         this.total = parts.stream().mapToLong(p -> p.job().bytesTotal()).sum();
         started();
     }
@@ -85,7 +92,14 @@ final class CopyRun extends ControlJob {
             for (int i = 0; i < p.destinations().length; i++) {
                 int at = p.destinations()[i];
                 String writeError = r.writeFailure(i).map(CopyRun::message).orElse(null);
-                each[at] = new JobView.Destination(destinations.get(at), !r.destinationIncomplete(i), writeError);
+                boolean complete = !r.destinationIncomplete(i);
+                String lost = complete ? lostName.apply(at) : null;
+                if (lost != null) {
+                    complete = false;
+                    writeError = lost + "; what was written is not at that name";
+                    failed = true;
+                }
+                each[at] = new JobView.Destination(destinations.get(at), complete, writeError);
             }
         }
         String state = failed ? "failed" : cancelled ? "cancelled" : "completed";

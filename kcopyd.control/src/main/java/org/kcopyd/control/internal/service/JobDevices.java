@@ -40,8 +40,22 @@ import org.osgi.framework.ServiceReference;
  */
 final class JobDevices implements AutoCloseable {
 
-    /** One device of the job, opened. */
-    record Opened(String name, BlockDevice device, long bytes) {
+    /**
+     * One device of the job, opened.
+     *
+     * @param byPath whether {@code name} is a path or file URI that named the device's file
+     */
+    record Opened(String name, BlockDevice device, long bytes, boolean byPath) {
+
+        /**
+         * @return null if this is not a file opened by its name, or its name still names the file
+         *         written; else why not ({@link FileClaims#whyNotNamed}: removed, or replaced by
+         *         another file, while kcopyd wrote it)
+         */
+        String whyNotNamed() {
+            return byPath && device instanceof FileBlockDevice f ? FileClaims.whyNotNamed(f.path(), f.identity(), "wrote")
+                    : null;
+        }
     }
 
     /**
@@ -201,7 +215,7 @@ final class JobDevices implements AutoCloseable {
             }
             opened.add(held);
             BlockDevice d = held.service();
-            return new Opened(n.text(), d, d.sizeInSectors() * BlockDevice.SECTOR_SIZE);
+            return new Opened(n.text(), d, d.sizeInSectors() * BlockDevice.SECTOR_SIZE, false);
         }
         BlockDeviceOpener o = opener();
         DeviceOption[] options = write ? new DeviceOption[] {DeviceOption.READ_WRITE} : new DeviceOption[0];
@@ -230,7 +244,7 @@ final class JobDevices implements AutoCloseable {
                     + (write ? "writing" : "reading") + ": " + FileErrors.reason(e));
         }
         opened.add(d);
-        return new Opened(n.text(), d, bytes(n, d));
+        return new Opened(n.text(), d, bytes(n, d), true);
     }
 
     /**

@@ -284,7 +284,8 @@ final class Jobs {
             List<CopyRun.Part> parts = copy ? List.of(copyPart(client, from, to, flags)) : zeroParts(client, to);
             String description = copy ? from.name() + " -> " + String.join(", ", names)
                     : "zero " + String.join(", ", names);
-            CopyRun run = new CopyRun(id, kind, description, clock.get(), nanoTime, parts, names);
+            CopyRun run = new CopyRun(id, kind, description, clock.get(), nanoTime, parts, names,
+                    i -> to.get(i).whyNotNamed());
             started = true;
             KcopydClient c = client;
             Services.Held<KcopydClientFactory> f = factory;

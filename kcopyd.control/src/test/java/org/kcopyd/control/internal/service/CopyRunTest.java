@@ -72,7 +72,11 @@ class CopyRunTest {
     private final AtomicInteger cleanups = new AtomicInteger();
 
     private CopyRun run(List<CopyRun.Part> parts, List<String> names) {
-        CopyRun run = new CopyRun("7", "copy", "a -> b", T0, System::nanoTime, parts, names);
+        return run(parts, names, i -> null);
+    }
+
+    private CopyRun run(List<CopyRun.Part> parts, List<String> names, java.util.function.IntFunction<String> lostName) {
+        CopyRun run = new CopyRun("7", "copy", "a -> b", T0, System::nanoTime, parts, names, lostName);
         run.whenDone(() -> T0.plusSeconds(3), cleanups::incrementAndGet, Runnable::run);
         return run;
     }
@@ -102,6 +106,27 @@ class CopyRunTest {
         assertThat(cleanups).hasValue(1);
         run.cancel();
         assertThat(run.view().state()).isEqualTo("cancelled");
+    }
+
+    @Test
+    void aCompleteDestinationWhoseNameLostTheFileFailsAndTheOthersStayComplete() {
+        Engine e = new Engine(4096);
+        List<Integer> asked = new java.util.ArrayList<>();
+        CopyRun run = run(List.of(new CopyRun.Part(e, new int[] {0, 1, 2})), List.of("/a", "/b", "/c"), i -> {
+            asked.add(i);
+            return i == 1 ? "it was removed while kcopyd wrote it" : null;
+        });
+        Throwable[] writeErrors = new Throwable[3];
+        writeErrors[2] = new IOException("EIO");
+        e.result.complete(CopyResult.of(3, null, writeErrors));
+
+        JobView ended = run.view();
+        assertThat(ended.state()).isEqualTo("failed");
+        assertThat(ended.result().destinations()).containsExactly(new JobView.Destination("/a", true, null),
+                new JobView.Destination("/b", false, "it was removed while kcopyd wrote it; what was written is not "
+                        + "at that name"),
+                new JobView.Destination("/c", false, "EIO"));
+        assertThat(asked).as("only complete destinations are asked").containsExactly(0, 1);
     }
 
     @Test
@@ -155,7 +180,7 @@ class CopyRunTest {
         try {
             AtomicReferenceThread seen = new AtomicReferenceThread();
             CopyRun run = new CopyRun("8", "zero", "zero /b", T0, System::nanoTime,
-                    List.of(new CopyRun.Part(e, new int[] {0})), List.of("/b"));
+                    List.of(new CopyRun.Part(e, new int[] {0})), List.of("/b"), i -> null);
             run.whenDone(() -> T0, () -> seen.name = Thread.currentThread().getName(), ends);
             e.result.complete(CopyResult.of(1, null, new Throwable[1]));
             await().atMost(Duration.ofSeconds(10)).until(() -> seen.name != null);

@@ -84,6 +84,25 @@ class JobDevicesTest {
     }
 
     @Test
+    void aWrittenFileTellsWhetherItsNameStillNamesIt() throws Exception {
+        Path kept = Files.write(dir.resolve("kept.img"), new byte[4096]);
+        Path removed = Files.write(dir.resolve("removed.img"), new byte[4096]);
+        Path made = dir.resolve("made.img");
+        Path other = Files.write(dir.resolve("other.img"), new byte[4096]);
+        try (JobDevices devices = jobDevices()) {
+            JobDevices.Opened k = devices.open(devices.name("destination", kept.toString(), true), true);
+            JobDevices.Opened r = devices.open(devices.name("destination", removed.toString(), true), true);
+            JobDevices.Opened m = devices.create(devices.name("destination", made.toString(), true), 4096);
+            Files.delete(removed);
+            Files.move(other, made, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+
+            assertThat(k.whyNotNamed()).isNull();
+            assertThat(r.whyNotNamed()).isEqualTo("it was removed while kcopyd wrote it");
+            assertThat(m.whyNotNamed()).isEqualTo("it was replaced by another file while kcopyd wrote it");
+        }
+    }
+
+    @Test
     void aDestinationRemovedAfterTheChecksIsRefusedSayingWhy() throws Exception {
         Path dest = Files.write(dir.resolve("gone.img"), new byte[4096]);
         try (JobDevices devices = jobDevices()) {
