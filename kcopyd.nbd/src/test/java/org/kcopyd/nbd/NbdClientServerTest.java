@@ -95,6 +95,45 @@ class NbdClientServerTest {
         assertThat(again.array()).isEqualTo(data);
     }
 
+    /**
+     * Interrupts that land while a request is being written to the socket: the caller's thread does
+     * no socket I/O (the connection's sender does), so the interrupts cannot close the socket.
+     * Large writes keep the send in the system call most of the time (the socket's buffer is far
+     * smaller than a request).
+     */
+    @Test
+    void interruptsLandingDuringSendsDoNotEndTheConnection() throws Exception {
+        MemoryBlockDevice memory = new MemoryBlockDevice("mem", 2 * 8 * 2048);
+        NbdServer server = serve(true, NbdServer.builder().export("disk", memory, false));
+        BlockDevice client = connect(server, "disk", NbdClientOptions.defaults().withConnections(1));
+        byte[] data = TestDevices.random(7, 8 << 20);
+        java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.CountDownLatch writing = new java.util.concurrent.CountDownLatch(1);
+        Thread writer = new Thread(() -> {
+            try {
+                writing.countDown();
+                for (int i = 0; i < 16; i++) {
+                    // join() waits through interrupts (and keeps the status).
+                    client.write((i % 2) * 8 * 2048L, ByteBuffer.wrap(data)).toCompletableFuture().join();
+                }
+            } catch (Throwable t) {
+                failed.set(t);
+            }
+        });
+        writer.start();
+        assertThat(writing.await(10, TimeUnit.SECONDS)).isTrue();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (writer.isAlive() && System.nanoTime() - deadline < 0) {
+            writer.interrupt();
+            Thread.yield();
+        }
+        assertThat(writer.isAlive()).as("the writer, still writing after 60 s").isFalse();
+        assertThat(failed.get()).as("the writes under interrupts").isNull();
+        ByteBuffer back = ByteBuffer.allocate(data.length);
+        done(client.read(8 * 2048L, back).toCompletableFuture());
+        assertThat(back.array()).isEqualTo(data);
+    }
+
     @ParameterizedTest(name = "unix={0}")
     @ValueSource(booleans = {true, false})
     void readsAndWritesAreByteExact(boolean unix) throws Exception {

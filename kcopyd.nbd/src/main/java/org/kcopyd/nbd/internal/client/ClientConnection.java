@@ -4,14 +4,15 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.ReentrantLock;
 
 import org.kcopyd.nbd.internal.protocol.ChannelReader;
 import org.kcopyd.nbd.internal.protocol.ChunkPayloads;
@@ -26,9 +27,12 @@ import org.kcopyd.nbd.internal.protocol.Request;
 import org.kcopyd.nbd.internal.protocol.Wire;
 
 /**
- * One connection in the transmission phase. Any thread may {@link #submit} (requests are written
- * under a lock, header and payload in one gathering write); one reader thread matches replies to
- * requests by cookie, in any order, and writes read data straight into the caller's buffer.
+ * One connection in the transmission phase. Any thread may {@link #submit}: the request is queued
+ * and the connection's sender thread writes it, with whatever else is queued by then, in one
+ * gathering write (headers and WRITE payloads); one reader thread matches replies to requests by
+ * cookie, in any order, and writes read data straight into the caller's buffer. No caller's
+ * thread does I/O on the socket, so interrupting a caller cannot close it (Java closes a channel
+ * when a thread in I/O on it is interrupted, which would end the connection for every caller).
  * Every request has a timeout. When the connection drops, every request in flight fails at once
  * with the cause, and later requests fail at once too.
  */
@@ -36,6 +40,16 @@ final class ClientConnection {
 
     private static final System.Logger LOG = System.getLogger(ClientConnection.class.getName());
     private static final int MAX_CONTROL_CHUNK = 1 << 20;
+    /** Requests the sender writes in one gathering write, at most. */
+    private static final int MOST_BATCHED = 64;
+    /** Queued to end the sender: the connection failed or was closed. */
+    private static final Outgoing STOP = new Outgoing(null, null);
+    /** Queued by {@link #close()}: send NBD_CMD_DISC, end the stream, end the sender. */
+    private static final Outgoing DISCONNECT = new Outgoing(null, null);
+
+    /** A request for the sender: the pending request and a WRITE's payload (else null). */
+    private record Outgoing(Pending pending, ByteBuffer payload) {
+    }
 
     private final Wire channel;
     private final ChannelReader in;
@@ -45,9 +59,10 @@ final class ClientConnection {
     private final long timeoutMillis;
     private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
     private final AtomicLong cookies = new AtomicLong();
-    private final ReentrantLock writeLock = new ReentrantLock();
-    private final ByteBuffer header = ByteBuffer.allocateDirect(Nbd.REQUEST_HEADER_SIZE);
+    private final LinkedBlockingQueue<Outgoing> outgoing = new LinkedBlockingQueue<>();
+    private final ByteBuffer headers = ByteBuffer.allocateDirect(MOST_BATCHED * Nbd.REQUEST_HEADER_SIZE);
     private final Thread reader;
+    private final Thread sender;
     private volatile IOException failure;
     private volatile boolean closing;
 
@@ -65,14 +80,17 @@ final class ClientConnection {
         this.timeoutMillis = timeout.toMillis();
         this.reader = new Thread(this::readReplies, "nbd-client-reader " + name);
         reader.setDaemon(true);
+        this.sender = new Thread(this::sendRequests, "nbd-client-sender " + name);
+        sender.setDaemon(true);
         reader.start();
+        sender.start();
     }
 
     /**
      * Sends a request.
      *
-     * @param data a WRITE's payload (sent before this returns), or a READ's destination
-     *             (filled before the stage completes); null otherwise
+     * @param data a WRITE's payload or a READ's destination (filled before the stage completes):
+     *             the connection's until the stage completes; null otherwise
      * @return completed when the reply arrives; exceptionally with an {@link IOException}
      *         naming the request on an error reply, a timeout or a lost connection
      */
@@ -90,38 +108,77 @@ final class ClientConnection {
             return CompletableFuture.failedFuture(lost(request, failed));
         }
         p.timeout = timer.schedule(() -> timedOut(p), timeoutMillis, TimeUnit.MILLISECONDS);
-        send(p, type == Nbd.CMD_WRITE ? data.duplicate() : null);
+        outgoing.add(new Outgoing(p, type == Nbd.CMD_WRITE ? data.duplicate() : null));
         return p.future;
     }
 
     /**
-     * Writes a request (and a WRITE's payload) under the write lock, the caller's interrupt set
-     * aside meanwhile and restored after: Java closes a socket when a thread in I/O on it is
-     * interrupted, which would end the connection for every caller. An interrupt that lands
-     * during the system call all the same ends it, said so in the failure.
+     * The sender thread: writes the queued requests, up to {@value #MOST_BATCHED} at a time, in one
+     * gathering write; ends at {@link #STOP}, or after sending NBD_CMD_DISC for {@link #close()}.
+     * Nothing interrupts it: a socket write blocked on a server that does not read ends when the
+     * connection is failed (its channel closed), at the latest at the request's timeout.
      */
-    private void send(Pending p, ByteBuffer payload) {
-        boolean interrupted = Thread.interrupted();
-        writeLock.lock();
-        try {
-            header.clear();
-            p.request.encode(header);
-            header.flip();
-            if (payload != null) {
-                Channels.writeFully(channel, header, payload);
-            } else {
-                Channels.writeFully(channel, header);
+    private void sendRequests() {
+        List<Outgoing> batch = new ArrayList<>(MOST_BATCHED);
+        ByteBuffer[] gather = new ByteBuffer[2 * MOST_BATCHED];
+        while (true) {
+            batch.clear();
+            try {
+                batch.add(outgoing.take());
+            } catch (InterruptedException e) {
+                fail(new IOException(name + ": the sender thread was interrupted"));
+                return;
             }
-            p.sent = true;
-        } catch (java.nio.channels.ClosedByInterruptException e) {
-            fail(new IOException(name + ": the thread sending " + p.request.describe() + " was interrupted during "
-                + "the send, and Java closes the socket then", e));
-        } catch (IOException e) {
-            fail(new IOException(name + ": sending " + p.request.describe() + " failed: " + e.getMessage(), e));
-        } finally {
-            writeLock.unlock();
-            if (interrupted || Thread.interrupted()) {
-                Thread.currentThread().interrupt();
+            outgoing.drainTo(batch, MOST_BATCHED - 1);
+            headers.clear();
+            int n = 0;
+            boolean disconnect = false;
+            for (Outgoing o : batch) {
+                if (o == STOP) {
+                    break;
+                }
+                int at = headers.position();
+                if (o == DISCONNECT) {
+                    new Request(0, Nbd.CMD_DISC, cookies.incrementAndGet(), 0, 0).encode(headers);
+                    gather[n++] = headers.slice(at, Nbd.REQUEST_HEADER_SIZE);
+                    disconnect = true;
+                    break;
+                }
+                o.pending().request.encode(headers);
+                gather[n++] = headers.slice(at, Nbd.REQUEST_HEADER_SIZE);
+                if (o.payload() != null) {
+                    gather[n++] = o.payload();
+                }
+            }
+            if (failure != null) {
+                // Failed meanwhile: every request in flight, these included, has failed with the cause.
+                return;
+            }
+            try {
+                Channels.writeFully(channel, java.util.Arrays.copyOf(gather, n));
+                if (disconnect) {
+                    channel.finish();
+                }
+            } catch (IOException e) {
+                if (disconnect) {
+                    LOG.log(Level.DEBUG, () -> name + ": NBD_CMD_DISC not sent: " + e);
+                } else {
+                    fail(new IOException(name + ": sending " + batch.get(0).pending().request.describe()
+                        + (batch.size() > 1 ? " and " + (batch.size() - 1) + " more requests" : "") + " failed: "
+                        + e.getMessage(), e));
+                }
+                return;
+            } finally {
+                java.util.Arrays.fill(gather, null);
+            }
+            if (disconnect) {
+                return;
+            }
+            for (Outgoing o : batch) {
+                if (o == STOP) {
+                    return;
+                }
+                o.pending().sent = true;
             }
         }
     }
@@ -136,7 +193,7 @@ final class ClientConnection {
         Pending p = new Pending(request, null);
         pending.put(request.cookie(), p);
         p.timeout = timer.schedule(() -> timedOut(p), timeoutMillis, TimeUnit.MILLISECONDS);
-        send(p, null);
+        outgoing.add(new Outgoing(p, null));
         return p.future.thenApply(ok -> List.copyOf(p.extents));
     }
 
@@ -182,8 +239,7 @@ final class ClientConnection {
                 }
             }
         } catch (java.nio.channels.ClosedChannelException e) {
-            fail(new IOException(closing ? "the connection was closed"
-                : "its socket was closed under the reply reader (by an interrupt of a thread sending a request)", e));
+            fail(new IOException(closing ? "the connection was closed" : "its socket was closed", e));
         } catch (IOException e) {
             fail(closing ? new IOException("the connection was closed") : e);
         } catch (RuntimeException e) {
@@ -327,6 +383,7 @@ final class ClientConnection {
                 }
             }
         }
+        outgoing.add(STOP);
         try {
             channel.close();
         } catch (IOException e) {
@@ -347,25 +404,24 @@ final class ClientConnection {
         }
     }
 
-    /** Sends NBD_CMD_DISC (when the connection still works) and closes it; requests in flight fail. */
+    /**
+     * Sends NBD_CMD_DISC after the requests queued before it (when the connection still works) and
+     * closes the connection; requests in flight fail. Waits up to 5 s for the sender to send it.
+     */
     void close() {
         closing = true;
         if (failure == null) {
-            writeLock.lock();
-            try {
-                header.clear();
-                new Request(0, Nbd.CMD_DISC, cookies.incrementAndGet(), 0, 0).encode(header);
-                Channels.writeFully(channel, header.flip());
-                channel.finish();
-            } catch (IOException e) {
-                LOG.log(Level.DEBUG, () -> name + ": NBD_CMD_DISC not sent: " + e);
-            } finally {
-                writeLock.unlock();
-            }
+            outgoing.add(DISCONNECT);
+            join(sender);
         }
         fail(new IOException("the device was closed"));
+        join(sender);
+        join(reader);
+    }
+
+    private static void join(Thread thread) {
         try {
-            reader.join(5000);
+            thread.join(5000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
