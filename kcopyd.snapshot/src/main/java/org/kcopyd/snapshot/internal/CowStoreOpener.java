@@ -98,6 +98,9 @@ final class CowStoreOpener {
         if (!Files.exists(path)) {
             throw new IllegalArgumentException(s.label() + ": its COW store " + path + " is a symbolic link to nothing");
         }
+        if (!s.remoteOrigin()) {
+            refuseSharedWithOrigin(s);
+        }
         BlockDevice device;
         try {
             device = files.open(path, purpose, DeviceOption.READ_WRITE);
@@ -141,6 +144,29 @@ final class CowStoreOpener {
         } catch (IOException | RuntimeException e) {
             device.close();
             throw e;
+        }
+    }
+
+    /**
+     * Refuses a COW store that is, in part, the origin's bytes though not the same file to a claim:
+     * a loop device over the origin, the origin's file under a loop device given as the origin, a
+     * partition of an origin disk. Formatting or writing such a store would overwrite the origin.
+     *
+     * @throws IllegalArgumentException naming both and how they share bytes
+     * @throws IOException if either cannot be examined
+     */
+    private static void refuseSharedWithOrigin(SnapshotSettings s) throws IOException {
+        String shared;
+        try {
+            shared = SharedBytes.between(s.cowStore(), s.origin());
+        } catch (IOException e) {
+            throw new IOException(s.label() + ": cannot tell whether its COW store " + s.cowStore() + " is part of its "
+                    + "origin " + s.origin() + ", so neither is opened: " + e.getMessage(), e);
+        }
+        if (shared != null) {
+            throw new IllegalArgumentException(s.label() + ": its COW store " + s.cowStore() + " is part of its origin "
+                    + s.origin() + ": " + shared + "; the store's writes would overwrite the origin, so nothing was "
+                    + "opened or written: put the COW store on another file or device");
         }
     }
 
