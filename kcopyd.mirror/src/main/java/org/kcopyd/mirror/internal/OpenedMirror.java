@@ -101,6 +101,7 @@ final class OpenedMirror implements AutoCloseable {
         List<BlockDevice> files = new ArrayList<>();
         List<Runnable> releases = new ArrayList<>();
         Path createdLog = null;
+        refuseSharedBytes(s, prefix);
         try {
             List<BlockDevice> legs = new ArrayList<>();
             List<RegionLog.Leg> recorded = new ArrayList<>();
@@ -222,6 +223,58 @@ final class OpenedMirror implements AutoCloseable {
                 Files.deleteIfExists(createdLog);
             }
             throw e;
+        }
+    }
+
+    /**
+     * Refuses file legs that are, in part, the same bytes as another file leg or as the region log
+     * through a block device over it (a loop device over a leg's file, a partition of a leg's
+     * disk), which claims do not see: writing the log or resyncing would overwrite a leg's data,
+     * and two such legs are one copy, not two. Paths that do not exist are left to the opening.
+     *
+     * @throws IllegalArgumentException naming both and how they share bytes; nothing is opened
+     * @throws IOException if an existing leg or log cannot be examined
+     */
+    private static void refuseSharedBytes(MirrorSettings s, String prefix) throws IOException {
+        List<Integer> fileLegs = new ArrayList<>();
+        for (int i = 0; i < s.legs().size(); i++) {
+            String leg = s.legs().get(i);
+            if (!leg.startsWith(Mirror.SERVICE_LEG) && !MirrorSettings.isUriLeg(leg) && Files.exists(Path.of(leg))) {
+                fileLegs.add(i);
+            }
+        }
+        Path log = s.regionLog();
+        for (int i : fileLegs) {
+            Path leg = Path.of(s.legs().get(i));
+            if (Files.exists(log)) {
+                String shared = sharedBytes(prefix, log, "region log " + log, leg, "leg " + i + " " + leg);
+                if (shared != null) {
+                    throw new IllegalArgumentException(prefix + "region log " + log + " is part of leg " + i + " " + leg
+                            + ": " + shared + "; the log's writes would overwrite the leg, so nothing was opened or "
+                            + "written: put the region log on another file or device");
+                }
+            }
+            for (int j : fileLegs) {
+                if (j >= i) {
+                    break;
+                }
+                Path earlier = Path.of(s.legs().get(j));
+                String shared = sharedBytes(prefix, leg, "leg " + i + " " + leg, earlier, "leg " + j + " " + earlier);
+                if (shared != null) {
+                    throw new IllegalArgumentException(prefix + "leg " + i + " " + leg + " is part of leg " + j + " "
+                            + earlier + ": " + shared + "; they would be one copy, not two, so nothing was opened or "
+                            + "written: give each leg its own file or device");
+                }
+            }
+        }
+    }
+
+    private static String sharedBytes(String prefix, Path a, String aWhat, Path b, String bWhat) throws IOException {
+        try {
+            return SharedBytes.between(a, b);
+        } catch (IOException e) {
+            throw new IOException(prefix + "cannot tell whether " + aWhat + " and " + bWhat + " are the same bytes, so "
+                    + "neither is opened: " + reason(e), e);
         }
     }
 
