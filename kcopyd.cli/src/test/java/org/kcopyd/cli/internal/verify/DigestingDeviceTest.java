@@ -80,6 +80,40 @@ class DigestingDeviceTest {
         return stages;
     }
 
+    /**
+     * Every method the view does not answer itself goes to the source, and each one it answers
+     * itself is named with the reason: a method the API gains fails this test until decided.
+     */
+    @Test
+    void passesOnWhatItDoesNotDecideItself() {
+        String readOnly = "a read-only view: refused or nothing to do, never passed to the source";
+        String allRead = "every byte must be read to be hashed: the engine must not skip holes or let the kernel copy";
+        List<String> checked = org.kcopyd.testdevices.Forwarding.assertForwards(
+                inner -> new DigestingDevice(inner, sha256(), 0, 0, 0), java.util.Map.ofEntries(
+                        java.util.Map.entry("read", "hashes what it reads, in order"),
+                        java.util.Map.entry("isReadOnly", readOnly), java.util.Map.entry("write", readOnly),
+                        java.util.Map.entry("flush", readOnly), java.util.Map.entry("supportsWriteZeroes", readOnly),
+                        java.util.Map.entry("writeZeroes", readOnly), java.util.Map.entry("supportsDiscard", readOnly),
+                        java.util.Map.entry("discard", readOnly), java.util.Map.entry("requiresSequentialWrites", readOnly),
+                        java.util.Map.entry("extents", allRead), java.util.Map.entry("canOffloadTo", allRead),
+                        java.util.Map.entry("offloadBeatsPagesTo", allRead), java.util.Map.entry("offloadTo", allRead)));
+        assertThat(checked).containsExactly("close()", "name()", "sizeInSectors()");
+    }
+
+    @Test
+    void aViewAnswersForAReadOnlyDeviceThatReadsEverything() {
+        DigestingDevice view = new DigestingDevice(memory, sha256(), 0, SECTORS, 0);
+        MemoryBlockDevice other = new MemoryBlockDevice("other", SECTORS);
+        assertThat(view.isReadOnly()).isTrue();
+        assertThat(view.supportsWriteZeroes()).isFalse();
+        assertThat(view.supportsDiscard()).isFalse();
+        assertThat(view.canOffloadTo(other)).isFalse();
+        assertThat(view.extents(0, SECTORS).toCompletableFuture().join()).as("all data, so that every byte is read")
+                .containsExactly(new org.kcopyd.api.Extent(0, SECTORS, org.kcopyd.api.Extent.Type.DATA));
+        assertThatThrownBy(() -> view.write(0, ByteBuffer.allocate(512)).toCompletableFuture().join())
+                .hasMessageContaining("is read-only (hashed source)");
+    }
+
     @Test
     void readsCompletingInReverseHashAsTheRegionInOrderWithCopiesWithinTheLimit() {
         DigestingDevice d = new DigestingDevice(source, sha256(), 0, SECTORS, 1 << 20);
