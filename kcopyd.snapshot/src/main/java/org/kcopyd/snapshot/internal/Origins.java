@@ -3,6 +3,7 @@ package org.kcopyd.snapshot.internal;
 import java.io.IOException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Hashtable;
@@ -78,6 +79,8 @@ public final class Origins {
         int users;
         /** For an origin named by URI: the opener service its device came from. */
         BlockDeviceOpener opener;
+        /** For a file or block device origin: the path it was first opened by, else null. */
+        Path path;
     }
 
     @Activate
@@ -145,9 +148,13 @@ public final class Origins {
             }
             boolean created = entry == null;
             if (created) {
+                if (!settings.remoteOrigin()) {
+                    refuseSharedWithOtherOrigins(settings);
+                }
                 entry = new Entry();
                 entry.identity = identity;
                 entry.opener = settings.remoteOrigin() ? opener : null;
+                entry.path = settings.remoteOrigin() ? null : settings.origin();
                 BlockDevice device;
                 if (settings.remoteOrigin()) {
                     device = openRemote(settings, opener);
@@ -201,6 +208,39 @@ public final class Origins {
             entry.users++;
             names.put(settings.name(), snapshot);
             return snapshot;
+        }
+    }
+
+    /**
+     * Refuses a new file or block device origin that is, in part, the bytes of an origin open
+     * already under another identity: a loop device over an origin's file, the file under an
+     * origin given as a loop device, a partition of an origin disk. Two origin devices over the
+     * same bytes would each copy only their own snapshots' chunks, so a write through one would
+     * change the other's snapshots without a copy. Guarded by lock.
+     *
+     * @throws IllegalArgumentException naming both origins, how they share bytes and the snapshots
+     * @throws IOException if an origin cannot be examined
+     */
+    private void refuseSharedWithOtherOrigins(SnapshotSettings settings) throws IOException {
+        for (Entry other : origins.values()) {
+            if (other.path == null) {
+                continue;
+            }
+            String shared;
+            try {
+                shared = SharedBytes.between(settings.origin(), other.path);
+            } catch (IOException e) {
+                throw new IOException(settings.label() + ": cannot tell whether its origin " + settings.origin()
+                        + " is part of the origin " + other.path + ", so it is not opened: " + e.getMessage(), e);
+            }
+            if (shared != null) {
+                List<String> snapshots = other.origin.snapshotNames();
+                throw new IllegalArgumentException(settings.label() + ": its origin " + settings.origin() + " is part of "
+                        + other.path + ", the origin of snapshot" + (snapshots.size() == 1 ? " " : "s ")
+                        + String.join(", ", snapshots) + ": " + shared + "; writes through either origin device would "
+                        + "change the other's snapshots without copying their chunks, so nothing was opened: name "
+                        + other.path + " as the origin, or remove those snapshots first");
+            }
         }
     }
 

@@ -21,8 +21,10 @@ import org.kcopyd.testdevices.Peers;
  * written, even with format asked for: the store given as a loop device over the origin's file,
  * and the origin given as a loop device over the store's file. Claims alone do not see it (a loop
  * device is claimed by its own device number), and formatting it overwrote the origin's first
- * sectors (found by H23). A real loop device: root and loop devices needed (skipped naming what is
- * missing, or failed with {@code -Dkcopyd.peers.required=true}).
+ * sectors (found by H23). Likewise a second origin that is a loop device over an open origin's
+ * file: its snapshots and the first origin's would not see each other's writes. A real loop
+ * device: root and loop devices needed (skipped naming what is missing, or failed with
+ * {@code -Dkcopyd.peers.required=true}).
  */
 class CowStoreOverOriginTest {
 
@@ -83,6 +85,27 @@ class CowStoreOverOriginTest {
 
             assertThat(Files.readAllBytes(origin)).as("the file under the origin is not formatted").isEqualTo(initial);
             assertThat(FileClaims.holderOf(dev)).as("the origin is not left claimed").isEmpty();
+        }
+    }
+
+    @Test
+    void aSecondOriginThatIsALoopDeviceOverAnOriginIsRefused() throws Exception {
+        SnapshotVolume s1 = origins.attach(settings("s1", origin, dir.resolve("s1.cow"), null, false), null);
+        try (LoopDevice loop = LoopDevice.attach(origin)) {
+            Path dev = loop.device();
+
+            assertThatThrownBy(() -> origins.attach(settings("s2", dev, dir.resolve("s2.cow"), null, false), null))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("snapshot 's2': its origin " + dev + " is part of " + origin + ", the origin of snapshot "
+                            + "s1: " + dev + " (a loop device over " + origin.toRealPath() + " from byte 0) and " + origin
+                            + " are the same bytes; writes through either origin device would change the other's "
+                            + "snapshots without copying their chunks, so nothing was opened: name " + origin
+                            + " as the origin, or remove those snapshots first");
+
+            assertThat(dir.resolve("s2.cow")).as("no COW store made").doesNotExist();
+            assertThat(FileClaims.holderOf(dev)).as("the loop device is not left claimed").isEmpty();
+            SnapshotVolume s2 = origins.attach(settings("s2", origin, dir.resolve("s2.cow"), null, false), null);
+            assertThat(s2.origin).as("named as the file, it shares s1's origin").isSameAs(s1.origin);
         }
     }
 
