@@ -180,13 +180,32 @@ final class MirrorCommands {
         return failed.isEmpty() ? null : String.join(", ", failed);
     }
 
-    /** Prints a mirror as kcopyd.cli's mirror status does. */
+    /**
+     * Prints a mirror as kcopyd.cli's mirror status does. Its first line says "in sync" only for an
+     * open mirror with nothing to resync and no failed leg: a mirror that is not open says its
+     * state and why ("waiting: ..."), one with failed legs names them ("degraded: leg 1 failed").
+     */
     static void print(Session s, JsonObject m) {
         long toResync = Json.whole(m, "regionsToResync", 0);
         long resynced = Json.whole(m, "regionsResynced", 0);
         Double rate = Json.number(m, "resyncBytesPerSecond");
-        String progress = toResync == 0 ? "in sync" : String.format(Locale.ROOT, "resync %d/%d regions, %s/s", resynced,
-                resynced + toResync, Json.bytes(rate == null ? 0 : rate));
+        String state = Json.string(m, "state");
+        List<String> failed = new ArrayList<>();
+        for (JsonElement e : Json.array(m, "legs")) {
+            if ("failed".equals(Json.string(e.getAsJsonObject(), "state"))) {
+                failed.add("leg " + Json.whole(e.getAsJsonObject(), "index", -1));
+            }
+        }
+        String progress;
+        if (state != null && !"active".equals(state)) {
+            progress = Json.printable(state) + ": " + Json.printable(Json.string(m, "reason", "no reason given"));
+        } else {
+            progress = toResync == 0 ? "in sync" : String.format(Locale.ROOT, "resync %d/%d regions, %s/s", resynced,
+                    resynced + toResync, Json.bytes(rate == null ? 0 : rate));
+            if (!failed.isEmpty()) {
+                progress = "degraded: " + String.join(", ", failed) + " failed" + (toResync == 0 ? "" : "; " + progress);
+            }
+        }
         s.say(Json.printable(Json.string(m, "name")) + "  " + Json.whole(m, "regions", 0) + " regions  " + progress);
         for (JsonElement e : Json.array(m, "legs")) {
             JsonObject leg = e.getAsJsonObject();

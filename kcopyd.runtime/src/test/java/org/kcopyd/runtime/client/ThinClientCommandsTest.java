@@ -193,6 +193,24 @@ class ThinClientCommandsTest {
     }
 
     @Test
+    void mirrorStatusSaysInSyncOnlyForAnOpenMirrorWithoutFailedLegs() {
+        // Answered in turn. Found by H23: a failed leg and a mirror waiting on a refused log both printed 'in sync'.
+        daemon.answer("GET", "/api/v1/mirrors/m1", 200, MIRROR_IN_SYNC.replace("\"regions\"", "\"state\": \"active\", "
+                + "\"regions\"").replace("{\"index\": 1, \"device\": \"/w/b.img\", \"state\": \"in-sync\", "
+                + "\"failure\": null}", "{\"index\": 1, \"device\": \"/w/b.img\", \"state\": \"failed\", "
+                + "\"failure\": \"EIO\"}"));
+        daemon.answer("GET", "/api/v1/mirrors/m1", 200, "{\"name\": \"m1\", \"device\": \"mirror:m1\", "
+                + "\"regionLog\": \"/w/m1.log\", \"state\": \"waiting\", \"reason\": \"a leg changed size\", "
+                + "\"regions\": 0, \"regionsToResync\": 0, \"regionsResynced\": 0, \"resyncBytesPerSecond\": 0.0, "
+                + "\"legs\": [{\"index\": 0, \"device\": \"/w/a.img\", \"state\": \"unknown\", \"failure\": null}]}");
+        FakeDaemon.Run failed = daemon.run(cwd, "mirror", "status", "m1");
+        assertThat(failed.out()).isEqualTo("m1  1024 regions  degraded: leg 1 failed\n  leg 0  in-sync  /w/a.img\n"
+                + "  leg 1  failed  /w/b.img  (EIO)\n");
+        FakeDaemon.Run waiting = daemon.run(cwd, "mirror", "status", "m1");
+        assertThat(waiting.out()).isEqualTo("m1  0 regions  waiting: a leg changed size\n  leg 0  unknown  /w/a.img\n");
+    }
+
+    @Test
     void exportAddListRemove() {
         daemon.answer("POST", "/api/v1/exports", 201, EXPORT);
         FakeDaemon.Run r = daemon.run(cwd, "export", "add", "vm", "origin:s1", "--socket", "vm.sock", "--read-only",
