@@ -41,21 +41,12 @@ class LostDestinationTest {
         Path c = dir.resolve("c.img");
         Path other = image(dir, "other.img", 2 * MIB, 23);
         byte[] otherData = Files.readAllBytes(other);
-        fixture.opener = TestOpeners.wrapping(fixture.engine.devices(), Map.of(
-                a, d -> new TestOpeners.AfterWrite(d, MIB, () -> Files.delete(a)),
-                b, d -> new TestOpeners.AfterWrite(d, MIB, () -> Files.move(other, b, StandardCopyOption.ATOMIC_MOVE,
-                        StandardCopyOption.REPLACE_EXISTING))), Map.of(), false);
+        removeAndReplaceOnceWritten(a, b, other);
 
         int code = fixture.run("copy", src.toString(), a.toString(), b.toString(), c.toString(), "--json");
 
         assertThat(code).isEqualTo(Exit.WRITE_ERROR);
-        assertThat(fixture.out()).startsWith("{\"result\":\"error\",\"exitCode\":4,\"message\":\"writing " + a
-                + " failed: it was removed while kcopyd wrote it; what was written is not at that name\",")
-                .contains("\"path\":\"" + b + "\",\"sector\":0,\"error\":\"it was replaced by another file while kcopyd "
-                        + "wrote it; what was written is not at that name\",\"state\":\"failed\"")
-                .contains("\"path\":\"" + c + "\",\"sector\":0,\"error\":null,\"state\":\"complete\"");
-        assertThat(a).doesNotExist();
-        assertThat(Files.readAllBytes(b)).as("the file that took b's name, untouched").isEqualTo(otherData);
+        assertLostAndKept(a, b, c, otherData);
         assertThat(c).hasSameBinaryContentAs(src);
     }
 
@@ -66,21 +57,31 @@ class LostDestinationTest {
         Path c = image(dir, "c.img", 2 * MIB, 33);
         Path other = image(dir, "other.img", 2 * MIB, 34);
         byte[] otherData = Files.readAllBytes(other);
-        fixture.opener = TestOpeners.wrapping(fixture.engine.devices(), Map.of(
-                a, d -> new TestOpeners.AfterWrite(d, MIB, () -> Files.delete(a)),
-                b, d -> new TestOpeners.AfterWrite(d, MIB, () -> Files.move(other, b, StandardCopyOption.ATOMIC_MOVE,
-                        StandardCopyOption.REPLACE_EXISTING))), Map.of(), false);
+        removeAndReplaceOnceWritten(a, b, other);
 
         int code = fixture.run("zero", a.toString(), b.toString(), c.toString(), "--json");
 
         assertThat(code).isEqualTo(Exit.WRITE_ERROR);
+        assertLostAndKept(a, b, c, otherData);
+        assertThat(Files.readAllBytes(c)).as("c zeroed").containsOnly((byte) 0);
+    }
+
+    /** After the first MiB written to each: {@code removed} is deleted, {@code replaced} replaced by {@code by}. */
+    private void removeAndReplaceOnceWritten(Path removed, Path replaced, Path by) {
+        fixture.opener = TestOpeners.wrapping(fixture.engine.devices(), Map.of(
+                removed, d -> new TestOpeners.AfterWrite(d, MIB, () -> Files.delete(removed)),
+                replaced, d -> new TestOpeners.AfterWrite(d, MIB, () -> Files.move(by, replaced,
+                        StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING))), Map.of(), false);
+    }
+
+    /** The JSON report: {@code a} removed and {@code b} replaced, both failed; {@code c} complete. */
+    private void assertLostAndKept(Path a, Path b, Path c, byte[] bNow) throws IOException {
         assertThat(fixture.out()).startsWith("{\"result\":\"error\",\"exitCode\":4,\"message\":\"writing " + a
                 + " failed: it was removed while kcopyd wrote it; what was written is not at that name\",")
                 .contains("\"path\":\"" + b + "\",\"sector\":0,\"error\":\"it was replaced by another file while kcopyd "
                         + "wrote it; what was written is not at that name\",\"state\":\"failed\"")
                 .contains("\"path\":\"" + c + "\",\"sector\":0,\"error\":null,\"state\":\"complete\"");
         assertThat(a).doesNotExist();
-        assertThat(Files.readAllBytes(b)).as("the file that took b's name, untouched").isEqualTo(otherData);
-        assertThat(Files.readAllBytes(c)).as("c zeroed").containsOnly((byte) 0);
+        assertThat(Files.readAllBytes(b)).as("the file that took b's name, untouched").isEqualTo(bNow);
     }
 }
