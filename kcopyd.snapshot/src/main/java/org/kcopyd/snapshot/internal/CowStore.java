@@ -111,7 +111,9 @@ final class CowStore {
      */
     static CowHeader readHeader(BlockDevice device) throws IOException {
         if (device.sizeInSectors() < 1) {
-            return CowHeader.unusable("it is empty");
+            // Not "empty": a store truncated to its first bytes is not empty, and the user should know it.
+            return CowHeader.unusable("it is shorter than one sector of " + SECTOR + " bytes, so it holds no COW store "
+                    + "header");
         }
         ByteBuffer b = ByteBuffer.allocate(SECTOR).order(ByteOrder.LITTLE_ENDIAN);
         BlockIo.await(device.read(0, b));

@@ -287,6 +287,19 @@ class CowStoreAdoptionTest {
     }
 
     @Test
+    void aStoreTruncatedToLessThanASectorIsNotCalledEmpty() throws Exception {
+        // Found by H23: a store cut to its first 100 bytes was refused as 'it is empty'.
+        Path cow = dir.resolve("cut.cow");
+        UUID id = storeWithChunks(cow);
+        try (FileChannel ch = FileChannel.open(cow, StandardOpenOption.WRITE)) {
+            ch.truncate(100);
+        }
+
+        assertRefused(cow, id, false, cow + " is not its COW store " + id + ": it is shorter than one sector of 512 "
+                + "bytes, so it holds no COW store header");
+    }
+
+    @Test
     void aFileTooSmallIsRefusedEvenWithFormat() throws Exception {
         Path cow = Files.write(dir.resolve("small.bin"), pattern(2 * 16 * 512, 2));
 
