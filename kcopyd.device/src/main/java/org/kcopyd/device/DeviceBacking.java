@@ -45,6 +45,43 @@ public final class DeviceBacking {
             return identity.equals(other.identity) && offset + start < other.offset + otherEnd
                     && other.offset + otherStart < offset + end;
         }
+
+        /**
+         * @param name what the window was examined as, e.g. its path
+         * @return {@code name}, followed by how its bytes were found in parentheses where it is not
+         *         the file itself: {@code "/dev/loop0 (a loop device over /srv/a.img from byte 0)"}
+         */
+        public String describe(String name) {
+            return via.isEmpty() ? name : name + " (" + via + ")";
+        }
+    }
+
+    /**
+     * Whether two existing files or block devices are, in part, the same bytes through a block
+     * device over the other (a loop device over a file, a partition of a disk). Two names of one
+     * file are not this method's business: their identities are equal, which callers compare first.
+     *
+     * @return null if they share no byte so, else how they do, in words: {@code "/dev/loop0 (a loop
+     *         device over /srv/a.img from byte 0) and /srv/a.img are the same bytes"}
+     * @throws IOException if either cannot be examined (then whether they share bytes is unknown)
+     */
+    public static String sameBytes(Path a, Path b) throws IOException {
+        return sameBytes(a.toString(), of(a), b.toString(), of(b));
+    }
+
+    /**
+     * As {@link #sameBytes(Path, Path)}, for windows examined before.
+     *
+     * @param a  the first one's name, for the words
+     * @param wa its window
+     * @param b  the second one's name
+     * @param wb its window
+     */
+    public static String sameBytes(String a, Window wa, String b, Window wb) {
+        if (wa.via().isEmpty() && wb.via().isEmpty() || !wa.overlaps(0, wa.length(), wb, 0, wb.length())) {
+            return null;
+        }
+        return wa.describe(a) + " and " + wb.describe(b) + " are the same bytes";
     }
 
     /**

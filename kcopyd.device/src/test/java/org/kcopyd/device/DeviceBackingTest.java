@@ -32,6 +32,23 @@ class DeviceBackingTest {
     }
 
     @Test
+    void windowsOfOneFileThroughABlockDeviceAreTheSameBytesAndSaySo() {
+        DeviceBacking.Window file = new DeviceBacking.Window("a", 0, 1 << 20, "");
+        DeviceBacking.Window loop = new DeviceBacking.Window("a", 4096, 8192, "a loop device over /a.img from byte 4096");
+        DeviceBacking.Window after = new DeviceBacking.Window("a", 1 << 20, 4096, "a loop device over /a.img from byte "
+                + (1 << 20));
+        DeviceBacking.Window other = new DeviceBacking.Window("b", 0, 1 << 20, "");
+
+        assertThat(DeviceBacking.sameBytes("/dev/loop0", loop, "/a.img", file)).isEqualTo("/dev/loop0 (a loop device over "
+                + "/a.img from byte 4096) and /a.img are the same bytes");
+        assertThat(DeviceBacking.sameBytes("/dev/loop1", after, "/a.img", file)).as("past the file's end").isNull();
+        assertThat(DeviceBacking.sameBytes("/a.img", file, "/a.img", file)).as("one file: the identities' business")
+                .isNull();
+        assertThat(DeviceBacking.sameBytes("/dev/loop0", loop, "/b.img", other)).isNull();
+        assertThat(file.describe("/a.img")).isEqualTo("/a.img");
+    }
+
+    @Test
     void devNumbersRoundTripAsGlibcEncodesThem() {
         for (String mm : new String[] {"7:0", "8:17", "259:3", "253:300", "4095:1048575"}) {
             long rdev = DeviceBacking.makedev(mm);

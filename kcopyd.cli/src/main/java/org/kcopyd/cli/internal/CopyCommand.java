@@ -446,12 +446,8 @@ final class CopyCommand implements Callable<Integer> {
         if (wa == null || wb == null || !wa.overlaps(aStart, aEnd, wb, bStart, bEnd)) {
             return null;
         }
-        return Target.range(aStart, aEnd) + " of " + a.name() + described(wa) + " and " + Target.range(bStart, bEnd)
-                + " of " + b.name() + described(wb) + " are the same bytes";
-    }
-
-    private static String described(DeviceBacking.Window w) {
-        return w.via().isEmpty() ? "" : " (" + w.via() + ")";
+        return wa.describe(Target.range(aStart, aEnd) + " of " + a.name()) + " and "
+                + wb.describe(Target.range(bStart, bEnd) + " of " + b.name()) + " are the same bytes";
     }
 
     private static DeviceBacking.Window window(Map<Operand, DeviceBacking.Window> windows, Operand o) {

@@ -78,14 +78,8 @@ final class JobDevices implements AutoCloseable {
          *         not an existing path
          */
         String sharedBytes(Named other) {
-            DeviceBacking.Window mine = window;
-            DeviceBacking.Window theirs = other.window;
-            if (mine == null || theirs == null || mine.via().isEmpty() && theirs.via().isEmpty()
-                    || !mine.overlaps(0, mine.length(), theirs, 0, theirs.length())) {
-                return null;
-            }
-            return path + (mine.via().isEmpty() ? "" : " (" + mine.via() + ")") + " and " + other.path
-                    + (theirs.via().isEmpty() ? "" : " (" + theirs.via() + ")") + " share bytes";
+            return window == null || other.window == null ? null
+                    : DeviceBacking.sameBytes(path.toString(), window, other.path.toString(), other.window);
         }
 
         /** @return true if {@code other} is the same device (or the same new file) */

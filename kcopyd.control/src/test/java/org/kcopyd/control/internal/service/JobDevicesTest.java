@@ -78,7 +78,7 @@ class JobDevicesTest {
             JobDevices.Named dest = devices.name("destination", loop.device().toString(), true);
             assertThat(dest.same(source)).as("different identities: a file and a device node").isFalse();
             assertThat(dest.sharedBytes(source)).isEqualTo(loop.device() + " (a loop device over " + file.toRealPath()
-                    + " from byte 0) and " + file + " share bytes");
+                    + " from byte 0) and " + file + " are the same bytes");
             assertThat(devices.name("destination", other.toString(), true).sharedBytes(source)).isNull();
         }
     }
