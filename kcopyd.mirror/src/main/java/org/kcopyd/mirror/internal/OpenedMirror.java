@@ -44,6 +44,7 @@ import org.kcopyd.mirror.Mirror;
 final class OpenedMirror implements AutoCloseable {
 
     private static final FileDeviceOpener FILES = new FileDeviceOpener(false);
+    private static final int SECTOR = 512;
     private static final System.Logger LOG = System.getLogger(OpenedMirror.class.getName());
 
     /** Where {@code service:NAME} legs come from. */
@@ -227,7 +228,8 @@ final class OpenedMirror implements AutoCloseable {
     }
 
     /**
-     * Refuses file legs that are, in part, the same bytes as another file leg or as the region log
+     * Refuses file legs that are not whole sectors (see {@link #refusePartialSector}), or that are,
+     * in part, the same bytes as another file leg or as the region log
      * through a block device over it (a loop device over a leg's file, a partition of a leg's
      * disk), which claims do not see: writing the log or resyncing would overwrite a leg's data,
      * and two such legs are one copy, not two. Paths that do not exist are left to the opening.
@@ -241,6 +243,7 @@ final class OpenedMirror implements AutoCloseable {
             String leg = s.legs().get(i);
             if (!leg.startsWith(Mirror.SERVICE_LEG) && !MirrorSettings.isUriLeg(leg) && Files.exists(Path.of(leg))) {
                 fileLegs.add(i);
+                refusePartialSector(prefix, i, Path.of(leg));
             }
         }
         Path log = s.regionLog();
@@ -266,6 +269,31 @@ final class OpenedMirror implements AutoCloseable {
                             + "written: give each leg its own file or device");
                 }
             }
+        }
+    }
+
+    /**
+     * Refuses a regular file leg whose size is not whole sectors: the mirror is whole sectors, so
+     * its last bytes would lie outside the mirror, never written nor resynced, while the status
+     * said the legs were in sync.
+     */
+    private static void refusePartialSector(String prefix, int index, Path leg) throws IOException {
+        if (!Files.isRegularFile(leg)) {
+            return;
+        }
+        long bytes;
+        try {
+            bytes = Files.size(leg);
+        } catch (IOException e) {
+            throw new IOException(prefix + "leg " + index + " " + leg + " cannot be used: " + reason(e), e);
+        }
+        long tail = bytes % SECTOR;
+        if (tail != 0) {
+            throw new IllegalArgumentException(prefix + "leg " + index + " " + leg + " is " + bytes + " bytes, not a "
+                    + "whole number of " + SECTOR + "-byte sectors: its last " + tail + " bytes would lie outside the "
+                    + "mirror, never mirrored, while its legs were said to be in sync; nothing was opened or written: "
+                    + "make every leg whole sectors (truncate -s " + (bytes - tail + SECTOR) + " " + leg
+                    + " pads it with zeros)");
         }
     }
 

@@ -134,6 +134,22 @@ class OpenedMirrorTest {
     }
 
     @Test
+    void aLegThatIsNotWholeSectorsIsRefused() throws Exception {
+        // Found by H23: two 1000000-byte legs were reported in sync, and differed in their last 64 bytes.
+        Path a = file("a.img", random(1_000_000, 21));
+        Path b = file("b.img", random(1_000_000, 22));
+        Path log = dir.resolve("m.log");
+
+        Throwable t = refusal(settings(log, null, false, a, b), a, b);
+
+        assertThat(t).isInstanceOf(IllegalArgumentException.class).hasMessage("mirror 'm': leg 0 " + a + " is 1000000 "
+                + "bytes, not a whole number of 512-byte sectors: its last 64 bytes would lie outside the mirror, never "
+                + "mirrored, while its legs were said to be in sync; nothing was opened or written: make every leg whole "
+                + "sectors (truncate -s 1000448 " + a + " pads it with zeros)");
+        assertThat(log).as("no region log made").doesNotExist();
+    }
+
+    @Test
     void theSameLegTwiceIsRefusedUnderAnySpelling() throws Exception {
         Path a = file("a.img", random(SECTORS * 512, 4));
         Files.createDirectories(dir.resolve("sub"));
