@@ -2,6 +2,7 @@ package org.kcopyd.snapshot.internal;
 
 import java.io.IOException;
 import java.nio.file.FileSystemException;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -149,6 +150,7 @@ public final class Origins {
             boolean created = entry == null;
             if (created) {
                 if (!settings.remoteOrigin()) {
+                    refusePartialSector(settings);
                     refuseSharedWithOtherOrigins(settings);
                 }
                 entry = new Entry();
@@ -208,6 +210,26 @@ public final class Origins {
             entry.users++;
             names.put(settings.name(), snapshot);
             return snapshot;
+        }
+    }
+
+    /**
+     * Refuses an origin file whose size is not whole sectors: the origin and snapshot devices are
+     * whole sectors, so its last bytes would be in no snapshot (a backup read from the snapshot
+     * would lack them) and unprotected from writes.
+     */
+    private static void refusePartialSector(SnapshotSettings settings) throws IOException {
+        Path origin = settings.origin();
+        if (!Files.isRegularFile(origin)) {
+            return;
+        }
+        long bytes = Files.size(origin);
+        long tail = bytes % 512;
+        if (tail != 0) {
+            throw new IllegalArgumentException(settings.label() + ": its origin " + origin + " is " + bytes + " bytes, "
+                    + "not a whole number of 512-byte sectors: its last " + tail + " bytes would be in no snapshot, so "
+                    + "nothing was opened or written: make the origin whole sectors (truncate -s "
+                    + (bytes - tail + 512) + " " + origin + " pads it with zeros)");
         }
     }
 

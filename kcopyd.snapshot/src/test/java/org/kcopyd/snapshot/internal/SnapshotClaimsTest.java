@@ -58,6 +58,20 @@ class SnapshotClaimsTest {
     }
 
     @Test
+    void anOriginThatIsNotWholeSectorsIsRefused() throws Exception {
+        // Found by H23: a 1000000-byte origin was taken; its last 64 bytes were in no snapshot.
+        Path odd = Files.write(dir.resolve("odd.img"), pattern(1_000_000, 3));
+        Path cow = dir.resolve("odd.cow");
+
+        assertThatThrownBy(() -> attach("s1", odd, cow)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("snapshot 's1': its origin " + odd + " is 1000000 bytes, not a whole number of 512-byte "
+                        + "sectors: its last 64 bytes would be in no snapshot, so nothing was opened or written: make the "
+                        + "origin whole sectors (truncate -s 1000448 " + odd + " pads it with zeros)");
+        assertThat(cow).as("no COW store made").doesNotExist();
+        assertThat(odd).hasSize(1_000_000);
+    }
+
+    @Test
     void whileASnapshotExistsNoOtherKcopydWriterMayOpenItsOrigin() throws Exception {
         attach("s1", origin, dir.resolve("s1.cow"));
         Path link = Files.createSymbolicLink(dir.resolve("link.img"), origin);
