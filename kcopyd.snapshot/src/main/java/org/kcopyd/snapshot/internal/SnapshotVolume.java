@@ -447,10 +447,21 @@ final class SnapshotVolume implements Snapshot {
             return false;
         }
 
+        /**
+         * Refused while the snapshot merges: a merged chunk is read from the origin, which takes
+         * writes meanwhile, so the snapshot's content is no longer what a read would return (the
+         * origin device itself shows the snapshot plus the writes since the merge began).
+         */
         @Override
         public CompletionStage<Void> read(long sector, ByteBuffer dst) {
             if (!store.isValid()) {
                 return CompletableFuture.failedStage(invalidError());
+            }
+            if (store.isMerging()) {
+                return CompletableFuture.failedStage(new IOException("snapshot '" + name + "' is merging into its "
+                        + "origin and cannot be read: merged chunks are the origin's now, which takes writes; read the "
+                        + "origin (" + origin.name() + "), which shows the snapshot and the writes made since the merge "
+                        + "began"));
             }
             return readSnapshot(sector, dst);
         }

@@ -219,6 +219,26 @@ class SnapshotTest {
     }
 
     @Test
+    void whileItMergesTheSnapshotDeviceRefusesReadsInsteadOfShowingTheOriginsLaterWrites() throws Exception {
+        // Found by H23: a daemon copy of snapshot:s during its merge 'completed' holding an origin write made
+        // meanwhile (merged chunks are read from the origin, which the merge leaves writable).
+        byte[] initial = pattern(ORIGIN_SECTORS * 512, 23);
+        CowStore store = store("cow.img", 4 * ORIGIN_SECTORS, CHUNK);
+        store.commit(3, store.allocate());
+        store.setMerging(true);
+        // No engine bound: the resumed merge cannot copy, so it is still running when read.
+        Origin origin = new Origin(fixture.file(dir.resolve("origin.img"), initial),
+                new org.kcopyd.api.ClientBinding(f -> f.createClient()), java.time.Duration.ofSeconds(30), 64);
+        SnapshotVolume snap = origin.attach("mg", store);
+        assertThat(snap.state()).isEqualTo(SnapshotState.MERGING);
+
+        assertThatThrownBy(() -> read(snap.device())).isInstanceOf(CompletionException.class)
+                .hasMessageContaining("snapshot 'mg' is merging into its origin and cannot be read: merged chunks are "
+                        + "the origin's now, which takes writes; read the origin");
+        assertThat(snap.state()).isEqualTo(SnapshotState.MERGING);
+    }
+
+    @Test
     void withoutAClientOriginWritesNeedingACopyAreRefusedAndTheSnapshotStaysIntact() throws Exception {
         byte[] initial = pattern(ORIGIN_SECTORS * 512, 17);
         Origin origin = new Origin(fixture.file(dir.resolve("origin.img"), initial),
