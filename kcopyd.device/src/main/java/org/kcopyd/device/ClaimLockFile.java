@@ -22,16 +22,22 @@ import java.util.Properties;
 
 /**
  * The claims of every kcopyd process of one user, in one {@linkplain ClaimDirectory directory}.
- * A claim is an exclusive POSIX record lock on one byte of {@value #LOCK_FILE}, at the offset its
- * file's {@linkplain FileIdentity#lockOffset() identity} gives, and a record
- * {@code IDENTITY.holder} saying who holds it (process id and start, path, purpose) for the
- * refusal message of whoever asks next.
+ * A claim is an exclusive lock on one byte of {@value #LOCK_FILE}, at the offset its file's
+ * {@linkplain FileIdentity#lockOffset() identity} gives, and a record {@code IDENTITY.holder}
+ * saying who holds it (process id and start, path, purpose) for the refusal message of whoever
+ * asks next.
  *
- * <p>Why one lock file, opened once and never closed: POSIX record locks belong to a process, and
- * closing <em>any</em> descriptor of a file drops all the process's locks on it (see
- * {@link FileLock}). So the claimed files themselves are never locked (closing a reader of an
- * origin would drop its claim); {@value #LOCK_FILE} is opened by this class only, once per
- * instance, and held open for the life of the process, even when the instance is no longer
+ * <p><b>Which locks.</b> Where the system has them (Linux 3.15, through JNA), open file description
+ * locks ({@code F_OFD_SETLK}) on a descriptor this instance opens and never closes: they belong to
+ * that descriptor, so nothing else the process does with the file can drop them. Elsewhere, POSIX
+ * record locks through the JDK ({@link FileChannel#tryLock}), which belong to the process: closing
+ * <em>any</em> descriptor of the file drops all of them (see {@link FileLock}), which a user could
+ * make the process do by naming {@value #LOCK_FILE} as a device to read (found by a hostile test:
+ * a refused request then left every claim of a daemon dropped); {@link FileClaims#reserved} makes the
+ * device opener refuse it. The two kinds conflict with each other, so processes of either kind
+ * exclude each other. The claimed files themselves are never locked (closing a reader of an
+ * origin would drop a POSIX claim); {@value #LOCK_FILE} is opened by this class once per
+ * instance and held open for the life of the process, even when the instance is no longer
  * used (see {@link #pin}). The locked bytes lie past its end (it
  * stays empty), which POSIX allows. Nothing that carries a lock is ever deleted, so there is no
  * race between unlinking a lock file and locking it. The kernel drops the locks of a process that
@@ -39,7 +45,8 @@ import java.util.Properties;
  * (their lock is free) and are removed by the next process that opens the directory.
  *
  * <p>Two instances in one process (two copies of the {@code kcopyd.device} bundle in one JVM)
- * see each other's claims through the JVM's own lock table ({@link OverlappingFileLockException}).
+ * see each other's claims: OFD locks of two descriptors conflict in the kernel, POSIX locks of one
+ * JVM in its own lock table ({@link OverlappingFileLockException}).
  * Not thread-safe: {@link FileClaims} calls it under its lock.
  */
 final class ClaimLockFile {
@@ -53,12 +60,25 @@ final class ClaimLockFile {
     private static final String STARTED = started(ProcessHandle.current());
 
     private final Path dir;
-    /** Never closed: closing it would drop every claim this process holds (see above). */
+    /** Never closed: closing it would drop every POSIX claim this process holds (see above). */
     private final FileChannel channel;
+    /** The system calls of the OFD locks, or null: POSIX locks through {@link #channel}. */
+    private final NativeFiles sys;
+    /** The descriptor the OFD locks belong to, never closed; -1 without OFD locks. */
+    private final int fd;
+    /** The offsets this instance holds OFD locks on (the kernel lets a description lock twice). */
+    private final java.util.Set<Long> held = new java.util.HashSet<>();
 
-    private ClaimLockFile(Path dir, FileChannel channel) {
+    /** A claim's lock, released by its holder. */
+    private interface Lock {
+        void release() throws IOException;
+    }
+
+    private ClaimLockFile(Path dir, FileChannel channel, NativeFiles sys, int fd) {
         this.dir = dir;
         this.channel = channel;
+        this.sys = sys;
+        this.fd = fd;
     }
 
     /**
@@ -72,9 +92,41 @@ final class ClaimLockFile {
         FileChannel channel = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.READ,
                 StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
         pin(channel);
-        ClaimLockFile file = new ClaimLockFile(dir, channel);
+        NativeFiles sys = FileHoles.system();
+        int fd = ofdDescriptor(sys, dir.resolve(LOCK_FILE));
+        ClaimLockFile file = new ClaimLockFile(dir, channel, fd < 0 ? null : sys, fd);
         file.sweep();
         return file;
+    }
+
+    /**
+     * @return a read-write descriptor of {@code lockFile} for OFD locks, or -1 where the system has
+     *         none (no JNA, not Linux, a kernel before 3.15): POSIX locks then
+     */
+    private static int ofdDescriptor(NativeFiles sys, Path lockFile) throws IOException {
+        if (sys == null) {
+            return -1;
+        }
+        int fd = sys.open(lockFile.toString(), true);
+        try {
+            if (!FileIdentity.of(FileHoles.descriptorPath(fd)).equals(FileIdentity.of(lockFile))) {
+                throw new IOException(lockFile + " was replaced while it was being opened");
+            }
+            // Unlocking what is not locked is harmless, and tells whether the kernel has OFD locks.
+            sys.unlockRange(fd, 0, 1);
+            return fd;
+        } catch (UnsupportedOperationException e) {
+            sys.close(fd);
+            return -1;
+        } catch (IOException | RuntimeException e) {
+            sys.close(fd);
+            throw e;
+        }
+    }
+
+    /** @return true if claims are OFD locks (see the class documentation), false if POSIX locks */
+    boolean ofd() {
+        return fd >= 0;
     }
 
     /**
@@ -107,7 +159,7 @@ final class ClaimLockFile {
      * @throws IOException          if the lock or its record cannot be made
      */
     Held acquire(FileIdentity identity, Path path, String purpose) throws IOException {
-        FileLock lock = tryLock(identity);
+        Lock lock = tryLock(identity);
         if (lock == null) {
             throw new FileClaimedException(path, holderElsewhere(identity, path));
         }
@@ -128,7 +180,7 @@ final class ClaimLockFile {
      * @throws IOException if the lock file cannot be asked
      */
     Optional<FileClaim> holder(FileIdentity identity, Path path) throws IOException {
-        FileLock lock = tryLock(identity);
+        Lock lock = tryLock(identity);
         if (lock == null) {
             return Optional.of(holderElsewhere(identity, path));
         }
@@ -136,10 +188,25 @@ final class ClaimLockFile {
         return Optional.empty();
     }
 
-    /** @return the lock, or null if it is held by another process or another instance in this JVM */
-    private FileLock tryLock(FileIdentity identity) throws IOException {
+    /**
+     * @return the lock, or null if it is held by another process, another instance in this JVM, or
+     *         this instance
+     */
+    private Lock tryLock(FileIdentity identity) throws IOException {
+        long offset = identity.lockOffset();
+        if (fd >= 0) {
+            if (held.contains(offset) || !sys.lockRange(fd, offset, 1)) {
+                return null;
+            }
+            held.add(offset);
+            return () -> {
+                held.remove(offset);
+                sys.unlockRange(fd, offset, 1);
+            };
+        }
         try {
-            return channel.tryLock(identity.lockOffset(), 1, false);
+            FileLock lock = channel.tryLock(offset, 1, false);
+            return lock == null ? null : lock::release;
         } catch (OverlappingFileLockException e) {
             return null;
         }
@@ -188,7 +255,7 @@ final class ClaimLockFile {
             for (Path entry : entries) {
                 String name = entry.getFileName().toString();
                 if (name.endsWith(RECORD)) {
-                    FileLock lock = tryLock(new FileIdentity(name.substring(0, name.length() - RECORD.length())));
+                    Lock lock = tryLock(new FileIdentity(name.substring(0, name.length() - RECORD.length())));
                     if (lock != null) {
                         try {
                             Files.deleteIfExists(entry);
@@ -221,10 +288,10 @@ final class ClaimLockFile {
 
         private final FileIdentity identity;
         private final Path path;
-        private final FileLock lock;
+        private final Lock lock;
         private String published;
 
-        private Held(FileIdentity identity, Path path, FileLock lock) {
+        private Held(FileIdentity identity, Path path, Lock lock) {
             this.identity = identity;
             this.path = path;
             this.lock = lock;

@@ -21,13 +21,20 @@ public final class FileClaimedException extends IOException {
         this.holder = holder;
     }
 
+    /** A file kcopyd keeps its own state in ({@link FileClaims#reserve}): {@code message} says so; no holder. */
+    FileClaimedException(String message) {
+        super(message);
+        this.holder = null;
+    }
+
     private static boolean sameSpelling(Path path, Path holderPath) {
         return path.equals(holderPath) || path.toAbsolutePath().normalize().equals(holderPath.toAbsolutePath().normalize());
     }
 
     /**
      * @return the claim that stands in the way; {@linkplain FileClaim#isHeldHere() held here} or by
-     *         the process {@link FileClaim#processId()} names
+     *         the process {@link FileClaim#processId()} names; null for a file kcopyd keeps its own
+     *         state in ({@link FileClaims#reserve}), which no claim holds
      */
     public FileClaim holder() {
         return holder;

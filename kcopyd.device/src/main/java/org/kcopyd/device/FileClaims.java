@@ -1,6 +1,7 @@
 package org.kcopyd.device;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -37,6 +38,12 @@ public final class FileClaims {
     private static final System.Logger LOG = System.getLogger(FileClaims.class.getName());
 
     private static final Map<Object, FileClaim> CLAIMS = new HashMap<>();
+
+    /** A file or directory kcopyd keeps its own state in ({@link #reserve}). */
+    private record Reservation(Path path, Object identity, Path directory, String what) {
+    }
+
+    private static final java.util.List<Reservation> RESERVED = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /** This JVM's side of the claims directory, opened at the first claim; guarded by {@link #CLAIMS}. */
     private static ClaimLockFile lockFile;
@@ -128,6 +135,78 @@ public final class FileClaims {
     }
 
     /**
+     * Reserves a file or directory that kcopyd keeps its own state in (the claims' lock file, a
+     * daemon's state directory): the {@link FileDeviceOpener} refuses to open it, or a file in it,
+     * or to create one there, for reading as for writing ({@link #reservedAs}). Its files are not
+     * data; and a process that closes any descriptor of a file drops every POSIX lock it holds on
+     * it, so a lock file opened as a device and closed again would silently free what it guards.
+     *
+     * @param path an existing file, or a directory (everything in it is reserved: by real path, so
+     *             symbolic links into it are caught, hard links to its files from outside are not)
+     * @param what what it is, completing "PATH is ...", e.g. {@code "in the state directory of the kcopyd
+     *             daemon"}
+     * @return closing it ends the reservation
+     * @throws IOException if {@code path} cannot be examined
+     */
+    public static AutoCloseable reserve(Path path, String what) throws IOException {
+        Reservation r = Files.isDirectory(path) ? new Reservation(path, null, path.toRealPath(), what)
+                : new Reservation(path, FileIdentity.of(path), null, what);
+        RESERVED.add(r);
+        return () -> RESERVED.remove(r);
+    }
+
+    /**
+     * @param path a file or device about to be opened or created
+     * @return null if kcopyd did not {@linkplain #reserve reserve} it, else why it is refused, in words:
+     *         {@code "/var/lib/kcopyd/lock is in the state directory of the kcopyd daemon; kcopyd never
+     *         opens its own files as devices"}
+     */
+    public static String reservedAs(Path path) {
+        if (RESERVED.isEmpty()) {
+            return null;
+        }
+        Object identity;
+        try {
+            identity = FileIdentity.of(path);
+        } catch (IOException e) {
+            identity = null;
+        }
+        Path real = realPath(path);
+        for (Reservation r : RESERVED) {
+            if (r.identity() != null && r.identity().equals(identity)
+                    || r.directory() != null && real != null && real.startsWith(r.directory())) {
+                String same = r.identity() != null && !r.path().equals(path) ? " (the same file as " + r.path() + ")"
+                        : "";
+                return path + same + " is " + r.what() + "; kcopyd never opens its own files as devices";
+            }
+        }
+        return null;
+    }
+
+    /** @return {@code path}'s real path, or for a path that does not exist its parent's and its name; null if neither */
+    private static Path realPath(Path path) {
+        try {
+            return path.toRealPath();
+        } catch (IOException e) {
+            Path absolute = path.toAbsolutePath().normalize();
+            try {
+                return absolute.getParent() == null ? null : absolute.getParent().toRealPath()
+                        .resolve(absolute.getFileName());
+            } catch (IOException parentMissing) {
+                return null;
+            }
+        }
+    }
+
+    /** Throws {@link FileClaimedException} if {@code path} is {@linkplain #reserve reserved}. */
+    static void refuseReserved(Path path) throws FileClaimedException {
+        String reserved = reservedAs(path);
+        if (reserved != null) {
+            throw new FileClaimedException(reserved);
+        }
+    }
+
+    /**
      * Whether a name still names the file kcopyd used: a file removed, or replaced by another
      * file, while kcopyd wrote it leaves what was written without that name (or under another),
      * so a job that reported it complete would tell the user a copy is where none is.
@@ -168,6 +247,7 @@ public final class FileClaims {
     private static ClaimLockFile lockFile() throws IOException {
         if (lockFile == null) {
             lockFile = ClaimLockFile.open(ClaimDirectory.locate());
+            reserve(lockFile.directory().resolve(ClaimLockFile.LOCK_FILE), "the lock file of kcopyd's claims");
         }
         return lockFile;
     }

@@ -128,7 +128,8 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
      * @param purpose the claim's purpose if read-write, e.g. {@code "leg 1 of mirror m"}
      * @param options as for {@link #open(Path, DeviceOption...)}
      * @return the device
-     * @throws FileClaimedException if read-write and the file is claimed already
+     * @throws FileClaimedException if read-write and the file is claimed already, or (reading too)
+     *                              it is a file kcopyd keeps its own state in ({@link FileClaims#reserve})
      * @throws IOException          if it cannot be opened, or is neither a regular file nor a block
      *                              device (a FIFO or character device cannot be sized or sought)
      */
@@ -148,6 +149,7 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
      */
     public BlockDevice open(Path path, Supplier<String> purpose, DeviceOption... options) throws IOException {
         Set<DeviceOption> opts = options.length == 0 ? EnumSet.noneOf(DeviceOption.class) : EnumSet.of(options[0], options);
+        FileClaims.refuseReserved(path);
         checkKind(path, path);
         return openChannel(path, opts, purpose);
     }
@@ -211,6 +213,7 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
     public BlockDevice create(Path path, long sizeInSectors, String purpose, DeviceOption... options)
             throws IOException {
         checkSize(path, sizeInSectors);
+        FileClaims.refuseReserved(path);
         Set<DeviceOption> opts = EnumSet.of(DeviceOption.READ_WRITE, options);
         NativeFiles sys = FileHoles.system();
         if (sys != null) {
@@ -285,6 +288,7 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
     public BlockDevice createNew(Path path, long sizeInSectors, String purpose, DeviceOption... options)
             throws IOException {
         checkSize(path, sizeInSectors);
+        FileClaims.refuseReserved(path);
         Set<DeviceOption> opts = EnumSet.of(DeviceOption.READ_WRITE, options);
         NativeFiles sys = FileHoles.system();
         int fd = createdDescriptor(sys, path);
@@ -317,6 +321,7 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
         if (bytes < 1) {
             throw new IllegalArgumentException("size " + bytes + " bytes for " + path + " is below the least, 1");
         }
+        FileClaims.refuseReserved(path);
         NativeFiles sys = FileHoles.system();
         int fd = createdDescriptor(sys, path);
         if (fd < 0) {

@@ -161,6 +161,49 @@ final class JnaNativeFiles implements NativeFiles {
     }
 
     @Override
+    public boolean lockRange(int fd, long offset, long length) throws IOException {
+        return ofdLock(fd, LinuxLibc.F_WRLCK, offset, length);
+    }
+
+    @Override
+    public void unlockRange(int fd, long offset, long length) throws IOException {
+        ofdLock(fd, LinuxLibc.F_UNLCK, offset, length);
+    }
+
+    private boolean ofdLock(int fd, short type, long offset, long length) throws IOException {
+        if (com.sun.jna.Native.LONG_SIZE != 8) {
+            // A 32-bit C library's struct flock has 32-bit offsets: OFD locks need its flock64.
+            throw new UnsupportedOperationException("no OFD locks through a 32-bit C library");
+        }
+        // struct flock (64-bit): short l_type; short l_whence; off_t l_start; off_t l_len; pid_t l_pid
+        // (0 for OFD locks); padded to 32 bytes.
+        Memory lock = new Memory(32);
+        lock.clear();
+        lock.setShort(0, type);
+        lock.setShort(2, (short) 0);
+        lock.setLong(8, offset);
+        lock.setLong(16, length);
+        while (true) {
+            try {
+                libc.fcntl(fd, LinuxLibc.F_OFD_SETLK, lock);
+                return true;
+            } catch (LastErrorException e) {
+                int errno = e.getErrorCode();
+                if (errno == LinuxLibc.EAGAIN || errno == LinuxLibc.EACCES) {
+                    return false;
+                }
+                if (errno == LinuxLibc.EINVAL) {
+                    throw new UnsupportedOperationException("no OFD locks in this kernel: " + e.getMessage(), e);
+                }
+                if (errno != LinuxLibc.EINTR) {
+                    throw new IOException("fcntl F_OFD_SETLK of " + length + " bytes at byte " + offset + ": "
+                            + e.getMessage(), e);
+                }
+            }
+        }
+    }
+
+    @Override
     public void close(int fd) {
         try {
             libc.close(fd);

@@ -15,7 +15,8 @@ import com.sun.jna.ptr.LongByReference;
  * The C library calls that give files their holes and copy offload, through JNA: {@code open64},
  * {@code lseek64} with {@code SEEK_DATA}/{@code SEEK_HOLE}, {@code fallocate64} with
  * {@code FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE}, {@code copy_file_range} (glibc 2.27),
- * {@code ioctl} with {@code FICLONERANGE}, {@code fstatfs} and {@code close}. The 64-bit names take
+ * {@code ioctl} with {@code FICLONERANGE}, {@code fstatfs}, {@code fcntl} with {@code F_OFD_SETLK}
+ * and {@code close}. The 64-bit names take
  * 64-bit offsets on every Linux architecture (on 64-bit ones they are the plain calls). Only
  * {@link JnaNativeFiles} uses it, and only after {@link #load()} succeeded: a runtime without JNA
  * never loads this class. Thread-safe (the C calls are).
@@ -74,6 +75,16 @@ interface LinuxLibc extends Library {
      * the struct being 32 bytes (s64 src_fd, u64 src_offset, u64 src_length, u64 dest_offset).
      */
     long FICLONERANGE = (1L << 30) | (32L << 16) | (0x94L << 8) | 13L;
+    /** {@code fcntl(2)}: set an open file description lock, or fail at once (Linux 3.15; every architecture). */
+    int F_OFD_SETLK = 37;
+    /** {@code struct flock}'s {@code l_type}: an exclusive (write) lock. */
+    short F_WRLCK = 1;
+    /** {@code struct flock}'s {@code l_type}: unlock. */
+    short F_UNLCK = 2;
+    /** errno: try again (a conflicting lock is held). */
+    int EAGAIN = 11;
+    /** errno: permission denied (also a conflicting lock, by POSIX's leave). */
+    int EACCES = 13;
 
     int open64(String path, int flags) throws LastErrorException;
 
@@ -98,6 +109,9 @@ interface LinuxLibc extends Library {
     int fstatfs(int fd, Pointer buf) throws LastErrorException;
 
     int close(int fd) throws LastErrorException;
+
+    /** {@code fcntl(2)} with a pointer argument (a {@code struct flock} for the lock commands). */
+    int fcntl(int fd, int cmd, Pointer arg) throws LastErrorException;
 
     /**
      * @return the C library, bound

@@ -79,6 +79,27 @@ interface NativeFiles {
     void close(int fd);
 
     /**
+     * {@code fcntl(fd, F_OFD_SETLK, ...)}: locks {@code length} bytes at {@code offset} exclusively
+     * for the open file description of {@code fd}, without waiting. Unlike a POSIX record lock, it
+     * is not dropped when the process closes another descriptor of the file; it is released by
+     * {@link #unlockRange} or when the last descriptor of that description is closed.
+     *
+     * @return true if locked; false if another open file description (of this or another process)
+     *         holds a conflicting lock, POSIX or OFD
+     * @throws UnsupportedOperationException if the system has no such locks (Linux before 3.15, a
+     *                                       C library whose {@code struct flock} is not 64-bit)
+     * @throws IOException                   naming any other error
+     */
+    boolean lockRange(int fd, long offset, long length) throws IOException;
+
+    /**
+     * {@code fcntl(fd, F_OFD_SETLK, F_UNLCK ...)}: releases what {@link #lockRange} locked.
+     *
+     * @throws IOException naming the error
+     */
+    void unlockRange(int fd, long offset, long length) throws IOException;
+
+    /**
      * @return the implementation through JNA
      * @throws LinkageError if JNA or its native part is absent
      * @throws UnsupportedOperationException off Linux

@@ -17,9 +17,9 @@ import org.kcopyd.api.DeviceOption;
  * claimed for {@code args[1]}, prints {@code claimed PID} (or {@code refused MESSAGE} and exits 1),
  * then obeys standard input, one command a line, answering each:
  * <ul>
- * <li>{@code touch PATH}: reads the claimed file every way a process can, and claims and releases
- *     {@code PATH}; none of it may drop the claim (closing any descriptor of a file drops the
- *     process's POSIX locks on it);
+ * <li>{@code touch PATH}: reads the claimed file every way a process can, opens and closes the
+ *     claims' lock file, and claims and releases {@code PATH}; none of it may drop the claim
+ *     (closing any descriptor of a file drops the process's POSIX locks on it);
  * <li>{@code release}: closes the device, releasing the claim;
  * <li>{@code exit}: ends the process normally, without releasing anything.
  * </ul>
@@ -48,6 +48,10 @@ public final class ClaimHolder {
                 FileChannel.open(path, StandardOpenOption.READ).close();
                 Files.readAllBytes(path);
                 FileClaims.holderOf(path);
+                // The claims' own lock file, opened and closed by another descriptor: a POSIX lock
+                // would be dropped by this (found by a hostile test through a daemon job).
+                FileChannel.open(ClaimDirectory.locate().resolve(ClaimLockFile.LOCK_FILE), StandardOpenOption.READ)
+                        .close();
                 FileClaims.claim(Path.of(line.substring(6)), "touched").close();
                 System.out.println("touched");
             } else if (line.equals("release")) {

@@ -33,9 +33,11 @@ class ClaimLockFileTest {
 
     @Test
     void twoRegistriesInOneProcessRefuseEachOther() throws IOException {
-        // Two copies of the kcopyd.device bundle in one JVM: the JVM's lock table stands between them.
+        // Two copies of the kcopyd.device bundle in one JVM: their OFD locks conflict in the kernel (the
+        // JVM's lock table stands between POSIX ones).
         ClaimLockFile first = ClaimLockFile.open(dir);
         ClaimLockFile second = ClaimLockFile.open(dir);
+        assertThat(first.ofd()).as("OFD locks wherever JNA runs on Linux").isEqualTo(FileHoles.system() != null);
         Path file = image("a.img");
         FileIdentity id = FileIdentity.of(file);
 
@@ -49,6 +51,10 @@ class ClaimLockFileTest {
         assertThat(record(file)).as("released: its record is gone").doesNotExist();
         assertThat(second.holder(id, file)).isEmpty();
         second.acquire(id, file, "a destination of a copy").release();
+        ClaimLockFile.Held again = first.acquire(id, file, "leg 0 of mirror m");
+        assertThatThrownBy(() -> first.acquire(id, file, "twice")).as("one registry never takes a claim twice")
+                .isInstanceOf(FileClaimedException.class);
+        again.release();
     }
 
     @Test

@@ -24,6 +24,49 @@ class FileClaimsTest {
     private final FileDeviceOpener opener = new FileDeviceOpener(false, "a destination of a test");
 
     @Test
+    void aReservedDirectoryIsNeverOpenedNorWrittenInAsADevice() throws Exception {
+        Path state = Files.createDirectory(dir.resolve("state"));
+        Path lock = Files.write(state.resolve("lock"), new byte[512]);
+        Path link = Files.createSymbolicLink(dir.resolve("link.img"), lock);
+        Path outside = Files.write(dir.resolve("data.img"), new byte[512]);
+        String what = "in the state directory of the kcopyd daemon";
+        try (AutoCloseable reserved = FileClaims.reserve(state, what)) {
+            String refused = " is " + what + "; kcopyd never opens its own files as devices";
+            assertThatThrownBy(() -> opener.open(lock)).isInstanceOf(FileClaimedException.class)
+                    .hasMessage(lock + refused);
+            assertThatThrownBy(() -> opener.open(lock, DeviceOption.READ_WRITE)).hasMessage(lock + refused);
+            assertThatThrownBy(() -> opener.open(link)).hasMessage(link + refused);
+            assertThatThrownBy(() -> opener.create(state.resolve("new.img"), 8))
+                    .hasMessage(state.resolve("new.img") + refused);
+            assertThatThrownBy(() -> FileDeviceOpener.createFile(state.resolve("made.img"), 512))
+                    .hasMessage(state.resolve("made.img") + refused);
+            assertThat(state.resolve("new.img")).doesNotExist();
+            assertThat(state.resolve("made.img")).doesNotExist();
+            opener.open(outside).close();
+        }
+        opener.open(lock).close();
+    }
+
+    @Test
+    void theClaimsLockFileIsReservedOnceClaimsAreMadeUnderAnyName() throws IOException {
+        Path file = Files.write(dir.resolve("claimed.img"), new byte[512]);
+        FileClaims.claim(file, "a destination of a test").close();
+        Path lockFile = ClaimDirectory.locate().resolve(ClaimLockFile.LOCK_FILE);
+        // Beside the claims directory: a hard link cannot cross file systems.
+        Path hard = lockFile.getParent().resolveSibling("claims-hard-link-" + ProcessHandle.current().pid());
+        Files.createLink(hard, lockFile);
+        try {
+            assertThatThrownBy(() -> opener.open(lockFile)).isInstanceOf(FileClaimedException.class)
+                    .hasMessage(lockFile + " is the lock file of kcopyd's claims; kcopyd never opens its own files as "
+                            + "devices");
+            assertThatThrownBy(() -> opener.open(hard)).hasMessage(hard + " (the same file as " + lockFile + ") is the "
+                    + "lock file of kcopyd's claims; kcopyd never opens its own files as devices");
+        } finally {
+            Files.delete(hard);
+        }
+    }
+
+    @Test
     void aSecondClaimOnTheSameFileIsRefusedWhateverThePathSpelling() throws IOException {
         Path file = dir.resolve("origin.img");
         Files.write(file, new byte[4096]);

@@ -47,4 +47,14 @@ class ForwardingNativeFiles implements NativeFiles {
     public void close(int fd) {
         real.close(fd);
     }
+
+    @Override
+    public boolean lockRange(int fd, long offset, long length) throws IOException {
+        return real.lockRange(fd, offset, length);
+    }
+
+    @Override
+    public void unlockRange(int fd, long offset, long length) throws IOException {
+        real.unlockRange(fd, offset, length);
+    }
 }

@@ -32,7 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
  * the shell's process, and a one-shot copy is refused them too. Nothing changes and nothing is
  * made by a refused command. The claims go with their process: once the shell has ended, the
  * daemon takes its origin; once the daemon has stopped, a copy writes the daemon's origin. Every
- * process uses the user's default claims directory, as users run them.
+ * process uses the user's default claims directory, as users run them. The files the claims and the
+ * daemon's state lock live in are never opened as devices (closing such a descriptor would drop a
+ * POSIX lock of the process), and a job naming them drops neither lock.
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class CrossProcessClaimsIT {
@@ -137,6 +139,58 @@ class CrossProcessClaimsIT {
         KcopydProcess.Run copy = KcopydProcess.run(dir, "copy", "other.img", "a.img");
         assertThat(copy.exit()).as(copy.err()).isZero();
         assertThat(Files.mismatch(dir.resolve("other.img"), dir.resolve("a.img"))).isEqualTo(-1);
+    }
+
+    @Test
+    void jobsNamingTheClaimsOrStateLockFilesAreRefusedAndTheDaemonKeepsItsLocks() throws Exception {
+        image("a.img", 1 << 20, 11);
+        image("other.img", 1 << 20, 12);
+        Path state = dir.resolve("state");
+        try (RunningDaemon daemon = RunningDaemon.start(dir, state, "locks")) {
+            long pid = daemon.pid();
+            RunningDaemon.clientOk(dir, state, "snapshot", "create", "s1", "a.img", "s1.cow", "--size-mib", "4");
+            Path claimsLock = openFile(pid, "/claims.lock");
+            Path stateLock = state.resolve("lock").toRealPath();
+
+            for (List<String> job : List.of(List.of("other.img", stateLock.toString()),
+                    List.of(stateLock.toString(), "out1.img"), List.of("other.img", claimsLock.toString()),
+                    List.of(claimsLock.toString(), "out2.img"), List.of("other.img", state.resolve("new.img").toString()))) {
+                KcopydProcess.Run refused = RunningDaemon.client(dir, state, "copy", "--daemon", job.get(0), job.get(1));
+                assertThat(refused.exit()).as("%s: %s", job, refused.err()).isNotZero();
+                assertThat(refused.err()).as("%s", job).containsPattern(" is (in the state directory of the kcopyd "
+                        + "daemon|the lock file of kcopyd's claims); kcopyd never opens its own files as devices");
+            }
+            assertThat(dir.resolve("out1.img")).doesNotExist();
+            assertThat(dir.resolve("out2.img")).doesNotExist();
+            assertThat(state.resolve("new.img")).doesNotExist();
+
+            // The daemon still holds its claims and its state directory.
+            KcopydProcess.Run onOrigin = KcopydProcess.run(dir, "copy", "other.img", "a.img");
+            assertThat(onOrigin.exit()).as(onOrigin.err()).isEqualTo(1);
+            assertThat(onOrigin.err()).contains("a.img is the origin of snapshot s1; write through its origin device "
+                    + "(kcopyd process " + pid + ")");
+            KcopydProcess.Run second = KcopydProcess.run(dir, "daemon", "--state", state.toString());
+            assertThat(second.exit()).as(second.err()).isNotZero();
+            assertThat(second.err()).contains("is in use by another kcopyd daemon (pid " + pid + ")");
+            assertThat(daemon.sigterm()).as("errors: %s", daemon.errors()).isZero();
+        }
+    }
+
+    /** @return the file process {@code pid} has open whose path ends with {@code suffix} */
+    private static Path openFile(long pid, String suffix) throws IOException {
+        try (Stream<Path> fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+            for (Path fd : fds.toList()) {
+                try {
+                    Path target = Files.readSymbolicLink(fd);
+                    if (target.toString().endsWith(suffix)) {
+                        return target;
+                    }
+                } catch (IOException closedMeanwhile) {
+                    // Gone since it was listed.
+                }
+            }
+        }
+        throw new AssertionError("process " + pid + " has no " + suffix + " open");
     }
 
     /** The SHA-256 of every file in the working directory (the daemon's state directory and output aside). */

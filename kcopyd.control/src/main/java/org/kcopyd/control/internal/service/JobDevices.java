@@ -20,6 +20,7 @@ import org.kcopyd.device.DeviceUriIdentity;
 import org.kcopyd.device.DeviceUris;
 import org.kcopyd.device.FileBlockDevice;
 import org.kcopyd.device.FileClaim;
+import org.kcopyd.device.FileClaimedException;
 import org.kcopyd.device.FileClaims;
 import org.kcopyd.device.FileDeviceOpener;
 import org.kcopyd.device.FileErrors;
@@ -233,6 +234,9 @@ final class JobDevices implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw ControlException.badRequest("cannot open " + n.role() + " " + Text.printable(n.text()) + ": "
                     + e.getMessage());
+        } catch (FileClaimedException e) {
+            // Claimed meanwhile, or a file kcopyd keeps its own state in (never opened as a device).
+            throw ControlException.conflict(n.role() + " " + Text.printable(e.getMessage()));
         } catch (IOException e) {
             throw ControlException.failed("cannot open " + n.role() + " " + Text.printable(n.text()) + " for "
                     + (write ? "writing" : "reading") + ": " + FileErrors.reason(e));
@@ -254,6 +258,8 @@ final class JobDevices implements AutoCloseable {
             identity = FileDeviceOpener.createFile(path, bytes);
         } catch (FileAlreadyExistsException e) {
             throw ControlException.conflict("destination " + path + " appeared while the job was being made");
+        } catch (FileClaimedException e) {
+            throw ControlException.conflict("destination " + Text.printable(e.getMessage()));
         } catch (IOException e) {
             throw ControlException.failed("cannot create destination " + path + ": " + FileErrors.reason(e));
         }

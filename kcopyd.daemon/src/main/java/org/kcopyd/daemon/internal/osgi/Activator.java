@@ -7,6 +7,7 @@ import java.util.Hashtable;
 import org.apache.felix.cm.PersistenceManager;
 import org.kcopyd.daemon.internal.ConfigurationFiles;
 import org.kcopyd.daemon.internal.ControlFiles;
+import org.kcopyd.device.FileClaims;
 import org.osgi.framework.BundleActivator;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
@@ -14,9 +15,12 @@ import org.osgi.framework.ServiceRegistration;
 /**
  * Starts the daemon's parts when the framework property {@value #STATE_DIRECTORY} names the state
  * directory (the runtime sets it in daemon mode, after checking and locking the directory); does
- * nothing otherwise. In order: a new control token (so that the persisted {@code org.kcopyd.control}
- * configuration never points at an old one), the persistence manager {@code name=kcopyd} over
- * {@code STATE/config} (Config Admin, started with {@code felix.cm.pm=kcopyd}, waits for it), the
+ * nothing otherwise. In order: the state directory {@linkplain FileClaims#reserve reserved} (no job,
+ * export, snapshot or mirror of this process opens a file in it as a device: its lock would be
+ * dropped when such a descriptor is closed, and its files are the daemon's), a new control token (so
+ * that the persisted {@code org.kcopyd.control} configuration never points at an old one), the
+ * persistence manager {@code name=kcopyd} over {@code STATE/config} (Config Admin, started with
+ * {@code felix.cm.pm=kcopyd}, waits for it), the
  * control API's publisher, and the main program. When a step fails (a configuration file that cannot be
  * read, a file that cannot be written) the main program prints the reason and ends the process with
  * exit code 1 instead of running without it.
@@ -33,6 +37,7 @@ public final class Activator implements BundleActivator {
     private DaemonMain main;
     private ServiceRegistration<PersistenceManager> persistence;
     private ControlPublisher publisher;
+    private AutoCloseable reserved;
 
     @Override
     public void start(BundleContext context) {
@@ -44,6 +49,7 @@ public final class Activator implements BundleActivator {
         main = new DaemonMain();
         main.handleSignals();
         try {
+            reserved = FileClaims.reserve(directory, "in the state directory of the kcopyd daemon");
             ControlFiles control = new ControlFiles(directory);
             control.newToken();
             ConfigurationFiles configurations = ConfigurationFiles.open(directory.resolve(CONFIG));
@@ -71,6 +77,13 @@ public final class Activator implements BundleActivator {
         }
         if (persistence != null) {
             persistence.unregister();
+        }
+        if (reserved != null) {
+            try {
+                reserved.close();
+            } catch (Exception e) {
+                // Ending a reservation only removes it from a list.
+            }
         }
     }
 }
