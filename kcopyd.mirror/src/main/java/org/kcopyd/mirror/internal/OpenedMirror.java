@@ -13,6 +13,7 @@ import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.DeviceOption;
+import org.kcopyd.device.DeviceBacking;
 import org.kcopyd.device.DeviceUris;
 import org.kcopyd.device.FileClaimedException;
 import org.kcopyd.device.FileClaims;
@@ -299,7 +300,7 @@ final class OpenedMirror implements AutoCloseable {
 
     private static String sharedBytes(String prefix, Path a, String aWhat, Path b, String bWhat) throws IOException {
         try {
-            return SharedBytes.between(a, b);
+            return DeviceBacking.sameBytes(a, b);
         } catch (IOException e) {
             throw new IOException(prefix + "cannot tell whether " + aWhat + " and " + bWhat + " are the same bytes, so "
                     + "neither is opened: " + reason(e), e);

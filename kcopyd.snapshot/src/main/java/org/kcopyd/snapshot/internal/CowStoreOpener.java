@@ -14,6 +14,7 @@ import java.util.UUID;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.DeviceOption;
+import org.kcopyd.device.DeviceBacking;
 import org.kcopyd.device.FileDeviceOpener;
 import org.kcopyd.snapshot.Snapshot;
 import org.kcopyd.snapshot.internal.CowStore.CowHeader;
@@ -158,7 +159,7 @@ final class CowStoreOpener {
     private static void refuseSharedWithOrigin(SnapshotSettings s) throws IOException {
         String shared;
         try {
-            shared = SharedBytes.between(s.cowStore(), s.origin());
+            shared = DeviceBacking.sameBytes(s.cowStore(), s.origin());
         } catch (IOException e) {
             throw new IOException(s.label() + ": cannot tell whether its COW store " + s.cowStore() + " is part of its "
                     + "origin " + s.origin() + ", so neither is opened: " + e.getMessage(), e);

@@ -18,6 +18,7 @@ import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.DeviceOption;
 import org.kcopyd.api.KcopydClientFactory;
+import org.kcopyd.device.DeviceBacking;
 import org.kcopyd.device.DeviceUriIdentity;
 import org.kcopyd.device.FileClaims;
 import org.kcopyd.device.FileDeviceOpener;
@@ -250,7 +251,7 @@ public final class Origins {
             }
             String shared;
             try {
-                shared = SharedBytes.between(settings.origin(), other.path);
+                shared = DeviceBacking.sameBytes(settings.origin(), other.path);
             } catch (IOException e) {
                 throw new IOException(settings.label() + ": cannot tell whether its origin " + settings.origin()
                         + " is part of the origin " + other.path + ", so it is not opened: " + e.getMessage(), e);
