@@ -41,14 +41,17 @@ final class ClientException extends RuntimeException {
 
     /**
      * The daemon ended (no daemon holds the state directory any more, or it stopped answering)
-     * while the client waited for {@code work}: exit 1. Its destinations may be incomplete, and a
-     * daemon started again does not know the job.
+     * while the client waited for {@code work}: exit 1.
+     *
+     * @param gone what that means for the work, e.g. {@link #JOB_GONE}
      */
-    static ClientException daemonGone(String work, ClientException cause) {
+    static ClientException daemonGone(String work, String gone, ClientException cause) {
         return new ClientException(ExitCodes.FAILED, "daemon-gone", "the kcopyd daemon ended while " + work
-                + " ran: its destinations may be incomplete, and a daemon started again does not resume it ("
-                + cause.getMessage() + ")");
+                + " ran: " + gone + " (" + cause.getMessage() + ")");
     }
+
+    /** What a daemon's end means for a copy or zero job: a daemon started again does not know it. */
+    static final String JOB_GONE = "its destinations may be incomplete, and a daemon started again does not resume it";
 
     /** A failure of the channel itself: exit 1. */
     static ClientException connection(String message) {

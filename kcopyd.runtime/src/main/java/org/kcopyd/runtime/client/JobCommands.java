@@ -86,7 +86,7 @@ final class JobCommands {
     private static int cancel(Session s, Arguments a) {
         String id = id(a.get(0));
         JsonObject job = await(s, s.call("POST", "/api/v1/jobs/" + id + "/cancel", null), "the cancelling of job "
-                + id, "");
+                + id, "", ClientException.JOB_GONE);
         s.say(line(job));
         result(s, job);
         return s.done(job);
@@ -131,7 +131,7 @@ final class JobCommands {
                     + " stops it");
             return s.done(job);
         }
-        job = await(s, job, "job " + id, ", " + s.follow("jobs cancel " + id) + " stops it");
+        job = await(s, job, "job " + id, ", " + s.follow("jobs cancel " + id) + " stops it", ClientException.JOB_GONE);
         s.say(line(job));
         result(s, job);
         s.done(job);
@@ -172,9 +172,10 @@ final class JobCommands {
      *
      * @param work what the job does, for that line ("job 7", "merge job 7 of snapshot s1")
      * @param stop how to stop it, appended to that line (", kcopyd jobs cancel 7 stops it"), or ""
+     * @param gone what the daemon's end while waiting means for the work ({@link ClientException#JOB_GONE})
      * @return the ended job
      */
-    static JsonObject await(Session s, JsonObject job, String work, String stop) {
+    static JsonObject await(Session s, JsonObject job, String work, String stop, String gone) {
         String id = id(Json.string(job, "id", ""));
         if (ended(job)) {
             return job;
@@ -187,7 +188,7 @@ final class JobCommands {
                     now = s.call("GET", "/api/v1/jobs/" + id, null);
                 } catch (ClientException e) {
                     if (e.code().equals("no-daemon") || e.code().equals("connection-failed")) {
-                        throw ClientException.daemonGone(work, e);
+                        throw ClientException.daemonGone(work, gone, e);
                     }
                     throw e;
                 }

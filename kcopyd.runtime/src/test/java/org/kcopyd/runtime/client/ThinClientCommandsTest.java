@@ -136,6 +136,20 @@ class ThinClientCommandsTest {
     }
 
     @Test
+    void aDaemonThatEndsDuringAMergeIsSaidToResumeItButToLeaveTheSnapshot() {
+        daemon.answer("GET", "/api/v1/snapshots/s1", 200, SNAPSHOT);
+        daemon.answer("POST", "/api/v1/snapshots/s1/merge", 202, JOB_RUNNING.replace("\"copy\"", "\"merge\""));
+        daemon.answer("GET", "/api/v1/jobs/7", 200, JOB_RUNNING.replace("\"copy\"", "\"merge\""))
+                .endAfter("GET", "/api/v1/jobs/7");
+        FakeDaemon.Run r = daemon.run(cwd, "snapshot", "merge", "s1");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).startsWith("kcopyd snapshot merge: the kcopyd daemon ended while merge job 7 of snapshot s1 "
+                + "ran: the merge resumes when the daemon starts again (the origin shows the snapshot meanwhile), but "
+                + "snapshot s1 then stays, as a fresh snapshot of the merged origin: remove it with kcopyd snapshot "
+                + "remove s1 --state ").contains(" shows it active (");
+    }
+
+    @Test
     void failedMergeIsExitOneNamingTheError() {
         daemon.answer("GET", "/api/v1/snapshots/s1", 200, SNAPSHOT);
         daemon.answer("POST", "/api/v1/snapshots/s1/merge", 202, JOB_RUNNING.replace("\"copy\"", "\"merge\"")
