@@ -156,6 +156,88 @@ public final class DeviceBacking {
         return new Window(identity, offset, Math.max(length, 0), via.toString());
     }
 
+    /**
+     * A block device over a file or disk: a loop device over the file, a partition of the disk.
+     *
+     * @param identity its identity ({@link FileClaims#identityOf}: {@code blk-RDEV})
+     * @param device   its conventional node, e.g. {@code /dev/loop3}
+     * @param via      how it stands over the file or disk, for messages, e.g. {@code "a loop device over
+     *                 /srv/a.img from byte 0"}
+     */
+    public record Stacked(Object identity, String device, String via) {
+    }
+
+    /**
+     * The block devices directly over a file or disk, as sysfs tells: loop devices whose backing file
+     * it is, partitions of it. Each shares bytes with it. Devices sysfs says nothing of (device-mapper
+     * tables) are not found.
+     *
+     * @param path a regular file or block device (symbolic links followed)
+     * @return them, in no particular order; empty for anything else
+     * @throws IOException if {@code path} cannot be examined
+     */
+    public static java.util.List<Stacked> above(Path path) throws IOException {
+        return above(path, Path.of("/sys/dev/block"));
+    }
+
+    static java.util.List<Stacked> above(Path path, Path sysDevBlock) throws IOException {
+        Object identity = FileClaims.identityOf(path);
+        Map<String, Object> attrs;
+        try {
+            attrs = Files.readAttributes(path, "unix:mode,rdev");
+        } catch (UnsupportedOperationException | IllegalArgumentException e) {
+            return java.util.List.of();
+        }
+        int type = ((Number) attrs.get("mode")).intValue() & S_IFMT;
+        String disk = type == S_IFBLK ? major(((Number) attrs.get("rdev")).longValue()) + ":"
+                + minor(((Number) attrs.get("rdev")).longValue()) : null;
+        if (disk == null && !Files.isRegularFile(path)) {
+            return java.util.List.of();
+        }
+        return stacked(path, identity, disk, sysDevBlock);
+    }
+
+    /**
+     * @param identity the file's identity (compared with loop devices' backing files), for a file
+     * @param disk     {@code MAJOR:MINOR} of a block device (its partitions are looked for), or null for a file
+     */
+    static java.util.List<Stacked> stacked(Path path, Object identity, String disk, Path sysDevBlock) {
+        java.util.List<Stacked> found = new java.util.ArrayList<>();
+        java.util.List<Path> entries;
+        try (java.util.stream.Stream<Path> list = Files.list(sysDevBlock)) {
+            entries = list.toList();
+        } catch (IOException e) {
+            return found;
+        }
+        for (Path entry : entries) {
+            Path dir;
+            try {
+                dir = entry.toRealPath();
+            } catch (IOException e) {
+                continue;
+            }
+            String number = entry.getFileName().toString();
+            String node = "/dev/" + dir.getFileName();
+            if (disk != null) {
+                String parent = text(dir.getParent().resolve("dev"));
+                Long start = number(dir.resolve("start"));
+                if (Files.exists(dir.resolve("partition")) && disk.equals(parent) && start != null) {
+                    found.add(new Stacked(new FileIdentity("blk-" + makedev(number)), node, "a partition of " + path
+                            + " from byte " + start * 512));
+                }
+                continue;
+            }
+            String backing = text(dir.resolve("loop/backing_file"));
+            if (backing != null && !backing.isEmpty() && !backing.endsWith("(deleted)")
+                    && identity.equals(fileIdentity(Path.of(backing)))) {
+                Long from = number(dir.resolve("loop/offset"));
+                found.add(new Stacked(new FileIdentity("blk-" + makedev(number)), node, "a loop device over " + path
+                        + " from byte " + (from == null ? 0 : from)));
+            }
+        }
+        return found;
+    }
+
     /** @return the identity of a regular file, or null if it is not one now */
     private static Object fileIdentity(Path file) {
         try {

@@ -23,8 +23,13 @@ public final class FileClaimedException extends IOException {
 
     /** A file kcopyd keeps its own state in ({@link FileClaims#reserve}): {@code message} says so; no holder. */
     FileClaimedException(String message) {
+        this(message, null);
+    }
+
+    /** A claim on another file or device that shares bytes with the one asked for; {@code message} says how. */
+    FileClaimedException(String message, FileClaim holder) {
         super(message);
-        this.holder = null;
+        this.holder = holder;
     }
 
     private static boolean sameSpelling(Path path, Path holderPath) {

@@ -3,7 +3,9 @@ package org.kcopyd.device;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
@@ -88,10 +90,55 @@ public final class FileClaims {
                 throw new FileClaimedException(path, holder);
             }
             ClaimLockFile.Held lock = lockFile().acquire(identity, path, purpose.get());
+            // Checked once this claim is held: of two processes claiming a file and a device over
+            // it at once, each then sees the other's (and both are refused, which is safe).
+            try {
+                refuseSharedBytes(path);
+            } catch (IOException | RuntimeException e) {
+                try {
+                    lock.release();
+                } catch (IOException | RuntimeException releasing) {
+                    e.addSuppressed(releasing);
+                }
+                throw e;
+            }
             FileClaim claim = FileClaim.held(identity, path, purpose, lock);
             CLAIMS.put(identity, claim);
             republish();
             return claim;
+        }
+    }
+
+    /**
+     * Refuses a claim on a file or device whose bytes a claimed one shares through a block device,
+     * as sysfs tells ({@link DeviceBacking}): a loop device over a claimed file or the file under a
+     * claimed loop device, a partition of a claimed disk or the disk of a claimed partition. Their
+     * identities differ (a device number, an inode), so the claim itself does not meet them. Two
+     * partitions of one disk are not each other's business. Called under the registry's lock.
+     */
+    private static void refuseSharedBytes(Path path) throws IOException {
+        List<Object[]> related = new ArrayList<>();
+        DeviceBacking.Window window;
+        try {
+            window = DeviceBacking.of(path);
+        } catch (IOException e) {
+            window = null;
+        }
+        if (window != null && !window.via().isEmpty() && window.identity() instanceof FileIdentity under) {
+            related.add(new Object[] {under, window.describe(path.toString())});
+        }
+        for (DeviceBacking.Stacked over : DeviceBacking.above(path)) {
+            related.add(new Object[] {over.identity(), path + " (under " + over.device() + ", " + over.via() + ")"});
+        }
+        for (Object[] r : related) {
+            FileIdentity other = (FileIdentity) r[0];
+            FileClaim holder = CLAIMS.get(other);
+            Optional<FileClaim> found = holder != null ? Optional.of(holder) : lockFile().holder(other, path);
+            if (found.isPresent()) {
+                FileClaim h = found.get();
+                throw new FileClaimedException(r[1] + " shares bytes with " + h.path() + ", which is " + h.purpose()
+                        + h.holderSuffix(), h);
+            }
         }
     }
 

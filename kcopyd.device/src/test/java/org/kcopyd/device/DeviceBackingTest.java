@@ -111,6 +111,37 @@ class DeviceBackingTest {
     }
 
     @Test
+    void theLoopDevicesOverAFileAndThePartitionsOfADiskAreFoundAboveThem() throws Exception {
+        Path file = Files.write(dir.resolve("c.img"), new byte[4096]);
+        Path other = Files.write(dir.resolve("d.img"), new byte[4096]);
+        String[][] loops = {{"loop4", "7:4", file.toString(), "512"}, {"loop5", "7:5", other.toString(), "0"},
+            {"loop6", "7:6", file + " (deleted)", "0"}};
+        for (String[] l : loops) {
+            Path loop = device("virtual/block/" + l[0], l[1], 8);
+            Files.createDirectories(loop.resolve("loop"));
+            Files.writeString(loop.resolve("loop/backing_file"), l[2] + "\n");
+            Files.writeString(loop.resolve("loop/offset"), l[3] + "\n");
+        }
+        device("pci0/block/sdc", "8:32", 1 << 20);
+        for (String[] p : new String[][] {{"sdc1", "8:33", "2048"}, {"sdc2", "8:34", "4096"}}) {
+            Path part = device("pci0/block/sdc/" + p[0], p[1], 1024);
+            Files.writeString(part.resolve("partition"), "1\n");
+            Files.writeString(part.resolve("start"), p[2] + "\n");
+        }
+
+        assertThat(DeviceBacking.stacked(file, FileClaims.identityOf(file), null, sysDevBlock())).containsExactly(
+                new DeviceBacking.Stacked(new FileIdentity("blk-" + DeviceBacking.makedev("7:4")), "/dev/loop4",
+                        "a loop device over " + file + " from byte 512"));
+        assertThat(DeviceBacking.stacked(Path.of("/dev/sdc"), "blk-sdc", "8:32", sysDevBlock()))
+                .containsExactlyInAnyOrder(
+                        new DeviceBacking.Stacked(new FileIdentity("blk-" + DeviceBacking.makedev("8:33")), "/dev/sdc1",
+                                "a partition of /dev/sdc from byte " + 2048L * 512),
+                        new DeviceBacking.Stacked(new FileIdentity("blk-" + DeviceBacking.makedev("8:34")), "/dev/sdc2",
+                                "a partition of /dev/sdc from byte " + 4096L * 512));
+        assertThat(DeviceBacking.stacked(Path.of("/dev/sdc1"), "blk-sdc1", "8:33", sysDevBlock())).isEmpty();
+    }
+
+    @Test
     void aDeviceSysfsSaysNothingOfIsItsOwnWindow() throws Exception {
         DeviceBacking.Window w = DeviceBacking.follow(DeviceBacking.makedev("9:9"), "own", sysDevBlock());
         assertThat(w.identity()).isEqualTo("own");

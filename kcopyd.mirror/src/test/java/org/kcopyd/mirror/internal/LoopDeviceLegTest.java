@@ -110,6 +110,38 @@ class LoopDeviceLegTest {
         }
     }
 
+    /**
+     * Found by H23: with a mirror on a.img and b.img, a copy onto a loop device over a.img was not
+     * refused (the loop device is claimed by its own device number), and the legs then differed
+     * while the mirror said in sync. The claim on a device over a claimed file is refused, and the
+     * claim on a file under a claimed device, naming the holder.
+     */
+    @Test
+    void aDeviceOverAClaimedLegAndALegUnderAClaimedDeviceAreRefusedTheirClaims() throws Exception {
+        org.kcopyd.device.FileDeviceOpener copy = new org.kcopyd.device.FileDeviceOpener(false,
+                "a destination of a copy");
+        Path c = Files.write(dir.resolve("c.img"), random(BYTES, 3));
+        Path d = Files.write(dir.resolve("d.img"), random(BYTES, 4));
+        try (LoopDevice overA = LoopDevice.attach(a); LoopDevice overC = LoopDevice.attach(c)) {
+            open(settings(dir.resolve("m.log"), false, a, b));
+            assertThatThrownBy(() -> copy.open(overA.device(), org.kcopyd.api.DeviceOption.READ_WRITE))
+                    .isInstanceOf(org.kcopyd.device.FileClaimedException.class)
+                    .hasMessage(overA.device() + " (a loop device over " + a.toRealPath() + " from byte 0) shares bytes "
+                            + "with " + a + ", which is leg 0 of mirror m");
+
+            try (org.kcopyd.api.BlockDevice written = copy.open(overC.device(), org.kcopyd.api.DeviceOption.READ_WRITE)) {
+                assertThatThrownBy(() -> open(settings(dir.resolve("n.log"), false, c, d)))
+                        .hasMessageContaining(c + " (under " + overC.device() + ", a loop device over " + c
+                                + " from byte 0) shares bytes with " + overC.device() + ", which is a destination of a "
+                                + "copy");
+            }
+            assertThat(FileClaims.holderOf(overA.device())).as("the refused claim left nothing").isEmpty();
+            opened.forEach(OpenedMirror::close);
+            opened.clear();
+        }
+        assertThat(Files.readAllBytes(a)).isEqualTo(aBytes);
+    }
+
     @Test
     void aLoopDeviceOverAFileOfItsOwnIsALegAsAnyOther() throws Exception {
         Path c = Files.write(dir.resolve("c.img"), random(BYTES, 3));
