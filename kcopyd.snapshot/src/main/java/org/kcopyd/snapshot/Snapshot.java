@@ -121,6 +121,15 @@ public interface Snapshot {
      * now, else the snapshot is refused; empty for the usual case.
      */
     String CONFIG_ORIGIN_ID = "originId";
+    /**
+     * Configuration property: {@code true} to have the snapshot's configuration removed when a merge
+     * of it completes, also a merge resumed after the process was stopped or killed in the middle
+     * of it (the COW store stays). What the commands' merge sets before merging: a merged snapshot is
+     * gone, not left as a fresh snapshot of the merged origin.
+     *
+     * @since 1.2
+     */
+    String CONFIG_REMOVE_WHEN_MERGED = "removeWhenMerged";
 
     /**
      * The rule for snapshot names, a regular expression: 1 to 64 of {@code A-Z a-z 0-9 . _ -},

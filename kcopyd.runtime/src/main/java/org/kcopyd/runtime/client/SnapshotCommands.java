@@ -118,12 +118,11 @@ final class SnapshotCommands {
         JsonObject snap = s.call("GET", "/api/v1/snapshots/" + name, null);
         long chunks = Json.whole(snap, "chunksUsed", 0);
         JsonObject job = s.call("POST", "/api/v1/snapshots/" + name + "/merge", null);
-        // The snapshot's COW store records the merge, so the snapshot resumes it when it opens again; the
-        // job does not come back, so nothing removes the snapshot's configuration at the end.
+        // The snapshot's COW store records the merge, and its configuration that it is to be removed at the end
+        // (removeWhenMerged): a daemon started again resumes the merge and removes the snapshot when it completes.
         job = JobCommands.await(s, job, "merge job " + Json.string(job, "id", "?") + " of snapshot " + name, "",
-                "the merge resumes when the daemon starts again (the origin shows the snapshot meanwhile), but snapshot "
-                        + name + " then stays, as a fresh snapshot of the merged origin: remove it with "
-                        + s.follow("snapshot remove " + name) + " once " + s.follow("snapshot list") + " shows it active");
+                "the merge resumes when the daemon starts again (the origin shows the snapshot meanwhile), and snapshot "
+                        + name + " is removed when it completes");
         String state = Json.string(job, "state", "");
         if (!state.equals("completed")) {
             throw new ClientException(ExitCodes.FAILED, "failed", "merging '" + name + "' " + state + ": "

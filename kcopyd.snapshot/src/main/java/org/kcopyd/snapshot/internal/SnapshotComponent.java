@@ -6,11 +6,13 @@ import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletionStage;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.device.FileClaims;
 import org.kcopyd.snapshot.Snapshot;
+import org.kcopyd.snapshot.SnapshotState;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
 import org.osgi.framework.InvalidSyntaxException;
@@ -85,6 +87,10 @@ public final class SnapshotComponent {
     private SnapshotVolume snapshot;
     private ServiceRegistration<Snapshot> snapshotRegistration;
     private ServiceRegistration<BlockDevice> deviceRegistration;
+    /** {@link Snapshot#CONFIG_REMOVE_WHEN_MERGED}, as the configuration says now. Guarded by lock. */
+    private boolean removeWhenMerged;
+    /** The snapshot whose merge's end removes the configuration, once watched. Guarded by lock. */
+    private SnapshotVolume watched;
 
     @Activate
     void activate(BundleContext bundleContext, SnapshotConfiguration config, Map<String, Object> properties)
@@ -93,6 +99,7 @@ public final class SnapshotComponent {
             context = bundleContext;
             pid = (String) properties.get(Constants.SERVICE_PID);
             active = true;
+            removeWhenMerged = config.removeWhenMerged();
             openOrWait(SnapshotSettings.of(config));
         }
     }
@@ -183,12 +190,14 @@ public final class SnapshotComponent {
     void modified(SnapshotConfiguration config, Map<String, Object> properties) throws IOException {
         synchronized (lock) {
             SnapshotSettings next = SnapshotSettings.of(config);
+            removeWhenMerged = config.removeWhenMerged();
             if (snapshot != null) {
                 if (settings.sameSnapshot(next, snapshot.cowStoreId())) {
                     settings = next;
                     if (next.format()) {
                         recordStoreIdentity();
                     }
+                    watchMerge(false);
                     return;
                 }
                 refuseBeforeClosing(next);
@@ -254,6 +263,78 @@ public final class SnapshotComponent {
             throw e;
         }
         recordStoreIdentity();
+        watchMerge(true);
+    }
+
+    /**
+     * Under lock: with {@link Snapshot#CONFIG_REMOVE_WHEN_MERGED} set, removes this configuration
+     * when the snapshot's merge completes: a merge resumed as the snapshot opened (the process was
+     * stopped or killed in the middle of it; no job of the commands waits for it any more), or one
+     * running when the setting arrives. At opening, a snapshot that holds no chunk and does not merge
+     * any more with the setting on had its merge asked for and done (or nothing to merge): it is
+     * removed at once. One that holds chunks and does not merge had its merge asked for but not begun
+     * (the process ended in between): it stays, and the log says so.
+     *
+     * @param opening true when the snapshot has just opened
+     */
+    private void watchMerge(boolean opening) {
+        SnapshotVolume s = snapshot;
+        if (!removeWhenMerged || s == null || watched == s) {
+            return;
+        }
+        if (s.isMergingNow()) {
+            watched = s;
+            CompletionStage<Void> merged;
+            try {
+                merged = s.merge();
+            } catch (IllegalStateException e) {
+                return;
+            }
+            merged.whenComplete((v, failure) -> {
+                if (failure == null) {
+                    removeConfiguration(s, "its merge completed");
+                }
+            });
+        } else if (opening && s.state() == SnapshotState.ACTIVE && s.chunksUsed() == 0) {
+            watched = s;
+            removeConfiguration(s, "it holds no chunk and its merge was asked for");
+        } else if (opening) {
+            LOG.log(System.Logger.Level.WARNING, settings.label() + ": " + Snapshot.CONFIG_REMOVE_WHEN_MERGED + " is set "
+                    + "but the snapshot does not merge: the merge asked for did not begin; merge it again, or clear the "
+                    + "setting");
+        }
+    }
+
+    /**
+     * Deletes this configuration on a thread of its own (Config Admin then deactivates this
+     * component, which must not happen under its lock or on the merge's completion thread), if
+     * {@code merged} is still this component's snapshot.
+     */
+    private void removeConfiguration(SnapshotVolume merged, String why) {
+        String label = settings.label();
+        String ownPid = pid;
+        ConfigurationAdmin cm = configurationAdmin;
+        Thread remover = new Thread(() -> {
+            synchronized (lock) {
+                if (snapshot != merged || !active) {
+                    return;
+                }
+            }
+            try {
+                Configuration[] found = cm == null || ownPid == null ? null
+                        : cm.listConfigurations("(" + Constants.SERVICE_PID + "=" + Filters.escape(ownPid) + ")");
+                if (found != null) {
+                    LOG.log(System.Logger.Level.INFO, label + ": " + why + ": its configuration is removed, as "
+                            + Snapshot.CONFIG_REMOVE_WHEN_MERGED + " asks (its COW store stays)");
+                    found[0].delete();
+                }
+            } catch (IOException | InvalidSyntaxException | RuntimeException e) {
+                LOG.log(System.Logger.Level.ERROR, label + ": merged, but its configuration could not be removed: "
+                        + e + "; remove the snapshot yourself");
+            }
+        }, "kcopyd snapshot merged " + label);
+        remover.setDaemon(true);
+        remover.start();
     }
 
     /**

@@ -81,4 +81,10 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
                     + "The store then records it. Nothing overrides a store whose origin was written while no "
                     + "snapshot of it was open.")
     String originId() default "";
+
+    @AttributeDefinition(name = "Remove when merged", description = "Remove this configuration when a merge of the "
+            + "snapshot completes, also a merge resumed after kcopyd was stopped or killed in the middle of it (the COW "
+            + "store file stays). The commands' merge sets it before merging; without it a merged snapshot stays, as a "
+            + "fresh snapshot of the merged origin.")
+    boolean removeWhenMerged() default false;
 }

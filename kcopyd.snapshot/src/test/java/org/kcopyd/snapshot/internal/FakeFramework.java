@@ -33,6 +33,8 @@ final class FakeFramework {
     final Map<String, Hashtable<String, Object>> configurations = new java.util.concurrent.ConcurrentHashMap<>();
     /** Every update made through Config Admin, in order. */
     final List<Hashtable<String, Object>> updates = new CopyOnWriteArrayList<>();
+    /** The pids of the configurations deleted, in order. */
+    final List<String> deleted = new CopyOnWriteArrayList<>();
 
     BundleContext context() {
         return proxy(BundleContext.class, (method, args) -> {
@@ -97,6 +99,10 @@ final class FakeFramework {
                     return null;
                 case "getPid":
                     return pid;
+                case "delete":
+                    configurations.remove(pid);
+                    deleted.add(pid);
+                    return null;
                 default:
                     throw new UnsupportedOperationException(method);
             }

@@ -2,6 +2,7 @@ package org.kcopyd.snapshot.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 import static org.kcopyd.snapshot.internal.SnapshotFixture.assertSameBytes;
 import static org.kcopyd.snapshot.internal.SnapshotFixture.pattern;
 import static org.kcopyd.snapshot.internal.SnapshotFixture.read;
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.kcopyd.snapshot.Snapshot;
+import org.kcopyd.snapshot.SnapshotState;
 import org.osgi.framework.FrameworkUtil;
 
 /**
@@ -124,6 +126,52 @@ class SnapshotComponentTest {
         activate(new HashMap<>(recorded));
         assertThat(snapshot().cowStoreId().toString()).isEqualTo(id);
         assertSameBytes(read(snapshot().device()), view, "the adopted snapshot");
+    }
+
+    /**
+     * Found by H23: the daemon killed during a merge, started again, resumed the merge, and no job
+     * removed the snapshot at its end: it stayed as a fresh, empty snapshot. With removeWhenMerged
+     * (which the commands' merge sets before merging) the component removes its configuration when
+     * the resumed merge completes.
+     */
+    @Test
+    void aMergeResumedWithRemoveWhenMergedRemovesTheConfigurationWhenItCompletes() throws Exception {
+        // A short wait for an engine, so that stopping the first component does not wait long for the merge step.
+        Map<String, Object> props = config("s1", "s1.cow", Snapshot.CONFIG_FACTORY_WAIT_SECONDS, 1);
+        SnapshotComponent first = activate(props);
+        Snapshot s1 = snapshot();
+        write(s1.device(), 0, pattern(64 * 512, 5));
+        assertThat(s1.chunksUsed()).isPositive();
+        Map<String, Object> recorded = new HashMap<>(framework.configurations.get(PID));
+        // No engine: the merge is recorded in the store and cannot copy; the component then stops
+        // as a killed process would leave it, its store merging.
+        origins.unbindFactory(fixture.engine);
+        s1.merge();
+        assertThat(s1.state()).isEqualTo(SnapshotState.MERGING);
+        deactivate(first);
+
+        recorded.put(Snapshot.CONFIG_REMOVE_WHEN_MERGED, true);
+        recorded.put(Snapshot.CONFIG_FACTORY_WAIT_SECONDS, 30);
+        activate(recorded);
+        assertThat(snapshot().state()).as("resumed").isEqualTo(SnapshotState.MERGING);
+        assertThat(framework.configurations).containsKey(PID);
+
+        origins.bindFactory(fixture.engine);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(framework.deleted).containsExactly(PID));
+        byte[] expected = initial.clone();
+        System.arraycopy(pattern(64 * 512, 5), 0, expected, 0, 64 * 512);
+        assertSameBytes(Files.readAllBytes(dir.resolve("origin.img")), expected, "the origin rolled back to the snapshot");
+    }
+
+    @Test
+    void withoutRemoveWhenMergedAMergedSnapshotStaysAsAFreshOne() throws Exception {
+        activate(config("s1", "s1.cow"));
+        Snapshot s1 = snapshot();
+        write(s1.device(), 0, pattern(64 * 512, 6));
+        s1.merge().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(s1.state()).isEqualTo(SnapshotState.ACTIVE);
+        assertThat(s1.chunksUsed()).isZero();
+        assertThat(framework.deleted).isEmpty();
     }
 
     @Test

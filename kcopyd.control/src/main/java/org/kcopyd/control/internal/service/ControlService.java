@@ -114,10 +114,19 @@ public final class ControlService implements KcopydControl {
         });
     }
 
-    /** The end of a merge: the snapshot's configuration removed, serialized with the other changes. */
+    /**
+     * The end of a merge: the snapshot's configuration removed, serialized with the other changes,
+     * unless the snapshot removed it already ({@link Snapshot#CONFIG_REMOVE_WHEN_MERGED}).
+     */
     private void removeMerged(String name) {
         changing(() -> {
-            snapshots.remove(name, exports);
+            try {
+                snapshots.remove(name, exports);
+            } catch (ControlException e) {
+                if (e.code() != ControlException.Code.NOT_FOUND) {
+                    throw e;
+                }
+            }
             return null;
         });
     }
@@ -143,6 +152,12 @@ public final class ControlService implements KcopydControl {
             if (held == null) {
                 throw ControlException.conflict("snapshot " + name + " is not active ("
                         + snapshots.get(name).invalidReason() + "): only an active snapshot is merged");
+            }
+            try {
+                snapshots.removeWhenMerged(name);
+            } catch (ControlException e) {
+                held.close();
+                throw e;
             }
             return jobs.merge(name, held);
         });

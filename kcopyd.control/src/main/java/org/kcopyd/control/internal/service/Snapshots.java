@@ -3,6 +3,7 @@ package org.kcopyd.control.internal.service;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
+import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
@@ -104,6 +105,37 @@ final class Snapshots {
         configurations.delete(c, "snapshot", name);
         // The snapshot writes its COW store's last metadata when it closes: answer once it has.
         configurations.awaitReleased("snapshot", name, cow == null ? List.of() : List.of(Path.of(cow)));
+    }
+
+    /**
+     * Sets {@link Snapshot#CONFIG_REMOVE_WHEN_MERGED} in snapshot {@code name}'s configuration, before
+     * its merge starts: if the process ends during the merge, the snapshot resumes it when it opens
+     * again and then removes its configuration itself, no job being left to do it.
+     *
+     * @throws ControlException FAILED if the configuration cannot be changed
+     */
+    void removeWhenMerged(String name) {
+        Configuration c = configuration(name);
+        Dictionary<String, Object> d = Configurations.dictionary(c);
+        if (d == null) {
+            throw ControlException.notFound("no snapshot named " + name);
+        }
+        if (Boolean.TRUE.equals(d.get(Snapshot.CONFIG_REMOVE_WHEN_MERGED))) {
+            return;
+        }
+        Hashtable<String, Object> props = new Hashtable<>();
+        for (String key : java.util.Collections.list(d.keys())) {
+            if (!key.startsWith(":")) {
+                props.put(key, d.get(key));
+            }
+        }
+        props.put(Snapshot.CONFIG_REMOVE_WHEN_MERGED, true);
+        try {
+            c.update(props);
+        } catch (java.io.IOException | IllegalStateException e) {
+            throw ControlException.failed("snapshot " + name + ": its configuration could not be changed before the "
+                    + "merge, which was not started: " + e.getMessage());
+        }
     }
 
     /** @return the service reference of snapshot {@code name}'s Snapshot service, or null */
