@@ -588,6 +588,37 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
         assertTrue(status.body(), status.body().contains("\"jobs\":0"));
     }
 
+    /**
+     * The merge sets removeWhenMerged in the snapshot's configuration before it starts (so that a merge
+     * resumed after a crash removes the snapshot at its end); a merge refused after that, here of an
+     * invalid snapshot (its COW store full), sets it back, or the snapshot would remove itself later.
+     */
+    @Test
+    public void aRefusedMergeLeavesTheSnapshotNotMarkedForRemoval() throws Exception {
+        String base = api();
+        byte[] after = new byte[2 << 20];
+        new java.util.Random(5).nextBytes(after);
+        Path origin = Files.write(dir.resolve("origin.img"), new byte[2 << 20]);
+        Path other = Files.write(dir.resolve("other.img"), after);
+        Answer created = call(base, "POST", "/snapshots", "{\"name\": \"full\", \"origin\": \"" + origin
+                + "\", \"cowStore\": \"" + dir.resolve("full.cow") + "\", \"chunkSectors\": 16, \"cowStoreSizeMiB\": 1}",
+                true);
+        assertEquals(created.body(), 201, created.status());
+        Answer write = call(base, "POST", "/jobs", "{\"kind\": \"copy\", \"source\": \"" + other
+                + "\", \"destinations\": [\"origin:full\"]}", true);
+        awaitJob(base, field(write.body(), "id"), "completed");
+        assertEquals("invalid", field(call(base, "GET", "/snapshots/full", null, true).body(), "state"));
+
+        Answer merge = call(base, "POST", "/snapshots/full/merge", null, true);
+        assertEquals(merge.body(), 409, merge.status());
+        org.osgi.service.cm.Configuration[] found = service(ConfigurationAdmin.class).listConfigurations(
+                "(&(service.factoryPid=org.kcopyd.snapshot)(name=full))");
+        assertEquals(1, found.length);
+        assertTrue(String.valueOf(found[0].getProperties()),
+                !Boolean.TRUE.equals(found[0].getProperties().get("removeWhenMerged")));
+        assertEquals(200, call(base, "DELETE", "/snapshots/full", null, true).status());
+    }
+
     @Test
     public void aMirrorsResyncIsListedAsAJobThatCannotBeCancelled() throws Exception {
         String base = api();

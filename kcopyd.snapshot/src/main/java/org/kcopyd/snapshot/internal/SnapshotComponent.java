@@ -197,7 +197,6 @@ public final class SnapshotComponent {
                     if (next.format()) {
                         recordStoreIdentity();
                     }
-                    watchMerge(false);
                     return;
                 }
                 refuseBeforeClosing(next);
@@ -263,21 +262,20 @@ public final class SnapshotComponent {
             throw e;
         }
         recordStoreIdentity();
-        watchMerge(true);
+        watchMerge();
     }
 
     /**
-     * Under lock: with {@link Snapshot#CONFIG_REMOVE_WHEN_MERGED} set, removes this configuration
-     * when the snapshot's merge completes: a merge resumed as the snapshot opened (the process was
-     * stopped or killed in the middle of it; no job of the commands waits for it any more), or one
-     * running when the setting arrives. At opening, a snapshot that holds no chunk and does not merge
-     * any more with the setting on had its merge asked for and done (or nothing to merge): it is
-     * removed at once. One that holds chunks and does not merge had its merge asked for but not begun
-     * (the process ended in between): it stays, and the log says so.
-     *
-     * @param opening true when the snapshot has just opened
+     * Under lock, as the snapshot opens with {@link Snapshot#CONFIG_REMOVE_WHEN_MERGED} set: removes
+     * this configuration when the merge resumed at opening completes (the process was stopped or
+     * killed in the middle of it; no job of the commands waits for it any more). A merge running in
+     * this process is the business of whoever started it (the commands' merge job removes the
+     * snapshot at its end). A snapshot that holds no chunk and does not merge any more had its merge
+     * asked for and done, or had nothing to merge: it is removed at once. One that holds chunks and
+     * does not merge had its merge asked for but not begun (the process ended in between): it
+     * stays, and the log says so.
      */
-    private void watchMerge(boolean opening) {
+    private void watchMerge() {
         SnapshotVolume s = snapshot;
         if (!removeWhenMerged || s == null || watched == s) {
             return;
@@ -295,10 +293,10 @@ public final class SnapshotComponent {
                     removeConfiguration(s, "its merge completed");
                 }
             });
-        } else if (opening && s.state() == SnapshotState.ACTIVE && s.chunksUsed() == 0) {
+        } else if (s.state() == SnapshotState.ACTIVE && s.chunksUsed() == 0) {
             watched = s;
             removeConfiguration(s, "it holds no chunk and its merge was asked for");
-        } else if (opening) {
+        } else {
             LOG.log(System.Logger.Level.WARNING, settings.label() + ": " + Snapshot.CONFIG_REMOVE_WHEN_MERGED + " is set "
                     + "but the snapshot does not merge: the merge asked for did not begin; merge it again, or clear the "
                     + "setting");

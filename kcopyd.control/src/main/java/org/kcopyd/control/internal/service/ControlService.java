@@ -154,12 +154,22 @@ public final class ControlService implements KcopydControl {
                         + snapshots.get(name).invalidReason() + "): only an active snapshot is merged");
             }
             try {
-                snapshots.removeWhenMerged(name);
+                snapshots.removeWhenMerged(name, true);
             } catch (ControlException e) {
                 held.close();
                 throw e;
             }
-            return jobs.merge(name, held);
+            try {
+                return jobs.merge(name, held);
+            } catch (RuntimeException e) {
+                // Not started: the snapshot stays as it is, and must not remove itself later.
+                try {
+                    snapshots.removeWhenMerged(name, false);
+                } catch (ControlException clearing) {
+                    e.addSuppressed(clearing);
+                }
+                throw e;
+            }
         });
     }
 

@@ -108,19 +108,21 @@ final class Snapshots {
     }
 
     /**
-     * Sets {@link Snapshot#CONFIG_REMOVE_WHEN_MERGED} in snapshot {@code name}'s configuration, before
-     * its merge starts: if the process ends during the merge, the snapshot resumes it when it opens
-     * again and then removes its configuration itself, no job being left to do it.
+     * Sets {@link Snapshot#CONFIG_REMOVE_WHEN_MERGED} in snapshot {@code name}'s configuration before
+     * its merge starts (if the process ends during the merge, the snapshot resumes it when it opens
+     * again and then removes its configuration itself, no job being left to do it), or clears it
+     * again when the merge could not start.
      *
      * @throws ControlException FAILED if the configuration cannot be changed
      */
-    void removeWhenMerged(String name) {
+    void removeWhenMerged(String name, boolean remove) {
         Configuration c = configuration(name);
         Dictionary<String, Object> d = Configurations.dictionary(c);
         if (d == null) {
             throw ControlException.notFound("no snapshot named " + name);
         }
-        if (Boolean.TRUE.equals(d.get(Snapshot.CONFIG_REMOVE_WHEN_MERGED))) {
+        if (Boolean.valueOf(remove).equals(d.get(Snapshot.CONFIG_REMOVE_WHEN_MERGED))
+                || !remove && d.get(Snapshot.CONFIG_REMOVE_WHEN_MERGED) == null) {
             return;
         }
         Hashtable<String, Object> props = new Hashtable<>();
@@ -129,12 +131,13 @@ final class Snapshots {
                 props.put(key, d.get(key));
             }
         }
-        props.put(Snapshot.CONFIG_REMOVE_WHEN_MERGED, true);
+        props.put(Snapshot.CONFIG_REMOVE_WHEN_MERGED, remove);
         try {
             c.update(props);
         } catch (java.io.IOException | IllegalStateException e) {
-            throw ControlException.failed("snapshot " + name + ": its configuration could not be changed before the "
-                    + "merge, which was not started: " + e.getMessage());
+            throw ControlException.failed("snapshot " + name + ": its configuration could not be changed ("
+                    + Snapshot.CONFIG_REMOVE_WHEN_MERGED + "=" + remove + "): " + e.getMessage()
+                    + (remove ? "; the merge was not started" : ""));
         }
     }
 
