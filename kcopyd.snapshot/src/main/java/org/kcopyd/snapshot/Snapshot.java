@@ -123,9 +123,11 @@ public interface Snapshot {
     String CONFIG_ORIGIN_ID = "originId";
     /**
      * Configuration property: {@code true} to have the snapshot's configuration removed when a merge
-     * of it completes, also a merge resumed after the process was stopped or killed in the middle
-     * of it (the COW store stays). What the commands' merge sets before merging: a merged snapshot is
-     * gone, not left as a fresh snapshot of the merged origin.
+     * it resumes as it opens completes (the process was stopped or killed during the merge; the COW
+     * store stays), or at once if it opens holding no chunk. What the commands' merge sets before
+     * merging, so that a merged snapshot is gone, not left as a fresh snapshot of the merged origin; a
+     * merge running in the process is left to whoever started it (the commands' merge job removes the
+     * snapshot itself).
      *
      * @since 1.2
      */

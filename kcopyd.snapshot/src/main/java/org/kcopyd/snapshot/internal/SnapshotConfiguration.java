@@ -82,9 +82,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
                     + "snapshot of it was open.")
     String originId() default "";
 
-    @AttributeDefinition(name = "Remove when merged", description = "Remove this configuration when a merge of the "
-            + "snapshot completes, also a merge resumed after kcopyd was stopped or killed in the middle of it (the COW "
-            + "store file stays). The commands' merge sets it before merging; without it a merged snapshot stays, as a "
-            + "fresh snapshot of the merged origin.")
+    @AttributeDefinition(name = "Remove when merged", description = "Remove this configuration when a merge the "
+            + "snapshot resumes as it opens completes (kcopyd was stopped or killed during the merge; the COW store file "
+            + "stays), or at once if it opens holding no chunk. The commands' merge sets it before merging and removes "
+            + "the snapshot itself when a merge it runs completes.")
     boolean removeWhenMerged() default false;
 }
