@@ -589,6 +589,43 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
     }
 
     /**
+     * Found by H23: a zero job and a copy job writing origin:s1 ran at once (a device service has no file
+     * claim to stand between them), leaving a mix of both. A second job writing a device a running job
+     * writes is refused, naming the running job; once it ended, it runs.
+     */
+    @Test
+    public void aSecondJobWritingADeviceServiceARunningJobWritesIsRefused() throws Exception {
+        String base = api();
+        byte[] data = new byte[4 << 20];
+        new java.util.Random(6).nextBytes(data);
+        Path origin = Files.write(dir.resolve("origin.img"), new byte[4 << 20]);
+        Path source = Files.write(dir.resolve("source.img"), data);
+        Answer created = call(base, "POST", "/snapshots", "{\"name\": \"w1\", \"origin\": \"" + origin
+                + "\", \"cowStore\": \"" + dir.resolve("w1.cow") + "\", \"cowStoreSizeMiB\": 8}", true);
+        assertEquals(created.body(), 201, created.status());
+        assertEquals(200, call(base, "PUT", "/config", "{\"throttleBytesPerSecond\": 1048576}", true).status());
+        try {
+            Answer copy = call(base, "POST", "/jobs", "{\"kind\": \"copy\", \"source\": \"" + source
+                    + "\", \"destinations\": [\"origin:w1\"]}", true);
+            assertEquals(copy.body(), 202, copy.status());
+            String id = field(copy.body(), "id");
+            Answer zero = call(base, "POST", "/jobs", "{\"kind\": \"zero\", \"destinations\": [\"origin:w1\"]}", true);
+            assertEquals(zero.body(), 409, zero.status());
+            assertTrue(zero.body(), zero.body().contains("destination 'origin:w1' is written by job " + id
+                    + " (running): one job writes a device at a time"));
+            Answer cancelled = call(base, "POST", "/jobs/" + id + "/cancel", null, true);
+            assertEquals(cancelled.body(), 200, cancelled.status());
+            awaitJob(base, id, "cancelled");
+        } finally {
+            assertEquals(200, call(base, "PUT", "/config", "{\"throttleBytesPerSecond\": 0}", true).status());
+        }
+        Answer zero = call(base, "POST", "/jobs", "{\"kind\": \"zero\", \"destinations\": [\"origin:w1\"]}", true);
+        assertEquals(zero.body(), 202, zero.status());
+        awaitJob(base, field(zero.body(), "id"), "completed");
+        assertEquals(200, call(base, "DELETE", "/snapshots/w1", null, true).status());
+    }
+
+    /**
      * The merge sets removeWhenMerged in the snapshot's configuration before it starts (so that a merge
      * resumed after a crash removes the snapshot at its end); a merge refused after that, here of an
      * invalid snapshot (its COW store full), sets it back, or the snapshot would remove itself later.
@@ -616,6 +653,15 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
         assertEquals(1, found.length);
         assertTrue(String.valueOf(found[0].getProperties()),
                 !Boolean.TRUE.equals(found[0].getProperties().get("removeWhenMerged")));
+        // Neither served nor copied: every read of an invalid snapshot fails (found by H23: it was exported).
+        Answer export = call(base, "POST", "/exports", "{\"name\": \"full\", \"device\": \"snapshot:full\", "
+                + "\"socket\": \"" + dir.resolve("full.sock") + "\", \"readOnly\": true}", true);
+        assertEquals(export.body(), 409, export.status());
+        assertTrue(export.body(), export.body().contains("snapshot full is invalid ("));
+        Answer copy = call(base, "POST", "/jobs", "{\"kind\": \"copy\", \"source\": \"snapshot:full\", "
+                + "\"destinations\": [\"" + dir.resolve("copy.img") + "\"]}", true);
+        assertEquals(copy.body(), 409, copy.status());
+        assertTrue("nothing made", !Files.exists(dir.resolve("copy.img")));
         assertEquals(200, call(base, "DELETE", "/snapshots/full", null, true).status());
     }
 

@@ -17,6 +17,7 @@ import java.util.concurrent.locks.LockSupport;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.control.ControlException;
+import org.kcopyd.control.SnapshotView;
 import org.kcopyd.control.ExportRequest;
 import org.kcopyd.control.ExportView;
 import org.kcopyd.device.DeviceUriIdentity;
@@ -266,7 +267,13 @@ final class Exports {
         if (device.startsWith(Snapshots.SNAPSHOT_PREFIX)) {
             String name = device.substring(Snapshots.SNAPSHOT_PREFIX.length());
             SnapshotRules.requireName("snapshot", name);
-            snapshots.configuration(name);
+            SnapshotView v = snapshots.get(name);
+            if (!"active".equals(v.state())) {
+                // Found by H23: an invalid snapshot's device was exported, and every read of it failed.
+                throw ControlException.conflict("snapshot " + name + " is " + v.state()
+                        + (v.invalidReason() == null ? "" : " (" + v.invalidReason() + ")")
+                        + ": only an active snapshot's device is served or copied");
+            }
             return "(&(" + BlockDevice.ROLE + "=" + Snapshot.ROLE_SNAPSHOT + ")(" + Snapshot.NAME + "="
                     + Configurations.escape(name) + "))";
         }

@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -56,6 +57,8 @@ final class Jobs {
     private final Mirrors mirrors;
     private final Consumer<String> removeSnapshot;
     private final JobRegistry registry;
+    /** Held while a copy or zero job is checked and started. */
+    private final Object starting = new Object();
     private final Supplier<Instant> clock = Instant::now;
     private final LongSupplier nanoTime = System::nanoTime;
     /**
@@ -170,6 +173,32 @@ final class Jobs {
 
     /** Starts a copy or zero job. */
     JobView start(JobRequest r) {
+        // One start at a time: a job's destinations are checked against the running jobs' until it runs too.
+        synchronized (starting) {
+            return startChecked(r);
+        }
+    }
+
+    /**
+     * @throws ControlException CONFLICT if a running copy or zero job writes one of {@code dests}
+     *         (a snapshot, origin or mirror device service, which no file claim guards): two jobs
+     *         writing one device at once would leave it holding a mix of both
+     */
+    private void refuseWrittenAlready(List<JobDevices.Named> dests) {
+        for (ControlJob j : registry.running()) {
+            if (j instanceof CopyRun run) {
+                for (JobDevices.Named n : dests) {
+                    if (run.writes(n.identities())) {
+                        throw ControlException.conflict("destination '" + Text.printable(n.text()) + "' is written by "
+                                + "job " + run.id() + " (running): one job writes a device at a time; wait for it, or "
+                                + "cancel it");
+                    }
+                }
+            }
+        }
+    }
+
+    private JobView startChecked(JobRequest r) {
         String kind = r.kind() == null ? null : r.kind().toLowerCase(Locale.ROOT);
         if (!"copy".equals(kind) && !"zero".equals(kind)) {
             throw ControlException.badRequest("kind '" + Text.printable(r.kind()) + "' is not copy or zero (merges are "
@@ -230,6 +259,7 @@ final class Jobs {
                 }
                 dests.add(n);
             }
+            refuseWrittenAlready(dests);
             factory = services.hold(factories.get(0));
             if (factory == null) {
                 throw ControlException.unavailable("the kcopyd engine went away meanwhile");
@@ -284,8 +314,10 @@ final class Jobs {
             List<CopyRun.Part> parts = copy ? List.of(copyPart(client, from, to, flags)) : zeroParts(client, to);
             String description = copy ? from.name() + " -> " + String.join(", ", names)
                     : "zero " + String.join(", ", names);
+            Set<Object> written = new HashSet<>();
+            dests.forEach(n -> written.addAll(n.identities()));
             CopyRun run = new CopyRun(id, kind, description, clock.get(), nanoTime, parts, names,
-                    i -> to.get(i).whyNotNamed());
+                    i -> to.get(i).whyNotNamed(), written);
             started = true;
             KcopydClient c = client;
             Services.Held<KcopydClientFactory> f = factory;
