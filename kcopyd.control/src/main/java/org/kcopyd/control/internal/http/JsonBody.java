@@ -20,6 +20,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
+import com.google.gson.stream.JsonReader;
 
 /**
  * A request body: at most {@link #LIMIT} bytes of UTF-8 holding one JSON object, read field by
@@ -76,7 +77,54 @@ final class JsonBody {
         if (!e.isJsonObject()) {
             throw ApiError.badRequest("the request body is not a JSON object");
         }
+        String twice = duplicateName(text);
+        if (twice != null) {
+            // The parser keeps the last value: which one the sender meant cannot be told.
+            throw ApiError.badRequest("field " + twice + " appears twice in one object: give each field once");
+        }
         return new JsonBody(e.getAsJsonObject());
+    }
+
+    /** @return the first name that appears twice in one object of {@code json} (valid JSON), or null */
+    private static String duplicateName(String json) {
+        try (JsonReader reader = new JsonReader(new java.io.StringReader(json))) {
+            return duplicateIn(reader);
+        } catch (IOException | IllegalStateException e) {
+            // Parsed already: cannot happen.
+            return null;
+        }
+    }
+
+    private static String duplicateIn(JsonReader reader) throws IOException {
+        switch (reader.peek()) {
+            case BEGIN_OBJECT -> {
+                reader.beginObject();
+                Set<String> names = new java.util.HashSet<>();
+                while (reader.hasNext()) {
+                    String name = reader.nextName();
+                    if (!names.add(name)) {
+                        return name;
+                    }
+                    String inner = duplicateIn(reader);
+                    if (inner != null) {
+                        return inner;
+                    }
+                }
+                reader.endObject();
+            }
+            case BEGIN_ARRAY -> {
+                reader.beginArray();
+                while (reader.hasNext()) {
+                    String inner = duplicateIn(reader);
+                    if (inner != null) {
+                        return inner;
+                    }
+                }
+                reader.endArray();
+            }
+            default -> reader.skipValue();
+        }
+        return null;
     }
 
     private static ApiError tooLarge(String size) {

@@ -216,6 +216,11 @@ class ApiHandlerTest {
         assertError(send("POST", "/snapshots", "{\"name\": \"s1\", \"chunksectors\": 8}"), 400, "bad-request",
                 "unknown field 'chunksectors'");
         assertError(send("POST", "/snapshots", "{\"name\": 7}"), 400, "bad-request", "field name is 7, not a string");
+        // Found by H23: the last of two values was taken.
+        assertError(send("POST", "/jobs", "{\"kind\": \"zero\", \"destinations\": [\"/a\"], \"destinations\": [\"/b\"]}"),
+                400, "bad-request", "field destinations appears twice in one object");
+        assertError(send("POST", "/mirrors", "{\"name\": \"m\", \"legs\": [{\"x\": 1, \"x\": 2}]}"), 400, "bad-request",
+                "field x appears twice");
         assertError(send("POST", "/snapshots", "{\"name\": \"s\", \"chunkSectors\": 16.5}"), 400, "bad-request",
                 "chunkSectors", "not a whole number");
         assertError(send("POST", "/snapshots", "{\"name\": \"s\", \"chunkSectors\": 99999999999}"), 400,
