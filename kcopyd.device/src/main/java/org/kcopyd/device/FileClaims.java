@@ -117,7 +117,7 @@ public final class FileClaims {
      * partitions of one disk are not each other's business. Called under the registry's lock.
      */
     private static void refuseSharedBytes(Path path) throws IOException {
-        List<Object[]> related = new ArrayList<>();
+        List<Related> related = new ArrayList<>();
         DeviceBacking.Window window;
         try {
             window = DeviceBacking.of(path);
@@ -125,21 +125,25 @@ public final class FileClaims {
             window = null;
         }
         if (window != null && !window.via().isEmpty() && window.identity() instanceof FileIdentity under) {
-            related.add(new Object[] {under, window.describe(path.toString())});
+            related.add(new Related(under, window.describe(path.toString())));
         }
         for (DeviceBacking.Stacked over : DeviceBacking.above(path)) {
-            related.add(new Object[] {over.identity(), path + " (under " + over.device() + ", " + over.via() + ")"});
+            related.add(new Related((FileIdentity) over.identity(), path + " (under " + over.device() + ", "
+                    + over.via() + ")"));
         }
-        for (Object[] r : related) {
-            FileIdentity other = (FileIdentity) r[0];
-            FileClaim holder = CLAIMS.get(other);
-            Optional<FileClaim> found = holder != null ? Optional.of(holder) : lockFile().holder(other, path);
+        for (Related r : related) {
+            FileClaim holder = CLAIMS.get(r.identity());
+            Optional<FileClaim> found = holder != null ? Optional.of(holder) : lockFile().holder(r.identity(), path);
             if (found.isPresent()) {
                 FileClaim h = found.get();
-                throw new FileClaimedException(r[1] + " shares bytes with " + h.path() + ", which is " + h.purpose()
-                        + h.holderSuffix(), h);
+                throw new FileClaimedException(r.words() + " shares bytes with " + h.path() + ", which is "
+                        + h.purpose() + h.holderSuffix(), h);
             }
         }
+    }
+
+    /** A file or device whose bytes another shares through a block device, and how, in words. */
+    private record Related(FileIdentity identity, String words) {
     }
 
     /**
