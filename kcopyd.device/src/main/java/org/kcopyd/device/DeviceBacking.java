@@ -10,8 +10,9 @@ import java.util.Map;
  * Where a block device's bytes lie, as far as Linux tells in sysfs: a partition is a window onto
  * its disk (from its start), a loop device a window onto its backing file (from its offset, for
  * its size), followed down as far as the kernel says ({@code /sys/dev/block/MAJOR:MINOR}: a
- * partition of a loop device ends in the loop's file). So that a copy between a file and a loop
- * device over it, or between a disk and one of its partitions, is seen to overlap where it does.
+ * partition of a loop device ends in the loop's file, a loop device over another in that one's).
+ * So that a copy between a file and a loop device over it, or between a disk and one of its
+ * partitions, is seen to overlap where it does.
  * Device-mapper devices (LVM, dm-crypt) are not followed: their mapping is in tables, not sysfs.
  * Regular files and devices sysfs says nothing of are windows onto themselves, from byte 0.
  * Stateless and thread-safe.
@@ -142,13 +143,22 @@ public final class DeviceBacking {
             String backing = text(dir.resolve("loop/backing_file"));
             if (backing != null && !backing.isEmpty() && !backing.endsWith("(deleted)")) {
                 Path file = Path.of(backing);
+                Long from = number(dir.resolve("loop/offset"));
+                long at = from == null ? 0 : from;
                 Object fileIdentity = fileIdentity(file);
-                if (fileIdentity != null) {
-                    Long from = number(dir.resolve("loop/offset"));
-                    offset += from == null ? 0 : from;
-                    identity = fileIdentity;
+                String under = fileIdentity == null ? blockNumber(file) : null;
+                if (fileIdentity != null || under != null) {
+                    offset += at;
                     via.append(via.length() == 0 ? "" : ", ").append("a loop device over ").append(file)
-                            .append(" from byte ").append(from == null ? 0 : from);
+                            .append(" from byte ").append(at);
+                }
+                if (fileIdentity != null) {
+                    identity = fileIdentity;
+                } else if (under != null) {
+                    // A loop device over a block device (another loop device, say, found by H24): down again.
+                    number = under;
+                    identity = new FileIdentity("blk-" + makedev(under));
+                    continue;
                 }
             }
             break;
@@ -236,6 +246,20 @@ public final class DeviceBacking {
             }
         }
         return found;
+    }
+
+    /** @return {@code MAJOR:MINOR} of a block device node, or null if it is not one now */
+    private static String blockNumber(Path node) {
+        try {
+            Map<String, Object> attrs = Files.readAttributes(node, "unix:mode,rdev");
+            if ((((Number) attrs.get("mode")).intValue() & S_IFMT) != S_IFBLK) {
+                return null;
+            }
+            long rdev = ((Number) attrs.get("rdev")).longValue();
+            return major(rdev) + ":" + minor(rdev);
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return null;
+        }
     }
 
     /** @return the identity of a regular file, or null if it is not one now */

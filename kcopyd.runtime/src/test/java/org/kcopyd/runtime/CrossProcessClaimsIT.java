@@ -151,15 +151,20 @@ class CrossProcessClaimsIT {
             RunningDaemon.clientOk(dir, state, "snapshot", "create", "s1", "a.img", "s1.cow", "--size-mib", "4");
             Path claimsLock = openFile(pid, "/claims.lock");
             Path stateLock = state.resolve("lock").toRealPath();
+            // A hard link is in no directory by its path (found by H24: it dropped the state lock).
+            Path lockLink = Files.createLink(dir.resolve("lock.hl"), stateLock);
 
             for (List<String> job : List.of(List.of("other.img", stateLock.toString()),
                     List.of(stateLock.toString(), "out1.img"), List.of("other.img", claimsLock.toString()),
-                    List.of(claimsLock.toString(), "out2.img"), List.of("other.img", state.resolve("new.img").toString()))) {
+                    List.of(claimsLock.toString(), "out2.img"), List.of("other.img", state.resolve("new.img").toString()),
+                    List.of(lockLink.toString(), "out3.img"))) {
                 KcopydProcess.Run refused = RunningDaemon.client(dir, state, "copy", "--daemon", job.get(0), job.get(1));
                 assertThat(refused.exit()).as("%s: %s", job, refused.err()).isNotZero();
                 assertThat(refused.err()).as("%s", job).containsPattern(" is (in the state directory of the kcopyd "
-                        + "daemon|the lock file of kcopyd's claims); kcopyd never opens its own files as devices");
+                        + "daemon|the lock file of kcopyd's claims|the lock of the kcopyd daemon's state directory); "
+                        + "kcopyd never opens its own files as devices");
             }
+            assertThat(dir.resolve("out3.img")).doesNotExist();
             assertThat(dir.resolve("out1.img")).doesNotExist();
             assertThat(dir.resolve("out2.img")).doesNotExist();
             assertThat(state.resolve("new.img")).doesNotExist();

@@ -124,10 +124,10 @@ public interface Snapshot {
     /**
      * Configuration property: {@code true} to have the snapshot's configuration removed when a merge
      * it resumes as it opens completes (the process was stopped or killed during the merge; the COW
-     * store stays), or at once if it opens holding no chunk. What the commands' merge sets before
-     * merging, so that a merged snapshot is gone, not left as a fresh snapshot of the merged origin; a
-     * merge running in the process is left to whoever started it (the commands' merge job removes the
-     * snapshot itself).
+     * store stays); a snapshot opening with it and no merge to resume stays. What the commands' merge
+     * sets before merging, so that a merged snapshot is gone, not left as a fresh snapshot of the
+     * merged origin; a merge running in the process is left to whoever started it (the commands'
+     * merge job removes the snapshot itself).
      *
      * @since 1.2
      */

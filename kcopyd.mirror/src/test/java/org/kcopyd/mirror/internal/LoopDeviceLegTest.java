@@ -142,6 +142,24 @@ class LoopDeviceLegTest {
         assertThat(Files.readAllBytes(a)).isEqualTo(aBytes);
     }
 
+    /** Found by H24: a loop device over a loop device over a leg was not followed, and a copy onto it went on. */
+    @Test
+    void aLoopDeviceOverALoopDeviceOverAClaimedLegIsRefusedItsClaim() throws Exception {
+        org.kcopyd.device.FileDeviceOpener copy = new org.kcopyd.device.FileDeviceOpener(false,
+                "a destination of a copy");
+        try (LoopDevice overA = LoopDevice.attach(a); LoopDevice overLoop = LoopDevice.attach(overA.device())) {
+            open(settings(dir.resolve("m.log"), false, a, b));
+            assertThatThrownBy(() -> copy.open(overLoop.device(), org.kcopyd.api.DeviceOption.READ_WRITE))
+                    .isInstanceOf(org.kcopyd.device.FileClaimedException.class)
+                    .hasMessage(overLoop.device() + " (a loop device over " + overA.device() + " from byte 0, a loop "
+                            + "device over " + a.toRealPath() + " from byte 0) shares bytes with " + a + ", which is "
+                            + "leg 0 of mirror m");
+            opened.forEach(OpenedMirror::close);
+            opened.clear();
+        }
+        assertThat(Files.readAllBytes(a)).isEqualTo(aBytes);
+    }
+
     @Test
     void aLoopDeviceOverAFileOfItsOwnIsALegAsAnyOther() throws Exception {
         Path c = Files.write(dir.resolve("c.img"), random(BYTES, 3));

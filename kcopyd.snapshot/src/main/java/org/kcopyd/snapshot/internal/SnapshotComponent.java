@@ -12,7 +12,6 @@ import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.device.FileClaims;
 import org.kcopyd.snapshot.Snapshot;
-import org.kcopyd.snapshot.SnapshotState;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
 import org.osgi.framework.InvalidSyntaxException;
@@ -270,10 +269,9 @@ public final class SnapshotComponent {
      * this configuration when the merge resumed at opening completes (the process was stopped or
      * killed in the middle of it; no job of the commands waits for it any more). A merge running in
      * this process is the business of whoever started it (the commands' merge job removes the
-     * snapshot at its end). A snapshot that holds no chunk and does not merge any more had its merge
-     * asked for and done, or had nothing to merge: it is removed at once. One that holds chunks and
-     * does not merge had its merge asked for but not begun (the process ended in between): it
-     * stays, and the log says so.
+     * snapshot at its end). A snapshot that opens with the setting and no merge to resume stays (a
+     * merge asked for but not begun, or done just before the process ended, or a setting given by
+     * hand: which cannot be told), and the log says so.
      */
     private void watchMerge() {
         SnapshotVolume s = snapshot;
@@ -293,13 +291,9 @@ public final class SnapshotComponent {
                     removeConfiguration(s, "its merge completed");
                 }
             });
-        } else if (s.state() == SnapshotState.ACTIVE && s.chunksUsed() == 0) {
-            watched = s;
-            removeConfiguration(s, "it holds no chunk and its merge was asked for");
         } else {
             LOG.log(System.Logger.Level.WARNING, settings.label() + ": " + Snapshot.CONFIG_REMOVE_WHEN_MERGED + " is set "
-                    + "but the snapshot does not merge: the merge asked for did not begin; merge it again, or clear the "
-                    + "setting");
+                    + "but the snapshot has no merge to resume: it stays; merge it, remove it, or clear the setting");
         }
     }
 

@@ -84,7 +84,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
     @AttributeDefinition(name = "Remove when merged", description = "Remove this configuration when a merge the "
             + "snapshot resumes as it opens completes (kcopyd was stopped or killed during the merge; the COW store file "
-            + "stays), or at once if it opens holding no chunk. The commands' merge sets it before merging and removes "
-            + "the snapshot itself when a merge it runs completes.")
+            + "stays); a snapshot opening with it and no merge to resume stays. The commands' merge sets it before "
+            + "merging and removes the snapshot itself when a merge it runs completes.")
     boolean removeWhenMerged() default false;
 }

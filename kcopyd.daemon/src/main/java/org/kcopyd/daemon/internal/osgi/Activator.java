@@ -38,6 +38,7 @@ public final class Activator implements BundleActivator {
     private ServiceRegistration<PersistenceManager> persistence;
     private ControlPublisher publisher;
     private AutoCloseable reserved;
+    private AutoCloseable lockReserved;
 
     @Override
     public void start(BundleContext context) {
@@ -50,6 +51,10 @@ public final class Activator implements BundleActivator {
         main.handleSignals();
         try {
             reserved = FileClaims.reserve(directory, "in the state directory of the kcopyd daemon");
+            // By identity too: a hard link to the lock from elsewhere is not in the directory by its path
+            // (found by H24: a refused job through one dropped the lock, and a second daemon took over).
+            lockReserved = FileClaims.reserve(directory.resolve("lock"), "the lock of the kcopyd daemon's state "
+                    + "directory");
             ControlFiles control = new ControlFiles(directory);
             control.newToken();
             ConfigurationFiles configurations = ConfigurationFiles.open(directory.resolve(CONFIG));
@@ -78,11 +83,13 @@ public final class Activator implements BundleActivator {
         if (persistence != null) {
             persistence.unregister();
         }
-        if (reserved != null) {
-            try {
-                reserved.close();
-            } catch (Exception e) {
-                // Ending a reservation only removes it from a list.
+        for (AutoCloseable r : new AutoCloseable[] {reserved, lockReserved}) {
+            if (r != null) {
+                try {
+                    r.close();
+                } catch (Exception e) {
+                    // Ending a reservation only removes it from a list.
+                }
             }
         }
     }
