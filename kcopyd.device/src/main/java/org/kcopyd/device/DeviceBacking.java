@@ -219,6 +219,20 @@ public final class DeviceBacking {
         } catch (IOException e) {
             return found;
         }
+        collect(path.toString(), identity, disk, entries, found, 0);
+        return found;
+    }
+
+    /**
+     * Adds the devices directly over {@code name} (a file of {@code identity}, or the block device
+     * {@code disk}), then those over each of them, down to {@link #MOST_LEVELS} (a loop device over
+     * a loop device over the file, found by H24).
+     */
+    private static void collect(String name, Object identity, String disk, java.util.List<Path> entries,
+            java.util.List<Stacked> found, int level) {
+        if (level >= MOST_LEVELS) {
+            return;
+        }
         for (Path entry : entries) {
             Path dir;
             try {
@@ -228,24 +242,30 @@ public final class DeviceBacking {
             }
             String number = entry.getFileName().toString();
             String node = "/dev/" + dir.getFileName();
+            Stacked over = null;
             if (disk != null) {
                 String parent = text(dir.getParent().resolve("dev"));
                 Long start = number(dir.resolve("start"));
                 if (Files.exists(dir.resolve("partition")) && disk.equals(parent) && start != null) {
-                    found.add(new Stacked(new FileIdentity("blk-" + makedev(number)), node, "a partition of " + path
-                            + " from byte " + start * 512));
+                    over = new Stacked(new FileIdentity("blk-" + makedev(number)), node, "a partition of " + name
+                            + " from byte " + start * 512);
                 }
-                continue;
             }
-            String backing = text(dir.resolve("loop/backing_file"));
-            if (backing != null && !backing.isEmpty() && !backing.endsWith("(deleted)")
-                    && identity.equals(fileIdentity(Path.of(backing)))) {
-                Long from = number(dir.resolve("loop/offset"));
-                found.add(new Stacked(new FileIdentity("blk-" + makedev(number)), node, "a loop device over " + path
-                        + " from byte " + (from == null ? 0 : from)));
+            String backing = over != null ? null : text(dir.resolve("loop/backing_file"));
+            if (backing != null && !backing.isEmpty() && !backing.endsWith("(deleted)")) {
+                Path file = Path.of(backing);
+                boolean onIt = disk == null ? identity.equals(fileIdentity(file)) : disk.equals(blockNumber(file));
+                if (onIt) {
+                    Long from = number(dir.resolve("loop/offset"));
+                    over = new Stacked(new FileIdentity("blk-" + makedev(number)), node, "a loop device over " + name
+                            + " from byte " + (from == null ? 0 : from));
+                }
+            }
+            if (over != null && !found.contains(over)) {
+                found.add(over);
+                collect(node, null, number, entries, found, level + 1);
             }
         }
-        return found;
     }
 
     /** @return {@code MAJOR:MINOR} of a block device node, or null if it is not one now */

@@ -156,6 +156,13 @@ class LoopDeviceLegTest {
                             + "leg 0 of mirror m");
             opened.forEach(OpenedMirror::close);
             opened.clear();
+            // And the other way round: a leg under a claimed loop device over a loop device over it.
+            try (org.kcopyd.api.BlockDevice written = copy.open(overLoop.device(), org.kcopyd.api.DeviceOption.READ_WRITE)) {
+                assertThatThrownBy(() -> open(settings(dir.resolve("n.log"), false, a, b)))
+                        .hasMessageContaining(a + " (under " + overLoop.device() + ", a loop device over "
+                                + overA.device() + " from byte 0) shares bytes with " + overLoop.device()
+                                + ", which is a destination of a copy");
+            }
         }
         assertThat(Files.readAllBytes(a)).isEqualTo(aBytes);
     }
