@@ -96,25 +96,44 @@ final class TestOpeners {
     }
 
     /**
-     * A destination corrupted behind the engine's back: after the write that covers
-     * {@code byteOffset} has completed, that byte is inverted on the device.
+     * A destination that does something once a write covering {@code byteOffset} has completed:
+     * {@link #afterCovering} decides what, and the write's stage completes after it.
      */
-    static final class FlipAfterWrite extends ForwardingDevice {
-        private final long byteOffset;
+    abstract static class OnCoveringWrite extends ForwardingDevice {
+        protected final long byteOffset;
 
-        FlipAfterWrite(BlockDevice inner, long byteOffset) {
+        OnCoveringWrite(BlockDevice inner, long byteOffset) {
             super(inner);
             this.byteOffset = byteOffset;
         }
 
         @Override
-        public CompletionStage<Void> write(long sector, ByteBuffer src) {
+        public final CompletionStage<Void> write(long sector, ByteBuffer src) {
             long from = sector * SECTOR_SIZE;
             long to = from + src.remaining();
             CompletionStage<Void> written = inner.write(sector, src);
             if (byteOffset < from || byteOffset >= to) {
                 return written;
             }
+            return afterCovering(written);
+        }
+
+        /** @return the stage of the covering write, {@code written}, followed by what this device does */
+        abstract CompletionStage<Void> afterCovering(CompletionStage<Void> written);
+    }
+
+    /**
+     * A destination corrupted behind the engine's back: after the write that covers
+     * {@code byteOffset} has completed, that byte is inverted on the device.
+     */
+    static final class FlipAfterWrite extends OnCoveringWrite {
+
+        FlipAfterWrite(BlockDevice inner, long byteOffset) {
+            super(inner, byteOffset);
+        }
+
+        @Override
+        CompletionStage<Void> afterCovering(CompletionStage<Void> written) {
             return written.thenCompose(ignored -> {
                 long at = byteOffset / SECTOR_SIZE;
                 ByteBuffer b = ByteBuffer.allocate(SECTOR_SIZE);
@@ -138,25 +157,17 @@ final class TestOpeners {
      * {@code byteOffset} has completed, {@code action} runs (once), e.g. removing the file or
      * renaming another over its name, as someone else in the directory might while kcopyd copies.
      */
-    static final class AfterWrite extends ForwardingDevice {
-        private final long byteOffset;
+    static final class AfterWrite extends OnCoveringWrite {
         private final FileAction action;
         private final java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
 
         AfterWrite(BlockDevice inner, long byteOffset, FileAction action) {
-            super(inner);
-            this.byteOffset = byteOffset;
+            super(inner, byteOffset);
             this.action = action;
         }
 
         @Override
-        public CompletionStage<Void> write(long sector, ByteBuffer src) {
-            long from = sector * SECTOR_SIZE;
-            long to = from + src.remaining();
-            CompletionStage<Void> written = inner.write(sector, src);
-            if (byteOffset < from || byteOffset >= to) {
-                return written;
-            }
+        CompletionStage<Void> afterCovering(CompletionStage<Void> written) {
             return written.thenRun(() -> {
                 if (done.compareAndSet(false, true)) {
                     try {
