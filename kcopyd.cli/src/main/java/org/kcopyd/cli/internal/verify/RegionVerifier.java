@@ -194,9 +194,7 @@ public final class RegionVerifier {
                 try {
                     read(source, sourceSector + offset, src, count, BlockDevice.SECTOR_SIZE);
                 } catch (IOException e) {
-                    if (min(sourceFailedAt, offset)) {
-                        sourceFailure.set(e);
-                    }
+                    sourceFailed(offset, e);
                     return;
                 }
                 for (int i = 0; i < dests.size(); i++) {
@@ -207,9 +205,7 @@ public final class RegionVerifier {
                     try {
                         read(d.device(), d.sector() + offset, dst, count, d.alignmentBytes());
                     } catch (IOException e) {
-                        if (min(failedAt, i, offset)) {
-                            failures.set(i, e);
-                        }
+                        failed(i, offset, e);
                         continue;
                     }
                     int at = src.mismatch(dst);
@@ -227,6 +223,26 @@ public final class RegionVerifier {
                 }
             }
             return false;
+        }
+
+        /**
+         * Records a source read failure at {@code offset} if it is the first so far. The sector and
+         * its exception are recorded together: two workers failing at once must not leave one's
+         * sector with the other's exception.
+         */
+        private synchronized void sourceFailed(long offset, IOException e) {
+            if (offset < sourceFailedAt.get()) {
+                sourceFailedAt.set(offset);
+                sourceFailure.set(e);
+            }
+        }
+
+        /** As {@link #sourceFailed}, for destination {@code i}. */
+        private synchronized void failed(int i, long offset, IOException e) {
+            if (offset < failedAt.get(i)) {
+                failedAt.set(i, offset);
+                failures.set(i, e);
+            }
         }
 
         private long decidedAt(int i) {
@@ -256,12 +272,8 @@ public final class RegionVerifier {
         }
     }
 
-    private static boolean min(AtomicLong value, long candidate) {
-        return value.getAndAccumulate(candidate, Math::min) > candidate;
-    }
-
-    private static boolean min(AtomicLongArray values, int i, long candidate) {
-        return values.getAndAccumulate(i, candidate, Math::min) > candidate;
+    private static void min(AtomicLongArray values, int i, long candidate) {
+        values.accumulateAndGet(i, candidate, Math::min);
     }
 
     /** @return a direct buffer of {@code bytes}, aligned to a page when it is whole pages (allocated a page longer) */
