@@ -27,6 +27,11 @@ import org.kcopyd.api.DeviceOption;
  */
 public final class FileDeviceOpener implements BlockDeviceOpener {
 
+    /** The file systems of {@code /dev}, {@code /proc}, {@code /sys} and their kin ({@link #refuseNewFileIn}). */
+    private static final Set<String> NOT_FOR_DATA = Set.of("devtmpfs", "devfs", "devpts", "proc", "sysfs", "debugfs",
+            "tracefs", "securityfs", "configfs", "cgroup", "cgroup2", "mqueue", "bpf", "pstore", "efivarfs");
+    private static final Path DEV = Path.of("/dev");
+
     private static final System.Logger LOG = System.getLogger(FileDeviceOpener.class.getName());
 
     static final OpenOption DIRECT_OPTION = lookupDirect();
@@ -225,6 +230,7 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
                         checkKind(path, path);
                         fd = sys.open(path.toString(), true);
                     } else {
+                        refuseNewFileIn(path);
                         fd = sys.createNew(path.toString());
                     }
                 } catch (java.nio.file.NoSuchFileException | java.nio.file.FileAlreadyExistsException e) {
@@ -251,9 +257,40 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
         refuseDanglingLink(path);
         if (Files.exists(path)) {
             checkKind(path, path);
+        } else {
+            refuseNewFileIn(path);
         }
         FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE).close();
         return openChannel(path, opts, () -> purpose, -1, sizeInSectors);
+    }
+
+    /**
+     * Refuses to create a file in a directory of a file system that holds device nodes or kernel
+     * objects, never data ({@code /dev}, {@code /proc}, {@code /sys}): a mistyped device name
+     * ({@code /dev/loop2p2} for {@code /dev/loop2p1}) would otherwise become a new regular file in
+     * {@code /dev} that takes the copy, while the user believes the device holds it. {@code /dev/shm}
+     * is a tmpfs of its own and is not refused. A parent that cannot be examined is left to the
+     * creation to fail with its reason.
+     */
+    static void refuseNewFileIn(Path path) throws IOException {
+        Path parent = path.toAbsolutePath().getParent();
+        if (parent == null) {
+            return;
+        }
+        String type;
+        Path real;
+        try {
+            type = Files.getFileStore(parent).type();
+            real = parent.toRealPath();
+        } catch (IOException e) {
+            return;
+        }
+        // A container's /dev is often a plain tmpfs: /dev itself is refused whatever its type.
+        if (NOT_FOR_DATA.contains(type) || real.equals(DEV)) {
+            throw new IOException(path + " does not exist, and kcopyd creates no file in " + parent + " (a " + type
+                    + " file system of device nodes and kernel objects, not data): nothing was created; is the "
+                    + "device's name right?");
+        }
     }
 
     /** Refuses a symbolic link to nothing at {@code path}: a file is never created through one. */
@@ -289,6 +326,7 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
             throws IOException {
         checkSize(path, sizeInSectors);
         FileClaims.refuseReserved(path);
+        refuseNewFileIn(path);
         Set<DeviceOption> opts = EnumSet.of(DeviceOption.READ_WRITE, options);
         NativeFiles sys = FileHoles.system();
         int fd = createdDescriptor(sys, path);
@@ -322,6 +360,7 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
             throw new IllegalArgumentException("size " + bytes + " bytes for " + path + " is below the least, 1");
         }
         FileClaims.refuseReserved(path);
+        refuseNewFileIn(path);
         NativeFiles sys = FileHoles.system();
         int fd = createdDescriptor(sys, path);
         if (fd < 0) {
