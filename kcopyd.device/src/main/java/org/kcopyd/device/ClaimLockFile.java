@@ -69,6 +69,16 @@ final class ClaimLockFile {
     /** The offsets this instance holds OFD locks on (the kernel lets a description lock twice). */
     private final java.util.Set<Long> held = new java.util.HashSet<>();
 
+    /**
+     * A reservation as its record tells it.
+     *
+     * @param path the path it was reserved by
+     * @param what what it is, completing "PATH is ...", and {@code " (kcopyd process PID)"} where its
+     *             process is known
+     */
+    record Reserved(Path path, String what) {
+    }
+
     /** A claim's lock, released by its holder. */
     private interface Lock {
         void release() throws IOException;
@@ -159,11 +169,25 @@ final class ClaimLockFile {
      * @throws IOException          if the lock or its record cannot be made
      */
     Held acquire(FileIdentity identity, Path path, String purpose) throws IOException {
+        return acquire(identity, path, purpose, false);
+    }
+
+    /**
+     * Claims a file, or {@linkplain FileClaims#reserve reserves} a file or directory kcopyd keeps
+     * its own state in: a reservation's record says so ({@code reserved=true}), and {@link
+     * #reservation} finds it.
+     *
+     * @param reserved true for a reservation, false for a claim
+     * @return the lock, to {@link Held#release() release}
+     * @throws FileClaimedException if another process (or another instance in this one) holds it
+     * @throws IOException          if the lock or its record cannot be made
+     */
+    Held acquire(FileIdentity identity, Path path, String purpose, boolean reserved) throws IOException {
         Lock lock = tryLock(identity);
         if (lock == null) {
             throw new FileClaimedException(path, holderElsewhere(identity, path));
         }
-        Held held = new Held(identity, path.toAbsolutePath(), lock);
+        Held held = new Held(identity, path.toAbsolutePath(), lock, reserved);
         try {
             held.publish(purpose);
         } catch (IOException | RuntimeException e) {
@@ -186,6 +210,33 @@ final class ClaimLockFile {
         }
         lock.release();
         return Optional.empty();
+    }
+
+    /**
+     * @param identity a file's or directory's identity
+     * @return the reservation held on it, by any process (this one too); empty if
+     *         there is none, or only a claim. Looks for a record first (one {@code stat} where there
+     *         is none, the common case), then makes sure its lock is held, so that a record left by
+     *         a killed process is not believed.
+     * @throws IOException if the lock file cannot be asked
+     */
+    Optional<Reserved> reservation(FileIdentity identity) throws IOException {
+        Path recordFile = dir.resolve(identity.name() + RECORD);
+        if (!Files.exists(recordFile, LinkOption.NOFOLLOW_LINKS)) {
+            return Optional.empty();
+        }
+        Properties record = read(recordFile);
+        if (record == null || !"true".equals(record.getProperty("reserved"))
+                || !identity.name().equals(record.getProperty("identity"))) {
+            return Optional.empty();
+        }
+        Lock lock = tryLock(identity);
+        if (lock != null) {
+            lock.release();
+            return Optional.empty();
+        }
+        FileClaim holder = holderElsewhere(identity, Path.of(record.getProperty("path", "?")));
+        return Optional.of(new Reserved(holder.path(), holder.purpose() + holder.holderSuffix()));
     }
 
     /**
@@ -289,12 +340,14 @@ final class ClaimLockFile {
         private final FileIdentity identity;
         private final Path path;
         private final Lock lock;
+        private final boolean reserved;
         private String published;
 
-        private Held(FileIdentity identity, Path path, Lock lock) {
+        private Held(FileIdentity identity, Path path, Lock lock, boolean reserved) {
             this.identity = identity;
             this.path = path;
             this.lock = lock;
+            this.reserved = reserved;
         }
 
         /**
@@ -313,6 +366,9 @@ final class ClaimLockFile {
             record.setProperty("started", STARTED);
             record.setProperty("path", path.toString());
             record.setProperty("purpose", purpose);
+            if (reserved) {
+                record.setProperty("reserved", "true");
+            }
             Path target = dir.resolve(identity.name() + RECORD);
             Path temporary = dir.resolve(identity.name() + RECORD + "." + PID + TEMPORARY);
             try (Writer out = Files.newBufferedWriter(temporary, StandardCharsets.UTF_8)) {

@@ -186,20 +186,50 @@ public final class FileClaims {
     }
 
     /**
-     * Reserves a file or directory that kcopyd keeps its own state in (the claims' lock file, a
-     * daemon's state directory): the {@link FileDeviceOpener} refuses to open it, or a file in it,
-     * or to create one there, for reading as for writing ({@link #reservedAs}). Its files are not
-     * data; and a process that closes any descriptor of a file drops every POSIX lock it holds on
-     * it, so a lock file opened as a device and closed again would silently free what it guards.
+     * Reserves a file or directory that kcopyd keeps its own state in (a daemon's state directory,
+     * its lock): the {@link FileDeviceOpener} of every kcopyd process of the user refuses to open
+     * it, or a file in it, or to create one there, for reading as for writing ({@link #reservedAs}).
+     * Its files are not data: a one-shot {@code copy} would otherwise blank a daemon's lock record,
+     * copy its token out, or drop a file into its configuration directory that fails its next start;
+     * and a process that closes any descriptor of a file drops every POSIX lock it holds on it, so a
+     * lock file opened as a device and closed again would silently free what it guards. Other
+     * processes learn of it through the claims directory, where it is held as a claim is, with a
+     * record saying it is a reservation.
      *
-     * @param path an existing file, or a directory (everything in it is reserved: by real path, so
-     *             symbolic links into it are caught, hard links to its files from outside are not)
+     * @param path an existing file, or a directory (everything in it is reserved: in this process by
+     *             real path, so symbolic links into it are caught; in others by the identities of
+     *             the directories above what they open, so bind mounts of it are caught too; hard
+     *             links to its files from outside are not)
      * @param what what it is, completing "PATH is ...", e.g. {@code "in the state directory of the kcopyd
      *             daemon"}
      * @return closing it ends the reservation
-     * @throws IOException if {@code path} cannot be examined
+     * @throws FileClaimedException if another process claimed or reserved it
+     * @throws IOException if {@code path} cannot be examined, or the claims directory cannot be used
      */
     public static AutoCloseable reserve(Path path, String what) throws IOException {
+        ClaimLockFile.Held held;
+        synchronized (CLAIMS) {
+            held = lockFile().acquire(FileIdentity.of(path), path, what, true);
+        }
+        AutoCloseable here;
+        try {
+            here = reserveHere(path, what);
+        } catch (IOException | RuntimeException e) {
+            synchronized (CLAIMS) {
+                held.release();
+            }
+            throw e;
+        }
+        return () -> {
+            here.close();
+            synchronized (CLAIMS) {
+                held.release();
+            }
+        };
+    }
+
+    /** Reserves {@code path} in this process only ({@link #reserve}). */
+    private static AutoCloseable reserveHere(Path path, String what) throws IOException {
         Reservation r = Files.isDirectory(path) ? new Reservation(path, null, path.toRealPath(), what)
                 : new Reservation(path, FileIdentity.of(path), null, what);
         RESERVED.add(r);
@@ -249,12 +279,49 @@ public final class FileClaims {
         }
     }
 
-    /** Throws {@link FileClaimedException} if {@code path} is {@linkplain #reserve reserved}. */
+    /**
+     * Throws {@link FileClaimedException} if {@code path} is {@linkplain #reserve reserved}, by this
+     * process or another: the file itself (by identity), or a directory it is in (by the identities
+     * of the directories of its real path, up to the root). Where the claims directory cannot be
+     * used, only this process's reservations are known (a write is then refused by its claim).
+     */
     static void refuseReserved(Path path) throws FileClaimedException {
         String reserved = reservedAs(path);
+        if (reserved == null) {
+            reserved = reservedElsewhere(path);
+        }
         if (reserved != null) {
             throw new FileClaimedException(reserved);
         }
+    }
+
+    /** @return why {@code path} is refused, in words, if a reservation the claims directory records covers it; else null */
+    private static String reservedElsewhere(Path path) {
+        Path real = realPath(path);
+        synchronized (CLAIMS) {
+            try {
+                ClaimLockFile claims = lockFile();
+                if (Files.exists(path)) {
+                    Optional<ClaimLockFile.Reserved> r = claims.reservation(FileIdentity.of(path));
+                    if (r.isPresent()) {
+                        String same = r.get().path().equals(path.toAbsolutePath()) ? ""
+                                : " (the same file as " + r.get().path() + ")";
+                        return path + same + " is " + r.get().what() + "; kcopyd never opens its own files as devices";
+                    }
+                }
+                for (Path dir = real == null ? null : real.getParent(); dir != null; dir = dir.getParent()) {
+                    Optional<ClaimLockFile.Reserved> r = claims.reservation(FileIdentity.of(dir));
+                    if (r.isPresent()) {
+                        String in = r.get().path().equals(dir) ? "" : " (" + dir + " is " + r.get().path() + ")";
+                        return path + in + " is " + r.get().what() + "; kcopyd never opens its own files as devices";
+                    }
+                }
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.DEBUG, () -> "reservations of other processes not looked at for " + path
+                        + ": " + e);
+            }
+        }
+        return null;
     }
 
     /**
@@ -298,7 +365,7 @@ public final class FileClaims {
     private static ClaimLockFile lockFile() throws IOException {
         if (lockFile == null) {
             lockFile = ClaimLockFile.open(ClaimDirectory.locate());
-            reserve(lockFile.directory().resolve(ClaimLockFile.LOCK_FILE), "the lock file of kcopyd's claims");
+            reserveHere(lockFile.directory().resolve(ClaimLockFile.LOCK_FILE), "the lock file of kcopyd's claims");
         }
         return lockFile;
     }

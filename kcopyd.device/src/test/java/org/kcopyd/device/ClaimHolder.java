@@ -20,6 +20,9 @@ import org.kcopyd.api.DeviceOption;
  * <li>{@code touch PATH}: reads the claimed file every way a process can, opens and closes the
  *     claims' lock file, and claims and releases {@code PATH}; none of it may drop the claim
  *     (closing any descriptor of a file drops the process's POSIX locks on it);
+ * <li>{@code reserve PATH}: {@linkplain FileClaims#reserve reserves} {@code PATH} as a daemon's state
+ *     directory (or lock) is reserved;
+ * <li>{@code unreserve}: ends the last reservation;
  * <li>{@code release}: closes the device, releasing the claim;
  * <li>{@code exit}: ends the process normally, without releasing anything.
  * </ul>
@@ -42,6 +45,7 @@ public final class ClaimHolder {
         }
         System.out.println("claimed " + ProcessHandle.current().pid());
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        java.util.Deque<AutoCloseable> reservations = new java.util.ArrayDeque<>();
         for (String line = in.readLine(); line != null; line = in.readLine()) {
             if (line.startsWith("touch ")) {
                 opener.open(path).close();
@@ -54,6 +58,17 @@ public final class ClaimHolder {
                         .close();
                 FileClaims.claim(Path.of(line.substring(6)), "touched").close();
                 System.out.println("touched");
+            } else if (line.startsWith("reserve ")) {
+                reservations.push(FileClaims.reserve(Path.of(line.substring(8)), "in the state directory of a test "
+                        + "daemon"));
+                System.out.println("reserved");
+            } else if (line.equals("unreserve")) {
+                try {
+                    reservations.pop().close();
+                } catch (Exception e) {
+                    throw new IOException(e);
+                }
+                System.out.println("unreserved");
             } else if (line.equals("release")) {
                 device.close();
                 System.out.println("released");

@@ -109,6 +109,54 @@ class ClaimsAcrossProcessesTest {
                 .hasMessageEndingWith("(kcopyd process " + h.pid() + ")");
     }
 
+    /**
+     * Found by H24: a one-shot copy (another process) read a daemon's token, blanked its lock record and
+     * dropped a file into its configuration directory. What another process reserves is refused here,
+     * for reading and writing, by any path (in it, through a symbolic link to it, a bind-mount-like
+     * second name of the directory, a hard link to a reserved file), and creating a file in it too;
+     * the rest of the world is not; once the reservation ends (or its process is killed), it is free.
+     */
+    @Test
+    void aReservationOfAnotherProcessIsRefusedToEveryOpenAndCreate() throws Exception {
+        Path state = Files.createDirectories(dir.resolve("state"));
+        Path token = Files.write(state.resolve("token"), new byte[512]);
+        Path config = Files.createDirectories(state.resolve("config"));
+        Path lock = Files.write(state.resolve("lock"), new byte[512]);
+        Path hardToLock = dir.resolve("lock-link");
+        Files.createLink(hardToLock, lock);
+        Path linkToState = Files.createSymbolicLink(dir.resolve("state-link"), state);
+        Holder h = hold(image("held.img"), "leg 0 of mirror m");
+        assertThat(h.ask("reserve " + state)).isEqualTo("reserved");
+        assertThat(h.ask("reserve " + lock)).isEqualTo("reserved");
+        String daemon = " is in the state directory of a test daemon (kcopyd process " + h.pid() + "); kcopyd never "
+                + "opens its own files as devices";
+
+        assertThatThrownBy(() -> opener.open(token)).isInstanceOf(FileClaimedException.class).hasMessage(token + daemon);
+        assertThatThrownBy(() -> opener.open(token, DeviceOption.READ_WRITE)).hasMessage(token + daemon);
+        Path newConfig = config.resolve("org.kcopyd.nbd.export-x.config");
+        assertThatThrownBy(() -> opener.create(newConfig, 8)).hasMessage(newConfig + daemon);
+        assertThatThrownBy(() -> opener.createNew(newConfig, 8, "a copy's destination")).hasMessage(newConfig + daemon);
+        Path throughLink = linkToState.resolve("token");
+        assertThatThrownBy(() -> opener.open(throughLink)).hasMessage(throughLink + daemon);
+        assertThatThrownBy(() -> opener.open(hardToLock, DeviceOption.READ_WRITE))
+                .hasMessage(hardToLock + " (the same file as " + lock + ") is in the state directory of a test daemon "
+                        + "(kcopyd process " + h.pid() + "); kcopyd never opens its own files as devices");
+        assertThat(newConfig).doesNotExist();
+        assertThat(Files.readAllBytes(token)).isEqualTo(new byte[512]);
+        try (BlockDevice outside = opener.create(dir.resolve("outside.img"), 8)) {
+            assertThat(outside.sizeInSectors()).as("next to the state directory, not in it").isEqualTo(8);
+        }
+
+        assertThat(h.ask("unreserve")).isEqualTo("unreserved");
+        opener.open(hardToLock).close();
+        h.process().destroyForcibly();
+        assertThat(h.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+        try (BlockDevice created = opener.create(newConfig, 8)) {
+            assertThat(created.sizeInSectors()).as("its process killed, the reservation is gone").isEqualTo(8);
+        }
+        opener.open(token, DeviceOption.READ_WRITE).close();
+    }
+
     @Test
     void everyPathToTheFileMeetsTheClaimOfTheOtherProcessAndItMeetsOurs() throws IOException {
         Path file = image("a.img");

@@ -169,6 +169,27 @@ class CrossProcessClaimsIT {
             assertThat(dir.resolve("out2.img")).doesNotExist();
             assertThat(state.resolve("new.img")).doesNotExist();
 
+            // One-shot commands in other processes are refused the daemon's files too, through its
+            // reservations in the claims directory (found by H24: a one-shot zero blanked the lock's pid
+            // record, a copy took the token out, a file copied into STATE/config failed the next start).
+            byte[] lockRecord = Files.readAllBytes(stateLock);
+            byte[] tokenBefore = Files.readAllBytes(state.resolve("control.token"));
+            Path newConfig = state.resolve("config").resolve("org.kcopyd.snapshot-x.config");
+            for (List<String> command : List.of(List.of("zero", stateLock.toString()),
+                    List.of("zero", lockLink.toString()), List.of("copy", state.resolve("control.token").toString(),
+                    "out4.img"), List.of("copy", "other.img", newConfig.toString()),
+                    List.of("copy", "other.img", state.resolve("control.json").toString()))) {
+                KcopydProcess.Run refused = KcopydProcess.run(dir, command.toArray(String[]::new));
+                assertThat(refused.exit()).as("%s: %s", command, refused.err()).isNotZero();
+                assertThat(refused.err()).as("%s", command).containsPattern(" is (in the state directory of the kcopyd "
+                        + "daemon|the lock of the kcopyd daemon's state directory) \\(kcopyd process " + pid + "\\); "
+                        + "kcopyd never opens its own files as devices");
+            }
+            assertThat(Files.readAllBytes(stateLock)).as("the lock's pid record").isEqualTo(lockRecord);
+            assertThat(Files.readAllBytes(state.resolve("control.token"))).isEqualTo(tokenBefore);
+            assertThat(dir.resolve("out4.img")).doesNotExist();
+            assertThat(newConfig).doesNotExist();
+
             // The daemon still holds its claims and its state directory.
             KcopydProcess.Run onOrigin = KcopydProcess.run(dir, "copy", "other.img", "a.img");
             assertThat(onOrigin.exit()).as(onOrigin.err()).isEqualTo(1);

@@ -268,6 +268,11 @@ final class JobDevices implements AutoCloseable {
     }
 
     private static void refuseClaimed(Named n) {
+        String reserved = FileClaims.reservedAs(n.path());
+        if (reserved != null) {
+            // A reservation (the daemon's own files) is held in the claims directory as a claim is: said as what it is.
+            throw ControlException.conflict(n.role() + " " + Text.printable(reserved));
+        }
         Optional<FileClaim> holder;
         try {
             holder = FileClaims.holderOf(n.path());

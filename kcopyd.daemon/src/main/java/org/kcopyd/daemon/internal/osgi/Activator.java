@@ -16,8 +16,9 @@ import org.osgi.framework.ServiceRegistration;
  * Starts the daemon's parts when the framework property {@value #STATE_DIRECTORY} names the state
  * directory (the runtime sets it in daemon mode, after checking and locking the directory); does
  * nothing otherwise. In order: the state directory {@linkplain FileClaims#reserve reserved} (no job,
- * export, snapshot or mirror of this process opens a file in it as a device: its lock would be
- * dropped when such a descriptor is closed, and its files are the daemon's), a new control token (so
+ * export, snapshot or mirror of this process, and no one-shot command of another kcopyd process,
+ * opens a file in it as a device: its lock would be dropped when such a descriptor is closed, and its
+ * files are the daemon's), a new control token (so
  * that the persisted {@code org.kcopyd.control} configuration never points at an old one), the
  * persistence manager {@code name=kcopyd} over {@code STATE/config} (Config Admin, started with
  * {@code felix.cm.pm=kcopyd}, waits for it), the
