@@ -626,6 +626,58 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
     }
 
     /**
+     * Found by H24: a job reading a device another job was writing ran and reported "completed" over a
+     * mix of old and new data. While a copy runs (throttled), a job reading its destination (a file it
+     * created) and a job writing its source are refused, each naming the running job; a second job
+     * reading the same source is not (reading twice is harmless); once it ended, both run.
+     */
+    @Test
+    public void aJobReadingADeviceARunningJobWritesOrWritingOneItReadsIsRefused() throws Exception {
+        String base = api();
+        byte[] data = new byte[4 << 20];
+        new java.util.Random(7).nextBytes(data);
+        Path source = Files.write(dir.resolve("busy-source.img"), data);
+        Path written = dir.resolve("busy-written.img");
+        Path other = Files.write(dir.resolve("busy-other.img"), new byte[4 << 20]);
+        assertEquals(200, call(base, "PUT", "/config", "{\"throttleBytesPerSecond\": 1048576}", true).status());
+        String id;
+        String alsoId;
+        try {
+            Answer copy = call(base, "POST", "/jobs", "{\"kind\": \"copy\", \"source\": \"" + source
+                    + "\", \"destinations\": [\"" + written + "\"]}", true);
+            assertEquals(copy.body(), 202, copy.status());
+            id = field(copy.body(), "id");
+            Answer reading = call(base, "POST", "/jobs", "{\"kind\": \"copy\", \"source\": \"" + written
+                    + "\", \"destinations\": [\"" + other + "\"]}", true);
+            assertEquals(reading.body(), 409, reading.status());
+            assertTrue(reading.body(), reading.body().contains("source '" + written + "' is written by job " + id
+                    + " (running): a job reading it now would copy a mix of old and new data"));
+            Answer writing = call(base, "POST", "/jobs", "{\"kind\": \"zero\", \"destinations\": [\"" + source
+                    + "\"]}", true);
+            assertEquals(writing.body(), 409, writing.status());
+            assertTrue(writing.body(), writing.body().contains("destination '" + source + "' is read by job " + id
+                    + " (running): writing it now would make that job copy a mix of old and new data"));
+            Answer alsoReading = call(base, "POST", "/jobs", "{\"kind\": \"copy\", \"source\": \"" + source
+                    + "\", \"destinations\": [\"" + other + "\"]}", true);
+            assertEquals(alsoReading.body(), 202, alsoReading.status());
+            alsoId = field(alsoReading.body(), "id");
+        } finally {
+            assertEquals(200, call(base, "PUT", "/config", "{\"throttleBytesPerSecond\": 0}", true).status());
+        }
+        awaitJob(base, id, "completed");
+        awaitJob(base, alsoId, "completed");
+        assertTrue("the first copy holds the source", Arrays.equals(data, Files.readAllBytes(written)));
+        Answer reading = call(base, "POST", "/jobs", "{\"kind\": \"copy\", \"source\": \"" + written
+                + "\", \"destinations\": [\"" + other + "\"]}", true);
+        assertEquals(reading.body(), 202, reading.status());
+        awaitJob(base, field(reading.body(), "id"), "completed");
+        Answer writing = call(base, "POST", "/jobs", "{\"kind\": \"zero\", \"destinations\": [\"" + source
+                + "\"]}", true);
+        assertEquals(writing.body(), 202, writing.status());
+        awaitJob(base, field(writing.body(), "id"), "completed");
+    }
+
+    /**
      * The merge sets removeWhenMerged in the snapshot's configuration before it starts (so that a merge
      * resumed after a crash removes the snapshot at its end); a merge refused after that, here of an
      * invalid snapshot (its COW store full), sets it back, or the snapshot would remove itself later.

@@ -36,6 +36,7 @@ final class CopyRun extends ControlJob {
     private final List<Part> parts;
     private final List<String> destinations;
     private final IntFunction<String> lostName;
+    private final java.util.Set<Object> read;
     private final java.util.Set<Object> written;
     private final long total;
 
@@ -44,14 +45,17 @@ final class CopyRun extends ControlJob {
      * @param destinations the destination names, in the request's order
      * @param lostName     for a destination's index in the request, asked once it is complete: null if
      *                     its name still names what was written, else why not (it is failed for that)
+     * @param read         the identities of the device it reads (its source), empty for a zero job
      * @param written      the identities of the devices it writes ({@link JobDevices.Named#identities()})
      */
     CopyRun(String id, String kind, String description, Instant startedAt, LongSupplier nanoTime, List<Part> parts,
-            List<String> destinations, IntFunction<String> lostName, java.util.Set<Object> written) {
+            List<String> destinations, IntFunction<String> lostName, java.util.Set<Object> read,
+            java.util.Set<Object> written) {
         super(id, kind, description, startedAt, nanoTime);
         this.parts = List.copyOf(parts);
         this.destinations = List.copyOf(destinations);
         this.lostName = lostName;
+        this.read = java.util.Set.copyOf(read);
         this.written = java.util.Set.copyOf(written);
         this.total = parts.stream().mapToLong(p -> p.job().bytesTotal()).sum();
         started();
@@ -116,12 +120,12 @@ final class CopyRun extends ControlJob {
 
     /** @return true if this job writes a device of one of {@code identities} */
     boolean writes(java.util.Set<Object> identities) {
-        for (Object identity : identities) {
-            if (written.contains(identity)) {
-                return true;
-            }
-        }
-        return false;
+        return !java.util.Collections.disjoint(written, identities);
+    }
+
+    /** @return true if this job reads a device of one of {@code identities} (its source) */
+    boolean reads(java.util.Set<Object> identities) {
+        return !java.util.Collections.disjoint(read, identities);
     }
 
     @Override

@@ -57,6 +57,11 @@ final class JobDevices implements AutoCloseable {
             return byPath && device instanceof FileBlockDevice f ? FileClaims.whyNotNamed(f.path(), f.identity(), "wrote")
                     : null;
         }
+
+        /** @return the identity of the file it opened by its name (a destination just created, say), else empty */
+        Set<Object> fileIdentity() {
+            return byPath && device instanceof FileBlockDevice f ? Set.of(f.identity()) : Set.of();
+        }
     }
 
     /**

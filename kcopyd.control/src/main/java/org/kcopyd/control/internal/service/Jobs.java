@@ -173,25 +173,37 @@ final class Jobs {
 
     /** Starts a copy or zero job. */
     JobView start(JobRequest r) {
-        // One start at a time: a job's destinations are checked against the running jobs' until it runs too.
+        // One start at a time: a job's devices are checked against the running jobs' until it runs too.
         synchronized (starting) {
             return startChecked(r);
         }
     }
 
     /**
-     * @throws ControlException CONFLICT if a running copy or zero job writes one of {@code dests}
-     *         (a snapshot, origin or mirror device service, which no file claim guards): two jobs
-     *         writing one device at once would leave it holding a mix of both
+     * @throws ControlException CONFLICT if a running copy or zero job writes one of {@code dests} or
+     *         {@code source}, or reads one of {@code dests} (a snapshot, origin or mirror device
+     *         service, which no file claim guards, or a file: a claim guards writers only): two jobs
+     *         writing one device at once would leave it holding a mix of both, and a job reading a
+     *         device another writes would copy a mix of old and new data and call it complete
      */
-    private void refuseWrittenAlready(List<JobDevices.Named> dests) {
+    private void refuseBusy(JobDevices.Named source, List<JobDevices.Named> dests) {
         for (ControlJob j : registry.running()) {
             if (j instanceof CopyRun run) {
+                if (source != null && run.writes(source.identities())) {
+                    throw ControlException.conflict("source '" + Text.printable(source.text()) + "' is written by job "
+                            + run.id() + " (running): a job reading it now would copy a mix of old and new data; wait "
+                            + "for it, or cancel it");
+                }
                 for (JobDevices.Named n : dests) {
                     if (run.writes(n.identities())) {
                         throw ControlException.conflict("destination '" + Text.printable(n.text()) + "' is written by "
                                 + "job " + run.id() + " (running): one job writes a device at a time; wait for it, or "
                                 + "cancel it");
+                    }
+                    if (run.reads(n.identities())) {
+                        throw ControlException.conflict("destination '" + Text.printable(n.text()) + "' is read by job "
+                                + run.id() + " (running): writing it now would make that job copy a mix of old and new "
+                                + "data; wait for it, or cancel it");
                     }
                 }
             }
@@ -259,7 +271,7 @@ final class Jobs {
                 }
                 dests.add(n);
             }
-            refuseWrittenAlready(dests);
+            refuseBusy(source, dests);
             factory = services.hold(factories.get(0));
             if (factory == null) {
                 throw ControlException.unavailable("the kcopyd engine went away meanwhile");
@@ -316,8 +328,10 @@ final class Jobs {
                     : "zero " + String.join(", ", names);
             Set<Object> written = new HashSet<>();
             dests.forEach(n -> written.addAll(n.identities()));
+            // A destination created for the job had no identity when named: the file made has one.
+            to.forEach(d -> written.addAll(d.fileIdentity()));
             CopyRun run = new CopyRun(id, kind, description, clock.get(), nanoTime, parts, names,
-                    i -> to.get(i).whyNotNamed(), written);
+                    i -> to.get(i).whyNotNamed(), source == null ? Set.of() : source.identities(), written);
             started = true;
             KcopydClient c = client;
             Services.Held<KcopydClientFactory> f = factory;
