@@ -36,8 +36,8 @@ final class CopyRun extends ControlJob {
     private final List<Part> parts;
     private final List<String> destinations;
     private final IntFunction<String> lostName;
-    private final java.util.Set<Object> read;
-    private final java.util.Set<Object> written;
+    private final List<JobDevices.Named> read;
+    private final List<JobDevices.Named> written;
     private final long total;
 
     /**
@@ -45,18 +45,18 @@ final class CopyRun extends ControlJob {
      * @param destinations the destination names, in the request's order
      * @param lostName     for a destination's index in the request, asked once it is complete: null if
      *                     its name still names what was written, else why not (it is failed for that)
-     * @param read         the identities of the device it reads (its source), empty for a zero job
-     * @param written      the identities of the devices it writes ({@link JobDevices.Named#identities()})
+     * @param read         the device it reads (its source), none for a zero job
+     * @param written      the devices it writes (a destination it created named with the file made)
      */
     CopyRun(String id, String kind, String description, Instant startedAt, LongSupplier nanoTime, List<Part> parts,
-            List<String> destinations, IntFunction<String> lostName, java.util.Set<Object> read,
-            java.util.Set<Object> written) {
+            List<String> destinations, IntFunction<String> lostName, List<JobDevices.Named> read,
+            List<JobDevices.Named> written) {
         super(id, kind, description, startedAt, nanoTime);
         this.parts = List.copyOf(parts);
         this.destinations = List.copyOf(destinations);
         this.lostName = lostName;
-        this.read = java.util.Set.copyOf(read);
-        this.written = java.util.Set.copyOf(written);
+        this.read = List.copyOf(read);
+        this.written = List.copyOf(written);
         this.total = parts.stream().mapToLong(p -> p.job().bytesTotal()).sum();
         started();
     }
@@ -118,14 +118,14 @@ final class CopyRun extends ControlJob {
         return c.getMessage() == null ? c.getClass().getName() : c.getMessage();
     }
 
-    /** @return true if this job writes a device of one of {@code identities} */
-    boolean writes(java.util.Set<Object> identities) {
-        return !java.util.Collections.disjoint(written, identities);
+    /** @return true if this job writes {@code device}, or one sharing bytes with it ({@link JobDevices.Named#touches}) */
+    boolean writes(JobDevices.Named device) {
+        return written.stream().anyMatch(device::touches);
     }
 
-    /** @return true if this job reads a device of one of {@code identities} (its source) */
-    boolean reads(java.util.Set<Object> identities) {
-        return !java.util.Collections.disjoint(read, identities);
+    /** @return true if this job reads {@code device} (its source), or a device sharing bytes with it */
+    boolean reads(JobDevices.Named device) {
+        return read.stream().anyMatch(device::touches);
     }
 
     @Override

@@ -88,6 +88,31 @@ final class JobDevices implements AutoCloseable {
                     : DeviceBacking.sameBytes(path.toString(), window, other.path.toString(), other.window);
         }
 
+        /**
+         * @return true if this and {@code other} are the same device or share bytes: through a block
+         *         device over a file (a loop device, {@link #sharedBytes}), also where one is a
+         *         snapshot, origin or mirror device service and the other a loop device over a file
+         *         under it
+         */
+        boolean touches(Named other) {
+            return same(other) || sharedBytes(other) != null || under(other) || other.under(this);
+        }
+
+        /** @return true if this is a block device over a file or device of {@code other} */
+        private boolean under(Named other) {
+            return window != null && !window.via().isEmpty() && other.identities.contains(window.identity());
+        }
+
+        /**
+         * @param opened this destination, opened (created, if it was {@linkplain #missing() missing})
+         * @return this, or for a destination the job created, the same name with the created file's
+         *         identity and window
+         */
+        Named created(Opened opened) {
+            return missing() ? new Named(text, role, path, uri, service, opened.fileIdentity(), JobDevices.window(path))
+                    : this;
+        }
+
         /** @return true if {@code other} is the same device (or the same new file) */
         boolean same(Named other) {
             if (missing() || other.missing()) {

@@ -8,7 +8,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -189,18 +188,18 @@ final class Jobs {
     private void refuseBusy(JobDevices.Named source, List<JobDevices.Named> dests) {
         for (ControlJob j : registry.running()) {
             if (j instanceof CopyRun run) {
-                if (source != null && run.writes(source.identities())) {
+                if (source != null && run.writes(source)) {
                     throw ControlException.conflict("source '" + Text.printable(source.text()) + "' is written by job "
                             + run.id() + " (running): a job reading it now would copy a mix of old and new data; wait "
                             + "for it, or cancel it");
                 }
                 for (JobDevices.Named n : dests) {
-                    if (run.writes(n.identities())) {
+                    if (run.writes(n)) {
                         throw ControlException.conflict("destination '" + Text.printable(n.text()) + "' is written by "
                                 + "job " + run.id() + " (running): one job writes a device at a time; wait for it, or "
                                 + "cancel it");
                     }
-                    if (run.reads(n.identities())) {
+                    if (run.reads(n)) {
                         throw ControlException.conflict("destination '" + Text.printable(n.text()) + "' is read by job "
                                 + run.id() + " (running): writing it now would make that job copy a mix of old and new "
                                 + "data; wait for it, or cancel it");
@@ -326,12 +325,13 @@ final class Jobs {
             List<CopyRun.Part> parts = copy ? List.of(copyPart(client, from, to, flags)) : zeroParts(client, to);
             String description = copy ? from.name() + " -> " + String.join(", ", names)
                     : "zero " + String.join(", ", names);
-            Set<Object> written = new HashSet<>();
-            dests.forEach(n -> written.addAll(n.identities()));
-            // A destination created for the job had no identity when named: the file made has one.
-            to.forEach(d -> written.addAll(d.fileIdentity()));
+            List<JobDevices.Named> written = new ArrayList<>();
+            for (int i = 0; i < dests.size(); i++) {
+                // A destination created for the job had no identity when named: the file made has one.
+                written.add(dests.get(i).created(to.get(i)));
+            }
             CopyRun run = new CopyRun(id, kind, description, clock.get(), nanoTime, parts, names,
-                    i -> to.get(i).whyNotNamed(), source == null ? Set.of() : source.identities(), written);
+                    i -> to.get(i).whyNotNamed(), source == null ? List.of() : List.of(source), written);
             started = true;
             KcopydClient c = client;
             Services.Held<KcopydClientFactory> f = factory;

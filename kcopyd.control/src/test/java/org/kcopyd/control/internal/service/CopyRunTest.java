@@ -76,8 +76,8 @@ class CopyRunTest {
     }
 
     private CopyRun run(List<CopyRun.Part> parts, List<String> names, java.util.function.IntFunction<String> lostName) {
-        CopyRun run = new CopyRun("7", "copy", "a -> b", T0, System::nanoTime, parts, names, lostName, java.util.Set.of(),
-                java.util.Set.of());
+        CopyRun run = new CopyRun("7", "copy", "a -> b", T0, System::nanoTime, parts, names, lostName, List.of(),
+                List.of());
         run.whenDone(() -> T0.plusSeconds(3), cleanups::incrementAndGet, Runnable::run);
         return run;
     }
@@ -181,8 +181,8 @@ class CopyRunTest {
         try {
             AtomicReferenceThread seen = new AtomicReferenceThread();
             CopyRun run = new CopyRun("8", "zero", "zero /b", T0, System::nanoTime,
-                    List.of(new CopyRun.Part(e, new int[] {0})), List.of("/b"), i -> null, java.util.Set.of(),
-                    java.util.Set.of());
+                    List.of(new CopyRun.Part(e, new int[] {0})), List.of("/b"), i -> null, List.of(),
+                    List.of());
             run.whenDone(() -> T0, () -> seen.name = Thread.currentThread().getName(), ends);
             e.result.complete(CopyResult.of(1, null, new Throwable[1]));
             await().atMost(Duration.ofSeconds(10)).until(() -> seen.name != null);

@@ -83,6 +83,38 @@ class JobDevicesTest {
         }
     }
 
+    /**
+     * What a running job reads or writes is compared with a new job's devices by {@link JobDevices.Named#touches}:
+     * the same file by any name, a loop device over it, and a loop device over a file under a device service
+     * (an origin's file, a mirror's leg) touch; another file does not.
+     */
+    @Test
+    void aDeviceTouchesTheSameFileALoopDeviceOverItAndAServiceOverItsFile() throws Exception {
+        String missing = org.kcopyd.testdevices.LoopDevice.unavailable();
+        if (missing != null) {
+            org.kcopyd.testdevices.Peers.missing(missing);
+        }
+        Path file = Files.write(dir.resolve("a.img"), new byte[1 << 20]);
+        Path other = Files.write(dir.resolve("b.img"), new byte[1 << 20]);
+        Path link = Files.createSymbolicLink(dir.resolve("a-link.img"), file);
+        try (org.kcopyd.testdevices.LoopDevice loop = org.kcopyd.testdevices.LoopDevice.attach(file);
+                JobDevices devices = jobDevices()) {
+            JobDevices.Named named = devices.name("source", file.toString(), false);
+            JobDevices.Named overIt = devices.name("destination", loop.device().toString(), true);
+            JobDevices.Named origin = new JobDevices.Named("origin:s1", "destination", null, null, null,
+                    java.util.Set.of("service 42", org.kcopyd.device.FileClaims.identityOf(file)), null);
+            assertThat(devices.name("source", link.toString(), false).touches(named)).as("a link to it").isTrue();
+            assertThat(overIt.touches(named)).as("a loop device over it").isTrue();
+            assertThat(named.touches(overIt)).as("the file under a loop device").isTrue();
+            assertThat(overIt.touches(origin)).as("a loop device over an origin's file").isTrue();
+            assertThat(origin.touches(overIt)).as("an origin whose file a loop device is over").isTrue();
+            JobDevices.Named elsewhere = devices.name("destination", other.toString(), true);
+            assertThat(elsewhere.touches(named)).isFalse();
+            assertThat(elsewhere.touches(overIt)).isFalse();
+            assertThat(elsewhere.touches(origin)).isFalse();
+        }
+    }
+
     @Test
     void aWrittenFileTellsWhetherItsNameStillNamesIt() throws Exception {
         Path kept = Files.write(dir.resolve("kept.img"), new byte[4096]);
