@@ -23,6 +23,8 @@ import org.osgi.annotation.versioning.ConsumerType;
  * stage (a local file does), or start it and complete the stage later from any thread (a
  * remote device does). The engine never waits on a stage; it continues when it completes.
  * The buffer belongs to the device until the stage completes and must not be kept after.
+ * A device whose calls never block ({@link #isNonBlocking}) is called from the engine's
+ * scheduling threads too.
  *
  * <p><b>Errors.</b> An I/O failure completes the stage exceptionally (an exception thrown
  * by the method is treated the same). The engine reports it in the job's completion.
@@ -233,6 +235,23 @@ public interface BlockDevice extends Closeable {
      */
     default CompletionStage<Void> discard(long sector, long count) {
         return CompletableFuture.failedStage(new IOException("device '" + name() + "' does not support discard"));
+    }
+
+    /**
+     * Whether every I/O call of this device ({@link #read}, {@link #write}, {@link #flush},
+     * {@link #writeZeroes}, {@link #discard}, {@link #extents}, {@link #offloadTo}) only starts
+     * its I/O and returns at once, the stage completed later on a thread of the device's own (a
+     * network device: NBD). The engine then issues a copy's reads of it from its scheduling thread
+     * instead of handing each one to an I/O thread, which saves a thread switch per chunk. A
+     * device answering true must never block in these calls: not on I/O, not on a lock held
+     * across I/O, not waiting for room in a queue. The default answers false: the engine calls
+     * the device only from its I/O threads.
+     *
+     * @return true if the I/O calls never block the calling thread
+     * @since 1.4
+     */
+    default boolean isNonBlocking() {
+        return false;
     }
 
     /**

@@ -29,7 +29,10 @@
  * (the kernel or file system copies between two files), advised by
  * {@link org.kcopyd.api.BlockDevice#offloadBeatsPagesTo}, with the job options
  * {@link org.kcopyd.api.CopyFlag#NO_OFFLOAD} and {@link org.kcopyd.api.CopyFlag#OFFLOAD_ALWAYS}.
+ *
+ * <p>1.4.0 adds {@link org.kcopyd.api.BlockDevice#isNonBlocking}: a device whose calls never
+ * block (NBD) is read from the engine's scheduling thread, without a hand-off per chunk.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.3.0")
+@org.osgi.annotation.versioning.Version("1.4.0")
 package org.kcopyd.api;

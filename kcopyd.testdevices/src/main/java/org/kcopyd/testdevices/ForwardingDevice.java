@@ -11,7 +11,7 @@ import org.kcopyd.api.BlockDevice;
  * A test device that passes every call to another device; a test's subclass overrides only what
  * it changes (fails, delays or holds requests). It forwards the required operations and
  * {@link #close()}. The optional ones keep {@link BlockDevice}'s defaults (no write-zeroes, no
- * discard, no sequential-write requirement, extents all data, no offload), so that a subclass
+ * discard, no sequential-write requirement, extents all data, no offload, blocking calls), so that a subclass
  * overriding {@code read} or {@code write} sees every request, including the zeros of a zero job.
  * Not for wrapping a device in production code: a wrapper there forwards every method (see
  * {@link Forwarding#assertForwards}); ForwardingTest checks which ones this one keeps.

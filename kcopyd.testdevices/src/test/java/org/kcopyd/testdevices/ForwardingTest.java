@@ -81,7 +81,8 @@ class ForwardingTest {
 
         var checked = Forwarding.assertForwards(ForwardingDevice::new, Map.of("supportsWriteZeroes", keeps,
                 "writeZeroes", keeps, "extents", keeps, "canOffloadTo", keeps, "offloadBeatsPagesTo", keeps,
-                "offloadTo", keeps, "supportsDiscard", keeps, "discard", keeps, "requiresSequentialWrites", keeps));
+                "offloadTo", keeps, "supportsDiscard", keeps, "discard", keeps, "requiresSequentialWrites", keeps,
+                "isNonBlocking", keeps + " (a subclass may block in them)"));
 
         assertThat(checked).containsExactly("close()", "flush()", "isReadOnly()", "name()", "read(long, ByteBuffer)",
                 "sizeInSectors()", "write(long, ByteBuffer)");
@@ -91,7 +92,7 @@ class ForwardingTest {
     void aWrapperThatKeepsADefaultFailsNamingEveryMethodItDoesNotPassOn() {
         assertThatThrownBy(() -> Forwarding.assertForwards(ForwardingDevice::new, Map.of()))
                 .isInstanceOf(AssertionError.class)
-                .hasMessageStartingWith(ForwardingDevice.class.getName() + " does not pass on 9 BlockDevice methods to "
+                .hasMessageStartingWith(ForwardingDevice.class.getName() + " does not pass on 10 BlockDevice methods to "
                         + "the device it wraps; forward each, or name it in notForwarded with the reason")
                 .hasMessageContaining("\n  extents(long, long): not passed on: the wrapped device received no call "
                         + "of it (it received []), the wrapper answered ")

@@ -285,7 +285,12 @@ final class ChunkScheduler {
             }
             started(job);
             throttle.ioStarted(now);
-            owner.execute(subJob);
+            if (job.sourceNonBlocking) {
+                // Its read only starts the I/O: started here, without waking an I/O thread for it.
+                subJob.run();
+            } else {
+                owner.execute(subJob);
+            }
         }
         return 0;
     }

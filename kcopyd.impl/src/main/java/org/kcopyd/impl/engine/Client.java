@@ -483,6 +483,11 @@ final class Client implements KcopydClient {
         }
 
         @Override
+        public boolean onWorker() {
+            return Thread.currentThread() == worker;
+        }
+
+        @Override
         public void countRead(int bytes) {
             bytesRead.add(bytes);
         }

@@ -63,6 +63,11 @@ final class Job implements WorkerEvent, CopyJob {
     final boolean sparse;
     /** {@link org.kcopyd.api.CopyFlag#SPARSE_ALWAYS} in effect. */
     final boolean sparseAlways;
+    /**
+     * The source's calls never block ({@link org.kcopyd.api.BlockDevice#isNonBlocking}): its
+     * chunks are started on the client's worker, without a hand-off to an I/O thread.
+     */
+    final boolean sourceNonBlocking;
     final Consumer<CopyResult> callback;
     private final Canceller canceller;
     final CompletableFuture<CopyResult> future = new CompletableFuture<>();
@@ -154,6 +159,7 @@ final class Job implements WorkerEvent, CopyJob {
             zeroing &= d.device().supportsWriteZeroes();
         }
         this.zeroCommands = zeroing;
+        this.sourceNonBlocking = source != null && source.device().isNonBlocking();
         this.sourceExtents = this.sparse ? new ExtentCache() : null;
         this.destExtents = this.sparse ? new ExtentCache[dests.length] : null;
         if (this.sparse) {

@@ -140,7 +140,12 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
         return firstPage * PagePool.PAGE;
     }
 
-    /** Runs on an I/O thread: starts the read, or for a zero job the writes (under WRITE_SEQ, in turn). */
+    /**
+     * Runs on an I/O thread, or on the client's worker for a source whose calls never block
+     * ({@link Job#sourceNonBlocking}): starts the read, or for a zero job the writes (under
+     * WRITE_SEQ, in turn). What follows on this thread never blocks it: the writes go to an I/O
+     * thread from the worker ({@link #startWrites}).
+     */
     @Override
     public void run() {
         if (job.isZero()) {
@@ -321,8 +326,16 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
         }
     }
 
-    /** Issues the writes to every destination: destination 0 on this thread, the rest in parallel. */
+    /**
+     * Issues the writes to every destination: destination 0 on this thread, the rest in parallel;
+     * on the client's worker (a read of a non-blocking source that completed at once, a chunk
+     * known to be zeros, an offload), all of them on I/O threads: a destination may block.
+     */
     void startWrites() {
+        if (owner.onWorker()) {
+            owner.execute(this::startWrites);
+            return;
+        }
         readDoneAwaitingTurn = false;
         int n = job.dests.length;
         pendingWrites.set(n);
@@ -352,7 +365,10 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
         return cause;
     }
 
-    /** What a sub-job needs of the client that owns it; called on I/O threads (execute also on the worker). */
+    /**
+     * What a sub-job needs of the client that owns it; called on I/O threads and device threads
+     * (and on the worker: execute, and for a non-blocking source everything a read starts).
+     */
     interface Owner {
 
         /** Runs a task on an I/O thread (on this thread when the I/O threads are shutting down). */
@@ -360,6 +376,9 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
 
         /** Hands the sub-job back to its client's worker. */
         void done(SubJob subJob);
+
+        /** @return true on the client's worker thread, which never waits for a device that may block */
+        boolean onWorker();
 
         void countRead(int bytes);
 

@@ -118,6 +118,11 @@ final class OwnedDevice implements BlockDevice {
     }
 
     @Override
+    public boolean isNonBlocking() {
+        return device.isNonBlocking();
+    }
+
+    @Override
     public void close() throws IOException {
         try {
             device.close();

@@ -29,6 +29,11 @@ class ChunkSchedulerTest {
 
     private final SubJob.Owner owner = new SubJob.Owner() {
         @Override
+        public boolean onWorker() {
+            return false;
+        }
+
+        @Override
         public void execute(Runnable task) {
             dispatched.add(task);
         }

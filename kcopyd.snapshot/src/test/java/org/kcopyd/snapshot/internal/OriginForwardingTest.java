@@ -35,7 +35,9 @@ class OriginForwardingTest {
                         Map.entry("requiresSequentialWrites", "copy-on-write writes chunks to the origin in any "
                                 + "order; origins are files, disks and NBD exports"),
                         Map.entry("canOffloadTo", merged), Map.entry("offloadBeatsPagesTo", merged),
-                        Map.entry("offloadTo", merged)));
+                        Map.entry("offloadTo", merged),
+                        Map.entry("isNonBlocking", "false: a write waits for the chunks it overwrites to be copied "
+                                + "to every snapshot's COW store")));
         assertThat(checked).containsExactly("extents(long, long)", "flush()", "name()", "read(long, ByteBuffer)",
                 "sizeInSectors()", "write(long, ByteBuffer)");
     }

@@ -85,6 +85,12 @@ public final class DigestingDevice implements BlockDevice {
         return source.name();
     }
 
+    /** As the source's: a read only starts the source's read; the hashing happens when it completes. */
+    @Override
+    public boolean isNonBlocking() {
+        return source.isNonBlocking();
+    }
+
     @Override
     public long sizeInSectors() {
         return source.sizeInSectors();

@@ -64,6 +64,16 @@ public final class NbdBlockDevice implements BlockDevice {
         return info.readOnly();
     }
 
+    /**
+     * True: every request is queued for the connection's sender thread and completed by its reader
+     * thread; no call waits for the network (the queue has no bound to wait at: the engine's pages
+     * bound what is in flight).
+     */
+    @Override
+    public boolean isNonBlocking() {
+        return true;
+    }
+
     @Override
     public CompletionStage<Void> read(long sector, ByteBuffer dst) {
         IOException bad = check("read", sector, dst.remaining(), false);

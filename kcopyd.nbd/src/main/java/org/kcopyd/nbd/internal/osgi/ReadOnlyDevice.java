@@ -107,6 +107,11 @@ final class ReadOnlyDevice implements BlockDevice {
         return device.requiresSequentialWrites();
     }
 
+    @Override
+    public boolean isNonBlocking() {
+        return device.isNonBlocking();
+    }
+
     private CompletionStage<Void> refused(String what) {
         return CompletableFuture.failedStage(new IOException(what + " refused: " + device.name()
             + " was opened read-only"));

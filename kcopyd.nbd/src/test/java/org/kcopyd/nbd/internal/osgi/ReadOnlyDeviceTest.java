@@ -32,7 +32,7 @@ class ReadOnlyDeviceTest {
                 "supportsWriteZeroes", claimsNone, "supportsDiscard", claimsNone));
 
         assertThat(checked).containsExactly("canOffloadTo(BlockDevice)", "close()", "extents(long, long)", "flush()",
-                "name()", "offloadBeatsPagesTo(BlockDevice)", "offloadTo(long, long, BlockDevice, long)",
+                "isNonBlocking()", "name()", "offloadBeatsPagesTo(BlockDevice)", "offloadTo(long, long, BlockDevice, long)",
                 "read(long, ByteBuffer)", "requiresSequentialWrites()", "sizeInSectors()");
     }
 
