@@ -268,6 +268,44 @@ public final class DeviceBacking {
         }
     }
 
+    /**
+     * The regular file a block device's bytes are, as sysfs tells: the backing file of a loop
+     * device, of a loop device over a loop device, of the disk of a partition; up to
+     * {@value #MOST_LEVELS} levels.
+     *
+     * @param path a block device node (anything else answers null)
+     * @return that file's path as the loop device was set up with it, or null if there is none
+     */
+    static Path backingFile(Path path) {
+        return backingFile(blockNumber(path), Path.of("/sys/dev/block"));
+    }
+
+    /** @param number {@code MAJOR:MINOR} of a block device, or null */
+    static Path backingFile(String number, Path sysDevBlock) {
+        for (int level = 0; number != null && level < MOST_LEVELS; level++) {
+            Path dir;
+            try {
+                dir = sysDevBlock.resolve(number).toRealPath();
+            } catch (IOException e) {
+                return null;
+            }
+            if (Files.exists(dir.resolve("partition"))) {
+                number = text(dir.getParent().resolve("dev"));
+                continue;
+            }
+            String backing = text(dir.resolve("loop/backing_file"));
+            if (backing == null || backing.isEmpty() || backing.endsWith("(deleted)")) {
+                return null;
+            }
+            Path file = Path.of(backing);
+            number = blockNumber(file);
+            if (number == null) {
+                return Files.isRegularFile(file) ? file : null;
+            }
+        }
+        return null;
+    }
+
     /** @return {@code MAJOR:MINOR} of a block device node, or null if it is not one now */
     private static String blockNumber(Path node) {
         try {

@@ -284,11 +284,31 @@ public final class FileClaims {
      * process or another: the file itself (by identity), or a directory it is in (by the identities
      * of the directories of its real path, up to the root). Where the claims directory cannot be
      * used, only this process's reservations are known (a write is then refused by its claim).
+     * The {@link FileDeviceOpener} calls it before it opens or creates anything; checks that look
+     * at a file before opening it (its size, say) call it first, so that their advice is never about
+     * kcopyd's own files ("truncate -s 512 STATE/lock").
+     *
+     * @param path a file or device about to be opened or created
+     * @throws FileClaimedException naming what the file is, and the process that reserved it
+     * @since 1.6
      */
-    static void refuseReserved(Path path) throws FileClaimedException {
+    public static void refuseReserved(Path path) throws FileClaimedException {
         String reserved = reservedAs(path);
         if (reserved == null) {
             reserved = reservedElsewhere(path);
+        }
+        if (reserved == null) {
+            // A loop device over a daemon's file (its log, say) is that file's bytes (found by H25).
+            Path backing = DeviceBacking.backingFile(path);
+            if (backing != null) {
+                String under = reservedAs(backing);
+                if (under == null) {
+                    under = reservedElsewhere(backing);
+                }
+                if (under != null) {
+                    reserved = path + " is a loop device over " + backing + ": " + under;
+                }
+            }
         }
         if (reserved != null) {
             throw new FileClaimedException(reserved);

@@ -31,6 +31,8 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
     private static final Set<String> NOT_FOR_DATA = Set.of("devtmpfs", "devfs", "devpts", "proc", "sysfs", "debugfs",
             "tracefs", "securityfs", "configfs", "cgroup", "cgroup2", "mqueue", "bpf", "pstore", "efivarfs");
     private static final Path DEV = Path.of("/dev");
+    private static final Path PROC = Path.of("/proc");
+    private static final Path SYS = Path.of("/sys");
 
     private static final System.Logger LOG = System.getLogger(FileDeviceOpener.class.getName());
 
@@ -285,8 +287,9 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
         } catch (IOException e) {
             return;
         }
-        // A container's /dev is often a plain tmpfs: /dev itself is refused whatever its type.
-        if (NOT_FOR_DATA.contains(type) || real.equals(DEV)) {
+        // A container's /dev is often a plain tmpfs, and /sys/fs/cgroup is one on many systems: /dev
+        // itself, and all of /proc and /sys, are refused whatever their type.
+        if (NOT_FOR_DATA.contains(type) || real.equals(DEV) || real.startsWith(PROC) || real.startsWith(SYS)) {
             throw new IOException(path + " does not exist, and kcopyd creates no file in " + parent + " (a " + type
                     + " file system of device nodes and kernel objects, not data): nothing was created; is the "
                     + "device's name right?");

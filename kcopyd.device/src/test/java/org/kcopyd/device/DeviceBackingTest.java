@@ -110,6 +110,27 @@ class DeviceBackingTest {
         assertThat(disk).exists();
     }
 
+    /** What a loop device's bytes are, for the reservations of a daemon's files (H25: its log zeroed through one). */
+    @Test
+    void theFileUnderALoopDeviceOrUnderThePartitionOfOneIsItsBackingFile() throws Exception {
+        Path file = Files.write(dir.resolve("kcopyd.log"), new byte[8192]);
+        Path loop = device("virtual/block/loop7", "7:7", 16);
+        Files.createDirectories(loop.resolve("loop"));
+        Files.writeString(loop.resolve("loop/backing_file"), file + "\n");
+        Path part = device("virtual/block/loop7/loop7p1", "259:7", 8);
+        Files.writeString(part.resolve("partition"), "1\n");
+        Path gone = device("virtual/block/loop8", "7:8", 16);
+        Files.createDirectories(gone.resolve("loop"));
+        Files.writeString(gone.resolve("loop/backing_file"), file + " (deleted)\n");
+        device("pci0/block/sde", "8:64", 16);
+
+        assertThat(DeviceBacking.backingFile("7:7", sysDevBlock())).isEqualTo(file);
+        assertThat(DeviceBacking.backingFile("259:7", sysDevBlock())).as("a partition of it").isEqualTo(file);
+        assertThat(DeviceBacking.backingFile("7:8", sysDevBlock())).as("its file removed").isNull();
+        assertThat(DeviceBacking.backingFile("8:64", sysDevBlock())).as("a disk").isNull();
+        assertThat(DeviceBacking.backingFile((String) null, sysDevBlock())).as("not a block device").isNull();
+    }
+
     @Test
     void theLoopDevicesOverAFileAndThePartitionsOfADiskAreFoundAboveThem() throws Exception {
         Path file = Files.write(dir.resolve("c.img"), new byte[4096]);

@@ -60,6 +60,17 @@ class FileCreateInDeviceDirectoryTest {
                         + "system of device nodes and kernel objects, not data)");
     }
 
+    /** Found by H25: /sys/fs/cgroup is a plain tmpfs on many systems; all of /sys is refused, whatever its type. */
+    @Test
+    void aTmpfsUnderSysIsRefusedByItsPlace() {
+        Path cgroups = Path.of("/sys/fs/cgroup");
+        assumeTrue(Files.isDirectory(cgroups), "needs /sys/fs/cgroup");
+        Path typo = missingIn(cgroups);
+        assertThatThrownBy(() -> opener.create(typo, 8))
+                .hasMessageStartingWith(typo + " does not exist, and kcopyd creates no file in /sys/fs/cgroup (a ");
+        assertThat(typo).doesNotExist();
+    }
+
     @Test
     void devShmIsAFileSystemForDataAndStaysUsable() throws Exception {
         Path shm = Path.of("/dev/shm");

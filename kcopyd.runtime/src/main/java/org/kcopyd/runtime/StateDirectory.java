@@ -67,6 +67,7 @@ final class StateDirectory {
      */
     static StateDirectory open(Path path, int uid) throws RefusedException {
         try {
+            refusePlace(path);
             if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
                 Path parent = path.getParent();
                 if (parent != null) {
@@ -80,6 +81,7 @@ final class StateDirectory {
                 }
             }
             check(path, uid);
+            refuseOtherFiles(path);
             for (String sub : new String[] {CONFIG, LOGS}) {
                 Path dir = path.resolve(sub);
                 if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
@@ -109,10 +111,81 @@ final class StateDirectory {
         }
         Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
         boolean group = permissions.contains(PosixFilePermission.GROUP_WRITE);
-        if (group || permissions.contains(PosixFilePermission.OTHERS_WRITE)) {
-            throw new RefusedException("state directory " + dir + " is writable by " + (group ? "its group" : "others")
-                    + " (mode " + PosixFilePermissions.toString(permissions) + "): only its owner may change it"
-                    + " (chmod 700 " + dir + ")");
+        boolean others = permissions.contains(PosixFilePermission.OTHERS_WRITE);
+        String mode = PosixFilePermissions.toString(permissions);
+        if (others) {
+            // A directory every user writes (/tmp, /dev/shm) is shared by nature: never advised to be chmod-ed.
+            throw new RefusedException("state directory " + dir + " is writable by " + (group ? "its group and " : "")
+                    + "others (mode " + mode + "): a state directory is the daemon's own; name a new directory "
+                    + "(for example " + dir.resolve("kcopyd") + "), which the daemon makes owner-only");
+        }
+        if (group) {
+            throw new RefusedException("state directory " + dir + " is writable by its group (mode " + mode + "): only "
+                    + "its owner may change it (chmod g-w " + dir + ")");
+        }
+    }
+
+    /** The file systems of {@code /dev}, {@code /proc}, {@code /sys}: device nodes and kernel objects, not files. */
+    private static final Set<String> KERNEL_FILE_SYSTEMS = Set.of("devtmpfs", "devfs", "devpts", "proc", "sysfs",
+            "debugfs", "tracefs", "securityfs", "configfs", "cgroup", "cgroup2", "mqueue", "bpf", "pstore", "efivarfs");
+
+    /**
+     * Refuses a state directory in {@code /dev}, {@code /proc} or {@code /sys} (or another file system of
+     * the kernel's), looked at from the nearest directory that exists, before anything is made (found by
+     * H25: {@code --state /dev} made the daemon's files among the device nodes, and its reservation of
+     * {@code /dev} then refused every block device to every kcopyd process); and one inside another
+     * daemon's state directory, whose configurations it would mix with its own files. {@code /dev/shm}
+     * is a file system for data, but writable by everyone: refused by the mode check.
+     */
+    private static void refusePlace(Path path) throws RefusedException, IOException {
+        Path existing = path;
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            return;
+        }
+        Path real = existing.toRealPath();
+        String type = Files.getFileStore(real).type();
+        boolean shm = real.startsWith("/dev/shm");
+        if (KERNEL_FILE_SYSTEMS.contains(type) || !shm && (real.startsWith("/dev") || real.startsWith("/proc")
+                || real.startsWith("/sys"))) {
+            throw new RefusedException("state directory " + path + " would be in " + real + " (a " + type + " file "
+                    + "system of device nodes and kernel objects, not files): name a directory on a file system for "
+                    + "data, such as /var/lib/kcopyd");
+        }
+        // The directories above it (itself, when it exists, may be a state directory: a restart).
+        for (Path dir = existing.equals(path) ? real.getParent() : real; dir != null; dir = dir.getParent()) {
+            if (Files.isRegularFile(dir.resolve(LOCK)) && Files.isDirectory(dir.resolve(CONFIG))) {
+                throw new RefusedException("state directory " + path + " would be inside " + dir + ", the state "
+                        + "directory of another kcopyd daemon: name a directory outside it");
+            }
+        }
+    }
+
+    /** What a state directory holds: its lock, configurations, logs, and the control API's token and address. */
+    private static final Set<String> OWN = Set.of(LOCK, CONFIG, LOGS, "control.token", "control.json");
+
+    /**
+     * Refuses an existing directory that holds other files and is not a state directory (it has no
+     * {@value #LOCK}): the daemon would make its files among them and hold all of them as its own, so that
+     * no kcopyd process could open one (never "initialize" a directory that is something else already).
+     * A directory prepared for the daemon (its {@value #CONFIG} directory made in advance) is its own.
+     */
+    private static void refuseOtherFiles(Path path) throws RefusedException, IOException {
+        if (Files.exists(path.resolve(LOCK), LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        java.util.List<String> names = new java.util.ArrayList<>();
+        try (java.util.stream.Stream<Path> entries = Files.list(path)) {
+            entries.map(e -> e.getFileName().toString()).filter(n -> !OWN.contains(n)).limit(4).forEach(names::add);
+        }
+        if (!names.isEmpty()) {
+            java.util.Collections.sort(names);
+            throw new RefusedException("state directory " + path + " holds other files (" + String.join(", ",
+                    names.subList(0, Math.min(3, names.size()))) + (names.size() > 3 ? ", ..." : "") + ") and is not a "
+                    + "kcopyd state directory (it has no " + LOCK + "): name a new or empty directory, which the daemon "
+                    + "keeps as its own");
         }
     }
 

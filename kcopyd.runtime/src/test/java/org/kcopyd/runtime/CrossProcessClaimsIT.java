@@ -182,9 +182,13 @@ class CrossProcessClaimsIT {
                 KcopydProcess.Run refused = KcopydProcess.run(dir, command.toArray(String[]::new));
                 assertThat(refused.exit()).as("%s: %s", command, refused.err()).isNotZero();
                 assertThat(refused.err()).as("%s", command).containsPattern(" is (in the state directory of the kcopyd "
-                        + "daemon|the lock of the kcopyd daemon's state directory) \\(kcopyd process " + pid + "\\); "
+                        + "daemon|the lock of the kcopyd daemon's state directory|the control token of the kcopyd "
+                        + "daemon) \\(kcopyd process " + pid + "\\); "
                         + "kcopyd never opens its own files as devices");
             }
+            // Another mount of a subdirectory has its identity, not the state directory's, above its files
+            // (found by H25: a copy through `mount --bind STATE/config X` made the next start fail).
+            bindMountedConfig(state, pid);
             assertThat(Files.readAllBytes(stateLock)).as("the lock's pid record").isEqualTo(lockRecord);
             assertThat(Files.readAllBytes(state.resolve("control.token"))).isEqualTo(tokenBefore);
             assertThat(dir.resolve("out4.img")).doesNotExist();
@@ -199,6 +203,30 @@ class CrossProcessClaimsIT {
             assertThat(second.exit()).as(second.err()).isNotZero();
             assertThat(second.err()).contains("is in use by another kcopyd daemon (pid " + pid + ")");
             assertThat(daemon.sigterm()).as("errors: %s", daemon.errors()).isZero();
+        }
+    }
+
+    /** A copy into STATE/config through a bind mount of it elsewhere is refused; needs root and mount(8). */
+    private void bindMountedConfig(Path state, long pid) throws Exception {
+        if (!org.kcopyd.testdevices.LoopMount.isRoot() || org.kcopyd.testdevices.Peers.find("mount") == null) {
+            org.kcopyd.testdevices.Peers.missing("a bind mount needs root and mount (Debian package mount)");
+        }
+        Path elsewhere = Files.createDirectory(dir.resolve("config-elsewhere"));
+        Process mount = new ProcessBuilder("mount", "--bind", state.resolve("config").toString(), elsewhere.toString())
+                .redirectErrorStream(true).start();
+        assertThat(mount.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(mount.exitValue()).as(new String(mount.getInputStream().readAllBytes())).isZero();
+        try {
+            Path through = elsewhere.resolve("org.kcopyd.snapshot-y.config");
+            KcopydProcess.Run refused = KcopydProcess.run(dir, "copy", "other.img", through.toString());
+            assertThat(refused.exit()).as(refused.err()).isNotZero();
+            assertThat(refused.err()).contains(through + " (" + elsewhere + " is " + state.resolve("config")
+                    + ") is in the state directory of the kcopyd daemon (kcopyd process " + pid + "); kcopyd never "
+                    + "opens its own files as devices");
+            assertThat(state.resolve("config").resolve(through.getFileName())).doesNotExist();
+        } finally {
+            Process umount = new ProcessBuilder("umount", elsewhere.toString()).redirectErrorStream(true).start();
+            assertThat(umount.waitFor(60, TimeUnit.SECONDS)).isTrue();
         }
     }
 

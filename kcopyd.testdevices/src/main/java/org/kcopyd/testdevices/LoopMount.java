@@ -190,7 +190,8 @@ public final class LoopMount implements Closeable {
         return kind.type + " " + image + " on " + directory + (mounted ? "" : " (not mounted)");
     }
 
-    static boolean isRoot() {
+    /** @return true if this process runs with effective user id 0 (root) */
+    public static boolean isRoot() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"), StandardCharsets.UTF_8)) {
                 if (line.startsWith("Uid:")) {

@@ -203,6 +203,12 @@ final class ServeCommand implements Callable<Integer> {
      * sectors only, and a client copying it would silently lose the tail.
      */
     private static void checkWholeSectors(Path file) {
+        try {
+            // A daemon's own file is refused as what it is, never advised to be extended (found by H25).
+            org.kcopyd.device.FileClaims.refuseReserved(file);
+        } catch (org.kcopyd.device.FileClaimedException e) {
+            throw CommandException.failed(e.getMessage());
+        }
         long size;
         try {
             size = Files.size(file);

@@ -59,4 +59,33 @@ class LoopDeviceOverlapTest {
         System.arraycopy(data, 0, expected, 1024 * 512, 512 * 512);
         assertThat(Files.readAllBytes(file)).isEqualTo(expected);
     }
+
+    /**
+     * Found by H25: {@code zero /dev/loopN} over a daemon's log file blanked it. A loop device over a
+     * reserved file (here a file in a reserved directory, as a daemon's state directory is) is refused
+     * like the file itself, naming both, and nothing is written.
+     */
+    @Test
+    void aLoopDeviceOverAFileInAReservedDirectoryIsRefused() throws Exception {
+        String missing = LoopDevice.unavailable();
+        if (missing != null) {
+            Peers.missing(missing);
+        }
+        Path state = Files.createDirectories(dir.resolve("state/logs"));
+        byte[] log = new byte[BYTES];
+        new Random(9).nextBytes(log);
+        Path file = Files.write(state.resolve("kcopyd.log"), log);
+        try (LoopDevice loop = LoopDevice.attach(file);
+                AutoCloseable reserved = org.kcopyd.device.FileClaims.reserve(dir.resolve("state"),
+                        "in the state directory of a test daemon")) {
+            String dev = loop.device().toString();
+            assertThat(fixture.run("zero", dev)).isNotZero();
+            assertThat(fixture.err()).contains(dev + " is a loop device over " + file.toRealPath() + ": "
+                    + file.toRealPath() + " is in the state directory of a test daemon")
+                    .contains("kcopyd never opens its own files as devices");
+            assertThat(fixture.run("copy", dev, dir.resolve("out.img").toString())).isNotZero();
+            assertThat(dir.resolve("out.img")).doesNotExist();
+        }
+        assertThat(file).as("nothing written").hasBinaryContent(log);
+    }
 }

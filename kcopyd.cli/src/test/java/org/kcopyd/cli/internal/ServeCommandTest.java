@@ -140,6 +140,24 @@ class ServeCommandTest {
         assertThat(Path.of(sock)).doesNotExist();
     }
 
+    /**
+     * Found by H25: {@code serve STATE/control.token} was advised "extend it to 512 bytes (truncate -s 512 ...)".
+     * A daemon's own file is refused as what it is before its size is looked at, and left as it was.
+     */
+    @Test
+    void aReservedFileIsRefusedAsWhatItIsNotAdvisedToBeExtended() throws Exception {
+        Path state = Files.createDirectory(dir.resolve("state"));
+        Path token = Files.write(state.resolve("control.token"), new byte[65]);
+        String sock = dir.resolve("t.sock").toString();
+        try (AutoCloseable reserved = org.kcopyd.device.FileClaims.reserve(state,
+                "in the state directory of a test daemon")) {
+            assertRefused(Exit.FAILED, token + " is in the state directory of a test daemon", "serve", token.toString(),
+                "--socket", sock, "--read-only");
+        }
+        assertThat(Files.size(token)).isEqualTo(65);
+        assertThat(Path.of(sock)).doesNotExist();
+    }
+
     @Test
     void aPortWithASignOrSpacesIsRefused() {
         Path img = dir.resolve("unused.img");

@@ -282,6 +282,8 @@ final class OpenedMirror implements AutoCloseable {
         if (!Files.isRegularFile(leg)) {
             return;
         }
+        // A daemon's own file is refused as what it is, never advised to be padded (found by H25).
+        org.kcopyd.device.FileClaims.refuseReserved(leg);
         long bytes;
         try {
             bytes = Files.size(leg);

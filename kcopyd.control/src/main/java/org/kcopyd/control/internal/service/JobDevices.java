@@ -312,7 +312,8 @@ final class JobDevices implements AutoCloseable {
         if (holder.isPresent()) {
             FileClaim h = holder.get();
             throw ControlException.conflict(n.role() + " " + n.path() + (h.path().equals(n.path()) ? ""
-                    : " (the same file as " + h.path() + ")") + " is " + h.purpose() + ": it cannot be written by a job");
+                    : " (the same file as " + h.path() + ")") + " is " + h.purpose() + h.holderSuffix()
+                    + ": it cannot be written by a job");
         }
     }
 

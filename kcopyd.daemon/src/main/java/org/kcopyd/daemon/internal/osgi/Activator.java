@@ -34,12 +34,14 @@ public final class Activator implements BundleActivator {
     public static final String PERSISTENCE_MANAGER = "kcopyd";
     /** The configuration directory inside the state directory. */
     public static final String CONFIG = "config";
+    /** The logs' directory inside the state directory. */
+    static final String LOGS = "logs";
 
     private DaemonMain main;
     private ServiceRegistration<PersistenceManager> persistence;
     private ControlPublisher publisher;
-    private AutoCloseable reserved;
-    private AutoCloseable lockReserved;
+    /** The state directory's reservations ({@link FileClaims#reserve}), ended at stop. */
+    private final java.util.List<AutoCloseable> reserved = new java.util.ArrayList<>();
 
     @Override
     public void start(BundleContext context) {
@@ -51,13 +53,24 @@ public final class Activator implements BundleActivator {
         main = new DaemonMain();
         main.handleSignals();
         try {
-            reserved = FileClaims.reserve(directory, "in the state directory of the kcopyd daemon");
+            String in = "in the state directory of the kcopyd daemon";
+            reserved.add(FileClaims.reserve(directory, in));
+            // Its subdirectories by their own identities too: another mount of one (mount --bind STATE/config
+            // elsewhere) has them, not the state directory's, above its files (found by H25: a copy dropped a
+            // file into STATE/config through one, and the next start failed).
+            for (String sub : new String[] {CONFIG, LOGS}) {
+                if (java.nio.file.Files.isDirectory(directory.resolve(sub))) {
+                    reserved.add(FileClaims.reserve(directory.resolve(sub), in));
+                }
+            }
             // By identity too: a hard link to the lock from elsewhere is not in the directory by its path
             // (found by H24: a refused job through one dropped the lock, and a second daemon took over).
-            lockReserved = FileClaims.reserve(directory.resolve("lock"), "the lock of the kcopyd daemon's state "
-                    + "directory");
+            reserved.add(FileClaims.reserve(directory.resolve("lock"), "the lock of the kcopyd daemon's state "
+                    + "directory"));
             ControlFiles control = new ControlFiles(directory);
             control.newToken();
+            // The new token, by identity: a hard link or another mount of it would copy it out (found by H25).
+            reserved.add(FileClaims.reserve(control.tokenFile(), "the control token of the kcopyd daemon"));
             ConfigurationFiles configurations = ConfigurationFiles.open(directory.resolve(CONFIG));
             Hashtable<String, Object> properties = new Hashtable<>();
             properties.put(PersistenceManager.PROPERTY_NAME, PERSISTENCE_MANAGER);
@@ -84,14 +97,13 @@ public final class Activator implements BundleActivator {
         if (persistence != null) {
             persistence.unregister();
         }
-        for (AutoCloseable r : new AutoCloseable[] {reserved, lockReserved}) {
-            if (r != null) {
-                try {
-                    r.close();
-                } catch (Exception e) {
-                    // Ending a reservation only removes it from a list.
-                }
+        for (AutoCloseable r : reserved) {
+            try {
+                r.close();
+            } catch (Exception e) {
+                // The process ends with the framework: its locks, and with them the reservations, go with it.
             }
         }
+        reserved.clear();
     }
 }

@@ -104,9 +104,11 @@ public final class ExportComponent {
                 throw new IllegalStateException("export '" + s.name() + "': no BlockDeviceOpener service to open "
                     + s.devicePath() + " (is kcopyd.impl started?)");
             }
-            refusePartialSectors(s);
+            // Opened first: the opener refuses what must not be exported (a daemon's own files) as what
+            // it is, before the size is looked at (found by H25: "extend it" was advised for STATE/lock).
             BlockDevice device = s.readOnly() ? o.open(s.devicePath()) : o.open(s.devicePath(), DeviceOption.READ_WRITE);
             try {
+                refusePartialSectors(s);
                 ServerExport export = new ServerExport(s.name(), device, s.readOnly(), s.maxConnections());
                 listeners.add(s, export);
                 synchronized (this) {
