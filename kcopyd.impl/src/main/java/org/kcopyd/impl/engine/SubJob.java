@@ -333,9 +333,15 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
      */
     void startWrites() {
         if (owner.onWorker()) {
-            owner.execute(this::startWrites);
+            // Handed on: writeNow itself, so that an executor refusing the task (shutting down), which runs
+            // it on this thread instead, does not hand it on again and again.
+            owner.execute(this::writeNow);
             return;
         }
+        writeNow();
+    }
+
+    private void writeNow() {
         readDoneAwaitingTurn = false;
         int n = job.dests.length;
         pendingWrites.set(n);
