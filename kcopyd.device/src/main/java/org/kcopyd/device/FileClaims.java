@@ -41,6 +41,9 @@ public final class FileClaims {
 
     private static final Map<Object, FileClaim> CLAIMS = new HashMap<>();
 
+    /** Ends every refusal of a reserved file: why, in words. */
+    private static final String NEVER_OWN = "; kcopyd never opens its own files as devices";
+
     /** A file or directory kcopyd keeps its own state in ({@link #reserve}). */
     private record Reservation(Path path, Object identity, Path directory, String what) {
     }
@@ -258,7 +261,7 @@ public final class FileClaims {
                     || r.directory() != null && real != null && real.startsWith(r.directory())) {
                 String same = r.identity() != null && !r.path().equals(path) ? " (the same file as " + r.path() + ")"
                         : "";
-                return path + same + " is " + r.what() + "; kcopyd never opens its own files as devices";
+                return path + same + " is " + r.what() + NEVER_OWN;
             }
         }
         return null;
@@ -293,26 +296,24 @@ public final class FileClaims {
      * @since 1.6
      */
     public static void refuseReserved(Path path) throws FileClaimedException {
-        String reserved = reservedAs(path);
-        if (reserved == null) {
-            reserved = reservedElsewhere(path);
-        }
+        String reserved = reservation(path);
         if (reserved == null) {
             // A loop device over a daemon's file (its log, say) is that file's bytes (found by H25).
             Path backing = DeviceBacking.backingFile(path);
-            if (backing != null) {
-                String under = reservedAs(backing);
-                if (under == null) {
-                    under = reservedElsewhere(backing);
-                }
-                if (under != null) {
-                    reserved = path + " is a loop device over " + backing + ": " + under;
-                }
+            String under = backing == null ? null : reservation(backing);
+            if (under != null) {
+                reserved = path + " is a loop device over " + backing + ": " + under;
             }
         }
         if (reserved != null) {
             throw new FileClaimedException(reserved);
         }
+    }
+
+    /** @return why {@code path} is refused, in words, if this process or another reserved it; else null */
+    private static String reservation(Path path) {
+        String here = reservedAs(path);
+        return here != null ? here : reservedElsewhere(path);
     }
 
     /** @return why {@code path} is refused, in words, if a reservation the claims directory records covers it; else null */
@@ -326,14 +327,14 @@ public final class FileClaims {
                     if (r.isPresent()) {
                         String same = r.get().path().equals(path.toAbsolutePath()) ? ""
                                 : " (the same file as " + r.get().path() + ")";
-                        return path + same + " is " + r.get().what() + "; kcopyd never opens its own files as devices";
+                        return path + same + " is " + r.get().what() + NEVER_OWN;
                     }
                 }
                 for (Path dir = real == null ? null : real.getParent(); dir != null; dir = dir.getParent()) {
                     Optional<ClaimLockFile.Reserved> r = claims.reservation(FileIdentity.of(dir));
                     if (r.isPresent()) {
                         String in = r.get().path().equals(dir) ? "" : " (" + dir + " is " + r.get().path() + ")";
-                        return path + in + " is " + r.get().what() + "; kcopyd never opens its own files as devices";
+                        return path + in + " is " + r.get().what() + NEVER_OWN;
                     }
                 }
             } catch (IOException e) {
