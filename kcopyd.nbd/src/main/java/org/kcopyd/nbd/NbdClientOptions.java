@@ -11,7 +11,10 @@ import java.util.Objects;
  *                       it fails with a message naming the request and this timeout;
  *                       1 ms to 1 day
  * @param connections    connections to open, 1 to 16; more than one only when the server
- *                       advertises {@code CAN_MULTI_CONN} (else one is opened)
+ *                       advertises {@code CAN_MULTI_CONN} (else one is opened). The first is open
+ *                       when {@link NbdClient#connect} returns, the others are added while the device
+ *                       is in use; a server that serves fewer than it advertised leaves the device
+ *                       with those it got
  * @param tlsCertificates for {@code nbds} URIs without {@code tls-certificates=}: a directory
  *                       holding {@code ca-cert.pem} (and optionally {@code client-cert.pem} and
  *                       {@code client-key.pem}), or a PEM file of CA certificates, that the
@@ -24,6 +27,12 @@ public record NbdClientOptions(Duration requestTimeout, int connections, Path tl
     public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(60);
     /** The most connections one device opens. */
     public static final int MAX_CONNECTIONS = 16;
+    /**
+     * The connections of {@link #defaults()}: 4, or the number of processors if fewer, as nbdcopy
+     * chooses (one connection per copying thread); on 2 cores 2 connections read an nbdkit export
+     * faster than 4 or 1 (BENCHMARKS.md).
+     */
+    public static final int DEFAULT_CONNECTIONS = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
 
     /** Checks the values. */
     public NbdClientOptions {
@@ -41,9 +50,9 @@ public record NbdClientOptions(Duration requestTimeout, int connections, Path tl
         this(requestTimeout, connections, null);
     }
 
-    /** @return a 60 s request timeout, one connection, the JDK's default trust store */
+    /** @return a 60 s request timeout, {@link #DEFAULT_CONNECTIONS} connections, the JDK's default trust store */
     public static NbdClientOptions defaults() {
-        return new NbdClientOptions(DEFAULT_REQUEST_TIMEOUT, 1, null);
+        return new NbdClientOptions(DEFAULT_REQUEST_TIMEOUT, DEFAULT_CONNECTIONS, null);
     }
 
     /** @return these options with another request timeout */

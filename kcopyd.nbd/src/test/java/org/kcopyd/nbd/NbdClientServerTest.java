@@ -228,7 +228,8 @@ class NbdClientServerTest {
     void flushReachesTheDeviceAndZeroesAreWrittenWhenTheDeviceCannotZero() throws Exception {
         TestDevices.Counting counting = new TestDevices.Counting(new MemoryBlockDevice("mem", SECTORS));
         NbdServer server = serve(true, NbdServer.builder().export("disk", counting, false));
-        BlockDevice client = connect(server, "disk", NbdClientOptions.defaults());
+        // One connection: a flush is sent on each.
+        BlockDevice client = connect(server, "disk", NbdClientOptions.defaults().withConnections(1));
         assertThat(client.supportsDiscard()).as("no TRIM advertised for a device without discard").isFalse();
         assertThat(client.supportsWriteZeroes()).isTrue();
         done(client.write(0, ByteBuffer.wrap(TestDevices.random(3, 4 << 20))).toCompletableFuture());
@@ -311,8 +312,8 @@ class NbdClientServerTest {
         TestDevices.Counting counting = new TestDevices.Counting(new MemoryBlockDevice("m", SECTORS));
         NbdServer server = serve(true, NbdServer.builder().export("disk", counting, false));
         NbdBlockDevice client = (NbdBlockDevice) connect(server, "disk", NbdClientOptions.defaults().withConnections(4));
-        assertThat(client.connectionCount()).isEqualTo(4);
-        await().atMost(Duration.ofSeconds(10)).until(() -> server.connections() == 4);
+        await().atMost(Duration.ofSeconds(10)).until(() -> client.connectionCount() == 4);
+        assertThat(server.connections()).isEqualTo(4);
         List<CompletableFuture<Void>> writes = new ArrayList<>();
         byte[] data = TestDevices.random(4, 8 << 20);
         for (int i = 0; i < 8; i++) {
@@ -322,6 +323,23 @@ class NbdClientServerTest {
         done(client.flush().toCompletableFuture());
         assertThat(counting.flushes.get()).isEqualTo(4);
         ByteBuffer back = ByteBuffer.allocate(8 << 20);
+        done(client.read(0, back).toCompletableFuture());
+        assertThat(back.array()).isEqualTo(data);
+        client.close();
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.connections() == 0);
+    }
+
+    @Test
+    void aServerServingFewerConnectionsThanAskedForLeavesTheDeviceWithThoseItGot() throws Exception {
+        MemoryBlockDevice memory = new MemoryBlockDevice("m", SECTORS);
+        NbdServer server = serve(true, NbdServer.builder().export("disk", memory, false).maxConnections(2));
+        NbdBlockDevice client = (NbdBlockDevice) connect(server, "disk", NbdClientOptions.defaults().withConnections(4));
+        await().atMost(Duration.ofSeconds(10)).until(() -> !client.isOpeningConnections());
+        assertThat(client.connectionCount()).isEqualTo(2);
+        byte[] data = TestDevices.random(5, 1 << 20);
+        done(client.write(0, ByteBuffer.wrap(data)).toCompletableFuture());
+        done(client.flush().toCompletableFuture());
+        ByteBuffer back = ByteBuffer.allocate(1 << 20);
         done(client.read(0, back).toCompletableFuture());
         assertThat(back.array()).isEqualTo(data);
         client.close();

@@ -1,6 +1,7 @@
 package org.kcopyd.nbd;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
@@ -71,7 +72,7 @@ class NbdTlsTest {
         NbdUri uri = server.uri("disk").withTls(certs.trust);
         assertThat(uri.toString()).startsWith(unix ? "nbds+unix://" : "nbds://127.0.0.1:");
         BlockDevice client = connect(uri, NbdClientOptions.defaults().withConnections(4));
-        assertThat(((NbdBlockDevice) client).connectionCount()).isEqualTo(4);
+        await().atMost(Duration.ofSeconds(10)).until(() -> ((NbdBlockDevice) client).connectionCount() == 4);
 
         byte[] bytes = TestDevices.random(7, (int) (SECTORS * 512));
         List<CompletableFuture<Void>> writes = new ArrayList<>();

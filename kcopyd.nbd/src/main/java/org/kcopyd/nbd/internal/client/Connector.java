@@ -1,6 +1,7 @@
 package org.kcopyd.nbd.internal.client;
 
 import java.io.IOException;
+import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
@@ -9,8 +10,6 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -23,11 +22,13 @@ import org.kcopyd.nbd.internal.protocol.Wire;
 import org.kcopyd.nbd.internal.tls.TlsFiles;
 
 /**
- * Opens an export: connects, negotiates, and opens more connections when asked for and the
- * server advertises {@code CAN_MULTI_CONN}. The handshake of each connection (TLS included) is
- * bounded by the request timeout.
+ * Opens an export: connects, negotiates, and when asked for more connections and the server
+ * advertises {@code CAN_MULTI_CONN}, opens the others on a thread of its own while the device is
+ * already in use. The handshake of each connection (TLS included) is bounded by the request timeout.
  */
 public final class Connector {
+
+    private static final System.Logger LOG = System.getLogger(Connector.class.getName());
 
     private static final int READ_BUFFER = 64 * 1024;
 
@@ -60,7 +61,6 @@ public final class Connector {
             return thread;
         });
         timer.setRemoveOnCancelPolicy(true);
-        List<ClientConnection> open = new ArrayList<>();
         try {
             SocketAddress address = socket != null ? UnixDomainSocketAddress.of(socket)
                 : new InetSocketAddress(tcpHost, tcpPort);
@@ -69,23 +69,77 @@ public final class Connector {
             }
             Opened first = connect(name, address, exportName, timeout, timer, tls);
             ExportInfo info = first.info;
-            open.add(new ClientConnection(first.channel, first.reader, info, name + " #1", timer, timeout));
-            int wanted = info.has(Nbd.FLAG_CAN_MULTI_CONN) ? connections : 1;
-            for (int i = 2; i <= wanted; i++) {
-                Opened more = connect(name, address, exportName, timeout, timer, tls);
-                if (more.info.size() != info.size() || more.info.flags() != info.flags()) {
-                    more.channel.close();
-                    throw new IOException(name + ": connection " + i + " saw a different export (size " + more.info.size()
-                        + ", flags 0x" + Integer.toHexString(more.info.flags()) + ") than the first (size " + info.size()
-                        + ", flags 0x" + Integer.toHexString(info.flags()) + ")");
-                }
-                open.add(new ClientConnection(more.channel, more.reader, info, name + " #" + i, timer, timeout));
+            ClientConnection connection;
+            try {
+                connection = new ClientConnection(first.channel, first.reader, info, name + " #1", timer, timeout);
+            } catch (RuntimeException e) {
+                closeQuietly(first.channel);
+                throw e;
             }
-            return new NbdBlockDevice(name, info, open, timer);
+            NbdBlockDevice device = new NbdBlockDevice(name, info, connection, timer);
+            int wanted = info.has(Nbd.FLAG_CAN_MULTI_CONN) ? connections : 1;
+            if (wanted > 1) {
+                Thread more = new Thread(() -> addConnections(device, address, exportName, timeout, timer, tls, wanted),
+                    "nbd-client-connect " + name);
+                more.setDaemon(true);
+                if (device.connectingWith(more)) {
+                    more.start();
+                }
+            }
+            return device;
         } catch (IOException | RuntimeException e) {
-            open.forEach(ClientConnection::close);
             timer.shutdownNow();
             throw e;
+        }
+    }
+
+    /**
+     * Opens connections 2 to {@code wanted} one after another and adds each to the device as soon as
+     * it is negotiated. The first that cannot be opened (a server that advertises multi-conn but
+     * serves fewer connections: refused, closed, or no answer within the timeout), that sees another
+     * export than the first, or a closed device, ends the opening: the device keeps the connections
+     * it has, as nbdcopy goes on with those it got.
+     */
+    private static void addConnections(NbdBlockDevice device, SocketAddress address, String exportName,
+                                       Duration timeout, ScheduledExecutorService timer, TlsFiles.Client tls,
+                                       int wanted) {
+        String name = device.name();
+        ExportInfo info = device.info();
+        for (int i = 2; i <= wanted; i++) {
+            Opened more;
+            try {
+                more = connect(name, address, exportName, timeout, timer, tls);
+            } catch (IOException | RuntimeException e) {
+                if (device.isClosed()) {
+                    return;
+                }
+                int have = i - 1;
+                LOG.log(Level.INFO, () -> name + ": using " + have + " of " + wanted + " connections: connection "
+                    + (have + 1) + " could not be opened: " + e.getMessage());
+                return;
+            }
+            if (more.info.size() != info.size() || more.info.flags() != info.flags()) {
+                closeQuietly(more.channel);
+                int at = i;
+                LOG.log(Level.WARNING, () -> name + ": connection " + at + " saw a different export (size "
+                    + more.info.size() + ", flags 0x" + Integer.toHexString(more.info.flags()) + ") than the first (size "
+                    + info.size() + ", flags 0x" + Integer.toHexString(info.flags()) + "); it is not used");
+                return;
+            }
+            ClientConnection connection = new ClientConnection(more.channel, more.reader, info, name + " #" + i, timer,
+                timeout);
+            if (!device.add(connection)) {
+                connection.close();
+                return;
+            }
+        }
+    }
+
+    private static void closeQuietly(Wire channel) {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // Nothing was sent on it.
         }
     }
 

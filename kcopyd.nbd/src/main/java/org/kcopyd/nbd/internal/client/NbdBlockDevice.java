@@ -19,6 +19,9 @@ import org.kcopyd.nbd.internal.protocol.Nbd;
  * connection, {@code writeZeroes} NBD_CMD_WRITE_ZEROES, {@code discard} NBD_CMD_TRIM, each only
  * when the server advertises it. Requests not aligned to the server's minimum block size, or past
  * the end, are refused before anything is sent. Thread-safe.
+ *
+ * <p>The device starts with one connection; the {@link Connector} adds the others (multi-conn)
+ * while it is in use, and a connection that could not be added leaves the device with those it has.
  */
 public final class NbdBlockDevice implements BlockDevice {
 
@@ -27,16 +30,53 @@ public final class NbdBlockDevice implements BlockDevice {
 
     private final String name;
     private final ExportInfo info;
-    private final List<ClientConnection> connections;
     private final ScheduledExecutorService timer;
     private final AtomicInteger next = new AtomicInteger();
+    /** The connections in use, replaced (never changed) when one is added; guarded by {@code this} for writes. */
+    private volatile List<ClientConnection> connections;
+    /** The thread opening more connections, or null; interrupted by {@link #close()}. */
+    private Thread connector;
     private volatile boolean closed;
 
-    NbdBlockDevice(String name, ExportInfo info, List<ClientConnection> connections, ScheduledExecutorService timer) {
+    NbdBlockDevice(String name, ExportInfo info, ClientConnection first, ScheduledExecutorService timer) {
         this.name = name;
         this.info = info;
-        this.connections = List.copyOf(connections);
+        this.connections = List.of(first);
         this.timer = timer;
+    }
+
+    /**
+     * Adds a connection to the export, used by requests from now on.
+     *
+     * @return false, leaving the connection to the caller to close, if the device is closed
+     */
+    synchronized boolean add(ClientConnection connection) {
+        if (closed) {
+            return false;
+        }
+        List<ClientConnection> more = new ArrayList<>(connections);
+        more.add(connection);
+        connections = List.copyOf(more);
+        return true;
+    }
+
+    /** @return true while connections beyond the first are still being opened */
+    public synchronized boolean isOpeningConnections() {
+        return connector != null && connector.isAlive();
+    }
+
+    /** @return true once {@link #close()} was called */
+    boolean isClosed() {
+        return closed;
+    }
+
+    /** Sets the thread opening more connections, interrupted if the device closes; false if it is closed. */
+    synchronized boolean connectingWith(Thread thread) {
+        if (closed) {
+            return false;
+        }
+        connector = thread;
+        return true;
     }
 
     /** @return what the handshake learnt (size, flags, block sizes) */
@@ -44,7 +84,7 @@ public final class NbdBlockDevice implements BlockDevice {
         return info;
     }
 
-    /** @return the number of connections this device uses */
+    /** @return the number of connections this device uses now (more may still be opening) */
     public int connectionCount() {
         return connections.size();
     }
@@ -235,7 +275,8 @@ public final class NbdBlockDevice implements BlockDevice {
     }
 
     private ClientConnection connection() {
-        return connections.get(Math.floorMod(next.getAndIncrement(), connections.size()));
+        List<ClientConnection> all = connections;
+        return all.get(Math.floorMod(next.getAndIncrement(), all.size()));
     }
 
     private static CompletableFuture<Void> allOf(List<CompletableFuture<Void>> parts) {
@@ -257,10 +298,16 @@ public final class NbdBlockDevice implements BlockDevice {
     /** Sends NBD_CMD_DISC on every connection and closes them; requests in flight fail. */
     @Override
     public void close() {
-        if (closed) {
-            return;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            if (connector != null) {
+                // A handshake in progress ends: its channel is interruptible.
+                connector.interrupt();
+            }
         }
-        closed = true;
         connections.forEach(ClientConnection::close);
         timer.shutdownNow();
     }

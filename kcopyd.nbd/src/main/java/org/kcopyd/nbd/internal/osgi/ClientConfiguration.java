@@ -18,10 +18,13 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
                     + "answering fails the job within this time instead of hanging it.")
     int requestTimeoutSeconds() default 60;
 
-    @AttributeDefinition(name = "Connections", min = "1", max = "16",
-            description = "Connections per device, 1 to 16 (default 1); more than one only when the server "
-                    + "advertises multi-conn, else one is opened.")
-    int connections() default 1;
+    @AttributeDefinition(name = "Connections", min = "0", max = "16",
+            description = "Connections per device, 1 to 16, or 0 (the default) for 4 or the number of processors "
+                    + "if fewer, as nbdcopy chooses. More than one only when the server advertises multi-conn, "
+                    + "else one is opened; the first is opened before the device is used, the others while it "
+                    + "is, and a server that serves fewer connections than it advertised leaves the device with "
+                    + "those it got.")
+    int connections() default 0;
 
     @AttributeDefinition(name = "TLS certificates", required = false,
             description = "For nbds:// and nbds+unix:// URIs without tls-certificates=DIR: an absolute directory "

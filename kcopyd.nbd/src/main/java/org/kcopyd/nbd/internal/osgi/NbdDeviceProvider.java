@@ -43,7 +43,7 @@ public final class NbdDeviceProvider implements UriDeviceProvider {
 
     private volatile NbdClientOptions options = NbdClientOptions.defaults();
 
-    /** A provider with the default options (60 s request timeout, one connection). */
+    /** A provider with the default options ({@link NbdClientOptions#defaults()}). */
     public NbdDeviceProvider() {
         // For ServiceLoader and DS.
     }
@@ -73,11 +73,13 @@ public final class NbdDeviceProvider implements UriDeviceProvider {
             throw new IllegalArgumentException(NbdConfig.CLIENT_PID + ": " + NbdConfig.CLIENT_REQUEST_TIMEOUT_SECONDS
                 + " " + requestTimeoutSeconds + " is outside the allowed range 1..86400");
         }
-        if (connections < 1 || connections > NbdClientOptions.MAX_CONNECTIONS) {
+        if (connections < 0 || connections > NbdClientOptions.MAX_CONNECTIONS) {
             throw new IllegalArgumentException(NbdConfig.CLIENT_PID + ": " + NbdConfig.CLIENT_CONNECTIONS + " "
-                + connections + " is outside the allowed range 1.." + NbdClientOptions.MAX_CONNECTIONS);
+                + connections + " is outside the allowed range 0.." + NbdClientOptions.MAX_CONNECTIONS
+                + " (0: the default, " + NbdClientOptions.DEFAULT_CONNECTIONS + " here)");
         }
-        return new NbdClientOptions(Duration.ofSeconds(requestTimeoutSeconds), connections);
+        return new NbdClientOptions(Duration.ofSeconds(requestTimeoutSeconds),
+            connections == 0 ? NbdClientOptions.DEFAULT_CONNECTIONS : connections);
     }
 
     /** @return the options devices are opened with now */

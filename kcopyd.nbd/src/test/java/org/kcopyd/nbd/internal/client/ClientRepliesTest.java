@@ -2,6 +2,7 @@ package org.kcopyd.nbd.internal.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -230,6 +231,27 @@ class ClientRepliesTest {
         assertThat(device.info().has(Nbd.FLAG_CAN_MULTI_CONN)).isFalse();
         assertThat(device.connectionCount()).isEqualTo(1);
         device.flush().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aMultiConnServerThatServesOneConnectionLeavesTheDeviceWithOneAndCloseEndsTheWaitingHandshake()
+        throws Exception {
+        // As qemu-nbd --shared=1: multi-conn advertised, one client served, the others left unanswered.
+        Path socket = dir.resolve("shared1.sock");
+        ScriptedServer.Handshake multiConn = ScriptedServer.Handshake.normal(SIZE).withFlags(Nbd.FLAG_HAS_FLAGS
+            | Nbd.FLAG_SEND_FLUSH | Nbd.FLAG_CAN_MULTI_CONN);
+        toClose.add(new ScriptedServer(socket, multiConn, (request, payload, out) ->
+            ScriptedServer.chunk(out, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_NONE, request.cookie(), 0)));
+        long start = System.nanoTime();
+        NbdBlockDevice device = Connector.open("shared1", null, 0, socket, "", Duration.ofSeconds(60), 4);
+        toClose.add(device);
+        device.flush().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+        assertThat(device.connectionCount()).isEqualTo(1);
+        assertThat(device.isOpeningConnections()).isTrue();
+        device.close();
+        await().atMost(Duration.ofSeconds(10)).until(() -> !device.isOpeningConnections());
+        assertThat(device.connectionCount()).isEqualTo(1);
     }
 
     @Test

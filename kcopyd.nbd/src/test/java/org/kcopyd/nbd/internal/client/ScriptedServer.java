@@ -47,6 +47,10 @@ final class ScriptedServer implements AutoCloseable {
             return new Handshake(magic, handshake, structured, go, size, flags, minimumBlock, maximumBlock);
         }
 
+        Handshake withFlags(int value) {
+            return new Handshake(secondMagic, handshakeFlags, structured, go, size, value, minimumBlock, maximumBlock);
+        }
+
         Handshake withBlocks(int minimum, int maximum) {
             return new Handshake(secondMagic, handshakeFlags, structured, go, size, flags, minimum, maximum);
         }

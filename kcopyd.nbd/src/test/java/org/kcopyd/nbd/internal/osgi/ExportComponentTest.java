@@ -96,7 +96,7 @@ class ExportComponentTest {
 
     private BlockDevice connect(String name) throws IOException {
         BlockDevice device = NbdClient.connect(NbdUri.unix(dir.resolve("s.sock"), name),
-            NbdClientOptions.defaults().withRequestTimeout(Duration.ofSeconds(10)));
+            NbdClientOptions.defaults().withRequestTimeout(Duration.ofSeconds(10)).withConnections(1));
         clients.add(device);
         return device;
     }

@@ -16,6 +16,7 @@ import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.DeviceOption;
 import org.kcopyd.api.UriDeviceProvider;
 import org.kcopyd.device.MemoryBlockDevice;
+import org.kcopyd.nbd.NbdClientOptions;
 import org.kcopyd.nbd.NbdConfig;
 import org.kcopyd.nbd.NbdServer;
 
@@ -48,7 +49,10 @@ class NbdDeviceProviderTest {
         assertThatThrownBy(() -> NbdDeviceProvider.options(0, 1)).isInstanceOf(IllegalArgumentException.class)
             .hasMessage("org.kcopyd.nbd.client: requestTimeoutSeconds 0 is outside the allowed range 1..86400");
         assertThatThrownBy(() -> NbdDeviceProvider.options(60, 17)).isInstanceOf(IllegalArgumentException.class)
-            .hasMessage("org.kcopyd.nbd.client: connections 17 is outside the allowed range 1..16");
+            .hasMessage("org.kcopyd.nbd.client: connections 17 is outside the allowed range 0..16 (0: the default, "
+                + NbdClientOptions.DEFAULT_CONNECTIONS + " here)");
+        assertThat(NbdDeviceProvider.options(60, 0).connections()).isEqualTo(NbdClientOptions.DEFAULT_CONNECTIONS);
+        assertThat(NbdDeviceProvider.options(60, 1).connections()).isEqualTo(1);
         assertThat(provider.options().requestTimeout()).isEqualTo(Duration.ofSeconds(5));
     }
 
