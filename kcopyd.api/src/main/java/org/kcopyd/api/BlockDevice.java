@@ -63,6 +63,21 @@ public interface BlockDevice extends Closeable {
     boolean isReadOnly();
 
     /**
+     * The smallest unit of I/O the device takes, in bytes: every request on it must start and end
+     * on a multiple of it (an NBD server's minimum block size, a disk's logical block size under
+     * O_DIRECT). {@link IoRegion} refuses regions of the device that are not aligned to it, so a
+     * job that could only fail is refused before anything is written.
+     *
+     * <p>The default answers {@value #SECTOR_SIZE}: any whole sectors.
+     *
+     * @return a power of two, at least {@value #SECTOR_SIZE}; constant for the life of the device
+     * @since 1.5
+     */
+    default int minimumBlockBytes() {
+        return SECTOR_SIZE;
+    }
+
+    /**
      * Reads {@code dst.remaining()} bytes starting at {@code sector} into {@code dst},
      * advancing its position to its limit.
      *

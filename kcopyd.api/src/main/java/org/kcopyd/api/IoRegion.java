@@ -8,8 +8,9 @@ import java.util.Objects;
  * <p>Validated when built: the device is not null, {@code sector >= 0}, {@code count >= 1},
  * {@code sector + count} does not overflow and does not pass the device's end
  * ({@link BlockDevice#sizeInSectors()} at the time of construction; the engine checks again
- * when a job is submitted). Errors are {@link IllegalArgumentException}s naming the bad value
- * and the limit.
+ * when a job is submitted), and the region starts and ends on multiples of the device's
+ * minimum block, {@link BlockDevice#minimumBlockBytes()} (since 1.5). Errors are
+ * {@link IllegalArgumentException}s naming the bad value and the limit.
  *
  * @param device the block device; never null
  * @param sector the first sector, in 512-byte sectors from the start of the device
@@ -36,6 +37,13 @@ public record IoRegion(BlockDevice device, long sector, long count) {
         if (sector + count > size) {
             throw new IllegalArgumentException("region [" + sector + ", " + (sector + count)
                     + ") ends past the device end " + size + " of '" + device.name() + "'");
+        }
+        int block = device.minimumBlockBytes();
+        long blockSectors = Math.max(1, block / BlockDevice.SECTOR_SIZE);
+        if (sector % blockSectors != 0 || count % blockSectors != 0) {
+            throw new IllegalArgumentException("region [" + sector + ", " + (sector + count) + ") of '" + device.name()
+                    + "' is not aligned to its minimum block of " + block + " bytes: its start and length must be "
+                    + "multiples of " + blockSectors + " sectors");
         }
     }
 

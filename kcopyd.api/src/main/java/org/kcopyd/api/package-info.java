@@ -32,7 +32,10 @@
  *
  * <p>1.4.0 adds {@link org.kcopyd.api.BlockDevice#isNonBlocking}: a device whose calls never
  * block (NBD) is read from the engine's scheduling thread, without a hand-off per chunk.
+ *
+ * <p>1.5.0 adds {@link org.kcopyd.api.BlockDevice#minimumBlockBytes}: the device's smallest unit of
+ * I/O, which {@link org.kcopyd.api.IoRegion} regions of it must be aligned to.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.4.0")
+@org.osgi.annotation.versioning.Version("1.5.0")
 package org.kcopyd.api;

@@ -1,6 +1,7 @@
 package org.kcopyd.nbd;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
@@ -19,9 +20,11 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.IoRegion;
 import org.kcopyd.device.MemoryBlockDevice;
 import org.kcopyd.nbd.internal.client.NbdBlockDevice;
 import org.kcopyd.nbd.internal.protocol.ChunkPayloads.Extent;
+import org.kcopyd.testdevices.ForwardingDevice;
 
 /** Our client against our server, over a Unix socket and TCP loopback. */
 class NbdClientServerTest {
@@ -344,5 +347,28 @@ class NbdClientServerTest {
         assertThat(back.array()).isEqualTo(data);
         client.close();
         await().atMost(Duration.ofSeconds(10)).until(() -> server.connections() == 0);
+    }
+
+    @Test
+    void theDevicesMinimumBlockIsTheExportsAndRegionsOfItAreAlignedToIt() throws Exception {
+        MemoryBlockDevice memory = new MemoryBlockDevice("m", SECTORS);
+        BlockDevice fourK = new ForwardingDevice(memory) {
+            @Override
+            public int minimumBlockBytes() {
+                return 4096;
+            }
+        };
+        NbdServer server = serve(true, NbdServer.builder().export("disk", fourK, false));
+        BlockDevice client = connect(server, "disk", NbdClientOptions.defaults().withConnections(1));
+        assertThat(client.minimumBlockBytes()).isEqualTo(4096);
+        assertThatThrownBy(() -> IoRegion.of(client, 1, 8)).isInstanceOf(IllegalArgumentException.class)
+            .hasMessageContaining("is not aligned to its minimum block of 4096 bytes");
+        assertThat(failure(client.write(1, ByteBuffer.allocate(4096))))
+            .hasMessageContaining("must be multiples of the server's minimum block size 4096");
+        byte[] data = TestDevices.random(6, 8192);
+        done(client.write(8, ByteBuffer.wrap(data)).toCompletableFuture());
+        ByteBuffer back = ByteBuffer.allocate(8192);
+        done(memory.read(8, back).toCompletableFuture());
+        assertThat(back.array()).isEqualTo(data);
     }
 }

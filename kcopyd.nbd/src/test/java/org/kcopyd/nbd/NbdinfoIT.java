@@ -10,6 +10,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.kcopyd.device.MemoryBlockDevice;
+import org.kcopyd.testdevices.ForwardingDevice;
 import org.kcopyd.testdevices.Peers;
 
 /** nbdinfo (libnbd) as a client of our server: what the server advertises, and block status. */
@@ -24,7 +25,13 @@ class NbdinfoIT {
     void start() throws Exception {
         Peers.require("nbdinfo", "libnbd-bin");
         server = NbdServer.builder().export("disk", new MemoryBlockDevice("disk", 32 * 2048), false)
-            .export("ro", new MemoryBlockDevice("ro", 2048), true).startUnix(dir.resolve("nbd.sock"));
+            .export("ro", new MemoryBlockDevice("ro", 2048), true)
+            .export("k4", new ForwardingDevice(new MemoryBlockDevice("k4", 2048)) {
+                @Override
+                public int minimumBlockBytes() {
+                    return 4096;
+                }
+            }, false).startUnix(dir.resolve("nbd.sock"));
     }
 
     @AfterEach
@@ -49,6 +56,13 @@ class NbdinfoIT {
             "\"can_multi_conn\": true", "\"can_trim\": true", "\"can_zero\": true", "\"can_fast_zero\": true",
             "\"block_size_minimum\": 512", "\"block_size_preferred\": 4096", "\"block_size_maximum\": 33554432",
             "\"base:allocation\"");
+    }
+
+    @Test
+    void showsTheDevicesMinimumBlockAsTheExports() throws Exception {
+        String json = nbdinfo("--json", server.uri("k4").toString());
+        assertThat(json).contains("\"block_size_minimum\": 4096", "\"block_size_preferred\": 4096",
+            "\"block_size_maximum\": 1048576");
     }
 
     @Test

@@ -284,6 +284,18 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
         Answer taken = call(base, "POST", "/exports", "{\"name\": \"vm\", \"device\": \"snapshot:s1\", \"socket\": \""
                 + dir.resolve("y.sock") + "\"}", true);
         assertEquals(taken.body(), 409, taken.status());
+        // A socket in a daemon's state directory would stop the daemon's next start.
+        Path state = Files.createDirectory(dir.resolve("state"));
+        Path inState = state.resolve("z.sock");
+        try (AutoCloseable reserved = org.kcopyd.device.FileClaims.reserve(state,
+                "in the state directory of a test daemon")) {
+            Answer refused = call(base, "POST", "/exports", "{\"name\": \"z\", \"device\": \"origin:s1\", \"socket\": \""
+                    + inState + "\"}", true);
+            assertEquals(refused.body(), 400, refused.status());
+            assertTrue(refused.body(), refused.body().contains("socket " + inState + " is refused: " + inState
+                    + " is in the state directory of a test daemon"));
+        }
+        assertFalse(Files.exists(inState));
         Answer inUse = call(base, "DELETE", "/snapshots/s1", null, true);
         assertEquals(inUse.body(), 409, inUse.status());
         assertTrue(inUse.body(), inUse.body().contains("exported by vm"));

@@ -10,8 +10,9 @@ import org.kcopyd.api.BlockDevice;
 /**
  * A test device that passes every call to another device; a test's subclass overrides only what
  * it changes (fails, delays or holds requests). It forwards the required operations and
- * {@link #close()}. The optional ones keep {@link BlockDevice}'s defaults (no write-zeroes, no
- * discard, no sequential-write requirement, extents all data, no offload, blocking calls), so that a subclass
+ * {@link #close()}, and the wrapped device's minimum block. The optional ones keep
+ * {@link BlockDevice}'s defaults (no write-zeroes, no discard, no sequential-write requirement,
+ * extents all data, no offload, blocking calls), so that a subclass
  * overriding {@code read} or {@code write} sees every request, including the zeros of a zero job.
  * Not for wrapping a device in production code: a wrapper there forwards every method (see
  * {@link Forwarding#assertForwards}); ForwardingTest checks which ones this one keeps.
@@ -39,6 +40,12 @@ public class ForwardingDevice implements BlockDevice {
     @Override
     public boolean isReadOnly() {
         return inner.isReadOnly();
+    }
+
+    /** The wrapped device's: its constraint holds for whatever reaches it. */
+    @Override
+    public int minimumBlockBytes() {
+        return inner.minimumBlockBytes();
     }
 
     @Override

@@ -71,7 +71,7 @@ class ForwardingTest {
                 "read(long, ByteBuffer)", "write(long, ByteBuffer)", "flush()", "supportsWriteZeroes()",
                 "writeZeroes(long, long)", "extents(long, long)", "canOffloadTo(BlockDevice)",
                 "offloadBeatsPagesTo(BlockDevice)", "offloadTo(long, long, BlockDevice, long)", "supportsDiscard()",
-                "discard(long, long)", "requiresSequentialWrites()", "close()");
+                "discard(long, long)", "requiresSequentialWrites()", "minimumBlockBytes()", "close()");
     }
 
     @Test
@@ -84,8 +84,8 @@ class ForwardingTest {
                 "offloadTo", keeps, "supportsDiscard", keeps, "discard", keeps, "requiresSequentialWrites", keeps,
                 "isNonBlocking", keeps + " (a subclass may block in them)"));
 
-        assertThat(checked).containsExactly("close()", "flush()", "isReadOnly()", "name()", "read(long, ByteBuffer)",
-                "sizeInSectors()", "write(long, ByteBuffer)");
+        assertThat(checked).containsExactly("close()", "flush()", "isReadOnly()", "minimumBlockBytes()", "name()",
+                "read(long, ByteBuffer)", "sizeInSectors()", "write(long, ByteBuffer)");
     }
 
     @Test

@@ -204,6 +204,9 @@ final class CopyCommand implements Callable<Integer> {
                 targets.add(new Target(d, dsts.get(i), d.startByte(), length));
             }
             checkOverlaps(src, from.startByte(), length, targets);
+            if (sectors > 0) {
+                checkAligned(srcDevice, from.sector(), sectors);
+            }
             for (Target t : targets) {
                 if (t.operand().exists()) {
                     long have = OpenFiles.bytes(t.operand(), files.openWrite(t.operand()));
@@ -216,6 +219,9 @@ final class CopyCommand implements Callable<Integer> {
                         throw CommandException.usage("destination " + t.name() + " has " + have + " bytes, too few for "
                                 + Target.range(t.startByte(), t.end()) + ": an existing destination is written in "
                                 + "place, never extended");
+                    }
+                    if (sectors > 0) {
+                        checkAligned(files.openWrite(t.operand()), t.spec().sector(), sectors);
                     }
                 }
             }
@@ -486,6 +492,18 @@ final class CopyCommand implements Callable<Integer> {
         } catch (CommandException e) {
             files.removeCreated();
             throw e;
+        }
+    }
+
+    /**
+     * Refuses, before anything is created or written, a region its device could only fail: one not
+     * aligned to the device's minimum block (an NBD server's), as {@link IoRegion} says it.
+     */
+    static void checkAligned(BlockDevice device, long sector, long sectors) {
+        try {
+            IoRegion.of(device, sector, sectors);
+        } catch (IllegalArgumentException e) {
+            throw CommandException.usage(e.getMessage());
         }
     }
 

@@ -8,7 +8,7 @@ final class Exit {
     static final int FAILED = 1;
     /** Bad arguments (picocli's code for invalid input too); nothing was written. */
     static final int USAGE = 2;
-    /** Reading the source failed for some chunk. */
+    /** Reading the source failed for some chunk (while copying, or while {@code copy --verify} read it back). */
     static final int READ_ERROR = 3;
     /** Writing (or flushing) a destination failed. */
     static final int WRITE_ERROR = 4;

@@ -106,7 +106,7 @@ final class Report {
      * @param successLine the words for a success
      * @param checks      one verification per destination, or null without {@code --verify}
      * @param digestLine  the digest's line ({@code sha256 HEX  SRC}), or null for none
-     * @return the exit code: the copy's, else {@link Exit#VERIFY_FAILED} if a check failed
+     * @return the exit code: the copy's, else {@link Verification#exitCode}
      */
     int finished(Outcome outcome, List<Target> targets, Map<String, Object> fields, String successLine,
             List<Verification.Check> checks, String digestLine) {
@@ -164,7 +164,7 @@ final class Report {
             case OK -> console.out().println("verified " + t.name() + ": identical to the source" + how);
             case MISMATCH -> console.err().println("kcopyd " + command + ": " + t.name()
                     + ": verify: differs from the source at sector " + c.firstDifferentSector() + how);
-            case ERROR -> console.err().println("kcopyd " + command + ": " + t.name() + ": verify: "
+            case ERROR, UNVERIFIED -> console.err().println("kcopyd " + command + ": " + t.name() + ": verify: "
                     + oneLine(c.reason()) + how);
             case SKIPPED -> {
                 // The copy's own line for it says why; "not verified" is in the JSON.
@@ -182,6 +182,12 @@ final class Report {
             }
             if (c.state() == Verification.State.ERROR) {
                 return "verification failed: " + targets.get(i).name() + " " + c.reason();
+            }
+        }
+        for (int i = 0; i < checks.size(); i++) {
+            Verification.Check c = checks.get(i);
+            if (c.state() == Verification.State.UNVERIFIED) {
+                return "verification incomplete: " + targets.get(i).name() + " " + c.reason();
             }
         }
         return null;

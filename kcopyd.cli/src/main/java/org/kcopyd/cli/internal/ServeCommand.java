@@ -145,6 +145,7 @@ final class ServeCommand implements Callable<Integer> {
                 throw CommandException.usage("--socket " + socket + " is " + bytes + " bytes long; a Unix socket path "
                         + "holds at most " + MAX_SOCKET_PATH);
             }
+            refuseReservedSocket(socket);
         }
         NbdServer.Builder builder = NbdServer.builder().maxConnections(maxConnections);
         if (tlsVerifyPeer && tlsCertificates == null) {
@@ -195,6 +196,18 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (export.indexOf('\0') >= 0) {
             throw CommandException.usage("--export name contains NUL");
+        }
+    }
+
+    /**
+     * Refuses a socket in a daemon's state directory (or on one of its files): a file the daemon did
+     * not make there would stop its next start, which refuses a state directory holding others.
+     */
+    static void refuseReservedSocket(Path socket) {
+        try {
+            org.kcopyd.device.FileClaims.refuseReserved(socket);
+        } catch (org.kcopyd.device.FileClaimedException e) {
+            throw CommandException.usage("--socket " + socket + " is refused: " + e.getMessage());
         }
     }
 

@@ -32,7 +32,9 @@ final class Verification {
 
     /** A destination's verification, as reported. */
     enum State {
-        OK, MISMATCH, ERROR, SKIPPED;
+        OK, MISMATCH, ERROR, SKIPPED,
+        /** The source could not be read back: the destination is neither known to differ nor to be equal. */
+        UNVERIFIED;
 
         String word() {
             return name().toLowerCase(Locale.ROOT);
@@ -48,6 +50,7 @@ final class Verification {
      */
     record Check(State state, long firstDifferentSector, String reason, String readBack) {
 
+        /** @return the destination differs, or could not be read back */
         boolean failed() {
             return state == State.MISMATCH || state == State.ERROR;
         }
@@ -142,6 +145,8 @@ final class Verification {
                 case MISMATCH -> new Check(State.MISMATCH, v.firstDifferentSector(), null, readBacks.get(k));
                 case ERROR -> new Check(State.ERROR, -1, "could not be read back: " + FileErrors.reason(v.failure()),
                         readBacks.get(k));
+                case SOURCE_ERROR -> new Check(State.UNVERIFIED, -1, "not verified: the source could not be read back: "
+                        + FileErrors.reason(v.failure()), readBacks.get(k));
                 case OK -> tail > 0 ? compareTail(t, srcTail, tailFailure, readBacks.get(k))
                         : new Check(State.OK, -1, null, readBacks.get(k));
             };
@@ -212,8 +217,8 @@ final class Verification {
 
     private Check compareTail(Target t, ByteBuffer srcTail, IOException srcFailure, String readBack) {
         if (srcFailure != null) {
-            return new Check(State.ERROR, -1, "the source's last " + t.tail() + " bytes could not be read back: "
-                    + FileErrors.reason(srcFailure), readBack);
+            return new Check(State.UNVERIFIED, -1, "not verified: the source's last " + t.tail() + " bytes could not be "
+                    + "read back: " + FileErrors.reason(srcFailure), readBack);
         }
         try {
             ByteBuffer dstTail = readTail(files.channel(t.operand(), false), t.tailByte(), t.tail());
@@ -241,10 +246,14 @@ final class Verification {
     }
 
     /**
-     * @return the exit code of a copy that reported no error, given its checks: {@link Exit#OK},
-     *         or {@link Exit#VERIFY_FAILED} if a destination differs or could not be read back
+     * @return the exit code of a copy that reported no error, given its checks: {@link Exit#VERIFY_FAILED}
+     *         if a destination differs or could not be read back, else {@link Exit#READ_ERROR} if the
+     *         source could not be read back (nothing is known against a destination), else {@link Exit#OK}
      */
     static int exitCode(List<Check> checks) {
-        return checks.stream().anyMatch(Check::failed) ? Exit.VERIFY_FAILED : Exit.OK;
+        if (checks.stream().anyMatch(Check::failed)) {
+            return Exit.VERIFY_FAILED;
+        }
+        return checks.stream().anyMatch(c -> c.state() == State.UNVERIFIED) ? Exit.READ_ERROR : Exit.OK;
     }
 }

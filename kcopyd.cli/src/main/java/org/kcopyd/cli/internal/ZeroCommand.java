@@ -129,7 +129,9 @@ final class ZeroCommand implements Callable<Integer> {
             List<IoRegion> regions = new ArrayList<>();
             if (sectors > 0) {
                 for (Target t : targets) {
-                    regions.add(IoRegion.of(files.openWrite(t.operand()), t.spec().sector(), sectors));
+                    BlockDevice device = files.openWrite(t.operand());
+                    CopyCommand.checkAligned(device, t.spec().sector(), sectors);
+                    regions.add(IoRegion.of(device, t.spec().sector(), sectors));
                 }
             }
             EnumSet<CopyFlag> flags = flush ? EnumSet.of(CopyFlag.FLUSH) : EnumSet.noneOf(CopyFlag.class);

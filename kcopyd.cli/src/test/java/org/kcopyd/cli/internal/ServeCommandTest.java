@@ -158,6 +158,22 @@ class ServeCommandTest {
         assertThat(Path.of(sock)).doesNotExist();
     }
 
+    /** A socket in a daemon's state directory would stop its next start: refused, nothing made there. */
+    @Test
+    void aSocketInAReservedDirectoryIsRefused() throws Exception {
+        Path state = Files.createDirectory(dir.resolve("state"));
+        Path img = Files.write(dir.resolve("disk.img"), new byte[4096]);
+        Path sock = state.resolve("x.sock");
+        try (AutoCloseable reserved = org.kcopyd.device.FileClaims.reserve(state,
+                "in the state directory of a test daemon")) {
+            assertRefused(Exit.USAGE, "--socket " + sock + " is refused: " + sock + " is in the state directory of a "
+                + "test daemon", "serve", img.toString(), "--socket", sock.toString());
+        }
+        try (var files = Files.list(state)) {
+            assertThat(files).isEmpty();
+        }
+    }
+
     @Test
     void aPortWithASignOrSpacesIsRefused() {
         Path img = dir.resolve("unused.img");

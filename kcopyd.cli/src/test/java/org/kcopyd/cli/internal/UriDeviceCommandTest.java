@@ -15,8 +15,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.kcopyd.api.BlockDevice;
 import org.kcopyd.device.FileDeviceOpener;
 import org.kcopyd.device.UriProviders;
+import org.kcopyd.testdevices.ForwardingDevice;
 import org.kcopyd.testdevices.MemoryUriProvider;
 
 /**
@@ -187,6 +189,42 @@ class UriDeviceCommandTest {
                 + "written in whole sectors, but the source " + src + " has 1000 bytes, not whole sectors; give the "
                 + "source as SRC:SECTOR+COUNT\n");
         assertThat(mem.content("d", 4096)).isEqualTo(new byte[4096]);
+    }
+
+    /** A device that takes only whole 4 KiB blocks, as an NBD export with a minimum block size of 4096. */
+    private void add4k(String name, byte[] content) {
+        BlockDevice inner = mem.add(name + "-inner", content);
+        mem.put(name, new ForwardingDevice(inner) {
+            @Override
+            public String name() {
+                return "mem://" + name;
+            }
+
+            @Override
+            public int minimumBlockBytes() {
+                return 4096;
+            }
+        });
+    }
+
+    @Test
+    void regionsNotAlignedToADevicesMinimumBlockAreExit2NamingItAndNothingIsCreatedOrWritten() throws IOException {
+        byte[] data = random(MIB, 11);
+        add4k("k4", data);
+        Path src = image(dir, "src.img", MIB, 12);
+
+        assertThat(fixture.run("copy", "mem://k4/:1+8", p("new.img"))).isEqualTo(Exit.USAGE);
+        assertThat(fixture.err()).isEqualTo("kcopyd copy: region [1, 9) of 'mem://k4' is not aligned to its minimum "
+                + "block of 4096 bytes: its start and length must be multiples of 8 sectors\n");
+        assertThat(fixture.run("copy", src + ":0+4", p("new.img"), "mem://k4/:8")).isEqualTo(Exit.USAGE);
+        assertThat(fixture.err()).contains("region [8, 12) of 'mem://k4' is not aligned to its minimum block of 4096");
+        assertThat(fixture.run("zero", "mem://k4/:0+1")).isEqualTo(Exit.USAGE);
+        assertThat(fixture.err()).contains("region [0, 1) of 'mem://k4' is not aligned");
+        assertThat(mem.content("k4", MIB)).isEqualTo(data);
+        assertThat(CommandFixture.names(dir)).containsExactly("src.img");
+
+        assertThat(fixture.run("copy", "mem://k4/:8+16", p("aligned.img"))).isZero();
+        assertThat(Files.readAllBytes(dir.resolve("aligned.img"))).isEqualTo(Arrays.copyOfRange(data, 4096, 3 * 4096));
     }
 
     @Test

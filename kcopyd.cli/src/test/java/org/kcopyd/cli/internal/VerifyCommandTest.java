@@ -7,8 +7,11 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -18,13 +21,15 @@ import org.kcopyd.api.DeviceOption;
 import org.kcopyd.api.UriDeviceProvider;
 import org.kcopyd.device.FileDeviceOpener;
 import org.kcopyd.device.UriProviders;
+import org.kcopyd.testdevices.ForwardingDevice;
 import org.kcopyd.testdevices.MemoryUriProvider;
 
 /**
  * {@code copy --verify}: good copies are verified ok; a destination corrupted behind the engine's
  * back is exit 5 with its first differing sector exactly (absolute on it), the others ok; a
  * destination the copy failed is skipped; O_DIRECT refused falls back to the page cache and says
- * so; a device named by URI is verified through its device.
+ * so; a device named by URI is verified through its device; a source that cannot be read back
+ * leaves the destinations unverified, exit 3.
  */
 class VerifyCommandTest {
 
@@ -237,5 +242,35 @@ class VerifyCommandTest {
 
         assertThat(fixture.err()).isEqualTo("kcopyd copy: flip://disk/: verify: differs from the source at sector "
                 + (2048 + 600000 / 512) + " (read back: through the device named by URI)\n");
+    }
+
+    @Test
+    void aSourceThatFailsOnlyWhenReadBackIsExit3NotVerifiedRatherThanADestinationVerdict() throws IOException {
+        MemoryUriProvider mem = new MemoryUriProvider();
+        byte[] data = new byte[MIB];
+        new java.util.Random(12).nextBytes(data);
+        mem.add("src", data);
+        java.util.concurrent.atomic.AtomicLong read = new java.util.concurrent.atomic.AtomicLong();
+        // Every byte is read once by the copy; the read-back's reads fail.
+        mem.put("once", new ForwardingDevice(mem.open(URI.create("mem://src"))) {
+            @Override
+            public CompletionStage<Void> read(long sector, ByteBuffer dst) {
+                if (read.getAndAdd(dst.remaining()) >= MIB) {
+                    return CompletableFuture.failedStage(new IOException("EIO at sector " + sector));
+                }
+                return super.read(sector, dst);
+            }
+        });
+        UriProviders uris = new UriProviders();
+        uris.add(mem, mem.schemes(), 0, 1, "the test's mem provider");
+        fixture.opener = new FileDeviceOpener(false, "open for writing through kcopyd", uris);
+
+        assertThat(fixture.run("copy", "mem://once", p("a.img"), "--verify", "--json")).isEqualTo(Exit.READ_ERROR);
+
+        assertThat(Files.readAllBytes(dir.resolve("a.img"))).isEqualTo(data);
+        assertThat(fixture.out()).contains("\"exitCode\":3,\"message\":\"verification incomplete: " + p("a.img")
+                + " not verified: the source could not be read back: ")
+                .contains("\"state\":\"complete\",\"verify\":{\"state\":\"unverified\",\"reason\":\"not verified: "
+                        + "the source could not be read back: ");
     }
 }

@@ -123,6 +123,11 @@ final class OwnedDevice implements BlockDevice {
     }
 
     @Override
+    public int minimumBlockBytes() {
+        return device.minimumBlockBytes();
+    }
+
+    @Override
     public void close() throws IOException {
         try {
             device.close();

@@ -26,7 +26,7 @@ import org.kcopyd.api.BlockDevice;
  * every read, write and flush as it is requested. A failed request changes nothing; a late one
  * moves its data when it completes, so a buffer reused too early shows in the content.
  */
-final class FaultyDevice implements BlockDevice {
+class FaultyDevice implements BlockDevice {
 
     /**
      * One recorded request: its sector range, and when it was made and completed on one clock

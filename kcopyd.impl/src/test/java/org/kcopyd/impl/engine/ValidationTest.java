@@ -49,6 +49,23 @@ class ValidationTest {
     }
 
     @Test
+    void regionsOfADeviceWithALargerMinimumBlockMustBeAlignedToIt() {
+        FaultyDevice fourK = new FaultyDevice("4k", 2048) {
+            @Override
+            public int minimumBlockBytes() {
+                return 4096;
+            }
+        };
+        assertThatThrownBy(() -> IoRegion.of(fourK, 4, 8)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("region [4, 12) of '4k' is not aligned to its minimum block of 4096 bytes: its start and "
+                        + "length must be multiples of 8 sectors");
+        assertThatThrownBy(() -> IoRegion.of(fourK, 8, 12)).hasMessageContaining("region [8, 20) of '4k' is not aligned");
+        assertThat(IoRegion.of(fourK, 8, 16).count()).isEqualTo(16);
+        assertThat(IoRegion.whole(fourK).count()).isEqualTo(2048);
+        assertThat(IoRegion.of(src, 3, 5).count()).as("512-byte devices: any whole sectors").isEqualTo(5);
+    }
+
+    @Test
     void nullOrEmptyDestinationsAreRefused() {
         assertThatThrownBy(() -> client.copy(IoRegion.whole(src), null, Set.of()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dests is null")

@@ -386,6 +386,16 @@ final class MirrorVolume implements Mirror {
             return false;
         }
 
+        /** Writes go to every leg: the largest of their minimum blocks. */
+        @Override
+        public int minimumBlockBytes() {
+            int most = SECTOR_SIZE;
+            for (BlockDevice leg : legs) {
+                most = Math.max(most, leg.minimumBlockBytes());
+            }
+            return most;
+        }
+
         @Override
         public CompletionStage<Void> read(long sector, ByteBuffer dst) {
             return MirrorVolume.this.read(sector, dst);

@@ -244,6 +244,11 @@ final class Origin implements BlockDevice {
     }
 
     @Override
+    public int minimumBlockBytes() {
+        return device.minimumBlockBytes();
+    }
+
+    @Override
     public CompletionStage<Void> read(long sector, ByteBuffer dst) {
         SnapshotVolume merging = merging();
         if (merging == null) {

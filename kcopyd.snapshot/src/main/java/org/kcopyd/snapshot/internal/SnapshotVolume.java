@@ -447,6 +447,12 @@ final class SnapshotVolume implements Snapshot {
             return false;
         }
 
+        /** Reads and writes go to the origin and the COW store: the larger of their minimum blocks. */
+        @Override
+        public int minimumBlockBytes() {
+            return Math.max(origin.minimumBlockBytes(), store.device().minimumBlockBytes());
+        }
+
         /**
          * Refused while the snapshot merges: a merged chunk is read from the origin, which takes
          * writes meanwhile, so the snapshot's content is no longer what a read would return (the

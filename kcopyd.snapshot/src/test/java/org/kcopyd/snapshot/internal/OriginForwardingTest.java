@@ -38,7 +38,7 @@ class OriginForwardingTest {
                         Map.entry("offloadTo", merged),
                         Map.entry("isNonBlocking", "false: a write waits for the chunks it overwrites to be copied "
                                 + "to every snapshot's COW store")));
-        assertThat(checked).containsExactly("extents(long, long)", "flush()", "name()", "read(long, ByteBuffer)",
-                "sizeInSectors()", "write(long, ByteBuffer)");
+        assertThat(checked).containsExactly("extents(long, long)", "flush()", "minimumBlockBytes()", "name()",
+                "read(long, ByteBuffer)", "sizeInSectors()", "write(long, ByteBuffer)");
     }
 }

@@ -112,6 +112,11 @@ public final class DigestingDevice implements BlockDevice {
     }
 
     @Override
+    public int minimumBlockBytes() {
+        return source.minimumBlockBytes();
+    }
+
+    @Override
     public long sizeInSectors() {
         return source.sizeInSectors();
     }

@@ -35,8 +35,9 @@ import org.kcopyd.api.BlockDevice;
  * device under it makes its reads fail, which ends the comparison with {@link Verdict.State#ERROR}.
  *
  * <p><b>Errors.</b> A destination whose read fails is in error unless a difference was found
- * before the failing chunk; a source read failure puts every destination not decided before it
- * in error. A difference is reported at the first differing sector of the region.
+ * before the failing chunk; a source read failure leaves every destination not decided before it
+ * with a source error (neither known to differ nor known to be equal). A difference is reported
+ * at the first differing sector of the region.
  */
 public final class RegionVerifier {
 
@@ -257,11 +258,11 @@ public final class RegionVerifier {
                 long failed = Math.min(failedAt.get(i), sourceAt);
                 if (mismatch != NONE && mismatch < failed) {
                     out.add(Verdict.mismatch(dests.get(i).sector() + mismatch));
+                } else if (failed != NONE && failedAt.get(i) <= sourceAt) {
+                    out.add(Verdict.error(failures.get(i)));
                 } else if (failed != NONE) {
-                    Throwable why = failedAt.get(i) <= sourceAt ? failures.get(i)
-                            : new IOException("reading the source " + source.name() + " back failed: "
-                                    + sourceFailure.get().getMessage(), sourceFailure.get());
-                    out.add(Verdict.error(why));
+                    out.add(Verdict.sourceError(new IOException("reading the source " + source.name() + " back failed: "
+                            + sourceFailure.get().getMessage(), sourceFailure.get())));
                 } else if (stopped) {
                     out.add(Verdict.error(new InterruptedIOException("the verification was interrupted")));
                 } else {

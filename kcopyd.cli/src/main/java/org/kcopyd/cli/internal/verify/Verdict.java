@@ -3,10 +3,11 @@ package org.kcopyd.cli.internal.verify;
 /**
  * What reading one destination region back found.
  *
- * @param state                ok, mismatch or error
+ * @param state                ok, mismatch, error or source error
  * @param firstDifferentSector for a mismatch, the first sector that differs, absolute on the
  *                             destination device; -1 otherwise
- * @param failure              for an error, why the comparison could not be completed; null otherwise
+ * @param failure              for an error or a source error, why the comparison could not be
+ *                             completed; null otherwise
  */
 public record Verdict(State state, long firstDifferentSector, Throwable failure) {
 
@@ -16,8 +17,13 @@ public record Verdict(State state, long firstDifferentSector, Throwable failure)
         OK,
         /** A byte differs; {@link Verdict#firstDifferentSector()} says where first. */
         MISMATCH,
-        /** The source or the destination could not be read where no difference had been found yet. */
-        ERROR
+        /** The destination could not be read where no difference had been found yet. */
+        ERROR,
+        /**
+         * The source could not be read back where no difference had been found yet: the destination
+         * is neither known to differ nor known to be equal.
+         */
+        SOURCE_ERROR
     }
 
     /** @return the region equals the source */
@@ -30,8 +36,13 @@ public record Verdict(State state, long firstDifferentSector, Throwable failure)
         return new Verdict(State.MISMATCH, sector, null);
     }
 
-    /** @return the comparison could not be completed */
+    /** @return the comparison could not be completed: the destination could not be read */
     public static Verdict error(Throwable failure) {
         return new Verdict(State.ERROR, -1, failure);
+    }
+
+    /** @return the comparison could not be completed: the source could not be read */
+    public static Verdict sourceError(Throwable failure) {
+        return new Verdict(State.SOURCE_ERROR, -1, failure);
     }
 }

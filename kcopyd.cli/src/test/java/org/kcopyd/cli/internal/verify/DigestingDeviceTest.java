@@ -97,7 +97,8 @@ class DigestingDeviceTest {
                         java.util.Map.entry("discard", readOnly), java.util.Map.entry("requiresSequentialWrites", readOnly),
                         java.util.Map.entry("extents", allRead), java.util.Map.entry("canOffloadTo", allRead),
                         java.util.Map.entry("offloadBeatsPagesTo", allRead), java.util.Map.entry("offloadTo", allRead)));
-        assertThat(checked).containsExactly("close()", "isNonBlocking()", "name()", "sizeInSectors()");
+        assertThat(checked).containsExactly("close()", "isNonBlocking()", "minimumBlockBytes()", "name()",
+                "sizeInSectors()");
     }
 
     /**

@@ -130,12 +130,12 @@ class RegionVerifierTest {
     }
 
     @Test
-    void aSourceThatCannotBeReadBackPutsUndecidedDestinationsInError() {
+    void aSourceThatCannotBeReadBackLeavesUndecidedDestinationsWithASourceError() {
         BlockDevice src = failingFrom(device("src", SECTORS, 0), 100);
         List<Verdict> verdicts = new RegionVerifier(1 << 16, 2).verify(src, 0, SECTORS,
                 List.of(new RegionVerifier.Destination(device("dst", SECTORS, 0), 0, 512)));
 
-        assertThat(verdicts.get(0).state()).isEqualTo(Verdict.State.ERROR);
+        assertThat(verdicts.get(0).state()).isEqualTo(Verdict.State.SOURCE_ERROR);
         assertThat(verdicts.get(0).failure()).hasMessage("reading the source src back failed: EIO on src at sector 100");
     }
 

@@ -96,6 +96,14 @@ final class Exports {
                     + (r.socket() == null ? "" : ", not both"));
         }
         Path socket = r.socket() == null ? null : SnapshotRules.absolute("socket", r.socket());
+        if (socket != null) {
+            try {
+                // A socket in a daemon's state directory would stop its next start (found in stop 20's review).
+                org.kcopyd.device.FileClaims.refuseReserved(socket);
+            } catch (org.kcopyd.device.FileClaimedException e) {
+                throw ControlException.badRequest("socket " + socket + " is refused: " + e.getMessage());
+            }
+        }
         if (r.listen() != null && r.listen().isBlank()) {
             throw ControlException.badRequest("listen is empty: give HOST:PORT");
         }

@@ -104,6 +104,12 @@ public final class NbdBlockDevice implements BlockDevice {
         return info.readOnly();
     }
 
+    /** The server's minimum block size (512 when it advertised less or none). */
+    @Override
+    public int minimumBlockBytes() {
+        return info.minimumBlock();
+    }
+
     /**
      * True: every request is queued for the connection's sender thread and completed by its reader
      * thread; no call waits for the network (the queue has no bound to wait at: the engine's pages

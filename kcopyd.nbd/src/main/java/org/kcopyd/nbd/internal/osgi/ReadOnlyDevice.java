@@ -112,6 +112,11 @@ final class ReadOnlyDevice implements BlockDevice {
         return device.isNonBlocking();
     }
 
+    @Override
+    public int minimumBlockBytes() {
+        return device.minimumBlockBytes();
+    }
+
     private CompletionStage<Void> refused(String what) {
         return CompletableFuture.failedStage(new IOException(what + " refused: " + device.name()
             + " was opened read-only"));

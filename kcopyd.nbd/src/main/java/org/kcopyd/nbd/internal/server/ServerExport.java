@@ -35,6 +35,14 @@ public record ServerExport(String name, BlockDevice device, boolean readOnly, in
         return readOnly || device.isReadOnly();
     }
 
+    /**
+     * @return the minimum block size advertised and enforced: the device's
+     *         {@linkplain BlockDevice#minimumBlockBytes() minimum block}, at least one sector
+     */
+    public int minimumBlock() {
+        return Math.max(ServerSettings.MIN_BLOCK_SIZE, device.minimumBlockBytes());
+    }
+
     /** @return the export's size in bytes */
     public long sizeBytes() {
         return device.sizeInSectors() * BlockDevice.SECTOR_SIZE;

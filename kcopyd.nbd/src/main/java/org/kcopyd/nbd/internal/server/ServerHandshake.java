@@ -217,11 +217,11 @@ final class ServerHandshake {
             return null;
         }
         reply(option, Nbd.REP_INFO, OptionPayloads.infoExport(export.sizeBytes(), export.transmissionFlags(structured)));
-        int maxBlock = (int) Math.min(settings.maxBlockSize(), Math.max(ServerSettings.MIN_BLOCK_SIZE,
-            export.sizeBytes()));
+        int minBlock = export.minimumBlock();
+        int maxBlock = (int) Math.min(settings.maxBlockSize(), Math.max(minBlock, export.sizeBytes()));
+        maxBlock -= maxBlock % minBlock;
         int preferred = Math.min(settings.preferredBlockSize(), Integer.highestOneBit(maxBlock));
-        reply(option, Nbd.REP_INFO, OptionPayloads.infoBlockSize(ServerSettings.MIN_BLOCK_SIZE,
-            Math.max(ServerSettings.MIN_BLOCK_SIZE, preferred), maxBlock));
+        reply(option, Nbd.REP_INFO, OptionPayloads.infoBlockSize(minBlock, Math.max(minBlock, preferred), maxBlock));
         reply(option, Nbd.REP_ACK, null);
         if (option == Nbd.OPT_INFO) {
             return null;

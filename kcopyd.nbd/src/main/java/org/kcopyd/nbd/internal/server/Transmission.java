@@ -158,7 +158,7 @@ final class Transmission {
         if (request.offset() < 0 || end < 0 || end > export.sizeBytes()) {
             return type == Nbd.CMD_WRITE || type == Nbd.CMD_WRITE_ZEROES ? Nbd.ENOSPC : Nbd.EINVAL;
         }
-        if (request.offset() % ServerSettings.MIN_BLOCK_SIZE != 0 || request.length() % ServerSettings.MIN_BLOCK_SIZE != 0) {
+        if (request.offset() % export.minimumBlock() != 0 || request.length() % export.minimumBlock() != 0) {
             return Nbd.EINVAL;
         }
         if ((type == Nbd.CMD_READ || type == Nbd.CMD_WRITE) && request.length() > settings.maxBlockSize()) {
@@ -181,7 +181,7 @@ final class Transmission {
             case Nbd.ENOSPC -> what + " refused: it ends past the end of the export";
             case Nbd.ENOTSUP -> what + " refused: zeroing is not faster than writing on this device";
             default -> what + " refused: flags 0x" + Integer.toHexString(request.flags()) + ", offset and length must be "
-                + "known, multiples of " + ServerSettings.MIN_BLOCK_SIZE + ", within the export, at most "
+                + "known, multiples of " + export.minimumBlock() + ", within the export, at most "
                 + settings.maxBlockSize() + " bytes for reads and writes"
                 + (request.type() == Nbd.CMD_BLOCK_STATUS && !blockStatus ? ", and base:allocation selected" : "");
         };

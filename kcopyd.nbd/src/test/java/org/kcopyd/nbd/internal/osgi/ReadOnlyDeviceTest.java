@@ -32,8 +32,9 @@ class ReadOnlyDeviceTest {
                 "supportsWriteZeroes", claimsNone, "supportsDiscard", claimsNone));
 
         assertThat(checked).containsExactly("canOffloadTo(BlockDevice)", "close()", "extents(long, long)", "flush()",
-                "isNonBlocking()", "name()", "offloadBeatsPagesTo(BlockDevice)", "offloadTo(long, long, BlockDevice, long)",
-                "read(long, ByteBuffer)", "requiresSequentialWrites()", "sizeInSectors()");
+                "isNonBlocking()", "minimumBlockBytes()", "name()", "offloadBeatsPagesTo(BlockDevice)",
+                "offloadTo(long, long, BlockDevice, long)", "read(long, ByteBuffer)", "requiresSequentialWrites()",
+                "sizeInSectors()");
     }
 
     @Test
