@@ -61,8 +61,9 @@ final class ServeCommand implements Callable<Integer> {
     private static final int MAX_SOCKET_PATH = 107;
     private static final int MAX_CONNECTIONS = 100_000;
 
-    @Parameters(index = "0", paramLabel = "DEVICE", description = "The file or block device to serve.")
-    Path device;
+    @Parameters(index = "0", paramLabel = "DEVICE", description = "The file or block device to serve (a path, not "
+            + "a URI).")
+    String device;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Where where;
@@ -124,11 +125,11 @@ final class ServeCommand implements Callable<Integer> {
         try {
             return serve();
         } catch (CommandException e) {
-            return report.refused(e, List.of(device.toString()));
+            return report.refused(e, List.of(device));
         } catch (IllegalArgumentException e) {
-            return report.refused(CommandException.usage(e.getMessage()), List.of(device.toString()));
+            return report.refused(CommandException.usage(e.getMessage()), List.of(device));
         } catch (RuntimeException e) {
-            return report.refused(CommandException.failed(FileErrors.reason(e)), List.of(device.toString()));
+            return report.refused(CommandException.failed(FileErrors.reason(e)), List.of(device));
         }
     }
 
@@ -159,7 +160,11 @@ final class ServeCommand implements Callable<Integer> {
                 throw CommandException.usage("--tls-certificates: " + e.getMessage());
             }
         }
-        Operand operand = Operand.existing(device, "device");
+        if (RegionSpec.URI_PREFIX.matcher(device).lookingAt()) {
+            throw CommandException.usage("device '" + device + "' is a URI: serve exports a file or block device "
+                    + "(a file whose name starts like a URI is ./NAME)");
+        }
+        Operand operand = Operand.existing(Path.of(device), "device");
         if (operand.regular()) {
             checkWholeSectors(operand.path());
         }

@@ -158,6 +158,15 @@ class ServeCommandTest {
         assertThat(Path.of(sock)).doesNotExist();
     }
 
+    /** Found by H27: a URI was taken for a path, and the message showed it changed ("nbd+unix:/?socket="). */
+    @Test
+    void aUriIsRefusedAsTheDeviceNamingItAsTyped() {
+        String sock = dir.resolve("u.sock").toString();
+        assertRefused(Exit.USAGE, "device 'nbd+unix:///?socket=/run/a.sock' is a URI: serve exports a file or block "
+            + "device", "serve", "nbd+unix:///?socket=/run/a.sock", "--socket", sock);
+        assertThat(Path.of(sock)).doesNotExist();
+    }
+
     /** A socket in a daemon's state directory would stop its next start: refused, nothing made there. */
     @Test
     void aSocketInAReservedDirectoryIsRefused() throws Exception {
