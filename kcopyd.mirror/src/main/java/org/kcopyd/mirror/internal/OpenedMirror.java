@@ -168,6 +168,14 @@ final class OpenedMirror implements AutoCloseable {
                 recorded.add(new RegionLog.Leg(leg, identity, device.sizeInSectors(), device));
             }
             long sectors = legs.stream().mapToLong(BlockDevice::sizeInSectors).min().orElseThrow();
+            int block = legs.stream().mapToInt(BlockDevice::minimumBlockBytes).max().orElseThrow();
+            long blockSectors = Math.max(1, block / BlockDevice.SECTOR_SIZE);
+            if (s.regionSectors() % blockSectors != 0 || sectors % blockSectors != 0) {
+                // Every resync and write of a region would be refused by that leg: nothing is written.
+                throw new IllegalArgumentException(prefix + "a leg takes only whole blocks of " + block + " bytes (its "
+                        + "minimum block size): regionSectors " + s.regionSectors() + " and the legs' " + sectors
+                        + " sectors must be multiples of " + blockSectors);
+            }
             long regions = MirrorVolume.regionsOf(sectors, s.regionSectors());
             if (regions > Integer.MAX_VALUE) {
                 throw new IllegalArgumentException(prefix + "the legs' " + sectors + " sectors make " + regions

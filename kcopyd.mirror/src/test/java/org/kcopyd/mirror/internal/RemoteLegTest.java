@@ -68,6 +68,25 @@ class RemoteLegTest {
     }
 
     @Test
+    void regionsSmallerThanALegsMinimumBlockAreRefusedBeforeTheLogIsMade() throws Exception {
+        Path a = Files.write(dir.resolve("a.img"), random(SECTORS * 512, 4));
+        provider.put("k", new org.kcopyd.testdevices.ForwardingDevice(provider.add("k-inner", random(SECTORS * 512, 5))) {
+            @Override
+            public int minimumBlockBytes() {
+                return MirrorFixture.REGION * 1024;
+            }
+        });
+        Path log = dir.resolve("m.log");
+
+        assertThatThrownBy(() -> OpenedMirror.open(settings(log, null, a.toString(), "mem://k"), name -> null, opener,
+                fixture.kcopyd, fixture.backoff())).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("a leg takes only whole blocks of " + MirrorFixture.REGION * 1024 + " bytes (its "
+                        + "minimum block size): regionSectors " + MirrorFixture.REGION + " and the legs' " + SECTORS
+                        + " sectors must be multiples of " + MirrorFixture.REGION * 2);
+        assertThat(log).doesNotExist();
+    }
+
+    @Test
     void aUriLegIsResyncedFromAFileLegAndWritesReachBoth() throws Exception {
         byte[] data = random(SECTORS * 512, 1);
         Path a = Files.write(dir.resolve("a.img"), data);

@@ -176,6 +176,7 @@ public final class Origins {
             }
             SnapshotVolume snapshot;
             try {
+                refuseUnalignedChunks(settings, entry.origin.device());
                 CowStore store = cowStores.open(settings, entry.origin.device());
                 try {
                     snapshot = entry.origin.attach(settings.name(), store);
@@ -211,6 +212,22 @@ public final class Origins {
             entry.users++;
             names.put(settings.name(), snapshot);
             return snapshot;
+        }
+    }
+
+    /**
+     * Refuses, before the COW store is made, chunks the origin device could only fail to copy: an
+     * origin that takes only whole blocks larger than a sector (an NBD export's minimum block size)
+     * needs chunks, and a size, of whole blocks.
+     */
+    private static void refuseUnalignedChunks(SnapshotSettings settings, BlockDevice origin) {
+        int block = origin.minimumBlockBytes();
+        long blockSectors = Math.max(1, block / BlockDevice.SECTOR_SIZE);
+        if (settings.chunkSectors() % blockSectors != 0 || origin.sizeInSectors() % blockSectors != 0) {
+            throw new IllegalArgumentException(settings.label() + ": its origin " + settings.originName() + " takes only "
+                    + "whole blocks of " + block + " bytes (its minimum block size): chunkSectors "
+                    + settings.chunkSectors() + " and its " + origin.sizeInSectors() + " sectors must be multiples of "
+                    + blockSectors + ", so nothing was written");
         }
     }
 

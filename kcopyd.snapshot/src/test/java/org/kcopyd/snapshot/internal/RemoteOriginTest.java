@@ -99,6 +99,28 @@ class RemoteOriginTest {
     }
 
     @Test
+    void chunksSmallerThanTheOriginsMinimumBlockAreRefusedBeforeTheStoreIsMade() throws Exception {
+        provider.put("k4", new org.kcopyd.testdevices.ForwardingDevice(provider.add("k4-inner", initial)) {
+            @Override
+            public int minimumBlockBytes() {
+                return 16384;
+            }
+        });
+        SnapshotSettings chunks16 = remote("s1", URI.create("mem://k4"), cow, null, null);
+        SnapshotSettings chunks8 = new SnapshotSettings("s1", null, cow, 8, 16384, 64, SnapshotFixture.WAIT, null, false,
+                null, URI.create("mem://k4"));
+
+        assertThatThrownBy(() -> origins.attach(chunks8, opener)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("its origin mem://k4 takes only whole blocks of 16384 bytes (its minimum block "
+                        + "size): chunkSectors 8 and its 8192 sectors must be multiples of 32, so nothing was written");
+        assertThat(cow).doesNotExist();
+        assertThat(framework.services(Snapshot.ORIGIN, "mem://k4")).isEmpty();
+
+        assertThatThrownBy(() -> origins.attach(chunks16, opener)).hasMessageContaining("chunkSectors 16 and");
+        assertThat(cow).doesNotExist();
+    }
+
+    @Test
     void twoSnapshotsOfOneExportShareItsOriginWhateverTheSpelling() throws Exception {
         SnapshotVolume s1 = origins.attach(remote("s1", DISK, cow, null, null), opener);
         SnapshotVolume s2 = origins.attach(remote("s2", URI.create("MEM://disk"), dir.resolve("s2.cow"), null, null),

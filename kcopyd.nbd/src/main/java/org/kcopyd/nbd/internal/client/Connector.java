@@ -126,8 +126,15 @@ public final class Connector {
                     + info.size() + ", flags 0x" + Integer.toHexString(info.flags()) + "); it is not used");
                 return;
             }
-            ClientConnection connection = new ClientConnection(more.channel, more.reader, info, name + " #" + i, timer,
-                timeout);
+            ClientConnection connection;
+            try {
+                connection = new ClientConnection(more.channel, more.reader, info, name + " #" + i, timer, timeout);
+            } catch (RuntimeException e) {
+                closeQuietly(more.channel);
+                int at = i;
+                LOG.log(Level.WARNING, () -> name + ": connection " + at + " could not be started: " + e);
+                return;
+            }
             if (!device.add(connection)) {
                 connection.close();
                 return;
