@@ -361,10 +361,11 @@ final class Jobs {
         List<IoRegion> regions = new ArrayList<>();
         int[] order = new int[to.size()];
         for (int i = 0; i < to.size(); i++) {
-            regions.add(IoRegion.of(to.get(i).device(), 0, sectors));
+            regions.add(region(to.get(i).device(), sectors));
             order[i] = i;
         }
-        CopyJob job = submit(() -> client.copyJob(IoRegion.of(from.device(), 0, sectors), regions, flags, null, null));
+        IoRegion source = region(from.device(), sectors);
+        CopyJob job = submit(() -> client.copyJob(source, regions, flags, null, null));
         return new CopyRun.Part(job, order);
     }
 
@@ -374,16 +375,35 @@ final class Jobs {
         for (int i = 0; i < to.size(); i++) {
             bySize.computeIfAbsent(to.get(i).bytes() / BlockDevice.SECTOR_SIZE, k -> new ArrayList<>()).add(i);
         }
-        List<CopyRun.Part> parts = new ArrayList<>();
+        // Every region is checked before any job starts: a refused one leaves nothing zeroed.
+        List<List<IoRegion>> jobs = new ArrayList<>();
         for (Map.Entry<Long, List<Integer>> e : bySize.entrySet()) {
             List<IoRegion> regions = new ArrayList<>();
             for (int i : e.getValue()) {
-                regions.add(IoRegion.of(to.get(i).device(), 0, e.getKey()));
+                regions.add(region(to.get(i).device(), e.getKey()));
             }
+            jobs.add(regions);
+        }
+        List<CopyRun.Part> parts = new ArrayList<>();
+        int k = 0;
+        for (Map.Entry<Long, List<Integer>> e : bySize.entrySet()) {
+            List<IoRegion> regions = jobs.get(k++);
             CopyJob job = submit(() -> client.zeroJob(regions, EnumSet.noneOf(CopyFlag.class), null, null));
             parts.add(new CopyRun.Part(job, e.getValue().stream().mapToInt(Integer::intValue).toArray()));
         }
         return parts;
+    }
+
+    /**
+     * @return the whole-device region of {@code sectors} sectors
+     * @throws ControlException BAD_REQUEST naming why the device refuses it (its minimum block, say)
+     */
+    private static IoRegion region(BlockDevice device, long sectors) {
+        try {
+            return IoRegion.of(device, 0, sectors);
+        } catch (IllegalArgumentException e) {
+            throw ControlException.badRequest(e.getMessage());
+        }
     }
 
     private static CopyJob submit(Supplier<CopyJob> submission) {
