@@ -21,6 +21,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.IoRegion;
 import org.kcopyd.nbd.internal.client.NbdBlockDevice;
 import org.kcopyd.testdevices.Peers;
 
@@ -198,5 +199,20 @@ class NbdkitIT {
         nbdkit("memory", "1000");
         assertThatThrownBy(() -> connect(NbdClientOptions.defaults())).isInstanceOf(IOException.class)
             .hasMessageContaining("export size 1000 bytes is not a multiple of 512");
+    }
+
+    @Test
+    void theServersMinimumBlockSizeIsTheDevicesAndRegionsAreAlignedToIt() throws Exception {
+        nbdkit("--filter=blocksize-policy", "memory", "1M", "blocksize-minimum=4096",
+            "blocksize-error-policy=error");
+        BlockDevice client = connect(NbdClientOptions.defaults());
+        assertThat(client.minimumBlockBytes()).isEqualTo(4096);
+        assertThatThrownBy(() -> IoRegion.of(client, 1, 8)).isInstanceOf(IllegalArgumentException.class)
+            .hasMessageContaining("is not aligned to its minimum block of 4096 bytes");
+        byte[] data = TestDevices.random(13, 8192);
+        done(client.write(8, ByteBuffer.wrap(data)));
+        ByteBuffer back = ByteBuffer.allocate(8192);
+        done(client.read(8, back));
+        assertThat(back.array()).isEqualTo(data);
     }
 }
