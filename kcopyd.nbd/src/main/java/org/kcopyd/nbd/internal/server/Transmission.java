@@ -47,6 +47,8 @@ final class Transmission {
     private final Wire channel;
     private final ServerExport export;
     private final BlockDevice device;
+    /** The export's minimum block size, constant for the device's life: asked once, not per request. */
+    private final int minimumBlock;
     private final boolean structured;
     private final boolean blockStatus;
     private final ServerSettings settings;
@@ -64,6 +66,7 @@ final class Transmission {
         this.channel = channel;
         this.export = agreement.export();
         this.device = export.device();
+        this.minimumBlock = export.minimumBlock();
         this.structured = agreement.structured();
         this.blockStatus = agreement.blockStatus();
         this.settings = settings;
@@ -158,7 +161,7 @@ final class Transmission {
         if (request.offset() < 0 || end < 0 || end > export.sizeBytes()) {
             return type == Nbd.CMD_WRITE || type == Nbd.CMD_WRITE_ZEROES ? Nbd.ENOSPC : Nbd.EINVAL;
         }
-        if (request.offset() % export.minimumBlock() != 0 || request.length() % export.minimumBlock() != 0) {
+        if (request.offset() % minimumBlock != 0 || request.length() % minimumBlock != 0) {
             return Nbd.EINVAL;
         }
         if ((type == Nbd.CMD_READ || type == Nbd.CMD_WRITE) && request.length() > settings.maxBlockSize()) {
@@ -181,7 +184,7 @@ final class Transmission {
             case Nbd.ENOSPC -> what + " refused: it ends past the end of the export";
             case Nbd.ENOTSUP -> what + " refused: zeroing is not faster than writing on this device";
             default -> what + " refused: flags 0x" + Integer.toHexString(request.flags()) + ", offset and length must be "
-                + "known, multiples of " + export.minimumBlock() + ", within the export, at most "
+                + "known, multiples of " + minimumBlock + ", within the export, at most "
                 + settings.maxBlockSize() + " bytes for reads and writes"
                 + (request.type() == Nbd.CMD_BLOCK_STATUS && !blockStatus ? ", and base:allocation selected" : "");
         };
