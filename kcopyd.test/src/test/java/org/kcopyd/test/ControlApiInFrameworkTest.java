@@ -690,6 +690,42 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
     }
 
     /**
+     * A copy job whose destination takes only whole blocks of 4 KiB (an NBD export of a device with that
+     * minimum block) and a source of 9 sectors: the region would be refused by the engine, so the job is
+     * a 400 naming the block, before anything starts, and the other destination the job was to create is
+     * not left behind.
+     */
+    @Test
+    public void aJobWhoseRegionADestinationsMinimumBlockRefusesIsA400AndCreatesNothing() throws Exception {
+        String base = api();
+        byte[] data = new byte[9 * 512];
+        new java.util.Random(9).nextBytes(data);
+        Path source = Files.write(dir.resolve("nine-sectors.img"), data);
+        Path created = dir.resolve("would-be-created.img");
+        org.kcopyd.api.BlockDevice blocks = new org.kcopyd.testdevices.ForwardingDevice(
+                new org.kcopyd.device.MemoryBlockDevice("blocks-of-4k", 16)) {
+            @Override
+            public int minimumBlockBytes() {
+                return 4096;
+            }
+        };
+        Path socket = dir.resolve("blocks.sock");
+        try (org.kcopyd.nbd.NbdServer server = org.kcopyd.nbd.NbdServer.builder().export("", blocks, false)
+                .startUnix(socket)) {
+            String uri = server.uri("").toString();
+            Answer refused = call(base, "POST", "/jobs", "{\"kind\": \"copy\", \"source\": \"" + source
+                    + "\", \"destinations\": [\"" + created + "\", \"" + uri + "\"]}", true);
+            assertEquals(refused.body(), 400, refused.status());
+            assertTrue(refused.body(), refused.body().contains("is not aligned to its minimum block of 4096 bytes"));
+            assertFalse("the destination made for the refused job is removed", Files.exists(created));
+            assertEquals("{\"jobs\":[]}", call(base, "GET", "/jobs", null, true).body());
+            ByteBuffer first = ByteBuffer.allocate(4096);
+            blocks.read(0, first).toCompletableFuture().join();
+            assertTrue("nothing was written to the export", Arrays.equals(new byte[4096], first.array()));
+        }
+    }
+
+    /**
      * The merge sets removeWhenMerged in the snapshot's configuration before it starts (so that a merge
      * resumed after a crash removes the snapshot at its end); a merge refused after that, here of an
      * invalid snapshot (its COW store full), sets it back, or the snapshot would remove itself later.
