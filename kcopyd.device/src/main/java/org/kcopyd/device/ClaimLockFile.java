@@ -55,6 +55,10 @@ final class ClaimLockFile {
     static final String LOCK_FILE = "claims.lock";
 
     private static final String RECORD = ".holder";
+    /** Ends the record of a process reading a file: {@code IDENTITY.PID.reader}. */
+    private static final String READER = ".reader";
+    /** What a reader is to its process, in a refusal: "PATH is ...". */
+    static final String READING = "open for reading by kcopyd; writing it now would change what that process reads";
     private static final String TEMPORARY = ".tmp";
     private static final long PID = ProcessHandle.current().pid();
     private static final String STARTED = started(ProcessHandle.current());
@@ -66,8 +70,18 @@ final class ClaimLockFile {
     private final NativeFiles sys;
     /** The descriptor the OFD locks belong to, never closed; -1 without OFD locks. */
     private final int fd;
-    /** The offsets this instance holds OFD locks on (the kernel lets a description lock twice). */
-    private final java.util.Set<Long> held = new java.util.HashSet<>();
+    /**
+     * What this instance holds OFD locks for, by offset (the kernel lets a description lock twice,
+     * so it is told here): a claim or reservation (exclusive), readers (shared, unless a claim is
+     * held too).
+     */
+    private final java.util.Map<Long, Holds> held = new java.util.HashMap<>();
+
+    /** One offset's holds: the lock is exclusive while {@code writer}, else shared while {@code readers > 0}. */
+    private static final class Holds {
+        boolean writer;
+        int readers;
+    }
 
     /**
      * A reservation as its record tells it.
@@ -79,8 +93,8 @@ final class ClaimLockFile {
     record Reserved(Path path, String what) {
     }
 
-    /** A claim's lock, released by its holder. */
-    private interface Lock {
+    /** A claim's lock or a reader's hold, released by its holder. */
+    interface Lock {
         void release() throws IOException;
     }
 
@@ -185,7 +199,7 @@ final class ClaimLockFile {
     Held acquire(FileIdentity identity, Path path, String purpose, boolean reserved) throws IOException {
         Lock lock = tryLock(identity);
         if (lock == null) {
-            throw new FileClaimedException(path, holderElsewhere(identity, path));
+            throw new FileClaimedException(path, conflictElsewhere(identity, path));
         }
         Held held = new Held(identity, path.toAbsolutePath(), lock, reserved);
         try {
@@ -204,12 +218,153 @@ final class ClaimLockFile {
      * @throws IOException if the lock file cannot be asked
      */
     Optional<FileClaim> holder(FileIdentity identity, Path path) throws IOException {
-        Lock lock = tryLock(identity);
-        if (lock == null) {
-            return Optional.of(holderElsewhere(identity, path));
+        return writerElsewhere(identity) ? Optional.of(holderElsewhere(identity, path)) : Optional.empty();
+    }
+
+    /**
+     * Registers a reader of a file in this process: the first takes a shared lock on the file's
+     * byte, which a claim of another process (an exclusive lock) refuses, and which refuses such a
+     * claim until the last reader is gone; a record {@code IDENTITY.PID.reader} names the process
+     * for that refusal. A reader where this process holds the claim itself takes nothing more.
+     * Without OFD locks (POSIX locks through the JDK, which cannot turn a shared lock into an
+     * exclusive one in place), readers are not registered: null.
+     *
+     * @param identity the file's identity
+     * @param path     the path it is read by, for the record
+     * @return the reader's hold, to {@link Lock#release() release}; null without OFD locks
+     * @throws FileClaimedException if another process holds a claim on the file; naming it
+     * @throws IOException          if the lock or its record cannot be made
+     */
+    Lock acquireReader(FileIdentity identity, Path path) throws IOException {
+        if (fd < 0) {
+            return null;
         }
-        lock.release();
-        return Optional.empty();
+        long offset = identity.lockOffset();
+        Holds h = held.get(offset);
+        if (h == null) {
+            if (!sys.lockRangeShared(fd, offset, 1)) {
+                throw new FileClaimedException(path, holderElsewhere(identity, path));
+            }
+            h = new Holds();
+            held.put(offset, h);
+        }
+        if (h.readers == 0) {
+            try {
+                publishReader(identity, path);
+            } catch (IOException | RuntimeException e) {
+                if (!h.writer) {
+                    held.remove(offset);
+                    sys.unlockRange(fd, offset, 1);
+                }
+                throw new IOException("cannot record the reader of " + path + " in " + dir + ": " + e.getMessage(), e);
+            }
+        }
+        h.readers++;
+        Holds holds = h;
+        return () -> {
+            if (--holds.readers > 0) {
+                return;
+            }
+            try {
+                Files.deleteIfExists(readerRecord(identity, PID));
+            } finally {
+                if (!holds.writer) {
+                    held.remove(offset);
+                    sys.unlockRange(fd, offset, 1);
+                }
+            }
+        };
+    }
+
+    private Path readerRecord(FileIdentity identity, long pid) {
+        return dir.resolve(identity.name() + "." + pid + READER);
+    }
+
+    private void publishReader(FileIdentity identity, Path path) throws IOException {
+        Properties record = new Properties();
+        record.setProperty("identity", identity.name());
+        record.setProperty("pid", Long.toString(PID));
+        record.setProperty("started", STARTED);
+        record.setProperty("path", path.toAbsolutePath().toString());
+        writeRecord(readerRecord(identity, PID), record, "kcopyd reader: " + path);
+    }
+
+    /**
+     * Writes a record through a temporary file renamed into place, so that a reader never sees half
+     * of one.
+     */
+    private void writeRecord(Path target, Properties record, String comment) throws IOException {
+        Path temporary = dir.resolve(target.getFileName() + "." + PID + TEMPORARY);
+        try (Writer out = Files.newBufferedWriter(temporary, StandardCharsets.UTF_8)) {
+            record.store(out, comment);
+        }
+        Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /**
+     * @return true if another process (or another instance in this one) holds a claim or
+     *         reservation on the file, or this instance does; false if none does (readers elsewhere
+     *         are not asked about)
+     */
+    private boolean writerElsewhere(FileIdentity identity) throws IOException {
+        long offset = identity.lockOffset();
+        if (fd >= 0) {
+            Holds h = held.get(offset);
+            if (h != null) {
+                // A shared lock of this instance's readers keeps every exclusive one out.
+                return h.writer;
+            }
+            if (!sys.lockRangeShared(fd, offset, 1)) {
+                return true;
+            }
+            sys.unlockRange(fd, offset, 1);
+            return false;
+        }
+        try {
+            FileLock lock = channel.tryLock(offset, 1, true);
+            if (lock == null) {
+                return true;
+            }
+            lock.release();
+            return false;
+        } catch (OverlappingFileLockException e) {
+            return true;
+        }
+    }
+
+    /** Why a claim on the file was refused: the claim of another process, else a reader there. */
+    private FileClaim conflictElsewhere(FileIdentity identity, Path path) throws IOException {
+        return writerElsewhere(identity) ? holderElsewhere(identity, path) : readerElsewhere(identity, path);
+    }
+
+    /** A process that reads the file, as its record describes it, if one of the records is a live process's. */
+    private FileClaim readerElsewhere(FileIdentity identity, Path path) {
+        try (DirectoryStream<Path> records = Files.newDirectoryStream(dir, identity.name() + ".*" + READER)) {
+            for (Path recordFile : records) {
+                Properties record = read(recordFile);
+                OptionalLong pid = record == null || !identity.name().equals(record.getProperty("identity"))
+                        ? OptionalLong.empty() : livePid(record);
+                if (pid.isPresent() && pid.getAsLong() != PID) {
+                    return FileClaim.elsewhere(identity, Path.of(record.getProperty("path", path.toString())),
+                            READING, pid);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // The reader goes unnamed.
+        }
+        return FileClaim.elsewhere(identity, path, "open for reading by another kcopyd process", OptionalLong.empty());
+    }
+
+    /** @return the record's process id if that process runs and is the one that wrote it (not a reused id) */
+    private static OptionalLong livePid(Properties record) {
+        try {
+            long pid = Long.parseLong(record.getProperty("pid", ""));
+            Optional<ProcessHandle> process = ProcessHandle.of(pid);
+            return process.isPresent() && Objects.equals(started(process.get()), record.getProperty("started"))
+                    ? OptionalLong.of(pid) : OptionalLong.empty();
+        } catch (NumberFormatException e) {
+            return OptionalLong.empty();
+        }
     }
 
     /**
@@ -246,13 +401,23 @@ final class ClaimLockFile {
     private Lock tryLock(FileIdentity identity) throws IOException {
         long offset = identity.lockOffset();
         if (fd >= 0) {
-            if (held.contains(offset) || !sys.lockRange(fd, offset, 1)) {
+            Holds h = held.get(offset);
+            // Where this instance's readers hold the byte shared, the kernel turns that into exclusive.
+            if (h != null && h.writer || !sys.lockRange(fd, offset, 1)) {
                 return null;
             }
-            held.add(offset);
+            Holds holds = h != null ? h : new Holds();
+            holds.writer = true;
+            held.put(offset, holds);
             return () -> {
-                held.remove(offset);
-                sys.unlockRange(fd, offset, 1);
+                holds.writer = false;
+                if (holds.readers > 0) {
+                    // Shared again for the readers: turning exclusive into shared cannot meet a conflict.
+                    sys.lockRangeShared(fd, offset, 1);
+                } else {
+                    held.remove(offset);
+                    sys.unlockRange(fd, offset, 1);
+                }
             };
         }
         try {
@@ -266,18 +431,12 @@ final class ClaimLockFile {
     /** The claim whose lock stands in the way, as its record describes it if the record is its holder's. */
     private FileClaim holderElsewhere(FileIdentity identity, Path path) {
         Properties record = read(dir.resolve(identity.name() + RECORD));
-        if (record != null && identity.name().equals(record.getProperty("identity"))) {
-            try {
-                long pid = Long.parseLong(record.getProperty("pid", ""));
-                Optional<ProcessHandle> process = ProcessHandle.of(pid);
-                // A record left by a process that is gone, or whose id was reused, says nothing about the holder.
-                if (process.isPresent() && Objects.equals(started(process.get()), record.getProperty("started"))) {
-                    return FileClaim.elsewhere(identity, Path.of(record.getProperty("path", path.toString())),
-                            record.getProperty("purpose", "open for writing by kcopyd"), OptionalLong.of(pid));
-                }
-            } catch (NumberFormatException e) {
-                // Not a record kcopyd wrote: as if there were none.
-            }
+        // A record left by a process that is gone, or whose id was reused, says nothing about the holder.
+        OptionalLong pid = record != null && identity.name().equals(record.getProperty("identity"))
+                ? livePid(record) : OptionalLong.empty();
+        if (pid.isPresent()) {
+            return FileClaim.elsewhere(identity, Path.of(record.getProperty("path", path.toString())),
+                    record.getProperty("purpose", "open for writing by kcopyd"), pid);
         }
         return FileClaim.elsewhere(identity, path, "open for writing by another kcopyd process", OptionalLong.empty());
     }
@@ -313,6 +472,12 @@ final class ClaimLockFile {
                         } finally {
                             lock.release();
                         }
+                    }
+                } else if (name.endsWith(READER)) {
+                    Properties record = read(entry);
+                    if (record == null || livePid(record).isEmpty()) {
+                        // Its process is gone, and its shared lock with it.
+                        Files.deleteIfExists(entry);
                     }
                 } else if (name.endsWith(TEMPORARY)) {
                     sweepTemporary(entry, name);
@@ -369,13 +534,7 @@ final class ClaimLockFile {
             if (reserved) {
                 record.setProperty("reserved", "true");
             }
-            Path target = dir.resolve(identity.name() + RECORD);
-            Path temporary = dir.resolve(identity.name() + RECORD + "." + PID + TEMPORARY);
-            try (Writer out = Files.newBufferedWriter(temporary, StandardCharsets.UTF_8)) {
-                record.store(out, "kcopyd claim: " + path);
-            }
-            // Renamed into place, so that a reader never sees half a record.
-            Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            writeRecord(dir.resolve(identity.name() + RECORD), record, "kcopyd claim: " + path);
             published = purpose;
         }
 

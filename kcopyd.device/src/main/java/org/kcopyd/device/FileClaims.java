@@ -31,9 +31,17 @@ import java.util.function.Supplier;
  * Processes of different users (root and another) have different directories and do not see
  * each other's claims.
  *
+ * <p><b>Readers.</b> A file kcopyd reads is registered too ({@link #reader}), as qemu's image locking
+ * does it: while one process reads a file, another cannot claim it (a copy reading it would copy a
+ * mix of old and new data), and a file another process has claimed is not read. Readers never
+ * exclude each other, and within one process neither readers nor claims exclude each other's
+ * reading (a process's jobs are checked against each other where they are made). In the claims
+ * directory a reader is a shared lock on its file's byte and a record {@code IDENTITY.PID.reader};
+ * where OFD locks are missing (see {@link ClaimLockFile}), readers are not registered.
+ *
  * <p>A claims directory that cannot be used — not creatable, not a directory of the user's own,
- * writable by group or others — fails every claim with the reason, rather than let a write go
- * unprotected. Reading needs no claim and is never refused. Thread-safe.
+ * writable by group or others — fails every claim and every read with the reason, rather than let
+ * a file go unprotected. Thread-safe.
  */
 public final class FileClaims {
 
@@ -369,7 +377,44 @@ public final class FileClaims {
         }
     }
 
+    /**
+     * Registers a reader of an existing file in this process, until the returned registration is
+     * closed: while it is open, another kcopyd process cannot claim the file (its claim is refused
+     * naming this process), and the read is refused if another process holds a claim on it now (a
+     * copy reading it would copy a mix of old and new data). Readers do not exclude each other, nor
+     * claims of this process (its own jobs are checked against each other where they are made).
+     * Without OFD locks (see {@link ClaimLockFile}) nothing is registered and nothing refused.
+     *
+     * @param path the file (symbolic links are followed)
+     * @return the registration, to be closed when the file is no longer read
+     * @throws FileClaimedException if another process holds a claim on the file; its message names it
+     * @throws IOException          if the file cannot be examined, or the claims directory cannot be used
+     * @since 1.7
+     */
+    public static FileClaim reader(Path path) throws IOException {
+        return reader(FileIdentity.of(path), path);
+    }
+
+    /** As {@link #reader(Path)}, of the file of {@code identity}, which {@code path} named. */
+    static FileClaim reader(FileIdentity identity, Path path) throws IOException {
+        synchronized (CLAIMS) {
+            return FileClaim.reader(identity, path, lockFile().acquireReader(identity, path));
+        }
+    }
+
     static void release(FileClaim claim) {
+        if (claim.isReader()) {
+            synchronized (CLAIMS) {
+                if (claim.markReleased() && claim.reading() != null) {
+                    try {
+                        claim.reading().release();
+                    } catch (IOException | RuntimeException e) {
+                        LOG.log(System.Logger.Level.WARNING, "releasing the reader of " + claim.path() + " failed", e);
+                    }
+                }
+            }
+            return;
+        }
         synchronized (CLAIMS) {
             if (CLAIMS.remove(claim.identity(), claim)) {
                 try {

@@ -129,14 +129,16 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
 
     /**
      * Opens an existing file or block device; read-write, it is {@linkplain FileClaims claimed}
-     * for {@code purpose} until the device is closed.
+     * for {@code purpose} until the device is closed, read-only, registered as {@linkplain
+     * FileClaims#reader read} by this process until then.
      *
      * @param path    the file or block device
      * @param purpose the claim's purpose if read-write, e.g. {@code "leg 1 of mirror m"}
      * @param options as for {@link #open(Path, DeviceOption...)}
      * @return the device
-     * @throws FileClaimedException if read-write and the file is claimed already, or (reading too)
-     *                              it is a file kcopyd keeps its own state in ({@link FileClaims#reserve})
+     * @throws FileClaimedException if read-write and the file is claimed already or read by another
+     *                              process, read-only and another process has claimed it, or (either
+     *                              way) it is a file kcopyd keeps its own state in ({@link FileClaims#reserve})
      * @throws IOException          if it cannot be opened, or is neither a regular file nor a block
      *                              device (a FIFO or character device cannot be sized or sought)
      */
@@ -530,6 +532,10 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
             Object identity = FileClaims.identityOf(same);
             if (claim != null && !claim.identity().equals(identity)) {
                 throw new IOException(path + " was replaced by another file while it was being opened");
+            }
+            if (!readWrite) {
+                // Registered as the file opened is, whatever took its name meanwhile.
+                claim = FileClaims.reader((FileIdentity) identity, path);
             }
             if (leastSectors > 0) {
                 extend(path, same, channel, leastSectors);

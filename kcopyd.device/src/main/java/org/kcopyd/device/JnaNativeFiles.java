@@ -166,6 +166,11 @@ final class JnaNativeFiles implements NativeFiles {
     }
 
     @Override
+    public boolean lockRangeShared(int fd, long offset, long length) throws IOException {
+        return ofdLock(fd, LinuxLibc.F_RDLCK, offset, length);
+    }
+
+    @Override
     public void unlockRange(int fd, long offset, long length) throws IOException {
         ofdLock(fd, LinuxLibc.F_UNLCK, offset, length);
     }

@@ -77,6 +77,8 @@ interface LinuxLibc extends Library {
     long FICLONERANGE = (1L << 30) | (32L << 16) | (0x94L << 8) | 13L;
     /** {@code fcntl(2)}: set an open file description lock, or fail at once (Linux 3.15; every architecture). */
     int F_OFD_SETLK = 37;
+    /** {@code struct flock}'s {@code l_type}: a shared (read) lock. */
+    short F_RDLCK = 0;
     /** {@code struct flock}'s {@code l_type}: an exclusive (write) lock. */
     short F_WRLCK = 1;
     /** {@code struct flock}'s {@code l_type}: unlock. */

@@ -93,6 +93,19 @@ interface NativeFiles {
     boolean lockRange(int fd, long offset, long length) throws IOException;
 
     /**
+     * {@code fcntl(fd, F_OFD_SETLK, F_RDLCK ...)}: as {@link #lockRange}, a shared (read) lock, which
+     * conflicts only with exclusive ones. On a range the description of {@code fd} holds exclusively,
+     * it turns that lock into a shared one (at once, it cannot fail for a conflict); {@link
+     * #lockRange} on a range it holds shared turns that into an exclusive one if no other
+     * description holds a lock there.
+     *
+     * @return true if locked; false if another open file description holds an exclusive lock there
+     * @throws UnsupportedOperationException as {@link #lockRange}
+     * @throws IOException                   naming any other error
+     */
+    boolean lockRangeShared(int fd, long offset, long length) throws IOException;
+
+    /**
      * {@code fcntl(fd, F_OFD_SETLK, F_UNLCK ...)}: releases what {@link #lockRange} locked.
      *
      * @throws IOException naming the error

@@ -14,7 +14,8 @@ import org.kcopyd.api.DeviceOption;
 
 /**
  * The other process of {@link ClaimsAcrossProcessesTest}: opens {@code args[0]} for writing,
- * claimed for {@code args[1]}, prints {@code claimed PID} (or {@code refused MESSAGE} and exits 1),
+ * claimed for {@code args[1]} (for reading, registered as its reader, if {@code args[1]} is
+ * {@value #READ}), prints {@code claimed PID} (or {@code refused MESSAGE} and exits 1),
  * then obeys standard input, one command a line, answering each:
  * <ul>
  * <li>{@code touch PATH}: reads the claimed file every way a process can, opens and closes the
@@ -29,6 +30,9 @@ import org.kcopyd.api.DeviceOption;
  */
 public final class ClaimHolder {
 
+    /** The purpose that asks for opening the file for reading. */
+    static final String READ = "--read";
+
     private ClaimHolder() {
     }
 
@@ -37,7 +41,7 @@ public final class ClaimHolder {
         FileDeviceOpener opener = new FileDeviceOpener(false, args[1]);
         BlockDevice device;
         try {
-            device = opener.open(path, DeviceOption.READ_WRITE);
+            device = READ.equals(args[1]) ? opener.open(path) : opener.open(path, DeviceOption.READ_WRITE);
         } catch (FileClaimedException e) {
             System.out.println("refused " + e.getMessage());
             System.exit(1);

@@ -99,9 +99,9 @@ class ClaimsAcrossProcessesTest {
         assertThat(holder.path()).isEqualTo(origin);
         assertThatThrownBy(() -> opener.open(origin, DeviceOption.READ_WRITE)).isInstanceOf(FileClaimedException.class);
         assertThatThrownBy(() -> opener.create(origin, 8)).isInstanceOf(FileClaimedException.class);
-        try (BlockDevice reader = opener.open(origin)) {
-            assertThat(reader.sizeInSectors()).as("reading is never refused").isEqualTo(8);
-        }
+        assertThatThrownBy(() -> opener.open(origin)).as("what another process writes is not read either")
+                .isInstanceOf(FileClaimedException.class)
+                .hasMessage(origin + " is " + ORIGIN + " (kcopyd process " + h.pid() + ")");
 
         // The holder reads the file every way it can and claims and releases another: it keeps its claim.
         assertThat(h.ask("touch " + image("other.img"))).isEqualTo("touched");
@@ -196,6 +196,73 @@ class ClaimsAcrossProcessesTest {
         assertThat(exiting.process().exitValue()).as("a normal exit, the claim never closed").isZero();
         assertThat(FileClaims.holderOf(file)).isEmpty();
         FileClaims.claim(file, "a destination of a copy").close();
+    }
+
+    /**
+     * A one-shot copy could write a file a daemon job was reading (the job then copied a mix of old
+     * and new data): while another process reads a file, it cannot be claimed, by any process, and the
+     * refusal names the reader; readers do not exclude each other; the claim is free once the last
+     * reader closes it or is killed (its record left behind is not believed).
+     */
+    @Test
+    void aFileAnotherProcessReadsIsNotClaimedUntilItsLastReaderIsGone() throws Exception {
+        Path source = image("source.img");
+        Holder reader = hold(source, ClaimHolder.READ);
+        String reading = " is open for reading by kcopyd; writing it now would change what that process reads";
+
+        assertThatThrownBy(() -> FileClaims.claim(source, "a destination of a copy"))
+                .isInstanceOf(FileClaimedException.class)
+                .hasMessage(source + reading + " (kcopyd process " + reader.pid() + ")");
+        assertThatThrownBy(() -> opener.open(source, DeviceOption.READ_WRITE)).isInstanceOf(FileClaimedException.class);
+        assertThatThrownBy(() -> opener.create(source, 8)).isInstanceOf(FileClaimedException.class);
+        Holder writer = start(source, "a destination of a copy");
+        assertThat(writer.firstLine()).isEqualTo("refused " + source + reading + " (kcopyd process " + reader.pid() + ")");
+        assertThat(FileClaims.holderOf(source)).as("a reader holds no claim").isEmpty();
+        try (BlockDevice alsoReading = opener.open(source)) {
+            assertThat(alsoReading.sizeInSectors()).as("readers share the file").isEqualTo(8);
+        }
+        Holder second = hold(source, ClaimHolder.READ);
+
+        assertThat(reader.ask("release")).isEqualTo("released");
+        assertThatThrownBy(() -> FileClaims.claim(source, "a destination of a copy"))
+                .hasMessage(source + reading + " (kcopyd process " + second.pid() + ")");
+        second.process().destroyForcibly();
+        assertThat(second.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+        Path record = Path.of(System.getProperty(ClaimDirectory.PROPERTY))
+                .resolve(FileIdentity.of(source).name() + "." + second.pid() + ".reader");
+        assertThat(record).as("kill -9 leaves the reader's record").exists();
+        try (BlockDevice written = opener.open(source, DeviceOption.READ_WRITE)) {
+            assertThat(written.sizeInSectors()).as("the last reader killed, the file is free").isEqualTo(8);
+            Holder refused = start(source, ClaimHolder.READ);
+            assertThat(refused.firstLine()).isEqualTo("refused " + source + " is a destination of a copy (kcopyd process "
+                    + ProcessHandle.current().pid() + ")");
+        }
+    }
+
+    /**
+     * Within one process reading and claiming a file do not exclude each other (its jobs are checked
+     * against each other where they are made); other processes see the claim while it is held and the
+     * reading once the claim is released, and nothing once the reader is closed too.
+     */
+    @Test
+    void thisProcessReadsAndClaimsAFileAndOthersSeeWhatItHoldsOfIt() throws Exception {
+        Path file = image("both.img");
+        String us = " (kcopyd process " + ProcessHandle.current().pid() + ")";
+        try (BlockDevice reading = opener.open(file)) {
+            try (BlockDevice writing = opener.open(file, DeviceOption.READ_WRITE)) {
+                assertThat(start(file, ClaimHolder.READ).firstLine()).isEqualTo("refused " + file
+                        + " is a destination of a copy" + us);
+                try (BlockDevice again = opener.open(file)) {
+                    assertThat(again.sizeInSectors()).isEqualTo(writing.sizeInSectors());
+                }
+            }
+            assertThat(start(file, "leg 0 of mirror m").firstLine()).as("the claim released, the reading stays")
+                    .isEqualTo("refused " + file + " is open for reading by kcopyd; writing it now would change what "
+                            + "that process reads" + us);
+            hold(file, ClaimHolder.READ).ask("release");
+        }
+        Holder claimed = hold(file, "leg 0 of mirror m");
+        assertThat(claimed.ask("release")).isEqualTo("released");
     }
 
     @Test

@@ -54,6 +54,11 @@ class ForwardingNativeFiles implements NativeFiles {
     }
 
     @Override
+    public boolean lockRangeShared(int fd, long offset, long length) throws IOException {
+        return real.lockRangeShared(fd, offset, length);
+    }
+
+    @Override
     public void unlockRange(int fd, long offset, long length) throws IOException {
         real.unlockRange(fd, offset, length);
     }

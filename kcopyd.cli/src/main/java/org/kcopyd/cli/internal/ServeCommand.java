@@ -40,8 +40,9 @@ import picocli.CommandLine.Parameters;
             "Serves a file or block device to NBD clients (nbdcopy, qemu-img, qemu-io, nbdinfo, nbd-client) until "
                 + "Ctrl-C or SIGTERM, on a Unix socket or TCP. Prints the URI clients use when it listens, and one "
                 + "line when it stops.",
-            "DEVICE is opened read-write and claimed (refused while a snapshot, mirror or copy holds it) unless "
-                + "--read-only. The default export name is empty, so nbdcopy nbd+unix:///?socket=PATH out.img works.",
+            "DEVICE is opened read-write and claimed (refused while a snapshot, mirror or copy holds it, or another "
+                + "kcopyd process reads it) unless --read-only (then no other kcopyd process can write it while it is "
+                + "served). The default export name is empty, so nbdcopy nbd+unix:///?socket=PATH out.img works.",
             "With --tls-certificates DIR (nbdkit's layout: server-cert.pem, server-key.pem as unencrypted PKCS#8, "
                 + "ca-cert.pem) clients must start TLS (nbds:// and nbds+unix:// URIs) before they learn anything. "
                 + "Without it, TCP on an address other than loopback is refused unless --insecure.",
@@ -85,7 +86,8 @@ final class ServeCommand implements Callable<Integer> {
             description = "The export's name (default: empty, the default export).")
     String export;
 
-    @Option(names = "--read-only", description = "Clients cannot write; the device is opened read-only, not claimed.")
+    @Option(names = "--read-only", description = "Clients cannot write; the device is opened read-only: not claimed, but "
+            + "no other kcopyd process can write it while it is served.")
     boolean readOnly;
 
     @Option(names = "--insecure", description = "Allow TCP on an address other than loopback without TLS: anyone "

@@ -36,7 +36,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     String listen();
 
     @AttributeDefinition(name = "Read-only", description = "When true, clients cannot write, and a path device is "
-            + "opened read-only (and not claimed).")
+            + "opened read-only (not claimed; read, so no other kcopyd process can claim it while it is exported).")
     boolean readOnly() default false;
 
     @AttributeDefinition(name = "Maximum connections", min = "1", max = "100000", description = "Clients of this "
