@@ -78,6 +78,49 @@ public interface BlockDevice extends Closeable {
     }
 
     /**
+     * The bytes the device holds past its last whole sector, which {@link #read} and {@link #write}
+     * do not address: an NBD export whose size is not a multiple of {@value #SECTOR_SIZE} (nbdkit
+     * serves files of any size). A byte-exact copy of the whole device is its sectors, then this
+     * tail ({@link #readTail}, {@link #writeTail}), as the command line copies it; the engine's jobs
+     * copy sectors only. A file device answers 0 (a file's length may change while it is open: the
+     * command line copies a file's last bytes through the file itself), as does the default.
+     *
+     * @return 0 to {@value #SECTOR_SIZE} - 1; constant for the life of the device
+     * @since 1.6
+     */
+    default int tailBytes() {
+        return 0;
+    }
+
+    /**
+     * Reads the device's {@linkplain #tailBytes() tail}, the bytes after its last whole sector.
+     *
+     * @param dst the buffer: exactly {@link #tailBytes()} bytes remaining, filled when the stage completes
+     * @return a stage completed when the bytes are in {@code dst}; exceptionally with an
+     *         {@link IllegalArgumentException} if {@code dst} has another length (the default: this
+     *         device has no tail), or with the I/O error
+     * @since 1.6
+     */
+    default CompletionStage<Void> readTail(ByteBuffer dst) {
+        return CompletableFuture.failedStage(new IllegalArgumentException("device '" + name() + "' has no bytes past "
+                + "its last whole sector; " + dst.remaining() + " were asked"));
+    }
+
+    /**
+     * Writes the device's {@linkplain #tailBytes() tail}, the bytes after its last whole sector.
+     *
+     * @param src the bytes: exactly {@link #tailBytes()} remaining
+     * @return a stage completed when the device has accepted them (durable after {@link #flush()});
+     *         exceptionally with an {@link IllegalArgumentException} if {@code src} has another length
+     *         (the default: this device has no tail), or with the I/O error (a read-only device, say)
+     * @since 1.6
+     */
+    default CompletionStage<Void> writeTail(ByteBuffer src) {
+        return CompletableFuture.failedStage(new IllegalArgumentException("device '" + name() + "' has no bytes past "
+                + "its last whole sector; " + src.remaining() + " were given"));
+    }
+
+    /**
      * Reads {@code dst.remaining()} bytes starting at {@code sector} into {@code dst},
      * advancing its position to its limit.
      *

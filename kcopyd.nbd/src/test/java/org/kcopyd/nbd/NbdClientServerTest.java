@@ -267,6 +267,19 @@ class NbdClientServerTest {
         assertThat(failure(client.read(0, ByteBuffer.allocate(100)))).hasMessageContaining("not a multiple of 512");
     }
 
+    /**
+     * This server serves whole sectors: a device with bytes past its last one (an odd-sized export
+     * opened as a device) is refused as an export, naming them, rather than served without them.
+     */
+    @Test
+    void aDeviceWithBytesPastItsLastSectorIsRefusedAsAnExport() {
+        BlockDevice odd = new org.kcopyd.testdevices.TailedDevice(new MemoryBlockDevice("odd", 2), new byte[100]);
+        assertThatThrownBy(() -> NbdServer.builder().export("x", odd, true)).isInstanceOf(IllegalArgumentException.class)
+            .hasMessage("export 'x': device odd has 100 bytes past its last whole sector, which this server does not "
+                + "serve (its clients would lose them); serve it with a server that serves any size, or copy it to a "
+                + "file first");
+    }
+
     @Test
     void anUnknownExportIsRefusedWithTheServersWords() throws Exception {
         NbdServer server = serve(true, NbdServer.builder().export("disk", new MemoryBlockDevice("m", 64), false));

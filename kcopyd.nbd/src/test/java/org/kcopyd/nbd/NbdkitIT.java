@@ -194,11 +194,39 @@ class NbdkitIT {
         assertThat(failure(client.read(0, ByteBuffer.allocate(512)), Duration.ofSeconds(1))).hasMessageContaining("lost");
     }
 
+    /**
+     * An export whose size is not whole sectors (nbdkit serves files of any size; nbdcopy copies them):
+     * the device's whole sectors, and its last bytes through its tail, written and read back byte-exact
+     * by another connection; a tail of another length is refused before anything is sent.
+     */
     @Test
-    void anExportWhoseSizeIsNotAMultipleOf512IsRefusedNamingIt() throws Exception {
+    void anExportWhoseSizeIsNotWholeSectorsHasItsLastBytesAsTheDevicesTail() throws Exception {
         nbdkit("memory", "1000");
+        BlockDevice client = connect(NbdClientOptions.defaults().withConnections(1));
+        assertThat(client.sizeInSectors()).isEqualTo(1);
+        assertThat(client.tailBytes()).isEqualTo(488);
+        byte[] data = TestDevices.random(21, 1000);
+        done(client.write(0, ByteBuffer.wrap(data, 0, 512)));
+        done(client.writeTail(ByteBuffer.wrap(data, 512, 488)));
+        done(client.flush());
+
+        BlockDevice other = connect(NbdClientOptions.defaults().withConnections(1));
+        ByteBuffer back = ByteBuffer.allocate(1000);
+        done(other.read(0, back.slice(0, 512)));
+        ByteBuffer tail = back.slice(512, 488);
+        done(other.readTail(tail));
+        assertThat(tail.position()).isEqualTo(488);
+        assertThat(back.array()).isEqualTo(data);
+        assertThat(failure(other.readTail(ByteBuffer.allocate(487)), Duration.ofSeconds(1)))
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessageContaining("the export has 488 bytes past its last whole sector (its size is 1000 bytes)");
+    }
+
+    @Test
+    void anExportWhoseLastBytesTheServersMinimumBlockCannotAddressIsRefusedNamingIt() throws Exception {
+        nbdkit("--filter=blocksize-policy", "memory", "1000", "blocksize-minimum=512", "blocksize-error-policy=error");
         assertThatThrownBy(() -> connect(NbdClientOptions.defaults())).isInstanceOf(IOException.class)
-            .hasMessageContaining("export size 1000 bytes is not a multiple of 512");
+            .hasMessageContaining("export size 1000 bytes is not a multiple of the server's minimum block size 512");
     }
 
     @Test

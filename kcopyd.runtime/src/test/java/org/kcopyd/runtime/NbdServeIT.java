@@ -155,6 +155,46 @@ class NbdServeIT {
         assertThat(dir.resolve("back.img")).hasSameBinaryContentAs(source);
     }
 
+    /**
+     * Exports whose size is not whole sectors, as nbdkit serves files of any size and nbdcopy copies
+     * them: nbdkit's file plugin over a 1000-byte file copied out byte for byte (verified, hashed as
+     * sha256sum hashes the file), a file copied into a 1000-byte memory export and read back by
+     * nbdcopy byte for byte, and `serve` refusing to serve whole sectors only of such a file.
+     */
+    @Test
+    void exportsOfASizeThatIsNotWholeSectorsAreCopiedByteForByteBothWays() throws Exception {
+        String nbdkit = Peers.require("nbdkit", "nbdkit").toString();
+        String nbdcopy = Peers.require("nbdcopy", "libnbd-bin").toString();
+        byte[] data = new byte[1000];
+        new Random(5).nextBytes(data);
+        Path odd = Files.write(dir.resolve("odd.bin"), data);
+        Path fileSocket = dir.resolve("file.sock");
+        start(List.of(nbdkit, "--foreground", "--exit-with-parent", "--unix", fileSocket.toString(), "file",
+            odd.toString()));
+        await().atMost(WAIT).until(() -> Files.exists(fileSocket));
+
+        KcopydProcess.Run r = KcopydProcess.run(dir, "copy", "nbd+unix:///?socket=" + fileSocket, "out.bin", "--verify",
+            "--hash", "sha256");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(dir.resolve("out.bin")).hasBinaryContent(data);
+        assertThat(r.out()).contains(java.util.HexFormat.of().formatHex(
+            java.security.MessageDigest.getInstance("SHA-256").digest(data))).contains("identical to the source");
+
+        Path memorySocket = dir.resolve("memory.sock");
+        start(List.of(nbdkit, "--foreground", "--exit-with-parent", "--unix", memorySocket.toString(), "memory",
+            "size=1000"));
+        await().atMost(WAIT).until(() -> Files.exists(memorySocket));
+        String memory = "nbd+unix:///?socket=" + memorySocket;
+        r = KcopydProcess.run(dir, "copy", "--flush", odd.toString(), memory);
+        assertThat(r.exit()).as(r.err()).isZero();
+        peer(nbdcopy, memory, dir.resolve("back.bin").toString());
+        assertThat(dir.resolve("back.bin")).hasBinaryContent(data);
+
+        r = KcopydProcess.run(dir, "serve", odd.toString(), "--socket", dir.resolve("odd.sock").toString());
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("has 1000 bytes, not whole sectors of 512");
+    }
+
     @Test
     void aSnapshotAndItsOriginExportedByConfigurationShowTheOriginalContent() throws Exception {
         String nbdcopy = Peers.require("nbdcopy", "libnbd-bin").toString();

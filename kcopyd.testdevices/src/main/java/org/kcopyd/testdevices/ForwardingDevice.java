@@ -10,7 +10,7 @@ import org.kcopyd.api.BlockDevice;
 /**
  * A test device that passes every call to another device; a test's subclass overrides only what
  * it changes (fails, delays or holds requests). It forwards the required operations and
- * {@link #close()}, and the wrapped device's minimum block. The optional ones keep
+ * {@link #close()}, the wrapped device's minimum block and its bytes past the last whole sector. The optional ones keep
  * {@link BlockDevice}'s defaults (no write-zeroes, no discard, no sequential-write requirement,
  * extents all data, no offload, blocking calls), so that a subclass
  * overriding {@code read} or {@code write} sees every request, including the zeros of a zero job.
@@ -46,6 +46,21 @@ public class ForwardingDevice implements BlockDevice {
     @Override
     public int minimumBlockBytes() {
         return inner.minimumBlockBytes();
+    }
+
+    @Override
+    public int tailBytes() {
+        return inner.tailBytes();
+    }
+
+    @Override
+    public CompletionStage<Void> readTail(ByteBuffer dst) {
+        return inner.readTail(dst);
+    }
+
+    @Override
+    public CompletionStage<Void> writeTail(ByteBuffer src) {
+        return inner.writeTail(src);
     }
 
     @Override

@@ -85,7 +85,8 @@ class ForwardingTest {
                 "isNonBlocking", keeps + " (a subclass may block in them)"));
 
         assertThat(checked).containsExactly("close()", "flush()", "isReadOnly()", "minimumBlockBytes()", "name()",
-                "read(long, ByteBuffer)", "sizeInSectors()", "write(long, ByteBuffer)");
+                "read(long, ByteBuffer)", "readTail(ByteBuffer)", "sizeInSectors()", "tailBytes()",
+                "write(long, ByteBuffer)", "writeTail(ByteBuffer)");
     }
 
     @Test

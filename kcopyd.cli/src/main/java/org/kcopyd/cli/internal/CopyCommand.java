@@ -1,9 +1,7 @@
 package org.kcopyd.cli.internal;
 
-import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -184,11 +182,6 @@ final class CopyCommand implements Callable<Integer> {
             List<Target> targets = new ArrayList<>();
             for (int i = 0; i < to.size(); i++) {
                 RegionSpec d = to.get(i);
-                if (partial && dsts.get(i).isRemote()) {
-                    throw CommandException.usage("destination '" + d.text() + "' is a device named by URI, which is "
-                            + "written in whole sectors, but the source " + src.name() + " has " + length
-                            + " bytes, not whole sectors; give the source as SRC:SECTOR+COUNT");
-                }
                 if (d.count() >= 0 && partial) {
                     throw CommandException.usage("destination '" + d.text() + "' has a sector count, but the source "
                             + src.name() + " has " + length + " bytes, not whole sectors; give DST or DST:SECTOR");
@@ -219,6 +212,13 @@ final class CopyCommand implements Callable<Integer> {
                         throw CommandException.usage("destination " + t.name() + " has " + have + " bytes, too few for "
                                 + Target.range(t.startByte(), t.end()) + ": an existing destination is written in "
                                 + "place, never extended");
+                    }
+                    if (partial && t.operand().isRemote() && have != t.end()) {
+                        // Such a device takes whole sectors, and past its last one only its own last bytes.
+                        throw CommandException.usage("destination " + t.name() + " is a device named by URI of " + have
+                                + " bytes, written in whole sectors, but the source " + src.name() + " has " + length
+                                + " bytes, not whole sectors, which would end at byte " + t.end() + ", not at its end; "
+                                + "give the source as SRC:SECTOR+COUNT");
                     }
                     if (sectors > 0) {
                         checkAligned(files.openWrite(t.operand()), t.spec().sector(), sectors);
@@ -262,7 +262,7 @@ final class CopyCommand implements Callable<Integer> {
                 Outcome ran = job.run(client, files, src.name(), targets,
                         sectors > 0 ? c -> c.copy(whole, regions, flags) : null,
                         () -> {
-                            ByteBuffer tail = readTail(files.channel(src, false), src, tailByte, targets.get(0).tail());
+                            ByteBuffer tail = files.readTail(src, tailByte, targets.get(0).tail());
                             tailRead.set(tail.duplicate());
                             return tail;
                         },
@@ -505,20 +505,6 @@ final class CopyCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw CommandException.usage(e.getMessage());
         }
-    }
-
-    private static ByteBuffer readTail(FileChannel ch, Operand src, long position, int bytes) throws IOException {
-        ByteBuffer data = ByteBuffer.allocate(bytes);
-        long at = position;
-        while (data.hasRemaining()) {
-            int n = ch.read(data, at);
-            if (n < 0) {
-                throw new EOFException("source " + src.path() + " ended at byte " + at + ", before the "
-                        + (position + bytes) + " bytes it had when the copy started");
-            }
-            at += n;
-        }
-        return data.flip();
     }
 
     private static Map<String, Object> fields(Operand src, RegionSpec from, long sectors, long length, double seconds) {

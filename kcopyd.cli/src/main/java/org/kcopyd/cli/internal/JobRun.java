@@ -2,7 +2,6 @@ package org.kcopyd.cli.internal;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -217,14 +216,7 @@ final class JobRun implements AutoCloseable {
 
     private Throwable writeTail(Target t, ByteBuffer data, boolean flush) {
         try {
-            FileChannel ch = files.channel(t.operand(), true);
-            long position = t.tailByte();
-            while (data.hasRemaining()) {
-                position += ch.write(data, position);
-            }
-            if (flush) {
-                ch.force(false);
-            }
+            files.writeTail(t.operand(), t.tailByte(), data, flush);
             return null;
         } catch (IOException e) {
             return e;

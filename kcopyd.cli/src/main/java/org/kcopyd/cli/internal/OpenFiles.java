@@ -1,7 +1,9 @@
 package org.kcopyd.cli.internal;
 
 import java.io.Closeable;
+import java.io.EOFException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,6 +16,7 @@ import java.util.Map;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.DeviceOption;
+import org.kcopyd.device.BlockIo;
 import org.kcopyd.device.FileBlockDevice;
 import org.kcopyd.device.FileClaims;
 import org.kcopyd.device.FileDeviceOpener;
@@ -55,9 +58,7 @@ final class OpenFiles implements Closeable {
     synchronized BlockDevice openRead(Operand source) {
         BlockDevice device = track(open(source, read, "reading"));
         requireSame(source, device, source.identity(), "read", "since kcopyd examined it");
-        if (!source.isRemote()) {
-            readable.put(source.identity(), device);
-        }
+        readable.put(source.identity(), device);
         return device;
     }
 
@@ -209,7 +210,8 @@ final class OpenFiles implements Closeable {
      */
     static long bytes(Operand operand, BlockDevice device) {
         if (!operand.regular()) {
-            return device.sizeInSectors() * BlockDevice.SECTOR_SIZE;
+            // A device named by URI may hold bytes past its last whole sector (an NBD export of any size).
+            return device.sizeInSectors() * BlockDevice.SECTOR_SIZE + device.tailBytes();
         }
         try {
             // A device of another kind over a file (a test's wrapper) has no descriptor to ask.
@@ -217,6 +219,76 @@ final class OpenFiles implements Closeable {
         } catch (IOException e) {
             throw CommandException.failed(FileErrors.describe(e, "read the size of " + operand.path()));
         }
+    }
+
+    /**
+     * Reads the {@code bytes} (less than a sector) at byte {@code position} of an opened file or
+     * device named by URI, which block I/O does not address: a file's through the file itself
+     * ({@link #channel}), a device's through its {@linkplain BlockDevice#readTail tail}, which must
+     * be those very bytes (it is: the command's regions end where such a device ends).
+     *
+     * @throws IOException if they cannot be read, the file ended before them (naming where), or the
+     *                     device's tail is not those bytes
+     */
+    ByteBuffer readTail(Operand operand, long position, int bytes) throws IOException {
+        ByteBuffer data = ByteBuffer.allocate(bytes);
+        if (operand.isRemote()) {
+            BlockDevice device = remoteTail(operand, position, bytes);
+            BlockIo.await(device.readTail(data));
+            return data.flip();
+        }
+        FileChannel ch = channel(operand, false);
+        long at = position;
+        while (data.hasRemaining()) {
+            int n = ch.read(data, at);
+            if (n < 0) {
+                throw new EOFException(operand.name() + " ended at byte " + at + ", before the " + (position + bytes)
+                        + " bytes it had when the command started");
+            }
+            at += n;
+        }
+        return data.flip();
+    }
+
+    /**
+     * Writes {@code data} (less than a sector) at byte {@code position} of an opened destination, as
+     * {@link #readTail} reads, and makes it durable if {@code force}.
+     *
+     * @throws IOException if it cannot be written or made durable, or the device's tail is not those bytes
+     */
+    void writeTail(Operand operand, long position, ByteBuffer data, boolean force) throws IOException {
+        if (operand.isRemote()) {
+            BlockDevice device = remoteTail(operand, position, data.remaining());
+            BlockIo.await(device.writeTail(data));
+            if (force) {
+                BlockIo.await(device.flush());
+            }
+            return;
+        }
+        FileChannel ch = channel(operand, true);
+        long at = position;
+        while (data.hasRemaining()) {
+            at += ch.write(data, at);
+        }
+        if (force) {
+            ch.force(false);
+        }
+    }
+
+    /** @return the opened device named by URI whose tail is the {@code bytes} at byte {@code position} */
+    private synchronized BlockDevice remoteTail(Operand operand, long position, int bytes) throws IOException {
+        BlockDevice device = writable.containsKey(operand.identity()) ? writable.get(operand.identity())
+                : readable.get(operand.identity());
+        if (device == null) {
+            throw new IOException(operand.name() + " is not open");
+        }
+        long tailByte = device.sizeInSectors() * BlockDevice.SECTOR_SIZE;
+        if (position != tailByte || bytes != device.tailBytes()) {
+            throw new IOException(operand.name() + " is a device named by URI, which takes whole sectors and its own "
+                    + device.tailBytes() + " last bytes at byte " + tailByte + ", not " + bytes + " bytes at byte "
+                    + position);
+        }
+        return device;
     }
 
     /**
@@ -229,8 +301,7 @@ final class OpenFiles implements Closeable {
      */
     synchronized FileChannel channel(Operand operand, boolean forWriting) throws IOException {
         if (operand.isRemote()) {
-            // Its size is whole sectors: the commands never ask for a tail of it.
-            throw new IOException(operand.name() + " is a device named by URI, which has no bytes past its last sector");
+            throw new IOException(operand.name() + " is a device named by URI, which has no file to read or write");
         }
         List<Object> key = List.of(operand.identity(), forWriting);
         FileChannel ch = channels.get(key);

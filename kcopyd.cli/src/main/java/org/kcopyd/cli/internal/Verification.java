@@ -2,7 +2,6 @@ package org.kcopyd.cli.internal;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -132,7 +131,7 @@ final class Verification {
         int tail = targets.get(0).tail();
         if (tail > 0 && !compared.isEmpty()) {
             try {
-                srcTail = readTail(files.channel(src, false), (srcSector + sectors) * BlockDevice.SECTOR_SIZE, tail);
+                srcTail = files.readTail(src, (srcSector + sectors) * BlockDevice.SECTOR_SIZE, tail);
             } catch (IOException e) {
                 tailFailure = e;
             }
@@ -221,7 +220,7 @@ final class Verification {
                     + "read back: " + FileErrors.reason(srcFailure), readBack);
         }
         try {
-            ByteBuffer dstTail = readTail(files.channel(t.operand(), false), t.tailByte(), t.tail());
+            ByteBuffer dstTail = files.readTail(t.operand(), t.tailByte(), t.tail());
             if (srcTail.duplicate().mismatch(dstTail) >= 0) {
                 return new Check(State.MISMATCH, t.tailByte() / BlockDevice.SECTOR_SIZE, null, readBack);
             }
@@ -230,19 +229,6 @@ final class Verification {
             return new Check(State.ERROR, -1, "its last " + t.tail() + " bytes could not be read back: "
                     + FileErrors.reason(e), readBack);
         }
-    }
-
-    private static ByteBuffer readTail(FileChannel ch, long position, int bytes) throws IOException {
-        ByteBuffer data = ByteBuffer.allocate(bytes);
-        long at = position;
-        while (data.hasRemaining()) {
-            int n = ch.read(data, at);
-            if (n < 0) {
-                throw new IOException("it ends at byte " + at + ", before byte " + (position + bytes));
-            }
-            at += n;
-        }
-        return data.flip();
     }
 
     /**

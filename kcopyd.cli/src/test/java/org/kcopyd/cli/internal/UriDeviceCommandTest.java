@@ -17,9 +17,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.device.FileDeviceOpener;
+import org.kcopyd.device.MemoryBlockDevice;
 import org.kcopyd.device.UriProviders;
 import org.kcopyd.testdevices.ForwardingDevice;
 import org.kcopyd.testdevices.MemoryUriProvider;
+import org.kcopyd.testdevices.TailedDevice;
 
 /**
  * copy and zero with devices named by URI, through a real provider of the {@code mem} scheme: data
@@ -185,10 +187,49 @@ class UriDeviceCommandTest {
 
         assertThat(fixture.run("copy", src.toString(), "mem://d")).isEqualTo(Exit.USAGE);
 
-        assertThat(fixture.err()).isEqualTo("kcopyd copy: destination 'mem://d' is a device named by URI, which is "
-                + "written in whole sectors, but the source " + src + " has 1000 bytes, not whole sectors; give the "
-                + "source as SRC:SECTOR+COUNT\n");
+        assertThat(fixture.err()).isEqualTo("kcopyd copy: destination mem://d is a device named by URI of 4096 bytes, "
+                + "written in whole sectors, but the source " + src + " has 1000 bytes, not whole sectors, which would "
+                + "end at byte 1000, not at its end; give the source as SRC:SECTOR+COUNT\n");
         assertThat(mem.content("d", 4096)).isEqualTo(new byte[4096]);
+    }
+
+    /**
+     * A device named by URI whose size is not whole sectors (an NBD export of an odd-sized file, which
+     * nbdcopy copies): its last bytes are copied too, both ways, verified, hashed and zeroed; a source
+     * of partial sectors that would not end where such a destination ends is refused, writing nothing.
+     */
+    @Test
+    void aUriDeviceWithBytesPastItsLastSectorIsCopiedVerifiedHashedAndZeroedByteExact() throws Exception {
+        byte[] data = random(1000, 9);
+        TailedDevice odd = new TailedDevice(new MemoryBlockDevice("mem://odd", 1), Arrays.copyOfRange(data, 512, 1000));
+        odd.write(0, java.nio.ByteBuffer.wrap(data, 0, 512)).toCompletableFuture().join();
+        mem.put("odd", odd);
+
+        assertThat(fixture.run("copy", "mem://odd", p("out.img"), "--verify", "--hash", "sha256")).isZero();
+
+        assertThat(Files.readAllBytes(dir.resolve("out.img"))).isEqualTo(data);
+        assertThat(fixture.out()).contains(java.util.HexFormat.of().formatHex(
+                java.security.MessageDigest.getInstance("SHA-256").digest(data)))
+                .contains("verified " + p("out.img") + ": identical to the source");
+
+        byte[] other = random(1000, 10);
+        Path src = Files.write(dir.resolve("other.img"), other);
+        TailedDevice target = new TailedDevice(new MemoryBlockDevice("mem://target", 1), new byte[488]);
+        mem.put("target", target);
+        assertThat(fixture.run("copy", src.toString(), "mem://target", "--verify")).isZero();
+        assertThat(target.content()).isEqualTo(other);
+        assertThat(fixture.out()).contains("verified mem://target: identical to the source");
+
+        TailedDevice big = new TailedDevice(new MemoryBlockDevice("mem://big", 3), new byte[464]);
+        mem.put("big", big);
+        assertThat(fixture.run("copy", src.toString(), "mem://big")).isEqualTo(Exit.USAGE);
+        assertThat(fixture.err()).isEqualTo("kcopyd copy: destination mem://big is a device named by URI of 2000 "
+                + "bytes, written in whole sectors, but the source " + src + " has 1000 bytes, not whole sectors, "
+                + "which would end at byte 1000, not at its end; give the source as SRC:SECTOR+COUNT\n");
+        assertThat(big.content()).isEqualTo(new byte[2000]);
+
+        assertThat(fixture.run("zero", "mem://odd")).isZero();
+        assertThat(odd.content()).isEqualTo(new byte[1000]);
     }
 
     /** A device that takes only whole 4 KiB blocks, as an NBD export with a minimum block size of 4096. */

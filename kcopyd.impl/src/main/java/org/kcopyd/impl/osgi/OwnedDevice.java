@@ -128,6 +128,21 @@ final class OwnedDevice implements BlockDevice {
     }
 
     @Override
+    public int tailBytes() {
+        return device.tailBytes();
+    }
+
+    @Override
+    public CompletionStage<Void> readTail(ByteBuffer dst) {
+        return device.readTail(dst);
+    }
+
+    @Override
+    public CompletionStage<Void> writeTail(ByteBuffer src) {
+        return device.writeTail(src);
+    }
+
+    @Override
     public void close() throws IOException {
         try {
             device.close();

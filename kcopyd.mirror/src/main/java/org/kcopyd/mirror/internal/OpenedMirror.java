@@ -165,6 +165,12 @@ final class OpenedMirror implements AutoCloseable {
                     }
                 }
                 legs.add(device);
+                if (device.tailBytes() != 0) {
+                    // As for a leg file that is not whole sectors: the mirror is whole sectors.
+                    throw new IllegalArgumentException(prefix + "leg " + i + " " + leg + " has " + device.tailBytes()
+                            + " bytes past its last whole sector, which the mirror would not keep in step with the "
+                            + "other legs: serve it whole sectors");
+                }
                 recorded.add(new RegionLog.Leg(leg, identity, device.sizeInSectors(), device));
             }
             long sectors = legs.stream().mapToLong(BlockDevice::sizeInSectors).min().orElseThrow();

@@ -86,6 +86,21 @@ class RemoteLegTest {
         assertThat(log).doesNotExist();
     }
 
+    /** A leg with bytes past its last whole sector (an odd-sized NBD export): the mirror would not keep them. */
+    @Test
+    void aLegWithBytesPastItsLastSectorIsRefusedBeforeTheLogIsMade() throws Exception {
+        Path a = Files.write(dir.resolve("a.img"), random(SECTORS * 512, 6));
+        provider.put("odd", new org.kcopyd.testdevices.TailedDevice(provider.add("odd-inner", random(SECTORS * 512, 7)),
+                new byte[100]));
+        Path log = dir.resolve("m.log");
+
+        assertThatThrownBy(() -> OpenedMirror.open(settings(log, null, a.toString(), "mem://odd"), name -> null, opener,
+                fixture.kcopyd, fixture.backoff())).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("leg 1 mem://odd has 100 bytes past its last whole sector, which the mirror would "
+                        + "not keep in step with the other legs: serve it whole sectors");
+        assertThat(log).doesNotExist();
+    }
+
     @Test
     void aUriLegIsResyncedFromAFileLegAndWritesReachBoth() throws Exception {
         byte[] data = random(SECTORS * 512, 1);

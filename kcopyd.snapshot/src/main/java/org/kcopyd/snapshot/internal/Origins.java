@@ -221,6 +221,12 @@ public final class Origins {
      * needs chunks, and a size, of whole blocks.
      */
     private static void refuseUnalignedChunks(SnapshotSettings settings, BlockDevice origin) {
+        if (origin.tailBytes() != 0) {
+            // As for an origin file that is not whole sectors: those bytes would be in no snapshot.
+            throw new IllegalArgumentException(settings.label() + ": its origin " + settings.originName() + " has "
+                    + origin.tailBytes() + " bytes past its last whole sector, which no snapshot would keep (writes "
+                    + "to them would not be copied first), so nothing was written: serve it whole sectors");
+        }
         int block = origin.minimumBlockBytes();
         long blockSectors = Math.max(1, block / BlockDevice.SECTOR_SIZE);
         if (settings.chunkSectors() % blockSectors != 0 || origin.sizeInSectors() % blockSectors != 0) {

@@ -22,6 +22,8 @@ class OriginForwardingTest {
     void anOriginWithoutSnapshotsPassesOnReadsWritesFlushesAndBlockStatus() {
         String copyFirst = "a write of any kind must copy the chunks the snapshots still need first: zeros and "
                 + "discards go through write(), by the engine's fallback";
+        String tail = "an origin with bytes past its last whole sector is refused (no snapshot would keep them): an "
+                + "origin has none";
         String merged = "while a snapshot merges, the origin's data is partly in the COW store: the kernel must "
                 + "not read the device behind the merge's back";
         List<String> checked = Forwarding.assertForwards(
@@ -37,7 +39,8 @@ class OriginForwardingTest {
                         Map.entry("canOffloadTo", merged), Map.entry("offloadBeatsPagesTo", merged),
                         Map.entry("offloadTo", merged),
                         Map.entry("isNonBlocking", "false: a write waits for the chunks it overwrites to be copied "
-                                + "to every snapshot's COW store")));
+                                + "to every snapshot's COW store"),
+                        Map.entry("tailBytes", tail), Map.entry("readTail", tail), Map.entry("writeTail", tail)));
         assertThat(checked).containsExactly("extents(long, long)", "flush()", "minimumBlockBytes()", "name()",
                 "read(long, ByteBuffer)", "sizeInSectors()", "write(long, ByteBuffer)");
     }

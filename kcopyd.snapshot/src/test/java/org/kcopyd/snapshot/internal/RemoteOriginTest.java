@@ -120,6 +120,19 @@ class RemoteOriginTest {
         assertThat(cow).doesNotExist();
     }
 
+    /** An origin with bytes past its last whole sector (an odd-sized NBD export): no snapshot would keep them. */
+    @Test
+    void anOriginWithBytesPastItsLastSectorIsRefusedBeforeTheStoreIsMade() {
+        provider.put("odd", new org.kcopyd.testdevices.TailedDevice(provider.add("odd-inner", initial), new byte[100]));
+
+        assertThatThrownBy(() -> origins.attach(remote("s1", URI.create("mem://odd"), cow, null, null), opener))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("its origin mem://odd has 100 bytes past its last whole sector, which no snapshot "
+                        + "would keep (writes to them would not be copied first), so nothing was written");
+        assertThat(cow).doesNotExist();
+        assertThat(framework.services(Snapshot.ORIGIN, "mem://odd")).isEmpty();
+    }
+
     @Test
     void twoSnapshotsOfOneExportShareItsOriginWhateverTheSpelling() throws Exception {
         SnapshotVolume s1 = origins.attach(remote("s1", DISK, cow, null, null), opener);

@@ -88,6 +88,8 @@ class DigestingDeviceTest {
     void passesOnWhatItDoesNotDecideItself() {
         String readOnly = "a read-only view: refused or nothing to do, never passed to the source";
         String allRead = "every byte must be read to be hashed: the engine must not skip holes or let the kernel copy";
+        String sectors = "the view is the hashed region of whole sectors; the command reads the source's last bytes "
+                + "from the source itself and hashes them after the view's digest";
         List<String> checked = org.kcopyd.testdevices.Forwarding.assertForwards(
                 inner -> new DigestingDevice(inner, sha256(), 0, 0, 0), java.util.Map.ofEntries(
                         java.util.Map.entry("read", "hashes what it reads, in order"),
@@ -96,7 +98,9 @@ class DigestingDeviceTest {
                         java.util.Map.entry("writeZeroes", readOnly), java.util.Map.entry("supportsDiscard", readOnly),
                         java.util.Map.entry("discard", readOnly), java.util.Map.entry("requiresSequentialWrites", readOnly),
                         java.util.Map.entry("extents", allRead), java.util.Map.entry("canOffloadTo", allRead),
-                        java.util.Map.entry("offloadBeatsPagesTo", allRead), java.util.Map.entry("offloadTo", allRead)));
+                        java.util.Map.entry("offloadBeatsPagesTo", allRead), java.util.Map.entry("offloadTo", allRead),
+                        java.util.Map.entry("tailBytes", sectors), java.util.Map.entry("readTail", sectors),
+                        java.util.Map.entry("writeTail", readOnly)));
         assertThat(checked).containsExactly("close()", "isNonBlocking()", "minimumBlockBytes()", "name()",
                 "sizeInSectors()");
     }

@@ -331,9 +331,10 @@ final class JobDevices implements AutoCloseable {
 
     /**
      * @return a regular file's length (which must be whole sectors for a source), else the
-     *         device's capacity. A file device's length is read through its own descriptor, never
-     *         by its name, which another file may have taken since it was opened (its length
-     *         would be that file's)
+     *         device's capacity, with its {@linkplain BlockDevice#tailBytes() bytes past the last
+     *         whole sector} (an NBD export of any size: refused as a source too). A file device's
+     *         length is read through its own descriptor, never by its name, which another file may
+     *         have taken since it was opened (its length would be that file's)
      */
     private static long bytes(Named n, BlockDevice d) {
         try {
@@ -347,7 +348,7 @@ final class JobDevices implements AutoCloseable {
         } catch (IOException e) {
             throw ControlException.failed("cannot read the size of " + n.path() + ": " + FileErrors.reason(e));
         }
-        return d.sizeInSectors() * BlockDevice.SECTOR_SIZE;
+        return d.sizeInSectors() * BlockDevice.SECTOR_SIZE + d.tailBytes();
     }
 
     /**

@@ -110,7 +110,8 @@ final class ClientHandshake {
         sendOption(Nbd.OPT_GO, new InfoRequest(exportName, List.of(Nbd.INFO_BLOCK_SIZE)).encode());
         long size = -1;
         int flags = 0;
-        int minimum = BlockDevice.SECTOR_SIZE;
+        // The spec's default where the server advertises no constraints.
+        int minimum = 1;
         int preferred = 4096;
         long maximum = Nbd.MAX_PORTABLE_BLOCK;
         while (true) {
@@ -127,7 +128,7 @@ final class ClientHandshake {
                     flags = Short.toUnsignedInt(data.getShort());
                 } else if (info == Nbd.INFO_BLOCK_SIZE) {
                     expectLength(data, 12, "NBD_INFO_BLOCK_SIZE");
-                    minimum = Math.max(minimum, data.getInt());
+                    minimum = data.getInt();
                     preferred = data.getInt();
                     maximum = Integer.toUnsignedLong(data.getInt());
                 }
@@ -170,21 +171,29 @@ final class ClientHandshake {
         in = new ChannelReader(channel, readBuffer);
     }
 
-    private ExportInfo info(long size, int flags, int minimum, int preferred, long maximum, boolean structured,
+    /**
+     * @param serverMinimum the minimum block size the server advertised (1 if none): the device
+     *                      takes whole sectors at least, the bytes past the last one by this
+     */
+    private ExportInfo info(long size, int flags, int serverMinimum, int preferred, long maximum, boolean structured,
                             long contextId) throws IOException {
-        if (size % BlockDevice.SECTOR_SIZE != 0) {
-            throw new IOException(where + ": export size " + size + " bytes is not a multiple of "
-                + BlockDevice.SECTOR_SIZE + " (the sector size); it cannot be used as a block device");
+        if (Integer.bitCount(serverMinimum) != 1 || serverMinimum > 65536) {
+            throw new ProtocolException(where + ": minimum block size " + serverMinimum
+                + " is not a power of two up to 65536");
         }
-        if (Integer.bitCount(minimum) != 1 || minimum > 65536) {
-            throw new ProtocolException(where + ": minimum block size " + minimum + " is not a power of two up to 65536");
+        long tail = size % BlockDevice.SECTOR_SIZE;
+        if (size < 0 || tail % serverMinimum != 0) {
+            throw new IOException(where + ": export size " + size + " bytes is not a multiple of the server's minimum "
+                + "block size " + serverMinimum + "; it cannot be used as a block device");
         }
+        int minimum = Math.max(BlockDevice.SECTOR_SIZE, serverMinimum);
         long max = Math.min(maximum, Nbd.MAX_PORTABLE_BLOCK);
         max -= max % minimum;
         if (max < minimum) {
             throw new ProtocolException(where + ": maximum block size " + maximum + " is below the minimum " + minimum);
         }
-        return new ExportInfo(size, flags, minimum, Math.max(preferred, minimum), (int) max, structured, contextId);
+        return new ExportInfo(size, flags, minimum, serverMinimum, Math.max(preferred, minimum), (int) max, structured,
+            contextId);
     }
 
     private ExportInfo exportName(String exportName, boolean noZeroes, boolean structured) throws IOException {
@@ -195,7 +204,7 @@ final class ClientHandshake {
         long size = answer.getLong();
         int flags = Short.toUnsignedInt(answer.getShort());
         in.skip(length - 10L, "padding");
-        return info(size, flags, BlockDevice.SECTOR_SIZE, 4096, Nbd.MAX_PORTABLE_BLOCK, structured, -1);
+        return info(size, flags, 1, 4096, Nbd.MAX_PORTABLE_BLOCK, structured, -1);
     }
 
     /** Sends an option without data; true on ACK, false on NBD_REP_ERR_UNSUP or another error. */

@@ -104,6 +104,49 @@ public final class NbdBlockDevice implements BlockDevice {
         return info.readOnly();
     }
 
+    /** The bytes past the last whole sector: an export of a size that is not whole sectors (nbdkit's file plugin). */
+    @Override
+    public int tailBytes() {
+        return (int) (info.size() % SECTOR_SIZE);
+    }
+
+    /** An NBD_CMD_READ of the {@linkplain #tailBytes() tail}, in the server's own minimum block (1 by default). */
+    @Override
+    public CompletionStage<Void> readTail(ByteBuffer dst) {
+        Exception bad = checkTail("read", dst.remaining(), false);
+        if (bad != null) {
+            return CompletableFuture.failedFuture(bad);
+        }
+        return connection().submit(Nbd.CMD_READ, 0, sizeInSectors() * SECTOR_SIZE, dst.remaining(), dst.slice())
+            .thenRun(() -> dst.position(dst.limit()));
+    }
+
+    /** An NBD_CMD_WRITE of the {@linkplain #tailBytes() tail}. */
+    @Override
+    public CompletionStage<Void> writeTail(ByteBuffer src) {
+        Exception bad = checkTail("write", src.remaining(), true);
+        if (bad != null) {
+            return CompletableFuture.failedFuture(bad);
+        }
+        return connection().submit(Nbd.CMD_WRITE, 0, sizeInSectors() * SECTOR_SIZE, src.remaining(), src.slice());
+    }
+
+    /** @return why the request is refused (an IllegalArgumentException for a wrong length), or null */
+    private Exception checkTail(String what, int bytes, boolean writes) {
+        String request = what + " of the last " + bytes + " bytes of " + name;
+        if (closed) {
+            return new IOException(request + " refused: the device is closed");
+        }
+        if (writes && info.readOnly()) {
+            return new IOException(request + " refused: the export is read-only");
+        }
+        if (bytes != tailBytes() || bytes == 0) {
+            return new IllegalArgumentException(request + " refused: the export has " + tailBytes()
+                + " bytes past its last whole sector (its size is " + info.size() + " bytes)");
+        }
+        return null;
+    }
+
     /** The server's minimum block size (512 when it advertised less or none). */
     @Override
     public int minimumBlockBytes() {

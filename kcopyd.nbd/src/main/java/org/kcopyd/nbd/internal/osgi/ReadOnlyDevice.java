@@ -117,6 +117,21 @@ final class ReadOnlyDevice implements BlockDevice {
         return device.minimumBlockBytes();
     }
 
+    @Override
+    public int tailBytes() {
+        return device.tailBytes();
+    }
+
+    @Override
+    public CompletionStage<Void> readTail(ByteBuffer dst) {
+        return device.readTail(dst);
+    }
+
+    @Override
+    public CompletionStage<Void> writeTail(ByteBuffer src) {
+        return refused("write of the last bytes");
+    }
+
     private CompletionStage<Void> refused(String what) {
         return CompletableFuture.failedStage(new IOException(what + " refused: " + device.name()
             + " was opened read-only"));

@@ -17,11 +17,20 @@ import org.kcopyd.nbd.internal.protocol.Nbd;
  */
 public record ServerExport(String name, BlockDevice device, boolean readOnly, int maxConnections) {
 
-    /** Checks the connection limit. */
+    /**
+     * Checks the connection limit, and refuses a device with bytes past its last whole sector (an
+     * odd-sized NBD export opened as a device): this server serves whole sectors, and its clients
+     * would silently lose those bytes.
+     */
     public ServerExport {
         if (maxConnections < 1) {
             throw new IllegalArgumentException("export '" + name + "': maximum connections " + maxConnections
                 + " is below 1");
+        }
+        if (device.tailBytes() != 0) {
+            throw new IllegalArgumentException("export '" + name + "': device " + device.name() + " has "
+                + device.tailBytes() + " bytes past its last whole sector, which this server does not serve (its "
+                + "clients would lose them); serve it with a server that serves any size, or copy it to a file first");
         }
     }
 

@@ -28,13 +28,13 @@ class ReadOnlyDeviceTest {
 
         List<String> checked = Forwarding.assertForwards(ReadOnlyDevice::new, Map.of(
                 "isReadOnly", "true: the device was opened without READ_WRITE",
-                "write", refused, "writeZeroes", refused, "discard", refused,
+                "write", refused, "writeZeroes", refused, "discard", refused, "writeTail", refused,
                 "supportsWriteZeroes", claimsNone, "supportsDiscard", claimsNone));
 
         assertThat(checked).containsExactly("canOffloadTo(BlockDevice)", "close()", "extents(long, long)", "flush()",
                 "isNonBlocking()", "minimumBlockBytes()", "name()", "offloadBeatsPagesTo(BlockDevice)",
-                "offloadTo(long, long, BlockDevice, long)", "read(long, ByteBuffer)", "requiresSequentialWrites()",
-                "sizeInSectors()");
+                "offloadTo(long, long, BlockDevice, long)", "read(long, ByteBuffer)", "readTail(ByteBuffer)",
+                "requiresSequentialWrites()", "sizeInSectors()", "tailBytes()");
     }
 
     @Test
