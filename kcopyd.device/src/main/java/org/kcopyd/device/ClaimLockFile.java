@@ -222,6 +222,22 @@ final class ClaimLockFile {
     }
 
     /**
+     * @param identity a file's identity
+     * @param path     the path asked about, named if the holder cannot be
+     * @return a claim or a reader another process (or another instance in this one) holds on it, if
+     *         any: what a claim on it would be refused for
+     * @throws IOException if the lock file cannot be asked
+     */
+    Optional<FileClaim> conflict(FileIdentity identity, Path path) throws IOException {
+        Lock lock = tryLock(identity);
+        if (lock == null) {
+            return Optional.of(conflictElsewhere(identity, path));
+        }
+        lock.release();
+        return Optional.empty();
+    }
+
+    /**
      * Registers a reader of a file in this process: the first takes a shared lock on the file's
      * byte, which a claim of another process (an exclusive lock) refuses, and which refuses such a
      * claim until the last reader is gone; a record {@code IDENTITY.PID.reader} names the process

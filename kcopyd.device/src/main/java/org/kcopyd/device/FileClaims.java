@@ -48,6 +48,8 @@ public final class FileClaims {
     private static final System.Logger LOG = System.getLogger(FileClaims.class.getName());
 
     private static final Map<Object, FileClaim> CLAIMS = new HashMap<>();
+    /** This JVM's readers ({@link #reader}) by file identity: how many; guarded by {@link #CLAIMS}. */
+    private static final Map<Object, Integer> READERS = new HashMap<>();
 
     /** Ends every refusal of a reserved file: why, in words. */
     private static final String NEVER_OWN = "; kcopyd never opens its own files as devices";
@@ -104,7 +106,7 @@ public final class FileClaims {
             // Checked once this claim is held: of two processes claiming a file and a device over
             // it at once, each then sees the other's (and both are refused, which is safe).
             try {
-                refuseSharedBytes(path);
+                refuseSharedBytes(path, true);
             } catch (IOException | RuntimeException e) {
                 try {
                     lock.release();
@@ -125,9 +127,11 @@ public final class FileClaims {
      * as sysfs tells ({@link DeviceBacking}): a loop device over a claimed file or the file under a
      * claimed loop device, a partition of a claimed disk or the disk of a claimed partition. Their
      * identities differ (a device number, an inode), so the claim itself does not meet them. Two
-     * partitions of one disk are not each other's business. Called under the registry's lock.
+     * partitions of one disk are not each other's business. A claim ({@code claim}) is refused by
+     * claims of this process and by claims and readers of others; a reader by claims of other
+     * processes (as on the file itself). Called under the registry's lock.
      */
-    private static void refuseSharedBytes(Path path) throws IOException {
+    private static void refuseSharedBytes(Path path, boolean claim) throws IOException {
         List<Related> related = new ArrayList<>();
         DeviceBacking.Window window;
         try {
@@ -144,7 +148,12 @@ public final class FileClaims {
         }
         for (Related r : related) {
             FileClaim holder = CLAIMS.get(r.identity());
-            Optional<FileClaim> found = holder != null ? Optional.of(holder) : lockFile().holder(r.identity(), path);
+            if (holder != null && !claim) {
+                // This process's own claim: reading and claiming do not exclude each other within a process.
+                continue;
+            }
+            Optional<FileClaim> found = holder != null ? Optional.of(holder)
+                    : claim ? lockFile().conflict(r.identity(), path) : lockFile().holder(r.identity(), path);
             if (found.isPresent()) {
                 FileClaim h = found.get();
                 throw new FileClaimedException(r.words() + " shares bytes with " + h.path() + ", which is "
@@ -181,6 +190,23 @@ public final class FileClaims {
         synchronized (CLAIMS) {
             FileClaim holder = CLAIMS.get(identity);
             return holder != null ? Optional.of(holder) : lockFile().holder(identity, path);
+        }
+    }
+
+    /**
+     * Whether this JVM reads a file now ({@link #reader}: a device opened read-only through the
+     * {@link FileDeviceOpener} and not closed yet), for what checks its own users against each other
+     * (the daemon: a job may not write a file one of its read-only exports serves).
+     *
+     * @param path a file (symbolic links are followed)
+     * @return true if at least one reader of this JVM has it open
+     * @throws IOException if the file cannot be examined
+     * @since 1.7
+     */
+    public static boolean isReadHere(Path path) throws IOException {
+        FileIdentity identity = FileIdentity.of(path);
+        synchronized (CLAIMS) {
+            return READERS.containsKey(identity);
         }
     }
 
@@ -398,14 +424,32 @@ public final class FileClaims {
     /** As {@link #reader(Path)}, of the file of {@code identity}, which {@code path} named. */
     static FileClaim reader(FileIdentity identity, Path path) throws IOException {
         synchronized (CLAIMS) {
-            return FileClaim.reader(identity, path, lockFile().acquireReader(identity, path));
+            ClaimLockFile.Lock lock = lockFile().acquireReader(identity, path);
+            try {
+                refuseSharedBytes(path, false);
+            } catch (IOException | RuntimeException e) {
+                if (lock != null) {
+                    try {
+                        lock.release();
+                    } catch (IOException | RuntimeException releasing) {
+                        e.addSuppressed(releasing);
+                    }
+                }
+                throw e;
+            }
+            READERS.merge(identity, 1, Integer::sum);
+            return FileClaim.reader(identity, path, lock);
         }
     }
 
     static void release(FileClaim claim) {
         if (claim.isReader()) {
             synchronized (CLAIMS) {
-                if (claim.markReleased() && claim.reading() != null) {
+                if (!claim.markReleased()) {
+                    return;
+                }
+                READERS.computeIfPresent(claim.identity(), (k, n) -> n > 1 ? n - 1 : null);
+                if (claim.reading() != null) {
                     try {
                         claim.reading().release();
                     } catch (IOException | RuntimeException e) {

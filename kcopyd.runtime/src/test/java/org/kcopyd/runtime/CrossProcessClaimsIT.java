@@ -141,6 +141,79 @@ class CrossProcessClaimsIT {
         assertThat(Files.mismatch(dir.resolve("other.img"), dir.resolve("a.img"))).isEqualTo(-1);
     }
 
+    /**
+     * Readers across processes (found by H28, where a one-shot copy overwrote a daemon job's source and a
+     * served file through a loop device over it): while a one-shot {@code serve --read-only} reads a file,
+     * a one-shot copy to it, or to a loop device over it, and a daemon's {@code mirror create} naming it
+     * as a leg are refused, naming the reading process (exit 1: in use, not a bad argument); while it
+     * reads the loop device, a copy to the file is refused likewise. Inside the daemon, a job is refused a
+     * file its own read-only export serves, and so is a read-write export of it. Nothing changes.
+     */
+    @Test
+    void aFileAnotherProcessOrADaemonsExportReadsIsWrittenThroughNoNameNorLoopDevice() throws Exception {
+        String missing = org.kcopyd.testdevices.LoopDevice.unavailable();
+        if (missing != null) {
+            org.kcopyd.testdevices.Peers.missing(missing);
+        }
+        Path src = image("src.img", 1 << 20, 21);
+        image("other.img", 1 << 20, 22);
+        image("leg.img", 1 << 20, 23);
+        Map<String, String> before = hashes();
+        Path state = dir.resolve("state");
+        try (org.kcopyd.testdevices.LoopDevice loop = org.kcopyd.testdevices.LoopDevice.attach(src);
+                RunningDaemon daemon = RunningDaemon.start(dir, state, "readers")) {
+            String device = loop.device().toString();
+            Process reader = serveReadOnly("src.img", "ro.sock");
+            String by = " is open for reading by kcopyd; writing it now would change what that process reads (kcopyd "
+                    + "process " + reader.pid() + ")";
+            KcopydProcess.Run onFile = KcopydProcess.run(dir, "copy", "other.img", "src.img");
+            assertThat(onFile.exit()).as(onFile.err()).isEqualTo(1);
+            assertThat(onFile.err()).contains("src.img" + by);
+            KcopydProcess.Run onLoop = KcopydProcess.run(dir, "copy", "other.img", device);
+            assertThat(onLoop.exit()).as(onLoop.err()).isEqualTo(1);
+            assertThat(onLoop.err()).contains(device + " (a loop device over " + src + " from byte 0) shares bytes with "
+                    + src + ", which" + by);
+            KcopydProcess.Run leg = RunningDaemon.client(dir, state, "mirror", "create", "m", "m.log", "leg.img",
+                    "src.img");
+            assertThat(leg.exit()).as(leg.err()).isEqualTo(1);
+            assertThat(leg.err()).contains(by);
+            reader.destroy();
+            assertThat(reader.waitFor(60, TimeUnit.SECONDS)).isTrue();
+
+            Process loopReader = serveReadOnly(device, "rol.sock");
+            KcopydProcess.Run underLoop = KcopydProcess.run(dir, "copy", "other.img:0+8", "src.img");
+            assertThat(underLoop.exit()).as(underLoop.err()).isEqualTo(1);
+            assertThat(underLoop.err()).contains("shares bytes with " + device + ", which is open for reading by kcopyd")
+                    .contains("(kcopyd process " + loopReader.pid() + ")");
+            loopReader.destroy();
+            assertThat(loopReader.waitFor(60, TimeUnit.SECONDS)).isTrue();
+
+            RunningDaemon.clientOk(dir, state, "export", "add", "ro", src.toString(), "--read-only", "--socket",
+                    dir.resolve("d.sock").toString());
+            KcopydProcess.Run job = RunningDaemon.client(dir, state, "copy", "--daemon", "other.img", "src.img");
+            assertThat(job.exit()).as(job.err()).isEqualTo(1);
+            assertThat(job.err()).contains(src + " is open for reading in this daemon (a read-only export serves it, "
+                    + "say): a job writing it now would change what is read");
+            KcopydProcess.Run readWrite = RunningDaemon.client(dir, state, "export", "add", "rw", src.toString(),
+                    "--socket", dir.resolve("w.sock").toString());
+            assertThat(readWrite.exit()).as(readWrite.err()).isEqualTo(1);
+            assertThat(readWrite.err()).contains("is open for reading in this daemon");
+            assertThat(dir.resolve("m.log")).doesNotExist();
+            assertThat(hashes()).as("no file changed").isEqualTo(before);
+            assertThat(daemon.sigterm()).as("errors: %s", daemon.errors()).isZero();
+        }
+    }
+
+    /** Starts a one-shot {@code serve DEVICE --read-only} and waits until it serves. */
+    private Process serveReadOnly(String device, String socket) throws Exception {
+        Process p = new ProcessBuilder(KcopydProcess.command(List.of(), List.of("serve", device, "--read-only",
+                "--socket", dir.resolve(socket).toString()))).directory(dir.toFile()).redirectErrorStream(true).start();
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        String line = out.readLine();
+        assertThat(line).as("serve %s", device).startsWith("kcopyd serve: serving ");
+        return p;
+    }
+
     @Test
     void jobsNamingTheClaimsOrStateLockFilesAreRefusedAndTheDaemonKeepsItsLocks() throws Exception {
         image("a.img", 1 << 20, 11);

@@ -146,8 +146,7 @@ final class OpenedMirror implements AutoCloseable {
                     try {
                         device = FILES.open(Path.of(leg), s.legPurpose(i), DeviceOption.READ_WRITE);
                     } catch (FileClaimedException e) {
-                        throw new IllegalArgumentException(prefix + "leg " + i + " " + leg + " cannot be used: "
-                                + e.getMessage(), e);
+                        throw refusedClaim(prefix + "leg " + i + " " + leg + " cannot be used: " + e.getMessage(), e);
                     } catch (IOException e) {
                         throw new IOException(prefix + "leg " + i + " " + leg + " cannot be used: " + reason(e), e);
                     }
@@ -215,8 +214,7 @@ final class OpenedMirror implements AutoCloseable {
                 try {
                     device = FILES.open(logPath, s.logPurpose(), DeviceOption.READ_WRITE);
                 } catch (FileClaimedException e) {
-                    throw new IllegalArgumentException(prefix + "region log " + logPath + " cannot be used: "
-                            + e.getMessage(), e);
+                    throw refusedClaim(prefix + "region log " + logPath + " cannot be used: " + e.getMessage(), e);
                 } catch (IOException e) {
                     throw new IOException(prefix + "region log " + logPath + " cannot be used: " + reason(e), e);
                 }
@@ -341,6 +339,18 @@ final class OpenedMirror implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(what + " is refused: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * A file refused because it is held: by this process (the configuration names a file twice, or
+     * one another mirror or snapshot here holds), a bad value, as before; by another process, a
+     * claim or a reader there, the file is in use (an IOException: the command's exit 1, not 2).
+     */
+    private static RuntimeException refusedClaim(String message, FileClaimedException e) throws IOException {
+        if (e.holder() != null && !e.holder().isHeldHere()) {
+            throw new IOException(message, e);
+        }
+        return new IllegalArgumentException(message, e);
     }
 
     private static String reason(IOException e) {

@@ -115,6 +115,9 @@ final class Exports {
             throw ControlException.conflict("an export named " + r.name() + " exists already");
         }
         String target = target(device);
+        if (!r.readOnly() && !target.startsWith("(")) {
+            refuseRead(Path.of(target));
+        }
         if (target.startsWith("(")) {
             List<ServiceReference<BlockDevice>> matching = services.devices(target);
             if (matching.size() != 1) {
@@ -157,6 +160,18 @@ final class Exports {
                     + "; the export was removed");
         }
         return v;
+    }
+
+    /** Refuses a read-write export of a file this daemon reads (a read-only export of it, a running job's source). */
+    private static void refuseRead(Path file) {
+        try {
+            if (org.kcopyd.device.FileClaims.isReadHere(file)) {
+                throw ControlException.conflict("device " + file + " is open for reading in this daemon (a read-only "
+                        + "export or a running job reads it): exporting it read-write would change what is read");
+            }
+        } catch (IOException e) {
+            // Not examinable: the export component says why when it opens it.
+        }
     }
 
     /**

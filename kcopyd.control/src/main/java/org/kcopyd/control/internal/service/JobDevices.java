@@ -315,6 +315,17 @@ final class JobDevices implements AutoCloseable {
                     : " (the same file as " + h.path() + ")") + " is " + h.purpose() + h.holderSuffix()
                     + ": it cannot be written by a job");
         }
+        boolean read;
+        try {
+            read = FileClaims.isReadHere(n.path());
+        } catch (IOException e) {
+            return;
+        }
+        if (read) {
+            // Found by H28: a job overwrote the file a read-only export of this daemon served.
+            throw ControlException.conflict(n.role() + " " + n.path() + " is open for reading in this daemon (a "
+                    + "read-only export serves it, say): a job writing it now would change what is read");
+        }
     }
 
     private BlockDeviceOpener opener() {
