@@ -557,6 +557,13 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
                 + "\", \"destinations\": [\"" + origin + "\"]}", true);
         assertEquals(claimed.body(), 409, claimed.status());
         assertTrue(claimed.body(), claimed.body().contains("snapshot s1"));
+        // Nor read by a job as a file: written meanwhile through origin:s1, the copy would mix old and new data.
+        Answer reading = call(base, "POST", "/jobs", "{\"kind\": \"copy\", \"source\": \"" + origin
+                + "\", \"destinations\": [\"" + dir.resolve("backup.img") + "\"]}", true);
+        assertEquals(reading.body(), 409, reading.status());
+        assertTrue(reading.body(), reading.body().contains("is the origin of snapshot s1; write through its origin "
+                + "device: a job reading it now would copy a mix of old and new data"));
+        assertFalse("nothing made for the refused job", Files.exists(dir.resolve("backup.img")));
         assertEquals(404, call(base, "POST", "/jobs", "{\"kind\": \"zero\", \"destinations\": [\"snapshot:s9\"]}",
                 true).status());
         // Written through origin:s1 by a copy job: the snapshot keeps the old chunks.

@@ -251,6 +251,8 @@ final class JobDevices implements AutoCloseable {
             } else {
                 if (write) {
                     refuseClaimed(n);
+                } else {
+                    refuseWritten(n);
                 }
                 d = o.open(n.path(), options);
                 if (d instanceof FileBlockDevice f && !n.identities().isEmpty() && !n.identities().contains(f.identity())) {
@@ -295,6 +297,27 @@ final class JobDevices implements AutoCloseable {
         }
         created.add(new Created(path, identity));
         return open(new Named(n.text(), n.role(), path, null, null, Set.of(identity), null), true);
+    }
+
+    /**
+     * Refuses reading a file this daemon holds for writing (a snapshot's origin, a mirror's leg, a
+     * read-write export): written meanwhile through its device, a job reading the file copies a mix
+     * of old and new data. Another process's claim is refused by the opener itself.
+     */
+    private static void refuseWritten(Named n) {
+        Optional<FileClaim> holder;
+        try {
+            holder = FileClaims.holderOf(n.path());
+        } catch (IOException e) {
+            return;
+        }
+        if (holder.isPresent() && holder.get().isHeldHere()) {
+            FileClaim h = holder.get();
+            throw ControlException.conflict(n.role() + " " + n.path() + (h.path().equals(n.path()) ? ""
+                    : " (the same file as " + h.path() + ")") + " is " + h.purpose() + ": a job reading it now would "
+                    + "copy a mix of old and new data; read it through the device that writes it (origin:NAME, "
+                    + "mirror:NAME)");
+        }
     }
 
     private static void refuseClaimed(Named n) {
