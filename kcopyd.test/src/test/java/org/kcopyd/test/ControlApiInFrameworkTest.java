@@ -697,6 +697,25 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
     }
 
     /**
+     * A zero job of a file that is not whole sectors zeroed the whole sectors, left the last bytes and
+     * reported the file zeroed: it is a 400 naming them, and the file is untouched.
+     */
+    @Test
+    public void aZeroJobOfAFileThatIsNotWholeSectorsIsA400AndLeavesItAsItWas() throws Exception {
+        String base = api();
+        byte[] data = new byte[1000];
+        Arrays.fill(data, (byte) 0x5A);
+        Path odd = Files.write(dir.resolve("odd.img"), data);
+        Answer refused = call(base, "POST", "/jobs", "{\"kind\": \"zero\", \"destinations\": [\"" + odd + "\"]}",
+                true);
+        assertEquals(refused.body(), 400, refused.status());
+        assertTrue(refused.body(), refused.body().contains("has 1000 bytes, not whole sectors of 512: a daemon job "
+                + "zeroes whole sectors; zero it with the one-shot zero (without --daemon), which zeroes its last 488 "
+                + "bytes too"));
+        assertTrue("untouched", Arrays.equals(data, Files.readAllBytes(odd)));
+    }
+
+    /**
      * A copy job whose destination takes only whole blocks of 4 KiB (an NBD export of a device with that
      * minimum block) and a source of 9 sectors: the region would be refused by the engine, so the job is
      * a 400 naming the block, before anything starts, and the other destination the job was to create is

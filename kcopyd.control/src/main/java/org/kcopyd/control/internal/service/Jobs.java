@@ -308,6 +308,13 @@ final class Jobs {
                     throw ControlException.badRequest("destination " + Text.printable(d.name()) + " has " + d.bytes()
                             + " bytes, less than one sector of " + BlockDevice.SECTOR_SIZE + ": nothing to zero");
                 }
+                if (from == null && d.bytes() % BlockDevice.SECTOR_SIZE != 0) {
+                    // The job would zero the whole sectors, leave the last bytes and report the device zeroed.
+                    throw ControlException.badRequest("destination " + Text.printable(d.name()) + " has " + d.bytes()
+                            + " bytes, not whole sectors of " + BlockDevice.SECTOR_SIZE + ": a daemon job zeroes whole "
+                            + "sectors; zero it with the one-shot zero (without --daemon), which zeroes its last "
+                            + (d.bytes() % BlockDevice.SECTOR_SIZE) + " bytes too");
+                }
                 to.add(d);
             }
             String id = registry.reserve();
