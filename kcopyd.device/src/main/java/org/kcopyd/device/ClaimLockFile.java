@@ -1,7 +1,8 @@
 package org.kcopyd.device;
 
 import java.io.IOException;
-import java.io.Reader;
+import java.io.InputStream;
+import java.io.StringReader;
 import java.io.Writer;
 import java.lang.ref.Reference;
 import java.nio.channels.FileChannel;
@@ -14,6 +15,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
@@ -54,12 +56,15 @@ final class ClaimLockFile {
     /** The file every claim of the directory locks a byte of. */
     static final String LOCK_FILE = "claims.lock";
 
+    private static final System.Logger LOG = System.getLogger(ClaimLockFile.class.getName());
     private static final String RECORD = ".holder";
     /** Ends the record of a process reading a file: {@code IDENTITY.PID.reader}. */
     private static final String READER = ".reader";
     /** What a reader is to its process, in a refusal: "PATH is ...". */
     static final String READING = "open for reading by kcopyd; writing it now would change what that process reads";
     private static final String TEMPORARY = ".tmp";
+    /** The largest record read: kcopyd's are a few hundred bytes. */
+    private static final int MOST_RECORD_BYTES = 16 * 1024;
     private static final long PID = ProcessHandle.current().pid();
     private static final String STARTED = started(ProcessHandle.current());
 
@@ -457,10 +462,29 @@ final class ClaimLockFile {
         return FileClaim.elsewhere(identity, path, "open for writing by another kcopyd process", OptionalLong.empty());
     }
 
+    /**
+     * Reads a record: a regular file of at most {@value #MOST_RECORD_BYTES} bytes, never followed
+     * through a symbolic link. Anything else in a record's place (a link to {@code /dev/zero}, a FIFO,
+     * which would block the open, a huge file, a directory) is no record (found by H29: such an
+     * entry made every kcopyd process of the user run out of memory, hang, or fail).
+     *
+     * @return the record, or null if it is missing, not a record, or unreadable
+     */
     private static Properties read(Path file) {
-        try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+        try {
+            BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            if (!a.isRegularFile() || a.size() > MOST_RECORD_BYTES) {
+                return null;
+            }
+            byte[] bytes;
+            try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
+                bytes = in.readNBytes(MOST_RECORD_BYTES + 1);
+            }
+            if (bytes.length > MOST_RECORD_BYTES) {
+                return null;
+            }
             Properties p = new Properties();
-            p.load(in);
+            p.load(new StringReader(new String(bytes, StandardCharsets.UTF_8)));
             return p;
         } catch (IOException | IllegalArgumentException e) {
             // Missing (not written yet, or just removed) or unreadable: the holder goes unnamed.
@@ -479,26 +503,37 @@ final class ClaimLockFile {
     private void sweep() throws IOException {
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
             for (Path entry : entries) {
-                String name = entry.getFileName().toString();
-                if (name.endsWith(RECORD)) {
-                    Lock lock = tryLock(new FileIdentity(name.substring(0, name.length() - RECORD.length())));
-                    if (lock != null) {
-                        try {
-                            Files.deleteIfExists(entry);
-                        } finally {
-                            lock.release();
-                        }
-                    }
-                } else if (name.endsWith(READER)) {
-                    Properties record = read(entry);
-                    if (record == null || livePid(record).isEmpty()) {
-                        // Its process is gone, and its shared lock with it.
-                        Files.deleteIfExists(entry);
-                    }
-                } else if (name.endsWith(TEMPORARY)) {
-                    sweepTemporary(entry, name);
+                try {
+                    sweep(entry);
+                } catch (IOException e) {
+                    // An entry that cannot go (a non-empty directory named as a record) is left; it is no record.
+                    LOG.log(System.Logger.Level.WARNING, () -> "claims directory " + dir + ": cannot remove " + entry
+                            + ": " + e);
                 }
             }
+        }
+    }
+
+    /** Removes {@code entry} if it is a record (or half of one) whose holder is gone. */
+    private void sweep(Path entry) throws IOException {
+        String name = entry.getFileName().toString();
+        if (name.endsWith(RECORD)) {
+            Lock lock = tryLock(new FileIdentity(name.substring(0, name.length() - RECORD.length())));
+            if (lock != null) {
+                try {
+                    Files.deleteIfExists(entry);
+                } finally {
+                    lock.release();
+                }
+            }
+        } else if (name.endsWith(READER)) {
+            Properties record = read(entry);
+            if (record == null || livePid(record).isEmpty()) {
+                // Its process is gone, and its shared lock with it (or it is no record at all).
+                Files.deleteIfExists(entry);
+            }
+        } else if (name.endsWith(TEMPORARY)) {
+            sweepTemporary(entry, name);
         }
     }
 

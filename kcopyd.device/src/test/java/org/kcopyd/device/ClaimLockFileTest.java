@@ -95,4 +95,44 @@ class ClaimLockFileTest {
         assertThat(record(held)).as("its lock is held: kept").exists();
         claim.release();
     }
+    /**
+     * Found by H29: entries named as reader records that are no records — a link to /dev/zero (read
+     * without bound: out of memory), a FIFO (its open blocked), a huge file, a non-empty directory
+     * (its removal failed every open) — made every kcopyd process of the user crash, hang or fail.
+     * Now they are no records: the directory opens at once, claims and readers work and name no one
+     * from them, and what can go goes; the link's target is untouched.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(value = 30, unit = TimeUnit.SECONDS)
+    void entriesThatAreNoRecordsNeitherBlockNorCrashNorFailTheDirectory() throws Exception {
+        Path file = image("f.img");
+        String id = FileIdentity.of(file).name();
+        Path toZero = Files.createSymbolicLink(dir.resolve(id + ".101.reader"), Path.of("/dev/zero"));
+        Path fifo = dir.resolve(id + ".102.reader");
+        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start();
+        assertThat(mkfifo.waitFor(30, TimeUnit.SECONDS) && mkfifo.exitValue() == 0).as("mkfifo").isTrue();
+        Path huge = dir.resolve(id + ".103.reader");
+        Files.write(huge, new byte[1 << 20]);
+        Path full = Files.createDirectories(dir.resolve(id + ".104.reader"));
+        Files.write(full.resolve("x"), new byte[1]);
+        Path holderLink = Files.createSymbolicLink(dir.resolve(id + ".holder"), Path.of("/dev/zero"));
+
+        ClaimLockFile lockFile = ClaimLockFile.open(dir);
+
+        assertThat(toZero).as("a link is no record: removed").doesNotExist();
+        assertThat(fifo).as("a FIFO is no record: removed").doesNotExist();
+        assertThat(huge).as("too large to be a record: removed").doesNotExist();
+        assertThat(full).as("a non-empty directory cannot go: left").exists();
+        assertThat(holderLink).as("its lock is free: removed").doesNotExist();
+        assertThat(Path.of("/dev/zero")).exists();
+        ClaimLockFile.Lock reading = lockFile.acquireReader(FileIdentity.of(file), file);
+        ClaimLockFile other = ClaimLockFile.open(dir);
+        assertThat(other.holder(FileIdentity.of(file), file)).as("a reader is no claim").isEmpty();
+        assertThatThrownBy(() -> other.acquire(FileIdentity.of(file), file, "a destination of a copy"))
+                .isInstanceOf(FileClaimedException.class).hasMessageContaining(" is open for reading");
+        if (reading != null) {
+            reading.release();
+        }
+        other.acquire(FileIdentity.of(file), file, "a destination of a copy").release();
+    }
 }
