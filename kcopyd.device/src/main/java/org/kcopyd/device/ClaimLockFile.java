@@ -101,6 +101,18 @@ final class ClaimLockFile {
     /** A claim's lock or a reader's hold, released by its holder. */
     interface Lock {
         void release() throws IOException;
+
+        /** Releases {@code lock} (if any) after {@code failure}, to which a failure to release is added. */
+        static void releaseAfter(Lock lock, Exception failure) {
+            if (lock == null) {
+                return;
+            }
+            try {
+                lock.release();
+            } catch (IOException | RuntimeException releasing) {
+                failure.addSuppressed(releasing);
+            }
+        }
     }
 
     private ClaimLockFile(Path dir, FileChannel channel, NativeFiles sys, int fd) {
@@ -287,7 +299,7 @@ final class ClaimLockFile {
                 return;
             }
             try {
-                Files.deleteIfExists(readerRecord(identity, PID));
+                Files.deleteIfExists(readerRecord(identity));
             } finally {
                 if (!holds.writer) {
                     held.remove(offset);
@@ -297,17 +309,23 @@ final class ClaimLockFile {
         };
     }
 
-    private Path readerRecord(FileIdentity identity, long pid) {
-        return dir.resolve(identity.name() + "." + pid + READER);
+    /** @return this process's record of reading the file */
+    private Path readerRecord(FileIdentity identity) {
+        return dir.resolve(identity.name() + "." + PID + READER);
     }
 
     private void publishReader(FileIdentity identity, Path path) throws IOException {
+        writeRecord(readerRecord(identity), record(identity, path.toAbsolutePath()), "kcopyd reader: " + path);
+    }
+
+    /** @return what every record of this process says: the file, this process (id and start), the path */
+    private static Properties record(FileIdentity identity, Path path) {
         Properties record = new Properties();
         record.setProperty("identity", identity.name());
         record.setProperty("pid", Long.toString(PID));
         record.setProperty("started", STARTED);
-        record.setProperty("path", path.toAbsolutePath().toString());
-        writeRecord(readerRecord(identity, PID), record, "kcopyd reader: " + path);
+        record.setProperty("path", path.toString());
+        return record;
     }
 
     /**
@@ -551,7 +569,7 @@ final class ClaimLockFile {
     }
 
     /** One claim's lock and record, held by this process. */
-    final class Held {
+    final class Held implements Lock {
 
         private final FileIdentity identity;
         private final Path path;
@@ -576,11 +594,7 @@ final class ClaimLockFile {
             if (purpose.equals(published)) {
                 return;
             }
-            Properties record = new Properties();
-            record.setProperty("identity", identity.name());
-            record.setProperty("pid", Long.toString(PID));
-            record.setProperty("started", STARTED);
-            record.setProperty("path", path.toString());
+            Properties record = record(identity, path);
             record.setProperty("purpose", purpose);
             if (reserved) {
                 record.setProperty("reserved", "true");
@@ -595,7 +609,8 @@ final class ClaimLockFile {
          *
          * @throws IOException if the record cannot be removed or the lock released
          */
-        void release() throws IOException {
+        @Override
+        public void release() throws IOException {
             try {
                 Files.deleteIfExists(dir.resolve(identity.name() + RECORD));
             } finally {

@@ -108,11 +108,7 @@ public final class FileClaims {
             try {
                 refuseSharedBytes(path, true);
             } catch (IOException | RuntimeException e) {
-                try {
-                    lock.release();
-                } catch (IOException | RuntimeException releasing) {
-                    e.addSuppressed(releasing);
-                }
+                ClaimLockFile.Lock.releaseAfter(lock, e);
                 throw e;
             }
             FileClaim claim = FileClaim.held(identity, path, purpose, lock);
@@ -428,13 +424,7 @@ public final class FileClaims {
             try {
                 refuseSharedBytes(path, false);
             } catch (IOException | RuntimeException e) {
-                if (lock != null) {
-                    try {
-                        lock.release();
-                    } catch (IOException | RuntimeException releasing) {
-                        e.addSuppressed(releasing);
-                    }
-                }
+                ClaimLockFile.Lock.releaseAfter(lock, e);
                 throw e;
             }
             READERS.merge(identity, 1, Integer::sum);

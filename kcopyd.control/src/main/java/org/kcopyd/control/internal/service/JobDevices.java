@@ -312,12 +312,15 @@ final class JobDevices implements AutoCloseable {
             return;
         }
         if (holder.isPresent() && holder.get().isHeldHere()) {
-            FileClaim h = holder.get();
-            throw ControlException.conflict(n.role() + " " + n.path() + (h.path().equals(n.path()) ? ""
-                    : " (the same file as " + h.path() + ")") + " is " + h.purpose() + ": a job reading it now would "
-                    + "copy a mix of old and new data; read it through the device that writes it (origin:NAME, "
-                    + "mirror:NAME)");
+            throw ControlException.conflict(held(n, holder.get()) + ": a job reading it now would copy a mix of old and "
+                    + "new data; read it through the device that writes it (origin:NAME, mirror:NAME)");
         }
+    }
+
+    /** @return {@code "ROLE PATH [(the same file as HOLDER'S PATH)] is PURPOSE [(kcopyd process PID)]"} */
+    private static String held(Named n, FileClaim h) {
+        return n.role() + " " + n.path() + (h.path().equals(n.path()) ? "" : " (the same file as " + h.path() + ")")
+                + " is " + h.purpose() + h.holderSuffix();
     }
 
     private static void refuseClaimed(Named n) {
@@ -333,10 +336,7 @@ final class JobDevices implements AutoCloseable {
             return;
         }
         if (holder.isPresent()) {
-            FileClaim h = holder.get();
-            throw ControlException.conflict(n.role() + " " + n.path() + (h.path().equals(n.path()) ? ""
-                    : " (the same file as " + h.path() + ")") + " is " + h.purpose() + h.holderSuffix()
-                    + ": it cannot be written by a job");
+            throw ControlException.conflict(held(n, holder.get()) + ": it cannot be written by a job");
         }
         boolean read;
         try {
