@@ -557,23 +557,29 @@ public final class FileBlockDevice implements BlockDevice {
             // No channel is replaced from now on (replace checks this under the same lock).
             closed = true;
         }
-        if (claim != null) {
-            claim.close();
-        }
-        FileChannel[] lanes = new FileChannel[buffered.length()];
-        for (int i = 0; i < lanes.length; i++) {
-            lanes[i] = buffered.get(i);
-        }
-        closeLanes(lanes);
-        if (holes != null) {
-            holes.close();
-        }
-        if (anchor >= 0) {
-            sys.close(anchor);
-        }
-        try (FileChannel first = lanes[0]) {
-            if (direct != null) {
-                direct.get(0).close();
+        // The claim goes last: closing a channel waits for the writes in it, and the holes' close for
+        // punches in flight; released first, another process could claim the file and have its data
+        // overwritten by a write of this device still landing.
+        try {
+            FileChannel[] lanes = new FileChannel[buffered.length()];
+            for (int i = 0; i < lanes.length; i++) {
+                lanes[i] = buffered.get(i);
+            }
+            closeLanes(lanes);
+            if (holes != null) {
+                holes.close();
+            }
+            if (anchor >= 0) {
+                sys.close(anchor);
+            }
+            try (FileChannel first = lanes[0]) {
+                if (direct != null) {
+                    direct.get(0).close();
+                }
+            }
+        } finally {
+            if (claim != null) {
+                claim.close();
             }
         }
     }

@@ -5,9 +5,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CompletionException;
 
 import org.junit.jupiter.api.Test;
@@ -133,5 +138,33 @@ class FileBlockDeviceTest {
         assertThat(dev.readOnlyView().isReadOnly()).isTrue();
         assertThatThrownBy(() -> dev.read(8190, ByteBuffer.allocate(4096)).toCompletableFuture().join())
                 .hasMessageContaining("is outside device 'm' of 8192 sectors");
+    }
+
+    @Test
+    void theClaimIsHeldUntilTheDevicesDescriptorsAreClosed() throws IOException {
+        // Released before them, another process could claim the file while a write of this device still lands.
+        Path file = dir.resolve("claimed.img");
+        Files.write(file, new byte[8 * 512]);
+        List<Boolean> claimedAtClose = new ArrayList<>();
+        NativeFiles sys = new ForwardingNativeFiles() {
+            @Override
+            public void close(int fd) {
+                try {
+                    claimedAtClose.add(FileClaims.holderOf(file).isPresent());
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                super.close(fd);
+            }
+        };
+        FileClaim claim = FileClaims.claim(file, "a test");
+        FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        FileBlockDevice device = new FileBlockDevice(file, channel, null, 512, false, 8, FileClaims.identityOf(file),
+                claim, sys, Set.of());
+        device.close();
+        assertThat(claimedAtClose).as("claimed when each of the device's descriptors closed").isNotEmpty()
+                .containsOnly(true);
+        assertThat(channel.isOpen()).isFalse();
+        assertThat(FileClaims.holderOf(file)).isEmpty();
     }
 }
