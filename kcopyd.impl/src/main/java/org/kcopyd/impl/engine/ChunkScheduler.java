@@ -3,6 +3,7 @@ package org.kcopyd.impl.engine;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
 
 import org.kcopyd.api.BlockDevice;
@@ -21,6 +22,14 @@ import org.kcopyd.api.BlockDevice;
  * and is {@value #OFFLOAD_CHUNK} sectors long (where the source advised the offload, its share of
  * {@value #ADVISED_OFFLOAD_IN_FLIGHT}); one whose offload failed comes back to be copied
  * again at its offset with pages, ahead of the job's next chunks.
+ *
+ * <p><b>Merging.</b> As the block layer merges adjacent requests, a small job (one chunk, a plain
+ * copy: no SPARSE, WRITE_SEQ, IGNORE_ERROR or offload) at the head of the queue takes the jobs queued
+ * right behind it whose regions continue its own on the source and on every destination (the same
+ * devices), up to one chunk in all: one read and one write per destination then copy them all
+ * ({@link SubJob#riders}), and each job still ends on its own. If that I/O fails anywhere, each
+ * job is copied again alone, so that an error is reported by the jobs whose sectors it concerns,
+ * never by a neighbour.
  *
  * <p>Only the client's worker thread calls it.
  */
@@ -58,6 +67,8 @@ final class ChunkScheduler {
     private final ArrayDeque<SubJob> pagesQueue = new ArrayDeque<>();
     private final ArrayDeque<SubJob> idleSubJobs = new ArrayDeque<>();
     private final List<SubJob> awaitingTurn = new ArrayList<>();
+    /** The head's riders-to-be while {@link #dispatch()} gets its pages; empty otherwise. */
+    private final List<SubJob> candidates = new ArrayList<>();
 
     ChunkScheduler(PagePool pool, ZeroBuffer zeros, IoThrottle throttle, SubJob.Owner owner, int subJobKiB,
             int subJobsPerJob, Listener listener) {
@@ -103,15 +114,57 @@ final class ChunkScheduler {
             pagesQueue.addFirst(subJob);
             return;
         }
+        if (!subJob.riders.isEmpty()) {
+            returnedMerged(subJob);
+            return;
+        }
         if (subJob.readDoneAwaitingTurn) {
             // WRITE_SEQ: the chunk is read; it writes when every earlier chunk has been written.
             awaitingTurn.add(subJob);
             releaseTurns(job);
             return;
         }
-        long now = System.nanoTime();
-        throttle.ioFinished(now);
+        throttle.ioFinished(System.nanoTime());
         releasePages(subJob);
+        chunkDone(subJob);
+    }
+
+    /**
+     * A merged chunk came back: each of its jobs ends its chunk as if copied alone; or, if the I/O
+     * failed, each goes back to the head of the queue, in order, to be copied again alone (as a
+     * retry, which is never merged).
+     */
+    private void returnedMerged(SubJob leader) {
+        throttle.ioFinished(System.nanoTime());
+        releasePages(leader);
+        boolean failed = leader.readFailure != null;
+        for (Throwable t : leader.writeFailures) {
+            failed |= t != null;
+        }
+        List<SubJob> members = new ArrayList<>(leader.riders.size() + 1);
+        members.add(leader);
+        members.addAll(leader.riders);
+        leader.riders.clear();
+        leader.sectors = leader.ownSectors;
+        if (!failed) {
+            for (SubJob member : members) {
+                chunkDone(member);
+            }
+            return;
+        }
+        for (int i = members.size() - 1; i >= 0; i--) {
+            SubJob member = members.get(i);
+            member.readFailure = null;
+            Arrays.fill(member.writeFailures, null);
+            member.retryEnd = member.offset + member.sectors;
+            member.retry = true;
+            pagesQueue.addFirst(member);
+        }
+    }
+
+    /** The sub-job's chunk ended (its pages are free): records it in its job and gives it the next or retires it. */
+    private void chunkDone(SubJob subJob) {
+        Job job = subJob.job;
         job.recordRead(subJob.readFailure);
         if (subJob.zerosUntil > job.zerosUntil) {
             // The source reported zeros past this chunk: the rest of them goes out unread, in large chunks.
@@ -257,10 +310,20 @@ final class ChunkScheduler {
             subJob.knownZeros = knownZeros;
             subJob.offloadMask = offloadMask;
             subJob.offloadOnly = offloadOnly;
+            int merged = 0;
             if (!job.isZero() && !knownZeros && !offloadOnly) {
-                int pages = (bytes + PagePool.PAGE - 1) / PagePool.PAGE;
+                merged = mergeable(subJob, offloadMask, sectors) ? gatherRiders(job, sectors) : 0;
+                int pages = (bytes + merged * BlockDevice.SECTOR_SIZE + PagePool.PAGE - 1) / PagePool.PAGE;
                 int first = pool.allocate(pages);
+                if (first < 0 && merged > 0) {
+                    // Not enough pages for them all: this job alone, the others wait their turn.
+                    merged = 0;
+                    candidates.clear();
+                    pages = (bytes + PagePool.PAGE - 1) / PagePool.PAGE;
+                    first = pool.allocate(pages);
+                }
                 if (first < 0) {
+                    candidates.clear();
                     return 0;
                 }
                 subJob.firstPage = first;
@@ -268,9 +331,10 @@ final class ChunkScheduler {
             }
             long now = System.nanoTime();
             if (limiting) {
-                long delay = throttle.delayNanos(knownZeros ? 0 : bytes, now);
+                long delay = throttle.delayNanos(knownZeros ? 0 : bytes + merged * BlockDevice.SECTOR_SIZE, now);
                 if (delay > 0) {
                     releasePages(subJob);
+                    candidates.clear();
                     return now + delay;
                 }
             }
@@ -284,6 +348,10 @@ final class ChunkScheduler {
                 job.nextOffset += sectors;
             }
             started(job);
+            if (merged > 0) {
+                ride(subJob, sectors);
+                subJob.sectors = sectors + merged;
+            }
             throttle.ioStarted(now);
             if (job.sourceNonBlocking) {
                 // Its read only starts the I/O: started here, without waking an I/O thread for it.
@@ -293,6 +361,74 @@ final class ChunkScheduler {
             }
         }
         return 0;
+    }
+
+    /**
+     * @return true if the head sub-job's chunk may carry later jobs: its whole job is this one chunk
+     *         of a plain copy (see the class comment), not a retry, and the chunk has room left
+     */
+    private boolean mergeable(SubJob subJob, long offloadMask, int sectors) {
+        Job job = subJob.job;
+        return !subJob.retry && offloadMask == 0 && plain(job) && job.nextOffset == 0 && job.count == sectors
+                && sectors < chunkSectors;
+    }
+
+    private static boolean plain(Job job) {
+        return job.kind == Job.Kind.COPY && !job.sparse && !job.writeSeq && !job.ignoreError && !job.stopped;
+    }
+
+    /**
+     * Finds, right behind the head, the sub-jobs of whole small jobs whose regions continue the
+     * head job's on the same devices ({@link #candidates}), within one chunk; takes none of them.
+     *
+     * @return the sectors they add to the head's chunk
+     */
+    private int gatherRiders(Job leader, int sectors) {
+        int total = sectors;
+        Iterator<SubJob> queued = pagesQueue.iterator();
+        queued.next();
+        while (queued.hasNext()) {
+            SubJob next = queued.next();
+            Job job = next.job;
+            if (next.retry || !plain(job) || job.nextOffset != 0 || job.count > chunkSectors - total
+                    || job.offloadDests() != 0 || !continues(leader, job, total)) {
+                break;
+            }
+            candidates.add(next);
+            total += (int) job.count;
+        }
+        return total - sectors;
+    }
+
+    /** @return true if {@code job}'s regions start {@code at} sectors after {@code leader}'s, device by device */
+    private static boolean continues(Job leader, Job job, long at) {
+        if (job.source.device() != leader.source.device() || job.source.sector() != leader.source.sector() + at
+                || job.dests.length != leader.dests.length) {
+            return false;
+        }
+        for (int i = 0; i < job.dests.length; i++) {
+            if (job.dests[i].device() != leader.dests[i].device()
+                    || job.dests[i].sector() != leader.dests[i].sector() + at) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Takes the {@link #candidates}, now right behind the dispatched head, as its riders. */
+    private void ride(SubJob leader, int sectors) {
+        leader.ownSectors = sectors;
+        for (SubJob rider : candidates) {
+            SubJob polled = pagesQueue.pollFirst();
+            assert polled == rider : "the queue changed under the merge";
+            Job job = rider.job;
+            rider.offset = 0;
+            rider.sectors = (int) job.count;
+            job.nextOffset = job.count;
+            started(job);
+            leader.riders.add(rider);
+        }
+        candidates.clear();
     }
 
     /** What the scheduler tells its client's worker, on the worker thread. */

@@ -93,6 +93,14 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
     boolean retry;
     /** Set by the worker: the end (an offset like {@link #offset}) of the chunk being copied again, else 0. */
     long retryEnd;
+    /**
+     * Set by the worker: the sub-jobs of later small jobs whose regions continue this one's on the
+     * source and every destination, copied by this sub-job's I/O ({@link ChunkScheduler}'s merge);
+     * {@link #sectors} then counts theirs too, {@link #ownSectors} this job's. Empty otherwise.
+     */
+    final List<SubJob> riders = new java.util.ArrayList<>();
+    /** Set by the worker with {@link #riders}: this sub-job's own sectors. */
+    int ownSectors;
 
     SubJob(Owner owner, PagePool pool, ZeroBuffer zeros) {
         this.owner = owner;
