@@ -481,54 +481,80 @@ public final class Benchmark {
         Files.deleteIfExists(dst);
     }
 
+    /**
+     * jobs-4k: {@link #jobs} copies of 4 KiB with callbacks between two 64 MiB files on tmpfs, in the
+     * order of their slots (each job continues the one before it, as a stream of small copies of
+     * one area does: the engine merges those queued together), target 600,000 jobs/s (issue 13);
+     * and jobs-4k-scattered, the same jobs in a fixed random order of the slots, which no merge
+     * helps: the cost of a job of its own, target the earlier floor of 300,000 jobs/s.
+     */
     private void smallJobs() throws Exception {
         long bytes = Math.min(64, sizeMib) << 20;
         Path src = tmpfs.file("jobs-src.img");
         Path dst = tmpfs.file("jobs-dst.img");
         writePattern(src, bytes);
         writePattern(dst, bytes);
-        double best = Double.MAX_VALUE;
-        long maxInFlight = 0;
         try (KcopydEngine engine = Kcopyd.start(settings);
                 BlockDevice s = engine.devices().open(src);
                 BlockDevice d = engine.devices().open(dst, DeviceOption.READ_WRITE)) {
-            long slots = s.sizeInSectors() / 8;
-            for (int run = runs.first(); run < runs.timed(); run++) {
-                try (KcopydClient client = engine.createClient()) {
-                    AtomicLong callbacks = new AtomicLong();
-                    long start = System.nanoTime();
-                    for (int i = 0; i < jobs; i++) {
-                        long sector = (i % slots) * 8;
-                        client.copy(IoRegion.of(s, sector, 8), List.of(IoRegion.of(d, sector, 8)),
-                                EnumSet.noneOf(CopyFlag.class), (re, we, ctx) -> callbacks.incrementAndGet(), null);
-                        if ((i & 1023) == 0) {
-                            maxInFlight = Math.max(maxInFlight, client.statistics().jobsInFlight());
-                        }
-                    }
-                    client.flush().toCompletableFuture().join();
-                    best = runs.best(run, best, (System.nanoTime() - start) / 1e9);
-                    require(callbacks.get() == jobs, "callbacks " + callbacks.get() + " of " + jobs);
-                    require(client.statistics().jobsFailed() == 0, "failed small jobs");
-                }
+            int slots = Math.toIntExact(s.sizeInSectors() / 8);
+            int[] inOrder = new int[slots];
+            for (int i = 0; i < slots; i++) {
+                inOrder[i] = i;
             }
+            int[] scattered = inOrder.clone();
+            java.util.Random random = new java.util.Random(42);
+            for (int i = slots - 1; i > 0; i--) {
+                int j = random.nextInt(i + 1);
+                int t = scattered[i];
+                scattered[i] = scattered[j];
+                scattered[j] = t;
+            }
+            smallJobs(engine, s, d, "jobs-4k", inOrder, 600_000);
+            smallJobs(engine, s, d, "jobs-4k-scattered", scattered, 300_000);
         }
         require(Peer.same(src, dst), "small-job copy differs");
+        Files.deleteIfExists(src);
+        Files.deleteIfExists(dst);
+    }
+
+    /** Times {@link #jobs} jobs of 4 KiB, job i copying slot {@code order[i % order.length]}; best of the runs. */
+    private void smallJobs(KcopydEngine engine, BlockDevice s, BlockDevice d, String name, int[] order, int target)
+            throws Exception {
+        double best = Double.MAX_VALUE;
+        long maxInFlight = 0;
+        for (int run = runs.first(); run < runs.timed(); run++) {
+            try (KcopydClient client = engine.createClient()) {
+                AtomicLong callbacks = new AtomicLong();
+                long start = System.nanoTime();
+                for (int i = 0; i < jobs; i++) {
+                    long sector = order[i % order.length] * 8L;
+                    client.copy(IoRegion.of(s, sector, 8), List.of(IoRegion.of(d, sector, 8)),
+                            EnumSet.noneOf(CopyFlag.class), (re, we, ctx) -> callbacks.incrementAndGet(), null);
+                    if ((i & 1023) == 0) {
+                        maxInFlight = Math.max(maxInFlight, client.statistics().jobsInFlight());
+                    }
+                }
+                client.flush().toCompletableFuture().join();
+                best = runs.best(run, best, (System.nanoTime() - start) / 1e9);
+                require(callbacks.get() == jobs, name + ": callbacks " + callbacks.get() + " of " + jobs);
+                require(client.statistics().jobsFailed() == 0, name + ": failed small jobs");
+            }
+        }
         double perSecond = jobs / best;
-        line(String.format(Locale.ROOT, "%-24s %-34s %12s %12s %8s %8s  %s", "jobs-4k",
+        line(String.format(Locale.ROOT, "%-24s %-34s %12s %12s %8s %8s  %s", name,
                 jobs + " jobs, callbacks, page cache", String.format(Locale.ROOT, "%.0f/s", perSecond), "-", "-",
-                "300000/s", perSecond >= 300_000 ? "met" : "MISSED"));
-        if (perSecond < 300_000) {
+                target + "/s", perSecond >= target ? "met" : "MISSED"));
+        if (perSecond < target) {
             misses++;
         }
         boolean bounded = maxInFlight <= settings.maxQueuedJobs();
-        line(String.format(Locale.ROOT, "%-24s %-34s %12s %12s %8s %8s  %s", "jobs-admission",
+        line(String.format(Locale.ROOT, "%-24s %-34s %12s %12s %8s %8s  %s", name.replace("jobs-4k", "jobs-admission"),
                 "max jobs in flight (sampled)", maxInFlight, "-", "-", "<=" + settings.maxQueuedJobs(),
                 bounded ? "met" : "MISSED"));
         if (!bounded) {
             misses++;
         }
-        Files.deleteIfExists(src);
-        Files.deleteIfExists(dst);
     }
 
     private void memory() throws Exception {
