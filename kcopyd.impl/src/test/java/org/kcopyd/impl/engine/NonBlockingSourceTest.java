@@ -1,8 +1,10 @@
 package org.kcopyd.impl.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -13,6 +15,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -20,6 +23,7 @@ import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.CopyFlag;
 import org.kcopyd.api.CopyResult;
 import org.kcopyd.api.EngineSettings;
+import org.kcopyd.api.Extent;
 import org.kcopyd.api.IoRegion;
 import org.kcopyd.api.KcopydClient;
 import org.kcopyd.device.MemoryBlockDevice;
@@ -52,7 +56,7 @@ class NonBlockingSourceTest {
     }
 
     /** A device that records the threads its reads and writes were called on, answering as configured. */
-    private static final class Recording extends ForwardingDevice {
+    private static class Recording extends ForwardingDevice {
         final Set<String> readThreads = ConcurrentHashMap.newKeySet();
         final Set<String> writeThreads = ConcurrentHashMap.newKeySet();
         private final boolean nonBlocking;
@@ -184,5 +188,40 @@ class NonBlockingSourceTest {
         assertThat(r.isSuccess()).as(r.toString()).isTrue();
         assertThat(source.readThreads).isNotEmpty().allMatch(n -> n.startsWith("kcopyd-io"));
         assertThat(dest.writeThreads).isNotEmpty().allMatch(n -> n.startsWith("kcopyd-io"));
+    }
+
+    @Test
+    void subJobsStartingTogetherAskANonBlockingSourceWhereItsDataIsOnce() throws Exception {
+        // Each question of an NBD server walks its file from there to the next hole: one is enough.
+        MemoryBlockDevice data = random("src", 6, true);
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        AtomicInteger asked = new AtomicInteger();
+        Recording source = new Recording(data, true, deviceThread) {
+            @Override
+            public CompletionStage<List<Extent>> extents(long sector, long count) {
+                asked.incrementAndGet();
+                return gate.thenComposeAsync(open -> inner.extents(sector, count), deviceThread);
+            }
+        };
+        MemoryBlockDevice dest = new MemoryBlockDevice("dst", SECTORS);
+        KcopydClient client = client();
+        String worker = "kcopyd-" + client.name();
+
+        CompletableFuture<CopyResult> copy = client.copy(IoRegion.whole(source), List.of(IoRegion.whole(dest)),
+                Set.of(CopyFlag.SPARSE)).toCompletableFuture();
+        // The worker starts every sub-job's chunk, then waits: by then all of them have asked, or waited for the answer.
+        await().atMost(Duration.ofSeconds(20)).until(() -> asked.get() > 0 && parked(worker));
+        int before = asked.get();
+        gate.complete(null);
+
+        CopyResult r = copy.get(30, TimeUnit.SECONDS);
+        assertThat(r.isSuccess()).as(r.toString()).isTrue();
+        assertThat(content(dest)).isEqualTo(content(data));
+        assertThat(before).as("questions of the 4 sub-jobs that started together").isEqualTo(1);
+    }
+
+    private static boolean parked(String threadName) {
+        return Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.getName().equals(threadName)
+                && (t.getState() == Thread.State.WAITING || t.getState() == Thread.State.TIMED_WAITING));
     }
 }
