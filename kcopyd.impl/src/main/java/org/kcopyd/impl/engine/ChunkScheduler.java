@@ -7,6 +7,7 @@ import java.util.Iterator;
 import java.util.List;
 
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.IoRegion;
 
 /**
  * The pages and io stages of a client's worker, as in dm-kcopyd. An accepted job is split among
@@ -24,12 +25,12 @@ import org.kcopyd.api.BlockDevice;
  * again at its offset with pages, ahead of the job's next chunks.
  *
  * <p><b>Merging.</b> As the block layer merges adjacent requests, a small job (one chunk, a plain
- * copy: no SPARSE, WRITE_SEQ, IGNORE_ERROR or offload) at the head of the queue takes the jobs queued
- * right behind it whose regions continue its own on the source and on every destination (the same
- * devices), up to one chunk in all: one read and one write per destination then copy them all
- * ({@link SubJob#riders}), and each job still ends on its own. If that I/O fails anywhere, each
- * job is copied again alone, so that an error is reported by the jobs whose sectors it concerns,
- * never by a neighbour.
+ * copy: no SPARSE, WRITE_SEQ, IGNORE_ERROR or offload, its source not among its destinations) at the
+ * head of the queue takes the jobs queued right behind it whose regions continue its own on the
+ * source and on every destination (the same devices), up to one chunk in all: one read and one
+ * write per destination then copy them all ({@link SubJob#riders}), and each job still ends on its
+ * own. If that I/O fails anywhere, each job is copied again alone, so that an error is reported by
+ * the jobs whose sectors it concerns, never by a neighbour.
  *
  * <p>Only the client's worker thread calls it.
  */
@@ -373,8 +374,21 @@ final class ChunkScheduler {
                 && sectors < chunkSectors;
     }
 
+    /**
+     * A copy without flags that change how its chunks are read or written, from a device it does not
+     * write: merged, a job's read could otherwise cover sectors another merged job writes, read before
+     * that write where alone it might have come after.
+     */
     private static boolean plain(Job job) {
-        return job.kind == Job.Kind.COPY && !job.sparse && !job.writeSeq && !job.ignoreError && !job.stopped;
+        if (job.kind != Job.Kind.COPY || job.sparse || job.writeSeq || job.ignoreError || job.stopped) {
+            return false;
+        }
+        for (IoRegion dest : job.dests) {
+            if (dest.device() == job.source.device()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -148,6 +148,27 @@ class MergeTest {
     }
 
     @Test
+    void jobsWithinOneDeviceAreCopiedAlone() throws Exception {
+        // Merged, one job's read could cover sectors another one writes, before that write.
+        KcopydClient client = client();
+        byte[] initial = random(SIZE, 5);
+        byte[] before = Arrays.copyOf(initial, JOBS * JOB_SECTORS * BlockDevice.SECTOR_SIZE);
+        FaultyDevice disk = new FaultyDevice("disk", initial);
+        HoldingDevice held = holdAllPages(client);
+        List<CopyJob> jobs = new ArrayList<>();
+        for (int i = 0; i < JOBS; i++) {
+            long at = (long) i * JOB_SECTORS;
+            jobs.add(client.copyJob(IoRegion.of(disk, at, JOB_SECTORS), List.of(IoRegion.of(disk, 2048 + at, JOB_SECTORS)),
+                    Set.of(), null, null));
+        }
+        held.open();
+
+        assertThat(results(jobs)).allMatch(CopyResult::isSuccess);
+        assertThat(disk.reads).hasSize(JOBS).allMatch(r -> r.count() == JOB_SECTORS);
+        assertThat(content(disk, 2048, (long) JOBS * JOB_SECTORS)).isEqualTo(before);
+    }
+
+    @Test
     void aFailedMergedWriteIsReportedOnlyByTheJobWhoseSectorsFailed() throws Exception {
         KcopydClient client = client();
         FaultyDevice src = new FaultyDevice("src", random(SIZE, 3));
