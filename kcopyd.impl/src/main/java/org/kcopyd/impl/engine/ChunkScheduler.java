@@ -376,7 +376,7 @@ final class ChunkScheduler {
 
     /**
      * A copy without flags that change how its chunks are read or written, from a device it does not
-     * write: merged, a job's read could otherwise cover sectors another merged job writes, read before
+     * write (not even opened twice: equal devices are one file): merged, a job's read could otherwise cover sectors another merged job writes, read before
      * that write where alone it might have come after.
      */
     private static boolean plain(Job job) {
@@ -384,7 +384,7 @@ final class ChunkScheduler {
             return false;
         }
         for (IoRegion dest : job.dests) {
-            if (dest.device() == job.source.device()) {
+            if (dest.device() == job.source.device() || dest.device().equals(job.source.device())) {
                 return false;
             }
         }
