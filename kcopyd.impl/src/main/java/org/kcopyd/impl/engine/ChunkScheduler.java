@@ -146,8 +146,14 @@ final class ChunkScheduler {
         members.add(leader);
         members.addAll(leader.riders);
         leader.riders.clear();
+        int bytes = leader.bytes();
         leader.sectors = leader.ownSectors;
         if (!failed) {
+            // Counted here, not by the sub-job: a failed merged chunk counts only its copies job by job.
+            owner.countRead(bytes);
+            for (int i = 0; i < leader.job.dests.length; i++) {
+                owner.countWritten(bytes);
+            }
             for (SubJob member : members) {
                 chunkDone(member);
             }
@@ -159,6 +165,7 @@ final class ChunkScheduler {
             Arrays.fill(member.writeFailures, null);
             member.retryEnd = member.offset + member.sectors;
             member.retry = true;
+            member.split = true;
             pagesQueue.addFirst(member);
         }
     }
@@ -216,13 +223,14 @@ final class ChunkScheduler {
     /**
      * The job was cancelled ({@link Job#stopped} already set): its sub-jobs waiting for pages
      * (which hold none) and those waiting for their turn to write (whose pages go back) retire
-     * now; those doing I/O retire when they return. The last one out ends the job's I/O.
+     * now; those doing I/O retire when they return, and so do those copying again alone a chunk of
+     * a failed merge (it was handed out). The last one out ends the job's I/O.
      */
     void cancel(Job job) {
         int queued = pagesQueue.size();
         for (int i = 0; i < queued; i++) {
             SubJob subJob = pagesQueue.pollFirst();
-            if (subJob.job == job) {
+            if (subJob.job == job && !subJob.split) {
                 releasePages(subJob);
                 retire(subJob);
             } else {
@@ -289,7 +297,9 @@ final class ChunkScheduler {
         while (!pagesQueue.isEmpty()) {
             SubJob subJob = pagesQueue.peekFirst();
             Job job = subJob.job;
-            if (subJob.retry ? job.stopped : !job.hasMoreChunks()) {
+            // A chunk of a failed merge was handed out: only an abort (which decides the job) drops it.
+            boolean dropped = subJob.retry ? job.stopped && !(subJob.split && !job.finished) : !job.hasMoreChunks();
+            if (dropped) {
                 pagesQueue.pollFirst();
                 retire(subJob);
                 continue;
@@ -376,8 +386,10 @@ final class ChunkScheduler {
 
     /**
      * A copy without flags that change how its chunks are read or written, from a device it does not
-     * write (not even opened twice: equal devices are one file): merged, a job's read could otherwise cover sectors another merged job writes, read before
-     * that write where alone it might have come after.
+     * write (not even opened twice: equal devices are one file): merged, a job's read could otherwise
+     * cover sectors another merged job writes, read before that write where alone it might have come
+     * after. Jobs in flight together have no order among them anyway (as in dm-kcopyd); this keeps
+     * merging from making one certain where it is visible.
      */
     private static boolean plain(Job job) {
         if (job.kind != Job.Kind.COPY || job.sparse || job.writeSeq || job.ignoreError || job.stopped) {

@@ -101,6 +101,11 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
     final List<SubJob> riders = new java.util.ArrayList<>();
     /** Set by the worker with {@link #riders}: this sub-job's own sectors. */
     int ownSectors;
+    /**
+     * Set by the worker: this chunk was part of a merged chunk whose I/O failed and is copied again
+     * alone. It was handed out: a cancel of its job no longer stops it, as with any chunk in flight.
+     */
+    boolean split;
 
     SubJob(Owner owner, PagePool pool, ZeroBuffer zeros) {
         this.owner = owner;
@@ -138,6 +143,7 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
         retry = false;
         retryEnd = 0;
         asked = 0;
+        split = false;
     }
 
     int bytes() {
@@ -323,7 +329,8 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
             ByteBuffer chunk = readView.duplicate();
             chunk.limit(bufferStart() + bytes()).position(bufferStart());
             zeros.fill(chunk);
-        } else {
+        } else if (riders.isEmpty()) {
+            // A merged chunk is counted by the worker once it is known not to be copied again job by job.
             owner.countRead(bytes());
         }
         if (job.writeSeq) {
@@ -362,7 +369,7 @@ final class SubJob implements Runnable, BiConsumer<Void, Throwable>, WorkerEvent
     private void writeDone(int dest, Throwable failure) {
         if (failure != null) {
             writeFailures[dest] = unwrap(failure);
-        } else if (!redo) {
+        } else if (!redo && riders.isEmpty()) {
             owner.countWritten(bytes());
         }
         if (pendingWrites.decrementAndGet() == 0) {

@@ -201,6 +201,41 @@ class MergeTest {
     }
 
     @Test
+    void aJobCancelledWhileItRidesAFailedMergeIsCopiedAloneAndCountedOnce() throws Exception {
+        // Alone, a cancel after a job's only chunk was handed out changes nothing: merged, the same.
+        KcopydClient client = client();
+        FaultyDevice data = new FaultyDevice("src", random(SIZE, 6));
+        HoldingDevice src = new HoldingDevice(data, Set.of(HoldingDevice.Op.READ), 0);
+        FaultyDevice a = new FaultyDevice("a", SIZE).failWritesAt(3);
+        FaultyDevice b = new FaultyDevice("b", SIZE);
+        HoldingDevice held = holdAllPages(client);
+        CopyJob left = client.copyJob(IoRegion.of(src, 0, JOB_SECTORS),
+                List.of(IoRegion.of(a, 0, JOB_SECTORS), IoRegion.of(b, 0, JOB_SECTORS)), Set.of(), null, null);
+        CopyJob right = client.copyJob(IoRegion.of(src, JOB_SECTORS, JOB_SECTORS),
+                List.of(IoRegion.of(a, JOB_SECTORS, JOB_SECTORS), IoRegion.of(b, JOB_SECTORS, JOB_SECTORS)), Set.of(),
+                null, null);
+        held.open();
+        await().atMost(WAIT).until(() -> src.held() == 1);
+        right.cancel();
+        src.open();
+
+        List<CopyResult> results = results(List.of(left, right));
+        assertThat(a.writes.get(0).count()).as("merged").isEqualTo(2L * JOB_SECTORS);
+        assertThat(results.get(0).writeErrors()).as("the left job's sector 3 on a").isEqualTo(0b01);
+        assertThat(results.get(1).isSuccess()).as(results.get(1).toString()).isTrue();
+        assertThat(results.get(1).cancelled()).isFalse();
+        assertThat(right.bytesDone()).isEqualTo(JOB_SECTORS * BlockDevice.SECTOR_SIZE);
+        for (FaultyDevice d : List.of(a, b)) {
+            assertThat(content(d, JOB_SECTORS, JOB_SECTORS)).isEqualTo(content(data, JOB_SECTORS, JOB_SECTORS));
+        }
+        // The blocker's 256 KiB read and written once; the merged I/O not counted, its copies job by job are.
+        long blocker = PAGES * 4096L;
+        int job = JOB_SECTORS * BlockDevice.SECTOR_SIZE;
+        assertThat(client.statistics().bytesRead()).isEqualTo(blocker + 2L * job);
+        assertThat(client.statistics().bytesWritten()).as("left on b, right on a and b").isEqualTo(blocker + 3L * job);
+    }
+
+    @Test
     void aFailedMergedReadIsReportedOnlyByTheJobWhoseSectorsFailed() throws Exception {
         KcopydClient client = client();
         FaultyDevice src = new FaultyDevice("src", random(SIZE, 4)).failReadsAt(100 + 20 * JOB_SECTORS);
