@@ -384,4 +384,27 @@ class NbdClientServerTest {
         done(memory.read(8, back).toCompletableFuture());
         assertThat(back.array()).isEqualTo(data);
     }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void twoOpensOfOneExportAreOneDeviceSoTheirRegionsOverlap(boolean unix) throws Exception {
+        // As two devices of one file: a job between them is refused where their sectors overlap.
+        NbdServer server = serve(unix, NbdServer.builder().export("disk", new MemoryBlockDevice("m", SECTORS), false)
+                .export("other", new MemoryBlockDevice("o", SECTORS), false));
+        BlockDevice first = connect(server, "disk", NbdClientOptions.defaults());
+        BlockDevice second = connect(server, "disk", NbdClientOptions.defaults().withConnections(1));
+        BlockDevice other = connect(server, "other", NbdClientOptions.defaults());
+
+        assertThat(second).isEqualTo(first).hasSameHashCodeAs(first).isNotSameAs(first);
+        assertThat(other).isNotEqualTo(first);
+        assertThat(IoRegion.of(first, 0, 16).overlaps(IoRegion.of(second, 8, 16))).isTrue();
+        assertThat(IoRegion.of(first, 0, 16).overlaps(IoRegion.of(other, 8, 16))).isFalse();
+        if (unix) {
+            // The same socket by another name: a symbolic link to it.
+            Path link = java.nio.file.Files.createSymbolicLink(dir.resolve("link.sock"), dir.resolve("nbd.sock"));
+            BlockDevice linked = NbdClient.connect(NbdUri.unix(link, "disk"), NbdClientOptions.defaults());
+            toClose.add(linked);
+            assertThat(linked).isEqualTo(first);
+        }
+    }
 }

@@ -42,6 +42,21 @@ final class OwnedDevice implements BlockDevice {
         return device.name();
     }
 
+    /**
+     * Equal to another owned device whose provider's devices are equal (the provider says when two
+     * are one storage, e.g. one NBD export opened twice), so that a job's overlap check sees them as
+     * one device; never equal to a device that is not owned (that one could not say the same back).
+     */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof OwnedDevice other && device.equals(other.device);
+    }
+
+    @Override
+    public int hashCode() {
+        return device.hashCode();
+    }
+
     @Override
     public long sizeInSectors() {
         return device.sizeInSectors();

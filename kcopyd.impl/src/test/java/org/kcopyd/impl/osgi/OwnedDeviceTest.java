@@ -98,4 +98,34 @@ class OwnedDeviceTest {
         assertThatThrownBy(owned::close).isInstanceOf(IOException.class).hasMessage("close of m failed");
         assertThat(closed).containsExactly(owned);
     }
+
+    @Test
+    void ownedDevicesAreEqualWhenTheProvidersDevicesAreSoThatJobsSeeTheirOverlaps() {
+        MemoryBlockDevice storage = new MemoryBlockDevice("export", 64);
+        OwnedDevice first = new OwnedDevice(new SameStorage(storage), d -> { });
+        OwnedDevice second = new OwnedDevice(new SameStorage(storage), d -> { });
+        OwnedDevice other = new OwnedDevice(new SameStorage(new MemoryBlockDevice("other", 64)), d -> { });
+
+        assertThat(second).isEqualTo(first).hasSameHashCodeAs(first);
+        assertThat(other).isNotEqualTo(first);
+        assertThat(org.kcopyd.api.IoRegion.of(first, 0, 8).overlaps(org.kcopyd.api.IoRegion.of(second, 4, 8))).isTrue();
+        assertThat(first).as("not equal to a device that is not owned").isNotEqualTo(new SameStorage(storage));
+    }
+
+    /** A provider's device equal to another over the same storage, as two opens of one NBD export are. */
+    private static final class SameStorage extends ForwardingDevice {
+        SameStorage(BlockDevice storage) {
+            super(storage);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof SameStorage other && other.inner == inner;
+        }
+
+        @Override
+        public int hashCode() {
+            return System.identityHashCode(inner);
+        }
+    }
 }

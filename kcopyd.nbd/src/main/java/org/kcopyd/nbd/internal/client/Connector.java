@@ -76,7 +76,7 @@ public final class Connector {
                 closeQuietly(first.channel);
                 throw e;
             }
-            NbdBlockDevice device = new NbdBlockDevice(name, info, connection, timer);
+            NbdBlockDevice device = new NbdBlockDevice(name, storage(address, exportName), info, connection, timer);
             int wanted = info.has(Nbd.FLAG_CAN_MULTI_CONN) ? connections : 1;
             if (wanted > 1) {
                 Thread more = new Thread(() -> addConnections(device, address, exportName, timeout, timer, tls, wanted),
@@ -100,6 +100,24 @@ public final class Connector {
      * export than the first, or a closed device, ends the opening: the device keeps the connections
      * it has, as nbdcopy goes on with those it got.
      */
+    /** A server's export: its socket's real path, or its resolved address and port, and the export's name. */
+    private record Storage(Object server, String export) {
+    }
+
+    private static Storage storage(SocketAddress address, String exportName) {
+        if (address instanceof UnixDomainSocketAddress unix) {
+            Path socket = unix.getPath().toAbsolutePath().normalize();
+            try {
+                socket = socket.toRealPath();
+            } catch (IOException e) {
+                // Connected a moment ago: gone since, its name is what is left to compare.
+            }
+            return new Storage(socket, exportName);
+        }
+        InetSocketAddress inet = (InetSocketAddress) address;
+        return new Storage(new InetSocketAddress(inet.getAddress(), inet.getPort()), exportName);
+    }
+
     private static void addConnections(NbdBlockDevice device, SocketAddress address, String exportName,
                                        Duration timeout, ScheduledExecutorService timer, TlsFiles.Client tls,
                                        int wanted) {

@@ -22,6 +22,11 @@ import org.kcopyd.nbd.internal.protocol.Nbd;
  *
  * <p>The device starts with one connection; the {@link Connector} adds the others (multi-conn)
  * while it is in use, and a connection that could not be added leaves the device with those it has.
+ *
+ * <p>Two devices of the same export of the same server (its Unix socket, or its address and port)
+ * are {@linkplain #equals equal}, whoever opened them and however the URI was spelt, as two devices
+ * of one file are: a job's regions on both then overlap where their sectors do, and one export
+ * cannot be two legs of a mirror. Best effort: a server reached by two addresses is not recognised.
  */
 public final class NbdBlockDevice implements BlockDevice {
 
@@ -38,8 +43,13 @@ public final class NbdBlockDevice implements BlockDevice {
     private Thread connector;
     private volatile boolean closed;
 
-    NbdBlockDevice(String name, ExportInfo info, ClientConnection first, ScheduledExecutorService timer) {
+    /** What {@link #equals} compares: the server (see {@link Connector}) and the export's name. */
+    private final Object storage;
+
+    NbdBlockDevice(String name, Object storage, ExportInfo info, ClientConnection first,
+                   ScheduledExecutorService timer) {
         this.name = name;
+        this.storage = storage;
         this.info = info;
         this.connections = List.of(first);
         this.timer = timer;
@@ -92,6 +102,17 @@ public final class NbdBlockDevice implements BlockDevice {
     @Override
     public String name() {
         return name;
+    }
+
+    /** Equal to a device of the same export of the same server (see the class comment). */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof NbdBlockDevice other && storage.equals(other.storage);
+    }
+
+    @Override
+    public int hashCode() {
+        return storage.hashCode();
     }
 
     @Override
