@@ -407,4 +407,22 @@ class NbdClientServerTest {
             assertThat(linked).isEqualTo(first);
         }
     }
+
+    @Test
+    void aServerThatBindsTheSocketPathAnotherLeftServesAnotherDevice() throws Exception {
+        // The same path and export name, but the first server stopped and a new one made a new socket
+        // file: the two devices are not one (a job between them is not refused as overlapping).
+        NbdServer before = NbdServer.builder().export("disk", new MemoryBlockDevice("a", SECTORS), false)
+                .startUnix(dir.resolve("nbd.sock"));
+        toClose.add(before);
+        BlockDevice first = connect(before, "disk", NbdClientOptions.defaults());
+        before.close();
+        NbdServer after = serve(true, NbdServer.builder().export("disk", new MemoryBlockDevice("b", SECTORS), false));
+        BlockDevice second = connect(after, "disk", NbdClientOptions.defaults());
+        BlockDevice again = connect(after, "disk", NbdClientOptions.defaults());
+
+        assertThat(second).isNotEqualTo(first);
+        assertThat(IoRegion.of(first, 0, 16).overlaps(IoRegion.of(second, 0, 16))).isFalse();
+        assertThat(again).isEqualTo(second).hasSameHashCodeAs(second);
+    }
 }

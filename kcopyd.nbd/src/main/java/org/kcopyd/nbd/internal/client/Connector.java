@@ -8,7 +8,10 @@ import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -93,6 +96,39 @@ public final class Connector {
         }
     }
 
+    /** A server's export: its socket (see {@link UnixSocket}), or its resolved address and port, and the export's name. */
+    private record Storage(Object server, String export) {
+    }
+
+    /**
+     * A Unix socket as it was when connected: its real path, its file key (device and inode) and the
+     * time its file was made (a socket file's modification time is when the server bound it; an inode
+     * number can be reused at once). A server that stops and another that binds the same path later
+     * make a new socket file, so two devices of that path opened before and after are different
+     * servers' exports, not one device.
+     */
+    private record UnixSocket(Path realPath, Object fileKey, FileTime bound) {
+    }
+
+    private static Storage storage(SocketAddress address, String exportName) {
+        if (address instanceof UnixDomainSocketAddress unix) {
+            Path socket = unix.getPath().toAbsolutePath().normalize();
+            Object fileKey = null;
+            FileTime bound = null;
+            try {
+                socket = socket.toRealPath();
+                BasicFileAttributes file = Files.readAttributes(socket, BasicFileAttributes.class);
+                fileKey = file.fileKey();
+                bound = file.lastModifiedTime();
+            } catch (IOException e) {
+                // Connected a moment ago: gone since, its name is what is left to compare.
+            }
+            return new Storage(new UnixSocket(socket, fileKey, bound), exportName);
+        }
+        InetSocketAddress inet = (InetSocketAddress) address;
+        return new Storage(new InetSocketAddress(inet.getAddress(), inet.getPort()), exportName);
+    }
+
     /**
      * Opens connections 2 to {@code wanted} one after another and adds each to the device as soon as
      * it is negotiated. The first that cannot be opened (a server that advertises multi-conn but
@@ -100,23 +136,6 @@ public final class Connector {
      * export than the first, or a closed device, ends the opening: the device keeps the connections
      * it has, as nbdcopy goes on with those it got.
      */
-    /** A server's export: its socket's real path, or its resolved address and port, and the export's name. */
-    private record Storage(Object server, String export) {
-    }
-
-    private static Storage storage(SocketAddress address, String exportName) {
-        if (address instanceof UnixDomainSocketAddress unix) {
-            Path socket = unix.getPath().toAbsolutePath().normalize();
-            try {
-                socket = socket.toRealPath();
-            } catch (IOException e) {
-                // Connected a moment ago: gone since, its name is what is left to compare.
-            }
-            return new Storage(socket, exportName);
-        }
-        InetSocketAddress inet = (InetSocketAddress) address;
-        return new Storage(new InetSocketAddress(inet.getAddress(), inet.getPort()), exportName);
-    }
 
     private static void addConnections(NbdBlockDevice device, SocketAddress address, String exportName,
                                        Duration timeout, ScheduledExecutorService timer, TlsFiles.Client tls,

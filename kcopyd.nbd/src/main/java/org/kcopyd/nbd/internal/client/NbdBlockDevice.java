@@ -26,7 +26,9 @@ import org.kcopyd.nbd.internal.protocol.Nbd;
  * <p>Two devices of the same export of the same server (its Unix socket, or its address and port)
  * are {@linkplain #equals equal}, whoever opened them and however the URI was spelt, as two devices
  * of one file are: a job's regions on both then overlap where their sectors do, and one export
- * cannot be two legs of a mirror. Best effort: a server reached by two addresses is not recognised.
+ * cannot be two legs of a mirror. A Unix socket is known by its file (device and inode), so a server
+ * that binds the path another left is another server. Best effort: a server reached by two
+ * addresses is not recognised.
  */
 public final class NbdBlockDevice implements BlockDevice {
 
