@@ -30,7 +30,8 @@ final class PagePool {
         this.pages = pages;
         // One spare page lets the aligned view start on a page boundary, as O_DIRECT needs.
         this.owner = ByteBuffer.allocateDirect((pages + 1) * PAGE);
-        this.memory = owner.alignedSlice(PAGE);
+        // The pages, no more: where the memory happens to start on a page boundary, the spare one is left out.
+        this.memory = owner.alignedSlice(PAGE).slice(0, pages * PAGE);
         this.used = new BitSet(pages);
     }
 

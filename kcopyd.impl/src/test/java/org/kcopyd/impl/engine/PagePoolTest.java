@@ -3,6 +3,9 @@ package org.kcopyd.impl.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import org.junit.jupiter.api.Test;
 
 class PagePoolTest {
@@ -32,10 +35,21 @@ class PagePoolTest {
 
     @Test
     void viewsAreAlignedToThePageSoODirectCanUseThem() {
-        PagePool pool = new PagePool(4);
-        assertThat(pool.view().isDirect()).isTrue();
-        assertThat(pool.view().alignmentOffset(0, PagePool.PAGE)).isZero();
-        assertThat(pool.view().capacity()).isEqualTo(4 * PagePool.PAGE);
+        // Many pools: the memory under some of them happens to start on a page boundary already (about
+        // one in 256), and their views too are their pages, no more.
+        // All held at once, so that each is new memory, not the last one's again.
+        List<PagePool> pools = new ArrayList<>();
+        try {
+            for (int i = 0; i < 2000; i++) {
+                PagePool pool = new PagePool(4);
+                pools.add(pool);
+                assertThat(pool.view().isDirect()).isTrue();
+                assertThat(pool.view().alignmentOffset(0, PagePool.PAGE)).isZero();
+                assertThat(pool.view().capacity()).as("pool %d", i).isEqualTo(4 * PagePool.PAGE);
+            }
+        } finally {
+            pools.forEach(PagePool::release);
+        }
     }
 
     @Test
