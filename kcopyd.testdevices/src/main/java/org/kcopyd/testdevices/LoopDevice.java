@@ -18,6 +18,7 @@ public final class LoopDevice implements Closeable {
     private final Path device;
     private final Path image;
     private boolean attached = true; // guarded by this
+    private boolean partitioned; // guarded by this
 
     private LoopDevice(Path device, Path image) {
         this.device = device;
@@ -66,10 +67,33 @@ public final class LoopDevice implements Closeable {
         return device;
     }
 
+    /**
+     * Tells the kernel about the partitions of the image's partition table ({@code partx --add}), so
+     * that they become block devices of their own, {@code /dev/loopNpK}; {@link #close()} removes them
+     * ({@code partx --delete}) before it detaches the device, which would leave them behind. The device
+     * node may appear a moment after this returns (devtmpfs).
+     *
+     * @param number a partition's number in the table, from 1
+     * @return the partition's device, e.g. {@code /dev/loop3p1}
+     * @throws IOException if {@code partx} is missing (Debian package util-linux) or fails
+     */
+    public synchronized Path addPartitions(int number) throws IOException {
+        Path partx = Peers.find("partx");
+        if (partx == null) {
+            throw new IOException("partx not installed (Debian package util-linux)");
+        }
+        partitioned = true;
+        LoopMount.run(List.of(partx.toString(), "--add", device.toString()));
+        return Path.of(device + "p" + number);
+    }
+
     /** Detaches the device; idempotent. The image stays. */
     @Override
     public synchronized void close() throws IOException {
         if (attached) {
+            if (partitioned) {
+                LoopMount.run(List.of(Peers.find("partx").toString(), "--delete", device.toString()));
+            }
             LoopMount.run(List.of(Peers.find("losetup").toString(), "-d", device.toString()));
             attached = false;
         }

@@ -439,8 +439,9 @@ final class CopyCommand implements Callable<Integer> {
 
     /**
      * @return how {@code a}'s bytes {@code [aStart, aEnd)} and {@code b}'s {@code [bStart, bEnd)}
-     *         are the same bytes of one file or disk through a block device over it, in words; null
-     *         if they are not (or one is not a file or block device that exists)
+     *         are the same bytes of one file or disk through a block device over it, in words: the
+     *         part they share, as each names it; null if they are not (or one is not a file or block
+     *         device that exists)
      */
     private static String overlapThrough(Map<Operand, DeviceBacking.Window> windows, Operand a, long aStart,
             long aEnd, Operand b, long bStart, long bEnd) {
@@ -452,8 +453,12 @@ final class CopyCommand implements Callable<Integer> {
         if (wa == null || wb == null || !wa.overlaps(aStart, aEnd, wb, bStart, bEnd)) {
             return null;
         }
-        return wa.describe(Target.range(aStart, aEnd) + " of " + a.name()) + " and "
-                + wb.describe(Target.range(bStart, bEnd) + " of " + b.name()) + " are the same bytes";
+        // The shared bytes, where the two windows lie in the file or disk under both.
+        long from = Math.max(wa.offset() + aStart, wb.offset() + bStart);
+        long to = Math.min(wa.offset() + aEnd, wb.offset() + bEnd);
+        return wa.describe(Target.range(from - wa.offset(), to - wa.offset()) + " of " + a.name()) + " and "
+                + wb.describe(Target.range(from - wb.offset(), to - wb.offset()) + " of " + b.name())
+                + " are the same bytes";
     }
 
     private static DeviceBacking.Window window(Map<Operand, DeviceBacking.Window> windows, Operand o) {
