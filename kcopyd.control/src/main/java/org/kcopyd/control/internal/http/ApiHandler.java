@@ -6,9 +6,9 @@ import org.kcopyd.control.KcopydControl;
 
 /**
  * The control API of CONTROL-API.md as the daemon's servlet serves it: checks the {@code Host}
- * header (421) and the token (401), then answers through {@link ApiRoutes}, the same routes the
- * {@link org.kcopyd.control.ControlApi} service answers with. Thread-safe: it keeps nothing between
- * requests.
+ * header (421) and the token (401), decodes the path as sent ({@link RequestPath}, 400), then answers
+ * through {@link ApiRoutes}, the same routes the {@link org.kcopyd.control.ControlApi} service answers
+ * with. Thread-safe: it keeps nothing between requests.
  */
 public final class ApiHandler {
 
@@ -25,14 +25,21 @@ public final class ApiHandler {
         this.routes = new ApiRoutes(control, daemon);
     }
 
-    /** @return the answer to {@code request}; never throws */
+    /**
+     * @param request a request whose path is as it was sent: percent-encoded, or null when it did not
+     *                start with {@code /api/v1} written plainly
+     * @return the answer to {@code request}; never throws
+     */
     public ApiResponse handle(ApiRequest request) {
+        String path;
         try {
             access.checkHost(request.host(), request.localPort());
             access.checkToken(request.authorization());
+            path = RequestPath.decode(request.path());
         } catch (ApiError e) {
             return ApiRoutes.error(e);
         }
-        return routes.respond(request);
+        return routes.respond(new ApiRequest(request.method(), path, request.host(), request.authorization(),
+                request.localPort(), request.contentLength(), request.body()));
     }
 }

@@ -209,7 +209,8 @@ public final class ApiRoutes implements ControlApi {
         return List.of(p.split("/", -1));
     }
 
-    private static String printable(String s) {
+    /** @return {@code s} for a message: its first 200 characters, control characters as {@code ?} */
+    static String printable(String s) {
         StringBuilder b = new StringBuilder();
         for (char c : s.substring(0, Math.min(s.length(), 200)).toCharArray()) {
             b.append(Character.isISOControl(c) ? '?' : c);

@@ -24,8 +24,11 @@ public final class ApiServlet extends HttpServlet {
 
     @Override
     protected void service(HttpServletRequest req, HttpServletResponse resp) throws IOException {
-        String path = req.getPathInfo();
-        ApiRequest request = new ApiRequest(req.getMethod(), path == null ? "" : path, req.getHeader("Host"),
+        // The path as sent, not getPathInfo(): that one is decoded (%2F a slash) and its dot segments resolved.
+        String uri = req.getRequestURI();
+        String prefix = req.getContextPath() + req.getServletPath();
+        String path = uri != null && uri.startsWith(prefix) ? uri.substring(prefix.length()) : null;
+        ApiRequest request = new ApiRequest(req.getMethod(), path, req.getHeader("Host"),
                 req.getHeader("Authorization"), req.getLocalPort(), req.getContentLengthLong(), req.getInputStream());
         ApiResponse response = handler.handle(request);
         byte[] body = response.json().getBytes(StandardCharsets.UTF_8);

@@ -187,6 +187,34 @@ class ApiHandlerTest {
         assertThat(json(send("DELETE", "/exports/vm", null)).get("removed").getAsString()).isEqualTo("vm");
     }
 
+    /**
+     * H32: the container's decoded path turned {@code %2F} into a separator and resolved {@code ..},
+     * so a DELETE of snapshot {@code ..%2Fexports%2Fvm} removed export vm. Each segment is decoded on
+     * its own, and one that decodes to a slash or a dot segment is refused.
+     */
+    @Test
+    void anEncodedSlashOrDotSegmentNeverReachesAnotherEndpoint() {
+        assertThat(send("POST", "/exports", "{\"name\": \"vm\", \"device\": \"origin:s1\", \"socket\": "
+                + "\"/run/vm.sock\"}").status()).isEqualTo(201);
+
+        assertError(send("DELETE", "/snapshots/..%2Fexports%2Fvm", null), 400, "bad-request",
+                "the path segment '..%2Fexports%2Fvm' is not allowed");
+        assertError(send("DELETE", "/snapshots/..%2fexports%2fvm", null), 400, "bad-request");
+        assertError(send("DELETE", "/snapshots/../exports/vm", null), 400, "bad-request", "'..'");
+        assertError(send("GET", "/snapshots/%2e%2e", null), 400, "bad-request");
+        assertError(send("GET", "/snapshots/a%5Cb", null), 400, "bad-request");
+        assertError(send("GET", "/snapshots/a%00", null), 400, "bad-request");
+        assertError(send("GET", "/snapshots/a%2", null), 400, "bad-request", "two hexadecimal digits");
+        assertError(send("GET", "/snapshots/%C3", null), 400, "bad-request", "not UTF-8");
+        assertError(send("GET", null, null), 400, "bad-request", "written plainly");
+        assertThat(json(send("GET", "/exports/vm", null)).get("name").getAsString()).as("still there").isEqualTo("vm");
+
+        // Encoded characters that are allowed are decoded: %76%6D is vm.
+        assertThat(json(send("GET", "/%65xports/%76%6D", null)).get("name").getAsString()).isEqualTo("vm");
+        // Without the token, nothing is told about the path.
+        assertError(send("GET", "/snapshots/..%2Fstatus", null, "127.0.0.1:" + PORT, null), 401, "unauthorized");
+    }
+
     @Test
     void aMirrorRequestIsMappedFieldByField() {
         ApiResponse r = send("POST", "/mirrors", "{\"name\": \"m1\", \"legs\": [\"/srv/a.img\", \"/srv/b.img\"], "
