@@ -19,7 +19,10 @@ public interface ControlApi {
      * Answers one request; never throws (a failure is a {@code failed} answer with status 500).
      *
      * @param method        the HTTP method ({@code GET}, {@code POST}, {@code PUT}, {@code DELETE})
-     * @param path          the path below {@code /api/v1}, such as {@code /snapshots/s1}
+     * @param path          the path below {@code /api/v1}, such as {@code /snapshots/s1}; percent-encoding
+     *                      is decoded segment by segment, and a segment that is {@code .} or {@code ..} or
+     *                      holds a slash, a backslash or a control character is {@code bad-request}, as over
+     *                      HTTP
      * @param body          the request body (read at most up to the API's body limit), or null for none
      * @param contentLength the body's declared length in bytes, or -1 when not declared
      * @return the answer

@@ -43,8 +43,15 @@ public final class ApiRoutes implements ControlApi {
 
     @Override
     public Answer answer(String method, String path, InputStream body, long contentLength) {
-        ApiResponse r = respond(new ApiRequest(method == null ? "" : method, path == null ? "" : path, null, null, -1,
-                contentLength, body == null ? InputStream.nullInputStream() : body));
+        ApiResponse r;
+        try {
+            // Decoded as the daemon's servlet decodes it: the same dot segments and slashes refused.
+            String decoded = RequestPath.decode(path == null ? "" : path);
+            r = respond(new ApiRequest(method == null ? "" : method, decoded, null, null, -1, contentLength,
+                    body == null ? InputStream.nullInputStream() : body));
+        } catch (ApiError e) {
+            r = error(e);
+        }
         return new Answer(r.status(), r.json(), r.allow());
     }
 

@@ -53,5 +53,9 @@ class ApiRoutesTest {
         assertThat(notAllowed.status()).isEqualTo(405);
         assertThat(notAllowed.allow()).isEqualTo("GET");
         assertThat(routes.answer("GET", "/nothing", null, -1).status()).isEqualTo(404);
+        // The Web Console's ?path= arrives decoded: its dot segments are refused as the servlet's are.
+        ControlApi.Answer dots = routes.answer("GET", "/snapshots/../status", null, -1);
+        assertThat(dots.status()).isEqualTo(400);
+        assertThat(dots.json()).contains("bad-request", "'..'");
     }
 }
