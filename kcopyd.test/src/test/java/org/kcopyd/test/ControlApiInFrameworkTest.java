@@ -369,6 +369,34 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
         Answer zero = call(base, "POST", "/mirrors/m1/replace-leg", "{\"leg\": 0, \"with\": \"" + c + "\"}", true);
         assertEquals(zero.body(), 400, zero.status());
         assertTrue(zero.body(), zero.body().contains("default leg"));
+        // H32: a leg the mirror cannot open was configured, waited for 30 s and answered 500 "...: null". Refused
+        // at once now, and the mirror goes on with its legs.
+        Path odd = Files.write(dir.resolve("odd.img"), new byte[1000]);
+        Answer notSectors = call(base, "POST", "/mirrors/m1/replace-leg", "{\"leg\": 1, \"with\": \"" + odd + "\"}",
+                true);
+        assertEquals(notSectors.body(), 400, notSectors.status());
+        assertTrue(notSectors.body(), notSectors.body().contains("is 1000 bytes, not a whole number of 512-byte sectors"));
+        Path small = Files.write(dir.resolve("small.img"), new byte[64 << 10]);
+        Answer tooSmall = call(base, "POST", "/mirrors/m1/replace-leg", "{\"leg\": 1, \"with\": \"" + small
+                + "\"}", true);
+        assertEquals(tooSmall.body(), 400, tooSmall.status());
+        assertTrue(tooSmall.body(), tooSmall.body().contains("is 128 sectors, smaller than mirror m1's 2048 sectors"));
+        Path served = Files.write(dir.resolve("served.img"), new byte[1 << 20]);
+        Answer roExport = call(base, "POST", "/exports", "{\"name\": \"ro\", \"device\": \"" + served
+                + "\", \"socket\": \"" + dir.resolve("ro.sock") + "\", \"readOnly\": true}", true);
+        assertEquals(roExport.body(), 201, roExport.status());
+        Answer read = call(base, "POST", "/mirrors/m1/replace-leg", "{\"leg\": 1, \"with\": \"" + served + "\"}",
+                true);
+        assertEquals(read.body(), 409, read.status());
+        assertTrue(read.body(), read.body().contains("leg 1 " + served + " is open for reading in this daemon"));
+        Answer readLeg = call(base, "POST", "/mirrors", "{\"name\": \"m2\", \"legs\": [\"" + c + "\", \"" + served
+                + "\"], \"regionLog\": \"" + dir.resolve("m2.log") + "\"}", true);
+        assertEquals(readLeg.body(), 409, readLeg.status());
+        assertTrue(readLeg.body(), readLeg.body().contains("leg 1 " + served + " is open for reading in this daemon"));
+        assertEquals(200, call(base, "DELETE", "/exports/ro", null, true).status());
+        Answer still = call(base, "GET", "/mirrors/m1", null, true);
+        assertTrue(still.body(), still.body().contains("{\"index\":1,\"device\":\"" + b + "\""));
+        assertTrue(still.body(), still.body().contains("\"state\":\"active\""));
         Answer replaced = call(base, "POST", "/mirrors/m1/replace-leg", "{\"leg\": 1, \"with\": \"" + c + "\"}",
                 true);
         assertEquals(replaced.body(), 200, replaced.status());
@@ -676,6 +704,12 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
             assertEquals(writing.body(), 409, writing.status());
             assertTrue(writing.body(), writing.body().contains("destination '" + source + "' is read by job " + id
                     + " (running): writing it now would make that job copy a mix of old and new data"));
+            // H32: a read-only export of a file a running job writes served a mix of old and new data.
+            Answer export = call(base, "POST", "/exports", "{\"name\": \"busy\", \"device\": \"" + written
+                    + "\", \"socket\": \"" + dir.resolve("busy.sock") + "\", \"readOnly\": true}", true);
+            assertEquals(export.body(), 409, export.status());
+            assertTrue(export.body(), export.body().contains("a read-only export of it would serve a mix of old and new "
+                    + "data while it is written"));
             Answer alsoReading = call(base, "POST", "/jobs", "{\"kind\": \"copy\", \"source\": \"" + source
                     + "\", \"destinations\": [\"" + other + "\"]}", true);
             assertEquals(alsoReading.body(), 202, alsoReading.status());

@@ -11,6 +11,7 @@ import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
 import java.util.concurrent.locks.LockSupport;
@@ -22,6 +23,7 @@ import org.kcopyd.control.ExportRequest;
 import org.kcopyd.control.ExportView;
 import org.kcopyd.device.DeviceUriIdentity;
 import org.kcopyd.device.DeviceUris;
+import org.kcopyd.device.FileClaim;
 import org.kcopyd.device.FileClaims;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.nbd.NbdConfig;
@@ -117,6 +119,8 @@ final class Exports {
         String target = target(device);
         if (!r.readOnly() && !target.startsWith("(")) {
             refuseRead(Path.of(target));
+        } else if (!target.startsWith("(")) {
+            refuseWritten(Path.of(target));
         }
         if (target.startsWith("(")) {
             List<ServiceReference<BlockDevice>> matching = services.devices(target);
@@ -171,6 +175,27 @@ final class Exports {
             }
         } catch (IOException e) {
             // Not examinable: the export component says why when it opens it.
+        }
+    }
+
+    /**
+     * Refuses a read-only export of a file a device holds for writing (a job's destination, a snapshot's
+     * origin or COW store, a mirror's leg or log), in this daemon or another kcopyd process (H32: it
+     * served a mix of old and new data while a job of this daemon wrote the file).
+     */
+    private static void refuseWritten(Path file) {
+        Optional<FileClaim> holder;
+        try {
+            holder = FileClaims.holderOf(file);
+        } catch (IOException e) {
+            // Not examinable: the export component says why when it opens it.
+            return;
+        }
+        if (holder.isPresent()) {
+            throw ControlException.conflict("device " + file + (holder.get().path().equals(file) ? ""
+                    : " (the same file as " + holder.get().path() + ")") + " is " + holder.get().purpose()
+                    + holder.get().holderSuffix() + ": a read-only export of it would serve a mix of old and new data "
+                    + "while it is written");
         }
     }
 

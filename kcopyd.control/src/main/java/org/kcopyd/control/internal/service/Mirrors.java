@@ -1,6 +1,7 @@
 package org.kcopyd.control.internal.service;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -15,6 +16,7 @@ import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
+import org.kcopyd.api.BlockDevice;
 import org.kcopyd.control.ControlException;
 import org.kcopyd.control.MirrorRequest;
 import org.kcopyd.control.MirrorView;
@@ -131,6 +133,17 @@ final class Mirrors {
         others.remove(index);
         String leg = MirrorRules.leg(index, device, MirrorRules.regionLog(String.valueOf(
                 before.get(Mirror.CONFIG_REGION_LOG))), others);
+        // What the mirror would refuse when it opens the new leg, refused before it is closed for it (H32: a
+        // COW store, a 1000-byte file, a file smaller than the mirror waited 30 s for a mirror that never came).
+        if (!DeviceUris.looksLikeUri(leg) && !leg.startsWith(Mirror.SERVICE_LEG)) {
+            Path path = Path.of(leg);
+            try {
+                SnapshotRules.refuseHeld(path, "leg " + index);
+            } catch (IOException e) {
+                throw ControlException.badRequest("cannot examine leg " + index + " " + path + ": " + e.getMessage());
+            }
+            requireRoom(name, index, path);
+        }
         String[] next = legs.clone();
         next[index] = leg;
         Hashtable<String, Object> props = copy(before);
@@ -141,6 +154,29 @@ final class Mirrors {
         } catch (ControlException e) {
             update(c, copy(before), name);
             throw ControlException.failed(e.getMessage() + "; its previous legs are configured again");
+        }
+    }
+
+    /** Refuses a regular file as leg {@code index} that is not whole sectors or is smaller than the mirror. */
+    private void requireRoom(String name, int index, Path path) {
+        long bytes;
+        try {
+            if (!Files.isRegularFile(path)) {
+                return;
+            }
+            bytes = Files.size(path);
+        } catch (IOException e) {
+            throw ControlException.badRequest("cannot examine leg " + index + " " + path + ": " + e.getMessage());
+        }
+        if (bytes % BlockDevice.SECTOR_SIZE != 0) {
+            throw ControlException.badRequest("leg " + index + " " + path + " is " + bytes + " bytes, not a whole number "
+                    + "of " + BlockDevice.SECTOR_SIZE + "-byte sectors");
+        }
+        ServiceReference<Mirror> ref = service(name);
+        Long sectors = ref == null ? null : services.read(ref, m -> m.device().sizeInSectors());
+        if (sectors != null && bytes / BlockDevice.SECTOR_SIZE < sectors) {
+            throw ControlException.badRequest("leg " + index + " " + path + " is " + bytes / BlockDevice.SECTOR_SIZE
+                    + " sectors, smaller than mirror " + name + "'s " + sectors + " sectors");
         }
     }
 

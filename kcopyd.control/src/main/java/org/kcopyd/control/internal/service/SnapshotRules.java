@@ -174,8 +174,11 @@ final class SnapshotRules {
     }
 
     /**
-     * Refuses a file that a device of this or another kcopyd process holds (a claim): {@code CONFLICT}, as
-     * the file is in use rather than wrongly named.
+     * Refuses a file that a device of this or another kcopyd process holds (a claim), or that this
+     * daemon reads (a read-only export serves it, a running job copies from it): {@code CONFLICT}, as the
+     * file is in use rather than wrongly named. Every file this is asked of is written once configured
+     * (a COW store, a region log, a mirror's leg), under what is read. Other processes' readers refuse the
+     * claim itself, when the device opens.
      *
      * @param file the file, which exists
      * @param what what the request makes of it ("COW store", "leg 1"), for the message
@@ -187,6 +190,11 @@ final class SnapshotRules {
             throw ControlException.conflict(what + " " + file + (holder.get().path().equals(file) ? ""
                     : " (the same file as " + holder.get().path() + ")") + " is " + holder.get().purpose()
                     + holder.get().holderSuffix());
+        }
+        if (FileClaims.isReadHere(file)) {
+            throw ControlException.conflict(what + " " + file + " is open for reading in this daemon (a read-only "
+                    + "export serves it, or a running job reads it): as the " + what + " it would be written under "
+                    + "what is read");
         }
     }
 
