@@ -85,6 +85,13 @@ final class SnapshotRules {
                 originUri = null;
             }
         } else {
+            for (String service : new String[] {Snapshots.SNAPSHOT_PREFIX, Snapshots.ORIGIN_PREFIX, Exports.MIRROR_PREFIX}) {
+                if (origin.startsWith(service)) {
+                    throw ControlException.badRequest("origin '" + Text.printable(origin) + "' names a device of this "
+                            + "daemon: a snapshot's origin is a file, a block device or a device URI (an export of "
+                            + Text.printable(origin) + " is one: its nbd+unix:// URI)");
+                }
+            }
             originPath = absolute("origin", origin);
         }
         if (originPath != null) {

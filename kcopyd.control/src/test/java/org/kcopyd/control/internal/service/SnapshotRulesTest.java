@@ -56,6 +56,9 @@ class SnapshotRulesTest {
         assertThat(f).containsEntry(Snapshot.CONFIG_ORIGIN, origin.toString());
         refused(request("s1", "nbd://bad host/x", cow.toString()), ControlException.Code.BAD_REQUEST, "origin",
                 "not a valid URI");
+        refused(request("s1", "mirror:m6", cow.toString()), ControlException.Code.BAD_REQUEST,
+                "origin 'mirror:m6' names a device of this daemon: a snapshot's origin is a file, a block device or a "
+                + "device URI");
         refused(request("s1", "file://elsewhere/x.img", cow.toString()), ControlException.Code.BAD_REQUEST,
                 "names a file on host 'elsewhere'");
     }
