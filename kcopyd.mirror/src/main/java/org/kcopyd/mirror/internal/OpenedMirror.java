@@ -206,7 +206,11 @@ final class OpenedMirror implements AutoCloseable {
                 }
                 createdLog = logPath;
                 files.add(device);
-                log = RegionLog.format(device, g, RegionLog.newId(g));
+                try {
+                    log = RegionLog.format(device, g, RegionLog.newId(g));
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException(prefix + e.getMessage(), e);
+                }
                 LOG.log(System.Logger.Level.INFO, prefix + "new region log " + logPath + " (" + Mirror.CONFIG_REGION_LOG_ID
                         + " " + log.id() + "); leg 0 " + s.legs().get(0) + " is the default leg");
             } else {

@@ -18,6 +18,7 @@ import java.util.zip.CRC32C;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.device.BlockIo;
+import org.kcopyd.device.KcopydHeaders;
 import org.kcopyd.mirror.LegState;
 import org.kcopyd.mirror.Mirror;
 
@@ -76,12 +77,14 @@ import org.kcopyd.mirror.Mirror;
  * newer version, or whose fields make no sense under a correct checksum, nor a log of format
  * version 2 (which records no leg identities, so its legs cannot be checked: it is refused with
  * what to do). Only a file with no kcopyd region log header (no magic number, a version before 2,
- * or both copies failing their checksum) is overwritten with {@code format=true}. Nothing is
- * written to a refused file.
+ * or both copies failing their checksum) is overwritten with {@code format=true}, and not even
+ * that if it holds a snapshot's COW store header ({@link KcopydHeaders}). A leg that holds a COW
+ * store or region log header is refused when the log does not record it as it is (a new log, a
+ * new or replaced leg). Nothing is written to a refused file.
  */
 final class RegionLog {
 
-    static final long MAGIC = 0x4b4350594d49524cL;
+    static final long MAGIC = KcopydHeaders.REGION_LOG_MAGIC;
     private static final String NEVER_FORMATTED = "a kcopyd region log is never formatted, not even with "
             + Mirror.CONFIG_FORMAT + "=true (--format)";
     private static final String AFRESH = " yourself to start afresh (a new log resyncs every leg from leg 0)";
@@ -198,6 +201,11 @@ final class RegionLog {
      */
     static RegionLog format(BlockDevice device, Geometry g, UUID id) throws IOException {
         checkSize(device, g);
+        List<Integer> every = new ArrayList<>();
+        for (int i = 0; i < g.legs.size(); i++) {
+            every.add(i);
+        }
+        refuseKcopydLegs(g, every);
         RegionLog log = new RegionLog(device, g, id);
         for (int i = 0; i < g.legs.size(); i++) {
             log.states[i] = i == 0 ? LegState.IN_SYNC : LegState.RESYNCING;
@@ -232,6 +240,7 @@ final class RegionLog {
                 throw new IllegalArgumentException(what + " is not adopted: it holds a kcopyd region log this kcopyd "
                         + "cannot read (" + copies(problems) + "); " + NEVER_FORMATTED + ": delete " + what + AFRESH);
             }
+            refuseCowStore(device);
             boolean magic = problems[0] != null && problems[0].magic || problems[1] != null && problems[1].magic;
             String problem = !magic ? what + " is not a kcopyd region log (it has no region log header)"
                     : what + " has a damaged region log header (" + copies(problems) + ")";
@@ -274,7 +283,9 @@ final class RegionLog {
         }
         RegionLog log = new RegionLog(device, g, h.id);
         // Read before anything is written: the header written next drops every fingerprint.
-        List<String> replaced = log.adoptLegs(h, what);
+        List<Integer> fresh = new ArrayList<>();
+        List<String> replaced = log.adoptLegs(h, what, fresh);
+        refuseKcopydLegs(g, fresh);
         checkSize(device, g);
         if (problems[0] != null) {
             LOG.log(System.Logger.Level.WARNING, "mirror '" + g.mirror + "': region log " + what
@@ -342,10 +353,11 @@ final class RegionLog {
      * Takes each configured leg's state from its record: a leg without one is new, a leg that is
      * not as recorded (identity, size, fingerprint) is replaced; both are resynced fully.
      *
+     * @param fresh receives the indices of the new and replaced legs
      * @return a line for each replaced leg, to log
      * @throws IllegalArgumentException if no leg is both recorded in sync and as recorded
      */
-    private List<String> adoptLegs(Header h, String what) {
+    private List<String> adoptLegs(Header h, String what, List<Integer> fresh) {
         List<String> replaced = new ArrayList<>();
         String changedSource = null;
         for (int i = 0; i < legs.size(); i++) {
@@ -353,6 +365,7 @@ final class RegionLog {
             LegRecord r = h.record(now.path());
             states[i] = LegState.RESYNCING;
             if (r == null) {
+                fresh.add(i);
                 continue;
             }
             Change change = change(h, r, now);
@@ -362,6 +375,7 @@ final class RegionLog {
                 tracked[i] = r.tracked;
                 continue;
             }
+            fresh.add(i);
             String detail = "leg " + i + " " + now.path() + " " + change.detail;
             if (r.state == LegState.IN_SYNC && changedSource == null) {
                 changedSource = detail;
@@ -461,6 +475,54 @@ final class RegionLog {
         }
         problems[1] = second;
         return null;
+    }
+
+    /**
+     * Refuses a log file that holds a snapshot's COW store (its header): it has no region log
+     * header, so format would overwrite it, but it is a kcopyd file, and never a region log.
+     */
+    private static void refuseCowStore(BlockDevice device) throws IOException {
+        KcopydHeaders.Header store = KcopydHeaders.find(device, KcopydHeaders.Kind.COW_STORE);
+        if (store != null) {
+            throw new IllegalArgumentException(device.name() + " holds " + store.describe() + ", not a region log; a "
+                    + "kcopyd COW store is never made a region log, not even with " + Mirror.CONFIG_FORMAT + "=true "
+                    + "(--format), so nothing was written: name another file for the region log, or, if that store is "
+                    + "no longer wanted, delete " + device.name() + " yourself (or " + store.erasure() + ")");
+        }
+    }
+
+    /**
+     * Refuses, before anything is written, a leg among {@code indices} (the legs a new log, or a
+     * log that does not record them as they are, would resync) that holds a kcopyd COW store or
+     * region log header: as leg 0 it would be copied over the other legs and written by the
+     * mirror, as another leg overwritten by the resync. A leg recorded as it is keeps its place
+     * (a mirror may hold a COW store that a snapshot keeps on it). A leg whose header sectors
+     * cannot be read is left to the mirror's error handling.
+     *
+     * @throws IllegalArgumentException naming the leg, its file, what it holds and what to do
+     */
+    private static void refuseKcopydLegs(Geometry g, List<Integer> indices) {
+        for (int i : indices) {
+            Leg leg = g.legs.get(i);
+            List<KcopydHeaders.Header> found;
+            try {
+                found = KcopydHeaders.read(leg.device());
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "mirror '" + g.mirror + "': leg " + i + " " + leg.path()
+                        + ": its first sectors cannot be read to tell whether it holds a kcopyd COW store or region "
+                        + "log (" + e.getMessage() + ")");
+                continue;
+            }
+            if (!found.isEmpty()) {
+                KcopydHeaders.Header h = found.get(0);
+                String store = h.kind() == KcopydHeaders.Kind.COW_STORE ? "store" : "log";
+                throw new IllegalArgumentException("leg " + i + " " + leg.path() + " holds " + h.describe() + "; a "
+                        + "kcopyd COW store or region log is never a mirror leg (" + (i == 0 ? "leg 0 is copied over the "
+                        + "other legs and written by the mirror" : "the resync would overwrite it") + "), so nothing was "
+                        + "written: name another file, or, if that " + store + " is no longer wanted, delete "
+                        + leg.path() + " yourself (or " + h.erasure() + ")");
+            }
+        }
     }
 
     /** A new log takes the identity the configuration chose, if any, so that the same configuration adopts it. */

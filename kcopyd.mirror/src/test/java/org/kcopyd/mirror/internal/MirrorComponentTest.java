@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.kcopyd.device.KcopydHeaders;
 import org.kcopyd.mirror.LegState;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.mirror.MirrorStatus;
@@ -154,6 +155,39 @@ class MirrorComponentTest {
         }
         assertThat(sha256s(xLog, a, b, c, d)).isEqualTo(before);
         assertThat(framework.registered).isEmpty();
+    }
+
+    /**
+     * replace-leg's way in (the control API changes the configuration's legs): a new leg that
+     * holds a removed snapshot's COW store is refused before a byte of it is written, and the
+     * mirror opens again with its previous legs.
+     */
+    @Test
+    void aLegReplacedByACowStoreIsRefusedAndTheStoreIsNotWritten() throws Exception {
+        Path a = Files.write(dir.resolve("a.img"), random(SECTORS * 512, 50));
+        Path b = Files.write(dir.resolve("b.img"), random(SECTORS * 512, 51));
+        ByteBuffer store = ByteBuffer.wrap(random(SECTORS * 512, 52)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        UUID storeId = UUID.randomUUID();
+        store.putLong(0, KcopydHeaders.COW_STORE_MAGIC).putInt(8, 3).putLong(32, storeId.getMostSignificantBits())
+                .putLong(40, storeId.getLeastSignificantBits());
+        Path cow = Files.write(dir.resolve("s64.cow"), store.array());
+        Path log = dir.resolve("m.log");
+        MirrorComponent c = activate(files("m", log, a, b));
+        String id = mirror().regionLogId().toString();
+        awaitInSync(mirror());
+        String cowBefore = sha256(cow);
+
+        assertThatThrownBy(() -> modified(c, files("m", log, a, cow, Mirror.CONFIG_REGION_LOG_ID, id)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("mirror 'm': leg 1 " + cow + " holds a kcopyd "
+                        + "COW store (cowStoreId " + storeId + "); a kcopyd COW store or region log is never a mirror leg "
+                        + "(the resync would overwrite it), so nothing was written: name another file, or, if that store "
+                        + "is no longer wanted, delete " + cow + " yourself (or zero its first sector)");
+        assertThat(sha256(cow)).isEqualTo(cowBefore);
+        assertThat(framework.registered).isEmpty();
+
+        modified(c, files("m", log, a, b, Mirror.CONFIG_REGION_LOG_ID, id));
+        assertThat(mirror().regionLogId().toString()).isEqualTo(id);
+        assertThat(sha256(cow)).isEqualTo(cowBefore);
     }
 
     /**

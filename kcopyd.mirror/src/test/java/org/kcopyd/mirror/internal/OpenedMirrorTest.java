@@ -26,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.device.FileClaim;
 import org.kcopyd.device.FileClaims;
+import org.kcopyd.device.KcopydHeaders;
 import org.kcopyd.device.MemoryBlockDevice;
 import org.kcopyd.mirror.LegState;
 import org.kcopyd.mirror.MirrorStatus;
@@ -295,6 +296,95 @@ class OpenedMirrorTest {
                 ch.write(h.clear(), at);
             }
         }
+    }
+
+    /** A file of {@link #SECTORS} random sectors starting with a COW store header (magic, version 3, identity). */
+    private Path cowStore(String name, UUID id) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(random(SECTORS * 512, 40)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putLong(0, KcopydHeaders.COW_STORE_MAGIC).putInt(8, 3).putLong(32, id.getMostSignificantBits())
+                .putLong(40, id.getLeastSignificantBits());
+        return file(name, b.array());
+    }
+
+    @Test
+    void aSnapshotsCowStoreIsNeverFormattedAsARegionLog() throws Exception {
+        Path a = file("a.img", random(SECTORS * 512, 41));
+        Path b = file("b.img", random(SECTORS * 512, 42));
+        UUID storeId = UUID.randomUUID();
+        Path cow = cowStore("s64.cow", storeId);
+
+        for (boolean format : new boolean[] {true, false}) {
+            assertThat(refusal(settings(cow, null, format, a, b), cow, a, b)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("mirror 'm': " + cow + " holds a kcopyd COW store (cowStoreId " + storeId + "), not a "
+                            + "region log; a kcopyd COW store is never made a region log, not even with format=true "
+                            + "(--format), so nothing was written: name another file for the region log, or, if that "
+                            + "store is no longer wanted, delete " + cow + " yourself (or zero its first sector)");
+        }
+    }
+
+    @Test
+    void aKcopydStoreOrLogIsNeverALegOfANewMirror() throws Exception {
+        // Found by a hostile tester: a removed snapshot's store, made leg 1, was overwritten by the full resync.
+        byte[] data = random(SECTORS * 512, 43);
+        Path a = file("a.img", data);
+        UUID storeId = UUID.randomUUID();
+        Path cow = cowStore("s64.cow", storeId);
+        Path log = dir.resolve("m.log");
+
+        for (boolean format : new boolean[] {false, true}) {
+            assertThat(refusal(settings(log, null, format, a, cow), a, cow)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("mirror 'm': leg 1 " + cow + " holds a kcopyd COW store (cowStoreId " + storeId + "); a "
+                            + "kcopyd COW store or region log is never a mirror leg (the resync would overwrite it), so "
+                            + "nothing was written: name another file, or, if that store is no longer wanted, delete "
+                            + cow + " yourself (or zero its first sector)");
+            assertThat(log).as("the log just made is removed").doesNotExist();
+        }
+
+        // A removed mirror's log as leg 0 (the source of every resync), known by either header copy.
+        Path c = file("c.img", random(SECTORS * 512, 44));
+        Path d = file("d.img", random(SECTORS * 512, 45));
+        Path oldLog = dir.resolve("old.log");
+        UUID oldId = started(open(new MirrorSettings("old", List.of(c.toString(), d.toString()), MirrorFixture.REGION,
+                oldLog, null, false, false, 0, 100))).regionLogId();
+        closeAll();
+        Path b = file("b.img", new byte[SECTORS * 512]);
+        assertThat(refusal(settings(log, null, false, oldLog, b), oldLog, b)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("mirror 'm': leg 0 " + oldLog + " holds the region log of mirror 'old' (regionLogId "
+                        + oldId + "); a kcopyd COW store or region log is never a mirror leg (leg 0 is copied over the "
+                        + "other legs and written by the mirror), so nothing was written: name another file, or, if "
+                        + "that log is no longer wanted, delete " + oldLog + " yourself (or zero its first 64 sectors, "
+                        + "its two header copies)");
+        zero(oldLog, 0);
+        assertThat(refusal(settings(log, null, true, a, oldLog), oldLog, a)).hasMessageStartingWith("mirror 'm': leg 1 "
+                + oldLog + " holds the region log of mirror 'old' (regionLogId " + oldId + ")");
+        assertThat(log).doesNotExist();
+    }
+
+    @Test
+    void aKcopydStoreIsNeverALegThatReplacesAnotherButARecordedLegKeepsItsPlace() throws Exception {
+        Path a = file("a.img", random(SECTORS * 512, 46));
+        Path b = file("b.img", random(SECTORS * 512, 47));
+        Path log = dir.resolve("m.log");
+        // A snapshot may keep its COW store on a mirror: the legs, recorded as they are, keep their place.
+        MirrorVolume mirror = started(open(settings(log, null, false, a, b)));
+        UUID id = mirror.regionLogId();
+        ByteBuffer header = ByteBuffer.allocate(512).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .putLong(0, KcopydHeaders.COW_STORE_MAGIC).putInt(8, 3);
+        mirror.device().write(0, header).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        closeAll();
+        started(open(settings(log, id, false, a, b)));
+        closeAll();
+
+        // Leg 1 replaced by a removed snapshot's store: refused, the store, leg 0 and the log as they were.
+        UUID storeId = UUID.randomUUID();
+        Path cow = cowStore("s64.cow", storeId);
+        for (boolean format : new boolean[] {false, true}) {
+            assertThat(refusal(settings(log, id, format, a, cow), log, a, cow)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("mirror 'm': leg 1 " + cow + " holds a kcopyd COW store (cowStoreId "
+                            + storeId + "); a kcopyd COW store or region log is never a mirror leg")
+                    .hasMessageContaining("nothing was written");
+        }
+        assertThat(started(open(settings(log, id, false, a, b))).regionLogId()).isEqualTo(id);
     }
 
     @Test

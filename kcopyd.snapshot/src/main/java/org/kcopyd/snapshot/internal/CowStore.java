@@ -13,6 +13,7 @@ import java.util.zip.CRC32C;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.device.BlockIo;
+import org.kcopyd.device.KcopydHeaders;
 
 /**
  * The persistent exception store on a COW device: which origin chunk is held in which COW
@@ -429,7 +430,7 @@ final class CowStore {
             String invalidReason, String originId, String originPath, byte[] originSeen, String problem,
             boolean formattable) {
 
-        static final long MAGIC = 0x4b43504453534e50L;
+        static final long MAGIC = KcopydHeaders.COW_STORE_MAGIC;
         static final int VERSION = 3;
         /** The oldest version read: the first with a checksum and an identity. */
         static final int OLDEST = 2;

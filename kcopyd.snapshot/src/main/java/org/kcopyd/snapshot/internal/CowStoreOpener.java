@@ -16,6 +16,7 @@ import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.DeviceOption;
 import org.kcopyd.device.DeviceBacking;
 import org.kcopyd.device.FileDeviceOpener;
+import org.kcopyd.device.KcopydHeaders;
 import org.kcopyd.snapshot.Snapshot;
 import org.kcopyd.snapshot.internal.CowStore.CowHeader;
 
@@ -31,6 +32,8 @@ import org.kcopyd.snapshot.internal.CowStore.CowHeader;
  *     size, a version this bundle cannot read): refused, even when format is asked for: a
  *     configuration left with format=true (a configuration file applied at every start) must not
  *     destroy the store it made the first time;</li>
+ * <li>a file that holds a mirror's region log (its header, either copy): refused, even when
+ *     format is asked for;</li>
  * <li>a file that holds no kcopyd COW store (zeros, anything else, an older format, a header
  *     whose checksum fails): formatted if the configuration asks for it, else refused.</li>
  * </ul>
@@ -128,6 +131,9 @@ final class CowStoreOpener {
                         + "the origin and chunk size the store was made for, or delete " + path
                         + " yourself to start afresh");
             }
+            if (header.formattable()) {
+                refuseRegionLog(s, path, device);
+            }
             if (!header.formattable()) {
                 throw new IllegalArgumentException(notAStoreToFormat(s, path, header));
             }
@@ -221,6 +227,23 @@ final class CowStoreOpener {
                 + "origin " + header.originPath() + ", or it was written while no snapshot of it was open and the "
                 + "store no longer holds the snapshot's moment; the store is not adopted and nothing was written "
                 + "(delete " + s.cowStore() + " yourself to start afresh)";
+    }
+
+    /**
+     * Refuses a file that holds a mirror's region log header (either copy): it holds no COW store,
+     * so format would overwrite it, but it is a kcopyd file, and never a COW store.
+     *
+     * @throws IllegalArgumentException naming the file, the log and what to do
+     * @throws IOException if the file cannot be read
+     */
+    private static void refuseRegionLog(SnapshotSettings s, Path path, BlockDevice device) throws IOException {
+        KcopydHeaders.Header log = KcopydHeaders.find(device, KcopydHeaders.Kind.REGION_LOG);
+        if (log != null) {
+            throw new IllegalArgumentException(s.label() + ": " + path + " holds " + log.describe() + ", not a COW "
+                    + "store; a kcopyd region log is never made a COW store, not even with " + Snapshot.CONFIG_FORMAT
+                    + "=true (--format), so nothing was written: name another file for the COW store, or, if that "
+                    + "log is no longer wanted, delete " + path + " yourself (or " + log.erasure() + ")");
+        }
     }
 
     /** The refusal of a kcopyd COW store that is not the configured one, or that this bundle cannot read. */

@@ -22,6 +22,7 @@ import org.kcopyd.device.DeviceBacking;
 import org.kcopyd.device.DeviceUriIdentity;
 import org.kcopyd.device.FileClaims;
 import org.kcopyd.device.FileDeviceOpener;
+import org.kcopyd.device.KcopydHeaders;
 import org.kcopyd.snapshot.Snapshot;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
@@ -176,6 +177,9 @@ public final class Origins {
             }
             SnapshotVolume snapshot;
             try {
+                if (created) {
+                    refuseKcopydFile(settings, entry.origin.device());
+                }
                 refuseUnalignedChunks(settings, entry.origin.device());
                 CowStore store = cowStores.open(settings, entry.origin.device());
                 try {
@@ -212,6 +216,26 @@ public final class Origins {
             entry.users++;
             names.put(settings.name(), snapshot);
             return snapshot;
+        }
+    }
+
+    /**
+     * Refuses an origin that holds a kcopyd COW store or region log header: writes through the
+     * origin and merges would overwrite it (a removed snapshot's store, still reusable with its
+     * identity, or a removed mirror's log).
+     *
+     * @throws IllegalArgumentException naming the origin, what it holds and what to do
+     * @throws IOException if the origin cannot be read
+     */
+    private static void refuseKcopydFile(SnapshotSettings settings, BlockDevice origin) throws IOException {
+        List<KcopydHeaders.Header> found = KcopydHeaders.read(origin);
+        if (!found.isEmpty()) {
+            KcopydHeaders.Header h = found.get(0);
+            throw new IllegalArgumentException(settings.label() + ": its origin " + settings.originName() + " holds "
+                    + h.describe() + "; a kcopyd COW store or region log is never a snapshot's origin (writes to the "
+                    + "origin and merges would overwrite it), so nothing was written: name another origin, or, if "
+                    + "that " + (h.kind() == KcopydHeaders.Kind.COW_STORE ? "store" : "log") + " is no longer "
+                    + "wanted, delete it yourself (or " + h.erasure() + ")");
         }
     }
 

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.device.FileClaims;
+import org.kcopyd.device.KcopydHeaders;
 import org.kcopyd.snapshot.internal.CowStore.CowHeader;
 
 /**
@@ -232,6 +233,42 @@ class CowStoreAdoptionTest {
             assertThat(fresh.used()).isZero();
             fresh.device().close();
             assertThat(open(file, id, false).id()).isEqualTo(id);
+        }
+    }
+
+    /**
+     * A file of {@code sectors} holding a mirror's region log header at sectors 0 and 32 as
+     * kcopyd.mirror writes it (magic, version 3, identity, mirror name; recognised by its magic
+     * number, so the rest of each copy does not matter here).
+     */
+    private Path regionLog(String name, long sectors, UUID id, boolean copy1) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate((int) sectors * 512).order(ByteOrder.LITTLE_ENDIAN);
+        for (int sector : copy1 ? new int[] {0, 32} : new int[] {32}) {
+            int at = sector * 512;
+            b.putLong(at, KcopydHeaders.REGION_LOG_MAGIC).putInt(at + 8, 3).putLong(at + 32, id.getMostSignificantBits())
+                    .putLong(at + 40, id.getLeastSignificantBits()).putInt(at + 56, 2).put(at + 60, new byte[] {'m', '1'});
+        }
+        return Files.write(dir.resolve(name), b.array());
+    }
+
+    @Test
+    void aMirrorsRegionLogIsNeverFormattedAsAStore() throws Exception {
+        // Found by a hostile tester: snapshot create --format over a removed mirror's log (65 sectors: room for 4
+        // chunks) wrote a COW store header over its copy 1; copy 2 survived, half store, half log.
+        UUID logId = UUID.randomUUID();
+        Path log = regionLog("m1.log", 65, logId, true);
+        // Copy 1 damaged or overwritten: copy 2 still makes it a log.
+        Path copy2 = regionLog("copy2.log", 65, logId, false);
+
+        for (Path file : new Path[] {log, copy2}) {
+            for (boolean format : new boolean[] {true, false}) {
+                assertRefused(file, null, format, "snapshot 's1': " + file + " holds the region log of mirror 'm1' "
+                        + "(regionLogId " + logId + "), not a COW store; a kcopyd region log is never made a COW store, "
+                        + "not even with format=true (--format), so nothing was written: name another file for the COW "
+                        + "store, or, if that log is no longer wanted, delete " + file + " yourself (or zero its first "
+                        + "64 sectors, its two header copies)");
+                assertRefused(file, UUID.randomUUID(), format, file + " holds the region log of mirror 'm1'");
+            }
         }
     }
 

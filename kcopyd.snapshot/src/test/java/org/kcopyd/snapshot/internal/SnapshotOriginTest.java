@@ -29,6 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.DeviceOption;
 import org.kcopyd.device.FileClaims;
+import org.kcopyd.device.KcopydHeaders;
 import org.kcopyd.snapshot.Snapshot;
 import org.kcopyd.snapshot.SnapshotState;
 import org.kcopyd.snapshot.internal.CowStore.CowHeader;
@@ -92,6 +93,37 @@ class SnapshotOriginTest {
         for (Path p : before.keySet()) {
             assertThat(FileClaims.holderOf(p)).as("%s is not claimed", p).isEmpty();
         }
+        assertThat(framework.registered).isEmpty();
+    }
+
+    @Test
+    void aCowStoreOrRegionLogIsNeverAnOrigin() throws Exception {
+        // A removed snapshot's store stays reusable with its identity: taken as an origin, its writes would destroy it.
+        UUID id = snapshotWithChunks();
+        Path cow2 = dir.resolve("s2.cow");
+        Map<Path, String> before = hashes();
+
+        assertThatThrownBy(() -> origins.attach(settings("s2", cow, cow2, null, false), null))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("snapshot 's2': its origin " + cow + " holds a kcopyd COW store (cowStoreId " + id + "); a "
+                        + "kcopyd COW store or region log is never a snapshot's origin (writes to the origin and merges "
+                        + "would overwrite it), so nothing was written: name another origin, or, if that store is no "
+                        + "longer wanted, delete it yourself (or zero its first sector)");
+        assertThat(cow2).doesNotExist();
+        assertUntouched(before);
+
+        // A mirror's region log, known by its header's second copy alone.
+        ByteBuffer b = ByteBuffer.allocate(SECTORS * 512).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(32 * 512, KcopydHeaders.REGION_LOG_MAGIC).putInt(32 * 512 + 8, 3);
+        Path log = Files.write(dir.resolve("m1.log"), b.array());
+        String logHash = sha256(log);
+        assertThatThrownBy(() -> origins.attach(settings("s2", log, cow2, null, true), null))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContainingAll("snapshot 's2': its origin " + log + " holds a kcopyd region log",
+                        "never a snapshot's origin", "nothing was written", "zero its first 64 sectors");
+        assertThat(cow2).doesNotExist();
+        assertThat(sha256(log)).isEqualTo(logHash);
+        assertThat(FileClaims.holderOf(log)).isEmpty();
         assertThat(framework.registered).isEmpty();
     }
 
