@@ -12,6 +12,8 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
@@ -60,8 +62,41 @@ import org.osgi.service.metatype.annotations.Designate;
  * the opener opened, and reopens with the next opener, adopting its region log. A refusal when it
  * opens after a bind (an unreachable server, say) is logged; the next bind tries again.
  *
+ * <p>An existing mirror with a leg named by URI that cannot be opened (its NBD server down when
+ * the daemon starts again, say) is not refused: the component activates, logs a warning naming
+ * the mirror, the leg and the cause, and tries again on a daemon thread of its own after 1 s,
+ * then after twice the last delay, at most 60 s apart ({@link Backoff}), until the mirror opens,
+ * the configuration changes (the retries start again with it), the opener goes (the mirror then
+ * waits for the next one, as above) or the component is deactivated. The whole mirror waits: it
+ * does not come up degraded without the leg, which its region log would then have to record as
+ * failed and resync fully. A failure is retried only if both hold ({@link LegUnreachableException},
+ * decided by {@link OpenedMirror}):
+ * <ul>
+ * <li>the opener failed to open the leg with an {@link IOException}: what the NBD client reports
+ *     when it cannot reach the export (connection refused, a socket that is missing, a handshake
+ *     timeout, an export the server does not serve, a failed TLS negotiation, an export served
+ *     read-only, one the client cannot use, TLS files it cannot read), and the opener's
+ *     {@code NoDeviceProviderException} (the provider of the scheme, kcopyd.nbd, not started
+ *     yet): the server's, the files' or the framework's state, which changes without the
+ *     configuration changing. The opener does not tell these apart by type, so all are retried,
+ *     each warned about once (again when the reason changes). A malformed URI, reported as an
+ *     {@link IllegalArgumentException}, is the configuration's fault, and refused;</li>
+ * <li>the mirror exists: the configuration names a region log identity and the file at its region
+ *     log path holds that log, of this version and region size ({@link OpenedMirror#holdsLogToReopen}),
+ *     so that opening it later adopts it and creates or formats nothing. A new mirror is refused at
+ *     once, so that whoever creates it learns why; so is a configuration naming a log that is
+ *     missing, another one or of another region size.</li>
+ * </ul>
+ * Refusals found once the leg opens (legs not as the log records them, sizes) end the retries,
+ * logged as an error. While it waits nothing is written: the legs opened before the one that
+ * failed are closed again at each attempt, the log's header is read, read-only, no service is
+ * registered.
+ *
  * <p>Threads: DS may call the opener's bind and unbind while another thread activates, modifies
- * or deactivates; all of them run under one lock, held while the mirror opens or closes.
+ * or deactivates; all of them run under one lock, held while the mirror opens or closes. Each
+ * retry takes that lock and checks it has not been stopped, so no attempt starts once the
+ * component is deactivated, modified or unbound; an attempt already started (which may block for
+ * the opener's connection timeout) finishes first, and a deactivation then closes what it opened.
  */
 @Component(configurationPid = Mirror.FACTORY_PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
         service = {}, immediate = true)
@@ -71,6 +106,9 @@ public final class MirrorComponent {
     /** Retries of a resync that cannot run for a while: 50 ms, doubling, at most 30 s apart. */
     static final Duration FIRST_RETRY = Duration.ofMillis(50);
     static final Duration MAX_RETRY = Duration.ofSeconds(30);
+    /** Retries of an existing mirror whose leg named by URI cannot be opened: after 1 s, doubling, at most 60 s apart. */
+    static final Duration FIRST_OPEN_RETRY = Duration.ofSeconds(1);
+    static final Duration MAX_OPEN_RETRY = Duration.ofSeconds(60);
     private static final System.Logger LOG = System.getLogger(MirrorComponent.class.getName());
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
@@ -96,6 +134,29 @@ public final class MirrorComponent {
     private OpenedMirror opened;
     private ServiceRegistration<Mirror> mirrorRegistration;
     private ServiceRegistration<BlockDevice> deviceRegistration;
+    /** The retries while the existing mirror's leg cannot be opened, or null. Guarded by lock. */
+    private OpenRetry openRetry;
+    private final Duration firstOpenRetry;
+    private final Duration maxOpenRetry;
+
+    /** The component as DS makes it: retries after {@link #FIRST_OPEN_RETRY}, at most {@link #MAX_OPEN_RETRY} apart. */
+    public MirrorComponent() {
+        this(FIRST_OPEN_RETRY, MAX_OPEN_RETRY);
+    }
+
+    /**
+     * @param firstOpenRetry the delay before the first retry of a leg that cannot be opened (at least 1 ms)
+     * @param maxOpenRetry   the longest delay between retries (at least {@code firstOpenRetry})
+     * @throws IllegalArgumentException naming both if not
+     */
+    MirrorComponent(Duration firstOpenRetry, Duration maxOpenRetry) {
+        if (firstOpenRetry.toMillis() < 1 || maxOpenRetry.compareTo(firstOpenRetry) < 0) {
+            throw new IllegalArgumentException("open retries from " + firstOpenRetry + " to " + maxOpenRetry
+                    + ": the first must be at least 1 ms and at most the longest");
+        }
+        this.firstOpenRetry = firstOpenRetry;
+        this.maxOpenRetry = maxOpenRetry;
+    }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -157,6 +218,11 @@ public final class MirrorComponent {
         synchronized (lock) {
             if (opener == gone) {
                 opener = null;
+                if (openRetry != null) {
+                    // Nothing to try with: the retries end, and the mirror waits for the next opener.
+                    stopOpenRetry();
+                    logWaitingForOpener(wanted);
+                }
             }
             if (opened == null || openedWith != gone) {
                 return;
@@ -185,16 +251,136 @@ public final class MirrorComponent {
 
     /**
      * Under lock: opens the mirror, unless a leg is named by URI and no opener is bound; then it
-     * waits for one (logged), and nothing is opened or created.
+     * waits for one (logged), and nothing is opened or created. An existing mirror whose leg
+     * cannot be opened ({@link LegUnreachableException}) is tried again later (see the class
+     * comment); any other outcome ends the retries.
+     *
+     * @throws IOException              as {@link OpenedMirror#open} throws it, but for the retried failure
+     * @throws IllegalArgumentException as {@link OpenedMirror#open} throws it
      */
     private void openOrWait(MirrorSettings s) throws IOException {
         wanted = s;
         if (opener == null && s.legs().stream().anyMatch(MirrorSettings::isUriLeg)) {
-            LOG.log(System.Logger.Level.WARNING, "mirror '" + s.name() + "': waiting for a BlockDeviceOpener service "
-                    + "to open its legs named by URI (is kcopyd.impl started?): the mirror opens when one is bound");
+            stopOpenRetry();
+            logWaitingForOpener(s);
             return;
         }
-        open(s);
+        try {
+            open(s);
+        } catch (LegUnreachableException e) {
+            retryLater(e);
+            return;
+        } catch (IOException | RuntimeException e) {
+            stopOpenRetry();
+            throw e;
+        }
+        if (openRetry != null) {
+            LOG.log(System.Logger.Level.INFO, "mirror '" + s.name() + "': its legs could be opened at attempt "
+                    + (openRetry.failures + 1) + ": the mirror is open");
+            stopOpenRetry();
+        }
+    }
+
+    private static void logWaitingForOpener(MirrorSettings s) {
+        LOG.log(System.Logger.Level.WARNING, "mirror '" + s.name() + "': waiting for a BlockDeviceOpener service "
+                + "to open its legs named by URI (is kcopyd.impl started?): the mirror opens when one is bound");
+    }
+
+    /**
+     * Under lock, {@link #wanted} being the mirror's: a leg of the existing mirror could not be
+     * opened; the retries try again (started now, with a warning, if there are none; running ones
+     * keep their delays, and warn again only if the cause changed).
+     */
+    private void retryLater(LegUnreachableException e) {
+        String cause = e.getCause() == null ? e.getMessage() : String.valueOf(e.getCause().getMessage());
+        if (openRetry == null) {
+            openRetry = new OpenRetry(wanted.name(), cause);
+            LOG.log(System.Logger.Level.WARNING, e.getMessage() + "; the region log " + wanted.regionLog() + " ("
+                    + wanted.regionLogId() + ") and the legs are left as they are and the mirror is tried again in "
+                    + seconds(firstOpenRetry) + ", then at growing intervals up to " + seconds(maxOpenRetry)
+                    + ", until the leg can be opened");
+            openRetry.next();
+            return;
+        }
+        openRetry.failures++;
+        boolean changed = !cause.equals(openRetry.cause);
+        openRetry.cause = cause;
+        LOG.log(changed ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG, e.getMessage() + " (attempt "
+                + openRetry.failures + ")");
+    }
+
+    private static String seconds(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+    }
+
+    /** Under lock: ends the retries, if any: no attempt starts afterwards, and their thread ends. */
+    private void stopOpenRetry() {
+        if (openRetry != null) {
+            openRetry.stopped = true;
+            // Not shutdownNow: an interrupt would close the files of an attempt under way on that thread.
+            openRetry.scheduler.shutdown();
+            openRetry = null;
+        }
+    }
+
+    /**
+     * The retries of an existing mirror whose leg named by URI cannot be opened: each attempt runs
+     * on a daemon thread of its own after the next delay of a {@link Backoff}, takes {@link #lock},
+     * and unless stopped meanwhile opens the mirror with the settings wanted ({@link #openOrWait}),
+     * through the opener bound then; if that fails as before, it schedules the next. The retries end
+     * at the first attempt that does not fail with {@link LegUnreachableException} (logged as an
+     * error if refused), or when {@link #stopOpenRetry()} stops them: at any other opening or
+     * waiting, a modification, the opener's unbinding and deactivation.
+     */
+    private final class OpenRetry {
+        final ScheduledThreadPoolExecutor scheduler;
+        final Backoff backoff;
+        /** Set by {@link #stopOpenRetry()}. Guarded by lock. */
+        boolean stopped;
+        /** Failed attempts so far, the first (not on this thread) included. Guarded by lock. */
+        int failures = 1;
+        /** The opener's reason at the last failure, to warn again only when it changes. Guarded by lock. */
+        String cause;
+        /** The scheduler's thread, once started. */
+        volatile Thread thread;
+
+        OpenRetry(String name, String cause) {
+            this.cause = cause;
+            scheduler = new ScheduledThreadPoolExecutor(1, r -> {
+                Thread t = new Thread(r, "kcopyd-mirror-" + name + "-open-retry");
+                t.setDaemon(true);
+                thread = t;
+                return t;
+            });
+            // Stopped, it drops the attempt it waits for, and its thread ends at once.
+            scheduler.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+            backoff = new Backoff(scheduler, firstOpenRetry, maxOpenRetry);
+        }
+
+        /** Schedules the next attempt. */
+        void next() {
+            backoff.retry(this::attempt);
+        }
+
+        private void attempt() {
+            synchronized (lock) {
+                if (stopped || !active) {
+                    return;
+                }
+                try {
+                    openOrWait(wanted);
+                } catch (IOException | RuntimeException e) {
+                    LOG.log(System.Logger.Level.ERROR, "mirror '" + wanted.name() + "': not opened at attempt "
+                            + (failures + 1) + ": " + e.getMessage() + " (no more attempts: it is tried again when a "
+                            + "BlockDeviceOpener service is bound or the configuration changes)", e);
+                } finally {
+                    // Still failing as before (openOrWait stops the retries at any other outcome).
+                    if (!stopped) {
+                        next();
+                    }
+                }
+            }
+        }
     }
 
     private void open(MirrorSettings s) throws IOException {
@@ -330,6 +516,8 @@ public final class MirrorComponent {
         }
         if (old == null || old.structurallyDifferent(next)) {
             closeMirror();
+            // Retries of the previous configuration end: the new one's first failure starts its own.
+            stopOpenRetry();
             openOrWait(next);
             return;
         }
@@ -354,13 +542,29 @@ public final class MirrorComponent {
         }
     }
 
+    /**
+     * Closes the mirror (see {@link #closeMirror()}) and ends the retries of its legs, if any: no
+     * attempt starts afterwards (one under way finished before, holding the lock), and their thread
+     * has ended, or ends at once, when this returns.
+     */
     @Deactivate
     void deactivate() {
+        OpenRetry retrying;
         synchronized (lock) {
             active = false;
+            retrying = openRetry;
+            stopOpenRetry();
             closeMirror();
         }
         kcopyd.close();
+        if (retrying != null && retrying.thread != Thread.currentThread()) {
+            try {
+                // Its waiting attempt is dropped: the thread ends as soon as it sees that.
+                retrying.scheduler.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /** Under lock: unregisters the services and closes the mirror (draining it), if open. */

@@ -35,7 +35,10 @@ import org.kcopyd.mirror.Mirror;
  * service and closed with the mirror. It is not claimed: claims are by file identity, and kcopyd
  * cannot see other clients of an export. One that cannot be opened (no opener, no provider of its
  * scheme, a server that cannot be reached) is refused as a missing file leg is: the mirror is not
- * made, and the message names the leg, its URI and the reason.
+ * made, and the message names the leg, its URI and the reason. When the opener failed with an
+ * {@link IOException} and the configuration names a region log that is there to be used
+ * ({@link #holdsLogToReopen}), the refusal is a {@link LegUnreachableException}: an existing
+ * mirror, which its component tries again later.
  *
  * <p>What the configuration names wrongly — a file claimed already, the same device twice, a
  * file that is not this mirror's region log, legs that are not the files the log recorded — is
@@ -134,7 +137,7 @@ final class OpenedMirror implements AutoCloseable {
                     identity = leg;
                 } else if (MirrorSettings.isUriLeg(leg)) {
                     URI uri = DeviceUris.parse(leg);
-                    device = openRemote(prefix + "leg " + i + " " + leg, uri, opener);
+                    device = openRemote(prefix + "leg " + i + " " + leg, uri, opener, s);
                     files.add(device);
                     if (device.isReadOnly()) {
                         throw new IllegalArgumentException(prefix + "leg " + i + " " + leg + " is read-only (the server "
@@ -327,11 +330,15 @@ final class OpenedMirror implements AutoCloseable {
 
     /**
      * @param what "mirror 'm': leg 1 URI", for messages
+     * @param s    the mirror's settings, to tell whether its region log is there to be used
      * @return the device, open read-write
+     * @throws LegUnreachableException naming the leg if the opener fails with an {@link IOException}
+     *                                 and the region log named is there ({@link #holdsLogToReopen})
      * @throws IOException naming the leg if there is no opener or the device cannot be opened
      * @throws IllegalArgumentException naming it if its provider finds the URI malformed
      */
-    private static BlockDevice openRemote(String what, URI uri, BlockDeviceOpener opener) throws IOException {
+    private static BlockDevice openRemote(String what, URI uri, BlockDeviceOpener opener, MirrorSettings s)
+            throws IOException {
         if (opener == null) {
             throw new IOException(what + " cannot be used: no BlockDeviceOpener service to open devices named by URI "
                     + "(is kcopyd.impl started?)");
@@ -339,9 +346,36 @@ final class OpenedMirror implements AutoCloseable {
         try {
             return opener.open(uri, DeviceOption.READ_WRITE);
         } catch (IOException e) {
-            throw new IOException(what + " cannot be used: " + e.getMessage(), e);
+            String message = what + " cannot be used: " + e.getMessage();
+            if (holdsLogToReopen(s)) {
+                throw new LegUnreachableException(message, e);
+            }
+            throw new IOException(message, e);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(what + " is refused: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Whether the settings describe an existing mirror: they name a region log identity, and the
+     * file at the region log path (symbolic links followed) holds that log, of this version, with
+     * the configured region size ({@link RegionLog#holds}), so that opening the mirror would adopt
+     * it rather than create or format one. Its legs' records need the legs: they are checked when
+     * they open. Reads the header through a read-only device (registered as read by this process
+     * for that moment, as any reader), claims nothing and writes nothing; the calling thread does
+     * the I/O.
+     *
+     * @return true if so; false otherwise, and if the file cannot be read (another process claimed
+     *         it, say): the opening then reports what it finds
+     */
+    static boolean holdsLogToReopen(MirrorSettings s) {
+        if (s.regionLogId() == null || !Files.exists(s.regionLog())) {
+            return false;
+        }
+        try (BlockDevice device = FILES.open(s.regionLog(), s.logPurpose())) {
+            return RegionLog.holds(device, s.regionLogId(), s.regionSectors());
+        } catch (IOException | RuntimeException e) {
+            return false;
         }
     }
 

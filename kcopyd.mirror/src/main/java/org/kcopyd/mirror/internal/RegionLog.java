@@ -434,6 +434,18 @@ final class RegionLog {
     }
 
     /**
+     * Whether {@code device} holds, intact in either copy, the region log {@code id} of this
+     * version with regions of {@code regionSectors}: a log that {@link #open} would adopt, as far
+     * as can be told without the legs. Reads the header, writes nothing.
+     *
+     * @throws IOException if the device cannot be read
+     */
+    static boolean holds(BlockDevice device, UUID id, int regionSectors) throws IOException {
+        Header h = readHeader(device, new BadHeader[2]);
+        return h != null && h.version == VERSION && h.id.equals(id) && h.regionSectors == regionSectors;
+    }
+
+    /**
      * Reads both header copies: copy 1 at sector 0, copy 2 after it (where version 3 keeps it, or
      * where version 2 did).
      *

@@ -155,6 +155,37 @@ final class CowStoreOpener {
     }
 
     /**
+     * Whether the file at the settings' COW store path holds the store they name, so that opening
+     * the snapshot would adopt it and create, format or write nothing, as far as can be told
+     * without the origin: the configuration names a store identity, and the file (symbolic links
+     * followed) holds a COW store this bundle reads, with that identity and the configured chunk
+     * size, made for the origin the configuration names (the identity it recorded, or the one
+     * {@value Snapshot#CONFIG_ORIGIN_ID} confirms). The origin's size and fingerprint need the
+     * origin: they are checked when it opens. Reads the file's first sector through a read-only
+     * device (registered as read by this process for that moment, as any reader), claims nothing
+     * and writes nothing; the calling thread does the I/O.
+     *
+     * @return true if so; false otherwise, and if the file cannot be read (another process claimed
+     *         it, say): the opening that follows then reports what it finds
+     */
+    boolean holdsStoreToReopen(SnapshotSettings s) {
+        if (s.cowStoreId() == null || !Files.exists(s.cowStore())) {
+            return false;
+        }
+        CowHeader header;
+        String originId;
+        try (BlockDevice device = files.open(s.cowStore(), "the COW store of snapshot " + s.name())) {
+            originId = OriginIdentity.of(s);
+            header = CowStore.readHeader(device);
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+        return header.usable() && header.id().equals(s.cowStoreId()) && header.chunkSectors() == s.chunkSectors()
+                && (s.originId() == null || s.originId().equals(originId))
+                && originRefusal(s, header.originId(), header.originPath(), originId) == null;
+    }
+
+    /**
      * Refuses a COW store that is, in part, the origin's bytes though not the same file to a claim:
      * a loop device over the origin, the origin's file under a loop device given as the origin, a
      * partition of an origin disk. Formatting or writing such a store would overwrite the origin.

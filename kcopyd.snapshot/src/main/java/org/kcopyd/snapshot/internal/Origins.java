@@ -123,8 +123,13 @@ public final class Origins {
      *                                  (see {@link CowStoreOpener}), or a name in use, or an origin
      *                                  URI that its provider finds malformed or that is read-only;
      *                                  the message says why
+     * @throws OriginUnreachableException if the opener fails to open an origin named by URI (an
+     *                     {@link IOException}: an export that cannot be reached, say) while the COW
+     *                     store the settings name is there to be reopened
+     *                     ({@link CowStoreOpener#holdsStoreToReopen}): nothing was created or written,
+     *                     and the same settings may open later
      * @throws IOException if the origin or the COW store is claimed, missing or cannot be used (an
-     *                     export that cannot be reached); the message says why
+     *                     export that cannot be reached for a new snapshot); the message says why
      */
     SnapshotVolume attach(SnapshotSettings settings, BlockDeviceOpener opener) throws IOException {
         synchronized (lock) {
@@ -349,12 +354,16 @@ public final class Origins {
     /**
      * Opens an origin named by URI read-write through the opener service.
      *
-     * @throws IOException naming the snapshot and the URI if there is no opener, no provider of the
-     *                     scheme, or the device cannot be opened (the provider's reason)
+     * @throws OriginUnreachableException naming the snapshot and the URI if the opener fails with an
+     *                     {@link IOException} (the provider's reason, or no provider of the scheme)
+     *                     and the COW store named is there to be reopened (read here, see
+     *                     {@link CowStoreOpener#holdsStoreToReopen})
+     * @throws IOException naming them if there is no opener, or the opener fails with an
+     *                     {@link IOException} and there is no such store (a new snapshot)
      * @throws IllegalArgumentException naming them if the provider finds the URI malformed, or the
      *                                  device is read-only
      */
-    private static BlockDevice openRemote(SnapshotSettings settings, BlockDeviceOpener opener) throws IOException {
+    private BlockDevice openRemote(SnapshotSettings settings, BlockDeviceOpener opener) throws IOException {
         String origin = settings.originName();
         if (opener == null) {
             throw new IOException(settings.label() + ": cannot open its origin " + origin + ": no BlockDeviceOpener "
@@ -364,7 +373,11 @@ public final class Origins {
         try {
             device = opener.open(settings.originUri(), DeviceOption.READ_WRITE);
         } catch (IOException e) {
-            throw new IOException(settings.label() + ": cannot open its origin " + origin + ": " + e.getMessage(), e);
+            String message = settings.label() + ": cannot open its origin " + origin + ": " + e.getMessage();
+            if (cowStores.holdsStoreToReopen(settings)) {
+                throw new OriginUnreachableException(message, e);
+            }
+            throw new IOException(message, e);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(settings.label() + ": its origin " + origin + " is refused: "
                     + e.getMessage(), e);

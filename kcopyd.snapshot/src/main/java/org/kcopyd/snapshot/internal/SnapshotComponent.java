@@ -2,11 +2,13 @@ package org.kcopyd.snapshot.internal;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
@@ -49,8 +51,40 @@ import org.osgi.service.metatype.annotations.Designate;
  * opened, and reopens with the next opener. A refusal when it opens after a bind (an unreachable
  * server, a store that is not its origin's) is logged; the next bind tries again.
  *
+ * <p>An existing snapshot of an origin named by URI whose origin cannot be opened (its NBD server
+ * down when the daemon starts again, say) is not refused: the component activates, logs a warning
+ * naming the snapshot, the origin and the cause, and tries again on a daemon thread of its own
+ * after 1 s, then after twice the last delay, at most 60 s apart ({@link Backoff}), until the
+ * snapshot opens, the configuration changes (the retries start again with it), the opener goes
+ * (the snapshot then waits for the next one, as above) or the component is deactivated. A failure
+ * is retried only if both hold ({@link OriginUnreachableException}, decided by {@link Origins}):
+ * <ul>
+ * <li>the opener failed to open the origin with an {@link IOException}: what the NBD client
+ *     reports when it cannot reach the export (connection refused, a socket that is missing, a
+ *     handshake timeout, an export the server does not serve, a failed TLS negotiation, an export
+ *     served read-only, one the client cannot use, TLS files it cannot read), and the opener's
+ *     {@code NoDeviceProviderException} (the provider of the scheme, kcopyd.nbd, not started
+ *     yet): the server's, the files' or the framework's state, which changes without the
+ *     configuration changing. The opener does not tell these apart by type, so all are retried,
+ *     each warned about once (again when the reason changes). A malformed URI or a read-only device
+ *     reported as an {@link IllegalArgumentException} is the configuration's fault, and refused;</li>
+ * <li>the snapshot exists: the configuration names a COW store identity and the file at its COW
+ *     store path holds that store, readable, with its chunk size, made for this origin
+ *     ({@link CowStoreOpener#holdsStoreToReopen}), so that opening it later creates, formats and
+ *     writes nothing. A new snapshot (no identity, nothing there yet, or a file to format) is
+ *     refused at once, so that whoever creates it learns why; so is a configuration whose store
+ *     is missing, another one, of other chunks or of another origin.</li>
+ * </ul>
+ * Refusals found once the origin opens (its size or fingerprint not the store's) end the retries,
+ * logged as an error. While it waits nothing is opened but the attempts: no store is created,
+ * formatted or written (its header is read, read-only, at each failed attempt), no service is
+ * registered.
+ *
  * <p>Threads: DS may call the opener's bind and unbind while another thread activates, modifies
- * or deactivates; all of them run under one lock, held while the snapshot opens or closes.
+ * or deactivates; all of them run under one lock, held while the snapshot opens or closes. The
+ * retry thread waits on that lock's monitor and attempts under it, so no attempt starts once the
+ * component is deactivated, modified or unbound; an attempt already started (which may block for
+ * the opener's connection timeout) finishes first, and a deactivation then closes what it opened.
  */
 @Component(configurationPid = Snapshot.FACTORY_PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
         service = {}, immediate = true)
@@ -58,6 +92,9 @@ import org.osgi.service.metatype.annotations.Designate;
 public final class SnapshotComponent {
 
     private static final System.Logger LOG = System.getLogger(SnapshotComponent.class.getName());
+    /** Retries of an existing snapshot whose origin cannot be opened: after 1 s, doubling, at most 60 s apart. */
+    static final Duration FIRST_RETRY = Duration.ofSeconds(1);
+    static final Duration MAX_RETRY = Duration.ofSeconds(60);
 
     @Reference
     Origins origins;
@@ -90,6 +127,27 @@ public final class SnapshotComponent {
     private boolean removeWhenMerged;
     /** The snapshot whose merge's end removes the configuration, once watched. Guarded by lock. */
     private SnapshotVolume watched;
+    /** The retries while the existing snapshot's origin cannot be opened, or null. Guarded by lock. */
+    private OriginRetry originRetry;
+    private final Duration firstRetry;
+    private final Duration maxRetry;
+
+    /** The component as DS makes it: retries after {@link #FIRST_RETRY}, at most {@link #MAX_RETRY} apart. */
+    public SnapshotComponent() {
+        this(FIRST_RETRY, MAX_RETRY);
+    }
+
+    /**
+     * @param firstRetry the delay before the first retry of an origin that cannot be opened (at least 1 ms)
+     * @param maxRetry   the longest delay between retries (at least {@code firstRetry})
+     * @throws IllegalArgumentException naming both if not
+     */
+    SnapshotComponent(Duration firstRetry, Duration maxRetry) {
+        // Refuses delays it would refuse at the first retry.
+        new Backoff(firstRetry, maxRetry).peek();
+        this.firstRetry = firstRetry;
+        this.maxRetry = maxRetry;
+    }
 
     @Activate
     void activate(BundleContext bundleContext, SnapshotConfiguration config, Map<String, Object> properties)
@@ -126,6 +184,11 @@ public final class SnapshotComponent {
         synchronized (lock) {
             if (opener == gone) {
                 opener = null;
+                if (originRetry != null) {
+                    // Nothing to try with: the retries end, and the snapshot waits for the next opener.
+                    stopRetry();
+                    logWaitingForOpener(settings);
+                }
             }
             if (snapshot == null || openedWith != gone) {
                 return;
@@ -159,21 +222,147 @@ public final class SnapshotComponent {
 
     /**
      * Under lock: opens the snapshot, unless its origin is named by URI and no opener is bound;
-     * then it waits for one (logged), and nothing is opened or created.
+     * then it waits for one (logged), and nothing is opened or created. An existing snapshot whose
+     * origin cannot be opened ({@link OriginUnreachableException}) is tried again later, on the
+     * retry thread (started if it is not running; see the class comment). Any other outcome ends
+     * the retries.
+     *
+     * @throws IOException              as {@link Origins#attach} throws it, but for the retried failure
+     * @throws IllegalArgumentException as {@link Origins#attach} throws it
      */
     private void openOrWait(SnapshotSettings next) throws IOException {
         if (next.remoteOrigin() && opener == null) {
+            stopRetry();
             settings = next;
-            LOG.log(System.Logger.Level.WARNING, next.label() + ": waiting for a BlockDeviceOpener service to open its "
-                    + "origin " + next.originName() + " (named by URI; is kcopyd.impl started?): the snapshot opens "
-                    + "when one is bound");
+            logWaitingForOpener(next);
             return;
         }
         try {
             open(next);
+        } catch (OriginUnreachableException e) {
+            retryLater(e);
+            return;
         } catch (OriginOpenElsewhereException e) {
+            stopRetry();
             origins.awaitOriginClosed(retry);
             LOG.log(System.Logger.Level.WARNING, e.getMessage());
+            return;
+        } catch (IOException | RuntimeException e) {
+            stopRetry();
+            throw e;
+        }
+        if (originRetry != null) {
+            LOG.log(System.Logger.Level.INFO, settings.label() + ": its origin " + settings.originName()
+                    + " could be opened at attempt " + (originRetry.failures + 1) + ": the snapshot is open");
+            stopRetry();
+        }
+    }
+
+    private static void logWaitingForOpener(SnapshotSettings next) {
+        LOG.log(System.Logger.Level.WARNING, next.label() + ": waiting for a BlockDeviceOpener service to open its "
+                + "origin " + next.originName() + " (named by URI; is kcopyd.impl started?): the snapshot opens "
+                + "when one is bound");
+    }
+
+    /**
+     * Under lock, {@link #settings} being the snapshot's: the origin of the existing snapshot could
+     * not be opened; the retry thread tries again (started now, with a warning, if it is not
+     * running; a running one keeps its delays and warns again only if the cause changed).
+     */
+    private void retryLater(OriginUnreachableException e) {
+        String cause = e.getCause() == null ? e.getMessage() : String.valueOf(e.getCause().getMessage());
+        if (originRetry == null) {
+            originRetry = new OriginRetry(settings, cause);
+            LOG.log(System.Logger.Level.WARNING, e.getMessage() + "; the COW store "
+                    + settings.cowStore() + " (" + settings.cowStoreId() + ") is left as it is and the snapshot is "
+                    + "tried again in " + millis(originRetry.delays.peek()) + ", then at growing intervals up to "
+                    + millis(maxRetry.toMillis()) + ", until its origin can be opened");
+            originRetry.thread.start();
+            return;
+        }
+        originRetry.failures++;
+        boolean changed = !cause.equals(originRetry.cause);
+        originRetry.cause = cause;
+        LOG.log(changed ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG, e.getMessage() + " (attempt "
+                + originRetry.failures + "; tried again in " + millis(originRetry.delays.peek()) + ")");
+    }
+
+    private static String millis(long ms) {
+        return ms % 1000 == 0 ? ms / 1000 + " s" : ms + " ms";
+    }
+
+    /** Under lock: ends the retries, if any (their thread ends without another attempt). */
+    private void stopRetry() {
+        if (originRetry != null) {
+            originRetry.stopped = true;
+            originRetry = null;
+            lock.notifyAll();
+        }
+    }
+
+    /**
+     * The retries of an existing snapshot whose origin cannot be opened: its daemon thread waits
+     * each delay of a {@link Backoff} on {@link #lock}'s monitor, then, still under the lock and
+     * unless stopped meanwhile, attempts to open the snapshot with the settings in effect
+     * ({@link #openOrWait}), through the opener bound then. It ends at the first attempt that
+     * does not fail with {@link OriginUnreachableException} (logged as an error if refused), or
+     * when {@link #stopRetry()} marks it stopped: at any other opening or waiting, a modification,
+     * the opener's unbinding and deactivation.
+     */
+    private final class OriginRetry implements Runnable {
+        final Backoff delays = new Backoff(firstRetry, maxRetry);
+        final Thread thread;
+        /** Set by {@link #stopRetry()}. Guarded by lock. */
+        boolean stopped;
+        /** Failed attempts so far, the first (not on this thread) included. Guarded by lock. */
+        int failures = 1;
+        /** The opener's reason at the last failure, to warn again only when it changes. Guarded by lock. */
+        String cause;
+
+        OriginRetry(SnapshotSettings s, String cause) {
+            this.cause = cause;
+            thread = new Thread(this, "kcopyd " + s.label() + " origin retry");
+            thread.setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            synchronized (lock) {
+                try {
+                    while (!stopped && active) {
+                        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delays.next());
+                        for (long left = deadline - System.nanoTime(); !stopped && left > 0;
+                                left = deadline - System.nanoTime()) {
+                            try {
+                                TimeUnit.NANOSECONDS.timedWait(lock, left);
+                            } catch (InterruptedException e) {
+                                // Nobody interrupts it; if someone does, the retries end as if stopped.
+                                Thread.currentThread().interrupt();
+                                return;
+                            }
+                        }
+                        if (!stopped && active) {
+                            attempt();
+                        }
+                    }
+                } finally {
+                    // Ended by anything but stopRetry() (an Error): the next failure starts new retries.
+                    if (originRetry == this) {
+                        originRetry = null;
+                    }
+                }
+            }
+        }
+
+        /** Under lock: one attempt; a failure other than the origin's ends the retries (openOrWait stops them). */
+        private void attempt() {
+            try {
+                openOrWait(settings);
+            } catch (IOException | RuntimeException e) {
+                LOG.log(System.Logger.Level.ERROR, settings.label() + ": not opened at attempt " + (failures + 1)
+                        + ": " + e.getMessage() + " (no more attempts: it is tried again when a BlockDeviceOpener "
+                        + "service is bound or the configuration changes)", e);
+            }
         }
     }
 
@@ -201,6 +390,8 @@ public final class SnapshotComponent {
                 refuseBeforeClosing(next);
             }
             close();
+            // Retries of the previous configuration end: the new one's first failure starts its own.
+            stopRetry();
             openOrWait(next);
         }
     }
@@ -360,16 +551,32 @@ public final class SnapshotComponent {
                 + Snapshot.CONFIG_COW_STORE_ID + "=" + id + " there, or the store will not be reopened");
     }
 
+    /**
+     * Closes the snapshot (see {@link #close()}) and ends the retries of its origin, if any: no
+     * attempt starts afterwards (one under way finished before, holding the lock), and their
+     * thread has ended, or ends at once, when this returns.
+     */
     @Deactivate
     void deactivate() {
         Origins shared;
+        Thread retrying;
         synchronized (lock) {
             active = false;
+            retrying = originRetry == null ? null : originRetry.thread;
+            stopRetry();
             shared = origins;
             close();
         }
         shared.forget(retry);
         shared.retryWaiting();
+        if (retrying != null && retrying != Thread.currentThread()) {
+            try {
+                // It only has to wake up and see itself stopped.
+                retrying.join(TimeUnit.SECONDS.toMillis(5));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /** Under lock: unregisters the services and detaches the snapshot (draining it), if open. */

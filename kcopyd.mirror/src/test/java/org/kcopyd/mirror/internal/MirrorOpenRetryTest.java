@@ -1,0 +1,289 @@
+package org.kcopyd.mirror.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+import static org.kcopyd.mirror.internal.MirrorFixture.random;
+import static org.kcopyd.mirror.internal.MirrorFixture.read;
+import static org.kcopyd.mirror.internal.MirrorFixture.sha256;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.BlockDeviceOpener;
+import org.kcopyd.api.DeviceOption;
+import org.kcopyd.device.MemoryBlockDevice;
+import org.kcopyd.mirror.LegState;
+import org.kcopyd.mirror.LegStatus;
+import org.kcopyd.mirror.Mirror;
+import org.kcopyd.testdevices.MemoryUriProvider;
+import org.kcopyd.testdevices.TrackingOpener;
+
+/**
+ * An existing mirror (its configuration names its region log's identity) with a leg named by URI
+ * whose server cannot be reached when the component activates, as after a daemon restart with the
+ * NBD server down: the component activates all the same, logs a warning naming the mirror, the leg
+ * and the cause, writes nothing, and opens the mirror by itself once the leg can be opened, in sync
+ * and with its data; the retries stop at deactivation and at the opener's unbinding. A new mirror
+ * whose leg cannot be reached, or a configuration naming another log, is still refused at once. The
+ * retries start after 10 ms here (1 s in service), through the component's package-private
+ * constructor.
+ */
+class MirrorOpenRetryTest {
+
+    private static final int SECTORS = 4096;
+    private static final String PID = "org.kcopyd.mirror~retry";
+    private static final Duration FIRST = Duration.ofMillis(10);
+    private static final Duration MAX = Duration.ofMillis(40);
+    private static final Duration WAIT = Duration.ofSeconds(10);
+
+    @TempDir
+    Path dir;
+    private final MirrorFixture fixture = new MirrorFixture();
+    private final FakeFramework framework = new FakeFramework();
+    private final MemoryUriProvider provider = new MemoryUriProvider();
+    private final List<MirrorComponent> active = new ArrayList<>();
+    private final List<LogRecord> logged = new CopyOnWriteArrayList<>();
+    private final Logger componentLog = Logger.getLogger(MirrorComponent.class.getName());
+    private final Handler capture = new Handler() {
+        @Override
+        public void publish(LogRecord r) {
+            logged.add(r);
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+        }
+    };
+
+    /**
+     * An opener service whose server is down until {@link #reachable} is set: every open of a URI
+     * fails then as the NBD client's does when nothing listens. Counts the opens of URIs tried.
+     */
+    private static final class Server implements BlockDeviceOpener {
+        final BlockDeviceOpener inner;
+        final AtomicInteger opens = new AtomicInteger();
+        volatile boolean reachable;
+
+        Server(BlockDeviceOpener inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public BlockDevice open(Path path, DeviceOption... options) throws IOException {
+            return inner.open(path, options);
+        }
+
+        @Override
+        public BlockDevice open(URI uri, DeviceOption... options) throws IOException {
+            opens.incrementAndGet();
+            if (!reachable) {
+                throw new ConnectException("cannot connect to " + uri + ": Connection refused");
+            }
+            return inner.open(uri, options);
+        }
+
+        @Override
+        public BlockDevice create(Path path, long sizeInSectors, DeviceOption... options) throws IOException {
+            return inner.create(path, sizeInSectors, options);
+        }
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        active.forEach(MirrorComponent::deactivate);
+        componentLog.removeHandler(capture);
+        componentLog.setLevel(null);
+        fixture.close();
+    }
+
+    private Map<String, Object> config() {
+        Map<String, Object> props = new HashMap<>();
+        props.put(Mirror.CONFIG_NAME, "m");
+        props.put(Mirror.CONFIG_LEGS, new String[] {dir.resolve("a.img").toString(), "mem://b"});
+        props.put(Mirror.CONFIG_REGION_LOG, dir.resolve("m.log").toString());
+        props.put(Mirror.CONFIG_REGION_SECTORS, MirrorFixture.REGION);
+        return props;
+    }
+
+    /** A component as DS makes one, retrying after {@link #FIRST}; the engine and the opener bound before activation. */
+    private MirrorComponent activate(Map<String, Object> props, BlockDeviceOpener opener) throws Exception {
+        MirrorComponent c = new MirrorComponent(FIRST, MAX);
+        c.configurationAdmin = framework.configurationAdmin();
+        c.bindFactory(fixture.engine);
+        if (opener != null) {
+            c.bindOpener(opener);
+        }
+        c.activate(framework.context(), FakeFramework.annotation(MirrorConfiguration.class, props),
+                framework.configure(PID, props));
+        active.add(c);
+        return c;
+    }
+
+    private void deactivate(MirrorComponent c) {
+        c.deactivate();
+        active.remove(c);
+    }
+
+    private Mirror mirror() {
+        List<Mirror> mirrors = framework.services(Mirror.class);
+        assertThat(mirrors).hasSize(1);
+        return mirrors.get(0);
+    }
+
+    private static void awaitInSync(Mirror m) throws Exception {
+        m.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        assertThat(m.status().legs()).extracting(LegStatus::state).containsOnly(LegState.IN_SYNC);
+    }
+
+    private boolean retryThreadAlive() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .anyMatch(t -> t.isAlive() && t.getName().equals("kcopyd-mirror-m-open-retry"));
+    }
+
+    /**
+     * Makes mirror m of a.img and mem://b, resyncs it, writes through it and closes it, as a
+     * daemon's stop does.
+     *
+     * @return its configuration as written back, with its region log's identity; {@code data} is what it holds
+     */
+    private Map<String, Object> existingMirror(byte[] data) throws Exception {
+        Files.write(dir.resolve("a.img"), data);
+        MemoryBlockDevice b = provider.add("b", new byte[SECTORS * 512]);
+        MirrorComponent first = activate(config(), new TrackingOpener(provider.opener()));
+        Mirror m = mirror();
+        awaitInSync(m);
+        byte[] written = random(24 * 512, 9);
+        m.device().write(100, ByteBuffer.wrap(written)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        System.arraycopy(written, 0, data, 100 * 512, written.length);
+        deactivate(first);
+        assertThat(read(b)).isEqualTo(data);
+        Map<String, Object> recorded = new HashMap<>(framework.configurations.get(PID));
+        assertThat(recorded).containsKey(Mirror.CONFIG_REGION_LOG_ID);
+        return recorded;
+    }
+
+    @Test
+    void anExistingMirrorWhoseLegCannotBeReachedOpensByItselfOnceItCan() throws Exception {
+        byte[] data = random(SECTORS * 512, 1);
+        Map<String, Object> props = existingMirror(data);
+        Path log = dir.resolve("m.log");
+        String logBefore = sha256(log);
+        String legBefore = sha256(dir.resolve("a.img"));
+        Server server = new Server(new TrackingOpener(provider.opener()));
+        componentLog.addHandler(capture);
+        componentLog.setLevel(Level.ALL);
+
+        activate(props, server);
+
+        assertThat(framework.registered).as("not open while its leg cannot be reached").isEmpty();
+        assertThat(logged).as("a warning naming the mirror, the leg and the cause").anySatisfy(r -> {
+            assertThat(r.getLevel()).isEqualTo(Level.WARNING);
+            assertThat(r.getMessage()).contains("mirror 'm'", "leg 1 mem://b", "Connection refused");
+        });
+        await().atMost(WAIT).until(() -> server.opens.get() >= 4);
+        assertThat(framework.registered).as("still waiting").isEmpty();
+        assertThat(sha256(log)).as("the region log untouched while waiting").isEqualTo(logBefore);
+        assertThat(sha256(dir.resolve("a.img"))).as("leg 0 untouched while waiting").isEqualTo(legBefore);
+        assertThat(retryThreadAlive()).isTrue();
+
+        server.reachable = true;
+        await().atMost(WAIT).until(() -> !framework.registered.isEmpty());
+        Mirror m = mirror();
+        assertThat(m.regionLogId().toString()).as("the same region log, adopted")
+                .isEqualTo(props.get(Mirror.CONFIG_REGION_LOG_ID));
+        assertThat(m.status().regionsToResync()).as("closed cleanly: nothing to resync").isZero();
+        awaitInSync(m);
+        assertThat(read(m.device())).isEqualTo(data);
+        await().atMost(WAIT).until(() -> !retryThreadAlive());
+        int opens = server.opens.get();
+        await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> server.opens.get() == opens);
+    }
+
+    @Test
+    void aNewMirrorWhoseLegCannotBeReachedIsStillRefusedAtOnce() throws Exception {
+        Files.write(dir.resolve("a.img"), random(SECTORS * 512, 2));
+        Server server = new Server(new TrackingOpener(provider.opener()));
+
+        assertThatThrownBy(() -> activate(config(), server)).isInstanceOf(IOException.class)
+                .hasMessage("mirror 'm': leg 1 mem://b cannot be used: cannot connect to mem://b: Connection refused");
+        assertThat(dir.resolve("m.log")).doesNotExist();
+        assertThat(server.opens).hasValue(1);
+        assertThat(retryThreadAlive()).isFalse();
+    }
+
+    @Test
+    void aConfigurationNamingAnotherLogIsStillRefusedAtOnce() throws Exception {
+        Map<String, Object> props = existingMirror(random(SECTORS * 512, 3));
+        Server server = new Server(new TrackingOpener(provider.opener()));
+
+        props.put(Mirror.CONFIG_REGION_LOG_ID, UUID.randomUUID().toString());
+        assertThatThrownBy(() -> activate(props, server)).isInstanceOf(IOException.class)
+                .hasMessageStartingWith("mirror 'm': leg 1 mem://b cannot be used: ");
+        assertThat(server.opens).hasValue(1);
+        assertThat(retryThreadAlive()).isFalse();
+    }
+
+    @Test
+    void deactivationDuringTheRetriesStopsThem() throws Exception {
+        Map<String, Object> props = existingMirror(random(SECTORS * 512, 4));
+        Server server = new Server(new TrackingOpener(provider.opener()));
+        MirrorComponent c = activate(props, server);
+        await().atMost(WAIT).until(() -> server.opens.get() >= 3);
+
+        deactivate(c);
+        int opens = server.opens.get();
+        server.reachable = true;
+
+        await().atMost(WAIT).until(() -> !retryThreadAlive());
+        await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> server.opens.get() == opens);
+        assertThat(framework.registered).as("nothing opened after the deactivation").isEmpty();
+    }
+
+    @Test
+    void theOpenerGoingStopsTheRetriesAndTheNextOneOpensTheMirror() throws Exception {
+        byte[] data = random(SECTORS * 512, 5);
+        Map<String, Object> props = existingMirror(data);
+        Server server = new Server(new TrackingOpener(provider.opener()));
+        MirrorComponent c = activate(props, server);
+        await().atMost(WAIT).until(() -> server.opens.get() >= 3);
+
+        c.unbindOpener(server);
+        int opens = server.opens.get();
+        server.reachable = true;
+        await().atMost(WAIT).until(() -> !retryThreadAlive());
+        await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> server.opens.get() == opens);
+        assertThat(framework.registered).as("waiting for an opener").isEmpty();
+
+        TrackingOpener next = new TrackingOpener(provider.opener());
+        c.bindOpener(next);
+        awaitInSync(mirror());
+        assertThat(read(mirror().device())).isEqualTo(data);
+        assertThat(next.openDevices()).isEqualTo(1);
+    }
+}

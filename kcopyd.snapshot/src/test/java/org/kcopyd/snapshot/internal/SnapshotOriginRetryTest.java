@@ -1,0 +1,325 @@
+package org.kcopyd.snapshot.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+import static org.kcopyd.snapshot.internal.SnapshotFixture.assertSameBytes;
+import static org.kcopyd.snapshot.internal.SnapshotFixture.pattern;
+import static org.kcopyd.snapshot.internal.SnapshotFixture.read;
+import static org.kcopyd.snapshot.internal.SnapshotFixture.sha256;
+import static org.kcopyd.snapshot.internal.SnapshotFixture.write;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.kcopyd.api.BlockDevice;
+import org.kcopyd.api.BlockDeviceOpener;
+import org.kcopyd.api.DeviceOption;
+import org.kcopyd.snapshot.Snapshot;
+import org.kcopyd.testdevices.MemoryUriProvider;
+import org.kcopyd.testdevices.TrackingOpener;
+
+/**
+ * An existing snapshot (its configuration names its COW store's identity) whose origin named by
+ * URI cannot be reached when the component activates, as after a daemon restart with its NBD
+ * server down: the component activates all the same, logs a warning naming the snapshot, the
+ * origin and the cause, touches nothing, and opens the snapshot by itself once the origin can be
+ * opened, with the data it had; the retries stop at deactivation and at the opener's unbinding. A
+ * new snapshot of an unreachable origin, or a configuration naming a store that is not there, is
+ * still refused at once. The retries start after 10 ms here (1 s in service), through the
+ * component's package-private constructor.
+ */
+class SnapshotOriginRetryTest {
+
+    private static final int SECTORS = 8192;
+    private static final String PID = "org.kcopyd.snapshot~retry";
+    private static final Duration FIRST = Duration.ofMillis(10);
+    private static final Duration MAX = Duration.ofMillis(40);
+    private static final Duration WAIT = Duration.ofSeconds(10);
+
+    @TempDir
+    Path dir;
+    private final SnapshotFixture fixture = new SnapshotFixture();
+    private final FakeFramework framework = new FakeFramework();
+    private final MemoryUriProvider provider = new MemoryUriProvider();
+    private final List<SnapshotComponent> active = new ArrayList<>();
+    private final List<LogRecord> logged = new CopyOnWriteArrayList<>();
+    private final Logger componentLog = Logger.getLogger(SnapshotComponent.class.getName());
+    private final Handler capture = new Handler() {
+        @Override
+        public void publish(LogRecord r) {
+            logged.add(r);
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+        }
+    };
+    private Origins origins;
+    private byte[] initial;
+
+    /**
+     * An opener service whose server is down until {@link #reachable} is set: every open of a URI
+     * fails then as the NBD client's does when nothing listens. Counts the opens of URIs tried.
+     */
+    private static final class Server implements BlockDeviceOpener {
+        final BlockDeviceOpener inner;
+        final AtomicInteger opens = new AtomicInteger();
+        volatile boolean reachable;
+
+        Server(BlockDeviceOpener inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public BlockDevice open(Path path, DeviceOption... options) throws IOException {
+            return inner.open(path, options);
+        }
+
+        @Override
+        public BlockDevice open(URI uri, DeviceOption... options) throws IOException {
+            opens.incrementAndGet();
+            if (!reachable) {
+                throw new ConnectException("cannot connect to " + uri + ": Connection refused");
+            }
+            return inner.open(uri, options);
+        }
+
+        @Override
+        public BlockDevice create(Path path, long sizeInSectors, DeviceOption... options) throws IOException {
+            return inner.create(path, sizeInSectors, options);
+        }
+    }
+
+    @BeforeEach
+    void setUp() {
+        initial = pattern(SECTORS * 512, 1);
+        provider.add("disk", initial);
+        origins = fixture.origins(framework);
+        componentLog.addHandler(capture);
+        componentLog.setLevel(Level.ALL);
+    }
+
+    @AfterEach
+    void tearDown() {
+        active.forEach(SnapshotComponent::deactivate);
+        componentLog.removeHandler(capture);
+        componentLog.setLevel(null);
+        fixture.close();
+    }
+
+    private Map<String, Object> config(String name) {
+        Map<String, Object> props = new HashMap<>();
+        props.put(Snapshot.CONFIG_NAME, name);
+        props.put(Snapshot.CONFIG_ORIGIN, "mem://disk");
+        props.put(Snapshot.CONFIG_COW_STORE, dir.resolve(name + ".cow").toString());
+        props.put(Snapshot.CONFIG_COW_STORE_SIZE_MIB, 8);
+        props.put(Snapshot.CONFIG_CHUNK_SECTORS, 16);
+        return props;
+    }
+
+    /** A component as DS makes one, retrying after {@link #FIRST}; the opener, if any, bound before activation. */
+    private SnapshotComponent activate(Map<String, Object> props, BlockDeviceOpener opener) throws Exception {
+        SnapshotComponent c = new SnapshotComponent(FIRST, MAX);
+        c.origins = origins;
+        c.configurationAdmin = framework.configurationAdmin();
+        if (opener != null) {
+            c.bindOpener(opener);
+        }
+        c.activate(framework.context(), FakeFramework.annotation(SnapshotConfiguration.class, props),
+                framework.configure(PID, props));
+        active.add(c);
+        return c;
+    }
+
+    private void deactivate(SnapshotComponent c) {
+        c.deactivate();
+        active.remove(c);
+    }
+
+    private Snapshot snapshot() {
+        List<Object> found = framework.registered.stream().filter(r -> r.type() == Snapshot.class)
+                .map(FakeFramework.Registered::service).toList();
+        assertThat(found).as("one snapshot service").hasSize(1);
+        return (Snapshot) found.get(0);
+    }
+
+    private BlockDevice originDevice() {
+        return (BlockDevice) framework.registered.stream()
+                .filter(r -> Snapshot.ROLE_ORIGIN.equals(r.properties().get(BlockDevice.ROLE))).findFirst()
+                .orElseThrow().service();
+    }
+
+    private boolean retryThreadAlive() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .anyMatch(t -> t.isAlive() && t.getName().equals("kcopyd snapshot 's1' origin retry"));
+    }
+
+    /**
+     * Makes snapshot s1 of mem://disk, writes chunk 1 of the origin through its origin device (so
+     * that the COW store holds the chunk as it was) and closes it, as a daemon's stop does.
+     *
+     * @return its configuration as written back: with its COW store's identity
+     */
+    private Map<String, Object> existingSnapshot(byte[] written) throws Exception {
+        SnapshotComponent first = activate(config("s1"), new TrackingOpener(provider.opener()));
+        write(originDevice(), 16, written);
+        assertThat(snapshot().chunksUsed()).as("chunk 1 copied to the COW store").isEqualTo(1);
+        deactivate(first);
+        Map<String, Object> recorded = new HashMap<>(framework.configurations.get(PID));
+        assertThat(recorded).containsKey(Snapshot.CONFIG_COW_STORE_ID);
+        return recorded;
+    }
+
+    @ParameterizedTest(name = "format={0}")
+    @ValueSource(booleans = {false, true})
+    void anExistingSnapshotWhoseOriginCannotBeReachedOpensByItselfOnceItCan(boolean format) throws Exception {
+        byte[] written = pattern(16 * 512, 2);
+        Map<String, Object> props = existingSnapshot(written);
+        // A configuration file keeps format=true after the store is made: harmless, and still an existing snapshot.
+        props.put(Snapshot.CONFIG_FORMAT, format);
+        Path cow = dir.resolve("s1.cow");
+        String cowBefore = sha256(cow);
+        Server server = new Server(new TrackingOpener(provider.opener()));
+
+        activate(props, server);
+
+        assertThat(framework.registered).as("not open while its origin cannot be reached").isEmpty();
+        assertThat(logged).as("a warning naming the snapshot, its origin and the cause").anySatisfy(r -> {
+            assertThat(r.getLevel()).isEqualTo(Level.WARNING);
+            assertThat(r.getMessage()).contains("snapshot 's1'", "mem://disk", "Connection refused");
+        });
+        await().atMost(WAIT).until(() -> server.opens.get() >= 4);
+        assertThat(framework.registered).as("still waiting").isEmpty();
+        assertThat(sha256(cow)).as("the COW store untouched while waiting").isEqualTo(cowBefore);
+        assertThat(retryThreadAlive()).isTrue();
+
+        server.reachable = true;
+        await().atMost(WAIT).until(() -> !framework.registered.isEmpty());
+        Snapshot s1 = snapshot();
+        assertThat(s1.cowStoreId().toString()).as("the same store, adopted")
+                .isEqualTo(props.get(Snapshot.CONFIG_COW_STORE_ID));
+        assertThat(s1.chunksUsed()).isEqualTo(1);
+        byte[] chunk = new byte[16 * 512];
+        System.arraycopy(read(s1.device()), 16 * 512, chunk, 0, chunk.length);
+        byte[] before = new byte[16 * 512];
+        System.arraycopy(initial, 16 * 512, before, 0, before.length);
+        assertSameBytes(chunk, before, "chunk 1, copied before the restart, read through the snapshot");
+        assertSameBytes(read(s1.device()), initial, "the whole snapshot");
+        byte[] now = initial.clone();
+        System.arraycopy(written, 0, now, 16 * 512, written.length);
+        assertSameBytes(read(originDevice()), now, "the origin");
+        await().atMost(WAIT).until(() -> !retryThreadAlive());
+        int opens = server.opens.get();
+        await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> server.opens.get() == opens);
+    }
+
+    @Test
+    void aNewSnapshotWhoseOriginCannotBeReachedIsStillRefusedAtOnce() {
+        Server server = new Server(new TrackingOpener(provider.opener()));
+
+        assertThatThrownBy(() -> activate(config("s1"), server)).isInstanceOf(IOException.class)
+                .hasMessage("snapshot 's1': cannot open its origin mem://disk: cannot connect to mem://disk: "
+                        + "Connection refused");
+        assertThat(dir.resolve("s1.cow")).doesNotExist();
+        assertThat(server.opens).hasValue(1);
+        assertThat(retryThreadAlive()).isFalse();
+    }
+
+    @Test
+    void aConfigurationNamingAStoreThatIsNotThereIsStillRefusedAtOnce() throws Exception {
+        Map<String, Object> props = existingSnapshot(pattern(16 * 512, 3));
+        Server server = new Server(new TrackingOpener(provider.opener()));
+
+        Map<String, Object> otherId = new HashMap<>(props);
+        otherId.put(Snapshot.CONFIG_COW_STORE_ID, UUID.randomUUID().toString());
+        assertThatThrownBy(() -> activate(otherId, server)).isInstanceOf(IOException.class)
+                .hasMessageStartingWith("snapshot 's1': cannot open its origin mem://disk: ");
+        Map<String, Object> missing = new HashMap<>(props);
+        missing.put(Snapshot.CONFIG_COW_STORE, dir.resolve("gone.cow").toString());
+        assertThatThrownBy(() -> activate(missing, server)).isInstanceOf(IOException.class)
+                .hasMessageStartingWith("snapshot 's1': cannot open its origin mem://disk: ");
+        assertThat(server.opens).hasValue(2);
+        assertThat(retryThreadAlive()).isFalse();
+    }
+
+    @Test
+    void deactivationDuringTheRetriesStopsThem() throws Exception {
+        Map<String, Object> props = existingSnapshot(pattern(16 * 512, 4));
+        Server server = new Server(new TrackingOpener(provider.opener()));
+        SnapshotComponent c = activate(props, server);
+        await().atMost(WAIT).until(() -> server.opens.get() >= 3);
+
+        deactivate(c);
+        int opens = server.opens.get();
+        server.reachable = true;
+
+        await().atMost(WAIT).until(() -> !retryThreadAlive());
+        await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> server.opens.get() == opens);
+        assertThat(framework.registered).as("nothing opened after the deactivation").isEmpty();
+    }
+
+    @Test
+    void theOpenerGoingStopsTheRetriesAndTheNextOneOpensTheSnapshot() throws Exception {
+        Map<String, Object> props = existingSnapshot(pattern(16 * 512, 5));
+        Server server = new Server(new TrackingOpener(provider.opener()));
+        SnapshotComponent c = activate(props, server);
+        await().atMost(WAIT).until(() -> server.opens.get() >= 3);
+
+        c.unbindOpener(server);
+        int opens = server.opens.get();
+        server.reachable = true;
+        await().atMost(WAIT).until(() -> !retryThreadAlive());
+        await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> server.opens.get() == opens);
+        assertThat(framework.registered).as("waiting for an opener").isEmpty();
+
+        TrackingOpener next = new TrackingOpener(provider.opener());
+        c.bindOpener(next);
+        assertSameBytes(read(snapshot().device()), initial, "opened at the bind");
+        assertThat(next.openDevices()).isEqualTo(1);
+    }
+
+    @Test
+    void aChangedConfigurationRestartsTheRetriesWithIt() throws Exception {
+        Map<String, Object> props = existingSnapshot(pattern(16 * 512, 6));
+        Server server = new Server(new TrackingOpener(provider.opener()));
+        SnapshotComponent c = activate(props, server);
+        await().atMost(WAIT).until(() -> server.opens.get() >= 3);
+
+        Map<String, Object> changed = new HashMap<>(props);
+        changed.put(Snapshot.CONFIG_MAX_COPIES_IN_FLIGHT, 32);
+        c.modified(FakeFramework.annotation(SnapshotConfiguration.class, changed), framework.configure(PID, changed));
+        int opens = server.opens.get();
+        await().atMost(WAIT).until(() -> server.opens.get() > opens);
+        assertThat(framework.registered).isEmpty();
+
+        server.reachable = true;
+        await().atMost(WAIT).until(() -> !framework.registered.isEmpty());
+        assertSameBytes(read(snapshot().device()), initial, "the snapshot, opened with the changed configuration");
+        assertThat(framework.configurations.get(PID)).containsEntry(Snapshot.CONFIG_MAX_COPIES_IN_FLIGHT, 32);
+    }
+}
