@@ -15,7 +15,8 @@ import java.util.List;
  * @param bytesTotal     bytes the job covers
  * @param bytesDone      bytes done so far, 0..{@code bytesTotal}
  * @param bytesPerSecond the recent rate in bytes per second, null until known (or once ended)
- * @param secondsLeft    the time left at that rate, null until known (or once ended)
+ * @param secondsLeft    the time left at that rate, null until known, while every byte is done but the job has
+ *                       not ended (its last writes in flight), and once ended: never 0 for a job still running
  * @param startedAt      when it started; null for a resync (the mirror does not say)
  * @param endedAt        when it ended, null while it runs
  * @param error          why the job as a whole failed (beyond what {@code result} says), else null

@@ -70,7 +70,15 @@ final class ClientException extends RuntimeException {
         String code = error == null ? null : Json.string(error, "code");
         String message = error == null ? null : Json.string(error, "message");
         if (code == null) {
-            code = status == 401 ? "unauthorized" : status == 404 ? "not-found" : "failed";
+            code = switch (status) {
+                case 401 -> "unauthorized";
+                case 404 -> "not-found";
+                case 413 -> "too-large";
+                default -> "failed";
+            };
+        }
+        if (message == null && status == 413) {
+            message = fallback + " (Payload Too Large): the request is larger than the daemon takes; nothing was done";
         }
         JsonObject whole = new JsonObject();
         JsonObject e = new JsonObject();

@@ -129,12 +129,16 @@ final class EngineCommands {
         return s.done(config);
     }
 
-    /** @return a whole number or boolean as JSON's, anything else as a string */
+    /**
+     * @return a whole number or boolean (true or false in any case, as the shell's {@code config set} takes
+     *         them) as JSON's, anything else as a string: the daemon takes each setting's JSON type alone and
+     *         refuses a string naming the setting, the value and what it allows
+     */
     private static JsonPrimitive value(String text) {
         if (text.matches("-?[0-9]{1,18}")) {
             return new JsonPrimitive(Long.parseLong(text));
         }
-        if (text.equals("true") || text.equals("false")) {
+        if (text.equalsIgnoreCase("true") || text.equalsIgnoreCase("false")) {
             return new JsonPrimitive(Boolean.parseBoolean(text));
         }
         return new JsonPrimitive(text);

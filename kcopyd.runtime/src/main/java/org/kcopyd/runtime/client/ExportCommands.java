@@ -121,6 +121,9 @@ final class ExportCommands {
             s.say(Json.printable(Json.string(export, "name")) + "  " + Json.printable(Json.string(export, "device"))
                     + "  " + Json.printable(Json.string(export, "uri", "")) + "  " + mode(export));
         }
+        if (Json.array(all, "exports").isEmpty()) {
+            s.say("no exports");
+        }
         return s.done(all);
     }
 

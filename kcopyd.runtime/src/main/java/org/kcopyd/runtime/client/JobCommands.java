@@ -80,6 +80,9 @@ final class JobCommands {
         for (JsonElement e : Json.array(all, "jobs")) {
             s.say(line(e.getAsJsonObject()));
         }
+        if (Json.array(all, "jobs").isEmpty()) {
+            s.say("no jobs (none running, none ended in the last 10 minutes)");
+        }
         return s.done(all);
     }
 

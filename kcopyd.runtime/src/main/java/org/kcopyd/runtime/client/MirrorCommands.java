@@ -227,6 +227,9 @@ final class MirrorCommands {
         for (JsonElement e : Json.array(all, "mirrors")) {
             print(s, e.getAsJsonObject());
         }
+        if (Json.array(all, "mirrors").isEmpty()) {
+            s.say("no mirrors");
+        }
         return s.done(all);
     }
 

@@ -110,6 +110,9 @@ final class SnapshotCommands {
                     + (id == null ? "" : "  id " + Json.printable(id))
                     + (reason == null ? "" : "  (" + Json.printable(reason) + ")"));
         }
+        if (Json.array(all, "snapshots").isEmpty()) {
+            s.say("no snapshots");
+        }
         return s.done(all);
     }
 

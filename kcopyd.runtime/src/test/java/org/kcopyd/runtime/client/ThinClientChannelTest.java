@@ -167,6 +167,32 @@ class ThinClientChannelTest {
         }
     }
 
+    /**
+     * Hostile review: a request body larger than the daemon takes was a 400; it is 413 {@code too-large}, naming
+     * the limit. The client shows the daemon's message and exits 2 (the arguments made the request too large;
+     * nothing was done); a 413 without the API's error object says the status in words, and is exit 2 too.
+     */
+    @Test
+    void aRequestTooLargeIsExitTwoWithTheDaemonsMessage() throws IOException {
+        try (FakeDaemon daemon = new FakeDaemon(dir.resolve("state"))) {
+            String message = "the request body (70000 bytes) is larger than the limit of 65536 bytes; nothing was done";
+            daemon.error("POST", "/api/v1/jobs", 413, "too-large", message);
+            FakeDaemon.Run r = daemon.run(dir, "zero", "--daemon", "/w/b.img");
+            assertThat(r.exit()).isEqualTo(2);
+            assertThat(r.err()).isEqualTo("kcopyd zero: " + message + "\n");
+            FakeDaemon.Run json = daemon.run(dir, "zero", "--daemon", "/w/b.img", "--json");
+            assertThat(json.exit()).isEqualTo(2);
+            assertThat(json.out()).isEqualTo("{\"error\":{\"code\":\"too-large\",\"message\":\"" + message + "\"}}\n");
+
+            daemon.forget("POST", "/api/v1/jobs").answer("POST", "/api/v1/jobs", 413, "");
+            FakeDaemon.Run bare = daemon.run(dir, "zero", "--daemon", "/w/b.img", "--json");
+            assertThat(bare.exit()).isEqualTo(2);
+            assertThat(bare.out()).isEqualTo("{\"error\":{\"code\":\"too-large\",\"message\":\"the daemon answered "
+                    + "POST /api/v1/jobs with HTTP status 413 (Payload Too Large): the request is larger than the daemon "
+                    + "takes; nothing was done\"}}\n");
+        }
+    }
+
     @Test
     void aDaemonThatClosesMidRequestIsExitOneSayingSo() throws Exception {
         try (FakeDaemon daemon = new FakeDaemon(dir.resolve("state"));

@@ -368,6 +368,44 @@ class ThinClientCommandsTest {
         assertThat(set.out()).isEqualTo("defaultPages = 4096\n");
     }
 
+    /**
+     * Hostile review: {@code kcopyd jobs} with no jobs printed nothing, as did {@code snapshot list},
+     * {@code export list} and {@code mirror status}: one cannot tell "none" from a command that did nothing.
+     * Each says there are none in one line; with {@code --json} the daemon's object is printed as before, its
+     * array empty.
+     */
+    @Test
+    void emptyListsSayThereAreNoneAndJsonIsTheEmptyArrayAsBefore() {
+        daemon.answer("GET", "/api/v1/jobs", 200, "{\"jobs\": []}");
+        daemon.answer("GET", "/api/v1/snapshots", 200, "{\"snapshots\": []}");
+        daemon.answer("GET", "/api/v1/exports", 200, "{\"exports\": []}");
+        daemon.answer("GET", "/api/v1/mirrors", 200, "{\"mirrors\": []}");
+        String[][] commands = {{"jobs"}, {"snapshot", "list"}, {"export", "list"}, {"mirror", "status"}};
+        String[] said = {"no jobs (none running, none ended in the last 10 minutes)\n", "no snapshots\n",
+            "no exports\n", "no mirrors\n"};
+        String[] json = {"{\"jobs\":[]}\n", "{\"snapshots\":[]}\n", "{\"exports\":[]}\n", "{\"mirrors\":[]}\n"};
+        for (int i = 0; i < commands.length; i++) {
+            FakeDaemon.Run r = daemon.run(cwd, commands[i]);
+            assertThat(r.exit()).as(String.join(" ", commands[i])).isZero();
+            assertThat(r.out()).as(String.join(" ", commands[i])).isEqualTo(said[i]);
+            assertThat(r.err()).isEmpty();
+            String[] withJson = java.util.stream.Stream.concat(java.util.stream.Stream.of("--json"),
+                    java.util.stream.Stream.of(commands[i])).toArray(String[]::new);
+            FakeDaemon.Run j = daemon.run(cwd, withJson);
+            assertThat(j.exit()).isZero();
+            assertThat(j.out()).as(String.join(" ", withJson)).isEqualTo(json[i]);
+            assertThat(j.err()).isEmpty();
+        }
+    }
+
+    /** {@code config set} sends true and false in any case as JSON's booleans: the daemon takes no "TRUE" string. */
+    @Test
+    void configSetSendsBooleansInAnyCaseAsBooleans() {
+        daemon.answer("PUT", "/api/v1/config", 200, CONFIG);
+        assertThat(daemon.run(cwd, "config", "set", "directIo=TRUE").exit()).isZero();
+        assertThat(daemon.only().body()).isEqualTo("{\"directIo\":true}");
+    }
+
     @Test
     void helpNeedsNoDaemon() {
         FakeDaemon.Run r = FakeDaemon.client(cwd, java.util.Map.of(), "snapshot", "create", "--help", "--state",

@@ -15,6 +15,7 @@ import org.kcopyd.control.JobRequest;
 import org.kcopyd.control.KcopydControl;
 import org.kcopyd.control.MirrorRequest;
 import org.kcopyd.control.SnapshotRequest;
+import org.kcopyd.control.internal.service.Allowed;
 
 /**
  * The routes of CONTROL-API.md below {@code /api/v1}, for a caller that has already decided who may
@@ -66,7 +67,9 @@ public final class ApiRoutes implements ControlApi {
                     null);
         } catch (RuntimeException e) {
             LOG.log(Level.ERROR, "control API: " + request.method() + " " + PREFIX + request.path() + " failed", e);
-            String message = e.getMessage() == null ? e.getClass().getName() : e.getMessage();
+            // The log has the exception; the answer has its message, never a Java type's name.
+            String message = "the request failed unexpectedly" + (e.getMessage() == null ? "" : ": " + e.getMessage())
+                    + "; the daemon's log has the details";
             return new ApiResponse(500, JsonViews.text(JsonViews.error("failed", message)), null);
         }
     }
@@ -89,7 +92,7 @@ public final class ApiRoutes implements ControlApi {
                 return ok(200, JsonViews.config(control().engineConfiguration()));
             }
             JsonBody body = JsonBody.read(r.body(), r.contentLength());
-            return ok(200, JsonViews.config(control().updateEngineConfiguration(body.values())));
+            return ok(200, JsonViews.config(control().updateEngineConfiguration(body.settings())));
         }
         if (parts.size() == 1 && parts.get(0).equals("snapshots")) {
             if (allow(method, path, "GET", "POST").equals("GET")) {
@@ -97,9 +100,10 @@ public final class ApiRoutes implements ControlApi {
             }
             JsonBody b = JsonBody.read(r.body(), r.contentLength()).only("name", "origin", "cowStore", "chunkSectors",
                     "cowStoreSizeMiB", "cowStoreId", "format", "originId");
-            SnapshotRequest request = new SnapshotRequest(b.string("name"), b.string("origin"), b.string("cowStore"),
-                    b.integer("chunkSectors"), b.integer("cowStoreSizeMiB"), b.string("cowStoreId"), b.bool("format"),
-                    b.string("originId"));
+            SnapshotRequest request = new SnapshotRequest(b.string("name", Allowed.NAME), b.string("origin",
+                    Allowed.ORIGIN), b.string("cowStore", Allowed.PATH), b.integer("chunkSectors", Allowed.CHUNK_SECTORS),
+                    b.integer("cowStoreSizeMiB", Allowed.COW_STORE_SIZE_MIB), b.string("cowStoreId", Allowed.UUID),
+                    b.bool("format"), b.string("originId", Allowed.ORIGIN_ID));
             return ok(201, JsonViews.snapshot(control().createSnapshot(request)));
         }
         if (parts.size() == 2 && parts.get(0).equals("snapshots")) {
@@ -119,8 +123,8 @@ public final class ApiRoutes implements ControlApi {
                 return ok(200, JsonViews.list("jobs", control().jobs(), JsonViews::job));
             }
             JsonBody b = JsonBody.read(r.body(), r.contentLength()).only("kind", "source", "destinations", "sparse");
-            JobRequest request = new JobRequest(b.string("kind"), b.string("source"), b.strings("destinations"),
-                    b.string("sparse"));
+            JobRequest request = new JobRequest(b.string("kind", Allowed.KIND), b.string("source", Allowed.DEVICE),
+                    b.strings("destinations", Allowed.DESTINATIONS), b.string("sparse", Allowed.SPARSE));
             return ok(202, JsonViews.job(control().startJob(request)));
         }
         if (parts.size() == 2 && parts.get(0).equals("jobs")) {
@@ -137,9 +141,10 @@ public final class ApiRoutes implements ControlApi {
             }
             JsonBody b = JsonBody.read(r.body(), r.contentLength()).only("name", "legs", "regionLog", "regionSectors",
                     "throttleBytesPerSecond", "regionLogId", "format");
-            MirrorRequest request = new MirrorRequest(b.string("name"), b.strings("legs"), b.string("regionLog"),
-                    b.integer("regionSectors"), b.longValue("throttleBytesPerSecond"), b.string("regionLogId"),
-                    b.bool("format"));
+            MirrorRequest request = new MirrorRequest(b.string("name", Allowed.NAME), b.strings("legs", Allowed.LEGS),
+                    b.string("regionLog", Allowed.PATH), b.integer("regionSectors", Allowed.REGION_SECTORS),
+                    b.whole("throttleBytesPerSecond", Allowed.THROTTLE_BYTES_PER_SECOND), b.string("regionLogId",
+                    Allowed.UUID), b.bool("format"));
             return ok(201, JsonViews.mirror(control().createMirror(request)));
         }
         if (parts.size() == 2 && parts.get(0).equals("mirrors")) {
@@ -153,11 +158,12 @@ public final class ApiRoutes implements ControlApi {
         if (parts.size() == 3 && parts.get(0).equals("mirrors") && parts.get(2).equals("replace-leg")) {
             allow(method, path, "POST");
             JsonBody b = JsonBody.read(r.body(), r.contentLength()).only("leg", "with");
-            Integer leg = b.integer("leg");
+            Integer leg = b.integer("leg", Allowed.LEG_INDEX);
             if (leg == null) {
-                throw ApiError.badRequest("leg is missing: the index of the leg to replace");
+                throw ApiError.badRequest("leg is missing: the index of the leg to replace (allowed: " + Allowed.LEG_INDEX
+                        + ")");
             }
-            return ok(200, JsonViews.mirror(control().replaceLeg(parts.get(1), leg, b.string("with"))));
+            return ok(200, JsonViews.mirror(control().replaceLeg(parts.get(1), leg, b.string("with", Allowed.LEG))));
         }
         if (parts.size() == 1 && parts.get(0).equals("exports")) {
             if (allow(method, path, "GET", "POST").equals("GET")) {
@@ -165,8 +171,9 @@ public final class ApiRoutes implements ControlApi {
             }
             JsonBody b = JsonBody.read(r.body(), r.contentLength()).only("name", "device", "socket", "listen",
                     "readOnly", "maxConnections", "tlsCertificates", "tlsVerifyClients", "insecure");
-            ExportRequest request = new ExportRequest(b.string("name"), b.string("device"), b.string("socket"),
-                    b.string("listen"), b.bool("readOnly"), b.integer("maxConnections"), b.string("tlsCertificates"),
+            ExportRequest request = new ExportRequest(b.string("name", Allowed.NAME), b.string("device", Allowed.DEVICE),
+                    b.string("socket", Allowed.PATH), b.string("listen", Allowed.LISTEN), b.bool("readOnly"),
+                    b.integer("maxConnections", Allowed.MAX_CONNECTIONS), b.string("tlsCertificates", Allowed.PATH),
                     b.bool("tlsVerifyClients"), b.bool("insecure"));
             return ok(201, JsonViews.export(control().createExport(request)));
         }

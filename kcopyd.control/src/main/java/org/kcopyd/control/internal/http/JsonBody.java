@@ -17,21 +17,29 @@ import java.util.TreeSet;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
-import com.google.gson.stream.JsonReader;
+
+import org.kcopyd.api.EngineSettings;
 
 /**
- * A request body: at most {@link #LIMIT} bytes of UTF-8 holding one JSON object, read field by
- * field; every refusal ({@code bad-request}) names the field, the value's type or the limit.
- * Fields the endpoint does not know are refused (a misspelt optional field would otherwise be
- * silently ignored). Not thread-safe (one per request).
+ * A request body: at most {@link #LIMIT} bytes of UTF-8 holding one JSON object ({@link JsonSyntax}:
+ * strict RFC 8259, no field twice, parsed in the API's words), read field by field. A larger body is
+ * {@code too-large} (413) naming the limit; every other refusal is {@code bad-request} in the API's
+ * words: a field of the wrong JSON type names the field, the value as sent and what the field allows
+ * ({@code "chunkSectors": "abc" is not a whole number (allowed: ...)}). Fields the endpoint does not
+ * know are refused (a misspelt optional field would otherwise be silently ignored). A field that is
+ * {@code null} is taken as absent. Not thread-safe (one per request).
  */
 final class JsonBody {
 
     /** The largest request body, in bytes. */
     static final int LIMIT = 64 * 1024;
+    /** The longest value quoted whole in a refusal; a longer one is cut, saying how long it was. */
+    private static final int MAX_SHOWN = 100;
+    /** The longest number a field takes, in characters: any long, with room for a fraction of zeros or an exponent. */
+    private static final int MAX_NUMBER = 64;
+    /** The engine's settings by name, for the JSON type of each. */
+    private static final Map<String, EngineSettings.Setting> SETTINGS = settingsByName();
 
     private final JsonObject object;
 
@@ -43,7 +51,8 @@ final class JsonBody {
      * Reads and parses the body.
      *
      * @param contentLength the declared length, or -1
-     * @throws ApiError bad-request when it is larger than {@link #LIMIT}, empty, not UTF-8 or not a JSON object
+     * @throws ApiError too-large (413) when it is larger than {@link #LIMIT}; bad-request when it is empty,
+     *         not UTF-8, not valid JSON or not a JSON object
      */
     static JsonBody read(InputStream in, long contentLength) {
         if (contentLength > LIMIT) {
@@ -68,72 +77,49 @@ final class JsonBody {
         } catch (CharacterCodingException e) {
             throw ApiError.badRequest("the request body is not UTF-8");
         }
-        JsonElement e;
-        try {
-            e = JsonParser.parseString(text);
-        } catch (JsonParseException | StackOverflowError ex) {
-            throw ApiError.badRequest("the request body is not valid JSON: " + message(ex));
-        }
+        JsonElement e = JsonSyntax.parse(text);
         if (!e.isJsonObject()) {
-            throw ApiError.badRequest("the request body is not a JSON object");
-        }
-        String twice = duplicateName(text);
-        if (twice != null) {
-            // The parser keeps the last value: which one the sender meant cannot be told.
-            throw ApiError.badRequest("field " + twice + " appears twice in one object: give each field once");
+            throw ApiError.badRequest("the request body is " + kind(e) + " (" + shown(e) + "), not a JSON object: "
+                    + "send {\"field\": value, ...}");
         }
         return new JsonBody(e.getAsJsonObject());
     }
 
-    /** @return the first name that appears twice in one object of {@code json} (valid JSON), or null */
-    private static String duplicateName(String json) {
-        try (JsonReader reader = new JsonReader(new java.io.StringReader(json))) {
-            return duplicateIn(reader);
-        } catch (IOException | IllegalStateException e) {
-            // Parsed already: cannot happen.
-            return null;
-        }
-    }
-
-    private static String duplicateIn(JsonReader reader) throws IOException {
-        switch (reader.peek()) {
-            case BEGIN_OBJECT -> {
-                reader.beginObject();
-                Set<String> names = new java.util.HashSet<>();
-                while (reader.hasNext()) {
-                    String name = reader.nextName();
-                    if (!names.add(name)) {
-                        return name;
-                    }
-                    String inner = duplicateIn(reader);
-                    if (inner != null) {
-                        return inner;
-                    }
-                }
-                reader.endObject();
-            }
-            case BEGIN_ARRAY -> {
-                reader.beginArray();
-                while (reader.hasNext()) {
-                    String inner = duplicateIn(reader);
-                    if (inner != null) {
-                        return inner;
-                    }
-                }
-                reader.endArray();
-            }
-            default -> reader.skipValue();
-        }
-        return null;
-    }
-
     private static ApiError tooLarge(String size) {
-        return ApiError.badRequest("the request body (" + size + ") is larger than the limit of " + LIMIT + " bytes");
+        return new ApiError(413, "too-large", "the request body (" + size + ") is larger than the limit of " + LIMIT
+                + " bytes; nothing was done", null);
     }
 
-    private static String message(Throwable e) {
-        Throwable t = e.getCause() != null && e.getCause().getMessage() != null ? e.getCause() : e;
-        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    /** @return what kind of JSON value {@code e} is, for messages: "a string", "an array"... */
+    private static String kind(JsonElement e) {
+        if (e.isJsonObject()) {
+            return "an object";
+        }
+        if (e.isJsonArray()) {
+            return "an array";
+        }
+        if (e.isJsonNull()) {
+            return "null";
+        }
+        JsonPrimitive p = e.getAsJsonPrimitive();
+        return p.isString() ? "a string" : p.isBoolean() ? "a boolean" : "a number";
+    }
+
+    /** @return a value as it was sent (JSON), cut past {@link #MAX_SHOWN} characters */
+    static String shown(JsonElement e) {
+        String json = e.toString();
+        return json.length() <= MAX_SHOWN ? json : json.substring(0, MAX_SHOWN) + "... (" + json.length()
+                + " characters)";
+    }
+
+    private static ApiError wrongType(String field, JsonElement value, String expected, String allowed) {
+        return ApiError.badRequest(quoted(field) + ": " + shown(value) + " is not " + expected
+                + (allowed == null ? "" : " (allowed: " + allowed + ")"));
+    }
+
+    /** @return the field's name as JSON writes it, {@code "name"} */
+    private static String quoted(String field) {
+        return new JsonPrimitive(field).toString();
     }
 
     private static byte[] readAtMost(InputStream in, int max) throws IOException {
@@ -157,117 +143,153 @@ final class JsonBody {
         return this;
     }
 
-    private JsonPrimitive primitive(String field) {
+    /** @return the field, or null when absent or null */
+    private JsonElement field(String field) {
         JsonElement e = object.get(field);
-        if (e == null || e.isJsonNull()) {
-            return null;
-        }
-        if (!e.isJsonPrimitive()) {
-            throw ApiError.badRequest("field " + field + " is " + (e.isJsonArray() ? "an array" : "an object")
-                    + ", not a single value");
-        }
-        return e.getAsJsonPrimitive();
+        return e == null || e.isJsonNull() ? null : e;
     }
 
-    /** @return the string field, or null when absent or null */
-    String string(String field) {
-        JsonPrimitive p = primitive(field);
-        if (p == null) {
+    /**
+     * @param allowed what the field allows, for the refusal
+     * @return the string field, or null when absent or null
+     */
+    String string(String field, String allowed) {
+        JsonElement e = field(field);
+        if (e == null) {
             return null;
         }
-        if (!p.isString()) {
-            throw ApiError.badRequest("field " + field + " is " + p + ", not a string");
+        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isString()) {
+            throw wrongType(field, e, "a string", allowed);
         }
-        return p.getAsString();
+        return e.getAsString();
     }
 
-    /** @return the integer field, or null when absent or null */
-    Integer integer(String field) {
-        JsonPrimitive p = primitive(field);
-        if (p == null) {
+    /**
+     * @param allowed what the field allows, for the refusal
+     * @return the whole-number field within int's range, or null when absent or null
+     */
+    Integer integer(String field, String allowed) {
+        Long l = whole(field, allowed);
+        if (l == null) {
             return null;
         }
-        Object v = number(field, p);
-        if (!(v instanceof Long l) || l < Integer.MIN_VALUE || l > Integer.MAX_VALUE) {
-            throw ApiError.badRequest("field " + field + " is " + p + ", not a whole number in " + Integer.MIN_VALUE
-                    + ".." + Integer.MAX_VALUE);
+        if (l < Integer.MIN_VALUE || l > Integer.MAX_VALUE) {
+            throw ApiError.badRequest(quoted(field) + ": " + l + " is out of range (allowed: " + allowed + ")");
         }
         return l.intValue();
     }
 
-    /** @return the array-of-strings field, or null when absent or null */
-    List<String> strings(String field) {
-        JsonElement e = object.get(field);
-        if (e == null || e.isJsonNull()) {
+    /**
+     * @param allowed what the field allows, for the refusal
+     * @return the whole-number field, or null when absent or null
+     */
+    Long whole(String field, String allowed) {
+        JsonElement e = field(field);
+        return e == null ? null : whole(field, e, allowed);
+    }
+
+    /**
+     * @return {@code e} as a whole number: a JSON number without a fraction (1e3 is 1000), within long's range,
+     *         written in at most {@link #MAX_NUMBER} characters (a longer one would cost seconds to examine)
+     */
+    private static Long whole(String field, JsonElement e, String allowed) {
+        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber()) {
+            throw wrongType(field, e, "a whole number", allowed);
+        }
+        String text = e.getAsString();
+        if (text.length() > MAX_NUMBER) {
+            throw ApiError.badRequest(quoted(field) + ": " + shown(e) + " is a number of more than " + MAX_NUMBER
+                    + " characters (allowed: " + allowed + ")");
+        }
+        BigDecimal d;
+        try {
+            d = new BigDecimal(text);
+        } catch (NumberFormatException | ArithmeticException beyond) {
+            // An exponent past int's range: valid JSON, but no field's value.
+            throw ApiError.badRequest(quoted(field) + ": " + shown(e) + " is out of range (allowed: " + allowed + ")");
+        }
+        if (d.compareTo(BigDecimal.valueOf(Long.MIN_VALUE)) < 0 || d.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
+            throw ApiError.badRequest(quoted(field) + ": " + shown(e) + " is out of range (allowed: " + allowed + ")");
+        }
+        if (d.signum() != 0 && d.stripTrailingZeros().scale() > 0) {
+            throw wrongType(field, e, "a whole number", allowed);
+        }
+        return d.longValueExact();
+    }
+
+    /**
+     * @param allowed what each item allows, for the refusal
+     * @return the array-of-strings field, or null when absent or null
+     */
+    List<String> strings(String field, String allowed) {
+        JsonElement e = field(field);
+        if (e == null) {
             return null;
         }
         if (!e.isJsonArray()) {
-            throw ApiError.badRequest("field " + field + " is " + e + ", not an array of strings");
+            throw wrongType(field, e, "an array of strings", allowed);
         }
         List<String> values = new ArrayList<>();
+        int i = 0;
         for (JsonElement item : e.getAsJsonArray()) {
             if (!item.isJsonPrimitive() || !item.getAsJsonPrimitive().isString()) {
-                throw ApiError.badRequest("field " + field + " holds " + item + ", not a string");
+                throw ApiError.badRequest(quoted(field) + ": item " + i + ", " + shown(item) + ", is not a string "
+                        + "(allowed: " + allowed + ")");
             }
             values.add(item.getAsString());
+            i++;
         }
         return values;
-    }
-
-    /** @return the long field, or null when absent or null */
-    Long longValue(String field) {
-        JsonPrimitive p = primitive(field);
-        if (p == null) {
-            return null;
-        }
-        if (!(number(field, p) instanceof Long l)) {
-            throw ApiError.badRequest("field " + field + " is " + p + ", not a whole number");
-        }
-        return l;
     }
 
     /** @return the boolean field, false when absent or null */
     boolean bool(String field) {
-        JsonPrimitive p = primitive(field);
-        if (p == null) {
+        JsonElement e = field(field);
+        if (e == null) {
             return false;
         }
-        if (!p.isBoolean()) {
-            throw ApiError.badRequest("field " + field + " is " + p + ", not true or false");
+        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isBoolean()) {
+            throw wrongType(field, e, "true or false", "true or false, without quotes");
         }
-        return p.getAsBoolean();
+        return e.getAsBoolean();
     }
 
     /**
-     * @return every field as a Java value: a Long for a whole number, a BigDecimal for another
-     *         number, a Boolean or a String; an array, object or null is refused
+     * The engine settings of a {@code PUT /config} body, each of the JSON type its setting takes: a
+     * whole number ({@link Long}) for a numeric setting, {@code true} or {@code false} for
+     * {@code directIo}. A name that is no setting is passed on with its value as sent (the engine
+     * refuses it, naming the settings it has).
+     *
+     * @throws ApiError bad-request naming the field, the value as sent and what the setting allows
      */
-    Map<String, Object> values() {
+    Map<String, Object> settings() {
         Map<String, Object> values = new LinkedHashMap<>();
-        for (String key : object.keySet()) {
-            JsonPrimitive p = primitive(key);
-            if (p == null) {
-                throw ApiError.badRequest("field " + key + " is null: give a value");
+        for (Map.Entry<String, JsonElement> entry : object.entrySet()) {
+            String name = entry.getKey();
+            JsonElement e = entry.getValue();
+            EngineSettings.Setting setting = SETTINGS.get(name);
+            if (setting == null) {
+                values.put(name, e.isJsonPrimitive() ? e.getAsString() : shown(e));
+            } else if (setting.defaultValue() instanceof Boolean) {
+                if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isBoolean()) {
+                    throw wrongType(name, e, "true or false", "true or false, without quotes");
+                }
+                values.put(name, e.getAsBoolean());
+            } else {
+                if (e.isJsonNull()) {
+                    throw wrongType(name, e, "a whole number", setting.range());
+                }
+                values.put(name, whole(name, e, setting.range()));
             }
-            values.put(key, p.isBoolean() ? (Object) p.getAsBoolean() : p.isNumber() ? number(key, p) : p.getAsString());
         }
         return values;
     }
 
-    private static Object number(String field, JsonPrimitive p) {
-        if (!p.isNumber()) {
-            throw ApiError.badRequest("field " + field + " is " + p + ", not a number");
+    private static Map<String, EngineSettings.Setting> settingsByName() {
+        Map<String, EngineSettings.Setting> m = new LinkedHashMap<>();
+        for (EngineSettings.Setting s : EngineSettings.Setting.values()) {
+            m.put(s.propertyName(), s);
         }
-        BigDecimal d;
-        try {
-            d = new BigDecimal(p.getAsString());
-        } catch (NumberFormatException e) {
-            throw ApiError.badRequest("field " + field + " is " + p + ", not a number");
-        }
-        try {
-            return d.longValueExact();
-        } catch (ArithmeticException notWhole) {
-            return d;
-        }
+        return m;
     }
 }

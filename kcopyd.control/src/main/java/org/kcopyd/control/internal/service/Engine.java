@@ -133,6 +133,7 @@ final class Engine {
                 }
             }
         }
+        changes.forEach(Engine::requireType);
         changes.forEach((key, value) -> set(builder, key, value, ""));
         EngineSettings settings;
         try {
@@ -149,6 +150,38 @@ final class Engine {
                     + e.getMessage());
         }
         return await(c, before, wanted, refusedBefore);
+    }
+
+    /**
+     * Refuses a value of a known setting that is not of its type: a whole number (Integer, Long, Short,
+     * Byte) for a numeric setting, a Boolean for {@code directIo}. Text is not converted (the API's body is
+     * typed JSON: {@code "64"} is not 64), and the refusal names the setting, the value and what it allows,
+     * never a Java type.
+     *
+     * @throws ControlException BAD_REQUEST
+     */
+    private static void requireType(String key, Object value) {
+        for (EngineSettings.Setting s : EngineSettings.Setting.values()) {
+            if (!s.propertyName().equals(key)) {
+                continue;
+            }
+            boolean flag = s.defaultValue() instanceof Boolean;
+            boolean ok = flag ? value instanceof Boolean
+                    : value instanceof Integer || value instanceof Long || value instanceof Short || value instanceof Byte;
+            if (!ok) {
+                throw ControlException.badRequest("\"" + key + "\": " + shown(value) + " is not "
+                        + (flag ? "true or false (allowed: true or false, without quotes)"
+                                : "a whole number (allowed: " + s.range() + ")"));
+            }
+        }
+    }
+
+    /** @return a value as JSON would write it: text in double quotes, a number or true/false as it is */
+    private static String shown(Object value) {
+        if (value instanceof String text) {
+            return "\"" + Text.printable(text).replace("\"", "\\\"") + "\"";
+        }
+        return Text.printable(String.valueOf(value));
     }
 
     private static void set(EngineSettings.Builder builder, String key, Object value, String where) {

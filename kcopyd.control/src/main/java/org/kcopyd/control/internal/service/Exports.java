@@ -47,6 +47,8 @@ final class Exports {
     /** Configuration property written by this bundle: the device as the request named it. */
     static final String DEVICE = "kcopyd.control.device";
     static final String MIRROR_PREFIX = "mirror:";
+    /** The most connections of one export (kcopyd serve's bound). */
+    static final int MAX_CONNECTIONS = 100_000;
 
     private final Configurations configurations;
     private final Services services;
@@ -109,8 +111,8 @@ final class Exports {
         if (r.listen() != null && r.listen().isBlank()) {
             throw ControlException.badRequest("listen is empty: give HOST:PORT");
         }
-        if (r.maxConnections() != null && (r.maxConnections() < 1 || r.maxConnections() > 100_000)) {
-            throw ControlException.badRequest("maxConnections " + r.maxConnections() + " is outside 1..100000");
+        if (r.maxConnections() != null && (r.maxConnections() < 1 || r.maxConnections() > MAX_CONNECTIONS)) {
+            throw ControlException.badRequest("maxConnections " + r.maxConnections() + " is outside 1.." + MAX_CONNECTIONS);
         }
         Path tls = r.tlsCertificates() == null ? null : SnapshotRules.absolute("tlsCertificates", r.tlsCertificates());
         if (configurations.find(NbdConfig.EXPORT_FACTORY_PID, r.name()) != null) {

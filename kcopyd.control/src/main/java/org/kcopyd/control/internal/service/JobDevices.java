@@ -141,8 +141,9 @@ final class JobDevices implements AutoCloseable {
      *
      * @param role "source" or "destination", for messages
      * @param mayBeNew whether a path that does not exist is allowed (a copy's destination)
-     * @throws ControlException BAD_REQUEST (relative path, no such file, not a device, bad URI), NOT_FOUND (no
-     *         such snapshot or mirror), CONFLICT (not active)
+     * @throws ControlException BAD_REQUEST (relative path, not a device, bad URI), NOT_FOUND (no such snapshot
+     *         or mirror), CONFLICT (not active), FAILED (a path that cannot be opened or created: no such file or
+     *         directory, a symbolic link to nothing, not examinable; the one-shot command's "could not run", exit 1)
      */
     Named name(String role, String text, boolean mayBeNew) {
         if (text == null || text.isBlank()) {
@@ -184,16 +185,34 @@ final class JobDevices implements AutoCloseable {
         Path path = SnapshotRules.absolute(role, text);
         if (!DeviceKinds.present(path) && mayBeNew) {
             if (path.getParent() == null || !Files.isDirectory(path.getParent())) {
-                throw ControlException.badRequest(role + " " + path + " does not exist and cannot be created: no "
+                throw ControlException.failed(role + " " + path + " does not exist and cannot be created: no "
                         + "directory " + path.getParent());
             }
             return new Named(text, role, path, null, null, Set.of(), null);
         }
+        requireOpenable(role, path);
         DeviceKinds.requireDevice(path, role);
         try {
             return new Named(text, role, path, null, null, Set.of(FileClaims.identityOf(path)), window(path));
         } catch (IOException e) {
-            throw ControlException.badRequest("cannot examine " + role + " " + path + ": " + FileErrors.reason(e));
+            throw ControlException.failed("cannot examine " + role + " " + path + ": " + FileErrors.reason(e));
+        }
+    }
+
+    /**
+     * Refuses a path that cannot be opened, as the one-shot {@code copy} and {@code zero} do with exit code 1
+     * ("could not run": no such file, a symbolic link to nothing, a directory above it that cannot be
+     * searched): FAILED, which the command line's daemon client also exits 1 with. The wrong kind of file
+     * (a directory, a FIFO) is a bad argument, BAD_REQUEST ({@link DeviceKinds#requireDevice}).
+     */
+    private static void requireOpenable(String role, Path path) {
+        try {
+            Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw ControlException.failed("cannot open " + role + " " + path + ": " + (Files.isSymbolicLink(path)
+                    ? "it is a symbolic link to nothing" : "no such file"));
+        } catch (IOException e) {
+            throw ControlException.failed("cannot examine " + role + " " + path + ": " + FileErrors.reason(e));
         }
     }
 

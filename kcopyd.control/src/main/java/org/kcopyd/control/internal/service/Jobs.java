@@ -454,7 +454,7 @@ final class Jobs {
             String from = m.legs().isEmpty() ? "leg 0" : m.legs().get(0).device();
             list.add(new JobView(RESYNC + m.name(), "resync", "mirror:" + m.name() + " resync " + from + " -> "
                     + (targets.isEmpty() ? "its other legs" : String.join(", ", targets)), "running", total, done,
-                    rate, rate > 0 ? (total - done) / rate : null, null, null, null, null));
+                    rate, rate > 0 && total > done ? (total - done) / rate : null, null, null, null, null));
         }
         return list;
     }

@@ -33,13 +33,13 @@ final class MirrorRules {
         SnapshotRules.requireName("mirror", r.name());
         int regionSectors = r.regionSectors() == null ? Mirror.DEFAULT_REGION_SECTORS : r.regionSectors();
         if (!Mirror.isValidRegionSize(regionSectors)) {
-            throw ControlException.badRequest("regionSectors " + regionSectors + " is not allowed: a power of two from "
-                    + Mirror.MIN_REGION_SECTORS + " to " + Mirror.MAX_REGION_SECTORS + " sectors");
+            throw ControlException.badRequest("regionSectors " + regionSectors + " is not allowed: "
+                    + Allowed.REGION_SECTORS);
         }
         long bandwidth = r.throttleBytesPerSecond() == null ? 0 : r.throttleBytesPerSecond();
         if (bandwidth < 0 || bandwidth > 0 && bandwidth < 4096) {
-            throw ControlException.badRequest("throttleBytesPerSecond " + bandwidth + " is not allowed: 0 (no cap) or "
-                    + "at least 4096 bytes per second");
+            throw ControlException.badRequest("throttleBytesPerSecond " + bandwidth + " is not allowed: "
+                    + Allowed.THROTTLE_BYTES_PER_SECOND);
         }
         if (r.legs() == null || r.legs().size() < 2 || r.legs().size() > Mirror.MAX_LEGS) {
             throw ControlException.badRequest((r.legs() == null ? "legs is missing" : r.legs().size() + " legs given")

@@ -1,8 +1,11 @@
 package org.kcopyd.control.internal.service;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,6 +24,8 @@ import org.kcopyd.control.ControlException;
 import org.kcopyd.control.MirrorRequest;
 import org.kcopyd.control.MirrorView;
 import org.kcopyd.device.DeviceUris;
+import org.kcopyd.device.KcopydHeaders;
+import org.kcopyd.device.MemoryBlockDevice;
 import org.kcopyd.mirror.LegStatus;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.mirror.MirrorStatus;
@@ -32,6 +37,11 @@ import org.osgi.service.cm.Configuration;
  * services of the open ones. Thread-safe for reads; changes are serialized by the caller.
  */
 final class Mirrors {
+
+    /** Why a mirror whose component is active is not open (the component knows; the daemon's log says). */
+    static final String NOT_OPEN = "its component is active but the mirror is not open: a leg or its region log cannot "
+            + "be opened now (a leg named by URI whose server cannot be reached, or with no device opener bound, is "
+            + "tried again by itself); the daemon's log says why";
 
     static final String PREFIX = "mirror:";
 
@@ -143,6 +153,7 @@ final class Mirrors {
                 throw ControlException.badRequest("cannot examine leg " + index + " " + path + ": " + e.getMessage());
             }
             requireRoom(name, index, path);
+            refuseKcopydFile(index, path);
         }
         String[] next = legs.clone();
         next[index] = leg;
@@ -154,6 +165,40 @@ final class Mirrors {
         } catch (ControlException e) {
             update(c, copy(before), name);
             throw ControlException.failed(e.getMessage() + "; its previous legs are configured again");
+        }
+    }
+
+    /**
+     * Refuses a file or block device as leg {@code index} that holds a kcopyd COW store or region log
+     * header, as the mirror refuses it when it opens the leg, but before the mirror is closed for it
+     * (it would close, refuse the leg and reopen with the old one). Reads the header sectors only; a
+     * file that cannot be read is left to the mirror.
+     */
+    private static void refuseKcopydFile(int index, Path path) {
+        int sectors = KcopydHeaders.REGION_LOG_COPY_2 + 1;
+        ByteBuffer head = ByteBuffer.allocate(sectors * BlockDevice.SECTOR_SIZE);
+        List<KcopydHeaders.Header> found;
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            int n = 0;
+            while (head.hasRemaining() && n >= 0) {
+                n = ch.read(head, head.position());
+            }
+            int whole = head.position() / BlockDevice.SECTOR_SIZE;
+            if (whole == 0) {
+                return;
+            }
+            MemoryBlockDevice copy = new MemoryBlockDevice(path.toString(), whole);
+            copy.write(0, head.flip().limit(whole * BlockDevice.SECTOR_SIZE)).toCompletableFuture().join();
+            found = KcopydHeaders.read(copy);
+        } catch (IOException | RuntimeException e) {
+            return;
+        }
+        if (!found.isEmpty()) {
+            KcopydHeaders.Header h = found.get(0);
+            throw ControlException.badRequest("leg " + index + " " + path + " holds " + h.describe() + "; a kcopyd COW "
+                    + "store or region log is never a mirror leg (the resync would overwrite it), so nothing was changed: "
+                    + "name another file, or, if that " + (h.kind() == KcopydHeaders.Kind.COW_STORE ? "store" : "log")
+                    + " is no longer wanted, delete " + path + " yourself (or " + h.erasure() + ")");
         }
     }
 
@@ -216,8 +261,9 @@ final class Mirrors {
             }
             if (System.nanoTime() - deadline >= 0) {
                 throw ControlException.failed("mirror " + name + " is configured but not open with legs "
-                        + Arrays.toString(legs) + " after " + wait.toSeconds() + " s: " + (ref == null
-                        ? outcome.reason() : "its service shows legs " + Services.properties(ref, Mirror.LEGS)));
+                        + Arrays.toString(legs) + " after " + wait.toSeconds() + " s: " + (ref != null
+                        ? "its service shows legs " + Services.properties(ref, Mirror.LEGS)
+                        : outcome.state() == ComponentOutcomes.State.ACTIVE ? NOT_OPEN : outcome.reason()));
             }
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
         }
@@ -268,9 +314,7 @@ final class Mirrors {
             return open;
         }
         ComponentOutcomes.Outcome outcome = configurations.outcome(c);
-        String reason = outcome.state() == ComponentOutcomes.State.ACTIVE
-                ? "its component is active but the mirror is not open (a leg or its log cannot be opened; see the log)"
-                : Text.printable(outcome.reason());
+        String reason = outcome.state() == ComponentOutcomes.State.ACTIVE ? NOT_OPEN : Text.printable(outcome.reason());
         List<MirrorView.Leg> legs = new ArrayList<>();
         if (props.get(Mirror.CONFIG_LEGS) instanceof String[] configured) {
             for (int i = 0; i < configured.length; i++) {

@@ -71,11 +71,14 @@ final class RateWindow {
 
     /**
      * @param bytesLeft bytes still to do
-     * @return seconds left at the window's rate: 0 when nothing is left, null while the rate is unknown or 0
+     * @return seconds left at the window's rate; null while the rate is unknown or 0, and when no bytes
+     *         are left: a running job with every byte done still has its last writes in flight and its
+     *         destinations to flush and close, which the rate cannot tell the time of (0 would say it has
+     *         ended)
      */
     synchronized Double secondsLeft(long bytesLeft) {
         if (bytesLeft <= 0) {
-            return 0.0;
+            return null;
         }
         Double rate = bytesPerSecond();
         return rate == null || rate <= 0 ? null : bytesLeft / rate;

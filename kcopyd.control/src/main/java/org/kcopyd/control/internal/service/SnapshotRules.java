@@ -56,8 +56,10 @@ final class SnapshotRules {
     static Hashtable<String, Object> check(SnapshotRequest r) {
         requireName("snapshot", r.name());
         int chunkSectors = r.chunkSectors() == null ? DEFAULT_CHUNK_SECTORS : r.chunkSectors();
-        if (chunkSectors < 8 || chunkSectors > 2048 || Integer.bitCount(chunkSectors) != 1) {
-            throw ControlException.badRequest("chunkSectors " + chunkSectors + " is not a power of two in 8..2048");
+        if (chunkSectors < Allowed.MIN_CHUNK_SECTORS || chunkSectors > Allowed.MAX_CHUNK_SECTORS
+                || Integer.bitCount(chunkSectors) != 1) {
+            // kcopyd.snapshot's words (the shell's snapshot create says them too), with every allowed value.
+            throw ControlException.badRequest("chunkSectors " + chunkSectors + " is not " + Allowed.CHUNK_SECTORS);
         }
         int sizeMiB = r.cowStoreSizeMiB() == null ? DEFAULT_SIZE_MIB : r.cowStoreSizeMiB();
         if (sizeMiB < 1 || sizeMiB > MAX_SIZE_MIB) {

@@ -25,6 +25,10 @@ final class Snapshots {
 
     /** Device names in the API. */
     static final String SNAPSHOT_PREFIX = "snapshot:";
+    /** Why a snapshot whose component is active is not open (the component knows; the daemon's log says). */
+    static final String NOT_OPEN = "its component is active but the snapshot is not open: its origin or COW store "
+            + "cannot be opened now (an origin named by URI whose server cannot be reached, or with no device opener "
+            + "bound, is tried again by itself); the daemon's log says why";
     static final String ORIGIN_PREFIX = "origin:";
 
     private final Configurations configurations;
@@ -170,6 +174,7 @@ final class Snapshots {
         String reason = switch (outcome.state()) {
             case FAILED -> Text.printable(outcome.reason());
             case ABSENT -> "no snapshot component has taken its configuration (is the bundle kcopyd.snapshot started?)";
+            case ACTIVE -> NOT_OPEN;
             default -> outcome.reason();
         };
         return new SnapshotView(name, origin, cow, chunk, "waiting", reason, 0, 0,

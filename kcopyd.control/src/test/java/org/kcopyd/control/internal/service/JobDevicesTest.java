@@ -210,6 +210,40 @@ class JobDevicesTest {
         }
     }
 
+    /**
+     * Hostile review: {@code kcopyd copy --daemon} exited 2 for a source that does not exist, where the one-shot
+     * {@code copy} exits 1 ("could not run: a file could not be opened or created", the README's table): the
+     * daemon said bad-request. A file a job cannot open or create is {@code failed}, which the thin client exits
+     * 1 with; the wrong kind of file stays a bad argument (exit 2 in both).
+     */
+    @Test
+    void aFileThatCannotBeOpenedOrCreatedIsFailedAndTheWrongKindOfFileABadRequest() throws Exception {
+        Path none = dir.resolve("none.img");
+        Path dangling = Files.createSymbolicLink(dir.resolve("dangling.img"), dir.resolve("nowhere.img"));
+        Path noDirectory = dir.resolve("no-such-dir").resolve("new.img");
+        try (JobDevices devices = jobDevices()) {
+            cannotOpen(() -> devices.name("source", none.toString(), false), "cannot open source " + none
+                    + ": no such file");
+            cannotOpen(() -> devices.name("destination", none.toString(), false), "cannot open destination " + none
+                    + ": no such file");
+            cannotOpen(() -> devices.name("source", dangling.toString(), false), "cannot open source " + dangling
+                    + ": it is a symbolic link to nothing");
+            cannotOpen(() -> devices.name("destination", dangling.toString(), true), "cannot open destination "
+                    + dangling + ": it is a symbolic link to nothing");
+            cannotOpen(() -> devices.name("destination", noDirectory.toString(), true), "destination " + noDirectory
+                    + " does not exist and cannot be created: no directory " + noDirectory.getParent());
+            assertThatThrownBy(() -> devices.name("source", dir.toString(), false))
+                    .isInstanceOfSatisfying(ControlException.class,
+                            e -> assertThat(e.code()).isEqualTo(ControlException.Code.BAD_REQUEST))
+                    .hasMessage("source " + dir + " is a directory, not a file or block device");
+        }
+    }
+
+    private static void cannotOpen(org.assertj.core.api.ThrowableAssert.ThrowingCallable call, String message) {
+        assertThatThrownBy(call).isInstanceOfSatisfying(ControlException.class,
+                e -> assertThat(e.code()).isEqualTo(ControlException.Code.FAILED)).hasMessage(message);
+    }
+
     @Test
     void aNewDestinationIsCreatedAtTheAskedSizeAndOpenedForWriting() throws Exception {
         Path dest = dir.resolve("new.img");

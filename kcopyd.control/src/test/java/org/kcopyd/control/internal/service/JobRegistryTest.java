@@ -22,7 +22,11 @@ class JobRegistryTest {
         final AtomicLong done = new AtomicLong();
 
         Fixed(String id, Instant at) {
-            super(id, "copy", "a -> b", at, System::nanoTime);
+            this(id, at, System::nanoTime);
+        }
+
+        Fixed(String id, Instant at, java.util.function.LongSupplier nanoTime) {
+            super(id, "copy", "a -> b", at, nanoTime);
         }
 
         @Override
@@ -101,6 +105,30 @@ class JobRegistryTest {
                 .extracting(e -> ((ControlException) e).code()).isEqualTo(ControlException.Code.CONFLICT);
         end((Fixed) registry.all().get(0));
         assertThat(registry.reserve()).isEqualTo("5");
+    }
+
+    /**
+     * Hostile review: a job still running with every byte done (its last writes in flight) showed secondsLeft
+     * 0.0. It shows no time left (null) until it has ended, and its rate as before.
+     */
+    @Test
+    void aRunningJobWithEveryByteDoneHasNoTimeLeftUntilItEnds() {
+        AtomicLong nanos = new AtomicLong();
+        Fixed j = new Fixed(registry.reserve(), now.get(), nanos::get);
+        registry.put(j);
+        j.started();
+        nanos.set(1_000_000_000L);
+        j.done.set(500);
+        assertThat(j.view().secondsLeft()).isEqualTo(1.0);
+        nanos.set(2_000_000_000L);
+        j.done.set(1000);
+        assertThat(j.view().state()).isEqualTo("running");
+        assertThat(j.view().bytesDone()).isEqualTo(j.view().bytesTotal());
+        assertThat(j.view().bytesPerSecond()).isEqualTo(500.0);
+        assertThat(j.view().secondsLeft()).as("not 0: the job has not ended").isNull();
+        end(j);
+        assertThat(j.view().state()).isEqualTo("completed");
+        assertThat(j.view().secondsLeft()).isNull();
     }
 
     @Test

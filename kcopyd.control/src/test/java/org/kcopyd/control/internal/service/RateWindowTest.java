@@ -22,7 +22,21 @@ class RateWindowTest {
         w.record(S, 4000);
         assertThat(w.bytesPerSecond()).isCloseTo(4000.0, within(1e-6));
         assertThat(w.secondsLeft(8000)).isCloseTo(2.0, within(1e-6));
-        assertThat(w.secondsLeft(0)).isZero();
+    }
+
+    /**
+     * Hostile review: a running job with every byte done (its last writes in flight, its destinations still to be
+     * flushed and closed) showed secondsLeft 0.0, as if it had ended. The time left is unknown then, not 0.
+     */
+    @Test
+    void nothingLeftToDoIsNoTimeLeftKnownNotZero() {
+        RateWindow w = new RateWindow();
+        w.record(0, 0);
+        w.record(S, 8000);
+        assertThat(w.bytesPerSecond()).isCloseTo(8000.0, within(1e-6));
+        assertThat(w.secondsLeft(0)).isNull();
+        assertThat(w.secondsLeft(-1)).isNull();
+        assertThat(w.secondsLeft(1)).isCloseTo(1.0 / 8000, within(1e-9));
     }
 
     @Test
