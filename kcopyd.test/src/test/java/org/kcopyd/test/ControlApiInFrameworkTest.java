@@ -381,6 +381,16 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
                 + "\"}", true);
         assertEquals(tooSmall.body(), 400, tooSmall.status());
         assertTrue(tooSmall.body(), tooSmall.body().contains("is 128 sectors, smaller than mirror m1's 2048 sectors"));
+        // A file holding a kcopyd COW store header: refused before the mirror is closed for it (400, not the
+        // mirror's own refusal after closing, a 500 with the old legs configured again), the file untouched.
+        byte[] store = new byte[1 << 20];
+        java.nio.ByteBuffer.wrap(store).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(0, 0x4b43504453534e50L);
+        Path cowLike = Files.write(dir.resolve("store.cow"), store);
+        Answer cowLeg = call(base, "POST", "/mirrors/m1/replace-leg", "{\"leg\": 1, \"with\": \"" + cowLike + "\"}",
+                true);
+        assertEquals(cowLeg.body(), 400, cowLeg.status());
+        assertTrue(cowLeg.body(), cowLeg.body().contains("leg 1 " + cowLike + " holds a kcopyd COW store header"));
+        assertTrue("the COW store is untouched", Arrays.equals(store, Files.readAllBytes(cowLike)));
         Path served = Files.write(dir.resolve("served.img"), new byte[1 << 20]);
         Answer roExport = call(base, "POST", "/exports", "{\"name\": \"ro\", \"device\": \"" + served
                 + "\", \"socket\": \"" + dir.resolve("ro.sock") + "\", \"readOnly\": true}", true);

@@ -125,7 +125,8 @@ final class MirrorCommand {
                     + "log of an earlier mirror over these legs) and is never overwritten, not even with --format (delete "
                     + "it yourself to start afresh); any other existing file is refused, or overwritten with --format. "
                     + "Every leg and the log are claimed for the mirror: a file used by another leg, mirror or snapshot "
-                    + "is refused. A leg is a path (a comma is part of it), service:NAME, or a device URI such as "
+                    + "is refused, and so is a leg that is a kcopyd region log or COW store. A leg is a path (a comma "
+                    + "is part of it), service:NAME, or a device URI such as "
                     + "nbd+unix:///?socket=/run/a.sock (an argument starting SCHEME:// is a URI; an export cannot be "
                     + "claimed: serve it to this kcopyd alone)."})
     static final class Create implements Callable<Integer> {
@@ -140,7 +141,8 @@ final class MirrorCommand {
             String logId;
             @Option(names = "--format",
                     description = "Overwrite the file at LOG with a new region log if it is not a kcopyd region log (a "
-                    + "region log is never overwritten); every leg is then resynchronised from LEG0.")
+                    + "region log or a snapshot's COW store is never overwritten); every leg is then resynchronised "
+                    + "from LEG0.")
             boolean format;
         }
 
@@ -290,6 +292,9 @@ final class MirrorCommand {
                 KcopydControl control = console.services().control();
                 List<MirrorView> views = name == null ? ControlCalls.call(control::mirrors, OPTIONS)
                         : List.of(ControlCalls.call(() -> control.mirror(name), OPTIONS));
+                if (views.isEmpty()) {
+                    console.out().println("no mirrors");
+                }
                 views.forEach(v -> print(console, v));
                 return Exit.OK;
             });

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -64,7 +65,8 @@ final class SnapshotCommand {
             + "it (a removed snapshot) and is never overwritten, not even with --format (delete it yourself to "
             + "start afresh); any other existing file is refused, or overwritten with a new, empty store with "
             + "--format. A COW store is reopened only with the origin it was made for: another file or disk of "
-            + "the same size is refused (see --origin-id). NAME is 1 to 64 characters of A-Z a-z 0-9 . _ -, not "
+            + "the same size is refused (see --origin-id), and so is an ORIGIN that is a kcopyd COW store or region "
+            + "log. NAME is 1 to 64 characters of A-Z a-z 0-9 . _ -, not "
             + "only dots.",
         "ORIGIN may be a device URI such as nbd+unix:///disk?socket=/run/a.sock or nbd://host/disk (an argument "
             + "starting SCHEME:// is a URI): the export is the origin, written through the origin device; COW stays "
@@ -80,7 +82,8 @@ final class SnapshotCommand {
                     + "this identity (a UUID, shown by snapshot list and snapshot remove); any other file is refused.")
             String cowStoreId;
             @Option(names = "--format", description = "Overwrite the file at COW with a new, empty COW store if it is "
-                    + "not a kcopyd COW store (its content is lost); a COW store is never overwritten.")
+                    + "not a kcopyd COW store (its content is lost); a COW store or a mirror's region log is never "
+                    + "overwritten.")
             boolean format;
         }
 
@@ -167,7 +170,11 @@ final class SnapshotCommand {
         public Integer call() throws IOException {
             return run(console, () -> {
                 KcopydControl control = console.services().control();
-                for (SnapshotView s : ControlCalls.call(control::snapshots, OPTIONS)) {
+                List<SnapshotView> all = ControlCalls.call(control::snapshots, OPTIONS);
+                if (all.isEmpty()) {
+                    console.out().println("no snapshots");
+                }
+                for (SnapshotView s : all) {
                     console.out().println(s.name() + "  " + s.state() + "  " + s.chunksUsed() + "/" + s.chunksCapacity()
                             + " chunks  id " + (s.cowStoreId() == null ? "-" : s.cowStoreId())
                             + (s.invalidReason() == null ? "" : "  (" + Console.printable(s.invalidReason()) + ")"));

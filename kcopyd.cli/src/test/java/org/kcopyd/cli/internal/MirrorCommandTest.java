@@ -89,6 +89,13 @@ class MirrorCommandTest {
         return args.toArray(new String[0]);
     }
 
+    /** As the daemon's thin client says it: no mirrors is one line saying so, not nothing. */
+    @Test
+    void statusWithNoMirrorsSaysSo() {
+        assertThat(run("mirror", "status")).isZero();
+        assertThat(out.toString()).isEqualTo("no mirrors" + System.lineSeparator());
+    }
+
     @Test
     void aRegionSizeThatIsNotAPowerOfTwoFrom8To1048576IsExit2() throws Exception {
         for (String bad : new String[] {"-8", "0", "7", "12", "2097152"}) {

@@ -133,6 +133,13 @@ class SnapshotCommandTest {
         assertThat(out.toString()).isEmpty();
     }
 
+    /** As the daemon's thin client says it: an empty list is one line saying so, not nothing. */
+    @Test
+    void anEmptyListSaysThereAreNoSnapshots() {
+        assertThat(run("snapshot", "list")).isZero();
+        assertThat(out.toString()).isEqualTo("no snapshots" + System.lineSeparator());
+    }
+
     @Test
     void theOriginIsNeverItsOwnCowStore() throws Exception {
         Path origin = Files.write(dir.resolve("a.img"), new byte[4096]);
