@@ -8,8 +8,6 @@ import static org.kcopyd.mirror.internal.MirrorFixture.read;
 import static org.kcopyd.mirror.internal.MirrorFixture.sha256;
 
 import java.io.IOException;
-import java.net.ConnectException;
-import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +19,6 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -30,15 +27,14 @@ import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
-import org.kcopyd.api.DeviceOption;
 import org.kcopyd.device.MemoryBlockDevice;
 import org.kcopyd.mirror.LegState;
 import org.kcopyd.mirror.LegStatus;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.testdevices.MemoryUriProvider;
 import org.kcopyd.testdevices.TrackingOpener;
+import org.kcopyd.testdevices.UnreachableServerOpener;
 
 /**
  * An existing mirror (its configuration names its region log's identity) with a leg named by URI
@@ -80,39 +76,6 @@ class MirrorOpenRetryTest {
         public void close() {
         }
     };
-
-    /**
-     * An opener service whose server is down until {@link #reachable} is set: every open of a URI
-     * fails then as the NBD client's does when nothing listens. Counts the opens of URIs tried.
-     */
-    private static final class Server implements BlockDeviceOpener {
-        final BlockDeviceOpener inner;
-        final AtomicInteger opens = new AtomicInteger();
-        volatile boolean reachable;
-
-        Server(BlockDeviceOpener inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public BlockDevice open(Path path, DeviceOption... options) throws IOException {
-            return inner.open(path, options);
-        }
-
-        @Override
-        public BlockDevice open(URI uri, DeviceOption... options) throws IOException {
-            opens.incrementAndGet();
-            if (!reachable) {
-                throw new ConnectException("cannot connect to " + uri + ": Connection refused");
-            }
-            return inner.open(uri, options);
-        }
-
-        @Override
-        public BlockDevice create(Path path, long sizeInSectors, DeviceOption... options) throws IOException {
-            return inner.create(path, sizeInSectors, options);
-        }
-    }
 
     @AfterEach
     void close() throws Exception {
@@ -195,7 +158,7 @@ class MirrorOpenRetryTest {
         Path log = dir.resolve("m.log");
         String logBefore = sha256(log);
         String legBefore = sha256(dir.resolve("a.img"));
-        Server server = new Server(new TrackingOpener(provider.opener()));
+        UnreachableServerOpener server = new UnreachableServerOpener(new TrackingOpener(provider.opener()));
         componentLog.addHandler(capture);
         componentLog.setLevel(Level.ALL);
 
@@ -206,13 +169,13 @@ class MirrorOpenRetryTest {
             assertThat(r.getLevel()).isEqualTo(Level.WARNING);
             assertThat(r.getMessage()).contains("mirror 'm'", "leg 1 mem://b", "Connection refused");
         });
-        await().atMost(WAIT).until(() -> server.opens.get() >= 4);
+        await().atMost(WAIT).until(() -> server.opens() >= 4);
         assertThat(framework.registered).as("still waiting").isEmpty();
         assertThat(sha256(log)).as("the region log untouched while waiting").isEqualTo(logBefore);
         assertThat(sha256(dir.resolve("a.img"))).as("leg 0 untouched while waiting").isEqualTo(legBefore);
         assertThat(retryThreadAlive()).isTrue();
 
-        server.reachable = true;
+        server.reachable(true);
         await().atMost(WAIT).until(() -> !framework.registered.isEmpty());
         Mirror m = mirror();
         assertThat(m.regionLogId().toString()).as("the same region log, adopted")
@@ -221,47 +184,47 @@ class MirrorOpenRetryTest {
         awaitInSync(m);
         assertThat(read(m.device())).isEqualTo(data);
         await().atMost(WAIT).until(() -> !retryThreadAlive());
-        int opens = server.opens.get();
-        await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> server.opens.get() == opens);
+        int opens = server.opens();
+        await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> server.opens() == opens);
     }
 
     @Test
     void aNewMirrorWhoseLegCannotBeReachedIsStillRefusedAtOnce() throws Exception {
         Files.write(dir.resolve("a.img"), random(SECTORS * 512, 2));
-        Server server = new Server(new TrackingOpener(provider.opener()));
+        UnreachableServerOpener server = new UnreachableServerOpener(new TrackingOpener(provider.opener()));
 
         assertThatThrownBy(() -> activate(config(), server)).isInstanceOf(IOException.class)
                 .hasMessage("mirror 'm': leg 1 mem://b cannot be used: cannot connect to mem://b: Connection refused");
         assertThat(dir.resolve("m.log")).doesNotExist();
-        assertThat(server.opens).hasValue(1);
+        assertThat(server.opens()).isEqualTo(1);
         assertThat(retryThreadAlive()).isFalse();
     }
 
     @Test
     void aConfigurationNamingAnotherLogIsStillRefusedAtOnce() throws Exception {
         Map<String, Object> props = existingMirror(random(SECTORS * 512, 3));
-        Server server = new Server(new TrackingOpener(provider.opener()));
+        UnreachableServerOpener server = new UnreachableServerOpener(new TrackingOpener(provider.opener()));
 
         props.put(Mirror.CONFIG_REGION_LOG_ID, UUID.randomUUID().toString());
         assertThatThrownBy(() -> activate(props, server)).isInstanceOf(IOException.class)
                 .hasMessageStartingWith("mirror 'm': leg 1 mem://b cannot be used: ");
-        assertThat(server.opens).hasValue(1);
+        assertThat(server.opens()).isEqualTo(1);
         assertThat(retryThreadAlive()).isFalse();
     }
 
     @Test
     void deactivationDuringTheRetriesStopsThem() throws Exception {
         Map<String, Object> props = existingMirror(random(SECTORS * 512, 4));
-        Server server = new Server(new TrackingOpener(provider.opener()));
+        UnreachableServerOpener server = new UnreachableServerOpener(new TrackingOpener(provider.opener()));
         MirrorComponent c = activate(props, server);
-        await().atMost(WAIT).until(() -> server.opens.get() >= 3);
+        await().atMost(WAIT).until(() -> server.opens() >= 3);
 
         deactivate(c);
-        int opens = server.opens.get();
-        server.reachable = true;
+        int opens = server.opens();
+        server.reachable(true);
 
         await().atMost(WAIT).until(() -> !retryThreadAlive());
-        await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> server.opens.get() == opens);
+        await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> server.opens() == opens);
         assertThat(framework.registered).as("nothing opened after the deactivation").isEmpty();
     }
 
@@ -269,15 +232,15 @@ class MirrorOpenRetryTest {
     void theOpenerGoingStopsTheRetriesAndTheNextOneOpensTheMirror() throws Exception {
         byte[] data = random(SECTORS * 512, 5);
         Map<String, Object> props = existingMirror(data);
-        Server server = new Server(new TrackingOpener(provider.opener()));
+        UnreachableServerOpener server = new UnreachableServerOpener(new TrackingOpener(provider.opener()));
         MirrorComponent c = activate(props, server);
-        await().atMost(WAIT).until(() -> server.opens.get() >= 3);
+        await().atMost(WAIT).until(() -> server.opens() >= 3);
 
         c.unbindOpener(server);
-        int opens = server.opens.get();
-        server.reachable = true;
+        int opens = server.opens();
+        server.reachable(true);
         await().atMost(WAIT).until(() -> !retryThreadAlive());
-        await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> server.opens.get() == opens);
+        await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> server.opens() == opens);
         assertThat(framework.registered).as("waiting for an opener").isEmpty();
 
         TrackingOpener next = new TrackingOpener(provider.opener());

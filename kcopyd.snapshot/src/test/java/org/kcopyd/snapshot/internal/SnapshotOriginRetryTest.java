@@ -10,8 +10,6 @@ import static org.kcopyd.snapshot.internal.SnapshotFixture.sha256;
 import static org.kcopyd.snapshot.internal.SnapshotFixture.write;
 
 import java.io.IOException;
-import java.net.ConnectException;
-import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -34,10 +31,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
-import org.kcopyd.api.DeviceOption;
 import org.kcopyd.snapshot.Snapshot;
 import org.kcopyd.testdevices.MemoryUriProvider;
 import org.kcopyd.testdevices.TrackingOpener;
+import org.kcopyd.testdevices.UnreachableServerOpener;
 
 /**
  * An existing snapshot (its configuration names its COW store's identity) whose origin named by
@@ -81,39 +78,6 @@ class SnapshotOriginRetryTest {
     };
     private Origins origins;
     private byte[] initial;
-
-    /**
-     * An opener service whose server is down until {@link #reachable} is set: every open of a URI
-     * fails then as the NBD client's does when nothing listens. Counts the opens of URIs tried.
-     */
-    private static final class Server implements BlockDeviceOpener {
-        final BlockDeviceOpener inner;
-        final AtomicInteger opens = new AtomicInteger();
-        volatile boolean reachable;
-
-        Server(BlockDeviceOpener inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public BlockDevice open(Path path, DeviceOption... options) throws IOException {
-            return inner.open(path, options);
-        }
-
-        @Override
-        public BlockDevice open(URI uri, DeviceOption... options) throws IOException {
-            opens.incrementAndGet();
-            if (!reachable) {
-                throw new ConnectException("cannot connect to " + uri + ": Connection refused");
-            }
-            return inner.open(uri, options);
-        }
-
-        @Override
-        public BlockDevice create(Path path, long sizeInSectors, DeviceOption... options) throws IOException {
-            return inner.create(path, sizeInSectors, options);
-        }
-    }
 
     @BeforeEach
     void setUp() {
@@ -204,7 +168,7 @@ class SnapshotOriginRetryTest {
         props.put(Snapshot.CONFIG_FORMAT, format);
         Path cow = dir.resolve("s1.cow");
         String cowBefore = sha256(cow);
-        Server server = new Server(new TrackingOpener(provider.opener()));
+        UnreachableServerOpener server = new UnreachableServerOpener(new TrackingOpener(provider.opener()));
 
         activate(props, server);
 
@@ -213,12 +177,12 @@ class SnapshotOriginRetryTest {
             assertThat(r.getLevel()).isEqualTo(Level.WARNING);
             assertThat(r.getMessage()).contains("snapshot 's1'", "mem://disk", "Connection refused");
         });
-        await().atMost(WAIT).until(() -> server.opens.get() >= 4);
+        await().atMost(WAIT).until(() -> server.opens() >= 4);
         assertThat(framework.registered).as("still waiting").isEmpty();
         assertThat(sha256(cow)).as("the COW store untouched while waiting").isEqualTo(cowBefore);
         assertThat(retryThreadAlive()).isTrue();
 
-        server.reachable = true;
+        server.reachable(true);
         await().atMost(WAIT).until(() -> !framework.registered.isEmpty());
         Snapshot s1 = snapshot();
         assertThat(s1.cowStoreId().toString()).as("the same store, adopted")
@@ -234,26 +198,26 @@ class SnapshotOriginRetryTest {
         System.arraycopy(written, 0, now, 16 * 512, written.length);
         assertSameBytes(read(originDevice()), now, "the origin");
         await().atMost(WAIT).until(() -> !retryThreadAlive());
-        int opens = server.opens.get();
-        await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> server.opens.get() == opens);
+        int opens = server.opens();
+        await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> server.opens() == opens);
     }
 
     @Test
     void aNewSnapshotWhoseOriginCannotBeReachedIsStillRefusedAtOnce() {
-        Server server = new Server(new TrackingOpener(provider.opener()));
+        UnreachableServerOpener server = new UnreachableServerOpener(new TrackingOpener(provider.opener()));
 
         assertThatThrownBy(() -> activate(config("s1"), server)).isInstanceOf(IOException.class)
                 .hasMessage("snapshot 's1': cannot open its origin mem://disk: cannot connect to mem://disk: "
                         + "Connection refused");
         assertThat(dir.resolve("s1.cow")).doesNotExist();
-        assertThat(server.opens).hasValue(1);
+        assertThat(server.opens()).isEqualTo(1);
         assertThat(retryThreadAlive()).isFalse();
     }
 
     @Test
     void aConfigurationNamingAStoreThatIsNotThereIsStillRefusedAtOnce() throws Exception {
         Map<String, Object> props = existingSnapshot(pattern(16 * 512, 3));
-        Server server = new Server(new TrackingOpener(provider.opener()));
+        UnreachableServerOpener server = new UnreachableServerOpener(new TrackingOpener(provider.opener()));
 
         Map<String, Object> otherId = new HashMap<>(props);
         otherId.put(Snapshot.CONFIG_COW_STORE_ID, UUID.randomUUID().toString());
@@ -263,38 +227,38 @@ class SnapshotOriginRetryTest {
         missing.put(Snapshot.CONFIG_COW_STORE, dir.resolve("gone.cow").toString());
         assertThatThrownBy(() -> activate(missing, server)).isInstanceOf(IOException.class)
                 .hasMessageStartingWith("snapshot 's1': cannot open its origin mem://disk: ");
-        assertThat(server.opens).hasValue(2);
+        assertThat(server.opens()).isEqualTo(2);
         assertThat(retryThreadAlive()).isFalse();
     }
 
     @Test
     void deactivationDuringTheRetriesStopsThem() throws Exception {
         Map<String, Object> props = existingSnapshot(pattern(16 * 512, 4));
-        Server server = new Server(new TrackingOpener(provider.opener()));
+        UnreachableServerOpener server = new UnreachableServerOpener(new TrackingOpener(provider.opener()));
         SnapshotComponent c = activate(props, server);
-        await().atMost(WAIT).until(() -> server.opens.get() >= 3);
+        await().atMost(WAIT).until(() -> server.opens() >= 3);
 
         deactivate(c);
-        int opens = server.opens.get();
-        server.reachable = true;
+        int opens = server.opens();
+        server.reachable(true);
 
         await().atMost(WAIT).until(() -> !retryThreadAlive());
-        await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> server.opens.get() == opens);
+        await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> server.opens() == opens);
         assertThat(framework.registered).as("nothing opened after the deactivation").isEmpty();
     }
 
     @Test
     void theOpenerGoingStopsTheRetriesAndTheNextOneOpensTheSnapshot() throws Exception {
         Map<String, Object> props = existingSnapshot(pattern(16 * 512, 5));
-        Server server = new Server(new TrackingOpener(provider.opener()));
+        UnreachableServerOpener server = new UnreachableServerOpener(new TrackingOpener(provider.opener()));
         SnapshotComponent c = activate(props, server);
-        await().atMost(WAIT).until(() -> server.opens.get() >= 3);
+        await().atMost(WAIT).until(() -> server.opens() >= 3);
 
         c.unbindOpener(server);
-        int opens = server.opens.get();
-        server.reachable = true;
+        int opens = server.opens();
+        server.reachable(true);
         await().atMost(WAIT).until(() -> !retryThreadAlive());
-        await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> server.opens.get() == opens);
+        await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> server.opens() == opens);
         assertThat(framework.registered).as("waiting for an opener").isEmpty();
 
         TrackingOpener next = new TrackingOpener(provider.opener());
@@ -306,18 +270,18 @@ class SnapshotOriginRetryTest {
     @Test
     void aChangedConfigurationRestartsTheRetriesWithIt() throws Exception {
         Map<String, Object> props = existingSnapshot(pattern(16 * 512, 6));
-        Server server = new Server(new TrackingOpener(provider.opener()));
+        UnreachableServerOpener server = new UnreachableServerOpener(new TrackingOpener(provider.opener()));
         SnapshotComponent c = activate(props, server);
-        await().atMost(WAIT).until(() -> server.opens.get() >= 3);
+        await().atMost(WAIT).until(() -> server.opens() >= 3);
 
         Map<String, Object> changed = new HashMap<>(props);
         changed.put(Snapshot.CONFIG_MAX_COPIES_IN_FLIGHT, 32);
         c.modified(FakeFramework.annotation(SnapshotConfiguration.class, changed), framework.configure(PID, changed));
-        int opens = server.opens.get();
-        await().atMost(WAIT).until(() -> server.opens.get() > opens);
+        int opens = server.opens();
+        await().atMost(WAIT).until(() -> server.opens() > opens);
         assertThat(framework.registered).isEmpty();
 
-        server.reachable = true;
+        server.reachable(true);
         await().atMost(WAIT).until(() -> !framework.registered.isEmpty());
         assertSameBytes(read(snapshot().device()), initial, "the snapshot, opened with the changed configuration");
         assertThat(framework.configurations.get(PID)).containsEntry(Snapshot.CONFIG_MAX_COPIES_IN_FLIGHT, 32);
