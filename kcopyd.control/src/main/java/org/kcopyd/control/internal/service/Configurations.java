@@ -16,7 +16,10 @@ import org.kcopyd.control.ConfigurationOutcome;
 import org.kcopyd.control.ControlException;
 import org.kcopyd.control.KcopydControl;
 import org.kcopyd.device.FileClaim;
+import org.kcopyd.device.DeviceUris;
 import org.kcopyd.device.FileClaims;
+import org.kcopyd.mirror.Mirror;
+import org.kcopyd.snapshot.Snapshot;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
@@ -62,6 +65,70 @@ final class Configurations {
     /** @return every configuration of that factory PID */
     List<Configuration> all(String factoryPid) {
         return new ArrayList<>(List.of(list("(service.factoryPid=" + escape(factoryPid) + ")")));
+    }
+
+    /**
+     * Refuses a file that another snapshot's or mirror's configuration names as its COW store, region
+     * log or a leg, whether that snapshot or mirror is open or not (one waiting for its NBD server holds
+     * no claim on its files, and would find them taken by another when it opens: H36).
+     *
+     * @param file    the file the request makes something of
+     * @param what    what the request makes of it ("COW store", "leg 1"), for the message
+     * @param ownName the name of the snapshot or mirror the request is about, whose own configuration
+     *                does not count (null: none)
+     * @throws ControlException CONFLICT naming the configuration that names the file
+     */
+    void refuseConfigured(Path file, String what, String ownName) {
+        for (Configuration c : all(Snapshot.FACTORY_PID)) {
+            Map<String, Object> p = properties(c);
+            if (p != null && !String.valueOf(p.get(Snapshot.CONFIG_NAME)).equals(ownName)
+                    && sameFile(file, p.get(Snapshot.CONFIG_COW_STORE))) {
+                throw configured(file, what, "the COW store of snapshot " + p.get(Snapshot.CONFIG_NAME));
+            }
+        }
+        for (Configuration c : all(Mirror.FACTORY_PID)) {
+            Map<String, Object> p = properties(c);
+            if (p == null || String.valueOf(p.get(Mirror.CONFIG_NAME)).equals(ownName)) {
+                continue;
+            }
+            if (sameFile(file, p.get(Mirror.CONFIG_REGION_LOG))) {
+                throw configured(file, what, "the region log of mirror " + p.get(Mirror.CONFIG_NAME));
+            }
+            if (p.get(Mirror.CONFIG_LEGS) instanceof String[] legs) {
+                for (int i = 0; i < legs.length; i++) {
+                    if (sameFile(file, legs[i])) {
+                        throw configured(file, what, "leg " + i + " of mirror " + p.get(Mirror.CONFIG_NAME));
+                    }
+                }
+            }
+        }
+    }
+
+    private static ControlException configured(Path file, String what, String use) {
+        return ControlException.conflict(what + " " + file + " is " + use + " (configured, open or waiting to open): "
+                + "one file serves one of them; remove that one first to use the file here");
+    }
+
+    /** @return whether a configured path names {@code file}: the same file, or the same path where either is missing */
+    private static boolean sameFile(Path file, Object configured) {
+        if (!(configured instanceof String text) || text.isEmpty() || DeviceUris.looksLikeUri(text)
+                || text.startsWith(Mirror.SERVICE_LEG)) {
+            return false;
+        }
+        Path other;
+        try {
+            other = Path.of(text);
+        } catch (java.nio.file.InvalidPathException e) {
+            return false;
+        }
+        try {
+            if (java.nio.file.Files.exists(file) && java.nio.file.Files.exists(other)) {
+                return FileClaims.identityOf(file).equals(FileClaims.identityOf(other));
+            }
+        } catch (IOException e) {
+            // Compared by path below.
+        }
+        return file.toAbsolutePath().normalize().equals(other.toAbsolutePath().normalize());
     }
 
     private Configuration[] list(String filter) {

@@ -40,8 +40,8 @@ final class Mirrors {
 
     /** Why a mirror whose component is active is not open (the component knows; the daemon's log says). */
     static final String NOT_OPEN = "its component is active but the mirror is not open: a leg or its region log cannot "
-            + "be opened now (a leg named by URI whose server cannot be reached, or with no device opener bound, is "
-            + "tried again by itself); the daemon's log says why";
+            + "be opened now, or was refused when it opened (a leg named by URI whose server cannot be reached is "
+            + "tried again by itself, one refused is not); the daemon's log says which";
 
     static final String PREFIX = "mirror:";
 
@@ -88,6 +88,14 @@ final class Mirrors {
         Hashtable<String, Object> props = MirrorRules.check(request);
         if (configurations.find(Mirror.FACTORY_PID, request.name()) != null) {
             throw ControlException.conflict("a mirror named " + request.name() + " exists already");
+        }
+        configurations.refuseConfigured(Path.of((String) props.get(Mirror.CONFIG_REGION_LOG)), "region log",
+                request.name());
+        String[] configuredLegs = (String[]) props.get(Mirror.CONFIG_LEGS);
+        for (int i = 0; i < configuredLegs.length; i++) {
+            if (!DeviceUris.looksLikeUri(configuredLegs[i]) && !configuredLegs[i].startsWith(Mirror.SERVICE_LEG)) {
+                configurations.refuseConfigured(Path.of(configuredLegs[i]), "leg " + i, request.name());
+            }
         }
         Configuration created = configurations.create(Mirror.FACTORY_PID, "mirror", request.name(), props);
         try {
@@ -154,6 +162,7 @@ final class Mirrors {
             }
             requireRoom(name, index, path);
             refuseKcopydFile(index, path);
+            configurations.refuseConfigured(path, "leg " + index, name);
         }
         String[] next = legs.clone();
         next[index] = leg;

@@ -27,8 +27,8 @@ final class Snapshots {
     static final String SNAPSHOT_PREFIX = "snapshot:";
     /** Why a snapshot whose component is active is not open (the component knows; the daemon's log says). */
     static final String NOT_OPEN = "its component is active but the snapshot is not open: its origin or COW store "
-            + "cannot be opened now (an origin named by URI whose server cannot be reached, or with no device opener "
-            + "bound, is tried again by itself); the daemon's log says why";
+            + "cannot be opened now, or was refused when it opened (an origin named by URI whose server cannot be "
+            + "reached is tried again by itself, one refused is not); the daemon's log says which";
     static final String ORIGIN_PREFIX = "origin:";
 
     private final Configurations configurations;
@@ -78,6 +78,7 @@ final class Snapshots {
         if (configurations.find(Snapshot.FACTORY_PID, name) != null) {
             throw ControlException.conflict("a snapshot named " + name + " exists already");
         }
+        configurations.refuseConfigured(Path.of((String) props.get(Snapshot.CONFIG_COW_STORE)), "COW store", name);
         Configuration created = configurations.create(Snapshot.FACTORY_PID, "snapshot", name, props);
         // Its component is active: its services are registered by now, unless it was deactivated meanwhile.
         long deadline = System.nanoTime() + wait.toNanos();

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.lang.reflect.Proxy;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -16,6 +18,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.kcopyd.control.ConfigurationOutcome;
 import org.kcopyd.control.ControlException;
 import org.osgi.framework.Filter;
@@ -220,6 +223,39 @@ class ConfigurationsTest {
         p.put("service.factoryPid", PID);
         configurations.put(pid, p);
         return pid;
+    }
+
+    /**
+     * H36: a snapshot waiting for its NBD server holds no claim on its COW store, and another snapshot
+     * reopened that store for another origin (the waiting one then gave up). A file another snapshot's or
+     * mirror's configuration names (COW store, region log, file leg), open or not, is a conflict naming
+     * it, however it is spelled; its own configuration, URIs and service legs do not count.
+     */
+    @Test
+    void aFileAnotherConfigurationNamesIsAConflictNamingItOpenOrNot(@TempDir Path dir) throws Exception {
+        Path cow = Files.createFile(dir.resolve("s1.cow"));
+        Path log = dir.resolve("m1.log");
+        Path leg = Files.createFile(dir.resolve("b.img"));
+        written("name", "s1", "cowStore", cow.toString(), "origin", "nbd+unix:///?socket=/run/a.sock");
+        String mirror = "org.kcopyd.mirror~m1";
+        configurations.put(mirror, props("service.pid", mirror, "service.factoryPid", "org.kcopyd.mirror", "name",
+                "m1", "regionLog", log.toString(), "legs", new String[] {"nbd+unix:///?socket=/run/b.sock", leg.toString(),
+                    "service:vol"}));
+        Configurations c = configurations(Duration.ofSeconds(1));
+        assertThatThrownBy(() -> c.refuseConfigured(dir.resolve("x/../s1.cow"), "COW store", "s2"))
+                .isInstanceOfSatisfying(ControlException.class, e -> assertThat(e.code()).isEqualTo(
+                        ControlException.Code.CONFLICT)).hasMessage("COW store " + dir.resolve("x/../s1.cow") + " is the "
+                        + "COW store of snapshot s1 (configured, open or waiting to open): one file serves one of them; "
+                        + "remove that one first to use the file here");
+        Path link = Files.createSymbolicLink(dir.resolve("link.img"), leg);
+        assertThatThrownBy(() -> c.refuseConfigured(link, "leg 2", "m2")).hasMessageStartingWith("leg 2 " + link
+                + " is leg 1 of mirror m1 (configured");
+        assertThatThrownBy(() -> c.refuseConfigured(log, "COW store", "s2")).hasMessageStartingWith("COW store " + log
+                + " is the region log of mirror m1 (configured");
+        c.refuseConfigured(cow, "COW store", "s1");
+        c.refuseConfigured(leg, "leg 1", "m1");
+        c.refuseConfigured(dir.resolve("other.cow"), "COW store", "s2");
+        c.refuseConfigured(Path.of("/run/a.sock"), "COW store", "s2");
     }
 
     /**
