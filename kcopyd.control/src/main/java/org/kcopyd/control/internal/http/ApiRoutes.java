@@ -83,6 +83,11 @@ public final class ApiRoutes implements ControlApi {
         String path = r.path() == null ? "" : r.path();
         List<String> parts = segments(path);
         String method = r.method().toUpperCase(Locale.ROOT);
+        boolean takesBody = method.equals("PUT") || method.equals("POST") && (parts.size() == 1
+                || parts.size() == 3 && parts.get(2).equals("replace-leg"));
+        if (!takesBody) {
+            JsonBody.requireNone(r.body(), r.contentLength());
+        }
         if (parts.size() == 1 && parts.get(0).equals("status")) {
             allow(method, path, "GET");
             return ok(200, JsonViews.status(daemon, control().status()));

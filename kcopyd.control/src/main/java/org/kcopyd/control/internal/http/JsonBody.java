@@ -132,6 +132,35 @@ final class JsonBody {
         return out.toByteArray();
     }
 
+    /**
+     * For a request that takes no body (GET, DELETE, a cancel, a merge): none, an empty one, or the
+     * empty object {@code {}} (which some clients send for an empty POST). Anything else is refused as
+     * any body is: not JSON, or a field the request does not know (H36: a cancel with a body of
+     * garbage was answered 200).
+     *
+     * @throws ApiError bad-request (or too-large) saying why
+     */
+    static void requireNone(InputStream in, long contentLength) {
+        if (contentLength == 0) {
+            return;
+        }
+        java.io.PushbackInputStream peek = new java.io.PushbackInputStream(in, 1);
+        try {
+            int first = peek.read();
+            if (first < 0) {
+                return;
+            }
+            peek.unread(first);
+        } catch (IOException e) {
+            throw ApiError.badRequest("the request body could not be read: " + e.getMessage());
+        }
+        JsonBody body = read(peek, contentLength);
+        if (!body.object.keySet().isEmpty()) {
+            throw ApiError.badRequest("this request takes no body (send none, or {}); it has field '"
+                    + ApiRoutes.printable(body.object.keySet().iterator().next()) + "'");
+        }
+    }
+
     /** @throws ApiError bad-request naming the first field not in {@code known} */
     JsonBody only(String... known) {
         Set<String> allowed = new TreeSet<>(Set.of(known));

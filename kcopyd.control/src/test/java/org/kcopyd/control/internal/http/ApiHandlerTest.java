@@ -269,6 +269,25 @@ class ApiHandlerTest {
         assertThat(control.requests).isEmpty();
     }
 
+    /**
+     * H36: requests that take no body (a cancel, a merge, GET, DELETE) ignored one: garbage was answered 200
+     * and the job cancelled. None, an empty one or {} is taken; anything else is refused and nothing is done.
+     */
+    @Test
+    void aRequestThatTakesNoBodyRefusesOneAndDoesNothing() {
+        String id = json(send("POST", "/jobs", "{\"kind\": \"zero\", \"destinations\": [\"/a\"]}")).get("id")
+                .getAsString();
+        assertError(send("POST", "/jobs/" + id + "/cancel", "not json at all {{{"), 400, "bad-request",
+                "not valid JSON: found 'not' at line 1, column 1");
+        assertError(send("POST", "/jobs/" + id + "/cancel", "{\"x\": 1}"), 400, "bad-request",
+                "this request takes no body (send none, or {}); it has field 'x'");
+        assertError(send("DELETE", "/snapshots/s1", "{\"force\": true}"), 400, "bad-request",
+                "this request takes no body");
+        assertThat(json(send("GET", "/jobs/" + id, null)).get("state").getAsString()).isEqualTo("running");
+        assertThat(json(send("POST", "/jobs/" + id + "/cancel", "{}")).get("state").getAsString()).isEqualTo("cancelled");
+        assertThat(send("POST", "/jobs/" + id + "/cancel", "").status()).isEqualTo(200);
+    }
+
     /** Words of the JSON parser and of Java that no answer of the API may hold (the hostile review's finding). */
     private static final List<String> PARSER_WORDS = List.of("BEGIN_OBJECT", "Expected", "path $", "Gson", "gson",
             "Strictness", "LENIENT", "MalformedJson", "java.", "Exception", "(String)", "(BigDecimal)", "Long",
