@@ -210,7 +210,10 @@ final class Jobs {
     }
 
     private JobView startChecked(JobRequest r) {
-        String kind = r.kind() == null ? null : r.kind().toLowerCase(Locale.ROOT);
+        if (r.kind() == null) {
+            throw ControlException.badRequest("kind is missing: copy or zero");
+        }
+        String kind = r.kind().toLowerCase(Locale.ROOT);
         if (!"copy".equals(kind) && !"zero".equals(kind)) {
             throw ControlException.badRequest("kind '" + Text.printable(r.kind()) + "' is not copy or zero (merges are "
                     + "started by POST /api/v1/snapshots/{name}/merge)");

@@ -136,7 +136,9 @@ final class SnapshotRules {
         try {
             p = Path.of(value);
         } catch (InvalidPathException e) {
-            throw ControlException.badRequest(field + " '" + Text.printable(value) + "' is not a path: " + e.getReason());
+            throw ControlException.badRequest(field + " '" + Text.printable(value) + "' is not a path: "
+                    + (value.indexOf(0) >= 0 ? "it holds a NUL character (\\u0000), which no path can"
+                    : "it holds a character this system's file names cannot (such as half of a UTF-16 surrogate pair)"));
         }
         if (!p.isAbsolute()) {
             throw ControlException.badRequest(field + " '" + Text.printable(value) + "' is a relative path: give an "

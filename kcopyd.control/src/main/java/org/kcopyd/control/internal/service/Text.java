@@ -12,7 +12,10 @@ final class Text {
     private Text() {
     }
 
-    /** @return {@code value} with control characters as {@code \n}, {@code \t} or {@code \}{@code uXXXX}; "null" for null */
+    /**
+     * @return {@code value} with control characters, and surrogates not in a pair, as {@code \n}, {@code \t} or
+     *         {@code \}{@code uXXXX}; "null" for null
+     */
     static String printable(String value) {
         if (value == null) {
             return "null";
@@ -20,8 +23,14 @@ final class Text {
         String cut = value.length() > MAX_QUOTED
                 ? value.substring(0, MAX_QUOTED) + "... (" + value.length() + " characters)" : value;
         StringBuilder b = new StringBuilder(cut.length());
-        for (char c : cut.toCharArray()) {
-            if (c == '\n') {
+        for (int i = 0; i < cut.length(); i++) {
+            char c = cut.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < cut.length() && Character.isLowSurrogate(cut.charAt(i + 1))) {
+                b.append(c).append(cut.charAt(++i));
+            } else if (Character.isSurrogate(c)) {
+                // Half of a pair alone: no character, and UTF-8 would show it as '?'.
+                b.append(String.format("\\u%04x", (int) c));
+            } else if (c == '\n') {
                 b.append("\\n");
             } else if (c == '\t') {
                 b.append("\\t");

@@ -120,6 +120,21 @@ class SnapshotRulesTest {
                 ControlException.Code.BAD_REQUEST, "does not exist");
     }
 
+    /**
+     * H36: a path with half of a surrogate pair was shown as '?' (not what was sent) and refused in Java's
+     * words ("Malformed input or input contains unmappable characters", "Nul character not allowed").
+     */
+    @Test
+    void aPathNoFileNameCanHoldIsRefusedShowingWhatWasSentInTheApisWords() {
+        String lone = dir + "/s\ud800.cow";
+        assertThatThrownBy(() -> SnapshotRules.absolute("cowStore", lone)).hasMessage("cowStore '"
+                + dir + "/s\\ud800.cow' is not a path: it holds a character this system's file names "
+                + "cannot (such as half of a UTF-16 surrogate pair)");
+        assertThatThrownBy(() -> SnapshotRules.absolute("cowStore", "/tmp/a\u0000.cow")).hasMessage("cowStore "
+                + "'/tmp/a\\u0000.cow' is not a path: it holds a NUL character (\\u0000), which no path can");
+        assertThat(Text.printable("a\ud83d\ude00b\udc00")).isEqualTo("a\ud83d\ude00b\\udc00");
+    }
+
     @Test
     void aClaimedCowStoreIsAConflict() throws IOException {
         Path other = Files.write(dir.resolve("other.img"), new byte[4096]);
