@@ -32,8 +32,8 @@ import com.google.gson.JsonObject;
  *
  * <ol>
  * <li>The mirror is made, resynced and removed cleanly, then made again on its region log
- *     ({@code --log-id}): in sync at once, with a resync cap of 4096 bytes per second (one 4 KiB region
- *     a second).</li>
+ *     ({@code --log-id}): in sync at once, with a resync cap of 8192 bytes per second (two 4 KiB regions
+ *     a second: the 32 regions below take 16 s, and status is asked in a process of its own).</li>
  * <li>nbdkit now delays every write by 60 s, so a 128 KiB write through the mirror's export (32 regions)
  *     reaches leg 0 and stays in flight on leg 1. Leg 0 is written only after the regions are marked
  *     dirty durably in the log; once leg 0 holds the new bytes the daemon is killed (kill -9), and
@@ -91,7 +91,7 @@ class DaemonMirrorResyncIT {
             stop(server);
             server = nbdkit(nbdkit, socket, leg1, true);
             JsonObject again = RunningDaemon.clientJson(dir, state, "mirror", "create", "m1", "m1.log", "leg0.img",
-                    leg1Uri, "--region-sectors", "8", "--bandwidth", "4096", "--log-id", logId);
+                    leg1Uri, "--region-sectors", "8", "--bandwidth", "8192", "--log-id", logId);
             assertLegs(again, "in-sync", "in-sync");
             assertThat(again.get("regionsToResync").getAsLong()).as("a log closed cleanly needs no resync").isZero();
             RunningDaemon.clientJson(dir, state, "export", "add", "m", "mirror:m1", "--socket", "m.sock");

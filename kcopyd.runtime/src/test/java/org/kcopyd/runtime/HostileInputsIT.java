@@ -180,36 +180,8 @@ class HostileInputsIT {
         }
     }
 
-    record Run(int exit, String out, String err) {
-    }
-
-    static Run run(Path dir, String stdin, List<String> args) {
-        try {
-            List<String> command = new ArrayList<>(List.of(
-                    Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
-                    Path.of(System.getProperty("kcopyd.jar")).toAbsolutePath().toString()));
-            command.addAll(args);
-            Process p = new ProcessBuilder(command).directory(dir.toFile()).start();
-            p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
-            p.getOutputStream().close();
-            var err = new java.util.concurrent.CompletableFuture<byte[]>();
-            Thread drain = new Thread(() -> {
-                try {
-                    err.complete(p.getErrorStream().readAllBytes());
-                } catch (IOException e) {
-                    err.completeExceptionally(e);
-                }
-            });
-            drain.start();
-            byte[] out = p.getInputStream().readAllBytes();
-            assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("the runtime exits").isTrue();
-            return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8),
-                    new String(err.get(60, TimeUnit.SECONDS), StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+    static KcopydProcess.Run run(Path dir, String stdin, List<String> args) {
+        return KcopydProcess.run(dir, stdin, List.of(), args.toArray(String[]::new));
     }
 
     private static byte[] random(int bytes, long seed) {
@@ -284,7 +256,7 @@ class HostileInputsIT {
     }
 
     private static String runOk(Path dir, String... args) {
-        Run r = run(dir, "", withState(List.of(args)));
+        KcopydProcess.Run r = run(dir, "", withState(List.of(args)));
         assertThat(r.exit()).as("set-up: kcopyd %s: %s", String.join(" ", args), r.err()).isZero();
         return r.out();
     }
@@ -569,11 +541,9 @@ class HostileInputsIT {
             Path dir = Files.createTempDirectory(root, "sigterm-");
             fixture(dir);
             Map<String, String> before = hashes(dir);
-            List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                    .toString(), "-jar", Path.of(System.getProperty("kcopyd.jar")).toAbsolutePath().toString()));
             // 16 regions of 4 KiB at 4 KiB/s: the resync runs for about 16 s.
-            command.addAll(List.of("mirror", "create", "m", "m.log", "a.img", "b.img", "--region-sectors", "8",
-                    "--bandwidth", "4096", "--wait", "--state", state.toString()));
+            List<String> command = KcopydProcess.command(List.of(), List.of("mirror", "create", "m", "m.log", "a.img",
+                    "b.img", "--region-sectors", "8", "--bandwidth", "4096", "--wait", "--state", state.toString()));
             Process p = new ProcessBuilder(command).directory(dir.toFile()).start();
             p.getOutputStream().close();
             CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> {
@@ -667,7 +637,7 @@ class HostileInputsIT {
         Map<String, String> before = hashes(dir);
 
         boolean shell = c.shell;
-        Run r = run(dir, c.stdin, args);
+        KcopydProcess.Run r = run(dir, c.stdin, args);
         String context = c.name + "\nexit " + r.exit() + "\nout: " + r.out() + "\nerr: " + r.err();
 
         assertThat(r.err()).as(context).doesNotContain("\tat ").doesNotContain("Exception:");

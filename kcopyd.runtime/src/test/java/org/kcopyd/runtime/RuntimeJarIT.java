@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -25,21 +24,8 @@ class RuntimeJarIT {
     @TempDir
     Path dir;
 
-    record Run(int exit, String out, String err) {
-    }
-
-    private Run run(String stdin, String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
-                Path.of(System.getProperty("kcopyd.jar")).toAbsolutePath().toString()));
-        command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).directory(dir.toFile()).start();
-        p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
-        p.getOutputStream().close();
-        byte[] out = p.getInputStream().readAllBytes();
-        byte[] err = p.getErrorStream().readAllBytes();
-        assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("the runtime exits").isTrue();
-        return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    private KcopydProcess.Run run(String stdin, String... args) {
+        return KcopydProcess.run(dir, stdin, List.of(), args);
     }
 
     private Path image(String name, int bytes, long seed) throws IOException {
@@ -52,7 +38,7 @@ class RuntimeJarIT {
     void copiesAFileToTwoNewDestinations() throws Exception {
         Path src = image("disk.img", 3 << 20, 1);
 
-        Run r = run("", "copy", "disk.img", "a.img", "b.img", "--flush");
+        KcopydProcess.Run r = run("", "copy", "disk.img", "a.img", "b.img", "--flush");
 
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("copied 3.0 MiB from disk.img to 2 destinations");
@@ -65,7 +51,7 @@ class RuntimeJarIT {
     void printsJsonForARegionCopy() throws Exception {
         image("disk.img", 1 << 20, 2);
 
-        Run r = run("", "copy", "disk.img:100+8", "part.img:4", "--json");
+        KcopydProcess.Run r = run("", "copy", "disk.img:100+8", "part.img:4", "--json");
 
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out().trim()).startsWith("{\"result\":\"ok\"").contains("\"sector\":100").contains("\"sectors\":8")
@@ -77,9 +63,9 @@ class RuntimeJarIT {
     void exitCodesAndMessagesAreDistinctAndPlain() throws Exception {
         image("disk.img", 64 * 512, 3);
 
-        Run missing = run("", "copy", "nothing.img", "x.img");
-        Run usage = run("", "copy", "disk.img");
-        Run pastEnd = run("", "copy", "disk.img:10+100", "y.img");
+        KcopydProcess.Run missing = run("", "copy", "nothing.img", "x.img");
+        KcopydProcess.Run usage = run("", "copy", "disk.img");
+        KcopydProcess.Run pastEnd = run("", "copy", "disk.img:10+100", "y.img");
 
         assertThat(missing.exit()).isEqualTo(1);
         assertThat(missing.err()).startsWith("kcopyd copy: ").contains("nothing.img").doesNotContain("\tat ");
@@ -91,7 +77,7 @@ class RuntimeJarIT {
 
     @Test
     void theDemoVerifiesEveryResult() throws Exception {
-        Run r = run("", "demo", "--size-mib", "8", "--dir", dir.resolve("demo").toString());
+        KcopydProcess.Run r = run("", "demo", "--size-mib", "8", "--dir", dir.resolve("demo").toString());
 
         assertThat(r.exit()).as(r.out() + r.err()).isZero();
         assertThat(r.out()).contains("verified: the three copies are identical to the sample")
@@ -107,7 +93,7 @@ class RuntimeJarIT {
         image("leg0.img", 1 << 20, 5);
         image("leg1.img", 1 << 20, 6);
 
-        Run r = run(String.join("\n", "kcopyd:config", "kcopyd:copy disk.img copy.img",
+        KcopydProcess.Run r = run(String.join("\n", "kcopyd:config", "kcopyd:copy disk.img copy.img",
                 "kcopyd:zero copy.img:0+8", "kcopyd:snapshot create s1 disk.img s1.cow --size-mib 4",
                 "kcopyd:snapshot list", "kcopyd:mirror create m1 m1.log leg0.img leg1.img --wait",
                 "kcopyd:mirror status m1", "kcopyd:clients", "kcopyd:mirror remove m1", "kcopyd:snapshot remove s1",
@@ -134,7 +120,7 @@ class RuntimeJarIT {
         image("c.img", 1 << 20, 9);
         image("d.img", 1 << 20, 10);
 
-        Run r = run(String.join("\n", "kcopyd:snapshot create s1 a.img s1.cow --size-mib 4",
+        KcopydProcess.Run r = run(String.join("\n", "kcopyd:snapshot create s1 a.img s1.cow --size-mib 4",
                 "kcopyd:snapshot create s2 b.img s1.cow --size-mib 4",
                 "kcopyd:snapshot create s2 b.img s2.cow --size-mib 4",
                 "kcopyd:mirror create m m.log a.img c.img",
@@ -156,8 +142,8 @@ class RuntimeJarIT {
         Files.createDirectories(dir.resolve("etc"));
         Files.writeString(dir.resolve("etc/org.kcopyd.engine.cfg"), "defaultPages = 512\nmaxQueuedJobs = 77\n");
 
-        Run r = run("kcopyd:config\n", "--config-dir", "etc");
-        Run oneShot = run("", "--config-dir=etc", "config");
+        KcopydProcess.Run r = run("kcopyd:config\n", "--config-dir", "etc");
+        KcopydProcess.Run oneShot = run("", "--config-dir=etc", "config");
 
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("defaultPages = 512").contains("maxQueuedJobs = 77");
@@ -171,8 +157,7 @@ class RuntimeJarIT {
     void anEditedConfigurationFileIsAppliedWhileTheRuntimeRuns() throws Exception {
         Path etc = Files.createDirectories(dir.resolve("etc"));
         Files.writeString(etc.resolve("org.kcopyd.engine.cfg"), "maxQueuedJobs = 100\n");
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
-                Path.of(System.getProperty("kcopyd.jar")).toAbsolutePath().toString(), "--config-dir", "etc")
+        Process p = new ProcessBuilder(KcopydProcess.command(List.of(), List.of("--config-dir", "etc")))
                 .directory(dir.toFile()).redirectErrorStream(true).start();
         try (var shell = new java.io.PrintWriter(p.getOutputStream(), true, StandardCharsets.UTF_8);
                 var out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
