@@ -86,6 +86,19 @@ public interface Mirror {
     /** The value of {@value #ROLE} on the mirror's device service. */
     String ROLE_MIRROR = "mirror";
     /**
+     * Service property of a configured mirror's <em>not-open status</em>: the mirror's name. While
+     * the component of a mirror configuration is active but the mirror is not open, the mirror
+     * bundle registers a {@code java.util.function.Supplier<String>} service with this property,
+     * whose value says why in one line: waiting for a {@code BlockDeviceOpener} to open legs named
+     * by URI, a leg's server unreachable (with the cause of the last attempt and when the next is
+     * made), or refused when it was tried again (with the refusal; not tried again until an opener
+     * is bound or the configuration changes). It is unregistered when the mirror opens and when
+     * the component is deactivated. {@link #NAME} is not set on it: it is no mirror service.
+     *
+     * @since 1.2
+     */
+    String NOT_OPEN = "kcopyd.mirror.notOpen";
+    /**
      * Service property naming a {@link BlockDevice} service that a leg {@value #SERVICE_LEG}{@code NAME}
      * uses. An alias of {@link BlockDevice#NAME}, kept for compatibility.
      */

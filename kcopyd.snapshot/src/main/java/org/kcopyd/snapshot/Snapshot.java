@@ -88,6 +88,21 @@ public interface Snapshot {
     /** Service property of the snapshot services: the COW store's identity, {@link #cowStoreId()}. */
     String COW_STORE_ID = "kcopyd.snapshot.cowStoreId";
 
+    /**
+     * Service property of a configured snapshot's <em>not-open status</em>: the snapshot's name.
+     * While the component of a snapshot configuration is active but the snapshot is not open, the
+     * snapshot bundle registers a {@code java.util.function.Supplier<String>} service with this
+     * property, whose value says why in one line: waiting for a {@code BlockDeviceOpener} to open
+     * an origin named by URI, waiting for other snapshots to let go of its origin, its origin's
+     * server unreachable (with the cause of the last attempt and when the next is made), or
+     * refused when it was tried again (with the refusal; not tried again until an opener is bound
+     * or the configuration changes). It is unregistered when the snapshot opens and when the
+     * component is deactivated. {@link #NAME} is not set on it: it is no snapshot service.
+     *
+     * @since 1.3
+     */
+    String NOT_OPEN = "kcopyd.snapshot.notOpen";
+
     /** Configuration property: the snapshot's name, matching {@link #NAME_RULE}, unique among snapshots. */
     String CONFIG_NAME = "name";
     /** Configuration property: the origin's path (a file or raw block device). */

@@ -48,6 +48,11 @@ final class Backoff {
         }
     }
 
+    /** @return the delay the next {@link #retry} waits, in milliseconds */
+    synchronized long peek() {
+        return nextMillis;
+    }
+
     /** After a success: the next retry waits the first delay again. */
     synchronized void reset() {
         nextMillis = firstMillis;

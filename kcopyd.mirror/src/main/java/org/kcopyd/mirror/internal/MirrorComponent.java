@@ -14,6 +14,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
@@ -89,8 +90,9 @@ import org.osgi.service.metatype.annotations.Designate;
  * </ul>
  * Refusals found once the leg opens (legs not as the log records them, sizes) end the retries,
  * logged as an error. While it waits nothing is written: the legs opened before the one that
- * failed are closed again at each attempt, the log's header is read, read-only, no service is
- * registered.
+ * failed are closed again at each attempt, the log's header is read, read-only, and no service
+ * is registered but the mirror's not-open status ({@link Mirror#NOT_OPEN}: waiting for an opener,
+ * the last attempt's cause and when the next is made, or the refusal that ended the attempts).
  *
  * <p>Threads: DS may call the opener's bind and unbind while another thread activates, modifies
  * or deactivates; all of them run under one lock, held while the mirror opens or closes. Each
@@ -136,6 +138,12 @@ public final class MirrorComponent {
     private ServiceRegistration<BlockDevice> deviceRegistration;
     /** The retries while the existing mirror's leg cannot be opened, or null. Guarded by lock. */
     private OpenRetry openRetry;
+    /** Why the mirror is not open, while {@link #notOpenStatus} is registered; read by its service. */
+    private volatile String notOpenReason;
+    /** The {@link Mirror#NOT_OPEN} status service, while the component is active and the mirror not open. */
+    private ServiceRegistration<?> notOpenStatus;
+    /** The name {@link #notOpenStatus} was registered with. Guarded by lock. */
+    private String notOpenName;
     private final Duration firstOpenRetry;
     private final Duration maxOpenRetry;
 
@@ -192,7 +200,13 @@ public final class MirrorComponent {
             context = bundleContext;
             pid = (String) properties.get(Constants.SERVICE_PID);
             active = true;
-            openOrWait(MirrorSettings.of(configuration));
+            try {
+                openOrWait(MirrorSettings.of(configuration));
+            } catch (IOException | RuntimeException e) {
+                // DS discards a component whose activation fails: nothing of it stays registered.
+                notOpen(null);
+                throw e;
+            }
         }
     }
 
@@ -221,7 +235,7 @@ public final class MirrorComponent {
                 if (openRetry != null) {
                     // Nothing to try with: the retries end, and the mirror waits for the next opener.
                     stopOpenRetry();
-                    logWaitingForOpener(wanted);
+                    waitForOpener(wanted);
                 }
             }
             if (opened == null || openedWith != gone) {
@@ -243,9 +257,7 @@ public final class MirrorComponent {
         try {
             openOrWait(wanted);
         } catch (IOException | RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "mirror '" + wanted.name() + "': not opened although " + why + ": "
-                    + e.getMessage() + " (it is tried again when a BlockDeviceOpener service is bound or the "
-                    + "configuration changes)", e);
+            logRefused("mirror '" + wanted.name() + "': not opened although " + why, e);
         }
     }
 
@@ -262,7 +274,7 @@ public final class MirrorComponent {
         wanted = s;
         if (opener == null && s.legs().stream().anyMatch(MirrorSettings::isUriLeg)) {
             stopOpenRetry();
-            logWaitingForOpener(s);
+            waitForOpener(s);
             return;
         }
         try {
@@ -272,8 +284,11 @@ public final class MirrorComponent {
             return;
         } catch (IOException | RuntimeException e) {
             stopOpenRetry();
+            notOpen(e.getMessage() + " (refused: not tried again until a BlockDeviceOpener service is bound or the "
+                    + "configuration changes)");
             throw e;
         }
+        notOpen(null);
         if (openRetry != null) {
             LOG.log(System.Logger.Level.INFO, "mirror '" + s.name() + "': its legs could be opened at attempt "
                     + (openRetry.failures + 1) + ": the mirror is open");
@@ -281,9 +296,52 @@ public final class MirrorComponent {
         }
     }
 
-    private static void logWaitingForOpener(MirrorSettings s) {
-        LOG.log(System.Logger.Level.WARNING, "mirror '" + s.name() + "': waiting for a BlockDeviceOpener service "
-                + "to open its legs named by URI (is kcopyd.impl started?): the mirror opens when one is bound");
+    /** Under lock: the mirror with URI legs waits for a BlockDeviceOpener service (logged, and its status says so). */
+    private void waitForOpener(MirrorSettings s) {
+        String why = "waiting for a BlockDeviceOpener service to open its legs named by URI (is kcopyd.impl started?)";
+        LOG.log(System.Logger.Level.WARNING, "mirror '" + s.name() + "': " + why + ": the mirror opens when one is "
+                + "bound");
+        notOpen(why);
+    }
+
+    /**
+     * A refusal when the mirror was tried again: an error naming it, with the stack trace only for
+     * what is no refusal (a bug: neither {@link IOException} nor {@link IllegalArgumentException}).
+     */
+    private static void logRefused(String what, Exception e) {
+        String message = what + ": " + e.getMessage() + " (it is tried again when a BlockDeviceOpener service is "
+                + "bound or the configuration changes)";
+        if (e instanceof IOException || e instanceof IllegalArgumentException) {
+            LOG.log(System.Logger.Level.ERROR, message);
+        } else {
+            LOG.log(System.Logger.Level.ERROR, message, e);
+        }
+    }
+
+    /**
+     * Under lock: registers (or updates) the {@link Mirror#NOT_OPEN} status service saying why the
+     * mirror is not open, or, with null, unregisters it (the mirror is open, or the component
+     * goes). Nothing is registered before activation or after deactivation.
+     */
+    private void notOpen(String reason) {
+        notOpenReason = reason;
+        String name = wanted == null ? null : wanted.name();
+        if (notOpenStatus != null && (reason == null || !active || !notOpenName.equals(name))) {
+            notOpenStatus.unregister();
+            notOpenStatus = null;
+        }
+        if (reason == null || !active || name == null || notOpenStatus != null) {
+            return;
+        }
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put(Mirror.NOT_OPEN, name);
+        Supplier<String> why = () -> notOpenReason;
+        try {
+            notOpenStatus = context.registerService(Supplier.class, why, props);
+            notOpenName = name;
+        } catch (IllegalStateException stopping) {
+            // The bundle is stopping: there is nobody left to tell.
+        }
     }
 
     /**
@@ -299,14 +357,17 @@ public final class MirrorComponent {
                     + wanted.regionLogId() + ") and the legs are left as they are and the mirror is tried again in "
                     + seconds(firstOpenRetry) + ", then at growing intervals up to " + seconds(maxOpenRetry)
                     + ", until the leg can be opened");
+            notOpen(e.getMessage() + " (attempt 1; tried again in " + seconds(firstOpenRetry) + ")");
             openRetry.next();
             return;
         }
         openRetry.failures++;
         boolean changed = !cause.equals(openRetry.cause);
         openRetry.cause = cause;
-        LOG.log(changed ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG, e.getMessage() + " (attempt "
-                + openRetry.failures + ")");
+        String attempts = e.getMessage() + " (attempt " + openRetry.failures + "; tried again in "
+                + seconds(Duration.ofMillis(openRetry.backoff.peek())) + ")";
+        LOG.log(changed ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG, attempts);
+        notOpen(attempts);
     }
 
     private static String seconds(Duration d) {
@@ -370,9 +431,8 @@ public final class MirrorComponent {
                 try {
                     openOrWait(wanted);
                 } catch (IOException | RuntimeException e) {
-                    LOG.log(System.Logger.Level.ERROR, "mirror '" + wanted.name() + "': not opened at attempt "
-                            + (failures + 1) + ": " + e.getMessage() + " (no more attempts: it is tried again when a "
-                            + "BlockDeviceOpener service is bound or the configuration changes)", e);
+                    logRefused("mirror '" + wanted.name() + "': not opened at attempt " + (failures + 1)
+                            + ", no more attempts", e);
                 } finally {
                     // Still failing as before (openOrWait stops the retries at any other outcome).
                     if (!stopped) {
@@ -554,6 +614,7 @@ public final class MirrorComponent {
             active = false;
             retrying = openRetry;
             stopOpenRetry();
+            notOpen(null);
             closeMirror();
         }
         kcopyd.close();

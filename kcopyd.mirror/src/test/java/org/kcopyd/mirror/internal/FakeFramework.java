@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Supplier;
 
 import org.kcopyd.api.BlockDevice;
 import org.osgi.framework.BundleContext;
@@ -33,7 +34,10 @@ final class FakeFramework {
     record Registered(Class<?> type, Object service, Dictionary<String, ?> properties) {
     }
 
+    /** The services registered now, but the not-open status services. */
     final List<Registered> registered = new CopyOnWriteArrayList<>();
+    /** The not-open status services ({@code Supplier<String>}) registered now, kept apart from the others. */
+    final List<Registered> statuses = new CopyOnWriteArrayList<>();
     /** Configurations by PID, as Config Admin stores them. */
     final Map<String, Hashtable<String, Object>> configurations = new ConcurrentHashMap<>();
     /** Devices offered as services, by their {@value BlockDevice#NAME}. */
@@ -52,14 +56,35 @@ final class FakeFramework {
     private ServiceRegistration<?> register(Class<?> type, Object service, Dictionary<?, ?> properties) {
         @SuppressWarnings("unchecked")
         Registered r = new Registered(type, service, (Dictionary<String, ?>) properties);
-        registered.add(r);
+        List<Registered> into = type == Supplier.class ? statuses : registered;
+        into.add(r);
         return proxy(ServiceRegistration.class, (m, a) -> {
             if (!m.equals("unregister")) {
                 throw new UnsupportedOperationException(m);
             }
-            registered.remove(r);
+            if (!into.remove(r)) {
+                throw new IllegalStateException("unregistered already, as the framework says");
+            }
             return null;
         });
+    }
+
+    /**
+     * @return the reason the not-open status service registered now with {@code key=name} gives,
+     *         or null if none is registered
+     * @throws AssertionError if more than one is
+     */
+    String notOpen(String key, String name) {
+        List<String> found = new ArrayList<>();
+        for (Registered r : statuses) {
+            if (name.equals(r.properties().get(key))) {
+                found.add(String.valueOf(((Supplier<?>) r.service()).get()));
+            }
+        }
+        if (found.size() > 1) {
+            throw new AssertionError("more than one not-open status for " + name + ": " + found);
+        }
+        return found.isEmpty() ? null : found.get(0);
     }
 
     private List<ServiceReference<?>> references(String filter) throws Exception {

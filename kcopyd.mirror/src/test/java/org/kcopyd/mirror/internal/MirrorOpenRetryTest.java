@@ -169,14 +169,20 @@ class MirrorOpenRetryTest {
             assertThat(r.getLevel()).isEqualTo(Level.WARNING);
             assertThat(r.getMessage()).contains("mirror 'm'", "leg 1 mem://b", "Connection refused");
         });
+        assertThat(framework.notOpen(Mirror.NOT_OPEN, "m")).as("its not-open status: the cause, and a retry")
+                .contains("leg 1 mem://b", "Connection refused", "(attempt 1; tried again in 10 ms)");
         await().atMost(WAIT).until(() -> server.opens() >= 4);
         assertThat(framework.registered).as("still waiting").isEmpty();
+        assertThat(framework.notOpen(Mirror.NOT_OPEN, "m")).as("its status counts the attempts")
+                .contains("Connection refused").containsPattern("\\(attempt [0-9]+; tried again in [0-9]+ ms\\)")
+                .doesNotContain("attempt 1;");
         assertThat(sha256(log)).as("the region log untouched while waiting").isEqualTo(logBefore);
         assertThat(sha256(dir.resolve("a.img"))).as("leg 0 untouched while waiting").isEqualTo(legBefore);
         assertThat(retryThreadAlive()).isTrue();
 
         server.reachable(true);
         await().atMost(WAIT).until(() -> !framework.registered.isEmpty());
+        assertThat(framework.statuses).as("no not-open status once open").isEmpty();
         Mirror m = mirror();
         assertThat(m.regionLogId().toString()).as("the same region log, adopted")
                 .isEqualTo(props.get(Mirror.CONFIG_REGION_LOG_ID));
@@ -226,6 +232,38 @@ class MirrorOpenRetryTest {
         await().atMost(WAIT).until(() -> !retryThreadAlive());
         await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> server.opens() == opens);
         assertThat(framework.registered).as("nothing opened after the deactivation").isEmpty();
+        assertThat(framework.statuses).as("no not-open status after the deactivation").isEmpty();
+    }
+
+    /**
+     * The leg answers again, but not as the mirror knows it (half its size): the retries end with
+     * the refusal, which the not-open status says (not a retry), and the log says once, as an error
+     * without a stack trace; nothing is opened, and deactivation removes the status.
+     */
+    @Test
+    void aRefusalWhenTheLegAnswersAgainEndsTheRetriesAndTheStatusSaysSo() throws Exception {
+        Map<String, Object> props = existingMirror(random(SECTORS * 512, 6));
+        UnreachableServerOpener server = new UnreachableServerOpener(new TrackingOpener(provider.opener()));
+        MirrorComponent c = activate(props, server);
+        componentLog.addHandler(capture);
+        componentLog.setLevel(Level.ALL);
+        await().atMost(WAIT).until(() -> server.opens() >= 2);
+
+        provider.add("b", new byte[SECTORS * 512 / 2]);
+        server.reachable(true);
+
+        await().atMost(WAIT).until(() -> !retryThreadAlive());
+        assertThat(framework.notOpen(Mirror.NOT_OPEN, "m")).as("the refusal, and that it is not retried")
+                .contains("mirror 'm'").contains("(refused: not tried again until a BlockDeviceOpener service is bound "
+                        + "or the configuration changes)").doesNotContain("tried again in");
+        assertThat(framework.registered).as("not opened").isEmpty();
+        assertThat(logged).filteredOn(r -> r.getLevel() == Level.SEVERE).singleElement().satisfies(r -> {
+            assertThat(r.getMessage()).contains("mirror 'm': not opened at attempt", "no more attempts");
+            assertThat(r.getThrown()).as("a refusal is no bug: no stack trace").isNull();
+        });
+
+        deactivate(c);
+        assertThat(framework.statuses).isEmpty();
     }
 
     @Test
@@ -242,9 +280,12 @@ class MirrorOpenRetryTest {
         await().atMost(WAIT).until(() -> !retryThreadAlive());
         await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> server.opens() == opens);
         assertThat(framework.registered).as("waiting for an opener").isEmpty();
+        assertThat(framework.notOpen(Mirror.NOT_OPEN, "m")).isEqualTo("waiting for a BlockDeviceOpener service to "
+                + "open its legs named by URI (is kcopyd.impl started?)");
 
         TrackingOpener next = new TrackingOpener(provider.opener());
         c.bindOpener(next);
+        assertThat(framework.statuses).isEmpty();
         awaitInSync(mirror());
         assertThat(read(mirror().device())).isEqualTo(data);
         assertThat(next.openDevices()).isEqualTo(1);

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
@@ -77,8 +78,10 @@ import org.osgi.service.metatype.annotations.Designate;
  * </ul>
  * Refusals found once the origin opens (its size or fingerprint not the store's) end the retries,
  * logged as an error. While it waits nothing is opened but the attempts: no store is created,
- * formatted or written (its header is read, read-only, at each failed attempt), no service is
- * registered.
+ * formatted or written (its header is read, read-only, at each failed attempt), and no service is
+ * registered but the snapshot's not-open status ({@link Snapshot#NOT_OPEN}: waiting for an opener
+ * or for other snapshots to let go of its origin, the last attempt's cause and when the next is
+ * made, or the refusal that ended the attempts).
  *
  * <p>Threads: DS may call the opener's bind and unbind while another thread activates, modifies
  * or deactivates; all of them run under one lock, held while the snapshot opens or closes. The
@@ -129,6 +132,12 @@ public final class SnapshotComponent {
     private SnapshotVolume watched;
     /** The retries while the existing snapshot's origin cannot be opened, or null. Guarded by lock. */
     private OriginRetry originRetry;
+    /** Why the snapshot is not open, while {@link #notOpenStatus} is registered; read by its service. */
+    private volatile String notOpenReason;
+    /** The {@link Snapshot#NOT_OPEN} status service, while the component is active and the snapshot not open. */
+    private ServiceRegistration<?> notOpenStatus;
+    /** The name {@link #notOpenStatus} was registered with. Guarded by lock. */
+    private String notOpenName;
     private final Duration firstRetry;
     private final Duration maxRetry;
 
@@ -157,7 +166,13 @@ public final class SnapshotComponent {
             pid = (String) properties.get(Constants.SERVICE_PID);
             active = true;
             removeWhenMerged = config.removeWhenMerged();
-            openOrWait(SnapshotSettings.of(config));
+            try {
+                openOrWait(SnapshotSettings.of(config));
+            } catch (IOException | RuntimeException e) {
+                // DS discards a component whose activation fails: nothing of it stays registered.
+                notOpen(null);
+                throw e;
+            }
         }
     }
 
@@ -187,7 +202,7 @@ public final class SnapshotComponent {
                 if (originRetry != null) {
                     // Nothing to try with: the retries end, and the snapshot waits for the next opener.
                     stopRetry();
-                    logWaitingForOpener(settings);
+                    waitForOpener(settings);
                 }
             }
             if (snapshot == null || openedWith != gone) {
@@ -214,9 +229,7 @@ public final class SnapshotComponent {
         try {
             openOrWait(settings);
         } catch (IOException | RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, settings.label() + ": not opened although " + why + ": "
-                    + e.getMessage() + " (it is tried again when a BlockDeviceOpener service is bound or the "
-                    + "configuration changes)", e);
+            logRefused(settings.label() + ": not opened although " + why, e);
         }
     }
 
@@ -234,7 +247,7 @@ public final class SnapshotComponent {
         if (next.remoteOrigin() && opener == null) {
             stopRetry();
             settings = next;
-            logWaitingForOpener(next);
+            waitForOpener(next);
             return;
         }
         try {
@@ -246,11 +259,15 @@ public final class SnapshotComponent {
             stopRetry();
             origins.awaitOriginClosed(retry);
             LOG.log(System.Logger.Level.WARNING, e.getMessage());
+            notOpen(e.getMessage());
             return;
         } catch (IOException | RuntimeException e) {
             stopRetry();
+            notOpen(e.getMessage() + " (refused: not tried again until a BlockDeviceOpener service is bound or the "
+                    + "configuration changes)");
             throw e;
         }
+        notOpen(null);
         if (originRetry != null) {
             LOG.log(System.Logger.Level.INFO, settings.label() + ": its origin " + settings.originName()
                     + " could be opened at attempt " + (originRetry.failures + 1) + ": the snapshot is open");
@@ -258,10 +275,52 @@ public final class SnapshotComponent {
         }
     }
 
-    private static void logWaitingForOpener(SnapshotSettings next) {
-        LOG.log(System.Logger.Level.WARNING, next.label() + ": waiting for a BlockDeviceOpener service to open its "
-                + "origin " + next.originName() + " (named by URI; is kcopyd.impl started?): the snapshot opens "
-                + "when one is bound");
+    /** Under lock: the snapshot of a URI waits for a BlockDeviceOpener service (logged, and its status says so). */
+    private void waitForOpener(SnapshotSettings next) {
+        String why = "waiting for a BlockDeviceOpener service to open its origin " + next.originName()
+                + " (named by URI; is kcopyd.impl started?)";
+        LOG.log(System.Logger.Level.WARNING, next.label() + ": " + why + ": the snapshot opens when one is bound");
+        notOpen(why);
+    }
+
+    /**
+     * A refusal when the snapshot was tried again: an error naming it, with the stack trace only
+     * for what is no refusal (a bug: neither {@link IOException} nor {@link IllegalArgumentException}).
+     */
+    private static void logRefused(String what, Exception e) {
+        String message = what + ": " + e.getMessage() + " (it is tried again when a BlockDeviceOpener service is "
+                + "bound or the configuration changes)";
+        if (e instanceof IOException || e instanceof IllegalArgumentException) {
+            LOG.log(System.Logger.Level.ERROR, message);
+        } else {
+            LOG.log(System.Logger.Level.ERROR, message, e);
+        }
+    }
+
+    /**
+     * Under lock: registers (or updates) the {@link Snapshot#NOT_OPEN} status service saying why
+     * the snapshot is not open, or, with null, unregisters it (the snapshot is open, or the
+     * component goes). Nothing is registered before activation or after deactivation.
+     */
+    private void notOpen(String reason) {
+        notOpenReason = reason;
+        String name = settings == null ? null : settings.name();
+        if (notOpenStatus != null && (reason == null || !active || !notOpenName.equals(name))) {
+            notOpenStatus.unregister();
+            notOpenStatus = null;
+        }
+        if (reason == null || !active || name == null || notOpenStatus != null) {
+            return;
+        }
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put(Snapshot.NOT_OPEN, name);
+        Supplier<String> why = () -> notOpenReason;
+        try {
+            notOpenStatus = context.registerService(Supplier.class, why, props);
+            notOpenName = name;
+        } catch (IllegalStateException stopping) {
+            // The bundle is stopping: there is nobody left to tell.
+        }
     }
 
     /**
@@ -277,14 +336,17 @@ public final class SnapshotComponent {
                     + settings.cowStore() + " (" + settings.cowStoreId() + ") is left as it is and the snapshot is "
                     + "tried again in " + millis(originRetry.delays.peek()) + ", then at growing intervals up to "
                     + millis(maxRetry.toMillis()) + ", until its origin can be opened");
+            notOpen(e.getMessage() + " (attempt 1; tried again in " + millis(originRetry.delays.peek()) + ")");
             originRetry.thread.start();
             return;
         }
         originRetry.failures++;
         boolean changed = !cause.equals(originRetry.cause);
         originRetry.cause = cause;
-        LOG.log(changed ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG, e.getMessage() + " (attempt "
-                + originRetry.failures + "; tried again in " + millis(originRetry.delays.peek()) + ")");
+        String attempts = e.getMessage() + " (attempt " + originRetry.failures + "; tried again in "
+                + millis(originRetry.delays.peek()) + ")";
+        LOG.log(changed ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG, attempts);
+        notOpen(attempts);
     }
 
     private static String millis(long ms) {
@@ -359,9 +421,7 @@ public final class SnapshotComponent {
             try {
                 openOrWait(settings);
             } catch (IOException | RuntimeException e) {
-                LOG.log(System.Logger.Level.ERROR, settings.label() + ": not opened at attempt " + (failures + 1)
-                        + ": " + e.getMessage() + " (no more attempts: it is tried again when a BlockDeviceOpener "
-                        + "service is bound or the configuration changes)", e);
+                logRefused(settings.label() + ": not opened at attempt " + (failures + 1) + ", no more attempts", e);
             }
         }
     }
@@ -564,6 +624,7 @@ public final class SnapshotComponent {
             active = false;
             retrying = originRetry == null ? null : originRetry.thread;
             stopRetry();
+            notOpen(null);
             shared = origins;
             close();
         }

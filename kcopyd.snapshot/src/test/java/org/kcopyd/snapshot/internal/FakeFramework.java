@@ -8,6 +8,7 @@ import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Supplier;
 
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
@@ -28,7 +29,10 @@ final class FakeFramework {
     record Registered(Class<?> type, Object service, Dictionary<String, ?> properties) {
     }
 
+    /** The services registered now, but the not-open status services. */
     final List<Registered> registered = new CopyOnWriteArrayList<>();
+    /** The not-open status services ({@code Supplier<String>}) registered now, kept apart from the others. */
+    final List<Registered> statuses = new CopyOnWriteArrayList<>();
     /** Configurations by PID, as Config Admin stores them. */
     final Map<String, Hashtable<String, Object>> configurations = new java.util.concurrent.ConcurrentHashMap<>();
     /** Every update made through Config Admin, in order. */
@@ -43,15 +47,36 @@ final class FakeFramework {
             }
             @SuppressWarnings("unchecked")
             Registered r = new Registered((Class<?>) args[0], args[1], (Dictionary<String, ?>) args[2]);
-            registered.add(r);
+            List<Registered> into = r.type() == Supplier.class ? statuses : registered;
+            into.add(r);
             return proxy(ServiceRegistration.class, (m, a) -> {
                 if (!m.equals("unregister")) {
                     throw new UnsupportedOperationException(m);
                 }
-                registered.remove(r);
+                if (!into.remove(r)) {
+                    throw new IllegalStateException("unregistered already, as the framework says");
+                }
                 return null;
             });
         });
+    }
+
+    /**
+     * @return the reason the not-open status service registered now with {@code key=name} gives,
+     *         or null if none is registered
+     * @throws AssertionError if more than one is
+     */
+    String notOpen(String key, String name) {
+        List<String> found = new ArrayList<>();
+        for (Registered r : statuses) {
+            if (name.equals(r.properties().get(key))) {
+                found.add(String.valueOf(((Supplier<?>) r.service()).get()));
+            }
+        }
+        if (found.size() > 1) {
+            throw new AssertionError("more than one not-open status for " + name + ": " + found);
+        }
+        return found.isEmpty() ? null : found.get(0);
     }
 
     /** @return the services registered now with {@code key=value} */

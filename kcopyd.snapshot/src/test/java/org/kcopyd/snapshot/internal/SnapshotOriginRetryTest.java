@@ -177,13 +177,19 @@ class SnapshotOriginRetryTest {
             assertThat(r.getLevel()).isEqualTo(Level.WARNING);
             assertThat(r.getMessage()).contains("snapshot 's1'", "mem://disk", "Connection refused");
         });
+        assertThat(framework.notOpen(Snapshot.NOT_OPEN, "s1")).as("its not-open status: the cause, and a retry")
+                .contains("mem://disk", "Connection refused", "(attempt 1; tried again in 10 ms)");
         await().atMost(WAIT).until(() -> server.opens() >= 4);
         assertThat(framework.registered).as("still waiting").isEmpty();
+        assertThat(framework.notOpen(Snapshot.NOT_OPEN, "s1")).as("its status counts the attempts")
+                .contains("Connection refused").containsPattern("\\(attempt [0-9]+; tried again in [0-9]+ ms\\)")
+                .doesNotContain("attempt 1;");
         assertThat(sha256(cow)).as("the COW store untouched while waiting").isEqualTo(cowBefore);
         assertThat(retryThreadAlive()).isTrue();
 
         server.reachable(true);
         await().atMost(WAIT).until(() -> !framework.registered.isEmpty());
+        assertThat(framework.statuses).as("no not-open status once open").isEmpty();
         Snapshot s1 = snapshot();
         assertThat(s1.cowStoreId().toString()).as("the same store, adopted")
                 .isEqualTo(props.get(Snapshot.CONFIG_COW_STORE_ID));
@@ -245,6 +251,37 @@ class SnapshotOriginRetryTest {
         await().atMost(WAIT).until(() -> !retryThreadAlive());
         await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> server.opens() == opens);
         assertThat(framework.registered).as("nothing opened after the deactivation").isEmpty();
+        assertThat(framework.statuses).as("no not-open status after the deactivation").isEmpty();
+    }
+
+    /**
+     * The origin answers again, but not as the COW store knows it (half its size): the retries end
+     * with the refusal, which the not-open status says (not a retry), and the log says once, as an
+     * error without a stack trace; nothing is opened, and deactivation removes the status.
+     */
+    @Test
+    void aRefusalWhenTheOriginAnswersAgainEndsTheRetriesAndTheStatusSaysSo() throws Exception {
+        Map<String, Object> props = existingSnapshot(pattern(16 * 512, 7));
+        UnreachableServerOpener server = new UnreachableServerOpener(new TrackingOpener(provider.opener()));
+        SnapshotComponent c = activate(props, server);
+        await().atMost(WAIT).until(() -> server.opens() >= 2);
+
+        provider.add("disk", pattern(SECTORS * 512 / 2, 8));
+        server.reachable(true);
+
+        await().atMost(WAIT).until(() -> !retryThreadAlive());
+        String status = framework.notOpen(Snapshot.NOT_OPEN, "s1");
+        assertThat(status).as("the refusal, and that it is not retried").contains("snapshot 's1'")
+                .contains("(refused: not tried again until a BlockDeviceOpener service is bound or the configuration "
+                        + "changes)").doesNotContain("tried again in");
+        assertThat(framework.registered).as("not opened").isEmpty();
+        assertThat(logged).filteredOn(r -> r.getLevel() == Level.SEVERE).singleElement().satisfies(r -> {
+            assertThat(r.getMessage()).contains("snapshot 's1': not opened at attempt", "no more attempts");
+            assertThat(r.getThrown()).as("a refusal is no bug: no stack trace").isNull();
+        });
+
+        deactivate(c);
+        assertThat(framework.statuses).isEmpty();
     }
 
     @Test
@@ -260,9 +297,12 @@ class SnapshotOriginRetryTest {
         await().atMost(WAIT).until(() -> !retryThreadAlive());
         await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> server.opens() == opens);
         assertThat(framework.registered).as("waiting for an opener").isEmpty();
+        assertThat(framework.notOpen(Snapshot.NOT_OPEN, "s1")).isEqualTo("waiting for a BlockDeviceOpener service to "
+                + "open its origin mem://disk (named by URI; is kcopyd.impl started?)");
 
         TrackingOpener next = new TrackingOpener(provider.opener());
         c.bindOpener(next);
+        assertThat(framework.statuses).isEmpty();
         assertSameBytes(read(snapshot().device()), initial, "opened at the bind");
         assertThat(next.openDevices()).isEqualTo(1);
     }

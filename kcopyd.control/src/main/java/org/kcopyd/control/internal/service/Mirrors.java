@@ -38,10 +38,13 @@ import org.osgi.service.cm.Configuration;
  */
 final class Mirrors {
 
-    /** Why a mirror whose component is active is not open (the component knows; the daemon's log says). */
+    /**
+     * Why a mirror whose component is active is not open, when its component publishes no not-open
+     * status ({@link Mirror#NOT_OPEN}) to say it: one of an older kcopyd.mirror, or in the moment
+     * it opens or closes.
+     */
     static final String NOT_OPEN = "its component is active but the mirror is not open: a leg or its region log cannot "
-            + "be opened now, or was refused when it opened (a leg named by URI whose server cannot be reached is "
-            + "tried again by itself, one refused is not); the daemon's log says which";
+            + "be opened now, or was refused when it opened; the daemon's log says which";
 
     static final String PREFIX = "mirror:";
 
@@ -272,7 +275,7 @@ final class Mirrors {
                 throw ControlException.failed("mirror " + name + " is configured but not open with legs "
                         + Arrays.toString(legs) + " after " + wait.toSeconds() + " s: " + (ref != null
                         ? "its service shows legs " + Services.properties(ref, Mirror.LEGS)
-                        : outcome.state() == ComponentOutcomes.State.ACTIVE ? NOT_OPEN : outcome.reason()));
+                        : outcome.state() == ComponentOutcomes.State.ACTIVE ? notOpen(name) : outcome.reason()));
             }
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
         }
@@ -323,7 +326,8 @@ final class Mirrors {
             return open;
         }
         ComponentOutcomes.Outcome outcome = configurations.outcome(c);
-        String reason = outcome.state() == ComponentOutcomes.State.ACTIVE ? NOT_OPEN : Text.printable(outcome.reason());
+        String reason = outcome.state() == ComponentOutcomes.State.ACTIVE ? notOpen(name)
+                : Text.printable(outcome.reason());
         List<MirrorView.Leg> legs = new ArrayList<>();
         if (props.get(Mirror.CONFIG_LEGS) instanceof String[] configured) {
             for (int i = 0; i < configured.length; i++) {
@@ -333,6 +337,12 @@ final class Mirrors {
         Object id = props.get(Mirror.CONFIG_REGION_LOG_ID);
         return new MirrorView(name, PREFIX + name, log, id == null || id.toString().isEmpty() ? null : id.toString(),
                 "waiting", reason, 0, 0, 0, 0, legs);
+    }
+
+    /** @return why mirror {@code name}, whose component is active, is not open */
+    private String notOpen(String name) {
+        String status = services.notOpen(Mirror.NOT_OPEN, name);
+        return status != null ? status : NOT_OPEN;
     }
 
     private static MirrorView.Leg leg(LegStatus l) {

@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.control.ControlException;
@@ -100,6 +101,20 @@ final class Services {
             throw ControlException.unavailable("kcopyd.control is stopping");
         }
         return service == null ? null : new Held<>(ref, service);
+    }
+
+    /**
+     * @param key  the status's property: {@code Snapshot.NOT_OPEN} or {@code Mirror.NOT_OPEN}
+     * @param name the snapshot's or mirror's name
+     * @return why the snapshot or mirror of that name is not open, as its component's not-open
+     *         status service says now (control characters escaped), or null if none is registered
+     */
+    String notOpen(String key, String name) {
+        @SuppressWarnings("rawtypes")
+        List<ServiceReference<Supplier>> refs = references(Supplier.class, "(" + key + "="
+                + Configurations.escape(name) + ")");
+        String reason = refs.isEmpty() ? null : read(refs.get(0), s -> String.valueOf(s.get()));
+        return reason == null ? null : Text.printable(reason);
     }
 
     /** @return the {@link BlockDevice} services matching an LDAP filter over their properties */

@@ -25,10 +25,13 @@ final class Snapshots {
 
     /** Device names in the API. */
     static final String SNAPSHOT_PREFIX = "snapshot:";
-    /** Why a snapshot whose component is active is not open (the component knows; the daemon's log says). */
+    /**
+     * Why a snapshot whose component is active is not open, when its component publishes no
+     * not-open status ({@link Snapshot#NOT_OPEN}) to say it: one of an older kcopyd.snapshot, or
+     * in the moment it opens or closes.
+     */
     static final String NOT_OPEN = "its component is active but the snapshot is not open: its origin or COW store "
-            + "cannot be opened now, or was refused when it opened (an origin named by URI whose server cannot be "
-            + "reached is tried again by itself, one refused is not); the daemon's log says which";
+            + "cannot be opened now, or was refused when it opened; the daemon's log says which";
     static final String ORIGIN_PREFIX = "origin:";
 
     private final Configurations configurations;
@@ -175,11 +178,17 @@ final class Snapshots {
         String reason = switch (outcome.state()) {
             case FAILED -> Text.printable(outcome.reason());
             case ABSENT -> "no snapshot component has taken its configuration (is the bundle kcopyd.snapshot started?)";
-            case ACTIVE -> NOT_OPEN;
+            case ACTIVE -> notOpen(name);
             default -> outcome.reason();
         };
         return new SnapshotView(name, origin, cow, chunk, "waiting", reason, 0, 0,
                 string(props.get(Snapshot.CONFIG_COW_STORE_ID)), SNAPSHOT_PREFIX + name, ORIGIN_PREFIX + name);
+    }
+
+    /** @return why snapshot {@code name}, whose component is active, is not open */
+    private String notOpen(String name) {
+        String status = services.notOpen(Snapshot.NOT_OPEN, name);
+        return status != null ? status : NOT_OPEN;
     }
 
     private static String string(Object v) {
