@@ -4,7 +4,10 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.CharacterCodingException;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -92,9 +95,39 @@ public final class KcopydHeaders {
      * @throws IOException if the device cannot be read
      */
     public static List<Header> read(BlockDevice device) throws IOException {
-        List<Header> found = new ArrayList<>();
         long size = device.sizeInSectors();
-        ByteBuffer first = sector(device, 0, size);
+        return read(sector -> sector(device, sector, size));
+    }
+
+    /**
+     * As {@link #read(BlockDevice)}, of a file or block device read directly and read-only, for a
+     * check before anything opens it as a device (no device is opened, no claim made).
+     *
+     * @return the headers found, a COW store's first; empty if none (an empty or short file too)
+     * @throws IOException if the file cannot be opened or read
+     */
+    public static List<Header> read(Path file) throws IOException {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            return read(sector -> {
+                ByteBuffer b = ByteBuffer.allocate(SECTOR).order(ByteOrder.LITTLE_ENDIAN);
+                while (b.hasRemaining()) {
+                    if (channel.read(b, sector * SECTOR + b.position()) < 0) {
+                        return null;
+                    }
+                }
+                return b.clear();
+            });
+        }
+    }
+
+    /** Sector {@code sector} of what is read, little-endian, or null where it ends before that sector. */
+    private interface Sectors {
+        ByteBuffer sector(long sector) throws IOException;
+    }
+
+    private static List<Header> read(Sectors device) throws IOException {
+        List<Header> found = new ArrayList<>();
+        ByteBuffer first = device.sector(0);
         if (first == null) {
             return found;
         }
@@ -105,12 +138,12 @@ public final class KcopydHeaders {
             found.add(header(Kind.REGION_LOG, 0, first));
             return found;
         }
-        ByteBuffer copy = sector(device, REGION_LOG_COPY_2, size);
+        ByteBuffer copy = device.sector(REGION_LOG_COPY_2);
         if (copy != null && copy.getLong(0) == REGION_LOG_MAGIC) {
             found.add(header(Kind.REGION_LOG, REGION_LOG_COPY_2, copy));
             return found;
         }
-        copy = sector(device, REGION_LOG_V2_COPY_2, size);
+        copy = device.sector(REGION_LOG_V2_COPY_2);
         if (copy != null && copy.getLong(0) == REGION_LOG_MAGIC && copy.getInt(8) == FIRST_KNOWN) {
             found.add(header(Kind.REGION_LOG, REGION_LOG_V2_COPY_2, copy));
         }

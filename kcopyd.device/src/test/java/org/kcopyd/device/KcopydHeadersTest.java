@@ -1,14 +1,20 @@
 package org.kcopyd.device;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.UUID;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.kcopyd.device.KcopydHeaders.Header;
 import org.kcopyd.device.KcopydHeaders.Kind;
 
@@ -93,5 +99,36 @@ class KcopydHeadersTest {
         MemoryBlockDevice data = device(128);
         header(data, KcopydHeaders.REGION_LOG_V2_COPY_2, KcopydHeaders.REGION_LOG_MAGIC, 3, "m1");
         assertThat(KcopydHeaders.read(data)).isEmpty();
+    }
+
+    /** A file read directly finds what its device finds, wherever it ends; it is not written. */
+    @Test
+    void aFileReadDirectlyHoldsWhatItsDeviceHolds(@TempDir Path dir) throws IOException {
+        MemoryBlockDevice store = device(64);
+        header(store, 0, KcopydHeaders.COW_STORE_MAGIC, 3, null);
+        Path storeFile = file(dir.resolve("store"), store, 64 * 512);
+        assertThat(KcopydHeaders.read(storeFile)).containsExactly(new Header(Kind.COW_STORE, 0, 3, ID, null));
+        assertThat(KcopydHeaders.read(file(dir.resolve("odd"), store, 1000))).as("not whole sectors")
+                .containsExactly(new Header(Kind.COW_STORE, 0, 3, ID, null));
+
+        MemoryBlockDevice log = device(64);
+        header(log, KcopydHeaders.REGION_LOG_COPY_2, KcopydHeaders.REGION_LOG_MAGIC, 3, "m1");
+        assertThat(KcopydHeaders.read(file(dir.resolve("log"), log, 33 * 512)))
+                .containsExactly(new Header(Kind.REGION_LOG, KcopydHeaders.REGION_LOG_COPY_2, 3, ID, "m1"));
+        assertThat(KcopydHeaders.read(file(dir.resolve("short"), log, 32 * 512 + 511))).as("ends inside copy 2")
+                .isEmpty();
+        assertThat(KcopydHeaders.read(Files.createFile(dir.resolve("empty")))).isEmpty();
+        assertThat(Files.readAllBytes(storeFile)).as("nothing written").isEqualTo(bytes(store, 64 * 512));
+        assertThatThrownBy(() -> KcopydHeaders.read(dir.resolve("missing"))).isInstanceOf(NoSuchFileException.class);
+    }
+
+    private static byte[] bytes(MemoryBlockDevice d, int length) throws IOException {
+        ByteBuffer all = ByteBuffer.allocate((int) d.sizeInSectors() * 512);
+        BlockIo.await(d.read(0, all));
+        return Arrays.copyOf(all.array(), length);
+    }
+
+    private static Path file(Path path, MemoryBlockDevice d, int length) throws IOException {
+        return Files.write(path, bytes(d, length));
     }
 }

@@ -1,11 +1,8 @@
 package org.kcopyd.control.internal.service;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -25,7 +22,6 @@ import org.kcopyd.control.MirrorRequest;
 import org.kcopyd.control.MirrorView;
 import org.kcopyd.device.DeviceUris;
 import org.kcopyd.device.KcopydHeaders;
-import org.kcopyd.device.MemoryBlockDevice;
 import org.kcopyd.mirror.LegStatus;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.mirror.MirrorStatus;
@@ -187,21 +183,9 @@ final class Mirrors {
      * file that cannot be read is left to the mirror.
      */
     private static void refuseKcopydFile(int index, Path path) {
-        int sectors = KcopydHeaders.REGION_LOG_COPY_2 + 1;
-        ByteBuffer head = ByteBuffer.allocate(sectors * BlockDevice.SECTOR_SIZE);
         List<KcopydHeaders.Header> found;
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            int n = 0;
-            while (head.hasRemaining() && n >= 0) {
-                n = ch.read(head, head.position());
-            }
-            int whole = head.position() / BlockDevice.SECTOR_SIZE;
-            if (whole == 0) {
-                return;
-            }
-            MemoryBlockDevice copy = new MemoryBlockDevice(path.toString(), whole);
-            copy.write(0, head.flip().limit(whole * BlockDevice.SECTOR_SIZE)).toCompletableFuture().join();
-            found = KcopydHeaders.read(copy);
+        try {
+            found = KcopydHeaders.read(path);
         } catch (IOException | RuntimeException e) {
             return;
         }
