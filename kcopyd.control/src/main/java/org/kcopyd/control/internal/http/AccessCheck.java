@@ -5,6 +5,8 @@ import java.security.MessageDigest;
 import java.util.Locale;
 import java.util.regex.Pattern;
 
+import org.kcopyd.control.internal.service.Text;
+
 /**
  * Who may use the API: a request whose {@code Host} is {@code 127.0.0.1:PORT} or
  * {@code localhost:PORT} (PORT the one it came in on: no DNS rebinding), carrying
@@ -33,7 +35,7 @@ public final class AccessCheck {
     /** @throws ApiError 421 unless {@code host} names the loopback address and {@code port} */
     void checkHost(String host, int port) {
         if (host == null || !(host.equals("127.0.0.1:" + port) || host.equalsIgnoreCase("localhost:" + port))) {
-            throw new ApiError(421, "misdirected", "Host header '" + (host == null ? "" : printable(host))
+            throw new ApiError(421, "misdirected", "Host header '" + (host == null ? "" : Text.printable(host))
                     + "' is not 127.0.0.1:" + port + " or localhost:" + port, null);
         }
     }
@@ -52,13 +54,5 @@ public final class AccessCheck {
             throw new ApiError(401, "unauthorized", "wrong token: it is not the one in the state directory's "
                     + "control.token (the daemon makes a new one at every start)", null);
         }
-    }
-
-    private static String printable(String s) {
-        StringBuilder b = new StringBuilder();
-        for (char c : s.substring(0, Math.min(s.length(), 100)).toCharArray()) {
-            b.append(Character.isISOControl(c) ? '?' : c);
-        }
-        return b.toString();
     }
 }

@@ -16,6 +16,7 @@ import org.kcopyd.control.KcopydControl;
 import org.kcopyd.control.MirrorRequest;
 import org.kcopyd.control.SnapshotRequest;
 import org.kcopyd.control.internal.service.Allowed;
+import org.kcopyd.control.internal.service.Text;
 
 /**
  * The routes of CONTROL-API.md below {@code /api/v1}, for a caller that has already decided who may
@@ -190,7 +191,7 @@ public final class ApiRoutes implements ControlApi {
             control().removeExport(name);
             return ok(200, JsonViews.removed(name));
         }
-        throw new ApiError(404, "not-found", "no endpoint " + r.method() + " " + PREFIX + printable(path)
+        throw new ApiError(404, "not-found", "no endpoint " + r.method() + " " + PREFIX + Text.printable(path)
                 + "; see CONTROL-API.md", null);
     }
 
@@ -202,7 +203,7 @@ public final class ApiRoutes implements ControlApi {
             }
         }
         String list = String.join(", ", allowed);
-        throw new ApiError(405, "method-not-allowed", method + " is not allowed on " + PREFIX + printable(path)
+        throw new ApiError(405, "method-not-allowed", method + " is not allowed on " + PREFIX + Text.printable(path)
                 + "; allowed: " + list, list);
     }
 
@@ -226,14 +227,5 @@ public final class ApiRoutes implements ControlApi {
         }
         String p = path.startsWith("/") ? path.substring(1) : path;
         return List.of(p.split("/", -1));
-    }
-
-    /** @return {@code s} for a message: its first 200 characters, control characters as {@code ?} */
-    static String printable(String s) {
-        StringBuilder b = new StringBuilder();
-        for (char c : s.substring(0, Math.min(s.length(), 200)).toCharArray()) {
-            b.append(Character.isISOControl(c) ? '?' : c);
-        }
-        return b.toString();
     }
 }

@@ -20,6 +20,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
 
 import org.kcopyd.api.EngineSettings;
+import org.kcopyd.control.internal.service.Text;
 
 /**
  * A request body: at most {@link #LIMIT} bytes of UTF-8 holding one JSON object ({@link JsonSyntax}:
@@ -157,7 +158,7 @@ final class JsonBody {
         JsonBody body = read(peek, contentLength);
         if (!body.object.keySet().isEmpty()) {
             throw ApiError.badRequest("this request takes no body (send none, or {}); it has field '"
-                    + ApiRoutes.printable(body.object.keySet().iterator().next()) + "'");
+                    + Text.printable(body.object.keySet().iterator().next()) + "'");
         }
     }
 

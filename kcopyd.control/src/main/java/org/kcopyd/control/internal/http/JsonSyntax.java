@@ -9,6 +9,8 @@ import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
 
+import org.kcopyd.control.internal.service.Text;
+
 /**
  * A request body parsed, its syntax checked in the API's own words: exactly one JSON value as RFC
  * 8259 writes it. What a lenient parser would take is refused: comments, single
@@ -114,7 +116,7 @@ final class JsonSyntax {
             String name = string();
             if (!names.add(name)) {
                 // A parser keeps one of the two values: which one the sender meant cannot be told.
-                throw ApiError.badRequest("field " + ApiRoutes.printable(name) + " appears twice in one object: give "
+                throw ApiError.badRequest("field " + Text.printable(name) + " appears twice in one object: give "
                         + "each field once");
             }
             space();
@@ -227,7 +229,7 @@ final class JsonSyntax {
 
     private ApiError escape() {
         int end = Math.min(text.length(), pos + (text.charAt(pos + 1) == 'u' ? 6 : 2));
-        return ApiError.badRequest(INVALID + "found '" + ApiRoutes.printable(text.substring(pos, end)) + "' at "
+        return ApiError.badRequest(INVALID + "found '" + Text.printable(text.substring(pos, end)) + "' at "
                 + where(pos) + " inside a string, where an escape was expected: \\\" \\\\ \\/ \\b \\f \\n \\r \\t or "
                 + "\\u and four hexadecimal digits");
     }
@@ -374,7 +376,7 @@ final class JsonSyntax {
             }
         }
         String token = text.substring(pos, end);
-        return token.equals("'") ? "a single quote (')" : "'" + ApiRoutes.printable(token) + "'";
+        return token.equals("'") ? "a single quote (')" : "'" + Text.printable(token) + "'";
     }
 
     /** @return "line L, column C" of an index in the text, both counted from 1 */

@@ -8,6 +8,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.kcopyd.control.internal.service.Text;
+
 /**
  * A request's path below {@code /api/v1} as it was sent (percent-encoded), made into the path the
  * routes match: each segment decoded on its own, as UTF-8, so that an encoded slash stays inside its
@@ -41,7 +43,7 @@ final class RequestPath {
             String s = segment(segment);
             if (s.indexOf('/') >= 0 || s.indexOf('\\') >= 0 || s.equals(".") || s.equals("..")
                     || s.chars().anyMatch(Character::isISOControl)) {
-                throw ApiError.badRequest("the path segment '" + ApiRoutes.printable(segment) + "' is not allowed: a "
+                throw ApiError.badRequest("the path segment '" + Text.printable(segment) + "' is not allowed: a "
                         + "segment may not be . or .. nor hold a slash, a backslash or a control character, encoded or not");
             }
             decoded.add(s);
@@ -69,7 +71,7 @@ final class RequestPath {
             int hi = i + 2 < segment.length() ? Character.digit(segment.charAt(i + 1), 16) : -1;
             int lo = hi >= 0 ? Character.digit(segment.charAt(i + 2), 16) : -1;
             if (lo < 0) {
-                throw ApiError.badRequest("the path segment '" + ApiRoutes.printable(segment) + "' has a '%' that is "
+                throw ApiError.badRequest("the path segment '" + Text.printable(segment) + "' has a '%' that is "
                         + "not followed by two hexadecimal digits");
             }
             bytes.write(hi << 4 | lo);
@@ -80,7 +82,7 @@ final class RequestPath {
                     .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes.toByteArray()))
                     .toString();
         } catch (CharacterCodingException e) {
-            throw ApiError.badRequest("the path segment '" + ApiRoutes.printable(segment) + "' is not UTF-8 once decoded");
+            throw ApiError.badRequest("the path segment '" + Text.printable(segment) + "' is not UTF-8 once decoded");
         }
     }
 }

@@ -1,7 +1,10 @@
 package org.kcopyd.control.internal.service;
 
-/** Values quoted in messages: control characters escaped so that one message stays one line. */
-final class Text {
+/**
+ * Values quoted in messages (the service's and the HTTP layer's): control characters escaped so that one message
+ * stays one line, and what was sent shown as it was (a lone surrogate escaped, not turned into '?').
+ */
+public final class Text {
 
     /**
      * Longest value quoted whole; longer ones are cut, saying how long they were. Also used for a component's
@@ -16,7 +19,7 @@ final class Text {
      * @return {@code value} with control characters, and surrogates not in a pair, as {@code \n}, {@code \t} or
      *         {@code \}{@code uXXXX}; "null" for null
      */
-    static String printable(String value) {
+    public static String printable(String value) {
         if (value == null) {
             return "null";
         }
