@@ -17,12 +17,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Handler;
 import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -32,6 +28,7 @@ import org.kcopyd.device.MemoryBlockDevice;
 import org.kcopyd.mirror.LegState;
 import org.kcopyd.mirror.LegStatus;
 import org.kcopyd.mirror.Mirror;
+import org.kcopyd.testdevices.LogCapture;
 import org.kcopyd.testdevices.MemoryUriProvider;
 import org.kcopyd.testdevices.TrackingOpener;
 import org.kcopyd.testdevices.UnreachableServerOpener;
@@ -60,28 +57,15 @@ class MirrorOpenRetryTest {
     private final FakeFramework framework = new FakeFramework();
     private final MemoryUriProvider provider = new MemoryUriProvider();
     private final List<MirrorComponent> active = new ArrayList<>();
-    private final List<LogRecord> logged = new CopyOnWriteArrayList<>();
-    private final Logger componentLog = Logger.getLogger(MirrorComponent.class.getName());
-    private final Handler capture = new Handler() {
-        @Override
-        public void publish(LogRecord r) {
-            logged.add(r);
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-        }
-    };
+    /** What the component logs, once a test starts capturing it; closed after each test. */
+    private LogCapture log;
 
     @AfterEach
     void close() throws Exception {
         active.forEach(MirrorComponent::deactivate);
-        componentLog.removeHandler(capture);
-        componentLog.setLevel(null);
+        if (log != null) {
+            log.close();
+        }
         fixture.close();
     }
 
@@ -155,17 +139,16 @@ class MirrorOpenRetryTest {
     void anExistingMirrorWhoseLegCannotBeReachedOpensByItselfOnceItCan() throws Exception {
         byte[] data = random(SECTORS * 512, 1);
         Map<String, Object> props = existingMirror(data);
-        Path log = dir.resolve("m.log");
-        String logBefore = sha256(log);
+        Path regionLog = dir.resolve("m.log");
+        String logBefore = sha256(regionLog);
         String legBefore = sha256(dir.resolve("a.img"));
         UnreachableServerOpener server = new UnreachableServerOpener(new TrackingOpener(provider.opener()));
-        componentLog.addHandler(capture);
-        componentLog.setLevel(Level.ALL);
+        log = LogCapture.of(MirrorComponent.class);
 
         activate(props, server);
 
         assertThat(framework.registered).as("not open while its leg cannot be reached").isEmpty();
-        assertThat(logged).as("a warning naming the mirror, the leg and the cause").anySatisfy(r -> {
+        assertThat(log.records()).as("a warning naming the mirror, the leg and the cause").anySatisfy(r -> {
             assertThat(r.getLevel()).isEqualTo(Level.WARNING);
             assertThat(r.getMessage()).contains("mirror 'm'", "leg 1 mem://b", "Connection refused");
         });
@@ -176,7 +159,7 @@ class MirrorOpenRetryTest {
         assertThat(framework.notOpen(Mirror.NOT_OPEN, "m")).as("its status counts the attempts")
                 .contains("Connection refused").containsPattern("\\(attempt [0-9]+; tried again in [0-9]+ ms\\)")
                 .doesNotContain("attempt 1;");
-        assertThat(sha256(log)).as("the region log untouched while waiting").isEqualTo(logBefore);
+        assertThat(sha256(regionLog)).as("the region log untouched while waiting").isEqualTo(logBefore);
         assertThat(sha256(dir.resolve("a.img"))).as("leg 0 untouched while waiting").isEqualTo(legBefore);
         assertThat(retryThreadAlive()).isTrue();
 
@@ -245,8 +228,7 @@ class MirrorOpenRetryTest {
         Map<String, Object> props = existingMirror(random(SECTORS * 512, 6));
         UnreachableServerOpener server = new UnreachableServerOpener(new TrackingOpener(provider.opener()));
         MirrorComponent c = activate(props, server);
-        componentLog.addHandler(capture);
-        componentLog.setLevel(Level.ALL);
+        log = LogCapture.of(MirrorComponent.class);
         await().atMost(WAIT).until(() -> server.opens() >= 2);
 
         provider.add("b", new byte[SECTORS * 512 / 2]);
@@ -257,7 +239,7 @@ class MirrorOpenRetryTest {
                 .contains("mirror 'm'").contains("(refused: not tried again until a BlockDeviceOpener service is bound "
                         + "or the configuration changes)").doesNotContain("tried again in");
         assertThat(framework.registered).as("not opened").isEmpty();
-        assertThat(logged).filteredOn(r -> r.getLevel() == Level.SEVERE).singleElement().satisfies(r -> {
+        assertThat(log.records()).filteredOn(r -> r.getLevel() == Level.SEVERE).singleElement().satisfies(r -> {
             assertThat(r.getMessage()).contains("mirror 'm': not opened at attempt", "no more attempts");
             assertThat(r.getThrown()).as("a refusal is no bug: no stack trace").isNull();
         });

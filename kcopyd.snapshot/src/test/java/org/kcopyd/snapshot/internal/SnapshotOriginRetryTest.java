@@ -17,11 +17,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
 import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -32,6 +28,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.snapshot.Snapshot;
+import org.kcopyd.testdevices.LogCapture;
 import org.kcopyd.testdevices.MemoryUriProvider;
 import org.kcopyd.testdevices.TrackingOpener;
 import org.kcopyd.testdevices.UnreachableServerOpener;
@@ -60,22 +57,8 @@ class SnapshotOriginRetryTest {
     private final FakeFramework framework = new FakeFramework();
     private final MemoryUriProvider provider = new MemoryUriProvider();
     private final List<SnapshotComponent> active = new ArrayList<>();
-    private final List<LogRecord> logged = new CopyOnWriteArrayList<>();
-    private final Logger componentLog = Logger.getLogger(SnapshotComponent.class.getName());
-    private final Handler capture = new Handler() {
-        @Override
-        public void publish(LogRecord r) {
-            logged.add(r);
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-        }
-    };
+    /** What the component logs, once a test starts capturing it; closed after each test. */
+    private LogCapture log;
     private Origins origins;
     private byte[] initial;
 
@@ -84,15 +67,15 @@ class SnapshotOriginRetryTest {
         initial = pattern(SECTORS * 512, 1);
         provider.add("disk", initial);
         origins = fixture.origins(framework);
-        componentLog.addHandler(capture);
-        componentLog.setLevel(Level.ALL);
+        log = LogCapture.of(SnapshotComponent.class);
     }
 
     @AfterEach
     void tearDown() {
         active.forEach(SnapshotComponent::deactivate);
-        componentLog.removeHandler(capture);
-        componentLog.setLevel(null);
+        if (log != null) {
+            log.close();
+        }
         fixture.close();
     }
 
@@ -173,7 +156,7 @@ class SnapshotOriginRetryTest {
         activate(props, server);
 
         assertThat(framework.registered).as("not open while its origin cannot be reached").isEmpty();
-        assertThat(logged).as("a warning naming the snapshot, its origin and the cause").anySatisfy(r -> {
+        assertThat(log.records()).as("a warning naming the snapshot, its origin and the cause").anySatisfy(r -> {
             assertThat(r.getLevel()).isEqualTo(Level.WARNING);
             assertThat(r.getMessage()).contains("snapshot 's1'", "mem://disk", "Connection refused");
         });
@@ -275,7 +258,7 @@ class SnapshotOriginRetryTest {
                 .contains("(refused: not tried again until a BlockDeviceOpener service is bound or the configuration "
                         + "changes)").doesNotContain("tried again in");
         assertThat(framework.registered).as("not opened").isEmpty();
-        assertThat(logged).filteredOn(r -> r.getLevel() == Level.SEVERE).singleElement().satisfies(r -> {
+        assertThat(log.records()).filteredOn(r -> r.getLevel() == Level.SEVERE).singleElement().satisfies(r -> {
             assertThat(r.getMessage()).contains("snapshot 's1': not opened at attempt", "no more attempts");
             assertThat(r.getThrown()).as("a refusal is no bug: no stack trace").isNull();
         });
