@@ -182,9 +182,8 @@ public final class EngineSettings {
                     // Reported below with the allowed range.
                 }
             }
-            throw new IllegalArgumentException(propertyName + " value '" + value + "'"
-                    + (value == null ? "" : " (" + value.getClass().getSimpleName() + ")")
-                    + " is not a whole number; the allowed range is " + range.interval());
+            throw new IllegalArgumentException(propertyName + " value '" + value + "' is not a whole number; the "
+                    + "allowed range is " + range.interval());
         }
     }
 

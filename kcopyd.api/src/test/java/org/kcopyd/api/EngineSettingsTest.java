@@ -88,6 +88,11 @@ class EngineSettingsTest {
         assertThat(Setting.SUB_JOB_KIB.allows(6)).isFalse();
         assertThatThrownBy(() -> EngineSettings.builder().set("subJobKiB", "6"))
                 .hasMessage("subJobKiB 6 is not a multiple of the 4 KiB page");
+        // A configuration file's words, not Java's: no type named.
+        assertThatThrownBy(() -> EngineSettings.builder().set("maxQueuedJobs", "many"))
+                .hasMessage("maxQueuedJobs value 'many' is not a whole number; the allowed range is 1..1000000");
+        assertThatThrownBy(() -> EngineSettings.builder().set("maxQueuedJobs", true))
+                .hasMessage("maxQueuedJobs value 'true' is not a whole number; the allowed range is 1..1000000");
         assertThat(Setting.DIRECT_IO.range()).isEqualTo("true or false");
         assertThat(Setting.IO_THREADS.range()).isEqualTo("1..256");
     }
