@@ -75,7 +75,7 @@ public class ConfigurationTest extends KcopydTestSupport {
                 m -> m.contains("defaultPages 0 is outside the allowed range 1..262144")));
         engineConfiguration().update(properties("defaultPages", 128, "subJobKiB", "big"));
         await("the wrong type logged", () -> log.stream().anyMatch(
-                m -> m.contains("subJobKiB value 'big' (String) is not a whole number; the allowed range is 4..16384")));
+                m -> m.contains("subJobKiB value 'big' is not a whole number; the allowed range is 4..16384")));
 
         assertEquals(128, published("defaultPages"));
         assertEquals(512, published("subJobKiB"));

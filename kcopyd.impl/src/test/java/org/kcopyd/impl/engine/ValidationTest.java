@@ -164,9 +164,9 @@ class ValidationTest {
         }
         assertThat(copy).isEqualTo(s);
         assertThatThrownBy(() -> EngineSettings.builder().set("defaultPages", "many"))
-                .hasMessage("defaultPages value 'many' (String) is not a whole number; the allowed range is 1..262144");
+                .hasMessage("defaultPages value 'many' is not a whole number; the allowed range is 1..262144");
         assertThatThrownBy(() -> EngineSettings.builder().set("ioThreads", 2.5))
-                .hasMessageContaining("ioThreads value '2.5' (Double) is not a whole number; the allowed range is 1..256");
+                .hasMessageContaining("ioThreads value '2.5' is not a whole number; the allowed range is 1..256");
         assertThatThrownBy(() -> EngineSettings.builder().set("directIo", "yes"))
                 .hasMessage("directIo value 'yes' is not true or false");
         assertThatThrownBy(() -> EngineSettings.builder().set("pages", 1)).hasMessageContaining("unknown setting 'pages'");
