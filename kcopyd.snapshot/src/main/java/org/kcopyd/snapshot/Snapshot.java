@@ -50,11 +50,12 @@ import org.osgi.annotation.versioning.ProviderType;
  * ({@code file:dm-uuid=LVM-...:ino=1234}, {@code file:dev=8:1:ino=1234}). A store is adopted
  * only with the origin it records, whatever path names it (a symbolic link, a relative path);
  * another origin is refused before anything is written or merged, even with an interrupted merge
- * recorded in the store, with both identities in the message. When the last snapshot of an origin
- * closes, its store also records a fingerprint of the origin's first and last 64 KiB as kcopyd
- * left it; if they differ when the store is adopted again, the origin is another disk or file, or
- * was written while no snapshot of it was open (the store then no longer holds the snapshot's
- * moment), and the store is refused too (delete it to start afresh). An origin that really is the
+ * recorded in the store, with both identities in the message. When a snapshot closes, its store
+ * also records a fingerprint of the origin's first and last 64 KiB as kcopyd left it (as the origin
+ * closes with its last snapshot; as it is then for a snapshot leaving while others keep it open);
+ * if they differ when the store is adopted again, the origin is another disk or file, or was
+ * written while that snapshot was not open (the store then no longer holds the snapshot's moment),
+ * and the store is refused too (delete it to start afresh). An origin that really is the
  * store's origin under another identity (a file restored from a backup or copied to another file
  * system: a new inode; a disk that lost or gained its WWID) is accepted only when the user says
  * so: {@value #CONFIG_ORIGIN_ID} set to the origin's current identity, printed in the refusal;

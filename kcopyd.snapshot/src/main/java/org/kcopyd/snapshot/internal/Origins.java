@@ -407,8 +407,12 @@ public final class Origins {
      * none fails on a closed file. The origin closes with its last snapshot: it refuses new
      * origin writes, waits for those in flight and their copies, and its store then records
      * the origin's fingerprint as kcopyd left it (see {@link CowStoreOpener}). A snapshot
-     * detached while others keep the origin open records none: writes made through them after
-     * it left would not match it, nor should they.
+     * detached while others keep the origin open records the origin as it is when it leaves (its
+     * own writes and copies drained; an origin write of the others' still in flight either landed
+     * before it is read, or lands after and changes what the snapshot left): if the origin's first
+     * or last 64 KiB are written after it left, or another disk is served in its place, it is
+     * refused when adopted again, as a snapshot whose origin was written while it was closed is
+     * (it recorded none, and two snapshots of one export were adopted over another disk: H37).
      */
     void detach(SnapshotVolume snapshot) {
         synchronized (lock) {
@@ -423,6 +427,9 @@ public final class Origins {
                     closeLast(entry.origin, snapshot, drained);
                 } else {
                     drained = entry.origin.detach(snapshot, DRAIN);
+                    if (drained) {
+                        recordOriginAsLeft(entry.origin, snapshot);
+                    }
                 }
             }
             if (!drained) {
@@ -459,6 +466,16 @@ public final class Origins {
             snapshot.store.close(fingerprint);
         } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, store + ": " + e.getMessage());
+        }
+    }
+
+    /** Records the origin's fingerprint now in the store of a snapshot leaving while others keep the origin open. */
+    private static void recordOriginAsLeft(Origin origin, SnapshotVolume snapshot) {
+        try {
+            snapshot.store.close(OriginIdentity.fingerprint(origin.device()));
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "snapshot '" + snapshot.name() + "': the origin's fingerprint could not "
+                    + "be recorded in its COW store " + snapshot.store.device().name() + ": " + e.getMessage());
         }
     }
 

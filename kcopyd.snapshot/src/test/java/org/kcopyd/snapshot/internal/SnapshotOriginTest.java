@@ -314,11 +314,21 @@ class SnapshotOriginTest {
         assertUntouched(before);
     }
 
+    /**
+     * Every snapshot records the origin as it left it: the last one as the origin closes, one
+     * leaving while another keeps the origin open as it is then. Written afterwards through the
+     * other snapshot's origin, the origin no longer matches what the first left: that one is
+     * refused (it holds no copy of what was written), the other adopted.
+     */
     @Test
-    void theLastSnapshotOfAnOriginRecordsItsFingerprintTheOthersNone() throws Exception {
+    void everySnapshotRecordsTheOriginAsItLeftIt() throws Exception {
         SnapshotVolume s1 = origins.attach(settings("s1", origin, cow, null, false), null);
         SnapshotVolume s2 = origins.attach(settings("s2", origin, dir.resolve("s2.cow"), null, false), null);
         assertThat(CowStore.readHeader(s1.store.device()).originSeen()).as("open: none").isNull();
+        byte[] asS1Left;
+        try (BlockDevice o = SnapshotFixture.FILES.open(origin)) {
+            asS1Left = OriginIdentity.fingerprint(o);
+        }
 
         origins.detach(s1);
         write(s2.origin, 0, pattern(16 * 512, 7));
@@ -326,12 +336,37 @@ class SnapshotOriginTest {
 
         try (BlockDevice c1 = SnapshotFixture.FILES.open(cow); BlockDevice c2 = SnapshotFixture.FILES.open(
                 dir.resolve("s2.cow")); BlockDevice o = SnapshotFixture.FILES.open(origin)) {
-            assertThat(CowStore.readHeader(c1).originSeen()).as("s1 left while s2 kept the origin open").isNull();
+            assertThat(CowStore.readHeader(c1).originSeen()).as("s1: the origin as it left").isEqualTo(asS1Left);
             assertThat(CowStore.readHeader(c2).originSeen()).isEqualTo(OriginIdentity.fingerprint(o));
         }
+        Map<Path, String> before = hashes();
+        assertThatThrownBy(() -> origins.attach(settings("s1", origin, cow, s1.cowStoreId(), false), null))
+                .as("written through s2 after s1 left").isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("nothing was written");
+        assertUntouched(before);
         SnapshotVolume reopened = origins.attach(settings("s2", origin, dir.resolve("s2.cow"), s2.cowStoreId(), false),
                 null);
         assertThat(CowStore.readHeader(reopened.store.device()).originSeen()).as("cleared once open again").isNull();
+    }
+
+    /** Two snapshots closed together, then the origin written while none is open: both are refused. */
+    @Test
+    void twoSnapshotsClosedTogetherAreBothRefusedOverAChangedOrigin() throws Exception {
+        SnapshotVolume s1 = origins.attach(settings("s1", origin, cow, null, false), null);
+        SnapshotVolume s2 = origins.attach(settings("s2", origin, dir.resolve("s2.cow"), null, false), null);
+        origins.detach(s1);
+        origins.detach(s2);
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(origin,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap("XXXXXXXX".getBytes(java.nio.charset.StandardCharsets.US_ASCII)), 100);
+        }
+        Map<Path, String> before = hashes();
+
+        assertThatThrownBy(() -> origins.attach(settings("s1", origin, cow, s1.cowStoreId(), false), null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("nothing was written");
+        assertThatThrownBy(() -> origins.attach(settings("s2", origin, dir.resolve("s2.cow"), s2.cowStoreId(), false),
+                null)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("nothing was written");
+        assertUntouched(before);
     }
 
     private Snapshot snapshot() {
