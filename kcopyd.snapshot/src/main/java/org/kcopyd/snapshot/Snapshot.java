@@ -94,8 +94,9 @@ public interface Snapshot {
      * While the component of a snapshot configuration is active but the snapshot is not open, the
      * snapshot bundle registers a {@code java.util.function.Supplier<String>} service with this
      * property, whose value says why in one line: waiting for a {@code BlockDeviceOpener} to open
-     * an origin named by URI, waiting for other snapshots to let go of its origin, its origin's
-     * server unreachable (with the cause of the last attempt and when the next is made), or
+     * an origin named by URI, waiting for other snapshots to let go of its origin, its origin
+     * being connected to, its origin's server unreachable (with the cause of the last attempt and
+     * how long until the next, or the attempt under way), or
      * refused when it was tried again (with the refusal; not tried again until an opener is bound
      * or the configuration changes). It is unregistered when the snapshot opens and when the
      * component is deactivated. {@link #NAME} is not set on it: it is no snapshot service.

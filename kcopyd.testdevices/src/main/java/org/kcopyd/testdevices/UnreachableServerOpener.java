@@ -13,14 +13,21 @@ import org.kcopyd.api.DeviceOption;
 /**
  * A {@link BlockDeviceOpener} service whose server is down until {@link #reachable(boolean)} says
  * otherwise: every open of a URI fails then with a {@link ConnectException}, as the NBD client's
- * does when nothing listens; paths open as the inner opener opens them. Counts the opens of URIs
- * tried, failed or not. Thread-safe.
+ * does when nothing listens; paths open as the inner opener opens them. While {@link #silent(boolean)}
+ * says so, an open of a URI waits instead, as against a server that accepts the connection and
+ * never answers, until it no longer is (then it fails or opens as above). Counts the opens of URIs
+ * tried, failed or not, and those waiting. Thread-safe.
  */
 public final class UnreachableServerOpener implements BlockDeviceOpener {
 
     private final BlockDeviceOpener inner;
     private final AtomicInteger opens = new AtomicInteger();
     private volatile boolean reachable;
+    private final Object silence = new Object();
+    /** Guarded by silence. */
+    private boolean silent;
+    /** Opens waiting in silence now. Guarded by silence. */
+    private int waiting;
 
     /** @param inner the opener that opens once the server is reachable */
     public UnreachableServerOpener(BlockDeviceOpener inner) {
@@ -30,6 +37,21 @@ public final class UnreachableServerOpener implements BlockDeviceOpener {
     /** @param now whether opens of URIs reach the server from now on */
     public void reachable(boolean now) {
         reachable = now;
+    }
+
+    /** @param now whether opens of URIs wait, from now on, until this is called with false */
+    public void silent(boolean now) {
+        synchronized (silence) {
+            silent = now;
+            silence.notifyAll();
+        }
+    }
+
+    /** @return the opens of URIs waiting in silence now */
+    public int waiting() {
+        synchronized (silence) {
+            return waiting;
+        }
     }
 
     /** @return the opens of URIs tried so far */
@@ -45,6 +67,19 @@ public final class UnreachableServerOpener implements BlockDeviceOpener {
     @Override
     public BlockDevice open(URI uri, DeviceOption... options) throws IOException {
         opens.incrementAndGet();
+        synchronized (silence) {
+            waiting++;
+            try {
+                while (silent) {
+                    silence.wait();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while connecting to " + uri);
+            } finally {
+                waiting--;
+            }
+        }
         if (!reachable) {
             throw new ConnectException("cannot connect to " + uri + ": Connection refused");
         }

@@ -352,6 +352,27 @@ public final class Origins {
     }
 
     /**
+     * @return whether the snapshot's origin is named by URI and its configuration names a COW store
+     *         that is there to be reopened ({@link CowStoreOpener#holdsStoreToReopen}): an existing
+     *         snapshot, whose origin may be opened later, on another thread (its header read, read-only)
+     */
+    boolean reopensStore(SnapshotSettings settings) {
+        return settings.remoteOrigin() && cowStores.holdsStoreToReopen(settings);
+    }
+
+    /**
+     * Opens the origin named by URI and closes it again, holding no lock (of this class or the
+     * caller's): whether it can be opened now, learnt where waiting for an unresponsive server
+     * (up to the opener's timeout) blocks no one else.
+     *
+     * @throws OriginUnreachableException, IOException, IllegalArgumentException as {@link #attach}
+     *                                     throws them for the origin
+     */
+    void probe(SnapshotSettings settings, BlockDeviceOpener opener) throws IOException {
+        closeQuietly(openRemote(settings, opener));
+    }
+
+    /**
      * Opens an origin named by URI read-write through the opener service.
      *
      * @throws OriginUnreachableException naming the snapshot and the URI if the opener fails with an

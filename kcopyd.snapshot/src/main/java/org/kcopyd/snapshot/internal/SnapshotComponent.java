@@ -52,9 +52,12 @@ import org.osgi.service.metatype.annotations.Designate;
  * opened, and reopens with the next opener. A refusal when it opens after a bind (an unreachable
  * server, a store that is not its origin's) is logged; the next bind tries again.
  *
- * <p>An existing snapshot of an origin named by URI whose origin cannot be opened (its NBD server
- * down when the daemon starts again, say) is not refused: the component activates, logs a warning
- * naming the snapshot, the origin and the cause, and tries again on a daemon thread of its own
+ * <p>An existing snapshot of an origin named by URI is opened on a daemon thread of its own, never
+ * in the thread that activates, modifies or binds the component: a server that accepts the
+ * connection and never answers would hold that thread for the opener's whole timeout (60 s), and
+ * with it the daemon's start, its stop and every configuration change. If its origin cannot be
+ * opened (its NBD server down when the daemon starts again, say) it is not refused: the component
+ * stays active, logs a warning naming the snapshot, the origin and the cause, and tries again
  * after 1 s, then after twice the last delay, at most 60 s apart ({@link Backoff}), until the
  * snapshot opens, the configuration changes (the retries start again with it), the opener goes
  * (the snapshot then waits for the next one, as above) or the component is deactivated. A failure
@@ -85,9 +88,10 @@ import org.osgi.service.metatype.annotations.Designate;
  *
  * <p>Threads: DS may call the opener's bind and unbind while another thread activates, modifies
  * or deactivates; all of them run under one lock, held while the snapshot opens or closes. The
- * retry thread waits on that lock's monitor and attempts under it, so no attempt starts once the
- * component is deactivated, modified or unbound; an attempt already started (which may block for
- * the opener's connection timeout) finishes first, and a deactivation then closes what it opened.
+ * retry thread waits on that lock's monitor; each attempt first opens and closes the origin
+ * without the lock (what may block for the opener's timeout, holding up no one), then opens the
+ * snapshot under it unless stopped meanwhile, so nothing is opened once the component is
+ * deactivated, modified or unbound, and a deactivation closes what an attempt opened before it.
  */
 @Component(configurationPid = Snapshot.FACTORY_PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
         service = {}, immediate = true)
@@ -131,9 +135,11 @@ public final class SnapshotComponent {
     /** The snapshot whose merge's end removes the configuration, once watched. Guarded by lock. */
     private SnapshotVolume watched;
     /** The retries while the existing snapshot's origin cannot be opened, or null. Guarded by lock. */
-    private OriginRetry originRetry;
+    private volatile OriginRetry originRetry;
     /** Why the snapshot is not open, while {@link #notOpenStatus} is registered; read by its service. */
     private volatile String notOpenReason;
+    /** Whether {@link #notOpenReason} is the retries' (their attempts are then said after it). */
+    private volatile boolean notOpenRetried;
     /** The {@link Snapshot#NOT_OPEN} status service, while the component is active and the snapshot not open. */
     private ServiceRegistration<?> notOpenStatus;
     /** The name {@link #notOpenStatus} was registered with. Guarded by lock. */
@@ -250,6 +256,19 @@ public final class SnapshotComponent {
             waitForOpener(next);
             return;
         }
+        if (origins.reopensStore(next)) {
+            // An existing snapshot of an origin named by URI: the origin is opened on the retry thread, not in
+            // the caller's (activation, a configuration change, a bind), which a server that accepts and never
+            // answers would hold for the opener's whole timeout, and everything waiting for this component too.
+            settings = next;
+            openLater();
+            return;
+        }
+        openNow(next);
+    }
+
+    /** Under lock: opens the snapshot in this thread (see {@link #openOrWait}). */
+    private void openNow(SnapshotSettings next) throws IOException {
         try {
             open(next);
         } catch (OriginUnreachableException e) {
@@ -269,9 +288,26 @@ public final class SnapshotComponent {
         }
         notOpen(null);
         if (originRetry != null) {
-            LOG.log(System.Logger.Level.INFO, settings.label() + ": its origin " + settings.originName()
-                    + " could be opened at attempt " + (originRetry.failures + 1) + ": the snapshot is open");
+            if (originRetry.failures > 0) {
+                LOG.log(System.Logger.Level.INFO, settings.label() + ": its origin " + settings.originName()
+                        + " could be opened at attempt " + (originRetry.failures + 1) + ": the snapshot is open");
+            }
             stopRetry();
+        }
+    }
+
+    /**
+     * Under lock, {@link #settings} being the snapshot's: its origin is opened on the retry thread,
+     * at once (started now if it is not running; woken if it waits for its next attempt).
+     */
+    private void openLater() {
+        if (originRetry == null) {
+            originRetry = new OriginRetry(settings);
+            notOpen("opening: its origin " + settings.originName() + " is being connected to", true);
+            originRetry.thread.start();
+        } else {
+            originRetry.now = true;
+            lock.notifyAll();
         }
     }
 
@@ -303,7 +339,13 @@ public final class SnapshotComponent {
      * component goes). Nothing is registered before activation or after deactivation.
      */
     private void notOpen(String reason) {
+        notOpen(reason, false);
+    }
+
+    /** Under lock: as {@link #notOpen(String)}; {@code retried}: the retries' reason, their attempts said after it. */
+    private void notOpen(String reason, boolean retried) {
         notOpenReason = reason;
+        notOpenRetried = retried;
         String name = settings == null ? null : settings.name();
         if (notOpenStatus != null && (reason == null || !active || !notOpenName.equals(name))) {
             notOpenStatus.unregister();
@@ -314,7 +356,7 @@ public final class SnapshotComponent {
         }
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(Snapshot.NOT_OPEN, name);
-        Supplier<String> why = () -> notOpenReason;
+        Supplier<String> why = this::describeNotOpen;
         try {
             notOpenStatus = context.registerService(Supplier.class, why, props);
             notOpenName = name;
@@ -324,29 +366,50 @@ public final class SnapshotComponent {
     }
 
     /**
+     * The not-open status's value: the reason, and while the origin is retried the attempts: the
+     * one under way, or the last failed and how long until the next (so it is never stale).
+     */
+    private String describeNotOpen() {
+        String reason = notOpenReason;
+        OriginRetry retrying = originRetry;
+        if (reason == null || !notOpenRetried || retrying == null) {
+            return reason;
+        }
+        if (retrying.underWay || retrying.failures == 0) {
+            return reason + " (attempt " + (retrying.failures + 1) + " under way)";
+        }
+        long ms = Math.max(0, TimeUnit.NANOSECONDS.toMillis(retrying.nextAttemptNanos - System.nanoTime()));
+        return reason + " (attempt " + retrying.failures + " failed; next attempt in "
+                + (ms < 1000 ? ms + " ms" : (ms + 999) / 1000 + " s") + ")";
+    }
+
+    /**
      * Under lock, {@link #settings} being the snapshot's: the origin of the existing snapshot could
-     * not be opened; the retry thread tries again (started now, with a warning, if it is not
-     * running; a running one keeps its delays and warns again only if the cause changed).
+     * not be opened; the retry thread tries again after its next delay (started now if it is not
+     * running). The first failure is warned about with the plan, later ones only when the cause
+     * changes; the not-open status says the cause and the attempts.
      */
     private void retryLater(OriginUnreachableException e) {
         String cause = e.getCause() == null ? e.getMessage() : String.valueOf(e.getCause().getMessage());
         if (originRetry == null) {
-            originRetry = new OriginRetry(settings, cause);
-            LOG.log(System.Logger.Level.WARNING, e.getMessage() + "; the COW store "
-                    + settings.cowStore() + " (" + settings.cowStoreId() + ") is left as it is and the snapshot is "
-                    + "tried again in " + millis(originRetry.delays.peek()) + ", then at growing intervals up to "
-                    + millis(maxRetry.toMillis()) + ", until its origin can be opened");
-            notOpen(e.getMessage() + " (attempt 1; tried again in " + millis(originRetry.delays.peek()) + ")");
+            originRetry = new OriginRetry(settings);
+            originRetry.now = false;
             originRetry.thread.start();
-            return;
         }
-        originRetry.failures++;
-        boolean changed = !cause.equals(originRetry.cause);
-        originRetry.cause = cause;
-        String attempts = e.getMessage() + " (attempt " + originRetry.failures + "; tried again in "
-                + millis(originRetry.delays.peek()) + ")";
-        LOG.log(changed ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG, attempts);
-        notOpen(attempts);
+        OriginRetry r = originRetry;
+        r.failures++;
+        boolean changed = !cause.equals(r.cause);
+        r.cause = cause;
+        if (r.failures == 1) {
+            LOG.log(System.Logger.Level.WARNING, e.getMessage() + "; the COW store " + settings.cowStore() + " ("
+                    + settings.cowStoreId() + ") is left as it is and the snapshot is tried again in "
+                    + millis(r.delays.peek()) + ", then at growing intervals up to " + millis(maxRetry.toMillis())
+                    + ", until its origin can be opened");
+        } else {
+            LOG.log(changed ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG, e.getMessage() + " (attempt "
+                    + r.failures + "; tried again in " + millis(r.delays.peek()) + ")");
+        }
+        notOpen(e.getMessage(), true);
     }
 
     private static String millis(long ms) {
@@ -363,51 +426,92 @@ public final class SnapshotComponent {
     }
 
     /**
-     * The retries of an existing snapshot whose origin cannot be opened: its daemon thread waits
-     * each delay of a {@link Backoff} on {@link #lock}'s monitor, then, still under the lock and
-     * unless stopped meanwhile, attempts to open the snapshot with the settings in effect
-     * ({@link #openOrWait}), through the opener bound then. It ends at the first attempt that
-     * does not fail with {@link OriginUnreachableException} (logged as an error if refused), or
-     * when {@link #stopRetry()} marks it stopped: at any other opening or waiting, a modification,
-     * the opener's unbinding and deactivation.
+     * The attempts to open an existing snapshot whose origin is named by URI, on a daemon thread of
+     * its own: the first at once when started by {@link #openLater}, the next ones after each delay
+     * of a {@link Backoff}, waited on {@link #lock}'s monitor. An attempt first opens the origin and
+     * closes it again ({@link Origins#probe}) without holding the lock: a server that accepts the
+     * connection and never answers holds only this thread, for the opener's timeout, not whoever
+     * deactivates, reconfigures or rebinds the component meanwhile. If the origin could not be
+     * opened, the next attempt waits ({@link #retryLater}); else, under the lock and unless stopped
+     * meanwhile, the snapshot is opened with the settings in effect ({@link #openNow}) through the
+     * opener bound then. It ends at the first attempt that does not fail with
+     * {@link OriginUnreachableException} (logged as an error if refused), or when
+     * {@link #stopRetry()} marks it stopped: at any other opening or waiting, a modification, the
+     * opener's unbinding and deactivation.
      */
     private final class OriginRetry implements Runnable {
         final Backoff delays = new Backoff(firstRetry, maxRetry);
         final Thread thread;
         /** Set by {@link #stopRetry()}. Guarded by lock. */
         boolean stopped;
-        /** Failed attempts so far, the first (not on this thread) included. Guarded by lock. */
-        int failures = 1;
+        /** The next attempt starts without waiting. Guarded by lock. */
+        boolean now = true;
+        /** Failed attempts so far. Guarded by lock; read without it for the status. */
+        volatile int failures;
         /** The opener's reason at the last failure, to warn again only when it changes. Guarded by lock. */
         String cause;
+        /** When the next attempt starts ({@link System#nanoTime}), for the status. */
+        volatile long nextAttemptNanos;
+        /** An attempt is being made. */
+        volatile boolean underWay;
+        /** The origin is being probed, outside the lock: nothing this thread does then needs waiting for. */
+        volatile boolean probing;
 
-        OriginRetry(SnapshotSettings s, String cause) {
-            this.cause = cause;
+        OriginRetry(SnapshotSettings s) {
             thread = new Thread(this, "kcopyd " + s.label() + " origin retry");
             thread.setDaemon(true);
         }
 
         @Override
         public void run() {
-            synchronized (lock) {
-                try {
-                    while (!stopped && active) {
-                        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delays.next());
-                        for (long left = deadline - System.nanoTime(); !stopped && left > 0;
-                                left = deadline - System.nanoTime()) {
-                            try {
-                                TimeUnit.NANOSECONDS.timedWait(lock, left);
-                            } catch (InterruptedException e) {
-                                // Nobody interrupts it; if someone does, the retries end as if stopped.
-                                Thread.currentThread().interrupt();
-                                return;
-                            }
+            try {
+                while (true) {
+                    SnapshotSettings s;
+                    BlockDeviceOpener using;
+                    synchronized (lock) {
+                        if (!awaitAttempt()) {
+                            return;
                         }
-                        if (!stopped && active) {
-                            attempt();
+                        s = settings;
+                        using = opener;
+                        underWay = true;
+                        probing = true;
+                    }
+                    OriginUnreachableException unreachable = null;
+                    try {
+                        origins.probe(s, using);
+                    } catch (OriginUnreachableException e) {
+                        unreachable = e;
+                    } catch (IOException | RuntimeException e) {
+                        // Not reachability: the attempt under the lock meets it again and says so.
+                    } finally {
+                        probing = false;
+                    }
+                    synchronized (lock) {
+                        underWay = false;
+                        if (stopped || !active) {
+                            return;
+                        }
+                        if (unreachable != null && s == settings) {
+                            retryLater(unreachable);
+                            continue;
+                        }
+                        try {
+                            openNow(settings);
+                        } catch (IOException | RuntimeException e) {
+                            logRefused(settings.label() + ": not opened at attempt " + (failures + 1)
+                                    + ", no more attempts", e);
+                        }
+                        if (originRetry != this) {
+                            return;
                         }
                     }
-                } finally {
+                }
+            } catch (InterruptedException e) {
+                // Nobody interrupts it; if someone does, the retries end as if stopped.
+                Thread.currentThread().interrupt();
+            } finally {
+                synchronized (lock) {
                     // Ended by anything but stopRetry() (an Error): the next failure starts new retries.
                     if (originRetry == this) {
                         originRetry = null;
@@ -416,13 +520,18 @@ public final class SnapshotComponent {
             }
         }
 
-        /** Under lock: one attempt; a failure other than the origin's ends the retries (openOrWait stops them). */
-        private void attempt() {
-            try {
-                openOrWait(settings);
-            } catch (IOException | RuntimeException e) {
-                logRefused(settings.label() + ": not opened at attempt " + (failures + 1) + ", no more attempts", e);
+        /** Under lock: waits for the next attempt's time; false if stopped meanwhile (no attempt then). */
+        private boolean awaitAttempt() throws InterruptedException {
+            if (!now) {
+                long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delays.next());
+                nextAttemptNanos = deadline;
+                for (long left = deadline - System.nanoTime(); !stopped && !now && left > 0;
+                        left = deadline - System.nanoTime()) {
+                    TimeUnit.NANOSECONDS.timedWait(lock, left);
+                }
             }
+            now = false;
+            return !stopped && active;
         }
     }
 
@@ -622,7 +731,8 @@ public final class SnapshotComponent {
         Thread retrying;
         synchronized (lock) {
             active = false;
-            retrying = originRetry == null ? null : originRetry.thread;
+            // A thread probing the origin (outside the lock) opens nothing afterwards: it sees itself stopped.
+            retrying = originRetry == null || originRetry.probing ? null : originRetry.thread;
             stopRetry();
             notOpen(null);
             shared = origins;

@@ -11,10 +11,13 @@ import static org.kcopyd.snapshot.internal.SnapshotFixture.write;
 
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -356,9 +359,9 @@ class SnapshotOriginTest {
         SnapshotVolume s2 = origins.attach(settings("s2", origin, dir.resolve("s2.cow"), null, false), null);
         origins.detach(s1);
         origins.detach(s2);
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(origin,
-                java.nio.file.StandardOpenOption.WRITE)) {
-            ch.write(java.nio.ByteBuffer.wrap("XXXXXXXX".getBytes(java.nio.charset.StandardCharsets.US_ASCII)), 100);
+        try (FileChannel ch = FileChannel.open(origin,
+                StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap("XXXXXXXX".getBytes(StandardCharsets.US_ASCII)), 100);
         }
         Map<Path, String> before = hashes();
 
