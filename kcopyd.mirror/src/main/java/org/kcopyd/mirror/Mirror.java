@@ -90,9 +90,10 @@ public interface Mirror {
      * the component of a mirror configuration is active but the mirror is not open, the mirror
      * bundle registers a {@code java.util.function.Supplier<String>} service with this property,
      * whose value says why in one line: waiting for a {@code BlockDeviceOpener} to open legs named
-     * by URI, a leg's server unreachable (with the cause of the last attempt and when the next is
-     * made), or refused when it was tried again (with the refusal; not tried again until an opener
-     * is bound or the configuration changes). It is unregistered when the mirror opens and when
+     * by URI, its legs being connected to, a leg's server unreachable (with the cause of the last
+     * attempt and how long until the next, or the attempt under way), or refused when it was
+     * tried again (with the refusal; not tried again until an opener is bound or the
+     * configuration changes). It is unregistered when the mirror opens and when
      * the component is deactivated. {@link #NAME} is not set on it: it is no mirror service.
      *
      * @since 1.2

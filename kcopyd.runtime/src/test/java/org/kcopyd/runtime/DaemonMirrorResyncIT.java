@@ -131,7 +131,10 @@ class DaemonMirrorResyncIT {
         }
 
         try (RunningDaemon third = RunningDaemon.start(dir, state, "third")) {
-            JsonObject resumed = RunningDaemon.clientJson(dir, state, "mirror", "status", "m1");
+            // Its leg named by URI is opened on a thread of its own: the mirror is active once it has.
+            JsonObject resumed = await().atMost(RunningDaemon.WAIT).pollInterval(Duration.ofMillis(200)).until(
+                    () -> RunningDaemon.clientJson(dir, state, "mirror", "status", "m1"),
+                    m -> m.get("state").getAsString().equals("active"));
             long left = resumed.get("regionsToResync").getAsLong() + resumed.get("regionsResynced").getAsLong();
             assertThat(left).as("the resync resumes with the regions still dirty: %s", resumed)
                     .isPositive().isLessThanOrEqualTo(DIRTY - copiedBeforeKill);

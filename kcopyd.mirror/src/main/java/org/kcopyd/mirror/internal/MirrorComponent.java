@@ -63,9 +63,14 @@ import org.osgi.service.metatype.annotations.Designate;
  * the opener opened, and reopens with the next opener, adopting its region log. A refusal when it
  * opens after a bind (an unreachable server, say) is logged; the next bind tries again.
  *
- * <p>An existing mirror with a leg named by URI that cannot be opened (its NBD server down when
- * the daemon starts again, say) is not refused: the component activates, logs a warning naming
- * the mirror, the leg and the cause, and tries again on a daemon thread of its own after 1 s,
+ * <p>An existing mirror with legs named by URI is opened on a daemon thread of its own, never in
+ * the thread that activates, modifies or binds the component: a server that accepts the
+ * connection and never answers would hold that thread for the opener's whole timeout (60 s), and
+ * with it the daemon's start, its stop and every configuration change. Each attempt first opens
+ * and closes the legs named by URI without the component's lock ({@link OpenedMirror#probe}). If
+ * a leg cannot be opened (its NBD server down when the daemon starts again, say) the mirror is not
+ * refused: the component stays active, logs a warning naming the mirror, the leg and the cause,
+ * and tries again after 1 s,
  * then after twice the last delay, at most 60 s apart ({@link Backoff}), until the mirror opens,
  * the configuration changes (the retries start again with it), the opener goes (the mirror then
  * waits for the next one, as above) or the component is deactivated. The whole mirror waits: it
@@ -137,9 +142,11 @@ public final class MirrorComponent {
     private ServiceRegistration<Mirror> mirrorRegistration;
     private ServiceRegistration<BlockDevice> deviceRegistration;
     /** The retries while the existing mirror's leg cannot be opened, or null. Guarded by lock. */
-    private OpenRetry openRetry;
+    private volatile OpenRetry openRetry;
     /** Why the mirror is not open, while {@link #notOpenStatus} is registered; read by its service. */
     private volatile String notOpenReason;
+    /** Whether {@link #notOpenReason} is the retries' (their attempts are then said after it). */
+    private volatile boolean notOpenRetried;
     /** The {@link Mirror#NOT_OPEN} status service, while the component is active and the mirror not open. */
     private ServiceRegistration<?> notOpenStatus;
     /** The name {@link #notOpenStatus} was registered with. Guarded by lock. */
@@ -277,6 +284,18 @@ public final class MirrorComponent {
             waitForOpener(s);
             return;
         }
+        if (OpenedMirror.reopensLog(s)) {
+            // An existing mirror with legs named by URI: they are opened on the retry thread, not in the caller's
+            // (activation, a configuration change, a bind), which a server that accepts and never answers would hold
+            // for the opener's whole timeout, and everything waiting for this component too.
+            openLater();
+            return;
+        }
+        openNow(s);
+    }
+
+    /** Under lock: opens the mirror in this thread (see {@link #openOrWait}). */
+    private void openNow(MirrorSettings s) throws IOException {
         try {
             open(s);
         } catch (LegUnreachableException e) {
@@ -290,10 +309,24 @@ public final class MirrorComponent {
         }
         notOpen(null);
         if (openRetry != null) {
-            LOG.log(System.Logger.Level.INFO, "mirror '" + s.name() + "': its legs could be opened at attempt "
-                    + (openRetry.failures + 1) + ": the mirror is open");
+            if (openRetry.failures > 0) {
+                LOG.log(System.Logger.Level.INFO, "mirror '" + s.name() + "': its legs could be opened at attempt "
+                        + (openRetry.failures + 1) + ": the mirror is open");
+            }
             stopOpenRetry();
         }
+    }
+
+    /**
+     * Under lock, {@link #wanted} being the mirror's: its legs are opened on the retry thread, at
+     * once (started now if there are no retries; brought forward if one waits for its time).
+     */
+    private void openLater() {
+        if (openRetry == null) {
+            openRetry = new OpenRetry(wanted.name());
+            notOpen("opening: its legs named by URI are being connected to", true);
+        }
+        openRetry.now();
     }
 
     /** Under lock: the mirror with URI legs waits for a BlockDeviceOpener service (logged, and its status says so). */
@@ -324,7 +357,13 @@ public final class MirrorComponent {
      * goes). Nothing is registered before activation or after deactivation.
      */
     private void notOpen(String reason) {
+        notOpen(reason, false);
+    }
+
+    /** Under lock: as {@link #notOpen(String)}; {@code retried}: the retries' reason, their attempts said after it. */
+    private void notOpen(String reason, boolean retried) {
         notOpenReason = reason;
+        notOpenRetried = retried;
         String name = wanted == null ? null : wanted.name();
         if (notOpenStatus != null && (reason == null || !active || !notOpenName.equals(name))) {
             notOpenStatus.unregister();
@@ -335,7 +374,7 @@ public final class MirrorComponent {
         }
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(Mirror.NOT_OPEN, name);
-        Supplier<String> why = () -> notOpenReason;
+        Supplier<String> why = this::describeNotOpen;
         try {
             notOpenStatus = context.registerService(Supplier.class, why, props);
             notOpenName = name;
@@ -345,29 +384,49 @@ public final class MirrorComponent {
     }
 
     /**
+     * The not-open status's value: the reason, and while the legs are retried the attempts: the one
+     * under way, or the last failed and how long until the next (so it is never stale).
+     */
+    private String describeNotOpen() {
+        String reason = notOpenReason;
+        OpenRetry retrying = openRetry;
+        if (reason == null || !notOpenRetried || retrying == null) {
+            return reason;
+        }
+        if (retrying.underWay || retrying.failures == 0) {
+            return reason + " (attempt " + (retrying.failures + 1) + " under way)";
+        }
+        long ms = Math.max(0, TimeUnit.NANOSECONDS.toMillis(retrying.nextAttemptNanos - System.nanoTime()));
+        return reason + " (attempt " + retrying.failures + " failed; next attempt in "
+                + (ms < 1000 ? ms + " ms" : (ms + 999) / 1000 + " s") + ")";
+    }
+
+    /**
      * Under lock, {@link #wanted} being the mirror's: a leg of the existing mirror could not be
-     * opened; the retries try again (started now, with a warning, if there are none; running ones
-     * keep their delays, and warn again only if the cause changed).
+     * opened; the retries try again after their next delay (started now if there are none). The
+     * first failure is warned about with the plan, later ones only when the cause changes; the
+     * not-open status says the cause and the attempts.
      */
     private void retryLater(LegUnreachableException e) {
         String cause = e.getCause() == null ? e.getMessage() : String.valueOf(e.getCause().getMessage());
         if (openRetry == null) {
-            openRetry = new OpenRetry(wanted.name(), cause);
+            openRetry = new OpenRetry(wanted.name());
+        }
+        OpenRetry r = openRetry;
+        r.failures++;
+        boolean changed = !cause.equals(r.cause);
+        r.cause = cause;
+        long delay = r.next();
+        if (r.failures == 1) {
             LOG.log(System.Logger.Level.WARNING, e.getMessage() + "; the region log " + wanted.regionLog() + " ("
                     + wanted.regionLogId() + ") and the legs are left as they are and the mirror is tried again in "
-                    + seconds(firstOpenRetry) + ", then at growing intervals up to " + seconds(maxOpenRetry)
+                    + seconds(Duration.ofMillis(delay)) + ", then at growing intervals up to " + seconds(maxOpenRetry)
                     + ", until the leg can be opened");
-            notOpen(e.getMessage() + " (attempt 1; tried again in " + seconds(firstOpenRetry) + ")");
-            openRetry.next();
-            return;
+        } else {
+            LOG.log(changed ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG, e.getMessage() + " (attempt "
+                    + r.failures + "; tried again in " + seconds(Duration.ofMillis(delay)) + ")");
         }
-        openRetry.failures++;
-        boolean changed = !cause.equals(openRetry.cause);
-        openRetry.cause = cause;
-        String attempts = e.getMessage() + " (attempt " + openRetry.failures + "; tried again in "
-                + seconds(Duration.ofMillis(openRetry.backoff.peek())) + ")";
-        LOG.log(changed ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG, attempts);
-        notOpen(attempts);
+        notOpen(e.getMessage(), true);
     }
 
     private static String seconds(Duration d) {
@@ -385,28 +444,40 @@ public final class MirrorComponent {
     }
 
     /**
-     * The retries of an existing mirror whose leg named by URI cannot be opened: each attempt runs
-     * on a daemon thread of its own after the next delay of a {@link Backoff}, takes {@link #lock},
-     * and unless stopped meanwhile opens the mirror with the settings wanted ({@link #openOrWait}),
-     * through the opener bound then; if that fails as before, it schedules the next. The retries end
-     * at the first attempt that does not fail with {@link LegUnreachableException} (logged as an
-     * error if refused), or when {@link #stopOpenRetry()} stops them: at any other opening or
-     * waiting, a modification, the opener's unbinding and deactivation.
+     * The attempts to open an existing mirror with legs named by URI, on a daemon thread of its
+     * own: the first at once when started by {@link #openLater}, the next ones after each delay of
+     * a {@link Backoff}. An attempt first opens the legs named by URI and closes them again
+     * ({@link OpenedMirror#probe}) without holding {@link #lock}: a server that accepts the
+     * connection and never answers holds only this thread, for the opener's timeout, not whoever
+     * deactivates, reconfigures or rebinds the component meanwhile. If a leg could not be opened,
+     * the next attempt is scheduled ({@link #retryLater}); else, under the lock and unless stopped
+     * meanwhile, the mirror is opened with the settings wanted ({@link #openNow}) through the opener
+     * bound then. The retries end at the first attempt that does not fail with
+     * {@link LegUnreachableException} (logged as an error if refused), or when
+     * {@link #stopOpenRetry()} stops them: at any other opening or waiting, a modification, the
+     * opener's unbinding and deactivation.
      */
     private final class OpenRetry {
         final ScheduledThreadPoolExecutor scheduler;
         final Backoff backoff;
         /** Set by {@link #stopOpenRetry()}. Guarded by lock. */
         boolean stopped;
-        /** Failed attempts so far, the first (not on this thread) included. Guarded by lock. */
-        int failures = 1;
+        /** Failed attempts so far. Guarded by lock; read without it for the status. */
+        volatile int failures;
         /** The opener's reason at the last failure, to warn again only when it changes. Guarded by lock. */
         String cause;
+        /** When the next attempt starts ({@link System#nanoTime}), for the status. */
+        volatile long nextAttemptNanos;
+        /** An attempt is being made. */
+        volatile boolean underWay;
+        /** The legs are being probed, outside the lock: nothing this thread does then needs waiting for. */
+        volatile boolean probing;
         /** The scheduler's thread, once started. */
         volatile Thread thread;
+        /** The attempt that may run: one scheduled earlier finds it changed and does nothing. Guarded by lock. */
+        long ticket;
 
-        OpenRetry(String name, String cause) {
-            this.cause = cause;
+        OpenRetry(String name) {
             scheduler = new ScheduledThreadPoolExecutor(1, r -> {
                 Thread t = new Thread(r, "kcopyd-mirror-" + name + "-open-retry");
                 t.setDaemon(true);
@@ -418,26 +489,61 @@ public final class MirrorComponent {
             backoff = new Backoff(scheduler, firstOpenRetry, maxOpenRetry);
         }
 
-        /** Schedules the next attempt. */
-        void next() {
-            backoff.retry(this::attempt);
+        /** Under lock: schedules the next attempt after the next delay; returns that delay in milliseconds. */
+        long next() {
+            long delay = backoff.peek();
+            nextAttemptNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delay);
+            long mine = ++ticket;
+            backoff.retry(() -> attempt(mine));
+            return delay;
         }
 
-        private void attempt() {
+        /** Under lock: an attempt now, instead of the one waiting for its time. */
+        void now() {
+            long mine = ++ticket;
+            try {
+                scheduler.execute(() -> attempt(mine));
+            } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                // Stopped meanwhile: no attempt is wanted.
+            }
+        }
+
+        private void attempt(long mine) {
+            MirrorSettings s;
+            BlockDeviceOpener using;
             synchronized (lock) {
-                if (stopped || !active) {
+                if (stopped || !active || opened != null || mine != ticket) {
+                    return;
+                }
+                s = wanted;
+                using = opener;
+                underWay = true;
+                probing = true;
+            }
+            LegUnreachableException unreachable = null;
+            try {
+                OpenedMirror.probe(s, using);
+            } catch (LegUnreachableException e) {
+                unreachable = e;
+            } catch (IOException | RuntimeException e) {
+                // Not reachability: the attempt under the lock meets it again and says so.
+            } finally {
+                probing = false;
+            }
+            synchronized (lock) {
+                underWay = false;
+                if (stopped || !active || opened != null) {
+                    return;
+                }
+                if (unreachable != null && s == wanted) {
+                    retryLater(unreachable);
                     return;
                 }
                 try {
-                    openOrWait(wanted);
+                    openNow(wanted);
                 } catch (IOException | RuntimeException e) {
                     logRefused("mirror '" + wanted.name() + "': not opened at attempt " + (failures + 1)
                             + ", no more attempts", e);
-                } finally {
-                    // Still failing as before (openOrWait stops the retries at any other outcome).
-                    if (!stopped) {
-                        next();
-                    }
                 }
             }
         }
@@ -618,7 +724,8 @@ public final class MirrorComponent {
             closeMirror();
         }
         kcopyd.close();
-        if (retrying != null && retrying.thread != Thread.currentThread()) {
+        // A thread probing the legs (outside the lock) opens nothing afterwards: it sees itself stopped.
+        if (retrying != null && retrying.thread != Thread.currentThread() && !retrying.probing) {
             try {
                 // Its waiting attempt is dropped: the thread ends as soon as it sees that.
                 retrying.scheduler.awaitTermination(5, TimeUnit.SECONDS);

@@ -329,6 +329,38 @@ final class OpenedMirror implements AutoCloseable {
     }
 
     /**
+     * @return whether the mirror has legs named by URI and its configuration names a region log that
+     *         is there to be adopted ({@link #holdsLogToReopen}): an existing mirror, whose legs may
+     *         be opened later, on another thread
+     */
+    static boolean reopensLog(MirrorSettings s) {
+        return s.legs().stream().anyMatch(MirrorSettings::isUriLeg) && holdsLogToReopen(s);
+    }
+
+    /**
+     * Opens each leg named by URI and closes it again, holding no lock: whether they can be opened
+     * now, learnt where waiting for an unresponsive server (up to the opener's timeout) blocks no
+     * one else. Files and services are not touched.
+     *
+     * @throws LegUnreachableException, IOException, IllegalArgumentException as {@link #open}
+     *                                  throws them for the first such leg that cannot be opened
+     */
+    static void probe(MirrorSettings s, BlockDeviceOpener opener) throws IOException {
+        String prefix = "mirror '" + s.name() + "': ";
+        for (int i = 0; i < s.legs().size(); i++) {
+            String leg = s.legs().get(i);
+            if (MirrorSettings.isUriLeg(leg)) {
+                BlockDevice device = openRemote(prefix + "leg " + i + " " + leg, DeviceUris.parse(leg), opener, s);
+                try {
+                    device.close();
+                } catch (IOException e) {
+                    // Nothing was written through it.
+                }
+            }
+        }
+    }
+
+    /**
      * @param what "mirror 'm': leg 1 URI", for messages
      * @param s    the mirror's settings, to tell whether its region log is there to be used
      * @return the device, open read-write
@@ -346,7 +378,11 @@ final class OpenedMirror implements AutoCloseable {
         try {
             return opener.open(uri, DeviceOption.READ_WRITE);
         } catch (IOException e) {
-            String message = what + " cannot be used: " + e.getMessage();
+            // The NBD client names the export first: once (in what) is enough.
+            String why = String.valueOf(e.getMessage());
+            String leg = uri.toString();
+            why = why.startsWith(leg + ": ") ? why.substring(leg.length() + 2) : why;
+            String message = what + " cannot be used: " + why;
             if (holdsLogToReopen(s)) {
                 throw new LegUnreachableException(message, e);
             }

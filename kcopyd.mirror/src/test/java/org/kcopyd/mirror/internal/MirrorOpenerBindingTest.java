@@ -1,12 +1,14 @@
 package org.kcopyd.mirror.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.kcopyd.mirror.internal.MirrorFixture.random;
 import static org.kcopyd.mirror.internal.MirrorFixture.read;
 
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -32,6 +34,8 @@ import org.kcopyd.testdevices.TrackingOpener;
  * in sync and with the same data, when the next opener is bound.
  */
 class MirrorOpenerBindingTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(10);
 
     private static final int SECTORS = 4096;
     private static final String PID = "org.kcopyd.mirror~binding";
@@ -76,8 +80,9 @@ class MirrorOpenerBindingTest {
         return new TrackingOpener(provider.opener());
     }
 
+    /** The mirror's service, once registered: an existing mirror with URI legs opens on a thread of its own. */
     private Mirror mirror() {
-        List<Mirror> mirrors = framework.services(Mirror.class);
+        List<Mirror> mirrors = await().atMost(WAIT).until(() -> framework.services(Mirror.class), m -> !m.isEmpty());
         assertThat(mirrors).hasSize(1);
         return mirrors.get(0);
     }
@@ -159,8 +164,8 @@ class MirrorOpenerBindingTest {
         assertThat(mirror()).as("kept until its opener goes").isSameAs(again);
         c.unbindOpener(second);
         assertThat(second.openDevices()).isZero();
-        assertThat(third.openDevices()).isEqualTo(1);
         assertThat(mirror().regionLogId().toString()).isEqualTo(id);
+        assertThat(third.openDevices()).isEqualTo(1);
         awaitInSync(mirror());
         assertThat(read(mirror().device())).isEqualTo(data);
         assertThat(Files.readAllBytes(a)).isEqualTo(data);

@@ -394,7 +394,10 @@ public final class Origins {
         try {
             device = opener.open(settings.originUri(), DeviceOption.READ_WRITE);
         } catch (IOException e) {
-            String message = settings.label() + ": cannot open its origin " + origin + ": " + e.getMessage();
+            // The NBD client names the export first: once is enough.
+            String why = String.valueOf(e.getMessage());
+            why = why.startsWith(origin + ": ") ? why.substring(origin.length() + 2) : why;
+            String message = settings.label() + ": cannot open its origin " + origin + ": " + why;
             if (cowStores.holdsStoreToReopen(settings)) {
                 throw new OriginUnreachableException(message, e);
             }
