@@ -170,8 +170,9 @@ class DashboardIT {
         form.findElement(By.cssSelector("button[type=submit]")).click();
         By cow = By.cssSelector("tr[data-snapshot=s1] [data-test=cow-use]");
         onPage().until(() -> !browser.findElements(cow).isEmpty());
-        assertThat(fresh(() -> browser.findElement(By.cssSelector("tr[data-snapshot=s1]")).getAttribute("data-state")))
-                .isEqualTo("active");
+        // The row shows as soon as the snapshot is configured ("waiting"), then active once it is open.
+        onPage().until(() -> "active".equals(fresh(() -> browser.findElement(By.cssSelector("tr[data-snapshot=s1]"))
+                .getAttribute("data-state"))));
         double before = fraction(cow);
         Path socket = dir.resolve("vm.sock");
         api(base, token, "POST", "/exports", "{\"name\": \"vm\", \"device\": \"origin:s1\", \"socket\": \"" + socket

@@ -108,10 +108,17 @@ final class ExportCommands {
         return text;
     }
 
-    private static String mode(JsonObject export) {
+    /** @return how it is served: read-only or not, TLS, and its connections if serving, else its state and why */
+    static String mode(JsonObject export) {
+        String how = (Json.flag(export, "readOnly") ? "read-only" : "read-write") + (Json.flag(export, "tls") ? ", TLS"
+                : "");
+        String state = Json.string(export, "state", "serving");
+        if (!state.equals("serving")) {
+            String reason = Json.string(export, "reason", "");
+            return how + "  " + Json.printable(state) + (reason.isEmpty() ? "" : ": " + Json.printable(reason));
+        }
         long connections = Json.whole(export, "connections", 0);
-        return (Json.flag(export, "readOnly") ? "read-only" : "read-write") + (Json.flag(export, "tls") ? ", TLS" : "")
-                + "  " + connections + " connection" + (connections == 1 ? "" : "s");
+        return how + "  " + connections + " connection" + (connections == 1 ? "" : "s");
     }
 
     private static int list(Session s, Arguments a) {

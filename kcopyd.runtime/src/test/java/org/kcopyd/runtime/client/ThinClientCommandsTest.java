@@ -115,6 +115,26 @@ class ThinClientCommandsTest {
         assertThat(daemon.requests).extracting(FakeDaemon.Request::method).containsExactly("GET", "GET");
     }
 
+    /**
+     * H37: an export waiting for its device (a snapshot not open yet) was listed as serving with
+     * "0 connections"; its state and why are said instead, as {@code --json} shows them.
+     */
+    @Test
+    void exportListSaysWhetherEachExportIsServedAndWhyNot() {
+        daemon.answer("GET", "/api/v1/exports", 200, "{\"exports\": ["
+                + "{\"name\": \"o1\", \"device\": \"origin:s1\", \"readOnly\": false, \"tls\": false, "
+                + "\"connections\": null, \"state\": \"waiting\", \"reason\": \"no BlockDeviceOpener\", "
+                + "\"uri\": \"nbd+unix:///o1?socket=/run/o1.sock\"}, "
+                + "{\"name\": \"x\", \"device\": \"/srv/x.img\", \"readOnly\": true, \"tls\": true, "
+                + "\"connections\": 2, \"state\": \"serving\", \"reason\": null, "
+                + "\"uri\": \"nbds://127.0.0.1:10809/x\"}]}");
+        FakeDaemon.Run r = daemon.run(cwd, "export", "list");
+        assertThat(r.exit()).isZero();
+        assertThat(r.out()).isEqualTo("o1  origin:s1  nbd+unix:///o1?socket=/run/o1.sock  read-write  waiting: "
+                + "no BlockDeviceOpener\n"
+                + "x  /srv/x.img  nbds://127.0.0.1:10809/x  read-only, TLS  2 connections\n");
+    }
+
     @Test
     void snapshotMergeWaitsForItsJobAndRemovePrintsHowToReopen() {
         daemon.answer("GET", "/api/v1/snapshots/s1", 200, SNAPSHOT);
