@@ -28,6 +28,8 @@ public final class UnreachableServerOpener implements BlockDeviceOpener {
     private boolean silent;
     /** Opens waiting in silence now. Guarded by silence. */
     private int waiting;
+    /** Opens of URIs (counted from the first) answered before the server goes silent. Guarded by silence. */
+    private int answered = Integer.MAX_VALUE;
 
     /** @param inner the opener that opens once the server is reachable */
     public UnreachableServerOpener(BlockDeviceOpener inner) {
@@ -39,10 +41,21 @@ public final class UnreachableServerOpener implements BlockDeviceOpener {
         reachable = now;
     }
 
-    /** @param now whether opens of URIs wait, from now on, until this is called with false */
+    /** @param now whether opens of URIs wait, from now on, until this is called with false (which ends any silence) */
     public void silent(boolean now) {
         synchronized (silence) {
             silent = now;
+            if (!now) {
+                answered = Integer.MAX_VALUE;
+            }
+            silence.notifyAll();
+        }
+    }
+
+    /** @param n opens of URIs answered in all (counted from the first); later ones wait until {@code silent(false)} */
+    public void silentAfter(int n) {
+        synchronized (silence) {
+            answered = n;
             silence.notifyAll();
         }
     }
@@ -66,11 +79,11 @@ public final class UnreachableServerOpener implements BlockDeviceOpener {
 
     @Override
     public BlockDevice open(URI uri, DeviceOption... options) throws IOException {
-        opens.incrementAndGet();
+        int number = opens.incrementAndGet();
         synchronized (silence) {
             waiting++;
             try {
-                while (silent) {
+                while (silent || number > answered) {
                     silence.wait();
                 }
             } catch (InterruptedException e) {

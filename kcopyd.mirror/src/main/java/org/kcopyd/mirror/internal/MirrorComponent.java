@@ -1,6 +1,7 @@
 package org.kcopyd.mirror.internal;
 
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,6 +21,7 @@ import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.ClientOptions;
+import org.kcopyd.api.DeviceOption;
 import org.kcopyd.api.KcopydClient;
 import org.kcopyd.api.KcopydClientFactory;
 import org.kcopyd.api.Throttle;
@@ -66,8 +68,9 @@ import org.osgi.service.metatype.annotations.Designate;
  * <p>An existing mirror with legs named by URI is opened on a daemon thread of its own, never in
  * the thread that activates, modifies or binds the component: a server that accepts the
  * connection and never answers would hold that thread for the opener's whole timeout (60 s), and
- * with it the daemon's start, its stop and every configuration change. Each attempt first opens
- * and closes the legs named by URI without the component's lock ({@link OpenedMirror#probe}). If
+ * with it the daemon's start, its stop and every configuration change. Each attempt first connects
+ * to the legs named by URI without the component's lock ({@link OpenedMirror#connect}), and the
+ * mirror then opens on those connections. If
  * a leg cannot be opened (its NBD server down when the daemon starts again, say) the mirror is not
  * refused: the component stays active, logs a warning naming the mirror, the leg and the cause,
  * and tries again after 1 s,
@@ -296,8 +299,16 @@ public final class MirrorComponent {
 
     /** Under lock: opens the mirror in this thread (see {@link #openOrWait}). */
     private void openNow(MirrorSettings s) throws IOException {
+        openNow(s, null);
+    }
+
+    /**
+     * Under lock: as {@link #openNow(MirrorSettings)}, with its legs named by URI connected already
+     * through the opener bound now, outside the lock (null: connected here).
+     */
+    private void openNow(MirrorSettings s, Connected connected) throws IOException {
         try {
-            open(s);
+            open(s, connected);
         } catch (LegUnreachableException e) {
             retryLater(e);
             return;
@@ -446,8 +457,9 @@ public final class MirrorComponent {
     /**
      * The attempts to open an existing mirror with legs named by URI, on a daemon thread of its
      * own: the first at once when started by {@link #openLater}, the next ones after each delay of
-     * a {@link Backoff}. An attempt first opens the legs named by URI and closes them again
-     * ({@link OpenedMirror#probe}) without holding {@link #lock}: a server that accepts the
+     * a {@link Backoff}. An attempt first connects to the legs named by URI
+     * ({@link OpenedMirror#connect}) without holding {@link #lock}, and the mirror then opens on
+     * those connections: a server that accepts the
      * connection and never answers holds only this thread, for the opener's timeout, not whoever
      * deactivates, reconfigures or rebinds the component meanwhile. If a leg could not be opened,
      * the next attempt is scheduled ({@link #retryLater}); else, under the lock and unless stopped
@@ -521,8 +533,9 @@ public final class MirrorComponent {
                 probing = true;
             }
             LegUnreachableException unreachable = null;
+            Connected connected = null;
             try {
-                OpenedMirror.probe(s, using);
+                connected = new Connected(using, OpenedMirror.connect(s, using));
             } catch (LegUnreachableException e) {
                 unreachable = e;
             } catch (IOException | RuntimeException e) {
@@ -532,26 +545,77 @@ public final class MirrorComponent {
             }
             synchronized (lock) {
                 underWay = false;
-                if (stopped || !active || opened != null) {
-                    return;
-                }
-                if (unreachable != null && s == wanted) {
-                    retryLater(unreachable);
-                    return;
-                }
+                boolean current = s == wanted && using == opener;
                 try {
-                    openNow(wanted);
-                } catch (IOException | RuntimeException e) {
-                    logRefused("mirror '" + wanted.name() + "': not opened at attempt " + (failures + 1)
-                            + ", no more attempts", e);
+                    if (stopped || !active || opened != null) {
+                        return;
+                    }
+                    if (unreachable != null && current) {
+                        retryLater(unreachable);
+                        return;
+                    }
+                    try {
+                        openNow(wanted, current ? connected : null);
+                    } catch (IOException | RuntimeException e) {
+                        logRefused("mirror '" + wanted.name() + "': not opened at attempt " + (failures + 1)
+                                + ", no more attempts", e);
+                    }
+                } finally {
+                    if (connected != null) {
+                        connected.closeUnused();
+                    }
                 }
             }
         }
     }
 
-    private void open(MirrorSettings s) throws IOException {
+    /**
+     * The bound opener, with the legs named by URI connected already (outside the lock): an
+     * opening asking for one of them gets it, once; anything else goes to the opener. Those not
+     * taken are closed after the opening.
+     */
+    private static final class Connected implements BlockDeviceOpener {
+        private final BlockDeviceOpener opener;
+        private final Map<URI, BlockDevice> devices;
+
+        Connected(BlockDeviceOpener opener, Map<URI, BlockDevice> devices) {
+            this.opener = opener;
+            this.devices = devices;
+        }
+
+        @Override
+        public BlockDevice open(Path path, DeviceOption... options) throws IOException {
+            return opener.open(path, options);
+        }
+
+        @Override
+        public BlockDevice open(URI uri, DeviceOption... options) throws IOException {
+            BlockDevice d = devices.remove(uri);
+            return d != null ? d : opener.open(uri, options);
+        }
+
+        @Override
+        public BlockDevice create(Path path, long sizeInSectors, DeviceOption... options)
+                throws IOException {
+            return opener.create(path, sizeInSectors, options);
+        }
+
+        void closeUnused() {
+            for (BlockDevice d : devices.values()) {
+                try {
+                    d.close();
+                } catch (IOException e) {
+                    // Nothing was written through it.
+                }
+            }
+            devices.clear();
+        }
+    }
+
+    private void open(MirrorSettings s, Connected connected) throws IOException {
         String name = s.name();
         BlockDeviceOpener using = s.legs().stream().anyMatch(MirrorSettings::isUriLeg) ? opener : null;
+        BlockDeviceOpener legs = using != null && connected != null ? connected : using;
         retries = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "kcopyd-mirror-" + name + "-retry");
             t.setDaemon(true);
@@ -559,7 +623,7 @@ public final class MirrorComponent {
         });
         try {
             BundleContext bundleContext = context;
-            opened = OpenedMirror.open(s, deviceName -> lease(bundleContext, deviceName), using, kcopyd,
+            opened = OpenedMirror.open(s, deviceName -> lease(bundleContext, deviceName), legs, kcopyd,
                     new Backoff(retries, FIRST_RETRY, MAX_RETRY));
         } catch (IOException | RuntimeException e) {
             retries.shutdownNow();

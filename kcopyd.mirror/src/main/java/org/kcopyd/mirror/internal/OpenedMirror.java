@@ -7,7 +7,9 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
@@ -338,25 +340,38 @@ final class OpenedMirror implements AutoCloseable {
     }
 
     /**
-     * Opens each leg named by URI and closes it again, holding no lock: whether they can be opened
-     * now, learnt where waiting for an unresponsive server (up to the opener's timeout) blocks no
-     * one else. Files and services are not touched.
+     * Opens each leg named by URI, holding no lock, for an opening of the mirror that then takes
+     * them (see {@link MirrorComponent}): waiting for an unresponsive server (up to the opener's
+     * timeout) blocks no one else. Files and services are not touched.
      *
+     * @return the devices, open read-write, by their URI as {@link #open} asks the opener for it
      * @throws LegUnreachableException, IOException, IllegalArgumentException as {@link #open}
      *                                  throws them for the first such leg that cannot be opened
+     *                                  (those opened before it are closed)
      */
-    static void probe(MirrorSettings s, BlockDeviceOpener opener) throws IOException {
+    static Map<URI, BlockDevice> connect(MirrorSettings s, BlockDeviceOpener opener) throws IOException {
         String prefix = "mirror '" + s.name() + "': ";
-        for (int i = 0; i < s.legs().size(); i++) {
-            String leg = s.legs().get(i);
-            if (MirrorSettings.isUriLeg(leg)) {
-                BlockDevice device = openRemote(prefix + "leg " + i + " " + leg, DeviceUris.parse(leg), opener, s);
-                try {
-                    device.close();
-                } catch (IOException e) {
-                    // Nothing was written through it.
+        Map<URI, BlockDevice> connected = new LinkedHashMap<>();
+        try {
+            for (int i = 0; i < s.legs().size(); i++) {
+                String leg = s.legs().get(i);
+                if (MirrorSettings.isUriLeg(leg)) {
+                    URI uri = DeviceUris.parse(leg);
+                    if (!connected.containsKey(uri)) {
+                        connected.put(uri, openRemote(prefix + "leg " + i + " " + leg, uri, opener, s));
+                    }
                 }
             }
+            return connected;
+        } catch (IOException | RuntimeException e) {
+            for (BlockDevice d : connected.values()) {
+                try {
+                    d.close();
+                } catch (IOException closing) {
+                    e.addSuppressed(closing);
+                }
+            }
+            throw e;
         }
     }
 

@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.Hashtable;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.Map;
 import java.util.Set;
 
@@ -132,6 +133,30 @@ public final class Origins {
      *                     export that cannot be reached for a new snapshot); the message says why
      */
     SnapshotVolume attach(SnapshotSettings settings, BlockDeviceOpener opener) throws IOException {
+        return attach(settings, opener, null);
+    }
+
+    /**
+     * As {@link #attach(SnapshotSettings, BlockDeviceOpener)}, with the origin named by URI opened
+     * already through {@code opener} by {@link #openOrigin} (outside any lock, where waiting for
+     * the server holds no one up): that device becomes the origin's if the origin is opened now,
+     * and is closed otherwise (the origin is open already, or the snapshot is refused).
+     *
+     * @param opened the origin's device, or null to open it here
+     */
+    SnapshotVolume attach(SnapshotSettings settings, BlockDeviceOpener opener, BlockDevice opened) throws IOException {
+        AtomicBoolean used = new AtomicBoolean(opened == null);
+        try {
+            return attach(settings, opener, opened, used);
+        } finally {
+            if (!used.get()) {
+                closeQuietly(opened);
+            }
+        }
+    }
+
+    private SnapshotVolume attach(SnapshotSettings settings, BlockDeviceOpener opener, BlockDevice opened,
+                                  AtomicBoolean used) throws IOException {
         synchronized (lock) {
             SnapshotVolume same = names.get(settings.name());
             if (same != null) {
@@ -165,7 +190,10 @@ public final class Origins {
                 entry.opener = settings.remoteOrigin() ? opener : null;
                 entry.path = settings.remoteOrigin() ? null : settings.origin();
                 BlockDevice device;
-                if (settings.remoteOrigin()) {
+                if (settings.remoteOrigin() && opened != null) {
+                    device = opened;
+                    used.set(true);
+                } else if (settings.remoteOrigin()) {
                     device = openRemote(settings, opener);
                 } else {
                     try {
@@ -361,15 +389,16 @@ public final class Origins {
     }
 
     /**
-     * Opens the origin named by URI and closes it again, holding no lock (of this class or the
-     * caller's): whether it can be opened now, learnt where waiting for an unresponsive server
-     * (up to the opener's timeout) blocks no one else.
+     * Opens the origin named by URI, holding no lock (of this class or the caller's), for
+     * {@link #attach(SnapshotSettings, BlockDeviceOpener, BlockDevice)}: waiting for an
+     * unresponsive server (up to the opener's timeout) blocks no one else.
      *
+     * @return the origin's device, open read-write; the caller hands it to attach or closes it
      * @throws OriginUnreachableException, IOException, IllegalArgumentException as {@link #attach}
      *                                     throws them for the origin
      */
-    void probe(SnapshotSettings settings, BlockDeviceOpener opener) throws IOException {
-        closeQuietly(openRemote(settings, opener));
+    BlockDevice openOrigin(SnapshotSettings settings, BlockDeviceOpener opener) throws IOException {
+        return openRemote(settings, opener);
     }
 
     /**

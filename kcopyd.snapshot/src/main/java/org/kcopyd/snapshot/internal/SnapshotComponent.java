@@ -88,10 +88,10 @@ import org.osgi.service.metatype.annotations.Designate;
  *
  * <p>Threads: DS may call the opener's bind and unbind while another thread activates, modifies
  * or deactivates; all of them run under one lock, held while the snapshot opens or closes. The
- * retry thread waits on that lock's monitor; each attempt first opens and closes the origin
- * without the lock (what may block for the opener's timeout, holding up no one), then opens the
- * snapshot under it unless stopped meanwhile, so nothing is opened once the component is
- * deactivated, modified or unbound, and a deactivation closes what an attempt opened before it.
+ * retry thread waits on that lock's monitor; each attempt first connects to the origin without
+ * the lock (what may block for the opener's timeout, holding up no one), then opens the snapshot
+ * on that connection under it unless stopped meanwhile, so nothing is opened once the component
+ * is deactivated, modified or unbound, and a deactivation closes what an attempt opened before it.
  */
 @Component(configurationPid = Snapshot.FACTORY_PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
         service = {}, immediate = true)
@@ -269,8 +269,17 @@ public final class SnapshotComponent {
 
     /** Under lock: opens the snapshot in this thread (see {@link #openOrWait}). */
     private void openNow(SnapshotSettings next) throws IOException {
+        openNow(next, null);
+    }
+
+    /**
+     * Under lock: as {@link #openNow(SnapshotSettings)}, with its origin's device opened already
+     * through the opener bound now, outside the lock (null: opened here); it is the origin's, or
+     * closed.
+     */
+    private void openNow(SnapshotSettings next, BlockDevice connected) throws IOException {
         try {
-            open(next);
+            open(next, connected);
         } catch (OriginUnreachableException e) {
             retryLater(e);
             return;
@@ -412,6 +421,12 @@ public final class SnapshotComponent {
         notOpen(e.getMessage(), true);
     }
 
+    private static void closeQuietly(BlockDevice device) {
+        if (device != null) {
+            Origins.closeQuietly(device);
+        }
+    }
+
     private static String millis(long ms) {
         return ms % 1000 == 0 ? ms / 1000 + " s" : ms + " ms";
     }
@@ -428,13 +443,15 @@ public final class SnapshotComponent {
     /**
      * The attempts to open an existing snapshot whose origin is named by URI, on a daemon thread of
      * its own: the first at once when started by {@link #openLater}, the next ones after each delay
-     * of a {@link Backoff}, waited on {@link #lock}'s monitor. An attempt first opens the origin and
-     * closes it again ({@link Origins#probe}) without holding the lock: a server that accepts the
+     * of a {@link Backoff}, waited on {@link #lock}'s monitor. An attempt first opens the origin
+     * ({@link Origins#openOrigin}) without holding the lock, and the snapshot then opens on that
+     * connection: a server that accepts the
      * connection and never answers holds only this thread, for the opener's timeout, not whoever
      * deactivates, reconfigures or rebinds the component meanwhile. If the origin could not be
      * opened, the next attempt waits ({@link #retryLater}); else, under the lock and unless stopped
-     * meanwhile, the snapshot is opened with the settings in effect ({@link #openNow}) through the
-     * opener bound then. It ends at the first attempt that does not fail with
+     * meanwhile, the snapshot is opened with the settings in effect ({@link #openNow}) on the origin
+     * connected (or, if the settings or the opener changed meanwhile, through the opener bound
+     * then). It ends at the first attempt that does not fail with
      * {@link OriginUnreachableException} (logged as an error if refused), or when
      * {@link #stopRetry()} marks it stopped: at any other opening or waiting, a modification, the
      * opener's unbinding and deactivation.
@@ -478,8 +495,9 @@ public final class SnapshotComponent {
                         probing = true;
                     }
                     OriginUnreachableException unreachable = null;
+                    BlockDevice connected = null;
                     try {
-                        origins.probe(s, using);
+                        connected = origins.openOrigin(s, using);
                     } catch (OriginUnreachableException e) {
                         unreachable = e;
                     } catch (IOException | RuntimeException e) {
@@ -489,15 +507,19 @@ public final class SnapshotComponent {
                     }
                     synchronized (lock) {
                         underWay = false;
+                        boolean current = s == settings && using == opener;
+                        if (stopped || !active || !current) {
+                            closeQuietly(connected);
+                        }
                         if (stopped || !active) {
                             return;
                         }
-                        if (unreachable != null && s == settings) {
+                        if (unreachable != null && current) {
                             retryLater(unreachable);
                             continue;
                         }
                         try {
-                            openNow(settings);
+                            openNow(settings, current ? connected : null);
                         } catch (IOException | RuntimeException e) {
                             logRefused(settings.label() + ": not opened at attempt " + (failures + 1)
                                     + ", no more attempts", e);
@@ -602,10 +624,10 @@ public final class SnapshotComponent {
         }
     }
 
-    private void open(SnapshotSettings next) throws IOException {
+    private void open(SnapshotSettings next, BlockDevice connected) throws IOException {
         settings = next;
         BlockDeviceOpener using = next.remoteOrigin() ? opener : null;
-        snapshot = origins.attach(next, using);
+        snapshot = origins.attach(next, using, connected);
         openedWith = using;
         try {
             Hashtable<String, Object> props = new Hashtable<>();

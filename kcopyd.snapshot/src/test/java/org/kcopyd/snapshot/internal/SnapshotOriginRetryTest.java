@@ -280,6 +280,30 @@ class SnapshotOriginRetryTest {
     }
 
     /**
+     * H38: a server that answers the attempt's first connection and no other: the snapshot opens
+     * on that connection (it was connected again under the component's lock, which then waited
+     * for the opener's timeout, and the daemon's stop and configuration changes with it).
+     */
+    @Test
+    void theConnectionMadeOutsideTheLockIsTheOneTheSnapshotOpensWith() throws Exception {
+        Map<String, Object> props = existingSnapshot(pattern(16 * 512, 9));
+        TrackingOpener tracking = new TrackingOpener(provider.opener());
+        UnreachableServerOpener server = new UnreachableServerOpener(tracking);
+        server.reachable(true);
+        server.silentAfter(1);
+        try {
+            activate(props, server);
+            await().atMost(WAIT).until(() -> !framework.registered.isEmpty() || server.waiting() > 0);
+            assertThat(server.waiting()).as("no second connection").isZero();
+            assertSameBytes(read(snapshot().device()), initial, "opened on the first connection");
+            assertThat(server.opens()).isEqualTo(1);
+            assertThat(tracking.openDevices()).isEqualTo(1);
+        } finally {
+            server.silent(false);
+        }
+    }
+
+    /**
      * The origin answers again, but not as the COW store knows it (half its size): the retries end
      * with the refusal, which the not-open status says (not a retry), and the log says once, as an
      * error without a stack trace; nothing is opened, and deactivation removes the status.
