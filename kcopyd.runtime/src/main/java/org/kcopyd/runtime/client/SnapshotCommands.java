@@ -105,8 +105,11 @@ final class SnapshotCommands {
             JsonObject snap = e.getAsJsonObject();
             String id = Json.string(snap, "cowStoreId");
             String reason = Json.string(snap, "invalidReason");
-            s.say(Json.printable(Json.string(snap, "name")) + "  " + Json.printable(Json.string(snap, "state"))
-                    + "  " + Json.whole(snap, "chunksUsed", 0) + "/" + Json.whole(snap, "chunksCapacity", 0) + " chunks"
+            String state = Json.string(snap, "state", "");
+            // A snapshot that is not open has no count of its store's chunks to show (the daemon says 0/0).
+            String chunks = state.equals("waiting") ? ""
+                    : "  " + Json.whole(snap, "chunksUsed", 0) + "/" + Json.whole(snap, "chunksCapacity", 0) + " chunks";
+            s.say(Json.printable(Json.string(snap, "name")) + "  " + Json.printable(state) + chunks
                     + (id == null ? "" : "  id " + Json.printable(id))
                     + (reason == null ? "" : "  (" + Json.printable(reason) + ")"));
         }
