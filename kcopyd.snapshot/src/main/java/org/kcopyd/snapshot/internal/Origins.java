@@ -142,9 +142,16 @@ public final class Origins {
      * the server holds no one up): that device becomes the origin's if the origin is opened now,
      * and is closed otherwise (the origin is open already, or the snapshot is refused).
      *
-     * @param opened the origin's device, or null to open it here
+     * @param opened the origin's device, or null to open it here: an origin named by URI that is not
+     *               open yet is connected to before this class's lock is taken, so that a server that
+     *               never answers holds up no other snapshot's attach or detach, only this caller
      */
     SnapshotVolume attach(SnapshotSettings settings, BlockDeviceOpener opener, BlockDevice opened) throws IOException {
+        if (opened == null && settings.remoteOrigin() && !remoteOriginOpen(settings)) {
+            // A new origin named by URI is connected to without the lock: a server that accepts and never answers
+            // would hold every other snapshot's attach and detach for the opener's timeout (60 s) otherwise.
+            opened = openRemote(settings, opener);
+        }
         AtomicBoolean used = new AtomicBoolean(opened == null);
         try {
             return attach(settings, opener, opened, used);
@@ -155,14 +162,32 @@ public final class Origins {
         }
     }
 
+    /**
+     * Whether the snapshot's origin named by URI is open already (then it is shared, not connected
+     * to again).
+     *
+     * @throws IllegalArgumentException if a snapshot of that name is attached (said before any connection)
+     */
+    private boolean remoteOriginOpen(SnapshotSettings settings) {
+        synchronized (lock) {
+            refuseSameName(settings);
+            return origins.containsKey(new RemoteOrigin(DeviceUriIdentity.of(settings.originUri())));
+        }
+    }
+
+    /** Under lock: refuses a name in use. */
+    private void refuseSameName(SnapshotSettings settings) {
+        SnapshotVolume same = names.get(settings.name());
+        if (same != null) {
+            throw new IllegalArgumentException("a snapshot named '" + settings.name() + "' exists already (of "
+                    + same.origin.name() + ")");
+        }
+    }
+
     private SnapshotVolume attach(SnapshotSettings settings, BlockDeviceOpener opener, BlockDevice opened,
                                   AtomicBoolean used) throws IOException {
         synchronized (lock) {
-            SnapshotVolume same = names.get(settings.name());
-            if (same != null) {
-                throw new IllegalArgumentException("a snapshot named '" + settings.name() + "' exists already (of "
-                        + same.origin.name() + ")");
-            }
+            refuseSameName(settings);
             Object identity;
             if (settings.remoteOrigin()) {
                 identity = new RemoteOrigin(DeviceUriIdentity.of(settings.originUri()));
@@ -194,6 +219,7 @@ public final class Origins {
                     device = opened;
                     used.set(true);
                 } else if (settings.remoteOrigin()) {
+                    // Opened by another snapshot when connected to, and closed since: connected to again, under the lock.
                     device = openRemote(settings, opener);
                 } else {
                     try {

@@ -2,6 +2,7 @@ package org.kcopyd.snapshot.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 import static org.kcopyd.snapshot.internal.SnapshotFixture.assertSameBytes;
 import static org.kcopyd.snapshot.internal.SnapshotFixture.pattern;
 import static org.kcopyd.snapshot.internal.SnapshotFixture.read;
@@ -10,11 +11,14 @@ import static org.kcopyd.snapshot.internal.SnapshotFixture.sha256;
 import static org.kcopyd.snapshot.internal.SnapshotFixture.write;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
@@ -27,6 +31,7 @@ import org.kcopyd.device.MemoryBlockDevice;
 import org.kcopyd.snapshot.Snapshot;
 import org.kcopyd.snapshot.internal.CowStore.CowHeader;
 import org.kcopyd.testdevices.MemoryUriProvider;
+import org.kcopyd.testdevices.UnreachableServerOpener;
 
 /**
  * Snapshots of an origin named by URI, opened through a real {@link BlockDeviceOpener} and
@@ -38,6 +43,7 @@ class RemoteOriginTest {
 
     private static final int SECTORS = 8192;
     private static final URI DISK = URI.create("mem://disk");
+    private static final Duration WAIT = Duration.ofSeconds(10);
 
     @TempDir
     Path dir;
@@ -96,6 +102,51 @@ class RemoteOriginTest {
         SnapshotVolume again = origins.attach(remote("s1", URI.create("MEM://disk"), cow, id, null), opener);
         assertThat(again.chunksUsed()).isZero();
         origins.detach(again);
+    }
+
+    /**
+     * A new snapshot of an export whose server accepts the connection and never answers: only its
+     * own attach waits (H38: it connected under the bundle's origins lock, so every other
+     * snapshot's attach and detach waited for the opener's 60 s timeout). Another snapshot of an
+     * origin open already attaches without connecting, and one detaches, meanwhile; the waiting
+     * snapshot opens once the server answers.
+     */
+    @Test
+    void aNewSnapshotWhoseServerNeverAnswersHoldsUpNoOtherSnapshot() throws Exception {
+        byte[] other = pattern(SECTORS * 512, 3);
+        provider.add("other", other);
+        UnreachableServerOpener server = new UnreachableServerOpener(opener);
+        server.reachable(true);
+        SnapshotVolume s1 = origins.attach(remote("s1", DISK, cow, null, null), server);
+        CompletableFuture<SnapshotVolume> waiting;
+        server.silent(true);
+        try {
+            waiting = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return origins.attach(remote("s2", URI.create("mem://other"), dir.resolve("s2.cow"), null, null),
+                            server);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+            await().atMost(WAIT).until(() -> server.waiting() == 1);
+            CompletableFuture.runAsync(() -> {
+                try {
+                    SnapshotVolume s3 = origins.attach(remote("s3", DISK, dir.resolve("s3.cow"), null, null), server);
+                    origins.detach(s1);
+                    origins.detach(s3);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(server.opens()).as("s3 shares the origin open already: no connection").isEqualTo(2);
+            assertThat(waiting).as("s2, while its server is silent").isNotDone();
+        } finally {
+            server.silent(false);
+        }
+        SnapshotVolume s2 = waiting.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertSameBytes(read(s2.device()), other, "s2, once its server answered");
+        origins.detach(s2);
     }
 
     @Test
