@@ -139,7 +139,17 @@ class NbdOriginsLegsIT {
                     .contains("snapshot 's1'", export)
                     .containsPattern("\\(attempt [0-9]+ (under way|failed; next attempt in [0-9]+ (s|ms))\\)$")
                     .doesNotContain(export + ": " + export);
+                // An export of the snapshot's origin says why too (it said '0 BlockDevice services match (&(...))').
+                var origin = api.get("/api/v1/exports/origin");
+                assertThat(origin.get("state").getAsString()).isEqualTo("waiting");
+                assertThat(origin.get("reason").getAsString()).startsWith("its device origin:s1 is not open: snapshot 's1': "
+                    + "cannot open its origin " + export);
             });
+            KcopydProcess.Run refused = RunningDaemon.client(dir, state, "export", "add", "snap", "snapshot:s1",
+                "--socket", "snap.sock", "--read-only");
+            assertThat(refused.exit()).as("an export of a snapshot that is not open").isNotZero();
+            assertThat(refused.err()).contains("snapshot s1 is waiting (snapshot 's1': cannot open its origin "
+                + export);
 
             nbdkitFile(socket, disk);
             await().atMost(WAIT).untilAsserted(() -> assertThat(api.get("/api/v1/snapshots/s1").get("state")

@@ -60,8 +60,8 @@ public final class ControlService implements KcopydControl {
         this.wait = wait;
         configurations = new Configurations(admin, scr, wait);
         snapshots = new Snapshots(configurations, services, wait);
-        exports = new Exports(configurations, services, snapshots, wait);
         mirrors = new Mirrors(configurations, services, wait);
+        exports = new Exports(configurations, services, snapshots, mirrors, wait);
         engine = new Engine(services, admin, wait);
         jobs = new Jobs(services, exports, mirrors, this::removeMerged);
     }

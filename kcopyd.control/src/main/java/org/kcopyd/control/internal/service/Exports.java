@@ -21,6 +21,7 @@ import org.kcopyd.control.ControlException;
 import org.kcopyd.control.SnapshotView;
 import org.kcopyd.control.ExportRequest;
 import org.kcopyd.control.ExportView;
+import org.kcopyd.control.MirrorView;
 import org.kcopyd.device.DeviceUriIdentity;
 import org.kcopyd.device.DeviceUris;
 import org.kcopyd.device.FileClaim;
@@ -53,12 +54,14 @@ final class Exports {
     private final Configurations configurations;
     private final Services services;
     private final Snapshots snapshots;
+    private final Mirrors mirrors;
     private final Duration wait;
 
-    Exports(Configurations configurations, Services services, Snapshots snapshots, Duration wait) {
+    Exports(Configurations configurations, Services services, Snapshots snapshots, Mirrors mirrors, Duration wait) {
         this.configurations = configurations;
         this.services = services;
         this.snapshots = snapshots;
+        this.mirrors = mirrors;
         this.wait = wait;
     }
 
@@ -419,7 +422,9 @@ final class Exports {
                 } else {
                     state = "waiting";
                     int matching = device != null && device.startsWith("(") ? services.devices(device).size() : 1;
-                    reason = matching != 1 ? matching + " BlockDevice services match " + device
+                    String notOpen = matching == 0 ? notOpen(recorded) : null;
+                    reason = notOpen != null ? "its device " + recorded + " is not open: " + notOpen
+                            : matching != 1 ? matching + " BlockDevice services match " + device
                             : "its component is active but the export is not served (see the log)";
                 }
             }
@@ -434,6 +439,31 @@ final class Exports {
         }
         return new ExportView(name == null ? "" : name, recorded != null ? recorded : device, socket, listen, readOnly,
                 tlsDir != null, connections, state, reason, uri(name == null ? "" : name, socket, listen, tlsDir != null));
+    }
+
+    /**
+     * @param recorded the device as the request named it, or null (configured by other means)
+     * @return why the snapshot or mirror an export names ({@code snapshot:NAME}, {@code origin:NAME},
+     *         {@code mirror:NAME}) has no device service: its reason (a not-open status, say), or that
+     *         it is not configured; null for any other device
+     */
+    private String notOpen(String recorded) {
+        if (recorded == null) {
+            return null;
+        }
+        try {
+            if (recorded.startsWith(Snapshots.SNAPSHOT_PREFIX) || recorded.startsWith(Snapshots.ORIGIN_PREFIX)) {
+                SnapshotView v = snapshots.get(recorded.substring(recorded.indexOf(':') + 1));
+                return v.invalidReason() != null ? v.invalidReason() : "snapshot " + v.name() + " is " + v.state();
+            }
+            if (recorded.startsWith(MIRROR_PREFIX)) {
+                MirrorView v = mirrors.get(recorded.substring(MIRROR_PREFIX.length()));
+                return v.reason() != null ? v.reason() : "mirror " + v.name() + " is " + v.state();
+            }
+        } catch (ControlException e) {
+            return e.getMessage();
+        }
+        return null;
     }
 
     /** @return the URI clients use, or null when the address cannot be written as one */

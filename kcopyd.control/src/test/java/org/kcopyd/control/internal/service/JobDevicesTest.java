@@ -61,7 +61,7 @@ class JobDevicesTest {
                     default -> throw new UnsupportedOperationException(m.getName() + Arrays.toString(a));
                 });
         Services services = new Services(context);
-        return new JobDevices(services, new Exports(null, services, null, Duration.ZERO));
+        return new JobDevices(services, new Exports(null, services, null, null, Duration.ZERO));
     }
 
     @Test
