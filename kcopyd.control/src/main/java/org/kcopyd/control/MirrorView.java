@@ -9,8 +9,10 @@ import java.util.List;
  * @param device               {@code mirror:NAME}
  * @param regionLog            the region log's path
  * @param regionLogId          the region log's identity, null until a log is made
- * @param state                {@code active}, or {@code waiting} (configured, not open: {@code reason} says why)
- * @param reason               why it is waiting, else null
+ * @param state                {@code active}; {@code waiting} (configured, not open: {@code reason} says why;
+ *                             it may open by itself); or {@code failed} (refused: it opens only once its
+ *                             configuration changes or an opener service is bound again)
+ * @param reason               why it is waiting or failed, else null
  * @param regions              regions of the device
  * @param regionsToResync      regions still to copy
  * @param regionsResynced      regions copied since the mirror opened

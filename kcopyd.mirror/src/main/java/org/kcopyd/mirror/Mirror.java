@@ -99,6 +99,18 @@ public interface Mirror {
      * @since 1.2
      */
     String NOT_OPEN = "kcopyd.mirror.notOpen";
+
+    /**
+     * Service property of the not-open status ({@link #NOT_OPEN}): {@code Boolean.TRUE} while the
+     * mirror was refused (a store, log or device that is not its own, a read-only or malformed
+     * device, a server that came back with another disk) and is not tried again until a
+     * {@code BlockDeviceOpener} service is bound or its configuration changes; absent while it
+     * waits to be opened. A refusal when the configuration is first activated fails that
+     * activation instead (Declarative Services reports it) and registers no status.
+     *
+     * @since 1.3
+     */
+    String NOT_OPEN_REFUSED = "kcopyd.mirror.notOpen.refused";
     /**
      * Service property naming a {@link BlockDevice} service that a leg {@value #SERVICE_LEG}{@code NAME}
      * uses. An alias of {@link BlockDevice#NAME}, kept for compatibility.

@@ -163,6 +163,46 @@ class NbdOriginsLegsIT {
         }
     }
 
+    /**
+     * A daemon restarted with another disk of the same size served at the address of a snapshot's
+     * origin: the snapshot is refused at the attempt that reaches it (its COW store recorded the
+     * disk it left), nothing is written, and the API and {@code snapshot list} say {@code failed}
+     * with why (it said {@code waiting} for ever, and a script polling for a change waited with it).
+     */
+    @Test
+    void aSnapshotWhoseServerComesBackWithAnotherDiskIsListedAsFailed() throws Exception {
+        Path disk = image("disk.img", 4 << 20, 4);
+        Path other = image("other.img", 4 << 20, 6);
+        byte[] otherBefore = Files.readAllBytes(other);
+        Path socket = dir.resolve("disk.sock");
+        String export = "nbd+unix:///?socket=" + socket;
+        Process server = nbdkitFile(socket, disk);
+        Path state = dir.resolve("state");
+        try (RunningDaemon first = RunningDaemon.start(dir, state, "first")) {
+            RunningDaemon.clientOk(dir, state, "snapshot", "create", "s1", export, "s1.cow", "--size-mib", "16");
+            assertThat(first.sigterm()).as("errors: %s", first.errors()).isZero();
+        }
+        server.toHandle().destroy();
+        assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        nbdkitFile(socket, other);
+        byte[] cowBefore = Files.readAllBytes(dir.resolve("s1.cow"));
+
+        try (RunningDaemon second = RunningDaemon.start(dir, state, "second")) {
+            DaemonApi api = new DaemonApi(state);
+            await().atMost(WAIT).untilAsserted(() -> {
+                var s1 = api.get("/api/v1/snapshots/s1");
+                assertThat(s1.get("state").getAsString()).isEqualTo("failed");
+                assertThat(s1.get("invalidReason").getAsString()).as("why, in the component's words")
+                    .contains("snapshot 's1'", "(refused: not tried again until");
+            });
+            KcopydProcess.Run list = RunningDaemon.clientOk(dir, state, "snapshot", "list");
+            assertThat(list.out()).startsWith("s1  failed  id ").doesNotContain("chunks");
+            assertThat(second.sigterm()).as("errors: %s", second.errors()).isZero();
+        }
+        assertThat(Files.readAllBytes(dir.resolve("s1.cow"))).as("the COW store untouched").isEqualTo(cowBefore);
+        assertThat(Files.readAllBytes(other)).as("the other disk untouched").isEqualTo(otherBefore);
+    }
+
     @Test
     void aSnapshotOfAnNbdkitExportKeepsItsContentWhileTheOriginIsWrittenThroughKcopyd() throws Exception {
         int size = 4 << 20;

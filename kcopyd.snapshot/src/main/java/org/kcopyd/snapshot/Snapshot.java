@@ -105,6 +105,18 @@ public interface Snapshot {
      */
     String NOT_OPEN = "kcopyd.snapshot.notOpen";
 
+    /**
+     * Service property of the not-open status ({@link #NOT_OPEN}): {@code Boolean.TRUE} while the
+     * snapshot was refused (a store, log or device that is not its own, a read-only or malformed
+     * device, a server that came back with another disk) and is not tried again until a
+     * {@code BlockDeviceOpener} service is bound or its configuration changes; absent while it
+     * waits to be opened. A refusal when the configuration is first activated fails that
+     * activation instead (Declarative Services reports it) and registers no status.
+     *
+     * @since 1.4
+     */
+    String NOT_OPEN_REFUSED = "kcopyd.snapshot.notOpen.refused";
+
     /** Configuration property: the snapshot's name, matching {@link #NAME_RULE}, unique among snapshots. */
     String CONFIG_NAME = "name";
     /** Configuration property: the origin's path (a file or raw block device). */

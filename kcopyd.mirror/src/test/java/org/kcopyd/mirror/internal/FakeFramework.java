@@ -8,6 +8,7 @@ import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
 
@@ -55,15 +56,24 @@ final class FakeFramework {
 
     private ServiceRegistration<?> register(Class<?> type, Object service, Dictionary<?, ?> properties) {
         @SuppressWarnings("unchecked")
-        Registered r = new Registered(type, service, (Dictionary<String, ?>) properties);
+        Registered first = new Registered(type, service, (Dictionary<String, ?>) properties);
         List<Registered> into = type == Supplier.class ? statuses : registered;
-        into.add(r);
+        into.add(first);
+        AtomicReference<Registered> now = new AtomicReference<>(first);
         return proxy(ServiceRegistration.class, (m, a) -> {
-            if (!m.equals("unregister")) {
-                throw new UnsupportedOperationException(m);
-            }
-            if (!into.remove(r)) {
+            Registered r = now.get();
+            if (!into.contains(r)) {
                 throw new IllegalStateException("unregistered already, as the framework says");
+            }
+            switch (m) {
+                case "unregister" -> into.remove(r);
+                case "setProperties" -> {
+                    @SuppressWarnings("unchecked")
+                    Registered changed = new Registered(type, service, (Dictionary<String, ?>) a[0]);
+                    into.set(into.indexOf(r), changed);
+                    now.set(changed);
+                }
+                default -> throw new UnsupportedOperationException(m);
             }
             return null;
         });
@@ -104,6 +114,19 @@ final class FakeFramework {
 
     private static String nameOf(ServiceReference<?> ref) {
         return (String) ref.getProperty(BlockDevice.NAME);
+    }
+
+    /**
+     * @return the property {@code property} of the not-open status service registered now with
+     *         {@code key=name}, or null if it has none
+     * @throws AssertionError unless exactly one such status is registered
+     */
+    Object notOpenProperty(String key, String name, String property) {
+        List<Registered> found = statuses.stream().filter(r -> name.equals(r.properties().get(key))).toList();
+        if (found.size() != 1) {
+            throw new AssertionError(found.size() + " not-open statuses for " + name);
+        }
+        return found.get(0).properties().get(property);
     }
 
     /** @return the services of {@code type} registered now */

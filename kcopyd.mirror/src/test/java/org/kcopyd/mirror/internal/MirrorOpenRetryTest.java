@@ -156,6 +156,8 @@ class MirrorOpenRetryTest {
                     assertThat(r.getLevel()).isEqualTo(Level.WARNING);
                     assertThat(r.getMessage()).contains("mirror 'm'", "leg 1 mem://b", "Connection refused");
                 }));
+        assertThat(framework.notOpenProperty(Mirror.NOT_OPEN, "m", Mirror.NOT_OPEN_REFUSED))
+                .as("retried, not refused").isNull();
         assertThat(framework.notOpen(Mirror.NOT_OPEN, "m")).as("its not-open status: the cause, and the attempts")
                 .contains("leg 1 mem://b", "Connection refused").containsPattern(ATTEMPTS);
         await().atMost(WAIT).until(() -> server.opens() >= 4);
@@ -303,11 +305,20 @@ class MirrorOpenRetryTest {
         assertThat(framework.notOpen(Mirror.NOT_OPEN, "m")).as("the refusal, and that it is not retried")
                 .contains("mirror 'm'").contains("(refused: not tried again until a BlockDeviceOpener service is bound "
                         + "or the configuration changes)").doesNotContain("tried again in");
+        assertThat(framework.notOpenProperty(Mirror.NOT_OPEN, "m", Mirror.NOT_OPEN_REFUSED))
+                .as("refused, for the control API's state 'failed'").isEqualTo(Boolean.TRUE);
         assertThat(framework.registered).as("not opened").isEmpty();
         assertThat(log.records()).filteredOn(r -> r.getLevel() == Level.SEVERE).singleElement().satisfies(r -> {
             assertThat(r.getMessage()).contains("mirror 'm': not opened at attempt", "no more attempts");
             assertThat(r.getThrown()).as("a refusal is no bug: no stack trace").isNull();
         });
+
+        // An opener bound again tries again: retried, not refused, while the server is down.
+        server.reachable(false);
+        c.bindOpener(server);
+        await().atMost(WAIT).until(() -> String.valueOf(framework.notOpen(Mirror.NOT_OPEN, "m")).contains("failed;"));
+        assertThat(framework.notOpenProperty(Mirror.NOT_OPEN, "m", Mirror.NOT_OPEN_REFUSED))
+                .as("tried again: no longer refused").isNull();
 
         deactivate(c);
         assertThat(framework.statuses).isEmpty();

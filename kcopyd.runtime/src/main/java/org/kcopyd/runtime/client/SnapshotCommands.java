@@ -107,7 +107,7 @@ final class SnapshotCommands {
             String reason = Json.string(snap, "invalidReason");
             String state = Json.string(snap, "state", "");
             // A snapshot that is not open has no count of its store's chunks to show (the daemon says 0/0).
-            String chunks = state.equals("waiting") ? ""
+            String chunks = state.equals("waiting") || state.equals("failed") ? ""
                     : "  " + Json.whole(snap, "chunksUsed", 0) + "/" + Json.whole(snap, "chunksCapacity", 0) + " chunks";
             s.say(Json.printable(Json.string(snap, "name")) + "  " + Json.printable(state) + chunks
                     + (id == null ? "" : "  id " + Json.printable(id))

@@ -10,6 +10,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
@@ -135,17 +137,21 @@ class ThinClientCommandsTest {
                 + "x  /srv/x.img  nbds://127.0.0.1:10809/x  read-only, TLS  2 connections\n");
     }
 
-    /** H37: a snapshot that is not open was listed with "0/0 chunks", though its store holds some: no count, and why. */
-    @Test
-    void aWaitingSnapshotIsListedWithWhyAndNoChunkCount() {
-        String waiting = SNAPSHOT.replace("\"active\"", "\"waiting\"").replace("\"invalidReason\": null",
+    /**
+     * H37: a snapshot that is not open was listed with "0/0 chunks", though its store holds some: no
+     * count, and why, whether it waits or was refused.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"waiting", "failed"})
+    void aSnapshotThatIsNotOpenIsListedWithWhyAndNoChunkCount(String state) {
+        String waiting = SNAPSHOT.replace("\"active\"", "\"" + state + "\"").replace("\"invalidReason\": null",
                 "\"invalidReason\": \"snapshot 's1': cannot open its origin nbd://h/x: Connection refused (attempt 2 "
                 + "failed; next attempt in 2 s)\"").replace("\"chunksUsed\": 12", "\"chunksUsed\": 0")
                 .replace("\"chunksCapacity\": 65536", "\"chunksCapacity\": 0");
         daemon.answer("GET", "/api/v1/snapshots", 200, "{\"snapshots\": [" + waiting + "]}");
         FakeDaemon.Run r = daemon.run(cwd, "snapshot", "list");
         assertThat(r.exit()).isZero();
-        assertThat(r.out()).isEqualTo("s1  waiting  id 123e4567-e89b-12d3-a456-426614174000  (snapshot 's1': cannot "
+        assertThat(r.out()).isEqualTo("s1  " + state + "  id 123e4567-e89b-12d3-a456-426614174000  (snapshot 's1': cannot "
                 + "open its origin nbd://h/x: Connection refused (attempt 2 failed; next attempt in 2 s))\n");
     }
 

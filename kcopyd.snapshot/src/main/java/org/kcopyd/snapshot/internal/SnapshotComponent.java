@@ -144,6 +144,8 @@ public final class SnapshotComponent {
     private ServiceRegistration<?> notOpenStatus;
     /** The name {@link #notOpenStatus} was registered with. Guarded by lock. */
     private String notOpenName;
+    /** Whether {@link #notOpenStatus} carries {@link Snapshot#NOT_OPEN_REFUSED}. Guarded by lock. */
+    private boolean notOpenRefused;
     private final Duration firstRetry;
     private final Duration maxRetry;
 
@@ -292,7 +294,7 @@ public final class SnapshotComponent {
         } catch (IOException | RuntimeException e) {
             stopRetry();
             notOpen(e.getMessage() + " (refused: not tried again until a BlockDeviceOpener service is bound or the "
-                    + "configuration changes)");
+                    + "configuration changes)", false, true);
             throw e;
         }
         notOpen(null);
@@ -348,11 +350,19 @@ public final class SnapshotComponent {
      * component goes). Nothing is registered before activation or after deactivation.
      */
     private void notOpen(String reason) {
-        notOpen(reason, false);
+        notOpen(reason, false, false);
     }
 
     /** Under lock: as {@link #notOpen(String)}; {@code retried}: the retries' reason, their attempts said after it. */
     private void notOpen(String reason, boolean retried) {
+        notOpen(reason, retried, false);
+    }
+
+    /**
+     * Under lock: as {@link #notOpen(String, boolean)}; {@code refused}: the snapshot was refused and is not
+     * tried again by itself ({@link Snapshot#NOT_OPEN_REFUSED} set on the status, else removed).
+     */
+    private void notOpen(String reason, boolean retried, boolean refused) {
         notOpenReason = reason;
         notOpenRetried = retried;
         String name = settings == null ? null : settings.name();
@@ -360,15 +370,26 @@ public final class SnapshotComponent {
             notOpenStatus.unregister();
             notOpenStatus = null;
         }
-        if (reason == null || !active || name == null || notOpenStatus != null) {
+        if (reason == null || !active || name == null) {
             return;
         }
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(Snapshot.NOT_OPEN, name);
+        if (refused) {
+            props.put(Snapshot.NOT_OPEN_REFUSED, Boolean.TRUE);
+        }
+        if (notOpenStatus != null) {
+            if (refused != notOpenRefused) {
+                notOpenStatus.setProperties(props);
+                notOpenRefused = refused;
+            }
+            return;
+        }
         Supplier<String> why = this::describeNotOpen;
         try {
             notOpenStatus = context.registerService(Supplier.class, why, props);
             notOpenName = name;
+            notOpenRefused = refused;
         } catch (IllegalStateException stopping) {
             // The bundle is stopping: there is nobody left to tell.
         }

@@ -8,6 +8,7 @@ import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
 import org.osgi.framework.BundleContext;
@@ -46,15 +47,24 @@ final class FakeFramework {
                 throw new UnsupportedOperationException(method);
             }
             @SuppressWarnings("unchecked")
-            Registered r = new Registered((Class<?>) args[0], args[1], (Dictionary<String, ?>) args[2]);
-            List<Registered> into = r.type() == Supplier.class ? statuses : registered;
-            into.add(r);
+            Registered first = new Registered((Class<?>) args[0], args[1], (Dictionary<String, ?>) args[2]);
+            List<Registered> into = first.type() == Supplier.class ? statuses : registered;
+            into.add(first);
+            AtomicReference<Registered> now = new AtomicReference<>(first);
             return proxy(ServiceRegistration.class, (m, a) -> {
-                if (!m.equals("unregister")) {
-                    throw new UnsupportedOperationException(m);
-                }
-                if (!into.remove(r)) {
+                Registered r = now.get();
+                if (!into.contains(r)) {
                     throw new IllegalStateException("unregistered already, as the framework says");
+                }
+                switch (m) {
+                    case "unregister" -> into.remove(r);
+                    case "setProperties" -> {
+                        @SuppressWarnings("unchecked")
+                        Registered changed = new Registered(r.type(), r.service(), (Dictionary<String, ?>) a[0]);
+                        into.set(into.indexOf(r), changed);
+                        now.set(changed);
+                    }
+                    default -> throw new UnsupportedOperationException(m);
                 }
                 return null;
             });
@@ -77,6 +87,19 @@ final class FakeFramework {
             throw new AssertionError("more than one not-open status for " + name + ": " + found);
         }
         return found.isEmpty() ? null : found.get(0);
+    }
+
+    /**
+     * @return the property {@code property} of the not-open status service registered now with
+     *         {@code key=name}, or null if it has none
+     * @throws AssertionError unless exactly one such status is registered
+     */
+    Object notOpenProperty(String key, String name, String property) {
+        List<Registered> found = statuses.stream().filter(r -> name.equals(r.properties().get(key))).toList();
+        if (found.size() != 1) {
+            throw new AssertionError(found.size() + " not-open statuses for " + name);
+        }
+        return found.get(0).properties().get(property);
     }
 
     /** @return the services registered now with {@code key=value} */

@@ -165,6 +165,8 @@ class SnapshotOriginRetryTest {
                     assertThat(r.getLevel()).isEqualTo(Level.WARNING);
                     assertThat(r.getMessage()).contains("snapshot 's1'", "mem://disk", "Connection refused");
                 }));
+        assertThat(framework.notOpenProperty(Snapshot.NOT_OPEN, "s1", Snapshot.NOT_OPEN_REFUSED))
+                .as("retried, not refused").isNull();
         assertThat(framework.notOpen(Snapshot.NOT_OPEN, "s1")).as("its not-open status: the cause, and the attempts")
                 .contains("mem://disk", "Connection refused").containsPattern(ATTEMPTS);
         await().atMost(WAIT).until(() -> server.opens() >= 4);
@@ -323,11 +325,20 @@ class SnapshotOriginRetryTest {
         assertThat(status).as("the refusal, and that it is not retried").contains("snapshot 's1'")
                 .contains("(refused: not tried again until a BlockDeviceOpener service is bound or the configuration "
                         + "changes)").doesNotContain("tried again in");
+        assertThat(framework.notOpenProperty(Snapshot.NOT_OPEN, "s1", Snapshot.NOT_OPEN_REFUSED))
+                .as("refused, for the control API's state 'failed'").isEqualTo(Boolean.TRUE);
         assertThat(framework.registered).as("not opened").isEmpty();
         assertThat(log.records()).filteredOn(r -> r.getLevel() == Level.SEVERE).singleElement().satisfies(r -> {
             assertThat(r.getMessage()).contains("snapshot 's1': not opened at attempt", "no more attempts");
             assertThat(r.getThrown()).as("a refusal is no bug: no stack trace").isNull();
         });
+
+        // An opener bound again tries again: retried, not refused, while the server is down.
+        server.reachable(false);
+        c.bindOpener(server);
+        await().atMost(WAIT).until(() -> String.valueOf(framework.notOpen(Snapshot.NOT_OPEN, "s1")).contains("failed;"));
+        assertThat(framework.notOpenProperty(Snapshot.NOT_OPEN, "s1", Snapshot.NOT_OPEN_REFUSED))
+                .as("tried again: no longer refused").isNull();
 
         deactivate(c);
         assertThat(framework.statuses).isEmpty();

@@ -255,11 +255,16 @@ final class Mirrors {
             if (outcome.state() == ComponentOutcomes.State.FAILED) {
                 throw ControlException.failed("mirror " + name + " is not open: " + Text.printable(outcome.reason()));
             }
+            MirrorView now = ref == null ? view(c) : null;
+            if (now != null && Snapshots.FAILED.equals(now.state())) {
+                // Refused when it was opened on its retry thread (an existing mirror whose legs came back unlike it).
+                throw ControlException.failed("mirror " + name + " is not open: " + now.reason());
+            }
             if (System.nanoTime() - deadline >= 0) {
                 throw ControlException.failed("mirror " + name + " is configured but not open with legs "
                         + Arrays.toString(legs) + " after " + wait.toSeconds() + " s: " + (ref != null
                         ? "its service shows legs " + Services.properties(ref, Mirror.LEGS)
-                        : outcome.state() == ComponentOutcomes.State.ACTIVE ? notOpen(name) : outcome.reason()));
+                        : now != null ? now.reason() : "its configuration is gone"));
             }
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
         }
@@ -310,8 +315,11 @@ final class Mirrors {
             return open;
         }
         ComponentOutcomes.Outcome outcome = configurations.outcome(c);
-        String reason = outcome.state() == ComponentOutcomes.State.ACTIVE ? notOpen(name)
-                : Text.printable(outcome.reason());
+        Services.NotOpen status = outcome.state() == ComponentOutcomes.State.ACTIVE
+                ? services.notOpen(Mirror.NOT_OPEN, Mirror.NOT_OPEN_REFUSED, name) : null;
+        String reason = outcome.state() != ComponentOutcomes.State.ACTIVE ? Text.printable(outcome.reason())
+                : status != null ? status.reason() : NOT_OPEN;
+        boolean failed = outcome.state() == ComponentOutcomes.State.FAILED || status != null && status.refused();
         List<MirrorView.Leg> legs = new ArrayList<>();
         if (props.get(Mirror.CONFIG_LEGS) instanceof String[] configured) {
             for (int i = 0; i < configured.length; i++) {
@@ -320,13 +328,7 @@ final class Mirrors {
         }
         Object id = props.get(Mirror.CONFIG_REGION_LOG_ID);
         return new MirrorView(name, PREFIX + name, log, id == null || id.toString().isEmpty() ? null : id.toString(),
-                "waiting", reason, 0, 0, 0, 0, legs);
-    }
-
-    /** @return why mirror {@code name}, whose component is active, is not open */
-    private String notOpen(String name) {
-        String status = services.notOpen(Mirror.NOT_OPEN, name);
-        return status != null ? status : NOT_OPEN;
+                failed ? Snapshots.FAILED : Snapshots.WAITING, reason, 0, 0, 0, 0, legs);
     }
 
     private static MirrorView.Leg leg(LegStatus l) {

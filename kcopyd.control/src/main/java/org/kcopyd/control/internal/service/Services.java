@@ -104,17 +104,32 @@ final class Services {
     }
 
     /**
-     * @param key  the status's property: {@code Snapshot.NOT_OPEN} or {@code Mirror.NOT_OPEN}
-     * @param name the snapshot's or mirror's name
-     * @return why the snapshot or mirror of that name is not open, as its component's not-open
-     *         status service says now (control characters escaped), or null if none is registered
+     * What a snapshot's or mirror's not-open status service says.
+     *
+     * @param reason  why it is not open (control characters escaped)
+     * @param refused whether it was refused, not to be tried again by itself (the status's
+     *                {@code NOT_OPEN_REFUSED} property)
      */
-    String notOpen(String key, String name) {
+    record NotOpen(String reason, boolean refused) {
+    }
+
+    /**
+     * @param key        the status's property: {@code Snapshot.NOT_OPEN} or {@code Mirror.NOT_OPEN}
+     * @param refusedKey its refusal's property: {@code Snapshot.NOT_OPEN_REFUSED} or {@code Mirror.NOT_OPEN_REFUSED}
+     * @param name       the snapshot's or mirror's name
+     * @return why the snapshot or mirror of that name is not open, as its component's not-open
+     *         status service says now, or null if none is registered
+     */
+    NotOpen notOpen(String key, String refusedKey, String name) {
         @SuppressWarnings("rawtypes")
         List<ServiceReference<Supplier>> refs = references(Supplier.class, "(" + key + "="
                 + Configurations.escape(name) + ")");
-        String reason = refs.isEmpty() ? null : read(refs.get(0), s -> String.valueOf(s.get()));
-        return reason == null ? null : Text.printable(reason);
+        if (refs.isEmpty()) {
+            return null;
+        }
+        String reason = read(refs.get(0), s -> String.valueOf(s.get()));
+        return reason == null ? null : new NotOpen(Text.printable(reason),
+                Boolean.TRUE.equals(refs.get(0).getProperty(refusedKey)));
     }
 
     /** @return the {@link BlockDevice} services matching an LDAP filter over their properties */

@@ -33,6 +33,10 @@ final class Snapshots {
     static final String NOT_OPEN = "its component is active but the snapshot is not open: its origin or COW store "
             + "cannot be opened now, or was refused when it opened; the daemon's log says which";
     static final String ORIGIN_PREFIX = "origin:";
+    /** The state of a snapshot or mirror configured and not open, which may open by itself. */
+    static final String WAITING = "waiting";
+    /** The state of a snapshot or mirror configured and refused: it opens only once something changes. */
+    static final String FAILED = "failed";
 
     private final Configurations configurations;
     private final Services services;
@@ -87,14 +91,15 @@ final class Snapshots {
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
             SnapshotView v = view(created);
-            if (v != null && !"waiting".equals(v.state())) {
+            if (v != null && !WAITING.equals(v.state()) && !FAILED.equals(v.state())) {
                 return v;
             }
-            if (System.nanoTime() - deadline >= 0) {
+            boolean failed = v != null && FAILED.equals(v.state());
+            if (failed || System.nanoTime() - deadline >= 0) {
                 configurations.delete(created, "snapshot", name);
-                throw ControlException.failed("snapshot " + name + " not created: not active after " + wait.toSeconds()
-                        + " s (" + (v == null ? "its configuration is gone" : v.invalidReason()) + "); its configuration "
-                        + "is removed again");
+                throw ControlException.failed("snapshot " + name + " not created: " + (failed ? "refused"
+                        : "not active after " + wait.toSeconds() + " s") + " (" + (v == null
+                        ? "its configuration is gone" : v.invalidReason()) + "); its configuration is removed again");
             }
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
         }
@@ -175,20 +180,17 @@ final class Snapshots {
             return active;
         }
         ComponentOutcomes.Outcome outcome = configurations.outcome(c);
+        Services.NotOpen status = outcome.state() == ComponentOutcomes.State.ACTIVE
+                ? services.notOpen(Snapshot.NOT_OPEN, Snapshot.NOT_OPEN_REFUSED, name) : null;
         String reason = switch (outcome.state()) {
             case FAILED -> Text.printable(outcome.reason());
             case ABSENT -> "no snapshot component has taken its configuration (is the bundle kcopyd.snapshot started?)";
-            case ACTIVE -> notOpen(name);
+            case ACTIVE -> status != null ? status.reason() : NOT_OPEN;
             default -> outcome.reason();
         };
-        return new SnapshotView(name, origin, cow, chunk, "waiting", reason, 0, 0,
+        boolean failed = outcome.state() == ComponentOutcomes.State.FAILED || status != null && status.refused();
+        return new SnapshotView(name, origin, cow, chunk, failed ? FAILED : WAITING, reason, 0, 0,
                 string(props.get(Snapshot.CONFIG_COW_STORE_ID)), SNAPSHOT_PREFIX + name, ORIGIN_PREFIX + name);
-    }
-
-    /** @return why snapshot {@code name}, whose component is active, is not open */
-    private String notOpen(String name) {
-        String status = services.notOpen(Snapshot.NOT_OPEN, name);
-        return status != null ? status : NOT_OPEN;
     }
 
     private static String string(Object v) {
