@@ -35,6 +35,8 @@ import org.kcopyd.testdevices.Peers;
 class NbdOriginsLegsIT {
 
     private static final Duration WAIT = Duration.ofSeconds(60);
+    /** The socket of the snapshots' nbdkit in the restart tests. */
+    private static final String DISK_SOCKET = "disk.sock";
 
     @TempDir
     Path dir;
@@ -79,6 +81,33 @@ class NbdOriginsLegsIT {
         return p;
     }
 
+    /** What a test does with a running daemon. */
+    private interface DaemonStep {
+        void run() throws Exception;
+    }
+
+    /**
+     * Serves {@code disk} with nbdkit at {@link #DISK_SOCKET}, makes snapshot s1 of that export in a
+     * daemon with its state in {@code state} and runs {@code meanwhile}, then stops the daemon
+     * (cleanly) and nbdkit.
+     *
+     * @return the export's URI
+     */
+    private String snapshotThenStop(Path disk, Path state, DaemonStep meanwhile) throws Exception {
+        Path socket = dir.resolve(DISK_SOCKET);
+        String export = "nbd+unix:///?socket=" + socket;
+        Process server = nbdkitFile(socket, disk);
+        try (RunningDaemon first = RunningDaemon.start(dir, state, "first")) {
+            RunningDaemon.clientOk(dir, state, "snapshot", "create", "s1", export, "s1.cow", "--size-mib", "16");
+            meanwhile.run();
+            assertThat(first.sigterm()).as("errors: %s", first.errors()).isZero();
+        }
+        server.toHandle().destroy();
+        assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        Files.deleteIfExists(socket);
+        return export;
+    }
+
     private void copy(String... args) {
         List<String> words = new ArrayList<>(List.of("copy"));
         words.addAll(List.of(args));
@@ -115,20 +144,13 @@ class NbdOriginsLegsIT {
     void aSnapshotWhoseNbdServerIsDownAtDaemonStartSaysWhyAndOpensOnceTheServerIsBack() throws Exception {
         Path disk = image("disk.img", 4 << 20, 4);
         byte[] original = Files.readAllBytes(disk);
-        Path socket = dir.resolve("disk.sock");
-        String export = "nbd+unix:///?socket=" + socket;
-        Process server = nbdkitFile(socket, disk);
         Path state = dir.resolve("state");
-        try (RunningDaemon first = RunningDaemon.start(dir, state, "first")) {
-            RunningDaemon.clientOk(dir, state, "snapshot", "create", "s1", export, "s1.cow", "--size-mib", "16");
+        String export = snapshotThenStop(disk, state, () -> {
             RunningDaemon.clientOk(dir, state, "export", "add", "origin", "origin:s1", "--socket", "origin.sock");
             copy("--flush", image("written.img", 1 << 20, 5).toString(), "nbd+unix:///origin?socket="
                 + dir.resolve("origin.sock"));
-            assertThat(first.sigterm()).as("errors: %s", first.errors()).isZero();
-        }
-        server.toHandle().destroy();
-        assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        Files.deleteIfExists(socket);
+        });
+        Path socket = dir.resolve(DISK_SOCKET);
 
         try (RunningDaemon second = RunningDaemon.start(dir, state, "second")) {
             DaemonApi api = new DaemonApi(state);
@@ -167,24 +189,18 @@ class NbdOriginsLegsIT {
      * A daemon restarted with another disk of the same size served at the address of a snapshot's
      * origin: the snapshot is refused at the attempt that reaches it (its COW store recorded the
      * disk it left), nothing is written, and the API and {@code snapshot list} say {@code failed}
-     * with why (it said {@code waiting} for ever, and a script polling for a change waited with it).
+     * with why (it said {@code waiting} for ever, and a script polling for a change waited with it);
+     * the way back it advises (the right disk served, the snapshot removed and created again with
+     * its store's identity) adopts the store as it was.
      */
     @Test
     void aSnapshotWhoseServerComesBackWithAnotherDiskIsListedAsFailed() throws Exception {
-        Path disk = image("disk.img", 4 << 20, 4);
         Path other = image("other.img", 4 << 20, 6);
         byte[] otherBefore = Files.readAllBytes(other);
-        Path socket = dir.resolve("disk.sock");
-        String export = "nbd+unix:///?socket=" + socket;
-        Process server = nbdkitFile(socket, disk);
+        Path disk = image("disk.img", 4 << 20, 4);
         Path state = dir.resolve("state");
-        try (RunningDaemon first = RunningDaemon.start(dir, state, "first")) {
-            RunningDaemon.clientOk(dir, state, "snapshot", "create", "s1", export, "s1.cow", "--size-mib", "16");
-            assertThat(first.sigterm()).as("errors: %s", first.errors()).isZero();
-        }
-        server.toHandle().destroy();
-        assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        nbdkitFile(socket, other);
+        String export = snapshotThenStop(disk, state, () -> { });
+        Process wrong = nbdkitFile(dir.resolve(DISK_SOCKET), other);
         byte[] cowBefore = Files.readAllBytes(dir.resolve("s1.cow"));
 
         try (RunningDaemon second = RunningDaemon.start(dir, state, "second")) {
@@ -197,10 +213,24 @@ class NbdOriginsLegsIT {
             });
             KcopydProcess.Run list = RunningDaemon.clientOk(dir, state, "snapshot", "list");
             assertThat(list.out()).startsWith("s1  failed  id ").doesNotContain("chunks");
+            assertThat(Files.readAllBytes(dir.resolve("s1.cow"))).as("the COW store untouched").isEqualTo(cowBefore);
+            assertThat(Files.readAllBytes(other)).as("the other disk untouched").isEqualTo(otherBefore);
+
+            // The way back the refusal gives: the right disk served again, the snapshot removed and created with its store.
+            String id = api.get("/api/v1/snapshots/s1").get("cowStoreId").getAsString();
+            assertThat(api.get("/api/v1/snapshots/s1").get("invalidReason").getAsString())
+                .contains("snapshot remove, then snapshot create with --cow-store-id " + id + ": the store is adopted");
+            wrong.toHandle().destroy();
+            assertThat(wrong.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            nbdkitFile(dir.resolve(DISK_SOCKET), disk);
+            RunningDaemon.clientOk(dir, state, "snapshot", "remove", "s1");
+            RunningDaemon.clientOk(dir, state, "snapshot", "create", "s1", export, "s1.cow", "--size-mib", "16",
+                "--cow-store-id", id);
+            var s1 = api.get("/api/v1/snapshots/s1");
+            assertThat(s1.get("state").getAsString()).as("adopted as it was").isEqualTo("active");
+            assertThat(s1.get("cowStoreId").getAsString()).isEqualTo(id);
             assertThat(second.sigterm()).as("errors: %s", second.errors()).isZero();
         }
-        assertThat(Files.readAllBytes(dir.resolve("s1.cow"))).as("the COW store untouched").isEqualTo(cowBefore);
-        assertThat(Files.readAllBytes(other)).as("the other disk untouched").isEqualTo(otherBefore);
     }
 
     @Test

@@ -391,9 +391,11 @@ final class RegionLog {
         if (changedSource != null) {
             throw new IllegalArgumentException(changedSource + "; legs may have been swapped, replaced or written "
                     + "outside the mirror, and no leg recorded in sync is as recorded, so none is copied over the "
-                    + "others; " + NEVER_FORMATTED + ": put the recorded files back at their paths, or, if you know "
-                    + "which leg holds the mirror's data, delete " + what + " yourself and create the mirror again "
-                    + "with that leg first (every other leg is resynced from it)");
+                    + "others; " + NEVER_FORMATTED + ": put the recorded files back at their paths (or serve the "
+                    + "recorded disks again at their addresses) and apply the configuration again (restart the "
+                    + "daemon, or mirror remove, then mirror create with --log-id " + h.id + ": the log stays and is "
+                    + "adopted), or, if you know which leg holds the mirror's data, delete " + what + " yourself and "
+                    + "create the mirror again with that leg first (every other leg is resynced from it)");
         }
         throw new IllegalArgumentException("no leg of mirror '" + mirror + "' is in sync according to its region log "
                 + what + " (it records " + h.legs + "); refusing to guess which leg holds the data; " + NEVER_FORMATTED

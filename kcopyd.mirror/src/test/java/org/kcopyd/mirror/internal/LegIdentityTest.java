@@ -150,9 +150,11 @@ class LegIdentityTest {
                     + ", 4096 sectors; it is the file recorded as " + b + ", RESYNCING); legs may have been swapped, "
                     + "replaced or written outside the mirror, and no leg recorded in sync is as recorded, so none is "
                     + "copied over the others; a kcopyd region log is never formatted, not even with format=true "
-                    + "(--format): put the recorded files back at their paths, or, if you know which leg holds the "
-                    + "mirror's data, delete " + log + " yourself and create the mirror again with that leg first "
-                    + "(every other leg is resynced from it)");
+                    + "(--format): put the recorded files back at their paths (or serve the recorded disks again at "
+                    + "their addresses) and apply the configuration again (restart the daemon, or mirror remove, then "
+                    + "mirror create with --log-id " + id + ": the log stays and is adopted), or, if you know which "
+                    + "leg holds the mirror's data, delete " + log + " yourself and create the mirror again with that "
+                    + "leg first (every other leg is resynced from it)");
         }
         // Given in the other order, the paths are the log's again but neither is the recorded file.
         assertThat(refusal(settings(log, id, false, b, a), log, a, b)).hasMessageContaining("leg 1 " + a + " is not "

@@ -252,12 +252,19 @@ final class CowStoreOpener {
         if (header.originSeen() == null || Arrays.equals(header.originSeen(), OriginIdentity.fingerprint(origin))) {
             return null;
         }
-        return s.label() + ": its origin " + s.originName() + " (identity " + originId + ") is not as " + s.cowStore()
-                + " (COW store " + header.id() + ") left it: its first or last " + OriginIdentity.SAMPLE_SECTORS / 2
-                + " KiB changed since the store was last closed, so it is another file or disk than the store's "
-                + "origin " + header.originPath() + ", or it was written while no snapshot of it was open and the "
-                + "store no longer holds the snapshot's moment; the store is not adopted and nothing was written "
-                + "(delete " + s.cowStore() + " yourself to start afresh)";
+        // Each said once (an export's identity is its URI, often its recorded path too): a status is cut at 1000.
+        String identity = originId.equals(s.originName()) ? "" : " (identity " + originId + ")";
+        String recorded = header.originPath() == null || header.originPath().equals(s.originName()) ? ""
+                : ", not the store's origin " + header.originPath();
+        return s.label() + ": its origin " + s.originName() + identity + " is not as " + s.cowStore() + " (COW store "
+                + header.id() + ") left it: its first or last " + OriginIdentity.SAMPLE_SECTORS / 2 + " KiB changed "
+                + "since the store was last closed (another file or disk is there now" + recorded + ", or it was "
+                + "written while no snapshot of it was open and the store no longer holds the snapshot's moment); "
+                + "the store is not adopted and nothing was written: if " + s.originName() + " gives another disk by "
+                + "mistake, give it the store's origin again and apply the configuration again (restart the daemon, "
+                + "or snapshot remove, then snapshot create with --cow-store-id " + header.id() + ": the store is "
+                + "adopted as it was); only if the snapshot is no longer wanted, delete " + s.cowStore()
+                + " yourself to start afresh";
     }
 
     /**

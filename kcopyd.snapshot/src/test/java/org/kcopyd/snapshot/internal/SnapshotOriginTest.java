@@ -296,10 +296,13 @@ class SnapshotOriginTest {
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessage("snapshot 's1': its origin " + origin + " (identity " + OriginIdentity.of(origin)
                             + ") is not as " + cow + " (COW store " + id + ") left it: its first or last 64 KiB "
-                            + "changed since the store was last closed, so it is another file or disk than the "
-                            + "store's origin " + origin + ", or it was written while no snapshot of it was open and "
-                            + "the store no longer holds the snapshot's moment; the store is not adopted and nothing "
-                            + "was written (delete " + cow + " yourself to start afresh)");
+                            + "changed since the store was last closed (another file or disk is there now, or it was "
+                            + "written while no snapshot of it was open and the store no longer holds the snapshot's "
+                            + "moment); the store is not adopted and nothing was written: if " + origin + " gives "
+                            + "another disk by mistake, give it the store's origin again and apply the configuration "
+                            + "again (restart the daemon, or snapshot remove, then snapshot create with --cow-store-id "
+                            + id + ": the store is adopted as it was); only if the snapshot is no longer wanted, "
+                            + "delete " + cow + " yourself to start afresh");
         }
         assertUntouched(before);
     }
