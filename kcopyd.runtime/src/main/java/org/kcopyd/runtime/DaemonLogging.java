@@ -9,7 +9,9 @@ import java.nio.file.Path;
  * The daemon's logging configuration for Pax Logging's Log4j 2 backend: everything logged through the
  * OSGi Log Service, SLF4J or java.util.logging (System.Logger) goes to {@code STATE/logs/kcopyd.log},
  * rolled over by Log4j 2's RollingFileAppender at 10 MiB, ten compressed files kept, all owner-only
- * ({@code filePermissions}); warnings and errors also go to standard error (a service manager's journal).
+ * ({@code filePermissions}); warnings and errors also go to standard error (a service manager's journal), one
+ * line each: an exception's class and message, not its stack trace, which only the file has (a refused
+ * configuration, which Declarative Services logs with the activation's whole stack, was 35 lines there).
  * The file is written into the run's private directory and named to Pax Logging by the framework property
  * {@value #PROPERTY}, which it reads at start.
  */
@@ -17,6 +19,10 @@ final class DaemonLogging {
 
     /** Pax Logging's framework property naming its configuration file. */
     static final String PROPERTY = "org.ops4j.pax.logging.property.file";
+
+    /** Standard error's lines: an exception's class and message, and where its stack trace is. */
+    private static final String STDERR_PATTERN = "kcopyd: %-5level %logger{1.} %msg%notEmpty{: %throwable{1}{separator(; )} "
+            + "(its stack trace is in logs/kcopyd.log)}%n";
 
     private DaemonLogging() {
     }
@@ -45,7 +51,7 @@ final class DaemonLogging {
                     </RollingFile>
                     <Console name="stderr" target="SYSTEM_ERR">
                       <ThresholdFilter level="warn"/>
-                      <PatternLayout pattern="kcopyd: %%-5level %%logger{1.} %%msg%%n"/>
+                      <PatternLayout alwaysWriteExceptions="false" pattern="%2$s"/>
                     </Console>
                   </Appenders>
                   <Loggers>
@@ -55,7 +61,7 @@ final class DaemonLogging {
                     </Root>
                   </Loggers>
                 </Configuration>
-                """.formatted(dir);
+                """.formatted(dir, xml(STDERR_PATTERN));
         Path file = run.resolve("log4j2-daemon.xml");
         Files.writeString(file, config, StandardCharsets.UTF_8);
         return file;
