@@ -455,10 +455,17 @@ final class Origin implements BlockDevice {
             // No copy was made: refuse the origin write rather than break the snapshots.
             refusal = new IOException("origin write to " + name() + " refused: chunk " + job.chunk
                     + " could not be copied to its snapshots first: " + cause.getMessage(), cause);
+        } else if (result.readError()) {
+            // The origin could not be read (its NBD server gone, say): the write would most likely fail too, and
+            // refusing it leaves the origin as the snapshots know it. Invalidating them (H39: one short outage
+            // lost a snapshot for good) would protect nothing.
+            refusal = new IOException("origin write to " + name() + " refused: chunk " + job.chunk + " could not be "
+                    + "read from the origin to copy it to its snapshots first (" + result + "); the snapshots stay "
+                    + "as they were", result.readFailure().orElse(null));
         } else {
             for (int i = 0; i < job.snapshots.size(); i++) {
                 SnapshotVolume s = job.snapshots.get(i);
-                if (result.readError() || result.destinationFailed(i)) {
+                if (result.destinationFailed(i)) {
                     s.invalidate("copying chunk " + job.chunk + " to the COW store failed: " + result);
                     continue;
                 }

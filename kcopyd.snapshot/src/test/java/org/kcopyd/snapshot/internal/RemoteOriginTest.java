@@ -149,6 +149,38 @@ class RemoteOriginTest {
         origins.detach(s2);
     }
 
+    /**
+     * H39: an origin that cannot be read for a moment (its NBD server gone) while a write needs a
+     * chunk copied: the write fails, the origin and the snapshot stay as they were and valid (it
+     * was invalidated for good), and once the origin reads again the same write copies the chunk
+     * and goes through.
+     */
+    @Test
+    void anOriginThatCannotBeReadFailsTheWriteAndLeavesTheSnapshotValid() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean down = new java.util.concurrent.atomic.AtomicBoolean();
+        provider.put("flaky", new org.kcopyd.testdevices.ForwardingDevice(provider.add("flaky-inner", initial)) {
+            @Override
+            public java.util.concurrent.CompletionStage<Void> read(long sector, java.nio.ByteBuffer dst) {
+                return down.get() ? CompletableFuture.failedFuture(new IOException("the server is gone"))
+                        : super.read(sector, dst);
+            }
+        });
+        SnapshotVolume s1 = origins.attach(remote("s1", URI.create("mem://flaky"), cow, null, null), opener);
+        byte[] written = pattern(16 * 512, 4);
+
+        down.set(true);
+        assertThatThrownBy(() -> write(s1.origin, 32, written)).hasMessageContaining("could not be read from the "
+                + "origin to copy it to its snapshots first").hasMessageContaining("the snapshots stay as they were");
+        down.set(false);
+        assertThat(s1.state()).isEqualTo(org.kcopyd.snapshot.SnapshotState.ACTIVE);
+        assertSameBytes(read(s1.origin), initial, "the origin, not written");
+
+        write(s1.origin, 32, written);
+        assertThat(s1.state()).isEqualTo(org.kcopyd.snapshot.SnapshotState.ACTIVE);
+        assertSameBytes(read(s1.device()), initial, "the snapshot, as the origin was");
+        origins.detach(s1);
+    }
+
     @Test
     void chunksSmallerThanTheOriginsMinimumBlockAreRefusedBeforeTheStoreIsMade() throws Exception {
         provider.put("k4", new org.kcopyd.testdevices.ForwardingDevice(provider.add("k4-inner", initial)) {
