@@ -3,6 +3,7 @@ package org.kcopyd.impl.osgi;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -11,7 +12,9 @@ import java.util.Set;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.DeviceOption;
+import org.kcopyd.device.DeviceUris;
 import org.kcopyd.device.FileBlockDevice;
+import org.kcopyd.device.UriClaims;
 import org.kcopyd.impl.engine.Engine;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.ServiceFactory;
@@ -65,13 +68,33 @@ final class DeviceOpenerService implements ServiceFactory<BlockDeviceOpener> {
             return track(engine.fileDevices().open(path, purpose, options));
         }
 
+        /**
+         * A device named by URI other than a {@code file:} one, opened read-write, is {@linkplain UriClaims
+         * claimed} in this process until it is closed: the export cannot be opened for writing twice here.
+         */
         @Override
         public BlockDevice open(URI uri, DeviceOption... options) throws IOException {
-            BlockDevice device = engine.fileDevices().open(uri, () -> purpose, options);
+            boolean writes = Arrays.asList(options).contains(DeviceOption.READ_WRITE)
+                    && !DeviceUris.FILE.equals(DeviceUris.scheme(uri));
+            UriClaims.Claim claim = writes ? UriClaims.claim(uri, purpose) : null;
+            BlockDevice device;
+            try {
+                device = engine.fileDevices().open(uri, () -> purpose, options);
+            } catch (IOException | RuntimeException e) {
+                if (claim != null) {
+                    claim.close();
+                }
+                throw e;
+            }
             if (device instanceof FileBlockDevice) {
                 return track(device);
             }
-            OwnedDevice owned = new OwnedDevice(device, devices::remove);
+            OwnedDevice owned = new OwnedDevice(device, d -> {
+                devices.remove(d);
+                if (claim != null) {
+                    claim.close();
+                }
+            });
             track(owned);
             return owned;
         }

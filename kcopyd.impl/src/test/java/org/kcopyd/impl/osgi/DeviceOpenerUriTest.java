@@ -20,6 +20,7 @@ import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.DeviceOption;
 import org.kcopyd.api.UriDeviceProvider;
+import org.kcopyd.device.FileClaimedException;
 import org.kcopyd.device.MemoryBlockDevice;
 import org.kcopyd.device.NoDeviceProviderException;
 
@@ -146,6 +147,35 @@ class DeviceOpenerUriTest {
 
         assertThat(mem.events).endsWith("open mem://left-open", "close mem://left-open");
         assertThat(view.openDevices()).isZero();
+    }
+
+    /**
+     * H39: one export opened for writing by two bundles of one daemon (a mirror's leg and a
+     * snapshot's origin) had each bypass the other. The second open for writing, under any
+     * spelling, is refused naming the holder, without asking the provider; reading is not; once the
+     * first device is closed, or its bundle lets go of the service, the export opens for writing again.
+     */
+    @Test
+    void anExportOpenForWritingIsNotOpenedForWritingAgainInThisProcess() throws IOException {
+        MemoryProvider mem = new MemoryProvider("mem");
+        component.bindUriProvider(mem, serviceProperties(5, null, "mem"));
+        BlockDeviceOpener mirror = openerFor("kcopyd.mirror");
+        BlockDeviceOpener snapshot = openerFor("kcopyd.snapshot");
+
+        BlockDevice leg = mirror.open(URI.create("mem://disk"), DeviceOption.READ_WRITE);
+        assertThatThrownBy(() -> snapshot.open(URI.create("MEM://DISK"), DeviceOption.READ_WRITE))
+                .isInstanceOf(FileClaimedException.class)
+                .hasMessageContaining(" is open for writing by bundle kcopyd.mirror already (in this process); two "
+                        + "devices writing one export would each bypass the other");
+        assertThat(mem.events).as("the provider is not asked").containsExactly("open mem://disk");
+        snapshot.open(URI.create("mem://disk")).close();
+
+        leg.close();
+        snapshot.open(URI.create("mem://disk"), DeviceOption.READ_WRITE);
+        assertThatThrownBy(() -> mirror.open(URI.create("mem://disk"), DeviceOption.READ_WRITE))
+                .hasMessageStartingWith("mem://disk is open for writing by bundle kcopyd.snapshot already");
+        service().ungetService(null, null, snapshot);
+        mirror.open(URI.create("mem://disk"), DeviceOption.READ_WRITE).close();
     }
 
     @Test

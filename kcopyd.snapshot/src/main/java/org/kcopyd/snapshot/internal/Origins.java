@@ -419,12 +419,14 @@ public final class Origins {
      * {@link #attach(SnapshotSettings, BlockDeviceOpener, BlockDevice)}: waiting for an
      * unresponsive server (up to the opener's timeout) blocks no one else.
      *
-     * @return the origin's device, open read-write; the caller hands it to attach or closes it
+     * @return the origin's device, open read-write, which the caller hands to attach or closes; or
+     *         null if the origin is open already (attach shares it: a second connection would be
+     *         refused, the export being {@linkplain org.kcopyd.device.UriClaims claimed} by the first)
      * @throws OriginUnreachableException, IOException, IllegalArgumentException as {@link #attach}
      *                                     throws them for the origin
      */
     BlockDevice openOrigin(SnapshotSettings settings, BlockDeviceOpener opener) throws IOException {
-        return openRemote(settings, opener);
+        return remoteOriginOpen(settings) ? null : openRemote(settings, opener);
     }
 
     /**
