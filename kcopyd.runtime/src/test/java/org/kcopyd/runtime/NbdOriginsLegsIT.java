@@ -127,8 +127,19 @@ class NbdOriginsLegsIT {
             assertThat(r.out()).contains("m  128 regions  in sync").contains("leg 0  in-sync  " + a)
                     .contains("leg 1  in-sync  " + export);
 
+            // H39: the leg's export was accepted as a snapshot's origin and as another mirror's leg.
+            KcopydProcess.Run origin = RunningDaemon.client(dir, state, "snapshot", "create", "s9", export, "s9.cow");
+            assertThat(origin.exit()).as("the leg as a snapshot's origin").isNotZero();
+            assertThat(origin.err()).contains(" is open for writing by bundle kcopyd.mirror already (in this process)");
+            image("b.img", 64 << 20, 2);
+            KcopydProcess.Run second = RunningDaemon.client(dir, state, "mirror", "create", "m3", "m3.log", "b.img",
+                    export);
+            assertThat(second.exit()).as("the leg as another mirror's").isNotZero();
+            assertThat(second.err()).contains(" is open for writing by bundle kcopyd.mirror already (in this process)");
+
             copy(export, "back.img");
-            assertThat(dir.resolve("back.img")).hasSameBinaryContentAs(a);
+            assertThat(dir.resolve("back.img")).as("the leg, written by its mirror only").hasSameBinaryContentAs(a);
+            assertThat(dir.resolve("s9.cow")).doesNotExist();
             RunningDaemon.clientOk(dir, state, "mirror", "remove", "m");
             assertThat(daemon.sigterm()).as("errors: %s", daemon.errors()).isZero();
         }
