@@ -34,13 +34,13 @@ import org.kcopyd.mirror.Mirror;
  * log records and checks (see {@link RegionLog}).
  *
  * <p>A leg named by URI (an NBD export) is opened read-write through the {@link BlockDeviceOpener}
- * service and closed with the mirror. It is not claimed: claims are by file identity, and kcopyd
- * cannot see other clients of an export. One that cannot be opened (no opener, no provider of its
- * scheme, a server that cannot be reached) is refused as a missing file leg is: the mirror is not
- * made, and the message names the leg, its URI and the reason. When the opener failed with an
- * {@link IOException} and the configuration names a region log that is there to be used
- * ({@link #holdsLogToReopen}), the refusal is a {@link LegUnreachableException}: an existing
- * mirror, which its component tries again later.
+ * service and closed with the mirror. It is claimed by that service in this process only ({@link
+ * org.kcopyd.device.UriClaims}): kcopyd cannot see other clients of an export. One that cannot be
+ * opened (no opener, no provider of its scheme, a server that cannot be reached) is refused as a
+ * missing file leg is: the mirror is not made, and the message names the leg, its URI and the
+ * reason. When the opener failed with an {@link IOException} and the configuration names a region
+ * log that is there to be used ({@link #holdsLogToReopen}), the refusal is a {@link
+ * LegUnreachableException}: an existing mirror, which its component tries again later.
  *
  * <p>What the configuration names wrongly — a file claimed already, the same device twice, a
  * file that is not this mirror's region log, legs that are not the files the log recorded — is

@@ -155,6 +155,35 @@ class RemoteLegTest {
         assertThat(read(c)).isEqualTo(data);
     }
 
+    /**
+     * H39: after a kill -9 (the log as the open mirror left it: no fingerprints), another disk of the
+     * same size served at a leg's address was taken as in sync and never resynced. Nothing tells the
+     * export is the disk the log recorded, and a file leg in sync is checked: the export is resynced
+     * fully from it.
+     */
+    @Test
+    void afterAnUncleanStopAnExportIsResyncedFullyFromACheckedFileLeg() throws Exception {
+        byte[] data = random(SECTORS * 512, 8);
+        Path a = Files.write(dir.resolve("a.img"), data);
+        provider.add("b", new byte[SECTORS * 512]);
+        Path log = dir.resolve("m.log");
+        UUID id = started(settings(log, null, a.toString(), "mem://b")).regionLogId();
+        Path crashed = Files.copy(log, dir.resolve("crashed.log"));
+        closeAll();
+        Files.copy(crashed, log, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+
+        MemoryBlockDevice other = provider.add("b", random(SECTORS * 512, 9));
+        OpenedMirror reopened = OpenedMirror.open(settings(log, id, a.toString(), "mem://b"), name -> null, opener,
+                fixture.kcopyd, fixture.backoff());
+        opened.add(reopened);
+        assertThat(reopened.volume().status().legs().get(0).state()).isEqualTo(LegState.IN_SYNC);
+        assertThat(reopened.volume().status().legs().get(1).failure()).isEqualTo("replaced: not known to be the disk "
+                + "the log recorded (no fingerprint of it was recorded when the mirror last closed); resynced fully");
+        reopened.volume().start();
+        reopened.volume().whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        assertThat(read(other)).as("the export, resynced from the file leg").isEqualTo(data);
+    }
+
     @Test
     void aWriteErrorOnAUriLegFailsThatLegAndTheMirrorGoesOn() throws Exception {
         byte[] data = random(SECTORS * 512, 7);

@@ -44,9 +44,9 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
  * read-write through the {@link BlockDeviceOpener} service's {@code open(URI)}, is told apart by
  * what it connects to ({@link DeviceUriIdentity}: two spellings of one export, such as the default
  * port written out or the socket reached through a link, are one origin; its store records
- * {@link OriginIdentity#of(java.net.URI)}), and is not claimed: claims are by file
- * identity, and kcopyd cannot see other clients of an export (the export should be served to
- * kcopyd alone). The client comes from whichever
+ * {@link OriginIdentity#of(java.net.URI)}), and is claimed by that service in this process only
+ * ({@link org.kcopyd.device.UriClaims}): kcopyd cannot see other clients of an export (the export
+ * should be served to kcopyd alone). The client comes from whichever
  * {@link KcopydClientFactory} is bound (dynamic, greedy): while there is none, copies wait for
  * one, up to each snapshot's configured time, then fail with a clear error; when one returns they
  * continue with it.
