@@ -16,6 +16,8 @@ final class SnapshotCommands {
 
     /** The largest COW store snapshot create makes, in MiB (16 TiB), as kcopyd.cli. */
     static final int MAX_SIZE_MIB = 16_777_216;
+    /** The daemon's chunk size when none is given (the snapshot component's default). */
+    static final long DEFAULT_CHUNK_SECTORS = 16;
 
     private SnapshotCommands() {
     }
@@ -44,7 +46,7 @@ final class SnapshotCommands {
 
     private static int create(Session s, Arguments a) {
         String name = DeviceNames.name("snapshot", a.get(0));
-        long chunkSectors = a.number("--chunk-sectors", 16, 8, 2048);
+        long chunkSectors = a.number("--chunk-sectors", DEFAULT_CHUNK_SECTORS, 8, 2048);
         if (Long.bitCount(chunkSectors) != 1) {
             throw ClientException.usage("--chunk-sectors " + chunkSectors + " is not a power of two in 8..2048");
         }
@@ -146,10 +148,13 @@ final class SnapshotCommands {
         s.say("snapshot " + name + " removed");
         String id = Json.string(snap, "cowStoreId");
         if (id != null) {
+            // H39: without its chunk size, the printed command was refused ("made with chunks of 64 sectors").
+            long chunkSectors = Json.whole(snap, "chunkSectors", DEFAULT_CHUNK_SECTORS);
             s.say("its COW store " + Json.printable(Json.string(snap, "cowStore")) + " stays; snapshot create " + name
                     + " " + MirrorCommands.quoted(Json.string(snap, "origin", "")) + " "
-                    + MirrorCommands.quoted(Json.string(snap, "cowStore", "")) + " --cow-store-id " + Json.printable(id)
-                    + " reopens it");
+                    + MirrorCommands.quoted(Json.string(snap, "cowStore", ""))
+                    + (chunkSectors == DEFAULT_CHUNK_SECTORS ? "" : " --chunk-sectors " + chunkSectors)
+                    + " --cow-store-id " + Json.printable(id) + " reopens it");
         }
         return s.done(removed);
     }

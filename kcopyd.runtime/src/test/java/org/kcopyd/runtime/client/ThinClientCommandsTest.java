@@ -175,6 +175,18 @@ class ThinClientCommandsTest {
                 + "/srv/vm.img /srv/s1.cow --cow-store-id 123e4567-e89b-12d3-a456-426614174000 reopens it\n");
     }
 
+    /** H39: the command printed at a removal was refused for a snapshot of other chunks than the default. */
+    @Test
+    void aRemovedSnapshotOfOtherChunksIsToldTheCommandWithItsChunkSize() {
+        daemon.answer("GET", "/api/v1/snapshots/s1", 200, SNAPSHOT.replace("\"chunkSectors\": 16", "\"chunkSectors\": 64"));
+        daemon.answer("DELETE", "/api/v1/snapshots/s1", 200, "{\"removed\": \"s1\"}");
+        FakeDaemon.Run removed = daemon.run(cwd, "snapshot", "remove", "s1");
+        assertThat(removed.exit()).isZero();
+        assertThat(removed.out()).isEqualTo("snapshot s1 removed\nits COW store /srv/s1.cow stays; snapshot create s1 "
+                + "/srv/vm.img /srv/s1.cow --chunk-sectors 64 --cow-store-id 123e4567-e89b-12d3-a456-426614174000 "
+                + "reopens it\n");
+    }
+
     @Test
     void aDaemonThatEndsDuringAMergeIsSaidToResumeIt() {
         daemon.answer("GET", "/api/v1/snapshots/s1", 200, SNAPSHOT);
