@@ -58,6 +58,11 @@ final class CowStore {
     private String originPath;
     /** The origin's fingerprint when the store was last closed; null while it is open. Guarded by this. */
     private byte[] originSeen;
+    /**
+     * The snapshot's view's fingerprint (its first and last sectors as the snapshot shows them),
+     * recorded when it opened; null if none, or once the snapshot was written there. Guarded by this.
+     */
+    private byte[] viewSeen;
     private final Map<Long, Long> chunks = new ConcurrentHashMap<>();
     private final Map<Long, Long> slots = new ConcurrentHashMap<>();
     private long nextSlot;
@@ -166,6 +171,7 @@ final class CowStore {
         originId = header.originId();
         originPath = header.originPath();
         originSeen = header.originSeen();
+        viewSeen = header.viewSeen();
         valid = header.valid();
         merging = header.merging();
         invalidReason = header.invalidReason();
@@ -261,7 +267,7 @@ final class CowStore {
 
     private synchronized void writeHeader() throws IOException {
         writeSector(0, new CowHeader(valid, merging, chunkSectors, originSectors, id, areas, invalidReason, originId,
-                originPath, originSeen).encode());
+                originPath, originSeen, null, false, viewSeen).encode());
     }
 
     /**
@@ -283,6 +289,28 @@ final class CowStore {
 
     synchronized String originId() {
         return originId;
+    }
+
+    /** @return the snapshot's view's fingerprint as recorded when it last opened, or null */
+    synchronized byte[] viewSeen() {
+        return viewSeen == null ? null : viewSeen.clone();
+    }
+
+    /**
+     * Records the snapshot's view's fingerprint, durably: whatever happens to the process, the
+     * next adoption can tell whether the origin still gives the snapshot its content there.
+     *
+     * @param fingerprint {@link OriginIdentity#fingerprint} of the snapshot's device, or null to
+     *                    drop it before the snapshot is written there (the view changes)
+     * @throws IOException if the header cannot be written
+     */
+    synchronized void recordView(byte[] fingerprint) throws IOException {
+        if (!valid || java.util.Arrays.equals(viewSeen, fingerprint)) {
+            return;
+        }
+        viewSeen = fingerprint == null ? null : fingerprint.clone();
+        writeHeader();
+        BlockIo.await(device.flush());
     }
 
     synchronized String originPath() {
@@ -428,7 +456,7 @@ final class CowStore {
      */
     record CowHeader(boolean valid, boolean merging, int chunkSectors, long originSectors, UUID id, long areas,
             String invalidReason, String originId, String originPath, byte[] originSeen, String problem,
-            boolean formattable) {
+            boolean formattable, byte[] viewSeen) {
 
         static final long MAGIC = KcopydHeaders.COW_STORE_MAGIC;
         static final int VERSION = 3;
@@ -439,6 +467,20 @@ final class CowStore {
         static final int MAX_PATH = 160;
         private static final int V2_REASON_AT = 60;
         private static final int CRC_AT = SECTOR - 4;
+        /**
+         * Where the snapshot's view fingerprint is kept, after a mark saying it is there: the last 20
+         * bytes before the checksum, which version 3's texts leave alone when it writes them (a
+         * kcopyd that knows nothing of it reads the header as before, and drops it when it writes).
+         */
+        private static final int VIEW_AT = CRC_AT - 4 - OriginIdentity.FINGERPRINT_BYTES;
+        private static final int VIEW_MARK = 0x5ee7c0de;
+
+        CowHeader(boolean valid, boolean merging, int chunkSectors, long originSectors, UUID id, long areas,
+                String invalidReason, String originId, String originPath, byte[] originSeen, String problem,
+                boolean formattable) {
+            this(valid, merging, chunkSectors, originSectors, id, areas, invalidReason, originId, originPath,
+                    originSeen, problem, formattable, null);
+        }
 
         CowHeader(boolean valid, boolean merging, int chunkSectors, long originSectors, UUID id, long areas,
                 String invalidReason, String originId, String originPath, byte[] originSeen) {
@@ -510,8 +552,13 @@ final class CowStore {
                 fingerprint = new byte[OriginIdentity.FINGERPRINT_BYTES];
                 h.get(72, fingerprint);
             }
+            byte[] view = null;
+            if (version > 2 && at + idLength + pathLength + reasonLength <= VIEW_AT && h.getInt(VIEW_AT) == VIEW_MARK) {
+                view = new byte[OriginIdentity.FINGERPRINT_BYTES];
+                h.get(VIEW_AT + 4, view);
+            }
             return new CowHeader(h.getInt(12) == 1, h.getInt(20) == 1, h.getInt(16), h.getLong(24), id, h.getLong(48),
-                    reason, originId, originPath, fingerprint);
+                    reason, originId, originPath, fingerprint, null, false, view);
         }
 
         private static String string(ByteBuffer h, int at, int length) {
@@ -535,13 +582,16 @@ final class CowStore {
             }
             byte[] identity = originId.getBytes(StandardCharsets.UTF_8);
             byte[] path = fit(originPath, MAX_PATH, true);
-            byte[] reason = fit(invalidReason, CRC_AT - STRINGS_AT - identity.length - path.length, false);
+            byte[] reason = fit(invalidReason, VIEW_AT - STRINGS_AT - identity.length - path.length, false);
             h.putInt(56, reason.length).putInt(60, identity.length).putInt(64, path.length);
             if (originSeen != null) {
                 h.putInt(68, 1).put(72, originSeen);
             }
             h.put(STRINGS_AT, identity).put(STRINGS_AT + identity.length, path)
                     .put(STRINGS_AT + identity.length + path.length, reason);
+            if (viewSeen != null) {
+                h.putInt(VIEW_AT, VIEW_MARK).put(VIEW_AT + 4, viewSeen);
+            }
             h.putInt(CRC_AT, crc(h));
             return h;
         }

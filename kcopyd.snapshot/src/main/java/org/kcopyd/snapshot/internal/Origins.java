@@ -243,6 +243,12 @@ public final class Origins {
                 CowStore store = cowStores.open(settings, entry.origin.device());
                 try {
                     snapshot = entry.origin.attach(settings.name(), store);
+                    try {
+                        checkView(settings, snapshot);
+                    } catch (IOException | RuntimeException e) {
+                        entry.origin.detach(snapshot);
+                        throw e;
+                    }
                     if (!created && !settings.remoteOrigin()) {
                         // The origin's claim now names one more snapshot: other processes are told too.
                         FileClaims.purposesChanged();
@@ -276,6 +282,39 @@ public final class Origins {
             names.put(settings.name(), snapshot);
             return snapshot;
         }
+    }
+
+    /**
+     * Checks the snapshot's first and last {@value OriginIdentity#SAMPLE_SECTORS} sectors, as it
+     * shows them (its store's copies, else the origin), against the fingerprint its store recorded
+     * when it last opened, then records them as they are now. They are what they were unless the
+     * snapshot was written there (which drops the record first) or the origin changed outside kcopyd
+     * where the store holds no copy: another disk served at an export's address after a kill -9
+     * (H39: adopted, and the snapshot's content mixed the two disks), when no fingerprint of the
+     * origin was recorded at a clean close. Skipped for an invalid or merging store.
+     *
+     * @throws IllegalArgumentException naming the snapshot, its origin and what to do, if they differ
+     * @throws IOException if the snapshot cannot be read or the store's header written
+     */
+    private static void checkView(SnapshotSettings settings, SnapshotVolume snapshot) throws IOException {
+        CowStore store = snapshot.store;
+        if (!store.isValid() || store.isMerging()) {
+            return;
+        }
+        byte[] seen = store.viewSeen();
+        byte[] now = OriginIdentity.fingerprint(snapshot.device());
+        if (seen != null && !java.util.Arrays.equals(seen, now)) {
+            throw new IllegalArgumentException(settings.label() + ": its origin " + settings.originName() + " does not "
+                    + "give the snapshot its content: its first or last " + OriginIdentity.SAMPLE_SECTORS / 2 + " KiB, "
+                    + "read through the origin where " + settings.cowStore() + " (COW store " + store.id() + ") holds no "
+                    + "copy, are not as when the snapshot last opened, so the origin is another file or disk than the "
+                    + "store's, or it was written outside kcopyd; the store is not adopted and nothing was written: if "
+                    + settings.originName() + " gives another disk by mistake, give it the store's origin again and "
+                    + "apply the configuration again (restart the daemon, or snapshot remove, then snapshot create with "
+                    + "--cow-store-id " + store.id() + ": the store is adopted as it was); only if the snapshot is no "
+                    + "longer wanted, delete " + settings.cowStore() + " yourself to start afresh");
+        }
+        store.recordView(now);
     }
 
     /**

@@ -304,6 +304,17 @@ final class SnapshotVolume implements Snapshot {
     }
 
     private CompletionStage<Void> writeSnapshot(long sector, ByteBuffer src) {
+        long size = origin.sizeInSectors();
+        long end = sector + src.remaining() / SECTOR_SIZE;
+        if (sector < OriginIdentity.SAMPLE_SECTORS || end > size - OriginIdentity.SAMPLE_SECTORS) {
+            // The view's fingerprint (see Origins) no longer holds once this lands: dropped first, durably.
+            try {
+                store.recordView(null);
+            } catch (IOException e) {
+                return CompletableFuture.failedFuture(new IOException("snapshot '" + name + "': write refused: its "
+                        + "COW store's header could not be written first: " + e.getMessage(), e));
+            }
+        }
         IOException refused = origin.begin();
         if (refused != null) {
             return CompletableFuture.failedFuture(refused);

@@ -41,6 +41,21 @@ class CowHeaderTest {
                 .originSeen()).isNull();
     }
 
+    /** The snapshot's view fingerprint survives encoding, and the longest texts leave it whole. */
+    @Test
+    void theViewFingerprintSurvivesEncodingBesideTheLongestTexts() {
+        byte[] view = new byte[OriginIdentity.FINGERPRINT_BYTES];
+        view[0] = 9;
+        view[15] = -1;
+        String identity = "block:" + "w".repeat(OriginIdentity.MAX_LENGTH - 6);
+        CowHeader h = roundTrip(new CowHeader(false, false, 16, 8, ID, 1, "x".repeat(600), identity,
+                "/" + "p".repeat(300), null, null, false, view));
+        assertThat(h.viewSeen()).isEqualTo(view);
+        assertThat(h.invalidReason()).startsWith("xxx");
+        assertThat(roundTrip(new CowHeader(true, false, 16, 8, ID, 1, null, "block:dev=8:16", "/dev/sdb", null))
+                .viewSeen()).as("none recorded").isNull();
+    }
+
     @Test
     void aLongPathKeepsItsEndAndALongReasonItsStartWhileTheIdentityStaysWhole() {
         String identity = "block:" + "w".repeat(OriginIdentity.MAX_LENGTH - 6);

@@ -181,6 +181,61 @@ class RemoteOriginTest {
         origins.detach(s1);
     }
 
+    /**
+     * H39: after a kill -9 (the store as the open snapshot left it: no fingerprint of the origin at
+     * a clean close), another disk of the same size served at the export's address was adopted, and
+     * the snapshot showed the two disks mixed. The snapshot's own first and last 64 KiB, recorded
+     * when it opened, tell: refused, nothing written; the right disk is adopted again, even with its
+     * first chunk written through the origin before the crash (the store holds that chunk's copy).
+     */
+    @Test
+    void afterAKillAnotherDiskAtTheExportsAddressIsRefusedAndTheRightOneAdopted() throws Exception {
+        SnapshotVolume s1 = origins.attach(remote("s1", DISK, cow, null, null), opener);
+        UUID id = s1.cowStoreId();
+        byte[] written = pattern(16 * 512, 7);
+        write(s1.origin, 0, written);
+        Path crashed = Files.copy(cow, dir.resolve("crashed.cow"));
+        origins.detach(s1);
+        Files.copy(crashed, cow, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        byte[] disk = read(provider.opener().open(DISK));
+        String before = sha256(cow);
+
+        provider.add("disk", pattern(SECTORS * 512, 8));
+        assertThatThrownBy(() -> origins.attach(remote("s1", DISK, cow, id, null), opener))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("snapshot 's1': its origin mem://disk does not give the snapshot its content: "
+                        + "its first or last 64 KiB, read through the origin where " + cow + " (COW store " + id + ")")
+                .hasMessageContaining("--cow-store-id " + id);
+        assertThat(sha256(cow)).as("nothing written to the store").isEqualTo(before);
+        assertThat(framework.services(Snapshot.ORIGIN, "mem://disk")).isEmpty();
+
+        provider.add("disk", disk);
+        SnapshotVolume again = origins.attach(remote("s1", DISK, cow, id, null), opener);
+        assertSameBytes(read(again.device()), initial, "the snapshot, as the origin was");
+        origins.detach(again);
+    }
+
+    /**
+     * A snapshot written in its first 64 KiB changes what it shows there: the record of its view is
+     * dropped before the write, so after a kill -9 the same disk is adopted, with the write.
+     */
+    @Test
+    void aSnapshotWrittenWhereItsViewIsRecordedIsAdoptedAgainAfterAKill() throws Exception {
+        SnapshotVolume s1 = origins.attach(remote("s1", DISK, cow, null, null), opener);
+        UUID id = s1.cowStoreId();
+        byte[] written = pattern(16 * 512, 9);
+        write(s1.device(), 0, written);
+        Path crashed = Files.copy(cow, dir.resolve("crashed.cow"));
+        origins.detach(s1);
+        Files.copy(crashed, cow, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+
+        SnapshotVolume again = origins.attach(remote("s1", DISK, cow, id, null), opener);
+        byte[] expected = initial.clone();
+        System.arraycopy(written, 0, expected, 0, written.length);
+        assertSameBytes(read(again.device()), expected, "the snapshot, with its write");
+        origins.detach(again);
+    }
+
     @Test
     void chunksSmallerThanTheOriginsMinimumBlockAreRefusedBeforeTheStoreIsMade() throws Exception {
         provider.put("k4", new org.kcopyd.testdevices.ForwardingDevice(provider.add("k4-inner", initial)) {
