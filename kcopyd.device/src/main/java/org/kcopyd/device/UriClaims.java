@@ -17,6 +17,12 @@ public final class UriClaims {
 
     /** Purposes by identity. Guarded by itself. */
     private static final Map<String, String> HELD = new HashMap<>();
+    /**
+     * Purposes by the file identity of a Unix socket claimed (its device and inode) and the export's
+     * name: a hard link to a socket is another path to the same server (H40), which the URI's
+     * identity cannot see. Guarded by {@link #HELD}.
+     */
+    private static final Map<Object, String> SOCKETS = new HashMap<>();
 
     /** A claim, released once by {@link #close()}. */
     public interface Claim extends AutoCloseable {
@@ -39,8 +45,12 @@ public final class UriClaims {
      */
     public static Claim claim(URI uri, String purpose) throws FileClaimedException {
         String identity = DeviceUriIdentity.of(uri);
+        Object socket = socketFile(uri);
         synchronized (HELD) {
             String holder = HELD.get(identity);
+            if (holder == null && socket != null) {
+                holder = SOCKETS.get(socket);
+            }
             if (holder != null) {
                 throw new FileClaimedException(DeviceUris.normalized(uri) + " is " + holder + " already (in this "
                         + "process); two devices writing one export would each bypass the other (a mirror's leg "
@@ -48,6 +58,9 @@ public final class UriClaims {
                         + "already (origin:NAME, mirror:NAME), or another export");
             }
             HELD.put(identity, purpose);
+            if (socket != null) {
+                SOCKETS.put(socket, purpose);
+            }
         }
         return new Claim() {
             private boolean closed;
@@ -58,9 +71,37 @@ public final class UriClaims {
                     if (!closed) {
                         closed = true;
                         HELD.remove(identity, purpose);
+                        if (socket != null) {
+                            SOCKETS.remove(socket, purpose);
+                        }
                     }
                 }
             }
         };
+    }
+
+    /**
+     * @return the file identity of the Unix socket {@code uri} names in its {@code socket} parameter
+     *         with the export's name, or null
+     */
+    private static Object socketFile(URI uri) {
+        String query = uri.getQuery();
+        if (query == null || !DeviceUris.scheme(uri).endsWith("+unix")) {
+            return null;
+        }
+        for (String pair : query.split("&")) {
+            if (pair.startsWith("socket=")) {
+                try {
+                    // The export name too: a server may serve several exports on one socket.
+                    String path = uri.getPath() == null ? "" : uri.getPath();
+                    Object file = FileClaims.identityOf(java.nio.file.Path.of(pair.substring("socket=".length())));
+                    return java.util.List.of(file, path.startsWith("/") ? path.substring(1) : path);
+                } catch (java.io.IOException | RuntimeException e) {
+                    // No such socket (yet): the URI's identity is all there is to compare.
+                    return null;
+                }
+            }
+        }
+        return null;
     }
 }
