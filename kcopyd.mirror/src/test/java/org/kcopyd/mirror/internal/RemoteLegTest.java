@@ -184,6 +184,29 @@ class RemoteLegTest {
         assertThat(read(other)).as("the export, resynced from the file leg").isEqualTo(data);
     }
 
+    /** With no leg that can be checked after an unclean stop, the exports are taken as recorded, with a warning. */
+    @Test
+    void afterAnUncleanStopExportsWithNoCheckedLegAreTakenAsRecordedWithAWarning() throws Exception {
+        byte[] data = random(SECTORS * 512, 10);
+        provider.add("a", data);
+        provider.add("b", new byte[SECTORS * 512]);
+        Path log = dir.resolve("m.log");
+        UUID id = started(settings(log, null, "mem://a", "mem://b")).regionLogId();
+        Path crashed = Files.copy(log, dir.resolve("crashed.log"));
+        closeAll();
+        Files.copy(crashed, log, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+
+        try (org.kcopyd.testdevices.LogCapture warnings = org.kcopyd.testdevices.LogCapture.of(RegionLog.class)) {
+            OpenedMirror reopened = OpenedMirror.open(settings(log, id, "mem://a", "mem://b"), name -> null, opener,
+                    fixture.kcopyd, fixture.backoff());
+            opened.add(reopened);
+            assertThat(reopened.volume().status().legs()).extracting(LegStatus::state).containsOnly(LegState.IN_SYNC);
+            assertThat(warnings.records()).extracting(java.util.logging.LogRecord::getMessage)
+                    .anySatisfy(m -> assertThat(m).contains("leg 0 mem://a cannot be checked"))
+                    .anySatisfy(m -> assertThat(m).contains("leg 1 mem://b cannot be checked"));
+        }
+    }
+
     @Test
     void aWriteErrorOnAUriLegFailsThatLegAndTheMirrorGoesOn() throws Exception {
         byte[] data = random(SECTORS * 512, 7);
