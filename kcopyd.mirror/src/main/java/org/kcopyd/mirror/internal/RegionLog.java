@@ -360,13 +360,6 @@ final class RegionLog {
     private List<String> adoptLegs(Header h, String what, List<Integer> fresh) {
         List<String> replaced = new ArrayList<>();
         String changedSource = null;
-        Change[] changes = new Change[legs.size()];
-        boolean verifiedInSync = false;
-        for (int i = 0; i < legs.size(); i++) {
-            LegRecord r = h.record(legs.get(i).path());
-            changes[i] = r == null ? null : change(h, r, legs.get(i));
-            verifiedInSync |= r != null && r.state == LegState.IN_SYNC && changes[i] == null && !unverified(r, legs.get(i));
-        }
         for (int i = 0; i < legs.size(); i++) {
             Leg now = legs.get(i);
             LegRecord r = h.record(now.path());
@@ -375,20 +368,7 @@ final class RegionLog {
                 fresh.add(i);
                 continue;
             }
-            Change change = changes[i];
-            if (change == null && unverified(r, now)) {
-                if (verifiedInSync) {
-                    // H39: after a kill -9, another disk served at a leg's address was taken as in sync.
-                    change = new Change("is the export this log recorded, but no fingerprint of it was recorded when "
-                            + "the mirror last closed (it was not closed cleanly, or the leg could not be read then), so "
-                            + "nothing tells that the same disk is served there now", "not known to be the disk the "
-                            + "log recorded (no fingerprint of it was recorded when the mirror last closed)");
-                } else {
-                    LOG.log(System.Logger.Level.WARNING, "mirror '" + mirror + "': leg " + i + " " + now.path()
-                            + " cannot be checked (no fingerprint of it was recorded when the mirror last closed) and no "
-                            + "other leg in sync can be either: it is taken as the log records it");
-                }
-            }
+            Change change = change(h, r, now);
             if (change == null) {
                 states[i] = r.state;
                 failures[i] = r.failure;
@@ -429,15 +409,6 @@ final class RegionLog {
      * @param note   completes "replaced: ...", for the leg's status
      */
     private record Change(String detail, String note) {
-    }
-
-    /**
-     * @return whether nothing tells that {@code now} is the leg its record {@code r} describes: an
-     *         export (its identity is its URI) whose fingerprint was not recorded when the mirror
-     *         last closed (a file's identity says which file it is)
-     */
-    private static boolean unverified(LegRecord r, Leg now) {
-        return r.fingerprint == null && MirrorSettings.isUriLeg(now.path());
     }
 
     /** @return how {@code now} differs from its record {@code r}, or null if it is the recorded leg as recorded */

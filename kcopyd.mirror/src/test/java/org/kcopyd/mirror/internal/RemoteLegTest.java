@@ -155,58 +155,6 @@ class RemoteLegTest {
         assertThat(read(c)).isEqualTo(data);
     }
 
-    /**
-     * H39: after a kill -9 (the log as the open mirror left it: no fingerprints), another disk of the
-     * same size served at a leg's address was taken as in sync and never resynced. Nothing tells the
-     * export is the disk the log recorded, and a file leg in sync is checked: the export is resynced
-     * fully from it.
-     */
-    @Test
-    void afterAnUncleanStopAnExportIsResyncedFullyFromACheckedFileLeg() throws Exception {
-        byte[] data = random(SECTORS * 512, 8);
-        Path a = Files.write(dir.resolve("a.img"), data);
-        provider.add("b", new byte[SECTORS * 512]);
-        Path log = dir.resolve("m.log");
-        UUID id = started(settings(log, null, a.toString(), "mem://b")).regionLogId();
-        Path crashed = Files.copy(log, dir.resolve("crashed.log"));
-        closeAll();
-        Files.copy(crashed, log, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-
-        MemoryBlockDevice other = provider.add("b", random(SECTORS * 512, 9));
-        OpenedMirror reopened = OpenedMirror.open(settings(log, id, a.toString(), "mem://b"), name -> null, opener,
-                fixture.kcopyd, fixture.backoff());
-        opened.add(reopened);
-        assertThat(reopened.volume().status().legs().get(0).state()).isEqualTo(LegState.IN_SYNC);
-        assertThat(reopened.volume().status().legs().get(1).failure()).isEqualTo("replaced: not known to be the disk "
-                + "the log recorded (no fingerprint of it was recorded when the mirror last closed); resynced fully");
-        reopened.volume().start();
-        reopened.volume().whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
-        assertThat(read(other)).as("the export, resynced from the file leg").isEqualTo(data);
-    }
-
-    /** With no leg that can be checked after an unclean stop, the exports are taken as recorded, with a warning. */
-    @Test
-    void afterAnUncleanStopExportsWithNoCheckedLegAreTakenAsRecordedWithAWarning() throws Exception {
-        byte[] data = random(SECTORS * 512, 10);
-        provider.add("a", data);
-        provider.add("b", new byte[SECTORS * 512]);
-        Path log = dir.resolve("m.log");
-        UUID id = started(settings(log, null, "mem://a", "mem://b")).regionLogId();
-        Path crashed = Files.copy(log, dir.resolve("crashed.log"));
-        closeAll();
-        Files.copy(crashed, log, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-
-        try (org.kcopyd.testdevices.LogCapture warnings = org.kcopyd.testdevices.LogCapture.of(RegionLog.class)) {
-            OpenedMirror reopened = OpenedMirror.open(settings(log, id, "mem://a", "mem://b"), name -> null, opener,
-                    fixture.kcopyd, fixture.backoff());
-            opened.add(reopened);
-            assertThat(reopened.volume().status().legs()).extracting(LegStatus::state).containsOnly(LegState.IN_SYNC);
-            assertThat(warnings.records()).extracting(java.util.logging.LogRecord::getMessage)
-                    .anySatisfy(m -> assertThat(m).contains("leg 0 mem://a cannot be checked"))
-                    .anySatisfy(m -> assertThat(m).contains("leg 1 mem://b cannot be checked"));
-        }
-    }
-
     @Test
     void aWriteErrorOnAUriLegFailsThatLegAndTheMirrorGoesOn() throws Exception {
         byte[] data = random(SECTORS * 512, 7);
