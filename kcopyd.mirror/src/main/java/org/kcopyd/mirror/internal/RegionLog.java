@@ -295,6 +295,7 @@ final class RegionLog {
             LOG.log(System.Logger.Level.WARNING, "mirror '" + g.mirror + "': " + leg);
         }
         log.loadBitmap();
+        refuseKcopydLegs(g, log.compareUnchecked(h));
         boolean underWay = false;
         for (int i = 0; i < log.legs.size(); i++) {
             underWay |= log.tracked[i];
@@ -409,6 +410,97 @@ final class RegionLog {
      * @param note   completes "replaced: ...", for the leg's status
      */
     private record Change(String detail, String note) {
+    }
+
+    /** Clean regions compared between an export that cannot be checked and a leg in sync, after an unclean stop. */
+    private static final int COMPARED_REGIONS = 16;
+
+    /**
+     * After an unclean stop (a kill -9) no leg's fingerprint was recorded, and an export's identity
+     * is its URI: another disk served at its address would be taken as the leg (H39). So each export
+     * recorded in sync without a fingerprint is compared, in up to {@value #COMPARED_REGIONS} regions
+     * the log records as clean (both legs then hold the same bytes there), with a leg in sync that is
+     * checked (a file, or an export whose fingerprint matched): if they differ, it is not the disk
+     * the log knows, and is taken as a replaced leg, resynced fully; else only its dirty regions are
+     * resynced, as for a file. With no checked leg in sync, the exports in sync are compared with one
+     * another, and a difference refuses the mirror: which of them holds its data cannot be told.
+     *
+     * @return the legs taken as replaced
+     * @throws IllegalArgumentException naming the legs and the region, if exports that cannot be
+     *                                  checked differ and no checked leg can tell which is right
+     * @throws IOException if a leg cannot be read
+     */
+    private List<Integer> compareUnchecked(Header h) throws IOException {
+        List<Integer> unchecked = new ArrayList<>();
+        int reference = -1;
+        for (int i = 0; i < legs.size(); i++) {
+            LegRecord r = h.record(legs.get(i).path());
+            if (states[i] != LegState.IN_SYNC || r == null) {
+                continue;
+            }
+            if (r.fingerprint == null && MirrorSettings.isUriLeg(legs.get(i).path())) {
+                unchecked.add(i);
+            } else if (reference < 0) {
+                reference = i;
+            }
+        }
+        List<Integer> replaced = new ArrayList<>();
+        if (unchecked.isEmpty()) {
+            return replaced;
+        }
+        if (reference < 0) {
+            int first = unchecked.get(0);
+            for (int i : unchecked.subList(1, unchecked.size())) {
+                long region = firstDifferingCleanRegion(first, i);
+                if (region >= 0) {
+                    throw new IllegalArgumentException("legs " + first + " " + legs.get(first)
+                            .path() + " and " + i + " " + legs.get(i).path() + " differ in region " + region + ", which "
+                            + "the log records as in sync on both, and no fingerprint of either was recorded when the "
+                            + "mirror last closed (it was not closed cleanly): one of them is not the disk the log "
+                            + "recorded, and which cannot be told, so none is copied over the other and nothing was "
+                            + "written: serve the recorded disks again at their addresses and apply the configuration "
+                            + "again (restart the daemon, or mirror remove, then mirror create with --log-id " + id + ")");
+                }
+            }
+            return replaced;
+        }
+        for (int i : unchecked) {
+            long region = firstDifferingCleanRegion(reference, i);
+            if (region >= 0) {
+                states[i] = LegState.RESYNCING;
+                tracked[i] = false;
+                failures[i] = "replaced: not the disk the log recorded (region " + region + " differs from leg "
+                        + reference + "'s, both recorded in sync, after an unclean stop); resynced fully";
+                LOG.log(System.Logger.Level.WARNING, "mirror '" + mirror + "': leg " + i + " " + legs.get(i).path()
+                        + " differs from leg " + reference + " in region " + region + ", which the log records as in "
+                        + "sync on both, and no fingerprint of it was recorded when the mirror last closed: another disk "
+                        + "is served at its address, or it was written outside the mirror; taken as a replaced leg, "
+                        + "resynced fully from the others");
+                replaced.add(i);
+            }
+        }
+        return replaced;
+    }
+
+    /**
+     * @return the first of up to {@value #COMPARED_REGIONS} regions spread over the mirror, each the
+     *         first clean one from its place, in which legs {@code a} and {@code b} differ; -1 if none
+     */
+    private long firstDifferingCleanRegion(int a, int b) throws IOException {
+        long last = -1;
+        for (int k = 0; k < COMPARED_REGIONS; k++) {
+            int region = dirty.nextClearBit((int) Math.max(last + 1, k * regions / COMPARED_REGIONS));
+            if (region >= regions) {
+                break;
+            }
+            last = region;
+            long start = (long) region * regionSectors;
+            int count = (int) Math.min(regionSectors, sectors - start);
+            if (!read(legs.get(a).device(), start, count).equals(read(legs.get(b).device(), start, count))) {
+                return region;
+            }
+        }
+        return -1;
     }
 
     /** @return how {@code now} differs from its record {@code r}, or null if it is the recorded leg as recorded */

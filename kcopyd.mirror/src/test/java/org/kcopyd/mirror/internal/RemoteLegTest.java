@@ -155,6 +155,67 @@ class RemoteLegTest {
         assertThat(read(c)).isEqualTo(data);
     }
 
+    /** Opens the mirror on {@code log} again after the log was put back as the open mirror had it: a kill -9. */
+    private OpenedMirror reopenAfterKill(Path log, Path crashed, UUID id, String... legs) throws Exception {
+        closeAll();
+        Files.copy(crashed, log, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        OpenedMirror m = OpenedMirror.open(settings(log, id, legs), name -> null, opener, fixture.kcopyd,
+                fixture.backoff());
+        opened.add(m);
+        return m;
+    }
+
+    /**
+     * H39: after a kill -9 (no fingerprints in the log), another disk of the same size served at an
+     * export leg's address was taken as in sync. Regions the log records as clean differ from the
+     * file leg's: a replaced leg, resynced fully. The same disk is not: only dirty regions, if any.
+     */
+    @Test
+    void afterAKillAnotherDiskAtALegsAddressIsResyncedFullyAndTheSameOneIsNot() throws Exception {
+        byte[] data = random(SECTORS * 512, 8);
+        Path a = Files.write(dir.resolve("a.img"), data);
+        provider.add("b", new byte[SECTORS * 512]);
+        Path log = dir.resolve("m.log");
+        UUID id = started(settings(log, null, a.toString(), "mem://b")).regionLogId();
+        Path crashed = Files.copy(log, dir.resolve("crashed.log"));
+
+        OpenedMirror same = reopenAfterKill(log, crashed, id, a.toString(), "mem://b");
+        assertThat(same.volume().status().legs()).extracting(LegStatus::state).containsOnly(LegState.IN_SYNC);
+        assertThat(same.volume().status().legs().get(1).failure()).isNull();
+
+        MemoryBlockDevice other = provider.add("b", random(SECTORS * 512, 9));
+        OpenedMirror swapped = reopenAfterKill(log, crashed, id, a.toString(), "mem://b");
+        assertThat(swapped.volume().status().legs().get(1).failure()).startsWith("replaced: not the disk the log "
+                + "recorded (region 0 differs from leg 0's, both recorded in sync, after an unclean stop)");
+        swapped.volume().start();
+        swapped.volume().whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        assertThat(read(other)).as("the other disk, resynced from the file leg").isEqualTo(data);
+    }
+
+    /** H40: exports only, another disk at one's address after a kill -9: which holds the data cannot be told. */
+    @Test
+    void afterAKillExportsThatDifferWithNoCheckedLegRefuseTheMirror() throws Exception {
+        byte[] data = random(SECTORS * 512, 10);
+        provider.add("a", data);
+        provider.add("b", new byte[SECTORS * 512]);
+        Path log = dir.resolve("m.log");
+        UUID id = started(settings(log, null, "mem://a", "mem://b")).regionLogId();
+        Path crashed = Files.copy(log, dir.resolve("crashed.log"));
+
+        OpenedMirror same = reopenAfterKill(log, crashed, id, "mem://a", "mem://b");
+        assertThat(same.volume().status().legs()).extracting(LegStatus::state).containsOnly(LegState.IN_SYNC);
+
+        byte[] otherBytes = random(SECTORS * 512, 11);
+        MemoryBlockDevice other = provider.add("a", otherBytes);
+        assertThatThrownBy(() -> reopenAfterKill(log, crashed, id, "mem://a", "mem://b"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("mirror 'm': legs 0 mem://a and 1 mem://b differ in region 0, which the log "
+                        + "records as in sync on both")
+                .hasMessageContaining("--log-id " + id);
+        assertThat(read(other)).as("nothing written").isEqualTo(otherBytes);
+        assertThat(read(provider.opener().open(java.net.URI.create("mem://b")))).isEqualTo(data);
+    }
+
     @Test
     void aWriteErrorOnAUriLegFailsThatLegAndTheMirrorGoesOn() throws Exception {
         byte[] data = random(SECTORS * 512, 7);
