@@ -181,6 +181,13 @@ class RemoteOriginTest {
         origins.detach(s1);
     }
 
+    /** Closes {@code s}, then puts its COW store back as the open snapshot had it: what a kill -9 leaves. */
+    private void killed(SnapshotVolume s) throws IOException {
+        Path crashed = Files.copy(cow, dir.resolve("crashed.cow"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        origins.detach(s);
+        Files.copy(crashed, cow, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
     /**
      * H39: after a kill -9 (the store as the open snapshot left it: no fingerprint of the origin at
      * a clean close), another disk of the same size served at the export's address was adopted, and
@@ -194,9 +201,7 @@ class RemoteOriginTest {
         UUID id = s1.cowStoreId();
         byte[] written = pattern(16 * 512, 7);
         write(s1.origin, 0, written);
-        Path crashed = Files.copy(cow, dir.resolve("crashed.cow"));
-        origins.detach(s1);
-        Files.copy(crashed, cow, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        killed(s1);
         byte[] disk = read(provider.opener().open(DISK));
         String before = sha256(cow);
 
@@ -225,9 +230,7 @@ class RemoteOriginTest {
         UUID id = s1.cowStoreId();
         byte[] written = pattern(16 * 512, 9);
         write(s1.device(), 0, written);
-        Path crashed = Files.copy(cow, dir.resolve("crashed.cow"));
-        origins.detach(s1);
-        Files.copy(crashed, cow, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        killed(s1);
 
         SnapshotVolume again = origins.attach(remote("s1", DISK, cow, id, null), opener);
         byte[] expected = initial.clone();
