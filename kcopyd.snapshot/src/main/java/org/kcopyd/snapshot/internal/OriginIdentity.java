@@ -133,6 +133,57 @@ final class OriginIdentity {
                 || DeviceUris.looksLikeUri(value) && PRINTABLE.matcher(value).matches());
     }
 
+    /** Places sampled for a snapshot's view fingerprint: its first and last ones and evenly between. */
+    static final int VIEW_SAMPLES = 16;
+
+    /**
+     * @param sizeInSectors the device's size
+     * @return the ranges, {@code {first sector, sectors}}, of up to {@value #VIEW_SAMPLES} samples of
+     *         {@value #SAMPLE_SECTORS} sectors: the first, the last, and evenly between, aligned to
+     *         their size, none overlapping
+     */
+    static List<long[]> viewSamples(long sizeInSectors) {
+        List<long[]> ranges = new java.util.ArrayList<>();
+        long end = 0;
+        for (int k = 0; k < VIEW_SAMPLES; k++) {
+            long start = k == VIEW_SAMPLES - 1 ? Math.max(0, sizeInSectors - SAMPLE_SECTORS)
+                    : sizeInSectors * k / VIEW_SAMPLES / SAMPLE_SECTORS * SAMPLE_SECTORS;
+            start = Math.max(start, end);
+            long count = Math.min(SAMPLE_SECTORS, sizeInSectors - start);
+            if (count > 0) {
+                ranges.add(new long[] {start, count});
+                end = start + count;
+            }
+        }
+        return ranges;
+    }
+
+    /**
+     * @param device a snapshot's device (its view: the store's copies, else the origin)
+     * @return a hash of its {@linkplain #viewSamples samples}: unlike the origin's fingerprint, spread over
+     *         the whole device, so that another disk is told even when both ends were written
+     * @throws IOException if it cannot be read
+     */
+    static byte[] viewFingerprint(BlockDevice device) throws IOException {
+        MessageDigest sha = sha256();
+        for (long[] range : viewSamples(device.sizeInSectors())) {
+            ByteBuffer b = ByteBuffer.allocate((int) range[1] * BlockDevice.SECTOR_SIZE);
+            BlockIo.await(device.read(range[0], b));
+            sha.update(b.flip());
+        }
+        return Arrays.copyOf(sha.digest(), FINGERPRINT_BYTES);
+    }
+
+    /** @return whether sectors {@code [sector, end)} of a device of that size overlap a {@linkplain #viewSamples sample} */
+    static boolean inViewSample(long sector, long end, long sizeInSectors) {
+        for (long[] range : viewSamples(sizeInSectors)) {
+            if (sector < range[0] + range[1] && end > range[0]) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
      * @param device the origin's own device (not a snapshot-aware view of it)
      * @return a hash of its first and last {@value #SAMPLE_SECTORS} sectors

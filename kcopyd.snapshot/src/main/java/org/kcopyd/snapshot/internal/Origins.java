@@ -285,9 +285,10 @@ public final class Origins {
     }
 
     /**
-     * Checks the snapshot's first and last {@value OriginIdentity#SAMPLE_SECTORS} sectors, as it
-     * shows them (its store's copies, else the origin), against the fingerprint its store recorded
-     * when it last opened, then records them as they are now. They are what they were unless the
+     * Checks {@value OriginIdentity#VIEW_SAMPLES} samples of the snapshot spread over it (its first
+     * and last {@value OriginIdentity#SAMPLE_SECTORS} sectors and evenly between), as it shows them
+     * (its store's copies, else the origin), against the fingerprint its store recorded when it last
+     * opened, then records them as they are now. They are what they were unless the
      * snapshot was written there (which drops the record first) or the origin changed outside kcopyd
      * where the store holds no copy: another disk served at an export's address after a kill -9
      * (H39: adopted, and the snapshot's content mixed the two disks), when no fingerprint of the
@@ -302,10 +303,10 @@ public final class Origins {
             return;
         }
         byte[] seen = store.viewSeen();
-        byte[] now = OriginIdentity.fingerprint(snapshot.device());
+        byte[] now = OriginIdentity.viewFingerprint(snapshot.device());
         if (seen != null && !java.util.Arrays.equals(seen, now)) {
             throw new IllegalArgumentException(settings.label() + ": its origin " + settings.originName() + " does not "
-                    + "give the snapshot its content: its first or last " + OriginIdentity.SAMPLE_SECTORS / 2 + " KiB, "
+                    + "give the snapshot its content: " + OriginIdentity.VIEW_SAMPLES + " samples of it spread over it, "
                     + "read through the origin where " + settings.cowStore() + " (COW store " + store.id() + ") holds no "
                     + "copy, are not as when the snapshot last opened, so the origin is another file or disk than the "
                     + "store's, or it was written outside kcopyd; the store is not adopted and nothing was written: if "

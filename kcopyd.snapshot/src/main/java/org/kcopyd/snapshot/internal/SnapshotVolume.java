@@ -306,7 +306,7 @@ final class SnapshotVolume implements Snapshot {
     private CompletionStage<Void> writeSnapshot(long sector, ByteBuffer src) {
         long size = origin.sizeInSectors();
         long end = sector + src.remaining() / SECTOR_SIZE;
-        if (sector < OriginIdentity.SAMPLE_SECTORS || end > size - OriginIdentity.SAMPLE_SECTORS) {
+        if (OriginIdentity.inViewSample(sector, end, size)) {
             // The view's fingerprint (see Origins) no longer holds once this lands: dropped first, durably.
             try {
                 store.recordView(null);

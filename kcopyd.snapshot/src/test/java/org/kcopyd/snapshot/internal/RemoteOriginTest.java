@@ -209,7 +209,8 @@ class RemoteOriginTest {
         assertThatThrownBy(() -> origins.attach(remote("s1", DISK, cow, id, null), opener))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageStartingWith("snapshot 's1': its origin mem://disk does not give the snapshot its content: "
-                        + "its first or last 64 KiB, read through the origin where " + cow + " (COW store " + id + ")")
+                        + "16 samples of it spread over it, read through the origin where " + cow + " (COW store " + id
+                        + ")")
                 .hasMessageContaining("--cow-store-id " + id);
         assertThat(sha256(cow)).as("nothing written to the store").isEqualTo(before);
         assertThat(framework.services(Snapshot.ORIGIN, "mem://disk")).isEmpty();
@@ -218,6 +219,20 @@ class RemoteOriginTest {
         SnapshotVolume again = origins.attach(remote("s1", DISK, cow, id, null), opener);
         assertSameBytes(read(again.device()), initial, "the snapshot, as the origin was");
         origins.detach(again);
+    }
+
+    /** H40: both ends of the origin written through it before the kill (the first version checked only those). */
+    @Test
+    void afterAKillAnotherDiskIsRefusedEvenWithBothEndsWritten() throws Exception {
+        SnapshotVolume s1 = origins.attach(remote("s1", DISK, cow, null, null), opener);
+        UUID id = s1.cowStoreId();
+        write(s1.origin, 0, pattern(128 * 512, 10));
+        write(s1.origin, SECTORS - 128, pattern(128 * 512, 11));
+        killed(s1);
+
+        provider.add("disk", pattern(SECTORS * 512, 12));
+        assertThatThrownBy(() -> origins.attach(remote("s1", DISK, cow, id, null), opener))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("does not give the snapshot its content");
     }
 
     /**
