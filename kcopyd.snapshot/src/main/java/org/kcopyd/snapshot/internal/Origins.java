@@ -261,6 +261,14 @@ public final class Origins {
                 if (created) {
                     closeQuietly(entry.origin.device());
                 }
+                if (e instanceof IOException io && !(io instanceof OriginUnreachableException)
+                        && !(io instanceof org.kcopyd.device.FileClaimedException) && settings.remoteOrigin()
+                        && cowStores.holdsStoreToReopen(settings)) {
+                    // An existing snapshot whose origin answered but could not be read (an error filter, a server
+                    // going down): its server's state, tried again as an unreachable origin is (H39 finding 7).
+                    throw new OriginUnreachableException(settings.label() + ": its origin " + settings.originName()
+                            + " could be connected to but not used: " + io.getMessage(), io);
+                }
                 throw e;
             }
             if (created) {

@@ -344,6 +344,37 @@ class SnapshotOriginRetryTest {
         assertThat(framework.statuses).isEmpty();
     }
 
+    /**
+     * H39 finding 7: an origin that answers but cannot be read for a while (nbdkit's error filter):
+     * the existing snapshot waits and is tried again, as for an unreachable server (it was refused,
+     * "failed" until a restart), and opens with its data once the origin reads again.
+     */
+    @Test
+    void anOriginThatCannotBeReadForAWhileIsTriedAgainNotRefused() throws Exception {
+        Map<String, Object> props = existingSnapshot(pattern(16 * 512, 12));
+        BlockDevice disk = provider.opener().open(java.net.URI.create("mem://disk"),
+                org.kcopyd.api.DeviceOption.READ_WRITE);
+        java.util.concurrent.atomic.AtomicBoolean failing = new java.util.concurrent.atomic.AtomicBoolean(true);
+        provider.put("disk", new org.kcopyd.testdevices.ForwardingDevice(disk) {
+            @Override
+            public java.util.concurrent.CompletionStage<Void> read(long sector, java.nio.ByteBuffer dst) {
+                return failing.get() ? CompletableFuture.failedFuture(new IOException("READ failed: EIO (5)"))
+                        : super.read(sector, dst);
+            }
+        });
+        activate(props, new TrackingOpener(provider.opener()));
+
+        await().atMost(WAIT).until(() -> String.valueOf(framework.notOpen(Snapshot.NOT_OPEN, "s1")).contains("failed;"));
+        assertThat(framework.notOpen(Snapshot.NOT_OPEN, "s1")).contains("could be connected to but not used", "EIO")
+                .containsPattern(ATTEMPTS);
+        assertThat(framework.notOpenProperty(Snapshot.NOT_OPEN, "s1", Snapshot.NOT_OPEN_REFUSED)).isNull();
+        assertThat(framework.registered).as("not open").isEmpty();
+
+        failing.set(false);
+        await().atMost(WAIT).until(() -> !framework.registered.isEmpty());
+        assertSameBytes(read(snapshot().device()), initial, "the snapshot, as the origin was");
+    }
+
     @Test
     void theOpenerGoingStopsTheRetriesAndTheNextOneOpensTheSnapshot() throws Exception {
         Map<String, Object> props = existingSnapshot(pattern(16 * 512, 5));
