@@ -50,7 +50,36 @@ public final class DeviceUriIdentity {
         return scheme + rest;
     }
 
+    /**
+     * @param uri an absolute URI of a scheme other than {@code file}
+     * @return its identity with the {@code socket} parameter as the socket file's device and inode
+     *         ({@link FileClaims#identityOf}), so that a hard link to a socket, which {@link #of} tells
+     *         apart, is the same socket; null if {@code uri} names no Unix socket, or one that is not there
+     */
+    public static String ofSocketFile(URI uri) {
+        URI n = uri.normalize();
+        String scheme = n.getScheme().toLowerCase(Locale.ROOT);
+        if (!NBD_SCHEMES.contains(scheme) || !scheme.endsWith("+unix")) {
+            return null;
+        }
+        boolean[] found = {false};
+        String identity = nbd(scheme, n, value -> {
+            try {
+                String file = String.valueOf(FileClaims.identityOf(Path.of(value)));
+                found[0] = true;
+                return file;
+            } catch (IOException | InvalidPathException e) {
+                return value;
+            }
+        });
+        return found[0] ? identity : null;
+    }
+
     private static String nbd(String scheme, URI n) {
+        return nbd(scheme, n, DeviceUriIdentity::socket);
+    }
+
+    private static String nbd(String scheme, URI n, java.util.function.UnaryOperator<String> socketAs) {
         String transport = scheme.replace("nbds", "nbd");
         String path = n.getPath() == null ? "" : n.getPath();
         String export = path.startsWith("/") ? path.substring(1) : path;
@@ -64,7 +93,7 @@ public final class DeviceUriIdentity {
                 if (key.startsWith("tls-")) {
                     continue;
                 }
-                parameters.merge(key, key.equals("socket") ? socket(value) : value, (a, b) -> a + "&" + b);
+                parameters.merge(key, key.equals("socket") ? socketAs.apply(value) : value, (a, b) -> a + "&" + b);
             }
         }
         StringBuilder id = new StringBuilder(transport).append("://");

@@ -22,7 +22,7 @@ public final class UriClaims {
      * name: a hard link to a socket is another path to the same server (H40), which the URI's
      * identity cannot see. Guarded by {@link #HELD}.
      */
-    private static final Map<Object, String> SOCKETS = new HashMap<>();
+    private static final Map<String, String> SOCKETS = new HashMap<>();
 
     /** A claim, released once by {@link #close()}. */
     public interface Claim extends AutoCloseable {
@@ -45,7 +45,8 @@ public final class UriClaims {
      */
     public static Claim claim(URI uri, String purpose) throws FileClaimedException {
         String identity = DeviceUriIdentity.of(uri);
-        Object socket = socketFile(uri);
+        // The export name too (DeviceUriIdentity keeps it): a server may serve several exports on one socket.
+        String socket = DeviceUriIdentity.ofSocketFile(uri);
         synchronized (HELD) {
             String holder = HELD.get(identity);
             if (holder == null && socket != null) {
@@ -78,30 +79,5 @@ public final class UriClaims {
                 }
             }
         };
-    }
-
-    /**
-     * @return the file identity of the Unix socket {@code uri} names in its {@code socket} parameter
-     *         with the export's name, or null
-     */
-    private static Object socketFile(URI uri) {
-        String query = uri.getQuery();
-        if (query == null || !DeviceUris.scheme(uri).endsWith("+unix")) {
-            return null;
-        }
-        for (String pair : query.split("&")) {
-            if (pair.startsWith("socket=")) {
-                try {
-                    // The export name too: a server may serve several exports on one socket.
-                    String path = uri.getPath() == null ? "" : uri.getPath();
-                    Object file = FileClaims.identityOf(java.nio.file.Path.of(pair.substring("socket=".length())));
-                    return java.util.List.of(file, path.startsWith("/") ? path.substring(1) : path);
-                } catch (java.io.IOException | RuntimeException e) {
-                    // No such socket (yet): the URI's identity is all there is to compare.
-                    return null;
-                }
-            }
-        }
-        return null;
     }
 }
