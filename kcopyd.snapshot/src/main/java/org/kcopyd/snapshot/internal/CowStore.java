@@ -59,10 +59,11 @@ final class CowStore {
     /** The origin's fingerprint when the store was last closed; null while it is open. Guarded by this. */
     private byte[] originSeen;
     /**
-     * The snapshot's view's fingerprint (its first and last sectors as the snapshot shows them),
-     * recorded when it opened; null if none, or once the snapshot was written there. Guarded by this.
+     * The snapshot's view's fingerprint (its samples as the snapshot shows them, see
+     * {@link OriginIdentity#viewSamples}), recorded when it opened; null if none, or once the snapshot
+     * was written there. Written under this; read without it to skip a drop already made.
      */
-    private byte[] viewSeen;
+    private volatile byte[] viewSeen;
     private final Map<Long, Long> chunks = new ConcurrentHashMap<>();
     private final Map<Long, Long> slots = new ConcurrentHashMap<>();
     private long nextSlot;
@@ -304,13 +305,19 @@ final class CowStore {
      *                    drop it before the snapshot is written there (the view changes)
      * @throws IOException if the header cannot be written
      */
-    synchronized void recordView(byte[] fingerprint) throws IOException {
-        if (!valid || java.util.Arrays.equals(viewSeen, fingerprint)) {
+    void recordView(byte[] fingerprint) throws IOException {
+        if (fingerprint == null && viewSeen == null) {
+            // Dropped already: every later write to the snapshot's samples comes here, without the store's lock.
             return;
         }
-        viewSeen = fingerprint == null ? null : fingerprint.clone();
-        writeHeader();
-        BlockIo.await(device.flush());
+        synchronized (this) {
+            if (!valid || java.util.Arrays.equals(viewSeen, fingerprint)) {
+                return;
+            }
+            viewSeen = fingerprint == null ? null : fingerprint.clone();
+            writeHeader();
+            BlockIo.await(device.flush());
+        }
     }
 
     synchronized String originPath() {

@@ -174,9 +174,9 @@ final class OriginIdentity {
         return Arrays.copyOf(sha.digest(), FINGERPRINT_BYTES);
     }
 
-    /** @return whether sectors {@code [sector, end)} of a device of that size overlap a {@linkplain #viewSamples sample} */
-    static boolean inViewSample(long sector, long end, long sizeInSectors) {
-        for (long[] range : viewSamples(sizeInSectors)) {
+    /** @return whether sectors {@code [sector, end)} overlap one of {@code samples} (from {@link #viewSamples}) */
+    static boolean inViewSample(long sector, long end, List<long[]> samples) {
+        for (long[] range : samples) {
             if (sector < range[0] + range[1] && end > range[0]) {
                 return true;
             }

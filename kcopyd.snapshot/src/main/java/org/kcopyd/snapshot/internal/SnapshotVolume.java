@@ -38,6 +38,8 @@ final class SnapshotVolume implements Snapshot {
     private final Object lock;
     final CowStore store;
     private final int chunkSectors;
+    /** The places whose content the store's view record covers ({@link OriginIdentity#viewSamples}). */
+    private final java.util.List<long[]> viewSamples;
     /** Exceptions being made, by origin chunk: waiters see the chunk mapped once it completes. Guarded by lock. */
     private final Map<Long, CompletableFuture<Void>> pending = new HashMap<>();
     /** Chunks being merged back, by origin chunk. Guarded by lock. */
@@ -56,6 +58,7 @@ final class SnapshotVolume implements Snapshot {
         this.lock = lock;
         this.store = store;
         this.chunkSectors = store.chunkSectors();
+        this.viewSamples = OriginIdentity.viewSamples(origin.sizeInSectors());
     }
 
     @Override
@@ -304,9 +307,7 @@ final class SnapshotVolume implements Snapshot {
     }
 
     private CompletionStage<Void> writeSnapshot(long sector, ByteBuffer src) {
-        long size = origin.sizeInSectors();
-        long end = sector + src.remaining() / SECTOR_SIZE;
-        if (OriginIdentity.inViewSample(sector, end, size)) {
+        if (OriginIdentity.inViewSample(sector, sector + src.remaining() / SECTOR_SIZE, viewSamples)) {
             // The view's fingerprint (see Origins) no longer holds once this lands: dropped first, durably.
             try {
                 store.recordView(null);
