@@ -106,11 +106,37 @@ public interface Mirror {
      * device, a server that came back with another disk) and is not tried again until a
      * {@code BlockDeviceOpener} service is bound or its configuration changes; absent while it
      * waits to be opened. A refusal when the configuration is first activated fails that
-     * activation instead (Declarative Services reports it) and registers no status.
+     * activation instead (Declarative Services reports it) and registers no status, but for a new
+     * mirror whose legs named by URI are connected to after the activation (see
+     * {@link #NOT_OPEN_CREATING}), whose refusal is said here, with {@link #NOT_OPEN_EXCEPTION}.
      *
      * @since 1.3
      */
     String NOT_OPEN_REFUSED = "kcopyd.mirror.notOpen.refused";
+
+    /**
+     * Service property of the not-open status ({@link #NOT_OPEN}): {@code Boolean.TRUE} while a
+     * new mirror (one whose configuration names no region log there to be adopted) with legs named by
+     * URI is being opened: they are connected to on a thread of the mirror's own, after the
+     * activation, so that a server that accepts and never answers holds up neither Config Admin's
+     * event thread nor anything waiting for it. The status then goes away (the mirror is open) or
+     * says the refusal ({@link #NOT_OPEN_REFUSED}); a new mirror is not tried again. Whoever creates
+     * one waits while this is set to learn whether it was made.
+     *
+     * @since 1.4
+     */
+    String NOT_OPEN_CREATING = "kcopyd.mirror.notOpen.creating";
+
+    /**
+     * Service property of the not-open status ({@link #NOT_OPEN}), with {@link #NOT_OPEN_REFUSED}:
+     * the fully qualified class name of the exception that refused the mirror, as a failed activation
+     * would have thrown it: {@code java.lang.IllegalArgumentException} for a value of the
+     * configuration, {@code org.kcopyd.device.FileClaimedException} for a file or device in use,
+     * an {@code IOException} otherwise (a server that cannot be reached, say).
+     *
+     * @since 1.4
+     */
+    String NOT_OPEN_EXCEPTION = "kcopyd.mirror.notOpen.exception";
     /**
      * Service property naming a {@link BlockDevice} service that a leg {@value #SERVICE_LEG}{@code NAME}
      * uses. An alias of {@link BlockDevice#NAME}, kept for compatibility.

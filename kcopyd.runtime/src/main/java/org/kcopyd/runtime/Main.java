@@ -45,6 +45,9 @@ public final class Main {
     static final String STATE_DIR = "kcopyd.state.dir";
     private static final String OPTION = "--config-dir";
     private static final String LAUNCHER = "aQute.launcher.pre.EmbeddedLauncher";
+    /** java.util.logging's format property, and the one-line format of one-shot commands and the shell. */
+    private static final String LOG_FORMAT_PROPERTY = "java.util.logging.SimpleFormatter.format";
+    private static final String LOG_FORMAT = "kcopyd: %4$s %5$s%6$s%n";
     /** The daemon's state directory, whose lock is held until the process ends. */
     private static StateDirectory held;
 
@@ -58,6 +61,11 @@ public final class Main {
      * @throws Throwable what the launcher throws
      */
     public static void main(String[] args) throws Throwable {
+        if (System.getProperty(LOG_FORMAT_PROPERTY) == null) {
+            // One line per record on standard error (the JDK's default takes two, the first a date and a class): what
+            // the components log (System.Logger) in one-shot commands and the shell; the daemon's goes through Log4j.
+            System.setProperty(LOG_FORMAT_PROPERTY, LOG_FORMAT);
+        }
         if (args.length > 0 && args[0].equals(DaemonOptions.COMMAND)) {
             daemon(Arrays.copyOfRange(args, 1, args.length));
             return;

@@ -5,6 +5,10 @@ import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,6 +17,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
@@ -58,12 +64,18 @@ class NbdOriginsLegsIT {
         return Files.write(dir.resolve(name), data);
     }
 
-    /** Starts {@code nbdkit memory SIZE} on a Unix socket in the test directory; returns its URI. */
-    private String nbdkitMemory(String socketName, String size) throws Exception {
+    /**
+     * Starts {@code nbdkit memory SIZE} on a Unix socket in the test directory, with nbdkit's
+     * {@code options} if any ({@code -r}: read-only); returns its URI.
+     */
+    private String nbdkitMemory(String socketName, String size, String... options) throws Exception {
         String nbdkit = Peers.require("nbdkit", "nbdkit").toString();
         Path socket = dir.resolve(socketName);
-        Process p = new ProcessBuilder(nbdkit, "--foreground", "--exit-with-parent", "--unix", socket.toString(),
-            "memory", size).directory(dir.toFile()).redirectErrorStream(true).start();
+        List<String> command = new ArrayList<>(List.of(nbdkit, "--foreground", "--exit-with-parent", "--unix",
+            socket.toString()));
+        command.addAll(Arrays.asList(options));
+        command.addAll(List.of("memory", size));
+        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
         processes.add(p);
         await().atMost(WAIT).until(() -> Files.exists(socket));
         return "nbd+unix:///?socket=" + socket;
@@ -241,6 +253,117 @@ class NbdOriginsLegsIT {
             assertThat(s1.get("state").getAsString()).as("adopted as it was").isEqualTo("active");
             assertThat(s1.get("cowStoreId").getAsString()).isEqualTo(id);
             assertThat(second.sigterm()).as("errors: %s", second.errors()).isZero();
+        }
+    }
+
+    /**
+     * H39 finding 5: {@code snapshot create} of an NBD server that accepts and never answers. The
+     * snapshot's origin is connected to after its component's activation, on a thread of its own
+     * (the activation held Config Admin's event thread for the NBD client's 60 s: every other
+     * creation waited, and was reported not created while its store was made later): meanwhile
+     * {@code snapshot list} says it is being connected to; when the server goes away the create
+     * fails with the refusal and nothing is made, and the next create is made at once. A refusal on
+     * that thread keeps its exit code, as when the activation refused it: an export of a part
+     * sector is a bad value (2), a read-only one the server's state (1).
+     */
+    @Test
+    void aNewSnapshotOfASilentServerIsConnectedToAfterItsActivation() throws Exception {
+        String readOnly = nbdkitMemory("ro.sock", "4M", "-r");
+        String oddSize = nbdkitMemory("odd.sock", String.valueOf((4 << 20) + 1));
+        Path socket = dir.resolve("silent.sock");
+        Path disk = image("disk.img", 4 << 20, 7);
+        Path state = dir.resolve("state");
+        try (RunningDaemon daemon = RunningDaemon.start(dir, state, "silent");
+                SilentServer silent = new SilentServer(socket)) {
+            CompletableFuture<KcopydProcess.Run> create = CompletableFuture.supplyAsync(() -> RunningDaemon.client(dir,
+                    state, "snapshot", "create", "s1", "nbd+unix:///?socket=" + socket, "s1.cow", "--size-mib", "4"));
+            DaemonApi api = new DaemonApi(state);
+            await().atMost(WAIT).untilAsserted(() -> {
+                var s1 = api.get("/api/v1/snapshots/s1");
+                assertThat(s1.get("state").getAsString()).isEqualTo("waiting");
+                assertThat(s1.get("invalidReason").getAsString()).as("the component's status, not SCR's")
+                    .isEqualTo("opening: its origin nbd+unix:///?socket=" + socket + " is being connected to (attempt 1 "
+                        + "under way)");
+            });
+            assertThat(silent.accepted()).isEqualTo(1);
+
+            silent.close();
+            KcopydProcess.Run refused = create.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(refused.exit()).as("refused: %s", refused.err()).isEqualTo(1);
+            assertThat(refused.err()).contains("snapshot s1 not created: refused (snapshot 's1': cannot open its origin")
+                .contains("its configuration is removed again");
+            assertThat(dir.resolve("s1.cow")).as("nothing made").doesNotExist();
+
+            KcopydProcess.Run odd = RunningDaemon.client(dir, state, "snapshot", "create", "s2", oddSize, "s2.cow");
+            assertThat(odd.exit()).as("an origin of a part sector is a bad value: %s", odd.err()).isEqualTo(2);
+            assertThat(odd.err()).contains("has 1 bytes past its last whole sector");
+            KcopydProcess.Run ro = RunningDaemon.client(dir, state, "snapshot", "create", "s2", readOnly, "s2.cow");
+            assertThat(ro.exit()).as("a read-only export is the server's state: %s", ro.err()).isEqualTo(1);
+            assertThat(ro.err()).contains("cannot open for writing: the server exports it read-only");
+            assertThat(dir.resolve("s2.cow")).doesNotExist();
+
+            RunningDaemon.clientOk(dir, state, "snapshot", "create", "s3", disk.toString(), "s3.cow", "--size-mib", "4");
+            assertThat(RunningDaemon.clientOk(dir, state, "snapshot", "list").out()).startsWith("s3  active");
+            assertThat(daemon.sigterm()).as("errors: %s", daemon.errors()).isZero();
+        }
+    }
+
+    /**
+     * A snapshot in {@code --config-dir} whose new snapshot is refused once its export is opened
+     * (after its component's activation, on the snapshot's own thread): the directory's check
+     * waits for that outcome and reports it, exit 2 for a bad value, as it reported a refused
+     * activation; nothing is made.
+     */
+    @Test
+    void aConfigurationDirectorySnapshotRefusedWhenItsExportOpensIsReported() throws Exception {
+        String oddSize = nbdkitMemory("odd.sock", String.valueOf((4 << 20) + 1));
+        Path etc = Files.createDirectories(dir.resolve("etc"));
+        Files.writeString(etc.resolve("org.kcopyd.snapshot-s1.cfg"), "name = s1\norigin = " + oddSize
+            + "\ncowStore = " + dir.resolve("s1.cow") + "\n");
+
+        KcopydProcess.Run r = KcopydProcess.run(dir, "--config-dir", "etc", "config");
+
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        // One line each, in either order: the check's report, and the snapshot component's error as it logs it.
+        assertThat(r.err().lines()).hasSize(2)
+            .anySatisfy(l -> assertThat(l).startsWith("kcopyd: ").contains("org.kcopyd.snapshot-s1.cfg was not applied: ",
+                "has 1 bytes past its last whole sector"))
+            .anySatisfy(l -> assertThat(l).startsWith("kcopyd: SEVERE snapshot 's1': not made: its origin "));
+        assertThat(dir.resolve("s1.cow")).doesNotExist();
+    }
+
+    /** A Unix socket server that accepts connections and never answers; closing it closes them too. */
+    private static final class SilentServer implements AutoCloseable {
+        private final ServerSocketChannel server;
+        private final List<SocketChannel> connections = new CopyOnWriteArrayList<>();
+        private final Thread acceptor;
+
+        SilentServer(Path socket) throws IOException {
+            server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            server.bind(UnixDomainSocketAddress.of(socket));
+            acceptor = new Thread(() -> {
+                try {
+                    while (true) {
+                        connections.add(server.accept());
+                    }
+                } catch (IOException closed) {
+                    // Closed: no more connections.
+                }
+            }, "silent NBD server");
+            acceptor.setDaemon(true);
+            acceptor.start();
+        }
+
+        int accepted() {
+            return connections.size();
+        }
+
+        @Override
+        public void close() throws IOException {
+            server.close();
+            for (SocketChannel c : connections) {
+                c.close();
+            }
         }
     }
 

@@ -111,11 +111,37 @@ public interface Snapshot {
      * device, a server that came back with another disk) and is not tried again until a
      * {@code BlockDeviceOpener} service is bound or its configuration changes; absent while it
      * waits to be opened. A refusal when the configuration is first activated fails that
-     * activation instead (Declarative Services reports it) and registers no status.
+     * activation instead (Declarative Services reports it) and registers no status, but for a new
+     * snapshot whose origin named by URI is connected to after the activation (see
+     * {@link #NOT_OPEN_CREATING}), whose refusal is said here, with {@link #NOT_OPEN_EXCEPTION}.
      *
      * @since 1.4
      */
     String NOT_OPEN_REFUSED = "kcopyd.snapshot.notOpen.refused";
+
+    /**
+     * Service property of the not-open status ({@link #NOT_OPEN}): {@code Boolean.TRUE} while a
+     * new snapshot (one whose configuration names no COW store there to be adopted) with origin named by
+     * URI is being opened: its origin is connected to on a thread of the snapshot's own, after the
+     * activation, so that a server that accepts and never answers holds up neither Config Admin's
+     * event thread nor anything waiting for it. The status then goes away (the snapshot is open) or
+     * says the refusal ({@link #NOT_OPEN_REFUSED}); a new snapshot is not tried again. Whoever creates
+     * one waits while this is set to learn whether it was made.
+     *
+     * @since 1.5
+     */
+    String NOT_OPEN_CREATING = "kcopyd.snapshot.notOpen.creating";
+
+    /**
+     * Service property of the not-open status ({@link #NOT_OPEN}), with {@link #NOT_OPEN_REFUSED}:
+     * the fully qualified class name of the exception that refused the snapshot, as a failed activation
+     * would have thrown it: {@code java.lang.IllegalArgumentException} for a value of the
+     * configuration, {@code org.kcopyd.device.FileClaimedException} for a file or device in use,
+     * an {@code IOException} otherwise (a server that cannot be reached, say).
+     *
+     * @since 1.5
+     */
+    String NOT_OPEN_EXCEPTION = "kcopyd.snapshot.notOpen.exception";
 
     /** Configuration property: the snapshot's name, matching {@link #NAME_RULE}, unique among snapshots. */
     String CONFIG_NAME = "name";

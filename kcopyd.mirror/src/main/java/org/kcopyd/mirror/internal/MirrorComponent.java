@@ -65,10 +65,14 @@ import org.osgi.service.metatype.annotations.Designate;
  * the opener opened, and reopens with the next opener, adopting its region log. A refusal when it
  * opens after a bind (an unreachable server, say) is logged; the next bind tries again.
  *
- * <p>An existing mirror with legs named by URI is opened on a daemon thread of its own, never in
- * the thread that activates, modifies or binds the component: a server that accepts the
+ * <p>A mirror with legs named by URI, new or existing, is opened on a daemon thread of its own,
+ * never in the thread that activates, modifies or binds the component: a server that accepts the
  * connection and never answers would hold that thread for the opener's whole timeout (60 s), and
- * with it the daemon's start, its stop and every configuration change. Each attempt first connects
+ * with it the daemon's start, its stop and every configuration change (Declarative Services
+ * activates on Config Admin's one event thread: every other mirror, snapshot and export created
+ * meanwhile waited too). While a new one is connected to, its not-open status carries
+ * {@link Mirror#NOT_OPEN_CREATING}; its refusal is said there, with the exception's class
+ * ({@link Mirror#NOT_OPEN_EXCEPTION}), instead of failing the activation. Each attempt first connects
  * to the legs named by URI without the component's lock ({@link OpenedMirror#connect}), and the
  * mirror then opens on those connections. If
  * a leg cannot be opened (its NBD server down when the daemon starts again, say) the mirror is not
@@ -93,8 +97,8 @@ import org.osgi.service.metatype.annotations.Designate;
  * <li>the mirror exists: the configuration names a region log identity and the file at its region
  *     log path holds that log, of this version and region size ({@link OpenedMirror#holdsLogToReopen}),
  *     so that opening it later adopts it and creates or formats nothing. A new mirror is refused at
- *     once, so that whoever creates it learns why; so is a configuration naming a log that is
- *     missing, another one or of another region size.</li>
+ *     its first attempt, so that whoever creates it learns why; so is a configuration naming a log
+ *     that is missing, another one or of another region size.</li>
  * </ul>
  * Refusals found once the leg opens (legs not as the log records them, sizes) end the retries,
  * logged as an error. While it waits nothing is written: the legs opened before the one that
@@ -154,8 +158,8 @@ public final class MirrorComponent {
     private ServiceRegistration<?> notOpenStatus;
     /** The name {@link #notOpenStatus} was registered with. Guarded by lock. */
     private String notOpenName;
-    /** Whether {@link #notOpenStatus} carries {@link Mirror#NOT_OPEN_REFUSED}. Guarded by lock. */
-    private boolean notOpenRefused;
+    /** The properties {@link #notOpenStatus} carries. Guarded by lock. */
+    private Hashtable<String, Object> notOpenProperties;
     private final Duration firstOpenRetry;
     private final Duration maxOpenRetry;
 
@@ -289,11 +293,11 @@ public final class MirrorComponent {
             waitForOpener(s);
             return;
         }
-        if (OpenedMirror.reopensLog(s)) {
-            // An existing mirror with legs named by URI: they are opened on the retry thread, not in the caller's
-            // (activation, a configuration change, a bind), which a server that accepts and never answers would hold
-            // for the opener's whole timeout, and everything waiting for this component too.
-            openLater();
+        if (s.legs().stream().anyMatch(MirrorSettings::isUriLeg)) {
+            // The legs named by URI are opened on the retry thread, not in the caller's (activation, a configuration
+            // change, a bind), which a server that accepts and never answers would hold for the opener's whole
+            // timeout, and everything waiting for this component too: with an activation, Config Admin's event thread.
+            openLater(!OpenedMirror.reopensLog(s));
             return;
         }
         openNow(s);
@@ -312,12 +316,15 @@ public final class MirrorComponent {
         try {
             open(s, connected);
         } catch (LegUnreachableException e) {
+            if (openRetry != null && openRetry.creating) {
+                // A new mirror is not retried: whoever creates it learns why.
+                refuse(e);
+                throw e;
+            }
             retryLater(e);
             return;
         } catch (IOException | RuntimeException e) {
-            stopOpenRetry();
-            notOpen(e.getMessage() + " (refused: not tried again until a BlockDeviceOpener service is bound or the "
-                    + "configuration changes)", false, true);
+            refuse(e);
             throw e;
         }
         notOpen(null);
@@ -330,13 +337,23 @@ public final class MirrorComponent {
         }
     }
 
+    /** Under lock: the retries end, and the status says the refusal, the exception's class with it. */
+    private void refuse(Exception e) {
+        stopOpenRetry();
+        notOpen(e.getMessage() + " (refused: not tried again until a BlockDeviceOpener service is bound or the "
+                + "configuration changes)", false, e.getClass().getName());
+    }
+
     /**
      * Under lock, {@link #wanted} being the mirror's: its legs are opened on the retry thread, at
      * once (started now if there are no retries; brought forward if one waits for its time).
+     *
+     * @param creating a new mirror (refused if a leg cannot be opened, not retried)
      */
-    private void openLater() {
-        if (openRetry == null) {
-            openRetry = new OpenRetry(wanted.name());
+    private void openLater(boolean creating) {
+        if (openRetry == null || openRetry.creating != creating) {
+            stopOpenRetry();
+            openRetry = new OpenRetry(wanted.name(), creating);
             notOpen("opening: its legs named by URI are being connected to", true);
         }
         openRetry.now();
@@ -355,8 +372,11 @@ public final class MirrorComponent {
      * what is no refusal (a bug: neither {@link IOException} nor {@link IllegalArgumentException}).
      */
     private static void logRefused(String what, Exception e) {
-        String message = what + ": " + e.getMessage() + " (it is tried again when a BlockDeviceOpener service is "
-                + "bound or the configuration changes)";
+        // The refusal names the mirror first, as what says it already: once is enough.
+        String why = String.valueOf(e.getMessage());
+        String named = what.substring(0, Math.max(0, what.indexOf("': ") + 3));
+        String message = what + ": " + (!named.isEmpty() && why.startsWith(named) ? why.substring(named.length()) : why)
+                + " (it is tried again when a BlockDeviceOpener service is bound or the configuration changes)";
         if (e instanceof IOException || e instanceof IllegalArgumentException) {
             LOG.log(System.Logger.Level.ERROR, message);
         } else {
@@ -370,19 +390,21 @@ public final class MirrorComponent {
      * goes). Nothing is registered before activation or after deactivation.
      */
     private void notOpen(String reason) {
-        notOpen(reason, false, false);
+        notOpen(reason, false, null);
     }
 
     /** Under lock: as {@link #notOpen(String)}; {@code retried}: the retries' reason, their attempts said after it. */
     private void notOpen(String reason, boolean retried) {
-        notOpen(reason, retried, false);
+        notOpen(reason, retried, null);
     }
 
     /**
-     * Under lock: as {@link #notOpen(String, boolean)}; {@code refused}: the mirror was refused and is not
-     * tried again by itself ({@link Mirror#NOT_OPEN_REFUSED} set on the status, else removed).
+     * Under lock: as {@link #notOpen(String, boolean)}; {@code refusedBy}: the class of the exception that
+     * refused the mirror, which is not tried again by itself ({@link Mirror#NOT_OPEN_REFUSED} and
+     * {@link Mirror#NOT_OPEN_EXCEPTION} set on the status), or null. {@link Mirror#NOT_OPEN_CREATING} is set
+     * while the retries are a new mirror's.
      */
-    private void notOpen(String reason, boolean retried, boolean refused) {
+    private void notOpen(String reason, boolean retried, String refusedBy) {
         notOpenReason = reason;
         notOpenRetried = retried;
         String name = wanted == null ? null : wanted.name();
@@ -395,13 +417,16 @@ public final class MirrorComponent {
         }
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(Mirror.NOT_OPEN, name);
-        if (refused) {
+        if (refusedBy != null) {
             props.put(Mirror.NOT_OPEN_REFUSED, Boolean.TRUE);
+            props.put(Mirror.NOT_OPEN_EXCEPTION, refusedBy);
+        } else if (openRetry != null && openRetry.creating) {
+            props.put(Mirror.NOT_OPEN_CREATING, Boolean.TRUE);
         }
         if (notOpenStatus != null) {
-            if (refused != notOpenRefused) {
+            if (!props.equals(notOpenProperties)) {
                 notOpenStatus.setProperties(props);
-                notOpenRefused = refused;
+                notOpenProperties = props;
             }
             return;
         }
@@ -409,7 +434,7 @@ public final class MirrorComponent {
         try {
             notOpenStatus = context.registerService(Supplier.class, why, props);
             notOpenName = name;
-            notOpenRefused = refused;
+            notOpenProperties = props;
         } catch (IllegalStateException stopping) {
             // The bundle is stopping: there is nobody left to tell.
         }
@@ -442,7 +467,7 @@ public final class MirrorComponent {
     private void retryLater(LegUnreachableException e) {
         String cause = e.getCause() == null ? e.getMessage() : String.valueOf(e.getCause().getMessage());
         if (openRetry == null) {
-            openRetry = new OpenRetry(wanted.name());
+            openRetry = new OpenRetry(wanted.name(), false);
         }
         OpenRetry r = openRetry;
         r.failures++;
@@ -476,16 +501,18 @@ public final class MirrorComponent {
     }
 
     /**
-     * The attempts to open an existing mirror with legs named by URI, on a daemon thread of its
-     * own: the first at once when started by {@link #openLater}, the next ones after each delay of
-     * a {@link Backoff}. An attempt first connects to the legs named by URI
+     * The attempts to open a mirror with legs named by URI, on a daemon thread of its own: the
+     * first at once when started by {@link #openLater}, the next ones (an existing mirror's only)
+     * after each delay of a {@link Backoff}. An attempt first connects to the legs named by URI
      * ({@link OpenedMirror#connect}) without holding {@link #lock}, and the mirror then opens on
      * those connections: a server that accepts the
      * connection and never answers holds only this thread, for the opener's timeout, not whoever
      * deactivates, reconfigures or rebinds the component meanwhile. If a leg could not be opened,
-     * the next attempt is scheduled ({@link #retryLater}); else, under the lock and unless stopped
-     * meanwhile, the mirror is opened with the settings wanted ({@link #openNow}) through the opener
-     * bound then. The retries end at the first attempt that does not fail with
+     * the next attempt is scheduled ({@link #retryLater}); any other failure to connect refuses the
+     * mirror without connecting again; else, under the lock and unless stopped meanwhile, the
+     * mirror is opened with the settings wanted ({@link #openNow}) on those connections (if the
+     * settings or the opener changed meanwhile, they are closed and the next attempt starts at once
+     * with them). The retries end at the first attempt that does not fail with
      * {@link LegUnreachableException} (logged as an error if refused), or when
      * {@link #stopOpenRetry()} stops them: at any other opening or waiting, a modification, the
      * opener's unbinding and deactivation.
@@ -493,6 +520,8 @@ public final class MirrorComponent {
     private final class OpenRetry {
         final ScheduledThreadPoolExecutor scheduler;
         final Backoff backoff;
+        /** A new mirror's: its first failure refuses it, whatever it is. */
+        final boolean creating;
         /** Set by {@link #stopOpenRetry()}. Guarded by lock. */
         boolean stopped;
         /** Failed attempts so far. Guarded by lock; read without it for the status. */
@@ -510,7 +539,8 @@ public final class MirrorComponent {
         /** The attempt that may run: one scheduled earlier finds it changed and does nothing. Guarded by lock. */
         long ticket;
 
-        OpenRetry(String name) {
+        OpenRetry(String name, boolean creating) {
+            this.creating = creating;
             scheduler = new ScheduledThreadPoolExecutor(1, r -> {
                 Thread t = new Thread(r, "kcopyd-mirror-" + name + "-open-retry");
                 t.setDaemon(true);
@@ -554,13 +584,16 @@ public final class MirrorComponent {
                 probing = true;
             }
             LegUnreachableException unreachable = null;
+            Exception refused = null;
             Connected connected = null;
             try {
                 connected = new Connected(using, OpenedMirror.connect(s, using));
             } catch (LegUnreachableException e) {
-                unreachable = e;
+                unreachable = creating ? null : e;
+                refused = creating ? e : null;
             } catch (IOException | RuntimeException e) {
-                // Not reachability: the attempt under the lock meets it again and says so.
+                // Refused as it is: connecting again, under the lock, could wait for the opener's timeout.
+                refused = e;
             } finally {
                 probing = false;
             }
@@ -571,15 +604,26 @@ public final class MirrorComponent {
                     if (stopped || !active || opened != null) {
                         return;
                     }
-                    if (unreachable != null && current) {
+                    if (!current) {
+                        // The settings or the opener changed meanwhile: an attempt with them, at once.
+                        now();
+                        return;
+                    }
+                    if (unreachable != null) {
                         retryLater(unreachable);
                         return;
                     }
+                    String attempt = creating ? "': not made" : "': not opened at attempt " + (failures + 1)
+                            + ", no more attempts";
+                    if (refused != null) {
+                        refuse(refused);
+                        logRefused("mirror '" + wanted.name() + attempt, refused);
+                        return;
+                    }
                     try {
-                        openNow(wanted, current ? connected : null);
+                        openNow(wanted, connected);
                     } catch (IOException | RuntimeException e) {
-                        logRefused("mirror '" + wanted.name() + "': not opened at attempt " + (failures + 1)
-                                + ", no more attempts", e);
+                        logRefused("mirror '" + wanted.name() + attempt, e);
                     }
                 } finally {
                     if (connected != null) {

@@ -2,6 +2,7 @@ package org.kcopyd.mirror.internal;
 
 import java.lang.annotation.Annotation;
 import java.lang.reflect.Proxy;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Dictionary;
 import java.util.Hashtable;
@@ -12,6 +13,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
 
+import org.awaitility.Awaitility;
 import org.kcopyd.api.BlockDevice;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
@@ -127,6 +129,15 @@ final class FakeFramework {
             throw new AssertionError(found.size() + " not-open statuses for " + name);
         }
         return found.get(0).properties().get(property);
+    }
+
+    /**
+     * Waits (10 s at most) until no not-open status with {@code key=name} carries {@code creatingKey}:
+     * a new mirror whose devices named by URI are connected to after its activation is open or refused then.
+     */
+    void awaitCreated(String key, String name, String creatingKey) {
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> statuses.stream()
+                .noneMatch(r -> name.equals(r.properties().get(key)) && r.properties().get(creatingKey) != null));
     }
 
     /** @return the services of {@code type} registered now */

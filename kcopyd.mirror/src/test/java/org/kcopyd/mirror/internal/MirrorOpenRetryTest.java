@@ -1,7 +1,6 @@
 package org.kcopyd.mirror.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 import static org.kcopyd.mirror.internal.MirrorFixture.random;
 import static org.kcopyd.mirror.internal.MirrorFixture.read;
@@ -81,8 +80,20 @@ class MirrorOpenRetryTest {
         return props;
     }
 
-    /** A component as DS makes one, retrying after {@link #FIRST}; the engine and the opener bound before activation. */
+    /**
+     * A component as DS makes one, retrying after {@link #FIRST}; the engine and the opener bound
+     * before activation; a new mirror is open or refused when it returns.
+     */
     private MirrorComponent activate(Map<String, Object> props, BlockDeviceOpener opener) throws Exception {
+        MirrorComponent c = activate(PID, props, opener);
+        // A new mirror is made on the retry thread: open, or refused, once its status no longer says it is made.
+        framework.awaitCreated(Mirror.NOT_OPEN, (String) props.get(Mirror.CONFIG_NAME), Mirror.NOT_OPEN_CREATING);
+        return c;
+    }
+
+    /** As DS activates a component of configuration {@code pid}: returns when the activation does. */
+    private MirrorComponent activate(String pid, Map<String, Object> props, BlockDeviceOpener opener)
+            throws IOException {
         MirrorComponent c = new MirrorComponent(FIRST, MAX);
         c.configurationAdmin = framework.configurationAdmin();
         c.bindFactory(fixture.engine);
@@ -90,9 +101,27 @@ class MirrorOpenRetryTest {
             c.bindOpener(opener);
         }
         c.activate(framework.context(), FakeFramework.annotation(MirrorConfiguration.class, props),
-                framework.configure(PID, props));
+                framework.configure(pid, props));
         active.add(c);
         return c;
+    }
+
+    private MirrorComponent activateUnchecked(String pid, Map<String, Object> props, BlockDeviceOpener opener) {
+        try {
+            return activate(pid, props, opener);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The not-open status of m says a refusal: its message, and the exception's class. */
+    private void assertRefused(String message, String exception) {
+        assertThat(framework.notOpen(Mirror.NOT_OPEN, "m")).as("the status says the refusal")
+                .startsWith(message).endsWith(" (refused: not tried again until a BlockDeviceOpener service is bound or "
+                        + "the configuration changes)");
+        assertThat(framework.notOpenProperty(Mirror.NOT_OPEN, "m", Mirror.NOT_OPEN_REFUSED)).isEqualTo(true);
+        assertThat(framework.notOpenProperty(Mirror.NOT_OPEN, "m", Mirror.NOT_OPEN_EXCEPTION)).isEqualTo(exception);
+        assertThat(framework.notOpenProperty(Mirror.NOT_OPEN, "m", Mirror.NOT_OPEN_CREATING)).isNull();
     }
 
     private void deactivate(MirrorComponent c) {
@@ -182,16 +211,24 @@ class MirrorOpenRetryTest {
         await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> server.opens() == opens);
     }
 
+    /**
+     * A new mirror with a leg that cannot be reached is refused at its first attempt, not retried:
+     * its activation returns (the attempt is made on a thread of its own), and its status says the
+     * refusal and the exception's class, as a failed activation said them before.
+     */
     @Test
-    void aNewMirrorWhoseLegCannotBeReachedIsStillRefusedAtOnce() throws Exception {
+    void aNewMirrorWhoseLegCannotBeReachedIsRefusedAtItsFirstAttempt() throws Exception {
         Files.write(dir.resolve("a.img"), random(SECTORS * 512, 2));
         UnreachableServerOpener server = new UnreachableServerOpener(new TrackingOpener(provider.opener()));
 
-        assertThatThrownBy(() -> activate(config(), server)).isInstanceOf(IOException.class)
-                .hasMessage("mirror 'm': leg 1 mem://b cannot be used: cannot connect to mem://b: Connection refused");
+        activate(config(), server);
+
+        assertRefused("mirror 'm': leg 1 mem://b cannot be used: cannot connect to mem://b: Connection refused",
+                "java.io.IOException");
         assertThat(dir.resolve("m.log")).doesNotExist();
-        assertThat(server.opens()).isEqualTo(1);
-        assertThat(retryThreadAlive()).isFalse();
+        await().atMost(WAIT).until(() -> !retryThreadAlive());
+        assertThat(server.opens()).as("one attempt").isEqualTo(1);
+        assertThat(framework.registered).isEmpty();
     }
 
     @Test
@@ -200,10 +237,57 @@ class MirrorOpenRetryTest {
         UnreachableServerOpener server = new UnreachableServerOpener(new TrackingOpener(provider.opener()));
 
         props.put(Mirror.CONFIG_REGION_LOG_ID, UUID.randomUUID().toString());
-        assertThatThrownBy(() -> activate(props, server)).isInstanceOf(IOException.class)
-                .hasMessageStartingWith("mirror 'm': leg 1 mem://b cannot be used: ");
+        activate(props, server);
+        assertRefused("mirror 'm': leg 1 mem://b cannot be used: ", "java.io.IOException");
+        await().atMost(WAIT).until(() -> !retryThreadAlive());
         assertThat(server.opens()).isEqualTo(1);
-        assertThat(retryThreadAlive()).isFalse();
+    }
+
+    /**
+     * H39 finding 5: a new mirror whose server accepts and never answers held its activation, and
+     * with it Config Admin's event thread (every other creation, change and removal) for the
+     * opener's 60 s. Its activation now returns at once, its status says it is being made, another
+     * mirror is made meanwhile, and deactivating it returns while its connection still waits;
+     * nothing is made for it, and the connection that answers late is closed.
+     */
+    @Test
+    void aNewMirrorOfAServerThatNeverAnswersHoldsUpNoOtherMirror() throws Exception {
+        Files.write(dir.resolve("a.img"), random(SECTORS * 512, 5));
+        provider.add("b", new byte[SECTORS * 512]);
+        TrackingOpener tracking = new TrackingOpener(provider.opener());
+        UnreachableServerOpener server = new UnreachableServerOpener(tracking);
+        server.reachable(true);
+        server.silent(true);
+        try {
+            MirrorComponent c = CompletableFuture.supplyAsync(() -> activateUnchecked(PID, config(), server))
+                    .get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            await().atMost(WAIT).until(() -> server.waiting() == 1);
+            assertThat(framework.notOpen(Mirror.NOT_OPEN, "m")).as("while the connection waits")
+                    .isEqualTo("opening: its legs named by URI are being connected to (attempt 1 under way)");
+            assertThat(framework.notOpenProperty(Mirror.NOT_OPEN, "m", Mirror.NOT_OPEN_CREATING)).isEqualTo(true);
+            assertThat(framework.notOpenProperty(Mirror.NOT_OPEN, "m", Mirror.NOT_OPEN_REFUSED)).isNull();
+
+            Map<String, Object> other = new HashMap<>();
+            other.put(Mirror.CONFIG_NAME, "n");
+            other.put(Mirror.CONFIG_LEGS, new String[] {Files.write(dir.resolve("c.img"), new byte[SECTORS * 512])
+                    .toString(), Files.write(dir.resolve("d.img"), new byte[SECTORS * 512]).toString()});
+            other.put(Mirror.CONFIG_REGION_LOG, dir.resolve("n.log").toString());
+            other.put(Mirror.CONFIG_REGION_SECTORS, MirrorFixture.REGION);
+            CompletableFuture.supplyAsync(() -> activateUnchecked(PID + "2", other, server))
+                    .get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(framework.services(Mirror.class)).as("n made while m waits").hasSize(1);
+
+            CompletableFuture.runAsync(() -> deactivate(c)).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(server.waiting()).as("deactivated while the connection still waits").isEqualTo(1);
+            assertThat(framework.notOpen(Mirror.NOT_OPEN, "m")).isNull();
+        } finally {
+            server.silent(false);
+        }
+        await().atMost(WAIT).until(() -> !retryThreadAlive());
+        assertThat(framework.services(Mirror.class)).as("nothing opened for m after the deactivation")
+                .extracting(Mirror::name).containsExactly("n");
+        assertThat(dir.resolve("m.log")).as("no region log made").doesNotExist();
+        assertThat(tracking.openDevices()).as("the connection that answered late is closed").isZero();
     }
 
     @Test

@@ -52,10 +52,14 @@ import org.osgi.service.metatype.annotations.Designate;
  * opened, and reopens with the next opener. A refusal when it opens after a bind (an unreachable
  * server, a store that is not its origin's) is logged; the next bind tries again.
  *
- * <p>An existing snapshot of an origin named by URI is opened on a daemon thread of its own, never
- * in the thread that activates, modifies or binds the component: a server that accepts the
+ * <p>A snapshot of an origin named by URI, new or existing, is opened on a daemon thread of its own,
+ * never in the thread that activates, modifies or binds the component: a server that accepts the
  * connection and never answers would hold that thread for the opener's whole timeout (60 s), and
- * with it the daemon's start, its stop and every configuration change. If its origin cannot be
+ * with it the daemon's start, its stop and every configuration change (Declarative Services
+ * activates on Config Admin's one event thread: every other snapshot, mirror and export created
+ * meanwhile waited too). While a new one is connected to, its not-open status carries
+ * {@link Snapshot#NOT_OPEN_CREATING}; its refusal is said there, with the exception's class
+ * ({@link Snapshot#NOT_OPEN_EXCEPTION}), instead of failing the activation. If its origin cannot be
  * opened (its NBD server down when the daemon starts again, say) it is not refused: the component
  * stays active, logs a warning naming the snapshot, the origin and the cause, and tries again
  * after 1 s, then after twice the last delay, at most 60 s apart ({@link Backoff}), until the
@@ -76,8 +80,8 @@ import org.osgi.service.metatype.annotations.Designate;
  *     store path holds that store, readable, with its chunk size, made for this origin
  *     ({@link CowStoreOpener#holdsStoreToReopen}), so that opening it later creates, formats and
  *     writes nothing. A new snapshot (no identity, nothing there yet, or a file to format) is
- *     refused at once, so that whoever creates it learns why; so is a configuration whose store
- *     is missing, another one, of other chunks or of another origin.</li>
+ *     refused at its first attempt, so that whoever creates it learns why; so is a configuration
+ *     whose store is missing, another one, of other chunks or of another origin.</li>
  * </ul>
  * Refusals found once the origin opens (its size or fingerprint not the store's) end the retries,
  * logged as an error. While it waits nothing is opened but the attempts: no store is created,
@@ -144,8 +148,8 @@ public final class SnapshotComponent {
     private ServiceRegistration<?> notOpenStatus;
     /** The name {@link #notOpenStatus} was registered with. Guarded by lock. */
     private String notOpenName;
-    /** Whether {@link #notOpenStatus} carries {@link Snapshot#NOT_OPEN_REFUSED}. Guarded by lock. */
-    private boolean notOpenRefused;
+    /** The properties {@link #notOpenStatus} carries. Guarded by lock. */
+    private Hashtable<String, Object> notOpenProperties;
     private final Duration firstRetry;
     private final Duration maxRetry;
 
@@ -258,12 +262,12 @@ public final class SnapshotComponent {
             waitForOpener(next);
             return;
         }
-        if (origins.reopensStore(next)) {
-            // An existing snapshot of an origin named by URI: the origin is opened on the retry thread, not in
-            // the caller's (activation, a configuration change, a bind), which a server that accepts and never
-            // answers would hold for the opener's whole timeout, and everything waiting for this component too.
+        if (next.remoteOrigin()) {
+            // The origin is opened on the retry thread, not in the caller's (activation, a configuration change, a
+            // bind), which a server that accepts and never answers would hold for the opener's whole timeout, and
+            // everything waiting for this component too: with an activation, Config Admin's event thread.
             settings = next;
-            openLater();
+            openLater(!origins.reopensStore(next));
             return;
         }
         openNow(next);
@@ -283,6 +287,11 @@ public final class SnapshotComponent {
         try {
             open(next, connected);
         } catch (OriginUnreachableException e) {
+            if (originRetry != null && originRetry.creating) {
+                // A new snapshot is not retried: whoever creates it learns why.
+                refuse(e);
+                throw e;
+            }
             retryLater(e);
             return;
         } catch (OriginOpenElsewhereException e) {
@@ -292,9 +301,7 @@ public final class SnapshotComponent {
             notOpen(e.getMessage());
             return;
         } catch (IOException | RuntimeException e) {
-            stopRetry();
-            notOpen(e.getMessage() + " (refused: not tried again until a BlockDeviceOpener service is bound or the "
-                    + "configuration changes)", false, true);
+            refuse(e);
             throw e;
         }
         notOpen(null);
@@ -307,13 +314,23 @@ public final class SnapshotComponent {
         }
     }
 
+    /** Under lock: the retries end, and the status says the refusal, the exception's class with it. */
+    private void refuse(Exception e) {
+        stopRetry();
+        notOpen(e.getMessage() + " (refused: not tried again until a BlockDeviceOpener service is bound or the "
+                + "configuration changes)", false, e.getClass().getName());
+    }
+
     /**
      * Under lock, {@link #settings} being the snapshot's: its origin is opened on the retry thread,
      * at once (started now if it is not running; woken if it waits for its next attempt).
+     *
+     * @param creating a new snapshot (refused if its origin cannot be opened, not retried)
      */
-    private void openLater() {
-        if (originRetry == null) {
-            originRetry = new OriginRetry(settings);
+    private void openLater(boolean creating) {
+        if (originRetry == null || originRetry.creating != creating) {
+            stopRetry();
+            originRetry = new OriginRetry(settings, creating);
             notOpen("opening: its origin " + settings.originName() + " is being connected to", true);
             originRetry.thread.start();
         } else {
@@ -335,8 +352,11 @@ public final class SnapshotComponent {
      * for what is no refusal (a bug: neither {@link IOException} nor {@link IllegalArgumentException}).
      */
     private static void logRefused(String what, Exception e) {
-        String message = what + ": " + e.getMessage() + " (it is tried again when a BlockDeviceOpener service is "
-                + "bound or the configuration changes)";
+        // The refusal names the snapshot first, as what says it already: once is enough.
+        String why = String.valueOf(e.getMessage());
+        String named = what.substring(0, Math.max(0, what.indexOf("': ") + 3));
+        String message = what + ": " + (!named.isEmpty() && why.startsWith(named) ? why.substring(named.length()) : why)
+                + " (it is tried again when a BlockDeviceOpener service is bound or the configuration changes)";
         if (e instanceof IOException || e instanceof IllegalArgumentException) {
             LOG.log(System.Logger.Level.ERROR, message);
         } else {
@@ -350,19 +370,21 @@ public final class SnapshotComponent {
      * component goes). Nothing is registered before activation or after deactivation.
      */
     private void notOpen(String reason) {
-        notOpen(reason, false, false);
+        notOpen(reason, false, null);
     }
 
     /** Under lock: as {@link #notOpen(String)}; {@code retried}: the retries' reason, their attempts said after it. */
     private void notOpen(String reason, boolean retried) {
-        notOpen(reason, retried, false);
+        notOpen(reason, retried, null);
     }
 
     /**
-     * Under lock: as {@link #notOpen(String, boolean)}; {@code refused}: the snapshot was refused and is not
-     * tried again by itself ({@link Snapshot#NOT_OPEN_REFUSED} set on the status, else removed).
+     * Under lock: as {@link #notOpen(String, boolean)}; {@code refusedBy}: the class of the exception that
+     * refused the snapshot, which is not tried again by itself ({@link Snapshot#NOT_OPEN_REFUSED} and
+     * {@link Snapshot#NOT_OPEN_EXCEPTION} set on the status), or null. {@link Snapshot#NOT_OPEN_CREATING} is
+     * set while the retries are a new snapshot's.
      */
-    private void notOpen(String reason, boolean retried, boolean refused) {
+    private void notOpen(String reason, boolean retried, String refusedBy) {
         notOpenReason = reason;
         notOpenRetried = retried;
         String name = settings == null ? null : settings.name();
@@ -375,13 +397,16 @@ public final class SnapshotComponent {
         }
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(Snapshot.NOT_OPEN, name);
-        if (refused) {
+        if (refusedBy != null) {
             props.put(Snapshot.NOT_OPEN_REFUSED, Boolean.TRUE);
+            props.put(Snapshot.NOT_OPEN_EXCEPTION, refusedBy);
+        } else if (originRetry != null && originRetry.creating) {
+            props.put(Snapshot.NOT_OPEN_CREATING, Boolean.TRUE);
         }
         if (notOpenStatus != null) {
-            if (refused != notOpenRefused) {
+            if (!props.equals(notOpenProperties)) {
                 notOpenStatus.setProperties(props);
-                notOpenRefused = refused;
+                notOpenProperties = props;
             }
             return;
         }
@@ -389,7 +414,7 @@ public final class SnapshotComponent {
         try {
             notOpenStatus = context.registerService(Supplier.class, why, props);
             notOpenName = name;
-            notOpenRefused = refused;
+            notOpenProperties = props;
         } catch (IllegalStateException stopping) {
             // The bundle is stopping: there is nobody left to tell.
         }
@@ -422,7 +447,7 @@ public final class SnapshotComponent {
     private void retryLater(OriginUnreachableException e) {
         String cause = e.getCause() == null ? e.getMessage() : String.valueOf(e.getCause().getMessage());
         if (originRetry == null) {
-            originRetry = new OriginRetry(settings);
+            originRetry = new OriginRetry(settings, false);
             originRetry.now = false;
             originRetry.thread.start();
         }
@@ -462,17 +487,18 @@ public final class SnapshotComponent {
     }
 
     /**
-     * The attempts to open an existing snapshot whose origin is named by URI, on a daemon thread of
-     * its own: the first at once when started by {@link #openLater}, the next ones after each delay
-     * of a {@link Backoff}, waited on {@link #lock}'s monitor. An attempt first opens the origin
+     * The attempts to open a snapshot whose origin is named by URI, on a daemon thread of its own:
+     * the first at once when started by {@link #openLater}, the next ones (an existing snapshot's
+     * only) after each delay of a {@link Backoff}, waited on {@link #lock}'s monitor. An attempt first opens the origin
      * ({@link Origins#openOrigin}) without holding the lock, and the snapshot then opens on that
      * connection: a server that accepts the
      * connection and never answers holds only this thread, for the opener's timeout, not whoever
      * deactivates, reconfigures or rebinds the component meanwhile. If the origin could not be
      * opened, the next attempt waits ({@link #retryLater}); else, under the lock and unless stopped
      * meanwhile, the snapshot is opened with the settings in effect ({@link #openNow}) on the origin
-     * connected (or, if the settings or the opener changed meanwhile, through the opener bound
-     * then). It ends at the first attempt that does not fail with
+     * connected (if the settings or the opener changed meanwhile, that connection is closed and the
+     * next attempt starts at once with them). Any other failure to connect refuses the snapshot
+     * without connecting again. It ends at the first attempt that does not fail with
      * {@link OriginUnreachableException} (logged as an error if refused), or when
      * {@link #stopRetry()} marks it stopped: at any other opening or waiting, a modification, the
      * opener's unbinding and deactivation.
@@ -480,6 +506,8 @@ public final class SnapshotComponent {
     private final class OriginRetry implements Runnable {
         final Backoff delays = new Backoff(firstRetry, maxRetry);
         final Thread thread;
+        /** A new snapshot's: its first failure refuses it, whatever it is. */
+        final boolean creating;
         /** Set by {@link #stopRetry()}. Guarded by lock. */
         boolean stopped;
         /** The next attempt starts without waiting. Guarded by lock. */
@@ -495,7 +523,8 @@ public final class SnapshotComponent {
         /** The origin is being probed, outside the lock: nothing this thread does then needs waiting for. */
         volatile boolean probing;
 
-        OriginRetry(SnapshotSettings s) {
+        OriginRetry(SnapshotSettings s, boolean creating) {
+            this.creating = creating;
             thread = new Thread(this, "kcopyd " + s.label() + " origin retry");
             thread.setDaemon(true);
         }
@@ -516,13 +545,16 @@ public final class SnapshotComponent {
                         probing = true;
                     }
                     OriginUnreachableException unreachable = null;
+                    Exception refused = null;
                     BlockDevice connected = null;
                     try {
                         connected = origins.openOrigin(s, using);
                     } catch (OriginUnreachableException e) {
-                        unreachable = e;
+                        unreachable = creating ? null : e;
+                        refused = creating ? e : null;
                     } catch (IOException | RuntimeException e) {
-                        // Not reachability: the attempt under the lock meets it again and says so.
+                        // Refused as it is: connecting again, under the lock, could wait for the opener's timeout.
+                        refused = e;
                     } finally {
                         probing = false;
                     }
@@ -535,15 +567,26 @@ public final class SnapshotComponent {
                         if (stopped || !active) {
                             return;
                         }
-                        if (unreachable != null && current) {
+                        if (!current) {
+                            // The settings or the opener changed meanwhile: an attempt with them, at once.
+                            now = true;
+                            continue;
+                        }
+                        if (unreachable != null) {
                             retryLater(unreachable);
                             continue;
                         }
+                        String attempt = creating ? ": not made" : ": not opened at attempt " + (failures + 1)
+                                + ", no more attempts";
+                        if (refused != null) {
+                            refuse(refused);
+                            logRefused(settings.label() + attempt, refused);
+                            return;
+                        }
                         try {
-                            openNow(settings, current ? connected : null);
+                            openNow(settings, connected);
                         } catch (IOException | RuntimeException e) {
-                            logRefused(settings.label() + ": not opened at attempt " + (failures + 1)
-                                    + ", no more attempts", e);
+                            logRefused(settings.label() + attempt, e);
                         }
                         if (originRetry != this) {
                             return;

@@ -71,7 +71,7 @@ class SnapshotOpenerBindingTest {
         return props;
     }
 
-    /** Activates a component as DS does: the opener, if any, is bound first. */
+    /** Activates a component as DS does: the opener, if any, is bound first; a new snapshot is made before it returns. */
     private SnapshotComponent activate(Map<String, Object> props, TrackingOpener opener) throws Exception {
         SnapshotComponent c = new SnapshotComponent();
         c.origins = origins;
@@ -82,6 +82,8 @@ class SnapshotOpenerBindingTest {
         c.activate(framework.context(), FakeFramework.annotation(SnapshotConfiguration.class, props),
                 framework.configure("org.kcopyd.snapshot~" + props.get(Snapshot.CONFIG_NAME), props));
         active.add(c);
+        // A new snapshot of a URI is made on a thread of its own: open (or refused) once its status says so.
+        framework.awaitCreated(Snapshot.NOT_OPEN, (String) props.get(Snapshot.CONFIG_NAME), Snapshot.NOT_OPEN_CREATING);
         return c;
     }
 

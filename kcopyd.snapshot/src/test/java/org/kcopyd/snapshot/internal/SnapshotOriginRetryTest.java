@@ -1,7 +1,6 @@
 package org.kcopyd.snapshot.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 import static org.kcopyd.snapshot.internal.SnapshotFixture.assertSameBytes;
 import static org.kcopyd.snapshot.internal.SnapshotFixture.pattern;
@@ -93,8 +92,20 @@ class SnapshotOriginRetryTest {
         return props;
     }
 
-    /** A component as DS makes one, retrying after {@link #FIRST}; the opener, if any, bound before activation. */
+    /**
+     * A component as DS makes one, retrying after {@link #FIRST}; the opener, if any, bound before
+     * activation; a new snapshot is open or refused when it returns.
+     */
     private SnapshotComponent activate(Map<String, Object> props, BlockDeviceOpener opener) throws Exception {
+        SnapshotComponent c = activate(PID, props, opener);
+        // A new snapshot is made on the retry thread: open, or refused, once its status no longer says it is made.
+        framework.awaitCreated(Snapshot.NOT_OPEN, (String) props.get(Snapshot.CONFIG_NAME), Snapshot.NOT_OPEN_CREATING);
+        return c;
+    }
+
+    /** As DS activates a component of configuration {@code pid}: returns when the activation does. */
+    private SnapshotComponent activate(String pid, Map<String, Object> props, BlockDeviceOpener opener)
+            throws IOException {
         SnapshotComponent c = new SnapshotComponent(FIRST, MAX);
         c.origins = origins;
         c.configurationAdmin = framework.configurationAdmin();
@@ -102,7 +113,7 @@ class SnapshotOriginRetryTest {
             c.bindOpener(opener);
         }
         c.activate(framework.context(), FakeFramework.annotation(SnapshotConfiguration.class, props),
-                framework.configure(PID, props));
+                framework.configure(pid, props));
         active.add(c);
         return c;
     }
@@ -197,16 +208,82 @@ class SnapshotOriginRetryTest {
         await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> server.opens() == opens);
     }
 
+    /**
+     * A new snapshot of an origin that cannot be reached is refused at its first attempt, not
+     * retried: its activation returns (the attempt is made on a thread of its own), and its status
+     * says the refusal and the exception's class, as a failed activation said them before.
+     */
     @Test
-    void aNewSnapshotWhoseOriginCannotBeReachedIsStillRefusedAtOnce() {
+    void aNewSnapshotWhoseOriginCannotBeReachedIsRefusedAtItsFirstAttempt() throws Exception {
         UnreachableServerOpener server = new UnreachableServerOpener(new TrackingOpener(provider.opener()));
 
-        assertThatThrownBy(() -> activate(config("s1"), server)).isInstanceOf(IOException.class)
-                .hasMessage("snapshot 's1': cannot open its origin mem://disk: cannot connect to mem://disk: "
-                        + "Connection refused");
+        activate(config("s1"), server);
+
+        assertRefused("snapshot 's1': cannot open its origin mem://disk: cannot connect to mem://disk: "
+                + "Connection refused", "java.io.IOException");
         assertThat(dir.resolve("s1.cow")).doesNotExist();
-        assertThat(server.opens()).isEqualTo(1);
-        assertThat(retryThreadAlive()).isFalse();
+        await().atMost(WAIT).until(() -> !retryThreadAlive());
+        assertThat(server.opens()).as("one attempt").isEqualTo(1);
+        assertThat(framework.registered).isEmpty();
+    }
+
+    /**
+     * H39 finding 5: a new snapshot whose server accepts and never answers held its activation,
+     * and with it Config Admin's event thread (every other creation, change and removal) for the
+     * opener's 60 s. Its activation now returns at once, its status says it is being made, another
+     * snapshot is made meanwhile, and deactivating it returns while its connection still waits;
+     * nothing is made for it, and the connection that answers late is closed.
+     */
+    @Test
+    void aNewSnapshotOfAServerThatNeverAnswersHoldsUpNoOtherSnapshot() throws Exception {
+        TrackingOpener tracking = new TrackingOpener(provider.opener());
+        UnreachableServerOpener server = new UnreachableServerOpener(tracking);
+        server.reachable(true);
+        server.silent(true);
+        try {
+            SnapshotComponent c = CompletableFuture.supplyAsync(() -> activateUnchecked(PID, config("s1"), server))
+                    .get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            await().atMost(WAIT).until(() -> server.waiting() == 1);
+            assertThat(framework.notOpen(Snapshot.NOT_OPEN, "s1")).as("while the connection waits")
+                    .isEqualTo("opening: its origin mem://disk is being connected to (attempt 1 under way)");
+            assertThat(framework.notOpenProperty(Snapshot.NOT_OPEN, "s1", Snapshot.NOT_OPEN_CREATING)).isEqualTo(true);
+            assertThat(framework.notOpenProperty(Snapshot.NOT_OPEN, "s1", Snapshot.NOT_OPEN_REFUSED)).isNull();
+
+            Map<String, Object> other = config("s2");
+            other.put(Snapshot.CONFIG_ORIGIN, java.nio.file.Files.write(dir.resolve("o.img"), initial).toString());
+            CompletableFuture.supplyAsync(() -> activateUnchecked(PID + "2", other, server))
+                    .get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(framework.services(Snapshot.NAME, "s2")).as("s2 made while s1 waits")
+                    .anyMatch(Snapshot.class::isInstance);
+
+            CompletableFuture.runAsync(() -> deactivate(c)).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(server.waiting()).as("deactivated while the connection still waits").isEqualTo(1);
+            assertThat(framework.notOpen(Snapshot.NOT_OPEN, "s1")).isNull();
+        } finally {
+            server.silent(false);
+        }
+        await().atMost(WAIT).until(() -> !retryThreadAlive());
+        assertThat(framework.services(Snapshot.NAME, "s1")).as("nothing opened after the deactivation").isEmpty();
+        assertThat(dir.resolve("s1.cow")).as("no store made").doesNotExist();
+        assertThat(tracking.openDevices()).as("the connection that answered late is closed").isZero();
+    }
+
+    private SnapshotComponent activateUnchecked(String pid, Map<String, Object> props, BlockDeviceOpener opener) {
+        try {
+            return activate(pid, props, opener);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The not-open status of s1 says a refusal: its message, and the exception's class. */
+    private void assertRefused(String message, String exception) {
+        assertThat(framework.notOpen(Snapshot.NOT_OPEN, "s1")).as("the status says the refusal")
+                .isEqualTo(message + " (refused: not tried again until a BlockDeviceOpener service is bound or the "
+                        + "configuration changes)");
+        assertThat(framework.notOpenProperty(Snapshot.NOT_OPEN, "s1", Snapshot.NOT_OPEN_REFUSED)).isEqualTo(true);
+        assertThat(framework.notOpenProperty(Snapshot.NOT_OPEN, "s1", Snapshot.NOT_OPEN_EXCEPTION)).isEqualTo(exception);
+        assertThat(framework.notOpenProperty(Snapshot.NOT_OPEN, "s1", Snapshot.NOT_OPEN_CREATING)).isNull();
     }
 
     @Test
@@ -216,14 +293,20 @@ class SnapshotOriginRetryTest {
 
         Map<String, Object> otherId = new HashMap<>(props);
         otherId.put(Snapshot.CONFIG_COW_STORE_ID, UUID.randomUUID().toString());
-        assertThatThrownBy(() -> activate(otherId, server)).isInstanceOf(IOException.class)
-                .hasMessageStartingWith("snapshot 's1': cannot open its origin mem://disk: ");
+        SnapshotComponent c = activate(otherId, server);
+        assertThat(framework.notOpen(Snapshot.NOT_OPEN, "s1"))
+                .startsWith("snapshot 's1': cannot open its origin mem://disk: ").contains("(refused: ");
+        assertThat(framework.notOpenProperty(Snapshot.NOT_OPEN, "s1", Snapshot.NOT_OPEN_EXCEPTION))
+                .isEqualTo("java.io.IOException");
+        deactivate(c);
         Map<String, Object> missing = new HashMap<>(props);
         missing.put(Snapshot.CONFIG_COW_STORE, dir.resolve("gone.cow").toString());
-        assertThatThrownBy(() -> activate(missing, server)).isInstanceOf(IOException.class)
-                .hasMessageStartingWith("snapshot 's1': cannot open its origin mem://disk: ");
+        activate(missing, server);
+        assertThat(framework.notOpen(Snapshot.NOT_OPEN, "s1"))
+                .startsWith("snapshot 's1': cannot open its origin mem://disk: ").contains("(refused: ");
+        await().atMost(WAIT).until(() -> !retryThreadAlive());
         assertThat(server.opens()).isEqualTo(2);
-        assertThat(retryThreadAlive()).isFalse();
+        assertThat(dir.resolve("gone.cow")).doesNotExist();
     }
 
     @Test

@@ -12,6 +12,7 @@ import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 import org.kcopyd.control.ConfigurationOutcome;
+import org.kcopyd.control.ControlException;
 import org.osgi.framework.Constants;
 import org.osgi.service.component.runtime.ServiceComponentRuntime;
 import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
@@ -61,6 +62,20 @@ final class ComponentOutcomes {
     }
 
     private ComponentOutcomes() {
+    }
+
+    /**
+     * @param message   what was refused and why
+     * @param exception the class name of the exception that refused it (empty: unknown)
+     * @return the control API's error for it: BAD_REQUEST for a value refused ({@link Outcome#refused()}),
+     *         CONFLICT for a file or address in use ({@link Outcome#inUse()}), FAILED otherwise
+     */
+    static ControlException refusal(String message, String exception) {
+        Outcome o = new Outcome(State.FAILED, message, exception);
+        if (o.refused()) {
+            return ControlException.badRequest(message);
+        }
+        return o.inUse() ? ControlException.conflict(message) : ControlException.failed(message);
     }
 
     /** @return whether any component takes configurations of {@code pid} (a PID or factory PID) */

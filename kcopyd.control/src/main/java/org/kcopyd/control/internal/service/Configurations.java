@@ -34,11 +34,15 @@ final class Configurations {
 
     private final ConfigurationAdmin admin;
     private final ServiceComponentRuntime scr;
+    /** The registry, for the not-open statuses of snapshots and mirrors being made; null: not read. */
+    private final Services services;
     private final Duration wait;
 
-    Configurations(ConfigurationAdmin admin, ServiceComponentRuntime scr, Duration wait) {
+    /** @param services the registry, for the statuses of snapshots and mirrors being made (null: not read) */
+    Configurations(ConfigurationAdmin admin, ServiceComponentRuntime scr, Services services, Duration wait) {
         this.admin = admin;
         this.scr = scr;
+        this.services = services;
         this.wait = wait;
     }
 
@@ -203,7 +207,42 @@ final class Configurations {
             return new ConfigurationOutcome(ConfigurationOutcome.State.UNUSED,
                     "no component takes configurations of " + Text.printable(taken), false);
         }
-        return ComponentOutcomes.await(scr, c.getPid(), () -> dictionary(c), limit).toApi();
+        long deadline = System.nanoTime() + limit.toNanos();
+        ComponentOutcomes.Outcome outcome = ComponentOutcomes.await(scr, c.getPid(), () -> dictionary(c), limit);
+        return (outcome.state() == ComponentOutcomes.State.ACTIVE ? awaitMade(c, outcome, deadline) : outcome).toApi();
+    }
+
+    /**
+     * A new snapshot or mirror with devices named by URI is opened after its component's activation,
+     * on a thread of its own (its not-open status says {@code NOT_OPEN_CREATING} meanwhile): its
+     * configuration is in effect once it is open, and refused if it is refused then.
+     *
+     * @param active the component's outcome, active
+     * @return {@code active}; or FAILED with the refusal and its exception's class; or PENDING if
+     *         still being opened at the deadline
+     */
+    private ComponentOutcomes.Outcome awaitMade(Configuration c, ComponentOutcomes.Outcome active, long deadline) {
+        Services.StatusKeys keys = Snapshot.FACTORY_PID.equals(c.getFactoryPid()) ? Services.StatusKeys.SNAPSHOT
+                : Mirror.FACTORY_PID.equals(c.getFactoryPid()) ? Services.StatusKeys.MIRROR : null;
+        Map<String, Object> props = properties(c);
+        if (keys == null || services == null || props == null || props.get(Snapshot.CONFIG_NAME) == null) {
+            return active;
+        }
+        String name = props.get(Snapshot.CONFIG_NAME).toString();
+        while (true) {
+            Services.NotOpen status = services.notOpen(keys, name);
+            if (status == null || !status.creating() && !status.refused()) {
+                return active;
+            }
+            if (status.refused()) {
+                return new ComponentOutcomes.Outcome(ComponentOutcomes.State.FAILED, status.reason(), status.exception());
+            }
+            if (System.nanoTime() - deadline >= 0 || Thread.currentThread().isInterrupted()) {
+                return new ComponentOutcomes.Outcome(ComponentOutcomes.State.PENDING, "not open after "
+                        + TimeUnit.NANOSECONDS.toSeconds(wait.toNanos()) + " s: " + status.reason(), "");
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        }
     }
 
     /** @return what DS did with the configuration now */
@@ -240,14 +279,8 @@ final class Configurations {
             return created;
         }
         deleteQuietly(created);
-        String message = kind + " '" + name + "' not created: " + Text.printable(outcome.reason());
-        if (outcome.refused()) {
-            throw ControlException.badRequest(message);
-        }
-        if (outcome.inUse()) {
-            throw ControlException.conflict(message);
-        }
-        throw ControlException.failed(message);
+        throw ComponentOutcomes.refusal(kind + " '" + name + "' not created: " + Text.printable(outcome.reason()),
+                outcome.exception());
     }
 
     /**

@@ -58,7 +58,7 @@ public final class ControlService implements KcopydControl {
     ControlService(BundleContext context, ConfigurationAdmin admin, ServiceComponentRuntime scr, Duration wait) {
         services = new Services(context);
         this.wait = wait;
-        configurations = new Configurations(admin, scr, wait);
+        configurations = new Configurations(admin, scr, services, wait);
         snapshots = new Snapshots(configurations, services, wait);
         mirrors = new Mirrors(configurations, services, wait);
         exports = new Exports(configurations, services, snapshots, mirrors, wait);

@@ -101,7 +101,8 @@ final class Mirrors {
             return awaitOpen(created, request.name(), (String[]) props.get(Mirror.CONFIG_LEGS));
         } catch (ControlException e) {
             configurations.delete(created, "mirror", request.name());
-            throw ControlException.failed(e.getMessage() + "; its configuration is removed again");
+            // A refusal keeps its kind (a bad value, a file in use): refused when its legs named by URI were opened.
+            throw new ControlException(e.code(), e.getMessage() + "; its configuration is removed again");
         }
     }
 
@@ -257,8 +258,11 @@ final class Mirrors {
             }
             MirrorView now = ref == null ? view(c) : null;
             if (now != null && Snapshots.FAILED.equals(now.state())) {
-                // Refused when it was opened on its retry thread (an existing mirror whose legs came back unlike it).
-                throw ControlException.failed("mirror " + name + " is not open: " + now.reason());
+                // Refused when it was opened on its retry thread (a new mirror with legs named by URI, or an existing
+                // one whose legs came back unlike it).
+                Services.NotOpen status = services.notOpen(Services.StatusKeys.MIRROR, name);
+                throw ComponentOutcomes.refusal("mirror " + name + " is not open: " + now.reason(),
+                        status == null ? "" : status.exception());
             }
             if (System.nanoTime() - deadline >= 0) {
                 throw ControlException.failed("mirror " + name + " is configured but not open with legs "
@@ -316,7 +320,7 @@ final class Mirrors {
         }
         ComponentOutcomes.Outcome outcome = configurations.outcome(c);
         Services.NotOpen status = outcome.state() == ComponentOutcomes.State.ACTIVE
-                ? services.notOpen(Mirror.NOT_OPEN, Mirror.NOT_OPEN_REFUSED, name) : null;
+                ? services.notOpen(Services.StatusKeys.MIRROR, name) : null;
         String reason = outcome.state() != ComponentOutcomes.State.ACTIVE ? Text.printable(outcome.reason())
                 : status != null ? status.reason() : NOT_OPEN;
         boolean failed = outcome.state() == ComponentOutcomes.State.FAILED || status != null && status.refused();

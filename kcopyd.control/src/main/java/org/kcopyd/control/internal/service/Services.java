@@ -9,6 +9,8 @@ import java.util.function.Supplier;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.control.ControlException;
+import org.kcopyd.mirror.Mirror;
+import org.kcopyd.snapshot.Snapshot;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
@@ -106,30 +108,50 @@ final class Services {
     /**
      * What a snapshot's or mirror's not-open status service says.
      *
-     * @param reason  why it is not open (control characters escaped)
-     * @param refused whether it was refused, not to be tried again by itself (the status's
-     *                {@code NOT_OPEN_REFUSED} property)
+     * @param reason    why it is not open (control characters escaped)
+     * @param refused   whether it was refused, not to be tried again by itself (the status's
+     *                  {@code NOT_OPEN_REFUSED} property)
+     * @param creating  whether it is new and being opened, to be open or refused soon ({@code NOT_OPEN_CREATING})
+     * @param exception with {@code refused}, the class name of the exception that refused it
+     *                  ({@code NOT_OPEN_EXCEPTION}), else empty
      */
-    record NotOpen(String reason, boolean refused) {
+    record NotOpen(String reason, boolean refused, boolean creating, String exception) {
     }
 
     /**
-     * @param key        the status's property: {@code Snapshot.NOT_OPEN} or {@code Mirror.NOT_OPEN}
-     * @param refusedKey its refusal's property: {@code Snapshot.NOT_OPEN_REFUSED} or {@code Mirror.NOT_OPEN_REFUSED}
-     * @param name       the snapshot's or mirror's name
+     * The service properties of one kind's not-open status.
+     *
+     * @param key       the status's property, whose value is the name
+     * @param refused   its refusal's property
+     * @param creating  the property of a new one being opened
+     * @param exception the property naming the refusal's exception class
+     */
+    record StatusKeys(String key, String refused, String creating, String exception) {
+        static final StatusKeys SNAPSHOT = new StatusKeys(Snapshot.NOT_OPEN, Snapshot.NOT_OPEN_REFUSED,
+                Snapshot.NOT_OPEN_CREATING, Snapshot.NOT_OPEN_EXCEPTION);
+        static final StatusKeys MIRROR = new StatusKeys(Mirror.NOT_OPEN, Mirror.NOT_OPEN_REFUSED,
+                Mirror.NOT_OPEN_CREATING, Mirror.NOT_OPEN_EXCEPTION);
+    }
+
+    /**
+     * @param keys the snapshots' or the mirrors' status properties
+     * @param name the snapshot's or mirror's name
      * @return why the snapshot or mirror of that name is not open, as its component's not-open
      *         status service says now, or null if none is registered
      */
-    NotOpen notOpen(String key, String refusedKey, String name) {
+    NotOpen notOpen(StatusKeys keys, String name) {
         @SuppressWarnings("rawtypes")
-        List<ServiceReference<Supplier>> refs = references(Supplier.class, "(" + key + "="
+        List<ServiceReference<Supplier>> refs = references(Supplier.class, "(" + keys.key() + "="
                 + Configurations.escape(name) + ")");
         if (refs.isEmpty()) {
             return null;
         }
+        ServiceReference<?> ref = refs.get(0);
         String reason = read(refs.get(0), s -> String.valueOf(s.get()));
+        Object exception = ref.getProperty(keys.exception());
         return reason == null ? null : new NotOpen(Text.printable(reason),
-                Boolean.TRUE.equals(refs.get(0).getProperty(refusedKey)));
+                Boolean.TRUE.equals(ref.getProperty(keys.refused())), Boolean.TRUE.equals(ref.getProperty(keys.creating())),
+                exception == null ? "" : exception.toString());
     }
 
     /** @return the {@link BlockDevice} services matching an LDAP filter over their properties */

@@ -87,7 +87,8 @@ final class Snapshots {
         }
         configurations.refuseConfigured(Path.of((String) props.get(Snapshot.CONFIG_COW_STORE)), "COW store", name);
         Configuration created = configurations.create(Snapshot.FACTORY_PID, "snapshot", name, props);
-        // Its component is active: its services are registered by now, unless it was deactivated meanwhile.
+        // Its component is active: its services are registered by now, or (an origin named by URI, connected to on a
+        // thread of its own) once it is open, unless it was refused or deactivated meanwhile.
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
             SnapshotView v = view(created);
@@ -96,10 +97,12 @@ final class Snapshots {
             }
             boolean failed = v != null && FAILED.equals(v.state());
             if (failed || System.nanoTime() - deadline >= 0) {
+                Services.NotOpen status = failed ? services.notOpen(Services.StatusKeys.SNAPSHOT, name) : null;
                 configurations.delete(created, "snapshot", name);
-                throw ControlException.failed("snapshot " + name + " not created: " + (failed ? "refused"
-                        : "not active after " + wait.toSeconds() + " s") + " (" + (v == null
-                        ? "its configuration is gone" : v.invalidReason()) + "); its configuration is removed again");
+                String message = "snapshot " + name + " not created: " + (failed ? "refused" : "not active after "
+                        + wait.toSeconds() + " s") + " (" + (v == null ? "its configuration is gone" : v.invalidReason())
+                        + "); its configuration is removed again";
+                throw ComponentOutcomes.refusal(message, status == null ? "" : status.exception());
             }
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
         }
@@ -181,7 +184,7 @@ final class Snapshots {
         }
         ComponentOutcomes.Outcome outcome = configurations.outcome(c);
         Services.NotOpen status = outcome.state() == ComponentOutcomes.State.ACTIVE
-                ? services.notOpen(Snapshot.NOT_OPEN, Snapshot.NOT_OPEN_REFUSED, name) : null;
+                ? services.notOpen(Services.StatusKeys.SNAPSHOT, name) : null;
         String reason = switch (outcome.state()) {
             case FAILED -> Text.printable(outcome.reason());
             case ABSENT -> "no snapshot component has taken its configuration (is the bundle kcopyd.snapshot started?)";

@@ -73,7 +73,7 @@ class ConfigurationsTest {
     }
 
     private Configurations configurations(Duration wait) {
-        return new Configurations(admin(), scr(), wait);
+        return new Configurations(admin(), scr(), null, wait);
     }
 
     private static Hashtable<String, Object> props(Object... pairs) {

@@ -31,7 +31,7 @@ class RemovalWaitsForReleaseTest {
     void waitsUntilTheFilesAreReleasedThenReturns() throws Exception {
         Path log = Files.write(dir.resolve("m.log"), new byte[512]);
         Path leg = Files.write(dir.resolve("a.img"), new byte[512]);
-        Configurations configurations = new Configurations(null, null, Duration.ofSeconds(30));
+        Configurations configurations = new Configurations(null, null, null, Duration.ofSeconds(30));
         FileClaim logClaim = FileClaims.claim(log, "the region log of mirror m");
         FileClaim legClaim = FileClaims.claim(leg, "leg 0 of mirror m");
         CountDownLatch started = new CountDownLatch(1);
@@ -51,7 +51,7 @@ class RemovalWaitsForReleaseTest {
     @Test
     void aFileStillHeldAfterTheWaitIsAFailureNamingIt() throws Exception {
         Path cow = Files.write(dir.resolve("s1.cow"), new byte[512]);
-        Configurations configurations = new Configurations(null, null, Duration.ofMillis(200));
+        Configurations configurations = new Configurations(null, null, null, Duration.ofMillis(200));
         try (FileClaim held = FileClaims.claim(cow, "the COW store of snapshot s1")) {
             assertThatThrownBy(() -> configurations.awaitReleased("snapshot", "s1", List.of(cow)))
                     .isInstanceOf(ControlException.class)
@@ -62,7 +62,7 @@ class RemovalWaitsForReleaseTest {
     @Test
     void filesNobodyHoldsReturnAtOnce() throws Exception {
         Path cow = Files.write(dir.resolve("s1.cow"), new byte[512]);
-        new Configurations(null, null, Duration.ofMillis(1)).awaitReleased("snapshot", "s1",
+        new Configurations(null, null, null, Duration.ofMillis(1)).awaitReleased("snapshot", "s1",
                 List.of(cow, dir.resolve("never-made.cow")));
     }
 }
