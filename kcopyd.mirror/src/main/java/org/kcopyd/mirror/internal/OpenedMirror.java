@@ -232,6 +232,9 @@ final class OpenedMirror implements AutoCloseable {
                     log = RegionLog.open(device, g, s.format());
                 } catch (IllegalArgumentException e) {
                     throw new IllegalArgumentException(prefix + e.getMessage(), e);
+                } catch (LegUnreachableException e) {
+                    // An export that answers but cannot be read to identify it: tried again, as one that cannot be reached.
+                    throw new LegUnreachableException(prefix + e.getMessage(), e);
                 } catch (IOException e) {
                     throw new IOException(prefix + "region log " + logPath + ": " + reason(e), e);
                 }

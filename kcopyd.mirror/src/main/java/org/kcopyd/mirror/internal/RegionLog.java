@@ -357,8 +357,11 @@ final class RegionLog {
      * @param fresh receives the indices of the new and replaced legs
      * @return a line for each replaced leg, to log
      * @throws IllegalArgumentException if no leg is both recorded in sync and as recorded
+     * @throws LegUnreachableException if an export recorded with a fingerprint answers but cannot be
+     *                                 read to check it: its server's state, tried again later; taken
+     *                                 as replaced, a disk nothing identified would be resynced over
      */
-    private List<String> adoptLegs(Header h, String what, List<Integer> fresh) {
+    private List<String> adoptLegs(Header h, String what, List<Integer> fresh) throws LegUnreachableException {
         List<String> replaced = new ArrayList<>();
         String changedSource = null;
         for (int i = 0; i < legs.size(); i++) {
@@ -369,7 +372,13 @@ final class RegionLog {
                 fresh.add(i);
                 continue;
             }
-            Change change = change(h, r, now);
+            Change change;
+            try {
+                change = change(h, r, now);
+            } catch (IOException e) {
+                throw new LegUnreachableException("leg " + i + " " + now.path() + " answers but cannot be read to check "
+                        + "that it is the disk this log recorded (" + e.getMessage() + "); nothing was written", e);
+            }
             if (change == null) {
                 states[i] = r.state;
                 failures[i] = r.failure;
@@ -412,6 +421,23 @@ final class RegionLog {
     private record Change(String detail, String note) {
     }
 
+    /**
+     * @return sectors of leg {@code index}, read to compare it
+     * @throws LegUnreachableException if it is an export that answers but cannot be read
+     */
+    private ByteBuffer read(int index, long sector, int count) throws IOException {
+        Leg leg = legs.get(index);
+        try {
+            return read(leg.device(), sector, count);
+        } catch (IOException e) {
+            if (!MirrorSettings.isUriLeg(leg.path())) {
+                throw e;
+            }
+            throw new LegUnreachableException("leg " + index + " " + leg.path() + " answers but cannot be read to "
+                    + "check that it is the disk this log recorded (" + e.getMessage() + "); nothing was written", e);
+        }
+    }
+
     /** Clean regions compared between an export that cannot be checked and a leg in sync, after an unclean stop. */
     private static final int COMPARED_REGIONS = 16;
 
@@ -428,6 +454,8 @@ final class RegionLog {
      * @return the legs taken as replaced
      * @throws IllegalArgumentException naming the legs and the region, if exports that cannot be
      *                                  checked differ and no checked leg can tell which is right
+     * @throws LegUnreachableException if an export to compare answers but cannot be read (its server's
+     *                                 state, tried again later)
      * @throws IOException if a leg cannot be read
      */
     private List<Integer> compareUnchecked(Header h) throws IOException {
@@ -496,15 +524,21 @@ final class RegionLog {
             last = region;
             long start = (long) region * regionSectors;
             int count = (int) Math.min(regionSectors, sectors - start);
-            if (!read(legs.get(a).device(), start, count).equals(read(legs.get(b).device(), start, count))) {
+            if (!read(a, start, count).equals(read(b, start, count))) {
                 return region;
             }
         }
         return -1;
     }
 
-    /** @return how {@code now} differs from its record {@code r}, or null if it is the recorded leg as recorded */
-    private static Change change(Header h, LegRecord r, Leg now) {
+    /**
+     * @return how {@code now} differs from its record {@code r}, or null if it is the recorded leg as recorded
+     * @throws IOException if {@code now} is an export whose fingerprint cannot be read: an export's
+     *                     identity is its URI, and only its content can tell whether it is the disk
+     *                     recorded (a file whose ends cannot be read is the file recorded, by its
+     *                     identity, and is taken as replaced)
+     */
+    private static Change change(Header h, LegRecord r, Leg now) throws IOException {
         if (!r.identity.equals(now.identity()) || r.sectors != now.sectors()) {
             return new Change("is not the file this log recorded (recorded " + r.identity + ", " + r.sectors
                     + " sectors; now " + now.identity() + ", " + now.sectors() + " sectors" + h.elsewhere(now) + ")",
@@ -519,6 +553,9 @@ final class RegionLog {
                 return null;
             }
         } catch (IOException e) {
+            if (MirrorSettings.isUriLeg(now.path())) {
+                throw e;
+            }
             return new Change("is the file this log recorded, but " + ends + " cannot be read to check it ("
                     + e.getMessage() + ")", ends + " could not be read to check it");
         }

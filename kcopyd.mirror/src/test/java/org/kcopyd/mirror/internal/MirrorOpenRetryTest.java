@@ -17,7 +17,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Level;
 
 import org.junit.jupiter.api.AfterEach;
@@ -28,6 +31,7 @@ import org.kcopyd.device.MemoryBlockDevice;
 import org.kcopyd.mirror.LegState;
 import org.kcopyd.mirror.LegStatus;
 import org.kcopyd.mirror.Mirror;
+import org.kcopyd.testdevices.ForwardingDevice;
 import org.kcopyd.testdevices.LogCapture;
 import org.kcopyd.testdevices.MemoryUriProvider;
 import org.kcopyd.testdevices.TrackingOpener;
@@ -209,6 +213,53 @@ class MirrorOpenRetryTest {
         await().atMost(WAIT).until(() -> !retryThreadAlive());
         int opens = server.opens();
         await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> server.opens() == opens);
+    }
+
+    /**
+     * H39 finding 7, the mirror's half: an existing mirror's export that answers but cannot be read
+     * (nbdkit's error filter, a server going down) could not be checked against the fingerprint its
+     * log recorded, and was taken as a replaced leg: resynced fully, written, while nothing had
+     * identified it. It is now tried again as an export that cannot be reached: not refused,
+     * nothing written, and once it can be read it is the leg as recorded, nothing to resync.
+     */
+    @Test
+    void anExportThatCannotBeReadForAWhileIsTriedAgainNotReplaced() throws Exception {
+        byte[] data = random(SECTORS * 512, 6);
+        Map<String, Object> props = existingMirror(data);
+        MemoryBlockDevice b = (MemoryBlockDevice) provider.opener().open(java.net.URI.create("mem://b"),
+                org.kcopyd.api.DeviceOption.READ_WRITE);
+        AtomicBoolean failing = new AtomicBoolean(true);
+        AtomicInteger writes = new AtomicInteger();
+        provider.put("b", new ForwardingDevice(b) {
+            @Override
+            public CompletionStage<Void> read(long sector, ByteBuffer dst) {
+                return failing.get() ? CompletableFuture.failedFuture(new IOException("READ failed: EIO (5)"))
+                        : super.read(sector, dst);
+            }
+
+            @Override
+            public CompletionStage<Void> write(long sector, ByteBuffer src) {
+                writes.incrementAndGet();
+                return super.write(sector, src);
+            }
+        });
+
+        activate(props, new TrackingOpener(provider.opener()));
+
+        await().atMost(WAIT).until(() -> String.valueOf(framework.notOpen(Mirror.NOT_OPEN, "m")).contains("failed;"));
+        assertThat(framework.notOpen(Mirror.NOT_OPEN, "m"))
+                .contains("leg 1 mem://b answers but cannot be read to check that it is the disk this log recorded", "EIO")
+                .containsPattern(ATTEMPTS);
+        assertThat(framework.notOpenProperty(Mirror.NOT_OPEN, "m", Mirror.NOT_OPEN_REFUSED)).as("retried").isNull();
+        assertThat(framework.registered).as("not open").isEmpty();
+        assertThat(writes).as("nothing written to the export").hasValue(0);
+
+        failing.set(false);
+        await().atMost(WAIT).until(() -> !framework.registered.isEmpty());
+        Mirror m = mirror();
+        assertThat(m.status().regionsToResync()).as("the leg as recorded: nothing to resync").isZero();
+        assertThat(m.status().legs()).extracting(LegStatus::state).containsOnly(LegState.IN_SYNC);
+        assertThat(read(b)).isEqualTo(data);
     }
 
     /**
