@@ -147,10 +147,13 @@ final class Services {
             return null;
         }
         ServiceReference<?> ref = refs.get(0);
-        String reason = read(refs.get(0), s -> String.valueOf(s.get()));
+        // The properties first: a component sets the reason before the properties that go with it, so a refusal
+        // read here comes with its own reason, never the one before it (a refusal said "opening: ...", CI saw it).
+        boolean refused = Boolean.TRUE.equals(ref.getProperty(keys.refused()));
+        boolean creating = Boolean.TRUE.equals(ref.getProperty(keys.creating()));
         Object exception = ref.getProperty(keys.exception());
-        return reason == null ? null : new NotOpen(Text.printable(reason),
-                Boolean.TRUE.equals(ref.getProperty(keys.refused())), Boolean.TRUE.equals(ref.getProperty(keys.creating())),
+        String reason = read(refs.get(0), s -> String.valueOf(s.get()));
+        return reason == null ? null : new NotOpen(Text.printable(reason), refused, creating,
                 exception == null ? "" : exception.toString());
     }
 
