@@ -321,6 +321,23 @@ public interface BlockDevice extends Closeable {
     }
 
     /**
+     * Completes, with the reason, once the device has lost what it reads and writes for good, by
+     * no fault of its user: a network device whose connection to its server dropped or stalled
+     * past its request timeout. Every request fails from then on; the device stays open until it
+     * is closed. Its user may close it and open it again, checking what it opens as at any opening
+     * (a server restarted may serve another disk at the same address): a snapshot of an NBD export
+     * does so. It never completes for a device that cannot be lost that way (a file), nor because
+     * it was closed. A device that forwards to another forwards this too. Completed on a thread of
+     * the device's own, which a callback must not hold up. The default never completes.
+     *
+     * @return a stage completed with the {@link IOException} that says why the device was lost
+     * @since 1.7
+     */
+    default CompletionStage<IOException> whenLost() {
+        return new CompletableFuture<>();
+    }
+
+    /**
      * Releases the device's resources. The default does nothing.
      *
      * @throws IOException if closing fails

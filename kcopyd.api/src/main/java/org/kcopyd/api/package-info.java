@@ -37,5 +37,5 @@
  * I/O, which {@link org.kcopyd.api.IoRegion} regions of it must be aligned to.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.6.0")
+@org.osgi.annotation.versioning.Version("1.7.0")
 package org.kcopyd.api;

@@ -257,6 +257,54 @@ class NbdOriginsLegsIT {
     }
 
     /**
+     * H40 finding 4: nbdkit restarted while a snapshot of its export is open. The snapshot said
+     * {@code active} while every origin write and every read of an uncopied chunk failed, until it
+     * was removed and created again. It now goes {@code waiting} when the connection drops, and is
+     * adopted again (checked as at a start) once nbdkit serves the disk again: writes through the
+     * origin's export reach the disk, and the snapshot's export shows the disk as it was.
+     */
+    @Test
+    void aSnapshotWhoseNbdServerRestartsIsAdoptedAgainOnceItIsBack() throws Exception {
+        Path disk = image("disk.img", 4 << 20, 8);
+        byte[] original = Files.readAllBytes(disk);
+        Path socket = dir.resolve(DISK_SOCKET);
+        String export = "nbd+unix:///?socket=" + socket;
+        Process server = nbdkitFile(socket, disk);
+        Path state = dir.resolve("state");
+        try (RunningDaemon daemon = RunningDaemon.start(dir, state, "restart")) {
+            RunningDaemon.clientOk(dir, state, "snapshot", "create", "s1", export, "s1.cow", "--size-mib", "16");
+            RunningDaemon.clientOk(dir, state, "export", "add", "origin", "origin:s1", "--socket", "origin.sock");
+            DaemonApi api = new DaemonApi(state);
+
+            // Killed (nbdkit's SIGTERM waits for its clients to leave): the kernel closes the connection.
+            server.toHandle().destroyForcibly();
+            assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            await().atMost(WAIT).untilAsserted(() -> {
+                var s1 = api.get("/api/v1/snapshots/s1");
+                assertThat(s1.get("state").getAsString()).as("not open while its server is gone").isEqualTo("waiting");
+                assertThat(s1.get("invalidReason").getAsString()).contains("snapshot 's1'", export);
+            });
+
+            nbdkitFile(socket, disk);
+            await().atMost(WAIT).untilAsserted(() -> assertThat(api.get("/api/v1/snapshots/s1").get("state")
+                .getAsString()).isEqualTo("active"));
+            Path written = image("written.img", 1 << 20, 9);
+            await().atMost(WAIT).untilAsserted(() -> assertThat(api.get("/api/v1/exports/origin").get("state")
+                .getAsString()).isEqualTo("serving"));
+            copy("--flush", written.toString(), "nbd+unix:///origin?socket=" + dir.resolve("origin.sock"));
+            RunningDaemon.clientOk(dir, state, "export", "add", "snap", "snapshot:s1", "--socket", "snap.sock",
+                "--read-only");
+            copy("nbd+unix:///snap?socket=" + dir.resolve("snap.sock"), "snap-copy.img");
+            assertThat(Files.readAllBytes(dir.resolve("snap-copy.img"))).as("the snapshot, as the disk was")
+                .isEqualTo(original);
+            byte[] now = Files.readAllBytes(disk);
+            assertThat(Arrays.copyOf(now, 1 << 20)).as("the disk, written through the origin")
+                .isEqualTo(Files.readAllBytes(written));
+            assertThat(daemon.sigterm()).as("errors: %s", daemon.errors()).isZero();
+        }
+    }
+
+    /**
      * H39 finding 5: {@code snapshot create} of an NBD server that accepts and never answers. The
      * snapshot's origin is connected to after its component's activation, on a thread of its own
      * (the activation held Config Admin's event thread for the NBD client's 60 s: every other

@@ -424,6 +424,9 @@ public final class Forwarding {
             if (value == Void.class) {
                 return null;
             }
+            if (value == IOException.class) {
+                return new IOException("sample reason the device was lost");
+            }
             if (value instanceof ParameterizedType list && list.getRawType() == List.class
                     && list.getActualTypeArguments()[0] == Extent.class) {
                 return List.of(new Extent(8, 3, Extent.Type.DATA), new Extent(11, 5, Extent.Type.HOLE));

@@ -9,8 +9,9 @@ import org.kcopyd.api.BlockDevice;
 
 /**
  * A test device that passes every call to another device; a test's subclass overrides only what
- * it changes (fails, delays or holds requests). It forwards the required operations and
- * {@link #close()}, the wrapped device's minimum block and its bytes past the last whole sector. The optional ones keep
+ * it changes (fails, delays or holds requests). It forwards the required operations,
+ * {@link #close()} and {@link #whenLost()}, the wrapped device's minimum block and its bytes past
+ * the last whole sector. The optional ones keep
  * {@link BlockDevice}'s defaults (no write-zeroes, no discard, no sequential-write requirement,
  * extents all data, no offload, blocking calls), so that a subclass
  * overriding {@code read} or {@code write} sees every request, including the zeros of a zero job.
@@ -76,6 +77,11 @@ public class ForwardingDevice implements BlockDevice {
     @Override
     public CompletionStage<Void> flush() {
         return inner.flush();
+    }
+
+    @Override
+    public CompletionStage<IOException> whenLost() {
+        return inner.whenLost();
     }
 
     @Override

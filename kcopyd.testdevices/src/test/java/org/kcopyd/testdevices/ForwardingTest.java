@@ -71,7 +71,7 @@ class ForwardingTest {
                 "read(long, ByteBuffer)", "write(long, ByteBuffer)", "flush()", "supportsWriteZeroes()",
                 "writeZeroes(long, long)", "extents(long, long)", "canOffloadTo(BlockDevice)",
                 "offloadBeatsPagesTo(BlockDevice)", "offloadTo(long, long, BlockDevice, long)", "supportsDiscard()",
-                "discard(long, long)", "requiresSequentialWrites()", "minimumBlockBytes()", "close()");
+                "discard(long, long)", "requiresSequentialWrites()", "minimumBlockBytes()", "whenLost()", "close()");
     }
 
     @Test
@@ -86,7 +86,7 @@ class ForwardingTest {
 
         assertThat(checked).containsExactly("close()", "flush()", "isReadOnly()", "minimumBlockBytes()", "name()",
                 "read(long, ByteBuffer)", "readTail(ByteBuffer)", "sizeInSectors()", "tailBytes()",
-                "write(long, ByteBuffer)", "writeTail(ByteBuffer)");
+                "whenLost()", "write(long, ByteBuffer)", "writeTail(ByteBuffer)");
     }
 
     @Test

@@ -83,6 +83,11 @@ final class OwnedDevice implements BlockDevice {
     }
 
     @Override
+    public CompletionStage<IOException> whenLost() {
+        return device.whenLost();
+    }
+
+    @Override
     public boolean supportsWriteZeroes() {
         return device.supportsWriteZeroes();
     }

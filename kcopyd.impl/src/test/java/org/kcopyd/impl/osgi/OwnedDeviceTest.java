@@ -32,7 +32,7 @@ class OwnedDeviceTest {
         List<String> checked = Forwarding.assertForwards(device -> new OwnedDevice(device, closed::add), Map.of());
 
         assertThat(checked).contains("extents(long, long)", "canOffloadTo(BlockDevice)",
-                "offloadBeatsPagesTo(BlockDevice)", "offloadTo(long, long, BlockDevice, long)", "close()");
+                "offloadBeatsPagesTo(BlockDevice)", "offloadTo(long, long, BlockDevice, long)", "whenLost()", "close()");
         assertThat(closed).as("each close told the opener, the failed one too").hasSize(2);
     }
 

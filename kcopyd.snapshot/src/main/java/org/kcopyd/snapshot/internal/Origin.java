@@ -296,6 +296,12 @@ final class Origin implements BlockDevice {
         return device.flush();
     }
 
+    /** The origin is lost with its device (an export whose connection dropped): its snapshots then close and retry. */
+    @Override
+    public CompletionStage<IOException> whenLost() {
+        return device.whenLost();
+    }
+
     /** @return the snapshot merging into the origin, or null */
     SnapshotVolume merging() {
         for (SnapshotVolume s : snapshots) {

@@ -85,6 +85,8 @@ public final class Origins {
         BlockDeviceOpener opener;
         /** For a file or block device origin: the path it was first opened by, else null. */
         Path path;
+        /** Its device was lost ({@link BlockDevice#whenLost}): shared by no new snapshot, whose attach waits. */
+        volatile boolean lost;
     }
 
     @Activate
@@ -199,6 +201,13 @@ public final class Origins {
                 }
             }
             Entry entry = origins.get(identity);
+            if (entry != null && entry.lost) {
+                // Its snapshots are closing, each as its component learns it (H40): a new connection once they have.
+                throw new OriginOpenElsewhereException(settings.label() + ": its origin " + settings.originName()
+                        + " was lost (its connection dropped) and is still held by snapshots "
+                        + String.join(", ", entry.origin.snapshotNames()) + ", which are closing; it opens once they "
+                        + "let go");
+            }
             if (entry != null && settings.remoteOrigin() && entry.opener != opener) {
                 throw new OriginOpenElsewhereException(settings.label() + ": its origin " + settings.originName()
                         + " is still open through another BlockDeviceOpener service, which is going away (snapshots "
@@ -233,6 +242,8 @@ public final class Origins {
                     }
                 }
                 entry.origin = new Origin(device, kcopyd, settings.factoryWait(), settings.maxCopiesInFlight());
+                Entry watched = entry;
+                device.whenLost().thenRun(() -> watched.lost = true);
             }
             SnapshotVolume snapshot;
             try {

@@ -708,6 +708,51 @@ public final class SnapshotComponent {
         }
         recordStoreIdentity();
         watchMerge();
+        if (next.remoteOrigin()) {
+            watchOrigin(snapshot);
+        }
+    }
+
+    /**
+     * Under lock, as a snapshot of an origin named by URI opens: when the origin's device is lost
+     * (its server went away or restarted: the NBD client does not connect again by itself, H40),
+     * the snapshot is closed and opened again as at a start ({@link #originLost}), on a thread of
+     * its own: the device's thread that reports it is not held up.
+     */
+    private void watchOrigin(SnapshotVolume opened) {
+        String label = settings.label();
+        opened.origin.whenLost().thenAccept(cause -> {
+            Thread t = new Thread(() -> originLost(opened, cause), "kcopyd " + label + " origin lost");
+            t.setDaemon(true);
+            t.start();
+        });
+    }
+
+    /**
+     * The origin of the open snapshot {@code lost} was lost: every read of an uncopied chunk and
+     * every origin write fails from then on. The snapshot is closed as a deactivation closes it
+     * (its COW store as it is: the origin's fingerprint cannot be read, so none is recorded) and
+     * opened again through the retries of an existing snapshot: it waits while the server cannot be
+     * reached, and is adopted again only if the origin shows the snapshot as it recorded it (its
+     * view samples, as after a kill -9), so that a server restarted with another disk at the same
+     * address is refused, not written. Nothing happens if that snapshot is no longer open here.
+     */
+    private void originLost(SnapshotVolume lost, IOException cause) {
+        Origins shared;
+        synchronized (lock) {
+            if (!active || snapshot != lost) {
+                return;
+            }
+            LOG.log(System.Logger.Level.WARNING, settings.label() + ": its origin " + settings.originName() + " was lost ("
+                    + cause.getMessage() + "): the snapshot is closed, its COW store left as it is, and opened again "
+                    + "once its origin can be, checked as at a start; meanwhile it is not open and origin writes fail");
+            settings = settings.withCowStoreId(snapshot.cowStoreId());
+            shared = origins;
+            close();
+            retryOpen("its origin was lost");
+        }
+        // Outside the lock: snapshots that share this origin and waited for it to close try again.
+        shared.retryWaiting();
     }
 
     /**

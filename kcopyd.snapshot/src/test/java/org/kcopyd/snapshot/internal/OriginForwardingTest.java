@@ -42,6 +42,6 @@ class OriginForwardingTest {
                                 + "to every snapshot's COW store"),
                         Map.entry("tailBytes", tail), Map.entry("readTail", tail), Map.entry("writeTail", tail)));
         assertThat(checked).containsExactly("extents(long, long)", "flush()", "minimumBlockBytes()", "name()",
-                "read(long, ByteBuffer)", "sizeInSectors()", "write(long, ByteBuffer)");
+                "read(long, ByteBuffer)", "sizeInSectors()", "whenLost()", "write(long, ByteBuffer)");
     }
 }

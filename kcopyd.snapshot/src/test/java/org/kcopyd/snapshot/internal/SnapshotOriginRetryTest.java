@@ -30,6 +30,7 @@ import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.snapshot.Snapshot;
 import org.kcopyd.testdevices.LogCapture;
+import org.kcopyd.testdevices.LosableDevice;
 import org.kcopyd.testdevices.MemoryUriProvider;
 import org.kcopyd.testdevices.TrackingOpener;
 import org.kcopyd.testdevices.UnreachableServerOpener;
@@ -274,6 +275,76 @@ class SnapshotOriginRetryTest {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * H40 finding 4: an open snapshot whose origin export is lost (its server restarted): origin
+     * writes and reads of uncopied chunks failed for good while the snapshot said it was open. It
+     * is now closed when its origin's device reports the loss, waits while the server cannot be
+     * reached, and is adopted again, with its COW store and its data, once the export is served
+     * again; origin writes work again.
+     */
+    @Test
+    void aSnapshotWhoseOriginIsLostClosesAndIsOpenedAgainOnceTheExportIsBack() throws Exception {
+        BlockDevice disk = provider.opener().open(java.net.URI.create("mem://disk"),
+                org.kcopyd.api.DeviceOption.READ_WRITE);
+        LosableDevice first = new LosableDevice(disk);
+        provider.put("disk", first);
+        UnreachableServerOpener server = new UnreachableServerOpener(new TrackingOpener(provider.opener()));
+        server.reachable(true);
+        activate(config("s1"), server);
+        byte[] written = pattern(16 * 512, 13);
+        write(originDevice(), 16, written);
+        String id = snapshot().cowStoreId().toString();
+        log = LogCapture.of(SnapshotComponent.class);
+
+        server.reachable(false);
+        first.lose(new IOException("connection nbd+unix:///?socket=/run/a.sock lost: the server closed it"));
+
+        await().atMost(WAIT).until(() -> framework.registered.isEmpty());
+        await().atMost(WAIT).until(() -> String.valueOf(framework.notOpen(Snapshot.NOT_OPEN, "s1")).contains("failed;"));
+        assertThat(framework.notOpen(Snapshot.NOT_OPEN, "s1")).contains("Connection refused").containsPattern(ATTEMPTS);
+        assertThat(framework.notOpenProperty(Snapshot.NOT_OPEN, "s1", Snapshot.NOT_OPEN_REFUSED)).isNull();
+        assertThat(log.records()).anySatisfy(r -> assertThat(r.getMessage())
+                .contains("snapshot 's1': its origin mem://disk was lost (connection ", "the snapshot is closed"));
+
+        provider.put("disk", new LosableDevice(disk));
+        server.reachable(true);
+        await().atMost(WAIT).until(() -> !framework.registered.isEmpty());
+        Snapshot again = snapshot();
+        assertThat(again.cowStoreId().toString()).as("its COW store, adopted again").isEqualTo(id);
+        assertSameBytes(read(again.device()), initial, "the snapshot, as before the loss");
+        byte[] more = pattern(16 * 512, 14);
+        write(originDevice(), 64, more);
+        assertSameBytes(read(again.device()), initial, "the snapshot, after an origin write since");
+        assertThat(again.chunksUsed()).isEqualTo(2);
+    }
+
+    /**
+     * The export comes back after the loss with another disk of the same size: the snapshot is
+     * refused as at a start (its view samples are not what the origin shows), nothing is written
+     * to that disk, and the status says why.
+     */
+    @Test
+    void aSnapshotWhoseOriginComesBackAsAnotherDiskAfterALossIsRefused() throws Exception {
+        BlockDevice disk = provider.opener().open(java.net.URI.create("mem://disk"),
+                org.kcopyd.api.DeviceOption.READ_WRITE);
+        LosableDevice first = new LosableDevice(disk);
+        provider.put("disk", first);
+        activate(config("s1"), new TrackingOpener(provider.opener()));
+        write(originDevice(), 16, pattern(16 * 512, 15));
+
+        byte[] other = pattern(SECTORS * 512, 16);
+        org.kcopyd.device.MemoryBlockDevice otherDisk = new org.kcopyd.device.MemoryBlockDevice("mem://disk", SECTORS);
+        write(otherDisk, 0, other);
+        provider.put("disk", otherDisk);
+        first.lose(new IOException("connection lost: the server closed it"));
+
+        await().atMost(WAIT).until(() -> framework.registered.isEmpty()
+                && framework.notOpen(Snapshot.NOT_OPEN, "s1") != null
+                && framework.notOpenProperty(Snapshot.NOT_OPEN, "s1", Snapshot.NOT_OPEN_REFUSED) != null);
+        assertThat(framework.notOpen(Snapshot.NOT_OPEN, "s1")).contains("does not give the snapshot its content");
+        assertSameBytes(read(otherDisk), other, "the other disk, untouched");
     }
 
     /** The not-open status of s1 says a refusal: its message, and the exception's class. */

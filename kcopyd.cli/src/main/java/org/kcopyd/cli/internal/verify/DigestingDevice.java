@@ -296,6 +296,11 @@ public final class DigestingDevice implements BlockDevice {
         return CompletableFuture.completedStage(null);
     }
 
+    @Override
+    public CompletionStage<IOException> whenLost() {
+        return source.whenLost();
+    }
+
     /** Closes the source device, and ends the hasher thread. */
     @Override
     public void close() throws IOException {

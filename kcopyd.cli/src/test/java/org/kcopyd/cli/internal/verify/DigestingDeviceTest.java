@@ -102,7 +102,7 @@ class DigestingDeviceTest {
                         java.util.Map.entry("tailBytes", sectors), java.util.Map.entry("readTail", sectors),
                         java.util.Map.entry("writeTail", readOnly)));
         assertThat(checked).containsExactly("close()", "isNonBlocking()", "minimumBlockBytes()", "name()",
-                "sizeInSectors()");
+                "sizeInSectors()", "whenLost()");
     }
 
     /**

@@ -65,6 +65,8 @@ final class ClientConnection {
     private final Thread sender;
     private volatile IOException failure;
     private volatile boolean closing;
+    /** Completed with {@link #failure} when the connection fails by itself (not closed by its device). */
+    private final CompletableFuture<IOException> lost = new CompletableFuture<>();
 
     /**
      * @param name    the connection's name for messages, e.g. the URI and its number
@@ -373,11 +375,22 @@ final class ClientConnection {
         return info.structured();
     }
 
+    /**
+     * @return completed, with why, once the connection failed by itself (dropped, broke the
+     *         protocol, stalled past the request timeout) after its requests in flight failed; never
+     *         if it is closed first. Completed on the connection's reader, sender or timer thread.
+     */
+    CompletableFuture<IOException> whenLost() {
+        return lost;
+    }
+
     /** Fails every request in flight and every later one with {@code cause}; closes the channel. */
     private void fail(IOException cause) {
+        boolean lostNow = false;
         synchronized (this) {
             if (failure == null) {
                 failure = new IOException("connection " + name + " lost: " + cause.getMessage(), cause);
+                lostNow = !closing;
                 if (!closing) {
                     LOG.log(Level.DEBUG, () -> failure.getMessage());
                 }
@@ -401,6 +414,9 @@ final class ClientConnection {
             } else if (p.state.get() == Pending.FINISHED) {
                 pending.remove(p.request.cookie());
             }
+        }
+        if (lostNow) {
+            lost.complete(failure);
         }
     }
 

@@ -44,6 +44,8 @@ public final class NbdBlockDevice implements BlockDevice {
     /** The thread opening more connections, or null; interrupted by {@link #close()}. */
     private Thread connector;
     private volatile boolean closed;
+    /** Completed when a connection is lost (see {@link #whenLost}). */
+    private final CompletableFuture<IOException> lost = new CompletableFuture<>();
 
     /** What {@link #equals} compares: the server (see {@link Connector}) and the export's name. */
     private final Object storage;
@@ -55,6 +57,7 @@ public final class NbdBlockDevice implements BlockDevice {
         this.info = info;
         this.connections = List.of(first);
         this.timer = timer;
+        first.whenLost().thenAccept(lost::complete);
     }
 
     /**
@@ -69,6 +72,7 @@ public final class NbdBlockDevice implements BlockDevice {
         List<ClientConnection> more = new ArrayList<>(connections);
         more.add(connection);
         connections = List.copyOf(more);
+        connection.whenLost().thenAccept(lost::complete);
         return true;
     }
 
@@ -365,6 +369,19 @@ public final class NbdBlockDevice implements BlockDevice {
             }
             return CompletableFuture.<Void>failedFuture(failure);
         }).thenCompose(stage -> stage);
+    }
+
+    /**
+     * Completes when any of the device's connections fails by itself (the server closed it, the
+     * socket broke, a reply broke the protocol, a request stalled past its timeout): the requests
+     * sent on it fail, and so would a share of every later one, since requests go to the
+     * connections in turn; the device does not connect again by itself (a server restarted may
+     * serve another disk at the address), its user does. Never completes because the device was
+     * closed.
+     */
+    @Override
+    public CompletionStage<IOException> whenLost() {
+        return lost.minimalCompletionStage();
     }
 
     /** Sends NBD_CMD_DISC on every connection and closes them; requests in flight fail. */

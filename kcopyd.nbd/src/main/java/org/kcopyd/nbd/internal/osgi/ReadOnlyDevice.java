@@ -60,6 +60,11 @@ final class ReadOnlyDevice implements BlockDevice {
         return device.flush();
     }
 
+    @Override
+    public CompletionStage<IOException> whenLost() {
+        return device.whenLost();
+    }
+
     /** @return false: write-zeroes is refused on this device, whatever the device supports */
     @Override
     public boolean supportsWriteZeroes() {

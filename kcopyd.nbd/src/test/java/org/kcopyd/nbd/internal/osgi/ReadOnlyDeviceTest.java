@@ -34,7 +34,7 @@ class ReadOnlyDeviceTest {
         assertThat(checked).containsExactly("canOffloadTo(BlockDevice)", "close()", "extents(long, long)", "flush()",
                 "isNonBlocking()", "minimumBlockBytes()", "name()", "offloadBeatsPagesTo(BlockDevice)",
                 "offloadTo(long, long, BlockDevice, long)", "read(long, ByteBuffer)", "readTail(ByteBuffer)",
-                "requiresSequentialWrites()", "sizeInSectors()", "tailBytes()");
+                "requiresSequentialWrites()", "sizeInSectors()", "tailBytes()", "whenLost()");
     }
 
     @Test
