@@ -286,8 +286,7 @@ class SnapshotOriginRetryTest {
      */
     @Test
     void aSnapshotWhoseOriginIsLostClosesAndIsOpenedAgainOnceTheExportIsBack() throws Exception {
-        BlockDevice disk = provider.opener().open(java.net.URI.create("mem://disk"),
-                org.kcopyd.api.DeviceOption.READ_WRITE);
+        BlockDevice disk = disk();
         LosableDevice first = new LosableDevice(disk);
         provider.put("disk", first);
         UnreachableServerOpener server = new UnreachableServerOpener(new TrackingOpener(provider.opener()));
@@ -327,9 +326,7 @@ class SnapshotOriginRetryTest {
      */
     @Test
     void aSnapshotWhoseOriginComesBackAsAnotherDiskAfterALossIsRefused() throws Exception {
-        BlockDevice disk = provider.opener().open(java.net.URI.create("mem://disk"),
-                org.kcopyd.api.DeviceOption.READ_WRITE);
-        LosableDevice first = new LosableDevice(disk);
+        LosableDevice first = new LosableDevice(disk());
         provider.put("disk", first);
         activate(config("s1"), new TrackingOpener(provider.opener()));
         write(originDevice(), 16, pattern(16 * 512, 15));
@@ -345,6 +342,11 @@ class SnapshotOriginRetryTest {
                 && framework.notOpenProperty(Snapshot.NOT_OPEN, "s1", Snapshot.NOT_OPEN_REFUSED) != null);
         assertThat(framework.notOpen(Snapshot.NOT_OPEN, "s1")).contains("does not give the snapshot its content");
         assertSameBytes(read(otherDisk), other, "the other disk, untouched");
+    }
+
+    /** @return the memory device served as mem://disk, opened read-write as the provider serves it */
+    private BlockDevice disk() throws IOException {
+        return provider.opener().open(java.net.URI.create("mem://disk"), org.kcopyd.api.DeviceOption.READ_WRITE);
     }
 
     /** The not-open status of s1 says a refusal: its message, and the exception's class. */
@@ -506,8 +508,7 @@ class SnapshotOriginRetryTest {
     @Test
     void anOriginThatCannotBeReadForAWhileIsTriedAgainNotRefused() throws Exception {
         Map<String, Object> props = existingSnapshot(pattern(16 * 512, 12));
-        BlockDevice disk = provider.opener().open(java.net.URI.create("mem://disk"),
-                org.kcopyd.api.DeviceOption.READ_WRITE);
+        BlockDevice disk = disk();
         java.util.concurrent.atomic.AtomicBoolean failing = new java.util.concurrent.atomic.AtomicBoolean(true);
         provider.put("disk", new org.kcopyd.testdevices.ForwardingDevice(disk) {
             @Override
