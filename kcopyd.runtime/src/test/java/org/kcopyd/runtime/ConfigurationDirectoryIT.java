@@ -195,6 +195,29 @@ class ConfigurationDirectoryIT {
                 .containsPattern("was refused: unknown setting '|was not applied: it could not be read as a .cfg");
     }
 
+    /**
+     * H39 finding 10: a number that is no number in a snapshot's configuration file was reported in
+     * Declarative Services' words ({@code java.lang.NumberFormatException: For input string: "abc"},
+     * exit 1), so was an export's; each names the property and what it takes, as a bad value (exit 2).
+     */
+    @Test
+    void aNumberThatIsNoNumberIsRefusedNamingTheProperty() throws Exception {
+        image("origin.img", 1 << 20, 6);
+        etc("org.kcopyd.snapshot-s1.cfg", "name = s1\norigin = " + dir.resolve("origin.img") + "\ncowStore = "
+                + dir.resolve("s1.cow") + "\nchunkSectors = abc\n", "org.kcopyd.nbd.export-x.cfg", "name = x\ndevice = "
+                + dir.resolve("origin.img") + "\nsocket = " + dir.resolve("x.sock") + "\nmaxConnections = lots\n");
+
+        KcopydProcess.Run r = KcopydProcess.run(dir, "--config-dir", "etc", "config");
+
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err().lines()).hasSize(2).anySatisfy(l -> assertThat(l).contains("org.kcopyd.snapshot-s1.cfg was "
+                + "not applied: snapshot 's1': chunkSectors 'abc' is not a whole number from -2147483648 to 2147483647"))
+                .anySatisfy(l -> assertThat(l).contains("org.kcopyd.nbd.export-x.cfg was not applied: "
+                + "org.kcopyd.nbd.export: maxConnections 'lots' is not a whole number"));
+        assertThat(dir.resolve("s1.cow")).doesNotExist();
+        assertThat(dir.resolve("x.sock")).doesNotExist();
+    }
+
     @Test
     void aMisspeltConfigurationNameIsReported() throws Exception {
         etc("org.kcopyd.engin.cfg", "defaultPages = 512\n");

@@ -25,6 +25,7 @@ import org.kcopyd.api.DeviceOption;
 import org.kcopyd.api.KcopydClient;
 import org.kcopyd.api.KcopydClientFactory;
 import org.kcopyd.api.Throttle;
+import org.kcopyd.device.ConfigurationValues;
 import org.kcopyd.device.FileClaims;
 import org.kcopyd.mirror.Mirror;
 import org.osgi.framework.BundleContext;
@@ -217,6 +218,7 @@ public final class MirrorComponent {
             pid = (String) properties.get(Constants.SERVICE_PID);
             active = true;
             try {
+                refuseNonNumbers(properties);
                 openOrWait(MirrorSettings.of(configuration));
             } catch (IOException | RuntimeException e) {
                 // DS discards a component whose activation fails: nothing of it stays registered.
@@ -224,6 +226,12 @@ public final class MirrorComponent {
                 throw e;
             }
         }
+    }
+
+    /** A number given as a text that is none (a configuration file's {@code regionSectors = abc}), named, refused. */
+    private static void refuseNonNumbers(Map<String, Object> properties) {
+        ConfigurationValues.requireNumbers(MirrorConfiguration.class, properties, "mirror '"
+                + properties.get(Mirror.CONFIG_NAME) + "': ");
     }
 
     /**
@@ -799,6 +807,7 @@ public final class MirrorComponent {
 
     private void reconfigure(MirrorConfiguration configuration, Map<String, Object> properties) throws IOException {
         pid = (String) properties.get(Constants.SERVICE_PID);
+        refuseNonNumbers(properties);
         MirrorSettings next = MirrorSettings.of(configuration);
         MirrorSettings old = settings;
         if (old != null && next.regionLogId() != null && !next.regionLogId().equals(old.regionLogId())

@@ -13,6 +13,7 @@ import java.util.function.Supplier;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
+import org.kcopyd.device.ConfigurationValues;
 import org.kcopyd.device.FileClaims;
 import org.kcopyd.snapshot.Snapshot;
 import org.osgi.framework.BundleContext;
@@ -179,6 +180,7 @@ public final class SnapshotComponent {
             active = true;
             removeWhenMerged = config.removeWhenMerged();
             try {
+                refuseNonNumbers(properties);
                 openOrWait(SnapshotSettings.of(config));
             } catch (IOException | RuntimeException e) {
                 // DS discards a component whose activation fails: nothing of it stays registered.
@@ -186,6 +188,12 @@ public final class SnapshotComponent {
                 throw e;
             }
         }
+    }
+
+    /** A number given as a text that is none (a configuration file's {@code chunkSectors = abc}), named, refused. */
+    private static void refuseNonNumbers(Map<String, Object> properties) {
+        ConfigurationValues.requireNumbers(SnapshotConfiguration.class, properties, "snapshot '"
+                + properties.get(Snapshot.CONFIG_NAME) + "': ");
     }
 
     /**
@@ -632,6 +640,7 @@ public final class SnapshotComponent {
     @Modified
     void modified(SnapshotConfiguration config, Map<String, Object> properties) throws IOException {
         synchronized (lock) {
+            refuseNonNumbers(properties);
             SnapshotSettings next = SnapshotSettings.of(config);
             removeWhenMerged = config.removeWhenMerged();
             if (snapshot != null) {

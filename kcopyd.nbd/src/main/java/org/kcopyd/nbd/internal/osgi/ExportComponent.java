@@ -12,6 +12,7 @@ import java.util.function.IntSupplier;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.DeviceOption;
+import org.kcopyd.device.ConfigurationValues;
 import org.kcopyd.nbd.NbdConfig;
 import org.kcopyd.nbd.internal.server.Listener;
 import org.kcopyd.nbd.internal.server.ServerExport;
@@ -88,6 +89,8 @@ public final class ExportComponent {
     @Activate
     void activate(BundleContext context, ExportConfiguration configuration, Map<String, Object> properties)
             throws IOException {
+        // A number given as a text that is none (maxConnections = lots in a file), named and refused before DS reads it.
+        ConfigurationValues.requireNumbers(ExportConfiguration.class, properties, NbdConfig.EXPORT_FACTORY_PID + ": ");
         ExportSettings s = ExportSettings.of(configuration);
         settings = s;
         bundleContext = context;
