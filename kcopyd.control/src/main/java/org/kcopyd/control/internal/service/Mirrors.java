@@ -256,7 +256,7 @@ final class Mirrors {
             if (outcome.state() == ComponentOutcomes.State.FAILED) {
                 throw ControlException.failed("mirror " + name + " is not open: " + Text.printable(outcome.reason()));
             }
-            MirrorView now = ref == null ? view(c) : null;
+            MirrorView now = ref == null ? view(c, outcome) : null;
             if (now != null && Snapshots.FAILED.equals(now.state())) {
                 // Refused when it was opened on its retry thread (a new mirror with legs named by URI, or an existing
                 // one whose legs came back unlike it).
@@ -302,6 +302,11 @@ final class Mirrors {
     }
 
     private MirrorView view(Configuration c) {
+        return view(c, null);
+    }
+
+    /** @param known what DS did with the configuration, read just now (null: read here, if needed) */
+    private MirrorView view(Configuration c, ComponentOutcomes.Outcome known) {
         Map<String, Object> props = Configurations.properties(c);
         if (props == null) {
             return null;
@@ -318,7 +323,7 @@ final class Mirrors {
         if (open != null) {
             return open;
         }
-        ComponentOutcomes.Outcome outcome = configurations.outcome(c);
+        ComponentOutcomes.Outcome outcome = known != null ? known : configurations.outcome(c);
         Services.NotOpen status = outcome.state() == ComponentOutcomes.State.ACTIVE
                 ? services.notOpen(Services.StatusKeys.MIRROR, name) : null;
         String reason = outcome.state() != ComponentOutcomes.State.ACTIVE ? Text.printable(outcome.reason())
