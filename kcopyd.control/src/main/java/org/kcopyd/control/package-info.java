@@ -12,5 +12,5 @@
  * the command line's {@code --config-dir} check reads it there rather than from the DTOs itself.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package org.kcopyd.control;

@@ -86,7 +86,9 @@ class DaemonMirrorResyncIT {
             assertThat(made.get("regions").getAsLong()).isEqualTo(SIZE / REGION);
             logId = made.get("regionLogId").getAsString();
             assertThat(leg1).as("the new leg was resynced from leg 0").hasBinaryContent(data);
-            RunningDaemon.clientOk(dir, state, "mirror", "remove", "m1");
+            // The printed command makes the mirror again as it was: its region size, which its log refuses another of.
+            assertThat(RunningDaemon.clientOk(dir, state, "mirror", "remove", "m1").out()).contains("to use them again: "
+                    + "mirror create m1 " + dir.resolve("m1.log") + " ").contains(" --region-sectors 8 --log-id " + logId);
 
             stop(server);
             server = nbdkit(nbdkit, socket, leg1, true);
@@ -94,6 +96,8 @@ class DaemonMirrorResyncIT {
                     leg1Uri, "--region-sectors", "8", "--bandwidth", "8192", "--log-id", logId);
             assertLegs(again, "in-sync", "in-sync");
             assertThat(again.get("regionsToResync").getAsLong()).as("a log closed cleanly needs no resync").isZero();
+            assertThat(again.get("regionSectors").getAsLong()).isEqualTo(8);
+            assertThat(again.get("throttleBytesPerSecond").getAsLong()).isEqualTo(8192);
             RunningDaemon.clientJson(dir, state, "export", "add", "m", "mirror:m1", "--socket", "m.sock");
 
             Process write = new ProcessBuilder(qemuIo, "-f", "raw", "-c", "write -P 0xee 0 128k",

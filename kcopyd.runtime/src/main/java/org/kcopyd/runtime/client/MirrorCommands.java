@@ -245,8 +245,12 @@ final class MirrorCommands {
                 words.add(Json.string(leg.getAsJsonObject(), "device", ""));
             }
             long regionSectors = Json.whole(m, "regionSectors", DEFAULT_REGION_SECTORS);
-            if (regionSectors != DEFAULT_REGION_SECTORS) {
+            if (regionSectors != DEFAULT_REGION_SECTORS && regionSectors != 0) {
                 words.addAll(List.of("--region-sectors", Long.toString(regionSectors)));
+            }
+            long cap = Json.whole(m, "throttleBytesPerSecond", 0);
+            if (cap != 0) {
+                words.addAll(List.of("--bandwidth", Long.toString(cap)));
             }
             words.addAll(List.of("--log-id", id));
             s.say("legs and region log stay; to use them again: " + String.join(" ",

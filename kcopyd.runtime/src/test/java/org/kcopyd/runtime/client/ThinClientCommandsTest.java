@@ -257,6 +257,20 @@ class ThinClientCommandsTest {
                 + "create m1 /w/m1.log /w/a.img /w/b.img --log-id u-1\n");
     }
 
+    /**
+     * H39 finding 8: the printed command left out a mirror's region size (the API did not say it), and
+     * was refused by the log it names; it names the region size and the cap the API now shows.
+     */
+    @Test
+    void mirrorRemovePrintsTheRegionSizeAndTheCapOfTheMirror() {
+        daemon.answer("GET", "/api/v1/mirrors/m1", 200, MIRROR.replace("\"regions\"", "\"regionLogId\": \"u-1\", "
+                + "\"regionSectors\": 2048, \"throttleBytesPerSecond\": 8192, \"regions\""));
+        daemon.answer("DELETE", "/api/v1/mirrors/m1", 200, "{\"removed\": \"m1\"}");
+        FakeDaemon.Run removed = daemon.run(cwd, "mirror", "remove", "m1");
+        assertThat(removed.out()).isEqualTo("mirror m1 removed\nlegs and region log stay; to use them again: mirror "
+                + "create m1 /w/m1.log /w/a.img /w/b.img --region-sectors 2048 --bandwidth 8192 --log-id u-1\n");
+    }
+
     @Test
     void mirrorStatusSaysInSyncOnlyForAnOpenMirrorWithoutFailedLegs() {
         // Answered in turn. Found by H23: a failed leg and a mirror waiting on a refused log both printed 'in sync'.

@@ -90,6 +90,8 @@ final class JsonViews {
         o.addProperty("regionsToResync", m.regionsToResync());
         o.addProperty("regionsResynced", m.regionsResynced());
         o.addProperty("resyncBytesPerSecond", m.resyncBytesPerSecond());
+        o.addProperty("regionSectors", m.regionSectors());
+        o.addProperty("throttleBytesPerSecond", m.throttleBytesPerSecond());
         JsonArray legs = new JsonArray();
         for (MirrorView.Leg l : m.legs()) {
             JsonObject leg = new JsonObject();

@@ -287,18 +287,22 @@ final class Mirrors {
         if (props == null) {
             return 0;
         }
-        Object v = props.get(Mirror.CONFIG_REGION_SECTORS);
-        long sectors = Mirror.DEFAULT_REGION_SECTORS;
+        return number(props.get(Mirror.CONFIG_REGION_SECTORS), Mirror.DEFAULT_REGION_SECTORS) * 512;
+    }
+
+    /**
+     * @return a configured number: a {@link Number}, or a text of one; {@code otherwise} if absent, or a
+     *         text that is none (the mirror component refuses it: such a mirror is not open)
+     */
+    private static long number(Object v, long otherwise) {
         if (v instanceof Number n) {
-            sectors = n.longValue();
-        } else if (v != null) {
-            try {
-                sectors = Long.parseLong(v.toString().trim());
-            } catch (NumberFormatException e) {
-                // The mirror component refuses it: such a mirror is not open and has no resync listed.
-            }
+            return n.longValue();
         }
-        return sectors * 512;
+        try {
+            return v == null ? otherwise : Long.parseLong(v.toString().trim());
+        } catch (NumberFormatException e) {
+            return otherwise;
+        }
     }
 
     private MirrorView view(Configuration c) {
@@ -313,12 +317,14 @@ final class Mirrors {
         }
         String name = String.valueOf(props.get(Mirror.CONFIG_NAME));
         String log = props.get(Mirror.CONFIG_REGION_LOG) == null ? null : props.get(Mirror.CONFIG_REGION_LOG).toString();
+        long regionSectors = number(props.get(Mirror.CONFIG_REGION_SECTORS), Mirror.DEFAULT_REGION_SECTORS);
+        long cap = number(props.get(Mirror.CONFIG_THROTTLE_BYTES_PER_SECOND), 0);
         ServiceReference<Mirror> ref = service(name);
         MirrorView open = ref == null ? null : services.read(ref, m -> {
             MirrorStatus s = m.status();
             List<MirrorView.Leg> legs = s.legs().stream().map(Mirrors::leg).toList();
             return new MirrorView(name, PREFIX + name, log, m.regionLogId().toString(), "active", null, s.regions(),
-                    s.regionsToResync(), s.regionsResynced(), s.resyncBytesPerSecond(), legs);
+                    s.regionsToResync(), s.regionsResynced(), s.resyncBytesPerSecond(), legs, regionSectors, cap);
         });
         if (open != null) {
             return open;
@@ -337,7 +343,7 @@ final class Mirrors {
         }
         Object id = props.get(Mirror.CONFIG_REGION_LOG_ID);
         return new MirrorView(name, PREFIX + name, log, id == null || id.toString().isEmpty() ? null : id.toString(),
-                failed ? Snapshots.FAILED : Snapshots.WAITING, reason, 0, 0, 0, 0, legs);
+                failed ? Snapshots.FAILED : Snapshots.WAITING, reason, 0, 0, 0, 0, legs, regionSectors, cap);
     }
 
     private static MirrorView.Leg leg(LegStatus l) {
