@@ -3,6 +3,7 @@ package org.kcopyd.snapshot.internal;
 import java.io.IOException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -251,6 +252,8 @@ public final class Origins {
                     refuseKcopydFile(settings, entry.origin.device());
                 }
                 refuseUnalignedChunks(settings, entry.origin.device());
+                // Nothing there: a store made now, which a refusal below deletes again (H41: a 1 GiB store was left).
+                boolean made = !Files.exists(settings.cowStore(), LinkOption.NOFOLLOW_LINKS);
                 CowStore store = cowStores.open(settings, entry.origin.device());
                 try {
                     snapshot = entry.origin.attach(settings.name(), store);
@@ -265,6 +268,10 @@ public final class Origins {
                         FileClaims.purposesChanged();
                     }
                 } catch (IOException | RuntimeException e) {
+                    if (made) {
+                        // Ours (a store is only ever created where nothing was), still claimed: deleted before it is let go.
+                        Files.deleteIfExists(settings.cowStore());
+                    }
                     closeQuietly(store.device());
                     throw e;
                 }
@@ -322,7 +329,13 @@ public final class Origins {
             return;
         }
         byte[] seen = store.viewSeen();
-        byte[] now = OriginIdentity.viewFingerprint(snapshot.device());
+        byte[] now;
+        try {
+            now = OriginIdentity.viewFingerprint(snapshot.device());
+        } catch (IOException e) {
+            throw new IOException(settings.label() + ": its origin " + settings.originName() + " cannot be read (the "
+                    + "snapshot's samples, read through it, are what its store records of it): " + e.getMessage(), e);
+        }
         if (seen != null && !java.util.Arrays.equals(seen, now)) {
             throw new IllegalArgumentException(settings.label() + ": its origin " + settings.originName() + " does not "
                     + "give the snapshot its content: " + OriginIdentity.VIEW_SAMPLES + " samples of it spread over it, "

@@ -209,7 +209,8 @@ final class Configurations {
         }
         long deadline = System.nanoTime() + limit.toNanos();
         ComponentOutcomes.Outcome outcome = ComponentOutcomes.await(scr, c.getPid(), () -> dictionary(c), limit);
-        return (outcome.state() == ComponentOutcomes.State.ACTIVE ? awaitMade(c, outcome, deadline) : outcome).toApi();
+        return (outcome.state() == ComponentOutcomes.State.ACTIVE ? awaitMade(c, outcome, deadline, limit) : outcome)
+                .toApi();
     }
 
     /**
@@ -221,7 +222,8 @@ final class Configurations {
      * @return {@code active}; or FAILED with the refusal and its exception's class; or PENDING if
      *         still being opened at the deadline
      */
-    private ComponentOutcomes.Outcome awaitMade(Configuration c, ComponentOutcomes.Outcome active, long deadline) {
+    private ComponentOutcomes.Outcome awaitMade(Configuration c, ComponentOutcomes.Outcome active, long deadline,
+            Duration limit) {
         Services.StatusKeys keys = Snapshot.FACTORY_PID.equals(c.getFactoryPid()) ? Services.StatusKeys.SNAPSHOT
                 : Mirror.FACTORY_PID.equals(c.getFactoryPid()) ? Services.StatusKeys.MIRROR : null;
         Map<String, Object> props = properties(c);
@@ -238,8 +240,9 @@ final class Configurations {
                 return new ComponentOutcomes.Outcome(ComponentOutcomes.State.FAILED, status.reason(), status.exception());
             }
             if (System.nanoTime() - deadline >= 0 || Thread.currentThread().isInterrupted()) {
+                // The caller's limit (what is left of the --config-dir check's time), not this class's own wait.
                 return new ComponentOutcomes.Outcome(ComponentOutcomes.State.PENDING, "not open after "
-                        + TimeUnit.NANOSECONDS.toSeconds(wait.toNanos()) + " s: " + status.reason(), "");
+                        + limit.toMillis() / 1000.0 + " s: " + status.reason(), "");
             }
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
         }
