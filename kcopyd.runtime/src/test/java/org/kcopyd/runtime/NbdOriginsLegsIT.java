@@ -309,8 +309,10 @@ class NbdOriginsLegsIT {
      * snapshot's origin is connected to after its component's activation, on a thread of its own
      * (the activation held Config Admin's event thread for the NBD client's 60 s: every other
      * creation waited, and was reported not created while its store was made later): meanwhile
-     * {@code snapshot list} says it is being connected to; when the server goes away the create
-     * fails with the refusal and nothing is made, and the next create is made at once. A refusal on
+     * {@code snapshot list} says it is being connected to and other changes are made at once (H41:
+     * the control's wait held them); removed, its connection is given up at once (H41: it held the
+     * export for 60 s); when the server goes away a create fails with the refusal and nothing is
+     * made. A refusal on
      * that thread keeps its exit code, as when the activation refused it: an export of a part
      * sector is a bad value (2), a read-only one the server's state (1).
      */
@@ -336,12 +338,27 @@ class NbdOriginsLegsIT {
             // Connected by the kernel before the acceptor thread takes it: one connection, the attempt's.
             await().atMost(WAIT).until(() -> silent.accepted() == 1);
 
+            // H41 C1: the wait held the control's change lock, and every other change waited up to 30 s with it.
+            RunningDaemon.clientOk(dir, state, "snapshot", "create", "s3", disk.toString(), "s3.cow", "--size-mib", "4");
+            assertThat(api.get("/api/v1/snapshots/s1").get("invalidReason").getAsString()).as("made while s1 waits")
+                .startsWith("opening: ");
+            // H41 B1: removed, its connection is given up at once (it held the export's claim for the NBD client's 60 s).
+            RunningDaemon.clientOk(dir, state, "snapshot", "remove", "s1");
+            KcopydProcess.Run first = create.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(first.exit()).as("removed meanwhile: %s", first.err()).isEqualTo(1);
+            assertThat(first.err()).contains("snapshot s1 not created: its configuration was removed meanwhile");
+            await().atMost(WAIT).until(() -> silent.closedByClients() == 1);
+            CompletableFuture<KcopydProcess.Run> again = CompletableFuture.supplyAsync(() -> RunningDaemon.client(dir,
+                    state, "snapshot", "create", "s4", "nbd+unix:///?socket=" + socket, "s4.cow", "--size-mib", "4"));
+            await().atMost(WAIT).until(() -> silent.accepted() == 2);
+
             silent.close();
-            KcopydProcess.Run refused = create.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            KcopydProcess.Run refused = again.get(WAIT.toSeconds(), TimeUnit.SECONDS);
             assertThat(refused.exit()).as("refused: %s", refused.err()).isEqualTo(1);
-            assertThat(refused.err()).contains("snapshot s1 not created: refused (snapshot 's1': cannot open its origin")
+            assertThat(refused.err()).contains("snapshot s4 not created: refused (snapshot 's4': cannot open its origin")
                 .contains("its configuration is removed again");
             assertThat(dir.resolve("s1.cow")).as("nothing made").doesNotExist();
+            assertThat(dir.resolve("s4.cow")).as("nothing made").doesNotExist();
 
             KcopydProcess.Run odd = RunningDaemon.client(dir, state, "snapshot", "create", "s2", oddSize, "s2.cow");
             assertThat(odd.exit()).as("an origin of a part sector is a bad value: %s", odd.err()).isEqualTo(2);
@@ -351,7 +368,6 @@ class NbdOriginsLegsIT {
             assertThat(ro.err()).contains("cannot open for writing: the server exports it read-only");
             assertThat(dir.resolve("s2.cow")).doesNotExist();
 
-            RunningDaemon.clientOk(dir, state, "snapshot", "create", "s3", disk.toString(), "s3.cow", "--size-mib", "4");
             assertThat(RunningDaemon.clientOk(dir, state, "snapshot", "list").out()).startsWith("s3  active");
             assertThat(daemon.sigterm()).as("errors: %s", daemon.errors()).isZero();
         }
@@ -405,6 +421,18 @@ class NbdOriginsLegsIT {
 
         int accepted() {
             return connections.size();
+        }
+
+        /** @return the connections their client has closed (a read at their end of stream) */
+        int closedByClients() throws IOException {
+            int closed = 0;
+            for (SocketChannel c : connections) {
+                c.configureBlocking(false);
+                if (c.read(java.nio.ByteBuffer.allocate(64)) < 0) {
+                    closed++;
+                }
+            }
+            return closed;
         }
 
         @Override

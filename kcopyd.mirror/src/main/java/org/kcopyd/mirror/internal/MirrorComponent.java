@@ -502,6 +502,12 @@ public final class MirrorComponent {
     private void stopOpenRetry() {
         if (openRetry != null) {
             openRetry.stopped = true;
+            Thread probing = openRetry.probing ? openRetry.thread : null;
+            if (probing != null) {
+                // Its connections, which a silent server holds for the opener's timeout, are given up now: they held
+                // the exports' claims meanwhile (H41 B1). While probing the thread only connects: nothing else closes.
+                probing.interrupt();
+            }
             // Not shutdownNow: an interrupt would close the files of an attempt under way on that thread.
             openRetry.scheduler.shutdown();
             openRetry = null;

@@ -489,6 +489,12 @@ public final class SnapshotComponent {
     private void stopRetry() {
         if (originRetry != null) {
             originRetry.stopped = true;
+            if (originRetry.probing) {
+                // Its connection, which a silent server holds for the opener's timeout, is given up now: it held the
+                // export's claim meanwhile, and another snapshot of the export was refused (H41 B1). The thread only
+                // connects while probing: an interrupt closes that socket and nothing else.
+                originRetry.thread.interrupt();
+            }
             originRetry = null;
             lock.notifyAll();
         }

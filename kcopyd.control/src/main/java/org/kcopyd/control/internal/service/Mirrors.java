@@ -82,7 +82,18 @@ final class Mirrors {
         return c;
     }
 
-    MirrorView create(MirrorRequest request) {
+    /**
+     * A mirror whose configuration is made and whose component is active: {@link #finish} waits for it to open.
+     *
+     * @param configuration its configuration
+     * @param name          its name
+     * @param legs          its legs as configured
+     */
+    record Started(Configuration configuration, String name, String[] legs) {
+    }
+
+    /** Checks the request and makes the configuration (under the caller's change lock); {@link #finish} waits. */
+    Started start(MirrorRequest request) {
         requireBundle();
         Hashtable<String, Object> props = MirrorRules.check(request);
         if (configurations.find(Mirror.FACTORY_PID, request.name()) != null) {
@@ -97,12 +108,28 @@ final class Mirrors {
             }
         }
         Configuration created = configurations.create(Mirror.FACTORY_PID, "mirror", request.name(), props);
+        return new Started(created, request.name(), (String[]) props.get(Mirror.CONFIG_LEGS));
+    }
+
+    /**
+     * Waits, without the change lock, until the mirror is open with its legs (those named by URI are
+     * connected to on a thread of the mirror's own); if it is refused, not open in time, or the wait
+     * ends otherwise (the daemon stopping), its configuration is removed again and the reason thrown.
+     */
+    MirrorView finish(Started started) {
+        String name = started.name();
         try {
-            return awaitOpen(created, request.name(), (String[]) props.get(Mirror.CONFIG_LEGS));
-        } catch (ControlException e) {
-            configurations.delete(created, "mirror", request.name());
+            return awaitOpen(started.configuration(), name, started.legs());
+        } catch (RuntimeException e) {
+            ControlException.Code code = e instanceof ControlException c ? c.code() : ControlException.Code.FAILED;
+            try {
+                configurations.delete(started.configuration(), "mirror", name);
+            } catch (RuntimeException notRemoved) {
+                throw ControlException.failed(e.getMessage() + "; its configuration could not be removed ("
+                        + notRemoved.getMessage() + "): remove it, or it is made when the daemon starts again");
+            }
             // A refusal keeps its kind (a bad value, a file in use): refused when its legs named by URI were opened.
-            throw new ControlException(e.code(), e.getMessage() + "; its configuration is removed again");
+            throw new ControlException(code, e.getMessage() + "; its configuration is removed again");
         }
     }
 
@@ -263,6 +290,12 @@ final class Mirrors {
                 Services.NotOpen status = services.notOpen(Services.StatusKeys.MIRROR, name);
                 throw ComponentOutcomes.refusal("mirror " + name + " is not open: " + now.reason(),
                         status == null ? "" : status.exception());
+            }
+            if (ref == null && now == null) {
+                throw ControlException.failed("mirror " + name + " is not open: its configuration was removed meanwhile");
+            }
+            if (Thread.currentThread().isInterrupted()) {
+                throw ControlException.failed("mirror " + name + " is not open: interrupted while waiting for it");
             }
             if (System.nanoTime() - deadline >= 0) {
                 throw ControlException.failed("mirror " + name + " is configured but not open with legs "

@@ -78,7 +78,19 @@ final class Snapshots {
         return c;
     }
 
-    SnapshotView create(SnapshotRequest request) {
+    /**
+     * A snapshot whose configuration is made and whose component is active: {@link #finish} waits
+     * for it to open.
+     *
+     * @param configuration its configuration
+     * @param name          its name
+     * @param deadline      when the wait ends ({@link System#nanoTime})
+     */
+    record Started(Configuration configuration, String name, long deadline) {
+    }
+
+    /** Checks the request and makes the configuration (under the caller's change lock); {@link #finish} waits. */
+    Started start(SnapshotRequest request) {
         requireBundle();
         Hashtable<String, Object> props = SnapshotRules.check(request);
         String name = request.name();
@@ -87,25 +99,59 @@ final class Snapshots {
         }
         configurations.refuseConfigured(Path.of((String) props.get(Snapshot.CONFIG_COW_STORE)), "COW store", name);
         Configuration created = configurations.create(Snapshot.FACTORY_PID, "snapshot", name, props);
-        // Its component is active: its services are registered by now, or (an origin named by URI, connected to on a
-        // thread of its own) once it is open, unless it was refused or deactivated meanwhile.
-        long deadline = System.nanoTime() + wait.toNanos();
+        return new Started(created, name, System.nanoTime() + wait.toNanos());
+    }
+
+    /**
+     * Waits, without the change lock, until the snapshot is open: its services are registered by now,
+     * or (an origin named by URI, connected to on a thread of its own) once it is open, unless it was
+     * refused, removed or deactivated meanwhile; then its configuration is removed again (if still
+     * there) and the reason thrown.
+     */
+    SnapshotView finish(Started started) {
+        Configuration created = started.configuration();
+        String name = started.name();
         while (true) {
-            SnapshotView v = view(created);
-            if (v != null && !WAITING.equals(v.state()) && !FAILED.equals(v.state())) {
+            SnapshotView v;
+            try {
+                v = view(created);
+            } catch (RuntimeException e) {
+                // kcopyd.control stopping with the daemon (H41 A1: the configuration stayed, made at the next start).
+                throw removed(created, name, "not created: " + e.getMessage(), "");
+            }
+            if (v == null) {
+                throw ControlException.failed("snapshot " + name + " not created: its configuration was removed "
+                        + "meanwhile");
+            }
+            if (!WAITING.equals(v.state()) && !FAILED.equals(v.state())) {
                 return v;
             }
-            boolean failed = v != null && FAILED.equals(v.state());
-            if (failed || System.nanoTime() - deadline >= 0) {
-                Services.NotOpen status = failed ? services.notOpen(Services.StatusKeys.SNAPSHOT, name) : null;
-                configurations.delete(created, "snapshot", name);
-                String message = "snapshot " + name + " not created: " + (failed ? "refused" : "not active after "
-                        + wait.toSeconds() + " s") + " (" + (v == null ? "its configuration is gone" : v.invalidReason())
-                        + "); its configuration is removed again";
-                throw ComponentOutcomes.refusal(message, status == null ? "" : status.exception());
+            if (FAILED.equals(v.state())) {
+                Services.NotOpen status = services.notOpen(Services.StatusKeys.SNAPSHOT, name);
+                throw removed(created, name, "not created: refused (" + v.invalidReason() + ")",
+                        status == null ? "" : status.exception());
+            }
+            if (System.nanoTime() - started.deadline() >= 0) {
+                throw removed(created, name, "not created: not active after " + wait.toSeconds() + " s ("
+                        + v.invalidReason() + ")", "");
+            }
+            if (Thread.currentThread().isInterrupted()) {
+                throw removed(created, name, "not created: interrupted while it was " + v.invalidReason(), "");
             }
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
         }
+    }
+
+    /** Removes the configuration of a snapshot not made, and gives the error saying so ({@code exception}'s kind). */
+    private ControlException removed(Configuration created, String name, String why, String exception) {
+        String message = "snapshot " + name + " " + why;
+        try {
+            configurations.delete(created, "snapshot", name);
+        } catch (RuntimeException e) {
+            return ControlException.failed(message + "; its configuration could not be removed (" + e.getMessage()
+                    + "): remove it, or it is made when the daemon starts again");
+        }
+        return ComponentOutcomes.refusal(message + "; its configuration is removed again", exception);
     }
 
     void remove(String name, Exports exports) {
