@@ -134,7 +134,7 @@ final class MirrorCommands {
                 s.say("mirror " + name + " created; waiting until every leg is in sync");
                 s.out().flush();
                 JsonObject now = created;
-                while (!inSync(now)) {
+                while (!inSync(now) && !withoutSource(now)) {
                     s.pause();
                     now = s.call("GET", "/api/v1/mirrors/" + name, null);
                 }
@@ -147,6 +147,11 @@ final class MirrorCommands {
                 + (id == null ? "" : "  id " + Json.printable(id)));
         if (a.flag("--wait")) {
             String failed = failedLegs(mirror);
+            if (withoutSource(mirror)) {
+                throw new ClientException(ExitCodes.FAILED, "failed", "mirror " + name + " cannot be resynced: no leg is "
+                        + "in sync to copy from (" + failed + "); it keeps its legs and log: replace the failed leg "
+                        + "(mirror replace-leg) or remove the mirror");
+            }
             if (failed != null) {
                 throw new ClientException(ExitCodes.FAILED, "failed", "mirror " + name + " is in sync without " + failed);
             }
@@ -161,6 +166,22 @@ final class MirrorCommands {
         }
         for (JsonElement leg : Json.array(mirror, "legs")) {
             if ("resyncing".equals(Json.string(leg.getAsJsonObject(), "state"))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * @return whether the mirror is open with a failed leg and no leg in sync: the legs still to resync
+     *         have nothing to be copied from (H41: --wait waited for ever when leg 0 failed in the first resync)
+     */
+    private static boolean withoutSource(JsonObject mirror) {
+        if (!"active".equals(Json.string(mirror, "state", "active")) || failedLegs(mirror) == null) {
+            return false;
+        }
+        for (JsonElement leg : Json.array(mirror, "legs")) {
+            if ("in-sync".equals(Json.string(leg.getAsJsonObject(), "state"))) {
                 return false;
             }
         }

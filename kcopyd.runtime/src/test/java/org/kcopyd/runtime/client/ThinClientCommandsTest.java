@@ -258,6 +258,25 @@ class ThinClientCommandsTest {
     }
 
     /**
+     * H41: leg 0 (an export) failed in the first resync, and leg 1 stayed to resync with no leg in
+     * sync to copy from: {@code --wait} waited for ever. It stops, saying why, exit 1.
+     */
+    @Test
+    void mirrorCreateWaitStopsWhenNoLegIsLeftToResyncFrom() {
+        daemon.answer("POST", "/api/v1/mirrors", 201, MIRROR);
+        daemon.answer("GET", "/api/v1/mirrors/m1", 200, MIRROR.replace("\"regions\"", "\"state\": \"active\", "
+                + "\"regions\"").replace("{\"index\": 0, \"device\": \"/w/a.img\", \"state\": \"in-sync\", "
+                + "\"failure\": null}", "{\"index\": 0, \"device\": \"/w/a.img\", \"state\": \"failed\", "
+                + "\"failure\": \"EIO\"}"));
+        FakeDaemon.Run r = daemon.run(cwd, "mirror", "create", "m1", "m1.log", "a.img", "b.img", "--wait");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).isEqualTo("kcopyd mirror create: mirror m1 cannot be resynced: no leg is in sync to copy "
+                + "from (leg 0 /w/a.img (EIO)); it keeps its legs and log: replace the failed leg (mirror replace-leg) "
+                + "or remove the mirror\n");
+        assertThat(daemon.requests).hasSize(2);
+    }
+
+    /**
      * H39 finding 8: the printed command left out a mirror's region size (the API did not say it), and
      * was refused by the log it names; it names the region size and the cap the API now shows.
      */
