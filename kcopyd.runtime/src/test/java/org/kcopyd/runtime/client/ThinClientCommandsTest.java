@@ -249,12 +249,16 @@ class ThinClientCommandsTest {
         assertThat(body.get("with").getAsString()).isEqualTo(cwd.resolve("c.img").toString());
         assertThat(replaced.out()).startsWith("leg 1 of mirror m1 replaced by " + cwd.resolve("c.img") + "\nm1  1024");
 
-        daemon.answer("GET", "/api/v1/mirrors/m1", 200, MIRROR.replace("\"regions\"", "\"regionLogId\": \"u-1\", "
-                + "\"regions\""));
-        daemon.answer("DELETE", "/api/v1/mirrors/m1", 200, "{\"removed\": \"m1\"}");
-        FakeDaemon.Run removed = daemon.run(cwd, "mirror", "remove", "m1");
-        assertThat(removed.out()).isEqualTo("mirror m1 removed\nlegs and region log stay; to use them again: mirror "
+        assertThat(removeMirror("")).isEqualTo("mirror m1 removed\nlegs and region log stay; to use them again: mirror "
                 + "create m1 /w/m1.log /w/a.img /w/b.img --log-id u-1\n");
+    }
+
+    /** @return what {@code mirror remove m1} prints for a mirror whose view has region log u-1 and {@code fields} */
+    private String removeMirror(String fields) {
+        daemon.answer("GET", "/api/v1/mirrors/m1", 200, MIRROR.replace("\"regions\"", "\"regionLogId\": \"u-1\", "
+                + fields + "\"regions\""));
+        daemon.answer("DELETE", "/api/v1/mirrors/m1", 200, "{\"removed\": \"m1\"}");
+        return daemon.run(cwd, "mirror", "remove", "m1").out();
     }
 
     /**
@@ -282,12 +286,9 @@ class ThinClientCommandsTest {
      */
     @Test
     void mirrorRemovePrintsTheRegionSizeAndTheCapOfTheMirror() {
-        daemon.answer("GET", "/api/v1/mirrors/m1", 200, MIRROR.replace("\"regions\"", "\"regionLogId\": \"u-1\", "
-                + "\"regionSectors\": 2048, \"throttleBytesPerSecond\": 8192, \"regions\""));
-        daemon.answer("DELETE", "/api/v1/mirrors/m1", 200, "{\"removed\": \"m1\"}");
-        FakeDaemon.Run removed = daemon.run(cwd, "mirror", "remove", "m1");
-        assertThat(removed.out()).isEqualTo("mirror m1 removed\nlegs and region log stay; to use them again: mirror "
-                + "create m1 /w/m1.log /w/a.img /w/b.img --region-sectors 2048 --bandwidth 8192 --log-id u-1\n");
+        assertThat(removeMirror("\"regionSectors\": 2048, \"throttleBytesPerSecond\": 8192, ")).isEqualTo("mirror m1 "
+                + "removed\nlegs and region log stay; to use them again: mirror create m1 /w/m1.log /w/a.img /w/b.img "
+                + "--region-sectors 2048 --bandwidth 8192 --log-id u-1\n");
     }
 
     @Test
