@@ -346,7 +346,8 @@ class NbdOriginsLegsIT {
             RunningDaemon.clientOk(dir, state, "snapshot", "remove", "s1");
             KcopydProcess.Run first = create.get(WAIT.toSeconds(), TimeUnit.SECONDS);
             assertThat(first.exit()).as("removed meanwhile: %s", first.err()).isEqualTo(1);
-            assertThat(first.err()).contains("snapshot s1 not created: its configuration was removed meanwhile");
+            assertThat(first.err()).contains("snapshot s1 not created: removed by another request while it was being "
+                + "created");
             await().atMost(WAIT).until(() -> silent.closedByClients() == 1);
             CompletableFuture<KcopydProcess.Run> again = CompletableFuture.supplyAsync(() -> RunningDaemon.client(dir,
                     state, "snapshot", "create", "s4", "nbd+unix:///?socket=" + socket, "s4.cow", "--size-mib", "4"));

@@ -149,8 +149,8 @@ final class MirrorCommands {
             String failed = failedLegs(mirror);
             if (withoutSource(mirror)) {
                 throw new ClientException(ExitCodes.FAILED, "failed", "mirror " + name + " cannot be resynced: no leg is "
-                        + "in sync to copy from (" + failed + "); it keeps its legs and log: replace the failed leg "
-                        + "(mirror replace-leg) or remove the mirror");
+                        + "in sync to copy from (" + failed + "); it keeps its legs and log: remove it, and make it "
+                        + "again with a leg that holds the data first");
             }
             if (failed != null) {
                 throw new ClientException(ExitCodes.FAILED, "failed", "mirror " + name + " is in sync without " + failed);

@@ -275,8 +275,8 @@ class ThinClientCommandsTest {
         FakeDaemon.Run r = daemon.run(cwd, "mirror", "create", "m1", "m1.log", "a.img", "b.img", "--wait");
         assertThat(r.exit()).isEqualTo(1);
         assertThat(r.err()).isEqualTo("kcopyd mirror create: mirror m1 cannot be resynced: no leg is in sync to copy "
-                + "from (leg 0 /w/a.img (EIO)); it keeps its legs and log: replace the failed leg (mirror replace-leg) "
-                + "or remove the mirror\n");
+                + "from (leg 0 /w/a.img (EIO)); it keeps its legs and log: remove it, and make it again with a leg that "
+                + "holds the data first\n");
         assertThat(daemon.requests).hasSize(2);
     }
 

@@ -254,11 +254,16 @@ public final class Origins {
                 refuseUnalignedChunks(settings, entry.origin.device());
                 // Nothing there: a store made now, which a refusal below deletes again (H41: a 1 GiB store was left).
                 boolean made = !Files.exists(settings.cowStore(), LinkOption.NOFOLLOW_LINKS);
+                // A new snapshot shows the origin as it is: its samples are read before a store is made or a file is
+                // formatted, so that an origin that cannot be read refuses it with nothing written (H42: a file given
+                // with --format was formatted, then the snapshot refused).
+                byte[] view = settings.cowStoreId() == null || settings.format()
+                        ? viewOf(settings, entry.origin.device()) : null;
                 CowStore store = cowStores.open(settings, entry.origin.device());
                 try {
                     snapshot = entry.origin.attach(settings.name(), store);
                     try {
-                        checkView(settings, snapshot);
+                        checkView(settings, snapshot, view);
                     } catch (IOException | RuntimeException e) {
                         entry.origin.detach(snapshot);
                         throw e;
@@ -320,22 +325,20 @@ public final class Origins {
      * (H39: adopted, and the snapshot's content mixed the two disks), when no fingerprint of the
      * origin was recorded at a clean close. Skipped for an invalid or merging store.
      *
+     * @param originView for a new snapshot, the origin's samples read before its store was made (null: read here)
      * @throws IllegalArgumentException naming the snapshot, its origin and what to do, if they differ
      * @throws IOException if the snapshot cannot be read or the store's header written
      */
-    private static void checkView(SnapshotSettings settings, SnapshotVolume snapshot) throws IOException {
+    private static void checkView(SnapshotSettings settings, SnapshotVolume snapshot, byte[] originView)
+            throws IOException {
         CowStore store = snapshot.store;
         if (!store.isValid() || store.isMerging()) {
             return;
         }
         byte[] seen = store.viewSeen();
-        byte[] now;
-        try {
-            now = OriginIdentity.viewFingerprint(snapshot.device());
-        } catch (IOException e) {
-            throw new IOException(settings.label() + ": its origin " + settings.originName() + " cannot be read (the "
-                    + "snapshot's samples, read through it, are what its store records of it): " + e.getMessage(), e);
-        }
+        // A store with no record and no copy yet (a new one) shows the origin, read before it was made.
+        byte[] now = originView != null && seen == null && snapshot.chunksUsed() == 0 ? originView
+                : viewOf(settings, snapshot.device());
         if (seen != null && !java.util.Arrays.equals(seen, now)) {
             throw new IllegalArgumentException(settings.label() + ": its origin " + settings.originName() + " does not "
                     + "give the snapshot its content: " + OriginIdentity.VIEW_SAMPLES + " samples of it spread over it, "
@@ -358,6 +361,16 @@ public final class Origins {
      * @throws IllegalArgumentException naming the origin, what it holds and what to do
      * @throws IOException if the origin cannot be read
      */
+    /** @return the view fingerprint of {@code device} (the snapshot, or a new snapshot's origin), or why not, named */
+    private static byte[] viewOf(SnapshotSettings settings, BlockDevice device) throws IOException {
+        try {
+            return OriginIdentity.viewFingerprint(device);
+        } catch (IOException e) {
+            throw new IOException(settings.label() + ": its origin " + settings.originName() + " cannot be read (the "
+                    + "snapshot's samples, read through it, are what its store records of it): " + e.getMessage(), e);
+        }
+    }
+
     private static void refuseKcopydFile(SnapshotSettings settings, BlockDevice origin) throws IOException {
         List<KcopydHeaders.Header> found = KcopydHeaders.read(origin);
         if (!found.isEmpty()) {

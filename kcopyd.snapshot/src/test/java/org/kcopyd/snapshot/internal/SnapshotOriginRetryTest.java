@@ -367,6 +367,17 @@ class SnapshotOriginRetryTest {
         assertThat(framework.notOpen(Snapshot.NOT_OPEN, "s1")).startsWith("snapshot 's1': its origin mem://disk cannot "
                 + "be read").contains("EIO").contains("(refused: ");
         assertThat(dir.resolve("s1.cow")).as("the store made for it, deleted again").doesNotExist();
+
+        // H42: a file given to be formatted was formatted, then the snapshot refused: the origin is read first.
+        byte[] users = pattern(1 << 20, 21);
+        java.nio.file.Files.write(dir.resolve("s2.cow"), users);
+        Map<String, Object> format = config("s2");
+        format.put(Snapshot.CONFIG_FORMAT, true);
+        activate(PID + "2", format, new TrackingOpener(provider.opener()));
+        framework.awaitCreated(Snapshot.NOT_OPEN, "s2", Snapshot.NOT_OPEN_CREATING);
+        assertThat(framework.notOpen(Snapshot.NOT_OPEN, "s2")).startsWith("snapshot 's2': its origin mem://disk cannot "
+                + "be read");
+        assertSameBytes(java.nio.file.Files.readAllBytes(dir.resolve("s2.cow")), users, "the file, not formatted");
     }
 
     /** @return the memory device served as mem://disk, opened read-write as the provider serves it */

@@ -121,6 +121,11 @@ final class Mirrors {
         try {
             return awaitOpen(started.configuration(), name, started.legs());
         } catch (RuntimeException e) {
+            if (Configurations.dictionary(started.configuration()) == null) {
+                // Removed by another request meanwhile (H42: the message said it could not be removed).
+                throw ControlException.failed("mirror " + name + " not created: removed by another request while it "
+                        + "was being created");
+            }
             ControlException.Code code = e instanceof ControlException c ? c.code() : ControlException.Code.FAILED;
             try {
                 configurations.delete(started.configuration(), "mirror", name);

@@ -120,8 +120,8 @@ final class Snapshots {
                 throw removed(created, name, "not created: " + e.getMessage(), "");
             }
             if (v == null) {
-                throw ControlException.failed("snapshot " + name + " not created: its configuration was removed "
-                        + "meanwhile");
+                throw ControlException.failed("snapshot " + name + " not created: removed by another request while "
+                        + "it was being created (a COW store it made stays, as at any removal)");
             }
             if (!WAITING.equals(v.state()) && !FAILED.equals(v.state())) {
                 return v;
