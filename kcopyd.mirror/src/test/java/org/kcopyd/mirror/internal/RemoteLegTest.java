@@ -122,10 +122,9 @@ class RemoteLegTest {
     @Test
     void anotherUriInALegsPlaceIsResyncedFullyAndTheSameOneIsNot() throws Exception {
         byte[] data = random(SECTORS * 512, 4);
-        Path a = Files.write(dir.resolve("a.img"), data);
-        provider.add("b", new byte[SECTORS * 512]);
+        Path a = dir.resolve("a.img");
         Path log = dir.resolve("m.log");
-        UUID id = started(settings(log, null, a.toString(), "mem://b")).regionLogId();
+        UUID id = startedOnFileAndExport(data);
         closeAll();
 
         // The same export, as it was at the clean close (identity, size, fingerprint): in sync, nothing to copy.
@@ -155,6 +154,17 @@ class RemoteLegTest {
         assertThat(read(c)).isEqualTo(data);
     }
 
+    /**
+     * Makes mirror m of a.img, holding {@code data}, and the empty export mem://b, its log at m.log, and starts it.
+     *
+     * @return its region log's identity
+     */
+    private UUID startedOnFileAndExport(byte[] data) throws Exception {
+        Path a = Files.write(dir.resolve("a.img"), data);
+        provider.add("b", new byte[SECTORS * 512]);
+        return started(settings(dir.resolve("m.log"), null, a.toString(), "mem://b")).regionLogId();
+    }
+
     /** Opens the mirror on {@code log} again after the log was put back as the open mirror had it: a kill -9. */
     private OpenedMirror reopenAfterKill(Path log, Path crashed, UUID id, String... legs) throws Exception {
         closeAll();
@@ -173,10 +183,9 @@ class RemoteLegTest {
     @Test
     void afterAKillAnotherDiskAtALegsAddressIsResyncedFullyAndTheSameOneIsNot() throws Exception {
         byte[] data = random(SECTORS * 512, 8);
-        Path a = Files.write(dir.resolve("a.img"), data);
-        provider.add("b", new byte[SECTORS * 512]);
+        Path a = dir.resolve("a.img");
         Path log = dir.resolve("m.log");
-        UUID id = started(settings(log, null, a.toString(), "mem://b")).regionLogId();
+        UUID id = startedOnFileAndExport(data);
         Path crashed = Files.copy(log, dir.resolve("crashed.log"));
 
         OpenedMirror same = reopenAfterKill(log, crashed, id, a.toString(), "mem://b");

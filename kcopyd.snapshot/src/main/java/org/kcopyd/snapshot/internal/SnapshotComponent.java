@@ -231,14 +231,23 @@ public final class SnapshotComponent {
             LOG.log(System.Logger.Level.INFO, settings.label() + ": the BlockDeviceOpener service its origin "
                     + settings.originName() + " was opened through is going away: closing the snapshot (its COW store "
                     + "stays as it is) until an opener is bound again");
-            // The next opening must adopt the store this one made, whatever the configuration says yet.
-            settings = settings.withCowStoreId(snapshot.cowStoreId());
-            shared = origins;
-            close();
-            retryOpen("another BlockDeviceOpener service is bound");
+            shared = closeAndReopen("another BlockDeviceOpener service is bound");
         }
         // Outside the lock: snapshots that share this origin and waited for it to close try again.
         shared.retryWaiting();
+    }
+
+    /**
+     * Under lock: closes the open snapshot and opens it again as {@link #retryOpen} does, adopting the
+     * store it has (whatever the configuration says yet).
+     *
+     * @return the origins, whose waiting snapshots the caller tells to try again once out of the lock
+     */
+    private Origins closeAndReopen(String why) {
+        settings = settings.withCowStoreId(snapshot.cowStoreId());
+        close();
+        retryOpen(why);
+        return origins;
     }
 
     /** Under lock: opens a configured snapshot that is not open (waiting, or refused at its last try). */
@@ -761,10 +770,7 @@ public final class SnapshotComponent {
             LOG.log(System.Logger.Level.WARNING, settings.label() + ": its origin " + settings.originName() + " was lost ("
                     + cause.getMessage() + "): the snapshot is closed, its COW store left as it is, and opened again "
                     + "once its origin can be, checked as at a start; meanwhile it is not open and origin writes fail");
-            settings = settings.withCowStoreId(snapshot.cowStoreId());
-            shared = origins;
-            close();
-            retryOpen("its origin was lost");
+            shared = closeAndReopen("its origin was lost");
         }
         // Outside the lock: snapshots that share this origin and waited for it to close try again.
         shared.retryWaiting();

@@ -335,6 +335,26 @@ final class Configurations {
         }
     }
 
+    /**
+     * Deletes the configuration of a snapshot or mirror that was not made (refused, not open in time,
+     * its wait ended otherwise).
+     *
+     * @param kind    "snapshot" or "mirror", for messages
+     * @param message why it was not made
+     * @param code    the error's kind when the configuration is removed
+     * @return the error to throw: {@code message}, and whether the configuration is removed again
+     */
+    ControlException deleteNotMade(Configuration c, String kind, String name, String message,
+            ControlException.Code code) {
+        try {
+            delete(c, kind, name);
+        } catch (RuntimeException e) {
+            return ControlException.failed(message + "; its configuration could not be removed (" + e.getMessage()
+                    + "): remove it, or it is made when the daemon starts again");
+        }
+        return new ControlException(code, message + "; its configuration is removed again");
+    }
+
     private static void deleteQuietly(Configuration c) {
         try {
             c.delete();

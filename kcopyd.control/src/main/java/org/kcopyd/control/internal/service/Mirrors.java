@@ -126,15 +126,9 @@ final class Mirrors {
                 throw ControlException.failed("mirror " + name + " not created: removed by another request while it "
                         + "was being created");
             }
-            ControlException.Code code = e instanceof ControlException c ? c.code() : ControlException.Code.FAILED;
-            try {
-                configurations.delete(started.configuration(), "mirror", name);
-            } catch (RuntimeException notRemoved) {
-                throw ControlException.failed(e.getMessage() + "; its configuration could not be removed ("
-                        + notRemoved.getMessage() + "): remove it, or it is made when the daemon starts again");
-            }
             // A refusal keeps its kind (a bad value, a file in use): refused when its legs named by URI were opened.
-            throw new ControlException(code, e.getMessage() + "; its configuration is removed again");
+            throw configurations.deleteNotMade(started.configuration(), "mirror", name, e.getMessage(),
+                    e instanceof ControlException c ? c.code() : ControlException.Code.FAILED);
         }
     }
 

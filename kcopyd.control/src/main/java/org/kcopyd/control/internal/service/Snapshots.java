@@ -145,13 +145,8 @@ final class Snapshots {
     /** Removes the configuration of a snapshot not made, and gives the error saying so ({@code exception}'s kind). */
     private ControlException removed(Configuration created, String name, String why, String exception) {
         String message = "snapshot " + name + " " + why;
-        try {
-            configurations.delete(created, "snapshot", name);
-        } catch (RuntimeException e) {
-            return ControlException.failed(message + "; its configuration could not be removed (" + e.getMessage()
-                    + "): remove it, or it is made when the daemon starts again");
-        }
-        return ComponentOutcomes.refusal(message + "; its configuration is removed again", exception);
+        return configurations.deleteNotMade(created, "snapshot", name, message,
+                ComponentOutcomes.refusal(message, exception).code());
     }
 
     void remove(String name, Exports exports) {
