@@ -3,6 +3,7 @@ package org.kcopyd.device;
 import java.lang.annotation.Annotation;
 import java.lang.reflect.Method;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Checks a configuration's numbers before a Declarative Services component reads them through its
@@ -49,6 +50,38 @@ public final class ConfigurationValues {
                 }
             }
         }
+    }
+
+    /**
+     * Checks a configuration's creation mark. Whoever creates a configuration and waits to tell its
+     * user whether the component opened (the control API's {@code snapshot create}) sets the mark
+     * property {@code key} to the UUID of the framework it runs in ({@code org.osgi.framework.uuid},
+     * new at every start), and the component clears it once open. A mark naming another framework is
+     * a creation the process ended in the middle of (stopped or killed while it waited): its user
+     * was never told that it was made, and a component that opened it now would write what nobody
+     * confirmed (a mirror's resync over a leg). It is refused, with nothing opened or written, until
+     * it is removed.
+     *
+     * @param properties the configuration as the component was given it
+     * @param key        the mark's property
+     * @param framework  gives this framework's UUID; asked only when there is a mark
+     * @param label      what the message starts with (the snapshot or mirror it configures)
+     * @return the mark, if it names this framework (to be cleared once open); null if there is none
+     * @throws IllegalStateException if the mark names another framework, saying so and what to do
+     * @since 1.12
+     */
+    public static String requireCreatedHere(Map<String, ?> properties, String key, Supplier<String> framework,
+            String label) {
+        Object mark = properties.get(key);
+        if (mark == null || mark.toString().isEmpty()) {
+            return null;
+        }
+        if (mark.toString().equals(framework.get())) {
+            return mark.toString();
+        }
+        throw new IllegalStateException(label + ": not opened: it was being created when the kcopyd process "
+                + "creating it stopped (" + key + "=" + mark + " names that run), so it was never confirmed; nothing "
+                + "of it is opened or written. Remove it, and create it again if it is wanted");
     }
 
     private static String propertyName(String method) {

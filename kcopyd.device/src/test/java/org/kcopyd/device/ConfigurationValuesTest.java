@@ -1,5 +1,6 @@
 package org.kcopyd.device;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -56,5 +57,24 @@ class ConfigurationValuesTest {
         assertThatThrownBy(() -> ConfigurationValues.requireNumbers(Sample.class,
                 Map.of("ports", new String[] {"1", "two"}), PREFIX))
                 .hasMessage("snapshot 's1': ports 'two' is not a whole number from -2147483648 to 2147483647");
+    }
+
+    @Test
+    void aCreationMarkOfThisFrameworkIsGivenBackAndNoneIsNull() {
+        assertThat(ConfigurationValues.requireCreatedHere(Map.of("creating", "f1"), "creating", () -> "f1", PREFIX))
+                .isEqualTo("f1");
+        assertThat(ConfigurationValues.requireCreatedHere(Map.of("creating", ""), "creating", () -> "f1", PREFIX))
+                .isNull();
+        assertThat(ConfigurationValues.requireCreatedHere(Map.of(), "creating", () -> {
+            throw new AssertionError("the framework is asked only when there is a mark");
+        }, PREFIX)).isNull();
+    }
+
+    @Test
+    void aCreationMarkOfAnotherFrameworkIsRefusedNamingIt() {
+        assertThatThrownBy(() -> ConfigurationValues.requireCreatedHere(Map.of("creating", "f0"), "creating",
+                () -> "f1", "snapshot 's1'")).isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("snapshot 's1': not opened: it was being created when the kcopyd process "
+                        + "creating it stopped (creating=f0 names that run)");
     }
 }

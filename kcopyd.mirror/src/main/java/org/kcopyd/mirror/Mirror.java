@@ -174,6 +174,18 @@ public interface Mirror {
     String CONFIG_THROTTLE_BYTES_PER_SECOND = "throttleBytesPerSecond";
     /** Configuration property: the share of time (1..100 %) the resync may have I/O outstanding. */
     String CONFIG_THROTTLE_IO_PERCENT = "throttleIoPercent";
+    /**
+     * Configuration property: the creation mark, the UUID of the framework
+     * ({@code org.osgi.framework.uuid}) in which the mirror is being created, set by whoever creates
+     * the configuration and waits to learn whether the mirror was made (the control API). The mirror
+     * clears it once open. A mark naming another framework (the process was stopped or killed before
+     * the creation was confirmed) is refused: no leg is opened or written, above all not resynced,
+     * until the configuration is removed. Absent for the usual case (a configuration file, one made
+     * by hand).
+     *
+     * @since 1.5
+     */
+    String CONFIG_CREATING = "creating";
 
     /**
      * The rule for mirror names, a regular expression: 1 to 64 of {@code A-Z a-z 0-9 . _ -}, not
@@ -232,7 +244,10 @@ public interface Mirror {
      * @return a stage completed when no resync is pending (immediately if none). A leg whose
      *         resync fails (an I/O error, or a copy the engine refuses) is marked
      *         {@link LegState#FAILED} with the reason, and the stage still completes; a resync
-     *         that cannot run for a while (no kcopyd factory, a full client) waits and retries.
+     *         that cannot run for a while (no kcopyd factory, a full client) waits and retries. The
+     *         stage completes exceptionally if no leg in sync is left to copy from (the default leg
+     *         failed): the legs being resynchronised stay {@link LegState#RESYNCING}, their
+     *         {@link LegStatus#failure()} saying that their resync stopped.
      */
     CompletionStage<Void> whenInSync();
 }

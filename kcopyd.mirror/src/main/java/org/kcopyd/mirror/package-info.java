@@ -15,5 +15,5 @@
  * format; see {@link org.kcopyd.mirror.Mirror} for the rules and the configuration's names.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.4.0")
+@org.osgi.annotation.versioning.Version("1.5.0")
 package org.kcopyd.mirror;

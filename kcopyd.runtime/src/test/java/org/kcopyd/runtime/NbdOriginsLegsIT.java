@@ -375,6 +375,47 @@ class NbdOriginsLegsIT {
     }
 
     /**
+     * H41 A1: the daemon is killed while a {@code mirror create} waits for its NBD leg's server
+     * (silent); its user was never told the mirror was made. At the next start, the server now
+     * answering, the mirror is listed as failed and says why: no region log made, nothing resynced
+     * onto the export. It can be removed, and created again.
+     */
+    @Test
+    void aMirrorCreateCutShortByTheDaemonsEndIsRefusedAtTheNextStart() throws Exception {
+        Path socket = dir.resolve("leg.sock");
+        Path a = image("a.img", 4 << 20, 11);
+        Path state = dir.resolve("state");
+        try (RunningDaemon daemon = RunningDaemon.start(dir, state, "killed");
+                SilentServer silent = new SilentServer(socket)) {
+            CompletableFuture<KcopydProcess.Run> create = CompletableFuture.supplyAsync(() -> RunningDaemon.client(dir,
+                    state, "mirror", "create", "m", "m.log", a.toString(), "nbd+unix:///?socket=" + socket));
+            await().atMost(WAIT).until(() -> silent.accepted() == 1);
+            daemon.kill9();
+            assertThat(create.get(WAIT.toSeconds(), TimeUnit.SECONDS).exit()).as("not confirmed").isNotZero();
+        }
+        Files.deleteIfExists(socket);
+        String export = nbdkitMemory("leg.sock", "4M");
+        try (RunningDaemon again = RunningDaemon.start(dir, state, "again")) {
+            DaemonApi api = new DaemonApi(state);
+            var m = api.get("/api/v1/mirrors/m");
+            assertThat(m.get("state").getAsString()).isEqualTo("failed");
+            assertThat(m.get("reason").getAsString()).contains("mirror 'm': not opened: it was being created when the "
+                + "kcopyd process creating it stopped (creating=", "Remove it, and create it again if it is wanted");
+            assertThat(dir.resolve("m.log")).as("no log made").doesNotExist();
+            copy(export, "before.img");
+            assertThat(Files.readAllBytes(dir.resolve("before.img"))).as("nothing resynced onto the export")
+                .isEqualTo(new byte[4 << 20]);
+
+            RunningDaemon.clientOk(dir, state, "mirror", "remove", "m");
+            RunningDaemon.clientOk(dir, state, "mirror", "create", "m", "m.log", a.toString(), export, "--wait");
+            copy(export, "after.img");
+            assertThat(dir.resolve("after.img")).as("created again: resynced").hasSameBinaryContentAs(a);
+            RunningDaemon.clientOk(dir, state, "mirror", "remove", "m");
+            assertThat(again.sigterm()).as("errors: %s", again.errors()).isZero();
+        }
+    }
+
+    /**
      * A snapshot in {@code --config-dir} whose new snapshot is refused once its export is opened
      * (after its component's activation, on the snapshot's own thread): the directory's check
      * waits for that outcome and reports it, exit 2 for a bad value, as it reported a refused

@@ -189,6 +189,18 @@ public interface Snapshot {
     String CONFIG_REMOVE_WHEN_MERGED = "removeWhenMerged";
 
     /**
+     * Configuration property: the creation mark, the UUID of the framework
+     * ({@code org.osgi.framework.uuid}) in which the snapshot is being created, set by whoever creates
+     * the configuration and waits to learn whether the snapshot was made (the control API). The
+     * snapshot clears it once open. A mark naming another framework (the process was stopped or
+     * killed before the creation was confirmed) is refused: nothing is opened or written until the
+     * configuration is removed. Absent for the usual case (a configuration file, one made by hand).
+     *
+     * @since 1.6
+     */
+    String CONFIG_CREATING = "creating";
+
+    /**
      * The rule for snapshot names, a regular expression: 1 to 64 of {@code A-Z a-z 0-9 . _ -},
      * not only dots ({@code .} and {@code ..} name directories, not snapshots).
      */

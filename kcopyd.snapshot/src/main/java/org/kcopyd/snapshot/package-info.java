@@ -16,5 +16,5 @@
  * when the configuration asks to format (see {@link org.kcopyd.snapshot.Snapshot}).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.5.0")
+@org.osgi.annotation.versioning.Version("1.6.0")
 package org.kcopyd.snapshot;

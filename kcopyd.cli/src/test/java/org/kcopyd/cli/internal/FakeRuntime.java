@@ -54,6 +54,8 @@ final class FakeRuntime implements Services {
     private KcopydControl control;
     /** The key under which a fake service reference gives its service. */
     private static final String SERVICE = "fake.runtime.service";
+    /** The framework UUID of this fake: the creation mark of the snapshots and mirrors the control creates. */
+    static final String FRAMEWORK = "00000000-0000-0000-0000-00000000f4ce";
 
     /** The snapshot and mirror components are there, as in the runtime; tests add descriptions of their own. */
     FakeRuntime() {
@@ -134,6 +136,7 @@ final class FakeRuntime implements Services {
                     }
                     case "getService" -> ((ServiceReference<?>) args[0]).getProperty(SERVICE);
                     case "ungetService" -> true;
+                    case "getProperty" -> org.osgi.framework.Constants.FRAMEWORK_UUID.equals(args[0]) ? FRAMEWORK : null;
                     case "hashCode" -> System.identityHashCode(proxy);
                     case "equals" -> proxy == args[0];
                     default -> throw new UnsupportedOperationException(method.getName());

@@ -270,6 +270,8 @@ class MirrorCommandTest {
         assertThat(props.get(Mirror.CONFIG_REGION_LOG_ID)).as("a new log: its identity is the mirror's to choose")
                 .isNull();
         assertThat(props.get(Mirror.CONFIG_FORMAT)).isNull();
+        assertThat(props.get(Mirror.CONFIG_CREATING)).as("marked by this run until the mirror is open (H41 A1)")
+                .isEqualTo(FakeRuntime.FRAMEWORK);
 
         Path notes = image("notes.bin");
         props = configured("m", notes.toString(), dir.resolve("x,y.img").toString(), "service:remote",

@@ -224,6 +224,7 @@ class SnapshotCommandTest {
                 .containsEntry(Snapshot.CONFIG_COW_STORE, cow.toString())
                 .containsEntry(Snapshot.CONFIG_CHUNK_SECTORS, 32)
                 .containsEntry(Snapshot.CONFIG_COW_STORE_ID, "123e4567-e89b-12d3-a456-426614174000")
+                .containsEntry(Snapshot.CONFIG_CREATING, FakeRuntime.FRAMEWORK)
                 .doesNotContainKey(Snapshot.CONFIG_FORMAT);
         assertThat(seen.get(1)).containsEntry(Snapshot.CONFIG_FORMAT, true)
                 .doesNotContainKey(Snapshot.CONFIG_COW_STORE_ID);

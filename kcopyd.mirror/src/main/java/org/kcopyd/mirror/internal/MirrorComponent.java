@@ -143,6 +143,11 @@ public final class MirrorComponent {
     /** The configuration in effect: open, or waiting for an opener (or for a retry after a refusal). */
     private MirrorSettings wanted;
     private String pid;
+    /**
+     * The configuration's creation mark ({@value Mirror#CONFIG_CREATING}), this framework's, until the
+     * mirror is open and has cleared it; else null. Guarded by lock.
+     */
+    private String creating;
     /** The open mirror's settings (null while it is not open); read by {@link #clientFor} from any thread. */
     private volatile MirrorSettings settings;
     private ScheduledExecutorService retries;
@@ -219,6 +224,7 @@ public final class MirrorComponent {
             active = true;
             try {
                 refuseNonNumbers(properties);
+                creating = requireCreatedHere(properties);
                 openOrWait(MirrorSettings.of(configuration));
             } catch (IOException | RuntimeException e) {
                 // DS discards a component whose activation fails: nothing of it stays registered.
@@ -226,6 +232,18 @@ public final class MirrorComponent {
                 throw e;
             }
         }
+    }
+
+    /**
+     * Under lock: the configuration's creation mark ({@value Mirror#CONFIG_CREATING}) if it is this
+     * framework's, to be cleared once open; null if none.
+     *
+     * @throws IllegalStateException if it is another framework's: a creation its process ended in the middle of
+     */
+    private String requireCreatedHere(Map<String, Object> properties) {
+        BundleContext c = context;
+        return ConfigurationValues.requireCreatedHere(properties, Mirror.CONFIG_CREATING,
+                () -> c.getProperty(Constants.FRAMEWORK_UUID), "mirror '" + properties.get(Mirror.CONFIG_NAME) + "'");
     }
 
     /** A number given as a text that is none (a configuration file's {@code regionSectors = abc}), named, refused. */
@@ -729,15 +747,16 @@ public final class MirrorComponent {
         mirrorRegistration = context.registerService(Mirror.class, mirror, props);
         props.put(BlockDevice.ROLE, Mirror.ROLE_MIRROR);
         deviceRegistration = context.registerService(BlockDevice.class, mirror.device(), props);
-        if (!mirror.regionLogId().equals(s.regionLogId()) || s.format()) {
+        if (!mirror.regionLogId().equals(s.regionLogId()) || s.format() || creating != null) {
             recordLogIdentity(mirror.regionLogId());
         }
     }
 
     /**
      * Writes the identity of a log made just now into the configuration (and clears format), so
-     * that the next activation adopts it and formats nothing. Failing that, the mirror works, but
-     * its next activation refuses the file until the identity, logged here, is set by hand.
+     * that the next activation adopts it and formats nothing, and clears the creation mark: the
+     * mirror is made. Failing that, the mirror works, but its next activation refuses the file until
+     * the identity, logged here, is set by hand (and the mark removed).
      */
     private void recordLogIdentity(UUID id) {
         String failure;
@@ -749,7 +768,9 @@ public final class MirrorComponent {
                 Dictionary<String, Object> props = found[0].getProperties();
                 props.put(Mirror.CONFIG_REGION_LOG_ID, id.toString());
                 props.remove(Mirror.CONFIG_FORMAT);
+                props.remove(Mirror.CONFIG_CREATING);
                 found[0].update(props);
+                creating = null;
                 return;
             }
             failure = cm == null ? "no ConfigurationAdmin service" : "the configuration " + pid + " is gone";
@@ -758,7 +779,8 @@ public final class MirrorComponent {
         }
         LOG.log(System.Logger.Level.WARNING, "mirror '" + settings.name() + "' made region log " + id + " at "
                 + settings.regionLog() + " but could not record its identity in the configuration (" + failure
-                + "): set " + Mirror.CONFIG_REGION_LOG_ID + "=" + id + " there, or the log will not be reopened");
+                + "): set " + Mirror.CONFIG_REGION_LOG_ID + "=" + id + " there" + (creating == null ? "" : " and remove "
+                + Mirror.CONFIG_CREATING) + ", or the log will not be reopened");
     }
 
     /**
@@ -814,6 +836,7 @@ public final class MirrorComponent {
     private void reconfigure(MirrorConfiguration configuration, Map<String, Object> properties) throws IOException {
         pid = (String) properties.get(Constants.SERVICE_PID);
         refuseNonNumbers(properties);
+        creating = requireCreatedHere(properties);
         MirrorSettings next = MirrorSettings.of(configuration);
         MirrorSettings old = settings;
         if (old != null && next.regionLogId() != null && !next.regionLogId().equals(old.regionLogId())
@@ -838,7 +861,7 @@ public final class MirrorComponent {
         for (KcopydClientFactory factory : factories) {
             applyThrottle(factory.throttle("mirror-" + next.name()), next);
         }
-        if (next.regionLogId() == null || next.format()) {
+        if (next.regionLogId() == null || next.format() || creating != null) {
             recordLogIdentity(id);
         }
     }

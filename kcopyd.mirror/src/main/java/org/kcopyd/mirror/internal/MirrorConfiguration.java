@@ -65,4 +65,11 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     @AttributeDefinition(name = "Resync I/O time share (%)", min = "1", max = "100",
             description = "Share of time the resync may have I/O outstanding; 100 = unthrottled. Live.")
     int throttleIoPercent() default 100;
+
+    @AttributeDefinition(name = "Being created in", required = false, description = "Set by the control API while it "
+            + "creates the mirror and waits to tell its user whether it was made: the UUID of that run of the framework "
+            + "(org.osgi.framework.uuid). The mirror clears it once open. One naming another run (kcopyd was stopped or "
+            + "killed before the creation was confirmed) is refused, and no leg is opened, written or resynced, "
+            + "until the configuration is removed. Leave it empty.")
+    String creating() default "";
 }

@@ -371,6 +371,32 @@ final class MirrorResync {
         }
     }
 
+    /**
+     * Under lock, as the resync ends with no leg in sync left to copy from (H42 #3: the legs being
+     * resynchronised said "resyncing" for ever, nothing being copied to them): each such leg's status,
+     * in the log too, says that its resync stopped and why. It stays RESYNCING, as it is: partly copied.
+     */
+    private void recordStopped() {
+        StringBuilder why = new StringBuilder("its resync stopped: no leg in sync is left to copy from");
+        for (int i = 0; i < volume.legs.length; i++) {
+            if (volume.log.state(i) == LegState.FAILED) {
+                why.append("; leg ").append(i).append(" failed: ").append(volume.log.failure(i));
+            }
+        }
+        for (int i = 0; i < volume.legs.length; i++) {
+            if (volume.log.state(i) != LegState.RESYNCING) {
+                continue;
+            }
+            String before = volume.log.failure(i);
+            try {
+                volume.log.setState(i, LegState.RESYNCING, before == null ? why.toString() : why + " (" + before + ")");
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.ERROR, "mirror '" + volume.name + "': recording that the resync of leg " + i
+                        + " stopped failed", e);
+            }
+        }
+    }
+
     /** Under lock: when the queue is empty and nothing runs, resyncing legs become in sync. */
     private void finishResyncIfDone() {
         if (resyncRunning > 0 || !resyncQueue.isEmpty() || inSync.isDone() || volume.closed) {
@@ -379,6 +405,7 @@ final class MirrorResync {
         if (volume.defaultLeg() < 0) {
             // No leg holds the data any more: the resyncing legs must not be declared in sync.
             LOG.log(System.Logger.Level.ERROR, "mirror '" + volume.name + "': no in-sync leg left; the resync stopped");
+            recordStopped();
             inSync.completeExceptionally(new IOException("mirror '" + volume.name + "' has no in-sync leg left: "
                     + "the resync stopped"));
             return;

@@ -46,12 +46,16 @@ final class FakeFramework {
     /** Devices offered as services, by their {@value BlockDevice#NAME}. */
     final Map<String, BlockDevice> devices = new ConcurrentHashMap<>();
 
+    /** This fake framework's UUID ({@code org.osgi.framework.uuid}). */
+    static final String FRAMEWORK_UUID = "00000000-0000-0000-0000-0000000f4a3e";
+
     BundleContext context() {
         return proxy(BundleContext.class, (method, args) -> switch (method) {
             case "registerService" -> register((Class<?>) args[0], args[1], (Dictionary<?, ?>) args[2]);
             case "getServiceReferences" -> references((String) args[1]);
             case "getService" -> devices.get(nameOf((ServiceReference<?>) args[0]));
             case "ungetService" -> true;
+            case "getProperty" -> Constants.FRAMEWORK_UUID.equals(args[0]) ? FRAMEWORK_UUID : null;
             default -> throw new UnsupportedOperationException(method);
         });
     }

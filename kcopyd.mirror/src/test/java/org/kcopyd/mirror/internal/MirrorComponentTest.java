@@ -297,6 +297,40 @@ class MirrorComponentTest {
     }
 
     @Test
+    void theCreationMarkOfThisFrameworkIsClearedWithTheLogsIdentityOnceOpen() throws Exception {
+        Path a = Files.write(dir.resolve("a.img"), random(SECTORS * 512, 21));
+        Path b = Files.write(dir.resolve("b.img"), random(SECTORS * 512, 22));
+
+        activate(files("m", dir.resolve("m.log"), a, b, Mirror.CONFIG_CREATING, FakeFramework.FRAMEWORK_UUID));
+
+        assertThat(framework.configurations.get(PID)).as("made: a later start opens it")
+                .containsEntry(Mirror.CONFIG_REGION_LOG_ID, mirror().regionLogId().toString())
+                .doesNotContainKey(Mirror.CONFIG_CREATING);
+    }
+
+    /**
+     * H41 A1: the process creating a mirror ended (SIGTERM, kill -9) while the user waited for the
+     * answer; at the next start its configuration, marked by that run's framework, is refused: no
+     * log made, no leg resynced.
+     */
+    @Test
+    void aCreationMarkOfAnotherFrameworkIsRefusedWithNothingWritten() throws Exception {
+        Path a = Files.write(dir.resolve("a.img"), random(SECTORS * 512, 23));
+        Path b = Files.write(dir.resolve("b.img"), random(SECTORS * 512, 24));
+        Map<Path, String> before = sha256s(a, b);
+        String other = "0f0e0d0c-0000-0000-0000-00000000a1a1";
+
+        assertThatThrownBy(() -> activate(files("m", dir.resolve("m.log"), a, b, Mirror.CONFIG_CREATING, other)))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("mirror 'm': not opened: it was being created when the kcopyd process creating it stopped "
+                        + "(creating=" + other + " names that run), so it was never confirmed; nothing of it is opened or "
+                        + "written. Remove it, and create it again if it is wanted");
+        assertThat(dir.resolve("m.log")).doesNotExist();
+        assertThat(sha256s(a, b)).isEqualTo(before);
+        assertThat(framework.registered).isEmpty();
+    }
+
+    @Test
     void formatMakesALogOverAFileThatHoldsNoKcopydRegionLog() throws Exception {
         byte[] data = random(SECTORS * 512, 4);
         framework.devices.put("a", fixture.leg(dir.resolve("a.img"), data));

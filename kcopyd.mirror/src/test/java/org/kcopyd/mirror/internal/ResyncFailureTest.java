@@ -182,6 +182,8 @@ class ResyncFailureTest {
                 .hasMessage("mirror 'm' has no in-sync leg left: the resync stopped");
         assertThat(mirror.status().legs().get(0).state()).isEqualTo(LegState.FAILED);
         assertThat(mirror.status().legs().get(1).state()).as("never declared in sync").isEqualTo(LegState.RESYNCING);
+        assertThat(mirror.status().legs().get(1).failure()).as("H42 #3: not 'resyncing' with nothing said")
+                .startsWith("its resync stopped: no leg in sync is left to copy from; leg 0 failed: resync read of region ");
     }
 
     /** Records the delay of every task scheduled on it. */

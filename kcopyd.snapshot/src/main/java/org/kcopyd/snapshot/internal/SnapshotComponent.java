@@ -147,6 +147,11 @@ public final class SnapshotComponent {
     private volatile boolean notOpenRetried;
     /** The {@link Snapshot#NOT_OPEN} status service, while the component is active and the snapshot not open. */
     private ServiceRegistration<?> notOpenStatus;
+    /**
+     * The configuration's creation mark ({@value Snapshot#CONFIG_CREATING}), this framework's, until the
+     * snapshot is open and has cleared it; else null. Guarded by lock.
+     */
+    private String creating;
     /** The name {@link #notOpenStatus} was registered with. Guarded by lock. */
     private String notOpenName;
     /** The properties {@link #notOpenStatus} carries. Guarded by lock. */
@@ -181,6 +186,7 @@ public final class SnapshotComponent {
             removeWhenMerged = config.removeWhenMerged();
             try {
                 refuseNonNumbers(properties);
+                creating = requireCreatedHere(properties);
                 openOrWait(SnapshotSettings.of(config));
             } catch (IOException | RuntimeException e) {
                 // DS discards a component whose activation fails: nothing of it stays registered.
@@ -188,6 +194,18 @@ public final class SnapshotComponent {
                 throw e;
             }
         }
+    }
+
+    /**
+     * Under lock: the configuration's creation mark ({@value Snapshot#CONFIG_CREATING}) if it is this
+     * framework's, to be cleared once open; null if none.
+     *
+     * @throws IllegalStateException if it is another framework's: a creation its process ended in the middle of
+     */
+    private String requireCreatedHere(Map<String, Object> properties) {
+        BundleContext c = context;
+        return ConfigurationValues.requireCreatedHere(properties, Snapshot.CONFIG_CREATING,
+                () -> c.getProperty(Constants.FRAMEWORK_UUID), "snapshot '" + properties.get(Snapshot.CONFIG_NAME) + "'");
     }
 
     /** A number given as a text that is none (a configuration file's {@code chunkSectors = abc}), named, refused. */
@@ -656,12 +674,13 @@ public final class SnapshotComponent {
     void modified(SnapshotConfiguration config, Map<String, Object> properties) throws IOException {
         synchronized (lock) {
             refuseNonNumbers(properties);
+            creating = requireCreatedHere(properties);
             SnapshotSettings next = SnapshotSettings.of(config);
             removeWhenMerged = config.removeWhenMerged();
             if (snapshot != null) {
                 if (settings.sameSnapshot(next, snapshot.cowStoreId())) {
                     settings = next;
-                    if (next.format()) {
+                    if (next.format() || creating != null) {
                         recordStoreIdentity();
                     }
                     return;
@@ -843,12 +862,13 @@ public final class SnapshotComponent {
 
     /**
      * Writes the identity of a store made just now into the configuration, so that the next
-     * activation adopts it (and formats nothing). Failing that, the snapshot works, but its next
-     * activation refuses the file until the identity, logged here, is set by hand.
+     * activation adopts it (and formats nothing), and clears the creation mark: the snapshot is
+     * made. Failing that, the snapshot works, but its next activation refuses the file until the
+     * identity, logged here, is set by hand (and the mark removed).
      */
     private void recordStoreIdentity() {
         UUID id = snapshot.cowStoreId();
-        if (id.equals(settings.cowStoreId()) && !settings.format()) {
+        if (id.equals(settings.cowStoreId()) && !settings.format() && creating == null) {
             return;
         }
         String failure;
@@ -860,7 +880,9 @@ public final class SnapshotComponent {
                 Dictionary<String, Object> props = found[0].getProperties();
                 props.put(Snapshot.CONFIG_COW_STORE_ID, id.toString());
                 props.remove(Snapshot.CONFIG_FORMAT);
+                props.remove(Snapshot.CONFIG_CREATING);
                 found[0].update(props);
+                creating = null;
                 return;
             }
             failure = cm == null ? "no ConfigurationAdmin service" : "the configuration " + pid + " is gone";
@@ -869,7 +891,8 @@ public final class SnapshotComponent {
         }
         LOG.log(System.Logger.Level.WARNING, settings.label() + " made COW store " + id + " at " + settings.cowStore()
                 + " but could not record its identity in the configuration (" + failure + "): set "
-                + Snapshot.CONFIG_COW_STORE_ID + "=" + id + " there, or the store will not be reopened");
+                + Snapshot.CONFIG_COW_STORE_ID + "=" + id + " there" + (creating == null ? "" : " and remove "
+                + Snapshot.CONFIG_CREATING) + ", or the store will not be reopened");
     }
 
     /**

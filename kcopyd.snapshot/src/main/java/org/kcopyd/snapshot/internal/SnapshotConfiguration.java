@@ -87,4 +87,11 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
             + "stays); a snapshot opening with it and no merge to resume stays. The commands' merge sets it before "
             + "merging and removes the snapshot itself when a merge it runs completes.")
     boolean removeWhenMerged() default false;
+
+    @AttributeDefinition(name = "Being created in", required = false, description = "Set by the control API while it "
+            + "creates the snapshot and waits to tell its user whether it was made: the UUID of that run of the framework "
+            + "(org.osgi.framework.uuid). The snapshot clears it once open. One naming another run (kcopyd was stopped or "
+            + "killed before the creation was confirmed) is refused, and nothing is opened or written, until the "
+            + "configuration is removed. Leave it empty.")
+    String creating() default "";
 }

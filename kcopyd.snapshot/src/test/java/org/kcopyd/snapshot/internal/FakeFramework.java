@@ -43,8 +43,14 @@ final class FakeFramework {
     /** The pids of the configurations deleted, in order. */
     final List<String> deleted = new CopyOnWriteArrayList<>();
 
+    /** This fake framework's UUID ({@code org.osgi.framework.uuid}). */
+    static final String FRAMEWORK_UUID = "00000000-0000-0000-0000-0000000f4a3e";
+
     BundleContext context() {
         return proxy(BundleContext.class, (method, args) -> {
+            if (method.equals("getProperty")) {
+                return Constants.FRAMEWORK_UUID.equals(args[0]) ? FRAMEWORK_UUID : null;
+            }
             if (!method.equals("registerService")) {
                 throw new UnsupportedOperationException(method);
             }

@@ -135,6 +135,34 @@ class SnapshotComponentTest {
      * the resumed merge completes.
      */
     @Test
+    void theCreationMarkOfThisFrameworkIsClearedWithTheStoresIdentityOnceOpen() throws Exception {
+        activate(config("s1", "s1.cow", Snapshot.CONFIG_CREATING, FakeFramework.FRAMEWORK_UUID));
+
+        assertThat(framework.configurations.get(PID)).as("made: a later start opens it")
+                .containsEntry(Snapshot.CONFIG_COW_STORE_ID, snapshot().cowStoreId().toString())
+                .doesNotContainKey(Snapshot.CONFIG_CREATING);
+    }
+
+    /**
+     * H41 A1: the process creating a snapshot ended (SIGTERM, kill -9) before the creation was
+     * confirmed; its configuration, marked by that run's framework, is refused at the next start,
+     * with nothing made.
+     */
+    @Test
+    void aCreationMarkOfAnotherFrameworkIsRefusedWithNothingMade() {
+        String other = "0f0e0d0c-0000-0000-0000-00000000a1a1";
+
+        assertThatThrownBy(() -> activate(config("s1", "s1.cow", Snapshot.CONFIG_CREATING, other)))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("snapshot 's1': not opened: it was being created when the kcopyd process creating it "
+                        + "stopped (creating=" + other + " names that run), so it was never confirmed; nothing of it "
+                        + "is opened or written. Remove it, and create it again if it is wanted");
+        assertThat(dir.resolve("s1.cow")).doesNotExist();
+        assertThat(framework.registered).isEmpty();
+        assertThat(framework.configurations.get(PID)).containsEntry(Snapshot.CONFIG_CREATING, other);
+    }
+
+    @Test
     void aMergeResumedWithRemoveWhenMergedRemovesTheConfigurationWhenItCompletes() throws Exception {
         // A short wait for an engine, so that stopping the first component does not wait long for the merge step.
         Map<String, Object> props = config("s1", "s1.cow", Snapshot.CONFIG_FACTORY_WAIT_SECONDS, 1);

@@ -59,8 +59,10 @@ public final class ControlService implements KcopydControl {
         services = new Services(context);
         this.wait = wait;
         configurations = new Configurations(admin, scr, services, wait);
-        snapshots = new Snapshots(configurations, services, wait);
-        mirrors = new Mirrors(configurations, services, wait);
+        // The creation mark of the snapshots and mirrors created here: this run of the framework.
+        String framework = context.getProperty(org.osgi.framework.Constants.FRAMEWORK_UUID);
+        snapshots = new Snapshots(configurations, services, wait, framework);
+        mirrors = new Mirrors(configurations, services, wait, framework);
         exports = new Exports(configurations, services, snapshots, mirrors, wait);
         engine = new Engine(services, admin, wait);
         jobs = new Jobs(services, exports, mirrors, this::removeMerged);

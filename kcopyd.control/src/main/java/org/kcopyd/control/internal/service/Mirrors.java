@@ -47,11 +47,18 @@ final class Mirrors {
     private final Configurations configurations;
     private final Services services;
     private final Duration wait;
+    /** The creation mark of the mirrors created here ({@link Mirror#CONFIG_CREATING}), or null for none. */
+    private final String framework;
 
-    Mirrors(Configurations configurations, Services services, Duration wait) {
+    /**
+     * @param framework this framework's UUID, the creation mark of the mirrors it creates (a mirror
+     *                  made at a later start with it is refused), or null to set none
+     */
+    Mirrors(Configurations configurations, Services services, Duration wait, String framework) {
         this.configurations = configurations;
         this.services = services;
         this.wait = wait;
+        this.framework = framework;
     }
 
     private void requireBundle() {
@@ -106,6 +113,11 @@ final class Mirrors {
             if (!DeviceUris.looksLikeUri(configuredLegs[i]) && !configuredLegs[i].startsWith(Mirror.SERVICE_LEG)) {
                 configurations.refuseConfigured(Path.of(configuredLegs[i]), "leg " + i, request.name());
             }
+        }
+        if (framework != null) {
+            // Kept until the mirror opens: a process ended while this waits leaves a configuration refused at the
+            // next start, not a mirror resyncing onto legs nobody was told of (H41 A1).
+            props.put(Mirror.CONFIG_CREATING, framework);
         }
         Configuration created = configurations.create(Mirror.FACTORY_PID, "mirror", request.name(), props);
         return new Started(created, request.name(), (String[]) props.get(Mirror.CONFIG_LEGS));
