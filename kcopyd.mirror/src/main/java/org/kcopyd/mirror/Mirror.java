@@ -61,6 +61,10 @@ import org.osgi.annotation.versioning.ProviderType;
  * leg's first and last 64 KiB as they were, including a disk or file of the same contents there.
  * A device number that changed for the same disk (a renumbered disk under a by-id name, an LVM or
  * loop device) counts as another device: resynchronised fully, or refused as above.</li>
+ * <li>A leg the log records {@link LegState#FAILED} is neither read nor written, so it need not be
+ * there for the mirror to open: named by URI it is not connected to, and a file or device service
+ * that cannot be opened is left out; the mirror opens without it, and its {@link LegStatus#failure()}
+ * says it was not opened. A file that is there is opened (replaced at its path, it comes back).</li>
  * <li>The region size is a power of two from {@value #MIN_REGION_SECTORS} to
  * {@value #MAX_REGION_SECTORS} sectors.</li>
  * </ul>

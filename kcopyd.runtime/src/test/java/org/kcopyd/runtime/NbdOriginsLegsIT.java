@@ -416,6 +416,43 @@ class NbdOriginsLegsIT {
     }
 
     /**
+     * H42 #5 against nbdkit: a mirror whose NBD leg failed (nbdkit killed, then a write through the
+     * mirror) opens at the daemon's next start while that server is still down: a failed leg is
+     * neither read nor written, so it is not waited for; the file leg takes the writes.
+     */
+    @Test
+    void aMirrorWhoseNbdLegFailedOpensAtTheNextStartWithoutItsServer() throws Exception {
+        Path socket = dir.resolve("leg.sock");
+        String export = "nbd+unix:///?socket=" + socket;
+        Path a = image("a.img", 4 << 20, 21);
+        image("w1.img", 1 << 20, 22);
+        Path w2 = image("w2.img", 1 << 20, 23);
+        Path state = dir.resolve("state");
+        Process server = nbdkitFile(socket, image("b.img", 4 << 20, 24));
+        try (RunningDaemon daemon = RunningDaemon.start(dir, state, "before")) {
+            RunningDaemon.clientOk(dir, state, "mirror", "create", "m", "m.log", a.toString(), export, "--wait");
+            server.toHandle().destroyForcibly();
+            assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            RunningDaemon.clientOk(dir, state, "copy", "--daemon", "w1.img", "mirror:m");
+            var leg = new DaemonApi(state).get("/api/v1/mirrors/m").getAsJsonArray("legs").get(1).getAsJsonObject();
+            assertThat(leg.get("state").getAsString()).isEqualTo("failed");
+            assertThat(daemon.sigterm()).as("errors: %s", daemon.errors()).isZero();
+        }
+        try (RunningDaemon again = RunningDaemon.start(dir, state, "after")) {
+            DaemonApi api = new DaemonApi(state);
+            await().atMost(WAIT).untilAsserted(() -> assertThat(api.get("/api/v1/mirrors/m").get("state").getAsString())
+                .as("open without the failed leg's server").isEqualTo("active"));
+            var leg = api.get("/api/v1/mirrors/m").getAsJsonArray("legs").get(1).getAsJsonObject();
+            assertThat(leg.get("state").getAsString()).isEqualTo("failed");
+            assertThat(leg.get("failure").getAsString()).endsWith("; not opened at this start (not connected to)");
+            RunningDaemon.clientOk(dir, state, "copy", "--daemon", "w2.img", "mirror:m");
+            assertThat(Arrays.copyOf(Files.readAllBytes(a), 1 << 20)).as("leg 0 takes the writes")
+                .isEqualTo(Files.readAllBytes(w2));
+            assertThat(again.sigterm()).as("errors: %s", again.errors()).isZero();
+        }
+    }
+
+    /**
      * A snapshot in {@code --config-dir} whose new snapshot is refused once its export is opened
      * (after its component's activation, on the snapshot's own thread): the directory's check
      * waits for that outcome and reports it, exit 2 for a bad value, as it reported a refused

@@ -167,7 +167,11 @@ final class MirrorVolume implements Mirror {
     public MirrorStatus status() {
         List<LegStatus> legStatus = new ArrayList<>();
         for (int i = 0; i < legs.length; i++) {
-            legStatus.add(new LegStatus(i, paths.get(i), log.state(i), log.failure(i)));
+            String failure = log.failure(i);
+            if (legs[i] instanceof AbsentLeg absent) {
+                failure = (failure == null ? "" : failure + "; ") + absent.why();
+            }
+            legStatus.add(new LegStatus(i, paths.get(i), log.state(i), failure));
         }
         synchronized (lock) {
             return new MirrorStatus(name, legStatus, regions, resync.remainingLocked(), resync.doneLocked(),

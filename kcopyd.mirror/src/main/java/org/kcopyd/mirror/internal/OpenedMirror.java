@@ -42,6 +42,11 @@ import org.kcopyd.mirror.Mirror;
  * log that is there to be used ({@link #holdsLogToReopen}), the refusal is a {@link
  * LegUnreachableException}: an existing mirror, which its component tries again later.
  *
+ * <p>A leg the region log records failed is never read nor written, so it does not keep the mirror
+ * from opening (H42 #5): named by URI it is not connected to, and a file or device service that
+ * cannot be opened is stood in for by an {@link AbsentLeg} with the identity and size the log
+ * recorded, adopted as that failed leg.
+ *
  * <p>What the configuration names wrongly — a file claimed already, the same device twice, a
  * file that is not this mirror's region log, legs that are not the files the log recorded — is
  * refused with an {@link IllegalArgumentException} (the configuration is at fault, the command
@@ -109,6 +114,7 @@ final class OpenedMirror implements AutoCloseable {
         List<Runnable> releases = new ArrayList<>();
         Path createdLog = null;
         refuseSharedBytes(s, prefix);
+        Map<String, RegionLog.FailedLeg> failed = failedLegs(s);
         try {
             List<BlockDevice> legs = new ArrayList<>();
             List<RegionLog.Leg> recorded = new ArrayList<>();
@@ -120,6 +126,11 @@ final class OpenedMirror implements AutoCloseable {
                 if (leg.startsWith(Mirror.SERVICE_LEG)) {
                     String deviceName = leg.substring(Mirror.SERVICE_LEG.length());
                     Lease lease = services.lease(deviceName);
+                    if (lease == null && failed.containsKey(leg)) {
+                        legs.add(absent(prefix, i, leg, failed.get(leg), "no BlockDevice service with "
+                                + BlockDevice.NAME + "=" + deviceName, recorded));
+                        continue;
+                    }
                     if (lease == null) {
                         throw new IOException(prefix + "leg " + i + " '" + leg + "': no BlockDevice service with "
                                 + BlockDevice.NAME + "=" + deviceName);
@@ -137,6 +148,10 @@ final class OpenedMirror implements AutoCloseable {
                     }
                     // A service has no file identity: its name is what the log can recognise it by.
                     identity = leg;
+                } else if (MirrorSettings.isUriLeg(leg) && failed.containsKey(leg)) {
+                    // Never read nor written while failed: its server is not waited for (H42 #5).
+                    legs.add(absent(prefix, i, leg, failed.get(leg), "not connected to", recorded));
+                    continue;
                 } else if (MirrorSettings.isUriLeg(leg)) {
                     URI uri = DeviceUris.parse(leg);
                     device = openRemote(prefix + "leg " + i + " " + leg, uri, opener, s);
@@ -153,6 +168,11 @@ final class OpenedMirror implements AutoCloseable {
                     } catch (FileClaimedException e) {
                         throw refusedClaim(prefix + "leg " + i + " " + leg + " cannot be used: " + e.getMessage(), e);
                     } catch (IOException e) {
+                        if (failed.containsKey(leg)) {
+                            // A failed disk whose device node went away, say: the mirror opens without it.
+                            legs.add(absent(prefix, i, leg, failed.get(leg), reason(e), recorded));
+                            continue;
+                        }
                         throw new IOException(prefix + "leg " + i + " " + leg + " cannot be used: " + reason(e), e);
                     }
                     files.add(device);
@@ -355,10 +375,12 @@ final class OpenedMirror implements AutoCloseable {
     static Map<URI, BlockDevice> connect(MirrorSettings s, BlockDeviceOpener opener) throws IOException {
         String prefix = "mirror '" + s.name() + "': ";
         Map<URI, BlockDevice> connected = new LinkedHashMap<>();
+        // A leg the log records failed is not connected to: the mirror opens without it (H42 #5).
+        Map<String, RegionLog.FailedLeg> failed = failedLegs(s);
         try {
             for (int i = 0; i < s.legs().size(); i++) {
                 String leg = s.legs().get(i);
-                if (MirrorSettings.isUriLeg(leg)) {
+                if (MirrorSettings.isUriLeg(leg) && !failed.containsKey(leg)) {
                     URI uri = DeviceUris.parse(leg);
                     if (!connected.containsKey(uri)) {
                         connected.put(uri, openRemote(prefix + "leg " + i + " " + leg, uri, opener, s));
@@ -431,6 +453,41 @@ final class OpenedMirror implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             return false;
         }
+    }
+
+    /**
+     * The legs the region log the settings name records failed (see {@link RegionLog#failedLegs}),
+     * by their recorded path: such a leg is opened if it can be (a file replaced at its path comes
+     * back, resynced), and otherwise stood in for by an {@link AbsentLeg}; one named by URI is not
+     * connected to at all. Reads the header through a read-only device, as {@link #holdsLogToReopen}.
+     *
+     * @return empty if the settings name no log identity, or the file there is not that log or cannot be read
+     */
+    static Map<String, RegionLog.FailedLeg> failedLegs(MirrorSettings s) {
+        if (s.regionLogId() == null || !Files.exists(s.regionLog())) {
+            return Map.of();
+        }
+        try (BlockDevice device = FILES.open(s.regionLog(), s.logPurpose())) {
+            return RegionLog.failedLegs(device, s.regionLogId(), s.regionSectors());
+        } catch (IOException | RuntimeException e) {
+            return Map.of();
+        }
+    }
+
+    /**
+     * A failed leg that is not opened: its stand-in, recorded as the log recorded it, so that the log
+     * adopts it as that failed leg.
+     *
+     * @param why      why it is not open
+     * @param recorded receives the leg for the log
+     */
+    private static AbsentLeg absent(String prefix, int index, String leg, RegionLog.FailedLeg f, String why,
+            List<RegionLog.Leg> recorded) {
+        LOG.log(System.Logger.Level.WARNING, prefix + "leg " + index + " " + leg + " is recorded failed ("
+                + f.failure() + ") and not opened (" + why + "): the mirror opens without it");
+        AbsentLeg absent = new AbsentLeg(leg, f.sectors(), "not opened at this start (" + why + ")");
+        recorded.add(new RegionLog.Leg(leg, f.identity(), f.sectors(), absent));
+        return absent;
     }
 
     /**

@@ -577,6 +577,38 @@ final class RegionLog {
     }
 
     /**
+     * A leg the header records {@link LegState#FAILED}.
+     *
+     * @param identity the identity recorded for it
+     * @param sectors  the size recorded for it
+     * @param failure  why it failed, as recorded (may be null)
+     */
+    record FailedLeg(String identity, long sectors, String failure) {
+    }
+
+    /**
+     * The legs that {@code device}'s header records failed, if it holds (either copy intact) region
+     * log {@code id} of this version with regions of {@code regionSectors}: what {@link #open} would
+     * take as failed legs when they are as recorded. Reads the header, writes nothing.
+     *
+     * @return the failed legs by the path they are recorded with; empty if there are none or the log is not that one
+     * @throws IOException if the device cannot be read
+     */
+    static Map<String, FailedLeg> failedLegs(BlockDevice device, UUID id, int regionSectors) throws IOException {
+        Header h = readHeader(device, new BadHeader[2]);
+        if (h == null || h.version != VERSION || !h.id.equals(id) || h.regionSectors != regionSectors) {
+            return Map.of();
+        }
+        Map<String, FailedLeg> failed = new HashMap<>();
+        for (LegRecord r : h.legs) {
+            if (r.state == LegState.FAILED) {
+                failed.put(r.path, new FailedLeg(r.identity, r.sectors, r.failure));
+            }
+        }
+        return failed;
+    }
+
+    /**
      * Reads both header copies: copy 1 at sector 0, copy 2 after it (where version 3 keeps it, or
      * where version 2 did).
      *

@@ -10,6 +10,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.kcopyd.device.KcopydHeaders;
 import org.kcopyd.mirror.LegState;
+import org.kcopyd.mirror.LegStatus;
 import org.kcopyd.mirror.Mirror;
 import org.kcopyd.mirror.MirrorStatus;
 
@@ -328,6 +330,41 @@ class MirrorComponentTest {
         assertThat(dir.resolve("m.log")).doesNotExist();
         assertThat(sha256s(a, b)).isEqualTo(before);
         assertThat(framework.registered).isEmpty();
+    }
+
+    /**
+     * H42 #5: a leg the region log records failed is never read nor written, so the mirror does not
+     * wait for it at its next start: its device service gone, the mirror opens without it, the
+     * other leg in sync serving the data, and the leg's status says it is not open.
+     */
+    @Test
+    void aLegRecordedFailedThatIsGoneDoesNotKeepTheMirrorFromOpening() throws Exception {
+        MirrorFixture.FailingLeg leg0 = new MirrorFixture.FailingLeg(fixture.leg(dir.resolve("a.img"),
+                random(SECTORS * 512, 31)));
+        framework.devices.put("a", leg0);
+        Files.write(dir.resolve("b.img"), random(SECTORS * 512, 32));
+        MirrorComponent c = activate(config(dir.resolve("m.log")));
+        Mirror m = mirror();
+        awaitInSync(m);
+        leg0.failWritesFrom = 0;
+        byte[] newest = random(8 * 512, 33);
+        m.device().write(0, ByteBuffer.wrap(newest)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertThat(m.status().legs().get(0).state()).isEqualTo(LegState.FAILED);
+        deactivate(c);
+        framework.devices.remove("a");
+
+        activate(new HashMap<>(framework.configurations.get(PID)));
+
+        Mirror again = mirror();
+        LegStatus leg = again.status().legs().get(0);
+        assertThat(leg.state()).isEqualTo(LegState.FAILED);
+        assertThat(leg.failure()).startsWith("write at sector 0 failed: injected write error at 0")
+                .endsWith("; not opened at this start (no BlockDevice service with kcopyd.device.name=a)");
+        assertThat(again.status().legs().get(1).state()).isEqualTo(LegState.IN_SYNC);
+        assertThat(read(again.device())).startsWith(newest);
+        byte[] later = random(8 * 512, 34);
+        again.device().write(8, ByteBuffer.wrap(later)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertThat(Arrays.copyOfRange(Files.readAllBytes(dir.resolve("b.img")), 8 * 512, 16 * 512)).isEqualTo(later);
     }
 
     @Test

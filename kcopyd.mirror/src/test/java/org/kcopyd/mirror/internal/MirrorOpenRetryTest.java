@@ -263,6 +263,47 @@ class MirrorOpenRetryTest {
     }
 
     /**
+     * H42 #5: an existing mirror whose leg named by URI its region log records failed opens at the
+     * next start without waiting for that leg's server (down for good, or silent): the server is not
+     * even connected to, since a failed leg is neither read nor written; the other leg serves, and
+     * the failed leg's status says it is not open.
+     */
+    @Test
+    void anExistingMirrorOpensWithoutConnectingToALegRecordedFailed() throws Exception {
+        byte[] data = random(SECTORS * 512, 12);
+        Map<String, Object> props = existingMirror(data);
+        MemoryBlockDevice b = (MemoryBlockDevice) provider.opener().open(java.net.URI.create("mem://b"),
+                org.kcopyd.api.DeviceOption.READ_WRITE);
+        provider.put("b", new ForwardingDevice(b) {
+            @Override
+            public CompletionStage<Void> write(long sector, ByteBuffer src) {
+                return CompletableFuture.failedFuture(new IOException("WRITE failed: EIO (5)"));
+            }
+        });
+        MirrorComponent failing = activate(props, new TrackingOpener(provider.opener()));
+        await().atMost(WAIT).until(() -> !framework.registered.isEmpty());
+        mirror().device().write(0, ByteBuffer.wrap(random(8 * 512, 13))).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertThat(mirror().status().legs().get(1).state()).isEqualTo(LegState.FAILED);
+        deactivate(failing);
+        UnreachableServerOpener server = new UnreachableServerOpener(new TrackingOpener(provider.opener()));
+        server.silent(true);
+
+        activate(new HashMap<>(framework.configurations.get(PID)), server);
+
+        await().atMost(WAIT).until(() -> !framework.registered.isEmpty());
+        assertThat(server.opens()).as("leg 1's server never connected to").isZero();
+        Mirror m = mirror();
+        assertThat(m.status().legs().get(1).state()).isEqualTo(LegState.FAILED);
+        assertThat(m.status().legs().get(1).failure()).contains("WRITE failed: EIO (5)")
+                .endsWith("; not opened at this start (not connected to)");
+        byte[] later = random(8 * 512, 14);
+        m.device().write(16, ByteBuffer.wrap(later)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertThat(java.util.Arrays.copyOfRange(Files.readAllBytes(dir.resolve("a.img")), 16 * 512, 24 * 512))
+                .isEqualTo(later);
+        server.silent(false);
+    }
+
+    /**
      * A new mirror with a leg that cannot be reached is refused at its first attempt, not retried:
      * its activation returns (the attempt is made on a thread of its own), and its status says the
      * refusal and the exception's class, as a failed activation said them before.
