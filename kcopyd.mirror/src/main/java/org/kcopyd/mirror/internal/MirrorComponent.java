@@ -15,7 +15,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
@@ -28,6 +27,8 @@ import org.kcopyd.api.Throttle;
 import org.kcopyd.device.ConfigurationValues;
 import org.kcopyd.device.FileClaims;
 import org.kcopyd.mirror.Mirror;
+import org.kcopyd.support.component.NotOpenStatus;
+import org.kcopyd.support.component.Refusals;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
 import org.osgi.framework.InvalidSyntaxException;
@@ -156,16 +157,9 @@ public final class MirrorComponent {
     private ServiceRegistration<BlockDevice> deviceRegistration;
     /** The retries while the existing mirror's leg cannot be opened, or null. Guarded by lock. */
     private volatile OpenRetry openRetry;
-    /** Why the mirror is not open, while {@link #notOpenStatus} is registered; read by its service. */
-    private volatile String notOpenReason;
-    /** Whether {@link #notOpenReason} is the retries' (their attempts are then said after it). */
-    private volatile boolean notOpenRetried;
-    /** The {@link Mirror#NOT_OPEN} status service, while the component is active and the mirror not open. */
-    private ServiceRegistration<?> notOpenStatus;
-    /** The name {@link #notOpenStatus} was registered with. Guarded by lock. */
-    private String notOpenName;
-    /** The properties {@link #notOpenStatus} carries. Guarded by lock. */
-    private Hashtable<String, Object> notOpenProperties;
+    /** The not-open status service, registered while active and not open; its value says the attempts. */
+    private final NotOpenStatus status = new NotOpenStatus(new NotOpenStatus.Keys(Mirror.NOT_OPEN,
+            Mirror.NOT_OPEN_REFUSED, Mirror.NOT_OPEN_EXCEPTION, Mirror.NOT_OPEN_CREATING), () -> openRetry);
     private final Duration firstOpenRetry;
     private final Duration maxOpenRetry;
 
@@ -299,7 +293,7 @@ public final class MirrorComponent {
         try {
             openOrWait(wanted);
         } catch (IOException | RuntimeException e) {
-            logRefused("mirror '" + wanted.name() + "': not opened although " + why, e);
+            Refusals.log(LOG, "mirror '" + wanted.name() + "': not opened although " + why, e);
         }
     }
 
@@ -393,22 +387,6 @@ public final class MirrorComponent {
         notOpen(why);
     }
 
-    /**
-     * A refusal when the mirror was tried again: an error naming it, with the stack trace only for
-     * what is no refusal (a bug: neither {@link IOException} nor {@link IllegalArgumentException}).
-     */
-    private static void logRefused(String what, Exception e) {
-        // The refusal names the mirror first, as what says it already: once is enough.
-        String why = String.valueOf(e.getMessage());
-        String named = what.substring(0, Math.max(0, what.indexOf("': ") + 3));
-        String message = what + ": " + (!named.isEmpty() && why.startsWith(named) ? why.substring(named.length()) : why)
-                + " (it is tried again when a BlockDeviceOpener service is bound or the configuration changes)";
-        if (e instanceof IOException || e instanceof IllegalArgumentException) {
-            LOG.log(System.Logger.Level.ERROR, message);
-        } else {
-            LOG.log(System.Logger.Level.ERROR, message, e);
-        }
-    }
 
     /**
      * Under lock: registers (or updates) the {@link Mirror#NOT_OPEN} status service saying why the
@@ -431,57 +409,9 @@ public final class MirrorComponent {
      * while the retries are a new mirror's.
      */
     private void notOpen(String reason, boolean retried, String refusedBy) {
-        notOpenReason = reason;
-        notOpenRetried = retried;
+        OpenRetry r = openRetry;
         String name = wanted == null ? null : wanted.name();
-        if (notOpenStatus != null && (reason == null || !active || !notOpenName.equals(name))) {
-            notOpenStatus.unregister();
-            notOpenStatus = null;
-        }
-        if (reason == null || !active || name == null) {
-            return;
-        }
-        Hashtable<String, Object> props = new Hashtable<>();
-        props.put(Mirror.NOT_OPEN, name);
-        if (refusedBy != null) {
-            props.put(Mirror.NOT_OPEN_REFUSED, Boolean.TRUE);
-            props.put(Mirror.NOT_OPEN_EXCEPTION, refusedBy);
-        } else if (openRetry != null && openRetry.creating) {
-            props.put(Mirror.NOT_OPEN_CREATING, Boolean.TRUE);
-        }
-        if (notOpenStatus != null) {
-            if (!props.equals(notOpenProperties)) {
-                notOpenStatus.setProperties(props);
-                notOpenProperties = props;
-            }
-            return;
-        }
-        Supplier<String> why = this::describeNotOpen;
-        try {
-            notOpenStatus = context.registerService(Supplier.class, why, props);
-            notOpenName = name;
-            notOpenProperties = props;
-        } catch (IllegalStateException stopping) {
-            // The bundle is stopping: there is nobody left to tell.
-        }
-    }
-
-    /**
-     * The not-open status's value: the reason, and while the legs are retried the attempts: the one
-     * under way, or the last failed and how long until the next (so it is never stale).
-     */
-    private String describeNotOpen() {
-        String reason = notOpenReason;
-        OpenRetry retrying = openRetry;
-        if (reason == null || !notOpenRetried || retrying == null) {
-            return reason;
-        }
-        if (retrying.underWay || retrying.failures == 0) {
-            return reason + " (attempt " + (retrying.failures + 1) + " under way)";
-        }
-        long ms = Math.max(0, TimeUnit.NANOSECONDS.toMillis(retrying.nextAttemptNanos - System.nanoTime()));
-        return reason + " (attempt " + retrying.failures + " failed; next attempt in "
-                + (ms < 1000 ? ms + " ms" : (ms + 999) / 1000 + " s") + ")";
+        status.set(context, active, name, reason, retried, refusedBy, r != null && r.creating);
     }
 
     /**
@@ -549,7 +479,7 @@ public final class MirrorComponent {
      * {@link #stopOpenRetry()} stops them: at any other opening or waiting, a modification, the
      * opener's unbinding and deactivation.
      */
-    private final class OpenRetry {
+    private final class OpenRetry implements NotOpenStatus.Attempts {
         final ScheduledThreadPoolExecutor scheduler;
         final Backoff backoff;
         /** A new mirror's: its first failure refuses it, whatever it is. */
@@ -570,6 +500,22 @@ public final class MirrorComponent {
         volatile Thread thread;
         /** The attempt that may run: one scheduled earlier finds it changed and does nothing. Guarded by lock. */
         long ticket;
+
+
+        @Override
+        public boolean underWay() {
+            return underWay;
+        }
+
+        @Override
+        public int failures() {
+            return failures;
+        }
+
+        @Override
+        public long nextAttemptNanos() {
+            return nextAttemptNanos;
+        }
 
         OpenRetry(String name, boolean creating) {
             this.creating = creating;
@@ -649,13 +595,13 @@ public final class MirrorComponent {
                             + ", no more attempts";
                     if (refused != null) {
                         refuse(refused);
-                        logRefused("mirror '" + wanted.name() + attempt, refused);
+                        Refusals.log(LOG, "mirror '" + wanted.name() + attempt, refused);
                         return;
                     }
                     try {
                         openNow(wanted, connected);
                     } catch (IOException | RuntimeException e) {
-                        logRefused("mirror '" + wanted.name() + attempt, e);
+                        Refusals.log(LOG, "mirror '" + wanted.name() + attempt, e);
                     }
                 } finally {
                     if (connected != null) {

@@ -9,13 +9,15 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.device.ConfigurationValues;
 import org.kcopyd.device.FileClaims;
 import org.kcopyd.snapshot.Snapshot;
+import org.kcopyd.support.component.Delays;
+import org.kcopyd.support.component.NotOpenStatus;
+import org.kcopyd.support.component.Refusals;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
 import org.osgi.framework.InvalidSyntaxException;
@@ -63,7 +65,7 @@ import org.osgi.service.metatype.annotations.Designate;
  * ({@link Snapshot#NOT_OPEN_EXCEPTION}), instead of failing the activation. If its origin cannot be
  * opened (its NBD server down when the daemon starts again, say) it is not refused: the component
  * stays active, logs a warning naming the snapshot, the origin and the cause, and tries again
- * after 1 s, then after twice the last delay, at most 60 s apart ({@link Backoff}), until the
+ * after 1 s, then after twice the last delay, at most 60 s apart ({@link Delays}), until the
  * snapshot opens, the configuration changes (the retries start again with it), the opener goes
  * (the snapshot then waits for the next one, as above) or the component is deactivated. A failure
  * is retried only if both hold ({@link OriginUnreachableException}, decided by {@link Origins}):
@@ -141,21 +143,14 @@ public final class SnapshotComponent {
     private SnapshotVolume watched;
     /** The retries while the existing snapshot's origin cannot be opened, or null. Guarded by lock. */
     private volatile OriginRetry originRetry;
-    /** Why the snapshot is not open, while {@link #notOpenStatus} is registered; read by its service. */
-    private volatile String notOpenReason;
-    /** Whether {@link #notOpenReason} is the retries' (their attempts are then said after it). */
-    private volatile boolean notOpenRetried;
-    /** The {@link Snapshot#NOT_OPEN} status service, while the component is active and the snapshot not open. */
-    private ServiceRegistration<?> notOpenStatus;
     /**
      * The configuration's creation mark ({@value Snapshot#CONFIG_CREATING}), this framework's, until the
      * snapshot is open and has cleared it; else null. Guarded by lock.
      */
     private String creating;
-    /** The name {@link #notOpenStatus} was registered with. Guarded by lock. */
-    private String notOpenName;
-    /** The properties {@link #notOpenStatus} carries. Guarded by lock. */
-    private Hashtable<String, Object> notOpenProperties;
+    /** The not-open status service, registered while active and not open; its value says the attempts. */
+    private final NotOpenStatus status = new NotOpenStatus(new NotOpenStatus.Keys(Snapshot.NOT_OPEN,
+            Snapshot.NOT_OPEN_REFUSED, Snapshot.NOT_OPEN_EXCEPTION, Snapshot.NOT_OPEN_CREATING), () -> originRetry);
     private final Duration firstRetry;
     private final Duration maxRetry;
 
@@ -171,7 +166,7 @@ public final class SnapshotComponent {
      */
     SnapshotComponent(Duration firstRetry, Duration maxRetry) {
         // Refuses delays it would refuse at the first retry.
-        new Backoff(firstRetry, maxRetry).peek();
+        new Delays(firstRetry, maxRetry).peek();
         this.firstRetry = firstRetry;
         this.maxRetry = maxRetry;
     }
@@ -276,7 +271,7 @@ public final class SnapshotComponent {
         try {
             openOrWait(settings);
         } catch (IOException | RuntimeException e) {
-            logRefused(settings.label() + ": not opened although " + why, e);
+            Refusals.log(LOG, settings.label() + ": not opened although " + why, e);
         }
     }
 
@@ -382,22 +377,6 @@ public final class SnapshotComponent {
         notOpen(why);
     }
 
-    /**
-     * A refusal when the snapshot was tried again: an error naming it, with the stack trace only
-     * for what is no refusal (a bug: neither {@link IOException} nor {@link IllegalArgumentException}).
-     */
-    private static void logRefused(String what, Exception e) {
-        // The refusal names the snapshot first, as what says it already: once is enough.
-        String why = String.valueOf(e.getMessage());
-        String named = what.substring(0, Math.max(0, what.indexOf("': ") + 3));
-        String message = what + ": " + (!named.isEmpty() && why.startsWith(named) ? why.substring(named.length()) : why)
-                + " (it is tried again when a BlockDeviceOpener service is bound or the configuration changes)";
-        if (e instanceof IOException || e instanceof IllegalArgumentException) {
-            LOG.log(System.Logger.Level.ERROR, message);
-        } else {
-            LOG.log(System.Logger.Level.ERROR, message, e);
-        }
-    }
 
     /**
      * Under lock: registers (or updates) the {@link Snapshot#NOT_OPEN} status service saying why
@@ -420,57 +399,9 @@ public final class SnapshotComponent {
      * set while the retries are a new snapshot's.
      */
     private void notOpen(String reason, boolean retried, String refusedBy) {
-        notOpenReason = reason;
-        notOpenRetried = retried;
+        OriginRetry r = originRetry;
         String name = settings == null ? null : settings.name();
-        if (notOpenStatus != null && (reason == null || !active || !notOpenName.equals(name))) {
-            notOpenStatus.unregister();
-            notOpenStatus = null;
-        }
-        if (reason == null || !active || name == null) {
-            return;
-        }
-        Hashtable<String, Object> props = new Hashtable<>();
-        props.put(Snapshot.NOT_OPEN, name);
-        if (refusedBy != null) {
-            props.put(Snapshot.NOT_OPEN_REFUSED, Boolean.TRUE);
-            props.put(Snapshot.NOT_OPEN_EXCEPTION, refusedBy);
-        } else if (originRetry != null && originRetry.creating) {
-            props.put(Snapshot.NOT_OPEN_CREATING, Boolean.TRUE);
-        }
-        if (notOpenStatus != null) {
-            if (!props.equals(notOpenProperties)) {
-                notOpenStatus.setProperties(props);
-                notOpenProperties = props;
-            }
-            return;
-        }
-        Supplier<String> why = this::describeNotOpen;
-        try {
-            notOpenStatus = context.registerService(Supplier.class, why, props);
-            notOpenName = name;
-            notOpenProperties = props;
-        } catch (IllegalStateException stopping) {
-            // The bundle is stopping: there is nobody left to tell.
-        }
-    }
-
-    /**
-     * The not-open status's value: the reason, and while the origin is retried the attempts: the
-     * one under way, or the last failed and how long until the next (so it is never stale).
-     */
-    private String describeNotOpen() {
-        String reason = notOpenReason;
-        OriginRetry retrying = originRetry;
-        if (reason == null || !notOpenRetried || retrying == null) {
-            return reason;
-        }
-        if (retrying.underWay || retrying.failures == 0) {
-            return reason + " (attempt " + (retrying.failures + 1) + " under way)";
-        }
-        long ms = Math.max(0, TimeUnit.NANOSECONDS.toMillis(retrying.nextAttemptNanos - System.nanoTime()));
-        return reason + " (attempt " + retrying.failures + " failed; next attempt in "
-                + (ms < 1000 ? ms + " ms" : (ms + 999) / 1000 + " s") + ")";
+        status.set(context, active, name, reason, retried, refusedBy, r != null && r.creating);
     }
 
     /**
@@ -530,7 +461,7 @@ public final class SnapshotComponent {
     /**
      * The attempts to open a snapshot whose origin is named by URI, on a daemon thread of its own:
      * the first at once when started by {@link #openLater}, the next ones (an existing snapshot's
-     * only) after each delay of a {@link Backoff}, waited on {@link #lock}'s monitor. An attempt first opens the origin
+     * only) after each delay of a {@link Delays}, waited on {@link #lock}'s monitor. An attempt first opens the origin
      * ({@link Origins#openOrigin}) without holding the lock, and the snapshot then opens on that
      * connection: a server that accepts the
      * connection and never answers holds only this thread, for the opener's timeout, not whoever
@@ -544,8 +475,8 @@ public final class SnapshotComponent {
      * {@link #stopRetry()} marks it stopped: at any other opening or waiting, a modification, the
      * opener's unbinding and deactivation.
      */
-    private final class OriginRetry implements Runnable {
-        final Backoff delays = new Backoff(firstRetry, maxRetry);
+    private final class OriginRetry implements Runnable, NotOpenStatus.Attempts {
+        final Delays delays = new Delays(firstRetry, maxRetry);
         final Thread thread;
         /** A new snapshot's: its first failure refuses it, whatever it is. */
         final boolean creating;
@@ -563,6 +494,22 @@ public final class SnapshotComponent {
         volatile boolean underWay;
         /** The origin is being probed, outside the lock: nothing this thread does then needs waiting for. */
         volatile boolean probing;
+
+
+        @Override
+        public boolean underWay() {
+            return underWay;
+        }
+
+        @Override
+        public int failures() {
+            return failures;
+        }
+
+        @Override
+        public long nextAttemptNanos() {
+            return nextAttemptNanos;
+        }
 
         OriginRetry(SnapshotSettings s, boolean creating) {
             this.creating = creating;
@@ -621,13 +568,13 @@ public final class SnapshotComponent {
                                 + ", no more attempts";
                         if (refused != null) {
                             refuse(refused);
-                            logRefused(settings.label() + attempt, refused);
+                            Refusals.log(LOG, settings.label() + attempt, refused);
                             return;
                         }
                         try {
                             openNow(settings, connected);
                         } catch (IOException | RuntimeException e) {
-                            logRefused(settings.label() + attempt, e);
+                            Refusals.log(LOG, settings.label() + attempt, e);
                         }
                         if (originRetry != this) {
                             return;

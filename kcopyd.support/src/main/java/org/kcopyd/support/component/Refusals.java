@@ -1,0 +1,31 @@
+package org.kcopyd.support.component;
+
+import java.io.IOException;
+
+/** Logging of a snapshot's or mirror's refusal when it was tried again. Stateless; thread-safe. */
+public final class Refusals {
+
+    private Refusals() {
+    }
+
+    /**
+     * Logs a refusal as an error naming it, with the stack trace only for what is no refusal (a bug:
+     * neither {@link IOException} nor {@link IllegalArgumentException}). The exception's message names the
+     * snapshot or mirror first, as {@code what} says it already: once is enough.
+     *
+     * @param log  the component's logger
+     * @param what what was refused and when, such as {@code snapshot 's1': not made}
+     * @param e    the refusal
+     */
+    public static void log(System.Logger log, String what, Exception e) {
+        String why = String.valueOf(e.getMessage());
+        String named = what.substring(0, Math.max(0, what.indexOf("': ") + 3));
+        String message = what + ": " + (!named.isEmpty() && why.startsWith(named) ? why.substring(named.length()) : why)
+                + " (it is tried again when a BlockDeviceOpener service is bound or the configuration changes)";
+        if (e instanceof IOException || e instanceof IllegalArgumentException) {
+            log.log(System.Logger.Level.ERROR, message);
+        } else {
+            log.log(System.Logger.Level.ERROR, message, e);
+        }
+    }
+}
