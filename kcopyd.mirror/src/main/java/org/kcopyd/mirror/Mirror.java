@@ -172,7 +172,12 @@ public interface Mirror {
     String CONFIG_FORMAT = "format";
     /** Configuration property: the region size in sectors. */
     String CONFIG_REGION_SECTORS = "regionSectors";
-    /** Configuration property: true to stop a region's resync at its first error. */
+    /**
+     * Configuration property, kept for the configurations that set it; it has no effect since 1.5. A
+     * region's resync always stops at its first error: it never writes what a failed read did not return
+     * ({@code IGNORE_ERROR} wrote zeros there, over in-sync legs too), fails the leg that failed, and
+     * copies the region again from a leg in sync to the others.
+     */
     String CONFIG_ERROR_HANDLING = "errorHandling";
     /** Configuration property: the resync's bandwidth cap in bytes per second (0 = none). */
     String CONFIG_THROTTLE_BYTES_PER_SECOND = "throttleBytesPerSecond";

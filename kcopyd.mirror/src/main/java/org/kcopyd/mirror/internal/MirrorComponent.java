@@ -803,7 +803,6 @@ public final class MirrorComponent {
         UUID id = opened.volume().regionLogId();
         settings = next.withRegionLogId(id);
         wanted = settings;
-        opened.volume().setErrorHandling(next.errorHandling());
         for (KcopydClientFactory factory : factories) {
             applyThrottle(factory.throttle("mirror-" + next.name()), next);
         }

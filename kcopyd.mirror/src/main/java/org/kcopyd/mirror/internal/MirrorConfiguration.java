@@ -54,8 +54,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
             + "file yourself, or a log whose both header copies are damaged later would be overwritten.")
     boolean format() default false;
 
-    @AttributeDefinition(name = "Error handling", description = "When true, a resync stops a region at the "
-            + "first error; when false (dm-raid1's default) it uses IGNORE_ERROR and copies what it can.")
+    @AttributeDefinition(name = "Error handling", description = "No effect (kept for configurations that set "
+            + "it): a region's resync always stops at its first error, never writes what a failed read did not "
+            + "return, fails the leg that failed and copies the region again from a leg in sync to the others.")
     boolean errorHandling() default false;
 
     @AttributeDefinition(name = "Resync bandwidth (bytes/s)", min = "0",

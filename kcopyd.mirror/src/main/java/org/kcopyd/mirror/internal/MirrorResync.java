@@ -50,7 +50,6 @@ final class MirrorResync {
     private final Object lock;
     private final ClientBinding kcopyd;
     private final Backoff backoff;
-    private volatile boolean errorHandling;
 
     private final ArrayDeque<Long> resyncQueue = new ArrayDeque<>();
     /** The regions that await their resync (queued or running): a write's end must leave their bits set. */
@@ -68,16 +67,11 @@ final class MirrorResync {
     /** Completed by {@link #start()} when there is nothing to resync, else when the resync ends. */
     private final CompletableFuture<Void> inSync = new CompletableFuture<>();
 
-    MirrorResync(MirrorVolume volume, Object lock, ClientBinding kcopyd, boolean errorHandling, Backoff backoff) {
+    MirrorResync(MirrorVolume volume, Object lock, ClientBinding kcopyd, Backoff backoff) {
         this.volume = volume;
         this.lock = lock;
         this.kcopyd = kcopyd;
-        this.errorHandling = errorHandling;
         this.backoff = backoff;
-    }
-
-    void setErrorHandling(boolean on) {
-        errorHandling = on;
     }
 
     /** Under the lock, as the mirror closes: no region is taken any more; the regions waiting stay dirty. */
@@ -198,8 +192,8 @@ final class MirrorResync {
             }
         }
         if (source < 0) {
-            // Nothing to copy from: the region stays dirty, and the resync ends unfinished.
-            regionDone(region, 0, false);
+            // Nothing to copy from: the region stays dirty, not counted as resynced, and the resync ends unfinished.
+            regionEnded(region, 0, false);
             return;
         }
         if (targets.isEmpty()) {
@@ -211,8 +205,10 @@ final class MirrorResync {
             dests.add(IoRegion.of(volume.legs[t], start, length));
         }
         // Flushed before the completion: the region's bit is cleared only once its copy is durable on the targets.
-        EnumSet<CopyFlag> flags = errorHandling ? EnumSet.of(CopyFlag.FLUSH)
-                : EnumSet.of(CopyFlag.FLUSH, CopyFlag.IGNORE_ERROR);
+        // Never IGNORE_ERROR: it writes a chunk whose read failed as zeros, over every target, in-sync legs
+        // included (H43 F1: a leg in sync got zeros where the default leg died under the resync's reads). The copy
+        // stops at its first error instead, and the region is copied again without the failed leg.
+        EnumSet<CopyFlag> flags = EnumSet.of(CopyFlag.FLUSH);
         CompletableFuture<CopyResult> copy;
         try {
             copy = kcopyd.submit(RESYNC_WAIT, client -> client.copy(IoRegion.of(volume.legs[source], start, length), dests,
@@ -254,12 +250,20 @@ final class MirrorResync {
             requeue(region);
             return;
         }
+        boolean failed = false;
         for (int i = 0; i < targets.size(); i++) {
             if (result.destinationFailed(i)) {
                 int leg = targets.get(i);
                 volume.failLeg(leg, "resync write of region " + region + " failed: "
                         + result.writeFailure(i).map(Throwable::getMessage).orElse("write error"));
+                failed = true;
             }
+        }
+        if (failed) {
+            // The copy stopped at that error: the other targets may lack the region's later chunks. Copied again,
+            // to them only (the failed leg is no target any more).
+            requeue(region);
+            return;
         }
         regionDone(region, (long) length * org.kcopyd.api.BlockDevice.SECTOR_SIZE, true);
     }
@@ -343,19 +347,23 @@ final class MirrorResync {
      */
     private void regionDone(long region, long bytes, boolean clean) {
         if (clean) {
-            volume.cleaner.cleanAfterResync(region).whenComplete((v, e) -> regionEnded(region, bytes));
+            volume.cleaner.cleanAfterResync(region).whenComplete((v, e) -> regionEnded(region, bytes, true));
         } else {
-            regionEnded(region, bytes);
+            regionEnded(region, bytes, true);
         }
     }
 
-    private void regionEnded(long region, long bytes) {
+    /** The region's resync is over, {@code counted} as resynced or not (nothing to copy it from). */
+    private void regionEnded(long region, long bytes, boolean counted) {
         CompletableFuture<Void> f;
         synchronized (lock) {
             f = volume.recoveryEnded(region);
             queued.remove(region);
             resyncRunning--;
-            resyncDone++;
+            if (counted) {
+                // Else it stays to resync, dirty: the status's count of regions to resync says so.
+                resyncDone++;
+            }
             resyncBytes += bytes;
             lock.notifyAll();
         }

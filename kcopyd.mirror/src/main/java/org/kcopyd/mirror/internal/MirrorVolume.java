@@ -52,7 +52,7 @@ final class MirrorVolume implements Mirror {
     boolean closed;
 
     MirrorVolume(String name, List<String> paths, List<BlockDevice> legs, RegionLog log, int regionSectors,
-            ClientBinding kcopyd, boolean errorHandling, Backoff backoff) {
+            ClientBinding kcopyd, Backoff backoff) {
         this.name = name;
         this.paths = List.copyOf(paths);
         this.legs = legs.toArray(new BlockDevice[0]);
@@ -61,15 +61,11 @@ final class MirrorVolume implements Mirror {
         this.sectors = legs.stream().mapToLong(BlockDevice::sizeInSectors).min().orElseThrow();
         this.regions = regionsOf(sectors, regionSectors);
         this.cleaner = new RegionCleaner(this);
-        this.resync = new MirrorResync(this, lock, kcopyd, errorHandling, backoff);
+        this.resync = new MirrorResync(this, lock, kcopyd, backoff);
     }
 
     static long regionsOf(long sectors, int regionSectors) {
         return (sectors + regionSectors - 1) / regionSectors;
-    }
-
-    void setErrorHandling(boolean on) {
-        resync.setErrorHandling(on);
     }
 
     /**
@@ -228,6 +224,11 @@ final class MirrorVolume implements Mirror {
                 // Its legs may be closing, and their fingerprints are being recorded as they are now.
                 return CompletableFuture.failedFuture(new IOException("mirror '" + name + "' is closed"));
             }
+            if (defaultLeg() < 0) {
+                // H43 F4: acknowledged on a leg being resynced, it could never be read back (reads fail, the next
+                // start refuses the log): refused, as every read is.
+                return CompletableFuture.failedFuture(new IOException(noInSyncLeg()));
+            }
             for (long r = first; r <= last; r++) {
                 CompletableFuture<Void> f = recovering.get(r);
                 if (f != null) {
@@ -323,12 +324,17 @@ final class MirrorVolume implements Mirror {
         ready.forEach(Runnable::run);
     }
 
+    /** @return why I/O fails when no leg is in sync: none holds all the mirror's data */
+    private String noInSyncLeg() {
+        return "mirror '" + name + "' has no in-sync leg left";
+    }
+
     // ---- reads ----
 
     CompletionStage<Void> read(long sector, ByteBuffer dst) {
         int leg = defaultLeg();
         if (leg < 0) {
-            return CompletableFuture.failedFuture(new IOException("mirror '" + name + "' has no in-sync leg left"));
+            return CompletableFuture.failedFuture(new IOException(noInSyncLeg()));
         }
         ByteBuffer view = dst.duplicate();
         return legs[leg].read(sector, view).toCompletableFuture().handle((v, e) -> {
@@ -414,7 +420,7 @@ final class MirrorVolume implements Mirror {
         public CompletionStage<List<Extent>> extents(long sector, long count) {
             int leg = defaultLeg();
             if (leg < 0) {
-                return CompletableFuture.failedFuture(new IOException("mirror '" + name + "' has no in-sync leg left"));
+                return CompletableFuture.failedFuture(new IOException(noInSyncLeg()));
             }
             return legs[leg].extents(sector, count);
         }

@@ -259,8 +259,7 @@ final class OpenedMirror implements AutoCloseable {
                     throw new IOException(prefix + "region log " + logPath + ": " + reason(e), e);
                 }
             }
-            MirrorVolume volume = new MirrorVolume(s.name(), s.legs(), legs, log, s.regionSectors(), kcopyd,
-                    s.errorHandling(), backoff);
+            MirrorVolume volume = new MirrorVolume(s.name(), s.legs(), legs, log, s.regionSectors(), kcopyd, backoff);
             return new OpenedMirror(volume, files, releases);
         } catch (IOException | RuntimeException e) {
             release(files, releases);

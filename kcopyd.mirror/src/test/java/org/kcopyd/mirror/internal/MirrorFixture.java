@@ -105,7 +105,7 @@ final class MirrorFixture implements AutoCloseable {
             log = RegionLog.format(this.logDevice.apply(logDevice), g, LOG_ID);
         }
         this.log = log;
-        MirrorVolume mirror = new MirrorVolume("m", names, legs, log, REGION, binding, false, backoff);
+        MirrorVolume mirror = new MirrorVolume("m", names, legs, log, REGION, binding, backoff);
         mirrors.add(mirror);
         mirror.start();
         return mirror;

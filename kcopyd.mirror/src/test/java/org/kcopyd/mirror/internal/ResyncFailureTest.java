@@ -1,16 +1,20 @@
 package org.kcopyd.mirror.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.kcopyd.mirror.internal.MirrorFixture.random;
 import static org.kcopyd.mirror.internal.MirrorFixture.read;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
@@ -35,6 +39,7 @@ import org.kcopyd.api.KcopydClient;
 import org.kcopyd.api.PreparedCompletion;
 import org.kcopyd.mirror.LegState;
 import org.kcopyd.mirror.MirrorStatus;
+import org.kcopyd.testdevices.ForwardingDevice;
 
 /**
  * A resync copy refused for good fails its target legs with the reason instead of being retried
@@ -184,6 +189,48 @@ class ResyncFailureTest {
         assertThat(mirror.status().legs().get(1).state()).as("never declared in sync").isEqualTo(LegState.RESYNCING);
         assertThat(mirror.status().legs().get(1).failure()).as("H42 #3: not 'resyncing' with nothing said")
                 .startsWith("its resync stopped: no leg in sync is left to copy from; leg 0 failed: resync read of region ");
+        assertThat(mirror.status().regionsToResync()).as("H43 F7: the regions not copied are still to resync")
+                .isPositive();
+        // H43 F4: a write acknowledged on the leg being resynced could never be read back.
+        assertThat(catchThrowable(() -> mirror.device().write(0, ByteBuffer.wrap(new byte[512]))
+                .toCompletableFuture().get(10, TimeUnit.SECONDS))).isInstanceOf(ExecutionException.class).cause()
+                .hasMessage("mirror 'm' has no in-sync leg left");
+    }
+
+    /**
+     * H43 F1: a region dirty at the last stop is copied from the default leg to the other legs in
+     * sync. A read of the default leg that fails there must write nothing over them: IGNORE_ERROR
+     * wrote the chunk as zeros over the in-sync leg, which then alone held the region's data. The
+     * default leg is failed, and the region copied from the leg in sync to the legs left (none here).
+     */
+    @Test
+    void aFailedReadOfTheSourceWritesNothingOverALegInSync() throws Exception {
+        List<Path> paths = paths(2);
+        byte[] data = random(SECTORS * 512, 41);
+        MirrorVolume first = fixture.mirror(dir.resolve("log"), paths, List.of(fixture.leg(paths.get(0), data),
+                fixture.leg(paths.get(1), new byte[SECTORS * 512])), faulty(n -> null), backoff());
+        first.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        fixture.log.markDirty(3);
+        fixture.closeDevices();
+        long from = 3L * MirrorFixture.REGION;
+        BlockDevice unreadable = new ForwardingDevice(fixture.leg(paths.get(0), null)) {
+            @Override
+            public CompletionStage<Void> read(long sector, ByteBuffer dst) {
+                long end = sector + dst.remaining() / 512;
+                return sector < from + MirrorFixture.REGION && end > from
+                        ? CompletableFuture.failedFuture(new IOException("EIO in region 3"))
+                        : super.read(sector, dst);
+            }
+        };
+
+        MirrorVolume mirror = fixture.mirror(dir.resolve("log"), paths, List.of(unreadable,
+                fixture.leg(paths.get(1), null)), faulty(n -> null), backoff());
+        mirror.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+
+        assertThat(mirror.status().legs().get(0).state()).isEqualTo(LegState.FAILED);
+        assertThat(mirror.status().legs().get(0).failure()).startsWith("resync read of region 3 failed: ");
+        assertThat(Files.readAllBytes(paths.get(1))).as("the leg in sync as it was, no zeros")
+                .isEqualTo(data);
     }
 
     /** Records the delay of every task scheduled on it. */
