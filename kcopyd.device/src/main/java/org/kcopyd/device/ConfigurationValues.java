@@ -72,12 +72,15 @@ public final class ConfigurationValues {
      */
     public static String requireCreatedHere(Map<String, ?> properties, String key, Supplier<String> framework,
             String label) {
-        Object mark = properties.get(key);
-        if (mark == null || mark.toString().isEmpty()) {
+        Object value = properties.get(key);
+        // A list given by hand (a configuration file's creating = ["a", "b"]) is said as one.
+        String mark = value instanceof Object[] list ? java.util.Arrays.toString(list) : value == null ? null
+                : value.toString();
+        if (mark == null || mark.isEmpty()) {
             return null;
         }
-        if (mark.toString().equals(framework.get())) {
-            return mark.toString();
+        if (mark.equals(framework.get())) {
+            return mark;
         }
         throw new IllegalStateException(label + ": not opened: it was being created when the kcopyd process "
                 + "creating it stopped (" + key + "=" + mark + " names that run), so it was never confirmed; nothing "

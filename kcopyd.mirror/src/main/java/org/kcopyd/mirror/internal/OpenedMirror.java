@@ -113,8 +113,8 @@ final class OpenedMirror implements AutoCloseable {
         List<BlockDevice> files = new ArrayList<>();
         List<Runnable> releases = new ArrayList<>();
         Path createdLog = null;
-        refuseSharedBytes(s, prefix);
         Map<String, RegionLog.FailedLeg> failed = failedLegs(s);
+        refuseSharedBytes(s, prefix, failed.keySet());
         try {
             List<BlockDevice> legs = new ArrayList<>();
             List<RegionLog.Leg> recorded = new ArrayList<>();
@@ -174,6 +174,14 @@ final class OpenedMirror implements AutoCloseable {
                             continue;
                         }
                         throw new IOException(prefix + "leg " + i + " " + leg + " cannot be used: " + reason(e), e);
+                    }
+                    String unfit = failed.containsKey(leg) ? unfit(Path.of(leg), device, failed.get(leg)) : null;
+                    if (unfit != null) {
+                        // H43 F5: a failed leg's file replaced by one too small, or not whole sectors, kept the whole
+                        // mirror down (its size is the least leg's); it is left out, as a missing one is.
+                        device.close();
+                        legs.add(absent(prefix, i, leg, failed.get(leg), unfit, recorded));
+                        continue;
                     }
                     files.add(device);
                     try {
@@ -281,13 +289,17 @@ final class OpenedMirror implements AutoCloseable {
      * @throws IllegalArgumentException naming both and how they share bytes; nothing is opened
      * @throws IOException if an existing leg or log cannot be examined
      */
-    private static void refuseSharedBytes(MirrorSettings s, String prefix) throws IOException {
+    private static void refuseSharedBytes(MirrorSettings s, String prefix, java.util.Set<String> failed)
+            throws IOException {
         List<Integer> fileLegs = new ArrayList<>();
         for (int i = 0; i < s.legs().size(); i++) {
             String leg = s.legs().get(i);
             if (!leg.startsWith(Mirror.SERVICE_LEG) && !MirrorSettings.isUriLeg(leg) && Files.exists(Path.of(leg))) {
                 fileLegs.add(i);
-                refusePartialSector(prefix, i, Path.of(leg));
+                if (!failed.contains(leg)) {
+                    // A failed leg's is left out when it opens (see unfit).
+                    refusePartialSector(prefix, i, Path.of(leg));
+                }
             }
         }
         Path log = s.regionLog();
@@ -471,6 +483,21 @@ final class OpenedMirror implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             return Map.of();
         }
+    }
+
+    /**
+     * @return why the file opened for a leg the log records failed cannot be one of the mirror's legs (not whole
+     *         sectors, smaller than the mirror), or null if it can
+     */
+    private static String unfit(Path file, BlockDevice device, RegionLog.FailedLeg f) throws IOException {
+        long bytes = Files.isRegularFile(file) ? Files.size(file) : 0;
+        if (bytes % SECTOR != 0) {
+            return "it is " + bytes + " bytes, not whole sectors";
+        }
+        if (device.sizeInSectors() < f.mirror()) {
+            return "it is " + device.sizeInSectors() + " sectors, the mirror " + f.mirror();
+        }
+        return null;
     }
 
     /**

@@ -582,8 +582,9 @@ final class RegionLog {
      * @param identity the identity recorded for it
      * @param sectors  the size recorded for it
      * @param failure  why it failed, as recorded (may be null)
+     * @param mirror   the mirror's size in sectors, as recorded: a leg in its place must have at least as many
      */
-    record FailedLeg(String identity, long sectors, String failure) {
+    record FailedLeg(String identity, long sectors, String failure, long mirror) {
     }
 
     /**
@@ -602,7 +603,7 @@ final class RegionLog {
         Map<String, FailedLeg> failed = new HashMap<>();
         for (LegRecord r : h.legs) {
             if (r.state == LegState.FAILED) {
-                failed.put(r.path, new FailedLeg(r.identity, r.sectors, r.failure));
+                failed.put(r.path, new FailedLeg(r.identity, r.sectors, r.failure, h.sectors));
             }
         }
         return failed;

@@ -367,6 +367,38 @@ class MirrorComponentTest {
         assertThat(Arrays.copyOfRange(Files.readAllBytes(dir.resolve("b.img")), 8 * 512, 16 * 512)).isEqualTo(later);
     }
 
+    /**
+     * H43 F5: a file at a failed leg's path that cannot be one of the mirror's legs (smaller than the
+     * mirror, or not whole sectors) kept the whole mirror down ("the legs now give 2048 sectors"); it
+     * is left out as a missing one is, and the mirror opens with the leg failed.
+     */
+    @Test
+    void aFileTooSmallOrNotWholeSectorsAtAFailedLegsPathIsLeftOut() throws Exception {
+        byte[] data = random(SECTORS * 512, 35);
+        Path a = Files.write(dir.resolve("a.img"), data);
+        Path b = Files.write(dir.resolve("b.img"), data);
+        Path log = dir.resolve("m.log");
+        fixture.mirror(log, List.of(a, b), List.of(fixture.leg(a, null), fixture.leg(b, null)));
+        fixture.log.setState(1, LegState.FAILED, "injected");
+        fixture.closeDevices();
+        Map<String, Object> props = files("m", log, a, b, Mirror.CONFIG_REGION_LOG_ID, MirrorFixture.LOG_ID.toString());
+
+        for (int bytes : new int[] {1 << 20, SECTORS * 512 + 100}) {
+            Files.delete(b);
+            Files.write(b, new byte[bytes]);
+            MirrorComponent c = activate(props);
+
+            LegStatus leg = mirror().status().legs().get(1);
+            assertThat(leg.state()).isEqualTo(LegState.FAILED);
+            assertThat(leg.failure()).startsWith("injected; not opened at this start (it ")
+                    .endsWith(bytes == 1 << 20 ? "is 2048 sectors, the mirror " + SECTORS + ")"
+                            : "is " + (SECTORS * 512 + 100) + " bytes, not whole sectors)");
+            assertThat(read(mirror().device())).isEqualTo(data);
+            deactivate(c);
+            assertThat(Files.size(b)).as("left as it was").isEqualTo(bytes);
+        }
+    }
+
     @Test
     void formatMakesALogOverAFileThatHoldsNoKcopydRegionLog() throws Exception {
         byte[] data = random(SECTORS * 512, 4);
