@@ -53,12 +53,13 @@ public final class ConfigurationValues {
     }
 
     /**
-     * Checks a configuration's creation mark. Whoever creates a configuration and waits to tell its
-     * user whether the component opened (the control API's {@code snapshot create}) sets the mark
+     * Checks a configuration's creation mark. Whoever creates or changes a configuration and waits to tell
+     * its user whether the component opened (the control API's {@code snapshot create}, {@code mirror
+     * replace-leg}) sets the mark
      * property {@code key} to the UUID of the framework it runs in ({@code org.osgi.framework.uuid},
      * new at every start), and the component clears it once open. A mark naming another framework is
-     * a creation the process ended in the middle of (stopped or killed while it waited): its user
-     * was never told that it was made, and a component that opened it now would write what nobody
+     * a creation or change the process ended in the middle of (stopped or killed while it waited): its
+     * user was never told that it was made, and a component that opened it now would write what nobody
      * confirmed (a mirror's resync over a leg). It is refused, with nothing opened or written, until
      * it is removed.
      *
@@ -82,9 +83,10 @@ public final class ConfigurationValues {
         if (mark.equals(framework.get())) {
             return mark;
         }
-        throw new IllegalStateException(label + ": not opened: it was being created when the kcopyd process "
-                + "creating it stopped (" + key + "=" + mark + " names that run), so it was never confirmed; nothing "
-                + "of it is opened or written. Remove it, and create it again if it is wanted");
+        throw new IllegalStateException(label + ": not opened: its configuration was being created or changed when "
+                + "the kcopyd process doing it stopped (" + key + "=" + mark + " names that run), so that was never "
+                + "confirmed; nothing of it is opened or written. Remove it and create it again, or make the change "
+                + "again");
     }
 
     private static String propertyName(String method) {

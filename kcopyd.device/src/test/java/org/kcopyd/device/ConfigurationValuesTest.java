@@ -74,8 +74,8 @@ class ConfigurationValuesTest {
     void aCreationMarkOfAnotherFrameworkIsRefusedNamingIt() {
         assertThatThrownBy(() -> ConfigurationValues.requireCreatedHere(Map.of("creating", "f0"), "creating",
                 () -> "f1", "snapshot 's1'")).isInstanceOf(IllegalStateException.class)
-                .hasMessageStartingWith("snapshot 's1': not opened: it was being created when the kcopyd process "
-                        + "creating it stopped (creating=f0 names that run)");
+                .hasMessageStartingWith("snapshot 's1': not opened: its configuration was being created or changed "
+                        + "when the kcopyd process doing it stopped (creating=f0 names that run)");
         assertThatThrownBy(() -> ConfigurationValues.requireCreatedHere(Map.of("creating", new String[] {"a", "b"}),
                 "creating", () -> "f1", "snapshot 's1'")).as("H43 F9: a list said as one, not as an array's identity")
                 .hasMessageContaining("(creating=[a, b] names that run)");

@@ -185,12 +185,12 @@ public interface Mirror {
     String CONFIG_THROTTLE_IO_PERCENT = "throttleIoPercent";
     /**
      * Configuration property: the creation mark, the UUID of the framework
-     * ({@code org.osgi.framework.uuid}) in which the mirror is being created, set by whoever creates
-     * the configuration and waits to learn whether the mirror was made (the control API). The mirror
-     * clears it once open. A mark naming another framework (the process was stopped or killed before
-     * the creation was confirmed) is refused: no leg is opened or written, above all not resynced,
-     * until the configuration is removed. Absent for the usual case (a configuration file, one made
-     * by hand).
+     * ({@code org.osgi.framework.uuid}) in which the mirror is being created or changed, set by
+     * whoever creates or changes the configuration and waits to learn whether the mirror opened (the
+     * control API's create and replace-leg). The mirror clears it once open. A mark naming another
+     * framework (the process was stopped or killed before the change was confirmed) is refused: no
+     * leg is opened or written, above all not resynced, until the configuration is removed or changed
+     * again. Absent for the usual case (a configuration file, one made by hand).
      *
      * @since 1.5
      */

@@ -399,8 +399,9 @@ class NbdOriginsLegsIT {
             DaemonApi api = new DaemonApi(state);
             var m = api.get("/api/v1/mirrors/m");
             assertThat(m.get("state").getAsString()).isEqualTo("failed");
-            assertThat(m.get("reason").getAsString()).contains("mirror 'm': not opened: it was being created when the "
-                + "kcopyd process creating it stopped (creating=", "Remove it, and create it again if it is wanted");
+            assertThat(m.get("reason").getAsString()).contains("mirror 'm': not opened: its configuration was being "
+                + "created or changed when the kcopyd process doing it stopped (creating=", "Remove it and create it "
+                + "again, or make the change again");
             assertThat(dir.resolve("m.log")).as("no log made").doesNotExist();
             copy(export, "before.img");
             assertThat(Files.readAllBytes(dir.resolve("before.img"))).as("nothing resynced onto the export")
@@ -411,6 +412,50 @@ class NbdOriginsLegsIT {
             copy(export, "after.img");
             assertThat(dir.resolve("after.img")).as("created again: resynced").hasSameBinaryContentAs(a);
             RunningDaemon.clientOk(dir, state, "mirror", "remove", "m");
+            assertThat(again.sigterm()).as("errors: %s", again.errors()).isZero();
+        }
+    }
+
+    /**
+     * H43 F3: the daemon killed while {@code mirror replace-leg} waits for the new leg's server (silent)
+     * left the new leg configured, and at the next start the mirror resynced onto whatever disk
+     * answered there, although its user was never told the leg was replaced. Marked, the change is
+     * refused then: that disk is not written; replacing the leg with the old file again opens the
+     * mirror as it was.
+     */
+    @Test
+    void aReplaceLegCutShortByTheDaemonsEndIsRefusedAtTheNextStart() throws Exception {
+        Path socket = dir.resolve("new.sock");
+        Path a = image("a.img", 4 << 20, 31);
+        Path b = image("b.img", 4 << 20, 0);
+        Path state = dir.resolve("state");
+        try (RunningDaemon daemon = RunningDaemon.start(dir, state, "killed");
+                SilentServer silent = new SilentServer(socket)) {
+            RunningDaemon.clientOk(dir, state, "mirror", "create", "m", "m.log", a.toString(), b.toString(), "--wait");
+            CompletableFuture<KcopydProcess.Run> replace = CompletableFuture.supplyAsync(() -> RunningDaemon.client(dir,
+                    state, "mirror", "replace-leg", "m", "1", "nbd+unix:///?socket=" + socket));
+            await().atMost(WAIT).until(() -> silent.accepted() == 1);
+            daemon.kill9();
+            assertThat(replace.get(WAIT.toSeconds(), TimeUnit.SECONDS).exit()).as("not confirmed").isNotZero();
+        }
+        Files.deleteIfExists(socket);
+        Path victim = image("victim.img", 4 << 20, 32);
+        byte[] before = Files.readAllBytes(victim);
+        nbdkitFile(socket, victim);
+        try (RunningDaemon again = RunningDaemon.start(dir, state, "again")) {
+            DaemonApi api = new DaemonApi(state);
+            var m = api.get("/api/v1/mirrors/m");
+            assertThat(m.get("state").getAsString()).isEqualTo("failed");
+            assertThat(m.get("reason").getAsString()).contains("its configuration was being created or changed");
+            assertThat(Files.readAllBytes(victim)).as("the disk served at the new leg's address not written")
+                .isEqualTo(before);
+
+            RunningDaemon.clientOk(dir, state, "mirror", "replace-leg", "m", "1", b.toString());
+            var back = api.get("/api/v1/mirrors/m");
+            assertThat(back.get("state").getAsString()).isEqualTo("active");
+            assertThat(back.get("regionsToResync").getAsLong()).as("the leg it had: nothing to resync").isZero();
+            assertThat(Files.readAllBytes(victim)).isEqualTo(before);
+            assertThat(b).hasSameBinaryContentAs(a);
             assertThat(again.sigterm()).as("errors: %s", again.errors()).isZero();
         }
     }

@@ -190,11 +190,12 @@ public interface Snapshot {
 
     /**
      * Configuration property: the creation mark, the UUID of the framework
-     * ({@code org.osgi.framework.uuid}) in which the snapshot is being created, set by whoever creates
-     * the configuration and waits to learn whether the snapshot was made (the control API). The
-     * snapshot clears it once open. A mark naming another framework (the process was stopped or
-     * killed before the creation was confirmed) is refused: nothing is opened or written until the
-     * configuration is removed. Absent for the usual case (a configuration file, one made by hand).
+     * ({@code org.osgi.framework.uuid}) in which the snapshot is being created or changed, set by
+     * whoever creates the configuration and waits to learn whether the snapshot opened (the control
+     * API). The snapshot clears it once open. A mark naming another framework (the process was
+     * stopped or killed before the creation was confirmed) is refused: nothing is opened or written
+     * until the configuration is removed or changed again. Absent for the usual case (a configuration
+     * file, one made by hand).
      *
      * @since 1.6
      */

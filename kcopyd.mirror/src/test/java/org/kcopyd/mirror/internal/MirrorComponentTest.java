@@ -324,9 +324,10 @@ class MirrorComponentTest {
 
         assertThatThrownBy(() -> activate(files("m", dir.resolve("m.log"), a, b, Mirror.CONFIG_CREATING, other)))
                 .isInstanceOf(IllegalStateException.class)
-                .hasMessage("mirror 'm': not opened: it was being created when the kcopyd process creating it stopped "
-                        + "(creating=" + other + " names that run), so it was never confirmed; nothing of it is opened or "
-                        + "written. Remove it, and create it again if it is wanted");
+                .hasMessage("mirror 'm': not opened: its configuration was being created or changed when the kcopyd "
+                        + "process doing it stopped (creating=" + other + " names that run), so that was never "
+                        + "confirmed; nothing of it is opened or written. Remove it and create it again, or make the "
+                        + "change again");
         assertThat(dir.resolve("m.log")).doesNotExist();
         assertThat(sha256s(a, b)).isEqualTo(before);
         assertThat(framework.registered).isEmpty();

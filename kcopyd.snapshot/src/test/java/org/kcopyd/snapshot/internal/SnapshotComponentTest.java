@@ -154,9 +154,10 @@ class SnapshotComponentTest {
 
         assertThatThrownBy(() -> activate(config("s1", "s1.cow", Snapshot.CONFIG_CREATING, other)))
                 .isInstanceOf(IllegalStateException.class)
-                .hasMessage("snapshot 's1': not opened: it was being created when the kcopyd process creating it "
-                        + "stopped (creating=" + other + " names that run), so it was never confirmed; nothing of it "
-                        + "is opened or written. Remove it, and create it again if it is wanted");
+                .hasMessage("snapshot 's1': not opened: its configuration was being created or changed when the kcopyd "
+                        + "process doing it stopped (creating=" + other + " names that run), so that was never "
+                        + "confirmed; nothing of it is opened or written. Remove it and create it again, or make the "
+                        + "change again");
         assertThat(dir.resolve("s1.cow")).doesNotExist();
         assertThat(framework.registered).isEmpty();
         assertThat(framework.configurations.get(PID)).containsEntry(Snapshot.CONFIG_CREATING, other);

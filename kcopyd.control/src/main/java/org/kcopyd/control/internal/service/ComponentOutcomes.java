@@ -106,8 +106,13 @@ final class ComponentOutcomes {
                     }
                     outcome = new Outcome(State.PENDING, "component " + c.description.name
                             + " has not taken the latest configuration", "");
-                } else if (c.state == ComponentConfigurationDTO.FAILED_ACTIVATION) {
+                } else if (c.state == ComponentConfigurationDTO.FAILED_ACTIVATION && hasLatest(c, current)) {
                     return new Outcome(State.FAILED, failureMessage(c.failure), exceptionClass(c.failure));
+                } else if (c.state == ComponentConfigurationDTO.FAILED_ACTIVATION) {
+                    // The failure of the configuration before a change DS has not handled yet (a failed mirror's
+                    // replace-leg was answered with the refusal it came to mend).
+                    outcome = new Outcome(State.PENDING, "component " + c.description.name
+                            + " has not taken the latest configuration", "");
                 } else {
                     outcome = new Outcome(State.PENDING, waitingFor(c), "");
                 }

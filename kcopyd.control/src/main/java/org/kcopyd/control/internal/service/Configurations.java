@@ -287,6 +287,29 @@ final class Configurations {
     }
 
     /**
+     * Replaces a configuration by a new one of the same factory with {@code properties}: deletes it, waits
+     * until its component is gone, and creates the new one without waiting for its component. For a
+     * component whose activation failed, which Felix SCR does not activate again when its configuration
+     * changes.
+     *
+     * @param kind "mirror", for messages
+     * @return the new configuration
+     * @throws ControlException FAILED if either cannot be done
+     */
+    Configuration recreate(Configuration c, String kind, String name, Dictionary<String, ?> properties) {
+        String factoryPid = c.getFactoryPid();
+        delete(c, kind, name);
+        try {
+            Configuration made = admin.createFactoryConfiguration(factoryPid, "?");
+            made.update(properties);
+            return made;
+        } catch (IOException e) {
+            throw ControlException.failed(kind + " '" + name + "': its configuration was removed and could not be "
+                    + "made again: " + e.getMessage());
+        }
+    }
+
+    /**
      * Deletes a configuration and waits until its component has been deactivated.
      *
      * @param kind "snapshot" or "export", for messages

@@ -47,7 +47,7 @@ final class Mirrors {
     private final Configurations configurations;
     private final Services services;
     private final Duration wait;
-    /** The creation mark of the mirrors created here ({@link Mirror#CONFIG_CREATING}), or null for none. */
+    /** The mark of the mirrors created or changed here ({@link Mirror#CONFIG_CREATING}), or null for none. */
     private final String framework;
 
     /**
@@ -206,11 +206,26 @@ final class Mirrors {
         next[index] = leg;
         Hashtable<String, Object> props = copy(before);
         props.put(Mirror.CONFIG_LEGS, next);
-        update(c, props, name);
+        if (framework != null) {
+            // H43 F3: a daemon stopped while this waits left the new leg configured, resynced onto at the next start
+            // although its user was never told it was replaced; marked, it is refused then instead.
+            props.put(Mirror.CONFIG_CREATING, framework);
+        }
+        // Felix SCR leaves a component whose activation failed as it is when its configuration changes (it has no
+        // instance to call the modified method of): the configuration is made again with the change, and activated.
+        boolean failedActivation = configurations.outcome(c).state() == ComponentOutcomes.State.FAILED;
+        Configuration changed = failedActivation ? configurations.recreate(c, "mirror", name, props) : c;
+        if (!failedActivation) {
+            update(c, props, name);
+        }
         try {
-            return awaitOpen(c, name, next);
+            return awaitOpen(changed, name, next);
         } catch (ControlException e) {
-            update(c, copy(before), name);
+            if (failedActivation) {
+                configurations.recreate(changed, "mirror", name, copy(before));
+            } else {
+                update(c, copy(before), name);
+            }
             throw ControlException.failed(e.getMessage() + "; its previous legs are configured again");
         }
     }
