@@ -101,12 +101,13 @@ public interface KcopydControl {
     void removeMirror(String name);
 
     /**
-     * Puts another device in place of one leg, which is then resynchronised fully from the default
-     * leg; waits until the mirror is open again with it. The default leg (0) cannot be replaced:
-     * it is the source every other leg is copied from.
+     * Puts another device in place of one leg, which is then resynchronised fully from a leg in
+     * sync; waits until the mirror is open again with it. Leg 0 can be replaced only once it has
+     * failed while another leg is in sync. Given the leg's own device, brings a failed leg back:
+     * resynchronised fully (a failed leg stays failed while it is the device the log recorded).
      *
      * @param name   the mirror's name
-     * @param leg    the leg's index, 1 to the number of legs - 1
+     * @param leg    the leg's index, 0 to the number of legs - 1
      * @param device the new leg: an absolute path, a device URI or {@code service:NAME}
      * @return the mirror with the new leg
      * @throws ControlException {@code BAD_REQUEST}, {@code NOT_FOUND}, {@code CONFLICT}, {@code FAILED}

@@ -184,6 +184,18 @@ public interface Mirror {
     /** Configuration property: the share of time (1..100 %) the resync may have I/O outstanding. */
     String CONFIG_THROTTLE_IO_PERCENT = "throttleIoPercent";
     /**
+     * Configuration property: legs ({@code String[]}, each as it stands in {@value #CONFIG_LEGS}) to bring
+     * back: a leg the region log records {@link LegState#FAILED} stays failed while it is the device the
+     * log recorded (the same path or URI), however long it has been repaired; named here, it is taken as a
+     * new leg and resynchronised fully from a leg in sync, as a replaced one is. A leg named here that the
+     * log does not record failed is left as it is. The mirror clears it once open; {@code mirror
+     * replace-leg NAME N DEVICE} with the leg's own device sets it.
+     *
+     * @since 1.5
+     */
+    String CONFIG_RESYNC_LEGS = "resyncLegs";
+
+    /**
      * Configuration property: the creation mark, the UUID of the framework
      * ({@code org.osgi.framework.uuid}) in which the mirror is being created or changed, set by
      * whoever creates or changes the configuration and waits to learn whether the mirror opened (the

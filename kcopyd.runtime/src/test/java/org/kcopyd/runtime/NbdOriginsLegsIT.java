@@ -461,6 +461,40 @@ class NbdOriginsLegsIT {
     }
 
     /**
+     * H43 F8: leg 0 is replaced once it has failed while another leg is in sync (it could not be
+     * replaced at all, "the source every other leg is copied from" although leg 1 was); in sync it is
+     * still refused, exit 2. The new leg 0 is resynced from leg 1.
+     */
+    @Test
+    void aFailedLeg0IsReplacedAndResyncedFromTheLegInSync() throws Exception {
+        Path socket = dir.resolve("leg0.sock");
+        String export = "nbd+unix:///?socket=" + socket;
+        image("w.img", 1 << 20, 42);
+        Path c = image("c.img", 4 << 20, 43);
+        image("b.img", 4 << 20, 44);
+        Path state = dir.resolve("state");
+        Process server = nbdkitFile(socket, image("a.img", 4 << 20, 41));
+        try (RunningDaemon daemon = RunningDaemon.start(dir, state, "leg0")) {
+            RunningDaemon.clientOk(dir, state, "mirror", "create", "m", "m.log", export, "b.img", "--wait");
+            KcopydProcess.Run inSync = RunningDaemon.client(dir, state, "mirror", "replace-leg", "m", "0", c.toString());
+            assertThat(inSync.exit()).as(inSync.err()).isEqualTo(2);
+            assertThat(inSync.err()).contains("leg 0 is mirror m's default leg and in-sync: replacing it would copy the "
+                + "new device over the others");
+            server.toHandle().destroyForcibly();
+            assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            RunningDaemon.clientOk(dir, state, "copy", "--daemon", "w.img", "mirror:m");
+
+            RunningDaemon.clientOk(dir, state, "mirror", "replace-leg", "m", "0", c.toString());
+            DaemonApi api = new DaemonApi(state);
+            await().atMost(WAIT).untilAsserted(() -> assertThat(api.get("/api/v1/mirrors/m").getAsJsonArray("legs")
+                .get(0).getAsJsonObject().get("state").getAsString()).isEqualTo("in-sync"));
+            assertThat(c).as("resynced from leg 1").hasSameBinaryContentAs(dir.resolve("b.img"));
+            assertThat(Arrays.copyOf(Files.readAllBytes(c), 1 << 20)).isEqualTo(Files.readAllBytes(dir.resolve("w.img")));
+            assertThat(daemon.sigterm()).as("errors: %s", daemon.errors()).isZero();
+        }
+    }
+
+    /**
      * H42 #5 against nbdkit: a mirror whose NBD leg failed (nbdkit killed, then a write through the
      * mirror) opens at the daemon's next start while that server is still down: a failed leg is
      * neither read nor written, so it is not waited for; the file leg takes the writes.
@@ -493,6 +527,14 @@ class NbdOriginsLegsIT {
             RunningDaemon.clientOk(dir, state, "copy", "--daemon", "w2.img", "mirror:m");
             assertThat(Arrays.copyOf(Files.readAllBytes(a), 1 << 20)).as("leg 0 takes the writes")
                 .isEqualTo(Files.readAllBytes(w2));
+
+            // H43 F6: its server serves the disk again; replace-leg with the leg's own URI brings it back.
+            nbdkitFile(socket, dir.resolve("b.img"));
+            KcopydProcess.Run back = RunningDaemon.clientOk(dir, state, "mirror", "replace-leg", "m", "1", export);
+            assertThat(back.out()).contains("leg 1 of mirror m brought back: " + export + " is resynced fully");
+            await().atMost(WAIT).untilAsserted(() -> assertThat(api.get("/api/v1/mirrors/m").getAsJsonArray("legs")
+                .get(1).getAsJsonObject().get("state").getAsString()).isEqualTo("in-sync"));
+            assertThat(dir.resolve("b.img")).as("resynced fully from leg 0").hasSameBinaryContentAs(a);
             assertThat(again.sigterm()).as("errors: %s", again.errors()).isZero();
         }
     }

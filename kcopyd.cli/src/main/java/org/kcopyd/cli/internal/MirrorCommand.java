@@ -302,10 +302,11 @@ final class MirrorCommand {
     }
 
     @Command(name = "replace-leg", mixinStandardHelpOptions = true,
-            description = {"Puts DEVICE in place of leg LEG (1 to the number of legs - 1) and waits until the mirror is "
-                    + "open again with it; the new leg is then resynchronised fully from leg 0. Leg 0, the source of "
-                    + "every resync, cannot be replaced. If the mirror does not open with DEVICE, the previous legs are "
-                    + "configured again.",
+            description = {"Puts DEVICE in place of leg LEG and waits until the mirror is open again with it; the new "
+                    + "leg is then resynchronised fully from a leg in sync. Leg 0 can be replaced only once it has "
+                    + "failed while another leg is in sync. DEVICE the leg's own device brings a failed leg back "
+                    + "(its disk repaired, its server serving it again): resynchronised fully. If the mirror does not "
+                    + "open with DEVICE, the previous legs are configured again.",
                 "DEVICE is a path, service:NAME or a device URI, checked as mirror create checks a leg."})
     static final class ReplaceLeg implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "NAME") String name;
@@ -324,7 +325,10 @@ final class MirrorCommand {
                         : ControlCalls.device("leg " + leg, device);
                 KcopydControl control = console.services().control();
                 MirrorView v = ControlCalls.call(() -> control.replaceLeg(name, leg, value), OPTIONS);
-                console.out().println("mirror " + name + " leg " + leg + " replaced by " + value);
+                String failure = v.legs().get(leg).failure();
+                boolean back = failure != null && failure.startsWith("brought back");
+                console.out().println("mirror " + name + " leg " + leg + (back ? " brought back: " + value
+                        + " is resynced fully" : " replaced by " + value));
                 print(console, v);
                 return Exit.OK;
             });

@@ -693,7 +693,8 @@ public final class MirrorComponent {
         mirrorRegistration = context.registerService(Mirror.class, mirror, props);
         props.put(BlockDevice.ROLE, Mirror.ROLE_MIRROR);
         deviceRegistration = context.registerService(BlockDevice.class, mirror.device(), props);
-        if (!mirror.regionLogId().equals(s.regionLogId()) || s.format() || creating != null) {
+        if (!mirror.regionLogId().equals(s.regionLogId()) || s.format() || creating != null
+                || !s.resyncLegs().isEmpty()) {
             recordLogIdentity(mirror.regionLogId());
         }
     }
@@ -715,6 +716,7 @@ public final class MirrorComponent {
                 props.put(Mirror.CONFIG_REGION_LOG_ID, id.toString());
                 props.remove(Mirror.CONFIG_FORMAT);
                 props.remove(Mirror.CONFIG_CREATING);
+                props.remove(Mirror.CONFIG_RESYNC_LEGS);
                 found[0].update(props);
                 creating = null;
                 return;

@@ -59,6 +59,12 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
             + "return, fails the leg that failed and copies the region again from a leg in sync to the others.")
     boolean errorHandling() default false;
 
+    @AttributeDefinition(name = "Legs to bring back", required = false, description = "Legs (as in Legs) that the "
+            + "region log records failed and that are to be resynchronised fully from a leg in sync: a failed leg "
+            + "stays failed while it is the device the log recorded, however long it has been repaired. The mirror "
+            + "clears this once open.")
+    String[] resyncLegs() default {};
+
     @AttributeDefinition(name = "Resync bandwidth (bytes/s)", min = "0",
             description = "Cap on resync reads; 0 = none, else at least 4096. Live.")
     long throttleBytesPerSecond() default 0;

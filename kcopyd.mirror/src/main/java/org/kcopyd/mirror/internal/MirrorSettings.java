@@ -26,15 +26,22 @@ import org.kcopyd.mirror.Mirror;
  * @param regionLogId            the identity of the region log to adopt, or null if none exists yet
  * @param format                 make a new log over whatever is at {@code regionLog}, unless it is the log
  *                               {@code regionLogId} names
- * @param errorHandling          stop a region's resync at its first error
+ * @param resyncLegs             legs (as in {@code legs}) to bring back if the log records them failed
  * @param throttleBytesPerSecond the resync's bandwidth cap (0 = none)
  * @param throttleIoPercent      the resync's I/O time share
  */
 record MirrorSettings(String name, List<String> legs, int regionSectors, Path regionLog, UUID regionLogId,
-        boolean format, boolean errorHandling, long throttleBytesPerSecond, int throttleIoPercent) {
+        boolean format, List<String> resyncLegs, long throttleBytesPerSecond, int throttleIoPercent) {
 
     MirrorSettings {
         legs = check(name, List.copyOf(legs), regionSectors, throttleBytesPerSecond, throttleIoPercent);
+        resyncLegs = List.copyOf(resyncLegs);
+        for (String leg : resyncLegs) {
+            if (!legs.contains(leg)) {
+                throw new IllegalArgumentException("mirror '" + name + "': " + Mirror.CONFIG_RESYNC_LEGS + " names '"
+                        + leg + "', which is none of its legs " + legs);
+            }
+        }
     }
 
     /** @return whether {@code leg} (as the settings hold it) is a device named by URI, opened through the opener service */
@@ -54,7 +61,8 @@ record MirrorSettings(String name, List<String> legs, int regionSectors, Path re
         }
         String[] legs = c.legs() == null ? new String[0] : c.legs();
         return new MirrorSettings(name, List.of(legs), c.regionSectors(), absolutePath(name, Mirror.CONFIG_REGION_LOG,
-                c.regionLog()), uuid(name, c.regionLogId()), c.format(), c.errorHandling(), c.throttleBytesPerSecond(),
+                c.regionLog()), uuid(name, c.regionLogId()), c.format(),
+                c.resyncLegs() == null ? List.of() : List.of(c.resyncLegs()), c.throttleBytesPerSecond(),
                 c.throttleIoPercent());
     }
 
@@ -185,18 +193,19 @@ record MirrorSettings(String name, List<String> legs, int regionSectors, Path re
     /**
      * @param other the new settings
      * @return true if the mirror must be closed and opened again for them: anything but the
-     *         throttle, error handling and format changed. A configuration that names no log
-     *         identity keeps the open log (the mirror records its identity again).
+     *         throttle, error handling and format changed, or legs are to be brought back. A
+     *         configuration that names no log identity keeps the open log (the mirror records its
+     *         identity again).
      */
     boolean structurallyDifferent(MirrorSettings other) {
         return !name.equals(other.name) || !legs.equals(other.legs) || regionSectors != other.regionSectors
-                || !regionLog.equals(other.regionLog)
+                || !regionLog.equals(other.regionLog) || !other.resyncLegs.isEmpty()
                 || other.regionLogId != null && !other.regionLogId.equals(regionLogId);
     }
 
     /** @return these settings naming the log that was adopted or made */
     MirrorSettings withRegionLogId(UUID id) {
-        return new MirrorSettings(name, legs, regionSectors, regionLog, id, format, errorHandling, throttleBytesPerSecond,
+        return new MirrorSettings(name, legs, regionSectors, regionLog, id, format, resyncLegs, throttleBytesPerSecond,
                 throttleIoPercent);
     }
 

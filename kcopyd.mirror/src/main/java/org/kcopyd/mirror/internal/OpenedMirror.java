@@ -220,7 +220,8 @@ final class OpenedMirror implements AutoCloseable {
                         + " regions of " + s.regionSectors() + " sectors, at most " + Integer.MAX_VALUE
                         + " are allowed: choose larger regions");
             }
-            RegionLog.Geometry g = new RegionLog.Geometry(s.regionLogId(), s.name(), recorded, s.regionSectors(), sectors);
+            RegionLog.Geometry g = new RegionLog.Geometry(s.regionLogId(), s.name(), recorded, s.regionSectors(), sectors,
+                    java.util.Set.copyOf(s.resyncLegs()));
             Path logPath = s.regionLog();
             RegionLog log;
             if (!Files.exists(logPath, LinkOption.NOFOLLOW_LINKS)) {
@@ -479,7 +480,11 @@ final class OpenedMirror implements AutoCloseable {
             return Map.of();
         }
         try (BlockDevice device = FILES.open(s.regionLog(), s.logPurpose())) {
-            return RegionLog.failedLegs(device, s.regionLogId(), s.regionSectors());
+            Map<String, RegionLog.FailedLeg> failed = new java.util.HashMap<>(RegionLog.failedLegs(device,
+                    s.regionLogId(), s.regionSectors()));
+            // A leg to bring back is opened as any other: it is to be resynced.
+            failed.keySet().removeAll(s.resyncLegs());
+            return failed;
         } catch (IOException | RuntimeException e) {
             return Map.of();
         }
@@ -510,7 +515,7 @@ final class OpenedMirror implements AutoCloseable {
     private static AbsentLeg absent(String prefix, int index, String leg, RegionLog.FailedLeg f, String why,
             List<RegionLog.Leg> recorded) {
         LOG.log(System.Logger.Level.WARNING, prefix + "leg " + index + " " + leg + " is recorded failed ("
-                + f.failure() + ") and not opened (" + why + "): the mirror opens without it");
+                + f.failure() + ") and not opened (" + why + "): it is left out");
         AbsentLeg absent = new AbsentLeg(leg, f.sectors(), "not opened at this start (" + why + ")");
         recorded.add(new RegionLog.Leg(leg, f.identity(), f.sectors(), absent));
         return absent;

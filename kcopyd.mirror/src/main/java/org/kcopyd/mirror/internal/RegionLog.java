@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.zip.CRC32C;
 
@@ -115,6 +116,8 @@ final class RegionLog {
     private final long regions;
     private final long sectors;
     private final List<Leg> legs;
+    /** The legs (their paths) to bring back if the header records them failed: see {@link Geometry}. */
+    private final Set<String> bringBack;
     private final LegState[] states;
     private final String[] failures;
     /** Per leg: it is RESYNCING and every region not yet copied to it has its bit set on disk. */
@@ -137,6 +140,7 @@ final class RegionLog {
         this.sectors = g.sectors;
         this.regions = MirrorVolume.regionsOf(g.sectors, g.regionSectors);
         this.legs = List.copyOf(g.legs);
+        this.bringBack = g.bringBack;
         this.states = new LegState[legs.size()];
         this.failures = new String[legs.size()];
         this.tracked = new boolean[legs.size()];
@@ -166,9 +170,15 @@ final class RegionLog {
      * @param regionSectors the region size
      * @param sectors       the mirror's size: its smallest leg's
      */
-    record Geometry(UUID id, String mirror, List<Leg> legs, int regionSectors, long sectors) {
+    record Geometry(UUID id, String mirror, List<Leg> legs, int regionSectors, long sectors, Set<String> bringBack) {
         Geometry {
             legs = List.copyOf(legs);
+            bringBack = Set.copyOf(bringBack);
+        }
+
+        /** Bringing no failed leg back. */
+        Geometry(UUID id, String mirror, List<Leg> legs, int regionSectors, long sectors) {
+            this(id, mirror, legs, regionSectors, sectors, Set.of());
         }
     }
 
@@ -378,6 +388,14 @@ final class RegionLog {
             } catch (IOException e) {
                 throw new LegUnreachableException("leg " + i + " " + now.path() + " answers but cannot be read to check "
                         + "that it is the disk this log recorded (" + e.getMessage() + "); nothing was written", e);
+            }
+            if (change == null && r.state == LegState.FAILED && bringBack.contains(now.path())) {
+                // Asked for (Mirror.CONFIG_RESYNC_LEGS): the failed leg, its device repaired, is resynced fully.
+                fresh.add(i);
+                failures[i] = "brought back after it failed (" + r.failure + "); resynced fully";
+                replaced.add("leg " + i + " " + now.path() + " failed (" + r.failure + ") and is brought back as asked: "
+                        + "resynced fully");
+                continue;
             }
             if (change == null) {
                 states[i] = r.state;

@@ -59,7 +59,7 @@ class LegIdentityTest {
 
     private static MirrorSettings settings(Path log, UUID id, boolean format, Path... legs) {
         return new MirrorSettings("m", Arrays.stream(legs).map(Path::toString).toList(), MirrorFixture.REGION, log, id,
-                format, false, 0, 100);
+                format, List.of(), 0, 100);
     }
 
     private OpenedMirror open(MirrorSettings s) throws IOException {

@@ -61,7 +61,7 @@ class LoopDeviceLegTest {
 
     private static MirrorSettings settings(Path log, boolean format, Path... legs) {
         return new MirrorSettings("m", java.util.Arrays.stream(legs).map(Path::toString).toList(), MirrorFixture.REGION,
-                log, null, format, false, 0, 100);
+                log, null, format, List.of(), 0, 100);
     }
 
     private OpenedMirror open(MirrorSettings s) throws IOException {

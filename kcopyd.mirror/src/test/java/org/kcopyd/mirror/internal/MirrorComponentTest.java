@@ -369,6 +369,39 @@ class MirrorComponentTest {
     }
 
     /**
+     * H43 F6: a failed leg stays failed while it is the device the log recorded, however long it has
+     * been repaired; {@value Mirror#CONFIG_RESYNC_LEGS} brings it back, resynced fully from the leg in
+     * sync, and is cleared once the mirror is open. A name that is none of the legs is refused.
+     */
+    @Test
+    void aFailedLegNamedInResyncLegsIsBroughtBackAndResyncedFully() throws Exception {
+        MirrorFixture.FailingLeg leg0 = new MirrorFixture.FailingLeg(fixture.leg(dir.resolve("a.img"),
+                random(SECTORS * 512, 36)));
+        framework.devices.put("a", leg0);
+        Files.write(dir.resolve("b.img"), random(SECTORS * 512, 37));
+        MirrorComponent c = activate(config(dir.resolve("m.log")));
+        awaitInSync(mirror());
+        leg0.failWritesFrom = 0;
+        mirror().device().write(0, ByteBuffer.wrap(random(8 * 512, 38))).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertThat(mirror().status().legs().get(0).state()).isEqualTo(LegState.FAILED);
+        leg0.failWritesFrom = Long.MAX_VALUE;
+        Map<String, Object> recorded = new HashMap<>(framework.configurations.get(PID));
+
+        assertThatThrownBy(() -> modified(c, with(recorded, Mirror.CONFIG_RESYNC_LEGS, new String[] {"service:b"})))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("mirror 'm': resyncLegs names 'service:b', "
+                        + "which is none of its legs [service:a, " + dir.resolve("b.img") + "]");
+        modified(c, with(recorded, Mirror.CONFIG_RESYNC_LEGS, new String[] {"service:a"}));
+
+        Mirror back = mirror();
+        assertThat(back.status().legs().get(0).failure()).startsWith("brought back after it failed (write at sector 0 "
+                + "failed: injected write error at 0); resynced fully");
+        awaitInSync(back);
+        assertThat(back.status().legs()).extracting(LegStatus::state).containsOnly(LegState.IN_SYNC);
+        assertThat(read(leg0)).isEqualTo(Files.readAllBytes(dir.resolve("b.img")));
+        assertThat(framework.configurations.get(PID)).doesNotContainKey(Mirror.CONFIG_RESYNC_LEGS);
+    }
+
+    /**
      * H43 F5: a file at a failed leg's path that cannot be one of the mirror's legs (smaller than the
      * mirror, or not whole sectors) kept the whole mirror down ("the legs now give 2048 sectors"); it
      * is left out as a missing one is, and the mirror opens with the leg failed.

@@ -58,7 +58,7 @@ class OpenedMirrorTest {
 
     private static MirrorSettings settings(Path log, UUID id, boolean format, Object... legs) {
         List<String> names = java.util.Arrays.stream(legs).map(Object::toString).toList();
-        return new MirrorSettings("m", names, MirrorFixture.REGION, log, id, format, false, 0, 100);
+        return new MirrorSettings("m", names, MirrorFixture.REGION, log, id, format, List.of(), 0, 100);
     }
 
     private OpenedMirror open(MirrorSettings s) throws IOException {
@@ -345,7 +345,7 @@ class OpenedMirrorTest {
         Path d = file("d.img", random(SECTORS * 512, 45));
         Path oldLog = dir.resolve("old.log");
         UUID oldId = started(open(new MirrorSettings("old", List.of(c.toString(), d.toString()), MirrorFixture.REGION,
-                oldLog, null, false, false, 0, 100))).regionLogId();
+                oldLog, null, false, List.of(), 0, 100))).regionLogId();
         closeAll();
         Path b = file("b.img", new byte[SECTORS * 512]);
         assertThat(refusal(settings(log, null, false, oldLog, b), oldLog, b)).isInstanceOf(IllegalArgumentException.class)
@@ -429,7 +429,7 @@ class OpenedMirrorTest {
 
         for (boolean format : new boolean[] {false, true}) {
             MirrorSettings larger = new MirrorSettings("m", List.of(a.toString(), b.toString()), 128, log, id, format,
-                    false, 0, 100);
+                    List.of(), 0, 100);
             assertThat(refusal(larger, log, a, b)).hasMessage("mirror 'm': region log " + log + " has regions of 64 "
                     + "sectors, the configuration 128; a kcopyd region log is never formatted, not even with format=true "
                     + "(--format): give the mirror the legs and region size the log records, or delete " + log

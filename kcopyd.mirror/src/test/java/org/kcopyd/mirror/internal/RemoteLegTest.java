@@ -51,7 +51,7 @@ class RemoteLegTest {
     }
 
     private static MirrorSettings settings(Path log, UUID id, String... legs) {
-        return new MirrorSettings("m", Arrays.asList(legs), MirrorFixture.REGION, log, id, false, false, 0, 100);
+        return new MirrorSettings("m", Arrays.asList(legs), MirrorFixture.REGION, log, id, false, List.of(), 0, 100);
     }
 
     private MirrorVolume started(MirrorSettings s) throws Exception {

@@ -204,7 +204,8 @@ final class MirrorCommands {
     /**
      * Prints a mirror as kcopyd.cli's mirror status does. Its first line says "in sync" only for an
      * open mirror with nothing to resync and no failed leg: a mirror that is not open says its
-     * state and why ("waiting: ..."), one with failed legs names them ("degraded: leg 1 failed").
+     * state and why ("waiting: ..."), one with failed legs names them ("degraded: leg 1 failed"), one
+     * with no leg in sync says that it serves nothing ("no leg in sync, reads and writes fail: ...").
      */
     static void print(Session s, JsonObject m) {
         long toResync = Json.whole(m, "regionsToResync", 0);
@@ -212,10 +213,12 @@ final class MirrorCommands {
         Double rate = Json.number(m, "resyncBytesPerSecond");
         String state = Json.string(m, "state");
         List<String> failed = new ArrayList<>();
+        boolean inSync = false;
         for (JsonElement e : Json.array(m, "legs")) {
             if ("failed".equals(Json.string(e.getAsJsonObject(), "state"))) {
                 failed.add("leg " + Json.whole(e.getAsJsonObject(), "index", -1));
             }
+            inSync |= "in-sync".equals(Json.string(e.getAsJsonObject(), "state"));
         }
         String progress;
         if (state != null && !"active".equals(state)) {
@@ -223,7 +226,11 @@ final class MirrorCommands {
         } else {
             progress = toResync == 0 ? "in sync" : String.format(Locale.ROOT, "resync %d/%d regions, %s/s", resynced,
                     resynced + toResync, Json.bytes(rate == null ? 0 : rate));
-            if (!failed.isEmpty()) {
+            if (!inSync) {
+                // H43 F7: "degraded" understated it: no leg holds all the data, every read and write fails.
+                progress = "no leg in sync, reads and writes fail" + (failed.isEmpty() ? "" : ": "
+                        + String.join(", ", failed) + " failed") + "; " + toResync + " regions not resynced";
+            } else if (!failed.isEmpty()) {
                 progress = "degraded: " + String.join(", ", failed) + " failed" + (toResync == 0 ? "" : "; " + progress);
             }
         }
@@ -291,7 +298,12 @@ final class MirrorCommands {
         body.addProperty("leg", Integer.parseInt(index));
         body.addProperty("with", with);
         JsonObject m = s.call("POST", "/api/v1/mirrors/" + name + "/replace-leg", body);
-        s.say("leg " + index + " of mirror " + name + " replaced by " + Json.printable(with));
+        JsonObject leg = m.getAsJsonArray("legs").get(Integer.parseInt(index)).getAsJsonObject();
+        boolean back = leg.has("failure") && !leg.get("failure").isJsonNull()
+                && leg.get("failure").getAsString().startsWith("brought back");
+        // The leg's own device: a failed leg brought back (H43 F6), not another device in its place.
+        s.say("leg " + index + " of mirror " + name + (back ? " brought back: " + Json.printable(with)
+                + " is resynced fully" : " replaced by " + Json.printable(with)));
         print(s, m);
         return s.done(m);
     }

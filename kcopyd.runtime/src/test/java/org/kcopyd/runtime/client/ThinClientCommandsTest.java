@@ -309,6 +309,20 @@ class ThinClientCommandsTest {
         assertThat(waiting.out()).isEqualTo("m1  0 regions  waiting: a leg changed size\n  leg 0  unknown  /w/a.img\n");
     }
 
+    /** H43 F7: a mirror whose only leg in sync failed in its first resync said "degraded"; it serves nothing. */
+    @Test
+    void mirrorStatusSaysAMirrorWithNoLegInSyncServesNothing() {
+        daemon.answer("GET", "/api/v1/mirrors/m1", 200, "{\"name\": \"m1\", \"device\": \"mirror:m1\", "
+                + "\"regionLog\": \"/w/m1.log\", \"state\": \"active\", \"regions\": 8, \"regionsToResync\": 6, "
+                + "\"regionsResynced\": 2, \"resyncBytesPerSecond\": 0.0, \"legs\": [{\"index\": 0, \"device\": "
+                + "\"/w/a.img\", \"state\": \"failed\", \"failure\": \"EIO\"}, {\"index\": 1, \"device\": \"/w/b.img\", "
+                + "\"state\": \"resyncing\", \"failure\": \"its resync stopped\"}]}");
+
+        assertThat(daemon.run(cwd, "mirror", "status", "m1").out()).isEqualTo("m1  8 regions  no leg in sync, reads and "
+                + "writes fail: leg 0 failed; 6 regions not resynced\n  leg 0  failed  /w/a.img  (EIO)\n"
+                + "  leg 1  resyncing  /w/b.img  (its resync stopped)\n");
+    }
+
     @Test
     void exportAddListRemove() {
         daemon.answer("POST", "/api/v1/exports", 201, EXPORT);

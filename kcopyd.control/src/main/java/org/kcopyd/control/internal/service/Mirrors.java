@@ -176,14 +176,15 @@ final class Mirrors {
         if (before == null || !(before.get(Mirror.CONFIG_LEGS) instanceof String[] legs)) {
             throw ControlException.notFound("no mirror named " + name);
         }
-        if (index == 0) {
-            throw ControlException.badRequest("leg 0 is mirror " + name + "'s default leg, the source every other leg "
-                    + "is copied from: replacing it would copy the new device over the others; make another leg the "
-                    + "first of a new mirror instead");
-        }
-        if (index < 1 || index >= legs.length) {
+        if (index < 0 || index >= legs.length) {
             throw ControlException.badRequest("leg " + index + " is not a leg of mirror " + name + ": it has legs 0.."
-                    + (legs.length - 1) + " and leg 0 cannot be replaced");
+                    + (legs.length - 1));
+        }
+        if (sameDevice(legs[index], device)) {
+            return bringBack(c, before, name, index, legs[index]);
+        }
+        if (index == 0) {
+            requireLeg0Replaceable(c, name);
         }
         List<String> others = new ArrayList<>(Arrays.asList(legs));
         others.remove(index);
@@ -227,6 +228,95 @@ final class Mirrors {
                 update(c, copy(before), name);
             }
             throw ControlException.failed(e.getMessage() + "; its previous legs are configured again");
+        }
+    }
+
+    /**
+     * Leg 0 may be replaced only once it failed while another leg is in sync, which the new one is then
+     * resynced from (H43 F8: a failed leg 0 could not be replaced at all, "the source every other leg is
+     * copied from" although leg 1 was). In sync, or with no leg in sync to copy from, the new device would
+     * be copied over the others, or hold nothing.
+     */
+    private void requireLeg0Replaceable(Configuration c, String name) {
+        MirrorView v = view(c);
+        List<MirrorView.Leg> legs = v == null ? List.of() : v.legs();
+        boolean failed = "active".equals(v == null ? null : v.state()) && "failed".equals(legs.get(0).state());
+        if (failed && legs.stream().anyMatch(l -> "in-sync".equals(l.state()))) {
+            return;
+        }
+        throw ControlException.badRequest(failed ? "leg 0 of mirror " + name + " failed and no other leg is in sync to "
+                + "copy a new leg 0 from" : "leg 0 is mirror " + name + "'s default leg" + (v != null
+                && "active".equals(v.state()) ? " and " + legs.get(0).state() : "") + ": replacing it would copy the new "
+                + "device over the others; it can be replaced once it has failed and another leg is in sync (or make "
+                + "another leg the first of a new mirror)");
+    }
+
+    /**
+     * @return whether {@code device}, as given to replace-leg, is the leg configured as {@code leg}: the same
+     *         text, the same export (normalized URI), or the same file
+     */
+    private static boolean sameDevice(String leg, String device) {
+        if (leg.equals(device)) {
+            return true;
+        }
+        if (DeviceUris.looksLikeUri(leg) && DeviceUris.looksLikeUri(device)) {
+            try {
+                return DeviceUris.normalized(DeviceUris.parse(leg)).equals(DeviceUris.normalized(DeviceUris.parse(device)));
+            } catch (IllegalArgumentException malformed) {
+                return false;
+            }
+        }
+        if (leg.startsWith(Mirror.SERVICE_LEG) || device.startsWith(Mirror.SERVICE_LEG) || DeviceUris.looksLikeUri(leg)
+                || DeviceUris.looksLikeUri(device)) {
+            return false;
+        }
+        try {
+            return Files.isSameFile(Path.of(leg), Path.of(device));
+        } catch (IOException | java.nio.file.InvalidPathException e) {
+            return false;
+        }
+    }
+
+    /**
+     * replace-leg of a leg by its own device (H43 F6: answered "replaced" and nothing changed): a failed leg
+     * stays failed while it is the device the region log recorded, so one whose disk was repaired, or whose
+     * server serves it again, is brought back ({@link Mirror#CONFIG_RESYNC_LEGS}): resynced fully from a leg in
+     * sync. Refused for a leg that has not failed, and while the mirror is not open.
+     */
+    private MirrorView bringBack(Configuration c, Dictionary<String, Object> before, String name, int index,
+            String leg) {
+        MirrorView v = view(c);
+        if (v == null || !"active".equals(v.state())) {
+            throw ControlException.conflict("mirror " + name + " is not open" + (v == null || v.reason() == null ? ""
+                    : " (" + v.reason() + ")") + ": leg " + index + " is " + leg + " already, and a failed leg is "
+                    + "brought back only while the mirror is open");
+        }
+        String state = v.legs().get(index).state();
+        if (!"failed".equals(state)) {
+            throw ControlException.badRequest("leg " + index + " of mirror " + name + " is " + leg + " already and "
+                    + state + ": there is nothing to replace or bring back");
+        }
+        Hashtable<String, Object> props = copy(before);
+        props.put(Mirror.CONFIG_RESYNC_LEGS, new String[] {leg});
+        if (framework != null) {
+            props.put(Mirror.CONFIG_CREATING, framework);
+        }
+        update(c, props, name);
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (true) {
+            MirrorView now = view(c);
+            if (now != null && "active".equals(now.state()) && !"failed".equals(now.legs().get(index).state())) {
+                return now;
+            }
+            if (now == null || Snapshots.FAILED.equals(now.state()) || System.nanoTime() - deadline >= 0
+                    || Thread.currentThread().isInterrupted()) {
+                String why = now == null ? "its configuration was removed meanwhile" : now.reason() != null
+                        ? now.reason() : "leg " + index + " is still " + now.legs().get(index).state() + " after "
+                        + wait.toSeconds() + " s";
+                throw ControlException.failed("mirror " + name + ": leg " + index + " " + leg + " not brought back: "
+                        + why);
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
         }
     }
 
