@@ -421,7 +421,7 @@
           'leg ' + l.index + ': ' + l.device + ' ',
           h('span', {'class': 'kc-state kc-state-' + l.state, text: l.state + resync}),
           l.failure ? h('div', {'class': 'kc-reason', 'data-test': 'leg-failure', text: l.failure}) : null,
-          l.state === 'failed' && l.index > 0 ? h('button', {type: 'button', 'data-action': 'replace-leg',
+          l.state === 'failed' ? h('button', {type: 'button', 'data-action': 'replace-leg',
             onclick: function () { replaceForm.open(m.name, l.index, l.device); }, text: 'Replace…'}) : null);
       }));
       return h('tr', {'data-mirror': m.name, 'data-state': m.state},
