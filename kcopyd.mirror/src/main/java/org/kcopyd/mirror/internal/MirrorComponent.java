@@ -479,21 +479,15 @@ public final class MirrorComponent {
      * {@link #stopOpenRetry()} stops them: at any other opening or waiting, a modification, the
      * opener's unbinding and deactivation.
      */
-    private final class OpenRetry implements NotOpenStatus.Attempts {
+    private final class OpenRetry extends NotOpenStatus.Attempts {
         final ScheduledThreadPoolExecutor scheduler;
         final Backoff backoff;
         /** A new mirror's: its first failure refuses it, whatever it is. */
         final boolean creating;
         /** Set by {@link #stopOpenRetry()}. Guarded by lock. */
         boolean stopped;
-        /** Failed attempts so far. Guarded by lock; read without it for the status. */
-        volatile int failures;
         /** The opener's reason at the last failure, to warn again only when it changes. Guarded by lock. */
         String cause;
-        /** When the next attempt starts ({@link System#nanoTime}), for the status. */
-        volatile long nextAttemptNanos;
-        /** An attempt is being made. */
-        volatile boolean underWay;
         /** The legs are being probed, outside the lock: nothing this thread does then needs waiting for. */
         volatile boolean probing;
         /** The scheduler's thread, once started. */
@@ -501,21 +495,6 @@ public final class MirrorComponent {
         /** The attempt that may run: one scheduled earlier finds it changed and does nothing. Guarded by lock. */
         long ticket;
 
-
-        @Override
-        public boolean underWay() {
-            return underWay;
-        }
-
-        @Override
-        public int failures() {
-            return failures;
-        }
-
-        @Override
-        public long nextAttemptNanos() {
-            return nextAttemptNanos;
-        }
 
         OpenRetry(String name, boolean creating) {
             this.creating = creating;

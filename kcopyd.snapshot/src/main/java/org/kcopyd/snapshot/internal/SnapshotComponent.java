@@ -475,7 +475,7 @@ public final class SnapshotComponent {
      * {@link #stopRetry()} marks it stopped: at any other opening or waiting, a modification, the
      * opener's unbinding and deactivation.
      */
-    private final class OriginRetry implements Runnable, NotOpenStatus.Attempts {
+    private final class OriginRetry extends NotOpenStatus.Attempts implements Runnable {
         final Delays delays = new Delays(firstRetry, maxRetry);
         final Thread thread;
         /** A new snapshot's: its first failure refuses it, whatever it is. */
@@ -484,32 +484,11 @@ public final class SnapshotComponent {
         boolean stopped;
         /** The next attempt starts without waiting. Guarded by lock. */
         boolean now = true;
-        /** Failed attempts so far. Guarded by lock; read without it for the status. */
-        volatile int failures;
         /** The opener's reason at the last failure, to warn again only when it changes. Guarded by lock. */
         String cause;
-        /** When the next attempt starts ({@link System#nanoTime}), for the status. */
-        volatile long nextAttemptNanos;
-        /** An attempt is being made. */
-        volatile boolean underWay;
         /** The origin is being probed, outside the lock: nothing this thread does then needs waiting for. */
         volatile boolean probing;
 
-
-        @Override
-        public boolean underWay() {
-            return underWay;
-        }
-
-        @Override
-        public int failures() {
-            return failures;
-        }
-
-        @Override
-        public long nextAttemptNanos() {
-            return nextAttemptNanos;
-        }
 
         OriginRetry(SnapshotSettings s, boolean creating) {
             this.creating = creating;

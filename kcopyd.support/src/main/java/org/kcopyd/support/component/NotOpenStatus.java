@@ -31,16 +31,17 @@ public final class NotOpenStatus {
     public record Keys(String name, String refused, String exception, String creating) {
     }
 
-    /** Attempts to open, as the status says them. */
-    public interface Attempts {
-        /** @return whether an attempt is being made now */
-        boolean underWay();
-
-        /** @return how many attempts failed so far */
-        int failures();
-
-        /** @return when the next attempt is made ({@link System#nanoTime()}) */
-        long nextAttemptNanos();
+    /**
+     * Attempts to open, as the status says them: the retries (which extend it) write them, the status
+     * reads them when it is read.
+     */
+    public static class Attempts {
+        /** Whether an attempt is being made now. */
+        public volatile boolean underWay;
+        /** How many attempts failed so far. */
+        public volatile int failures;
+        /** When the next attempt is made ({@link System#nanoTime()}). */
+        public volatile long nextAttemptNanos;
     }
 
     private final Keys keys;
@@ -125,10 +126,11 @@ public final class NotOpenStatus {
         if (said == null || !retried || a == null) {
             return said;
         }
-        if (a.underWay() || a.failures() == 0) {
-            return said + " (attempt " + (a.failures() + 1) + " under way)";
+        int failures = a.failures;
+        if (a.underWay || failures == 0) {
+            return said + " (attempt " + (failures + 1) + " under way)";
         }
-        long ms = Math.max(0, TimeUnit.NANOSECONDS.toMillis(a.nextAttemptNanos() - System.nanoTime()));
-        return said + " (attempt " + a.failures() + " failed; next attempt in " + Delays.say(ms) + ")";
+        long ms = Math.max(0, TimeUnit.NANOSECONDS.toMillis(a.nextAttemptNanos - System.nanoTime()));
+        return said + " (attempt " + failures + " failed; next attempt in " + Delays.say(ms) + ")";
     }
 }

@@ -118,21 +118,10 @@ class NotOpenStatusTest {
     }
 
     private static NotOpenStatus.Attempts attempts(boolean underWay, int failures, long next) {
-        return new NotOpenStatus.Attempts() {
-            @Override
-            public boolean underWay() {
-                return underWay;
-            }
-
-            @Override
-            public int failures() {
-                return failures;
-            }
-
-            @Override
-            public long nextAttemptNanos() {
-                return next;
-            }
-        };
+        NotOpenStatus.Attempts a = new NotOpenStatus.Attempts();
+        a.underWay = underWay;
+        a.failures = failures;
+        a.nextAttemptNanos = next;
+        return a;
     }
 }
