@@ -528,6 +528,15 @@ class NbdOriginsLegsIT {
             assertThat(Arrays.copyOf(Files.readAllBytes(a), 1 << 20)).as("leg 0 takes the writes")
                 .isEqualTo(Files.readAllBytes(w2));
 
+            // H44 F1-F2: asked while its server is still down, the bring-back is refused and undone at once: the
+            // mirror serves degraded again, and nothing is left to run later over whatever disk comes to the address.
+            KcopydProcess.Run down = RunningDaemon.client(dir, state, "mirror", "replace-leg", "m", "1", export);
+            assertThat(down.exit()).as(down.err()).isEqualTo(1);
+            assertThat(down.err()).contains("not brought back: ", "; its configuration is as it was, the leg failed");
+            await().atMost(WAIT).untilAsserted(() -> assertThat(api.get("/api/v1/mirrors/m").get("state").getAsString())
+                .isEqualTo("active"));
+            RunningDaemon.clientOk(dir, state, "copy", "--daemon", "w2.img", "mirror:m");
+
             // H43 F6: its server serves the disk again; replace-leg with the leg's own URI brings it back.
             nbdkitFile(socket, dir.resolve("b.img"));
             KcopydProcess.Run back = RunningDaemon.clientOk(dir, state, "mirror", "replace-leg", "m", "1", export);

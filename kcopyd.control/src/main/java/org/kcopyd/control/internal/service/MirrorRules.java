@@ -148,6 +148,10 @@ final class MirrorRules {
         }
         for (int j = 0; j < others.size(); j++) {
             String other = others.get(j);
+            if (other == null) {
+                // The leg being replaced: its place keeps the other legs' numbers.
+                continue;
+            }
             if (other.equals(leg) || path != null && !DeviceUris.looksLikeUri(other) && !other.startsWith(Mirror.SERVICE_LEG)
                     && sameFile(path, Path.of(other)) || sameUri(leg, other)) {
                 throw ControlException.badRequest(what + " " + leg + " is leg " + j + " " + other + " already");
@@ -156,7 +160,8 @@ final class MirrorRules {
         return leg;
     }
 
-    private static boolean sameUri(String a, String b) {
+    /** @return whether both are device URIs naming one export (any spelling: the resolved socket or address) */
+    static boolean sameUri(String a, String b) {
         if (!DeviceUris.looksLikeUri(a) || !DeviceUris.looksLikeUri(b)) {
             return false;
         }
@@ -168,7 +173,7 @@ final class MirrorRules {
     }
 
     /** Both exist and are one file (any spelling, links); the mirror's claims catch the rest. */
-    private static boolean sameFile(Path a, Path b) {
+    static boolean sameFile(Path a, Path b) {
         try {
             return Files.exists(a) && Files.exists(b) && Files.isSameFile(a, b);
         } catch (IOException e) {

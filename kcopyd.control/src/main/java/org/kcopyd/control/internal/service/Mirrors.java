@@ -187,7 +187,7 @@ final class Mirrors {
             requireLeg0Replaceable(c, name);
         }
         List<String> others = new ArrayList<>(Arrays.asList(legs));
-        others.remove(index);
+        others.set(index, null);
         String leg = MirrorRules.leg(index, device, MirrorRules.regionLog(String.valueOf(
                 before.get(Mirror.CONFIG_REGION_LOG))), others);
         // What the mirror would refuse when it opens the new leg, refused before it is closed for it (H32: a
@@ -238,6 +238,11 @@ final class Mirrors {
      * be copied over the others, or hold nothing.
      */
     private void requireLeg0Replaceable(Configuration c, String name) {
+        if (configurations.outcome(c).state() == ComponentOutcomes.State.FAILED) {
+            // Not open (a change cut short by the daemon's end, say): its log, when it opens, refuses a new leg 0
+            // unless another leg it records in sync is there to copy from.
+            return;
+        }
         MirrorView v = view(c);
         List<MirrorView.Leg> legs = v == null ? List.of() : v.legs();
         boolean failed = "active".equals(v == null ? null : v.state()) && "failed".equals(legs.get(0).state());
@@ -256,23 +261,16 @@ final class Mirrors {
      *         text, the same export (normalized URI), or the same file
      */
     private static boolean sameDevice(String leg, String device) {
-        if (leg.equals(device)) {
+        if (leg.equals(device) || MirrorRules.sameUri(leg, device)) {
             return true;
-        }
-        if (DeviceUris.looksLikeUri(leg) && DeviceUris.looksLikeUri(device)) {
-            try {
-                return DeviceUris.normalized(DeviceUris.parse(leg)).equals(DeviceUris.normalized(DeviceUris.parse(device)));
-            } catch (IllegalArgumentException malformed) {
-                return false;
-            }
         }
         if (leg.startsWith(Mirror.SERVICE_LEG) || device.startsWith(Mirror.SERVICE_LEG) || DeviceUris.looksLikeUri(leg)
                 || DeviceUris.looksLikeUri(device)) {
             return false;
         }
         try {
-            return Files.isSameFile(Path.of(leg), Path.of(device));
-        } catch (IOException | java.nio.file.InvalidPathException e) {
+            return MirrorRules.sameFile(Path.of(leg), Path.of(device));
+        } catch (java.nio.file.InvalidPathException e) {
             return false;
         }
     }
@@ -286,12 +284,15 @@ final class Mirrors {
     private MirrorView bringBack(Configuration c, Dictionary<String, Object> before, String name, int index,
             String leg) {
         MirrorView v = view(c);
-        if (v == null || !"active".equals(v.state())) {
+        // A mirror refused when it was activated (a change cut short by the daemon's end, H44 F3) is given the change
+        // again: opening it, its log brings the leg back only if it records it failed.
+        boolean failedActivation = configurations.outcome(c).state() == ComponentOutcomes.State.FAILED;
+        if (!failedActivation && (v == null || !"active".equals(v.state()))) {
             throw ControlException.conflict("mirror " + name + " is not open" + (v == null || v.reason() == null ? ""
-                    : " (" + v.reason() + ")") + ": leg " + index + " is " + leg + " already, and a failed leg is "
-                    + "brought back only while the mirror is open");
+                    : " (" + v.reason() + ")") + ": leg " + index + " is " + leg + " already; a leg is brought back "
+                    + "(resynced fully) only once it has failed, and only while the mirror is open");
         }
-        String state = v.legs().get(index).state();
+        String state = failedActivation ? "failed" : v.legs().get(index).state();
         if (!"failed".equals(state)) {
             throw ControlException.badRequest("leg " + index + " of mirror " + name + " is " + leg + " already and "
                     + state + ": there is nothing to replace or bring back");
@@ -301,20 +302,33 @@ final class Mirrors {
         if (framework != null) {
             props.put(Mirror.CONFIG_CREATING, framework);
         }
-        update(c, props, name);
+        Configuration changed = failedActivation ? configurations.recreate(c, "mirror", name, props) : c;
+        if (!failedActivation) {
+            update(c, props, name);
+        }
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
-            MirrorView now = view(c);
+            MirrorView now = view(changed);
             if (now != null && "active".equals(now.state()) && !"failed".equals(now.legs().get(index).state())) {
                 return now;
             }
-            if (now == null || Snapshots.FAILED.equals(now.state()) || System.nanoTime() - deadline >= 0
-                    || Thread.currentThread().isInterrupted()) {
+            // A first attempt that failed ends the wait (H44 F1: the mirror, serving degraded before, waited for the
+            // leg's server 30 s): the leg cannot be opened now.
+            boolean attemptFailed = now != null && now.reason() != null && now.reason().contains(" failed; next attempt");
+            if (now == null || Snapshots.FAILED.equals(now.state()) || attemptFailed
+                    || System.nanoTime() - deadline >= 0 || Thread.currentThread().isInterrupted()) {
                 String why = now == null ? "its configuration was removed meanwhile" : now.reason() != null
                         ? now.reason() : "leg " + index + " is still " + now.legs().get(index).state() + " after "
                         + wait.toSeconds() + " s";
+                if (now != null && failedActivation) {
+                    configurations.recreate(changed, "mirror", name, copy(before));
+                } else if (now != null) {
+                    // H44 F1-F3: left configured, the bring-back kept the mirror closed, was refused after a restart,
+                    // and ran later by itself over whatever disk came to the leg's address.
+                    update(c, copy(before), name);
+                }
                 throw ControlException.failed("mirror " + name + ": leg " + index + " " + leg + " not brought back: "
-                        + why);
+                        + why + (now == null ? "" : "; its configuration is as it was, the leg failed"));
             }
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
         }

@@ -80,4 +80,13 @@ class MirrorRulesTest {
         refused(new MirrorRequest("m1", List.of(a.toString(), b.toString()), "m1.log", null, null, null, false),
                 "regionLog 'm1.log' is a relative path");
     }
+
+    /** H44 F7: the leg being replaced keeps the other legs' numbers in the refusal ("leg 2 X is leg 2 X"). */
+    @Test
+    void aReplacementThatIsAnotherLegNamesThatLegsNumber() {
+        java.util.List<String> others = java.util.Arrays.asList("nbd://h/a", null, "nbd://h/c");
+
+        assertThatThrownBy(() -> MirrorRules.leg(1, "NBD://h/c", dir.resolve("m.log"), others))
+                .isInstanceOf(ControlException.class).hasMessage("leg 1 NBD://h/c is leg 2 nbd://h/c already");
+    }
 }
