@@ -45,11 +45,13 @@ import org.osgi.annotation.versioning.ProviderType;
  * When the mirror closes cleanly (every write and resync copy drained) it also records each leg's
  * fingerprint, a hash of its first and last 64 KiB, and drops it again when it opens, before
  * writing anything. A leg that is not as recorded (another identity or size, or, after a clean
- * close, another fingerprint) is never copied over the others: it is taken as replaced and
- * resynchronised fully from a leg recorded in sync that is as recorded, its
- * {@link LegStatus#failure()} saying so until it is in sync (so a failed leg whose file is
- * replaced comes back). If no such leg is left — the legs' names were swapped, the only in-sync
- * leg was replaced, restored as a new file or written outside the mirror — the log is refused and
+ * close, another fingerprint) is never copied over the others, and never written by itself: it is
+ * left {@link LegState#FAILED}, its {@link LegStatus#failure()} saying so, since whose file or disk
+ * is there now cannot be told (another mirror's leg behind a link, another disk behind a by-id
+ * name). Named in {@value #CONFIG_RESYNC_LEGS} (the user's word that it is to be the leg), it is
+ * resynchronised fully from a leg recorded in sync that is as recorded. If no such leg is left —
+ * the legs' names were swapped, the only in-sync leg was replaced, restored as a new file or
+ * written outside the mirror — the log is refused and
  * nothing is written: put the recorded files back at their paths, or delete the log and create the
  * mirror again with the leg that holds the data first. A log of format version 2, which records
  * no identities, is refused likewise. Not detected, since a leg carries no label of its own (as
@@ -64,7 +66,8 @@ import org.osgi.annotation.versioning.ProviderType;
  * <li>A leg the log records {@link LegState#FAILED} is neither read nor written, so it need not be
  * there for the mirror to open: named by URI it is not connected to, and a file or device service
  * that cannot be opened is left out; the mirror opens without it, and its {@link LegStatus#failure()}
- * says it was not opened. A file that is there is opened (replaced at its path, it comes back).</li>
+ * says it was not opened. A file that is there is opened (another file at its path stays failed
+ * until brought back, {@value #CONFIG_RESYNC_LEGS}).</li>
  * <li>The region size is a power of two from {@value #MIN_REGION_SECTORS} to
  * {@value #MAX_REGION_SECTORS} sectors.</li>
  * </ul>

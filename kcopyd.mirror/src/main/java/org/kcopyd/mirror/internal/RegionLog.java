@@ -64,9 +64,10 @@ import org.kcopyd.mirror.Mirror;
  * copy drained), each leg's {@link LegFingerprint} is recorded too; opening compares it and drops
  * it before anything is written, so a fingerprint is only ever checked against a leg nothing
  * wrote since (after a crash there is none to check). A leg whose identity, size or fingerprint
- * differs from its record is not the leg the log describes: it is never a resync source; it is
- * taken as a replaced leg and resynchronised fully from a leg that is recorded in sync and is as
- * recorded. If no such leg is left (the legs were swapped, the only in-sync leg was replaced or
+ * differs from its record is not the leg the log describes: it is never a resync source, and is
+ * left failed, not written (whose it is cannot be told), unless the geometry asks to bring it back
+ * ({@link Geometry#bringBack()}): then it is resynchronised fully from a leg that is recorded in
+ * sync and is as recorded. If no such leg is left (the legs were swapped, the only in-sync leg was replaced or
  * written outside the mirror), the log is refused: kcopyd does not guess which leg holds the
  * mirror's data.
  *
@@ -403,13 +404,23 @@ final class RegionLog {
                 tracked[i] = r.tracked;
                 continue;
             }
-            fresh.add(i);
             String detail = "leg " + i + " " + now.path() + " " + change.detail;
             if (r.state == LegState.IN_SYNC && changedSource == null) {
                 changedSource = detail;
             }
-            failures[i] = "replaced: " + change.note + "; resynced fully";
-            replaced.add(detail + "; taken as a replaced leg, resynced fully");
+            if (bringBack.contains(now.path())) {
+                // The user's word that the device there is to be the leg (Mirror.CONFIG_RESYNC_LEGS).
+                fresh.add(i);
+                failures[i] = "brought back (" + change.note + "); resynced fully";
+                replaced.add(detail + "; brought back as asked, resynced fully");
+                continue;
+            }
+            // H43 F2, H44 F6: never resynced by itself. What is at the leg's path now may be another mirror's leg (a
+            // link planted there), another disk behind a by-id name: whose it is cannot be told, so it is not written.
+            states[i] = LegState.FAILED;
+            failures[i] = notAsRecorded(change.note);
+            replaced.add(detail + "; left failed, nothing written to it: mirror replace-leg with its own device "
+                    + "resyncs it fully");
         }
         for (LegState s : states) {
             if (s == LegState.IN_SYNC) {
@@ -428,6 +439,12 @@ final class RegionLog {
         throw new IllegalArgumentException("no leg of mirror '" + mirror + "' is in sync according to its region log "
                 + what + " (it records " + h.legs + "); refusing to guess which leg holds the data; " + NEVER_FORMATTED
                 + ": give the mirror the legs and region size the log records, or delete " + what + AFRESH);
+    }
+
+    /** @return the failure of a leg that is not as the log recorded it, left failed */
+    private static String notAsRecorded(String note) {
+        return "not as the log recorded it: " + note + "; not written (mirror replace-leg with its own device "
+                + "resyncs it fully)";
     }
 
     /**
@@ -465,11 +482,12 @@ final class RegionLog {
      * recorded in sync without a fingerprint is compared, in up to {@value #COMPARED_REGIONS} regions
      * the log records as clean (both legs then hold the same bytes there), with a leg in sync that is
      * checked (a file, or an export whose fingerprint matched): if they differ, it is not the disk
-     * the log knows, and is taken as a replaced leg, resynced fully; else only its dirty regions are
-     * resynced, as for a file. With no checked leg in sync, the exports in sync are compared with one
-     * another, and a difference refuses the mirror: which of them holds its data cannot be told.
+     * the log knows, and is left failed (brought back only if asked: resynced fully); else only its
+     * dirty regions are resynced, as for a file. With no checked leg in sync, the exports in sync
+     * are compared with one another, and a difference refuses the mirror: which of them holds its
+     * data cannot be told.
      *
-     * @return the legs taken as replaced
+     * @return the legs brought back, to be resynced fully
      * @throws IllegalArgumentException naming the legs and the region, if exports that cannot be
      *                                  checked differ and no checked leg can tell which is right
      * @throws LegUnreachableException if an export to compare answers but cannot be read (its server's
@@ -513,16 +531,20 @@ final class RegionLog {
         for (int i : unchecked) {
             long region = firstDifferingCleanRegion(reference, i);
             if (region >= 0) {
-                states[i] = LegState.RESYNCING;
+                String note = "not the disk the log recorded (region " + region + " differs from leg " + reference
+                        + "'s, both recorded in sync, after an unclean stop)";
+                boolean back = bringBack.contains(legs.get(i).path());
+                states[i] = back ? LegState.RESYNCING : LegState.FAILED;
                 tracked[i] = false;
-                failures[i] = "replaced: not the disk the log recorded (region " + region + " differs from leg "
-                        + reference + "'s, both recorded in sync, after an unclean stop); resynced fully";
+                failures[i] = back ? "brought back (" + note + "); resynced fully" : notAsRecorded(note);
                 LOG.log(System.Logger.Level.WARNING, "mirror '" + mirror + "': leg " + i + " " + legs.get(i).path()
                         + " differs from leg " + reference + " in region " + region + ", which the log records as in "
                         + "sync on both, and no fingerprint of it was recorded when the mirror last closed: another disk "
-                        + "is served at its address, or it was written outside the mirror; taken as a replaced leg, "
-                        + "resynced fully from the others");
-                replaced.add(i);
+                        + "is served at its address, or it was written outside the mirror; " + (back ? "brought back as "
+                        + "asked, resynced fully from the others" : "left failed, nothing written to it"));
+                if (back) {
+                    replaced.add(i);
+                }
             }
         }
         return replaced;

@@ -3,6 +3,7 @@ package org.kcopyd.mirror.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.kcopyd.mirror.internal.MirrorFixture.random;
+import static org.kcopyd.mirror.internal.MirrorFixture.read;
 import static org.kcopyd.mirror.internal.MirrorFixture.sha256;
 
 import java.io.IOException;
@@ -60,6 +61,18 @@ class LegIdentityTest {
     private static MirrorSettings settings(Path log, UUID id, boolean format, Path... legs) {
         return new MirrorSettings("m", Arrays.stream(legs).map(Path::toString).toList(), MirrorFixture.REGION, log, id,
                 format, List.of(), 0, 100);
+    }
+
+    /** The settings with {@code back} to bring back ({@link org.kcopyd.mirror.Mirror#CONFIG_RESYNC_LEGS}). */
+    private static MirrorSettings bringingBack(Path log, UUID id, List<Path> back, Path... legs) {
+        return new MirrorSettings("m", Arrays.stream(legs).map(Path::toString).toList(), MirrorFixture.REGION, log, id,
+                false, back.stream().map(Path::toString).toList(), 0, 100);
+    }
+
+    /** The failure of a leg not as the log recorded it, left failed. */
+    private static String notAsRecorded(String note) {
+        return "not as the log recorded it: " + note + "; not written (mirror replace-leg with its own device resyncs "
+                + "it fully)";
     }
 
     private OpenedMirror open(MirrorSettings s) throws IOException {
@@ -186,9 +199,13 @@ class LegIdentityTest {
         assertThat(recorded).isNotEqualTo(identity(a));
     }
 
-    /** The README's promise: a new or replaced leg is resynced fully. */
+    /**
+     * H43 F2, H44 F6: a leg that is not the file the log recorded is left failed, nothing written to it
+     * (whose file it is cannot be told: another mirror's leg behind a planted link, another disk behind a
+     * by-id name); brought back as asked, it is resynced fully.
+     */
     @Test
-    void aReplacedLegThatIsNotTheSourceIsResyncedFullyAndSaysSo() throws Exception {
+    void aReplacedLegIsLeftFailedUntilBroughtBackThenResyncedFully() throws Exception {
         byte[] data = random(SECTORS * 512, 7);
         Path a = file("a.img", data);
         Path b = file("b.img", random(SECTORS * 512, 8));
@@ -198,12 +215,22 @@ class LegIdentityTest {
         String old = identity(b);
 
         replace(b, random(SECTORS * 512, 9));
+        String other = sha256(b);
 
-        MirrorVolume m = open(settings(log, id, false, a, b)).volume();
+        MirrorVolume left = started(settings(log, id, false, a, b));
+        assertThat(left.status().legs().get(1).state()).isEqualTo(LegState.FAILED);
+        assertThat(left.status().legs().get(1).failure()).isEqualTo(notAsRecorded("not the file the log recorded ("
+                + old + ", 4096 sectors)"));
+        left.device().write(0, ByteBuffer.wrap(random(8 * 512, 25))).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        System.arraycopy(Files.readAllBytes(a), 0, data, 0, 8 * 512);
+        closeAll();
+        assertThat(sha256(b)).as("not written").isEqualTo(other);
+
+        MirrorVolume m = open(bringingBack(log, id, List.of(b), a, b)).volume();
         LegStatus replaced = m.status().legs().get(1);
         assertThat(replaced.state()).isEqualTo(LegState.RESYNCING);
-        assertThat(replaced.failure()).isEqualTo("replaced: not the file the log recorded (" + old + ", 4096 sectors); "
-                + "resynced fully");
+        assertThat(replaced.failure()).isEqualTo("brought back after it failed (" + notAsRecorded("not the file the log "
+                + "recorded (" + old + ", 4096 sectors)") + "); resynced fully");
         m.start();
         m.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
         MirrorStatus status = m.status();
@@ -221,20 +248,21 @@ class LegIdentityTest {
         closeAll();
         Files.write(b, new byte[64 * 512], StandardOpenOption.APPEND);
         Files.write(b, random(SECTORS * 512, 10), StandardOpenOption.WRITE);
-        MirrorVolume grown = open(settings(log, id, false, a, b)).volume();
-        assertThat(grown.status().legs().get(1).failure()).isEqualTo("replaced: not the file the log recorded ("
-                + identity(b) + ", 4096 sectors); resynced fully");
+        MirrorVolume grown = open(bringingBack(log, id, List.of(b), a, b)).volume();
+        assertThat(grown.status().legs().get(1).failure()).isEqualTo("brought back (not the file the log recorded ("
+                + identity(b) + ", 4096 sectors)); resynced fully");
         grown.start();
         grown.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
         assertThat(Arrays.copyOf(Files.readAllBytes(b), SECTORS * 512)).isEqualTo(data);
     }
 
     /**
-     * Legs a and b in sync, c half-synced; a and c trade names. Neither is used as a source: b,
-     * in sync and the recorded file, is, and both are resynced fully from it.
+     * Legs a and b in sync, c half-synced; a and c trade names. Neither is used as a source, nor
+     * written: both are left failed, b (in sync and the recorded file) serves; brought back, both are
+     * resynced fully from it.
      */
     @Test
-    void swappedLegsAreResyncedFromALegThatIsStillTheRecordedInSyncFile() throws Exception {
+    void swappedLegsAreLeftFailedAndBroughtBackFromALegThatIsStillTheRecordedInSyncFile() throws Exception {
         byte[] data = random(SECTORS * 512, 11);
         Path a = file("a.img", data);
         Path b = file("b.img", random(SECTORS * 512, 12));
@@ -248,11 +276,21 @@ class LegIdentityTest {
         fixture.kcopyd.bind(fixture.engine);
 
         swap(a, c);
+        String aBefore = sha256(a);
+        String cBefore = sha256(c);
 
-        MirrorVolume m = open(settings(log, id, false, a, b, c)).volume();
+        MirrorVolume left = open(settings(log, id, false, a, b, c)).volume();
+        assertThat(left.status().legs()).extracting(LegStatus::state).containsExactly(LegState.FAILED,
+                LegState.IN_SYNC, LegState.FAILED);
+        assertThat(left.status().legs().get(0).failure()).startsWith("not as the log recorded it: ");
+        assertThat(read(left.device())).isEqualTo(data);
+        closeAll();
+        assertThat(sha256(a)).isEqualTo(aBefore);
+        assertThat(sha256(c)).isEqualTo(cBefore);
+
+        MirrorVolume m = open(bringingBack(log, id, List.of(a, c), a, b, c)).volume();
         assertThat(m.status().legs()).extracting(LegStatus::state).containsExactly(LegState.RESYNCING,
                 LegState.IN_SYNC, LegState.RESYNCING);
-        assertThat(m.status().legs().get(0).failure()).startsWith("replaced: ");
         m.start();
         m.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
         for (Path leg : List.of(a, b, c)) {
@@ -260,9 +298,12 @@ class LegIdentityTest {
         }
     }
 
-    /** Putting a new disk (file) where a failed leg was brings it back: it is resynced fully. */
+    /**
+     * Putting a new disk (file) where a failed leg was does not write it by itself (H44 F6: it was
+     * resynced without being asked); brought back, it is resynced fully.
+     */
     @Test
-    void aFailedLegReplacedByANewFileIsResyncedFully() throws Exception {
+    void aFailedLegReplacedByANewFileIsResyncedFullyOnceBroughtBack() throws Exception {
         byte[] data = random(SECTORS * 512, 14);
         Path a = dir.resolve("a.img");
         Path b = dir.resolve("b.img");
@@ -279,8 +320,12 @@ class LegIdentityTest {
         assertThat(same.status().legs().get(0).state()).as("the same file: still failed").isEqualTo(LegState.FAILED);
         closeAll();
         replace(a, new byte[SECTORS * 512]);
+        MirrorVolume left = started(settings(log, MirrorFixture.LOG_ID, false, a, b));
+        assertThat(left.status().legs().get(0).state()).as("not asked: left failed").isEqualTo(LegState.FAILED);
+        closeAll();
+        assertThat(Files.readAllBytes(a)).isEqualTo(new byte[SECTORS * 512]);
 
-        MirrorVolume m = started(settings(log, MirrorFixture.LOG_ID, false, a, b));
+        MirrorVolume m = started(bringingBack(log, MirrorFixture.LOG_ID, List.of(a), a, b));
 
         assertThat(m.status().legs()).extracting(LegStatus::state).containsOnly(LegState.IN_SYNC);
         assertThat(Files.readAllBytes(a)).startsWith(newest).isEqualTo(Files.readAllBytes(b));
@@ -311,7 +356,7 @@ class LegIdentityTest {
     }
 
     @Test
-    void aLegWrittenInPlaceWhileClosedThatIsNotNeededAsSourceIsResyncedFully() throws Exception {
+    void aLegWrittenInPlaceWhileClosedThatIsNotNeededAsSourceIsLeftFailedThenBroughtBack() throws Exception {
         byte[] data = random(SECTORS * 512, 22);
         Path a = file("a.img", data);
         Path b = file("b.img", random(SECTORS * 512, 23));
@@ -324,10 +369,16 @@ class LegIdentityTest {
             f.write(random(512, 24));
         }
 
-        MirrorVolume m = open(settings(log, id, false, a, b)).volume();
+        String written = sha256(b);
+        MirrorVolume left = open(settings(log, id, false, a, b)).volume();
+        assertThat(left.status().legs().get(1).state()).isEqualTo(LegState.FAILED);
+        assertThat(left.status().legs().get(1).failure()).isEqualTo(notAsRecorded("its content changed while the "
+                + "mirror was closed"));
+        closeAll();
+        assertThat(sha256(b)).isEqualTo(written);
+
+        MirrorVolume m = open(bringingBack(log, id, List.of(b), a, b)).volume();
         assertThat(m.status().legs().get(1).state()).isEqualTo(LegState.RESYNCING);
-        assertThat(m.status().legs().get(1).failure()).isEqualTo("replaced: its content changed while the mirror was "
-                + "closed; resynced fully");
         m.start();
         m.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
         assertThat(m.status().regionsResynced()).isEqualTo(m.status().regions());

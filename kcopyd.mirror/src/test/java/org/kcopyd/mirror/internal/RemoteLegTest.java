@@ -51,7 +51,12 @@ class RemoteLegTest {
     }
 
     private static MirrorSettings settings(Path log, UUID id, String... legs) {
-        return new MirrorSettings("m", Arrays.asList(legs), MirrorFixture.REGION, log, id, false, List.of(), 0, 100);
+        return bringingBack(log, id, List.of(), legs);
+    }
+
+    /** The settings with {@code back} to bring back ({@link Mirror#CONFIG_RESYNC_LEGS}). */
+    private static MirrorSettings bringingBack(Path log, UUID id, List<String> back, String... legs) {
+        return new MirrorSettings("m", Arrays.asList(legs), MirrorFixture.REGION, log, id, false, back, 0, 100);
     }
 
     private MirrorVolume started(MirrorSettings s) throws Exception {
@@ -120,7 +125,7 @@ class RemoteLegTest {
     }
 
     @Test
-    void anotherUriInALegsPlaceIsResyncedFullyAndTheSameOneIsNot() throws Exception {
+    void anotherUriInALegsPlaceIsResyncedFullyAndTheSameOneIsNotAndOneWrittenOutsideIsLeftFailed() throws Exception {
         byte[] data = random(SECTORS * 512, 4);
         Path a = dir.resolve("a.img");
         Path log = dir.resolve("m.log");
@@ -143,12 +148,20 @@ class RemoteLegTest {
 
         // An export written while the mirror was closed no longer matches the fingerprint read at the clean close.
         c.write(0, ByteBuffer.wrap(random(512, 6))).toCompletableFuture().join();
-        OpenedMirror reopened = OpenedMirror.open(settings(log, id, a.toString(), "mem://c"), name -> null, opener,
+        byte[] outside = read(c);
+        OpenedMirror left = OpenedMirror.open(settings(log, id, a.toString(), "mem://c"), name -> null, opener,
                 fixture.kcopyd, fixture.backoff());
+        opened.add(left);
+        assertThat(left.volume().status().legs().get(1).state()).isEqualTo(LegState.FAILED);
+        assertThat(left.volume().status().legs().get(1).failure()).isEqualTo("not as the log recorded it: its content "
+                + "changed while the mirror was closed; not written (mirror replace-leg with its own device resyncs it "
+                + "fully)");
+        closeAll();
+        assertThat(read(c)).as("not written").isEqualTo(outside);
+        OpenedMirror reopened = OpenedMirror.open(bringingBack(log, id, List.of("mem://c"), a.toString(), "mem://c"),
+                name -> null, opener, fixture.kcopyd, fixture.backoff());
         opened.add(reopened);
         assertThat(reopened.volume().status().legs().get(1).state()).isEqualTo(LegState.RESYNCING);
-        assertThat(reopened.volume().status().legs().get(1).failure())
-                .isEqualTo("replaced: its content changed while the mirror was closed; resynced fully");
         reopened.volume().start();
         reopened.volume().whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
         assertThat(read(c)).isEqualTo(data);
@@ -181,7 +194,7 @@ class RemoteLegTest {
      * file leg's: a replaced leg, resynced fully. The same disk is not: only dirty regions, if any.
      */
     @Test
-    void afterAKillAnotherDiskAtALegsAddressIsResyncedFullyAndTheSameOneIsNot() throws Exception {
+    void afterAKillAnotherDiskAtALegsAddressIsLeftFailedAndTheSameOneIsNot() throws Exception {
         byte[] data = random(SECTORS * 512, 8);
         Path a = dir.resolve("a.img");
         Path log = dir.resolve("m.log");
@@ -192,13 +205,24 @@ class RemoteLegTest {
         assertThat(same.volume().status().legs()).extracting(LegStatus::state).containsOnly(LegState.IN_SYNC);
         assertThat(same.volume().status().legs().get(1).failure()).isNull();
 
-        MemoryBlockDevice other = provider.add("b", random(SECTORS * 512, 9));
+        byte[] otherBytes = random(SECTORS * 512, 9);
+        MemoryBlockDevice other = provider.add("b", otherBytes);
         OpenedMirror swapped = reopenAfterKill(log, crashed, id, a.toString(), "mem://b");
-        assertThat(swapped.volume().status().legs().get(1).failure()).startsWith("replaced: not the disk the log "
-                + "recorded (region 0 differs from leg 0's, both recorded in sync, after an unclean stop)");
+        assertThat(swapped.volume().status().legs().get(1).state()).isEqualTo(LegState.FAILED);
+        assertThat(swapped.volume().status().legs().get(1).failure()).startsWith("not as the log recorded it: not the "
+                + "disk the log recorded (region 0 differs from leg 0's, both recorded in sync, after an unclean stop)");
         swapped.volume().start();
-        swapped.volume().whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
-        assertThat(read(other)).as("the other disk, resynced from the file leg").isEqualTo(data);
+        assertThat(read(swapped.volume().device())).isEqualTo(data);
+        closeAll();
+        assertThat(read(other)).as("another disk: not written").isEqualTo(otherBytes);
+
+        // The user's word that it is to be the leg: brought back, resynced fully from the file leg.
+        OpenedMirror back = OpenedMirror.open(bringingBack(log, id, List.of("mem://b"), a.toString(), "mem://b"),
+                name -> null, opener, fixture.kcopyd, fixture.backoff());
+        opened.add(back);
+        back.volume().start();
+        back.volume().whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        assertThat(read(other)).isEqualTo(data);
     }
 
     /** H40: exports only, another disk at one's address after a kill -9: which holds the data cannot be told. */
