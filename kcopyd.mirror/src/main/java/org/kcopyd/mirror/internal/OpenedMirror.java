@@ -268,6 +268,15 @@ final class OpenedMirror implements AutoCloseable {
                     throw new IOException(prefix + "region log " + logPath + ": " + reason(e), e);
                 }
             }
+            for (int i : log.strangers()) {
+                // Left failed, not this mirror's as far as it can tell: not held either (H43 F2: its claim refused the
+                // mirror whose leg it was).
+                BlockDevice stranger = legs.get(i);
+                if (files.remove(stranger)) {
+                    stranger.close();
+                }
+                legs.set(i, new AbsentLeg(s.legs().get(i), stranger.sizeInSectors(), "not held open"));
+            }
             MirrorVolume volume = new MirrorVolume(s.name(), s.legs(), legs, log, s.regionSectors(), kcopyd, backoff);
             return new OpenedMirror(volume, files, releases);
         } catch (IOException | RuntimeException e) {

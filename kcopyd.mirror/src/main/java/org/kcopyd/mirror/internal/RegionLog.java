@@ -119,6 +119,8 @@ final class RegionLog {
     private final List<Leg> legs;
     /** The legs (their paths) to bring back if the header records them failed: see {@link Geometry}. */
     private final Set<String> bringBack;
+    /** The legs left failed at this open because they are not as recorded: not this mirror's, as far as it can tell. */
+    private final List<Integer> strangers = new ArrayList<>();
     private final LegState[] states;
     private final String[] failures;
     /** Per leg: it is RESYNCING and every region not yet copied to it has its bit set on disk. */
@@ -140,7 +142,7 @@ final class RegionLog {
         this.regionSectors = g.regionSectors;
         this.sectors = g.sectors;
         this.regions = MirrorVolume.regionsOf(g.sectors, g.regionSectors);
-        this.legs = List.copyOf(g.legs);
+        this.legs = new ArrayList<>(g.legs);
         this.bringBack = g.bringBack;
         this.states = new LegState[legs.size()];
         this.failures = new String[legs.size()];
@@ -419,6 +421,9 @@ final class RegionLog {
             // link planted there), another disk behind a by-id name: whose it is cannot be told, so it is not written.
             states[i] = LegState.FAILED;
             failures[i] = notAsRecorded(change.note);
+            strangers.add(i);
+            // The record stays the device the leg was: what is there now is found a stranger again at each open.
+            legs.set(i, new Leg(now.path(), r.identity, r.sectors, now.device()));
             replaced.add(detail + "; left failed, nothing written to it: mirror replace-leg with its own device "
                     + "resyncs it fully");
         }
@@ -439,6 +444,14 @@ final class RegionLog {
         throw new IllegalArgumentException("no leg of mirror '" + mirror + "' is in sync according to its region log "
                 + what + " (it records " + h.legs + "); refusing to guess which leg holds the data; " + NEVER_FORMATTED
                 + ": give the mirror the legs and region size the log records, or delete " + what + AFRESH);
+    }
+
+    /**
+     * @return the legs left failed as this log was opened because they are not as it recorded them: their
+     *         devices are not this mirror's, as far as it can tell, and are not to be held (claimed) by it
+     */
+    List<Integer> strangers() {
+        return List.copyOf(strangers);
     }
 
     /** @return the failure of a leg that is not as the log recorded it, left failed */
@@ -536,6 +549,9 @@ final class RegionLog {
                 boolean back = bringBack.contains(legs.get(i).path());
                 states[i] = back ? LegState.RESYNCING : LegState.FAILED;
                 tracked[i] = false;
+                if (!back) {
+                    strangers.add(i);
+                }
                 failures[i] = back ? "brought back (" + note + "); resynced fully" : notAsRecorded(note);
                 LOG.log(System.Logger.Level.WARNING, "mirror '" + mirror + "': leg " + i + " " + legs.get(i).path()
                         + " differs from leg " + reference + " in region " + region + ", which the log records as in "

@@ -219,18 +219,25 @@ class LegIdentityTest {
 
         MirrorVolume left = started(settings(log, id, false, a, b));
         assertThat(left.status().legs().get(1).state()).isEqualTo(LegState.FAILED);
-        assertThat(left.status().legs().get(1).failure()).isEqualTo(notAsRecorded("not the file the log recorded ("
+        assertThat(left.status().legs().get(1).failure()).startsWith(notAsRecorded("not the file the log recorded ("
                 + old + ", 4096 sectors)"));
+        assertThat(left.status().legs().get(1).failure()).as("not held either").endsWith("; not held open");
+        assertThat(FileClaims.holderOf(b)).as("not claimed: another mirror may hold it").isEmpty();
         left.device().write(0, ByteBuffer.wrap(random(8 * 512, 25))).toCompletableFuture().get(10, TimeUnit.SECONDS);
         System.arraycopy(Files.readAllBytes(a), 0, data, 0, 8 * 512);
         closeAll();
         assertThat(sha256(b)).as("not written").isEqualTo(other);
+        MirrorVolume reopened = started(settings(log, id, false, a, b));
+        assertThat(reopened.status().legs().get(1).failure()).as("the log still records the file it was: a stranger again")
+                .endsWith("; not held open");
+        assertThat(FileClaims.holderOf(b)).isEmpty();
+        closeAll();
 
         MirrorVolume m = open(bringingBack(log, id, List.of(b), a, b)).volume();
         LegStatus replaced = m.status().legs().get(1);
         assertThat(replaced.state()).isEqualTo(LegState.RESYNCING);
-        assertThat(replaced.failure()).isEqualTo("brought back after it failed (" + notAsRecorded("not the file the log "
-                + "recorded (" + old + ", 4096 sectors)") + "); resynced fully");
+        assertThat(replaced.failure()).isEqualTo("brought back (not the file the log recorded (" + old + ", 4096 "
+                + "sectors)); resynced fully");
         m.start();
         m.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
         MirrorStatus status = m.status();
@@ -373,7 +380,7 @@ class LegIdentityTest {
         MirrorVolume left = open(settings(log, id, false, a, b)).volume();
         assertThat(left.status().legs().get(1).state()).isEqualTo(LegState.FAILED);
         assertThat(left.status().legs().get(1).failure()).isEqualTo(notAsRecorded("its content changed while the "
-                + "mirror was closed"));
+                + "mirror was closed") + "; not held open");
         closeAll();
         assertThat(sha256(b)).isEqualTo(written);
 

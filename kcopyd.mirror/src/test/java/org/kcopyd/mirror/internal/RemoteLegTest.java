@@ -155,7 +155,7 @@ class RemoteLegTest {
         assertThat(left.volume().status().legs().get(1).state()).isEqualTo(LegState.FAILED);
         assertThat(left.volume().status().legs().get(1).failure()).isEqualTo("not as the log recorded it: its content "
                 + "changed while the mirror was closed; not written (mirror replace-leg with its own device resyncs it "
-                + "fully)");
+                + "fully); not held open");
         closeAll();
         assertThat(read(c)).as("not written").isEqualTo(outside);
         OpenedMirror reopened = OpenedMirror.open(bringingBack(log, id, List.of("mem://c"), a.toString(), "mem://c"),
