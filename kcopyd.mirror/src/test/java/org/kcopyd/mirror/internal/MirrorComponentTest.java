@@ -334,6 +334,21 @@ class MirrorComponentTest {
     }
 
     /**
+     * Mirror m of the device service a ({@code leg0}) and b.img, in sync; then {@code written} is
+     * written at sector 0 with leg 0 failing writes: leg 0 failed, leg 1 holds it.
+     */
+    private MirrorComponent inSyncThenLeg0Failed(MirrorFixture.FailingLeg leg0, byte[] written) throws Exception {
+        framework.devices.put("a", leg0);
+        Files.write(dir.resolve("b.img"), random(SECTORS * 512, 32));
+        MirrorComponent c = activate(config(dir.resolve("m.log")));
+        awaitInSync(mirror());
+        leg0.failWritesFrom = 0;
+        mirror().device().write(0, ByteBuffer.wrap(written)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertThat(mirror().status().legs().get(0).state()).isEqualTo(LegState.FAILED);
+        return c;
+    }
+
+    /**
      * H42 #5: a leg the region log records failed is never read nor written, so the mirror does not
      * wait for it at its next start: its device service gone, the mirror opens without it, the
      * other leg in sync serving the data, and the leg's status says it is not open.
@@ -342,15 +357,8 @@ class MirrorComponentTest {
     void aLegRecordedFailedThatIsGoneDoesNotKeepTheMirrorFromOpening() throws Exception {
         MirrorFixture.FailingLeg leg0 = new MirrorFixture.FailingLeg(fixture.leg(dir.resolve("a.img"),
                 random(SECTORS * 512, 31)));
-        framework.devices.put("a", leg0);
-        Files.write(dir.resolve("b.img"), random(SECTORS * 512, 32));
-        MirrorComponent c = activate(config(dir.resolve("m.log")));
-        Mirror m = mirror();
-        awaitInSync(m);
-        leg0.failWritesFrom = 0;
         byte[] newest = random(8 * 512, 33);
-        m.device().write(0, ByteBuffer.wrap(newest)).toCompletableFuture().get(10, TimeUnit.SECONDS);
-        assertThat(m.status().legs().get(0).state()).isEqualTo(LegState.FAILED);
+        MirrorComponent c = inSyncThenLeg0Failed(leg0, newest);
         deactivate(c);
         framework.devices.remove("a");
 
@@ -377,13 +385,7 @@ class MirrorComponentTest {
     void aFailedLegNamedInResyncLegsIsBroughtBackAndResyncedFully() throws Exception {
         MirrorFixture.FailingLeg leg0 = new MirrorFixture.FailingLeg(fixture.leg(dir.resolve("a.img"),
                 random(SECTORS * 512, 36)));
-        framework.devices.put("a", leg0);
-        Files.write(dir.resolve("b.img"), random(SECTORS * 512, 37));
-        MirrorComponent c = activate(config(dir.resolve("m.log")));
-        awaitInSync(mirror());
-        leg0.failWritesFrom = 0;
-        mirror().device().write(0, ByteBuffer.wrap(random(8 * 512, 38))).toCompletableFuture().get(10, TimeUnit.SECONDS);
-        assertThat(mirror().status().legs().get(0).state()).isEqualTo(LegState.FAILED);
+        MirrorComponent c = inSyncThenLeg0Failed(leg0, random(8 * 512, 38));
         leg0.failWritesFrom = Long.MAX_VALUE;
         Map<String, Object> recorded = new HashMap<>(framework.configurations.get(PID));
 
