@@ -224,7 +224,8 @@ class MirrorCommandTest {
                 + "; regions of 1024 sectors, a mirror of 128 sectors, legs [" + a + " IN_SYNC, " + b + " IN_SYNC]), "
                 + "and the configuration names no regionLogId, so it is not adopted; a kcopyd region log is never "
                 + "formatted, not even with format=true (--format): set regionLogId=" + id + " (--log-id " + id
-                + ") to adopt it, or delete " + log + " yourself to start afresh (a new log resyncs every leg from leg 0)";
+                + ") to adopt it, or delete " + log + " yourself to start afresh (a new log resyncs every other leg "
+                + "from leg 0: first make sure leg 0 holds the data)";
     }
 
     /**

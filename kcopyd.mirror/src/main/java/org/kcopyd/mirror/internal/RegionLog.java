@@ -89,7 +89,8 @@ final class RegionLog {
     static final long MAGIC = KcopydHeaders.REGION_LOG_MAGIC;
     private static final String NEVER_FORMATTED = "a kcopyd region log is never formatted, not even with "
             + Mirror.CONFIG_FORMAT + "=true (--format)";
-    private static final String AFRESH = " yourself to start afresh (a new log resyncs every leg from leg 0)";
+    private static final String AFRESH = " yourself to start afresh (a new log resyncs every other leg from leg 0: "
+            + "first make sure leg 0 holds the data)";
     static final int VERSION = 3;
     private static final int SECTOR = BlockDevice.SECTOR_SIZE;
     static final int HEADER_SECTORS = 32;

@@ -275,7 +275,8 @@ class MirrorComponentTest {
                         + dir.resolve("b.img") + " IN_SYNC]), and the configuration names no regionLogId, so it is not "
                         + "adopted; a kcopyd region log is never formatted, not even with format=true (--format): set "
                         + "regionLogId=" + id + " (--log-id " + id + ") to adopt it, or delete " + log + " yourself to "
-                        + "start afresh (a new log resyncs every leg from leg 0)");
+                        + "start afresh (a new log resyncs every other leg from leg 0: "
+                        + "first make sure leg 0 holds the data)");
         assertThatThrownBy(() -> activate(with(file, Mirror.CONFIG_REGION_LOG_ID, otherId)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("and the configuration names "
                         + "regionLogId " + otherId + ", so it is not adopted; a kcopyd region log is never formatted");

@@ -270,7 +270,8 @@ class OpenedMirrorTest {
                 .hasMessage("mirror 'm': " + newer + " is not adopted: it holds a kcopyd region log this kcopyd cannot "
                         + "read (copy 1: version 4, newer than this kcopyd reads (version 3); copy 2: no region log "
                         + "header); a kcopyd region log is never formatted, not even with format=true (--format): delete "
-                        + newer + " yourself to start afresh (a new log resyncs every leg from leg 0)");
+                        + newer + " yourself to start afresh (a new log resyncs every other leg from leg 0: "
+                        + "first make sure leg 0 holds the data)");
 
         Path log = dir.resolve("m.log");
         UUID id = started(open(settings(log, null, false, a, b))).regionLogId();
@@ -433,7 +434,8 @@ class OpenedMirrorTest {
             assertThat(refusal(larger, log, a, b)).hasMessage("mirror 'm': region log " + log + " has regions of 64 "
                     + "sectors, the configuration 128; a kcopyd region log is never formatted, not even with format=true "
                     + "(--format): give the mirror the legs and region size the log records, or delete " + log
-                    + " yourself to start afresh (a new log resyncs every leg from leg 0)");
+                    + " yourself to start afresh (a new log resyncs every other leg from leg 0: "
+                    + "first make sure leg 0 holds the data)");
         }
 
         Files.write(a, new byte[512 * 64], java.nio.file.StandardOpenOption.APPEND);
