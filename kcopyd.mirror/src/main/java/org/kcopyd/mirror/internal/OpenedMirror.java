@@ -123,6 +123,14 @@ final class OpenedMirror implements AutoCloseable {
                 String leg = s.legs().get(i);
                 BlockDevice device;
                 String identity;
+                RegionLog.FailedLeg f = failed.get(leg);
+                if (f != null && f.failure() != null && f.failure().startsWith(RegionLog.NOT_AS_RECORDED)) {
+                    // H45 F1: left failed as not this mirror's at an earlier open; opened (claimed) again, it refused the
+                    // snapshot or mirror whose file it is.
+                    legs.add(absent(prefix, i, leg, f, "not this mirror's, as far as its log can tell: not held open",
+                            recorded));
+                    continue;
+                }
                 if (leg.startsWith(Mirror.SERVICE_LEG)) {
                     String deviceName = leg.substring(Mirror.SERVICE_LEG.length());
                     Lease lease = services.lease(deviceName);

@@ -92,6 +92,12 @@ final class RegionLog {
     private static final String AFRESH = " yourself to start afresh (a new log resyncs every other leg from leg 0: "
             + "first make sure leg 0 holds the data)";
     static final int VERSION = 3;
+    /**
+     * How the failure of a leg left failed as not as recorded starts, in the header too: at later opens such
+     * a leg is still not this mirror's (its identity may match again, as when a file is rewritten in place),
+     * so it is not opened at all until brought back.
+     */
+    static final String NOT_AS_RECORDED = "not as the log recorded it: ";
     private static final int SECTOR = BlockDevice.SECTOR_SIZE;
     static final int HEADER_SECTORS = 32;
     static final int BITMAP_START = 2 * HEADER_SECTORS;
@@ -457,8 +463,7 @@ final class RegionLog {
 
     /** @return the failure of a leg that is not as the log recorded it, left failed */
     private static String notAsRecorded(String note) {
-        return "not as the log recorded it: " + note + "; not written (mirror replace-leg with its own device "
-                + "resyncs it fully)";
+        return NOT_AS_RECORDED + note + "; not written (mirror replace-leg with its own device resyncs it fully)";
     }
 
     /**

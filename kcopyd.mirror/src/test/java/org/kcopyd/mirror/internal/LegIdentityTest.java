@@ -229,7 +229,7 @@ class LegIdentityTest {
         assertThat(sha256(b)).as("not written").isEqualTo(other);
         MirrorVolume reopened = started(settings(log, id, false, a, b));
         assertThat(reopened.status().legs().get(1).failure()).as("the log still records the file it was: a stranger again")
-                .endsWith("; not held open");
+                .endsWith("; not opened at this start (not this mirror's, as far as its log can tell: not held open)");
         assertThat(FileClaims.holderOf(b)).isEmpty();
         closeAll();
 
@@ -381,6 +381,12 @@ class LegIdentityTest {
         assertThat(left.status().legs().get(1).state()).isEqualTo(LegState.FAILED);
         assertThat(left.status().legs().get(1).failure()).isEqualTo(notAsRecorded("its content changed while the "
                 + "mirror was closed") + "; not held open");
+        closeAll();
+        assertThat(sha256(b)).isEqualTo(written);
+        // H45 F1: its identity matches again (the same inode), but it is still not opened: not held, not written.
+        MirrorVolume reopened = started(settings(log, id, false, a, b));
+        assertThat(reopened.status().legs().get(1).state()).isEqualTo(LegState.FAILED);
+        assertThat(FileClaims.holderOf(b)).isEmpty();
         closeAll();
         assertThat(sha256(b)).isEqualTo(written);
 

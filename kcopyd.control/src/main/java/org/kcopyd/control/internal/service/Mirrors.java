@@ -222,11 +222,7 @@ final class Mirrors {
         try {
             return awaitOpen(changed, name, next);
         } catch (ControlException e) {
-            if (failedActivation) {
-                configurations.recreate(changed, "mirror", name, copy(before));
-            } else {
-                update(c, copy(before), name);
-            }
+            restore(changed, failedActivation, before, name);
             throw ControlException.failed(e.getMessage() + "; its previous legs are configured again");
         }
     }
@@ -320,17 +316,30 @@ final class Mirrors {
                 String why = now == null ? "its configuration was removed meanwhile" : now.reason() != null
                         ? now.reason() : "leg " + index + " is still " + now.legs().get(index).state() + " after "
                         + wait.toSeconds() + " s";
-                if (now != null && failedActivation) {
-                    configurations.recreate(changed, "mirror", name, copy(before));
-                } else if (now != null) {
+                if (now != null) {
                     // H44 F1-F3: left configured, the bring-back kept the mirror closed, was refused after a restart,
                     // and ran later by itself over whatever disk came to the leg's address.
-                    update(c, copy(before), name);
+                    restore(changed, failedActivation, before, name);
                 }
                 throw ControlException.failed("mirror " + name + ": leg " + index + " " + leg + " not brought back: "
                         + why + (now == null ? "" : "; its configuration is as it was, the leg failed"));
             }
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        }
+    }
+
+    /**
+     * Puts a mirror's configuration back as it was before a change that did not open. Made again when its
+     * component's activation has failed, before the change or by it (a refusal in {@code modified} ends in
+     * a failed activation: H45 F2, the mirror stayed closed), since Felix SCR does not activate such a
+     * component again when its configuration changes.
+     */
+    private void restore(Configuration changed, boolean failedActivation, Dictionary<String, Object> before,
+            String name) {
+        if (failedActivation || configurations.outcome(changed).state() == ComponentOutcomes.State.FAILED) {
+            configurations.recreate(changed, "mirror", name, copy(before));
+        } else {
+            update(changed, copy(before), name);
         }
     }
 
