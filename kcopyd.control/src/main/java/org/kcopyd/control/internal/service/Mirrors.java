@@ -114,11 +114,7 @@ final class Mirrors {
                 configurations.refuseConfigured(Path.of(configuredLegs[i]), "leg " + i, request.name());
             }
         }
-        if (framework != null) {
-            // Kept until the mirror opens: a process ended while this waits leaves a configuration refused at the
-            // next start, not a mirror resyncing onto legs nobody was told of (H41 A1).
-            props.put(Mirror.CONFIG_CREATING, framework);
-        }
+        mark(props);
         Configuration created = configurations.create(Mirror.FACTORY_PID, "mirror", request.name(), props);
         return new Started(created, request.name(), (String[]) props.get(Mirror.CONFIG_LEGS));
     }
@@ -207,22 +203,11 @@ final class Mirrors {
         next[index] = leg;
         Hashtable<String, Object> props = copy(before);
         props.put(Mirror.CONFIG_LEGS, next);
-        if (framework != null) {
-            // H43 F3: a daemon stopped while this waits left the new leg configured, resynced onto at the next start
-            // although its user was never told it was replaced; marked, it is refused then instead.
-            props.put(Mirror.CONFIG_CREATING, framework);
-        }
-        // Felix SCR leaves a component whose activation failed as it is when its configuration changes (it has no
-        // instance to call the modified method of): the configuration is made again with the change, and activated.
-        boolean failedActivation = configurations.outcome(c).state() == ComponentOutcomes.State.FAILED;
-        Configuration changed = failedActivation ? configurations.recreate(c, "mirror", name, props) : c;
-        if (!failedActivation) {
-            update(c, props, name);
-        }
+        Configuration changed = change(c, props, name);
         try {
             return awaitOpen(changed, name, next);
         } catch (ControlException e) {
-            restore(changed, failedActivation, before, name);
+            restore(c, changed, before, name);
             throw ControlException.failed(e.getMessage() + "; its previous legs are configured again");
         }
     }
@@ -295,13 +280,7 @@ final class Mirrors {
         }
         Hashtable<String, Object> props = copy(before);
         props.put(Mirror.CONFIG_RESYNC_LEGS, new String[] {leg});
-        if (framework != null) {
-            props.put(Mirror.CONFIG_CREATING, framework);
-        }
-        Configuration changed = failedActivation ? configurations.recreate(c, "mirror", name, props) : c;
-        if (!failedActivation) {
-            update(c, props, name);
-        }
+        Configuration changed = change(c, props, name);
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
             MirrorView now = view(changed);
@@ -319,7 +298,7 @@ final class Mirrors {
                 if (now != null) {
                     // H44 F1-F3: left configured, the bring-back kept the mirror closed, was refused after a restart,
                     // and ran later by itself over whatever disk came to the leg's address.
-                    restore(changed, failedActivation, before, name);
+                    restore(c, changed, before, name);
                 }
                 throw ControlException.failed("mirror " + name + ": leg " + index + " " + leg + " not brought back: "
                         + why + (now == null ? "" : "; its configuration is as it was, the leg failed"));
@@ -329,14 +308,40 @@ final class Mirrors {
     }
 
     /**
-     * Puts a mirror's configuration back as it was before a change that did not open. Made again when its
-     * component's activation has failed, before the change or by it (a refusal in {@code modified} ends in
-     * a failed activation: H45 F2, the mirror stayed closed), since Felix SCR does not activate such a
-     * component again when its configuration changes.
+     * Marks a mirror's configuration as created or changed by this run until the mirror opens
+     * ({@link Mirror#CONFIG_CREATING}): a process ended while the change waits leaves a configuration refused at
+     * the next start (H41 A1, H43 F3), not a mirror resyncing onto legs nobody was told of.
      */
-    private void restore(Configuration changed, boolean failedActivation, Dictionary<String, Object> before,
-            String name) {
-        if (failedActivation || configurations.outcome(changed).state() == ComponentOutcomes.State.FAILED) {
+    private void mark(Hashtable<String, Object> props) {
+        if (framework != null) {
+            props.put(Mirror.CONFIG_CREATING, framework);
+        }
+    }
+
+    /**
+     * Writes {@code props}, marked ({@link #mark}), into mirror {@code name}'s configuration. Made again when
+     * its component's activation has failed: Felix SCR does not activate such a component again when its
+     * configuration changes (it has no instance to call the modified method of).
+     *
+     * @return the configuration that holds the change
+     */
+    private Configuration change(Configuration c, Hashtable<String, Object> props, String name) {
+        mark(props);
+        if (configurations.outcome(c).state() == ComponentOutcomes.State.FAILED) {
+            return configurations.recreate(c, "mirror", name, props);
+        }
+        update(c, props, name);
+        return c;
+    }
+
+    /**
+     * Puts a mirror's configuration back as it was before a change that did not open, made again when its
+     * component's activation had failed before the change ({@link #change} made it again: {@code changed} is
+     * not {@code c}) or has failed by it (a refusal in {@code modified} ends in a failed activation: H45 F2,
+     * the mirror stayed closed), as {@link #change} does.
+     */
+    private void restore(Configuration c, Configuration changed, Dictionary<String, Object> before, String name) {
+        if (changed != c || configurations.outcome(changed).state() == ComponentOutcomes.State.FAILED) {
             configurations.recreate(changed, "mirror", name, copy(before));
         } else {
             update(changed, copy(before), name);
