@@ -68,7 +68,8 @@ public final class Benchmark {
     private Benchmark(BenchOptions options, PrintStream out) {
         this.options = options;
         this.sizeMib = options.sizeMib;
-        this.runs = new Runs(options.warmup, options.runs);
+        this.runs = new Runs(options.warmup, options.runs,
+                (scenario, loop) -> line(String.format(Locale.ROOT, "%-24s warm-up runs: %s", scenario, loop.summary())));
         this.jobs = options.jobs;
         this.memoryGib = options.memoryGib;
         this.settings = options.settings;
@@ -116,8 +117,7 @@ public final class Benchmark {
     private void run() throws Exception {
         line(BenchOptions.REPORT_HEADER + LocalDate.now() + " on " + Runtime.getRuntime().availableProcessors()
                 + " cores, " + System.getProperty("java.vm.name") + " " + System.getProperty("java.version") + ", "
-                + sizeMib + " MiB per copy, best of " + runs.timed() + " after " + runs.warmup() + " untimed warm-up run"
-                + (runs.warmup() == 1 ? "" : "s") + " of each program");
+                + sizeMib + " MiB per copy, " + runs.describe());
         line("engine " + settings);
         // Ctrl-C or a kill: the data (GiBs, on tmpfs in memory) must not outlive the run either.
         Thread cleanup = new Thread(() -> {
@@ -327,30 +327,31 @@ public final class Benchmark {
      * Times the peer and kcopyd alternately, {@code runs} times each, so that drift in a shared
      * machine's speed hits both alike; verifies every output after every run.
      *
-     * @param peer    the peer's command, or null to time kcopyd only
-     * @param outputs files the peer writes (deleted before each peer run when {@code create})
-     * @param dests   files kcopyd writes
-     * @param create  true: outputs are new files; false: existing files are overwritten
+     * @param scenario names the runs in the report's warm-up line
+     * @param peer     the peer's command, or null to time kcopyd only
+     * @param outputs  files the peer writes (deleted before each peer run when {@code create})
+     * @param dests    files kcopyd writes
+     * @param create   true: outputs are new files; false: existing files are overwritten
      * @return {peer best seconds (NaN without a peer), kcopyd best seconds}
      */
-    private double[] race(List<String> peer, List<Path> outputs, Path src, List<Path> dests, boolean create,
-            boolean direct) throws Exception {
+    private double[] race(String scenario, List<String> peer, List<Path> outputs, Path src, List<Path> dests,
+            boolean create, boolean direct) throws Exception {
         double peerBest = peer == null ? Double.NaN : Double.MAX_VALUE;
         double oursBest = Double.MAX_VALUE;
         try (KcopydEngine engine = Kcopyd.start(settings)) {
-            for (int run = runs.first(); run < runs.timed(); run++) {
-                if (peer != null) {
+            for (Runs.Loop run = runs.loop(scenario); run.next();) {
+                if (peer != null && run.peers()) {
                     if (create) {
                         for (Path d : outputs) {
                             Files.deleteIfExists(d);
                         }
                     }
-                    peerBest = runs.best(run, peerBest, Peer.run(peer));
+                    peerBest = run.best(peerBest, Peer.run(peer));
                     for (Path d : outputs) {
                         require(Peer.same(src, d), peer.get(0) + " output " + d + " differs from " + src);
                     }
                 }
-                oursBest = runs.best(run, oursBest, kcopydOnce(engine, src, dests, create, direct));
+                oursBest = run.best(oursBest, kcopydOnce(engine, src, dests, create, direct));
                 for (Path d : dests) {
                     require(Peer.same(src, d), "kcopyd output " + d + " differs from " + src);
                 }
@@ -404,19 +405,19 @@ public final class Benchmark {
         Path dst = tmpfs.file("dst.img");
         writePattern(src, bytes);
         writePattern(dst, bytes);
-        double[] t = race(List.of("dd", "if=" + src, "of=" + dst, "bs=1M", "conv=notrunc", "status=none"),
-                List.of(dst), src, List.of(dst), false, false);
+        double[] t = race("tmpfs-1dest", List.of("dd", "if=" + src, "of=" + dst, "bs=1M", "conv=notrunc",
+                "status=none"), List.of(dst), src, List.of(dst), false, false);
         double dd = t[0];
         double ours = t[1];
         ddTmpfsRate = bytes / dd;
         if (wanted("tmpfs-1dest")) {
             result("tmpfs-1dest", "dd bs=1M conv=notrunc", rate(bytes / ours), rate(bytes / dd), dd / ours, 1.0);
-            double cp = race(List.of("cp", src.toString(), dst.toString()), List.of(dst), src, List.of(dst), false,
-                    false)[0];
+            double cp = race("tmpfs-1dest cp", List.of("cp", src.toString(), dst.toString()), List.of(dst), src,
+                    List.of(dst), false, false)[0];
             info("tmpfs-1dest", "cp", rate(bytes / ours), rate(bytes / cp), cp / ours);
             if (Peer.installed("nbdcopy")) {
-                double nbd = race(List.of("nbdcopy", src.toString(), dst.toString()), List.of(dst), src, List.of(dst),
-                        false, false)[0];
+                double nbd = race("tmpfs-1dest nbdcopy", List.of("nbdcopy", src.toString(), dst.toString()),
+                        List.of(dst), src, List.of(dst), false, false)[0];
                 info("tmpfs-1dest", "nbdcopy", rate(bytes / ours), rate(bytes / nbd), nbd / ours);
             } else {
                 line("tmpfs-1dest: nbdcopy not installed (Debian package libnbd-bin), skipped");
@@ -436,7 +437,7 @@ public final class Benchmark {
             for (Path o : outs) {
                 cmd.add("of=" + o);
             }
-            double[] t = race(cmd, outs, src, outs, true, false);
+            double[] t = race("tmpfs-3dest-new", cmd, outs, src, outs, true, false);
             double dcfldd = t[0];
             double ours = t[1];
             result("tmpfs-3dest-new", "dcfldd bs=1M, 3x of= (new files)", rate(bytes / ours), rate(bytes / dcfldd),
@@ -457,7 +458,7 @@ public final class Benchmark {
         for (Path o : outs) {
             writePattern(o, bytes);
         }
-        double ours = race(null, List.of(), src, outs, false, false)[1];
+        double ours = race("tmpfs-3dest-overwrite", null, List.of(), src, outs, false, false)[1];
         result("tmpfs-3dest-overwrite", "1-destination dd rate (above)", rate(bytes / ours), rate(ddTmpfsRate),
                 (bytes / ours) / ddTmpfsRate, 0.6);
         for (Path o : outs) {
@@ -471,8 +472,8 @@ public final class Benchmark {
         Path dst = disk.file("dst.img");
         writePattern(src, bytes);
         writePattern(dst, bytes);
-        double[] t = race(List.of("dd", "if=" + src, "of=" + dst, "bs=1M", "iflag=direct", "oflag=direct",
-                "conv=notrunc", "status=none"), List.of(dst), src, List.of(dst), false, true);
+        double[] t = race("disk-direct", List.of("dd", "if=" + src, "of=" + dst, "bs=1M", "iflag=direct",
+                "oflag=direct", "conv=notrunc", "status=none"), List.of(dst), src, List.of(dst), false, true);
         double dd = t[0];
         double ours = t[1];
         result("disk-direct", "dd bs=1M iflag=direct oflag=direct", rate(bytes / ours), rate(bytes / dd), dd / ours,
@@ -523,7 +524,7 @@ public final class Benchmark {
             throws Exception {
         double best = Double.MAX_VALUE;
         long maxInFlight = 0;
-        for (int run = runs.first(); run < runs.timed(); run++) {
+        for (Runs.Loop run = runs.loop(name); run.next();) {
             try (KcopydClient client = engine.createClient()) {
                 AtomicLong callbacks = new AtomicLong();
                 long start = System.nanoTime();
@@ -536,7 +537,7 @@ public final class Benchmark {
                     }
                 }
                 client.flush().toCompletableFuture().join();
-                best = runs.best(run, best, (System.nanoTime() - start) / 1e9);
+                best = run.best(best, (System.nanoTime() - start) / 1e9);
                 require(callbacks.get() == jobs, name + ": callbacks " + callbacks.get() + " of " + jobs);
                 require(client.statistics().jobsFailed() == 0, name + ": failed small jobs");
             }

@@ -75,14 +75,16 @@ final class OffloadScenario {
         double floorBest = Double.MAX_VALUE;
         int threads = Runtime.getRuntime().availableProcessors();
         try (KcopydEngine engine = Kcopyd.start(settings)) {
-            for (int run = runs.first(); run < runs.timed(); run++) {
-                ddBest = runs.best(run, ddBest, peer(dd, src, dst));
-                cpBest = runs.best(run, cpBest, peer(cp, src, dst));
-                oursBest = runs.best(run, oursBest, once(engine, src, dst, EnumSet.noneOf(CopyFlag.class)));
-                alwaysBest = runs.best(run, alwaysBest, once(engine, src, dst, EnumSet.of(CopyFlag.OFFLOAD_ALWAYS)));
-                pagesBest = runs.best(run, pagesBest, once(engine, src, dst, EnumSet.of(CopyFlag.NO_OFFLOAD)));
+            for (Runs.Loop run = runs.loop(label); run.next();) {
+                if (run.peers()) {
+                    ddBest = run.best(ddBest, peer(dd, src, dst));
+                    cpBest = run.best(cpBest, peer(cp, src, dst));
+                }
+                oursBest = run.best(oursBest, once(engine, src, dst, EnumSet.noneOf(CopyFlag.class)));
+                alwaysBest = run.best(alwaysBest, once(engine, src, dst, EnumSet.of(CopyFlag.OFFLOAD_ALWAYS)));
+                pagesBest = run.best(pagesBest, once(engine, src, dst, EnumSet.of(CopyFlag.NO_OFFLOAD)));
                 Files.deleteIfExists(dst);
-                floorBest = runs.best(run, floorBest, NoEngineFloor.copy(src, dst, threads));
+                floorBest = run.best(floorBest, NoEngineFloor.copy(src, dst, threads));
                 Benchmark.require(Peer.same(src, dst), "the no-engine copy " + dst + " differs from " + src);
             }
         } finally {

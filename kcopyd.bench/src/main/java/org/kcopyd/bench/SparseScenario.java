@@ -62,21 +62,21 @@ final class SparseScenario {
         double oursBest = Double.MAX_VALUE;
         long oursBlocks = 0;
         try (KcopydEngine engine = Kcopyd.start(settings)) {
-            for (int run = runs.first(); run < runs.timed(); run++) {
+            for (Runs.Loop run = runs.loop("sparse"); run.next();) {
                 for (int i = 0; i < peers.size(); i++) {
                     Peer2 p = peers.get(i);
-                    if (!Peer.installed(p.program)) {
+                    if (!run.peers() || !Peer.installed(p.program)) {
                         continue;
                     }
                     Files.deleteIfExists(p.output);
                     List<String> command = new java.util.ArrayList<>(p.command);
                     command.add(p.program.equals("dd") ? "of=" + p.output : p.output.toString());
-                    peerBest[i] = runs.best(run, peerBest[i], Peer.run(command));
+                    peerBest[i] = run.best(peerBest[i], Peer.run(command));
                     Benchmark.require(Peer.same(src, p.output), p.name + " output " + p.output + " differs from " + src);
                     peerBlocks[i] = allocated(p.output);
                     Files.delete(p.output);
                 }
-                oursBest = runs.best(run, oursBest, once(engine, src, ours));
+                oursBest = run.best(oursBest, once(engine, src, ours));
                 Benchmark.require(Peer.same(src, ours), "kcopyd output " + ours + " differs from " + src);
                 oursBlocks = allocated(ours);
                 Files.delete(ours);

@@ -62,15 +62,15 @@ final class VerifyScenario {
         int threads = Math.min(4, Runtime.getRuntime().availableProcessors());
         String readBack = "";
         try (KcopydEngine engine = Kcopyd.start(settings)) {
-            for (int run = runs.first(); run < runs.timed(); run++) {
-                plain = runs.best(run, plain, once(engine, src, dst, false)[0]);
+            for (Runs.Loop run = runs.loop("verify"); run.next();) {
+                plain = run.best(plain, once(engine, src, dst, false)[0]);
                 Benchmark.require(Peer.same(src, dst), "kcopyd output " + dst + " differs from " + src);
                 double[] t = once(engine, src, dst, true);
-                verified = runs.best(run, verified, t[0]);
+                verified = run.best(verified, t[0]);
                 readBack = t[1] > 0 ? "O_DIRECT" : "page cache";
                 // The same fresh copy read back without the engine: the least verifying can cost.
                 double copied = once(engine, src, dst, false)[0];
-                floor = runs.best(run, floor, copied + NoEngineFloor.readBack(src, dst, threads));
+                floor = run.best(floor, copied + NoEngineFloor.readBack(src, dst, threads));
             }
         }
         Files.deleteIfExists(src);

@@ -88,7 +88,7 @@ class BenchmarkTest {
         assertThat(r.err()).isEmpty();
         assertThat(r.status()).as("0 or 1 (a missed rate target), not a failure").isBetween(0, 1);
         assertThat(r.out()).containsPattern("data in " + tmpfs + "/kcopyd-bench-\\S+").contains("jobs-4k")
-                .contains("best of 1 after 1 untimed warm-up run of each program");
+                .contains("best of 1 after 1 untimed run of each program and more of kcopyd until the JIT");
         Map<String, String> after = tree(tmp);
         after.keySet().removeIf(name -> name.startsWith("results"));
         assertThat(after).isEqualTo(before);
@@ -207,6 +207,7 @@ class BenchmarkTest {
                 Arguments.of(List.of("--disk", "--tmpfs", "TMPFS"), "option --disk needs a value"),
                 Arguments.of(List.of("--runs", "three"), "--runs three is not a whole number"),
                 Arguments.of(List.of("--warmup", "-1"), "--warmup -1 is outside the allowed range 0..100"),
+                Arguments.of(List.of("--warmup", "Auto"), "--warmup Auto is neither auto nor a whole number"),
                 Arguments.of(List.of("--size-mib", "-5"), "--size-mib -5 is outside the allowed range 1..1048576"),
                 Arguments.of(List.of("--size-mib", "0"), "--size-mib 0 is outside the allowed range 1..1048576"),
                 Arguments.of(List.of("--jobs", "99999999999"), "--jobs 99999999999 is outside the allowed range"),
