@@ -190,8 +190,10 @@ public interface Mirror {
      * Configuration property: legs ({@code String[]}, each as it stands in {@value #CONFIG_LEGS}) to bring
      * back: a leg the region log records {@link LegState#FAILED} stays failed while it is the device the
      * log recorded (the same path or URI), however long it has been repaired; named here, it is taken as a
-     * new leg and resynchronised fully from a leg in sync, as a replaced one is. A leg named here that the
-     * log does not record failed is left as it is. The mirror clears it once open; {@code mirror
+     * new leg and resynchronised fully from a leg in sync, as a replaced one is. A leg named here that
+     * has not failed is resynchronised fully too, from another leg in sync (its data doubted: written
+     * outside the mirror where no fingerprint looks; LVM's {@code lvchange --resync}); if no other leg
+     * is in sync the mirror is refused, nothing written. The mirror clears it once open; {@code mirror
      * replace-leg NAME N DEVICE} with the leg's own device sets it.
      *
      * @since 1.5

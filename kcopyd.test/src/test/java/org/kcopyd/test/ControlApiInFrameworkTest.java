@@ -413,6 +413,18 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
         assertTrue(replaced.body(), replaced.body().contains("{\"index\":1,\"device\":\"" + c + "\""));
         awaitInSync(base);
         assertTrue("the new leg holds leg 0's data", Arrays.equals(data, Files.readAllBytes(c)));
+        // H45 F4: written outside the mirror in its middle, where no fingerprint looks, a leg in sync is resynced
+        // fully from the other on request (its own device again), as LVM's lvchange --resync.
+        try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(c,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            f.write(java.nio.ByteBuffer.wrap(new byte[] {1, 2, 3, 4}), data.length / 2);
+        }
+        Answer again = call(base, "POST", "/mirrors/m1/replace-leg", "{\"leg\": 1, \"with\": \"" + c + "\"}",
+                true);
+        assertEquals(again.body(), 200, again.status());
+        assertTrue(again.body(), again.body().contains("{\"index\":1,\"device\":\"" + c + "\""));
+        awaitInSync(base);
+        assertTrue("the leg resynced holds leg 0's data", Arrays.equals(data, Files.readAllBytes(c)));
 
         Answer removed = call(base, "DELETE", "/mirrors/m1", null, true);
         assertEquals(removed.body(), 200, removed.status());

@@ -305,8 +305,9 @@ final class MirrorCommand {
             description = {"Puts DEVICE in place of leg LEG and waits until the mirror is open again with it; the new "
                     + "leg is then resynchronised fully from a leg in sync. Leg 0 can be replaced only once it has "
                     + "failed while another leg is in sync. DEVICE the leg's own device brings a failed leg back "
-                    + "(its disk repaired, its server serving it again): resynchronised fully. If the mirror does not "
-                    + "open with DEVICE, the previous legs are configured again.",
+                    + "(its disk repaired, its server serving it again): resynchronised fully; a leg in sync is "
+                    + "resynchronised fully from another leg in sync (its data doubted: written outside the mirror). "
+                    + "If the mirror does not open with DEVICE, the previous legs are configured again.",
                 "DEVICE is a path, service:NAME or a device URI, checked as mirror create checks a leg."})
     static final class ReplaceLeg implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "NAME") String name;
@@ -324,11 +325,15 @@ final class MirrorCommand {
                 String value = device.startsWith(Mirror.SERVICE_LEG) ? device
                         : ControlCalls.device("leg " + leg, device);
                 KcopydControl control = console.services().control();
+                // What the leg was: its own device again brings a failed leg back or resyncs one in sync (the
+                // leg's status after says so only until its resync ends, which on a small mirror is at once).
+                MirrorView before = ControlCalls.call(() -> control.mirror(name), OPTIONS);
                 MirrorView v = ControlCalls.call(() -> control.replaceLeg(name, leg, value), OPTIONS);
-                String failure = v.legs().get(leg).failure();
-                boolean back = failure != null && failure.startsWith("brought back");
-                console.out().println("mirror " + name + " leg " + leg + (back ? " brought back: " + value
-                        + " is resynced fully" : " replaced by " + value));
+                MirrorView.Leg was = leg >= 0 && leg < before.legs().size() ? before.legs().get(leg) : null;
+                boolean same = was != null && was.device().equals(v.legs().get(leg).device());
+                console.out().println("mirror " + name + " leg " + leg + (!same ? " replaced by " + value
+                        : "failed".equals(was.state()) ? " brought back: " + value + " is resynced fully"
+                        : " " + value + " is resynced fully from a leg in sync, as asked"));
                 print(console, v);
                 return Exit.OK;
             });

@@ -59,10 +59,10 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
             + "return, fails the leg that failed and copies the region again from a leg in sync to the others.")
     boolean errorHandling() default false;
 
-    @AttributeDefinition(name = "Legs to bring back", required = false, description = "Legs (as in Legs) that the "
-            + "region log records failed and that are to be resynchronised fully from a leg in sync: a failed leg "
-            + "stays failed while it is the device the log recorded, however long it has been repaired. The mirror "
-            + "clears this once open.")
+    @AttributeDefinition(name = "Legs to resync fully", required = false, description = "Legs (as in Legs) to "
+            + "resynchronise fully from another leg in sync: a failed leg, which stays failed while it is the device "
+            + "the log recorded however long it has been repaired, or a leg in sync whose data is doubted (written "
+            + "outside the mirror). Refused if no other leg is in sync. The mirror clears this once open.")
     String[] resyncLegs() default {};
 
     @AttributeDefinition(name = "Resync bandwidth (bytes/s)", min = "0",

@@ -69,7 +69,9 @@ import org.kcopyd.mirror.Mirror;
  * ({@link Geometry#bringBack()}): then it is resynchronised fully from a leg that is recorded in
  * sync and is as recorded. If no such leg is left (the legs were swapped, the only in-sync leg was replaced or
  * written outside the mirror), the log is refused: kcopyd does not guess which leg holds the
- * mirror's data.
+ * mirror's data. A leg as recorded and not failed that the geometry names is resynchronised fully
+ * too (its data doubted: written outside the mirror where no fingerprint looks), unless no other
+ * leg would be left in sync to copy from: then the log is refused, nothing written.
  *
  * <p>An existing log is adopted only when a copy of its header is intact and carries the
  * configured identity, region size and mirror size. A file with an intact copy is a kcopyd region
@@ -98,6 +100,8 @@ final class RegionLog {
      * so it is not opened at all until brought back.
      */
     static final String NOT_AS_RECORDED = "not as the log recorded it: ";
+    /** How the status of a leg not failed that was asked to be resynced fully starts (then its state before, ")"). */
+    static final String RESYNCED_AS_ASKED = "resynced fully as asked (it was ";
     private static final int SECTOR = BlockDevice.SECTOR_SIZE;
     static final int HEADER_SECTORS = 32;
     static final int BITMAP_START = 2 * HEADER_SECTORS;
@@ -128,6 +132,8 @@ final class RegionLog {
     private final Set<String> bringBack;
     /** The legs left failed at this open because they are not as recorded: not this mirror's, as far as it can tell. */
     private final List<Integer> strangers = new ArrayList<>();
+    /** The legs not failed that {@link Geometry#bringBack} asked to resync fully, as this log was opened. */
+    private final List<Integer> askedInSync = new ArrayList<>();
     private final LegState[] states;
     private final String[] failures;
     /** Per leg: it is RESYNCING and every region not yet copied to it has its bit set on disk. */
@@ -407,6 +413,16 @@ final class RegionLog {
                         + "resynced fully");
                 continue;
             }
+            if (change == null && bringBack.contains(now.path())) {
+                // H45 F4: a leg in sync (or resyncing) whose data the user doubts (written outside the mirror, where
+                // its fingerprint does not look) is resynced fully from the legs in sync, as LVM's lvchange --resync.
+                fresh.add(i);
+                askedInSync.add(i);
+                String was = r.state.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+                failures[i] = RESYNCED_AS_ASKED + was + ")";
+                replaced.add("leg " + i + " " + now.path() + " was " + was + " and is resynced fully as asked");
+                continue;
+            }
             if (change == null) {
                 states[i] = r.state;
                 failures[i] = r.failure;
@@ -438,6 +454,12 @@ final class RegionLog {
             if (s == LegState.IN_SYNC) {
                 return replaced;
             }
+        }
+        if (!askedInSync.isEmpty()) {
+            // No leg is left in sync: the ones asked for were the last (a leg recorded failed is never a source).
+            throw new IllegalArgumentException("mirror '" + mirror + "': " + Mirror.CONFIG_RESYNC_LEGS + " asks to resync "
+                    + "leg " + askedInSync + " fully, and no other leg is in sync to copy from; nothing was written: "
+                    + "remove " + Mirror.CONFIG_RESYNC_LEGS + " from the configuration");
         }
         if (changedSource != null) {
             throw new IllegalArgumentException(changedSource + "; legs may have been swapped, replaced or written "

@@ -405,6 +405,53 @@ class MirrorComponentTest {
     }
 
     /**
+     * H45 F4: a write outside the mirror into the middle of a leg in sync goes unnoticed (no
+     * fingerprint looks there); naming the leg in {@value Mirror#CONFIG_RESYNC_LEGS} resyncs it
+     * fully from the other leg, as LVM's {@code lvchange --resync} does.
+     */
+    @Test
+    void aLegInSyncNamedInResyncLegsIsResyncedFullyFromTheOther() throws Exception {
+        byte[] data = random(SECTORS * 512, 40);
+        Path a = Files.write(dir.resolve("a.img"), data);
+        Path b = Files.write(dir.resolve("b.img"), random(SECTORS * 512, 41));
+        Map<String, Object> props = files("m", dir.resolve("m.log"), a, b);
+        MirrorComponent c = activate(props);
+        awaitInSync(mirror());
+        try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(b,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            f.write(ByteBuffer.wrap(random(4096, 42)), SECTORS * 512L / 2);
+        }
+        assertThat(Files.readAllBytes(b)).as("written outside the mirror").isNotEqualTo(data);
+
+        modified(c, with(framework.configurations.get(PID), Mirror.CONFIG_RESYNC_LEGS, new String[] {b.toString()}));
+
+        Mirror m = mirror();
+        assertThat(m.status().legs().get(1).failure()).isEqualTo(RegionLog.RESYNCED_AS_ASKED + "in-sync)");
+        awaitInSync(m);
+        assertThat(m.status().legs()).extracting(LegStatus::state).containsOnly(LegState.IN_SYNC);
+        assertThat(Files.readAllBytes(b)).isEqualTo(data);
+        assertThat(framework.configurations.get(PID)).doesNotContainKey(Mirror.CONFIG_RESYNC_LEGS);
+    }
+
+    /** H45 F4: resyncing every leg in sync would leave none to copy from: refused, nothing written. */
+    @Test
+    void resyncLegsNamingEveryLegInSyncIsRefusedWithNothingWritten() throws Exception {
+        Path a = Files.write(dir.resolve("a.img"), random(SECTORS * 512, 43));
+        Path b = Files.write(dir.resolve("b.img"), random(SECTORS * 512, 44));
+        MirrorComponent c = activate(files("m", dir.resolve("m.log"), a, b));
+        awaitInSync(mirror());
+        deactivate(c);
+        Map<Path, String> before = sha256s(a, b, dir.resolve("m.log"));
+
+        Map<String, Object> both = with(framework.configurations.get(PID), Mirror.CONFIG_RESYNC_LEGS,
+                new String[] {a.toString(), b.toString()});
+        assertThatThrownBy(() -> activate(both)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("resyncLegs asks to resync leg [0, 1] fully, and no other leg is in sync to copy "
+                        + "from; nothing was written");
+        assertThat(sha256s(a, b, dir.resolve("m.log"))).isEqualTo(before);
+    }
+
+    /**
      * H43 F5: a file at a failed leg's path that cannot be one of the mirror's legs (smaller than the
      * mirror, or not whole sectors) kept the whole mirror down ("the legs now give 2048 sectors"); it
      * is left out as a missing one is, and the mirror opens with the leg failed.

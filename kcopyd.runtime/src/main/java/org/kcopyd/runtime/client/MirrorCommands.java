@@ -297,13 +297,17 @@ final class MirrorCommands {
         JsonObject body = new JsonObject();
         body.addProperty("leg", Integer.parseInt(index));
         body.addProperty("with", with);
+        // What the leg was: its own device again brings a failed leg back (H43 F6) or resyncs one in sync (H45 F4);
+        // the leg's status after says so only until its resync ends, which on a small mirror is at once.
+        JsonArray legsBefore = s.call("GET", "/api/v1/mirrors/" + name, null).getAsJsonArray("legs");
         JsonObject m = s.call("POST", "/api/v1/mirrors/" + name + "/replace-leg", body);
-        JsonObject leg = m.getAsJsonArray("legs").get(Integer.parseInt(index)).getAsJsonObject();
-        boolean back = leg.has("failure") && !leg.get("failure").isJsonNull()
-                && leg.get("failure").getAsString().startsWith("brought back");
-        // The leg's own device: a failed leg brought back (H43 F6), not another device in its place.
-        s.say("leg " + index + " of mirror " + name + (back ? " brought back: " + Json.printable(with)
-                + " is resynced fully" : " replaced by " + Json.printable(with)));
+        int i = Integer.parseInt(index);
+        JsonObject was = i < legsBefore.size() ? legsBefore.get(i).getAsJsonObject() : null;
+        boolean same = was != null && was.get("device").getAsString()
+                .equals(m.getAsJsonArray("legs").get(i).getAsJsonObject().get("device").getAsString());
+        s.say("leg " + index + " of mirror " + name + (!same ? " replaced by " + Json.printable(with)
+                : "failed".equals(was.get("state").getAsString()) ? " brought back: " + Json.printable(with)
+                + " is resynced fully" : " resynced fully from a leg in sync, as asked: " + Json.printable(with)));
         print(s, m);
         return s.done(m);
     }

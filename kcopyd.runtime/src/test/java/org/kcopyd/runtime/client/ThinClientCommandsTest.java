@@ -241,14 +241,29 @@ class ThinClientCommandsTest {
         assertThat(r.out()).isEqualTo("m1  1024 regions  resync 4/14 regions, 114.4 MiB/s\n  leg 0  in-sync  /w/a.img\n"
                 + "  leg 1  resyncing  /w/b.img\n");
 
-        daemon.answer("POST", "/api/v1/mirrors/m1/replace-leg", 200, MIRROR);
+        daemon.answer("GET", "/api/v1/mirrors/m1", 200, MIRROR);
+        daemon.answer("POST", "/api/v1/mirrors/m1/replace-leg", 200, MIRROR.replace("/w/b.img",
+                cwd.resolve("c.img").toString()));
         FakeDaemon.Run replaced = daemon.run(cwd, "mirror", "replace-leg", "m1", "1", "c.img");
         assertThat(replaced.exit()).isZero();
-        JsonObject body = daemon.requests.get(1).json();
+        JsonObject body = daemon.requests.get(2).json();
         assertThat(body.get("leg").getAsInt()).isEqualTo(1);
         assertThat(body.get("with").getAsString()).isEqualTo(cwd.resolve("c.img").toString());
         assertThat(replaced.out()).startsWith("leg 1 of mirror m1 replaced by " + cwd.resolve("c.img") + "\nm1  1024");
 
+        // The leg's own device: a failed leg is brought back (H43 F6), one not failed resynced (H45 F4), told from
+        // what the leg was before, not from its status after (cleared once a small mirror's resync ended).
+        daemon.forget("POST", "/api/v1/mirrors/m1/replace-leg").answer("POST", "/api/v1/mirrors/m1/replace-leg", 200,
+                MIRROR_IN_SYNC);
+        daemon.forget("GET", "/api/v1/mirrors/m1").answer("GET", "/api/v1/mirrors/m1", 200,
+                MIRROR.replace("\"resyncing\"", "\"failed\""));
+        assertThat(daemon.run(cwd, "mirror", "replace-leg", "m1", "1", "/w/b.img").out())
+                .startsWith("leg 1 of mirror m1 brought back: /w/b.img is resynced fully\n");
+        daemon.forget("GET", "/api/v1/mirrors/m1").answer("GET", "/api/v1/mirrors/m1", 200, MIRROR_IN_SYNC);
+        assertThat(daemon.run(cwd, "mirror", "replace-leg", "m1", "1", "/w/b.img").out())
+                .startsWith("leg 1 of mirror m1 resynced fully from a leg in sync, as asked: /w/b.img\n");
+
+        daemon.forget("GET", "/api/v1/mirrors/m1");
         assertThat(removeMirror("")).isEqualTo("mirror m1 removed\nlegs and region log stay; to use them again: mirror "
                 + "create m1 /w/m1.log /w/a.img /w/b.img --log-id u-1\n");
     }

@@ -260,7 +260,10 @@ final class Mirrors {
      * replace-leg of a leg by its own device (H43 F6: answered "replaced" and nothing changed): a failed leg
      * stays failed while it is the device the region log recorded, so one whose disk was repaired, or whose
      * server serves it again, is brought back ({@link Mirror#CONFIG_RESYNC_LEGS}): resynced fully from a leg in
-     * sync. Refused for a leg that has not failed, and while the mirror is not open.
+     * sync. A leg in sync or resyncing is resynced fully the same way (H45 F4: its data doubted, written outside
+     * the mirror where no fingerprint looks; LVM's {@code lvchange --resync}), if another leg is in sync to copy
+     * from. Refused while the mirror is not open. Answers once the mirror is open again and has taken the change
+     * (cleared {@link Mirror#CONFIG_RESYNC_LEGS}).
      */
     private MirrorView bringBack(Configuration c, Dictionary<String, Object> before, String name, int index,
             String leg) {
@@ -274,9 +277,11 @@ final class Mirrors {
                     + "(resynced fully) only once it has failed, and only while the mirror is open");
         }
         String state = failedActivation ? "failed" : v.legs().get(index).state();
-        if (!"failed".equals(state)) {
+        if (!"failed".equals(state) && v.legs().stream().noneMatch(l -> l.index() != index
+                && "in-sync".equals(l.state()))) {
             throw ControlException.badRequest("leg " + index + " of mirror " + name + " is " + leg + " already and "
-                    + state + ": there is nothing to replace or bring back");
+                    + state + ", and no other leg is in sync to resync it from: there is nothing to replace, bring "
+                    + "back or resync");
         }
         Hashtable<String, Object> props = copy(before);
         props.put(Mirror.CONFIG_RESYNC_LEGS, new String[] {leg});
@@ -284,7 +289,10 @@ final class Mirrors {
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
             MirrorView now = view(changed);
-            if (now != null && "active".equals(now.state()) && !"failed".equals(now.legs().get(index).state())) {
+            // Taken once the mirror cleared the request: a leg in sync shows in sync before the change too.
+            Dictionary<String, Object> latest = Configurations.dictionary(changed);
+            boolean taken = latest != null && latest.get(Mirror.CONFIG_RESYNC_LEGS) == null;
+            if (now != null && taken && "active".equals(now.state()) && !"failed".equals(now.legs().get(index).state())) {
                 return now;
             }
             // A first attempt that failed ends the wait (H44 F1: the mirror, serving degraded before, waited for the
@@ -300,8 +308,10 @@ final class Mirrors {
                     // and ran later by itself over whatever disk came to the leg's address.
                     restore(c, changed, before, name);
                 }
-                throw ControlException.failed("mirror " + name + ": leg " + index + " " + leg + " not brought back: "
-                        + why + (now == null ? "" : "; its configuration is as it was, the leg failed"));
+                boolean failed = "failed".equals(state);
+                throw ControlException.failed("mirror " + name + ": leg " + index + " " + leg + " not "
+                        + (failed ? "brought back: " : "resynced: ") + why + (now == null ? ""
+                        : "; its configuration is as it was" + (failed ? ", the leg failed" : "")));
             }
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
         }
