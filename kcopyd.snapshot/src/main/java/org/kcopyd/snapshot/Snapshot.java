@@ -110,10 +110,10 @@ public interface Snapshot {
      * snapshot was refused (a store, log or device that is not its own, a read-only or malformed
      * device, a server that came back with another disk) and is not tried again until a
      * {@code BlockDeviceOpener} service is bound or its configuration changes; absent while it
-     * waits to be opened. A refusal when the configuration is first activated fails that
-     * activation instead (Declarative Services reports it) and registers no status, but for a new
-     * snapshot whose origin named by URI is connected to after the activation (see
-     * {@link #NOT_OPEN_CREATING}), whose refusal is said here, with {@link #NOT_OPEN_EXCEPTION}.
+     * waits to be opened. A configuration refused when it is activated or changed is said here too:
+     * the component stays active, so that the configuration's next change (a configuration file mended
+     * in place, say) is tried; only one that names no snapshot fails its activation (Declarative Services
+     * reports it), with no status.
      *
      * @since 1.4
      */

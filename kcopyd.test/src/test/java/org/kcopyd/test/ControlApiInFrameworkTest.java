@@ -906,6 +906,14 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
         assertEquals(refused.toString(), ConfigurationOutcome.State.FAILED, refused.state());
         assertTrue(refused.toString(), refused.refused() && refused.reason().contains("chunkSectors 7")
                 && !refused.reason().contains("Exception"));
+        // Mended in place, as a configuration file is (FileInstall): the snapshot opens. Felix SCR does not
+        // activate a component whose activation failed again; the snapshot component stays active to say a refusal.
+        java.util.Dictionary<String, Object> mended = bad.getProperties();
+        mended.put(Snapshot.CONFIG_CHUNK_SECTORS, 16);
+        bad.update(mended);
+        await("snapshot s2 open", () -> "active".equals(kcopyd.snapshot("s2").state()));
+        assertEquals(new ConfigurationOutcome(ConfigurationOutcome.State.ACTIVE, null, false),
+                kcopyd.awaitConfiguration(bad.getPid(), wait));
         assertEquals(new ConfigurationOutcome(ConfigurationOutcome.State.UNUSED,
                 "no component takes configurations of " + Snapshot.FACTORY_PID + "t", false),
                 kcopyd.awaitConfiguration(misspelt.getPid(), Duration.ZERO));

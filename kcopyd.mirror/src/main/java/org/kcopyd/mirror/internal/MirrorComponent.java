@@ -51,10 +51,11 @@ import org.osgi.service.metatype.annotations.Designate;
  * One mirror per factory configuration. Its kcopyd client comes from whichever factory is bound
  * (dynamic, greedy) and uses the mirror's own named throttle, set live from the configuration.
  * While no factory is bound, the resync pauses; writes and reads go on. A configuration that is
- * refused (see {@link MirrorSettings}, {@link OpenedMirror}) fails the activation with the reason,
- * having written nothing. When it makes a new region log, it writes the log's identity back into
- * its configuration ({@value Mirror#CONFIG_REGION_LOG_ID}, and clears {@value Mirror#CONFIG_FORMAT}),
- * so that the next activation adopts that log and only that one.
+ * refused (see {@link MirrorSettings}, {@link OpenedMirror}) leaves the mirror closed, having written
+ * nothing, and the component active, its not-open status saying the refusal, so that the
+ * configuration's next change is tried ({@link #refused}). When it makes a new region log, it writes
+ * the log's identity back into its configuration ({@value Mirror#CONFIG_REGION_LOG_ID}, and clears
+ * {@value Mirror#CONFIG_FORMAT}), so that the next activation adopts that log and only that one.
  *
  * <p>Legs named by URI (NBD exports) are opened through the {@link BlockDeviceOpener} service,
  * bound dynamically (optional, greedy) and used by such mirrors only: a mirror of files and
@@ -143,6 +144,8 @@ public final class MirrorComponent {
     private BundleContext context;
     /** The configuration in effect: open, or waiting for an opener (or for a retry after a refusal). */
     private MirrorSettings wanted;
+    /** The configuration's name, for the status of one refused before {@link #wanted} was made of it. */
+    private String configuredName;
     private String pid;
     /**
      * The configuration's creation mark ({@value Mirror#CONFIG_CREATING}), this framework's, until the
@@ -221,11 +224,35 @@ public final class MirrorComponent {
                 creating = requireCreatedHere(properties);
                 openOrWait(MirrorSettings.of(configuration));
             } catch (IOException | RuntimeException e) {
-                // DS discards a component whose activation fails: nothing of it stays registered.
-                notOpen(null);
-                throw e;
+                if (!refused(properties, e)) {
+                    throw e;
+                }
             }
         }
+    }
+
+    /**
+     * Under lock: the configuration is refused (at activation, or changed while the mirror is not open).
+     * The component stays active and the mirror closed, its not-open status saying the refusal
+     * ({@link Mirror#NOT_OPEN_REFUSED}, the exception's class with it), logged; the configuration's next
+     * change is tried. Failing the activation instead would end there: Felix SCR does not activate a
+     * component whose activation failed again when its configuration changes, so a configuration file
+     * mended in place (FileInstall, Karaf's etc/) would never be tried.
+     *
+     * @return false if the configuration names no mirror by the name rule (no status can say it): the caller
+     *         throws the refusal, for DS to report
+     */
+    private boolean refused(Map<String, Object> properties, Exception e) {
+        String name = Refusals.nameOf(properties, Mirror.CONFIG_NAME, Mirror::isValidName);
+        if (name == null) {
+            notOpen(null);
+            return false;
+        }
+        configuredName = name;
+        stopOpenRetry();
+        notOpen(e.getMessage(), false, e.getClass().getName());
+        Refusals.log(LOG, "mirror '" + name + "': not opened", e);
+        return true;
     }
 
     /**
@@ -410,7 +437,7 @@ public final class MirrorComponent {
      */
     private void notOpen(String reason, boolean retried, String refusedBy) {
         OpenRetry r = openRetry;
-        String name = wanted == null ? null : wanted.name();
+        String name = wanted != null ? wanted.name() : configuredName;
         status.set(context, active, name, reason, retried, refusedBy, r != null && r.creating);
     }
 
@@ -756,7 +783,14 @@ public final class MirrorComponent {
             throws IOException {
         synchronized (lock) {
             context = bundleContext;
-            reconfigure(configuration, properties);
+            try {
+                reconfigure(configuration, properties);
+            } catch (IOException | RuntimeException e) {
+                // An open mirror goes on as it was (DS logs the refusal); a closed one says it (see refused).
+                if (opened != null || !refused(properties, e)) {
+                    throw e;
+                }
+            }
         }
     }
 

@@ -93,12 +93,23 @@ class MirrorComponentTest {
         c.activate(framework.context(), FakeFramework.annotation(MirrorConfiguration.class, props),
                 framework.configure(PID, props));
         active.add(c);
+        Exception refusal = framework.refusal(Mirror.NOT_OPEN_REFUSED, Mirror.NOT_OPEN_EXCEPTION);
+        if (refusal != null) {
+            // As the control does with a configuration refused when it is made: removed again.
+            deactivate(c);
+            throw refusal;
+        }
         return c;
     }
 
     private void modified(MirrorComponent c, Map<String, Object> props) throws Exception {
         c.modified(framework.context(), FakeFramework.annotation(MirrorConfiguration.class, props),
                 framework.configure(PID, props));
+        Exception refusal = framework.refusal(Mirror.NOT_OPEN_REFUSED, Mirror.NOT_OPEN_EXCEPTION);
+        if (refusal != null) {
+            // The component stays active, its mirror closed: the configuration's next change is tried.
+            throw refusal;
+        }
     }
 
     private void deactivate(MirrorComponent c) {
@@ -402,6 +413,42 @@ class MirrorComponentTest {
         assertThat(back.status().legs()).extracting(LegStatus::state).containsOnly(LegState.IN_SYNC);
         assertThat(read(leg0)).isEqualTo(Files.readAllBytes(dir.resolve("b.img")));
         assertThat(framework.configurations.get(PID)).doesNotContainKey(Mirror.CONFIG_RESYNC_LEGS);
+    }
+
+    /**
+     * A refused configuration leaves the component active, its not-open status saying the refusal, so
+     * that the configuration mended in place is tried: Felix SCR does not activate a component whose
+     * activation failed again when its configuration changes, and a configuration file fixed by hand
+     * (FileInstall, Karaf's etc/) never opened the mirror (stop 29's note).
+     */
+    @Test
+    void aRefusedConfigurationMendedInPlaceOpensTheMirror() throws Exception {
+        byte[] data = random(SECTORS * 512, 45);
+        Path a = Files.write(dir.resolve("a.img"), data);
+        Path b = Files.write(dir.resolve("b.img"), new byte[SECTORS * 512]);
+        byte[] notes = random(64 * 1024, 46);
+        Path notALog = Files.write(dir.resolve("notes.bin"), notes);
+        MirrorComponent c = new MirrorComponent();
+        c.configurationAdmin = framework.configurationAdmin();
+        c.bindFactory(fixture.engine);
+        Map<String, Object> bad = files("m", notALog, a, b);
+        c.activate(framework.context(), FakeFramework.annotation(MirrorConfiguration.class, bad),
+                framework.configure(PID, bad));
+        active.add(c);
+
+        assertThat(framework.notOpen(Mirror.NOT_OPEN, "m")).contains(notALog + " is not a kcopyd region log");
+        assertThat(framework.notOpenProperty(Mirror.NOT_OPEN, "m", Mirror.NOT_OPEN_REFUSED)).isEqualTo(true);
+        assertThat(framework.notOpenProperty(Mirror.NOT_OPEN, "m", Mirror.NOT_OPEN_EXCEPTION))
+                .isEqualTo(IllegalArgumentException.class.getName());
+        assertThat(framework.services(Mirror.class)).isEmpty();
+        assertThat(Files.readAllBytes(notALog)).isEqualTo(notes);
+        assertThat(Files.readAllBytes(b)).isEqualTo(new byte[SECTORS * 512]);
+
+        modified(c, files("m", dir.resolve("m.log"), a, b));
+
+        awaitInSync(mirror());
+        assertThat(framework.notOpen(Mirror.NOT_OPEN, "m")).isNull();
+        assertThat(Files.readAllBytes(b)).isEqualTo(data);
     }
 
     /**

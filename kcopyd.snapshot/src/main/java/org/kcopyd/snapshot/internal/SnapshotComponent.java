@@ -134,6 +134,8 @@ public final class SnapshotComponent {
     private String pid;
     /** The configuration in effect: open, or waiting for an opener (or for a retry after a refusal). */
     private SnapshotSettings settings;
+    /** The configuration's name, for the status of one refused before {@link #settings} was made of it. */
+    private String configuredName;
     private SnapshotVolume snapshot;
     private ServiceRegistration<Snapshot> snapshotRegistration;
     private ServiceRegistration<BlockDevice> deviceRegistration;
@@ -184,11 +186,35 @@ public final class SnapshotComponent {
                 creating = requireCreatedHere(properties);
                 openOrWait(SnapshotSettings.of(config));
             } catch (IOException | RuntimeException e) {
-                // DS discards a component whose activation fails: nothing of it stays registered.
-                notOpen(null);
-                throw e;
+                if (!refused(properties, e)) {
+                    throw e;
+                }
             }
         }
+    }
+
+    /**
+     * Under lock: the configuration is refused (at activation, or changed while the snapshot is not
+     * open). The component stays active and the snapshot closed, its not-open status saying the refusal
+     * ({@link Snapshot#NOT_OPEN_REFUSED}, the exception's class with it), logged; the configuration's next
+     * change is tried. Failing the activation instead would end there: Felix SCR does not activate a
+     * component whose activation failed again when its configuration changes, so a configuration file
+     * mended in place (FileInstall, Karaf's etc/) would never be tried.
+     *
+     * @return false if the configuration names no snapshot by the name rule (no status can say it): the caller
+     *         throws the refusal, for DS to report
+     */
+    private boolean refused(Map<String, Object> properties, Exception e) {
+        String name = Refusals.nameOf(properties, Snapshot.CONFIG_NAME, Snapshot::isValidName);
+        if (name == null) {
+            notOpen(null);
+            return false;
+        }
+        configuredName = name;
+        stopRetry();
+        notOpen(e.getMessage(), false, e.getClass().getName());
+        Refusals.log(LOG, "snapshot '" + name + "': not opened", e);
+        return true;
     }
 
     /**
@@ -400,7 +426,7 @@ public final class SnapshotComponent {
      */
     private void notOpen(String reason, boolean retried, String refusedBy) {
         OriginRetry r = originRetry;
-        String name = settings == null ? null : settings.name();
+        String name = settings != null ? settings.name() : configuredName;
         status.set(context, active, name, reason, retried, refusedBy, r != null && r.creating);
     }
 
@@ -599,25 +625,37 @@ public final class SnapshotComponent {
     @Modified
     void modified(SnapshotConfiguration config, Map<String, Object> properties) throws IOException {
         synchronized (lock) {
-            refuseNonNumbers(properties);
-            creating = requireCreatedHere(properties);
-            SnapshotSettings next = SnapshotSettings.of(config);
-            removeWhenMerged = config.removeWhenMerged();
-            if (snapshot != null) {
-                if (settings.sameSnapshot(next, snapshot.cowStoreId())) {
-                    settings = next;
-                    if (next.format() || creating != null) {
-                        recordStoreIdentity();
-                    }
-                    return;
+            try {
+                reconfigure(config, properties);
+            } catch (IOException | RuntimeException e) {
+                // An open snapshot goes on as it was (DS logs the refusal); a closed one says it (see refused).
+                if (snapshot != null || !refused(properties, e)) {
+                    throw e;
                 }
-                refuseBeforeClosing(next);
             }
-            close();
-            // Retries of the previous configuration end: the new one's first failure starts its own.
-            stopRetry();
-            openOrWait(next);
         }
+    }
+
+    /** Under lock: as {@link #modified}. */
+    private void reconfigure(SnapshotConfiguration config, Map<String, Object> properties) throws IOException {
+        refuseNonNumbers(properties);
+        creating = requireCreatedHere(properties);
+        SnapshotSettings next = SnapshotSettings.of(config);
+        removeWhenMerged = config.removeWhenMerged();
+        if (snapshot != null) {
+            if (settings.sameSnapshot(next, snapshot.cowStoreId())) {
+                settings = next;
+                if (next.format() || creating != null) {
+                    recordStoreIdentity();
+                }
+                return;
+            }
+            refuseBeforeClosing(next);
+        }
+        close();
+        // Retries of the previous configuration end: the new one's first failure starts its own.
+        stopRetry();
+        openOrWait(next);
     }
 
     private void refuseBeforeClosing(SnapshotSettings next) throws IOException {

@@ -98,6 +98,29 @@ final class FakeFramework {
     }
 
     /**
+     * A component refuses a configuration by saying so on its not-open status, staying active (so that the
+     * configuration's next change is tried): the refusal of any status registered now that says one, as the
+     * exception its {@code exceptionKey} property names (with a constructor taking the message; else an
+     * {@link IllegalStateException} naming it) and with its reason as the message, or null. This is what the
+     * control reads and reports; tests of refusals assert it as they asserted the exception a failed activation
+     * threw.
+     */
+    Exception refusal(String refusedKey, String exceptionKey) {
+        for (Registered r : statuses) {
+            if (Boolean.TRUE.equals(r.properties().get(refusedKey))) {
+                String type = String.valueOf(r.properties().get(exceptionKey));
+                String message = String.valueOf(((Supplier<?>) r.service()).get());
+                try {
+                    return (Exception) Class.forName(type).getConstructor(String.class).newInstance(message);
+                } catch (ReflectiveOperationException e) {
+                    return new IllegalStateException(type + ": " + message, e);
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
      * @return the property {@code property} of the not-open status service registered now with
      *         {@code key=name}, or null if it has none
      * @throws AssertionError unless exactly one such status is registered

@@ -9,6 +9,17 @@ public final class Refusals {
     }
 
     /**
+     * @param properties a configuration's properties
+     * @param key        its name property
+     * @param valid      the name rule
+     * @return the snapshot's or mirror's name it gives, null if none (not a text, or not a valid name)
+     */
+    public static String nameOf(java.util.Map<String, Object> properties, String key,
+            java.util.function.Predicate<String> valid) {
+        return properties.get(key) instanceof String name && valid.test(name) ? name : null;
+    }
+
+    /**
      * Logs a refusal as an error naming it, with the stack trace only for what is no refusal (a bug:
      * neither {@link IOException} nor {@link IllegalArgumentException}). The exception's message names the
      * snapshot or mirror first, as {@code what} says it already: once is enough.

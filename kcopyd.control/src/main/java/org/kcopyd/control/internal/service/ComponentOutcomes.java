@@ -21,9 +21,10 @@ import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 /**
  * What Declarative Services did with one configuration (by its PID), read from the standard
  * {@link ServiceComponentRuntime} DTOs: the component it configures is active, failed to activate
- * (with the exception it threw, which DS keeps as text), or neither yet. The snapshot, mirror and
- * export components refuse bad values by throwing {@link IllegalArgumentException} from their
- * activation, which is how a refusal is told from a failure. Stateless; thread-safe.
+ * (with the exception it threw, which DS keeps as text), or neither yet. The export components refuse
+ * bad values by throwing {@link IllegalArgumentException} from their activation, which is how a refusal
+ * is told from a failure; snapshot and mirror components stay active and say a refusal on their
+ * not-open status instead (read with {@link Services#notOpen}). Stateless; thread-safe.
  *
  * <p>The one reading of these DTOs in kcopyd: the command line's {@code --config-dir} check gets it
  * through {@link org.kcopyd.control.KcopydControl#awaitConfiguration} ({@link Outcome#toApi()}).

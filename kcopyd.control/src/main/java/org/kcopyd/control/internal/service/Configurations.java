@@ -279,11 +279,32 @@ final class Configurations {
             throw ControlException.failed(kind + " '" + name + "' not created: " + e.getMessage());
         }
         if (outcome.state() == ComponentOutcomes.State.ACTIVE) {
+            outcome = refusedWhileActive(factoryPid, name, outcome);
+        }
+        if (outcome.state() == ComponentOutcomes.State.ACTIVE) {
             return created;
         }
         deleteQuietly(created);
         throw ComponentOutcomes.refusal(kind + " '" + name + "' not created: " + Text.printable(outcome.reason()),
                 outcome.exception());
+    }
+
+    /**
+     * A snapshot or mirror component refuses a configuration by staying active, not open, its not-open status
+     * saying the refusal (so that a configuration file mended in place is tried): registered before its
+     * activation returned, so read at once.
+     *
+     * @return FAILED with the refusal and its exception's class if the status of the snapshot or mirror
+     *         {@code name} says one, else {@code active}
+     */
+    private ComponentOutcomes.Outcome refusedWhileActive(String factoryPid, String name,
+            ComponentOutcomes.Outcome active) {
+        Services.StatusKeys keys = Snapshot.FACTORY_PID.equals(factoryPid) ? Services.StatusKeys.SNAPSHOT
+                : Mirror.FACTORY_PID.equals(factoryPid) ? Services.StatusKeys.MIRROR : null;
+        Services.NotOpen status = keys == null || services == null ? null : services.notOpen(keys, name);
+        return status != null && status.refused()
+                ? new ComponentOutcomes.Outcome(ComponentOutcomes.State.FAILED, status.reason(), status.exception())
+                : active;
     }
 
     /**

@@ -219,7 +219,7 @@ final class Mirrors {
      * be copied over the others, or hold nothing.
      */
     private void requireLeg0Replaceable(Configuration c, String name) {
-        if (configurations.outcome(c).state() == ComponentOutcomes.State.FAILED) {
+        if (refused(c)) {
             // Not open (a change cut short by the daemon's end, say): its log, when it opens, refuses a new leg 0
             // unless another leg it records in sync is there to copy from.
             return;
@@ -235,6 +235,18 @@ final class Mirrors {
                 && "active".equals(v.state()) ? " and " + legs.get(0).state() : "") + ": replacing it would copy the new "
                 + "device over the others; it can be replaced once it has failed and another leg is in sync (or make "
                 + "another leg the first of a new mirror)");
+    }
+
+    /**
+     * @return whether the mirror's configuration was refused, not to be tried again by itself: its component says
+     *         so on its not-open status (or, for a configuration that names no mirror, failed its activation)
+     */
+    private boolean refused(Configuration c) {
+        if (configurations.outcome(c).state() == ComponentOutcomes.State.FAILED) {
+            return true;
+        }
+        MirrorView v = view(c);
+        return v != null && Snapshots.FAILED.equals(v.state());
     }
 
     /**
@@ -270,7 +282,7 @@ final class Mirrors {
         MirrorView v = view(c);
         // A mirror refused when it was activated (a change cut short by the daemon's end, H44 F3) is given the change
         // again: opening it, its log brings the leg back only if it records it failed.
-        boolean failedActivation = configurations.outcome(c).state() == ComponentOutcomes.State.FAILED;
+        boolean failedActivation = refused(c);
         if (!failedActivation && (v == null || !"active".equals(v.state()))) {
             throw ControlException.conflict("mirror " + name + " is not open" + (v == null || v.reason() == null ? ""
                     : " (" + v.reason() + ")") + ": leg " + index + " is " + leg + " already; a leg is brought back "
