@@ -210,7 +210,10 @@ class ConfigurationDirectoryIT {
         KcopydProcess.Run r = KcopydProcess.run(dir, "--config-dir", "etc", "config");
 
         assertThat(r.exit()).isEqualTo(2);
-        assertThat(r.err().lines()).hasSize(2).anySatisfy(l -> assertThat(l).contains("org.kcopyd.snapshot-s1.cfg was "
+        // The snapshot component's log record of its refusal, and the check's verdict on each file.
+        assertThat(r.err().lines()).hasSize(3).anySatisfy(l -> assertThat(l).startsWith("kcopyd: SEVERE snapshot 's1': "
+                + "not opened: chunkSectors 'abc' is not a whole number"))
+                .anySatisfy(l -> assertThat(l).contains("org.kcopyd.snapshot-s1.cfg was "
                 + "not applied: snapshot 's1': chunkSectors 'abc' is not a whole number from -2147483648 to 2147483647"))
                 .anySatisfy(l -> assertThat(l).contains("org.kcopyd.nbd.export-x.cfg was not applied: "
                 + "org.kcopyd.nbd.export: maxConnections 'lots' is not a whole number"));
@@ -253,8 +256,10 @@ class ConfigurationDirectoryIT {
 
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.out()).isEmpty();
-        assertThat(r.err().lines()).singleElement().asString().contains("org.kcopyd.snapshot-s1.cfg was not applied: ")
-                .contains("chunkSectors 7").doesNotContain("Exception");
+        // The snapshot component's log record of its refusal, and the check's verdict.
+        assertThat(r.err().lines()).hasSize(2).anySatisfy(l -> assertThat(l).startsWith("kcopyd: SEVERE snapshot 's1': "
+                + "not opened: chunkSectors 7")).anySatisfy(l -> assertThat(l).contains("org.kcopyd.snapshot-s1.cfg was "
+                + "not applied: ").contains("chunkSectors 7").doesNotContain("Exception"));
     }
 
     @Test

@@ -127,7 +127,7 @@ final class Mirrors {
     MirrorView finish(Started started) {
         String name = started.name();
         try {
-            return awaitOpen(started.configuration(), name, started.legs());
+            return awaitOpen(started.configuration(), name, started.legs(), null);
         } catch (RuntimeException e) {
             if (Configurations.dictionary(started.configuration()) == null) {
                 // Removed by another request meanwhile (H42: the message said it could not be removed).
@@ -203,9 +203,10 @@ final class Mirrors {
         next[index] = leg;
         Hashtable<String, Object> props = copy(before);
         props.put(Mirror.CONFIG_LEGS, next);
+        String stale = refusal(c);
         Configuration changed = change(c, props, name);
         try {
-            return awaitOpen(changed, name, next);
+            return awaitOpen(changed, name, next, stale);
         } catch (ControlException e) {
             restore(c, changed, before, name);
             throw ControlException.failed(e.getMessage() + "; its previous legs are configured again");
@@ -245,8 +246,13 @@ final class Mirrors {
         if (configurations.outcome(c).state() == ComponentOutcomes.State.FAILED) {
             return true;
         }
+        return refusal(c) != null;
+    }
+
+    /** @return the refusal the mirror's not-open status says now, null if it says none */
+    private String refusal(Configuration c) {
         MirrorView v = view(c);
-        return v != null && Snapshots.FAILED.equals(v.state());
+        return v != null && Snapshots.FAILED.equals(v.state()) ? v.reason() : null;
     }
 
     /**
@@ -297,6 +303,7 @@ final class Mirrors {
         }
         Hashtable<String, Object> props = copy(before);
         props.put(Mirror.CONFIG_RESYNC_LEGS, new String[] {leg});
+        String stale = refusal(c);
         Configuration changed = change(c, props, name);
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
@@ -310,7 +317,8 @@ final class Mirrors {
             // A first attempt that failed ends the wait (H44 F1: the mirror, serving degraded before, waited for the
             // leg's server 30 s): the leg cannot be opened now.
             boolean attemptFailed = now != null && now.reason() != null && now.reason().contains(" failed; next attempt");
-            if (now == null || Snapshots.FAILED.equals(now.state()) || attemptFailed
+            boolean refused = now != null && Snapshots.FAILED.equals(now.state()) && !Objects.equals(now.reason(), stale);
+            if (now == null || refused || attemptFailed
                     || System.nanoTime() - deadline >= 0 || Thread.currentThread().isInterrupted()) {
                 String why = now == null ? "its configuration was removed meanwhile" : now.reason() != null
                         ? now.reason() : "leg " + index + " is still " + now.legs().get(index).state() + " after "
@@ -434,8 +442,13 @@ final class Mirrors {
         }
     }
 
-    /** Waits until the Mirror service of {@code name} shows {@code legs}. */
-    private MirrorView awaitOpen(Configuration c, String name, String[] legs) {
+    /**
+     * Waits until the Mirror service of {@code name} shows {@code legs}.
+     *
+     * @param stale the refusal the mirror's status said before the change (null: none), not taken for the
+     *              change's: Config Admin hands the change to the component later, on its own thread
+     */
+    private MirrorView awaitOpen(Configuration c, String name, String[] legs, String stale) {
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
             ServiceReference<Mirror> ref = service(name);
@@ -450,7 +463,7 @@ final class Mirrors {
                 throw ControlException.failed("mirror " + name + " is not open: " + Text.printable(outcome.reason()));
             }
             MirrorView now = ref == null ? view(c, outcome) : null;
-            if (now != null && Snapshots.FAILED.equals(now.state())) {
+            if (now != null && Snapshots.FAILED.equals(now.state()) && !Objects.equals(now.reason(), stale)) {
                 // Refused when it was opened on its retry thread (a new mirror with legs named by URI, or an existing
                 // one whose legs came back unlike it).
                 Services.NotOpen status = services.notOpen(Services.StatusKeys.MIRROR, name);
