@@ -417,12 +417,23 @@
       var f = todo > 0 ? m.regionsResynced / todo : 1;
       var legs = h('ul', {'class': 'kc-legs'}, m.legs.map(function (l) {
         var resync = l.state === 'resyncing' ? ' ' + percent(f) : '';
+        // A leg not failed is resynced fully from another leg in sync, on request (its data doubted).
+        var source = m.state === 'active' && l.state !== 'failed' && m.legs.some(function (o) {
+          return o.index !== l.index && o.state === 'in-sync';
+        });
         return h('li', {'data-leg': l.index, 'data-state': l.state},
           'leg ' + l.index + ': ' + l.device + ' ',
           h('span', {'class': 'kc-state kc-state-' + l.state, text: l.state + resync}),
           l.failure ? h('div', {'class': 'kc-reason', 'data-test': 'leg-failure', text: l.failure}) : null,
           l.state === 'failed' ? h('button', {type: 'button', 'data-action': 'replace-leg',
-            onclick: function () { replaceForm.open(m.name, l.index, l.device); }, text: 'Replace…'}) : null);
+            onclick: function () { replaceForm.open(m.name, l.index, l.device); }, text: 'Replace…'}) : null,
+          source ? h('button', {type: 'button', 'data-action': 'resync-leg', onclick: function () {
+            if (window.confirm('Resync leg ' + l.index + ' of ' + m.name + ' (' + l.device + ') fully from a leg in '
+                + 'sync? Every region of it is copied again; the mirror closes and reopens for it.')) {
+              act('Resync leg ' + l.index + ' of ' + m.name, call('POST', '/mirrors/' + encodeURIComponent(m.name)
+                + '/replace-leg', {leg: l.index, 'with': l.device}));
+            }
+          }, text: 'Resync…'}) : null);
       }));
       return h('tr', {'data-mirror': m.name, 'data-state': m.state},
         h('td', {text: m.name}),

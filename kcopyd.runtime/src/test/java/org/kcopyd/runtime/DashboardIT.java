@@ -16,6 +16,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -205,7 +206,39 @@ class DashboardIT {
                 .getText())).isNotBlank();
         assertThat(fresh(() -> browser.findElement(failedLeg)
                 .findElement(By.cssSelector("button[data-action=replace-leg]")).isDisplayed())).isTrue();
+        assertThat(fresh(() -> browser.findElements(By.cssSelector("tr[data-mirror=m1] button[data-action=resync-leg]"))))
+                .as("leg 0 is m1's only leg in sync: nothing to resync it from").isEmpty();
         screenshot("mirror-failed-leg");
+
+        // H45 F4: a leg in sync whose data is doubted (written in its middle, outside the mirror) is resynced
+        // fully from the other, confirmed.
+        Path a = dir.resolve("m2a.img");
+        Path b = dir.resolve("m2b.img");
+        writeRandom(a, 4 << 20);
+        Files.copy(a, b);
+        api(base, token, "POST", "/mirrors", "{\"name\": \"m2\", \"legs\": [\"" + a + "\", \"" + b
+                + "\"], \"regionLog\": \"" + dir.resolve("m2.log") + "\"}");
+        By resyncLeg1 = By.cssSelector("tr[data-mirror=m2][data-state=active] li[data-leg='1'][data-state=in-sync] "
+                + "button[data-action=resync-leg]");
+        onPage().until(() -> !browser.findElements(resyncLeg1).isEmpty());
+        try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(b,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            f.write(java.nio.ByteBuffer.wrap(new byte[] {1, 2, 3, 4}), 2 << 20);
+        }
+        fresh(() -> {
+            browser.findElement(resyncLeg1).click();
+            return null;
+        });
+        onPage().until(() -> {
+            try {
+                browser.switchTo().alert().accept();
+                return true;
+            } catch (org.openqa.selenium.NoAlertPresentException notYet) {
+                return false;
+            }
+        });
+        onPage().until(() -> "Resync leg 1 of m2: done".equals(browser.findElement(By.id("kc-notice")).getText()));
+        onPage().until(() -> Arrays.equals(Files.readAllBytes(a), Files.readAllBytes(b)));
     }
 
     private double fraction(By bar) {
