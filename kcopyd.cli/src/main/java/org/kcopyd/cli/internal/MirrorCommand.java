@@ -333,7 +333,7 @@ final class MirrorCommand {
                 boolean same = was != null && was.device().equals(v.legs().get(leg).device());
                 console.out().println("mirror " + name + " leg " + leg + (!same ? " replaced by " + value
                         : "failed".equals(was.state()) ? " brought back: " + value + " is resynced fully"
-                        : " " + value + " is resynced fully from a leg in sync, as asked"));
+                        : " " + value + " is being resynced fully from a leg in sync, as asked"));
                 print(console, v);
                 return Exit.OK;
             });

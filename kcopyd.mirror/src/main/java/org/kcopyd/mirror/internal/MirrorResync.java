@@ -186,8 +186,11 @@ final class MirrorResync {
         long start = region * volume.regionSectors;
         int length = (int) Math.min(volume.regionSectors, volume.sectors - start);
         List<Integer> targets = new ArrayList<>();
+        boolean everyLeg = volume.log.toEveryLeg(region);
         for (int i = 0; i < volume.legs.length; i++) {
-            if (i != source && volume.log.state(i) != LegState.FAILED) {
+            // A leg in sync is a target only where the legs may differ since a crash (RegionLog#toEveryLeg).
+            LegState state = volume.log.state(i);
+            if (i != source && (state == LegState.RESYNCING || everyLeg && state == LegState.IN_SYNC)) {
                 targets.add(i);
             }
         }

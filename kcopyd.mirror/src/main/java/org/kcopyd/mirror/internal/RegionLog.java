@@ -141,6 +141,14 @@ final class RegionLog {
     /** Each leg's fingerprint while the mirror is closed cleanly, else none (null). */
     private final byte[][] fingerprints;
     private final BitSet dirty = new BitSet();
+    /**
+     * The regions set when this log was opened, before a new or replaced leg's full resync set them all:
+     * writes may have been in flight there at a crash, so their resync copies to every leg not failed.
+     * Any other set region lacks data on the legs being resynced only: copying it to a leg in sync would
+     * write what it holds already, or, from a source written outside the mirror since, spread that to a
+     * leg nobody asked to resync (H47 1: a 3-leg mirror's unnamed leg in sync was overwritten).
+     */
+    private final BitSet toEveryLeg = new BitSet();
     /** Writes in flight per region, between {@link #markDirty} and {@link #writeDone}. */
     private final Map<Long, Integer> writers = new HashMap<>();
     /** Regions whose writes (or resync) are done, set on disk, waiting for the next batch ({@link #takeBatch}). */
@@ -813,6 +821,7 @@ final class RegionLog {
         dirty.or(BitSet.valueOf(bitmap));
         // Bits past the last region mean nothing: a damaged bitmap sector may have set them.
         dirty.clear((int) regions, Math.max((int) regions, dirty.length()));
+        toEveryLeg.or(dirty);
     }
 
     private static ByteBuffer read(BlockDevice device, long sector, int count) throws IOException {
@@ -907,6 +916,14 @@ final class RegionLog {
     synchronized void closedCleanly(byte[][] legFingerprints) throws IOException {
         System.arraycopy(legFingerprints, 0, fingerprints, 0, fingerprints.length);
         writeHeader();
+    }
+
+    /**
+     * @return whether the region's resync copies to every leg not failed (its bit was set when the log was
+     *         opened: a crash may have left its legs differing), not only to the legs being resynced
+     */
+    synchronized boolean toEveryLeg(long region) {
+        return toEveryLeg.get((int) region);
     }
 
     synchronized List<Long> dirtyRegions() {

@@ -480,6 +480,38 @@ class MirrorComponentTest {
         assertThat(framework.configurations.get(PID)).doesNotContainKey(Mirror.CONFIG_RESYNC_LEGS);
     }
 
+    /**
+     * H47 1: resyncing one leg of three copied every region to the other leg in sync too, so what the
+     * source held (written outside the mirror since) replaced a good leg nobody named. Only the named
+     * leg is written; a region set at the open (a crash may have left the legs differing there) still
+     * goes to every leg (MirrorCrashTest).
+     */
+    @Test
+    void resyncingOneLegOfThreeWritesThatLegOnly() throws Exception {
+        byte[] data = random(SECTORS * 512, 47);
+        Path a = Files.write(dir.resolve("a.img"), data);
+        Path b = Files.write(dir.resolve("b.img"), data);
+        Path c3 = Files.write(dir.resolve("c.img"), random(SECTORS * 512, 48));
+        Map<String, Object> props = files("m", dir.resolve("m.log"), a, b);
+        props.put(Mirror.CONFIG_LEGS, new String[] {a.toString(), b.toString(), c3.toString()});
+        MirrorComponent c = activate(props);
+        awaitInSync(mirror());
+        assertThat(Files.readAllBytes(c3)).isEqualTo(data);
+        byte[] outside = random(4096, 49);
+        try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(a,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            f.write(ByteBuffer.wrap(outside), SECTORS * 512L / 2);
+        }
+        long bModified = Files.getLastModifiedTime(b).toMillis();
+
+        modified(c, with(framework.configurations.get(PID), Mirror.CONFIG_RESYNC_LEGS, new String[] {c3.toString()}));
+        awaitInSync(mirror());
+
+        assertThat(Files.readAllBytes(b)).as("leg 1, in sync and not named").isEqualTo(data);
+        assertThat(Files.getLastModifiedTime(b).toMillis()).as("leg 1 not written").isEqualTo(bModified);
+        assertThat(Files.readAllBytes(c3)).as("leg 2, resynced from leg 0").isEqualTo(Files.readAllBytes(a));
+    }
+
     /** H45 F4: resyncing every leg in sync would leave none to copy from: refused, nothing written. */
     @Test
     void resyncLegsNamingEveryLegInSyncIsRefusedWithNothingWritten() throws Exception {

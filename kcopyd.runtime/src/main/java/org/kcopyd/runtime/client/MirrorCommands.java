@@ -307,7 +307,7 @@ final class MirrorCommands {
                 .equals(m.getAsJsonArray("legs").get(i).getAsJsonObject().get("device").getAsString());
         s.say("leg " + index + " of mirror " + name + (!same ? " replaced by " + Json.printable(with)
                 : "failed".equals(was.get("state").getAsString()) ? " brought back: " + Json.printable(with)
-                + " is resynced fully" : " resynced fully from a leg in sync, as asked: " + Json.printable(with)));
+                + " is resynced fully" : " being resynced fully from a leg in sync, as asked: " + Json.printable(with)));
         print(s, m);
         return s.done(m);
     }

@@ -261,7 +261,7 @@ class ThinClientCommandsTest {
                 .startsWith("leg 1 of mirror m1 brought back: /w/b.img is resynced fully\n");
         daemon.forget("GET", "/api/v1/mirrors/m1").answer("GET", "/api/v1/mirrors/m1", 200, MIRROR_IN_SYNC);
         assertThat(daemon.run(cwd, "mirror", "replace-leg", "m1", "1", "/w/b.img").out())
-                .startsWith("leg 1 of mirror m1 resynced fully from a leg in sync, as asked: /w/b.img\n");
+                .startsWith("leg 1 of mirror m1 being resynced fully from a leg in sync, as asked: /w/b.img\n");
 
         daemon.forget("GET", "/api/v1/mirrors/m1");
         assertThat(removeMirror("")).isEqualTo("mirror m1 removed\nlegs and region log stay; to use them again: mirror "
