@@ -141,14 +141,7 @@ class DashboardIT {
             browser.findElement(By.cssSelector("tr[data-job='" + id + "'] button[data-action=cancel]")).click();
             return null;
         });
-        onPage().until(() -> {
-            try {
-                browser.switchTo().alert().accept();
-                return true;
-            } catch (org.openqa.selenium.NoAlertPresentException notYet) {
-                return false;
-            }
-        });
+        acceptAlert();
         By row = By.cssSelector("tr[data-job='" + id + "']");
         onPage().until(() -> "cancelled".equals(browser.findElement(row).getAttribute("data-state")));
         By destination = By.cssSelector("tr[data-job='" + id + "'] li[data-destination]");
@@ -229,14 +222,7 @@ class DashboardIT {
             browser.findElement(resyncLeg1).click();
             return null;
         });
-        onPage().until(() -> {
-            try {
-                browser.switchTo().alert().accept();
-                return true;
-            } catch (org.openqa.selenium.NoAlertPresentException notYet) {
-                return false;
-            }
-        });
+        acceptAlert();
         onPage().until(() -> "Resync leg 1 of m2: done".equals(browser.findElement(By.id("kc-notice")).getText()));
         onPage().until(() -> Arrays.equals(Files.readAllBytes(a), Files.readAllBytes(b)));
     }
@@ -245,6 +231,18 @@ class DashboardIT {
         return fresh(() -> {
             List<WebElement> found = browser.findElements(bar);
             return found.isEmpty() ? -1 : Double.parseDouble(found.get(0).getAttribute("data-fraction"));
+        });
+    }
+
+    /** Accepts the confirmation the page asks for, once it shows. */
+    private void acceptAlert() {
+        onPage().until(() -> {
+            try {
+                browser.switchTo().alert().accept();
+                return true;
+            } catch (org.openqa.selenium.NoAlertPresentException notYet) {
+                return false;
+            }
         });
     }
 
