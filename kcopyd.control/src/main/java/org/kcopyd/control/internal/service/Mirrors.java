@@ -203,7 +203,7 @@ final class Mirrors {
         next[index] = leg;
         Hashtable<String, Object> props = copy(before);
         props.put(Mirror.CONFIG_LEGS, next);
-        String stale = refusal(c);
+        String stale = refusalOf(view(c));
         Configuration changed = change(c, props, name);
         try {
             return awaitOpen(changed, name, next, stale);
@@ -243,15 +243,11 @@ final class Mirrors {
      *         so on its not-open status (or, for a configuration that names no mirror, failed its activation)
      */
     private boolean refused(Configuration c) {
-        if (configurations.outcome(c).state() == ComponentOutcomes.State.FAILED) {
-            return true;
-        }
-        return refusal(c) != null;
+        return refusalOf(view(c)) != null || configurations.outcome(c).state() == ComponentOutcomes.State.FAILED;
     }
 
-    /** @return the refusal the mirror's not-open status says now, null if it says none */
-    private String refusal(Configuration c) {
-        MirrorView v = view(c);
+    /** @return the refusal a mirror's view says (its not-open status's), null if none or no view */
+    private static String refusalOf(MirrorView v) {
         return v != null && Snapshots.FAILED.equals(v.state()) ? v.reason() : null;
     }
 
@@ -288,13 +284,14 @@ final class Mirrors {
         MirrorView v = view(c);
         // A mirror refused when it was activated (a change cut short by the daemon's end, H44 F3) is given the change
         // again: opening it, its log brings the leg back only if it records it failed.
-        boolean failedActivation = refused(c);
-        if (!failedActivation && (v == null || !"active".equals(v.state()))) {
+        String stale = refusalOf(v);
+        boolean wasRefused = stale != null || configurations.outcome(c).state() == ComponentOutcomes.State.FAILED;
+        if (!wasRefused && (v == null || !"active".equals(v.state()))) {
             throw ControlException.conflict("mirror " + name + " is not open" + (v == null || v.reason() == null ? ""
                     : " (" + v.reason() + ")") + ": leg " + index + " is " + leg + " already; a leg is brought back "
                     + "(resynced fully) only once it has failed, and only while the mirror is open");
         }
-        String state = failedActivation ? "failed" : v.legs().get(index).state();
+        String state = wasRefused ? "failed" : v.legs().get(index).state();
         if (!"failed".equals(state) && v.legs().stream().noneMatch(l -> l.index() != index
                 && "in-sync".equals(l.state()))) {
             throw ControlException.badRequest("leg " + index + " of mirror " + name + " is " + leg + " already and "
@@ -303,7 +300,6 @@ final class Mirrors {
         }
         Hashtable<String, Object> props = copy(before);
         props.put(Mirror.CONFIG_RESYNC_LEGS, new String[] {leg});
-        String stale = refusal(c);
         Configuration changed = change(c, props, name);
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
@@ -367,8 +363,8 @@ final class Mirrors {
     /**
      * Puts a mirror's configuration back as it was before a change that did not open, made again when its
      * component's activation had failed before the change ({@link #change} made it again: {@code changed} is
-     * not {@code c}) or has failed by it (a refusal in {@code modified} ends in a failed activation: H45 F2,
-     * the mirror stayed closed), as {@link #change} does.
+     * not {@code c}) or has failed since (Felix SCR would ignore an update: H45 F2, the mirror stayed closed).
+     * A refused mirror's component stays active, so this happens only to a configuration naming no mirror.
      */
     private void restore(Configuration c, Configuration changed, Dictionary<String, Object> before, String name) {
         if (changed != c || configurations.outcome(changed).state() == ComponentOutcomes.State.FAILED) {
