@@ -79,6 +79,17 @@ final class MirrorCommand {
     }
 
     /**
+     * @return what precedes the command that makes a removed mirror again: a mirror that was not open had
+     *         its region log's identity from its configuration, not from the file at {@code log} (which
+     *         may be another log: the reason it was refused)
+     */
+    static String reuseAdvice(String state, String log, String id) {
+        return "active".equals(state) ? "legs and region log stay; to use them again: "
+                : "legs and region log stay; the mirror was " + state + ", not open, so whether " + log
+                + " is still its region log " + id + " was not checked; if it is, this uses them again: ";
+    }
+
+    /**
      * @param name a mirror's name, checked by the control (only {@code A-Z a-z 0-9 . _ -}: nothing to escape)
      * @return its configuration's properties, or null: what the command to make it again needs and its
      *         view does not show (the region size, the cap, the legs as configured)
@@ -366,9 +377,9 @@ final class MirrorCommand {
                     int sectors = props.get(Mirror.CONFIG_REGION_SECTORS) instanceof Number n ? n.intValue()
                             : Mirror.DEFAULT_REGION_SECTORS;
                     long cap = props.get(Mirror.CONFIG_THROTTLE_BYTES_PER_SECOND) instanceof Number n ? n.longValue() : 0;
-                    console.out().println("legs and region log stay; to use them again: " + reuseCommand(name,
-                            String.valueOf(props.get(Mirror.CONFIG_REGION_LOG)), List.of(legs), sectors, cap,
-                            v.regionLogId()));
+                    String log = String.valueOf(props.get(Mirror.CONFIG_REGION_LOG));
+                    console.out().println(reuseAdvice(v.state(), log, v.regionLogId())
+                            + reuseCommand(name, log, List.of(legs), sectors, cap, v.regionLogId()));
                 }
                 return Exit.OK;
             });

@@ -519,6 +519,16 @@ class MirrorCommandTest {
                 + " --region-sectors 8 --bandwidth 4096 --log-id " + started.id + System.lineSeparator());
     }
 
+    /** H47: a mirror not open took its log identity from its configuration; the advice says it was not checked. */
+    @Test
+    void theAdviceToResumeAMirrorNotOpenSaysItsLogWasNotChecked() {
+        assertThat(MirrorCommand.reuseAdvice("active", "/w/m.log", "u-1")).isEqualTo(
+                "legs and region log stay; to use them again: ");
+        assertThat(MirrorCommand.reuseAdvice("waiting", "/w/m.log", "u-1")).isEqualTo("legs and region log stay; the "
+                + "mirror was waiting, not open, so whether /w/m.log is still its region log u-1 was not checked; if it "
+                + "is, this uses them again: ");
+    }
+
     @Test
     void withWaitTheCommandReportsTheMirrorInSync() throws Exception {
         Started started = new Started();

@@ -281,8 +281,12 @@ final class MirrorCommands {
                 words.addAll(List.of("--bandwidth", Long.toString(cap)));
             }
             words.addAll(List.of("--log-id", id));
-            s.say("legs and region log stay; to use them again: " + String.join(" ",
-                    words.stream().map(MirrorCommands::quoted).toList()));
+            String state = Json.string(m, "state", "active");
+            s.say(("active".equals(state) ? "legs and region log stay; to use them again: "
+                    : "legs and region log stay; the mirror was " + Json.printable(state) + ", not open, so whether "
+                    + Json.printable(Json.string(m, "regionLog", "")) + " is still its region log " + id
+                    + " was not checked; if it is, this uses them again: ")
+                    + String.join(" ", words.stream().map(MirrorCommands::quoted).toList()));
         }
         return s.done(removed);
     }

@@ -306,6 +306,17 @@ class ThinClientCommandsTest {
                 + "--region-sectors 2048 --bandwidth 8192 --log-id u-1\n");
     }
 
+    /**
+     * H47: a mirror refused because the file at its log path is another mirror's log: its view's log
+     * identity is its configuration's, not the file's, so the command is offered as unchecked.
+     */
+    @Test
+    void mirrorRemoveOfAMirrorNotOpenSaysItsLogWasNotChecked() {
+        assertThat(removeMirror("\"state\": \"failed\", ")).isEqualTo("mirror m1 removed\nlegs and region log stay; "
+                + "the mirror was failed, not open, so whether /w/m1.log is still its region log u-1 was not checked; "
+                + "if it is, this uses them again: mirror create m1 /w/m1.log /w/a.img /w/b.img --log-id u-1\n");
+    }
+
     @Test
     void mirrorStatusSaysInSyncOnlyForAnOpenMirrorWithoutFailedLegs() {
         // Answered in turn. Found by H23: a failed leg and a mirror waiting on a refused log both printed 'in sync'.
