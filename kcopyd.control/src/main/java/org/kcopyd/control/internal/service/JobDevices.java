@@ -178,6 +178,9 @@ final class JobDevices implements AutoCloseable {
             } catch (IllegalArgumentException e) {
                 throw ControlException.badRequest(role + ": " + e.getMessage());
             }
+            if (DeviceUris.FILE.equals(DeviceUris.scheme(uri))) {
+                ProcessPaths.refuseProcessView(role, DeviceUris.path(uri));
+            }
             Set<Object> ids = new HashSet<>();
             addIdentity(ids, text);
             return new Named(text, role, null, uri, null, ids, null);

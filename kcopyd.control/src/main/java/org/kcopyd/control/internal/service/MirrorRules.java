@@ -126,6 +126,7 @@ final class MirrorRules {
                 uri = DeviceUris.parse(leg);
                 if (DeviceUris.FILE.equals(DeviceUris.scheme(uri))) {
                     path = DeviceUris.path(uri);
+                    ProcessPaths.refuseProcessView(what, path);
                 }
             } catch (IllegalArgumentException e) {
                 throw ControlException.badRequest(what + " " + Text.printable(e.getMessage()));

@@ -85,6 +85,7 @@ final class SnapshotRules {
             }
             if (originPath != null) {
                 originUri = null;
+                ProcessPaths.refuseProcessView("origin", originPath);
             }
         } else {
             for (String service : new String[] {Snapshots.SNAPSHOT_PREFIX, Snapshots.ORIGIN_PREFIX, Exports.MIRROR_PREFIX}) {
@@ -130,7 +131,10 @@ final class SnapshotRules {
         return value;
     }
 
-    /** @return the path, which must be absolute (the client makes paths absolute against its own directory) */
+    /**
+     * @return the path, which must be absolute (the client makes paths absolute against its own directory) and
+     *         not lead through {@code /proc} ({@link ProcessPaths}), normalized
+     */
     static Path absolute(String field, String value) {
         Path p;
         try {
@@ -144,7 +148,9 @@ final class SnapshotRules {
             throw ControlException.badRequest(field + " '" + Text.printable(value) + "' is a relative path: give an "
                     + "absolute one");
         }
-        return p.normalize();
+        Path normal = p.normalize();
+        ProcessPaths.refuseProcessView(field, normal);
+        return normal;
     }
 
     private static UUID uuid(String text) {

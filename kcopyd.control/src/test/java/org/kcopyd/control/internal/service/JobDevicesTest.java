@@ -64,6 +64,19 @@ class JobDevicesTest {
         return new JobDevices(services, new Exports(null, services, null, null, Duration.ZERO));
     }
 
+    /** H48-2: a job's device named through /proc, as a path or a file URI, is the daemon's, not the caller's. */
+    @Test
+    void aDeviceNamedThroughProcIsRefusedAsAPathAndAsAFileUri() throws Exception {
+        try (JobDevices devices = jobDevices()) {
+            assertThatThrownBy(() -> devices.name("destination", "/proc/self/fd/1", true))
+                    .isInstanceOf(ControlException.class)
+                    .hasMessageStartingWith("destination /proc/self/fd/1 names a file through /proc: ");
+            assertThatThrownBy(() -> devices.name("source", "file:///proc/self/cwd/a.img", false))
+                    .isInstanceOf(ControlException.class)
+                    .hasMessageStartingWith("source /proc/self/cwd/a.img names a file through /proc: ");
+        }
+    }
+
     @Test
     void aLoopDeviceOverTheSourceSharesItsBytesAndAnotherFileDoesNot() throws Exception {
         String missing = org.kcopyd.testdevices.LoopDevice.unavailable();
