@@ -81,13 +81,16 @@ public record IoRegion(BlockDevice device, long sector, long count) {
     }
 
     /**
-     * Tells whether two regions share a sector on the same device ({@link Object#equals}).
+     * Tells whether two regions share a sector on the same device: devices equal either way round
+     * ({@link Object#equals} of one or of the other), so that a view of a device (read-only, hashing
+     * what is read) that is equal to the device it shows is the same device whichever side asks.
      *
      * @param other another region
      * @return true when both are on equal devices and their sector ranges intersect
      */
     public boolean overlaps(IoRegion other) {
-        return device.equals(other.device) && sector < other.endSector() && other.sector < endSector();
+        return (device.equals(other.device) || other.device.equals(device)) && sector < other.endSector()
+                && other.sector < endSector();
     }
 
     @Override

@@ -414,6 +414,29 @@ class NbdClientServerTest {
         }
     }
 
+    /**
+     * H48-1: a copy from an export to the same export under another spelling of its host mixed the data: the
+     * source, opened read-only, was a view equal only to itself. The view is its device, both ways, and an
+     * address spelt as an IPv4-mapped IPv6 address is the same server.
+     */
+    @Test
+    void aReadOnlyViewIsTheDeviceItShowsUnderAnySpellingOfTheServersAddress() throws Exception {
+        NbdServer server = serve(false, NbdServer.builder().export("disk", new MemoryBlockDevice("m", SECTORS), false));
+        int port = ((java.net.InetSocketAddress) server.address()).getPort();
+        BlockDevice plain = connect(server, "disk", NbdClientOptions.defaults().withConnections(1));
+        BlockDevice mapped = NbdClient.connect(NbdUri.parse("nbd://[::ffff:127.0.0.1]:" + port + "/disk"),
+                NbdClientOptions.defaults().withConnections(1));
+        toClose.add(mapped);
+        BlockDevice view = new org.kcopyd.nbd.internal.client.ReadOnlyDevice(mapped);
+
+        assertThat(mapped).isEqualTo(plain).hasSameHashCodeAs(plain);
+        assertThat(view).isEqualTo(plain).hasSameHashCodeAs(plain);
+        assertThat(plain).isEqualTo(view);
+        assertThat(new org.kcopyd.nbd.internal.client.ReadOnlyDevice(plain)).isEqualTo(view);
+        assertThat(IoRegion.of(view, 0, 16).overlaps(IoRegion.of(plain, 8, 16))).isTrue();
+        assertThat(IoRegion.of(plain, 8, 16).overlaps(IoRegion.of(view, 0, 16))).isTrue();
+    }
+
     @Test
     void aServerThatBindsTheSocketPathAnotherLeftServesAnotherDevice() throws Exception {
         // The same path and export name, but the first server stopped and a new one made a new socket

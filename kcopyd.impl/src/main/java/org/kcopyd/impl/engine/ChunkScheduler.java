@@ -396,7 +396,8 @@ final class ChunkScheduler {
             return false;
         }
         for (IoRegion dest : job.dests) {
-            if (dest.device() == job.source.device() || dest.device().equals(job.source.device())) {
+            if (dest.device() == job.source.device() || dest.device().equals(job.source.device())
+                    || job.source.device().equals(dest.device())) {
                 return false;
             }
         }

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.kcopyd.api.EngineSettings;
+import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.IoRegion;
 import org.kcopyd.api.KcopydClient;
 
@@ -98,6 +99,29 @@ class ValidationTest {
     @Test
     void aDestinationOverlappingTheSourceOnTheSameDeviceIsRefused() {
         assertThatThrownBy(() -> client.copy(IoRegion.of(dst, 64, 128), List.of(IoRegion.of(dst, 0, 128)), Set.of()))
+                .hasMessage("dest[0] sectors [0, 128) overlap the source sectors [64, 192) on device 'dst'");
+    }
+
+    /**
+     * H48-1: a view of a device (read-only, or hashing what is read) equal to the device it shows, while the
+     * device, which knows nothing of the view, is not equal to it: the source and a destination are one
+     * device whichever of the two says so, and the overlap is refused.
+     */
+    @Test
+    void aDestinationOverlappingAViewOfItAsTheSourceIsRefused() {
+        BlockDevice view = new org.kcopyd.testdevices.ForwardingDevice(dst) {
+            @Override
+            public boolean equals(Object o) {
+                return o == this || dst.equals(o);
+            }
+
+            @Override
+            public int hashCode() {
+                return dst.hashCode();
+            }
+        };
+        assertThat(dst.equals(view)).as("the device does not know its view").isFalse();
+        assertThatThrownBy(() -> client.copy(IoRegion.of(view, 64, 128), List.of(IoRegion.of(dst, 0, 128)), Set.of()))
                 .hasMessage("dest[0] sectors [0, 128) overlap the source sectors [64, 192) on device 'dst'");
     }
 

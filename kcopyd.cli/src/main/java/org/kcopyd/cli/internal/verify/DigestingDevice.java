@@ -49,6 +49,10 @@ import org.kcopyd.api.BlockDevice;
  * times slower on the engine's I/O threads than on a thread that does nothing else, on a CPU with
  * AVX-512 (H26: {@code copy --hash sha256} of an 8 GiB source took 128 s instead of 6; with
  * {@code -XX:UseAVX=2} it did not), so the digest is kept off them.
+ *
+ * <p><b>Equality.</b> Equal to the source it shows (and to another view of it), so that the engine's
+ * overlap check ({@link org.kcopyd.api.IoRegion#overlaps}, which asks both devices) sees a destination
+ * on the source as the source.
  */
 public final class DigestingDevice implements BlockDevice {
 
@@ -98,6 +102,16 @@ public final class DigestingDevice implements BlockDevice {
         // Idle for 5 s, the thread ends: a copy that failed before its digest was taken leaves none behind.
         one.allowCoreThreadTimeOut(true);
         this.hasher = one;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o == this || source.equals(o instanceof DigestingDevice view ? view.source : o);
+    }
+
+    @Override
+    public int hashCode() {
+        return source.hashCode();
     }
 
     @Override

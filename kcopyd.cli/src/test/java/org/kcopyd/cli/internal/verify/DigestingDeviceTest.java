@@ -164,6 +164,16 @@ class DigestingDeviceTest {
                 .hasMessageContaining("is read-only (hashed source)");
     }
 
+    /** H48-1: the view is its source for the engine's overlap check, whichever region asks. */
+    @Test
+    void aViewIsEqualToItsSourceSoARegionOfItOverlapsTheSources() {
+        DigestingDevice view = new DigestingDevice(memory, sha256(), 0, SECTORS, 0);
+        assertThat(view).isEqualTo(memory).hasSameHashCodeAs(memory)
+                .isEqualTo(new DigestingDevice(memory, sha256(), 0, SECTORS, 0))
+                .isNotEqualTo(new MemoryBlockDevice("other", SECTORS));
+        assertThat(org.kcopyd.api.IoRegion.of(memory, 8, 8).overlaps(org.kcopyd.api.IoRegion.of(view, 0, 16))).isTrue();
+    }
+
     @Test
     void readsCompletingInReverseHashAsTheRegionInOrderWithCopiesWithinTheLimit() {
         DigestingDevice d = new DigestingDevice(source, sha256(), 0, SECTORS, 1 << 20);

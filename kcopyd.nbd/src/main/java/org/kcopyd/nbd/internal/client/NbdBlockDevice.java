@@ -110,10 +110,11 @@ public final class NbdBlockDevice implements BlockDevice {
         return name;
     }
 
-    /** Equal to a device of the same export of the same server (see the class comment). */
+    /** Equal to a device of the same export of the same server, or a read-only view of one (see the class comment). */
     @Override
     public boolean equals(Object o) {
-        return o instanceof NbdBlockDevice other && storage.equals(other.storage);
+        Object other = o instanceof ReadOnlyDevice view ? view.device() : o;
+        return other instanceof NbdBlockDevice device && storage.equals(device.storage);
     }
 
     @Override

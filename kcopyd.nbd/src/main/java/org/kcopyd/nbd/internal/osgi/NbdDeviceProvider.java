@@ -14,6 +14,7 @@ import org.kcopyd.nbd.NbdClient;
 import org.kcopyd.nbd.NbdClientOptions;
 import org.kcopyd.nbd.NbdConfig;
 import org.kcopyd.nbd.NbdUri;
+import org.kcopyd.nbd.internal.client.ReadOnlyDevice;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;

@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.device.MemoryBlockDevice;
+import org.kcopyd.nbd.internal.client.ReadOnlyDevice;
 import org.kcopyd.testdevices.Forwarding;
 
 /**
