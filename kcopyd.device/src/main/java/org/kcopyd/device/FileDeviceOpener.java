@@ -278,24 +278,39 @@ public final class FileDeviceOpener implements BlockDeviceOpener {
      */
     static void refuseNewFileIn(Path path) throws IOException {
         Path parent = path.toAbsolutePath().getParent();
-        if (parent == null) {
-            return;
+        String notForData = parent == null ? null : notForData(parent);
+        if (notForData != null) {
+            throw new IOException(path + " does not exist, and kcopyd creates no file in " + parent + " (" + notForData
+                    + "): nothing was created; is the device's name right?");
         }
+    }
+
+    /**
+     * Tells whether kcopyd creates files in a directory: not in {@code /dev} itself, nor anywhere in
+     * {@code /proc} or {@code /sys}, nor in a file system of device nodes or kernel objects elsewhere
+     * (devtmpfs, devpts, sysfs, cgroup...). {@code /dev/shm} is a tmpfs of its own and is for data.
+     *
+     * @param directory an existing directory
+     * @return why no file is made there (such as "a devtmpfs file system of device nodes and kernel
+     *         objects, not data"), or null if files may be made there or it cannot be examined (the
+     *         creation then fails with its own reason)
+     * @since 1.13
+     */
+    public static String notForData(Path directory) {
         String type;
         Path real;
         try {
-            type = Files.getFileStore(parent).type();
-            real = parent.toRealPath();
+            type = Files.getFileStore(directory).type();
+            real = directory.toRealPath();
         } catch (IOException e) {
-            return;
+            return null;
         }
         // A container's /dev is often a plain tmpfs, and /sys/fs/cgroup is one on many systems: /dev
         // itself, and all of /proc and /sys, are refused whatever their type.
         if (NOT_FOR_DATA.contains(type) || real.equals(DEV) || real.startsWith(PROC) || real.startsWith(SYS)) {
-            throw new IOException(path + " does not exist, and kcopyd creates no file in " + parent + " (a " + type
-                    + " file system of device nodes and kernel objects, not data): nothing was created; is the "
-                    + "device's name right?");
+            return "a " + type + " file system of device nodes and kernel objects, not data";
         }
+        return null;
     }
 
     /** Refuses a symbolic link to nothing at {@code path}: a file is never created through one. */

@@ -5,5 +5,5 @@
  * Inside OSGi, most users want the {@link org.kcopyd.api.BlockDeviceOpener} service instead.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.12.0")
+@org.osgi.annotation.versioning.Version("1.13.0")
 package org.kcopyd.device;

@@ -16,6 +16,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.device.FileDeviceOpener;
 import org.kcopyd.device.FileErrors;
 import org.kcopyd.mirror.LegState;
 import org.kcopyd.mirror.Mirror;
@@ -83,6 +84,15 @@ final class DemoCommand implements Callable<Integer> {
             parent = Path.of(System.getProperty("java.io.tmpdir"));
         } else {
             parent = dir.toAbsolutePath();
+            Path existing = Files.exists(parent) ? parent : parent.getParent();
+            String notForData = existing == null || !Files.isDirectory(existing) ? null
+                    : FileDeviceOpener.notForData(existing);
+            if (notForData != null) {
+                // H48-3: the demo's 64 MiB sample was made in /dev's devtmpfs before the copy refused it.
+                console.err().println("kcopyd demo: --dir " + dir + " is in " + existing + ", " + notForData
+                        + ": the demo makes no file there; nothing was created");
+                return Exit.USAGE;
+            }
             if (!Files.exists(parent)) {
                 Path above = parent.getParent();
                 if (above == null || !Files.isDirectory(above)) {

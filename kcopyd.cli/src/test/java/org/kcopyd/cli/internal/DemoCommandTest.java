@@ -140,6 +140,27 @@ class DemoCommandTest {
         assertThat(fixture.out()).isEmpty();
     }
 
+    /** H48-3: the demo made its 64 MiB sample in /dev's devtmpfs, then the copy refused it there. */
+    @Test
+    void aDirInDevOrProcIsExit2AndNothingIsCreated() throws Exception {
+        List<String> before = devDemos();
+
+        assertThat(demo("--dir", "/dev").call()).isEqualTo(Exit.USAGE);
+        assertThat(demo("--dir", "/dev/kcopyd-demo-test-" + ProcessHandle.current().pid()).call()).isEqualTo(Exit.USAGE);
+        assertThat(demo("--dir", "/proc").call()).isEqualTo(Exit.USAGE);
+
+        assertThat(fixture.err().lines().toList()).allSatisfy(line -> assertThat(line).matches("kcopyd demo: --dir "
+                + "/(dev|dev/kcopyd-demo-test-\\d+|proc) is in /(dev|proc), a \\S+ file system of device nodes and "
+                + "kernel objects, not data: the demo makes no file there; nothing was created")).hasSize(3);
+        assertThat(devDemos()).isEqualTo(before);
+    }
+
+    private static List<String> devDemos() throws java.io.IOException {
+        try (Stream<Path> files = Files.list(Path.of("/dev"))) {
+            return files.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("kcopyd-demo")).sorted().toList();
+        }
+    }
+
     @Test
     void aDirThatIsNoDirectoryOrHasNoParentAndBadSizesAreExit2() throws Exception {
         Path file = CommandFixture.image(dir, "file.img", 512, 1);
