@@ -711,6 +711,11 @@ final class RegionLog {
     private static Header readHeader(BlockDevice device, BadHeader[] problems) throws IOException {
         long size = device.sizeInSectors();
         if (size < V2.bitmapStart()) {
+            // H48-6: a log cut short is a damaged log, not a file that holds none.
+            if (size > 0 && read(device, 0, (int) Math.min(size, HEADER_SECTORS)).getLong(0) == MAGIC) {
+                problems[0] = new BadHeader("cut short: the file has " + size * SECTOR + " bytes, fewer than a "
+                        + "region log's header and bitmap take", true, true, -1);
+            }
             return null;
         }
         Header first = null;

@@ -199,6 +199,27 @@ class OpenedMirrorTest {
         }
     }
 
+    /** H48-6: a log cut short was said to hold no region log header; it is a damaged log, and nothing is written. */
+    @Test
+    void aLogCutShortIsRefusedAsADamagedLog() throws Exception {
+        Path a = file("a.img", random(SECTORS * 512, 12));
+        Path b = file("b.img", random(SECTORS * 512, 13));
+        Path log = dir.resolve("m.log");
+        UUID id = started(open(settings(log, null, true, a, b))).regionLogId();
+        closeAll();
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(log,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ch.truncate(4096);
+        }
+
+        Throwable t = refusal(settings(log, id, false, a, b), log, a, b);
+
+        assertThat(t).isInstanceOf(IllegalArgumentException.class).hasMessage("mirror 'm': " + log + " has a damaged "
+                + "region log header (copy 1: cut short: the file has 4096 bytes, fewer than a region log's header and "
+                + "bitmap take; copy 2: not read); refusing to use it (format=true overwrites it with a new log that "
+                + "resyncs every leg from leg 0)");
+    }
+
     @Test
     void formatMakesANewLogOverAnExistingFileWhichTheNextOpenAdoptsByItsIdentity() throws Exception {
         byte[] data = random(SECTORS * 512, 9);
