@@ -118,7 +118,12 @@ final class JobCommands {
         List<String> seen = new ArrayList<>();
         for (String d : devices.subList(copy ? 1 : 0, devices.size())) {
             String device = whole("destination", d, s);
-            if (seen.contains(device) || copy && device.equals(body.get("source").getAsString())) {
+            if (copy && device.equals(body.get("source").getAsString())) {
+                // H48-7: "named twice" read as if the destination were given twice.
+                throw ClientException.usage("destination '" + Json.printable(d) + "' is the source (both are "
+                        + Json.printable(device) + ")");
+            }
+            if (seen.contains(device)) {
                 throw ClientException.usage("destination '" + Json.printable(d) + "' is named twice (as "
                         + Json.printable(device) + ")");
             }

@@ -115,6 +115,10 @@ class ThinClientArgumentsTest {
                 "copy", "--daemon", "a.img:8+8", "b.img");
         refused("kcopyd copy: --sparse 'sometimes' is not auto, always or never", "copy", "--daemon", "a.img", "b.img",
                 "--sparse", "sometimes");
+        refused("kcopyd copy: destination 'a.img' is the source (both are " + dir.resolve("a.img") + ")", "copy",
+                "--daemon", "a.img", "a.img");
+        refused("kcopyd copy: destination 'b.img' is named twice (as " + dir.resolve("b.img") + ")", "copy",
+                "--daemon", "a.img", "b.img", "b.img");
         refused("kcopyd config set: 'defaultPages' is not KEY=VALUE (such as defaultPages=4096)", "config", "set",
                 "defaultPages");
         refused("kcopyd config set: defaultPages is given twice", "config", "set", "defaultPages=1", "defaultPages=2");
