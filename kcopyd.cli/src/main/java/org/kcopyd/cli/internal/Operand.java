@@ -109,6 +109,12 @@ record Operand(Path path, Object identity, boolean exists, boolean regular, URI 
      * @throws CommandException as {@link #existing}, or if a new file could not be created there
      */
     static Operand destination(Path path) {
+        if (path.toString().equals("-")) {
+            // H48-9: dd, nbdcopy and qemu-img take "-" for standard output; a file of that name (made, or overwritten
+            // when it exists) is what nobody means by it.
+            throw CommandException.usage("destination '-' is not standard output: kcopyd copies to devices and files "
+                    + "only; to name a file -, write ./-");
+        }
         if (Files.exists(path)) {
             return existing(path, "destination");
         }

@@ -66,6 +66,18 @@ class RefusalTest {
         assertThat(CommandFixture.names(dir)).containsExactly("src.img");
     }
 
+    /** H48-9: "-" is standard output to dd, nbdcopy and qemu-img; kcopyd made a file named "-". */
+    @Test
+    void aDashAsANewDestinationIsRefusedAndNothingIsCreated() throws Exception {
+        image(dir, "src.img", 1 << 20, 1);
+
+        assertThat(run("copy", p("src.img"), "-")).isEqualTo(Exit.USAGE);
+
+        assertThat(fixture.err()).isEqualTo("kcopyd copy: destination '-' is not standard output: kcopyd copies to "
+                + "devices and files only; to name a file -, write ./-\n");
+        assertThat(Path.of("-")).doesNotExist();
+    }
+
     @Test
     void aDestinationUnderAFileIsRefusedNamingIt() throws Exception {
         image(dir, "src.img", 4096, 2);

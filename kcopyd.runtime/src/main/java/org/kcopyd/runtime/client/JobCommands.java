@@ -117,6 +117,10 @@ final class JobCommands {
         JsonArray destinations = new JsonArray();
         List<String> seen = new ArrayList<>();
         for (String d : devices.subList(copy ? 1 : 0, devices.size())) {
+            if (d.equals("-")) {
+                throw ClientException.usage("destination '-' is not standard output: kcopyd copies to devices and files "
+                        + "only; to name a file -, write ./-");
+            }
             String device = whole("destination", d, s);
             if (copy && device.equals(body.get("source").getAsString())) {
                 // H48-7: "named twice" read as if the destination were given twice.
