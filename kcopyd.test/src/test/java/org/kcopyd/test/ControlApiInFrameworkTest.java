@@ -284,6 +284,16 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
         Answer taken = call(base, "POST", "/exports", "{\"name\": \"vm\", \"device\": \"snapshot:s1\", \"socket\": \""
                 + dir.resolve("y.sock") + "\"}", true);
         assertEquals(taken.body(), 409, taken.status());
+        // H48-5: a socket path that is a file: the answer says so (it said "see the log"), and the file stays.
+        Path notASocket = Files.writeString(dir.resolve("file.sock"), "precious");
+        Answer notServed = call(base, "POST", "/exports", "{\"name\": \"w\", \"device\": \"snapshot:s1\", "
+                + "\"socket\": \"" + notASocket + "\"}", true);
+        assertEquals(notServed.body(), 500, notServed.status());
+        assertTrue(notServed.body(), notServed.body().contains("export w is not served: its device ")
+                && notServed.body().contains(" exists and is not a socket")
+                && notServed.body().contains("the export was removed"));
+        assertEquals("precious", Files.readString(notASocket));
+        assertEquals(404, call(base, "GET", "/exports/w", null, true).status());
         // A socket in a daemon's state directory would stop the daemon's next start.
         Path state = Files.createDirectory(dir.resolve("state"));
         Path inState = state.resolve("z.sock");

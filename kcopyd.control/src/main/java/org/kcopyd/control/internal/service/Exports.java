@@ -217,6 +217,24 @@ final class Exports {
         return refs.isEmpty() ? null : refs.get(0);
     }
 
+    /**
+     * The service kcopyd.nbd's export component registers while its export cannot be served: a
+     * {@code Supplier<String>} of why, with the configuration's PID in this property.
+     */
+    static final String NOT_SERVED = "kcopyd.nbd.export.notServed";
+
+    /** @return why the export configured by {@code pid} cannot be served, as its component says, or null */
+    @SuppressWarnings("rawtypes")
+    private String notServed(String pid) {
+        List<ServiceReference<java.util.function.Supplier>> refs = services.references(java.util.function.Supplier.class,
+                "(" + NOT_SERVED + "=" + Configurations.escape(pid) + ")");
+        if (refs.isEmpty()) {
+            return null;
+        }
+        Object why = services.read(refs.get(0), java.util.function.Supplier::get);
+        return why == null ? null : why.toString();
+    }
+
     /** @return the connections of every served export now, or null when no export component runs */
     Integer connections() {
         if (!ComponentOutcomes.consumed(configurations.scr(), NbdConfig.EXPORT_FACTORY_PID)) {
@@ -423,7 +441,9 @@ final class Exports {
                     state = "waiting";
                     int matching = device != null && device.startsWith("(") ? services.devices(device).size() : 1;
                     String notOpen = matching == 0 ? notOpen(recorded) : null;
+                    String notServed = notOpen == null ? notServed(c.getPid()) : null;
                     reason = notOpen != null ? "its device " + recorded + " is not open: " + notOpen
+                            : notServed != null ? Text.printable(notServed)
                             : matching != 1 ? matching + " BlockDevice services match " + device
                             : "its component is active but the export is not served (see the log)";
                 }

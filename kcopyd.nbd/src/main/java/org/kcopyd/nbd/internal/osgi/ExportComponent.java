@@ -67,6 +67,13 @@ public final class ExportComponent {
     public static final String STATUS = "kcopyd.nbd.export.status";
     /** Property of the status service: the export's name. */
     public static final String STATUS_NAME = "kcopyd.nbd.export.name";
+    /**
+     * Property of the not-served service, a {@code Supplier<String>} of why: the PID of the export's
+     * configuration. Registered while the component is active and its export cannot be served (its
+     * listener refused: the socket path is not a socket, another server listens there; several devices
+     * match its filter), so that the control answers with the reason, not only the log.
+     */
+    public static final String NOT_SERVED = "kcopyd.nbd.export.notServed";
 
     @Reference
     NbdListeners listeners;
@@ -85,6 +92,8 @@ public final class ExportComponent {
     private String configurationPid;
     /** The status service while served; guarded by {@code this}. */
     private ServiceRegistration<IntSupplier> status;
+    /** The not-served service while the export cannot be served ({@link #NOT_SERVED}); guarded by {@code this}. */
+    private ServiceRegistration<?> notServed;
 
     @Activate
     void activate(BundleContext context, ExportConfiguration configuration, Map<String, Object> properties)
@@ -194,12 +203,12 @@ public final class ExportComponent {
                 : matching.size() + " BlockDevice services match " + s.deviceFilter() + " now");
         }
         if (matching.size() > 1) {
-            LOG.log(Level.ERROR, "NBD export '" + s.name() + "' on " + s.where() + " is not served: "
-                + matching.size() + " BlockDevice services match " + s.deviceFilter() + " (" + names(matching)
+            notServed(s, matching.size() + " BlockDevice services match " + s.deviceFilter() + " (" + names(matching)
                 + "); make the filter name one device");
             return;
         }
         if (served != null || matching.isEmpty()) {
+            notServed(s, null);
             return;
         }
         ServiceReference<BlockDevice> only = matching.get(0);
@@ -211,12 +220,12 @@ public final class ExportComponent {
         try {
             listeners.add(s, export);
         } catch (IOException | RuntimeException e) {
-            LOG.log(Level.ERROR, "NBD export '" + s.name() + "' of " + target.name() + " could not be served on "
-                + s.where() + ": " + e.getMessage());
+            notServed(s, "its device " + target.name() + " could not be served on " + s.where() + ": " + e.getMessage());
             return;
         }
         served = export;
         servedRef = only;
+        notServed(s, null);
         publish(s, export);
         LOG.log(Level.INFO, () -> "NBD export '" + s.name() + "' of " + target.name() + " on " + s.where());
     }
@@ -259,6 +268,37 @@ public final class ExportComponent {
         };
         try {
             status = bundleContext.registerService(IntSupplier.class, connections, props);
+        } catch (IllegalStateException stopping) {
+            // The bundle is stopping: there is nothing left to report to.
+        }
+    }
+
+    /**
+     * Logs why the export is not served and registers the not-served service saying it, or with a null
+     * {@code why} unregisters it. Under {@code this}.
+     */
+    private void notServed(ExportSettings s, String why) {
+        if (notServed != null) {
+            try {
+                notServed.unregister();
+            } catch (IllegalStateException alreadyGone) {
+                // The bundle is stopping: the framework has unregistered it.
+            }
+            notServed = null;
+        }
+        if (why == null) {
+            return;
+        }
+        LOG.log(Level.ERROR, "NBD export '" + s.name() + "' on " + s.where() + " is not served: " + why);
+        if (configurationPid == null) {
+            return;
+        }
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put(NOT_SERVED, configurationPid);
+        props.put(STATUS_NAME, s.name());
+        java.util.function.Supplier<String> reason = () -> why;
+        try {
+            notServed = bundleContext.registerService(java.util.function.Supplier.class, reason, props);
         } catch (IllegalStateException stopping) {
             // The bundle is stopping: there is nothing left to report to.
         }
@@ -310,6 +350,9 @@ public final class ExportComponent {
             t = tracker;
             tracker = null;
             unpublish();
+            if (settings != null) {
+                notServed(settings, null);
+            }
             if (served != null) {
                 listeners.remove(settings, served);
                 served = null;

@@ -306,6 +306,50 @@ class ExportComponentTest {
         assertThat(Files.readString(notASocket)).isEqualTo("precious");
     }
 
+    /**
+     * H48-5: a service device's export whose socket path is a file stayed active and unserved, and the control could
+     * only say "see the log": the component registers why, while it lasts, for the control to answer with.
+     */
+    @Test
+    void aServiceDeviceThatCannotBeServedSaysWhyWhileItLasts() throws Exception {
+        Path notASocket = Files.writeString(dir.resolve("s.sock"), "precious");
+        ExportComponent c = activate(config("", "(kcopyd.device.role=snapshot)",
+            org.osgi.framework.Constants.SERVICE_PID, "org.kcopyd.nbd.export~x2"));
+        String filter = "(" + ExportComponent.NOT_SERVED + "=org.kcopyd.nbd.export~x2)";
+        assertThat(osgi.context().getServiceReferences(java.util.function.Supplier.class, filter))
+            .as("waiting for its device is no failure").isEmpty();
+
+        register(new MemoryBlockDevice("one", 8), "one");
+        assertThat(c.serving()).isFalse();
+        var refs = osgi.context().getServiceReferences(java.util.function.Supplier.class, filter);
+        assertThat(refs).hasSize(1);
+        assertThat(osgi.context().getService(refs.iterator().next()).get()).asString()
+            .startsWith("its device one could not be served on " + dir.resolve("s.sock") + ": ")
+            .contains("exists and is not a socket");
+        assertThat(Files.readString(notASocket)).isEqualTo("precious");
+
+        deactivate(c);
+        assertThat(osgi.context().getServiceReferences(java.util.function.Supplier.class, filter))
+            .as("deactivated: nothing to say").isEmpty();
+    }
+
+    @Test
+    void twoMatchingServicesSayWhyUntilOneIsLeft() throws Exception {
+        ExportComponent c = activate(config("", "(kcopyd.device.role=snapshot)",
+            org.osgi.framework.Constants.SERVICE_PID, "org.kcopyd.nbd.export~x3"));
+        String filter = "(" + ExportComponent.NOT_SERVED + "=org.kcopyd.nbd.export~x3)";
+        ServiceRegistration<BlockDevice> first = register(new MemoryBlockDevice("one", 8), "one");
+        register(new MemoryBlockDevice("two", 8), "two");
+        var refs = osgi.context().getServiceReferences(java.util.function.Supplier.class, filter);
+        assertThat(refs).hasSize(1);
+        assertThat(osgi.context().getService(refs.iterator().next()).get()).asString()
+            .startsWith("2 BlockDevice services match (kcopyd.device.role=snapshot)");
+
+        first.unregister();
+        assertThat(c.serving()).isTrue();
+        assertThat(osgi.context().getServiceReferences(java.util.function.Supplier.class, filter)).isEmpty();
+    }
+
     @Test
     void aNameTakenOnTheListenerIsRefusedAndTheFirstExportGoesOn() throws Exception {
         Path a = image("a.img", 10);
