@@ -50,6 +50,11 @@ final class Commands {
         line.setOut(console.out());
         line.setErr(console.err());
         line.setParameterExceptionHandler((e, arguments) -> usageError(console, e, arguments));
+        // H48-9: Java's own parsing takes any Unicode digits (--pages ٨ was 8), the region parser only ASCII ones.
+        line.registerConverter(Integer.class, text -> asciiNumber(text, "an int", Integer::valueOf));
+        line.registerConverter(Integer.TYPE, text -> asciiNumber(text, "an int", Integer::valueOf));
+        line.registerConverter(Long.class, text -> asciiNumber(text, "a long", Long::valueOf));
+        line.registerConverter(Long.TYPE, text -> asciiNumber(text, "a long", Long::valueOf));
         line.setExecutionExceptionHandler((e, cmd, parsed) -> {
             Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
                     ? e.getCause() : e;
@@ -61,6 +66,24 @@ final class Commands {
         console.out().flush();
         console.err().flush();
         return code;
+    }
+
+    /**
+     * @param what  the type, as picocli says it ("an int")
+     * @param parse the type's parser, given only ASCII: an optional {@code -} or {@code +}, then the digits 0-9
+     * @return the number {@code text} is written as
+     * @throws CommandLine.TypeConversionException naming the text, in picocli's own words, if it is not such a
+     *         number of the type (Java's parsers also take other scripts' digits: {@code ٨} was 8)
+     */
+    static <T> T asciiNumber(String text, String what, java.util.function.Function<String, T> parse) {
+        try {
+            if (text.matches("[-+]?[0-9]+")) {
+                return parse.apply(text);
+            }
+        } catch (NumberFormatException tooLarge) {
+            // As picocli says it.
+        }
+        throw new CommandLine.TypeConversionException("'" + text + "' is not " + what);
     }
 
     /**

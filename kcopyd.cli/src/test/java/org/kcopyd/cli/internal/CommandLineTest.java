@@ -157,10 +157,17 @@ class CommandLineTest {
         assertThat(run("copy", "--bogus", src.toString(), dir.resolve("x.img").toString())).isEqualTo(Exit.USAGE);
         assertThat(run("copy", "--pages", "abc", src.toString(), dir.resolve("x.img").toString()))
                 .isEqualTo(Exit.USAGE);
+        // H48-9: Java's parser takes other scripts' digits (Arabic-Indic eight); the region parser did not.
+        assertThat(run("copy", "--pages", "\u0668", src.toString(), dir.resolve("x.img").toString()))
+                .isEqualTo(Exit.USAGE);
+        assertThat(run("copy", "--pages", "99999999999", src.toString(), dir.resolve("x.img").toString()))
+                .isEqualTo(Exit.USAGE);
 
-        assertThat(fixture.err().lines()).hasSize(2);
+        assertThat(fixture.err().lines()).hasSize(4);
         assertThat(fixture.err().lines().toList().get(0)).contains("'--bogus'").endsWith("(see kcopyd copy --help)");
-        assertThat(fixture.err().lines().toList().get(1)).contains("'abc'");
+        assertThat(fixture.err().lines().toList().get(1)).contains("'abc' is not an int");
+        assertThat(fixture.err().lines().toList().get(2)).contains("'\u0668' is not an int");
+        assertThat(fixture.err().lines().toList().get(3)).contains("'99999999999' is not an int");
         assertThat(CommandFixture.names(dir)).containsExactly("src.img");
     }
 }
