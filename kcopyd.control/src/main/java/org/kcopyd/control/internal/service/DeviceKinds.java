@@ -9,6 +9,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFileAttributes;
 
 import org.kcopyd.control.ControlException;
+import org.kcopyd.device.FileErrors;
 
 /**
  * What kind of file a path names, and the refusal of what kcopyd cannot use as a device: a missing
@@ -21,19 +22,25 @@ final class DeviceKinds {
     }
 
     /**
+     * Refuses a path that cannot be opened as the one-shot {@code copy} and {@code zero} do, with exit
+     * code 1 ("could not run": no such file, a symbolic link to nothing, a directory above it that
+     * cannot be searched): FAILED, which the daemon's command-line client also exits 1 with (H48-8:
+     * snapshot, mirror and export commands said 2 where copy said 1). The wrong kind of file (a
+     * directory, a FIFO) is a bad argument: BAD_REQUEST, exit 2.
+     *
      * @param path an absolute path
      * @param role "origin", "COW store"... for messages
-     * @throws ControlException BAD_REQUEST naming the path and what it is
+     * @throws ControlException naming the path and what it is
      */
     static void requireDevice(Path path, String role) {
         BasicFileAttributes attrs;
         try {
             attrs = Files.readAttributes(path, BasicFileAttributes.class);
         } catch (NoSuchFileException e) {
-            throw ControlException.badRequest("cannot open " + role + " " + path + ": " + (Files.isSymbolicLink(path)
+            throw ControlException.failed("cannot open " + role + " " + path + ": " + (Files.isSymbolicLink(path)
                     ? "it is a symbolic link to nothing" : "no such file"));
         } catch (IOException e) {
-            throw ControlException.badRequest("cannot examine " + role + " " + path + ": " + e.getMessage());
+            throw ControlException.failed("cannot examine " + role + " " + path + ": " + FileErrors.reason(e));
         }
         if (attrs.isDirectory()) {
             throw ControlException.badRequest(role + " " + path + " is a directory, not a file or block device");

@@ -193,27 +193,9 @@ final class JobDevices implements AutoCloseable {
             }
             return new Named(text, role, path, null, null, Set.of(), null);
         }
-        requireOpenable(role, path);
         DeviceKinds.requireDevice(path, role);
         try {
             return new Named(text, role, path, null, null, Set.of(FileClaims.identityOf(path)), window(path));
-        } catch (IOException e) {
-            throw ControlException.failed("cannot examine " + role + " " + path + ": " + FileErrors.reason(e));
-        }
-    }
-
-    /**
-     * Refuses a path that cannot be opened, as the one-shot {@code copy} and {@code zero} do with exit code 1
-     * ("could not run": no such file, a symbolic link to nothing, a directory above it that cannot be
-     * searched): FAILED, which the command line's daemon client also exits 1 with. The wrong kind of file
-     * (a directory, a FIFO) is a bad argument, BAD_REQUEST ({@link DeviceKinds#requireDevice}).
-     */
-    private static void requireOpenable(String role, Path path) {
-        try {
-            Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class);
-        } catch (java.nio.file.NoSuchFileException e) {
-            throw ControlException.failed("cannot open " + role + " " + path + ": " + (Files.isSymbolicLink(path)
-                    ? "it is a symbolic link to nothing" : "no such file"));
         } catch (IOException e) {
             throw ControlException.failed("cannot examine " + role + " " + path + ": " + FileErrors.reason(e));
         }

@@ -59,7 +59,11 @@ class MirrorRulesTest {
         refused(request(List.of(a.toString(), "b.img")), "leg 1 'b.img' is a relative path");
         refused(request(List.of(a.toString(), "service:")), "names no device service");
         refused(request(List.of(a.toString(), dir.toString())), "is a directory");
-        refused(request(List.of(a.toString(), b.toString(), log.toString())), "cannot open leg 2");
+        // H48-8: a file that is not there cannot be opened: FAILED (exit 1), as copy's, not a bad argument (exit 2).
+        assertThatThrownBy(() -> MirrorRules.check(request(List.of(a.toString(), b.toString(), log.toString()))))
+                .isInstanceOfSatisfying(ControlException.class,
+                        e -> assertThat(e.code()).isEqualTo(ControlException.Code.FAILED))
+                .hasMessageContaining("cannot open leg 2");
         Files.write(log, new byte[512]);
         refused(request(List.of(a.toString(), log.toString())), "the region log must be a file of its own");
         refused(request(List.of(a.toString(), "nbd://host/" + "x".repeat(300))), "leg 1 is 311 bytes long, at most 256");

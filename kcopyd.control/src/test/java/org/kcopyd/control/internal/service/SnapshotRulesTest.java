@@ -107,7 +107,7 @@ class SnapshotRulesTest {
         refused(request("s1", "origin.img", cow.toString()), ControlException.Code.BAD_REQUEST,
                 "origin 'origin.img' is a relative path");
         refused(request("s1", origin.toString(), "s1.cow"), ControlException.Code.BAD_REQUEST, "cowStore 's1.cow'");
-        refused(request("s1", dir.resolve("none.img").toString(), cow.toString()), ControlException.Code.BAD_REQUEST,
+        refused(request("s1", dir.resolve("none.img").toString(), cow.toString()), ControlException.Code.FAILED,
                 "cannot open origin", "no such file");
         refused(request("s1", dir.toString(), cow.toString()), ControlException.Code.BAD_REQUEST, "is a directory");
         refused(request("s1", null, cow.toString()), ControlException.Code.BAD_REQUEST, "origin is missing");
