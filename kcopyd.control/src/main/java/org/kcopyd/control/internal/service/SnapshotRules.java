@@ -133,7 +133,8 @@ final class SnapshotRules {
 
     /**
      * @return the path, which must be absolute (the client makes paths absolute against its own directory) and
-     *         not lead through {@code /proc} ({@link ProcessPaths}), normalized
+     *         not lead through {@code /proc} ({@link ProcessPaths}), with {@code .} and {@code ..} taken out as
+     *         the kernel takes them ({@link #resolvedDots})
      */
     static Path absolute(String field, String value) {
         Path p;
@@ -148,9 +149,39 @@ final class SnapshotRules {
             throw ControlException.badRequest(field + " '" + Text.printable(value) + "' is a relative path: give an "
                     + "absolute one");
         }
-        Path normal = p.normalize();
-        ProcessPaths.refuseProcessView(field, normal);
-        return normal;
+        ProcessPaths.refuseProcessView(field, p);
+        return resolvedDots(field, p);
+    }
+
+    /**
+     * H49-1: {@code a/link/../x.img} is {@code x.img} next to the link's target for the kernel (and for the
+     * one-shot {@code copy}, and {@code cp}), not {@code a/x.img}, which text normalization makes of it: the
+     * daemon wrote another file than the one named. The part up to the last {@code ..} is resolved by the
+     * file system; the rest has none.
+     *
+     * @throws ControlException FAILED if that part cannot be resolved (the kernel would not open the path
+     *         either, while its text normalized could name a file that exists)
+     */
+    private static Path resolvedDots(String field, Path p) {
+        int last = -1;
+        for (int i = 0; i < p.getNameCount(); i++) {
+            if (p.getName(i).toString().equals("..")) {
+                last = i;
+            }
+        }
+        if (last < 0) {
+            return p.normalize();
+        }
+        Path upTo = p.getRoot().resolve(p.subpath(0, last + 1));
+        Path resolved;
+        try {
+            resolved = upTo.toRealPath();
+        } catch (IOException e) {
+            throw ControlException.failed(field + " " + p + " cannot be resolved: " + upTo + " is not a directory that "
+                    + "can be searched (" + e.getMessage() + ")");
+        }
+        return last + 1 == p.getNameCount() ? resolved
+                : resolved.resolve(p.subpath(last + 1, p.getNameCount())).normalize();
     }
 
     private static UUID uuid(String text) {

@@ -77,6 +77,28 @@ class JobDevicesTest {
         }
     }
 
+    /**
+     * H49-1: {@code sub/../x.img} with {@code sub} a link to {@code deep/dir} is {@code deep/x.img} for the kernel
+     * and the one-shot copy; the daemon wrote {@code x.img} next to {@code sub}. A {@code ..} after a directory
+     * that is not there is refused, not taken away as text (which could name a file that exists).
+     */
+    @Test
+    void dotDotIsTakenOutAsTheKernelDoesAfterALink() throws Exception {
+        Path deep = Files.createDirectories(dir.resolve("deep/dir"));
+        Files.createSymbolicLink(dir.resolve("sub"), deep);
+        Files.write(dir.resolve("x.img"), new byte[4096]);
+        try (JobDevices devices = jobDevices()) {
+            assertThat(devices.name("destination", dir + "/sub/../x.img", true).path())
+                    .isEqualTo(dir.toRealPath().resolve("deep/x.img"));
+            assertThat(devices.name("destination", dir + "/./x.img", true).path()).isEqualTo(dir.resolve("x.img"));
+            assertThatThrownBy(() -> devices.name("destination", dir + "/missing/../x.img", true))
+                    .isInstanceOfSatisfying(ControlException.class,
+                            e -> assertThat(e.code()).isEqualTo(ControlException.Code.FAILED))
+                    .hasMessageStartingWith("destination " + dir + "/missing/../x.img cannot be resolved: " + dir
+                            + "/missing/.. is not a directory that can be searched");
+        }
+    }
+
     @Test
     void aLoopDeviceOverTheSourceSharesItsBytesAndAnotherFileDoesNot() throws Exception {
         String missing = org.kcopyd.testdevices.LoopDevice.unavailable();
