@@ -1,6 +1,8 @@
 package org.kcopyd.device;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.net.URI;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -18,9 +20,10 @@ import java.util.TreeMap;
  * aside ({@code nbds} and {@code nbd} to one server are one export; the {@code tls-*} parameters
  * choose how to check the server, not which export), and the {@code socket} parameter as the
  * absolute, normalized path of the socket, with symbolic links resolved when it exists (so
- * {@code socket=a.sock}, {@code socket=/run/./a.sock} and a link to it are one socket). Two
- * URIs that differ here may still name one export (a host by two names, a server on two
- * sockets): kcopyd cannot see that. The command line, snapshots (which origin two snapshots
+ * {@code socket=a.sock}, {@code socket=/run/./a.sock} and a link to it are one socket), and the
+ * host as the address it resolves to (so {@code localhost} and {@code 127.0.0.1} are one server).
+ * Two URIs that differ here may still name one export (a server on two addresses or sockets):
+ * kcopyd cannot see that. The command line, snapshots (which origin two snapshots
  * share) and mirrors (the same leg twice) compare remote devices by it; it is for comparing, not
  * for recording ({@link DeviceUris#normalized} is what stores and logs record). Stateless; the
  * file system is read only to resolve an existing socket's links.
@@ -98,11 +101,27 @@ public final class DeviceUriIdentity {
         }
         StringBuilder id = new StringBuilder(transport).append("://");
         if (n.getHost() != null) {
-            id.append(n.getHost().toLowerCase(Locale.ROOT)).append(':').append(n.getPort() < 0 ? NBD_PORT : n.getPort());
+            id.append(address(n.getHost())).append(':').append(n.getPort() < 0 ? NBD_PORT : n.getPort());
         }
         id.append('/').append(export);
         parameters.forEach((k, v) -> id.append('\0').append(k).append('=').append(v));
         return id.toString();
+    }
+
+    /**
+     * @return the address {@code host} resolves to, as the client connects to it (its first address), in
+     *         one notation: {@code localhost}, {@code 127.0.0.1}, {@code 2130706433} and {@code [::ffff:127.0.0.1]}
+     *         are one server (H49-2: a snapshot's origin and a mirror's leg on one export under two of these
+     *         spellings were both accepted, and the resync overwrote the origin under the snapshot); the name in
+     *         lower case if it does not resolve (the device cannot be opened then)
+     */
+    private static String address(String host) {
+        String name = host.toLowerCase(Locale.ROOT);
+        try {
+            return InetAddress.getByName(name).getHostAddress();
+        } catch (UnknownHostException | SecurityException e) {
+            return name;
+        }
     }
 
     /** @return {@code raw} (a part of a parsed URI, so its escapes are whole) with %XX decoded as UTF-8 */

@@ -55,6 +55,19 @@ class DeviceUriIdentityTest {
         assertThat(id("nbd://host.example/")).isNotEqualTo(id("nbd://host.example/%2F"));
     }
 
+    /** H49-2: one server under spellings of its address is one server; another address is another. */
+    @Test
+    void aHostIsTheAddressItResolvesTo() throws Exception {
+        String plain = id("nbd://127.0.0.1:10811/");
+        assertThat(id("nbd://[::ffff:127.0.0.1]:10811/")).isEqualTo(plain);
+        assertThat(id("nbd://2130706433:10811/")).isEqualTo(plain);
+        String local = java.net.InetAddress.getByName("localhost").getHostAddress();
+        assertThat(id("nbd://LocalHost:10811")).isEqualTo(id("nbd://" + (local.contains(":") ? "[" + local + "]" : local)
+                + ":10811/"));
+        assertThat(id("nbd://127.0.0.2:10811/")).isNotEqualTo(plain);
+        assertThat(id("nbd://[::1]:10811/")).isNotEqualTo(plain);
+    }
+
     @Test
     void otherSchemesKeepThePlainNormalization() {
         assertThat(id("MEM://D/a/../x")).isEqualTo("mem://d/x");
