@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 
 import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.CopyFlag;
+import org.kcopyd.api.CopyJob;
 import org.kcopyd.api.CopyResult;
 import org.kcopyd.api.IoRegion;
 import org.kcopyd.api.KcopydClient;
@@ -58,6 +59,13 @@ final class MirrorResync {
     private int resyncRunning;
     /** The clients awaited for resync copies: cancelled on close, so that closing does not wait for a factory. */
     private final Set<CompletableFuture<KcopydClient>> clientWaits = new HashSet<>();
+    /**
+     * The resync copies submitted and not completed: cancelled on close (H49-3: a throttled copy's chunks wait
+     * for their share of the cap before each is dispatched, so a region of a mirror capped at 4 KiB/s held its
+     * close, the configuration's change with it, for minutes; cancelled, no further chunk goes, and the region,
+     * still dirty, is copied at the next open).
+     */
+    private final Set<CopyJob> copies = new HashSet<>();
     /** True while the resync waits for a retry after a transient failure. */
     private boolean paused;
     private long resyncTotal;
@@ -74,10 +82,18 @@ final class MirrorResync {
         this.backoff = backoff;
     }
 
-    /** Under the lock, as the mirror closes: no region is taken any more; the regions waiting stay dirty. */
-    List<CompletableFuture<KcopydClient>> stopLocked() {
+    /**
+     * Under the lock, as the mirror closes: no region is taken any more; the regions waiting stay dirty.
+     *
+     * @return what the caller cancels once it let go of the lock: the waits for a client, and the copies
+     *         under way (a cancel completes a job's callbacks, which take the lock)
+     */
+    List<Runnable> stopLocked() {
         resyncQueue.clear();
-        return new ArrayList<>(clientWaits);
+        List<Runnable> cancels = new ArrayList<>();
+        clientWaits.forEach(wait -> cancels.add(() -> wait.cancel(false)));
+        copies.forEach(job -> cancels.add(job::cancel));
+        return cancels;
     }
 
     /** Under the lock: regions taken and not yet done. */
@@ -214,8 +230,24 @@ final class MirrorResync {
         EnumSet<CopyFlag> flags = EnumSet.of(CopyFlag.FLUSH);
         CompletableFuture<CopyResult> copy;
         try {
-            copy = kcopyd.submit(RESYNC_WAIT, client -> client.copy(IoRegion.of(volume.legs[source], start, length), dests,
-                    flags));
+            copy = kcopyd.submit(RESYNC_WAIT, client -> {
+                CopyJob job = client.copyJob(IoRegion.of(volume.legs[source], start, length), dests, flags, null, null);
+                boolean closing;
+                synchronized (lock) {
+                    closing = volume.closed;
+                    if (!closing) {
+                        copies.add(job);
+                    }
+                }
+                if (closing) {
+                    job.cancel();
+                }
+                return job.result().whenComplete((result, error) -> {
+                    synchronized (lock) {
+                        copies.remove(job);
+                    }
+                });
+            });
         } catch (RuntimeException e) {
             copy = CompletableFuture.failedFuture(e);
         }

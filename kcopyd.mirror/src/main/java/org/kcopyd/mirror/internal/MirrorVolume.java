@@ -14,7 +14,6 @@ import java.util.concurrent.CompletionStage;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.Extent;
-import org.kcopyd.api.KcopydClient;
 import org.kcopyd.mirror.LegState;
 import org.kcopyd.mirror.LegStatus;
 import org.kcopyd.mirror.Mirror;
@@ -88,12 +87,12 @@ final class MirrorVolume implements Mirror {
      * fingerprints are recorded in the log for the next open to check (see {@link RegionLog}).
      */
     void close() {
-        List<CompletableFuture<KcopydClient>> waits;
+        List<Runnable> cancels;
         synchronized (lock) {
             closed = true;
-            waits = resync.stopLocked();
+            cancels = resync.stopLocked();
         }
-        waits.forEach(w -> w.cancel(false));
+        cancels.forEach(Runnable::run);
         long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
         boolean drained = false;
         synchronized (lock) {

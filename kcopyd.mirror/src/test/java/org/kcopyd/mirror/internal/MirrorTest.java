@@ -364,6 +364,39 @@ class MirrorTest {
         assertThat(read(legs.get(1))).isEqualTo(data);
     }
 
+    /**
+     * H49-3: a mirror capped at 4 KiB/s held its close (and the daemon's configuration thread with it) until its
+     * regions in flight were copied, minutes. The close cancels them: no further chunk goes, and the regions stay
+     * dirty, copied at the next open.
+     */
+    @Test
+    void aThrottledResyncIsCancelledByTheCloseAndResumesAtTheNextOpen() throws Exception {
+        List<Path> paths = paths(2);
+        byte[] data = random(SECTORS * 512, 14);
+        List<BlockDevice> legs = List.of(fixture.leg(paths.get(0), data),
+                fixture.leg(paths.get(1), new byte[SECTORS * 512]));
+        org.kcopyd.api.Throttle cap = fixture.engine.throttle("mirror-capped");
+        cap.setBytesPerSecond(4096);
+        org.kcopyd.api.ClientBinding capped = new org.kcopyd.api.ClientBinding(f -> f.createClient(
+                org.kcopyd.api.ClientOptions.builder().pages(64)
+                .throttle(cap).build()));
+        capped.bind(fixture.engine);
+        MirrorVolume mirror = fixture.mirror(dir.resolve("log"), paths, legs, capped, fixture.backoff());
+        // The first chunk goes at once (the cap books its time after it): a copy is under way.
+        await().atMost(Duration.ofSeconds(10)).until(() -> java.util.Arrays.equals(java.util.Arrays.copyOf(
+                read(legs.get(1)), 512), java.util.Arrays.copyOf(data, 512)));
+
+        assertTimeoutPreemptively(Duration.ofSeconds(10), mirror::close);
+        assertTimeoutPreemptively(Duration.ofSeconds(10), capped::close);
+        assertThat(mirror.status().regionsResynced()).as("not all copied at 4 KiB/s").isLessThan(SECTORS / 64);
+
+        fixture.closeDevices();
+        List<BlockDevice> reopened = List.of(fixture.leg(paths.get(0), null), fixture.leg(paths.get(1), null));
+        MirrorVolume again = fixture.mirror(dir.resolve("log"), paths, reopened);
+        again.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        assertThat(read(reopened.get(1))).isEqualTo(data);
+    }
+
     /** A mirror removed while its resync waits for an engine closes at once, not after its 30 s drain limit. */
     @Test
     void aMirrorWhoseResyncWaitsForAFactoryClosesAtOnce() throws Exception {
