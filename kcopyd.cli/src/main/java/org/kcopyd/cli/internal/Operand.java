@@ -76,6 +76,7 @@ record Operand(Path path, Object identity, boolean exists, boolean regular, URI 
      *                          ({@link Exit#USAGE})
      */
     static Operand existing(Path path, String role) {
+        refuseDash(path, role);
         BasicFileAttributes attrs;
         try {
             attrs = Files.readAttributes(path, BasicFileAttributes.class);
@@ -104,17 +105,24 @@ record Operand(Path path, Object identity, boolean exists, boolean regular, URI 
     }
 
     /**
+     * H48-9, H49-11: dd, nbdcopy and qemu-img take "-" for standard input or output; a file of that name
+     * (made, overwritten, zeroed or read) is what nobody means by it. {@code ./-} names such a file.
+     */
+    private static void refuseDash(Path path, String role) {
+        if (path.toString().equals("-")) {
+            throw CommandException.usage(role + " '-' is not standard " + (role.equals("source") ? "input" : "output")
+                    + ": kcopyd copies " + (role.equals("source") ? "from" : "to") + " devices and files only; to name "
+                    + "a file -, write ./-");
+        }
+    }
+
+    /**
      * @param path a destination: an existing file or block device, or a new file to create
      * @return the examined destination
      * @throws CommandException as {@link #existing}, or if a new file could not be created there
      */
     static Operand destination(Path path) {
-        if (path.toString().equals("-")) {
-            // H48-9: dd, nbdcopy and qemu-img take "-" for standard output; a file of that name (made, or overwritten
-            // when it exists) is what nobody means by it.
-            throw CommandException.usage("destination '-' is not standard output: kcopyd copies to devices and files "
-                    + "only; to name a file -, write ./-");
-        }
+        refuseDash(path, "destination");
         if (Files.exists(path)) {
             return existing(path, "destination");
         }

@@ -73,9 +73,17 @@ class RefusalTest {
 
         assertThat(run("copy", p("src.img"), "-")).isEqualTo(Exit.USAGE);
 
+        assertThat(run("zero", "-")).isEqualTo(Exit.USAGE);
+        assertThat(run("copy", "-", p("new.img"))).isEqualTo(Exit.USAGE);
+
         assertThat(fixture.err()).isEqualTo("kcopyd copy: destination '-' is not standard output: kcopyd copies to "
-                + "devices and files only; to name a file -, write ./-\n");
+                + "devices and files only; to name a file -, write ./-\n"
+                + "kcopyd zero: destination '-' is not standard output: kcopyd copies to devices and files only; to "
+                + "name a file -, write ./-\n"
+                + "kcopyd copy: source '-' is not standard input: kcopyd copies from devices and files only; to name a "
+                + "file -, write ./-\n");
         assertThat(Path.of("-")).doesNotExist();
+        assertThat(CommandFixture.names(dir)).containsExactly("src.img");
     }
 
     @Test

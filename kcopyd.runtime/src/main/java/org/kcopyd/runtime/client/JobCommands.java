@@ -106,6 +106,10 @@ final class JobCommands {
         body.addProperty("kind", copy ? "copy" : "zero");
         List<String> devices = a.from(0);
         if (copy) {
+            if (devices.get(0).equals("-")) {
+                throw ClientException.usage("source '-' is not standard input: kcopyd copies from devices and files "
+                        + "only; to name a file -, write ./-");
+            }
             body.addProperty("source", whole("source", devices.get(0), s));
             String sparse = a.value("--sparse") == null ? "auto" : a.value("--sparse").toLowerCase(Locale.ROOT);
             if (!List.of("auto", "always", "never").contains(sparse)) {

@@ -119,6 +119,8 @@ class ThinClientArgumentsTest {
                 "--daemon", "a.img", "a.img");
         refused("kcopyd copy: destination '-' is not standard output: kcopyd copies to devices and files only; to "
                 + "name a file -, write ./-", "copy", "--daemon", "a.img", "-");
+        refused("kcopyd copy: source '-' is not standard input: kcopyd copies from devices and files only; to name a "
+                + "file -, write ./-", "copy", "--daemon", "-", "b.img");
         refused("kcopyd copy: destination 'b.img' is named twice (as " + dir.resolve("b.img") + ")", "copy",
                 "--daemon", "a.img", "b.img", "b.img");
         refused("kcopyd config set: 'defaultPages' is not KEY=VALUE (such as defaultPages=4096)", "config", "set",

@@ -50,8 +50,8 @@ final class ProcessPaths {
             Path next = at.resolve(name);
             if (next.startsWith(PROC)) {
                 throw ControlException.badRequest(field + " " + path + " names a file through " + PROC + through
-                        + ": kcopyd would look it up in its own process (the daemon's), not in yours; give the file's "
-                        + "own path");
+                        + ": the daemon looks paths up in its own process, not in yours, and a configuration keeps them "
+                        + "for later starts; give the file's own path");
             }
             if (!Files.isSymbolicLink(next) || ++links > MOST_LINKS) {
                 at = next;

@@ -24,8 +24,8 @@ class ProcessPathsTest {
     void aPathInProcIsRefusedNamingIt() {
         assertThatThrownBy(() -> ProcessPaths.refuseProcessView("destination", Path.of("/proc/self/fd/4")))
                 .isInstanceOf(ControlException.class).hasMessage("destination /proc/self/fd/4 names a file through "
-                        + "/proc: kcopyd would look it up in its own process (the daemon's), not in yours; give the "
-                        + "file's own path");
+                        + "/proc: the daemon looks paths up in its own process, not in yours, and a configuration "
+                        + "keeps them for later starts; give the file's own path");
         assertThatThrownBy(() -> ProcessPaths.refuseProcessView("origin", Path.of("/proc/self/cwd/a.img")))
                 .hasMessageStartingWith("origin /proc/self/cwd/a.img names a file through /proc:");
     }
@@ -34,8 +34,9 @@ class ProcessPathsTest {
     void aLinkIntoProcIsRefusedNamingTheLink() throws Exception {
         Path link = Files.createSymbolicLink(dir.resolve("fd4"), Path.of("/proc/self/fd/4"));
         assertThatThrownBy(() -> ProcessPaths.refuseProcessView("destination", link)).hasMessage("destination "
-                + link + " names a file through /proc (" + link + " is a symbolic link to /proc/self/fd/4): kcopyd "
-                + "would look it up in its own process (the daemon's), not in yours; give the file's own path");
+                + link + " names a file through /proc (" + link + " is a symbolic link to /proc/self/fd/4): the "
+                + "daemon looks paths up in its own process, not in yours, and a configuration keeps them for later "
+                + "starts; give the file's own path");
         // /dev/fd is a link to /proc/self/fd, /dev/stdin to /proc/self/fd/0.
         assertThatThrownBy(() -> ProcessPaths.refuseProcessView("source", Path.of("/dev/fd/4")))
                 .hasMessageContaining("names a file through /proc (/dev/fd is a symbolic link to /proc/self/fd)");

@@ -15,6 +15,7 @@ import java.nio.file.Path;
  * kill -9, say) is removed when connecting to it is refused (ECONNREFUSED: nobody accepts); a socket
  * something still accepts on, one that cannot be probed for another reason (permission denied...), and
  * anything that is not a socket (a regular file, a symbolic link) are refused, naming the path, and kept.
+ * No socket is made in {@code /dev}, {@code /proc}, {@code /sys} or their kin ({@code FileDeviceOpener.notForData}).
  */
 final class UnixSocketPath {
 
@@ -25,6 +26,12 @@ final class UnixSocketPath {
     }
 
     static void prepare(Path path) throws IOException {
+        Path parent = path.toAbsolutePath().getParent();
+        String notForData = parent == null ? null : org.kcopyd.device.FileDeviceOpener.notForData(parent);
+        if (notForData != null) {
+            // H49-8: a server's socket was made in /dev's devtmpfs, as copy refuses to make a file there.
+            throw new IOException("socket " + path + ": kcopyd makes no file in " + parent + " (" + notForData + ")");
+        }
         if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }

@@ -33,6 +33,17 @@ class UnixSocketPathTest {
         assertThat(socket).doesNotExist();
     }
 
+    /** H49-8: serve and an export made their socket in /dev's devtmpfs. */
+    @Test
+    void noSocketIsMadeInDev() throws Exception {
+        Path socket = Path.of("/dev/kcopyd-test-" + ProcessHandle.current().pid() + ".sock");
+        assertThatThrownBy(() -> NbdServer.builder().export("", new MemoryBlockDevice("m", 8), false).startUnix(socket))
+            .isInstanceOf(java.io.IOException.class)
+            .hasMessageStartingWith("socket " + socket + ": kcopyd makes no file in /dev (a ")
+            .hasMessageEndingWith(" file system of device nodes and kernel objects, not data)");
+        assertThat(socket).doesNotExist();
+    }
+
     @Test
     void aPathThatIsNotASocketIsRefusedAndKept() throws Exception {
         Path file = dir.resolve("precious.img");
