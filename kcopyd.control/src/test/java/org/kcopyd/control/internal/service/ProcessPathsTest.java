@@ -45,6 +45,26 @@ class ProcessPathsTest {
                 .hasMessageStartingWith("leg 1 " + relative.resolve("self/fd/4") + " names a file through /proc");
     }
 
+    /** H49-6: a proc file system mounted elsewhere names the daemon's files as /proc does. */
+    @Test
+    void aProcFileSystemMountedElsewhereIsRefused() throws Exception {
+        Path mount = Files.createDirectory(dir.resolve("mproc"));
+        Process p = new ProcessBuilder("mount", "-t", "proc", "proc", mount.toString()).redirectErrorStream(true)
+                .start();
+        String said = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+        if (!p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+            org.kcopyd.testdevices.Peers.missing("mounting a proc file system (mount -t proc, as root) failed: " + said);
+        }
+        try {
+            Path viaMount = mount.resolve(ProcessHandle.current().pid() + "/cwd/x.img");
+            assertThatThrownBy(() -> ProcessPaths.refuseProcessView("destination", viaMount)).hasMessageStartingWith(
+                    "destination " + viaMount + " names a file through /proc (" + mount + " is a proc file system): ");
+        } finally {
+            new ProcessBuilder("umount", mount.toString()).inheritIO().start().waitFor(30,
+                    java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
     @Test
     void filesAndLinksOutsideProcAreAcceptedAndALinkLoopEnds() throws Exception {
         Path file = Files.write(dir.resolve("a.img"), new byte[512]);

@@ -116,6 +116,13 @@ public final class ExportComponent {
                 throw new IllegalStateException("export '" + s.name() + "': no BlockDeviceOpener service to open "
                     + s.devicePath() + " (is kcopyd.impl started?)");
             }
+            String through = org.kcopyd.device.ProcPaths.throughProc(s.devicePath().toAbsolutePath());
+            if (through != null) {
+                // H49-5: an exported file replaced by a link to /dev/stdout served the daemon's own output.
+                throw new IllegalArgumentException(NbdConfig.EXPORT_FACTORY_PID + ": export '" + s.name() + "': device "
+                    + s.devicePath() + " names a file through /proc" + through + ": this process's own file, not the "
+                    + "one meant; give the file's own path");
+            }
             // Opened first: the opener refuses what must not be exported (a daemon's own files) as what
             // it is, before the size is looked at (found by H25: "extend it" was advised for STATE/lock).
             BlockDevice device = s.readOnly() ? o.open(s.devicePath()) : o.open(s.devicePath(), DeviceOption.READ_WRITE);

@@ -298,6 +298,15 @@ class ExportComponentTest {
         assertThat(dir.resolve("s.sock")).doesNotExist();
     }
 
+    /** H49-5: an exported file replaced by a link to /dev/stdout served the daemon's own output at the next start. */
+    @Test
+    void aDeviceThatLeadsThroughProcIsRefused() throws Exception {
+        Path link = Files.createSymbolicLink(dir.resolve("ex.img"), Path.of("/dev/stdout"));
+        assertRefused(config("", link.toString()), "device " + link + " names a file through /proc (/dev/stdout is a "
+            + "symbolic link to /proc/self/fd/1)");
+        assertThat(dir.resolve("s.sock")).doesNotExist();
+    }
+
     @Test
     void aSocketPathThatIsNotASocketIsRefusedAndLeftAlone() throws Exception {
         Path notASocket = Files.writeString(dir.resolve("s.sock"), "precious");
