@@ -294,6 +294,15 @@ public class ControlApiInFrameworkTest extends KcopydTestSupport {
                 && notServed.body().contains("the export was removed"));
         assertEquals("precious", Files.readString(notASocket));
         assertEquals(404, call(base, "GET", "/exports/w", null, true).status());
+        // H49-9: a link to nothing was waited for as a socket to appear (30 s), then said not to have appeared.
+        Path dangling = Files.createSymbolicLink(dir.resolve("dangling.sock"), dir.resolve("nothing-there.sock"));
+        long asked = System.nanoTime();
+        Answer linkAnswer = call(base, "POST", "/exports", "{\"name\": \"w\", \"device\": \"snapshot:s1\", "
+                + "\"socket\": \"" + dangling + "\"}", true);
+        assertEquals(linkAnswer.body(), 500, linkAnswer.status());
+        assertTrue(linkAnswer.body(), linkAnswer.body().contains(" exists and is not a socket"));
+        assertTrue("answered at once", System.nanoTime() - asked < java.util.concurrent.TimeUnit.SECONDS.toNanos(20));
+        assertTrue(Files.isSymbolicLink(dangling));
         // A socket in a daemon's state directory would stop the daemon's next start.
         Path state = Files.createDirectory(dir.resolve("state"));
         Path inState = state.resolve("z.sock");

@@ -154,7 +154,7 @@ final class Exports {
         props.put(NbdConfig.EXPORT_TLS_VERIFY_CLIENTS, r.tlsVerifyClients());
         Configuration created = configurations.create(NbdConfig.EXPORT_FACTORY_PID, "export", r.name(), props);
         // Active: a path device is open and served; a service device was found by the tracker while it activated.
-        if (socket != null && !awaitSocket(socket)) {
+        if (socket != null && !awaitSocket(socket, created.getPid())) {
             configurations.delete(created, "export", r.name());
             throw ControlException.failed("export " + r.name() + " is active but its socket " + socket
                     + " did not appear within " + wait.toSeconds() + " s; the export was removed");
@@ -403,9 +403,14 @@ final class Exports {
         }
     }
 
-    private boolean awaitSocket(Path socket) {
+    /**
+     * @return true once the socket is there, or its export's component said why it cannot be served (H49-9: a
+     *         socket path that is a link to nothing was waited for 30 s, then said not to have appeared); false
+     *         after the wait
+     */
+    private boolean awaitSocket(Path socket, String pid) {
         long deadline = System.nanoTime() + wait.toNanos();
-        while (!Files.exists(socket)) {
+        while (!Files.exists(socket) && notServed(pid) == null) {
             if (System.nanoTime() - deadline >= 0) {
                 return false;
             }
