@@ -694,8 +694,10 @@ public final class MirrorComponent {
             kcopyd.unbind(factory);
             kcopyd.bind(factory);
         }
-        // Started before it is published, so that whoever finds it sees its resync already planned.
+        // Started before it is published, so that whoever finds it sees its resync already planned; said open
+        // before it is published, so that whoever finds it does not read the refusal of the configuration before.
         mirror.start();
+        notOpen(null);
         mirrorRegistration = context.registerService(Mirror.class, mirror, props);
         props.put(BlockDevice.ROLE, Mirror.ROLE_MIRROR);
         deviceRegistration = context.registerService(BlockDevice.class, mirror.device(), props);

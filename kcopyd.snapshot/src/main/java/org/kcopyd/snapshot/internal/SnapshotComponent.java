@@ -700,6 +700,9 @@ public final class SnapshotComponent {
         BlockDeviceOpener using = next.remoteOrigin() ? opener : null;
         snapshot = origins.attach(next, using, connected);
         openedWith = using;
+        // Said open before it is published: whoever finds the snapshot's service must not read the refusal of the
+        // configuration before (the control's awaitConfiguration did, FAILED for a snapshot mended in place).
+        notOpen(null);
         try {
             Hashtable<String, Object> props = new Hashtable<>();
             props.put(Snapshot.NAME, next.name());
