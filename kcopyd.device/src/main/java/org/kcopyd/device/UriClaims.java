@@ -34,6 +34,24 @@ public final class UriClaims {
     }
 
     /**
+     * @param uri an absolute URI of a scheme other than {@code file}
+     * @return what a device of this process holds the export {@code uri} names for (under this spelling or
+     *         another), such as {@code "open for writing by bundle kcopyd.mirror"}, or empty if none does
+     * @since 1.13
+     */
+    public static java.util.Optional<String> holderOf(URI uri) {
+        String identity = DeviceUriIdentity.of(uri);
+        String socket = DeviceUriIdentity.ofSocketFile(uri);
+        synchronized (HELD) {
+            String holder = HELD.get(identity);
+            if (holder == null && socket != null) {
+                holder = SOCKETS.get(socket);
+            }
+            return java.util.Optional.ofNullable(holder);
+        }
+    }
+
+    /**
      * Claims the device {@code uri} names for writing.
      *
      * @param uri     an absolute URI of a scheme other than {@code file}

@@ -18,6 +18,7 @@ import org.kcopyd.control.ControlException;
 import org.kcopyd.device.DeviceBacking;
 import org.kcopyd.device.DeviceUriIdentity;
 import org.kcopyd.device.DeviceUris;
+import org.kcopyd.device.UriClaims;
 import org.kcopyd.device.FileBlockDevice;
 import org.kcopyd.device.FileClaim;
 import org.kcopyd.device.FileClaimedException;
@@ -251,6 +252,9 @@ final class JobDevices implements AutoCloseable {
         BlockDevice d;
         try {
             if (n.uri() != null) {
+                if (!write) {
+                    refuseWrittenExport(n);
+                }
                 d = o.open(n.uri(), options);
             } else {
                 if (write) {
@@ -318,6 +322,22 @@ final class JobDevices implements AutoCloseable {
         if (holder.isPresent() && holder.get().isHeldHere()) {
             throw ControlException.conflict(held(n, holder.get()) + ": a job reading it now would copy a mix of old and "
                     + "new data; read it through the device that writes it (origin:NAME, mirror:NAME)");
+        }
+    }
+
+    /**
+     * Refuses reading an export this daemon holds for writing (a mirror's leg, a snapshot's origin), under any
+     * spelling of its server (H50-6: a file leg was refused as a job's source, an NBD leg was read).
+     */
+    private static void refuseWrittenExport(Named n) {
+        if (DeviceUris.FILE.equals(DeviceUris.scheme(n.uri()))) {
+            return;
+        }
+        Optional<String> holder = UriClaims.holderOf(n.uri());
+        if (holder.isPresent()) {
+            throw ControlException.conflict(n.role() + " " + Text.printable(n.text()) + " is " + holder.get() + " (in "
+                    + "this process): a job reading it now would copy a mix of old and new data; read it through the "
+                    + "device that writes it (origin:NAME, mirror:NAME)");
         }
     }
 

@@ -99,6 +99,21 @@ class JobDevicesTest {
         }
     }
 
+    /** H50-6: an export a mirror of this daemon writes, named by another spelling of its server, is not read. */
+    @Test
+    void anExportHeldForWritingHereIsNotReadByAJob() throws Exception {
+        try (org.kcopyd.device.UriClaims.Claim claim = org.kcopyd.device.UriClaims.claim(
+                URI.create("nbd://127.0.0.1:10999/eb"), "open for writing by bundle kcopyd.mirror");
+                JobDevices devices = jobDevices()) {
+            JobDevices.Named source = devices.name("source", "nbd://2130706433:10999/eb", false);
+            assertThatThrownBy(() -> devices.open(source, false)).isInstanceOfSatisfying(ControlException.class,
+                    e -> assertThat(e.code()).isEqualTo(ControlException.Code.CONFLICT))
+                    .hasMessage("source nbd://2130706433:10999/eb is open for writing by bundle kcopyd.mirror (in this "
+                            + "process): a job reading it now would copy a mix of old and new data; read it through the "
+                            + "device that writes it (origin:NAME, mirror:NAME)");
+        }
+    }
+
     @Test
     void aLoopDeviceOverTheSourceSharesItsBytesAndAnotherFileDoesNot() throws Exception {
         String missing = org.kcopyd.testdevices.LoopDevice.unavailable();
