@@ -106,10 +106,7 @@ final class JobCommands {
         body.addProperty("kind", copy ? "copy" : "zero");
         List<String> devices = a.from(0);
         if (copy) {
-            if (devices.get(0).equals("-")) {
-                throw ClientException.usage("source '-' is not standard input: kcopyd copies from devices and files "
-                        + "only; to name a file -, write ./-");
-            }
+            refuseDash("source", devices.get(0));
             body.addProperty("source", whole("source", devices.get(0), s));
             String sparse = a.value("--sparse") == null ? "auto" : a.value("--sparse").toLowerCase(Locale.ROOT);
             if (!List.of("auto", "always", "never").contains(sparse)) {
@@ -121,10 +118,7 @@ final class JobCommands {
         JsonArray destinations = new JsonArray();
         List<String> seen = new ArrayList<>();
         for (String d : devices.subList(copy ? 1 : 0, devices.size())) {
-            if (d.equals("-")) {
-                throw ClientException.usage("destination '-' is not standard output: kcopyd copies to devices and files "
-                        + "only; to name a file -, write ./-");
-            }
+            refuseDash("destination", d);
             String device = whole("destination", d, s);
             if (copy && device.equals(body.get("source").getAsString())) {
                 // H48-7: "named twice" read as if the destination were given twice.
@@ -152,6 +146,18 @@ final class JobCommands {
         result(s, job);
         s.done(job);
         return exitCode(job);
+    }
+
+    /**
+     * H48-9, H49-11: dd, nbdcopy and qemu-img take "-" for standard input or output; a file of that name is what
+     * nobody means by it ({@code ./-} names one). The one-shot command line's {@code Operand} says the same.
+     */
+    private static void refuseDash(String role, String operand) {
+        if (operand.equals("-")) {
+            boolean source = role.equals("source");
+            throw ClientException.usage(role + " '-' is not standard " + (source ? "input" : "output") + ": kcopyd copies "
+                    + (source ? "from" : "to") + " devices and files only; to name a file -, write ./-");
+        }
     }
 
     /** A device argument of a daemon job: a whole device, so a region suffix is refused. */
