@@ -13,6 +13,7 @@ import java.util.zip.CRC32C;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.device.BlockIo;
+import org.kcopyd.device.DeviceIdentity;
 import org.kcopyd.device.KcopydHeaders;
 
 /**
@@ -537,7 +538,7 @@ final class CowStore {
             String bad = null;
             if (reasonLength < 0 || reasonLength > CRC_AT - at) {
                 bad = "a reason length of " + reasonLength;
-            } else if (version > 2 && (idLength < 1 || idLength > OriginIdentity.MAX_LENGTH)) {
+            } else if (version > 2 && (idLength < 1 || idLength > DeviceIdentity.MAX_LENGTH)) {
                 bad = "an origin identity length of " + idLength;
             } else if (version > 2 && (pathLength < 0 || pathLength > MAX_PATH)) {
                 bad = "an origin path length of " + pathLength;

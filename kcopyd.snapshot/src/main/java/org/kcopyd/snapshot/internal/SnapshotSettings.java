@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.UUID;
 
+import org.kcopyd.device.DeviceIdentity;
 import org.kcopyd.device.DeviceUris;
 import org.kcopyd.snapshot.Snapshot;
 
@@ -54,7 +55,7 @@ record SnapshotSettings(String name, Path origin, Path cowStore, int chunkSector
             throw new IllegalArgumentException(of + Snapshot.CONFIG_FACTORY_WAIT_SECONDS + " "
                     + factoryWait.getSeconds() + " is outside 0.." + MAX_WAIT_SECONDS);
         }
-        if (originId != null && !OriginIdentity.isWellFormed(originId)) {
+        if (originId != null && !DeviceIdentity.isWellFormed(originId)) {
             throw new IllegalArgumentException(of + Snapshot.CONFIG_ORIGIN_ID + " '" + originId + "' is not an origin "
                     + "identity as kcopyd prints it (such as file:dev=8:1:ino=1234, block:wwid=naa.5000c500a1b2c3d4 "
                     + "or, for an origin named by URI, nbd+unix:///disk?socket=/run/a.sock)");

@@ -8,6 +8,7 @@ import java.util.UUID;
 import java.util.zip.CRC32C;
 
 import org.junit.jupiter.api.Test;
+import org.kcopyd.device.DeviceIdentity;
 import org.kcopyd.snapshot.internal.CowStore.CowHeader;
 
 /** The version 3 header keeps the origin's identity exactly and fits a long path and reason into its sector. */
@@ -47,7 +48,7 @@ class CowHeaderTest {
         byte[] view = new byte[OriginIdentity.FINGERPRINT_BYTES];
         view[0] = 9;
         view[15] = -1;
-        String identity = "block:" + "w".repeat(OriginIdentity.MAX_LENGTH - 6);
+        String identity = "block:" + "w".repeat(DeviceIdentity.MAX_LENGTH - 6);
         CowHeader h = roundTrip(new CowHeader(false, false, 16, 8, ID, 1, "x".repeat(600), identity,
                 "/" + "p".repeat(300), null, null, false, view));
         assertThat(h.viewSeen()).isEqualTo(view);
@@ -58,7 +59,7 @@ class CowHeaderTest {
 
     @Test
     void aLongPathKeepsItsEndAndALongReasonItsStartWhileTheIdentityStaysWhole() {
-        String identity = "block:" + "w".repeat(OriginIdentity.MAX_LENGTH - 6);
+        String identity = "block:" + "w".repeat(DeviceIdentity.MAX_LENGTH - 6);
         String path = "/dev/disk/by-id/" + "é".repeat(300) + "-part1";
         String reason = "copying chunk 7 to the COW store failed: " + "x".repeat(600);
 

@@ -7,148 +7,18 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.kcopyd.api.BlockDevice;
 
 /**
- * An origin's identity: one file under any spelling has one, a copy has another; a block device
- * is known by what sysfs says of the disk before its number, so the same number on another disk
- * is another identity; the fingerprint sees both ends of the origin.
+ * An origin's fingerprint sees both ends of the origin (its identity: DeviceIdentityTest).
  */
 class OriginIdentityTest {
 
     @TempDir
     Path dir;
-
-    @Test
-    void aFileHasOneIdentityUnderEverySpellingAndACopyAnother() throws Exception {
-        Path file = Files.write(dir.resolve("o.img"), pattern(4096, 1));
-        Path link = Files.createSymbolicLink(dir.resolve("link.img"), file);
-        Path hard = Files.createLink(dir.resolve("hard.img"), file);
-        Path relative = Path.of("").toAbsolutePath().relativize(file);
-        Path copy = Files.copy(file, dir.resolve("copy.img"), StandardCopyOption.COPY_ATTRIBUTES);
-
-        String id = OriginIdentity.of(file);
-
-        assertThat(id).matches("file:.+:ino=" + Files.getAttribute(file, "unix:ino"));
-        assertThat(OriginIdentity.isWellFormed(id)).isTrue();
-        for (Path spelling : new Path[] {link, hard, relative, dir.resolve(".").resolve("o.img")}) {
-            assertThat(OriginIdentity.of(spelling)).as(spelling.toString()).isEqualTo(id);
-        }
-        assertThat(OriginIdentity.of(copy)).isNotEqualTo(id);
-    }
-
-    @Test
-    void aFilesDeviceIsKnownAsTheKernelKnowsTheDiskNotOnlyByItsNumber() throws Exception {
-        Path file = Files.write(dir.resolve("o.img"), pattern(4096, 1));
-        String number = OriginIdentity.majorMinor(((Number) Files.getAttribute(file, "unix:dev")).longValue());
-        long inode = ((Number) Files.getAttribute(file, "unix:ino")).longValue();
-        Path sysDevBlock = dir.resolve("sys/dev/block");
-
-        assertThat(OriginIdentity.of(file, sysDevBlock)).as("no sysfs entry").isEqualTo("file:dev=" + number + ":ino="
-                + inode);
-        attribute(sys(number, "virtual/block/dm-3"), "dm/uuid", "LVM-Hk2bq0aXyZ");
-        assertThat(OriginIdentity.of(file, sysDevBlock)).isEqualTo("file:dm-uuid=LVM-Hk2bq0aXyZ:ino=" + inode);
-    }
-
-    @Test
-    void deviceNumbersAreDecodedAsLinuxEncodesThem() {
-        assertThat(OriginIdentity.majorMinor(makedev(8, 16))).isEqualTo("8:16");
-        assertThat(OriginIdentity.majorMinor(makedev(259, 3))).isEqualTo("259:3");
-        assertThat(OriginIdentity.majorMinor(makedev(253, 70000))).isEqualTo("253:70000");
-        assertThat(OriginIdentity.majorMinor(makedev(5000, 1))).isEqualTo("5000:1");
-    }
-
-    /** glibc's gnu_dev_makedev. */
-    private static long makedev(long major, long minor) {
-        return (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xffL) << 12) | ((major & ~0xfffL) << 32);
-    }
-
-    /** A fake {@code /sys/dev/block}: {@code MAJOR:MINOR} links to device directories, as the kernel has them. */
-    private Path sys(String majorMinor, String device) throws IOException {
-        Path devices = Files.createDirectories(dir.resolve("sys/devices").resolve(device));
-        Path block = Files.createDirectories(dir.resolve("sys/dev/block"));
-        Files.createSymbolicLink(block.resolve(majorMinor), devices);
-        return devices;
-    }
-
-    private static void attribute(Path device, String name, String value) throws IOException {
-        Files.createDirectories(device.resolve(name).getParent());
-        Files.writeString(device.resolve(name), value + "\n");
-    }
-
-    private String block(String majorMinor) {
-        return OriginIdentity.blockIdentity(majorMinor, dir.resolve("sys/dev/block"));
-    }
-
-    @Test
-    void aDiskIsKnownByItsWwidAndAPartitionByItsDiskNumberAndStart() throws Exception {
-        Path sdb = sys("8:16", "pci0/host1/block/sdb");
-        attribute(sdb, "device/wwid", "naa.5000c500a1b2c3d4");
-        Path sdb1 = sys("8:17", "pci0/host1/block/sdb/sdb1");
-        attribute(sdb1, "partition", "1");
-        attribute(sdb1, "start", "2048");
-        Path sda = sys("8:0", "pci0/host0/block/sda");
-        attribute(sda, "device/wwid", "t10.ATA     ST2000DM001-1CH1          Z1E3ABCD");
-
-        assertThat(block("8:16")).isEqualTo("wwid=naa.5000c500a1b2c3d4");
-        assertThat(block("8:17")).isEqualTo("wwid=naa.5000c500a1b2c3d4/part=1:start=2048");
-        assertThat(block("8:0")).as("spaces would need quoting").isEqualTo("wwid=t10.ATA_ST2000DM001-1CH1_Z1E3ABCD");
-        assertThat(OriginIdentity.isWellFormed("block:" + block("8:17"))).isTrue();
-    }
-
-    @Test
-    void theSameDeviceNumberOnAnotherDiskIsAnotherIdentity() throws Exception {
-        attribute(sys("8:16", "host1/block/sdb"), "device/wwid", "naa.5000c500a1b2c3d4");
-        String before = block("8:16");
-        // After a reboot sdb (8:16) is the other disk.
-        Files.delete(dir.resolve("sys/dev/block/8:16"));
-        attribute(sys("8:16", "host2/block/sdb"), "device/wwid", "naa.5000c500ffffffff");
-
-        assertThat(block("8:16")).isNotEqualTo(before);
-    }
-
-    @Test
-    void deviceMapperLoopSerialAndBareDevices() throws Exception {
-        attribute(sys("253:3", "virtual/block/dm-3"), "dm/uuid", "LVM-Hk2bq0aXyZ");
-        Path backing = Files.write(dir.resolve("disk.img"), new byte[4096]);
-        Path loop0 = sys("7:0", "virtual/block/loop0");
-        attribute(loop0, "loop/backing_file", backing.toString());
-        attribute(loop0, "loop/offset", "0");
-        Path loop1 = sys("7:1", "virtual/block/loop1");
-        attribute(loop1, "loop/backing_file", backing.toString());
-        attribute(loop1, "loop/offset", "1048576");
-        attribute(sys("7:2", "virtual/block/loop2"), "loop/backing_file", dir.resolve("gone.img") + " (deleted)");
-        Path vda = sys("252:0", "virtio0/block/vda");
-        attribute(vda, "serial", "disk-1");
-        attribute(vda, "dev", "252:0");
-        attribute(sys("8:32", "host3/block/sdc"), "size", "4096");
-
-        String file = OriginIdentity.of(backing).substring("file:".length());
-        assertThat(block("253:3")).isEqualTo("dm-uuid=LVM-Hk2bq0aXyZ");
-        assertThat(block("7:0")).isEqualTo("loop-of=" + file);
-        assertThat(block("7:1")).isEqualTo("loop-of=" + file + ":offset=1048576");
-        assertThat(block("7:2")).startsWith("loop-of-gone=");
-        assertThat(block("252:0")).as("a serial may be shared").isEqualTo("serial=disk-1:dev=252:0");
-        assertThat(block("8:32")).as("nothing known but its number").isEqualTo("dev=8:32");
-        assertThat(block("9:9")).as("not in sysfs").isEqualTo("dev=9:9");
-    }
-
-    @Test
-    void aTooLongIdentityIsKeptAsItsHash() throws Exception {
-        attribute(sys("8:48", "host4/block/sdd"), "device/wwid", "x".repeat(300));
-        attribute(sys("8:64", "host5/block/sde"), "device/wwid", "x".repeat(299) + "y");
-
-        String id = OriginIdentity.compact("block:" + block("8:48"));
-
-        assertThat(id).startsWith("block:sha256=").hasSizeLessThanOrEqualTo(OriginIdentity.MAX_LENGTH);
-        assertThat(OriginIdentity.isWellFormed(id)).isTrue();
-        assertThat(OriginIdentity.compact("block:" + block("8:48"))).isEqualTo(id);
-        assertThat(OriginIdentity.compact("block:" + block("8:64"))).isNotEqualTo(id);
-    }
 
     @Test
     void theFingerprintSeesBothEndsOfTheOriginAndNothingBetween() throws Exception {

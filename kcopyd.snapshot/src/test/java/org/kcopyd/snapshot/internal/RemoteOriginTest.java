@@ -27,6 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
+import org.kcopyd.device.DeviceIdentity;
 import org.kcopyd.device.MemoryBlockDevice;
 import org.kcopyd.snapshot.Snapshot;
 import org.kcopyd.snapshot.internal.CowStore.CowHeader;
@@ -309,7 +310,7 @@ class RemoteOriginTest {
         SnapshotVolume s1 = origins.attach(settings("s1", file, cow, null, false), null);
         UUID fileStore = s1.cowStoreId();
         origins.detach(s1);
-        String fileId = OriginIdentity.of(file);
+        String fileId = DeviceIdentity.of(file);
         String before = sha256(cow);
 
         assertThatThrownBy(() -> origins.attach(remote("s1", DISK, cow, fileStore, null), opener))
@@ -363,10 +364,10 @@ class RemoteOriginTest {
         SnapshotSettings nbd = SnapshotSettings.of(config("nbd+unix:///disk?socket=/run/a.sock"));
         assertThat(nbd.remoteOrigin()).isTrue();
         assertThat(nbd.originName()).isEqualTo("nbd+unix:///disk?socket=/run/a.sock");
-        assertThat(OriginIdentity.of(nbd.originUri())).isEqualTo("nbd+unix:///disk?socket=/run/a.sock");
-        assertThat(OriginIdentity.of(URI.create("NBD://Host.Example:10809/a/../disk")))
+        assertThat(DeviceIdentity.of(nbd.originUri())).isEqualTo("nbd+unix:///disk?socket=/run/a.sock");
+        assertThat(DeviceIdentity.of(URI.create("NBD://Host.Example:10809/a/../disk")))
                 .isEqualTo("nbd://host.example:10809/disk");
-        assertThat(OriginIdentity.of(URI.create("nbd+unix:///?socket=/" + "s".repeat(200))))
+        assertThat(DeviceIdentity.of(URI.create("nbd+unix:///?socket=/" + "s".repeat(200))))
                 .matches("nbd\\+unix:sha256=[0-9a-f]{64}");
 
         SnapshotSettings file = SnapshotSettings.of(config("file:///srv/disk.img"));
@@ -380,9 +381,9 @@ class RemoteOriginTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("names a file on host 'elsewhere'");
 
-        assertThat(OriginIdentity.isWellFormed("nbd+unix:///disk?socket=/run/a.sock")).isTrue();
-        assertThat(OriginIdentity.isWellFormed("nbd:sha256=" + "0a".repeat(32))).isTrue();
-        assertThat(OriginIdentity.isWellFormed("nbd://host/a disk")).isFalse();
+        assertThat(DeviceIdentity.isWellFormed("nbd+unix:///disk?socket=/run/a.sock")).isTrue();
+        assertThat(DeviceIdentity.isWellFormed("nbd:sha256=" + "0a".repeat(32))).isTrue();
+        assertThat(DeviceIdentity.isWellFormed("nbd://host/a disk")).isFalse();
     }
 
     private static SnapshotConfiguration config(String origin) {

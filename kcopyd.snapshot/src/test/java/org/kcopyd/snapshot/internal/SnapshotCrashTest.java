@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.device.DeviceIdentity;
 import org.kcopyd.snapshot.SnapshotState;
 
 /** A process killed in the middle of copy-on-write leaves a consistent snapshot. */
@@ -32,7 +33,7 @@ class SnapshotCrashTest {
         Path cowPath = dir.resolve("cow.img");
         UUID id = UUID.randomUUID();
         try (BlockDevice cow = SnapshotFixture.FILES.createNew(cowPath, 4L * sectors, "a test file")) {
-            CowStore.format(cow, 16, sectors, id, OriginIdentity.of(originPath), originPath.toString());
+            CowStore.format(cow, 16, sectors, id, DeviceIdentity.of(originPath), originPath.toString());
         }
 
         for (int round = 0; round < 3; round++) {

@@ -31,6 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.DeviceOption;
+import org.kcopyd.device.DeviceIdentity;
 import org.kcopyd.device.FileClaims;
 import org.kcopyd.device.KcopydHeaders;
 import org.kcopyd.snapshot.Snapshot;
@@ -134,8 +135,8 @@ class SnapshotOriginTest {
     void aStoreOfOneOriginIsRefusedForAnotherOfTheSameSize() throws Exception {
         UUID id = snapshotWithChunks();
         Map<Path, String> before = hashes();
-        String originId = OriginIdentity.of(origin);
-        String otherId = OriginIdentity.of(other);
+        String originId = DeviceIdentity.of(origin);
+        String otherId = DeviceIdentity.of(other);
         assertThat(otherId).isNotEqualTo(originId);
 
         for (boolean format : new boolean[] {false, true}) {
@@ -200,16 +201,16 @@ class SnapshotOriginTest {
         // Restored from a backup: the same bytes in a new inode.
         Path restored = dir.resolve("restored.img");
         Files.copy(origin, restored, StandardCopyOption.COPY_ATTRIBUTES);
-        String restoredId = OriginIdentity.of(restored);
+        String restoredId = DeviceIdentity.of(restored);
         String cowBefore = sha256(cow);
 
         assertThatThrownBy(() -> origins.attach(settings("s1", restored, cow, id, false), null))
                 .hasMessageContaining(restored + " is identity " + restoredId)
                 .hasMessageContaining("say so with originId=" + restoredId + " (--origin-id " + restoredId + ")");
         // The confirmation must be the identity of the origin named, not the one the store records.
-        assertThatThrownBy(() -> origins.attach(settings("s1", restored, cow, id, false, OriginIdentity.of(origin)), null))
+        assertThatThrownBy(() -> origins.attach(settings("s1", restored, cow, id, false, DeviceIdentity.of(origin)), null))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("snapshot 's1': originId " + OriginIdentity.of(origin) + " is not the identity of its origin "
+                .hasMessage("snapshot 's1': originId " + DeviceIdentity.of(origin) + " is not the identity of its origin "
                         + restored + ", which is " + restoredId + ", so nothing is opened or written (originId confirms "
                         + "the origin named, and only it)");
         assertThat(sha256(cow)).isEqualTo(cowBefore);
@@ -228,7 +229,7 @@ class SnapshotOriginTest {
 
     @Test
     void aWrongConfirmationMakesNoNewStore() throws Exception {
-        assertThatThrownBy(() -> origins.attach(settings("s1", origin, cow, null, false, OriginIdentity.of(other)), null))
+        assertThatThrownBy(() -> origins.attach(settings("s1", origin, cow, null, false, DeviceIdentity.of(other)), null))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("is not the identity of its origin");
         assertThat(cow).doesNotExist();
         assertThat(FileClaims.holderOf(origin)).isEmpty();
@@ -239,7 +240,7 @@ class SnapshotOriginTest {
         UUID id = snapshotWithChunks();
         writeVersion2Header();
         Map<Path, String> before = hashes();
-        String originId = OriginIdentity.of(origin);
+        String originId = DeviceIdentity.of(origin);
 
         for (boolean format : new boolean[] {false, true}) {
             assertThatThrownBy(() -> origins.attach(settings("s1", origin, cow, id, format), null))
@@ -291,10 +292,10 @@ class SnapshotOriginTest {
         }
         Map<Path, String> before = hashes();
 
-        for (String confirmed : new String[] {null, OriginIdentity.of(origin)}) {
+        for (String confirmed : new String[] {null, DeviceIdentity.of(origin)}) {
             assertThatThrownBy(() -> origins.attach(settings("s1", origin, cow, id, false, confirmed), null))
                     .isInstanceOf(IllegalArgumentException.class)
-                    .hasMessage("snapshot 's1': its origin " + origin + " (identity " + OriginIdentity.of(origin)
+                    .hasMessage("snapshot 's1': its origin " + origin + " (identity " + DeviceIdentity.of(origin)
                             + ") is not as " + cow + " (COW store " + id + ") left it: its first or last 64 KiB "
                             + "changed since the store was last closed (another file or disk is there now, or it was "
                             + "written while no snapshot of it was open and the store no longer holds the snapshot's "
