@@ -30,6 +30,16 @@ public final class NbdConfig {
      * {@code (&(kcopyd.device.role=snapshot)(kcopyd.snapshot.name=s1))}.
      */
     public static final String EXPORT_DEVICE = "device";
+    /**
+     * The identity of a path device ({@code org.kcopyd.device.DeviceIdentity}, such as
+     * {@code file:dev=8:1:ino=1234}) when the export was made: while set, an export whose path names
+     * another file or disk (replaced, restored from a backup, another disk after a reboot) is refused
+     * and nothing is served. Empty (the default) for no check; not allowed with a service device.
+     * kcopyd's control records it when it adds an export of a path.
+     *
+     * @since 1.3
+     */
+    public static final String EXPORT_DEVICE_ID = "deviceId";
     /** The Unix domain socket to listen on (absolute path); exactly one of this and {@value #EXPORT_LISTEN}. */
     public static final String EXPORT_SOCKET = "socket";
     /** The TCP address to listen on, {@code HOST:PORT} ({@code [v6]:PORT} for IPv6). */

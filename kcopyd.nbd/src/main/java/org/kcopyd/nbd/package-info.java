@@ -6,5 +6,5 @@
  * Offsets and lengths on the wire are bytes, the devices' are 512-byte sectors.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.2.0")
+@org.osgi.annotation.versioning.Version("1.3.0")
 package org.kcopyd.nbd;

@@ -22,6 +22,7 @@ import org.kcopyd.control.SnapshotView;
 import org.kcopyd.control.ExportRequest;
 import org.kcopyd.control.ExportView;
 import org.kcopyd.control.MirrorView;
+import org.kcopyd.device.DeviceIdentity;
 import org.kcopyd.device.DeviceUriIdentity;
 import org.kcopyd.device.DeviceUris;
 import org.kcopyd.device.FileClaim;
@@ -138,6 +139,9 @@ final class Exports {
         props.put(NbdConfig.EXPORT_NAME, r.name());
         props.put(NbdConfig.EXPORT_DEVICE, target);
         props.put(DEVICE, device);
+        if (!target.startsWith("(")) {
+            recordIdentity(Path.of(target), props);
+        }
         if (socket != null) {
             props.put(NbdConfig.EXPORT_SOCKET, socket.toString());
         } else {
@@ -169,6 +173,19 @@ final class Exports {
                     + "; the export was removed");
         }
         return v;
+    }
+
+    /**
+     * Records the identity of an exported path's file or disk, so that another one found there at a later
+     * start (moved over it, restored from a backup, another disk after a reboot) is refused, not served.
+     * One that cannot be examined (missing, not readable) is not recorded: the component refuses to open it.
+     */
+    private static void recordIdentity(Path path, Hashtable<String, Object> props) {
+        try {
+            props.put(NbdConfig.EXPORT_DEVICE_ID, DeviceIdentity.of(path));
+        } catch (IOException e) {
+            // Not opened either: the export's component says why.
+        }
     }
 
     /** Refuses a read-write export of a file this daemon reads (a read-only export of it, a running job's source). */

@@ -13,6 +13,7 @@ import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.DeviceOption;
 import org.kcopyd.device.ConfigurationValues;
+import org.kcopyd.device.DeviceIdentity;
 import org.kcopyd.nbd.NbdConfig;
 import org.kcopyd.nbd.internal.server.Listener;
 import org.kcopyd.nbd.internal.server.ServerExport;
@@ -127,6 +128,7 @@ public final class ExportComponent {
             // it is, before the size is looked at (found by H25: "extend it" was advised for STATE/lock).
             BlockDevice device = s.readOnly() ? o.open(s.devicePath()) : o.open(s.devicePath(), DeviceOption.READ_WRITE);
             try {
+                refuseAnotherDevice(s);
                 refusePartialSectors(s);
                 ServerExport export = new ServerExport(s.name(), device, s.readOnly(), s.maxConnections());
                 listeners.add(s, export);
@@ -336,6 +338,24 @@ public final class ExportComponent {
      * A regular file whose size is not whole sectors would be exported as its whole sectors only,
      * and clients would silently miss its tail: refused, naming the size.
      */
+    /**
+     * Refuses a path device that is not the one the export was made for: its identity is recorded
+     * ({@value NbdConfig#EXPORT_DEVICE_ID}) and the path names another file or disk now.
+     */
+    private static void refuseAnotherDevice(ExportSettings s) throws IOException {
+        if (s.deviceId() == null) {
+            return;
+        }
+        String now = DeviceIdentity.of(s.devicePath());
+        if (!now.equals(s.deviceId())) {
+            throw new IllegalArgumentException(NbdConfig.EXPORT_FACTORY_PID + ": export '" + s.name() + "': device "
+                + s.devicePath() + " is " + now + ", not " + s.deviceId() + " (its " + NbdConfig.EXPORT_DEVICE_ID
+                + " when the export was made): another file or disk is at that path now (replaced, restored from a "
+                + "backup, another disk after a reboot), so nothing is served; if it is the one to serve, set "
+                + NbdConfig.EXPORT_DEVICE_ID + "=" + now + ", or remove the export and add it again");
+        }
+    }
+
     private static void refusePartialSectors(ExportSettings s) throws IOException {
         if (!Files.isRegularFile(s.devicePath())) {
             return;

@@ -25,6 +25,13 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
             + "matches; when it goes away the export is withdrawn and its clients disconnected.")
     String device();
 
+    @AttributeDefinition(name = "Device identity", required = false, description = "The identity of a path "
+            + "device when the export was made (as kcopyd prints it, such as file:dev=8:1:ino=1234 or "
+            + "block:wwid=naa.5000c500a1b2c3d4): while set, a path naming another file or disk (replaced, restored "
+            + "from a backup, another disk after a reboot) is refused and nothing is served. Empty (the default): "
+            + "not checked. kcopyd's control records it when it adds an export of a path.")
+    String deviceId() default "";
+
     @AttributeDefinition(name = "Unix socket", required = false, description = "Absolute path of the Unix domain "
             + "socket to listen on, at most 107 bytes. A socket file nothing listens on is replaced; any other "
             + "file is refused. Exactly one of Unix socket and Listen address.")

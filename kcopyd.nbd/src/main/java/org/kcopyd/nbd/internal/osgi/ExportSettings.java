@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 
+import org.kcopyd.device.DeviceIdentity;
 import org.kcopyd.nbd.NbdConfig;
 import org.kcopyd.nbd.internal.protocol.Strings;
 import org.osgi.framework.FrameworkUtil;
@@ -16,6 +17,7 @@ import org.osgi.framework.InvalidSyntaxException;
  * @param name           the export name ("" = default export)
  * @param devicePath     an absolute file or block device path, or null
  * @param deviceFilter   an LDAP filter over BlockDevice services, or null
+ * @param deviceId       the identity the path device must have, or null for no check
  * @param socket         the Unix socket to listen on, or null
  * @param listen         the TCP address to listen on, or null
  * @param readOnly       clients may not write
@@ -24,7 +26,7 @@ import org.osgi.framework.InvalidSyntaxException;
  * @param tlsCertificates the TLS directory (TLS required), or null
  * @param tlsVerifyClients clients must present a certificate signed by the directory's CA
  */
-record ExportSettings(String name, Path devicePath, String deviceFilter, Path socket, ListenAddress listen,
+record ExportSettings(String name, Path devicePath, String deviceFilter, String deviceId, Path socket, ListenAddress listen,
                       boolean readOnly, int maxConnections, boolean insecure, Path tlsCertificates,
                       boolean tlsVerifyClients) {
 
@@ -55,6 +57,16 @@ record ExportSettings(String name, Path devicePath, String deviceFilter, Path so
             filter = device;
         } else {
             devicePath = absolute(NbdConfig.EXPORT_DEVICE, device);
+        }
+        String deviceId = blankToNull(c.deviceId());
+        if (deviceId != null && filter != null) {
+            throw refuse(NbdConfig.EXPORT_DEVICE_ID + " '" + deviceId + "' is for a path device; " + NbdConfig.EXPORT_DEVICE
+                + " " + filter + " is a service filter: leave " + NbdConfig.EXPORT_DEVICE_ID + " empty");
+        }
+        if (deviceId != null && (!DeviceIdentity.isWellFormed(deviceId)
+                || !deviceId.startsWith("file:") && !deviceId.startsWith("block:"))) {
+            throw refuse(NbdConfig.EXPORT_DEVICE_ID + " '" + deviceId + "' is not a device identity as kcopyd prints "
+                + "it (file:..., block:..., at most " + DeviceIdentity.MAX_LENGTH + " characters)");
         }
         String socketText = blankToNull(c.socket());
         String listenText = blankToNull(c.listen());
@@ -96,7 +108,7 @@ record ExportSettings(String name, Path devicePath, String deviceFilter, Path so
             throw refuse(NbdConfig.EXPORT_MAX_CONNECTIONS + " " + c.maxConnections() + " is outside the allowed range 1.."
                 + MAX_CONNECTIONS);
         }
-        return new ExportSettings(name, devicePath, filter, socket, listen, c.readOnly(), c.maxConnections(),
+        return new ExportSettings(name, devicePath, filter, deviceId, socket, listen, c.readOnly(), c.maxConnections(),
             c.insecure(), tls, c.tlsVerifyClients());
     }
 

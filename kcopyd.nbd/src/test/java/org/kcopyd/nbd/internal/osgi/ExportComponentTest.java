@@ -11,6 +11,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.kcopyd.api.BlockDevice;
+import org.kcopyd.device.DeviceIdentity;
 import org.kcopyd.device.FileDeviceOpener;
 import org.kcopyd.device.MemoryBlockDevice;
 import org.kcopyd.nbd.NbdClient;
@@ -294,8 +296,48 @@ class ExportComponentTest {
         assertRefused(config("", ""), "device is missing");
         assertRefused(config("x\0y", file), "contains NUL");
         assertRefused(config("", file, NbdConfig.EXPORT_SOCKET, "/" + "s".repeat(120)), "at most 107");
+        assertRefused(config("", "(kcopyd.mirror.name=m)", NbdConfig.EXPORT_DEVICE_ID, "file:dev=8:1:ino=2"),
+            "deviceId 'file:dev=8:1:ino=2' is for a path device");
+        assertRefused(config("", file, NbdConfig.EXPORT_DEVICE_ID, "ino=2"), "deviceId 'ino=2' is not a device identity");
+        assertRefused(config("", file, NbdConfig.EXPORT_DEVICE_ID, "nbd://host/disk"),
+            "deviceId 'nbd://host/disk' is not a device identity");
         assertThat(Files.readAllBytes(Path.of(file))).isEqualTo(before);
         assertThat(dir.resolve("s.sock")).doesNotExist();
+    }
+
+    /**
+     * A file swapped for another at the export's path (moved over it, restored from a backup) while the export was
+     * down is not served: its identity was recorded when the export was made. Nothing of it is written or served.
+     */
+    @Test
+    void anotherFileAtTheRecordedDevicesPathIsRefusedUntilTheUserNamesIt() throws Exception {
+        Path file = image("a.img", 10);
+        String id = DeviceIdentity.of(file);
+        ExportComponent first = activate(config("", file.toString(), NbdConfig.EXPORT_DEVICE_ID, id));
+        assertThat(read(connect(""), 0, 512)).isEqualTo(Arrays.copyOf(Files.readAllBytes(file), 512));
+        clients.forEach(OsgiFixture::closeQuietly);
+        clients.clear();
+        deactivate(first);
+
+        Path other = image("b.img", 11);
+        byte[] otherBytes = Files.readAllBytes(other);
+        Files.move(other, file, StandardCopyOption.REPLACE_EXISTING);
+        String otherId = DeviceIdentity.of(file);
+        assertThat(otherId).isNotEqualTo(id);
+        for (boolean readOnly : new boolean[] {false, true}) {
+            assertThatThrownBy(() -> activate(config("", file.toString(), NbdConfig.EXPORT_DEVICE_ID, id,
+                    NbdConfig.EXPORT_READ_ONLY, readOnly)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage(NbdConfig.EXPORT_FACTORY_PID + ": export '': device " + file + " is " + otherId + ", not "
+                    + id + " (its deviceId when the export was made): another file or disk is at that path now "
+                    + "(replaced, restored from a backup, another disk after a reboot), so nothing is served; if it is "
+                    + "the one to serve, set deviceId=" + otherId + ", or remove the export and add it again");
+        }
+        assertThat(dir.resolve("s.sock")).as("nothing served").doesNotExist();
+        assertThat(Files.readAllBytes(file)).isEqualTo(otherBytes);
+
+        activate(config("", file.toString(), NbdConfig.EXPORT_DEVICE_ID, otherId));
+        assertThat(read(connect(""), 0, 512)).as("named by the user").isEqualTo(Arrays.copyOf(otherBytes, 512));
     }
 
     /** H49-5: an exported file replaced by a link to /dev/stdout served the daemon's own output at the next start. */
