@@ -132,6 +132,8 @@ public final class MirrorComponent {
     volatile ConfigurationAdmin configurationAdmin;
 
     private final ClientBinding kcopyd = new ClientBinding(this::clientFor);
+    /** Unthrottled: copies a region a write waits for ({@link ResyncClients}). */
+    private final ClientBinding urgent = new ClientBinding(KcopydClientFactory::createClient);
     private final Set<KcopydClientFactory> factories = ConcurrentHashMap.newKeySet();
     /** Guards the fields below but {@link #settings}, and every open and close of the mirror. */
     private final Object lock = new Object();
@@ -193,11 +195,13 @@ public final class MirrorComponent {
         if (settings != null) {
             kcopyd.bind(factory);
         }
+        urgent.bind(factory);
     }
 
     void unbindFactory(KcopydClientFactory factory) {
         factories.remove(factory);
         kcopyd.unbind(factory);
+        urgent.unbind(factory);
     }
 
     private KcopydClient clientFor(KcopydClientFactory factory) {
@@ -672,8 +676,8 @@ public final class MirrorComponent {
         });
         try {
             BundleContext bundleContext = context;
-            opened = OpenedMirror.open(s, deviceName -> lease(bundleContext, deviceName), legs, kcopyd,
-                    new Backoff(retries, FIRST_RETRY, MAX_RETRY));
+            opened = OpenedMirror.open(s, deviceName -> lease(bundleContext, deviceName), legs,
+                    new ResyncClients(kcopyd, urgent), new Backoff(retries, FIRST_RETRY, MAX_RETRY));
         } catch (IOException | RuntimeException e) {
             retries.shutdownNow();
             retries = null;
@@ -853,6 +857,7 @@ public final class MirrorComponent {
             closeMirror();
         }
         kcopyd.close();
+        urgent.close();
         // A thread probing the legs (outside the lock) opens nothing afterwards: it sees itself stopped.
         if (retrying != null && retrying.thread != Thread.currentThread() && !retrying.probing) {
             try {

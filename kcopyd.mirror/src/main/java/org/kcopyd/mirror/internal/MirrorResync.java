@@ -5,12 +5,13 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
-import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.CopyFlag;
 import org.kcopyd.api.CopyJob;
 import org.kcopyd.api.CopyResult;
@@ -32,6 +33,9 @@ import org.kcopyd.mirror.LegState;
  * full resync starts and keeps that progress across a crash, see {@link RegionLog}), so a full
  * resync interrupted by a crash or a stop resumes with the regions it had not copied.
  *
+ * <p>Copies go through the mirror's throttle, except for a region a write waits for: that one is
+ * copied at full speed ({@link #hurryLocked}), its throttled copy, if under way, cancelled first.
+ *
  * <p>A copy that kcopyd refuses for good (an invalid request: the legs overlap, a leg is
  * read-only, any error that is not transient) fails its target legs with the reason: retrying it
  * could never succeed. One that cannot run for a while (no factory, a full or closed client)
@@ -49,7 +53,7 @@ final class MirrorResync {
 
     private final MirrorVolume volume;
     private final Object lock;
-    private final ClientBinding kcopyd;
+    private final ResyncClients kcopyd;
     private final Backoff backoff;
 
     private final ArrayDeque<Long> resyncQueue = new ArrayDeque<>();
@@ -66,6 +70,10 @@ final class MirrorResync {
      * still dirty, is copied at the next open).
      */
     private final Set<CopyJob> copies = new HashSet<>();
+    /** The throttled copy under way of each region, for {@link #hurryLocked}. */
+    private final Map<Long, CopyJob> throttledCopies = new HashMap<>();
+    /** Regions taken for a resync that a write waits for: copied at full speed, through the urgent client. */
+    private final Set<Long> hurried = new HashSet<>();
     /** True while the resync waits for a retry after a transient failure. */
     private boolean paused;
     private long resyncTotal;
@@ -75,7 +83,7 @@ final class MirrorResync {
     /** Completed by {@link #start()} when there is nothing to resync, else when the resync ends. */
     private final CompletableFuture<Void> inSync = new CompletableFuture<>();
 
-    MirrorResync(MirrorVolume volume, Object lock, ClientBinding kcopyd, Backoff backoff) {
+    MirrorResync(MirrorVolume volume, Object lock, ResyncClients kcopyd, Backoff backoff) {
         this.volume = volume;
         this.lock = lock;
         this.kcopyd = kcopyd;
@@ -94,6 +102,29 @@ final class MirrorResync {
         clientWaits.forEach(wait -> cancels.add(() -> wait.cancel(false)));
         copies.forEach(job -> cancels.add(job::cancel));
         return cancels;
+    }
+
+    /**
+     * Under the lock, for a write that waits for {@code region}'s resync: the region is copied at full speed.
+     * If its throttled copy is under way, it is cancelled (the chunks already handed out finish) and the
+     * region copied again, whole, through the urgent client; if not yet submitted, it goes through that
+     * client at once.
+     *
+     * @return what the caller runs once it let go of the lock (the cancel completes the job's callbacks,
+     *         which take the lock)
+     */
+    List<Runnable> hurryLocked(long region) {
+        if (!hurried.add(region)) {
+            return List.of();
+        }
+        CopyJob job = throttledCopies.get(region);
+        return job == null ? List.of() : List.of(job::cancel);
+    }
+
+    /** Under the lock: the region's resync is over for now; writes waiting for it go on (the caller completes). */
+    private CompletableFuture<Void> recoveryEndedLocked(long region) {
+        hurried.remove(region);
+        return volume.recoveryEnded(region);
     }
 
     /** Under the lock: regions taken and not yet done. */
@@ -169,7 +200,7 @@ final class MirrorResync {
                 region = resyncQueue.poll();
                 resyncRunning++;
             }
-            CompletableFuture<KcopydClient> waiting = kcopyd.client(RESYNC_WAIT);
+            CompletableFuture<KcopydClient> waiting = kcopyd.throttled().client(RESYNC_WAIT);
             boolean cancel;
             synchronized (lock) {
                 cancel = volume.closed;
@@ -228,41 +259,58 @@ final class MirrorResync {
         // included (H43 F1: a leg in sync got zeros where the default leg died under the resync's reads). The copy
         // stops at its first error instead, and the region is copied again without the failed leg.
         EnumSet<CopyFlag> flags = EnumSet.of(CopyFlag.FLUSH);
+        boolean urgent;
+        synchronized (lock) {
+            urgent = hurried.contains(region);
+        }
         CompletableFuture<CopyResult> copy;
         try {
-            copy = kcopyd.submit(RESYNC_WAIT, client -> {
+            copy = (urgent ? kcopyd.urgent() : kcopyd.throttled()).submit(RESYNC_WAIT, client -> {
                 CopyJob job = client.copyJob(IoRegion.of(volume.legs[source], start, length), dests, flags, null, null);
-                boolean closing;
+                boolean cancel;
                 synchronized (lock) {
-                    closing = volume.closed;
-                    if (!closing) {
+                    // Closing, or a write began to wait for the region since the client was chosen.
+                    cancel = volume.closed || !urgent && hurried.contains(region);
+                    if (!volume.closed) {
                         copies.add(job);
+                        if (!urgent) {
+                            throttledCopies.put(region, job);
+                        }
                     }
                 }
-                if (closing) {
+                if (cancel) {
                     job.cancel();
                 }
                 return job.result().whenComplete((result, error) -> {
                     synchronized (lock) {
                         copies.remove(job);
+                        throttledCopies.remove(region, job);
                     }
                 });
             });
         } catch (RuntimeException e) {
             copy = CompletableFuture.failedFuture(e);
         }
-        copy.whenComplete((result, error) -> afterCopy(region, source, targets, length, result, error));
+        copy.whenComplete((result, error) -> afterCopy(region, source, targets, length, urgent, result, error));
     }
 
-    private void afterCopy(long region, int source, List<Integer> targets, int length, CopyResult result,
-            Throwable error) {
+    private void afterCopy(long region, int source, List<Integer> targets, int length, boolean urgent,
+            CopyResult result, Throwable error) {
         boolean stopping;
+        boolean hurry;
         synchronized (lock) {
             stopping = volume.closed;
+            hurry = !urgent && hurried.contains(region);
         }
         if (stopping) {
             // Closing: whatever this copy did, the region stays dirty and is resynced next time.
             requeue(region);
+            return;
+        }
+        if (hurry && error == null && result.cancelled() && !result.readError() && !anyDestinationFailed(result,
+                targets.size())) {
+            // Cancelled for a write that waits: the region, still quiesced, is copied again, whole, at full speed.
+            copyRegion(region);
             return;
         }
         if (error != null) {
@@ -300,7 +348,21 @@ final class MirrorResync {
             requeue(region);
             return;
         }
+        if (result.cancelled()) {
+            // Part of the region was not copied: never cleared as if it were.
+            requeue(region);
+            return;
+        }
         regionDone(region, (long) length * org.kcopyd.api.BlockDevice.SECTOR_SIZE, true);
+    }
+
+    private static boolean anyDestinationFailed(CopyResult result, int destinations) {
+        for (int i = 0; i < destinations; i++) {
+            if (result.destinationFailed(i)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static Throwable unwrap(Throwable t) {
@@ -332,7 +394,7 @@ final class MirrorResync {
         boolean schedule;
         CompletableFuture<Void> f;
         synchronized (lock) {
-            f = volume.recoveryEnded(region);
+            f = recoveryEndedLocked(region);
             resyncRunning--;
             if (!volume.closed) {
                 resyncQueue.addFirst(region);
@@ -361,7 +423,7 @@ final class MirrorResync {
     private void requeue(long region) {
         CompletableFuture<Void> f;
         synchronized (lock) {
-            f = volume.recoveryEnded(region);
+            f = recoveryEndedLocked(region);
             resyncRunning--;
             if (!volume.closed) {
                 resyncQueue.addFirst(region);
@@ -392,7 +454,7 @@ final class MirrorResync {
     private void regionEnded(long region, long bytes, boolean counted) {
         CompletableFuture<Void> f;
         synchronized (lock) {
-            f = volume.recoveryEnded(region);
+            f = recoveryEndedLocked(region);
             queued.remove(region);
             resyncRunning--;
             if (counted) {

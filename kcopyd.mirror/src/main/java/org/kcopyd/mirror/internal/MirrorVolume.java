@@ -12,7 +12,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 import org.kcopyd.api.BlockDevice;
-import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.Extent;
 import org.kcopyd.mirror.LegState;
 import org.kcopyd.mirror.LegStatus;
@@ -23,8 +22,9 @@ import org.kcopyd.mirror.MirrorStatus;
  * A mirror over several legs (dm-raid1): writes go to every healthy leg after the region is
  * marked dirty in the log; reads come from the default leg (the first in-sync one); its
  * {@link MirrorResync} copies the regions that need it from the default leg to the other legs.
- * Writes to a region wait while it is resynchronised; a resync of a region waits until the writes
- * in flight there have completed ({@link #quiesce}).
+ * Writes to a region wait while it is resynchronised, which then goes at full speed, whatever the
+ * throttle; a resync of a region waits until the writes in flight there have completed
+ * ({@link #quiesce}).
  */
 final class MirrorVolume implements Mirror {
 
@@ -51,7 +51,7 @@ final class MirrorVolume implements Mirror {
     boolean closed;
 
     MirrorVolume(String name, List<String> paths, List<BlockDevice> legs, RegionLog log, int regionSectors,
-            ClientBinding kcopyd, Backoff backoff) {
+            ResyncClients kcopyd, Backoff backoff) {
         this.name = name;
         this.paths = List.copyOf(paths);
         this.legs = legs.toArray(new BlockDevice[0]);
@@ -218,6 +218,7 @@ final class MirrorVolume implements Mirror {
         long first = sector / regionSectors;
         long last = (sector + src.remaining() / SECTOR - 1) / regionSectors;
         List<CompletableFuture<Void>> busy = new ArrayList<>();
+        List<Runnable> hurry = new ArrayList<>();
         synchronized (lock) {
             if (closed) {
                 // Its legs may be closing, and their fingerprints are being recorded as they are now.
@@ -232,6 +233,8 @@ final class MirrorVolume implements Mirror {
                 CompletableFuture<Void> f = recovering.get(r);
                 if (f != null) {
                     busy.add(f);
+                    // Not at the throttle's pace: a client waits for this write (H50-4).
+                    hurry.addAll(resync.hurryLocked(r));
                 }
             }
             if (busy.isEmpty()) {
@@ -240,6 +243,7 @@ final class MirrorVolume implements Mirror {
                 }
             }
         }
+        hurry.forEach(Runnable::run);
         if (!busy.isEmpty()) {
             return CompletableFuture.allOf(busy.toArray(new CompletableFuture<?>[0]))
                     .thenCompose(v -> write(sector, src));

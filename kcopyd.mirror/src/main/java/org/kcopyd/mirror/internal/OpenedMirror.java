@@ -13,7 +13,6 @@ import java.util.Map;
 
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
-import org.kcopyd.api.ClientBinding;
 import org.kcopyd.api.DeviceOption;
 import org.kcopyd.device.DeviceBacking;
 import org.kcopyd.device.DeviceUris;
@@ -92,8 +91,8 @@ final class OpenedMirror implements AutoCloseable {
         return volume;
     }
 
-    /** {@link #open(MirrorSettings, DeviceServices, BlockDeviceOpener, ClientBinding, Backoff)} without an opener. */
-    static OpenedMirror open(MirrorSettings s, DeviceServices services, ClientBinding kcopyd, Backoff backoff)
+    /** {@link #open(MirrorSettings, DeviceServices, BlockDeviceOpener, ResyncClients, Backoff)} without an opener. */
+    static OpenedMirror open(MirrorSettings s, DeviceServices services, ResyncClients kcopyd, Backoff backoff)
             throws IOException {
         return open(s, services, null, kcopyd, backoff);
     }
@@ -108,7 +107,7 @@ final class OpenedMirror implements AutoCloseable {
      * @throws IOException naming the leg or log that cannot be opened or read, and why
      */
     static OpenedMirror open(MirrorSettings s, DeviceServices services, BlockDeviceOpener opener,
-            ClientBinding kcopyd, Backoff backoff) throws IOException {
+            ResyncClients kcopyd, Backoff backoff) throws IOException {
         String prefix = "mirror '" + s.name() + "': ";
         List<BlockDevice> files = new ArrayList<>();
         List<Runnable> releases = new ArrayList<>();

@@ -76,7 +76,7 @@ class LegIdentityTest {
     }
 
     private OpenedMirror open(MirrorSettings s) throws IOException {
-        OpenedMirror m = OpenedMirror.open(s, name -> null, fixture.kcopyd, fixture.backoff());
+        OpenedMirror m = OpenedMirror.open(s, name -> null, fixture.clients(), fixture.backoff());
         opened.add(m);
         return m;
     }

@@ -72,6 +72,11 @@ final class MirrorFixture implements AutoCloseable {
         return d;
     }
 
+    /** The resync's clients: both the fixture's, unthrottled. */
+    ResyncClients clients() {
+        return new ResyncClients(kcopyd, kcopyd);
+    }
+
     Backoff backoff() {
         return new Backoff(retries, Duration.ofMillis(1), Duration.ofMillis(20));
     }
@@ -105,7 +110,8 @@ final class MirrorFixture implements AutoCloseable {
             log = RegionLog.format(this.logDevice.apply(logDevice), g, LOG_ID);
         }
         this.log = log;
-        MirrorVolume mirror = new MirrorVolume("m", names, legs, log, REGION, binding, backoff);
+        // The fixture's client copies at full speed what a write waits for, as a mirror's unthrottled client does.
+        MirrorVolume mirror = new MirrorVolume("m", names, legs, log, REGION, new ResyncClients(binding, kcopyd), backoff);
         mirrors.add(mirror);
         mirror.start();
         return mirror;

@@ -62,7 +62,7 @@ class OpenedMirrorTest {
     }
 
     private OpenedMirror open(MirrorSettings s) throws IOException {
-        OpenedMirror m = OpenedMirror.open(s, services::get, fixture.kcopyd, fixture.backoff());
+        OpenedMirror m = OpenedMirror.open(s, services::get, fixture.clients(), fixture.backoff());
         opened.add(m);
         return m;
     }

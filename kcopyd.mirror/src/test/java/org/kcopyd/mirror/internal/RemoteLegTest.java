@@ -60,7 +60,7 @@ class RemoteLegTest {
     }
 
     private MirrorVolume started(MirrorSettings s) throws Exception {
-        OpenedMirror m = OpenedMirror.open(s, name -> null, opener, fixture.kcopyd, fixture.backoff());
+        OpenedMirror m = OpenedMirror.open(s, name -> null, opener, fixture.clients(), fixture.backoff());
         opened.add(m);
         m.volume().start();
         m.volume().whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -84,7 +84,7 @@ class RemoteLegTest {
         Path log = dir.resolve("m.log");
 
         assertThatThrownBy(() -> OpenedMirror.open(settings(log, null, a.toString(), "mem://k"), name -> null, opener,
-                fixture.kcopyd, fixture.backoff())).isInstanceOf(IllegalArgumentException.class)
+                fixture.clients(), fixture.backoff())).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("a leg takes only whole blocks of " + MirrorFixture.REGION * 1024 + " bytes (its "
                         + "minimum block size): regionSectors " + MirrorFixture.REGION + " and the legs' " + SECTORS
                         + " sectors must be multiples of " + MirrorFixture.REGION * 2);
@@ -100,7 +100,7 @@ class RemoteLegTest {
         Path log = dir.resolve("m.log");
 
         assertThatThrownBy(() -> OpenedMirror.open(settings(log, null, a.toString(), "mem://odd"), name -> null, opener,
-                fixture.kcopyd, fixture.backoff())).isInstanceOf(IllegalArgumentException.class)
+                fixture.clients(), fixture.backoff())).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("leg 1 mem://odd has 100 bytes past its last whole sector, which the mirror would "
                         + "not keep in step with the other legs: serve it whole sectors");
         assertThat(log).doesNotExist();
@@ -134,7 +134,7 @@ class RemoteLegTest {
 
         // The same export, as it was at the clean close (identity, size, fingerprint): in sync, nothing to copy.
         OpenedMirror same = OpenedMirror.open(settings(log, id, a.toString(), "mem://b"), name -> null, opener,
-                fixture.kcopyd, fixture.backoff());
+                fixture.clients(), fixture.backoff());
         opened.add(same);
         assertThat(same.volume().status().legs()).extracting(LegStatus::state).containsOnly(LegState.IN_SYNC);
         assertThat(same.volume().status().regionsToResync()).isZero();
@@ -150,7 +150,7 @@ class RemoteLegTest {
         c.write(0, ByteBuffer.wrap(random(512, 6))).toCompletableFuture().join();
         byte[] outside = read(c);
         OpenedMirror left = OpenedMirror.open(settings(log, id, a.toString(), "mem://c"), name -> null, opener,
-                fixture.kcopyd, fixture.backoff());
+                fixture.clients(), fixture.backoff());
         opened.add(left);
         assertThat(left.volume().status().legs().get(1).state()).isEqualTo(LegState.FAILED);
         assertThat(left.volume().status().legs().get(1).failure()).isEqualTo("not as the log recorded it: its content "
@@ -159,7 +159,7 @@ class RemoteLegTest {
         closeAll();
         assertThat(read(c)).as("not written").isEqualTo(outside);
         OpenedMirror reopened = OpenedMirror.open(bringingBack(log, id, List.of("mem://c"), a.toString(), "mem://c"),
-                name -> null, opener, fixture.kcopyd, fixture.backoff());
+                name -> null, opener, fixture.clients(), fixture.backoff());
         opened.add(reopened);
         assertThat(reopened.volume().status().legs().get(1).state()).isEqualTo(LegState.RESYNCING);
         reopened.volume().start();
@@ -182,7 +182,7 @@ class RemoteLegTest {
     private OpenedMirror reopenAfterKill(Path log, Path crashed, UUID id, String... legs) throws Exception {
         closeAll();
         Files.copy(crashed, log, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        OpenedMirror m = OpenedMirror.open(settings(log, id, legs), name -> null, opener, fixture.kcopyd,
+        OpenedMirror m = OpenedMirror.open(settings(log, id, legs), name -> null, opener, fixture.clients(),
                 fixture.backoff());
         opened.add(m);
         return m;
@@ -218,7 +218,7 @@ class RemoteLegTest {
 
         // The user's word that it is to be the leg: brought back, resynced fully from the file leg.
         OpenedMirror back = OpenedMirror.open(bringingBack(log, id, List.of("mem://b"), a.toString(), "mem://b"),
-                name -> null, opener, fixture.kcopyd, fixture.backoff());
+                name -> null, opener, fixture.clients(), fixture.backoff());
         opened.add(back);
         back.volume().start();
         back.volume().whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -273,17 +273,17 @@ class RemoteLegTest {
         Path log = dir.resolve("m.log");
         MirrorSettings s = settings(log, null, a.toString(), "mem://gone");
 
-        assertThatThrownBy(() -> OpenedMirror.open(s, name -> null, opener, fixture.kcopyd, fixture.backoff()))
+        assertThatThrownBy(() -> OpenedMirror.open(s, name -> null, opener, fixture.clients(), fixture.backoff()))
                 .isInstanceOf(IOException.class)
                 .hasMessage("mirror 'm': leg 1 mem://gone cannot be used: cannot connect to mem://gone: no memory "
                         + "device 'gone'");
         assertThatThrownBy(() -> OpenedMirror.open(settings(log, null, a.toString(), "mem://b"), name -> null, null,
-                fixture.kcopyd, fixture.backoff()))
+                fixture.clients(), fixture.backoff()))
                 .isInstanceOf(IOException.class)
                 .hasMessage("mirror 'm': leg 1 mem://b cannot be used: no BlockDeviceOpener service to open devices "
                         + "named by URI (is kcopyd.impl started?)");
         assertThatThrownBy(() -> OpenedMirror.open(settings(log, null, a.toString(), "nbd+unix:///?socket=/s.sock"),
-                name -> null, opener, fixture.kcopyd, fixture.backoff()))
+                name -> null, opener, fixture.clients(), fixture.backoff()))
                 .isInstanceOf(IOException.class)
                 .hasMessageStartingWith("mirror 'm': leg 1 nbd+unix:///?socket=/s.sock cannot be used: ");
         assertThat(log).doesNotExist();
