@@ -375,26 +375,16 @@ class MirrorTest {
         byte[] data = random(SECTORS * 512, 14);
         List<BlockDevice> legs = List.of(fixture.leg(paths.get(0), data),
                 fixture.leg(paths.get(1), new byte[SECTORS * 512]));
-        org.kcopyd.api.Throttle cap = fixture.engine.throttle("mirror-capped");
-        cap.setBytesPerSecond(4096);
-        org.kcopyd.api.ClientBinding capped = new org.kcopyd.api.ClientBinding(f -> f.createClient(
-                org.kcopyd.api.ClientOptions.builder().pages(64)
-                .throttle(cap).build()));
-        capped.bind(fixture.engine);
+        org.kcopyd.api.ClientBinding capped = cappedAt4KiBPerSecond();
         MirrorVolume mirror = fixture.mirror(dir.resolve("log"), paths, legs, capped, fixture.backoff());
         // The first chunk goes at once (the cap books its time after it): a copy is under way.
-        await().atMost(Duration.ofSeconds(10)).until(() -> java.util.Arrays.equals(java.util.Arrays.copyOf(
-                read(legs.get(1)), 512), java.util.Arrays.copyOf(data, 512)));
+        awaitFirstSector(legs.get(1), data);
 
         assertTimeoutPreemptively(Duration.ofSeconds(10), mirror::close);
         assertTimeoutPreemptively(Duration.ofSeconds(10), capped::close);
         assertThat(mirror.status().regionsResynced()).as("not all copied at 4 KiB/s").isLessThan(SECTORS / 64);
 
-        fixture.closeDevices();
-        List<BlockDevice> reopened = List.of(fixture.leg(paths.get(0), null), fixture.leg(paths.get(1), null));
-        MirrorVolume again = fixture.mirror(dir.resolve("log"), paths, reopened);
-        again.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
-        assertThat(read(reopened.get(1))).isEqualTo(data);
+        assertResyncedWhenReopened(paths, data);
     }
 
     /**
@@ -408,15 +398,10 @@ class MirrorTest {
         byte[] data = random(SECTORS * 512, 15);
         List<BlockDevice> legs = List.of(fixture.leg(paths.get(0), data),
                 fixture.leg(paths.get(1), new byte[SECTORS * 512]));
-        org.kcopyd.api.Throttle cap = fixture.engine.throttle("mirror-capped");
-        cap.setBytesPerSecond(4096);
-        org.kcopyd.api.ClientBinding capped = new org.kcopyd.api.ClientBinding(f -> f.createClient(
-                org.kcopyd.api.ClientOptions.builder().pages(64).throttle(cap).build()));
-        capped.bind(fixture.engine);
+        org.kcopyd.api.ClientBinding capped = cappedAt4KiBPerSecond();
         MirrorVolume mirror = fixture.mirror(dir.resolve("log"), paths, legs, capped, fixture.backoff());
         // The first chunk goes at once (the cap books its time after it); the next waits 8 s for each region of 32 KiB.
-        await().atMost(Duration.ofSeconds(10)).until(() -> java.util.Arrays.equals(java.util.Arrays.copyOf(
-                read(legs.get(1)), 512), java.util.Arrays.copyOf(data, 512)));
+        awaitFirstSector(legs.get(1), data);
         int at = 3 * MirrorFixture.REGION + 5;
         byte[] block = random(4096, 16);
 
@@ -433,6 +418,27 @@ class MirrorTest {
         assertTimeoutPreemptively(Duration.ofSeconds(10), mirror::close);
         assertTimeoutPreemptively(Duration.ofSeconds(10), capped::close);
 
+        assertResyncedWhenReopened(paths, data);
+    }
+
+    /** A client binding through a throttle capped at 4 KiB/s, bound to the fixture's engine. */
+    private org.kcopyd.api.ClientBinding cappedAt4KiBPerSecond() {
+        org.kcopyd.api.Throttle cap = fixture.engine.throttle("mirror-capped");
+        cap.setBytesPerSecond(4096);
+        org.kcopyd.api.ClientBinding capped = new org.kcopyd.api.ClientBinding(f -> f.createClient(
+                org.kcopyd.api.ClientOptions.builder().pages(64).throttle(cap).build()));
+        capped.bind(fixture.engine);
+        return capped;
+    }
+
+    /** Waits until the first sector of {@code leg} is {@code data}'s: a resync copy went. */
+    private static void awaitFirstSector(BlockDevice leg, byte[] data) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> java.util.Arrays.equals(java.util.Arrays.copyOf(
+                read(leg), 512), java.util.Arrays.copyOf(data, 512)));
+    }
+
+    /** Reopens the mirror on its legs, unthrottled: its resync goes on until leg 1 holds {@code data}. */
+    private void assertResyncedWhenReopened(List<Path> paths, byte[] data) throws Exception {
         fixture.closeDevices();
         List<BlockDevice> reopened = List.of(fixture.leg(paths.get(0), null), fixture.leg(paths.get(1), null));
         MirrorVolume again = fixture.mirror(dir.resolve("log"), paths, reopened);
