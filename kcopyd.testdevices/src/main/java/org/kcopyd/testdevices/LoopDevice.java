@@ -62,6 +62,22 @@ public final class LoopDevice implements Closeable {
         return new LoopDevice(device, image);
     }
 
+    /**
+     * Attaches {@code image} to the loop device {@code device}, which must be free: as another disk
+     * takes a device's number (and node) after a reboot.
+     *
+     * @throws IOException if {@link #unavailable} names what is missing or {@code losetup} fails
+     *                     (its output in the message)
+     */
+    public static LoopDevice attachAt(Path device, Path image) throws IOException {
+        String missing = unavailable();
+        if (missing != null) {
+            throw new IOException(missing);
+        }
+        LoopMount.run(List.of(Peers.find("losetup").toString(), device.toString(), image.toString()));
+        return new LoopDevice(device, image);
+    }
+
     /** @return the block device, e.g. {@code /dev/loop3} */
     public Path device() {
         return device;

@@ -15,6 +15,7 @@ import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.api.DeviceOption;
 import org.kcopyd.device.DeviceBacking;
+import org.kcopyd.device.DeviceIdentity;
 import org.kcopyd.device.DeviceUris;
 import org.kcopyd.device.FileClaimedException;
 import org.kcopyd.device.FileClaims;
@@ -28,9 +29,10 @@ import org.kcopyd.mirror.Mirror;
  * a refused mirror leaves every file as it was, and removes a region log it had just created.
  * Closing stops the mirror and releases the files and services.
  *
- * <p>Each leg is given to the region log with its identity ({@link FileClaims#identityOf} of a
- * file, the name of a service, the normalized URI of a device named by URI) and size, which the
- * log records and checks (see {@link RegionLog}).
+ * <p>Each leg is given to the region log with its identity ({@link DeviceIdentity} of a file or
+ * block device, with the device numbers earlier kcopyd recorded; the name of a service; the
+ * normalized URI of a device named by URI) and size, which the log records and checks (see
+ * {@link RegionLog}).
  *
  * <p>A leg named by URI (an NBD export) is opened read-write through the {@link BlockDeviceOpener}
  * service and closed with the mirror. It is claimed by that service in this process only ({@link
@@ -122,6 +124,7 @@ final class OpenedMirror implements AutoCloseable {
                 String leg = s.legs().get(i);
                 BlockDevice device;
                 String identity;
+                String numbered = null;
                 RegionLog.FailedLeg f = failed.get(leg);
                 if (f != null && f.failure() != null && f.failure().startsWith(RegionLog.NOT_AS_RECORDED)) {
                     // H45 F1: left failed as not this mirror's at an earlier open; opened (claimed) again, it refused the
@@ -192,7 +195,8 @@ final class OpenedMirror implements AutoCloseable {
                     }
                     files.add(device);
                     try {
-                        identity = String.valueOf(FileClaims.identityOf(Path.of(leg)));
+                        identity = DeviceIdentity.of(Path.of(leg));
+                        numbered = String.valueOf(FileClaims.identityOf(Path.of(leg)));
                     } catch (IOException e) {
                         throw new IOException(prefix + "leg " + i + " " + leg + " cannot be used: " + reason(e), e);
                     }
@@ -210,7 +214,7 @@ final class OpenedMirror implements AutoCloseable {
                             + " bytes past its last whole sector, which the mirror would not keep in step with the "
                             + "other legs: serve it whole sectors");
                 }
-                recorded.add(new RegionLog.Leg(leg, identity, device.sizeInSectors(), device));
+                recorded.add(new RegionLog.Leg(leg, identity, device.sizeInSectors(), device, numbered));
             }
             long sectors = legs.stream().mapToLong(BlockDevice::sizeInSectors).min().orElseThrow();
             int block = legs.stream().mapToInt(BlockDevice::minimumBlockBytes).max().orElseThrow();

@@ -58,9 +58,13 @@ import org.kcopyd.mirror.Mirror;
  * {@value #LEG_RECORD}-byte record: state, path, size in sectors, identity, fingerprint (if the
  * mirror closed cleanly), failure reason (or why the leg is resynced fully).
  *
- * <p>A leg's identity is what tells its file from another at the same path: the device and inode
- * of a file, the device number of a block device node ({@link org.kcopyd.device.FileClaims#identityOf}),
- * the name of a {@code service:NAME} leg. When the mirror closes cleanly (every write and resync
+ * <p>A leg's identity is what tells its file from another at the same path: a file's disk (as the
+ * kernel knows it) and inode, a block device's disk as the kernel knows it (its WWID, device-mapper
+ * UUID, the file behind a loop device, ...: not its device number, which names whichever disk came
+ * there after a reboot), see {@link org.kcopyd.device.DeviceIdentity}; the name of a
+ * {@code service:NAME} leg; an export's normalized URI. A log written by a kcopyd that recorded
+ * device numbers ({@code dev-D-ino-I}, {@code blk-R}) is adopted when they match, and records the
+ * identities anew the next time its header is written. When the mirror closes cleanly (every write and resync
  * copy drained), each leg's {@link LegFingerprint} is recorded too; opening compares it and drops
  * it before anything is written, so a fingerprint is only ever checked against a leg nothing
  * wrote since (after a crash there is none to check). A leg whose identity, size or fingerprint
@@ -178,10 +182,24 @@ final class RegionLog {
      * @param identity what tells its file from another at the same path (see {@link #fitIdentity(String)})
      * @param sectors  its size
      * @param device   its device, read for its {@link LegFingerprint}
+     * @param earlier  the identity kcopyd recorded for the same file or disk before its
+     *                 {@link org.kcopyd.device.DeviceIdentity} (the device number of a file system
+     *                 or a block device node), accepted in a log written then and replaced by
+     *                 {@code identity} as the log is written again; null if there was none
      */
-    record Leg(String path, String identity, long sectors, BlockDevice device) {
+    record Leg(String path, String identity, long sectors, BlockDevice device, String earlier) {
         Leg {
             identity = fitIdentity(identity);
+        }
+
+        /** A leg whose identity has no earlier form (a service's name, a URI). */
+        Leg(String path, String identity, long sectors, BlockDevice device) {
+            this(path, identity, sectors, device, null);
+        }
+
+        /** @return whether {@code recorded} is this leg's identity, now or as kcopyd recorded it before */
+        boolean is(String recorded) {
+            return identity.equals(recorded) || earlier != null && fitIdentity(earlier).equals(recorded);
         }
     }
 
@@ -207,7 +225,7 @@ final class RegionLog {
     }
 
     /**
-     * @param identity a file's identity as {@link org.kcopyd.device.FileClaims#identityOf} gives it, as text
+     * @param identity a leg's identity as text
      * @return the identity as recorded: itself, or if longer than {@value #MAX_IDENTITY_BYTES} bytes its SHA-256
      */
     static String fitIdentity(String identity) {
@@ -631,7 +649,7 @@ final class RegionLog {
      *                     identity, and is taken as replaced)
      */
     private static Change change(Header h, LegRecord r, Leg now) throws IOException {
-        if (!r.identity.equals(now.identity()) || r.sectors != now.sectors()) {
+        if (!now.is(r.identity) || r.sectors != now.sectors()) {
             return new Change("is not the file this log recorded (recorded " + r.identity + ", " + r.sectors
                     + " sectors; now " + now.identity() + ", " + now.sectors() + " sectors" + h.elsewhere(now) + ")",
                     "not the file the log recorded (" + r.identity + ", " + r.sectors + " sectors)");
@@ -1110,7 +1128,7 @@ final class RegionLog {
 
         /** @return where else the header records a file, e.g. "; it is the file recorded as /b.img, RESYNCING" */
         String elsewhere(Leg now) {
-            return legs.stream().filter(r -> !r.path.equals(now.path()) && now.identity().equals(r.identity))
+            return legs.stream().filter(r -> !r.path.equals(now.path()) && now.is(r.identity))
                     .map(r -> "; it is the file recorded as " + r.path + ", " + r.state).findFirst().orElse("");
         }
 

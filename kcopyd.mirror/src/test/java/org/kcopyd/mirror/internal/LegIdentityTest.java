@@ -27,14 +27,15 @@ import java.util.zip.CRC32C;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.kcopyd.device.DeviceIdentity;
 import org.kcopyd.device.FileClaims;
 import org.kcopyd.mirror.LegState;
 import org.kcopyd.mirror.LegStatus;
 import org.kcopyd.mirror.MirrorStatus;
 
 /**
- * The region log records each leg's identity (device and inode, the device number of a block
- * device node, a service's name) and size: a leg that is no longer the recorded file is never
+ * The region log records each leg's identity (a file's disk and inode, a block device's disk as
+ * the kernel knows it, a service's name) and size: a leg that is no longer the recorded file is never
  * copied over the others. Legs swapped or a source leg replaced behind the mirror's back leave no
  * leg recorded in sync as it was, and the log is refused with every file unchanged (SHA-256); a
  * replaced leg that is not needed as a source is resynchronised fully, and says so in its status.
@@ -109,7 +110,7 @@ class LegIdentityTest {
     }
 
     private static String identity(Path file) throws IOException {
-        return String.valueOf(FileClaims.identityOf(file));
+        return DeviceIdentity.of(file);
     }
 
     /** Trades the names of two files, as /dev/sdb and /dev/sdc may after a reboot. */
@@ -180,6 +181,32 @@ class LegIdentityTest {
         System.arraycopy(newest, 0, expected, 0, newest.length);
         assertThat(Files.readAllBytes(a)).isEqualTo(expected);
         assertThat(Files.readAllBytes(b)).as("resynced from the good leg").isEqualTo(expected);
+    }
+
+    /**
+     * A log whose legs an earlier kcopyd recorded by device numbers ({@code dev-D-ino-I}, as the fixture still
+     * records them) is adopted while they match, and records the legs' identities anew: from then on another file
+     * or disk that takes the same numbers is not taken for the leg.
+     */
+    @Test
+    void aLogRecordingDeviceNumbersIsAdoptedAndRecordsTheIdentitiesAnew() throws Exception {
+        Path a = file("a.img", random(SECTORS * 512, 31));
+        Path b = file("b.img", new byte[SECTORS * 512]);
+        Path log = dir.resolve("m.log");
+        MirrorVolume first = fixture.mirror(log, List.of(a, b), List.of(fixture.leg(a, null), fixture.leg(b, null)));
+        first.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        fixture.closeDevices();
+        String header = new String(Files.readAllBytes(log), StandardCharsets.ISO_8859_1);
+        assertThat(header).contains(String.valueOf(FileClaims.identityOf(a))).doesNotContain(identity(a));
+
+        MirrorVolume adopted = started(settings(log, MirrorFixture.LOG_ID, false, a, b));
+
+        assertThat(adopted.status().legs()).extracting(LegStatus::state).containsExactly(LegState.IN_SYNC,
+                LegState.IN_SYNC);
+        closeAll();
+        header = new String(Files.readAllBytes(log), StandardCharsets.ISO_8859_1);
+        assertThat(header).contains(identity(a), identity(b)).doesNotContain(String.valueOf(FileClaims.identityOf(a)));
+        assertThat(Files.readAllBytes(b)).isEqualTo(Files.readAllBytes(a));
     }
 
     /** A new file at the source's path, even with the same bytes (restored from a copy), is not the recorded one. */
