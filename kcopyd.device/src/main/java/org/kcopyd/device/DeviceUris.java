@@ -34,6 +34,30 @@ public final class DeviceUris {
     }
 
     /**
+     * The command line's rule for a device named by URI: the text after the last {@code ':'} past
+     * the host and port is a region ({@code nbd://host:10809/export:2048+8}), and a URI whose own
+     * text has a {@code ':'} there is ended with one more ({@code nbd://host/a:b:}).
+     *
+     * @param value a value that {@linkplain #looksLikeUri looks like a URI}
+     * @return the index of that last {@code ':'}, or -1 if there is none past the host and port
+     * @since 1.13
+     */
+    public static int regionColon(String value) {
+        java.util.regex.Matcher prefix = LOOKS_LIKE_URI.matcher(value);
+        if (!prefix.find()) {
+            return -1;
+        }
+        int colon = value.lastIndexOf(':');
+        for (int i = prefix.end(); i < value.length() && i <= colon; i++) {
+            char c = value.charAt(i);
+            if (c == '/' || c == '?' || c == '#') {
+                return colon;
+            }
+        }
+        return -1;
+    }
+
+    /**
      * @param value a value that {@linkplain #looksLikeUri looks like a URI}
      * @return it parsed, its scheme checked ({@link #scheme})
      * @throws IllegalArgumentException naming the value and why it is not a device URI

@@ -173,9 +173,10 @@ final class JobDevices implements AutoCloseable {
             return new Named(text, role, null, null, ref, ids, null);
         }
         if (DeviceUris.looksLikeUri(text)) {
+            String whole = wholeDeviceUri(role, text);
             URI uri;
             try {
-                uri = DeviceUris.parse(text);
+                uri = DeviceUris.parse(whole);
             } catch (IllegalArgumentException e) {
                 throw ControlException.badRequest(role + ": " + e.getMessage());
             }
@@ -183,7 +184,7 @@ final class JobDevices implements AutoCloseable {
                 ProcessPaths.refuseProcessView(role, DeviceUris.path(uri));
             }
             Set<Object> ids = new HashSet<>();
-            addIdentity(ids, text);
+            addIdentity(ids, whole);
             return new Named(text, role, null, uri, null, ids, null);
         }
         Path path = SnapshotRules.absolute(role, text);
@@ -210,6 +211,32 @@ final class JobDevices implements AutoCloseable {
             // Not examinable now: its identity is compared, which is what can be told.
             return null;
         }
+    }
+
+    /**
+     * H51-2: {@code nbd://host/disk:0+8} was opened as the export named {@code disk:0+8}, which servers that
+     * serve any name (nbdkit's file plugin) took for the whole disk: a zero meant for 8 sectors zeroed it all. The
+     * command line's rule ({@link DeviceUris#regionColon}) holds here too: a region is refused, as a job copies
+     * whole devices, and a last ':' with nothing after it ends the URI.
+     *
+     * @return the URI without that last ':'
+     */
+    private static String wholeDeviceUri(String role, String text) {
+        int colon = DeviceUris.regionColon(text);
+        if (colon < 0) {
+            return text;
+        }
+        String after = text.substring(colon + 1);
+        if (after.isEmpty()) {
+            return text.substring(0, colon);
+        }
+        if (after.matches("[0-9]+(\\+[0-9]+)?")) {
+            throw ControlException.badRequest(role + " '" + Text.printable(text) + "': the text after the last ':' past "
+                    + "its host and port is a region (SECTOR+COUNT), and a daemon job copies whole devices: copy a "
+                    + "region with the one-shot command (without --daemon), or end the URI with ':' if the export's "
+                    + "name holds that text");
+        }
+        return text;
     }
 
     /** Adds the identity of a path or URI, when it can be told (a file that cannot be examined has none). */

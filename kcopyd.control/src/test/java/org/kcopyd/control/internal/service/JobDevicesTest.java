@@ -99,6 +99,33 @@ class JobDevicesTest {
         }
     }
 
+    /**
+     * H51-2: {@code nbd://host/disk:0+8} was opened as an export named {@code disk:0+8}, which nbdkit's file plugin
+     * serves as the whole disk: a zero of 8 sectors zeroed all of it. The command line's rule holds: a region after
+     * the last ':' past host and port is refused (a daemon job copies whole devices), a last ':' ends the URI.
+     */
+    @Test
+    void aRegionAfterADeviceUriIsRefusedAndALastColonEndsIt() throws Exception {
+        try (JobDevices devices = jobDevices()) {
+            for (String region : new String[] {"nbd://127.0.0.1:10810/disk:0+8", "nbd://127.0.0.1:10810/disk:2048",
+                "nbd+unix:///disk?socket=/run/a.sock:16+1", "nbd://[::1]:10810/:8"}) {
+                assertThatThrownBy(() -> devices.name("destination", region, true))
+                        .isInstanceOfSatisfying(ControlException.class,
+                                e -> assertThat(e.code()).isEqualTo(ControlException.Code.BAD_REQUEST))
+                        .hasMessage("destination '" + region + "': the text after the last ':' past its host and port "
+                                + "is a region (SECTOR+COUNT), and a daemon job copies whole devices: copy a region with "
+                                + "the one-shot command (without --daemon), or end the URI with ':' if the export's name "
+                                + "holds that text");
+            }
+            assertThat(devices.name("source", "nbd://127.0.0.1:10810/disk:0+8:", false).uri())
+                    .isEqualTo(URI.create("nbd://127.0.0.1:10810/disk:0+8"));
+            assertThat(devices.name("source", "nbd://127.0.0.1:10810/disk:", false).uri())
+                    .isEqualTo(URI.create("nbd://127.0.0.1:10810/disk"));
+            assertThat(devices.name("source", "nbd://127.0.0.1:10810/disk", false).uri())
+                    .as("the port's ':' is no region").isEqualTo(URI.create("nbd://127.0.0.1:10810/disk"));
+        }
+    }
+
     /** H50-6: an export a mirror of this daemon writes, named by another spelling of its server, is not read. */
     @Test
     void anExportHeldForWritingHereIsNotReadByAJob() throws Exception {
