@@ -128,6 +128,27 @@ public final class FileClaims {
      * processes (as on the file itself). Called under the registry's lock.
      */
     private static void refuseSharedBytes(Path path, boolean claim) throws IOException {
+        for (Related r : related(path)) {
+            FileClaim holder = CLAIMS.get(r.identity());
+            if (holder != null && !claim) {
+                // This process's own claim: reading and claiming do not exclude each other within a process.
+                continue;
+            }
+            Optional<FileClaim> found = holder != null ? Optional.of(holder)
+                    : claim ? lockFile().conflict(r.identity(), path) : lockFile().holder(r.identity(), path);
+            if (found.isPresent()) {
+                FileClaim h = found.get();
+                throw new FileClaimedException(r.words() + " shares bytes with " + h.path() + ", which is "
+                        + h.purpose() + h.holderSuffix(), h);
+            }
+        }
+    }
+
+    /**
+     * @return the files and devices whose bytes {@code path} shares through a block device, as sysfs tells
+     *         ({@link DeviceBacking}): the file under a loop device, the disk of a partition, the devices over it
+     */
+    private static List<Related> related(Path path) throws IOException {
         List<Related> related = new ArrayList<>();
         DeviceBacking.Window window;
         try {
@@ -142,20 +163,78 @@ public final class FileClaims {
             related.add(new Related((FileIdentity) over.identity(), path + " (under " + over.device() + ", "
                     + over.via() + ")"));
         }
-        for (Related r : related) {
-            FileClaim holder = CLAIMS.get(r.identity());
-            if (holder != null && !claim) {
-                // This process's own claim: reading and claiming do not exclude each other within a process.
-                continue;
-            }
-            Optional<FileClaim> found = holder != null ? Optional.of(holder)
-                    : claim ? lockFile().conflict(r.identity(), path) : lockFile().holder(r.identity(), path);
-            if (found.isPresent()) {
-                FileClaim h = found.get();
-                throw new FileClaimedException(r.words() + " shares bytes with " + h.path() + ", which is "
-                        + h.purpose() + h.holderSuffix(), h);
+        return related;
+    }
+
+    /**
+     * As {@link #holderOf}, for the file and every file or device that shares its bytes through a
+     * block device ({@link DeviceBacking}: the file under a loop device, a loop device over the file,
+     * a partition and its disk): what a daemon checks its own readers and writers against (H51-3: a
+     * job read a loop device while an export of this daemon wrote the file under it).
+     *
+     * @param path a file or block device (symbolic links are followed)
+     * @return a claim held on it or on a device sharing its bytes, here or by another process
+     * @throws IOException if the file cannot be examined, or the claims directory cannot be used
+     * @since 1.13
+     */
+    public static Optional<FileClaim> holderOfSharedBytes(Path path) throws IOException {
+        Optional<FileClaim> own = holderOf(path);
+        if (own.isPresent()) {
+            return own;
+        }
+        for (Related r : related(path)) {
+            synchronized (CLAIMS) {
+                FileClaim holder = CLAIMS.get(r.identity());
+                Optional<FileClaim> found = holder != null ? Optional.of(holder) : lockFile().holder(r.identity(), path);
+                if (found.isPresent()) {
+                    return found;
+                }
             }
         }
+        return Optional.empty();
+    }
+
+    /**
+     * As {@link #isReadHere}, for the file and every file or device that shares its bytes through a
+     * block device ({@link #holderOfSharedBytes}).
+     *
+     * @param path a file or block device (symbolic links are followed)
+     * @return true if this JVM reads it, or a device sharing its bytes, now
+     * @throws IOException if the file cannot be examined
+     * @since 1.13
+     */
+    public static boolean isReadHereSharedBytes(Path path) throws IOException {
+        if (isReadHere(path)) {
+            return true;
+        }
+        for (Related r : related(path)) {
+            synchronized (CLAIMS) {
+                if (READERS.containsKey(r.identity())) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * @param path   what a message names
+     * @param holder the claim found on it ({@link #holderOfSharedBytes})
+     * @return "" if the claim names {@code path} itself, else " (the same file as P)" or " (sharing its bytes
+     *         with P)", P the claimed file
+     * @since 1.13
+     */
+    public static String relation(Path path, FileClaim holder) {
+        if (holder.path().equals(path)) {
+            return "";
+        }
+        boolean same;
+        try {
+            same = FileIdentity.of(path).equals(holder.identity());
+        } catch (IOException e) {
+            same = false;
+        }
+        return (same ? " (the same file as " : " (sharing its bytes with ") + holder.path() + ")";
     }
 
     /** A file or device whose bytes another shares through a block device, and how, in words. */

@@ -191,7 +191,7 @@ final class Exports {
     /** Refuses a read-write export of a file this daemon reads (a read-only export of it, a running job's source). */
     private static void refuseRead(Path file) {
         try {
-            if (org.kcopyd.device.FileClaims.isReadHere(file)) {
+            if (org.kcopyd.device.FileClaims.isReadHereSharedBytes(file)) {
                 throw ControlException.conflict("device " + file + " is open for reading in this daemon (a read-only "
                         + "export or a running job reads it): exporting it read-write would change what is read");
             }
@@ -208,16 +208,15 @@ final class Exports {
     private static void refuseWritten(Path file) {
         Optional<FileClaim> holder;
         try {
-            holder = FileClaims.holderOf(file);
+            holder = FileClaims.holderOfSharedBytes(file);
         } catch (IOException e) {
             // Not examinable: the export component says why when it opens it.
             return;
         }
         if (holder.isPresent()) {
-            throw ControlException.conflict("device " + file + (holder.get().path().equals(file) ? ""
-                    : " (the same file as " + holder.get().path() + ")") + " is " + holder.get().purpose()
-                    + holder.get().holderSuffix() + ": a read-only export of it would serve a mix of old and new data "
-                    + "while it is written");
+            throw ControlException.conflict("device " + file + FileClaims.relation(file, holder.get()) + " is "
+                    + holder.get().purpose() + holder.get().holderSuffix() + ": a read-only export of it would serve a "
+                    + "mix of old and new data while it is written");
         }
     }
 

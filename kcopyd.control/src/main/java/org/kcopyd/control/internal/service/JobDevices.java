@@ -342,7 +342,8 @@ final class JobDevices implements AutoCloseable {
     private static void refuseWritten(Named n) {
         Optional<FileClaim> holder;
         try {
-            holder = FileClaims.holderOf(n.path());
+            // H51-3: a loop device over the file, or the file under a loop device, is the same bytes.
+            holder = FileClaims.holderOfSharedBytes(n.path());
         } catch (IOException e) {
             return;
         }
@@ -370,8 +371,7 @@ final class JobDevices implements AutoCloseable {
 
     /** @return {@code "ROLE PATH [(the same file as HOLDER'S PATH)] is PURPOSE [(kcopyd process PID)]"} */
     private static String held(Named n, FileClaim h) {
-        return n.role() + " " + n.path() + (h.path().equals(n.path()) ? "" : " (the same file as " + h.path() + ")")
-                + " is " + h.purpose() + h.holderSuffix();
+        return n.role() + " " + n.path() + FileClaims.relation(n.path(), h) + " is " + h.purpose() + h.holderSuffix();
     }
 
     private static void refuseClaimed(Named n) {
@@ -382,7 +382,7 @@ final class JobDevices implements AutoCloseable {
         }
         Optional<FileClaim> holder;
         try {
-            holder = FileClaims.holderOf(n.path());
+            holder = FileClaims.holderOfSharedBytes(n.path());
         } catch (IOException e) {
             return;
         }
@@ -391,7 +391,7 @@ final class JobDevices implements AutoCloseable {
         }
         boolean read;
         try {
-            read = FileClaims.isReadHere(n.path());
+            read = FileClaims.isReadHereSharedBytes(n.path());
         } catch (IOException e) {
             return;
         }

@@ -233,13 +233,12 @@ final class SnapshotRules {
      * @throws IOException if the claims cannot be read
      */
     static void refuseHeld(Path file, String what) throws IOException {
-        Optional<FileClaim> holder = FileClaims.holderOf(file);
+        Optional<FileClaim> holder = FileClaims.holderOfSharedBytes(file);
         if (holder.isPresent()) {
-            throw ControlException.conflict(what + " " + file + (holder.get().path().equals(file) ? ""
-                    : " (the same file as " + holder.get().path() + ")") + " is " + holder.get().purpose()
-                    + holder.get().holderSuffix());
+            throw ControlException.conflict(what + " " + file + FileClaims.relation(file, holder.get()) + " is "
+                    + holder.get().purpose() + holder.get().holderSuffix());
         }
-        if (FileClaims.isReadHere(file)) {
+        if (FileClaims.isReadHereSharedBytes(file)) {
             throw ControlException.conflict(what + " " + file + " is open for reading in this daemon (a read-only "
                     + "export serves it, or a running job reads it): as the " + what + " it would be written under "
                     + "what is read");

@@ -161,6 +161,39 @@ class JobDevicesTest {
     }
 
     /**
+     * H51-3: this daemon's own readers and writers of a file were checked by the file alone, so a job read a loop
+     * device over a file an export of this daemon wrote (old and new data mixed, reported complete), and wrote a loop
+     * device over a file a read-only export served. A device sharing the file's bytes is the file.
+     */
+    @Test
+    void aLoopDeviceOverAFileThisDaemonWritesOrReadsIsThatFileForAJob() throws Exception {
+        String missing = org.kcopyd.testdevices.LoopDevice.unavailable();
+        if (missing != null) {
+            org.kcopyd.testdevices.Peers.missing(missing);
+        }
+        Path written = Files.write(dir.resolve("w.img"), new byte[1 << 20]);
+        Path read = Files.write(dir.resolve("r.img"), new byte[1 << 20]);
+        try (org.kcopyd.testdevices.LoopDevice overWritten = org.kcopyd.testdevices.LoopDevice.attach(written);
+                org.kcopyd.testdevices.LoopDevice overRead = org.kcopyd.testdevices.LoopDevice.attach(read);
+                org.kcopyd.device.FileClaim claim = org.kcopyd.device.FileClaims.claim(written, "exported read-write "
+                        + "as w");
+                org.kcopyd.device.FileClaim reader = org.kcopyd.device.FileClaims.reader(read);
+                JobDevices devices = jobDevices()) {
+            JobDevices.Named source = devices.name("source", overWritten.device().toString(), false);
+            assertThatThrownBy(() -> devices.open(source, false)).isInstanceOfSatisfying(ControlException.class,
+                    e -> assertThat(e.code()).isEqualTo(ControlException.Code.CONFLICT))
+                    .hasMessage("source " + overWritten.device() + " (sharing its bytes with " + written + ") is exported "
+                            + "read-write as w: a job reading it now would copy a mix of old and new data; read it "
+                            + "through the device that writes it (origin:NAME, mirror:NAME)");
+            JobDevices.Named destination = devices.name("destination", overRead.device().toString(), true);
+            assertThatThrownBy(() -> devices.open(destination, true)).isInstanceOfSatisfying(ControlException.class,
+                    e -> assertThat(e.code()).isEqualTo(ControlException.Code.CONFLICT))
+                    .hasMessageStartingWith("destination " + overRead.device() + " is open for reading in this daemon");
+        }
+        assertThat(Files.readAllBytes(read)).containsOnly(0);
+    }
+
+    /**
      * What a running job reads or writes is compared with a new job's devices by {@link JobDevices.Named#touches}:
      * the same file by any name, a loop device over it, and a loop device over a file under a device service
      * (an origin's file, a mirror's leg) touch; another file does not.
