@@ -28,7 +28,7 @@ final class ExportCommands {
                 + "HOST:PORT) [--read-only] [--max-connections N] [--tls DIR] [--tls-verify-clients] [--insecure]", 2, 2,
                 Set.of("--socket", "--listen", "--max-connections", "--tls", "--tls-certificates"),
                 Set.of("--read-only", "--tls-verify-clients", "--tls-verify-peer", "--insecure")),
-                "Serves DEVICE (a path, a device URI, snapshot:NAME, origin:NAME or mirror:NAME) over NBD from the daemon "
+                "Serves DEVICE (a path, snapshot:NAME, origin:NAME or mirror:NAME) over NBD from the daemon "
                 + "as export NAME, on a Unix socket or TCP, until export remove; NAME is the NBD export name. "
                 + "--max-connections: 1..100000 (default 64). The rules of kcopyd serve apply: TCP on an address other "
                 + "than loopback needs --tls DIR (nbdkit's certificate layout) or --insecure.", ExportCommands::add));
