@@ -40,8 +40,10 @@ import org.osgi.annotation.versioning.ProviderType;
  * {@value #CONFIG_FORMAT}), another mirror's log, a configured identity whose log is missing — is
  * refused with the reason and not written at all. A new log makes leg 0 the default leg: every
  * other leg is resynchronised from it.</li>
- * <li>The log recognises each leg by its identity, recorded with its size: a file's device and
- * inode, a block device node's device number, a {@value #SERVICE_LEG}{@code NAME} leg's name.
+ * <li>The log recognises each leg by its identity, recorded with its size: a file's disk and inode,
+ * a block device's disk as the kernel knows it (WWID, device-mapper UUID, the file behind a loop
+ * device: {@code org.kcopyd.device.DeviceIdentity}), not its device number, which names whichever
+ * disk came there after a reboot; a {@value #SERVICE_LEG}{@code NAME} leg's name; an export's URI.
  * When the mirror closes cleanly (every write and resync copy drained) it also records each leg's
  * fingerprint, a hash of its first and last 64 KiB, and drops it again when it opens, before
  * writing anything. A leg that is not as recorded (another identity or size, or, after a clean
@@ -58,11 +60,9 @@ import org.osgi.annotation.versioning.ProviderType;
  * with dm-raid1's disk log, keeping the legs in place while the mirror is down is the
  * administrator's job): after a crash, when no fingerprint is recorded, other contents written
  * into the same file (copied or restored over it in place) and another disk behind a block device
- * node with the same device number ({@code sdb} and {@code sdc} trading names at a reboot: name
- * legs by {@code /dev/disk/by-id/}, which follows the disk); at any time, changes that leave a
- * leg's first and last 64 KiB as they were, including a disk or file of the same contents there.
- * A device number that changed for the same disk (a renumbered disk under a by-id name, an LVM or
- * loop device) counts as another device: resynchronised fully, or refused as above.</li>
+ * node with the same device number when the kernel knows nothing more of either (no WWID, serial
+ * or device-mapper UUID); at any time, changes that leave a leg's first and last 64 KiB as they
+ * were.</li>
  * <li>A leg the log records {@link LegState#FAILED} is neither read nor written, so it need not be
  * there for the mirror to open: named by URI it is not connected to, and a file or device service
  * that cannot be opened is left out; the mirror opens without it, and its {@link LegStatus#failure()}
