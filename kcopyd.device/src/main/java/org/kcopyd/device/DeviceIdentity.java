@@ -18,7 +18,9 @@ import java.util.regex.Pattern;
  *
  * <p>For a regular file its file system's device and its inode, as {@link FileClaims} compares
  * files, whatever path names it; the device as the kernel knows the disk, as below
- * ({@code file:dm-uuid=LVM-...:ino=2146320}), or by its number ({@code file:dev=0:45:ino=2146320}).
+ * ({@code file:dm-uuid=LVM-...:ino=2146320}), or by its number ({@code file:dev=0:45:ino=2146320});
+ * then a hash of the file system's handle for the file where it gives one ({@code :fh=HEX}: its
+ * inode's generation, so a new file that got a deleted file's inode number is another identity).
  * For a block device the device number a node stands for (what {@link FileClaims} compares) can
  * name another disk after a reboot or a re-plug ({@code /dev/sdb} is whichever disk came second),
  * and device-mapper numbers change with activation order, so what the kernel knows of the disk
@@ -52,6 +54,8 @@ public final class DeviceIdentity {
     private static final Pattern TYPED = Pattern.compile("[A-Za-z0-9._:=/+-]{1," + MAX_LENGTH + "}");
     /** A long identity as {@link #compact} keeps it. */
     private static final Pattern HASHED = Pattern.compile("[a-z][a-z0-9+.-]*:sha256=[0-9a-f]{64}");
+    /** A file handle's part of a file's identity ({@link #handle}). */
+    private static final Pattern HANDLE = Pattern.compile(":fh=[0-9a-f]{16}");
     /** A URI identity: visible ASCII, no spaces. */
     private static final Pattern PRINTABLE = Pattern.compile("[\\x21-\\x7e]+");
 
@@ -81,7 +85,47 @@ public final class DeviceIdentity {
         }
         // The file system's disk as the kernel knows it, not only its number: an LVM volume's number may change.
         return compact("file:" + blockIdentity(majorMinor(unix(origin, "dev").longValue()), sysDevBlock) + ":ino="
-                + unix(origin, "ino").longValue());
+                + unix(origin, "ino").longValue() + handle(origin));
+    }
+
+    /**
+     * H51-1: a file deleted and another made gets its inode number on ext4 (in the same directory),
+     * and a new tmpfs numbers its files from the start on the same device number, so a file
+     * restored at a path had the identity of the one before. The file system's handle for the file
+     * (what NFS servers give clients: inode number and generation) tells them apart.
+     *
+     * @return {@code :fh=} and 16 hex digits of the SHA-256 of the file's handle, or "" if the file
+     *         system gives none (an overlay without {@code nfs_export}) or JNA is absent
+     */
+    private static String handle(Path file) {
+        NativeFiles sys = FileHoles.system();
+        if (sys == null) {
+            return "";
+        }
+        try {
+            byte[] handle = sys.fileHandle(file.toString());
+            return ":fh=" + HexFormat.of().formatHex(java.util.Arrays.copyOf(sha256().digest(handle), 8));
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
+    }
+
+    /**
+     * Whether a recorded identity names the file or disk whose identity is {@code now}: they are
+     * equal, or {@code recorded} was made before identities held a file's handle (kcopyd before
+     * {@code org.kcopyd.device} 1.13: no {@code :fh=} part) and equals {@code now} without it.
+     *
+     * @param recorded an identity a configuration or a store recorded, or null
+     * @param now      the identity {@link #of(Path)} gives now
+     * @return whether they name the same file or disk
+     * @since 1.13
+     */
+    public static boolean matches(String recorded, String now) {
+        if (recorded == null) {
+            return false;
+        }
+        return recorded.equals(now) || !HANDLE.matcher(recorded).find() && HANDLE.matcher(now).find()
+                && recorded.equals(HANDLE.matcher(now).replaceAll(""));
     }
 
     /**

@@ -161,6 +161,26 @@ final class JnaNativeFiles implements NativeFiles {
     }
 
     @Override
+    public byte[] fileHandle(String path) throws IOException {
+        // struct file_handle: unsigned int handle_bytes; int handle_type; unsigned char f_handle[].
+        Memory handle = new Memory(8 + LinuxLibc.MAX_HANDLE_SZ);
+        handle.clear();
+        handle.setInt(0, LinuxLibc.MAX_HANDLE_SZ);
+        Memory mount = new Memory(4);
+        try {
+            libc.nameToHandleAt(LinuxLibc.AT_FDCWD, path, handle, mount, LinuxLibc.AT_SYMLINK_FOLLOW);
+        } catch (LastErrorException e) {
+            if (e.getErrorCode() == LinuxLibc.EOPNOTSUPP || e.getErrorCode() == LinuxLibc.ENOSYS) {
+                throw new UnsupportedOperationException("no file handles for " + path + ": " + e.getMessage());
+            }
+            throw new IOException("name_to_handle_at " + path + ": " + e.getMessage(), e);
+        }
+        int bytes = Math.min(handle.getInt(0), LinuxLibc.MAX_HANDLE_SZ);
+        return java.nio.ByteBuffer.allocate(4 + bytes).putInt(handle.getInt(4)).put(handle.getByteArray(8, bytes))
+                .array();
+    }
+
+    @Override
     public boolean lockRange(int fd, long offset, long length) throws IOException {
         return ofdLock(fd, LinuxLibc.F_WRLCK, offset, length);
     }

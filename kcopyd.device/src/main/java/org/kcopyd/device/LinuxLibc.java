@@ -83,6 +83,14 @@ interface LinuxLibc extends Library {
     short F_WRLCK = 1;
     /** {@code struct flock}'s {@code l_type}: unlock. */
     short F_UNLCK = 2;
+    /** {@code *at(2)} calls: a path relative to the working directory (or absolute). */
+    int AT_FDCWD = -100;
+    /** {@code name_to_handle_at(2)}: follow a symbolic link at the path's end. */
+    int AT_SYMLINK_FOLLOW = 0x400;
+    /** {@code name_to_handle_at(2)}: the largest {@code f_handle} (MAX_HANDLE_SZ). */
+    int MAX_HANDLE_SZ = 128;
+    /** errno: the buffer is too small ({@code name_to_handle_at}: the handle's size is then set). */
+    int EOVERFLOW = 75;
     /** errno: try again (a conflicting lock is held). */
     int EAGAIN = 11;
     /** errno: permission denied (also a conflicting lock, by POSIX's leave). */
@@ -112,6 +120,10 @@ interface LinuxLibc extends Library {
 
     int close(int fd) throws LastErrorException;
 
+    /** {@code name_to_handle_at(2)}, bound to the C name by {@link #load()}'s function mapper. */
+    int nameToHandleAt(int dirfd, String path, Pointer handle, Pointer mountId, int flags)
+            throws LastErrorException;
+
     /** {@code fcntl(2)} with a pointer argument (a {@code struct flock} for the lock commands). */
     int fcntl(int fd, int cmd, Pointer arg) throws LastErrorException;
 
@@ -124,9 +136,12 @@ interface LinuxLibc extends Library {
         if (!Platform.isLinux()) {
             throw new UnsupportedOperationException("file holes need Linux; this is " + System.getProperty("os.name"));
         }
-        // copyFileRange is copy_file_range in C; the other names are the C names.
-        FunctionMapper names = (library, method) -> method.getName().equals("copyFileRange") ? "copy_file_range"
-                : method.getName();
+        // copyFileRange is copy_file_range in C, nameToHandleAt name_to_handle_at; the other names are the C names.
+        FunctionMapper names = (library, method) -> switch (method.getName()) {
+            case "copyFileRange" -> "copy_file_range";
+            case "nameToHandleAt" -> "name_to_handle_at";
+            default -> method.getName();
+        };
         return Native.load(Platform.C_LIBRARY_NAME, LinuxLibc.class, Map.of(Library.OPTION_FUNCTION_MAPPER, names));
     }
 }

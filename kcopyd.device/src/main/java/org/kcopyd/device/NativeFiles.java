@@ -75,6 +75,19 @@ interface NativeFiles {
      */
     FileSystemId fileSystem(int fd) throws IOException;
 
+    /**
+     * {@code name_to_handle_at(AT_FDCWD, path, handle, &mount, AT_SYMLINK_FOLLOW)}: the file system's
+     * own name for the file, as NFS servers give clients: for ext4, XFS, Btrfs and tmpfs its inode
+     * number and generation, which a new file given a deleted file's inode number does not share.
+     *
+     * @return the handle's type (4 bytes, big-endian) followed by its bytes
+     * @throws UnsupportedOperationException if the file system gives no handles ({@code EOPNOTSUPP},
+     *                                       an overlay without {@code nfs_export}) or the call is
+     *                                       missing ({@code ENOSYS})
+     * @throws IOException                   naming any other error
+     */
+    byte[] fileHandle(String path) throws IOException;
+
     /** Closes the descriptor; errors are ignored (there is nothing left to do about them). */
     void close(int fd);
 

@@ -30,7 +30,7 @@ class DeviceIdentityTest {
 
         String id = DeviceIdentity.of(file);
 
-        assertThat(id).matches("file:.+:ino=" + Files.getAttribute(file, "unix:ino"));
+        assertThat(id).matches("file:.+:ino=" + Files.getAttribute(file, "unix:ino") + "(:fh=[0-9a-f]{16})?");
         assertThat(DeviceIdentity.isWellFormed(id)).isTrue();
         for (Path spelling : new Path[] {link, hard, relative, dir.resolve(".").resolve("o.img")}) {
             assertThat(DeviceIdentity.of(spelling)).as(spelling.toString()).isEqualTo(id);
@@ -45,10 +45,11 @@ class DeviceIdentityTest {
         long inode = ((Number) Files.getAttribute(file, "unix:ino")).longValue();
         Path sysDevBlock = dir.resolve("sys/dev/block");
 
-        assertThat(DeviceIdentity.of(file, sysDevBlock)).as("no sysfs entry").isEqualTo("file:dev=" + number + ":ino="
-                + inode);
+        assertThat(DeviceIdentity.of(file, sysDevBlock)).as("no sysfs entry").matches("file:dev=" + number + ":ino="
+                + inode + "(:fh=[0-9a-f]{16})?");
         attribute(sys(number, "virtual/block/dm-3"), "dm/uuid", "LVM-Hk2bq0aXyZ");
-        assertThat(DeviceIdentity.of(file, sysDevBlock)).isEqualTo("file:dm-uuid=LVM-Hk2bq0aXyZ:ino=" + inode);
+        assertThat(DeviceIdentity.of(file, sysDevBlock)).matches("file:dm-uuid=LVM-Hk2bq0aXyZ:ino=" + inode
+                + "(:fh=[0-9a-f]{16})?");
     }
 
     @Test
@@ -147,6 +148,27 @@ class DeviceIdentityTest {
         assertThat(DeviceIdentity.compact("block:" + block("8:64"))).isNotEqualTo(id);
     }
 
+
+    /**
+     * Where the file system gives handles (ext4 here; tmpfs, XFS, Btrfs), a file's identity holds its handle's hash,
+     * and one recorded before that (no {@code :fh=} part) still matches it; another file's never does.
+     */
+    @Test
+    void aRecordedIdentityWithoutAHandleMatchesTheSameFileOnly() throws Exception {
+        Path file = Files.write(dir.resolve("o.img"), new byte[4096]);
+        Path other = Files.write(dir.resolve("p.img"), new byte[4096]);
+        String id = DeviceIdentity.of(file);
+        String before = id.replaceAll(":fh=[0-9a-f]{16}", "");
+
+        assertThat(DeviceIdentity.matches(id, id)).isTrue();
+        assertThat(DeviceIdentity.matches(before, id)).as("recorded without the handle").isTrue();
+        assertThat(DeviceIdentity.matches(before, DeviceIdentity.of(other))).isFalse();
+        assertThat(DeviceIdentity.matches(null, id)).isFalse();
+        if (FileHoles.system() != null && !before.equals(id)) {
+            assertThat(DeviceIdentity.matches(id, DeviceIdentity.of(other))).isFalse();
+            assertThat(DeviceIdentity.matches(id + "0", id)).as("another handle").isFalse();
+        }
+    }
 
     @Test
     void aFilesUriIsNotTheFilesIdentity() throws Exception {

@@ -39,6 +39,11 @@ class ForwardingNativeFiles implements NativeFiles {
     }
 
     @Override
+    public byte[] fileHandle(String path) throws IOException {
+        return real.fileHandle(path);
+    }
+
+    @Override
     public FileSystemId fileSystem(int fd) throws IOException {
         return real.fileSystem(fd);
     }

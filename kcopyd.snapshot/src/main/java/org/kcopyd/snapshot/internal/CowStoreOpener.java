@@ -15,6 +15,7 @@ import java.util.UUID;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.DeviceOption;
 import org.kcopyd.device.DeviceBacking;
+import org.kcopyd.device.DeviceIdentity;
 import org.kcopyd.device.FileDeviceOpener;
 import org.kcopyd.device.KcopydHeaders;
 import org.kcopyd.snapshot.Snapshot;
@@ -73,7 +74,7 @@ final class CowStoreOpener {
         long originSectors = origin.sizeInSectors();
         String originId = OriginIdentity.of(s);
         String originPath = s.remoteOrigin() ? s.originUri().toString() : s.origin().toAbsolutePath().toString();
-        if (s.originId() != null && !s.originId().equals(originId)) {
+        if (s.originId() != null && !DeviceIdentity.matches(s.originId(), originId)) {
             throw new IllegalArgumentException(s.label() + ": " + Snapshot.CONFIG_ORIGIN_ID + " " + s.originId()
                     + " is not the identity of its origin " + s.originName() + ", which is " + originId + ", so nothing "
                     + "is opened or written (" + Snapshot.CONFIG_ORIGIN_ID + " confirms the origin named, and only it)");
@@ -181,7 +182,7 @@ final class CowStoreOpener {
             return false;
         }
         return header.usable() && header.id().equals(s.cowStoreId()) && header.chunkSectors() == s.chunkSectors()
-                && (s.originId() == null || s.originId().equals(originId))
+                && (s.originId() == null || DeviceIdentity.matches(s.originId(), originId))
                 && originRefusal(s, header.originId(), header.originPath(), originId) == null;
     }
 
@@ -216,7 +217,7 @@ final class CowStoreOpener {
      *         snapshot's label), or null if it may be
      */
     static String originRefusal(SnapshotSettings s, String recordedId, String recordedPath, String originId) {
-        if (originId.equals(recordedId) || originId.equals(s.originId())) {
+        if (DeviceIdentity.matches(recordedId, originId) || DeviceIdentity.matches(s.originId(), originId)) {
             return null;
         }
         String store = s.cowStore() + " (COW store " + s.cowStoreId() + ")";

@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import org.kcopyd.api.BlockDevice;
 import org.kcopyd.api.BlockDeviceOpener;
 import org.kcopyd.device.ConfigurationValues;
+import org.kcopyd.device.DeviceIdentity;
 import org.kcopyd.device.FileClaims;
 import org.kcopyd.snapshot.Snapshot;
 import org.kcopyd.support.component.Delays;
@@ -679,7 +680,7 @@ public final class SnapshotComponent {
         }
         if (sameFile && (next.remoteOrigin() || Files.exists(next.origin()))) {
             String originId = OriginIdentity.of(next);
-            if (next.originId() != null && !next.originId().equals(originId)) {
+            if (next.originId() != null && !DeviceIdentity.matches(next.originId(), originId)) {
                 throw new IllegalArgumentException(refused + Snapshot.CONFIG_ORIGIN_ID + " " + next.originId()
                         + " is not the identity of its origin " + next.originName() + ", which is " + originId);
             }

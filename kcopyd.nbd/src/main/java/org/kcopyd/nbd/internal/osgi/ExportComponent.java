@@ -347,7 +347,7 @@ public final class ExportComponent {
             return;
         }
         String now = DeviceIdentity.of(s.devicePath());
-        if (!now.equals(s.deviceId())) {
+        if (!DeviceIdentity.matches(s.deviceId(), now)) {
             throw new IllegalArgumentException(NbdConfig.EXPORT_FACTORY_PID + ": export '" + s.name() + "': device "
                 + s.devicePath() + " is " + now + ", not " + s.deviceId() + " (its " + NbdConfig.EXPORT_DEVICE_ID
                 + " when the export was made): another file or disk is at that path now (replaced, restored from a "

@@ -342,6 +342,54 @@ class ExportComponentTest {
         assertThat(read(connect(""), 0, 512)).as("named by the user").isEqualTo(Arrays.copyOf(otherBytes, 512));
     }
 
+    /**
+     * H51-1: a file restored at the export's path that got the inode number of the one before (ext4 gives a new file
+     * a deleted one's number; a new tmpfs numbers its files from the start, on the device number the last one had)
+     * was served as the recorded file. Its identity holds the file system's handle (inode and generation) now.
+     * Here a tmpfs mounted again: the same device and inode numbers, another file, same bytes: refused.
+     */
+    @Test
+    void aFileOnANewFileSystemWithTheSameNumbersIsNotTheRecordedDevice() throws Exception {
+        Path mount = Files.createDirectory(dir.resolve("t"));
+        mountTmpfs(mount);
+        byte[] bytes = Files.readAllBytes(image("a.img", 12));
+        String recorded;
+        Object numbers;
+        try {
+            Path file = Files.write(mount.resolve("vm.img"), bytes);
+            recorded = DeviceIdentity.of(file);
+            numbers = org.kcopyd.device.FileClaims.identityOf(file);
+        } finally {
+            run("umount", mount.toString());
+        }
+        mountTmpfs(mount);
+        try {
+            Path file = Files.write(mount.resolve("vm.img"), bytes);
+            assertThat(org.kcopyd.device.FileClaims.identityOf(file)).as("the same device and inode numbers")
+                .isEqualTo(numbers);
+            assertThatThrownBy(() -> activate(config("", file.toString(), NbdConfig.EXPORT_DEVICE_ID, recorded)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("device " + file + " is " + DeviceIdentity.of(file) + ", not " + recorded);
+            assertThat(dir.resolve("s.sock")).as("nothing served").doesNotExist();
+        } finally {
+            run("umount", mount.toString());
+        }
+    }
+
+    private static void mountTmpfs(Path mount) throws Exception {
+        String said = run("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", mount.toString());
+        if (said != null) {
+            org.kcopyd.testdevices.Peers.missing("mounting a tmpfs (mount -t tmpfs, as root) failed: " + said);
+        }
+    }
+
+    /** @return null if the command succeeded, else what it said */
+    private static String run(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String said = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        return p.waitFor() == 0 ? null : String.join(" ", command) + ": " + said.strip();
+    }
+
     /** H49-5: an exported file replaced by a link to /dev/stdout served the daemon's own output at the next start. */
     @Test
     void aDeviceThatLeadsThroughProcIsRefused() throws Exception {
