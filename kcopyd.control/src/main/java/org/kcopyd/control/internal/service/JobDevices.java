@@ -214,10 +214,11 @@ final class JobDevices implements AutoCloseable {
     }
 
     /**
-     * H51-2: {@code nbd://host/disk:0+8} was opened as the export named {@code disk:0+8}, which servers that
-     * serve any name (nbdkit's file plugin) took for the whole disk: a zero meant for 8 sectors zeroed it all. The
-     * command line's rule ({@link DeviceUris#regionColon}) holds here too: a region is refused, as a job copies
-     * whole devices, and a last ':' with nothing after it ends the URI.
+     * H51-2, H52-1: {@code nbd://host/disk:0+8} was opened as the export named {@code disk:0+8}, which servers that
+     * serve any name (nbdkit's file plugin) took for the whole disk: a zero meant for 8 sectors zeroed it all, as did
+     * a region mistyped ({@code disk:+8}). The command line's rule ({@link DeviceUris#regionColon}) holds here: the
+     * text after the last ':' past host and port is a region, refused as a job copies whole devices, or not one,
+     * refused as the command line refuses it; a last ':' with nothing after it ends the URI.
      *
      * @return the URI without that last ':'
      */
@@ -230,13 +231,15 @@ final class JobDevices implements AutoCloseable {
         if (after.isEmpty()) {
             return text.substring(0, colon);
         }
+        String end = "; end the URI with ':' if the export's name or socket holds that text";
         if (after.matches("[0-9]+(\\+[0-9]+)?")) {
             throw ControlException.badRequest(role + " '" + Text.printable(text) + "': the text after the last ':' past "
                     + "its host and port is a region (SECTOR+COUNT), and a daemon job copies whole devices: copy a "
-                    + "region with the one-shot command (without --daemon), or end the URI with ':' if the export's "
-                    + "name holds that text");
+                    + "region with the one-shot command (without --daemon)" + end);
         }
-        return text;
+        throw ControlException.badRequest(role + " '" + Text.printable(text) + "': the text after the last ':' past its "
+                + "host and port, '" + Text.printable(after) + "', would be a region and is not one (SECTOR or "
+                + "SECTOR+COUNT in decimal)" + end);
     }
 
     /** Adds the identity of a path or URI, when it can be told (a file that cannot be examined has none). */

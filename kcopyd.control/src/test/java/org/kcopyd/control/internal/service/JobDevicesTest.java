@@ -105,7 +105,7 @@ class JobDevicesTest {
      * the last ':' past host and port is refused (a daemon job copies whole devices), a last ':' ends the URI.
      */
     @Test
-    void aRegionAfterADeviceUriIsRefusedAndALastColonEndsIt() throws Exception {
+    void aRegionOrATypoAfterADeviceUriIsRefusedAndALastColonEndsIt() throws Exception {
         try (JobDevices devices = jobDevices()) {
             for (String region : new String[] {"nbd://127.0.0.1:10810/disk:0+8", "nbd://127.0.0.1:10810/disk:2048",
                 "nbd+unix:///disk?socket=/run/a.sock:16+1", "nbd://[::1]:10810/:8"}) {
@@ -114,8 +114,19 @@ class JobDevicesTest {
                                 e -> assertThat(e.code()).isEqualTo(ControlException.Code.BAD_REQUEST))
                         .hasMessage("destination '" + region + "': the text after the last ':' past its host and port "
                                 + "is a region (SECTOR+COUNT), and a daemon job copies whole devices: copy a region with "
-                                + "the one-shot command (without --daemon), or end the URI with ':' if the export's name "
-                                + "holds that text");
+                                + "the one-shot command (without --daemon); end the URI with ':' if the export's name or "
+                                + "socket holds that text");
+            }
+            // H52-1: a region mistyped was sent as part of the export's name, and the whole export zeroed.
+            for (String[] typo : new String[][] {{"nbd://127.0.0.1:10810/disk:+8", "+8"}, {"nbd://h/disk:abc", "abc"},
+                {"nbd://h/disk:8+", "8+"}, {"nbd://[::1]:10810/:x8", "x8"},
+                {"nbd+unix:///x:8?socket=/run/s.sock", "8?socket=/run/s.sock"}, {"file:///srv/c.img:-5", "-5"}}) {
+                assertThatThrownBy(() -> devices.name("source", typo[0], false))
+                        .isInstanceOfSatisfying(ControlException.class,
+                                e -> assertThat(e.code()).isEqualTo(ControlException.Code.BAD_REQUEST))
+                        .hasMessage("source '" + typo[0] + "': the text after the last ':' past its host and port, '"
+                                + typo[1] + "', would be a region and is not one (SECTOR or SECTOR+COUNT in decimal); "
+                                + "end the URI with ':' if the export's name or socket holds that text");
             }
             assertThat(devices.name("source", "nbd://127.0.0.1:10810/disk:0+8:", false).uri())
                     .isEqualTo(URI.create("nbd://127.0.0.1:10810/disk:0+8"));
