@@ -123,8 +123,10 @@ class DaemonIT {
                 .contains("tokenFile=\"" + state.resolve("control.token") + "\"");
         assertThat(clientSeesADaemon(state)).as("a client's shared tryLock fails while the daemon runs").isTrue();
         assertThat(mode(state.resolve("control.json"))).isEqualTo("rw-------");
-        assertThat(Files.readString(dir.resolve("out-0")))
-                .contains("kcopyd daemon: state " + state + ", control " + url(state) + ", pid " + daemon.pid());
+        // Printed right after control.json is written (CI, loaded, read the output between the two).
+        String announced = "kcopyd daemon: state " + state + ", control " + url(state) + ", pid " + daemon.pid();
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(Files.readString(dir.resolve("out-0")))
+                .contains(announced));
         String token = Files.readString(state.resolve("control.token")).trim();
         assertThat(status(url(state), token)).as("GET /api/v1/status with the token").isEqualTo(200);
         assertThat(status(url(state), null)).as("without a token").isEqualTo(401);
