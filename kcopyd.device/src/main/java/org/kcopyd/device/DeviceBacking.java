@@ -141,11 +141,12 @@ public final class DeviceBacking {
                 continue;
             }
             String backing = text(dir.resolve("loop/backing_file"));
-            if (backing != null && !backing.isEmpty() && !backing.endsWith("(deleted)")) {
-                Path file = Path.of(backing);
+            Object held = backing != null && backing.endsWith(DELETED) ? heldFile(dir) : null;
+            if (backing != null && !backing.isEmpty() && (held != null || !backing.endsWith(DELETED))) {
+                Path file = Path.of(held != null ? backing.substring(0, backing.length() - DELETED.length()) : backing);
                 Long from = number(dir.resolve("loop/offset"));
                 long at = from == null ? 0 : from;
-                Object fileIdentity = fileIdentity(file);
+                Object fileIdentity = held != null ? held : fileIdentity(file);
                 String under = fileIdentity == null ? blockNumber(file) : null;
                 if (fileIdentity != null || under != null) {
                     offset += at;
@@ -252,9 +253,11 @@ public final class DeviceBacking {
                 }
             }
             String backing = over != null ? null : text(dir.resolve("loop/backing_file"));
-            if (backing != null && !backing.isEmpty() && !backing.endsWith("(deleted)")) {
+            Object held = backing != null && backing.endsWith(DELETED) ? heldFile(dir) : null;
+            if (backing != null && !backing.isEmpty() && (held != null || !backing.endsWith(DELETED))) {
                 Path file = Path.of(backing);
-                boolean onIt = disk == null ? identity.equals(fileIdentity(file)) : disk.equals(blockNumber(file));
+                boolean onIt = held != null ? identity != null && identity.equals(held)
+                        : disk == null ? identity.equals(fileIdentity(file)) : disk.equals(blockNumber(file));
                 if (onIt) {
                     Long from = number(dir.resolve("loop/offset"));
                     over = new Stacked(new FileIdentity("blk-" + makedev(number)), node, "a loop device over " + name
@@ -316,6 +319,30 @@ public final class DeviceBacking {
             long rdev = ((Number) attrs.get("rdev")).longValue();
             return major(rdev) + ":" + minor(rdev);
         } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    /** What sysfs appends to a loop device's backing file whose name was removed since it was set up. */
+    private static final String DELETED = " (deleted)";
+
+    /**
+     * H52-2: a loop device set up through a hard link removed since says its backing file is
+     * {@code NAME (deleted)}, while the file lives on under its other names: the kernel knows it by
+     * device and inode ({@link NativeFiles#loopBacking}), which needs the loop device's node opened.
+     *
+     * @param loopDir the loop device's sysfs directory ({@code /sys/devices/virtual/block/loopN})
+     * @return the identity of the file behind it, or null if it cannot be asked (no JNA, no permission)
+     */
+    private static Object heldFile(Path loopDir) {
+        NativeFiles sys = FileHoles.system();
+        if (sys == null) {
+            return null;
+        }
+        try {
+            long[] held = sys.loopBacking("/dev/" + loopDir.getFileName());
+            return new FileIdentity("dev-" + held[0] + "-ino-" + held[1]);
+        } catch (IOException | RuntimeException e) {
             return null;
         }
     }

@@ -161,6 +161,23 @@ final class JnaNativeFiles implements NativeFiles {
     }
 
     @Override
+    public long[] loopBacking(String device) throws IOException {
+        int fd = open(device, false);
+        try {
+            Memory info = new Memory(232);
+            info.clear();
+            try {
+                libc.ioctl(fd, new NativeLong(LinuxLibc.LOOP_GET_STATUS64), info);
+            } catch (LastErrorException e) {
+                throw new IOException("LOOP_GET_STATUS64 " + device + ": " + e.getMessage(), e);
+            }
+            return new long[] {info.getLong(0), info.getLong(8), info.getLong(24)};
+        } finally {
+            close(fd);
+        }
+    }
+
+    @Override
     public byte[] fileHandle(String path) throws IOException {
         // struct file_handle: unsigned int handle_bytes; int handle_type; unsigned char f_handle[].
         Memory handle = new Memory(8 + LinuxLibc.MAX_HANDLE_SZ);

@@ -91,6 +91,11 @@ interface LinuxLibc extends Library {
     int MAX_HANDLE_SZ = 128;
     /** errno: the buffer is too small ({@code name_to_handle_at}: the handle's size is then set). */
     int EOVERFLOW = 75;
+    /**
+     * {@code ioctl(2)} request {@code LOOP_GET_STATUS64} of a loop device: fills a {@code struct
+     * loop_info64} (232 bytes: {@code u64 lo_device, lo_inode, lo_rdevice, lo_offset, ...}).
+     */
+    long LOOP_GET_STATUS64 = 0x4C05;
     /** errno: try again (a conflicting lock is held). */
     int EAGAIN = 11;
     /** errno: permission denied (also a conflicting lock, by POSIX's leave). */

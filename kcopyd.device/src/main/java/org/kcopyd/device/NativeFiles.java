@@ -88,6 +88,18 @@ interface NativeFiles {
      */
     byte[] fileHandle(String path) throws IOException;
 
+    /**
+     * {@code ioctl(LOOP_GET_STATUS64)} of a loop device: the file behind it as the kernel holds it,
+     * whatever became of the name it was set up with (a hard link removed since, a file renamed).
+     *
+     * @param device the loop device's node, e.g. {@code /dev/loop3}
+     * @return {@code {st_dev, st_ino}} of the backing file, as {@code stat} gives them, and the offset
+     *         in bytes where the device starts in it
+     * @throws IOException naming the error (not a loop device, no permission to open the node, no
+     *                     file attached)
+     */
+    long[] loopBacking(String device) throws IOException;
+
     /** Closes the descriptor; errors are ignored (there is nothing left to do about them). */
     void close(int fd);
 

@@ -39,6 +39,11 @@ class ForwardingNativeFiles implements NativeFiles {
     }
 
     @Override
+    public long[] loopBacking(String device) throws IOException {
+        return real.loopBacking(device);
+    }
+
+    @Override
     public byte[] fileHandle(String path) throws IOException {
         return real.fileHandle(path);
     }

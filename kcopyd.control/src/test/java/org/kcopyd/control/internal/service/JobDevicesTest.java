@@ -205,6 +205,41 @@ class JobDevicesTest {
     }
 
     /**
+     * H52-2: a loop device set up through a hard link removed since (sysfs then says its file is "NAME (deleted)")
+     * got past every check while the file lived on under its other name: a job zeroed a mirror's leg through it. The
+     * kernel's own record of the file (its device and inode) tells.
+     */
+    @Test
+    void aLoopDeviceOverAFileThroughALinkRemovedSinceIsThatFile() throws Exception {
+        String missing = org.kcopyd.testdevices.LoopDevice.unavailable();
+        if (missing != null) {
+            org.kcopyd.testdevices.Peers.missing(missing);
+        }
+        Path leg = Files.write(dir.resolve("a.img"), new byte[1 << 20]);
+        Path link = Files.createLink(dir.resolve("hl.img"), leg);
+        try (org.kcopyd.testdevices.LoopDevice loop = org.kcopyd.testdevices.LoopDevice.attach(link);
+                JobDevices devices = jobDevices()) {
+            Files.delete(link);
+            try (org.kcopyd.device.FileClaim claim = org.kcopyd.device.FileClaims.claim(leg, "leg 1 of mirror m")) {
+                JobDevices.Named destination = devices.name("destination", loop.device().toString(), true);
+                assertThatThrownBy(() -> devices.open(destination, true)).isInstanceOfSatisfying(
+                        ControlException.class, e -> assertThat(e.code()).isEqualTo(ControlException.Code.CONFLICT))
+                        .hasMessageStartingWith("destination " + loop.device() + " (sharing its bytes with " + leg
+                                + ") is leg 1 of mirror m");
+            }
+            try (org.kcopyd.device.FileClaim claim = org.kcopyd.device.FileClaims.claim(loop.device(), "a job's "
+                    + "destination")) {
+                JobDevices.Named source = devices.name("source", leg.toString(), false);
+                assertThatThrownBy(() -> devices.open(source, false)).isInstanceOfSatisfying(ControlException.class,
+                        e -> assertThat(e.code()).isEqualTo(ControlException.Code.CONFLICT))
+                        .hasMessageStartingWith("source " + leg + " (sharing its bytes with " + loop.device()
+                                + ") is a job's destination");
+            }
+        }
+        assertThat(Files.readAllBytes(leg)).containsOnly(0);
+    }
+
+    /**
      * What a running job reads or writes is compared with a new job's devices by {@link JobDevices.Named#touches}:
      * the same file by any name, a loop device over it, and a loop device over a file under a device service
      * (an origin's file, a mirror's leg) touch; another file does not.
