@@ -33,9 +33,9 @@ public final class NbdConfig {
     /**
      * The identity of a path device ({@code org.kcopyd.device.DeviceIdentity}, such as
      * {@code file:dev=8:1:ino=1234}) when the export was made: while set, an export whose path names
-     * another file or disk (another inode moved or restored there, another disk after a reboot) is
-     * refused and nothing is served. The content is not checked: a file written over in place, or
-     * one restored that got the same inode number, is served. Empty (the default) for no check; not
+     * another file or disk (moved or restored there, another disk after a reboot) is refused and
+     * nothing is served. The content is not checked: a file written over in place is served. Empty
+     * (the default) for no check; not
      * allowed with a service device. kcopyd's control records it when it adds an export of a path.
      *
      * @since 1.3

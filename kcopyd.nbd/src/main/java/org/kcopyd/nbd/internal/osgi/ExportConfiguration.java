@@ -27,8 +27,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
     @AttributeDefinition(name = "Device identity", required = false, description = "The identity of a path "
             + "device when the export was made (as kcopyd prints it, such as file:dev=8:1:ino=1234 or "
-            + "block:wwid=naa.5000c500a1b2c3d4): while set, a path naming another file or disk (another inode "
-            + "moved or restored there, another disk after a reboot) is refused and nothing is served. Empty (the default): "
+            + "block:wwid=naa.5000c500a1b2c3d4): while set, a path naming another file or disk (moved or "
+            + "restored there, another disk after a reboot) is refused and nothing is served. Empty (the default): "
             + "not checked. kcopyd's control records it when it adds an export of a path.")
     String deviceId() default "";
 
