@@ -35,8 +35,8 @@ public final class NbdConfig {
      * {@code file:dev=8:1:ino=1234}) when the export was made: while set, an export whose path names
      * another file or disk (moved or restored there, another disk after a reboot) is refused and
      * nothing is served. The content is not checked: a file written over in place is served. Empty
-     * (the default) for no check; not
-     * allowed with a service device. kcopyd's control records it when it adds an export of a path.
+     * (the default) for no check; not allowed with a service device. kcopyd's control records it
+     * when it adds an export of a path.
      *
      * @since 1.3
      */
