@@ -653,7 +653,8 @@ final class RegionLog {
         if (!now.is(r.identity) || r.sectors != now.sectors()) {
             return new Change("is not the file this log recorded (recorded " + r.identity + ", " + r.sectors
                     + " sectors; now " + now.identity() + ", " + now.sectors() + " sectors" + h.elsewhere(now) + ")",
-                    "not the file the log recorded (" + r.identity + ", " + r.sectors + " sectors)");
+                    "not the file the log recorded (recorded " + r.identity + ", " + r.sectors + " sectors; now "
+                            + now.identity() + ", " + now.sectors() + " sectors)");
         }
         if (r.fingerprint == null) {
             return null;

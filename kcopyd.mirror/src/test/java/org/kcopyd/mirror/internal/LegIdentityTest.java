@@ -246,8 +246,8 @@ class LegIdentityTest {
 
         MirrorVolume left = started(settings(log, id, false, a, b));
         assertThat(left.status().legs().get(1).state()).isEqualTo(LegState.FAILED);
-        assertThat(left.status().legs().get(1).failure()).startsWith(notAsRecorded("not the file the log recorded ("
-                + old + ", 4096 sectors)"));
+        assertThat(left.status().legs().get(1).failure()).startsWith(notAsRecorded("not the file the log recorded (recorded "
+                + old + ", 4096 sectors; now " + identity(b) + ", 4096 sectors)"));
         assertThat(left.status().legs().get(1).failure()).as("not held either").endsWith("; not held open");
         assertThat(FileClaims.holderOf(b)).as("not claimed: another mirror may hold it").isEmpty();
         left.device().write(0, ByteBuffer.wrap(random(8 * 512, 25))).toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -263,8 +263,8 @@ class LegIdentityTest {
         MirrorVolume m = open(bringingBack(log, id, List.of(b), a, b)).volume();
         LegStatus replaced = m.status().legs().get(1);
         assertThat(replaced.state()).isEqualTo(LegState.RESYNCING);
-        assertThat(replaced.failure()).isEqualTo("brought back (not the file the log recorded (" + old + ", 4096 "
-                + "sectors)); resynced fully");
+        assertThat(replaced.failure()).isEqualTo("brought back (not the file the log recorded (recorded " + old + ", 4096 "
+                + "sectors; now " + identity(b) + ", 4096 sectors)); resynced fully");
         m.start();
         m.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
         MirrorStatus status = m.status();
@@ -283,8 +283,8 @@ class LegIdentityTest {
         Files.write(b, new byte[64 * 512], StandardOpenOption.APPEND);
         Files.write(b, random(SECTORS * 512, 10), StandardOpenOption.WRITE);
         MirrorVolume grown = open(bringingBack(log, id, List.of(b), a, b)).volume();
-        assertThat(grown.status().legs().get(1).failure()).isEqualTo("brought back (not the file the log recorded ("
-                + identity(b) + ", 4096 sectors)); resynced fully");
+        assertThat(grown.status().legs().get(1).failure()).isEqualTo("brought back (not the file the log recorded (recorded "
+                + identity(b) + ", 4096 sectors; now " + identity(b) + ", 4160 sectors)); resynced fully");
         grown.start();
         grown.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
         assertThat(Arrays.copyOf(Files.readAllBytes(b), SECTORS * 512)).isEqualTo(data);

@@ -195,7 +195,7 @@ class LoopDeviceLegTest {
                     MirrorFixture.REGION, log, id, false, List.of(), 0, 100)).volume();
             assertThat(m.status().legs().get(0).state()).isEqualTo(org.kcopyd.mirror.LegState.FAILED);
             assertThat(m.status().legs().get(0).failure()).startsWith("not as the log recorded it: not the file the log "
-                    + "recorded (block:loop-of=");
+                    + "recorded (recorded block:loop-of=");
             assertThat(m.status().legs().get(1).state()).isEqualTo(org.kcopyd.mirror.LegState.IN_SYNC);
             opened.forEach(OpenedMirror::close);
             opened.clear();
