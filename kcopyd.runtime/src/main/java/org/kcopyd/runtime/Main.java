@@ -182,6 +182,12 @@ public final class Main {
         try {
             Class.forName(LAUNCHER).getMethod("main", String[].class).invoke(null, (Object) args);
         } catch (InvocationTargetException e) {
+            if (e.getCause() instanceof IOException io) {
+                // The launcher unpacks the runtime's bundles into the run's directory first: a full or read-only
+                // temporary file system ended the command with the launcher's stack trace.
+                fail(1, "cannot start the runtime in " + System.getProperty("java.io.tmpdir") + ": " + reason(io)
+                        + " (set another temporary directory with -Djava.io.tmpdir=DIR)");
+            }
             throw e.getCause();
         }
     }

@@ -59,6 +59,38 @@ class TemporaryFilesIT {
         assertThat(inTmp()).isEmpty();
     }
 
+    /**
+     * A temporary file system too small for the runtime's bundles (the launcher unpacks them into the run's
+     * directory) ended the command with the launcher's stack trace: it says why in one line, exit 1, and leaves
+     * nothing behind; nothing is written to the destination.
+     */
+    @Test
+    void aFullTemporaryDirectoryIsSaidInOneLine() throws Exception {
+        Path small = Files.createDirectory(dir.resolve("small"));
+        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small.toString())
+                .redirectErrorStream(true).start();
+        String said = new String(mount.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        if (mount.waitFor() != 0) {
+            org.kcopyd.testdevices.Peers.missing("mounting a small tmpfs (mount -t tmpfs, as root) failed: " + said);
+        }
+        try {
+            Files.write(dir.resolve("src.img"), new byte[1 << 20]);
+            KcopydProcess.Run copy = KcopydProcess.run(dir, "", List.of("-Djava.io.tmpdir=" + small), "copy", "src.img",
+                    "dst.img");
+
+            assertThat(copy.exit()).as(copy.err()).isEqualTo(1);
+            assertThat(copy.err()).startsWith("kcopyd: cannot start the runtime in " + small + "/kcopyd-")
+                    .contains("No space left on device (set another temporary directory with -Djava.io.tmpdir=DIR)")
+                    .doesNotContain("\tat ");
+            assertThat(dir.resolve("dst.img")).doesNotExist();
+            try (Stream<Path> left = Files.list(small)) {
+                assertThat(left).as("the run's directory removed").isEmpty();
+            }
+        } finally {
+            new ProcessBuilder("umount", small.toString()).inheritIO().start().waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
     @Test
     void theNextStartRemovesWhatAKilledRunLeft() throws Exception {
         Files.createDirectories(dir.resolve("etc"));
