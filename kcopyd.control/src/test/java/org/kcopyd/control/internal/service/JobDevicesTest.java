@@ -64,6 +64,26 @@ class JobDevicesTest {
         return new JobDevices(services, new Exports(null, services, null, null, Duration.ZERO));
     }
 
+    private static void requireLoopDevices() {
+        String missing = org.kcopyd.testdevices.LoopDevice.unavailable();
+        if (missing != null) {
+            org.kcopyd.testdevices.Peers.missing(missing);
+        }
+    }
+
+    /** Asserts that {@code call} is refused as a conflict (the device is in use) saying {@code message}. */
+    private static void assertConflict(org.assertj.core.api.ThrowableAssert.ThrowingCallable call, String message) {
+        assertThatThrownBy(call).isInstanceOfSatisfying(ControlException.class,
+                e -> assertThat(e.code()).isEqualTo(ControlException.Code.CONFLICT)).hasMessage(message);
+    }
+
+    /** As {@link #assertConflict}, the message starting with {@code start}. */
+    private static void assertConflictStartingWith(org.assertj.core.api.ThrowableAssert.ThrowingCallable call,
+            String start) {
+        assertThatThrownBy(call).isInstanceOfSatisfying(ControlException.class,
+                e -> assertThat(e.code()).isEqualTo(ControlException.Code.CONFLICT)).hasMessageStartingWith(start);
+    }
+
     /** H48-2: a job's device named through /proc, as a path or a file URI, is the daemon's, not the caller's. */
     @Test
     void aDeviceNamedThroughProcIsRefusedAsAPathAndAsAFileUri() throws Exception {
@@ -144,20 +164,15 @@ class JobDevicesTest {
                 URI.create("nbd://127.0.0.1:10999/eb"), "open for writing by bundle kcopyd.mirror");
                 JobDevices devices = jobDevices()) {
             JobDevices.Named source = devices.name("source", "nbd://2130706433:10999/eb", false);
-            assertThatThrownBy(() -> devices.open(source, false)).isInstanceOfSatisfying(ControlException.class,
-                    e -> assertThat(e.code()).isEqualTo(ControlException.Code.CONFLICT))
-                    .hasMessage("source nbd://2130706433:10999/eb is open for writing by bundle kcopyd.mirror (in this "
-                            + "process): a job reading it now would copy a mix of old and new data; read it through the "
-                            + "device that writes it (origin:NAME, mirror:NAME)");
+            assertConflict(() -> devices.open(source, false), "source nbd://2130706433:10999/eb is open for writing "
+                    + "by bundle kcopyd.mirror (in this process): a job reading it now would copy a mix of old and new "
+                    + "data; read it through the device that writes it (origin:NAME, mirror:NAME)");
         }
     }
 
     @Test
     void aLoopDeviceOverTheSourceSharesItsBytesAndAnotherFileDoesNot() throws Exception {
-        String missing = org.kcopyd.testdevices.LoopDevice.unavailable();
-        if (missing != null) {
-            org.kcopyd.testdevices.Peers.missing(missing);
-        }
+        requireLoopDevices();
         Path file = Files.write(dir.resolve("a.img"), new byte[1 << 20]);
         Path other = Files.write(dir.resolve("b.img"), new byte[1 << 20]);
         try (org.kcopyd.testdevices.LoopDevice loop = org.kcopyd.testdevices.LoopDevice.attach(file);
@@ -178,10 +193,7 @@ class JobDevicesTest {
      */
     @Test
     void aLoopDeviceOverAFileThisDaemonWritesOrReadsIsThatFileForAJob() throws Exception {
-        String missing = org.kcopyd.testdevices.LoopDevice.unavailable();
-        if (missing != null) {
-            org.kcopyd.testdevices.Peers.missing(missing);
-        }
+        requireLoopDevices();
         Path written = Files.write(dir.resolve("w.img"), new byte[1 << 20]);
         Path read = Files.write(dir.resolve("r.img"), new byte[1 << 20]);
         try (org.kcopyd.testdevices.LoopDevice overWritten = org.kcopyd.testdevices.LoopDevice.attach(written);
@@ -191,15 +203,12 @@ class JobDevicesTest {
                 org.kcopyd.device.FileClaim reader = org.kcopyd.device.FileClaims.reader(read);
                 JobDevices devices = jobDevices()) {
             JobDevices.Named source = devices.name("source", overWritten.device().toString(), false);
-            assertThatThrownBy(() -> devices.open(source, false)).isInstanceOfSatisfying(ControlException.class,
-                    e -> assertThat(e.code()).isEqualTo(ControlException.Code.CONFLICT))
-                    .hasMessage("source " + overWritten.device() + " (sharing its bytes with " + written + ") is exported "
-                            + "read-write as w: a job reading it now would copy a mix of old and new data; read it "
-                            + "through the device that writes it (origin:NAME, mirror:NAME)");
+            assertConflict(() -> devices.open(source, false), "source " + overWritten.device() + " (sharing its "
+                    + "bytes with " + written + ") is exported read-write as w: a job reading it now would copy a mix "
+                    + "of old and new data; read it through the device that writes it (origin:NAME, mirror:NAME)");
             JobDevices.Named destination = devices.name("destination", overRead.device().toString(), true);
-            assertThatThrownBy(() -> devices.open(destination, true)).isInstanceOfSatisfying(ControlException.class,
-                    e -> assertThat(e.code()).isEqualTo(ControlException.Code.CONFLICT))
-                    .hasMessageStartingWith("destination " + overRead.device() + " is open for reading in this daemon");
+            assertConflictStartingWith(() -> devices.open(destination, true), "destination " + overRead.device()
+                    + " is open for reading in this daemon");
         }
         assertThat(Files.readAllBytes(read)).containsOnly(0);
     }
@@ -211,10 +220,7 @@ class JobDevicesTest {
      */
     @Test
     void aLoopDeviceOverAFileThroughALinkRemovedSinceIsThatFile() throws Exception {
-        String missing = org.kcopyd.testdevices.LoopDevice.unavailable();
-        if (missing != null) {
-            org.kcopyd.testdevices.Peers.missing(missing);
-        }
+        requireLoopDevices();
         Path leg = Files.write(dir.resolve("a.img"), new byte[1 << 20]);
         Path link = Files.createLink(dir.resolve("hl.img"), leg);
         try (org.kcopyd.testdevices.LoopDevice loop = org.kcopyd.testdevices.LoopDevice.attach(link);
@@ -222,18 +228,14 @@ class JobDevicesTest {
             Files.delete(link);
             try (org.kcopyd.device.FileClaim claim = org.kcopyd.device.FileClaims.claim(leg, "leg 1 of mirror m")) {
                 JobDevices.Named destination = devices.name("destination", loop.device().toString(), true);
-                assertThatThrownBy(() -> devices.open(destination, true)).isInstanceOfSatisfying(
-                        ControlException.class, e -> assertThat(e.code()).isEqualTo(ControlException.Code.CONFLICT))
-                        .hasMessageStartingWith("destination " + loop.device() + " (sharing its bytes with " + leg
-                                + ") is leg 1 of mirror m");
+                assertConflictStartingWith(() -> devices.open(destination, true), "destination " + loop.device()
+                        + " (sharing its bytes with " + leg + ") is leg 1 of mirror m");
             }
             try (org.kcopyd.device.FileClaim claim = org.kcopyd.device.FileClaims.claim(loop.device(), "a job's "
                     + "destination")) {
                 JobDevices.Named source = devices.name("source", leg.toString(), false);
-                assertThatThrownBy(() -> devices.open(source, false)).isInstanceOfSatisfying(ControlException.class,
-                        e -> assertThat(e.code()).isEqualTo(ControlException.Code.CONFLICT))
-                        .hasMessageStartingWith("source " + leg + " (sharing its bytes with " + loop.device()
-                                + ") is a job's destination");
+                assertConflictStartingWith(() -> devices.open(source, false), "source " + leg
+                        + " (sharing its bytes with " + loop.device() + ") is a job's destination");
             }
         }
         assertThat(Files.readAllBytes(leg)).containsOnly(0);
@@ -246,10 +248,7 @@ class JobDevicesTest {
      */
     @Test
     void aDeviceTouchesTheSameFileALoopDeviceOverItAndAServiceOverItsFile() throws Exception {
-        String missing = org.kcopyd.testdevices.LoopDevice.unavailable();
-        if (missing != null) {
-            org.kcopyd.testdevices.Peers.missing(missing);
-        }
+        requireLoopDevices();
         Path file = Files.write(dir.resolve("a.img"), new byte[1 << 20]);
         Path other = Files.write(dir.resolve("b.img"), new byte[1 << 20]);
         Path link = Files.createSymbolicLink(dir.resolve("a-link.img"), file);
@@ -314,10 +313,8 @@ class JobDevicesTest {
             JobDevices.Named named = devices.name("destination", dest.toString(), true);
             Files.move(other, dest, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
 
-            assertThatThrownBy(() -> devices.open(named, true)).isInstanceOfSatisfying(ControlException.class,
-                    e -> assertThat(e.code()).isEqualTo(ControlException.Code.CONFLICT))
-                    .hasMessage("destination " + dest + " was replaced by another file since the job was checked; "
-                            + "nothing was written");
+            assertConflict(() -> devices.open(named, true), "destination " + dest + " was replaced by another file "
+                    + "since the job was checked; nothing was written");
         }
         assertThat(Files.readAllBytes(dest)).isEqualTo(kept);
         assertThat(files.open(dest, org.kcopyd.api.DeviceOption.READ_WRITE)).as("its claim, released")
