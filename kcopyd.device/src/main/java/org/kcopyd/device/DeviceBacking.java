@@ -91,7 +91,7 @@ public final class DeviceBacking {
      * @throws IOException if it cannot be examined
      */
     public static Window of(Path path) throws IOException {
-        return of(path, Path.of("/sys/dev/block"));
+        return of(path, SYS_DEV_BLOCK);
     }
 
     static Window of(Path path, Path sysDevBlock) throws IOException {
@@ -141,13 +141,15 @@ public final class DeviceBacking {
                 continue;
             }
             String backing = text(dir.resolve("loop/backing_file"));
-            Object held = backing != null && backing.endsWith(DELETED) ? heldFile(dir) : null;
+            long[] held = backing == null || backing.isEmpty() ? null : loopHeld(dir, sysDevBlock);
             if (backing != null && !backing.isEmpty() && (held != null || !backing.endsWith(DELETED))) {
-                Path file = Path.of(held != null ? backing.substring(0, backing.length() - DELETED.length()) : backing);
+                Path file = Path.of(backing.endsWith(DELETED) ? backing.substring(0, backing.length()
+                        - DELETED.length()) : backing);
                 Long from = number(dir.resolve("loop/offset"));
-                long at = from == null ? 0 : from;
-                Object fileIdentity = held != null ? held : fileIdentity(file);
-                String under = fileIdentity == null ? blockNumber(file) : null;
+                long at = held != null ? held[2] : from == null ? 0 : from;
+                Object fileIdentity = held == null ? fileIdentity(file) : held[3] == 0 ? heldIdentity(held) : null;
+                String under = fileIdentity != null ? null : held != null ? major(held[3]) + ":" + minor(held[3])
+                        : blockNumber(file);
                 if (fileIdentity != null || under != null) {
                     offset += at;
                     via.append(via.length() == 0 ? "" : ", ").append("a loop device over ").append(file)
@@ -188,7 +190,7 @@ public final class DeviceBacking {
      * @throws IOException if {@code path} cannot be examined
      */
     public static java.util.List<Stacked> above(Path path) throws IOException {
-        return above(path, Path.of("/sys/dev/block"));
+        return above(path, SYS_DEV_BLOCK);
     }
 
     static java.util.List<Stacked> above(Path path, Path sysDevBlock) throws IOException {
@@ -220,7 +222,7 @@ public final class DeviceBacking {
         } catch (IOException e) {
             return found;
         }
-        collect(path.toString(), identity, disk, entries, found, 0);
+        collect(path.toString(), identity, disk, entries, found, 0, sysDevBlock);
         return found;
     }
 
@@ -230,7 +232,7 @@ public final class DeviceBacking {
      * a loop device over the file, found by H24).
      */
     private static void collect(String name, Object identity, String disk, java.util.List<Path> entries,
-            java.util.List<Stacked> found, int level) {
+            java.util.List<Stacked> found, int level, Path sysDevBlock) {
         if (level >= MOST_LEVELS) {
             return;
         }
@@ -253,20 +255,21 @@ public final class DeviceBacking {
                 }
             }
             String backing = over != null ? null : text(dir.resolve("loop/backing_file"));
-            Object held = backing != null && backing.endsWith(DELETED) ? heldFile(dir) : null;
+            long[] held = backing == null || backing.isEmpty() ? null : loopHeld(dir, sysDevBlock);
             if (backing != null && !backing.isEmpty() && (held != null || !backing.endsWith(DELETED))) {
                 Path file = Path.of(backing);
-                boolean onIt = held != null ? identity != null && identity.equals(held)
+                boolean onIt = held != null ? (disk == null ? held[3] == 0 && identity.equals(heldIdentity(held))
+                        : disk.equals(major(held[3]) + ":" + minor(held[3])))
                         : disk == null ? identity.equals(fileIdentity(file)) : disk.equals(blockNumber(file));
                 if (onIt) {
-                    Long from = number(dir.resolve("loop/offset"));
+                    Long from = held != null ? Long.valueOf(held[2]) : number(dir.resolve("loop/offset"));
                     over = new Stacked(new FileIdentity("blk-" + makedev(number)), node, "a loop device over " + name
                             + " from byte " + (from == null ? 0 : from));
                 }
             }
             if (over != null && !found.contains(over)) {
                 found.add(over);
-                collect(node, null, number, entries, found, level + 1);
+                collect(node, null, number, entries, found, level + 1, sysDevBlock);
             }
         }
     }
@@ -280,7 +283,7 @@ public final class DeviceBacking {
      * @return that file's path as the loop device was set up with it, or null if there is none
      */
     static Path backingFile(Path path) {
-        return backingFile(blockNumber(path), Path.of("/sys/dev/block"));
+        return backingFile(blockNumber(path), SYS_DEV_BLOCK);
     }
 
     /** @param number {@code MAJOR:MINOR} of a block device, or null */
@@ -323,28 +326,39 @@ public final class DeviceBacking {
         }
     }
 
+    /** This machine's {@code /sys/dev/block}: the only one whose loop devices the kernel is asked about. */
+    static final Path SYS_DEV_BLOCK = Path.of("/sys/dev/block");
+
     /** What sysfs appends to a loop device's backing file whose name was removed since it was set up. */
     private static final String DELETED = " (deleted)";
 
     /**
-     * H52-2: a loop device set up through a hard link removed since says its backing file is
-     * {@code NAME (deleted)}, while the file lives on under its other names: the kernel knows it by
-     * device and inode ({@link NativeFiles#loopBacking}), which needs the loop device's node opened.
+     * H52-2, H53-2: what sysfs says of a loop device's backing file is a path, which may name
+     * nothing ({@code NAME (deleted)}: set up through a hard link removed since) or another file (set
+     * up in another mount namespace, or under a mount detached since: the path is the file's within
+     * its own mount). The kernel knows the file by device and inode ({@link NativeFiles#loopBacking}),
+     * which needs the loop device's node opened; asked only of this machine's sysfs.
      *
-     * @param loopDir the loop device's sysfs directory ({@code /sys/devices/virtual/block/loopN})
-     * @return the identity of the file behind it, or null if it cannot be asked (no JNA, no permission)
+     * @param loopDir     the loop device's sysfs directory ({@code /sys/devices/virtual/block/loopN})
+     * @param sysDevBlock the {@code /sys/dev/block} it was found through (a test's copy is not asked)
+     * @return {@code {st_dev, st_ino, offset, rdev}} of the file behind it ({@code rdev} non-zero for a
+     *         block device), or null if it cannot be asked (no JNA, no permission, a test's sysfs)
      */
-    private static Object heldFile(Path loopDir) {
+    static long[] loopHeld(Path loopDir, Path sysDevBlock) {
         NativeFiles sys = FileHoles.system();
-        if (sys == null) {
+        if (sys == null || !sysDevBlock.equals(SYS_DEV_BLOCK)) {
             return null;
         }
         try {
-            long[] held = sys.loopBacking("/dev/" + loopDir.getFileName());
-            return new FileIdentity("dev-" + held[0] + "-ino-" + held[1]);
+            return sys.loopBacking("/dev/" + loopDir.getFileName());
         } catch (IOException | RuntimeException e) {
             return null;
         }
+    }
+
+    /** @return the identity of the regular file behind a loop device, as {@link #loopHeld} gives it */
+    private static Object heldIdentity(long[] held) {
+        return new FileIdentity("dev-" + held[0] + "-ino-" + held[1]);
     }
 
     /** @return the identity of a regular file, or null if it is not one now */

@@ -80,12 +80,34 @@ public final class DeviceIdentity {
             // No unix view: whatever the claim registry compares files by.
             return compact("file:" + clean(String.valueOf(FileClaims.identityOf(origin))));
         }
+        String[] handle = {""};
+        String base;
         if (attrs.isOther() && (mode.intValue() & S_IFMT) == S_IFBLK) {
-            return compact("block:" + blockIdentity(majorMinor(unix(origin, "rdev").longValue()), sysDevBlock));
+            // A loop device's identity holds its file's, whose handle is then the one appended.
+            base = "block:" + blockIdentity(majorMinor(unix(origin, "rdev").longValue()), sysDevBlock, handle);
+        } else {
+            base = "file:" + fileBase(origin, sysDevBlock);
+            handle[0] = handle(origin);
         }
-        // The file system's disk as the kernel knows it, not only its number: an LVM volume's number may change.
-        return compact("file:" + blockIdentity(majorMinor(unix(origin, "dev").longValue()), sysDevBlock) + ":ino="
-                + unix(origin, "ino").longValue() + handle(origin));
+        return withHandle(base, handle[0]);
+    }
+
+    /**
+     * The file system's disk as the kernel knows it, not only its number (an LVM volume's number may
+     * change), and the file's inode: {@code dm-uuid=LVM-...:ino=2146320}.
+     */
+    private static String fileBase(Path file, Path sysDevBlock) throws IOException {
+        return blockIdentity(majorMinor(unix(file, "dev").longValue()), sysDevBlock, new String[] {""}) + ":ino="
+                + unix(file, "ino").longValue();
+    }
+
+    /**
+     * H53-3: the handle's part always ends an identity, after its base or, when both would not fit
+     * in {@value #MAX_LENGTH} characters, after the base's hash, so that a record made without it
+     * ({@link #matches}) is compared with the same base, hashed or not.
+     */
+    private static String withHandle(String base, String handle) {
+        return (base.length() + handle.length() <= MAX_LENGTH ? base : hashed(base)) + handle;
     }
 
     /**
@@ -124,8 +146,12 @@ public final class DeviceIdentity {
         if (recorded == null) {
             return false;
         }
-        return recorded.equals(now) || !HANDLE.matcher(recorded).find() && HANDLE.matcher(now).find()
-                && recorded.equals(HANDLE.matcher(now).replaceAll(""));
+        if (recorded.equals(now) || HANDLE.matcher(recorded).find() || !HANDLE.matcher(now).find()) {
+            return recorded.equals(now);
+        }
+        String base = HANDLE.matcher(now).replaceAll("");
+        // Recorded whole (it fit alone) while now, with the handle, only the base's hash fits.
+        return recorded.equals(base) || !HASHED.matcher(recorded).matches() && hashed(recorded).equals(base);
     }
 
     /**
@@ -153,19 +179,25 @@ public final class DeviceIdentity {
      * @return what the kernel knows of the device, without the {@code block:} prefix
      */
     static String blockIdentity(String majorMinor, Path sysDevBlock) {
+        return blockIdentity(majorMinor, sysDevBlock, new String[] {""});
+    }
+
+    /** As {@link #blockIdentity(String, Path)}; a loop device's file's handle goes to {@code handle[0]}. */
+    private static String blockIdentity(String majorMinor, Path sysDevBlock, String[] handle) {
         Path node = sysDevBlock.resolve(majorMinor);
         String known = null;
         try {
             Path real = node.toRealPath();
-            known = Files.exists(real.resolve("partition")) ? partition(real) : disk(real);
+            known = Files.exists(real.resolve("partition")) ? partition(real, sysDevBlock, handle)
+                    : disk(real, sysDevBlock, handle);
         } catch (IOException e) {
             // No sysfs (not Linux, or hidden in a container): the number is all there is.
         }
         return known != null ? known : "dev=" + majorMinor;
     }
 
-    private static String partition(Path part) throws IOException {
-        String disk = disk(part.getParent());
+    private static String partition(Path part, Path sysDevBlock, String[] handle) throws IOException {
+        String disk = disk(part.getParent(), sysDevBlock, handle);
         String number = sysfs(part, "partition");
         String start = sysfs(part, "start");
         return disk == null || number == null || start == null ? null
@@ -173,22 +205,33 @@ public final class DeviceIdentity {
     }
 
     /** @return the stable identity of a whole device from its sysfs directory, or null if it has none */
-    private static String disk(Path dir) throws IOException {
+    private static String disk(Path dir, Path sysDevBlock, String[] handle) throws IOException {
         String dm = sysfs(dir, "dm/uuid");
         if (dm != null) {
             return "dm-uuid=" + dm;
         }
         String backing = readSysfs(dir.resolve("loop/backing_file"));
         if (backing != null && !backing.isEmpty()) {
-            String offset = sysfs(dir, "loop/offset");
+            long[] held = DeviceBacking.loopHeld(dir, sysDevBlock);
+            String at = held != null ? String.valueOf(held[2]) : sysfs(dir, "loop/offset");
+            String offset = at == null || at.equals("0") ? "" : ":offset=" + at;
+            if (held != null && held[3] != 0) {
+                // A loop device over a block device (another loop device, say): that device's identity.
+                return "loop-of-block=" + blockIdentity(majorMinor(held[3]), sysDevBlock, handle) + offset;
+            }
             Path file = Path.of(backing);
+            if (held != null && !isHeldFile(file, held)) {
+                // H53-1, H53-2: the name sysfs gives is gone (a hard link removed since, " (deleted)"), or is
+                // another file's (set up in another mount namespace, or in a mount detached since): the kernel's
+                // device and inode of the file it holds are what is known of it.
+                return "loop-of-held=dev=" + majorMinor(held[0]) + ":ino=" + held[1] + offset;
+            }
             if (!Files.isRegularFile(file)) {
-                // Deleted (the kernel appends " (deleted)") or replaced by something else: the file is gone.
+                // Deleted (the kernel appends " (deleted)") or replaced by something else, and the kernel not asked.
                 return "loop-of-gone=" + clean(backing);
             }
-            String of = of(file);
-            return "loop-of=" + of.substring("file:".length())
-                    + (offset == null || offset.equals("0") ? "" : ":offset=" + offset);
+            handle[0] = handle(file);
+            return "loop-of=" + fileBase(file, sysDevBlock) + offset;
         }
         for (String name : new String[] {"wwid", "device/wwid"}) {
             String value = sysfs(dir, name);
@@ -205,6 +248,16 @@ public final class DeviceIdentity {
             }
         }
         return null;
+    }
+
+    /** @return whether {@code file} is the file a loop device holds ({@link DeviceBacking#loopHeld}) */
+    private static boolean isHeldFile(Path file, long[] held) {
+        try {
+            return Files.isRegularFile(file) && ((Number) Files.getAttribute(file, "unix:dev")).longValue() == held[0]
+                    && ((Number) Files.getAttribute(file, "unix:ino")).longValue() == held[1];
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     /** @return the trimmed, cleaned content of a sysfs attribute, or null if it is missing or empty */
@@ -227,9 +280,11 @@ public final class DeviceIdentity {
 
     /** @return {@code identity}, or if it is too long its kind and hash */
     static String compact(String identity) {
-        if (identity.length() <= MAX_LENGTH) {
-            return identity;
-        }
+        return identity.length() <= MAX_LENGTH ? identity : hashed(identity);
+    }
+
+    /** @return {@code identity}'s kind and hash ({@code file:sha256=HEX}) */
+    private static String hashed(String identity) {
         String kind = identity.substring(0, identity.indexOf(':') + 1);
         return kind + "sha256=" + HexFormat.of().formatHex(sha256().digest(identity.getBytes(StandardCharsets.UTF_8)));
     }

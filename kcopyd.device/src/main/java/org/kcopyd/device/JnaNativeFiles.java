@@ -171,7 +171,7 @@ final class JnaNativeFiles implements NativeFiles {
             } catch (LastErrorException e) {
                 throw new IOException("LOOP_GET_STATUS64 " + device + ": " + e.getMessage(), e);
             }
-            return new long[] {info.getLong(0), info.getLong(8), info.getLong(24)};
+            return new long[] {info.getLong(0), info.getLong(8), info.getLong(24), info.getLong(16)};
         } finally {
             close(fd);
         }

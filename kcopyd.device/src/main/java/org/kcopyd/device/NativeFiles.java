@@ -93,8 +93,9 @@ interface NativeFiles {
      * whatever became of the name it was set up with (a hard link removed since, a file renamed).
      *
      * @param device the loop device's node, e.g. {@code /dev/loop3}
-     * @return {@code {st_dev, st_ino}} of the backing file, as {@code stat} gives them, and the offset
-     *         in bytes where the device starts in it
+     * @return {@code {st_dev, st_ino}} of the backing file, as {@code stat} gives them, the offset in
+     *         bytes where the device starts in it, and the device number of the block device behind it
+     *         (0 for a regular file)
      * @throws IOException naming the error (not a loop device, no permission to open the node, no
      *                     file attached)
      */

@@ -125,7 +125,9 @@ class DeviceIdentityTest {
         attribute(vda, "dev", "252:0");
         attribute(sys("8:32", "host3/block/sdc"), "size", "4096");
 
-        String file = DeviceIdentity.of(backing).substring("file:".length());
+        // A loop device's identity holds its file's base; the file's handle, if any, ends the whole identity.
+        String file = DeviceIdentity.of(backing, dir.resolve("sys/dev/block")).substring("file:".length())
+                .replaceAll(":fh=[0-9a-f]{16}$", "");
         assertThat(block("253:3")).isEqualTo("dm-uuid=LVM-Hk2bq0aXyZ");
         assertThat(block("7:0")).isEqualTo("loop-of=" + file);
         assertThat(block("7:1")).isEqualTo("loop-of=" + file + ":offset=1048576");
@@ -167,6 +169,32 @@ class DeviceIdentityTest {
         if (FileHoles.system() != null && !before.equals(id)) {
             assertThat(DeviceIdentity.matches(id, DeviceIdentity.of(other))).isFalse();
             assertThat(DeviceIdentity.matches(id + "0", id)).as("another handle").isFalse();
+        }
+    }
+
+    /**
+     * H53-3: an identity that fits in 128 characters alone but not with the handle's part is kept as its base's hash
+     * and the handle; one recorded whole before handles still matches it, as one recorded hashed.
+     */
+    @Test
+    void aRecordWithoutTheHandleMatchesWhenOnlyTheHashFitsWithIt() {
+        String base = "file:wwid=" + "w".repeat(100) + ":ino=12";
+        String hashedBase = "file:sha256=" + sha256Hex(base);
+        String now = hashedBase + ":fh=0123456789abcdef";
+
+        assertThat(base.length()).isLessThanOrEqualTo(DeviceIdentity.MAX_LENGTH);
+        assertThat(DeviceIdentity.matches(base, now)).as("recorded whole").isTrue();
+        assertThat(DeviceIdentity.matches(hashedBase, now)).as("recorded hashed").isTrue();
+        assertThat(DeviceIdentity.matches(base.replace(":ino=12", ":ino=13"), now)).isFalse();
+        assertThat(DeviceIdentity.isWellFormed(now)).as("a user may confirm it as it is printed").isTrue();
+    }
+
+    private static String sha256Hex(String text) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 

@@ -203,6 +203,45 @@ class LoopDeviceLegTest {
         assertThat(Files.readAllBytes(copy)).as("the stranger not written").isEqualTo(aBytes);
     }
 
+    /**
+     * H53-1: a loop device set up through a hard link removed since was recorded by the name sysfs gives
+     * ({@code hl.img (deleted)}): another file behind the same loop device through a removed link of the same name,
+     * even with the same bytes, was the recorded leg. The kernel's device and inode of the file tell them apart.
+     */
+    @Test
+    void anotherFileBehindTheSameLoopDeviceThroughARemovedLinkIsNotTheRecordedLeg() throws Exception {
+        Path log = dir.resolve("m.log");
+        Path link = dir.resolve("hl.img");
+        Path loopDevice;
+        java.util.UUID id;
+        Files.createLink(link, a);
+        try (LoopDevice loop = LoopDevice.attach(link)) {
+            Files.delete(link);
+            loopDevice = loop.device();
+            MirrorVolume m = open(settings(log, false, loopDevice, b)).volume();
+            m.start();
+            m.whenInSync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            id = m.regionLogId();
+            opened.forEach(OpenedMirror::close);
+            opened.clear();
+        }
+        Path copy = Files.copy(a, dir.resolve("copy.img"));
+        Files.createLink(link, copy);
+        LoopDevice again = org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                .ignoreExceptions().until(() -> LoopDevice.attachAt(loopDevice, link), java.util.Objects::nonNull);
+        try (again) {
+            Files.delete(link);
+            MirrorVolume m = open(new MirrorSettings("m", List.of(loopDevice.toString(), b.toString()),
+                    MirrorFixture.REGION, log, id, false, List.of(), 0, 100)).volume();
+            assertThat(m.status().legs().get(0).state()).isEqualTo(org.kcopyd.mirror.LegState.FAILED);
+            assertThat(m.status().legs().get(0).failure()).startsWith("not as the log recorded it: not the file the log "
+                    + "recorded (recorded block:loop-of-held=");
+            opened.forEach(OpenedMirror::close);
+            opened.clear();
+        }
+        assertThat(Files.readAllBytes(copy)).as("the stranger not written").isEqualTo(aBytes);
+    }
+
     @Test
     void aLoopDeviceOverAFileOfItsOwnIsALegAsAnyOther() throws Exception {
         Path c = Files.write(dir.resolve("c.img"), random(BYTES, 3));

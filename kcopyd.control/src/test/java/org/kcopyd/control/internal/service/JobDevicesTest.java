@@ -242,6 +242,37 @@ class JobDevicesTest {
     }
 
     /**
+     * H53-2: the name sysfs gives a loop device's file is its path within its own mount: set up in another mount
+     * namespace (a container, a service with PrivateTmp), it named nothing here, and a job wrote the file a read-write
+     * export of this daemon served. The kernel's device and inode of the file tell.
+     */
+    @Test
+    void aLoopDeviceSetUpInAnotherMountNamespaceIsTheFileItHolds() throws Exception {
+        requireLoopDevices();
+        Path real = Files.createDirectory(dir.resolve("real"));
+        Path file = Files.write(real.resolve("A.img"), new byte[1 << 20]);
+        Path elsewhere = Files.createDirectory(dir.resolve("w"));
+        Process setUp = new ProcessBuilder("unshare", "-m", "--propagation", "private", "sh", "-c", "mount --bind "
+                + real + " " + elsewhere + " && losetup -f --show " + elsewhere + "/A.img").redirectErrorStream(true)
+                .start();
+        String said = new String(setUp.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+        if (setUp.waitFor() != 0 || !said.startsWith("/dev/")) {
+            org.kcopyd.testdevices.Peers.missing("a loop device set up in another mount namespace (unshare -m, util-linux,"
+                    + " as root): " + said);
+        }
+        Path loop = Path.of(said.lines().reduce((first, last) -> last).orElseThrow());
+        try (org.kcopyd.device.FileClaim claim = org.kcopyd.device.FileClaims.claim(file, "exported read-write as w");
+                JobDevices devices = jobDevices()) {
+            JobDevices.Named destination = devices.name("destination", loop.toString(), true);
+            assertConflictStartingWith(() -> devices.open(destination, true), "destination " + loop
+                    + " (sharing its bytes with " + file + ") is exported read-write as w");
+        } finally {
+            new ProcessBuilder("losetup", "-d", loop.toString()).inheritIO().start().waitFor();
+        }
+        assertThat(Files.readAllBytes(file)).containsOnly(0);
+    }
+
+    /**
      * What a running job reads or writes is compared with a new job's devices by {@link JobDevices.Named#touches}:
      * the same file by any name, a loop device over it, and a loop device over a file under a device service
      * (an origin's file, a mirror's leg) touch; another file does not.
