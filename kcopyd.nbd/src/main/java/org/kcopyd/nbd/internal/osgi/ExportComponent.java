@@ -126,7 +126,14 @@ public final class ExportComponent {
             }
             // Opened first: the opener refuses what must not be exported (a daemon's own files) as what
             // it is, before the size is looked at (found by H25: "extend it" was advised for STATE/lock).
-            BlockDevice device = s.readOnly() ? o.open(s.devicePath()) : o.open(s.devicePath(), DeviceOption.READ_WRITE);
+            BlockDevice device;
+            try {
+                device = s.readOnly() ? o.open(s.devicePath()) : o.open(s.devicePath(), DeviceOption.READ_WRITE);
+            } catch (java.nio.file.NoSuchFileException e) {
+                // H53-4: the exception's message is the bare path, which the export's status showed as its reason.
+                throw new IOException(NbdConfig.EXPORT_FACTORY_PID + ": export '" + s.name() + "': device "
+                    + s.devicePath() + " does not exist", e);
+            }
             try {
                 refuseAnotherDevice(s);
                 refusePartialSectors(s);

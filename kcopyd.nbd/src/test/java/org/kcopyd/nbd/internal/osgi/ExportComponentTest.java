@@ -390,6 +390,15 @@ class ExportComponentTest {
         return p.waitFor() == 0 ? null : String.join(" ", command) + ": " + said.strip();
     }
 
+    /** H53-4: a missing file's refusal said only its path, which the export's status showed as the reason. */
+    @Test
+    void aMissingFileIsSaidToBeMissing() {
+        Path missing = dir.resolve("gone.img");
+        assertThatThrownBy(() -> activate(config("g", missing.toString()))).isInstanceOf(IOException.class)
+            .hasMessage(NbdConfig.EXPORT_FACTORY_PID + ": export 'g': device " + missing + " does not exist");
+        assertThat(dir.resolve("s.sock")).doesNotExist();
+    }
+
     /** H49-5: an exported file replaced by a link to /dev/stdout served the daemon's own output at the next start. */
     @Test
     void aDeviceThatLeadsThroughProcIsRefused() throws Exception {
