@@ -220,11 +220,15 @@ public final class DeviceIdentity {
                 return "loop-of-block=" + blockIdentity(majorMinor(held[3]), sysDevBlock, handle) + offset;
             }
             Path file = Path.of(backing);
-            if (held != null && !isHeldFile(file, held)) {
-                // H53-1, H53-2: the name sysfs gives is gone (a hard link removed since, " (deleted)"), or is
-                // another file's (set up in another mount namespace, or in a mount detached since): the kernel's
-                // device and inode of the file it holds are what is known of it.
-                return "loop-of-held=dev=" + majorMinor(held[0]) + ":ino=" + held[1] + offset;
+            if (held != null) {
+                // H53-1, H53-2: the name sysfs gives may be gone (a hard link removed since, " (deleted)") or another
+                // file's (set up in another mount namespace, or in a mount detached since): the file is the kernel's,
+                // by its device and inode; its handle is known only where the name still names it.
+                if (isHeldFile(file, held)) {
+                    handle[0] = handle(file);
+                }
+                return "loop-of=" + blockIdentity(majorMinor(held[0]), sysDevBlock, new String[] {""}) + ":ino="
+                        + held[1] + offset;
             }
             if (!Files.isRegularFile(file)) {
                 // Deleted (the kernel appends " (deleted)") or replaced by something else, and the kernel not asked.

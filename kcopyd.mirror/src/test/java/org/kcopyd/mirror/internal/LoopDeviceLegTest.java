@@ -235,7 +235,7 @@ class LoopDeviceLegTest {
                     MirrorFixture.REGION, log, id, false, List.of(), 0, 100)).volume();
             assertThat(m.status().legs().get(0).state()).isEqualTo(org.kcopyd.mirror.LegState.FAILED);
             assertThat(m.status().legs().get(0).failure()).startsWith("not as the log recorded it: not the file the log "
-                    + "recorded (recorded block:loop-of-held=");
+                    + "recorded (recorded block:loop-of=");
             opened.forEach(OpenedMirror::close);
             opened.clear();
         }
