@@ -224,11 +224,18 @@ public final class DeviceIdentity {
                 // H53-1, H53-2: the name sysfs gives may be gone (a hard link removed since, " (deleted)") or another
                 // file's (set up in another mount namespace, or in a mount detached since): the file is the kernel's,
                 // by its device and inode; its handle is known only where the name still names it.
+                String attachment = "";
                 if (isHeldFile(file, held)) {
                     handle[0] = handle(file);
+                } else {
+                    // H54-1: without a name for the file there is no handle, and a new tmpfs reuses device and inode
+                    // numbers: the kernel's number for this attachment (diskseq, Linux 5.15) tells another file set
+                    // up the same way after it; a re-attachment of the same file is then refused too (the safe side).
+                    String seq = sysfs(dir, "diskseq");
+                    attachment = seq == null ? "" : ":diskseq=" + seq;
                 }
                 return "loop-of=" + blockIdentity(majorMinor(held[0]), sysDevBlock, new String[] {""}) + ":ino="
-                        + held[1] + offset;
+                        + held[1] + offset + attachment;
             }
             if (!Files.isRegularFile(file)) {
                 // Deleted (the kernel appends " (deleted)") or replaced by something else, and the kernel not asked.

@@ -225,6 +225,48 @@ class LoopDeviceLegTest {
         assertThat(Files.readAllBytes(copy)).as("the stranger not written").isEqualTo(aBytes);
     }
 
+    /**
+     * H54-1: a loop device whose file cannot be named here (set up through a hard link removed since) was known by
+     * the kernel's device and inode of the file alone, which a new tmpfs gives again: another file set up the same
+     * way after a restart had its identity. The attachment's number (diskseq) is part of such an identity now.
+     */
+    @Test
+    void anUnnamedFileOnANewTmpfsBehindTheSameLoopDeviceIsAnotherIdentity() throws Exception {
+        Path mount = Files.createDirectory(dir.resolve("t"));
+        String[] recorded = new String[2];
+        Path loopDevice = null;
+        for (int attempt = 0; attempt < 2; attempt++) {
+            run("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", mount.toString());
+            try {
+                Path file = Files.write(mount.resolve("n.img"), aBytes);
+                Path link = Files.createLink(mount.resolve("hl.img"), file);
+                Path device = loopDevice;
+                try (LoopDevice loop = device == null ? LoopDevice.attach(link) : org.awaitility.Awaitility.await()
+                        .atMost(java.time.Duration.ofSeconds(10)).ignoreExceptions()
+                        .until(() -> LoopDevice.attachAt(device, link), java.util.Objects::nonNull)) {
+                    Files.delete(link);
+                    loopDevice = loop.device();
+                    recorded[attempt] = org.kcopyd.device.DeviceIdentity.of(loop.device()) + " "
+                            + FileClaims.identityOf(file);
+                }
+            } finally {
+                run("umount", mount.toString());
+            }
+        }
+        assertThat(recorded[1].split(" ")[1]).as("the same device and inode numbers")
+                .isEqualTo(recorded[0].split(" ")[1]);
+        assertThat(recorded[1].split(" ")[0]).isNotEqualTo(recorded[0].split(" ")[0]);
+    }
+
+    /** Runs a command as root; a failure to mount is what is missing on this machine. */
+    private static void run(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String said = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+        if (p.waitFor() != 0) {
+            Peers.missing(String.join(" ", command) + " (as root) failed: " + said);
+        }
+    }
+
     /** @return {@code link}, made a hard link to {@code file}, or {@code file} itself if {@code link} is null */
     private static Path linked(Path link, Path file) throws IOException {
         return link == null ? file : Files.createLink(link, file);
