@@ -357,7 +357,7 @@ public final class DeviceBacking {
     }
 
     /** @return the identity of the regular file behind a loop device, as {@link #loopHeld} gives it */
-    private static Object heldIdentity(long[] held) {
+    static Object heldIdentity(long[] held) {
         return new FileIdentity("dev-" + held[0] + "-ino-" + held[1]);
     }
 

@@ -264,9 +264,8 @@ public final class DeviceIdentity {
     /** @return whether {@code file} is the file a loop device holds ({@link DeviceBacking#loopHeld}) */
     private static boolean isHeldFile(Path file, long[] held) {
         try {
-            return Files.isRegularFile(file) && ((Number) Files.getAttribute(file, "unix:dev")).longValue() == held[0]
-                    && ((Number) Files.getAttribute(file, "unix:ino")).longValue() == held[1];
-        } catch (IOException | RuntimeException e) {
+            return Files.isRegularFile(file) && FileClaims.identityOf(file).equals(DeviceBacking.heldIdentity(held));
+        } catch (IOException e) {
             return false;
         }
     }

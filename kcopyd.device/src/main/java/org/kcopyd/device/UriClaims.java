@@ -43,12 +43,14 @@ public final class UriClaims {
         String identity = DeviceUriIdentity.of(uri);
         String socket = DeviceUriIdentity.ofSocketFile(uri);
         synchronized (HELD) {
-            String holder = HELD.get(identity);
-            if (holder == null && socket != null) {
-                holder = SOCKETS.get(socket);
-            }
-            return java.util.Optional.ofNullable(holder);
+            return java.util.Optional.ofNullable(holderLocked(identity, socket));
         }
+    }
+
+    /** Under {@code HELD}'s lock: the purpose {@code identity} (or the socket file {@code socket}) is held for. */
+    private static String holderLocked(String identity, String socket) {
+        String holder = HELD.get(identity);
+        return holder == null && socket != null ? SOCKETS.get(socket) : holder;
     }
 
     /**
@@ -66,10 +68,7 @@ public final class UriClaims {
         // The export name too (DeviceUriIdentity keeps it): a server may serve several exports on one socket.
         String socket = DeviceUriIdentity.ofSocketFile(uri);
         synchronized (HELD) {
-            String holder = HELD.get(identity);
-            if (holder == null && socket != null) {
-                holder = SOCKETS.get(socket);
-            }
+            String holder = holderLocked(identity, socket);
             if (holder != null) {
                 throw new FileClaimedException(DeviceUris.normalized(uri) + " is " + holder + " already (in this "
                         + "process); two devices writing one export would each bypass the other (a mirror's leg "

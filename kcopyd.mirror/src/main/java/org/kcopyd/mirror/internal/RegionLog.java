@@ -199,7 +199,7 @@ final class RegionLog {
 
         /** @return whether {@code recorded} is this leg's identity, now or as kcopyd recorded it before */
         boolean is(String recorded) {
-            return identity.equals(recorded) || org.kcopyd.device.DeviceIdentity.matches(recorded, identity)
+            return org.kcopyd.device.DeviceIdentity.matches(recorded, identity)
                     || earlier != null && fitIdentity(earlier).equals(recorded);
         }
     }
